@@ -1,0 +1,101 @@
+//! Private keys sealed at rest: AES-256-GCM under a key from configuration.
+//!
+//! Sealed form: `0x01 || nonce (12 bytes) || ciphertext || tag (16 bytes)`. The
+//! associated data names what is sealed (for example `holder-key:<account>`), so a sealed
+//! value copied to another row does not open there.
+
+use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
+
+use crate::b64;
+
+/// Why a sealed value could not be opened or the sealing key could not be read.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SealError {
+    #[error("sealing key must be 32 bytes, base64url-encoded")]
+    BadKey,
+    #[error("sealed value is malformed, was sealed under another key, or for another purpose")]
+    CannotOpen,
+}
+
+/// The key that seals private keys at rest. Its `Debug` form never shows the secret.
+#[derive(Clone)]
+pub struct SealKey {
+    raw: [u8; 32],
+}
+
+impl std::fmt::Debug for SealKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealKey(***)")
+    }
+}
+
+impl SealKey {
+    /// A fresh random sealing key.
+    pub fn generate() -> Self {
+        let mut raw = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut raw).expect("the system random source is available");
+        Self { raw }
+    }
+
+    /// Parses the base64url (unpadded) text form of a sealing key.
+    pub fn from_text(text: &str) -> Result<Self, SealError> {
+        let bytes = b64::decode(text.trim()).map_err(|_| SealError::BadKey)?;
+        let raw: [u8; 32] = bytes.try_into().map_err(|_| SealError::BadKey)?;
+        Ok(Self { raw })
+    }
+
+    /// The base64url text form, for writing to a key file.
+    pub fn to_text(&self) -> String {
+        b64::encode(self.raw)
+    }
+
+    /// Encrypts `plaintext`, binding it to `purpose`.
+    pub fn seal(&self, purpose: &str, plaintext: &[u8]) -> Vec<u8> {
+        let key = RandomizedNonceKey::new(&AES_256_GCM, &self.raw).expect("a 32-byte AES key is valid");
+        let mut buf = plaintext.to_vec();
+        let nonce = key
+            .seal_in_place_append_tag(Aad::from(purpose.as_bytes()), &mut buf)
+            .expect("AES-GCM sealing does not fail");
+        let mut out = Vec::with_capacity(1 + NONCE_LEN + buf.len());
+        out.push(1);
+        out.extend_from_slice(nonce.as_ref());
+        out.extend_from_slice(&buf);
+        out
+    }
+
+    /// Decrypts a value sealed by [`SealKey::seal`] for the same `purpose`.
+    pub fn open(&self, purpose: &str, sealed: &[u8]) -> Result<Vec<u8>, SealError> {
+        let (version, rest) = sealed.split_first().ok_or(SealError::CannotOpen)?;
+        if *version != 1 || rest.len() < NONCE_LEN + 16 {
+            return Err(SealError::CannotOpen);
+        }
+        let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| SealError::CannotOpen)?;
+        let key = RandomizedNonceKey::new(&AES_256_GCM, &self.raw).expect("a 32-byte AES key is valid");
+        let mut buf = ciphertext.to_vec();
+        let plain = key
+            .open_in_place(nonce, Aad::from(purpose.as_bytes()), &mut buf)
+            .map_err(|_| SealError::CannotOpen)?;
+        Ok(plain.to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_open_and_refusals() {
+        let k = SealKey::generate();
+        let sealed = k.seal("holder-key:1", b"secret");
+        assert_eq!(k.open("holder-key:1", &sealed).unwrap(), b"secret");
+        assert_eq!(k.open("holder-key:2", &sealed), Err(SealError::CannotOpen));
+        assert_eq!(SealKey::generate().open("holder-key:1", &sealed), Err(SealError::CannotOpen));
+        let mut flipped = sealed.clone();
+        *flipped.last_mut().unwrap() ^= 1;
+        assert_eq!(k.open("holder-key:1", &flipped), Err(SealError::CannotOpen));
+        let again = SealKey::from_text(&k.to_text()).unwrap();
+        assert_eq!(again.open("holder-key:1", &sealed).unwrap(), b"secret");
+        assert_eq!(format!("{k:?}"), "SealKey(***)");
+    }
+}

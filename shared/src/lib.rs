@@ -1,0 +1,10 @@
+//! Akashi's shared library: the protocols, credential formats, keys and DIDs that the
+//! issuer agent, the holder agent (wallet) and the verifier have in common.
+//!
+//! Layering: `oid4vci` / `oid4vp` use `sd_jwt` and `ob3`, which use `jose`, `keys` and
+//! `did`; nothing here knows a service's tables, routes or pages.
+
+pub mod b64;
+pub mod clock;
+pub mod jose;
+pub mod keys;
