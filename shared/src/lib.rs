@@ -8,3 +8,4 @@ pub mod b64;
 pub mod clock;
 pub mod jose;
 pub mod keys;
+pub mod sd_jwt;
