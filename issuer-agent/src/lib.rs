@@ -1,1 +1,116 @@
+//! Akashi issuer agent: an OpenID4VCI 1.0 credential issuer and authorization server
+//! (pre-authorized code flow) that issues Open Badges 3.0 credentials as SD-JWT VC
+//! (`dc+sd-jwt`, the OB credential in the `ld` claim), a minimal admin API, the
+//! metadata documents wallets and verifiers need, and a Token Status List.
+//!
+//! The service is a library: [`serve`] runs it on any listener, so the one-command launcher
+//! and the end-to-end tests start it in-process on port 0.
 
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod store;
+
+use std::sync::Arc;
+
+use shared::clock::Clock;
+use shared::keys::SigningKey;
+use shared::keys::seal::SealKey;
+use tokio::net::TcpListener;
+
+pub use config::Config;
+use error::AppError;
+use store::Store;
+
+/// Everything a request handler needs, cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub inner: Arc<Inner>,
+}
+
+pub struct Inner {
+    pub config: Config,
+    /// The credential issuer identifier: the public URL without a trailing slash.
+    pub issuer_id: String,
+    /// The issuer's did:web, derived from its public URL.
+    pub did: String,
+    /// The JOSE `kid` of the ES256 key: `<did>#key-1`.
+    pub kid: String,
+    pub es256: SigningKey,
+    pub seal: SealKey,
+    pub store: Store,
+    pub clock: Clock,
+    /// The admin token's SHA-256 (base64url); the token itself is never stored.
+    pub admin_token_hash: String,
+}
+
+impl std::ops::Deref for App {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.inner
+    }
+}
+
+/// What [`App::open`] found or created on first start and the launcher should tell the user.
+#[derive(Debug, Default)]
+pub struct Startup {
+    /// A new admin token, shown once: only its hash was stored.
+    pub new_admin_token: Option<String>,
+}
+
+impl App {
+    /// Opens the database (creating it and running migrations), loads or creates the
+    /// signing key and the admin token.
+    pub async fn open(config: Config, clock: Clock) -> Result<(App, Startup), AppError> {
+        let seal = config.seal_key()?;
+        let store = Store::connect(&config.database_url, config.pg_schema.as_deref()).await?;
+        let issuer_id = config.public_url.trim_end_matches('/').to_owned();
+        let did = shared::did::did_web_from_url(&issuer_id)
+            .map_err(|e| AppError::Config(format!("public URL: {e}")))?;
+        let es256 = store
+            .signing_key("es256-1", shared::keys::Alg::ES256, &seal, clock.now())
+            .await?;
+        let mut startup = Startup::default();
+        let admin_token_hash = match &config.admin_token {
+            Some(token) => shared::b64::sha256(token.expose()),
+            None => match store.setting("admin_token_hash").await? {
+                Some(hash) => hash,
+                None => {
+                    let token = shared::b64::random(24);
+                    let hash = shared::b64::sha256(&token);
+                    store.set_setting("admin_token_hash", &hash).await?;
+                    startup.new_admin_token = Some(token);
+                    hash
+                }
+            },
+        };
+        let kid = format!("{did}#key-1");
+        let inner = Inner {
+            config,
+            issuer_id,
+            did,
+            kid,
+            es256,
+            seal,
+            store,
+            clock,
+            admin_token_hash,
+        };
+        Ok((
+            App {
+                inner: Arc::new(inner),
+            },
+            startup,
+        ))
+    }
+}
+
+/// Runs the issuer agent on `listener` until `shutdown` resolves.
+pub async fn serve(
+    app: App,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    shared::serve::serve(http::router(app), listener, shutdown).await
+}

@@ -15,7 +15,10 @@ pub fn decode(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
 
 /// SHA-256 of `data`, base64url-encoded: the digest form of SD-JWT, thumbprints and `sd_hash`.
 pub fn sha256(data: impl AsRef<[u8]>) -> String {
-    encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data.as_ref()))
+    encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        data.as_ref(),
+    ))
 }
 
 /// Fresh random bytes (CSPRNG), base64url-encoded: nonces, salts, codes.
@@ -32,7 +35,10 @@ mod tests {
     #[test]
     fn round_trip_and_no_padding() {
         assert_eq!(encode(b"any carnal pleas"), "YW55IGNhcm5hbCBwbGVhcw");
-        assert_eq!(decode("YW55IGNhcm5hbCBwbGVhcw").unwrap(), b"any carnal pleas");
+        assert_eq!(
+            decode("YW55IGNhcm5hbCBwbGVhcw").unwrap(),
+            b"any carnal pleas"
+        );
         assert!(decode("YW55IGNhcm5hbCBwbGVhcw==").is_err());
         assert_eq!(random(16).len(), 22);
         assert_ne!(random(16), random(16));

@@ -21,7 +21,9 @@ impl Clock {
 
     /// A clock that follows the system clock plus an offset that [`Clock::advance`] moves.
     pub fn adjustable() -> Self {
-        Self { offset: Some(Arc::new(AtomicI64::new(0))) }
+        Self {
+            offset: Some(Arc::new(AtomicI64::new(0))),
+        }
     }
 
     /// Moves an adjustable clock forward (or back, with a negative value).
@@ -44,7 +46,8 @@ impl Clock {
 
 /// RFC 3339 with a `Z` zone and whole seconds, the form OB 3.0 `validFrom` wants.
 pub fn rfc3339(t: UnixTime) -> String {
-    let dt = time::OffsetDateTime::from_unix_timestamp(t).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let dt =
+        time::OffsetDateTime::from_unix_timestamp(t).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     dt.format(&time::format_description::well_known::Rfc3339)
         .expect("a UTC date in range formats as RFC 3339")
 }

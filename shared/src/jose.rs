@@ -20,7 +20,10 @@ pub enum JoseError {
     #[error(transparent)]
     Key(#[from] KeyError),
     #[error("`typ` is {found:?}, expected {expected:?}")]
-    WrongTyp { expected: String, found: Option<String> },
+    WrongTyp {
+        expected: String,
+        found: Option<String>,
+    },
     #[error("`crit` header parameters are not supported: {0}")]
     Critical(String),
 }
@@ -41,7 +44,11 @@ pub struct Jws {
 impl Jws {
     /// Signs `payload` with `signer`; `header` gets `alg` (set here) and whatever the caller
     /// put in it (`typ`, `kid`, `jwk`). Returns the compact serialisation.
-    pub fn sign(mut header: Map<String, Value>, payload: &impl Serialize, signer: &dyn Signer) -> String {
+    pub fn sign(
+        mut header: Map<String, Value>,
+        payload: &impl Serialize,
+        signer: &dyn Signer,
+    ) -> String {
         header.insert("alg".into(), Value::String(signer.alg().as_str().into()));
         let header = serde_json::to_vec(&header).expect("a JSON map serialises");
         let payload = serde_json::to_vec(payload).expect("JWT claims serialise");
@@ -59,9 +66,12 @@ impl Jws {
     /// algorithm only; the signature is checked by [`Jws::verify`].
     pub fn decode(compact: &str) -> Result<Self, JoseError> {
         let mut parts = compact.split('.');
-        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return Err(JoseError::Malformed("a compact JWS has exactly three parts"));
+            return Err(JoseError::Malformed(
+                "a compact JWS has exactly three parts",
+            ));
         };
         let header: Map<String, Value> = decode_json(h, "header is not base64url JSON object")?;
         let alg = match header.get("alg").and_then(Value::as_str) {
@@ -73,8 +83,15 @@ impl Jws {
             return Err(JoseError::Critical(crit.to_string()));
         }
         let payload: Map<String, Value> = decode_json(p, "payload is not base64url JSON object")?;
-        let signature = b64::decode(s).map_err(|_| JoseError::Malformed("signature is not base64url"))?;
-        Ok(Jws { header, payload, alg, signing_input: format!("{h}.{p}"), signature })
+        let signature =
+            b64::decode(s).map_err(|_| JoseError::Malformed("signature is not base64url"))?;
+        Ok(Jws {
+            header,
+            payload,
+            alg,
+            signing_input: format!("{h}.{p}"),
+            signature,
+        })
     }
 
     /// The header `typ`, if any.
@@ -91,11 +108,21 @@ impl Jws {
     /// with an optional `application/` prefix, as RFC 7515 §4.1.9 allows).
     pub fn expect_typ(&self, accepted: &[&str]) -> Result<(), JoseError> {
         let found = self.typ();
-        let normalised = found.map(|t| t.strip_prefix("application/").unwrap_or(t).to_ascii_lowercase());
-        if normalised.as_deref().is_some_and(|t| accepted.iter().any(|a| a.eq_ignore_ascii_case(t))) {
+        let normalised = found.map(|t| {
+            t.strip_prefix("application/")
+                .unwrap_or(t)
+                .to_ascii_lowercase()
+        });
+        if normalised
+            .as_deref()
+            .is_some_and(|t| accepted.iter().any(|a| a.eq_ignore_ascii_case(t)))
+        {
             Ok(())
         } else {
-            Err(JoseError::WrongTyp { expected: accepted.join(" or "), found: found.map(str::to_owned) })
+            Err(JoseError::WrongTyp {
+                expected: accepted.join(" or "),
+                found: found.map(str::to_owned),
+            })
         }
     }
 
@@ -122,7 +149,10 @@ impl Jws {
     }
 }
 
-fn decode_json<T: serde::de::DeserializeOwned>(part: &str, what: &'static str) -> Result<T, JoseError> {
+fn decode_json<T: serde::de::DeserializeOwned>(
+    part: &str,
+    what: &'static str,
+) -> Result<T, JoseError> {
     let bytes = b64::decode(part).map_err(|_| JoseError::Malformed(what))?;
     serde_json::from_slice(&bytes).map_err(|_| JoseError::Malformed(what))
 }
@@ -146,24 +176,49 @@ mod tests {
     #[test]
     fn sign_decode_verify() {
         let key = SigningKey::generate(Alg::ES256);
-        let jwt = Jws::sign(header("JWT", Some("k1")), &json!({"sub": "a", "iat": 5}), &key);
+        let jwt = Jws::sign(
+            header("JWT", Some("k1")),
+            &json!({"sub": "a", "iat": 5}),
+            &key,
+        );
         let jws = Jws::decode(&jwt).unwrap();
         assert_eq!(jws.alg, Alg::ES256);
         assert_eq!(jws.kid(), Some("k1"));
         assert_eq!(jws.claim_time("iat"), Some(5));
-        jws.verify(&key.public_jwk().verifying_key().unwrap()).unwrap();
+        jws.verify(&key.public_jwk().verifying_key().unwrap())
+            .unwrap();
         jws.expect_typ(&["jwt"]).unwrap();
-        assert!(matches!(jws.expect_typ(&["kb+jwt"]), Err(JoseError::WrongTyp { .. })));
-        let other = SigningKey::generate(Alg::ES256).public_jwk().verifying_key().unwrap();
-        assert_eq!(jws.verify(&other), Err(JoseError::Key(KeyError::BadSignature)));
+        assert!(matches!(
+            jws.expect_typ(&["kb+jwt"]),
+            Err(JoseError::WrongTyp { .. })
+        ));
+        let other = SigningKey::generate(Alg::ES256)
+            .public_jwk()
+            .verifying_key()
+            .unwrap();
+        assert_eq!(
+            jws.verify(&other),
+            Err(JoseError::Key(KeyError::BadSignature))
+        );
     }
 
     #[test]
     fn alg_none_and_garbage_refused() {
-        let none = format!("{}.{}.", b64::encode(r#"{"alg":"none"}"#), b64::encode(r#"{"a":1}"#));
+        let none = format!(
+            "{}.{}.",
+            b64::encode(r#"{"alg":"none"}"#),
+            b64::encode(r#"{"a":1}"#)
+        );
         assert_eq!(Jws::decode(&none).unwrap_err(), JoseError::AlgNone);
         assert!(matches!(Jws::decode("a.b"), Err(JoseError::Malformed(_))));
-        let hs = format!("{}.{}.AA", b64::encode(r#"{"alg":"HS256"}"#), b64::encode(r#"{}"#));
-        assert!(matches!(Jws::decode(&hs), Err(JoseError::Key(KeyError::UnsupportedAlg(_)))));
+        let hs = format!(
+            "{}.{}.AA",
+            b64::encode(r#"{"alg":"HS256"}"#),
+            b64::encode(r#"{}"#)
+        );
+        assert!(matches!(
+            Jws::decode(&hs),
+            Err(JoseError::Key(KeyError::UnsupportedAlg(_)))
+        ));
     }
 }

@@ -6,6 +6,10 @@
 
 pub mod b64;
 pub mod clock;
+pub mod db;
 pub mod jose;
 pub mod keys;
 pub mod sd_jwt;
+pub mod secret;
+pub mod serve;
+pub mod status;

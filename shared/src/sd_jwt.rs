@@ -42,7 +42,11 @@ pub enum SdJwtError {
     #[error("disclosure {index} is not referenced by any digest in the issuer-signed JWT")]
     UnreferencedDisclosure { index: usize },
     #[error("disclosure {index} is an {found} disclosure where an {expected} one is referenced")]
-    DisclosureKind { index: usize, expected: &'static str, found: &'static str },
+    DisclosureKind {
+        index: usize,
+        expected: &'static str,
+        found: &'static str,
+    },
     #[error("credential expired at {exp} (now {now})")]
     Expired { exp: i64, now: i64 },
     #[error("credential not valid before {nbf} (now {now})")]
@@ -56,9 +60,15 @@ pub enum SdJwtError {
     #[error("KB-JWT is not signed by the `cnf` key: {0}")]
     KbSignature(KeyError),
     #[error("KB-JWT `aud` is {found:?}, expected {expected:?}")]
-    KbAudience { expected: String, found: Option<String> },
+    KbAudience {
+        expected: String,
+        found: Option<String>,
+    },
     #[error("KB-JWT `nonce` is {found:?}, expected {expected:?}")]
-    KbNonce { expected: String, found: Option<String> },
+    KbNonce {
+        expected: String,
+        found: Option<String>,
+    },
     #[error("KB-JWT `iat` {iat:?} is not within the accepted window around {now}")]
     KbIat { iat: Option<i64>, now: i64 },
     #[error("KB-JWT `sd_hash` does not match the presented SD-JWT")]
@@ -101,7 +111,8 @@ impl Disclosure {
     pub fn parse(encoded: &str, index: usize) -> Result<Self, SdJwtError> {
         let bad = |reason| SdJwtError::BadDisclosure { index, reason };
         let bytes = b64::decode(encoded).map_err(|_| bad("not base64url"))?;
-        let array: Vec<Value> = serde_json::from_slice(&bytes).map_err(|_| bad("not a JSON array"))?;
+        let array: Vec<Value> =
+            serde_json::from_slice(&bytes).map_err(|_| bad("not a JSON array"))?;
         let (salt, name, value) = match array.as_slice() {
             [salt, value] => (salt, None, value),
             [salt, name, value] => {
@@ -124,7 +135,11 @@ impl Disclosure {
     }
 
     fn kind(&self) -> &'static str {
-        if self.name.is_some() { "object property" } else { "array element" }
+        if self.name.is_some() {
+            "object property"
+        } else {
+            "array element"
+        }
     }
 }
 
@@ -140,32 +155,48 @@ pub fn issue(
     header: Map<String, Value>,
     signer: &dyn Signer,
 ) -> Result<SdJwt, SdJwtError> {
-    let mut pointers: Vec<Vec<String>> = conceal.iter().map(|p| parse_pointer(p)).collect::<Result<_, _>>()?;
+    let mut pointers: Vec<Vec<String>> = conceal
+        .iter()
+        .map(|p| parse_pointer(p))
+        .collect::<Result<_, _>>()?;
     // Deepest first, and for siblings in one array the highest index first so indexes stay valid.
     pointers.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| b.cmp(a)));
     let mut disclosures = Vec::new();
     let mut touched: Vec<Vec<String>> = Vec::new();
     let mut root = Value::Object(std::mem::take(&mut claims));
     for pointer in &pointers {
-        let (last, parent_path) = pointer.split_last().ok_or(SdJwtError::Malformed("cannot conceal the whole payload"))?;
-        let parent = walk_mut(&mut root, parent_path).ok_or(SdJwtError::Malformed("concealed path does not exist"))?;
+        let (last, parent_path) = pointer
+            .split_last()
+            .ok_or(SdJwtError::Malformed("cannot conceal the whole payload"))?;
+        let parent = walk_mut(&mut root, parent_path)
+            .ok_or(SdJwtError::Malformed("concealed path does not exist"))?;
         match parent {
             Value::Object(map) => {
                 if parent_path.is_empty() && is_never_disclosable(last) {
-                    return Err(SdJwtError::Malformed("registered JWT claims cannot be selectively disclosable"));
+                    return Err(SdJwtError::Malformed(
+                        "registered JWT claims cannot be selectively disclosable",
+                    ));
                 }
-                let value = map.remove(last).ok_or(SdJwtError::Malformed("concealed path does not exist"))?;
+                let value = map
+                    .remove(last)
+                    .ok_or(SdJwtError::Malformed("concealed path does not exist"))?;
                 let d = Disclosure::property(last, value);
                 let sd = map.entry("_sd").or_insert_with(|| Value::Array(Vec::new()));
-                sd.as_array_mut().expect("`_sd` is an array we made").push(Value::String(d.digest.clone()));
+                sd.as_array_mut()
+                    .expect("`_sd` is an array we made")
+                    .push(Value::String(d.digest.clone()));
                 disclosures.push(d);
                 if !touched.contains(&parent_path.to_vec()) {
                     touched.push(parent_path.to_vec());
                 }
             }
             Value::Array(items) => {
-                let idx: usize = last.parse().map_err(|_| SdJwtError::Malformed("array index is not a number"))?;
-                let slot = items.get_mut(idx).ok_or(SdJwtError::Malformed("concealed path does not exist"))?;
+                let idx: usize = last
+                    .parse()
+                    .map_err(|_| SdJwtError::Malformed("array index is not a number"))?;
+                let slot = items
+                    .get_mut(idx)
+                    .ok_or(SdJwtError::Malformed("concealed path does not exist"))?;
                 let d = Disclosure::element(slot.take());
                 *slot = json!({ "...": d.digest });
                 disclosures.push(d);
@@ -193,12 +224,19 @@ pub fn issue(
     // Disclosure order leaks nothing useful but the concealment order; shuffle by digest.
     disclosures.sort_by(|a, b| a.digest.cmp(&b.digest));
     let jwt = Jws::sign(header, &claims, signer);
-    Ok(SdJwt { jwt, disclosures, kb_jwt: None })
+    Ok(SdJwt {
+        jwt,
+        disclosures,
+        kb_jwt: None,
+    })
 }
 
 /// Claims that must never be selectively disclosable in SD-JWT VC (draft §3.2.2.2).
 fn is_never_disclosable(name: &str) -> bool {
-    matches!(name, "iss" | "nbf" | "exp" | "cnf" | "vct" | "vct#integrity" | "status" | "_sd_alg")
+    matches!(
+        name,
+        "iss" | "nbf" | "exp" | "cnf" | "vct" | "vct#integrity" | "status" | "_sd_alg"
+    )
 }
 
 /// Parses an RFC 6901 JSON pointer into its unescaped segments.
@@ -206,12 +244,20 @@ pub fn parse_pointer(pointer: &str) -> Result<Vec<String>, SdJwtError> {
     if pointer.is_empty() {
         return Ok(Vec::new());
     }
-    let rest = pointer.strip_prefix('/').ok_or(SdJwtError::Malformed("JSON pointer must start with `/`"))?;
-    Ok(rest.split('/').map(|s| s.replace("~1", "/").replace("~0", "~")).collect())
+    let rest = pointer
+        .strip_prefix('/')
+        .ok_or(SdJwtError::Malformed("JSON pointer must start with `/`"))?;
+    Ok(rest
+        .split('/')
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect())
 }
 
 fn pointer_text(segments: &[String]) -> String {
-    segments.iter().map(|s| format!("/{}", s.replace('~', "~0").replace('/', "~1"))).collect()
+    segments
+        .iter()
+        .map(|s| format!("/{}", s.replace('~', "~0").replace('/', "~1")))
+        .collect()
 }
 
 fn walk_mut<'a>(mut at: &'a mut Value, path: &[String]) -> Option<&'a mut Value> {
@@ -258,7 +304,11 @@ impl SdJwt {
             return Err(SdJwtError::Malformed("no `~` separator: not an SD-JWT"));
         }
         let last = parts.pop().expect("at least two parts");
-        let kb_jwt = if last.is_empty() { None } else { Some(last.to_owned()) };
+        let kb_jwt = if last.is_empty() {
+            None
+        } else {
+            Some(last.to_owned())
+        };
         let jwt = parts.remove(0).to_owned();
         if jwt.is_empty() {
             return Err(SdJwtError::Malformed("issuer-signed JWT is empty"));
@@ -268,13 +318,19 @@ impl SdJwt {
             .enumerate()
             .map(|(i, d)| {
                 if d.is_empty() {
-                    Err(SdJwtError::Malformed("empty disclosure between `~` separators"))
+                    Err(SdJwtError::Malformed(
+                        "empty disclosure between `~` separators",
+                    ))
                 } else {
                     Disclosure::parse(d, i)
                 }
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(SdJwt { jwt, disclosures, kb_jwt })
+        Ok(SdJwt {
+            jwt,
+            disclosures,
+            kb_jwt,
+        })
     }
 
     /// The compact form: `<jwt>~<d1>~…~<dn>~` plus the KB-JWT if any.
@@ -288,7 +344,15 @@ impl SdJwt {
 
     /// `<jwt>~<d1>~…~<dn>~`: the input of `sd_hash`.
     pub fn without_kb(&self) -> String {
-        let mut out = String::with_capacity(self.jwt.len() + self.disclosures.iter().map(|d| d.encoded.len() + 1).sum::<usize>() + 1);
+        let mut out = String::with_capacity(
+            self.jwt.len()
+                + self
+                    .disclosures
+                    .iter()
+                    .map(|d| d.encoded.len() + 1)
+                    .sum::<usize>()
+                + 1,
+        );
         out.push_str(&self.jwt);
         out.push('~');
         for d in &self.disclosures {
@@ -312,7 +376,10 @@ impl SdJwt {
         keep.dedup();
         let mut out = SdJwt {
             jwt: self.jwt.clone(),
-            disclosures: keep.iter().filter_map(|&i| self.disclosures.get(i).cloned()).collect(),
+            disclosures: keep
+                .iter()
+                .filter_map(|&i| self.disclosures.get(i).cloned())
+                .collect(),
             kb_jwt: None,
         };
         if let Some(kb) = binding {
@@ -322,7 +389,11 @@ impl SdJwt {
                 "nonce": kb.nonce,
                 "sd_hash": b64::sha256(out.without_kb()),
             });
-            out.kb_jwt = Some(Jws::sign(jose::header(TYP_KB_JWT, None), &payload, kb.signer));
+            out.kb_jwt = Some(Jws::sign(
+                jose::header(TYP_KB_JWT, None),
+                &payload,
+                kb.signer,
+            ));
         }
         out
     }
@@ -338,7 +409,8 @@ impl SdJwt {
         leeway: i64,
     ) -> Result<Revealed, SdJwtError> {
         let jws = self.issuer_jwt()?;
-        jws.expect_typ(accepted_typ).map_err(SdJwtError::IssuerJwt)?;
+        jws.expect_typ(accepted_typ)
+            .map_err(SdJwtError::IssuerJwt)?;
         jws.verify(issuer_key).map_err(SdJwtError::IssuerJwt)?;
         let revealed = self.reveal(jws.payload)?;
         if let Some(exp) = revealed.claims.get("exp").and_then(Value::as_i64) {
@@ -360,22 +432,42 @@ impl SdJwt {
         match payload.remove("_sd_alg") {
             None => {}
             Some(Value::String(alg)) if alg == "sha-256" => {}
-            Some(other) => return Err(SdJwtError::UnsupportedSdAlg(other.as_str().unwrap_or("?").to_owned())),
+            Some(other) => {
+                return Err(SdJwtError::UnsupportedSdAlg(
+                    other.as_str().unwrap_or("?").to_owned(),
+                ));
+            }
         }
-        let by_digest: HashMap<&str, usize> =
-            self.disclosures.iter().enumerate().map(|(i, d)| (d.digest.as_str(), i)).collect();
-        let mut state = RevealState { sd: self, by_digest, seen: HashSet::new(), used: vec![None; self.disclosures.len()] };
+        let mut by_digest: HashMap<&str, usize> = HashMap::with_capacity(self.disclosures.len());
+        for (i, d) in self.disclosures.iter().enumerate() {
+            if by_digest.insert(d.digest.as_str(), i).is_some() {
+                return Err(SdJwtError::DuplicateDigest(d.digest.clone()));
+            }
+        }
+        let mut state = RevealState {
+            sd: self,
+            by_digest,
+            seen: HashSet::new(),
+            used: vec![None; self.disclosures.len()],
+        };
         let mut root = Value::Object(payload);
         state.walk(&mut root, &mut Vec::new(), None)?;
         if let Some(index) = state.used.iter().position(Option::is_none) {
             return Err(SdJwtError::UnreferencedDisclosure { index });
         }
-        let paths = state.used.into_iter().map(|p| p.expect("every disclosure is used")).collect();
+        let paths = state
+            .used
+            .into_iter()
+            .map(|p| p.expect("every disclosure is used"))
+            .collect();
         let claims = match root {
             Value::Object(map) => map,
             _ => unreachable!("the root stays an object"),
         };
-        Ok(Revealed { claims, disclosure_paths: paths })
+        Ok(Revealed {
+            claims,
+            disclosure_paths: paths,
+        })
     }
 
     /// Checks the KB-JWT (RFC 9901 §7.3): present, `typ` `kb+jwt`, signed by the `cnf.jwk`
@@ -394,18 +486,26 @@ impl SdJwt {
         let cnf = revealed.cnf_jwk()?;
         let jws = Jws::decode(kb).map_err(SdJwtError::KbJwt)?;
         jws.expect_typ(&[TYP_KB_JWT]).map_err(SdJwtError::KbJwt)?;
-        let key = cnf.verifying_key().map_err(|e| SdJwtError::NoCnf(e.to_string()))?;
+        let key = cnf
+            .verifying_key()
+            .map_err(|e| SdJwtError::NoCnf(e.to_string()))?;
         jws.verify(&key).map_err(|e| match e {
             JoseError::Key(k) => SdJwtError::KbSignature(k),
             other => SdJwtError::KbJwt(other),
         })?;
         let aud = jws.claim_str("aud");
         if aud != Some(expected_aud) {
-            return Err(SdJwtError::KbAudience { expected: expected_aud.into(), found: aud.map(Into::into) });
+            return Err(SdJwtError::KbAudience {
+                expected: expected_aud.into(),
+                found: aud.map(Into::into),
+            });
         }
         let nonce = jws.claim_str("nonce");
         if nonce != Some(expected_nonce) {
-            return Err(SdJwtError::KbNonce { expected: expected_nonce.into(), found: nonce.map(Into::into) });
+            return Err(SdJwtError::KbNonce {
+                expected: expected_nonce.into(),
+                found: nonce.map(Into::into),
+            });
         }
         let iat = jws.claim_time("iat");
         match iat {
@@ -435,17 +535,32 @@ impl RevealState<'_> {
         Ok(self.by_digest.get(digest).copied())
     }
 
-    fn walk(&mut self, value: &mut Value, path: &mut Vec<String>, _parent: Option<usize>) -> Result<(), SdJwtError> {
+    fn walk(
+        &mut self,
+        value: &mut Value,
+        path: &mut Vec<String>,
+        _parent: Option<usize>,
+    ) -> Result<(), SdJwtError> {
         match value {
             Value::Object(map) => {
                 if let Some(sd) = map.remove("_sd") {
-                    let digests = sd.as_array().ok_or(SdJwtError::Malformed("`_sd` is not an array"))?;
+                    let digests = sd
+                        .as_array()
+                        .ok_or(SdJwtError::Malformed("`_sd` is not an array"))?;
                     for digest in digests {
-                        let digest = digest.as_str().ok_or(SdJwtError::Malformed("`_sd` holds a non-string"))?;
-                        let Some(index) = self.take(digest)? else { continue };
+                        let digest = digest
+                            .as_str()
+                            .ok_or(SdJwtError::Malformed("`_sd` holds a non-string"))?;
+                        let Some(index) = self.take(digest)? else {
+                            continue;
+                        };
                         let d = &self.sd.disclosures[index];
                         let Some(name) = d.name.clone() else {
-                            return Err(SdJwtError::DisclosureKind { index, expected: "object property", found: d.kind() });
+                            return Err(SdJwtError::DisclosureKind {
+                                index,
+                                expected: "object property",
+                                found: d.kind(),
+                            });
                         };
                         if map.contains_key(&name) {
                             return Err(SdJwtError::DuplicateClaim { name });
@@ -466,18 +581,27 @@ impl RevealState<'_> {
                 let mut out = Vec::with_capacity(items.len());
                 for item in items.drain(..) {
                     let digest = match &item {
-                        Value::Object(m) if m.len() == 1 && m.contains_key("...") => {
-                            Some(m["..."].as_str().ok_or(SdJwtError::Malformed("`...` holds a non-string"))?.to_owned())
-                        }
+                        Value::Object(m) if m.len() == 1 && m.contains_key("...") => Some(
+                            m["..."]
+                                .as_str()
+                                .ok_or(SdJwtError::Malformed("`...` holds a non-string"))?
+                                .to_owned(),
+                        ),
                         _ => None,
                     };
                     match digest {
                         None => out.push(item),
                         Some(digest) => {
-                            let Some(index) = self.take(&digest)? else { continue };
+                            let Some(index) = self.take(&digest)? else {
+                                continue;
+                            };
                             let d = &self.sd.disclosures[index];
                             if d.name.is_some() {
-                                return Err(SdJwtError::DisclosureKind { index, expected: "array element", found: d.kind() });
+                                return Err(SdJwtError::DisclosureKind {
+                                    index,
+                                    expected: "array element",
+                                    found: d.kind(),
+                                });
                             }
                             let mut child_path = path.clone();
                             child_path.push(out.len().to_string());
@@ -521,7 +645,10 @@ impl Revealed {
 
     /// The disclosure paths as JSON pointers, for display and for the holder's choices.
     pub fn disclosure_pointers(&self) -> Vec<String> {
-        self.disclosure_paths.iter().map(|p| pointer_text(p)).collect()
+        self.disclosure_paths
+            .iter()
+            .map(|p| pointer_text(p))
+            .collect()
     }
 
     /// The disclosures a holder must present to reveal the claims at `paths`: the
@@ -564,7 +691,12 @@ mod tests {
         });
         issue(
             claims.as_object().unwrap().clone(),
-            &["/ld/credentialSubject/name", "/ld/credentialSubject/identifier", "/ld/credentialSubject/result/1", "/ld/credentialSubject/result"],
+            &[
+                "/ld/credentialSubject/name",
+                "/ld/credentialSubject/identifier",
+                "/ld/credentialSubject/result/1",
+                "/ld/credentialSubject/result",
+            ],
             2,
             jose::header(TYP_DC_SD_JWT, Some("did:web:issuer.example#key-1")),
             issuer,
@@ -591,19 +723,47 @@ mod tests {
         // Present only the name, bound to a verifier nonce.
         let want = all.disclosures_for(&[parse_pointer("/ld/credentialSubject/name").unwrap()]);
         assert_eq!(want.len(), 1);
-        let pres = parsed.present(&want, Some(KeyBinding { aud: "x509_hash:abc", nonce: "n1", iat: 2000, signer: &holder }));
+        let pres = parsed.present(
+            &want,
+            Some(KeyBinding {
+                aud: "x509_hash:abc",
+                nonce: "n1",
+                iat: 2000,
+                signer: &holder,
+            }),
+        );
         let received = SdJwt::parse(&pres.serialize()).unwrap();
         let r = received.verify(&ik, &[TYP_DC_SD_JWT], 2000, 0).unwrap();
         assert_eq!(r.claims["ld"]["credentialSubject"]["name"], "Ana");
-        assert!(r.claims["ld"]["credentialSubject"].get("identifier").is_none());
+        assert!(
+            r.claims["ld"]["credentialSubject"]
+                .get("identifier")
+                .is_none()
+        );
         assert!(r.claims["ld"]["credentialSubject"].get("result").is_none());
-        received.verify_key_binding(&r, "x509_hash:abc", "n1", 2010, 300, 5).unwrap();
-        assert!(matches!(received.verify_key_binding(&r, "x509_hash:abd", "n1", 2010, 300, 5), Err(SdJwtError::KbAudience { .. })));
-        assert!(matches!(received.verify_key_binding(&r, "x509_hash:abc", "n2", 2010, 300, 5), Err(SdJwtError::KbNonce { .. })));
-        assert!(matches!(received.verify_key_binding(&r, "x509_hash:abc", "n1", 9000, 300, 5), Err(SdJwtError::KbIat { .. })));
+        received
+            .verify_key_binding(&r, "x509_hash:abc", "n1", 2010, 300, 5)
+            .unwrap();
+        assert!(matches!(
+            received.verify_key_binding(&r, "x509_hash:abd", "n1", 2010, 300, 5),
+            Err(SdJwtError::KbAudience { .. })
+        ));
+        assert!(matches!(
+            received.verify_key_binding(&r, "x509_hash:abc", "n2", 2010, 300, 5),
+            Err(SdJwtError::KbNonce { .. })
+        ));
+        assert!(matches!(
+            received.verify_key_binding(&r, "x509_hash:abc", "n1", 9000, 300, 5),
+            Err(SdJwtError::KbIat { .. })
+        ));
 
         // The nested array element needs its enclosing disclosure too.
-        let want = all.disclosures_for(&[vec!["ld".into(), "credentialSubject".into(), "result".into(), "1".into()]]);
+        let want = all.disclosures_for(&[vec![
+            "ld".into(),
+            "credentialSubject".into(),
+            "result".into(),
+            "1".into(),
+        ]]);
         assert_eq!(want.len(), 2);
     }
 
@@ -615,52 +775,114 @@ mod tests {
         let sd = sample(&issuer, &holder);
 
         // Expired and not yet valid.
-        assert!(matches!(sd.verify(&ik, &[TYP_DC_SD_JWT], 6000, 0), Err(SdJwtError::Expired { .. })));
+        assert!(matches!(
+            sd.verify(&ik, &[TYP_DC_SD_JWT], 6000, 0),
+            Err(SdJwtError::Expired { .. })
+        ));
         // Wrong typ.
-        assert!(matches!(sd.verify(&ik, &["kb+jwt"], 2000, 0), Err(SdJwtError::IssuerJwt(JoseError::WrongTyp { .. }))));
+        assert!(matches!(
+            sd.verify(&ik, &["kb+jwt"], 2000, 0),
+            Err(SdJwtError::IssuerJwt(JoseError::WrongTyp { .. }))
+        ));
 
         // A tampered disclosure: its digest no longer matches anything.
         let mut tampered = sd.clone();
         let fake = Disclosure::property("name", json!("Mallory"));
-        let i = tampered.disclosures.iter().position(|d| d.name.as_deref() == Some("name")).unwrap();
-        tampered.disclosures[i] = Disclosure { salt: tampered.disclosures[i].salt.clone(), ..fake };
-        assert_eq!(tampered.verify(&ik, &[TYP_DC_SD_JWT], 2000, 0).unwrap_err(), SdJwtError::UnreferencedDisclosure { index: i });
+        let i = tampered
+            .disclosures
+            .iter()
+            .position(|d| d.name.as_deref() == Some("name"))
+            .unwrap();
+        tampered.disclosures[i] = Disclosure {
+            salt: tampered.disclosures[i].salt.clone(),
+            ..fake
+        };
+        assert_eq!(
+            tampered.verify(&ik, &[TYP_DC_SD_JWT], 2000, 0).unwrap_err(),
+            SdJwtError::UnreferencedDisclosure { index: i }
+        );
 
         // Duplicate disclosure.
         let mut dup = sd.clone();
         dup.disclosures.push(dup.disclosures[0].clone());
-        assert!(matches!(dup.verify(&ik, &[TYP_DC_SD_JWT], 2000, 0), Err(SdJwtError::DuplicateDigest(_))));
+        assert!(matches!(
+            dup.verify(&ik, &[TYP_DC_SD_JWT], 2000, 0),
+            Err(SdJwtError::DuplicateDigest(_))
+        ));
 
         // KB-JWT signed by another key.
         let other = SigningKey::generate(Alg::ES256);
-        let pres = sd.present(&[], Some(KeyBinding { aud: "a", nonce: "n", iat: 2000, signer: &other }));
+        let pres = sd.present(
+            &[],
+            Some(KeyBinding {
+                aud: "a",
+                nonce: "n",
+                iat: 2000,
+                signer: &other,
+            }),
+        );
         let r = pres.verify(&ik, &[TYP_DC_SD_JWT], 2000, 0).unwrap();
-        assert!(matches!(pres.verify_key_binding(&r, "a", "n", 2000, 60, 5), Err(SdJwtError::KbSignature(_))));
+        assert!(matches!(
+            pres.verify_key_binding(&r, "a", "n", 2000, 60, 5),
+            Err(SdJwtError::KbSignature(_))
+        ));
 
         // sd_hash over a different set of disclosures.
-        let pres = sd.present(&[0], Some(KeyBinding { aud: "a", nonce: "n", iat: 2000, signer: &holder }));
+        let pres = sd.present(
+            &[0],
+            Some(KeyBinding {
+                aud: "a",
+                nonce: "n",
+                iat: 2000,
+                signer: &holder,
+            }),
+        );
         let mut swapped = pres.clone();
         swapped.disclosures = sd.present(&[1], None).disclosures;
         let r = swapped.verify(&ik, &[TYP_DC_SD_JWT], 2000, 0).unwrap();
-        assert_eq!(swapped.verify_key_binding(&r, "a", "n", 2000, 60, 5), Err(SdJwtError::KbSdHash));
+        assert_eq!(
+            swapped.verify_key_binding(&r, "a", "n", 2000, 60, 5),
+            Err(SdJwtError::KbSdHash)
+        );
 
         // No KB-JWT.
         let r = sd.verify(&ik, &[TYP_DC_SD_JWT], 2000, 0).unwrap();
-        assert_eq!(sd.verify_key_binding(&r, "a", "n", 2000, 60, 5), Err(SdJwtError::KbMissing));
+        assert_eq!(
+            sd.verify_key_binding(&r, "a", "n", 2000, 60, 5),
+            Err(SdJwtError::KbMissing)
+        );
 
         // Registered claims cannot be concealed.
-        let err = issue(json!({"iss": "x"}).as_object().unwrap().clone(), &["/iss"], 0, Map::new(), &issuer);
+        let err = issue(
+            json!({"iss": "x"}).as_object().unwrap().clone(),
+            &["/iss"],
+            0,
+            Map::new(),
+            &issuer,
+        );
         assert!(err.is_err());
     }
 
     #[test]
     fn disclosure_checks() {
         let bad = |s: &str| Disclosure::parse(&b64::encode(s), 0).unwrap_err();
-        assert!(matches!(bad(r#"["s","_sd",1]"#), SdJwtError::BadDisclosure { .. }));
-        assert!(matches!(bad(r#"["s","...",1]"#), SdJwtError::BadDisclosure { .. }));
+        assert!(matches!(
+            bad(r#"["s","_sd",1]"#),
+            SdJwtError::BadDisclosure { .. }
+        ));
+        assert!(matches!(
+            bad(r#"["s","...",1]"#),
+            SdJwtError::BadDisclosure { .. }
+        ));
         assert!(matches!(bad(r#"["s"]"#), SdJwtError::BadDisclosure { .. }));
-        assert!(matches!(bad(r#"[1,"a",1]"#), SdJwtError::BadDisclosure { .. }));
-        assert!(matches!(bad(r#"{"a":1}"#), SdJwtError::BadDisclosure { .. }));
+        assert!(matches!(
+            bad(r#"[1,"a",1]"#),
+            SdJwtError::BadDisclosure { .. }
+        ));
+        assert!(matches!(
+            bad(r#"{"a":1}"#),
+            SdJwtError::BadDisclosure { .. }
+        ));
         assert!(SdJwt::parse("abc").is_err());
     }
 }

@@ -89,8 +89,8 @@ pub struct Jwk {
 impl Jwk {
     /// Parses a public JWK from JSON, refusing private members and unsupported key types.
     pub fn from_value(value: &serde_json::Value) -> Result<Self, KeyError> {
-        let jwk: Jwk =
-            serde_json::from_value(value.clone()).map_err(|_| KeyError::BadJwk("not a JWK object"))?;
+        let jwk: Jwk = serde_json::from_value(value.clone())
+            .map_err(|_| KeyError::BadJwk("not a JWK object"))?;
         jwk.check()?;
         Ok(jwk)
     }
@@ -112,13 +112,21 @@ impl Jwk {
         match (self.kty.as_str(), self.crv.as_str()) {
             ("EC", "P-256") => Ok(Alg::ES256),
             ("OKP", "Ed25519") => Ok(Alg::EdDSA),
-            _ => Err(KeyError::BadJwk("only EC P-256 and OKP Ed25519 keys are supported")),
+            _ => Err(KeyError::BadJwk(
+                "only EC P-256 and OKP Ed25519 keys are supported",
+            )),
         }
     }
 
     /// The JWK without `kid`, `alg` and `use`: the form embedded in `cnf` and did:jwk.
     pub fn public_only(&self) -> Jwk {
-        Jwk { kid: None, alg: None, use_: None, d: None, ..self.clone() }
+        Jwk {
+            kid: None,
+            alg: None,
+            use_: None,
+            d: None,
+            ..self.clone()
+        }
     }
 
     /// RFC 7638 thumbprint (SHA-256, base64url) over the required members in lexical order.
@@ -128,7 +136,10 @@ impl Jwk {
                 r#"{{"crv":"{}","kty":"{}","x":"{}","y":"{}"}}"#,
                 self.crv, self.kty, self.x, y
             ),
-            None => format!(r#"{{"crv":"{}","kty":"{}","x":"{}"}}"#, self.crv, self.kty, self.x),
+            None => format!(
+                r#"{{"crv":"{}","kty":"{}","x":"{}"}}"#,
+                self.crv, self.kty, self.x
+            ),
         };
         b64::sha256(canonical)
     }
@@ -138,7 +149,10 @@ impl Jwk {
         let x = b64::decode(&self.x).map_err(|_| KeyError::BadJwk("`x` is not base64url"))?;
         match self.key_alg()? {
             Alg::ES256 => {
-                let y = self.y.as_deref().ok_or(KeyError::BadJwk("EC key without `y`"))?;
+                let y = self
+                    .y
+                    .as_deref()
+                    .ok_or(KeyError::BadJwk("EC key without `y`"))?;
                 let y = b64::decode(y).map_err(|_| KeyError::BadJwk("`y` is not base64url"))?;
                 if x.len() != 32 || y.len() != 32 {
                     return Err(KeyError::BadJwk("P-256 coordinates must be 32 bytes"));
@@ -149,7 +163,10 @@ impl Jwk {
                 point.extend_from_slice(&y);
                 let key = ParsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, &point)
                     .map_err(|_| KeyError::BadJwk("point is not on P-256"))?;
-                Ok(VerifyingKey { alg: Alg::ES256, key })
+                Ok(VerifyingKey {
+                    alg: Alg::ES256,
+                    key,
+                })
             }
             Alg::EdDSA => {
                 if x.len() != 32 {
@@ -157,7 +174,10 @@ impl Jwk {
                 }
                 let key = ParsedPublicKey::new(&signature::ED25519, &x)
                     .map_err(|_| KeyError::BadJwk("not an Ed25519 public key"))?;
-                Ok(VerifyingKey { alg: Alg::EdDSA, key })
+                Ok(VerifyingKey {
+                    alg: Alg::EdDSA,
+                    key,
+                })
             }
         }
     }
@@ -168,7 +188,10 @@ impl Jwk {
         let key = p256::PublicKey::from_sec1_bytes(point)
             .map_err(|_| KeyError::BadJwk("not a P-256 point"))?;
         let encoded = key.to_encoded_point(false);
-        let (x, y) = (encoded.x().expect("uncompressed"), encoded.y().expect("uncompressed"));
+        let (x, y) = (
+            encoded.x().expect("uncompressed"),
+            encoded.y().expect("uncompressed"),
+        );
         Ok(Self::ec(b64::encode(x), b64::encode(y)))
     }
 
@@ -237,7 +260,9 @@ impl VerifyingKey {
         if alg != self.alg {
             return Err(KeyError::AlgMismatch { key: self.alg, alg });
         }
-        self.key.verify_sig(msg, sig).map_err(|_| KeyError::BadSignature)
+        self.key
+            .verify_sig(msg, sig)
+            .map_err(|_| KeyError::BadSignature)
     }
 }
 
@@ -284,8 +309,10 @@ impl SigningKey {
         match self {
             SigningKey::P256(k) => {
                 out.push(1);
-                let scalar: aws_lc_rs::encoding::EcPrivateKeyBin<'_> =
-                    k.private_key().as_be_bytes().expect("a P-256 scalar exports");
+                let scalar: aws_lc_rs::encoding::EcPrivateKeyBin<'_> = k
+                    .private_key()
+                    .as_be_bytes()
+                    .expect("a P-256 scalar exports");
                 out.extend_from_slice(scalar.as_ref());
             }
             SigningKey::Ed25519(k) => {
@@ -305,7 +332,8 @@ impl SigningKey {
     pub fn from_secret_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
         match bytes.split_first() {
             Some((1, scalar)) if scalar.len() == 32 => {
-                let secret = p256::SecretKey::from_slice(scalar).map_err(|_| KeyError::BadPrivateKey)?;
+                let secret =
+                    p256::SecretKey::from_slice(scalar).map_err(|_| KeyError::BadPrivateKey)?;
                 use p256::elliptic_curve::sec1::ToEncodedPoint;
                 let public = secret.public_key().to_encoded_point(false);
                 EcdsaKeyPair::from_private_key_and_public_key(
@@ -378,7 +406,10 @@ mod tests {
     fn alg_mismatch_and_none_refused() {
         let key = SigningKey::generate(Alg::ES256);
         let vk = key.public_jwk().verifying_key().unwrap();
-        assert!(matches!(vk.verify(Alg::EdDSA, b"m", &key.sign(b"m")), Err(KeyError::AlgMismatch { .. })));
+        assert!(matches!(
+            vk.verify(Alg::EdDSA, b"m", &key.sign(b"m")),
+            Err(KeyError::AlgMismatch { .. })
+        ));
         assert!(Alg::parse("none").is_err());
         assert!(Alg::parse("HS256").is_err());
     }
@@ -390,7 +421,10 @@ mod tests {
             "kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"
         }))
         .unwrap();
-        assert_eq!(jwk.thumbprint(), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
+        assert_eq!(
+            jwk.thumbprint(),
+            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
     }
 
     #[test]

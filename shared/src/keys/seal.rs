@@ -51,7 +51,8 @@ impl SealKey {
 
     /// Encrypts `plaintext`, binding it to `purpose`.
     pub fn seal(&self, purpose: &str, plaintext: &[u8]) -> Vec<u8> {
-        let key = RandomizedNonceKey::new(&AES_256_GCM, &self.raw).expect("a 32-byte AES key is valid");
+        let key =
+            RandomizedNonceKey::new(&AES_256_GCM, &self.raw).expect("a 32-byte AES key is valid");
         let mut buf = plaintext.to_vec();
         let nonce = key
             .seal_in_place_append_tag(Aad::from(purpose.as_bytes()), &mut buf)
@@ -63,6 +64,45 @@ impl SealKey {
         out
     }
 
+    /// Reads a key file, or creates it (mode 0600, directory included) with a fresh key:
+    /// the embedded default when no key is configured.
+    pub fn load_or_create(path: &std::path::Path) -> std::io::Result<Self> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::from_text(&text)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                use std::io::Write;
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                let key = Self::generate();
+                let mut opts = std::fs::OpenOptions::new();
+                opts.write(true).create_new(true);
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    opts.mode(0o600);
+                }
+                opts.open(path)?.write_all(key.to_text().as_bytes())?;
+                Ok(key)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A keyed MAC of `data` under a subkey derived for `label` (HMAC-SHA256): used to
+    /// derive values that must be recomputable but not guessable, such as pre-authorized
+    /// codes from offer ids, without storing them.
+    pub fn mac(&self, label: &str, data: &[u8]) -> [u8; 32] {
+        use aws_lc_rs::hmac;
+        let root = hmac::Key::new(hmac::HMAC_SHA256, &self.raw);
+        let sub = hmac::sign(&root, label.as_bytes());
+        let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, sub.as_ref()), data);
+        tag.as_ref()
+            .try_into()
+            .expect("HMAC-SHA256 tags are 32 bytes")
+    }
+
     /// Decrypts a value sealed by [`SealKey::seal`] for the same `purpose`.
     pub fn open(&self, purpose: &str, sealed: &[u8]) -> Result<Vec<u8>, SealError> {
         let (version, rest) = sealed.split_first().ok_or(SealError::CannotOpen)?;
@@ -71,7 +111,8 @@ impl SealKey {
         }
         let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| SealError::CannotOpen)?;
-        let key = RandomizedNonceKey::new(&AES_256_GCM, &self.raw).expect("a 32-byte AES key is valid");
+        let key =
+            RandomizedNonceKey::new(&AES_256_GCM, &self.raw).expect("a 32-byte AES key is valid");
         let mut buf = ciphertext.to_vec();
         let plain = key
             .open_in_place(nonce, Aad::from(purpose.as_bytes()), &mut buf)
@@ -90,7 +131,10 @@ mod tests {
         let sealed = k.seal("holder-key:1", b"secret");
         assert_eq!(k.open("holder-key:1", &sealed).unwrap(), b"secret");
         assert_eq!(k.open("holder-key:2", &sealed), Err(SealError::CannotOpen));
-        assert_eq!(SealKey::generate().open("holder-key:1", &sealed), Err(SealError::CannotOpen));
+        assert_eq!(
+            SealKey::generate().open("holder-key:1", &sealed),
+            Err(SealError::CannotOpen)
+        );
         let mut flipped = sealed.clone();
         *flipped.last_mut().unwrap() ^= 1;
         assert_eq!(k.open("holder-key:1", &flipped), Err(SealError::CannotOpen));

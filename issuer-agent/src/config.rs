@@ -1,0 +1,106 @@
+//! Configuration: every key has a default that runs on a laptop; environment variables
+//! override; tests build the struct by hand.
+
+use std::path::PathBuf;
+
+use shared::keys::seal::SealKey;
+pub use shared::secret::Secret;
+
+use crate::error::AppError;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(
+        long = "issuer-listen",
+        env = "ISSUER_LISTEN",
+        default_value = "127.0.0.1:8081"
+    )]
+    pub listen: String,
+    /// Public base URL: the credential issuer identifier, and the source of the did:web.
+    #[arg(
+        long = "issuer-public-url",
+        env = "ISSUER_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8081"
+    )]
+    pub public_url: String,
+    /// SQLite URL (default) or postgres:// URL.
+    #[arg(
+        long = "issuer-database-url",
+        env = "ISSUER_DATABASE_URL",
+        default_value = "sqlite://data/issuer.db"
+    )]
+    pub database_url: String,
+    /// PostgreSQL schema to use (created if missing); unset: the server's default.
+    #[arg(long = "issuer-pg-schema", env = "ISSUER_PG_SCHEMA")]
+    pub pg_schema: Option<String>,
+    /// Key (32 bytes, base64url) sealing private keys at rest. Unset: read from (or created
+    /// in) `<data-dir>/issuer-seal.key`.
+    #[arg(long = "issuer-seal-key", env = "ISSUER_SEAL_KEY")]
+    pub seal_key: Option<Secret>,
+    /// Admin API bearer token. Unset: one is created on first start, printed once and
+    /// stored hashed.
+    #[arg(long = "issuer-admin-token", env = "ISSUER_ADMIN_TOKEN")]
+    pub admin_token: Option<Secret>,
+    /// Directory for the seal key file and other local state.
+    #[arg(
+        long = "issuer-data-dir",
+        env = "ISSUER_DATA_DIR",
+        default_value = "data"
+    )]
+    pub data_dir: PathBuf,
+    /// Display name of the issuer (metadata and the badge's issuer profile).
+    #[arg(
+        long = "issuer-name",
+        env = "ISSUER_NAME",
+        default_value = "Akashi Demo Issuer"
+    )]
+    pub name: String,
+    /// Seconds an offer's pre-authorized code stays redeemable.
+    #[arg(long = "issuer-offer-ttl", env = "ISSUER_OFFER_TTL", default_value_t = 7 * 24 * 3600)]
+    pub offer_ttl: i64,
+    /// Seconds an access token from the token endpoint stays valid.
+    #[arg(
+        long = "issuer-token-ttl",
+        env = "ISSUER_TOKEN_TTL",
+        default_value_t = 300
+    )]
+    pub token_ttl: i64,
+    /// Seconds a c_nonce stays valid.
+    #[arg(
+        long = "issuer-nonce-ttl",
+        env = "ISSUER_NONCE_TTL",
+        default_value_t = 300
+    )]
+    pub nonce_ttl: i64,
+}
+
+impl Config {
+    /// A configuration for tests and embedding: everything under `data_dir`, the given URLs.
+    pub fn for_dir(data_dir: PathBuf, public_url: String, database_url: String) -> Self {
+        Config {
+            listen: "127.0.0.1:0".into(),
+            public_url,
+            database_url,
+            pg_schema: None,
+            seal_key: None,
+            admin_token: None,
+            data_dir,
+            name: "Akashi Demo Issuer".into(),
+            offer_ttl: 7 * 24 * 3600,
+            token_ttl: 300,
+            nonce_ttl: 300,
+        }
+    }
+
+    /// The sealing key: configured, or read from / created in the data directory.
+    pub fn seal_key(&self) -> Result<SealKey, AppError> {
+        if let Some(text) = &self.seal_key {
+            return SealKey::from_text(text.expose())
+                .map_err(|e| AppError::Config(format!("seal key: {e}")));
+        }
+        let path = self.data_dir.join("issuer-seal.key");
+        SealKey::load_or_create(&path)
+            .map_err(|e| AppError::Config(format!("{}: {e}", path.display())))
+    }
+}

@@ -1,0 +1,348 @@
+//! The nonce and credential endpoints (OpenID4VCI 1.0 §7, §8): key proofs checked, the
+//! c_nonce used once, and the badge issued as an SD-JWT VC in the SD-JWT VCLD form (the
+//! Open Badges 3.0 credential in the `ld` claim; `iss`, `vct`, `cnf`, `iat`, `nbf`, `exp`,
+//! `status` as JWT claims; the recipient's identifiers selectively disclosable).
+
+use serde_json::{Map, Value, json};
+use shared::keys::{Jwk, Signer};
+use shared::sd_jwt;
+
+use crate::App;
+use crate::error::AppError;
+use crate::store::{CredentialRow, OfferRow};
+
+/// The one credential configuration of the walking skeleton.
+pub const CONFIGURATION_SD_JWT: &str = "OpenBadgeCredential_sd_jwt";
+/// The Token Status List every credential is entered in.
+pub const STATUS_LIST_ID: i64 = 1;
+/// Most proofs (hence credentials) one request may carry (`batch_credential_issuance`).
+pub const BATCH_SIZE: usize = 10;
+/// Seconds a key proof's `iat` may lie in the past, and in the future.
+const PROOF_MAX_AGE: i64 = 300;
+const LEEWAY: i64 = 30;
+
+/// The OB 3.0 JSON Schema, named in `credentialSchema`.
+pub const OB3_SCHEMA_URL: &str =
+    "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json";
+pub const CONTEXT_VC_V2: &str = "https://www.w3.org/ns/credentials/v2";
+pub const CONTEXT_OB_V3: &str = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json";
+
+impl App {
+    /// The SD-JWT VC type of our badges.
+    pub fn vct(&self) -> String {
+        format!("{}/vct/open-badge-v3", self.issuer_id)
+    }
+
+    pub fn status_list_uri(&self, list: i64) -> String {
+        format!("{}/status/{list}", self.issuer_id)
+    }
+
+    /// A fresh c_nonce (Nonce Endpoint, §7), stored hashed until it expires or is used.
+    pub async fn new_nonce(&self) -> Result<String, AppError> {
+        let nonce = shared::b64::random(16);
+        let now = self.clock.now();
+        self.store
+            .insert_nonce(&shared::b64::sha256(&nonce), now + self.config.nonce_ttl)
+            .await?;
+        Ok(nonce)
+    }
+
+    /// The Credential Endpoint (§8): `bearer` is the access token, `request` the JSON body.
+    pub async fn credential(
+        &self,
+        bearer: Option<&str>,
+        request: Value,
+    ) -> Result<Value, AppError> {
+        let now = self.clock.now();
+        let token =
+            bearer.ok_or_else(|| AppError::InvalidToken("no bearer access token".into()))?;
+        let offer = self
+            .store
+            .offer_by_token(&shared::b64::sha256(token), now)
+            .await?
+            .ok_or_else(|| AppError::InvalidToken("access token is unknown or expired".into()))?;
+
+        let request = request.as_object().ok_or_else(|| {
+            AppError::oauth("invalid_credential_request", "body must be a JSON object")
+        })?;
+        for draft in ["proof", "format", "credential_definition"] {
+            if request.contains_key(draft) {
+                return Err(AppError::oauth(
+                    "invalid_credential_request",
+                    format!("`{draft}` is not an OpenID4VCI 1.0 request parameter"),
+                ));
+            }
+        }
+        if request.contains_key("credential_identifier") {
+            return Err(AppError::oauth(
+                "unknown_credential_identifier",
+                "this issuer returns no credential_identifiers; use credential_configuration_id",
+            ));
+        }
+        match request
+            .get("credential_configuration_id")
+            .and_then(Value::as_str)
+        {
+            Some(CONFIGURATION_SD_JWT) => {}
+            Some(other) => {
+                return Err(AppError::oauth(
+                    "unknown_credential_configuration",
+                    format!("credential_configuration_id {other:?} is not offered"),
+                ));
+            }
+            None => {
+                return Err(AppError::oauth(
+                    "invalid_credential_request",
+                    "credential_configuration_id is missing",
+                ));
+            }
+        }
+        if request.contains_key("credential_response_encryption") {
+            return Err(AppError::oauth(
+                "invalid_encryption_parameters",
+                "credential response encryption is not supported by this issuer",
+            ));
+        }
+        let proofs = request
+            .get("proofs")
+            .and_then(Value::as_object)
+            .ok_or_else(|| AppError::oauth("invalid_proof", "`proofs` is missing"))?;
+        if proofs.len() != 1 {
+            return Err(AppError::oauth(
+                "invalid_proof",
+                "`proofs` must hold exactly one proof type",
+            ));
+        }
+        let jwts = proofs.get("jwt").and_then(Value::as_array).ok_or_else(|| {
+            AppError::oauth("invalid_proof", "only the `jwt` proof type is supported")
+        })?;
+        if jwts.is_empty() {
+            return Err(AppError::oauth("invalid_proof", "`proofs.jwt` is empty"));
+        }
+        if jwts.len() > BATCH_SIZE {
+            return Err(AppError::oauth(
+                "invalid_proof",
+                format!("at most {BATCH_SIZE} proofs per request"),
+            ));
+        }
+
+        // Check every proof before using any nonce, so a bad proof wastes nothing.
+        let mut keys = Vec::with_capacity(jwts.len());
+        let mut nonces: Vec<String> = Vec::new();
+        for (i, jwt) in jwts.iter().enumerate() {
+            let jwt = jwt.as_str().ok_or_else(|| {
+                AppError::oauth("invalid_proof", format!("proofs.jwt[{i}] is not a string"))
+            })?;
+            let expect = shared::oid4vci::ProofExpectations {
+                aud: &self.issuer_id,
+                now,
+                max_age_secs: PROOF_MAX_AGE,
+                leeway_secs: LEEWAY,
+                accepted_algs: &[shared::keys::Alg::ES256, shared::keys::Alg::EdDSA],
+            };
+            let proof = shared::oid4vci::verify_proof_jwt(jwt, &expect, &resolve_local_kid)
+                .map_err(|e| AppError::oauth("invalid_proof", format!("proofs.jwt[{i}]: {e}")))?;
+            let nonce = proof.nonce.ok_or_else(|| {
+                AppError::oauth(
+                    "invalid_proof",
+                    format!("proofs.jwt[{i}]: `nonce` is missing"),
+                )
+            })?;
+            if !nonces.contains(&nonce) {
+                nonces.push(nonce);
+            }
+            keys.push(proof.jwk);
+        }
+        for nonce in &nonces {
+            if !self
+                .store
+                .consume_nonce(&shared::b64::sha256(nonce), now)
+                .await?
+            {
+                return Err(AppError::oauth(
+                    "invalid_nonce",
+                    "c_nonce is unknown, expired or already used; fetch a new one from the nonce endpoint",
+                ));
+            }
+        }
+
+        let mut credentials = Vec::with_capacity(keys.len());
+        for key in &keys {
+            credentials.push(json!({ "credential": self.issue_sd_jwt(&offer, key, now).await? }));
+        }
+        Ok(json!({ "credentials": credentials }))
+    }
+
+    async fn issue_sd_jwt(
+        &self,
+        offer: &OfferRow,
+        holder: &Jwk,
+        now: i64,
+    ) -> Result<String, AppError> {
+        let achievement = self
+            .store
+            .achievement(&offer.achievement_id)
+            .await?
+            .ok_or_else(|| {
+                AppError::Internal(format!("offer {} names a missing achievement", offer.id))
+            })?;
+        let credential_id = format!("urn:uuid:{}", uuid::Uuid::new_v4());
+        let expires_at = achievement.valid_days.map(|d| now + d * 86_400);
+        let holder = holder.public_only();
+        let idx = self
+            .allocate_status_index(&CredentialRow {
+                id: credential_id.clone(),
+                offer_id: offer.id.clone(),
+                configuration: CONFIGURATION_SD_JWT.into(),
+                holder_jwk: holder.to_value().to_string(),
+                status_list: STATUS_LIST_ID,
+                status_idx: 0,
+                status: 0,
+                issued_at: now,
+                expires_at,
+            })
+            .await?;
+
+        let email_salt = shared::b64::random(16);
+        let mut achievement_json = json!({
+            "id": self.achievement_uri(&achievement.id),
+            "type": ["Achievement"],
+            "name": achievement.name,
+            "description": achievement.description,
+            "criteria": { "narrative": achievement.criteria },
+        });
+        if let Some(image) = &achievement.image_url {
+            achievement_json["image"] = json!({ "id": image, "type": "Image" });
+        }
+        let mut ld = json!({
+            "@context": [CONTEXT_VC_V2, CONTEXT_OB_V3],
+            "id": credential_id,
+            "type": ["VerifiableCredential", "OpenBadgeCredential"],
+            "name": achievement.name,
+            "issuer": {
+                "id": self.issuer_id,
+                "type": ["Profile"],
+                "name": self.config.name,
+                "url": self.issuer_id,
+            },
+            "validFrom": shared::clock::rfc3339(now),
+            "credentialSubject": {
+                "id": shared::did::did_jwk(&holder),
+                "type": ["AchievementSubject"],
+                "identifier": [
+                    {
+                        "type": "IdentityObject",
+                        "identityType": "name",
+                        "hashed": false,
+                        "identityHash": offer.recipient_name,
+                    },
+                    {
+                        "type": "IdentityObject",
+                        "identityType": "emailAddress",
+                        "hashed": true,
+                        "identityHash": hashed_identity(&offer.recipient_email, &email_salt),
+                        "salt": email_salt,
+                    }
+                ],
+                "achievement": achievement_json,
+            },
+            "credentialSchema": [{ "id": OB3_SCHEMA_URL, "type": "1EdTechJsonSchemaValidator2019" }],
+        });
+        if let Some(exp) = expires_at {
+            ld["validUntil"] = json!(shared::clock::rfc3339(exp));
+        }
+        let mut claims = Map::new();
+        claims.insert("iss".into(), json!(self.issuer_id));
+        claims.insert("iat".into(), json!(now));
+        claims.insert("nbf".into(), json!(now));
+        if let Some(exp) = expires_at {
+            claims.insert("exp".into(), json!(exp));
+        }
+        claims.insert("vct".into(), json!(self.vct()));
+        claims.insert("cnf".into(), json!({ "jwk": holder.to_value() }));
+        claims.insert(
+            "status".into(),
+            json!({ "status_list": { "idx": idx, "uri": self.status_list_uri(STATUS_LIST_ID) } }),
+        );
+        claims.insert("ld".into(), ld);
+        let sd = sd_jwt::issue(
+            claims,
+            &[
+                "/ld/credentialSubject/identifier/0",
+                "/ld/credentialSubject/identifier/1",
+                "/ld/credentialSubject/identifier",
+            ],
+            2,
+            shared::jose::header(sd_jwt::TYP_DC_SD_JWT, Some(&self.kid)),
+            &self.es256 as &dyn Signer,
+        )
+        .map_err(|e| AppError::Internal(format!("building the SD-JWT: {e}")))?;
+        Ok(sd.serialize())
+    }
+
+    /// Enters the credential in the status list at a random free index (HAIP: unique and
+    /// unpredictable), retrying on the rare collision.
+    async fn allocate_status_index(&self, row: &CredentialRow) -> Result<i64, AppError> {
+        use rand::Rng;
+        for _ in 0..64 {
+            let idx = rand::rng().random_range(0..shared::status::MIN_ENTRIES as i64);
+            if self
+                .store
+                .insert_credential(&CredentialRow {
+                    status_idx: idx,
+                    ..row.clone()
+                })
+                .await?
+            {
+                return Ok(idx);
+            }
+        }
+        Err(AppError::Internal("status list is full".into()))
+    }
+
+    /// The Status List Token (draft-ietf-oauth-status-list §5.1) for `list`.
+    pub async fn status_list_token(&self, list: i64) -> Result<String, AppError> {
+        if list != STATUS_LIST_ID {
+            return Err(AppError::NotFound("status list".into()));
+        }
+        let mut bits = shared::status::StatusList::new(2, shared::status::MIN_ENTRIES)
+            .expect("2 bits per entry is a valid size");
+        for (idx, status) in self.store.non_valid_statuses(list).await? {
+            bits.set(idx as usize, status as u8)
+                .map_err(|e| AppError::Internal(format!("stored status index: {e}")))?;
+        }
+        let now = self.clock.now();
+        let payload = json!({
+            "sub": self.status_list_uri(list),
+            "iat": now,
+            "exp": now + 24 * 3600,
+            "ttl": STATUS_TTL,
+            "status_list": { "bits": bits.bits(), "lst": bits.encode() },
+        });
+        Ok(shared::jose::Jws::sign(
+            shared::jose::header(shared::status::TYP_STATUSLIST_JWT, Some(&self.kid)),
+            &payload,
+            &self.es256,
+        ))
+    }
+}
+
+/// Seconds verifiers may cache a status list.
+pub const STATUS_TTL: i64 = 60;
+
+/// Key proofs may name their key by did:key or did:jwk; both resolve without the network.
+fn resolve_local_kid(kid: &str) -> Result<Jwk, String> {
+    let did = kid.split('#').next().unwrap_or(kid);
+    shared::did::resolve_local(did).map_err(|e| e.to_string())
+}
+
+/// OB 3.0 hashed identity: `sha256$` + hex(SHA-256(identity || salt)).
+fn hashed_identity(identity: &str, salt: &str) -> String {
+    let digest = aws_lc_rs_digest(format!("{identity}{salt}").as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256${hex}")
+}
+
+fn aws_lc_rs_digest(data: &[u8]) -> Vec<u8> {
+    shared::b64::decode(&shared::b64::sha256(data)).expect("our own base64url decodes")
+}

@@ -1,0 +1,336 @@
+//! Achievements, credential offers and the token endpoint's pre-authorized code grant
+//! (OpenID4VCI 1.0 §4.1, §6).
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::App;
+use crate::error::AppError;
+use crate::store::{AchievementRow, OfferRow};
+
+/// Wrong transaction codes allowed before an offer is locked.
+pub const MAX_TX_CODE_FAILURES: i64 = 5;
+/// Length of the numeric PIN generated for offers that ask for one.
+pub const TX_CODE_LENGTH: usize = 6;
+/// The grant type of OpenID4VCI §4.1.1.
+pub const PRE_AUTHORIZED_GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
+
+#[derive(Debug, Deserialize)]
+pub struct NewAchievement {
+    pub name: String,
+    pub description: String,
+    pub criteria: String,
+    #[serde(default)]
+    pub image_url: Option<String>,
+    /// Days a badge stays valid after issuance; unset: no expiry.
+    #[serde(default)]
+    pub valid_days: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AchievementView {
+    pub id: String,
+    /// The OB 3.0 `Achievement.id`.
+    pub uri: String,
+    pub name: String,
+    pub description: String,
+    pub criteria: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_days: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewOffer {
+    pub achievement_id: String,
+    pub recipient_name: String,
+    pub recipient_email: String,
+    /// Ask the wallet for a PIN (`tx_code`) sent to the recipient by another channel.
+    #[serde(default)]
+    pub tx_code: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OfferCreated {
+    pub offer_id: String,
+    /// `openid-credential-offer://?credential_offer_uri=…`, for any wallet.
+    pub offer_link: String,
+    /// Where the offer document is served (by reference).
+    pub credential_offer_uri: String,
+    /// The PIN, shown once: only its hash is stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tx_code: Option<String>,
+    pub expires_at: i64,
+}
+
+impl App {
+    pub fn achievement_uri(&self, id: &str) -> String {
+        format!("{}/achievements/{id}", self.issuer_id)
+    }
+
+    pub fn achievement_view(&self, a: AchievementRow) -> AchievementView {
+        AchievementView {
+            uri: self.achievement_uri(&a.id),
+            id: a.id,
+            name: a.name,
+            description: a.description,
+            criteria: a.criteria,
+            image_url: a.image_url,
+            valid_days: a.valid_days,
+        }
+    }
+
+    pub async fn create_achievement(
+        &self,
+        req: NewAchievement,
+    ) -> Result<AchievementView, AppError> {
+        for (field, value) in [
+            ("name", &req.name),
+            ("description", &req.description),
+            ("criteria", &req.criteria),
+        ] {
+            if value.trim().is_empty() {
+                return Err(AppError::bad_request(field, "must not be empty"));
+            }
+        }
+        if let Some(url) = &req.image_url {
+            match url::Url::parse(url) {
+                Ok(u) if matches!(u.scheme(), "https" | "http" | "data") => {}
+                _ => {
+                    return Err(AppError::bad_request(
+                        "image_url",
+                        "must be an absolute https, http or data: URL",
+                    ));
+                }
+            }
+        }
+        if req.valid_days.is_some_and(|d| !(1..=36500).contains(&d)) {
+            return Err(AppError::bad_request(
+                "valid_days",
+                "must be between 1 and 36500",
+            ));
+        }
+        let row = AchievementRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: req.name.trim().to_owned(),
+            description: req.description.trim().to_owned(),
+            criteria: req.criteria.trim().to_owned(),
+            image_url: req.image_url,
+            valid_days: req.valid_days,
+            created_at: self.clock.now(),
+        };
+        self.store.insert_achievement(&row).await?;
+        Ok(self.achievement_view(row))
+    }
+
+    /// The pre-authorized code of an offer: a MAC of its id, so it is never stored (only its
+    /// hash is) yet the offer document can be served again.
+    fn pre_authorized_code(&self, offer_id: &str) -> String {
+        shared::b64::encode(self.seal.mac("pre-authorized-code", offer_id.as_bytes()))
+    }
+
+    pub fn offer_uri(&self, offer_id: &str) -> String {
+        format!("{}/offers/{offer_id}", self.issuer_id)
+    }
+
+    pub async fn create_offer(&self, req: NewOffer) -> Result<OfferCreated, AppError> {
+        if self.store.achievement(&req.achievement_id).await?.is_none() {
+            return Err(AppError::bad_request(
+                "achievement_id",
+                "no such achievement",
+            ));
+        }
+        if req.recipient_name.trim().is_empty() {
+            return Err(AppError::bad_request("recipient_name", "must not be empty"));
+        }
+        let email = req.recipient_email.trim();
+        if !is_plausible_email(email) {
+            return Err(AppError::bad_request(
+                "recipient_email",
+                "is not an email address",
+            ));
+        }
+        let now = self.clock.now();
+        let id = shared::b64::random(16);
+        let tx_code = req.tx_code.then(random_pin);
+        let row = OfferRow {
+            code_hash: shared::b64::sha256(self.pre_authorized_code(&id)),
+            tx_code_hash: tx_code.as_deref().map(|pin| tx_code_hash(&id, pin)),
+            id: id.clone(),
+            achievement_id: req.achievement_id,
+            recipient_name: req.recipient_name.trim().to_owned(),
+            recipient_email: email.to_owned(),
+            tx_code_failures: 0,
+            expires_at: now + self.config.offer_ttl,
+            redeemed_at: None,
+            token_hash: None,
+            token_expires_at: None,
+            created_at: now,
+        };
+        self.store.insert_offer(&row).await?;
+        let credential_offer_uri = self.offer_uri(&id);
+        let offer_link = format!(
+            "openid-credential-offer://?credential_offer_uri={}",
+            percent_encoding::utf8_percent_encode(
+                &credential_offer_uri,
+                percent_encoding::NON_ALPHANUMERIC
+            )
+        );
+        Ok(OfferCreated {
+            offer_id: id,
+            offer_link,
+            credential_offer_uri,
+            tx_code,
+            expires_at: row.expires_at,
+        })
+    }
+
+    /// The Credential Offer document (OpenID4VCI §4.1.1) served at `credential_offer_uri`.
+    /// Gone once redeemed or expired.
+    pub async fn offer_document(&self, offer_id: &str) -> Result<serde_json::Value, AppError> {
+        let offer = self
+            .store
+            .offer(offer_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("offer".into()))?;
+        if offer.redeemed_at.is_some() || offer.expires_at <= self.clock.now() {
+            return Err(AppError::NotFound("offer (already used or expired)".into()));
+        }
+        let mut grant = json!({ "pre-authorized_code": self.pre_authorized_code(&offer.id) });
+        if offer.tx_code_hash.is_some() {
+            grant["tx_code"] = json!({
+                "input_mode": "numeric",
+                "length": TX_CODE_LENGTH,
+                "description": "The PIN sent to you separately by the issuer",
+            });
+        }
+        Ok(json!({
+            "credential_issuer": self.issuer_id,
+            "credential_configuration_ids": [crate::domain::issuance::CONFIGURATION_SD_JWT],
+            "grants": { PRE_AUTHORIZED_GRANT: grant },
+        }))
+    }
+
+    /// The token endpoint for the pre-authorized code grant: checks the code and PIN and
+    /// redeems the code exactly once (one conditional update).
+    pub async fn redeem(&self, form: &TokenForm) -> Result<serde_json::Value, AppError> {
+        let now = self.clock.now();
+        if form.grant_type.as_deref() != Some(PRE_AUTHORIZED_GRANT) {
+            return Err(AppError::oauth(
+                "unsupported_grant_type",
+                format!("grant_type must be {PRE_AUTHORIZED_GRANT}"),
+            ));
+        }
+        let code = form
+            .pre_authorized_code
+            .as_deref()
+            .ok_or_else(|| AppError::oauth("invalid_request", "pre-authorized_code is missing"))?;
+        let offer = self
+            .store
+            .offer_by_code(&shared::b64::sha256(code))
+            .await?
+            .ok_or_else(|| AppError::oauth("invalid_grant", "pre-authorized_code is unknown"))?;
+        if offer.redeemed_at.is_some() {
+            return Err(AppError::oauth(
+                "invalid_grant",
+                "pre-authorized_code was already used",
+            ));
+        }
+        if offer.expires_at <= now {
+            return Err(AppError::oauth(
+                "invalid_grant",
+                "pre-authorized_code has expired",
+            ));
+        }
+        match (&offer.tx_code_hash, form.tx_code.as_deref()) {
+            (None, None) => {}
+            (None, Some(_)) => {
+                return Err(AppError::oauth(
+                    "invalid_request",
+                    "tx_code sent but the offer has none",
+                ));
+            }
+            (Some(_), None) => {
+                return Err(AppError::oauth(
+                    "invalid_request",
+                    "tx_code is required by this offer",
+                ));
+            }
+            (Some(expected), Some(given)) => {
+                if offer.tx_code_failures >= MAX_TX_CODE_FAILURES {
+                    return Err(AppError::oauth(
+                        "invalid_grant",
+                        "offer locked after too many wrong tx_code attempts; ask the issuer to re-issue it",
+                    ));
+                }
+                if !constant_time_eq(
+                    expected.as_bytes(),
+                    tx_code_hash(&offer.id, given).as_bytes(),
+                ) {
+                    let failures = self.store.record_tx_code_failure(&offer.id).await?;
+                    let left = (MAX_TX_CODE_FAILURES - failures).max(0);
+                    return Err(AppError::oauth(
+                        "invalid_grant",
+                        format!("tx_code is wrong ({left} attempts left)"),
+                    ));
+                }
+            }
+        }
+        let token = shared::b64::random(32);
+        let expires_in = self.config.token_ttl;
+        let redeemed = self
+            .store
+            .redeem_offer(
+                &offer.id,
+                &shared::b64::sha256(&token),
+                now + expires_in,
+                now,
+                MAX_TX_CODE_FAILURES,
+            )
+            .await?;
+        if !redeemed {
+            return Err(AppError::oauth(
+                "invalid_grant",
+                "pre-authorized_code was already used",
+            ));
+        }
+        Ok(json!({ "access_token": token, "token_type": "Bearer", "expires_in": expires_in }))
+    }
+}
+
+/// The token request form (RFC 6749 §4.1.3 with OpenID4VCI §6.1 parameters).
+#[derive(Debug, Deserialize)]
+pub struct TokenForm {
+    pub grant_type: Option<String>,
+    #[serde(rename = "pre-authorized_code")]
+    pub pre_authorized_code: Option<String>,
+    pub tx_code: Option<String>,
+}
+
+fn tx_code_hash(offer_id: &str, pin: &str) -> String {
+    shared::b64::sha256(format!("{offer_id}:{pin}"))
+}
+
+fn random_pin() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..TX_CODE_LENGTH)
+        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+        .collect()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn is_plausible_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !s.contains(char::is_whitespace)
+        && s.len() <= 254
+}

@@ -1,0 +1,166 @@
+//! The admin API (bearer token): achievements, offers, credential status.
+
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::App;
+use crate::domain::offers::{NewAchievement, NewOffer};
+use crate::error::AppError;
+
+/// Extractor: the request carries the admin bearer token.
+pub struct Admin;
+
+impl FromRequestParts<App> for Admin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, AppError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(AppError::Unauthorized)?;
+        let hash = shared::b64::sha256(token.trim());
+        if hash.as_bytes().len() == app.admin_token_hash.len()
+            && hash
+                .bytes()
+                .zip(app.admin_token_hash.bytes())
+                .fold(0u8, |a, (x, y)| a | (x ^ y))
+                == 0
+        {
+            Ok(Admin)
+        } else {
+            Err(AppError::Unauthorized)
+        }
+    }
+}
+
+/// Parses a JSON body into `T`, naming the member at fault.
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let message = e.inner().to_string();
+        let path = e.path().to_string();
+        let field = if path == "." {
+            message.split('`').nth(1).unwrap_or("body").to_owned()
+        } else {
+            path
+        };
+        AppError::bad_request(&field, message)
+    })
+}
+
+pub async fn create_achievement(
+    _: Admin,
+    State(app): State<App>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    let req: NewAchievement = parse(&body)?;
+    let view = app.create_achievement(req).await?;
+    Ok((StatusCode::CREATED, Json(json!(view))))
+}
+
+pub async fn list_achievements(_: Admin, State(app): State<App>) -> Result<Json<Value>, AppError> {
+    let rows = app.store.achievements().await?;
+    let list: Vec<_> = rows.into_iter().map(|a| app.achievement_view(a)).collect();
+    Ok(Json(json!({ "achievements": list })))
+}
+
+pub async fn create_offer(
+    _: Admin,
+    State(app): State<App>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    let req: NewOffer = parse(&body)?;
+    let created = app.create_offer(req).await?;
+    Ok((StatusCode::CREATED, Json(json!(created))))
+}
+
+pub async fn offer(
+    _: Admin,
+    State(app): State<App>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let offer = app
+        .store
+        .offer(&id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("offer".into()))?;
+    let credentials = app.store.credentials_of_offer(&id).await?;
+    let now = app.clock.now();
+    let state = if !credentials.is_empty() {
+        "issued"
+    } else if offer.redeemed_at.is_some() {
+        "redeemed"
+    } else if offer.expires_at <= now {
+        "expired"
+    } else {
+        "offered"
+    };
+    Ok(Json(json!({
+        "offer_id": offer.id,
+        "achievement_id": offer.achievement_id,
+        "recipient_name": offer.recipient_name,
+        "recipient_email": offer.recipient_email,
+        "state": state,
+        "expires_at": offer.expires_at,
+        "redeemed_at": offer.redeemed_at,
+        "tx_code_failures": offer.tx_code_failures,
+        "credentials": credentials.iter().map(|c| json!({
+            "id": c.id,
+            "configuration": c.configuration,
+            "status_list": app.status_list_uri(c.status_list),
+            "status_idx": c.status_idx,
+            "status": status_name(c.status),
+            "issued_at": c.issued_at,
+            "expires_at": c.expires_at,
+        })).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Deserialize)]
+pub struct SetStatus {
+    status: String,
+}
+
+/// Revokes, suspends or reinstates an issued credential.
+pub async fn set_status(
+    _: Admin,
+    State(app): State<App>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, AppError> {
+    let req: SetStatus = parse(&body)?;
+    let value = match req.status.as_str() {
+        "valid" => shared::status::VALID,
+        "revoked" => shared::status::INVALID,
+        "suspended" => shared::status::SUSPENDED,
+        _ => {
+            return Err(AppError::bad_request(
+                "status",
+                "must be valid, revoked or suspended",
+            ));
+        }
+    };
+    if !app
+        .store
+        .set_credential_status(&id, i64::from(value))
+        .await?
+    {
+        return Err(AppError::NotFound("credential".into()));
+    }
+    Ok(Json(json!({ "id": id, "status": req.status })))
+}
+
+fn status_name(status: i64) -> &'static str {
+    match status {
+        0 => "valid",
+        1 => "revoked",
+        2 => "suspended",
+        _ => "unknown",
+    }
+}

@@ -1,0 +1,104 @@
+//! OpenID4VCI 1.0 protocol endpoints: offer by reference (§4.1.3), token (§6), nonce (§7),
+//! credential (§8), and the Status List Token.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use crate::App;
+use crate::domain::offers::TokenForm;
+use crate::error::AppError;
+
+pub async fn offer(State(app): State<App>, Path(id): Path<String>) -> Result<Response, AppError> {
+    let doc = app.offer_document(&id).await?;
+    Ok(no_store(Json(doc).into_response()))
+}
+
+pub async fn token(State(app): State<App>, body: axum::body::Bytes) -> Result<Response, AppError> {
+    let form: TokenForm = serde_urlencoded_form(&body)?;
+    Ok(no_store(Json(app.redeem(&form).await?).into_response()))
+}
+
+pub async fn nonce(State(app): State<App>) -> Result<Response, AppError> {
+    let c_nonce = app.new_nonce().await?;
+    Ok(no_store(
+        Json(serde_json::json!({ "c_nonce": c_nonce })).into_response(),
+    ))
+}
+
+pub async fn credential(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    // Authenticate before reading the body, so an anonymous caller learns nothing else.
+    if bearer.is_none() {
+        return Err(AppError::InvalidToken("no bearer access token".into()));
+    }
+    let request: Value = serde_json::from_slice(&body).map_err(|e| {
+        AppError::oauth(
+            "invalid_credential_request",
+            format!("body is not JSON: {e}"),
+        )
+    })?;
+    Ok(no_store(
+        Json(app.credential(bearer, request).await?).into_response(),
+    ))
+}
+
+pub async fn status_list(
+    State(app): State<App>,
+    Path(list): Path<i64>,
+) -> Result<Response, AppError> {
+    let jwt = app.status_list_token(list).await?;
+    let mut r = jwt.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/statuslist+jwt"),
+    );
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_str(&format!(
+            "public, max-age={}",
+            crate::domain::issuance::STATUS_TTL
+        ))
+        .expect("a number is a valid header value"),
+    );
+    r.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    Ok(r)
+}
+
+fn no_store(mut r: Response) -> Response {
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// Parses an `application/x-www-form-urlencoded` body; a malformed one is `invalid_request`.
+fn serde_urlencoded_form<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+    let mut map = serde_json::Map::new();
+    for (k, v) in pairs {
+        if map.insert(k.clone(), Value::String(v)).is_some() {
+            return Err(AppError::oauth(
+                "invalid_request",
+                format!("parameter {k} is repeated"),
+            ));
+        }
+    }
+    serde_json::from_value(Value::Object(map))
+        .map_err(|e| AppError::oauth("invalid_request", e.to_string()))
+}

@@ -1,0 +1,129 @@
+//! Metadata documents: OpenID4VCI issuer metadata (§12.2), RFC 8414 authorization server
+//! metadata, JWT VC Issuer Metadata (SD-JWT VC §5), the did:web document, and SD-JWT VC
+//! type metadata for our `vct`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use shared::keys::Signer;
+
+use crate::App;
+use crate::domain::issuance::{BATCH_SIZE, CONFIGURATION_SD_JWT};
+use crate::domain::offers::PRE_AUTHORIZED_GRANT;
+
+fn public(doc: Value) -> Response {
+    let mut r = Json(doc).into_response();
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    r.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    r
+}
+
+pub async fn credential_issuer(State(app): State<App>) -> Response {
+    let base = &app.issuer_id;
+    public(json!({
+        "credential_issuer": base,
+        "credential_endpoint": format!("{base}/credential"),
+        "nonce_endpoint": format!("{base}/nonce"),
+        "batch_credential_issuance": { "batch_size": BATCH_SIZE },
+        "display": [
+            { "name": app.config.name, "locale": "en" },
+            { "name": app.config.name, "locale": "ja" }
+        ],
+        "credential_configurations_supported": {
+            CONFIGURATION_SD_JWT: {
+                "format": "dc+sd-jwt",
+                "scope": "openbadge_sd_jwt",
+                "vct": app.vct(),
+                "credential_signing_alg_values_supported": ["ES256"],
+                "cryptographic_binding_methods_supported": ["jwk"],
+                "proof_types_supported": {
+                    "jwt": { "proof_signing_alg_values_supported": ["ES256", "EdDSA"] }
+                },
+                "credential_metadata": {
+                    "display": [
+                        {
+                            "name": "Open Badge",
+                            "locale": "en",
+                            "description": "An Open Badges 3.0 achievement, selectively disclosable",
+                            "background_color": "#12107c",
+                            "text_color": "#ffffff"
+                        },
+                        {
+                            "name": "オープンバッジ",
+                            "locale": "ja",
+                            "description": "Open Badges 3.0 の達成証明(選択的開示)",
+                            "background_color": "#12107c",
+                            "text_color": "#ffffff"
+                        }
+                    ],
+                    "claims": [
+                        { "path": ["ld", "credentialSubject", "achievement", "name"], "mandatory": true,
+                          "display": [{ "name": "Achievement", "locale": "en" }, { "name": "達成", "locale": "ja" }] },
+                        { "path": ["ld", "issuer", "name"], "mandatory": true,
+                          "display": [{ "name": "Issuer", "locale": "en" }, { "name": "発行者", "locale": "ja" }] },
+                        { "path": ["ld", "credentialSubject", "identifier", null, "identityHash"],
+                          "display": [{ "name": "Recipient", "locale": "en" }, { "name": "受領者", "locale": "ja" }] },
+                        { "path": ["ld", "validFrom"], "mandatory": true,
+                          "display": [{ "name": "Issued", "locale": "en" }, { "name": "発行日", "locale": "ja" }] }
+                    ]
+                }
+            }
+        }
+    }))
+}
+
+pub async fn authorization_server(State(app): State<App>) -> Response {
+    let base = &app.issuer_id;
+    public(json!({
+        "issuer": base,
+        "token_endpoint": format!("{base}/token"),
+        "grant_types_supported": [PRE_AUTHORIZED_GRANT],
+        "response_types_supported": [],
+        "token_endpoint_auth_methods_supported": ["none"],
+        "pre-authorized_grant_anonymous_access_supported": true
+    }))
+}
+
+fn issuer_jwk(app: &App) -> Value {
+    let mut jwk = app.es256.public_jwk();
+    jwk.kid = Some(app.kid.clone());
+    jwk.alg = Some("ES256".into());
+    jwk.use_ = Some("sig".into());
+    jwk.to_value()
+}
+
+pub async fn jwt_vc_issuer(State(app): State<App>) -> Response {
+    public(json!({ "issuer": app.issuer_id, "jwks": { "keys": [issuer_jwk(&app)] } }))
+}
+
+pub async fn did_document(State(app): State<App>) -> Response {
+    public(shared::did::did_web_document(
+        &app.did,
+        &[("key-1", app.es256.public_jwk())],
+    ))
+}
+
+pub async fn type_metadata(State(app): State<App>) -> Response {
+    public(json!({
+        "vct": app.vct(),
+        "name": "Open Badge 3.0",
+        "description": "An Open Badges 3.0 AchievementCredential carried in the `ld` claim (SD-JWT VCLD)",
+        "display": [
+            { "locale": "en", "name": "Open Badge" },
+            { "locale": "ja", "name": "オープンバッジ" }
+        ],
+        "claims": [
+            { "path": ["ld", "credentialSubject", "identifier"], "sd": "always" },
+            { "path": ["ld", "credentialSubject", "achievement"], "sd": "never" },
+            { "path": ["ld", "issuer"], "sd": "never" }
+        ]
+    }))
+}

@@ -1,0 +1,374 @@
+//! The issuer's storage, named by intent. One body per query (`$n` placeholders work on
+//! SQLite and PostgreSQL alike); single use is always one conditional `UPDATE`, so it holds
+//! across concurrent requests and across instances sharing a PostgreSQL database.
+
+use shared::db::{Db, Migrations};
+use shared::keys::seal::SealKey;
+use shared::keys::{Alg, Signer, SigningKey};
+use shared::with_db;
+
+static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("stored signing key {id} cannot be opened: {reason}")]
+    Key { id: String, reason: String },
+}
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub db: Db,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AchievementRow {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub criteria: String,
+    pub image_url: Option<String>,
+    pub valid_days: Option<i64>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OfferRow {
+    pub id: String,
+    pub achievement_id: String,
+    pub recipient_name: String,
+    pub recipient_email: String,
+    pub code_hash: String,
+    pub tx_code_hash: Option<String>,
+    pub tx_code_failures: i64,
+    pub expires_at: i64,
+    pub redeemed_at: Option<i64>,
+    pub token_hash: Option<String>,
+    pub token_expires_at: Option<i64>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CredentialRow {
+    pub id: String,
+    pub offer_id: String,
+    pub configuration: String,
+    pub holder_jwk: String,
+    pub status_list: i64,
+    pub status_idx: i64,
+    pub status: i64,
+    pub issued_at: i64,
+    pub expires_at: Option<i64>,
+}
+
+/// `SELECT <every offer column> FROM offers <tail>`, as a static string.
+macro_rules! select_offers {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, achievement_id, recipient_name, recipient_email, code_hash, tx_code_hash, ",
+            "tx_code_failures, expires_at, redeemed_at, token_hash, token_expires_at, created_at FROM offers ",
+            $tail
+        )
+    };
+}
+
+impl Store {
+    pub async fn connect(url: &str, pg_schema: Option<&str>) -> Result<Store, shared::db::DbError> {
+        let migrations = Migrations {
+            sqlite: &SQLITE,
+            postgres: &POSTGRES,
+        };
+        Ok(Store {
+            db: Db::connect(url, &migrations, pg_schema).await?,
+        })
+    }
+
+    pub async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(with_db!(&self.db, |pool| sqlx::query_scalar(
+            "SELECT value FROM settings WHERE name = $1"
+        )
+        .bind(name)
+        .fetch_optional(pool)
+        .await?))
+    }
+
+    pub async fn set_setting(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        with_db!(&self.db, |pool| {
+            sqlx::query(
+            "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = $2"
+        )
+        .bind(name)
+        .bind(value)
+        .execute(pool)
+        .await?
+        });
+        Ok(())
+    }
+
+    /// Loads the signing key `id`, or creates, seals and stores it on first start. When two
+    /// instances start at once, the first insert wins and both use that key.
+    pub async fn signing_key(
+        &self,
+        id: &str,
+        alg: Alg,
+        seal: &SealKey,
+        now: i64,
+    ) -> Result<SigningKey, StoreError> {
+        let purpose = format!("issuer-signing-key:{id}");
+        let fresh = SigningKey::generate(alg);
+        let sealed = seal.seal(&purpose, &fresh.to_secret_bytes());
+        with_db!(&self.db, |pool| {
+            sqlx::query(
+            "INSERT INTO signing_keys (id, alg, sealed, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING"
+        )
+        .bind(id)
+        .bind(fresh.alg().as_str())
+        .bind(&sealed)
+        .bind(now)
+        .execute(pool)
+        .await?
+        });
+        let stored: Vec<u8> = with_db!(&self.db, |pool| sqlx::query_scalar(
+            "SELECT sealed FROM signing_keys WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_one(pool)
+        .await?);
+        let bad = |reason: String| StoreError::Key {
+            id: id.to_owned(),
+            reason,
+        };
+        let secret = seal
+            .open(&purpose, &stored)
+            .map_err(|e| bad(e.to_string()))?;
+        SigningKey::from_secret_bytes(&secret).map_err(|e| bad(e.to_string()))
+    }
+
+    pub async fn insert_achievement(&self, a: &AchievementRow) -> Result<(), StoreError> {
+        with_db!(&self.db, |pool| {
+            sqlx::query(
+            "INSERT INTO achievements (id, name, description, criteria, image_url, valid_days, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        )
+        .bind(&a.id)
+        .bind(&a.name)
+        .bind(&a.description)
+        .bind(&a.criteria)
+        .bind(&a.image_url)
+        .bind(a.valid_days)
+        .bind(a.created_at)
+        .execute(pool)
+        .await?
+        });
+        Ok(())
+    }
+
+    pub async fn achievement(&self, id: &str) -> Result<Option<AchievementRow>, StoreError> {
+        Ok(with_db!(&self.db, |pool| {
+            sqlx::query_as(
+            "SELECT id, name, description, criteria, image_url, valid_days, created_at FROM achievements WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        }))
+    }
+
+    pub async fn achievements(&self) -> Result<Vec<AchievementRow>, StoreError> {
+        Ok(with_db!(&self.db, |pool| {
+            sqlx::query_as(
+            "SELECT id, name, description, criteria, image_url, valid_days, created_at FROM achievements ORDER BY created_at, id"
+        )
+        .fetch_all(pool)
+        .await?
+        }))
+    }
+
+    pub async fn insert_offer(&self, o: &OfferRow) -> Result<(), StoreError> {
+        with_db!(&self.db, |pool| {
+            sqlx::query(
+            "INSERT INTO offers (id, achievement_id, recipient_name, recipient_email, code_hash, tx_code_hash, \
+             tx_code_failures, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)"
+        )
+        .bind(&o.id)
+        .bind(&o.achievement_id)
+        .bind(&o.recipient_name)
+        .bind(&o.recipient_email)
+        .bind(&o.code_hash)
+        .bind(&o.tx_code_hash)
+        .bind(o.expires_at)
+        .bind(o.created_at)
+        .execute(pool)
+        .await?
+        });
+        Ok(())
+    }
+
+    pub async fn offer(&self, id: &str) -> Result<Option<OfferRow>, StoreError> {
+        Ok(with_db!(&self.db, |pool| sqlx::query_as(select_offers!(
+            "WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?))
+    }
+
+    pub async fn offer_by_code(&self, code_hash: &str) -> Result<Option<OfferRow>, StoreError> {
+        Ok(with_db!(&self.db, |pool| sqlx::query_as(select_offers!(
+            "WHERE code_hash = $1"
+        ))
+        .bind(code_hash)
+        .fetch_optional(pool)
+        .await?))
+    }
+
+    /// The offer an unexpired access token was issued for.
+    pub async fn offer_by_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<OfferRow>, StoreError> {
+        Ok(with_db!(&self.db, |pool| sqlx::query_as(select_offers!(
+            "WHERE token_hash = $1 AND token_expires_at > $2"
+        ))
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(pool)
+        .await?))
+    }
+
+    /// Counts a wrong transaction code; returns the failures so far.
+    pub async fn record_tx_code_failure(&self, offer_id: &str) -> Result<i64, StoreError> {
+        Ok(with_db!(&self.db, |pool| {
+            sqlx::query_scalar(
+            "UPDATE offers SET tx_code_failures = tx_code_failures + 1 WHERE id = $1 RETURNING tx_code_failures"
+        )
+        .bind(offer_id)
+        .fetch_one(pool)
+        .await?
+        }))
+    }
+
+    /// Redeems a pre-authorized code exactly once: true if this call redeemed it.
+    pub async fn redeem_offer(
+        &self,
+        offer_id: &str,
+        token_hash: &str,
+        token_expires_at: i64,
+        now: i64,
+        max_failures: i64,
+    ) -> Result<bool, StoreError> {
+        let r = with_db!(&self.db, |pool| sqlx::query(
+            "UPDATE offers SET redeemed_at = $2, token_hash = $3, token_expires_at = $4 \
+             WHERE id = $1 AND redeemed_at IS NULL AND expires_at > $2 AND tx_code_failures < $5"
+        )
+        .bind(offer_id)
+        .bind(now)
+        .bind(token_hash)
+        .bind(token_expires_at)
+        .bind(max_failures)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(r == 1)
+    }
+
+    pub async fn insert_nonce(&self, nonce_hash: &str, expires_at: i64) -> Result<(), StoreError> {
+        with_db!(&self.db, |pool| sqlx::query(
+            "INSERT INTO nonces (nonce_hash, expires_at) VALUES ($1, $2)"
+        )
+        .bind(nonce_hash)
+        .bind(expires_at)
+        .execute(pool)
+        .await?);
+        Ok(())
+    }
+
+    /// Uses a c_nonce exactly once: true if it was known, unexpired and unused.
+    pub async fn consume_nonce(&self, nonce_hash: &str, now: i64) -> Result<bool, StoreError> {
+        let r = with_db!(&self.db, |pool| {
+            sqlx::query(
+            "UPDATE nonces SET used_at = $2 WHERE nonce_hash = $1 AND used_at IS NULL AND expires_at > $2"
+        )
+        .bind(nonce_hash)
+        .bind(now)
+        .execute(pool)
+        .await?
+        .rows_affected()
+        });
+        Ok(r == 1)
+    }
+
+    /// Deletes nonces that expired before `before`.
+    pub async fn purge_nonces(&self, before: i64) -> Result<u64, StoreError> {
+        Ok(with_db!(&self.db, |pool| sqlx::query(
+            "DELETE FROM nonces WHERE expires_at < $1"
+        )
+        .bind(before)
+        .execute(pool)
+        .await?
+        .rows_affected()))
+    }
+
+    /// Inserts an issued credential; false if its status index is already taken.
+    pub async fn insert_credential(&self, c: &CredentialRow) -> Result<bool, StoreError> {
+        let r = with_db!(&self.db, |pool| {
+            sqlx::query(
+            "INSERT INTO credentials (id, offer_id, configuration, holder_jwk, status_list, status_idx, status, issued_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8) ON CONFLICT (status_list, status_idx) DO NOTHING"
+        )
+        .bind(&c.id)
+        .bind(&c.offer_id)
+        .bind(&c.configuration)
+        .bind(&c.holder_jwk)
+        .bind(c.status_list)
+        .bind(c.status_idx)
+        .bind(c.issued_at)
+        .bind(c.expires_at)
+        .execute(pool)
+        .await?
+        .rows_affected()
+        });
+        Ok(r == 1)
+    }
+
+    pub async fn credentials_of_offer(
+        &self,
+        offer_id: &str,
+    ) -> Result<Vec<CredentialRow>, StoreError> {
+        Ok(with_db!(&self.db, |pool| {
+            sqlx::query_as(
+            "SELECT id, offer_id, configuration, holder_jwk, status_list, status_idx, status, issued_at, expires_at \
+             FROM credentials WHERE offer_id = $1 ORDER BY issued_at, id"
+        )
+        .bind(offer_id)
+        .fetch_all(pool)
+        .await?
+        }))
+    }
+
+    /// Sets a credential's status value (0 valid, 1 revoked, 2 suspended); false if unknown.
+    pub async fn set_credential_status(&self, id: &str, status: i64) -> Result<bool, StoreError> {
+        let r = with_db!(&self.db, |pool| sqlx::query(
+            "UPDATE credentials SET status = $2 WHERE id = $1"
+        )
+        .bind(id)
+        .bind(status)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(r == 1)
+    }
+
+    /// Every (index, status) in `list` whose status is not "valid".
+    pub async fn non_valid_statuses(&self, list: i64) -> Result<Vec<(i64, i64)>, StoreError> {
+        Ok(with_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT status_idx, status FROM credentials WHERE status_list = $1 AND status <> 0"
+        )
+        .bind(list)
+        .fetch_all(pool)
+        .await?))
+    }
+}
