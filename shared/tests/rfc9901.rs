@@ -112,9 +112,15 @@ fn section_5_2_presentation_with_key_binding() {
         Value::Object(revealed.claims.clone()),
         json_fixture("section-5.2-processed-payload.json")
     );
-    assert_eq!(revealed.cnf_jwk().expect("cnf").to_value(), holder_public_jwk());
+    assert_eq!(
+        revealed.cnf_jwk().expect("cnf").to_value(),
+        holder_public_jwk()
+    );
     // The RFC's sd_hash is the one we compute over the presentation.
-    assert_eq!(b64::sha256(sd.without_kb()), kb["sd_hash"].as_str().expect("sd_hash"));
+    assert_eq!(
+        b64::sha256(sd.without_kb()),
+        kb["sd_hash"].as_str().expect("sd_hash")
+    );
     sd.verify_key_binding(&revealed, aud, nonce, NOW, 60, 5)
         .expect("RFC 9901 §5.2 key binding verifies");
     // And the checks can fail.
@@ -133,7 +139,9 @@ fn section_5_2_presentation_with_key_binding() {
     // Dropping a presented disclosure breaks sd_hash.
     let mut fewer = sd.clone();
     fewer.disclosures.pop();
-    let r = fewer.verify(&issuer_key(), &[TYP_EXAMPLE], NOW, 0).expect("still verifies");
+    let r = fewer
+        .verify(&issuer_key(), &[TYP_EXAMPLE], NOW, 0)
+        .expect("still verifies");
     assert_eq!(
         fewer.verify_key_binding(&r, aud, nonce, NOW, 60, 5),
         Err(SdJwtError::KbSdHash)
@@ -159,9 +167,16 @@ fn appendix_a_3_sd_jwt_vc_with_key_binding() {
     pointers.sort();
     assert_eq!(
         pointers,
-        ["/age_equal_or_over", "/age_equal_or_over/18", "/nationalities"]
+        [
+            "/age_equal_or_over",
+            "/age_equal_or_over/18",
+            "/nationalities"
+        ]
     );
-    assert_eq!(b64::sha256(sd.without_kb()), kb["sd_hash"].as_str().expect("sd_hash"));
+    assert_eq!(
+        b64::sha256(sd.without_kb()),
+        kb["sd_hash"].as_str().expect("sd_hash")
+    );
     sd.verify_key_binding(&revealed, aud, nonce, NOW, 60, 5)
         .expect("RFC 9901 A.3 key binding verifies");
 }
