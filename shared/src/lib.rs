@@ -8,4 +8,7 @@ pub mod b64;
 pub mod clock;
 pub mod jose;
 pub mod keys;
+pub mod oauth;
+pub mod oid4vci;
+pub mod oid4vp;
 pub mod sd_jwt;
