@@ -7,6 +7,9 @@
 pub mod b64;
 pub mod clock;
 pub mod db;
+pub mod did;
+pub mod fetch;
+pub mod issuer_key;
 pub mod jose;
 pub mod keys;
 pub mod oauth;
