@@ -8,4 +8,6 @@ pub mod b64;
 pub mod clock;
 pub mod jose;
 pub mod keys;
+pub mod ob3;
+pub mod qr;
 pub mod sd_jwt;
