@@ -85,6 +85,7 @@ pub struct Stack {
     pub issuer: Running<issuer_agent::App>,
     pub clock: Clock,
     stop: watch::Sender<bool>,
+    storage: Storage,
     /// First-start secrets the launcher prints once.
     pub issuer_new_admin_token: Option<String>,
 }
@@ -148,13 +149,45 @@ impl Stack {
             issuer,
             clock,
             stop,
+            storage: opts.storage,
             issuer_new_admin_token: startup.new_admin_token,
         })
     }
 
-    /// Stops every service and waits for them to finish.
+    /// Stops every service, waits for them to finish, and drops the tests' PostgreSQL
+    /// schemas.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.issuer.task.await;
+        self.issuer.app.store.db.close().await;
+        if let Storage::Postgres { url, schema_prefix } = &self.storage {
+            drop_schemas(url, schema_prefix).await;
+        }
     }
+}
+
+/// Drops the schemas `<prefix>_*` a test created (best effort: a failure leaves a schema
+/// behind, which the next run does not see).
+async fn drop_schemas(url: &str, prefix: &str) {
+    let Ok(pool) = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await
+    else {
+        return;
+    };
+    for service in ["issuer", "wallet", "verifier"] {
+        let schema = format!("{prefix}_{service}");
+        if schema
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
+            )))
+            .execute(&pool)
+            .await;
+        }
+    }
+    pool.close().await;
 }
