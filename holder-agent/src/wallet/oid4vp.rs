@@ -542,3 +542,146 @@ impl App {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DID_CLIENT: &str = "decentralized_identifier:did:web:verifier.example";
+
+    fn request(changes: Value) -> AuthorizationRequest {
+        let mut base = json!({
+            "client_id": DID_CLIENT,
+            "response_type": "vp_token",
+            "response_mode": "direct_post",
+            "response_uri": "https://verifier.example/response",
+            "nonce": "n-123",
+            "state": "s-1",
+            "dcql_query": {"credentials": [{"id": "b", "format": "dc+sd-jwt",
+                                            "meta": {"vct_values": ["https://i.example/vct"]}}]}
+        });
+        for (k, v) in changes.as_object().unwrap() {
+            if v.is_null() {
+                base.as_object_mut().unwrap().remove(k);
+            } else {
+                base[k] = v.clone();
+            }
+        }
+        serde_json::from_value(base).unwrap()
+    }
+
+    #[test]
+    fn a_valid_request_passes() {
+        check_request(DID_CLIENT, &request(json!({})), None, 1000).unwrap();
+    }
+
+    #[test]
+    fn each_check_fails_on_its_own() {
+        let err = |changes: Value, nonce: Option<&str>| {
+            check_request(DID_CLIENT, &request(changes), nonce, 1000).unwrap_err()
+        };
+        assert!(matches!(
+            check_request(
+                "decentralized_identifier:did:web:x.example",
+                &request(json!({})),
+                None,
+                1000
+            ),
+            Err(PresentError::Request(RequestError::ClientIdMismatch { .. }))
+        ));
+        assert!(matches!(
+            err(json!({}), Some("wn-1")),
+            PresentError::WalletNonceMismatch { found: None, .. }
+        ));
+        assert!(
+            check_request(
+                DID_CLIENT,
+                &request(json!({"wallet_nonce": "wn-1"})),
+                Some("wn-1"),
+                1000
+            )
+            .is_ok()
+        );
+        assert!(matches!(
+            err(json!({"exp": 999}), None),
+            PresentError::Expired {
+                exp: 999,
+                now: 1000
+            }
+        ));
+        assert!(matches!(
+            err(json!({"response_mode": "direct_post.jwt"}), None),
+            PresentError::EncryptedResponseNotSupported
+        ));
+        assert_eq!(
+            err(json!({"response_mode": "direct_post.jwt"}), None).to_string(),
+            "response_mode direct_post.jwt (encrypted responses) is not supported yet; ask the verifier for direct_post"
+        );
+        assert!(matches!(
+            err(
+                json!({"response_mode": "fragment", "response_uri": null,
+                       "redirect_uri": "https://verifier.example/cb"}),
+                None
+            ),
+            PresentError::UnsupportedResponseMode(ResponseMode::Fragment)
+        ));
+        assert!(matches!(
+            err(json!({"dcql_query": null, "scope": "openbadge"}), None),
+            PresentError::ScopeNotSupported
+        ));
+        assert!(matches!(
+            err(json!({"response_uri": null}), None),
+            PresentError::Request(RequestError::MissingResponseUri(_))
+        ));
+        assert!(matches!(
+            err(json!({"nonce": "bad nonce!"}), None),
+            PresentError::Request(RequestError::BadNonce)
+        ));
+    }
+
+    #[test]
+    fn redirect_uri_clients_must_answer_at_their_own_uri() {
+        let client = "redirect_uri:https://verifier.example/response";
+        let ok = request(json!({"client_id": client}));
+        check_request(client, &ok, None, 1000).unwrap();
+        let elsewhere = request(json!({"client_id": client,
+                                       "response_uri": "https://attacker.example/collect"}));
+        assert!(matches!(
+            check_request(client, &elsewhere, None, 1000),
+            Err(PresentError::ResponseUriMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn unsigned_request_objects_are_decoded_with_their_type_checked() {
+        let claims = serde_json::to_value(request(json!({})))
+            .unwrap()
+            .to_string();
+        let jwt = |header: Value| {
+            format!(
+                "{}.{}.",
+                shared::b64::encode(header.to_string()),
+                shared::b64::encode(&claims)
+            )
+        };
+        let req =
+            decode_unsigned_request(&jwt(json!({"alg": "none", "typ": "oauth-authz-req+jwt"})))
+                .unwrap();
+        assert_eq!(req.nonce, "n-123");
+        assert!(matches!(
+            decode_unsigned_request(&jwt(json!({"alg": "none", "typ": "JWT"}))),
+            Err(RequestError::Jose(JoseError::WrongTyp { .. }))
+        ));
+        assert!(matches!(
+            decode_unsigned_request(&jwt(json!({"alg": "none"}))),
+            Err(RequestError::Jose(JoseError::WrongTyp { found: None, .. }))
+        ));
+        assert!(matches!(
+            decode_unsigned_request(&format!(
+                "{}sig",
+                jwt(json!({"alg": "none", "typ": "oauth-authz-req+jwt"}))
+            )),
+            Err(RequestError::Jose(JoseError::Malformed(_)))
+        ));
+    }
+}
