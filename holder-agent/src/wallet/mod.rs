@@ -141,8 +141,9 @@ impl App {
 pub fn credential_view(row: &CredentialRow) -> Result<CredentialView, AppError> {
     let claims: Value = serde_json::from_str(&row.claims)
         .map_err(|e| AppError::Internal(format!("stored claims of {}: {e}", row.id)))?;
-    let disclosable: Vec<String> = serde_json::from_str(&row.disclosable)
+    let mut disclosable: Vec<String> = serde_json::from_str(&row.disclosable)
         .map_err(|e| AppError::Internal(format!("stored paths of {}: {e}", row.id)))?;
+    disclosable.sort();
     Ok(CredentialView {
         id: row.id.clone(),
         format: row.format.clone(),
