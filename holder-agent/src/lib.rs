@@ -49,8 +49,6 @@ pub struct Inner {
     pub clock: Clock,
     /// The guarded client every URL from an offer or a wallet link goes through.
     pub fetcher: Fetcher,
-    /// A client with the same guards, for the one request that carries a bearer token.
-    pub bearer_client: reqwest::Client,
     pub dids: DidResolver,
     pub issuer_keys: IssuerKeyResolver,
 }
@@ -75,10 +73,7 @@ impl App {
     pub async fn open(config: Config, clock: Clock) -> Result<(App, Startup), AppError> {
         let seal = config.seal_key()?;
         let store = Store::connect(&config.database_url, config.pg_schema.as_deref()).await?;
-        let policy = config.fetch_policy();
-        let fetcher = Fetcher::new(policy.clone())
-            .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?;
-        let bearer_client = wallet::bearer::client(&policy)
+        let fetcher = Fetcher::new(config.fetch_policy())
             .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?;
         let dids = DidResolver::new(fetcher.clone());
         let issuer_keys = IssuerKeyResolver::new(fetcher.clone(), dids.clone());
@@ -89,7 +84,6 @@ impl App {
                 store,
                 clock,
                 fetcher,
-                bearer_client,
                 dids,
                 issuer_keys,
             }),

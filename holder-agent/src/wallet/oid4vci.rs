@@ -499,19 +499,15 @@ impl App {
                 credential_response_encryption: None,
             };
             let body = serde_json::to_value(&request).expect("a credential request serialises");
-            let fetched = super::bearer::post_json_bearer(
-                &self.bearer_client,
-                self.fetcher.policy(),
-                &metadata.credential_endpoint,
-                &body,
-                access_token,
-            )
-            .await
-            .map_err(|source| AcceptError::Fetch {
-                what: "credential",
-                url: metadata.credential_endpoint.clone(),
-                source,
-            })?;
+            let fetched = self
+                .fetcher
+                .post_json_bearer(&metadata.credential_endpoint, &body, access_token)
+                .await
+                .map_err(|source| AcceptError::Fetch {
+                    what: "credential",
+                    url: metadata.credential_endpoint.clone(),
+                    source,
+                })?;
             match expect_success::<CredentialResponse>("credential", &fetched) {
                 Err(AcceptError::IssuerError { error, .. })
                     if error == "invalid_nonce" && !retried && nonce.is_some() =>

@@ -479,11 +479,15 @@ impl App {
                     credential_id: row.id.clone(),
                     issuer: row.issuer.clone(),
                     achievement_name: view.achievement_name,
-                    disclosed: keep
-                        .iter()
-                        .filter_map(|&i| full.disclosure_paths.get(i))
-                        .map(|p| disclosure::pointer(p))
-                        .collect(),
+                    disclosed: {
+                        let mut pointers: Vec<String> = keep
+                            .iter()
+                            .filter_map(|&i| full.disclosure_paths.get(i))
+                            .map(|p| disclosure::pointer(p))
+                            .collect();
+                        pointers.sort();
+                        pointers
+                    },
                 });
             }
         }
