@@ -103,6 +103,7 @@ impl Store {
         .bind(value)
         .execute(pool)
         .await?
+        .rows_affected()
         });
         Ok(())
     }
@@ -129,6 +130,7 @@ impl Store {
         .bind(now)
         .execute(pool)
         .await?
+        .rows_affected()
         });
         let stored: Vec<u8> = with_db!(&self.db, |pool| sqlx::query_scalar(
             "SELECT sealed FROM signing_keys WHERE id = $1"
@@ -161,6 +163,7 @@ impl Store {
         .bind(a.created_at)
         .execute(pool)
         .await?
+        .rows_affected()
         });
         Ok(())
     }
@@ -202,6 +205,7 @@ impl Store {
         .bind(o.created_at)
         .execute(pool)
         .await?
+        .rows_affected()
         });
         Ok(())
     }
@@ -282,7 +286,8 @@ impl Store {
         .bind(nonce_hash)
         .bind(expires_at)
         .execute(pool)
-        .await?);
+        .await?
+        .rows_affected());
         Ok(())
     }
 

@@ -74,8 +74,10 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10));
-            if let Some(parent) = opts.get_filename().parent() {
-                if !parent.as_os_str().is_empty() {
+            if let Some(parent) = opts.get_filename().parent()
+                && !parent.as_os_str().is_empty()
+            {
+                {
                     std::fs::create_dir_all(parent).map_err(|source| DbError::CreateDir {
                         path: parent.display().to_string(),
                         source,

@@ -7,8 +7,16 @@
 pub mod b64;
 pub mod clock;
 pub mod db;
+pub mod did;
+pub mod fetch;
+pub mod issuer_key;
 pub mod jose;
 pub mod keys;
+pub mod oauth;
+pub mod ob3;
+pub mod oid4vci;
+pub mod oid4vp;
+pub mod qr;
 pub mod sd_jwt;
 pub mod secret;
 pub mod serve;

@@ -205,8 +205,10 @@ pub fn issue(
         }
     }
     for path in &touched {
-        if let Some(Value::Object(map)) = walk_mut(&mut root, path) {
-            if let Some(Value::Array(sd)) = map.get_mut("_sd") {
+        if let Some(Value::Object(map)) = walk_mut(&mut root, path)
+            && let Some(Value::Array(sd)) = map.get_mut("_sd")
+        {
+            {
                 for _ in 0..decoys {
                     sd.push(Value::String(b64::sha256(b64::random(16))));
                 }
@@ -413,15 +415,15 @@ impl SdJwt {
             .map_err(SdJwtError::IssuerJwt)?;
         jws.verify(issuer_key).map_err(SdJwtError::IssuerJwt)?;
         let revealed = self.reveal(jws.payload)?;
-        if let Some(exp) = revealed.claims.get("exp").and_then(Value::as_i64) {
-            if now > exp + leeway {
-                return Err(SdJwtError::Expired { exp, now });
-            }
+        if let Some(exp) = revealed.claims.get("exp").and_then(Value::as_i64)
+            && now > exp + leeway
+        {
+            return Err(SdJwtError::Expired { exp, now });
         }
-        if let Some(nbf) = revealed.claims.get("nbf").and_then(Value::as_i64) {
-            if now + leeway < nbf {
-                return Err(SdJwtError::NotYetValid { nbf, now });
-            }
+        if let Some(nbf) = revealed.claims.get("nbf").and_then(Value::as_i64)
+            && now + leeway < nbf
+        {
+            return Err(SdJwtError::NotYetValid { nbf, now });
         }
         Ok(revealed)
     }

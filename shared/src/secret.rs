@@ -27,3 +27,8 @@ impl std::str::FromStr for Secret {
         Ok(Secret(s.to_owned()))
     }
 }
+
+/// Compares two secrets (or their hashes) in time that depends only on their length.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -5,6 +5,7 @@
 
 use serde_json::{Map, Value, json};
 use shared::keys::{Jwk, Signer};
+use shared::ob3::{IDENTITY_TYPE_EMAIL, IDENTITY_TYPE_NAME, IdentityObject};
 use shared::sd_jwt;
 
 use crate::App;
@@ -20,12 +21,6 @@ pub const BATCH_SIZE: usize = 10;
 /// Seconds a key proof's `iat` may lie in the past, and in the future.
 const PROOF_MAX_AGE: i64 = 300;
 const LEEWAY: i64 = 30;
-
-/// The OB 3.0 JSON Schema, named in `credentialSchema`.
-pub const OB3_SCHEMA_URL: &str =
-    "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json";
-pub const CONTEXT_VC_V2: &str = "https://www.w3.org/ns/credentials/v2";
-pub const CONTEXT_OB_V3: &str = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json";
 
 impl App {
     /// The SD-JWT VC type of our badges.
@@ -215,7 +210,7 @@ impl App {
             achievement_json["image"] = json!({ "id": image, "type": "Image" });
         }
         let mut ld = json!({
-            "@context": [CONTEXT_VC_V2, CONTEXT_OB_V3],
+            "@context": [shared::ob3::CONTEXT_VC_V2, shared::ob3::CONTEXT_OB_V3P0_3],
             "id": credential_id,
             "type": ["VerifiableCredential", "OpenBadgeCredential"],
             "name": achievement.name,
@@ -230,23 +225,15 @@ impl App {
                 "id": shared::did::did_jwk(&holder),
                 "type": ["AchievementSubject"],
                 "identifier": [
-                    {
-                        "type": "IdentityObject",
-                        "identityType": "name",
-                        "hashed": false,
-                        "identityHash": offer.recipient_name,
-                    },
-                    {
-                        "type": "IdentityObject",
-                        "identityType": "emailAddress",
-                        "hashed": true,
-                        "identityHash": hashed_identity(&offer.recipient_email, &email_salt),
-                        "salt": email_salt,
-                    }
+                    IdentityObject::plain(IDENTITY_TYPE_NAME, &offer.recipient_name),
+                    IdentityObject::hashed(IDENTITY_TYPE_EMAIL, &offer.recipient_email, &email_salt)
                 ],
                 "achievement": achievement_json,
             },
-            "credentialSchema": [{ "id": OB3_SCHEMA_URL, "type": "1EdTechJsonSchemaValidator2019" }],
+            "credentialSchema": [{
+                "id": shared::ob3::SCHEMA_ACHIEVEMENT_CREDENTIAL,
+                "type": shared::ob3::SCHEMA_VALIDATOR_1EDTECH,
+            }],
         });
         if let Some(exp) = expires_at {
             ld["validUntil"] = json!(shared::clock::rfc3339(exp));
@@ -333,16 +320,12 @@ pub const STATUS_TTL: i64 = 60;
 /// Key proofs may name their key by did:key or did:jwk; both resolve without the network.
 fn resolve_local_kid(kid: &str) -> Result<Jwk, String> {
     let did = kid.split('#').next().unwrap_or(kid);
-    shared::did::resolve_local(did).map_err(|e| e.to_string())
-}
-
-/// OB 3.0 hashed identity: `sha256$` + hex(SHA-256(identity || salt)).
-fn hashed_identity(identity: &str, salt: &str) -> String {
-    let digest = aws_lc_rs_digest(format!("{identity}{salt}").as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256${hex}")
-}
-
-fn aws_lc_rs_digest(data: &[u8]) -> Vec<u8> {
-    shared::b64::decode(&shared::b64::sha256(data)).expect("our own base64url decodes")
+    let parsed = if did.starts_with("did:jwk:") {
+        shared::did::parse_did_jwk(did)
+    } else if did.starts_with("did:key:") {
+        shared::did::parse_did_key(did)
+    } else {
+        return Err(format!("`kid` {kid:?} is not a did:key or did:jwk URL"));
+    };
+    parsed.map_err(|e| e.to_string())
 }

@@ -264,7 +264,7 @@ impl App {
                         "offer locked after too many wrong tx_code attempts; ask the issuer to re-issue it",
                     ));
                 }
-                if !constant_time_eq(
+                if !shared::secret::constant_time_eq(
                     expected.as_bytes(),
                     tx_code_hash(&offer.id, given).as_bytes(),
                 ) {
@@ -318,10 +318,6 @@ fn random_pin() -> String {
     (0..TX_CODE_LENGTH)
         .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
         .collect()
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn is_plausible_email(s: &str) -> bool {

@@ -25,13 +25,7 @@ impl FromRequestParts<App> for Admin {
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(AppError::Unauthorized)?;
         let hash = shared::b64::sha256(token.trim());
-        if hash.as_bytes().len() == app.admin_token_hash.len()
-            && hash
-                .bytes()
-                .zip(app.admin_token_hash.bytes())
-                .fold(0u8, |a, (x, y)| a | (x ^ y))
-                == 0
-        {
+        if shared::secret::constant_time_eq(hash.as_bytes(), app.admin_token_hash.as_bytes()) {
             Ok(Admin)
         } else {
             Err(AppError::Unauthorized)
