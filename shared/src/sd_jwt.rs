@@ -47,6 +47,8 @@ pub enum SdJwtError {
         expected: &'static str,
         found: &'static str,
     },
+    #[error("`{0}` is not a NumericDate")]
+    BadTimeClaim(&'static str),
     #[error("credential expired at {exp} (now {now})")]
     Expired { exp: i64, now: i64 },
     #[error("credential not valid before {nbf} (now {now})")]
@@ -415,12 +417,12 @@ impl SdJwt {
             .map_err(SdJwtError::IssuerJwt)?;
         jws.verify(issuer_key).map_err(SdJwtError::IssuerJwt)?;
         let revealed = self.reveal(jws.payload)?;
-        if let Some(exp) = revealed.claims.get("exp").and_then(Value::as_i64)
+        if let Some(exp) = numeric_date(&revealed.claims, "exp")?
             && now > exp + leeway
         {
             return Err(SdJwtError::Expired { exp, now });
         }
-        if let Some(nbf) = revealed.claims.get("nbf").and_then(Value::as_i64)
+        if let Some(nbf) = numeric_date(&revealed.claims, "nbf")?
             && now + leeway < nbf
         {
             return Err(SdJwtError::NotYetValid { nbf, now });
@@ -518,6 +520,26 @@ impl SdJwt {
             return Err(SdJwtError::KbSdHash);
         }
         Ok(())
+    }
+}
+
+/// A NumericDate claim (RFC 7519 §2: seconds, possibly fractional; truncated here). A
+/// claim that is present but not a number is refused rather than ignored.
+fn numeric_date(
+    claims: &Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<i64>, SdJwtError> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(v) => v
+            .as_i64()
+            .or_else(|| {
+                v.as_f64()
+                    .filter(|f| f.is_finite())
+                    .map(|f| f.floor() as i64)
+            })
+            .map(Some)
+            .ok_or(SdJwtError::BadTimeClaim(name)),
     }
 }
 
@@ -831,7 +853,7 @@ mod tests {
 
         // sd_hash over a different set of disclosures.
         let pres = sd.present(
-            &[0],
+            &[],
             Some(KeyBinding {
                 aud: "a",
                 nonce: "n",
@@ -840,7 +862,9 @@ mod tests {
             }),
         );
         let mut swapped = pres.clone();
-        swapped.disclosures = sd.present(&[1], None).disclosures;
+        let all = sd.verify(&ik, &[TYP_DC_SD_JWT], 2000, 0).unwrap();
+        let name = all.disclosures_for(&[parse_pointer("/ld/credentialSubject/name").unwrap()]);
+        swapped.disclosures = sd.present(&name, None).disclosures;
         let r = swapped.verify(&ik, &[TYP_DC_SD_JWT], 2000, 0).unwrap();
         assert_eq!(
             swapped.verify_key_binding(&r, "a", "n", 2000, 60, 5),

@@ -1,6 +1,5 @@
 //! Defects found in `shared::sd_jwt` while checking it against RFC 9901 and independent
 //! implementations. Each test fails until the defect is fixed on main; they are
-//! `#[ignore]`d so the suite stays green: run with `cargo test -p akashi-shared --test
 //! sd_jwt_findings -- --ignored`.
 
 use serde_json::{Map, Value, json};
@@ -19,7 +18,6 @@ fn claims(v: Value) -> Map<String, Value> {
 /// fraction (RFC 7519 §2 allows non-integer values) is skipped: an expired credential
 /// passes.
 #[test]
-#[ignore = "bug: sd_jwt.rs verify() skips non-integer exp/nbf"]
 fn fractional_exp_is_checked() {
     let issuer = SigningKey::generate(Alg::ES256);
     let sd = sd_jwt::issue(
