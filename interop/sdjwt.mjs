@@ -7,6 +7,8 @@
 //   node sdjwt.mjs issue_present  {"issuer_jwk_private", "holder_jwk_private", "payload",
 //                                  "disclosure_frame", "disclose", "aud", "nonce", "typ", "iat"?}
 //     -> {"sdjwt": "...", "presentation": "..."}
+//   node sdjwt.mjs present        {"sdjwt", "holder_jwk_private", "disclose", "aud", "nonce", "iat"?}
+//     -> {"presentation": "..."}   (a credential issued elsewhere, presented by this library)
 //
 // A refused credential is an answer (exit code 0); only a harness failure (bad request,
 // library missing) exits non-zero.
@@ -128,7 +130,27 @@ async function issuePresent(req) {
   return { sdjwt, presentation };
 }
 
-const commands = { verify, issue_present: issuePresent };
+// Presents an SD-JWT issued by someone else (ours), choosing the disclosures and signing
+// the KB-JWT with this library.
+async function present(req) {
+  const sdjwt = requireField(req, 'sdjwt');
+  const holderJwk = requireField(req, 'holder_jwk_private');
+  const config = {
+    hasher: digest,
+    hashAlg: 'sha-256',
+    kbSigner: await ES256.getSigner(holderJwk),
+    kbSignAlg: ES256.alg,
+  };
+  const typ = headerTyp(sdjwt);
+  const instance = VC_TYPES.has(typ) ? new SDJwtVcInstance(config) : new SDJwtInstance(config);
+  const iat = typeof req.iat === 'number' ? req.iat : Math.floor(Date.now() / 1000);
+  const presentation = await instance.present(sdjwt, presentationFrame(req.disclose ?? []), {
+    kb: { payload: { iat, aud: requireField(req, 'aud'), nonce: requireField(req, 'nonce') } },
+  });
+  return { presentation };
+}
+
+const commands = { verify, issue_present: issuePresent, present };
 
 async function main() {
   const command = process.argv[2];

@@ -1,0 +1,115 @@
+//! Runs the independent SD-JWT implementations in `interop/` (npm `@sd-jwt/*`, the
+//! Python `sd-jwt` reference) as subprocesses: one JSON request on stdin, one JSON answer
+//! on stdout, bounded in time. Included by the interop tests of `shared` and of the
+//! end-to-end journeys with `#[path]`, so both drive the same harness.
+
+// Each including test crate uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use shared::b64;
+use shared::keys::{Signer, SigningKey};
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `interop/`, beside the crate that includes this file.
+pub fn interop_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("shared/ has a parent")
+        .join("interop")
+}
+
+/// Fails with instructions when the independent implementations are not installed.
+pub fn require_installed() {
+    let dir = interop_dir();
+    for pkg in ["core", "sd-jwt-vc", "crypto-nodejs"] {
+        let path = dir.join("node_modules/@sd-jwt").join(pkg);
+        assert!(
+            path.is_dir(),
+            "{} is missing: run `npm ci` in {} (interop/README.md)",
+            path.display(),
+            dir.display()
+        );
+    }
+    let probe = Command::new("python3")
+        .args(["-c", "import sd_jwt.verifier"])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        probe.status.success(),
+        "the Python `sd-jwt` package is missing: run `pip install -r interop/requirements.txt` ({})",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+}
+
+/// Runs `program args…` in interop/ with `input` on stdin; kills it after [`TIMEOUT`].
+pub fn run(program: &str, args: &[&str], input: &Value) -> Value {
+    require_installed();
+    let mut child = Command::new(program)
+        .args(args)
+        .current_dir(interop_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    stdin
+        .write_all(input.to_string().as_bytes())
+        .expect("write request");
+    drop(stdin);
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        stdout.read_to_string(&mut s).map(|_| s)
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        stderr.read_to_string(&mut s).map(|_| s)
+    });
+    let deadline = Instant::now() + TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for child") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{program} {args:?} timed out after {TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stdout = out.join().expect("reader").expect("stdout is UTF-8");
+    let stderr = err.join().expect("reader").expect("stderr is UTF-8");
+    assert!(
+        status.success(),
+        "{program} {args:?} failed ({status}): {stderr}"
+    );
+    serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{program} {args:?} wrote no JSON ({e}): {stdout} {stderr}"))
+}
+
+pub fn node(command: &str, input: &Value) -> Value {
+    run("node", &["sdjwt.mjs", command], input)
+}
+
+pub fn python(command: &str, input: &Value) -> Value {
+    run("python3", &["sdjwt_py.py", command], input)
+}
+
+/// The private JWK of a P-256 key: `d` from `to_secret_bytes()` (`[1] ++ scalar`).
+pub fn private_jwk(key: &SigningKey) -> Value {
+    let secret = key.to_secret_bytes();
+    let (tag, scalar) = secret.split_first().expect("secret bytes");
+    assert_eq!((*tag, scalar.len()), (1, 32), "a P-256 key");
+    let mut jwk = key.public_jwk().to_value();
+    jwk["d"] = Value::String(b64::encode(scalar));
+    jwk
+}
