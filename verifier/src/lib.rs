@@ -28,11 +28,11 @@ use shared::keys::seal::SealKey;
 use tokio::net::TcpListener;
 
 pub use config::Config;
+use domain::checks::StatusCache;
 pub use domain::checks::{Check, Verification};
 pub use domain::requests::{
     CreatedRequest, Disclose, RequestResult, RequestSpec, ResultState, Template,
 };
-use domain::checks::StatusCache;
 use domain::sources::NetworkSources;
 use error::AppError;
 use store::Store;

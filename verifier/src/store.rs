@@ -325,7 +325,10 @@ mod tests {
         store.store_result("r1", "{\"a\":1}").await.unwrap();
         // The result is written once.
         store.store_result("r1", "{\"a\":2}").await.unwrap();
-        store.record_refusal("r1", "{\"name\":\"replay\"}").await.unwrap();
+        store
+            .record_refusal("r1", "{\"name\":\"replay\"}")
+            .await
+            .unwrap();
         let r = store.request("r1").await.unwrap().unwrap();
         assert_eq!(r.result.as_deref(), Some("{\"a\":1}"));
         assert_eq!(r.refusals, 1);

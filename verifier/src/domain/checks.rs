@@ -176,7 +176,10 @@ pub struct StatusCache {
 
 impl StatusCache {
     fn get(&self, uri: &str, now: i64) -> Option<StatusList> {
-        let lists = self.lists.lock().expect("status cache lock is not poisoned");
+        let lists = self
+            .lists
+            .lock()
+            .expect("status cache lock is not poisoned");
         lists
             .get(uri)
             .filter(|(until, _)| *until > now)
@@ -184,7 +187,10 @@ impl StatusCache {
     }
 
     fn put(&self, uri: &str, until: i64, list: StatusList, now: i64) {
-        let mut lists = self.lists.lock().expect("status cache lock is not poisoned");
+        let mut lists = self
+            .lists
+            .lock()
+            .expect("status cache lock is not poisoned");
         if lists.len() >= STATUS_CACHE_MAX {
             lists.retain(|_, (until, _)| *until > now);
             if lists.len() >= STATUS_CACHE_MAX {
@@ -289,8 +295,10 @@ pub async fn verify_vp_token<S: Sources>(
         Err(d) => Check::fail("vp_token", d),
     });
     let Some(map) = vp_token.as_object() else {
-        out.checks
-            .push(Check::unset("dcql", "not checked: `vp_token` is not an object"));
+        out.checks.push(Check::unset(
+            "dcql",
+            "not checked: `vp_token` is not an object",
+        ));
         return out;
     };
     let mut candidates: BTreeMap<String, Vec<Candidate>> = BTreeMap::new();
@@ -519,11 +527,7 @@ async fn run_presentation<S: Sources>(
                     "holder_binding",
                     format!("KB-JWT signed by the `cnf` key (thumbprint {thumbprint})"),
                 );
-                let kb = sd
-                    .kb_jwt
-                    .as_deref()
-                    .map(Jws::decode)
-                    .and_then(Result::ok);
+                let kb = sd.kb_jwt.as_deref().map(Jws::decode).and_then(Result::ok);
                 match kb {
                     Some(kb) => {
                         for (name, r) in kb_claim_checks(&kb, &sd, exp) {
@@ -554,10 +558,7 @@ async fn run_presentation<S: Sources>(
             "vct",
             format!("{vct} is not among the query's `vct_values` {values:?}"),
         ),
-        (None, Some(vct)) => c.unset(
-            "vct",
-            format!("{vct}: the query names no `vct_values`"),
-        ),
+        (None, Some(vct)) => c.unset("vct", format!("{vct}: the query names no `vct_values`")),
     }
 
     // status
@@ -646,7 +647,10 @@ fn kb_claim_checks(
     };
     let aud = kb.claim_str("aud");
     let audience = if aud == Some(exp.client_id) {
-        Ok(format!("the KB-JWT `aud` is the client_id {}", exp.client_id))
+        Ok(format!(
+            "the KB-JWT `aud` is the client_id {}",
+            exp.client_id
+        ))
     } else {
         Err(SdJwtError::KbAudience {
             expected: exp.client_id.to_owned(),

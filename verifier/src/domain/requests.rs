@@ -304,9 +304,7 @@ impl App {
                             row.responded_at.unwrap_or_default()
                         ),
                     );
-                    self.store
-                        .record_refusal(&row.id, &to_json(&check))
-                        .await?;
+                    self.store.record_refusal(&row.id, &to_json(&check)).await?;
                 }
                 return Err(invalid_request(
                     "a response for this state was already received",
@@ -321,9 +319,7 @@ impl App {
                             row.expires_at
                         ),
                     );
-                    self.store
-                        .record_refusal(&row.id, &to_json(&check))
-                        .await?;
+                    self.store.record_refusal(&row.id, &to_json(&check)).await?;
                 }
                 return Err(invalid_request("the presentation request has expired"));
             }
@@ -512,7 +508,9 @@ mod tests {
             disclose: vec![],
         })
         .unwrap_err();
-        assert!(matches!(err, AppError::BadRequest { ref field, .. } if field == "template.issuer"));
+        assert!(
+            matches!(err, AppError::BadRequest { ref field, .. } if field == "template.issuer")
+        );
         let err = template_query(&Template {
             issuer: "https://i.example".into(),
             achievement_id: Some("a1".into()),
@@ -547,13 +545,19 @@ mod tests {
     #[test]
     fn result_states() {
         assert_eq!(result_view(row(None, None), 50).state, ResultState::Pending);
-        assert_eq!(result_view(row(None, None), 100).state, ResultState::Expired);
+        assert_eq!(
+            result_view(row(None, None), 100).state,
+            ResultState::Expired
+        );
         assert_eq!(
             result_view(row(None, Some(60)), 150).state,
             ResultState::Pending
         );
         let good = Verification {
-            checks: vec![Check::pass("a", ""), Check::unset("trust", "not configured")],
+            checks: vec![
+                Check::pass("a", ""),
+                Check::unset("trust", "not configured"),
+            ],
             ..Default::default()
         };
         assert_eq!(

@@ -75,16 +75,15 @@ fn spec(body: &[u8]) -> Result<RequestSpec, AppError> {
         )),
         (None, Some(t)) => Ok(RequestSpec::Template(t)),
         (Some(q), None) => {
-            let query = serde_path_to_error::deserialize(q)
-                .map_err(|e| {
-                    let path = e.path().to_string();
-                    let field = if path == "." {
-                        "dcql_query".to_owned()
-                    } else {
-                        format!("dcql_query.{path}")
-                    };
-                    AppError::bad_request(&field, e.inner().to_string())
-                })?;
+            let query = serde_path_to_error::deserialize(q).map_err(|e| {
+                let path = e.path().to_string();
+                let field = if path == "." {
+                    "dcql_query".to_owned()
+                } else {
+                    format!("dcql_query.{path}")
+                };
+                AppError::bad_request(&field, e.inner().to_string())
+            })?;
             Ok(RequestSpec::Dcql(query))
         }
     }
@@ -145,7 +144,9 @@ mod tests {
             "template"
         );
         assert_eq!(
-            field(spec(br#"{"template": {"issuer": "https://i.example", "disclose": ["email"]}}"#)),
+            field(spec(
+                br#"{"template": {"issuer": "https://i.example", "disclose": ["email"]}}"#
+            )),
             "template.disclose[0]"
         );
         assert_eq!(
