@@ -1,1 +1,114 @@
+//! Akashi holder agent: the badge wallet's walking skeleton. One holder key per wallet
+//! account (ES256, sealed at rest), credentials in SQLite (or PostgreSQL), and the same
+//! domain functions behind a command line and a small JSON API:
+//!
+//! * [`App::accept`]: an OpenID4VCI 1.0 wallet for the pre-authorized code flow (offers by
+//!   value, by `credential_offer_uri`, and https links; optional `tx_code`); every SD-JWT VC
+//!   received is verified before it is stored, verbatim.
+//! * [`App::list`]: what the account holds.
+//! * [`App::present`]: an OpenID4VP 1.0 wallet (`request_uri`, signed request objects of
+//!   `decentralized_identifier:` verifiers, DCQL, `direct_post`) that discloses exactly what
+//!   was asked, or less when the holder says so, with key binding.
+//!
+//! The service is a library: [`serve`] runs it on any listener, so the one-command launcher
+//! and the end-to-end tests start it in-process on port 0.
 
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod store;
+pub mod wallet;
+
+use std::sync::Arc;
+
+use shared::clock::Clock;
+use shared::did::DidResolver;
+use shared::fetch::Fetcher;
+use shared::issuer_key::IssuerKeyResolver;
+use shared::keys::seal::SealKey;
+use tokio::net::TcpListener;
+
+pub use config::Config;
+pub use error::AppError;
+use store::Store;
+pub use wallet::oid4vci::{AcceptError, Accepted};
+pub use wallet::oid4vp::{PresentError, Presented};
+pub use wallet::{Account, CredentialView};
+
+/// Everything a request handler needs, cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub inner: Arc<Inner>,
+}
+
+pub struct Inner {
+    pub config: Config,
+    pub seal: SealKey,
+    pub store: Store,
+    pub clock: Clock,
+    /// The guarded client every URL from an offer or a wallet link goes through.
+    pub fetcher: Fetcher,
+    pub dids: DidResolver,
+    pub issuer_keys: IssuerKeyResolver,
+}
+
+impl std::ops::Deref for App {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.inner
+    }
+}
+
+/// What [`App::open`] found or created on first start.
+#[derive(Debug, Default)]
+pub struct Startup {
+    /// The configured account was created by this start.
+    pub created_account: bool,
+}
+
+impl App {
+    /// Opens the database (creating it and running migrations), the sealing key and the
+    /// guarded fetcher, and makes sure the configured account exists.
+    pub async fn open(config: Config, clock: Clock) -> Result<(App, Startup), AppError> {
+        let seal = config.seal_key()?;
+        let store = Store::connect(&config.database_url, config.pg_schema.as_deref()).await?;
+        let fetcher = Fetcher::new(config.fetch_policy())
+            .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?;
+        let dids = DidResolver::new(fetcher.clone());
+        let issuer_keys = IssuerKeyResolver::new(fetcher.clone(), dids.clone());
+        let app = App {
+            inner: Arc::new(Inner {
+                config,
+                seal,
+                store,
+                clock,
+                fetcher,
+                dids,
+                issuer_keys,
+            }),
+        };
+        let existed = app
+            .store
+            .account_by_name(&app.config.account)
+            .await?
+            .is_some();
+        let now = app.clock.now();
+        app.ensure_account(&app.config.account.clone(), now).await?;
+        Ok((
+            app,
+            Startup {
+                created_account: !existed,
+            },
+        ))
+    }
+}
+
+/// Runs the wallet on `listener` until `shutdown` resolves.
+pub async fn serve(
+    app: App,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    shared::serve::serve(http::router(app), listener, shutdown).await
+}

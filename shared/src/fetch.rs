@@ -187,6 +187,25 @@ impl Fetcher {
         .await
     }
 
+    /// POSTs `body` as JSON with `Authorization: Bearer <token>` (the OpenID4VCI
+    /// Credential Endpoint). Like [`Fetcher::post_json`], any status is returned.
+    pub async fn post_json_bearer(
+        &self,
+        url: &str,
+        body: &serde_json::Value,
+        token: &str,
+    ) -> Result<Fetched, FetchError> {
+        let url = self.check_url(url)?;
+        self.send(
+            self.client
+                .post(url)
+                .header(reqwest::header::ACCEPT, "application/json")
+                .bearer_auth(token)
+                .json(body),
+        )
+        .await
+    }
+
     /// Scheme and IP-literal checks; hostnames are checked at resolution.
     fn check_url(&self, raw: &str) -> Result<Url, FetchError> {
         let url = Url::parse(raw).map_err(|e| FetchError::BadUrl(format!("{raw}: {e}")))?;

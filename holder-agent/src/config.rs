@@ -1,0 +1,107 @@
+//! Configuration: every key has a default that runs on a laptop; environment variables
+//! (`WALLET_…`) override; flags are `--wallet-…` so the launcher can flatten the configs of
+//! all three services into one command line; tests build the struct by hand.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use shared::fetch::FetchPolicy;
+use shared::keys::seal::SealKey;
+pub use shared::secret::Secret;
+
+use crate::error::AppError;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(
+        long = "wallet-listen",
+        env = "WALLET_LISTEN",
+        default_value = "127.0.0.1:8082"
+    )]
+    pub listen: String,
+    /// Public base URL of the wallet.
+    #[arg(
+        long = "wallet-public-url",
+        env = "WALLET_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8082"
+    )]
+    pub public_url: String,
+    /// SQLite URL (default) or postgres:// URL.
+    #[arg(
+        long = "wallet-database-url",
+        env = "WALLET_DATABASE_URL",
+        default_value = "sqlite://data/wallet.db"
+    )]
+    pub database_url: String,
+    /// PostgreSQL schema to use (created if missing); unset: the server's default.
+    #[arg(long = "wallet-pg-schema", env = "WALLET_PG_SCHEMA")]
+    pub pg_schema: Option<String>,
+    /// Key (32 bytes, base64url) sealing holder keys at rest. Unset: read from (or created
+    /// in) `<data-dir>/wallet-seal.key`.
+    #[arg(long = "wallet-seal-key", env = "WALLET_SEAL_KEY")]
+    pub seal_key: Option<Secret>,
+    /// Directory for the seal key file and other local state.
+    #[arg(
+        long = "wallet-data-dir",
+        env = "WALLET_DATA_DIR",
+        default_value = "data"
+    )]
+    pub data_dir: PathBuf,
+    /// Development setting: lets the wallet fetch from http:// loopback issuers and
+    /// verifiers. Never enable it on a wallet reachable by others.
+    #[arg(long = "wallet-allow-loopback", env = "WALLET_ALLOW_LOOPBACK")]
+    pub allow_loopback: bool,
+    /// The wallet account the command line works on (created on first use).
+    #[arg(
+        long = "wallet-account",
+        env = "WALLET_ACCOUNT",
+        default_value = "default"
+    )]
+    pub account: String,
+    /// Seconds a fetch from an issuer or verifier may take, connect to last byte.
+    #[arg(
+        long = "wallet-fetch-timeout",
+        env = "WALLET_FETCH_TIMEOUT",
+        default_value_t = 10
+    )]
+    pub fetch_timeout: u64,
+}
+
+impl Config {
+    /// A configuration for tests and embedding: everything under `data_dir`, the given
+    /// URLs, loopback fetches allowed (tests run every party on 127.0.0.1).
+    pub fn for_dir(data_dir: PathBuf, public_url: String, database_url: String) -> Self {
+        Config {
+            listen: "127.0.0.1:0".into(),
+            public_url,
+            database_url,
+            pg_schema: None,
+            seal_key: None,
+            data_dir,
+            allow_loopback: true,
+            account: "default".into(),
+            fetch_timeout: 10,
+        }
+    }
+
+    /// The sealing key: configured, or read from / created in the data directory.
+    pub fn seal_key(&self) -> Result<SealKey, AppError> {
+        if let Some(text) = &self.seal_key {
+            return SealKey::from_text(text.expose())
+                .map_err(|e| AppError::Config(format!("seal key: {e}")));
+        }
+        let path = self.data_dir.join("wallet-seal.key");
+        SealKey::load_or_create(&path)
+            .map_err(|e| AppError::Config(format!("{}: {e}", path.display())))
+    }
+
+    /// What the guarded fetcher may reach.
+    pub fn fetch_policy(&self) -> FetchPolicy {
+        FetchPolicy {
+            allow_loopback: self.allow_loopback,
+            max_bytes: 512 * 1024,
+            timeout: Duration::from_secs(self.fetch_timeout.max(1)),
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! The one place that maps errors to HTTP. The wallet API answers
+//! `{"error", "error_description"}`: `error` is a stable code naming the kind of failure,
+//! `error_description` says exactly which check failed. Failures of the caller's input are
+//! 400, failures of the issuer or verifier the wallet talked to are 502. A 5xx of our own
+//! logs its cause and shows none.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::store::StoreError;
+use crate::wallet::oid4vci::AcceptError;
+use crate::wallet::oid4vp::PresentError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Receiving a credential failed.
+    #[error(transparent)]
+    Accept(#[from] AcceptError),
+    /// Presenting credentials failed.
+    #[error(transparent)]
+    Present(#[from] PresentError),
+    /// The API request is wrong; `field` names the member at fault.
+    #[error("{field}: {detail}")]
+    BadRequest { field: String, detail: String },
+    #[error("missing or wrong bearer token")]
+    Unauthorized,
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("database: {0}")]
+    Db(#[from] shared::db::DbError),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn bad_request(field: &str, detail: impl Into<String>) -> Self {
+        AppError::BadRequest {
+            field: field.into(),
+            detail: detail.into(),
+        }
+    }
+
+    /// The stable error code of the API body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Accept(e) => e.code(),
+            AppError::Present(e) => e.code(),
+            AppError::BadRequest { .. } => "invalid_request",
+            AppError::Unauthorized => "invalid_token",
+            AppError::NotFound(_) => "not_found",
+            AppError::Config(_) | AppError::Store(_) | AppError::Db(_) | AppError::Internal(_) => {
+                "server_error"
+            }
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::Accept(e) if e.is_counterparty_fault() => StatusCode::BAD_GATEWAY,
+            AppError::Present(e) if e.is_counterparty_fault() => StatusCode::BAD_GATEWAY,
+            AppError::Accept(_) | AppError::Present(_) | AppError::BadRequest { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Config(_) | AppError::Store(_) | AppError::Db(_) | AppError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let description = if status.is_server_error() && status != StatusCode::BAD_GATEWAY {
+            tracing::error!(error = %self, "internal error");
+            "the wallet could not complete the request".to_owned()
+        } else {
+            self.to_string()
+        };
+        let mut body = json!({"error": self.code(), "error_description": description});
+        if let AppError::BadRequest { field, .. } = &self {
+            body["field"] = json!(field);
+        }
+        let mut r = (status, axum::Json(body)).into_response();
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+        }
+        r
+    }
+}

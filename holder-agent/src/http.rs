@@ -1,0 +1,112 @@
+//! Routes: the wallet's JSON API (bearer token per account) and `/health`. Handlers parse,
+//! make one domain call and respond; errors map in [`crate::error`].
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::AppError;
+use crate::{Account, App};
+
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/api/accept", post(accept))
+        .route("/api/credentials", get(credentials))
+        .route("/api/present", post(present))
+        .with_state(app)
+}
+
+/// Extractor: the account whose API token the request carries.
+pub struct Holder(pub Account);
+
+impl FromRequestParts<App> for Holder {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, AppError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(AppError::Unauthorized)?;
+        Ok(Holder(app.account_by_token(token).await?))
+    }
+}
+
+/// Parses a JSON body into `T`, naming the member at fault.
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let message = e.inner().to_string();
+        let path = e.path().to_string();
+        let field = if path == "." {
+            message.split('`').nth(1).unwrap_or("body").to_owned()
+        } else {
+            path
+        };
+        AppError::bad_request(&field, message)
+    })
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AcceptBody {
+    offer: String,
+    #[serde(default)]
+    tx_code: Option<String>,
+}
+
+async fn accept(
+    Holder(account): Holder,
+    State(app): State<App>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, AppError> {
+    let req: AcceptBody = parse(&body)?;
+    let accepted = app
+        .accept(
+            &account,
+            &req.offer,
+            req.tx_code.as_deref(),
+            app.clock.now(),
+        )
+        .await?;
+    Ok(Json(json!(accepted)))
+}
+
+async fn credentials(
+    Holder(account): Holder,
+    State(app): State<App>,
+) -> Result<Json<Value>, AppError> {
+    Ok(Json(json!({ "credentials": app.list(&account).await? })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PresentBody {
+    request: String,
+    #[serde(default)]
+    disclose: Option<Vec<String>>,
+}
+
+async fn present(
+    Holder(account): Holder,
+    State(app): State<App>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, AppError> {
+    let req: PresentBody = parse(&body)?;
+    let presented = app
+        .present(&account, &req.request, req.disclose, app.clock.now())
+        .await?;
+    Ok(Json(json!(presented)))
+}

@@ -1,0 +1,185 @@
+//! The wallet's domain: accounts and their holder keys, the credentials they hold, and the
+//! two protocols ([`oid4vci`] to receive, [`oid4vp`] to present). Functions take plain
+//! types and `now`, so the command line, the API and the tests call the same code.
+
+pub mod disclosure;
+pub mod oid4vci;
+pub mod oid4vp;
+
+use serde::Serialize;
+use serde_json::Value;
+use shared::keys::{Alg, SigningKey};
+
+use crate::App;
+use crate::error::AppError;
+use crate::store::{AccountRow, CredentialRow};
+
+/// A wallet account with its holder key, opened.
+pub struct Account {
+    pub id: String,
+    pub name: String,
+    /// The ES256 key every credential of this account is bound to (`cnf.jwk`).
+    pub key: SigningKey,
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A held credential, as `list` shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CredentialView {
+    pub id: String,
+    pub format: String,
+    pub issuer: String,
+    pub issuer_name: Option<String>,
+    pub vct: String,
+    pub achievement_name: Option<String>,
+    pub recipient_name: Option<String>,
+    /// Unix seconds.
+    pub received_at: i64,
+    /// RFC 3339.
+    pub received: String,
+    pub valid_until: Option<String>,
+    /// The selectively disclosable claims, as JSON pointers (what `--disclose` accepts).
+    pub disclosable: Vec<String>,
+}
+
+fn holder_key_purpose(account_id: &str) -> String {
+    format!("holder-key:{account_id}")
+}
+
+impl App {
+    /// The account named `name`, created with a fresh holder key on first use.
+    pub async fn ensure_account(&self, name: &str, now: i64) -> Result<Account, AppError> {
+        if name.trim().is_empty() {
+            return Err(AppError::bad_request("account", "account name is empty"));
+        }
+        if let Some(row) = self.store.account_by_name(name).await? {
+            return self.open_account(row);
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let key = SigningKey::generate(Alg::ES256);
+        let sealed = self
+            .seal
+            .seal(&holder_key_purpose(&id), &key.to_secret_bytes());
+        self.store
+            .insert_account(&AccountRow {
+                id,
+                name: name.to_owned(),
+                holder_key: sealed,
+                api_token_hash: None,
+                created_at: now,
+            })
+            .await?;
+        // Another process may have created it first: read whichever row won.
+        let row = self
+            .store
+            .account_by_name(name)
+            .await?
+            .ok_or_else(|| AppError::Internal(format!("account {name:?} vanished")))?;
+        self.open_account(row)
+    }
+
+    /// The account whose API token is `token`.
+    pub async fn account_by_token(&self, token: &str) -> Result<Account, AppError> {
+        let row = self
+            .store
+            .account_by_token(&shared::b64::sha256(token))
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        self.open_account(row)
+    }
+
+    /// Creates (or replaces) the account's API token; returns it. Only its hash is kept.
+    pub async fn rotate_api_token(&self, account: &Account) -> Result<String, AppError> {
+        let token = shared::b64::random(32);
+        self.store
+            .set_api_token_hash(&account.id, &shared::b64::sha256(&token))
+            .await?;
+        Ok(token)
+    }
+
+    fn open_account(&self, row: AccountRow) -> Result<Account, AppError> {
+        let secret = self
+            .seal
+            .open(&holder_key_purpose(&row.id), &row.holder_key)
+            .map_err(|e| {
+                AppError::Internal(format!(
+                    "holder key of account {:?} cannot be opened (wrong seal key?): {e}",
+                    row.name
+                ))
+            })?;
+        let key = SigningKey::from_secret_bytes(&secret).map_err(|e| {
+            AppError::Internal(format!("holder key of account {:?}: {e}", row.name))
+        })?;
+        Ok(Account {
+            id: row.id,
+            name: row.name,
+            key,
+        })
+    }
+
+    /// The account's credentials, oldest first.
+    pub async fn list(&self, account: &Account) -> Result<Vec<CredentialView>, AppError> {
+        self.store
+            .credentials(&account.id)
+            .await?
+            .iter()
+            .map(credential_view)
+            .collect()
+    }
+}
+
+/// The list view of a stored credential.
+pub fn credential_view(row: &CredentialRow) -> Result<CredentialView, AppError> {
+    let claims: Value = serde_json::from_str(&row.claims)
+        .map_err(|e| AppError::Internal(format!("stored claims of {}: {e}", row.id)))?;
+    let mut disclosable: Vec<String> = serde_json::from_str(&row.disclosable)
+        .map_err(|e| AppError::Internal(format!("stored paths of {}: {e}", row.id)))?;
+    disclosable.sort();
+    Ok(CredentialView {
+        id: row.id.clone(),
+        format: row.format.clone(),
+        issuer: row.issuer.clone(),
+        issuer_name: row
+            .issuer_display_name
+            .clone()
+            .or_else(|| str_at(&claims, "/ld/issuer/name")),
+        vct: row.vct.clone(),
+        achievement_name: str_at(&claims, "/ld/credentialSubject/achievement/name")
+            .or_else(|| str_at(&claims, "/ld/name")),
+        recipient_name: recipient_name(&claims),
+        received_at: row.received_at,
+        received: shared::clock::rfc3339(row.received_at),
+        valid_until: claims
+            .get("exp")
+            .and_then(Value::as_i64)
+            .map(shared::clock::rfc3339),
+        disclosable,
+    })
+}
+
+fn str_at(claims: &Value, pointer: &str) -> Option<String> {
+    claims.pointer(pointer)?.as_str().map(str::to_owned)
+}
+
+/// The recipient's name: the plain (unhashed) `name` identity of the OB 3.0 subject.
+pub fn recipient_name(claims: &Value) -> Option<String> {
+    claims
+        .pointer("/ld/credentialSubject/identifier")?
+        .as_array()?
+        .iter()
+        .find(|id| {
+            id.get("identityType").and_then(Value::as_str) == Some("name")
+                && id.get("hashed").and_then(Value::as_bool) != Some(true)
+        })?
+        .get("identityHash")?
+        .as_str()
+        .map(str::to_owned)
+}

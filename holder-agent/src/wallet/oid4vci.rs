@@ -1,0 +1,734 @@
+//! Receiving credentials: an OpenID4VCI 1.0 wallet for the pre-authorized code flow
+//! (offer §4.1, issuer metadata §12.2, token §6 with `tx_code`, nonce §7, credential §8
+//! with `jwt` key proofs, `invalid_nonce` retry §8.3.1.2). Every SD-JWT VC received is
+//! verified (issuer key, `typ`, signature, digests, holder binding, `vct`) before it is
+//! stored exactly as issued.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use shared::did::did_web_from_url;
+use shared::fetch::{FetchError, Fetched};
+use shared::issuer_key::IssuerKeyError;
+use shared::keys::Signer;
+use shared::oauth::ErrorResponse;
+use shared::oid4vci::{
+    AuthorizationServerMetadata, CredentialConfiguration, CredentialIssuerMetadata,
+    CredentialOffer, CredentialRequest, CredentialResponse, NonceResponse, OfferError, OfferRef,
+    Proofs, TokenRequest, TokenResponse, TxCode, TxCodeInputMode, WellKnownError, build_proof_jwt,
+    well_known_url,
+};
+use shared::sd_jwt::{SdJwt, SdJwtError, TYP_DC_SD_JWT};
+
+use super::{Account, CredentialView, credential_view};
+use crate::App;
+use crate::error::AppError;
+use crate::store::CredentialRow;
+
+/// The only credential format this wallet receives.
+pub const FORMAT_SD_JWT_VC: &str = "dc+sd-jwt";
+/// Seconds of clock skew tolerated on `exp` / `nbf` of a received credential.
+const LEEWAY: i64 = 60;
+
+/// Why an offer could not be accepted; each variant names the failed check.
+#[derive(Debug, thiserror::Error)]
+pub enum AcceptError {
+    #[error("credential offer: {0}")]
+    Offer(#[from] OfferError),
+    #[error("fetching the {what} from {url} failed: {source}")]
+    Fetch {
+        what: &'static str,
+        url: String,
+        source: FetchError,
+    },
+    #[error("the {what} from {url} is malformed: {reason}")]
+    BadDocument {
+        what: &'static str,
+        url: String,
+        reason: String,
+    },
+    #[error("{what}: {source}")]
+    BadIdentifier {
+        what: &'static str,
+        source: WellKnownError,
+    },
+    #[error(
+        "issuer metadata names credential_issuer {found:?}, but the offer is from {expected:?}"
+    )]
+    IssuerMismatch { expected: String, found: String },
+    #[error(
+        "authorization server metadata names issuer {found:?}, but it was fetched for {expected:?}"
+    )]
+    AuthorizationServerMismatch { expected: String, found: String },
+    #[error("offer names authorization server {0:?}, which the issuer metadata does not list")]
+    UnlistedAuthorizationServer(String),
+    #[error("authorization server metadata has no token_endpoint")]
+    NoTokenEndpoint,
+    #[error("offered credential configuration {0:?} is not in the issuer's metadata")]
+    UnknownConfiguration(String),
+    #[error("no offered credential configuration has format dc+sd-jwt (offered: {offered})")]
+    NoSupportedConfiguration { offered: String },
+    #[error("credential configuration {0:?} has format dc+sd-jwt but no vct")]
+    ConfigurationWithoutVct(String),
+    #[error("credential configuration {id:?} accepts no ES256 key proofs (accepts {accepted:?})")]
+    ProofAlgNotSupported { id: String, accepted: Vec<String> },
+    #[error("offer has no pre-authorized code grant (only that flow is supported)")]
+    NoPreAuthorizedGrant,
+    #[error("this offer needs a transaction code (PIN){}", describe_tx_code(.0))]
+    TxCodeRequired(TxCode),
+    #[error("a transaction code (PIN) was given, but this offer does not ask for one")]
+    TxCodeNotExpected,
+    #[error("the transaction code must be {expected} characters long, got {found}")]
+    TxCodeLength { expected: u32, found: usize },
+    #[error("the transaction code must be digits only")]
+    TxCodeNotNumeric,
+    #[error("the issuer's {endpoint} endpoint answered {status} {error}{}", describe(.description))]
+    IssuerError {
+        endpoint: &'static str,
+        status: u16,
+        error: String,
+        description: Option<String>,
+    },
+    #[error(
+        "the issuer's {endpoint} endpoint answered {status} with an unexpected body: {snippet}"
+    )]
+    UnexpectedResponse {
+        endpoint: &'static str,
+        status: u16,
+        snippet: String,
+    },
+    #[error("token endpoint issued a {0:?} token; only Bearer tokens are supported")]
+    UnsupportedTokenType(String),
+    #[error("the issuer deferred issuance (transaction_id); deferred issuance is not supported")]
+    Deferred,
+    #[error("the credential response holds no credentials")]
+    NoCredentials,
+    #[error("credential {index} is not a string (an SD-JWT VC was expected)")]
+    CredentialNotAString { index: usize },
+    #[error("credential {index} is not a valid SD-JWT VC: {source}")]
+    BadCredential { index: usize, source: SdJwtError },
+    #[error("credential {index}: the issuer key could not be resolved: {source}")]
+    IssuerKey {
+        index: usize,
+        source: IssuerKeyError,
+    },
+    #[error("credential {index} has no `iss`")]
+    NoIss { index: usize },
+    #[error(
+        "credential {index} was issued by {iss:?}, not by the credential issuer {credential_issuer:?}"
+    )]
+    WrongIss {
+        index: usize,
+        iss: String,
+        credential_issuer: String,
+    },
+    #[error(
+        "credential {index} is bound to key {found}, not to this account's holder key {expected}"
+    )]
+    WrongHolderKey {
+        index: usize,
+        expected: String,
+        found: String,
+    },
+    #[error("credential {index} has vct {found:?}, expected {expected:?}")]
+    WrongVct {
+        index: usize,
+        expected: String,
+        found: Option<String>,
+    },
+}
+
+fn describe_tx_code(tx: &TxCode) -> String {
+    let mut out = String::new();
+    if let Some(d) = &tx.description {
+        out.push_str(&format!(": {d}"));
+    }
+    let mode = match tx.input_mode.unwrap_or_default() {
+        TxCodeInputMode::Numeric => "digits",
+        TxCodeInputMode::Text => "characters",
+    };
+    if let Some(n) = tx.length {
+        out.push_str(&format!(" ({n} {mode})"));
+    }
+    out.push_str("; pass it with --tx-code / `tx_code`");
+    out
+}
+
+fn describe(d: &Option<String>) -> String {
+    d.as_ref().map(|d| format!(": {d}")).unwrap_or_default()
+}
+
+impl AcceptError {
+    /// The stable error code of the API body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AcceptError::Offer(_) => "invalid_offer",
+            AcceptError::TxCodeRequired(_) => "tx_code_required",
+            AcceptError::TxCodeNotExpected => "tx_code_not_expected",
+            AcceptError::TxCodeLength { .. } | AcceptError::TxCodeNotNumeric => "invalid_tx_code",
+            AcceptError::IssuerError { .. } => "issuer_error",
+            AcceptError::Fetch { .. } => "fetch_failed",
+            AcceptError::BadCredential { .. }
+            | AcceptError::IssuerKey { .. }
+            | AcceptError::NoIss { .. }
+            | AcceptError::WrongIss { .. }
+            | AcceptError::WrongHolderKey { .. }
+            | AcceptError::WrongVct { .. }
+            | AcceptError::CredentialNotAString { .. } => "invalid_credential",
+            _ => "issuer_unsupported",
+        }
+    }
+
+    /// Whether the issuer (not the caller's input) is at fault.
+    pub fn is_counterparty_fault(&self) -> bool {
+        !matches!(
+            self,
+            AcceptError::Offer(_)
+                | AcceptError::TxCodeRequired(_)
+                | AcceptError::TxCodeNotExpected
+                | AcceptError::TxCodeLength { .. }
+                | AcceptError::TxCodeNotNumeric
+        )
+    }
+}
+
+/// What `accept` received.
+#[derive(Debug, Clone, Serialize)]
+pub struct Accepted {
+    pub credential_issuer: String,
+    pub issuer_name: Option<String>,
+    /// Each credential received, as `list` shows it.
+    pub credentials: Vec<CredentialView>,
+    /// How many of them the account already held (stored once).
+    pub already_held: usize,
+}
+
+/// Checks the transaction code against the offer's `tx_code` object (§4.1.1): sent iff
+/// asked for, of the announced length and input mode.
+pub fn check_tx_code(offered: Option<&TxCode>, given: Option<&str>) -> Result<(), AcceptError> {
+    match (offered, given) {
+        (None, None) => Ok(()),
+        (None, Some(_)) => Err(AcceptError::TxCodeNotExpected),
+        (Some(tx), None) => Err(AcceptError::TxCodeRequired(tx.clone())),
+        (Some(tx), Some(pin)) => {
+            if let Some(n) = tx.length
+                && pin.chars().count() != n as usize
+            {
+                return Err(AcceptError::TxCodeLength {
+                    expected: n,
+                    found: pin.chars().count(),
+                });
+            }
+            if tx.input_mode.unwrap_or_default() == TxCodeInputMode::Numeric
+                && !pin.chars().all(|c| c.is_ascii_digit())
+            {
+                return Err(AcceptError::TxCodeNotNumeric);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The offered configurations this wallet can receive: format `dc+sd-jwt`, with a `vct`,
+/// accepting ES256 key proofs.
+pub fn pick_configurations<'a>(
+    offer: &CredentialOffer,
+    metadata: &'a CredentialIssuerMetadata,
+) -> Result<Vec<(String, &'a CredentialConfiguration, String)>, AcceptError> {
+    let mut picked = Vec::new();
+    let mut offered = Vec::new();
+    for id in &offer.credential_configuration_ids {
+        let config = metadata
+            .credential_configurations_supported
+            .get(id)
+            .ok_or_else(|| AcceptError::UnknownConfiguration(id.clone()))?;
+        offered.push(format!("{id} ({})", config.format));
+        if config.format != FORMAT_SD_JWT_VC {
+            continue;
+        }
+        let vct = config
+            .vct
+            .clone()
+            .ok_or_else(|| AcceptError::ConfigurationWithoutVct(id.clone()))?;
+        if let Some(jwt) = config
+            .proof_types_supported
+            .as_ref()
+            .and_then(|p| p.jwt.as_ref())
+            && !jwt
+                .proof_signing_alg_values_supported
+                .iter()
+                .any(|a| a == "ES256")
+        {
+            return Err(AcceptError::ProofAlgNotSupported {
+                id: id.clone(),
+                accepted: jwt.proof_signing_alg_values_supported.clone(),
+            });
+        }
+        picked.push((id.clone(), config, vct));
+    }
+    if picked.is_empty() {
+        return Err(AcceptError::NoSupportedConfiguration {
+            offered: offered.join(", "),
+        });
+    }
+    Ok(picked)
+}
+
+/// An issuer endpoint's answer: the body when 2xx, else the OAuth error it carries.
+fn expect_success<T: serde::de::DeserializeOwned>(
+    endpoint: &'static str,
+    fetched: &Fetched,
+) -> Result<T, AcceptError> {
+    if fetched.is_success() {
+        return fetched.json().map_err(|_| AcceptError::UnexpectedResponse {
+            endpoint,
+            status: fetched.status,
+            snippet: fetched.snippet(),
+        });
+    }
+    match fetched.json::<ErrorResponse>() {
+        Ok(e) => Err(AcceptError::IssuerError {
+            endpoint,
+            status: fetched.status,
+            error: e.error.as_str().to_owned(),
+            description: e.error_description,
+        }),
+        Err(_) => Err(AcceptError::UnexpectedResponse {
+            endpoint,
+            status: fetched.status,
+            snippet: fetched.snippet(),
+        }),
+    }
+}
+
+impl App {
+    async fn fetch_json<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &'static str,
+        url: &str,
+    ) -> Result<T, AcceptError> {
+        let fetched = self
+            .fetcher
+            .get(url, "application/json")
+            .await
+            .map_err(|source| AcceptError::Fetch {
+                what,
+                url: url.to_owned(),
+                source,
+            })?;
+        serde_json::from_slice(&fetched.body).map_err(|e| AcceptError::BadDocument {
+            what,
+            url: url.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Accepts a credential offer (`openid-credential-offer://…` or an https offer link) for
+    /// `account`: receives every offered `dc+sd-jwt` credential, verifies and stores it.
+    pub async fn accept(
+        &self,
+        account: &Account,
+        offer_text: &str,
+        tx_code: Option<&str>,
+        now: i64,
+    ) -> Result<Accepted, AppError> {
+        let tx_code = tx_code.map(str::trim).filter(|t| !t.is_empty());
+        let offer = match OfferRef::parse(offer_text).map_err(AcceptError::Offer)? {
+            OfferRef::ByValue(offer) => offer,
+            OfferRef::ByReference(url) => {
+                let offer: CredentialOffer =
+                    self.fetch_json("credential offer", url.as_str()).await?;
+                offer.check().map_err(AcceptError::Offer)?;
+                offer
+            }
+        };
+        let grant = offer
+            .pre_authorized()
+            .ok_or(AcceptError::NoPreAuthorizedGrant)?;
+        check_tx_code(grant.tx_code.as_ref(), tx_code)?;
+
+        let issuer = offer.credential_issuer.clone();
+        let md_url = well_known_url(&issuer, "openid-credential-issuer").map_err(|source| {
+            AcceptError::BadIdentifier {
+                what: "credential_issuer",
+                source,
+            }
+        })?;
+        let metadata: CredentialIssuerMetadata =
+            self.fetch_json("issuer metadata", md_url.as_str()).await?;
+        if metadata.credential_issuer != issuer {
+            return Err(AcceptError::IssuerMismatch {
+                expected: issuer,
+                found: metadata.credential_issuer,
+            }
+            .into());
+        }
+        let configurations = pick_configurations(&offer, &metadata)?;
+        let issuer_name = metadata
+            .display
+            .iter()
+            .find(|d| d.locale.as_deref().is_none_or(|l| l.starts_with("en")))
+            .or(metadata.display.first())
+            .and_then(|d| d.name.clone());
+
+        // The authorization server: the one the grant names (it must be listed), else the
+        // first listed, else the issuer itself (§12.2.4).
+        let listed = metadata.authorization_servers.clone().unwrap_or_default();
+        let as_id = match &grant.authorization_server {
+            Some(named) if listed.contains(named) => named.clone(),
+            Some(named) => {
+                return Err(AcceptError::UnlistedAuthorizationServer(named.clone()).into());
+            }
+            None => listed.first().cloned().unwrap_or_else(|| issuer.clone()),
+        };
+        let as_url = well_known_url(&as_id, "oauth-authorization-server").map_err(|source| {
+            AcceptError::BadIdentifier {
+                what: "authorization server",
+                source,
+            }
+        })?;
+        let as_metadata: AuthorizationServerMetadata = self
+            .fetch_json("authorization server metadata", as_url.as_str())
+            .await?;
+        if as_metadata.issuer != as_id {
+            return Err(AcceptError::AuthorizationServerMismatch {
+                expected: as_id,
+                found: as_metadata.issuer,
+            }
+            .into());
+        }
+        let token_endpoint = as_metadata
+            .token_endpoint
+            .ok_or(AcceptError::NoTokenEndpoint)?;
+
+        let token_request = TokenRequest::pre_authorized(
+            grant.pre_authorized_code.clone(),
+            tx_code.map(Into::into),
+        );
+        let mut form: Vec<(&str, &str)> = vec![
+            ("grant_type", &token_request.grant_type),
+            ("pre-authorized_code", grant.pre_authorized_code.as_str()),
+        ];
+        if let Some(pin) = tx_code {
+            form.push(("tx_code", pin));
+        }
+        let fetched = self
+            .fetcher
+            .post_form(&token_endpoint, &form, "application/json")
+            .await
+            .map_err(|source| AcceptError::Fetch {
+                what: "token",
+                url: token_endpoint.clone(),
+                source,
+            })?;
+        let token: TokenResponse = expect_success("token", &fetched)?;
+        if !token.token_type.eq_ignore_ascii_case("bearer") {
+            return Err(AcceptError::UnsupportedTokenType(token.token_type).into());
+        }
+
+        let mut received = Vec::new();
+        let mut already_held = 0;
+        for (config_id, _, vct) in &configurations {
+            let credentials = self
+                .request_credential(&metadata, &token.access_token, config_id, account, now)
+                .await?;
+            for (index, credential) in credentials.into_iter().enumerate() {
+                let row = self
+                    .verify_credential(account, &issuer, config_id, vct, index, credential, now)
+                    .await?;
+                let row = CredentialRow {
+                    issuer_display_name: issuer_name.clone(),
+                    ..row
+                };
+                if !self.store.insert_credential(&row).await? {
+                    already_held += 1;
+                }
+                received.push(credential_view(&row)?);
+            }
+        }
+        Ok(Accepted {
+            credential_issuer: issuer,
+            issuer_name,
+            credentials: received,
+            already_held,
+        })
+    }
+
+    async fn fresh_nonce(
+        &self,
+        metadata: &CredentialIssuerMetadata,
+    ) -> Result<Option<String>, AcceptError> {
+        let Some(endpoint) = &metadata.nonce_endpoint else {
+            return Ok(None);
+        };
+        let fetched = self
+            .fetcher
+            .post_form(endpoint, &[], "application/json")
+            .await
+            .map_err(|source| AcceptError::Fetch {
+                what: "nonce",
+                url: endpoint.clone(),
+                source,
+            })?;
+        let nonce: NonceResponse = expect_success("nonce", &fetched)?;
+        Ok(Some(nonce.c_nonce))
+    }
+
+    /// Nonce, key proof and credential request; on `invalid_nonce`, once more with a
+    /// fresh nonce.
+    async fn request_credential(
+        &self,
+        metadata: &CredentialIssuerMetadata,
+        access_token: &str,
+        config_id: &str,
+        account: &Account,
+        now: i64,
+    ) -> Result<Vec<Value>, AcceptError> {
+        let mut retried = false;
+        loop {
+            let nonce = self.fresh_nonce(metadata).await?;
+            let proof = build_proof_jwt(
+                &account.key as &dyn Signer,
+                &metadata.credential_issuer,
+                nonce.as_deref(),
+                now,
+            );
+            let request = CredentialRequest {
+                credential_configuration_id: Some(config_id.to_owned()),
+                credential_identifier: None,
+                proofs: Some(Proofs::jwt(vec![proof])),
+                credential_response_encryption: None,
+            };
+            let body = serde_json::to_value(&request).expect("a credential request serialises");
+            let fetched = self
+                .fetcher
+                .post_json_bearer(&metadata.credential_endpoint, &body, access_token)
+                .await
+                .map_err(|source| AcceptError::Fetch {
+                    what: "credential",
+                    url: metadata.credential_endpoint.clone(),
+                    source,
+                })?;
+            match expect_success::<CredentialResponse>("credential", &fetched) {
+                Err(AcceptError::IssuerError { error, .. })
+                    if error == "invalid_nonce" && !retried && nonce.is_some() =>
+                {
+                    retried = true;
+                }
+                Err(e) => return Err(e),
+                Ok(response) => {
+                    if response.credentials.is_empty() {
+                        return Err(if response.transaction_id.is_some() {
+                            AcceptError::Deferred
+                        } else {
+                            AcceptError::NoCredentials
+                        });
+                    }
+                    return Ok(response
+                        .credentials
+                        .into_iter()
+                        .map(|c| c.credential)
+                        .collect());
+                }
+            }
+        }
+    }
+
+    /// Verifies one received credential; returns the row to store.
+    #[allow(clippy::too_many_arguments)]
+    async fn verify_credential(
+        &self,
+        account: &Account,
+        credential_issuer: &str,
+        config_id: &str,
+        vct: &str,
+        index: usize,
+        credential: Value,
+        now: i64,
+    ) -> Result<CredentialRow, AcceptError> {
+        let raw = credential
+            .as_str()
+            .ok_or(AcceptError::CredentialNotAString { index })?
+            .to_owned();
+        let bad = |source| AcceptError::BadCredential { index, source };
+        let sd = SdJwt::parse(&raw).map_err(bad)?;
+        if sd.kb_jwt.is_some() {
+            return Err(bad(SdJwtError::Malformed(
+                "an issued credential must not carry a KB-JWT",
+            )));
+        }
+        let jws = sd.issuer_jwt().map_err(bad)?;
+        let iss = jws
+            .claim_str("iss")
+            .ok_or(AcceptError::NoIss { index })?
+            .to_owned();
+        let issuer_did = did_web_from_url(credential_issuer).ok();
+        if iss != credential_issuer && Some(&iss) != issuer_did.as_ref() {
+            return Err(AcceptError::WrongIss {
+                index,
+                iss,
+                credential_issuer: credential_issuer.to_owned(),
+            });
+        }
+        let jwk = self
+            .issuer_keys
+            .resolve(&iss, jws.kid())
+            .await
+            .map_err(|source| AcceptError::IssuerKey { index, source })?;
+        let key = jwk.verifying_key().map_err(|e| AcceptError::IssuerKey {
+            index,
+            source: IssuerKeyError::BadKey(e),
+        })?;
+        let revealed = sd
+            .verify(&key, &[TYP_DC_SD_JWT], now, LEEWAY)
+            .map_err(bad)?;
+        let cnf = revealed.cnf_jwk().map_err(bad)?;
+        let expected = account.key.public_jwk().thumbprint();
+        if cnf.thumbprint() != expected {
+            return Err(AcceptError::WrongHolderKey {
+                index,
+                expected,
+                found: cnf.thumbprint(),
+            });
+        }
+        let found_vct = revealed.claims.get("vct").and_then(Value::as_str);
+        if found_vct != Some(vct) {
+            return Err(AcceptError::WrongVct {
+                index,
+                expected: vct.to_owned(),
+                found: found_vct.map(str::to_owned),
+            });
+        }
+        Ok(CredentialRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            account_id: account.id.clone(),
+            format: FORMAT_SD_JWT_VC.into(),
+            configuration_id: config_id.to_owned(),
+            issuer: credential_issuer.to_owned(),
+            issuer_display_name: None,
+            vct: vct.to_owned(),
+            raw_hash: shared::b64::sha256(&raw),
+            raw,
+            claims: Value::Object(revealed.claims.clone()).to_string(),
+            disclosable: json!(revealed.disclosure_pointers()).to_string(),
+            received_at: now,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tx(length: Option<u32>, mode: Option<TxCodeInputMode>) -> TxCode {
+        TxCode {
+            input_mode: mode,
+            length,
+            description: Some("PIN from the SMS".into()),
+        }
+    }
+
+    #[test]
+    fn tx_code_only_when_asked_and_of_the_right_shape() {
+        assert!(check_tx_code(None, None).is_ok());
+        assert!(matches!(
+            check_tx_code(None, Some("1234")),
+            Err(AcceptError::TxCodeNotExpected)
+        ));
+        let needed = check_tx_code(Some(&tx(Some(6), None)), None).unwrap_err();
+        assert!(matches!(needed, AcceptError::TxCodeRequired(_)));
+        assert_eq!(
+            needed.to_string(),
+            "this offer needs a transaction code (PIN): PIN from the SMS (6 digits); pass it with --tx-code / `tx_code`"
+        );
+        assert!(matches!(
+            check_tx_code(Some(&tx(Some(6), None)), Some("12345")),
+            Err(AcceptError::TxCodeLength {
+                expected: 6,
+                found: 5
+            })
+        ));
+        assert!(matches!(
+            check_tx_code(
+                Some(&tx(None, Some(TxCodeInputMode::Numeric))),
+                Some("12a4")
+            ),
+            Err(AcceptError::TxCodeNotNumeric)
+        ));
+        assert!(check_tx_code(Some(&tx(None, Some(TxCodeInputMode::Text))), Some("ab-4")).is_ok());
+        assert!(check_tx_code(Some(&tx(Some(4), None)), Some("0042")).is_ok());
+    }
+
+    fn metadata(configs: Value) -> CredentialIssuerMetadata {
+        serde_json::from_value(json!({
+            "credential_issuer": "https://issuer.example",
+            "credential_endpoint": "https://issuer.example/credential",
+            "credential_configurations_supported": configs,
+        }))
+        .unwrap()
+    }
+
+    fn offer(ids: &[&str]) -> CredentialOffer {
+        serde_json::from_value(json!({
+            "credential_issuer": "https://issuer.example",
+            "credential_configuration_ids": ids,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn picks_only_sd_jwt_vc_configurations() {
+        let md = metadata(json!({
+            "sd": {"format": "dc+sd-jwt", "vct": "https://issuer.example/vct/b",
+                   "proof_types_supported": {"jwt": {"proof_signing_alg_values_supported": ["ES256"]}}},
+            "ldp": {"format": "ldp_vc"},
+            "novct": {"format": "dc+sd-jwt"},
+            "eddsa": {"format": "dc+sd-jwt", "vct": "v",
+                      "proof_types_supported": {"jwt": {"proof_signing_alg_values_supported": ["EdDSA"]}}}
+        }));
+        let picked = pick_configurations(&offer(&["ldp", "sd"]), &md).unwrap();
+        assert_eq!(picked.len(), 1);
+        assert_eq!(picked[0].0, "sd");
+        assert_eq!(picked[0].2, "https://issuer.example/vct/b");
+        assert!(matches!(
+            pick_configurations(&offer(&["ldp"]), &md),
+            Err(AcceptError::NoSupportedConfiguration { .. })
+        ));
+        assert!(matches!(
+            pick_configurations(&offer(&["gone"]), &md),
+            Err(AcceptError::UnknownConfiguration(id)) if id == "gone"
+        ));
+        assert!(matches!(
+            pick_configurations(&offer(&["novct"]), &md),
+            Err(AcceptError::ConfigurationWithoutVct(_))
+        ));
+        assert!(matches!(
+            pick_configurations(&offer(&["eddsa"]), &md),
+            Err(AcceptError::ProofAlgNotSupported { .. })
+        ));
+    }
+
+    #[test]
+    fn issuer_errors_are_surfaced_with_code_and_description() {
+        let fetched = Fetched {
+            status: 400,
+            content_type: Some("application/json".into()),
+            body: bytes::Bytes::from_static(
+                br#"{"error":"invalid_grant","error_description":"tx_code is wrong (4 attempts left)"}"#,
+            ),
+        };
+        let err = expect_success::<TokenResponse>("token", &fetched).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the issuer's token endpoint answered 400 invalid_grant: tx_code is wrong (4 attempts left)"
+        );
+        let html = Fetched {
+            status: 500,
+            content_type: None,
+            body: bytes::Bytes::from_static(b"<html>oops</html>"),
+        };
+        assert!(matches!(
+            expect_success::<TokenResponse>("token", &html),
+            Err(AcceptError::UnexpectedResponse { status: 500, .. })
+        ));
+    }
+}

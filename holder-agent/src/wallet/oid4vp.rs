@@ -1,0 +1,691 @@
+//! Presenting credentials: an OpenID4VP 1.0 wallet. The request object comes by reference
+//! (`request_uri`, GET or POST with `wallet_nonce`, §5.10) or by value; signed requests are
+//! accepted from `decentralized_identifier:` verifiers only (key from the JOSE `kid` DID
+//! URL, whose DID must be the client's, §5.9.3), unsigned ones from `redirect_uri:`
+//! verifiers only (§5.9.3, which must not sign). The DCQL query (§6) is evaluated over the
+//! account's credentials; the response is `direct_post` (§8.2) with key-bound SD-JWT
+//! presentations, or `access_denied` (§8.5) when nothing matches.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use shared::did::{DidError, Relationship, split_did_url};
+use shared::fetch::FetchError;
+use shared::jose::JoseError;
+use shared::keys::Signer;
+use shared::oauth::ErrorCode;
+use shared::oid4vp::dcql::{Candidate, DcqlError};
+use shared::oid4vp::{
+    AuthorizationErrorResponse, AuthorizationRequest, AuthorizationResponse, ClientIdPrefix,
+    Invocation, InvocationError, RequestError, RequestUriMethod, ResponseMode, TYP_REQUEST_OBJECT,
+    check_client_id, decode_request_object,
+};
+use shared::sd_jwt::{KeyBinding, SdJwt};
+
+use super::disclosure::{self, DisclosureError};
+use super::{Account, credential_view};
+use crate::App;
+use crate::error::AppError;
+
+/// Why a presentation request was refused or could not be answered; each variant names
+/// the failed check.
+#[derive(Debug, thiserror::Error)]
+pub enum PresentError {
+    #[error("wallet link: {0}")]
+    Invocation(#[from] InvocationError),
+    #[error("fetching the request object from {url} failed: {source}")]
+    Fetch { url: String, source: FetchError },
+    #[error("request object: {0}")]
+    Request(#[from] RequestError),
+    #[error(
+        "request object is unsigned (`alg: none`), but client {client_id} must sign its requests"
+    )]
+    Unsigned { client_id: String },
+    #[error("request object of a `redirect_uri:` client must not be signed")]
+    SignedRedirectUri,
+    #[error(
+        "unsigned request parameters are accepted from `redirect_uri:` clients only, not from {client_id}"
+    )]
+    UnsignedParameters { client_id: String },
+    #[error(
+        "client_id prefix of {client_id} is not supported (decentralized_identifier: and redirect_uri: are)"
+    )]
+    UnsupportedClientIdPrefix { client_id: String },
+    #[error("signed request object has no `kid` naming the verifier's key")]
+    NoKid,
+    #[error("request object `kid` {kid:?} is a key of {kid_did}, not of the client {client_did}")]
+    KidDidMismatch {
+        kid: String,
+        kid_did: String,
+        client_did: String,
+    },
+    #[error("verifier key {kid:?} could not be resolved: {source}")]
+    VerifierKey { kid: String, source: DidError },
+    #[error("request object signature does not verify with {kid}: {source}")]
+    BadSignature { kid: String, source: JoseError },
+    #[error(
+        "request object `wallet_nonce` is {found:?}, expected the {expected:?} this wallet sent"
+    )]
+    WalletNonceMismatch {
+        expected: String,
+        found: Option<String>,
+    },
+    #[error("request object expired at {exp} (now {now})")]
+    Expired { exp: i64, now: i64 },
+    #[error(
+        "response_mode direct_post.jwt (encrypted responses) is not supported yet; ask the verifier for direct_post"
+    )]
+    EncryptedResponseNotSupported,
+    #[error("response_mode {0:?} is not supported (direct_post is)")]
+    UnsupportedResponseMode(ResponseMode),
+    #[error("`scope`-based requests are not supported; the verifier must send a dcql_query")]
+    ScopeNotSupported,
+    #[error("response_uri {response_uri} differs from the redirect_uri: client_id {client_id}")]
+    ResponseUriMismatch {
+        client_id: String,
+        response_uri: String,
+    },
+    #[error("no held credential meets the request ({reason}); the verifier was told access_denied")]
+    NoMatch { reason: String },
+    #[error(transparent)]
+    Disclosure(#[from] DisclosureError),
+    #[error("sending the response to {url} failed: {source}")]
+    Respond { url: String, source: FetchError },
+}
+
+impl PresentError {
+    /// The stable error code of the API body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PresentError::Invocation(_) => "invalid_request_link",
+            PresentError::Fetch { .. } | PresentError::Respond { .. } => "fetch_failed",
+            PresentError::NoMatch { .. } => "no_matching_credential",
+            PresentError::Disclosure(_) => "invalid_disclosure",
+            PresentError::EncryptedResponseNotSupported
+            | PresentError::UnsupportedResponseMode(_)
+            | PresentError::ScopeNotSupported
+            | PresentError::UnsupportedClientIdPrefix { .. } => "verifier_unsupported",
+            _ => "invalid_request_object",
+        }
+    }
+
+    /// Whether the verifier (not the caller's input) is at fault.
+    pub fn is_counterparty_fault(&self) -> bool {
+        !matches!(
+            self,
+            PresentError::Invocation(_)
+                | PresentError::NoMatch { .. }
+                | PresentError::Disclosure(_)
+        )
+    }
+}
+
+/// One presentation sent.
+#[derive(Debug, Clone, Serialize)]
+pub struct PresentedCredential {
+    /// The credential query it answers.
+    pub query_id: String,
+    pub credential_id: String,
+    pub issuer: String,
+    pub achievement_name: Option<String>,
+    /// The disclosures presented, as JSON pointers.
+    pub disclosed: Vec<String>,
+}
+
+/// What `present` did and what the verifier answered.
+#[derive(Debug, Clone, Serialize)]
+pub struct Presented {
+    /// The verifier's full client_id (the KB-JWT `aud`).
+    pub client_id: String,
+    pub response_uri: String,
+    pub credentials: Vec<PresentedCredential>,
+    /// The verifier's HTTP status.
+    pub status: u16,
+    /// The verifier's answer: its JSON, or its text when not JSON.
+    pub body: Value,
+    /// Where the verifier asks the wallet to send the user next (§8.2).
+    pub redirect_uri: Option<String>,
+}
+
+impl Presented {
+    /// Whether the verifier accepted the response (2xx).
+    pub fn accepted(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// What the wallet tells a verifier about itself when `request_uri_method=post` (§10.1).
+fn wallet_metadata() -> Value {
+    json!({
+        "vp_formats_supported": {
+            "dc+sd-jwt": {"sd-jwt_alg_values": ["ES256"], "kb-jwt_alg_values": ["ES256"]}
+        },
+        "client_id_prefixes_supported": ["decentralized_identifier", "redirect_uri"],
+        "response_modes_supported": ["direct_post"],
+    })
+}
+
+/// Decodes an unsigned (`alg: none`) request object: header `typ` checked, no signature.
+pub fn decode_unsigned_request(jwt: &str) -> Result<AuthorizationRequest, RequestError> {
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let [header, payload, signature] = parts.as_slice() else {
+        return Err(RequestError::Jose(JoseError::Malformed(
+            "a JWT has exactly three parts",
+        )));
+    };
+    if !signature.is_empty() {
+        return Err(RequestError::Jose(JoseError::Malformed(
+            "an unsigned JWT has an empty signature",
+        )));
+    }
+    let decode = |part: &str, what: &'static str| -> Result<Map<String, Value>, RequestError> {
+        let bytes = shared::b64::decode(part)
+            .map_err(|_| RequestError::Jose(JoseError::Malformed(what)))?;
+        serde_json::from_slice(&bytes).map_err(|_| RequestError::Jose(JoseError::Malformed(what)))
+    };
+    let header = decode(header, "header is not base64url JSON object")?;
+    if header.get("alg").and_then(Value::as_str) != Some("none") {
+        return Err(RequestError::Jose(JoseError::Malformed(
+            "an unsigned request object has `alg: none`",
+        )));
+    }
+    let typ = header.get("typ").and_then(Value::as_str);
+    let normalised = typ.map(|t| {
+        t.strip_prefix("application/")
+            .unwrap_or(t)
+            .to_ascii_lowercase()
+    });
+    if normalised.as_deref() != Some(TYP_REQUEST_OBJECT) {
+        return Err(RequestError::Jose(JoseError::WrongTyp {
+            expected: TYP_REQUEST_OBJECT.into(),
+            found: typ.map(str::to_owned),
+        }));
+    }
+    let payload = decode(payload, "payload is not base64url JSON object")?;
+    serde_json::from_value(Value::Object(payload))
+        .map_err(|e| RequestError::BadClaims(e.to_string()))
+}
+
+/// The checks on a decoded request that need no network: client binding, wallet nonce,
+/// expiry, parameter rules, response mode, and the `redirect_uri:` response URI rule.
+pub fn check_request(
+    link_client_id: &str,
+    req: &AuthorizationRequest,
+    wallet_nonce: Option<&str>,
+    now: i64,
+) -> Result<(), PresentError> {
+    check_client_id(link_client_id, req)?;
+    if let Some(sent) = wallet_nonce
+        && req.wallet_nonce.as_deref() != Some(sent)
+    {
+        return Err(PresentError::WalletNonceMismatch {
+            expected: sent.to_owned(),
+            found: req.wallet_nonce.clone(),
+        });
+    }
+    if let Some(exp) = req.exp
+        && exp < now
+    {
+        return Err(PresentError::Expired { exp, now });
+    }
+    req.validate()?;
+    match req.effective_response_mode() {
+        ResponseMode::DirectPost => {}
+        ResponseMode::DirectPostJwt => return Err(PresentError::EncryptedResponseNotSupported),
+        other => return Err(PresentError::UnsupportedResponseMode(other)),
+    }
+    if req.dcql_query.is_none() {
+        return Err(PresentError::ScopeNotSupported);
+    }
+    if let ClientIdPrefix::RedirectUri(uri) = req.client_id.prefix()
+        && req.response_uri.as_ref() != Some(uri)
+    {
+        return Err(PresentError::ResponseUriMismatch {
+            client_id: req.client_id.to_string(),
+            response_uri: req
+                .response_uri
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+        });
+    }
+    Ok(())
+}
+
+impl App {
+    /// Loads, authenticates and checks the request a wallet link points to.
+    pub async fn load_request(
+        &self,
+        request_text: &str,
+        now: i64,
+    ) -> Result<AuthorizationRequest, PresentError> {
+        let invocation = Invocation::parse(request_text)?;
+        let link_client_id = invocation.client_id().clone();
+        let mut wallet_nonce = None;
+        let jwt = match invocation {
+            Invocation::Plain(req) => {
+                if !matches!(link_client_id.prefix(), ClientIdPrefix::RedirectUri(_)) {
+                    return Err(PresentError::UnsignedParameters {
+                        client_id: link_client_id.to_string(),
+                    });
+                }
+                check_request(link_client_id.as_str(), &req, None, now)?;
+                return Ok(*req);
+            }
+            Invocation::ByValue { request, .. } => request,
+            Invocation::ByReference(r) => {
+                let url = r.request_uri.to_string();
+                let accept = "application/oauth-authz-req+jwt";
+                let fetched = match r.request_uri_method {
+                    RequestUriMethod::Get => self.fetcher.get(&url, accept).await,
+                    RequestUriMethod::Post => {
+                        let nonce = shared::b64::random(16);
+                        let metadata = wallet_metadata().to_string();
+                        let form = [
+                            ("wallet_metadata", metadata.as_str()),
+                            ("wallet_nonce", nonce.as_str()),
+                        ];
+                        wallet_nonce = Some(nonce.clone());
+                        match self.fetcher.post_form(&url, &form, accept).await {
+                            Ok(f) if !f.is_success() => Err(FetchError::Status {
+                                status: f.status,
+                                snippet: f.snippet(),
+                            }),
+                            other => other,
+                        }
+                    }
+                }
+                .map_err(|source| PresentError::Fetch {
+                    url: url.clone(),
+                    source,
+                })?;
+                String::from_utf8_lossy(&fetched.body).trim().to_owned()
+            }
+        };
+
+        let req = match decode_request_object(&jwt) {
+            Err(RequestError::Jose(JoseError::AlgNone)) => {
+                if !matches!(link_client_id.prefix(), ClientIdPrefix::RedirectUri(_)) {
+                    return Err(PresentError::Unsigned {
+                        client_id: link_client_id.to_string(),
+                    });
+                }
+                decode_unsigned_request(&jwt)?
+            }
+            Err(e) => return Err(e.into()),
+            Ok((jws, req)) => {
+                let client_did = match link_client_id.prefix() {
+                    ClientIdPrefix::DecentralizedIdentifier(did) => did.clone(),
+                    ClientIdPrefix::RedirectUri(_) => return Err(PresentError::SignedRedirectUri),
+                    _ => {
+                        return Err(PresentError::UnsupportedClientIdPrefix {
+                            client_id: link_client_id.to_string(),
+                        });
+                    }
+                };
+                let kid = jws.kid().ok_or(PresentError::NoKid)?.to_owned();
+                let (kid_did, _) =
+                    split_did_url(&kid).map_err(|source| PresentError::VerifierKey {
+                        kid: kid.clone(),
+                        source,
+                    })?;
+                if kid_did != client_did {
+                    return Err(PresentError::KidDidMismatch {
+                        kid: kid.clone(),
+                        kid_did: kid_did.to_owned(),
+                        client_did,
+                    });
+                }
+                let jwk = match self
+                    .dids
+                    .resolve_key(&kid, Relationship::Authentication)
+                    .await
+                {
+                    Err(DidError::NotAuthorised { .. }) => {
+                        self.dids
+                            .resolve_key(&kid, Relationship::AssertionMethod)
+                            .await
+                    }
+                    other => other,
+                }
+                .map_err(|source| PresentError::VerifierKey {
+                    kid: kid.clone(),
+                    source,
+                })?;
+                let key = jwk
+                    .verifying_key()
+                    .map_err(|e| PresentError::BadSignature {
+                        kid: kid.clone(),
+                        source: JoseError::Key(e),
+                    })?;
+                jws.verify(&key)
+                    .map_err(|source| PresentError::BadSignature { kid, source })?;
+                req
+            }
+        };
+        check_request(link_client_id.as_str(), &req, wallet_nonce.as_deref(), now)?;
+        Ok(req)
+    }
+
+    /// Answers the OpenID4VP request behind `request_text` (an `openid4vp://` or https
+    /// wallet link) with `account`'s credentials. `disclose` (JSON pointers) narrows what
+    /// is disclosed to those of the listed claims the verifier requested.
+    pub async fn present(
+        &self,
+        account: &Account,
+        request_text: &str,
+        disclose: Option<Vec<String>>,
+        now: i64,
+    ) -> Result<Presented, AppError> {
+        let req = self.load_request(request_text, now).await?;
+        let query = req
+            .dcql_query
+            .as_ref()
+            .ok_or(PresentError::ScopeNotSupported)?;
+        let response_uri =
+            req.response_uri
+                .as_ref()
+                .map(ToString::to_string)
+                .ok_or(PresentError::Request(RequestError::MissingResponseUri(
+                    ResponseMode::DirectPost,
+                )))?;
+
+        let rows = self.store.credentials(&account.id).await?;
+        let mut candidates = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let claims: Value = serde_json::from_str(&row.claims)
+                .map_err(|e| AppError::Internal(format!("stored claims of {}: {e}", row.id)))?;
+            candidates.push(Candidate {
+                format: row.format.clone(),
+                vct: Some(row.vct.clone()),
+                types: Vec::new(),
+                claims,
+            });
+        }
+        let selection = match query.select(&candidates) {
+            Ok(s) => s,
+            Err(
+                e @ (DcqlError::Unsatisfied { .. } | DcqlError::CredentialSetUnsatisfied { .. }),
+            ) => {
+                let reason = e.to_string();
+                self.send_access_denied(&response_uri, &req, &reason)
+                    .await?;
+                return Err(PresentError::NoMatch { reason }.into());
+            }
+            Err(e) => {
+                return Err(PresentError::NoMatch {
+                    reason: e.to_string(),
+                }
+                .into());
+            }
+        };
+
+        let requested: Vec<Vec<String>> = selection
+            .credentials
+            .values()
+            .flatten()
+            .flat_map(|s| s.disclose.iter().cloned())
+            .collect();
+        let listed = match &disclose {
+            Some(list) => {
+                Some(disclosure::parse_listed(list, &requested).map_err(PresentError::from)?)
+            }
+            None => None,
+        };
+
+        let mut vp_token: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        let mut sent = Vec::new();
+        for (query_id, chosen) in &selection.credentials {
+            let cq = query.query(query_id).ok_or_else(|| {
+                AppError::Internal(format!("selection names unknown query {query_id}"))
+            })?;
+            for selected in chosen {
+                let row = &rows[selected.candidate];
+                let sd = SdJwt::parse(&row.raw).map_err(|e| {
+                    AppError::Internal(format!("stored credential {} does not parse: {e}", row.id))
+                })?;
+                let keep = disclosure::choose(
+                    cq,
+                    &sd,
+                    Some(&row.vct),
+                    &selected.disclose,
+                    listed.as_deref(),
+                )
+                .map_err(PresentError::from)?;
+                let full = sd
+                    .reveal(
+                        sd.issuer_jwt()
+                            .map_err(|e| AppError::Internal(e.to_string()))?
+                            .payload,
+                    )
+                    .map_err(|e| AppError::Internal(e.to_string()))?;
+                let presentation = sd.present(
+                    &keep,
+                    Some(KeyBinding {
+                        aud: req.client_id.as_str(),
+                        nonce: &req.nonce,
+                        iat: now,
+                        signer: &account.key as &dyn Signer,
+                    }),
+                );
+                vp_token
+                    .entry(query_id.clone())
+                    .or_default()
+                    .push(Value::String(presentation.serialize()));
+                let view = credential_view(row)?;
+                sent.push(PresentedCredential {
+                    query_id: query_id.clone(),
+                    credential_id: row.id.clone(),
+                    issuer: row.issuer.clone(),
+                    achievement_name: view.achievement_name,
+                    disclosed: {
+                        let mut pointers: Vec<String> = keep
+                            .iter()
+                            .filter_map(|&i| full.disclosure_paths.get(i))
+                            .map(|p| disclosure::pointer(p))
+                            .collect();
+                        pointers.sort();
+                        pointers
+                    },
+                });
+            }
+        }
+
+        let response = AuthorizationResponse {
+            vp_token,
+            state: req.state.clone(),
+        };
+        let form = response.to_form();
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let answer = self
+            .fetcher
+            .post_form(&response_uri, &pairs, "application/json")
+            .await
+            .map_err(|source| PresentError::Respond {
+                url: response_uri.clone(),
+                source,
+            })?;
+        let body: Value = serde_json::from_slice(&answer.body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&answer.body).into_owned()));
+        let redirect_uri = body
+            .get("redirect_uri")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        Ok(Presented {
+            client_id: req.client_id.to_string(),
+            response_uri,
+            credentials: sent,
+            status: answer.status,
+            body,
+            redirect_uri,
+        })
+    }
+
+    /// Tells the verifier no credential meets its request (§8.5 `access_denied`).
+    async fn send_access_denied(
+        &self,
+        response_uri: &str,
+        req: &AuthorizationRequest,
+        reason: &str,
+    ) -> Result<(), PresentError> {
+        let error = AuthorizationErrorResponse {
+            error: ErrorCode::AccessDenied,
+            error_description: Some(reason.to_owned()),
+            state: req.state.clone(),
+        };
+        let form = error.to_form();
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        self.fetcher
+            .post_form(response_uri, &pairs, "application/json")
+            .await
+            .map_err(|source| PresentError::Respond {
+                url: response_uri.to_owned(),
+                source,
+            })?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DID_CLIENT: &str = "decentralized_identifier:did:web:verifier.example";
+
+    fn request(changes: Value) -> AuthorizationRequest {
+        let mut base = json!({
+            "client_id": DID_CLIENT,
+            "response_type": "vp_token",
+            "response_mode": "direct_post",
+            "response_uri": "https://verifier.example/response",
+            "nonce": "n-123",
+            "state": "s-1",
+            "dcql_query": {"credentials": [{"id": "b", "format": "dc+sd-jwt",
+                                            "meta": {"vct_values": ["https://i.example/vct"]}}]}
+        });
+        for (k, v) in changes.as_object().unwrap() {
+            if v.is_null() {
+                base.as_object_mut().unwrap().remove(k);
+            } else {
+                base[k] = v.clone();
+            }
+        }
+        serde_json::from_value(base).unwrap()
+    }
+
+    #[test]
+    fn a_valid_request_passes() {
+        check_request(DID_CLIENT, &request(json!({})), None, 1000).unwrap();
+    }
+
+    #[test]
+    fn each_check_fails_on_its_own() {
+        let err = |changes: Value, nonce: Option<&str>| {
+            check_request(DID_CLIENT, &request(changes), nonce, 1000).unwrap_err()
+        };
+        assert!(matches!(
+            check_request(
+                "decentralized_identifier:did:web:x.example",
+                &request(json!({})),
+                None,
+                1000
+            ),
+            Err(PresentError::Request(RequestError::ClientIdMismatch { .. }))
+        ));
+        assert!(matches!(
+            err(json!({}), Some("wn-1")),
+            PresentError::WalletNonceMismatch { found: None, .. }
+        ));
+        assert!(
+            check_request(
+                DID_CLIENT,
+                &request(json!({"wallet_nonce": "wn-1"})),
+                Some("wn-1"),
+                1000
+            )
+            .is_ok()
+        );
+        assert!(matches!(
+            err(json!({"exp": 999}), None),
+            PresentError::Expired {
+                exp: 999,
+                now: 1000
+            }
+        ));
+        assert!(matches!(
+            err(json!({"response_mode": "direct_post.jwt"}), None),
+            PresentError::EncryptedResponseNotSupported
+        ));
+        assert_eq!(
+            err(json!({"response_mode": "direct_post.jwt"}), None).to_string(),
+            "response_mode direct_post.jwt (encrypted responses) is not supported yet; ask the verifier for direct_post"
+        );
+        assert!(matches!(
+            err(
+                json!({"response_mode": "fragment", "response_uri": null,
+                       "redirect_uri": "https://verifier.example/cb"}),
+                None
+            ),
+            PresentError::UnsupportedResponseMode(ResponseMode::Fragment)
+        ));
+        assert!(matches!(
+            err(json!({"dcql_query": null, "scope": "openbadge"}), None),
+            PresentError::ScopeNotSupported
+        ));
+        assert!(matches!(
+            err(json!({"response_uri": null}), None),
+            PresentError::Request(RequestError::MissingResponseUri(_))
+        ));
+        assert!(matches!(
+            err(json!({"nonce": "bad nonce!"}), None),
+            PresentError::Request(RequestError::BadNonce)
+        ));
+    }
+
+    #[test]
+    fn redirect_uri_clients_must_answer_at_their_own_uri() {
+        let client = "redirect_uri:https://verifier.example/response";
+        let ok = request(json!({"client_id": client}));
+        check_request(client, &ok, None, 1000).unwrap();
+        let elsewhere = request(json!({"client_id": client,
+                                       "response_uri": "https://attacker.example/collect"}));
+        assert!(matches!(
+            check_request(client, &elsewhere, None, 1000),
+            Err(PresentError::ResponseUriMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn unsigned_request_objects_are_decoded_with_their_type_checked() {
+        let claims = serde_json::to_value(request(json!({})))
+            .unwrap()
+            .to_string();
+        let jwt = |header: Value| {
+            format!(
+                "{}.{}.",
+                shared::b64::encode(header.to_string()),
+                shared::b64::encode(&claims)
+            )
+        };
+        let req =
+            decode_unsigned_request(&jwt(json!({"alg": "none", "typ": "oauth-authz-req+jwt"})))
+                .unwrap();
+        assert_eq!(req.nonce, "n-123");
+        assert!(matches!(
+            decode_unsigned_request(&jwt(json!({"alg": "none", "typ": "JWT"}))),
+            Err(RequestError::Jose(JoseError::WrongTyp { .. }))
+        ));
+        assert!(matches!(
+            decode_unsigned_request(&jwt(json!({"alg": "none"}))),
+            Err(RequestError::Jose(JoseError::WrongTyp { found: None, .. }))
+        ));
+        assert!(matches!(
+            decode_unsigned_request(&format!(
+                "{}sig",
+                jwt(json!({"alg": "none", "typ": "oauth-authz-req+jwt"}))
+            )),
+            Err(RequestError::Jose(JoseError::Malformed(_)))
+        ));
+    }
+}
