@@ -608,10 +608,12 @@ async fn run_presentation<S: Sources>(
     Some(revealed.claims)
 }
 
-/// `exp` and `nbf` with [`LEEWAY`].
+/// `exp` and `nbf` with [`LEEWAY`]. Both are NumericDates, which may have a fraction
+/// (RFC 7519 §2): a fractional `exp` is rounded down and `nbf` up, never skipped; a value
+/// that is not a number fails the check.
 fn validity(claims: &Map<String, Value>, now: i64) -> Result<String, String> {
-    let exp = claims.get("exp").and_then(Value::as_i64);
-    let nbf = claims.get("nbf").and_then(Value::as_i64);
+    let exp = numeric_date(claims, "exp", f64::floor)?;
+    let nbf = numeric_date(claims, "nbf", f64::ceil)?;
     if let Some(exp) = exp
         && now > exp + LEEWAY
     {
@@ -626,6 +628,22 @@ fn validity(claims: &Map<String, Value>, now: i64) -> Result<String, String> {
         Some(exp) => format!("valid until {}", shared::clock::rfc3339(exp)),
         None => "no expiry".to_owned(),
     })
+}
+
+/// The NumericDate claim `name`, if present.
+fn numeric_date(
+    claims: &Map<String, Value>,
+    name: &str,
+    round: fn(f64) -> f64,
+) -> Result<Option<i64>, String> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(v) => match (v.as_i64(), v.as_f64()) {
+            (Some(t), _) => Ok(Some(t)),
+            (None, Some(f)) if f.is_finite() => Ok(Some(round(f) as i64)),
+            _ => Err(format!("`{name}` is not a NumericDate: {v}")),
+        },
+    }
 }
 
 /// The KB-JWT claim checks, each on its own so every failure is reported (the signature

@@ -343,6 +343,32 @@ async fn an_expired_credential_fails_validity() {
 }
 
 #[tokio::test]
+async fn fractional_and_malformed_dates_are_not_skipped() {
+    let f = Fixture::new();
+    let sd = f.credential_with(TYP_DC_SD_JWT, |c| {
+        c.insert("exp".into(), json!((NOW - LEEWAY - 10) as f64 + 0.5));
+    });
+    let v = f
+        .verify(f.present(&sd, CLIENT_ID, NONCE, NOW, &f.holder))
+        .await;
+    assert_eq!(failed(&v), ["validity"]);
+    let sd = f.credential_with(TYP_DC_SD_JWT, |c| {
+        c.insert("nbf".into(), json!((NOW + LEEWAY + 10) as f64 + 0.5));
+    });
+    let v = f
+        .verify(f.present(&sd, CLIENT_ID, NONCE, NOW, &f.holder))
+        .await;
+    assert_eq!(failed(&v), ["validity"]);
+    let sd = f.credential_with(TYP_DC_SD_JWT, |c| {
+        c.insert("exp".into(), json!("tomorrow"));
+    });
+    let v = f
+        .verify(f.present(&sd, CLIENT_ID, NONCE, NOW, &f.holder))
+        .await;
+    assert!(check(&v, "validity").detail.contains("NumericDate"));
+}
+
+#[tokio::test]
 async fn a_forged_signature_fails_issuer_signature() {
     let f = Fixture::new();
     let forger = Fixture {
