@@ -33,6 +33,7 @@ pub const QR_PNG_SCALE: u32 = 8;
 #[serde(rename_all = "snake_case")]
 pub enum Disclose {
     /// The recipient's name: `credentialSubject.identifier[0]` of the badge.
+    #[value(name = "recipient_name", alias = "recipient-name")]
     RecipientName,
 }
 
