@@ -1,1 +1,173 @@
+//! Akashi verifier: an OpenID4VP 1.0 verifier for Open Badges presented as SD-JWT VC
+//! (`dc+sd-jwt`).
+//!
+//! It creates presentation requests from a DCQL query or the Open Badge template, shows
+//! them as `openid4vp://` links and QR codes, serves the signed request object
+//! (`client_id` `decentralized_identifier:<did:web>`), accepts the wallet's `direct_post`
+//! response once, verifies it check by check ([`domain::checks`]) and reports every check
+//! and its outcome on the result endpoint.
+//!
+//! The service is a library: [`serve`] runs it on any listener, so the one-command launcher
+//! and the end-to-end tests start it in-process on port 0.
 
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod store;
+
+use std::sync::Arc;
+
+use shared::clock::Clock;
+use shared::did::DidResolver;
+use shared::fetch::Fetcher;
+use shared::issuer_key::IssuerKeyResolver;
+use shared::keys::SigningKey;
+use shared::keys::seal::SealKey;
+use tokio::net::TcpListener;
+
+pub use config::Config;
+use domain::checks::StatusCache;
+pub use domain::checks::{Check, Verification};
+pub use domain::requests::{
+    CreatedRequest, Disclose, RequestResult, RequestSpec, ResultState, Template,
+};
+use domain::sources::NetworkSources;
+use error::AppError;
+use store::Store;
+
+/// Everything a request handler needs, cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub inner: Arc<Inner>,
+}
+
+pub struct Inner {
+    pub config: Config,
+    /// The public URL without a trailing slash.
+    pub public_url: String,
+    /// The verifier's did:web, derived from its public URL.
+    pub did: String,
+    /// The JOSE `kid` of the request-signing key: `<did>#key-1`.
+    pub kid: String,
+    /// `decentralized_identifier:<did>`: the `client_id` and the KB-JWT audience.
+    pub client_id: String,
+    /// The ES256 request-object signing key.
+    pub es256: SigningKey,
+    pub seal: SealKey,
+    pub store: Store,
+    pub clock: Clock,
+    /// Issuer keys and status lists, through the guarded fetcher.
+    pub sources: NetworkSources,
+    pub status_cache: StatusCache,
+}
+
+impl std::ops::Deref for App {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.inner
+    }
+}
+
+/// What [`App::open`] created on first start and the launcher should tell the user.
+#[derive(Debug, Default)]
+pub struct Startup {
+    /// A new API token, shown once: only its hash was stored.
+    pub new_api_token: Option<String>,
+}
+
+/// The settings row holding the API token's hash.
+const API_TOKEN_SETTING: &str = "api_token_hash";
+
+impl App {
+    /// Opens the database (creating it and running migrations), loads or creates the
+    /// request-signing key and the API token.
+    pub async fn open(config: Config, clock: Clock) -> Result<(App, Startup), AppError> {
+        let seal = config.seal_key()?;
+        let store = Store::connect(&config.database_url, config.pg_schema.as_deref()).await?;
+        let public_url = config.public_url.trim_end_matches('/').to_owned();
+        let did = shared::did::did_web_from_url(&public_url)
+            .map_err(|e| AppError::Config(format!("public URL: {e}")))?;
+        let es256 = store
+            .signing_key("es256-1", shared::keys::Alg::ES256, &seal, clock.now())
+            .await?;
+        let mut startup = Startup::default();
+        if config.api_token.is_none() && store.setting(API_TOKEN_SETTING).await?.is_none() {
+            let token = shared::b64::random(24);
+            store
+                .set_setting(API_TOKEN_SETTING, &shared::b64::sha256(&token))
+                .await?;
+            startup.new_api_token = Some(token);
+        }
+        let fetcher = Fetcher::new(config.fetch_policy())
+            .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?;
+        let sources = NetworkSources {
+            keys: IssuerKeyResolver::new(fetcher.clone(), DidResolver::new(fetcher.clone())),
+            fetcher,
+        };
+        let kid = format!("{did}#key-1");
+        let client_id = format!("decentralized_identifier:{did}");
+        let inner = Inner {
+            config,
+            public_url,
+            did,
+            kid,
+            client_id,
+            es256,
+            seal,
+            store,
+            clock,
+            sources,
+            status_cache: StatusCache::default(),
+        };
+        Ok((
+            App {
+                inner: Arc::new(inner),
+            },
+            startup,
+        ))
+    }
+
+    /// Whether `token` is the API bearer token: the configured one, or else the one whose
+    /// hash is stored (read each time, so `verifier token` takes effect at once).
+    pub async fn api_token_ok(&self, token: &str) -> Result<bool, AppError> {
+        let hash = shared::b64::sha256(token.trim());
+        let expected = match &self.config.api_token {
+            Some(t) => shared::b64::sha256(t.expose()),
+            None => match self.store.setting(API_TOKEN_SETTING).await? {
+                Some(h) => h,
+                None => return Ok(false),
+            },
+        };
+        Ok(shared::secret::constant_time_eq(
+            hash.as_bytes(),
+            expected.as_bytes(),
+        ))
+    }
+
+    /// Replaces the stored API token by a new one and returns it (shown once). A token set
+    /// in the configuration still takes precedence.
+    pub async fn rotate_api_token(&self) -> Result<String, AppError> {
+        let token = shared::b64::random(24);
+        self.store
+            .set_setting(API_TOKEN_SETTING, &shared::b64::sha256(&token))
+            .await?;
+        Ok(token)
+    }
+
+    /// The did:web document: the request-signing key as `#key-1`.
+    pub fn did_document(&self) -> serde_json::Value {
+        use shared::keys::Signer;
+        shared::did::did_web_document(&self.did, &[("key-1", self.es256.public_jwk())])
+    }
+}
+
+/// Runs the verifier on `listener` until `shutdown` resolves.
+pub async fn serve(
+    app: App,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    shared::serve::serve(http::router(app), listener, shutdown).await
+}

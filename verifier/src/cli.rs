@@ -1,0 +1,169 @@
+//! The verifier's command line (`verifier <subcommand>`, or `akashi verifier <subcommand>`
+//! from the launcher): `serve` (the default), `request`, `result` and `token`, working on
+//! the verifier's database directly (local access is the authorisation); `--json` for
+//! scripts.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use shared::oid4vp::dcql::DcqlQuery;
+
+use crate::domain::requests::{Disclose, RequestResult, RequestSpec, Template};
+use crate::error::AppError;
+use crate::{App, Config};
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Run the verifier (the default).
+    Serve,
+    /// Create a presentation request and print its openid4vp:// link, its QR code and the
+    /// result URL.
+    Request {
+        /// Ask for an Open Badge from this issuer (its URL).
+        #[arg(long, required_unless_present = "dcql", conflicts_with = "dcql")]
+        issuer: Option<String>,
+        /// Only a badge for this achievement (the OB Achievement id URI).
+        #[arg(long, requires = "issuer")]
+        achievement: Option<String>,
+        /// Claims the holder must disclose.
+        #[arg(long, value_enum, requires = "issuer")]
+        disclose: Vec<Disclose>,
+        /// A DCQL query (JSON file) instead of the Open Badge template.
+        #[arg(long)]
+        dcql: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a request's result: every check and its outcome.
+    Result {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace the API token by a new one, printed once.
+    Token,
+}
+
+/// Runs `command` (default `serve`) with `config`.
+pub async fn run(config: Config, command: Option<Command>) -> Result<(), AppError> {
+    let (app, startup) = App::open(config.clone(), shared::clock::Clock::system()).await?;
+    if let Some(token) = &startup.new_api_token {
+        eprintln!("verifier API token (shown once, stored hashed): {token}");
+    }
+    match command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let listener = tokio::net::TcpListener::bind(&config.listen)
+                .await
+                .map_err(|e| {
+                    AppError::Config(format!("cannot listen on {}: {e}", config.listen))
+                })?;
+            eprintln!(
+                "verifier on {} (client_id {})",
+                config.listen, app.client_id
+            );
+            crate::serve(app, listener, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))
+        }
+        Command::Request {
+            issuer,
+            achievement,
+            disclose,
+            dcql,
+            json,
+        } => {
+            let spec = match (dcql, issuer) {
+                (Some(path), _) => {
+                    let text = std::fs::read_to_string(&path).map_err(|e| {
+                        AppError::bad_request("--dcql", format!("{}: {e}", path.display()))
+                    })?;
+                    let query: DcqlQuery = serde_json::from_str(&text).map_err(|e| {
+                        AppError::bad_request("--dcql", format!("{}: {e}", path.display()))
+                    })?;
+                    RequestSpec::Dcql(query)
+                }
+                (None, Some(issuer)) => RequestSpec::Template(Template {
+                    issuer,
+                    achievement_id: achievement,
+                    disclose,
+                }),
+                (None, None) => {
+                    return Err(AppError::bad_request("--issuer", "give --issuer or --dcql"));
+                }
+            };
+            let created = app.create_request(spec).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&created).expect("JSON serialises")
+                );
+            } else {
+                println!("Scan with the wallet, or open:\n{}", created.openid4vp_uri);
+                if let Ok(qr) = shared::qr::Qr::new(&created.openid4vp_uri) {
+                    println!("{}", qr.terminal());
+                }
+                println!("Result: {}", created.result);
+                println!("        verifier result {}", created.id);
+            }
+            Ok(())
+        }
+        Command::Result { id, json } => {
+            let result = app.result(&id).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&result).expect("JSON serialises")
+                );
+            } else {
+                print!("{}", render(&result));
+            }
+            Ok(())
+        }
+        Command::Token => {
+            let token = app.rotate_api_token().await?;
+            if config.api_token.is_some() {
+                eprintln!(
+                    "note: VERIFIER_API_TOKEN is set and takes precedence over the stored token"
+                );
+            }
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+/// A result as text: the state, then one line per check.
+pub fn render(result: &RequestResult) -> String {
+    let mut out = format!(
+        "request {}: {}\n",
+        result.id,
+        serde_json::to_value(result.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    );
+    if let Some(error) = &result.error {
+        out.push_str(&format!("wallet error: {error}\n"));
+    }
+    for c in &result.checks {
+        let mark = match c.ok {
+            Some(true) => "ok  ",
+            Some(false) => "FAIL",
+            None => "-   ",
+        };
+        let at = c
+            .presentation
+            .as_deref()
+            .map(|p| format!(" [{p}]"))
+            .unwrap_or_default();
+        out.push_str(&format!("{mark} {}{at}: {}\n", c.name, c.detail));
+    }
+    for (id, claims) in &result.disclosed {
+        for c in claims {
+            out.push_str(&format!("disclosed {id}: {c}\n"));
+        }
+    }
+    out
+}

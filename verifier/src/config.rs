@@ -1,0 +1,120 @@
+//! Configuration: every key has a default that runs on a laptop; environment variables
+//! override; tests build the struct by hand. Flags are prefixed `--verifier-` so the
+//! one-command launcher can flatten the three services' configurations side by side.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use shared::fetch::FetchPolicy;
+use shared::keys::seal::SealKey;
+pub use shared::secret::Secret;
+
+use crate::error::AppError;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(
+        long = "verifier-listen",
+        env = "VERIFIER_LISTEN",
+        default_value = "127.0.0.1:8083"
+    )]
+    pub listen: String,
+    /// Public base URL: the source of the verifier's did:web, `request_uri` and
+    /// `response_uri`.
+    #[arg(
+        long = "verifier-public-url",
+        env = "VERIFIER_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8083"
+    )]
+    pub public_url: String,
+    /// SQLite URL (default) or postgres:// URL.
+    #[arg(
+        long = "verifier-database-url",
+        env = "VERIFIER_DATABASE_URL",
+        default_value = "sqlite://data/verifier.db"
+    )]
+    pub database_url: String,
+    /// PostgreSQL schema to use (created if missing); unset: the server's default.
+    #[arg(long = "verifier-pg-schema", env = "VERIFIER_PG_SCHEMA")]
+    pub pg_schema: Option<String>,
+    /// Key (32 bytes, base64url) sealing private keys at rest. Unset: read from (or created
+    /// in) `<data-dir>/verifier-seal.key`.
+    #[arg(long = "verifier-seal-key", env = "VERIFIER_SEAL_KEY")]
+    pub seal_key: Option<Secret>,
+    /// API bearer token. Unset: one is created on first start, printed once and stored
+    /// hashed.
+    #[arg(long = "verifier-api-token", env = "VERIFIER_API_TOKEN")]
+    pub api_token: Option<Secret>,
+    /// Directory for the seal key file and other local state.
+    #[arg(
+        long = "verifier-data-dir",
+        env = "VERIFIER_DATA_DIR",
+        default_value = "data"
+    )]
+    pub data_dir: PathBuf,
+    /// Development setting: let the guarded fetcher reach http:// loopback addresses
+    /// (issuer metadata, did:web documents and status lists of services on this machine).
+    #[arg(
+        long = "verifier-allow-loopback",
+        env = "VERIFIER_ALLOW_LOOPBACK",
+        default_value_t = false
+    )]
+    pub allow_loopback: bool,
+    /// Issuer identifiers (the SD-JWT VC `iss`) this verifier trusts, comma-separated.
+    /// Empty: no trust list is configured and the `trust` check says so.
+    #[arg(
+        long = "verifier-trusted-issuers",
+        env = "VERIFIER_TRUSTED_ISSUERS",
+        value_delimiter = ','
+    )]
+    pub trusted_issuers: Vec<String>,
+    /// Seconds a presentation request stays answerable.
+    #[arg(
+        long = "verifier-request-ttl",
+        env = "VERIFIER_REQUEST_TTL",
+        default_value_t = 600
+    )]
+    pub request_ttl: i64,
+}
+
+impl Config {
+    /// A configuration for tests and embedding: everything under `data_dir`, the given URLs,
+    /// and loopback fetches allowed (the other services of a test run on 127.0.0.1).
+    pub fn for_dir(data_dir: PathBuf, public_url: String, database_url: String) -> Self {
+        Config {
+            listen: "127.0.0.1:0".into(),
+            public_url,
+            database_url,
+            pg_schema: None,
+            seal_key: None,
+            api_token: None,
+            data_dir,
+            allow_loopback: true,
+            trusted_issuers: Vec::new(),
+            request_ttl: 600,
+        }
+    }
+
+    /// The sealing key: configured, or read from / created in the data directory.
+    pub fn seal_key(&self) -> Result<SealKey, AppError> {
+        if let Some(text) = &self.seal_key {
+            return SealKey::from_text(text.expose())
+                .map_err(|e| AppError::Config(format!("seal key: {e}")));
+        }
+        let path = self.data_dir.join("verifier-seal.key");
+        SealKey::load_or_create(&path)
+            .map_err(|e| AppError::Config(format!("{}: {e}", path.display())))
+    }
+
+    /// What the guarded fetcher may reach: issuer metadata, DID documents and status lists
+    /// are all URLs taken from credentials a stranger presents.
+    pub fn fetch_policy(&self) -> FetchPolicy {
+        FetchPolicy {
+            allow_loopback: self.allow_loopback,
+            // A Token Status List of 131,072 two-bit entries is 32 KiB before compression.
+            max_bytes: 512 * 1024,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}

@@ -1,0 +1,803 @@
+//! The verification of a `vp_token` (OpenID4VP 1.0 §8.6): every check is reported by name
+//! with its outcome and a detail, so a rejection always says which check failed.
+//!
+//! Per `dc+sd-jwt` presentation, in order: `format` (the SD-JWT parses, `typ` `dc+sd-jwt`,
+//! or `vc+sd-jwt` from older wallets), `issuer_key` (SD-JWT VC issuer key resolution from
+//! `iss` and `kid`), `issuer_signature`, `disclosures` (RFC 9901 §7.1: every disclosure's
+//! digest referenced once, none unreferenced or duplicated), `validity` (`exp`/`nbf`),
+//! `holder_binding` (KB-JWT present, `typ` `kb+jwt`, signed by `cnf.jwk`), `nonce`,
+//! `audience` (the full `client_id`), `kb_iat` (fresh), `sd_hash`, `vct` (among the query's
+//! `vct_values`), `status` (Token Status List), `ob3_schema` (the `ld` claim against the
+//! Open Badges 3.0 JSON Schema) and `trust` (the issuer is on the trust list). Then `dcql`:
+//! the presentations together satisfy the query.
+//!
+//! The pipeline goes on past a failure wherever later checks still mean something (a bad
+//! nonce does not stop the status check), and marks the checks that cannot run as "not
+//! checked" (`ok: null`) with the reason. The network (issuer keys, status lists) is behind
+//! [`Sources`], so the pipeline runs in unit tests without it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use shared::jose::{JoseError, Jws};
+use shared::keys::Jwk;
+use shared::oid4vp::dcql::{Candidate, CredentialQuery, DcqlQuery};
+use shared::sd_jwt::{SdJwt, SdJwtError, TYP_DC_SD_JWT, TYP_VC_SD_JWT};
+use shared::status::StatusList;
+
+/// How old a KB-JWT may be (`iat`), in seconds.
+pub const KB_MAX_AGE: i64 = 300;
+/// Clock skew tolerated on every time check, in seconds.
+pub const LEEWAY: i64 = 30;
+/// Largest decompressed status list accepted (a 2-bit list of 131,072 entries is 32 KiB).
+pub const STATUS_LIST_MAX_BYTES: usize = 4 * 1024 * 1024;
+/// Status list cache lifetime when the token has no `ttl`, and the upper bound on any `ttl`.
+pub const STATUS_DEFAULT_TTL: i64 = 300;
+pub const STATUS_MAX_TTL: i64 = 3600;
+const STATUS_CACHE_MAX: usize = 256;
+
+/// The checks of one presentation, in the order they run.
+pub const PRESENTATION_CHECKS: [&str; 14] = [
+    "format",
+    "issuer_key",
+    "issuer_signature",
+    "disclosures",
+    "validity",
+    "holder_binding",
+    "nonce",
+    "audience",
+    "kb_iat",
+    "sd_hash",
+    "vct",
+    "status",
+    "ob3_schema",
+    "trust",
+];
+
+/// One check and its outcome: `ok` is `true` (passed), `false` (failed) or `null` (not
+/// configured, not applicable, or not checked because an earlier check failed).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    pub name: String,
+    pub ok: Option<bool>,
+    pub detail: String,
+    /// The presentation checked, as `<credential query id>/<index>`; absent for checks of
+    /// the whole response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presentation: Option<String>,
+}
+
+impl Check {
+    pub fn pass(name: &str, detail: impl Into<String>) -> Self {
+        Self::new(name, Some(true), detail)
+    }
+
+    pub fn fail(name: &str, detail: impl Into<String>) -> Self {
+        Self::new(name, Some(false), detail)
+    }
+
+    pub fn unset(name: &str, detail: impl Into<String>) -> Self {
+        Self::new(name, None, detail)
+    }
+
+    fn new(name: &str, ok: Option<bool>, detail: impl Into<String>) -> Self {
+        Check {
+            name: name.to_owned(),
+            ok,
+            detail: detail.into(),
+            presentation: None,
+        }
+    }
+
+    pub fn failed(&self) -> bool {
+        self.ok == Some(false)
+    }
+}
+
+/// The outcome of verifying one response.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Verification {
+    pub checks: Vec<Check>,
+    /// Per credential query id, the claims of each presentation that passed every check.
+    pub disclosed: BTreeMap<String, Vec<Value>>,
+    /// The wallet's error (`error: error_description`) when it answered with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Verification {
+    /// Verified only if no check failed (passed, or not configured / not applicable) and
+    /// the wallet sent no error.
+    pub fn verified(&self) -> bool {
+        self.error.is_none() && !self.checks.is_empty() && !self.checks.iter().any(Check::failed)
+    }
+}
+
+/// The check an SD-JWT error belongs to: each failure of `shared::sd_jwt` names one check.
+pub fn check_name(e: &SdJwtError) -> &'static str {
+    match e {
+        SdJwtError::Malformed(_) | SdJwtError::BadDisclosure { .. } => "format",
+        SdJwtError::IssuerJwt(JoseError::Key(_)) => "issuer_signature",
+        SdJwtError::IssuerJwt(_) => "format",
+        SdJwtError::UnsupportedSdAlg(_)
+        | SdJwtError::DuplicateDigest(_)
+        | SdJwtError::DuplicateClaim { .. }
+        | SdJwtError::UnreferencedDisclosure { .. }
+        | SdJwtError::DisclosureKind { .. } => "disclosures",
+        SdJwtError::Expired { .. } | SdJwtError::NotYetValid { .. } => "validity",
+        SdJwtError::KbMissing
+        | SdJwtError::NoCnf(_)
+        | SdJwtError::KbJwt(_)
+        | SdJwtError::KbSignature(_) => "holder_binding",
+        SdJwtError::KbAudience { .. } => "audience",
+        SdJwtError::KbNonce { .. } => "nonce",
+        SdJwtError::KbIat { .. } => "kb_iat",
+        SdJwtError::KbSdHash => "sd_hash",
+    }
+}
+
+/// The failed check an SD-JWT error stands for, with the error's message as detail.
+pub fn failed_check(e: &SdJwtError) -> Check {
+    Check::fail(check_name(e), e.to_string())
+}
+
+/// What the pipeline needs from the outside world.
+pub trait Sources: Send + Sync {
+    /// The key that must verify a JWT of issuer `iss` with header `kid`.
+    fn issuer_key(
+        &self,
+        iss: &str,
+        kid: Option<&str>,
+    ) -> impl Future<Output = Result<Jwk, String>> + Send;
+
+    /// The Status List Token (compact JWT) at `uri`.
+    fn status_list_token(&self, uri: &str) -> impl Future<Output = Result<String, String>> + Send;
+}
+
+/// What the response must match: the request's values and the verifier's policy.
+pub struct Expectations<'a> {
+    /// The full `client_id`, prefix included: the KB-JWT `aud`.
+    pub client_id: &'a str,
+    pub nonce: &'a str,
+    pub query: &'a DcqlQuery,
+    /// Empty: no trust list is configured.
+    pub trusted_issuers: &'a [String],
+    pub now: i64,
+}
+
+/// Verified status lists, kept until their `ttl` (bounded) or `exp`, whichever is first.
+#[derive(Debug, Default)]
+pub struct StatusCache {
+    lists: Mutex<HashMap<String, (i64, StatusList)>>,
+}
+
+impl StatusCache {
+    fn get(&self, uri: &str, now: i64) -> Option<StatusList> {
+        let lists = self
+            .lists
+            .lock()
+            .expect("status cache lock is not poisoned");
+        lists
+            .get(uri)
+            .filter(|(until, _)| *until > now)
+            .map(|(_, list)| list.clone())
+    }
+
+    fn put(&self, uri: &str, until: i64, list: StatusList, now: i64) {
+        let mut lists = self
+            .lists
+            .lock()
+            .expect("status cache lock is not poisoned");
+        if lists.len() >= STATUS_CACHE_MAX {
+            lists.retain(|_, (until, _)| *until > now);
+            if lists.len() >= STATUS_CACHE_MAX {
+                lists.clear();
+            }
+        }
+        lists.insert(uri.to_owned(), (until, list));
+    }
+}
+
+/// Collects the checks of one presentation.
+struct Collector {
+    label: String,
+    checks: Vec<Check>,
+}
+
+impl Collector {
+    fn push(&mut self, mut check: Check) {
+        check.presentation = Some(self.label.clone());
+        self.checks.push(check);
+    }
+
+    fn pass(&mut self, name: &str, detail: impl Into<String>) {
+        self.push(Check::pass(name, detail));
+    }
+
+    fn fail(&mut self, name: &str, detail: impl Into<String>) {
+        self.push(Check::fail(name, detail));
+    }
+
+    fn unset(&mut self, name: &str, detail: impl Into<String>) {
+        self.push(Check::unset(name, detail));
+    }
+
+    fn result(&mut self, name: &str, r: Result<String, String>) {
+        match r {
+            Ok(d) => self.pass(name, d),
+            Err(d) => self.fail(name, d),
+        }
+    }
+
+    /// Marks every check not yet recorded as not checked.
+    fn skip_rest(&mut self, reason: &str) {
+        let done: Vec<String> = self.checks.iter().map(|c| c.name.clone()).collect();
+        for name in PRESENTATION_CHECKS {
+            if !done.iter().any(|d| d == name) {
+                self.unset(name, format!("not checked: {reason}"));
+            }
+        }
+    }
+
+    fn all_passed(&self) -> bool {
+        !self.checks.iter().any(Check::failed)
+    }
+}
+
+/// The `vp_token` shape (OpenID4VP 1.0 §8.1): a JSON object keyed by credential query id,
+/// each value a non-empty array of presentations.
+pub fn vp_token_shape(vp_token: &Value, query: &DcqlQuery) -> Result<String, String> {
+    let Value::Object(map) = vp_token else {
+        return Err("`vp_token` is not a JSON object keyed by credential query id".into());
+    };
+    if map.is_empty() {
+        return Err("`vp_token` holds no presentation".into());
+    }
+    let mut problems = Vec::new();
+    for (id, value) in map {
+        if query.query(id).is_none() {
+            problems.push(format!("key {id:?} is not a credential query id"));
+        }
+        match value {
+            Value::Array(items) if items.is_empty() => {
+                problems.push(format!("{id:?} holds an empty array"));
+            }
+            Value::Array(_) => {}
+            _ => problems.push(format!("{id:?} is not an array of presentations")),
+        }
+    }
+    if problems.is_empty() {
+        let count: usize = map.values().filter_map(Value::as_array).map(Vec::len).sum();
+        Ok(format!(
+            "{count} presentation(s) for credential queries {:?}",
+            map.keys().collect::<Vec<_>>()
+        ))
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+/// Verifies a `vp_token` (any JSON value: its shape is the first check) against `exp`.
+pub async fn verify_vp_token<S: Sources>(
+    sources: &S,
+    cache: &StatusCache,
+    exp: &Expectations<'_>,
+    vp_token: &Value,
+) -> Verification {
+    let mut out = Verification::default();
+    let shape = vp_token_shape(vp_token, exp.query);
+    let shape_ok = shape.is_ok();
+    out.checks.push(match shape {
+        Ok(d) => Check::pass("vp_token", d),
+        Err(d) => Check::fail("vp_token", d),
+    });
+    let Some(map) = vp_token.as_object() else {
+        out.checks.push(Check::unset(
+            "dcql",
+            "not checked: `vp_token` is not an object",
+        ));
+        return out;
+    };
+    let mut candidates: BTreeMap<String, Vec<Candidate>> = BTreeMap::new();
+    for (id, value) in map {
+        let (Some(query), Some(items)) = (exp.query.query(id), value.as_array()) else {
+            continue;
+        };
+        for (index, item) in items.iter().enumerate() {
+            let p = verify_presentation(sources, cache, exp, query, format!("{id}/{index}"), item)
+                .await;
+            if let Some(claims) = &p.claims {
+                candidates.entry(id.clone()).or_default().push(Candidate {
+                    format: query.format.clone(),
+                    vct: claims.get("vct").and_then(Value::as_str).map(str::to_owned),
+                    types: Vec::new(),
+                    claims: Value::Object(claims.clone()),
+                });
+                if p.all_passed {
+                    out.disclosed
+                        .entry(id.clone())
+                        .or_default()
+                        .push(Value::Object(claims.clone()));
+                }
+            }
+            out.checks.extend(p.checks);
+        }
+    }
+    out.checks.push(if !shape_ok {
+        Check::unset("dcql", "not checked: `vp_token` is malformed")
+    } else {
+        match exp.query.check_response(&candidates) {
+            Ok(()) => Check::pass("dcql", "the presentations satisfy the DCQL query"),
+            Err(e) => Check::fail("dcql", e.to_string()),
+        }
+    });
+    out
+}
+
+/// One presentation's checks, and its claims when its disclosures could be processed.
+pub struct PresentationOutcome {
+    pub checks: Vec<Check>,
+    pub claims: Option<Map<String, Value>>,
+    pub all_passed: bool,
+}
+
+/// Runs every check of one `dc+sd-jwt` presentation answering `query`.
+pub async fn verify_presentation<S: Sources>(
+    sources: &S,
+    cache: &StatusCache,
+    exp: &Expectations<'_>,
+    query: &CredentialQuery,
+    label: String,
+    presentation: &Value,
+) -> PresentationOutcome {
+    let mut c = Collector {
+        label,
+        checks: Vec::new(),
+    };
+    let claims = run_presentation(sources, cache, exp, query, presentation, &mut c).await;
+    PresentationOutcome {
+        all_passed: c.all_passed(),
+        checks: c.checks,
+        claims,
+    }
+}
+
+async fn run_presentation<S: Sources>(
+    sources: &S,
+    cache: &StatusCache,
+    exp: &Expectations<'_>,
+    query: &CredentialQuery,
+    presentation: &Value,
+    c: &mut Collector,
+) -> Option<Map<String, Value>> {
+    // format
+    if query.format != TYP_DC_SD_JWT {
+        c.fail(
+            "format",
+            format!(
+                "credential query {:?} asks for format {}; this verifier verifies dc+sd-jwt",
+                query.id, query.format
+            ),
+        );
+        c.skip_rest("the format is not supported");
+        return None;
+    }
+    let Some(text) = presentation.as_str() else {
+        c.fail(
+            "format",
+            "a dc+sd-jwt presentation must be a string (SD-JWT+KB)",
+        );
+        c.skip_rest("the presentation could not be parsed");
+        return None;
+    };
+    let parsed = SdJwt::parse(text).and_then(|sd| {
+        let jws = sd.issuer_jwt()?;
+        jws.expect_typ(&[TYP_DC_SD_JWT, TYP_VC_SD_JWT])
+            .map_err(SdJwtError::IssuerJwt)?;
+        Ok((sd, jws))
+    });
+    let (sd, jws) = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            c.fail("format", e.to_string());
+            c.skip_rest("the presentation could not be parsed");
+            return None;
+        }
+    };
+    c.pass(
+        "format",
+        format!(
+            "SD-JWT, typ {}, {} disclosure(s), {}",
+            jws.typ().unwrap_or_default(),
+            sd.disclosures.len(),
+            if sd.kb_jwt.is_some() {
+                "with a KB-JWT"
+            } else {
+                "without a KB-JWT"
+            }
+        ),
+    );
+
+    // issuer_key, issuer_signature
+    let iss = jws.claim_str("iss").map(str::to_owned);
+    let key = match &iss {
+        None => {
+            c.fail("issuer_key", "the issuer-signed JWT has no `iss` claim");
+            None
+        }
+        Some(iss) => match sources.issuer_key(iss, jws.kid()).await {
+            Ok(jwk) => {
+                c.pass(
+                    "issuer_key",
+                    format!(
+                        "key {} of issuer {iss}",
+                        jws.kid().map_or_else(|| jwk.thumbprint(), str::to_owned)
+                    ),
+                );
+                Some(jwk)
+            }
+            Err(e) => {
+                c.fail("issuer_key", e);
+                None
+            }
+        },
+    };
+    let mut signature_ok = false;
+    match &key {
+        Some(jwk) => {
+            let verified = jwk
+                .verifying_key()
+                .map_err(JoseError::Key)
+                .and_then(|k| jws.verify(&k));
+            match verified {
+                Ok(()) => {
+                    signature_ok = true;
+                    c.pass(
+                        "issuer_signature",
+                        format!("{} signature verifies", jws.alg.as_str()),
+                    );
+                }
+                Err(e) => c.fail("issuer_signature", SdJwtError::IssuerJwt(e).to_string()),
+            }
+        }
+        None => c.unset("issuer_signature", "not checked: no issuer key"),
+    }
+
+    // disclosures
+    let revealed = match sd.reveal(jws.payload.clone()) {
+        Ok(r) => {
+            c.pass(
+                "disclosures",
+                format!(
+                    "{} disclosure(s), each referenced exactly once: {:?}",
+                    r.disclosure_paths.len(),
+                    r.disclosure_pointers()
+                ),
+            );
+            r
+        }
+        Err(e) => {
+            c.push(failed_check(&e));
+            c.skip_rest("the disclosures could not be processed");
+            return None;
+        }
+    };
+    let claims = &revealed.claims;
+
+    // validity
+    c.result("validity", validity(claims, exp.now));
+
+    // holder_binding, nonce, audience, kb_iat, sd_hash
+    if sd.kb_jwt.is_none() && !query.require_cryptographic_holder_binding {
+        c.pass(
+            "holder_binding",
+            "no KB-JWT; the credential query waives holder binding",
+        );
+        for name in ["nonce", "audience", "kb_iat", "sd_hash"] {
+            c.unset(name, "not applicable: no KB-JWT");
+        }
+    } else {
+        let first = sd.verify_key_binding(
+            &revealed,
+            exp.client_id,
+            exp.nonce,
+            exp.now,
+            KB_MAX_AGE,
+            LEEWAY,
+        );
+        match &first {
+            Err(e) if check_name(e) == "holder_binding" => {
+                c.push(failed_check(e));
+                for name in ["nonce", "audience", "kb_iat", "sd_hash"] {
+                    c.unset(
+                        name,
+                        "not checked: the KB-JWT is not bound to the credential's key",
+                    );
+                }
+            }
+            _ => {
+                let thumbprint = revealed
+                    .cnf_jwk()
+                    .map(|k| k.thumbprint())
+                    .unwrap_or_default();
+                c.pass(
+                    "holder_binding",
+                    format!("KB-JWT signed by the `cnf` key (thumbprint {thumbprint})"),
+                );
+                let kb = sd.kb_jwt.as_deref().map(Jws::decode).and_then(Result::ok);
+                match kb {
+                    Some(kb) => {
+                        for (name, r) in kb_claim_checks(&kb, &sd, exp) {
+                            match r {
+                                Ok(d) => c.pass(name, d),
+                                Err(e) => c.push(failed_check(&e)),
+                            }
+                        }
+                    }
+                    None => {
+                        for name in ["nonce", "audience", "kb_iat", "sd_hash"] {
+                            c.fail(name, "the KB-JWT could not be decoded");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // vct
+    let vct = claims.get("vct").and_then(Value::as_str);
+    match (&query.meta.vct_values, vct) {
+        (_, None) => c.fail("vct", "the credential has no `vct` claim"),
+        (Some(values), Some(vct)) if values.iter().any(|v| v == vct) => {
+            c.pass("vct", format!("{vct} is among the query's `vct_values`"))
+        }
+        (Some(values), Some(vct)) => c.fail(
+            "vct",
+            format!("{vct} is not among the query's `vct_values` {values:?}"),
+        ),
+        (None, Some(vct)) => c.unset("vct", format!("{vct}: the query names no `vct_values`")),
+    }
+
+    // status
+    match (&iss, signature_ok) {
+        (Some(iss), true) => {
+            let r = status(sources, cache, iss, claims, exp.now).await;
+            c.result("status", r);
+        }
+        _ => c.unset(
+            "status",
+            "not checked: the credential's issuer signature is not verified",
+        ),
+    }
+
+    // ob3_schema
+    match claims.get("ld") {
+        None => c.unset("ob3_schema", "no `ld` claim: not an Open Badge"),
+        Some(ld) => match shared::ob3::schema::validate(ld) {
+            Ok(()) => c.pass(
+                "ob3_schema",
+                "the `ld` claim is a valid OB 3.0 AchievementCredential",
+            ),
+            Err(violations) => c.fail(
+                "ob3_schema",
+                violations
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+        },
+    }
+
+    // trust
+    match &iss {
+        _ if exp.trusted_issuers.is_empty() => c.unset("trust", "trust list not configured"),
+        None => c.fail("trust", "the credential names no issuer"),
+        Some(iss) => {
+            let norm = |s: &str| s.trim_end_matches('/').to_owned();
+            if exp.trusted_issuers.iter().any(|t| norm(t) == norm(iss)) {
+                c.pass("trust", format!("{iss} is a trusted issuer"));
+            } else {
+                c.fail("trust", format!("{iss} is not on the trust list"));
+            }
+        }
+    }
+    Some(revealed.claims)
+}
+
+/// `exp` and `nbf` with [`LEEWAY`]. Both are NumericDates, which may have a fraction
+/// (RFC 7519 §2): a fractional `exp` is rounded down and `nbf` up, never skipped; a value
+/// that is not a number fails the check.
+fn validity(claims: &Map<String, Value>, now: i64) -> Result<String, String> {
+    let exp = numeric_date(claims, "exp", f64::floor)?;
+    let nbf = numeric_date(claims, "nbf", f64::ceil)?;
+    if let Some(exp) = exp
+        && now > exp + LEEWAY
+    {
+        return Err(SdJwtError::Expired { exp, now }.to_string());
+    }
+    if let Some(nbf) = nbf
+        && now + LEEWAY < nbf
+    {
+        return Err(SdJwtError::NotYetValid { nbf, now }.to_string());
+    }
+    Ok(match exp {
+        Some(exp) => format!("valid until {}", shared::clock::rfc3339(exp)),
+        None => "no expiry".to_owned(),
+    })
+}
+
+/// The NumericDate claim `name`, if present.
+fn numeric_date(
+    claims: &Map<String, Value>,
+    name: &str,
+    round: fn(f64) -> f64,
+) -> Result<Option<i64>, String> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(v) => match (v.as_i64(), v.as_f64()) {
+            (Some(t), _) => Ok(Some(t)),
+            (None, Some(f)) if f.is_finite() => Ok(Some(round(f) as i64)),
+            _ => Err(format!("`{name}` is not a NumericDate: {v}")),
+        },
+    }
+}
+
+/// The KB-JWT claim checks, each on its own so every failure is reported (the signature
+/// was already verified by [`SdJwt::verify_key_binding`]). Failures are the same
+/// [`SdJwtError`] values it returns.
+fn kb_claim_checks(
+    kb: &Jws,
+    sd: &SdJwt,
+    exp: &Expectations<'_>,
+) -> [(&'static str, Result<String, SdJwtError>); 4] {
+    let nonce = kb.claim_str("nonce");
+    let nonce = if nonce == Some(exp.nonce) {
+        Ok("the KB-JWT `nonce` is the request's nonce".to_owned())
+    } else {
+        Err(SdJwtError::KbNonce {
+            expected: exp.nonce.to_owned(),
+            found: nonce.map(str::to_owned),
+        })
+    };
+    let aud = kb.claim_str("aud");
+    let audience = if aud == Some(exp.client_id) {
+        Ok(format!(
+            "the KB-JWT `aud` is the client_id {}",
+            exp.client_id
+        ))
+    } else {
+        Err(SdJwtError::KbAudience {
+            expected: exp.client_id.to_owned(),
+            found: aud.map(str::to_owned),
+        })
+    };
+    let iat = kb.claim_time("iat");
+    let kb_iat = match iat {
+        Some(t) if t <= exp.now + LEEWAY && t >= exp.now - KB_MAX_AGE => Ok(format!(
+            "the KB-JWT was issued {} s ago (at most {KB_MAX_AGE} s accepted)",
+            exp.now - t
+        )),
+        _ => Err(SdJwtError::KbIat { iat, now: exp.now }),
+    };
+    let sd_hash = if kb.claim_str("sd_hash") == Some(shared::b64::sha256(sd.without_kb()).as_str())
+    {
+        Ok("the KB-JWT `sd_hash` covers exactly this presentation".to_owned())
+    } else {
+        Err(SdJwtError::KbSdHash)
+    };
+    [
+        ("nonce", nonce),
+        ("audience", audience),
+        ("kb_iat", kb_iat),
+        ("sd_hash", sd_hash),
+    ]
+}
+
+/// The Token Status List check (draft-ietf-oauth-status-list §8.3): fetch (or reuse) the
+/// list named by `status.status_list.uri`, verify it (`typ`, the issuer's signature,
+/// `sub` == uri, `exp`), and read the entry at `idx`.
+async fn status<S: Sources>(
+    sources: &S,
+    cache: &StatusCache,
+    iss: &str,
+    claims: &Map<String, Value>,
+    now: i64,
+) -> Result<String, String> {
+    let Some(status) = claims.get("status") else {
+        return Ok("the credential has no `status` claim: it cannot be revoked".into());
+    };
+    let reference = status
+        .get("status_list")
+        .ok_or("`status` has no `status_list` reference")?;
+    let idx = reference
+        .get("idx")
+        .and_then(Value::as_u64)
+        .ok_or("`status.status_list.idx` is not a non-negative integer")?;
+    let uri = reference
+        .get("uri")
+        .and_then(Value::as_str)
+        .ok_or("`status.status_list.uri` is not a string")?;
+    let list = match cache.get(uri, now) {
+        Some(list) => list,
+        None => {
+            let (list, until) = fetch_status_list(sources, iss, uri, now).await?;
+            cache.put(uri, until, list.clone(), now);
+            list
+        }
+    };
+    let idx = usize::try_from(idx).map_err(|_| format!("index {idx} is out of range"))?;
+    let value = list
+        .get(idx)
+        .map_err(|e| format!("status list {uri}: {e}"))?;
+    match value {
+        shared::status::VALID => Ok(format!("valid (status list {uri}, index {idx})")),
+        shared::status::INVALID => Err(format!("revoked (status list {uri}, index {idx})")),
+        shared::status::SUSPENDED => Err(format!("suspended (status list {uri}, index {idx})")),
+        other => Err(format!(
+            "status value 0x{other:02x} (status list {uri}, index {idx}) is not VALID"
+        )),
+    }
+}
+
+/// Fetches and verifies a Status List Token; returns the list and until when to cache it.
+async fn fetch_status_list<S: Sources>(
+    sources: &S,
+    iss: &str,
+    uri: &str,
+    now: i64,
+) -> Result<(StatusList, i64), String> {
+    let token = sources
+        .status_list_token(uri)
+        .await
+        .map_err(|e| format!("status list {uri}: {e}"))?;
+    let jws = Jws::decode(token.trim()).map_err(|e| format!("status list {uri}: {e}"))?;
+    jws.expect_typ(&[shared::status::TYP_STATUSLIST_JWT])
+        .map_err(|e| format!("status list {uri}: {e}"))?;
+    let key = sources
+        .issuer_key(iss, jws.kid())
+        .await
+        .map_err(|e| format!("status list {uri}: the issuer's key: {e}"))?;
+    key.verifying_key()
+        .map_err(JoseError::Key)
+        .and_then(|k| jws.verify(&k))
+        .map_err(|e| format!("status list {uri}: signature by the issuer {iss}: {e}"))?;
+    let sub = jws.claim_str("sub");
+    if sub != Some(uri) {
+        return Err(format!(
+            "status list `sub` is {sub:?}, expected the referenced uri {uri:?}"
+        ));
+    }
+    let exp = jws.claim_time("exp");
+    if let Some(exp) = exp
+        && now > exp + LEEWAY
+    {
+        return Err(format!("status list {uri} expired at {exp} (now {now})"));
+    }
+    let body = jws
+        .payload
+        .get("status_list")
+        .ok_or_else(|| format!("status list {uri} has no `status_list` claim"))?;
+    let bits = body
+        .get("bits")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| format!("status list {uri}: `bits` is missing"))?;
+    let lst = body
+        .get("lst")
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("status list {uri}: `lst` is missing"))?;
+    let list = StatusList::decode(bits, lst, STATUS_LIST_MAX_BYTES)
+        .map_err(|e| format!("status list {uri}: {e}"))?;
+    let ttl = jws
+        .claim_time("ttl")
+        .unwrap_or(STATUS_DEFAULT_TTL)
+        .clamp(0, STATUS_MAX_TTL);
+    let until = exp.map_or(now + ttl, |exp| exp.min(now + ttl));
+    Ok((list, until))
+}
+
+#[cfg(test)]
+mod tests;

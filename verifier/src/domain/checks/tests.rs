@@ -1,0 +1,625 @@
+//! The pipeline on real SD-JWT VCs issued and presented with `shared::sd_jwt`, with the
+//! network replaced by [`TestSources`].
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::json;
+use shared::keys::{Alg, Signer, SigningKey};
+use shared::ob3::{IDENTITY_TYPE_EMAIL, IDENTITY_TYPE_NAME, IdentityObject};
+use shared::sd_jwt::{self, Disclosure, KeyBinding};
+use shared::status::StatusList;
+
+use super::*;
+use crate::domain::requests::{Disclose, Template, template_query};
+
+const ISS: &str = "https://issuer.example";
+const STATUS_URI: &str = "https://issuer.example/status/1";
+const IDX: usize = 4242;
+const CLIENT_ID: &str = "decentralized_identifier:did:web:verifier.example";
+const NONCE: &str = "n-0S6_WzA2Mj-n-0S6_WzA2Mj";
+const NOW: i64 = 1_800_000_000;
+const ACHIEVEMENT: &str = "https://issuer.example/achievements/a1";
+
+struct TestSources {
+    keys: HashMap<String, Jwk>,
+    status: Mutex<HashMap<String, String>>,
+    status_fetches: AtomicUsize,
+}
+
+impl Sources for TestSources {
+    async fn issuer_key(&self, iss: &str, _kid: Option<&str>) -> Result<Jwk, String> {
+        self.keys
+            .get(iss)
+            .cloned()
+            .ok_or_else(|| format!("no key known for {iss}"))
+    }
+
+    async fn status_list_token(&self, uri: &str) -> Result<String, String> {
+        self.status_fetches.fetch_add(1, Ordering::SeqCst);
+        self.status
+            .lock()
+            .unwrap()
+            .get(uri)
+            .cloned()
+            .ok_or_else(|| format!("HTTP status 404 for {uri}"))
+    }
+}
+
+struct Fixture {
+    issuer: SigningKey,
+    holder: SigningKey,
+    sources: TestSources,
+    query: DcqlQuery,
+}
+
+fn status_token(issuer: &SigningKey, value: u8, sub: &str, exp: i64) -> String {
+    let mut list = StatusList::new(2, shared::status::MIN_ENTRIES).unwrap();
+    list.set(IDX, value).unwrap();
+    Jws::sign(
+        shared::jose::header(shared::status::TYP_STATUSLIST_JWT, Some("did:web:i#key-1")),
+        &json!({
+            "sub": sub, "iat": NOW - 10, "exp": exp, "ttl": 60,
+            "status_list": {"bits": 2, "lst": list.encode()},
+        }),
+        issuer,
+    )
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let issuer = SigningKey::generate(Alg::ES256);
+        let holder = SigningKey::generate(Alg::ES256);
+        let sources = TestSources {
+            keys: HashMap::from([(ISS.to_owned(), issuer.public_jwk())]),
+            status: Mutex::new(HashMap::from([(
+                STATUS_URI.to_owned(),
+                status_token(&issuer, shared::status::VALID, STATUS_URI, NOW + 3600),
+            )])),
+            status_fetches: AtomicUsize::new(0),
+        };
+        let query = template_query(&Template {
+            issuer: ISS.into(),
+            achievement_id: Some(ACHIEVEMENT.into()),
+            disclose: vec![Disclose::RecipientName],
+        })
+        .unwrap();
+        Fixture {
+            issuer,
+            holder,
+            sources,
+            query,
+        }
+    }
+
+    fn set_status(&self, value: u8) {
+        self.sources.status.lock().unwrap().insert(
+            STATUS_URI.to_owned(),
+            status_token(&self.issuer, value, STATUS_URI, NOW + 3600),
+        );
+    }
+
+    /// The issuer agent's badge, issued with `edit` applied to its claims.
+    fn credential_with(&self, typ: &str, edit: impl FnOnce(&mut Map<String, Value>)) -> SdJwt {
+        let ld = json!({
+            "@context": [shared::ob3::CONTEXT_VC_V2, shared::ob3::CONTEXT_OB_V3P0_3],
+            "id": "urn:uuid:2f1c0b8e-8f7a-4a53-9a52-2c3c9e0f6a11",
+            "type": ["VerifiableCredential", "OpenBadgeCredential"],
+            "name": "Digital Supporter",
+            "issuer": {"id": ISS, "type": ["Profile"], "name": "Demo Issuer", "url": ISS},
+            "validFrom": shared::clock::rfc3339(NOW - 100),
+            "credentialSubject": {
+                "id": shared::did::did_jwk(&self.holder.public_jwk()),
+                "type": ["AchievementSubject"],
+                "identifier": [
+                    IdentityObject::plain(IDENTITY_TYPE_NAME, "Ada Lovelace"),
+                    IdentityObject::hashed(IDENTITY_TYPE_EMAIL, "ada@example.org", "salt"),
+                ],
+                "achievement": {
+                    "id": ACHIEVEMENT,
+                    "type": ["Achievement"],
+                    "name": "Digital Supporter",
+                    "description": "Helps citizens use public digital services.",
+                    "criteria": {"narrative": "Completed the course."},
+                },
+            },
+        });
+        let mut claims = json!({
+            "iss": ISS,
+            "iat": NOW - 100,
+            "nbf": NOW - 100,
+            "exp": NOW + 3600,
+            "vct": format!("{ISS}/vct/open-badge-v3"),
+            "cnf": {"jwk": self.holder.public_jwk().to_value()},
+            "status": {"status_list": {"idx": IDX, "uri": STATUS_URI}},
+            "ld": ld,
+        })
+        .as_object()
+        .cloned()
+        .unwrap();
+        edit(&mut claims);
+        sd_jwt::issue(
+            claims,
+            &[
+                "/ld/credentialSubject/identifier/0",
+                "/ld/credentialSubject/identifier/1",
+                "/ld/credentialSubject/identifier",
+            ],
+            1,
+            shared::jose::header(typ, Some("did:web:i#key-1")),
+            &self.issuer,
+        )
+        .unwrap()
+    }
+
+    fn credential(&self) -> SdJwt {
+        self.credential_with(TYP_DC_SD_JWT, |_| {})
+    }
+
+    fn present(&self, sd: &SdJwt, aud: &str, nonce: &str, iat: i64, signer: &dyn Signer) -> String {
+        let keep: Vec<usize> = (0..sd.disclosures.len()).collect();
+        sd.present(
+            &keep,
+            Some(KeyBinding {
+                aud,
+                nonce,
+                iat,
+                signer,
+            }),
+        )
+        .serialize()
+    }
+
+    fn good(&self) -> String {
+        self.present(&self.credential(), CLIENT_ID, NONCE, NOW - 5, &self.holder)
+    }
+
+    async fn verify_with(&self, vp_token: Value, trusted: &[String]) -> Verification {
+        let exp = Expectations {
+            client_id: CLIENT_ID,
+            nonce: NONCE,
+            query: &self.query,
+            trusted_issuers: trusted,
+            now: NOW,
+        };
+        verify_vp_token(&self.sources, &StatusCache::default(), &exp, &vp_token).await
+    }
+
+    async fn verify(&self, presentation: String) -> Verification {
+        self.verify_with(json!({ "badge": [presentation] }), &[])
+            .await
+    }
+}
+
+fn check<'a>(v: &'a Verification, name: &str) -> &'a Check {
+    v.checks
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no check {name} in {:#?}", v.checks))
+}
+
+fn failed(v: &Verification) -> Vec<&str> {
+    v.checks
+        .iter()
+        .filter(|c| c.failed())
+        .map(|c| c.name.as_str())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_good_presentation_passes_every_check() {
+    let f = Fixture::new();
+    let v = f.verify(f.good()).await;
+    assert!(v.verified(), "{:#?}", v.checks);
+    for name in PRESENTATION_CHECKS.iter().chain(&["vp_token", "dcql"]) {
+        let c = check(&v, name);
+        if *name == "trust" {
+            assert_eq!(c.ok, None);
+            assert_eq!(c.detail, "trust list not configured");
+        } else {
+            assert_eq!(c.ok, Some(true), "{name}: {}", c.detail);
+        }
+    }
+    assert_eq!(check(&v, "nonce").presentation.as_deref(), Some("badge/0"));
+    let disclosed = &v.disclosed["badge"][0];
+    assert_eq!(
+        disclosed["ld"]["credentialSubject"]["identifier"][0]["identityHash"],
+        "Ada Lovelace"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_nonce_fails_the_nonce_check_only() {
+    let f = Fixture::new();
+    let p = f.present(&f.credential(), CLIENT_ID, "other-nonce", NOW, &f.holder);
+    let v = f.verify(p).await;
+    assert!(!v.verified());
+    assert_eq!(failed(&v), ["nonce"]);
+    let d = &check(&v, "nonce").detail;
+    assert!(d.contains("other-nonce") && d.contains(NONCE), "{d}");
+    assert_eq!(check(&v, "status").ok, Some(true));
+    assert!(
+        v.disclosed.is_empty(),
+        "a failed presentation discloses nothing"
+    );
+}
+
+#[tokio::test]
+async fn the_audience_must_be_the_full_client_id() {
+    let f = Fixture::new();
+    let p = f.present(
+        &f.credential(),
+        "did:web:verifier.example",
+        NONCE,
+        NOW,
+        &f.holder,
+    );
+    let v = f.verify(p).await;
+    assert_eq!(failed(&v), ["audience"]);
+    assert!(check(&v, "audience").detail.contains(CLIENT_ID));
+}
+
+#[tokio::test]
+async fn a_kb_jwt_by_another_key_fails_holder_binding() {
+    let f = Fixture::new();
+    let thief = SigningKey::generate(Alg::ES256);
+    let p = f.present(&f.credential(), CLIENT_ID, NONCE, NOW, &thief);
+    let v = f.verify(p).await;
+    assert_eq!(failed(&v), ["holder_binding"]);
+    assert_eq!(check(&v, "nonce").ok, None);
+}
+
+#[tokio::test]
+async fn a_missing_kb_jwt_fails_holder_binding() {
+    let f = Fixture::new();
+    let v = f.verify(f.credential().serialize()).await;
+    assert_eq!(failed(&v), ["holder_binding"]);
+    assert!(check(&v, "holder_binding").detail.contains("no KB-JWT"));
+}
+
+#[tokio::test]
+async fn a_stale_kb_jwt_fails_kb_iat() {
+    let f = Fixture::new();
+    let p = f.present(
+        &f.credential(),
+        CLIENT_ID,
+        NONCE,
+        NOW - KB_MAX_AGE - 1,
+        &f.holder,
+    );
+    let v = f.verify(p).await;
+    assert_eq!(failed(&v), ["kb_iat"]);
+    let p = f.present(
+        &f.credential(),
+        CLIENT_ID,
+        NONCE,
+        NOW + LEEWAY + 1,
+        &f.holder,
+    );
+    assert_eq!(failed(&f.verify(p).await), ["kb_iat"]);
+}
+
+#[tokio::test]
+async fn dropping_a_disclosure_after_binding_fails_sd_hash() {
+    let f = Fixture::new();
+    let mut sd = SdJwt::parse(&f.good()).unwrap();
+    let revealed = sd.reveal(sd.issuer_jwt().unwrap().payload).unwrap();
+    let email = revealed
+        .disclosure_paths
+        .iter()
+        .position(|p| p.as_slice() == ["ld", "credentialSubject", "identifier", "1"])
+        .unwrap();
+    sd.disclosures.remove(email);
+    let v = f.verify(sd.serialize()).await;
+    assert_eq!(failed(&v), ["sd_hash"]);
+    assert_eq!(check(&v, "disclosures").ok, Some(true));
+}
+
+#[tokio::test]
+async fn an_unreferenced_disclosure_fails_disclosures() {
+    let f = Fixture::new();
+    let mut sd = f.credential();
+    sd.disclosures
+        .push(Disclosure::property("extra", json!("smuggled")));
+    let p = f.present(&sd, CLIENT_ID, NONCE, NOW, &f.holder);
+    let v = f.verify(p).await;
+    // Nothing could be revealed, so the query is not answered either.
+    assert_eq!(failed(&v), ["disclosures", "dcql"]);
+    assert!(check(&v, "disclosures").detail.contains("not referenced"));
+    assert_eq!(check(&v, "vct").ok, None, "later checks are not checked");
+}
+
+#[tokio::test]
+async fn an_expired_credential_fails_validity() {
+    let f = Fixture::new();
+    let sd = f.credential_with(TYP_DC_SD_JWT, |c| {
+        c.insert("exp".into(), json!(NOW - LEEWAY - 1));
+    });
+    let v = f
+        .verify(f.present(&sd, CLIENT_ID, NONCE, NOW, &f.holder))
+        .await;
+    assert_eq!(failed(&v), ["validity"]);
+    assert!(check(&v, "validity").detail.contains("expired"));
+}
+
+#[tokio::test]
+async fn fractional_and_malformed_dates_are_not_skipped() {
+    let f = Fixture::new();
+    let sd = f.credential_with(TYP_DC_SD_JWT, |c| {
+        c.insert("exp".into(), json!((NOW - LEEWAY - 10) as f64 + 0.5));
+    });
+    let v = f
+        .verify(f.present(&sd, CLIENT_ID, NONCE, NOW, &f.holder))
+        .await;
+    assert_eq!(failed(&v), ["validity"]);
+    let sd = f.credential_with(TYP_DC_SD_JWT, |c| {
+        c.insert("nbf".into(), json!((NOW + LEEWAY + 10) as f64 + 0.5));
+    });
+    let v = f
+        .verify(f.present(&sd, CLIENT_ID, NONCE, NOW, &f.holder))
+        .await;
+    assert_eq!(failed(&v), ["validity"]);
+    let sd = f.credential_with(TYP_DC_SD_JWT, |c| {
+        c.insert("exp".into(), json!("tomorrow"));
+    });
+    let v = f
+        .verify(f.present(&sd, CLIENT_ID, NONCE, NOW, &f.holder))
+        .await;
+    assert!(check(&v, "validity").detail.contains("NumericDate"));
+}
+
+#[tokio::test]
+async fn a_forged_signature_fails_issuer_signature() {
+    let f = Fixture::new();
+    let forger = Fixture {
+        issuer: SigningKey::generate(Alg::ES256),
+        holder: SigningKey::from_secret_bytes(&f.holder.to_secret_bytes()).unwrap(),
+        sources: TestSources {
+            keys: HashMap::new(),
+            status: Mutex::new(HashMap::new()),
+            status_fetches: AtomicUsize::new(0),
+        },
+        query: f.query.clone(),
+    };
+    let sd = forger.credential();
+    let v = f
+        .verify(f.present(&sd, CLIENT_ID, NONCE, NOW, &f.holder))
+        .await;
+    assert_eq!(failed(&v), ["issuer_signature"]);
+    assert_eq!(check(&v, "status").ok, None);
+}
+
+#[tokio::test]
+async fn an_unknown_issuer_fails_issuer_key() {
+    let f = Fixture::new();
+    let sd = f.credential_with(TYP_DC_SD_JWT, |c| {
+        c.insert("iss".into(), json!("https://elsewhere.example"));
+    });
+    let v = f
+        .verify(f.present(&sd, CLIENT_ID, NONCE, NOW, &f.holder))
+        .await;
+    assert!(failed(&v).starts_with(&["issuer_key"]), "{:?}", failed(&v));
+    assert_eq!(check(&v, "issuer_signature").ok, None);
+}
+
+#[tokio::test]
+async fn older_vc_sd_jwt_typ_is_accepted_other_types_are_not() {
+    let f = Fixture::new();
+    let sd = f.credential_with(TYP_VC_SD_JWT, |_| {});
+    let v = f
+        .verify(f.present(&sd, CLIENT_ID, NONCE, NOW, &f.holder))
+        .await;
+    assert!(v.verified(), "{:?}", failed(&v));
+    let sd = f.credential_with("JWT", |_| {});
+    let v = f
+        .verify(f.present(&sd, CLIENT_ID, NONCE, NOW, &f.holder))
+        .await;
+    assert_eq!(failed(&v), ["format", "dcql"]);
+    assert_eq!(check(&v, "issuer_key").ok, None);
+}
+
+#[tokio::test]
+async fn revoked_and_suspended_credentials_fail_status() {
+    let f = Fixture::new();
+    f.set_status(shared::status::INVALID);
+    let v = f.verify(f.good()).await;
+    assert_eq!(failed(&v), ["status"]);
+    assert!(check(&v, "status").detail.starts_with("revoked"));
+    f.set_status(shared::status::SUSPENDED);
+    let v = f.verify(f.good()).await;
+    assert!(check(&v, "status").detail.starts_with("suspended"));
+}
+
+#[tokio::test]
+async fn a_status_list_for_another_uri_or_expired_is_refused() {
+    let f = Fixture::new();
+    f.sources.status.lock().unwrap().insert(
+        STATUS_URI.into(),
+        status_token(&f.issuer, 0, "https://issuer.example/status/2", NOW + 3600),
+    );
+    let v = f.verify(f.good()).await;
+    assert!(check(&v, "status").detail.contains("`sub`"));
+    f.sources.status.lock().unwrap().insert(
+        STATUS_URI.into(),
+        status_token(&f.issuer, 0, STATUS_URI, NOW - 3600),
+    );
+    let v = f.verify(f.good()).await;
+    assert!(check(&v, "status").detail.contains("expired"));
+    let other = SigningKey::generate(Alg::ES256);
+    f.sources.status.lock().unwrap().insert(
+        STATUS_URI.into(),
+        status_token(&other, 0, STATUS_URI, NOW + 3600),
+    );
+    let v = f.verify(f.good()).await;
+    assert!(check(&v, "status").detail.contains("signature"));
+}
+
+#[tokio::test]
+async fn status_lists_are_cached_for_their_ttl() {
+    let f = Fixture::new();
+    let cache = StatusCache::default();
+    let vp = json!({ "badge": [f.good()] });
+    for now in [NOW, NOW + 30, NOW + 61] {
+        let exp = Expectations {
+            client_id: CLIENT_ID,
+            nonce: NONCE,
+            query: &f.query,
+            trusted_issuers: &[],
+            now,
+        };
+        let v = verify_vp_token(&f.sources, &cache, &exp, &vp).await;
+        assert_eq!(check(&v, "status").ok, Some(true));
+    }
+    // ttl 60: the third verification refetches.
+    assert_eq!(f.sources.status_fetches.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn the_trust_list_when_configured() {
+    let f = Fixture::new();
+    let v = f
+        .verify_with(json!({ "badge": [f.good()] }), &[format!("{ISS}/")])
+        .await;
+    assert_eq!(check(&v, "trust").ok, Some(true));
+    assert!(v.verified());
+    let v = f
+        .verify_with(
+            json!({ "badge": [f.good()] }),
+            &["https://other.example".to_owned()],
+        )
+        .await;
+    assert_eq!(failed(&v), ["trust"]);
+}
+
+#[tokio::test]
+async fn the_dcql_query_must_be_satisfied() {
+    let mut f = Fixture::new();
+    f.query = template_query(&Template {
+        issuer: ISS.into(),
+        achievement_id: Some("https://issuer.example/achievements/other".into()),
+        disclose: vec![],
+    })
+    .unwrap();
+    let v = f.verify(f.good()).await;
+    assert_eq!(failed(&v), ["dcql"]);
+    // Not disclosing the name that was asked for.
+    let f = Fixture::new();
+    let sd = f.credential();
+    let p = sd
+        .present(
+            &[],
+            Some(KeyBinding {
+                aud: CLIENT_ID,
+                nonce: NONCE,
+                iat: NOW,
+                signer: &f.holder,
+            }),
+        )
+        .serialize();
+    let v = f.verify(p).await;
+    assert_eq!(failed(&v), ["dcql"]);
+    assert!(check(&v, "dcql").detail.contains("identifier"));
+}
+
+#[tokio::test]
+async fn a_wrong_vct_fails_vct_and_dcql() {
+    let f = Fixture::new();
+    let sd = f.credential_with(TYP_DC_SD_JWT, |c| {
+        c.insert("vct".into(), json!("https://issuer.example/vct/other"));
+    });
+    let v = f
+        .verify(f.present(&sd, CLIENT_ID, NONCE, NOW, &f.holder))
+        .await;
+    assert_eq!(failed(&v), ["vct", "dcql"]);
+}
+
+#[tokio::test]
+async fn an_invalid_open_badge_fails_ob3_schema() {
+    let f = Fixture::new();
+    let sd = f.credential_with(TYP_DC_SD_JWT, |c| {
+        c["ld"].as_object_mut().unwrap().remove("issuer");
+    });
+    let v = f
+        .verify(f.present(&sd, CLIENT_ID, NONCE, NOW, &f.holder))
+        .await;
+    assert!(failed(&v).contains(&"ob3_schema"), "{:?}", failed(&v));
+}
+
+#[tokio::test]
+async fn the_vp_token_shape_is_checked() {
+    let f = Fixture::new();
+    let v = f.verify_with(json!(["x"]), &[]).await;
+    assert_eq!(failed(&v), ["vp_token"]);
+    assert_eq!(check(&v, "dcql").ok, None);
+    let v = f.verify_with(json!({"badge": []}), &[]).await;
+    assert_eq!(failed(&v), ["vp_token"]);
+    let v = f
+        .verify_with(json!({"badge": [f.good()], "other": ["x"]}), &[])
+        .await;
+    assert_eq!(failed(&v), ["vp_token"]);
+    assert!(check(&v, "vp_token").detail.contains("\"other\""));
+    let v = f.verify_with(json!({"badge": [42]}), &[]).await;
+    assert_eq!(failed(&v), ["format", "dcql"]);
+    let v = f
+        .verify_with(json!({"badge": [f.good(), f.good()]}), &[])
+        .await;
+    assert_eq!(failed(&v), ["dcql"], "one presentation unless `multiple`");
+}
+
+#[test]
+fn sd_jwt_errors_map_to_their_checks() {
+    use shared::keys::KeyError;
+    let cases = [
+        (SdJwtError::Malformed("x"), "format"),
+        (
+            SdJwtError::IssuerJwt(JoseError::WrongTyp {
+                expected: "dc+sd-jwt".into(),
+                found: None,
+            }),
+            "format",
+        ),
+        (
+            SdJwtError::IssuerJwt(JoseError::Key(KeyError::BadSignature)),
+            "issuer_signature",
+        ),
+        (
+            SdJwtError::UnreferencedDisclosure { index: 0 },
+            "disclosures",
+        ),
+        (SdJwtError::DuplicateDigest("d".into()), "disclosures"),
+        (SdJwtError::Expired { exp: 1, now: 2 }, "validity"),
+        (SdJwtError::NotYetValid { nbf: 2, now: 1 }, "validity"),
+        (SdJwtError::KbMissing, "holder_binding"),
+        (
+            SdJwtError::KbSignature(KeyError::BadSignature),
+            "holder_binding",
+        ),
+        (
+            SdJwtError::KbNonce {
+                expected: "a".into(),
+                found: Some("b".into()),
+            },
+            "nonce",
+        ),
+        (
+            SdJwtError::KbAudience {
+                expected: "a".into(),
+                found: None,
+            },
+            "audience",
+        ),
+        (SdJwtError::KbIat { iat: None, now: 0 }, "kb_iat"),
+        (SdJwtError::KbSdHash, "sd_hash"),
+    ];
+    for (e, name) in cases {
+        assert_eq!(check_name(&e), name, "{e}");
+        let c = failed_check(&e);
+        assert_eq!((c.name.as_str(), c.ok), (name, Some(false)));
+        assert_eq!(c.detail, e.to_string());
+    }
+    let nonce = failed_check(&SdJwtError::KbNonce {
+        expected: "expected-n".into(),
+        found: Some("found-n".into()),
+    });
+    assert!(nonce.detail.contains("expected-n") && nonce.detail.contains("found-n"));
+}

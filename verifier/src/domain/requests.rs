@@ -1,0 +1,809 @@
+//! Presentation requests (OpenID4VP 1.0 §5): creation from a DCQL query or the Open Badge
+//! template, the signed request object served at `request_uri` (JAR, `typ`
+//! `oauth-authz-req+jwt`), the `direct_post` response accepted once, and the result.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use shared::oid4vp::dcql::DcqlQuery;
+use shared::oid4vp::{
+    AuthorizationRequest, ClientMetadata, DirectPostBody, RequestUri, RequestUriMethod,
+    ResponseError, ResponseMode, SELF_ISSUED_AUDIENCE,
+};
+use shared::qr::Qr;
+use url::Url;
+
+use super::checks::{self, Check, Expectations, Verification};
+use crate::App;
+use crate::error::AppError;
+use crate::store::{Refused, RequestRow};
+
+/// The credential query id the template uses.
+pub const TEMPLATE_QUERY_ID: &str = "badge";
+/// Path of the Open Badge SD-JWT VC type under the issuer URL (the issuer agent's `vct`).
+pub const OPEN_BADGE_VCT_PATH: &str = "/vct/open-badge-v3";
+/// Random bytes in a request id, a nonce and a state (≥ 128 bits each).
+const ID_BYTES: usize = 16;
+const NONCE_BYTES: usize = 24;
+const STATE_BYTES: usize = 24;
+/// Pixels per QR module in the PNG.
+pub const QR_PNG_SCALE: u32 = 8;
+
+/// What the template may ask the holder to disclose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Disclose {
+    /// The recipient's name: `credentialSubject.identifier[0]` of the badge.
+    #[value(name = "recipient_name", alias = "recipient-name")]
+    RecipientName,
+}
+
+/// "An Open Badge for achievement X from issuer Y, disclose …".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Template {
+    /// The issuer URL (its credential issuer identifier and SD-JWT VC `iss`).
+    pub issuer: String,
+    /// The OB `Achievement` id URI; absent: any achievement of that issuer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub achievement_id: Option<String>,
+    #[serde(default)]
+    pub disclose: Vec<Disclose>,
+}
+
+/// What a presentation request asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RequestSpec {
+    Dcql(DcqlQuery),
+    Template(Template),
+}
+
+/// A created request: the wallet link and where to follow it up (all absolute URLs).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedRequest {
+    pub id: String,
+    pub openid4vp_uri: String,
+    pub request_uri: String,
+    pub qr_svg: String,
+    pub qr_png: String,
+    pub result: String,
+}
+
+/// Where a request stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResultState {
+    Pending,
+    Verified,
+    Rejected,
+    Expired,
+}
+
+/// The result endpoint's answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RequestResult {
+    pub id: String,
+    pub state: ResultState,
+    pub checks: Vec<Check>,
+    pub disclosed: std::collections::BTreeMap<String, Vec<Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub responded_at: Option<i64>,
+}
+
+/// The DCQL query of the Open Badge template: one `dc+sd-jwt` credential of type
+/// `<issuer>/vct/open-badge-v3` whose `ld.issuer.id` is the issuer, optionally of one
+/// achievement, disclosing what `disclose` asks for.
+pub fn template_query(t: &Template) -> Result<DcqlQuery, AppError> {
+    let issuer = t.issuer.trim().trim_end_matches('/');
+    match Url::parse(issuer) {
+        Ok(u) if matches!(u.scheme(), "https" | "http") && u.host().is_some() => {}
+        _ => {
+            return Err(AppError::bad_request(
+                "template.issuer",
+                format!("{issuer:?} is not an http(s) issuer URL"),
+            ));
+        }
+    }
+    let mut achievement = json!({ "path": ["ld", "credentialSubject", "achievement", "id"] });
+    if let Some(id) = &t.achievement_id {
+        if Url::parse(id).is_err() {
+            return Err(AppError::bad_request(
+                "template.achievement_id",
+                format!("{id:?} is not an absolute URI"),
+            ));
+        }
+        achievement["values"] = json!([id]);
+    }
+    let mut claims = vec![
+        achievement,
+        json!({ "path": ["ld", "issuer", "id"], "values": [issuer] }),
+    ];
+    if t.disclose.contains(&Disclose::RecipientName) {
+        claims.push(json!({ "path": ["ld", "credentialSubject", "identifier", 0] }));
+    }
+    let query = json!({
+        "credentials": [{
+            "id": TEMPLATE_QUERY_ID,
+            "format": "dc+sd-jwt",
+            "meta": { "vct_values": [format!("{issuer}{OPEN_BADGE_VCT_PATH}")] },
+            "claims": claims,
+        }]
+    });
+    serde_json::from_value(query)
+        .map_err(|e| AppError::Internal(format!("the template builds a DCQL query: {e}")))
+}
+
+/// The verifier's `vp_formats_supported` (OpenID4VP 1.0 §11.1, B.3.3).
+pub fn client_metadata() -> ClientMetadata {
+    let formats = json!({
+        "dc+sd-jwt": {
+            "sd-jwt_alg_values": ["ES256"],
+            "kb-jwt_alg_values": ["ES256", "EdDSA"],
+        }
+    });
+    ClientMetadata {
+        vp_formats_supported: formats.as_object().cloned(),
+        ..ClientMetadata::default()
+    }
+}
+
+fn invalid_request(description: impl Into<String>) -> AppError {
+    AppError::oauth("invalid_request", description)
+}
+
+impl App {
+    /// Creates a presentation request and returns its wallet link.
+    pub async fn create_request(&self, spec: RequestSpec) -> Result<CreatedRequest, AppError> {
+        let query = match spec {
+            RequestSpec::Dcql(q) => q,
+            RequestSpec::Template(t) => template_query(&t)?,
+        };
+        query
+            .validate()
+            .map_err(|e| AppError::bad_request("dcql_query", e.to_string()))?;
+        let now = self.clock.now();
+        let row = RequestRow {
+            id: shared::b64::random(ID_BYTES),
+            client_id: self.client_id.clone(),
+            nonce: shared::b64::random(NONCE_BYTES),
+            state: shared::b64::random(STATE_BYTES),
+            dcql_query: serde_json::to_string(&query).expect("a DCQL query serialises"),
+            created_at: now,
+            expires_at: now + self.config.request_ttl,
+            responded_at: None,
+            result: None,
+            refusals: 0,
+            last_refusal: None,
+        };
+        self.store.insert_request(&row).await?;
+        self.links(&row.id)
+    }
+
+    /// The links of request `id`.
+    pub fn links(&self, id: &str) -> Result<CreatedRequest, AppError> {
+        let request_uri = format!("{}/request/{id}", self.public_url);
+        Ok(CreatedRequest {
+            id: id.to_owned(),
+            openid4vp_uri: self.openid4vp_uri(&request_uri)?,
+            qr_svg: format!("{}/api/requests/{id}/qr.svg", self.public_url),
+            qr_png: format!("{}/api/requests/{id}/qr.png", self.public_url),
+            result: format!("{}/api/requests/{id}/result", self.public_url),
+            request_uri,
+        })
+    }
+
+    /// `openid4vp://?client_id=…&request_uri=…` (OpenID4VP 1.0 §5.10, §13.1).
+    fn openid4vp_uri(&self, request_uri: &str) -> Result<String, AppError> {
+        let link = RequestUri {
+            client_id: shared::oid4vp::ClientId::parse(&self.client_id)
+                .map_err(|e| AppError::Config(format!("client_id: {e}")))?,
+            request_uri: Url::parse(request_uri)
+                .map_err(|e| AppError::Config(format!("public URL: {e}")))?,
+            request_uri_method: RequestUriMethod::Get,
+        };
+        link.to_url(shared::oid4vp::OPENID4VP_SCHEME)
+            .map(String::from)
+            .map_err(|e| AppError::Internal(e.to_string()))
+    }
+
+    /// The QR code of request `id`'s wallet link.
+    pub async fn qr(&self, id: &str) -> Result<Qr, AppError> {
+        if self.store.request(id).await?.is_none() {
+            return Err(AppError::NotFound("request".into()));
+        }
+        let links = self.links(id)?;
+        Qr::new(&links.openid4vp_uri).map_err(|e| AppError::Internal(e.to_string()))
+    }
+
+    /// The signed request object of request `id` (JAR; OpenID4VP 1.0 §5.7), with
+    /// `wallet_nonce` echoed when the wallet sent one (`request_uri_method=post`).
+    pub async fn request_object(
+        &self,
+        id: &str,
+        wallet_nonce: Option<String>,
+    ) -> Result<String, AppError> {
+        let row = self
+            .store
+            .request(id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("request".into()))?;
+        let now = self.clock.now();
+        if row.expires_at <= now {
+            return Err(invalid_request("the presentation request has expired"));
+        }
+        if row.responded_at.is_some() {
+            return Err(invalid_request(
+                "the presentation request was already answered",
+            ));
+        }
+        let query: DcqlQuery = serde_json::from_str(&row.dcql_query)
+            .map_err(|e| AppError::Internal(format!("stored DCQL query: {e}")))?;
+        let response_uri = Url::parse(&format!("{}/response", self.public_url))
+            .map_err(|e| AppError::Config(format!("public URL: {e}")))?;
+        let req = AuthorizationRequest {
+            client_id: shared::oid4vp::ClientId::parse(&row.client_id)
+                .map_err(|e| AppError::Internal(format!("stored client_id: {e}")))?,
+            response_type: "vp_token".into(),
+            response_mode: Some(ResponseMode::DirectPost),
+            response_uri: Some(response_uri),
+            redirect_uri: None,
+            nonce: row.nonce,
+            state: Some(row.state),
+            dcql_query: Some(query),
+            scope: None,
+            client_metadata: Some(client_metadata()),
+            transaction_data: None,
+            verifier_info: None,
+            aud: Some(SELF_ISSUED_AUDIENCE.into()),
+            iss: None,
+            wallet_nonce,
+            exp: Some(row.expires_at),
+            iat: Some(now),
+        };
+        Ok(shared::oid4vp::sign_request_object(
+            &req,
+            &self.es256,
+            Some(&self.kid),
+        ))
+    }
+
+    /// The Response Endpoint (`direct_post`, OpenID4VP 1.0 §8.2): the form's pairs.
+    /// The first response for a known, unexpired `state` is accepted and verified; the
+    /// verification is stored whatever its outcome. Later responses are refused (and
+    /// recorded as a failed `replay` check), as are responses after expiry.
+    pub async fn receive_response(&self, pairs: Vec<(String, String)>) -> Result<(), AppError> {
+        let body = match DirectPostBody::from_form(pairs.iter().map(|(k, v)| (k, v))) {
+            Ok(DirectPostBody::Encrypted(_)) => {
+                return Err(invalid_request(
+                    "`response` (direct_post.jwt) is not accepted: the request asked for direct_post",
+                ));
+            }
+            Ok(body) => Ok(body),
+            Err(ResponseError::BadVpToken(e)) => Err(e),
+            Err(e) => return Err(invalid_request(e.to_string())),
+        };
+        let state = pairs
+            .iter()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| invalid_request("`state` is missing"))?;
+        let now = self.clock.now();
+        let row = match self.store.accept_response(&state, now).await? {
+            Ok(row) => row,
+            Err(Refused::UnknownState) => {
+                return Err(invalid_request("`state` matches no presentation request"));
+            }
+            Err(Refused::Replay) => {
+                let row = self.store.request_by_state(&state).await?;
+                if let Some(row) = row {
+                    let check = Check::fail(
+                        "replay",
+                        format!(
+                            "a second response for this state arrived at {now} and was refused; the first one (at {}) stands",
+                            row.responded_at.unwrap_or_default()
+                        ),
+                    );
+                    self.store.record_refusal(&row.id, &to_json(&check)).await?;
+                }
+                return Err(invalid_request(
+                    "a response for this state was already received",
+                ));
+            }
+            Err(Refused::Expired) => {
+                if let Some(row) = self.store.request_by_state(&state).await? {
+                    let check = Check::fail(
+                        "request",
+                        format!(
+                            "a response arrived at {now}, after the request expired at {}",
+                            row.expires_at
+                        ),
+                    );
+                    self.store.record_refusal(&row.id, &to_json(&check)).await?;
+                }
+                return Err(invalid_request("the presentation request has expired"));
+            }
+        };
+        let verification = self.verify_response(&row, body, now).await?;
+        self.store
+            .store_result(&row.id, &to_json(&verification))
+            .await?;
+        Ok(())
+    }
+
+    /// Verifies an accepted response against its request.
+    async fn verify_response(
+        &self,
+        row: &RequestRow,
+        body: Result<DirectPostBody, String>,
+        now: i64,
+    ) -> Result<Verification, AppError> {
+        let mut head = vec![
+            Check::pass(
+                "request",
+                format!(
+                    "`state` names request {}, answered at {now} before it expired at {}",
+                    row.id, row.expires_at
+                ),
+            ),
+            Check::pass("replay", "the first response for this state"),
+        ];
+        let query: DcqlQuery = serde_json::from_str(&row.dcql_query)
+            .map_err(|e| AppError::Internal(format!("stored DCQL query: {e}")))?;
+        let mut verification = match body {
+            Ok(DirectPostBody::Response(resp)) => {
+                let vp_token =
+                    serde_json::to_value(&resp.vp_token).expect("a vp_token map serialises");
+                let exp = Expectations {
+                    client_id: &row.client_id,
+                    nonce: &row.nonce,
+                    query: &query,
+                    trusted_issuers: &self.config.trusted_issuers,
+                    now,
+                };
+                checks::verify_vp_token(&self.sources, &self.status_cache, &exp, &vp_token).await
+            }
+            Ok(DirectPostBody::Error(err)) => {
+                let text = match &err.error_description {
+                    Some(d) => format!("{}: {d}", err.error.as_str()),
+                    None => err.error.as_str().to_owned(),
+                };
+                Verification {
+                    checks: vec![Check::fail(
+                        "vp_token",
+                        format!("the wallet sent no vp_token but the error {text}"),
+                    )],
+                    disclosed: Default::default(),
+                    error: Some(text),
+                }
+            }
+            Ok(DirectPostBody::Encrypted(_)) => {
+                unreachable!("encrypted responses are refused before acceptance")
+            }
+            Err(shape) => Verification {
+                checks: vec![
+                    Check::fail("vp_token", format!("`vp_token` is malformed: {shape}")),
+                    Check::unset("dcql", "not checked: `vp_token` is malformed"),
+                ],
+                ..Verification::default()
+            },
+        };
+        head.append(&mut verification.checks);
+        verification.checks = head;
+        Ok(verification)
+    }
+
+    /// Where request `id` stands, with every check and its outcome.
+    pub async fn result(&self, id: &str) -> Result<RequestResult, AppError> {
+        let row = self
+            .store
+            .request(id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("request".into()))?;
+        Ok(result_view(row, self.clock.now()))
+    }
+}
+
+/// The result of a stored request at `now`.
+pub fn result_view(row: RequestRow, now: i64) -> RequestResult {
+    let stored: Option<Verification> = row
+        .result
+        .as_deref()
+        .and_then(|r| serde_json::from_str(r).ok());
+    let state = match (&stored, row.responded_at) {
+        (Some(v), _) if v.verified() => ResultState::Verified,
+        (Some(_), _) => ResultState::Rejected,
+        // Accepted, verification under way.
+        (None, Some(_)) => ResultState::Pending,
+        (None, None) if row.expires_at <= now => ResultState::Expired,
+        (None, None) => ResultState::Pending,
+    };
+    let Verification {
+        mut checks,
+        disclosed,
+        error,
+    } = stored.unwrap_or_default();
+    if let Some(refusal) = row
+        .last_refusal
+        .as_deref()
+        .and_then(|r| serde_json::from_str::<Check>(r).ok())
+    {
+        let mut refusal = refusal;
+        if row.refusals > 1 {
+            refusal.detail = format!(
+                "{} ({} refused responses in all)",
+                refusal.detail, row.refusals
+            );
+        }
+        checks.push(refusal);
+    }
+    RequestResult {
+        id: row.id,
+        state,
+        checks,
+        disclosed,
+        error,
+        created_at: row.created_at,
+        expires_at: row.expires_at,
+        responded_at: row.responded_at,
+    }
+}
+
+fn to_json(value: &impl Serialize) -> String {
+    serde_json::to_string(value).expect("results serialise")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_builds_the_open_badge_query() {
+        let q = template_query(&Template {
+            issuer: "http://127.0.0.1:8081/".into(),
+            achievement_id: Some("http://127.0.0.1:8081/achievements/a1".into()),
+            disclose: vec![Disclose::RecipientName],
+        })
+        .unwrap();
+        q.validate().unwrap();
+        assert_eq!(
+            serde_json::to_value(&q).unwrap(),
+            json!({"credentials": [{
+                "id": "badge",
+                "format": "dc+sd-jwt",
+                "meta": {"vct_values": ["http://127.0.0.1:8081/vct/open-badge-v3"]},
+                "claims": [
+                    {"path": ["ld", "credentialSubject", "achievement", "id"],
+                     "values": ["http://127.0.0.1:8081/achievements/a1"]},
+                    {"path": ["ld", "issuer", "id"], "values": ["http://127.0.0.1:8081"]},
+                    {"path": ["ld", "credentialSubject", "identifier", 0]},
+                ],
+            }]})
+        );
+    }
+
+    #[test]
+    fn template_without_achievement_or_disclosure() {
+        let q = template_query(&Template {
+            issuer: "https://badges.example.org".into(),
+            achievement_id: None,
+            disclose: vec![],
+        })
+        .unwrap();
+        let claims = &serde_json::to_value(&q).unwrap()["credentials"][0]["claims"];
+        assert_eq!(
+            claims,
+            &json!([
+                {"path": ["ld", "credentialSubject", "achievement", "id"]},
+                {"path": ["ld", "issuer", "id"], "values": ["https://badges.example.org"]},
+            ])
+        );
+    }
+
+    #[test]
+    fn template_names_the_bad_field() {
+        let err = template_query(&Template {
+            issuer: "not a url".into(),
+            achievement_id: None,
+            disclose: vec![],
+        })
+        .unwrap_err();
+        assert!(
+            matches!(err, AppError::BadRequest { ref field, .. } if field == "template.issuer")
+        );
+        let err = template_query(&Template {
+            issuer: "https://i.example".into(),
+            achievement_id: Some("a1".into()),
+            disclose: vec![],
+        })
+        .unwrap_err();
+        assert!(
+            matches!(err, AppError::BadRequest { ref field, .. } if field == "template.achievement_id")
+        );
+        let parsed: Result<Template, _> = serde_json::from_value(
+            json!({"issuer": "https://i.example", "disclose": ["recipient_email"]}),
+        );
+        assert!(parsed.is_err());
+    }
+
+    fn row(result: Option<Verification>, responded_at: Option<i64>) -> RequestRow {
+        RequestRow {
+            id: "r".into(),
+            client_id: "c".into(),
+            nonce: "n".into(),
+            state: "s".into(),
+            dcql_query: "{}".into(),
+            created_at: 0,
+            expires_at: 100,
+            responded_at,
+            result: result.map(|v| to_json(&v)),
+            refusals: 0,
+            last_refusal: None,
+        }
+    }
+
+    #[test]
+    fn result_states() {
+        assert_eq!(result_view(row(None, None), 50).state, ResultState::Pending);
+        assert_eq!(
+            result_view(row(None, None), 100).state,
+            ResultState::Expired
+        );
+        assert_eq!(
+            result_view(row(None, Some(60)), 150).state,
+            ResultState::Pending
+        );
+        let good = Verification {
+            checks: vec![
+                Check::pass("a", ""),
+                Check::unset("trust", "not configured"),
+            ],
+            ..Default::default()
+        };
+        assert_eq!(
+            result_view(row(Some(good.clone()), Some(60)), 150).state,
+            ResultState::Verified
+        );
+        let mut bad = good.clone();
+        bad.checks.push(Check::fail("nonce", "wrong"));
+        assert_eq!(
+            result_view(row(Some(bad), Some(60)), 70).state,
+            ResultState::Rejected
+        );
+        let mut wallet_error = good;
+        wallet_error.error = Some("access_denied".into());
+        assert_eq!(
+            result_view(row(Some(wallet_error), Some(60)), 70).state,
+            ResultState::Rejected
+        );
+    }
+
+    #[test]
+    fn a_refused_replay_is_listed_but_does_not_change_the_state() {
+        let good = Verification {
+            checks: vec![Check::pass("replay", "first")],
+            ..Default::default()
+        };
+        let mut r = row(Some(good), Some(60));
+        r.refusals = 2;
+        r.last_refusal = Some(to_json(&Check::fail("replay", "second response")));
+        let view = result_view(r, 70);
+        assert_eq!(view.state, ResultState::Verified);
+        let last = view.checks.last().unwrap();
+        assert_eq!(last.name, "replay");
+        assert_eq!(last.ok, Some(false));
+        assert!(last.detail.contains("2 refused responses"));
+    }
+}
+
+#[cfg(test)]
+mod app_tests {
+    use shared::clock::Clock;
+    use shared::oid4vp::{Invocation, decode_request_object};
+
+    use super::*;
+    use crate::Config;
+
+    async fn app(dir: &std::path::Path) -> App {
+        let config = Config::for_dir(
+            dir.to_path_buf(),
+            "http://127.0.0.1:8083/".into(),
+            format!("sqlite://{}/verifier.db", dir.display()),
+        );
+        let (app, startup) = App::open(config, Clock::adjustable()).await.unwrap();
+        assert!(startup.new_api_token.is_some());
+        app
+    }
+
+    fn template() -> RequestSpec {
+        RequestSpec::Template(Template {
+            issuer: "http://127.0.0.1:8081".into(),
+            achievement_id: None,
+            disclose: vec![Disclose::RecipientName],
+        })
+    }
+
+    #[tokio::test]
+    async fn a_request_is_a_signed_request_object_behind_an_openid4vp_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path()).await;
+        let created = app.create_request(template()).await.unwrap();
+        assert!(created.openid4vp_uri.starts_with("openid4vp://?client_id=decentralized_identifier%3Adid%3Aweb%3A127.0.0.1%253A8083&request_uri=http%3A%2F%2F127.0.0.1%3A8083%2Frequest%2F"), "{}", created.openid4vp_uri);
+        let Invocation::ByReference(link) = Invocation::parse(&created.openid4vp_uri).unwrap()
+        else {
+            panic!("a link by reference");
+        };
+        assert_eq!(link.request_uri.as_str(), created.request_uri);
+        assert_eq!(
+            created.result,
+            format!("http://127.0.0.1:8083/api/requests/{}/result", created.id)
+        );
+
+        let jwt = app
+            .request_object(&created.id, Some("wn-1".into()))
+            .await
+            .unwrap();
+        let (jws, req) = decode_request_object(&jwt).unwrap();
+        assert_eq!(jws.kid(), Some("did:web:127.0.0.1%3A8083#key-1"));
+        use shared::keys::Signer;
+        jws.verify(&app.es256.public_jwk().verifying_key().unwrap())
+            .unwrap();
+        let doc = app.did_document();
+        assert_eq!(doc["id"], "did:web:127.0.0.1%3A8083");
+        req.validate().unwrap();
+        assert_eq!(
+            req.client_id.as_str(),
+            "decentralized_identifier:did:web:127.0.0.1%3A8083"
+        );
+        assert_eq!(req.response_mode, Some(ResponseMode::DirectPost));
+        assert_eq!(
+            req.response_uri.unwrap().as_str(),
+            "http://127.0.0.1:8083/response"
+        );
+        assert_eq!(req.aud.as_deref(), Some(SELF_ISSUED_AUDIENCE));
+        assert_eq!(req.wallet_nonce.as_deref(), Some("wn-1"));
+        // ≥ 128 bits each.
+        assert!(shared::b64::decode(&req.nonce).unwrap().len() >= 16);
+        let state = req.state.unwrap();
+        assert!(shared::b64::decode(&state).unwrap().len() >= 16);
+        let formats = req.client_metadata.unwrap().vp_formats_supported.unwrap();
+        assert_eq!(
+            formats["dc+sd-jwt"]["kb-jwt_alg_values"],
+            json!(["ES256", "EdDSA"])
+        );
+        let other = app.create_request(template()).await.unwrap();
+        let (_, other) =
+            decode_request_object(&app.request_object(&other.id, None).await.unwrap()).unwrap();
+        assert_ne!(other.nonce, req.nonce);
+        assert_ne!(other.state.unwrap(), state);
+    }
+
+    fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    async fn state_of(app: &App, id: &str) -> String {
+        app.store.request(id).await.unwrap().unwrap().state
+    }
+
+    #[tokio::test]
+    async fn a_wallet_error_is_the_result_and_a_replay_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path()).await;
+        let created = app.create_request(template()).await.unwrap();
+        assert_eq!(
+            app.result(&created.id).await.unwrap().state,
+            ResultState::Pending
+        );
+        let state = state_of(&app, &created.id).await;
+        app.receive_response(form(&[
+            ("error", "access_denied"),
+            ("error_description", "the holder declined"),
+            ("state", &state),
+        ]))
+        .await
+        .unwrap();
+        let result = app.result(&created.id).await.unwrap();
+        assert_eq!(result.state, ResultState::Rejected);
+        assert_eq!(
+            result.error.as_deref(),
+            Some("access_denied: the holder declined")
+        );
+
+        let again = app
+            .receive_response(form(&[("vp_token", "{}"), ("state", &state)]))
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            again,
+            AppError::OAuth {
+                code: "invalid_request",
+                ..
+            }
+        ));
+        let result = app.result(&created.id).await.unwrap();
+        assert_eq!(result.state, ResultState::Rejected);
+        let replay = result.checks.last().unwrap();
+        assert_eq!((replay.name.as_str(), replay.ok), ("replay", Some(false)));
+        // The request object is no longer served.
+        assert!(app.request_object(&created.id, None).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn malformed_unknown_and_late_responses() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path()).await;
+        let err = app
+            .receive_response(form(&[("vp_token", "{}"), ("state", "unknown")]))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, AppError::OAuth { ref description, .. } if description.contains("state"))
+        );
+
+        // A vp_token that is not an object of arrays is a failed `vp_token` check.
+        let created = app.create_request(template()).await.unwrap();
+        let state = state_of(&app, &created.id).await;
+        app.receive_response(form(&[("vp_token", "[1]"), ("state", &state)]))
+            .await
+            .unwrap();
+        let result = app.result(&created.id).await.unwrap();
+        assert_eq!(result.state, ResultState::Rejected);
+        let names: Vec<_> = result
+            .checks
+            .iter()
+            .map(|c| (c.name.as_str(), c.ok))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("request", Some(true)),
+                ("replay", Some(true)),
+                ("vp_token", Some(false)),
+                ("dcql", None)
+            ]
+        );
+
+        // After expiry: refused, recorded, and the result says expired.
+        let late = app.create_request(template()).await.unwrap();
+        let state = state_of(&app, &late.id).await;
+        app.clock.advance(app.config.request_ttl);
+        let err = app
+            .receive_response(form(&[("vp_token", "{}"), ("state", &state)]))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, AppError::OAuth { ref description, .. } if description.contains("expired"))
+        );
+        let result = app.result(&late.id).await.unwrap();
+        assert_eq!(result.state, ResultState::Expired);
+        assert_eq!(result.checks[0].name, "request");
+        assert_eq!(result.checks[0].ok, Some(false));
+    }
+
+    #[tokio::test]
+    async fn the_api_token_is_created_once_and_rotates() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::for_dir(
+            dir.path().to_path_buf(),
+            "http://127.0.0.1:8083".into(),
+            format!("sqlite://{}/verifier.db", dir.path().display()),
+        );
+        let (app, startup) = App::open(config.clone(), Clock::system()).await.unwrap();
+        let token = startup.new_api_token.unwrap();
+        assert!(app.api_token_ok(&token).await.unwrap());
+        assert!(!app.api_token_ok("wrong").await.unwrap());
+        let (_, again) = App::open(config, Clock::system()).await.unwrap();
+        assert!(
+            again.new_api_token.is_none(),
+            "stored hashed, not recreated"
+        );
+        let rotated = app.rotate_api_token().await.unwrap();
+        assert!(app.api_token_ok(&rotated).await.unwrap());
+        assert!(!app.api_token_ok(&token).await.unwrap());
+    }
+}

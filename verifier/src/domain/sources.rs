@@ -1,0 +1,45 @@
+//! The network behind the verification pipeline: issuer keys (JWT VC Issuer Metadata or
+//! DID, through [`IssuerKeyResolver`]) and Token Status Lists, all fetched through the
+//! guarded [`Fetcher`]: every URL comes from a credential a stranger presented.
+
+use shared::fetch::Fetcher;
+use shared::issuer_key::IssuerKeyResolver;
+use shared::keys::Jwk;
+
+use super::checks::Sources;
+
+/// The media type of a Status List Token (draft-ietf-oauth-status-list §5.1).
+pub const STATUSLIST_JWT_MEDIA_TYPE: &str = "application/statuslist+jwt";
+
+#[derive(Clone, Debug)]
+pub struct NetworkSources {
+    pub keys: IssuerKeyResolver,
+    pub fetcher: Fetcher,
+}
+
+impl Sources for NetworkSources {
+    async fn issuer_key(&self, iss: &str, kid: Option<&str>) -> Result<Jwk, String> {
+        self.keys.resolve(iss, kid).await.map_err(|e| e.to_string())
+    }
+
+    async fn status_list_token(&self, uri: &str) -> Result<String, String> {
+        let fetched = self
+            .fetcher
+            .get(uri, STATUSLIST_JWT_MEDIA_TYPE)
+            .await
+            .map_err(|e| e.to_string())?;
+        let media_type = fetched
+            .content_type
+            .as_deref()
+            .and_then(|c| c.split(';').next())
+            .map(|c| c.trim().to_ascii_lowercase());
+        if media_type.as_deref() != Some(STATUSLIST_JWT_MEDIA_TYPE) {
+            return Err(format!(
+                "Content-Type is {:?}, expected {STATUSLIST_JWT_MEDIA_TYPE}",
+                fetched.content_type
+            ));
+        }
+        String::from_utf8(fetched.body.to_vec())
+            .map_err(|_| "the Status List Token is not UTF-8 text".to_owned())
+    }
+}

@@ -1,0 +1,119 @@
+//! The one place that maps errors to HTTP: OAuth-style bodies on protocol endpoints
+//! (RFC 6749 §5.2, OpenID4VP 1.0 §8.5), `application/problem+json` (RFC 9457) on the
+//! verifier API. A 5xx logs its cause and shows none.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A protocol error with a spec error code (`invalid_request`, …).
+    #[error("{code}: {description}")]
+    OAuth {
+        status: StatusCode,
+        code: &'static str,
+        description: String,
+    },
+    /// Verifier API: the request is wrong; `field` names the member at fault.
+    #[error("{field}: {detail}")]
+    BadRequest { field: String, detail: String },
+    #[error("API: missing or wrong bearer token")]
+    Unauthorized,
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("database: {0}")]
+    Db(#[from] shared::db::DbError),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn oauth(code: &'static str, description: impl Into<String>) -> Self {
+        AppError::OAuth {
+            status: StatusCode::BAD_REQUEST,
+            code,
+            description: description.into(),
+        }
+    }
+
+    pub fn bad_request(field: &str, detail: impl Into<String>) -> Self {
+        AppError::BadRequest {
+            field: field.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match self {
+            AppError::OAuth {
+                status,
+                code,
+                description,
+            } => {
+                let mut r = (
+                    status,
+                    axum::Json(json!({"error": code, "error_description": description})),
+                )
+                    .into_response();
+                r.headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                r
+            }
+            AppError::BadRequest { field, detail } => problem(
+                StatusCode::BAD_REQUEST,
+                "Invalid request",
+                &detail,
+                Some(&field),
+            ),
+            AppError::Unauthorized => {
+                let mut r = problem(
+                    StatusCode::UNAUTHORIZED,
+                    "Unauthorized",
+                    "missing or wrong API bearer token",
+                    None,
+                );
+                r.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                r
+            }
+            AppError::NotFound(what) => problem(
+                StatusCode::NOT_FOUND,
+                "Not found",
+                &format!("{what} not found"),
+                None,
+            ),
+            AppError::Config(_) | AppError::Store(_) | AppError::Db(_) | AppError::Internal(_) => {
+                tracing::error!(error = %self, "internal error");
+                problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal error",
+                    "the server could not complete the request",
+                    None,
+                )
+            }
+        }
+    }
+}
+
+fn problem(status: StatusCode, title: &str, detail: &str, field: Option<&str>) -> Response {
+    let mut body =
+        json!({"type": "about:blank", "title": title, "status": status.as_u16(), "detail": detail});
+    if let Some(field) = field {
+        body["field"] = json!(field);
+    }
+    let mut r = (status, axum::Json(body)).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    r
+}

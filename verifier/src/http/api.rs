@@ -1,0 +1,162 @@
+//! The verifier API (bearer token): create presentation requests and read their results.
+//! The QR images need no token: they only carry the public wallet link.
+
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::App;
+use crate::domain::requests::{CreatedRequest, QR_PNG_SCALE, RequestResult, RequestSpec, Template};
+use crate::error::AppError;
+
+/// Extractor: the request carries the API bearer token.
+pub struct ApiClient;
+
+impl FromRequestParts<App> for ApiClient {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, AppError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(AppError::Unauthorized)?;
+        if app.api_token_ok(token).await? {
+            Ok(ApiClient)
+        } else {
+            Err(AppError::Unauthorized)
+        }
+    }
+}
+
+/// `POST /api/requests`: exactly one of `dcql_query` and `template`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateRequest {
+    #[serde(default)]
+    dcql_query: Option<Value>,
+    #[serde(default)]
+    template: Option<Template>,
+}
+
+/// Parses a JSON value into `T`, naming the member at fault under `prefix`.
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8], prefix: &str) -> Result<T, AppError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| field_error(prefix, e))
+}
+
+fn field_error(prefix: &str, e: serde_path_to_error::Error<serde_json::Error>) -> AppError {
+    let message = e.inner().to_string();
+    let path = e.path().to_string();
+    let field = match (prefix, path.as_str()) {
+        ("", ".") => message.split('`').nth(1).unwrap_or("body").to_owned(),
+        ("", path) => path.to_owned(),
+        (prefix, ".") => prefix.to_owned(),
+        (prefix, path) => format!("{prefix}.{path}"),
+    };
+    AppError::bad_request(&field, message)
+}
+
+fn spec(body: &[u8]) -> Result<RequestSpec, AppError> {
+    let req: CreateRequest = parse(body, "")?;
+    match (req.dcql_query, req.template) {
+        (Some(_), Some(_)) => Err(AppError::bad_request(
+            "template",
+            "give either `dcql_query` or `template`, not both",
+        )),
+        (None, None) => Err(AppError::bad_request(
+            "dcql_query",
+            "give `dcql_query` or `template`",
+        )),
+        (None, Some(t)) => Ok(RequestSpec::Template(t)),
+        (Some(q), None) => {
+            let query = serde_path_to_error::deserialize(q).map_err(|e| {
+                let path = e.path().to_string();
+                let field = if path == "." {
+                    "dcql_query".to_owned()
+                } else {
+                    format!("dcql_query.{path}")
+                };
+                AppError::bad_request(&field, e.inner().to_string())
+            })?;
+            Ok(RequestSpec::Dcql(query))
+        }
+    }
+}
+
+pub async fn create_request(
+    _: ApiClient,
+    State(app): State<App>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<CreatedRequest>), AppError> {
+    let created = app.create_request(spec(&body)?).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+pub async fn result(
+    _: ApiClient,
+    State(app): State<App>,
+    Path(id): Path<String>,
+) -> Result<Json<RequestResult>, AppError> {
+    Ok(Json(app.result(&id).await?))
+}
+
+pub async fn qr_svg(State(app): State<App>, Path(id): Path<String>) -> Result<Response, AppError> {
+    let qr = app.qr(&id).await?;
+    Ok(image(qr.svg().into_bytes(), "image/svg+xml"))
+}
+
+pub async fn qr_png(State(app): State<App>, Path(id): Path<String>) -> Result<Response, AppError> {
+    let qr = app.qr(&id).await?;
+    Ok(image(qr.png(QR_PNG_SCALE), "image/png"))
+}
+
+fn image(bytes: Vec<u8>, media_type: &'static str) -> Response {
+    let mut r = bytes.into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(r: Result<RequestSpec, AppError>) -> String {
+        match r {
+            Err(AppError::BadRequest { field, .. }) => field,
+            other => panic!("expected a field error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn request_bodies_name_the_field_at_fault() {
+        assert_eq!(field(spec(b"{}")), "dcql_query");
+        assert_eq!(
+            field(spec(
+                br#"{"dcql_query": {"credentials": []}, "template": {"issuer": "https://i.example"}}"#
+            )),
+            "template"
+        );
+        assert_eq!(
+            field(spec(
+                br#"{"template": {"issuer": "https://i.example", "disclose": ["email"]}}"#
+            )),
+            "template.disclose[0]"
+        );
+        assert_eq!(
+            field(spec(br#"{"dcql_query": {"credentials": [{"id": "a"}]}}"#)),
+            "dcql_query.credentials[0]"
+        );
+        assert_eq!(field(spec(br#"{"query": 1}"#)), "query");
+        assert!(matches!(
+            spec(br#"{"template": {"issuer": "https://i.example"}}"#),
+            Ok(RequestSpec::Template(_))
+        ));
+    }
+}

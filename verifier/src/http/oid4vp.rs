@@ -1,0 +1,75 @@
+//! The OpenID4VP endpoints the wallet talks to: the request object at `request_uri` (GET,
+//! or POST with `request_uri_method=post`), the `direct_post` Response Endpoint, and the
+//! did:web document that publishes the request-signing key.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::App;
+use crate::error::AppError;
+
+/// The media type of a request object (OpenID4VP 1.0 §5.10.1).
+pub const REQUEST_OBJECT_MEDIA_TYPE: &str = "application/oauth-authz-req+jwt";
+
+pub async fn did_document(State(app): State<App>) -> Json<Value> {
+    Json(app.did_document())
+}
+
+pub async fn request_object(
+    State(app): State<App>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let jwt = app.request_object(&id, None).await?;
+    Ok(jwt_response(jwt))
+}
+
+/// `request_uri_method=post` (OpenID4VP 1.0 §5.10.2): form `wallet_metadata`,
+/// `wallet_nonce`; the nonce is echoed in the request object.
+pub async fn request_object_post(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    let pairs = form_pairs(&body)?;
+    let wallet_nonce = pairs
+        .into_iter()
+        .find(|(k, _)| k == "wallet_nonce")
+        .map(|(_, v)| v);
+    let jwt = app.request_object(&id, wallet_nonce).await?;
+    Ok(jwt_response(jwt))
+}
+
+/// The Response Endpoint: verify, store the result, answer `200 {}`.
+pub async fn response(
+    State(app): State<App>,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    app.receive_response(form_pairs(&body)?).await?;
+    let mut r = Json(json!({})).into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+fn jwt_response(jwt: String) -> Response {
+    let mut r = jwt.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(REQUEST_OBJECT_MEDIA_TYPE),
+    );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// The pairs of an `application/x-www-form-urlencoded` body, in order; repeated names are
+/// kept for the domain to refuse.
+fn form_pairs(body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
+    if std::str::from_utf8(body).is_err() {
+        return Err(AppError::oauth("invalid_request", "the form is not UTF-8"));
+    }
+    Ok(url::form_urlencoded::parse(body).into_owned().collect())
+}

@@ -1,0 +1,337 @@
+//! The verifier's storage, named by intent. One body per query (`$n` placeholders work on
+//! SQLite and PostgreSQL alike); a response is accepted by one conditional `UPDATE`, so
+//! single use holds across concurrent requests and across instances sharing a database.
+
+use shared::db::{Db, Migrations};
+use shared::keys::seal::SealKey;
+use shared::keys::{Alg, Signer, SigningKey};
+use shared::with_db;
+
+static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("stored signing key {id} cannot be opened: {reason}")]
+    Key { id: String, reason: String },
+}
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub db: Db,
+}
+
+/// One presentation request.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RequestRow {
+    pub id: String,
+    pub client_id: String,
+    pub nonce: String,
+    pub state: String,
+    /// The DCQL query, JSON.
+    pub dcql_query: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub responded_at: Option<i64>,
+    /// The verification result, JSON; `None` until the response has been verified.
+    pub result: Option<String>,
+    pub refusals: i64,
+    /// The check that refused the latest refused response, JSON.
+    pub last_refusal: Option<String>,
+}
+
+/// Why [`Store::accept_response`] did not accept a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// No request has this `state`.
+    UnknownState,
+    /// The request was already answered.
+    Replay,
+    /// The request expired before the response arrived.
+    Expired,
+}
+
+/// `SELECT <every request column> FROM requests <tail>`, as a static string.
+macro_rules! select_requests {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, client_id, nonce, state, dcql_query, created_at, expires_at, ",
+            "responded_at, result, refusals, last_refusal FROM requests ",
+            $tail
+        )
+    };
+}
+
+impl Store {
+    pub async fn connect(url: &str, pg_schema: Option<&str>) -> Result<Store, shared::db::DbError> {
+        let migrations = Migrations {
+            sqlite: &SQLITE,
+            postgres: &POSTGRES,
+        };
+        Ok(Store {
+            db: Db::connect(url, &migrations, pg_schema).await?,
+        })
+    }
+
+    pub async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(with_db!(&self.db, |pool| sqlx::query_scalar(
+            "SELECT value FROM settings WHERE name = $1"
+        )
+        .bind(name)
+        .fetch_optional(pool)
+        .await?))
+    }
+
+    pub async fn set_setting(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        with_db!(&self.db, |pool| {
+            sqlx::query(
+                "INSERT INTO settings (name, value) VALUES ($1, $2) \
+                 ON CONFLICT (name) DO UPDATE SET value = $2",
+            )
+            .bind(name)
+            .bind(value)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(())
+    }
+
+    /// Loads the signing key `id`, or creates, seals and stores it on first start. When two
+    /// instances start at once, the first insert wins and both use that key.
+    pub async fn signing_key(
+        &self,
+        id: &str,
+        alg: Alg,
+        seal: &SealKey,
+        now: i64,
+    ) -> Result<SigningKey, StoreError> {
+        let purpose = format!("verifier-signing-key:{id}");
+        let fresh = SigningKey::generate(alg);
+        let sealed = seal.seal(&purpose, &fresh.to_secret_bytes());
+        with_db!(&self.db, |pool| {
+            sqlx::query(
+                "INSERT INTO signing_keys (id, alg, sealed, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(id)
+            .bind(fresh.alg().as_str())
+            .bind(&sealed)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        let stored: Vec<u8> = with_db!(&self.db, |pool| sqlx::query_scalar(
+            "SELECT sealed FROM signing_keys WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_one(pool)
+        .await?);
+        let bad = |reason: String| StoreError::Key {
+            id: id.to_owned(),
+            reason,
+        };
+        let secret = seal
+            .open(&purpose, &stored)
+            .map_err(|e| bad(e.to_string()))?;
+        SigningKey::from_secret_bytes(&secret).map_err(|e| bad(e.to_string()))
+    }
+
+    pub async fn insert_request(&self, r: &RequestRow) -> Result<(), StoreError> {
+        with_db!(&self.db, |pool| {
+            sqlx::query(
+                "INSERT INTO requests (id, client_id, nonce, state, dcql_query, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&r.id)
+            .bind(&r.client_id)
+            .bind(&r.nonce)
+            .bind(&r.state)
+            .bind(&r.dcql_query)
+            .bind(r.created_at)
+            .bind(r.expires_at)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(())
+    }
+
+    pub async fn request(&self, id: &str) -> Result<Option<RequestRow>, StoreError> {
+        Ok(with_db!(&self.db, |pool| sqlx::query_as(select_requests!(
+            "WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?))
+    }
+
+    pub async fn request_by_state(&self, state: &str) -> Result<Option<RequestRow>, StoreError> {
+        Ok(with_db!(&self.db, |pool| sqlx::query_as(select_requests!(
+            "WHERE state = $1"
+        ))
+        .bind(state)
+        .fetch_optional(pool)
+        .await?))
+    }
+
+    /// Accepts the one response to the request with `state`: a single conditional update,
+    /// so of concurrent responses exactly one wins. Returns the request it answers, or why
+    /// the response is refused (a refusal is counted on the request, nothing else changes).
+    pub async fn accept_response(
+        &self,
+        state: &str,
+        now: i64,
+    ) -> Result<Result<RequestRow, Refused>, StoreError> {
+        let accepted = with_db!(&self.db, |pool| {
+            sqlx::query(
+                "UPDATE requests SET responded_at = $2 \
+                 WHERE state = $1 AND responded_at IS NULL AND expires_at > $2",
+            )
+            .bind(state)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        let Some(row) = self.request_by_state(state).await? else {
+            return Ok(Err(Refused::UnknownState));
+        };
+        if accepted == 1 {
+            return Ok(Ok(row));
+        }
+        if row.responded_at.is_some() {
+            Ok(Err(Refused::Replay))
+        } else {
+            Ok(Err(Refused::Expired))
+        }
+    }
+
+    /// Counts a refused response and keeps the check that refused it (JSON).
+    pub async fn record_refusal(&self, id: &str, check: &str) -> Result<(), StoreError> {
+        with_db!(&self.db, |pool| {
+            sqlx::query(
+                "UPDATE requests SET refusals = refusals + 1, last_refusal = $2 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(check)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(())
+    }
+
+    /// Stores the verification result of the accepted response (once).
+    pub async fn store_result(&self, id: &str, result: &str) -> Result<(), StoreError> {
+        with_db!(&self.db, |pool| {
+            sqlx::query("UPDATE requests SET result = $2 WHERE id = $1 AND result IS NULL")
+                .bind(id)
+                .bind(result)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn temp_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}/verifier.db", dir.path().display());
+        let store = Store::connect(&url, None).await.expect("connect");
+        (dir, store)
+    }
+
+    fn row(id: &str, state: &str, expires_at: i64) -> RequestRow {
+        RequestRow {
+            id: id.into(),
+            client_id: "decentralized_identifier:did:web:v.example".into(),
+            nonce: format!("nonce-{id}"),
+            state: state.into(),
+            dcql_query: "{}".into(),
+            created_at: 1000,
+            expires_at,
+            responded_at: None,
+            result: None,
+            refusals: 0,
+            last_refusal: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_response_is_accepted_once() {
+        let (_dir, store) = temp_store().await;
+        store.insert_request(&row("r1", "s1", 2000)).await.unwrap();
+        let first = store.accept_response("s1", 1500).await.unwrap();
+        let accepted = first.expect("first response is accepted");
+        assert_eq!(accepted.id, "r1");
+        assert_eq!(accepted.responded_at, Some(1500));
+        assert_eq!(
+            store.accept_response("s1", 1501).await.unwrap(),
+            Err(Refused::Replay)
+        );
+        // The refusal changes nothing but the counter.
+        let after = store.request("r1").await.unwrap().unwrap();
+        assert_eq!(after.responded_at, Some(1500));
+    }
+
+    #[tokio::test]
+    async fn concurrent_responses_have_one_winner() {
+        let (_dir, store) = temp_store().await;
+        store.insert_request(&row("r1", "s1", 2000)).await.unwrap();
+        let attempts = (0..8).map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { store.accept_response("s1", 1500 + i).await.unwrap() })
+        });
+        let mut winners = 0;
+        for a in attempts {
+            match a.await.unwrap() {
+                Ok(_) => winners += 1,
+                Err(refused) => assert_eq!(refused, Refused::Replay),
+            }
+        }
+        assert_eq!(winners, 1);
+    }
+
+    #[tokio::test]
+    async fn late_and_unknown_responses_are_refused() {
+        let (_dir, store) = temp_store().await;
+        store.insert_request(&row("r1", "s1", 2000)).await.unwrap();
+        assert_eq!(
+            store.accept_response("s1", 2000).await.unwrap(),
+            Err(Refused::Expired)
+        );
+        assert_eq!(
+            store.accept_response("nope", 1500).await.unwrap(),
+            Err(Refused::UnknownState)
+        );
+        let r = store.request("r1").await.unwrap().unwrap();
+        assert_eq!(r.responded_at, None);
+    }
+
+    #[tokio::test]
+    async fn refusals_and_results_are_recorded() {
+        let (_dir, store) = temp_store().await;
+        store.insert_request(&row("r1", "s1", 2000)).await.unwrap();
+        store.accept_response("s1", 1500).await.unwrap().unwrap();
+        store.store_result("r1", "{\"a\":1}").await.unwrap();
+        // The result is written once.
+        store.store_result("r1", "{\"a\":2}").await.unwrap();
+        store
+            .record_refusal("r1", "{\"name\":\"replay\"}")
+            .await
+            .unwrap();
+        let r = store.request("r1").await.unwrap().unwrap();
+        assert_eq!(r.result.as_deref(), Some("{\"a\":1}"));
+        assert_eq!(r.refusals, 1);
+        assert_eq!(r.last_refusal.as_deref(), Some("{\"name\":\"replay\"}"));
+    }
+}
