@@ -43,32 +43,48 @@ impl Storage {
     }
 }
 
-/// How to start the stack.
+/// How to start the stack: each service's configuration. An empty `public_url` is filled
+/// in from the address the service's listener got (port 0 in tests).
 #[derive(Clone, Debug)]
-pub struct StackOptions {
-    pub storage: Storage,
-    /// Directory for seal keys and other files.
-    pub data_dir: PathBuf,
-    /// Listen addresses; `127.0.0.1:0` picks free ports.
-    pub issuer_listen: String,
-    pub wallet_listen: String,
-    pub verifier_listen: String,
-    /// Admin and API tokens (tests set them; unset, the services create their own).
-    pub issuer_admin_token: Option<String>,
-    pub verifier_api_token: Option<String>,
+pub struct StackConfig {
+    pub issuer: issuer_agent::Config,
+    pub wallet: holder_agent::Config,
+    pub verifier: verifier::Config,
+    /// Tests' PostgreSQL schemas, dropped by [`Stack::stop`].
+    pub storage: Option<Storage>,
 }
 
-impl StackOptions {
-    /// Everything on ephemeral loopback ports, data in `dir`.
+/// The admin token tests give the issuer, and the API token they give the verifier.
+pub const TEST_ISSUER_ADMIN_TOKEN: &str = "test-issuer-admin-token";
+pub const TEST_VERIFIER_API_TOKEN: &str = "test-verifier-api-token";
+
+impl StackConfig {
+    /// Everything on ephemeral loopback ports, data in `dir`, databases as
+    /// [`Storage::for_tests`] says, fixed tokens, loopback fetching allowed.
     pub fn ephemeral(dir: &Path) -> Self {
-        StackOptions {
-            storage: Storage::for_tests(dir),
-            data_dir: dir.to_path_buf(),
-            issuer_listen: "127.0.0.1:0".into(),
-            wallet_listen: "127.0.0.1:0".into(),
-            verifier_listen: "127.0.0.1:0".into(),
-            issuer_admin_token: Some("test-issuer-admin-token".into()),
-            verifier_api_token: Some("test-verifier-api-token".into()),
+        let storage = Storage::for_tests(dir);
+        let (issuer_db, issuer_schema) = storage.database("issuer");
+        let (wallet_db, wallet_schema) = storage.database("wallet");
+        let (verifier_db, verifier_schema) = storage.database("verifier");
+        let mut issuer = issuer_agent::Config::for_dir(dir.to_path_buf(), String::new(), issuer_db);
+        issuer.listen = "127.0.0.1:0".into();
+        issuer.pg_schema = issuer_schema;
+        issuer.admin_token = Some(shared::secret::Secret::new(TEST_ISSUER_ADMIN_TOKEN));
+        let mut wallet = holder_agent::Config::for_dir(dir.to_path_buf(), String::new(), wallet_db);
+        wallet.listen = "127.0.0.1:0".into();
+        wallet.pg_schema = wallet_schema;
+        wallet.allow_loopback = true;
+        let mut verifier = verifier::Config::for_dir(dir.to_path_buf(), String::new(), verifier_db);
+        verifier.listen = "127.0.0.1:0".into();
+        verifier.pg_schema = verifier_schema;
+        verifier.allow_loopback = true;
+        verifier.api_token = Some(shared::secret::Secret::new(TEST_VERIFIER_API_TOKEN));
+        let storage = matches!(storage, Storage::Postgres { .. }).then_some(storage);
+        StackConfig {
+            issuer,
+            wallet,
+            verifier,
+            storage,
         }
     }
 }
@@ -83,11 +99,14 @@ pub struct Running<A> {
 /// The three services, running.
 pub struct Stack {
     pub issuer: Running<issuer_agent::App>,
+    pub wallet: Running<holder_agent::App>,
+    pub verifier: Running<verifier::App>,
     pub clock: Clock,
     stop: watch::Sender<bool>,
-    storage: Storage,
+    storage: Option<Storage>,
     /// First-start secrets the launcher prints once.
     pub issuer_new_admin_token: Option<String>,
+    pub verifier_new_api_token: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,9 +118,13 @@ pub enum StackError {
     },
     #[error("issuer agent: {0}")]
     Issuer(#[from] issuer_agent::error::AppError),
+    #[error("wallet: {0}")]
+    Wallet(#[from] holder_agent::error::AppError),
+    #[error("verifier: {0}")]
+    Verifier(#[from] verifier::error::AppError),
 }
 
-async fn bind(addr: &str) -> Result<(TcpListener, String), StackError> {
+async fn bind(addr: &str, public_url: &mut String) -> Result<(TcpListener, String), StackError> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| StackError::Listen {
@@ -112,7 +135,10 @@ async fn bind(addr: &str) -> Result<(TcpListener, String), StackError> {
         addr: addr.to_owned(),
         source,
     })?;
-    Ok((listener, format!("http://{local}")))
+    if public_url.is_empty() {
+        *public_url = format!("http://{local}");
+    }
+    Ok((listener, public_url.trim_end_matches('/').to_owned()))
 }
 
 fn shutdown_signal(
@@ -126,18 +152,11 @@ fn shutdown_signal(
 
 impl Stack {
     /// Starts the issuer, the wallet and the verifier with `clock`.
-    pub async fn start(opts: StackOptions, clock: Clock) -> Result<Stack, StackError> {
+    pub async fn start(mut config: StackConfig, clock: Clock) -> Result<Stack, StackError> {
         let (stop, stop_rx) = watch::channel(false);
 
-        let (listener, url) = bind(&opts.issuer_listen).await?;
-        let (db_url, schema) = opts.storage.database("issuer");
-        let mut config = issuer_agent::Config::for_dir(opts.data_dir.clone(), url.clone(), db_url);
-        config.pg_schema = schema;
-        config.admin_token = opts
-            .issuer_admin_token
-            .clone()
-            .map(shared::secret::Secret::new);
-        let (app, startup) = issuer_agent::App::open(config, clock.clone()).await?;
+        let (listener, url) = bind(&config.issuer.listen, &mut config.issuer.public_url).await?;
+        let (app, issuer_startup) = issuer_agent::App::open(config.issuer, clock.clone()).await?;
         let task = tokio::spawn(issuer_agent::serve(
             app.clone(),
             listener,
@@ -145,12 +164,34 @@ impl Stack {
         ));
         let issuer = Running { url, app, task };
 
+        let (listener, url) = bind(&config.wallet.listen, &mut config.wallet.public_url).await?;
+        let (app, _) = holder_agent::App::open(config.wallet, clock.clone()).await?;
+        let task = tokio::spawn(holder_agent::serve(
+            app.clone(),
+            listener,
+            shutdown_signal(&stop_rx),
+        ));
+        let wallet = Running { url, app, task };
+
+        let (listener, url) =
+            bind(&config.verifier.listen, &mut config.verifier.public_url).await?;
+        let (app, verifier_startup) = verifier::App::open(config.verifier, clock.clone()).await?;
+        let task = tokio::spawn(verifier::serve(
+            app.clone(),
+            listener,
+            shutdown_signal(&stop_rx),
+        ));
+        let verifier = Running { url, app, task };
+
         Ok(Stack {
             issuer,
+            wallet,
+            verifier,
             clock,
             stop,
-            storage: opts.storage,
-            issuer_new_admin_token: startup.new_admin_token,
+            storage: config.storage,
+            issuer_new_admin_token: issuer_startup.new_admin_token,
+            verifier_new_api_token: verifier_startup.new_api_token,
         })
     }
 
@@ -159,8 +200,12 @@ impl Stack {
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.issuer.task.await;
+        let _ = self.wallet.task.await;
+        let _ = self.verifier.task.await;
         self.issuer.app.store.db.close().await;
-        if let Storage::Postgres { url, schema_prefix } = &self.storage {
+        self.wallet.app.store.db.close().await;
+        self.verifier.app.store.db.close().await;
+        if let Some(Storage::Postgres { url, schema_prefix }) = &self.storage {
             drop_schemas(url, schema_prefix).await;
         }
     }

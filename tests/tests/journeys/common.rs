@@ -1,11 +1,11 @@
 //! Test plumbing: a stack per test and a protocol-level client for the issuer.
 
-use akashi::{Stack, StackOptions};
+use akashi::{Stack, StackConfig};
 use serde_json::{Value, json};
 use shared::clock::Clock;
 use shared::keys::{Alg, SigningKey};
 
-pub const ADMIN: &str = "test-issuer-admin-token";
+pub const ADMIN: &str = akashi::TEST_ISSUER_ADMIN_TOKEN;
 
 pub struct TestStack {
     pub stack: Stack,
@@ -16,7 +16,7 @@ pub struct TestStack {
 impl TestStack {
     pub async fn start() -> TestStack {
         let dir = tempfile::tempdir().expect("temp dir");
-        let stack = Stack::start(StackOptions::ephemeral(dir.path()), Clock::adjustable())
+        let stack = Stack::start(StackConfig::ephemeral(dir.path()), Clock::adjustable())
             .await
             .expect("stack starts");
         let http = reqwest::Client::builder()
@@ -161,4 +161,138 @@ pub fn credential_request(proofs: Vec<String>) -> Value {
         "credential_configuration_id": "OpenBadgeCredential_sd_jwt",
         "proofs": { "jwt": proofs },
     })
+}
+
+pub const VERIFIER_TOKEN: &str = akashi::TEST_VERIFIER_API_TOKEN;
+
+impl TestStack {
+    pub fn verifier(&self) -> &str {
+        &self.stack.verifier.url
+    }
+
+    /// Runs the whole OpenID4VCI flow as a wallet holding `holder` would, and returns the
+    /// SD-JWT VC as issued.
+    pub async fn obtain_credential(&self, holder: &SigningKey, valid_days: Option<i64>) -> String {
+        let offer = self.offer(false, valid_days).await;
+        let code = self.pre_authorized_code(&offer).await;
+        let (s, token) = self.token(&code, None).await;
+        assert_eq!(s, 200, "{token}");
+        let nonce = self.nonce().await;
+        let proof = shared::oid4vci::build_proof_jwt(
+            holder,
+            self.issuer(),
+            Some(&nonce),
+            self.stack.clock.now(),
+        );
+        let (s, resp) = self
+            .credential(
+                token["access_token"].as_str().unwrap(),
+                credential_request(vec![proof]),
+            )
+            .await;
+        assert_eq!(s, 200, "{resp}");
+        resp["credentials"][0]["credential"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Creates a verifier request through its API: the built-in template for an Open Badge
+    /// from our issuer, asking for the recipient's name.
+    pub async fn verifier_request(&self) -> Value {
+        let r = self
+            .http
+            .post(format!("{}/api/requests", self.verifier()))
+            .bearer_auth(VERIFIER_TOKEN)
+            .json(&json!({"template": {"issuer": self.issuer(), "disclose": ["recipient_name"]}}))
+            .send()
+            .await
+            .expect("create request");
+        assert_eq!(r.status().as_u16(), 201);
+        r.json().await.expect("request JSON")
+    }
+
+    /// Fetches and decodes the request object behind an `openid4vp://` link (the signature
+    /// is the wallet's business; these tests act as a wallet that trusts its input).
+    pub async fn request_object(&self, openid4vp_uri: &str) -> Value {
+        let url = url::Url::parse(openid4vp_uri).expect("openid4vp URI");
+        let request_uri = url
+            .query_pairs()
+            .find(|(k, _)| k == "request_uri")
+            .map(|(_, v)| v.into_owned())
+            .expect("request_uri");
+        let r = self
+            .http
+            .get(&request_uri)
+            .send()
+            .await
+            .expect("request object");
+        assert_eq!(
+            r.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/oauth-authz-req+jwt")
+        );
+        let jws = shared::jose::Jws::decode(&r.text().await.unwrap()).expect("JWS");
+        jws.expect_typ(&["oauth-authz-req+jwt"]).expect("typ");
+        Value::Object(jws.payload)
+    }
+
+    /// POSTs an Authorization Response (`direct_post`) to the request's `response_uri`.
+    pub async fn post_vp_token(&self, request: &Value, vp_token: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(request["response_uri"].as_str().expect("response_uri"))
+            .form(&[
+                ("vp_token", vp_token.to_string()),
+                ("state", request["state"].as_str().unwrap().to_owned()),
+            ])
+            .send()
+            .await
+            .expect("direct_post");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The verifier's result for request `id`.
+    pub async fn result(&self, id: &str) -> Value {
+        let r = self
+            .http
+            .get(format!("{}/api/requests/{id}/result", self.verifier()))
+            .bearer_auth(VERIFIER_TOKEN)
+            .send()
+            .await
+            .expect("result");
+        assert_eq!(r.status().as_u16(), 200);
+        r.json().await.expect("result JSON")
+    }
+}
+
+/// The outcome of the named check in a verifier result: `Some(false)` if any check of that
+/// name failed, `Some(true)` if one passed, `None` if absent or "not applicable".
+pub fn check(result: &Value, name: &str) -> Option<bool> {
+    let outcomes: Vec<bool> = result["checks"]
+        .as_array()?
+        .iter()
+        .filter(|c| c["name"] == name)
+        .filter_map(|c| c["ok"].as_bool())
+        .collect();
+    if outcomes.contains(&false) {
+        Some(false)
+    } else {
+        outcomes.first().copied()
+    }
+}
+
+/// Every failed check's name.
+pub fn failed_checks(result: &Value) -> Vec<String> {
+    result["checks"]
+        .as_array()
+        .map(|cs| {
+            cs.iter()
+                .filter(|c| c["ok"] == json!(false))
+                .filter_map(|c| c["name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }

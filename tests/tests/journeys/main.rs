@@ -2,4 +2,6 @@
 //! as users and other implementations would. One test binary, a module per journey.
 
 mod common;
+mod interop;
 mod issuance;
+mod presentation;

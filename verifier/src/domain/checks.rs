@@ -120,14 +120,16 @@ impl Verification {
 pub fn check_name(e: &SdJwtError) -> &'static str {
     match e {
         SdJwtError::Malformed(_) | SdJwtError::BadDisclosure { .. } => "format",
-        SdJwtError::IssuerJwt(JoseError::Key(_)) => "issuer_signature",
+        SdJwtError::IssuerJwt(JoseError::Key(_) | JoseError::AlgNone) => "issuer_signature",
         SdJwtError::IssuerJwt(_) => "format",
         SdJwtError::UnsupportedSdAlg(_)
         | SdJwtError::DuplicateDigest(_)
         | SdJwtError::DuplicateClaim { .. }
         | SdJwtError::UnreferencedDisclosure { .. }
         | SdJwtError::DisclosureKind { .. } => "disclosures",
-        SdJwtError::Expired { .. } | SdJwtError::NotYetValid { .. } => "validity",
+        SdJwtError::Expired { .. }
+        | SdJwtError::NotYetValid { .. }
+        | SdJwtError::BadTimeClaim(_) => "validity",
         SdJwtError::KbMissing
         | SdJwtError::NoCnf(_)
         | SdJwtError::KbJwt(_)
@@ -402,7 +404,8 @@ async fn run_presentation<S: Sources>(
     let (sd, jws) = match parsed {
         Ok(p) => p,
         Err(e) => {
-            c.fail("format", e.to_string());
+            // An unsigned (`alg: none`) issuer JWT parses but has no signature to check.
+            c.fail(check_name(&e), e.to_string());
             c.skip_rest("the presentation could not be parsed");
             return None;
         }

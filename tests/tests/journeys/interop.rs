@@ -1,0 +1,140 @@
+//! Interop with independent implementations across the real services: the badge our
+//! issuer issues verifies in the OpenWallet Foundation's `@sd-jwt` and in the Python
+//! reference, and our verifier accepts a presentation that `@sd-jwt` made of it.
+
+#[path = "../../../interop/harness.rs"]
+mod harness;
+
+use serde_json::json;
+use shared::sd_jwt::{KeyBinding, SdJwt};
+
+use crate::common::{TestStack, check, holder_key};
+
+/// Runs a harness command off the async runtime, so the services on this runtime keep
+/// answering the independent implementation's own requests (status lists, metadata).
+async fn blocking(
+    run: fn(&str, &serde_json::Value) -> serde_json::Value,
+    command: &'static str,
+    input: serde_json::Value,
+) -> serde_json::Value {
+    tokio::task::spawn_blocking(move || run(command, &input))
+        .await
+        .expect("harness thread")
+}
+
+/// The issuer's public key as its `/.well-known/jwt-vc-issuer` publishes it.
+async fn issuer_jwk(t: &TestStack) -> serde_json::Value {
+    let (s, meta) = t
+        .get_json(&format!("{}/.well-known/jwt-vc-issuer", t.issuer()))
+        .await;
+    assert_eq!(s, 200);
+    meta["jwks"]["keys"][0].clone()
+}
+
+#[tokio::test]
+async fn our_badge_and_presentation_verify_in_independent_libraries() {
+    let t = TestStack::start().await;
+    let holder = holder_key();
+    let credential = t.obtain_credential(&holder, Some(365)).await;
+    let jwk = issuer_jwk(&t).await;
+    let now = t.stack.clock.now();
+
+    for run in [
+        harness::node as fn(&str, &serde_json::Value) -> serde_json::Value,
+        harness::python,
+    ] {
+        let answer = blocking(
+            run,
+            "verify",
+            json!({"sdjwt": credential, "issuer_jwk": jwk, "kb": null, "now": now + 5}),
+        )
+        .await;
+        assert_eq!(answer["ok"], true, "{answer}");
+        assert_eq!(
+            answer["payload"]["ld"]["credentialSubject"]["identifier"][0]["identityHash"],
+            "田中 アナ"
+        );
+    }
+
+    // A presentation as our wallet makes it: the name only, bound to a verifier nonce.
+    let sd = SdJwt::parse(&credential).unwrap();
+    let revealed = sd.reveal(sd.issuer_jwt().unwrap().payload).unwrap();
+    let keep = revealed.disclosures_for(&[vec![
+        "ld".into(),
+        "credentialSubject".into(),
+        "identifier".into(),
+        "0".into(),
+    ]]);
+    let aud = "decentralized_identifier:did:web:verifier.example";
+    let pres = sd
+        .present(
+            &keep,
+            Some(KeyBinding {
+                aud,
+                nonce: "n-1234567890abcdef",
+                iat: now,
+                signer: &holder,
+            }),
+        )
+        .serialize();
+    for run in [
+        harness::node as fn(&str, &serde_json::Value) -> serde_json::Value,
+        harness::python,
+    ] {
+        // `now` a little ahead: @sd-jwt checks the status list token it fetches against it.
+        let later = t.stack.clock.now() + 5;
+        let answer = blocking(
+            run,
+            "verify",
+            json!({"sdjwt": pres, "issuer_jwk": jwk, "kb": {"aud": aud, "nonce": "n-1234567890abcdef"}, "now": later}),
+        )
+        .await;
+        assert_eq!(answer["ok"], true, "{answer}");
+        let identifiers = &answer["payload"]["ld"]["credentialSubject"]["identifier"];
+        assert_eq!(identifiers.as_array().map(Vec::len), Some(1), "{answer}");
+        assert_eq!(identifiers[0]["identityType"], "name");
+    }
+    t.stack.stop().await;
+}
+
+#[tokio::test]
+async fn our_verifier_accepts_a_presentation_made_by_sd_jwt_js() {
+    let t = TestStack::start().await;
+    let holder = holder_key();
+    let credential = t.obtain_credential(&holder, Some(365)).await;
+    let request = t.verifier_request().await;
+    let object = t
+        .request_object(request["openid4vp_uri"].as_str().unwrap())
+        .await;
+    let answer = blocking(
+        harness::node,
+        "present",
+        json!({
+            "sdjwt": credential,
+            "holder_jwk_private": harness::private_jwk(&holder),
+            "disclose": ["/ld/credentialSubject/identifier/0"],
+            "aud": object["client_id"],
+            "nonce": object["nonce"],
+            "iat": t.stack.clock.now(),
+        }),
+    )
+    .await;
+    let vp = answer["presentation"]
+        .as_str()
+        .expect("a presentation")
+        .to_owned();
+    let query_id = object["dcql_query"]["credentials"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, body) = t.post_vp_token(&object, json!({ query_id: [vp] })).await;
+    assert_eq!(s, 200, "{body}");
+    let result = t.result(request["id"].as_str().unwrap()).await;
+    assert_eq!(result["state"], "verified", "{result:#}");
+    assert_eq!(check(&result, "holder_binding"), Some(true));
+    assert!(
+        result["disclosed"].to_string().contains("田中 アナ"),
+        "{result:#}"
+    );
+    t.stack.stop().await;
+}
