@@ -5,3 +5,4 @@ mod common;
 mod interop;
 mod issuance;
 mod presentation;
+mod wallet_api;
