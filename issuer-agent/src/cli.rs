@@ -4,7 +4,7 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use crate::domain::offers::{NewAchievement, NewOffer};
+use crate::domain::offers::{EvidenceInput, NewAchievement, NewOffer, ResultInput};
 use crate::error::AppError;
 use crate::{App, Config};
 
@@ -45,6 +45,12 @@ pub enum Command {
         /// Protect the offer with a PIN (`tx_code`), printed separately.
         #[arg(long)]
         tx_code: bool,
+        /// URL of evidence for this recipient (repeatable); selectively disclosable.
+        #[arg(long = "evidence")]
+        evidence: Vec<String>,
+        /// A result for this recipient, e.g. a grade (repeatable); selectively disclosable.
+        #[arg(long = "result")]
+        results: Vec<String>,
         #[arg(long)]
         json: bool,
     },
@@ -113,6 +119,8 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
             name,
             email,
             tx_code,
+            evidence,
+            results,
             json,
         } => {
             let achievement_id = match achievement {
@@ -125,6 +133,19 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
                     recipient_name: name,
                     recipient_email: email,
                     tx_code,
+                    evidence: evidence
+                        .into_iter()
+                        .map(|url| EvidenceInput {
+                            id: Some(url),
+                            name: None,
+                            narrative: None,
+                            description: None,
+                        })
+                        .collect(),
+                    results: results
+                        .into_iter()
+                        .map(|value| ResultInput { value })
+                        .collect(),
                 })
                 .await?;
             if json {

@@ -48,6 +48,10 @@ pub struct OfferRow {
     pub token_hash: Option<String>,
     pub token_expires_at: Option<i64>,
     pub created_at: i64,
+    /// OB 3.0 `Evidence` objects (JSON array), or none.
+    pub evidence: Option<String>,
+    /// OB 3.0 `Result` objects (JSON array), or none.
+    pub results: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -68,7 +72,8 @@ macro_rules! select_offers {
     ($tail:literal) => {
         concat!(
             "SELECT id, achievement_id, recipient_name, recipient_email, code_hash, tx_code_hash, ",
-            "tx_code_failures, expires_at, redeemed_at, token_hash, token_expires_at, created_at FROM offers ",
+            "tx_code_failures, expires_at, redeemed_at, token_hash, token_expires_at, created_at, evidence, results ",
+            "FROM offers ",
             $tail
         )
     };
@@ -193,7 +198,8 @@ impl Store {
         with_db!(&self.db, |pool| {
             sqlx::query(
             "INSERT INTO offers (id, achievement_id, recipient_name, recipient_email, code_hash, tx_code_hash, \
-             tx_code_failures, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)"
+             tx_code_failures, expires_at, created_at, evidence, results) \
+             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10)"
         )
         .bind(&o.id)
         .bind(&o.achievement_id)
@@ -203,6 +209,8 @@ impl Store {
         .bind(&o.tx_code_hash)
         .bind(o.expires_at)
         .bind(o.created_at)
+        .bind(&o.evidence)
+        .bind(&o.results)
         .execute(pool)
         .await?
         .rows_affected()

@@ -238,6 +238,32 @@ impl App {
         if let Some(exp) = expires_at {
             ld["validUntil"] = json!(shared::clock::rfc3339(exp));
         }
+        // Evidence (credential level) and results (subject level): each element and the
+        // whole member selectively disclosable, like the recipient's identifiers.
+        let mut conceal: Vec<String> = Vec::new();
+        let identifiers = ld["credentialSubject"]["identifier"]
+            .as_array()
+            .map_or(0, Vec::len);
+        conceal.extend((0..identifiers).map(|i| format!("/ld/credentialSubject/identifier/{i}")));
+        conceal.push("/ld/credentialSubject/identifier".into());
+        for (stored, at, pointer) in [
+            (&offer.evidence, "/evidence", "/ld/evidence"),
+            (
+                &offer.results,
+                "/credentialSubject/result",
+                "/ld/credentialSubject/result",
+            ),
+        ] {
+            let Some(text) = stored else { continue };
+            let items: Vec<Value> = serde_json::from_str(text)
+                .map_err(|e| AppError::Internal(format!("stored offer {} {at}: {e}", offer.id)))?;
+            conceal.extend((0..items.len()).map(|i| format!("{pointer}/{i}")));
+            conceal.push(pointer.to_owned());
+            let target = ld
+                .pointer_mut(at.rsplit_once('/').map_or("", |(parent, _)| parent))
+                .ok_or_else(|| AppError::Internal(format!("credential has no parent for {at}")))?;
+            target[at.rsplit('/').next().unwrap_or(at)] = Value::Array(items);
+        }
         let mut claims = Map::new();
         claims.insert("iss".into(), json!(self.issuer_id));
         claims.insert("iat".into(), json!(now));
@@ -252,13 +278,10 @@ impl App {
             json!({ "status_list": { "idx": idx, "uri": self.status_list_uri(STATUS_LIST_ID) } }),
         );
         claims.insert("ld".into(), ld);
+        let conceal: Vec<&str> = conceal.iter().map(String::as_str).collect();
         let sd = sd_jwt::issue(
             claims,
-            &[
-                "/ld/credentialSubject/identifier/0",
-                "/ld/credentialSubject/identifier/1",
-                "/ld/credentialSubject/identifier",
-            ],
+            &conceal,
             2,
             shared::jose::header(sd_jwt::TYP_DC_SD_JWT, Some(&self.kid)),
             &self.es256 as &dyn Signer,

@@ -49,6 +49,89 @@ pub struct NewOffer {
     /// Ask the wallet for a PIN (`tx_code`) sent to the recipient by another channel.
     #[serde(default)]
     pub tx_code: bool,
+    /// Evidence of this recipient's achievement (OB 3.0 `Evidence`), selectively disclosable.
+    #[serde(default)]
+    pub evidence: Vec<EvidenceInput>,
+    /// This recipient's results (OB 3.0 `Result`), selectively disclosable.
+    #[serde(default)]
+    pub results: Vec<ResultInput>,
+}
+
+/// One piece of evidence: a URL, a narrative, or both.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceInput {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub narrative: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// One result: its value (a grade, a score, a level).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResultInput {
+    pub value: String,
+}
+
+/// The OB 3.0 JSON of the offer's evidence and results, checked; `None` when empty.
+fn evidence_and_results(
+    evidence: &[EvidenceInput],
+    results: &[ResultInput],
+) -> Result<(Option<String>, Option<String>), AppError> {
+    let mut ev = Vec::with_capacity(evidence.len());
+    for (i, e) in evidence.iter().enumerate() {
+        let field = |name: &str| format!("evidence[{i}].{name}");
+        if e.id.is_none() && e.narrative.is_none() && e.name.is_none() {
+            return Err(AppError::bad_request(
+                &format!("evidence[{i}]"),
+                "needs an id (URL), a name or a narrative",
+            ));
+        }
+        let mut obj = json!({ "type": ["Evidence"] });
+        if let Some(id) = &e.id {
+            match url::Url::parse(id) {
+                Ok(u) if matches!(u.scheme(), "https" | "http") => obj["id"] = json!(id),
+                _ => {
+                    return Err(AppError::bad_request(
+                        &field("id"),
+                        "must be an absolute http(s) URL",
+                    ));
+                }
+            }
+        }
+        for (name, value) in [
+            ("name", &e.name),
+            ("narrative", &e.narrative),
+            ("description", &e.description),
+        ] {
+            if let Some(v) = value {
+                if v.trim().is_empty() {
+                    return Err(AppError::bad_request(&field(name), "must not be empty"));
+                }
+                obj[name] = json!(v);
+            }
+        }
+        ev.push(obj);
+    }
+    let mut rs = Vec::with_capacity(results.len());
+    for (i, r) in results.iter().enumerate() {
+        if r.value.trim().is_empty() {
+            return Err(AppError::bad_request(
+                &format!("results[{i}].value"),
+                "must not be empty",
+            ));
+        }
+        rs.push(json!({ "type": ["Result"], "value": r.value }));
+    }
+    let text = |v: Vec<serde_json::Value>| {
+        (!v.is_empty()).then(|| serde_json::Value::Array(v).to_string())
+    };
+    Ok((text(ev), text(rs)))
 }
 
 #[derive(Debug, Serialize)]
@@ -151,6 +234,7 @@ impl App {
                 "is not an email address",
             ));
         }
+        let (evidence, results) = evidence_and_results(&req.evidence, &req.results)?;
         let now = self.clock.now();
         let id = shared::b64::random(16);
         let tx_code = req.tx_code.then(random_pin);
@@ -167,6 +251,8 @@ impl App {
             token_hash: None,
             token_expires_at: None,
             created_at: now,
+            evidence,
+            results,
         };
         self.store.insert_offer(&row).await?;
         let credential_offer_uri = self.offer_uri(&id);

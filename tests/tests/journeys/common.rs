@@ -49,6 +49,11 @@ impl TestStack {
 
     /// Creates an achievement and an offer; returns the admin API's answer for the offer.
     pub async fn offer(&self, tx_code: bool, valid_days: Option<i64>) -> Value {
+        self.offer_with(tx_code, valid_days, json!({})).await
+    }
+
+    /// As [`TestStack::offer`], with `extra` members in the offer request.
+    pub async fn offer_with(&self, tx_code: bool, valid_days: Option<i64>, extra: Value) -> Value {
         let (status, a) = self
             .admin_post(
                 "/admin/achievements",
@@ -61,17 +66,16 @@ impl TestStack {
             )
             .await;
         assert_eq!(status, 201, "{a}");
-        let (status, offer) = self
-            .admin_post(
-                "/admin/offers",
-                json!({
-                    "achievement_id": a["id"],
-                    "recipient_name": "田中 アナ",
-                    "recipient_email": "ana@example.org",
-                    "tx_code": tx_code,
-                }),
-            )
-            .await;
+        let mut body = json!({
+            "achievement_id": a["id"],
+            "recipient_name": "田中 アナ",
+            "recipient_email": "ana@example.org",
+            "tx_code": tx_code,
+        });
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        let (status, offer) = self.admin_post("/admin/offers", body).await;
         assert_eq!(status, 201, "{offer}");
         offer
     }

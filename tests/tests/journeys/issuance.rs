@@ -467,3 +467,55 @@ async fn futures_join_all<F: std::future::Future>(
 ) -> Vec<F::Output> {
     futures_util::future::join_all(futures).await
 }
+
+#[tokio::test]
+async fn evidence_and_results_are_selectively_disclosable() {
+    let t = TestStack::start().await;
+    let (s, body) = t
+        .admin_post(
+            "/admin/offers",
+            json!({"achievement_id": "x", "recipient_name": "A", "recipient_email": "a@example.org",
+                   "evidence": [{"id": "ftp://example.org/e"}]}),
+        )
+        .await;
+    assert_eq!(s, 400, "{body}");
+    let offer = t
+        .offer_with(
+            false,
+            None,
+            json!({
+                "evidence": [{"id": "https://example.org/portfolio/ana", "narrative": "Ran 12 help-desk sessions."}],
+                "results": [{"value": "A"}, {"value": "Distinction"}],
+            }),
+        )
+        .await;
+    let token = access_token(&t, &offer, None).await;
+    let holder = holder_key();
+    let nonce = t.nonce().await;
+    let proof = build_proof_jwt(&holder, t.issuer(), Some(&nonce), t.stack.clock.now());
+    let (s, resp) = t.credential(&token, credential_request(vec![proof])).await;
+    assert_eq!(s, 200, "{resp}");
+    let sd = SdJwt::parse(resp["credentials"][0]["credential"].as_str().unwrap()).unwrap();
+    let jws = sd.issuer_jwt().unwrap();
+    // Nothing of the evidence or results is readable without its disclosures.
+    let signed = serde_json::to_string(&jws.payload).unwrap();
+    assert!(
+        !signed.contains("portfolio") && !signed.contains("Distinction"),
+        "{signed}"
+    );
+    let revealed = sd.reveal(jws.payload.clone()).unwrap();
+    let pointers = revealed.disclosure_pointers();
+    for p in [
+        "/ld/evidence",
+        "/ld/evidence/0",
+        "/ld/credentialSubject/result",
+        "/ld/credentialSubject/result/1",
+    ] {
+        assert!(pointers.contains(&p.to_owned()), "{p} in {pointers:?}");
+    }
+    let ld = &revealed.claims["ld"];
+    assert_eq!(ld["evidence"][0]["type"], json!(["Evidence"]));
+    assert_eq!(ld["credentialSubject"]["result"][1]["value"], "Distinction");
+    shared::ob3::schema::validate(ld).expect("valid OB 3.0 with evidence and results");
+    t.stack.stop().await;
+}

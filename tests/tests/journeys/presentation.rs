@@ -49,7 +49,13 @@ async fn verdict(t: &TestStack, request: &Value, vp: String) -> Value {
 #[tokio::test]
 async fn whole_chain_issue_hold_present() {
     let t = TestStack::start().await;
-    let offer = t.offer(false, Some(365)).await;
+    let offer = t
+        .offer_with(
+            false,
+            Some(365),
+            json!({"evidence": [{"id": "https://example.org/portfolio/ana"}], "results": [{"value": "A"}]}),
+        )
+        .await;
     let wallet = &t.stack.wallet.app;
     let account = wallet
         .ensure_account("default", t.stack.clock.now())
@@ -103,10 +109,12 @@ async fn whole_chain_issue_hold_present() {
     }
     let disclosed = result["disclosed"].to_string();
     assert!(disclosed.contains("田中 アナ"), "{disclosed}");
-    assert!(
-        !disclosed.contains("emailAddress"),
-        "the email was not asked for: {disclosed}"
-    );
+    for withheld in ["emailAddress", "portfolio", "\"result\""] {
+        assert!(
+            !disclosed.contains(withheld),
+            "{withheld} was not asked for: {disclosed}"
+        );
+    }
     t.stack.stop().await;
 }
 
