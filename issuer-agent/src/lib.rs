@@ -107,11 +107,26 @@ impl App {
     }
 }
 
-/// Runs the issuer agent on `listener` until `shutdown` resolves.
+/// Runs the issuer agent on `listener` until `shutdown` resolves, purging used-up nonces
+/// once a minute meanwhile.
 pub async fn serve(
     app: App,
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    shared::serve::serve(http::router(app), listener, shutdown).await
+    let janitor = tokio::spawn({
+        let app = app.clone();
+        async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                if let Err(e) = app.store.purge_nonces(app.clock.now()).await {
+                    tracing::warn!(error = %e, "purging expired nonces failed");
+                }
+            }
+        }
+    });
+    let served = shared::serve::serve(http::router(app), listener, shutdown).await;
+    janitor.abort();
+    served
 }

@@ -519,3 +519,39 @@ async fn evidence_and_results_are_selectively_disclosable() {
     shared::ob3::schema::validate(ld).expect("valid OB 3.0 with evidence and results");
     t.stack.stop().await;
 }
+
+#[tokio::test]
+async fn expired_nonces_are_refused_then_purged() {
+    let t = TestStack::start().await;
+    let offer = t.offer(false, None).await;
+    let token = access_token(&t, &offer, None).await;
+    let nonce = t.nonce().await;
+    t.stack.clock.advance(301);
+    // The access token has expired too (300 s): a fresh offer gives a fresh one.
+    let offer = t.offer(false, None).await;
+    let token2 = access_token(&t, &offer, None).await;
+    let holder = holder_key();
+    let proof = build_proof_jwt(&holder, t.issuer(), Some(&nonce), t.stack.clock.now());
+    let (s, body) = t.credential(&token2, credential_request(vec![proof])).await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (400, Some("invalid_nonce")),
+        "{body}"
+    );
+    let (s, body) = t.credential(&token, credential_request(vec![])).await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (401, Some("invalid_token")),
+        "{body}"
+    );
+    let purged = t
+        .stack
+        .issuer
+        .app
+        .store
+        .purge_nonces(t.stack.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(purged, 1);
+    t.stack.stop().await;
+}

@@ -140,7 +140,7 @@ pub fn client_metadata() -> ClientMetadata {
     let formats = json!({
         "dc+sd-jwt": {
             "sd-jwt_alg_values": ["ES256"],
-            "kb-jwt_alg_values": ["ES256", "EdDSA"],
+            "kb-jwt_alg_values": ["ES256", "Ed25519"],
         }
     });
     ClientMetadata {
@@ -670,7 +670,7 @@ mod app_tests {
         let formats = req.client_metadata.unwrap().vp_formats_supported.unwrap();
         assert_eq!(
             formats["dc+sd-jwt"]["kb-jwt_alg_values"],
-            json!(["ES256", "EdDSA"])
+            json!(["ES256", "Ed25519"])
         );
         let other = app.create_request(template()).await.unwrap();
         let (_, other) =
