@@ -135,3 +135,82 @@ impl Db {
         with_db!(self, |pool| pool.close().await)
     }
 }
+
+/// Why a stored signing key could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyStoreError {
+    #[error("database: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("stored signing key {id} cannot be opened: {reason}")]
+    Key { id: String, reason: String },
+}
+
+/// Service-wide settings and sealed signing keys, in the `settings (name, value)` and
+/// `signing_keys (id, alg, sealed, created_at)` tables that the issuer's and the
+/// verifier's migrations both create.
+impl Db {
+    /// A setting's value.
+    pub async fn setting(&self, name: &str) -> Result<Option<String>, sqlx::Error> {
+        with_db!(self, |pool| sqlx::query_scalar(
+            "SELECT value FROM settings WHERE name = $1"
+        )
+        .bind(name)
+        .fetch_optional(pool)
+        .await)
+    }
+
+    /// Sets a setting, replacing its value.
+    pub async fn set_setting(&self, name: &str, value: &str) -> Result<(), sqlx::Error> {
+        with_db!(self, |pool| {
+            sqlx::query(
+            "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = $2"
+        )
+        .bind(name)
+        .bind(value)
+        .execute(pool)
+        .await
+        .map(|_| ())
+        })
+    }
+
+    /// Loads the signing key `id`, or creates, seals (for `purpose`) and stores it on first
+    /// start. When two instances start at once, the first insert wins and both use it.
+    pub async fn signing_key(
+        &self,
+        id: &str,
+        alg: crate::keys::Alg,
+        seal: &crate::keys::seal::SealKey,
+        purpose: &str,
+        now: i64,
+    ) -> Result<crate::keys::SigningKey, KeyStoreError> {
+        use crate::keys::{Signer, SigningKey};
+        let fresh = SigningKey::generate(alg);
+        let sealed = seal.seal(purpose, &fresh.to_secret_bytes());
+        with_db!(self, |pool| {
+            sqlx::query(
+            "INSERT INTO signing_keys (id, alg, sealed, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING"
+        )
+        .bind(id)
+        .bind(fresh.alg().as_str())
+        .bind(&sealed)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|_| ())
+        })?;
+        let stored: Vec<u8> = with_db!(self, |pool| sqlx::query_scalar(
+            "SELECT sealed FROM signing_keys WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_one(pool)
+        .await)?;
+        let bad = |reason: String| KeyStoreError::Key {
+            id: id.to_owned(),
+            reason,
+        };
+        let secret = seal
+            .open(purpose, &stored)
+            .map_err(|e| bad(e.to_string()))?;
+        SigningKey::from_secret_bytes(&secret).map_err(|e| bad(e.to_string()))
+    }
+}

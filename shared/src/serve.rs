@@ -1,8 +1,12 @@
-//! Serving a service's router on a listener, with the limits every service shares.
+//! Serving a service's router on a listener, with the limits every service shares, and the
+//! response and request-body conventions of every service's HTTP layer.
 
 use std::future::Future;
 
 use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
 use tokio::net::TcpListener;
 
 /// Largest request body any endpoint accepts unless its route sets its own limit.
@@ -18,4 +22,86 @@ pub async fn serve(
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// A JSON body that did not parse: the member at fault (a path such as `results[0].value`,
+/// or `body`) and the parser's reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyError {
+    pub field: String,
+    pub message: String,
+}
+
+/// Parses a JSON request body into `T`, naming the member at fault: the path where the
+/// value was wrong, or the missing member's name.
+pub fn parse_json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, BodyError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let message = e.inner().to_string();
+        let path = e.path().to_string();
+        let field = if path == "." {
+            message.split('`').nth(1).unwrap_or("body").to_owned()
+        } else {
+            path
+        };
+        BodyError { field, message }
+    })
+}
+
+/// An `application/problem+json` response (RFC 9457), with a `field` member naming the
+/// request member at fault when there is one.
+pub fn problem(status: StatusCode, title: &str, detail: &str, field: Option<&str>) -> Response {
+    let mut body =
+        json!({"type": "about:blank", "title": title, "status": status.as_u16(), "detail": detail});
+    if let Some(field) = field {
+        body["field"] = json!(field);
+    }
+    let mut r = (status, axum::Json(body)).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    r
+}
+
+/// An OAuth 2.0 error response (RFC 6749 §5.2): `{"error", "error_description"}`, never
+/// cached.
+pub fn oauth_error(status: StatusCode, code: &str, description: &str) -> Response {
+    let mut r = (
+        status,
+        axum::Json(json!({"error": code, "error_description": description})),
+    )
+        .into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        items: Vec<Item>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Item {
+        value: u32,
+    }
+
+    #[test]
+    fn body_errors_name_the_member() {
+        let e = parse_json_body::<Body>(br#"{"items": []}"#).unwrap_err();
+        assert_eq!(e.field, "name");
+        let e =
+            parse_json_body::<Body>(br#"{"name": "a", "items": [{"value": "x"}]}"#).unwrap_err();
+        assert_eq!(e.field, "items[0].value");
+        let e = parse_json_body::<Body>(b"not json").unwrap_err();
+        assert_eq!(e.field, "body");
+    }
 }

@@ -4,7 +4,6 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use crate::store::StoreError;
 
@@ -58,24 +57,15 @@ impl IntoResponse for AppError {
                 status,
                 code,
                 description,
-            } => {
-                let mut r = (
-                    status,
-                    axum::Json(json!({"error": code, "error_description": description})),
-                )
-                    .into_response();
-                r.headers_mut()
-                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                r
-            }
-            AppError::BadRequest { field, detail } => problem(
+            } => shared::serve::oauth_error(status, code, &description),
+            AppError::BadRequest { field, detail } => shared::serve::problem(
                 StatusCode::BAD_REQUEST,
                 "Invalid request",
                 &detail,
                 Some(&field),
             ),
             AppError::Unauthorized => {
-                let mut r = problem(
+                let mut r = shared::serve::problem(
                     StatusCode::UNAUTHORIZED,
                     "Unauthorized",
                     "missing or wrong API bearer token",
@@ -85,7 +75,7 @@ impl IntoResponse for AppError {
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 r
             }
-            AppError::NotFound(what) => problem(
+            AppError::NotFound(what) => shared::serve::problem(
                 StatusCode::NOT_FOUND,
                 "Not found",
                 &format!("{what} not found"),
@@ -93,7 +83,7 @@ impl IntoResponse for AppError {
             ),
             AppError::Config(_) | AppError::Store(_) | AppError::Db(_) | AppError::Internal(_) => {
                 tracing::error!(error = %self, "internal error");
-                problem(
+                shared::serve::problem(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Internal error",
                     "the server could not complete the request",
@@ -102,18 +92,4 @@ impl IntoResponse for AppError {
             }
         }
     }
-}
-
-fn problem(status: StatusCode, title: &str, detail: &str, field: Option<&str>) -> Response {
-    let mut body =
-        json!({"type": "about:blank", "title": title, "status": status.as_u16(), "detail": detail});
-    if let Some(field) = field {
-        body["field"] = json!(field);
-    }
-    let mut r = (status, axum::Json(body)).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
-    r
 }

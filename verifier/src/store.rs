@@ -4,7 +4,7 @@
 
 use shared::db::{Db, Migrations};
 use shared::keys::seal::SealKey;
-use shared::keys::{Alg, Signer, SigningKey};
+use shared::keys::{Alg, SigningKey};
 use shared::with_db;
 
 static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -14,8 +14,8 @@ static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres")
 pub enum StoreError {
     #[error("database: {0}")]
     Sqlx(#[from] sqlx::Error),
-    #[error("stored signing key {id} cannot be opened: {reason}")]
-    Key { id: String, reason: String },
+    #[error(transparent)]
+    Key(#[from] shared::db::KeyStoreError),
 }
 
 #[derive(Clone, Debug)]
@@ -76,31 +76,14 @@ impl Store {
     }
 
     pub async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
-        Ok(with_db!(&self.db, |pool| sqlx::query_scalar(
-            "SELECT value FROM settings WHERE name = $1"
-        )
-        .bind(name)
-        .fetch_optional(pool)
-        .await?))
+        Ok(self.db.setting(name).await?)
     }
 
     pub async fn set_setting(&self, name: &str, value: &str) -> Result<(), StoreError> {
-        with_db!(&self.db, |pool| {
-            sqlx::query(
-                "INSERT INTO settings (name, value) VALUES ($1, $2) \
-                 ON CONFLICT (name) DO UPDATE SET value = $2",
-            )
-            .bind(name)
-            .bind(value)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        Ok(())
+        Ok(self.db.set_setting(name, value).await?)
     }
 
-    /// Loads the signing key `id`, or creates, seals and stores it on first start. When two
-    /// instances start at once, the first insert wins and both use that key.
+    /// Loads the signing key `id`, or creates, seals and stores it on first start.
     pub async fn signing_key(
         &self,
         id: &str,
@@ -109,35 +92,7 @@ impl Store {
         now: i64,
     ) -> Result<SigningKey, StoreError> {
         let purpose = format!("verifier-signing-key:{id}");
-        let fresh = SigningKey::generate(alg);
-        let sealed = seal.seal(&purpose, &fresh.to_secret_bytes());
-        with_db!(&self.db, |pool| {
-            sqlx::query(
-                "INSERT INTO signing_keys (id, alg, sealed, created_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(id)
-            .bind(fresh.alg().as_str())
-            .bind(&sealed)
-            .bind(now)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        let stored: Vec<u8> = with_db!(&self.db, |pool| sqlx::query_scalar(
-            "SELECT sealed FROM signing_keys WHERE id = $1"
-        )
-        .bind(id)
-        .fetch_one(pool)
-        .await?);
-        let bad = |reason: String| StoreError::Key {
-            id: id.to_owned(),
-            reason,
-        };
-        let secret = seal
-            .open(&purpose, &stored)
-            .map_err(|e| bad(e.to_string()))?;
-        SigningKey::from_secret_bytes(&secret).map_err(|e| bad(e.to_string()))
+        Ok(self.db.signing_key(id, alg, seal, &purpose, now).await?)
     }
 
     pub async fn insert_request(&self, r: &RequestRow) -> Result<(), StoreError> {

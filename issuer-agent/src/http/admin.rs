@@ -35,17 +35,7 @@ impl FromRequestParts<App> for Admin {
 
 /// Parses a JSON body into `T`, naming the member at fault.
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let message = e.inner().to_string();
-        let path = e.path().to_string();
-        let field = if path == "." {
-            message.split('`').nth(1).unwrap_or("body").to_owned()
-        } else {
-            path
-        };
-        AppError::bad_request(&field, message)
-    })
+    shared::serve::parse_json_body(body).map_err(|e| AppError::bad_request(&e.field, e.message))
 }
 
 pub async fn create_achievement(

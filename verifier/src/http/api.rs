@@ -44,26 +44,9 @@ struct CreateRequest {
     template: Option<Template>,
 }
 
-/// Parses a JSON value into `T`, naming the member at fault under `prefix`.
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8], prefix: &str) -> Result<T, AppError> {
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| field_error(prefix, e))
-}
-
-fn field_error(prefix: &str, e: serde_path_to_error::Error<serde_json::Error>) -> AppError {
-    let message = e.inner().to_string();
-    let path = e.path().to_string();
-    let field = match (prefix, path.as_str()) {
-        ("", ".") => message.split('`').nth(1).unwrap_or("body").to_owned(),
-        ("", path) => path.to_owned(),
-        (prefix, ".") => prefix.to_owned(),
-        (prefix, path) => format!("{prefix}.{path}"),
-    };
-    AppError::bad_request(&field, message)
-}
-
 fn spec(body: &[u8]) -> Result<RequestSpec, AppError> {
-    let req: CreateRequest = parse(body, "")?;
+    let req: CreateRequest = shared::serve::parse_json_body(body)
+        .map_err(|e| AppError::bad_request(&e.field, e.message))?;
     match (req.dcql_query, req.template) {
         (Some(_), Some(_)) => Err(AppError::bad_request(
             "template",
