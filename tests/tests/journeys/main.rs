@@ -2,6 +2,7 @@
 //! as users and other implementations would. One test binary, a module per journey.
 
 mod common;
+mod demo;
 mod interop;
 mod issuance;
 mod presentation;

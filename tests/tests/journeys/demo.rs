@@ -1,0 +1,146 @@
+//! The newcomer's journey: run the `akashi` launcher, follow the demo it prints (create an
+//! offer, accept it with the wallet CLI, present to the printed verifier request), and
+//! read the verifier's report: verified, with only the recipient's name disclosed.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A free loopback port (bound, then released for the launcher to take).
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+struct Launcher {
+    child: Child,
+    env: Vec<(String, String)>,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Launcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Launcher {
+    /// Runs `akashi <args>` with the launcher's configuration; returns stdout.
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_akashi"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .envs(self.env.iter().cloned())
+            .output()
+            .expect("akashi runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "akashi {args:?} failed: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+}
+
+#[test]
+fn the_printed_demo_ends_with_a_verified_badge() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut env = Vec::new();
+    for service in ["ISSUER", "WALLET", "VERIFIER"] {
+        let port = free_port();
+        env.push((format!("{service}_LISTEN"), format!("127.0.0.1:{port}")));
+        env.push((
+            format!("{service}_PUBLIC_URL"),
+            format!("http://127.0.0.1:{port}"),
+        ));
+    }
+    // Runs on SQLite under the temporary directory, as on a newcomer's machine.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_akashi"))
+        .current_dir(dir.path())
+        .envs(env.iter().cloned())
+        .env_remove("TEST_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the launcher starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let launcher = Launcher { child, env, dir };
+
+    // Read the banner until the last line of the demo.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut banner = Vec::new();
+    while !banner
+        .iter()
+        .any(|l: &String| l.contains("Ctrl-C stops the services"))
+    {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no demo banner: {banner:#?}"));
+        banner.push(line);
+    }
+    let banner = banner.join("\n");
+    for service in ["issuer", "wallet", "verifier"] {
+        assert!(banner.contains(&format!("  {service}")), "{banner}");
+    }
+    let present_uri = banner
+        .split('\'')
+        .find(|s| s.starts_with("openid4vp://"))
+        .unwrap_or_else(|| panic!("no openid4vp:// link in {banner}"))
+        .to_owned();
+    let request_id = banner
+        .split_whitespace()
+        .skip_while(|w| *w != "result")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no `verifier result ID` in {banner}"))
+        .to_owned();
+
+    // 1. Create an offer.
+    let offer: Value = serde_json::from_str(&launcher.run(&[
+        "issuer",
+        "offer",
+        "--name",
+        "Ana Tanaka",
+        "--email",
+        "ana@example.org",
+        "--json",
+    ]))
+    .expect("offer JSON");
+    let link = offer["offer_link"].as_str().expect("offer_link");
+    // 2. Accept it with the wallet.
+    let accepted = launcher.run(&["wallet", "accept", link]);
+    assert!(accepted.contains("Digital Supporter"), "{accepted}");
+    // 3. Present to the printed request.
+    let presented = launcher.run(&["wallet", "present", &present_uri]);
+    assert!(
+        presented.contains("/ld/credentialSubject/identifier/0"),
+        "{presented}"
+    );
+    // 4. The verifier's report.
+    let result: Value =
+        serde_json::from_str(&launcher.run(&["verifier", "result", &request_id, "--json"]))
+            .expect("result JSON");
+    assert_eq!(result["state"], "verified", "{result:#}");
+    let disclosed = result["disclosed"].to_string();
+    assert!(disclosed.contains("Ana Tanaka"), "{disclosed}");
+    assert!(!disclosed.contains("emailAddress"), "{disclosed}");
+    // The embedded defaults created their files under ./data.
+    for file in ["issuer.db", "wallet.db", "verifier.db", "issuer-seal.key"] {
+        assert!(
+            launcher.dir.path().join("data").join(file).exists(),
+            "data/{file}"
+        );
+    }
+}
