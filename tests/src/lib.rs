@@ -11,6 +11,8 @@ use shared::clock::Clock;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+pub mod load;
+
 /// Where the services keep their data.
 #[derive(Clone, Debug)]
 pub enum Storage {
@@ -62,7 +64,11 @@ impl StackConfig {
     /// Everything on ephemeral loopback ports, data in `dir`, databases as
     /// [`Storage::for_tests`] says, fixed tokens, loopback fetching allowed.
     pub fn ephemeral(dir: &Path) -> Self {
-        let storage = Storage::for_tests(dir);
+        Self::with_storage(dir, Storage::for_tests(dir))
+    }
+
+    /// As [`StackConfig::ephemeral`], on the given storage.
+    pub fn with_storage(dir: &Path, storage: Storage) -> Self {
         let (issuer_db, issuer_schema) = storage.database("issuer");
         let (wallet_db, wallet_schema) = storage.database("wallet");
         let (verifier_db, verifier_schema) = storage.database("verifier");

@@ -1,9 +1,12 @@
 //! `bench`: measurements that run apart from the tests.
 //!
-//! `cargo run --release -p akashi --bin bench -- crypto [--iterations N]` times the raw
-//! operations every issuance and presentation is built from: ES256 and EdDSA signing and
-//! verification through our `Signer` (aws-lc-rs), SD-JWT VC issuance, and the verifier's
-//! SD-JWT + KB-JWT check.
+//! - `bench crypto [--iterations N]` times the raw operations every issuance and
+//!   presentation is built from: ES256 and EdDSA signing and verification through our
+//!   `Signer` (aws-lc-rs), SD-JWT VC issuance, and the verifier's SD-JWT + KB-JWT check.
+//! - `bench issuance|presentation [--clients N] [--flows N] [--seconds S]
+//!   [--database-url postgres://…]` starts the real services on loopback (SQLite in a
+//!   temporary directory unless a PostgreSQL URL is given) and drives whole OpenID4VCI
+//!   flows or OpenID4VP round trips over HTTP with N concurrent clients.
 
 use std::time::Instant;
 
@@ -109,18 +112,77 @@ fn crypto(iterations: u32) {
     println!("| SD-JWT+KB verify (issuer ES256 + KB-JWT ES256, 2 disclosures) | {t_verify:.1} |");
 }
 
+fn flag<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn load_scenario(scenario: &str, args: &[String]) {
+    let load = akashi::load::Load {
+        clients: flag(args, "--clients", 16),
+        flows: flag(args, "--flows", 2000),
+        max_time: std::time::Duration::from_secs(flag(args, "--seconds", 60)),
+    };
+    let database_url: Option<String> = args
+        .iter()
+        .position(|a| a == "--database-url")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let storage = match database_url {
+            Some(url) => akashi::Storage::Postgres {
+                url,
+                schema_prefix: format!("bench{}", std::process::id()),
+            },
+            None => akashi::Storage::Sqlite(dir.path().to_path_buf()),
+        };
+        let on = match &storage {
+            akashi::Storage::Postgres { .. } => "PostgreSQL",
+            akashi::Storage::Sqlite(_) => "SQLite",
+        };
+        let mut config = akashi::StackConfig::with_storage(dir.path(), storage.clone());
+        config.storage = Some(storage);
+        let stack = akashi::Stack::start(config, shared::clock::Clock::system())
+            .await
+            .expect("the stack starts");
+        let report = match scenario {
+            "issuance" => akashi::load::issuance(&stack, load).await,
+            _ => akashi::load::presentation(&stack, load).await,
+        };
+        match report {
+            Ok(report) => {
+                println!("{} on {on}, {} clients", report.scenario, load.clients);
+                println!("{}", report.table());
+                if let Some(kib) = akashi::load::peak_rss_kib() {
+                    println!(
+                        "peak RSS of the process (services and load generator together): {} MiB",
+                        kib / 1024
+                    );
+                }
+            }
+            Err(e) => eprintln!("preparing the scenario failed: {e}"),
+        }
+        stack.stop().await;
+    });
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let iterations = args
-        .iter()
-        .position(|a| a == "--iterations")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(5_000);
     match args.first().map(String::as_str) {
-        Some("crypto") => crypto(iterations),
+        Some("crypto") => crypto(flag(&args, "--iterations", 5_000)),
+        Some(s @ ("issuance" | "presentation")) => load_scenario(s, &args),
         _ => {
-            eprintln!("usage: bench crypto [--iterations N]");
+            eprintln!(
+                "usage: bench crypto [--iterations N]\n       bench issuance|presentation [--clients N] [--flows N] [--seconds S] [--database-url URL]"
+            );
             std::process::exit(2);
         }
     }
