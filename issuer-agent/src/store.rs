@@ -282,6 +282,28 @@ impl Store {
         .rows_affected()))
     }
 
+    /// Claims the one issuance of `configuration` for an offer: true if this call claimed it.
+    pub async fn claim_issuance(
+        &self,
+        offer_id: &str,
+        configuration: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let r = with_db!(&self.db, |pool| {
+            sqlx::query(
+            "INSERT INTO offer_issuances (offer_id, configuration, issued_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (offer_id, configuration) DO NOTHING"
+        )
+        .bind(offer_id)
+        .bind(configuration)
+        .bind(now)
+        .execute(pool)
+        .await?
+        .rows_affected()
+        });
+        Ok(r == 1)
+    }
+
     /// Inserts an issued credential; false if its status index is already taken.
     pub async fn insert_credential(&self, c: &CredentialRow) -> Result<bool, StoreError> {
         let r = with_db!(&self.db, |pool| {

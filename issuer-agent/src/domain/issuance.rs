@@ -161,6 +161,16 @@ impl App {
             }
         }
 
+        if !self
+            .store
+            .claim_issuance(&offer.id, CONFIGURATION_SD_JWT, now)
+            .await?
+        {
+            return Err(AppError::oauth(
+                "credential_request_denied",
+                "this offer's credential was already issued; ask the issuer for a new offer",
+            ));
+        }
         let mut credentials = Vec::with_capacity(keys.len());
         for key in &keys {
             credentials.push(json!({ "credential": self.issue_sd_jwt(&offer, key, now).await? }));

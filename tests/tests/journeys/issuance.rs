@@ -323,7 +323,16 @@ async fn proof_rejections_are_precise() {
         .credential(&token, credential_request(vec![good.clone()]))
         .await;
     assert_eq!(s, 200, "{body}");
-    // …and now it is used.
+    // A second credential request on the same token, even with a fresh nonce, is refused:
+    // the offer's credential was issued.
+    let fresh = build_proof_jwt(&holder, t.issuer(), Some(&t.nonce().await), now);
+    let (s, body) = t.credential(&token, credential_request(vec![fresh])).await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (400, Some("credential_request_denied")),
+        "{body}"
+    );
+    // …and the used nonce stays used.
     let (s, body) = t.credential(&token, credential_request(vec![good])).await;
     assert_eq!(
         (s, body["error"].as_str()),
