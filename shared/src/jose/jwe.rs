@@ -162,6 +162,20 @@ pub fn encrypt(
     ))
 }
 
+/// The protected header of a compact JWE, read without decrypting: only to find the key
+/// its `kid` names. Nothing in it is authenticated until [`EncryptionKey::decrypt`] succeeds.
+pub fn protected_header(compact: &str) -> Result<Map<String, Value>, JweError> {
+    let h = compact
+        .split('.')
+        .next()
+        .ok_or(JweError::Malformed("a compact JWE has exactly five parts"))?;
+    if compact.split('.').count() != 5 {
+        return Err(JweError::Malformed("a compact JWE has exactly five parts"));
+    }
+    let bytes = b64::decode(h).map_err(|_| JweError::Malformed("header is not base64url"))?;
+    serde_json::from_slice(&bytes).map_err(|_| JweError::Malformed("header is not a JSON object"))
+}
+
 /// A P-256 key agreement private key: the recipient side of [`encrypt`]. Its `Debug`
 /// form never shows the secret.
 pub struct EncryptionKey {
@@ -247,10 +261,7 @@ impl EncryptionKey {
         ) else {
             return Err(JweError::Malformed("a compact JWE has exactly five parts"));
         };
-        let header_bytes =
-            b64::decode(h).map_err(|_| JweError::Malformed("header is not base64url"))?;
-        let header: Map<String, Value> = serde_json::from_slice(&header_bytes)
-            .map_err(|_| JweError::Malformed("header is not a JSON object"))?;
+        let header = protected_header(compact)?;
 
         match header.get("alg") {
             Some(Value::String(alg)) if alg == ALG_ECDH_ES => {}
