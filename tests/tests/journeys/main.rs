@@ -3,6 +3,7 @@
 
 mod common;
 mod demo;
+mod encrypted_response;
 mod interop;
 mod issuance;
 mod presentation;

@@ -403,7 +403,9 @@ impl App {
                                 Ok(body) => Ok(body),
                                 Err(ResponseError::BadVpToken(e)) => Err(e),
                                 Err(e) => {
-                                    return Err(invalid_request(format!("decrypted response: {e}")));
+                                    return Err(invalid_request(format!(
+                                        "decrypted response: {e}"
+                                    )));
                                 }
                             };
                             (body, row.state.clone(), Encryption::Decrypted(enc))
