@@ -766,4 +766,54 @@ mod tests {
             Err(RequestError::Jose(JoseError::Malformed(_)))
         ));
     }
+
+    #[test]
+    fn direct_post_jwt_picks_the_key_and_enc() {
+        let key = jwe::EncryptionKey::generate();
+        let enc_jwk = key.public_jwk().to_value();
+        let signing = shared::keys::SigningKey::generate(shared::keys::Alg::ES256);
+        let sig_jwk = {
+            let mut j = signing.public_jwk().to_value();
+            j["use"] = json!("sig");
+            j["alg"] = json!("ECDH-ES");
+            j
+        };
+        let jwt = |metadata: Value| {
+            request(json!({"response_mode": "direct_post.jwt", "client_metadata": metadata}))
+        };
+        // A256GCM preferred; the `use: sig` key is passed over.
+        let req = jwt(json!({"jwks": {"keys": [sig_jwk, enc_jwk]},
+                             "encrypted_response_enc_values_supported": ["A128GCM", "A256GCM"]}));
+        let (jwk, enc) = response_encryption(&req).unwrap().unwrap();
+        assert_eq!((jwk.kid.as_deref(), enc), (Some(key.kid()), Enc::A256GCM));
+        // Absent list: the §8.3 default, A128GCM.
+        let req = jwt(json!({"jwks": {"keys": [enc_jwk]}}));
+        assert_eq!(response_encryption(&req).unwrap().unwrap().1, Enc::A128GCM);
+        // The form is `response=<JWE>` that the key opens to the parameters.
+        let form = response_form(
+            &req,
+            vec![
+                ("vp_token".into(), json!({"b": ["x~"]})),
+                ("state".into(), json!("s-1")),
+            ],
+        )
+        .unwrap();
+        assert_eq!(form.len(), 1);
+        assert_eq!(form[0].0, "response");
+        let plain: Value = serde_json::from_slice(&key.decrypt(&form[0].1).unwrap()).unwrap();
+        assert_eq!(plain, json!({"vp_token": {"b": ["x~"]}, "state": "s-1"}));
+        // Refusals.
+        let req = jwt(json!({"jwks": {"keys": [sig_jwk]}}));
+        assert!(matches!(
+            response_encryption(&req),
+            Err(PresentError::NoEncryptionKey)
+        ));
+        let req = jwt(json!({"jwks": {"keys": [enc_jwk]},
+                             "encrypted_response_enc_values_supported": ["A128CBC-HS256"]}));
+        assert!(matches!(
+            response_encryption(&req),
+            Err(PresentError::NoSupportedEnc(_))
+        ));
+        assert!(response_encryption(&request(json!({}))).unwrap().is_none());
+    }
 }

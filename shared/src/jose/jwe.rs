@@ -316,7 +316,7 @@ impl EncryptionKey {
 
         let cek = agreement::agree(
             &self.key,
-            &UnparsedPublicKey::new(&ECDH_P256, &epk_point),
+            UnparsedPublicKey::new(&ECDH_P256, &epk_point),
             JweError::BadEpk("point is not on P-256"),
             |z| Ok(concat_kdf(z, enc, &apu, &apv)),
         )?;
