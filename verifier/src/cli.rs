@@ -190,3 +190,38 @@ pub fn render(result: &RequestResult) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: Command,
+    }
+
+    fn mode(args: &[&str]) -> Result<CliResponseMode, clap::Error> {
+        let mut argv = vec!["verifier", "request", "--issuer", "https://i.example"];
+        argv.extend_from_slice(args);
+        match Cli::try_parse_from(argv)?.command {
+            Command::Request { response_mode, .. } => Ok(response_mode),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn request_response_mode_defaults_to_direct_post() {
+        assert_eq!(mode(&[]).unwrap(), CliResponseMode::DirectPost);
+        assert_eq!(
+            mode(&["--response-mode", "direct_post.jwt"]).unwrap(),
+            CliResponseMode::DirectPostJwt
+        );
+        assert!(mode(&["--response-mode", "fragment"]).is_err());
+        assert_eq!(
+            shared::oid4vp::ResponseMode::from(CliResponseMode::DirectPostJwt),
+            shared::oid4vp::ResponseMode::DirectPostJwt
+        );
+    }
+}

@@ -371,67 +371,11 @@ impl App {
     /// A response that fails `response_encryption` is stored as the (rejected) result and
     /// answered with `invalid_request` naming the failure.
     pub async fn receive_response(&self, pairs: Vec<(String, String)>) -> Result<(), AppError> {
-        let (body, state, encryption) = match DirectPostBody::from_form(
-            pairs.iter().map(|(k, v)| (k, v)),
-        ) {
-            Ok(DirectPostBody::Encrypted(compact)) => {
-                let (row, opened) = self.open_encrypted(&compact).await?;
-                match opened {
-                    Ok((pairs, enc)) => {
-                        let state = pairs
-                            .iter()
-                            .find(|(k, _)| k == "state")
-                            .map(|(_, v)| v.clone());
-                        if state.as_deref() != Some(row.state.as_str()) {
-                            let detail = format!(
-                                "the decrypted response's `state` {state:?} is not the state of request {}, whose key it was encrypted to",
-                                row.id
-                            );
-                            (
-                                Err(detail.clone()),
-                                row.state.clone(),
-                                Encryption::Failed(detail),
-                            )
-                        } else {
-                            let body = match DirectPostBody::from_form(
-                                pairs.iter().map(|(k, v)| (k, v)),
-                            ) {
-                                Ok(DirectPostBody::Encrypted(_)) => {
-                                    Err("the decrypted response holds another `response`"
-                                        .to_owned())
-                                }
-                                Ok(body) => Ok(body),
-                                Err(ResponseError::BadVpToken(e)) => Err(e),
-                                Err(e) => {
-                                    return Err(invalid_request(format!(
-                                        "decrypted response: {e}"
-                                    )));
-                                }
-                            };
-                            (body, row.state.clone(), Encryption::Decrypted(enc))
-                        }
-                    }
-                    Err(detail) => (
-                        Err(detail.clone()),
-                        row.state.clone(),
-                        Encryption::Failed(detail),
-                    ),
-                }
-            }
-            parsed => {
-                let body = match parsed {
-                    Ok(body) => Ok(body),
-                    Err(ResponseError::BadVpToken(e)) => Err(e),
-                    Err(e) => return Err(invalid_request(e.to_string())),
-                };
-                let state = pairs
-                    .iter()
-                    .find(|(k, _)| k == "state")
-                    .map(|(_, v)| v.clone())
-                    .ok_or_else(|| invalid_request("`state` is missing"))?;
-                (body, state, Encryption::NotRequired)
-            }
-        };
+        let (body, state, encryption) =
+            match DirectPostBody::from_form(pairs.iter().map(|(k, v)| (k, v))) {
+                Ok(DirectPostBody::Encrypted(compact)) => self.receive_encrypted(&compact).await?,
+                parsed => receive_plain(&pairs, parsed)?,
+            };
         let now = self.clock.now();
         let row = self.accept(&state, now).await?;
         let encryption = match encryption {
@@ -458,6 +402,36 @@ impl App {
             ))),
             None => Ok(()),
         }
+    }
+
+    /// A `response=<JWE>` (`direct_post.jwt`, §8.3): decrypted with the key of the request
+    /// its `kid` names, whose `state` the decrypted parameters must carry.
+    async fn receive_encrypted(&self, compact: &str) -> Result<Received, AppError> {
+        let (row, opened) = self.open_encrypted(compact).await?;
+        let (pairs, enc) = match opened {
+            Ok(opened) => opened,
+            Err(detail) => return Ok((Err(detail.clone()), row.state, Encryption::Failed(detail))),
+        };
+        let state = pairs
+            .iter()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.clone());
+        if state.as_deref() != Some(row.state.as_str()) {
+            let detail = format!(
+                "the decrypted response's `state` {state:?} is not the state of request {}, whose key it was encrypted to",
+                row.id
+            );
+            return Ok((Err(detail.clone()), row.state, Encryption::Failed(detail)));
+        }
+        let body = match DirectPostBody::from_form(pairs.iter().map(|(k, v)| (k, v))) {
+            Ok(DirectPostBody::Encrypted(_)) => {
+                Err("the decrypted response holds another `response`".to_owned())
+            }
+            Ok(body) => Ok(body),
+            Err(ResponseError::BadVpToken(e)) => Err(e),
+            Err(e) => Err(format!("the decrypted parameters: {e}")),
+        };
+        Ok((body, row.state, Encryption::Decrypted(enc)))
     }
 
     /// Finds the request a `response=<JWE>` is addressed to (by the JWE `kid`, the only
@@ -683,6 +657,28 @@ pub fn result_view(row: RequestRow, now: i64) -> RequestResult {
         expires_at: row.expires_at,
         responded_at: row.responded_at,
     }
+}
+
+/// A received response: its body (or why it is malformed), the `state` it answers, and how
+/// it met the request's encryption requirement.
+type Received = (Result<DirectPostBody, String>, String, Encryption);
+
+/// A plain `vp_token=…&state=…` or `error=…` form (§8.2).
+fn receive_plain(
+    pairs: &[(String, String)],
+    parsed: Result<DirectPostBody, ResponseError>,
+) -> Result<Received, AppError> {
+    let body = match parsed {
+        Ok(body) => Ok(body),
+        Err(ResponseError::BadVpToken(e)) => Err(e),
+        Err(e) => return Err(invalid_request(e.to_string())),
+    };
+    let state = pairs
+        .iter()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.clone())
+        .ok_or_else(|| invalid_request("`state` is missing"))?;
+    Ok((body, state, Encryption::NotRequired))
 }
 
 /// The parameters of a decrypted response as form pairs: strings as they are, `vp_token`
