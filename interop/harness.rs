@@ -1,5 +1,5 @@
-//! Runs the independent SD-JWT implementations in `interop/` (npm `@sd-jwt/*`, the
-//! Python `sd-jwt` reference) as subprocesses: one JSON request on stdin, one JSON answer
+//! Runs the independent implementations in `interop/` (npm `@sd-jwt/*`, the Python
+//! `sd-jwt` reference, npm `jose` for JWE) as subprocesses: one JSON request on stdin, one JSON answer
 //! on stdout, bounded in time. Included by the interop tests of `shared` and of the
 //! end-to-end journeys with `#[path]`, so both drive the same harness.
 
@@ -48,9 +48,32 @@ pub fn require_installed() {
     );
 }
 
+/// Fails with instructions when the npm `jose` package (the JWE interop) is not installed.
+pub fn require_jose_installed() {
+    let dir = interop_dir();
+    let path = dir.join("node_modules/jose/package.json");
+    assert!(
+        path.is_file(),
+        "{} is missing: run `npm ci` in {} (interop/README.md)",
+        path.display(),
+        dir.display()
+    );
+}
+
 /// Runs `program args…` in interop/ with `input` on stdin; kills it after [`TIMEOUT`].
 pub fn run(program: &str, args: &[&str], input: &Value) -> Value {
     require_installed();
+    run_installed(program, args, input)
+}
+
+/// Runs `node jwe.mjs <command>` (npm `jose`), see interop/jwe.mjs.
+pub fn jwe_node(command: &str, input: &Value) -> Value {
+    require_jose_installed();
+    run_installed("node", &["jwe.mjs", command], input)
+}
+
+/// [`run`] without the SD-JWT install check: the caller checked what it needs.
+fn run_installed(program: &str, args: &[&str], input: &Value) -> Value {
     let mut child = Command::new(program)
         .args(args)
         .current_dir(interop_dir())

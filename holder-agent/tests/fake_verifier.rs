@@ -323,7 +323,7 @@ async fn refuses_each_malformed_request_with_its_own_error() {
     let e = present_error(app.present(&account, &v.link("sig", jwt), None, now).await);
     assert!(matches!(e, PresentError::BadSignature { .. }), "{e}");
 
-    // Encrypted responses are not supported yet.
+    // direct_post.jwt without a key to encrypt to in client_metadata.jwks.
     let mut claims = v.claims(VCT);
     claims["response_mode"] = json!("direct_post.jwt");
     let e = present_error(
@@ -335,10 +335,7 @@ async fn refuses_each_malformed_request_with_its_own_error() {
         )
         .await,
     );
-    assert!(
-        matches!(e, PresentError::EncryptedResponseNotSupported),
-        "{e}"
-    );
+    assert!(matches!(e, PresentError::NoEncryptionKey), "{e}");
 
     // Nothing was sent to the verifier for any of these.
     assert!(v.responses().is_empty());

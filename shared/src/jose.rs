@@ -2,7 +2,9 @@
 //!
 //! Decoding never trusts the token: [`Jws::decode`] parses the parts and refuses `alg:
 //! none` and unknown algorithms; only [`Jws::verify`] with a key chosen by the caller says
-//! the signature is good.
+//! the signature is good. [`jwe`] is the encryption side: compact JWE with ECDH-ES.
+
+pub mod jwe;
 
 use serde::Serialize;
 use serde_json::{Map, Value};

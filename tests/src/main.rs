@@ -123,7 +123,10 @@ async fn run_all(config: akashi::StackConfig) -> Result<(), String> {
     let request = stack
         .verifier
         .app
-        .create_request(verifier::domain::requests::RequestSpec::Template(template))
+        .create_request(
+            verifier::domain::requests::RequestSpec::Template(template),
+            shared::oid4vp::ResponseMode::DirectPost,
+        )
         .await
         .map_err(|e| format!("creating the demo verifier request: {e}"))?;
     println!(

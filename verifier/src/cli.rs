@@ -12,6 +12,24 @@ use crate::domain::requests::{Disclose, RequestResult, RequestSpec, Template};
 use crate::error::AppError;
 use crate::{App, Config};
 
+/// The response modes a request can ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CliResponseMode {
+    #[value(name = "direct_post")]
+    DirectPost,
+    #[value(name = "direct_post.jwt")]
+    DirectPostJwt,
+}
+
+impl From<CliResponseMode> for shared::oid4vp::ResponseMode {
+    fn from(mode: CliResponseMode) -> Self {
+        match mode {
+            CliResponseMode::DirectPost => Self::DirectPost,
+            CliResponseMode::DirectPostJwt => Self::DirectPostJwt,
+        }
+    }
+}
+
 #[derive(Subcommand, Debug, Clone)]
 pub enum Command {
     /// Run the verifier (the default).
@@ -31,6 +49,10 @@ pub enum Command {
         /// A DCQL query (JSON file) instead of the Open Badge template.
         #[arg(long)]
         dcql: Option<PathBuf>,
+        /// How the wallet answers: `direct_post`, or `direct_post.jwt` to have the response
+        /// encrypted to a key of this request (OpenID4VP 1.0 §8.3, HAIP).
+        #[arg(long, value_enum, default_value = "direct_post")]
+        response_mode: CliResponseMode,
         #[arg(long)]
         json: bool,
     },
@@ -72,6 +94,7 @@ pub async fn run(config: Config, command: Option<Command>) -> Result<(), AppErro
             achievement,
             disclose,
             dcql,
+            response_mode,
             json,
         } => {
             let spec = match (dcql, issuer) {
@@ -93,7 +116,7 @@ pub async fn run(config: Config, command: Option<Command>) -> Result<(), AppErro
                     return Err(AppError::bad_request("--issuer", "give --issuer or --dcql"));
                 }
             };
-            let created = app.create_request(spec).await?;
+            let created = app.create_request(spec, response_mode.into()).await?;
             if json {
                 println!(
                     "{}",
@@ -166,4 +189,39 @@ pub fn render(result: &RequestResult) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: Command,
+    }
+
+    fn mode(args: &[&str]) -> Result<CliResponseMode, clap::Error> {
+        let mut argv = vec!["verifier", "request", "--issuer", "https://i.example"];
+        argv.extend_from_slice(args);
+        match Cli::try_parse_from(argv)?.command {
+            Command::Request { response_mode, .. } => Ok(response_mode),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn request_response_mode_defaults_to_direct_post() {
+        assert_eq!(mode(&[]).unwrap(), CliResponseMode::DirectPost);
+        assert_eq!(
+            mode(&["--response-mode", "direct_post.jwt"]).unwrap(),
+            CliResponseMode::DirectPostJwt
+        );
+        assert!(mode(&["--response-mode", "fragment"]).is_err());
+        assert_eq!(
+            shared::oid4vp::ResponseMode::from(CliResponseMode::DirectPostJwt),
+            shared::oid4vp::ResponseMode::DirectPostJwt
+        );
+    }
 }

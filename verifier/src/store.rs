@@ -40,6 +40,12 @@ pub struct RequestRow {
     pub refusals: i64,
     /// The check that refused the latest refused response, JSON.
     pub last_refusal: Option<String>,
+    /// `direct_post` or `direct_post.jwt` (OpenID4VP 1.0 §8.2, §8.3).
+    pub response_mode: String,
+    /// With `direct_post.jwt`: the `kid` of the request's encryption key.
+    pub encryption_kid: Option<String>,
+    /// With `direct_post.jwt`: the request's encryption key, sealed.
+    pub encryption_key: Option<Vec<u8>>,
 }
 
 /// Why [`Store::accept_response`] did not accept a response.
@@ -58,7 +64,8 @@ macro_rules! select_requests {
     ($tail:literal) => {
         concat!(
             "SELECT id, client_id, nonce, state, dcql_query, created_at, expires_at, ",
-            "responded_at, result, refusals, last_refusal FROM requests ",
+            "responded_at, result, refusals, last_refusal, response_mode, encryption_kid, ",
+            "encryption_key FROM requests ",
             $tail
         )
     };
@@ -98,8 +105,9 @@ impl Store {
     pub async fn insert_request(&self, r: &RequestRow) -> Result<(), StoreError> {
         with_db!(&self.db, |pool| {
             sqlx::query(
-                "INSERT INTO requests (id, client_id, nonce, state, dcql_query, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO requests (id, client_id, nonce, state, dcql_query, created_at, expires_at, \
+                 response_mode, encryption_kid, encryption_key) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(&r.id)
             .bind(&r.client_id)
@@ -108,6 +116,9 @@ impl Store {
             .bind(&r.dcql_query)
             .bind(r.created_at)
             .bind(r.expires_at)
+            .bind(&r.response_mode)
+            .bind(&r.encryption_kid)
+            .bind(&r.encryption_key)
             .execute(pool)
             .await?
             .rows_affected()
@@ -129,6 +140,20 @@ impl Store {
             "WHERE state = $1"
         ))
         .bind(state)
+        .fetch_optional(pool)
+        .await?))
+    }
+
+    /// The request whose encryption key has `kid`: how a `direct_post.jwt` response, whose
+    /// `state` is inside the JWE, finds its request.
+    pub async fn request_by_encryption_kid(
+        &self,
+        kid: &str,
+    ) -> Result<Option<RequestRow>, StoreError> {
+        Ok(with_db!(&self.db, |pool| sqlx::query_as(select_requests!(
+            "WHERE encryption_kid = $1"
+        ))
+        .bind(kid)
         .fetch_optional(pool)
         .await?))
     }
@@ -218,7 +243,26 @@ mod tests {
             result: None,
             refusals: 0,
             last_refusal: None,
+            response_mode: "direct_post".into(),
+            encryption_kid: None,
+            encryption_key: None,
         }
+    }
+
+    #[tokio::test]
+    async fn an_encrypted_request_is_found_by_its_kid() {
+        let (_dir, store) = temp_store().await;
+        store.insert_request(&row("r0", "s0", 2000)).await.unwrap();
+        let mut r = row("r1", "s1", 2000);
+        r.response_mode = "direct_post.jwt".into();
+        r.encryption_kid = Some("k1".into());
+        r.encryption_key = Some(vec![1, 2, 3]);
+        store.insert_request(&r).await.unwrap();
+        assert_eq!(
+            store.request_by_encryption_kid("k1").await.unwrap(),
+            Some(r)
+        );
+        assert_eq!(store.request_by_encryption_kid("k2").await.unwrap(), None);
     }
 
     #[tokio::test]

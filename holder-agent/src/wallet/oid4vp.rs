@@ -4,7 +4,10 @@
 //! URL, whose DID must be the client's, §5.9.3), unsigned ones from `redirect_uri:`
 //! verifiers only (§5.9.3, which must not sign). The DCQL query (§6) is evaluated over the
 //! account's credentials; the response is `direct_post` (§8.2) with key-bound SD-JWT
-//! presentations, or `access_denied` (§8.5) when nothing matches.
+//! presentations, or `access_denied` (§8.5) when nothing matches. With `direct_post.jwt`
+//! (§8.3, HAIP 1.0 §5) the response parameters are encrypted as a JWE (`ECDH-ES`, `enc`
+//! A256GCM when offered, else A128GCM) to the `client_metadata.jwks` key with `use: enc`
+//! and `alg: ECDH-ES`, and posted as `response=<JWE>`.
 
 use std::collections::BTreeMap;
 
@@ -13,13 +16,14 @@ use serde_json::{Map, Value, json};
 use shared::did::{DidError, Relationship, split_did_url};
 use shared::fetch::FetchError;
 use shared::jose::JoseError;
-use shared::keys::Signer;
+use shared::jose::jwe::{self, Enc, JweError};
+use shared::keys::{Jwk, Signer};
 use shared::oauth::ErrorCode;
 use shared::oid4vp::dcql::{Candidate, DcqlError};
 use shared::oid4vp::{
-    AuthorizationErrorResponse, AuthorizationRequest, AuthorizationResponse, ClientIdPrefix,
-    Invocation, InvocationError, RequestError, RequestUriMethod, ResponseMode, TYP_REQUEST_OBJECT,
-    check_client_id, decode_request_object,
+    AuthorizationErrorResponse, AuthorizationRequest, ClientIdPrefix, Invocation, InvocationError,
+    RequestError, RequestUriMethod, ResponseMode, TYP_REQUEST_OBJECT, check_client_id,
+    decode_request_object,
 };
 use shared::sd_jwt::{KeyBinding, SdJwt};
 
@@ -74,9 +78,15 @@ pub enum PresentError {
     #[error("request object expired at {exp} (now {now})")]
     Expired { exp: i64, now: i64 },
     #[error(
-        "response_mode direct_post.jwt (encrypted responses) is not supported yet; ask the verifier for direct_post"
+        "response_mode direct_post.jwt, but client_metadata.jwks has no P-256 key with `use: enc` and `alg: ECDH-ES` to encrypt the response to"
     )]
-    EncryptedResponseNotSupported,
+    NoEncryptionKey,
+    #[error(
+        "client_metadata.encrypted_response_enc_values_supported is {0:?}: none of A256GCM, A128GCM"
+    )]
+    NoSupportedEnc(Vec<String>),
+    #[error("encrypting the response: {0}")]
+    Encryption(#[from] JweError),
     #[error("response_mode {0:?} is not supported (direct_post is)")]
     UnsupportedResponseMode(ResponseMode),
     #[error("`scope`-based requests are not supported; the verifier must send a dcql_query")]
@@ -102,7 +112,9 @@ impl PresentError {
             PresentError::Fetch { .. } | PresentError::Respond { .. } => "fetch_failed",
             PresentError::NoMatch { .. } => "no_matching_credential",
             PresentError::Disclosure(_) => "invalid_disclosure",
-            PresentError::EncryptedResponseNotSupported
+            PresentError::NoEncryptionKey
+            | PresentError::NoSupportedEnc(_)
+            | PresentError::Encryption(_)
             | PresentError::UnsupportedResponseMode(_)
             | PresentError::ScopeNotSupported
             | PresentError::UnsupportedClientIdPrefix { .. } => "verifier_unsupported",
@@ -162,8 +174,68 @@ fn wallet_metadata() -> Value {
             "dc+sd-jwt": {"sd-jwt_alg_values": ["ES256"], "kb-jwt_alg_values": ["ES256"]}
         },
         "client_id_prefixes_supported": ["decentralized_identifier", "redirect_uri"],
-        "response_modes_supported": ["direct_post"],
+        "response_modes_supported": ["direct_post", "direct_post.jwt"],
+        "authorization_encryption_alg_values_supported": [jwe::ALG_ECDH_ES],
+        "authorization_encryption_enc_values_supported": ["A128GCM", "A256GCM"],
     })
+}
+
+/// For a `direct_post.jwt` request (§8.3): the key to encrypt the response to (the first
+/// `client_metadata.jwks` key with `alg: ECDH-ES`, `use` `enc` or absent, on P-256) and
+/// the `enc` (A256GCM when offered, as HAIP prefers; A128GCM when the list is absent, the
+/// §8.3 default). `None` for plain `direct_post`.
+pub fn response_encryption(req: &AuthorizationRequest) -> Result<Option<(Jwk, Enc)>, PresentError> {
+    if req.effective_response_mode() != ResponseMode::DirectPostJwt {
+        return Ok(None);
+    }
+    let metadata = req.client_metadata.as_ref();
+    let keys = metadata
+        .and_then(|m| m.jwks.as_ref())
+        .and_then(|jwks| jwks.get("keys"))
+        .and_then(Value::as_array)
+        .ok_or(PresentError::NoEncryptionKey)?;
+    let jwk = keys
+        .iter()
+        .filter(|k| k.get("alg").and_then(Value::as_str) == Some(jwe::ALG_ECDH_ES))
+        .filter(|k| {
+            k.get("use")
+                .and_then(Value::as_str)
+                .is_none_or(|u| u == jwe::USE_ENC)
+        })
+        .filter_map(|k| Jwk::from_value(k).ok())
+        .find(|k| k.kty == "EC" && k.crv == "P-256")
+        .ok_or(PresentError::NoEncryptionKey)?;
+    let enc = match metadata.and_then(|m| m.encrypted_response_enc_values_supported.as_ref()) {
+        None => Enc::A128GCM,
+        Some(values) => Enc::ALL
+            .into_iter()
+            .find(|e| values.iter().any(|v| v == e.as_str()))
+            .ok_or_else(|| PresentError::NoSupportedEnc(values.clone()))?,
+    };
+    Ok(Some((jwk, enc)))
+}
+
+/// The form to post: the parameters themselves (`direct_post`), or `response=<JWE>` of
+/// them as one JSON object (`direct_post.jwt`).
+fn response_form(
+    req: &AuthorizationRequest,
+    params: Vec<(String, Value)>,
+) -> Result<Vec<(String, String)>, PresentError> {
+    match response_encryption(req)? {
+        None => Ok(params
+            .into_iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => (k, s),
+                other => (k, other.to_string()),
+            })
+            .collect()),
+        Some((jwk, enc)) => {
+            let payload: Map<String, Value> = params.into_iter().collect();
+            let payload = serde_json::to_vec(&payload).expect("a JSON map serialises");
+            let compact = jwe::encrypt(&payload, &jwk, enc, jwk.kid.as_deref())?;
+            Ok(vec![("response".to_owned(), compact)])
+        }
+    }
 }
 
 /// Decodes an unsigned (`alg: none`) request object: header `typ` checked, no signature.
@@ -232,7 +304,9 @@ pub fn check_request(
     req.validate()?;
     match req.effective_response_mode() {
         ResponseMode::DirectPost => {}
-        ResponseMode::DirectPostJwt => return Err(PresentError::EncryptedResponseNotSupported),
+        ResponseMode::DirectPostJwt => {
+            response_encryption(req)?;
+        }
         other => return Err(PresentError::UnsupportedResponseMode(other)),
     }
     if req.dcql_query.is_none() {
@@ -492,11 +566,14 @@ impl App {
             }
         }
 
-        let response = AuthorizationResponse {
-            vp_token,
-            state: req.state.clone(),
-        };
-        let form = response.to_form();
+        let mut params = vec![(
+            "vp_token".to_owned(),
+            serde_json::to_value(&vp_token).expect("a vp_token serialises"),
+        )];
+        if let Some(state) = &req.state {
+            params.push(("state".to_owned(), Value::String(state.clone())));
+        }
+        let form = response_form(&req, params)?;
         let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let answer = self
             .fetcher
@@ -534,7 +611,12 @@ impl App {
             error_description: Some(reason.to_owned()),
             state: req.state.clone(),
         };
-        let form = error.to_form();
+        let params = error
+            .to_form()
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect();
+        let form = response_form(req, params)?;
         let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         self.fetcher
             .post_form(response_uri, &pairs, "application/json")
@@ -615,12 +697,8 @@ mod tests {
         ));
         assert!(matches!(
             err(json!({"response_mode": "direct_post.jwt"}), None),
-            PresentError::EncryptedResponseNotSupported
+            PresentError::NoEncryptionKey
         ));
-        assert_eq!(
-            err(json!({"response_mode": "direct_post.jwt"}), None).to_string(),
-            "response_mode direct_post.jwt (encrypted responses) is not supported yet; ask the verifier for direct_post"
-        );
         assert!(matches!(
             err(
                 json!({"response_mode": "fragment", "response_uri": null,
@@ -687,5 +765,55 @@ mod tests {
             )),
             Err(RequestError::Jose(JoseError::Malformed(_)))
         ));
+    }
+
+    #[test]
+    fn direct_post_jwt_picks_the_key_and_enc() {
+        let key = jwe::EncryptionKey::generate();
+        let enc_jwk = key.public_jwk().to_value();
+        let signing = shared::keys::SigningKey::generate(shared::keys::Alg::ES256);
+        let sig_jwk = {
+            let mut j = signing.public_jwk().to_value();
+            j["use"] = json!("sig");
+            j["alg"] = json!("ECDH-ES");
+            j
+        };
+        let jwt = |metadata: Value| {
+            request(json!({"response_mode": "direct_post.jwt", "client_metadata": metadata}))
+        };
+        // A256GCM preferred; the `use: sig` key is passed over.
+        let req = jwt(json!({"jwks": {"keys": [sig_jwk, enc_jwk]},
+                             "encrypted_response_enc_values_supported": ["A128GCM", "A256GCM"]}));
+        let (jwk, enc) = response_encryption(&req).unwrap().unwrap();
+        assert_eq!((jwk.kid.as_deref(), enc), (Some(key.kid()), Enc::A256GCM));
+        // Absent list: the §8.3 default, A128GCM.
+        let req = jwt(json!({"jwks": {"keys": [enc_jwk]}}));
+        assert_eq!(response_encryption(&req).unwrap().unwrap().1, Enc::A128GCM);
+        // The form is `response=<JWE>` that the key opens to the parameters.
+        let form = response_form(
+            &req,
+            vec![
+                ("vp_token".into(), json!({"b": ["x~"]})),
+                ("state".into(), json!("s-1")),
+            ],
+        )
+        .unwrap();
+        assert_eq!(form.len(), 1);
+        assert_eq!(form[0].0, "response");
+        let plain: Value = serde_json::from_slice(&key.decrypt(&form[0].1).unwrap()).unwrap();
+        assert_eq!(plain, json!({"vp_token": {"b": ["x~"]}, "state": "s-1"}));
+        // Refusals.
+        let req = jwt(json!({"jwks": {"keys": [sig_jwk]}}));
+        assert!(matches!(
+            response_encryption(&req),
+            Err(PresentError::NoEncryptionKey)
+        ));
+        let req = jwt(json!({"jwks": {"keys": [enc_jwk]},
+                             "encrypted_response_enc_values_supported": ["A128CBC-HS256"]}));
+        assert!(matches!(
+            response_encryption(&req),
+            Err(PresentError::NoSupportedEnc(_))
+        ));
+        assert!(response_encryption(&request(json!({}))).unwrap().is_none());
     }
 }

@@ -204,11 +204,21 @@ impl TestStack {
     /// Creates a verifier request through its API: the built-in template for an Open Badge
     /// from our issuer, asking for the recipient's name.
     pub async fn verifier_request(&self) -> Value {
+        self.verifier_request_with(json!({})).await
+    }
+
+    /// [`TestStack::verifier_request`] with more members in the body (`response_mode`).
+    pub async fn verifier_request_with(&self, extra: Value) -> Value {
+        let mut body =
+            json!({"template": {"issuer": self.issuer(), "disclose": ["recipient_name"]}});
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
         let r = self
             .http
             .post(format!("{}/api/requests", self.verifier()))
             .bearer_auth(VERIFIER_TOKEN)
-            .json(&json!({"template": {"issuer": self.issuer(), "disclose": ["recipient_name"]}}))
+            .json(&body)
             .send()
             .await
             .expect("create request");

@@ -4,6 +4,7 @@
 mod bench_smoke;
 mod common;
 mod demo;
+mod encrypted_response;
 mod interop;
 mod issuance;
 mod presentation;

@@ -1,9 +1,17 @@
 //! Presentation requests (OpenID4VP 1.0 §5): creation from a DCQL query or the Open Badge
 //! template, the signed request object served at `request_uri` (JAR, `typ`
 //! `oauth-authz-req+jwt`), the `direct_post` response accepted once, and the result.
+//!
+//! A request may ask for `direct_post.jwt` (OpenID4VP 1.0 §8.3, HAIP 1.0 §5): it then gets
+//! an ephemeral P-256 key agreement key of its own, stored sealed, published in
+//! `client_metadata.jwks`; the wallet's `response=<JWE>` finds the request by the JWE
+//! `kid`, is decrypted, and goes through the same checks. A response that cannot be
+//! decrypted, or a plain form sent to such a request, fails the `response_encryption` check.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use shared::jose::jwe::{self, Enc, EncryptionKey};
+use shared::keys::Jwk;
 use shared::oid4vp::dcql::DcqlQuery;
 use shared::oid4vp::{
     AuthorizationRequest, ClientMetadata, DirectPostBody, RequestUri, RequestUriMethod,
@@ -135,18 +143,62 @@ pub fn template_query(t: &Template) -> Result<DcqlQuery, AppError> {
         .map_err(|e| AppError::Internal(format!("the template builds a DCQL query: {e}")))
 }
 
-/// The verifier's `vp_formats_supported` (OpenID4VP 1.0 §11.1, B.3.3).
-pub fn client_metadata() -> ClientMetadata {
+/// The name of the check that a `direct_post.jwt` response was encrypted to the request's key.
+pub const CHECK_RESPONSE_ENCRYPTION: &str = "response_encryption";
+
+/// The verifier's `vp_formats_supported` (OpenID4VP 1.0 §11.1, B.3.3) and, for
+/// `direct_post.jwt`, the request's encryption key in `jwks` with the `enc` values HAIP
+/// requires verifiers to accept (§5.1; HAIP 1.0 §5).
+pub fn client_metadata(encryption_jwk: Option<Jwk>) -> ClientMetadata {
     let formats = json!({
         "dc+sd-jwt": {
             "sd-jwt_alg_values": ["ES256"],
             "kb-jwt_alg_values": ["ES256", "Ed25519"],
         }
     });
+    let (jwks, enc_values) = match encryption_jwk {
+        Some(jwk) => (
+            Some(json!({ "keys": [jwk.to_value()] })),
+            Some(vec![
+                Enc::A128GCM.as_str().to_owned(),
+                Enc::A256GCM.as_str().to_owned(),
+            ]),
+        ),
+        None => (None, None),
+    };
     ClientMetadata {
+        jwks,
+        encrypted_response_enc_values_supported: enc_values,
         vp_formats_supported: formats.as_object().cloned(),
-        ..ClientMetadata::default()
     }
+}
+
+/// The response mode stored with a request.
+fn stored_response_mode(text: &str) -> Result<ResponseMode, AppError> {
+    serde_json::from_value(Value::String(text.to_owned()))
+        .map_err(|e| AppError::Internal(format!("stored response_mode {text:?}: {e}")))
+}
+
+fn response_mode_text(mode: ResponseMode) -> String {
+    match serde_json::to_value(mode) {
+        Ok(Value::String(s)) => s,
+        _ => unreachable!("response modes serialise as strings"),
+    }
+}
+
+/// The sealing purpose of request `id`'s encryption key.
+fn encryption_key_purpose(id: &str) -> String {
+    format!("verifier-response-key:{id}")
+}
+
+/// How a response met the request's encryption requirement.
+enum Encryption {
+    /// `direct_post`: nothing to check.
+    NotRequired,
+    /// Decrypted with the request's key.
+    Decrypted(String),
+    /// Refused: the detail names why.
+    Failed(String),
 }
 
 fn invalid_request(description: impl Into<String>) -> AppError {
@@ -155,7 +207,22 @@ fn invalid_request(description: impl Into<String>) -> AppError {
 
 impl App {
     /// Creates a presentation request and returns its wallet link.
-    pub async fn create_request(&self, spec: RequestSpec) -> Result<CreatedRequest, AppError> {
+    /// `response_mode` is `direct_post` or `direct_post.jwt` (the latter with a fresh
+    /// per-request encryption key, HAIP 1.0 §5).
+    pub async fn create_request(
+        &self,
+        spec: RequestSpec,
+        response_mode: ResponseMode,
+    ) -> Result<CreatedRequest, AppError> {
+        if !response_mode.is_direct_post() {
+            return Err(AppError::bad_request(
+                "response_mode",
+                format!(
+                    "{:?} is not offered: use direct_post or direct_post.jwt",
+                    response_mode_text(response_mode)
+                ),
+            ));
+        }
         let query = match spec {
             RequestSpec::Dcql(q) => q,
             RequestSpec::Template(t) => template_query(&t)?,
@@ -164,8 +231,18 @@ impl App {
             .validate()
             .map_err(|e| AppError::bad_request("dcql_query", e.to_string()))?;
         let now = self.clock.now();
+        let id = shared::b64::random(ID_BYTES);
+        let (encryption_kid, encryption_key) = if response_mode == ResponseMode::DirectPostJwt {
+            let key = EncryptionKey::generate();
+            let sealed = self
+                .seal
+                .seal(&encryption_key_purpose(&id), &key.to_secret_bytes());
+            (Some(key.kid().to_owned()), Some(sealed))
+        } else {
+            (None, None)
+        };
         let row = RequestRow {
-            id: shared::b64::random(ID_BYTES),
+            id,
             client_id: self.client_id.clone(),
             nonce: shared::b64::random(NONCE_BYTES),
             state: shared::b64::random(STATE_BYTES),
@@ -176,6 +253,9 @@ impl App {
             result: None,
             refusals: 0,
             last_refusal: None,
+            response_mode: response_mode_text(response_mode),
+            encryption_kid,
+            encryption_key,
         };
         self.store.insert_request(&row).await?;
         self.links(&row.id)
@@ -242,18 +322,23 @@ impl App {
             .map_err(|e| AppError::Internal(format!("stored DCQL query: {e}")))?;
         let response_uri = Url::parse(&format!("{}/response", self.public_url))
             .map_err(|e| AppError::Config(format!("public URL: {e}")))?;
+        let response_mode = stored_response_mode(&row.response_mode)?;
+        let encryption_jwk = match row.encryption_key.as_deref() {
+            Some(sealed) => Some(self.encryption_key(&row.id, sealed)?.public_jwk()),
+            None => None,
+        };
         let req = AuthorizationRequest {
             client_id: shared::oid4vp::ClientId::parse(&row.client_id)
                 .map_err(|e| AppError::Internal(format!("stored client_id: {e}")))?,
             response_type: "vp_token".into(),
-            response_mode: Some(ResponseMode::DirectPost),
+            response_mode: Some(response_mode),
             response_uri: Some(response_uri),
             redirect_uri: None,
             nonce: row.nonce,
             state: Some(row.state),
             dcql_query: Some(query),
             scope: None,
-            client_metadata: Some(client_metadata()),
+            client_metadata: Some(client_metadata(encryption_jwk)),
             transaction_data: None,
             verifier_info: None,
             aud: Some(SELF_ISSUED_AUDIENCE.into()),
@@ -269,34 +354,139 @@ impl App {
         ))
     }
 
-    /// The Response Endpoint (`direct_post`, OpenID4VP 1.0 §8.2): the form's pairs.
-    /// The first response for a known, unexpired `state` is accepted and verified; the
-    /// verification is stored whatever its outcome. Later responses are refused (and
-    /// recorded as a failed `replay` check), as are responses after expiry.
+    /// Opens request `id`'s sealed encryption key.
+    fn encryption_key(&self, id: &str, sealed: &[u8]) -> Result<EncryptionKey, AppError> {
+        let secret = self
+            .seal
+            .open(&encryption_key_purpose(id), sealed)
+            .map_err(|e| AppError::Internal(format!("encryption key of request {id}: {e}")))?;
+        EncryptionKey::from_secret_bytes(&secret)
+            .map_err(|e| AppError::Internal(format!("encryption key of request {id}: {e}")))
+    }
+
+    /// The Response Endpoint (`direct_post`, OpenID4VP 1.0 §8.2; `direct_post.jwt`, §8.3):
+    /// the form's pairs. The first response for a known, unexpired `state` is accepted and
+    /// verified; the verification is stored whatever its outcome. Later responses are
+    /// refused (and recorded as a failed `replay` check), as are responses after expiry.
+    /// A response that fails `response_encryption` is stored as the (rejected) result and
+    /// answered with `invalid_request` naming the failure.
     pub async fn receive_response(&self, pairs: Vec<(String, String)>) -> Result<(), AppError> {
-        let body = match DirectPostBody::from_form(pairs.iter().map(|(k, v)| (k, v))) {
-            Ok(DirectPostBody::Encrypted(_)) => {
-                return Err(invalid_request(
-                    "`response` (direct_post.jwt) is not accepted: the request asked for direct_post",
-                ));
+        let (body, state, encryption) =
+            match DirectPostBody::from_form(pairs.iter().map(|(k, v)| (k, v))) {
+                Ok(DirectPostBody::Encrypted(compact)) => self.receive_encrypted(&compact).await?,
+                parsed => receive_plain(&pairs, parsed)?,
+            };
+        let now = self.clock.now();
+        let row = self.accept(&state, now).await?;
+        let encryption = match encryption {
+            Encryption::NotRequired
+                if stored_response_mode(&row.response_mode)? == ResponseMode::DirectPostJwt =>
+            {
+                Encryption::Failed(
+                    "the request asked for direct_post.jwt but the response was a plain form, not `response=<JWE>`".to_owned(),
+                )
             }
-            Ok(body) => Ok(body),
-            Err(ResponseError::BadVpToken(e)) => Err(e),
-            Err(e) => return Err(invalid_request(e.to_string())),
+            other => other,
+        };
+        let refusal = match &encryption {
+            Encryption::Failed(detail) => Some(detail.clone()),
+            _ => None,
+        };
+        let verification = self.verify_response(&row, body, encryption, now).await?;
+        self.store
+            .store_result(&row.id, &to_json(&verification))
+            .await?;
+        match refusal {
+            Some(detail) => Err(invalid_request(format!(
+                "{CHECK_RESPONSE_ENCRYPTION}: {detail}"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// A `response=<JWE>` (`direct_post.jwt`, §8.3): decrypted with the key of the request
+    /// its `kid` names, whose `state` the decrypted parameters must carry.
+    async fn receive_encrypted(&self, compact: &str) -> Result<Received, AppError> {
+        let (row, opened) = self.open_encrypted(compact).await?;
+        let (pairs, enc) = match opened {
+            Ok(opened) => opened,
+            Err(detail) => return Ok((Err(detail.clone()), row.state, Encryption::Failed(detail))),
         };
         let state = pairs
             .iter()
             .find(|(k, _)| k == "state")
-            .map(|(_, v)| v.clone())
-            .ok_or_else(|| invalid_request("`state` is missing"))?;
-        let now = self.clock.now();
-        let row = match self.store.accept_response(&state, now).await? {
-            Ok(row) => row,
+            .map(|(_, v)| v.clone());
+        if state.as_deref() != Some(row.state.as_str()) {
+            let detail = format!(
+                "the decrypted response's `state` {state:?} is not the state of request {}, whose key it was encrypted to",
+                row.id
+            );
+            return Ok((Err(detail.clone()), row.state, Encryption::Failed(detail)));
+        }
+        let body = match DirectPostBody::from_form(pairs.iter().map(|(k, v)| (k, v))) {
+            Ok(DirectPostBody::Encrypted(_)) => {
+                Err("the decrypted response holds another `response`".to_owned())
+            }
+            Ok(body) => Ok(body),
+            Err(ResponseError::BadVpToken(e)) => Err(e),
+            Err(e) => Err(format!("the decrypted parameters: {e}")),
+        };
+        Ok((body, row.state, Encryption::Decrypted(enc)))
+    }
+
+    /// Finds the request a `response=<JWE>` is addressed to (by the JWE `kid`, the only
+    /// readable part) and decrypts it with that request's key. Returns the request and
+    /// either the decrypted parameters as form pairs with the `enc` used, or why they could
+    /// not be had.
+    async fn open_encrypted(
+        &self,
+        compact: &str,
+    ) -> Result<(RequestRow, Result<(Vec<(String, String)>, String), String>), AppError> {
+        let header = jwe::protected_header(compact)
+            .map_err(|e| invalid_request(format!("`response`: {e}")))?;
+        let kid = header.get("kid").and_then(Value::as_str).ok_or_else(|| {
+            invalid_request("the `response` JWE has no `kid` naming the request's key")
+        })?;
+        let row = self
+            .store
+            .request_by_encryption_kid(kid)
+            .await?
+            .ok_or_else(|| {
+                invalid_request(
+                    "the `response` JWE's `kid` names no direct_post.jwt presentation request",
+                )
+            })?;
+        let sealed = row.encryption_key.as_deref().ok_or_else(|| {
+            AppError::Internal(format!("request {} has a kid but no key", row.id))
+        })?;
+        let key = self.encryption_key(&row.id, sealed)?;
+        let opened = match key.decrypt(compact) {
+            Err(e) => Err(e.to_string()),
+            Ok(plain) => {
+                let enc = header
+                    .get("enc")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                match serde_json::from_slice::<serde_json::Map<String, Value>>(&plain) {
+                    Err(e) => Err(format!("the decrypted payload is not a JSON object: {e}")),
+                    Ok(params) => Ok((response_pairs(params), enc)),
+                }
+            }
+        };
+        Ok((row, opened))
+    }
+
+    /// Accepts the response for `state` once (see [`crate::store::Store::accept_response`]), recording
+    /// refused replays and late answers on their request.
+    async fn accept(&self, state: &str, now: i64) -> Result<RequestRow, AppError> {
+        match self.store.accept_response(state, now).await? {
+            Ok(row) => Ok(row),
             Err(Refused::UnknownState) => {
-                return Err(invalid_request("`state` matches no presentation request"));
+                Err(invalid_request("`state` matches no presentation request"))
             }
             Err(Refused::Replay) => {
-                let row = self.store.request_by_state(&state).await?;
+                let row = self.store.request_by_state(state).await?;
                 if let Some(row) = row {
                     let check = Check::fail(
                         "replay",
@@ -307,12 +497,12 @@ impl App {
                     );
                     self.store.record_refusal(&row.id, &to_json(&check)).await?;
                 }
-                return Err(invalid_request(
+                Err(invalid_request(
                     "a response for this state was already received",
-                ));
+                ))
             }
             Err(Refused::Expired) => {
-                if let Some(row) = self.store.request_by_state(&state).await? {
+                if let Some(row) = self.store.request_by_state(state).await? {
                     let check = Check::fail(
                         "request",
                         format!(
@@ -322,14 +512,9 @@ impl App {
                     );
                     self.store.record_refusal(&row.id, &to_json(&check)).await?;
                 }
-                return Err(invalid_request("the presentation request has expired"));
+                Err(invalid_request("the presentation request has expired"))
             }
-        };
-        let verification = self.verify_response(&row, body, now).await?;
-        self.store
-            .store_result(&row.id, &to_json(&verification))
-            .await?;
-        Ok(())
+        }
     }
 
     /// Verifies an accepted response against its request.
@@ -337,6 +522,7 @@ impl App {
         &self,
         row: &RequestRow,
         body: Result<DirectPostBody, String>,
+        encryption: Encryption,
         now: i64,
     ) -> Result<Verification, AppError> {
         let mut head = vec![
@@ -349,6 +535,25 @@ impl App {
             ),
             Check::pass("replay", "the first response for this state"),
         ];
+        match encryption {
+            Encryption::NotRequired => {}
+            Encryption::Decrypted(enc) => head.push(Check::pass(
+                CHECK_RESPONSE_ENCRYPTION,
+                format!("`response` is a JWE (ECDH-ES, {enc}) to this request's key, decrypted"),
+            )),
+            Encryption::Failed(detail) => {
+                head.push(Check::fail(CHECK_RESPONSE_ENCRYPTION, detail));
+                head.push(Check::unset(
+                    "vp_token",
+                    "not checked: the response failed response_encryption",
+                ));
+                return Ok(Verification {
+                    checks: head,
+                    error: Some(format!("{CHECK_RESPONSE_ENCRYPTION} failed")),
+                    ..Verification::default()
+                });
+            }
+        }
         let query: DcqlQuery = serde_json::from_str(&row.dcql_query)
             .map_err(|e| AppError::Internal(format!("stored DCQL query: {e}")))?;
         let mut verification = match body {
@@ -378,9 +583,13 @@ impl App {
                     error: Some(text),
                 }
             }
-            Ok(DirectPostBody::Encrypted(_)) => {
-                unreachable!("encrypted responses are refused before acceptance")
-            }
+            Ok(DirectPostBody::Encrypted(_)) => Verification {
+                checks: vec![Check::fail(
+                    "vp_token",
+                    "the decrypted response holds another `response`",
+                )],
+                ..Verification::default()
+            },
             Err(shape) => Verification {
                 checks: vec![
                     Check::fail("vp_token", format!("`vp_token` is malformed: {shape}")),
@@ -448,6 +657,40 @@ pub fn result_view(row: RequestRow, now: i64) -> RequestResult {
         expires_at: row.expires_at,
         responded_at: row.responded_at,
     }
+}
+
+/// A received response: its body (or why it is malformed), the `state` it answers, and how
+/// it met the request's encryption requirement.
+type Received = (Result<DirectPostBody, String>, String, Encryption);
+
+/// A plain `vp_token=…&state=…` or `error=…` form (§8.2).
+fn receive_plain(
+    pairs: &[(String, String)],
+    parsed: Result<DirectPostBody, ResponseError>,
+) -> Result<Received, AppError> {
+    let body = match parsed {
+        Ok(body) => Ok(body),
+        Err(ResponseError::BadVpToken(e)) => Err(e),
+        Err(e) => return Err(invalid_request(e.to_string())),
+    };
+    let state = pairs
+        .iter()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.clone())
+        .ok_or_else(|| invalid_request("`state` is missing"))?;
+    Ok((body, state, Encryption::NotRequired))
+}
+
+/// The parameters of a decrypted response as form pairs: strings as they are, `vp_token`
+/// (an object) as its JSON text, as in a `direct_post` form (§8.2, §8.3).
+fn response_pairs(params: serde_json::Map<String, Value>) -> Vec<(String, String)> {
+    params
+        .into_iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => (k, s),
+            other => (k, other.to_string()),
+        })
+        .collect()
 }
 
 fn to_json(value: &impl Serialize) -> String {
@@ -540,6 +783,9 @@ mod tests {
             result: result.map(|v| to_json(&v)),
             refusals: 0,
             last_refusal: None,
+            response_mode: "direct_post".into(),
+            encryption_kid: None,
+            encryption_key: None,
         }
     }
 
@@ -628,7 +874,10 @@ mod app_tests {
     async fn a_request_is_a_signed_request_object_behind_an_openid4vp_link() {
         let dir = tempfile::tempdir().unwrap();
         let app = app(dir.path()).await;
-        let created = app.create_request(template()).await.unwrap();
+        let created = app
+            .create_request(template(), ResponseMode::DirectPost)
+            .await
+            .unwrap();
         assert!(created.openid4vp_uri.starts_with("openid4vp://?client_id=decentralized_identifier%3Adid%3Aweb%3A127.0.0.1%253A8083&request_uri=http%3A%2F%2F127.0.0.1%3A8083%2Frequest%2F"), "{}", created.openid4vp_uri);
         let Invocation::ByReference(link) = Invocation::parse(&created.openid4vp_uri).unwrap()
         else {
@@ -672,7 +921,10 @@ mod app_tests {
             formats["dc+sd-jwt"]["kb-jwt_alg_values"],
             json!(["ES256", "Ed25519"])
         );
-        let other = app.create_request(template()).await.unwrap();
+        let other = app
+            .create_request(template(), ResponseMode::DirectPost)
+            .await
+            .unwrap();
         let (_, other) =
             decode_request_object(&app.request_object(&other.id, None).await.unwrap()).unwrap();
         assert_ne!(other.nonce, req.nonce);
@@ -694,7 +946,10 @@ mod app_tests {
     async fn a_wallet_error_is_the_result_and_a_replay_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let app = app(dir.path()).await;
-        let created = app.create_request(template()).await.unwrap();
+        let created = app
+            .create_request(template(), ResponseMode::DirectPost)
+            .await
+            .unwrap();
         assert_eq!(
             app.result(&created.id).await.unwrap().state,
             ResultState::Pending
@@ -746,7 +1001,10 @@ mod app_tests {
         );
 
         // A vp_token that is not an object of arrays is a failed `vp_token` check.
-        let created = app.create_request(template()).await.unwrap();
+        let created = app
+            .create_request(template(), ResponseMode::DirectPost)
+            .await
+            .unwrap();
         let state = state_of(&app, &created.id).await;
         app.receive_response(form(&[("vp_token", "[1]"), ("state", &state)]))
             .await
@@ -769,7 +1027,10 @@ mod app_tests {
         );
 
         // After expiry: refused, recorded, and the result says expired.
-        let late = app.create_request(template()).await.unwrap();
+        let late = app
+            .create_request(template(), ResponseMode::DirectPost)
+            .await
+            .unwrap();
         let state = state_of(&app, &late.id).await;
         app.clock.advance(app.config.request_ttl);
         let err = app

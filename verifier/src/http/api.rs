@@ -8,6 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
+use shared::oid4vp::ResponseMode;
 
 use crate::App;
 use crate::domain::requests::{CreatedRequest, QR_PNG_SCALE, RequestResult, RequestSpec, Template};
@@ -34,7 +35,8 @@ impl FromRequestParts<App> for ApiClient {
     }
 }
 
-/// `POST /api/requests`: exactly one of `dcql_query` and `template`.
+/// `POST /api/requests`: exactly one of `dcql_query` and `template`; `response_mode`
+/// `direct_post` (the default) or `direct_post.jwt` (encrypted responses, OpenID4VP §8.3).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateRequest {
@@ -42,12 +44,15 @@ struct CreateRequest {
     dcql_query: Option<Value>,
     #[serde(default)]
     template: Option<Template>,
+    #[serde(default)]
+    response_mode: Option<ResponseMode>,
 }
 
-fn spec(body: &[u8]) -> Result<RequestSpec, AppError> {
+fn spec(body: &[u8]) -> Result<(RequestSpec, ResponseMode), AppError> {
     let req: CreateRequest = shared::serve::parse_json_body(body)
         .map_err(|e| AppError::bad_request(&e.field, e.message))?;
-    match (req.dcql_query, req.template) {
+    let mode = req.response_mode.unwrap_or(ResponseMode::DirectPost);
+    let spec = match (req.dcql_query, req.template) {
         (Some(_), Some(_)) => Err(AppError::bad_request(
             "template",
             "give either `dcql_query` or `template`, not both",
@@ -69,7 +74,8 @@ fn spec(body: &[u8]) -> Result<RequestSpec, AppError> {
             })?;
             Ok(RequestSpec::Dcql(query))
         }
-    }
+    }?;
+    Ok((spec, mode))
 }
 
 pub async fn create_request(
@@ -77,7 +83,8 @@ pub async fn create_request(
     State(app): State<App>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<CreatedRequest>), AppError> {
-    let created = app.create_request(spec(&body)?).await?;
+    let (spec, mode) = spec(&body)?;
+    let created = app.create_request(spec, mode).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -110,7 +117,7 @@ fn image(bytes: Vec<u8>, media_type: &'static str) -> Response {
 mod tests {
     use super::*;
 
-    fn field(r: Result<RequestSpec, AppError>) -> String {
+    fn field<T: std::fmt::Debug>(r: Result<T, AppError>) -> String {
         match r {
             Err(AppError::BadRequest { field, .. }) => field,
             other => panic!("expected a field error, got {other:?}"),
@@ -139,7 +146,19 @@ mod tests {
         assert_eq!(field(spec(br#"{"query": 1}"#)), "query");
         assert!(matches!(
             spec(br#"{"template": {"issuer": "https://i.example"}}"#),
-            Ok(RequestSpec::Template(_))
+            Ok((RequestSpec::Template(_), ResponseMode::DirectPost))
         ));
+        assert!(matches!(
+            spec(
+                br#"{"template": {"issuer": "https://i.example"}, "response_mode": "direct_post.jwt"}"#
+            ),
+            Ok((RequestSpec::Template(_), ResponseMode::DirectPostJwt))
+        ));
+        assert_eq!(
+            field(spec(
+                br#"{"template": {"issuer": "https://i.example"}, "response_mode": "post"}"#
+            )),
+            "response_mode"
+        );
     }
 }
