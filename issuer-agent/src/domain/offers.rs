@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use shared::ob3::{AchievementResult, Evidence};
 
 use crate::App;
 use crate::error::AppError;
@@ -92,31 +93,34 @@ fn evidence_and_results(
                 "needs an id (URL), a name or a narrative",
             ));
         }
-        let mut obj = json!({ "type": ["Evidence"] });
-        if let Some(id) = &e.id {
-            match url::Url::parse(id) {
-                Ok(u) if matches!(u.scheme(), "https" | "http") => obj["id"] = json!(id),
-                _ => {
-                    return Err(AppError::bad_request(
-                        &field("id"),
-                        "must be an absolute http(s) URL",
-                    ));
-                }
-            }
+        if let Some(id) = &e.id
+            && !url::Url::parse(id).is_ok_and(|u| matches!(u.scheme(), "https" | "http"))
+        {
+            return Err(AppError::bad_request(
+                &field("id"),
+                "must be an absolute http(s) URL",
+            ));
         }
         for (name, value) in [
             ("name", &e.name),
             ("narrative", &e.narrative),
             ("description", &e.description),
         ] {
-            if let Some(v) = value {
-                if v.trim().is_empty() {
-                    return Err(AppError::bad_request(&field(name), "must not be empty"));
-                }
-                obj[name] = json!(v);
+            if value.as_ref().is_some_and(|v| v.trim().is_empty()) {
+                return Err(AppError::bad_request(&field(name), "must not be empty"));
             }
         }
-        ev.push(obj);
+        let item = Evidence {
+            id: e.id.clone(),
+            types: vec!["Evidence".into()],
+            narrative: e.narrative.clone(),
+            name: e.name.clone(),
+            description: e.description.clone(),
+            genre: None,
+            audience: None,
+            extra: serde_json::Map::new(),
+        };
+        ev.push(serde_json::to_value(item).expect("OB 3.0 evidence serialises"));
     }
     let mut rs = Vec::with_capacity(results.len());
     for (i, r) in results.iter().enumerate() {
@@ -126,7 +130,10 @@ fn evidence_and_results(
                 "must not be empty",
             ));
         }
-        rs.push(json!({ "type": ["Result"], "value": r.value }));
+        rs.push(
+            serde_json::to_value(AchievementResult::value(&r.value))
+                .expect("OB 3.0 results serialise"),
+        );
     }
     let text = |v: Vec<serde_json::Value>| {
         (!v.is_empty()).then(|| serde_json::Value::Array(v).to_string())
