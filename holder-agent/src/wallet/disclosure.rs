@@ -45,7 +45,12 @@ pub fn parse_listed(
             .ok_or_else(|| DisclosureError::BadPointer {
                 pointer: text.clone(),
             })?;
-        if !requested.iter().any(|r| path.starts_with(r)) {
+        // A listed claim is a requested one, a part of one, or one that encloses requested
+        // claims (listing `/ld/credentialSubject/identifier/0` keeps what was asked of it).
+        if !requested
+            .iter()
+            .any(|r| path.starts_with(r) || r.starts_with(&path))
+        {
             let mut names: Vec<String> = requested.iter().map(|r| pointer(r)).collect();
             names.sort();
             names.dedup();
@@ -84,8 +89,18 @@ pub fn choose(
         None => requested.to_vec(),
         Some(listed) => listed
             .iter()
-            .filter(|p| requested.iter().any(|r| p.starts_with(r)))
-            .cloned()
+            .flat_map(|p| {
+                if requested.iter().any(|r| p.starts_with(r)) {
+                    vec![p.clone()]
+                } else {
+                    // An enclosing claim: keep the requested claims inside it.
+                    requested
+                        .iter()
+                        .filter(|r| r.starts_with(p))
+                        .cloned()
+                        .collect()
+                }
+            })
             .collect(),
     };
     let keep = full.disclosures_for(&keep_paths);
@@ -199,6 +214,28 @@ mod tests {
     }
 
     #[test]
+    fn listing_an_enclosing_claim_keeps_only_what_was_requested_in_it() {
+        let sd = badge();
+        let q = query(json!([
+            {"path": ["ld", "credentialSubject", "identifier", 0, "identityType"], "values": ["name"]},
+            {"path": ["ld", "credentialSubject", "identifier", 0, "identityHash"]}
+        ]));
+        let requested = paths(&[
+            "/ld/credentialSubject/identifier/0/identityType",
+            "/ld/credentialSubject/identifier/0/identityHash",
+        ]);
+        let listed = paths(&["/ld/credentialSubject/identifier"]);
+        let keep = choose(&q, &sd, Some(VCT), &requested, Some(&listed)).unwrap();
+        assert_eq!(
+            disclosed(&sd, &keep),
+            vec![
+                "/ld/credentialSubject/identifier",
+                "/ld/credentialSubject/identifier/0"
+            ]
+        );
+    }
+
+    #[test]
     fn query_without_concealed_claims_discloses_nothing() {
         let sd = badge();
         let q = query(json!([{"path": ["ld", "credentialSubject", "achievement", "name"]}]));
@@ -262,11 +299,17 @@ mod tests {
             parse_listed(&["/ld/credentialSubject/identifier/0".into()], &requested).unwrap(),
             paths(&["/ld/credentialSubject/identifier/0"])
         );
-        // Wider than requested, or elsewhere: refused.
+        // Enclosing a requested claim: accepted; `choose` keeps only what was requested
+        // inside it.
         assert_eq!(
-            parse_listed(&["/ld/credentialSubject".into()], &requested).unwrap_err(),
+            parse_listed(&["/ld/credentialSubject".into()], &requested).unwrap(),
+            paths(&["/ld/credentialSubject"])
+        );
+        // Elsewhere: refused, naming what was requested.
+        assert_eq!(
+            parse_listed(&["/ld/issuer".into()], &requested).unwrap_err(),
             DisclosureError::NotRequested {
-                pointer: "/ld/credentialSubject".into(),
+                pointer: "/ld/issuer".into(),
                 requested: "/ld/credentialSubject/identifier".into()
             }
         );

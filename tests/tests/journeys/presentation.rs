@@ -200,6 +200,26 @@ async fn verifier_names_each_failed_check() {
         o["nonce"].as_str().unwrap(),
         now
     ));
+    case!("the email where the name was asked", "dcql", |o| {
+        // Undisclosed array elements vanish, so the email lands at index 0: the query's
+        // `values` filter on `identityType` catches it.
+        let sd = SdJwt::parse(&credential).unwrap();
+        let revealed = sd.reveal(sd.issuer_jwt().unwrap().payload).unwrap();
+        let email = ["ld", "credentialSubject", "identifier", "1"]
+            .map(String::from)
+            .to_vec();
+        let keep = revealed.disclosures_for(&[email]);
+        sd.present(
+            &keep,
+            Some(KeyBinding {
+                aud: o["client_id"].as_str().unwrap(),
+                nonce: o["nonce"].as_str().unwrap(),
+                iat: now,
+                signer: &holder,
+            }),
+        )
+        .serialize()
+    });
     case!("tampered disclosure", "disclosures", |o| {
         let vp = present(
             &credential,

@@ -129,7 +129,15 @@ pub fn template_query(t: &Template) -> Result<DcqlQuery, AppError> {
         json!({ "path": ["ld", "issuer", "id"], "values": [issuer] }),
     ];
     if t.disclose.contains(&Disclose::RecipientName) {
-        claims.push(json!({ "path": ["ld", "credentialSubject", "identifier", 0] }));
+        // The first identifier must be the name: SD-JWT drops undisclosed array elements,
+        // so without the `values` filter a wallet disclosing only the email would put it at
+        // index 0 and still satisfy the query.
+        claims.push(json!({
+            "path": ["ld", "credentialSubject", "identifier", 0, "identityType"],
+            "values": [shared::ob3::IDENTITY_TYPE_NAME],
+        }));
+        claims
+            .push(json!({ "path": ["ld", "credentialSubject", "identifier", 0, "identityHash"] }));
     }
     let query = json!({
         "credentials": [{
@@ -720,7 +728,9 @@ mod tests {
                     {"path": ["ld", "credentialSubject", "achievement", "id"],
                      "values": ["http://127.0.0.1:8081/achievements/a1"]},
                     {"path": ["ld", "issuer", "id"], "values": ["http://127.0.0.1:8081"]},
-                    {"path": ["ld", "credentialSubject", "identifier", 0]},
+                    {"path": ["ld", "credentialSubject", "identifier", 0, "identityType"],
+                     "values": ["name"]},
+                    {"path": ["ld", "credentialSubject", "identifier", 0, "identityHash"]},
                 ],
             }]})
         );
