@@ -76,6 +76,14 @@ pub struct Config {
         default_value_t = 600
     )]
     pub request_ttl: i64,
+    /// Seconds a request and its result are kept after the request expired; then they are
+    /// deleted (the verifier keeps no disclosed claims longer than this).
+    #[arg(
+        long = "verifier-result-ttl",
+        env = "VERIFIER_RESULT_TTL",
+        default_value_t = 86_400
+    )]
+    pub result_ttl: i64,
 }
 
 impl Config {
@@ -93,6 +101,7 @@ impl Config {
             allow_loopback: true,
             trusted_issuers: Vec::new(),
             request_ttl: 600,
+            result_ttl: 86_400,
         }
     }
 

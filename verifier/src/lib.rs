@@ -164,10 +164,37 @@ impl App {
 }
 
 /// Runs the verifier on `listener` until `shutdown` resolves.
+///
+/// Meanwhile, once a minute, requests whose results are older than the retention
+/// (`result_ttl` after they expired) are deleted.
 pub async fn serve(
     app: App,
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    shared::serve::serve(http::router(app), listener, shutdown).await
+    let janitor = tokio::spawn({
+        let app = app.clone();
+        async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                if let Err(e) = app.purge_expired_results().await {
+                    tracing::warn!(error = %e, "deleting expired results failed");
+                }
+            }
+        }
+    });
+    let served = shared::serve::serve(http::router(app), listener, shutdown).await;
+    janitor.abort();
+    served
+}
+
+impl App {
+    /// Deletes the requests and results past their retention; returns how many.
+    pub async fn purge_expired_results(&self) -> Result<u64, AppError> {
+        Ok(self
+            .store
+            .purge_requests(self.clock.now() - self.config.result_ttl)
+            .await?)
+    }
 }

@@ -126,6 +126,17 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes requests (and their results) that expired before `before`.
+    pub async fn purge_requests(&self, before: i64) -> Result<u64, StoreError> {
+        Ok(with_db!(&self.db, |pool| sqlx::query(
+            "DELETE FROM requests WHERE expires_at < $1"
+        )
+        .bind(before)
+        .execute(pool)
+        .await?
+        .rows_affected()))
+    }
+
     pub async fn request(&self, id: &str) -> Result<Option<RequestRow>, StoreError> {
         Ok(with_db!(&self.db, |pool| sqlx::query_as(select_requests!(
             "WHERE id = $1"

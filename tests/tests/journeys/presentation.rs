@@ -316,3 +316,35 @@ async fn revoked_badge_is_reported_revoked() {
     assert!(result.to_string().contains("revoked"), "{result:#}");
     t.stack.stop().await;
 }
+
+#[tokio::test]
+async fn results_are_deleted_after_their_retention() {
+    let t = TestStack::start().await;
+    let old = t.verifier_request().await;
+    let verifier = &t.stack.verifier.app;
+    // Within the retention (request TTL + result TTL) nothing goes.
+    t.stack
+        .clock
+        .advance(verifier.config.request_ttl + verifier.config.result_ttl - 10);
+    assert_eq!(verifier.purge_expired_results().await.unwrap(), 0);
+    let fresh = t.verifier_request().await;
+    t.stack.clock.advance(20);
+    assert_eq!(verifier.purge_expired_results().await.unwrap(), 1);
+    let gone = t
+        .http
+        .get(format!(
+            "{}/api/requests/{}/result",
+            t.verifier(),
+            old["id"].as_str().unwrap()
+        ))
+        .bearer_auth(crate::common::VERIFIER_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status().as_u16(), 404);
+    assert_eq!(
+        t.result(fresh["id"].as_str().unwrap()).await["state"],
+        "pending"
+    );
+    t.stack.stop().await;
+}
