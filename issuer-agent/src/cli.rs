@@ -171,24 +171,8 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
             credential_id,
             status,
         } => {
-            let value = match status.as_str() {
-                "valid" => shared::status::VALID,
-                "revoked" => shared::status::INVALID,
-                "suspended" => shared::status::SUSPENDED,
-                _ => {
-                    return Err(AppError::bad_request(
-                        "status",
-                        "must be valid, revoked or suspended",
-                    ));
-                }
-            };
-            if !app
-                .store
-                .set_credential_status(&credential_id, i64::from(value))
-                .await?
-            {
-                return Err(AppError::NotFound(format!("credential {credential_id}")));
-            }
+            app.set_status(&credential_id, &status, "command line")
+                .await?;
             println!("credential {credential_id}: {status}");
             Ok(())
         }

@@ -54,6 +54,15 @@ pub struct OfferRow {
     pub results: Option<String>,
 }
 
+/// One line of the audit log: what happened to which credential, when, with details (JSON).
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct AuditEntry {
+    pub at: i64,
+    pub action: String,
+    pub subject: String,
+    pub detail: String,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CredentialRow {
     pub id: String,
@@ -305,25 +314,54 @@ impl Store {
     }
 
     /// Inserts an issued credential; false if its status index is already taken.
-    pub async fn insert_credential(&self, c: &CredentialRow) -> Result<bool, StoreError> {
-        let r = with_db!(&self.db, |pool| {
-            sqlx::query(
-            "INSERT INTO credentials (id, offer_id, configuration, holder_jwk, status_list, status_idx, status, issued_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8) ON CONFLICT (status_list, status_idx) DO NOTHING"
+    /// Inserts an issued credential and its audit entry in one transaction; false (and
+    /// nothing written) if its status index is already taken.
+    pub async fn insert_credential(
+        &self,
+        c: &CredentialRow,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        Ok(with_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let inserted = sqlx::query(
+                "INSERT INTO credentials (id, offer_id, configuration, holder_jwk, status_list, status_idx, status, issued_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8) ON CONFLICT (status_list, status_idx) DO NOTHING",
+            )
+            .bind(&c.id)
+            .bind(&c.offer_id)
+            .bind(&c.configuration)
+            .bind(&c.holder_jwk)
+            .bind(c.status_list)
+            .bind(c.status_idx)
+            .bind(c.issued_at)
+            .bind(c.expires_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if inserted {
+                sqlx::query("INSERT INTO audit_log (id, at, action, subject, detail) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(uuid::Uuid::new_v4().to_string())
+                    .bind(audit.at)
+                    .bind(&audit.action)
+                    .bind(&audit.subject)
+                    .bind(&audit.detail)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            inserted
+        }))
+    }
+
+    /// The newest `limit` audit entries, newest first.
+    pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        Ok(with_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT at, action, subject, detail FROM audit_log ORDER BY at DESC, id LIMIT $1"
         )
-        .bind(&c.id)
-        .bind(&c.offer_id)
-        .bind(&c.configuration)
-        .bind(&c.holder_jwk)
-        .bind(c.status_list)
-        .bind(c.status_idx)
-        .bind(c.issued_at)
-        .bind(c.expires_at)
-        .execute(pool)
-        .await?
-        .rows_affected()
-        });
-        Ok(r == 1)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?))
     }
 
     pub async fn credentials_of_offer(
@@ -342,16 +380,34 @@ impl Store {
     }
 
     /// Sets a credential's status value (0 valid, 1 revoked, 2 suspended); false if unknown.
-    pub async fn set_credential_status(&self, id: &str, status: i64) -> Result<bool, StoreError> {
-        let r = with_db!(&self.db, |pool| sqlx::query(
-            "UPDATE credentials SET status = $2 WHERE id = $1"
-        )
-        .bind(id)
-        .bind(status)
-        .execute(pool)
-        .await?
-        .rows_affected());
-        Ok(r == 1)
+    pub async fn set_credential_status(
+        &self,
+        id: &str,
+        status: i64,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        Ok(with_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let changed = sqlx::query("UPDATE credentials SET status = $2 WHERE id = $1")
+                .bind(id)
+                .bind(status)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            if changed {
+                sqlx::query("INSERT INTO audit_log (id, at, action, subject, detail) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(uuid::Uuid::new_v4().to_string())
+                    .bind(audit.at)
+                    .bind(&audit.action)
+                    .bind(&audit.subject)
+                    .bind(&audit.detail)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            changed
+        }))
     }
 
     /// Every (index, status) in `list` whose status is not "valid".

@@ -10,7 +10,7 @@ use shared::sd_jwt;
 
 use crate::App;
 use crate::error::AppError;
-use crate::store::{CredentialRow, OfferRow};
+use crate::store::{AuditEntry, CredentialRow, OfferRow};
 
 /// The one credential configuration of the walking skeleton.
 pub const CONFIGURATION_SD_JWT: &str = "OpenBadgeCredential_sd_jwt";
@@ -306,18 +306,68 @@ impl App {
         use rand::Rng;
         for _ in 0..64 {
             let idx = rand::rng().random_range(0..shared::status::MIN_ENTRIES as i64);
+            let audit = AuditEntry {
+                at: row.issued_at,
+                action: "credential.issued".into(),
+                subject: row.id.clone(),
+                detail: json!({
+                    "offer_id": row.offer_id,
+                    "configuration": row.configuration,
+                    "status_list": row.status_list,
+                    "status_idx": idx,
+                })
+                .to_string(),
+            };
             if self
                 .store
-                .insert_credential(&CredentialRow {
-                    status_idx: idx,
-                    ..row.clone()
-                })
+                .insert_credential(
+                    &CredentialRow {
+                        status_idx: idx,
+                        ..row.clone()
+                    },
+                    &audit,
+                )
                 .await?
             {
                 return Ok(idx);
             }
         }
         Err(AppError::Internal("status list is full".into()))
+    }
+
+    /// Revokes, suspends or reinstates an issued credential (`status`: valid, revoked or
+    /// suspended), writing the audit entry in the same transaction; `via` says who asked.
+    pub async fn set_status(
+        &self,
+        credential_id: &str,
+        status: &str,
+        via: &str,
+    ) -> Result<(), AppError> {
+        let value = match status {
+            "valid" => shared::status::VALID,
+            "revoked" => shared::status::INVALID,
+            "suspended" => shared::status::SUSPENDED,
+            _ => {
+                return Err(AppError::bad_request(
+                    "status",
+                    "must be valid, revoked or suspended",
+                ));
+            }
+        };
+        let audit = AuditEntry {
+            at: self.clock.now(),
+            action: format!("credential.{status}"),
+            subject: credential_id.to_owned(),
+            detail: json!({ "via": via }).to_string(),
+        };
+        if !self
+            .store
+            .set_credential_status(credential_id, i64::from(value), &audit)
+            .await?
+        {
+            return Err(AppError::NotFound(format!("credential {credential_id}")));
+        }
+        Ok(())
     }
 
     /// The Status List Token (draft-ietf-oauth-status-list §5.1) for `list`.

@@ -119,25 +119,39 @@ pub async fn set_status(
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, AppError> {
     let req: SetStatus = parse(&body)?;
-    let value = match req.status.as_str() {
-        "valid" => shared::status::VALID,
-        "revoked" => shared::status::INVALID,
-        "suspended" => shared::status::SUSPENDED,
-        _ => {
-            return Err(AppError::bad_request(
-                "status",
-                "must be valid, revoked or suspended",
-            ));
-        }
-    };
-    if !app
-        .store
-        .set_credential_status(&id, i64::from(value))
-        .await?
-    {
-        return Err(AppError::NotFound("credential".into()));
-    }
+    app.set_status(&id, &req.status, "admin API").await?;
     Ok(Json(json!({ "id": id, "status": req.status })))
+}
+
+/// The audit log, newest first (`?limit=`, default 100, at most 1000).
+pub async fn audit(
+    _: Admin,
+    State(app): State<App>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Json<Value>, AppError> {
+    let limit = match q.get("limit") {
+        None => 100,
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| AppError::bad_request("limit", "must be a number from 1 to 1000"))?,
+    };
+    let entries: Vec<Value> = app
+        .store
+        .audit_log(limit)
+        .await?
+        .into_iter()
+        .map(|e| {
+            json!({
+                "at": e.at,
+                "action": e.action,
+                "subject": e.subject,
+                "detail": serde_json::from_str::<Value>(&e.detail).unwrap_or(Value::String(e.detail)),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "entries": entries })))
 }
 
 fn status_name(status: i64) -> &'static str {

@@ -35,5 +35,6 @@ pub fn router(app: App) -> Router {
         .route("/admin/offers", post(admin::create_offer))
         .route("/admin/offers/{id}", get(admin::offer))
         .route("/admin/credentials/{id}/status", post(admin::set_status))
+        .route("/admin/audit", get(admin::audit))
         .with_state(app)
 }

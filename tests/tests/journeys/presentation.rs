@@ -299,6 +299,36 @@ async fn revoked_badge_is_reported_revoked() {
         )
         .await;
     assert_eq!(s, 200, "{body}");
+    // The audit log holds the issuance and the revocation.
+    let audit = t
+        .http
+        .get(format!("{}/admin/audit", t.issuer()))
+        .bearer_auth(crate::common::ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let actions: Vec<(&str, &str)> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["subject"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        actions.contains(&("credential.issued", jti.as_str())),
+        "{audit}"
+    );
+    assert!(
+        actions.contains(&("credential.revoked", jti.as_str())),
+        "{audit}"
+    );
     let request = t.verifier_request().await;
     let o = t
         .request_object(request["openid4vp_uri"].as_str().unwrap())
