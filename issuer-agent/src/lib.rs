@@ -114,12 +114,11 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let janitor = tokio::spawn({
+    let janitor = shared::serve::spawn_every(std::time::Duration::from_secs(60), {
         let app = app.clone();
-        async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-            loop {
-                tick.tick().await;
+        move || {
+            let app = app.clone();
+            async move {
                 if let Err(e) = app.store.purge_nonces(app.clock.now()).await {
                     tracing::warn!(error = %e, "purging expired nonces failed");
                 }

@@ -76,6 +76,23 @@ pub struct CredentialRow {
     pub expires_at: Option<i64>,
 }
 
+/// Writes `$audit` (an [`AuditEntry`]) through `$tx`, inside the transaction of the change
+/// it records.
+macro_rules! insert_audit {
+    ($tx:expr, $audit:expr) => {
+        sqlx::query(
+            "INSERT INTO audit_log (id, at, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind($audit.at)
+        .bind(&$audit.action)
+        .bind(&$audit.subject)
+        .bind(&$audit.detail)
+        .execute($tx)
+        .await?
+    };
+}
+
 /// `SELECT <every offer column> FROM offers <tail>`, as a static string.
 macro_rules! select_offers {
     ($tail:literal) => {
@@ -340,14 +357,7 @@ impl Store {
             .rows_affected()
                 == 1;
             if inserted {
-                sqlx::query("INSERT INTO audit_log (id, at, action, subject, detail) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(uuid::Uuid::new_v4().to_string())
-                    .bind(audit.at)
-                    .bind(&audit.action)
-                    .bind(&audit.subject)
-                    .bind(&audit.detail)
-                    .execute(&mut *tx)
-                    .await?;
+                insert_audit!(&mut *tx, audit);
             }
             tx.commit().await?;
             inserted
@@ -396,14 +406,7 @@ impl Store {
                 .rows_affected()
                 == 1;
             if changed {
-                sqlx::query("INSERT INTO audit_log (id, at, action, subject, detail) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(uuid::Uuid::new_v4().to_string())
-                    .bind(audit.at)
-                    .bind(&audit.action)
-                    .bind(&audit.subject)
-                    .bind(&audit.detail)
-                    .execute(&mut *tx)
-                    .await?;
+                insert_audit!(&mut *tx, audit);
             }
             tx.commit().await?;
             changed

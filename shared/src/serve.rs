@@ -24,6 +24,22 @@ pub async fn serve(
         .await
 }
 
+/// Runs `task` every `period` (first at once) until the returned handle is aborted: the
+/// services' housekeeping (expired nonces, old results) beside [`serve`].
+pub fn spawn_every<F, Fut>(period: std::time::Duration, task: F) -> tokio::task::JoinHandle<()>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        loop {
+            tick.tick().await;
+            task().await;
+        }
+    })
+}
+
 /// A JSON body that did not parse: the member at fault (a path such as `results[0].value`,
 /// or `body`) and the parser's reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
