@@ -4,7 +4,9 @@
 use clap::Subcommand;
 use serde_json::json;
 
+use crate::domain::import::Format;
 use crate::domain::offers::{EvidenceInput, NewAchievement, NewOffer, ResultInput};
+use crate::domain::registrations::NewRegistration;
 use crate::error::AppError;
 use crate::{App, Config};
 
@@ -51,6 +53,50 @@ pub enum Command {
         /// A result for this recipient, e.g. a grade (repeatable); selectively disclosable.
         #[arg(long = "result")]
         results: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import recipients from a CSV or JSON file: each gets the invitation email (or, when
+    /// the wallet already knows them, the badge email). Progress on stderr, summary on
+    /// stdout. Idempotent: importing the same file again registers nobody twice.
+    Import {
+        /// The file (`-` for standard input).
+        file: std::path::PathBuf,
+        /// The achievement every record is for; without it, each record's `achievement_id`.
+        #[arg(long)]
+        achievement: Option<String>,
+        /// `csv` or `json`; default: from the file name, else csv.
+        #[arg(long)]
+        format: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Register one recipient for an achievement (queues the invitation email).
+    Register {
+        #[arg(long)]
+        achievement: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        /// `en` or `ja`.
+        #[arg(long)]
+        locale: Option<String>,
+        /// Protect the offer with a PIN sent in a separate email.
+        #[arg(long)]
+        tx_code: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a registration: state, offers, emails and history.
+    Registration {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-send: a new offer when the wallet account exists, otherwise a new invitation.
+    Resend {
+        id: String,
         #[arg(long)]
         json: bool,
     },
@@ -167,6 +213,47 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
             }
             Ok(())
         }
+        Command::Import {
+            file,
+            achievement,
+            format,
+            json,
+        } => import(app, &file, achievement.as_deref(), format.as_deref(), json).await,
+        Command::Register {
+            achievement,
+            name,
+            email,
+            locale,
+            tx_code,
+            json,
+        } => {
+            let req = NewRegistration {
+                name,
+                email,
+                locale,
+                tx_code,
+                ..NewRegistration::default()
+            };
+            let (view, outcome) = app.register(&achievement, &req, "command line").await?;
+            if json {
+                let mut v = json!(view);
+                v["outcome"] = json!(outcome);
+                print_json(&v);
+            } else {
+                println!("registration {} ({:?}): {}", view.id, outcome, view.state);
+            }
+            Ok(())
+        }
+        Command::Registration { id, json } => {
+            let view = app.registration_view(&id).await?;
+            show_registration(&json!(view), json);
+            Ok(())
+        }
+        Command::Resend { id, json } => {
+            let view = app.resend(&id).await?;
+            show_registration(&json!(view), json);
+            Ok(())
+        }
         Command::Status {
             credential_id,
             status,
@@ -177,6 +264,129 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
             Ok(())
         }
     }
+}
+
+fn print_json(v: &serde_json::Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).expect("JSON serialises")
+    );
+}
+
+fn show_registration(v: &serde_json::Value, json: bool) {
+    if json {
+        print_json(v);
+        return;
+    }
+    println!(
+        "{}  {} <{}>  {}",
+        v["id"].as_str().unwrap_or(""),
+        v["name"].as_str().unwrap_or(""),
+        v["email"].as_str().unwrap_or(""),
+        v["state"].as_str().unwrap_or("")
+    );
+    for m in v["messages"].as_array().into_iter().flatten() {
+        println!(
+            "  email {:<10} {:<8} attempts {}{}",
+            m["kind"].as_str().unwrap_or(""),
+            m["status"].as_str().unwrap_or(""),
+            m["attempts"],
+            m["last_error"]
+                .as_str()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
+        );
+    }
+    for h in v["history"].as_array().into_iter().flatten() {
+        println!(
+            "  {}  {}",
+            h["at"]
+                .as_i64()
+                .map(shared::clock::rfc3339)
+                .unwrap_or_default(),
+            h["event"].as_str().unwrap_or("")
+        );
+    }
+}
+
+/// `import`: streams the file into the import, drawing a progress bar on stderr.
+async fn import(
+    app: &App,
+    file: &std::path::Path,
+    achievement: Option<&str>,
+    format: Option<&str>,
+    json: bool,
+) -> Result<(), AppError> {
+    use std::io::Write as _;
+
+    let format = match format {
+        Some(f) => Format::from_hint(f)
+            .ok_or_else(|| AppError::bad_request("format", "must be csv or json"))?,
+        None => file
+            .extension()
+            .and_then(|e| e.to_str())
+            .and_then(Format::from_hint)
+            .unwrap_or(Format::Csv),
+    };
+    let (reader, total): (Box<dyn std::io::Read + Send>, Option<u64>) = if file.as_os_str() == "-" {
+        (Box::new(std::io::stdin()), None)
+    } else {
+        let f = std::fs::File::open(file)
+            .map_err(|e| AppError::bad_request("file", format!("{}: {e}", file.display())))?;
+        let len = f.metadata().ok().map(|m| m.len());
+        (Box::new(f), len)
+    };
+    let started = std::time::Instant::now();
+    let summary = app
+        .import(reader, format, achievement, "import (command line)", |p| {
+            let mut err = std::io::stderr();
+            let rate = p.records as f64 / started.elapsed().as_secs_f64().max(0.001);
+            match total {
+                Some(total) if total > 0 => {
+                    let frac = (p.bytes_read as f64 / total as f64).min(1.0);
+                    let filled = (frac * 30.0) as usize;
+                    let _ = write!(
+                        err,
+                        "\r[{}{}] {:>3}%  {} records  {:.0}/s ",
+                        "#".repeat(filled),
+                        " ".repeat(30 - filled),
+                        (frac * 100.0) as u32,
+                        p.records,
+                        rate
+                    );
+                }
+                _ => {
+                    let _ = write!(err, "\r{} records  {:.0}/s ", p.records, rate);
+                }
+            }
+            let _ = err.flush();
+        })
+        .await?;
+    eprintln!();
+    if json {
+        print_json(&json!(summary));
+    } else {
+        println!(
+            "{} records: {} invited, {} offered (wallet already known), {} already registered, {} rejected",
+            summary.records, summary.invited, summary.offered, summary.duplicates, summary.rejected
+        );
+        for e in &summary.errors {
+            println!(
+                "  line {} (record {}), {}: {}",
+                e.line, e.record, e.column, e.reason
+            );
+        }
+        if summary.rejected as usize > summary.errors.len() {
+            println!(
+                "  … and {} more",
+                summary.rejected as usize - summary.errors.len()
+            );
+        }
+        if let Some(stopped) = &summary.stopped {
+            println!("stopped early: {stopped}");
+        }
+    }
+    Ok(())
 }
 
 /// Finds or creates the demo achievement.

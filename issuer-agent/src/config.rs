@@ -73,6 +73,56 @@ pub struct Config {
         default_value_t = 300
     )]
     pub nonce_ttl: i64,
+    /// SMTP server for the emails, e.g. `smtp://localhost:25` (plain),
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS), `smtps://user:pass@host:465`
+    /// (TLS). Unset: emails are written to the outbox directory and listed at
+    /// `/dev/mailbox`.
+    #[arg(long = "smtp-url", env = "SMTP_URL")]
+    pub smtp_url: Option<Secret>,
+    /// The From address of the emails.
+    #[arg(
+        long = "issuer-mail-from",
+        env = "ISSUER_MAIL_FROM",
+        default_value = "Akashi Demo Issuer <badges@akashi.example>"
+    )]
+    pub mail_from: String,
+    /// Where emails go when `SMTP_URL` is unset. Unset: `<data-dir>/outbox`.
+    #[arg(long = "issuer-outbox-dir", env = "ISSUER_OUTBOX_DIR")]
+    pub outbox_dir: Option<PathBuf>,
+    /// The web wallet the emails link to (its registration and receive pages).
+    #[arg(
+        long = "issuer-wallet-url",
+        env = "ISSUER_WALLET_URL",
+        default_value = "http://127.0.0.1:8082"
+    )]
+    pub wallet_url: String,
+    /// Seconds an invitation link stays valid.
+    #[arg(long = "issuer-invitation-ttl", env = "ISSUER_INVITATION_TTL", default_value_t = 30 * 24 * 3600)]
+    pub invitation_ttl: i64,
+    /// Logo shown at the top of the emails (an https URL).
+    #[arg(long = "issuer-logo-url", env = "ISSUER_LOGO_URL")]
+    pub logo_url: Option<String>,
+    /// Accent colour of the emails (`#rrggbb`).
+    #[arg(
+        long = "issuer-brand-color",
+        env = "ISSUER_BRAND_COLOR",
+        default_value = "#1d4ed8"
+    )]
+    pub brand_color: String,
+    /// Seconds a worker holds a claimed email before another may retry it.
+    #[arg(
+        long = "issuer-outbox-lease",
+        env = "ISSUER_OUTBOX_LEASE",
+        default_value_t = 60
+    )]
+    pub outbox_lease: i64,
+    /// Largest import body the admin API accepts, in bytes.
+    #[arg(
+        long = "issuer-import-max-bytes",
+        env = "ISSUER_IMPORT_MAX_BYTES",
+        default_value_t = 256 * 1024 * 1024
+    )]
+    pub import_max_bytes: u64,
 }
 
 impl Config {
@@ -90,7 +140,23 @@ impl Config {
             offer_ttl: 7 * 24 * 3600,
             token_ttl: 300,
             nonce_ttl: 300,
+            smtp_url: None,
+            mail_from: "Akashi Demo Issuer <badges@akashi.example>".into(),
+            outbox_dir: None,
+            wallet_url: "http://127.0.0.1:8082".into(),
+            invitation_ttl: 30 * 24 * 3600,
+            logo_url: None,
+            brand_color: "#1d4ed8".into(),
+            outbox_lease: 60,
+            import_max_bytes: 256 * 1024 * 1024,
         }
+    }
+
+    /// The directory emails are written to when no SMTP server is configured.
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.outbox_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("outbox"))
     }
 
     /// The sealing key: configured, or read from / created in the data directory.

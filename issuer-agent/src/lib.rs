@@ -11,6 +11,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod mail;
 pub mod store;
 
 use std::sync::Arc;
@@ -39,11 +40,17 @@ pub struct Inner {
     /// The JOSE `kid` of the ES256 key: `<did>#key-1`.
     pub kid: String,
     pub es256: SigningKey,
+    /// The public half of `es256`, parsed once (invitations coming back are checked with it).
+    pub es256_verifying: shared::keys::VerifyingKey,
     pub seal: SealKey,
     pub store: Store,
     pub clock: Clock,
     /// The admin token's SHA-256 (base64url); the token itself is never stored.
     pub admin_token_hash: String,
+    /// Woken when emails are queued, so the outbox worker sends them at once.
+    pub outbox_wake: tokio::sync::Notify,
+    /// Where emails go: SMTP, or the outbox directory.
+    pub mailer: mail::Mailer,
 }
 
 impl std::ops::Deref for App {
@@ -87,16 +94,33 @@ impl App {
             },
         };
         let kid = format!("{did}#key-1");
+        let es256_verifying = shared::keys::Signer::public_jwk(&es256)
+            .verifying_key()
+            .map_err(|e| AppError::Internal(format!("issuer key: {e}")))?;
+        if !is_hex_colour(&config.brand_color) {
+            return Err(AppError::Config(format!(
+                "ISSUER_BRAND_COLOR must be #rrggbb, got {:?}",
+                config.brand_color
+            )));
+        }
+        let mailer = mail::Mailer::new(
+            config.smtp_url.as_ref().map(|s| s.expose()),
+            config.outbox_dir(),
+        )
+        .map_err(|e| AppError::Config(e.to_string()))?;
         let inner = Inner {
             config,
             issuer_id,
             did,
             kid,
             es256,
+            es256_verifying,
             seal,
             store,
             clock,
             admin_token_hash,
+            outbox_wake: tokio::sync::Notify::new(),
+            mailer,
         };
         Ok((
             App {
@@ -125,7 +149,13 @@ pub async fn serve(
             }
         }
     });
+    let outbox = tokio::spawn(mail::worker::run(app.clone(), app.mailer.clone()));
     let served = shared::serve::serve(http::router(app), listener, shutdown).await;
     janitor.abort();
+    outbox.abort();
     served
+}
+
+fn is_hex_colour(s: &str) -> bool {
+    s.len() == 7 && s.starts_with('#') && s[1..].bytes().all(|b| b.is_ascii_hexdigit())
 }

@@ -52,6 +52,8 @@ pub struct OfferRow {
     pub evidence: Option<String>,
     /// OB 3.0 `Result` objects (JSON array), or none.
     pub results: Option<String>,
+    /// The registration the offer was made for (none for offers made one by one).
+    pub registration_id: Option<String>,
 }
 
 /// One line of the audit log: what happened to which credential, when, with details (JSON).
@@ -98,12 +100,15 @@ macro_rules! select_offers {
     ($tail:literal) => {
         concat!(
             "SELECT id, achievement_id, recipient_name, recipient_email, code_hash, tx_code_hash, ",
-            "tx_code_failures, expires_at, redeemed_at, token_hash, token_expires_at, created_at, evidence, results ",
+            "tx_code_failures, expires_at, redeemed_at, token_hash, token_expires_at, created_at, evidence, results, registration_id ",
             "FROM offers ",
             $tail
         )
     };
 }
+
+mod registrations;
+pub use registrations::*;
 
 impl Store {
     pub async fn connect(url: &str, pg_schema: Option<&str>) -> Result<Store, shared::db::DbError> {
@@ -181,8 +186,8 @@ impl Store {
         with_db!(&self.db, |pool| {
             sqlx::query(
             "INSERT INTO offers (id, achievement_id, recipient_name, recipient_email, code_hash, tx_code_hash, \
-             tx_code_failures, expires_at, created_at, evidence, results) \
-             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10)"
+             tx_code_failures, expires_at, created_at, evidence, results, registration_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10, $11)"
         )
         .bind(&o.id)
         .bind(&o.achievement_id)
@@ -194,6 +199,7 @@ impl Store {
         .bind(o.created_at)
         .bind(&o.evidence)
         .bind(&o.results)
+        .bind(&o.registration_id)
         .execute(pool)
         .await?
         .rows_affected()

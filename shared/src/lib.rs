@@ -9,6 +9,7 @@ pub mod clock;
 pub mod db;
 pub mod did;
 pub mod fetch;
+pub mod invitation;
 pub mod issuer_key;
 pub mod jose;
 pub mod keys;

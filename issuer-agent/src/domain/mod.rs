@@ -1,5 +1,17 @@
 //! The issuer's domain: plain functions on [`crate::App`] taking plain types, called by the
 //! HTTP handlers, the CLI and the tests alike.
 
+pub mod import;
 pub mod issuance;
 pub mod offers;
+pub mod registrations;
+
+/// The name of a credential status value (0 valid, 1 revoked, 2 suspended).
+pub fn status_name(status: i64) -> &'static str {
+    match status {
+        0 => "valid",
+        1 => "revoked",
+        2 => "suspended",
+        _ => "unknown",
+    }
+}

@@ -59,7 +59,7 @@ pub struct NewOffer {
 }
 
 /// One piece of evidence: a URL, a narrative, or both.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvidenceInput {
     #[serde(default)]
@@ -73,14 +73,14 @@ pub struct EvidenceInput {
 }
 
 /// One result: its value (a grade, a score, a level).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResultInput {
     pub value: String,
 }
 
 /// The OB 3.0 JSON of the offer's evidence and results, checked; `None` when empty.
-fn evidence_and_results(
+pub fn evidence_and_results(
     evidence: &[EvidenceInput],
     results: &[ResultInput],
 ) -> Result<(Option<String>, Option<String>), AppError> {
@@ -231,27 +231,39 @@ impl App {
                 "no such achievement",
             ));
         }
-        if req.recipient_name.trim().is_empty() {
-            return Err(AppError::bad_request("recipient_name", "must not be empty"));
-        }
-        let email = req.recipient_email.trim();
-        if !is_plausible_email(email) {
-            return Err(AppError::bad_request(
-                "recipient_email",
-                "is not an email address",
-            ));
-        }
+        let recipient = Recipient::check(&req.recipient_name, &req.recipient_email)?;
         let (evidence, results) = evidence_and_results(&req.evidence, &req.results)?;
+        let row = self.new_offer(
+            &req.achievement_id,
+            &recipient,
+            req.tx_code,
+            evidence,
+            results,
+            None,
+        );
+        self.store.insert_offer(&row).await?;
+        Ok(self.offer_created(&row))
+    }
+
+    /// A new offer row (not stored yet) for `recipient`, expiring after the configured TTL.
+    pub fn new_offer(
+        &self,
+        achievement_id: &str,
+        recipient: &Recipient,
+        tx_code: bool,
+        evidence: Option<String>,
+        results: Option<String>,
+        registration_id: Option<String>,
+    ) -> OfferRow {
         let now = self.clock.now();
         let id = shared::b64::random(16);
-        let tx_code = req.tx_code.then(random_pin);
-        let row = OfferRow {
+        OfferRow {
             code_hash: shared::b64::sha256(self.pre_authorized_code(&id)),
-            tx_code_hash: tx_code.as_deref().map(|pin| tx_code_hash(&id, pin)),
-            id: id.clone(),
-            achievement_id: req.achievement_id,
-            recipient_name: req.recipient_name.trim().to_owned(),
-            recipient_email: email.to_owned(),
+            tx_code_hash: tx_code.then(|| tx_code_hash(&id, &self.tx_code(&id))),
+            id,
+            achievement_id: achievement_id.to_owned(),
+            recipient_name: recipient.name.clone(),
+            recipient_email: recipient.email.clone(),
             tx_code_failures: 0,
             expires_at: now + self.config.offer_ttl,
             redeemed_at: None,
@@ -260,23 +272,44 @@ impl App {
             created_at: now,
             evidence,
             results,
-        };
-        self.store.insert_offer(&row).await?;
-        let credential_offer_uri = self.offer_uri(&id);
-        let offer_link = format!(
+            registration_id,
+        }
+    }
+
+    /// What the API and the CLI show of a new offer: its links, and the PIN once.
+    pub fn offer_created(&self, row: &OfferRow) -> OfferCreated {
+        let credential_offer_uri = self.offer_uri(&row.id);
+        OfferCreated {
+            offer_id: row.id.clone(),
+            offer_link: self.offer_link(&row.id),
+            credential_offer_uri,
+            tx_code: row.tx_code_hash.is_some().then(|| self.tx_code(&row.id)),
+            expires_at: row.expires_at,
+        }
+    }
+
+    /// `openid-credential-offer://?credential_offer_uri=…` for an offer.
+    pub fn offer_link(&self, offer_id: &str) -> String {
+        format!(
             "openid-credential-offer://?credential_offer_uri={}",
             percent_encoding::utf8_percent_encode(
-                &credential_offer_uri,
+                &self.offer_uri(offer_id),
                 percent_encoding::NON_ALPHANUMERIC
             )
-        );
-        Ok(OfferCreated {
-            offer_id: id,
-            offer_link,
-            credential_offer_uri,
-            tx_code,
-            expires_at: row.expires_at,
-        })
+        )
+    }
+
+    /// The offer's PIN: a MAC of its id reduced to [`TX_CODE_LENGTH`] digits, so only its
+    /// hash is stored, yet the PIN email can be written when it is sent.
+    pub fn tx_code(&self, offer_id: &str) -> String {
+        let mac = self.seal.mac("tx-code", offer_id.as_bytes());
+        let mut n = u64::from_be_bytes(mac[..8].try_into().expect("a MAC has 8 bytes"));
+        let mut digits = vec![b'0'; TX_CODE_LENGTH];
+        for d in digits.iter_mut().rev() {
+            *d = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        String::from_utf8(digits).expect("digits are ASCII")
     }
 
     /// The Credential Offer document (OpenID4VCI §4.1.1) served at `credential_offer_uri`.
@@ -405,21 +438,52 @@ fn tx_code_hash(offer_id: &str, pin: &str) -> String {
     shared::b64::sha256(format!("{offer_id}:{pin}"))
 }
 
-fn random_pin() -> String {
-    use rand::Rng;
-    let mut rng = rand::rng();
-    (0..TX_CODE_LENGTH)
-        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
-        .collect()
+/// A recipient's name and address, checked.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    pub name: String,
+    pub email: String,
 }
 
-fn is_plausible_email(s: &str) -> bool {
+impl Recipient {
+    /// Trims both; the name must not be empty and the address must look like one.
+    pub fn check(name: &str, email: &str) -> Result<Recipient, AppError> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(AppError::bad_request("recipient_name", "must not be empty"));
+        }
+        if name.chars().count() > 200 {
+            return Err(AppError::bad_request(
+                "recipient_name",
+                "is longer than 200 characters",
+            ));
+        }
+        let email = email.trim();
+        if !is_plausible_email(email) {
+            return Err(AppError::bad_request(
+                "recipient_email",
+                "is not an email address",
+            ));
+        }
+        Ok(Recipient {
+            name: name.to_owned(),
+            email: email.to_owned(),
+        })
+    }
+}
+
+pub fn is_plausible_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
         return false;
     };
     !local.is_empty()
+        && local.len() <= 64
         && domain.contains('.')
         && !domain.starts_with('.')
-        && !s.contains(char::is_whitespace)
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\\\"".contains(c))
         && s.len() <= 254
 }

@@ -34,7 +34,7 @@ impl FromRequestParts<App> for Admin {
 }
 
 /// Parses a JSON body into `T`, naming the member at fault.
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+pub(super) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     shared::serve::parse_json_body(body).map_err(|e| AppError::bad_request(&e.field, e.message))
 }
 
@@ -99,7 +99,7 @@ pub async fn offer(
             "configuration": c.configuration,
             "status_list": app.status_list_uri(c.status_list),
             "status_idx": c.status_idx,
-            "status": status_name(c.status),
+            "status": crate::domain::status_name(c.status),
             "issued_at": c.issued_at,
             "expires_at": c.expires_at,
         })).collect::<Vec<_>>(),
@@ -152,13 +152,4 @@ pub async fn audit(
         })
         .collect();
     Ok(Json(json!({ "entries": entries })))
-}
-
-fn status_name(status: i64) -> &'static str {
-    match status {
-        0 => "valid",
-        1 => "revoked",
-        2 => "suspended",
-        _ => "unknown",
-    }
 }

@@ -3,6 +3,7 @@
 
 mod admin;
 mod oid4vci;
+mod registrations;
 mod well_known;
 
 use axum::Router;
@@ -36,5 +37,20 @@ pub fn router(app: App) -> Router {
         .route("/admin/offers/{id}", get(admin::offer))
         .route("/admin/credentials/{id}/status", post(admin::set_status))
         .route("/admin/audit", get(admin::audit))
+        .route(
+            "/admin/achievements/{id}/registrations",
+            post(registrations::register),
+        )
+        .route("/admin/imports", post(registrations::import))
+        .route("/admin/registrations", get(registrations::list))
+        .route("/admin/registrations/{id}", get(registrations::show))
+        .route(
+            "/admin/registrations/{id}/resend",
+            post(registrations::resend),
+        )
+        .route("/admin/outbox", get(registrations::outbox))
+        .route("/invitations/callback", post(registrations::callback))
+        .route("/dev/mailbox", get(registrations::mailbox))
+        .route("/dev/mailbox/{id}", get(registrations::mailbox_message))
         .with_state(app)
 }

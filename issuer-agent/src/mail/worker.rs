@@ -1,0 +1,105 @@
+//! The outbox worker: claims due messages in batches (a lease, so several workers and
+//! instances can share one database), writes each one when it is sent (no secret is
+//! stored), delivers it, and marks it sent, or schedules a retry with exponential backoff.
+//! A message whose worker died is claimable again when its lease runs out; its Message-ID
+//! does not change, so a receiver can drop the rare repeat of a message that was delivered
+//! just before the crash.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+
+use super::Mailer;
+use crate::App;
+use crate::store::OutboxRow;
+
+/// Messages claimed at once.
+const BATCH: i64 = 64;
+/// Messages delivered concurrently.
+const CONCURRENCY: usize = 8;
+/// Attempts before a message is given up (then shown as failed; the operator re-sends).
+pub const MAX_ATTEMPTS: i64 = 12;
+
+/// Seconds to wait before attempt `attempts + 1`: 30 s doubling to at most one hour.
+pub fn backoff(attempts: i64) -> i64 {
+    let exp = attempts.clamp(1, 8) - 1;
+    (30i64 << exp).min(3600)
+}
+
+/// Runs until the task is aborted: sends what is due, then sleeps until woken (a new
+/// message in this process) or for a second (messages from other processes, retries).
+pub async fn run(app: App, mailer: Mailer) {
+    loop {
+        match drain_once(&app, &mailer).await {
+            Ok(0) => {
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(1), app.outbox_wake.notified()).await;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox: claiming messages failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// Claims one batch and delivers it; returns how many were claimed.
+pub async fn drain_once(app: &App, mailer: &Mailer) -> Result<usize, crate::store::StoreError> {
+    let claim = shared::b64::random(16);
+    let now = app.clock.now();
+    let batch = app
+        .store
+        .claim_outbox(&claim, now, now + app.config.outbox_lease, BATCH)
+        .await?;
+    let n = batch.len();
+    futures_util::stream::iter(batch)
+        .for_each_concurrent(CONCURRENCY, |m| {
+            let claim = claim.clone();
+            async move { deliver(app, mailer, &m, &claim).await }
+        })
+        .await;
+    Ok(n)
+}
+
+async fn deliver(app: &App, mailer: &Mailer, m: &OutboxRow, claim: &str) {
+    let result = match app.outgoing(m).await {
+        Ok(out) => mailer.send(&out).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let stored = match result {
+        Ok(()) => app
+            .store
+            .outbox_sent(m, claim, app.clock.now())
+            .await
+            .map(|_| ()),
+        Err(error) => {
+            tracing::warn!(message = %m.id, kind = %m.kind, attempts = m.attempts, %error, "outbox: delivery failed");
+            let retry_at = if m.attempts >= MAX_ATTEMPTS {
+                i64::MAX
+            } else {
+                app.clock.now() + backoff(m.attempts)
+            };
+            app.store
+                .outbox_failed(&m.id, claim, retry_at, &error)
+                .await
+        }
+    };
+    if let Err(e) = stored {
+        tracing::warn!(message = %m.id, error = %e, "outbox: recording the outcome failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(1), 30);
+        assert_eq!(backoff(2), 60);
+        assert_eq!(backoff(5), 480);
+        assert_eq!(backoff(8), 3600);
+        assert_eq!(backoff(40), 3600);
+    }
+}
