@@ -20,6 +20,9 @@ pub enum AppError {
     /// Presenting credentials failed.
     #[error(transparent)]
     Present(#[from] PresentError),
+    /// Registering from an invitation failed.
+    #[error(transparent)]
+    Register(#[from] crate::wallet::registration::RegisterError),
     /// The API request is wrong; `field` names the member at fault.
     #[error("{field}: {detail}")]
     BadRequest { field: String, detail: String },
@@ -50,6 +53,7 @@ impl AppError {
         match self {
             AppError::Accept(e) => e.code(),
             AppError::Present(e) => e.code(),
+            AppError::Register(e) => e.code(),
             AppError::BadRequest { .. } => "invalid_request",
             AppError::Unauthorized => "invalid_token",
             AppError::NotFound(_) => "not_found",
@@ -63,9 +67,11 @@ impl AppError {
         match self {
             AppError::Accept(e) if e.is_counterparty_fault() => StatusCode::BAD_GATEWAY,
             AppError::Present(e) if e.is_counterparty_fault() => StatusCode::BAD_GATEWAY,
-            AppError::Accept(_) | AppError::Present(_) | AppError::BadRequest { .. } => {
-                StatusCode::BAD_REQUEST
-            }
+            AppError::Register(e) if e.is_counterparty_fault() => StatusCode::BAD_GATEWAY,
+            AppError::Accept(_)
+            | AppError::Present(_)
+            | AppError::Register(_)
+            | AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Config(_) | AppError::Store(_) | AppError::Db(_) | AppError::Internal(_) => {

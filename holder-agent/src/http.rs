@@ -15,6 +15,7 @@ use crate::{Account, App};
 pub fn router(app: App) -> Router {
     Router::new()
         .route("/health", get(health))
+        .route("/api/register", post(register))
         .route("/api/accept", post(accept))
         .route("/api/credentials", get(credentials))
         .route("/api/present", post(present))
@@ -47,6 +48,24 @@ fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
 
 async fn health() -> Json<Value> {
     Json(json!({"status": "ok"}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterBody {
+    invitation: String,
+}
+
+/// Registration from an issuer's invitation (no token: the invitation is the credential).
+async fn register(
+    State(app): State<App>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, AppError> {
+    let req: RegisterBody = parse(&body)?;
+    let registered = app
+        .register_from_invitation(&req.invitation, app.clock.now())
+        .await?;
+    Ok(Json(json!(registered)))
 }
 
 #[derive(Deserialize)]

@@ -116,6 +116,14 @@ pub struct Config {
         default_value_t = 60
     )]
     pub outbox_lease: i64,
+    /// Emails this instance delivers at once; 0: this instance sends none (another
+    /// instance sharing the database does).
+    #[arg(
+        long = "issuer-outbox-concurrency",
+        env = "ISSUER_OUTBOX_CONCURRENCY",
+        default_value_t = 8
+    )]
+    pub outbox_concurrency: usize,
     /// Largest import body the admin API accepts, in bytes.
     #[arg(
         long = "issuer-import-max-bytes",
@@ -149,6 +157,7 @@ impl Config {
             brand_color: "#1d4ed8".into(),
             outbox_lease: 60,
             import_max_bytes: 256 * 1024 * 1024,
+            outbox_concurrency: 8,
         }
     }
 

@@ -149,10 +149,13 @@ pub async fn serve(
             }
         }
     });
-    let outbox = tokio::spawn(mail::worker::run(app.clone(), app.mailer.clone()));
+    let outbox = (app.config.outbox_concurrency > 0)
+        .then(|| tokio::spawn(mail::worker::run(app.clone(), app.mailer.clone())));
     let served = shared::serve::serve(http::router(app), listener, shutdown).await;
     janitor.abort();
-    outbox.abort();
+    if let Some(outbox) = outbox {
+        outbox.abort();
+    }
     served
 }
 

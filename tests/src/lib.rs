@@ -76,6 +76,8 @@ impl StackConfig {
         issuer.listen = "127.0.0.1:0".into();
         issuer.pg_schema = issuer_schema;
         issuer.admin_token = Some(shared::secret::Secret::new(TEST_ISSUER_ADMIN_TOKEN));
+        // Filled in with the wallet's address when the stack starts.
+        issuer.wallet_url = String::new();
         let mut wallet = holder_agent::Config::for_dir(dir.to_path_buf(), String::new(), wallet_db);
         wallet.listen = "127.0.0.1:0".into();
         wallet.pg_schema = wallet_schema;
@@ -160,34 +162,52 @@ impl Stack {
     /// Starts the issuer, the wallet and the verifier with `clock`.
     pub async fn start(mut config: StackConfig, clock: Clock) -> Result<Stack, StackError> {
         let (stop, stop_rx) = watch::channel(false);
+        // Every listener first, so each service can be told the others' URLs.
+        let (issuer_listener, issuer_url) =
+            bind(&config.issuer.listen, &mut config.issuer.public_url).await?;
+        let (wallet_listener, wallet_url) =
+            bind(&config.wallet.listen, &mut config.wallet.public_url).await?;
+        let (verifier_listener, verifier_url) =
+            bind(&config.verifier.listen, &mut config.verifier.public_url).await?;
+        if config.issuer.wallet_url.is_empty() {
+            config.issuer.wallet_url = wallet_url.clone();
+        }
 
-        let (listener, url) = bind(&config.issuer.listen, &mut config.issuer.public_url).await?;
         let (app, issuer_startup) = issuer_agent::App::open(config.issuer, clock.clone()).await?;
         let task = tokio::spawn(issuer_agent::serve(
             app.clone(),
-            listener,
+            issuer_listener,
             shutdown_signal(&stop_rx),
         ));
-        let issuer = Running { url, app, task };
+        let issuer = Running {
+            url: issuer_url,
+            app,
+            task,
+        };
 
-        let (listener, url) = bind(&config.wallet.listen, &mut config.wallet.public_url).await?;
         let (app, _) = holder_agent::App::open(config.wallet, clock.clone()).await?;
         let task = tokio::spawn(holder_agent::serve(
             app.clone(),
-            listener,
+            wallet_listener,
             shutdown_signal(&stop_rx),
         ));
-        let wallet = Running { url, app, task };
+        let wallet = Running {
+            url: wallet_url,
+            app,
+            task,
+        };
 
-        let (listener, url) =
-            bind(&config.verifier.listen, &mut config.verifier.public_url).await?;
         let (app, verifier_startup) = verifier::App::open(config.verifier, clock.clone()).await?;
         let task = tokio::spawn(verifier::serve(
             app.clone(),
-            listener,
+            verifier_listener,
             shutdown_signal(&stop_rx),
         ));
-        let verifier = Running { url, app, task };
+        let verifier = Running {
+            url: verifier_url,
+            app,
+            task,
+        };
 
         Ok(Stack {
             issuer,

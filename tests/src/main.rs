@@ -50,8 +50,12 @@ fn from_env<C: Args>() -> Result<C, clap::Error> {
 }
 
 fn configs() -> Result<akashi::StackConfig, clap::Error> {
-    let issuer: issuer_agent::Config = from_env()?;
+    let mut issuer: issuer_agent::Config = from_env()?;
     let mut wallet: holder_agent::Config = from_env()?;
+    // The emails link to this launcher's wallet unless told otherwise.
+    if std::env::var_os("ISSUER_WALLET_URL").is_none() {
+        issuer.wallet_url = wallet.public_url.clone();
+    }
     let mut verifier: verifier::Config = from_env()?;
     wallet.allow_loopback = true;
     verifier.allow_loopback = true;

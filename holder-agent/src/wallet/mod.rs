@@ -5,6 +5,7 @@
 pub mod disclosure;
 pub mod oid4vci;
 pub mod oid4vp;
+pub mod registration;
 
 use serde::Serialize;
 use serde_json::Value;

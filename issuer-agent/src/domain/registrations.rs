@@ -459,10 +459,15 @@ impl App {
         } else {
             "invited"
         };
-        let messages = self
-            .store
-            .registration_messages(id)
-            .await?
+        let mut rows = self.store.registration_messages(id).await?;
+        // Oldest first; within one second, in the order they are sent.
+        let rank = |kind: &str| match kind {
+            "invitation" => 0,
+            "badge" => 1,
+            _ => 2,
+        };
+        rows.sort_by_key(|m| (m.created_at, m.sent_at.unwrap_or(i64::MAX), rank(&m.kind)));
+        let messages = rows
             .into_iter()
             .map(|m| {
                 let status = if m.sent_at.is_some() {

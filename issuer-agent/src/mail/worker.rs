@@ -15,8 +15,6 @@ use crate::store::OutboxRow;
 
 /// Messages claimed at once.
 const BATCH: i64 = 64;
-/// Messages delivered concurrently.
-const CONCURRENCY: usize = 8;
 /// Attempts before a message is given up (then shown as failed; the operator re-sends).
 pub const MAX_ATTEMPTS: i64 = 12;
 
@@ -54,7 +52,7 @@ pub async fn drain_once(app: &App, mailer: &Mailer) -> Result<usize, crate::stor
         .await?;
     let n = batch.len();
     futures_util::stream::iter(batch)
-        .for_each_concurrent(CONCURRENCY, |m| {
+        .for_each_concurrent(app.config.outbox_concurrency.max(1), |m| {
             let claim = claim.clone();
             async move { deliver(app, mailer, &m, &claim).await }
         })

@@ -15,8 +15,15 @@ pub struct TestStack {
 
 impl TestStack {
     pub async fn start() -> TestStack {
+        TestStack::start_with(|_| {}).await
+    }
+
+    /// As [`TestStack::start`], with the configuration changed by `configure` first.
+    pub async fn start_with(configure: impl FnOnce(&mut StackConfig)) -> TestStack {
         let dir = tempfile::tempdir().expect("temp dir");
-        let stack = Stack::start(StackConfig::ephemeral(dir.path()), Clock::adjustable())
+        let mut config = StackConfig::ephemeral(dir.path());
+        configure(&mut config);
+        let stack = Stack::start(config, Clock::adjustable())
             .await
             .expect("stack starts");
         let http = reqwest::Client::builder()
@@ -309,4 +316,25 @@ pub fn failed_checks(result: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Decodes a QR code PNG with `zbarimg` (Debian's zbar-tools; `.ci/run` installs it).
+pub fn zbarimg(png: &[u8]) -> String {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("qr.png");
+    std::fs::write(&path, png).expect("write PNG");
+    let out = std::process::Command::new("zbarimg")
+        .args(["--quiet", "--raw"])
+        .arg(&path)
+        .output()
+        .expect("zbarimg is installed (apt-get install zbar-tools; .ci/run does)");
+    assert!(
+        out.status.success(),
+        "zbarimg found no QR code: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("UTF-8")
+        .trim_end()
+        .to_owned()
 }

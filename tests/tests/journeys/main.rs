@@ -7,5 +7,7 @@ mod demo;
 mod encrypted_response;
 mod interop;
 mod issuance;
+mod mail;
 mod presentation;
+mod registration;
 mod wallet_api;

@@ -4,28 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{TestStack, check};
-
-/// Decodes a QR code PNG with `zbarimg` (Debian's zbar-tools; `.ci/run` installs it).
-fn zbarimg(png: &[u8]) -> String {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("qr.png");
-    std::fs::write(&path, png).expect("write PNG");
-    let out = std::process::Command::new("zbarimg")
-        .args(["--quiet", "--raw"])
-        .arg(&path)
-        .output()
-        .expect("zbarimg is installed (apt-get install zbar-tools; .ci/run does)");
-    assert!(
-        out.status.success(),
-        "zbarimg found no QR code: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("UTF-8")
-        .trim_end()
-        .to_owned()
-}
+use crate::common::{TestStack, check, zbarimg};
 
 async fn wallet_call(
     t: &TestStack,
