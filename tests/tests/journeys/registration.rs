@@ -749,3 +749,160 @@ async fn killed_mid_import_every_recipient_gets_exactly_one_invitation() {
         .await;
     }
 }
+
+async fn run_cli(env: &[(String, String)], args: &[&str]) -> (bool, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_akashi"))
+        .arg("issuer")
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .await
+        .expect("akashi runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_import_with_progress_then_the_dev_mailbox_lists_the_invitations() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = format!("t{}_issuer", uuid::Uuid::new_v4().simple());
+    // No SMTP_URL: the emails go to the outbox directory and the mailbox page.
+    let env: Vec<(String, String)> = issuer_env(dir.path(), free_port(), "", &schema)
+        .into_iter()
+        .filter(|(k, _)| k != "SMTP_URL")
+        .collect();
+    let (ok, out, err) = run_cli(
+        &env,
+        &[
+            "achievement-create",
+            "--name",
+            "CLI Badge",
+            "--description",
+            "d",
+            "--criteria",
+            "c",
+            "--json",
+        ],
+    )
+    .await;
+    assert!(ok, "{out}{err}");
+    let ach: Value = serde_json::from_str(&out).unwrap();
+    let ach = ach["id"].as_str().unwrap().to_owned();
+
+    const N: usize = 1_200;
+    let mut csv = String::from("name,email,locale\n");
+    for i in 0..N {
+        if i == 700 {
+            csv.push_str("Broken,broken-address,en\n");
+        }
+        csv.push_str(&format!("名前 {i},c{i}@example.org,ja\n"));
+    }
+    let file = dir.path().join("people.csv");
+    std::fs::write(&file, &csv).unwrap();
+    let (ok, out, err) = run_cli(
+        &env,
+        &["import", file.to_str().unwrap(), "--achievement", &ach],
+    )
+    .await;
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.starts_with(&format!("{} records: {N} invited, 0 offered (wallet already known), 0 already registered, 1 rejected", N + 1)),
+        "{out}"
+    );
+    assert!(
+        out.contains("line 702 (record 701), email: is not an email address"),
+        "{out}"
+    );
+    assert!(err.contains("100%"), "a progress bar on stderr: {err}");
+    let (ok, out, _) = run_cli(
+        &env,
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--achievement",
+            &ach,
+            "--json",
+        ],
+    )
+    .await;
+    assert!(ok);
+    let again: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(again["duplicates"], N, "{again}");
+
+    // The issuer agent sends what the command queued.
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let issuer = IssuerProcess::start(&env, &http).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let counts = issuer.outbox(&http).await.unwrap_or(Value::Null);
+        if counts["sent"] == N {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{counts}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let page = http
+        .get(format!("{}/dev/mailbox", issuer.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("デジタルバッジ「CLI Badge」"),
+        "Japanese subjects"
+    );
+    let links = page.matches("/register?invitation=").count();
+    assert!(
+        links >= 500,
+        "the newest 500 messages with clickable links: {links}"
+    );
+    let id = page
+        .split("href=\"/dev/mailbox/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let one = http
+        .get(format!("{}/dev/mailbox/{id}", issuer.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one.status(), 200);
+    assert!(
+        one.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    assert!(
+        one.text()
+            .await
+            .unwrap()
+            .contains("ウォレットのアカウントを作成")
+    );
+    assert!(dir.path().join("outbox").join(format!("{id}.eml")).exists());
+    let missing = http
+        .get(format!("{}/dev/mailbox/../issuer.db", issuer.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    drop(issuer);
+    if let Ok(pg) = std::env::var("TEST_DATABASE_URL")
+        && !pg.is_empty()
+        && let Ok(pool) = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&pg)
+            .await
+    {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
+        )))
+        .execute(&pool)
+        .await;
+    }
+}
