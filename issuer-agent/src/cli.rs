@@ -100,6 +100,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Replace the admin API token: the new one is printed once and only its hash is
+    /// stored; the old one stops working at once.
+    AdminTokenRotate,
     /// Set an issued credential's status: valid, revoked or suspended.
     Status {
         credential_id: String,
@@ -252,6 +255,22 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
         Command::Resend { id, json } => {
             let view = app.resend(&id).await?;
             show_registration(&json!(view), json);
+            Ok(())
+        }
+        Command::AdminTokenRotate => {
+            if app.config.admin_token.is_some() {
+                return Err(AppError::Config(
+                    "the admin token is set by ISSUER_ADMIN_TOKEN; change it there".into(),
+                ));
+            }
+            let token = shared::b64::random(24);
+            app.store
+                .set_setting("admin_token_hash", &shared::b64::sha256(&token))
+                .await?;
+            println!("{token}");
+            eprintln!(
+                "new issuer admin token (shown once, stored hashed); the old one no longer works"
+            );
             Ok(())
         }
         Command::Status {

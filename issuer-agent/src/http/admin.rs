@@ -25,7 +25,16 @@ impl FromRequestParts<App> for Admin {
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(AppError::Unauthorized)?;
         let hash = shared::b64::sha256(token.trim());
-        if shared::secret::constant_time_eq(hash.as_bytes(), app.admin_token_hash.as_bytes()) {
+        // A token rotated by the command line counts at once, without a restart.
+        let expected = match &app.config.admin_token {
+            Some(_) => app.admin_token_hash.clone(),
+            None => app
+                .store
+                .setting("admin_token_hash")
+                .await?
+                .unwrap_or_else(|| app.admin_token_hash.clone()),
+        };
+        if shared::secret::constant_time_eq(hash.as_bytes(), expected.as_bytes()) {
             Ok(Admin)
         } else {
             Err(AppError::Unauthorized)

@@ -735,19 +735,7 @@ async fn killed_mid_import_every_recipient_gets_exactly_one_invitation() {
     );
 
     drop(issuer);
-    if let Ok(pg) = std::env::var("TEST_DATABASE_URL")
-        && !pg.is_empty()
-        && let Ok(pool) = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(1)
-            .connect(&pg)
-            .await
-    {
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
-        )))
-        .execute(&pool)
-        .await;
-    }
+    drop_pg_schema(&schema).await;
 }
 
 async fn run_cli(env: &[(String, String)], args: &[&str]) -> (bool, String, String) {
@@ -892,6 +880,53 @@ async fn cli_import_with_progress_then_the_dev_mailbox_lists_the_invitations() {
         .unwrap();
     assert_eq!(missing.status(), 404);
     drop(issuer);
+    drop_pg_schema(&schema).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_token_rotated_by_the_cli_takes_effect_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = format!("t{}_issuer", uuid::Uuid::new_v4().simple());
+    let env: Vec<(String, String)> = issuer_env(dir.path(), free_port(), "", &schema)
+        .into_iter()
+        .filter(|(k, _)| k != "ISSUER_ADMIN_TOKEN" && k != "SMTP_URL")
+        .collect();
+    let (ok, first, err) = run_cli(&env, &["admin-token-rotate"]).await;
+    assert!(ok, "{err}");
+    let first = first.trim().to_owned();
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let issuer = IssuerProcess::start(&env, &http).await;
+    let status = |token: String| {
+        let (http, url) = (http.clone(), issuer.url.clone());
+        async move {
+            http.get(format!("{url}/admin/outbox"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(status(first.clone()).await, 200);
+    let (ok, second, _) = run_cli(&env, &["admin-token-rotate"]).await;
+    assert!(ok);
+    let second = second.trim().to_owned();
+    assert_ne!(first, second);
+    assert_eq!(status(first).await, 401, "the old token stops working");
+    assert_eq!(status(second).await, 200);
+    // With the token set in the environment, rotation is refused with the reason.
+    let mut fixed = env.clone();
+    fixed.push(("ISSUER_ADMIN_TOKEN".into(), "x".into()));
+    let (ok, _, err) = run_cli(&fixed, &["admin-token-rotate"]).await;
+    assert!(!ok);
+    assert!(err.contains("ISSUER_ADMIN_TOKEN"), "{err}");
+    drop(issuer);
+    drop_pg_schema(&schema).await;
+}
+
+/// Drops a test's PostgreSQL schema (when the tests run on PostgreSQL).
+async fn drop_pg_schema(schema: &str) {
     if let Ok(pg) = std::env::var("TEST_DATABASE_URL")
         && !pg.is_empty()
         && let Ok(pool) = sqlx::postgres::PgPoolOptions::new()
