@@ -4,8 +4,9 @@
 use clap::Subcommand;
 use serde_json::json;
 
+use crate::domain::achievements::{AchievementUpdate, NewAchievement};
 use crate::domain::import::Format;
-use crate::domain::offers::{EvidenceInput, NewAchievement, NewOffer, ResultInput};
+use crate::domain::offers::{EvidenceInput, NewOffer, ResultInput};
 use crate::domain::registrations::NewRegistration;
 use crate::error::AppError;
 use crate::{App, Config};
@@ -27,6 +28,49 @@ pub enum Command {
         /// Days a badge stays valid after issuance.
         #[arg(long)]
         valid_days: Option<i64>,
+        /// A page describing the criteria.
+        #[arg(long)]
+        criteria_url: Option<String>,
+        /// OB 3.0 achievementType, e.g. Badge.
+        #[arg(long = "type")]
+        achievement_type: Option<String>,
+        /// A tag (repeatable).
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change an achievement (new credentials carry the change; issued ones do not).
+    AchievementUpdate {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        criteria: Option<String>,
+        #[arg(long)]
+        criteria_url: Option<String>,
+        #[arg(long)]
+        valid_days: Option<i64>,
+        #[arg(long = "type")]
+        achievement_type: Option<String>,
+        /// Replace the tags (repeatable).
+        #[arg(long = "tag")]
+        tags: Option<Vec<String>>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Retire an achievement: no new registrations or offers.
+    AchievementRetire {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Upload an achievement's badge image (PNG or SVG; an SVG is sanitised).
+    AchievementImage {
+        id: String,
+        file: std::path::PathBuf,
         #[arg(long)]
         json: bool,
     },
@@ -122,6 +166,9 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
             criteria,
             image_url,
             valid_days,
+            criteria_url,
+            achievement_type,
+            tags,
             json,
         } => {
             let view = app
@@ -131,6 +178,10 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
                     criteria,
                     image_url,
                     valid_days,
+                    criteria_url,
+                    achievement_type,
+                    tags,
+                    alignments: vec![],
                 })
                 .await?;
             if json {
@@ -141,6 +192,54 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
             } else {
                 println!("achievement {} created: {}", view.id, view.name);
             }
+            Ok(())
+        }
+        Command::AchievementUpdate {
+            id,
+            name,
+            description,
+            criteria,
+            criteria_url,
+            valid_days,
+            achievement_type,
+            tags,
+            json,
+        } => {
+            let view = app
+                .update_achievement(
+                    &id,
+                    AchievementUpdate {
+                        name,
+                        description,
+                        criteria,
+                        criteria_url: criteria_url.map(Some),
+                        valid_days: valid_days.map(Some),
+                        achievement_type: achievement_type.map(Some),
+                        tags,
+                        ..AchievementUpdate::default()
+                    },
+                )
+                .await?;
+            show_achievement(&view, json);
+            Ok(())
+        }
+        Command::AchievementRetire { id, json } => {
+            let view = app.retire_achievement(&id).await?;
+            show_achievement(&view, json);
+            Ok(())
+        }
+        Command::AchievementImage { id, file, json } => {
+            let bytes = std::fs::read(&file)
+                .map_err(|e| AppError::bad_request("file", format!("{}: {e}", file.display())))?;
+            let media_type = match file.extension().and_then(|e| e.to_str()) {
+                Some(e) if e.eq_ignore_ascii_case("svg") => "image/svg+xml",
+                Some(e) if e.eq_ignore_ascii_case("png") => "image/png",
+                _ => {
+                    return Err(AppError::bad_request("file", "must end in .png or .svg"));
+                }
+            };
+            let view = app.set_achievement_image(&id, media_type, &bytes).await?;
+            show_achievement(&view, json);
             Ok(())
         }
         Command::Achievements { json } => {
@@ -285,6 +384,19 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
     }
 }
 
+fn show_achievement(view: &crate::domain::achievements::AchievementView, json: bool) {
+    if json {
+        print_json(&json!(view));
+    } else {
+        println!(
+            "achievement {}: {}{}",
+            view.id,
+            view.name,
+            if view.retired { " (retired)" } else { "" }
+        );
+    }
+}
+
 fn print_json(v: &serde_json::Value) {
     println!(
         "{}",
@@ -426,6 +538,8 @@ pub async fn demo_achievement(app: &App) -> Result<String, AppError> {
             criteria: "Completed the 6-hour course and a supervised session.".into(),
             image_url: None,
             valid_days: Some(3 * 365),
+            achievement_type: Some("Badge".into()),
+            ..NewAchievement::default()
         })
         .await?;
     Ok(view.id)

@@ -32,7 +32,23 @@ pub struct AchievementRow {
     pub image_url: Option<String>,
     pub valid_days: Option<i64>,
     pub created_at: i64,
+    /// The OB 3.0 `Criteria.id`: a page describing the criteria.
+    pub criteria_url: Option<String>,
+    /// The OB 3.0 `achievementType` (`Badge`, `Certificate`, …).
+    pub achievement_type: Option<String>,
+    /// JSON array of strings.
+    pub tags: Option<String>,
+    /// JSON array of OB 3.0 `Alignment` objects.
+    pub alignments: Option<String>,
+    /// `sha256-…` of the uploaded image (served at `image_url`).
+    pub image_digest: Option<String>,
+    pub retired_at: Option<i64>,
+    pub updated_at: Option<i64>,
 }
+
+/// Every achievement column, in [`AchievementRow`] order.
+const ACHIEVEMENT_COLUMNS: &str = "id, name, description, criteria, image_url, valid_days, created_at, \
+     criteria_url, achievement_type, tags, alignments, image_digest, retired_at, updated_at";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OfferRow {
@@ -144,42 +160,131 @@ impl Store {
     pub async fn insert_achievement(&self, a: &AchievementRow) -> Result<(), StoreError> {
         with_db!(&self.db, |pool| {
             sqlx::query(
-            "INSERT INTO achievements (id, name, description, criteria, image_url, valid_days, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        )
-        .bind(&a.id)
-        .bind(&a.name)
-        .bind(&a.description)
-        .bind(&a.criteria)
-        .bind(&a.image_url)
-        .bind(a.valid_days)
-        .bind(a.created_at)
-        .execute(pool)
-        .await?
-        .rows_affected()
+                "INSERT INTO achievements (id, name, description, criteria, image_url, valid_days, created_at, \
+                 criteria_url, achievement_type, tags, alignments, image_digest, retired_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            )
+            .bind(&a.id)
+            .bind(&a.name)
+            .bind(&a.description)
+            .bind(&a.criteria)
+            .bind(&a.image_url)
+            .bind(a.valid_days)
+            .bind(a.created_at)
+            .bind(&a.criteria_url)
+            .bind(&a.achievement_type)
+            .bind(&a.tags)
+            .bind(&a.alignments)
+            .bind(&a.image_digest)
+            .bind(a.retired_at)
+            .bind(a.updated_at)
+            .execute(pool)
+            .await?
+            .rows_affected()
         });
         Ok(())
     }
 
-    pub async fn achievement(&self, id: &str) -> Result<Option<AchievementRow>, StoreError> {
+    /// Replaces an achievement's editable fields; false if unknown.
+    pub async fn update_achievement(&self, a: &AchievementRow) -> Result<bool, StoreError> {
         Ok(with_db!(&self.db, |pool| {
-            sqlx::query_as(
-            "SELECT id, name, description, criteria, image_url, valid_days, created_at FROM achievements WHERE id = $1"
-        )
-        .bind(id)
-        .fetch_optional(pool)
-        .await?
+            sqlx::query(
+                "UPDATE achievements SET name = $2, description = $3, criteria = $4, image_url = $5, \
+                 valid_days = $6, criteria_url = $7, achievement_type = $8, tags = $9, alignments = $10, \
+                 image_digest = $11, retired_at = $12, updated_at = $13 WHERE id = $1",
+            )
+            .bind(&a.id)
+            .bind(&a.name)
+            .bind(&a.description)
+            .bind(&a.criteria)
+            .bind(&a.image_url)
+            .bind(a.valid_days)
+            .bind(&a.criteria_url)
+            .bind(&a.achievement_type)
+            .bind(&a.tags)
+            .bind(&a.alignments)
+            .bind(&a.image_digest)
+            .bind(a.retired_at)
+            .bind(a.updated_at)
+            .execute(pool)
+            .await?
+            .rows_affected()
+                == 1
         }))
     }
 
+    pub async fn achievement(&self, id: &str) -> Result<Option<AchievementRow>, StoreError> {
+        let sql = format!("SELECT {ACHIEVEMENT_COLUMNS} FROM achievements WHERE id = $1");
+        Ok(with_db!(&self.db, |pool| sqlx::query_as(
+            sqlx::AssertSqlSafe(sql.clone())
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await?))
+    }
+
     pub async fn achievements(&self) -> Result<Vec<AchievementRow>, StoreError> {
-        Ok(with_db!(&self.db, |pool| {
-            sqlx::query_as(
-            "SELECT id, name, description, criteria, image_url, valid_days, created_at FROM achievements ORDER BY created_at, id"
+        let sql = format!("SELECT {ACHIEVEMENT_COLUMNS} FROM achievements ORDER BY created_at, id");
+        Ok(with_db!(&self.db, |pool| sqlx::query_as(
+            sqlx::AssertSqlSafe(sql.clone())
         )
         .fetch_all(pool)
-        .await?
+        .await?))
+    }
+
+    /// Stores an achievement's image and points the achievement at it, in one transaction.
+    pub async fn put_achievement_image(
+        &self,
+        id: &str,
+        media_type: &str,
+        bytes: &[u8],
+        digest_sri: &str,
+        image_url: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        Ok(with_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let found = sqlx::query(
+                "UPDATE achievements SET image_url = $2, image_digest = $3, updated_at = $4 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(image_url)
+            .bind(digest_sri)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if found {
+                sqlx::query(
+                    "INSERT INTO achievement_images (achievement_id, media_type, bytes, digest_sri, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (achievement_id) DO UPDATE \
+                     SET media_type = $2, bytes = $3, digest_sri = $4, updated_at = $5",
+                )
+                .bind(id)
+                .bind(media_type)
+                .bind(bytes)
+                .bind(digest_sri)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            found
         }))
+    }
+
+    /// An achievement's image: media type, bytes, digest.
+    pub async fn achievement_image(
+        &self,
+        id: &str,
+    ) -> Result<Option<(String, Vec<u8>, String)>, StoreError> {
+        Ok(with_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT media_type, bytes, digest_sri FROM achievement_images WHERE achievement_id = $1"
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await?))
     }
 
     pub async fn insert_offer(&self, o: &OfferRow) -> Result<(), StoreError> {

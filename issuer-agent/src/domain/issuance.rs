@@ -209,16 +209,8 @@ impl App {
             .await?;
 
         let email_salt = shared::b64::random(16);
-        let mut achievement_json = json!({
-            "id": self.achievement_uri(&achievement.id),
-            "type": ["Achievement"],
-            "name": achievement.name,
-            "description": achievement.description,
-            "criteria": { "narrative": achievement.criteria },
-        });
-        if let Some(image) = &achievement.image_url {
-            achievement_json["image"] = json!({ "id": image, "type": "Image" });
-        }
+        let achievement_json = self.achievement_json(&achievement);
+        let related = self.related_resources(&achievement).await?;
         let mut ld = json!({
             "@context": [shared::ob3::CONTEXT_VC_V2, shared::ob3::CONTEXT_OB_V3P0_3],
             "id": credential_id,
@@ -247,6 +239,9 @@ impl App {
         });
         if let Some(exp) = expires_at {
             ld["validUntil"] = json!(shared::clock::rfc3339(exp));
+        }
+        if let Some(related) = related {
+            ld["relatedResource"] = related;
         }
         // Evidence (credential level) and results (subject level): each element and the
         // whole member selectively disclosable, like the recipient's identifiers.

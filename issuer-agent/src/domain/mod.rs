@@ -1,6 +1,8 @@
 //! The issuer's domain: plain functions on [`crate::App`] taking plain types, called by the
 //! HTTP handlers, the CLI and the tests alike.
 
+pub mod achievements;
+pub mod images;
 pub mod import;
 pub mod issuance;
 pub mod offers;

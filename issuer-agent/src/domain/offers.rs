@@ -7,7 +7,7 @@ use shared::ob3::{AchievementResult, Evidence};
 
 use crate::App;
 use crate::error::AppError;
-use crate::store::{AchievementRow, OfferRow};
+use crate::store::OfferRow;
 
 /// Wrong transaction codes allowed before an offer is locked.
 pub const MAX_TX_CODE_FAILURES: i64 = 5;
@@ -15,32 +15,6 @@ pub const MAX_TX_CODE_FAILURES: i64 = 5;
 pub const TX_CODE_LENGTH: usize = 6;
 /// The grant type of OpenID4VCI §4.1.1.
 pub const PRE_AUTHORIZED_GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
-
-#[derive(Debug, Deserialize)]
-pub struct NewAchievement {
-    pub name: String,
-    pub description: String,
-    pub criteria: String,
-    #[serde(default)]
-    pub image_url: Option<String>,
-    /// Days a badge stays valid after issuance; unset: no expiry.
-    #[serde(default)]
-    pub valid_days: Option<i64>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct AchievementView {
-    pub id: String,
-    /// The OB 3.0 `Achievement.id`.
-    pub uri: String,
-    pub name: String,
-    pub description: String,
-    pub criteria: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub image_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub valid_days: Option<i64>,
-}
 
 #[derive(Debug, Deserialize)]
 pub struct NewOffer {
@@ -155,65 +129,6 @@ pub struct OfferCreated {
 }
 
 impl App {
-    pub fn achievement_uri(&self, id: &str) -> String {
-        format!("{}/achievements/{id}", self.issuer_id)
-    }
-
-    pub fn achievement_view(&self, a: AchievementRow) -> AchievementView {
-        AchievementView {
-            uri: self.achievement_uri(&a.id),
-            id: a.id,
-            name: a.name,
-            description: a.description,
-            criteria: a.criteria,
-            image_url: a.image_url,
-            valid_days: a.valid_days,
-        }
-    }
-
-    pub async fn create_achievement(
-        &self,
-        req: NewAchievement,
-    ) -> Result<AchievementView, AppError> {
-        for (field, value) in [
-            ("name", &req.name),
-            ("description", &req.description),
-            ("criteria", &req.criteria),
-        ] {
-            if value.trim().is_empty() {
-                return Err(AppError::bad_request(field, "must not be empty"));
-            }
-        }
-        if let Some(url) = &req.image_url {
-            match url::Url::parse(url) {
-                Ok(u) if matches!(u.scheme(), "https" | "http" | "data") => {}
-                _ => {
-                    return Err(AppError::bad_request(
-                        "image_url",
-                        "must be an absolute https, http or data: URL",
-                    ));
-                }
-            }
-        }
-        if req.valid_days.is_some_and(|d| !(1..=36500).contains(&d)) {
-            return Err(AppError::bad_request(
-                "valid_days",
-                "must be between 1 and 36500",
-            ));
-        }
-        let row = AchievementRow {
-            id: uuid::Uuid::new_v4().to_string(),
-            name: req.name.trim().to_owned(),
-            description: req.description.trim().to_owned(),
-            criteria: req.criteria.trim().to_owned(),
-            image_url: req.image_url,
-            valid_days: req.valid_days,
-            created_at: self.clock.now(),
-        };
-        self.store.insert_achievement(&row).await?;
-        Ok(self.achievement_view(row))
-    }
-
     /// The pre-authorized code of an offer: a MAC of its id, so it is never stored (only its
     /// hash is) yet the offer document can be served again.
     fn pre_authorized_code(&self, offer_id: &str) -> String {
@@ -225,12 +140,7 @@ impl App {
     }
 
     pub async fn create_offer(&self, req: NewOffer) -> Result<OfferCreated, AppError> {
-        if self.store.achievement(&req.achievement_id).await?.is_none() {
-            return Err(AppError::bad_request(
-                "achievement_id",
-                "no such achievement",
-            ));
-        }
+        self.achievement_or_400(&req.achievement_id).await?;
         let recipient = Recipient::check(&req.recipient_name, &req.recipient_email)?;
         let (evidence, results) = evidence_and_results(&req.evidence, &req.results)?;
         let row = self.new_offer(

@@ -305,13 +305,6 @@ impl App {
         Ok((self.registration_view(&id).await?, outcome))
     }
 
-    pub async fn achievement_or_400(&self, id: &str) -> Result<AchievementRow, AppError> {
-        self.store
-            .achievement(id)
-            .await?
-            .ok_or_else(|| AppError::bad_request("achievement_id", "no such achievement"))
-    }
-
     /// The wallet says the account for an invitation exists (the invitation is the
     /// bearer credential). Every waiting registration of that address gets its offer and
     /// badge email, once; a repeated callback changes nothing.

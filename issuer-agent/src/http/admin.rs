@@ -8,7 +8,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::App;
-use crate::domain::offers::{NewAchievement, NewOffer};
+use crate::domain::achievements::{AchievementUpdate, NewAchievement};
+use crate::domain::offers::NewOffer;
 use crate::error::AppError;
 
 /// Extractor: the request carries the admin bearer token.
@@ -55,6 +56,57 @@ pub async fn create_achievement(
     let req: NewAchievement = parse(&body)?;
     let view = app.create_achievement(req).await?;
     Ok((StatusCode::CREATED, Json(json!(view))))
+}
+
+/// `PATCH /admin/achievements/{id}`: a partial update (`null` clears a member).
+pub async fn update_achievement(
+    _: Admin,
+    State(app): State<App>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, AppError> {
+    let req: AchievementUpdate = parse(&body)?;
+    Ok(Json(json!(app.update_achievement(&id, req).await?)))
+}
+
+/// `POST /admin/achievements/{id}/retire`.
+pub async fn retire_achievement(
+    _: Admin,
+    State(app): State<App>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    Ok(Json(json!(app.retire_achievement(&id).await?)))
+}
+
+/// `PUT /admin/achievements/{id}/image` with an `image/png` or `image/svg+xml` body.
+pub async fn put_achievement_image(
+    _: Admin,
+    State(app): State<App>,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, AppError> {
+    let media_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    Ok(Json(json!(
+        app.set_achievement_image(&id, media_type, &body).await?
+    )))
+}
+
+/// `GET /admin/achievements/{id}`.
+pub async fn achievement(
+    _: Admin,
+    State(app): State<App>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let row = app
+        .store
+        .achievement(&id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("achievement".into()))?;
+    Ok(Json(json!(app.achievement_view(row))))
 }
 
 pub async fn list_achievements(_: Admin, State(app): State<App>) -> Result<Json<Value>, AppError> {

@@ -3,11 +3,12 @@
 
 mod admin;
 mod oid4vci;
+mod public;
 mod registrations;
 mod well_known;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 
 use crate::App;
 
@@ -33,6 +34,22 @@ pub fn router(app: App) -> Router {
             "/admin/achievements",
             post(admin::create_achievement).get(admin::list_achievements),
         )
+        .route(
+            "/admin/achievements/{id}",
+            get(admin::achievement).patch(admin::update_achievement),
+        )
+        .route(
+            "/admin/achievements/{id}/retire",
+            post(admin::retire_achievement),
+        )
+        .route(
+            "/admin/achievements/{id}/image",
+            put(admin::put_achievement_image).layer(axum::extract::DefaultBodyLimit::max(
+                crate::domain::images::MAX_IMAGE_BYTES + 1,
+            )),
+        )
+        .route("/achievements/{id}", get(public::achievement))
+        .route("/achievements/{id}/image", get(public::image))
         .route("/admin/offers", post(admin::create_offer))
         .route("/admin/offers/{id}", get(admin::offer))
         .route("/admin/credentials/{id}/status", post(admin::set_status))

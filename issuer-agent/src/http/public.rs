@@ -1,0 +1,75 @@
+//! Public pages of the issuer that credentials point to: the achievement (OB 3.0
+//! `Achievement.id` dereferences to its JSON) and its badge image.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::App;
+use crate::error::AppError;
+
+/// `GET /achievements/{id}`: the OB 3.0 Achievement.
+pub async fn achievement(
+    State(app): State<App>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let row = app
+        .store
+        .achievement(&id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("achievement".into()))?;
+    let mut body = app.achievement_json(&row);
+    body["@context"] =
+        serde_json::json!([shared::ob3::CONTEXT_VC_V2, shared::ob3::CONTEXT_OB_V3P0_3]);
+    let mut r = Json(body).into_response();
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    Ok(r)
+}
+
+/// `GET /achievements/{id}/image`: the uploaded image, with its digest as ETag. An SVG
+/// is served under a policy that forbids scripts and fetching, on top of being sanitised.
+pub async fn image(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let (media_type, bytes, digest) = app
+        .store
+        .achievement_image(&id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("achievement image".into()))?;
+    let etag = format!("\"{digest}\"");
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    let mut r = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        bytes.into_response()
+    };
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&media_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; img-src data:; style-src 'unsafe-inline'"),
+    );
+    Ok(r)
+}
