@@ -39,6 +39,9 @@ pub struct Inner {
     /// The JOSE `kid` of the ES256 key: `<did>#key-1`.
     pub kid: String,
     pub es256: SigningKey,
+    /// The RS256 key of OB 3.0 VC-JWTs for 1EdTech conformance, `kid` `<did>#key-2`.
+    pub rs256: SigningKey,
+    pub kid_rs256: String,
     pub seal: SealKey,
     pub store: Store,
     pub clock: Clock,
@@ -72,6 +75,9 @@ impl App {
         let es256 = store
             .signing_key("es256-1", shared::keys::Alg::ES256, &seal, clock.now())
             .await?;
+        let rs256 = store
+            .signing_key("rs256-1", shared::keys::Alg::RS256, &seal, clock.now())
+            .await?;
         let mut startup = Startup::default();
         let admin_token_hash = match &config.admin_token {
             Some(token) => shared::b64::sha256(token.expose()),
@@ -87,12 +93,15 @@ impl App {
             },
         };
         let kid = format!("{did}#key-1");
+        let kid_rs256 = format!("{did}#key-2");
         let inner = Inner {
             config,
             issuer_id,
             did,
             kid,
             es256,
+            kid_rs256,
+            rs256,
             seal,
             store,
             clock,

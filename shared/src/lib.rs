@@ -21,3 +21,4 @@ pub mod sd_jwt;
 pub mod secret;
 pub mod serve;
 pub mod status;
+pub mod vc;

@@ -29,6 +29,10 @@ pub fn router(app: App) -> Router {
         .route("/credential", post(oid4vci::credential))
         .route("/status/{list}", get(oid4vci::status_list))
         .route(
+            "/status/{list}/{purpose}",
+            get(oid4vci::bitstring_status_list),
+        )
+        .route(
             "/admin/achievements",
             post(admin::create_achievement).get(admin::list_achievements),
         )

@@ -81,6 +81,53 @@ pub async fn status_list(
     Ok(r)
 }
 
+/// A BitstringStatusListCredential (VC-JWT), cacheable for [`STATUS_TTL`] seconds, with a
+/// weak ETag so a verifier's conditional request costs one `304 Not Modified`.
+///
+/// [`STATUS_TTL`]: crate::domain::issuance::STATUS_TTL
+pub async fn bitstring_status_list(
+    State(app): State<App>,
+    Path((list, purpose)): Path<(i64, String)>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let published = app.bitstring_status_list(list, &purpose).await?;
+    let not_modified = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| {
+            tags.split(',')
+                .any(|t| t.trim() == published.etag || t.trim() == "*")
+        });
+    let mut r = if not_modified {
+        axum::http::StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mut r = published.jwt.into_response();
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/jwt"),
+        );
+        r
+    };
+    let h = r.headers_mut();
+    h.insert(
+        header::ETAG,
+        HeaderValue::from_str(&published.etag).expect("base64url is a valid header value"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_str(&format!(
+            "public, max-age={}",
+            crate::domain::issuance::STATUS_TTL
+        ))
+        .expect("a number is a valid header value"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    Ok(r)
+}
+
 fn no_store(mut r: Response) -> Response {
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
