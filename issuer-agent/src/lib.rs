@@ -42,6 +42,9 @@ pub struct Inner {
     /// The RS256 key of OB 3.0 VC-JWTs for 1EdTech conformance, `kid` `<did>#key-2`.
     pub rs256: SigningKey,
     pub kid_rs256: String,
+    /// The Ed25519 key of `ldp_vc` Data Integrity proofs, the `Multikey` `<did>#key-3`.
+    pub ed25519: SigningKey,
+    pub kid_ed25519: String,
     pub seal: SealKey,
     pub store: Store,
     pub clock: Clock,
@@ -78,6 +81,9 @@ impl App {
         let rs256 = store
             .signing_key("rs256-1", shared::keys::Alg::RS256, &seal, clock.now())
             .await?;
+        let ed25519 = store
+            .signing_key("ed25519-1", shared::keys::Alg::EdDSA, &seal, clock.now())
+            .await?;
         let mut startup = Startup::default();
         let admin_token_hash = match &config.admin_token {
             Some(token) => shared::b64::sha256(token.expose()),
@@ -94,6 +100,7 @@ impl App {
         };
         let kid = format!("{did}#key-1");
         let kid_rs256 = format!("{did}#key-2");
+        let kid_ed25519 = format!("{did}#key-3");
         let inner = Inner {
             config,
             issuer_id,
@@ -102,6 +109,8 @@ impl App {
             es256,
             kid_rs256,
             rs256,
+            kid_ed25519,
+            ed25519,
             seal,
             store,
             clock,

@@ -5,7 +5,10 @@
 //!   the `ld` claim; `iss`, `vct`, `cnf`, `iat`, `nbf`, `exp`, `status` as JWT claims; the
 //!   recipient's identifiers selectively disclosable), entered in the Token Status List;
 //! * `jwt_vc_json`: the OB 3.0 VC-JWT (the credential as the payload, ES256 or RS256),
-//!   entered in the Bitstring Status Lists.
+//!   entered in the Bitstring Status Lists;
+//! * `ldp_vc`: the OB 3.0 credential with an embedded Data Integrity `eddsa-rdfc-2022`
+//!   proof by the issuer's did:web Ed25519 key (issuer `id` the did:web, as Data Integrity
+//!   verifiers tie the proof's controller to the issuer), in the Bitstring Status Lists.
 //!
 //! Every OB 3.0 credential is validated against the 1EdTech JSON Schema before it is signed.
 
@@ -25,11 +28,14 @@ pub const CONFIGURATION_SD_JWT: &str = "OpenBadgeCredential_sd_jwt";
 pub const CONFIGURATION_JWT_VC: &str = "OpenBadgeCredential_jwt_vc_json";
 /// The OB 3.0 VC-JWT configuration signed with RS256 (1EdTech conformance).
 pub const CONFIGURATION_JWT_VC_RS256: &str = "OpenBadgeCredential_jwt_vc_json_rs256";
+/// The OB 3.0 configuration with a Data Integrity `eddsa-rdfc-2022` proof.
+pub const CONFIGURATION_LDP_VC: &str = "OpenBadgeCredential_ldp_vc";
 /// Every configuration, in the order the metadata and offers list them.
-pub const CONFIGURATIONS: [&str; 3] = [
+pub const CONFIGURATIONS: [&str; 4] = [
     CONFIGURATION_SD_JWT,
     CONFIGURATION_JWT_VC,
     CONFIGURATION_JWT_VC_RS256,
+    CONFIGURATION_LDP_VC,
 ];
 /// The Token Status List every SD-JWT VC is entered in.
 pub const STATUS_LIST_ID: i64 = 1;
@@ -42,6 +48,7 @@ pub const BITSTRING_LIST_ID: i64 = 2;
 pub enum Format {
     SdJwtVc,
     JwtVc(shared::keys::Alg),
+    LdpVc,
 }
 
 impl Format {
@@ -51,6 +58,7 @@ impl Format {
             CONFIGURATION_SD_JWT => Some(Format::SdJwtVc),
             CONFIGURATION_JWT_VC => Some(Format::JwtVc(shared::keys::Alg::ES256)),
             CONFIGURATION_JWT_VC_RS256 => Some(Format::JwtVc(shared::keys::Alg::RS256)),
+            CONFIGURATION_LDP_VC => Some(Format::LdpVc),
             _ => None,
         }
     }
@@ -215,15 +223,88 @@ impl App {
         let mut credentials = Vec::with_capacity(keys.len());
         for key in &keys {
             let credential = match format {
-                Format::SdJwtVc => self.issue_sd_jwt(&offer, key, now).await?,
-                Format::JwtVc(alg) => {
+                Format::SdJwtVc => Value::String(self.issue_sd_jwt(&offer, key, now).await?),
+                Format::LdpVc => self.issue_ldp_vc(&offer, key, now).await?,
+                Format::JwtVc(alg) => Value::String(
                     self.issue_jwt_vc(&offer, configuration, alg, key, now)
-                        .await?
-                }
+                        .await?,
+                ),
             };
             credentials.push(json!({ "credential": credential }));
         }
-        Ok(json!({ "credentials": credentials }))
+        Ok(json!({
+            "credentials": credentials,
+            "notification_id": self.notification_id(&offer.id, configuration),
+        }))
+    }
+
+    /// The `notification_id` of the credentials of `configuration` issued for an offer: a
+    /// MAC, so it needs no storage and cannot be guessed for another offer.
+    fn notification_id(&self, offer_id: &str, configuration: &str) -> String {
+        shared::b64::encode(self.seal.mac(
+            "notification-id",
+            format!("{offer_id}\n{configuration}").as_bytes(),
+        ))
+    }
+
+    /// The Notification Endpoint (OpenID4VCI 1.0 §11): the wallet says what became of the
+    /// credentials of one response; recorded in the audit log.
+    pub async fn notification(&self, bearer: Option<&str>, request: Value) -> Result<(), AppError> {
+        let now = self.clock.now();
+        let token =
+            bearer.ok_or_else(|| AppError::InvalidToken("no bearer access token".into()))?;
+        let offer = self
+            .store
+            .offer_by_token(&shared::b64::sha256(token), now)
+            .await?
+            .ok_or_else(|| AppError::InvalidToken("access token is unknown or expired".into()))?;
+        let request: shared::oid4vci::NotificationRequest = serde_json::from_value(request)
+            .map_err(|e| AppError::oauth("invalid_notification_request", e.to_string()))?;
+        let configuration = CONFIGURATIONS
+            .iter()
+            .find(|c| {
+                shared::secret::constant_time_eq(
+                    self.notification_id(&offer.id, c).as_bytes(),
+                    request.notification_id.as_bytes(),
+                )
+            })
+            .ok_or_else(|| {
+                AppError::oauth(
+                    "invalid_notification_id",
+                    "notification_id was not issued with this access token",
+                )
+            })?;
+        let credentials: Vec<String> = self
+            .store
+            .credentials_of_offer(&offer.id)
+            .await?
+            .into_iter()
+            .filter(|c| c.configuration == *configuration)
+            .map(|c| c.id)
+            .collect();
+        if credentials.is_empty() {
+            return Err(AppError::oauth(
+                "invalid_notification_id",
+                "no credential was issued for this notification_id",
+            ));
+        }
+        let event = serde_json::to_value(request.event)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .expect("a notification event serialises as a string");
+        let audit = AuditEntry {
+            at: now,
+            action: format!("credential.notification.{event}"),
+            subject: offer.id.clone(),
+            detail: json!({
+                "configuration": configuration,
+                "credentials": credentials,
+                "event_description": request.event_description,
+            })
+            .to_string(),
+        };
+        self.store.insert_audit_entry(&audit).await?;
+        Ok(())
     }
 
     /// The Open Badges 3.0 credential of `offer` for `holder` (no status, no proof), with
@@ -392,6 +473,34 @@ impl App {
         };
         shared::vc::jwt::sign(&vc, kid, signer)
             .map_err(|e| AppError::Internal(format!("building the VC-JWT: {e}")))
+    }
+
+    /// An OB 3.0 credential with a Data Integrity `eddsa-rdfc-2022` proof (`proof` an array,
+    /// as the 1EdTech schema wants) and a BitstringStatusListEntry.
+    async fn issue_ldp_vc(
+        &self,
+        offer: &OfferRow,
+        holder: &Jwk,
+        now: i64,
+    ) -> Result<Value, AppError> {
+        let (mut vc, idx, _) = self
+            .ob3_credential(offer, CONFIGURATION_LDP_VC, BITSTRING_LIST_ID, holder, now)
+            .await?;
+        vc["issuer"]["id"] = json!(self.did);
+        vc["credentialStatus"] = self.bitstring_entry(idx);
+        // `1EdTechJsonSchemaValidator2019` is defined by neither the VC 2.0 nor the OB 3.0.3
+        // context: JSON-LD processors refuse it as a relative type IRI (ssi and jsonld.js
+        // in safe mode alike), so a Data Integrity credential cannot carry the optional
+        // `credentialSchema`. The credential is still checked against the schema below.
+        if let Some(vc) = vc.as_object_mut() {
+            vc.remove("credentialSchema");
+        }
+        let signed =
+            shared::vc::data_integrity::sign(&vc, &self.ed25519, &self.kid_ed25519, &self.did)
+                .await
+                .map_err(|e| AppError::Internal(format!("signing the ldp_vc: {e}")))?;
+        check_schema(&signed)?;
+        Ok(signed)
     }
 
     /// The `credentialStatus` of a VC-format credential at `idx`. The 1EdTech schema allows

@@ -27,6 +27,7 @@ pub fn router(app: App) -> Router {
         .route("/token", post(oid4vci::token))
         .route("/nonce", post(oid4vci::nonce))
         .route("/credential", post(oid4vci::credential))
+        .route("/notification", post(oid4vci::notification))
         .route("/status/{list}", get(oid4vci::status_list))
         .route(
             "/status/{list}/{purpose}",

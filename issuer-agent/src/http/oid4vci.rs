@@ -28,19 +28,44 @@ pub async fn nonce(State(app): State<App>) -> Result<Response, AppError> {
     ))
 }
 
-pub async fn credential(
-    State(app): State<App>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Result<Response, AppError> {
-    let bearer = headers
+/// The access token of an `Authorization: Bearer` header.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
         })
-        .map(str::trim);
+        .map(str::trim)
+}
+
+/// The Notification Endpoint (§11): `204 No Content` once recorded.
+pub async fn notification(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    let bearer = bearer(&headers);
+    if bearer.is_none() {
+        return Err(AppError::InvalidToken("no bearer access token".into()));
+    }
+    let request: Value = serde_json::from_slice(&body).map_err(|e| {
+        AppError::oauth(
+            "invalid_notification_request",
+            format!("body is not JSON: {e}"),
+        )
+    })?;
+    app.notification(bearer, request).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn credential(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    let bearer = bearer(&headers);
     // Authenticate before reading the body, so an anonymous caller learns nothing else.
     if bearer.is_none() {
         return Err(AppError::InvalidToken("no bearer access token".into()));

@@ -1,7 +1,7 @@
 //! The VC formats beside SD-JWT VC: one offer redeemed over HTTP as `dc+sd-jwt`,
-//! `jwt_vc_json` (ES256) and `jwt_vc_json` (RS256); each credential verified with the key
-//! its `kid` names in the issuer's did:web document and validated against the 1EdTech
-//! schema; revocation and suspension read back from the Token Status List and the Bitstring
+//! `jwt_vc_json` (ES256), `jwt_vc_json` (RS256) and `ldp_vc` (eddsa-rdfc-2022); each
+//! credential verified with the key its `kid` or `verificationMethod` names in the issuer's
+//! did:web document and validated against the 1EdTech schema; revocation and suspension read back from the Token Status List and the Bitstring
 //! Status Lists as served.
 
 use serde_json::{Value, json};
@@ -14,6 +14,7 @@ use crate::common::{TestStack, holder_key};
 const JWT_VC_ES256: &str = "OpenBadgeCredential_jwt_vc_json";
 const JWT_VC_RS256: &str = "OpenBadgeCredential_jwt_vc_json_rs256";
 const SD_JWT: &str = "OpenBadgeCredential_sd_jwt";
+const LDP_VC: &str = "OpenBadgeCredential_ldp_vc";
 
 /// Redeems `offer` (no PIN) and returns the access token.
 async fn access_token(t: &TestStack, offer: &Value) -> String {
@@ -136,7 +137,7 @@ async fn one_offer_redeems_in_every_format_and_each_validates() {
     assert_eq!(s, 200);
     assert_eq!(
         doc["credential_configuration_ids"],
-        json!([SD_JWT, JWT_VC_ES256, JWT_VC_RS256])
+        json!([SD_JWT, JWT_VC_ES256, JWT_VC_RS256, LDP_VC])
     );
     let token = access_token(&t, &offer).await;
 
@@ -167,6 +168,40 @@ async fn one_offer_redeems_in_every_format_and_each_validates() {
     assert_eq!(s, 200, "{resp}");
     let jwt = resp["credentials"][0]["credential"].as_str().unwrap();
     verify_vc_jwt(&t, jwt, Alg::RS256, &h3).await;
+
+    // ldp_vc: the proof by the did:web's Multikey, `proof` an array, schema-valid.
+    assert_eq!(configs[LDP_VC]["format"], "ldp_vc");
+    assert_eq!(
+        configs[LDP_VC]["credential_signing_alg_values_supported"],
+        json!(["eddsa-rdfc-2022"])
+    );
+    let (s, resp) = request(&t, &token, LDP_VC, &[&h3]).await;
+    assert_eq!(s, 200, "{resp}");
+    let vc = &resp["credentials"][0]["credential"];
+    shared::ob3::schema::validate(vc).expect("the ldp_vc validates against the 1EdTech schema");
+    let proof = &vc["proof"][0];
+    assert_eq!(proof["cryptosuite"], "eddsa-rdfc-2022");
+    let method = proof["verificationMethod"]
+        .as_str()
+        .expect("verificationMethod");
+    let did = shared::did::did_web_from_url(t.issuer()).unwrap();
+    assert_eq!(vc["issuer"]["id"], json!(did));
+    assert_eq!(
+        vc["credentialSubject"]["id"],
+        json!(shared::did::did_jwk(&h3.public_jwk()))
+    );
+    assert_eq!(vc["credentialStatus"]["type"], "BitstringStatusListEntry");
+    let key = resolve_kid(method).await;
+    shared::vc::data_integrity::verify(vc, &key, method, &did)
+        .await
+        .expect("the Data Integrity proof verifies with the published Multikey");
+    let mut tampered = vc.clone();
+    tampered["credentialSubject"]["achievement"]["name"] = json!("Something else");
+    assert!(
+        shared::vc::data_integrity::verify(&tampered, &key, method, &did)
+            .await
+            .is_err()
+    );
 
     // The SD-JWT VC from the same offer, and each configuration only once.
     let (s, resp) = request(&t, &token, SD_JWT, &[&h1]).await;
@@ -340,5 +375,113 @@ async fn revocation_and_suspension_show_in_both_status_lists() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 404);
+    t.stack.stop().await;
+}
+
+async fn notify(t: &TestStack, token: Option<&str>, body: Value) -> (u16, Value) {
+    let mut r = t
+        .http
+        .post(format!("{}/notification", t.issuer()))
+        .json(&body);
+    if let Some(token) = token {
+        r = r.bearer_auth(token);
+    }
+    let r = r.send().await.expect("notification");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn wallet_notifications_are_checked_and_audited() {
+    let t = TestStack::start().await;
+    let (_, meta) = t
+        .get_json(&format!(
+            "{}/.well-known/openid-credential-issuer",
+            t.issuer()
+        ))
+        .await;
+    assert_eq!(
+        meta["notification_endpoint"],
+        json!(format!("{}/notification", t.issuer()))
+    );
+    let offer = t.offer(false, None).await;
+    let token = access_token(&t, &offer).await;
+    let holder = holder_key();
+    let (s, resp) = request(&t, &token, JWT_VC_ES256, &[&holder]).await;
+    assert_eq!(s, 200, "{resp}");
+    let id = resp["notification_id"].as_str().expect("notification_id");
+    let (s, sd) = request(&t, &token, SD_JWT, &[&holder]).await;
+    assert_eq!(s, 200, "{sd}");
+    assert_ne!(sd["notification_id"], json!(id), "one id per response");
+    // Not yet issued for this offer: no id for ldp_vc exists to be guessed; a made-up one
+    // is refused, as are a bad event, a missing token, and another offer's token.
+    let (s, body) = notify(
+        &t,
+        Some(&token),
+        json!({"notification_id": "bm90LWFuLWlk", "event": "credential_accepted"}),
+    )
+    .await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (400, Some("invalid_notification_id"))
+    );
+    let (s, body) = notify(
+        &t,
+        Some(&token),
+        json!({"notification_id": id, "event": "credential_liked"}),
+    )
+    .await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (400, Some("invalid_notification_request"))
+    );
+    let (s, _) = notify(
+        &t,
+        None,
+        json!({"notification_id": id, "event": "credential_accepted"}),
+    )
+    .await;
+    assert_eq!(s, 401);
+    let other = access_token(&t, &t.offer(false, None).await).await;
+    let (s, body) = notify(
+        &t,
+        Some(&other),
+        json!({"notification_id": id, "event": "credential_accepted"}),
+    )
+    .await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (400, Some("invalid_notification_id"))
+    );
+
+    let (s, body) = notify(
+        &t,
+        Some(&token),
+        json!({"notification_id": id, "event": "credential_accepted",
+               "event_description": "stored"}),
+    )
+    .await;
+    assert_eq!(s, 204, "{body}");
+    let r = t
+        .http
+        .get(format!("{}/admin/audit", t.issuer()))
+        .bearer_auth(crate::common::ADMIN)
+        .send()
+        .await
+        .unwrap();
+    let audit: Value = r.json().await.unwrap();
+    let entry = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "credential.notification.credential_accepted")
+        .unwrap_or_else(|| panic!("notification audited: {audit:#}"));
+    assert_eq!(entry["subject"], offer["offer_id"]);
+    assert_eq!(entry["detail"]["configuration"], JWT_VC_ES256);
+    assert_eq!(entry["detail"]["event_description"], "stored");
+    assert_eq!(
+        entry["detail"]["credentials"].as_array().map(Vec::len),
+        Some(1)
+    );
     t.stack.stop().await;
 }
