@@ -60,6 +60,26 @@ pub fn require_jose_installed() {
     );
 }
 
+/// Fails with instructions when the Digital Bazaar Data Integrity packages are not installed.
+pub fn require_vc_installed() {
+    let dir = interop_dir();
+    for pkg in ["vc", "data-integrity", "eddsa-rdfc-2022-cryptosuite"] {
+        let path = dir.join("node_modules/@digitalbazaar").join(pkg);
+        assert!(
+            path.is_dir(),
+            "{} is missing: run `npm ci` in {} (interop/README.md)",
+            path.display(),
+            dir.display()
+        );
+    }
+}
+
+/// Runs `node vc.mjs <command>` (`@digitalbazaar/vc`), see interop/vc.mjs.
+pub fn vc_node(command: &str, input: &Value) -> Value {
+    require_vc_installed();
+    run_installed("node", &["vc.mjs", command], input)
+}
+
 /// Runs `program args…` in interop/ with `input` on stdin; kills it after [`TIMEOUT`].
 pub fn run(program: &str, args: &[&str], input: &Value) -> Value {
     require_installed();

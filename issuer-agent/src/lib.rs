@@ -42,6 +42,12 @@ pub struct Inner {
     pub es256: SigningKey,
     /// The public half of `es256`, parsed once (invitations coming back are checked with it).
     pub es256_verifying: shared::keys::VerifyingKey,
+    /// The RS256 key of OB 3.0 VC-JWTs for 1EdTech conformance, `kid` `<did>#key-2`.
+    pub rs256: SigningKey,
+    pub kid_rs256: String,
+    /// The Ed25519 key of `ldp_vc` Data Integrity proofs, the `Multikey` `<did>#key-3`.
+    pub ed25519: SigningKey,
+    pub kid_ed25519: String,
     pub seal: SealKey,
     pub store: Store,
     pub clock: Clock,
@@ -79,6 +85,12 @@ impl App {
         let es256 = store
             .signing_key("es256-1", shared::keys::Alg::ES256, &seal, clock.now())
             .await?;
+        let rs256 = store
+            .signing_key("rs256-1", shared::keys::Alg::RS256, &seal, clock.now())
+            .await?;
+        let ed25519 = store
+            .signing_key("ed25519-1", shared::keys::Alg::EdDSA, &seal, clock.now())
+            .await?;
         let mut startup = Startup::default();
         let admin_token_hash = match &config.admin_token {
             Some(token) => shared::b64::sha256(token.expose()),
@@ -108,6 +120,8 @@ impl App {
             config.outbox_dir(),
         )
         .map_err(|e| AppError::Config(e.to_string()))?;
+        let kid_rs256 = format!("{did}#key-2");
+        let kid_ed25519 = format!("{did}#key-3");
         let inner = Inner {
             config,
             issuer_id,
@@ -115,6 +129,10 @@ impl App {
             kid,
             es256,
             es256_verifying,
+            kid_rs256,
+            rs256,
+            kid_ed25519,
+            ed25519,
             seal,
             store,
             clock,

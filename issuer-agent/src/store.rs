@@ -475,6 +475,15 @@ impl Store {
         }))
     }
 
+    /// Writes one audit entry on its own, for events that change no other state (a wallet's
+    /// notification).
+    pub async fn insert_audit_entry(&self, audit: &AuditEntry) -> Result<(), StoreError> {
+        with_db!(&self.db, |pool| {
+            insert_audit!(pool, audit);
+        });
+        Ok(())
+    }
+
     /// The newest `limit` audit entries, newest first.
     pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
         Ok(with_db!(&self.db, |pool| sqlx::query_as(

@@ -22,3 +22,4 @@ pub mod sd_jwt;
 pub mod secret;
 pub mod serve;
 pub mod status;
+pub mod vc;

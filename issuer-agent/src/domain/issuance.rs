@@ -1,21 +1,68 @@
 //! The nonce and credential endpoints (OpenID4VCI 1.0 §7, §8): key proofs checked, the
-//! c_nonce used once, and the badge issued as an SD-JWT VC in the SD-JWT VCLD form (the
-//! Open Badges 3.0 credential in the `ld` claim; `iss`, `vct`, `cnf`, `iat`, `nbf`, `exp`,
-//! `status` as JWT claims; the recipient's identifiers selectively disclosable).
+//! c_nonce used once, and the badge issued in the configuration asked for:
+//!
+//! * `dc+sd-jwt`: an SD-JWT VC in the SD-JWT VCLD form (the Open Badges 3.0 credential in
+//!   the `ld` claim; `iss`, `vct`, `cnf`, `iat`, `nbf`, `exp`, `status` as JWT claims; the
+//!   recipient's identifiers selectively disclosable), entered in the Token Status List;
+//! * `jwt_vc_json`: the OB 3.0 VC-JWT (the credential as the payload, ES256 or RS256),
+//!   entered in the Bitstring Status Lists;
+//! * `ldp_vc`: the OB 3.0 credential with an embedded Data Integrity `eddsa-rdfc-2022`
+//!   proof by the issuer's did:web Ed25519 key (issuer `id` the did:web, as Data Integrity
+//!   verifiers tie the proof's controller to the issuer), in the Bitstring Status Lists.
+//!
+//! Every OB 3.0 credential is validated against the 1EdTech JSON Schema before it is signed.
 
 use serde_json::{Map, Value, json};
 use shared::keys::{Jwk, Signer};
 use shared::ob3::{IDENTITY_TYPE_EMAIL, IDENTITY_TYPE_NAME, IdentityObject};
 use shared::sd_jwt;
+use shared::status::bitstring::{Bitstring, StatusPurpose};
 
 use crate::App;
 use crate::error::AppError;
 use crate::store::{AuditEntry, CredentialRow, OfferRow};
 
-/// The one credential configuration of the walking skeleton.
+/// The SD-JWT VC configuration.
 pub const CONFIGURATION_SD_JWT: &str = "OpenBadgeCredential_sd_jwt";
-/// The Token Status List every credential is entered in.
+/// The OB 3.0 VC-JWT configuration signed with ES256.
+pub const CONFIGURATION_JWT_VC: &str = "OpenBadgeCredential_jwt_vc_json";
+/// The OB 3.0 VC-JWT configuration signed with RS256 (1EdTech conformance).
+pub const CONFIGURATION_JWT_VC_RS256: &str = "OpenBadgeCredential_jwt_vc_json_rs256";
+/// The OB 3.0 configuration with a Data Integrity `eddsa-rdfc-2022` proof.
+pub const CONFIGURATION_LDP_VC: &str = "OpenBadgeCredential_ldp_vc";
+/// Every configuration, in the order the metadata and offers list them.
+pub const CONFIGURATIONS: [&str; 4] = [
+    CONFIGURATION_SD_JWT,
+    CONFIGURATION_JWT_VC,
+    CONFIGURATION_JWT_VC_RS256,
+    CONFIGURATION_LDP_VC,
+];
+/// The Token Status List every SD-JWT VC is entered in.
 pub const STATUS_LIST_ID: i64 = 1;
+/// The Bitstring Status Lists (one per purpose, sharing indexes) every VC-format
+/// credential is entered in.
+pub const BITSTRING_LIST_ID: i64 = 2;
+
+/// How a credential configuration is secured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    SdJwtVc,
+    JwtVc(shared::keys::Alg),
+    LdpVc,
+}
+
+impl Format {
+    /// The format of the configuration `id`, if we offer it.
+    pub fn of(id: &str) -> Option<Format> {
+        match id {
+            CONFIGURATION_SD_JWT => Some(Format::SdJwtVc),
+            CONFIGURATION_JWT_VC => Some(Format::JwtVc(shared::keys::Alg::ES256)),
+            CONFIGURATION_JWT_VC_RS256 => Some(Format::JwtVc(shared::keys::Alg::RS256)),
+            CONFIGURATION_LDP_VC => Some(Format::LdpVc),
+            _ => None,
+        }
+    }
+}
 /// Most proofs (hence credentials) one request may carry (`batch_credential_issuance`).
 pub const BATCH_SIZE: usize = 10;
 /// Seconds a key proof's `iat` may lie in the past, and in the future.
@@ -30,6 +77,11 @@ impl App {
 
     pub fn status_list_uri(&self, list: i64) -> String {
         format!("{}/status/{list}", self.issuer_id)
+    }
+
+    /// The URL (and `id`) of the BitstringStatusListCredential of `list` for `purpose`.
+    pub fn bitstring_list_uri(&self, list: i64, purpose: StatusPurpose) -> String {
+        format!("{}/status/{list}/{}", self.issuer_id, purpose.as_str())
     }
 
     /// A fresh c_nonce (Nonce Endpoint, §7), stored hashed until it expires or is used.
@@ -74,24 +126,21 @@ impl App {
                 "this issuer returns no credential_identifiers; use credential_configuration_id",
             ));
         }
-        match request
+        let configuration = request
             .get("credential_configuration_id")
             .and_then(Value::as_str)
-        {
-            Some(CONFIGURATION_SD_JWT) => {}
-            Some(other) => {
-                return Err(AppError::oauth(
-                    "unknown_credential_configuration",
-                    format!("credential_configuration_id {other:?} is not offered"),
-                ));
-            }
-            None => {
-                return Err(AppError::oauth(
+            .ok_or_else(|| {
+                AppError::oauth(
                     "invalid_credential_request",
                     "credential_configuration_id is missing",
-                ));
-            }
-        }
+                )
+            })?;
+        let format = Format::of(configuration).ok_or_else(|| {
+            AppError::oauth(
+                "unknown_credential_configuration",
+                format!("credential_configuration_id {configuration:?} is not offered"),
+            )
+        })?;
         if request.contains_key("credential_response_encryption") {
             return Err(AppError::oauth(
                 "invalid_encryption_parameters",
@@ -163,7 +212,7 @@ impl App {
 
         if !self
             .store
-            .claim_issuance(&offer.id, CONFIGURATION_SD_JWT, now)
+            .claim_issuance(&offer.id, configuration, now)
             .await?
         {
             return Err(AppError::oauth(
@@ -173,17 +222,102 @@ impl App {
         }
         let mut credentials = Vec::with_capacity(keys.len());
         for key in &keys {
-            credentials.push(json!({ "credential": self.issue_sd_jwt(&offer, key, now).await? }));
+            let credential = match format {
+                Format::SdJwtVc => Value::String(self.issue_sd_jwt(&offer, key, now).await?),
+                Format::LdpVc => self.issue_ldp_vc(&offer, key, now).await?,
+                Format::JwtVc(alg) => Value::String(
+                    self.issue_jwt_vc(&offer, configuration, alg, key, now)
+                        .await?,
+                ),
+            };
+            credentials.push(json!({ "credential": credential }));
         }
-        Ok(json!({ "credentials": credentials }))
+        Ok(json!({
+            "credentials": credentials,
+            "notification_id": self.notification_id(&offer.id, configuration),
+        }))
     }
 
-    async fn issue_sd_jwt(
+    /// The `notification_id` of the credentials of `configuration` issued for an offer: a
+    /// MAC, so it needs no storage and cannot be guessed for another offer.
+    fn notification_id(&self, offer_id: &str, configuration: &str) -> String {
+        shared::b64::encode(self.seal.mac(
+            "notification-id",
+            format!("{offer_id}\n{configuration}").as_bytes(),
+        ))
+    }
+
+    /// The Notification Endpoint (OpenID4VCI 1.0 §11): the wallet says what became of the
+    /// credentials of one response; recorded in the audit log.
+    pub async fn notification(&self, bearer: Option<&str>, request: Value) -> Result<(), AppError> {
+        let now = self.clock.now();
+        let token =
+            bearer.ok_or_else(|| AppError::InvalidToken("no bearer access token".into()))?;
+        let offer = self
+            .store
+            .offer_by_token(&shared::b64::sha256(token), now)
+            .await?
+            .ok_or_else(|| AppError::InvalidToken("access token is unknown or expired".into()))?;
+        let request: shared::oid4vci::NotificationRequest = serde_json::from_value(request)
+            .map_err(|e| AppError::oauth("invalid_notification_request", e.to_string()))?;
+        let configuration = CONFIGURATIONS
+            .iter()
+            .find(|c| {
+                shared::secret::constant_time_eq(
+                    self.notification_id(&offer.id, c).as_bytes(),
+                    request.notification_id.as_bytes(),
+                )
+            })
+            .ok_or_else(|| {
+                AppError::oauth(
+                    "invalid_notification_id",
+                    "notification_id was not issued with this access token",
+                )
+            })?;
+        let credentials: Vec<String> = self
+            .store
+            .credentials_of_offer(&offer.id)
+            .await?
+            .into_iter()
+            .filter(|c| c.configuration == *configuration)
+            .map(|c| c.id)
+            .collect();
+        if credentials.is_empty() {
+            return Err(AppError::oauth(
+                "invalid_notification_id",
+                "no credential was issued for this notification_id",
+            ));
+        }
+        let event = serde_json::to_value(request.event)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .expect("a notification event serialises as a string");
+        let audit = AuditEntry {
+            at: now,
+            action: format!("credential.notification.{event}"),
+            subject: offer.id.clone(),
+            detail: json!({
+                "configuration": configuration,
+                "credentials": credentials,
+                "event_description": request.event_description,
+            })
+            .to_string(),
+        };
+        self.store.insert_audit_entry(&audit).await?;
+        Ok(())
+    }
+
+    /// The Open Badges 3.0 credential of `offer` for `holder` (no status, no proof), with
+    /// the offer's evidence and results; entered in `list` at a fresh random index, which
+    /// is returned with the credential and its expiry.
+    async fn ob3_credential(
         &self,
         offer: &OfferRow,
+        configuration: &str,
+        list: i64,
         holder: &Jwk,
         now: i64,
-    ) -> Result<String, AppError> {
+    ) -> Result<(Value, i64, Option<i64>), AppError> {
         let achievement = self
             .store
             .achievement(&offer.achievement_id)
@@ -198,9 +332,9 @@ impl App {
             .allocate_status_index(&CredentialRow {
                 id: credential_id.clone(),
                 offer_id: offer.id.clone(),
-                configuration: CONFIGURATION_SD_JWT.into(),
+                configuration: configuration.into(),
                 holder_jwk: holder.to_value().to_string(),
-                status_list: STATUS_LIST_ID,
+                status_list: list,
                 status_idx: 0,
                 status: 0,
                 issued_at: now,
@@ -243,31 +377,50 @@ impl App {
         if let Some(related) = related {
             ld["relatedResource"] = related;
         }
-        // Evidence (credential level) and results (subject level): each element and the
-        // whole member selectively disclosable, like the recipient's identifiers.
-        let mut conceal: Vec<String> = Vec::new();
-        let identifiers = ld["credentialSubject"]["identifier"]
-            .as_array()
-            .map_or(0, Vec::len);
-        conceal.extend((0..identifiers).map(|i| format!("/ld/credentialSubject/identifier/{i}")));
-        conceal.push("/ld/credentialSubject/identifier".into());
-        for (stored, at, pointer) in [
-            (&offer.evidence, "/evidence", "/ld/evidence"),
-            (
-                &offer.results,
-                "/credentialSubject/result",
-                "/ld/credentialSubject/result",
-            ),
+        // Evidence (credential level) and results (subject level).
+        for (stored, at) in [
+            (&offer.evidence, "/evidence"),
+            (&offer.results, "/credentialSubject/result"),
         ] {
             let Some(text) = stored else { continue };
             let items: Vec<Value> = serde_json::from_str(text)
                 .map_err(|e| AppError::Internal(format!("stored offer {} {at}: {e}", offer.id)))?;
+            let (parent, member) = at.rsplit_once('/').unwrap_or(("", at));
+            let target = ld
+                .pointer_mut(parent)
+                .ok_or_else(|| AppError::Internal(format!("credential has no parent for {at}")))?;
+            target[member] = Value::Array(items);
+        }
+        Ok((ld, idx, expires_at))
+    }
+
+    async fn issue_sd_jwt(
+        &self,
+        offer: &OfferRow,
+        holder: &Jwk,
+        now: i64,
+    ) -> Result<String, AppError> {
+        let (ld, idx, expires_at) = self
+            .ob3_credential(offer, CONFIGURATION_SD_JWT, STATUS_LIST_ID, holder, now)
+            .await?;
+        check_schema(&ld)?;
+        let holder = holder.public_only();
+        // The recipient's identifiers, evidence and results: each element and the whole
+        // member selectively disclosable.
+        let mut conceal: Vec<String> = Vec::new();
+        for pointer in [
+            "/ld/credentialSubject/identifier",
+            "/ld/evidence",
+            "/ld/credentialSubject/result",
+        ] {
+            let Some(items) = ld
+                .pointer(pointer.trim_start_matches("/ld"))
+                .and_then(Value::as_array)
+            else {
+                continue;
+            };
             conceal.extend((0..items.len()).map(|i| format!("{pointer}/{i}")));
             conceal.push(pointer.to_owned());
-            let target = ld
-                .pointer_mut(at.rsplit_once('/').map_or("", |(parent, _)| parent))
-                .ok_or_else(|| AppError::Internal(format!("credential has no parent for {at}")))?;
-            target[at.rsplit('/').next().unwrap_or(at)] = Value::Array(items);
         }
         let mut claims = Map::new();
         claims.insert("iss".into(), json!(self.issuer_id));
@@ -293,6 +446,67 @@ impl App {
         )
         .map_err(|e| AppError::Internal(format!("building the SD-JWT: {e}")))?;
         Ok(sd.serialize())
+    }
+
+    /// An OB 3.0 VC-JWT signed with the issuer's `alg` key, with a BitstringStatusListEntry.
+    async fn issue_jwt_vc(
+        &self,
+        offer: &OfferRow,
+        configuration: &str,
+        alg: shared::keys::Alg,
+        holder: &Jwk,
+        now: i64,
+    ) -> Result<String, AppError> {
+        let (mut vc, idx, _) = self
+            .ob3_credential(offer, configuration, BITSTRING_LIST_ID, holder, now)
+            .await?;
+        vc["credentialStatus"] = self.bitstring_entry(idx);
+        check_schema(&vc)?;
+        let (signer, kid): (&dyn Signer, &str) = match alg {
+            shared::keys::Alg::RS256 => (&self.rs256, &self.kid_rs256),
+            _ => (&self.es256, &self.kid),
+        };
+        shared::vc::jwt::sign(&vc, kid, signer)
+            .map_err(|e| AppError::Internal(format!("building the VC-JWT: {e}")))
+    }
+
+    /// An OB 3.0 credential with a Data Integrity `eddsa-rdfc-2022` proof (`proof` an array,
+    /// as the 1EdTech schema wants) and a BitstringStatusListEntry.
+    async fn issue_ldp_vc(
+        &self,
+        offer: &OfferRow,
+        holder: &Jwk,
+        now: i64,
+    ) -> Result<Value, AppError> {
+        let (mut vc, idx, _) = self
+            .ob3_credential(offer, CONFIGURATION_LDP_VC, BITSTRING_LIST_ID, holder, now)
+            .await?;
+        vc["issuer"]["id"] = json!(self.did);
+        vc["credentialStatus"] = self.bitstring_entry(idx);
+        // `1EdTechJsonSchemaValidator2019` is defined by neither the VC 2.0 nor the OB 3.0.3
+        // context: JSON-LD processors refuse it as a relative type IRI (ssi and jsonld.js
+        // in safe mode alike), so a Data Integrity credential cannot carry the optional
+        // `credentialSchema`. The credential is still checked against the schema below.
+        if let Some(vc) = vc.as_object_mut() {
+            vc.remove("credentialSchema");
+        }
+        let signed =
+            shared::vc::data_integrity::sign(&vc, &self.ed25519, &self.kid_ed25519, &self.did)
+                .await
+                .map_err(|e| AppError::Internal(format!("signing the ldp_vc: {e}")))?;
+        check_schema(&signed)?;
+        Ok(signed)
+    }
+
+    /// The `credentialStatus` of a VC-format credential at `idx`. The 1EdTech schema allows
+    /// one object, not an array: the entry names the revocation list; the suspension list
+    /// at the same index is published beside it (see README).
+    fn bitstring_entry(&self, idx: i64) -> Value {
+        shared::status::bitstring::entry(
+            &self.bitstring_list_uri(BITSTRING_LIST_ID, StatusPurpose::Revocation),
+            StatusPurpose::Revocation,
+            idx.unsigned_abs(),
+        )
     }
 
     /// Enters the credential in the status list at a random free index (HAIP: unique and
@@ -390,10 +604,73 @@ impl App {
             &self.es256,
         ))
     }
+
+    /// The BitstringStatusListCredential of `list` for `purpose` (`revocation` or
+    /// `suspension`), signed as a VC-JWT with the ES256 key: revoked credentials have their
+    /// bit set in the revocation list, suspended ones in the suspension list.
+    pub async fn bitstring_status_list(
+        &self,
+        list: i64,
+        purpose: &str,
+    ) -> Result<PublishedList, AppError> {
+        let purpose = StatusPurpose::parse(purpose)
+            .filter(|_| list == BITSTRING_LIST_ID)
+            .ok_or_else(|| AppError::NotFound("status list".into()))?;
+        let wanted = i64::from(match purpose {
+            StatusPurpose::Revocation => shared::status::INVALID,
+            StatusPurpose::Suspension => shared::status::SUSPENDED,
+        });
+        let mut bits = Bitstring::new(shared::status::MIN_ENTRIES);
+        for (idx, status) in self.store.non_valid_statuses(list).await? {
+            if status == wanted {
+                let idx = usize::try_from(idx)
+                    .map_err(|_| AppError::Internal(format!("stored status index {idx}")))?;
+                bits.set(idx, true)
+                    .map_err(|e| AppError::Internal(format!("stored status index: {e}")))?;
+            }
+        }
+        let now = self.clock.now();
+        let uri = self.bitstring_list_uri(list, purpose);
+        let vc = shared::status::bitstring::list_credential(
+            &uri,
+            &self.issuer_id,
+            purpose,
+            &bits,
+            &shared::clock::rfc3339(now),
+            &shared::clock::rfc3339(now + 24 * 3600),
+            STATUS_TTL.unsigned_abs() * 1000,
+        );
+        let etag = format!(
+            "W/\"{}\"",
+            shared::b64::sha256(vc["credentialSubject"]["encodedList"].to_string())
+        );
+        let jwt = shared::vc::jwt::sign(&vc, &self.kid, &self.es256)
+            .map_err(|e| AppError::Internal(format!("signing the status list: {e}")))?;
+        Ok(PublishedList { jwt, etag })
+    }
 }
 
 /// Seconds verifiers may cache a status list.
 pub const STATUS_TTL: i64 = 60;
+
+/// A published status list: the signed document and a weak ETag of its content (the same
+/// while no status changes, whatever the signing time).
+#[derive(Debug)]
+pub struct PublishedList {
+    pub jwt: String,
+    pub etag: String,
+}
+
+/// Refuses to sign a credential the 1EdTech OB 3.0 schema rejects (a bug of ours).
+fn check_schema(credential: &Value) -> Result<(), AppError> {
+    shared::ob3::schema::validate(credential).map_err(|violations| {
+        let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
+        AppError::Internal(format!(
+            "issued credential fails the OB 3.0 schema: {}",
+            list.join("; ")
+        ))
+    })
+}
 
 /// Key proofs may name their key by did:key or did:jwk; both resolve without the network.
 fn resolve_local_kid(kid: &str) -> Result<Jwk, String> {

@@ -243,7 +243,7 @@ impl App {
         }
         Ok(json!({
             "credential_issuer": self.issuer_id,
-            "credential_configuration_ids": [crate::domain::issuance::CONFIGURATION_SD_JWT],
+            "credential_configuration_ids": crate::domain::issuance::CONFIGURATIONS,
             "grants": { PRE_AUTHORIZED_GRANT: grant },
         }))
     }

@@ -29,7 +29,12 @@ pub fn router(app: App) -> Router {
         .route("/token", post(oid4vci::token))
         .route("/nonce", post(oid4vci::nonce))
         .route("/credential", post(oid4vci::credential))
+        .route("/notification", post(oid4vci::notification))
         .route("/status/{list}", get(oid4vci::status_list))
+        .route(
+            "/status/{list}/{purpose}",
+            get(oid4vci::bitstring_status_list),
+        )
         .route(
             "/admin/achievements",
             post(admin::create_achievement).get(admin::list_achievements),

@@ -28,19 +28,44 @@ pub async fn nonce(State(app): State<App>) -> Result<Response, AppError> {
     ))
 }
 
-pub async fn credential(
-    State(app): State<App>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Result<Response, AppError> {
-    let bearer = headers
+/// The access token of an `Authorization: Bearer` header.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
         })
-        .map(str::trim);
+        .map(str::trim)
+}
+
+/// The Notification Endpoint (§11): `204 No Content` once recorded.
+pub async fn notification(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    let bearer = bearer(&headers);
+    if bearer.is_none() {
+        return Err(AppError::InvalidToken("no bearer access token".into()));
+    }
+    let request: Value = serde_json::from_slice(&body).map_err(|e| {
+        AppError::oauth(
+            "invalid_notification_request",
+            format!("body is not JSON: {e}"),
+        )
+    })?;
+    app.notification(bearer, request).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn credential(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    let bearer = bearer(&headers);
     // Authenticate before reading the body, so an anonymous caller learns nothing else.
     if bearer.is_none() {
         return Err(AppError::InvalidToken("no bearer access token".into()));
@@ -75,6 +100,53 @@ pub async fn status_list(
         .expect("a number is a valid header value"),
     );
     r.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    Ok(r)
+}
+
+/// A BitstringStatusListCredential (VC-JWT), cacheable for [`STATUS_TTL`] seconds, with a
+/// weak ETag so a verifier's conditional request costs one `304 Not Modified`.
+///
+/// [`STATUS_TTL`]: crate::domain::issuance::STATUS_TTL
+pub async fn bitstring_status_list(
+    State(app): State<App>,
+    Path((list, purpose)): Path<(i64, String)>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let published = app.bitstring_status_list(list, &purpose).await?;
+    let not_modified = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| {
+            tags.split(',')
+                .any(|t| t.trim() == published.etag || t.trim() == "*")
+        });
+    let mut r = if not_modified {
+        axum::http::StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mut r = published.jwt.into_response();
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/jwt"),
+        );
+        r
+    };
+    let h = r.headers_mut();
+    h.insert(
+        header::ETAG,
+        HeaderValue::from_str(&published.etag).expect("base64url is a valid header value"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_str(&format!(
+            "public, max-age={}",
+            crate::domain::issuance::STATUS_TTL
+        ))
+        .expect("a number is a valid header value"),
+    );
+    h.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
     );

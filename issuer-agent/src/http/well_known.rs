@@ -10,7 +10,10 @@ use serde_json::{Value, json};
 use shared::keys::Signer;
 
 use crate::App;
-use crate::domain::issuance::{BATCH_SIZE, CONFIGURATION_SD_JWT};
+use crate::domain::issuance::{
+    BATCH_SIZE, CONFIGURATION_JWT_VC, CONFIGURATION_JWT_VC_RS256, CONFIGURATION_LDP_VC,
+    CONFIGURATION_SD_JWT,
+};
 use crate::domain::offers::PRE_AUTHORIZED_GRANT;
 
 fn public(doc: Value) -> Response {
@@ -32,6 +35,7 @@ pub async fn credential_issuer(State(app): State<App>) -> Response {
         "credential_issuer": base,
         "credential_endpoint": format!("{base}/credential"),
         "nonce_endpoint": format!("{base}/nonce"),
+        "notification_endpoint": format!("{base}/notification"),
         "batch_credential_issuance": { "batch_size": BATCH_SIZE },
         "display": [
             { "name": app.config.name, "locale": "en" },
@@ -75,9 +79,64 @@ pub async fn credential_issuer(State(app): State<App>) -> Response {
                           "display": [{ "name": "Issued", "locale": "en" }, { "name": "発行日", "locale": "ja" }] }
                     ]
                 }
-            }
+            },
+            CONFIGURATION_JWT_VC: jwt_vc_configuration("ES256"),
+            CONFIGURATION_JWT_VC_RS256: jwt_vc_configuration("RS256"),
+            CONFIGURATION_LDP_VC: ldp_vc_configuration()
         }
     }))
+}
+
+/// An OB 3.0 Data Integrity configuration (OpenID4VCI 1.0 Appendix A.1.2).
+fn ldp_vc_configuration() -> Value {
+    let mut config = jwt_vc_configuration("eddsa-rdfc-2022");
+    config["format"] = json!("ldp_vc");
+    config["scope"] = json!("openbadge_ldp_vc");
+    config["credential_definition"]["@context"] =
+        json!([shared::ob3::CONTEXT_VC_V2, shared::ob3::CONTEXT_OB_V3P0_3]);
+    config
+}
+
+/// An OB 3.0 VC-JWT configuration (OpenID4VCI 1.0 Appendix A.1.1) signed with `alg`.
+fn jwt_vc_configuration(alg: &str) -> Value {
+    json!({
+        "format": "jwt_vc_json",
+        "scope": format!("openbadge_jwt_vc_{}", alg.to_ascii_lowercase()),
+        "credential_definition": {
+            "type": ["VerifiableCredential", "OpenBadgeCredential"]
+        },
+        "credential_signing_alg_values_supported": [alg],
+        "cryptographic_binding_methods_supported": ["did:jwk"],
+        "proof_types_supported": {
+            "jwt": { "proof_signing_alg_values_supported": ["ES256", "EdDSA"] }
+        },
+        "credential_metadata": {
+            "display": [
+                {
+                    "name": "Open Badge",
+                    "locale": "en",
+                    "description": format!("An Open Badges 3.0 achievement ({alg})"),
+                    "background_color": "#12107c",
+                    "text_color": "#ffffff"
+                },
+                {
+                    "name": "オープンバッジ",
+                    "locale": "ja",
+                    "description": format!("Open Badges 3.0 の達成証明({alg})"),
+                    "background_color": "#12107c",
+                    "text_color": "#ffffff"
+                }
+            ],
+            "claims": [
+                { "path": ["credentialSubject", "achievement", "name"], "mandatory": true,
+                  "display": [{ "name": "Achievement", "locale": "en" }, { "name": "達成", "locale": "ja" }] },
+                { "path": ["issuer", "name"], "mandatory": true,
+                  "display": [{ "name": "Issuer", "locale": "en" }, { "name": "発行者", "locale": "ja" }] },
+                { "path": ["validFrom"], "mandatory": true,
+                  "display": [{ "name": "Issued", "locale": "en" }, { "name": "発行日", "locale": "ja" }] }
+            ]
+        }
+    })
 }
 
 pub async fn authorization_server(State(app): State<App>) -> Response {
@@ -92,23 +151,48 @@ pub async fn authorization_server(State(app): State<App>) -> Response {
     }))
 }
 
-fn issuer_jwk(app: &App) -> Value {
-    let mut jwk = app.es256.public_jwk();
-    jwk.kid = Some(app.kid.clone());
-    jwk.alg = Some("ES256".into());
+fn issuer_jwk(key: &dyn Signer, kid: &str) -> Value {
+    let mut jwk = key.public_jwk();
+    jwk.kid = Some(kid.to_owned());
+    jwk.alg = Some(key.alg().as_str().into());
     jwk.use_ = Some("sig".into());
     jwk.to_value()
 }
 
+/// The ES256 key first: SD-JWT VCs and status lists are signed with it.
 pub async fn jwt_vc_issuer(State(app): State<App>) -> Response {
-    public(json!({ "issuer": app.issuer_id, "jwks": { "keys": [issuer_jwk(&app)] } }))
+    public(json!({ "issuer": app.issuer_id, "jwks": { "keys": [
+        issuer_jwk(&app.es256, &app.kid),
+        issuer_jwk(&app.rs256, &app.kid_rs256),
+    ] } }))
 }
 
+/// `key-1` (ES256) and `key-2` (RS256) as JSON Web Keys; `key-3`, the Ed25519 key of
+/// Data Integrity proofs, as a `Multikey`, which `eddsa-rdfc-2022` verifiers expect.
 pub async fn did_document(State(app): State<App>) -> Response {
-    public(shared::did::did_web_document(
+    let mut doc = shared::did::did_web_document(
         &app.did,
-        &[("key-1", app.es256.public_jwk())],
-    ))
+        &[
+            ("key-1", app.es256.public_jwk()),
+            ("key-2", app.rs256.public_jwk()),
+        ],
+    );
+    let multikey = shared::vc::data_integrity::multikey_method(
+        &app.kid_ed25519,
+        &app.did,
+        &app.ed25519.public_jwk(),
+    )
+    .expect("the issuer's ed25519-1 key is Ed25519");
+    for (member, value) in [
+        ("@context", json!("https://w3id.org/security/multikey/v1")),
+        ("verificationMethod", multikey),
+        ("assertionMethod", json!(app.kid_ed25519)),
+    ] {
+        if let Some(list) = doc[member].as_array_mut() {
+            list.push(value);
+        }
+    }
+    public(doc)
 }
 
 pub async fn type_metadata(State(app): State<App>) -> Response {

@@ -41,6 +41,7 @@ pub fn multibase_key(jwk: &Jwk) -> Result<String, KeyError> {
             bytes.extend_from_slice(&P256_PUB);
             bytes.extend_from_slice(&jwk.p256_compressed()?);
         }
+        Alg::RS256 => return Err(KeyError::BadJwk("RSA keys have no did:key form here")),
     }
     Ok(format!("z{}", bs58::encode(bytes).into_string()))
 }

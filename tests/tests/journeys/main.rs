@@ -6,6 +6,7 @@ mod bench_smoke;
 mod common;
 mod demo;
 mod encrypted_response;
+mod formats;
 mod interop;
 mod issuance;
 mod mail;

@@ -1,4 +1,5 @@
-//! IETF Token Status List (draft-ietf-oauth-status-list-20 §4): the status of SD-JWT VCs.
+//! IETF Token Status List (draft-ietf-oauth-status-list-20 §4): the status of SD-JWT VCs;
+//! [`bitstring`] is the W3C Bitstring Status List of the VC formats.
 //!
 //! Entries of `bits` bits (1, 2, 4 or 8) packed least-significant bit first within each
 //! byte; the byte array is ZLIB-compressed and base64url-encoded into `lst`. Values: 0
@@ -7,6 +8,8 @@
 use std::io::{Read, Write};
 
 use crate::b64;
+
+pub mod bitstring;
 
 /// Smallest list we publish: 131,072 entries, so an index says little about a cohort.
 pub const MIN_ENTRIES: usize = 131_072;
