@@ -61,6 +61,12 @@ pub struct Inner {
     /// Issuer keys and status lists, through the guarded fetcher.
     pub sources: NetworkSources,
     pub status_cache: StatusCache,
+    /// The id of each request whose result was just stored: the QR pages' server-sent
+    /// events wake on it (and re-read the store on a timer too, for results stored by
+    /// another instance).
+    pub results: tokio::sync::broadcast::Sender<String>,
+    /// The HMAC key of the verifier desk's session and CSRF tokens (stored sealed).
+    pub desk_key: domain::desk::DeskKey,
 }
 
 impl std::ops::Deref for App {
@@ -106,6 +112,7 @@ impl App {
             keys: IssuerKeyResolver::new(fetcher.clone(), DidResolver::new(fetcher.clone())),
             fetcher,
         };
+        let desk_key = domain::desk::DeskKey::load_or_create(&store, &seal).await?;
         let kid = format!("{did}#key-1");
         let client_id = format!("decentralized_identifier:{did}");
         let inner = Inner {
@@ -120,6 +127,8 @@ impl App {
             clock,
             sources,
             status_cache: StatusCache::default(),
+            results: tokio::sync::broadcast::channel(64).0,
+            desk_key,
         };
         Ok((
             App {
@@ -189,6 +198,12 @@ pub async fn serve(
 }
 
 impl App {
+    /// Tells whoever waits on request `id` (the QR page) that its result is stored.
+    pub fn result_ready(&self, id: &str) {
+        // No receiver (no page open) is not an error.
+        let _ = self.results.send(id.to_owned());
+    }
+
     /// Deletes the requests and results past their retention; returns how many.
     pub async fn purge_expired_results(&self) -> Result<u64, AppError> {
         Ok(self

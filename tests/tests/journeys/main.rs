@@ -8,4 +8,5 @@ mod encrypted_response;
 mod interop;
 mod issuance;
 mod presentation;
+mod qr_page;
 mod wallet_api;

@@ -404,6 +404,7 @@ impl App {
         self.store
             .store_result(&row.id, &to_json(&verification))
             .await?;
+        self.result_ready(&row.id);
         match refusal {
             Some(detail) => Err(invalid_request(format!(
                 "{CHECK_RESPONSE_ENCRYPTION}: {detail}"
