@@ -46,6 +46,12 @@ pub struct RequestRow {
     pub encryption_kid: Option<String>,
     /// With `direct_post.jwt`: the request's encryption key, sealed.
     pub encryption_key: Option<Vec<u8>>,
+    /// `get` or `post` (OpenID4VP 1.0 §5.10).
+    pub request_uri_method: String,
+    /// Same-device flows: where the wallet sends the user after `direct_post` (§8.2).
+    pub redirect_uri: Option<String>,
+    /// The hash of the `response_code` given with `redirect_uri`.
+    pub response_code_hash: Option<String>,
 }
 
 /// Why [`Store::accept_response`] did not accept a response.
@@ -65,7 +71,8 @@ macro_rules! select_requests {
         concat!(
             "SELECT id, client_id, nonce, state, dcql_query, created_at, expires_at, ",
             "responded_at, result, refusals, last_refusal, response_mode, encryption_kid, ",
-            "encryption_key FROM requests ",
+            "encryption_key, request_uri_method, redirect_uri, response_code_hash ",
+            "FROM requests ",
             $tail
         )
     };
@@ -106,8 +113,8 @@ impl Store {
         with_db!(&self.db, |pool| {
             sqlx::query(
                 "INSERT INTO requests (id, client_id, nonce, state, dcql_query, created_at, expires_at, \
-                 response_mode, encryption_kid, encryption_key) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 response_mode, encryption_kid, encryption_key, request_uri_method, redirect_uri) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(&r.id)
             .bind(&r.client_id)
@@ -119,6 +126,8 @@ impl Store {
             .bind(&r.response_mode)
             .bind(&r.encryption_kid)
             .bind(&r.encryption_key)
+            .bind(&r.request_uri_method)
+            .bind(&r.redirect_uri)
             .execute(pool)
             .await?
             .rows_affected()
@@ -216,15 +225,25 @@ impl Store {
         Ok(())
     }
 
-    /// Stores the verification result of the accepted response (once).
-    pub async fn store_result(&self, id: &str, result: &str) -> Result<(), StoreError> {
+    /// Stores the verification result of the accepted response (once), with the hash of
+    /// the response code given to the wallet, if any.
+    pub async fn store_result(
+        &self,
+        id: &str,
+        result: &str,
+        response_code_hash: Option<&str>,
+    ) -> Result<(), StoreError> {
         with_db!(&self.db, |pool| {
-            sqlx::query("UPDATE requests SET result = $2 WHERE id = $1 AND result IS NULL")
-                .bind(id)
-                .bind(result)
-                .execute(pool)
-                .await?
-                .rows_affected()
+            sqlx::query(
+                "UPDATE requests SET result = $2, response_code_hash = $3 \
+                 WHERE id = $1 AND result IS NULL",
+            )
+            .bind(id)
+            .bind(result)
+            .bind(response_code_hash)
+            .execute(pool)
+            .await?
+            .rows_affected()
         });
         Ok(())
     }
@@ -257,6 +276,9 @@ mod tests {
             response_mode: "direct_post".into(),
             encryption_kid: None,
             encryption_key: None,
+            request_uri_method: "get".into(),
+            redirect_uri: None,
+            response_code_hash: None,
         }
     }
 
@@ -332,9 +354,9 @@ mod tests {
         let (_dir, store) = temp_store().await;
         store.insert_request(&row("r1", "s1", 2000)).await.unwrap();
         store.accept_response("s1", 1500).await.unwrap().unwrap();
-        store.store_result("r1", "{\"a\":1}").await.unwrap();
+        store.store_result("r1", "{\"a\":1}", None).await.unwrap();
         // The result is written once.
-        store.store_result("r1", "{\"a\":2}").await.unwrap();
+        store.store_result("r1", "{\"a\":2}", None).await.unwrap();
         store
             .record_refusal("r1", "{\"name\":\"replay\"}")
             .await

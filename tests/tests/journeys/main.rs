@@ -9,4 +9,5 @@ mod interop;
 mod issuance;
 mod presentation;
 mod qr_page;
+mod same_device;
 mod wallet_api;

@@ -77,7 +77,7 @@ async fn qr_page_shows_the_wallets_result_without_a_reload() {
         Some(link.as_str())
     );
     assert_eq!(
-        t.stack.verifier.app.links(&id).unwrap().openid4vp_uri,
+        t.stack.verifier.app.links(&id).await.unwrap().openid4vp_uri,
         *link
     );
 

@@ -22,7 +22,7 @@ use shared::oid4vp::ResponseMode;
 
 use crate::App;
 use crate::domain::desk::{DeskError, new_csrf_cookie};
-use crate::domain::requests::{RequestResult, RequestSpec, ResultState, Template};
+use crate::domain::requests::{RequestOptions, RequestResult, RequestSpec, ResultState, Template};
 use crate::error::{AppError, PageError};
 
 pub const DESK_PATH: &str = "/desk";
@@ -396,7 +396,7 @@ pub async fn create(
         ResponseMode::DirectPost
     };
     match app
-        .create_request(RequestSpec::Template(template), mode)
+        .create_request(RequestSpec::Template(template), RequestOptions::mode(mode))
         .await
     {
         Ok(created) => Ok(see_other(&format!("{DESK_PATH}/requests/{}", created.id))),
@@ -420,7 +420,7 @@ pub async fn request_page(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let result = app.result(&id).await?;
-    let links = app.links(&id)?;
+    let links = app.links(&id).await?;
     let id_html = esc(&id);
     let body = format!(
         concat!(
