@@ -89,7 +89,15 @@ const API_TOKEN_SETTING: &str = "api_token_hash";
 impl App {
     /// Opens the database (creating it and running migrations), loads or creates the
     /// request-signing key and the API token.
-    pub async fn open(config: Config, clock: Clock) -> Result<(App, Startup), AppError> {
+    pub async fn open(mut config: Config, clock: Clock) -> Result<(App, Startup), AppError> {
+        // `VERIFIER_TRUSTED_ISSUERS="a, b"` or `=""`: entries trimmed, empty ones dropped
+        // (an empty entry must not turn "not configured" into "nobody is trusted").
+        config.trusted_issuers = config
+            .trusted_issuers
+            .iter()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect();
         let seal = config.seal_key()?;
         let store = Store::connect(&config.database_url, config.pg_schema.as_deref()).await?;
         let public_url = config.public_url.trim_end_matches('/').to_owned();

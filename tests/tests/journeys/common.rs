@@ -15,8 +15,15 @@ pub struct TestStack {
 
 impl TestStack {
     pub async fn start() -> TestStack {
+        Self::start_with(|_| {}).await
+    }
+
+    /// [`TestStack::start`] with the configuration adjusted by `configure` first.
+    pub async fn start_with(configure: impl FnOnce(&mut StackConfig)) -> TestStack {
         let dir = tempfile::tempdir().expect("temp dir");
-        let stack = Stack::start(StackConfig::ephemeral(dir.path()), Clock::adjustable())
+        let mut config = StackConfig::ephemeral(dir.path());
+        configure(&mut config);
+        let stack = Stack::start(config, Clock::adjustable())
             .await
             .expect("stack starts");
         let http = reqwest::Client::builder()

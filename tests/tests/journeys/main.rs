@@ -10,4 +10,5 @@ mod issuance;
 mod presentation;
 mod qr_page;
 mod same_device;
+mod trust;
 mod wallet_api;
