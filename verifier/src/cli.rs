@@ -146,6 +146,7 @@ pub async fn run(config: Config, command: Option<Command>) -> Result<(), AppErro
                             RequestUriMethod::Get
                         },
                         redirect_uri,
+                        webhook_url: None,
                     },
                 )
                 .await?;

@@ -67,6 +67,8 @@ pub struct Inner {
     pub results: tokio::sync::broadcast::Sender<String>,
     /// The HMAC key of the verifier desk's session and CSRF tokens (stored sealed).
     pub desk_key: domain::desk::DeskKey,
+    /// The HTTP client of webhook deliveries (no redirects, time-limited).
+    pub webhooks: reqwest::Client,
 }
 
 impl std::ops::Deref for App {
@@ -121,6 +123,16 @@ impl App {
             fetcher,
         };
         let desk_key = domain::desk::DeskKey::load_or_create(&store, &seal).await?;
+        if config.webhook_url.is_some() && config.webhook_secret.is_none() {
+            return Err(AppError::Config(
+                "VERIFIER_WEBHOOK_URL needs VERIFIER_WEBHOOK_SECRET: webhooks are signed".into(),
+            ));
+        }
+        let webhooks = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(domain::webhooks::WEBHOOK_TIMEOUT)
+            .build()
+            .map_err(|e| AppError::Config(format!("webhook HTTP client: {e}")))?;
         let kid = format!("{did}#key-1");
         let client_id = format!("decentralized_identifier:{did}");
         let inner = Inner {
@@ -137,6 +149,7 @@ impl App {
             status_cache: StatusCache::default(),
             results: tokio::sync::broadcast::channel(64).0,
             desk_key,
+            webhooks,
         };
         Ok((
             App {
@@ -180,10 +193,14 @@ impl App {
     }
 }
 
+/// How often due webhook retries are looked for.
+const WEBHOOK_TICK: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Runs the verifier on `listener` until `shutdown` resolves.
 ///
 /// Meanwhile, once a minute, requests whose results are older than the retention
-/// (`result_ttl` after they expired) are deleted.
+/// (`result_ttl` after they expired) are deleted, and every few seconds due webhook
+/// deliveries are retried.
 pub async fn serve(
     app: App,
     listener: TcpListener,
@@ -200,8 +217,20 @@ pub async fn serve(
             }
         }
     });
+    let webhooks = shared::serve::spawn_every(WEBHOOK_TICK, {
+        let app = app.clone();
+        move || {
+            let app = app.clone();
+            async move {
+                if let Err(e) = app.deliver_due_webhooks().await {
+                    tracing::warn!(error = %e, "webhook deliveries failed");
+                }
+            }
+        }
+    });
     let served = shared::serve::serve(http::router(app), listener, shutdown).await;
     janitor.abort();
+    webhooks.abort();
     served
 }
 

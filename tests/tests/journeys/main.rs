@@ -12,3 +12,4 @@ mod qr_page;
 mod same_device;
 mod trust;
 mod wallet_api;
+mod webhook;

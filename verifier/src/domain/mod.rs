@@ -6,3 +6,4 @@ pub mod checks;
 pub mod desk;
 pub mod requests;
 pub mod sources;
+pub mod webhooks;

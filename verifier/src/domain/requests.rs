@@ -93,6 +93,9 @@ pub struct RequestOptions {
     /// verifier appends `#response_code=<fresh code>`, which the relying application shows
     /// back to the result API to prove the answer came through this user's device.
     pub redirect_uri: Option<String>,
+    /// Where to post the signed result when it is ready; `None`: the configured
+    /// `VERIFIER_WEBHOOK_URL`, if any.
+    pub webhook_url: Option<String>,
 }
 
 impl Default for RequestOptions {
@@ -102,6 +105,7 @@ impl Default for RequestOptions {
             client_prefix: ClientPrefix::default(),
             request_uri_method: RequestUriMethod::Get,
             redirect_uri: None,
+            webhook_url: None,
         }
     }
 }
@@ -321,6 +325,7 @@ impl App {
         if let Some(uri) = &options.redirect_uri {
             check_redirect_uri(uri)?;
         }
+        let webhook_url = self.webhook_url_for(options.webhook_url)?;
         let client_id = match options.client_prefix {
             ClientPrefix::DecentralizedIdentifier => self.client_id.clone(),
             ClientPrefix::RedirectUri => format!("redirect_uri:{}", self.response_uri()),
@@ -354,6 +359,11 @@ impl App {
             request_uri_method: request_uri_method_text(options.request_uri_method).to_owned(),
             redirect_uri: options.redirect_uri,
             response_code_hash: None,
+            webhook_url,
+            webhook_attempts: 0,
+            webhook_next_at: None,
+            webhook_delivered_at: None,
+            webhook_last_error: None,
         };
         self.store.insert_request(&row).await?;
         self.links_of(&row)
@@ -530,9 +540,18 @@ impl App {
         };
         let code_hash = response_code.as_deref().map(shared::b64::sha256);
         self.store
-            .store_result(&row.id, &to_json(&verification), code_hash.as_deref())
+            .store_result(&row.id, &to_json(&verification), code_hash.as_deref(), now)
             .await?;
         self.result_ready(&row.id);
+        if row.webhook_url.is_some() {
+            // Now, not at the next tick; the wallet's answer does not wait for it.
+            let app = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = app.deliver_due_webhooks().await {
+                    tracing::warn!(error = %e, "webhook delivery");
+                }
+            });
+        }
         match refusal {
             Some(detail) => Err(invalid_request(format!(
                 "{CHECK_RESPONSE_ENCRYPTION}: {detail}"
@@ -958,6 +977,11 @@ mod tests {
             request_uri_method: "get".into(),
             redirect_uri: None,
             response_code_hash: None,
+            webhook_url: None,
+            webhook_attempts: 0,
+            webhook_next_at: None,
+            webhook_delivered_at: None,
+            webhook_last_error: None,
         }
     }
 

@@ -58,6 +58,9 @@ struct CreateRequest {
     /// Same-device flows: where the wallet sends the user after answering.
     #[serde(default)]
     redirect_uri: Option<String>,
+    /// Where to post the signed result when it is ready.
+    #[serde(default)]
+    webhook_url: Option<String>,
 }
 
 fn spec(body: &[u8]) -> Result<(RequestSpec, RequestOptions), AppError> {
@@ -68,6 +71,7 @@ fn spec(body: &[u8]) -> Result<(RequestSpec, RequestOptions), AppError> {
         client_prefix: req.client_id_prefix,
         request_uri_method: req.request_uri_method,
         redirect_uri: req.redirect_uri,
+        webhook_url: req.webhook_url,
     };
     let spec = match (req.dcql_query, req.template) {
         (Some(_), Some(_)) => Err(AppError::bad_request(
