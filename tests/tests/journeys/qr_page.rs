@@ -109,6 +109,10 @@ async fn qr_page_shows_the_wallets_result_without_a_reload() {
         Some("sse"),
         "the server-sent event updated the page"
     );
+    let badge = b.text("#badge").await.unwrap();
+    for shown in ["Digital Supporter — Level 1", "田中 アナ"] {
+        assert!(badge.contains(shown), "{shown}: {badge}");
+    }
     let disclosed = b.text("#disclosed").await.unwrap();
     assert!(disclosed.contains("田中 アナ"), "{disclosed}");
     assert!(!disclosed.contains("ana@example.org"), "{disclosed}");
@@ -299,6 +303,47 @@ async fn desk_pages_need_a_session_and_forms_a_csrf_token() {
     assert!(stream.contains("event: result"), "{stream}");
     assert!(stream.contains("data-state=\"rejected\""), "{stream}");
     assert!(stream.contains("the holder said &lt;no&gt;"), "{stream}");
+    // The polling fallback's fragment says the same.
+    let r = http
+        .get(format!("{page}/result"))
+        .header("cookie", &cookies)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let fragment = r.text().await.unwrap();
+    assert!(fragment.contains("data-state=\"rejected\""), "{fragment}");
+
+    // A DCQL query instead of the template: bad JSON is named; request options are kept.
+    let r = http
+        .post(format!("{desk}/requests"))
+        .header("cookie", &cookies)
+        .form(&[("csrf", token.as_str()), ("dcql_query", "{not json")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("dcql_query:"), "{html}");
+    assert!(html.contains("{not json</textarea>"), "{html}");
+    let r = http
+        .post(format!("{desk}/requests"))
+        .header("cookie", &cookies)
+        .form(&[
+            ("csrf", token.as_str()),
+            ("issuer", t.issuer()),
+            ("client_id_prefix", "redirect_uri"),
+            ("request_uri_method", "post"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let id = location.rsplit('/').next().unwrap();
+    let link = t.stack.verifier.app.links(id).await.unwrap().openid4vp_uri;
+    assert!(link.contains("client_id=redirect_uri%3A"), "{link}");
+    assert!(link.contains("request_uri_method=post"), "{link}");
 
     t.stack.stop().await;
 }

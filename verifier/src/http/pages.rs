@@ -18,11 +18,13 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use serde_json::Value;
-use shared::oid4vp::ResponseMode;
+use shared::oid4vp::{RequestUriMethod, ResponseMode};
 
 use crate::App;
 use crate::domain::desk::{DeskError, new_csrf_cookie};
-use crate::domain::requests::{RequestOptions, RequestResult, RequestSpec, ResultState, Template};
+use crate::domain::requests::{
+    ClientPrefix, RequestOptions, RequestResult, RequestSpec, ResultState, Template,
+};
 use crate::error::{AppError, PageError};
 
 pub const DESK_PATH: &str = "/desk";
@@ -191,7 +193,7 @@ fn page(status: StatusCode, title: &str, body: &str, csrf: Option<(&App, &Csrf)>
     r
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#111}header{background:#1d3557;padding:.6em 1em}header a{color:#fff;text-decoration:none;font-weight:600}main{max-width:52em;margin:1em auto;padding:0 1em}label{display:block;margin:.6em 0 .2em}input[type=text],input[type=password],select{width:100%;padding:.4em;box-sizing:border-box}button{margin-top:1em;padding:.5em 1.2em}.error{color:#9b1c1c;font-weight:600}.qr img{width:22em;height:22em;image-rendering:pixelated}.state{font-size:1.4em;font-weight:700}.verified{color:#1b6e20}.rejected,.expired{color:#9b1c1c}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3em;text-align:left;vertical-align:top}code{word-break:break-all}#disclosed td:first-child{width:45%}";
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#111}header{background:#1d3557;padding:.6em 1em}header a{color:#fff;text-decoration:none;font-weight:600}main{max-width:52em;margin:1em auto;padding:0 1em}label{display:block;margin:.6em 0 .2em}input[type=text],input[type=password],select{width:100%;padding:.4em;box-sizing:border-box}button{margin-top:1em;padding:.5em 1.2em}.error{color:#9b1c1c;font-weight:600}.qr img{width:22em;height:22em;image-rendering:pixelated}.state{font-size:1.4em;font-weight:700}.verified{color:#1b6e20}.rejected,.expired{color:#9b1c1c}table{border-collapse:collapse;width:100%;table-layout:fixed}td,th{overflow-wrap:anywhere;border-bottom:1px solid #ddd;padding:.3em;text-align:left;vertical-align:top}code{overflow-wrap:anywhere}dl.badge{display:grid;grid-template-columns:max-content auto;gap:.3em 1em;font-size:1.1em}dl.badge dt{font-weight:600}dl.badge dd{margin:0}textarea{width:100%;box-sizing:border-box;font-family:monospace}#disclosed th:first-child{width:40%}#checks th:first-child{width:25%}#checks th:nth-child(2){width:15%}";
 
 /// An error page (see [`PageError`]).
 pub fn error_page(status: StatusCode, message: &str) -> Response {
@@ -232,6 +234,10 @@ struct RequestForm {
     achievement_id: String,
     disclose_name: bool,
     encrypted: bool,
+    /// A DCQL query (JSON) instead of the template.
+    dcql_query: String,
+    redirect_uri_client: bool,
+    request_uri_post: bool,
 }
 
 fn new_request_body(app: &App, csrf: &Csrf, form: &RequestForm, error: Option<&str>) -> String {
@@ -251,14 +257,22 @@ fn new_request_body(app: &App, csrf: &Csrf, form: &RequestForm, error: Option<&s
             "<p>Ask a holder for an Open Badge: a QR code to scan with a wallet follows.</p>",
             "<form method=\"post\" action=\"{desk}/requests\">{csrf}",
             "<label for=\"issuer\">Issuer (URL)</label>",
-            "<input type=\"text\" id=\"issuer\" name=\"issuer\" list=\"trusted-issuers\" value=\"{issuer}\" required>",
+            "<input type=\"text\" id=\"issuer\" name=\"issuer\" list=\"trusted-issuers\" value=\"{issuer}\">",
             "<datalist id=\"trusted-issuers\">{trusted}</datalist>",
             "<label for=\"achievement_id\">Achievement id (URI; empty: any achievement of that issuer)</label>",
             "<input type=\"text\" id=\"achievement_id\" name=\"achievement_id\" value=\"{achievement}\">",
             "<label><input type=\"checkbox\" id=\"disclose_name\" name=\"disclose\" value=\"recipient_name\"{name}> ",
             "Ask for the recipient's name</label>",
+            "<details{dcql_open}><summary>Or a DCQL query</summary>",
+            "<label for=\"dcql_query\">DCQL query (JSON; when given, it is asked instead of the badge above)</label>",
+            "<textarea id=\"dcql_query\" name=\"dcql_query\" rows=\"8\">{dcql}</textarea></details>",
+            "<details><summary>Request options</summary>",
             "<label><input type=\"checkbox\" id=\"encrypted\" name=\"response_mode\" value=\"direct_post.jwt\"{enc}> ",
             "Encrypted response (direct_post.jwt)</label>",
+            "<label><input type=\"checkbox\" id=\"redirect_uri_client\" name=\"client_id_prefix\" value=\"redirect_uri\"{rc}> ",
+            "Unsigned request (<code>redirect_uri:</code> client identifier, for simple setups)</label>",
+            "<label><input type=\"checkbox\" id=\"request_uri_post\" name=\"request_uri_method\" value=\"post\"{post}> ",
+            "The wallet fetches the request by POST (<code>request_uri_method=post</code>)</label></details>",
             "<button type=\"submit\" id=\"create\">Create request</button></form>",
             "<form method=\"post\" action=\"{desk}/logout\">{csrf}<button type=\"submit\">Sign out</button></form>"
         ),
@@ -270,6 +284,14 @@ fn new_request_body(app: &App, csrf: &Csrf, form: &RequestForm, error: Option<&s
         achievement = esc(&form.achievement_id),
         name = checked(form.disclose_name),
         enc = checked(form.encrypted),
+        dcql_open = if form.dcql_query.is_empty() {
+            ""
+        } else {
+            " open"
+        },
+        dcql = esc(&form.dcql_query),
+        rc = checked(form.redirect_uri_client),
+        post = checked(form.request_uri_post),
     )
 }
 
@@ -380,25 +402,36 @@ pub async fn create(
             .to_owned(),
         disclose_name: field(&pairs, "disclose") == Some("recipient_name"),
         encrypted: field(&pairs, "response_mode") == Some("direct_post.jwt"),
+        dcql_query: field(&pairs, "dcql_query")
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
+        redirect_uri_client: field(&pairs, "client_id_prefix") == Some("redirect_uri"),
+        request_uri_post: field(&pairs, "request_uri_method") == Some("post"),
     };
-    let template = Template {
-        issuer: form.issuer.clone(),
-        achievement_id: (!form.achievement_id.is_empty()).then(|| form.achievement_id.clone()),
-        disclose: if form.disclose_name {
-            vec![crate::domain::requests::Disclose::RecipientName]
+    let options = RequestOptions {
+        response_mode: if form.encrypted {
+            ResponseMode::DirectPostJwt
         } else {
-            Vec::new()
+            ResponseMode::DirectPost
         },
+        client_prefix: if form.redirect_uri_client {
+            ClientPrefix::RedirectUri
+        } else {
+            ClientPrefix::DecentralizedIdentifier
+        },
+        request_uri_method: if form.request_uri_post {
+            RequestUriMethod::Post
+        } else {
+            RequestUriMethod::Get
+        },
+        ..RequestOptions::default()
     };
-    let mode = if form.encrypted {
-        ResponseMode::DirectPostJwt
-    } else {
-        ResponseMode::DirectPost
+    let created = match form_spec(&form) {
+        Ok(spec) => app.create_request(spec, options).await,
+        Err(e) => Err(e),
     };
-    match app
-        .create_request(RequestSpec::Template(template), RequestOptions::mode(mode))
-        .await
-    {
+    match created {
         Ok(created) => Ok(see_other(&format!("{DESK_PATH}/requests/{}", created.id))),
         Err(e @ AppError::BadRequest { .. }) => {
             let csrf = Csrf::for_page(&app, &headers);
@@ -411,6 +444,24 @@ pub async fn create(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The request spec of the form: its DCQL query if given, else the Open Badge template.
+fn form_spec(form: &RequestForm) -> Result<RequestSpec, AppError> {
+    if !form.dcql_query.is_empty() {
+        let query = serde_json::from_str(&form.dcql_query)
+            .map_err(|e| AppError::bad_request("dcql_query", e.to_string()))?;
+        return Ok(RequestSpec::Dcql(query));
+    }
+    Ok(RequestSpec::Template(Template {
+        issuer: form.issuer.clone(),
+        achievement_id: (!form.achievement_id.is_empty()).then(|| form.achievement_id.clone()),
+        disclose: if form.disclose_name {
+            vec![crate::domain::requests::Disclose::RecipientName]
+        } else {
+            Vec::new()
+        },
+    }))
 }
 
 /// `GET /desk/requests/{id}`: the QR code, the same-device link, and the result (live).
@@ -562,6 +613,11 @@ pub fn result_fragment(r: &RequestResult) -> String {
         ));
     }
     if !r.disclosed.is_empty() {
+        for presentations in r.disclosed.values() {
+            for claims in presentations {
+                html.push_str(&badge_summary(claims));
+            }
+        }
         html.push_str("<h2>Disclosed claims</h2><table id=\"disclosed\"><tr><th>Claim</th><th>Value</th></tr>");
         for (query_id, presentations) in &r.disclosed {
             for (i, claims) in presentations.iter().enumerate() {
@@ -605,6 +661,42 @@ pub fn result_fragment(r: &RequestResult) -> String {
         }
         html.push_str("</table>");
     }
+    html
+}
+
+/// What a person at the desk looks for first: which badge, from whom, for whom.
+fn badge_summary(claims: &Value) -> String {
+    let ld = &claims["ld"];
+    let text = |v: &Value| v.as_str().map(str::to_owned);
+    let recipient = ld["credentialSubject"]["identifier"]
+        .as_array()
+        .and_then(|ids| {
+            ids.iter()
+                .find(|i| i["identityType"] == shared::ob3::IDENTITY_TYPE_NAME)
+        })
+        .and_then(|i| text(&i["identityHash"]));
+    let rows = [
+        (
+            "Badge",
+            text(&ld["credentialSubject"]["achievement"]["name"]),
+        ),
+        (
+            "Issuer",
+            text(&ld["issuer"]["name"])
+                .or_else(|| text(&ld["issuer"]["id"]))
+                .or_else(|| text(&claims["iss"])),
+        ),
+        ("Recipient", recipient),
+        ("Valid from", text(&ld["validFrom"])),
+        ("Valid until", text(&ld["validUntil"])),
+    ];
+    let mut html = String::from("<dl class=\"badge\" id=\"badge\">");
+    for (label, value) in rows {
+        if let Some(value) = value {
+            html.push_str(&format!("<dt>{}</dt><dd>{}</dd>", esc(label), esc(&value)));
+        }
+    }
+    html.push_str("</dl>");
     html
 }
 
