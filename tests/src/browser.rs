@@ -283,6 +283,21 @@ impl Browser {
         }
     }
 
+    /// Runs `script` in every page before the page's own scripts (Chromium DevTools
+    /// `Page.addScriptToEvaluateOnNewDocument`), e.g. to take a browser feature away.
+    pub async fn before_each_page(&self, script: &str) -> Result<(), BrowserError> {
+        self.command(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({
+                "cmd": "Page.addScriptToEvaluateOnNewDocument",
+                "params": { "source": script },
+            })),
+        )
+        .await
+        .map(drop)
+    }
+
     /// The current URL.
     pub async fn url(&self) -> Result<String, BrowserError> {
         let v = self.command(reqwest::Method::GET, "/url", None).await?;

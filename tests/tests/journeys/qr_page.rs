@@ -41,6 +41,16 @@ async fn create_on_the_desk(b: &mut Browser, t: &TestStack) -> String {
 
 #[tokio::test]
 async fn qr_page_shows_the_wallets_result_without_a_reload() {
+    qr_page_journey("qr_page_shows_the_wallets_result_without_a_reload", true).await;
+}
+
+/// Where the browser has no `EventSource`, the page polls and still updates in place.
+#[tokio::test]
+async fn qr_page_polls_without_server_sent_events() {
+    qr_page_journey("qr_page_polls_without_server_sent_events", false).await;
+}
+
+async fn qr_page_journey(test: &str, event_source: bool) {
     let t = TestStack::start().await;
     let now = t.stack.clock.now();
     let wallet = &t.stack.wallet.app;
@@ -51,9 +61,12 @@ async fn qr_page_shows_the_wallets_result_without_a_reload() {
         .await
         .expect("the wallet accepts the offer");
 
-    let mut b = Browser::start("qr_page_shows_the_wallets_result_without_a_reload")
-        .await
-        .expect("headless Chromium");
+    let mut b = Browser::start(test).await.expect("headless Chromium");
+    if !event_source {
+        b.before_each_page("delete window.EventSource;")
+            .await
+            .unwrap();
+    }
     let id = create_on_the_desk(&mut b, &t).await;
     b.wait_until(
         "var q = document.getElementById('qr'); return q.complete && q.naturalWidth > 0;",
@@ -106,8 +119,8 @@ async fn qr_page_shows_the_wallets_result_without_a_reload() {
             .await
             .unwrap()
             .as_deref(),
-        Some("sse"),
-        "the server-sent event updated the page"
+        Some(if event_source { "sse" } else { "poll" }),
+        "what updated the page"
     );
     let badge = b.text("#badge").await.unwrap();
     for shown in ["Digital Supporter — Level 1", "田中 アナ"] {
