@@ -306,13 +306,7 @@ async fn desk_pages_need_a_session_and_forms_a_csrf_token() {
         )
         .await;
     assert_eq!(status, 200);
-    let mut stream = String::new();
-    while let Some(chunk) = events.chunk().await.unwrap() {
-        stream.push_str(&String::from_utf8_lossy(&chunk));
-        if stream.contains("event: result") && stream.contains("</table>") {
-            break;
-        }
-    }
+    let stream = read_result_event(&mut events).await;
     assert!(stream.contains("event: result"), "{stream}");
     assert!(stream.contains("data-state=\"rejected\""), "{stream}");
     assert!(stream.contains("the holder said &lt;no&gt;"), "{stream}");
@@ -359,4 +353,66 @@ async fn desk_pages_need_a_session_and_forms_a_csrf_token() {
     assert!(link.contains("request_uri_method=post"), "{link}");
 
     t.stack.stop().await;
+}
+
+/// Several verifier instances share one database: a page's event stream, served by one
+/// instance, learns of a result another instance stored (by re-reading the store, since
+/// that instance's wake-up never reaches this one).
+#[tokio::test]
+async fn the_page_hears_of_a_result_stored_by_another_instance() {
+    let mut config = None;
+    let t = TestStack::start_with(|c| config = Some(c.verifier.clone())).await;
+    let mut config = config.unwrap();
+    config.public_url = t.verifier().to_owned();
+    let (other, _) = verifier::App::open(config, t.stack.clock.clone())
+        .await
+        .expect("a second instance on the same database");
+
+    let request = t.verifier_request().await;
+    let id = request["id"].as_str().unwrap();
+    let session = t.stack.verifier.app.desk_key.session(t.stack.clock.now());
+    let mut events = t
+        .http
+        .get(format!("{}/desk/requests/{id}/events", t.verifier()))
+        .header("cookie", format!("verifier_desk={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status().as_u16(), 200);
+
+    let object = t
+        .request_object(request["openid4vp_uri"].as_str().unwrap())
+        .await;
+    other
+        .receive_response(vec![
+            ("error".into(), "access_denied".into()),
+            ("state".into(), object["state"].as_str().unwrap().into()),
+        ])
+        .await
+        .expect("the other instance takes the answer");
+
+    let stream = read_result_event(&mut events).await;
+    assert!(stream.contains("event: result"), "{stream}");
+    assert!(stream.contains("data-state=\"rejected\""), "{stream}");
+    assert!(stream.contains("access_denied"), "{stream}");
+    other.store.db.close().await;
+    t.stack.stop().await;
+}
+
+/// Reads a desk event stream until its `result` event is complete (or the stream ends).
+/// The guard only turns a hang into a failure; the event comes within the recheck period.
+async fn read_result_event(events: &mut reqwest::Response) -> String {
+    let read = async {
+        let mut stream = String::new();
+        while let Some(chunk) = events.chunk().await.unwrap() {
+            stream.push_str(&String::from_utf8_lossy(&chunk));
+            if stream.contains("event: result") && stream.contains("</table>") {
+                break;
+            }
+        }
+        stream
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), read)
+        .await
+        .expect("no result event on the page's stream")
 }
