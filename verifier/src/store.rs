@@ -273,6 +273,23 @@ impl Store {
 }
 
 impl Store {
+    /// Uses up the response code whose hash is `hash` on request `id`: true the first
+    /// time only (one conditional update).
+    pub async fn use_response_code(&self, id: &str, hash: &str) -> Result<bool, StoreError> {
+        let n = with_db!(&self.db, |pool| {
+            sqlx::query(
+                "UPDATE requests SET response_code_hash = NULL \
+                 WHERE id = $1 AND response_code_hash = $2",
+            )
+            .bind(id)
+            .bind(hash)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
     /// Webhook deliveries due at `now`, oldest first.
     pub async fn due_webhooks(&self, now: i64, limit: i64) -> Result<Vec<DueWebhook>, StoreError> {
         Ok(with_db!(&self.db, |pool| sqlx::query_as(

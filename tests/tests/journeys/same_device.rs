@@ -134,6 +134,10 @@ async fn redirect_uri_client_by_post_with_a_response_code() {
     assert_eq!(problem["field"], "response_code", "{problem}");
     let (status, result) = result_with_code(&t, id, code).await;
     assert_eq!(status, 200, "{result}");
+    // Single use: shown back a second time, the code opens nothing.
+    let (status, problem) = result_with_code(&t, id, code).await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["field"], "response_code", "{problem}");
     assert_eq!(result["state"], "verified", "{result:#}");
     assert!(failed_checks(&result).is_empty(), "{result:#}");
     // The KB-JWT is bound to the full `redirect_uri:` client_id.

@@ -763,7 +763,7 @@ impl App {
     }
 
     /// As [`App::result`]; with a `response_code` (same-device flows), only if it is the
-    /// one given to the wallet for this request.
+    /// one given to the wallet for this request, and only once: the code is used up.
     pub async fn result_with_code(
         &self,
         id: &str,
@@ -777,13 +777,15 @@ impl App {
             .request(id)
             .await?
             .ok_or_else(|| AppError::NotFound("request".into()))?;
-        let matches = row.response_code_hash.as_deref().is_some_and(|h| {
-            shared::secret::constant_time_eq(h.as_bytes(), shared::b64::sha256(code).as_bytes())
-        });
-        if !matches {
+        let hash = shared::b64::sha256(code);
+        let matches = row
+            .response_code_hash
+            .as_deref()
+            .is_some_and(|h| shared::secret::constant_time_eq(h.as_bytes(), hash.as_bytes()));
+        if !matches || !self.store.use_response_code(&row.id, &hash).await? {
             return Err(AppError::bad_request(
                 "response_code",
-                "not the response code given to the wallet for this request",
+                "not the response code given to the wallet for this request, or already used",
             ));
         }
         Ok(result_view(row, self.clock.now()))

@@ -525,9 +525,11 @@ pub async fn events(
                 Err(AppError::NotFound(_)) => return None,
                 Err(e) => tracing::warn!(error = %e, "reading a result for its page"),
             }
-            // Woken by a stored result (ours or any: then re-read), or re-check on a timer.
+            // Woken by our result (a lagging receiver re-reads too), or re-check when the
+            // period is up however busy other requests keep the channel.
+            let recheck_at = tokio::time::Instant::now() + RECHECK;
             loop {
-                match tokio::time::timeout(RECHECK, wake.recv()).await {
+                match tokio::time::timeout_at(recheck_at, wake.recv()).await {
                     Ok(Ok(stored)) if stored != id => continue,
                     _ => break,
                 }
