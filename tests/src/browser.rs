@@ -54,6 +54,8 @@ pub struct Browser {
     session: String,
     artifacts: PathBuf,
     step: u32,
+    /// The session was ended by [`Browser::quit`].
+    closed: bool,
 }
 
 /// Where a test's screenshots go.
@@ -156,6 +158,7 @@ impl Browser {
             http,
             artifacts,
             step: 0,
+            closed: false,
         })
     }
 
@@ -366,7 +369,60 @@ impl Browser {
     /// Ends the session and stops the driver.
     pub async fn quit(mut self) {
         let _ = self.command(reqwest::Method::DELETE, "", None).await;
+        self.closed = true;
         let _ = self.driver.kill().await;
+    }
+}
+
+impl Drop for Browser {
+    /// A test that failed before [`Browser::quit`] must not leave Chromium running: the
+    /// driver is killed on drop, but the browser it started would outlive it. So end the
+    /// session here, with a plain blocking HTTP request (no runtime is needed in `drop`).
+    fn drop(&mut self) {
+        if self.closed {
+            return;
+        }
+        let Some(rest) = self.session.strip_prefix("http://") else {
+            return;
+        };
+        let Some((host, path)) = rest.split_once('/') else {
+            return;
+        };
+        let Ok(mut stream) = std::net::TcpStream::connect(host) else {
+            return;
+        };
+        let _ = stream.set_read_timeout(Some(WAIT));
+        let request = format!(
+            "DELETE /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        use std::io::{Read, Write};
+        if stream.write_all(request.as_bytes()).is_err() {
+            return;
+        }
+        // The answer comes once the browser has quit; the driver may keep the connection
+        // open after it, so read up to the end of its body, not to the end of the stream.
+        let mut answer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = stream.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&answer);
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                if body.len() >= length {
+                    break;
+                }
+            }
+        }
     }
 }
 
