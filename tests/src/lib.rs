@@ -11,6 +11,7 @@ use shared::clock::Clock;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+pub mod browser;
 pub mod load;
 
 /// Where the services keep their data.

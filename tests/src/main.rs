@@ -129,7 +129,7 @@ async fn run_all(config: akashi::StackConfig) -> Result<(), String> {
         .app
         .create_request(
             verifier::domain::requests::RequestSpec::Template(template),
-            shared::oid4vp::ResponseMode::DirectPost,
+            verifier::domain::requests::RequestOptions::default(),
         )
         .await
         .map_err(|e| format!("creating the demo verifier request: {e}"))?;

@@ -8,7 +8,11 @@ use std::path::PathBuf;
 use clap::Subcommand;
 use shared::oid4vp::dcql::DcqlQuery;
 
-use crate::domain::requests::{Disclose, RequestResult, RequestSpec, Template};
+use shared::oid4vp::RequestUriMethod;
+
+use crate::domain::requests::{
+    ClientPrefix, Disclose, RequestOptions, RequestResult, RequestSpec, Template,
+};
 use crate::error::AppError;
 use crate::{App, Config};
 
@@ -53,6 +57,17 @@ pub enum Command {
         /// encrypted to a key of this request (OpenID4VP 1.0 §8.3, HAIP).
         #[arg(long, value_enum, default_value = "direct_post")]
         response_mode: CliResponseMode,
+        /// `decentralized_identifier` (signed request object) or `redirect_uri` (unsigned,
+        /// for simple setups).
+        #[arg(long, value_enum, default_value = "decentralized_identifier")]
+        client_id_prefix: ClientPrefix,
+        /// The wallet POSTs `wallet_metadata` and `wallet_nonce` to the request URI.
+        #[arg(long)]
+        request_uri_post: bool,
+        /// Same-device: where the wallet sends the user after answering (with
+        /// `#response_code=…`).
+        #[arg(long)]
+        redirect_uri: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -95,6 +110,9 @@ pub async fn run(config: Config, command: Option<Command>) -> Result<(), AppErro
             disclose,
             dcql,
             response_mode,
+            client_id_prefix,
+            request_uri_post,
+            redirect_uri,
             json,
         } => {
             let spec = match (dcql, issuer) {
@@ -116,7 +134,22 @@ pub async fn run(config: Config, command: Option<Command>) -> Result<(), AppErro
                     return Err(AppError::bad_request("--issuer", "give --issuer or --dcql"));
                 }
             };
-            let created = app.create_request(spec, response_mode.into()).await?;
+            let created = app
+                .create_request(
+                    spec,
+                    RequestOptions {
+                        response_mode: response_mode.into(),
+                        client_prefix: client_id_prefix,
+                        request_uri_method: if request_uri_post {
+                            RequestUriMethod::Post
+                        } else {
+                            RequestUriMethod::Get
+                        },
+                        redirect_uri,
+                        webhook_url: None,
+                    },
+                )
+                .await?;
             if json {
                 println!(
                     "{}",

@@ -69,6 +69,14 @@ pub struct Config {
         value_delimiter = ','
     )]
     pub trusted_issuers: Vec<String>,
+    /// Where to post each result when it is ready (JSON, signed with
+    /// `VERIFIER_WEBHOOK_SECRET`); a request may name its own. Unset: no webhook.
+    #[arg(long = "verifier-webhook-url", env = "VERIFIER_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+    /// The HMAC-SHA256 key of the webhook signature (`Akashi-Signature: sha256=<hex>` over
+    /// the body). Required for any webhook.
+    #[arg(long = "verifier-webhook-secret", env = "VERIFIER_WEBHOOK_SECRET")]
+    pub webhook_secret: Option<Secret>,
     /// Seconds a presentation request stays answerable.
     #[arg(
         long = "verifier-request-ttl",
@@ -100,6 +108,8 @@ impl Config {
             data_dir,
             allow_loopback: true,
             trusted_issuers: Vec::new(),
+            webhook_url: None,
+            webhook_secret: None,
             request_ttl: 600,
             result_ttl: 86_400,
         }

@@ -5,6 +5,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::domain::desk::DeskError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +24,9 @@ pub enum AppError {
     Unauthorized,
     #[error("{0} not found")]
     NotFound(String),
+    /// The verifier desk (web pages): no session, a bad CSRF token, a wrong API token.
+    #[error(transparent)]
+    Desk(#[from] DeskError),
     #[error("configuration: {0}")]
     Config(String),
     #[error(transparent)]
@@ -75,6 +79,13 @@ impl IntoResponse for AppError {
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 r
             }
+            AppError::Desk(e) => {
+                let status = match e {
+                    DeskError::Csrf => StatusCode::FORBIDDEN,
+                    DeskError::NoSession | DeskError::WrongToken => StatusCode::UNAUTHORIZED,
+                };
+                shared::serve::problem(status, "Refused", &e.to_string(), None)
+            }
             AppError::NotFound(what) => shared::serve::problem(
                 StatusCode::NOT_FOUND,
                 "Not found",
@@ -91,5 +102,51 @@ impl IntoResponse for AppError {
                 )
             }
         }
+    }
+}
+
+/// An error on a desk page: the same errors, shown as an HTML page (a missing session
+/// leads to the sign-in page).
+#[derive(Debug)]
+pub struct PageError(pub AppError);
+
+impl From<AppError> for PageError {
+    fn from(e: AppError) -> Self {
+        PageError(e)
+    }
+}
+
+impl From<DeskError> for PageError {
+    fn from(e: DeskError) -> Self {
+        PageError(AppError::Desk(e))
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, message) = match &self.0 {
+            AppError::Desk(DeskError::NoSession) => {
+                return (
+                    StatusCode::SEE_OTHER,
+                    [(header::LOCATION, crate::http::pages::DESK_PATH)],
+                )
+                    .into_response();
+            }
+            AppError::Desk(DeskError::Csrf) => (StatusCode::FORBIDDEN, self.0.to_string()),
+            AppError::Desk(DeskError::WrongToken) => (StatusCode::UNAUTHORIZED, self.0.to_string()),
+            AppError::BadRequest { .. } | AppError::OAuth { .. } => {
+                (StatusCode::BAD_REQUEST, self.0.to_string())
+            }
+            AppError::NotFound(what) => (StatusCode::NOT_FOUND, format!("{what} not found")),
+            AppError::Unauthorized => (StatusCode::UNAUTHORIZED, self.0.to_string()),
+            AppError::Config(_) | AppError::Store(_) | AppError::Db(_) | AppError::Internal(_) => {
+                tracing::error!(error = %self.0, "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the server could not complete the request".to_owned(),
+                )
+            }
+        };
+        crate::http::pages::error_page(status, &message)
     }
 }

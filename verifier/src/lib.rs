@@ -61,6 +61,14 @@ pub struct Inner {
     /// Issuer keys and status lists, through the guarded fetcher.
     pub sources: NetworkSources,
     pub status_cache: StatusCache,
+    /// The id of each request whose result was just stored: the QR pages' server-sent
+    /// events wake on it (and re-read the store on a timer too, for results stored by
+    /// another instance).
+    pub results: tokio::sync::broadcast::Sender<String>,
+    /// The HMAC key of the verifier desk's session and CSRF tokens (stored sealed).
+    pub desk_key: domain::desk::DeskKey,
+    /// The HTTP client of webhook deliveries (no redirects, time-limited).
+    pub webhooks: reqwest::Client,
 }
 
 impl std::ops::Deref for App {
@@ -83,7 +91,15 @@ const API_TOKEN_SETTING: &str = "api_token_hash";
 impl App {
     /// Opens the database (creating it and running migrations), loads or creates the
     /// request-signing key and the API token.
-    pub async fn open(config: Config, clock: Clock) -> Result<(App, Startup), AppError> {
+    pub async fn open(mut config: Config, clock: Clock) -> Result<(App, Startup), AppError> {
+        // `VERIFIER_TRUSTED_ISSUERS="a, b"` or `=""`: entries trimmed, empty ones dropped
+        // (an empty entry must not turn "not configured" into "nobody is trusted").
+        config.trusted_issuers = config
+            .trusted_issuers
+            .iter()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect();
         let seal = config.seal_key()?;
         let store = Store::connect(&config.database_url, config.pg_schema.as_deref()).await?;
         let public_url = config.public_url.trim_end_matches('/').to_owned();
@@ -106,6 +122,17 @@ impl App {
             keys: IssuerKeyResolver::new(fetcher.clone(), DidResolver::new(fetcher.clone())),
             fetcher,
         };
+        let desk_key = domain::desk::DeskKey::load_or_create(&store, &seal).await?;
+        if config.webhook_url.is_some() && config.webhook_secret.is_none() {
+            return Err(AppError::Config(
+                "VERIFIER_WEBHOOK_URL needs VERIFIER_WEBHOOK_SECRET: webhooks are signed".into(),
+            ));
+        }
+        let webhooks = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(domain::webhooks::WEBHOOK_TIMEOUT)
+            .build()
+            .map_err(|e| AppError::Config(format!("webhook HTTP client: {e}")))?;
         let kid = format!("{did}#key-1");
         let client_id = format!("decentralized_identifier:{did}");
         let inner = Inner {
@@ -120,6 +147,9 @@ impl App {
             clock,
             sources,
             status_cache: StatusCache::default(),
+            results: tokio::sync::broadcast::channel(64).0,
+            desk_key,
+            webhooks,
         };
         Ok((
             App {
@@ -163,10 +193,14 @@ impl App {
     }
 }
 
+/// How often due webhook retries are looked for.
+const WEBHOOK_TICK: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Runs the verifier on `listener` until `shutdown` resolves.
 ///
 /// Meanwhile, once a minute, requests whose results are older than the retention
-/// (`result_ttl` after they expired) are deleted.
+/// (`result_ttl` after they expired) are deleted, and every few seconds due webhook
+/// deliveries are retried.
 pub async fn serve(
     app: App,
     listener: TcpListener,
@@ -183,12 +217,30 @@ pub async fn serve(
             }
         }
     });
+    let webhooks = shared::serve::spawn_every(WEBHOOK_TICK, {
+        let app = app.clone();
+        move || {
+            let app = app.clone();
+            async move {
+                if let Err(e) = app.deliver_due_webhooks().await {
+                    tracing::warn!(error = %e, "webhook deliveries failed");
+                }
+            }
+        }
+    });
     let served = shared::serve::serve(http::router(app), listener, shutdown).await;
     janitor.abort();
+    webhooks.abort();
     served
 }
 
 impl App {
+    /// Tells whoever waits on request `id` (the QR page) that its result is stored.
+    pub fn result_ready(&self, id: &str) {
+        // No receiver (no page open) is not an error.
+        let _ = self.results.send(id.to_owned());
+    }
+
     /// Deletes the requests and results past their retention; returns how many.
     pub async fn purge_expired_results(&self) -> Result<u64, AppError> {
         Ok(self

@@ -46,6 +46,27 @@ pub struct RequestRow {
     pub encryption_kid: Option<String>,
     /// With `direct_post.jwt`: the request's encryption key, sealed.
     pub encryption_key: Option<Vec<u8>>,
+    /// `get` or `post` (OpenID4VP 1.0 §5.10).
+    pub request_uri_method: String,
+    /// Same-device flows: where the wallet sends the user after `direct_post` (§8.2).
+    pub redirect_uri: Option<String>,
+    /// The hash of the `response_code` given with `redirect_uri`.
+    pub response_code_hash: Option<String>,
+    /// Where the result is posted when ready (signed webhook).
+    pub webhook_url: Option<String>,
+    pub webhook_attempts: i64,
+    /// When the next delivery attempt is due; `None`: none is.
+    pub webhook_next_at: Option<i64>,
+    pub webhook_delivered_at: Option<i64>,
+    pub webhook_last_error: Option<String>,
+}
+
+/// A webhook delivery that is due.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DueWebhook {
+    pub id: String,
+    pub webhook_next_at: i64,
+    pub webhook_attempts: i64,
 }
 
 /// Why [`Store::accept_response`] did not accept a response.
@@ -65,7 +86,10 @@ macro_rules! select_requests {
         concat!(
             "SELECT id, client_id, nonce, state, dcql_query, created_at, expires_at, ",
             "responded_at, result, refusals, last_refusal, response_mode, encryption_kid, ",
-            "encryption_key FROM requests ",
+            "encryption_key, request_uri_method, redirect_uri, response_code_hash, ",
+            "webhook_url, webhook_attempts, webhook_next_at, webhook_delivered_at, ",
+            "webhook_last_error ",
+            "FROM requests ",
             $tail
         )
     };
@@ -106,8 +130,9 @@ impl Store {
         with_db!(&self.db, |pool| {
             sqlx::query(
                 "INSERT INTO requests (id, client_id, nonce, state, dcql_query, created_at, expires_at, \
-                 response_mode, encryption_kid, encryption_key) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 response_mode, encryption_kid, encryption_key, request_uri_method, redirect_uri, \
+                 webhook_url) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
             .bind(&r.id)
             .bind(&r.client_id)
@@ -119,6 +144,9 @@ impl Store {
             .bind(&r.response_mode)
             .bind(&r.encryption_kid)
             .bind(&r.encryption_key)
+            .bind(&r.request_uri_method)
+            .bind(&r.redirect_uri)
+            .bind(&r.webhook_url)
             .execute(pool)
             .await?
             .rows_affected()
@@ -216,15 +244,108 @@ impl Store {
         Ok(())
     }
 
-    /// Stores the verification result of the accepted response (once).
-    pub async fn store_result(&self, id: &str, result: &str) -> Result<(), StoreError> {
+    /// Stores the verification result of the accepted response (once), with the hash of
+    /// the response code given to the wallet, if any; a webhook, if the request has one,
+    /// is due at `now`.
+    pub async fn store_result(
+        &self,
+        id: &str,
+        result: &str,
+        response_code_hash: Option<&str>,
+        now: i64,
+    ) -> Result<(), StoreError> {
         with_db!(&self.db, |pool| {
-            sqlx::query("UPDATE requests SET result = $2 WHERE id = $1 AND result IS NULL")
-                .bind(id)
-                .bind(result)
-                .execute(pool)
-                .await?
-                .rows_affected()
+            sqlx::query(
+                "UPDATE requests SET result = $2, response_code_hash = $3, \
+                 webhook_next_at = CASE WHEN webhook_url IS NULL THEN NULL ELSE $4 END \
+                 WHERE id = $1 AND result IS NULL",
+            )
+            .bind(id)
+            .bind(result)
+            .bind(response_code_hash)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Uses up the response code whose hash is `hash` on request `id`: true the first
+    /// time only (one conditional update).
+    pub async fn use_response_code(&self, id: &str, hash: &str) -> Result<bool, StoreError> {
+        let n = with_db!(&self.db, |pool| {
+            sqlx::query(
+                "UPDATE requests SET response_code_hash = NULL \
+                 WHERE id = $1 AND response_code_hash = $2",
+            )
+            .bind(id)
+            .bind(hash)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Webhook deliveries due at `now`, oldest first.
+    pub async fn due_webhooks(&self, now: i64, limit: i64) -> Result<Vec<DueWebhook>, StoreError> {
+        Ok(with_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT id, webhook_next_at, webhook_attempts FROM requests \
+             WHERE webhook_next_at IS NOT NULL AND webhook_next_at <= $1 \
+             ORDER BY webhook_next_at LIMIT $2"
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?))
+    }
+
+    /// Claims a due delivery for one attempt: one conditional update, so of several
+    /// instances exactly one makes it. Until `lease_until` no other picks it up.
+    pub async fn claim_webhook(
+        &self,
+        due: &DueWebhook,
+        lease_until: i64,
+    ) -> Result<bool, StoreError> {
+        let n = with_db!(&self.db, |pool| {
+            sqlx::query(
+                "UPDATE requests SET webhook_next_at = $3, webhook_attempts = webhook_attempts + 1 \
+                 WHERE id = $1 AND webhook_next_at = $2 AND webhook_delivered_at IS NULL",
+            )
+            .bind(&due.id)
+            .bind(due.webhook_next_at)
+            .bind(lease_until)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Records a delivery attempt: delivered at `delivered_at`, or failed with `error` and
+    /// retried at `next_at` (`None`: given up).
+    pub async fn webhook_attempted(
+        &self,
+        id: &str,
+        delivered_at: Option<i64>,
+        next_at: Option<i64>,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        with_db!(&self.db, |pool| {
+            sqlx::query(
+                "UPDATE requests SET webhook_delivered_at = $2, webhook_next_at = $3, \
+                 webhook_last_error = $4 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(delivered_at)
+            .bind(next_at)
+            .bind(error)
+            .execute(pool)
+            .await?
+            .rows_affected()
         });
         Ok(())
     }
@@ -257,6 +378,14 @@ mod tests {
             response_mode: "direct_post".into(),
             encryption_kid: None,
             encryption_key: None,
+            request_uri_method: "get".into(),
+            redirect_uri: None,
+            response_code_hash: None,
+            webhook_url: None,
+            webhook_attempts: 0,
+            webhook_next_at: None,
+            webhook_delivered_at: None,
+            webhook_last_error: None,
         }
     }
 
@@ -332,9 +461,15 @@ mod tests {
         let (_dir, store) = temp_store().await;
         store.insert_request(&row("r1", "s1", 2000)).await.unwrap();
         store.accept_response("s1", 1500).await.unwrap().unwrap();
-        store.store_result("r1", "{\"a\":1}").await.unwrap();
+        store
+            .store_result("r1", "{\"a\":1}", None, 0)
+            .await
+            .unwrap();
         // The result is written once.
-        store.store_result("r1", "{\"a\":2}").await.unwrap();
+        store
+            .store_result("r1", "{\"a\":2}", None, 0)
+            .await
+            .unwrap();
         store
             .record_refusal("r1", "{\"name\":\"replay\"}")
             .await

@@ -224,6 +224,18 @@ pub fn sign_request_object(
     Jws::sign(jose::header(TYP_REQUEST_OBJECT, kid), req, signer)
 }
 
+/// `req` as an unsigned Request Object (`alg: none`, `typ: oauth-authz-req+jwt`): the only
+/// form a `redirect_uri:` client may send (OpenID4VP 1.0 §5.9.3).
+pub fn unsigned_request_object(req: &AuthorizationRequest) -> String {
+    let header = serde_json::json!({"alg": "none", "typ": TYP_REQUEST_OBJECT});
+    let payload = serde_json::to_vec(req).expect("a request serialises");
+    format!(
+        "{}.{}.",
+        crate::b64::encode(header.to_string()),
+        crate::b64::encode(payload)
+    )
+}
+
 /// Signs `req` as a Request Object with an `x5c` certificate chain (`x509_hash:`,
 /// `x509_san_dns:` clients); `x5c` is base64 (not base64url) DER, leaf first.
 pub fn sign_request_object_x5c(

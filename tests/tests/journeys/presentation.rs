@@ -17,7 +17,13 @@ fn name_path() -> Vec<String> {
 }
 
 /// A presentation of `credential` disclosing the recipient's name, bound to `request`.
-fn present(credential: &str, holder: &dyn Signer, aud: &str, nonce: &str, iat: i64) -> String {
+pub(crate) fn present(
+    credential: &str,
+    holder: &dyn Signer,
+    aud: &str,
+    nonce: &str,
+    iat: i64,
+) -> String {
     let sd = SdJwt::parse(credential).expect("credential parses");
     let payload = sd.issuer_jwt().expect("issuer JWT").payload;
     let revealed = sd.reveal(payload).expect("reveals");

@@ -14,8 +14,8 @@ use shared::jose::jwe::{self, Enc, EncryptionKey};
 use shared::keys::Jwk;
 use shared::oid4vp::dcql::DcqlQuery;
 use shared::oid4vp::{
-    AuthorizationRequest, ClientMetadata, DirectPostBody, RequestUri, RequestUriMethod,
-    ResponseError, ResponseMode, SELF_ISSUED_AUDIENCE,
+    AuthorizationRequest, ClientIdPrefix, ClientMetadata, DirectPostBody, RequestUri,
+    RequestUriMethod, ResponseError, ResponseMode, SELF_ISSUED_AUDIENCE,
 };
 use shared::qr::Qr;
 use url::Url;
@@ -33,6 +33,7 @@ pub const OPEN_BADGE_VCT_PATH: &str = "/vct/open-badge-v3";
 const ID_BYTES: usize = 16;
 const NONCE_BYTES: usize = 24;
 const STATE_BYTES: usize = 24;
+const RESPONSE_CODE_BYTES: usize = 16;
 /// Pixels per QR module in the PNG.
 pub const QR_PNG_SCALE: u32 = 8;
 
@@ -63,6 +64,60 @@ pub struct Template {
 pub enum RequestSpec {
     Dcql(DcqlQuery),
     Template(Template),
+}
+
+/// The client identifier prefix a request uses (OpenID4VP 1.0 §5.9).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientPrefix {
+    /// `decentralized_identifier:<the verifier's did:web>`, signed request object.
+    #[default]
+    #[value(name = "decentralized_identifier")]
+    DecentralizedIdentifier,
+    /// `redirect_uri:<response URI>`, unsigned request object: for simple setups (the
+    /// wallet cannot authenticate the verifier).
+    #[value(name = "redirect_uri")]
+    RedirectUri,
+}
+
+/// How a request is made, besides what it asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestOptions {
+    /// `direct_post` or `direct_post.jwt`.
+    pub response_mode: ResponseMode,
+    pub client_prefix: ClientPrefix,
+    /// `post`: the wallet POSTs `wallet_metadata` and `wallet_nonce` to `request_uri`
+    /// (§5.10.2) and gets the request object with the nonce echoed.
+    pub request_uri_method: RequestUriMethod,
+    /// Same-device flows (§8.2): where the wallet sends the user after answering; the
+    /// verifier appends `#response_code=<fresh code>`, which the relying application shows
+    /// back to the result API to prove the answer came through this user's device.
+    pub redirect_uri: Option<String>,
+    /// Where to post the signed result when it is ready; `None`: the configured
+    /// `VERIFIER_WEBHOOK_URL`, if any.
+    pub webhook_url: Option<String>,
+}
+
+impl Default for RequestOptions {
+    fn default() -> Self {
+        RequestOptions {
+            response_mode: ResponseMode::DirectPost,
+            client_prefix: ClientPrefix::default(),
+            request_uri_method: RequestUriMethod::Get,
+            redirect_uri: None,
+            webhook_url: None,
+        }
+    }
+}
+
+impl RequestOptions {
+    /// The defaults with `response_mode`.
+    pub fn mode(response_mode: ResponseMode) -> Self {
+        RequestOptions {
+            response_mode,
+            ..RequestOptions::default()
+        }
+    }
 }
 
 /// A created request: the wallet link and where to follow it up (all absolute URLs).
@@ -209,6 +264,34 @@ enum Encryption {
     Failed(String),
 }
 
+fn request_uri_method_text(m: RequestUriMethod) -> &'static str {
+    match m {
+        RequestUriMethod::Get => "get",
+        RequestUriMethod::Post => "post",
+    }
+}
+
+/// A same-device `redirect_uri`: an absolute http(s) URL without a fragment (the verifier
+/// adds `#response_code=…`).
+fn check_redirect_uri(uri: &str) -> Result<(), AppError> {
+    match Url::parse(uri) {
+        Ok(u) if matches!(u.scheme(), "https" | "http") && u.host().is_some() => {
+            if u.fragment().is_some() {
+                Err(AppError::bad_request(
+                    "redirect_uri",
+                    "must have no fragment: the verifier appends #response_code=…",
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        _ => Err(AppError::bad_request(
+            "redirect_uri",
+            format!("{uri:?} is not an absolute http(s) URL"),
+        )),
+    }
+}
+
 fn invalid_request(description: impl Into<String>) -> AppError {
     AppError::oauth("invalid_request", description)
 }
@@ -220,8 +303,9 @@ impl App {
     pub async fn create_request(
         &self,
         spec: RequestSpec,
-        response_mode: ResponseMode,
+        options: RequestOptions,
     ) -> Result<CreatedRequest, AppError> {
+        let response_mode = options.response_mode;
         if !response_mode.is_direct_post() {
             return Err(AppError::bad_request(
                 "response_mode",
@@ -238,6 +322,14 @@ impl App {
         query
             .validate()
             .map_err(|e| AppError::bad_request("dcql_query", e.to_string()))?;
+        if let Some(uri) = &options.redirect_uri {
+            check_redirect_uri(uri)?;
+        }
+        let webhook_url = self.webhook_url_for(options.webhook_url)?;
+        let client_id = match options.client_prefix {
+            ClientPrefix::DecentralizedIdentifier => self.client_id.clone(),
+            ClientPrefix::RedirectUri => format!("redirect_uri:{}", self.response_uri()),
+        };
         let now = self.clock.now();
         let id = shared::b64::random(ID_BYTES);
         let (encryption_kid, encryption_key) = if response_mode == ResponseMode::DirectPostJwt {
@@ -251,7 +343,7 @@ impl App {
         };
         let row = RequestRow {
             id,
-            client_id: self.client_id.clone(),
+            client_id,
             nonce: shared::b64::random(NONCE_BYTES),
             state: shared::b64::random(STATE_BYTES),
             dcql_query: serde_json::to_string(&query).expect("a DCQL query serialises"),
@@ -264,17 +356,46 @@ impl App {
             response_mode: response_mode_text(response_mode),
             encryption_kid,
             encryption_key,
+            request_uri_method: request_uri_method_text(options.request_uri_method).to_owned(),
+            redirect_uri: options.redirect_uri,
+            response_code_hash: None,
+            webhook_url,
+            webhook_attempts: 0,
+            webhook_next_at: None,
+            webhook_delivered_at: None,
+            webhook_last_error: None,
         };
         self.store.insert_request(&row).await?;
-        self.links(&row.id)
+        self.links_of(&row)
+    }
+
+    /// The Response Endpoint's URL.
+    pub fn response_uri(&self) -> String {
+        format!("{}/response", self.public_url)
     }
 
     /// The links of request `id`.
-    pub fn links(&self, id: &str) -> Result<CreatedRequest, AppError> {
+    pub async fn links(&self, id: &str) -> Result<CreatedRequest, AppError> {
+        let row = self
+            .store
+            .request(id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("request".into()))?;
+        self.links_of(&row)
+    }
+
+    /// The links of a stored request.
+    pub fn links_of(&self, row: &RequestRow) -> Result<CreatedRequest, AppError> {
+        let id = &row.id;
         let request_uri = format!("{}/request/{id}", self.public_url);
+        let method = if row.request_uri_method == "post" {
+            RequestUriMethod::Post
+        } else {
+            RequestUriMethod::Get
+        };
         Ok(CreatedRequest {
             id: id.to_owned(),
-            openid4vp_uri: self.openid4vp_uri(&request_uri)?,
+            openid4vp_uri: self.openid4vp_uri(&row.client_id, &request_uri, method)?,
             qr_svg: format!("{}/api/requests/{id}/qr.svg", self.public_url),
             qr_png: format!("{}/api/requests/{id}/qr.png", self.public_url),
             result: format!("{}/api/requests/{id}/result", self.public_url),
@@ -283,13 +404,18 @@ impl App {
     }
 
     /// `openid4vp://?client_id=…&request_uri=…` (OpenID4VP 1.0 §5.10, §13.1).
-    fn openid4vp_uri(&self, request_uri: &str) -> Result<String, AppError> {
+    fn openid4vp_uri(
+        &self,
+        client_id: &str,
+        request_uri: &str,
+        request_uri_method: RequestUriMethod,
+    ) -> Result<String, AppError> {
         let link = RequestUri {
-            client_id: shared::oid4vp::ClientId::parse(&self.client_id)
+            client_id: shared::oid4vp::ClientId::parse(client_id)
                 .map_err(|e| AppError::Config(format!("client_id: {e}")))?,
             request_uri: Url::parse(request_uri)
                 .map_err(|e| AppError::Config(format!("public URL: {e}")))?,
-            request_uri_method: RequestUriMethod::Get,
+            request_uri_method,
         };
         link.to_url(shared::oid4vp::OPENID4VP_SCHEME)
             .map(String::from)
@@ -298,10 +424,7 @@ impl App {
 
     /// The QR code of request `id`'s wallet link.
     pub async fn qr(&self, id: &str) -> Result<Qr, AppError> {
-        if self.store.request(id).await?.is_none() {
-            return Err(AppError::NotFound("request".into()));
-        }
-        let links = self.links(id)?;
+        let links = self.links(id).await?;
         Qr::new(&links.openid4vp_uri).map_err(|e| AppError::Internal(e.to_string()))
     }
 
@@ -328,7 +451,7 @@ impl App {
         }
         let query: DcqlQuery = serde_json::from_str(&row.dcql_query)
             .map_err(|e| AppError::Internal(format!("stored DCQL query: {e}")))?;
-        let response_uri = Url::parse(&format!("{}/response", self.public_url))
+        let response_uri = Url::parse(&self.response_uri())
             .map_err(|e| AppError::Config(format!("public URL: {e}")))?;
         let response_mode = stored_response_mode(&row.response_mode)?;
         let encryption_jwk = match row.encryption_key.as_deref() {
@@ -355,6 +478,10 @@ impl App {
             exp: Some(row.expires_at),
             iat: Some(now),
         };
+        // A `redirect_uri:` client cannot sign (§5.9.3).
+        if matches!(req.client_id.prefix(), ClientIdPrefix::RedirectUri(_)) {
+            return Ok(shared::oid4vp::unsigned_request_object(&req));
+        }
         Ok(shared::oid4vp::sign_request_object(
             &req,
             &self.es256,
@@ -378,7 +505,13 @@ impl App {
     /// refused (and recorded as a failed `replay` check), as are responses after expiry.
     /// A response that fails `response_encryption` is stored as the (rejected) result and
     /// answered with `invalid_request` naming the failure.
-    pub async fn receive_response(&self, pairs: Vec<(String, String)>) -> Result<(), AppError> {
+    ///
+    /// Returns where the wallet should send the user next, for requests made with a
+    /// `redirect_uri` (same-device flows, §8.2): it carries a fresh `response_code`.
+    pub async fn receive_response(
+        &self,
+        pairs: Vec<(String, String)>,
+    ) -> Result<Option<String>, AppError> {
         let (body, state, encryption) =
             match DirectPostBody::from_form(pairs.iter().map(|(k, v)| (k, v))) {
                 Ok(DirectPostBody::Encrypted(compact)) => self.receive_encrypted(&compact).await?,
@@ -401,14 +534,32 @@ impl App {
             _ => None,
         };
         let verification = self.verify_response(&row, body, encryption, now).await?;
+        let response_code = match (&row.redirect_uri, &refusal) {
+            (Some(_), None) => Some(shared::b64::random(RESPONSE_CODE_BYTES)),
+            _ => None,
+        };
+        let code_hash = response_code.as_deref().map(shared::b64::sha256);
         self.store
-            .store_result(&row.id, &to_json(&verification))
+            .store_result(&row.id, &to_json(&verification), code_hash.as_deref(), now)
             .await?;
+        self.result_ready(&row.id);
+        if row.webhook_url.is_some() {
+            // Now, not at the next tick; the wallet's answer does not wait for it.
+            let app = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = app.deliver_due_webhooks().await {
+                    tracing::warn!(error = %e, "webhook delivery");
+                }
+            });
+        }
         match refusal {
             Some(detail) => Err(invalid_request(format!(
                 "{CHECK_RESPONSE_ENCRYPTION}: {detail}"
             ))),
-            None => Ok(()),
+            None => Ok(row
+                .redirect_uri
+                .zip(response_code)
+                .map(|(uri, code)| format!("{uri}#response_code={code}"))),
         }
     }
 
@@ -611,6 +762,35 @@ impl App {
         Ok(verification)
     }
 
+    /// As [`App::result`]; with a `response_code` (same-device flows), only if it is the
+    /// one given to the wallet for this request, and only once: the code is used up.
+    pub async fn result_with_code(
+        &self,
+        id: &str,
+        response_code: Option<&str>,
+    ) -> Result<RequestResult, AppError> {
+        let Some(code) = response_code else {
+            return self.result(id).await;
+        };
+        let row = self
+            .store
+            .request(id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("request".into()))?;
+        let hash = shared::b64::sha256(code);
+        let matches = row
+            .response_code_hash
+            .as_deref()
+            .is_some_and(|h| shared::secret::constant_time_eq(h.as_bytes(), hash.as_bytes()));
+        if !matches || !self.store.use_response_code(&row.id, &hash).await? {
+            return Err(AppError::bad_request(
+                "response_code",
+                "not the response code given to the wallet for this request, or already used",
+            ));
+        }
+        Ok(result_view(row, self.clock.now()))
+    }
+
     /// Where request `id` stands, with every check and its outcome.
     pub async fn result(&self, id: &str) -> Result<RequestResult, AppError> {
         let row = self
@@ -796,6 +976,14 @@ mod tests {
             response_mode: "direct_post".into(),
             encryption_kid: None,
             encryption_key: None,
+            request_uri_method: "get".into(),
+            redirect_uri: None,
+            response_code_hash: None,
+            webhook_url: None,
+            webhook_attempts: 0,
+            webhook_next_at: None,
+            webhook_delivered_at: None,
+            webhook_last_error: None,
         }
     }
 
@@ -885,7 +1073,7 @@ mod app_tests {
         let dir = tempfile::tempdir().unwrap();
         let app = app(dir.path()).await;
         let created = app
-            .create_request(template(), ResponseMode::DirectPost)
+            .create_request(template(), RequestOptions::mode(ResponseMode::DirectPost))
             .await
             .unwrap();
         assert!(created.openid4vp_uri.starts_with("openid4vp://?client_id=decentralized_identifier%3Adid%3Aweb%3A127.0.0.1%253A8083&request_uri=http%3A%2F%2F127.0.0.1%3A8083%2Frequest%2F"), "{}", created.openid4vp_uri);
@@ -932,7 +1120,7 @@ mod app_tests {
             json!(["ES256", "Ed25519"])
         );
         let other = app
-            .create_request(template(), ResponseMode::DirectPost)
+            .create_request(template(), RequestOptions::mode(ResponseMode::DirectPost))
             .await
             .unwrap();
         let (_, other) =
@@ -957,7 +1145,7 @@ mod app_tests {
         let dir = tempfile::tempdir().unwrap();
         let app = app(dir.path()).await;
         let created = app
-            .create_request(template(), ResponseMode::DirectPost)
+            .create_request(template(), RequestOptions::mode(ResponseMode::DirectPost))
             .await
             .unwrap();
         assert_eq!(
@@ -1012,7 +1200,7 @@ mod app_tests {
 
         // A vp_token that is not an object of arrays is a failed `vp_token` check.
         let created = app
-            .create_request(template(), ResponseMode::DirectPost)
+            .create_request(template(), RequestOptions::mode(ResponseMode::DirectPost))
             .await
             .unwrap();
         let state = state_of(&app, &created.id).await;
@@ -1038,7 +1226,7 @@ mod app_tests {
 
         // After expiry: refused, recorded, and the result says expired.
         let late = app
-            .create_request(template(), ResponseMode::DirectPost)
+            .create_request(template(), RequestOptions::mode(ResponseMode::DirectPost))
             .await
             .unwrap();
         let state = state_of(&app, &late.id).await;

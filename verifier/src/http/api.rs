@@ -2,16 +2,19 @@
 //! The QR images need no token: they only carry the public wallet link.
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
-use shared::oid4vp::ResponseMode;
+use shared::oid4vp::{RequestUriMethod, ResponseMode};
 
 use crate::App;
-use crate::domain::requests::{CreatedRequest, QR_PNG_SCALE, RequestResult, RequestSpec, Template};
+use crate::domain::requests::{
+    ClientPrefix, CreatedRequest, QR_PNG_SCALE, RequestOptions, RequestResult, RequestSpec,
+    Template,
+};
 use crate::error::AppError;
 
 /// Extractor: the request carries the API bearer token.
@@ -46,12 +49,30 @@ struct CreateRequest {
     template: Option<Template>,
     #[serde(default)]
     response_mode: Option<ResponseMode>,
+    /// `decentralized_identifier` (default) or `redirect_uri`.
+    #[serde(default)]
+    client_id_prefix: ClientPrefix,
+    /// `get` (default) or `post`.
+    #[serde(default)]
+    request_uri_method: RequestUriMethod,
+    /// Same-device flows: where the wallet sends the user after answering.
+    #[serde(default)]
+    redirect_uri: Option<String>,
+    /// Where to post the signed result when it is ready.
+    #[serde(default)]
+    webhook_url: Option<String>,
 }
 
-fn spec(body: &[u8]) -> Result<(RequestSpec, ResponseMode), AppError> {
+fn spec(body: &[u8]) -> Result<(RequestSpec, RequestOptions), AppError> {
     let req: CreateRequest = shared::serve::parse_json_body(body)
         .map_err(|e| AppError::bad_request(&e.field, e.message))?;
-    let mode = req.response_mode.unwrap_or(ResponseMode::DirectPost);
+    let options = RequestOptions {
+        response_mode: req.response_mode.unwrap_or(ResponseMode::DirectPost),
+        client_prefix: req.client_id_prefix,
+        request_uri_method: req.request_uri_method,
+        redirect_uri: req.redirect_uri,
+        webhook_url: req.webhook_url,
+    };
     let spec = match (req.dcql_query, req.template) {
         (Some(_), Some(_)) => Err(AppError::bad_request(
             "template",
@@ -75,7 +96,7 @@ fn spec(body: &[u8]) -> Result<(RequestSpec, ResponseMode), AppError> {
             Ok(RequestSpec::Dcql(query))
         }
     }?;
-    Ok((spec, mode))
+    Ok((spec, options))
 }
 
 pub async fn create_request(
@@ -83,17 +104,29 @@ pub async fn create_request(
     State(app): State<App>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<CreatedRequest>), AppError> {
-    let (spec, mode) = spec(&body)?;
-    let created = app.create_request(spec, mode).await?;
+    let (spec, options) = spec(&body)?;
+    let created = app.create_request(spec, options).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+/// `GET /api/requests/{id}/result[?response_code=…]`: with a response code (same-device
+/// flows), only if it is the one the wallet was given for this request.
 pub async fn result(
     _: ApiClient,
     State(app): State<App>,
     Path(id): Path<String>,
+    Query(q): Query<ResultQuery>,
 ) -> Result<Json<RequestResult>, AppError> {
-    Ok(Json(app.result(&id).await?))
+    Ok(Json(
+        app.result_with_code(&id, q.response_code.as_deref())
+            .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct ResultQuery {
+    #[serde(default)]
+    response_code: Option<String>,
 }
 
 pub async fn qr_svg(State(app): State<App>, Path(id): Path<String>) -> Result<Response, AppError> {
@@ -146,13 +179,19 @@ mod tests {
         assert_eq!(field(spec(br#"{"query": 1}"#)), "query");
         assert!(matches!(
             spec(br#"{"template": {"issuer": "https://i.example"}}"#),
-            Ok((RequestSpec::Template(_), ResponseMode::DirectPost))
+            Ok((
+                RequestSpec::Template(_),
+                RequestOptions {
+                    response_mode: ResponseMode::DirectPost,
+                    ..
+                }
+            ))
         ));
         assert!(matches!(
             spec(
                 br#"{"template": {"issuer": "https://i.example"}, "response_mode": "direct_post.jwt"}"#
             ),
-            Ok((RequestSpec::Template(_), ResponseMode::DirectPostJwt))
+            Ok((RequestSpec::Template(_), RequestOptions { response_mode: ResponseMode::DirectPostJwt, .. }))
         ));
         assert_eq!(
             field(spec(

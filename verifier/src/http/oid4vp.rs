@@ -42,13 +42,17 @@ pub async fn request_object_post(
     Ok(jwt_response(jwt))
 }
 
-/// The Response Endpoint: verify, store the result, answer `200 {}`.
+/// The Response Endpoint: verify, store the result, answer `200 {}`, or
+/// `{"redirect_uri": …#response_code=…}` for same-device requests (§8.2).
 pub async fn response(
     State(app): State<App>,
     body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
-    app.receive_response(form_pairs(&body)?).await?;
-    let mut r = Json(json!({})).into_response();
+    let answer = match app.receive_response(form_pairs(&body)?).await? {
+        Some(redirect_uri) => json!({ "redirect_uri": redirect_uri }),
+        None => json!({}),
+    };
+    let mut r = Json(answer).into_response();
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(r)

@@ -1,0 +1,454 @@
+//! A real headless Chromium for the page tests, driven over W3C WebDriver through the
+//! system's `chromedriver` (Debian packages `chromium` and `chromium-driver`).
+//!
+//! [`Browser::start`] fails with a message naming the missing program rather than
+//! skipping. Every [`Browser::screenshot`] is saved as a PNG under
+//! `<target dir>/browser-artifacts/<test name>/NN-<step>.png` (the target directory is
+//! `CARGO_TARGET_DIR`, else the workspace's `target/`), so a failed run can be looked at.
+//! [`decode_qr`] reads a QR code from a screenshot with `zbarimg`.
+//!
+//! Waiting is polling a condition with a deadline ([`Browser::wait_for_text`]): no sleeps.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use base64::Engine;
+use serde_json::{Value, json};
+use tokio::process::{Child, Command};
+
+/// The Chromium binary and the driver, as Debian installs them.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "chromedriver";
+/// How long a wait for the page may take before the test fails.
+pub const WAIT: Duration = Duration::from_secs(20);
+/// The W3C WebDriver element reference key.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+#[derive(Debug, thiserror::Error)]
+pub enum BrowserError {
+    #[error(
+        "{0} is not installed: the browser tests need Chromium and its driver (apt-get install chromium chromium-driver)"
+    )]
+    Missing(String),
+    #[error("chromedriver: {0}")]
+    Driver(String),
+    #[error("WebDriver {command}: {message}")]
+    Command { command: String, message: String },
+    #[error("timed out after {:?} waiting for {what}; the page said: {page}", WAIT)]
+    Timeout { what: String, page: String },
+    #[error("artifact {path}: {source}")]
+    Artifact {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("zbarimg: {0}")]
+    Zbar(String),
+}
+
+/// A headless Chromium session.
+pub struct Browser {
+    driver: Child,
+    http: reqwest::Client,
+    /// `http://127.0.0.1:<port>/session/<id>`
+    session: String,
+    artifacts: PathBuf,
+    step: u32,
+    /// The session was ended by [`Browser::quit`].
+    closed: bool,
+}
+
+/// Where a test's screenshots go.
+pub fn artifacts_dir(test: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("browser-artifacts").join(test)
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    if program.contains('/') {
+        return Path::new(program).is_file().then(|| program.into());
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
+impl Browser {
+    /// Starts chromedriver on a free loopback port and opens a headless Chromium session;
+    /// screenshots go to [`artifacts_dir`]`(test)`, emptied first.
+    pub async fn start(test: &str) -> Result<Browser, BrowserError> {
+        let chromium = which(CHROMIUM).ok_or_else(|| BrowserError::Missing(CHROMIUM.into()))?;
+        let driver_bin =
+            which(CHROMEDRIVER).ok_or_else(|| BrowserError::Missing(CHROMEDRIVER.into()))?;
+        let artifacts = artifacts_dir(test);
+        let _ = std::fs::remove_dir_all(&artifacts);
+        std::fs::create_dir_all(&artifacts).map_err(|source| BrowserError::Artifact {
+            path: artifacts.clone(),
+            source,
+        })?;
+        // A port the OS just gave out; released for chromedriver to take.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| BrowserError::Driver(format!("no free port: {e}")))?
+            .port();
+        let driver = Command::new(&driver_bin)
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| BrowserError::Driver(format!("{}: {e}", driver_bin.display())))?;
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .map_err(|e| BrowserError::Driver(e.to_string()))?;
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let ready = http
+                .get(format!("{base}/status"))
+                .send()
+                .await
+                .ok()
+                .map(|r| r.status().is_success())
+                .unwrap_or(false);
+            if ready {
+                break;
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(BrowserError::Driver(format!(
+                    "not ready on port {port} after {WAIT:?}"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu",
+                    "--disable-dev-shm-usage", "--no-proxy-server",
+                    "--window-size=1000,1400", "--lang=en",
+                ],
+            },
+        }}});
+        let r = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .map_err(|e| BrowserError::Driver(e.to_string()))?;
+        let body: Value = r
+            .json()
+            .await
+            .map_err(|e| BrowserError::Driver(e.to_string()))?;
+        let id = body["value"]["sessionId"]
+            .as_str()
+            .ok_or_else(|| BrowserError::Driver(format!("no session: {body}")))?;
+        Ok(Browser {
+            session: format!("{base}/session/{id}"),
+            driver,
+            http,
+            artifacts,
+            step: 0,
+            closed: false,
+        })
+    }
+
+    async fn command(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, BrowserError> {
+        let err = |message: String| BrowserError::Command {
+            command: format!("{method} {path}"),
+            message,
+        };
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.session));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let r = req.send().await.map_err(|e| err(e.to_string()))?;
+        let ok = r.status().is_success();
+        let body: Value = r.json().await.map_err(|e| err(e.to_string()))?;
+        if !ok {
+            return Err(err(body["value"]["message"]
+                .as_str()
+                .unwrap_or("failed")
+                .to_owned()));
+        }
+        Ok(body["value"].clone())
+    }
+
+    /// Opens `url`.
+    pub async fn goto(&self, url: &str) -> Result<(), BrowserError> {
+        self.command(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
+            .await
+            .map(drop)
+    }
+
+    /// The element matching a CSS selector.
+    pub async fn find(&self, css: &str) -> Result<String, BrowserError> {
+        let v = self
+            .command(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await?;
+        v[ELEMENT]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| BrowserError::Command {
+                command: format!("find {css}"),
+                message: v.to_string(),
+            })
+    }
+
+    /// Clears the field matching `css` and types `text` into it.
+    pub async fn fill(&self, css: &str, text: &str) -> Result<(), BrowserError> {
+        let el = self.find(css).await?;
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{el}/clear"),
+            Some(json!({})),
+        )
+        .await?;
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{el}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Clicks the element matching `css`.
+    pub async fn click(&self, css: &str) -> Result<(), BrowserError> {
+        let el = self.find(css).await?;
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{el}/click"),
+            Some(json!({})),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// The rendered text of the element matching `css`.
+    pub async fn text(&self, css: &str) -> Result<String, BrowserError> {
+        let el = self.find(css).await?;
+        let v = self
+            .command(reqwest::Method::GET, &format!("/element/{el}/text"), None)
+            .await?;
+        Ok(v.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// An attribute of the element matching `css`.
+    pub async fn attribute(&self, css: &str, name: &str) -> Result<Option<String>, BrowserError> {
+        let el = self.find(css).await?;
+        let v = self
+            .command(
+                reqwest::Method::GET,
+                &format!("/element/{el}/attribute/{name}"),
+                None,
+            )
+            .await?;
+        Ok(v.as_str().map(str::to_owned))
+    }
+
+    /// Runs `script` (a function body; `arguments` are `args`) and returns its value.
+    pub async fn execute(&self, script: &str, args: Vec<Value>) -> Result<Value, BrowserError> {
+        self.command(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": args})),
+        )
+        .await
+    }
+
+    /// The page's URL and HTML, or why they cannot be had (for error messages).
+    pub async fn source(&self) -> String {
+        let url = self.url().await.unwrap_or_else(|e| e.to_string());
+        match self.command(reqwest::Method::GET, "/source", None).await {
+            Ok(v) => format!("{url}: {}", v.as_str().unwrap_or_default()),
+            Err(e) => format!("{url}: {e}"),
+        }
+    }
+
+    /// Runs `script` in every page before the page's own scripts (Chromium DevTools
+    /// `Page.addScriptToEvaluateOnNewDocument`), e.g. to take a browser feature away.
+    pub async fn before_each_page(&self, script: &str) -> Result<(), BrowserError> {
+        self.command(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({
+                "cmd": "Page.addScriptToEvaluateOnNewDocument",
+                "params": { "source": script },
+            })),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// The current URL.
+    pub async fn url(&self) -> Result<String, BrowserError> {
+        let v = self.command(reqwest::Method::GET, "/url", None).await?;
+        Ok(v.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Waits until the element matching `css` exists and its text contains `needle`;
+    /// returns that text.
+    pub async fn wait_for_text(&self, css: &str, needle: &str) -> Result<String, BrowserError> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let last = match self.text(css).await {
+                Ok(text) if text.contains(needle) => return Ok(text),
+                Ok(text) => format!("its text is {text:?}"),
+                Err(e) => e.to_string(),
+            };
+            if tokio::time::Instant::now() > deadline {
+                let page = self.source().await;
+                return Err(BrowserError::Timeout {
+                    what: format!("{needle:?} in {css} ({last})"),
+                    page,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until `script` (a function body) returns `true`.
+    pub async fn wait_until(&self, script: &str, what: &str) -> Result<(), BrowserError> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if self.execute(script, vec![]).await.ok() == Some(Value::Bool(true)) {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                let page = self.source().await;
+                return Err(BrowserError::Timeout {
+                    what: what.to_owned(),
+                    page,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Saves a screenshot of the viewport as the next numbered step; returns its path.
+    pub async fn screenshot(&mut self, step: &str) -> Result<PathBuf, BrowserError> {
+        let v = self
+            .command(reqwest::Method::GET, "/screenshot", None)
+            .await?;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap_or_default())
+            .map_err(|e| BrowserError::Command {
+                command: "screenshot".into(),
+                message: e.to_string(),
+            })?;
+        self.step += 1;
+        let path = self.artifacts.join(format!("{:02}-{step}.png", self.step));
+        std::fs::write(&path, png).map_err(|source| BrowserError::Artifact {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(path)
+    }
+
+    /// Ends the session and stops the driver.
+    pub async fn quit(mut self) {
+        let _ = self.command(reqwest::Method::DELETE, "", None).await;
+        self.closed = true;
+        let _ = self.driver.kill().await;
+    }
+}
+
+impl Drop for Browser {
+    /// A test that failed before [`Browser::quit`] must not leave Chromium running: the
+    /// driver is killed on drop, but the browser it started would outlive it. So end the
+    /// session here, with a plain blocking HTTP request (no runtime is needed in `drop`).
+    fn drop(&mut self) {
+        if self.closed {
+            return;
+        }
+        let Some(rest) = self.session.strip_prefix("http://") else {
+            return;
+        };
+        let Some((host, path)) = rest.split_once('/') else {
+            return;
+        };
+        let Ok(mut stream) = std::net::TcpStream::connect(host) else {
+            return;
+        };
+        let _ = stream.set_read_timeout(Some(WAIT));
+        let request = format!(
+            "DELETE /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        use std::io::{Read, Write};
+        if stream.write_all(request.as_bytes()).is_err() {
+            return;
+        }
+        // The answer comes once the browser has quit; the driver may keep the connection
+        // open after it, so read up to the end of its body, not to the end of the stream.
+        let mut answer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = stream.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&answer);
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                if body.len() >= length {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// The text of every QR code `zbarimg` finds in the image at `path`.
+pub async fn decode_qr(path: &Path) -> Result<Vec<String>, BrowserError> {
+    let out = Command::new("zbarimg")
+        .args(["--quiet", "--raw", "-Sdisable", "-Sqrcode.enable"])
+        .arg(path)
+        .output()
+        .await
+        .map_err(|e| {
+            BrowserError::Zbar(format!(
+                "cannot run zbarimg (apt-get install zbar-tools): {e}"
+            ))
+        })?;
+    if !out.status.success() {
+        return Err(BrowserError::Zbar(format!(
+            "no QR code found in {} ({}): {}",
+            path.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect())
+}

@@ -1,0 +1,164 @@
+//! The signed webhook: when a request's result is ready, the verifier POSTs it as JSON to
+//! the relying application (the request's `webhook_url`, else `VERIFIER_WEBHOOK_URL`).
+//!
+//! The body is `{"type": "presentation.result", "request_id", "sent_at", "attempt",
+//! "result"}` (`result` as the result API gives it); the header
+//! `Akashi-Signature: sha256=<hex>` is the HMAC-SHA256 of the exact body bytes under
+//! `VERIFIER_WEBHOOK_SECRET`. The receiver checks it, then may use `request_id` and
+//! `sent_at` against replays. Any 2xx answer is delivery; otherwise the delivery is retried
+//! ([`WEBHOOK_MAX_ATTEMPTS`] attempts in all, backing off) from the database, so a restart
+//! or another instance carries on where this one stopped.
+
+use std::time::Duration;
+
+use aws_lc_rs::hmac;
+use serde_json::json;
+use url::Url;
+
+use crate::App;
+use crate::domain::requests::result_view;
+use crate::error::AppError;
+use crate::store::DueWebhook;
+
+/// The signature header.
+pub const SIGNATURE_HEADER: &str = "Akashi-Signature";
+/// Attempts in all before giving up.
+pub const WEBHOOK_MAX_ATTEMPTS: i64 = 5;
+/// The wait after the first failed attempt, doubled after each further one.
+pub const WEBHOOK_FIRST_RETRY: i64 = 10;
+/// How long a claimed delivery is left to its instance before another may retry it.
+const LEASE: i64 = 60;
+/// How long one attempt may take.
+pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
+/// Deliveries handled per round.
+const BATCH: i64 = 20;
+
+/// `sha256=<hex HMAC-SHA256(secret, body)>`.
+pub fn signature(secret: &str, body: &[u8]) -> String {
+    let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes()), body);
+    let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256={hex}")
+}
+
+/// The wait before attempt `attempts + 1`, after `attempts` failed ones.
+pub fn backoff(attempts: i64) -> i64 {
+    WEBHOOK_FIRST_RETRY << (attempts - 1).clamp(0, 10)
+}
+
+/// A webhook URL: absolute http(s).
+fn check_webhook_url(url: &str) -> Result<(), AppError> {
+    match Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "https" | "http") && u.host().is_some() => Ok(()),
+        _ => Err(AppError::bad_request(
+            "webhook_url",
+            format!("{url:?} is not an absolute http(s) URL"),
+        )),
+    }
+}
+
+impl App {
+    /// The webhook URL a new request gets: its own, else the configured one; either needs
+    /// the signing secret.
+    pub fn webhook_url_for(&self, requested: Option<String>) -> Result<Option<String>, AppError> {
+        let Some(url) = requested.or_else(|| self.config.webhook_url.clone()) else {
+            return Ok(None);
+        };
+        check_webhook_url(&url)?;
+        if self.config.webhook_secret.is_none() {
+            return Err(AppError::bad_request(
+                "webhook_url",
+                "webhooks are signed: configure VERIFIER_WEBHOOK_SECRET first",
+            ));
+        }
+        Ok(Some(url))
+    }
+
+    /// Makes the webhook deliveries that are due; returns how many were delivered.
+    pub async fn deliver_due_webhooks(&self) -> Result<usize, AppError> {
+        let Some(secret) = &self.config.webhook_secret else {
+            return Ok(0);
+        };
+        let now = self.clock.now();
+        let mut delivered = 0;
+        for due in self.store.due_webhooks(now, BATCH).await? {
+            if !self.store.claim_webhook(&due, now + LEASE).await? {
+                continue;
+            }
+            if self.deliver(&due, secret.expose(), now).await? {
+                delivered += 1;
+            }
+        }
+        Ok(delivered)
+    }
+
+    /// One attempt; records its outcome.
+    async fn deliver(&self, due: &DueWebhook, secret: &str, now: i64) -> Result<bool, AppError> {
+        let Some(row) = self.store.request(&due.id).await? else {
+            return Ok(false);
+        };
+        let Some(url) = row.webhook_url.clone() else {
+            return Ok(false);
+        };
+        let attempt = due.webhook_attempts + 1;
+        let id = row.id.clone();
+        let body = serde_json::to_vec(&json!({
+            "type": "presentation.result",
+            "request_id": id,
+            "sent_at": now,
+            "attempt": attempt,
+            "result": result_view(row, now),
+        }))
+        .expect("a result serialises");
+        let sent = self
+            .webhooks
+            .post(&url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(SIGNATURE_HEADER, signature(secret, &body))
+            .body(body)
+            .send()
+            .await;
+        let error = match sent {
+            Ok(r) if r.status().is_success() => None,
+            Ok(r) => Some(format!("{url} answered {}", r.status())),
+            Err(e) => Some(format!("{url}: {e}")),
+        };
+        match error {
+            None => {
+                self.store
+                    .webhook_attempted(&id, Some(now), None, None)
+                    .await?;
+                Ok(true)
+            }
+            Some(error) => {
+                let next = (attempt < WEBHOOK_MAX_ATTEMPTS).then(|| now + backoff(attempt));
+                tracing::warn!(request = %id, attempt, %error, "webhook not delivered");
+                self.store
+                    .webhook_attempted(&id, None, next, Some(&error))
+                    .await?;
+                Ok(false)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_is_hmac_sha256_hex_of_the_body() {
+        // RFC 4231 test case 2.
+        assert_eq!(
+            signature("Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn retries_back_off() {
+        assert_eq!(
+            (1..WEBHOOK_MAX_ATTEMPTS).map(backoff).collect::<Vec<_>>(),
+            [10, 20, 40, 80]
+        );
+    }
+}
