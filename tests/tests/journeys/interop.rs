@@ -142,11 +142,9 @@ async fn our_verifier_accepts_a_presentation_made_by_sd_jwt_js() {
 /// The `ldp_vc` badge, redeemed over HTTP, verifies in Digital Bazaar's `@digitalbazaar/vc`
 /// with the eddsa-rdfc-2022 cryptosuite, given the issuer's did:web document as served and
 /// the pinned OB 3.0 contexts; the same credential altered by one character does not.
-#[tokio::test]
-async fn our_ldp_vc_verifies_in_digitalbazaar_vc() {
-    let t = TestStack::start().await;
-    let offer = t.offer(false, Some(365)).await;
-    let code = t.pre_authorized_code(&offer).await;
+/// Redeems `offer` as `ldp_vc` over HTTP and returns the credential.
+async fn ldp_vc_of(t: &TestStack, offer: &serde_json::Value) -> serde_json::Value {
+    let code = t.pre_authorized_code(offer).await;
     let (s, token) = t.token(&code, None).await;
     assert_eq!(s, 200, "{token}");
     let holder = holder_key();
@@ -162,12 +160,17 @@ async fn our_ldp_vc_verifies_in_digitalbazaar_vc() {
         .await;
     assert_eq!(s, 200, "{resp}");
     let credential = resp["credentials"][0]["credential"].clone();
-    // The email identifier is hashed: the `hashed` boolean is what json-ld-core and
-    // jsonld.js canonicalise differently (STACK.md), so this case must be in the test.
-    assert_eq!(
-        credential["credentialSubject"]["identifier"][1]["hashed"],
-        true
-    );
+    shared::ob3::schema::validate(&credential)
+        .expect("the ldp_vc validates against the 1EdTech schema");
+    credential
+}
+
+/// `@digitalbazaar/vc`'s verdict on `credential`, given the issuer's did:web document as
+/// served and the pinned OB 3.0 contexts.
+async fn digitalbazaar_verifies(
+    t: &TestStack,
+    credential: &serde_json::Value,
+) -> serde_json::Value {
     let (s, did_document) = t
         .get_json(&format!("{}/.well-known/did.json", t.issuer()))
         .await;
@@ -177,22 +180,99 @@ async fn our_ldp_vc_verifies_in_digitalbazaar_vc() {
             .iter()
             .map(|(url, text)| ((*url).to_owned(), json!(text)))
             .collect();
-    let answer = blocking(
+    blocking(
         harness::vc_node,
         "verify",
         json!({"credential": credential, "did_document": did_document, "contexts": contexts}),
     )
-    .await;
-    assert_eq!(answer["ok"], true, "{answer}");
+    .await
+}
 
+/// The `ldp_vc` badge, redeemed over HTTP, verifies in Digital Bazaar's `@digitalbazaar/vc`
+/// with the eddsa-rdfc-2022 cryptosuite; the same credential altered by one character does
+/// not.
+#[tokio::test]
+async fn our_ldp_vc_verifies_in_digitalbazaar_vc() {
+    let t = TestStack::start().await;
+    let offer = t.offer(false, Some(365)).await;
+    let credential = ldp_vc_of(&t, &offer).await;
+    // The email identifier is hashed: the `hashed` boolean is what json-ld-core and
+    // jsonld.js canonicalise differently (STACK.md), so this case must be in the test.
+    assert_eq!(
+        credential["credentialSubject"]["identifier"][1]["hashed"],
+        true
+    );
+    let answer = digitalbazaar_verifies(&t, &credential).await;
+    assert_eq!(answer["ok"], true, "{answer}");
     let mut tampered = credential.clone();
     tampered["name"] = json!(format!("{}!", credential["name"].as_str().unwrap()));
-    let answer = blocking(
-        harness::vc_node,
-        "verify",
-        json!({"credential": tampered, "did_document": did_document, "contexts": contexts}),
-    )
-    .await;
+    let answer = digitalbazaar_verifies(&t, &tampered).await;
     assert_eq!(answer["ok"], false, "{answer}");
+    t.stack.stop().await;
+}
+
+/// Everything an achievement and an offer can carry (criteria URL, type, tags, alignment,
+/// an uploaded image with its digest as `relatedResource`, evidence, results) survives
+/// JSON-LD canonicalisation in both implementations: an undefined term would fail to sign
+/// (ssi) or to verify (jsonld.js safe mode).
+#[tokio::test]
+async fn a_fully_described_ldp_vc_badge_verifies_in_digitalbazaar_vc() {
+    let t = TestStack::start().await;
+    let (s, a) = t
+        .admin_post(
+            "/admin/achievements",
+            json!({
+                "name": "Digital Supporter",
+                "description": "Helps citizens use public digital services.",
+                "criteria": "Completed the 6-hour course.",
+                "criteria_url": "https://agency.example/criteria",
+                "achievement_type": "Badge",
+                "tags": ["digital", "volunteer"],
+                "alignments": [{"target_name": "DigComp 2.2 — 1.1",
+                                "target_url": "https://digcomp.example/1.1",
+                                "target_framework": "DigComp", "target_code": "1.1"}],
+                "valid_days": 365,
+            }),
+        )
+        .await;
+    assert_eq!(s, 201, "{a}");
+    let id = a["id"].as_str().unwrap();
+    let r = t
+        .http
+        .put(format!("{}/admin/achievements/{id}/image", t.issuer()))
+        .bearer_auth(crate::common::ADMIN)
+        .header("content-type", "image/svg+xml")
+        .body(r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><circle r="4" fill="#1d4ed8"/></svg>"##)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let (s, offer) = t
+        .admin_post(
+            "/admin/offers",
+            json!({
+                "achievement_id": id,
+                "recipient_name": "田中 アナ",
+                "recipient_email": "ana@example.org",
+                "evidence": [{"id": "https://evidence.example/1", "name": "Portfolio",
+                              "narrative": "Ran 12 sessions."}],
+                "results": [{"value": "A"}],
+            }),
+        )
+        .await;
+    assert_eq!(s, 201, "{offer}");
+    let credential = ldp_vc_of(&t, &offer).await;
+    let achievement = &credential["credentialSubject"]["achievement"];
+    assert_eq!(
+        achievement["tag"],
+        json!(["digital", "volunteer"]),
+        "{credential:#}"
+    );
+    assert!(achievement["alignment"].is_array(), "{credential:#}");
+    assert!(achievement["image"]["id"].is_string(), "{credential:#}");
+    assert!(credential["relatedResource"].is_array(), "{credential:#}");
+    assert_eq!(credential["evidence"][0]["name"], "Portfolio");
+    let answer = digitalbazaar_verifies(&t, &credential).await;
+    assert_eq!(answer["ok"], true, "{answer}\n{credential:#}");
     t.stack.stop().await;
 }
