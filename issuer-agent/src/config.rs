@@ -56,6 +56,16 @@ pub struct Config {
         default_value = "Akashi Demo Issuer"
     )]
     pub name: String,
+    /// The issuer's name in Japanese (metadata display, `ja`); unset: `ISSUER_NAME`.
+    #[arg(long = "issuer-name-ja", env = "ISSUER_NAME_JA")]
+    pub name_ja: Option<String>,
+    /// Text colour on the brand colour in wallets' credential cards (`#rrggbb`).
+    #[arg(
+        long = "issuer-text-color",
+        env = "ISSUER_TEXT_COLOR",
+        default_value = "#ffffff"
+    )]
+    pub text_color: String,
     /// Seconds an offer's pre-authorized code stays redeemable.
     #[arg(long = "issuer-offer-ttl", env = "ISSUER_OFFER_TTL", default_value_t = 7 * 24 * 3600)]
     pub offer_ttl: i64,
@@ -145,6 +155,8 @@ impl Config {
             admin_token: None,
             data_dir,
             name: "Akashi Demo Issuer".into(),
+            name_ja: None,
+            text_color: "#ffffff".into(),
             offer_ttl: 7 * 24 * 3600,
             token_ttl: 300,
             nonce_ttl: 300,

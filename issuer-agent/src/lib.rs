@@ -109,10 +109,21 @@ impl App {
         let es256_verifying = shared::keys::Signer::public_jwk(&es256)
             .verifying_key()
             .map_err(|e| AppError::Internal(format!("issuer key: {e}")))?;
-        if !is_hex_colour(&config.brand_color) {
+        for (name, value) in [
+            ("ISSUER_BRAND_COLOR", &config.brand_color),
+            ("ISSUER_TEXT_COLOR", &config.text_color),
+        ] {
+            if !is_hex_colour(value) {
+                return Err(AppError::Config(format!(
+                    "{name} must be #rrggbb, got {value:?}"
+                )));
+            }
+        }
+        if let Some(logo) = &config.logo_url
+            && !url::Url::parse(logo).is_ok_and(|u| matches!(u.scheme(), "https" | "http"))
+        {
             return Err(AppError::Config(format!(
-                "ISSUER_BRAND_COLOR must be #rrggbb, got {:?}",
-                config.brand_color
+                "ISSUER_LOGO_URL must be an http(s) URL, got {logo:?}"
             )));
         }
         let mailer = mail::Mailer::new(

@@ -218,7 +218,18 @@ fn parse_csv(
             Ok(true) => {
                 number += 1;
                 let line = record.position().map_or(line_before, |p| p.line());
-                let fields = csv_fields(&record, &index);
+                let fields = if record.len() > header.len() {
+                    Err((
+                        "record".to_owned(),
+                        format!(
+                            "has {} fields; the header names {}",
+                            record.len(),
+                            header.len()
+                        ),
+                    ))
+                } else {
+                    csv_fields(&record, &index)
+                };
                 batch.push(Record {
                     record: number,
                     line,
@@ -604,8 +615,9 @@ mod tests {
     fn csv_bad_values_are_reported_by_column() {
         let (_, recs) = records_of(
             Format::Csv,
-            b"name,email,tx_code\nA,a@example.org,maybe\nB,b@example.org,\xff\n",
+            b"name,email,tx_code\nA,a@example.org,maybe\nB,b@example.org,\xff\nC,c@example.org,,extra\n",
         );
+        assert_eq!(recs[2].fields.as_ref().err().unwrap().0, "record");
         assert_eq!(
             recs[0].fields.as_ref().err().unwrap(),
             &(

@@ -37,10 +37,7 @@ pub async fn credential_issuer(State(app): State<App>) -> Response {
         "nonce_endpoint": format!("{base}/nonce"),
         "notification_endpoint": format!("{base}/notification"),
         "batch_credential_issuance": { "batch_size": BATCH_SIZE },
-        "display": [
-            { "name": app.config.name, "locale": "en" },
-            { "name": app.config.name, "locale": "ja" }
-        ],
+        "display": issuer_display(&app),
         "credential_configurations_supported": {
             CONFIGURATION_SD_JWT: {
                 "format": "dc+sd-jwt",
@@ -52,22 +49,11 @@ pub async fn credential_issuer(State(app): State<App>) -> Response {
                     "jwt": { "proof_signing_alg_values_supported": ["ES256", "EdDSA"] }
                 },
                 "credential_metadata": {
-                    "display": [
-                        {
-                            "name": "Open Badge",
-                            "locale": "en",
-                            "description": "An Open Badges 3.0 achievement, selectively disclosable",
-                            "background_color": "#12107c",
-                            "text_color": "#ffffff"
-                        },
-                        {
-                            "name": "オープンバッジ",
-                            "locale": "ja",
-                            "description": "Open Badges 3.0 の達成証明(選択的開示)",
-                            "background_color": "#12107c",
-                            "text_color": "#ffffff"
-                        }
-                    ],
+                    "display": credential_display(
+                        &app,
+                        "An Open Badges 3.0 achievement, selectively disclosable",
+                        "Open Badges 3.0 の達成証明(選択的開示)",
+                    ),
                     "claims": [
                         { "path": ["ld", "credentialSubject", "achievement", "name"], "mandatory": true,
                           "display": [{ "name": "Achievement", "locale": "en" }, { "name": "達成", "locale": "ja" }] },
@@ -80,16 +66,64 @@ pub async fn credential_issuer(State(app): State<App>) -> Response {
                     ]
                 }
             },
-            CONFIGURATION_JWT_VC: jwt_vc_configuration("ES256"),
-            CONFIGURATION_JWT_VC_RS256: jwt_vc_configuration("RS256"),
-            CONFIGURATION_LDP_VC: ldp_vc_configuration()
+            CONFIGURATION_JWT_VC: jwt_vc_configuration(&app, "ES256"),
+            CONFIGURATION_JWT_VC_RS256: jwt_vc_configuration(&app, "RS256"),
+            CONFIGURATION_LDP_VC: ldp_vc_configuration(&app)
         }
     }))
 }
 
+/// The issuer's display (OpenID4VCI §12.2.4): its name in en and ja, and its logo.
+fn issuer_display(app: &App) -> Value {
+    let names = [
+        ("en", app.config.name.as_str()),
+        (
+            "ja",
+            app.config.name_ja.as_deref().unwrap_or(&app.config.name),
+        ),
+    ];
+    Value::Array(
+        names
+            .into_iter()
+            .map(|(locale, name)| {
+                let mut d = json!({ "name": name, "locale": locale });
+                if let Some(logo) = &app.config.logo_url {
+                    d["logo"] = json!({ "uri": logo, "alt_text": name });
+                }
+                d
+            })
+            .collect(),
+    )
+}
+
+/// A credential configuration's display in en and ja, in the issuer's colours and logo.
+fn credential_display(app: &App, description_en: &str, description_ja: &str) -> Value {
+    Value::Array(
+        [
+            ("en", "Open Badge", description_en),
+            ("ja", "オープンバッジ", description_ja),
+        ]
+        .into_iter()
+        .map(|(locale, name, description)| {
+            let mut d = json!({
+                "name": name,
+                "locale": locale,
+                "description": description,
+                "background_color": app.config.brand_color,
+                "text_color": app.config.text_color,
+            });
+            if let Some(logo) = &app.config.logo_url {
+                d["logo"] = json!({ "uri": logo, "alt_text": app.config.name });
+            }
+            d
+        })
+        .collect(),
+    )
+}
+
 /// An OB 3.0 Data Integrity configuration (OpenID4VCI 1.0 Appendix A.1.2).
-fn ldp_vc_configuration() -> Value {
-    let mut config = jwt_vc_configuration("eddsa-rdfc-2022");
+fn ldp_vc_configuration(app: &App) -> Value {
+    let mut config = jwt_vc_configuration(app, "eddsa-rdfc-2022");
     config["format"] = json!("ldp_vc");
     config["scope"] = json!("openbadge_ldp_vc");
     config["credential_definition"]["@context"] =
@@ -98,7 +132,7 @@ fn ldp_vc_configuration() -> Value {
 }
 
 /// An OB 3.0 VC-JWT configuration (OpenID4VCI 1.0 Appendix A.1.1) signed with `alg`.
-fn jwt_vc_configuration(alg: &str) -> Value {
+fn jwt_vc_configuration(app: &App, alg: &str) -> Value {
     json!({
         "format": "jwt_vc_json",
         "scope": format!("openbadge_jwt_vc_{}", alg.to_ascii_lowercase()),
@@ -111,22 +145,11 @@ fn jwt_vc_configuration(alg: &str) -> Value {
             "jwt": { "proof_signing_alg_values_supported": ["ES256", "EdDSA"] }
         },
         "credential_metadata": {
-            "display": [
-                {
-                    "name": "Open Badge",
-                    "locale": "en",
-                    "description": format!("An Open Badges 3.0 achievement ({alg})"),
-                    "background_color": "#12107c",
-                    "text_color": "#ffffff"
-                },
-                {
-                    "name": "オープンバッジ",
-                    "locale": "ja",
-                    "description": format!("Open Badges 3.0 の達成証明({alg})"),
-                    "background_color": "#12107c",
-                    "text_color": "#ffffff"
-                }
-            ],
+            "display": credential_display(
+                app,
+                &format!("An Open Badges 3.0 achievement ({alg})"),
+                &format!("Open Badges 3.0 の達成証明({alg})"),
+            ),
             "claims": [
                 { "path": ["credentialSubject", "achievement", "name"], "mandatory": true,
                   "display": [{ "name": "Achievement", "locale": "en" }, { "name": "達成", "locale": "ja" }] },
