@@ -3,14 +3,12 @@
 //! its problems, the errors served match the document, and an independent implementation
 //! (npm `@apidevtools/swagger-parser`) validates each document.
 
-#[path = "../../../interop/harness.rs"]
-mod harness;
-
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
 use crate::common::TestStack;
+use crate::interop::harness;
 
 /// Every operation of the issuer's admin API, as the issue asks for them.
 const ISSUER_ADMIN: &[(&str, &str)] = &[
