@@ -102,6 +102,15 @@ pub struct RegistrationOutcome {
     pub outcome: crate::domain::registrations::Registered,
 }
 
+/// One record of a JSON import: a registration, with its achievement when the import
+/// names none (`?achievement_id=`).
+#[derive(ToSchema)]
+pub struct ImportRecord {
+    #[serde(flatten)]
+    pub registration: crate::domain::registrations::NewRegistration,
+    pub achievement_id: Option<String>,
+}
+
 /// `POST /nonce` (OpenID4VCI §7).
 #[derive(Serialize, ToSchema)]
 pub struct NonceResponse {

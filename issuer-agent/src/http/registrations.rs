@@ -12,7 +12,9 @@ use futures_util::TryStreamExt;
 use serde_json::{Value, json};
 
 use super::admin::{Admin, parse};
-use super::openapi::{ADMIN, OAuthError, PROTOCOL, RegistrationOutcome, RegistrationPage};
+use super::openapi::{
+    ADMIN, ImportRecord, OAuthError, PROTOCOL, RegistrationOutcome, RegistrationPage,
+};
 use crate::App;
 use crate::domain::import::{Format, Summary};
 use crate::domain::registrations::{
@@ -51,8 +53,10 @@ pub async fn register(
 #[utoipa::path(post, path = "/admin/imports", tag = ADMIN,
     params(("achievement_id" = Option<String>, Query,
         description = "The achievement of records that name none")),
-    request_body(description = "CSV with a header row (name, email, locale, tx_code, achievement_id), or a JSON array",
-        content((String = "text/csv"), (Vec<NewRegistration> = "application/json"))),
+    request_body(description = "CSV with a header row (columns, case-insensitive: name, email, locale, \
+        tx_code, evidence_url, evidence_narrative, result, achievement_id; name and email required), \
+        or a JSON array of records",
+        content((String = "text/csv"), (Vec<ImportRecord> = "application/json"))),
     responses((status = 200, description = "The summary: counts and each rejected record", body = Summary)))]
 pub async fn import(
     _: Admin,

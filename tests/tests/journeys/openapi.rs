@@ -211,6 +211,10 @@ async fn the_issuer_describes_its_api_in_openapi() {
     let import = &doc["paths"]["/admin/imports"]["post"]["requestBody"]["content"];
     assert!(import.get("text/csv").is_some(), "{import}");
     assert!(import.get("application/json").is_some(), "{import}");
+    assert_eq!(
+        import["application/json"]["schema"]["items"]["$ref"],
+        "#/components/schemas/ImportRecord"
+    );
     let summary = resolve(
         &doc,
         &doc["paths"]["/admin/imports"]["post"]["responses"]["200"],
