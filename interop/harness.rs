@@ -74,6 +74,19 @@ pub fn require_vc_installed() {
     }
 }
 
+/// Runs `node openapi.mjs validate` (`@apidevtools/swagger-parser`) on an OpenAPI
+/// document, see interop/openapi.mjs.
+pub fn openapi_node(command: &str, input: &Value) -> Value {
+    let path = interop_dir().join("node_modules/@apidevtools/swagger-parser/package.json");
+    assert!(
+        path.is_file(),
+        "{} is missing: run `npm ci` in {} (interop/README.md)",
+        path.display(),
+        interop_dir().display()
+    );
+    run_installed("node", &["openapi.mjs", command], input)
+}
+
 /// Runs `node vc.mjs <command>` (`@digitalbazaar/vc`), see interop/vc.mjs.
 pub fn vc_node(command: &str, input: &Value) -> Value {
     require_vc_installed();

@@ -17,6 +17,8 @@ pub mod oauth;
 pub mod ob3;
 pub mod oid4vci;
 pub mod oid4vp;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod qr;
 pub mod sd_jwt;
 pub mod secret;

@@ -45,7 +45,7 @@ pub const ACHIEVEMENT_TYPES: &[&str] = &[
 ];
 
 /// An OB 3.0 `Alignment`, as the API takes it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AlignmentInput {
     pub target_name: String,
@@ -58,7 +58,7 @@ pub struct AlignmentInput {
     pub target_code: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAchievement {
     pub name: String,
@@ -90,7 +90,7 @@ fn double<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 }
 
 /// A partial update: members left out stay as they are; `null` clears an optional one.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AchievementUpdate {
     #[serde(default)]
@@ -113,7 +113,7 @@ pub struct AchievementUpdate {
     pub alignments: Option<Vec<AlignmentInput>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AchievementView {
     pub id: String,
     /// The OB 3.0 `Achievement.id`.

@@ -62,7 +62,7 @@ impl Format {
 }
 
 /// One rejected record.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct RowError {
     /// The record's number (1 = the first record after the CSV header / in the array).
     pub record: u64,
@@ -74,7 +74,7 @@ pub struct RowError {
 }
 
 /// What an import did.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct Summary {
     /// Records read (good and bad).
     pub records: u64,

@@ -16,7 +16,7 @@ pub const TX_CODE_LENGTH: usize = 6;
 /// The grant type of OpenID4VCI §4.1.1.
 pub const PRE_AUTHORIZED_GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewOffer {
     pub achievement_id: String,
     pub recipient_name: String,
@@ -33,7 +33,7 @@ pub struct NewOffer {
 }
 
 /// One piece of evidence: a URL, a narrative, or both.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EvidenceInput {
     #[serde(default)]
@@ -47,7 +47,7 @@ pub struct EvidenceInput {
 }
 
 /// One result: its value (a grade, a score, a level).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResultInput {
     pub value: String,
@@ -115,7 +115,7 @@ pub fn evidence_and_results(
     Ok((text(ev), text(rs)))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OfferCreated {
     pub offer_id: String,
     /// `openid-credential-offer://?credential_offer_uri=…`, for any wallet.

@@ -22,7 +22,7 @@ use crate::store::{
 pub const LOCALES: [&str; 2] = ["en", "ja"];
 
 /// One person to register, as the API, the CLI and the import take it.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRegistration {
     pub name: String,
@@ -79,7 +79,7 @@ impl NewRegistration {
 }
 
 /// What registering did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Registered {
     /// New; the invitation email is queued.
@@ -91,7 +91,7 @@ pub enum Registered {
 }
 
 /// A registration as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RegistrationView {
     pub id: String,
     pub achievement_id: String,
@@ -101,17 +101,21 @@ pub struct RegistrationView {
     pub tx_code: bool,
     /// invited, invitation_expired, wallet_registered, offered, offer_expired, offer_locked,
     /// issued, revoked, suspended.
+    #[schema(value_type = String)]
     pub state: &'static str,
     pub created_at: i64,
     pub invitation_expires_at: i64,
     pub wallet_registered_at: Option<i64>,
+    #[schema(value_type = Vec<Object>)]
     pub offers: Vec<Value>,
+    #[schema(value_type = Vec<Object>)]
     pub messages: Vec<Value>,
+    #[schema(value_type = Vec<Object>)]
     pub history: Vec<Value>,
 }
 
 /// The wallet's callback, answered.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CallbackOutcome {
     pub registration_id: String,
     /// Registrations (of this address, any achievement) that got their offer now; empty

@@ -7,9 +7,10 @@ use axum::http::{StatusCode, header};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::openapi::{ADMIN, AchievementList, AuditLog, OfferState, Problem, StatusSet};
 use crate::App;
-use crate::domain::achievements::{AchievementUpdate, NewAchievement};
-use crate::domain::offers::NewOffer;
+use crate::domain::achievements::{AchievementUpdate, AchievementView, NewAchievement};
+use crate::domain::offers::{NewOffer, OfferCreated};
 use crate::error::AppError;
 
 /// Extractor: the request carries the admin bearer token.
@@ -48,6 +49,9 @@ pub(super) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Ap
     shared::serve::parse_json_body(body).map_err(|e| AppError::bad_request(&e.field, e.message))
 }
 
+#[utoipa::path(post, path = "/admin/achievements", tag = ADMIN,
+    request_body = NewAchievement,
+    responses((status = 201, description = "Created", body = AchievementView)))]
 pub async fn create_achievement(
     _: Admin,
     State(app): State<App>,
@@ -59,6 +63,9 @@ pub async fn create_achievement(
 }
 
 /// `PATCH /admin/achievements/{id}`: a partial update (`null` clears a member).
+#[utoipa::path(patch, path = "/admin/achievements/{id}", tag = ADMIN, params(("id" = String, Path, description = "The achievement id")),
+    request_body = AchievementUpdate,
+    responses((status = 200, description = "The updated achievement", body = AchievementView)))]
 pub async fn update_achievement(
     _: Admin,
     State(app): State<App>,
@@ -70,6 +77,8 @@ pub async fn update_achievement(
 }
 
 /// `POST /admin/achievements/{id}/retire`.
+#[utoipa::path(post, path = "/admin/achievements/{id}/retire", tag = ADMIN, params(("id" = String, Path, description = "The achievement id")),
+    responses((status = 200, description = "Retired: no new offers", body = AchievementView)))]
 pub async fn retire_achievement(
     _: Admin,
     State(app): State<App>,
@@ -79,6 +88,12 @@ pub async fn retire_achievement(
 }
 
 /// `PUT /admin/achievements/{id}/image` with an `image/png` or `image/svg+xml` body.
+#[utoipa::path(put, path = "/admin/achievements/{id}/image", tag = ADMIN, params(("id" = String, Path, description = "The achievement id")),
+    request_body(description = "A PNG or SVG image (SVG is sanitised)",
+        content((String = "image/png"), (String = "image/svg+xml"))),
+    responses((status = 200, description = "The achievement with its image digest", body = AchievementView),
+        (status = 413, description = "The image is too large", body = Problem,
+            content_type = "application/problem+json")))]
 pub async fn put_achievement_image(
     _: Admin,
     State(app): State<App>,
@@ -96,6 +111,8 @@ pub async fn put_achievement_image(
 }
 
 /// `GET /admin/achievements/{id}`.
+#[utoipa::path(get, path = "/admin/achievements/{id}", tag = ADMIN, params(("id" = String, Path, description = "The achievement id")),
+    responses((status = 200, description = "The achievement", body = AchievementView)))]
 pub async fn achievement(
     _: Admin,
     State(app): State<App>,
@@ -109,12 +126,17 @@ pub async fn achievement(
     Ok(Json(json!(app.achievement_view(row))))
 }
 
+#[utoipa::path(get, path = "/admin/achievements", tag = ADMIN,
+    responses((status = 200, description = "Every achievement", body = AchievementList)))]
 pub async fn list_achievements(_: Admin, State(app): State<App>) -> Result<Json<Value>, AppError> {
     let rows = app.store.achievements().await?;
     let list: Vec<_> = rows.into_iter().map(|a| app.achievement_view(a)).collect();
     Ok(Json(json!({ "achievements": list })))
 }
 
+#[utoipa::path(post, path = "/admin/offers", tag = ADMIN,
+    request_body = NewOffer,
+    responses((status = 201, description = "The offer, with its link and PIN", body = OfferCreated)))]
 pub async fn create_offer(
     _: Admin,
     State(app): State<App>,
@@ -125,6 +147,9 @@ pub async fn create_offer(
     Ok((StatusCode::CREATED, Json(json!(created))))
 }
 
+#[utoipa::path(get, path = "/admin/offers/{id}", tag = ADMIN,
+    params(("id" = String, Path, description = "The offer id")),
+    responses((status = 200, description = "The offer's state and credentials", body = OfferState)))]
 pub async fn offer(
     _: Admin,
     State(app): State<App>,
@@ -167,12 +192,18 @@ pub async fn offer(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"status": "revoked"}))]
 pub struct SetStatus {
+    /// `revoked`, `suspended` or `valid`.
     status: String,
 }
 
 /// Revokes, suspends or reinstates an issued credential.
+#[utoipa::path(post, path = "/admin/credentials/{id}/status", tag = ADMIN,
+    params(("id" = String, Path, description = "The credential id")),
+    request_body = SetStatus,
+    responses((status = 200, description = "The new status", body = StatusSet)))]
 pub async fn set_status(
     _: Admin,
     State(app): State<App>,
@@ -185,6 +216,9 @@ pub async fn set_status(
 }
 
 /// The audit log, newest first (`?limit=`, default 100, at most 1000).
+#[utoipa::path(get, path = "/admin/audit", tag = ADMIN,
+    params(("limit" = Option<i64>, Query, description = "At most this many entries (1 to 1000, default 100)")),
+    responses((status = 200, description = "The audit log, newest first", body = AuditLog)))]
 pub async fn audit(
     _: Admin,
     State(app): State<App>,

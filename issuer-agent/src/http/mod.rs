@@ -1,77 +1,83 @@
 //! Routes. Handlers parse, make one domain call and respond; errors map in
-//! [`crate::error`].
+//! [`crate::error`]. Every route but the development mailbox is registered through
+//! `utoipa_axum::routes!`, which takes its path and method from the handler's
+//! `#[utoipa::path]`: the router and `GET /openapi.json` come from one list.
 
 mod admin;
 mod oid4vci;
+pub mod openapi;
 mod public;
 mod registrations;
 mod well_known;
 
+use std::sync::Arc;
+
 use axum::Router;
-use axum::routing::{get, post, put};
+use axum::routing::get;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::App;
 
+/// The routes described by the OpenAPI document.
+fn described() -> OpenApiRouter<App> {
+    let image_upload = OpenApiRouter::new()
+        .routes(routes!(admin::put_achievement_image))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::domain::images::MAX_IMAGE_BYTES + 1,
+        ));
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(well_known::credential_issuer))
+        .routes(routes!(well_known::authorization_server))
+        .routes(routes!(well_known::jwt_vc_issuer))
+        .routes(routes!(well_known::did_document))
+        .routes(routes!(well_known::type_metadata))
+        .routes(routes!(oid4vci::offer))
+        .routes(routes!(oid4vci::token))
+        .routes(routes!(oid4vci::nonce))
+        .routes(routes!(oid4vci::credential))
+        .routes(routes!(oid4vci::notification))
+        .routes(routes!(oid4vci::status_list))
+        .routes(routes!(oid4vci::bitstring_status_list))
+        .routes(routes!(admin::create_achievement, admin::list_achievements))
+        .routes(routes!(admin::achievement, admin::update_achievement))
+        .routes(routes!(admin::retire_achievement))
+        .merge(image_upload)
+        .routes(routes!(public::achievement))
+        .routes(routes!(public::image))
+        .routes(routes!(admin::create_offer))
+        .routes(routes!(admin::offer))
+        .routes(routes!(admin::set_status))
+        .routes(routes!(admin::audit))
+        .routes(routes!(registrations::register))
+        .routes(routes!(registrations::import))
+        .routes(routes!(registrations::list))
+        .routes(routes!(registrations::show))
+        .routes(routes!(registrations::resend))
+        .routes(routes!(registrations::outbox))
+        .routes(routes!(registrations::callback))
+}
+
+/// The OpenAPI document of the issuer.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, mut doc) = described().split_for_parts();
+    openapi::finish(&mut doc);
+    doc
+}
+
 pub fn router(app: App) -> Router {
-    Router::new()
+    let (router, mut doc) = described().split_for_parts();
+    openapi::finish(&mut doc);
+    let doc = Arc::new(doc);
+    router
         .route(
-            "/.well-known/openid-credential-issuer",
-            get(well_known::credential_issuer),
+            "/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
         )
-        .route(
-            "/.well-known/oauth-authorization-server",
-            get(well_known::authorization_server),
-        )
-        .route("/.well-known/jwt-vc-issuer", get(well_known::jwt_vc_issuer))
-        .route("/.well-known/did.json", get(well_known::did_document))
-        .route("/vct/open-badge-v3", get(well_known::type_metadata))
-        .route("/offers/{id}", get(oid4vci::offer))
-        .route("/token", post(oid4vci::token))
-        .route("/nonce", post(oid4vci::nonce))
-        .route("/credential", post(oid4vci::credential))
-        .route("/notification", post(oid4vci::notification))
-        .route("/status/{list}", get(oid4vci::status_list))
-        .route(
-            "/status/{list}/{purpose}",
-            get(oid4vci::bitstring_status_list),
-        )
-        .route(
-            "/admin/achievements",
-            post(admin::create_achievement).get(admin::list_achievements),
-        )
-        .route(
-            "/admin/achievements/{id}",
-            get(admin::achievement).patch(admin::update_achievement),
-        )
-        .route(
-            "/admin/achievements/{id}/retire",
-            post(admin::retire_achievement),
-        )
-        .route(
-            "/admin/achievements/{id}/image",
-            put(admin::put_achievement_image).layer(axum::extract::DefaultBodyLimit::max(
-                crate::domain::images::MAX_IMAGE_BYTES + 1,
-            )),
-        )
-        .route("/achievements/{id}", get(public::achievement))
-        .route("/achievements/{id}/image", get(public::image))
-        .route("/admin/offers", post(admin::create_offer))
-        .route("/admin/offers/{id}", get(admin::offer))
-        .route("/admin/credentials/{id}/status", post(admin::set_status))
-        .route("/admin/audit", get(admin::audit))
-        .route(
-            "/admin/achievements/{id}/registrations",
-            post(registrations::register),
-        )
-        .route("/admin/imports", post(registrations::import))
-        .route("/admin/registrations", get(registrations::list))
-        .route("/admin/registrations/{id}", get(registrations::show))
-        .route(
-            "/admin/registrations/{id}/resend",
-            post(registrations::resend),
-        )
-        .route("/admin/outbox", get(registrations::outbox))
-        .route("/invitations/callback", post(registrations::callback))
         .route("/dev/mailbox", get(registrations::mailbox))
         .route("/dev/mailbox/{id}", get(registrations::mailbox_message))
         .with_state(app)

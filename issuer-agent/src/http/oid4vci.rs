@@ -7,20 +7,34 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+use super::openapi::{
+    METADATA, NonceResponse, OAuthError, PROTOCOL, Problem, TokenRequest, TokenResponse,
+};
 use crate::App;
 use crate::domain::offers::TokenForm;
 use crate::error::AppError;
 
+#[utoipa::path(get, path = "/offers/{id}", tag = PROTOCOL,
+    params(("id" = String, Path, description = "The offer id of `credential_offer_uri`")),
+    responses((status = 200, description = "The Credential Offer (OpenID4VCI §4.1.1)", body = Object),
+        (status = 400, description = "Expired or already redeemed", body = OAuthError),
+        (status = 404, description = "No such offer", body = Problem, content_type = "application/problem+json")))]
 pub async fn offer(State(app): State<App>, Path(id): Path<String>) -> Result<Response, AppError> {
     let doc = app.offer_document(&id).await?;
     Ok(no_store(Json(doc).into_response()))
 }
 
+#[utoipa::path(post, path = "/token", tag = PROTOCOL,
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "The access token", body = TokenResponse),
+        (status = 400, description = "`invalid_request`, `invalid_grant`, `unsupported_grant_type`", body = OAuthError)))]
 pub async fn token(State(app): State<App>, body: axum::body::Bytes) -> Result<Response, AppError> {
     let form: TokenForm = serde_urlencoded_form(&body)?;
     Ok(no_store(Json(app.redeem(&form).await?).into_response()))
 }
 
+#[utoipa::path(post, path = "/nonce", tag = PROTOCOL,
+    responses((status = 200, description = "A fresh `c_nonce`", body = NonceResponse)))]
 pub async fn nonce(State(app): State<App>) -> Result<Response, AppError> {
     let c_nonce = app.new_nonce().await?;
     Ok(no_store(
@@ -41,6 +55,12 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The Notification Endpoint (§11): `204 No Content` once recorded.
+#[utoipa::path(post, path = "/notification", tag = PROTOCOL,
+    security(("access_token" = [])),
+    request_body(content = Object, description = "`notification_id`, `event`, `event_description` (§11.1)"),
+    responses((status = 204, description = "Recorded"),
+        (status = 400, description = "`invalid_notification_id`, `invalid_notification_request`", body = OAuthError),
+        (status = 401, description = "`invalid_token`", body = OAuthError)))]
 pub async fn notification(
     State(app): State<App>,
     headers: HeaderMap,
@@ -60,6 +80,12 @@ pub async fn notification(
     Ok(axum::http::StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(post, path = "/credential", tag = PROTOCOL,
+    security(("access_token" = [])),
+    request_body(content = Object, description = "The Credential Request (§8.2): `credential_configuration_id` and `proofs`"),
+    responses((status = 200, description = "The Credential Response (§8.3)", body = Object),
+        (status = 400, description = "`invalid_credential_request`, `invalid_proof`, `invalid_nonce`, `unknown_credential_configuration`", body = OAuthError),
+        (status = 401, description = "`invalid_token`", body = OAuthError)))]
 pub async fn credential(
     State(app): State<App>,
     headers: HeaderMap,
@@ -81,6 +107,10 @@ pub async fn credential(
     ))
 }
 
+#[utoipa::path(get, path = "/status/{list}", tag = METADATA,
+    params(("list" = i64, Path, description = "The status list number")),
+    responses((status = 200, description = "The Status List Token", body = String, content_type = "application/statuslist+jwt"),
+        (status = 404, description = "No such list", body = Problem, content_type = "application/problem+json")))]
 pub async fn status_list(
     State(app): State<App>,
     Path(list): Path<i64>,
@@ -110,6 +140,12 @@ pub async fn status_list(
 /// weak ETag so a verifier's conditional request costs one `304 Not Modified`.
 ///
 /// [`STATUS_TTL`]: crate::domain::issuance::STATUS_TTL
+#[utoipa::path(get, path = "/status/{list}/{purpose}", tag = METADATA,
+    params(("list" = i64, Path, description = "The status list number"),
+        ("purpose" = String, Path, description = "`revocation` or `suspension`")),
+    responses((status = 200, description = "A BitstringStatusListCredential (VC-JWT)", body = String, content_type = "application/jwt"),
+        (status = 304, description = "Not modified (`If-None-Match`)"),
+        (status = 404, description = "No such list", body = Problem, content_type = "application/problem+json")))]
 pub async fn bitstring_status_list(
     State(app): State<App>,
     Path((list, purpose)): Path<(i64, String)>,

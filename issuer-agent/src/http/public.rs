@@ -6,10 +6,15 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use super::openapi::{METADATA, Problem};
 use crate::App;
 use crate::error::AppError;
 
 /// `GET /achievements/{id}`: the OB 3.0 Achievement.
+#[utoipa::path(get, path = "/achievements/{id}", tag = METADATA,
+    params(("id" = String, Path, description = "The achievement id")),
+    responses((status = 200, description = "The OB 3.0 Achievement (JSON-LD)", body = Object),
+        (status = 404, description = "No such achievement", body = Problem, content_type = "application/problem+json")))]
 pub async fn achievement(
     State(app): State<App>,
     Path(id): Path<String>,
@@ -32,6 +37,11 @@ pub async fn achievement(
 
 /// `GET /achievements/{id}/image`: the uploaded image, with its digest as ETag. An SVG
 /// is served under a policy that forbids scripts and fetching, on top of being sanitised.
+#[utoipa::path(get, path = "/achievements/{id}/image", tag = METADATA,
+    params(("id" = String, Path, description = "The achievement id")),
+    responses((status = 200, description = "The badge image", content((String = "image/png"), (String = "image/svg+xml"))),
+        (status = 304, description = "Not modified (`If-None-Match`)"),
+        (status = 404, description = "No image", body = Problem, content_type = "application/problem+json")))]
 pub async fn image(
     State(app): State<App>,
     Path(id): Path<String>,

@@ -12,14 +12,25 @@ use futures_util::TryStreamExt;
 use serde_json::{Value, json};
 
 use super::admin::{Admin, parse};
+use super::openapi::{
+    ADMIN, ImportRecord, OAuthError, PROTOCOL, RegistrationOutcome, RegistrationPage,
+};
 use crate::App;
-use crate::domain::import::Format;
-use crate::domain::registrations::{NewRegistration, Registered};
+use crate::domain::import::{Format, Summary};
+use crate::domain::registrations::{
+    CallbackOutcome, NewRegistration, Registered, RegistrationView,
+};
 use crate::error::AppError;
 use crate::mail::{DirEntry, Mailer};
+use crate::store::OutboxCounts;
 
 /// `POST /admin/achievements/{id}/registrations`: registers one person; 201 when new, 200
 /// with the existing registration when the person was registered before.
+#[utoipa::path(post, path = "/admin/achievements/{id}/registrations", tag = ADMIN,
+    params(("id" = String, Path, description = "The achievement id")),
+    request_body = NewRegistration,
+    responses((status = 201, description = "Registered: invited or offered", body = RegistrationOutcome),
+        (status = 200, description = "Registered before: nothing changed", body = RegistrationOutcome)))]
 pub async fn register(
     _: Admin,
     State(app): State<App>,
@@ -39,6 +50,14 @@ pub async fn register(
 
 /// `POST /admin/imports?achievement_id=…`: a CSV (`text/csv`) or JSON (`application/json`)
 /// body, streamed. Answers with the summary: counts and each rejected record.
+#[utoipa::path(post, path = "/admin/imports", tag = ADMIN,
+    params(("achievement_id" = Option<String>, Query,
+        description = "The achievement of records that name none")),
+    request_body(description = "CSV with a header row (columns, case-insensitive: name, email, locale, \
+        tx_code, evidence_url, evidence_narrative, result, achievement_id; name and email required), \
+        or a JSON array of records",
+        content((String = "text/csv"), (Vec<ImportRecord> = "application/json"))),
+    responses((status = 200, description = "The summary: counts and each rejected record", body = Summary)))]
 pub async fn import(
     _: Admin,
     State(app): State<App>,
@@ -92,6 +111,11 @@ impl<R: std::io::Read> std::io::Read for Limit<R> {
 
 /// `GET /admin/registrations?achievement_id=&after=&limit=`: a page, oldest first;
 /// `next` is the cursor of the following page.
+#[utoipa::path(get, path = "/admin/registrations", tag = ADMIN,
+    params(("achievement_id" = Option<String>, Query, description = "Only this achievement's"),
+        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page"),
+        ("limit" = Option<i64>, Query, description = "Page size (1 to 1000, default 100)")),
+    responses((status = 200, description = "A page, oldest first", body = RegistrationPage)))]
 pub async fn list(
     _: Admin,
     State(app): State<App>,
@@ -136,6 +160,8 @@ pub async fn list(
 }
 
 /// `GET /admin/registrations/{id}`: state, offers, messages (status per email) and history.
+#[utoipa::path(get, path = "/admin/registrations/{id}", tag = ADMIN, params(("id" = String, Path, description = "The registration id")),
+    responses((status = 200, description = "State, offers, messages and history", body = RegistrationView)))]
 pub async fn show(
     _: Admin,
     State(app): State<App>,
@@ -145,6 +171,8 @@ pub async fn show(
 }
 
 /// `POST /admin/registrations/{id}/resend`.
+#[utoipa::path(post, path = "/admin/registrations/{id}/resend", tag = ADMIN, params(("id" = String, Path, description = "The registration id")),
+    responses((status = 200, description = "The registration; its email is queued again", body = RegistrationView)))]
 pub async fn resend(
     _: Admin,
     State(app): State<App>,
@@ -154,12 +182,18 @@ pub async fn resend(
 }
 
 /// `GET /admin/outbox`: how many emails are pending, sent, retrying.
+#[utoipa::path(get, path = "/admin/outbox", tag = ADMIN,
+    responses((status = 200, description = "Emails pending, sent, retrying", body = OutboxCounts)))]
 pub async fn outbox(_: Admin, State(app): State<App>) -> Result<Json<Value>, AppError> {
     Ok(Json(json!(app.store.outbox_counts().await?)))
 }
 
 /// `POST /invitations/callback` with `Authorization: Bearer <invitation>`: the wallet
 /// says the invited account exists.
+#[utoipa::path(post, path = "/invitations/callback", tag = PROTOCOL,
+    security(("invitation" = [])),
+    responses((status = 200, description = "The account exists: pending offers are made", body = CallbackOutcome),
+        (status = 401, description = "Missing, unknown or expired invitation", body = OAuthError)))]
 pub async fn callback(State(app): State<App>, headers: HeaderMap) -> Result<Json<Value>, AppError> {
     let token = headers
         .get(header::AUTHORIZATION)

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use shared::keys::Signer;
 
+use super::openapi::METADATA;
 use crate::App;
 use crate::domain::issuance::{
     BATCH_SIZE, CONFIGURATION_JWT_VC, CONFIGURATION_JWT_VC_RS256, CONFIGURATION_LDP_VC,
@@ -29,6 +30,8 @@ fn public(doc: Value) -> Response {
     r
 }
 
+#[utoipa::path(get, path = "/.well-known/openid-credential-issuer", tag = METADATA,
+    responses((status = 200, description = "Credential Issuer Metadata (OpenID4VCI §12.2)", body = Object)))]
 pub async fn credential_issuer(State(app): State<App>) -> Response {
     let base = &app.issuer_id;
     public(json!({
@@ -162,6 +165,8 @@ fn jwt_vc_configuration(app: &App, alg: &str) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = METADATA,
+    responses((status = 200, description = "Authorization Server Metadata (RFC 8414)", body = Object)))]
 pub async fn authorization_server(State(app): State<App>) -> Response {
     let base = &app.issuer_id;
     public(json!({
@@ -183,6 +188,8 @@ fn issuer_jwk(key: &dyn Signer, kid: &str) -> Value {
 }
 
 /// The ES256 key first: SD-JWT VCs and status lists are signed with it.
+#[utoipa::path(get, path = "/.well-known/jwt-vc-issuer", tag = METADATA,
+    responses((status = 200, description = "JWT VC Issuer Metadata (SD-JWT VC)", body = Object)))]
 pub async fn jwt_vc_issuer(State(app): State<App>) -> Response {
     public(json!({ "issuer": app.issuer_id, "jwks": { "keys": [
         issuer_jwk(&app.es256, &app.kid),
@@ -192,6 +199,8 @@ pub async fn jwt_vc_issuer(State(app): State<App>) -> Response {
 
 /// `key-1` (ES256) and `key-2` (RS256) as JSON Web Keys; `key-3`, the Ed25519 key of
 /// Data Integrity proofs, as a `Multikey`, which `eddsa-rdfc-2022` verifiers expect.
+#[utoipa::path(get, path = "/.well-known/did.json", tag = METADATA,
+    responses((status = 200, description = "The did:web document", body = Object)))]
 pub async fn did_document(State(app): State<App>) -> Response {
     let mut doc = shared::did::did_web_document(
         &app.did,
@@ -218,6 +227,8 @@ pub async fn did_document(State(app): State<App>) -> Response {
     public(doc)
 }
 
+#[utoipa::path(get, path = "/vct/open-badge-v3", tag = METADATA,
+    responses((status = 200, description = "SD-JWT VC Type Metadata of the Open Badge `vct`", body = Object)))]
 pub async fn type_metadata(State(app): State<App>) -> Response {
     public(json!({
         "vct": app.vct(),

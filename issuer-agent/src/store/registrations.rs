@@ -69,7 +69,7 @@ pub struct Advance {
 }
 
 /// Counts of the outbox by state.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct OutboxCounts {
     pub pending: i64,
     pub sent: i64,

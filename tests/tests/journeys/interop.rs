@@ -3,7 +3,7 @@
 //! reference, and our verifier accepts a presentation that `@sd-jwt` made of it.
 
 #[path = "../../../interop/harness.rs"]
-mod harness;
+pub(crate) mod harness;
 
 use serde_json::json;
 use shared::sd_jwt::{KeyBinding, SdJwt};

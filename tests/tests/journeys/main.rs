@@ -10,6 +10,7 @@ mod formats;
 mod interop;
 mod issuance;
 mod mail;
+mod openapi;
 mod presentation;
 mod qr_page;
 mod registration;

@@ -59,7 +59,7 @@ pub const PRESENTATION_CHECKS: [&str; 14] = [
 
 /// One check and its outcome: `ok` is `true` (passed), `false` (failed) or `null` (not
 /// configured, not applicable, or not checked because an earlier check failed).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Check {
     pub name: String,
     pub ok: Option<bool>,

@@ -121,7 +121,7 @@ impl RequestOptions {
 }
 
 /// A created request: the wallet link and where to follow it up (all absolute URLs).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CreatedRequest {
     pub id: String,
     pub openid4vp_uri: String,
@@ -132,7 +132,7 @@ pub struct CreatedRequest {
 }
 
 /// Where a request stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ResultState {
     Pending,
@@ -142,11 +142,13 @@ pub enum ResultState {
 }
 
 /// The result endpoint's answer.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RequestResult {
     pub id: String,
     pub state: ResultState,
     pub checks: Vec<Check>,
+    /// The disclosed claims, by credential query id.
+    #[schema(value_type = Object)]
     pub disclosed: std::collections::BTreeMap<String, Vec<Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use shared::oid4vp::{RequestUriMethod, ResponseMode};
 
+use super::openapi::{API, CreateRequestDoc, Problem, QR};
 use crate::App;
 use crate::domain::requests::{
     ClientPrefix, CreatedRequest, QR_PNG_SCALE, RequestOptions, RequestResult, RequestSpec,
@@ -99,6 +100,9 @@ fn spec(body: &[u8]) -> Result<(RequestSpec, RequestOptions), AppError> {
     Ok((spec, options))
 }
 
+#[utoipa::path(post, path = "/api/requests", tag = API,
+    request_body = CreateRequestDoc,
+    responses((status = 201, description = "The request: the wallet link, its QR codes, the result URL", body = CreatedRequest)))]
 pub async fn create_request(
     _: ApiClient,
     State(app): State<App>,
@@ -111,6 +115,10 @@ pub async fn create_request(
 
 /// `GET /api/requests/{id}/result[?response_code=…]`: with a response code (same-device
 /// flows), only if it is the one the wallet was given for this request.
+#[utoipa::path(get, path = "/api/requests/{id}/result", tag = API,
+    params(("id" = String, Path, description = "The request id"),
+        ("response_code" = Option<String>, Query, description = "Same-device flows: the `response_code` the wallet's redirect carried")),
+    responses((status = 200, description = "Pending, verified (with the checks and disclosed claims), rejected or expired", body = RequestResult)))]
 pub async fn result(
     _: ApiClient,
     State(app): State<App>,
@@ -129,11 +137,19 @@ pub struct ResultQuery {
     response_code: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/requests/{id}/qr.svg", tag = QR,
+    params(("id" = String, Path, description = "The request id")),
+    responses((status = 200, description = "The wallet link as a QR code", body = String, content_type = "image/svg+xml"),
+        (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json")))]
 pub async fn qr_svg(State(app): State<App>, Path(id): Path<String>) -> Result<Response, AppError> {
     let qr = app.qr(&id).await?;
     Ok(image(qr.svg().into_bytes(), "image/svg+xml"))
 }
 
+#[utoipa::path(get, path = "/api/requests/{id}/qr.png", tag = QR,
+    params(("id" = String, Path, description = "The request id")),
+    responses((status = 200, description = "The wallet link as a QR code", body = String, content_type = "image/png"),
+        (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json")))]
 pub async fn qr_png(State(app): State<App>, Path(id): Path<String>) -> Result<Response, AppError> {
     let qr = app.qr(&id).await?;
     Ok(image(qr.png(QR_PNG_SCALE), "image/png"))

@@ -3,25 +3,50 @@
 
 mod api;
 mod oid4vp;
+pub mod openapi;
 pub mod pages;
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::App;
 
+/// The routes described by the OpenAPI document (the desk's pages are not).
+fn described() -> OpenApiRouter<App> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(oid4vp::did_document))
+        .routes(routes!(oid4vp::request_object, oid4vp::request_object_post))
+        .routes(routes!(oid4vp::response))
+        .routes(routes!(api::create_request))
+        .routes(routes!(api::result))
+        .routes(routes!(api::qr_svg))
+        .routes(routes!(api::qr_png))
+}
+
+/// The OpenAPI document of the verifier.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, mut doc) = described().split_for_parts();
+    openapi::finish(&mut doc);
+    doc
+}
+
 pub fn router(app: App) -> Router {
-    Router::new()
-        .route("/.well-known/did.json", get(oid4vp::did_document))
+    let (router, mut doc) = described().split_for_parts();
+    openapi::finish(&mut doc);
+    let doc = Arc::new(doc);
+    router
         .route(
-            "/request/{id}",
-            get(oid4vp::request_object).post(oid4vp::request_object_post),
+            "/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
         )
-        .route("/response", post(oid4vp::response))
-        .route("/api/requests", post(api::create_request))
-        .route("/api/requests/{id}/result", get(api::result))
-        .route("/api/requests/{id}/qr.svg", get(api::qr_svg))
-        .route("/api/requests/{id}/qr.png", get(api::qr_png))
         .route(
             "/",
             get(|| async { axum::response::Redirect::to(pages::DESK_PATH) }),

@@ -8,16 +8,24 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::openapi::{OAuthError, PROTOCOL, Problem, ResponseForm, WalletMetadataForm};
 use crate::App;
 use crate::error::AppError;
 
 /// The media type of a request object (OpenID4VP 1.0 §5.10.1).
 pub const REQUEST_OBJECT_MEDIA_TYPE: &str = "application/oauth-authz-req+jwt";
 
+#[utoipa::path(get, path = "/.well-known/did.json", tag = PROTOCOL,
+    responses((status = 200, description = "The did:web document with the request-signing key", body = Object)))]
 pub async fn did_document(State(app): State<App>) -> Json<Value> {
     Json(app.did_document())
 }
 
+#[utoipa::path(get, path = "/request/{id}", tag = PROTOCOL,
+    params(("id" = String, Path, description = "The request id")),
+    responses((status = 200, description = "The request object (§5.10.1)", body = String, content_type = "application/oauth-authz-req+jwt"),
+        (status = 400, description = "Expired or answered", body = OAuthError),
+        (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json")))]
 pub async fn request_object(
     State(app): State<App>,
     Path(id): Path<String>,
@@ -28,6 +36,12 @@ pub async fn request_object(
 
 /// `request_uri_method=post` (OpenID4VP 1.0 §5.10.2): form `wallet_metadata`,
 /// `wallet_nonce`; the nonce is echoed in the request object.
+#[utoipa::path(post, path = "/request/{id}", tag = PROTOCOL,
+    params(("id" = String, Path, description = "The request id")),
+    request_body(content = WalletMetadataForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "The request object, `wallet_nonce` echoed (§5.10.2)", body = String, content_type = "application/oauth-authz-req+jwt"),
+        (status = 400, description = "Expired or answered", body = OAuthError),
+        (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json")))]
 pub async fn request_object_post(
     State(app): State<App>,
     Path(id): Path<String>,
@@ -44,6 +58,10 @@ pub async fn request_object_post(
 
 /// The Response Endpoint: verify, store the result, answer `200 {}`, or
 /// `{"redirect_uri": …#response_code=…}` for same-device requests (§8.2).
+#[utoipa::path(post, path = "/response", tag = PROTOCOL,
+    request_body(content = ResponseForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "Received: `{}`, or `{\"redirect_uri\"}` for same-device requests", body = Object),
+        (status = 400, description = "`invalid_request` and the other errors of §8.5", body = OAuthError)))]
 pub async fn response(
     State(app): State<App>,
     body: axum::body::Bytes,

@@ -1,0 +1,78 @@
+//! The OpenAPI 3.1 document of the verifier, served at `GET /openapi.json`. Its paths come
+//! from the `#[utoipa::path]` attributes of the handlers, registered in [`super::router`]
+//! through `utoipa_axum::routes!`, so a route and its description cannot drift apart.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa::openapi::OpenApi;
+
+pub use shared::openapi::{OAuthError, Problem};
+
+/// The tag of the verifier API (bearer token).
+pub const API: &str = "api";
+/// The tag of the QR images (public: they only carry the wallet link).
+pub const QR: &str = "qr";
+/// The tag of the OpenID4VP endpoints the wallet talks to.
+pub const PROTOCOL: &str = "oid4vp";
+
+/// `POST /api/requests`: exactly one of `dcql_query` and `template`.
+#[derive(Serialize, ToSchema)]
+pub struct CreateRequestDoc {
+    /// A DCQL query (OpenID4VP 1.0 §6).
+    #[schema(value_type = Option<Object>)]
+    pub dcql_query: Option<serde_json::Value>,
+    /// The Open Badge template: `issuer`, optional `achievement_id`, `disclose`.
+    #[schema(value_type = Option<Object>)]
+    pub template: Option<serde_json::Value>,
+    /// `direct_post` (default) or `direct_post.jwt` (encrypted response).
+    pub response_mode: Option<String>,
+    /// `decentralized_identifier` (default) or `redirect_uri`.
+    pub client_id_prefix: Option<String>,
+    /// `get` (default) or `post`.
+    pub request_uri_method: Option<String>,
+    /// Same-device flows: where the wallet sends the user after answering.
+    pub redirect_uri: Option<String>,
+    /// Where to post the signed result when it is ready.
+    pub webhook_url: Option<String>,
+}
+
+/// `POST /request/{id}` (`request_uri_method=post`).
+#[derive(Serialize, ToSchema)]
+pub struct WalletMetadataForm {
+    pub wallet_metadata: Option<String>,
+    pub wallet_nonce: Option<String>,
+}
+
+/// `POST /response` (`direct_post` or `direct_post.jwt`).
+#[derive(Serialize, ToSchema)]
+pub struct ResponseForm {
+    /// `direct_post`: the VP Token (JSON).
+    pub vp_token: Option<String>,
+    /// `direct_post.jwt`: the encrypted response.
+    pub response: Option<String>,
+    pub state: Option<String>,
+}
+
+/// The document: info and tags; the paths and their schemas come from the router.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Akashi verifier",
+        description = "The verifier API (bearer token, `application/problem+json` errors): \
+                       create presentation requests and read their results; and the \
+                       OpenID4VP endpoints the wallet talks to.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    components(schemas(Problem, OAuthError)),
+    tags(
+        (name = "api", description = "Verifier API: `Authorization: Bearer <API token>`"),
+        (name = "qr", description = "QR codes of a request's wallet link"),
+        (name = "oid4vp", description = "OpenID for Verifiable Presentations 1.0"),
+    ),
+)]
+pub struct ApiDoc;
+
+/// Completes the document built by the router: the API's security and problems.
+pub fn finish(doc: &mut OpenApi) {
+    shared::openapi::problem_api(doc, API, "The API token (VERIFIER_API_TOKEN)");
+}
