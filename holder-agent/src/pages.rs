@@ -339,10 +339,12 @@ impl Web {
         }
     }
 
-    fn require_account(&self, next: &str) -> Result<&Account, Response> {
+    /// The signed-in account, or the redirect to the sign-in page that comes back to
+    /// `next`.
+    fn require_account(&self, next: &str) -> Result<&Account, Box<Response>> {
         self.account
             .as_ref()
-            .ok_or_else(|| see_other(&format!("/sign-in?next={}", encode(next))))
+            .ok_or_else(|| Box::new(see_other(&format!("/sign-in?next={}", encode(next)))))
     }
 }
 
@@ -606,7 +608,7 @@ struct ReceivePage {
 async fn home(State(app): State<App>, web: Web) -> Result<Response, PageError> {
     let account = match web.require_account("/") {
         Ok(a) => a,
-        Err(redirect) => return Ok(redirect),
+        Err(redirect) => return Ok(*redirect),
     };
     let badges = app
         .list_with_claims(account)
@@ -823,7 +825,7 @@ async fn receive_page(
     let query = query.unwrap_or_default();
     let here = format!("/receive?{query}");
     if let Err(redirect) = web.require_account(&here) {
-        return Ok(redirect);
+        return Ok(*redirect);
     }
     let offer = offer_link(&query);
     let preview = app
@@ -913,7 +915,7 @@ async fn badge_page(
     let here = format!("/badges/{}", encode(&id));
     let account = match web.require_account(&here) {
         Ok(a) => a,
-        Err(redirect) => return Ok(redirect),
+        Err(redirect) => return Ok(*redirect),
     };
     let (view, claims) = app
         .credential_of(account, &id)
