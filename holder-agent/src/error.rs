@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::store::StoreError;
 use crate::wallet::oid4vci::AcceptError;
 use crate::wallet::oid4vp::PresentError;
+use crate::wallet::web::WebAuthError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -23,6 +24,9 @@ pub enum AppError {
     /// Registering from an invitation failed.
     #[error(transparent)]
     Register(#[from] crate::wallet::registration::RegisterError),
+    /// A sign-in or a new password was refused.
+    #[error(transparent)]
+    Web(#[from] crate::wallet::web::WebAuthError),
     /// The API request is wrong; `field` names the member at fault.
     #[error("{field}: {detail}")]
     BadRequest { field: String, detail: String },
@@ -54,6 +58,7 @@ impl AppError {
             AppError::Accept(e) => e.code(),
             AppError::Present(e) => e.code(),
             AppError::Register(e) => e.code(),
+            AppError::Web(e) => e.code(),
             AppError::BadRequest { .. } => "invalid_request",
             AppError::Unauthorized => "invalid_token",
             AppError::NotFound(_) => "not_found",
@@ -68,6 +73,10 @@ impl AppError {
             AppError::Accept(e) if e.is_counterparty_fault() => StatusCode::BAD_GATEWAY,
             AppError::Present(e) if e.is_counterparty_fault() => StatusCode::BAD_GATEWAY,
             AppError::Register(e) if e.is_counterparty_fault() => StatusCode::BAD_GATEWAY,
+            AppError::Web(e) if e.is_throttled() => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Web(WebAuthError::WrongCredentials) => StatusCode::UNAUTHORIZED,
+            AppError::Web(WebAuthError::AlreadyRegistered(_)) => StatusCode::CONFLICT,
+            AppError::Web(_) => StatusCode::BAD_REQUEST,
             AppError::Accept(_)
             | AppError::Present(_)
             | AppError::Register(_)

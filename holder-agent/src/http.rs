@@ -19,6 +19,7 @@ pub fn router(app: App) -> Router {
         .route("/api/accept", post(accept))
         .route("/api/credentials", get(credentials))
         .route("/api/present", post(present))
+        .merge(crate::pages::router())
         .with_state(app)
 }
 
@@ -63,7 +64,7 @@ async fn register(
 ) -> Result<Json<Value>, AppError> {
     let req: RegisterBody = parse(&body)?;
     let registered = app
-        .register_from_invitation(&req.invitation, app.clock.now())
+        .register_from_invitation(&req.invitation, None, app.clock.now())
         .await?;
     Ok(Json(json!(registered)))
 }

@@ -17,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod pages;
 pub mod store;
 pub mod wallet;
 
@@ -110,5 +111,14 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    shared::serve::serve(http::router(app), listener, shutdown).await
+    // The client address feeds the sign-in throttle (behind a proxy it is the proxy's).
+    let router = http::router(app).layer(axum::extract::DefaultBodyLimit::max(
+        shared::serve::DEFAULT_BODY_LIMIT,
+    ));
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -170,4 +170,152 @@ impl Store {
         .fetch_all(pool)
         .await?))
     }
+
+    /// The account whose confirmed email is `email`.
+    pub async fn account_by_email(&self, email: &str) -> Result<Option<WebAccountRow>, StoreError> {
+        Ok(with_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT id, name, email, password_hash FROM accounts WHERE email = $1"
+        )
+        .bind(email)
+        .fetch_optional(pool)
+        .await?))
+    }
+
+    pub async fn account_by_id(&self, id: &str) -> Result<Option<AccountRow>, StoreError> {
+        Ok(with_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT id, name, holder_key, api_token_hash, created_at FROM accounts WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await?))
+    }
+
+    /// Records the account's confirmed email and its password hash.
+    pub async fn set_email_and_password(
+        &self,
+        account_id: &str,
+        email: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        with_db!(&self.db, |pool| {
+            sqlx::query(
+            "UPDATE accounts SET email = $2, email_confirmed_at = $3, password_hash = $4 WHERE id = $1"
+        )
+        .bind(account_id)
+        .bind(email)
+        .bind(now)
+        .bind(password_hash)
+        .execute(pool)
+        .await?
+        .rows_affected()
+        });
+        Ok(())
+    }
+
+    pub async fn insert_session(
+        &self,
+        token_hash: &str,
+        account_id: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        with_db!(&self.db, |pool| {
+            sqlx::query(
+            "INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)"
+        )
+        .bind(token_hash)
+        .bind(account_id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(pool)
+        .await?
+        .rows_affected()
+        });
+        Ok(())
+    }
+
+    /// The account of an unexpired session.
+    pub async fn session_account(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let row: Option<(String,)> = with_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT account_id FROM sessions WHERE token_hash = $1 AND expires_at > $2"
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(pool)
+        .await?);
+        Ok(row.map(|(id,)| id))
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        with_db!(&self.db, |pool| sqlx::query(
+            "DELETE FROM sessions WHERE token_hash = $1"
+        )
+        .bind(token_hash)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
+    /// The throttle row of `subject`: (failures, locked_until, updated_at).
+    pub async fn throttle(&self, subject: &str) -> Result<Option<(i64, i64, i64)>, StoreError> {
+        Ok(with_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT failures, locked_until, updated_at FROM sign_in_throttle WHERE subject = $1"
+        )
+        .bind(subject)
+        .fetch_optional(pool)
+        .await?))
+    }
+
+    pub async fn set_throttle(
+        &self,
+        subject: &str,
+        failures: i64,
+        locked_until: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        with_db!(&self.db, |pool| {
+            sqlx::query(
+            "INSERT INTO sign_in_throttle (subject, failures, locked_until, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (subject) DO UPDATE SET failures = $2, locked_until = $3, updated_at = $4"
+        )
+        .bind(subject)
+        .bind(failures)
+        .bind(locked_until)
+        .bind(now)
+        .execute(pool)
+        .await?
+        .rows_affected()
+        });
+        Ok(())
+    }
+
+    /// The account's credential `id`, or `None` (also when another account holds it).
+    pub async fn credential_of(
+        &self,
+        account_id: &str,
+        id: &str,
+    ) -> Result<Option<CredentialRow>, StoreError> {
+        Ok(with_db!(&self.db, |pool| sqlx::query_as(
+            select_credentials!("WHERE account_id = $1 AND id = $2")
+        )
+        .bind(account_id)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?))
+    }
+}
+
+/// An account as the sign-in sees it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WebAccountRow {
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub password_hash: Option<String>,
 }

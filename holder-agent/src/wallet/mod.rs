@@ -6,6 +6,7 @@ pub mod disclosure;
 pub mod oid4vci;
 pub mod oid4vp;
 pub mod registration;
+pub mod web;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -106,7 +107,7 @@ impl App {
         Ok(token)
     }
 
-    fn open_account(&self, row: AccountRow) -> Result<Account, AppError> {
+    pub(crate) fn open_account(&self, row: AccountRow) -> Result<Account, AppError> {
         let secret = self
             .seal
             .open(&holder_key_purpose(&row.id), &row.holder_key)

@@ -228,6 +228,16 @@ pub fn check_tx_code(offered: Option<&TxCode>, given: Option<&str>) -> Result<()
     }
 }
 
+/// What [`App::preview_offer`] found.
+#[derive(Debug, Clone)]
+pub struct OfferPreview {
+    pub issuer: String,
+    pub issuer_name: Option<String>,
+    /// Display names of the offered badges (the configuration id when it has none).
+    pub badges: Vec<String>,
+    pub tx_code: Option<TxCode>,
+}
+
 /// The offered configurations this wallet can receive: format `dc+sd-jwt`, with a `vct`,
 /// accepting ES256 key proofs.
 pub fn pick_configurations<'a>(
@@ -322,6 +332,74 @@ impl App {
         })
     }
 
+    /// The offer a link carries (by value, or fetched from its `credential_offer_uri`).
+    async fn resolve_offer(&self, offer_text: &str) -> Result<CredentialOffer, AcceptError> {
+        Ok(
+            match OfferRef::parse(offer_text).map_err(AcceptError::Offer)? {
+                OfferRef::ByValue(offer) => offer,
+                OfferRef::ByReference(url) => {
+                    let offer: CredentialOffer =
+                        self.fetch_json("credential offer", url.as_str()).await?;
+                    offer.check().map_err(AcceptError::Offer)?;
+                    offer
+                }
+            },
+        )
+    }
+
+    /// What an offer would give, without accepting it: the issuer (from its metadata), the
+    /// names of the offered badges this wallet can receive, and the PIN it asks for.
+    pub async fn preview_offer(&self, offer_text: &str) -> Result<OfferPreview, AppError> {
+        let offer = self.resolve_offer(offer_text).await?;
+        let grant = offer
+            .pre_authorized()
+            .ok_or(AcceptError::NoPreAuthorizedGrant)?;
+        let issuer = offer.credential_issuer.clone();
+        let md_url = well_known_url(&issuer, "openid-credential-issuer").map_err(|source| {
+            AcceptError::BadIdentifier {
+                what: "credential_issuer",
+                source,
+            }
+        })?;
+        let metadata: CredentialIssuerMetadata =
+            self.fetch_json("issuer metadata", md_url.as_str()).await?;
+        if metadata.credential_issuer != issuer {
+            return Err(AcceptError::IssuerMismatch {
+                expected: issuer,
+                found: metadata.credential_issuer,
+            }
+            .into());
+        }
+        let badges = pick_configurations(&offer, &metadata)?
+            .iter()
+            .map(|(id, config, _)| {
+                config
+                    .credential_metadata
+                    .as_ref()
+                    .and_then(|m| {
+                        m.display
+                            .iter()
+                            .find(|d| d.locale.as_deref().is_none_or(|l| l.starts_with("en")))
+                            .or(m.display.first())
+                    })
+                    .and_then(|d| d.name.clone())
+                    .unwrap_or_else(|| id.clone())
+            })
+            .collect();
+        let issuer_name = metadata
+            .display
+            .iter()
+            .find(|d| d.locale.as_deref().is_none_or(|l| l.starts_with("en")))
+            .or(metadata.display.first())
+            .and_then(|d| d.name.clone());
+        Ok(OfferPreview {
+            issuer,
+            issuer_name,
+            badges,
+            tx_code: grant.tx_code.clone(),
+        })
+    }
+
     /// Accepts a credential offer (`openid-credential-offer://…` or an https offer link) for
     /// `account`: receives every offered `dc+sd-jwt` credential, verifies and stores it.
     pub async fn accept(
@@ -332,15 +410,7 @@ impl App {
         now: i64,
     ) -> Result<Accepted, AppError> {
         let tx_code = tx_code.map(str::trim).filter(|t| !t.is_empty());
-        let offer = match OfferRef::parse(offer_text).map_err(AcceptError::Offer)? {
-            OfferRef::ByValue(offer) => offer,
-            OfferRef::ByReference(url) => {
-                let offer: CredentialOffer =
-                    self.fetch_json("credential offer", url.as_str()).await?;
-                offer.check().map_err(AcceptError::Offer)?;
-                offer
-            }
-        };
+        let offer = self.resolve_offer(offer_text).await?;
         let grant = offer
             .pre_authorized()
             .ok_or(AcceptError::NoPreAuthorizedGrant)?;

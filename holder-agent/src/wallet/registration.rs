@@ -5,11 +5,12 @@
 //! badge-receipt email.
 
 use serde::Serialize;
-use shared::invitation::{InvitationError, Unverified};
+use shared::invitation::{Invitation, InvitationError, Unverified};
 
 use crate::App;
 use crate::error::AppError;
 use crate::store::AccountRow;
+use crate::wallet::web::{WebAuthError, hash_password};
 
 /// Why an invitation was refused, by check.
 #[derive(Debug, thiserror::Error)]
@@ -52,16 +53,18 @@ pub struct Registered {
     pub achievement: String,
     /// The registrations the issuer now sent a badge email for.
     pub offered: usize,
+    #[serde(skip)]
+    pub account_id: String,
 }
 
 impl App {
-    /// Verifies `invitation`, creates the account when it is new, and calls the issuer
-    /// back (also for an existing account, so a further badge for a known address arrives).
-    pub async fn register_from_invitation(
+    /// Verifies `invitation` (signature against the issuer's published key, expiry) and
+    /// returns its claims, without creating anything: what the registration page shows.
+    pub async fn verify_invitation(
         &self,
         invitation: &str,
         now: i64,
-    ) -> Result<Registered, AppError> {
+    ) -> Result<Invitation, AppError> {
         let unverified = Unverified::decode(invitation).map_err(RegisterError::from)?;
         let jwk = self
             .issuer_keys
@@ -71,18 +74,50 @@ impl App {
         let key = jwk
             .verifying_key()
             .map_err(|e| RegisterError::IssuerKey(e.to_string()))?;
-        let claims = unverified.verify(&key, now).map_err(RegisterError::from)?;
+        Ok(unverified.verify(&key, now).map_err(RegisterError::from)?)
+    }
+
+    /// Verifies `invitation`, creates the account when it is new, and calls the issuer
+    /// back (also for an existing account, so a further badge for a known address arrives).
+    /// The API and the registration page both come here: the page passes the holder's new
+    /// `password`, which is stored (argon2id) with the invited address as the account's
+    /// confirmed email; an account that already has a password is not taken over.
+    pub async fn register_from_invitation(
+        &self,
+        invitation: &str,
+        password: Option<&str>,
+        now: i64,
+    ) -> Result<Registered, AppError> {
+        let claims = self.verify_invitation(invitation, now).await?;
         let name = claims.email.trim().to_lowercase();
-        let (created, api_token) = match self.store.account_by_name(&name).await? {
-            Some(_) => (false, None),
-            None => {
-                let created = self.create_account(&name, now).await?;
-                match created {
-                    Some(account) => (true, Some(self.rotate_api_token(&account).await?)),
-                    None => (false, None),
+        if password.is_some()
+            && let Some(existing) = self.store.account_by_email(&name).await?
+            && existing.password_hash.is_some()
+        {
+            return Err(WebAuthError::AlreadyRegistered(name).into());
+        }
+        let (account, created, api_token) = match self.store.account_by_name(&name).await? {
+            Some(row) => (self.open_account(row)?, false, None),
+            None => match self.create_account(&name, now).await? {
+                Some(account) => {
+                    let token = self.rotate_api_token(&account).await?;
+                    (account, true, Some(token))
                 }
-            }
+                None => {
+                    let row =
+                        self.store.account_by_name(&name).await?.ok_or_else(|| {
+                            AppError::Internal(format!("account {name:?} vanished"))
+                        })?;
+                    (self.open_account(row)?, false, None)
+                }
+            },
         };
+        if let Some(password) = password {
+            let phc = hash_password(password).await?;
+            self.store
+                .set_email_and_password(&account.id, &name, &phc, now)
+                .await?;
+        }
         let answer = self
             .fetcher
             .post_json_bearer(&claims.callback, &serde_json::json!({}), invitation)
@@ -110,6 +145,7 @@ impl App {
             issuer_name: claims.issuer_name,
             achievement: claims.achievement,
             offered,
+            account_id: account.id,
         })
     }
 

@@ -17,4 +17,5 @@ mod registration;
 mod same_device;
 mod trust;
 mod wallet_api;
+mod wallet_pages;
 mod webhook;

@@ -1,0 +1,970 @@
+//! The wallet's web pages, server-rendered with askama (`templates/`, HTML-escaped),
+//! readable without JavaScript, in English and Japanese: registration from an issuer's
+//! invitation, sign-in and sign-out, receiving a badge from an offer link (with its PIN),
+//! the badge list and a page per badge.
+//!
+//! Sessions are a random token in an `HttpOnly`, `SameSite=Lax` cookie (`Secure` when the
+//! public URL is https); Lax, so that a link in an email opens the wallet signed in. Every
+//! form carries a CSRF token: the HMAC (under the wallet's seal key) of a random value kept
+//! in a second cookie; a POST whose token does not match is refused with 403. Handlers
+//! parse, make one domain call and render; the domain lives in [`crate::wallet`].
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::connect_info::ConnectInfo;
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::Value;
+use shared::oid4vci::TxCodeInputMode;
+
+use crate::error::AppError;
+use crate::wallet::oid4vci::OfferPreview;
+use crate::{Account, App, CredentialView};
+
+const SESSION_COOKIE: &str = "wallet_session";
+const CSRF_COOKIE: &str = "wallet_csrf";
+const LANG_COOKIE: &str = "wallet_lang";
+
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/", get(home))
+        .route("/register", get(register_page).post(register))
+        .route("/sign-in", get(sign_in_page).post(sign_in))
+        .route("/sign-out", post(sign_out))
+        .route("/receive", get(receive_page).post(receive))
+        .route("/badges/{id}", get(badge_page))
+        .route("/lang/{lang}", get(set_lang))
+}
+
+// ---------------------------------------------------------------------------------------
+// Languages
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Ja,
+}
+
+impl Lang {
+    fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ja => "ja",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Lang> {
+        match s {
+            "en" => Some(Lang::En),
+            "ja" => Some(Lang::Ja),
+            _ => None,
+        }
+    }
+
+    /// The cookie's choice, else the first of the browser's languages we have.
+    fn from_headers(headers: &HeaderMap) -> Lang {
+        if let Some(l) = cookie(headers, LANG_COOKIE).and_then(|c| Lang::parse(&c)) {
+            return l;
+        }
+        let accept = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let mut tags: Vec<(f32, &str)> = accept
+            .split(',')
+            .filter_map(|part| {
+                let mut it = part.split(';');
+                let tag = it.next()?.trim();
+                let q = it
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .unwrap_or(1.0);
+                Some((q, tag))
+            })
+            .collect();
+        tags.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
+        for (_, tag) in tags {
+            let primary = tag.split('-').next().unwrap_or("").to_ascii_lowercase();
+            if let Some(l) = Lang::parse(&primary) {
+                return l;
+            }
+        }
+        Lang::En
+    }
+
+    fn texts(self) -> &'static Texts {
+        match self {
+            Lang::En => &EN,
+            Lang::Ja => &JA,
+        }
+    }
+}
+
+/// Every fixed text of the pages, per language.
+pub struct Texts {
+    pub wallet: &'static str,
+    pub sign_in: &'static str,
+    pub sign_out: &'static str,
+    pub email: &'static str,
+    pub password: &'static str,
+    pub password_again: &'static str,
+    pub password_hint: &'static str,
+    pub register_title: &'static str,
+    pub register_intro: &'static str,
+    pub register_button: &'static str,
+    pub issuer: &'static str,
+    pub badge: &'static str,
+    pub email_confirmed: &'static str,
+    pub my_badges: &'static str,
+    pub no_badges: &'static str,
+    pub received: &'static str,
+    pub valid_until: &'static str,
+    pub recipient: &'static str,
+    pub description: &'static str,
+    pub criteria: &'static str,
+    pub receive_title: &'static str,
+    pub receive_intro: &'static str,
+    pub pin: &'static str,
+    pub pin_digits: &'static str,
+    pub pin_characters: &'static str,
+    pub accept: &'static str,
+    pub back: &'static str,
+    pub error: &'static str,
+    pub not_found: &'static str,
+    pub signed_in_as: &'static str,
+}
+
+const EN: Texts = Texts {
+    wallet: "Akashi wallet",
+    sign_in: "Sign in",
+    sign_out: "Sign out",
+    email: "Email address",
+    password: "Password",
+    password_again: "Password again",
+    password_hint: "At least 10 characters.",
+    register_title: "Create your wallet",
+    register_intro: "You were invited to receive a badge. Choose a password to create your wallet; your email address is already confirmed by the invitation.",
+    register_button: "Create wallet",
+    issuer: "Issuer",
+    badge: "Badge",
+    email_confirmed: "confirmed",
+    my_badges: "My badges",
+    no_badges: "No badges yet. When an issuer sends you a badge, open the link in the email.",
+    received: "Received",
+    valid_until: "Valid until",
+    recipient: "Recipient",
+    description: "Description",
+    criteria: "Criteria",
+    receive_title: "Receive a badge",
+    receive_intro: "This issuer offers you:",
+    pin: "PIN",
+    pin_digits: "digits",
+    pin_characters: "characters",
+    accept: "Receive the badge",
+    back: "Back to my badges",
+    error: "Something went wrong",
+    not_found: "Not found",
+    signed_in_as: "Signed in as",
+};
+
+const JA: Texts = Texts {
+    wallet: "Akashi ウォレット",
+    sign_in: "ログイン",
+    sign_out: "ログアウト",
+    email: "メールアドレス",
+    password: "パスワード",
+    password_again: "パスワード（確認）",
+    password_hint: "10文字以上。",
+    register_title: "ウォレットを作成",
+    register_intro: "バッジの受け取りに招待されています。パスワードを決めてウォレットを作成してください。メールアドレスは招待により確認済みです。",
+    register_button: "ウォレットを作成",
+    issuer: "発行者",
+    badge: "バッジ",
+    email_confirmed: "確認済み",
+    my_badges: "マイバッジ",
+    no_badges: "まだバッジはありません。発行者からバッジが届いたら、メールのリンクを開いてください。",
+    received: "受け取り日",
+    valid_until: "有効期限",
+    recipient: "受領者",
+    description: "説明",
+    criteria: "取得基準",
+    receive_title: "バッジを受け取る",
+    receive_intro: "この発行者から次のバッジが届いています：",
+    pin: "PIN",
+    pin_digits: "桁の数字",
+    pin_characters: "文字",
+    accept: "バッジを受け取る",
+    back: "マイバッジへ戻る",
+    error: "エラーが発生しました",
+    not_found: "見つかりません",
+    signed_in_as: "ログイン中：",
+};
+
+// ---------------------------------------------------------------------------------------
+// Request context: language, CSRF, session
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// A `Set-Cookie` value: `HttpOnly`, `SameSite=Lax`, `Path=/`, `Secure` over https.
+fn set_cookie(app: &App, name: &str, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if app.config.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
+}
+
+fn csrf_token(app: &App, cookie_value: &str) -> String {
+    shared::b64::encode(app.seal.mac("wallet-csrf", cookie_value.as_bytes()))
+}
+
+/// What every page needs: the language, the CSRF token (and a new CSRF cookie when the
+/// browser has none), the signed-in account and its session token.
+pub struct Web {
+    lang: Lang,
+    csrf: String,
+    new_csrf_cookie: Option<String>,
+    account: Option<Account>,
+    session: Option<String>,
+    ip: Option<String>,
+    headers: HeaderMap,
+}
+
+impl FromRequestParts<App> for Web {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, PageError> {
+        let headers = parts.headers.clone();
+        let lang = Lang::from_headers(&headers);
+        let (csrf, new_csrf_cookie) = match cookie(&headers, CSRF_COOKIE).filter(|c| c.len() >= 16)
+        {
+            Some(c) => (csrf_token(app, &c), None),
+            None => {
+                let c = shared::b64::random(16);
+                (csrf_token(app, &c), Some(c))
+            }
+        };
+        let session = cookie(&headers, SESSION_COOKIE).filter(|s| !s.is_empty());
+        let account = match &session {
+            Some(token) => app
+                .session_account(token, app.clock.now())
+                .await
+                .map_err(|e| PageError::from_app(e, lang))?,
+            None => None,
+        };
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ci| ci.0.ip().to_string());
+        Ok(Web {
+            lang,
+            csrf,
+            new_csrf_cookie,
+            account,
+            session,
+            ip,
+            headers,
+        })
+    }
+}
+
+impl Web {
+    fn t(&self) -> &'static Texts {
+        self.lang.texts()
+    }
+
+    /// The form's pairs, after checking its CSRF token against this browser's cookie.
+    fn checked_form(&self, app: &App, body: &[u8]) -> Result<Form, PageError> {
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+        let form = Form(pairs);
+        let ok = match (cookie(&self.headers, CSRF_COOKIE), form.get("csrf")) {
+            (Some(c), Some(t)) if c.len() >= 16 => {
+                shared::secret::constant_time_eq(csrf_token(app, &c).as_bytes(), t.as_bytes())
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(PageError::new(
+                StatusCode::FORBIDDEN,
+                "the form's CSRF token is missing or does not match this browser's; reload the page and try again",
+                self.lang,
+            ));
+        }
+        Ok(form)
+    }
+
+    fn layout(&self, title: &str) -> Layout {
+        Layout {
+            t: self.t(),
+            lang: self.lang.code(),
+            title: title.to_owned(),
+            csrf: self.csrf.clone(),
+            signed_in_as: self.account.as_ref().map(|a| a.name.clone()),
+            here: String::new(),
+        }
+    }
+
+    /// Renders `page` with the security headers (and the CSRF cookie when it is new).
+    fn render(&self, app: &App, status: StatusCode, page: impl Template) -> Response {
+        match page.render() {
+            Ok(html) => {
+                let mut r = html_response(status, html);
+                if let Some(c) = &self.new_csrf_cookie {
+                    r.headers_mut()
+                        .append(header::SET_COOKIE, set_cookie(app, CSRF_COOKIE, c, 86_400));
+                }
+                r
+            }
+            Err(e) => PageError::from_app(AppError::Internal(format!("template: {e}")), self.lang)
+                .into_response(),
+        }
+    }
+
+    /// The signed-in account, or the redirect to the sign-in page that comes back to
+    /// `next`.
+    fn require_account(&self, next: &str) -> Result<&Account, Box<Response>> {
+        self.account
+            .as_ref()
+            .ok_or_else(|| Box::new(see_other(&format!("/sign-in?next={}", encode(next)))))
+    }
+}
+
+struct Form(Vec<(String, String)>);
+
+impl Form {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn value(&self, name: &str) -> &str {
+        self.get(name).unwrap_or("")
+    }
+}
+
+fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// A local path to go back to after signing in; anything else (another site, `//host`)
+/// becomes the front page.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+fn see_other(location: &str) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn html_response(status: StatusCode, body: String) -> Response {
+    let mut r = (status, body).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; img-src 'self' https: data:; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    r
+}
+
+// ---------------------------------------------------------------------------------------
+// Errors as pages
+
+/// A failure shown as a page: the status and exactly which check failed (a 5xx of our own
+/// logs its cause and shows none).
+#[derive(Debug)]
+pub struct PageError {
+    status: StatusCode,
+    message: String,
+    lang: Lang,
+}
+
+impl PageError {
+    fn new(status: StatusCode, message: impl Into<String>, lang: Lang) -> Self {
+        PageError {
+            status,
+            message: message.into(),
+            lang,
+        }
+    }
+
+    fn from_app(e: AppError, lang: Lang) -> Self {
+        PageError::new(e.status(), user_message(&e), lang)
+    }
+
+    fn not_found(lang: Lang) -> Self {
+        PageError::new(StatusCode::NOT_FOUND, lang.texts().not_found, lang)
+    }
+}
+
+/// What the holder is told about `e`: the check that failed; nothing of our own faults.
+fn user_message(e: &AppError) -> String {
+    let status = e.status();
+    if status.is_server_error() && status != StatusCode::BAD_GATEWAY {
+        tracing::error!(error = %e, "internal error");
+        "the wallet could not complete the request".to_owned()
+    } else {
+        e.to_string()
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let t = self.lang.texts();
+        let title = if self.status == StatusCode::NOT_FOUND {
+            t.not_found
+        } else {
+            t.error
+        };
+        let page = ErrorPage {
+            layout: Layout {
+                t,
+                lang: self.lang.code(),
+                title: title.to_owned(),
+                csrf: String::new(),
+                signed_in_as: None,
+                here: String::new(),
+            },
+            status: self.status.as_u16(),
+            message: self.message,
+        };
+        match page.render() {
+            Ok(html) => html_response(self.status, html),
+            Err(_) => (self.status, "error").into_response(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Templates
+
+pub struct Layout {
+    pub t: &'static Texts,
+    pub lang: &'static str,
+    pub title: String,
+    pub csrf: String,
+    pub signed_in_as: Option<String>,
+    /// The current path and query, for the language switch to come back to.
+    pub here: String,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    layout: Layout,
+    status: u16,
+    message: String,
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct RegisterPage {
+    layout: Layout,
+    invitation: String,
+    issuer_name: String,
+    achievement: String,
+    email: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage {
+    layout: Layout,
+    email: String,
+    next: String,
+    error: Option<String>,
+}
+
+/// A badge as the list and the detail page show it.
+struct BadgeItem {
+    id: String,
+    name: String,
+    issuer: String,
+    received: String,
+    valid_until: Option<String>,
+    image: Option<String>,
+    description: Option<String>,
+    criteria: Option<String>,
+    recipient: Option<String>,
+}
+
+impl BadgeItem {
+    fn new(view: &CredentialView, claims: Option<&Value>) -> Self {
+        let s = |p: &str| {
+            claims
+                .and_then(|c| c.pointer(p))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let image = s("/ld/credentialSubject/achievement/image/id")
+            .or_else(|| s("/ld/credentialSubject/achievement/image"))
+            .or_else(|| s("/ld/image/id"))
+            .filter(|u| u.starts_with("https://") || u.starts_with("data:image/"));
+        BadgeItem {
+            id: view.id.clone(),
+            name: view
+                .achievement_name
+                .clone()
+                .unwrap_or_else(|| view.vct.clone()),
+            issuer: view
+                .issuer_name
+                .clone()
+                .unwrap_or_else(|| view.issuer.clone()),
+            received: view.received.get(..10).unwrap_or(&view.received).to_owned(),
+            valid_until: view
+                .valid_until
+                .as_ref()
+                .map(|v| v.get(..10).unwrap_or(v).to_owned()),
+            image,
+            description: s("/ld/credentialSubject/achievement/description"),
+            criteria: s("/ld/credentialSubject/achievement/criteria/narrative")
+                .or_else(|| s("/ld/credentialSubject/achievement/criteria/id")),
+            recipient: view.recipient_name.clone(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    layout: Layout,
+    badges: Vec<BadgeItem>,
+}
+
+#[derive(Template)]
+#[template(path = "badge.html")]
+struct BadgePage {
+    layout: Layout,
+    badge: BadgeItem,
+}
+
+/// The PIN input the offer's `tx_code` asks for.
+struct PinInput {
+    numeric: bool,
+    length: Option<u32>,
+    description: Option<String>,
+    hint: String,
+}
+
+#[derive(Template)]
+#[template(path = "receive.html")]
+struct ReceivePage {
+    layout: Layout,
+    offer: String,
+    issuer: String,
+    badges: Vec<String>,
+    pin: Option<PinInput>,
+    error: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Handlers
+
+async fn home(State(app): State<App>, web: Web) -> Result<Response, PageError> {
+    let account = match web.require_account("/") {
+        Ok(a) => a,
+        Err(redirect) => return Ok(*redirect),
+    };
+    let badges = app
+        .list_with_claims(account)
+        .await
+        .map_err(|e| PageError::from_app(e, web.lang))?
+        .iter()
+        .rev()
+        .map(|(view, claims)| BadgeItem::new(view, Some(claims)))
+        .collect();
+    let mut layout = web.layout(web.t().my_badges);
+    layout.here = "/".into();
+    Ok(web.render(&app, StatusCode::OK, HomePage { layout, badges }))
+}
+
+#[derive(serde::Deserialize)]
+struct InvitationQuery {
+    invitation: Option<String>,
+}
+
+async fn register_page(
+    State(app): State<App>,
+    web: Web,
+    axum::extract::Query(q): axum::extract::Query<InvitationQuery>,
+) -> Result<Response, PageError> {
+    let invitation = q.invitation.unwrap_or_default();
+    if invitation.is_empty() {
+        return Err(PageError::new(
+            StatusCode::BAD_REQUEST,
+            "invitation: the link has no `invitation` parameter",
+            web.lang,
+        ));
+    }
+    let claims = app
+        .verify_invitation(&invitation, app.clock.now())
+        .await
+        .map_err(|e| PageError::from_app(e, web.lang))?;
+    let mut layout = web.layout(web.t().register_title);
+    layout.here = format!("/register?invitation={}", encode(&invitation));
+    Ok(web.render(
+        &app,
+        StatusCode::OK,
+        RegisterPage {
+            layout,
+            invitation,
+            issuer_name: claims.issuer_name,
+            achievement: claims.achievement,
+            email: claims.email.trim().to_lowercase(),
+            error: None,
+        },
+    ))
+}
+
+async fn register(
+    State(app): State<App>,
+    web: Web,
+    body: axum::body::Bytes,
+) -> Result<Response, PageError> {
+    let form = web.checked_form(&app, &body)?;
+    let invitation = form.value("invitation");
+    let now = app.clock.now();
+    let attempt = async {
+        crate::wallet::web::check_new_password(form.value("password"), form.value("password2"))?;
+        app.register_from_invitation(invitation, Some(form.value("password")), now)
+            .await
+    };
+    match attempt.await {
+        Ok(registered) => {
+            let row = app
+                .store
+                .account_by_id(&registered.account_id)
+                .await
+                .map_err(|e| PageError::from_app(e.into(), web.lang))?
+                .ok_or_else(|| PageError::not_found(web.lang))?;
+            let account = app
+                .open_account(row)
+                .map_err(|e| PageError::from_app(e, web.lang))?;
+            signed_in(&app, &account, "/", &web).await
+        }
+        Err(e) => {
+            // The form again, with the check that failed; the invitation itself must
+            // still verify to show it.
+            let message = user_message(&e);
+            let claims = app
+                .verify_invitation(invitation, now)
+                .await
+                .map_err(|_| PageError::from_app(e, web.lang))?;
+            let layout = web.layout(web.t().register_title);
+            Ok(web.render(
+                &app,
+                StatusCode::BAD_REQUEST,
+                RegisterPage {
+                    layout,
+                    invitation: invitation.to_owned(),
+                    issuer_name: claims.issuer_name,
+                    achievement: claims.achievement,
+                    email: claims.email.trim().to_lowercase(),
+                    error: Some(message),
+                },
+            ))
+        }
+    }
+}
+
+/// Starts a session for `account` and sends the browser to `next`.
+async fn signed_in(
+    app: &App,
+    account: &Account,
+    next: &str,
+    web: &Web,
+) -> Result<Response, PageError> {
+    if let Some(old) = &web.session {
+        app.end_session(old)
+            .await
+            .map_err(|e| PageError::from_app(e, web.lang))?;
+    }
+    let token = app
+        .start_session(account, app.clock.now())
+        .await
+        .map_err(|e| PageError::from_app(e, web.lang))?;
+    let mut r = see_other(next);
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(app, SESSION_COOKIE, &token, crate::wallet::web::SESSION_TTL),
+    );
+    Ok(r)
+}
+
+#[derive(serde::Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+async fn sign_in_page(
+    State(app): State<App>,
+    web: Web,
+    axum::extract::Query(q): axum::extract::Query<NextQuery>,
+) -> Response {
+    let next = safe_next(q.next.as_deref());
+    let mut layout = web.layout(web.t().sign_in);
+    layout.here = format!("/sign-in?next={}", encode(&next));
+    web.render(
+        &app,
+        StatusCode::OK,
+        SignInPage {
+            layout,
+            email: String::new(),
+            next,
+            error: None,
+        },
+    )
+}
+
+async fn sign_in(
+    State(app): State<App>,
+    web: Web,
+    body: axum::body::Bytes,
+) -> Result<Response, PageError> {
+    let form = web.checked_form(&app, &body)?;
+    let next = safe_next(form.get("next"));
+    match app
+        .sign_in(
+            form.value("email"),
+            form.value("password"),
+            web.ip.as_deref(),
+            app.clock.now(),
+        )
+        .await
+    {
+        Ok(account) => signed_in(&app, &account, &next, &web).await,
+        Err(e) => {
+            let status = e.status();
+            let layout = web.layout(web.t().sign_in);
+            Ok(web.render(
+                &app,
+                status,
+                SignInPage {
+                    layout,
+                    email: form.value("email").to_owned(),
+                    next,
+                    error: Some(user_message(&e)),
+                },
+            ))
+        }
+    }
+}
+
+async fn sign_out(
+    State(app): State<App>,
+    web: Web,
+    body: axum::body::Bytes,
+) -> Result<Response, PageError> {
+    web.checked_form(&app, &body)?;
+    if let Some(token) = &web.session {
+        app.end_session(token)
+            .await
+            .map_err(|e| PageError::from_app(e, web.lang))?;
+    }
+    let mut r = see_other("/sign-in");
+    r.headers_mut()
+        .append(header::SET_COOKIE, set_cookie(&app, SESSION_COOKIE, "", 0));
+    Ok(r)
+}
+
+/// The offer link a `/receive?…` query stands for.
+fn offer_link(query: &str) -> String {
+    format!("openid-credential-offer://?{query}")
+}
+
+async fn receive_page(
+    State(app): State<App>,
+    web: Web,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let query = query.unwrap_or_default();
+    let here = format!("/receive?{query}");
+    if let Err(redirect) = web.require_account(&here) {
+        return Ok(*redirect);
+    }
+    let offer = offer_link(&query);
+    let preview = app
+        .preview_offer(&offer)
+        .await
+        .map_err(|e| PageError::from_app(e, web.lang))?;
+    let mut layout = web.layout(web.t().receive_title);
+    layout.here = here;
+    Ok(web.render(
+        &app,
+        StatusCode::OK,
+        receive_view(&web, layout, offer, preview, None),
+    ))
+}
+
+fn receive_view(
+    web: &Web,
+    layout: Layout,
+    offer: String,
+    preview: OfferPreview,
+    error: Option<String>,
+) -> ReceivePage {
+    let t = web.t();
+    let pin = preview.tx_code.map(|tx| {
+        let numeric = tx.input_mode.unwrap_or_default() == TxCodeInputMode::Numeric;
+        let hint = match (tx.length, numeric) {
+            (Some(n), true) => format!("{n} {}", t.pin_digits),
+            (Some(n), false) => format!("{n} {}", t.pin_characters),
+            (None, _) => String::new(),
+        };
+        PinInput {
+            numeric,
+            length: tx.length,
+            description: tx.description,
+            hint,
+        }
+    });
+    ReceivePage {
+        layout,
+        offer,
+        issuer: preview.issuer_name.unwrap_or(preview.issuer),
+        badges: preview.badges,
+        pin,
+        error,
+    }
+}
+
+async fn receive(
+    State(app): State<App>,
+    web: Web,
+    body: axum::body::Bytes,
+) -> Result<Response, PageError> {
+    let form = web.checked_form(&app, &body)?;
+    let offer = form.value("offer").to_owned();
+    let Some(account) = web.account.as_ref() else {
+        return Ok(see_other("/sign-in"));
+    };
+    match app
+        .accept(account, &offer, form.get("tx_code"), app.clock.now())
+        .await
+    {
+        Ok(accepted) => Ok(match accepted.credentials.first() {
+            Some(c) => see_other(&format!("/badges/{}", encode(&c.id))),
+            None => see_other("/"),
+        }),
+        Err(e) => {
+            let message = user_message(&e);
+            let status = e.status();
+            // Show the offer again with the reason; an offer that no longer resolves
+            // (expired, redeemed) is shown as the error alone.
+            let preview = app
+                .preview_offer(&offer)
+                .await
+                .map_err(|_| PageError::new(status, message.clone(), web.lang))?;
+            let layout = web.layout(web.t().receive_title);
+            let page = receive_view(&web, layout, offer, preview, Some(message));
+            Ok(web.render(&app, status, page))
+        }
+    }
+}
+
+async fn badge_page(
+    State(app): State<App>,
+    web: Web,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let here = format!("/badges/{}", encode(&id));
+    let account = match web.require_account(&here) {
+        Ok(a) => a,
+        Err(redirect) => return Ok(*redirect),
+    };
+    let (view, claims) = app
+        .credential_of(account, &id)
+        .await
+        .map_err(|e| PageError::from_app(e, web.lang))?
+        .ok_or_else(|| PageError::not_found(web.lang))?;
+    let badge = BadgeItem::new(&view, Some(&claims));
+    let mut layout = web.layout(&badge.name);
+    layout.here = here;
+    Ok(web.render(&app, StatusCode::OK, BadgePage { layout, badge }))
+}
+
+async fn set_lang(
+    State(app): State<App>,
+    Path(lang): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<NextQuery>,
+) -> Response {
+    let lang = Lang::parse(&lang).unwrap_or(Lang::En);
+    let mut r = see_other(&safe_next(q.next.as_deref()));
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(&app, LANG_COOKIE, lang.code(), 365 * 86_400),
+    );
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next(Some("/receive?x=1")), "/receive?x=1");
+        assert_eq!(safe_next(Some("//evil.example/")), "/");
+        assert_eq!(safe_next(Some("https://evil.example/")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn language_from_cookie_then_accept_language() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::ACCEPT_LANGUAGE,
+            HeaderValue::from_static("fr;q=0.9, ja-JP;q=0.8, en;q=0.5"),
+        );
+        assert_eq!(Lang::from_headers(&h), Lang::Ja);
+        h.insert(header::COOKIE, HeaderValue::from_static("wallet_lang=en"));
+        assert_eq!(Lang::from_headers(&h), Lang::En);
+        assert_eq!(Lang::from_headers(&HeaderMap::new()), Lang::En);
+    }
+}

@@ -1,0 +1,289 @@
+//! Accounts in the browser: passwords (argon2id), sessions and sign-in throttling. The
+//! session cookie holds a random token; only its SHA-256 is stored, so signing out (or a
+//! lost database row) ends it on every instance. Failed sign-ins are counted per account
+//! and per client address in the database: [`MAX_FAILURES`] within [`LOCK_SECONDS`] lock
+//! that subject for [`LOCK_SECONDS`].
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+
+use crate::error::AppError;
+use crate::{Account, App};
+
+/// How long a browser session lasts, in seconds.
+pub const SESSION_TTL: i64 = 14 * 24 * 3600;
+/// Failed sign-ins that lock an account or an address.
+pub const MAX_FAILURES: i64 = 5;
+/// How long a lock lasts (and the window in which failures are counted), in seconds.
+pub const LOCK_SECONDS: i64 = 15 * 60;
+pub const MIN_PASSWORD: usize = 10;
+const MAX_PASSWORD: usize = 1024;
+
+/// Why a sign-in or a password was refused: each names the check that failed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WebAuthError {
+    #[error("wrong email address or password")]
+    WrongCredentials,
+    #[error("too many failed sign-ins for this account; try again in {minutes} minutes")]
+    AccountLocked { minutes: i64 },
+    #[error("too many failed sign-ins from your network address; try again in {minutes} minutes")]
+    AddressLocked { minutes: i64 },
+    #[error("the password must be at least {MIN_PASSWORD} characters long")]
+    PasswordTooShort,
+    #[error("the password is longer than {MAX_PASSWORD} characters")]
+    PasswordTooLong,
+    #[error("the two passwords differ")]
+    PasswordsDiffer,
+    #[error("an account with a password already exists for {0}; sign in instead")]
+    AlreadyRegistered(String),
+}
+
+impl WebAuthError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            WebAuthError::WrongCredentials => "wrong_credentials",
+            WebAuthError::AccountLocked { .. } | WebAuthError::AddressLocked { .. } => {
+                "too_many_attempts"
+            }
+            WebAuthError::AlreadyRegistered(_) => "already_registered",
+            _ => "invalid_password",
+        }
+    }
+
+    pub fn is_throttled(&self) -> bool {
+        matches!(
+            self,
+            WebAuthError::AccountLocked { .. } | WebAuthError::AddressLocked { .. }
+        )
+    }
+}
+
+/// Checks a new password's shape (and that it was typed the same twice).
+pub fn check_new_password(password: &str, repeated: &str) -> Result<(), WebAuthError> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD {
+        return Err(WebAuthError::PasswordTooShort);
+    }
+    if chars > MAX_PASSWORD {
+        return Err(WebAuthError::PasswordTooLong);
+    }
+    if password != repeated {
+        return Err(WebAuthError::PasswordsDiffer);
+    }
+    Ok(())
+}
+
+/// The argon2id PHC string of `password` (default parameters: m=19 MiB, t=2, p=1).
+pub async fn hash_password(password: &str) -> Result<String, AppError> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
+            .map_err(|e| AppError::Internal(format!("password salt: {e}")))?;
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| AppError::Internal(format!("password hash: {e}")))
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("password hash task: {e}")))?
+}
+
+async fn password_matches(password: &str, phc: &str) -> Result<bool, AppError> {
+    let password = password.to_owned();
+    let phc = phc.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let parsed = PasswordHash::new(&phc)
+            .map_err(|e| AppError::Internal(format!("stored password hash: {e}")))?;
+        Ok(Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("password check task: {e}")))?
+}
+
+/// A hash that a password is checked against when the account does not exist, so that a
+/// sign-in takes as long either way.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$9tWbSZJTf5TOh5CwMHMFWYnEjZBVtkUlvL3gVzIAJXY";
+
+impl App {
+    /// Signs in with email and password from client address `ip`; returns the account.
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        ip: Option<&str>,
+        now: i64,
+    ) -> Result<Account, AppError> {
+        let email = email.trim().to_lowercase();
+        let account_subject = format!("account:{email}");
+        let ip_subject = ip.map(|ip| format!("ip:{ip}"));
+        if let Some(minutes) = self.locked_minutes(&account_subject, now).await? {
+            return Err(WebAuthError::AccountLocked { minutes }.into());
+        }
+        if let Some(s) = &ip_subject
+            && let Some(minutes) = self.locked_minutes(s, now).await?
+        {
+            return Err(WebAuthError::AddressLocked { minutes }.into());
+        }
+        let row = self.store.account_by_email(&email).await?;
+        let phc = row
+            .as_ref()
+            .and_then(|r| r.password_hash.clone())
+            .unwrap_or_else(|| DUMMY_HASH.to_owned());
+        let ok = password_matches(password, &phc).await? && row.is_some();
+        match (ok, row) {
+            (true, Some(row)) => {
+                self.store.set_throttle(&account_subject, 0, 0, now).await?;
+                let full = self
+                    .store
+                    .account_by_id(&row.id)
+                    .await?
+                    .ok_or_else(|| AppError::Internal("account vanished".into()))?;
+                self.open_account(full)
+            }
+            _ => {
+                self.record_failure(&account_subject, now).await?;
+                if let Some(s) = &ip_subject {
+                    self.record_failure(s, now).await?;
+                }
+                Err(WebAuthError::WrongCredentials.into())
+            }
+        }
+    }
+
+    async fn locked_minutes(&self, subject: &str, now: i64) -> Result<Option<i64>, AppError> {
+        Ok(match self.store.throttle(subject).await? {
+            Some((_, locked_until, _)) if locked_until > now => {
+                Some((locked_until - now + 59) / 60)
+            }
+            _ => None,
+        })
+    }
+
+    async fn record_failure(&self, subject: &str, now: i64) -> Result<(), AppError> {
+        let failures = match self.store.throttle(subject).await? {
+            Some((failures, _, updated_at)) if now - updated_at < LOCK_SECONDS => failures + 1,
+            _ => 1,
+        };
+        if failures >= MAX_FAILURES {
+            self.store
+                .set_throttle(subject, 0, now + LOCK_SECONDS, now)
+                .await?;
+        } else {
+            self.store.set_throttle(subject, failures, 0, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Starts a browser session for `account`; returns the cookie value.
+    pub async fn start_session(&self, account: &Account, now: i64) -> Result<String, AppError> {
+        let token = shared::b64::random(32);
+        self.store
+            .insert_session(
+                &shared::b64::sha256(&token),
+                &account.id,
+                now,
+                now + SESSION_TTL,
+            )
+            .await?;
+        Ok(token)
+    }
+
+    /// The account of a session cookie value, if the session is live.
+    pub async fn session_account(
+        &self,
+        token: &str,
+        now: i64,
+    ) -> Result<Option<Account>, AppError> {
+        let Some(id) = self
+            .store
+            .session_account(&shared::b64::sha256(token), now)
+            .await?
+        else {
+            return Ok(None);
+        };
+        match self.store.account_by_id(&id).await? {
+            Some(row) => Ok(Some(self.open_account(row)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn end_session(&self, token: &str) -> Result<(), AppError> {
+        Ok(self
+            .store
+            .delete_session(&shared::b64::sha256(token))
+            .await?)
+    }
+
+    /// The account's credential `id` (as the list shows it) with its stored claims; `None`
+    /// when this account holds no such credential.
+    pub async fn credential_of(
+        &self,
+        account: &Account,
+        id: &str,
+    ) -> Result<Option<(crate::CredentialView, serde_json::Value)>, AppError> {
+        let Some(row) = self.store.credential_of(&account.id, id).await? else {
+            return Ok(None);
+        };
+        let claims: serde_json::Value = serde_json::from_str(&row.claims)
+            .map_err(|e| AppError::Internal(format!("stored claims of {}: {e}", row.id)))?;
+        Ok(Some((super::credential_view(&row)?, claims)))
+    }
+
+    /// The account's credentials with their stored claims, oldest first.
+    pub async fn list_with_claims(
+        &self,
+        account: &Account,
+    ) -> Result<Vec<(crate::CredentialView, serde_json::Value)>, AppError> {
+        self.store
+            .credentials(&account.id)
+            .await?
+            .iter()
+            .map(|row| {
+                let claims: serde_json::Value = serde_json::from_str(&row.claims)
+                    .map_err(|e| AppError::Internal(format!("stored claims of {}: {e}", row.id)))?;
+                Ok((super::credential_view(row)?, claims))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_passwords_are_checked_by_name() {
+        assert_eq!(
+            check_new_password("short", "short"),
+            Err(WebAuthError::PasswordTooShort)
+        );
+        assert_eq!(
+            check_new_password("long enough 1", "long enough 2"),
+            Err(WebAuthError::PasswordsDiffer)
+        );
+        let huge = "x".repeat(MAX_PASSWORD + 1);
+        assert_eq!(
+            check_new_password(&huge, &huge),
+            Err(WebAuthError::PasswordTooLong)
+        );
+        assert_eq!(
+            check_new_password("パスワードは十文字以上", "パスワードは十文字以上"),
+            Ok(())
+        );
+    }
+
+    #[tokio::test]
+    async fn argon2id_hashes_verify_and_the_dummy_hash_parses() {
+        let phc = hash_password("correct horse battery").await.unwrap();
+        assert!(phc.starts_with("$argon2id$"), "{phc}");
+        assert!(
+            password_matches("correct horse battery", &phc)
+                .await
+                .unwrap()
+        );
+        assert!(!password_matches("wrong", &phc).await.unwrap());
+        assert!(!password_matches("anything", DUMMY_HASH).await.unwrap());
+    }
+}
