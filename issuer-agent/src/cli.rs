@@ -37,9 +37,17 @@ pub enum Command {
         /// A tag (repeatable).
         #[arg(long = "tag")]
         tags: Vec<String>,
+        /// Each offer waits for the operator's approval (`approve` / `reject`).
+        #[arg(long)]
+        requires_approval: bool,
         #[arg(long)]
         json: bool,
     },
+    /// Approve an offer whose achievement needs approval: the wallet's deferred request
+    /// then gets the credentials.
+    Approve { offer_id: String },
+    /// Reject an offer whose achievement needs approval.
+    Reject { offer_id: String },
     /// Change an achievement (new credentials carry the change; issued ones do not).
     AchievementUpdate {
         id: String,
@@ -169,10 +177,12 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
             criteria_url,
             achievement_type,
             tags,
+            requires_approval,
             json,
         } => {
             let view = app
                 .create_achievement(NewAchievement {
+                    requires_approval,
                     name,
                     description,
                     criteria,
@@ -354,6 +364,16 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
         Command::Resend { id, json } => {
             let view = app.resend(&id).await?;
             show_registration(&json!(view), json);
+            Ok(())
+        }
+        Command::Approve { offer_id } => {
+            app.decide(&offer_id, true, "command line").await?;
+            println!("offer {offer_id}: approved");
+            Ok(())
+        }
+        Command::Reject { offer_id } => {
+            app.decide(&offer_id, false, "command line").await?;
+            println!("offer {offer_id}: rejected");
             Ok(())
         }
         Command::AdminTokenRotate => {

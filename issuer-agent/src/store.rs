@@ -44,11 +44,13 @@ pub struct AchievementRow {
     pub image_digest: Option<String>,
     pub retired_at: Option<i64>,
     pub updated_at: Option<i64>,
+    /// 1: each offer waits for the operator's decision (deferred issuance).
+    pub requires_approval: i64,
 }
 
 /// Every achievement column, in [`AchievementRow`] order.
 const ACHIEVEMENT_COLUMNS: &str = "id, name, description, criteria, image_url, valid_days, created_at, \
-     criteria_url, achievement_type, tags, alignments, image_digest, retired_at, updated_at";
+     criteria_url, achievement_type, tags, alignments, image_digest, retired_at, updated_at, requires_approval";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OfferRow {
@@ -70,6 +72,9 @@ pub struct OfferRow {
     pub results: Option<String>,
     /// The registration the offer was made for (none for offers made one by one).
     pub registration_id: Option<String>,
+    /// The operator's decision when the achievement needs approval: `approved`, `rejected`.
+    pub decision: Option<String>,
+    pub decided_at: Option<i64>,
 }
 
 /// One line of the audit log: what happened to which credential, when, with details (JSON).
@@ -116,14 +121,16 @@ macro_rules! select_offers {
     ($tail:literal) => {
         concat!(
             "SELECT id, achievement_id, recipient_name, recipient_email, code_hash, tx_code_hash, ",
-            "tx_code_failures, expires_at, redeemed_at, token_hash, token_expires_at, created_at, evidence, results, registration_id ",
+            "tx_code_failures, expires_at, redeemed_at, token_hash, token_expires_at, created_at, evidence, results, registration_id, decision, decided_at ",
             "FROM offers ",
             $tail
         )
     };
 }
 
+mod deferred;
 mod registrations;
+pub use deferred::*;
 pub use registrations::*;
 
 impl Store {
@@ -161,8 +168,8 @@ impl Store {
         with_db!(&self.db, |pool| {
             sqlx::query(
                 "INSERT INTO achievements (id, name, description, criteria, image_url, valid_days, created_at, \
-                 criteria_url, achievement_type, tags, alignments, image_digest, retired_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                 criteria_url, achievement_type, tags, alignments, image_digest, retired_at, updated_at, requires_approval) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             )
             .bind(&a.id)
             .bind(&a.name)
@@ -178,6 +185,7 @@ impl Store {
             .bind(&a.image_digest)
             .bind(a.retired_at)
             .bind(a.updated_at)
+            .bind(a.requires_approval)
             .execute(pool)
             .await?
             .rows_affected()
@@ -191,7 +199,7 @@ impl Store {
             sqlx::query(
                 "UPDATE achievements SET name = $2, description = $3, criteria = $4, image_url = $5, \
                  valid_days = $6, criteria_url = $7, achievement_type = $8, tags = $9, alignments = $10, \
-                 image_digest = $11, retired_at = $12, updated_at = $13 WHERE id = $1",
+                 image_digest = $11, retired_at = $12, updated_at = $13, requires_approval = $14 WHERE id = $1",
             )
             .bind(&a.id)
             .bind(&a.name)
@@ -206,6 +214,7 @@ impl Store {
             .bind(&a.image_digest)
             .bind(a.retired_at)
             .bind(a.updated_at)
+            .bind(a.requires_approval)
             .execute(pool)
             .await?
             .rows_affected()

@@ -80,6 +80,9 @@ pub struct NewAchievement {
     pub tags: Vec<String>,
     #[serde(default)]
     pub alignments: Vec<AlignmentInput>,
+    /// Each offer waits for the operator's approval; wallets get a deferred transaction.
+    #[serde(default)]
+    pub requires_approval: bool,
 }
 
 /// `missing` → `None` (unchanged), `null` → `Some(None)` (cleared), a value → set.
@@ -111,6 +114,8 @@ pub struct AchievementUpdate {
     pub tags: Option<Vec<String>>,
     #[serde(default)]
     pub alignments: Option<Vec<AlignmentInput>>,
+    #[serde(default)]
+    pub requires_approval: Option<bool>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -137,6 +142,7 @@ pub struct AchievementView {
     pub retired: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retired_at: Option<i64>,
+    pub requires_approval: bool,
 }
 
 fn is_http_url(s: &str) -> bool {
@@ -257,6 +263,7 @@ impl App {
             tags: tags_of(&a),
             alignments: alignments_of(&a),
             retired: a.retired_at.is_some(),
+            requires_approval: a.requires_approval != 0,
             id: a.id,
             name: a.name,
             description: a.description,
@@ -294,6 +301,7 @@ impl App {
             image_digest: None,
             retired_at: None,
             updated_at: None,
+            requires_approval: i64::from(req.requires_approval),
         };
         validate(&row)?;
         self.store.insert_achievement(&row).await?;
@@ -343,6 +351,9 @@ impl App {
         }
         if let Some(v) = u.alignments {
             row.alignments = json_array(&v);
+        }
+        if let Some(v) = u.requires_approval {
+            row.requires_approval = i64::from(v);
         }
         row.updated_at = Some(self.clock.now());
         validate(&row)?;

@@ -20,7 +20,7 @@ use shared::status::bitstring::{Bitstring, StatusPurpose};
 
 use crate::App;
 use crate::error::AppError;
-use crate::store::{AuditEntry, CredentialRow, OfferRow};
+use crate::store::{AuditEntry, CredentialRow, DeferredRow, OfferRow};
 
 /// The SD-JWT VC configuration.
 pub const CONFIGURATION_SD_JWT: &str = "OpenBadgeCredential_sd_jwt";
@@ -67,6 +67,16 @@ impl Format {
 pub const BATCH_SIZE: usize = 10;
 /// Seconds a key proof's `iat` may lie in the past, and in the future.
 const PROOF_MAX_AGE: i64 = 300;
+/// Seconds a wallet should wait between deferred credential requests.
+pub const DEFERRED_INTERVAL: i64 = 30;
+
+/// What the credential and deferred endpoints answer: the credentials (200), or a
+/// transaction to come back with (202).
+#[derive(Debug)]
+pub enum CredentialAnswer {
+    Issued(Value),
+    Deferred(Value),
+}
 const LEEWAY: i64 = 30;
 
 impl App {
@@ -99,7 +109,7 @@ impl App {
         &self,
         bearer: Option<&str>,
         request: Value,
-    ) -> Result<Value, AppError> {
+    ) -> Result<CredentialAnswer, AppError> {
         let now = self.clock.now();
         let token =
             bearer.ok_or_else(|| AppError::InvalidToken("no bearer access token".into()))?;
@@ -220,13 +230,61 @@ impl App {
                 "this offer's credential was already issued; ask the issuer for a new offer",
             ));
         }
+        let achievement = self.store.achievement(&offer.achievement_id).await?;
+        if achievement.is_some_and(|a| a.requires_approval != 0) {
+            match offer.decision.as_deref() {
+                Some("approved") => {}
+                Some(_) => {
+                    return Err(AppError::oauth(
+                        "credential_request_denied",
+                        "the issuer declined to issue this credential",
+                    ));
+                }
+                None => {
+                    let transaction_id = shared::b64::random(24);
+                    self.store
+                        .insert_deferred(&DeferredRow {
+                            transaction_hash: shared::b64::sha256(&transaction_id),
+                            offer_id: offer.id.clone(),
+                            configuration: configuration.to_owned(),
+                            holder_jwks: serde_json::to_string(
+                                &keys.iter().map(Jwk::to_value).collect::<Vec<_>>(),
+                            )
+                            .expect("JWKs serialise"),
+                            created_at: now,
+                            expires_at: now + self.config.offer_ttl,
+                            completed_at: None,
+                        })
+                        .await?;
+                    return Ok(CredentialAnswer::Deferred(json!({
+                        "transaction_id": transaction_id,
+                        "interval": DEFERRED_INTERVAL,
+                    })));
+                }
+            }
+        }
+        Ok(CredentialAnswer::Issued(
+            self.issue_for_keys(&offer, configuration, format, &keys, now)
+                .await?,
+        ))
+    }
+
+    /// The Credential Response for `keys`: one credential of `configuration` per key.
+    async fn issue_for_keys(
+        &self,
+        offer: &OfferRow,
+        configuration: &str,
+        format: Format,
+        keys: &[Jwk],
+        now: i64,
+    ) -> Result<Value, AppError> {
         let mut credentials = Vec::with_capacity(keys.len());
-        for key in &keys {
+        for key in keys {
             let credential = match format {
-                Format::SdJwtVc => Value::String(self.issue_sd_jwt(&offer, key, now).await?),
-                Format::LdpVc => self.issue_ldp_vc(&offer, key, now).await?,
+                Format::SdJwtVc => Value::String(self.issue_sd_jwt(offer, key, now).await?),
+                Format::LdpVc => self.issue_ldp_vc(offer, key, now).await?,
                 Format::JwtVc(alg) => Value::String(
-                    self.issue_jwt_vc(&offer, configuration, alg, key, now)
+                    self.issue_jwt_vc(offer, configuration, alg, key, now)
                         .await?,
                 ),
             };
@@ -236,6 +294,119 @@ impl App {
             "credentials": credentials,
             "notification_id": self.notification_id(&offer.id, configuration),
         }))
+    }
+
+    /// The Deferred Credential Endpoint (§9): the access token of the original request
+    /// (accepted after its expiry while the transaction lives) and the `transaction_id`.
+    /// Pending: 202 again; approved: the credentials, once; declined:
+    /// `credential_request_denied`.
+    pub async fn deferred_credential(
+        &self,
+        bearer: Option<&str>,
+        request: Value,
+    ) -> Result<CredentialAnswer, AppError> {
+        let now = self.clock.now();
+        let token =
+            bearer.ok_or_else(|| AppError::InvalidToken("no bearer access token".into()))?;
+        let offer = self
+            .store
+            .offer_by_token_any_time(&shared::b64::sha256(token))
+            .await?
+            .ok_or_else(|| AppError::InvalidToken("access token is unknown".into()))?;
+        let transaction_id = request
+            .get("transaction_id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                AppError::oauth("invalid_credential_request", "transaction_id is missing")
+            })?;
+        let hash = shared::b64::sha256(transaction_id);
+        let deferred = self
+            .store
+            .deferred(&hash)
+            .await?
+            .filter(|d| d.offer_id == offer.id)
+            .ok_or_else(|| {
+                AppError::oauth(
+                    "invalid_transaction_id",
+                    "transaction_id is unknown for this access token",
+                )
+            })?;
+        if deferred.completed_at.is_some() {
+            return Err(AppError::oauth(
+                "invalid_transaction_id",
+                "the credentials of this transaction were already issued",
+            ));
+        }
+        if deferred.expires_at <= now {
+            return Err(AppError::oauth(
+                "invalid_transaction_id",
+                "the transaction has expired",
+            ));
+        }
+        match offer.decision.as_deref() {
+            None => Ok(CredentialAnswer::Deferred(json!({
+                "transaction_id": transaction_id,
+                "interval": DEFERRED_INTERVAL,
+            }))),
+            Some("approved") => {
+                let format = Format::of(&deferred.configuration).ok_or_else(|| {
+                    AppError::Internal(format!(
+                        "deferred configuration {} unknown",
+                        deferred.configuration
+                    ))
+                })?;
+                let keys: Vec<Jwk> = serde_json::from_str(&deferred.holder_jwks)
+                    .map_err(|e| AppError::Internal(format!("stored holder keys: {e}")))?;
+                if !self.store.complete_deferred(&hash, now).await? {
+                    return Err(AppError::oauth(
+                        "invalid_transaction_id",
+                        "the credentials of this transaction were already issued",
+                    ));
+                }
+                Ok(CredentialAnswer::Issued(
+                    self.issue_for_keys(&offer, &deferred.configuration, format, &keys, now)
+                        .await?,
+                ))
+            }
+            Some(_) => Err(AppError::oauth(
+                "credential_request_denied",
+                "the issuer declined to issue this credential",
+            )),
+        }
+    }
+
+    /// Records the operator's decision on an offer whose achievement needs approval.
+    pub async fn decide(&self, offer_id: &str, approve: bool, actor: &str) -> Result<(), AppError> {
+        let offer = self
+            .store
+            .offer(offer_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("offer".into()))?;
+        let decision = if approve { "approved" } else { "rejected" };
+        if let Some(done) = &offer.decision {
+            return Err(AppError::bad_request(
+                "decision",
+                format!("the offer was already {done}"),
+            ));
+        }
+        let now = self.clock.now();
+        let audit = AuditEntry {
+            at: now,
+            action: format!("offer.{decision}"),
+            subject: offer_id.to_owned(),
+            detail: json!({ "by": actor }).to_string(),
+        };
+        if !self
+            .store
+            .decide_offer(offer_id, decision, now, &audit)
+            .await?
+        {
+            return Err(AppError::bad_request(
+                "decision",
+                "the offer was decided meanwhile",
+            ));
+        }
+        Ok(())
     }
 
     /// The `notification_id` of the credentials of `configuration` issued for an offer: a

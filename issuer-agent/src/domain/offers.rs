@@ -183,6 +183,8 @@ impl App {
             evidence,
             results,
             registration_id,
+            decision: None,
+            decided_at: None,
         }
     }
 

@@ -147,6 +147,30 @@ pub async fn create_offer(
     Ok((StatusCode::CREATED, Json(json!(created))))
 }
 
+#[utoipa::path(post, path = "/admin/offers/{id}/approve", tag = ADMIN,
+    params(("id" = String, Path, description = "The offer id")),
+    responses((status = 200, description = "Approved: the wallet's deferred request now gets the credentials", body = Object)))]
+pub async fn approve_offer(
+    _: Admin,
+    State(app): State<App>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    app.decide(&id, true, "admin API").await?;
+    Ok(Json(json!({ "offer_id": id, "decision": "approved" })))
+}
+
+#[utoipa::path(post, path = "/admin/offers/{id}/reject", tag = ADMIN,
+    params(("id" = String, Path, description = "The offer id")),
+    responses((status = 200, description = "Rejected: the wallet's deferred request is denied", body = Object)))]
+pub async fn reject_offer(
+    _: Admin,
+    State(app): State<App>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    app.decide(&id, false, "admin API").await?;
+    Ok(Json(json!({ "offer_id": id, "decision": "rejected" })))
+}
+
 #[utoipa::path(get, path = "/admin/offers/{id}", tag = ADMIN,
     params(("id" = String, Path, description = "The offer id")),
     responses((status = 200, description = "The offer's state and credentials", body = OfferState)))]
@@ -180,6 +204,7 @@ pub async fn offer(
         "expires_at": offer.expires_at,
         "redeemed_at": offer.redeemed_at,
         "tx_code_failures": offer.tx_code_failures,
+        "decision": offer.decision,
         "credentials": credentials.iter().map(|c| json!({
             "id": c.id,
             "configuration": c.configuration,

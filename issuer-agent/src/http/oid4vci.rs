@@ -11,6 +11,7 @@ use super::openapi::{
     METADATA, NonceResponse, OAuthError, PROTOCOL, Problem, TokenRequest, TokenResponse,
 };
 use crate::App;
+use crate::domain::issuance::CredentialAnswer;
 use crate::domain::offers::TokenForm;
 use crate::error::AppError;
 
@@ -85,6 +86,7 @@ pub async fn notification(
     request_body(content = Object, description = "The Credential Request (§8.2): `credential_configuration_id` and `proofs`"),
     responses((status = 200, description = "The Credential Response (§8.3)", body = Object),
         (status = 400, description = "`invalid_credential_request`, `invalid_proof`, `invalid_nonce`, `unknown_credential_configuration`", body = OAuthError),
+        (status = 202, description = "Deferred (§9): `transaction_id` and `interval`; the achievement needs the operator's approval", body = Object),
         (status = 401, description = "`invalid_token`", body = OAuthError)))]
 pub async fn credential(
     State(app): State<App>,
@@ -102,9 +104,41 @@ pub async fn credential(
             format!("body is not JSON: {e}"),
         )
     })?;
-    Ok(no_store(
-        Json(app.credential(bearer, request).await?).into_response(),
-    ))
+    Ok(answer(app.credential(bearer, request).await?))
+}
+
+/// 200 with the credentials, or 202 with the deferred transaction.
+fn answer(a: CredentialAnswer) -> Response {
+    let (status, body) = match a {
+        CredentialAnswer::Issued(body) => (axum::http::StatusCode::OK, body),
+        CredentialAnswer::Deferred(body) => (axum::http::StatusCode::ACCEPTED, body),
+    };
+    no_store((status, Json(body)).into_response())
+}
+
+#[utoipa::path(post, path = "/deferred_credential", tag = PROTOCOL,
+    security(("access_token" = [])),
+    request_body(content = Object, description = "The Deferred Credential Request (§9.1): `transaction_id`"),
+    responses((status = 200, description = "The credentials, issued once the operator approved", body = Object),
+        (status = 202, description = "Still waiting: `transaction_id` and `interval`", body = Object),
+        (status = 400, description = "`invalid_transaction_id`, `credential_request_denied`", body = OAuthError),
+        (status = 401, description = "`invalid_token`", body = OAuthError)))]
+pub async fn deferred_credential(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    let bearer = bearer(&headers);
+    if bearer.is_none() {
+        return Err(AppError::InvalidToken("no bearer access token".into()));
+    }
+    let request: Value = serde_json::from_slice(&body).map_err(|e| {
+        AppError::oauth(
+            "invalid_credential_request",
+            format!("body is not JSON: {e}"),
+        )
+    })?;
+    Ok(answer(app.deferred_credential(bearer, request).await?))
 }
 
 #[utoipa::path(get, path = "/status/{list}", tag = METADATA,

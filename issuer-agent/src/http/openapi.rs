@@ -48,6 +48,9 @@ pub struct OfferState {
     pub expires_at: i64,
     pub redeemed_at: Option<i64>,
     pub tx_code_failures: i64,
+    /// The operator's decision when the achievement needs approval: `approved`,
+    /// `rejected`, or none yet.
+    pub decision: Option<String>,
     pub credentials: Vec<OfferCredential>,
 }
 

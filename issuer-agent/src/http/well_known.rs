@@ -39,6 +39,7 @@ pub async fn credential_issuer(State(app): State<App>) -> Response {
         "credential_endpoint": format!("{base}/credential"),
         "nonce_endpoint": format!("{base}/nonce"),
         "notification_endpoint": format!("{base}/notification"),
+        "deferred_credential_endpoint": format!("{base}/deferred_credential"),
         "batch_credential_issuance": { "batch_size": BATCH_SIZE },
         "display": issuer_display(&app),
         "credential_configurations_supported": {

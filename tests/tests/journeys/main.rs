@@ -4,6 +4,7 @@
 mod achievements;
 mod bench_smoke;
 mod common;
+mod deferred;
 mod demo;
 mod encrypted_response;
 mod formats;

@@ -21,6 +21,8 @@ const ISSUER_ADMIN: &[(&str, &str)] = &[
     ("post", "/admin/achievements/{id}/registrations"),
     ("post", "/admin/offers"),
     ("get", "/admin/offers/{id}"),
+    ("post", "/admin/offers/{id}/approve"),
+    ("post", "/admin/offers/{id}/reject"),
     ("post", "/admin/credentials/{id}/status"),
     ("get", "/admin/audit"),
     ("post", "/admin/imports"),
