@@ -11,10 +11,10 @@ use shared::status::bitstring::Bitstring;
 
 use crate::common::{TestStack, holder_key};
 
-const JWT_VC_ES256: &str = "OpenBadgeCredential_jwt_vc_json";
-const JWT_VC_RS256: &str = "OpenBadgeCredential_jwt_vc_json_rs256";
-const SD_JWT: &str = "OpenBadgeCredential_sd_jwt";
-const LDP_VC: &str = "OpenBadgeCredential_ldp_vc";
+pub(crate) const JWT_VC_ES256: &str = "OpenBadgeCredential_jwt_vc_json";
+pub(crate) const JWT_VC_RS256: &str = "OpenBadgeCredential_jwt_vc_json_rs256";
+pub(crate) const SD_JWT: &str = "OpenBadgeCredential_sd_jwt";
+pub(crate) const LDP_VC: &str = "OpenBadgeCredential_ldp_vc";
 
 /// Redeems `offer` (no PIN) and returns the access token.
 async fn access_token(t: &TestStack, offer: &Value) -> String {
@@ -25,7 +25,7 @@ async fn access_token(t: &TestStack, offer: &Value) -> String {
 }
 
 /// Asks for `configuration` with one proof per holder key; returns status and body.
-async fn request(
+pub(crate) async fn request(
     t: &TestStack,
     token: &str,
     configuration: &str,
@@ -217,7 +217,7 @@ async fn one_offer_redeems_in_every_format_and_each_validates() {
 
 /// GETs a Bitstring Status List; returns the response headers and the decoded list, after
 /// verifying the list credential with the issuer's key.
-async fn bitstring_list(
+pub(crate) async fn bitstring_list(
     t: &TestStack,
     purpose: &str,
 ) -> (reqwest::header::HeaderMap, Bitstring, Value) {
@@ -245,7 +245,7 @@ async fn bitstring_list(
 }
 
 /// The Token Status List's value at `idx`, from the list as served.
-async fn token_status(t: &TestStack, idx: usize) -> u8 {
+pub(crate) async fn token_status(t: &TestStack, idx: usize) -> u8 {
     let r = t
         .http
         .get(format!("{}/status/1", t.issuer()))
@@ -265,7 +265,7 @@ async fn token_status(t: &TestStack, idx: usize) -> u8 {
     .unwrap()
 }
 
-async fn set_status(t: &TestStack, id: &str, status: &str) {
+pub(crate) async fn set_status(t: &TestStack, id: &str, status: &str) {
     let (s, body) = t
         .admin_post(
             &format!("/admin/credentials/{id}/status"),

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::{ADMIN, TestStack, zbarimg};
+use crate::common::{ADMIN, TestStack, holder_key, zbarimg};
+use crate::formats::{self, JWT_VC_ES256, JWT_VC_RS256, LDP_VC, SD_JWT};
 use crate::mail::{Mail, SmtpSink, free_port};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -313,6 +314,58 @@ async fn imported_recipients_get_both_emails_in_their_language_and_redeem_the_ba
     let last = got.last().unwrap();
     assert!(last.subject().contains("Level 2"), "{}", last.subject());
     assert!(last.link("openid-credential-offer://").is_some());
+
+    // The badge email's offer redeems in every format; revoked, it reads as revoked in
+    // both kinds of status list.
+    let level2 = last.link("openid-credential-offer://").unwrap();
+    let offer = json!({"credential_offer_uri": percent_decode(level2.split_once('=').unwrap().1)});
+    let code = t.pre_authorized_code(&offer).await;
+    let (status, token) = t.token(&code, None).await;
+    assert_eq!(status, 200, "{token}");
+    let token = token["access_token"].as_str().unwrap().to_owned();
+    let holder = holder_key();
+    for configuration in [SD_JWT, JWT_VC_ES256, JWT_VC_RS256, LDP_VC] {
+        let (status, body) = formats::request(&t, &token, configuration, &[&holder]).await;
+        assert_eq!(status, 200, "{configuration}: {body}");
+    }
+    let offer_id = offer["credential_offer_uri"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let state = admin_get(&t, &format!("/admin/offers/{offer_id}")).await;
+    let credentials = state["credentials"].as_array().unwrap().clone();
+    assert_eq!(credentials.len(), 4, "{state}");
+    for c in &credentials {
+        formats::set_status(&t, c["id"].as_str().unwrap(), "revoked").await;
+    }
+    for c in &credentials {
+        let idx = c["status_idx"].as_u64().unwrap() as usize;
+        if c["configuration"] == SD_JWT {
+            assert_eq!(
+                formats::token_status(&t, idx).await,
+                1,
+                "revoked in the Token Status List"
+            );
+        } else {
+            let (_, list, _) = formats::bitstring_list(&t, "revocation").await;
+            assert!(
+                list.get(idx).unwrap(),
+                "revoked in the Bitstring Status List"
+            );
+        }
+    }
+    let level2_registration = admin_get(
+        &t,
+        &format!("/admin/registrations/{}", r["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(
+        level2_registration["state"], "revoked",
+        "{level2_registration}"
+    );
 
     // Registering the same person again changes nothing.
     let (status, dup) = t
