@@ -45,9 +45,17 @@ pub enum Command {
     },
     /// Approve an offer whose achievement needs approval: the wallet's deferred request
     /// then gets the credentials.
-    Approve { offer_id: String },
+    Approve {
+        offer_id: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Reject an offer whose achievement needs approval.
-    Reject { offer_id: String },
+    Reject {
+        offer_id: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Change an achievement (new credentials carry the change; issued ones do not).
     AchievementUpdate {
         id: String,
@@ -159,6 +167,30 @@ pub enum Command {
     Status {
         credential_id: String,
         status: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List registrations, oldest first.
+    Registrations {
+        #[arg(long)]
+        achievement: Option<String>,
+        /// At most this many (1 to 100000).
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Count the emails: pending, retrying, sent.
+    Outbox {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The audit log, newest first.
+    Audit {
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -366,14 +398,78 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
             show_registration(&json!(view), json);
             Ok(())
         }
-        Command::Approve { offer_id } => {
-            app.decide(&offer_id, true, "command line").await?;
-            println!("offer {offer_id}: approved");
+        Command::Approve { offer_id, json } => decide(app, &offer_id, true, json).await,
+        Command::Reject { offer_id, json } => decide(app, &offer_id, false, json).await,
+        Command::Registrations {
+            achievement,
+            limit,
+            json,
+        } => {
+            if !(1..=100_000).contains(&limit) {
+                return Err(AppError::bad_request("limit", "must be from 1 to 100000"));
+            }
+            let rows = app
+                .store
+                .registrations(achievement.as_deref(), None, limit)
+                .await?;
+            if json {
+                let list: Vec<_> = rows
+                    .iter()
+                    .map(|r| {
+                        json!({
+                            "id": r.id, "achievement_id": r.achievement_id, "name": r.name,
+                            "email": r.email, "locale": r.locale, "created_at": r.created_at,
+                            "wallet_registered_at": r.wallet_registered_at,
+                        })
+                    })
+                    .collect();
+                print_json(&json!({ "registrations": list }));
+            } else {
+                for r in rows {
+                    println!(
+                        "{}  {} <{}>{}",
+                        r.id,
+                        r.name,
+                        r.email,
+                        if r.wallet_registered_at.is_some() {
+                            "  (wallet registered)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+            }
             Ok(())
         }
-        Command::Reject { offer_id } => {
-            app.decide(&offer_id, false, "command line").await?;
-            println!("offer {offer_id}: rejected");
+        Command::Outbox { json } => {
+            let c = app.store.outbox_counts().await?;
+            if json {
+                print_json(&json!(c));
+            } else {
+                println!(
+                    "{} pending ({} retrying), {} sent",
+                    c.pending, c.retrying, c.sent
+                );
+            }
+            Ok(())
+        }
+        Command::Audit { limit, json } => {
+            if !(1..=100_000).contains(&limit) {
+                return Err(AppError::bad_request("limit", "must be from 1 to 100000"));
+            }
+            let entries = app.store.audit_log(limit).await?;
+            if json {
+                print_json(&json!({ "entries": entries }));
+            } else {
+                for e in entries {
+                    println!(
+                        "{}  {:<28} {}",
+                        shared::clock::rfc3339(e.at),
+                        e.action,
+                        e.subject
+                    );
+                }
+            }
             Ok(())
         }
         Command::AdminTokenRotate => {
@@ -395,13 +491,29 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
         Command::Status {
             credential_id,
             status,
+            json,
         } => {
             app.set_status(&credential_id, &status, "command line")
                 .await?;
-            println!("credential {credential_id}: {status}");
+            if json {
+                print_json(&json!({ "id": credential_id, "status": status }));
+            } else {
+                println!("credential {credential_id}: {status}");
+            }
             Ok(())
         }
     }
+}
+
+async fn decide(app: &App, offer_id: &str, approve: bool, json: bool) -> Result<(), AppError> {
+    app.decide(offer_id, approve, "command line").await?;
+    let decision = if approve { "approved" } else { "rejected" };
+    if json {
+        print_json(&json!({ "offer_id": offer_id, "decision": decision }));
+    } else {
+        println!("offer {offer_id}: {decision}");
+    }
+    Ok(())
 }
 
 fn show_achievement(view: &crate::domain::achievements::AchievementView, json: bool) {

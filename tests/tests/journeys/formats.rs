@@ -344,6 +344,7 @@ async fn revocation_and_suspension_show_in_both_status_lists() {
         issuer_agent::cli::Command::Status {
             credential_id: rs_id.clone(),
             status: "suspended".into(),
+            json: false,
         },
     )
     .await

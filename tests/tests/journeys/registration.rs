@@ -872,6 +872,27 @@ async fn cli_import_with_progress_then_the_dev_mailbox_lists_the_invitations() {
     assert!(ok);
     let again: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(again["duplicates"], N, "{again}");
+    // The admin reads, as commands.
+    let (ok, out, err) = run_cli(&env, &["registrations", "--limit", "5", "--json"]).await;
+    assert!(ok, "{err}");
+    let list: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(list["registrations"].as_array().unwrap().len(), 5);
+    assert!(
+        list["registrations"][0]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("名前 ")
+    );
+    let (ok, out, _) = run_cli(&env, &["outbox", "--json"]).await;
+    assert!(ok);
+    let counts: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        counts["pending"], N,
+        "queued by the command, not yet sent: {counts}"
+    );
+    let (ok, out, _) = run_cli(&env, &["audit", "--json"]).await;
+    assert!(ok);
+    assert!(serde_json::from_str::<Value>(&out).unwrap()["entries"].is_array());
 
     // The issuer agent sends what the command queued.
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
