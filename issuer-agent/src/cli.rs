@@ -180,6 +180,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show an offer: state, decision, credentials and their status.
+    OfferShow {
+        offer_id: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Count the emails: pending, retrying, sent.
     Outbox {
         #[arg(long)]
@@ -436,6 +442,28 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
                         } else {
                             ""
                         }
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::OfferShow { offer_id, json } => {
+            let state = app.offer_state(&offer_id).await?;
+            if json {
+                print_json(&state);
+            } else {
+                println!(
+                    "offer {offer_id}: {} for {} <{}>",
+                    state["state"].as_str().unwrap_or(""),
+                    state["recipient_name"].as_str().unwrap_or(""),
+                    state["recipient_email"].as_str().unwrap_or("")
+                );
+                for c in state["credentials"].as_array().into_iter().flatten() {
+                    println!(
+                        "  {}  {}  {}",
+                        c["id"].as_str().unwrap_or(""),
+                        c["configuration"].as_str().unwrap_or(""),
+                        c["status"].as_str().unwrap_or("")
                     );
                 }
             }

@@ -224,6 +224,46 @@ impl App {
         String::from_utf8(digits).expect("digits are ASCII")
     }
 
+    /// An offer as the operator sees it: state, decision and the credentials issued.
+    pub async fn offer_state(&self, id: &str) -> Result<serde_json::Value, AppError> {
+        let offer = self
+            .store
+            .offer(id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("offer".into()))?;
+        let credentials = self.store.credentials_of_offer(id).await?;
+        let now = self.clock.now();
+        let state = if !credentials.is_empty() {
+            "issued"
+        } else if offer.redeemed_at.is_some() {
+            "redeemed"
+        } else if offer.expires_at <= now {
+            "expired"
+        } else {
+            "offered"
+        };
+        Ok(json!({
+            "offer_id": offer.id,
+            "achievement_id": offer.achievement_id,
+            "recipient_name": offer.recipient_name,
+            "recipient_email": offer.recipient_email,
+            "state": state,
+            "expires_at": offer.expires_at,
+            "redeemed_at": offer.redeemed_at,
+            "tx_code_failures": offer.tx_code_failures,
+            "decision": offer.decision,
+            "credentials": credentials.iter().map(|c| json!({
+                "id": c.id,
+                "configuration": c.configuration,
+                "status_list": self.status_list_uri(c.status_list),
+                "status_idx": c.status_idx,
+                "status": crate::domain::status_name(c.status),
+                "issued_at": c.issued_at,
+                "expires_at": c.expires_at,
+            })).collect::<Vec<_>>(),
+        }))
+    }
+
     /// The Credential Offer document (OpenID4VCI §4.1.1) served at `credential_offer_uri`.
     /// Gone once redeemed or expired.
     pub async fn offer_document(&self, offer_id: &str) -> Result<serde_json::Value, AppError> {

@@ -179,42 +179,7 @@ pub async fn offer(
     State(app): State<App>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    let offer = app
-        .store
-        .offer(&id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("offer".into()))?;
-    let credentials = app.store.credentials_of_offer(&id).await?;
-    let now = app.clock.now();
-    let state = if !credentials.is_empty() {
-        "issued"
-    } else if offer.redeemed_at.is_some() {
-        "redeemed"
-    } else if offer.expires_at <= now {
-        "expired"
-    } else {
-        "offered"
-    };
-    Ok(Json(json!({
-        "offer_id": offer.id,
-        "achievement_id": offer.achievement_id,
-        "recipient_name": offer.recipient_name,
-        "recipient_email": offer.recipient_email,
-        "state": state,
-        "expires_at": offer.expires_at,
-        "redeemed_at": offer.redeemed_at,
-        "tx_code_failures": offer.tx_code_failures,
-        "decision": offer.decision,
-        "credentials": credentials.iter().map(|c| json!({
-            "id": c.id,
-            "configuration": c.configuration,
-            "status_list": app.status_list_uri(c.status_list),
-            "status_idx": c.status_idx,
-            "status": crate::domain::status_name(c.status),
-            "issued_at": c.issued_at,
-            "expires_at": c.expires_at,
-        })).collect::<Vec<_>>(),
-    })))
+    Ok(Json(app.offer_state(&id).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
