@@ -55,6 +55,23 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
+/// The bearer token and the JSON body of a protected protocol request. The token is
+/// checked for presence before the body is read, so an anonymous caller learns nothing
+/// else; a body that is not JSON is refused with `error_code`.
+fn authenticated_json<'a>(
+    headers: &'a HeaderMap,
+    body: &[u8],
+    error_code: &'static str,
+) -> Result<(Option<&'a str>, Value), AppError> {
+    let bearer = bearer(headers);
+    if bearer.is_none() {
+        return Err(AppError::InvalidToken("no bearer access token".into()));
+    }
+    let request = serde_json::from_slice(body)
+        .map_err(|e| AppError::oauth(error_code, format!("body is not JSON: {e}")))?;
+    Ok((bearer, request))
+}
+
 /// The Notification Endpoint (§11): `204 No Content` once recorded.
 #[utoipa::path(post, path = "/notification", tag = PROTOCOL,
     security(("access_token" = [])),
@@ -67,16 +84,7 @@ pub async fn notification(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
-    let bearer = bearer(&headers);
-    if bearer.is_none() {
-        return Err(AppError::InvalidToken("no bearer access token".into()));
-    }
-    let request: Value = serde_json::from_slice(&body).map_err(|e| {
-        AppError::oauth(
-            "invalid_notification_request",
-            format!("body is not JSON: {e}"),
-        )
-    })?;
+    let (bearer, request) = authenticated_json(&headers, &body, "invalid_notification_request")?;
     app.notification(bearer, request).await?;
     Ok(axum::http::StatusCode::NO_CONTENT.into_response())
 }
@@ -93,17 +101,7 @@ pub async fn credential(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
-    let bearer = bearer(&headers);
-    // Authenticate before reading the body, so an anonymous caller learns nothing else.
-    if bearer.is_none() {
-        return Err(AppError::InvalidToken("no bearer access token".into()));
-    }
-    let request: Value = serde_json::from_slice(&body).map_err(|e| {
-        AppError::oauth(
-            "invalid_credential_request",
-            format!("body is not JSON: {e}"),
-        )
-    })?;
+    let (bearer, request) = authenticated_json(&headers, &body, "invalid_credential_request")?;
     Ok(answer(app.credential(bearer, request).await?))
 }
 
@@ -128,16 +126,7 @@ pub async fn deferred_credential(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
-    let bearer = bearer(&headers);
-    if bearer.is_none() {
-        return Err(AppError::InvalidToken("no bearer access token".into()));
-    }
-    let request: Value = serde_json::from_slice(&body).map_err(|e| {
-        AppError::oauth(
-            "invalid_credential_request",
-            format!("body is not JSON: {e}"),
-        )
-    })?;
+    let (bearer, request) = authenticated_json(&headers, &body, "invalid_credential_request")?;
     Ok(answer(app.deferred_credential(bearer, request).await?))
 }
 
