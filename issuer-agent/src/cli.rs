@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::domain::achievements::{AchievementUpdate, NewAchievement};
 use crate::domain::import::Format;
 use crate::domain::offers::{EvidenceInput, NewOffer, ResultInput};
-use crate::domain::registrations::NewRegistration;
+use crate::domain::registrations::{NewRegistration, registration_item};
 use crate::error::AppError;
 use crate::{App, Config};
 
@@ -411,24 +411,13 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
             limit,
             json,
         } => {
-            if !(1..=100_000).contains(&limit) {
-                return Err(AppError::bad_request("limit", "must be from 1 to 100000"));
-            }
+            check_limit(limit)?;
             let rows = app
                 .store
                 .registrations(achievement.as_deref(), None, limit)
                 .await?;
             if json {
-                let list: Vec<_> = rows
-                    .iter()
-                    .map(|r| {
-                        json!({
-                            "id": r.id, "achievement_id": r.achievement_id, "name": r.name,
-                            "email": r.email, "locale": r.locale, "created_at": r.created_at,
-                            "wallet_registered_at": r.wallet_registered_at,
-                        })
-                    })
-                    .collect();
+                let list: Vec<_> = rows.iter().map(registration_item).collect();
                 print_json(&json!({ "registrations": list }));
             } else {
                 for r in rows {
@@ -482,9 +471,7 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
             Ok(())
         }
         Command::Audit { limit, json } => {
-            if !(1..=100_000).contains(&limit) {
-                return Err(AppError::bad_request("limit", "must be from 1 to 100000"));
-            }
+            check_limit(limit)?;
             let entries = app.store.audit_log(limit).await?;
             if json {
                 print_json(&json!({ "entries": entries }));
@@ -530,6 +517,15 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
             }
             Ok(())
         }
+    }
+}
+
+/// `--limit` of the listing commands: 1 to 100000.
+fn check_limit(limit: i64) -> Result<(), AppError> {
+    if (1..=100_000).contains(&limit) {
+        Ok(())
+    } else {
+        Err(AppError::bad_request("limit", "must be from 1 to 100000"))
     }
 }
 

@@ -241,6 +241,16 @@ impl Stack {
 /// Drops the schemas `<prefix>_*` a test created (best effort: a failure leaves a schema
 /// behind, which the next run does not see).
 async fn drop_schemas(url: &str, prefix: &str) {
+    let schemas: Vec<String> = ["issuer", "wallet", "verifier"]
+        .iter()
+        .map(|service| format!("{prefix}_{service}"))
+        .collect();
+    drop_pg_schemas(url, &schemas).await;
+}
+
+/// Drops these PostgreSQL schemas, best effort (names must be `[A-Za-z0-9_]+`; others are
+/// left alone). Tests that run a service as its own process clean up with it.
+pub async fn drop_pg_schemas(url: &str, schemas: &[String]) {
     let Ok(pool) = sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)
         .connect(url)
@@ -248,8 +258,7 @@ async fn drop_schemas(url: &str, prefix: &str) {
     else {
         return;
     };
-    for service in ["issuer", "wallet", "verifier"] {
-        let schema = format!("{prefix}_{service}");
+    for schema in schemas {
         if schema
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_')

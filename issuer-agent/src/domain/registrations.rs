@@ -123,6 +123,15 @@ pub struct CallbackOutcome {
     pub offered: Vec<String>,
 }
 
+/// A registration as lists show it (the API's page and the CLI's `registrations`).
+pub fn registration_item(r: &RegistrationRow) -> Value {
+    json!({
+        "id": r.id, "achievement_id": r.achievement_id, "name": r.name,
+        "email": r.email, "locale": r.locale, "created_at": r.created_at,
+        "wallet_registered_at": r.wallet_registered_at,
+    })
+}
+
 fn event(registration_id: &str, at: i64, name: &str, detail: Value) -> EventRow {
     EventRow {
         registration_id: registration_id.to_owned(),

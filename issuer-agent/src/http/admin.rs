@@ -45,6 +45,18 @@ impl FromRequestParts<App> for Admin {
 }
 
 /// Parses a JSON body into `T`, naming the member at fault.
+/// The `?limit=` of a list: 1 to 1000, default 100.
+pub(super) fn limit_param(q: &std::collections::HashMap<String, String>) -> Result<i64, AppError> {
+    match q.get("limit") {
+        None => Ok(100),
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| AppError::bad_request("limit", "must be a number from 1 to 1000")),
+    }
+}
+
 pub(super) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     shared::serve::parse_json_body(body).map_err(|e| AppError::bad_request(&e.field, e.message))
 }
@@ -214,14 +226,7 @@ pub async fn audit(
     State(app): State<App>,
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Json<Value>, AppError> {
-    let limit = match q.get("limit") {
-        None => 100,
-        Some(v) => v
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=1000).contains(n))
-            .ok_or_else(|| AppError::bad_request("limit", "must be a number from 1 to 1000"))?,
-    };
+    let limit = limit_param(&q)?;
     let entries: Vec<Value> = app
         .store
         .audit_log(limit)

@@ -11,14 +11,14 @@ use axum::response::{Html, IntoResponse, Response};
 use futures_util::TryStreamExt;
 use serde_json::{Value, json};
 
-use super::admin::{Admin, parse};
+use super::admin::{Admin, limit_param, parse};
 use super::openapi::{
     ADMIN, ImportRecord, OAuthError, PROTOCOL, RegistrationOutcome, RegistrationPage,
 };
 use crate::App;
 use crate::domain::import::{Format, Summary};
 use crate::domain::registrations::{
-    CallbackOutcome, NewRegistration, Registered, RegistrationView,
+    CallbackOutcome, NewRegistration, Registered, RegistrationView, registration_item,
 };
 use crate::error::AppError;
 use crate::mail::{DirEntry, Mailer};
@@ -121,14 +121,7 @@ pub async fn list(
     State(app): State<App>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, AppError> {
-    let limit = match q.get("limit") {
-        None => 100,
-        Some(v) => v
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=1000).contains(n))
-            .ok_or_else(|| AppError::bad_request("limit", "must be a number from 1 to 1000"))?,
-    };
+    let limit = limit_param(&q)?;
     let after = match q.get("after") {
         None => None,
         Some(cursor) => {
@@ -146,16 +139,7 @@ pub async fn list(
     let next = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|r| format!("{}.{}", r.created_at, r.id)))
         .flatten();
-    let items: Vec<Value> = rows
-        .iter()
-        .map(|r| {
-            json!({
-                "id": r.id, "achievement_id": r.achievement_id, "name": r.name,
-                "email": r.email, "locale": r.locale, "created_at": r.created_at,
-                "wallet_registered_at": r.wallet_registered_at,
-            })
-        })
-        .collect();
+    let items: Vec<Value> = rows.iter().map(registration_item).collect();
     Ok(Json(json!({ "registrations": items, "next": next })))
 }
 

@@ -1003,15 +1003,7 @@ async fn admin_token_rotated_by_the_cli_takes_effect_at_once() {
 async fn drop_pg_schema(schema: &str) {
     if let Ok(pg) = std::env::var("TEST_DATABASE_URL")
         && !pg.is_empty()
-        && let Ok(pool) = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(1)
-            .connect(&pg)
-            .await
     {
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
-        )))
-        .execute(&pool)
-        .await;
+        akashi::drop_pg_schemas(&pg, &[schema.to_owned()]).await;
     }
 }
