@@ -25,3 +25,4 @@ pub mod secret;
 pub mod serve;
 pub mod status;
 pub mod vc;
+pub mod x509;

@@ -395,6 +395,14 @@ impl SigningKey {
         out
     }
 
+    /// A P-256 key as PKCS#8 DER (for certificate tooling); `None` for other keys.
+    pub fn to_p256_pkcs8(&self) -> Option<Vec<u8>> {
+        match self {
+            SigningKey::P256(k) => k.to_pkcs8v1().ok().map(|d| d.as_ref().to_vec()),
+            _ => None,
+        }
+    }
+
     /// The inverse of [`SigningKey::to_secret_bytes`].
     pub fn from_secret_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
         match bytes.split_first() {
