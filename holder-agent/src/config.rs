@@ -66,6 +66,14 @@ pub struct Config {
         default_value_t = 10
     )]
     pub fetch_timeout: u64,
+    /// PEM file of the CA certificates that `x509_san_dns:` / `x509_hash:` verifiers'
+    /// certificate chains must lead to. Unset: such verifiers are refused.
+    #[arg(long = "wallet-x509-trust-anchors", env = "WALLET_X509_TRUST_ANCHORS")]
+    pub x509_trust_anchors: Option<PathBuf>,
+    /// More trust anchors (DER), set by an embedding program (the launcher trusts its own
+    /// verifier's development CA).
+    #[arg(skip)]
+    pub extra_x509_anchors: Vec<Vec<u8>>,
 }
 
 impl Config {
@@ -82,6 +90,8 @@ impl Config {
             allow_loopback: true,
             account: "default".into(),
             fetch_timeout: 10,
+            x509_trust_anchors: None,
+            extra_x509_anchors: Vec::new(),
         }
     }
 
@@ -94,6 +104,20 @@ impl Config {
         let path = self.data_dir.join("wallet-seal.key");
         SealKey::load_or_create(&path)
             .map_err(|e| AppError::Config(format!("{}: {e}", path.display())))
+    }
+
+    /// The X.509 trust anchors: the PEM file's and the embedder's.
+    pub fn x509_anchors(&self) -> Result<shared::x509::TrustAnchors, AppError> {
+        let mut ders = Vec::new();
+        if let Some(path) = &self.x509_trust_anchors {
+            let pem = std::fs::read_to_string(path)
+                .map_err(|e| AppError::Config(format!("{}: {e}", path.display())))?;
+            ders = shared::x509::pem_certificates(&pem)
+                .map_err(|e| AppError::Config(format!("WALLET_X509_TRUST_ANCHORS: {e}")))?;
+        }
+        ders.extend(self.extra_x509_anchors.iter().cloned());
+        shared::x509::TrustAnchors::from_der(&ders)
+            .map_err(|e| AppError::Config(format!("X.509 trust anchor: {e}")))
     }
 
     /// What the guarded fetcher may reach.

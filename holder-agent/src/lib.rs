@@ -52,6 +52,8 @@ pub struct Inner {
     pub fetcher: Fetcher,
     pub dids: DidResolver,
     pub issuer_keys: IssuerKeyResolver,
+    /// Where `x509_*` verifiers' certificate chains must lead.
+    pub x509_anchors: shared::x509::TrustAnchors,
 }
 
 impl std::ops::Deref for App {
@@ -78,6 +80,7 @@ impl App {
             .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?;
         let dids = DidResolver::new(fetcher.clone());
         let issuer_keys = IssuerKeyResolver::new(fetcher.clone(), dids.clone());
+        let x509_anchors = config.x509_anchors()?;
         let app = App {
             inner: Arc::new(Inner {
                 config,
@@ -87,6 +90,7 @@ impl App {
                 fetcher,
                 dids,
                 issuer_keys,
+                x509_anchors,
             }),
         };
         let existed = app

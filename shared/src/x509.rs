@@ -301,6 +301,17 @@ pub fn pem_certificates(pem: &str) -> Result<Vec<Vec<u8>>, X509Error> {
     Ok(out)
 }
 
+/// The DER of the first `PRIVATE KEY` (PKCS#8) block of a PEM text.
+pub fn pem_private_key(pem: &str) -> Result<Vec<u8>, X509Error> {
+    for block in x509_parser::pem::Pem::iter_from_buffer(pem.as_bytes()) {
+        let block = block.map_err(|e| X509Error::Pem(e.to_string()))?;
+        if block.label == "PRIVATE KEY" {
+            return Ok(block.contents);
+        }
+    }
+    Err(X509Error::Pem("no PRIVATE KEY (PKCS#8) block".into()))
+}
+
 /// DER certificates as PEM text.
 pub fn to_pem(chain: &[Vec<u8>]) -> String {
     let mut out = String::new();

@@ -55,6 +55,9 @@ pub struct StackConfig {
     pub verifier: verifier::Config,
     /// Tests' PostgreSQL schemas, dropped by [`Stack::stop`].
     pub storage: Option<Storage>,
+    /// Whether the wallet trusts the verifier's development CA (its `x509_hash:` and
+    /// `x509_san_dns:` requests); on in tests and in the launcher.
+    pub wallet_trusts_verifier_ca: bool,
 }
 
 /// The admin token tests give the issuer, and the API token they give the verifier.
@@ -94,6 +97,7 @@ impl StackConfig {
             wallet,
             verifier,
             storage,
+            wallet_trusts_verifier_ca: true,
         }
     }
 }
@@ -186,6 +190,24 @@ impl Stack {
             task,
         };
 
+        // The verifier first: the wallet may be told to trust its development CA.
+        let (app, verifier_startup) = verifier::App::open(config.verifier, clock.clone()).await?;
+        let task = tokio::spawn(verifier::serve(
+            app.clone(),
+            verifier_listener,
+            shutdown_signal(&stop_rx),
+        ));
+        if config.wallet_trusts_verifier_ca
+            && let Some(ca) = app.x509.dev_ca.clone()
+        {
+            config.wallet.extra_x509_anchors.push(ca);
+        }
+        let verifier = Running {
+            url: verifier_url,
+            app,
+            task,
+        };
+
         let (app, _) = holder_agent::App::open(config.wallet, clock.clone()).await?;
         let task = tokio::spawn(holder_agent::serve(
             app.clone(),
@@ -194,18 +216,6 @@ impl Stack {
         ));
         let wallet = Running {
             url: wallet_url,
-            app,
-            task,
-        };
-
-        let (app, verifier_startup) = verifier::App::open(config.verifier, clock.clone()).await?;
-        let task = tokio::spawn(verifier::serve(
-            app.clone(),
-            verifier_listener,
-            shutdown_signal(&stop_rx),
-        ));
-        let verifier = Running {
-            url: verifier_url,
             app,
             task,
         };

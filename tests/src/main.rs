@@ -64,6 +64,8 @@ fn configs() -> Result<akashi::StackConfig, clap::Error> {
         wallet,
         verifier,
         storage: None,
+        // Development: the wallet trusts the verifier's generated CA.
+        wallet_trusts_verifier_ca: true,
     })
 }
 

@@ -92,6 +92,22 @@ pub struct Config {
         default_value_t = 86_400
     )]
     pub result_ttl: i64,
+    /// PEM certificate chain (leaf first, without the root) of the key that signs
+    /// `x509_san_dns:` / `x509_hash:` requests. Unset (with `VERIFIER_X509_KEY` unset): a
+    /// development CA and a leaf for the public URL's host are generated and kept.
+    #[arg(
+        long = "verifier-x509-cert",
+        env = "VERIFIER_X509_CERT",
+        requires = "x509_key"
+    )]
+    pub x509_cert: Option<PathBuf>,
+    /// PEM PKCS#8 P-256 private key of the `VERIFIER_X509_CERT` leaf.
+    #[arg(
+        long = "verifier-x509-key",
+        env = "VERIFIER_X509_KEY",
+        requires = "x509_cert"
+    )]
+    pub x509_key: Option<PathBuf>,
 }
 
 impl Config {
@@ -112,6 +128,8 @@ impl Config {
             webhook_secret: None,
             request_ttl: 600,
             result_ttl: 86_400,
+            x509_cert: None,
+            x509_key: None,
         }
     }
 

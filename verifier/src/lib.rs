@@ -69,6 +69,8 @@ pub struct Inner {
     pub desk_key: domain::desk::DeskKey,
     /// The HTTP client of webhook deliveries (no redirects, time-limited).
     pub webhooks: reqwest::Client,
+    /// The certificate chain and key of `x509_san_dns:` / `x509_hash:` requests.
+    pub x509: domain::x509::X509Identity,
 }
 
 impl std::ops::Deref for App {
@@ -133,6 +135,25 @@ impl App {
             .timeout(domain::webhooks::WEBHOOK_TIMEOUT)
             .build()
             .map_err(|e| AppError::Config(format!("webhook HTTP client: {e}")))?;
+        let x509 = match (&config.x509_cert, &config.x509_key) {
+            (Some(cert), Some(key)) => domain::x509::X509Identity::from_files(cert, key)?,
+            _ => {
+                let host = url::Url::parse(&public_url)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_owned))
+                    .ok_or_else(|| {
+                        AppError::Config(format!("public URL {public_url} has no host"))
+                    })?;
+                domain::x509::X509Identity::development(
+                    &store,
+                    &seal,
+                    "Akashi Verifier",
+                    &host,
+                    clock.now(),
+                )
+                .await?
+            }
+        };
         let kid = format!("{did}#key-1");
         let client_id = format!("decentralized_identifier:{did}");
         let inner = Inner {
@@ -150,6 +171,7 @@ impl App {
             results: tokio::sync::broadcast::channel(64).0,
             desk_key,
             webhooks,
+            x509,
         };
         Ok((
             App {

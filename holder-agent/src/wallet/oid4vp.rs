@@ -15,15 +15,15 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use shared::did::{DidError, Relationship, split_did_url};
 use shared::fetch::FetchError;
-use shared::jose::JoseError;
 use shared::jose::jwe::{self, Enc, JweError};
+use shared::jose::{JoseError, Jws};
 use shared::keys::{Jwk, Signer};
 use shared::oauth::ErrorCode;
 use shared::oid4vp::dcql::{Candidate, DcqlError};
 use shared::oid4vp::{
-    AuthorizationErrorResponse, AuthorizationRequest, ClientIdPrefix, Invocation, InvocationError,
-    RequestError, RequestUriMethod, ResponseMode, TYP_REQUEST_OBJECT, check_client_id,
-    decode_request_object,
+    AuthorizationErrorResponse, AuthorizationRequest, ClientId, ClientIdPrefix, Invocation,
+    InvocationError, RequestError, RequestUriMethod, ResponseMode, TYP_REQUEST_OBJECT,
+    check_client_id, decode_request_object,
 };
 use shared::sd_jwt::{KeyBinding, SdJwt};
 
@@ -53,9 +53,26 @@ pub enum PresentError {
     )]
     UnsignedParameters { client_id: String },
     #[error(
-        "client_id prefix of {client_id} is not supported (decentralized_identifier: and redirect_uri: are)"
+        "client_id prefix of {client_id} is not supported (decentralized_identifier:, x509_hash:, x509_san_dns: and redirect_uri: are)"
     )]
     UnsupportedClientIdPrefix { client_id: String },
+    #[error("X.509 certificate chain (`x5c`) of client {client_id}: {source}")]
+    X509 {
+        client_id: String,
+        source: shared::x509::X509Error,
+    },
+    #[error("client {client_id}: the `x5c` leaf certificate's SHA-256 is {found}")]
+    X509HashMismatch { client_id: String, found: String },
+    #[error("client {client_id}: the `x5c` leaf certificate's DNS names are {found:?}")]
+    X509SanMismatch {
+        client_id: String,
+        found: Vec<String>,
+    },
+    #[error("client {client_id}: response_uri {response_uri} is not on that DNS name (§5.9.3)")]
+    X509ResponseUriHost {
+        client_id: String,
+        response_uri: String,
+    },
     #[error("signed request object has no `kid` naming the verifier's key")]
     NoKid,
     #[error("request object `kid` {kid:?} is a key of {kid_did}, not of the client {client_did}")]
@@ -173,7 +190,7 @@ fn wallet_metadata() -> Value {
         "vp_formats_supported": {
             "dc+sd-jwt": {"sd-jwt_alg_values": ["ES256"], "kb-jwt_alg_values": ["ES256"]}
         },
-        "client_id_prefixes_supported": ["decentralized_identifier", "redirect_uri"],
+        "client_id_prefixes_supported": ["decentralized_identifier", "x509_hash", "x509_san_dns", "redirect_uri"],
         "response_modes_supported": ["direct_post", "direct_post.jwt"],
         "authorization_encryption_alg_values_supported": [jwe::ALG_ECDH_ES],
         "authorization_encryption_enc_values_supported": ["A128GCM", "A256GCM"],
@@ -391,6 +408,11 @@ impl App {
             Ok((jws, req)) => {
                 let client_did = match link_client_id.prefix() {
                     ClientIdPrefix::DecentralizedIdentifier(did) => did.clone(),
+                    ClientIdPrefix::X509SanDns(_) | ClientIdPrefix::X509Hash(_) => {
+                        self.verify_x509_request(&link_client_id, &jws, &req, now)?;
+                        check_request(link_client_id.as_str(), &req, wallet_nonce.as_deref(), now)?;
+                        return Ok(req);
+                    }
                     ClientIdPrefix::RedirectUri(_) => return Err(PresentError::SignedRedirectUri),
                     _ => {
                         return Err(PresentError::UnsupportedClientIdPrefix {
@@ -440,6 +462,80 @@ impl App {
         };
         check_request(link_client_id.as_str(), &req, wallet_nonce.as_deref(), now)?;
         Ok(req)
+    }
+
+    /// `x509_san_dns:` and `x509_hash:` clients (OpenID4VP 1.0 §5.9.3): the `x5c` chain
+    /// leads to one of the wallet's trust anchors, its leaf is the client (its SHA-256, or a
+    /// SAN dNSName that is also the response URI's host), and its key signed the request.
+    fn verify_x509_request(
+        &self,
+        client_id: &ClientId,
+        jws: &Jws,
+        req: &AuthorizationRequest,
+        now: i64,
+    ) -> Result<(), PresentError> {
+        let x509_error = |source| PresentError::X509 {
+            client_id: client_id.to_string(),
+            source,
+        };
+        let x5c: Vec<String> = jws
+            .header
+            .get("x5c")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let chain = shared::x509::x5c_decode(&x5c).map_err(x509_error)?;
+        let leaf =
+            shared::x509::verify_chain(&chain, &self.x509_anchors, now).map_err(x509_error)?;
+        match client_id.prefix() {
+            ClientIdPrefix::X509Hash(hash) if leaf.hash() != *hash => {
+                return Err(PresentError::X509HashMismatch {
+                    client_id: client_id.to_string(),
+                    found: leaf.hash(),
+                });
+            }
+            ClientIdPrefix::X509SanDns(name) => {
+                if !leaf
+                    .dns_names
+                    .iter()
+                    .any(|d| d.eq_ignore_ascii_case(name.as_str()))
+                {
+                    return Err(PresentError::X509SanMismatch {
+                        client_id: client_id.to_string(),
+                        found: leaf.dns_names.clone(),
+                    });
+                }
+                let host = req.response_uri.as_ref().and_then(|u| u.host_str());
+                if !host.is_some_and(|h| h.eq_ignore_ascii_case(name.as_str())) {
+                    return Err(PresentError::X509ResponseUriHost {
+                        client_id: client_id.to_string(),
+                        response_uri: req
+                            .response_uri
+                            .as_ref()
+                            .map(ToString::to_string)
+                            .unwrap_or_default(),
+                    });
+                }
+            }
+            _ => {}
+        }
+        let key = leaf
+            .p256_jwk()
+            .map_err(x509_error)?
+            .verifying_key()
+            .map_err(|e| PresentError::BadSignature {
+                kid: "x5c leaf".into(),
+                source: JoseError::Key(e),
+            })?;
+        jws.verify(&key)
+            .map_err(|source| PresentError::BadSignature {
+                kid: format!("the x5c leaf certificate of {client_id}"),
+                source,
+            })
     }
 
     /// Answers the OpenID4VP request behind `request_text` (an `openid4vp://` or https

@@ -403,6 +403,13 @@ impl SigningKey {
         }
     }
 
+    /// A P-256 key from PKCS#8 DER (e.g. the key of a configured certificate).
+    pub fn from_p256_pkcs8(der: &[u8]) -> Result<Self, KeyError> {
+        EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der)
+            .map(|k| SigningKey::P256(Box::new(k)))
+            .map_err(|_| KeyError::BadPrivateKey)
+    }
+
     /// The inverse of [`SigningKey::to_secret_bytes`].
     pub fn from_secret_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
         match bytes.split_first() {

@@ -20,3 +20,4 @@ mod trust;
 mod wallet_api;
 mod wallet_pages;
 mod webhook;
+mod x509;

@@ -7,3 +7,4 @@ pub mod desk;
 pub mod requests;
 pub mod sources;
 pub mod webhooks;
+pub mod x509;

@@ -78,6 +78,13 @@ pub enum ClientPrefix {
     /// wallet cannot authenticate the verifier).
     #[value(name = "redirect_uri")]
     RedirectUri,
+    /// `x509_san_dns:<the leaf certificate's DNS name>`, request signed with the
+    /// certificate's key and its chain in `x5c`.
+    #[value(name = "x509_san_dns")]
+    X509SanDns,
+    /// `x509_hash:<SHA-256 of the leaf certificate>` (HAIP), signed as above.
+    #[value(name = "x509_hash")]
+    X509Hash,
 }
 
 /// How a request is made, besides what it asks for.
@@ -331,6 +338,13 @@ impl App {
         let client_id = match options.client_prefix {
             ClientPrefix::DecentralizedIdentifier => self.client_id.clone(),
             ClientPrefix::RedirectUri => format!("redirect_uri:{}", self.response_uri()),
+            ClientPrefix::X509Hash => self.x509.hash_client_id(),
+            ClientPrefix::X509SanDns => self.x509.san_dns_client_id().ok_or_else(|| {
+                AppError::bad_request(
+                    "client_id_prefix",
+                    "x509_san_dns needs a certificate with a DNS name (subjectAltName dNSName); the configured one has none",
+                )
+            })?,
         };
         let now = self.clock.now();
         let id = shared::b64::random(ID_BYTES);
@@ -483,6 +497,16 @@ impl App {
         // A `redirect_uri:` client cannot sign (§5.9.3).
         if matches!(req.client_id.prefix(), ClientIdPrefix::RedirectUri(_)) {
             return Ok(shared::oid4vp::unsigned_request_object(&req));
+        }
+        if matches!(
+            req.client_id.prefix(),
+            ClientIdPrefix::X509SanDns(_) | ClientIdPrefix::X509Hash(_)
+        ) {
+            return Ok(shared::oid4vp::sign_request_object_x5c(
+                &req,
+                &self.x509.key,
+                &self.x509.x5c(),
+            ));
         }
         Ok(shared::oid4vp::sign_request_object(
             &req,

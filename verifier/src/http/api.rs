@@ -50,7 +50,7 @@ struct CreateRequest {
     template: Option<Template>,
     #[serde(default)]
     response_mode: Option<ResponseMode>,
-    /// `decentralized_identifier` (default) or `redirect_uri`.
+    /// `decentralized_identifier` (default), `x509_hash`, `x509_san_dns` or `redirect_uri`.
     #[serde(default)]
     client_id_prefix: ClientPrefix,
     /// `get` (default) or `post`.

@@ -51,6 +51,7 @@ pub fn router(app: App) -> Router {
             "/",
             get(|| async { axum::response::Redirect::to(pages::DESK_PATH) }),
         )
+        .route("/x509/dev-ca.pem", get(oid4vp::dev_ca_pem))
         .route(pages::DESK_PATH, get(pages::desk))
         .route("/desk/desk.js", get(pages::script))
         .route("/desk/login", post(pages::login))

@@ -21,6 +21,23 @@ pub async fn did_document(State(app): State<App>) -> Json<Value> {
     Json(app.did_document())
 }
 
+/// The development CA of the `x509_*` client identifiers (PEM), for a wallet operator
+/// to add to the wallet's trust anchors; 404 when a certificate is configured.
+pub async fn dev_ca_pem(State(app): State<App>) -> Result<Response, AppError> {
+    let pem = app
+        .x509
+        .dev_ca_pem()
+        .ok_or_else(|| AppError::NotFound("development CA".into()))?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-pem-file"),
+        )],
+        pem,
+    )
+        .into_response())
+}
+
 #[utoipa::path(get, path = "/request/{id}", tag = PROTOCOL,
     params(("id" = String, Path, description = "The request id")),
     responses((status = 200, description = "The request object (§5.10.1)", body = String, content_type = "application/oauth-authz-req+jwt"),

@@ -26,7 +26,7 @@ pub struct CreateRequestDoc {
     pub template: Option<serde_json::Value>,
     /// `direct_post` (default) or `direct_post.jwt` (encrypted response).
     pub response_mode: Option<String>,
-    /// `decentralized_identifier` (default) or `redirect_uri`.
+    /// `decentralized_identifier` (default), `x509_hash`, `x509_san_dns` or `redirect_uri`.
     pub client_id_prefix: Option<String>,
     /// `get` (default) or `post`.
     pub request_uri_method: Option<String>,

@@ -236,7 +236,7 @@ struct RequestForm {
     encrypted: bool,
     /// A DCQL query (JSON) instead of the template.
     dcql_query: String,
-    redirect_uri_client: bool,
+    client_prefix: ClientPrefix,
     request_uri_post: bool,
 }
 
@@ -251,6 +251,7 @@ fn new_request_body(app: &App, csrf: &Csrf, form: &RequestForm, error: Option<&s
         .map(|i| format!("<option value=\"{}\">", esc(i)))
         .collect();
     let checked = |b: bool| if b { " checked" } else { "" };
+    let selected = |b: bool| if b { " selected" } else { "" };
     format!(
         concat!(
             "<h1>New presentation request</h1>{error}",
@@ -269,8 +270,13 @@ fn new_request_body(app: &App, csrf: &Csrf, form: &RequestForm, error: Option<&s
             "<details><summary>Request options</summary>",
             "<label><input type=\"checkbox\" id=\"encrypted\" name=\"response_mode\" value=\"direct_post.jwt\"{enc}> ",
             "Encrypted response (direct_post.jwt)</label>",
-            "<label><input type=\"checkbox\" id=\"redirect_uri_client\" name=\"client_id_prefix\" value=\"redirect_uri\"{rc}> ",
-            "Unsigned request (<code>redirect_uri:</code> client identifier, for simple setups)</label>",
+            "<label for=\"client_id_prefix\">How the verifier identifies itself</label>",
+            "<select id=\"client_id_prefix\" name=\"client_id_prefix\">",
+            "<option value=\"decentralized_identifier\"{p_did}>Signed with the verifier's DID (<code>decentralized_identifier:</code>)</option>",
+            "<option value=\"x509_hash\"{p_hash}>Signed with its X.509 certificate (<code>x509_hash:</code>, HAIP)</option>",
+            "<option value=\"x509_san_dns\"{p_dns}>Signed with its X.509 certificate (<code>x509_san_dns:</code>)</option>",
+            "<option value=\"redirect_uri\"{p_rc}>Unsigned (<code>redirect_uri:</code>, for simple setups)</option>",
+            "</select>",
             "<label><input type=\"checkbox\" id=\"request_uri_post\" name=\"request_uri_method\" value=\"post\"{post}> ",
             "The wallet fetches the request by POST (<code>request_uri_method=post</code>)</label></details>",
             "<button type=\"submit\" id=\"create\">Create request</button></form>",
@@ -290,7 +296,10 @@ fn new_request_body(app: &App, csrf: &Csrf, form: &RequestForm, error: Option<&s
             " open"
         },
         dcql = esc(&form.dcql_query),
-        rc = checked(form.redirect_uri_client),
+        p_did = selected(form.client_prefix == ClientPrefix::DecentralizedIdentifier),
+        p_hash = selected(form.client_prefix == ClientPrefix::X509Hash),
+        p_dns = selected(form.client_prefix == ClientPrefix::X509SanDns),
+        p_rc = selected(form.client_prefix == ClientPrefix::RedirectUri),
         post = checked(form.request_uri_post),
     )
 }
@@ -406,7 +415,12 @@ pub async fn create(
             .unwrap_or_default()
             .trim()
             .to_owned(),
-        redirect_uri_client: field(&pairs, "client_id_prefix") == Some("redirect_uri"),
+        client_prefix: match field(&pairs, "client_id_prefix") {
+            Some("redirect_uri") => ClientPrefix::RedirectUri,
+            Some("x509_hash") => ClientPrefix::X509Hash,
+            Some("x509_san_dns") => ClientPrefix::X509SanDns,
+            _ => ClientPrefix::DecentralizedIdentifier,
+        },
         request_uri_post: field(&pairs, "request_uri_method") == Some("post"),
     };
     let options = RequestOptions {
@@ -415,11 +429,7 @@ pub async fn create(
         } else {
             ResponseMode::DirectPost
         },
-        client_prefix: if form.redirect_uri_client {
-            ClientPrefix::RedirectUri
-        } else {
-            ClientPrefix::DecentralizedIdentifier
-        },
+        client_prefix: form.client_prefix,
         request_uri_method: if form.request_uri_post {
             RequestUriMethod::Post
         } else {

@@ -1,0 +1,254 @@
+//! The `x509_hash:` and `x509_san_dns:` client identifier prefixes (OpenID4VP 1.0 §5.9.3,
+//! HAIP 1.0): the verifier signs its request object with a certificate's key and sends the
+//! chain in `x5c`; our wallet follows the chain to a trust anchor, binds the client
+//! identifier to the leaf (its SHA-256, or its DNS name and the response URI's host), and
+//! refuses each broken link by name.
+
+use axum::Router;
+use axum::routing::get;
+use holder_agent::PresentError;
+use holder_agent::error::AppError as WalletError;
+use serde_json::{Value, json};
+use shared::keys::{Alg, SigningKey};
+use shared::oid4vp::{AuthorizationRequest, ClientId, sign_request_object_x5c};
+use shared::x509::{self, DevPki, X509Error};
+
+use crate::common::{TestStack, check};
+
+async fn wallet_with_badge(t: &TestStack) -> holder_agent::wallet::Account {
+    let now = t.stack.clock.now();
+    let wallet = &t.stack.wallet.app;
+    let account = wallet.ensure_account("default", now).await.unwrap();
+    let offer = t.offer(false, Some(365)).await;
+    wallet
+        .accept(&account, offer["offer_link"].as_str().unwrap(), None, now)
+        .await
+        .expect("the wallet accepts the offer");
+    account
+}
+
+fn link_param(link: &str, name: &str) -> String {
+    url::Url::parse(link)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// The request object behind `request_uri`: JOSE header and claims (unverified).
+async fn fetch_request_object(t: &TestStack, request_uri: &str) -> (Value, Value) {
+    let jwt = t
+        .http
+        .get(request_uri)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let decode = |p: &str| -> Value {
+        serde_json::from_slice(&shared::b64::decode(p).expect("base64url")).expect("JSON")
+    };
+    (decode(parts[0]), decode(parts[1]))
+}
+
+#[tokio::test]
+async fn our_wallet_answers_x509_hash_and_x509_san_dns_requests() {
+    let t = TestStack::start().await;
+    let account = wallet_with_badge(&t).await;
+    let host = url::Url::parse(t.verifier())
+        .unwrap()
+        .host_str()
+        .unwrap()
+        .to_owned();
+
+    // The development CA is published for wallet operators, and it is what the chain
+    // leads to.
+    let pem = t
+        .http
+        .get(format!("{}/x509/dev-ca.pem", t.verifier()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let ca = x509::pem_certificates(&pem).expect("the development CA is PEM");
+    let anchors = x509::TrustAnchors::from_der(&ca).unwrap();
+
+    for prefix in ["x509_hash", "x509_san_dns"] {
+        let request = t
+            .verifier_request_with(json!({"client_id_prefix": prefix}))
+            .await;
+        let link = request["openid4vp_uri"].as_str().unwrap();
+        let client_id = link_param(link, "client_id");
+        assert!(
+            client_id.starts_with(&format!("{prefix}:")),
+            "{prefix}: {client_id}"
+        );
+
+        let (header, claims) =
+            fetch_request_object(&t, request["request_uri"].as_str().unwrap()).await;
+        assert_eq!(header["alg"], "ES256", "{header}");
+        assert!(header.get("kid").is_none(), "{header}");
+        assert_eq!(claims["client_id"], client_id.as_str());
+        let x5c: Vec<String> = serde_json::from_value(header["x5c"].clone()).unwrap();
+        assert_eq!(x5c.len(), 1, "leaf only, without the root: {header}");
+        let chain = x509::x5c_decode(&x5c).unwrap();
+        let leaf = x509::verify_chain(&chain, &anchors, t.stack.clock.now())
+            .expect("the leaf chains to the published development CA");
+        match prefix {
+            "x509_hash" => assert_eq!(client_id, format!("x509_hash:{}", leaf.hash())),
+            _ => {
+                assert_eq!(client_id, format!("x509_san_dns:{host}"));
+                assert_eq!(leaf.dns_names, vec![host.clone()]);
+            }
+        }
+
+        let presented = t
+            .stack
+            .wallet
+            .app
+            .present(&account, link, None, t.stack.clock.now())
+            .await
+            .unwrap_or_else(|e| panic!("the wallet presents to a {prefix}: client: {e}"));
+        assert_eq!(presented.status, 200, "{:?}", presented.body);
+        assert_eq!(presented.client_id, client_id);
+        let result = t.result(request["id"].as_str().unwrap()).await;
+        assert_eq!(result["state"], "verified", "{prefix}: {result:#}");
+        // The KB-JWT audience is the whole client identifier, prefix included.
+        assert_eq!(check(&result, "audience"), Some(true), "{result:#}");
+    }
+}
+
+#[tokio::test]
+async fn a_wallet_without_trust_anchors_refuses_x509_clients() {
+    let t = TestStack::start_with(|c| c.wallet_trusts_verifier_ca = false).await;
+    let account = wallet_with_badge(&t).await;
+    let request = t
+        .verifier_request_with(json!({"client_id_prefix": "x509_hash"}))
+        .await;
+    let err = t
+        .stack
+        .wallet
+        .app
+        .present(
+            &account,
+            request["openid4vp_uri"].as_str().unwrap(),
+            None,
+            t.stack.clock.now(),
+        )
+        .await
+        .expect_err("no anchor, no trust");
+    assert!(
+        matches!(
+            &err,
+            WalletError::Present(PresentError::X509 {
+                source: X509Error::NoAnchors,
+                ..
+            })
+        ),
+        "{err}"
+    );
+    // Nothing reached the verifier.
+    let result = t.result(request["id"].as_str().unwrap()).await;
+    assert_eq!(result["state"], "pending", "{result:#}");
+}
+
+/// Serves `jwt` as a request object on a loopback port; returns its URL.
+async fn serve_request_object(jwt: String) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/request", listener.local_addr().unwrap());
+    let app = Router::new().route(
+        "/request",
+        get(move || {
+            let jwt = jwt.clone();
+            async move { jwt }
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    url
+}
+
+#[tokio::test]
+async fn a_certificate_that_is_not_the_client_is_refused_by_name() {
+    // The wallet trusts a second CA, whose key the "attacker" holds: its chains verify,
+    // so only the binding of client identifier to leaf stands in the way.
+    let now = shared::clock::Clock::system().now();
+    let attacker_key = SigningKey::generate(Alg::ES256);
+    let host = "127.0.0.1";
+    let attacker = DevPki::generate("Attacker", host, &attacker_key, now).unwrap();
+    let attacker_ca = attacker.ca.clone();
+    let t = TestStack::start_with(move |c| c.wallet.extra_x509_anchors.push(attacker_ca)).await;
+    let account = wallet_with_badge(&t).await;
+
+    let request = t
+        .verifier_request_with(json!({"client_id_prefix": "x509_hash"}))
+        .await;
+    let (_, claims) = fetch_request_object(&t, request["request_uri"].as_str().unwrap()).await;
+    let genuine: AuthorizationRequest = serde_json::from_value(claims).unwrap();
+    let x5c = x509::x5c_encode(std::slice::from_ref(&attacker.leaf));
+
+    let attempt = |req: AuthorizationRequest| {
+        let t = &t;
+        let account = &account;
+        let x5c = x5c.clone();
+        let attacker_key = &attacker_key;
+        async move {
+            let jwt = sign_request_object_x5c(&req, attacker_key, &x5c);
+            let request_uri = serve_request_object(jwt).await;
+            let link = format!(
+                "openid4vp://?client_id={}&request_uri={}",
+                urlencoding(req.client_id.as_str()),
+                urlencoding(&request_uri)
+            );
+            t.stack
+                .wallet
+                .app
+                .present(account, &link, None, t.stack.clock.now())
+                .await
+                .expect_err("a forged request object is refused")
+        }
+    };
+
+    // The genuine verifier's x509_hash, signed with another (trusted) certificate.
+    let err = attempt(genuine.clone()).await;
+    assert!(
+        matches!(&err, WalletError::Present(PresentError::X509HashMismatch { found, .. }) if *found == x509::hash(&attacker.leaf)),
+        "{err}"
+    );
+
+    // x509_san_dns naming a host the certificate does not carry.
+    let mut other_name = genuine.clone();
+    other_name.client_id = ClientId::parse("x509_san_dns:verifier.example").unwrap();
+    let err = attempt(other_name).await;
+    assert!(
+        matches!(&err, WalletError::Present(PresentError::X509SanMismatch { found, .. }) if *found == vec![host.to_owned()]),
+        "{err}"
+    );
+
+    // The certificate's name, but answers go to another host.
+    let mut elsewhere = genuine.clone();
+    elsewhere.client_id = ClientId::parse(&format!("x509_san_dns:{host}")).unwrap();
+    elsewhere.response_uri = Some(url::Url::parse("http://localhost:9/response").unwrap());
+    let err = attempt(elsewhere).await;
+    assert!(
+        matches!(
+            &err,
+            WalletError::Present(PresentError::X509ResponseUriHost { .. })
+        ),
+        "{err}"
+    );
+
+    // Nothing reached the genuine verifier.
+    let result = t.result(request["id"].as_str().unwrap()).await;
+    assert_eq!(result["state"], "pending", "{result:#}");
+}
+
+fn urlencoding(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
