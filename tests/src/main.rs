@@ -125,6 +125,7 @@ async fn run_all(config: akashi::StackConfig) -> Result<(), String> {
         issuer: stack.issuer.url.clone(),
         achievement_id: None,
         disclose: vec![verifier::domain::requests::Disclose::RecipientName],
+        optional: Vec::new(),
     };
     let request = stack
         .verifier

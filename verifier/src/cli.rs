@@ -42,7 +42,11 @@ pub enum Command {
     /// result URL.
     Request {
         /// Ask for an Open Badge from this issuer (its URL).
-        #[arg(long, required_unless_present = "dcql", conflicts_with = "dcql")]
+        #[arg(
+            long,
+            required_unless_present_any = ["dcql", "template_id"],
+            conflicts_with_all = ["dcql", "template_id"]
+        )]
         issuer: Option<String>,
         /// Only a badge for this achievement (the OB Achievement id URI).
         #[arg(long, requires = "issuer")]
@@ -50,6 +54,12 @@ pub enum Command {
         /// Claims the holder must disclose.
         #[arg(long, value_enum, requires = "issuer")]
         disclose: Vec<Disclose>,
+        /// Claims asked for that the holder may decline to disclose.
+        #[arg(long, value_enum, requires = "issuer")]
+        optional: Vec<Disclose>,
+        /// A saved template's id (`/api/templates`) instead of --issuer or --dcql.
+        #[arg(long, conflicts_with = "dcql")]
+        template_id: Option<String>,
         /// A DCQL query (JSON file) instead of the Open Badge template.
         #[arg(long)]
         dcql: Option<PathBuf>,
@@ -57,8 +67,9 @@ pub enum Command {
         /// encrypted to a key of this request (OpenID4VP 1.0 §8.3, HAIP).
         #[arg(long, value_enum, default_value = "direct_post")]
         response_mode: CliResponseMode,
-        /// `decentralized_identifier` (signed request object) or `redirect_uri` (unsigned,
-        /// for simple setups).
+        /// `decentralized_identifier` (signed request object), `x509_hash` or
+        /// `x509_san_dns` (signed with the verifier's certificate key), or `redirect_uri`
+        /// (unsigned, for simple setups).
         #[arg(long, value_enum, default_value = "decentralized_identifier")]
         client_id_prefix: ClientPrefix,
         /// The wallet POSTs `wallet_metadata` and `wallet_nonce` to the request URI.
@@ -108,6 +119,8 @@ pub async fn run(config: Config, command: Option<Command>) -> Result<(), AppErro
             issuer,
             achievement,
             disclose,
+            optional,
+            template_id,
             dcql,
             response_mode,
             client_id_prefix,
@@ -129,10 +142,17 @@ pub async fn run(config: Config, command: Option<Command>) -> Result<(), AppErro
                     issuer,
                     achievement_id: achievement,
                     disclose,
+                    optional,
                 }),
-                (None, None) => {
-                    return Err(AppError::bad_request("--issuer", "give --issuer or --dcql"));
-                }
+                (None, None) => match template_id {
+                    Some(id) => RequestSpec::SavedTemplate(id),
+                    None => {
+                        return Err(AppError::bad_request(
+                            "--issuer",
+                            "give --issuer, --dcql or --template-id",
+                        ));
+                    }
+                },
             };
             let created = app
                 .create_request(

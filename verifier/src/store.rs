@@ -23,6 +23,16 @@ pub struct Store {
     pub db: Db,
 }
 
+/// A saved request template.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TemplateRow {
+    pub id: String,
+    pub name: String,
+    /// The [`crate::domain::requests::Template`], JSON.
+    pub body: String,
+    pub created_at: i64,
+}
+
 /// One presentation request.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RequestRow {
@@ -152,6 +162,54 @@ impl Store {
             .rows_affected()
         });
         Ok(())
+    }
+
+    /// Stores a saved template; `false` when the name is taken.
+    pub async fn insert_template(&self, t: &TemplateRow) -> Result<bool, StoreError> {
+        let inserted = with_db!(&self.db, |pool| {
+            sqlx::query(
+                "INSERT INTO templates (id, name, body, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(&t.id)
+            .bind(&t.name)
+            .bind(&t.body)
+            .bind(t.created_at)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(inserted == 1)
+    }
+
+    pub async fn template(&self, id: &str) -> Result<Option<TemplateRow>, StoreError> {
+        Ok(with_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT id, name, body, created_at FROM templates WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await?))
+    }
+
+    /// Every saved template, by name.
+    pub async fn templates(&self) -> Result<Vec<TemplateRow>, StoreError> {
+        Ok(with_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT id, name, body, created_at FROM templates ORDER BY name"
+        )
+        .fetch_all(pool)
+        .await?))
+    }
+
+    /// Deletes a saved template; `false` when there was none.
+    pub async fn delete_template(&self, id: &str) -> Result<bool, StoreError> {
+        let deleted = with_db!(&self.db, |pool| sqlx::query(
+            "DELETE FROM templates WHERE id = $1"
+        )
+        .bind(id)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(deleted == 1)
     }
 
     /// Deletes requests (and their results) that expired before `before`.

@@ -16,6 +16,7 @@ mod presentation;
 mod qr_page;
 mod registration;
 mod same_device;
+mod templates;
 mod trust;
 mod wallet_api;
 mod wallet_pages;

@@ -252,6 +252,10 @@ async fn the_verifier_describes_its_api_in_openapi() {
         set(&[
             ("post", "/api/requests"),
             ("get", "/api/requests/{id}/result"),
+            ("post", "/api/templates"),
+            ("get", "/api/templates"),
+            ("get", "/api/templates/{id}"),
+            ("delete", "/api/templates/{id}"),
         ])
     );
     check_protected(&t, &base, &doc, &api).await;

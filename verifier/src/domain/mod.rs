@@ -6,5 +6,6 @@ pub mod checks;
 pub mod desk;
 pub mod requests;
 pub mod sources;
+pub mod templates;
 pub mod webhooks;
 pub mod x509;

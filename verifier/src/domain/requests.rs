@@ -55,8 +55,13 @@ pub struct Template {
     /// The OB `Achievement` id URI; absent: any achievement of that issuer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub achievement_id: Option<String>,
+    /// Claims asked for; the holder must disclose them.
     #[serde(default)]
     pub disclose: Vec<Disclose>,
+    /// Claims asked for that the holder may decline to disclose (DCQL `claim_sets`: with
+    /// them, or without them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub optional: Vec<Disclose>,
 }
 
 /// What a presentation request asks for.
@@ -64,6 +69,8 @@ pub struct Template {
 pub enum RequestSpec {
     Dcql(DcqlQuery),
     Template(Template),
+    /// A saved template, by id.
+    SavedTemplate(String),
 }
 
 /// The client identifier prefix a request uses (OpenID4VP 1.0 §5.9).
@@ -188,20 +195,60 @@ pub fn template_query(t: &Template) -> Result<DcqlQuery, AppError> {
         }
         achievement["values"] = json!([id]);
     }
+    if let Some(both) = t.optional.iter().find(|d| t.disclose.contains(d)) {
+        return Err(AppError::bad_request(
+            "template.optional",
+            format!("{both:?} is both required (`disclose`) and optional"),
+        ));
+    }
+    achievement["id"] = json!("achievement");
     let mut claims = vec![
         achievement,
-        json!({ "path": ["ld", "issuer", "id"], "values": [issuer] }),
+        json!({ "id": "issuer", "path": ["ld", "issuer", "id"], "values": [issuer] }),
     ];
-    if t.disclose.contains(&Disclose::RecipientName) {
-        // The first identifier must be the name: SD-JWT drops undisclosed array elements,
-        // so without the `values` filter a wallet disclosing only the email would put it at
-        // index 0 and still satisfy the query.
-        claims.push(json!({
-            "path": ["ld", "credentialSubject", "identifier", 0, "identityType"],
-            "values": [shared::ob3::IDENTITY_TYPE_NAME],
-        }));
-        claims
-            .push(json!({ "path": ["ld", "credentialSubject", "identifier", 0, "identityHash"] }));
+    let mut required: Vec<&str> = vec!["achievement", "issuer"];
+    let mut optional: Vec<&str> = Vec::new();
+    for (d, is_optional) in t
+        .disclose
+        .iter()
+        .map(|d| (d, false))
+        .chain(t.optional.iter().map(|d| (d, true)))
+    {
+        match d {
+            Disclose::RecipientName => {
+                // The first identifier must be the name: SD-JWT drops undisclosed array
+                // elements, so without the `values` filter a wallet disclosing only the
+                // email would put it at index 0 and still satisfy the query.
+                claims.push(json!({
+                    "id": "name_type",
+                    "path": ["ld", "credentialSubject", "identifier", 0, "identityType"],
+                    "values": [shared::ob3::IDENTITY_TYPE_NAME],
+                }));
+                claims.push(json!({
+                    "id": "name",
+                    "path": ["ld", "credentialSubject", "identifier", 0, "identityHash"],
+                }));
+                let ids = if is_optional {
+                    &mut optional
+                } else {
+                    &mut required
+                };
+                ids.extend(["name_type", "name"]);
+            }
+        }
+    }
+    // With optional claims: the set with them first (preferred), then the one without.
+    let claim_sets = (!optional.is_empty()).then(|| {
+        let all: Vec<&str> = required.iter().chain(optional.iter()).copied().collect();
+        json!([all, required])
+    });
+    if claim_sets.is_none() {
+        // Claim ids only matter to claim sets.
+        for claim in &mut claims {
+            if let Some(c) = claim.as_object_mut() {
+                c.remove("id");
+            }
+        }
     }
     let query = json!({
         "credentials": [{
@@ -211,6 +258,10 @@ pub fn template_query(t: &Template) -> Result<DcqlQuery, AppError> {
             "claims": claims,
         }]
     });
+    let mut query = query;
+    if let Some(sets) = claim_sets {
+        query["credentials"][0]["claim_sets"] = sets;
+    }
     serde_json::from_value(query)
         .map_err(|e| AppError::Internal(format!("the template builds a DCQL query: {e}")))
 }
@@ -327,6 +378,9 @@ impl App {
         let query = match spec {
             RequestSpec::Dcql(q) => q,
             RequestSpec::Template(t) => template_query(&t)?,
+            RequestSpec::SavedTemplate(id) => {
+                template_query(&self.saved_template(&id).await?.template)?
+            }
         };
         query
             .validate()
@@ -921,6 +975,7 @@ mod tests {
             issuer: "http://127.0.0.1:8081/".into(),
             achievement_id: Some("http://127.0.0.1:8081/achievements/a1".into()),
             disclose: vec![Disclose::RecipientName],
+            optional: vec![],
         })
         .unwrap();
         q.validate().unwrap();
@@ -948,6 +1003,7 @@ mod tests {
             issuer: "https://badges.example.org".into(),
             achievement_id: None,
             disclose: vec![],
+            optional: vec![],
         })
         .unwrap();
         let claims = &serde_json::to_value(&q).unwrap()["credentials"][0]["claims"];
@@ -966,6 +1022,7 @@ mod tests {
             issuer: "not a url".into(),
             achievement_id: None,
             disclose: vec![],
+            optional: vec![],
         })
         .unwrap_err();
         assert!(
@@ -975,6 +1032,7 @@ mod tests {
             issuer: "https://i.example".into(),
             achievement_id: Some("a1".into()),
             disclose: vec![],
+            optional: vec![],
         })
         .unwrap_err();
         assert!(
@@ -1091,6 +1149,7 @@ mod app_tests {
             issuer: "http://127.0.0.1:8081".into(),
             achievement_id: None,
             disclose: vec![Disclose::RecipientName],
+            optional: vec![],
         })
     }
 

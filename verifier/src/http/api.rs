@@ -10,12 +10,13 @@ use serde::Deserialize;
 use serde_json::Value;
 use shared::oid4vp::{RequestUriMethod, ResponseMode};
 
-use super::openapi::{API, CreateRequestDoc, Problem, QR};
+use super::openapi::{API, CreateRequestDoc, Problem, QR, SaveTemplateDoc};
 use crate::App;
 use crate::domain::requests::{
     ClientPrefix, CreatedRequest, QR_PNG_SCALE, RequestOptions, RequestResult, RequestSpec,
     Template,
 };
+use crate::domain::templates::SavedTemplate;
 use crate::error::AppError;
 
 /// Extractor: the request carries the API bearer token.
@@ -48,6 +49,9 @@ struct CreateRequest {
     dcql_query: Option<Value>,
     #[serde(default)]
     template: Option<Template>,
+    /// A saved template's id.
+    #[serde(default)]
+    template_id: Option<String>,
     #[serde(default)]
     response_mode: Option<ResponseMode>,
     /// `decentralized_identifier` (default), `x509_hash`, `x509_san_dns` or `redirect_uri`.
@@ -74,17 +78,22 @@ fn spec(body: &[u8]) -> Result<(RequestSpec, RequestOptions), AppError> {
         redirect_uri: req.redirect_uri,
         webhook_url: req.webhook_url,
     };
-    let spec = match (req.dcql_query, req.template) {
-        (Some(_), Some(_)) => Err(AppError::bad_request(
+    let spec = match (req.dcql_query, req.template, req.template_id) {
+        (None, None, Some(id)) => Ok(RequestSpec::SavedTemplate(id)),
+        (_, _, Some(_)) => Err(AppError::bad_request(
+            "template_id",
+            "give one of `dcql_query`, `template` and `template_id`",
+        )),
+        (Some(_), Some(_), None) => Err(AppError::bad_request(
             "template",
             "give either `dcql_query` or `template`, not both",
         )),
-        (None, None) => Err(AppError::bad_request(
+        (None, None, None) => Err(AppError::bad_request(
             "dcql_query",
-            "give `dcql_query` or `template`",
+            "give `dcql_query`, `template` or `template_id`",
         )),
-        (None, Some(t)) => Ok(RequestSpec::Template(t)),
-        (Some(q), None) => {
+        (None, Some(t), None) => Ok(RequestSpec::Template(t)),
+        (Some(q), None, None) => {
             let query = serde_path_to_error::deserialize(q).map_err(|e| {
                 let path = e.path().to_string();
                 let field = if path == "." {
@@ -153,6 +162,60 @@ pub async fn qr_svg(State(app): State<App>, Path(id): Path<String>) -> Result<Re
 pub async fn qr_png(State(app): State<App>, Path(id): Path<String>) -> Result<Response, AppError> {
     let qr = app.qr(&id).await?;
     Ok(image(qr.png(QR_PNG_SCALE), "image/png"))
+}
+
+/// `POST /api/templates`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SaveTemplate {
+    name: String,
+    template: Template,
+}
+
+#[utoipa::path(post, path = "/api/templates", tag = API,
+    request_body = SaveTemplateDoc,
+    responses((status = 201, description = "The saved template", body = SavedTemplate)))]
+pub async fn save_template(
+    _: ApiClient,
+    State(app): State<App>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<SavedTemplate>), AppError> {
+    let req: SaveTemplate = shared::serve::parse_json_body(&body)
+        .map_err(|e| AppError::bad_request(&e.field, e.message))?;
+    let saved = app.save_template(&req.name, req.template).await?;
+    Ok((StatusCode::CREATED, Json(saved)))
+}
+
+#[utoipa::path(get, path = "/api/templates", tag = API,
+    responses((status = 200, description = "The saved templates, by name", body = Vec<SavedTemplate>)))]
+pub async fn templates(
+    _: ApiClient,
+    State(app): State<App>,
+) -> Result<Json<Vec<SavedTemplate>>, AppError> {
+    Ok(Json(app.saved_templates().await?))
+}
+
+#[utoipa::path(get, path = "/api/templates/{id}", tag = API,
+    params(("id" = String, Path, description = "The template id")),
+    responses((status = 200, description = "The saved template", body = SavedTemplate)))]
+pub async fn template(
+    _: ApiClient,
+    State(app): State<App>,
+    Path(id): Path<String>,
+) -> Result<Json<SavedTemplate>, AppError> {
+    Ok(Json(app.saved_template(&id).await?))
+}
+
+#[utoipa::path(delete, path = "/api/templates/{id}", tag = API,
+    params(("id" = String, Path, description = "The template id")),
+    responses((status = 204, description = "Deleted; requests made from it keep their query")))]
+pub async fn delete_template(
+    _: ApiClient,
+    State(app): State<App>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    app.delete_template(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 fn image(bytes: Vec<u8>, media_type: &'static str) -> Response {

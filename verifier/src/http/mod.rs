@@ -24,6 +24,8 @@ fn described() -> OpenApiRouter<App> {
         .routes(routes!(oid4vp::response))
         .routes(routes!(api::create_request))
         .routes(routes!(api::result))
+        .routes(routes!(api::save_template, api::templates))
+        .routes(routes!(api::template, api::delete_template))
         .routes(routes!(api::qr_svg))
         .routes(routes!(api::qr_png))
 }

@@ -15,15 +15,29 @@ pub const QR: &str = "qr";
 /// The tag of the OpenID4VP endpoints the wallet talks to.
 pub const PROTOCOL: &str = "oid4vp";
 
-/// `POST /api/requests`: exactly one of `dcql_query` and `template`.
+/// `POST /api/templates`.
+#[derive(Serialize, ToSchema)]
+pub struct SaveTemplateDoc {
+    /// Unique, 1 to 100 characters.
+    pub name: String,
+    /// `issuer`, optional `achievement_id`, `disclose` (required claims) and `optional`
+    /// (claims the holder may decline): each `recipient_name`.
+    #[schema(value_type = Object)]
+    pub template: serde_json::Value,
+}
+
+/// `POST /api/requests`: exactly one of `dcql_query`, `template` and `template_id`.
 #[derive(Serialize, ToSchema)]
 pub struct CreateRequestDoc {
     /// A DCQL query (OpenID4VP 1.0 §6).
     #[schema(value_type = Option<Object>)]
     pub dcql_query: Option<serde_json::Value>,
-    /// The Open Badge template: `issuer`, optional `achievement_id`, `disclose`.
+    /// The Open Badge template: `issuer`, optional `achievement_id`, `disclose`,
+    /// `optional`.
     #[schema(value_type = Option<Object>)]
     pub template: Option<serde_json::Value>,
+    /// A saved template's id (`/api/templates`).
+    pub template_id: Option<String>,
     /// `direct_post` (default) or `direct_post.jwt` (encrypted response).
     pub response_mode: Option<String>,
     /// `decentralized_identifier` (default), `x509_hash`, `x509_san_dns` or `redirect_uri`.

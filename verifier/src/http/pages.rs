@@ -25,6 +25,7 @@ use crate::domain::desk::{DeskError, new_csrf_cookie};
 use crate::domain::requests::{
     ClientPrefix, RequestOptions, RequestResult, RequestSpec, ResultState, Template,
 };
+use crate::domain::templates::SavedTemplate;
 use crate::error::{AppError, PageError};
 
 pub const DESK_PATH: &str = "/desk";
@@ -233,6 +234,10 @@ struct RequestForm {
     issuer: String,
     achievement_id: String,
     disclose_name: bool,
+    /// The name is asked for, but the holder may decline.
+    name_optional: bool,
+    /// A saved template's id: asked instead of the fields above.
+    template_id: String,
     encrypted: bool,
     /// A DCQL query (JSON) instead of the template.
     dcql_query: String,
@@ -240,7 +245,13 @@ struct RequestForm {
     request_uri_post: bool,
 }
 
-fn new_request_body(app: &App, csrf: &Csrf, form: &RequestForm, error: Option<&str>) -> String {
+fn new_request_body(
+    app: &App,
+    csrf: &Csrf,
+    form: &RequestForm,
+    templates: &[SavedTemplate],
+    error: Option<&str>,
+) -> String {
     let error = error
         .map(|e| format!("<p class=\"error\" id=\"error\">{}</p>", esc(e)))
         .unwrap_or_default();
@@ -252,6 +263,28 @@ fn new_request_body(app: &App, csrf: &Csrf, form: &RequestForm, error: Option<&s
         .collect();
     let checked = |b: bool| if b { " checked" } else { "" };
     let selected = |b: bool| if b { " selected" } else { "" };
+    let saved = if templates.is_empty() {
+        String::new()
+    } else {
+        let options: String = templates
+            .iter()
+            .map(|t| {
+                format!(
+                    "<option value=\"{}\"{}>{}</option>",
+                    esc(&t.id),
+                    selected(t.id == form.template_id),
+                    esc(&t.name)
+                )
+            })
+            .collect();
+        format!(
+            concat!(
+                "<label for=\"template_id\">Or a saved template</label>",
+                "<select id=\"template_id\" name=\"template_id\"><option value=\"\">(none)</option>{}</select>"
+            ),
+            options
+        )
+    };
     format!(
         concat!(
             "<h1>New presentation request</h1>{error}",
@@ -264,6 +297,9 @@ fn new_request_body(app: &App, csrf: &Csrf, form: &RequestForm, error: Option<&s
             "<input type=\"text\" id=\"achievement_id\" name=\"achievement_id\" value=\"{achievement}\">",
             "<label><input type=\"checkbox\" id=\"disclose_name\" name=\"disclose\" value=\"recipient_name\"{name}> ",
             "Ask for the recipient's name</label>",
+            "<label><input type=\"checkbox\" id=\"name_optional\" name=\"name_optional\" value=\"1\"{name_optional}> ",
+            "&hellip; which the holder may decline to show</label>",
+            "{saved}",
             "<details{dcql_open}><summary>Or a DCQL query</summary>",
             "<label for=\"dcql_query\">DCQL query (JSON; when given, it is asked instead of the badge above)</label>",
             "<textarea id=\"dcql_query\" name=\"dcql_query\" rows=\"8\">{dcql}</textarea></details>",
@@ -289,6 +325,8 @@ fn new_request_body(app: &App, csrf: &Csrf, form: &RequestForm, error: Option<&s
         trusted = trusted,
         achievement = esc(&form.achievement_id),
         name = checked(form.disclose_name),
+        name_optional = checked(form.name_optional),
+        saved = saved,
         enc = checked(form.encrypted),
         dcql_open = if form.dcql_query.is_empty() {
             ""
@@ -330,10 +368,14 @@ pub async fn desk(State(app): State<App>, headers: HeaderMap) -> Response {
         disclose_name: true,
         ..RequestForm::default()
     };
+    let templates = match app.saved_templates().await {
+        Ok(t) => t,
+        Err(e) => return PageError::from(e).into_response(),
+    };
     page(
         StatusCode::OK,
         "New request",
-        &new_request_body(&app, &csrf, &form, None),
+        &new_request_body(&app, &csrf, &form, &templates, None),
         Some((&app, &csrf)),
     )
 }
@@ -410,6 +452,11 @@ pub async fn create(
             .trim()
             .to_owned(),
         disclose_name: field(&pairs, "disclose") == Some("recipient_name"),
+        name_optional: field(&pairs, "name_optional") == Some("1"),
+        template_id: field(&pairs, "template_id")
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
         encrypted: field(&pairs, "response_mode") == Some("direct_post.jwt"),
         dcql_query: field(&pairs, "dcql_query")
             .unwrap_or_default()
@@ -448,7 +495,13 @@ pub async fn create(
             Ok(page(
                 StatusCode::BAD_REQUEST,
                 "New request",
-                &new_request_body(&app, &csrf, &form, Some(&e.to_string())),
+                &new_request_body(
+                    &app,
+                    &csrf,
+                    &form,
+                    &app.saved_templates().await?,
+                    Some(&e.to_string()),
+                ),
                 Some((&app, &csrf)),
             ))
         }
@@ -463,14 +516,16 @@ fn form_spec(form: &RequestForm) -> Result<RequestSpec, AppError> {
             .map_err(|e| AppError::bad_request("dcql_query", e.to_string()))?;
         return Ok(RequestSpec::Dcql(query));
     }
+    if !form.template_id.is_empty() {
+        return Ok(RequestSpec::SavedTemplate(form.template_id.clone()));
+    }
+    let name = (form.disclose_name || form.name_optional)
+        .then_some(crate::domain::requests::Disclose::RecipientName);
     Ok(RequestSpec::Template(Template {
         issuer: form.issuer.clone(),
         achievement_id: (!form.achievement_id.is_empty()).then(|| form.achievement_id.clone()),
-        disclose: if form.disclose_name {
-            vec![crate::domain::requests::Disclose::RecipientName]
-        } else {
-            Vec::new()
-        },
+        disclose: name.filter(|_| !form.name_optional).into_iter().collect(),
+        optional: name.filter(|_| form.name_optional).into_iter().collect(),
     }))
 }
 

@@ -82,6 +82,7 @@ impl Fixture {
             issuer: ISS.into(),
             achievement_id: Some(ACHIEVEMENT.into()),
             disclose: vec![Disclose::RecipientName],
+            optional: vec![],
         })
         .unwrap();
         Fixture {
@@ -498,6 +499,7 @@ async fn the_dcql_query_must_be_satisfied() {
         issuer: ISS.into(),
         achievement_id: Some("https://issuer.example/achievements/other".into()),
         disclose: vec![],
+        optional: vec![],
     })
     .unwrap();
     let v = f.verify(f.good()).await;
