@@ -276,3 +276,79 @@ async fn a_fully_described_ldp_vc_badge_verifies_in_digitalbazaar_vc() {
     assert_eq!(answer["ok"], true, "{answer}\n{credential:#}");
     t.stack.stop().await;
 }
+
+/// Our wallet answers a request made by an independent verifier
+/// (`interop/oid4vp_verifier.mjs`: npm `jose` signs the request object for a did:jwk
+/// client, Node's HTTP server takes the `direct_post`, `@sd-jwt/sd-jwt-vc` verifies the
+/// presentation and its key binding).
+#[tokio::test]
+async fn our_wallet_answers_a_request_made_by_an_independent_verifier() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+
+    harness::require_installed();
+    harness::require_jose_installed();
+    let t = TestStack::start().await;
+    let now = t.stack.clock.now();
+    let wallet = &t.stack.wallet.app;
+    let account = wallet.ensure_account("default", now).await.unwrap();
+    let offer = t.offer(false, Some(365)).await;
+    wallet
+        .accept(&account, offer["offer_link"].as_str().unwrap(), None, now)
+        .await
+        .expect("the wallet accepts the offer");
+
+    let input = json!({
+        "issuer_jwk": issuer_jwk(&t).await,
+        "vct": format!("{}/vct/open-badge-v3", t.issuer()),
+        "claims": [
+            ["ld", "issuer", "id"],
+            ["ld", "credentialSubject", "identifier", 0, "identityHash"],
+        ],
+        "timeout_ms": 60000,
+    });
+    let mut child = Command::new("node")
+        .arg("oid4vp_verifier.mjs")
+        .current_dir(harness::interop_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("node starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (first, mut lines) = tokio::task::spawn_blocking(move || {
+        let first = lines.next().expect("a first line").expect("UTF-8");
+        (first, lines)
+    })
+    .await
+    .unwrap();
+    let started: serde_json::Value = serde_json::from_str(&first).expect("JSON");
+    let link = started["link"].as_str().unwrap().to_owned();
+
+    let presented = wallet
+        .present(&account, &link, None, t.stack.clock.now())
+        .await
+        .expect("our wallet answers the independent verifier");
+    assert_eq!(presented.status, 200, "{:?}", presented.body);
+    assert_eq!(presented.client_id, started["client_id"].as_str().unwrap());
+
+    let (last, status) = tokio::task::spawn_blocking(move || {
+        let last = lines.next().expect("a verdict line").expect("UTF-8");
+        (last, child.wait().expect("node exits"))
+    })
+    .await
+    .unwrap();
+    assert!(status.success());
+    let verdict: serde_json::Value = serde_json::from_str(&last).expect("JSON");
+    assert_eq!(verdict["ok"], true, "{verdict:#}");
+    // The name was asked for and disclosed; the email was not asked for and is not there.
+    let payload = verdict["payload"].to_string();
+    assert!(payload.contains("identityHash"), "{payload}");
+    assert!(!payload.contains("emailAddress"), "{payload}");
+}
