@@ -9,6 +9,7 @@
 //! the signed-in holder, with the body of an unknown slug; public again (API), all is back.
 //! A second account can neither see nor change the first one's badge (404).
 
+use holder_agent::cli::{Command, PublicOrPrivate};
 use serde_json::{Value, json};
 use shared::keys::Jwk;
 use shared::sd_jwt::SdJwt;
@@ -535,4 +536,39 @@ async fn public_badge_pages_private_toggle_and_baked_downloads() {
     let (_, _, body) = get(&t, &format!("{url}/credential")).await;
     let (sd, _) = verify_presentation(&t, &String::from_utf8(body).unwrap()).await;
     assert!(sd.disclosures.is_empty());
+
+    // The command line, over the same domain function: ben's account cannot touch ana's
+    // badge; ana's makes it private and shows her name, then public again.
+    let cli = |account: &str, public: PublicOrPrivate, disclose: Vec<String>| {
+        let mut config = t.stack.wallet.app.config.clone();
+        config.account = account.to_owned();
+        holder_agent::cli::run(
+            config,
+            Command::Visibility {
+                id: id.clone(),
+                visibility: public,
+                disclose,
+                disclose_none: false,
+                json: true,
+            },
+        )
+    };
+    match cli("ben", PublicOrPrivate::Private, vec![]).await {
+        Err(holder_agent::AppError::NotFound(_)) => {}
+        other => panic!("another account's badge: {other:?}"),
+    }
+    assert_eq!(anon.get(&url).await.0, 200);
+    cli("ana", PublicOrPrivate::Private, vec![pointer.clone()])
+        .await
+        .unwrap();
+    assert_eq!(anon.get(&url).await.0, 404);
+    assert_eq!(get(&t, &format!("{url}/credential")).await.0, 404);
+    cli("ana", PublicOrPrivate::Public, vec![]).await.unwrap();
+    let (_, _, body) = get(&t, &format!("{url}/credential")).await;
+    let (_, claims) = verify_presentation(&t, &String::from_utf8(body).unwrap()).await;
+    assert_eq!(
+        claims.pointer("/ld/credentialSubject/identifier/0/identityHash"),
+        Some(&json!(RECIPIENT)),
+        "the choice made with --disclose is kept"
+    );
 }
