@@ -9,6 +9,7 @@
 //! the signed-in holder, with the body of an unknown slug; public again (API), all is back.
 //! A second account can neither see nor change the first one's badge (404).
 
+use akashi::browser::Browser;
 use holder_agent::cli::{Command, PublicOrPrivate};
 use serde_json::{Value, json};
 use shared::keys::Jwk;
@@ -19,6 +20,7 @@ use crate::common::{ADMIN, TestStack};
 const BADGE: &str = "<script>alert(\"badge\")</script> Supporter & Co";
 const RECIPIENT: &str = "<img src=x onerror=alert(1)> Ana";
 const PASSWORD: &str = "correct horse battery";
+const TEST: &str = "public_badge_pages_private_toggle_and_baked_downloads";
 
 /// `text` as the pages escape it (askama: numeric character references).
 fn esc(text: &str) -> String {
@@ -344,6 +346,20 @@ async fn public_badge_pages_private_toggle_and_baked_downloads() {
         "{html}"
     );
     assert!(html.contains(&esc("&lt;script&gt;")), "{html}");
+
+    // In a real browser: the hostile name is text, the baked image and the QR code load.
+    let mut b = Browser::start(TEST).await.unwrap();
+    b.goto(&url).await.unwrap();
+    assert_eq!(b.text("#badge-name").await.unwrap(), BADGE);
+    b.wait_until(
+        "return ['img.art', '#qr'].every(s => { const i = document.querySelector(s); \
+         return i.complete && i.naturalWidth > 0; });",
+        "the badge image and the QR code load",
+    )
+    .await
+    .unwrap();
+    b.screenshot("public-page").await.unwrap();
+    b.quit().await;
 
     // The QR code, read by a real decoder, is the page's URL.
     let (s, ct, png) = get(&t, &format!("{url}/qr.png")).await;
