@@ -962,6 +962,72 @@ mod tests {
         assert_eq!(pick_ldp_vc(&offer(&["sd", "gone"]), &md), None);
     }
 
+    #[tokio::test]
+    async fn a_received_ldp_vc_must_be_the_issuers_about_this_holder_and_this_badge() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::Config::for_dir(
+            dir.path().to_path_buf(),
+            "http://127.0.0.1:0".into(),
+            format!("sqlite://{}/wallet.db", dir.path().display()),
+        );
+        let (app, _) = App::open(config, shared::clock::Clock::system())
+            .await
+            .unwrap();
+        let account = app.ensure_account("default", 0).await.unwrap();
+        let issuer = "https://issuer.example";
+        let did = "did:web:issuer.example";
+        let holder = shared::did::did_jwk(&account.key.public_jwk());
+        let sd_jwt = CredentialRow {
+            id: "c".into(),
+            account_id: account.id.clone(),
+            format: FORMAT_SD_JWT_VC.into(),
+            configuration_id: "sd".into(),
+            issuer: issuer.into(),
+            issuer_display_name: None,
+            vct: "v".into(),
+            raw: String::new(),
+            raw_hash: String::new(),
+            claims: json!({"ld": {"credentialSubject": {"achievement": {"id": "urn:a:1"}}}})
+                .to_string(),
+            disclosable: "[]".into(),
+            received_at: 0,
+        };
+        let vc = |issuer_id: &str, subject: &str, achievement: &str, method: &str| {
+            json!({
+                "issuer": {"id": issuer_id},
+                "credentialSubject": {"id": subject, "achievement": {"id": achievement}},
+                "proof": [{"verificationMethod": method}]
+            })
+        };
+        let reason = |r: Result<String, AcceptError>| match r {
+            Err(AcceptError::BadLdpVc(reason)) => reason,
+            other => panic!("expected a refused ldp_vc, got {other:?}"),
+        };
+        let check = |v: Value| {
+            let app = app.clone();
+            let account = &account;
+            let sd_jwt = &sd_jwt;
+            async move { app.verify_ldp_vc(account, issuer, Some(sd_jwt), &v).await }
+        };
+        let key = format!("{did}#key-3");
+        assert!(reason(check(json!("a string")).await).contains("not a JSON object"));
+        assert!(
+            reason(check(vc("did:web:evil.example", &holder, "urn:a:1", &key)).await)
+                .contains("not by the credential issuer's")
+        );
+        assert!(
+            reason(check(vc(did, "did:jwk:someone-else", "urn:a:1", &key)).await)
+                .contains("credentialSubject.id")
+        );
+        assert!(
+            reason(check(vc(did, &holder, "urn:a:2", &key)).await).contains("not the SD-JWT VC's")
+        );
+        assert!(
+            reason(check(vc(did, &holder, "urn:a:1", "did:web:evil.example#k")).await)
+                .contains("is not a key of the issuer")
+        );
+    }
+
     #[test]
     fn issuer_errors_are_surfaced_with_code_and_description() {
         let fetched = Fetched {
