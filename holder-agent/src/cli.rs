@@ -1,4 +1,5 @@
 //! The wallet's command line: `serve` (the default), `accept`, `list`, `present`, `token`,
+//! `visibility`,
 //! working on the wallet database directly (local access is the authorisation; a SQLite
 //! file shared with a running server is fine: WAL). Human-readable output by default,
 //! `--json` for scripts; progress and errors on stderr.
@@ -40,6 +41,29 @@ pub enum Command {
     },
     /// Create (or replace) the account's API bearer token and print it once.
     Token,
+    /// Make a badge's public page public or private; with --disclose, also choose the
+    /// selectively disclosable claims it shows (replacing the previous choice).
+    Visibility {
+        /// The credential id (`list` shows it).
+        id: String,
+        visibility: PublicOrPrivate,
+        /// A claim to show on the public page (JSON pointer, e.g.
+        /// /ld/credentialSubject/identifier/0); repeat for several.
+        #[arg(long = "disclose", value_name = "POINTER")]
+        disclose: Vec<String>,
+        /// Show nothing selectively disclosable (the default of a new badge).
+        #[arg(long, conflicts_with = "disclose")]
+        disclose_none: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The two settings of a badge's public page.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublicOrPrivate {
+    Public,
+    Private,
 }
 
 fn print_json(value: &impl serde::Serialize) {
@@ -123,6 +147,39 @@ pub async fn run(config: Config, command: Command) -> Result<(), AppError> {
                 )))
             }
         }
+        Command::Visibility {
+            id,
+            visibility,
+            disclose,
+            disclose_none,
+            json,
+        } => {
+            let disclose = (disclose_none || !disclose.is_empty()).then_some(disclose);
+            let v = app
+                .set_visibility(
+                    &account,
+                    &id,
+                    visibility == PublicOrPrivate::Public,
+                    disclose,
+                    now,
+                )
+                .await?;
+            if json {
+                print_json(&v);
+            } else {
+                println!(
+                    "{id} is {}: {}",
+                    if v.public { "public" } else { "private" },
+                    v.public_url
+                );
+                if v.disclose.is_empty() {
+                    println!("    shows: no selectively disclosable claims");
+                } else {
+                    println!("    shows: {}", v.disclose.join(" "));
+                }
+            }
+            Ok(())
+        }
         Command::Token => {
             let token = app.rotate_api_token(&account).await?;
             eprintln!(
@@ -159,6 +216,10 @@ fn print_credential(c: &CredentialView) {
     }
     if !c.disclosable.is_empty() {
         println!("    disclosable: {}", c.disclosable.join(" "));
+    }
+    if let Some(v) = &c.visibility {
+        let state = if v.public { "public" } else { "private" };
+        println!("    page:      {} ({state})", v.public_url);
     }
 }
 

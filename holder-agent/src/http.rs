@@ -1,7 +1,7 @@
 //! Routes: the wallet's JSON API (bearer token per account) and `/health`. Handlers parse,
 //! make one domain call and respond; errors map in [`crate::error`].
 
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
@@ -19,6 +19,7 @@ pub fn router(app: App) -> Router {
         .route("/api/accept", post(accept))
         .route("/api/credentials", get(credentials))
         .route("/api/present", post(present))
+        .route("/api/credentials/{id}/visibility", post(visibility))
         .merge(crate::pages::router())
         .with_state(app)
 }
@@ -119,4 +120,27 @@ async fn present(
         .present(&account, &req.request, req.disclose, app.clock.now())
         .await?;
     Ok(Json(json!(presented)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VisibilityBody {
+    public: bool,
+    /// Replaces the claims the public page shows; absent keeps the current choice.
+    #[serde(default)]
+    disclose: Option<Vec<String>>,
+}
+
+/// Public or private, and what the public page shows (404 for another account's badge).
+async fn visibility(
+    Holder(account): Holder,
+    State(app): State<App>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, AppError> {
+    let req: VisibilityBody = parse(&body)?;
+    let v = app
+        .set_visibility(&account, &id, req.public, req.disclose, app.clock.now())
+        .await?;
+    Ok(Json(json!(v)))
 }

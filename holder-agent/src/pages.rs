@@ -26,6 +26,8 @@ use crate::error::AppError;
 use crate::wallet::oid4vci::OfferPreview;
 use crate::{Account, App, CredentialView};
 
+mod public;
+
 const SESSION_COOKIE: &str = "wallet_session";
 const CSRF_COOKIE: &str = "wallet_csrf";
 const LANG_COOKIE: &str = "wallet_lang";
@@ -39,6 +41,7 @@ pub fn router() -> Router<App> {
         .route("/receive", get(receive_page).post(receive))
         .route("/badges/{id}", get(badge_page))
         .route("/lang/{lang}", get(set_lang))
+        .merge(public::router())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -574,6 +577,9 @@ impl BadgeItem {
 struct HomePage {
     layout: Layout,
     badges: Vec<BadgeItem>,
+    /// Each badge's public page setting, by credential id.
+    visibility: std::collections::HashMap<String, crate::wallet::public::Visibility>,
+    p: &'static public::PublicTexts,
 }
 
 #[derive(Template)]
@@ -618,9 +624,22 @@ async fn home(State(app): State<App>, web: Web) -> Result<Response, PageError> {
         .rev()
         .map(|(view, claims)| BadgeItem::new(view, Some(claims)))
         .collect();
+    let visibility = app
+        .visibilities(account, app.clock.now())
+        .await
+        .map_err(|e| PageError::from_app(e, web.lang))?;
     let mut layout = web.layout(web.t().my_badges);
     layout.here = "/".into();
-    Ok(web.render(&app, StatusCode::OK, HomePage { layout, badges }))
+    Ok(web.render(
+        &app,
+        StatusCode::OK,
+        HomePage {
+            layout,
+            badges,
+            visibility,
+            p: public::texts(web.lang),
+        },
+    ))
 }
 
 #[derive(serde::Deserialize)]

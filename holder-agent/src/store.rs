@@ -5,6 +5,8 @@
 use shared::db::{Db, Migrations};
 use shared::with_db;
 
+pub use public::{BadgePageRow, CompanionRow};
+
 static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -62,6 +64,8 @@ macro_rules! select_credentials {
         )
     };
 }
+
+mod public;
 
 impl Store {
     pub async fn connect(url: &str, pg_schema: Option<&str>) -> Result<Store, shared::db::DbError> {

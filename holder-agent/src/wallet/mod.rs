@@ -2,9 +2,11 @@
 //! two protocols ([`oid4vci`] to receive, [`oid4vp`] to present). Functions take plain
 //! types and `now`, so the command line, the API and the tests call the same code.
 
+pub mod baked_badge;
 pub mod disclosure;
 pub mod oid4vci;
 pub mod oid4vp;
+pub mod public;
 pub mod registration;
 pub mod web;
 
@@ -50,6 +52,9 @@ pub struct CredentialView {
     pub valid_until: Option<String>,
     /// The selectively disclosable claims, as JSON pointers (what `--disclose` accepts).
     pub disclosable: Vec<String>,
+    /// Public or private, and the public page (in `list`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<public::Visibility>,
 }
 
 fn holder_key_purpose(account_id: &str) -> String {
@@ -127,13 +132,18 @@ impl App {
         })
     }
 
-    /// The account's credentials, oldest first.
+    /// The account's credentials, oldest first, each with its visibility.
     pub async fn list(&self, account: &Account) -> Result<Vec<CredentialView>, AppError> {
+        let mut visibilities = self.visibilities(account, self.clock.now()).await?;
         self.store
             .credentials(&account.id)
             .await?
             .iter()
-            .map(credential_view)
+            .map(|row| {
+                let mut view = credential_view(row)?;
+                view.visibility = visibilities.remove(&row.id);
+                Ok(view)
+            })
             .collect()
     }
 }
@@ -164,6 +174,7 @@ pub fn credential_view(row: &CredentialRow) -> Result<CredentialView, AppError> 
             .and_then(Value::as_i64)
             .map(shared::clock::rfc3339),
         disclosable,
+        visibility: None,
     })
 }
 

@@ -2,10 +2,14 @@
 //! (offer §4.1, issuer metadata §12.2, token §6 with `tx_code`, nonce §7, credential §8
 //! with `jwt` key proofs, `invalid_nonce` retry §8.3.1.2). Every SD-JWT VC received is
 //! verified (issuer key, `typ`, signature, digests, holder binding, `vct`) before it is
-//! stored exactly as issued.
+//! stored exactly as issued. When the offer also names an `ldp_vc` configuration, the same
+//! badge is requested in that format too, its Data Integrity proof verified against the
+//! issuer's did:web key, and it is stored as the companion of the SD-JWT VC (the public
+//! page's JSON form and the baked badge image carry it).
 
 use serde::Serialize;
 use serde_json::{Value, json};
+use shared::did::Relationship;
 use shared::did::did_web_from_url;
 use shared::fetch::{FetchError, Fetched};
 use shared::issuer_key::IssuerKeyError;
@@ -17,15 +21,18 @@ use shared::oid4vci::{
     Proofs, TokenRequest, TokenResponse, TxCode, TxCodeInputMode, WellKnownError, build_proof_jwt,
     well_known_url,
 };
-use shared::sd_jwt::{SdJwt, SdJwtError, TYP_DC_SD_JWT};
+use shared::sd_jwt::{Revealed, SdJwt, SdJwtError, TYP_DC_SD_JWT};
 
 use super::{Account, CredentialView, credential_view};
 use crate::App;
 use crate::error::AppError;
-use crate::store::CredentialRow;
+use crate::store::{BadgePageRow, CompanionRow, CredentialRow};
 
 /// The only credential format this wallet receives.
 pub const FORMAT_SD_JWT_VC: &str = "dc+sd-jwt";
+/// The companion format received beside it when offered: the OB 3.0 credential with an
+/// embedded Data Integrity proof.
+pub const FORMAT_LDP_VC: &str = "ldp_vc";
 /// Seconds of clock skew tolerated on `exp` / `nbf` of a received credential.
 const LEEWAY: i64 = 60;
 
@@ -135,6 +142,8 @@ pub enum AcceptError {
         expected: String,
         found: Option<String>,
     },
+    #[error("the ldp_vc credential: {0}")]
+    BadLdpVc(String),
 }
 
 fn describe_tx_code(tx: &TxCode) -> String {
@@ -173,6 +182,7 @@ impl AcceptError {
             | AcceptError::WrongIss { .. }
             | AcceptError::WrongHolderKey { .. }
             | AcceptError::WrongVct { .. }
+            | AcceptError::BadLdpVc(_)
             | AcceptError::CredentialNotAString { .. } => "invalid_credential",
             _ => "issuer_unsupported",
         }
@@ -281,6 +291,39 @@ pub fn pick_configurations<'a>(
         });
     }
     Ok(picked)
+}
+
+/// The offered `ldp_vc` configuration to receive beside the SD-JWT VC, if any: the first
+/// offered one of that format that accepts ES256 key proofs (or names no proof types).
+pub fn pick_ldp_vc(offer: &CredentialOffer, metadata: &CredentialIssuerMetadata) -> Option<String> {
+    offer
+        .credential_configuration_ids
+        .iter()
+        .find(|id| {
+            metadata
+                .credential_configurations_supported
+                .get(*id)
+                .is_some_and(|c| {
+                    c.format == FORMAT_LDP_VC
+                        && c.proof_types_supported
+                            .as_ref()
+                            .and_then(|p| p.jwt.as_ref())
+                            .is_none_or(|jwt| {
+                                jwt.proof_signing_alg_values_supported
+                                    .iter()
+                                    .any(|a| a == "ES256")
+                            })
+                })
+        })
+        .cloned()
+}
+
+/// The `id` of a VC's `issuer` (a string or a profile object).
+fn issuer_id(vc: &Value) -> Option<&str> {
+    match vc.get("issuer")? {
+        Value::String(id) => Some(id),
+        other => other.get("id")?.as_str(),
+    }
 }
 
 /// An issuer endpoint's answer: the body when 2xx, else the OAuth error it carries.
@@ -495,8 +538,8 @@ impl App {
             return Err(AcceptError::UnsupportedTokenType(token.token_type).into());
         }
 
-        let mut received = Vec::new();
-        let mut already_held = 0;
+        // Everything is requested and verified before anything is stored.
+        let mut rows = Vec::new();
         for (config_id, _, vct) in &configurations {
             let credentials = self
                 .request_credential(&metadata, &token.access_token, config_id, account, now)
@@ -505,15 +548,54 @@ impl App {
                 let row = self
                     .verify_credential(account, &issuer, config_id, vct, index, credential, now)
                     .await?;
-                let row = CredentialRow {
+                rows.push(CredentialRow {
                     issuer_display_name: issuer_name.clone(),
                     ..row
-                };
-                if !self.store.insert_credential(&row).await? {
-                    already_held += 1;
-                }
-                received.push(credential_view(&row)?);
+                });
             }
+        }
+        let mut companion = None;
+        if let Some(config_id) = pick_ldp_vc(&offer, &metadata) {
+            let credentials = self
+                .request_credential(&metadata, &token.access_token, &config_id, account, now)
+                .await?;
+            let [credential] = <[Value; 1]>::try_from(credentials).map_err(|c| {
+                AcceptError::BadLdpVc(format!(
+                    "{} credentials were issued for one key proof",
+                    c.len()
+                ))
+            })?;
+            let raw = self
+                .verify_ldp_vc(account, &issuer, rows.first(), &credential)
+                .await?;
+            companion = Some((config_id, raw));
+        }
+
+        let mut received = Vec::new();
+        let mut already_held = 0;
+        for (i, row) in rows.iter().enumerate() {
+            if self.store.insert_credential(row).await? {
+                self.store
+                    .insert_badge_page(&BadgePageRow::new_public(&row.id, now))
+                    .await?;
+                // The companion is the same badge as the first SD-JWT VC of the offer.
+                if i == 0
+                    && let Some((configuration_id, raw)) = companion.take()
+                {
+                    self.store
+                        .insert_companion(&CompanionRow {
+                            credential_id: row.id.clone(),
+                            format: FORMAT_LDP_VC.into(),
+                            configuration_id,
+                            raw,
+                            received_at: now,
+                        })
+                        .await?;
+                }
+            } else {
+                already_held += 1;
+            }
+            received.push(credential_view(row)?);
         }
         Ok(Accepted {
             credential_issuer: issuer,
@@ -603,6 +685,112 @@ impl App {
         }
     }
 
+    /// Verifies the issuer-signed part of an SD-JWT VC of `credential_issuer` (the `index`th
+    /// received): `iss` is the credential issuer or its did:web, the issuer key resolves,
+    /// and `typ`, signature, digests and validity period hold at `now`. Receiving and the
+    /// public badge page check with this same code.
+    pub(crate) async fn verify_issuer_signed(
+        &self,
+        sd: &SdJwt,
+        credential_issuer: &str,
+        index: usize,
+        now: i64,
+    ) -> Result<Revealed, AcceptError> {
+        let bad = |source| AcceptError::BadCredential { index, source };
+        let jws = sd.issuer_jwt().map_err(bad)?;
+        let iss = jws
+            .claim_str("iss")
+            .ok_or(AcceptError::NoIss { index })?
+            .to_owned();
+        let issuer_did = did_web_from_url(credential_issuer).ok();
+        if iss != credential_issuer && Some(&iss) != issuer_did.as_ref() {
+            return Err(AcceptError::WrongIss {
+                index,
+                iss,
+                credential_issuer: credential_issuer.to_owned(),
+            });
+        }
+        let jwk = self
+            .issuer_keys
+            .resolve(&iss, jws.kid())
+            .await
+            .map_err(|source| AcceptError::IssuerKey { index, source })?;
+        let key = jwk.verifying_key().map_err(|e| AcceptError::IssuerKey {
+            index,
+            source: IssuerKeyError::BadKey(e),
+        })?;
+        sd.verify(&key, &[TYP_DC_SD_JWT], now, LEEWAY).map_err(bad)
+    }
+
+    /// Verifies a received `ldp_vc`: a JSON object issued by the credential issuer's
+    /// did:web, about this account's holder key (`credentialSubject.id` its did:jwk), the
+    /// same achievement as the SD-JWT VC of the offer, and its `eddsa-rdfc-2022` proof by a
+    /// key of the issuer's DID document (`assertionMethod`). Returns the JSON text to store.
+    pub(crate) async fn verify_ldp_vc(
+        &self,
+        account: &Account,
+        credential_issuer: &str,
+        sd_jwt: Option<&CredentialRow>,
+        vc: &Value,
+    ) -> Result<String, AcceptError> {
+        let bad = |m: String| AcceptError::BadLdpVc(m);
+        if !vc.is_object() {
+            return Err(bad("it is not a JSON object".into()));
+        }
+        let issuer_did = did_web_from_url(credential_issuer)
+            .map_err(|e| bad(format!("the issuer has no did:web: {e}")))?;
+        let issuer = issuer_id(vc).ok_or_else(|| bad("it has no `issuer` id".into()))?;
+        if issuer != issuer_did {
+            return Err(bad(format!(
+                "it was issued by {issuer:?}, not by the credential issuer's {issuer_did:?}"
+            )));
+        }
+        let subject = vc.pointer("/credentialSubject/id").and_then(Value::as_str);
+        let holder = shared::did::did_jwk(&account.key.public_jwk());
+        if subject != Some(holder.as_str()) {
+            return Err(bad(format!(
+                "its credentialSubject.id is {subject:?}, not this account's {holder:?}"
+            )));
+        }
+        if let Some(row) = sd_jwt {
+            let claims: Value = serde_json::from_str(&row.claims).unwrap_or(Value::Null);
+            let pointer = "/credentialSubject/achievement/id";
+            let theirs = vc.pointer(pointer).and_then(Value::as_str);
+            let ours = claims
+                .pointer(&format!("/ld{pointer}"))
+                .and_then(Value::as_str);
+            if theirs != ours {
+                return Err(bad(format!(
+                    "its achievement {theirs:?} is not the SD-JWT VC's {ours:?}"
+                )));
+            }
+        }
+        let proof = match vc.get("proof") {
+            Some(Value::Array(items)) => items.first(),
+            other => other,
+        };
+        let method = proof
+            .and_then(|p| p.get("verificationMethod"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("its proof names no verificationMethod".into()))?;
+        let (method_did, _) = shared::did::split_did_url(method)
+            .map_err(|e| bad(format!("verificationMethod {method:?}: {e}")))?;
+        if method_did != issuer_did {
+            return Err(bad(format!(
+                "its proof's verificationMethod {method:?} is not a key of the issuer {issuer_did:?}"
+            )));
+        }
+        let key = self
+            .dids
+            .resolve_key(method, Relationship::AssertionMethod)
+            .await
+            .map_err(|e| bad(format!("the proof key could not be resolved: {e}")))?;
+        shared::vc::data_integrity::verify(vc, &key, method, &issuer_did)
+            .await
+            .map_err(|e| bad(e.to_string()))?;
+        Ok(vc.to_string())
+    }
+
     /// Verifies one received credential; returns the row to store.
     #[allow(clippy::too_many_arguments)]
     async fn verify_credential(
@@ -626,31 +814,9 @@ impl App {
                 "an issued credential must not carry a KB-JWT",
             )));
         }
-        let jws = sd.issuer_jwt().map_err(bad)?;
-        let iss = jws
-            .claim_str("iss")
-            .ok_or(AcceptError::NoIss { index })?
-            .to_owned();
-        let issuer_did = did_web_from_url(credential_issuer).ok();
-        if iss != credential_issuer && Some(&iss) != issuer_did.as_ref() {
-            return Err(AcceptError::WrongIss {
-                index,
-                iss,
-                credential_issuer: credential_issuer.to_owned(),
-            });
-        }
-        let jwk = self
-            .issuer_keys
-            .resolve(&iss, jws.kid())
-            .await
-            .map_err(|source| AcceptError::IssuerKey { index, source })?;
-        let key = jwk.verifying_key().map_err(|e| AcceptError::IssuerKey {
-            index,
-            source: IssuerKeyError::BadKey(e),
-        })?;
-        let revealed = sd
-            .verify(&key, &[TYP_DC_SD_JWT], now, LEEWAY)
-            .map_err(bad)?;
+        let revealed = self
+            .verify_issuer_signed(&sd, credential_issuer, index, now)
+            .await?;
         let cnf = revealed.cnf_jwk().map_err(bad)?;
         let expected = account.key.public_jwk().thumbprint();
         if cnf.thumbprint() != expected {
@@ -775,6 +941,91 @@ mod tests {
             pick_configurations(&offer(&["eddsa"]), &md),
             Err(AcceptError::ProofAlgNotSupported { .. })
         ));
+    }
+
+    #[test]
+    fn picks_the_offered_ldp_vc_beside_the_sd_jwt_vc() {
+        let md = metadata(json!({
+            "sd": {"format": "dc+sd-jwt", "vct": "v"},
+            "jwt": {"format": "jwt_vc_json"},
+            "ldp": {"format": "ldp_vc",
+                    "proof_types_supported": {"jwt": {"proof_signing_alg_values_supported": ["ES256", "EdDSA"]}}},
+            "ldp_eddsa": {"format": "ldp_vc",
+                    "proof_types_supported": {"jwt": {"proof_signing_alg_values_supported": ["EdDSA"]}}}
+        }));
+        assert_eq!(
+            pick_ldp_vc(&offer(&["sd", "jwt", "ldp"]), &md).as_deref(),
+            Some("ldp")
+        );
+        assert_eq!(pick_ldp_vc(&offer(&["sd", "jwt"]), &md), None);
+        assert_eq!(pick_ldp_vc(&offer(&["sd", "ldp_eddsa"]), &md), None);
+        assert_eq!(pick_ldp_vc(&offer(&["sd", "gone"]), &md), None);
+    }
+
+    #[tokio::test]
+    async fn a_received_ldp_vc_must_be_the_issuers_about_this_holder_and_this_badge() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::Config::for_dir(
+            dir.path().to_path_buf(),
+            "http://127.0.0.1:0".into(),
+            format!("sqlite://{}/wallet.db", dir.path().display()),
+        );
+        let (app, _) = App::open(config, shared::clock::Clock::system())
+            .await
+            .unwrap();
+        let account = app.ensure_account("default", 0).await.unwrap();
+        let issuer = "https://issuer.example";
+        let did = "did:web:issuer.example";
+        let holder = shared::did::did_jwk(&account.key.public_jwk());
+        let sd_jwt = CredentialRow {
+            id: "c".into(),
+            account_id: account.id.clone(),
+            format: FORMAT_SD_JWT_VC.into(),
+            configuration_id: "sd".into(),
+            issuer: issuer.into(),
+            issuer_display_name: None,
+            vct: "v".into(),
+            raw: String::new(),
+            raw_hash: String::new(),
+            claims: json!({"ld": {"credentialSubject": {"achievement": {"id": "urn:a:1"}}}})
+                .to_string(),
+            disclosable: "[]".into(),
+            received_at: 0,
+        };
+        let vc = |issuer_id: &str, subject: &str, achievement: &str, method: &str| {
+            json!({
+                "issuer": {"id": issuer_id},
+                "credentialSubject": {"id": subject, "achievement": {"id": achievement}},
+                "proof": [{"verificationMethod": method}]
+            })
+        };
+        let reason = |r: Result<String, AcceptError>| match r {
+            Err(AcceptError::BadLdpVc(reason)) => reason,
+            other => panic!("expected a refused ldp_vc, got {other:?}"),
+        };
+        let check = |v: Value| {
+            let app = app.clone();
+            let account = &account;
+            let sd_jwt = &sd_jwt;
+            async move { app.verify_ldp_vc(account, issuer, Some(sd_jwt), &v).await }
+        };
+        let key = format!("{did}#key-3");
+        assert!(reason(check(json!("a string")).await).contains("not a JSON object"));
+        assert!(
+            reason(check(vc("did:web:evil.example", &holder, "urn:a:1", &key)).await)
+                .contains("not by the credential issuer's")
+        );
+        assert!(
+            reason(check(vc(did, "did:jwk:someone-else", "urn:a:1", &key)).await)
+                .contains("credentialSubject.id")
+        );
+        assert!(
+            reason(check(vc(did, &holder, "urn:a:2", &key)).await).contains("not the SD-JWT VC's")
+        );
+        assert!(
+            reason(check(vc(did, &holder, "urn:a:1", "did:web:evil.example#k")).await)
+                .contains("is not a key of the issuer")
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod issuance;
 mod mail;
 mod openapi;
 mod presentation;
+mod public_pages;
 mod qr_page;
 mod registration;
 mod same_device;

@@ -1,0 +1,499 @@
+//! The public badge pages and the holder's visibility settings:
+//!
+//! * `GET /p/{slug}` (no sign-in): the badge with the holder-chosen claims, the live
+//!   verification result, Open Graph and Twitter card tags, share links, an email
+//!   signature snippet, a QR code of the page, downloads, and `<link rel="alternate">` to
+//!   the machine-readable forms;
+//! * `GET /p/{slug}/credential` (`application/dc+sd-jwt`: the SD-JWT presentation with
+//!   exactly the chosen disclosures, no KB-JWT) and `GET /p/{slug}/credential.json`
+//!   (`application/vc+ld+json`: the `ldp_vc`, when held);
+//! * `GET /p/{slug}/qr.png`, `/p/{slug}/qr.svg`: the page's URL as a QR code;
+//! * `GET /p/{slug}/badge.png`, `/p/{slug}/badge.svg`: the baked badge image;
+//! * `GET|POST /badges/{id}/public`: the holder's choice (public or private, and which
+//!   selectively disclosable claims the page shows); the front page's toggle posts here.
+//!
+//! A private badge is 404 everywhere, with the body of an unknown slug, except that its
+//! signed-in holder still sees the page (with a "private" banner) and its images.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::Value;
+
+use super::{Lang, Layout, PageError, Web, encode, see_other};
+use crate::App;
+use crate::wallet::public::{PublicBadge, Visibility};
+
+/// Pixels per QR module of the PNG.
+const QR_PNG_SCALE: u32 = 8;
+
+pub(super) fn router() -> Router<App> {
+    Router::new()
+        .route("/p/{slug}", get(public_page))
+        .route("/p/{slug}/credential", get(credential))
+        .route("/p/{slug}/credential.json", get(credential_json))
+        .route("/p/{slug}/qr.png", get(qr_png))
+        .route("/p/{slug}/qr.svg", get(qr_svg))
+        .route("/p/{slug}/badge.png", get(badge_png))
+        .route("/p/{slug}/badge.svg", get(badge_svg))
+        .route(
+            "/badges/{id}/public",
+            get(settings_page).post(save_settings),
+        )
+}
+
+/// The texts of these pages, per language.
+pub struct PublicTexts {
+    pub public: &'static str,
+    pub private: &'static str,
+    pub make_public: &'static str,
+    pub make_private: &'static str,
+    pub public_page: &'static str,
+    pub choose_fields: &'static str,
+    pub private_banner: &'static str,
+    pub verified: &'static str,
+    pub not_verified: &'static str,
+    pub status_note: &'static str,
+    pub issued: &'static str,
+    pub share: &'static str,
+    pub email_signature: &'static str,
+    pub downloads: &'static str,
+    pub baked_png: &'static str,
+    pub baked_svg: &'static str,
+    pub sd_jwt_form: &'static str,
+    pub ldp_vc_form: &'static str,
+    pub qr: &'static str,
+    pub shown_fields: &'static str,
+    pub settings_title: &'static str,
+    pub settings_intro: &'static str,
+    pub no_fields: &'static str,
+    pub save: &'static str,
+}
+
+const EN: PublicTexts = PublicTexts {
+    public: "Public",
+    private: "Private",
+    make_public: "Make public",
+    make_private: "Make private",
+    public_page: "Public page",
+    choose_fields: "Choose what the public page shows",
+    private_banner: "This badge is private: only you can see this page. Others get “not found”.",
+    verified: "Verified: the issuer's signature and key, and the validity period, were checked just now.",
+    not_verified: "Not verified",
+    status_note: "Revocation status is not checked on this page.",
+    issued: "Issued",
+    share: "Share",
+    email_signature: "For your email signature (HTML)",
+    downloads: "Downloads",
+    baked_png: "Badge image (PNG, with the credential baked in)",
+    baked_svg: "Badge image (SVG, with the credential baked in)",
+    sd_jwt_form: "Verifiable credential (SD-JWT VC)",
+    ldp_vc_form: "Verifiable credential (JSON-LD, Data Integrity)",
+    qr: "QR code of this page",
+    shown_fields: "Shown by the holder",
+    settings_title: "Public page of this badge",
+    settings_intro: "The public page always shows the badge, its issuer and dates. Tick what else it may show.",
+    no_fields: "This badge has no further fields to choose.",
+    save: "Save",
+};
+
+const JA: PublicTexts = PublicTexts {
+    public: "公開",
+    private: "非公開",
+    make_public: "公開する",
+    make_private: "非公開にする",
+    public_page: "公開ページ",
+    choose_fields: "公開ページに表示する項目を選ぶ",
+    private_banner: "このバッジは非公開です。このページはあなただけが見られます。他の人には「見つかりません」と表示されます。",
+    verified: "検証済み：発行者の署名と鍵、有効期間を今確認しました。",
+    not_verified: "検証できませんでした",
+    status_note: "失効状態はこのページでは確認していません。",
+    issued: "発行日",
+    share: "共有",
+    email_signature: "メール署名用（HTML）",
+    downloads: "ダウンロード",
+    baked_png: "バッジ画像（PNG、証明書入り）",
+    baked_svg: "バッジ画像（SVG、証明書入り）",
+    sd_jwt_form: "検証可能な証明書（SD-JWT VC）",
+    ldp_vc_form: "検証可能な証明書（JSON-LD、Data Integrity）",
+    qr: "このページのQRコード",
+    shown_fields: "所持者が公開している項目",
+    settings_title: "このバッジの公開ページ",
+    settings_intro: "公開ページには常にバッジ、発行者、日付が表示されます。ほかに表示してよい項目を選んでください。",
+    no_fields: "このバッジには選べる項目がありません。",
+    save: "保存",
+};
+
+pub(super) fn texts(lang: Lang) -> &'static PublicTexts {
+    match lang {
+        Lang::En => &EN,
+        Lang::Ja => &JA,
+    }
+}
+
+/// Minimal HTML escaping for the email signature snippet (shown escaped once more).
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One chosen claim as the page shows it.
+pub struct Field {
+    pub label: String,
+    pub value: String,
+}
+
+/// A disclosed claim's label: the identity type of an OB 3.0 identifier, else the pointer.
+fn field(pointer: &str, claims: &Value) -> Option<Field> {
+    Some(labelled(pointer, claims.pointer(pointer)?))
+}
+
+fn labelled(pointer: &str, value: &Value) -> Field {
+    match value {
+        Value::Object(o) if o.contains_key("identityType") => Field {
+            label: o
+                .get("identityType")
+                .and_then(Value::as_str)
+                .unwrap_or(pointer)
+                .to_owned(),
+            value: o
+                .get("identityHash")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned(),
+        },
+        Value::String(s) => Field {
+            label: pointer.to_owned(),
+            value: s.clone(),
+        },
+        other => Field {
+            label: pointer.to_owned(),
+            value: other.to_string(),
+        },
+    }
+}
+
+#[derive(Template)]
+#[template(path = "public.html")]
+struct PublicPage {
+    layout: Layout,
+    p: &'static PublicTexts,
+    slug: String,
+    url: String,
+    public: bool,
+    viewer_is_holder: bool,
+    name: String,
+    description: Option<String>,
+    criteria: Option<String>,
+    issuer: String,
+    recipient: Option<String>,
+    issued: Option<String>,
+    valid_until: Option<String>,
+    fields: Vec<Field>,
+    /// The failed check, if the verification failed.
+    verification_error: Option<String>,
+    has_ldp_vc: bool,
+    og_description: String,
+    image: String,
+    share_x: String,
+    share_linkedin: String,
+    share_facebook: String,
+    signature: String,
+}
+
+impl PublicPage {
+    fn new(app: &App, web: &Web, badge: PublicBadge) -> Self {
+        let c = &badge.claims;
+        let s = |p: &str| c.pointer(p).and_then(Value::as_str).map(str::to_owned);
+        let name = s("/ld/credentialSubject/achievement/name")
+            .or_else(|| s("/ld/name"))
+            .unwrap_or_else(|| "Open Badge".to_owned());
+        let issuer = s("/ld/issuer/name")
+            .or(badge.issuer_display_name.clone())
+            .unwrap_or_else(|| badge.issuer.clone());
+        let date = |v: Option<String>| v.map(|d| d.get(..10).unwrap_or(&d).to_owned());
+        let issued = date(s("/ld/validFrom").or_else(|| {
+            c.get("iat")
+                .and_then(Value::as_i64)
+                .map(shared::clock::rfc3339)
+        }));
+        let valid_until = date(s("/ld/validUntil").or_else(|| {
+            c.get("exp")
+                .and_then(Value::as_i64)
+                .map(shared::clock::rfc3339)
+        }));
+        let description = s("/ld/credentialSubject/achievement/description");
+        let url = app.public_url(&badge.slug);
+        let image = format!("{url}/badge.png");
+        let og_description = description
+            .clone()
+            .unwrap_or_else(|| format!("{name} · {issuer}"));
+        let e = encode(&url);
+        let signature = format!(
+            "<a href=\"{u}\"><img src=\"{i}\" alt=\"{n}\" width=\"80\" height=\"80\" style=\"vertical-align:middle\"> {n} · {iss}</a>",
+            u = html_escape(&url),
+            i = html_escape(&image),
+            n = html_escape(&name),
+            iss = html_escape(&issuer),
+        );
+        let mut layout = web.layout(&name);
+        layout.here = format!("/p/{}", badge.slug);
+        PublicPage {
+            layout,
+            p: texts(web.lang),
+            slug: badge.slug.clone(),
+            public: badge.public,
+            viewer_is_holder: badge.viewer_is_holder,
+            description,
+            criteria: s("/ld/credentialSubject/achievement/criteria/narrative"),
+            recipient: crate::wallet::recipient_name(c),
+            issued,
+            valid_until,
+            fields: badge
+                .disclosed
+                .iter()
+                .map(|(p, v)| labelled(p, v))
+                .collect(),
+            verification_error: badge.verification.err(),
+            has_ldp_vc: badge.has_ldp_vc,
+            share_x: format!("https://x.com/intent/tweet?url={e}&text={}", encode(&name)),
+            share_linkedin: format!("https://www.linkedin.com/sharing/share-offsite/?url={e}"),
+            share_facebook: format!("https://www.facebook.com/sharer/sharer.php?u={e}"),
+            og_description,
+            image,
+            signature,
+            name,
+            issuer,
+            url,
+        }
+    }
+}
+
+/// 404 with the body of an unknown slug, for the machine-readable forms and images.
+fn not_found() -> Response {
+    let mut r = (StatusCode::NOT_FOUND, "not found\n").into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// A public resource: its content type, and not cached (it disappears when made private).
+fn resource(body: impl IntoResponse, content_type: &'static str) -> Response {
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    r
+}
+
+async fn public_page(
+    State(app): State<App>,
+    web: Web,
+    Path(slug): Path<String>,
+) -> Result<Response, PageError> {
+    let badge = app
+        .public_badge(&slug, web.account.as_ref(), app.clock.now())
+        .await
+        .map_err(|e| PageError::from_app(e, web.lang))?
+        .ok_or_else(|| PageError::not_found(web.lang))?;
+    let page = PublicPage::new(&app, &web, badge);
+    Ok(web.render(&app, StatusCode::OK, page))
+}
+
+async fn credential(State(app): State<App>, Path(slug): Path<String>) -> Response {
+    match app.public_presentation(&slug).await {
+        Ok(Some(sd_jwt)) => resource(sd_jwt, "application/dc+sd-jwt"),
+        Ok(None) => not_found(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn credential_json(State(app): State<App>, Path(slug): Path<String>) -> Response {
+    match app.public_ldp_vc(&slug).await {
+        Ok(Some(vc)) => resource(vc.to_string(), "application/vc+ld+json"),
+        Ok(None) => not_found(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The page URL of `slug` if the viewer may see the page.
+async fn visible_url(app: &App, web: &Web, slug: &str) -> Result<Option<String>, Response> {
+    match app.page_visible(slug, web.account.as_ref()).await {
+        Ok(true) => Ok(Some(app.public_url(slug))),
+        Ok(false) => Ok(None),
+        Err(e) => Err(e.into_response()),
+    }
+}
+
+async fn qr_png(State(app): State<App>, web: Web, Path(slug): Path<String>) -> Response {
+    match visible_url(&app, &web, &slug).await {
+        Ok(Some(url)) => match shared::qr::Qr::new(&url) {
+            Ok(qr) => resource(qr.png(QR_PNG_SCALE), "image/png"),
+            Err(e) => crate::AppError::Internal(format!("QR code: {e}")).into_response(),
+        },
+        Ok(None) => not_found(),
+        Err(r) => r,
+    }
+}
+
+async fn qr_svg(State(app): State<App>, web: Web, Path(slug): Path<String>) -> Response {
+    match visible_url(&app, &web, &slug).await {
+        Ok(Some(url)) => match shared::qr::Qr::new(&url) {
+            Ok(qr) => resource(qr.svg(), "image/svg+xml"),
+            Err(e) => crate::AppError::Internal(format!("QR code: {e}")).into_response(),
+        },
+        Ok(None) => not_found(),
+        Err(r) => r,
+    }
+}
+
+async fn badge_png(State(app): State<App>, web: Web, Path(slug): Path<String>) -> Response {
+    match app.baked_badge(&slug, web.account.as_ref(), false).await {
+        Ok(Some(png)) => resource(png, "image/png"),
+        Ok(None) => not_found(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn badge_svg(State(app): State<App>, web: Web, Path(slug): Path<String>) -> Response {
+    match app.baked_badge(&slug, web.account.as_ref(), true).await {
+        Ok(Some(svg)) => resource(svg, "image/svg+xml"),
+        Ok(None) => not_found(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// A disclosable claim as the settings page offers it.
+pub struct Choice {
+    pub pointer: String,
+    pub label: String,
+    pub value: String,
+    pub checked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "public_settings.html")]
+struct SettingsPage {
+    layout: Layout,
+    p: &'static PublicTexts,
+    id: String,
+    name: String,
+    visibility: Visibility,
+    choices: Vec<Choice>,
+}
+
+async fn settings_page(
+    State(app): State<App>,
+    web: Web,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let here = format!("/badges/{}/public", encode(&id));
+    let account = match web.require_account(&here) {
+        Ok(a) => a,
+        Err(redirect) => return Ok(*redirect),
+    };
+    let now = app.clock.now();
+    let (view, claims) = app
+        .credential_of(account, &id)
+        .await
+        .map_err(|e| PageError::from_app(e, web.lang))?
+        .ok_or_else(|| PageError::not_found(web.lang))?;
+    let visibility = app
+        .visibility(account, &id, now)
+        .await
+        .map_err(|e| PageError::from_app(e, web.lang))?;
+    let choices = view
+        .disclosable
+        .iter()
+        .map(|pointer| {
+            let f = field(pointer, &claims).unwrap_or(Field {
+                label: pointer.clone(),
+                value: String::new(),
+            });
+            Choice {
+                checked: visibility.disclose.contains(pointer),
+                pointer: pointer.clone(),
+                label: f.label,
+                value: f.value,
+            }
+        })
+        .collect();
+    let name = view
+        .achievement_name
+        .clone()
+        .unwrap_or_else(|| view.vct.clone());
+    let mut layout = web.layout(texts(web.lang).settings_title);
+    layout.here = here;
+    Ok(web.render(
+        &app,
+        StatusCode::OK,
+        SettingsPage {
+            layout,
+            p: texts(web.lang),
+            id: view.id,
+            name,
+            visibility,
+            choices,
+        },
+    ))
+}
+
+/// The front page's toggle (`public`) and the settings form (`public`, `choose=1` and a
+/// `disclose` per ticked claim). Another account's badge is 404.
+async fn save_settings(
+    State(app): State<App>,
+    web: Web,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, PageError> {
+    let here = format!("/badges/{}/public", encode(&id));
+    let account = match web.require_account(&here) {
+        Ok(a) => a,
+        Err(redirect) => return Ok(*redirect),
+    };
+    let form = web.checked_form(&app, &body)?;
+    let public = match form.value("public") {
+        "1" | "true" | "on" => true,
+        "0" | "false" | "off" => false,
+        other => {
+            return Err(PageError::new(
+                StatusCode::BAD_REQUEST,
+                format!("public: expected 1 or 0, got {other:?}"),
+                web.lang,
+            ));
+        }
+    };
+    let disclose = (form.get("choose") == Some("1")).then(|| {
+        form.0
+            .iter()
+            .filter(|(k, _)| k == "disclose")
+            .map(|(_, v)| v.clone())
+            .collect::<Vec<_>>()
+    });
+    let from_settings = disclose.is_some();
+    app.set_visibility(account, &id, public, disclose, app.clock.now())
+        .await
+        .map_err(|e| PageError::from_app(e, web.lang))?;
+    Ok(see_other(if from_settings { &here } else { "/" }))
+}

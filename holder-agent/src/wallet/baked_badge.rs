@@ -1,0 +1,203 @@
+//! The baked badge of a public page (Open Badges 3.0 §5.3 "baking"; `spec/ob3.md` §4): the
+//! issuer's badge image with the `ldp_vc` received with the badge embedded, a PNG in an
+//! `iTXt` chunk keyed `openbadgecredential`, an SVG in an `<openbadges:credential>` element
+//! ([`shared::baked`]).
+//!
+//! The image is the achievement's (`credentialSubject.achievement.image`), fetched through
+//! the guarded fetcher (or decoded from a `data:` URL) when asked for. What is served:
+//!
+//! * `badge.png`: the issuer's PNG, baked. When the issuer's image is an SVG or there is
+//!   none, the wallet cannot draw it as a PNG: the PNG is then the QR code of the public
+//!   page, baked, so the download still carries the credential and leads to the page.
+//! * `badge.svg`: the issuer's SVG, baked; a PNG image is wrapped in an SVG (as a `data:`
+//!   image) and baked; without an image, a plain generated SVG with the badge's name.
+//!
+//! Without an `ldp_vc` (an issuer that offered only the SD-JWT VC) nothing can be baked
+//! (the SD-JWT VC is not an OB 3.0 baking format): the image is served as it is.
+
+use base64::Engine;
+use serde_json::Value;
+
+use super::Account;
+use super::oid4vci::FORMAT_LDP_VC;
+use crate::App;
+use crate::error::AppError;
+
+/// Pixels per QR module of the fallback PNG.
+const QR_SCALE: u32 = 8;
+
+/// An image as fetched: PNG bytes or SVG text.
+enum Image {
+    Png(Vec<u8>),
+    Svg(String),
+}
+
+impl App {
+    /// The baked badge of the page `slug` (SVG when `svg`, else PNG), for `viewer`; `None`
+    /// when the page is unknown or private to this viewer.
+    pub async fn baked_badge(
+        &self,
+        slug: &str,
+        viewer: Option<&Account>,
+        svg: bool,
+    ) -> Result<Option<Vec<u8>>, AppError> {
+        let Some((row, _)) = self.visible_page(slug, viewer).await? else {
+            return Ok(None);
+        };
+        let ldp_vc = self.store.companion(&row.id, FORMAT_LDP_VC).await?;
+        let claims: Value = serde_json::from_str(&row.claims)
+            .map_err(|e| AppError::Internal(format!("stored claims of {}: {e}", row.id)))?;
+        let vc: Option<Value> = match &ldp_vc {
+            Some(c) => Some(
+                serde_json::from_str(&c.raw)
+                    .map_err(|e| AppError::Internal(format!("stored ldp_vc of {}: {e}", row.id)))?,
+            ),
+            None => None,
+        };
+        let achievement = vc
+            .as_ref()
+            .and_then(|v| v.pointer("/credentialSubject/achievement"))
+            .or_else(|| claims.pointer("/ld/credentialSubject/achievement"))
+            .cloned()
+            .unwrap_or(Value::Null);
+        let name = achievement
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("Open Badge")
+            .to_owned();
+        let image_url = match achievement.get("image") {
+            Some(Value::String(u)) => Some(u.clone()),
+            Some(other) => other.get("id").and_then(Value::as_str).map(str::to_owned),
+            None => None,
+        };
+        let image = match image_url {
+            Some(url) => self.fetch_image(&url).await,
+            None => None,
+        };
+        let credential = ldp_vc.map(|c| c.raw);
+        let baked = if svg {
+            let text = match image {
+                Some(Image::Svg(text)) => text,
+                Some(Image::Png(png)) => wrap_png(&png, &name),
+                None => generated_svg(&name),
+            };
+            match &credential {
+                Some(vc) => shared::baked::bake_svg(&text, vc)
+                    .map_err(|e| AppError::Internal(format!("baking the SVG: {e}")))?,
+                None => text,
+            }
+            .into_bytes()
+        } else {
+            let png = match image {
+                Some(Image::Png(png)) => png,
+                _ => shared::qr::Qr::new(&self.public_url(slug))
+                    .map_err(|e| AppError::Internal(format!("QR code: {e}")))?
+                    .png(QR_SCALE),
+            };
+            match &credential {
+                Some(vc) => shared::baked::bake_png(&png, vc)
+                    .map_err(|e| AppError::Internal(format!("baking the PNG: {e}")))?,
+                None => png,
+            }
+        };
+        Ok(Some(baked))
+    }
+
+    /// The badge image at `url` (https, or http on loopback when allowed; or a `data:`
+    /// URL), if it is a PNG or an SVG; `None` (the fallback is drawn) when it cannot be had.
+    async fn fetch_image(&self, url: &str) -> Option<Image> {
+        if let Some(rest) = url.strip_prefix("data:") {
+            let (meta, data) = rest.split_once(',')?;
+            let bytes = if meta.ends_with(";base64") {
+                base64::engine::general_purpose::STANDARD
+                    .decode(data)
+                    .ok()?
+            } else {
+                percent_encoding::percent_decode_str(data).collect()
+            };
+            return classify(meta.split(';').next()?, bytes);
+        }
+        match self.fetcher.get(url, "image/png, image/svg+xml").await {
+            Ok(f) if f.is_success() => {
+                let ct = f
+                    .content_type
+                    .as_deref()
+                    .and_then(|c| c.split(';').next())
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                classify(&ct, f.body.to_vec())
+            }
+            Ok(f) => {
+                tracing::warn!(url, status = f.status, "badge image not fetched");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(url, error = %e, "badge image not fetched");
+                None
+            }
+        }
+    }
+}
+
+fn classify(content_type: &str, bytes: Vec<u8>) -> Option<Image> {
+    match content_type {
+        "image/png" if bytes.starts_with(b"\x89PNG\r\n\x1a\n") => Some(Image::Png(bytes)),
+        "image/svg+xml" => String::from_utf8(bytes).ok().map(Image::Svg),
+        _ => None,
+    }
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A PNG as an SVG image, 256 × 256.
+fn wrap_png(png: &[u8], name: &str) -> String {
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"256\" height=\"256\" viewBox=\"0 0 256 256\">\
+         <title>{}</title><image width=\"256\" height=\"256\" href=\"data:image/png;base64,{}\"/></svg>",
+        xml_escape(name),
+        base64::engine::general_purpose::STANDARD.encode(png)
+    )
+}
+
+/// A plain badge when the issuer gave no image: a disc with the badge's name.
+fn generated_svg(name: &str) -> String {
+    let name = xml_escape(name);
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"256\" height=\"256\" viewBox=\"0 0 256 256\">\
+         <title>{name}</title><circle cx=\"128\" cy=\"128\" r=\"120\" fill=\"#1d3557\"/>\
+         <text x=\"128\" y=\"136\" text-anchor=\"middle\" font-family=\"sans-serif\" font-size=\"18\" fill=\"#fff\">{name}</text></svg>"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_images_escape_the_name_and_bake() {
+        let svg = generated_svg("<script>alert(1)</script> & co");
+        assert!(!svg.contains("<script>"), "{svg}");
+        assert!(svg.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; co"));
+        let vc = r#"{"type":["VerifiableCredential","OpenBadgeCredential"]}"#;
+        let baked = shared::baked::bake_svg(&svg, vc).unwrap();
+        assert_eq!(shared::baked::unbake_svg(&baked).unwrap(), vc);
+
+        let png = shared::qr::Qr::new("https://wallet.example/p/x")
+            .unwrap()
+            .png(2);
+        let wrapped = wrap_png(&png, "A \"badge\"");
+        assert!(wrapped.contains("A &quot;badge&quot;"));
+        assert!(matches!(
+            classify("image/png", png.clone()),
+            Some(Image::Png(_))
+        ));
+        assert!(classify("image/png", b"GIF89a".to_vec()).is_none());
+        assert!(classify("text/html", png).is_none());
+    }
+}

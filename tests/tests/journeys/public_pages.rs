@@ -1,0 +1,590 @@
+//! The wallet's public badge pages: a received badge (both `dc+sd-jwt` and `ldp_vc`) is
+//! public by default at an unguessable `/p/{slug}`; the page (signed out) shows the badge
+//! with HTML-bearing names escaped, Open Graph and Twitter card tags, share links, the
+//! email signature snippet, and a QR code that `zbarimg` reads back as the page's URL; the
+//! machine-readable forms verify (the SD-JWT presentation with exactly the chosen
+//! disclosures, the `ldp_vc`'s Data Integrity proof); the baked PNG and SVG carry the
+//! `ldp_vc`, which verifies once unbaked. Made private (the front page's form, with its
+//! CSRF token), the page, both credential forms and the images are 404 for everyone but
+//! the signed-in holder, with the body of an unknown slug; public again (API), all is back.
+//! A second account can neither see nor change the first one's badge (404).
+
+use akashi::browser::Browser;
+use holder_agent::cli::{Command, PublicOrPrivate};
+use serde_json::{Value, json};
+use shared::keys::Jwk;
+use shared::sd_jwt::SdJwt;
+
+use crate::common::{ADMIN, TestStack};
+
+const BADGE: &str = "<script>alert(\"badge\")</script> Supporter & Co";
+const RECIPIENT: &str = "<img src=x onerror=alert(1)> Ana";
+const PASSWORD: &str = "correct horse battery";
+const TEST: &str = "public_badge_pages_private_toggle_and_baked_downloads";
+
+/// `text` as the pages escape it (askama: numeric character references).
+fn esc(text: &str) -> String {
+    text.replace('&', "&#38;")
+        .replace('<', "&#60;")
+        .replace('>', "&#62;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+}
+
+/// A browser without JavaScript: a cookie jar and forms.
+struct WebClient {
+    base: String,
+    http: reqwest::Client,
+    cookies: Vec<(String, String)>,
+}
+
+impl WebClient {
+    fn new(base: &str) -> WebClient {
+        WebClient {
+            base: base.to_owned(),
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: Vec::new(),
+        }
+    }
+
+    fn keep_cookies(&mut self, r: &reqwest::Response) {
+        for v in r.headers().get_all("set-cookie") {
+            let pair = v.to_str().unwrap().split(';').next().unwrap();
+            let (k, v) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(n, _)| n != k);
+            self.cookies.push((k.to_owned(), v.to_owned()));
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn get(&mut self, path: &str) -> (u16, String) {
+        let url = if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        let r = self
+            .http
+            .get(url)
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&r);
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&r);
+        let status = r.status().as_u16();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned());
+        (status, location.unwrap_or(r.text().await.unwrap()))
+    }
+
+    /// The CSRF token of the page at `path`.
+    async fn csrf(&mut self, path: &str) -> String {
+        let (_, html) = self.get(path).await;
+        let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+        html[at..].split('"').next().unwrap().to_owned()
+    }
+
+    async fn sign_in(&mut self, email: &str) {
+        let csrf = self.csrf("/sign-in").await;
+        let (status, location) = self
+            .post(
+                "/sign-in",
+                &[
+                    ("csrf", &csrf),
+                    ("next", "/"),
+                    ("email", email),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(status, 303, "{location}");
+    }
+}
+
+/// A wallet account with an email and password, and its API token.
+async fn web_account(t: &TestStack, name: &str, email: &str) -> (holder_agent::Account, String) {
+    let wallet = &t.stack.wallet.app;
+    let now = t.stack.clock.now();
+    let account = wallet.ensure_account(name, now).await.unwrap();
+    let hash = holder_agent::wallet::web::hash_password(PASSWORD)
+        .await
+        .unwrap();
+    wallet
+        .store
+        .set_email_and_password(&account.id, email, &hash, now)
+        .await
+        .unwrap();
+    let token = wallet.rotate_api_token(&account).await.unwrap();
+    (account, token)
+}
+
+async fn api(
+    t: &TestStack,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = t
+        .http
+        .request(method, format!("{}{path}", t.stack.wallet.url))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn get(t: &TestStack, url: &str) -> (u16, Option<String>, Vec<u8>) {
+    let r = t.http.get(url).send().await.unwrap();
+    let status = r.status().as_u16();
+    let ct = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, ct, r.bytes().await.unwrap().to_vec())
+}
+
+fn loopback_fetcher() -> shared::fetch::Fetcher {
+    shared::fetch::Fetcher::new(shared::fetch::FetchPolicy {
+        allow_loopback: true,
+        ..shared::fetch::FetchPolicy::default()
+    })
+    .unwrap()
+}
+
+/// Verifies an `ldp_vc` as a verifier would: the proof's key from the issuer's did:web.
+async fn verify_ldp_vc(vc: &Value) {
+    let method = vc["proof"][0]["verificationMethod"].as_str().unwrap();
+    let did = vc["issuer"]["id"].as_str().unwrap();
+    let key: Jwk = shared::did::DidResolver::new(loopback_fetcher())
+        .resolve_key(method, shared::did::Relationship::AssertionMethod)
+        .await
+        .unwrap();
+    shared::vc::data_integrity::verify(vc, &key, method, did)
+        .await
+        .expect("the ldp_vc's Data Integrity proof verifies");
+}
+
+/// Verifies the SD-JWT presentation of the public page; returns its revealed claims.
+async fn verify_presentation(t: &TestStack, text: &str) -> (SdJwt, Value) {
+    let sd = SdJwt::parse(text).unwrap();
+    assert!(sd.kb_jwt.is_none(), "no KB-JWT on a public page");
+    assert!(text.ends_with('~'));
+    let jws = sd.issuer_jwt().unwrap();
+    let iss = jws.claim_str("iss").unwrap().to_owned();
+    let resolver = shared::issuer_key::IssuerKeyResolver::new(
+        loopback_fetcher(),
+        shared::did::DidResolver::new(loopback_fetcher()),
+    );
+    let key = resolver.resolve(&iss, jws.kid()).await.unwrap();
+    let revealed = sd
+        .verify(
+            &key.verifying_key().unwrap(),
+            &["dc+sd-jwt"],
+            t.stack.clock.now(),
+            60,
+        )
+        .expect("the presentation verifies");
+    (sd, Value::Object(revealed.claims))
+}
+
+#[tokio::test]
+async fn public_badge_pages_private_toggle_and_baked_downloads() {
+    let t = TestStack::start().await;
+    let wallet = t.stack.wallet.url.clone();
+
+    // An achievement with a hostile name and a PNG image; an offer to a hostile name.
+    let (status, a) = t
+        .admin_post(
+            "/admin/achievements",
+            json!({"name": BADGE, "description": "Helps <i>citizens</i>.", "criteria": "Did it."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{a}");
+    let achievement = a["id"].as_str().unwrap().to_owned();
+    let art = shared::qr::Qr::new("badge art").unwrap().png(4);
+    let r = t
+        .http
+        .put(format!(
+            "{}/admin/achievements/{achievement}/image",
+            t.issuer()
+        ))
+        .bearer_auth(ADMIN)
+        .header("content-type", "image/png")
+        .body(art.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+    let (status, offer) = t
+        .admin_post(
+            "/admin/offers",
+            json!({"achievement_id": achievement, "recipient_name": RECIPIENT,
+                   "recipient_email": "ana@example.org", "tx_code": false}),
+        )
+        .await;
+    assert_eq!(status, 201, "{offer}");
+
+    let (ana, ana_token) = web_account(&t, "ana", "ana@example.org").await;
+    let (_ben, ben_token) = web_account(&t, "ben", "ben@example.org").await;
+    let accepted = t
+        .stack
+        .wallet
+        .app
+        .accept(
+            &ana,
+            offer["offer_link"].as_str().unwrap(),
+            None,
+            t.stack.clock.now(),
+        )
+        .await
+        .expect("the wallet accepts the offer");
+    assert_eq!(
+        accepted.credentials.len(),
+        1,
+        "one badge, not one per format"
+    );
+
+    // Public by default, with an unguessable URL.
+    let (s, list) = api(
+        &t,
+        &ana_token,
+        reqwest::Method::GET,
+        "/api/credentials",
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{list}");
+    let cred = &list["credentials"][0];
+    let id = cred["id"].as_str().unwrap().to_owned();
+    assert_eq!(cred["visibility"]["public"], true, "{cred}");
+    assert_eq!(cred["visibility"]["disclose"], json!([]));
+    let url = cred["visibility"]["public_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let slug = url
+        .strip_prefix(&format!("{wallet}/p/"))
+        .expect("the page is under /p/")
+        .to_owned();
+    assert!(
+        shared::b64::decode(&slug).unwrap().len() >= 16,
+        "128 bits: {slug}"
+    );
+
+    // The page, signed out.
+    let mut anon = WebClient::new(&wallet);
+    let (s, html) = anon.get(&url).await;
+    assert_eq!(s, 200, "{html}");
+    assert!(!html.contains("<script>alert"), "the name is escaped");
+    assert!(html.contains(&esc(BADGE)), "{html}");
+    assert!(
+        !html.contains("Ana"),
+        "the recipient's name is not shown by default"
+    );
+    for tag in [
+        format!("<meta property=\"og:url\" content=\"{url}\">"),
+        format!("<meta property=\"og:image\" content=\"{url}/badge.png\">"),
+        "<meta name=\"twitter:card\" content=\"summary_large_image\">".to_owned(),
+        format!(
+            "<link rel=\"alternate\" type=\"application/dc+sd-jwt\" href=\"/p/{slug}/credential\">"
+        ),
+        format!(
+            "<link rel=\"alternate\" type=\"application/vc+ld+json\" href=\"/p/{slug}/credential.json\">"
+        ),
+    ] {
+        assert!(html.contains(&tag), "{tag} in {html}");
+    }
+    assert!(
+        html.contains(&format!(
+            "<meta property=\"og:title\" content=\"{}\">",
+            esc(BADGE)
+        )),
+        "{html}"
+    );
+    let encoded: String = url::form_urlencoded::byte_serialize(url.as_bytes()).collect();
+    assert!(html.contains(&format!(
+        "https://www.linkedin.com/sharing/share-offsite/?url={encoded}"
+    )));
+    assert!(html.contains(&format!(
+        "https://www.facebook.com/sharer/sharer.php?u={encoded}"
+    )));
+    assert!(html.contains(&format!("https://x.com/intent/tweet?url={encoded}")));
+    assert!(html.contains("id=\"verification\">Verified"), "{html}");
+    // The signature snippet is HTML shown as text: escaped twice over in the page.
+    assert!(
+        html.contains(&esc(&format!("<a href=\"{url}\">"))),
+        "{html}"
+    );
+    assert!(html.contains(&esc("&lt;script&gt;")), "{html}");
+
+    // In a real browser: the hostile name is text, the baked image and the QR code load.
+    let mut b = Browser::start(TEST).await.unwrap();
+    b.goto(&url).await.unwrap();
+    assert_eq!(b.text("#badge-name").await.unwrap(), BADGE);
+    b.wait_until(
+        "return ['img.art', '#qr'].every(s => { const i = document.querySelector(s); \
+         return i.complete && i.naturalWidth > 0; });",
+        "the badge image and the QR code load",
+    )
+    .await
+    .unwrap();
+    b.screenshot("public-page").await.unwrap();
+    b.quit().await;
+
+    // The QR code, read by a real decoder, is the page's URL.
+    let (s, ct, png) = get(&t, &format!("{url}/qr.png")).await;
+    assert_eq!((s, ct.as_deref()), (200, Some("image/png")));
+    assert_eq!(crate::common::zbarimg(&png), url);
+    let (s, ct, _) = get(&t, &format!("{url}/qr.svg")).await;
+    assert_eq!((s, ct.as_deref()), (200, Some("image/svg+xml")));
+
+    // The machine-readable forms.
+    let (s, ct, body) = get(&t, &format!("{url}/credential")).await;
+    assert_eq!((s, ct.as_deref()), (200, Some("application/dc+sd-jwt")));
+    let (sd, claims) = verify_presentation(&t, &String::from_utf8(body).unwrap()).await;
+    assert!(
+        sd.disclosures.is_empty(),
+        "nothing chosen, nothing disclosed"
+    );
+    assert_eq!(
+        claims.pointer("/ld/credentialSubject/achievement/name"),
+        Some(&json!(BADGE))
+    );
+    let (s, ct, body) = get(&t, &format!("{url}/credential.json")).await;
+    assert_eq!((s, ct.as_deref()), (200, Some("application/vc+ld+json")));
+    let vc: Value = serde_json::from_slice(&body).unwrap();
+    verify_ldp_vc(&vc).await;
+
+    // Baked downloads: the issuer's PNG with the ldp_vc in it, and an SVG.
+    let (s, ct, png) = get(&t, &format!("{url}/badge.png")).await;
+    assert_eq!((s, ct.as_deref()), (200, Some("image/png")));
+    let unbaked: Value = serde_json::from_str(&shared::baked::unbake_png(&png).unwrap()).unwrap();
+    assert_eq!(unbaked, vc);
+    verify_ldp_vc(&unbaked).await;
+    let (s, ct, svg) = get(&t, &format!("{url}/badge.svg")).await;
+    assert_eq!((s, ct.as_deref()), (200, Some("image/svg+xml")));
+    let unbaked: Value =
+        serde_json::from_str(&shared::baked::unbake_svg(&String::from_utf8(svg).unwrap()).unwrap())
+            .unwrap();
+    verify_ldp_vc(&unbaked).await;
+
+    // The holder shows their name: exactly that disclosure appears, and the page shows it
+    // escaped.
+    let (_, claims) = t
+        .stack
+        .wallet
+        .app
+        .credential_of(&ana, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    let ids = claims["ld"]["credentialSubject"]["identifier"]
+        .as_array()
+        .unwrap();
+    let name_at = ids
+        .iter()
+        .position(|i| i["identityType"] == "name")
+        .unwrap();
+    let pointer = format!("/ld/credentialSubject/identifier/{name_at}");
+    let (s, v) = api(
+        &t,
+        &ana_token,
+        reqwest::Method::POST,
+        &format!("/api/credentials/{id}/visibility"),
+        Some(json!({"public": true, "disclose": [pointer]})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["disclose"], json!([pointer]));
+    let (s, v) = api(
+        &t,
+        &ana_token,
+        reqwest::Method::POST,
+        &format!("/api/credentials/{id}/visibility"),
+        Some(json!({"public": true, "disclose": ["/ld/issuer"]})),
+    )
+    .await;
+    assert_eq!((s, v["field"].as_str()), (400, Some("disclose")), "{v}");
+    let (_, _, body) = get(&t, &format!("{url}/credential")).await;
+    let (sd, claims) = verify_presentation(&t, &String::from_utf8(body).unwrap()).await;
+    assert!(!sd.disclosures.is_empty());
+    // Exactly the chosen identifier is revealed (array elements not disclosed are gone).
+    let shown = claims["ld"]["credentialSubject"]["identifier"]
+        .as_array()
+        .unwrap();
+    assert_eq!(shown.len(), 1, "{claims:#}");
+    assert_eq!(shown[0]["identityType"], "name");
+    assert_eq!(shown[0]["identityHash"], json!(RECIPIENT));
+    let (_, html) = anon.get(&url).await;
+    assert!(html.contains(&esc(RECIPIENT)), "{html}");
+    assert!(!html.contains("<img src=x"), "{html}");
+
+    // A second account cannot change (or even find) the first one's badge.
+    let (s, v) = api(
+        &t,
+        &ben_token,
+        reqwest::Method::POST,
+        &format!("/api/credentials/{id}/visibility"),
+        Some(json!({"public": false})),
+    )
+    .await;
+    assert_eq!(s, 404, "{v}");
+    let mut ben = WebClient::new(&wallet);
+    ben.sign_in("ben@example.org").await;
+    let csrf = ben.csrf("/").await;
+    let (s, _) = ben
+        .post(
+            &format!("/badges/{id}/public"),
+            &[("csrf", &csrf), ("public", "0")],
+        )
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = ben.get(&format!("/badges/{id}/public")).await;
+    assert_eq!(s, 404);
+    assert_eq!(anon.get(&url).await.0, 200, "still public");
+
+    // Made private from the front page: the form needs its CSRF token.
+    let mut holder = WebClient::new(&wallet);
+    holder.sign_in("ana@example.org").await;
+    let (s, home) = holder.get("/").await;
+    assert_eq!(s, 200);
+    assert!(home.contains(&url), "the front page links the public page");
+    let (s, _) = holder
+        .post(&format!("/badges/{id}/public"), &[("public", "0")])
+        .await;
+    assert_eq!(s, 403, "no CSRF token");
+    let csrf = holder.csrf("/").await;
+    let (s, location) = holder
+        .post(
+            &format!("/badges/{id}/public"),
+            &[("csrf", &csrf), ("public", "0")],
+        )
+        .await;
+    assert_eq!((s, location.as_str()), (303, "/"));
+
+    let unknown = format!("{wallet}/p/{}", shared::b64::random(16));
+    let (_, unknown_page) = anon.get(&unknown).await;
+    let (s, page) = anon.get(&url).await;
+    assert_eq!(s, 404);
+    assert_eq!(page, unknown_page, "a private page is an unknown page");
+    for part in [
+        "credential",
+        "credential.json",
+        "badge.png",
+        "badge.svg",
+        "qr.png",
+    ] {
+        let (s, _, body) = get(&t, &format!("{url}/{part}")).await;
+        let (us, _, unknown_body) = get(&t, &format!("{unknown}/{part}")).await;
+        assert_eq!((s, us), (404, 404), "{part}");
+        assert_eq!(body, unknown_body, "{part}");
+    }
+    let (s, html) = holder.get(&url).await;
+    assert_eq!(s, 200, "the holder still sees their private page");
+    assert!(html.contains("id=\"private-banner\""), "{html}");
+    assert!(html.contains("<meta name=\"robots\" content=\"noindex\">"));
+    let (_, list) = api(
+        &t,
+        &ana_token,
+        reqwest::Method::GET,
+        "/api/credentials",
+        None,
+    )
+    .await;
+    assert_eq!(list["credentials"][0]["visibility"]["public"], false);
+
+    // Public again (API; the disclosure choice kept): everything is back, same URL.
+    let (s, v) = api(
+        &t,
+        &ana_token,
+        reqwest::Method::POST,
+        &format!("/api/credentials/{id}/visibility"),
+        Some(json!({"public": true})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["public_url"], json!(url));
+    assert_eq!(v["disclose"], json!([pointer]));
+    assert_eq!(anon.get(&url).await.0, 200);
+    for part in ["credential", "credential.json", "badge.png"] {
+        assert_eq!(get(&t, &format!("{url}/{part}")).await.0, 200, "{part}");
+    }
+
+    // The settings page: untick everything (hide the name), keep public.
+    let csrf = holder.csrf(&format!("/badges/{id}/public")).await;
+    let (s, _) = holder
+        .post(
+            &format!("/badges/{id}/public"),
+            &[("csrf", &csrf), ("choose", "1"), ("public", "1")],
+        )
+        .await;
+    assert_eq!(s, 303);
+    let (_, _, body) = get(&t, &format!("{url}/credential")).await;
+    let (sd, _) = verify_presentation(&t, &String::from_utf8(body).unwrap()).await;
+    assert!(sd.disclosures.is_empty());
+
+    // The command line, over the same domain function: ben's account cannot touch ana's
+    // badge; ana's makes it private and shows her name, then public again.
+    let cli = |account: &str, public: PublicOrPrivate, disclose: Vec<String>| {
+        let mut config = t.stack.wallet.app.config.clone();
+        config.account = account.to_owned();
+        holder_agent::cli::run(
+            config,
+            Command::Visibility {
+                id: id.clone(),
+                visibility: public,
+                disclose,
+                disclose_none: false,
+                json: true,
+            },
+        )
+    };
+    match cli("ben", PublicOrPrivate::Private, vec![]).await {
+        Err(holder_agent::AppError::NotFound(_)) => {}
+        other => panic!("another account's badge: {other:?}"),
+    }
+    assert_eq!(anon.get(&url).await.0, 200);
+    cli("ana", PublicOrPrivate::Private, vec![pointer.clone()])
+        .await
+        .unwrap();
+    assert_eq!(anon.get(&url).await.0, 404);
+    assert_eq!(get(&t, &format!("{url}/credential")).await.0, 404);
+    cli("ana", PublicOrPrivate::Public, vec![]).await.unwrap();
+    let (_, _, body) = get(&t, &format!("{url}/credential")).await;
+    let (_, claims) = verify_presentation(&t, &String::from_utf8(body).unwrap()).await;
+    assert_eq!(
+        claims.pointer("/ld/credentialSubject/identifier/0/identityHash"),
+        Some(&json!(RECIPIENT)),
+        "the choice made with --disclose is kept"
+    );
+}
