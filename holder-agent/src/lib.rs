@@ -18,6 +18,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod pages;
+pub mod present_pages;
 pub mod store;
 pub mod wallet;
 
@@ -52,6 +53,8 @@ pub struct Inner {
     pub fetcher: Fetcher,
     pub dids: DidResolver,
     pub issuer_keys: IssuerKeyResolver,
+    /// Presentation requests waiting for the holder's consent (web pages).
+    pub pending: wallet::pending::PendingPresentations,
 }
 
 impl std::ops::Deref for App {
@@ -87,6 +90,7 @@ impl App {
                 fetcher,
                 dids,
                 issuer_keys,
+                pending: Default::default(),
             }),
         };
         let existed = app

@@ -2,10 +2,14 @@
 //! two protocols ([`oid4vci`] to receive, [`oid4vp`] to present). Functions take plain
 //! types and `now`, so the command line, the API and the tests call the same code.
 
+pub mod consent;
 pub mod disclosure;
 pub mod oid4vci;
 pub mod oid4vp;
+pub mod pending;
 pub mod registration;
+pub mod scan;
+pub mod verify;
 pub mod web;
 
 use serde::Serialize;

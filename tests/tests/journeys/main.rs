@@ -19,4 +19,5 @@ mod same_device;
 mod trust;
 mod wallet_api;
 mod wallet_pages;
+mod wallet_present;
 mod webhook;
