@@ -382,8 +382,11 @@ impl App {
                         CHECK_IMAGE,
                         Outcome::Failed,
                         format!(
-                            "{url} has changed: its SHA-256 is {}, the badge pins {sri}",
-                            shared::b64::sha256(&fetched.body)
+                            "{url} has changed: it is sha256-{}, the badge pins {sri}",
+                            base64::engine::general_purpose::STANDARD.encode(
+                                shared::b64::decode(&shared::b64::sha256(&fetched.body))
+                                    .unwrap_or_default()
+                            )
                         ),
                     );
                 }
