@@ -275,6 +275,22 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_link_from_a_blurred_tilted_jpeg_photo() {
+        // 2000×1500, the code turned 12°, blurred and noisy, JPEG quality 60 (made with
+        // ImageMagick from `png_of(LINK, 10)`), searched at most MAX_SIDE wide.
+        let photo = include_bytes!("testdata/qr-photo.jpg");
+        let grey = decode(photo).unwrap();
+        assert_eq!((grey.width, grey.height), (2000, 1500));
+        let small = shrink(grey, MAX_SIDE);
+        assert!(
+            small.width <= MAX_SIDE && small.height <= MAX_SIDE,
+            "{}",
+            small.width
+        );
+        assert_eq!(read_qr(photo).unwrap(), vec![LINK.to_owned()]);
+    }
+
+    #[test]
     fn a_big_picture_is_shrunk_and_still_read() {
         let grey = decode(&png_of(LINK, 40)).unwrap();
         assert!(grey.width > MAX_SIDE, "{}", grey.width);
