@@ -21,6 +21,7 @@ pub fn router(app: App) -> Router {
         .route("/api/present", post(present))
         .route("/api/credentials/{id}/visibility", post(visibility))
         .merge(crate::pages::router())
+        .merge(crate::present_pages::router())
         .with_state(app)
 }
 

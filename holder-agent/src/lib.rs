@@ -18,6 +18,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod pages;
+pub mod present_pages;
 pub mod store;
 pub mod wallet;
 
@@ -54,6 +55,8 @@ pub struct Inner {
     pub issuer_keys: IssuerKeyResolver,
     /// Where `x509_*` verifiers' certificate chains must lead.
     pub x509_anchors: shared::x509::TrustAnchors,
+    /// Presentation requests waiting for the holder's consent (web pages).
+    pub pending: wallet::pending::PendingPresentations,
 }
 
 impl std::ops::Deref for App {
@@ -91,6 +94,7 @@ impl App {
                 dids,
                 issuer_keys,
                 x509_anchors,
+                pending: Default::default(),
             }),
         };
         let existed = app

@@ -243,11 +243,11 @@ fn csrf_token(app: &App, cookie_value: &str) -> String {
 /// What every page needs: the language, the CSRF token (and a new CSRF cookie when the
 /// browser has none), the signed-in account and its session token.
 pub struct Web {
-    lang: Lang,
+    pub(crate) lang: Lang,
     csrf: String,
     new_csrf_cookie: Option<String>,
-    account: Option<Account>,
-    session: Option<String>,
+    pub(crate) account: Option<Account>,
+    pub(crate) session: Option<String>,
     ip: Option<String>,
     headers: HeaderMap,
 }
@@ -291,15 +291,21 @@ impl FromRequestParts<App> for Web {
 }
 
 impl Web {
-    fn t(&self) -> &'static Texts {
+    pub(crate) fn t(&self) -> &'static Texts {
         self.lang.texts()
     }
 
     /// The form's pairs, after checking its CSRF token against this browser's cookie.
-    fn checked_form(&self, app: &App, body: &[u8]) -> Result<Form, PageError> {
+    pub(crate) fn checked_form(&self, app: &App, body: &[u8]) -> Result<Form, PageError> {
         let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
         let form = Form(pairs);
-        let ok = match (cookie(&self.headers, CSRF_COOKIE), form.get("csrf")) {
+        self.check_csrf(app, form.get("csrf"))?;
+        Ok(form)
+    }
+
+    /// Checks a form's CSRF token against this browser's cookie.
+    pub(crate) fn check_csrf(&self, app: &App, token: Option<&str>) -> Result<(), PageError> {
+        let ok = match (cookie(&self.headers, CSRF_COOKIE), token) {
             (Some(c), Some(t)) if c.len() >= 16 => {
                 shared::secret::constant_time_eq(csrf_token(app, &c).as_bytes(), t.as_bytes())
             }
@@ -312,10 +318,10 @@ impl Web {
                 self.lang,
             ));
         }
-        Ok(form)
+        Ok(())
     }
 
-    fn layout(&self, title: &str) -> Layout {
+    pub(crate) fn layout(&self, title: &str) -> Layout {
         Layout {
             t: self.t(),
             lang: self.lang.code(),
@@ -327,7 +333,7 @@ impl Web {
     }
 
     /// Renders `page` with the security headers (and the CSRF cookie when it is new).
-    fn render(&self, app: &App, status: StatusCode, page: impl Template) -> Response {
+    pub(crate) fn render(&self, app: &App, status: StatusCode, page: impl Template) -> Response {
         match page.render() {
             Ok(html) => {
                 let mut r = html_response(status, html);
@@ -344,29 +350,29 @@ impl Web {
 
     /// The signed-in account, or the redirect to the sign-in page that comes back to
     /// `next`.
-    fn require_account(&self, next: &str) -> Result<&Account, Box<Response>> {
+    pub(crate) fn require_account(&self, next: &str) -> Result<&Account, Box<Response>> {
         self.account
             .as_ref()
             .ok_or_else(|| Box::new(see_other(&format!("/sign-in?next={}", encode(next)))))
     }
 }
 
-struct Form(Vec<(String, String)>);
+pub(crate) struct Form(pub(crate) Vec<(String, String)>);
 
 impl Form {
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
 
-    fn value(&self, name: &str) -> &str {
+    pub(crate) fn value(&self, name: &str) -> &str {
         self.get(name).unwrap_or("")
     }
 }
 
-fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
@@ -379,7 +385,7 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn see_other(location: &str) -> Response {
+pub(crate) fn see_other(location: &str) -> Response {
     let mut r = StatusCode::SEE_OTHER.into_response();
     if let Ok(v) = HeaderValue::from_str(location) {
         r.headers_mut().insert(header::LOCATION, v);
@@ -427,7 +433,7 @@ pub struct PageError {
 }
 
 impl PageError {
-    fn new(status: StatusCode, message: impl Into<String>, lang: Lang) -> Self {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>, lang: Lang) -> Self {
         PageError {
             status,
             message: message.into(),
@@ -435,17 +441,17 @@ impl PageError {
         }
     }
 
-    fn from_app(e: AppError, lang: Lang) -> Self {
+    pub(crate) fn from_app(e: AppError, lang: Lang) -> Self {
         PageError::new(e.status(), user_message(&e), lang)
     }
 
-    fn not_found(lang: Lang) -> Self {
+    pub(crate) fn not_found(lang: Lang) -> Self {
         PageError::new(StatusCode::NOT_FOUND, lang.texts().not_found, lang)
     }
 }
 
 /// What the holder is told about `e`: the check that failed; nothing of our own faults.
-fn user_message(e: &AppError) -> String {
+pub(crate) fn user_message(e: &AppError) -> String {
     let status = e.status();
     if status.is_server_error() && status != StatusCode::BAD_GATEWAY {
         tracing::error!(error = %e, "internal error");
@@ -587,6 +593,8 @@ struct HomePage {
 struct BadgePage {
     layout: Layout,
     badge: BadgeItem,
+    /// Checked now: signature, issuer key, status, validity, image digest.
+    verification: crate::wallet::verify::LiveVerification,
 }
 
 /// The PIN input the offer's `tx_code` asks for.
@@ -942,9 +950,22 @@ async fn badge_page(
         .map_err(|e| PageError::from_app(e, web.lang))?
         .ok_or_else(|| PageError::not_found(web.lang))?;
     let badge = BadgeItem::new(&view, Some(&claims));
+    let verification = app
+        .verify_held(account, &id, app.clock.now())
+        .await
+        .map_err(|e| PageError::from_app(e, web.lang))?
+        .ok_or_else(|| PageError::not_found(web.lang))?;
     let mut layout = web.layout(&badge.name);
     layout.here = here;
-    Ok(web.render(&app, StatusCode::OK, BadgePage { layout, badge }))
+    Ok(web.render(
+        &app,
+        StatusCode::OK,
+        BadgePage {
+            layout,
+            badge,
+            verification,
+        },
+    ))
 }
 
 async fn set_lang(

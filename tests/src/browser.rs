@@ -233,6 +233,19 @@ impl Browser {
         .map(drop)
     }
 
+    /// Chooses the file at `path` in the file input matching `css` (WebDriver "element
+    /// send keys" with the file's path).
+    pub async fn upload(&self, css: &str, path: &Path) -> Result<(), BrowserError> {
+        let el = self.find(css).await?;
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{el}/value"),
+            Some(json!({ "text": path.to_string_lossy() })),
+        )
+        .await
+        .map(drop)
+    }
+
     /// Clicks the element matching `css`.
     pub async fn click(&self, css: &str) -> Result<(), BrowserError> {
         let el = self.find(css).await?;

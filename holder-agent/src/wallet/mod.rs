@@ -3,11 +3,15 @@
 //! types and `now`, so the command line, the API and the tests call the same code.
 
 pub mod baked_badge;
+pub mod consent;
 pub mod disclosure;
 pub mod oid4vci;
 pub mod oid4vp;
+pub mod pending;
 pub mod public;
 pub mod registration;
+pub mod scan;
+pub mod verify;
 pub mod web;
 
 use serde::Serialize;

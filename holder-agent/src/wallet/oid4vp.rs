@@ -9,26 +9,23 @@
 //! A256GCM when offered, else A128GCM) to the `client_metadata.jwks` key with `use: enc`
 //! and `alg: ECDH-ES`, and posted as `response=<JWE>`.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use shared::did::{DidError, Relationship, split_did_url};
 use shared::fetch::FetchError;
 use shared::jose::jwe::{self, Enc, JweError};
 use shared::jose::{JoseError, Jws};
-use shared::keys::{Jwk, Signer};
+use shared::keys::Jwk;
 use shared::oauth::ErrorCode;
-use shared::oid4vp::dcql::{Candidate, DcqlError};
 use shared::oid4vp::{
     AuthorizationErrorResponse, AuthorizationRequest, ClientId, ClientIdPrefix, Invocation,
     InvocationError, RequestError, RequestUriMethod, ResponseMode, TYP_REQUEST_OBJECT,
     check_client_id, decode_request_object,
 };
-use shared::sd_jwt::{KeyBinding, SdJwt};
 
+use super::Account;
+use super::consent::VerifierAnswer;
 use super::disclosure::{self, DisclosureError};
-use super::{Account, credential_view};
 use crate::App;
 use crate::error::AppError;
 
@@ -344,6 +341,31 @@ pub fn check_request(
     Ok(())
 }
 
+/// A request loaded and checked by [`App::load_request_verified`], with what the holder is
+/// shown about who sent it.
+#[derive(Debug, Clone)]
+pub struct LoadedRequest {
+    pub request: AuthorizationRequest,
+    /// The verifier key (a DID URL) the request object's signature verified with; `None`
+    /// for the unsigned requests of `redirect_uri:` clients.
+    pub verified_kid: Option<String>,
+    /// `client_metadata.client_name` of the request object, when given.
+    pub client_name: Option<String>,
+}
+
+/// `client_metadata.client_name` in a request object's payload (read after the object was
+/// checked; the typed request does not keep it).
+fn client_name_of(jwt: &str) -> Option<String> {
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = shared::b64::decode(payload).ok()?;
+    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    let name = claims
+        .pointer("/client_metadata/client_name")?
+        .as_str()?
+        .trim();
+    (!name.is_empty()).then(|| name.chars().take(200).collect())
+}
+
 impl App {
     /// Loads, authenticates and checks the request a wallet link points to.
     pub async fn load_request(
@@ -351,6 +373,16 @@ impl App {
         request_text: &str,
         now: i64,
     ) -> Result<AuthorizationRequest, PresentError> {
+        Ok(self.load_request_verified(request_text, now).await?.request)
+    }
+
+    /// [`App::load_request`], saying which key the signature verified with and the
+    /// client's name.
+    pub async fn load_request_verified(
+        &self,
+        request_text: &str,
+        now: i64,
+    ) -> Result<LoadedRequest, PresentError> {
         let invocation = Invocation::parse(request_text)?;
         let link_client_id = invocation.client_id().clone();
         let mut wallet_nonce = None;
@@ -362,7 +394,11 @@ impl App {
                     });
                 }
                 check_request(link_client_id.as_str(), &req, None, now)?;
-                return Ok(*req);
+                return Ok(LoadedRequest {
+                    request: *req,
+                    verified_kid: None,
+                    client_name: None,
+                });
             }
             Invocation::ByValue { request, .. } => request,
             Invocation::ByReference(r) => {
@@ -395,6 +431,7 @@ impl App {
             }
         };
 
+        let mut verified_kid = None;
         let req = match decode_request_object(&jwt) {
             Err(RequestError::Jose(JoseError::AlgNone)) => {
                 if !matches!(link_client_id.prefix(), ClientIdPrefix::RedirectUri(_)) {
@@ -409,9 +446,13 @@ impl App {
                 let client_did = match link_client_id.prefix() {
                     ClientIdPrefix::DecentralizedIdentifier(did) => did.clone(),
                     ClientIdPrefix::X509SanDns(_) | ClientIdPrefix::X509Hash(_) => {
-                        self.verify_x509_request(&link_client_id, &jws, &req, now)?;
+                        let signer = self.verify_x509_request(&link_client_id, &jws, &req, now)?;
                         check_request(link_client_id.as_str(), &req, wallet_nonce.as_deref(), now)?;
-                        return Ok(req);
+                        return Ok(LoadedRequest {
+                            request: req,
+                            verified_kid: Some(signer),
+                            client_name: client_name_of(&jwt),
+                        });
                     }
                     ClientIdPrefix::RedirectUri(_) => return Err(PresentError::SignedRedirectUri),
                     _ => {
@@ -456,24 +497,33 @@ impl App {
                         source: JoseError::Key(e),
                     })?;
                 jws.verify(&key)
-                    .map_err(|source| PresentError::BadSignature { kid, source })?;
+                    .map_err(|source| PresentError::BadSignature {
+                        kid: kid.clone(),
+                        source,
+                    })?;
+                verified_kid = Some(kid);
                 req
             }
         };
         check_request(link_client_id.as_str(), &req, wallet_nonce.as_deref(), now)?;
-        Ok(req)
+        Ok(LoadedRequest {
+            request: req,
+            verified_kid,
+            client_name: client_name_of(&jwt),
+        })
     }
 
     /// `x509_san_dns:` and `x509_hash:` clients (OpenID4VP 1.0 §5.9.3): the `x5c` chain
     /// leads to one of the wallet's trust anchors, its leaf is the client (its SHA-256, or a
     /// SAN dNSName that is also the response URI's host), and its key signed the request.
+    /// Returns the signer as the holder is shown it: the leaf's subject.
     fn verify_x509_request(
         &self,
         client_id: &ClientId,
         jws: &Jws,
         req: &AuthorizationRequest,
         now: i64,
-    ) -> Result<(), PresentError> {
+    ) -> Result<String, PresentError> {
         let x509_error = |source| PresentError::X509 {
             client_id: client_id.to_string(),
             source,
@@ -535,7 +585,11 @@ impl App {
             .map_err(|source| PresentError::BadSignature {
                 kid: format!("the x5c leaf certificate of {client_id}"),
                 source,
-            })
+            })?;
+        Ok(format!(
+            "X.509 certificate {} (issued by {})",
+            leaf.subject, leaf.issuer
+        ))
     }
 
     /// Answers the OpenID4VP request behind `request_text` (an `openid4vp://` or https
@@ -548,160 +602,61 @@ impl App {
         disclose: Option<Vec<String>>,
         now: i64,
     ) -> Result<Presented, AppError> {
-        let req = self.load_request(request_text, now).await?;
-        let query = req
-            .dcql_query
-            .as_ref()
-            .ok_or(PresentError::ScopeNotSupported)?;
-        let response_uri =
-            req.response_uri
-                .as_ref()
-                .map(ToString::to_string)
-                .ok_or(PresentError::Request(RequestError::MissingResponseUri(
-                    ResponseMode::DirectPost,
-                )))?;
-
-        let rows = self.store.credentials(&account.id).await?;
-        let mut candidates = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let claims: Value = serde_json::from_str(&row.claims)
-                .map_err(|e| AppError::Internal(format!("stored claims of {}: {e}", row.id)))?;
-            candidates.push(Candidate {
-                format: row.format.clone(),
-                vct: Some(row.vct.clone()),
-                types: Vec::new(),
-                claims,
-            });
+        let loaded = self.load_request_verified(request_text, now).await?;
+        let prepared = self.prepare_presentation(account, loaded).await?;
+        if let Some(reason) = &prepared.unmatched {
+            self.send_access_denied(&prepared.response_uri, &prepared.loaded.request, reason)
+                .await?;
+            return Err(PresentError::NoMatch {
+                reason: reason.clone(),
+            }
+            .into());
         }
-        let selection = match query.select(&candidates) {
-            Ok(s) => s,
-            Err(
-                e @ (DcqlError::Unsatisfied { .. } | DcqlError::CredentialSetUnsatisfied { .. }),
-            ) => {
-                let reason = e.to_string();
-                self.send_access_denied(&response_uri, &req, &reason)
-                    .await?;
-                return Err(PresentError::NoMatch { reason }.into());
-            }
-            Err(e) => {
-                return Err(PresentError::NoMatch {
-                    reason: e.to_string(),
-                }
-                .into());
-            }
-        };
-
-        let requested: Vec<Vec<String>> = selection
-            .credentials
-            .values()
-            .flatten()
-            .flat_map(|s| s.disclose.iter().cloned())
-            .collect();
-        let listed = match &disclose {
+        let choices = match &disclose {
             Some(list) => {
-                Some(disclosure::parse_listed(list, &requested).map_err(PresentError::from)?)
+                let requested: Vec<Vec<String>> = prepared
+                    .credentials
+                    .iter()
+                    .flat_map(|c| c.requested.iter().cloned())
+                    .collect();
+                let listed =
+                    disclosure::parse_listed(list, &requested).map_err(PresentError::from)?;
+                vec![Some(listed); prepared.credentials.len()]
             }
-            None => None,
+            None => vec![None; prepared.credentials.len()],
         };
+        self.send_presentation(account, &prepared, &choices, now)
+            .await
+    }
 
-        let mut vp_token: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-        let mut sent = Vec::new();
-        for (query_id, chosen) in &selection.credentials {
-            let cq = query.query(query_id).ok_or_else(|| {
-                AppError::Internal(format!("selection names unknown query {query_id}"))
-            })?;
-            for selected in chosen {
-                let row = &rows[selected.candidate];
-                let sd = SdJwt::parse(&row.raw).map_err(|e| {
-                    AppError::Internal(format!("stored credential {} does not parse: {e}", row.id))
-                })?;
-                let keep = disclosure::choose(
-                    cq,
-                    &sd,
-                    Some(&row.vct),
-                    &selected.disclose,
-                    listed.as_deref(),
-                )
-                .map_err(PresentError::from)?;
-                let full = sd
-                    .reveal(
-                        sd.issuer_jwt()
-                            .map_err(|e| AppError::Internal(e.to_string()))?
-                            .payload,
-                    )
-                    .map_err(|e| AppError::Internal(e.to_string()))?;
-                let presentation = sd.present(
-                    &keep,
-                    Some(KeyBinding {
-                        aud: req.client_id.as_str(),
-                        nonce: &req.nonce,
-                        iat: now,
-                        signer: &account.key as &dyn Signer,
-                    }),
-                );
-                vp_token
-                    .entry(query_id.clone())
-                    .or_default()
-                    .push(Value::String(presentation.serialize()));
-                let view = credential_view(row)?;
-                sent.push(PresentedCredential {
-                    query_id: query_id.clone(),
-                    credential_id: row.id.clone(),
-                    issuer: row.issuer.clone(),
-                    achievement_name: view.achievement_name,
-                    disclosed: {
-                        let mut pointers: Vec<String> = keep
-                            .iter()
-                            .filter_map(|&i| full.disclosure_paths.get(i))
-                            .map(|p| disclosure::pointer(p))
-                            .collect();
-                        pointers.sort();
-                        pointers
-                    },
-                });
-            }
-        }
-
-        let mut params = vec![(
-            "vp_token".to_owned(),
-            serde_json::to_value(&vp_token).expect("a vp_token serialises"),
-        )];
-        if let Some(state) = &req.state {
-            params.push(("state".to_owned(), Value::String(state.clone())));
-        }
-        let form = response_form(&req, params)?;
+    /// Posts the response parameters to `response_uri` (encrypted for `direct_post.jwt`).
+    pub(crate) async fn post_response(
+        &self,
+        req: &AuthorizationRequest,
+        response_uri: &str,
+        params: Vec<(String, Value)>,
+    ) -> Result<VerifierAnswer, PresentError> {
+        let form = response_form(req, params)?;
         let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let answer = self
             .fetcher
-            .post_form(&response_uri, &pairs, "application/json")
+            .post_form(response_uri, &pairs, "application/json")
             .await
             .map_err(|source| PresentError::Respond {
-                url: response_uri.clone(),
+                url: response_uri.to_owned(),
                 source,
             })?;
-        let body: Value = serde_json::from_slice(&answer.body)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&answer.body).into_owned()));
-        let redirect_uri = body
-            .get("redirect_uri")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        Ok(Presented {
-            client_id: req.client_id.to_string(),
-            response_uri,
-            credentials: sent,
-            status: answer.status,
-            body,
-            redirect_uri,
-        })
+        Ok(VerifierAnswer::from_fetched(&answer))
     }
 
-    /// Tells the verifier no credential meets its request (§8.5 `access_denied`).
-    async fn send_access_denied(
+    /// Tells the verifier no credential meets its request, or the holder declined (§8.5
+    /// `access_denied`).
+    pub(crate) async fn send_access_denied(
         &self,
         response_uri: &str,
         req: &AuthorizationRequest,
         reason: &str,
-    ) -> Result<(), PresentError> {
+    ) -> Result<VerifierAnswer, PresentError> {
         let error = AuthorizationErrorResponse {
             error: ErrorCode::AccessDenied,
             error_description: Some(reason.to_owned()),
@@ -712,21 +667,14 @@ impl App {
             .into_iter()
             .map(|(k, v)| (k, Value::String(v)))
             .collect();
-        let form = response_form(req, params)?;
-        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        self.fetcher
-            .post_form(response_uri, &pairs, "application/json")
-            .await
-            .map_err(|source| PresentError::Respond {
-                url: response_uri.to_owned(),
-                source,
-            })?;
-        Ok(())
+        self.post_response(req, response_uri, params).await
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use shared::keys::Signer;
+
     use super::*;
 
     const DID_CLIENT: &str = "decentralized_identifier:did:web:verifier.example";

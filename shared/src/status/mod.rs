@@ -10,6 +10,7 @@ use std::io::{Read, Write};
 use crate::b64;
 
 pub mod bitstring;
+pub mod token;
 
 /// Smallest list we publish: 131,072 entries, so an index says little about a cohort.
 pub const MIN_ENTRIES: usize = 131_072;

@@ -21,5 +21,6 @@ mod templates;
 mod trust;
 mod wallet_api;
 mod wallet_pages;
+mod wallet_present;
 mod webhook;
 mod x509;

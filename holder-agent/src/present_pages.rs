@@ -1,0 +1,732 @@
+//! Presenting from the browser: the holder gives the wallet a verifier's request (pastes
+//! an `openid4vp://` or https link, uploads a screenshot or photo of the QR code, or takes
+//! a picture with the camera), sees who asks and for what, unticks the claims they may
+//! withhold, and shares or declines; then sees the verifier's answer.
+//!
+//! * `GET /present`: the form (and, with a request link's query, `/present?client_id=…&
+//!   request_uri=…`, the request itself).
+//! * `POST /present`: a pasted link; `POST /present/scan`: a picture (multipart, at most
+//!   [`MAX_UPLOAD_BYTES`](crate::wallet::scan::MAX_UPLOAD_BYTES)), its QR code read here.
+//!   Both fetch and verify the request, match it against the account's badges, keep the
+//!   result pending ([`crate::wallet::pending`]) and send the browser to the consent page.
+//! * `GET /present/consent/{id}`: who asks (client_id prefix and value, its name, whether
+//!   the request object's signature verified and with which key), how the answer travels,
+//!   and per badge each claim: required ones ticked and fixed, optional ones tickable.
+//! * `POST /present/consent/{id}/share` and `…/decline`: take the pending request (once)
+//!   and answer it; the result page shows the verifier's answer.
+//!
+//! The pending request is bound to the session that loaded it: another account, or
+//! another browser of the same account, gets "unknown". Every form carries the CSRF token.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde_json::Value;
+use shared::oid4vp::{ClientIdPrefix, ResponseMode};
+
+use crate::error::AppError;
+use crate::pages::{Lang, Layout, PageError, Web, see_other, user_message};
+use crate::wallet::consent::{Prepared, VerifierAnswer};
+use crate::wallet::oid4vp::{PresentError, Presented};
+use crate::wallet::pending::PendingError;
+use crate::wallet::scan::{self, MAX_UPLOAD_BYTES};
+use crate::{Account, App};
+
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/present", get(present_page).post(present_link))
+        .route(
+            "/present/scan",
+            post(present_scan).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES + 64 * 1024)),
+        )
+        .route("/present/camera.js", get(camera_js))
+        .route("/present/consent/{id}", get(consent_page))
+        .route("/present/consent/{id}/share", post(share))
+        .route("/present/consent/{id}/decline", post(decline))
+}
+
+// ---------------------------------------------------------------------------------------
+// Texts
+
+pub struct PresentTexts {
+    pub present: &'static str,
+    pub intro: &'static str,
+    pub link: &'static str,
+    pub link_hint: &'static str,
+    pub open_link: &'static str,
+    pub picture: &'static str,
+    pub picture_hint: &'static str,
+    pub read_picture: &'static str,
+    pub camera: &'static str,
+    pub camera_start: &'static str,
+    pub camera_capture: &'static str,
+    pub consent_title: &'static str,
+    pub verifier: &'static str,
+    pub verifier_id: &'static str,
+    pub verifier_name: &'static str,
+    pub name_not_given: &'static str,
+    pub request_signature: &'static str,
+    pub signed_by: &'static str,
+    pub unsigned: &'static str,
+    pub response: &'static str,
+    pub encrypted: &'static str,
+    pub not_encrypted: &'static str,
+    pub will_share: &'static str,
+    pub required: &'static str,
+    pub optional: &'static str,
+    pub always: &'static str,
+    pub always_note: &'static str,
+    pub no_match: &'static str,
+    pub share: &'static str,
+    pub decline: &'static str,
+    pub result_title: &'static str,
+    pub shared: &'static str,
+    pub declined: &'static str,
+    pub refused: &'static str,
+    pub verifier_answer: &'static str,
+    pub continue_at: &'static str,
+    pub disclosed: &'static str,
+    pub nothing_disclosed: &'static str,
+}
+
+const EN: PresentTexts = PresentTexts {
+    present: "Present a badge",
+    intro: "A verifier shows a QR code or a link. Give it to your wallet in one of these ways.",
+    link: "Paste the verifier's link",
+    link_hint: "It starts with openid4vp:// or https://",
+    open_link: "Open the request",
+    picture: "Or upload a screenshot or photo of the QR code",
+    picture_hint: "PNG or JPEG, at most 8 MB.",
+    read_picture: "Read the QR code",
+    camera: "Or use the camera",
+    camera_start: "Start the camera",
+    camera_capture: "Capture the QR code",
+    consent_title: "Share your badge?",
+    verifier: "Verifier",
+    verifier_id: "Identifier",
+    verifier_name: "Name",
+    name_not_given: "not given by the verifier",
+    request_signature: "Request",
+    signed_by: "signed; the signature verified with the verifier's key",
+    unsigned: "not signed (the verifier is identified by its address only)",
+    response: "Your answer",
+    encrypted: "encrypted to the verifier's key (direct_post.jwt), sent to",
+    not_encrypted: "sent over HTTPS (direct_post) to",
+    will_share: "What the verifier will see",
+    required: "required",
+    optional: "you may untick it",
+    always: "always part of the badge",
+    always_note: "The badge as issued (its name, issuer, achievement and dates) is always shown; only the ticked items below are added.",
+    no_match: "None of your badges meets this request.",
+    share: "Share",
+    decline: "Decline",
+    result_title: "Verifier's answer",
+    shared: "You shared your badge with",
+    declined: "You declined the request of",
+    refused: "The verifier did not accept the answer",
+    verifier_answer: "The verifier answered",
+    continue_at: "Continue at the verifier",
+    disclosed: "Disclosed",
+    nothing_disclosed: "nothing beyond the badge as issued",
+};
+
+const JA: PresentTexts = PresentTexts {
+    present: "バッジを提示",
+    intro: "検証者が QR コードかリンクを表示します。次のいずれかの方法でウォレットに渡してください。",
+    link: "検証者のリンクを貼り付け",
+    link_hint: "openid4vp:// または https:// で始まります",
+    open_link: "リクエストを開く",
+    picture: "または QR コードのスクリーンショットや写真をアップロード",
+    picture_hint: "PNG または JPEG、8 MB まで。",
+    read_picture: "QR コードを読み取る",
+    camera: "またはカメラを使う",
+    camera_start: "カメラを起動",
+    camera_capture: "QR コードを撮影",
+    consent_title: "バッジを提示しますか？",
+    verifier: "検証者",
+    verifier_id: "識別子",
+    verifier_name: "名前",
+    name_not_given: "検証者から提供されていません",
+    request_signature: "リクエスト",
+    signed_by: "署名あり。検証者の鍵で署名を確認しました",
+    unsigned: "署名なし（検証者はアドレスのみで識別されます）",
+    response: "回答",
+    encrypted: "検証者の鍵で暗号化して送信（direct_post.jwt）：",
+    not_encrypted: "HTTPS で送信（direct_post）：",
+    will_share: "検証者に見える内容",
+    required: "必須",
+    optional: "チェックを外せます",
+    always: "バッジに常に含まれます",
+    always_note: "発行されたバッジ（名前、発行者、達成内容、日付）は常に提示されます。下でチェックした項目だけが追加されます。",
+    no_match: "このリクエストに合うバッジがありません。",
+    share: "提示する",
+    decline: "断る",
+    result_title: "検証者の回答",
+    shared: "バッジを提示しました：",
+    declined: "リクエストを断りました：",
+    refused: "検証者は回答を受け付けませんでした",
+    verifier_answer: "検証者の回答",
+    continue_at: "検証者のページへ進む",
+    disclosed: "開示した項目",
+    nothing_disclosed: "発行されたバッジ以外はありません",
+};
+
+fn texts(lang: Lang) -> &'static PresentTexts {
+    match lang {
+        Lang::En => &EN,
+        Lang::Ja => &JA,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Templates
+
+#[derive(Template)]
+#[template(path = "present.html")]
+struct PresentPage {
+    layout: Layout,
+    p: &'static PresentTexts,
+    link: String,
+    error: Option<String>,
+}
+
+/// The verifier as the consent and result pages show it.
+struct VerifierView {
+    /// `decentralized_identifier`, `redirect_uri`, …
+    prefix: String,
+    /// The DID or the URI after the prefix.
+    id: String,
+    name: Option<String>,
+    verified_kid: Option<String>,
+    encrypted: bool,
+    response_uri: String,
+}
+
+impl VerifierView {
+    fn new(prepared: &Prepared) -> Self {
+        let req = &prepared.loaded.request;
+        let full = req.client_id.as_str();
+        let prefix = match req.client_id.prefix() {
+            ClientIdPrefix::PreRegistered => "pre-registered".to_owned(),
+            _ => full.split(':').next().unwrap_or("").to_owned(),
+        };
+        let id = match req.client_id.prefix() {
+            ClientIdPrefix::PreRegistered => full.to_owned(),
+            _ => full
+                .split_once(':')
+                .map(|(_, rest)| rest.to_owned())
+                .unwrap_or_default(),
+        };
+        VerifierView {
+            prefix,
+            id,
+            name: prepared.loaded.client_name.clone(),
+            verified_kid: prepared.loaded.verified_kid.clone(),
+            encrypted: req.effective_response_mode() == ResponseMode::DirectPostJwt,
+            response_uri: prepared.response_uri.clone(),
+        }
+    }
+}
+
+struct ItemView {
+    pointer: String,
+    label: String,
+    value: String,
+    optional: bool,
+    concealable: bool,
+}
+
+struct CredentialChoice {
+    index: usize,
+    name: String,
+    issuer: String,
+    items: Vec<ItemView>,
+}
+
+#[derive(Template)]
+#[template(path = "present_consent.html")]
+struct ConsentPage {
+    layout: Layout,
+    p: &'static PresentTexts,
+    id: String,
+    verifier: VerifierView,
+    unmatched: Option<String>,
+    credentials: Vec<CredentialChoice>,
+    error: Option<String>,
+}
+
+struct SentView {
+    name: String,
+    disclosed: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "present_result.html")]
+struct ResultPage {
+    layout: Layout,
+    p: &'static PresentTexts,
+    verifier: VerifierView,
+    declined: bool,
+    accepted: bool,
+    status: u16,
+    answer: String,
+    redirect_uri: Option<String>,
+    sent: Vec<SentView>,
+}
+
+/// A label for a claim pointer of an Open Badge.
+fn label(pointer: &str) -> String {
+    let known = [
+        ("/ld/credentialSubject/identifier/", "Recipient identifier"),
+        ("/ld/credentialSubject/identifier", "Recipient identifiers"),
+        ("/ld/credentialSubject/result", "Results"),
+        ("/ld/evidence", "Evidence"),
+        ("/ld/credentialSubject/achievement/id", "Achievement"),
+        ("/ld/credentialSubject/achievement/name", "Achievement name"),
+        ("/ld/issuer/id", "Issuer"),
+    ];
+    known
+        .iter()
+        .find(|(p, _)| pointer == *p || (p.ends_with('/') && pointer.starts_with(p)))
+        .map(|(_, l)| (*l).to_owned())
+        .unwrap_or_else(|| pointer.to_owned())
+}
+
+fn consent_view(web: &Web, id: String, prepared: &Prepared, error: Option<String>) -> ConsentPage {
+    let p = texts(web.lang);
+    let mut layout = web.layout(p.consent_title);
+    layout.here = format!("/present/consent/{id}");
+    ConsentPage {
+        layout,
+        p,
+        id,
+        verifier: VerifierView::new(prepared),
+        unmatched: prepared.unmatched.clone(),
+        credentials: prepared
+            .credentials
+            .iter()
+            .enumerate()
+            .map(|(index, c)| CredentialChoice {
+                index,
+                name: c
+                    .achievement_name
+                    .clone()
+                    .unwrap_or_else(|| c.query_id.clone()),
+                issuer: c.issuer_name.clone().unwrap_or_else(|| c.issuer.clone()),
+                items: c
+                    .items
+                    .iter()
+                    .map(|i| ItemView {
+                        pointer: i.pointer.clone(),
+                        label: label(&i.pointer),
+                        value: i.value.clone(),
+                        optional: i.optional,
+                        concealable: i.concealable,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        error,
+    }
+}
+
+fn result_view(
+    web: &Web,
+    prepared: &Prepared,
+    declined: bool,
+    answer: &VerifierAnswer,
+    sent: Vec<SentView>,
+) -> ResultPage {
+    let p = texts(web.lang);
+    let layout = web.layout(p.result_title);
+    let pretty = match &answer.body {
+        Value::String(s) => s.chars().take(2000).collect(),
+        other => serde_json::to_string_pretty(other)
+            .unwrap_or_default()
+            .chars()
+            .take(2000)
+            .collect(),
+    };
+    ResultPage {
+        layout,
+        p,
+        verifier: VerifierView::new(prepared),
+        declined,
+        accepted: (200..300).contains(&answer.status),
+        status: answer.status,
+        answer: pretty,
+        // Only a web address becomes a link.
+        redirect_uri: answer
+            .redirect_uri
+            .clone()
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+        sent,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Handlers
+
+/// The session binding of pending requests: the account and this browser's session.
+fn owner(account: &Account, web: &Web) -> String {
+    format!(
+        "{}:{}",
+        account.id,
+        shared::b64::sha256(web.session.as_deref().unwrap_or(""))
+    )
+}
+
+fn form_page(web: &Web, link: String, error: Option<String>) -> PresentPage {
+    let p = texts(web.lang);
+    let mut layout = web.layout(p.present);
+    layout.here = "/present".into();
+    PresentPage {
+        layout,
+        p,
+        link,
+        error,
+    }
+}
+
+/// The form page allows the camera script of this wallet (and nothing else).
+fn with_camera(mut r: Response) -> Response {
+    r.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; img-src 'self' https: data: blob:; media-src 'self' blob:; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    r
+}
+
+async fn present_page(
+    State(app): State<App>,
+    web: Web,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let query = query.unwrap_or_default();
+    let here = if query.is_empty() {
+        "/present".to_owned()
+    } else {
+        format!("/present?{query}")
+    };
+    let account = match web.require_account(&here) {
+        Ok(a) => a,
+        Err(redirect) => return Ok(*redirect),
+    };
+    // A wallet link opened at this page: `/present?client_id=…&request_uri=…`.
+    if query.contains("client_id=") {
+        let link = format!("openid4vp://?{query}");
+        return load(&app, &web, account, &link).await;
+    }
+    Ok(with_camera(web.render(
+        &app,
+        StatusCode::OK,
+        form_page(&web, String::new(), None),
+    )))
+}
+
+/// Loads the request behind `link`, keeps it pending and sends the browser to the consent
+/// page; a request that cannot be loaded is shown on the form with the check that failed.
+async fn load(app: &App, web: &Web, account: &Account, link: &str) -> Result<Response, PageError> {
+    let now = app.clock.now();
+    let attempt = async {
+        let loaded = app.load_request_verified(link.trim(), now).await?;
+        app.prepare_presentation(account, loaded).await
+    };
+    match attempt.await {
+        Ok(prepared) => {
+            let id = app.pending.put(&owner(account, web), prepared, now);
+            Ok(see_other(&format!("/present/consent/{id}")))
+        }
+        Err(e) => Ok(with_camera(web.render(
+            app,
+            e.status(),
+            form_page(web, link.to_owned(), Some(user_message(&e))),
+        ))),
+    }
+}
+
+async fn present_link(
+    State(app): State<App>,
+    web: Web,
+    body: axum::body::Bytes,
+) -> Result<Response, PageError> {
+    let form = web.checked_form(&app, &body)?;
+    let Some(account) = web.account.as_ref() else {
+        return Ok(see_other("/sign-in?next=%2Fpresent"));
+    };
+    let link = form.value("link").trim().to_owned();
+    if link.is_empty() {
+        return Ok(with_camera(web.render(
+            &app,
+            StatusCode::BAD_REQUEST,
+            form_page(&web, link, Some("link: paste the verifier's link".into())),
+        )));
+    }
+    load(&app, &web, account, &link).await
+}
+
+/// The CSRF token and the picture of a multipart upload.
+async fn read_upload(mut multipart: Multipart) -> Result<(Option<String>, Vec<u8>), String> {
+    let mut csrf = None;
+    let mut picture = Vec::new();
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| format!("the upload is not a valid form: {e}"))?
+    {
+        match field.name() {
+            Some("csrf") => {
+                csrf = Some(
+                    field
+                        .text()
+                        .await
+                        .map_err(|e| format!("csrf: {e}"))?
+                        .chars()
+                        .take(200)
+                        .collect(),
+                )
+            }
+            Some("picture") => {
+                picture = field
+                    .bytes()
+                    .await
+                    .map_err(|e| {
+                        format!(
+                            "the picture could not be read (larger than {} bytes?): {e}",
+                            MAX_UPLOAD_BYTES
+                        )
+                    })?
+                    .to_vec()
+            }
+            _ => {}
+        }
+    }
+    Ok((csrf, picture))
+}
+
+async fn present_scan(
+    State(app): State<App>,
+    web: Web,
+    multipart: Multipart,
+) -> Result<Response, PageError> {
+    let (csrf, picture) = match read_upload(multipart).await {
+        Ok(parts) => parts,
+        Err(message) => {
+            return Err(PageError::new(StatusCode::BAD_REQUEST, message, web.lang));
+        }
+    };
+    web.check_csrf(&app, csrf.as_deref())?;
+    let Some(account) = web.account.as_ref() else {
+        return Ok(see_other("/sign-in?next=%2Fpresent"));
+    };
+    let decoded = tokio::task::spawn_blocking(move || scan::read_qr(&picture))
+        .await
+        .map_err(|e| PageError::from_app(AppError::Internal(format!("QR task: {e}")), web.lang))?;
+    let texts = match decoded {
+        Ok(t) => t,
+        Err(e) => {
+            return Ok(with_camera(web.render(
+                &app,
+                StatusCode::BAD_REQUEST,
+                form_page(&web, String::new(), Some(format!("picture: {e}"))),
+            )));
+        }
+    };
+    // The first code that is a wallet link; else the first, to say why it is not one.
+    let link = texts
+        .iter()
+        .find(|t| t.starts_with("openid4vp:") || t.starts_with("https://"))
+        .or(texts.first())
+        .cloned()
+        .unwrap_or_default();
+    load(&app, &web, account, &link).await
+}
+
+async fn consent_page(
+    State(app): State<App>,
+    web: Web,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let here = format!("/present/consent/{id}");
+    let account = match web.require_account(&here) {
+        Ok(a) => a,
+        Err(redirect) => return Ok(*redirect),
+    };
+    let prepared = app
+        .pending
+        .peek(&owner(account, &web), &id, app.clock.now())
+        .map_err(|e| pending_error(e, web.lang))?;
+    Ok(web.render(
+        &app,
+        StatusCode::OK,
+        consent_view(&web, id, &prepared, None),
+    ))
+}
+
+fn pending_error(e: PendingError, lang: Lang) -> PageError {
+    PageError::new(StatusCode::NOT_FOUND, e.to_string(), lang)
+}
+
+async fn share(
+    State(app): State<App>,
+    web: Web,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, PageError> {
+    let form = web.checked_form(&app, &body)?;
+    let Some(account) = web.account.as_ref() else {
+        return Ok(see_other("/sign-in"));
+    };
+    let now = app.clock.now();
+    let who = owner(account, &web);
+    let prepared = app
+        .pending
+        .take(&who, &id, now)
+        .map_err(|e| pending_error(e, web.lang))?;
+    // The holder's choice: per badge `i`, the optional items left ticked (`c<i>`).
+    let choices: Result<Vec<_>, PresentError> = prepared
+        .credentials
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let name = format!("c{i}");
+            let kept: Vec<String> = form
+                .0
+                .iter()
+                .filter(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+                .collect();
+            c.listed(&kept).map(Some)
+        })
+        .collect();
+    let result = match choices {
+        Ok(choices) => {
+            app.send_presentation(account, &prepared, &choices, now)
+                .await
+        }
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(presented) => {
+            let sent = sent_view(&presented);
+            let answer = VerifierAnswer {
+                status: presented.status,
+                body: presented.body.clone(),
+                redirect_uri: presented.redirect_uri.clone(),
+            };
+            let page = result_view(&web, &prepared, false, &answer, sent);
+            Ok(web.render(&app, StatusCode::OK, page))
+        }
+        // The holder's choice was refused before anything was sent: ask again.
+        Err(e @ AppError::Present(PresentError::Disclosure(_))) => {
+            let message = user_message(&e);
+            app.pending.restore(&who, &id, prepared.clone(), now);
+            Ok(web.render(
+                &app,
+                StatusCode::BAD_REQUEST,
+                consent_view(&web, id, &prepared, Some(message)),
+            ))
+        }
+        Err(e) => Err(PageError::from_app(e, web.lang)),
+    }
+}
+
+fn sent_view(presented: &Presented) -> Vec<SentView> {
+    presented
+        .credentials
+        .iter()
+        .map(|c| SentView {
+            name: c
+                .achievement_name
+                .clone()
+                .unwrap_or_else(|| c.query_id.clone()),
+            disclosed: c.disclosed.clone(),
+        })
+        .collect()
+}
+
+async fn decline(
+    State(app): State<App>,
+    web: Web,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, PageError> {
+    web.checked_form(&app, &body)?;
+    let Some(account) = web.account.as_ref() else {
+        return Ok(see_other("/sign-in"));
+    };
+    let prepared = app
+        .pending
+        .take(&owner(account, &web), &id, app.clock.now())
+        .map_err(|e| pending_error(e, web.lang))?;
+    let reason = match &prepared.unmatched {
+        Some(why) => format!("no credential meets the request: {why}"),
+        None => "the holder declined to share".to_owned(),
+    };
+    let answer = app
+        .decline_presentation(&prepared, &reason)
+        .await
+        .map_err(|e| PageError::from_app(e, web.lang))?;
+    let page = result_view(&web, &prepared, true, &answer, Vec::new());
+    Ok(web.render(&app, StatusCode::OK, page))
+}
+
+/// The camera: video from `getUserMedia`, one frame drawn to a canvas and posted as PNG
+/// to `/present/scan` with the page's CSRF token. Without JavaScript (or a camera) the
+/// upload field does the same.
+async fn camera_js() -> Response {
+    const JS: &str = r#"(function () {
+  var start = document.getElementById('camera-start');
+  var capture = document.getElementById('camera-capture');
+  var video = document.getElementById('camera-video');
+  var form = document.getElementById('scan-form');
+  if (!start || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { return; }
+  document.getElementById('camera').hidden = false;
+  start.addEventListener('click', function () {
+    navigator.mediaDevices.getUserMedia({video: {facingMode: 'environment'}}).then(function (stream) {
+      video.srcObject = stream;
+      video.hidden = false;
+      capture.hidden = false;
+      return video.play();
+    }).catch(function (e) {
+      document.getElementById('camera-error').textContent = String(e);
+    });
+  });
+  capture.addEventListener('click', function () {
+    var canvas = document.createElement('canvas');
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    canvas.getContext('2d').drawImage(video, 0, 0);
+    canvas.toBlob(function (blob) {
+      var data = new FormData();
+      data.append('csrf', form.querySelector('input[name=csrf]').value);
+      data.append('picture', blob, 'camera.png');
+      fetch('/present/scan', {method: 'POST', body: data, credentials: 'same-origin'})
+        .then(function (r) { return r.url && r.redirected ? (location.href = r.url) : r.text().then(function (html) {
+          document.open(); document.write(html); document.close();
+        }); });
+    }, 'image/png');
+  });
+})();
+"#;
+    let mut r = Response::new(axum::body::Body::from(JS));
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    r
+}
