@@ -5,6 +5,7 @@
 //! `did`; nothing here knows a service's tables, routes or pages.
 
 pub mod b64;
+pub mod baked;
 pub mod clock;
 pub mod db;
 pub mod did;
