@@ -252,6 +252,7 @@ async fn the_verifier_describes_its_api_in_openapi() {
         set(&[
             ("post", "/api/requests"),
             ("get", "/api/requests/{id}/result"),
+            ("post", "/api/check"),
         ])
     );
     check_protected(&t, &base, &doc, &api).await;
