@@ -15,8 +15,9 @@ use url::Url;
 use super::checks::{Check, Sources};
 use super::standalone::Submitted;
 
-/// Largest credential text or upload accepted.
-pub const MAX_UPLOAD_BYTES: usize = 4 * 1024 * 1024;
+/// Largest credential text or upload accepted (axum's default body limit, which the
+/// routes keep).
+pub const MAX_UPLOAD_BYTES: usize = 2 * 1024 * 1024;
 /// Largest camera frame or photo decoded (pixels).
 pub const MAX_SCAN_PIXELS: u64 = 4096 * 4096;
 
