@@ -81,6 +81,12 @@ impl Browser {
     /// Starts chromedriver on a free loopback port and opens a headless Chromium session;
     /// screenshots go to [`artifacts_dir`]`(test)`, emptied first.
     pub async fn start(test: &str) -> Result<Browser, BrowserError> {
+        Browser::start_with_args(test, &[]).await
+    }
+
+    /// As [`Browser::start`], with more Chromium command-line arguments (a fake camera:
+    /// `--use-fake-device-for-media-stream`, `--use-file-for-fake-video-capture=…`).
+    pub async fn start_with_args(test: &str, extra: &[String]) -> Result<Browser, BrowserError> {
         let chromium = which(CHROMIUM).ok_or_else(|| BrowserError::Missing(CHROMIUM.into()))?;
         let driver_bin =
             which(CHROMEDRIVER).ok_or_else(|| BrowserError::Missing(CHROMEDRIVER.into()))?;
@@ -128,15 +134,23 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        let mut args: Vec<String> = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-proxy-server",
+            "--window-size=1000,1400",
+            "--lang=en",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        args.extend(extra.iter().cloned());
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": chromium,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu",
-                    "--disable-dev-shm-usage", "--no-proxy-server",
-                    "--window-size=1000,1400", "--lang=en",
-                ],
+                "args": args,
             },
         }}});
         let r = http

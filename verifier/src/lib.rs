@@ -61,6 +61,8 @@ pub struct Inner {
     /// Issuer keys and status lists, through the guarded fetcher.
     pub sources: NetworkSources,
     pub status_cache: StatusCache,
+    /// Verified Bitstring Status Lists (standalone checks of VC-JWT and ldp_vc).
+    pub bitstring_cache: domain::standalone::BitstringCache,
     /// The id of each request whose result was just stored: the QR pages' server-sent
     /// events wake on it (and re-read the store on a timer too, for results stored by
     /// another instance).
@@ -120,9 +122,15 @@ impl App {
         }
         let fetcher = Fetcher::new(config.fetch_policy())
             .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?;
+        let resources = Fetcher::new(shared::fetch::FetchPolicy {
+            max_bytes: domain::sources::RESOURCE_MAX_BYTES,
+            ..config.fetch_policy()
+        })
+        .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?;
         let sources = NetworkSources {
             keys: IssuerKeyResolver::new(fetcher.clone(), DidResolver::new(fetcher.clone())),
             fetcher,
+            resources,
         };
         let desk_key = domain::desk::DeskKey::load_or_create(&store, &seal).await?;
         if config.webhook_url.is_some() && config.webhook_secret.is_none() {
@@ -168,6 +176,7 @@ impl App {
             clock,
             sources,
             status_cache: StatusCache::default(),
+            bitstring_cache: Default::default(),
             results: tokio::sync::broadcast::channel(64).0,
             desk_key,
             webhooks,

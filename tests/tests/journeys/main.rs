@@ -3,6 +3,8 @@
 
 mod achievements;
 mod bench_smoke;
+mod check;
+mod check_camera;
 mod common;
 mod deferred;
 mod demo;

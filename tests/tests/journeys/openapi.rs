@@ -256,6 +256,7 @@ async fn the_verifier_describes_its_api_in_openapi() {
             ("get", "/api/templates"),
             ("get", "/api/templates/{id}"),
             ("delete", "/api/templates/{id}"),
+            ("post", "/api/check"),
         ])
     );
     check_protected(&t, &base, &doc, &api).await;

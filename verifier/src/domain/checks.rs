@@ -40,7 +40,7 @@ pub const STATUS_MAX_TTL: i64 = 3600;
 const STATUS_CACHE_MAX: usize = 256;
 
 /// The checks of one presentation, in the order they run.
-pub const PRESENTATION_CHECKS: [&str; 14] = [
+pub const PRESENTATION_CHECKS: [&str; 15] = [
     "format",
     "issuer_key",
     "issuer_signature",
@@ -54,6 +54,7 @@ pub const PRESENTATION_CHECKS: [&str; 14] = [
     "vct",
     "status",
     "ob3_schema",
+    "image_digest",
     "trust",
 ];
 
@@ -157,6 +158,23 @@ pub trait Sources: Send + Sync {
 
     /// The Status List Token (compact JWT) at `uri`.
     fn status_list_token(&self, uri: &str) -> impl Future<Output = Result<String, String>> + Send;
+
+    /// The resource at `url` (a badge image, a Bitstring Status List credential, a badge
+    /// page), whatever its HTTP status; an error when it could not be fetched at all.
+    fn resource(
+        &self,
+        url: &str,
+        accept: &str,
+    ) -> impl Future<Output = Result<Resource, String>> + Send;
+}
+
+/// A resource fetched for a check.
+#[derive(Clone, Debug, Default)]
+pub struct Resource {
+    pub status: u16,
+    /// The `Content-Type` without parameters, lower case.
+    pub media_type: Option<String>,
+    pub body: Vec<u8>,
 }
 
 /// What the response must match: the request's values and the verifier's policy.
@@ -595,26 +613,37 @@ async fn run_presentation<S: Sources>(
         },
     }
 
+    // image_digest
+    match claims.get("ld") {
+        None => c.unset("image_digest", "no `ld` claim: not an Open Badge"),
+        Some(ld) => c.push(super::image_digest::check(sources, ld).await),
+    }
+
     // trust
-    match &iss {
-        _ if exp.trusted_issuers.is_empty() => c.unset("trust", "trust list not configured"),
-        None => c.fail("trust", "the credential names no issuer"),
+    c.push(trust(exp.trusted_issuers, iss.as_deref()));
+    Some(revealed.claims)
+}
+
+/// The `trust` check: the issuer `iss` is on the trust list (not configured when empty).
+pub(crate) fn trust(trusted_issuers: &[String], iss: Option<&str>) -> Check {
+    match iss {
+        _ if trusted_issuers.is_empty() => Check::unset("trust", "trust list not configured"),
+        None => Check::fail("trust", "the credential names no issuer"),
         Some(iss) => {
             let norm = |s: &str| s.trim_end_matches('/').to_owned();
-            if exp.trusted_issuers.iter().any(|t| norm(t) == norm(iss)) {
-                c.pass("trust", format!("{iss} is a trusted issuer"));
+            if trusted_issuers.iter().any(|t| norm(t) == norm(iss)) {
+                Check::pass("trust", format!("{iss} is a trusted issuer"))
             } else {
-                c.fail("trust", format!("{iss} is not on the trust list"));
+                Check::fail("trust", format!("{iss} is not on the trust list"))
             }
         }
     }
-    Some(revealed.claims)
 }
 
 /// `exp` and `nbf` with [`LEEWAY`]. Both are NumericDates, which may have a fraction
 /// (RFC 7519 §2): a fractional `exp` is rounded down and `nbf` up, never skipped; a value
 /// that is not a number fails the check.
-fn validity(claims: &Map<String, Value>, now: i64) -> Result<String, String> {
+pub(crate) fn validity(claims: &Map<String, Value>, now: i64) -> Result<String, String> {
     let exp = numeric_date(claims, "exp", f64::floor)?;
     let nbf = numeric_date(claims, "nbf", f64::ceil)?;
     if let Some(exp) = exp

@@ -6,7 +6,7 @@ use shared::fetch::Fetcher;
 use shared::issuer_key::IssuerKeyResolver;
 use shared::keys::Jwk;
 
-use super::checks::Sources;
+use super::checks::{Resource, Sources};
 
 /// The media type of a Status List Token (draft-ietf-oauth-status-list §5.1).
 pub const STATUSLIST_JWT_MEDIA_TYPE: &str = "application/statuslist+jwt";
@@ -15,7 +15,12 @@ pub const STATUSLIST_JWT_MEDIA_TYPE: &str = "application/statuslist+jwt";
 pub struct NetworkSources {
     pub keys: IssuerKeyResolver,
     pub fetcher: Fetcher,
+    /// The same guard with room for badge images and pages ([`RESOURCE_MAX_BYTES`]).
+    pub resources: Fetcher,
 }
+
+/// Largest badge image, badge page or Bitstring Status List credential read.
+pub const RESOURCE_MAX_BYTES: usize = 2 * 1024 * 1024;
 
 impl Sources for NetworkSources {
     async fn issuer_key(&self, iss: &str, kid: Option<&str>) -> Result<Jwk, String> {
@@ -41,5 +46,24 @@ impl Sources for NetworkSources {
         }
         String::from_utf8(fetched.body.to_vec())
             .map_err(|_| "the Status List Token is not UTF-8 text".to_owned())
+    }
+
+    async fn resource(&self, url: &str, accept: &str) -> Result<Resource, String> {
+        match self.resources.get(url, accept).await {
+            Ok(fetched) => Ok(Resource {
+                status: fetched.status,
+                media_type: fetched
+                    .content_type
+                    .as_deref()
+                    .and_then(|c| c.split(';').next())
+                    .map(|c| c.trim().to_ascii_lowercase()),
+                body: fetched.body.to_vec(),
+            }),
+            Err(shared::fetch::FetchError::Status { status, .. }) => Ok(Resource {
+                status,
+                ..Resource::default()
+            }),
+            Err(e) => Err(e.to_string()),
+        }
     }
 }

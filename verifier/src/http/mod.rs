@@ -2,6 +2,7 @@
 //! [`crate::error`].
 
 mod api;
+pub mod check;
 mod oid4vp;
 pub mod openapi;
 pub mod pages;
@@ -28,6 +29,7 @@ fn described() -> OpenApiRouter<App> {
         .routes(routes!(api::template, api::delete_template))
         .routes(routes!(api::qr_svg))
         .routes(routes!(api::qr_png))
+        .routes(routes!(check::check_api))
 }
 
 /// The OpenAPI document of the verifier.
@@ -62,5 +64,9 @@ pub fn router(app: App) -> Router {
         .route("/desk/requests/{id}", get(pages::request_page))
         .route("/desk/requests/{id}/result", get(pages::result_part))
         .route("/desk/requests/{id}/events", get(pages::events))
+        .route(check::CHECK_PATH, get(check::page).post(check::submit))
+        .route("/check/check.js", get(check::script))
+        .route("/check/upload", post(check::upload))
+        .route("/check/frame", post(check::frame))
         .with_state(app)
 }

@@ -50,6 +50,18 @@ pub struct CreateRequestDoc {
     pub webhook_url: Option<String>,
 }
 
+/// `POST /api/check` as JSON: exactly one of `credential` and `url`.
+#[derive(Serialize, ToSchema)]
+pub struct CheckRequestDoc {
+    /// A compact SD-JWT VC or VC-JWT (string), or a JSON credential with an embedded
+    /// Data Integrity proof (object).
+    #[schema(value_type = Option<Object>)]
+    pub credential: Option<serde_json::Value>,
+    /// A wallet's public badge page (its `<link rel="alternate">` credential is checked),
+    /// or a URL answering with a credential.
+    pub url: Option<String>,
+}
+
 /// `POST /request/{id}` (`request_uri_method=post`).
 #[derive(Serialize, ToSchema)]
 pub struct WalletMetadataForm {

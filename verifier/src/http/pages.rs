@@ -52,7 +52,7 @@ pub fn esc(text: &str) -> String {
 }
 
 /// The value of cookie `name` in the request's `Cookie` headers.
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -140,7 +140,7 @@ fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn html_response(status: StatusCode, body: String) -> Response {
+pub(crate) fn html_response(status: StatusCode, body: String) -> Response {
     let mut r = (status, body).into_response();
     let h = r.headers_mut();
     h.insert(
@@ -194,7 +194,7 @@ fn page(status: StatusCode, title: &str, body: &str, csrf: Option<(&App, &Csrf)>
     r
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#111}header{background:#1d3557;padding:.6em 1em}header a{color:#fff;text-decoration:none;font-weight:600}main{max-width:52em;margin:1em auto;padding:0 1em}label{display:block;margin:.6em 0 .2em}input[type=text],input[type=password],select{width:100%;padding:.4em;box-sizing:border-box}button{margin-top:1em;padding:.5em 1.2em}.error{color:#9b1c1c;font-weight:600}.qr img{width:22em;height:22em;image-rendering:pixelated}.state{font-size:1.4em;font-weight:700}.verified{color:#1b6e20}.rejected,.expired{color:#9b1c1c}table{border-collapse:collapse;width:100%;table-layout:fixed}td,th{overflow-wrap:anywhere;border-bottom:1px solid #ddd;padding:.3em;text-align:left;vertical-align:top}code{overflow-wrap:anywhere}dl.badge{display:grid;grid-template-columns:max-content auto;gap:.3em 1em;font-size:1.1em}dl.badge dt{font-weight:600}dl.badge dd{margin:0}textarea{width:100%;box-sizing:border-box;font-family:monospace}#disclosed th:first-child{width:40%}#checks th:first-child{width:25%}#checks th:nth-child(2){width:15%}";
+pub(crate) const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#111}header{background:#1d3557;padding:.6em 1em}header a{color:#fff;text-decoration:none;font-weight:600}main{max-width:52em;margin:1em auto;padding:0 1em}label{display:block;margin:.6em 0 .2em}input[type=text],input[type=password],select{width:100%;padding:.4em;box-sizing:border-box}button{margin-top:1em;padding:.5em 1.2em}.error{color:#9b1c1c;font-weight:600}.qr img{width:22em;height:22em;image-rendering:pixelated}.state{font-size:1.4em;font-weight:700}.verified{color:#1b6e20}.rejected,.expired{color:#9b1c1c}table{border-collapse:collapse;width:100%;table-layout:fixed}td,th{overflow-wrap:anywhere;border-bottom:1px solid #ddd;padding:.3em;text-align:left;vertical-align:top}code{overflow-wrap:anywhere}dl.badge{display:grid;grid-template-columns:max-content auto;gap:.3em 1em;font-size:1.1em}dl.badge dt{font-weight:600}dl.badge dd{margin:0}textarea{width:100%;box-sizing:border-box;font-family:monospace}#disclosed th:first-child{width:40%}#checks th:first-child{width:25%}#checks th:nth-child(2){width:15%}";
 
 /// An error page (see [`PageError`]).
 pub fn error_page(status: StatusCode, message: &str) -> Response {

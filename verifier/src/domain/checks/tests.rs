@@ -25,6 +25,8 @@ struct TestSources {
     keys: HashMap<String, Jwk>,
     status: Mutex<HashMap<String, String>>,
     status_fetches: AtomicUsize,
+    /// Badge images by URL.
+    images: Mutex<HashMap<String, Vec<u8>>>,
 }
 
 impl Sources for TestSources {
@@ -43,6 +45,20 @@ impl Sources for TestSources {
             .get(uri)
             .cloned()
             .ok_or_else(|| format!("HTTP status 404 for {uri}"))
+    }
+
+    async fn resource(&self, url: &str, _accept: &str) -> Result<Resource, String> {
+        Ok(match self.images.lock().unwrap().get(url) {
+            Some(body) => Resource {
+                status: 200,
+                media_type: Some("image/png".into()),
+                body: body.clone(),
+            },
+            None => Resource {
+                status: 404,
+                ..Resource::default()
+            },
+        })
     }
 }
 
@@ -77,6 +93,7 @@ impl Fixture {
                 status_token(&issuer, shared::status::VALID, STATUS_URI, NOW + 3600),
             )])),
             status_fetches: AtomicUsize::new(0),
+            images: Mutex::new(HashMap::new()),
         };
         let query = template_query(&Template {
             issuer: ISS.into(),
@@ -217,6 +234,8 @@ async fn a_good_presentation_passes_every_check() {
         if *name == "trust" {
             assert_eq!(c.ok, None);
             assert_eq!(c.detail, "trust list not configured");
+        } else if *name == "image_digest" {
+            assert_eq!(c.ok, None, "the test badge names no related resource");
         } else {
             assert_eq!(c.ok, Some(true), "{name}: {}", c.detail);
         }
@@ -379,6 +398,7 @@ async fn a_forged_signature_fails_issuer_signature() {
             keys: HashMap::new(),
             status: Mutex::new(HashMap::new()),
             status_fetches: AtomicUsize::new(0),
+            images: Mutex::new(HashMap::new()),
         },
         query: f.query.clone(),
     };
@@ -624,4 +644,50 @@ fn sd_jwt_errors_map_to_their_checks() {
         found: Some("found-n".into()),
     });
     assert!(nonce.detail.contains("expected-n") && nonce.detail.contains("found-n"));
+}
+
+#[tokio::test]
+async fn the_image_digest_check_fetches_the_related_resource_and_compares() {
+    const IMAGE: &str = "https://issuer.example/images/a1.png";
+    let f = Fixture::new();
+    f.sources
+        .images
+        .lock()
+        .unwrap()
+        .insert(IMAGE.into(), b"the badge image".to_vec());
+    let with_digest = |sri: String| {
+        let sd = f.credential_with(TYP_DC_SD_JWT, |claims| {
+            claims["ld"]["relatedResource"] =
+                json!([{"id": IMAGE, "digestSRI": sri, "mediaType": "image/png"}]);
+            claims["ld"]["credentialSubject"]["achievement"]["image"] =
+                json!({"id": IMAGE, "type": "Image"});
+        });
+        f.present(&sd, CLIENT_ID, NONCE, NOW - 5, &f.holder)
+    };
+    let sri = format!(
+        "sha256-{}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b"the badge image").as_ref()
+        )
+    );
+    let v = f.verify(with_digest(sri.clone())).await;
+    let c = check(&v, "image_digest");
+    assert_eq!(c.ok, Some(true), "{}", c.detail);
+    assert!(c.detail.contains("the achievement image"), "{}", c.detail);
+    assert!(v.verified(), "{:#?}", v.checks);
+
+    // The image changed after issuance: only this check fails.
+    f.sources
+        .images
+        .lock()
+        .unwrap()
+        .insert(IMAGE.into(), b"another image".to_vec());
+    let v = f.verify(with_digest(sri)).await;
+    assert_eq!(failed(&v), ["image_digest"], "{:#?}", v.checks);
+    assert!(
+        check(&v, "image_digest")
+            .detail
+            .contains("does not match its digestSRI")
+    );
 }

@@ -1,0 +1,135 @@
+//! Checking without a wallet, for the API (`POST /api/check`) and the public `/check`
+//! page: the input ([`super::check_input`]) becomes a credential, which goes through the
+//! standalone pipeline ([`super::standalone`]); the answer has the shape of a presentation
+//! result (`state`, every check, the claims).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::check_input::{self, InputError, Pasted};
+use super::checks::Check;
+use super::requests::ResultState;
+use super::standalone::{self, Policy, Submitted};
+use crate::App;
+use crate::error::AppError;
+
+/// What is handed in.
+#[derive(Debug)]
+pub enum CheckInput {
+    /// A credential (compact or JSON).
+    Credential(Submitted),
+    /// A badge page or credential URL.
+    Url(String),
+    /// A pasted text: a URL or a credential.
+    Text(String),
+    /// An uploaded file: a baked badge, a credential, a picture of a QR code.
+    Upload { media_type: String, body: Vec<u8> },
+}
+
+/// The outcome of a check.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CheckResult {
+    /// `verified` (no check failed) or `rejected`.
+    pub state: ResultState,
+    /// `dc+sd-jwt`, `jwt_vc_json` or `ldp_vc`; absent when no credential was found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// Every check and its outcome (`ok` null: not applicable or not checked).
+    pub checks: Vec<Check>,
+    /// `credential`: the claims (SD-JWT VC) or the credential (VC-JWT, ldp_vc), when every
+    /// check passed.
+    #[schema(value_type = Object)]
+    pub disclosed: BTreeMap<String, Vec<Value>>,
+    pub checked_at: i64,
+}
+
+impl CheckResult {
+    pub fn verified(&self) -> bool {
+        self.state == ResultState::Verified
+    }
+}
+
+/// The field an input error is about.
+fn bad_input(field: &str, e: InputError) -> AppError {
+    AppError::bad_request(field, e.to_string())
+}
+
+impl App {
+    /// Checks what was handed in. Input that holds no credential at all (not JSON, no QR
+    /// code, not an image) is a 400; a URL that cannot be fetched is a failed `source`
+    /// check.
+    pub async fn check(&self, input: CheckInput) -> Result<CheckResult, AppError> {
+        let (url, submitted) = match input {
+            CheckInput::Credential(s) => (None, Some(s)),
+            CheckInput::Url(u) => (Some(u), None),
+            CheckInput::Text(t) => {
+                match check_input::pasted(&t).map_err(|e| bad_input("text", e))? {
+                    Pasted::Url(u) => (Some(u), None),
+                    Pasted::Credential(c) => (None, Some(c)),
+                }
+            }
+            CheckInput::Upload { media_type, body } => {
+                match check_input::uploaded(&media_type, &body).map_err(|e| bad_input("body", e))? {
+                    Pasted::Url(u) => (Some(u), None),
+                    Pasted::Credential(c) => (None, Some(c)),
+                }
+            }
+        };
+        let (submitted, source) = match (url, submitted) {
+            (Some(url), _) => {
+                let found = check_input::from_url(&self.sources, &url)
+                    .await
+                    .map_err(|e| bad_input("url", e))?;
+                (found.submitted, found.source)
+            }
+            (None, s) => (s, None),
+        };
+        let now = self.clock.now();
+        let mut checks = Vec::new();
+        if let Some(mut source) = source {
+            source.presentation = Some(standalone::LABEL.to_owned());
+            checks.push(source);
+        }
+        let Some(submitted) = submitted else {
+            for name in super::checks::PRESENTATION_CHECKS {
+                let mut c = Check::unset(name, "not checked: no credential was found");
+                c.presentation = Some(standalone::LABEL.to_owned());
+                checks.push(c);
+            }
+            return Ok(CheckResult {
+                state: ResultState::Rejected,
+                format: None,
+                checks,
+                disclosed: BTreeMap::new(),
+                checked_at: now,
+            });
+        };
+        let policy = Policy {
+            trusted_issuers: &self.config.trusted_issuers,
+            now,
+        };
+        let out = standalone::verify(
+            &self.sources,
+            &self.status_cache,
+            &self.bitstring_cache,
+            &policy,
+            &submitted,
+        )
+        .await;
+        checks.extend(out.verification.checks);
+        let failed = checks.iter().any(Check::failed);
+        Ok(CheckResult {
+            state: if failed {
+                ResultState::Rejected
+            } else {
+                ResultState::Verified
+            },
+            format: out.format.map(str::to_owned),
+            checks,
+            disclosed: out.verification.disclosed,
+            checked_at: now,
+        })
+    }
+}
