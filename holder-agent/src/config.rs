@@ -66,6 +66,22 @@ pub struct Config {
         default_value_t = 10
     )]
     pub fetch_timeout: u64,
+    /// SMTP server for the wallet's emails (confirmation and password-reset links), in the
+    /// issuer's `SMTP_URL` syntax: `smtp://host:25`, `smtp://user:pass@host:587?tls=required`,
+    /// `smtps://user:pass@host:465`. Unset: emails are written to the outbox directory.
+    #[arg(long = "wallet-smtp-url", env = "WALLET_SMTP_URL")]
+    pub smtp_url: Option<Secret>,
+    /// The From address of the wallet's emails.
+    #[arg(
+        long = "wallet-mail-from",
+        env = "WALLET_MAIL_FROM",
+        default_value = "Akashi Wallet <wallet@akashi.example>"
+    )]
+    pub mail_from: String,
+    /// Where emails go when `WALLET_SMTP_URL` is unset (development). Unset:
+    /// `<data-dir>/wallet-outbox`.
+    #[arg(long = "wallet-outbox-dir", env = "WALLET_OUTBOX_DIR")]
+    pub outbox_dir: Option<PathBuf>,
 }
 
 impl Config {
@@ -82,7 +98,17 @@ impl Config {
             allow_loopback: true,
             account: "default".into(),
             fetch_timeout: 10,
+            smtp_url: None,
+            mail_from: "Akashi Wallet <wallet@akashi.example>".into(),
+            outbox_dir: None,
         }
+    }
+
+    /// The directory emails are written to when no SMTP server is configured.
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.outbox_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("wallet-outbox"))
     }
 
     /// The sealing key: configured, or read from / created in the data directory.

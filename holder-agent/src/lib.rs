@@ -17,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod mail;
 pub mod pages;
 pub mod store;
 pub mod wallet;
@@ -52,6 +53,8 @@ pub struct Inner {
     pub fetcher: Fetcher,
     pub dids: DidResolver,
     pub issuer_keys: IssuerKeyResolver,
+    /// Where the account emails (confirmation, password reset) go.
+    pub mailer: mail::Mailer,
 }
 
 impl std::ops::Deref for App {
@@ -77,6 +80,11 @@ impl App {
         let fetcher = Fetcher::new(config.fetch_policy())
             .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?;
         let dids = DidResolver::new(fetcher.clone());
+        let mailer = mail::Mailer::new(
+            config.smtp_url.as_ref().map(|s| s.expose()),
+            config.outbox_dir(),
+        )
+        .map_err(|e| AppError::Config(e.to_string()))?;
         let issuer_keys = IssuerKeyResolver::new(fetcher.clone(), dids.clone());
         let app = App {
             inner: Arc::new(Inner {
@@ -87,6 +95,7 @@ impl App {
                 fetcher,
                 dids,
                 issuer_keys,
+                mailer,
             }),
         };
         let existed = app
