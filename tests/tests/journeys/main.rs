@@ -17,6 +17,7 @@ mod qr_page;
 mod registration;
 mod same_device;
 mod trust;
+mod wallet_accounts;
 mod wallet_api;
 mod wallet_pages;
 mod webhook;
