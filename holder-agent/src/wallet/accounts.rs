@@ -48,7 +48,7 @@ pub enum AccountError {
     },
     #[error("too many requests from your network address; try again in {minutes} minutes")]
     TooManyRequests { minutes: i64 },
-    #[error("the email could not be sent ({0}); nothing was changed, try again later")]
+    #[error("the email could not be sent ({0}); please try again later")]
     Mail(#[from] MailError),
 }
 

@@ -949,6 +949,10 @@ async fn wallet_in_production_mode_refuses_private_destinations() {
             "::ffff:169.254.169.254",
         ),
         ("https://localhost/offer", "localhost"),
+        // Other spellings of 127.0.0.1 that URL parsers accept.
+        ("https://2130706433/offer", "127.0.0.1"),
+        ("https://0x7f.0.0.1/offer", "127.0.0.1"),
+        ("https://0.0.0.0/offer", "0.0.0.0"),
     ];
     for (url, addr) in targets {
         let (s, body) = api(
