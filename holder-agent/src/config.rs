@@ -74,6 +74,22 @@ pub struct Config {
     /// verifier's development CA).
     #[arg(skip)]
     pub extra_x509_anchors: Vec<Vec<u8>>,
+    /// SMTP server for the wallet's emails (confirmation and password-reset links), in the
+    /// issuer's `SMTP_URL` syntax: `smtp://host:25`, `smtp://user:pass@host:587?tls=required`,
+    /// `smtps://user:pass@host:465`. Unset: emails are written to the outbox directory.
+    #[arg(long = "wallet-smtp-url", env = "WALLET_SMTP_URL")]
+    pub smtp_url: Option<Secret>,
+    /// The From address of the wallet's emails.
+    #[arg(
+        long = "wallet-mail-from",
+        env = "WALLET_MAIL_FROM",
+        default_value = "Akashi Wallet <wallet@akashi.example>"
+    )]
+    pub mail_from: String,
+    /// Where emails go when `WALLET_SMTP_URL` is unset (development). Unset:
+    /// `<data-dir>/wallet-outbox`.
+    #[arg(long = "wallet-outbox-dir", env = "WALLET_OUTBOX_DIR")]
+    pub outbox_dir: Option<PathBuf>,
 }
 
 impl Config {
@@ -92,7 +108,17 @@ impl Config {
             fetch_timeout: 10,
             x509_trust_anchors: None,
             extra_x509_anchors: Vec::new(),
+            smtp_url: None,
+            mail_from: "Akashi Wallet <wallet@akashi.example>".into(),
+            outbox_dir: None,
         }
+    }
+
+    /// The directory emails are written to when no SMTP server is configured.
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.outbox_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("wallet-outbox"))
     }
 
     /// The sealing key: configured, or read from / created in the data directory.

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::store::StoreError;
+use crate::wallet::accounts::AccountError;
 use crate::wallet::oid4vci::AcceptError;
 use crate::wallet::oid4vp::PresentError;
 use crate::wallet::web::WebAuthError;
@@ -24,6 +25,9 @@ pub enum AppError {
     /// Registering from an invitation failed.
     #[error(transparent)]
     Register(#[from] crate::wallet::registration::RegisterError),
+    /// An open registration, email confirmation or password reset was refused.
+    #[error(transparent)]
+    Account(#[from] crate::wallet::accounts::AccountError),
     /// A sign-in or a new password was refused.
     #[error(transparent)]
     Web(#[from] crate::wallet::web::WebAuthError),
@@ -59,6 +63,7 @@ impl AppError {
             AppError::Present(e) => e.code(),
             AppError::Register(e) => e.code(),
             AppError::Web(e) => e.code(),
+            AppError::Account(e) => e.code(),
             AppError::BadRequest { .. } => "invalid_request",
             AppError::Unauthorized => "invalid_token",
             AppError::NotFound(_) => "not_found",
@@ -77,6 +82,12 @@ impl AppError {
             AppError::Web(WebAuthError::WrongCredentials) => StatusCode::UNAUTHORIZED,
             AppError::Web(WebAuthError::AlreadyRegistered(_)) => StatusCode::CONFLICT,
             AppError::Web(_) => StatusCode::BAD_REQUEST,
+            AppError::Account(AccountError::TooManyRequests { .. }) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            // The mail server is the counterparty; its failure is shown to the user.
+            AppError::Account(AccountError::Mail(_)) => StatusCode::BAD_GATEWAY,
+            AppError::Account(_) => StatusCode::BAD_REQUEST,
             AppError::Accept(_)
             | AppError::Present(_)
             | AppError::Register(_)

@@ -17,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod mail;
 pub mod pages;
 pub mod present_pages;
 pub mod store;
@@ -57,6 +58,8 @@ pub struct Inner {
     pub x509_anchors: shared::x509::TrustAnchors,
     /// Presentation requests waiting for the holder's consent (web pages).
     pub pending: wallet::pending::PendingPresentations,
+    /// Where the account emails (confirmation, password reset) go.
+    pub mailer: mail::Mailer,
 }
 
 impl std::ops::Deref for App {
@@ -82,6 +85,11 @@ impl App {
         let fetcher = Fetcher::new(config.fetch_policy())
             .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?;
         let dids = DidResolver::new(fetcher.clone());
+        let mailer = mail::Mailer::new(
+            config.smtp_url.as_ref().map(|s| s.expose()),
+            config.outbox_dir(),
+        )
+        .map_err(|e| AppError::Config(e.to_string()))?;
         let issuer_keys = IssuerKeyResolver::new(fetcher.clone(), dids.clone());
         let x509_anchors = config.x509_anchors()?;
         let app = App {
@@ -95,6 +103,7 @@ impl App {
                 issuer_keys,
                 x509_anchors,
                 pending: Default::default(),
+                mailer,
             }),
         };
         let existed = app

@@ -27,6 +27,7 @@ use crate::wallet::oid4vci::OfferPreview;
 use crate::{Account, App, CredentialView};
 
 mod public;
+mod accounts;
 
 const SESSION_COOKIE: &str = "wallet_session";
 const CSRF_COOKIE: &str = "wallet_csrf";
@@ -42,6 +43,16 @@ pub fn router() -> Router<App> {
         .route("/badges/{id}", get(badge_page))
         .route("/lang/{lang}", get(set_lang))
         .merge(public::router())
+        .route(
+            "/confirm",
+            get(accounts::confirm_page).post(accounts::confirm),
+        )
+        .route(
+            "/confirm/resend",
+            get(accounts::resend_page).post(accounts::resend),
+        )
+        .route("/forgot", get(accounts::forgot_page).post(accounts::forgot))
+        .route("/reset", get(accounts::reset_page).post(accounts::reset))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -524,9 +535,12 @@ struct RegisterPage {
 #[template(path = "sign_in.html")]
 struct SignInPage {
     layout: Layout,
+    a: &'static accounts::AccountTexts,
     email: String,
     next: String,
     error: Option<String>,
+    /// The pending address whose confirmation email can be sent again.
+    unconfirmed: Option<String>,
 }
 
 /// A badge as the list and the detail page show it.
@@ -662,11 +676,7 @@ async fn register_page(
 ) -> Result<Response, PageError> {
     let invitation = q.invitation.unwrap_or_default();
     if invitation.is_empty() {
-        return Err(PageError::new(
-            StatusCode::BAD_REQUEST,
-            "invitation: the link has no `invitation` parameter",
-            web.lang,
-        ));
+        return Ok(accounts::register_page(&app, &web));
     }
     let claims = app
         .verify_invitation(&invitation, app.clock.now())
@@ -694,6 +704,9 @@ async fn register(
     body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
     let form = web.checked_form(&app, &body)?;
+    if form.get("invitation").is_none() {
+        return Ok(accounts::register(&app, &web, &form).await);
+    }
     let invitation = form.value("invitation");
     let now = app.clock.now();
     let attempt = async {
@@ -781,9 +794,11 @@ async fn sign_in_page(
         StatusCode::OK,
         SignInPage {
             layout,
+            a: accounts::texts(web.lang),
             email: String::new(),
             next,
             error: None,
+            unconfirmed: None,
         },
     )
 }
@@ -808,14 +823,22 @@ async fn sign_in(
         Err(e) => {
             let status = e.status();
             let layout = web.layout(web.t().sign_in);
+            let unconfirmed = match &e {
+                AppError::Web(crate::wallet::web::WebAuthError::EmailNotConfirmed(email)) => {
+                    Some(email.clone())
+                }
+                _ => None,
+            };
             Ok(web.render(
                 &app,
                 status,
                 SignInPage {
                     layout,
+                    a: accounts::texts(web.lang),
                     email: form.value("email").to_owned(),
                     next,
                     error: Some(user_message(&e)),
+                    unconfirmed,
                 },
             ))
         }
@@ -993,6 +1016,32 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example/")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+    }
+
+    /// The session, CSRF and language cookies are `Secure` exactly when the wallet's
+    /// public URL is https, and always `HttpOnly` and `SameSite=Lax`.
+    #[tokio::test]
+    async fn cookies_are_secure_when_the_public_url_is_https() {
+        let dir = tempfile::tempdir().unwrap();
+        for (url, secure) in [
+            ("https://wallet.example", true),
+            ("http://127.0.0.1:8082", false),
+        ] {
+            let db = format!("sqlite://{}/w{secure}.db", dir.path().display());
+            let config = crate::Config::for_dir(dir.path().to_path_buf(), url.into(), db);
+            let (app, _) = App::open(config, shared::clock::Clock::system())
+                .await
+                .unwrap();
+            for name in [SESSION_COOKIE, CSRF_COOKIE, LANG_COOKIE] {
+                let v = set_cookie(&app, name, "value", 60);
+                let v = v.to_str().unwrap();
+                assert!(v.starts_with(&format!("{name}=value; ")), "{v}");
+                assert!(v.contains("; HttpOnly"), "{v}");
+                assert!(v.contains("; SameSite=Lax"), "{v}");
+                assert_eq!(v.contains("; Secure"), secure, "{url}: {v}");
+            }
+            app.store.db.close().await;
+        }
     }
 
     #[test]

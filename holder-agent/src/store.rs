@@ -2,6 +2,9 @@
 //! hashed API token) and the credentials they hold, stored verbatim as issued. One query
 //! body per operation (`$n` placeholders work on SQLite and PostgreSQL alike).
 
+mod accounts;
+
+pub use accounts::{LoginRow, TokenRow};
 use shared::db::{Db, Migrations};
 use shared::with_db;
 

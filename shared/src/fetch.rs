@@ -642,6 +642,15 @@ mod tests {
             ("https://[fc00::1]/x", "fc00::1"),
             ("https://[::ffff:10.0.0.1]/x", "::ffff:10.0.0.1"),
             ("https://100.64.0.1/x", "100.64.0.1"),
+            ("https://[::ffff:127.0.0.1]/x", "::ffff:127.0.0.1"),
+            (
+                "https://[::ffff:169.254.169.254]/x",
+                "::ffff:169.254.169.254",
+            ),
+            // Other spellings of 127.0.0.1 and 0.0.0.0 the URL parser accepts.
+            ("https://2130706433/x", "127.0.0.1"),
+            ("https://0x7f.1/x", "127.0.0.1"),
+            ("https://0.0.0.0/x", "0.0.0.0"),
         ] {
             match strict.get(url, "*/*").await {
                 Err(FetchError::ForbiddenAddress { addr: found, .. }) => {

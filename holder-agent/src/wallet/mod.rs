@@ -2,6 +2,7 @@
 //! two protocols ([`oid4vci`] to receive, [`oid4vp`] to present). Functions take plain
 //! types and `now`, so the command line, the API and the tests call the same code.
 
+pub mod accounts;
 pub mod baked_badge;
 pub mod consent;
 pub mod disclosure;

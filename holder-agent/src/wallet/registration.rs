@@ -90,9 +90,12 @@ impl App {
     ) -> Result<Registered, AppError> {
         let claims = self.verify_invitation(invitation, now).await?;
         let name = claims.email.trim().to_lowercase();
+        // A pending open registration of the address is taken over: the invitation
+        // proves the address.
         if password.is_some()
-            && let Some(existing) = self.store.account_by_email(&name).await?
+            && let Some(existing) = self.store.login_by_email(&name).await?
             && existing.password_hash.is_some()
+            && existing.email_confirmed_at.is_some()
         {
             return Err(WebAuthError::AlreadyRegistered(name).into());
         }

@@ -36,6 +36,10 @@ pub enum WebAuthError {
     PasswordsDiffer,
     #[error("an account with a password already exists for {0}; sign in instead")]
     AlreadyRegistered(String),
+    #[error(
+        "the email address {0} is not confirmed yet: open the link in the confirmation email, or have a new one sent"
+    )]
+    EmailNotConfirmed(String),
 }
 
 impl WebAuthError {
@@ -46,6 +50,7 @@ impl WebAuthError {
                 "too_many_attempts"
             }
             WebAuthError::AlreadyRegistered(_) => "already_registered",
+            WebAuthError::EmailNotConfirmed(_) => "email_not_confirmed",
             _ => "invalid_password",
         }
     }
@@ -135,6 +140,11 @@ impl App {
         match (ok, row) {
             (true, Some(row)) => {
                 self.store.set_throttle(&account_subject, 0, 0, now).await?;
+                // Said only to whoever knows the password: an open registration is
+                // pending until its address is confirmed.
+                if !self.email_confirmed(&row.id).await? {
+                    return Err(WebAuthError::EmailNotConfirmed(email).into());
+                }
                 let full = self
                     .store
                     .account_by_id(&row.id)

@@ -21,6 +21,7 @@ mod registration;
 mod same_device;
 mod templates;
 mod trust;
+mod wallet_accounts;
 mod wallet_api;
 mod wallet_pages;
 mod wallet_present;

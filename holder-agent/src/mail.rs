@@ -1,0 +1,351 @@
+//! The wallet's emails: the confirmation link of an open registration, the note sent when
+//! someone registers an address that already has a wallet, and the password-reset link;
+//! in English and Japanese, as `multipart/alternative` text and HTML (askama templates
+//! `templates/email/account.{txt,html}`, the HTML escaped). They go out directly over SMTP
+//! (`WALLET_SMTP_URL`, the issuer's `SMTP_URL` syntax) or, in development, into a local
+//! directory as `.eml` files; a failure is returned to the caller, who tells the user.
+
+use std::path::PathBuf;
+
+use askama::Template;
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+/// Why an email could not be built or delivered.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("WALLET_SMTP_URL: {0}")]
+    SmtpUrl(String),
+    #[error("address {address:?}: {reason}")]
+    Address { address: String, reason: String },
+    #[error("building the message: {0}")]
+    Build(String),
+    #[error("rendering the email: {0}")]
+    Render(#[from] askama::Error),
+    #[error("the mail server refused or could not be reached: {0}")]
+    Smtp(String),
+    #[error("writing {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Where the wallet's emails go.
+#[derive(Clone)]
+pub enum Mailer {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// Development: each message as `<id>.eml` in this directory.
+    Dir(PathBuf),
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Mailer::Smtp(_) => f.write_str("Mailer::Smtp(***)"),
+            Mailer::Dir(d) => write!(f, "Mailer::Dir({})", d.display()),
+        }
+    }
+}
+
+impl Mailer {
+    /// SMTP when `smtp_url` is given (`smtp://`, `smtp://…?tls=required`, `smtps://`, with
+    /// optional `user:password@`), otherwise the directory (created if missing).
+    pub fn new(smtp_url: Option<&str>, dir: PathBuf) -> Result<Mailer, MailError> {
+        match smtp_url {
+            Some(url) => {
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(|e| MailError::SmtpUrl(e.to_string()))?
+                    .timeout(Some(std::time::Duration::from_secs(20)))
+                    .build();
+                Ok(Mailer::Smtp(transport))
+            }
+            None => {
+                std::fs::create_dir_all(&dir).map_err(|source| MailError::Write {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+                Ok(Mailer::Dir(dir))
+            }
+        }
+    }
+
+    /// Delivers one message; `id` names the file in the directory.
+    pub async fn send(&self, id: &str, message: Message) -> Result<(), MailError> {
+        match self {
+            Mailer::Smtp(t) => t
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| MailError::Smtp(e.to_string())),
+            Mailer::Dir(dir) => {
+                let path = dir.join(format!("{id}.eml"));
+                let tmp = path.with_extension("tmp");
+                std::fs::write(&tmp, message.formatted())
+                    .and_then(|()| std::fs::rename(&tmp, &path))
+                    .map_err(|source| MailError::Write {
+                        path: path.display().to_string(),
+                        source,
+                    })?;
+                tracing::info!(path = %path.display(), "wallet email written to the outbox directory");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Which email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Confirm the address of an open registration; the link is `/confirm?token=…`.
+    Confirm,
+    /// Someone registered an address that already has a wallet; the link is `/forgot`.
+    AlreadyRegistered,
+    /// Reset the password; the link is `/reset?token=…`.
+    Reset,
+}
+
+#[derive(Template)]
+#[template(path = "email/account.txt")]
+struct Text<'a> {
+    heading: &'a str,
+    paragraphs: &'a [String],
+    button_label: &'a str,
+    link: &'a str,
+    after: &'a [String],
+    footer: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/account.html")]
+struct Html<'a> {
+    lang: &'a str,
+    wallet: &'a str,
+    subject: &'a str,
+    heading: &'a str,
+    paragraphs: &'a [String],
+    button_label: &'a str,
+    link: &'a str,
+    after: &'a [String],
+    footer: &'a str,
+}
+
+/// One email's words, before rendering.
+#[derive(Debug, Clone)]
+pub struct Letter {
+    pub lang: &'static str,
+    pub subject: String,
+    pub heading: String,
+    pub paragraphs: Vec<String>,
+    pub button_label: String,
+    pub link: String,
+    pub after: Vec<String>,
+    pub footer: String,
+}
+
+impl Letter {
+    /// The words of `kind` in `lang` (`ja`, else English) for `email`, linking to `link`.
+    pub fn new(kind: Kind, lang: &str, email: &str, link: &str, hours: i64) -> Letter {
+        let ja = lang == "ja";
+        let (subject, heading, paragraphs, button_label, after) = match (kind, ja) {
+            (Kind::Confirm, false) => (
+                "Confirm your email address for your Akashi wallet",
+                "Confirm your email address",
+                vec![format!(
+                    "Someone (hopefully you) created an Akashi wallet for {email}. Open the link below and press the button to confirm the address and sign in."
+                )],
+                "Confirm my email address",
+                vec![format!(
+                    "The link works once and for {hours} hours. If you did not create a wallet, ignore this email: nothing happens without the confirmation."
+                )],
+            ),
+            (Kind::Confirm, true) => (
+                "Akashi ウォレット：メールアドレスの確認",
+                "メールアドレスを確認してください",
+                vec![format!(
+                    "{email} で Akashi ウォレットが作成されました。下のリンクを開き、ボタンを押してメールアドレスを確認し、ログインしてください。"
+                )],
+                "メールアドレスを確認する",
+                vec![format!(
+                    "このリンクは1回限り、{hours}時間有効です。ウォレットを作成した覚えがない場合は、このメールを破棄してください。確認しない限り何も起きません。"
+                )],
+            ),
+            (Kind::AlreadyRegistered, false) => (
+                "You already have an Akashi wallet",
+                "You already have a wallet",
+                vec![format!(
+                    "Someone tried to create an Akashi wallet for {email}, but this address already has one. Sign in with your password; if you forgot it, you can set a new one."
+                )],
+                "Set a new password",
+                vec![
+                    "If this was not you, ignore this email: your wallet is unchanged."
+                        .to_owned(),
+                ],
+            ),
+            (Kind::AlreadyRegistered, true) => (
+                "Akashi ウォレットは作成済みです",
+                "ウォレットは作成済みです",
+                vec![format!(
+                    "{email} で Akashi ウォレットを作成しようとしましたが、このアドレスのウォレットは既にあります。パスワードでログインしてください。パスワードを忘れた場合は新しく設定できます。"
+                )],
+                "新しいパスワードを設定する",
+                vec![
+                    "心当たりがない場合は、このメールを破棄してください。ウォレットは変更されていません。"
+                        .to_owned(),
+                ],
+            ),
+            (Kind::Reset, false) => (
+                "Reset your Akashi wallet password",
+                "Set a new password",
+                vec![format!(
+                    "Someone (hopefully you) asked to reset the password of the Akashi wallet of {email}. Open the link below to choose a new password; every device signed in to the wallet is then signed out."
+                )],
+                "Choose a new password",
+                vec![format!(
+                    "The link works once and for {hours} hour(s). If you did not ask for it, ignore this email: your password stays as it is."
+                )],
+            ),
+            (Kind::Reset, true) => (
+                "Akashi ウォレット：パスワードの再設定",
+                "新しいパスワードを設定してください",
+                vec![format!(
+                    "{email} の Akashi ウォレットのパスワード再設定が依頼されました。下のリンクから新しいパスワードを設定してください。設定すると、すべての端末でログアウトされます。"
+                )],
+                "新しいパスワードを設定する",
+                vec![format!(
+                    "このリンクは1回限り、{hours}時間有効です。依頼した覚えがない場合は、このメールを破棄してください。パスワードは変わりません。"
+                )],
+            ),
+        };
+        let footer = if ja {
+            format!("このメールは Akashi ウォレットから {email} 宛てに送信されています。")
+        } else {
+            format!("This email was sent by the Akashi wallet to {email}.")
+        };
+        Letter {
+            lang: if ja { "ja" } else { "en" },
+            subject: subject.to_owned(),
+            heading: heading.to_owned(),
+            paragraphs,
+            button_label: button_label.to_owned(),
+            link: link.to_owned(),
+            after,
+            footer,
+        }
+    }
+
+    /// The plain-text and HTML bodies.
+    pub fn render(&self) -> Result<(String, String), askama::Error> {
+        let text = Text {
+            heading: &self.heading,
+            paragraphs: &self.paragraphs,
+            button_label: &self.button_label,
+            link: &self.link,
+            after: &self.after,
+            footer: &self.footer,
+        }
+        .render()?;
+        let html = Html {
+            lang: self.lang,
+            wallet: if self.lang == "ja" {
+                "Akashi ウォレット"
+            } else {
+                "Akashi wallet"
+            },
+            subject: &self.subject,
+            heading: &self.heading,
+            paragraphs: &self.paragraphs,
+            button_label: &self.button_label,
+            link: &self.link,
+            after: &self.after,
+            footer: &self.footer,
+        }
+        .render()?;
+        Ok((text, html))
+    }
+
+    /// The MIME message from `from` to `to`: `multipart/alternative` of text and HTML.
+    pub fn compose(&self, from: &str, to: &str, message_id: &str) -> Result<Message, MailError> {
+        let from: Mailbox = from.parse().map_err(|e| MailError::Address {
+            address: from.to_owned(),
+            reason: format!("{e}"),
+        })?;
+        let to: Mailbox = to.parse().map_err(|e| MailError::Address {
+            address: to.to_owned(),
+            reason: format!("{e}"),
+        })?;
+        let (text, html) = self.render()?;
+        Message::builder()
+            .message_id(Some(message_id.to_owned()))
+            .from(from)
+            .to(to)
+            .subject(self.subject.clone())
+            .multipart(MultiPart::alternative_plain_html(text, html))
+            .map_err(|e| MailError::Build(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn letters_are_multipart_in_both_languages_and_escape_the_address_in_html() {
+        let link = "https://wallet.example/confirm?token=abc";
+        for (lang, subject) in [
+            ("en", "Confirm your email address"),
+            ("ja", "メールアドレスの確認"),
+        ] {
+            let letter = Letter::new(Kind::Confirm, lang, "a<b>@example.org", link, 24);
+            assert!(letter.subject.contains(subject), "{}", letter.subject);
+            let (text, html) = letter.render().unwrap();
+            assert!(text.contains(link), "{text}");
+            assert!(text.contains("a<b>@example.org"), "text is not escaped");
+            assert!(html.contains(&format!("href=\"{link}\"")), "{html}");
+            assert!(html.contains("a&#60;b&#62;@example.org"), "{html}");
+            assert!(!html.contains("a<b>"), "{html}");
+            let message = letter
+                .compose(
+                    "Akashi Wallet <wallet@akashi.example>",
+                    "ana@example.org",
+                    "<1@akashi.example>",
+                )
+                .unwrap();
+            let raw = String::from_utf8(message.formatted()).unwrap();
+            assert!(raw.contains("multipart/alternative"), "{raw}");
+            assert!(raw.contains("text/plain"), "{raw}");
+            assert!(raw.contains("text/html"), "{raw}");
+        }
+        let reset = Letter::new(Kind::Reset, "en", "ana@example.org", link, 1);
+        assert!(reset.after[0].contains("1 hour"), "{:?}", reset.after);
+    }
+
+    #[tokio::test]
+    async fn the_directory_mailer_writes_eml_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let mailer = Mailer::new(None, dir.path().join("outbox")).unwrap();
+        let letter = Letter::new(
+            Kind::Reset,
+            "ja",
+            "ana@example.org",
+            "https://w/reset?token=t",
+            1,
+        );
+        let message = letter
+            .compose(
+                "wallet@akashi.example",
+                "ana@example.org",
+                "<2@akashi.example>",
+            )
+            .unwrap();
+        mailer.send("m1", message).await.unwrap();
+        let written = std::fs::read_to_string(dir.path().join("outbox/m1.eml")).unwrap();
+        assert!(written.contains("To: ana@example.org"), "{written}");
+    }
+
+    #[test]
+    fn a_bad_smtp_url_is_named() {
+        let e = Mailer::new(Some("ftp://nowhere"), PathBuf::from("unused")).unwrap_err();
+        assert!(e.to_string().starts_with("WALLET_SMTP_URL"), "{e}");
+    }
+}
