@@ -20,6 +20,7 @@ pub fn router(app: App) -> Router {
         .route("/api/credentials", get(credentials))
         .route("/api/present", post(present))
         .merge(crate::pages::router())
+        .merge(crate::card_pages::router())
         .with_state(app)
 }
 

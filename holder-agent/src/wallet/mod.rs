@@ -2,6 +2,8 @@
 //! two protocols ([`oid4vci`] to receive, [`oid4vp`] to present). Functions take plain
 //! types and `now`, so the command line, the API and the tests call the same code.
 
+pub mod badge_card;
+pub mod card;
 pub mod disclosure;
 pub mod oid4vci;
 pub mod oid4vp;

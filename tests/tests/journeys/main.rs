@@ -3,6 +3,7 @@
 
 mod achievements;
 mod bench_smoke;
+mod card;
 mod common;
 mod deferred;
 mod demo;
