@@ -89,11 +89,18 @@ async fn card_pdf_qr_code_decodes_and_its_names_are_text_on_a_91_by_55_mm_page()
         std::fs::write(&pdf_path, &pdf).unwrap();
 
         let info = String::from_utf8(poppler("pdfinfo", &[pdf_path.as_os_str()])).unwrap();
-        assert!(
-            info.lines()
-                .any(|l| l.starts_with("Page size:") && l.contains("257.95 x 155.91 pts")),
-            "{info}"
-        );
+        // "Page size:      257.953 x 155.906 pts"
+        let size: Vec<f32> = info
+            .lines()
+            .find_map(|l| l.strip_prefix("Page size:"))
+            .expect("a page size")
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        assert_eq!(size.len(), 2, "{info}");
+        let mm = |pt: f32| pt * 25.4 / 72.0;
+        assert!((mm(size[0]) - 91.0).abs() < 0.01, "{info}");
+        assert!((mm(size[1]) - 55.0).abs() < 0.01, "{info}");
         assert!(info.contains("Pages:") && info.contains(" 1\n"), "{info}");
 
         let text = String::from_utf8(poppler(
