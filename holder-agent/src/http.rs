@@ -22,6 +22,7 @@ pub fn router(app: App) -> Router {
         .route("/api/credentials/{id}/visibility", post(visibility))
         .merge(crate::pages::router())
         .merge(crate::present_pages::router())
+        .merge(crate::card_pages::router())
         .with_state(app)
 }
 

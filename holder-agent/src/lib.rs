@@ -13,6 +13,7 @@
 //! The service is a library: [`serve`] runs it on any listener, so the one-command launcher
 //! and the end-to-end tests start it in-process on port 0.
 
+pub mod card_pages;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -359,6 +359,26 @@ impl Web {
         }
     }
 
+    /// The page's language.
+    pub(crate) fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    /// `e` as an error page in this browser's language.
+    pub(crate) fn error(&self, e: AppError) -> PageError {
+        PageError::from_app(e, self.lang)
+    }
+
+    /// A page saying that what was asked for does not exist.
+    pub(crate) fn not_found(&self) -> PageError {
+        PageError::not_found(self.lang)
+    }
+
+    /// An error page with `status` and `message`.
+    pub(crate) fn page_error(&self, status: StatusCode, message: impl Into<String>) -> PageError {
+        PageError::new(status, message, self.lang)
+    }
+
     /// The signed-in account, or the redirect to the sign-in page that comes back to
     /// `next`.
     pub(crate) fn require_account(&self, next: &str) -> Result<&Account, Box<Response>> {

@@ -110,21 +110,7 @@ impl Qr {
     /// external references.
     pub fn svg(&self) -> String {
         let size = self.size_with_quiet_zone();
-        let mut path = String::new();
-        for y in 0..size {
-            let mut x = 0;
-            while x < size {
-                if !self.is_dark(x, y) {
-                    x += 1;
-                    continue;
-                }
-                let start = x;
-                while x < size && self.is_dark(x, y) {
-                    x += 1;
-                }
-                path.push_str(&format!("M{start} {y}h{}v1h-{}z", x - start, x - start));
-            }
-        }
+        let path = self.path_data();
         let pixels = size * 6;
         format!(
             concat!(
@@ -138,6 +124,38 @@ impl Qr {
             n = size,
             d = path
         )
+    }
+
+    /// The dark modules as horizontal runs `(x, y, length)` in module units, quiet zone
+    /// included in the coordinates, row by row: what vector renderings draw.
+    pub fn dark_runs(&self) -> Vec<(usize, usize, usize)> {
+        let size = self.size_with_quiet_zone();
+        let mut runs = Vec::new();
+        for y in 0..size {
+            let mut x = 0;
+            while x < size {
+                if !self.is_dark(x, y) {
+                    x += 1;
+                    continue;
+                }
+                let start = x;
+                while x < size && self.is_dark(x, y) {
+                    x += 1;
+                }
+                runs.push((start, y, x - start));
+            }
+        }
+        runs
+    }
+
+    /// SVG path data of the dark modules (one `M x y h len v1 h -len z` per run), in module
+    /// units with the quiet zone included: scale and place it to embed the symbol.
+    pub fn path_data(&self) -> String {
+        let mut path = String::new();
+        for (x, y, len) in self.dark_runs() {
+            path.push_str(&format!("M{x} {y}h{len}v1h-{len}z"));
+        }
+        path
     }
 
     /// A 1-bit greyscale PNG, `scale` pixels per module (clamped to 1..=[`MAX_PNG_SCALE`]),

@@ -3,7 +3,9 @@
 //! types and `now`, so the command line, the API and the tests call the same code.
 
 pub mod accounts;
+pub mod badge_card;
 pub mod baked_badge;
+pub mod card;
 pub mod consent;
 pub mod disclosure;
 pub mod oid4vci;

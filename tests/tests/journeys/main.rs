@@ -3,6 +3,7 @@
 
 mod achievements;
 mod bench_smoke;
+mod card;
 mod check;
 mod check_camera;
 mod common;

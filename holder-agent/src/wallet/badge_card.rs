@@ -1,0 +1,117 @@
+//! From a held credential to a [`Card`]: the holder's name, the badge's name and issuer,
+//! its image and the public page the QR code leads to.
+
+use serde_json::Value;
+
+use super::card::{BadgeImage, Card, Lang};
+use crate::error::AppError;
+use crate::store::CredentialRow;
+use crate::{Account, App};
+
+/// Why a held badge has no card.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CardRefused {
+    #[error("this badge has no public page: make it public first, then print its card")]
+    NotPublic,
+}
+
+impl App {
+    /// The card of credential `id` of `account`: `Ok(None)` when the account holds no such
+    /// credential.
+    pub async fn badge_card(
+        &self,
+        account: &Account,
+        id: &str,
+        lang: Lang,
+    ) -> Result<Option<Result<Card, CardRefused>>, AppError> {
+        let Some(row) = self.store.credential_of(&account.id, id).await? else {
+            return Ok(None);
+        };
+        let Some(public_url) = public_url(self, &row).await? else {
+            return Ok(Some(Err(CardRefused::NotPublic)));
+        };
+        let view = super::credential_view(&row)?;
+        let claims: Value = serde_json::from_str(&row.claims)
+            .map_err(|e| AppError::Internal(format!("stored claims of {}: {e}", row.id)))?;
+        Ok(Some(Ok(Card {
+            holder_name: view.recipient_name.unwrap_or_else(|| account.name.clone()),
+            badge_name: view.achievement_name.unwrap_or(view.vct),
+            issuer_name: view.issuer_name.unwrap_or(view.issuer),
+            badge_image: self.badge_image(&claims).await,
+            public_url,
+            lang,
+        })))
+    }
+
+    /// The badge's image: a `data:` URI as is, an https URL through the guarded fetcher.
+    /// A missing or unusable image leaves the card without one (logged).
+    pub async fn badge_image(&self, claims: &Value) -> Option<BadgeImage> {
+        let href = image_href(claims)?;
+        let image = if href.starts_with("data:") {
+            BadgeImage::from_data_uri(&href)
+        } else if href.starts_with("https://") {
+            match self.fetcher.get(&href, "image/png, image/svg+xml").await {
+                Ok(fetched) => BadgeImage::new(
+                    fetched.content_type.as_deref().unwrap_or(""),
+                    fetched.body.to_vec(),
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "badge image not fetched for the card");
+                    return None;
+                }
+            }
+        } else {
+            return None;
+        };
+        match image {
+            Ok(image) => Some(image),
+            Err(e) => {
+                tracing::warn!(error = %e, "badge image left off the card");
+                None
+            }
+        }
+    }
+}
+
+/// Where the OB 3.0 achievement's image is (an `Image` object's `id`, or a plain URL).
+pub fn image_href(claims: &Value) -> Option<String> {
+    [
+        "/ld/credentialSubject/achievement/image/id",
+        "/ld/credentialSubject/achievement/image",
+        "/ld/image/id",
+        "/ld/image",
+    ]
+    .iter()
+    .find_map(|p| claims.pointer(p).and_then(Value::as_str))
+    .map(str::to_owned)
+}
+
+/// The badge's public page, which the card's QR code encodes; `None` while the badge is
+/// private (a card would point at a page nobody can open), so [`App::badge_card`]
+/// refuses with [`CardRefused::NotPublic`].
+async fn public_url(app: &App, row: &CredentialRow) -> Result<Option<String>, AppError> {
+    let page = app.page_of(&row.id, app.clock.now()).await?;
+    Ok(page.is_public().then(|| app.public_url(&page.slug)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_from_an_image_object_or_a_url() {
+        let obj = serde_json::json!({"ld": {"credentialSubject": {"achievement": {
+            "image": {"id": "data:image/png;base64,AAAA", "type": "Image"}}}}});
+        assert_eq!(
+            image_href(&obj).as_deref(),
+            Some("data:image/png;base64,AAAA")
+        );
+        let plain = serde_json::json!({"ld": {"credentialSubject": {"achievement": {
+            "image": "https://example.org/b.png"}}}});
+        assert_eq!(
+            image_href(&plain).as_deref(),
+            Some("https://example.org/b.png")
+        );
+        assert_eq!(image_href(&serde_json::json!({"ld": {}})), None);
+    }
+}

@@ -1,0 +1,485 @@
+//! Business cards and share images of a badge: pure functions from a [`Card`] (who, which
+//! badge, its image, the public page's URL) to bytes, no database.
+//!
+//! * [`card_svg`] and [`card_pdf`]: a printable card of 91 × 55 mm with the holder's name,
+//!   the badge's name, its issuer, the badge image and a QR code of the public page, drawn
+//!   as vectors. The PDF embeds subsets of the two fonts in `fonts/` (DejaVu Sans for Latin,
+//!   Greek and Cyrillic, MotoyaLCedar for Japanese) as real text with a `ToUnicode` map,
+//!   so names print the same on any machine and can be searched and copied. The SVG uses
+//!   `<text>` (escaped) with those font families, as a browser or editor shows them.
+//! * [`qr_png`] and [`qr_svg`]: the QR code alone ([`shared::qr`]).
+//! * [`share_image_png`]: the 1200 × 630 picture behind a public page's `og:image`.
+//!
+//! Badge images come from credentials, i.e. from issuers: only PNG and SVG are taken, at
+//! most [`MAX_IMAGE_BYTES`] and [`MAX_IMAGE_PIXELS`] a side; an SVG is rendered with no
+//! access to files or the network (see [`raster`]).
+
+mod pdf;
+pub mod raster;
+pub(crate) mod text;
+
+use base64::Engine;
+use shared::qr::{Qr, QrError};
+
+pub use text::FONT_FAMILIES;
+
+/// Largest badge image accepted, in bytes.
+pub const MAX_IMAGE_BYTES: usize = 2 * 1024 * 1024;
+/// Largest width or height of a PNG badge image, in pixels.
+pub const MAX_IMAGE_PIXELS: u32 = 4096;
+
+/// The card's width and height in millimetres (ISO 7810-like business card, 91 × 55 mm).
+pub const CARD_WIDTH_MM: f32 = 91.0;
+pub const CARD_HEIGHT_MM: f32 = 55.0;
+/// Points per millimetre (1 pt = 1/72 in).
+pub const PT_PER_MM: f32 = 72.0 / 25.4;
+/// The share image's size in pixels (Open Graph's recommended 1.91:1).
+pub const SHARE_WIDTH: u32 = 1200;
+pub const SHARE_HEIGHT: u32 = 630;
+
+/// Why a card or image could not be made: each names the check that failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CardError {
+    #[error("QR code: {0}")]
+    Qr(#[from] QrError),
+    #[error("badge image: {0}")]
+    Image(String),
+    #[error("font: {0}")]
+    Font(String),
+    #[error("rendering: {0}")]
+    Render(String),
+}
+
+/// The language of the card's fixed texts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    En,
+    Ja,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ja => "ja",
+        }
+    }
+
+    fn issued_by(self, issuer: &str) -> String {
+        match self {
+            Lang::En => format!("Issued by {issuer}"),
+            Lang::Ja => format!("発行: {issuer}"),
+        }
+    }
+
+    fn earned_by(self, holder: &str) -> String {
+        match self {
+            Lang::En => format!("Earned by {holder}"),
+            Lang::Ja => format!("取得者: {holder}"),
+        }
+    }
+
+    fn scan_to_verify(self) -> &'static str {
+        match self {
+            Lang::En => "Scan the code to see and verify this badge",
+            Lang::Ja => "QRコードでバッジを表示・検証できます",
+        }
+    }
+
+    fn open_badge(self) -> &'static str {
+        match self {
+            Lang::En => "Open Badge",
+            Lang::Ja => "オープンバッジ",
+        }
+    }
+}
+
+/// The media types a badge image may have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImageType {
+    Png,
+    Svg,
+}
+
+impl ImageType {
+    pub fn media_type(self) -> &'static str {
+        match self {
+            ImageType::Png => "image/png",
+            ImageType::Svg => "image/svg+xml",
+        }
+    }
+}
+
+/// A badge image, checked: PNG (with a sane size) or SVG, within [`MAX_IMAGE_BYTES`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadgeImage {
+    kind: ImageType,
+    bytes: Vec<u8>,
+}
+
+impl BadgeImage {
+    /// Takes `bytes` of media type `media_type` (parameters such as `;charset=` ignored).
+    pub fn new(media_type: &str, bytes: Vec<u8>) -> Result<BadgeImage, CardError> {
+        let essence = media_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        let kind = match essence.as_str() {
+            "image/png" => ImageType::Png,
+            "image/svg+xml" => ImageType::Svg,
+            other => {
+                return Err(CardError::Image(format!(
+                    "media type {other:?} is not image/png or image/svg+xml"
+                )));
+            }
+        };
+        if bytes.len() > MAX_IMAGE_BYTES {
+            return Err(CardError::Image(format!(
+                "{} bytes is more than the {MAX_IMAGE_BYTES} allowed",
+                bytes.len()
+            )));
+        }
+        match kind {
+            ImageType::Png => {
+                let (w, h) = png_size(&bytes)?;
+                if w == 0 || h == 0 || w > MAX_IMAGE_PIXELS || h > MAX_IMAGE_PIXELS {
+                    return Err(CardError::Image(format!(
+                        "PNG of {w} × {h} pixels; at most {MAX_IMAGE_PIXELS} a side"
+                    )));
+                }
+            }
+            ImageType::Svg => {
+                if std::str::from_utf8(&bytes).is_err() {
+                    return Err(CardError::Image("SVG is not UTF-8 text".into()));
+                }
+            }
+        }
+        Ok(BadgeImage { kind, bytes })
+    }
+
+    /// Takes a `data:` URI (`data:image/png;base64,…`, or a percent-encoded SVG).
+    pub fn from_data_uri(uri: &str) -> Result<BadgeImage, CardError> {
+        let rest = uri
+            .strip_prefix("data:")
+            .ok_or_else(|| CardError::Image("not a data: URI".into()))?;
+        let (meta, data) = rest
+            .split_once(',')
+            .ok_or_else(|| CardError::Image("data: URI without a comma".into()))?;
+        let (media_type, base64) = match meta.strip_suffix(";base64") {
+            Some(m) => (m, true),
+            None => (meta, false),
+        };
+        // Roughly: base64 is 4/3 the size; refuse before decoding a huge text.
+        if data.len() > MAX_IMAGE_BYTES / 3 * 4 + 4 {
+            return Err(CardError::Image(format!(
+                "data: URI of {} characters is more than an image of {MAX_IMAGE_BYTES} bytes",
+                data.len()
+            )));
+        }
+        let bytes = if base64 {
+            base64::engine::general_purpose::STANDARD
+                .decode(data.trim())
+                .map_err(|e| CardError::Image(format!("data: URI base64: {e}")))?
+        } else {
+            percent_encoding::percent_decode_str(data).collect()
+        };
+        BadgeImage::new(media_type, bytes)
+    }
+
+    pub fn kind(&self) -> ImageType {
+        self.kind
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The image as a `data:` URI (base64).
+    pub fn data_uri(&self) -> String {
+        format!(
+            "data:{};base64,{}",
+            self.kind.media_type(),
+            base64::engine::general_purpose::STANDARD.encode(&self.bytes)
+        )
+    }
+}
+
+/// Width and height from a PNG's IHDR chunk.
+pub(crate) fn png_size(bytes: &[u8]) -> Result<(u32, u32), CardError> {
+    if bytes.len() < 24 || &bytes[..8] != b"\x89PNG\r\n\x1a\n" || &bytes[12..16] != b"IHDR" {
+        return Err(CardError::Image(
+            "not a PNG (signature or IHDR missing)".into(),
+        ));
+    }
+    let be = |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+    Ok((be(16), be(20)))
+}
+
+/// What a card shows.
+#[derive(Clone, Debug)]
+pub struct Card {
+    pub holder_name: String,
+    pub badge_name: String,
+    pub issuer_name: String,
+    pub badge_image: Option<BadgeImage>,
+    /// The badge's public page: what the QR code encodes.
+    pub public_url: String,
+    pub lang: Lang,
+}
+
+/// Where things go on the card, in millimetres from the top left.
+pub(crate) mod layout {
+    /// The QR code's square, quiet zone included.
+    pub const QR_X: f32 = 58.0;
+    pub const QR_Y: f32 = 12.5;
+    pub const QR_SIDE: f32 = 30.0;
+    /// The badge image's square.
+    pub const IMAGE_X: f32 = 6.0;
+    pub const IMAGE_Y: f32 = 6.0;
+    pub const IMAGE_SIDE: f32 = 16.0;
+    /// The left column of text.
+    pub const TEXT_X: f32 = 6.0;
+    pub const TEXT_WIDTH: f32 = 51.0;
+    /// The accent bar on the left edge.
+    pub const BAR_WIDTH: f32 = 2.0;
+    pub const ACCENT: (u8, u8, u8) = (0x1f, 0x4e, 0x79);
+    pub const INK: (u8, u8, u8) = (0x11, 0x11, 0x11);
+    pub const GREY: (u8, u8, u8) = (0x55, 0x55, 0x55);
+}
+
+/// A line of text on the card: what, where (baseline, mm), how big, which colour.
+pub(crate) struct CardLine {
+    pub line: text::Line,
+    pub y: f32,
+    pub colour: (u8, u8, u8),
+}
+
+/// The card's text lines, laid out with the real font metrics (shared by SVG and PDF).
+pub(crate) fn card_lines(card: &Card, fonts: &text::Fonts) -> Vec<CardLine> {
+    use layout::*;
+    let w = TEXT_WIDTH;
+    let mut lines = vec![
+        CardLine {
+            line: text::fit(fonts, &card.holder_name, w, 5.2, 3.0),
+            y: 31.0,
+            colour: INK,
+        },
+        CardLine {
+            line: text::fit(fonts, &card.badge_name, w, 3.6, 2.4),
+            y: 38.0,
+            colour: ACCENT,
+        },
+        CardLine {
+            line: text::fit(
+                fonts,
+                &card.lang.issued_by(&text::clean(&card.issuer_name)),
+                w,
+                2.6,
+                2.0,
+            ),
+            y: 43.5,
+            colour: GREY,
+        },
+        CardLine {
+            line: text::fit(fonts, card.lang.scan_to_verify(), w, 2.2, 1.6),
+            y: 50.0,
+            colour: GREY,
+        },
+    ];
+    lines.retain(|l| !l.line.runs.is_empty());
+    lines
+}
+
+/// Text for XML character data and attribute values: `& < > " '` escaped, and characters
+/// XML 1.0 does not allow dropped.
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn hex((r, g, b): (u8, u8, u8)) -> String {
+    format!("#{r:02x}{g:02x}{b:02x}")
+}
+
+/// Trims a float for SVG attributes.
+fn num(v: f32) -> String {
+    let s = format!("{v:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s.is_empty() || s == "-" {
+        "0".to_owned()
+    } else {
+        s.to_owned()
+    }
+}
+
+/// The card as an SVG document, 91 × 55 mm with a `viewBox` in millimetres.
+pub fn card_svg(card: &Card) -> Result<String, CardError> {
+    use layout::*;
+    let fonts = text::Fonts::load()?;
+    let qr = Qr::new(&card.public_url)?;
+    let n = qr.size_with_quiet_zone();
+    let mut svg = String::new();
+    svg.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    svg.push_str(&format!(
+        concat!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" ",
+            "version=\"1.1\" width=\"{w}mm\" height=\"{h}mm\" viewBox=\"0 0 {w} {h}\" lang=\"{lang}\">\n",
+            "<title>{title}</title>\n",
+            "<rect width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>\n",
+            "<rect width=\"{bar}\" height=\"{h}\" fill=\"{accent}\"/>\n",
+        ),
+        w = num(CARD_WIDTH_MM),
+        h = num(CARD_HEIGHT_MM),
+        lang = card.lang.code(),
+        title = xml_escape(&format!(
+            "{} — {}",
+            text::clean(&card.holder_name),
+            text::clean(&card.badge_name)
+        )),
+        bar = num(BAR_WIDTH),
+        accent = hex(ACCENT),
+    ));
+    if let Some(image) = &card.badge_image {
+        svg.push_str(&format!(
+            "<image x=\"{x}\" y=\"{y}\" width=\"{s}\" height=\"{s}\" preserveAspectRatio=\"xMidYMid meet\" xlink:href=\"{href}\"/>\n",
+            x = num(IMAGE_X),
+            y = num(IMAGE_Y),
+            s = num(IMAGE_SIDE),
+            href = xml_escape(&image.data_uri()),
+        ));
+    }
+    for l in card_lines(card, &fonts) {
+        svg.push_str(&format!(
+            "<text x=\"{x}\" y=\"{y}\" font-family=\"{family}\" font-size=\"{size}\" fill=\"{fill}\">{text}</text>\n",
+            x = num(TEXT_X),
+            y = num(l.y),
+            family = FONT_FAMILIES,
+            size = num(l.line.size),
+            fill = hex(l.colour),
+            text = xml_escape(&l.line.text()),
+        ));
+    }
+    let scale = QR_SIDE / n as f32;
+    svg.push_str(&format!(
+        concat!(
+            "<a xlink:href=\"{url}\">",
+            "<rect x=\"{x}\" y=\"{y}\" width=\"{s}\" height=\"{s}\" fill=\"#ffffff\"/>",
+            "<path transform=\"translate({x} {y}) scale({scale})\" fill=\"#000000\" shape-rendering=\"crispEdges\" d=\"{d}\"/>",
+            "</a>\n</svg>\n"
+        ),
+        url = xml_escape(&card.public_url),
+        x = num(QR_X),
+        y = num(QR_Y),
+        s = num(QR_SIDE),
+        scale = format!("{scale:.6}"),
+        d = qr.path_data(),
+    ));
+    Ok(svg)
+}
+
+/// The card as a one-page PDF (MediaBox 257.95 × 155.91 pt = 91 × 55 mm).
+pub fn card_pdf(card: &Card) -> Result<Vec<u8>, CardError> {
+    pdf::card_pdf(card)
+}
+
+/// The QR code of `url` alone, as a PNG with `scale` pixels per module.
+pub fn qr_png(url: &str, scale: u32) -> Result<Vec<u8>, CardError> {
+    Ok(Qr::new(url)?.png(scale))
+}
+
+/// The QR code of `url` alone, as a standalone SVG.
+pub fn qr_svg(url: &str) -> Result<String, CardError> {
+    Ok(Qr::new(url)?.svg())
+}
+
+/// The share preview (`og:image`, `twitter:image`): 1200 × 630 PNG with the badge image,
+/// the badge's name, its issuer and its holder.
+pub fn share_image_png(card: &Card) -> Result<Vec<u8>, CardError> {
+    raster::svg_to_png(&share_svg(card)?, SHARE_WIDTH)
+}
+
+/// The share preview as SVG, 1200 × 630 px.
+pub fn share_svg(card: &Card) -> Result<String, CardError> {
+    let fonts = text::Fonts::load()?;
+    let (tx, tw) = (510.0, 620.0);
+    let label = text::fit(&fonts, card.lang.open_badge(), tw, 30.0, 24.0);
+    let name = text::fit(&fonts, &card.badge_name, tw, 64.0, 36.0);
+    let issuer = text::fit(
+        &fonts,
+        &card.lang.issued_by(&text::clean(&card.issuer_name)),
+        tw,
+        36.0,
+        26.0,
+    );
+    let holder = text::fit(
+        &fonts,
+        &card.lang.earned_by(&text::clean(&card.holder_name)),
+        tw,
+        36.0,
+        26.0,
+    );
+    let host = url::Url::parse(&card.public_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    let footer = text::fit(&fonts, &host, tw, 26.0, 20.0);
+    let mut svg = format!(
+        concat!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" ",
+            "width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\">",
+            "<rect width=\"{w}\" height=\"{h}\" fill=\"#f4f6f9\"/>",
+            "<rect width=\"{w}\" height=\"14\" fill=\"{accent}\"/>",
+            "<rect x=\"60\" y=\"105\" width=\"420\" height=\"420\" rx=\"24\" fill=\"#ffffff\"/>",
+        ),
+        w = SHARE_WIDTH,
+        h = SHARE_HEIGHT,
+        accent = hex(layout::ACCENT),
+    );
+    match &card.badge_image {
+        Some(image) => svg.push_str(&format!(
+            "<image x=\"90\" y=\"135\" width=\"360\" height=\"360\" preserveAspectRatio=\"xMidYMid meet\" xlink:href=\"{}\"/>",
+            xml_escape(&image.data_uri())
+        )),
+        None => svg.push_str(&format!(
+            "<circle cx=\"270\" cy=\"315\" r=\"150\" fill=\"{}\"/>",
+            hex(layout::ACCENT)
+        )),
+    }
+    for (line, y, fill) in [
+        (&label, 200.0, "#555555"),
+        (&name, 290.0, "#111111"),
+        (&issuer, 370.0, "#333333"),
+        (&holder, 430.0, "#333333"),
+        (&footer, 560.0, "#1f4e79"),
+    ] {
+        if line.runs.is_empty() {
+            continue;
+        }
+        svg.push_str(&format!(
+            "<text x=\"{tx}\" y=\"{y}\" font-family=\"{FONT_FAMILIES}\" font-size=\"{}\" fill=\"{fill}\">{}</text>",
+            num(line.size),
+            xml_escape(&line.text())
+        ));
+    }
+    svg.push_str("</svg>\n");
+    Ok(svg)
+}
+
+#[cfg(test)]
+mod tests;
