@@ -26,8 +26,8 @@ use crate::error::AppError;
 use crate::wallet::oid4vci::OfferPreview;
 use crate::{Account, App, CredentialView};
 
-mod public;
 mod accounts;
+mod public;
 
 const SESSION_COOKIE: &str = "wallet_session";
 const CSRF_COOKIE: &str = "wallet_csrf";

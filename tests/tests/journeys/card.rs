@@ -147,9 +147,9 @@ async fn qr_png_decodes_to_the_public_url() {
     }
 }
 
-/// The routes: sign-in first; another account's badge and a badge without a public page
-/// are 404; what the QR code would encode is the public page, which only the public pages
-/// can name (see `wallet::badge_card`'s seam).
+/// The routes: sign-in first; another account's badge is 404; the holder's own public
+/// badge gives a card whose QR code (read by zbarimg from the PDF, the SVG and the PNG)
+/// is its public page; a private badge has no card.
 #[tokio::test]
 async fn card_routes_are_for_the_signed_in_holder_of_the_badge_only() {
     let t = TestStack::start().await;
@@ -195,9 +195,62 @@ async fn card_routes_are_for_the_signed_in_holder_of_the_badge_only() {
             .send()
             .await
             .unwrap();
-        assert_eq!(own.status(), 404, "{file} of a badge without a public page");
-        let page = own.text().await.unwrap();
-        assert!(page.contains("this badge has no public page"), "{page}");
+        assert_eq!(own.status(), 200, "{file} of the holder's own public badge");
     }
+
+    // Through the routes: the card's QR code and the QR alone decode to the public page.
+    let public_url = wallet
+        .visibility(&holder, &id, now)
+        .await
+        .unwrap()
+        .public_url;
+    let d = dir("card_routes");
+    let fetch = |file: &'static str| {
+        let http = http.clone();
+        let url = format!("{base}/badges/{id}/{file}");
+        let cookie = format!("wallet_session={holder_session}");
+        async move {
+            let r = http.get(url).header("cookie", cookie).send().await.unwrap();
+            let media_type = r.headers()["content-type"].to_str().unwrap().to_owned();
+            (media_type, r.bytes().await.unwrap().to_vec())
+        }
+    };
+    let (media_type, png) = fetch("qr.png").await;
+    assert_eq!(media_type, "image/png");
+    let qr_path = d.join("route-qr.png");
+    std::fs::write(&qr_path, png).unwrap();
+    decodes_to(&qr_path, &public_url).await;
+    let (media_type, pdf) = fetch("card.pdf").await;
+    assert_eq!(media_type, "application/pdf");
+    let pdf_path = d.join("route-card.pdf");
+    std::fs::write(&pdf_path, pdf).unwrap();
+    let prefix = d.join("route-card");
+    poppler(
+        "pdftoppm",
+        &[
+            std::ffi::OsStr::new("-r"),
+            std::ffi::OsStr::new("300"),
+            std::ffi::OsStr::new("-png"),
+            std::ffi::OsStr::new("-singlefile"),
+            pdf_path.as_os_str(),
+            prefix.as_os_str(),
+        ],
+    );
+    decodes_to(&prefix.with_extension("png"), &public_url).await;
+    let (media_type, svg) = fetch("card.svg").await;
+    assert!(media_type.starts_with("image/svg+xml"), "{media_type}");
+    let svg_path = d.join("route-card-svg.png");
+    let svg = String::from_utf8(svg).unwrap();
+    std::fs::write(&svg_path, card::raster::svg_to_png(&svg, 1075).unwrap()).unwrap();
+    decodes_to(&svg_path, &public_url).await;
+
+    // A private badge has no card: its QR code would point at a page nobody can open.
+    wallet
+        .set_visibility(&holder, &id, false, None, now)
+        .await
+        .unwrap();
+    let (_, body) = fetch("card.pdf").await;
+    let page = String::from_utf8_lossy(&body);
+    assert!(page.contains("this badge has no public page"), "{page}");
     t.stack.stop().await;
 }

@@ -90,7 +90,7 @@ pub(crate) async fn issue(
 }
 
 /// The issuer's id of the credential of `configuration` issued on `offer`.
-async fn credential_id(t: &TestStack, offer: &Value, configuration: &str) -> String {
+pub(crate) async fn credential_id(t: &TestStack, offer: &Value, configuration: &str) -> String {
     let r = t
         .http
         .get(format!(

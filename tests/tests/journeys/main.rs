@@ -4,6 +4,7 @@
 mod achievements;
 mod bench_smoke;
 mod card;
+mod card_path;
 mod check;
 mod check_camera;
 mod common;

@@ -196,7 +196,10 @@ async fn request_variants_are_checked_when_created() {
             "redirect_uri",
         ),
         (json!({"redirect_uri": "done"}), "redirect_uri"),
-        (json!({"client_id_prefix": "x509_hash"}), "client_id_prefix"),
+        (
+            json!({"client_id_prefix": "verifier_attestation"}),
+            "client_id_prefix",
+        ),
         (json!({"request_uri_method": "put"}), "request_uri_method"),
     ] {
         let mut req = json!({"template": {"issuer": t.issuer()}});
