@@ -83,7 +83,7 @@ const EN: PublicTexts = PublicTexts {
     private_banner: "This badge is private: only you can see this page. Others get “not found”.",
     verified: "Verified: the issuer's signature and key, and the validity period, were checked just now.",
     not_verified: "Not verified",
-    status_note: "Revocation status is not checked on this page.",
+    status_note: "Checked now, each time this page is opened.",
     issued: "Issued",
     share: "Share",
     email_signature: "For your email signature (HTML)",
@@ -110,7 +110,7 @@ const JA: PublicTexts = PublicTexts {
     private_banner: "このバッジは非公開です。このページはあなただけが見られます。他の人には「見つかりません」と表示されます。",
     verified: "検証済み：発行者の署名と鍵、有効期間を今確認しました。",
     not_verified: "検証できませんでした",
-    status_note: "失効状態はこのページでは確認していません。",
+    status_note: "このページを開くたびに検証しています。",
     issued: "発行日",
     share: "共有",
     email_signature: "メール署名用（HTML）",
@@ -205,6 +205,8 @@ struct PublicPage {
     fields: Vec<Field>,
     /// The failed check, if the verification failed.
     verification_error: Option<String>,
+    /// Each check made now.
+    verification: crate::wallet::verify::LiveVerification,
     has_ldp_vc: bool,
     og_description: String,
     image: String,
@@ -268,6 +270,7 @@ impl PublicPage {
                 .map(|(p, v)| labelled(p, v))
                 .collect(),
             verification_error: badge.verification.err(),
+            verification: badge.live,
             has_ldp_vc: badge.has_ldp_vc,
             share_x: format!("https://x.com/intent/tweet?url={e}&text={}", encode(&name)),
             share_linkedin: format!("https://www.linkedin.com/sharing/share-offsite/?url={e}"),

@@ -74,6 +74,9 @@ pub struct PublicBadge {
     /// The issuer signature, key and validity check of the presentation: `Err` names the
     /// failed check.
     pub verification: Result<(), String>,
+    /// The checks made now, as on the holder's badge page: issuer key and signature,
+    /// status, validity, image digest.
+    pub live: crate::wallet::verify::LiveVerification,
     pub has_ldp_vc: bool,
 }
 
@@ -280,6 +283,14 @@ impl App {
             .companion(&row.id, FORMAT_LDP_VC)
             .await?
             .is_some();
+        let live = self.verify_live(&sd.serialize(), now).await;
+        // A failed live check (a revoked badge, say) is the page's verdict too.
+        let verification = verification.map(|_| ()).map_err(|e| e.to_string()).and_then(|()| {
+            match live.checks.iter().find(|c| c.outcome == crate::wallet::verify::Outcome::Failed) {
+                Some(c) => Err(format!("{}: {}", c.name, c.detail)),
+                None => Ok(()),
+            }
+        });
         Ok(Some(PublicBadge {
             slug: page.slug.clone(),
             public: page.is_public(),
@@ -289,7 +300,8 @@ impl App {
             presentation: sd.serialize(),
             claims: Value::Object(claims),
             disclosed,
-            verification: verification.map(|_| ()).map_err(|e| e.to_string()),
+            verification,
+            live,
             has_ldp_vc,
         }))
     }

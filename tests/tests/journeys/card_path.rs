@@ -86,4 +86,20 @@ async fn a_public_badge_page_url_checks_out_until_private_or_revoked() {
     assert_eq!(r["state"], "rejected", "{r:#}");
     assert_eq!(failed_checks(&r), ["status"], "{r:#}");
     assert!(detail(&r, "status").contains("revoked"), "{r:#}");
+
+    // The public page itself says so, from its own live check.
+    let html = t
+        .http
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("id=\"check-status\" data-outcome=\"failed\""),
+        "{html}"
+    );
+    assert!(html.contains("id=\"verdict\""), "{html}");
 }
