@@ -39,6 +39,7 @@ pub(super) fn router() -> Router<App> {
         .route("/p/{slug}/qr.svg", get(qr_svg))
         .route("/p/{slug}/badge.png", get(badge_png))
         .route("/p/{slug}/badge.svg", get(badge_svg))
+        .route("/p/{slug}/share.png", get(share_png))
         .route(
             "/badges/{id}/public",
             get(settings_page).post(save_settings),
@@ -210,6 +211,8 @@ struct PublicPage {
     has_ldp_vc: bool,
     og_description: String,
     image: String,
+    /// The share preview image (`og:image`).
+    share_image: String,
     share_x: String,
     share_linkedin: String,
     share_facebook: String,
@@ -240,6 +243,7 @@ impl PublicPage {
         let description = s("/ld/credentialSubject/achievement/description");
         let url = app.public_url(&badge.slug);
         let image = format!("{url}/badge.png");
+        let share_image = format!("{url}/share.png");
         let og_description = description
             .clone()
             .unwrap_or_else(|| format!("{name} · {issuer}"));
@@ -277,6 +281,7 @@ impl PublicPage {
             share_facebook: format!("https://www.facebook.com/sharer/sharer.php?u={e}"),
             og_description,
             image,
+            share_image,
             signature,
             name,
             issuer,
@@ -357,6 +362,22 @@ async fn qr_png(State(app): State<App>, web: Web, Path(slug): Path<String>) -> R
         },
         Ok(None) => not_found(),
         Err(r) => r,
+    }
+}
+
+/// The share preview image (`og:image`).
+async fn share_png(State(app): State<App>, web: Web, Path(slug): Path<String>) -> Response {
+    let lang = match web.lang {
+        crate::pages::Lang::En => crate::wallet::card::Lang::En,
+        crate::pages::Lang::Ja => crate::wallet::card::Lang::Ja,
+    };
+    match app
+        .share_image(&slug, web.account.as_ref(), lang, app.clock.now())
+        .await
+    {
+        Ok(Some(png)) => resource(png, "image/png"),
+        Ok(None) => not_found(),
+        Err(e) => e.into_response(),
     }
 }
 

@@ -43,6 +43,37 @@ impl App {
         })))
     }
 
+    /// The share preview image (1200 × 630 PNG: the `og:image` of the public page) of the
+    /// badge at `slug`, built from what the public page shows: the recipient's name only
+    /// when the holder chose to disclose it. `Ok(None)` when the page is not visible.
+    pub async fn share_image(
+        &self,
+        slug: &str,
+        viewer: Option<&Account>,
+        lang: Lang,
+        now: i64,
+    ) -> Result<Option<Vec<u8>>, AppError> {
+        let Some(badge) = self.public_badge(slug, viewer, now).await? else {
+            return Ok(None);
+        };
+        let c = &badge.claims;
+        let s = |p: &str| c.pointer(p).and_then(Value::as_str).map(str::to_owned);
+        let card = Card {
+            holder_name: super::recipient_name(c).unwrap_or_default(),
+            badge_name: s("/ld/credentialSubject/achievement/name")
+                .unwrap_or_else(|| "Open Badge".to_owned()),
+            issuer_name: s("/ld/issuer/name")
+                .or(badge.issuer_display_name.clone())
+                .unwrap_or_else(|| badge.issuer.clone()),
+            badge_image: self.badge_image(c).await,
+            public_url: self.public_url(slug),
+            lang,
+        };
+        super::card::share_image_png(&card)
+            .map(Some)
+            .map_err(|e| AppError::Internal(format!("share image: {e}")))
+    }
+
     /// The badge's image: a `data:` URI as is, an https URL through the guarded fetcher.
     /// A missing or unusable image leaves the card without one (logged).
     pub async fn badge_image(&self, claims: &Value) -> Option<BadgeImage> {

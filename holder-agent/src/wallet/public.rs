@@ -285,12 +285,19 @@ impl App {
             .is_some();
         let live = self.verify_live(&sd.serialize(), now).await;
         // A failed live check (a revoked badge, say) is the page's verdict too.
-        let verification = verification.map(|_| ()).map_err(|e| e.to_string()).and_then(|()| {
-            match live.checks.iter().find(|c| c.outcome == crate::wallet::verify::Outcome::Failed) {
-                Some(c) => Err(format!("{}: {}", c.name, c.detail)),
-                None => Ok(()),
-            }
-        });
+        let verification = verification
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                match live
+                    .checks
+                    .iter()
+                    .find(|c| c.outcome == crate::wallet::verify::Outcome::Failed)
+                {
+                    Some(c) => Err(format!("{}: {}", c.name, c.detail)),
+                    None => Ok(()),
+                }
+            });
         Ok(Some(PublicBadge {
             slug: page.slug.clone(),
             public: page.is_public(),

@@ -88,15 +88,7 @@ async fn a_public_badge_page_url_checks_out_until_private_or_revoked() {
     assert!(detail(&r, "status").contains("revoked"), "{r:#}");
 
     // The public page itself says so, from its own live check.
-    let html = t
-        .http
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = t.http.get(&url).send().await.unwrap().text().await.unwrap();
     assert!(
         html.contains("id=\"check-status\" data-outcome=\"failed\""),
         "{html}"

@@ -313,7 +313,7 @@ async fn public_badge_pages_private_toggle_and_baked_downloads() {
     );
     for tag in [
         format!("<meta property=\"og:url\" content=\"{url}\">"),
-        format!("<meta property=\"og:image\" content=\"{url}/badge.png\">"),
+        format!("<meta property=\"og:image\" content=\"{url}/share.png\">"),
         "<meta name=\"twitter:card\" content=\"summary_large_image\">".to_owned(),
         format!(
             "<link rel=\"alternate\" type=\"application/dc+sd-jwt\" href=\"/p/{slug}/credential\">"
@@ -324,6 +324,13 @@ async fn public_badge_pages_private_toggle_and_baked_downloads() {
     ] {
         assert!(html.contains(&tag), "{tag} in {html}");
     }
+    // The share preview image: a 1200 x 630 PNG.
+    let (s, ct, png) = get(&t, &format!("{url}/share.png")).await;
+    assert_eq!((s, ct.as_deref()), (200, Some("image/png")));
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+    // IHDR: width and height, big-endian, right after the signature and chunk header.
+    let dim = |at: usize| u32::from_be_bytes([png[at], png[at + 1], png[at + 2], png[at + 3]]);
+    assert_eq!((dim(16), dim(20)), (1200, 630));
     assert!(
         html.contains(&format!(
             "<meta property=\"og:title\" content=\"{}\">",
@@ -503,6 +510,7 @@ async fn public_badge_pages_private_toggle_and_baked_downloads() {
         "badge.png",
         "badge.svg",
         "qr.png",
+        "share.png",
     ] {
         let (s, _, body) = get(&t, &format!("{url}/{part}")).await;
         let (us, _, unknown_body) = get(&t, &format!("{unknown}/{part}")).await;
