@@ -210,7 +210,6 @@ struct PublicPage {
     verification: crate::wallet::verify::LiveVerification,
     has_ldp_vc: bool,
     og_description: String,
-    image: String,
     /// The share preview image (`og:image`).
     share_image: String,
     share_x: String,
@@ -280,7 +279,6 @@ impl PublicPage {
             share_linkedin: format!("https://www.linkedin.com/sharing/share-offsite/?url={e}"),
             share_facebook: format!("https://www.facebook.com/sharer/sharer.php?u={e}"),
             og_description,
-            image,
             share_image,
             signature,
             name,
