@@ -226,6 +226,52 @@ async fn wallet_pages_register_sign_in_and_receive_with_a_pin() {
     b.click("nav.lang a[href^='/lang/en']").await.unwrap();
     b.wait_for_text("h1", "My badges").await.unwrap();
 
+    // 5b. Private, and public again, from the front page; the business card; the public
+    // page opened by someone who is not signed in.
+    b.click("button.make-private").await.unwrap();
+    b.wait_for_text("form.visibility .private", "Private")
+        .await
+        .unwrap();
+    b.screenshot("made-private").await.unwrap();
+    b.click("button.make-public").await.unwrap();
+    b.wait_for_text("form.visibility .public", "Public")
+        .await
+        .unwrap();
+    b.screenshot("public-again").await.unwrap();
+    let public_url = b
+        .attribute("a.public-url", "href")
+        .await
+        .unwrap()
+        .expect("a public badge links its public page");
+    let settings = b
+        .attribute("a.choose-fields", "href")
+        .await
+        .unwrap()
+        .expect("the disclosure settings link");
+    let badge_path = settings
+        .strip_suffix("/public")
+        .expect("/badges/{id}/public")
+        .to_owned();
+    b.goto(&format!("{wallet}{badge_path}/card.svg")).await.unwrap();
+    b.wait_until(
+        "return document.documentElement.getAttribute('width') === '91mm'",
+        "the card SVG",
+    )
+    .await
+    .unwrap();
+    b.screenshot("business-card").await.unwrap();
+    let mut visitor = Browser::start(&format!("{TEST}_visitor")).await.unwrap();
+    visitor.goto(&public_url).await.unwrap();
+    visitor
+        .wait_for_text("#badge-name", "Supporter")
+        .await
+        .unwrap();
+    visitor.wait_for_text("#verdict", "Verified").await.unwrap();
+    visitor.screenshot("public-page-signed-out").await.unwrap();
+    visitor.quit().await;
+    b.goto(&format!("{wallet}/")).await.unwrap();
+    b.wait_for_text("h1", "My badges").await.unwrap();
+
     // 6. Forms without the CSRF token are refused.
     for (path, form) in [
         ("/sign-out", vec![]),
