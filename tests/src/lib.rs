@@ -12,7 +12,11 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub mod browser;
+pub mod bulk;
 pub mod load;
+pub mod procs;
+pub mod smtp_sink;
+pub mod verify_bench;
 
 /// Where the services keep their data.
 #[derive(Clone, Debug)]

@@ -88,7 +88,7 @@ pub struct FlowError {
     detail: String,
 }
 
-fn fail(step: &'static str, detail: impl std::fmt::Display) -> FlowError {
+pub(crate) fn fail(step: &'static str, detail: impl std::fmt::Display) -> FlowError {
     FlowError {
         step,
         detail: detail.to_string(),
@@ -301,10 +301,24 @@ async fn issue_one(
     Ok((credential, holder))
 }
 
+/// One badge issued through a whole flow (a fresh offer): the credential and the holder key.
+pub async fn issue_badge(
+    http: &reqwest::Client,
+    issuer: &str,
+) -> Result<(String, SigningKey), FlowError> {
+    let offers = prepare_offers(http, issuer, 1).await?;
+    issue_one(http, issuer, &offers[0], &mut Timings::default()).await
+}
+
 /// Scenario 1: whole issuance flows (`dc+sd-jwt`, ES256).
 pub async fn issuance(stack: &Stack, load: Load) -> Result<Report, FlowError> {
+    issuance_at(&stack.issuer.url, load).await
+}
+
+/// Scenario 1 against an issuer at `issuer` (a service in its own process, say).
+pub async fn issuance_at(issuer: &str, load: Load) -> Result<Report, FlowError> {
     let http = client();
-    let issuer = stack.issuer.url.clone();
+    let issuer = issuer.to_owned();
     let offers = prepare_offers(&http, &issuer, load.flows).await?;
     Ok(drive("issuance", load, offers, move |offer_uri, mut t| {
         let (http, issuer) = (http.clone(), issuer.clone());
@@ -321,9 +335,17 @@ pub async fn issuance(stack: &Stack, load: Load) -> Result<Report, FlowError> {
 /// Scenario 2: whole presentation round trips: fetch the request object, present with key
 /// binding over `direct_post`, read the verifier's verdict.
 pub async fn presentation(stack: &Stack, load: Load) -> Result<Report, FlowError> {
+    presentation_at(&stack.issuer.url, &stack.verifier.url, load).await
+}
+
+/// Scenario 2 against an issuer and a verifier at these URLs.
+pub async fn presentation_at(
+    issuer: &str,
+    verifier: &str,
+    load: Load,
+) -> Result<Report, FlowError> {
     let http = client();
-    let issuer = stack.issuer.url.clone();
-    let verifier = stack.verifier.url.clone();
+    let (issuer, verifier) = (issuer.to_owned(), verifier.to_owned());
     let offers = prepare_offers(&http, &issuer, 1).await?;
     let (credential, holder) =
         issue_one(&http, &issuer, &offers[0], &mut Timings::default()).await?;

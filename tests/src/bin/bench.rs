@@ -6,7 +6,16 @@
 //! - `bench issuance|presentation [--clients N] [--flows N] [--seconds S]
 //!   [--database-url postgres://…]` starts the real services on loopback (SQLite in a
 //!   temporary directory unless a PostgreSQL URL is given) and drives whole OpenID4VCI
-//!   flows or OpenID4VP round trips over HTTP with N concurrent clients.
+//!   flows or OpenID4VP round trips over HTTP with N concurrent clients. With
+//!   `--processes`, the services run as their own processes (the `issuer-agent`,
+//!   `holder-agent` and `verifier` binaries next to this one) and each one's idle and peak
+//!   RSS is read from /proc.
+//! - `bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url …]
+//!   [--processes]` imports N recipients from one CSV through the admin API and waits
+//!   until a real SMTP server on loopback (ours, [`akashi::smtp_sink`]) accepted every
+//!   invitation.
+//! - `bench verify [--iterations N]` times the verifier's pipeline in process, step by
+//!   step, next to the raw signature operations.
 
 use std::time::Instant;
 
@@ -120,57 +129,212 @@ fn flag<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
+fn database_url(args: &[String]) -> Option<String> {
+    args.iter()
+        .position(|a| a == "--database-url")
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+/// Starts the in-process stack (SQLite in `dir`, or PostgreSQL), with `configure` applied.
+async fn start_stack(
+    dir: &std::path::Path,
+    database_url: Option<String>,
+    configure: impl FnOnce(&mut akashi::StackConfig),
+) -> (akashi::Stack, &'static str) {
+    let storage = match database_url {
+        Some(url) => akashi::Storage::Postgres {
+            url,
+            schema_prefix: format!("bench{}", std::process::id()),
+        },
+        None => akashi::Storage::Sqlite(dir.to_path_buf()),
+    };
+    let on = match &storage {
+        akashi::Storage::Postgres { .. } => "PostgreSQL",
+        akashi::Storage::Sqlite(_) => "SQLite",
+    };
+    let mut config = akashi::StackConfig::with_storage(dir, storage.clone());
+    config.storage = Some(storage);
+    configure(&mut config);
+    let stack = akashi::Stack::start(config, shared::clock::Clock::system())
+        .await
+        .expect("the stack starts");
+    (stack, on)
+}
+
+fn print_peak_rss() {
+    if let Some(kib) = akashi::load::peak_rss_kib() {
+        println!(
+            "peak RSS of this process (services and load generator together): {} MiB",
+            kib / 1024
+        );
+    }
+}
+
+fn print_load_report(
+    report: Result<akashi::load::Report, akashi::load::FlowError>,
+    on: &str,
+    clients: usize,
+) {
+    match report {
+        Ok(report) => {
+            println!("{} on {on}, {clients} clients", report.scenario);
+            println!("{}", report.table());
+        }
+        Err(e) => eprintln!("preparing the scenario failed: {e}"),
+    }
+}
+
+/// The services as their own processes, or the reason they cannot start.
+async fn start_services(
+    database_url: Option<&str>,
+    smtp_url: Option<&str>,
+    outbox_concurrency: Option<usize>,
+) -> Result<akashi::procs::Services, akashi::procs::ProcsError> {
+    let launch = akashi::procs::Launch::detect()?;
+    println!("services: {}", launch.describe());
+    akashi::procs::Services::start(&launch, database_url, smtp_url, outbox_concurrency).await
+}
+
 fn load_scenario(scenario: &str, args: &[String]) {
     let load = akashi::load::Load {
         clients: flag(args, "--clients", 16),
         flows: flag(args, "--flows", 2000),
         max_time: std::time::Duration::from_secs(flag(args, "--seconds", 60)),
     };
-    let database_url: Option<String> = args
-        .iter()
-        .position(|a| a == "--database-url")
-        .and_then(|i| args.get(i + 1))
-        .cloned();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    runtime.block_on(async {
+    let database_url = database_url(args);
+    let processes = args.iter().any(|a| a == "--processes");
+    runtime().block_on(async {
+        if processes {
+            let on = if database_url.is_some() {
+                "PostgreSQL"
+            } else {
+                "SQLite"
+            };
+            let services = match start_services(database_url.as_deref(), None, None).await {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("starting the services failed: {e}");
+                    std::process::exit(1);
+                }
+            };
+            let idle = services.memory();
+            let report = match scenario {
+                "issuance" => akashi::load::issuance_at(&services.issuer.url, load).await,
+                _ => {
+                    akashi::load::presentation_at(
+                        &services.issuer.url,
+                        &services.verifier.url,
+                        load,
+                    )
+                    .await
+                }
+            };
+            let after = services.memory();
+            print_load_report(
+                report,
+                &format!("{on}, each service its own process"),
+                load.clients,
+            );
+            println!("{}", akashi::procs::memory_table(&idle, &after));
+            print_peak_rss();
+            services.stop().await;
+            return;
+        }
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let storage = match database_url {
-            Some(url) => akashi::Storage::Postgres {
-                url,
-                schema_prefix: format!("bench{}", std::process::id()),
-            },
-            None => akashi::Storage::Sqlite(dir.path().to_path_buf()),
-        };
-        let on = match &storage {
-            akashi::Storage::Postgres { .. } => "PostgreSQL",
-            akashi::Storage::Sqlite(_) => "SQLite",
-        };
-        let mut config = akashi::StackConfig::with_storage(dir.path(), storage.clone());
-        config.storage = Some(storage);
-        let stack = akashi::Stack::start(config, shared::clock::Clock::system())
-            .await
-            .expect("the stack starts");
+        let (stack, on) = start_stack(dir.path(), database_url, |_| {}).await;
         let report = match scenario {
             "issuance" => akashi::load::issuance(&stack, load).await,
             _ => akashi::load::presentation(&stack, load).await,
         };
-        match report {
-            Ok(report) => {
-                println!("{} on {on}, {} clients", report.scenario, load.clients);
-                println!("{}", report.table());
-                if let Some(kib) = akashi::load::peak_rss_kib() {
-                    println!(
-                        "peak RSS of the process (services and load generator together): {} MiB",
-                        kib / 1024
-                    );
+        print_load_report(report, on, load.clients);
+        print_peak_rss();
+        stack.stop().await;
+    });
+}
+
+fn bulk_scenario(args: &[String]) {
+    let recipients: usize = flag(args, "--recipients", 100_000);
+    let concurrency: usize = flag(args, "--outbox-concurrency", 8);
+    let max_time = std::time::Duration::from_secs(flag(args, "--seconds", 600));
+    let database_url = database_url(args);
+    let processes = args.iter().any(|a| a == "--processes");
+    runtime().block_on(async {
+        let sink = akashi::smtp_sink::SmtpSink::start()
+            .await
+            .expect("the SMTP sink listens");
+        let smtp_url = sink.url();
+        let on = if database_url.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        };
+        let print = |r: Result<akashi::bulk::BulkReport, akashi::load::FlowError>| match r {
+            Ok(r) => {
+                println!("bulk on {on}, ISSUER_OUTBOX_CONCURRENCY={concurrency}");
+                println!("{}", r.table());
+                if !r.clean() {
+                    std::process::exit(1);
                 }
             }
-            Err(e) => eprintln!("preparing the scenario failed: {e}"),
+            Err(e) => {
+                eprintln!("the bulk scenario failed: {e}");
+                std::process::exit(1);
+            }
+        };
+        if processes {
+            let services =
+                match start_services(database_url.as_deref(), Some(&smtp_url), Some(concurrency))
+                    .await
+                {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("starting the services failed: {e}");
+                        std::process::exit(1);
+                    }
+                };
+            let idle = services.memory();
+            let r = akashi::bulk::bulk(&services.issuer.url, &sink, recipients, max_time).await;
+            let after = services.memory();
+            services.stop().await;
+            print(r);
+            println!("{}", akashi::procs::memory_table(&idle, &after));
+            return;
         }
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (stack, _) = start_stack(dir.path(), database_url, |c| {
+            c.issuer.smtp_url = Some(shared::secret::Secret::new(smtp_url.clone()));
+            c.issuer.outbox_concurrency = concurrency;
+        })
+        .await;
+        let r = akashi::bulk::bulk(&stack.issuer.url, &sink, recipients, max_time).await;
         stack.stop().await;
+        print(r);
+        print_peak_rss();
+    });
+}
+
+fn verify_scenario(args: &[String]) {
+    let iterations: u32 = flag(args, "--iterations", 5_000);
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (stack, _) = start_stack(dir.path(), None, |_| {}).await;
+        let r = akashi::verify_bench::verify(&stack, iterations).await;
+        stack.stop().await;
+        match r {
+            Ok(r) => println!("{}", r.table()),
+            Err(e) => {
+                eprintln!("the verify scenario failed: {e}");
+                std::process::exit(1);
+            }
+        }
     });
 }
 
@@ -179,9 +343,11 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("crypto") => crypto(flag(&args, "--iterations", 5_000)),
         Some(s @ ("issuance" | "presentation")) => load_scenario(s, &args),
+        Some("bulk") => bulk_scenario(&args),
+        Some("verify") => verify_scenario(&args),
         _ => {
             eprintln!(
-                "usage: bench crypto [--iterations N]\n       bench issuance|presentation [--clients N] [--flows N] [--seconds S] [--database-url URL]"
+                "usage: bench crypto [--iterations N]\n       bench issuance|presentation [--clients N] [--flows N] [--seconds S] [--database-url URL] [--processes]\n       bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url URL] [--processes]\n       bench verify [--iterations N]"
             );
             std::process::exit(2);
         }

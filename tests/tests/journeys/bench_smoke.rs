@@ -40,3 +40,70 @@ async fn presentation_scenario_runs_clean() {
     assert_eq!(report.latencies["direct_post"].len(), SMOKE.flows);
     t.stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_scenario_delivers_every_invitation() {
+    let sink = akashi::smtp_sink::SmtpSink::start()
+        .await
+        .expect("the sink listens");
+    let url = sink.url();
+    let t = TestStack::start_with(|c| {
+        c.issuer.smtp_url = Some(shared::secret::Secret::new(url));
+        c.issuer.outbox_concurrency = 4;
+    })
+    .await;
+    let report = akashi::bulk::bulk(t.issuer(), &sink, 300, Duration::from_secs(120))
+        .await
+        .expect("the scenario runs");
+    assert!(report.clean(), "{}", report.table());
+    assert_eq!(report.summary["records"], 300);
+    assert_eq!(sink.accepted(), 300);
+    t.stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_scenario_runs_clean() {
+    let t = TestStack::start().await;
+    let report = akashi::verify_bench::verify(&t.stack, 10)
+        .await
+        .expect("the scenario runs");
+    assert!(report.verified, "{}", report.table());
+    assert!(
+        report.checks.iter().any(|c| c == "status=ok"),
+        "{:?}",
+        report.checks
+    );
+    assert_eq!(report.steps.len(), 8);
+    assert_eq!(report.raw.len(), 6);
+    t.stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn services_run_as_processes_and_report_their_memory() {
+    let launch = akashi::procs::Launch::Launcher(env!("CARGO_BIN_EXE_akashi").into());
+    let database_url = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    let services = akashi::procs::Services::start(&launch, database_url.as_deref(), None, None)
+        .await
+        .expect("the services start");
+    let idle = services.memory();
+    let report = load::presentation_at(&services.issuer.url, &services.verifier.url, SMOKE)
+        .await
+        .expect("prepared");
+    let after = services.memory();
+    services.stop().await;
+    assert_eq!(
+        (report.completed, report.errors),
+        (SMOKE.flows, 0),
+        "{:?}",
+        report.first_error
+    );
+    for ((name, idle), (_, after)) in idle.iter().zip(&after) {
+        let (idle, after) = (idle.expect("idle memory"), after.expect("memory"));
+        assert!(
+            idle.rss_kib > 0 && after.hwm_kib >= idle.rss_kib,
+            "{name}: {idle:?} {after:?}"
+        );
+    }
+}
