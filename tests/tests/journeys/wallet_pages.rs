@@ -252,7 +252,9 @@ async fn wallet_pages_register_sign_in_and_receive_with_a_pin() {
         .strip_suffix("/public")
         .expect("/badges/{id}/public")
         .to_owned();
-    b.goto(&format!("{wallet}{badge_path}/card.svg")).await.unwrap();
+    b.goto(&format!("{wallet}{badge_path}/card.svg"))
+        .await
+        .unwrap();
     b.wait_until(
         "return document.documentElement.getAttribute('width') === '91mm'",
         "the card SVG",
