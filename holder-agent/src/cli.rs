@@ -45,6 +45,7 @@ pub enum Command {
     /// selectively disclosable claims it shows (replacing the previous choice).
     Visibility {
         /// The credential id (`list` shows it).
+        #[arg(allow_hyphen_values = true)]
         id: String,
         visibility: PublicOrPrivate,
         /// A claim to show on the public page (JSON pointer, e.g.

@@ -46,18 +46,21 @@ pub enum Command {
     /// Approve an offer whose achievement needs approval: the wallet's deferred request
     /// then gets the credentials.
     Approve {
+        #[arg(allow_hyphen_values = true)]
         offer_id: String,
         #[arg(long)]
         json: bool,
     },
     /// Reject an offer whose achievement needs approval.
     Reject {
+        #[arg(allow_hyphen_values = true)]
         offer_id: String,
         #[arg(long)]
         json: bool,
     },
     /// Change an achievement (new credentials carry the change; issued ones do not).
     AchievementUpdate {
+        #[arg(allow_hyphen_values = true)]
         id: String,
         #[arg(long)]
         name: Option<String>,
@@ -79,12 +82,14 @@ pub enum Command {
     },
     /// Retire an achievement: no new registrations or offers.
     AchievementRetire {
+        #[arg(allow_hyphen_values = true)]
         id: String,
         #[arg(long)]
         json: bool,
     },
     /// Upload an achievement's badge image (PNG or SVG; an SVG is sanitised).
     AchievementImage {
+        #[arg(allow_hyphen_values = true)]
         id: String,
         file: std::path::PathBuf,
         #[arg(long)]
@@ -150,12 +155,14 @@ pub enum Command {
     },
     /// Show a registration: state, offers, emails and history.
     Registration {
+        #[arg(allow_hyphen_values = true)]
         id: String,
         #[arg(long)]
         json: bool,
     },
     /// Re-send: a new offer when the wallet account exists, otherwise a new invitation.
     Resend {
+        #[arg(allow_hyphen_values = true)]
         id: String,
         #[arg(long)]
         json: bool,
@@ -165,6 +172,7 @@ pub enum Command {
     AdminTokenRotate,
     /// Set an issued credential's status: valid, revoked or suspended.
     Status {
+        #[arg(allow_hyphen_values = true)]
         credential_id: String,
         status: String,
         #[arg(long)]
@@ -182,6 +190,7 @@ pub enum Command {
     },
     /// Show an offer: state, decision, credentials and their status.
     OfferShow {
+        #[arg(allow_hyphen_values = true)]
         offer_id: String,
         #[arg(long)]
         json: bool,

@@ -84,6 +84,7 @@ pub enum Command {
     },
     /// Show a request's result: every check and its outcome.
     Result {
+        #[arg(allow_hyphen_values = true)]
         id: String,
         #[arg(long)]
         json: bool,
@@ -276,5 +277,20 @@ mod tests {
             shared::oid4vp::ResponseMode::from(CliResponseMode::DirectPostJwt),
             shared::oid4vp::ResponseMode::DirectPostJwt
         );
+    }
+
+    #[test]
+    fn ids_may_start_with_a_hyphen() {
+        // Request ids are random base64url: one in 64 starts with `-`.
+        match Cli::try_parse_from(["verifier", "result", "-9QMikuZAce5Y9R52ZhLSg", "--json"])
+            .unwrap()
+            .command
+        {
+            Command::Result { id, json } => {
+                assert_eq!(id, "-9QMikuZAce5Y9R52ZhLSg");
+                assert!(json);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
     }
 }
