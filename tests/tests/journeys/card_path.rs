@@ -3,20 +3,11 @@
 //! that URL without a wallet; made private, the badge no longer checks out; after the
 //! issuer revokes it, it reads as revoked.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::check::check_json;
+use crate::check::{check_json, detail};
 use crate::common::{TestStack, check, failed_checks, zbarimg};
 use crate::formats::{LDP_VC, SD_JWT, set_status};
-
-fn detail(result: &Value, name: &str) -> String {
-    result["checks"]
-        .as_array()
-        .and_then(|cs| cs.iter().find(|c| c["name"] == name))
-        .and_then(|c| c["detail"].as_str())
-        .unwrap_or_default()
-        .to_owned()
-}
 
 #[tokio::test]
 async fn a_public_badge_page_url_checks_out_until_private_or_revoked() {

@@ -140,7 +140,7 @@ async fn check_file(t: &TestStack, content_type: &str, body: Vec<u8>) -> (u16, V
     (s, r.json().await.unwrap_or(Value::Null))
 }
 
-fn detail(result: &Value, name: &str) -> String {
+pub(crate) fn detail(result: &Value, name: &str) -> String {
     result["checks"]
         .as_array()
         .and_then(|cs| cs.iter().find(|c| c["name"] == name))

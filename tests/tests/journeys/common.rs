@@ -235,6 +235,19 @@ impl TestStack {
 
     /// Fetches and decodes the request object behind an `openid4vp://` link (the signature
     /// is the wallet's business; these tests act as a wallet that trusts its input).
+    /// The wallet's `default` account, holding one badge from the test issuer.
+    pub async fn wallet_with_badge(&self) -> holder_agent::wallet::Account {
+        let now = self.stack.clock.now();
+        let wallet = &self.stack.wallet.app;
+        let account = wallet.ensure_account("default", now).await.unwrap();
+        let offer = self.offer(false, Some(365)).await;
+        wallet
+            .accept(&account, offer["offer_link"].as_str().unwrap(), None, now)
+            .await
+            .expect("the wallet accepts the offer");
+        account
+    }
+
     pub async fn request_object(&self, openid4vp_uri: &str) -> Value {
         let url = url::Url::parse(openid4vp_uri).expect("openid4vp URI");
         let request_uri = url
@@ -287,6 +300,15 @@ impl TestStack {
         assert_eq!(r.status().as_u16(), 200);
         r.json().await.expect("result JSON")
     }
+}
+
+/// A query parameter of a wallet link.
+pub fn link_param(link: &str, name: &str) -> Option<String> {
+    url::Url::parse(link)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// The outcome of the named check in a verifier result: `Some(false)` if any check of that

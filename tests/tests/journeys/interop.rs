@@ -289,14 +289,8 @@ async fn our_wallet_answers_a_request_made_by_an_independent_verifier() {
     harness::require_installed();
     harness::require_jose_installed();
     let t = TestStack::start().await;
-    let now = t.stack.clock.now();
+    let account = t.wallet_with_badge().await;
     let wallet = &t.stack.wallet.app;
-    let account = wallet.ensure_account("default", now).await.unwrap();
-    let offer = t.offer(false, Some(365)).await;
-    wallet
-        .accept(&account, offer["offer_link"].as_str().unwrap(), None, now)
-        .await
-        .expect("the wallet accepts the offer");
 
     let input = json!({
         "issuer_jwk": issuer_jwk(&t).await,

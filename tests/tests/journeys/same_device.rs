@@ -6,28 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{TestStack, VERIFIER_TOKEN, check, failed_checks};
-
-/// An account in our wallet holding one badge from the test issuer.
-async fn wallet_with_badge(t: &TestStack) -> holder_agent::wallet::Account {
-    let now = t.stack.clock.now();
-    let wallet = &t.stack.wallet.app;
-    let account = wallet.ensure_account("default", now).await.unwrap();
-    let offer = t.offer(false, Some(365)).await;
-    wallet
-        .accept(&account, offer["offer_link"].as_str().unwrap(), None, now)
-        .await
-        .expect("the wallet accepts the offer");
-    account
-}
-
-fn link_param(link: &str, name: &str) -> Option<String> {
-    url::Url::parse(link)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
+use crate::common::{TestStack, VERIFIER_TOKEN, check, failed_checks, link_param};
 
 /// POSTs to a `request_uri` as a wallet using `request_uri_method=post` would; returns
 /// the request object's JOSE header and claims (unverified) and its signature part.
@@ -75,7 +54,7 @@ async fn result_with_code(t: &TestStack, id: &str, code: &str) -> (u16, Value) {
 #[tokio::test]
 async fn redirect_uri_client_by_post_with_a_response_code() {
     let t = TestStack::start().await;
-    let account = wallet_with_badge(&t).await;
+    let account = t.wallet_with_badge().await;
     let request = t
         .verifier_request_with(json!({
             "client_id_prefix": "redirect_uri",
@@ -148,7 +127,7 @@ async fn redirect_uri_client_by_post_with_a_response_code() {
 #[tokio::test]
 async fn signed_request_by_post_echoes_the_wallet_nonce() {
     let t = TestStack::start().await;
-    let account = wallet_with_badge(&t).await;
+    let account = t.wallet_with_badge().await;
     let request = t
         .verifier_request_with(json!({"request_uri_method": "post"}))
         .await;

@@ -13,28 +13,7 @@ use shared::keys::{Alg, SigningKey};
 use shared::oid4vp::{AuthorizationRequest, ClientId, sign_request_object_x5c};
 use shared::x509::{self, DevPki, X509Error};
 
-use crate::common::{TestStack, check};
-
-async fn wallet_with_badge(t: &TestStack) -> holder_agent::wallet::Account {
-    let now = t.stack.clock.now();
-    let wallet = &t.stack.wallet.app;
-    let account = wallet.ensure_account("default", now).await.unwrap();
-    let offer = t.offer(false, Some(365)).await;
-    wallet
-        .accept(&account, offer["offer_link"].as_str().unwrap(), None, now)
-        .await
-        .expect("the wallet accepts the offer");
-    account
-}
-
-fn link_param(link: &str, name: &str) -> String {
-    url::Url::parse(link)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
-}
+use crate::common::{TestStack, check, link_param};
 
 /// The request object behind `request_uri`: JOSE header and claims (unverified).
 async fn fetch_request_object(t: &TestStack, request_uri: &str) -> (Value, Value) {
@@ -57,7 +36,7 @@ async fn fetch_request_object(t: &TestStack, request_uri: &str) -> (Value, Value
 #[tokio::test]
 async fn our_wallet_answers_x509_hash_and_x509_san_dns_requests() {
     let t = TestStack::start().await;
-    let account = wallet_with_badge(&t).await;
+    let account = t.wallet_with_badge().await;
     let host = url::Url::parse(t.verifier())
         .unwrap()
         .host_str()
@@ -83,7 +62,7 @@ async fn our_wallet_answers_x509_hash_and_x509_san_dns_requests() {
             .verifier_request_with(json!({"client_id_prefix": prefix}))
             .await;
         let link = request["openid4vp_uri"].as_str().unwrap();
-        let client_id = link_param(link, "client_id");
+        let client_id = link_param(link, "client_id").unwrap_or_default();
         assert!(
             client_id.starts_with(&format!("{prefix}:")),
             "{prefix}: {client_id}"
@@ -126,7 +105,7 @@ async fn our_wallet_answers_x509_hash_and_x509_san_dns_requests() {
 #[tokio::test]
 async fn a_wallet_without_trust_anchors_refuses_x509_clients() {
     let t = TestStack::start_with(|c| c.wallet_trusts_verifier_ca = false).await;
-    let account = wallet_with_badge(&t).await;
+    let account = t.wallet_with_badge().await;
     let request = t
         .verifier_request_with(json!({"client_id_prefix": "x509_hash"}))
         .await;
@@ -184,7 +163,7 @@ async fn a_certificate_that_is_not_the_client_is_refused_by_name() {
     let attacker = DevPki::generate("Attacker", host, &attacker_key, now).unwrap();
     let attacker_ca = attacker.ca.clone();
     let t = TestStack::start_with(move |c| c.wallet.extra_x509_anchors.push(attacker_ca)).await;
-    let account = wallet_with_badge(&t).await;
+    let account = t.wallet_with_badge().await;
 
     let request = t
         .verifier_request_with(json!({"client_id_prefix": "x509_hash"}))
