@@ -8,6 +8,10 @@
 //! * `iss` is an http(s) URL: `GET https://host/.well-known/jwt-vc-issuer{path}`, whose
 //!   `issuer` must equal `iss` exactly; the key comes from `jwks` or `jwks_uri`, by `kid`.
 //! * `iss` is a DID without `kid`: its single `assertionMethod` key.
+//! * The header has `x5c` ([`resolve_x5c`]; SD-JWT VC §3.5, HAIP 1.0 §6.1): the chain must
+//!   lead to a configured trust anchor, the leaf must not be self-signed, and `iss` must be
+//!   one of the leaf's SAN URIs or, for an https `iss`, have its host among the leaf's SAN
+//!   dNSNames.
 //!
 //! A resolved key says who signed, not whether they may issue: trust policy is the caller's.
 
@@ -21,6 +25,7 @@ use url::Url;
 use crate::did::{DidError, DidResolver, Relationship, did_web_from_url, split_did_url};
 use crate::fetch::{FetchError, Fetcher};
 use crate::keys::{Jwk, KeyError};
+use crate::x509::{Cert, TrustAnchors, X509Error};
 
 /// Why no issuer key could be found; each variant names the failed check.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -43,6 +48,51 @@ pub enum IssuerKeyError {
     BadKey(KeyError),
     #[error(transparent)]
     Did(#[from] DidError),
+    #[error("`x5c` must be an array of base64 strings")]
+    X5cNotStrings,
+    #[error("`x5c` certificate chain: {0}")]
+    X509(X509Error),
+    #[error(
+        "`iss` {iss:?} is not named by the certificate (SAN URIs {uris:?}, dNSNames {dns_names:?})"
+    )]
+    IssNotInCertificate {
+        iss: String,
+        uris: Vec<String>,
+        dns_names: Vec<String>,
+    },
+}
+
+/// The issuer key from a JOSE `x5c` header value: the chain is verified to `anchors` at
+/// `now` (Unix seconds), and `iss` must be bound to its leaf: equal to a SAN URI, or, for an
+/// https `iss`, with its host equal to a SAN dNSName (SD-JWT VC §3.5). Returns the leaf's
+/// P-256 key and the leaf.
+pub fn resolve_x5c(
+    iss: &str,
+    x5c: &serde_json::Value,
+    anchors: &TrustAnchors,
+    now: i64,
+) -> Result<(Jwk, Cert), IssuerKeyError> {
+    let x5c: Vec<String> =
+        serde_json::from_value(x5c.clone()).map_err(|_| IssuerKeyError::X5cNotStrings)?;
+    let chain = crate::x509::x5c_decode(&x5c).map_err(IssuerKeyError::X509)?;
+    let leaf = crate::x509::verify_chain(&chain, anchors, now).map_err(IssuerKeyError::X509)?;
+    let host_bound = Url::parse(iss).ok().is_some_and(|url| {
+        url.scheme() == "https"
+            && url.host_str().is_some_and(|host| {
+                leaf.dns_names
+                    .iter()
+                    .any(|name| name.eq_ignore_ascii_case(host))
+            })
+    });
+    if !host_bound && !leaf.uris.iter().any(|uri| uri == iss) {
+        return Err(IssuerKeyError::IssNotInCertificate {
+            iss: iss.to_owned(),
+            uris: leaf.uris.clone(),
+            dns_names: leaf.dns_names.clone(),
+        });
+    }
+    let jwk = leaf.p256_jwk().map_err(IssuerKeyError::X509)?;
+    Ok((jwk, leaf))
 }
 
 /// JWT VC Issuer Metadata (draft-ietf-oauth-sd-jwt-vc-18 §5.2).
@@ -288,6 +338,101 @@ mod tests {
         let mut v = jwk.to_value();
         v["kid"] = json!(kid);
         v
+    }
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn issuer_pki(sans: &[crate::x509::San]) -> (SigningKey, TrustAnchors, serde_json::Value) {
+        pki_named("Issuer", sans)
+    }
+
+    fn pki_named(
+        name: &str,
+        sans: &[crate::x509::San],
+    ) -> (SigningKey, TrustAnchors, serde_json::Value) {
+        let key = SigningKey::generate(Alg::ES256);
+        let pki = crate::x509::DevPki::generate_with_sans(name, sans, &key, NOW).unwrap();
+        let anchors = TrustAnchors::from_der(std::slice::from_ref(&pki.ca)).unwrap();
+        let x5c = json!(crate::x509::x5c_encode(std::slice::from_ref(&pki.leaf)));
+        (key, anchors, x5c)
+    }
+
+    #[test]
+    fn x5c_binds_an_https_iss_by_dns_name_or_uri_and_any_iss_by_uri() {
+        use crate::x509::San;
+        let (key, anchors, x5c) = issuer_pki(&[San::Dns("issuer.example".into())]);
+        let (jwk, leaf) = resolve_x5c("https://issuer.example", &x5c, &anchors, NOW).unwrap();
+        assert_eq!(jwk, key.public_jwk());
+        assert_eq!(leaf.dns_names, ["issuer.example"]);
+        // The host of a path-carrying issuer identifier is bound by the dNSName too.
+        resolve_x5c("https://ISSUER.example/tenant/1", &x5c, &anchors, NOW).unwrap();
+        // http is not bound by a dNSName.
+        assert!(matches!(
+            resolve_x5c("http://issuer.example", &x5c, &anchors, NOW),
+            Err(IssuerKeyError::IssNotInCertificate { .. })
+        ));
+        let err = resolve_x5c("https://other.example", &x5c, &anchors, NOW).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`iss` \"https://other.example\" is not named by the certificate (SAN URIs [], dNSNames [\"issuer.example\"])"
+        );
+
+        let (_, anchors, x5c) = issuer_pki(&[San::Uri("did:web:issuer.example".into())]);
+        resolve_x5c("did:web:issuer.example", &x5c, &anchors, NOW).unwrap();
+        assert!(matches!(
+            resolve_x5c("did:web:other.example", &x5c, &anchors, NOW),
+            Err(IssuerKeyError::IssNotInCertificate { .. })
+        ));
+    }
+
+    #[test]
+    fn x5c_refuses_other_anchors_bad_values_and_expired_chains() {
+        use crate::x509::San;
+        let (_, _, x5c) = issuer_pki(&[San::Dns("issuer.example".into())]);
+        let (_, other_anchors, _) = pki_named("Other", &[San::Dns("issuer.example".into())]);
+        assert!(matches!(
+            resolve_x5c("https://issuer.example", &x5c, &other_anchors, NOW),
+            Err(IssuerKeyError::X509(X509Error::UntrustedRoot { .. }))
+        ));
+        // An anchor with the same name but another key: the chain's signature fails.
+        let (_, same_name, _) = issuer_pki(&[San::Dns("issuer.example".into())]);
+        assert!(matches!(
+            resolve_x5c("https://issuer.example", &x5c, &same_name, NOW),
+            Err(IssuerKeyError::X509(X509Error::BadSignature { .. }))
+        ));
+        assert!(matches!(
+            resolve_x5c(
+                "https://issuer.example",
+                &x5c,
+                &TrustAnchors::default(),
+                NOW
+            ),
+            Err(IssuerKeyError::X509(X509Error::NoAnchors))
+        ));
+        assert!(matches!(
+            resolve_x5c(
+                "https://issuer.example",
+                &json!("MIIB"),
+                &other_anchors,
+                NOW
+            ),
+            Err(IssuerKeyError::X5cNotStrings)
+        ));
+        assert!(matches!(
+            resolve_x5c(
+                "https://issuer.example",
+                &json!(["%%"]),
+                &other_anchors,
+                NOW
+            ),
+            Err(IssuerKeyError::X509(X509Error::NotBase64(0)))
+        ));
+        let (_, anchors, x5c) = issuer_pki(&[San::Dns("issuer.example".into())]);
+        let eleven_years = 11 * 365 * 86_400;
+        assert!(matches!(
+            resolve_x5c("https://issuer.example", &x5c, &anchors, NOW + eleven_years),
+            Err(IssuerKeyError::X509(X509Error::NotValidNow { .. }))
+        ));
     }
 
     #[test]

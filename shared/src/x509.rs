@@ -108,6 +108,8 @@ pub struct Cert {
     pub is_ca: bool,
     /// The SAN dNSName entries.
     pub dns_names: Vec<String>,
+    /// The SAN uniformResourceIdentifier entries.
+    pub uris: Vec<String>,
     tbs: Vec<u8>,
     signature_alg: SigAlg,
     signature: Vec<u8>,
@@ -164,19 +166,20 @@ impl Cert {
         } else {
             PublicKey::Other(format!("{} ", spki.algorithm.algorithm).trim().to_owned())
         };
-        let dns_names = match cert.subject_alternative_name() {
-            Ok(Some(san)) => san
-                .value
-                .general_names
-                .iter()
-                .filter_map(|n| match n {
-                    GeneralName::DNSName(d) => Some((*d).to_owned()),
-                    _ => None,
-                })
-                .collect(),
-            Ok(None) => Vec::new(),
+        let (mut dns_names, mut uris) = (Vec::new(), Vec::new());
+        match cert.subject_alternative_name() {
+            Ok(Some(san)) => {
+                for name in &san.value.general_names {
+                    match name {
+                        GeneralName::DNSName(d) => dns_names.push((*d).to_owned()),
+                        GeneralName::URI(u) => uris.push((*u).to_owned()),
+                        _ => {}
+                    }
+                }
+            }
+            Ok(None) => {}
             Err(e) => return Err(malformed(format!("subjectAltName: {e}"))),
-        };
+        }
         let is_ca = match cert.basic_constraints() {
             Ok(Some(bc)) => bc.value.ca,
             Ok(None) => false,
@@ -192,6 +195,7 @@ impl Cert {
             not_after: cert.validity().not_after.timestamp(),
             is_ca,
             dns_names,
+            uris,
             tbs: cert.tbs_certificate.as_ref().to_vec(),
             signature_alg,
             signature: cert.signature_value.data.to_vec(),
@@ -445,12 +449,29 @@ pub struct DevPki {
     pub leaf: Vec<u8>,
 }
 
+/// A subjectAltName entry of a generated leaf.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum San {
+    Dns(String),
+    Uri(String),
+}
+
 impl DevPki {
     /// Makes a CA ("<name> development CA") and a leaf for `leaf_key` (P-256) with
     /// `dns_name` as its SAN dNSName, both valid from `now` minus a day for ten years.
     pub fn generate(
         name: &str,
         dns_name: &str,
+        leaf_key: &SigningKey,
+        now: i64,
+    ) -> Result<DevPki, X509Error> {
+        Self::generate_with_sans(name, &[San::Dns(dns_name.to_owned())], leaf_key, now)
+    }
+
+    /// [`DevPki::generate`] with any subjectAltName entries (the first names the leaf).
+    pub fn generate_with_sans(
+        name: &str,
+        sans: &[San],
         leaf_key: &SigningKey,
         now: i64,
     ) -> Result<DevPki, X509Error> {
@@ -481,11 +502,20 @@ impl DevPki {
         let leaf_pair = KeyPair::try_from(pkcs8.as_slice()).map_err(err)?;
         let mut leaf = CertificateParams::default();
         let mut dn = DistinguishedName::new();
-        dn.push(DnType::CommonName, format!("{name} ({dns_name})"));
+        let first = match sans.first() {
+            Some(San::Dns(n) | San::Uri(n)) => n.as_str(),
+            None => return Err(X509Error::Generate("a leaf needs a subjectAltName".into())),
+        };
+        dn.push(DnType::CommonName, format!("{name} ({first})"));
         leaf.distinguished_name = dn;
-        leaf.subject_alt_names = vec![SanType::DnsName(
-            Ia5String::try_from(dns_name.to_owned()).map_err(err)?,
-        )];
+        leaf.subject_alt_names = sans
+            .iter()
+            .map(|san| match san {
+                San::Dns(n) => Ia5String::try_from(n.clone()).map(SanType::DnsName),
+                San::Uri(u) => Ia5String::try_from(u.clone()).map(SanType::URI),
+            })
+            .collect::<Result<_, _>>()
+            .map_err(err)?;
         leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         leaf.not_before = not_before;
         leaf.not_after = not_after;

@@ -108,6 +108,14 @@ pub struct Config {
         requires = "x509_cert"
     )]
     pub x509_key: Option<PathBuf>,
+    /// PEM file of the CA certificates an issuer's `x5c` chain (in an SD-JWT VC, a VC-JWT or
+    /// a status list token) must lead to. Unset: `x5c` chains are not used and issuer keys
+    /// come from `iss` and `kid` alone.
+    #[arg(
+        long = "verifier-x509-trust-anchors",
+        env = "VERIFIER_X509_TRUST_ANCHORS"
+    )]
+    pub x509_trust_anchors: Option<PathBuf>,
 }
 
 impl Config {
@@ -130,6 +138,7 @@ impl Config {
             result_ttl: 86_400,
             x509_cert: None,
             x509_key: None,
+            x509_trust_anchors: None,
         }
     }
 
@@ -142,6 +151,19 @@ impl Config {
         let path = self.data_dir.join("verifier-seal.key");
         SealKey::load_or_create(&path)
             .map_err(|e| AppError::Config(format!("{}: {e}", path.display())))
+    }
+
+    /// The trust anchors of issuers' `x5c` chains (empty when none are configured).
+    pub fn x509_anchors(&self) -> Result<shared::x509::TrustAnchors, AppError> {
+        let Some(path) = &self.x509_trust_anchors else {
+            return Ok(shared::x509::TrustAnchors::default());
+        };
+        let pem = std::fs::read_to_string(path)
+            .map_err(|e| AppError::Config(format!("{}: {e}", path.display())))?;
+        let ders = shared::x509::pem_certificates(&pem)
+            .map_err(|e| AppError::Config(format!("VERIFIER_X509_TRUST_ANCHORS: {e}")))?;
+        shared::x509::TrustAnchors::from_der(&ders)
+            .map_err(|e| AppError::Config(format!("VERIFIER_X509_TRUST_ANCHORS: {e}")))
     }
 
     /// What the guarded fetcher may reach: issuer metadata, DID documents and status lists

@@ -131,6 +131,7 @@ impl App {
             keys: IssuerKeyResolver::new(fetcher.clone(), DidResolver::new(fetcher.clone())),
             fetcher,
             resources,
+            x509_anchors: config.x509_anchors()?,
         };
         let desk_key = domain::desk::DeskKey::load_or_create(&store, &seal).await?;
         if config.webhook_url.is_some() && config.webhook_secret.is_none() {

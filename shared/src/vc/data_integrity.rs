@@ -173,13 +173,34 @@ pub async fn verify(
     let signed: DataIntegrity<JsonCredential, EdDsaRdfc2022> =
         serde_json::from_value(for_ssi(credential))
             .map_err(|e| DataIntegrityError::Credential(e.to_string()))?;
-    let params =
-        VerificationParameters::from_resolver(&resolver).with_json_ld_loader(context_loader());
+    let params = VerificationParameters::from_resolver(&resolver)
+        .with_json_ld_loader(context_loader())
+        .with_date_time(inside_validity(credential));
     signed
         .verify(params)
         .await
         .map_err(|e| DataIntegrityError::Verify(e.to_string()))?
         .map_err(|e| DataIntegrityError::Verify(e.to_string()))
+}
+
+/// A moment inside the credential's validity period, for ssi: its verification also
+/// refuses a credential outside `validFrom`..`validUntil` (against the system clock), which
+/// would report an expired badge as a broken proof. This verifies the proof alone; the
+/// period is the caller's `validity` check, against the caller's clock.
+fn inside_validity(credential: &Value) -> ssi::claims::chrono::DateTime<ssi::claims::chrono::Utc> {
+    use ssi::claims::chrono::{DateTime, Utc};
+    let time = |name: &str| {
+        credential
+            .get(name)
+            .and_then(Value::as_str)
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc))
+    };
+    match (time("validFrom"), time("validUntil")) {
+        (Some(from), _) => from,
+        (None, Some(until)) => until - ssi::claims::chrono::Duration::seconds(1),
+        (None, None) => Utc::now(),
+    }
 }
 
 #[cfg(test)]
@@ -208,6 +229,34 @@ mod tests {
                 }
             },
         })
+    }
+
+    #[tokio::test]
+    async fn the_proof_of_a_credential_outside_its_validity_period_still_verifies() {
+        // Dates are the caller's `validity` check; the proof is judged alone.
+        let key = SigningKey::generate(Alg::EdDSA);
+        let did = "did:web:issuer.example";
+        let method = "did:web:issuer.example#key-3";
+        for (from, until) in [
+            ("2020-01-01T00:00:00Z", Some("2021-01-01T00:00:00Z")),
+            ("2999-01-01T00:00:00Z", None),
+        ] {
+            let mut badge = badge();
+            badge["validFrom"] = json!(from);
+            if let Some(until) = until {
+                badge["validUntil"] = json!(until);
+            }
+            let signed = sign(&badge, &key, method, did).await.unwrap();
+            verify(&signed, &key.public_jwk(), method, did)
+                .await
+                .unwrap();
+            let mut tampered = signed.clone();
+            tampered["validFrom"] = json!("2019-01-01T00:00:00Z");
+            assert!(matches!(
+                verify(&tampered, &key.public_jwk(), method, did).await,
+                Err(DataIntegrityError::Verify(_))
+            ));
+        }
     }
 
     #[tokio::test]

@@ -339,8 +339,10 @@ async fn validity_and_trust_fail_alone() {
     .await;
     let holder = holder_key();
     let (offer, _, _) = offer_with_image(&t, Some(1)).await;
-    let issued = issue(&t, &offer, &[SD_JWT, JWT_VC_ES256], &holder).await;
-    let credentials = [json!(issued[0]), json!(issued[1])];
+    let issued = issue(&t, &offer, &[SD_JWT, JWT_VC_ES256, LDP_VC], &holder).await;
+    // The Data Integrity proof is judged alone: outside the validity period only
+    // `validity` fails, whatever the system clock says.
+    let credentials = [json!(issued[0]), json!(issued[1]), issued[2].clone()];
 
     // Not on the trust list.
     for c in &credentials {

@@ -9,7 +9,7 @@ use axum::routing::get;
 use holder_agent::PresentError;
 use holder_agent::error::AppError as WalletError;
 use serde_json::{Value, json};
-use shared::keys::{Alg, SigningKey};
+use shared::keys::{Alg, Signer, SigningKey};
 use shared::oid4vp::{AuthorizationRequest, ClientId, sign_request_object_x5c};
 use shared::x509::{self, DevPki, X509Error};
 
@@ -230,4 +230,116 @@ async fn a_certificate_that_is_not_the_client_is_refused_by_name() {
 
 fn urlencoding(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// An SD-JWT VC badge of issuer `iss`, signed by `key` with `x5c` (and no `kid`).
+fn badge_with_x5c(iss: &str, key: &SigningKey, x5c: &[Vec<u8>], now: i64) -> String {
+    let holder = SigningKey::generate(Alg::ES256);
+    let claims = json!({
+        "iss": iss,
+        "iat": now - 60,
+        "nbf": now - 60,
+        "exp": now + 86_400,
+        "vct": format!("{iss}/vct/open-badge-v3"),
+        "cnf": {"jwk": holder.public_jwk().to_value()},
+        "ld": {
+            "@context": [shared::ob3::CONTEXT_VC_V2, shared::ob3::CONTEXT_OB_V3P0_3],
+            "id": "urn:uuid:5b0e3c52-1f0e-4d0e-9d8e-3a3f6f0b7c21",
+            "type": ["VerifiableCredential", "OpenBadgeCredential"],
+            "name": "Forklift Safety",
+            "issuer": {"id": iss, "type": ["Profile"], "name": "Badges Inc."},
+            "validFrom": shared::clock::rfc3339(now - 60),
+            "credentialSubject": {
+                "id": shared::did::did_jwk(&holder.public_jwk()),
+                "type": ["AchievementSubject"],
+                "achievement": {
+                    "id": format!("{iss}/achievements/forklift"),
+                    "type": ["Achievement"],
+                    "name": "Forklift Safety",
+                    "description": "Operates a forklift safely.",
+                    "criteria": {"narrative": "Passed the practical test."},
+                },
+            },
+        },
+    });
+    let mut header = shared::jose::header(shared::sd_jwt::TYP_DC_SD_JWT, None);
+    header.insert("x5c".into(), json!(x509::x5c_encode(x5c)));
+    shared::sd_jwt::issue(
+        claims.as_object().cloned().unwrap(),
+        &["/ld/credentialSubject/achievement/name"],
+        1,
+        header,
+        key,
+    )
+    .unwrap()
+    .serialize()
+}
+
+#[tokio::test]
+async fn an_issuer_key_comes_from_an_x5c_chain_to_the_verifiers_trust_anchor() {
+    use crate::check::{check_json, detail};
+    use crate::common::failed_checks;
+    use x509::San;
+
+    let iss = "https://badges.example";
+    let now = shared::clock::Clock::system().now();
+    let key = SigningKey::generate(Alg::ES256);
+    let pki = DevPki::generate_with_sans(
+        "Badges Inc.",
+        &[San::Dns("badges.example".into()), San::Uri(iss.into())],
+        &key,
+        now,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let anchors = dir.path().join("issuer-anchors.pem");
+    std::fs::write(&anchors, x509::to_pem(std::slice::from_ref(&pki.ca))).unwrap();
+    let t = TestStack::start_with(move |c| c.verifier.x509_trust_anchors = Some(anchors)).await;
+
+    // Nothing is fetched for the key: badges.example does not exist; the chain decides.
+    let good = badge_with_x5c(iss, &key, std::slice::from_ref(&pki.leaf), now);
+    let r = check_json(&t, json!({ "credential": good })).await;
+    assert_eq!(failed_checks(&r), Vec::<String>::new(), "{r:#}");
+    assert_eq!(check(&r, "issuer_key"), Some(true));
+    assert_eq!(check(&r, "issuer_signature"), Some(true));
+    let d = detail(&r, "issuer_key");
+    assert!(
+        d.contains("CN=Badges Inc. (badges.example)") && d.contains(iss),
+        "{d}"
+    );
+    assert_eq!(r["state"], "verified", "{r:#}");
+
+    // Another CA's chain for the same name: not trusted.
+    let other = DevPki::generate("Someone Else", "badges.example", &key, now).unwrap();
+    let r = check_json(
+        &t,
+        json!({ "credential": badge_with_x5c(iss, &key, std::slice::from_ref(&other.leaf), now) }),
+    )
+    .await;
+    assert_eq!(failed_checks(&r), ["issuer_key"], "{r:#}");
+    assert!(
+        detail(&r, "issuer_key").contains("none of the 1 configured trust anchor(s)"),
+        "{r:#}"
+    );
+
+    // The trusted chain, but a credential claiming to be another issuer.
+    let r = check_json(
+        &t,
+        json!({ "credential": badge_with_x5c("https://elsewhere.example", &key, std::slice::from_ref(&pki.leaf), now) }),
+    )
+    .await;
+    assert_eq!(failed_checks(&r), ["issuer_key"], "{r:#}");
+    assert!(
+        detail(&r, "issuer_key").contains("is not named by the certificate"),
+        "{r:#}"
+    );
+
+    // A verifier without anchors does not use the chain: `iss` alone cannot be resolved.
+    let plain = TestStack::start().await;
+    let r = check_json(&plain, json!({ "credential": good })).await;
+    assert_eq!(failed_checks(&r), ["issuer_key"], "{r:#}");
+    assert!(
+        detail(&r, "issuer_key").contains("no X.509 trust anchors are configured"),
+        "{r:#}"
+    );
 }

@@ -3,7 +3,7 @@
 //!
 //! Per `dc+sd-jwt` presentation, in order: `format` (the SD-JWT parses, `typ` `dc+sd-jwt`,
 //! or `vc+sd-jwt` from older wallets), `issuer_key` (SD-JWT VC issuer key resolution from
-//! `iss` and `kid`), `issuer_signature`, `disclosures` (RFC 9901 §7.1: every disclosure's
+//! `iss` and `kid`, or from an `x5c` chain to a configured trust anchor), `issuer_signature`, `disclosures` (RFC 9901 §7.1: every disclosure's
 //! digest referenced once, none unreferenced or duplicated), `validity` (`exp`/`nbf`),
 //! `holder_binding` (KB-JWT present, `typ` `kb+jwt`, signed by `cnf.jwk`), `nonce`,
 //! `audience` (the full `client_id`), `kb_iat` (fresh), `sd_hash`, `vct` (among the query's
@@ -27,6 +27,7 @@ use shared::keys::Jwk;
 use shared::oid4vp::dcql::{Candidate, CredentialQuery, DcqlQuery};
 use shared::sd_jwt::{SdJwt, SdJwtError, TYP_DC_SD_JWT, TYP_VC_SD_JWT};
 use shared::status::StatusList;
+use shared::x509::TrustAnchors;
 
 /// How old a KB-JWT may be (`iat`), in seconds.
 pub const KB_MAX_AGE: i64 = 300;
@@ -166,6 +167,56 @@ pub trait Sources: Send + Sync {
         url: &str,
         accept: &str,
     ) -> impl Future<Output = Result<Resource, String>> + Send;
+
+    /// The CA certificates an issuer's `x5c` chain must lead to; `None`: none configured.
+    fn x509_anchors(&self) -> Option<&TrustAnchors> {
+        None
+    }
+}
+
+/// The key that must verify `jws`, signed by issuer `iss`, and how it was found.
+///
+/// With an `x5c` header and configured trust anchors the chain decides alone
+/// ([`shared::issuer_key::resolve_x5c`]). Without anchors the chain cannot be trusted, so
+/// the key is resolved from `iss` and `kid` as for any JWT, and the detail says the chain
+/// was not used.
+pub async fn resolve_issuer_key<S: Sources>(
+    sources: &S,
+    iss: &str,
+    jws: &Jws,
+    now: i64,
+) -> Result<(Jwk, String), String> {
+    let x5c = jws.header.get("x5c");
+    if let (Some(x5c), Some(anchors)) = (x5c, sources.x509_anchors().filter(|a| !a.is_empty())) {
+        let (jwk, leaf) =
+            shared::issuer_key::resolve_x5c(iss, x5c, anchors, now).map_err(|e| e.to_string())?;
+        return Ok((
+            jwk,
+            format!(
+                "certificate {} (SHA-256 {}) of issuer {iss}, chained to a trust anchor",
+                leaf.subject,
+                leaf.hash()
+            ),
+        ));
+    }
+    match sources.issuer_key(iss, jws.kid()).await {
+        Ok(jwk) => {
+            let mut detail = format!(
+                "key {} of issuer {iss}",
+                jws.kid().map_or_else(|| jwk.thumbprint(), str::to_owned)
+            );
+            if x5c.is_some() {
+                detail.push_str(
+                    "; its `x5c` chain is not used: no X.509 trust anchors are configured",
+                );
+            }
+            Ok((jwk, detail))
+        }
+        Err(e) if x5c.is_some() => Err(format!(
+            "the `x5c` chain cannot be checked (no X.509 trust anchors are configured), and {e}"
+        )),
+        Err(e) => Err(e),
+    }
 }
 
 /// A resource fetched for a check.
@@ -449,15 +500,9 @@ async fn run_presentation<S: Sources>(
             c.fail("issuer_key", "the issuer-signed JWT has no `iss` claim");
             None
         }
-        Some(iss) => match sources.issuer_key(iss, jws.kid()).await {
-            Ok(jwk) => {
-                c.pass(
-                    "issuer_key",
-                    format!(
-                        "key {} of issuer {iss}",
-                        jws.kid().map_or_else(|| jwk.thumbprint(), str::to_owned)
-                    ),
-                );
+        Some(iss) => match resolve_issuer_key(sources, iss, &jws, exp.now).await {
+            Ok((jwk, detail)) => {
+                c.pass("issuer_key", detail);
                 Some(jwk)
             }
             Err(e) => {
@@ -789,8 +834,7 @@ async fn fetch_status_list<S: Sources>(
     let jws = Jws::decode(token.trim()).map_err(|e| format!("status list {uri}: {e}"))?;
     jws.expect_typ(&[shared::status::TYP_STATUSLIST_JWT])
         .map_err(|e| format!("status list {uri}: {e}"))?;
-    let key = sources
-        .issuer_key(iss, jws.kid())
+    let (key, _) = resolve_issuer_key(sources, iss, &jws, now)
         .await
         .map_err(|e| format!("status list {uri}: the issuer's key: {e}"))?;
     key.verifying_key()

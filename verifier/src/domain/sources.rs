@@ -1,10 +1,11 @@
 //! The network behind the verification pipeline: issuer keys (JWT VC Issuer Metadata or
-//! DID, through [`IssuerKeyResolver`]) and Token Status Lists, all fetched through the
+//! DID, through [`IssuerKeyResolver`]; X.509 trust anchors for `x5c`) and status lists, all fetched through the
 //! guarded [`Fetcher`]: every URL comes from a credential a stranger presented.
 
 use shared::fetch::Fetcher;
 use shared::issuer_key::IssuerKeyResolver;
 use shared::keys::Jwk;
+use shared::x509::TrustAnchors;
 
 use super::checks::{Resource, Sources};
 
@@ -17,6 +18,8 @@ pub struct NetworkSources {
     pub fetcher: Fetcher,
     /// The same guard with room for badge images and pages ([`RESOURCE_MAX_BYTES`]).
     pub resources: Fetcher,
+    /// `VERIFIER_X509_TRUST_ANCHORS`: what an issuer's `x5c` chain must lead to.
+    pub x509_anchors: TrustAnchors,
 }
 
 /// Largest badge image, badge page or Bitstring Status List credential read.
@@ -65,5 +68,9 @@ impl Sources for NetworkSources {
             }),
             Err(e) => Err(e.to_string()),
         }
+    }
+
+    fn x509_anchors(&self) -> Option<&TrustAnchors> {
+        Some(&self.x509_anchors)
     }
 }

@@ -8,7 +8,8 @@
 //!   nobody presented the credential to this verifier (a KB-JWT, if any, is ignored). `vct`
 //!   checks the claim is there and its `ld` credential is an Open Badge.
 //! * OB 3.0 VC-JWT (`jwt_vc_json`): `format`, `issuer_key` (from `iss` and `kid`: did:web,
-//!   did:key, did:jwk, or JWT VC Issuer Metadata), `issuer_signature`, `jwt_claims` (the
+//!   did:key, did:jwk, or JWT VC Issuer Metadata; or from an `x5c` chain to a configured
+//!   trust anchor), `issuer_signature`, `jwt_claims` (the
 //!   registered claims mirror the credential, OB 3.0 §8.2), `validity` (`validFrom` /
 //!   `validUntil`), `type`, `status` (Bitstring Status List), `ob3_schema`, `image_digest`,
 //!   `trust`.
@@ -32,7 +33,7 @@ use shared::status::bitstring::{Bitstring, StatusPurpose};
 
 use super::checks::{
     Check, Expectations, LEEWAY, STATUS_DEFAULT_TTL, STATUS_LIST_MAX_BYTES, STATUS_MAX_TTL,
-    Sources, StatusCache, Verification,
+    Sources, StatusCache, Verification, resolve_issuer_key,
 };
 
 /// The key of the checked credential's claims in [`Verification::disclosed`], and the
@@ -357,38 +358,24 @@ async fn vc_jwt<S: Sources>(
         .claim_str("iss")
         .or_else(|| issuer_id(&vc))
         .map(str::to_owned);
-    let key = if jws.header.contains_key("x5c") {
-        checks.push(Check::fail(
-            "issuer_key",
-            "the issuer key is given as an `x5c` certificate chain, which this verifier does not support",
-        ));
-        None
-    } else {
-        match &iss {
-            None => {
-                checks.push(Check::fail(
-                    "issuer_key",
-                    "the VC-JWT names no issuer (`iss`)",
-                ));
+    let key = match &iss {
+        None => {
+            checks.push(Check::fail(
+                "issuer_key",
+                "the VC-JWT names no issuer (`iss`)",
+            ));
+            None
+        }
+        Some(iss) => match resolve_issuer_key(sources, iss, &jws, policy.now).await {
+            Ok((jwk, detail)) => {
+                checks.push(Check::pass("issuer_key", detail));
+                Some(jwk)
+            }
+            Err(e) => {
+                checks.push(Check::fail("issuer_key", e));
                 None
             }
-            Some(iss) => match sources.issuer_key(iss, jws.kid()).await {
-                Ok(jwk) => {
-                    checks.push(Check::pass(
-                        "issuer_key",
-                        format!(
-                            "key {} of issuer {iss}",
-                            jws.kid().map_or_else(|| jwk.thumbprint(), str::to_owned)
-                        ),
-                    ));
-                    Some(jwk)
-                }
-                Err(e) => {
-                    checks.push(Check::fail("issuer_key", e));
-                    None
-                }
-            },
-        }
+        },
     };
     let mut signature_ok = false;
     match &key {
@@ -752,8 +739,7 @@ async fn fetch_bitstring<S: Sources>(
         .claim_str("iss")
         .ok_or_else(|| format!("status list {uri} names no issuer (`iss`)"))?
         .to_owned();
-    let key = sources
-        .issuer_key(&list_issuer, jws.kid())
+    let (key, _) = resolve_issuer_key(sources, &list_issuer, &jws, now)
         .await
         .map_err(|e| format!("status list {uri}: the issuer's key: {e}"))?;
     let key = key

@@ -27,6 +27,8 @@ struct TestSources {
     status_fetches: AtomicUsize,
     /// Badge images by URL.
     images: Mutex<HashMap<String, Vec<u8>>>,
+    /// X.509 trust anchors of issuers' `x5c` chains.
+    anchors: Option<shared::x509::TrustAnchors>,
 }
 
 impl Sources for TestSources {
@@ -59,6 +61,10 @@ impl Sources for TestSources {
                 ..Resource::default()
             },
         })
+    }
+
+    fn x509_anchors(&self) -> Option<&shared::x509::TrustAnchors> {
+        self.anchors.as_ref()
     }
 }
 
@@ -94,6 +100,7 @@ impl Fixture {
             )])),
             status_fetches: AtomicUsize::new(0),
             images: Mutex::new(HashMap::new()),
+            anchors: None,
         };
         let query = template_query(&Template {
             issuer: ISS.into(),
@@ -119,6 +126,15 @@ impl Fixture {
 
     /// The issuer agent's badge, issued with `edit` applied to its claims.
     fn credential_with(&self, typ: &str, edit: impl FnOnce(&mut Map<String, Value>)) -> SdJwt {
+        self.issue(shared::jose::header(typ, Some("did:web:i#key-1")), edit)
+    }
+
+    /// The badge with `edit` applied to its claims, signed under `header`.
+    fn issue(
+        &self,
+        header: Map<String, Value>,
+        edit: impl FnOnce(&mut Map<String, Value>),
+    ) -> SdJwt {
         let ld = json!({
             "@context": [shared::ob3::CONTEXT_VC_V2, shared::ob3::CONTEXT_OB_V3P0_3],
             "id": "urn:uuid:2f1c0b8e-8f7a-4a53-9a52-2c3c9e0f6a11",
@@ -164,7 +180,7 @@ impl Fixture {
                 "/ld/credentialSubject/identifier",
             ],
             1,
-            shared::jose::header(typ, Some("did:web:i#key-1")),
+            header,
             &self.issuer,
         )
         .unwrap()
@@ -172,6 +188,13 @@ impl Fixture {
 
     fn credential(&self) -> SdJwt {
         self.credential_with(TYP_DC_SD_JWT, |_| {})
+    }
+
+    /// The badge signed with its issuer's certificate chain in `x5c` (and no `kid`).
+    fn credential_x5c(&self, x5c: &[Vec<u8>]) -> SdJwt {
+        let mut header = shared::jose::header(TYP_DC_SD_JWT, None);
+        header.insert("x5c".into(), json!(shared::x509::x5c_encode(x5c)));
+        self.issue(header, |_| {})
     }
 
     fn present(&self, sd: &SdJwt, aud: &str, nonce: &str, iat: i64, signer: &dyn Signer) -> String {
@@ -399,6 +422,7 @@ async fn a_forged_signature_fails_issuer_signature() {
             status: Mutex::new(HashMap::new()),
             status_fetches: AtomicUsize::new(0),
             images: Mutex::new(HashMap::new()),
+            anchors: None,
         },
         query: f.query.clone(),
     };
@@ -690,4 +714,86 @@ async fn the_image_digest_check_fetches_the_related_resource_and_compares() {
             .detail
             .contains("does not match its digestSRI")
     );
+}
+
+/// The issuer's chain: a development CA and a leaf for the issuer key naming `dns`.
+fn issuer_pki(f: &Fixture, dns: &str) -> shared::x509::DevPki {
+    shared::x509::DevPki::generate("Test Issuer", dns, &f.issuer, NOW).unwrap()
+}
+
+fn anchors(ca: &[u8]) -> Option<shared::x509::TrustAnchors> {
+    Some(shared::x509::TrustAnchors::from_der(&[ca.to_vec()]).unwrap())
+}
+
+#[tokio::test]
+async fn an_x5c_chain_to_a_trust_anchor_gives_the_issuer_key() {
+    let mut f = Fixture::new();
+    let pki = issuer_pki(&f, "issuer.example");
+    f.sources.anchors = anchors(&pki.ca);
+    // The key comes from the certificate, not from `iss` (which no longer resolves), and the
+    // status list token is still checked with the metadata key.
+    let sd = f.credential_x5c(std::slice::from_ref(&pki.leaf));
+    let p = f.present(&sd, CLIENT_ID, NONCE, NOW - 5, &f.holder);
+    let v = f.verify(p).await;
+    assert!(v.verified(), "{:#?}", v.checks);
+    let d = &check(&v, "issuer_key").detail;
+    assert!(
+        d.contains("CN=Test Issuer (issuer.example)") && d.contains(&shared::x509::hash(&pki.leaf)),
+        "{d}"
+    );
+}
+
+#[tokio::test]
+async fn an_x5c_chain_that_does_not_bind_the_issuer_or_reach_an_anchor_fails_issuer_key() {
+    let mut f = Fixture::new();
+    // A certificate for another host, from a trusted CA: `iss` is not bound.
+    let other = issuer_pki(&f, "other.example");
+    f.sources.anchors = anchors(&other.ca);
+    let sd = f.credential_x5c(std::slice::from_ref(&other.leaf));
+    let v = f
+        .verify(f.present(&sd, CLIENT_ID, NONCE, NOW - 5, &f.holder))
+        .await;
+    assert_eq!(failed(&v), ["issuer_key"]);
+    let d = &check(&v, "issuer_key").detail;
+    assert!(
+        d.contains("is not named by the certificate") && d.contains("other.example"),
+        "{d}"
+    );
+    assert_eq!(check(&v, "issuer_signature").ok, None);
+
+    // The right name, but a CA the verifier does not trust.
+    let untrusted =
+        shared::x509::DevPki::generate("Someone Else", "issuer.example", &f.issuer, NOW).unwrap();
+    let sd = f.credential_x5c(std::slice::from_ref(&untrusted.leaf));
+    let v = f
+        .verify(f.present(&sd, CLIENT_ID, NONCE, NOW - 5, &f.holder))
+        .await;
+    assert_eq!(failed(&v), ["issuer_key"]);
+    let d = &check(&v, "issuer_key").detail;
+    assert!(d.contains("none of the 1 configured trust anchor"), "{d}");
+
+    // A chain signed by one key while the credential is signed by another: the leaf key
+    // does not verify it.
+    let stranger = SigningKey::generate(Alg::ES256);
+    let wrong_key =
+        shared::x509::DevPki::generate("Test Issuer", "issuer.example", &stranger, NOW).unwrap();
+    f.sources.anchors = anchors(&wrong_key.ca);
+    let sd = f.credential_x5c(std::slice::from_ref(&wrong_key.leaf));
+    let v = f
+        .verify(f.present(&sd, CLIENT_ID, NONCE, NOW - 5, &f.holder))
+        .await;
+    assert_eq!(failed(&v), ["issuer_signature"]);
+}
+
+#[tokio::test]
+async fn without_trust_anchors_an_x5c_chain_is_not_used_and_iss_decides() {
+    let f = Fixture::new();
+    let pki = issuer_pki(&f, "other.example");
+    let sd = f.credential_x5c(std::slice::from_ref(&pki.leaf));
+    let v = f
+        .verify(f.present(&sd, CLIENT_ID, NONCE, NOW - 5, &f.holder))
+        .await;
+    assert!(v.verified(), "{:#?}", v.checks);
+    let d = &check(&v, "issuer_key").detail;
+    assert!(d.contains("no X.509 trust anchors are configured"), "{d}");
 }

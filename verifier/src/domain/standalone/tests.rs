@@ -16,7 +16,7 @@ const LIST: &str = "https://issuer.example/status/2/revocation";
 const SUSPENSION: &str = "https://issuer.example/status/2/suspension";
 const IMAGE: &str = "https://issuer.example/images/a1.png";
 const IDX: u64 = 777;
-/// The system time: ssi checks a Data Integrity credential's validity period against it.
+/// The system time: the test badges are valid for an hour around it.
 fn now() -> i64 {
     shared::clock::Clock::system().now()
 }
@@ -331,6 +331,19 @@ async fn a_data_integrity_badge_verifies_until_tampered_with() {
         "{}",
         outcome(&s, "status").detail
     );
+
+    // Outside its validity period the proof still verifies: only `validity` fails.
+    let s = f.check_with(&good, &[], now() - 7200).await;
+    assert_eq!(failed(&s), ["validity"], "{:#?}", s.verification.checks);
+    assert!(outcome(&s, "validity").detail.starts_with("not yet valid"));
+    let s = f.check_with(&good, &[], now() + 7200).await;
+    assert!(failed(&s).contains(&"validity"), "{:?}", failed(&s));
+    assert!(
+        !failed(&s).contains(&"issuer_signature"),
+        "{:?}",
+        failed(&s)
+    );
+    assert!(outcome(&s, "validity").detail.starts_with("expired"));
 
     let Submitted::Json(mut vc) = good else {
         unreachable!()
