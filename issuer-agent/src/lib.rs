@@ -129,6 +129,7 @@ impl App {
         let mailer = mail::Mailer::new(
             config.smtp_url.as_ref().map(|s| s.expose()),
             config.outbox_dir(),
+            config.outbox_concurrency,
         )
         .map_err(|e| AppError::Config(e.to_string()))?;
         let kid_rs256 = format!("{did}#key-2");

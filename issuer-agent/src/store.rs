@@ -390,29 +390,24 @@ impl Store {
         Ok(r == 1)
     }
 
-    pub async fn insert_nonce(&self, nonce_hash: &str, expires_at: i64) -> Result<(), StoreError> {
-        with_db!(&self.db, |pool| sqlx::query(
-            "INSERT INTO nonces (nonce_hash, expires_at) VALUES ($1, $2)"
-        )
-        .bind(nonce_hash)
-        .bind(expires_at)
-        .execute(pool)
-        .await?
-        .rows_affected());
-        Ok(())
-    }
-
-    /// Uses a c_nonce exactly once: true if it was known, unexpired and unused.
-    pub async fn consume_nonce(&self, nonce_hash: &str, now: i64) -> Result<bool, StoreError> {
+    /// Records the use of a c_nonce: true if it was not used before.
+    pub async fn use_nonce(
+        &self,
+        nonce_hash: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         let r = with_db!(&self.db, |pool| {
             sqlx::query(
-            "UPDATE nonces SET used_at = $2 WHERE nonce_hash = $1 AND used_at IS NULL AND expires_at > $2"
-        )
-        .bind(nonce_hash)
-        .bind(now)
-        .execute(pool)
-        .await?
-        .rows_affected()
+                "INSERT INTO nonces (nonce_hash, expires_at, used_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (nonce_hash) DO NOTHING",
+            )
+            .bind(nonce_hash)
+            .bind(expires_at)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected()
         });
         Ok(r == 1)
     }

@@ -56,6 +56,15 @@ macro_rules! with_db {
     };
 }
 
+/// SQLite connections per service: `AKASHI_SQLITE_CONNECTIONS`, default 8.
+fn sqlite_connections() -> u32 {
+    std::env::var("AKASHI_SQLITE_CONNECTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(8)
+}
+
 impl Db {
     /// Connects to `url` and runs `migrations`. SQLite files (and their directory) are
     /// created on first start; SQLite runs in WAL mode with `synchronous=NORMAL`.
@@ -85,7 +94,7 @@ impl Db {
                 }
             }
             let pool = SqlitePoolOptions::new()
-                .max_connections(8)
+                .max_connections(sqlite_connections())
                 .connect_with(opts)
                 .await
                 .map_err(DbError::Connect)?;

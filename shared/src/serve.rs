@@ -19,9 +19,23 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = router.layer(axum::extract::DefaultBodyLimit::max(DEFAULT_BODY_LIMIT));
-    axum::serve(listener, router)
+    axum::serve(no_delay(listener), router)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// `listener` with `TCP_NODELAY` on every accepted connection: a response written in more
+/// than one segment is not held back by Nagle's algorithm waiting for the client's delayed
+/// ACK (axum leaves it off).
+pub fn no_delay(
+    listener: TcpListener,
+) -> impl axum::serve::Listener<Io = tokio::net::TcpStream, Addr = std::net::SocketAddr> {
+    use axum::serve::ListenerExt;
+    listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY could not be set");
+        }
+    })
 }
 
 /// Runs `task` every `period` (first at once) until the returned handle is aborted: the

@@ -67,6 +67,8 @@ impl Format {
 pub const BATCH_SIZE: usize = 10;
 /// Seconds a key proof's `iat` may lie in the past, and in the future.
 const PROOF_MAX_AGE: i64 = 300;
+/// The seal-key subkey label of c_nonce tags.
+const NONCE_MAC_LABEL: &str = "c_nonce";
 /// Seconds a wallet should wait between deferred credential requests.
 pub const DEFERRED_INTERVAL: i64 = 30;
 
@@ -94,14 +96,40 @@ impl App {
         format!("{}/status/{list}/{}", self.issuer_id, purpose.as_str())
     }
 
-    /// A fresh c_nonce (Nonce Endpoint, §7), stored hashed until it expires or is used.
-    pub async fn new_nonce(&self) -> Result<String, AppError> {
-        let nonce = shared::b64::random(16);
-        let now = self.clock.now();
-        self.store
-            .insert_nonce(&shared::b64::sha256(&nonce), now + self.config.nonce_ttl)
-            .await?;
-        Ok(nonce)
+    /// A fresh c_nonce (Nonce Endpoint, §7): `<expiry>.<random>.<tag>`, the tag a MAC
+    /// under the seal key, so nothing is written until the nonce is used (every instance
+    /// sharing the seal key accepts it); [`App::use_nonce`] makes it single use.
+    pub fn new_nonce(&self) -> String {
+        let body = format!(
+            "{}.{}",
+            self.clock.now() + self.config.nonce_ttl,
+            shared::b64::random(16)
+        );
+        let tag = shared::b64::encode(&self.seal.mac(NONCE_MAC_LABEL, body.as_bytes())[..16]);
+        format!("{body}.{tag}")
+    }
+
+    /// Uses a c_nonce once: true if this issuer made it, it has not expired, and it was not
+    /// used before (used nonces are kept, hashed, until they expire).
+    pub async fn use_nonce(&self, nonce: &str, now: i64) -> Result<bool, AppError> {
+        let Some((body, tag)) = nonce.rsplit_once('.') else {
+            return Ok(false);
+        };
+        let expected = shared::b64::encode(&self.seal.mac(NONCE_MAC_LABEL, body.as_bytes())[..16]);
+        if !shared::secret::constant_time_eq(tag.as_bytes(), expected.as_bytes()) {
+            return Ok(false);
+        }
+        let Some(expires_at) = body
+            .split_once('.')
+            .and_then(|(exp, _)| exp.parse::<i64>().ok())
+            .filter(|exp| *exp > now)
+        else {
+            return Ok(false);
+        };
+        Ok(self
+            .store
+            .use_nonce(&shared::b64::sha256(nonce), expires_at, now)
+            .await?)
     }
 
     /// The Credential Endpoint (§8): `bearer` is the access token, `request` the JSON body.
@@ -208,11 +236,7 @@ impl App {
             keys.push(proof.jwk);
         }
         for nonce in &nonces {
-            if !self
-                .store
-                .consume_nonce(&shared::b64::sha256(nonce), now)
-                .await?
-            {
+            if !self.use_nonce(nonce, now).await? {
                 return Err(AppError::oauth(
                     "invalid_nonce",
                     "c_nonce is unknown, expired or already used; fetch a new one from the nonce endpoint",

@@ -37,7 +37,7 @@ pub async fn token(State(app): State<App>, body: axum::body::Bytes) -> Result<Re
 #[utoipa::path(post, path = "/nonce", tag = PROTOCOL,
     responses((status = 200, description = "A fresh `c_nonce`", body = NonceResponse)))]
 pub async fn nonce(State(app): State<App>) -> Result<Response, AppError> {
-    let c_nonce = app.new_nonce().await?;
+    let c_nonce = app.new_nonce();
     Ok(no_store(
         Json(serde_json::json!({ "c_nonce": c_nonce })).into_response(),
     ))

@@ -64,13 +64,22 @@ pub struct DirEntry {
 
 impl Mailer {
     /// SMTP when `smtp_url` is given (`smtp://`, `smtp://…?tls=required`, `smtps://`, with
-    /// optional `user:password@`), otherwise the directory.
-    pub fn new(smtp_url: Option<&str>, dir: PathBuf) -> Result<Mailer, MailError> {
+    /// optional `user:password@`), otherwise the directory. `connections` SMTP connections
+    /// are kept open for reuse: as many as messages are sent at once (lettre opens more when
+    /// asked, and closes each one it cannot keep after a single message).
+    pub fn new(
+        smtp_url: Option<&str>,
+        dir: PathBuf,
+        connections: usize,
+    ) -> Result<Mailer, MailError> {
         match smtp_url {
             Some(url) => {
+                let pool = lettre::transport::smtp::PoolConfig::new()
+                    .max_size(u32::try_from(connections.max(1)).unwrap_or(u32::MAX));
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .map_err(|e| MailError::SmtpUrl(e.to_string()))?
                     .timeout(Some(std::time::Duration::from_secs(20)))
+                    .pool_config(pool)
                     .build();
                 Ok(Mailer::Smtp(transport))
             }

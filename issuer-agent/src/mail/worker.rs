@@ -1,9 +1,10 @@
 //! The outbox worker: claims due messages in batches (a lease, so several workers and
 //! instances can share one database), writes each one when it is sent (no secret is
-//! stored), delivers it, and marks it sent, or schedules a retry with exponential backoff.
-//! A message whose worker died is claimable again when its lease runs out; its Message-ID
-//! does not change, so a receiver can drop the rare repeat of a message that was delivered
-//! just before the crash.
+//! stored), delivers it, and marks the batch's delivered messages sent in one transaction,
+//! or schedules a retry with exponential backoff. A message whose worker died is claimable
+//! again when its lease runs out; its Message-ID does not change, so a receiver can drop
+//! the repeats of the messages that were delivered just before the crash (at most one
+//! batch).
 
 use std::time::Duration;
 
@@ -51,26 +52,34 @@ pub async fn drain_once(app: &App, mailer: &Mailer) -> Result<usize, crate::stor
         .claim_outbox(&claim, now, now + app.config.outbox_lease, BATCH)
         .await?;
     let n = batch.len();
-    futures_util::stream::iter(batch)
-        .for_each_concurrent(app.config.outbox_concurrency.max(1), |m| {
+    let delivered: Vec<OutboxRow> = futures_util::stream::iter(batch)
+        .map(|m| {
             let claim = claim.clone();
-            async move { deliver(app, mailer, &m, &claim).await }
+            async move { deliver(app, mailer, &m, &claim).await.then_some(m) }
         })
+        .buffer_unordered(app.config.outbox_concurrency.max(1))
+        .filter_map(|m| async move { m })
+        .collect()
         .await;
+    if let Err(e) = app
+        .store
+        .outbox_sent(&delivered, &claim, app.clock.now())
+        .await
+    {
+        // The lease runs out and the messages are sent again, with the same Message-IDs.
+        tracing::warn!(messages = delivered.len(), error = %e, "outbox: marking messages sent failed");
+    }
     Ok(n)
 }
 
-async fn deliver(app: &App, mailer: &Mailer, m: &OutboxRow, claim: &str) {
+/// Delivers one message: true when the SMTP server accepted it; a failure is recorded here.
+async fn deliver(app: &App, mailer: &Mailer, m: &OutboxRow, claim: &str) -> bool {
     let result = match app.outgoing(m).await {
         Ok(out) => mailer.send(&out).await.map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
     let stored = match result {
-        Ok(()) => app
-            .store
-            .outbox_sent(m, claim, app.clock.now())
-            .await
-            .map(|_| ()),
+        Ok(()) => return true,
         Err(error) => {
             tracing::warn!(message = %m.id, kind = %m.kind, attempts = m.attempts, %error, "outbox: delivery failed");
             let retry_at = if m.attempts >= MAX_ATTEMPTS {
@@ -86,6 +95,7 @@ async fn deliver(app: &App, mailer: &Mailer, m: &OutboxRow, claim: &str) {
     if let Err(e) = stored {
         tracing::warn!(message = %m.id, error = %e, "outbox: recording the outcome failed");
     }
+    false
 }
 
 #[cfg(test)]

@@ -404,39 +404,47 @@ impl Store {
         .await?))
     }
 
-    /// Marks a claimed message sent and records it in the registration's history; false if
-    /// the claim was lost (the lease ran out and another worker took it).
+    /// Marks claimed messages sent and records each in its registration's history, in one
+    /// transaction; returns how many were still claimed by `claim` (a message whose lease
+    /// ran out and that another worker took is left to that worker).
     pub async fn outbox_sent(
         &self,
-        m: &OutboxRow,
+        sent: &[OutboxRow],
         claim: &str,
         now: i64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<usize, StoreError> {
+        if sent.is_empty() {
+            return Ok(0);
+        }
         Ok(with_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
-            let ok = sqlx::query(
-                "UPDATE outbox SET sent_at = $3, claim = NULL, claimed_until = NULL, last_error = NULL \
-                 WHERE id = $1 AND claim = $2 AND sent_at IS NULL",
-            )
-            .bind(&m.id)
-            .bind(claim)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if ok {
-                let events = [EventRow {
-                    registration_id: m.registration_id.clone(),
-                    at: now,
-                    event: format!("{}_email_sent", m.kind),
-                    detail: serde_json::json!({ "message_id": m.id, "to": m.recipient, "attempts": m.attempts })
-                        .to_string(),
-                }];
-                insert_consequences!(tx, &None::<OfferRow>, &[] as &[OutboxRow], &events);
+            let mut marked = 0;
+            for m in sent {
+                let ok = sqlx::query(
+                    "UPDATE outbox SET sent_at = $3, claim = NULL, claimed_until = NULL, last_error = NULL \
+                     WHERE id = $1 AND claim = $2 AND sent_at IS NULL",
+                )
+                .bind(&m.id)
+                .bind(claim)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if ok {
+                    marked += 1;
+                    let events = [EventRow {
+                        registration_id: m.registration_id.clone(),
+                        at: now,
+                        event: format!("{}_email_sent", m.kind),
+                        detail: serde_json::json!({ "message_id": m.id, "to": m.recipient, "attempts": m.attempts })
+                            .to_string(),
+                    }];
+                    insert_consequences!(tx, &None::<OfferRow>, &[] as &[OutboxRow], &events);
+                }
             }
             tx.commit().await?;
-            ok
+            marked
         }))
     }
 

@@ -317,6 +317,22 @@ async fn proof_rejections_are_precise() {
         "{body}"
     );
 
+    // A nonce whose expiry was pushed back (its MAC no longer matches), and a truncated one.
+    let (body_part, tag) = nonce.rsplit_once('.').expect("exp.random.tag");
+    let (_, random) = body_part.split_once('.').expect("exp.random");
+    for forged in [
+        format!("{}.{random}.{tag}", now + 86_400),
+        body_part.to_owned(),
+    ] {
+        let proof = build_proof_jwt(&holder, t.issuer(), Some(&forged), now);
+        let (s, body) = t.credential(&token, credential_request(vec![proof])).await;
+        assert_eq!(
+            (s, body["error"].as_str()),
+            (400, Some("invalid_nonce")),
+            "{forged}: {body}"
+        );
+    }
+
     // The failed attempts above did not use the real nonce up.
     let good = build_proof_jwt(&holder, t.issuer(), Some(&nonce), now);
     let (s, body) = t
@@ -532,6 +548,20 @@ async fn evidence_and_results_are_selectively_disclosable() {
 #[tokio::test]
 async fn expired_nonces_are_refused_then_purged() {
     let t = TestStack::start().await;
+    let holder = holder_key();
+    // One nonce used (nonces are stored only once used), one not.
+    let used = t.offer(false, None).await;
+    let used_token = access_token(&t, &used, None).await;
+    let proof = build_proof_jwt(
+        &holder,
+        t.issuer(),
+        Some(&t.nonce().await),
+        t.stack.clock.now(),
+    );
+    let (s, body) = t
+        .credential(&used_token, credential_request(vec![proof]))
+        .await;
+    assert_eq!(s, 200, "{body}");
     let offer = t.offer(false, None).await;
     let token = access_token(&t, &offer, None).await;
     let nonce = t.nonce().await;
@@ -539,7 +569,6 @@ async fn expired_nonces_are_refused_then_purged() {
     // The access token has expired too (300 s): a fresh offer gives a fresh one.
     let offer = t.offer(false, None).await;
     let token2 = access_token(&t, &offer, None).await;
-    let holder = holder_key();
     let proof = build_proof_jwt(&holder, t.issuer(), Some(&nonce), t.stack.clock.now());
     let (s, body) = t.credential(&token2, credential_request(vec![proof])).await;
     assert_eq!(
@@ -561,6 +590,6 @@ async fn expired_nonces_are_refused_then_purged() {
         .purge_nonces(t.stack.clock.now())
         .await
         .unwrap();
-    assert_eq!(purged, 1);
+    assert_eq!(purged, 1, "the used nonce's record, once it expired");
     t.stack.stop().await;
 }
