@@ -1,21 +1,23 @@
-//! The outbox worker: claims due messages in batches (a lease, so several workers and
-//! instances can share one database), writes each one when it is sent (no secret is
-//! stored), delivers it, and marks the batch's delivered messages sent in one transaction,
-//! or schedules a retry with exponential backoff. A message whose worker died is claimable
-//! again when its lease runs out; its Message-ID does not change, so a receiver can drop
-//! the repeats of the messages that were delivered just before the crash (at most one
-//! batch).
+//! The outbox worker: keeps up to `ISSUER_OUTBOX_CONCURRENCY` messages in delivery,
+//! claiming more as deliveries finish (a lease, so several workers and instances can share
+//! one database); writes each one when it is sent (no secret is stored), delivers it, and
+//! marks delivered messages sent in one transaction per [`MARK_CHUNK`] (or when deliveries
+//! pause), or schedules a retry with exponential backoff. A message whose worker died is
+//! claimable again when its lease runs out; its Message-ID does not change, so a receiver
+//! can drop the repeats of the messages that were delivered just before the crash: at most
+//! those in delivery and those delivered but not yet marked (concurrency + `MARK_CHUNK`).
 
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 
 use super::Mailer;
 use crate::App;
 use crate::store::OutboxRow;
 
-/// Messages claimed at once.
-const BATCH: i64 = 64;
+/// Delivered messages marked sent in one transaction.
+const MARK_CHUNK: usize = 32;
 /// Attempts before a message is given up (then shown as failed; the operator re-sends).
 pub const MAX_ATTEMPTS: i64 = 12;
 
@@ -29,7 +31,7 @@ pub fn backoff(attempts: i64) -> i64 {
 /// message in this process) or for a second (messages from other processes, retries).
 pub async fn run(app: App, mailer: Mailer) {
     loop {
-        match drain_once(&app, &mailer).await {
+        match drain(&app, &mailer).await {
             Ok(0) => {
                 let _ =
                     tokio::time::timeout(Duration::from_secs(1), app.outbox_wake.notified()).await;
@@ -43,33 +45,87 @@ pub async fn run(app: App, mailer: Mailer) {
     }
 }
 
-/// Claims one batch and delivers it; returns how many were claimed.
-pub async fn drain_once(app: &App, mailer: &Mailer) -> Result<usize, crate::store::StoreError> {
+/// Delivers due messages until none is left, `concurrency` at a time, claiming as it
+/// goes; returns how many were claimed.
+pub async fn drain(app: &App, mailer: &Mailer) -> Result<usize, crate::store::StoreError> {
+    let concurrency = app.config.outbox_concurrency.max(1);
     let claim = shared::b64::random(16);
-    let now = app.clock.now();
-    let batch = app
-        .store
-        .claim_outbox(&claim, now, now + app.config.outbox_lease, BATCH)
-        .await?;
-    let n = batch.len();
-    let delivered: Vec<OutboxRow> = futures_util::stream::iter(batch)
-        .map(|m| {
-            let claim = claim.clone();
-            async move { deliver(app, mailer, &m, &claim).await.then_some(m) }
-        })
-        .buffer_unordered(app.config.outbox_concurrency.max(1))
-        .filter_map(|m| async move { m })
-        .collect()
-        .await;
+    let mut claimed = 0;
+    let mut queue: Vec<OutboxRow> = Vec::new();
+    let mut exhausted = false;
+    let mut in_flight = FuturesUnordered::new();
+    let mut delivered: Vec<OutboxRow> = Vec::new();
+    loop {
+        while in_flight.len() < concurrency && !exhausted {
+            if queue.is_empty() {
+                let now = app.clock.now();
+                let limit = i64::try_from(concurrency).unwrap_or(i64::MAX);
+                queue = match app
+                    .store
+                    .claim_outbox(&claim, now, now + app.config.outbox_lease, limit)
+                    .await
+                {
+                    Ok(batch) => batch,
+                    Err(e) => {
+                        // Deliveries under way finish and are marked; the error is reported.
+                        finish(app, &claim, in_flight, delivered).await;
+                        return Err(e);
+                    }
+                };
+                queue.reverse();
+                claimed += queue.len();
+                exhausted = queue.is_empty();
+            }
+            if let Some(m) = queue.pop() {
+                let claim = claim.clone();
+                in_flight.push(async move {
+                    let ok = deliver(app, mailer, &m, &claim).await;
+                    (m, ok)
+                });
+            }
+        }
+        let Some((m, ok)) = in_flight.next().await else {
+            mark_sent(app, &claim, &mut delivered).await;
+            return Ok(claimed);
+        };
+        if ok {
+            delivered.push(m);
+        }
+        if delivered.len() >= MARK_CHUNK || in_flight.is_empty() {
+            mark_sent(app, &claim, &mut delivered).await;
+        }
+    }
+}
+
+/// Lets the deliveries under way finish and marks what was delivered.
+async fn finish<F: std::future::Future<Output = (OutboxRow, bool)>>(
+    app: &App,
+    claim: &str,
+    mut in_flight: FuturesUnordered<F>,
+    mut delivered: Vec<OutboxRow>,
+) {
+    while let Some((m, ok)) = in_flight.next().await {
+        if ok {
+            delivered.push(m);
+        }
+    }
+    mark_sent(app, claim, &mut delivered).await;
+}
+
+/// Marks `delivered` sent (one transaction) and empties it.
+async fn mark_sent(app: &App, claim: &str, delivered: &mut Vec<OutboxRow>) {
+    if delivered.is_empty() {
+        return;
+    }
     if let Err(e) = app
         .store
-        .outbox_sent(&delivered, &claim, app.clock.now())
+        .outbox_sent(delivered, claim, app.clock.now())
         .await
     {
         // The lease runs out and the messages are sent again, with the same Message-IDs.
         tracing::warn!(messages = delivered.len(), error = %e, "outbox: marking messages sent failed");
     }
-    Ok(n)
+    delivered.clear();
 }
 
 /// Delivers one message: true when the SMTP server accepted it; a failure is recorded here.
