@@ -9,8 +9,7 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
+use tokio::task::JoinSet;
 
 use super::Mailer;
 use crate::App;
@@ -53,7 +52,9 @@ pub async fn drain(app: &App, mailer: &Mailer) -> Result<usize, crate::store::St
     let mut claimed = 0;
     let mut queue: Vec<OutboxRow> = Vec::new();
     let mut exhausted = false;
-    let mut in_flight = FuturesUnordered::new();
+    // Each delivery is its own task: one left unpolled while this loop awaits a claim could
+    // hold a pooled connection the claim is waiting for.
+    let mut in_flight: JoinSet<(OutboxRow, bool)> = JoinSet::new();
     let mut delivered: Vec<OutboxRow> = Vec::new();
     loop {
         while in_flight.len() < concurrency && !exhausted {
@@ -77,19 +78,22 @@ pub async fn drain(app: &App, mailer: &Mailer) -> Result<usize, crate::store::St
                 exhausted = queue.is_empty();
             }
             if let Some(m) = queue.pop() {
-                let claim = claim.clone();
-                in_flight.push(async move {
-                    let ok = deliver(app, mailer, &m, &claim).await;
+                let (app, mailer, claim) = (app.clone(), mailer.clone(), claim.clone());
+                in_flight.spawn(async move {
+                    let ok = deliver(&app, &mailer, &m, &claim).await;
                     (m, ok)
                 });
             }
         }
-        let Some((m, ok)) = in_flight.next().await else {
-            mark_sent(app, &claim, &mut delivered).await;
-            return Ok(claimed);
-        };
-        if ok {
-            delivered.push(m);
+        match in_flight.join_next().await {
+            None => {
+                mark_sent(app, &claim, &mut delivered).await;
+                return Ok(claimed);
+            }
+            Some(Ok((m, true))) => delivered.push(m),
+            Some(Ok((_, false))) => {}
+            // A delivery that panicked: its lease runs out and it is retried.
+            Some(Err(e)) => tracing::warn!(error = %e, "outbox: a delivery task failed"),
         }
         if delivered.len() >= MARK_CHUNK || in_flight.is_empty() {
             mark_sent(app, &claim, &mut delivered).await;
@@ -98,14 +102,14 @@ pub async fn drain(app: &App, mailer: &Mailer) -> Result<usize, crate::store::St
 }
 
 /// Lets the deliveries under way finish and marks what was delivered.
-async fn finish<F: std::future::Future<Output = (OutboxRow, bool)>>(
+async fn finish(
     app: &App,
     claim: &str,
-    mut in_flight: FuturesUnordered<F>,
+    mut in_flight: JoinSet<(OutboxRow, bool)>,
     mut delivered: Vec<OutboxRow>,
 ) {
-    while let Some((m, ok)) = in_flight.next().await {
-        if ok {
+    while let Some(done) = in_flight.join_next().await {
+        if let Ok((m, true)) = done {
             delivered.push(m);
         }
     }

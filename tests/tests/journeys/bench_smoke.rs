@@ -49,15 +49,16 @@ async fn bulk_scenario_delivers_every_invitation() {
     let url = sink.url();
     let t = TestStack::start_with(|c| {
         c.issuer.smtp_url = Some(shared::secret::Secret::new(url));
-        c.issuer.outbox_concurrency = 4;
+        // More deliveries at once than pooled SQLite connections (8), as in the benchmark.
+        c.issuer.outbox_concurrency = 32;
     })
     .await;
-    let report = akashi::bulk::bulk(t.issuer(), &sink, 300, Duration::from_secs(120))
+    let report = akashi::bulk::bulk(t.issuer(), &sink, 1_000, Duration::from_secs(120))
         .await
         .expect("the scenario runs");
     assert!(report.clean(), "{}", report.table());
-    assert_eq!(report.summary["records"], 300);
-    assert_eq!(sink.accepted(), 300);
+    assert_eq!(report.summary["records"], 1_000);
+    assert_eq!(sink.accepted(), 1_000);
     t.stack.stop().await;
 }
 
