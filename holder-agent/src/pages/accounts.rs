@@ -357,22 +357,7 @@ pub(super) async fn resend(
     web: Web,
     body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
-    let form = web.checked_form(&app, &body)?;
-    let email = form.value("email").trim().to_owned();
-    Ok(
-        match app
-            .resend_confirmation(&email, web.lang.code(), web.ip.as_deref(), app.clock.now())
-            .await
-        {
-            Ok(()) => notice(
-                &app,
-                &web,
-                texts(web.lang).check_resend,
-                &email.to_lowercase(),
-            ),
-            Err(e) => email_form(&app, &web, true, e.status(), email, Some(user_message(&e))),
-        },
-    )
+    submit_email_form(&app, &web, &body, true).await
 }
 
 /// `GET /forgot`.
@@ -397,22 +382,39 @@ pub(super) async fn forgot(
     web: Web,
     body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
-    let form = web.checked_form(&app, &body)?;
+    submit_email_form(&app, &web, &body, false).await
+}
+
+/// The address form's answer: the confirmation link sent again (`resend`) or a
+/// password-reset link sent; the same notice whether or not the address is known.
+async fn submit_email_form(
+    app: &App,
+    web: &Web,
+    body: &[u8],
+    resend: bool,
+) -> Result<Response, PageError> {
+    let form = web.checked_form(app, body)?;
     let email = form.value("email").trim().to_owned();
-    Ok(
-        match app
-            .request_reset(&email, web.lang.code(), web.ip.as_deref(), app.clock.now())
-            .await
-        {
-            Ok(()) => notice(
-                &app,
-                &web,
-                texts(web.lang).check_reset,
-                &email.to_lowercase(),
-            ),
-            Err(e) => email_form(&app, &web, false, e.status(), email, Some(user_message(&e))),
-        },
-    )
+    let (lang, ip, now) = (web.lang.code(), web.ip.as_deref(), app.clock.now());
+    let sent = if resend {
+        app.resend_confirmation(&email, lang, ip, now).await
+    } else {
+        app.request_reset(&email, lang, ip, now).await
+    };
+    let t = texts(web.lang);
+    Ok(match sent {
+        Ok(()) => notice(
+            app,
+            web,
+            if resend {
+                t.check_resend
+            } else {
+                t.check_reset
+            },
+            &email.to_lowercase(),
+        ),
+        Err(e) => email_form(app, web, resend, e.status(), email, Some(user_message(&e))),
+    })
 }
 
 fn reset_form(
