@@ -1,11 +1,12 @@
 //! The outbox worker: keeps up to `ISSUER_OUTBOX_CONCURRENCY` messages in delivery,
 //! claiming more as deliveries finish (a lease, so several workers and instances can share
 //! one database); writes each one when it is sent (no secret is stored), delivers it, and
-//! marks delivered messages sent in one transaction per [`MARK_CHUNK`] (or when deliveries
-//! pause), or schedules a retry with exponential backoff. A message whose worker died is
-//! claimable again when its lease runs out; its Message-ID does not change, so a receiver
-//! can drop the repeats of the messages that were delivered just before the crash: at most
-//! those in delivery and those delivered but not yet marked (concurrency + `MARK_CHUNK`).
+//! marks delivered messages sent in one transaction per [`MARK_CHUNK`] (or within
+//! [`MARK_WITHIN`], or when deliveries pause), or schedules a retry with exponential
+//! backoff. A message whose worker died is claimable again when its lease runs out; its
+//! Message-ID does not change, so a receiver can drop the repeats of the messages that were
+//! delivered just before the crash: at most those in delivery and those delivered but not
+//! yet marked (concurrency + `MARK_CHUNK`).
 
 use std::time::Duration;
 
@@ -17,6 +18,8 @@ use crate::store::OutboxRow;
 
 /// Delivered messages marked sent in one transaction.
 const MARK_CHUNK: usize = 32;
+/// Longest a delivered message waits to be marked sent (the outbox counts stay current).
+const MARK_WITHIN: Duration = Duration::from_millis(250);
 /// Attempts before a message is given up (then shown as failed; the operator re-sends).
 pub const MAX_ATTEMPTS: i64 = 12;
 
@@ -56,6 +59,7 @@ pub async fn drain(app: &App, mailer: &Mailer) -> Result<usize, crate::store::St
     // hold a pooled connection the claim is waiting for.
     let mut in_flight: JoinSet<(OutboxRow, bool)> = JoinSet::new();
     let mut delivered: Vec<OutboxRow> = Vec::new();
+    let mut oldest_unmarked = tokio::time::Instant::now();
     loop {
         while in_flight.len() < concurrency && !exhausted {
             if queue.is_empty() {
@@ -90,12 +94,20 @@ pub async fn drain(app: &App, mailer: &Mailer) -> Result<usize, crate::store::St
                 mark_sent(app, &claim, &mut delivered).await;
                 return Ok(claimed);
             }
-            Some(Ok((m, true))) => delivered.push(m),
+            Some(Ok((m, true))) => {
+                if delivered.is_empty() {
+                    oldest_unmarked = tokio::time::Instant::now();
+                }
+                delivered.push(m);
+            }
             Some(Ok((_, false))) => {}
             // A delivery that panicked: its lease runs out and it is retried.
             Some(Err(e)) => tracing::warn!(error = %e, "outbox: a delivery task failed"),
         }
-        if delivered.len() >= MARK_CHUNK || in_flight.is_empty() {
+        if delivered.len() >= MARK_CHUNK
+            || in_flight.is_empty()
+            || (!delivered.is_empty() && oldest_unmarked.elapsed() >= MARK_WITHIN)
+        {
             mark_sent(app, &claim, &mut delivered).await;
         }
     }

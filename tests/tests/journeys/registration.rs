@@ -725,7 +725,10 @@ async fn killed_mid_import_every_recipient_gets_exactly_one_invitation() {
     loop {
         let counts = issuer.outbox(&http).await.unwrap_or(Value::Null);
         let queued = counts["pending"].as_i64().unwrap_or(0) + counts["sent"].as_i64().unwrap_or(0);
-        if queued >= 2_000 && counts["sent"].as_i64().unwrap_or(0) > 0 {
+        // Mail flowing at the kill if it can be; half the rows in at the latest, so a fast
+        // import on a loaded machine is still interrupted.
+        let sent = counts["sent"].as_i64().unwrap_or(0);
+        if queued >= 2_000 && (sent > 0 || queued >= 5_000) {
             break;
         }
         assert!(
