@@ -6,7 +6,7 @@ mod accounts;
 
 pub use accounts::{LoginRow, TokenRow};
 use shared::db::{Db, Migrations};
-use shared::with_db;
+use shared::{with_db, with_db_write};
 
 pub use public::{BadgePageRow, CompanionRow};
 
@@ -107,7 +107,7 @@ impl Store {
     /// Inserts the account unless one of that name exists (two first uses at once: the
     /// first insert wins and both then read it). True if this call inserted it.
     pub async fn insert_account(&self, a: &AccountRow) -> Result<bool, StoreError> {
-        let n = with_db!(&self.db, |pool| {
+        let n = with_db_write!(&self.db, |pool| {
             sqlx::query(
             "INSERT INTO accounts (id, name, holder_key, api_token_hash, created_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (name) DO NOTHING"
@@ -130,7 +130,7 @@ impl Store {
         account_id: &str,
         token_hash: &str,
     ) -> Result<(), StoreError> {
-        with_db!(&self.db, |pool| sqlx::query(
+        with_db_write!(&self.db, |pool| sqlx::query(
             "UPDATE accounts SET api_token_hash = $2 WHERE id = $1"
         )
         .bind(account_id)
@@ -144,7 +144,7 @@ impl Store {
     /// Stores a credential once per account: false if this account already holds the very
     /// same SD-JWT.
     pub async fn insert_credential(&self, c: &CredentialRow) -> Result<bool, StoreError> {
-        let n = with_db!(&self.db, |pool| {
+        let n = with_db_write!(&self.db, |pool| {
             sqlx::query(
             "INSERT INTO credentials (id, account_id, format, configuration_id, issuer, issuer_display_name, vct, raw, raw_hash, claims, disclosable, received_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (account_id, raw_hash) DO NOTHING"
@@ -205,7 +205,7 @@ impl Store {
         password_hash: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        with_db!(&self.db, |pool| {
+        with_db_write!(&self.db, |pool| {
             sqlx::query(
             "UPDATE accounts SET email = $2, email_confirmed_at = $3, password_hash = $4 WHERE id = $1"
         )
@@ -227,7 +227,7 @@ impl Store {
         now: i64,
         expires_at: i64,
     ) -> Result<(), StoreError> {
-        with_db!(&self.db, |pool| {
+        with_db_write!(&self.db, |pool| {
             sqlx::query(
             "INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)"
         )
@@ -259,7 +259,7 @@ impl Store {
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
-        with_db!(&self.db, |pool| sqlx::query(
+        with_db_write!(&self.db, |pool| sqlx::query(
             "DELETE FROM sessions WHERE token_hash = $1"
         )
         .bind(token_hash)
@@ -286,7 +286,7 @@ impl Store {
         locked_until: i64,
         now: i64,
     ) -> Result<(), StoreError> {
-        with_db!(&self.db, |pool| {
+        with_db_write!(&self.db, |pool| {
             sqlx::query(
             "INSERT INTO sign_in_throttle (subject, failures, locked_until, updated_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (subject) DO UPDATE SET failures = $2, locked_until = $3, updated_at = $4"

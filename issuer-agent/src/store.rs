@@ -5,7 +5,7 @@
 use shared::db::{Db, Migrations};
 use shared::keys::seal::SealKey;
 use shared::keys::{Alg, SigningKey};
-use shared::with_db;
+use shared::{with_db, with_db_write};
 
 static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -99,6 +99,34 @@ pub struct CredentialRow {
     pub expires_at: Option<i64>,
 }
 
+/// Inserts a credential at a status index, unless the index is taken.
+const INSERT_CREDENTIAL: &str = "INSERT INTO credentials (id, offer_id, configuration, holder_jwk, status_list, status_idx, status, issued_at, expires_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8) ON CONFLICT (status_list, status_idx) DO NOTHING";
+
+/// Random status indices drawn for one credential before its list counts as full.
+pub const STATUS_INDEX_TRIES: usize = 64;
+
+/// What one credential request claims: the c_nonces it uses (`(hash, expires_at)`) and
+/// the offer's one issuance of a configuration, at `now`.
+#[derive(Debug, Clone, Copy)]
+pub struct IssuanceClaim<'a> {
+    pub nonces: &'a [(String, i64)],
+    pub offer_id: &'a str,
+    pub configuration: &'a str,
+    pub now: i64,
+}
+
+/// Why [`Store::claim_and_record`] wrote nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimRefused {
+    /// A c_nonce of the request was used before.
+    NonceUsed,
+    /// The offer's credential of this configuration was issued before.
+    AlreadyIssued,
+    /// No free status index was found in [`STATUS_INDEX_TRIES`] draws.
+    StatusListFull,
+}
+
 /// Writes `$audit` (an [`AuditEntry`]) through `$tx`, inside the transaction of the change
 /// it records.
 macro_rules! insert_audit {
@@ -165,7 +193,7 @@ impl Store {
     }
 
     pub async fn insert_achievement(&self, a: &AchievementRow) -> Result<(), StoreError> {
-        with_db!(&self.db, |pool| {
+        with_db_write!(&self.db, |pool| {
             sqlx::query(
                 "INSERT INTO achievements (id, name, description, criteria, image_url, valid_days, created_at, \
                  criteria_url, achievement_type, tags, alignments, image_digest, retired_at, updated_at, requires_approval) \
@@ -195,7 +223,7 @@ impl Store {
 
     /// Replaces an achievement's editable fields; false if unknown.
     pub async fn update_achievement(&self, a: &AchievementRow) -> Result<bool, StoreError> {
-        Ok(with_db!(&self.db, |pool| {
+        Ok(with_db_write!(&self.db, |pool| {
             sqlx::query(
                 "UPDATE achievements SET name = $2, description = $3, criteria = $4, image_url = $5, \
                  valid_days = $6, criteria_url = $7, achievement_type = $8, tags = $9, alignments = $10, \
@@ -251,7 +279,7 @@ impl Store {
         image_url: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        Ok(with_db!(&self.db, |pool| {
+        Ok(with_db_write!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             let found = sqlx::query(
                 "UPDATE achievements SET image_url = $2, image_digest = $3, updated_at = $4 WHERE id = $1",
@@ -297,7 +325,7 @@ impl Store {
     }
 
     pub async fn insert_offer(&self, o: &OfferRow) -> Result<(), StoreError> {
-        with_db!(&self.db, |pool| {
+        with_db_write!(&self.db, |pool| {
             sqlx::query(
             "INSERT INTO offers (id, achievement_id, recipient_name, recipient_email, code_hash, tx_code_hash, \
              tx_code_failures, expires_at, created_at, evidence, results, registration_id) \
@@ -356,7 +384,7 @@ impl Store {
 
     /// Counts a wrong transaction code; returns the failures so far.
     pub async fn record_tx_code_failure(&self, offer_id: &str) -> Result<i64, StoreError> {
-        Ok(with_db!(&self.db, |pool| {
+        Ok(with_db_write!(&self.db, |pool| {
             sqlx::query_scalar(
             "UPDATE offers SET tx_code_failures = tx_code_failures + 1 WHERE id = $1 RETURNING tx_code_failures"
         )
@@ -375,7 +403,7 @@ impl Store {
         now: i64,
         max_failures: i64,
     ) -> Result<bool, StoreError> {
-        let r = with_db!(&self.db, |pool| sqlx::query(
+        let r = with_db_write!(&self.db, |pool| sqlx::query(
             "UPDATE offers SET redeemed_at = $2, token_hash = $3, token_expires_at = $4 \
              WHERE id = $1 AND redeemed_at IS NULL AND expires_at > $2 AND tx_code_failures < $5"
         )
@@ -397,7 +425,7 @@ impl Store {
         expires_at: i64,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let r = with_db!(&self.db, |pool| {
+        let r = with_db_write!(&self.db, |pool| {
             sqlx::query(
                 "INSERT INTO nonces (nonce_hash, expires_at, used_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (nonce_hash) DO NOTHING",
@@ -414,7 +442,7 @@ impl Store {
 
     /// Deletes nonces that expired before `before`.
     pub async fn purge_nonces(&self, before: i64) -> Result<u64, StoreError> {
-        Ok(with_db!(&self.db, |pool| sqlx::query(
+        Ok(with_db_write!(&self.db, |pool| sqlx::query(
             "DELETE FROM nonces WHERE expires_at < $1"
         )
         .bind(before)
@@ -430,7 +458,7 @@ impl Store {
         configuration: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let r = with_db!(&self.db, |pool| {
+        let r = with_db_write!(&self.db, |pool| {
             sqlx::query(
             "INSERT INTO offer_issuances (offer_id, configuration, issued_at) VALUES ($1, $2, $3) \
              ON CONFLICT (offer_id, configuration) DO NOTHING"
@@ -445,7 +473,6 @@ impl Store {
         Ok(r == 1)
     }
 
-    /// Inserts an issued credential; false if its status index is already taken.
     /// Inserts an issued credential and its audit entry in one transaction; false (and
     /// nothing written) if its status index is already taken.
     pub async fn insert_credential(
@@ -453,29 +480,122 @@ impl Store {
         c: &CredentialRow,
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
-        Ok(with_db!(&self.db, |pool| {
+        Ok(with_db_write!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
-            let inserted = sqlx::query(
-                "INSERT INTO credentials (id, offer_id, configuration, holder_jwk, status_list, status_idx, status, issued_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8) ON CONFLICT (status_list, status_idx) DO NOTHING",
-            )
-            .bind(&c.id)
-            .bind(&c.offer_id)
-            .bind(&c.configuration)
-            .bind(&c.holder_jwk)
-            .bind(c.status_list)
-            .bind(c.status_idx)
-            .bind(c.issued_at)
-            .bind(c.expires_at)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
+            let inserted = sqlx::query(INSERT_CREDENTIAL)
+                .bind(&c.id)
+                .bind(&c.offer_id)
+                .bind(&c.configuration)
+                .bind(&c.holder_jwk)
+                .bind(c.status_list)
+                .bind(c.status_idx)
+                .bind(c.issued_at)
+                .bind(c.expires_at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
                 == 1;
             if inserted {
                 insert_audit!(&mut *tx, audit);
             }
             tx.commit().await?;
             inserted
+        }))
+    }
+
+    /// One credential request's writes, in one transaction, all or nothing: uses its
+    /// c_nonces and claims the offer's one issuance of the configuration (`claim`), and enters each of `rows` in its status list at an index drawn from `next_index`
+    /// (drawn again on the rare collision) with the audit entry `audit` makes for it. Returns
+    /// the indices in the order of `rows`, or what refused the request (nothing written).
+    pub async fn claim_and_record(
+        &self,
+        claim: &IssuanceClaim<'_>,
+        rows: &[CredentialRow],
+        mut next_index: impl FnMut() -> i64 + Send,
+        audit: impl Fn(&CredentialRow, i64) -> AuditEntry + Send + Sync,
+    ) -> Result<Result<Vec<i64>, ClaimRefused>, StoreError> {
+        let IssuanceClaim {
+            nonces,
+            offer_id,
+            configuration,
+            now,
+        } = *claim;
+        Ok(with_db_write!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let mut refused = None;
+            for (hash, expires_at) in nonces {
+                let used = sqlx::query(
+                    "INSERT INTO nonces (nonce_hash, expires_at, used_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (nonce_hash) DO NOTHING",
+                )
+                .bind(hash)
+                .bind(expires_at)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if used != 1 {
+                    refused = Some(ClaimRefused::NonceUsed);
+                    break;
+                }
+            }
+            if refused.is_none()
+                && sqlx::query(
+                    "INSERT INTO offer_issuances (offer_id, configuration, issued_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (offer_id, configuration) DO NOTHING",
+                )
+                .bind(offer_id)
+                .bind(configuration)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    != 1
+            {
+                refused = Some(ClaimRefused::AlreadyIssued);
+            }
+            let mut indices = Vec::with_capacity(rows.len());
+            let rows = if refused.is_none() { rows } else { &[] };
+            for c in rows {
+                let mut entered = None;
+                for _ in 0..STATUS_INDEX_TRIES {
+                    let idx = next_index();
+                    if sqlx::query(INSERT_CREDENTIAL)
+                        .bind(&c.id)
+                        .bind(&c.offer_id)
+                        .bind(&c.configuration)
+                        .bind(&c.holder_jwk)
+                        .bind(c.status_list)
+                        .bind(idx)
+                        .bind(c.issued_at)
+                        .bind(c.expires_at)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                        == 1
+                    {
+                        entered = Some(idx);
+                        break;
+                    }
+                }
+                let Some(idx) = entered else {
+                    refused = Some(ClaimRefused::StatusListFull);
+                    break;
+                };
+                let entry = audit(c, idx);
+                insert_audit!(&mut *tx, entry);
+                indices.push(idx);
+            }
+            match refused {
+                Some(why) => {
+                    tx.rollback().await?;
+                    Err(why)
+                }
+                None => {
+                    tx.commit().await?;
+                    Ok(indices)
+                }
+            }
         }))
     }
 
@@ -520,7 +640,7 @@ impl Store {
         status: i64,
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
-        Ok(with_db!(&self.db, |pool| {
+        Ok(with_db_write!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             let changed = sqlx::query("UPDATE credentials SET status = $2 WHERE id = $1")
                 .bind(id)
@@ -545,5 +665,201 @@ impl Store {
         .bind(list)
         .fetch_all(pool)
         .await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store on SQLite in `dir`, or on PostgreSQL (a fresh schema) when
+    /// `TEST_DATABASE_URL` is set.
+    pub(crate) async fn test_store(dir: &std::path::Path) -> Store {
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => {
+                let schema = format!("t{}_store", uuid::Uuid::new_v4().simple());
+                Store::connect(&url, Some(&schema)).await.unwrap()
+            }
+            _ => Store::connect(&format!("sqlite://{}/issuer.db", dir.display()), None)
+                .await
+                .unwrap(),
+        }
+    }
+
+    /// An achievement and one offer for it; returns the offer's id.
+    pub(crate) async fn offer(store: &Store) -> String {
+        store
+            .insert_achievement(&AchievementRow {
+                id: "a1".into(),
+                name: "Badge".into(),
+                description: "d".into(),
+                criteria: "c".into(),
+                image_url: None,
+                valid_days: None,
+                created_at: 1,
+                criteria_url: None,
+                achievement_type: None,
+                tags: None,
+                alignments: None,
+                image_digest: None,
+                retired_at: None,
+                updated_at: None,
+                requires_approval: 0,
+            })
+            .await
+            .unwrap();
+        store
+            .insert_offer(&OfferRow {
+                id: "o1".into(),
+                achievement_id: "a1".into(),
+                recipient_name: "Ada".into(),
+                recipient_email: "ada@example.org".into(),
+                code_hash: "code".into(),
+                tx_code_hash: None,
+                tx_code_failures: 0,
+                expires_at: 10_000,
+                redeemed_at: None,
+                token_hash: None,
+                token_expires_at: None,
+                created_at: 1,
+                evidence: None,
+                results: None,
+                registration_id: None,
+                decision: None,
+                decided_at: None,
+            })
+            .await
+            .unwrap();
+        "o1".into()
+    }
+
+    fn row(id: &str, configuration: &str) -> CredentialRow {
+        CredentialRow {
+            id: id.into(),
+            offer_id: "o1".into(),
+            configuration: configuration.into(),
+            holder_jwk: "{}".into(),
+            status_list: 1,
+            status_idx: 0,
+            status: 0,
+            issued_at: 100,
+            expires_at: None,
+        }
+    }
+
+    fn audit(c: &CredentialRow, idx: i64) -> AuditEntry {
+        AuditEntry {
+            at: c.issued_at,
+            action: "credential.issued".into(),
+            subject: c.id.clone(),
+            detail: format!("{{\"status_idx\":{idx}}}"),
+        }
+    }
+
+    fn nonce(n: &str) -> (String, i64) {
+        (n.to_owned(), 1_000)
+    }
+
+    #[tokio::test]
+    async fn a_credential_request_is_recorded_all_or_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = test_store(dir.path()).await;
+        let offer = offer(&store).await;
+
+        // Two credentials; the second draw collides with the first and is drawn again.
+        let mut draws = [7, 7, 9].into_iter();
+        let got = store
+            .claim_and_record(
+                &IssuanceClaim {
+                    nonces: &[nonce("n1")],
+                    offer_id: &offer,
+                    configuration: "sd",
+                    now: 100,
+                },
+                &[row("c1", "sd"), row("c2", "sd")],
+                || draws.next().unwrap(),
+                audit,
+            )
+            .await
+            .unwrap();
+        assert_eq!(got, Ok(vec![7, 9]));
+        let stored = store.credentials_of_offer(&offer).await.unwrap();
+        let mut indices: Vec<i64> = stored.iter().map(|c| c.status_idx).collect();
+        indices.sort();
+        assert_eq!(indices, [7, 9]);
+        assert_eq!(store.audit_log(10).await.unwrap().len(), 2);
+
+        // The same nonce again: refused, nothing written.
+        let got = store
+            .claim_and_record(
+                &IssuanceClaim {
+                    nonces: &[nonce("n1")],
+                    offer_id: &offer,
+                    configuration: "jwt",
+                    now: 100,
+                },
+                &[row("c3", "jwt")],
+                || 11,
+                audit,
+            )
+            .await
+            .unwrap();
+        assert_eq!(got, Err(ClaimRefused::NonceUsed));
+
+        // A fresh nonce for the configuration already issued: refused, and the nonce is
+        // not used up by the refused request.
+        let got = store
+            .claim_and_record(
+                &IssuanceClaim {
+                    nonces: &[nonce("n2")],
+                    offer_id: &offer,
+                    configuration: "sd",
+                    now: 100,
+                },
+                &[row("c3", "sd")],
+                || 11,
+                audit,
+            )
+            .await
+            .unwrap();
+        assert_eq!(got, Err(ClaimRefused::AlreadyIssued));
+
+        // Every draw taken: refused, nothing written, so the same nonce and configuration
+        // still work once an index is free.
+        let got = store
+            .claim_and_record(
+                &IssuanceClaim {
+                    nonces: &[nonce("n2")],
+                    offer_id: &offer,
+                    configuration: "jwt",
+                    now: 100,
+                },
+                &[row("c3", "jwt")],
+                || 7,
+                audit,
+            )
+            .await
+            .unwrap();
+        assert_eq!(got, Err(ClaimRefused::StatusListFull));
+        assert_eq!(store.credentials_of_offer(&offer).await.unwrap().len(), 2);
+        assert_eq!(store.audit_log(10).await.unwrap().len(), 2);
+        let got = store
+            .claim_and_record(
+                &IssuanceClaim {
+                    nonces: &[nonce("n2")],
+                    offer_id: &offer,
+                    configuration: "jwt",
+                    now: 100,
+                },
+                &[row("c3", "jwt")],
+                || 8,
+                audit,
+            )
+            .await
+            .unwrap();
+        assert_eq!(got, Ok(vec![8]));
+        assert_eq!(store.credentials_of_offer(&offer).await.unwrap().len(), 3);
+        assert!(!store.use_nonce("n2", 1_000, 100).await.unwrap());
+        store.db.close().await;
     }
 }

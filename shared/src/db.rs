@@ -19,8 +19,24 @@ use sqlx::sqlite::{
 /// A connection pool to the service's database.
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    Sqlite(SqliteDb),
     Postgres(PgPool),
+}
+
+/// A SQLite database: a pool of connections for reads, and one connection for writes.
+///
+/// SQLite lets one connection write at a time. Writers on several connections collide on
+/// that lock, and the loser sleeps in SQLite's busy handler (1, 2, 5, 10 … 100 ms) however
+/// soon the lock is free: that was the tail of every write request. Writes go through
+/// [`with_db_write!`](crate::with_db_write) to the one writer connection instead, where
+/// they wait their turn in order and start as soon as the previous one commits; reads
+/// (WAL) go on beside them.
+#[derive(Clone, Debug)]
+pub struct SqliteDb {
+    /// Connections for reads (`AKASHI_SQLITE_CONNECTIONS`, default 8).
+    pub pool: SqlitePool,
+    /// The one connection that writes.
+    pub writer: SqlitePool,
 }
 
 /// The migrations of one service, one set per backend.
@@ -45,12 +61,31 @@ pub enum DbError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
-/// Runs `$body` with `$pool` bound to the concrete pool of `$db`, once per backend.
+/// Runs `$body` with `$pool` bound to the concrete pool of `$db`, once per backend: on
+/// SQLite, the pool for reads.
 #[macro_export]
 macro_rules! with_db {
     ($db:expr, |$pool:ident| $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Sqlite(sqlite) => {
+                let $pool = &sqlite.pool;
+                $body
+            }
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// [`with_db!`] for a body that writes: on SQLite, the one writer connection (see
+/// [`SqliteDb`]); on PostgreSQL, the same pool.
+#[macro_export]
+macro_rules! with_db_write {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite(sqlite) => {
+                let $pool = &sqlite.writer;
+                $body
+            }
             $crate::db::Db::Postgres($pool) => $body,
         }
     };
@@ -137,14 +172,19 @@ impl Db {
                     })?;
                 }
             }
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(opts.clone())
+                .await
+                .map_err(DbError::Connect)?;
+            migrations.sqlite.run(&writer).await?;
             let pool = SqlitePoolOptions::new()
                 .max_connections(sqlite_connections())
                 .connect_with(opts)
                 .await
                 .map_err(DbError::Connect)?;
-            migrations.sqlite.run(&pool).await?;
             spawn_checkpointer(pool.clone());
-            Ok(Db::Sqlite(pool))
+            Ok(Db::Sqlite(SqliteDb { pool, writer }))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let mut opts = PgConnectOptions::from_str(url).map_err(DbError::Connect)?;
             if let Some(schema) = pg_schema {
@@ -186,7 +226,13 @@ impl Db {
 
     /// Closes every connection.
     pub async fn close(&self) {
-        with_db!(self, |pool| pool.close().await)
+        match self {
+            Db::Sqlite(sqlite) => {
+                sqlite.pool.close().await;
+                sqlite.writer.close().await;
+            }
+            Db::Postgres(pool) => pool.close().await,
+        }
     }
 }
 
@@ -215,7 +261,7 @@ impl Db {
 
     /// Sets a setting, replacing its value.
     pub async fn set_setting(&self, name: &str, value: &str) -> Result<(), sqlx::Error> {
-        with_db!(self, |pool| {
+        with_db_write!(self, |pool| {
             sqlx::query(
             "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = $2"
         )
@@ -240,7 +286,7 @@ impl Db {
         use crate::keys::{Signer, SigningKey};
         let fresh = SigningKey::generate(alg);
         let sealed = seal.seal(purpose, &fresh.to_secret_bytes());
-        with_db!(self, |pool| {
+        with_db_write!(self, |pool| {
             sqlx::query(
             "INSERT INTO signing_keys (id, alg, sealed, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING"
         )

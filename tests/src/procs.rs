@@ -204,7 +204,11 @@ impl Services {
             launch
                 .command(bin, service)?
                 .envs(env)
-                .env("RUST_LOG", "warn")
+                // The services log warnings unless RUST_LOG says otherwise (profiling).
+                .env(
+                    "RUST_LOG",
+                    std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+                )
                 .current_dir(dir.path())
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())

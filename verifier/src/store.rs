@@ -5,7 +5,7 @@
 use shared::db::{Db, Migrations};
 use shared::keys::seal::SealKey;
 use shared::keys::{Alg, SigningKey};
-use shared::with_db;
+use shared::{with_db, with_db_write};
 
 static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -90,18 +90,25 @@ pub enum Refused {
     Expired,
 }
 
-/// `SELECT <every request column> FROM requests <tail>`, as a static string.
-macro_rules! select_requests {
-    ($tail:literal) => {
+/// `<head>` every request column `<tail>`, as a static string.
+macro_rules! request_columns {
+    ($head:expr, $tail:expr) => {
         concat!(
-            "SELECT id, client_id, nonce, state, dcql_query, created_at, expires_at, ",
+            $head,
+            "id, client_id, nonce, state, dcql_query, created_at, expires_at, ",
             "responded_at, result, refusals, last_refusal, response_mode, encryption_kid, ",
             "encryption_key, request_uri_method, redirect_uri, response_code_hash, ",
             "webhook_url, webhook_attempts, webhook_next_at, webhook_delivered_at, ",
             "webhook_last_error ",
-            "FROM requests ",
             $tail
         )
+    };
+}
+
+/// `SELECT <every request column> FROM requests <tail>`, as a static string.
+macro_rules! select_requests {
+    ($tail:literal) => {
+        request_columns!("SELECT ", concat!("FROM requests ", $tail))
     };
 }
 
@@ -137,7 +144,7 @@ impl Store {
     }
 
     pub async fn insert_request(&self, r: &RequestRow) -> Result<(), StoreError> {
-        with_db!(&self.db, |pool| {
+        with_db_write!(&self.db, |pool| {
             sqlx::query(
                 "INSERT INTO requests (id, client_id, nonce, state, dcql_query, created_at, expires_at, \
                  response_mode, encryption_kid, encryption_key, request_uri_method, redirect_uri, \
@@ -166,7 +173,7 @@ impl Store {
 
     /// Stores a saved template; `false` when the name is taken.
     pub async fn insert_template(&self, t: &TemplateRow) -> Result<bool, StoreError> {
-        let inserted = with_db!(&self.db, |pool| {
+        let inserted = with_db_write!(&self.db, |pool| {
             sqlx::query(
                 "INSERT INTO templates (id, name, body, created_at) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (name) DO NOTHING",
@@ -202,7 +209,7 @@ impl Store {
 
     /// Deletes a saved template; `false` when there was none.
     pub async fn delete_template(&self, id: &str) -> Result<bool, StoreError> {
-        let deleted = with_db!(&self.db, |pool| sqlx::query(
+        let deleted = with_db_write!(&self.db, |pool| sqlx::query(
             "DELETE FROM templates WHERE id = $1"
         )
         .bind(id)
@@ -214,7 +221,7 @@ impl Store {
 
     /// Deletes requests (and their results) that expired before `before`.
     pub async fn purge_requests(&self, before: i64) -> Result<u64, StoreError> {
-        Ok(with_db!(&self.db, |pool| sqlx::query(
+        Ok(with_db_write!(&self.db, |pool| sqlx::query(
             "DELETE FROM requests WHERE expires_at < $1"
         )
         .bind(before)
@@ -263,23 +270,23 @@ impl Store {
         state: &str,
         now: i64,
     ) -> Result<Result<RequestRow, Refused>, StoreError> {
-        let accepted = with_db!(&self.db, |pool| {
-            sqlx::query(
+        let accepted: Option<RequestRow> = with_db_write!(&self.db, |pool| {
+            sqlx::query_as(request_columns!(
                 "UPDATE requests SET responded_at = $2 \
-                 WHERE state = $1 AND responded_at IS NULL AND expires_at > $2",
-            )
+                 WHERE state = $1 AND responded_at IS NULL AND expires_at > $2 RETURNING ",
+                ""
+            ))
             .bind(state)
             .bind(now)
-            .execute(pool)
+            .fetch_optional(pool)
             .await?
-            .rows_affected()
         });
+        if let Some(row) = accepted {
+            return Ok(Ok(row));
+        }
         let Some(row) = self.request_by_state(state).await? else {
             return Ok(Err(Refused::UnknownState));
         };
-        if accepted == 1 {
-            return Ok(Ok(row));
-        }
         if row.responded_at.is_some() {
             Ok(Err(Refused::Replay))
         } else {
@@ -289,7 +296,7 @@ impl Store {
 
     /// Counts a refused response and keeps the check that refused it (JSON).
     pub async fn record_refusal(&self, id: &str, check: &str) -> Result<(), StoreError> {
-        with_db!(&self.db, |pool| {
+        with_db_write!(&self.db, |pool| {
             sqlx::query(
                 "UPDATE requests SET refusals = refusals + 1, last_refusal = $2 WHERE id = $1",
             )
@@ -312,7 +319,7 @@ impl Store {
         response_code_hash: Option<&str>,
         now: i64,
     ) -> Result<(), StoreError> {
-        with_db!(&self.db, |pool| {
+        with_db_write!(&self.db, |pool| {
             sqlx::query(
                 "UPDATE requests SET result = $2, response_code_hash = $3, \
                  webhook_next_at = CASE WHEN webhook_url IS NULL THEN NULL ELSE $4 END \
@@ -334,7 +341,7 @@ impl Store {
     /// Uses up the response code whose hash is `hash` on request `id`: true the first
     /// time only (one conditional update).
     pub async fn use_response_code(&self, id: &str, hash: &str) -> Result<bool, StoreError> {
-        let n = with_db!(&self.db, |pool| {
+        let n = with_db_write!(&self.db, |pool| {
             sqlx::query(
                 "UPDATE requests SET response_code_hash = NULL \
                  WHERE id = $1 AND response_code_hash = $2",
@@ -368,7 +375,7 @@ impl Store {
         due: &DueWebhook,
         lease_until: i64,
     ) -> Result<bool, StoreError> {
-        let n = with_db!(&self.db, |pool| {
+        let n = with_db_write!(&self.db, |pool| {
             sqlx::query(
                 "UPDATE requests SET webhook_next_at = $3, webhook_attempts = webhook_attempts + 1 \
                  WHERE id = $1 AND webhook_next_at = $2 AND webhook_delivered_at IS NULL",
@@ -392,7 +399,7 @@ impl Store {
         next_at: Option<i64>,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
-        with_db!(&self.db, |pool| {
+        with_db_write!(&self.db, |pool| {
             sqlx::query(
                 "UPDATE requests SET webhook_delivered_at = $2, webhook_next_at = $3, \
                  webhook_last_error = $4 WHERE id = $1",

@@ -2,7 +2,7 @@
 //! password, not yet confirmed), the single-use tokens the emails link to (only their
 //! SHA-256 is kept), and ending every session of an account.
 
-use shared::with_db;
+use shared::{with_db, with_db_write};
 
 use super::{Store, StoreError};
 
@@ -55,7 +55,7 @@ impl Store {
         email: &str,
         password_hash: &str,
     ) -> Result<bool, StoreError> {
-        let n = with_db!(&self.db, |pool| {
+        let n = with_db_write!(&self.db, |pool| {
             sqlx::query(
             "UPDATE accounts SET email = $2, password_hash = $3 WHERE id = $1 AND email_confirmed_at IS NULL"
         )
@@ -71,7 +71,7 @@ impl Store {
 
     /// Marks the account's email confirmed (once: a later call keeps the first time).
     pub async fn confirm_email(&self, account_id: &str, now: i64) -> Result<(), StoreError> {
-        with_db!(&self.db, |pool| {
+        with_db_write!(&self.db, |pool| {
             sqlx::query(
             "UPDATE accounts SET email_confirmed_at = $2 WHERE id = $1 AND email_confirmed_at IS NULL"
         )
@@ -89,7 +89,7 @@ impl Store {
         account_id: &str,
         password_hash: &str,
     ) -> Result<(), StoreError> {
-        with_db!(&self.db, |pool| sqlx::query(
+        with_db_write!(&self.db, |pool| sqlx::query(
             "UPDATE accounts SET password_hash = $2 WHERE id = $1"
         )
         .bind(account_id)
@@ -108,7 +108,7 @@ impl Store {
         now: i64,
         expires_at: i64,
     ) -> Result<(), StoreError> {
-        with_db!(&self.db, |pool| {
+        with_db_write!(&self.db, |pool| {
             sqlx::query(
             "INSERT INTO account_tokens (token_hash, account_id, purpose, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)"
         )
@@ -138,7 +138,7 @@ impl Store {
     /// Uses the token if it is unused and unexpired; false if another request used it
     /// first (or it expired meanwhile).
     pub async fn use_account_token(&self, token_hash: &str, now: i64) -> Result<bool, StoreError> {
-        let n = with_db!(&self.db, |pool| {
+        let n = with_db_write!(&self.db, |pool| {
             sqlx::query(
             "UPDATE account_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2"
         )
@@ -158,7 +158,7 @@ impl Store {
         purpose: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        with_db!(&self.db, |pool| {
+        with_db_write!(&self.db, |pool| {
             sqlx::query(
             "UPDATE account_tokens SET used_at = $3 WHERE account_id = $1 AND purpose = $2 AND used_at IS NULL"
         )
@@ -174,7 +174,7 @@ impl Store {
 
     /// Ends every browser session of the account.
     pub async fn delete_sessions_of(&self, account_id: &str) -> Result<u64, StoreError> {
-        Ok(with_db!(&self.db, |pool| sqlx::query(
+        Ok(with_db_write!(&self.db, |pool| sqlx::query(
             "DELETE FROM sessions WHERE account_id = $1"
         )
         .bind(account_id)

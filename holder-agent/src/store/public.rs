@@ -1,7 +1,7 @@
 //! Storage of the public badge pages (visibility, slug, the holder's disclosure choice) and
 //! of the companion credentials (the `ldp_vc` received beside an SD-JWT VC).
 
-use shared::with_db;
+use shared::{with_db, with_db_write};
 
 use super::{CredentialRow, Store, StoreError};
 
@@ -31,7 +31,7 @@ pub struct CompanionRow {
 impl Store {
     /// Inserts the page row unless the credential has one; true if this call inserted it.
     pub async fn insert_badge_page(&self, p: &BadgePageRow) -> Result<bool, StoreError> {
-        let n = with_db!(&self.db, |pool| {
+        let n = with_db_write!(&self.db, |pool| {
             sqlx::query(
                 "INSERT INTO badge_pages (credential_id, slug, public, disclose, updated_at) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (credential_id) DO NOTHING",
@@ -92,7 +92,7 @@ impl Store {
         disclose: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        with_db!(&self.db, |pool| {
+        with_db_write!(&self.db, |pool| {
             sqlx::query(
                 "UPDATE badge_pages SET public = $2, disclose = $3, updated_at = $4 WHERE credential_id = $1",
             )
@@ -118,7 +118,7 @@ impl Store {
     }
 
     pub async fn insert_companion(&self, c: &CompanionRow) -> Result<(), StoreError> {
-        with_db!(&self.db, |pool| {
+        with_db_write!(&self.db, |pool| {
             sqlx::query(
                 "INSERT INTO credential_companions (credential_id, format, configuration_id, raw, received_at) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (credential_id, format) DO NOTHING",

@@ -20,7 +20,10 @@ use shared::status::bitstring::{Bitstring, StatusPurpose};
 
 use crate::App;
 use crate::error::AppError;
-use crate::store::{AuditEntry, CredentialRow, DeferredRow, OfferRow};
+use crate::store::{
+    AchievementRow, AuditEntry, ClaimRefused, CredentialRow, DeferredRow, IssuanceClaim, OfferRow,
+    STATUS_INDEX_TRIES,
+};
 
 /// The SD-JWT VC configuration.
 pub const CONFIGURATION_SD_JWT: &str = "OpenBadgeCredential_sd_jwt";
@@ -63,6 +66,74 @@ impl Format {
         }
     }
 }
+/// The refusal of a c_nonce that is not ours, expired or used.
+fn invalid_nonce() -> AppError {
+    AppError::oauth(
+        "invalid_nonce",
+        "c_nonce is unknown, expired or already used; fetch a new one from the nonce endpoint",
+    )
+}
+
+/// The refusal of a second credential request for the same offer and configuration.
+fn already_issued() -> AppError {
+    AppError::oauth(
+        "credential_request_denied",
+        "this offer's credential was already issued; ask the issuer for a new offer",
+    )
+}
+
+/// A random index in a status list (HAIP: unique and unpredictable; the store retries on
+/// the rare collision).
+fn random_status_index() -> i64 {
+    use rand::Rng;
+    rand::rng().random_range(0..shared::status::MIN_ENTRIES as i64)
+}
+
+/// The audit entry of a credential entered at `idx`.
+fn issued_audit(row: &CredentialRow, idx: i64) -> AuditEntry {
+    AuditEntry {
+        at: row.issued_at,
+        action: "credential.issued".into(),
+        subject: row.id.clone(),
+        detail: json!({
+            "offer_id": row.offer_id,
+            "configuration": row.configuration,
+            "status_list": row.status_list,
+            "status_idx": idx,
+        })
+        .to_string(),
+    }
+}
+
+/// One credential row per holder key for `offer` in `configuration` (status index not yet
+/// drawn): its id, the status list of its format, its expiry from the achievement.
+fn credential_rows(
+    offer: &OfferRow,
+    achievement: &AchievementRow,
+    configuration: &str,
+    format: Format,
+    keys: &[Jwk],
+    now: i64,
+) -> Vec<CredentialRow> {
+    let status_list = match format {
+        Format::SdJwtVc => STATUS_LIST_ID,
+        Format::JwtVc(_) | Format::LdpVc => BITSTRING_LIST_ID,
+    };
+    keys.iter()
+        .map(|key| CredentialRow {
+            id: format!("urn:uuid:{}", uuid::Uuid::new_v4()),
+            offer_id: offer.id.clone(),
+            configuration: configuration.to_owned(),
+            holder_jwk: key.public_only().to_value().to_string(),
+            status_list,
+            status_idx: 0,
+            status: 0,
+            issued_at: now,
+            expires_at: achievement.valid_days.map(|d| now + d * 86_400),
+        })
+        .collect()
+}
+
 /// Most proofs (hence credentials) one request may carry (`batch_credential_issuance`).
 pub const BATCH_SIZE: usize = 10;
 /// Seconds a key proof's `iat` may lie in the past, and in the future.
@@ -109,27 +180,20 @@ impl App {
         format!("{body}.{tag}")
     }
 
-    /// Uses a c_nonce once: true if this issuer made it, it has not expired, and it was not
-    /// used before (used nonces are kept, hashed, until they expire).
-    pub async fn use_nonce(&self, nonce: &str, now: i64) -> Result<bool, AppError> {
-        let Some((body, tag)) = nonce.rsplit_once('.') else {
-            return Ok(false);
-        };
+    /// A c_nonce as it is recorded when used, `(hash, expires_at)`: if this issuer made it
+    /// and it has not expired. Whether it was used before is the store's to say (used nonces
+    /// are kept, hashed, until they expire).
+    fn nonce_record(&self, nonce: &str, now: i64) -> Option<(String, i64)> {
+        let (body, tag) = nonce.rsplit_once('.')?;
         let expected = shared::b64::encode(&self.seal.mac(NONCE_MAC_LABEL, body.as_bytes())[..16]);
         if !shared::secret::constant_time_eq(tag.as_bytes(), expected.as_bytes()) {
-            return Ok(false);
+            return None;
         }
-        let Some(expires_at) = body
+        let expires_at = body
             .split_once('.')
             .and_then(|(exp, _)| exp.parse::<i64>().ok())
-            .filter(|exp| *exp > now)
-        else {
-            return Ok(false);
-        };
-        Ok(self
-            .store
-            .use_nonce(&shared::b64::sha256(nonce), expires_at, now)
-            .await?)
+            .filter(|exp| *exp > now)?;
+        Some((shared::b64::sha256(nonce), expires_at))
     }
 
     /// The Credential Endpoint (§8): `bearer` is the access token, `request` the JSON body.
@@ -235,29 +299,26 @@ impl App {
             }
             keys.push(proof.jwk);
         }
-        for nonce in &nonces {
-            if !self.use_nonce(nonce, now).await? {
-                return Err(AppError::oauth(
-                    "invalid_nonce",
-                    "c_nonce is unknown, expired or already used; fetch a new one from the nonce endpoint",
-                ));
-            }
-        }
+        let nonces = nonces
+            .iter()
+            .map(|nonce| self.nonce_record(nonce, now).ok_or_else(invalid_nonce))
+            .collect::<Result<Vec<_>, _>>()?;
+        let achievement = self.offer_achievement(&offer).await?;
 
-        if !self
-            .store
-            .claim_issuance(&offer.id, configuration, now)
-            .await?
-        {
-            return Err(AppError::oauth(
-                "credential_request_denied",
-                "this offer's credential was already issued; ask the issuer for a new offer",
-            ));
-        }
-        let achievement = self.store.achievement(&offer.achievement_id).await?;
-        if achievement.is_some_and(|a| a.requires_approval != 0) {
+        if achievement.requires_approval != 0 && offer.decision.as_deref() != Some("approved") {
+            for (hash, expires_at) in &nonces {
+                if !self.store.use_nonce(hash, *expires_at, now).await? {
+                    return Err(invalid_nonce());
+                }
+            }
+            if !self
+                .store
+                .claim_issuance(&offer.id, configuration, now)
+                .await?
+            {
+                return Err(already_issued());
+            }
             match offer.decision.as_deref() {
-                Some("approved") => {}
                 Some(_) => {
                     return Err(AppError::oauth(
                         "credential_request_denied",
@@ -287,28 +348,75 @@ impl App {
                 }
             }
         }
+
+        // The nonces used, the issuance claimed and the credentials entered in their status
+        // list: one transaction, so a failure leaves the offer as it was.
+        let rows = credential_rows(&offer, &achievement, configuration, format, &keys, now);
+        let indices = match self
+            .store
+            .claim_and_record(
+                &IssuanceClaim {
+                    nonces: &nonces,
+                    offer_id: &offer.id,
+                    configuration,
+                    now,
+                },
+                &rows,
+                random_status_index,
+                issued_audit,
+            )
+            .await?
+        {
+            Ok(indices) => indices,
+            Err(ClaimRefused::NonceUsed) => return Err(invalid_nonce()),
+            Err(ClaimRefused::AlreadyIssued) => return Err(already_issued()),
+            Err(ClaimRefused::StatusListFull) => {
+                return Err(AppError::Internal("status list is full".into()));
+            }
+        };
+        let rows: Vec<CredentialRow> = rows
+            .into_iter()
+            .zip(indices)
+            .map(|(row, status_idx)| CredentialRow { status_idx, ..row })
+            .collect();
         Ok(CredentialAnswer::Issued(
-            self.issue_for_keys(&offer, configuration, format, &keys, now)
+            self.issue_for_keys(&offer, &achievement, format, &rows, &keys, now)
                 .await?,
         ))
     }
 
-    /// The Credential Response for `keys`: one credential of `configuration` per key.
+    /// The achievement an offer is for.
+    async fn offer_achievement(&self, offer: &OfferRow) -> Result<AchievementRow, AppError> {
+        self.store
+            .achievement(&offer.achievement_id)
+            .await?
+            .ok_or_else(|| {
+                AppError::Internal(format!("offer {} names a missing achievement", offer.id))
+            })
+    }
+
+    /// The Credential Response: one credential per row (entered in its status list
+    /// already) for the key beside it.
     async fn issue_for_keys(
         &self,
         offer: &OfferRow,
-        configuration: &str,
+        achievement: &AchievementRow,
         format: Format,
+        rows: &[CredentialRow],
         keys: &[Jwk],
         now: i64,
     ) -> Result<Value, AppError> {
         let mut credentials = Vec::with_capacity(keys.len());
-        for key in keys {
+        let mut configuration = "";
+        for (row, key) in rows.iter().zip(keys) {
+            configuration = &row.configuration;
             let credential = match format {
-                Format::SdJwtVc => Value::String(self.issue_sd_jwt(offer, key, now).await?),
-                Format::LdpVc => self.issue_ldp_vc(offer, key, now).await?,
+                Format::SdJwtVc => {
+                    Value::String(self.issue_sd_jwt(offer, achievement, row, key, now).await?)
+                }
+                Format::LdpVc => self.issue_ldp_vc(offer, achievement, row, key, now).await?,
                 Format::JwtVc(alg) => Value::String(
-                    self.issue_jwt_vc(offer, configuration, alg, key, now)
+                    self.issue_jwt_vc(offer, achievement, row, alg, key, now)
                         .await?,
                 ),
             };
@@ -387,8 +495,20 @@ impl App {
                         "the credentials of this transaction were already issued",
                     ));
                 }
+                let achievement = self.offer_achievement(&offer).await?;
+                let mut rows = credential_rows(
+                    &offer,
+                    &achievement,
+                    &deferred.configuration,
+                    format,
+                    &keys,
+                    now,
+                );
+                for row in &mut rows {
+                    row.status_idx = self.allocate_status_index(row).await?;
+                }
                 Ok(CredentialAnswer::Issued(
-                    self.issue_for_keys(&offer, &deferred.configuration, format, &keys, now)
+                    self.issue_for_keys(&offer, &achievement, format, &rows, &keys, now)
                         .await?,
                 ))
             }
@@ -502,47 +622,23 @@ impl App {
         Ok(())
     }
 
-    /// The Open Badges 3.0 credential of `offer` for `holder` (no status, no proof), with
-    /// the offer's evidence and results; entered in `list` at a fresh random index, which
-    /// is returned with the credential and its expiry.
+    /// The Open Badges 3.0 credential of `row` (no status, no proof) for `holder`, with
+    /// the offer's evidence and results.
     async fn ob3_credential(
         &self,
         offer: &OfferRow,
-        configuration: &str,
-        list: i64,
+        achievement: &AchievementRow,
+        row: &CredentialRow,
         holder: &Jwk,
         now: i64,
-    ) -> Result<(Value, i64, Option<i64>), AppError> {
-        let achievement = self
-            .store
-            .achievement(&offer.achievement_id)
-            .await?
-            .ok_or_else(|| {
-                AppError::Internal(format!("offer {} names a missing achievement", offer.id))
-            })?;
-        let credential_id = format!("urn:uuid:{}", uuid::Uuid::new_v4());
-        let expires_at = achievement.valid_days.map(|d| now + d * 86_400);
+    ) -> Result<Value, AppError> {
         let holder = holder.public_only();
-        let idx = self
-            .allocate_status_index(&CredentialRow {
-                id: credential_id.clone(),
-                offer_id: offer.id.clone(),
-                configuration: configuration.into(),
-                holder_jwk: holder.to_value().to_string(),
-                status_list: list,
-                status_idx: 0,
-                status: 0,
-                issued_at: now,
-                expires_at,
-            })
-            .await?;
-
         let email_salt = shared::b64::random(16);
-        let achievement_json = self.achievement_json(&achievement);
-        let related = self.related_resources(&achievement).await?;
+        let achievement_json = self.achievement_json(achievement);
+        let related = self.related_resources(achievement).await?;
         let mut ld = json!({
             "@context": [shared::ob3::CONTEXT_VC_V2, shared::ob3::CONTEXT_OB_V3P0_3],
-            "id": credential_id,
+            "id": row.id,
             "type": ["VerifiableCredential", "OpenBadgeCredential"],
             "name": achievement.name,
             "issuer": {
@@ -566,7 +662,7 @@ impl App {
                 "type": shared::ob3::SCHEMA_VALIDATOR_1EDTECH,
             }],
         });
-        if let Some(exp) = expires_at {
+        if let Some(exp) = row.expires_at {
             ld["validUntil"] = json!(shared::clock::rfc3339(exp));
         }
         if let Some(related) = related {
@@ -586,17 +682,19 @@ impl App {
                 .ok_or_else(|| AppError::Internal(format!("credential has no parent for {at}")))?;
             target[member] = Value::Array(items);
         }
-        Ok((ld, idx, expires_at))
+        Ok(ld)
     }
 
     async fn issue_sd_jwt(
         &self,
         offer: &OfferRow,
+        achievement: &AchievementRow,
+        row: &CredentialRow,
         holder: &Jwk,
         now: i64,
     ) -> Result<String, AppError> {
-        let (ld, idx, expires_at) = self
-            .ob3_credential(offer, CONFIGURATION_SD_JWT, STATUS_LIST_ID, holder, now)
+        let ld = self
+            .ob3_credential(offer, achievement, row, holder, now)
             .await?;
         check_schema(&ld)?;
         let holder = holder.public_only();
@@ -621,14 +719,14 @@ impl App {
         claims.insert("iss".into(), json!(self.issuer_id));
         claims.insert("iat".into(), json!(now));
         claims.insert("nbf".into(), json!(now));
-        if let Some(exp) = expires_at {
+        if let Some(exp) = row.expires_at {
             claims.insert("exp".into(), json!(exp));
         }
         claims.insert("vct".into(), json!(self.vct()));
         claims.insert("cnf".into(), json!({ "jwk": holder.to_value() }));
         claims.insert(
             "status".into(),
-            json!({ "status_list": { "idx": idx, "uri": self.status_list_uri(STATUS_LIST_ID) } }),
+            json!({ "status_list": { "idx": row.status_idx, "uri": self.status_list_uri(row.status_list) } }),
         );
         claims.insert("ld".into(), ld);
         let conceal: Vec<&str> = conceal.iter().map(String::as_str).collect();
@@ -647,15 +745,16 @@ impl App {
     async fn issue_jwt_vc(
         &self,
         offer: &OfferRow,
-        configuration: &str,
+        achievement: &AchievementRow,
+        row: &CredentialRow,
         alg: shared::keys::Alg,
         holder: &Jwk,
         now: i64,
     ) -> Result<String, AppError> {
-        let (mut vc, idx, _) = self
-            .ob3_credential(offer, configuration, BITSTRING_LIST_ID, holder, now)
+        let mut vc = self
+            .ob3_credential(offer, achievement, row, holder, now)
             .await?;
-        vc["credentialStatus"] = self.bitstring_entry(idx);
+        vc["credentialStatus"] = self.bitstring_entry(row.status_idx);
         check_schema(&vc)?;
         let (signer, kid): (&dyn Signer, &str) = match alg {
             shared::keys::Alg::RS256 => (&self.rs256, &self.kid_rs256),
@@ -670,14 +769,16 @@ impl App {
     async fn issue_ldp_vc(
         &self,
         offer: &OfferRow,
+        achievement: &AchievementRow,
+        row: &CredentialRow,
         holder: &Jwk,
         now: i64,
     ) -> Result<Value, AppError> {
-        let (mut vc, idx, _) = self
-            .ob3_credential(offer, CONFIGURATION_LDP_VC, BITSTRING_LIST_ID, holder, now)
+        let mut vc = self
+            .ob3_credential(offer, achievement, row, holder, now)
             .await?;
         vc["issuer"]["id"] = json!(self.did);
-        vc["credentialStatus"] = self.bitstring_entry(idx);
+        vc["credentialStatus"] = self.bitstring_entry(row.status_idx);
         // `1EdTechJsonSchemaValidator2019` is defined by neither the VC 2.0 nor the OB 3.0.3
         // context: JSON-LD processors refuse it as a relative type IRI (ssi and jsonld.js
         // in safe mode alike), so a Data Integrity credential cannot carry the optional
@@ -707,21 +808,9 @@ impl App {
     /// Enters the credential in the status list at a random free index (HAIP: unique and
     /// unpredictable), retrying on the rare collision.
     async fn allocate_status_index(&self, row: &CredentialRow) -> Result<i64, AppError> {
-        use rand::Rng;
-        for _ in 0..64 {
-            let idx = rand::rng().random_range(0..shared::status::MIN_ENTRIES as i64);
-            let audit = AuditEntry {
-                at: row.issued_at,
-                action: "credential.issued".into(),
-                subject: row.id.clone(),
-                detail: json!({
-                    "offer_id": row.offer_id,
-                    "configuration": row.configuration,
-                    "status_list": row.status_list,
-                    "status_idx": idx,
-                })
-                .to_string(),
-            };
+        for _ in 0..STATUS_INDEX_TRIES {
+            let idx = random_status_index();
+            let audit = issued_audit(row, idx);
             if self
                 .store
                 .insert_credential(

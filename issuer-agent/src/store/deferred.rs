@@ -1,6 +1,6 @@
 //! Operator decisions on offers and deferred issuances (OpenID4VCI §9).
 
-use shared::with_db;
+use shared::{with_db, with_db_write};
 
 use super::{AuditEntry, OfferRow, Store, StoreError};
 
@@ -40,7 +40,7 @@ impl Store {
         now: i64,
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
-        Ok(with_db!(&self.db, |pool| {
+        Ok(with_db_write!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             let decided = sqlx::query(
                 "UPDATE offers SET decision = $2, decided_at = $3 WHERE id = $1 AND decision IS NULL",
@@ -61,7 +61,7 @@ impl Store {
     }
 
     pub async fn insert_deferred(&self, d: &DeferredRow) -> Result<(), StoreError> {
-        with_db!(&self.db, |pool| {
+        with_db_write!(&self.db, |pool| {
             sqlx::query(
             "INSERT INTO deferred_issuances (transaction_hash, offer_id, configuration, holder_jwks, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6)"
@@ -100,7 +100,7 @@ impl Store {
         transaction_hash: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let n = with_db!(&self.db, |pool| {
+        let n = with_db_write!(&self.db, |pool| {
             sqlx::query(
             "UPDATE deferred_issuances SET completed_at = $2 WHERE transaction_hash = $1 AND completed_at IS NULL"
         )

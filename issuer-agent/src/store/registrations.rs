@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use shared::with_db;
+use shared::{with_db, with_db_write};
 
 use super::{OfferRow, Store, StoreError};
 
@@ -81,55 +81,66 @@ const REGISTRATION_COLUMNS: &str = "id, achievement_id, name, email, email_key, 
      invitation_expires_at, wallet_registered_at, created_at";
 const OUTBOX_COLUMNS: &str = "id, registration_id, offer_id, kind, recipient, created_at, attempts, next_attempt_at, sent_at, last_error";
 
-/// Inserts through `$tx` an offer, emails and events (the consequences of a state change).
+/// Rows per multi-row `INSERT`: at 12 columns, well inside the bind parameters a statement
+/// may carry (32,766 on SQLite, 65,535 on PostgreSQL).
+const ROWS_PER_INSERT: usize = 250;
+
+/// Inserts through `$tx` offers, emails and events (the consequences of state changes),
+/// each kind in multi-row statements: one round trip per [`ROWS_PER_INSERT`] rows.
 macro_rules! insert_consequences {
-    ($tx:expr, $offer:expr, $messages:expr, $events:expr) => {{
-        if let Some(o) = $offer {
-            sqlx::query(
+    ($tx:expr, $offers:expr, $messages:expr, $events:expr) => {{
+        let offers: Vec<&OfferRow> = $offers.into_iter().collect();
+        for chunk in offers.chunks(ROWS_PER_INSERT) {
+            let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO offers (id, achievement_id, recipient_name, recipient_email, code_hash, tx_code_hash, \
-                 tx_code_failures, expires_at, created_at, evidence, results, registration_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10, $11)",
-            )
-            .bind(&o.id)
-            .bind(&o.achievement_id)
-            .bind(&o.recipient_name)
-            .bind(&o.recipient_email)
-            .bind(&o.code_hash)
-            .bind(&o.tx_code_hash)
-            .bind(o.expires_at)
-            .bind(o.created_at)
-            .bind(&o.evidence)
-            .bind(&o.results)
-            .bind(&o.registration_id)
-            .execute(&mut *$tx)
-            .await?;
+                 tx_code_failures, expires_at, created_at, evidence, results, registration_id) ",
+            );
+            q.push_values(chunk, |mut b, o| {
+                b.push_bind(&o.id)
+                    .push_bind(&o.achievement_id)
+                    .push_bind(&o.recipient_name)
+                    .push_bind(&o.recipient_email)
+                    .push_bind(&o.code_hash)
+                    .push_bind(&o.tx_code_hash)
+                    .push_bind(0_i64)
+                    .push_bind(o.expires_at)
+                    .push_bind(o.created_at)
+                    .push_bind(&o.evidence)
+                    .push_bind(&o.results)
+                    .push_bind(&o.registration_id);
+            });
+            q.build().execute(&mut *$tx).await?;
         }
-        for m in $messages {
-            sqlx::query(
-                "INSERT INTO outbox (id, registration_id, offer_id, kind, recipient, created_at, attempts, next_attempt_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 0, $7)",
-            )
-            .bind(&m.id)
-            .bind(&m.registration_id)
-            .bind(&m.offer_id)
-            .bind(&m.kind)
-            .bind(&m.recipient)
-            .bind(m.created_at)
-            .bind(m.next_attempt_at)
-            .execute(&mut *$tx)
-            .await?;
+        let messages: Vec<&OutboxRow> = $messages.into_iter().collect();
+        for chunk in messages.chunks(ROWS_PER_INSERT) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO outbox (id, registration_id, offer_id, kind, recipient, created_at, attempts, next_attempt_at) ",
+            );
+            q.push_values(chunk, |mut b, m| {
+                b.push_bind(&m.id)
+                    .push_bind(&m.registration_id)
+                    .push_bind(&m.offer_id)
+                    .push_bind(&m.kind)
+                    .push_bind(&m.recipient)
+                    .push_bind(m.created_at)
+                    .push_bind(0_i64)
+                    .push_bind(m.next_attempt_at);
+            });
+            q.build().execute(&mut *$tx).await?;
         }
-        for e in $events {
-            sqlx::query(
-                "INSERT INTO registration_events (id, registration_id, at, event, detail) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(uuid::Uuid::new_v4().to_string())
-            .bind(&e.registration_id)
-            .bind(e.at)
-            .bind(&e.event)
-            .bind(&e.detail)
-            .execute(&mut *$tx)
-            .await?;
+        let events: Vec<&EventRow> = $events.into_iter().collect();
+        for chunk in events.chunks(ROWS_PER_INSERT) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO registration_events (id, registration_id, at, event, detail) ",
+            );
+            q.push_values(chunk, |mut b, e| {
+                b.push_bind(uuid::Uuid::new_v4().to_string())
+                    .push_bind(&e.registration_id)
+                    .push_bind(e.at)
+                    .push_bind(&e.event)
+                    .push_bind(&e.detail);
+            });
+            q.build().execute(&mut *$tx).await?;
         }
     }};
 }
@@ -149,40 +160,48 @@ impl Store {
         &self,
         items: &[RegistrationInsert],
     ) -> Result<Vec<bool>, StoreError> {
-        Ok(with_db!(&self.db, |pool| {
+        Ok(with_db_write!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
-            let mut inserted = Vec::with_capacity(items.len());
-            for item in items {
-                let r = &item.registration;
-                let new = sqlx::query(
+            let mut new_ids: HashSet<String> = HashSet::with_capacity(items.len());
+            for chunk in items.chunks(ROWS_PER_INSERT) {
+                let mut q = sqlx::QueryBuilder::new(
                     "INSERT INTO registrations (id, achievement_id, name, email, email_key, locale, tx_code, \
-                     evidence, results, invitation_expires_at, wallet_registered_at, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-                     ON CONFLICT (achievement_id, email_key) DO NOTHING",
-                )
-                .bind(&r.id)
-                .bind(&r.achievement_id)
-                .bind(&r.name)
-                .bind(&r.email)
-                .bind(&r.email_key)
-                .bind(&r.locale)
-                .bind(r.tx_code)
-                .bind(&r.evidence)
-                .bind(&r.results)
-                .bind(r.invitation_expires_at)
-                .bind(r.wallet_registered_at)
-                .bind(r.created_at)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                    == 1;
-                if new {
-                    insert_consequences!(tx, &item.offer, &item.messages, &item.events);
-                }
-                inserted.push(new);
+                     evidence, results, invitation_expires_at, wallet_registered_at, created_at) ",
+                );
+                q.push_values(chunk, |mut b, item| {
+                    let r = &item.registration;
+                    b.push_bind(&r.id)
+                        .push_bind(&r.achievement_id)
+                        .push_bind(&r.name)
+                        .push_bind(&r.email)
+                        .push_bind(&r.email_key)
+                        .push_bind(&r.locale)
+                        .push_bind(r.tx_code)
+                        .push_bind(&r.evidence)
+                        .push_bind(&r.results)
+                        .push_bind(r.invitation_expires_at)
+                        .push_bind(r.wallet_registered_at)
+                        .push_bind(r.created_at);
+                });
+                q.push(" ON CONFLICT (achievement_id, email_key) DO NOTHING RETURNING id");
+                let ids: Vec<String> = q.build_query_scalar().fetch_all(&mut *tx).await?;
+                new_ids.extend(ids);
             }
+            let new: Vec<&RegistrationInsert> = items
+                .iter()
+                .filter(|i| new_ids.contains(&i.registration.id))
+                .collect();
+            insert_consequences!(
+                tx,
+                new.iter().filter_map(|i| i.offer.as_ref()),
+                new.iter().flat_map(|i| &i.messages),
+                new.iter().flat_map(|i| &i.events)
+            );
             tx.commit().await?;
-            inserted
+            items
+                .iter()
+                .map(|i| new_ids.contains(&i.registration.id))
+                .collect()
         }))
     }
 
@@ -220,7 +239,7 @@ impl Store {
         let select = format!(
             "SELECT {REGISTRATION_COLUMNS} FROM registrations WHERE email_key = $1 AND wallet_registered_at IS NULL ORDER BY created_at, id"
         );
-        Ok(with_db!(&self.db, |pool| {
+        Ok(with_db_write!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO wallet_recipients (email_key, registered_at) VALUES ($1, $2) \
@@ -247,7 +266,7 @@ impl Store {
                     == 1;
                 if claimed {
                     let a = advance(&r);
-                    insert_consequences!(tx, &Some(a.offer), &a.messages, &a.events);
+                    insert_consequences!(tx, std::iter::once(&a.offer), &a.messages, &a.events);
                     advanced.push(r.id);
                 }
             }
@@ -258,9 +277,9 @@ impl Store {
 
     /// Adds an offer (a re-send) with its emails and history, in one transaction.
     pub async fn insert_advance(&self, a: &Advance) -> Result<(), StoreError> {
-        with_db!(&self.db, |pool| {
+        with_db_write!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
-            insert_consequences!(tx, &Some(&a.offer), &a.messages, &a.events);
+            insert_consequences!(tx, std::iter::once(&a.offer), &a.messages, &a.events);
             tx.commit().await?;
         });
         Ok(())
@@ -301,7 +320,7 @@ impl Store {
         message: &OutboxRow,
         event: &EventRow,
     ) -> Result<(), StoreError> {
-        with_db!(&self.db, |pool| {
+        with_db_write!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query("UPDATE registrations SET invitation_expires_at = $2 WHERE id = $1")
                 .bind(id)
@@ -393,7 +412,7 @@ impl Store {
                AND sent_at IS NULL AND (claimed_until IS NULL OR claimed_until <= $3) \
              RETURNING {OUTBOX_COLUMNS}"
         );
-        Ok(with_db!(&self.db, |pool| sqlx::query_as(
+        Ok(with_db_write!(&self.db, |pool| sqlx::query_as(
             sqlx::AssertSqlSafe(sql.clone())
         )
         .bind(claim)
@@ -404,8 +423,8 @@ impl Store {
         .await?))
     }
 
-    /// Marks claimed messages sent and records each in its registration's history, in one
-    /// transaction; returns how many were still claimed by `claim` (a message whose lease
+    /// Marks claimed messages sent (one statement per [`ROWS_PER_INSERT`] messages) and
+    /// records each in its registration's history, in one transaction; returns how many were still claimed by `claim` (a message whose lease
     /// ran out and that another worker took is left to that worker).
     pub async fn outbox_sent(
         &self,
@@ -416,35 +435,37 @@ impl Store {
         if sent.is_empty() {
             return Ok(0);
         }
-        Ok(with_db!(&self.db, |pool| {
+        Ok(with_db_write!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
-            let mut marked = 0;
-            for m in sent {
-                let ok = sqlx::query(
-                    "UPDATE outbox SET sent_at = $3, claim = NULL, claimed_until = NULL, last_error = NULL \
-                     WHERE id = $1 AND claim = $2 AND sent_at IS NULL",
-                )
-                .bind(&m.id)
-                .bind(claim)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                    == 1;
-                if ok {
-                    marked += 1;
-                    let events = [EventRow {
-                        registration_id: m.registration_id.clone(),
-                        at: now,
-                        event: format!("{}_email_sent", m.kind),
-                        detail: serde_json::json!({ "message_id": m.id, "to": m.recipient, "attempts": m.attempts })
-                            .to_string(),
-                    }];
-                    insert_consequences!(tx, &None::<OfferRow>, &[] as &[OutboxRow], &events);
+            let mut marked: HashSet<String> = HashSet::with_capacity(sent.len());
+            for chunk in sent.chunks(ROWS_PER_INSERT) {
+                let mut q = sqlx::QueryBuilder::new("UPDATE outbox SET sent_at = ");
+                q.push_bind(now)
+                    .push(", claim = NULL, claimed_until = NULL, last_error = NULL WHERE claim = ")
+                    .push_bind(claim)
+                    .push(" AND sent_at IS NULL AND id IN (");
+                let mut ids = q.separated(", ");
+                for m in chunk {
+                    ids.push_bind(&m.id);
                 }
+                ids.push_unseparated(") RETURNING id");
+                let done: Vec<String> = q.build_query_scalar().fetch_all(&mut *tx).await?;
+                marked.extend(done);
             }
+            let events: Vec<EventRow> = sent
+                .iter()
+                .filter(|m| marked.contains(&m.id))
+                .map(|m| EventRow {
+                    registration_id: m.registration_id.clone(),
+                    at: now,
+                    event: format!("{}_email_sent", m.kind),
+                    detail: serde_json::json!({ "message_id": m.id, "to": m.recipient, "attempts": m.attempts })
+                        .to_string(),
+                })
+                .collect();
+            insert_consequences!(tx, &None::<OfferRow>, &[] as &[OutboxRow], &events);
             tx.commit().await?;
-            marked
+            events.len()
         }))
     }
 
@@ -456,7 +477,7 @@ impl Store {
         retry_at: i64,
         error: &str,
     ) -> Result<(), StoreError> {
-        with_db!(&self.db, |pool| {
+        with_db_write!(&self.db, |pool| {
             sqlx::query(
             "UPDATE outbox SET claim = NULL, claimed_until = NULL, next_attempt_at = $3, last_error = $4 \
              WHERE id = $1 AND claim = $2 AND sent_at IS NULL"
@@ -504,8 +525,84 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::store::tests::{offer, test_store};
+
     #[test]
     fn placeholders_are_numbered() {
         assert_eq!(super::placeholders(3), "$1, $2, $3");
+    }
+
+    fn insert(i: usize, email: &str) -> RegistrationInsert {
+        let id = format!("r{i}");
+        RegistrationInsert {
+            registration: RegistrationRow {
+                id: id.clone(),
+                achievement_id: "a1".into(),
+                name: format!("Holder {i}"),
+                email: email.into(),
+                email_key: email.to_lowercase(),
+                locale: "en".into(),
+                tx_code: 0,
+                evidence: None,
+                results: None,
+                invitation_expires_at: 1_000,
+                wallet_registered_at: None,
+                created_at: 1,
+            },
+            offer: None,
+            messages: vec![OutboxRow {
+                id: format!("m{i}"),
+                registration_id: id.clone(),
+                offer_id: None,
+                kind: "invitation".into(),
+                recipient: email.into(),
+                created_at: 1,
+                attempts: 0,
+                next_attempt_at: 1,
+                sent_at: None,
+                last_error: None,
+            }],
+            events: vec![EventRow {
+                registration_id: id,
+                at: 1,
+                event: "registered".into(),
+                detail: "{}".into(),
+            }],
+        }
+    }
+
+    #[tokio::test]
+    async fn registrations_are_inserted_in_multi_row_statements_once_per_address() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = test_store(dir.path()).await;
+        offer(&store).await;
+        // 600 addresses over three statements' worth of rows, with one address repeated
+        // within the first statement's rows and one in a later statement's, in other case.
+        let mut items: Vec<RegistrationInsert> = (0..600)
+            .map(|i| insert(i, &format!("holder{i}@example.org")))
+            .collect();
+        items.insert(11, insert(1000, "Holder10@example.org"));
+        items.insert(301, insert(1001, "HOLDER5@example.org"));
+        let new = store.insert_registrations(&items).await.unwrap();
+        assert_eq!(new.len(), 602);
+        assert!(!new[11] && !new[301]);
+        assert_eq!(new.iter().filter(|n| **n).count(), 600);
+        assert_eq!(store.outbox_counts().await.unwrap().pending, 600);
+        assert!(store.registration("r1000").await.unwrap().is_none());
+        assert_eq!(store.registration_events("r599").await.unwrap().len(), 1);
+        assert!(store.registration_events("r1001").await.unwrap().is_empty());
+
+        // Registered before: not again, nothing added.
+        let again = store
+            .insert_registrations(&[
+                insert(2000, "holder0@example.org"),
+                insert(2001, "new@example.org"),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(again, [false, true]);
+        assert_eq!(store.outbox_counts().await.unwrap().pending, 601);
+        store.db.close().await;
     }
 }
