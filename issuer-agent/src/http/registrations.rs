@@ -192,7 +192,9 @@ pub async fn callback(State(app): State<App>, headers: HeaderMap) -> Result<Json
 fn mailbox_dir(app: &App) -> Result<&std::path::Path, AppError> {
     match &app.mailer {
         Mailer::Dir(dir) => Ok(dir),
-        Mailer::Smtp(_) => Err(AppError::NotFound("mailbox (emails go to SMTP_URL)".into())),
+        Mailer::Smtp(_) | Mailer::Smtps(_) => {
+            Err(AppError::NotFound("mailbox (emails go to SMTP_URL)".into()))
+        }
     }
 }
 

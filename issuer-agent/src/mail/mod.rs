@@ -3,9 +3,11 @@
 //! transactional outbox holds.
 
 pub mod letters;
+pub mod smtp;
 pub mod worker;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
@@ -36,7 +38,10 @@ pub enum MailError {
 /// Where emails go.
 #[derive(Clone)]
 pub enum Mailer {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// `smtp://` (plain or STARTTLS): our kept-open `TCP_NODELAY` connections.
+    Smtp(Arc<smtp::SmtpPool>),
+    /// `smtps://`: lettre's transport and pool.
+    Smtps(AsyncSmtpTransport<Tokio1Executor>),
     /// Development: each message as `<id>.eml` plus `<id>.html` (the HTML part, for the
     /// mailbox page) and `<id>.json` (its index entry) in this directory.
     Dir(PathBuf),
@@ -46,6 +51,7 @@ impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Mailer::Smtp(_) => f.write_str("Mailer::Smtp(***)"),
+            Mailer::Smtps(_) => f.write_str("Mailer::Smtps(***)"),
             Mailer::Dir(d) => write!(f, "Mailer::Dir({})", d.display()),
         }
     }
@@ -65,8 +71,8 @@ pub struct DirEntry {
 impl Mailer {
     /// SMTP when `smtp_url` is given (`smtp://`, `smtp://…?tls=required`, `smtps://`, with
     /// optional `user:password@`), otherwise the directory. `connections` SMTP connections
-    /// are kept open for reuse: as many as messages are sent at once (lettre opens more when
-    /// asked, and closes each one it cannot keep after a single message).
+    /// are kept open for reuse: as many as messages are sent at once (more are opened when
+    /// asked, and each one that cannot be kept is closed after its message).
     pub fn new(
         smtp_url: Option<&str>,
         dir: PathBuf,
@@ -74,6 +80,9 @@ impl Mailer {
     ) -> Result<Mailer, MailError> {
         match smtp_url {
             Some(url) => {
+                if let Some(pool) = smtp::SmtpPool::from_url(url, connections)? {
+                    return Ok(Mailer::Smtp(Arc::new(pool)));
+                }
                 let pool = lettre::transport::smtp::PoolConfig::new()
                     .max_size(u32::try_from(connections.max(1)).unwrap_or(u32::MAX));
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
@@ -81,7 +90,7 @@ impl Mailer {
                     .timeout(Some(std::time::Duration::from_secs(20)))
                     .pool_config(pool)
                     .build();
-                Ok(Mailer::Smtp(transport))
+                Ok(Mailer::Smtps(transport))
             }
             None => {
                 std::fs::create_dir_all(&dir).map_err(|source| MailError::Write {
@@ -100,7 +109,8 @@ impl Mailer {
     /// Delivers one message.
     pub async fn send(&self, out: &Outgoing) -> Result<(), MailError> {
         match self {
-            Mailer::Smtp(t) => t
+            Mailer::Smtp(pool) => pool.send(&out.message).await,
+            Mailer::Smtps(t) => t
                 .send(out.message.clone())
                 .await
                 .map(|_| ())
