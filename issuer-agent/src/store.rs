@@ -760,6 +760,31 @@ mod tests {
         (n.to_owned(), 1_000)
     }
 
+    /// One credential request for offer `o1`: `nonce`, one credential `id` of
+    /// `configuration`, every status index drawn being `index`.
+    async fn claim(
+        store: &Store,
+        n: &str,
+        configuration: &str,
+        id: &str,
+        index: i64,
+    ) -> Result<Vec<i64>, ClaimRefused> {
+        store
+            .claim_and_record(
+                &IssuanceClaim {
+                    nonces: &[nonce(n)],
+                    offer_id: "o1",
+                    configuration,
+                    now: 100,
+                },
+                &[row(id, configuration)],
+                || index,
+                audit,
+            )
+            .await
+            .unwrap()
+    }
+
     #[tokio::test]
     async fn a_credential_request_is_recorded_all_or_nothing() {
         let dir = tempfile::tempdir().unwrap();
@@ -790,73 +815,21 @@ mod tests {
         assert_eq!(store.audit_log(10).await.unwrap().len(), 2);
 
         // The same nonce again: refused, nothing written.
-        let got = store
-            .claim_and_record(
-                &IssuanceClaim {
-                    nonces: &[nonce("n1")],
-                    offer_id: &offer,
-                    configuration: "jwt",
-                    now: 100,
-                },
-                &[row("c3", "jwt")],
-                || 11,
-                audit,
-            )
-            .await
-            .unwrap();
+        let got = claim(&store, "n1", "jwt", "c3", 11).await;
         assert_eq!(got, Err(ClaimRefused::NonceUsed));
 
         // A fresh nonce for the configuration already issued: refused, and the nonce is
         // not used up by the refused request.
-        let got = store
-            .claim_and_record(
-                &IssuanceClaim {
-                    nonces: &[nonce("n2")],
-                    offer_id: &offer,
-                    configuration: "sd",
-                    now: 100,
-                },
-                &[row("c3", "sd")],
-                || 11,
-                audit,
-            )
-            .await
-            .unwrap();
+        let got = claim(&store, "n2", "sd", "c3", 11).await;
         assert_eq!(got, Err(ClaimRefused::AlreadyIssued));
 
         // Every draw taken: refused, nothing written, so the same nonce and configuration
         // still work once an index is free.
-        let got = store
-            .claim_and_record(
-                &IssuanceClaim {
-                    nonces: &[nonce("n2")],
-                    offer_id: &offer,
-                    configuration: "jwt",
-                    now: 100,
-                },
-                &[row("c3", "jwt")],
-                || 7,
-                audit,
-            )
-            .await
-            .unwrap();
+        let got = claim(&store, "n2", "jwt", "c3", 7).await;
         assert_eq!(got, Err(ClaimRefused::StatusListFull));
         assert_eq!(store.credentials_of_offer(&offer).await.unwrap().len(), 2);
         assert_eq!(store.audit_log(10).await.unwrap().len(), 2);
-        let got = store
-            .claim_and_record(
-                &IssuanceClaim {
-                    nonces: &[nonce("n2")],
-                    offer_id: &offer,
-                    configuration: "jwt",
-                    now: 100,
-                },
-                &[row("c3", "jwt")],
-                || 8,
-                audit,
-            )
-            .await
-            .unwrap();
+        let got = claim(&store, "n2", "jwt", "c3", 8).await;
         assert_eq!(got, Ok(vec![8]));
         assert_eq!(store.credentials_of_offer(&offer).await.unwrap().len(), 3);
         assert!(!store.use_nonce("n2", 1_000, 100).await.unwrap());

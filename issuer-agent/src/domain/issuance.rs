@@ -169,7 +169,7 @@ impl App {
 
     /// A fresh c_nonce (Nonce Endpoint, §7): `<expiry>.<random>.<tag>`, the tag a MAC
     /// under the seal key, so nothing is written until the nonce is used (every instance
-    /// sharing the seal key accepts it); [`App::use_nonce`] makes it single use.
+    /// sharing the seal key accepts it); using it records it (`Store::claim_and_record`), once.
     pub fn new_nonce(&self) -> String {
         let body = format!(
             "{}.{}",
