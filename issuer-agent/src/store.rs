@@ -99,9 +99,13 @@ pub struct CredentialRow {
     pub expires_at: Option<i64>,
 }
 
-/// Inserts a credential at a status index, unless the index is taken.
-const INSERT_CREDENTIAL: &str = "INSERT INTO credentials (id, offer_id, configuration, holder_jwk, status_list, status_idx, status, issued_at, expires_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8) ON CONFLICT (status_list, status_idx) DO NOTHING";
+/// Records a used c_nonce `($1 hash, $2 expires_at, $3 used_at)`, unless it was used before.
+const USE_NONCE: &str = "INSERT INTO nonces (nonce_hash, expires_at, used_at) VALUES ($1, $2, $3) \
+     ON CONFLICT (nonce_hash) DO NOTHING";
+
+/// Claims an offer's one issuance of a configuration, unless it was claimed before.
+const CLAIM_ISSUANCE: &str = "INSERT INTO offer_issuances (offer_id, configuration, issued_at) VALUES ($1, $2, $3) \
+     ON CONFLICT (offer_id, configuration) DO NOTHING";
 
 /// Random status indices drawn for one credential before its list counts as full.
 pub const STATUS_INDEX_TRIES: usize = 64;
@@ -142,6 +146,51 @@ macro_rules! insert_audit {
         .execute($tx)
         .await?
     };
+}
+
+/// Enters each credential row of `$rows` through `$tx` at an index drawn from `$next_index`
+/// (drawn again while the index is taken, [`STATUS_INDEX_TRIES`] times at most), with the
+/// audit entry `$audit` makes for it. Evaluates to the indices in the order of the rows, or
+/// None when a list had no free index in those draws.
+macro_rules! enter_credentials {
+    ($tx:expr, $rows:expr, $next_index:expr, $audit:expr) => {{
+        let mut indices = Vec::with_capacity($rows.len());
+        let mut full = false;
+        for c in $rows {
+            let mut entered = None;
+            for _ in 0..STATUS_INDEX_TRIES {
+                let idx = $next_index();
+                let inserted = sqlx::query(
+                    "INSERT INTO credentials (id, offer_id, configuration, holder_jwk, status_list, status_idx, status, issued_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8) ON CONFLICT (status_list, status_idx) DO NOTHING",
+                )
+                .bind(&c.id)
+                .bind(&c.offer_id)
+                .bind(&c.configuration)
+                .bind(&c.holder_jwk)
+                .bind(c.status_list)
+                .bind(idx)
+                .bind(c.issued_at)
+                .bind(c.expires_at)
+                .execute(&mut *$tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if inserted {
+                    entered = Some(idx);
+                    break;
+                }
+            }
+            let Some(idx) = entered else {
+                full = true;
+                break;
+            };
+            let entry = $audit(c, idx);
+            insert_audit!(&mut *$tx, entry);
+            indices.push(idx);
+        }
+        (!full).then_some(indices)
+    }};
 }
 
 /// `SELECT <every offer column> FROM offers <tail>`, as a static string.
@@ -418,7 +467,9 @@ impl Store {
         Ok(r == 1)
     }
 
-    /// Records the use of a c_nonce: true if it was not used before.
+    /// Records the use of a c_nonce: true if it was not used before (requests record theirs
+    /// with [`Store::claim_and_record`]).
+    #[cfg(test)]
     pub async fn use_nonce(
         &self,
         nonce_hash: &str,
@@ -426,16 +477,13 @@ impl Store {
         now: i64,
     ) -> Result<bool, StoreError> {
         let r = with_db_write!(&self.db, |pool| {
-            sqlx::query(
-                "INSERT INTO nonces (nonce_hash, expires_at, used_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (nonce_hash) DO NOTHING",
-            )
-            .bind(nonce_hash)
-            .bind(expires_at)
-            .bind(now)
-            .execute(pool)
-            .await?
-            .rows_affected()
+            sqlx::query(USE_NONCE)
+                .bind(nonce_hash)
+                .bind(expires_at)
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
         Ok(r == 1)
     }
@@ -451,62 +499,33 @@ impl Store {
         .rows_affected()))
     }
 
-    /// Claims the one issuance of `configuration` for an offer: true if this call claimed it.
-    pub async fn claim_issuance(
+    /// Enters credentials whose issuance was claimed before (a deferred request, approved) in
+    /// their status lists, as [`Store::claim_and_record`] does, in one transaction. Returns
+    /// the indices in the order of `rows`, or None (nothing written) when a list is full.
+    pub async fn record_credentials(
         &self,
-        offer_id: &str,
-        configuration: &str,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let r = with_db_write!(&self.db, |pool| {
-            sqlx::query(
-            "INSERT INTO offer_issuances (offer_id, configuration, issued_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (offer_id, configuration) DO NOTHING"
-        )
-        .bind(offer_id)
-        .bind(configuration)
-        .bind(now)
-        .execute(pool)
-        .await?
-        .rows_affected()
-        });
-        Ok(r == 1)
-    }
-
-    /// Inserts an issued credential and its audit entry in one transaction; false (and
-    /// nothing written) if its status index is already taken.
-    pub async fn insert_credential(
-        &self,
-        c: &CredentialRow,
-        audit: &AuditEntry,
-    ) -> Result<bool, StoreError> {
+        rows: &[CredentialRow],
+        mut next_index: impl FnMut() -> i64 + Send,
+        audit: impl Fn(&CredentialRow, i64) -> AuditEntry + Send + Sync,
+    ) -> Result<Option<Vec<i64>>, StoreError> {
         Ok(with_db_write!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
-            let inserted = sqlx::query(INSERT_CREDENTIAL)
-                .bind(&c.id)
-                .bind(&c.offer_id)
-                .bind(&c.configuration)
-                .bind(&c.holder_jwk)
-                .bind(c.status_list)
-                .bind(c.status_idx)
-                .bind(c.issued_at)
-                .bind(c.expires_at)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                == 1;
-            if inserted {
-                insert_audit!(&mut *tx, audit);
+            let indices = enter_credentials!(tx, rows, next_index, audit);
+            if indices.is_some() {
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
             }
-            tx.commit().await?;
-            inserted
+            indices
         }))
     }
 
     /// One credential request's writes, in one transaction, all or nothing: uses its
-    /// c_nonces and claims the offer's one issuance of the configuration (`claim`), and enters each of `rows` in its status list at an index drawn from `next_index`
-    /// (drawn again on the rare collision) with the audit entry `audit` makes for it. Returns
-    /// the indices in the order of `rows`, or what refused the request (nothing written).
+    /// c_nonces and claims the offer's one issuance of the configuration (`claim`), and
+    /// enters each of `rows` (none for a deferred request) in its status list at an index
+    /// drawn from `next_index` (drawn again on the rare collision) with the audit entry
+    /// `audit` makes for it. Returns the indices in the order of `rows`, or what refused
+    /// the request (nothing written).
     pub async fn claim_and_record(
         &self,
         claim: &IssuanceClaim<'_>,
@@ -524,67 +543,36 @@ impl Store {
             let mut tx = pool.begin().await?;
             let mut refused = None;
             for (hash, expires_at) in nonces {
-                let used = sqlx::query(
-                    "INSERT INTO nonces (nonce_hash, expires_at, used_at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (nonce_hash) DO NOTHING",
-                )
-                .bind(hash)
-                .bind(expires_at)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                let used = sqlx::query(USE_NONCE)
+                    .bind(hash)
+                    .bind(expires_at)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
                 if used != 1 {
                     refused = Some(ClaimRefused::NonceUsed);
                     break;
                 }
             }
             if refused.is_none()
-                && sqlx::query(
-                    "INSERT INTO offer_issuances (offer_id, configuration, issued_at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (offer_id, configuration) DO NOTHING",
-                )
-                .bind(offer_id)
-                .bind(configuration)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
+                && sqlx::query(CLAIM_ISSUANCE)
+                    .bind(offer_id)
+                    .bind(configuration)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
                     != 1
             {
                 refused = Some(ClaimRefused::AlreadyIssued);
             }
-            let mut indices = Vec::with_capacity(rows.len());
-            let rows = if refused.is_none() { rows } else { &[] };
-            for c in rows {
-                let mut entered = None;
-                for _ in 0..STATUS_INDEX_TRIES {
-                    let idx = next_index();
-                    if sqlx::query(INSERT_CREDENTIAL)
-                        .bind(&c.id)
-                        .bind(&c.offer_id)
-                        .bind(&c.configuration)
-                        .bind(&c.holder_jwk)
-                        .bind(c.status_list)
-                        .bind(idx)
-                        .bind(c.issued_at)
-                        .bind(c.expires_at)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected()
-                        == 1
-                    {
-                        entered = Some(idx);
-                        break;
-                    }
+            let mut indices = Vec::new();
+            if refused.is_none() {
+                match enter_credentials!(tx, rows, next_index, audit) {
+                    Some(entered) => indices = entered,
+                    None => refused = Some(ClaimRefused::StatusListFull),
                 }
-                let Some(idx) = entered else {
-                    refused = Some(ClaimRefused::StatusListFull);
-                    break;
-                };
-                let entry = audit(c, idx);
-                insert_audit!(&mut *tx, entry);
-                indices.push(idx);
             }
             match refused {
                 Some(why) => {

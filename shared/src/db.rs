@@ -66,9 +66,12 @@ pub enum DbError {
 #[macro_export]
 macro_rules! with_db {
     ($db:expr, |$pool:ident| $body:expr) => {
+        $crate::with_db!(@sqlite pool, $db, |$pool| $body)
+    };
+    (@sqlite $field:ident, $db:expr, |$pool:ident| $body:expr) => {
         match $db {
             $crate::db::Db::Sqlite(sqlite) => {
-                let $pool = &sqlite.pool;
+                let $pool = &sqlite.$field;
                 $body
             }
             $crate::db::Db::Postgres($pool) => $body,
@@ -81,13 +84,7 @@ macro_rules! with_db {
 #[macro_export]
 macro_rules! with_db_write {
     ($db:expr, |$pool:ident| $body:expr) => {
-        match $db {
-            $crate::db::Db::Sqlite(sqlite) => {
-                let $pool = &sqlite.writer;
-                $body
-            }
-            $crate::db::Db::Postgres($pool) => $body,
-        }
+        $crate::with_db!(@sqlite writer, $db, |$pool| $body)
     };
 }
 

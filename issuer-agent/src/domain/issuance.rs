@@ -22,7 +22,6 @@ use crate::App;
 use crate::error::AppError;
 use crate::store::{
     AchievementRow, AuditEntry, ClaimRefused, CredentialRow, DeferredRow, IssuanceClaim, OfferRow,
-    STATUS_INDEX_TRIES,
 };
 
 /// The SD-JWT VC configuration.
@@ -74,12 +73,24 @@ fn invalid_nonce() -> AppError {
     )
 }
 
-/// The refusal of a second credential request for the same offer and configuration.
-fn already_issued() -> AppError {
-    AppError::oauth(
-        "credential_request_denied",
-        "this offer's credential was already issued; ask the issuer for a new offer",
-    )
+/// The answer to a credential request the store refused.
+fn claim_refused(why: ClaimRefused) -> AppError {
+    match why {
+        ClaimRefused::NonceUsed => invalid_nonce(),
+        ClaimRefused::AlreadyIssued => AppError::oauth(
+            "credential_request_denied",
+            "this offer's credential was already issued; ask the issuer for a new offer",
+        ),
+        ClaimRefused::StatusListFull => AppError::Internal("status list is full".into()),
+    }
+}
+
+/// `rows` with the status indices the store entered them at, in order.
+fn with_indices(rows: Vec<CredentialRow>, indices: Vec<i64>) -> Vec<CredentialRow> {
+    rows.into_iter()
+        .zip(indices)
+        .map(|(row, status_idx)| CredentialRow { status_idx, ..row })
+        .collect()
 }
 
 /// A random index in a status list (HAIP: unique and unpredictable; the store retries on
@@ -305,19 +316,18 @@ impl App {
             .collect::<Result<Vec<_>, _>>()?;
         let achievement = self.offer_achievement(&offer).await?;
 
+        let claim = IssuanceClaim {
+            nonces: &nonces,
+            offer_id: &offer.id,
+            configuration,
+            now,
+        };
         if achievement.requires_approval != 0 && offer.decision.as_deref() != Some("approved") {
-            for (hash, expires_at) in &nonces {
-                if !self.store.use_nonce(hash, *expires_at, now).await? {
-                    return Err(invalid_nonce());
-                }
-            }
-            if !self
-                .store
-                .claim_issuance(&offer.id, configuration, now)
+            // The nonces used and the issuance claimed; no credential yet.
+            self.store
+                .claim_and_record(&claim, &[], random_status_index, issued_audit)
                 .await?
-            {
-                return Err(already_issued());
-            }
+                .map_err(claim_refused)?;
             match offer.decision.as_deref() {
                 Some(_) => {
                     return Err(AppError::oauth(
@@ -352,33 +362,12 @@ impl App {
         // The nonces used, the issuance claimed and the credentials entered in their status
         // list: one transaction, so a failure leaves the offer as it was.
         let rows = credential_rows(&offer, &achievement, configuration, format, &keys, now);
-        let indices = match self
+        let indices = self
             .store
-            .claim_and_record(
-                &IssuanceClaim {
-                    nonces: &nonces,
-                    offer_id: &offer.id,
-                    configuration,
-                    now,
-                },
-                &rows,
-                random_status_index,
-                issued_audit,
-            )
+            .claim_and_record(&claim, &rows, random_status_index, issued_audit)
             .await?
-        {
-            Ok(indices) => indices,
-            Err(ClaimRefused::NonceUsed) => return Err(invalid_nonce()),
-            Err(ClaimRefused::AlreadyIssued) => return Err(already_issued()),
-            Err(ClaimRefused::StatusListFull) => {
-                return Err(AppError::Internal("status list is full".into()));
-            }
-        };
-        let rows: Vec<CredentialRow> = rows
-            .into_iter()
-            .zip(indices)
-            .map(|(row, status_idx)| CredentialRow { status_idx, ..row })
-            .collect();
+            .map_err(claim_refused)?;
+        let rows = with_indices(rows, indices);
         Ok(CredentialAnswer::Issued(
             self.issue_for_keys(&offer, &achievement, format, &rows, &keys, now)
                 .await?,
@@ -496,7 +485,7 @@ impl App {
                     ));
                 }
                 let achievement = self.offer_achievement(&offer).await?;
-                let mut rows = credential_rows(
+                let rows = credential_rows(
                     &offer,
                     &achievement,
                     &deferred.configuration,
@@ -504,9 +493,12 @@ impl App {
                     &keys,
                     now,
                 );
-                for row in &mut rows {
-                    row.status_idx = self.allocate_status_index(row).await?;
-                }
+                let indices = self
+                    .store
+                    .record_credentials(&rows, random_status_index, issued_audit)
+                    .await?
+                    .ok_or_else(|| claim_refused(ClaimRefused::StatusListFull))?;
+                let rows = with_indices(rows, indices);
                 Ok(CredentialAnswer::Issued(
                     self.issue_for_keys(&offer, &achievement, format, &rows, &keys, now)
                         .await?,
@@ -803,29 +795,6 @@ impl App {
             StatusPurpose::Revocation,
             idx.unsigned_abs(),
         )
-    }
-
-    /// Enters the credential in the status list at a random free index (HAIP: unique and
-    /// unpredictable), retrying on the rare collision.
-    async fn allocate_status_index(&self, row: &CredentialRow) -> Result<i64, AppError> {
-        for _ in 0..STATUS_INDEX_TRIES {
-            let idx = random_status_index();
-            let audit = issued_audit(row, idx);
-            if self
-                .store
-                .insert_credential(
-                    &CredentialRow {
-                        status_idx: idx,
-                        ..row.clone()
-                    },
-                    &audit,
-                )
-                .await?
-            {
-                return Ok(idx);
-            }
-        }
-        Err(AppError::Internal("status list is full".into()))
     }
 
     /// Revokes, suspends or reinstates an issued credential (`status`: valid, revoked or
