@@ -55,6 +55,8 @@ pub struct Inner {
     pub fetcher: Fetcher,
     pub dids: DidResolver,
     pub issuer_keys: IssuerKeyResolver,
+    /// What the verification core fetches through: issuer keys, status lists, images.
+    pub verify_sources: shared::verify::network::NetworkSources,
     /// Where `x509_*` verifiers' certificate chains must lead.
     pub x509_anchors: shared::x509::TrustAnchors,
     /// Presentation requests waiting for the holder's consent (web pages).
@@ -93,6 +95,17 @@ impl App {
         .map_err(|e| AppError::Config(e.to_string()))?;
         let issuer_keys = IssuerKeyResolver::new(fetcher.clone(), dids.clone());
         let x509_anchors = config.x509_anchors()?;
+        let verify_sources = shared::verify::network::NetworkSources {
+            keys: issuer_keys.clone(),
+            fetcher: fetcher.clone(),
+            resources: Fetcher::new(shared::fetch::FetchPolicy {
+                max_bytes: shared::verify::network::RESOURCE_MAX_BYTES,
+                ..config.fetch_policy()
+            })
+            .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?,
+            // Issuers' `x5c` chains are not trusted by the wallet: keys come from `iss`.
+            x509_anchors: shared::x509::TrustAnchors::default(),
+        };
         let app = App {
             inner: Arc::new(Inner {
                 config,
@@ -102,6 +115,7 @@ impl App {
                 fetcher,
                 dids,
                 issuer_keys,
+                verify_sources,
                 x509_anchors,
                 pending: Default::default(),
                 mailer,

@@ -26,4 +26,7 @@ pub mod secret;
 pub mod serve;
 pub mod status;
 pub mod vc;
+/// The one verification core (its Data Integrity path needs `data-integrity`).
+#[cfg(feature = "data-integrity")]
+pub mod verify;
 pub mod x509;

@@ -128,6 +128,9 @@ pub enum AcceptError {
         iss: String,
         credential_issuer: String,
     },
+    /// The OB 3.0 `issuer.id` inside names another issuer than the one that signed it.
+    #[error("credential {index} fails issuer_binding: {detail}")]
+    IssuerBinding { index: usize, detail: String },
     #[error(
         "credential {index} is bound to key {found}, not to this account's holder key {expected}"
     )]
@@ -180,6 +183,7 @@ impl AcceptError {
             | AcceptError::IssuerKey { .. }
             | AcceptError::NoIss { .. }
             | AcceptError::WrongIss { .. }
+            | AcceptError::IssuerBinding { .. }
             | AcceptError::WrongHolderKey { .. }
             | AcceptError::WrongVct { .. }
             | AcceptError::BadLdpVc(_)
@@ -719,7 +723,22 @@ impl App {
             index,
             source: IssuerKeyError::BadKey(e),
         })?;
-        sd.verify(&key, &[TYP_DC_SD_JWT], now, LEEWAY).map_err(bad)
+        let revealed = sd
+            .verify(&key, &[TYP_DC_SD_JWT], now, LEEWAY)
+            .map_err(bad)?;
+        // The badge's own `ld.issuer.id` must name the issuer that signed it.
+        let binding = shared::verify::issuer::binding(
+            &iss,
+            revealed.claims.get("ld"),
+            "SD-JWT VC `iss`, whose key verified the signature",
+        );
+        if binding.failed() {
+            return Err(AcceptError::IssuerBinding {
+                index,
+                detail: binding.detail,
+            });
+        }
+        Ok(revealed)
     }
 
     /// Verifies a received `ldp_vc`: a JSON object issued by the credential issuer's

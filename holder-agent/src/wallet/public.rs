@@ -288,15 +288,9 @@ impl App {
         let verification = verification
             .map(|_| ())
             .map_err(|e| e.to_string())
-            .and_then(|()| {
-                match live
-                    .checks
-                    .iter()
-                    .find(|c| c.outcome == crate::wallet::verify::Outcome::Failed)
-                {
-                    Some(c) => Err(format!("{}: {}", c.name, c.detail)),
-                    None => Ok(()),
-                }
+            .and_then(|()| match live.failed() {
+                Some(c) => Err(format!("{}: {}", c.name, c.detail)),
+                None => Ok(()),
             });
         Ok(Some(PublicBadge {
             slug: page.slug.clone(),

@@ -33,14 +33,14 @@ async fn present_once(t: &TestStack) -> Value {
 }
 
 /// A loopback port free now, for a service whose URL must be known before it starts.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port()
 }
 
-fn issuer_on_port(config: &mut StackConfig, port: u16) -> String {
+pub(crate) fn issuer_on_port(config: &mut StackConfig, port: u16) -> String {
     let url = format!("http://127.0.0.1:{port}");
     config.issuer.listen = format!("127.0.0.1:{port}");
     config.issuer.public_url = url.clone();

@@ -432,7 +432,7 @@ async fn wallet_badge_page_verifies_live() {
         .unwrap();
     for name in [
         "issuer_key",
-        "signature",
+        "issuer_signature",
         "status",
         "validity",
         "image_digest",
@@ -483,7 +483,9 @@ async fn wallet_badge_page_verifies_live() {
         json!("failed")
     );
     assert_eq!(
-        b.execute(&outcome("signature"), vec![]).await.unwrap(),
+        b.execute(&outcome("issuer_signature"), vec![])
+            .await
+            .unwrap(),
         json!("ok")
     );
     b.screenshot("badge-revoked").await.unwrap();
@@ -514,7 +516,7 @@ async fn wallet_badge_page_verifies_live() {
         .checks
         .iter()
         .filter(|c| c.outcome == holder_agent::wallet::verify::Outcome::Failed)
-        .map(|c| c.name)
+        .map(|c| c.name.as_str())
         .collect();
     assert_eq!(failed, vec!["status", "image_digest"]);
 

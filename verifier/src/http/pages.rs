@@ -747,11 +747,14 @@ fn badge_summary(claims: &Value) -> String {
             "Badge",
             text(&ld["credentialSubject"]["achievement"]["name"]),
         ),
+        // Shown only for claims that passed every check, `issuer_binding` included: the
+        // name is the verified signer's own, and its identifier stands beside it.
         (
             "Issuer",
-            text(&ld["issuer"]["name"])
-                .or_else(|| text(&ld["issuer"]["id"]))
-                .or_else(|| text(&claims["iss"])),
+            match (text(&ld["issuer"]["name"]), text(&claims["iss"])) {
+                (Some(name), Some(iss)) => Some(format!("{name} ({iss})")),
+                (name, iss) => iss.or(name),
+            },
         ),
         ("Recipient", recipient),
         ("Valid from", text(&ld["validFrom"])),

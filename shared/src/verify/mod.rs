@@ -16,18 +16,23 @@
 //! checked" (`ok: null`) with the reason. The network (issuer keys, status lists) is behind
 //! [`Sources`], so the pipeline runs in unit tests without it.
 
+pub mod image_digest;
+pub mod issuer;
+pub mod network;
+pub mod standalone;
+
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Mutex;
 
+use crate::jose::{JoseError, Jws};
+use crate::keys::Jwk;
+use crate::oid4vp::dcql::{Candidate, CredentialQuery, DcqlQuery};
+use crate::sd_jwt::{SdJwt, SdJwtError, TYP_DC_SD_JWT, TYP_VC_SD_JWT};
+use crate::status::StatusList;
+use crate::x509::TrustAnchors;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use shared::jose::{JoseError, Jws};
-use shared::keys::Jwk;
-use shared::oid4vp::dcql::{Candidate, CredentialQuery, DcqlQuery};
-use shared::sd_jwt::{SdJwt, SdJwtError, TYP_DC_SD_JWT, TYP_VC_SD_JWT};
-use shared::status::StatusList;
-use shared::x509::TrustAnchors;
 
 /// How old a KB-JWT may be (`iat`), in seconds.
 pub const KB_MAX_AGE: i64 = 300;
@@ -41,11 +46,12 @@ pub const STATUS_MAX_TTL: i64 = 3600;
 const STATUS_CACHE_MAX: usize = 256;
 
 /// The checks of one presentation, in the order they run.
-pub const PRESENTATION_CHECKS: [&str; 15] = [
+pub const PRESENTATION_CHECKS: [&str; 17] = [
     "format",
     "issuer_key",
     "issuer_signature",
     "disclosures",
+    issuer::CHECK_ISSUER_BINDING,
     "validity",
     "holder_binding",
     "nonce",
@@ -56,12 +62,14 @@ pub const PRESENTATION_CHECKS: [&str; 15] = [
     "status",
     "ob3_schema",
     "image_digest",
+    issuer::CHECK_REQUESTED_ISSUER,
     "trust",
 ];
 
 /// One check and its outcome: `ok` is `true` (passed), `false` (failed) or `null` (not
 /// configured, not applicable, or not checked because an earlier check failed).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Check {
     pub name: String,
     pub ok: Option<bool>,
@@ -118,7 +126,7 @@ impl Verification {
     }
 }
 
-/// The check an SD-JWT error belongs to: each failure of `shared::sd_jwt` names one check.
+/// The check an SD-JWT error belongs to: each failure of `crate::sd_jwt` names one check.
 pub fn check_name(e: &SdJwtError) -> &'static str {
     match e {
         SdJwtError::Malformed(_) | SdJwtError::BadDisclosure { .. } => "format",
@@ -177,7 +185,7 @@ pub trait Sources: Send + Sync {
 /// The key that must verify `jws`, signed by issuer `iss`, and how it was found.
 ///
 /// With an `x5c` header and configured trust anchors the chain decides alone
-/// ([`shared::issuer_key::resolve_x5c`]). Without anchors the chain cannot be trusted, so
+/// ([`crate::issuer_key::resolve_x5c`]). Without anchors the chain cannot be trusted, so
 /// the key is resolved from `iss` and `kid` as for any JWT, and the detail says the chain
 /// was not used.
 pub async fn resolve_issuer_key<S: Sources>(
@@ -189,7 +197,7 @@ pub async fn resolve_issuer_key<S: Sources>(
     let x5c = jws.header.get("x5c");
     if let (Some(x5c), Some(anchors)) = (x5c, sources.x509_anchors().filter(|a| !a.is_empty())) {
         let (jwk, leaf) =
-            shared::issuer_key::resolve_x5c(iss, x5c, anchors, now).map_err(|e| e.to_string())?;
+            crate::issuer_key::resolve_x5c(iss, x5c, anchors, now).map_err(|e| e.to_string())?;
         return Ok((
             jwk,
             format!(
@@ -553,6 +561,19 @@ async fn run_presentation<S: Sources>(
     };
     let claims = &revealed.claims;
 
+    // issuer_binding: the badge's `ld.issuer.id` names the verified signer `iss`.
+    match (&iss, signature_ok) {
+        (Some(iss), true) => c.push(issuer::binding(
+            iss,
+            claims.get("ld"),
+            "SD-JWT VC `iss`, whose key verified the signature",
+        )),
+        _ => c.unset(
+            issuer::CHECK_ISSUER_BINDING,
+            "not checked: the credential's issuer signature is not verified",
+        ),
+    }
+
     // validity
     c.result("validity", validity(claims, exp.now));
 
@@ -642,7 +663,7 @@ async fn run_presentation<S: Sources>(
     // ob3_schema
     match claims.get("ld") {
         None => c.unset("ob3_schema", "no `ld` claim: not an Open Badge"),
-        Some(ld) => match shared::ob3::schema::validate(ld) {
+        Some(ld) => match crate::ob3::schema::validate(ld) {
             Ok(()) => c.pass(
                 "ob3_schema",
                 "the `ld` claim is a valid OB 3.0 AchievementCredential",
@@ -661,22 +682,27 @@ async fn run_presentation<S: Sources>(
     // image_digest
     match claims.get("ld") {
         None => c.unset("image_digest", "no `ld` claim: not an Open Badge"),
-        Some(ld) => c.push(super::image_digest::check(sources, ld).await),
+        Some(ld) => c.push(image_digest::check(sources, ld).await),
     }
 
-    // trust
-    c.push(trust(exp.trusted_issuers, iss.as_deref()));
+    // requested_issuer, trust: held against the verified signer.
+    let signer = iss.as_deref().filter(|_| signature_ok);
+    c.push(issuer::requested(query, signer));
+    c.push(trust(exp.trusted_issuers, signer));
     Some(revealed.claims)
 }
 
-/// The `trust` check: the issuer `iss` is on the trust list (not configured when empty).
-pub(crate) fn trust(trusted_issuers: &[String], iss: Option<&str>) -> Check {
+/// The `trust` check: the verified signer `iss` is on the trust list (not configured when
+/// empty); `None`: no verified signer.
+pub fn trust(trusted_issuers: &[String], iss: Option<&str>) -> Check {
     match iss {
         _ if trusted_issuers.is_empty() => Check::unset("trust", "trust list not configured"),
-        None => Check::fail("trust", "the credential names no issuer"),
+        None => Check::fail(
+            "trust",
+            "no verified issuer: the credential's issuer signature is not verified",
+        ),
         Some(iss) => {
-            let norm = |s: &str| s.trim_end_matches('/').to_owned();
-            if trusted_issuers.iter().any(|t| norm(t) == norm(iss)) {
+            if trusted_issuers.iter().any(|t| issuer::same_issuer(t, iss)) {
                 Check::pass("trust", format!("{iss} is a trusted issuer"))
             } else {
                 Check::fail("trust", format!("{iss} is not on the trust list"))
@@ -702,7 +728,7 @@ pub(crate) fn validity(claims: &Map<String, Value>, now: i64) -> Result<String, 
         return Err(SdJwtError::NotYetValid { nbf, now }.to_string());
     }
     Ok(match exp {
-        Some(exp) => format!("valid until {}", shared::clock::rfc3339(exp)),
+        Some(exp) => format!("valid until {}", crate::clock::rfc3339(exp)),
         None => "no expiry".to_owned(),
     })
 }
@@ -760,8 +786,7 @@ fn kb_claim_checks(
         )),
         _ => Err(SdJwtError::KbIat { iat, now: exp.now }),
     };
-    let sd_hash = if kb.claim_str("sd_hash") == Some(shared::b64::sha256(sd.without_kb()).as_str())
-    {
+    let sd_hash = if kb.claim_str("sd_hash") == Some(crate::b64::sha256(sd.without_kb()).as_str()) {
         Ok("the KB-JWT `sd_hash` covers exactly this presentation".to_owned())
     } else {
         Err(SdJwtError::KbSdHash)
@@ -798,11 +823,14 @@ async fn status<S: Sources>(
         .get("uri")
         .and_then(Value::as_str)
         .ok_or("`status.status_list.uri` is not a string")?;
-    let list = match cache.get(uri, now) {
+    // A list counts only if the badge's own issuer signed it: cached per (issuer, uri), so
+    // a list verified for one issuer is never reused for a badge of another.
+    let key = format!("{iss}\n{uri}");
+    let list = match cache.get(&key, now) {
         Some(list) => list,
         None => {
             let (list, until) = fetch_status_list(sources, iss, uri, now).await?;
-            cache.put(uri, until, list.clone(), now);
+            cache.put(&key, until, list.clone(), now);
             list
         }
     };
@@ -811,9 +839,9 @@ async fn status<S: Sources>(
         .get(idx)
         .map_err(|e| format!("status list {uri}: {e}"))?;
     match value {
-        shared::status::VALID => Ok(format!("valid (status list {uri}, index {idx})")),
-        shared::status::INVALID => Err(format!("revoked (status list {uri}, index {idx})")),
-        shared::status::SUSPENDED => Err(format!("suspended (status list {uri}, index {idx})")),
+        crate::status::VALID => Ok(format!("valid (status list {uri}, index {idx})")),
+        crate::status::INVALID => Err(format!("revoked (status list {uri}, index {idx})")),
+        crate::status::SUSPENDED => Err(format!("suspended (status list {uri}, index {idx})")),
         other => Err(format!(
             "status value 0x{other:02x} (status list {uri}, index {idx}) is not VALID"
         )),
@@ -832,7 +860,7 @@ async fn fetch_status_list<S: Sources>(
         .await
         .map_err(|e| format!("status list {uri}: {e}"))?;
     let jws = Jws::decode(token.trim()).map_err(|e| format!("status list {uri}: {e}"))?;
-    jws.expect_typ(&[shared::status::TYP_STATUSLIST_JWT])
+    jws.expect_typ(&[crate::status::TYP_STATUSLIST_JWT])
         .map_err(|e| format!("status list {uri}: {e}"))?;
     let (key, _) = resolve_issuer_key(sources, iss, &jws, now)
         .await

@@ -2,12 +2,12 @@
 //! DID, through [`IssuerKeyResolver`]; X.509 trust anchors for `x5c`) and status lists, all fetched through the
 //! guarded [`Fetcher`]: every URL comes from a credential a stranger presented.
 
-use shared::fetch::Fetcher;
-use shared::issuer_key::IssuerKeyResolver;
-use shared::keys::Jwk;
-use shared::x509::TrustAnchors;
+use crate::fetch::Fetcher;
+use crate::issuer_key::IssuerKeyResolver;
+use crate::keys::Jwk;
+use crate::x509::TrustAnchors;
 
-use super::checks::{Resource, Sources};
+use super::{Resource, Sources};
 
 /// The media type of a Status List Token (draft-ietf-oauth-status-list §5.1).
 pub const STATUSLIST_JWT_MEDIA_TYPE: &str = "application/statuslist+jwt";
@@ -62,7 +62,7 @@ impl Sources for NetworkSources {
                     .map(|c| c.trim().to_ascii_lowercase()),
                 body: fetched.body.to_vec(),
             }),
-            Err(shared::fetch::FetchError::Status { status, .. }) => Ok(Resource {
+            Err(crate::fetch::FetchError::Status { status, .. }) => Ok(Resource {
                 status,
                 ..Resource::default()
             }),

@@ -1,5 +1,5 @@
 //! Checking a credential on its own, without a wallet: the same pipeline and check names
-//! as a presentation ([`super::checks`]), for a credential someone uploads, pastes, bakes
+//! as a presentation ([`super`]), for a credential someone uploads, pastes, bakes
 //! into a badge image or publishes on a badge page.
 //!
 //! * SD-JWT VC (`dc+sd-jwt`, or `vc+sd-jwt` from older issuers) with its disclosures: the
@@ -25,13 +25,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
+use crate::jose::{JoseError, Jws};
+use crate::oid4vp::dcql::{CredentialQuery, DcqlQuery, Meta};
+use crate::sd_jwt::{SdJwt, TYP_DC_SD_JWT, TYP_VC_SD_JWT};
+use crate::status::bitstring::{Bitstring, StatusPurpose};
 use serde_json::{Map, Value, json};
-use shared::jose::{JoseError, Jws};
-use shared::oid4vp::dcql::{CredentialQuery, DcqlQuery, Meta};
-use shared::sd_jwt::{SdJwt, TYP_DC_SD_JWT, TYP_VC_SD_JWT};
-use shared::status::bitstring::{Bitstring, StatusPurpose};
 
-use super::checks::{
+use super::{
     Check, Expectations, LEEWAY, STATUS_DEFAULT_TTL, STATUS_LIST_MAX_BYTES, STATUS_MAX_TTL,
     Sources, StatusCache, Verification, resolve_issuer_key,
 };
@@ -206,7 +206,7 @@ async fn sd_jwt<S: Sources>(
         trusted_issuers: policy.trusted_issuers,
         now: policy.now,
     };
-    let outcome = super::checks::verify_presentation(
+    let outcome = super::verify_presentation(
         sources,
         tokens,
         &exp,
@@ -398,7 +398,7 @@ async fn vc_jwt<S: Sources>(
                     let mirrored = if jws.payload.contains_key("vc") {
                         Ok(())
                     } else {
-                        shared::vc::jwt::verify(text, &k, policy.now, 1 << 40).map(|_| ())
+                        crate::vc::jwt::verify(text, &k, policy.now, 1 << 40).map(|_| ())
                     };
                     checks.push(match mirrored {
                         Ok(()) => Check::pass(
@@ -417,6 +417,19 @@ async fn vc_jwt<S: Sources>(
             "not checked: the signature is not verified",
         ));
     }
+    // issuer_binding: `iss` (whose key verified the signature) is the credential's
+    // `issuer.id` (OB 3.0 §8.2.4.1), whether the claims mirror it or sit in `vc`.
+    checks.push(match &iss {
+        Some(iss) if signature_ok => super::issuer::binding(
+            iss,
+            Some(&vc),
+            "VC-JWT `iss`, whose key verified the signature",
+        ),
+        _ => Check::unset(
+            super::issuer::CHECK_ISSUER_BINDING,
+            "not checked: the signature is not verified",
+        ),
+    });
     common_vc_checks(sources, bitstrings, policy, &vc, signature_ok, &mut checks).await;
     (checks, Some(vc))
 }
@@ -446,10 +459,10 @@ async fn ldp_vc<S: Sources>(
     let purpose = proof.get("proofPurpose").and_then(Value::as_str);
     let problem = if proof.get("type").and_then(Value::as_str) != Some("DataIntegrityProof") {
         Some("the proof is not a DataIntegrityProof".to_owned())
-    } else if suite != Some(shared::vc::data_integrity::CRYPTOSUITE) {
+    } else if suite != Some(crate::vc::data_integrity::CRYPTOSUITE) {
         Some(format!(
             "cryptosuite {suite:?} is not {}",
-            shared::vc::data_integrity::CRYPTOSUITE
+            crate::vc::data_integrity::CRYPTOSUITE
         ))
     } else if purpose != Some("assertionMethod") {
         Some(format!("proofPurpose {purpose:?} is not assertionMethod"))
@@ -467,7 +480,7 @@ async fn ldp_vc<S: Sources>(
         "format",
         format!(
             "ldp_vc with a {} Data Integrity proof",
-            shared::vc::data_integrity::CRYPTOSUITE
+            crate::vc::data_integrity::CRYPTOSUITE
         ),
     ));
 
@@ -499,7 +512,7 @@ async fn ldp_vc<S: Sources>(
         )),
         Some(jwk) => {
             let controller = method.split('#').next().unwrap_or(method);
-            match shared::vc::data_integrity::verify(vc, jwk, method, controller).await {
+            match crate::vc::data_integrity::verify(vc, jwk, method, controller).await {
                 Ok(()) => {
                     signature_ok = true;
                     checks.push(Check::pass(
@@ -511,13 +524,27 @@ async fn ldp_vc<S: Sources>(
             }
         }
     }
+    // issuer_binding: the proof's verification method is controlled by `issuer.id`.
+    let controller = method.split('#').next().unwrap_or(method);
+    checks.push(if signature_ok {
+        super::issuer::binding(
+            controller,
+            Some(vc),
+            &format!("controller of the proof's verification method {method}"),
+        )
+    } else {
+        Check::unset(
+            super::issuer::CHECK_ISSUER_BINDING,
+            "not checked: the proof is not verified",
+        )
+    });
     common_vc_checks(sources, bitstrings, policy, vc, signature_ok, &mut checks).await;
     checks
 }
 
 /// Marks the remaining checks as not checked.
 fn skip_rest(mut checks: Vec<Check>, reason: &str) -> Vec<Check> {
-    for name in super::checks::PRESENTATION_CHECKS {
+    for name in super::PRESENTATION_CHECKS {
         if !checks.iter().any(|c| c.name == name) {
             checks.push(Check::unset(name, format!("not checked: {reason}")));
         }
@@ -556,7 +583,7 @@ async fn common_vc_checks<S: Sources>(
             "not checked: the credential's issuer signature is not verified",
         ),
     });
-    checks.push(match shared::ob3::schema::validate(vc) {
+    checks.push(match crate::ob3::schema::validate(vc) {
         Ok(()) => Check::pass(
             "ob3_schema",
             "a valid OB 3.0 AchievementCredential (1EdTech JSON Schema)",
@@ -571,7 +598,13 @@ async fn common_vc_checks<S: Sources>(
         ),
     });
     checks.push(super::image_digest::check(sources, vc).await);
-    checks.push(super::checks::trust(policy.trusted_issuers, issuer));
+    let signer = issuer.filter(|_| {
+        signature_ok
+            && !checks
+                .iter()
+                .any(|c| c.name == super::issuer::CHECK_ISSUER_BINDING && c.failed())
+    });
+    checks.push(super::trust(policy.trusted_issuers, signer));
 }
 
 /// `validFrom` / `validUntil` (or VCDM 1.1 `issuanceDate` / `expirationDate`) with
@@ -581,7 +614,7 @@ fn vc_validity(vc: &Value, now: i64) -> Result<String, String> {
         for name in names {
             if let Some(v) = vc.get(name) {
                 let text = v.as_str().ok_or(format!("`{name}` is not a string"))?;
-                let t = shared::clock::parse_rfc3339(text)
+                let t = crate::clock::parse_rfc3339(text)
                     .ok_or(format!("`{name}` {text:?} is not an RFC 3339 date-time"))?;
                 return Ok(Some((text.to_owned(), t)));
             }
@@ -625,7 +658,7 @@ async fn bitstring_status<S: Sources>(
             .get("type")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        if kind != shared::status::bitstring::ENTRY_TYPE {
+        if kind != crate::status::bitstring::ENTRY_TYPE {
             return Err(format!(
                 "`credentialStatus` type {kind:?} is not supported (BitstringStatusListEntry is)"
             ));
@@ -709,7 +742,7 @@ fn same_issuer(a: &str, b: &str) -> bool {
     }
     let web = |url: &str| {
         (url.starts_with("https://") || url.starts_with("http://"))
-            .then(|| shared::did::did_web_from_url(url).ok())
+            .then(|| crate::did::did_web_from_url(url).ok())
             .flatten()
     };
     web(a).is_some_and(|d| d == b) || web(b).is_some_and(|d| d == a)
@@ -745,7 +778,7 @@ async fn fetch_bitstring<S: Sources>(
     let key = key
         .verifying_key()
         .map_err(|e| format!("status list {uri}: {e}"))?;
-    let vc = shared::vc::jwt::verify(text.trim(), &key, now, LEEWAY)
+    let vc = crate::vc::jwt::verify(text.trim(), &key, now, LEEWAY)
         .map_err(|e| format!("status list {uri}: {e}"))?;
     let subject = vc
         .get("credentialSubject")
@@ -770,7 +803,7 @@ async fn fetch_bitstring<S: Sources>(
     let until = vc
         .get("validUntil")
         .and_then(Value::as_str)
-        .and_then(shared::clock::parse_rfc3339)
+        .and_then(crate::clock::parse_rfc3339)
         .map_or(now + ttl, |u| u.min(now + ttl));
     Ok(Some((
         VerifiedList {

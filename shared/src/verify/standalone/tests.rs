@@ -3,12 +3,12 @@
 
 use std::collections::HashMap;
 
+use crate::keys::{Alg, Jwk, Signer, SigningKey};
+use crate::status::bitstring::{self, Bitstring, StatusPurpose};
 use serde_json::json;
-use shared::keys::{Alg, Jwk, Signer, SigningKey};
-use shared::status::bitstring::{self, Bitstring, StatusPurpose};
 
 use super::*;
-use crate::domain::checks::Resource;
+use crate::verify::Resource;
 
 const ISS: &str = "https://issuer.example";
 const DID: &str = "did:web:issuer.example";
@@ -18,7 +18,7 @@ const IMAGE: &str = "https://issuer.example/images/a1.png";
 const IDX: u64 = 777;
 /// The system time: the test badges are valid for an hour around it.
 fn now() -> i64 {
-    shared::clock::Clock::system().now()
+    crate::clock::Clock::system().now()
 }
 
 struct TestSources {
@@ -102,18 +102,18 @@ impl Fixture {
             StatusPurpose::Revocation => LIST,
             StatusPurpose::Suspension => SUSPENSION,
         };
-        let mut bits = Bitstring::new(shared::status::MIN_ENTRIES);
+        let mut bits = Bitstring::new(crate::status::MIN_ENTRIES);
         bits.set(IDX as usize, set).unwrap();
         let vc = bitstring::list_credential(
             uri,
             ISS,
             purpose,
             &bits,
-            &shared::clock::rfc3339(now() - 60),
-            &shared::clock::rfc3339(now() + 86_400),
+            &crate::clock::rfc3339(now() - 60),
+            &crate::clock::rfc3339(now() + 86_400),
             60_000,
         );
-        let jwt = shared::vc::jwt::sign(&vc, &format!("{DID}#key-1"), &self.es256).unwrap();
+        let jwt = crate::vc::jwt::sign(&vc, &format!("{DID}#key-1"), &self.es256).unwrap();
         self.sources.resources.lock().unwrap().insert(
             uri.to_owned(),
             ("application/jwt".to_owned(), jwt.into_bytes()),
@@ -122,13 +122,13 @@ impl Fixture {
 
     fn badge(&self, issuer: &str) -> Value {
         json!({
-            "@context": [shared::ob3::CONTEXT_VC_V2, shared::ob3::CONTEXT_OB_V3P0_3],
+            "@context": [crate::ob3::CONTEXT_VC_V2, crate::ob3::CONTEXT_OB_V3P0_3],
             "id": "urn:uuid:2f1c0b8e-8f7a-4a53-9a52-2c3c9e0f6a11",
             "type": ["VerifiableCredential", "OpenBadgeCredential"],
             "name": "Digital Supporter",
             "issuer": {"id": issuer, "type": ["Profile"], "name": "Demo Issuer"},
-            "validFrom": shared::clock::rfc3339(now() - 100),
-            "validUntil": shared::clock::rfc3339(now() + 3600),
+            "validFrom": crate::clock::rfc3339(now() - 100),
+            "validUntil": crate::clock::rfc3339(now() + 3600),
             "credentialSubject": {
                 "id": "did:jwk:eyJrdHkiOiJFQyJ9",
                 "type": ["AchievementSubject"],
@@ -150,13 +150,12 @@ impl Fixture {
         let mut vc = self.badge(ISS);
         edit(&mut vc);
         Submitted::Compact(
-            shared::vc::jwt::sign(&vc, &format!("{DID}#key-1"), &self.es256 as &dyn Signer)
-                .unwrap(),
+            crate::vc::jwt::sign(&vc, &format!("{DID}#key-1"), &self.es256 as &dyn Signer).unwrap(),
         )
     }
 
     async fn ldp_vc(&self) -> Submitted {
-        let signed = shared::vc::data_integrity::sign(
+        let signed = crate::vc::data_integrity::sign(
             &self.badge(DID),
             &self.ed25519,
             &format!("{DID}#key-3"),
@@ -286,9 +285,9 @@ async fn each_vc_jwt_check_fails_alone() {
     };
     let mut parts: Vec<String> = jwt.split('.').map(str::to_owned).collect();
     let mut payload: Value =
-        serde_json::from_slice(&shared::b64::decode(&parts[1]).unwrap()).unwrap();
+        serde_json::from_slice(&crate::b64::decode(&parts[1]).unwrap()).unwrap();
     payload["name"] = json!("Expert");
-    parts[1] = shared::b64::encode(payload.to_string().as_bytes());
+    parts[1] = crate::b64::encode(payload.to_string().as_bytes());
     let s = f.check(&Submitted::Compact(parts.join("."))).await;
     assert_eq!(failed(&s), ["issuer_signature"]);
 
@@ -368,11 +367,11 @@ async fn an_sd_jwt_is_checked_without_holder_binding() {
         "cnf": {"jwk": holder.public_jwk().to_value()},
         "ld": ld,
     });
-    let sd = shared::sd_jwt::issue(
+    let sd = crate::sd_jwt::issue(
         claims.as_object().unwrap().clone(),
         &["/ld/name"],
         0,
-        shared::jose::header(TYP_DC_SD_JWT, Some("did:web:issuer.example#key-1")),
+        crate::jose::header(TYP_DC_SD_JWT, Some("did:web:issuer.example#key-1")),
         &f.es256 as &dyn Signer,
     )
     .unwrap();
@@ -393,8 +392,49 @@ async fn an_sd_jwt_is_checked_without_holder_binding() {
     // A tampered disclosure no longer matches its digest.
     let text = sd.serialize();
     let mut parts: Vec<&str> = text.split('~').collect();
-    let forged = shared::b64::encode(br#"["salt","name","Expert"]"#);
+    let forged = crate::b64::encode(br#"["salt","name","Expert"]"#);
     parts[1] = &forged;
     let s = f.check(&Submitted::Compact(parts.join("~"))).await;
     assert_eq!(failed(&s), ["disclosures"], "{:#?}", s.verification.checks);
+}
+
+/// A VC-JWT in the VCDM 1.1 form (`vc` claim) whose `iss` is the attacker's own did:jwk and
+/// whose credential names the real issuer: signed, but not by the issuer it names.
+#[tokio::test]
+async fn a_vc_jwt_signed_by_another_iss_fails_issuer_binding() {
+    let mut f = Fixture::new();
+    let attacker = SigningKey::generate(Alg::ES256);
+    let did = crate::did::did_jwk(&attacker.public_jwk());
+    f.sources.keys.insert(did.clone(), attacker.public_jwk());
+    let jwt = Jws::sign(
+        crate::jose::header("JWT", None),
+        &json!({"iss": did, "nbf": now() - 100, "vc": f.badge(ISS)}),
+        &attacker,
+    );
+    let s = f.check(&Submitted::Compact(jwt)).await;
+    assert!(!s.verification.verified());
+    assert_eq!(outcome(&s, "issuer_signature").ok, Some(true));
+    let binding = outcome(&s, "issuer_binding");
+    assert_eq!(binding.ok, Some(false), "{binding:?}");
+    assert!(binding.detail.contains(ISS) && binding.detail.contains(&did));
+    assert!(s.verification.disclosed.is_empty());
+}
+
+#[tokio::test]
+async fn the_real_issuers_vc_jwt_and_ldp_vc_pass_issuer_binding() {
+    let f = Fixture::new();
+    let s = f.check(&f.vc_jwt_with(|_| {})).await;
+    assert_eq!(
+        outcome(&s, "issuer_binding").ok,
+        Some(true),
+        "{:#?}",
+        s.verification.checks
+    );
+    let s = f.check(&f.ldp_vc().await).await;
+    assert_eq!(
+        outcome(&s, "issuer_binding").ok,
+        Some(true),
+        "{:#?}",
+        s.verification.checks
+    );
 }

@@ -8,7 +8,7 @@ use aws_lc_rs::digest;
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::checks::{Check, Sources};
+use super::{Check, Sources};
 
 /// At most this many related resources are fetched for one credential.
 pub const MAX_RELATED_RESOURCES: usize = 4;
@@ -114,7 +114,7 @@ pub fn matches_sri(sri: &str, body: &[u8]) -> Result<String, String> {
         got = format!("{alg}-{actual}");
     }
     Err(format!(
-        "the content ({} bytes, {got}) does not match its digestSRI {sri}",
+        "has changed: the content ({} bytes, {got}) does not match its digestSRI {sri}",
         body.len()
     ))
 }

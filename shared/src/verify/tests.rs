@@ -1,17 +1,16 @@
-//! The pipeline on real SD-JWT VCs issued and presented with `shared::sd_jwt`, with the
+//! The pipeline on real SD-JWT VCs issued and presented with `crate::sd_jwt`, with the
 //! network replaced by [`TestSources`].
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::keys::{Alg, Signer, SigningKey};
+use crate::ob3::{IDENTITY_TYPE_EMAIL, IDENTITY_TYPE_NAME, IdentityObject};
+use crate::sd_jwt::{self, Disclosure, KeyBinding};
+use crate::status::StatusList;
 use serde_json::json;
-use shared::keys::{Alg, Signer, SigningKey};
-use shared::ob3::{IDENTITY_TYPE_EMAIL, IDENTITY_TYPE_NAME, IdentityObject};
-use shared::sd_jwt::{self, Disclosure, KeyBinding};
-use shared::status::StatusList;
 
 use super::*;
-use crate::domain::requests::{Disclose, Template, template_query};
 
 const ISS: &str = "https://issuer.example";
 const STATUS_URI: &str = "https://issuer.example/status/1";
@@ -28,7 +27,7 @@ struct TestSources {
     /// Badge images by URL.
     images: Mutex<HashMap<String, Vec<u8>>>,
     /// X.509 trust anchors of issuers' `x5c` chains.
-    anchors: Option<shared::x509::TrustAnchors>,
+    anchors: Option<crate::x509::TrustAnchors>,
 }
 
 impl Sources for TestSources {
@@ -63,7 +62,7 @@ impl Sources for TestSources {
         })
     }
 
-    fn x509_anchors(&self) -> Option<&shared::x509::TrustAnchors> {
+    fn x509_anchors(&self) -> Option<&crate::x509::TrustAnchors> {
         self.anchors.as_ref()
     }
 }
@@ -76,16 +75,39 @@ struct Fixture {
 }
 
 fn status_token(issuer: &SigningKey, value: u8, sub: &str, exp: i64) -> String {
-    let mut list = StatusList::new(2, shared::status::MIN_ENTRIES).unwrap();
+    let mut list = StatusList::new(2, crate::status::MIN_ENTRIES).unwrap();
     list.set(IDX, value).unwrap();
     Jws::sign(
-        shared::jose::header(shared::status::TYP_STATUSLIST_JWT, Some("did:web:i#key-1")),
+        crate::jose::header(crate::status::TYP_STATUSLIST_JWT, Some("did:web:i#key-1")),
         &json!({
             "sub": sub, "iat": NOW - 10, "exp": exp, "ttl": 60,
             "status_list": {"bits": 2, "lst": list.encode()},
         }),
         issuer,
     )
+}
+
+/// The verifier's Open Badge template query: a badge of `achievement` from [`ISS`],
+/// optionally asking for the recipient's name.
+fn badge_query(achievement: &str, name: bool) -> DcqlQuery {
+    let mut claims = vec![
+        json!({"path": ["ld", "credentialSubject", "achievement", "id"], "values": [achievement]}),
+        json!({"path": ["ld", "issuer", "id"], "values": [ISS]}),
+    ];
+    if name {
+        claims.push(json!({
+            "path": ["ld", "credentialSubject", "identifier", 0, "identityType"],
+            "values": [IDENTITY_TYPE_NAME],
+        }));
+        claims.push(json!({"path": ["ld", "credentialSubject", "identifier", 0, "identityHash"]}));
+    }
+    serde_json::from_value(json!({"credentials": [{
+        "id": "badge",
+        "format": "dc+sd-jwt",
+        "meta": {"vct_values": [format!("{ISS}/vct/open-badge-v3")]},
+        "claims": claims,
+    }]}))
+    .unwrap()
 }
 
 impl Fixture {
@@ -96,19 +118,13 @@ impl Fixture {
             keys: HashMap::from([(ISS.to_owned(), issuer.public_jwk())]),
             status: Mutex::new(HashMap::from([(
                 STATUS_URI.to_owned(),
-                status_token(&issuer, shared::status::VALID, STATUS_URI, NOW + 3600),
+                status_token(&issuer, crate::status::VALID, STATUS_URI, NOW + 3600),
             )])),
             status_fetches: AtomicUsize::new(0),
             images: Mutex::new(HashMap::new()),
             anchors: None,
         };
-        let query = template_query(&Template {
-            issuer: ISS.into(),
-            achievement_id: Some(ACHIEVEMENT.into()),
-            disclose: vec![Disclose::RecipientName],
-            optional: vec![],
-        })
-        .unwrap();
+        let query = badge_query(ACHIEVEMENT, true);
         Fixture {
             issuer,
             holder,
@@ -126,7 +142,7 @@ impl Fixture {
 
     /// The issuer agent's badge, issued with `edit` applied to its claims.
     fn credential_with(&self, typ: &str, edit: impl FnOnce(&mut Map<String, Value>)) -> SdJwt {
-        self.issue(shared::jose::header(typ, Some("did:web:i#key-1")), edit)
+        self.issue(crate::jose::header(typ, Some("did:web:i#key-1")), edit)
     }
 
     /// The badge with `edit` applied to its claims, signed under `header`.
@@ -136,14 +152,14 @@ impl Fixture {
         edit: impl FnOnce(&mut Map<String, Value>),
     ) -> SdJwt {
         let ld = json!({
-            "@context": [shared::ob3::CONTEXT_VC_V2, shared::ob3::CONTEXT_OB_V3P0_3],
+            "@context": [crate::ob3::CONTEXT_VC_V2, crate::ob3::CONTEXT_OB_V3P0_3],
             "id": "urn:uuid:2f1c0b8e-8f7a-4a53-9a52-2c3c9e0f6a11",
             "type": ["VerifiableCredential", "OpenBadgeCredential"],
             "name": "Digital Supporter",
             "issuer": {"id": ISS, "type": ["Profile"], "name": "Demo Issuer", "url": ISS},
-            "validFrom": shared::clock::rfc3339(NOW - 100),
+            "validFrom": crate::clock::rfc3339(NOW - 100),
             "credentialSubject": {
-                "id": shared::did::did_jwk(&self.holder.public_jwk()),
+                "id": crate::did::did_jwk(&self.holder.public_jwk()),
                 "type": ["AchievementSubject"],
                 "identifier": [
                     IdentityObject::plain(IDENTITY_TYPE_NAME, "Ada Lovelace"),
@@ -192,8 +208,8 @@ impl Fixture {
 
     /// The badge signed with its issuer's certificate chain in `x5c` (and no `kid`).
     fn credential_x5c(&self, x5c: &[Vec<u8>]) -> SdJwt {
-        let mut header = shared::jose::header(TYP_DC_SD_JWT, None);
-        header.insert("x5c".into(), json!(shared::x509::x5c_encode(x5c)));
+        let mut header = crate::jose::header(TYP_DC_SD_JWT, None);
+        header.insert("x5c".into(), json!(crate::x509::x5c_encode(x5c)));
         self.issue(header, |_| {})
     }
 
@@ -466,11 +482,11 @@ async fn older_vc_sd_jwt_typ_is_accepted_other_types_are_not() {
 #[tokio::test]
 async fn revoked_and_suspended_credentials_fail_status() {
     let f = Fixture::new();
-    f.set_status(shared::status::INVALID);
+    f.set_status(crate::status::INVALID);
     let v = f.verify(f.good()).await;
     assert_eq!(failed(&v), ["status"]);
     assert!(check(&v, "status").detail.starts_with("revoked"));
-    f.set_status(shared::status::SUSPENDED);
+    f.set_status(crate::status::SUSPENDED);
     let v = f.verify(f.good()).await;
     assert!(check(&v, "status").detail.starts_with("suspended"));
 }
@@ -539,13 +555,7 @@ async fn the_trust_list_when_configured() {
 #[tokio::test]
 async fn the_dcql_query_must_be_satisfied() {
     let mut f = Fixture::new();
-    f.query = template_query(&Template {
-        issuer: ISS.into(),
-        achievement_id: Some("https://issuer.example/achievements/other".into()),
-        disclose: vec![],
-        optional: vec![],
-    })
-    .unwrap();
+    f.query = badge_query("https://issuer.example/achievements/other", false);
     let v = f.verify(f.good()).await;
     assert_eq!(failed(&v), ["dcql"]);
     // Not disclosing the name that was asked for.
@@ -614,7 +624,7 @@ async fn the_vp_token_shape_is_checked() {
 
 #[test]
 fn sd_jwt_errors_map_to_their_checks() {
-    use shared::keys::KeyError;
+    use crate::keys::KeyError;
     let cases = [
         (SdJwtError::Malformed("x"), "format"),
         (
@@ -717,12 +727,12 @@ async fn the_image_digest_check_fetches_the_related_resource_and_compares() {
 }
 
 /// The issuer's chain: a development CA and a leaf for the issuer key naming `dns`.
-fn issuer_pki(f: &Fixture, dns: &str) -> shared::x509::DevPki {
-    shared::x509::DevPki::generate("Test Issuer", dns, &f.issuer, NOW).unwrap()
+fn issuer_pki(f: &Fixture, dns: &str) -> crate::x509::DevPki {
+    crate::x509::DevPki::generate("Test Issuer", dns, &f.issuer, NOW).unwrap()
 }
 
-fn anchors(ca: &[u8]) -> Option<shared::x509::TrustAnchors> {
-    Some(shared::x509::TrustAnchors::from_der(&[ca.to_vec()]).unwrap())
+fn anchors(ca: &[u8]) -> Option<crate::x509::TrustAnchors> {
+    Some(crate::x509::TrustAnchors::from_der(&[ca.to_vec()]).unwrap())
 }
 
 #[tokio::test]
@@ -738,7 +748,7 @@ async fn an_x5c_chain_to_a_trust_anchor_gives_the_issuer_key() {
     assert!(v.verified(), "{:#?}", v.checks);
     let d = &check(&v, "issuer_key").detail;
     assert!(
-        d.contains("CN=Test Issuer (issuer.example)") && d.contains(&shared::x509::hash(&pki.leaf)),
+        d.contains("CN=Test Issuer (issuer.example)") && d.contains(&crate::x509::hash(&pki.leaf)),
         "{d}"
     );
 }
@@ -763,7 +773,7 @@ async fn an_x5c_chain_that_does_not_bind_the_issuer_or_reach_an_anchor_fails_iss
 
     // The right name, but a CA the verifier does not trust.
     let untrusted =
-        shared::x509::DevPki::generate("Someone Else", "issuer.example", &f.issuer, NOW).unwrap();
+        crate::x509::DevPki::generate("Someone Else", "issuer.example", &f.issuer, NOW).unwrap();
     let sd = f.credential_x5c(std::slice::from_ref(&untrusted.leaf));
     let v = f
         .verify(f.present(&sd, CLIENT_ID, NONCE, NOW - 5, &f.holder))
@@ -776,7 +786,7 @@ async fn an_x5c_chain_that_does_not_bind_the_issuer_or_reach_an_anchor_fails_iss
     // does not verify it.
     let stranger = SigningKey::generate(Alg::ES256);
     let wrong_key =
-        shared::x509::DevPki::generate("Test Issuer", "issuer.example", &stranger, NOW).unwrap();
+        crate::x509::DevPki::generate("Test Issuer", "issuer.example", &stranger, NOW).unwrap();
     f.sources.anchors = anchors(&wrong_key.ca);
     let sd = f.credential_x5c(std::slice::from_ref(&wrong_key.leaf));
     let v = f
@@ -796,4 +806,121 @@ async fn without_trust_anchors_an_x5c_chain_is_not_used_and_iss_decides() {
     assert!(v.verified(), "{:#?}", v.checks);
     let d = &check(&v, "issuer_key").detail;
     assert!(d.contains("no X.509 trust anchors are configured"), "{d}");
+}
+
+/// A counterfeit: a real badge's claims, `iss` set to the attacker's own did:jwk, re-signed
+/// with the attacker's key, disclosures kept, a fresh KB-JWT (issue 13, attack 1).
+#[tokio::test]
+async fn a_badge_re_signed_under_another_iss_fails_issuer_binding() {
+    let mut f = Fixture::new();
+    let attacker = SigningKey::generate(Alg::ES256);
+    let did = crate::did::did_jwk(&attacker.public_jwk());
+    f.sources.keys.insert(did.clone(), attacker.public_jwk());
+    f.issuer = attacker;
+    let sd = f.issue(crate::jose::header(TYP_DC_SD_JWT, None), |claims| {
+        claims.insert("iss".into(), json!(did));
+    });
+    let v = f
+        .verify(f.present(&sd, CLIENT_ID, NONCE, NOW - 5, &f.holder))
+        .await;
+    assert!(!v.verified(), "{:#?}", v.checks);
+    let binding = check(&v, "issuer_binding");
+    assert_eq!(binding.ok, Some(false), "{binding:?}");
+    assert!(
+        binding.detail.contains(ISS) && binding.detail.contains(&did),
+        "both identifiers named: {}",
+        binding.detail
+    );
+    assert_eq!(check(&v, "requested_issuer").ok, Some(false));
+    // The signature itself is fine: it is who signed that is wrong.
+    assert_eq!(check(&v, "issuer_signature").ok, Some(true));
+    assert!(
+        v.disclosed.is_empty(),
+        "nothing disclosed from a counterfeit"
+    );
+}
+
+/// Two trusted issuers: B signs a badge that claims A's `vct` and `ld.issuer`, presented to
+/// a request for A's badge (issue 13, attack 1 with a trust list).
+#[tokio::test]
+async fn a_trusted_issuer_cannot_issue_in_another_trusted_issuers_name() {
+    const ISS_B: &str = "https://b.example";
+    let mut f = Fixture::new();
+    let b = SigningKey::generate(Alg::ES256);
+    f.sources.keys.insert(ISS_B.to_owned(), b.public_jwk());
+    f.issuer = b;
+    let sd = f.credential_with(TYP_DC_SD_JWT, |claims| {
+        claims.insert("iss".into(), json!(ISS_B));
+    });
+    let v = f
+        .verify_with(
+            json!({ "badge": [f.present(&sd, CLIENT_ID, NONCE, NOW - 5, &f.holder)] }),
+            &[ISS.to_owned(), ISS_B.to_owned()],
+        )
+        .await;
+    assert!(!v.verified(), "{:#?}", v.checks);
+    let failed = failed(&v);
+    assert!(failed.contains(&"issuer_binding"), "{failed:?}");
+    assert!(failed.contains(&"requested_issuer"), "{failed:?}");
+    assert!(
+        check(&v, "requested_issuer").detail.contains(ISS_B),
+        "{:?}",
+        check(&v, "requested_issuer")
+    );
+    // B is trusted: the trust list alone would not have caught it.
+    assert_eq!(check(&v, "trust").ok, Some(true));
+
+    // B's honest badge (naming B) still does not answer a request for A's.
+    let honest = f.credential_with(TYP_DC_SD_JWT, |claims| {
+        claims.insert("iss".into(), json!(ISS_B));
+        claims.insert("vct".into(), json!(format!("{ISS_B}/vct/open-badge-v3")));
+        claims["ld"]["issuer"] =
+            json!({"id": ISS_B, "type": ["Profile"], "name": "B", "url": ISS_B});
+    });
+    let v = f
+        .verify_with(
+            json!({ "badge": [f.present(&honest, CLIENT_ID, NONCE, NOW - 5, &f.holder)] }),
+            &[ISS.to_owned(), ISS_B.to_owned()],
+        )
+        .await;
+    assert_eq!(check(&v, "issuer_binding").ok, Some(true));
+    assert_eq!(check(&v, "requested_issuer").ok, Some(false));
+}
+
+/// A status list verified for issuer A is never reused for a badge signed by B that points
+/// at A's list (the cache is per issuer and URI).
+#[tokio::test]
+async fn a_status_list_counts_only_for_its_own_issuer() {
+    const ISS_B: &str = "https://b.example";
+    let mut f = Fixture::new();
+    let cache = StatusCache::default();
+    let exp = Expectations {
+        client_id: CLIENT_ID,
+        nonce: NONCE,
+        query: &f.query,
+        trusted_issuers: &[],
+        now: NOW,
+    };
+    let v = verify_vp_token(&f.sources, &cache, &exp, &json!({ "badge": [f.good()] })).await;
+    assert_eq!(check(&v, "status").ok, Some(true), "A's list is cached now");
+    let b = SigningKey::generate(Alg::ES256);
+    f.sources.keys.insert(ISS_B.to_owned(), b.public_jwk());
+    f.issuer = b;
+    let sd = f.credential_with(TYP_DC_SD_JWT, |claims| {
+        claims.insert("iss".into(), json!(ISS_B));
+        claims["ld"]["issuer"] =
+            json!({"id": ISS_B, "type": ["Profile"], "name": "B", "url": ISS_B});
+    });
+    let p = f.present(&sd, CLIENT_ID, NONCE, NOW - 5, &f.holder);
+    let exp = Expectations {
+        client_id: CLIENT_ID,
+        nonce: NONCE,
+        query: &f.query,
+        trusted_issuers: &[],
+        now: NOW,
+    };
+    let v = verify_vp_token(&f.sources, &cache, &exp, &json!({ "badge": [p] })).await;
+    let status = check(&v, "status");
+    assert_eq!(status.ok, Some(false), "{status:?}");
+    assert!(status.detail.contains(ISS_B), "{}", status.detail);
 }
