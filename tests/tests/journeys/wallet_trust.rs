@@ -19,6 +19,7 @@ use crate::mail::SmtpSink;
 use crate::wallet_accounts::{
     PASSWORD, WebClient, api, link_in, nth_mail, registered, stack_with_mail,
 };
+use crate::wallet_present::web_account;
 
 const ATTACKER_PASSWORD: &str = "the attacker's password";
 
@@ -450,26 +451,12 @@ async fn invitation_pages_refuse_trusted(t: &TestStack, invitation: &str, email:
     assert!(body.get("api_token").is_none(), "{body}");
 }
 
-/// An account `email` with password [`PASSWORD`], made through the domain.
-async fn account_with_password(t: &TestStack, email: &str) {
-    let app = &t.stack.wallet.app;
-    let now = t.stack.clock.now();
-    let account = app.ensure_account(email, now).await.unwrap();
-    let phc = holder_agent::wallet::web::hash_password(PASSWORD)
-        .await
-        .unwrap();
-    app.store
-        .set_email_and_password(&account.id, email, &phc, now)
-        .await
-        .unwrap();
-}
-
 /// `next` (of `/lang/*`, `/sign-in` and the redirect after signing in) is a path on the
 /// wallet; every trick to leave it lands on the front page.
 #[tokio::test]
 async fn wallet_trust_next_redirects_stay_on_the_wallet() {
     let t = TestStack::start().await;
-    account_with_password(&t, "nina@example.org").await;
+    web_account(&t, "nina@example.org").await;
     let mut c = WebClient::new(&t.stack.wallet.url);
     // As a browser sends them in the query (percent-encoded once).
     let hostile = [
@@ -541,7 +528,7 @@ async fn wallet_trust_a_shared_address_does_not_lock_others_out() {
     let app = &t.stack.wallet.app;
     let clock = &t.stack.clock;
     for email in ["cy@example.org", "di@example.org"] {
-        account_with_password(&t, email).await;
+        web_account(&t, email).await;
     }
     let shared = Some("203.0.113.7");
     for i in 0..10 {
@@ -601,8 +588,8 @@ async fn wallet_trust_a_shared_address_does_not_lock_others_out() {
 async fn wallet_trust_csrf_token_is_bound_to_the_session() {
     let t = TestStack::start().await;
     let wallet = t.stack.wallet.url.clone();
-    account_with_password(&t, "vic@example.org").await;
-    account_with_password(&t, "mal@example.org").await;
+    web_account(&t, "vic@example.org").await;
+    web_account(&t, "mal@example.org").await;
     let mut victim = WebClient::new(&wallet);
     victim.get("/sign-in").await;
     let a = victim
