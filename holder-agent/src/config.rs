@@ -90,6 +90,16 @@ pub struct Config {
     /// `<data-dir>/wallet-outbox`.
     #[arg(long = "wallet-outbox-dir", env = "WALLET_OUTBOX_DIR")]
     pub outbox_dir: Option<PathBuf>,
+    /// Comma-separated credential issuer identifiers (the invitation's `iss`) whose
+    /// registration invitations count as proof of the invited address. An invitation from
+    /// any other issuer is an ordinary registration that needs the emailed confirmation
+    /// link. Unset: no issuer is trusted.
+    #[arg(
+        long = "wallet-trusted-issuers",
+        env = "WALLET_TRUSTED_ISSUERS",
+        value_delimiter = ','
+    )]
+    pub trusted_issuers: Vec<String>,
 }
 
 impl Config {
@@ -111,7 +121,20 @@ impl Config {
             smtp_url: None,
             mail_from: "Akashi Wallet <wallet@akashi.example>".into(),
             outbox_dir: None,
+            trusted_issuers: Vec::new(),
         }
+    }
+
+    /// Whether invitations signed by `iss` prove the invited address: `iss` is one of
+    /// [`Config::trusted_issuers`], compared exactly but for a trailing `/`.
+    pub fn trusts_issuer(&self, iss: &str) -> bool {
+        let iss = iss.trim_end_matches('/');
+        !iss.is_empty()
+            && self
+                .trusted_issuers
+                .iter()
+                .map(|t| t.trim().trim_end_matches('/'))
+                .any(|t| t == iss)
     }
 
     /// The directory emails are written to when no SMTP server is configured.

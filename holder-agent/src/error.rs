@@ -12,6 +12,7 @@ use crate::store::StoreError;
 use crate::wallet::accounts::AccountError;
 use crate::wallet::oid4vci::AcceptError;
 use crate::wallet::oid4vp::PresentError;
+use crate::wallet::registration::RegisterError;
 use crate::wallet::web::WebAuthError;
 
 #[derive(Debug, thiserror::Error)]
@@ -24,7 +25,7 @@ pub enum AppError {
     Present(#[from] PresentError),
     /// Registering from an invitation failed.
     #[error(transparent)]
-    Register(#[from] crate::wallet::registration::RegisterError),
+    Register(#[from] RegisterError),
     /// An open registration, email confirmation or password reset was refused.
     #[error(transparent)]
     Account(#[from] crate::wallet::accounts::AccountError),
@@ -80,7 +81,7 @@ impl AppError {
             AppError::Register(e) if e.is_counterparty_fault() => StatusCode::BAD_GATEWAY,
             AppError::Web(e) if e.is_throttled() => StatusCode::TOO_MANY_REQUESTS,
             AppError::Web(WebAuthError::WrongCredentials) => StatusCode::UNAUTHORIZED,
-            AppError::Web(WebAuthError::AlreadyRegistered(_)) => StatusCode::CONFLICT,
+            AppError::Register(RegisterError::AccountExists { .. }) => StatusCode::CONFLICT,
             AppError::Web(_) => StatusCode::BAD_REQUEST,
             AppError::Account(AccountError::TooManyRequests { .. }) => {
                 StatusCode::TOO_MANY_REQUESTS

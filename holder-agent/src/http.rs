@@ -1,9 +1,11 @@
 //! Routes: the wallet's JSON API (bearer token per account) and `/health`. Handlers parse,
 //! make one domain call and respond; errors map in [`crate::error`].
 
-use axum::extract::{FromRequestParts, Path, State};
-use axum::http::header;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -61,15 +63,27 @@ struct RegisterBody {
 }
 
 /// Registration from an issuer's invitation (no token: the invitation is the credential).
+/// 200 with an API token for a new account from a trusted issuer; 202 when the account
+/// waits for its emailed confirmation link (an untrusted issuer); 409 `account_exists`
+/// when the address has an account (but see [`crate::wallet::registration`]).
 async fn register(
     State(app): State<App>,
+    extensions: axum::http::Extensions,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, AppError> {
+) -> Result<(StatusCode, Json<Value>), AppError> {
     let req: RegisterBody = parse(&body)?;
+    let ip = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string());
     let registered = app
-        .register_from_invitation(&req.invitation, None, app.clock.now())
+        .register_from_invitation(&req.invitation, None, None, ip.as_deref(), app.clock.now())
         .await?;
-    Ok(Json(json!(registered)))
+    let status = if registered.confirmation_required {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(json!(registered))))
 }
 
 #[derive(Deserialize)]

@@ -17,6 +17,7 @@ pub mod card_pages;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod mail;
 pub mod pages;
@@ -83,8 +84,15 @@ impl App {
     /// Opens the database (creating it and running migrations), the sealing key and the
     /// guarded fetcher, and makes sure the configured account exists.
     pub async fn open(config: Config, clock: Clock) -> Result<(App, Startup), AppError> {
+        let private = |e: std::io::Error, what: &str| AppError::Config(format!("{what}: {e}"));
+        files::private_dir(&config.data_dir)
+            .map_err(|e| private(e, &config.data_dir.display().to_string()))?;
         let seal = config.seal_key()?;
+        let key_file = config.data_dir.join("wallet-seal.key");
+        files::private_file(&key_file).map_err(|e| private(e, &key_file.display().to_string()))?;
+        files::prepare_sqlite(&config.database_url).map_err(|e| private(e, "database file"))?;
         let store = Store::connect(&config.database_url, config.pg_schema.as_deref()).await?;
+        files::narrow_sqlite(&config.database_url).map_err(|e| private(e, "database file"))?;
         let fetcher = Fetcher::new(config.fetch_policy())
             .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?;
         let dids = DidResolver::new(fetcher.clone());

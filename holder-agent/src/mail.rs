@@ -61,7 +61,7 @@ impl Mailer {
                 Ok(Mailer::Smtp(transport))
             }
             None => {
-                std::fs::create_dir_all(&dir).map_err(|source| MailError::Write {
+                crate::files::private_dir(&dir).map_err(|source| MailError::Write {
                     path: dir.display().to_string(),
                     source,
                 })?;
@@ -81,7 +81,7 @@ impl Mailer {
             Mailer::Dir(dir) => {
                 let path = dir.join(format!("{id}.eml"));
                 let tmp = path.with_extension("tmp");
-                std::fs::write(&tmp, message.formatted())
+                crate::files::write_private(&tmp, &message.formatted())
                     .and_then(|()| std::fs::rename(&tmp, &path))
                     .map_err(|source| MailError::Write {
                         path: path.display().to_string(),

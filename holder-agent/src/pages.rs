@@ -6,7 +6,8 @@
 //! Sessions are a random token in an `HttpOnly`, `SameSite=Lax` cookie (`Secure` when the
 //! public URL is https); Lax, so that a link in an email opens the wallet signed in. Every
 //! form carries a CSRF token: the HMAC (under the wallet's seal key) of a random value kept
-//! in a second cookie; a POST whose token does not match is refused with 403. Handlers
+//! in a second cookie and of the session cookie, so it is good only for that browser's
+//! session; a POST whose token does not match is refused with 403. Handlers
 //! parse, make one domain call and render; the domain lives in [`crate::wallet`].
 
 use std::net::SocketAddr;
@@ -24,9 +25,11 @@ use shared::oid4vci::TxCodeInputMode;
 
 use crate::error::AppError;
 use crate::wallet::oid4vci::OfferPreview;
+use crate::wallet::registration::{InvitationPreview, RegisterError};
 use crate::{Account, App, CredentialView};
 
 mod accounts;
+pub mod next;
 mod public;
 
 const SESSION_COOKIE: &str = "wallet_session";
@@ -130,6 +133,7 @@ pub struct Texts {
     pub password_hint: &'static str,
     pub register_title: &'static str,
     pub register_intro: &'static str,
+    pub register_intro_unconfirmed: &'static str,
     pub register_button: &'static str,
     pub issuer: &'static str,
     pub badge: &'static str,
@@ -163,6 +167,7 @@ const EN: Texts = Texts {
     password_hint: "At least 10 characters.",
     register_title: "Create your wallet",
     register_intro: "You were invited to receive a badge. Choose a password to create your wallet; your email address is already confirmed by the invitation.",
+    register_intro_unconfirmed: "You were invited to receive a badge by an issuer this wallet does not know. Choose a password to create your wallet; we then send a link to your email address to confirm it.",
     register_button: "Create wallet",
     issuer: "Issuer",
     badge: "Badge",
@@ -196,6 +201,7 @@ const JA: Texts = Texts {
     password_hint: "10文字以上。",
     register_title: "ウォレットを作成",
     register_intro: "バッジの受け取りに招待されています。パスワードを決めてウォレットを作成してください。メールアドレスは招待により確認済みです。",
+    register_intro_unconfirmed: "このウォレットが把握していない発行者から、バッジの受け取りに招待されています。パスワードを決めてウォレットを作成してください。その後、メールアドレス確認用のリンクをお送りします。",
     register_button: "ウォレットを作成",
     issuer: "発行者",
     badge: "バッジ",
@@ -247,8 +253,12 @@ fn set_cookie(app: &App, name: &str, value: &str, max_age: i64) -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
 }
 
-fn csrf_token(app: &App, cookie_value: &str) -> String {
-    shared::b64::encode(app.seal.mac("wallet-csrf", cookie_value.as_bytes()))
+/// The CSRF token of a browser: the MAC of its CSRF cookie and of its session cookie (empty
+/// without one), so a token is good only with the session it was made for: another
+/// browser's cookie and token pair, planted next to a victim's session cookie, is refused.
+fn csrf_token(app: &App, cookie_value: &str, session: Option<&str>) -> String {
+    let bound = format!("{cookie_value}\n{}", session.unwrap_or(""));
+    shared::b64::encode(app.seal.mac("wallet-csrf", bound.as_bytes()))
 }
 
 /// What every page needs: the language, the CSRF token (and a new CSRF cookie when the
@@ -269,15 +279,15 @@ impl FromRequestParts<App> for Web {
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, PageError> {
         let headers = parts.headers.clone();
         let lang = Lang::from_headers(&headers);
+        let session = cookie(&headers, SESSION_COOKIE).filter(|s| !s.is_empty());
         let (csrf, new_csrf_cookie) = match cookie(&headers, CSRF_COOKIE).filter(|c| c.len() >= 16)
         {
-            Some(c) => (csrf_token(app, &c), None),
+            Some(c) => (csrf_token(app, &c, session.as_deref()), None),
             None => {
                 let c = shared::b64::random(16);
-                (csrf_token(app, &c), Some(c))
+                (csrf_token(app, &c, session.as_deref()), Some(c))
             }
         };
-        let session = cookie(&headers, SESSION_COOKIE).filter(|s| !s.is_empty());
         let account = match &session {
             Some(token) => app
                 .session_account(token, app.clock.now())
@@ -314,18 +324,19 @@ impl Web {
         Ok(form)
     }
 
-    /// Checks a form's CSRF token against this browser's cookie.
+    /// Checks a form's CSRF token against this browser's CSRF and session cookies.
     pub(crate) fn check_csrf(&self, app: &App, token: Option<&str>) -> Result<(), PageError> {
         let ok = match (cookie(&self.headers, CSRF_COOKIE), token) {
-            (Some(c), Some(t)) if c.len() >= 16 => {
-                shared::secret::constant_time_eq(csrf_token(app, &c).as_bytes(), t.as_bytes())
-            }
+            (Some(c), Some(t)) if c.len() >= 16 => shared::secret::constant_time_eq(
+                csrf_token(app, &c, self.session.as_deref()).as_bytes(),
+                t.as_bytes(),
+            ),
             _ => false,
         };
         if !ok {
             return Err(PageError::new(
                 StatusCode::FORBIDDEN,
-                "the form's CSRF token is missing or does not match this browser's; reload the page and try again",
+                "the form's CSRF token is missing or does not match this browser's cookies and session; reload the page and try again",
                 self.lang,
             ));
         }
@@ -405,15 +416,6 @@ impl Form {
 
 pub(crate) fn encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-/// A local path to go back to after signing in; anything else (another site, `//host`)
-/// becomes the front page.
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/".to_owned(),
-    }
 }
 
 pub(crate) fn see_other(location: &str) -> Response {
@@ -548,7 +550,28 @@ struct RegisterPage {
     issuer_name: String,
     achievement: String,
     email: String,
+    /// A trusted issuer's invitation: the address counts as confirmed.
+    trusted: bool,
     error: Option<String>,
+}
+
+impl RegisterPage {
+    fn new(
+        layout: Layout,
+        invitation: String,
+        preview: InvitationPreview,
+        error: Option<String>,
+    ) -> Self {
+        RegisterPage {
+            layout,
+            invitation,
+            issuer_name: preview.claims.issuer_name,
+            achievement: preview.claims.achievement,
+            email: preview.email,
+            trusted: preview.trusted,
+            error,
+        }
+    }
 }
 
 #[derive(Template)]
@@ -689,6 +712,9 @@ struct InvitationQuery {
     invitation: Option<String>,
 }
 
+/// `GET /register?invitation=`: the form, unless the address already has an account
+/// (then the page that says to sign in or reset the password). Without an invitation,
+/// open registration.
 async fn register_page(
     State(app): State<App>,
     web: Web,
@@ -698,26 +724,25 @@ async fn register_page(
     if invitation.is_empty() {
         return Ok(accounts::register_page(&app, &web));
     }
-    let claims = app
-        .verify_invitation(&invitation, app.clock.now())
+    let preview = app
+        .preview_invitation(&invitation, app.clock.now())
         .await
         .map_err(|e| PageError::from_app(e, web.lang))?;
+    if preview.account_exists {
+        return Ok(accounts::account_exists(&app, &web, &preview.email));
+    }
     let mut layout = web.layout(web.t().register_title);
     layout.here = format!("/register?invitation={}", encode(&invitation));
     Ok(web.render(
         &app,
         StatusCode::OK,
-        RegisterPage {
-            layout,
-            invitation,
-            issuer_name: claims.issuer_name,
-            achievement: claims.achievement,
-            email: claims.email.trim().to_lowercase(),
-            error: None,
-        },
+        RegisterPage::new(layout, invitation, preview, None),
     ))
 }
 
+/// `POST /register`: from an invitation, a trusted issuer's creates the account and signs
+/// in, another's sends the confirmation link; an existing account is refused. Without an
+/// invitation, open registration.
 async fn register(
     State(app): State<App>,
     web: Web,
@@ -731,14 +756,24 @@ async fn register(
     let now = app.clock.now();
     let attempt = async {
         crate::wallet::web::check_new_password(form.value("password"), form.value("password2"))?;
-        app.register_from_invitation(invitation, Some(form.value("password")), now)
-            .await
+        app.register_from_invitation(
+            invitation,
+            Some(form.value("password")),
+            Some(web.lang.code()),
+            web.ip.as_deref(),
+            now,
+        )
+        .await
     };
     match attempt.await {
         Ok(registered) => {
+            let Some(account_id) = registered.account_id else {
+                // An untrusted issuer: the address is confirmed by the emailed link.
+                return Ok(accounts::check_your_email(&app, &web, &registered.account));
+            };
             let row = app
                 .store
-                .account_by_id(&registered.account_id)
+                .account_by_id(&account_id)
                 .await
                 .map_err(|e| PageError::from_app(e.into(), web.lang))?
                 .ok_or_else(|| PageError::not_found(web.lang))?;
@@ -747,26 +782,22 @@ async fn register(
                 .map_err(|e| PageError::from_app(e, web.lang))?;
             signed_in(&app, &account, "/", &web).await
         }
+        Err(AppError::Register(RegisterError::AccountExists { email })) => {
+            Ok(accounts::account_exists(&app, &web, &email))
+        }
         Err(e) => {
             // The form again, with the check that failed; the invitation itself must
             // still verify to show it.
             let message = user_message(&e);
-            let claims = app
-                .verify_invitation(invitation, now)
+            let preview = app
+                .preview_invitation(invitation, now)
                 .await
                 .map_err(|_| PageError::from_app(e, web.lang))?;
             let layout = web.layout(web.t().register_title);
             Ok(web.render(
                 &app,
                 StatusCode::BAD_REQUEST,
-                RegisterPage {
-                    layout,
-                    invitation: invitation.to_owned(),
-                    issuer_name: claims.issuer_name,
-                    achievement: claims.achievement,
-                    email: claims.email.trim().to_lowercase(),
-                    error: Some(message),
-                },
+                RegisterPage::new(layout, invitation.to_owned(), preview, Some(message)),
             ))
         }
     }
@@ -806,7 +837,7 @@ async fn sign_in_page(
     web: Web,
     axum::extract::Query(q): axum::extract::Query<NextQuery>,
 ) -> Response {
-    let next = safe_next(q.next.as_deref());
+    let next = next::local_path(q.next.as_deref());
     let mut layout = web.layout(web.t().sign_in);
     layout.here = format!("/sign-in?next={}", encode(&next));
     web.render(
@@ -829,7 +860,7 @@ async fn sign_in(
     body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
     let form = web.checked_form(&app, &body)?;
-    let next = safe_next(form.get("next"));
+    let next = next::local_path(form.get("next"));
     match app
         .sign_in(
             form.value("email"),
@@ -1017,7 +1048,7 @@ async fn set_lang(
     axum::extract::Query(q): axum::extract::Query<NextQuery>,
 ) -> Response {
     let lang = Lang::parse(&lang).unwrap_or(Lang::En);
-    let mut r = see_other(&safe_next(q.next.as_deref()));
+    let mut r = see_other(&next::local_path(q.next.as_deref()));
     r.headers_mut().append(
         header::SET_COOKIE,
         set_cookie(&app, LANG_COOKIE, lang.code(), 365 * 86_400),
@@ -1028,15 +1059,6 @@ async fn set_lang(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn next_stays_on_this_site() {
-        assert_eq!(safe_next(Some("/receive?x=1")), "/receive?x=1");
-        assert_eq!(safe_next(Some("//evil.example/")), "/");
-        assert_eq!(safe_next(Some("https://evil.example/")), "/");
-        assert_eq!(safe_next(Some("/\\evil.example")), "/");
-        assert_eq!(safe_next(None), "/");
-    }
 
     /// The session, CSRF and language cookies are `Secure` exactly when the wallet's
     /// public URL is https, and always `HttpOnly` and `SameSite=Lax`.

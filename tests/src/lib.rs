@@ -62,6 +62,9 @@ pub struct StackConfig {
     /// Whether the wallet trusts the verifier's development CA (its `x509_hash:` and
     /// `x509_san_dns:` requests); on in tests and in the launcher.
     pub wallet_trusts_verifier_ca: bool,
+    /// Whether the wallet trusts invitations signed by this stack's issuer (its URL is
+    /// added to `WALLET_TRUSTED_ISSUERS`); on in tests and in the launcher.
+    pub wallet_trusts_issuer: bool,
 }
 
 /// The admin token tests give the issuer, and the API token they give the verifier.
@@ -102,6 +105,7 @@ impl StackConfig {
             verifier,
             storage,
             wallet_trusts_verifier_ca: true,
+            wallet_trusts_issuer: true,
         }
     }
 }
@@ -180,6 +184,10 @@ impl Stack {
             bind(&config.verifier.listen, &mut config.verifier.public_url).await?;
         if config.issuer.wallet_url.is_empty() {
             config.issuer.wallet_url = wallet_url.clone();
+        }
+        // The wallet honours its own issuer's invitations as proof of the address.
+        if config.wallet_trusts_issuer && !config.wallet.trusts_issuer(&issuer_url) {
+            config.wallet.trusted_issuers.push(issuer_url.clone());
         }
 
         let (app, issuer_startup) = issuer_agent::App::open(config.issuer, clock.clone()).await?;

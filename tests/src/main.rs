@@ -66,6 +66,9 @@ fn configs() -> Result<akashi::StackConfig, clap::Error> {
         storage: None,
         // Development: the wallet trusts the verifier's generated CA.
         wallet_trusts_verifier_ca: true,
+        // The wallet honours its own issuer's invitations (WALLET_TRUSTED_ISSUERS may add
+        // more).
+        wallet_trusts_issuer: true,
     })
 }
 

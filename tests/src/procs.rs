@@ -246,6 +246,7 @@ impl Services {
             ("WALLET_DATABASE_URL".into(), wallet_db),
             ("WALLET_DATA_DIR".into(), data("wallet")),
             ("WALLET_ALLOW_LOOPBACK".into(), "true".into()),
+            ("WALLET_TRUSTED_ISSUERS".into(), issuer_url.clone()),
         ];
         if let Some(s) = &wallet_schema {
             env.push(("WALLET_PG_SCHEMA".into(), s.clone()));

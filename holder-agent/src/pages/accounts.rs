@@ -43,6 +43,9 @@ pub struct AccountTexts {
     pub have_wallet: &'static str,
     pub resend_link: &'static str,
     pub invalid_link: &'static str,
+    pub exists_title: &'static str,
+    /// `{email}` is filled in.
+    pub exists_message: &'static str,
 }
 
 const EN: AccountTexts = AccountTexts {
@@ -72,6 +75,8 @@ const EN: AccountTexts = AccountTexts {
     have_wallet: "Already have a wallet? Sign in",
     resend_link: "Send the confirmation email again",
     invalid_link: "This link cannot be used",
+    exists_title: "You already have a wallet",
+    exists_message: "A wallet already exists for {email}. An invitation does not open an existing wallet: sign in with your password, or reset your password if you forgot it.",
 };
 
 const JA: AccountTexts = AccountTexts {
@@ -101,6 +106,8 @@ const JA: AccountTexts = AccountTexts {
     have_wallet: "ウォレットをお持ちの方：ログイン",
     resend_link: "確認メールを再送信する",
     invalid_link: "このリンクは使用できません",
+    exists_title: "ウォレットはすでにあります",
+    exists_message: "{email} のウォレットはすでに存在します。招待リンクで既存のウォレットを開くことはできません。パスワードでログインするか、パスワードを忘れた場合は再設定してください。",
 };
 
 pub fn texts(lang: Lang) -> &'static AccountTexts {
@@ -155,6 +162,17 @@ struct ResetPage {
     a: &'static AccountTexts,
     token: String,
     error: Option<String>,
+}
+
+/// An invitation for an address that already has a wallet: sign in or reset instead.
+#[derive(Template)]
+#[template(path = "account_exists.html")]
+struct ExistsPage {
+    layout: Layout,
+    a: &'static AccountTexts,
+    message: String,
+    /// `/forgot?email=…`.
+    forgot: String,
 }
 
 #[derive(Template)]
@@ -214,6 +232,28 @@ pub(super) async fn register(app: &App, web: &Web, form: &Form) -> Response {
             )
         }
     }
+}
+
+/// The page of an invitation for an address that already has an account (409): it is
+/// reached only by signing in or by a password reset.
+pub(super) fn account_exists(app: &App, web: &Web, email: &str) -> Response {
+    let a = texts(web.lang);
+    let layout = web.layout(a.exists_title);
+    web.render(
+        app,
+        StatusCode::CONFLICT,
+        ExistsPage {
+            layout,
+            a,
+            message: a.exists_message.replace("{email}", email),
+            forgot: format!("/forgot?email={}", encode(email)),
+        },
+    )
+}
+
+/// "We sent an email to `email`": a registration waiting for its confirmation link.
+pub(super) fn check_your_email(app: &App, web: &Web, email: &str) -> Response {
+    notice(app, web, texts(web.lang).check_registered, email)
 }
 
 /// The "check your email" page: `template` with `{email}` filled in.

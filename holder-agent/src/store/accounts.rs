@@ -47,20 +47,44 @@ impl Store {
         .await?))
     }
 
-    /// Records an unconfirmed email and a password on an account whose email is not
-    /// confirmed; false if it is (nothing changed then).
+    /// Records an unconfirmed email and a password (none: the one it has stays) on an
+    /// account whose email is not confirmed; false if it is (nothing changed then).
     pub async fn set_pending_login(
         &self,
         account_id: &str,
         email: &str,
-        password_hash: &str,
+        password_hash: Option<&str>,
     ) -> Result<bool, StoreError> {
         let n = with_db_write!(&self.db, |pool| {
             sqlx::query(
-            "UPDATE accounts SET email = $2, password_hash = $3 WHERE id = $1 AND email_confirmed_at IS NULL"
+            "UPDATE accounts SET email = $2, password_hash = COALESCE($3, password_hash) WHERE id = $1 AND email_confirmed_at IS NULL"
         )
         .bind(account_id)
         .bind(email)
+        .bind(password_hash)
+        .execute(pool)
+        .await?
+        .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Gives a new account its first (confirmed) email and password, only while it has
+    /// neither; false if another request gave it one first (nothing changed then).
+    pub async fn set_first_login(
+        &self,
+        account_id: &str,
+        email: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let n = with_db_write!(&self.db, |pool| {
+            sqlx::query(
+            "UPDATE accounts SET email = $2, email_confirmed_at = $3, password_hash = $4 WHERE id = $1 AND email IS NULL AND password_hash IS NULL"
+        )
+        .bind(account_id)
+        .bind(email)
+        .bind(now)
         .bind(password_hash)
         .execute(pool)
         .await?

@@ -94,6 +94,23 @@ impl App {
     ) -> Result<(), AppError> {
         let email = normalise_email(email)?;
         check_new_password(password, repeated)?;
+        self.register_pending(&email, Some(password), lang, ip, now)
+            .await
+    }
+
+    /// Open registration of the normalised address `email`, with a checked `password` or
+    /// none (an API registration from an untrusted issuer's invitation: the confirmation
+    /// link signs the holder in, who may then set a password by a reset). The rest is
+    /// [`App::register_open`]'s.
+    pub(crate) async fn register_pending(
+        &self,
+        email: &str,
+        password: Option<&str>,
+        lang: &str,
+        ip: Option<&str>,
+        now: i64,
+    ) -> Result<(), AppError> {
+        let email = email.to_owned();
         self.count_client_request(ip, now).await?;
         if !self.mail_allowed(&email, now).await? {
             return Ok(());
@@ -126,8 +143,15 @@ impl App {
                 }
             }
         };
-        let phc = hash_password(password).await?;
-        if !self.store.set_pending_login(&row.id, &email, &phc).await? {
+        let phc = match password {
+            Some(password) => Some(hash_password(password).await?),
+            None => None,
+        };
+        if !self
+            .store
+            .set_pending_login(&row.id, &email, phc.as_deref())
+            .await?
+        {
             // Confirmed meanwhile (an invitation, a link): the same note as above.
             let link = format!("{}/forgot", self.wallet_base_url());
             return self

@@ -1,8 +1,20 @@
 //! Registration from an issuer's invitation: the invitation (a JWT the issuer signed) is
-//! verified against the issuer's published key, the account is created for the invited
-//! address (the click proves the address, so it counts as confirmed), and the issuer's
-//! callback is called with the invitation as bearer, which makes the issuer send the
-//! badge-receipt email.
+//! verified against the issuer's published key. What it may do depends on who signed it:
+//!
+//! * An issuer the wallet trusts (`WALLET_TRUSTED_ISSUERS`): the click proves the address,
+//!   so a new account is created for it as confirmed, and the issuer's callback is called
+//!   with the invitation as bearer, which makes the issuer send the badge-receipt email.
+//! * Any other issuer: anyone can host an issuer and sign an invitation for any address,
+//!   so it proves nothing. The registration is an ordinary open registration
+//!   ([`crate::wallet::accounts`]): the account is pending until the emailed confirmation
+//!   link is used, no API token is handed out, and the issuer's callback is not called.
+//!
+//! Either way an invitation never opens, re-passwords or confirms an account that already
+//! exists, whatever its state (confirmed, pending, made by the API or the command line):
+//! that is refused with [`RegisterError::AccountExists`]; an existing account is reached
+//! by signing in or by a password reset. (The API's one exception, kept from before: a
+//! trusted issuer's invitation for a known address calls the issuer back, so a further
+//! badge is emailed to the address, and answers `created: false` with no token.)
 
 use serde::Serialize;
 use shared::invitation::{Invitation, InvitationError, Unverified};
@@ -10,7 +22,8 @@ use shared::invitation::{Invitation, InvitationError, Unverified};
 use crate::App;
 use crate::error::AppError;
 use crate::store::AccountRow;
-use crate::wallet::web::{WebAuthError, hash_password};
+use crate::wallet::accounts::normalise_email;
+use crate::wallet::web::hash_password;
 
 /// Why an invitation was refused, by check.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +34,10 @@ pub enum RegisterError {
     IssuerKey(String),
     #[error("invitation: the issuer's callback failed: {0}")]
     Callback(String),
+    #[error(
+        "invitation: a wallet already exists for {email}, and an invitation does not open an existing wallet: sign in, or reset the password at /forgot"
+    )]
+    AccountExists { email: String },
 }
 
 impl RegisterError {
@@ -29,12 +46,16 @@ impl RegisterError {
             RegisterError::Invitation(_) => "invalid_invitation",
             RegisterError::IssuerKey(_) => "issuer_key_unavailable",
             RegisterError::Callback(_) => "issuer_callback_failed",
+            RegisterError::AccountExists { .. } => "account_exists",
         }
     }
 
     /// The issuer, not the caller, is at fault (answered 502).
     pub fn is_counterparty_fault(&self) -> bool {
-        !matches!(self, RegisterError::Invitation(_))
+        matches!(
+            self,
+            RegisterError::IssuerKey(_) | RegisterError::Callback(_)
+        )
     }
 }
 
@@ -43,23 +64,41 @@ impl RegisterError {
 pub struct Registered {
     /// The account: the invited address, lower-cased.
     pub account: String,
-    /// True when this call created the account. Only then is an API token returned: an
-    /// invitation does not open an existing account.
+    /// True when this call created a usable account (a trusted issuer's invitation for a
+    /// new address). Only then is an API token returned.
     pub created: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_token: Option<String>,
+    /// Whether the invitation's issuer is one the wallet trusts to prove the address.
+    pub trusted_issuer: bool,
+    /// An untrusted issuer's invitation: the account waits for the confirmation link
+    /// emailed to the address (sent unless the address's hourly limit was reached).
+    pub confirmation_required: bool,
     pub issuer: String,
     pub issuer_name: String,
     pub achievement: String,
     /// The registrations the issuer now sent a badge email for.
     pub offered: usize,
+    /// The account to sign in to (a trusted issuer's invitation for a new address).
     #[serde(skip)]
-    pub account_id: String,
+    pub account_id: Option<String>,
+}
+
+/// What the registration page shows for an invitation, before anything is created.
+#[derive(Debug)]
+pub struct InvitationPreview {
+    pub claims: Invitation,
+    /// The invited address, normalised.
+    pub email: String,
+    /// Signed by an issuer in `WALLET_TRUSTED_ISSUERS`.
+    pub trusted: bool,
+    /// The address already has an account: the invitation will be refused.
+    pub account_exists: bool,
 }
 
 impl App {
     /// Verifies `invitation` (signature against the issuer's published key, expiry) and
-    /// returns its claims, without creating anything: what the registration page shows.
+    /// returns its claims, without creating anything.
     pub async fn verify_invitation(
         &self,
         invitation: &str,
@@ -77,50 +116,113 @@ impl App {
         Ok(unverified.verify(&key, now).map_err(RegisterError::from)?)
     }
 
-    /// Verifies `invitation`, creates the account when it is new, and calls the issuer
-    /// back (also for an existing account, so a further badge for a known address arrives).
-    /// The API and the registration page both come here: the page passes the holder's new
-    /// `password`, which is stored (argon2id) with the invited address as the account's
-    /// confirmed email; an account that already has a password is not taken over.
+    /// Verifies `invitation` and says what registering with it would do.
+    pub async fn preview_invitation(
+        &self,
+        invitation: &str,
+        now: i64,
+    ) -> Result<InvitationPreview, AppError> {
+        let claims = self.verify_invitation(invitation, now).await?;
+        let email = normalise_email(&claims.email)?;
+        Ok(InvitationPreview {
+            trusted: self.config.trusts_issuer(&claims.iss),
+            account_exists: self.account_exists(&email).await?,
+            email,
+            claims,
+        })
+    }
+
+    /// Whether an account is named `email` or has it as its (confirmed or pending) address.
+    async fn account_exists(&self, email: &str) -> Result<bool, AppError> {
+        Ok(self.store.login_by_email(email).await?.is_some()
+            || self.store.account_by_name(email).await?.is_some())
+    }
+
+    /// Registers from `invitation`. The page passes the holder's new `password` (already
+    /// checked), the API none; `lang` is the language of a confirmation email (none: the
+    /// invitation's `locale`), `ip` the
+    /// client's address (rate limit of open registration). See the module documentation
+    /// for what a trusted and an untrusted issuer's invitation do.
     pub async fn register_from_invitation(
         &self,
         invitation: &str,
         password: Option<&str>,
+        lang: Option<&str>,
+        ip: Option<&str>,
         now: i64,
     ) -> Result<Registered, AppError> {
-        let claims = self.verify_invitation(invitation, now).await?;
-        let name = claims.email.trim().to_lowercase();
-        // A pending open registration of the address is taken over: the invitation
-        // proves the address.
-        if password.is_some()
-            && let Some(existing) = self.store.login_by_email(&name).await?
-            && existing.password_hash.is_some()
-            && existing.email_confirmed_at.is_some()
-        {
-            return Err(WebAuthError::AlreadyRegistered(name).into());
-        }
-        let (account, created, api_token) = match self.store.account_by_name(&name).await? {
-            Some(row) => (self.open_account(row)?, false, None),
-            None => match self.create_account(&name, now).await? {
-                Some(account) => {
-                    let token = self.rotate_api_token(&account).await?;
-                    (account, true, Some(token))
-                }
-                None => {
-                    let row =
-                        self.store.account_by_name(&name).await?.ok_or_else(|| {
-                            AppError::Internal(format!("account {name:?} vanished"))
-                        })?;
-                    (self.open_account(row)?, false, None)
-                }
-            },
+        let preview = self.preview_invitation(invitation, now).await?;
+        let InvitationPreview {
+            claims,
+            email,
+            trusted,
+            account_exists,
+        } = preview;
+        let answer = |created, api_token, confirmation_required, offered, account_id| Registered {
+            account: email.clone(),
+            created,
+            api_token,
+            trusted_issuer: trusted,
+            confirmation_required,
+            issuer: claims.iss.clone(),
+            issuer_name: claims.issuer_name.clone(),
+            achievement: claims.achievement.clone(),
+            offered,
+            account_id,
         };
-        if let Some(password) = password {
-            let phc = hash_password(password).await?;
-            self.store
-                .set_email_and_password(&account.id, &name, &phc, now)
-                .await?;
+        if account_exists {
+            if trusted && password.is_none() {
+                // Opens nothing: the issuer emails the address's owner its badge.
+                let offered = self.call_issuer_back(&claims, invitation).await?;
+                return Ok(answer(false, None, false, offered, None));
+            }
+            return Err(RegisterError::AccountExists {
+                email: email.clone(),
+            }
+            .into());
         }
+        if !trusted {
+            let lang = lang.unwrap_or(if claims.locale == "ja" { "ja" } else { "en" });
+            self.register_pending(&email, password, lang, ip, now)
+                .await?;
+            return Ok(answer(false, None, true, 0, None));
+        }
+        // Trusted: the account is new, and stays ours only if no other request made it
+        // (or gave it an address) meanwhile.
+        let Some(account) = self.create_account(&email, now).await? else {
+            return Err(RegisterError::AccountExists {
+                email: email.clone(),
+            }
+            .into());
+        };
+        let api_token = match password {
+            Some(password) => {
+                let phc = hash_password(password).await?;
+                if !self
+                    .store
+                    .set_first_login(&account.id, &email, &phc, now)
+                    .await?
+                {
+                    return Err(RegisterError::AccountExists {
+                        email: email.clone(),
+                    }
+                    .into());
+                }
+                None
+            }
+            None => Some(self.rotate_api_token(&account).await?),
+        };
+        let offered = self.call_issuer_back(&claims, invitation).await?;
+        Ok(answer(true, api_token, false, offered, Some(account.id)))
+    }
+
+    /// Calls the (trusted) issuer's callback with the invitation as bearer; returns how
+    /// many badge emails it sent.
+    async fn call_issuer_back(
+        &self,
+        claims: &Invitation,
+        invitation: &str,
+    ) -> Result<usize, AppError> {
         let answer = self
             .fetcher
             .post_json_bearer(&claims.callback, &serde_json::json!({}), invitation)
@@ -135,21 +237,11 @@ impl App {
             ))
             .into());
         }
-        let offered = answer
+        Ok(answer
             .json::<serde_json::Value>()
             .ok()
             .and_then(|v| v["offered"].as_array().map(Vec::len))
-            .unwrap_or(0);
-        Ok(Registered {
-            account: name,
-            created,
-            api_token,
-            issuer: claims.iss,
-            issuer_name: claims.issuer_name,
-            achievement: claims.achievement,
-            offered,
-            account_id: account.id,
-        })
+            .unwrap_or(0))
     }
 
     /// Creates the account `name` with a fresh holder key; `None` if it already existed

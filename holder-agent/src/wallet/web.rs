@@ -1,8 +1,10 @@
 //! Accounts in the browser: passwords (argon2id), sessions and sign-in throttling. The
 //! session cookie holds a random token; only its SHA-256 is stored, so signing out (or a
-//! lost database row) ends it on every instance. Failed sign-ins are counted per account
-//! and per client address in the database: [`MAX_FAILURES`] within [`LOCK_SECONDS`] lock
-//! that subject for [`LOCK_SECONDS`].
+//! lost database row) ends it on every instance. Failed sign-ins are counted in the
+//! database per account and per (client address, account): [`MAX_FAILURES`] within
+//! [`LOCK_SECONDS`] lock that subject for [`LOCK_SECONDS`]. Per client address alone the
+//! ceiling is far higher ([`ADDRESS_MAX_FAILURES`]): a training room or an office behind
+//! one proxy shares an address, and a few people's typos must not lock everyone else out.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -12,8 +14,10 @@ use crate::{Account, App};
 
 /// How long a browser session lasts, in seconds.
 pub const SESSION_TTL: i64 = 14 * 24 * 3600;
-/// Failed sign-ins that lock an account or an address.
+/// Failed sign-ins that lock an account, or one client address out of one account.
 pub const MAX_FAILURES: i64 = 5;
+/// Failed sign-ins (for any accounts) that lock a client address.
+pub const ADDRESS_MAX_FAILURES: i64 = 100;
 /// How long a lock lasts (and the window in which failures are counted), in seconds.
 pub const LOCK_SECONDS: i64 = 15 * 60;
 pub const MIN_PASSWORD: usize = 10;
@@ -34,8 +38,6 @@ pub enum WebAuthError {
     PasswordTooLong,
     #[error("the two passwords differ")]
     PasswordsDiffer,
-    #[error("an account with a password already exists for {0}; sign in instead")]
-    AlreadyRegistered(String),
     #[error(
         "the email address {0} is not confirmed yet: open the link in the confirmation email, or have a new one sent"
     )]
@@ -49,7 +51,6 @@ impl WebAuthError {
             WebAuthError::AccountLocked { .. } | WebAuthError::AddressLocked { .. } => {
                 "too_many_attempts"
             }
-            WebAuthError::AlreadyRegistered(_) => "already_registered",
             WebAuthError::EmailNotConfirmed(_) => "email_not_confirmed",
             _ => "invalid_password",
         }
@@ -122,8 +123,14 @@ impl App {
     ) -> Result<Account, AppError> {
         let email = email.trim().to_lowercase();
         let account_subject = format!("account:{email}");
+        let pair_subject = ip.map(|ip| format!("ip-account:{ip} {email}"));
         let ip_subject = ip.map(|ip| format!("ip:{ip}"));
         if let Some(minutes) = self.locked_minutes(&account_subject, now).await? {
+            return Err(WebAuthError::AccountLocked { minutes }.into());
+        }
+        if let Some(s) = &pair_subject
+            && let Some(minutes) = self.locked_minutes(s, now).await?
+        {
             return Err(WebAuthError::AccountLocked { minutes }.into());
         }
         if let Some(s) = &ip_subject
@@ -140,6 +147,9 @@ impl App {
         match (ok, row) {
             (true, Some(row)) => {
                 self.store.set_throttle(&account_subject, 0, 0, now).await?;
+                if let Some(s) = &pair_subject {
+                    self.store.set_throttle(s, 0, 0, now).await?;
+                }
                 // Said only to whoever knows the password: an open registration is
                 // pending until its address is confirmed.
                 if !self.email_confirmed(&row.id).await? {
@@ -153,9 +163,13 @@ impl App {
                 self.open_account(full)
             }
             _ => {
-                self.record_failure(&account_subject, now).await?;
+                self.record_failure(&account_subject, MAX_FAILURES, now)
+                    .await?;
+                if let Some(s) = &pair_subject {
+                    self.record_failure(s, MAX_FAILURES, now).await?;
+                }
                 if let Some(s) = &ip_subject {
-                    self.record_failure(s, now).await?;
+                    self.record_failure(s, ADDRESS_MAX_FAILURES, now).await?;
                 }
                 Err(WebAuthError::WrongCredentials.into())
             }
@@ -171,12 +185,13 @@ impl App {
         })
     }
 
-    async fn record_failure(&self, subject: &str, now: i64) -> Result<(), AppError> {
+    /// One more failure of `subject`; the `limit`-th within [`LOCK_SECONDS`] locks it.
+    async fn record_failure(&self, subject: &str, limit: i64, now: i64) -> Result<(), AppError> {
         let failures = match self.store.throttle(subject).await? {
             Some((failures, _, updated_at)) if now - updated_at < LOCK_SECONDS => failures + 1,
             _ => 1,
         };
-        if failures >= MAX_FAILURES {
+        if failures >= limit {
             self.store
                 .set_throttle(subject, 0, now + LOCK_SECONDS, now)
                 .await?;

@@ -28,5 +28,6 @@ mod wallet_accounts;
 mod wallet_api;
 mod wallet_pages;
 mod wallet_present;
+mod wallet_trust;
 mod webhook;
 mod x509;

@@ -17,27 +17,27 @@ use crate::common::TestStack;
 use crate::mail::{Mail, SmtpSink};
 
 const WAIT: Duration = Duration::from_secs(60);
-const PASSWORD: &str = "correct horse battery";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 const NEW_PASSWORD: &str = "a brand new passphrase";
 const EVIL: &str = "<script>alert(1)</script><img src=x onerror=alert(2)>";
 
 /// A browser without a browser: keeps the wallet's cookies, does not follow redirects, and
 /// sends each form with the CSRF token of the last page that had a form.
-struct WebClient {
+pub(crate) struct WebClient {
     http: reqwest::Client,
     base: String,
-    cookies: BTreeMap<String, String>,
+    pub(crate) cookies: BTreeMap<String, String>,
     page: String,
 }
 
-struct Answer {
-    status: u16,
-    location: Option<String>,
-    body: String,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) location: Option<String>,
+    pub(crate) body: String,
 }
 
 impl WebClient {
-    fn new(base: &str) -> WebClient {
+    pub(crate) fn new(base: &str) -> WebClient {
         WebClient {
             http: reqwest::Client::builder()
                 .no_proxy()
@@ -96,13 +96,13 @@ impl WebClient {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Answer {
+    pub(crate) async fn get(&mut self, path: &str) -> Answer {
         let req = self.http.get(self.url(path));
         self.send(req).await
     }
 
     /// The CSRF token of the last page with a form.
-    fn csrf(&self) -> String {
+    pub(crate) fn csrf(&self) -> String {
         let at = self
             .page
             .find("name=\"csrf\" value=\"")
@@ -112,7 +112,7 @@ impl WebClient {
     }
 
     /// POSTs the form with the CSRF token of the last page with a form.
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
+    pub(crate) async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
         let csrf = self.csrf();
         let mut form: Vec<(&str, &str)> = fields.to_vec();
         form.push(("csrf", &csrf));
@@ -121,13 +121,13 @@ impl WebClient {
     }
 
     /// POSTs the form as it is, without adding a token.
-    async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
+    pub(crate) async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
         let req = self.http.post(self.url(path)).form(fields);
         self.send(req).await
     }
 
     /// The account the front page says is signed in, if any.
-    async fn signed_in_as(&mut self) -> Option<String> {
+    pub(crate) async fn signed_in_as(&mut self) -> Option<String> {
         let a = self.get("/").await;
         if a.status != 200 {
             return None;
@@ -139,7 +139,7 @@ impl WebClient {
     }
 }
 
-async fn stack_with_mail(sink: &SmtpSink) -> TestStack {
+pub(crate) async fn stack_with_mail(sink: &SmtpSink) -> TestStack {
     let smtp = sink.url();
     TestStack::start_with(|c| {
         c.issuer.smtp_url = Some(shared::secret::Secret::new(smtp.clone()));
@@ -149,7 +149,7 @@ async fn stack_with_mail(sink: &SmtpSink) -> TestStack {
 }
 
 /// The `n`-th email (1-based) to `address`, once it arrived.
-async fn nth_mail(sink: &SmtpSink, address: &str, n: usize) -> Mail {
+pub(crate) async fn nth_mail(sink: &SmtpSink, address: &str, n: usize) -> Mail {
     let what = format!("{n} emails to {address}");
     sink.wait_until(WAIT, &what, |all| {
         all.iter().filter(|m| m.to() == address).count() >= n
@@ -159,7 +159,7 @@ async fn nth_mail(sink: &SmtpSink, address: &str, n: usize) -> Mail {
 }
 
 /// The link starting with `prefix` in the text part, also present in the HTML part.
-fn link_in(mail: &Mail, prefix: &str) -> String {
+pub(crate) fn link_in(mail: &Mail, prefix: &str) -> String {
     let link = mail
         .link(prefix)
         .unwrap_or_else(|| panic!("no {prefix} link in {:?}", mail.text()));
@@ -171,7 +171,12 @@ fn link_in(mail: &Mail, prefix: &str) -> String {
 }
 
 /// Registers `email` openly and confirms it over HTTP; returns the signed-in client.
-async fn registered(t: &TestStack, sink: &SmtpSink, email: &str, password: &str) -> WebClient {
+pub(crate) async fn registered(
+    t: &TestStack,
+    sink: &SmtpSink,
+    email: &str,
+    password: &str,
+) -> WebClient {
     let wallet = t.stack.wallet.url.clone();
     let mut c = WebClient::new(&wallet);
     let before = sink.to(email).await.len();
@@ -685,7 +690,7 @@ async fn offer_named(t: &TestStack, name: &str, email: &str) -> Value {
     offer
 }
 
-async fn api(
+pub(crate) async fn api(
     t: &TestStack,
     token: &str,
     method: reqwest::Method,

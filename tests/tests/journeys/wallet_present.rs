@@ -18,7 +18,7 @@ use crate::common::{ADMIN, TestStack, VERIFIER_TOKEN, check};
 const PASSWORD: &str = "correct horse battery";
 
 /// A wallet account that signs in with `email` and [`PASSWORD`].
-async fn web_account(t: &TestStack, email: &str) -> Account {
+pub(crate) async fn web_account(t: &TestStack, email: &str) -> Account {
     let app = &t.stack.wallet.app;
     let now = t.stack.clock.now();
     let account = app.ensure_account(email, now).await.expect("account");
