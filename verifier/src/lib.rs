@@ -69,8 +69,9 @@ pub struct Inner {
     pub results: tokio::sync::broadcast::Sender<String>,
     /// The HMAC key of the verifier desk's session and CSRF tokens (stored sealed).
     pub desk_key: domain::desk::DeskKey,
-    /// The HTTP client of webhook deliveries (no redirects, time-limited).
-    pub webhooks: reqwest::Client,
+    /// The guarded client of webhook deliveries (https, public addresses, no redirects,
+    /// time-limited; loopback only in development).
+    pub webhooks: Fetcher,
     /// The certificate chain and key of `x509_san_dns:` / `x509_hash:` requests.
     pub x509: domain::x509::X509Identity,
 }
@@ -139,11 +140,17 @@ impl App {
                 "VERIFIER_WEBHOOK_URL needs VERIFIER_WEBHOOK_SECRET: webhooks are signed".into(),
             ));
         }
-        let webhooks = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(domain::webhooks::WEBHOOK_TIMEOUT)
-            .build()
-            .map_err(|e| AppError::Config(format!("webhook HTTP client: {e}")))?;
+        let webhooks = Fetcher::new(shared::fetch::FetchPolicy {
+            max_bytes: domain::webhooks::WEBHOOK_MAX_ANSWER,
+            timeout: domain::webhooks::WEBHOOK_TIMEOUT,
+            ..config.fetch_policy()
+        })
+        .map_err(|e| AppError::Config(format!("webhook HTTP client: {e}")))?;
+        if let Some(url) = &config.webhook_url {
+            webhooks
+                .check_url(url)
+                .map_err(|e| AppError::Config(format!("VERIFIER_WEBHOOK_URL {url:?}: {e}")))?;
+        }
         let x509 = match (&config.x509_cert, &config.x509_key) {
             (Some(cert), Some(key)) => domain::x509::X509Identity::from_files(cert, key)?,
             _ => {
