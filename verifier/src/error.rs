@@ -81,7 +81,10 @@ impl IntoResponse for AppError {
             }
             AppError::Desk(e) => {
                 let status = match e {
-                    DeskError::Csrf => StatusCode::FORBIDDEN,
+                    DeskError::Csrf
+                    | DeskError::CsrfMissing
+                    | DeskError::CsrfNoCookie
+                    | DeskError::CsrfNotThisSession => StatusCode::FORBIDDEN,
                     DeskError::NoSession | DeskError::WrongToken => StatusCode::UNAUTHORIZED,
                 };
                 shared::serve::problem(status, "Refused", &e.to_string(), None)
@@ -132,7 +135,12 @@ impl IntoResponse for PageError {
                 )
                     .into_response();
             }
-            AppError::Desk(DeskError::Csrf) => (StatusCode::FORBIDDEN, self.0.to_string()),
+            AppError::Desk(
+                DeskError::Csrf
+                | DeskError::CsrfMissing
+                | DeskError::CsrfNoCookie
+                | DeskError::CsrfNotThisSession,
+            ) => (StatusCode::FORBIDDEN, self.0.to_string()),
             AppError::Desk(DeskError::WrongToken) => (StatusCode::UNAUTHORIZED, self.0.to_string()),
             AppError::BadRequest { .. } | AppError::OAuth { .. } => {
                 (StatusCode::BAD_REQUEST, self.0.to_string())

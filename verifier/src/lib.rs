@@ -238,8 +238,8 @@ const WEBHOOK_TICK: std::time::Duration = std::time::Duration::from_secs(5);
 /// Runs the verifier on `listener` until `shutdown` resolves.
 ///
 /// Meanwhile, once a minute, requests whose results are older than the retention
-/// (`result_ttl` after they expired) are deleted, and every few seconds due webhook
-/// deliveries are retried.
+/// (`result_ttl` after they expired) and desk sessions past their end are deleted, and
+/// every few seconds due webhook deliveries are retried.
 pub async fn serve(
     app: App,
     listener: TcpListener,
@@ -252,6 +252,9 @@ pub async fn serve(
             async move {
                 if let Err(e) = app.purge_expired_results().await {
                     tracing::warn!(error = %e, "deleting expired results failed");
+                }
+                if let Err(e) = app.purge_expired_desk_sessions().await {
+                    tracing::warn!(error = %e, "deleting expired desk sessions failed");
                 }
             }
         }

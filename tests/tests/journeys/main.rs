@@ -10,6 +10,7 @@ mod check_camera;
 mod common;
 mod deferred;
 mod demo;
+mod desk_sessions;
 mod encrypted_response;
 mod formats;
 mod interop;
