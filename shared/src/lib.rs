@@ -25,5 +25,6 @@ pub mod sd_jwt;
 pub mod secret;
 pub mod serve;
 pub mod status;
+pub mod throttle;
 pub mod vc;
 pub mod x509;

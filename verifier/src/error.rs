@@ -22,6 +22,9 @@ pub enum AppError {
     BadRequest { field: String, detail: String },
     #[error("API: missing or wrong bearer token")]
     Unauthorized,
+    /// Too many wrong API tokens from the client's address (API and desk sign-in).
+    #[error(transparent)]
+    Throttled(#[from] shared::throttle::Throttled),
     #[error("{0} not found")]
     NotFound(String),
     /// The verifier desk (web pages): no session, a bad CSRF token, a wrong API token.
@@ -77,6 +80,16 @@ impl IntoResponse for AppError {
                 );
                 r.headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                r
+            }
+            AppError::Throttled(e) => {
+                let mut r = shared::serve::problem(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many failed attempts",
+                    &e.to_string(),
+                    None,
+                );
+                shared::serve::retry_after(&mut r, e.retry_after);
                 r
             }
             AppError::Desk(e) => {
@@ -147,6 +160,14 @@ impl IntoResponse for PageError {
             }
             AppError::NotFound(what) => (StatusCode::NOT_FOUND, format!("{what} not found")),
             AppError::Unauthorized => (StatusCode::UNAUTHORIZED, self.0.to_string()),
+            AppError::Throttled(e) => {
+                let mut r = crate::http::pages::error_page(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &format!("{e}. Signing in is refused from here until then."),
+                );
+                shared::serve::retry_after(&mut r, e.retry_after);
+                return r;
+            }
             AppError::Config(_) | AppError::Store(_) | AppError::Db(_) | AppError::Internal(_) => {
                 tracing::error!(error = %self.0, "internal error");
                 (

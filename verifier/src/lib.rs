@@ -74,6 +74,9 @@ pub struct Inner {
     pub webhooks: Fetcher,
     /// The certificate chain and key of `x509_san_dns:` / `x509_hash:` requests.
     pub x509: domain::x509::X509Identity,
+    /// Failed API token attempts per client address, on the API and the desk's sign-in
+    /// alike (in memory, per instance; see [`shared::throttle`]).
+    pub token_throttle: shared::throttle::Throttle,
 }
 
 impl std::ops::Deref for App {
@@ -92,6 +95,11 @@ pub struct Startup {
 
 /// The settings row holding the API token's hash.
 const API_TOKEN_SETTING: &str = "api_token_hash";
+/// Wrong API tokens a client address may send per [`TOKEN_WINDOW`] before it is refused
+/// (429 with `Retry-After`) until the window ends.
+pub const TOKEN_MAX_FAILURES: u32 = 10;
+/// Seconds of a token-failure window, from its first failure.
+pub const TOKEN_WINDOW: i64 = 900;
 
 impl App {
     /// Opens the database (creating it and running migrations), loads or creates the
@@ -189,6 +197,7 @@ impl App {
             desk_key,
             webhooks,
             x509,
+            token_throttle: shared::throttle::Throttle::new(TOKEN_MAX_FAILURES, TOKEN_WINDOW),
         };
         Ok((
             App {
@@ -213,6 +222,25 @@ impl App {
             hash.as_bytes(),
             expected.as_bytes(),
         ))
+    }
+
+    /// An attempt with the API token by `client` (the API's bearer token, the desk's
+    /// sign-in): refused with [`AppError::Throttled`] while the address is throttled,
+    /// else whether `token` is right, counted for the address.
+    pub async fn api_token_attempt(
+        &self,
+        token: &str,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<bool, AppError> {
+        let now = self.clock.now();
+        self.token_throttle.check(client, now)?;
+        let ok = self.api_token_ok(token).await?;
+        if ok {
+            self.token_throttle.succeeded(client);
+        } else {
+            self.token_throttle.failed(client, now);
+        }
+        Ok(ok)
     }
 
     /// Replaces the stored API token by a new one and returns it (shown once). A token set

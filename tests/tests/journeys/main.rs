@@ -23,6 +23,7 @@ mod qr_page;
 mod registration;
 mod same_device;
 mod templates;
+mod throttling;
 mod trust;
 mod wallet_accounts;
 mod wallet_api;

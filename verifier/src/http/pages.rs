@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use serde_json::Value;
 use shared::oid4vp::{RequestUriMethod, ResponseMode};
+use shared::serve::ClientIp;
 
 use crate::App;
 use crate::domain::desk::{CsrfScope, DeskError, DeskSession, new_csrf_cookie};
@@ -395,15 +396,17 @@ pub async fn desk(State(app): State<App>, headers: HeaderMap) -> Response {
     )
 }
 
-/// `POST /desk/login`: the API token opens a desk session.
+/// `POST /desk/login`: the API token opens a desk session. Wrong tokens count against
+/// the client's address with the API's ([`App::api_token_attempt`]).
 pub async fn login(
     State(app): State<App>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
     let pairs = checked_form(&app, &headers, &body, None)?;
     let token = field(&pairs, "token").unwrap_or_default();
-    if !app.api_token_ok(token).await? {
+    if !app.api_token_attempt(token, client).await? {
         let csrf = Csrf::for_page(&app, &headers);
         return Ok(page(
             StatusCode::UNAUTHORIZED,
