@@ -20,6 +20,7 @@ pub mod oid4vci;
 pub mod oid4vp;
 #[cfg(feature = "openapi")]
 pub mod openapi;
+pub mod private_files;
 pub mod qr;
 pub mod sd_jwt;
 pub mod secret;

@@ -12,6 +12,7 @@ mod deferred;
 mod demo;
 mod desk_sessions;
 mod encrypted_response;
+mod file_modes;
 mod formats;
 mod interop;
 mod issuance;
