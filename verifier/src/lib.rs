@@ -67,7 +67,7 @@ pub struct Inner {
     /// events wake on it (and re-read the store on a timer too, for results stored by
     /// another instance).
     pub results: tokio::sync::broadcast::Sender<String>,
-    /// The HMAC key of the verifier desk's session and CSRF tokens (stored sealed).
+    /// The HMAC key of the verifier's CSRF tokens (desk and `/check`; stored sealed).
     pub desk_key: domain::desk::DeskKey,
     /// The guarded client of webhook deliveries (https, public addresses, no redirects,
     /// time-limited; loopback only in development).

@@ -77,7 +77,7 @@ pub struct DeskSession {
     csrf_hash: String,
 }
 
-/// The HMAC key of desk sessions and CSRF tokens.
+/// The HMAC key of the CSRF tokens (sessions are rows of the store).
 pub struct DeskKey(hmac::Key);
 
 impl DeskKey {
