@@ -24,6 +24,9 @@ pub enum AppError {
     BadRequest { field: String, detail: String },
     #[error("admin API: missing or wrong bearer token")]
     Unauthorized,
+    /// Too many wrong admin tokens from the client's address.
+    #[error(transparent)]
+    Throttled(#[from] shared::throttle::Throttled),
     #[error("{0} not found")]
     NotFound(String),
     #[error("configuration: {0}")]
@@ -88,6 +91,16 @@ impl IntoResponse for AppError {
                 );
                 r.headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                r
+            }
+            AppError::Throttled(e) => {
+                let mut r = shared::serve::problem(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many failed attempts",
+                    &e.to_string(),
+                    None,
+                );
+                shared::serve::retry_after(&mut r, e.retry_after);
                 r
             }
             AppError::NotFound(what) => shared::serve::problem(

@@ -57,7 +57,16 @@ pub struct Inner {
     pub outbox_wake: tokio::sync::Notify,
     /// Where emails go: SMTP, or the outbox directory.
     pub mailer: mail::Mailer,
+    /// Failed admin token attempts per client address (in memory, per instance; see
+    /// [`shared::throttle`]).
+    pub admin_throttle: shared::throttle::Throttle,
 }
+
+/// Wrong admin tokens a client address may send per [`ADMIN_TOKEN_WINDOW`] before it is
+/// refused (429 with `Retry-After`) until the window ends.
+pub const ADMIN_TOKEN_MAX_FAILURES: u32 = 10;
+/// Seconds of an admin-token failure window, from its first failure.
+pub const ADMIN_TOKEN_WINDOW: i64 = 900;
 
 impl std::ops::Deref for App {
     type Target = Inner;
@@ -151,6 +160,10 @@ impl App {
             admin_token_hash,
             outbox_wake: tokio::sync::Notify::new(),
             mailer,
+            admin_throttle: shared::throttle::Throttle::new(
+                ADMIN_TOKEN_MAX_FAILURES,
+                ADMIN_TOKEN_WINDOW,
+            ),
         };
         Ok((
             App {

@@ -55,6 +55,11 @@ pub enum DbError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot make the SQLite file {path} private (mode 0600): {source}")]
+    FileMode {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot connect to the database: {0}")]
     Connect(#[source] sqlx::Error),
     #[error("migrations failed: {0}")]
@@ -128,6 +133,32 @@ fn spawn_checkpointer(pool: SqlitePool) {
     });
 }
 
+/// Whether a SQLite URL names an in-memory database (no file to protect).
+fn is_in_memory(url: &str, file: &std::path::Path) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory") || file.as_os_str().is_empty()
+}
+
+/// The database file (created empty, mode 0600, if missing: SQLite gives its `-wal` and
+/// `-shm` the mode of the database file) and its `-wal` and `-shm`, narrowed to 0600.
+fn private_sqlite_files(file: &std::path::Path) -> Result<(), DbError> {
+    let fail = |path: &std::path::Path, source: std::io::Error| DbError::FileMode {
+        path: path.display().to_string(),
+        source,
+    };
+    match crate::private_files::create_new(file) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(fail(file, e)),
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = file.as_os_str().to_owned();
+        name.push(suffix);
+        let path = std::path::PathBuf::from(name);
+        crate::private_files::restrict(&path).map_err(|e| fail(&path, e))?;
+    }
+    Ok(())
+}
+
 /// SQLite connections per service: `AKASHI_SQLITE_CONNECTIONS`, default 8.
 fn sqlite_connections() -> u32 {
     std::env::var("AKASHI_SQLITE_CONNECTIONS")
@@ -139,7 +170,9 @@ fn sqlite_connections() -> u32 {
 
 impl Db {
     /// Connects to `url` and runs `migrations`. SQLite files (and their directory) are
-    /// created on first start; SQLite runs in WAL mode with `synchronous=NORMAL`.
+    /// created on first start, private to the service's user (files 0600, a created
+    /// directory 0700: [`crate::private_files`]); SQLite runs in WAL mode with
+    /// `synchronous=NORMAL`.
     /// `pg_schema`, when given, is created if needed and becomes the `search_path` of every
     /// connection (tests use one schema per test and service).
     pub async fn connect(
@@ -159,15 +192,20 @@ impl Db {
                 // crosses the threshold: a checkpoint fsyncs the WAL and the database file
                 // (15 ms here), which was the p99 of every write request.
                 .pragma("wal_autocheckpoint", "0");
-            if let Some(parent) = opts.get_filename().parent()
+            let file = opts.get_filename().to_path_buf();
+            if let Some(parent) = file.parent()
                 && !parent.as_os_str().is_empty()
             {
-                {
-                    std::fs::create_dir_all(parent).map_err(|source| DbError::CreateDir {
+                crate::private_files::create_dir_all(parent).map_err(|source| {
+                    DbError::CreateDir {
                         path: parent.display().to_string(),
                         source,
-                    })?;
-                }
+                    }
+                })?;
+            }
+            let in_memory = is_in_memory(url, &file);
+            if !in_memory {
+                private_sqlite_files(&file)?;
             }
             let writer = SqlitePoolOptions::new()
                 .max_connections(1)
@@ -175,6 +213,10 @@ impl Db {
                 .await
                 .map_err(DbError::Connect)?;
             migrations.sqlite.run(&writer).await?;
+            if !in_memory {
+                // WAL mode made the -wal and -shm files by now.
+                private_sqlite_files(&file)?;
+            }
             let pool = SqlitePoolOptions::new()
                 .max_connections(sqlite_connections())
                 .connect_with(opts)

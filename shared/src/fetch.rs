@@ -206,8 +206,47 @@ impl Fetcher {
         .await
     }
 
+    /// POSTs `body` as `content_type` with `headers` added (a signed webhook). Like
+    /// [`Fetcher::post_json`], any status is returned and a 3xx is
+    /// [`FetchError::Redirect`].
+    pub async fn post_bytes(
+        &self,
+        url: &str,
+        content_type: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<Fetched, FetchError> {
+        let url = self.check_url(url)?;
+        let mut request = self
+            .client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, content_type);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request.body(body)).await
+    }
+
+    /// Whether this fetcher would fetch `raw`, checked without sending anything: the URL
+    /// checks of every fetch, then, for a hostname, its addresses as [`GuardedResolver`]
+    /// would check them. A name that does not resolve now is not refused (the fetch
+    /// checks again); one that resolves to a forbidden address is.
+    pub async fn check_destination(&self, raw: &str) -> Result<Url, FetchError> {
+        let url = self.check_url(raw)?;
+        if let Some(Host::Domain(name)) = url.host() {
+            let resolver = GuardedResolver {
+                allow_loopback: self.policy.allow_loopback,
+            };
+            match resolver.lookup(name).await {
+                Ok(_) | Err(FetchError::Network(_)) => {}
+                Err(refused) => return Err(refused),
+            }
+        }
+        Ok(url)
+    }
+
     /// Scheme and IP-literal checks; hostnames are checked at resolution.
-    fn check_url(&self, raw: &str) -> Result<Url, FetchError> {
+    pub fn check_url(&self, raw: &str) -> Result<Url, FetchError> {
         let url = Url::parse(raw).map_err(|e| FetchError::BadUrl(format!("{raw}: {e}")))?;
         let host = url
             .host()
@@ -683,6 +722,36 @@ mod tests {
         ));
         assert!(matches!(
             dev.get("http://example.org/x", "*/*").await,
+            Err(FetchError::NotHttps { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn destinations_are_checked_without_fetching() {
+        let strict = Fetcher::new(FetchPolicy::default()).unwrap();
+        for (url, addr) in [
+            ("https://10.0.0.1/hook", "10.0.0.1"),
+            ("https://localhost/hook", "127.0.0.1"),
+        ] {
+            match strict.check_destination(url).await {
+                Err(FetchError::ForbiddenAddress { addr: found, .. }) => {
+                    assert!(found.to_string() == addr || found.is_loopback(), "{url}")
+                }
+                other => panic!("{url}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            strict.check_destination("http://10.0.0.1/hook").await,
+            Err(FetchError::NotHttps { .. })
+        ));
+        let dev = loopback(1024, Duration::from_secs(1));
+        assert!(
+            dev.check_destination("http://127.0.0.1:9/hook")
+                .await
+                .is_ok()
+        );
+        assert!(matches!(
+            dev.check_destination("http://10.0.0.1/hook").await,
             Err(FetchError::NotHttps { .. })
         ));
     }

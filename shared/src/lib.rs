@@ -20,11 +20,13 @@ pub mod oid4vci;
 pub mod oid4vp;
 #[cfg(feature = "openapi")]
 pub mod openapi;
+pub mod private_files;
 pub mod qr;
 pub mod sd_jwt;
 pub mod secret;
 pub mod serve;
 pub mod status;
+pub mod throttle;
 pub mod vc;
 /// The one verification core (its Data Integrity path needs `data-integrity`).
 #[cfg(feature = "data-integrity")]

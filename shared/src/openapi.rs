@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
 
@@ -59,8 +61,9 @@ pub fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
 }
 
 /// Declares the bearer scheme and the problem responses, and gives every operation tagged
-/// `tag` the bearer requirement and, unless it declares its own, the responses 401 and
-/// 500, 400 when it takes a body or a query, 404 when its path names a resource.
+/// `tag` the bearer requirement and, unless it declares its own, the responses 401, 429
+/// (token throttling, [`crate::throttle`]) and 500, 400 when it takes a body or a query,
+/// 404 when its path names a resource.
 pub fn problem_api(doc: &mut OpenApi, tag: &str, token: &str) {
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
@@ -79,22 +82,34 @@ pub fn problem_api(doc: &mut OpenApi, tag: &str, token: &str) {
         ),
         ("Unauthorized", "Missing or wrong bearer token"),
         ("NotFound", "No such resource"),
+        (
+            "TooManyRequests",
+            "Too many wrong tokens from the client's address: refused, even with the right token, for the seconds in `Retry-After`",
+        ),
         ("InternalError", "The server could not complete the request"),
     ] {
-        components.responses.insert(
-            name.to_owned(),
-            RefOr::T(
-                ResponseBuilder::new()
-                    .description(description)
-                    .content(
-                        "application/problem+json",
-                        ContentBuilder::new()
-                            .schema(Some(Ref::from_schema_name("Problem")))
-                            .build(),
-                    )
-                    .build(),
-            ),
+        let mut response = ResponseBuilder::new().description(description).content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
         );
+        if name == "TooManyRequests" {
+            response = response.header(
+                "Retry-After",
+                HeaderBuilder::new()
+                    .schema(
+                        ObjectBuilder::new()
+                            .schema_type(Type::Integer)
+                            .minimum(Some(1)),
+                    )
+                    .description(Some("Seconds until the address may try again"))
+                    .build(),
+            );
+        }
+        components
+            .responses
+            .insert(name.to_owned(), RefOr::T(response.build()));
     }
     for (path, item) in doc.paths.paths.iter_mut() {
         for op in operations(item) {
@@ -120,6 +135,7 @@ fn protect(path: &str, op: &mut Operation) {
     if path.contains('{') {
         common.insert("404", "NotFound");
     }
+    common.insert("429", "TooManyRequests");
     common.insert("500", "InternalError");
     for (status, name) in common {
         op.responses

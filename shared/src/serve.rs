@@ -13,15 +13,49 @@ use tokio::net::TcpListener;
 pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
 
 /// Serves `router` on `listener` until `shutdown` resolves, then drains open requests.
+/// Handlers find the peer's address as `ConnectInfo<SocketAddr>` (token throttling,
+/// [`crate::throttle`]).
 pub async fn serve(
     router: Router,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = router.layer(axum::extract::DefaultBodyLimit::max(DEFAULT_BODY_LIMIT));
-    axum::serve(no_delay(listener), router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        no_delay(listener),
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// The peer address of a request served by [`serve`] (`None` for a router called
+/// in-process).
+pub fn client_ip(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|ci| ci.0.ip())
+}
+
+/// Extractor: the peer's address, as [`client_ip`] finds it.
+pub struct ClientIp(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_ip(&parts.extensions)))
+    }
+}
+
+/// A 429 answer's `Retry-After` (RFC 9110 §10.2.3), in seconds.
+pub fn retry_after(response: &mut Response, seconds: i64) {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
 }
 
 /// `listener` with `TCP_NODELAY` on every accepted connection: a response written in more
@@ -29,13 +63,15 @@ pub async fn serve(
 /// ACK (axum leaves it off).
 pub fn no_delay(
     listener: TcpListener,
-) -> impl axum::serve::Listener<Io = tokio::net::TcpStream, Addr = std::net::SocketAddr> {
+) -> axum::serve::TapIo<TcpListener, fn(&mut tokio::net::TcpStream)> {
     use axum::serve::ListenerExt;
-    listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY could not be set");
-        }
-    })
+    listener.tap_io(set_nodelay)
+}
+
+fn set_nodelay(tcp: &mut tokio::net::TcpStream) {
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::debug!(error = %e, "TCP_NODELAY could not be set");
+    }
 }
 
 /// Runs `task` every `period` (first at once) until the returned handle is aborted: the

@@ -22,6 +22,9 @@ pub enum AppError {
     BadRequest { field: String, detail: String },
     #[error("API: missing or wrong bearer token")]
     Unauthorized,
+    /// Too many wrong API tokens from the client's address (API and desk sign-in).
+    #[error(transparent)]
+    Throttled(#[from] shared::throttle::Throttled),
     #[error("{0} not found")]
     NotFound(String),
     /// The verifier desk (web pages): no session, a bad CSRF token, a wrong API token.
@@ -79,9 +82,22 @@ impl IntoResponse for AppError {
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 r
             }
+            AppError::Throttled(e) => {
+                let mut r = shared::serve::problem(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many failed attempts",
+                    &e.to_string(),
+                    None,
+                );
+                shared::serve::retry_after(&mut r, e.retry_after);
+                r
+            }
             AppError::Desk(e) => {
                 let status = match e {
-                    DeskError::Csrf => StatusCode::FORBIDDEN,
+                    DeskError::Csrf
+                    | DeskError::CsrfMissing
+                    | DeskError::CsrfNoCookie
+                    | DeskError::CsrfNotThisSession => StatusCode::FORBIDDEN,
                     DeskError::NoSession | DeskError::WrongToken => StatusCode::UNAUTHORIZED,
                 };
                 shared::serve::problem(status, "Refused", &e.to_string(), None)
@@ -132,13 +148,26 @@ impl IntoResponse for PageError {
                 )
                     .into_response();
             }
-            AppError::Desk(DeskError::Csrf) => (StatusCode::FORBIDDEN, self.0.to_string()),
+            AppError::Desk(
+                DeskError::Csrf
+                | DeskError::CsrfMissing
+                | DeskError::CsrfNoCookie
+                | DeskError::CsrfNotThisSession,
+            ) => (StatusCode::FORBIDDEN, self.0.to_string()),
             AppError::Desk(DeskError::WrongToken) => (StatusCode::UNAUTHORIZED, self.0.to_string()),
             AppError::BadRequest { .. } | AppError::OAuth { .. } => {
                 (StatusCode::BAD_REQUEST, self.0.to_string())
             }
             AppError::NotFound(what) => (StatusCode::NOT_FOUND, format!("{what} not found")),
             AppError::Unauthorized => (StatusCode::UNAUTHORIZED, self.0.to_string()),
+            AppError::Throttled(e) => {
+                let mut r = crate::http::pages::error_page(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &format!("{e}. Signing in is refused from here until then."),
+                );
+                shared::serve::retry_after(&mut r, e.retry_after);
+                return r;
+            }
             AppError::Config(_) | AppError::Store(_) | AppError::Db(_) | AppError::Internal(_) => {
                 tracing::error!(error = %self.0, "internal error");
                 (

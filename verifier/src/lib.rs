@@ -67,12 +67,16 @@ pub struct Inner {
     /// events wake on it (and re-read the store on a timer too, for results stored by
     /// another instance).
     pub results: tokio::sync::broadcast::Sender<String>,
-    /// The HMAC key of the verifier desk's session and CSRF tokens (stored sealed).
+    /// The HMAC key of the verifier's CSRF tokens (desk and `/check`; stored sealed).
     pub desk_key: domain::desk::DeskKey,
-    /// The HTTP client of webhook deliveries (no redirects, time-limited).
-    pub webhooks: reqwest::Client,
+    /// The guarded client of webhook deliveries (https, public addresses, no redirects,
+    /// time-limited; loopback only in development).
+    pub webhooks: Fetcher,
     /// The certificate chain and key of `x509_san_dns:` / `x509_hash:` requests.
     pub x509: domain::x509::X509Identity,
+    /// Failed API token attempts per client address, on the API and the desk's sign-in
+    /// alike (in memory, per instance; see [`shared::throttle`]).
+    pub token_throttle: shared::throttle::Throttle,
 }
 
 impl std::ops::Deref for App {
@@ -91,6 +95,11 @@ pub struct Startup {
 
 /// The settings row holding the API token's hash.
 const API_TOKEN_SETTING: &str = "api_token_hash";
+/// Wrong API tokens a client address may send per [`TOKEN_WINDOW`] before it is refused
+/// (429 with `Retry-After`) until the window ends.
+pub const TOKEN_MAX_FAILURES: u32 = 10;
+/// Seconds of a token-failure window, from its first failure.
+pub const TOKEN_WINDOW: i64 = 900;
 
 impl App {
     /// Opens the database (creating it and running migrations), loads or creates the
@@ -139,11 +148,17 @@ impl App {
                 "VERIFIER_WEBHOOK_URL needs VERIFIER_WEBHOOK_SECRET: webhooks are signed".into(),
             ));
         }
-        let webhooks = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(domain::webhooks::WEBHOOK_TIMEOUT)
-            .build()
-            .map_err(|e| AppError::Config(format!("webhook HTTP client: {e}")))?;
+        let webhooks = Fetcher::new(shared::fetch::FetchPolicy {
+            max_bytes: domain::webhooks::WEBHOOK_MAX_ANSWER,
+            timeout: domain::webhooks::WEBHOOK_TIMEOUT,
+            ..config.fetch_policy()
+        })
+        .map_err(|e| AppError::Config(format!("webhook HTTP client: {e}")))?;
+        if let Some(url) = &config.webhook_url {
+            webhooks
+                .check_url(url)
+                .map_err(|e| AppError::Config(format!("VERIFIER_WEBHOOK_URL {url:?}: {e}")))?;
+        }
         let x509 = match (&config.x509_cert, &config.x509_key) {
             (Some(cert), Some(key)) => domain::x509::X509Identity::from_files(cert, key)?,
             _ => {
@@ -182,6 +197,7 @@ impl App {
             desk_key,
             webhooks,
             x509,
+            token_throttle: shared::throttle::Throttle::new(TOKEN_MAX_FAILURES, TOKEN_WINDOW),
         };
         Ok((
             App {
@@ -208,6 +224,25 @@ impl App {
         ))
     }
 
+    /// An attempt with the API token by `client` (the API's bearer token, the desk's
+    /// sign-in): refused with [`AppError::Throttled`] while the address is throttled,
+    /// else whether `token` is right, counted for the address.
+    pub async fn api_token_attempt(
+        &self,
+        token: &str,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<bool, AppError> {
+        let now = self.clock.now();
+        self.token_throttle.check(client, now)?;
+        let ok = self.api_token_ok(token).await?;
+        if ok {
+            self.token_throttle.succeeded(client);
+        } else {
+            self.token_throttle.failed(client, now);
+        }
+        Ok(ok)
+    }
+
     /// Replaces the stored API token by a new one and returns it (shown once). A token set
     /// in the configuration still takes precedence.
     pub async fn rotate_api_token(&self) -> Result<String, AppError> {
@@ -231,8 +266,8 @@ const WEBHOOK_TICK: std::time::Duration = std::time::Duration::from_secs(5);
 /// Runs the verifier on `listener` until `shutdown` resolves.
 ///
 /// Meanwhile, once a minute, requests whose results are older than the retention
-/// (`result_ttl` after they expired) are deleted, and every few seconds due webhook
-/// deliveries are retried.
+/// (`result_ttl` after they expired) and desk sessions past their end are deleted, and
+/// every few seconds due webhook deliveries are retried.
 pub async fn serve(
     app: App,
     listener: TcpListener,
@@ -245,6 +280,9 @@ pub async fn serve(
             async move {
                 if let Err(e) = app.purge_expired_results().await {
                     tracing::warn!(error = %e, "deleting expired results failed");
+                }
+                if let Err(e) = app.purge_expired_desk_sessions().await {
+                    tracing::warn!(error = %e, "deleting expired desk sessions failed");
                 }
             }
         }

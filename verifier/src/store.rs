@@ -416,6 +416,72 @@ impl Store {
     }
 }
 
+/// Verifier desk sessions (see [`crate::domain::desk`]): rows keyed by the SHA-256 of the
+/// session cookie.
+impl Store {
+    /// Records a new session.
+    pub async fn insert_desk_session(
+        &self,
+        id_hash: &str,
+        csrf_hash: &str,
+        created_at: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        with_db_write!(&self.db, |pool| {
+            sqlx::query(
+                "INSERT INTO desk_sessions (id_hash, csrf_hash, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id_hash)
+            .bind(csrf_hash)
+            .bind(created_at)
+            .bind(expires_at)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(())
+    }
+
+    /// The CSRF cookie hash of the session `id_hash` if it is still open at `now`.
+    pub async fn desk_session_csrf(
+        &self,
+        id_hash: &str,
+        now: i64,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(with_db!(&self.db, |pool| sqlx::query_scalar(
+            "SELECT csrf_hash FROM desk_sessions WHERE id_hash = $1 AND expires_at > $2"
+        )
+        .bind(id_hash)
+        .bind(now)
+        .fetch_optional(pool)
+        .await?))
+    }
+
+    /// Ends the session `id_hash`; `false` when there was none.
+    pub async fn delete_desk_session(&self, id_hash: &str) -> Result<bool, StoreError> {
+        let deleted = with_db_write!(&self.db, |pool| sqlx::query(
+            "DELETE FROM desk_sessions WHERE id_hash = $1"
+        )
+        .bind(id_hash)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(deleted == 1)
+    }
+
+    /// Deletes the sessions that ended at or before `now`; returns how many.
+    pub async fn purge_desk_sessions(&self, now: i64) -> Result<u64, StoreError> {
+        Ok(with_db_write!(&self.db, |pool| sqlx::query(
+            "DELETE FROM desk_sessions WHERE expires_at <= $1"
+        )
+        .bind(now)
+        .execute(pool)
+        .await?
+        .rows_affected()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,9 @@ use crate::domain::achievements::{AchievementUpdate, AchievementView, NewAchieve
 use crate::domain::offers::{NewOffer, OfferCreated};
 use crate::error::AppError;
 
-/// Extractor: the request carries the admin bearer token.
+/// Extractor: the request carries the admin bearer token. Wrong tokens count against the
+/// client's address; past [`crate::ADMIN_TOKEN_MAX_FAILURES`] every attempt from it is
+/// refused until its window ends (`AppError::Throttled`, 429).
 pub struct Admin;
 
 impl FromRequestParts<App> for Admin {
@@ -26,6 +28,9 @@ impl FromRequestParts<App> for Admin {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(AppError::Unauthorized)?;
+        let client = shared::serve::client_ip(&parts.extensions);
+        let now = app.clock.now();
+        app.admin_throttle.check(client, now)?;
         let hash = shared::b64::sha256(token.trim());
         // A token rotated by the command line counts at once, without a restart.
         let expected = match &app.config.admin_token {
@@ -37,8 +42,10 @@ impl FromRequestParts<App> for Admin {
                 .unwrap_or_else(|| app.admin_token_hash.clone()),
         };
         if shared::secret::constant_time_eq(hash.as_bytes(), expected.as_bytes()) {
+            app.admin_throttle.succeeded(client);
             Ok(Admin)
         } else {
+            app.admin_throttle.failed(client, now);
             Err(AppError::Unauthorized)
         }
     }

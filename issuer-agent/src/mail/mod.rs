@@ -93,7 +93,9 @@ impl Mailer {
                 Ok(Mailer::Smtps(transport))
             }
             None => {
-                std::fs::create_dir_all(&dir).map_err(|source| MailError::Write {
+                // Letters hold invitation, PIN and reset links: the directory is 0700 and
+                // each file 0600.
+                shared::private_files::create_dir_all(&dir).map_err(|source| MailError::Write {
                     path: dir.display().to_string(),
                     source,
                 })?;
@@ -118,13 +120,10 @@ impl Mailer {
             Mailer::Dir(dir) => {
                 let write = |name: String, bytes: &[u8]| {
                     let path = dir.join(name);
-                    let tmp = path.with_extension("tmp");
-                    std::fs::write(&tmp, bytes)
-                        .and_then(|()| std::fs::rename(&tmp, &path))
-                        .map_err(|source| MailError::Write {
-                            path: path.display().to_string(),
-                            source,
-                        })
+                    shared::private_files::write(&path, bytes).map_err(|source| MailError::Write {
+                        path: path.display().to_string(),
+                        source,
+                    })
                 };
                 write(format!("{}.eml", out.entry.id), &out.message.formatted())?;
                 write(format!("{}.html", out.entry.id), out.html.as_bytes())?;

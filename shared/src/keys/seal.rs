@@ -64,26 +64,25 @@ impl SealKey {
         out
     }
 
-    /// Reads a key file, or creates it (mode 0600, directory included) with a fresh key:
-    /// the embedded default when no key is configured.
+    /// Reads a key file (narrowed to mode 0600 if it was wider), or creates it (mode 0600,
+    /// a missing directory 0700) with a fresh key: the embedded default when no key is
+    /// configured.
     pub fn load_or_create(path: &std::path::Path) -> std::io::Result<Self> {
         match std::fs::read_to_string(path) {
-            Ok(text) => Self::from_text(&text)
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())),
+            // A key file made readable to others (by hand, or a copy) is narrowed again.
+            Ok(text) => {
+                crate::private_files::restrict(path)?;
+                Self::from_text(&text).map_err(|e| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
+                })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 use std::io::Write;
                 if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir)?;
+                    crate::private_files::create_dir_all(dir)?;
                 }
                 let key = Self::generate();
-                let mut opts = std::fs::OpenOptions::new();
-                opts.write(true).create_new(true);
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::OpenOptionsExt;
-                    opts.mode(0o600);
-                }
-                opts.open(path)?.write_all(key.to_text().as_bytes())?;
+                crate::private_files::create_new(path)?.write_all(key.to_text().as_bytes())?;
                 Ok(key)
             }
             Err(e) => Err(e),

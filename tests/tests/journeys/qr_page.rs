@@ -370,7 +370,13 @@ async fn the_page_hears_of_a_result_stored_by_another_instance() {
 
     let request = t.verifier_request().await;
     let id = request["id"].as_str().unwrap();
-    let session = t.stack.verifier.app.desk_key.session(t.stack.clock.now());
+    let session = t
+        .stack
+        .verifier
+        .app
+        .open_desk_session("csrf-cookie")
+        .await
+        .unwrap();
     let mut events = t
         .http
         .get(format!("{}/desk/requests/{id}/events", t.verifier()))

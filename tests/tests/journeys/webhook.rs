@@ -270,3 +270,134 @@ async fn webhooks_need_the_secret_and_an_http_url() {
     }
     t.stack.stop().await;
 }
+
+/// POSTs a request with `webhook_url` to the verifier API; returns the status and body.
+async fn create_with_webhook(t: &TestStack, url: &str) -> (u16, Value) {
+    let r = t
+        .http
+        .post(format!("{}/api/requests", t.verifier()))
+        .bearer_auth(VERIFIER_TOKEN)
+        .json(&json!({"template": {"issuer": t.issuer()}, "webhook_url": url}))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+/// The verifier in production mode: no loopback, webhooks signed.
+async fn production_stack() -> TestStack {
+    TestStack::start_with(|c| {
+        c.verifier.webhook_secret = Some(Secret::new(SECRET));
+        c.verifier.allow_loopback = false;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_webhook_to_a_private_address_is_refused_at_creation() {
+    // Production mode: no http at all, no private or loopback address.
+    let t = production_stack().await;
+    for (url, detail) in [
+        ("http://10.0.0.1/hook", "must use https"),
+        ("https://10.0.0.1/hook", "forbidden address 10.0.0.1"),
+        (
+            "https://169.254.169.254/latest",
+            "forbidden address 169.254.169.254",
+        ),
+        ("https://127.0.0.1/hook", "forbidden address 127.0.0.1"),
+        ("https://[::1]/hook", "forbidden address ::1"),
+        ("https://localhost/hook", "forbidden address"),
+        ("http://127.0.0.1:9/hook", "must use https"),
+    ] {
+        let (status, problem) = create_with_webhook(&t, url).await;
+        assert_eq!(status, 400, "{url}: {problem}");
+        assert_eq!(problem["field"], "webhook_url", "{url}: {problem}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains(detail),
+            "{url}: {problem}"
+        );
+    }
+    t.stack.stop().await;
+
+    // Development mode (the launcher's, as in the other journeys): loopback over http is
+    // allowed, other private addresses are not.
+    let t = stack().await;
+    let (status, problem) = create_with_webhook(&t, "http://10.0.0.1/hook").await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["field"], "webhook_url", "{problem}");
+    let (status, problem) = create_with_webhook(&t, "https://10.0.0.1/hook").await;
+    assert_eq!(status, 400, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("forbidden address 10.0.0.1"),
+        "{problem}"
+    );
+    let (status, created) = create_with_webhook(&t, "http://127.0.0.1:9/hook").await;
+    assert_eq!(status, 201, "{created}");
+    t.stack.stop().await;
+}
+
+#[tokio::test]
+async fn deliveries_go_through_the_guarded_fetcher() {
+    // Rows stored earlier (before an upgrade, or by an instance configured otherwise) are
+    // still delivered only where the guard allows: a production verifier refuses both a
+    // private address and its own loopback receiver, and says why.
+    let receiver = Receiver::start(0).await;
+    let t = production_stack().await;
+    let app = &t.stack.verifier.app;
+    let now = t.stack.clock.now();
+    for (id, url, error) in [
+        (
+            "hook-private",
+            "https://10.0.0.1/hook",
+            "forbidden address 10.0.0.1",
+        ),
+        ("hook-loopback", receiver.url.as_str(), "must use https"),
+    ] {
+        app.store
+            .insert_request(&RequestRow {
+                id: id.into(),
+                client_id: app.client_id.clone(),
+                nonce: format!("nonce-{id}"),
+                state: format!("state-{id}"),
+                dcql_query: "{}".into(),
+                created_at: now,
+                expires_at: now + 600,
+                responded_at: Some(now),
+                result: None,
+                refusals: 0,
+                last_refusal: None,
+                response_mode: "direct_post".into(),
+                encryption_kid: None,
+                encryption_key: None,
+                request_uri_method: "get".into(),
+                redirect_uri: None,
+                response_code_hash: None,
+                webhook_url: Some(url.into()),
+                webhook_attempts: 0,
+                webhook_next_at: None,
+                webhook_delivered_at: None,
+                webhook_last_error: None,
+            })
+            .await
+            .unwrap();
+        app.store
+            .store_result(id, r#"{"checks":[],"disclosed":{}}"#, None, now)
+            .await
+            .unwrap();
+        let r = until(&t, id, "the refused attempt", |r| {
+            r.webhook_last_error.is_some()
+        })
+        .await;
+        assert_eq!(r.webhook_delivered_at, None);
+        assert!(
+            r.webhook_last_error.as_deref().unwrap().contains(error),
+            "{r:?}"
+        );
+    }
+    assert!(receiver.received().is_empty(), "nothing reached loopback");
+    receiver.task.abort();
+    t.stack.stop().await;
+}

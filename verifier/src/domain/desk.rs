@@ -1,14 +1,22 @@
 //! The verifier desk: the web pages on which a person creates a presentation request, shows
 //! it as a QR code and watches the result arrive ([`crate::http::pages`]).
 //!
-//! The desk is signed in with the API token; the session is a cookie holding its expiry
-//! and an HMAC-SHA256 over it (no session table: any instance sharing the database checks
-//! it). Forms carry a signed double-submit CSRF token: a random value in a `SameSite=Strict`
-//! cookie, and its HMAC in the form.
+//! The desk is signed in with the API token. A session is a random cookie value whose
+//! SHA-256 is a row of `desk_sessions` (any instance sharing the database knows it);
+//! signing out deletes the row, so the cookie opens nothing afterwards, and rows past
+//! their end are purged ([`App::purge_expired_desk_sessions`]).
+//!
+//! Forms carry a CSRF token (OWASP CSRF Prevention, "signed double-submit cookie"): a
+//! random value in a `SameSite=Strict` cookie, and its HMAC, under a label per page
+//! ([`CsrfScope`]), in the form. A session records the hash of the CSRF cookie it was
+//! opened with, and a signed-in form is accepted only with that cookie's token: a
+//! victim's session cookie beside someone else's cookie and token pair is refused
+//! ([`DeskError::CsrfNotThisSession`]).
 
 use aws_lc_rs::hmac;
 use shared::keys::seal::SealKey;
 
+use crate::App;
 use crate::error::AppError;
 use crate::store::Store;
 
@@ -18,19 +26,58 @@ pub const SESSION_TTL: i64 = 12 * 3600;
 const DESK_KEY_SETTING: &str = "desk_key";
 const DESK_KEY_PURPOSE: &str = "verifier-desk-key";
 const DESK_KEY_BYTES: usize = 32;
+/// Random bytes of a session cookie value.
+const SESSION_BYTES: usize = 32;
 
 /// Why a desk request is refused: each names the check that failed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DeskError {
-    #[error("not signed in, or the session expired")]
+    #[error("not signed in, or the session expired or was signed out")]
     NoSession,
-    #[error("the form's CSRF token does not match this browser's; reload the page and retry")]
+    #[error("the form carries no CSRF token; reload the page and retry")]
+    CsrfMissing,
+    #[error("this browser sent no CSRF cookie with the form; reload the page and retry")]
+    CsrfNoCookie,
+    #[error(
+        "the form's CSRF token was not issued for this browser's CSRF cookie on this page; reload the page and retry"
+    )]
     Csrf,
+    #[error(
+        "the form's CSRF cookie is not the one this desk session was opened with; sign out and sign in again"
+    )]
+    CsrfNotThisSession,
     #[error("wrong API token")]
     WrongToken,
 }
 
-/// The HMAC key of desk sessions and CSRF tokens.
+/// The pages whose forms carry CSRF tokens: a token of one is no token of the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CsrfScope {
+    /// The desk (`/desk`): sign-in, sign-out, new requests.
+    Desk,
+    /// The public `/check` page, bound to its own anonymous cookie.
+    Check,
+}
+
+impl CsrfScope {
+    fn label(self) -> &'static str {
+        match self {
+            CsrfScope::Desk => "csrf-desk",
+            CsrfScope::Check => "csrf-check",
+        }
+    }
+}
+
+/// An open desk session, as its cookie named it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeskSession {
+    /// The session cookie's value.
+    pub cookie: String,
+    /// SHA-256 of the CSRF cookie the session was opened with.
+    csrf_hash: String,
+}
+
+/// The HMAC key of the CSRF tokens (sessions are rows of the store).
 pub struct DeskKey(hmac::Key);
 
 impl DeskKey {
@@ -77,38 +124,86 @@ impl DeskKey {
         shared::secret::constant_time_eq(self.mac(label, data).as_bytes(), mac.as_bytes())
     }
 
-    /// A session cookie value valid until `now + SESSION_TTL`.
-    pub fn session(&self, now: i64) -> String {
-        let expires = (now + SESSION_TTL).to_string();
-        let mac = self.mac("session", &expires);
-        format!("{expires}.{mac}")
+    /// The form token for the CSRF cookie value `cookie` on the `scope` page.
+    pub fn csrf_token(&self, scope: CsrfScope, cookie: &str) -> String {
+        self.mac(scope.label(), cookie)
     }
 
-    /// Checks a session cookie value at `now`.
-    pub fn check_session(&self, cookie: Option<&str>, now: i64) -> Result<(), DeskError> {
-        let (expires, mac) = cookie
-            .and_then(|c| c.split_once('.'))
+    /// Checks a form's CSRF token against the browser's CSRF cookie on the `scope` page,
+    /// and, for a signed-in form, that the cookie is the one `session` was opened with.
+    pub fn check_csrf(
+        &self,
+        scope: CsrfScope,
+        cookie: Option<&str>,
+        token: Option<&str>,
+        session: Option<&DeskSession>,
+    ) -> Result<(), DeskError> {
+        let token = token
+            .filter(|t| !t.is_empty())
+            .ok_or(DeskError::CsrfMissing)?;
+        let cookie = cookie
+            .filter(|c| !c.is_empty())
+            .ok_or(DeskError::CsrfNoCookie)?;
+        if !self.mac_ok(scope.label(), cookie, token) {
+            return Err(DeskError::Csrf);
+        }
+        if let Some(session) = session
+            && !shared::secret::constant_time_eq(
+                shared::b64::sha256(cookie).as_bytes(),
+                session.csrf_hash.as_bytes(),
+            )
+        {
+            return Err(DeskError::CsrfNotThisSession);
+        }
+        Ok(())
+    }
+}
+
+impl App {
+    /// Opens a desk session for the browser whose CSRF cookie is `csrf_cookie` (its
+    /// sign-in form's); returns the session cookie value.
+    pub async fn open_desk_session(&self, csrf_cookie: &str) -> Result<String, AppError> {
+        let now = self.clock.now();
+        let cookie = shared::b64::random(SESSION_BYTES);
+        self.store
+            .insert_desk_session(
+                &shared::b64::sha256(&cookie),
+                &shared::b64::sha256(csrf_cookie),
+                now,
+                now + SESSION_TTL,
+            )
+            .await?;
+        Ok(cookie)
+    }
+
+    /// The open session the cookie names: refused when there is no cookie, or its row
+    /// is gone (signed out, purged) or past its end.
+    pub async fn desk_session(&self, cookie: Option<&str>) -> Result<DeskSession, AppError> {
+        let cookie = cookie
+            .filter(|c| !c.is_empty())
             .ok_or(DeskError::NoSession)?;
-        if !self.mac_ok("session", expires, mac) {
-            return Err(DeskError::NoSession);
-        }
-        match expires.parse::<i64>() {
-            Ok(e) if e > now => Ok(()),
-            _ => Err(DeskError::NoSession),
-        }
+        let csrf_hash = self
+            .store
+            .desk_session_csrf(&shared::b64::sha256(cookie), self.clock.now())
+            .await?
+            .ok_or(DeskError::NoSession)?;
+        Ok(DeskSession {
+            cookie: cookie.to_owned(),
+            csrf_hash,
+        })
     }
 
-    /// The form token for the CSRF cookie value `cookie`.
-    pub fn csrf_token(&self, cookie: &str) -> String {
-        self.mac("csrf", cookie)
+    /// Signs the session out: its cookie opens nothing afterwards.
+    pub async fn close_desk_session(&self, session: &DeskSession) -> Result<(), AppError> {
+        self.store
+            .delete_desk_session(&shared::b64::sha256(&session.cookie))
+            .await?;
+        Ok(())
     }
 
-    /// Checks a form's CSRF token against the browser's CSRF cookie.
-    pub fn check_csrf(&self, cookie: Option<&str>, token: Option<&str>) -> Result<(), DeskError> {
-        match (cookie, token) {
-            (Some(c), Some(t)) if !c.is_empty() && self.mac_ok("csrf", c, t) => Ok(()),
-            _ => Err(DeskError::Csrf),
-        }
+    /// Deletes the sessions past their end; returns how many.
+    pub async fn purge_expired_desk_sessions(&self) -> Result<u64, AppError> {
+        Ok(self.store.purge_desk_sessions(self.clock.now()).await?)
     }
 }
 
@@ -129,40 +224,47 @@ mod tests {
     }
 
     #[test]
-    fn sessions_expire_and_cannot_be_forged() {
+    fn csrf_tokens_match_their_cookie_and_page_only() {
         let k = key();
-        let s = k.session(100);
-        assert_eq!(k.check_session(Some(&s), 101), Ok(()));
+        let c = new_csrf_cookie();
+        let t = k.csrf_token(CsrfScope::Desk, &c);
+        let check = |cookie: Option<&str>, token: Option<&str>| {
+            k.check_csrf(CsrfScope::Desk, cookie, token, None)
+        };
+        assert_eq!(check(Some(&c), Some(&t)), Ok(()));
+        assert_eq!(check(Some("other"), Some(&t)), Err(DeskError::Csrf));
+        assert_eq!(check(None, Some(&t)), Err(DeskError::CsrfNoCookie));
+        assert_eq!(check(Some(&c), None), Err(DeskError::CsrfMissing));
+        // The desk's token is no token of the /check page.
         assert_eq!(
-            k.check_session(Some(&s), 100 + SESSION_TTL),
-            Err(DeskError::NoSession)
-        );
-        let (_, mac) = s.split_once('.').unwrap();
-        let forged = format!("{}.{mac}", 100 + 10 * SESSION_TTL);
-        assert_eq!(
-            k.check_session(Some(&forged), 101),
-            Err(DeskError::NoSession)
-        );
-        assert_eq!(k.check_session(None, 101), Err(DeskError::NoSession));
-        assert_eq!(
-            k.check_session(Some("garbage"), 101),
-            Err(DeskError::NoSession)
+            k.check_csrf(CsrfScope::Check, Some(&c), Some(&t), None),
+            Err(DeskError::Csrf)
         );
     }
 
     #[test]
-    fn csrf_tokens_match_their_cookie_only() {
+    fn a_signed_in_form_needs_the_cookie_of_its_session() {
         let k = key();
-        let c = new_csrf_cookie();
-        let t = k.csrf_token(&c);
-        assert_eq!(k.check_csrf(Some(&c), Some(&t)), Ok(()));
-        assert_eq!(k.check_csrf(Some("other"), Some(&t)), Err(DeskError::Csrf));
-        assert_eq!(k.check_csrf(None, Some(&t)), Err(DeskError::Csrf));
-        assert_eq!(k.check_csrf(Some(&c), None), Err(DeskError::Csrf));
-        // The session MAC is not a CSRF token.
+        let (victim, attacker) = (new_csrf_cookie(), new_csrf_cookie());
+        let session = DeskSession {
+            cookie: "s".into(),
+            csrf_hash: shared::b64::sha256(&victim),
+        };
+        let own = k.csrf_token(CsrfScope::Desk, &victim);
         assert_eq!(
-            k.check_csrf(Some(&c), Some(&k.mac("session", &c))),
-            Err(DeskError::Csrf)
+            k.check_csrf(CsrfScope::Desk, Some(&victim), Some(&own), Some(&session)),
+            Ok(())
+        );
+        // The attacker's own cookie and token pair: valid as a pair, not for this session.
+        let theirs = k.csrf_token(CsrfScope::Desk, &attacker);
+        assert_eq!(
+            k.check_csrf(
+                CsrfScope::Desk,
+                Some(&attacker),
+                Some(&theirs),
+                Some(&session)
+            ),
+            Err(DeskError::CsrfNotThisSession)
         );
     }
 }

@@ -388,7 +388,7 @@ impl App {
         if let Some(uri) = &options.redirect_uri {
             check_redirect_uri(uri)?;
         }
-        let webhook_url = self.webhook_url_for(options.webhook_url)?;
+        let webhook_url = self.webhook_url_for(options.webhook_url).await?;
         let client_id = match options.client_prefix {
             ClientPrefix::DecentralizedIdentifier => self.client_id.clone(),
             ClientPrefix::RedirectUri => format!("redirect_uri:{}", self.response_uri()),

@@ -8,6 +8,12 @@
 //! `sent_at` against replays. Any 2xx answer is delivery; otherwise the delivery is retried
 //! ([`WEBHOOK_MAX_ATTEMPTS`] attempts in all, backing off) from the database, so a restart
 //! or another instance carries on where this one stopped.
+//!
+//! A webhook URL is a destination a caller of the API chooses, so deliveries go through
+//! the guarded fetcher ([`shared::fetch`]): https only, public addresses only (checked
+//! again at each delivery, after DNS), no redirects; `http://` loopback only with
+//! `VERIFIER_ALLOW_LOOPBACK` (the launcher's development setting). A URL the guard refuses
+//! is refused when the request is created, naming `webhook_url`.
 
 use std::time::Duration;
 
@@ -32,6 +38,8 @@ const LEASE: i64 = 60;
 pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 /// Deliveries handled per round.
 const BATCH: i64 = 20;
+/// The most of a receiver's answer that is read (it is not used, only its status).
+pub const WEBHOOK_MAX_ANSWER: usize = 64 * 1024;
 
 /// `sha256=<hex HMAC-SHA256(secret, body)>`.
 pub fn signature(secret: &str, body: &[u8]) -> String {
@@ -59,7 +67,11 @@ fn check_webhook_url(url: &str) -> Result<(), AppError> {
 impl App {
     /// The webhook URL a new request gets: its own, else the configured one; either needs
     /// the signing secret.
-    pub fn webhook_url_for(&self, requested: Option<String>) -> Result<Option<String>, AppError> {
+    /// The URL must pass the guarded fetcher's checks (scheme, address, DNS answers).
+    pub async fn webhook_url_for(
+        &self,
+        requested: Option<String>,
+    ) -> Result<Option<String>, AppError> {
         let Some(url) = requested.or_else(|| self.config.webhook_url.clone()) else {
             return Ok(None);
         };
@@ -70,6 +82,10 @@ impl App {
                 "webhooks are signed: configure VERIFIER_WEBHOOK_SECRET first",
             ));
         }
+        self.webhooks
+            .check_destination(&url)
+            .await
+            .map_err(|e| AppError::bad_request("webhook_url", format!("{url:?} refused: {e}")))?;
         Ok(Some(url))
     }
 
@@ -109,17 +125,24 @@ impl App {
             "result": result_view(row, now),
         }))
         .expect("a result serialises");
+        let signed = signature(secret, &body);
         let sent = self
             .webhooks
-            .post(&url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(SIGNATURE_HEADER, signature(secret, &body))
-            .body(body)
-            .send()
+            .post_bytes(
+                &url,
+                "application/json",
+                &[(SIGNATURE_HEADER, &signed)],
+                body,
+            )
             .await;
         let error = match sent {
-            Ok(r) if r.status().is_success() => None,
-            Ok(r) => Some(format!("{url} answered {}", r.status())),
+            Ok(r) if r.is_success() => None,
+            Ok(r) => Some(format!(
+                "{url} answered {}",
+                reqwest::StatusCode::from_u16(r.status)
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|_| r.status.to_string())
+            )),
             Err(e) => Some(format!("{url}: {e}")),
         };
         match error {

@@ -32,7 +32,8 @@ impl FromRequestParts<App> for ApiClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(AppError::Unauthorized)?;
-        if app.api_token_ok(token).await? {
+        let client = shared::serve::client_ip(&parts.extensions);
+        if app.api_token_attempt(token, client).await? {
             Ok(ApiClient)
         } else {
             Err(AppError::Unauthorized)

@@ -17,7 +17,7 @@ use super::pages::{STYLE, cookie, esc, html_response, result_fragment};
 use crate::App;
 use crate::domain::check_input::{self, InputError, Pasted};
 use crate::domain::checking::{CheckInput, CheckResult};
-use crate::domain::desk::new_csrf_cookie;
+use crate::domain::desk::{CsrfScope, new_csrf_cookie};
 use crate::domain::requests::RequestResult;
 use crate::domain::standalone::{self, Submitted};
 use crate::error::{AppError, PageError};
@@ -102,17 +102,22 @@ fn set_csrf_cookie(app: &App, value: &str) -> HeaderValue {
 /// The page's CSRF token, and the cookie to set when the browser had none.
 fn csrf(app: &App, headers: &HeaderMap) -> (String, Option<String>) {
     match cookie(headers, CSRF_COOKIE).filter(|c| !c.is_empty()) {
-        Some(c) => (app.desk_key.csrf_token(&c), None),
+        Some(c) => (app.desk_key.csrf_token(CsrfScope::Check, &c), None),
         None => {
             let c = new_csrf_cookie();
-            (app.desk_key.csrf_token(&c), Some(c))
+            (app.desk_key.csrf_token(CsrfScope::Check, &c), Some(c))
         }
     }
 }
 
 fn check_csrf(app: &App, headers: &HeaderMap, token: Option<&str>) -> Result<(), PageError> {
-    app.desk_key
-        .check_csrf(cookie(headers, CSRF_COOKIE).as_deref(), token)?;
+    // Anonymous: bound to this page's own cookie (a desk token is none of this page's).
+    app.desk_key.check_csrf(
+        CsrfScope::Check,
+        cookie(headers, CSRF_COOKIE).as_deref(),
+        token,
+        None,
+    )?;
     Ok(())
 }
 

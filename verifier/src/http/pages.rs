@@ -19,9 +19,10 @@ use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use serde_json::Value;
 use shared::oid4vp::{RequestUriMethod, ResponseMode};
+use shared::serve::ClientIp;
 
 use crate::App;
-use crate::domain::desk::{DeskError, new_csrf_cookie};
+use crate::domain::desk::{CsrfScope, DeskError, DeskSession, new_csrf_cookie};
 use crate::domain::requests::{
     ClientPrefix, RequestOptions, RequestResult, RequestSpec, ResultState, Template,
 };
@@ -75,17 +76,27 @@ fn set_cookie(app: &App, name: &str, value: &str, max_age: i64) -> HeaderValue {
     .expect("cookie values are base64url and digits")
 }
 
-/// Extractor: a signed-in desk session.
-pub struct DeskSession;
+/// Extractor: a signed-in desk session (its row in the store).
+pub struct SignedIn(DeskSession);
 
-impl FromRequestParts<App> for DeskSession {
+impl FromRequestParts<App> for SignedIn {
     type Rejection = PageError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, PageError> {
         let session = cookie(&parts.headers, SESSION_COOKIE);
-        app.desk_key
-            .check_session(session.as_deref(), app.clock.now())?;
-        Ok(DeskSession)
+        Ok(SignedIn(app.desk_session(session.as_deref()).await?))
+    }
+}
+
+/// The open session the request's cookie names, if any.
+async fn open_session(app: &App, headers: &HeaderMap) -> Result<Option<DeskSession>, AppError> {
+    match app
+        .desk_session(cookie(headers, SESSION_COOKIE).as_deref())
+        .await
+    {
+        Ok(session) => Ok(Some(session)),
+        Err(AppError::Desk(DeskError::NoSession)) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
@@ -99,13 +110,13 @@ impl Csrf {
     fn for_page(app: &App, headers: &HeaderMap) -> Csrf {
         match cookie(headers, CSRF_COOKIE).filter(|c| !c.is_empty()) {
             Some(c) => Csrf {
-                token: app.desk_key.csrf_token(&c),
+                token: app.desk_key.csrf_token(CsrfScope::Desk, &c),
                 new_cookie: None,
             },
             None => {
                 let c = new_csrf_cookie();
                 Csrf {
-                    token: app.desk_key.csrf_token(&c),
+                    token: app.desk_key.csrf_token(CsrfScope::Desk, &c),
                     new_cookie: Some(c),
                 }
             }
@@ -120,16 +131,22 @@ impl Csrf {
     }
 }
 
-/// A form body's pairs; checks its CSRF token against the browser's cookie.
+/// A form body's pairs; checks its CSRF token against the browser's cookie and, for a
+/// signed-in form, against the cookie `session` was opened with.
 fn checked_form(
     app: &App,
     headers: &HeaderMap,
     body: &[u8],
+    session: Option<&DeskSession>,
 ) -> Result<Vec<(String, String)>, PageError> {
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
     let token = field(&pairs, "csrf");
-    app.desk_key
-        .check_csrf(cookie(headers, CSRF_COOKIE).as_deref(), token)?;
+    app.desk_key.check_csrf(
+        CsrfScope::Desk,
+        cookie(headers, CSRF_COOKIE).as_deref(),
+        token,
+        session,
+    )?;
     Ok(pairs)
 }
 
@@ -345,12 +362,11 @@ fn new_request_body(
 /// `GET /desk`: the new-request form, or the sign-in form without a session.
 pub async fn desk(State(app): State<App>, headers: HeaderMap) -> Response {
     let csrf = Csrf::for_page(&app, &headers);
-    let session = cookie(&headers, SESSION_COOKIE);
-    if app
-        .desk_key
-        .check_session(session.as_deref(), app.clock.now())
-        .is_err()
-    {
+    let session = match open_session(&app, &headers).await {
+        Ok(session) => session,
+        Err(e) => return PageError::from(e).into_response(),
+    };
+    if session.is_none() {
         return page(
             StatusCode::OK,
             "Sign in",
@@ -380,15 +396,17 @@ pub async fn desk(State(app): State<App>, headers: HeaderMap) -> Response {
     )
 }
 
-/// `POST /desk/login`: the API token opens a desk session.
+/// `POST /desk/login`: the API token opens a desk session. Wrong tokens count against
+/// the client's address with the API's ([`App::api_token_attempt`]).
 pub async fn login(
     State(app): State<App>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
-    let pairs = checked_form(&app, &headers, &body)?;
+    let pairs = checked_form(&app, &headers, &body, None)?;
     let token = field(&pairs, "token").unwrap_or_default();
-    if !app.api_token_ok(token).await? {
+    if !app.api_token_attempt(token, client).await? {
         let csrf = Csrf::for_page(&app, &headers);
         return Ok(page(
             StatusCode::UNAUTHORIZED,
@@ -397,7 +415,9 @@ pub async fn login(
             Some((&app, &csrf)),
         ));
     }
-    let session = app.desk_key.session(app.clock.now());
+    // checked_form made sure the CSRF cookie is there: the session is bound to it.
+    let csrf_cookie = cookie(&headers, CSRF_COOKIE).unwrap_or_default();
+    let session = app.open_desk_session(&csrf_cookie).await?;
     let mut r = see_other(DESK_PATH);
     r.headers_mut().append(
         header::SET_COOKIE,
@@ -411,13 +431,18 @@ pub async fn login(
     Ok(r)
 }
 
-/// `POST /desk/logout`.
+/// `POST /desk/logout`: ends the session (its row is deleted, so the cookie opens
+/// nothing afterwards, wherever it was copied to).
 pub async fn logout(
     State(app): State<App>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
-    checked_form(&app, &headers, &body)?;
+    let session = open_session(&app, &headers).await?;
+    checked_form(&app, &headers, &body, session.as_ref())?;
+    if let Some(session) = &session {
+        app.close_desk_session(session).await?;
+    }
     let mut r = see_other(DESK_PATH);
     r.headers_mut()
         .append(header::SET_COOKIE, set_cookie(&app, SESSION_COOKIE, "", 0));
@@ -436,12 +461,12 @@ fn see_other(location: &str) -> Response {
 /// `POST /desk/requests`: creates the request through the same domain call as the API,
 /// then shows its QR page.
 pub async fn create(
-    _: DeskSession,
+    SignedIn(session): SignedIn,
     State(app): State<App>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
-    let pairs = checked_form(&app, &headers, &body)?;
+    let pairs = checked_form(&app, &headers, &body, Some(&session))?;
     let form = RequestForm {
         issuer: field(&pairs, "issuer")
             .unwrap_or_default()
@@ -531,7 +556,7 @@ fn form_spec(form: &RequestForm) -> Result<RequestSpec, AppError> {
 
 /// `GET /desk/requests/{id}`: the QR code, the same-device link, and the result (live).
 pub async fn request_page(
-    _: DeskSession,
+    _: SignedIn,
     State(app): State<App>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
@@ -560,7 +585,7 @@ pub async fn request_page(
 
 /// `GET /desk/requests/{id}/result`: the result as an HTML fragment (the polling fallback).
 pub async fn result_part(
-    _: DeskSession,
+    _: SignedIn,
     State(app): State<App>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
@@ -571,7 +596,7 @@ pub async fn result_part(
 /// `GET /desk/requests/{id}/events`: server-sent events; one `result` event carrying the
 /// result fragment once the request is answered or expired, then the stream ends.
 pub async fn events(
-    _: DeskSession,
+    _: SignedIn,
     State(app): State<App>,
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, PageError> {
