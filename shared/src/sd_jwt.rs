@@ -417,16 +417,7 @@ impl SdJwt {
             .map_err(SdJwtError::IssuerJwt)?;
         jws.verify(issuer_key).map_err(SdJwtError::IssuerJwt)?;
         let revealed = self.reveal(jws.payload)?;
-        if let Some(exp) = numeric_date(&revealed.claims, "exp")?
-            && now > exp + leeway
-        {
-            return Err(SdJwtError::Expired { exp, now });
-        }
-        if let Some(nbf) = numeric_date(&revealed.claims, "nbf")?
-            && now + leeway < nbf
-        {
-            return Err(SdJwtError::NotYetValid { nbf, now });
-        }
+        check_time_window(&revealed.claims, now, leeway)?;
         Ok(revealed)
     }
 
@@ -497,37 +488,92 @@ impl SdJwt {
             JoseError::Key(k) => SdJwtError::KbSignature(k),
             other => SdJwtError::KbJwt(other),
         })?;
-        let aud = jws.claim_str("aud");
-        if aud != Some(expected_aud) {
-            return Err(SdJwtError::KbAudience {
-                expected: expected_aud.into(),
-                found: aud.map(Into::into),
-            });
-        }
-        let nonce = jws.claim_str("nonce");
-        if nonce != Some(expected_nonce) {
-            return Err(SdJwtError::KbNonce {
-                expected: expected_nonce.into(),
-                found: nonce.map(Into::into),
-            });
-        }
-        let iat = jws.claim_time("iat");
-        match iat {
-            Some(t) if t <= now + leeway && t >= now - max_age => {}
-            _ => return Err(SdJwtError::KbIat { iat, now }),
-        }
-        if jws.claim_str("sd_hash") != Some(b64::sha256(self.without_kb()).as_str()) {
-            return Err(SdJwtError::KbSdHash);
+        for (_, result) in self.kb_claims(&jws, expected_aud, expected_nonce, now, max_age, leeway)
+        {
+            result?;
         }
         Ok(())
     }
+
+    /// The KB-JWT claim checks of RFC 9901 §7.3 step 5, each on its own (`nonce`, `aud`,
+    /// `iat`, `sd_hash`, in that order, named as the verification reports them), so a
+    /// caller can report every failure; `kb` is the decoded KB-JWT, its signature checked
+    /// by the caller.
+    pub fn kb_claims(
+        &self,
+        kb: &Jws,
+        expected_aud: &str,
+        expected_nonce: &str,
+        now: i64,
+        max_age: i64,
+        leeway: i64,
+    ) -> [(&'static str, Result<(), SdJwtError>); 4] {
+        let aud = kb.claim_str("aud");
+        let audience = if aud == Some(expected_aud) {
+            Ok(())
+        } else {
+            Err(SdJwtError::KbAudience {
+                expected: expected_aud.into(),
+                found: aud.map(Into::into),
+            })
+        };
+        let nonce = kb.claim_str("nonce");
+        let nonce = if nonce == Some(expected_nonce) {
+            Ok(())
+        } else {
+            Err(SdJwtError::KbNonce {
+                expected: expected_nonce.into(),
+                found: nonce.map(Into::into),
+            })
+        };
+        let iat = kb.claim_time("iat");
+        let kb_iat = match iat {
+            Some(t) if t <= now + leeway && t >= now - max_age => Ok(()),
+            _ => Err(SdJwtError::KbIat { iat, now }),
+        };
+        let sd_hash = if kb.claim_str("sd_hash") == Some(b64::sha256(self.without_kb()).as_str()) {
+            Ok(())
+        } else {
+            Err(SdJwtError::KbSdHash)
+        };
+        [
+            ("nonce", nonce),
+            ("audience", audience),
+            ("kb_iat", kb_iat),
+            ("sd_hash", sd_hash),
+        ]
+    }
 }
 
-/// A NumericDate claim (RFC 7519 §2: seconds, possibly fractional; truncated here). A
-/// claim that is present but not a number is refused rather than ignored.
+/// The validity window of a credential's claims, `exp` and `nbf` (RFC 7519 §4.1.4–5),
+/// against `now` with `leeway` seconds; returns `exp`. Both are NumericDates, which may
+/// have a fraction (RFC 7519 §2): `exp` is rounded down and `nbf` up, so a fraction never
+/// widens the window; a value that is not a number is refused rather than ignored.
+pub fn check_time_window(
+    claims: &Map<String, Value>,
+    now: i64,
+    leeway: i64,
+) -> Result<Option<i64>, SdJwtError> {
+    let exp = numeric_date(claims, "exp", f64::floor)?;
+    if let Some(exp) = exp
+        && now > exp + leeway
+    {
+        return Err(SdJwtError::Expired { exp, now });
+    }
+    if let Some(nbf) = numeric_date(claims, "nbf", f64::ceil)?
+        && now + leeway < nbf
+    {
+        return Err(SdJwtError::NotYetValid { nbf, now });
+    }
+    Ok(exp)
+}
+
+/// A NumericDate claim (RFC 7519 §2: seconds, possibly fractional, a fraction rounded by
+/// `round`). A claim that is present but not a number is refused rather than ignored.
 fn numeric_date(
     claims: &Map<String, Value>,
     name: &'static str,
+    round: fn(f64) -> f64,
 ) -> Result<Option<i64>, SdJwtError> {
     match claims.get(name) {
         None => Ok(None),
@@ -536,7 +582,7 @@ fn numeric_date(
             .or_else(|| {
                 v.as_f64()
                     .filter(|f| f.is_finite())
-                    .map(|f| f.floor() as i64)
+                    .map(|f| round(f) as i64)
             })
             .map(Some)
             .ok_or(SdJwtError::BadTimeClaim(name)),

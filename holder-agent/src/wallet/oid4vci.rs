@@ -33,8 +33,9 @@ pub const FORMAT_SD_JWT_VC: &str = "dc+sd-jwt";
 /// The companion format received beside it when offered: the OB 3.0 credential with an
 /// embedded Data Integrity proof.
 pub const FORMAT_LDP_VC: &str = "ldp_vc";
-/// Seconds of clock skew tolerated on `exp` / `nbf` of a received credential.
-const LEEWAY: i64 = 60;
+/// Seconds of clock skew tolerated on `exp` / `nbf` of a received credential: the
+/// verification core's, so receipt and the live checks agree.
+const LEEWAY: i64 = shared::verify::LEEWAY;
 
 /// Why an offer could not be accepted; each variant names the failed check.
 #[derive(Debug, thiserror::Error)]

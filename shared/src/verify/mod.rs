@@ -30,6 +30,7 @@ use crate::keys::Jwk;
 use crate::oid4vp::dcql::{Candidate, CredentialQuery, DcqlQuery};
 use crate::sd_jwt::{SdJwt, SdJwtError, TYP_DC_SD_JWT, TYP_VC_SD_JWT};
 use crate::status::StatusList;
+use crate::status::token as status_token;
 use crate::x509::TrustAnchors;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -39,7 +40,7 @@ pub const KB_MAX_AGE: i64 = 300;
 /// Clock skew tolerated on every time check, in seconds.
 pub const LEEWAY: i64 = 30;
 /// Largest decompressed status list accepted (a 2-bit list of 131,072 entries is 32 KiB).
-pub const STATUS_LIST_MAX_BYTES: usize = 4 * 1024 * 1024;
+pub const STATUS_LIST_MAX_BYTES: usize = crate::status::token::MAX_LIST_BYTES;
 /// Status list cache lifetime when the token has no `ttl`, and the upper bound on any `ttl`.
 pub const STATUS_DEFAULT_TTL: i64 = 300;
 pub const STATUS_MAX_TTL: i64 = 3600;
@@ -711,97 +712,44 @@ pub fn trust(trusted_issuers: &[String], iss: Option<&str>) -> Check {
     }
 }
 
-/// `exp` and `nbf` with [`LEEWAY`]. Both are NumericDates, which may have a fraction
-/// (RFC 7519 §2): a fractional `exp` is rounded down and `nbf` up, never skipped; a value
-/// that is not a number fails the check.
-pub(crate) fn validity(claims: &Map<String, Value>, now: i64) -> Result<String, String> {
-    let exp = numeric_date(claims, "exp", f64::floor)?;
-    let nbf = numeric_date(claims, "nbf", f64::ceil)?;
-    if let Some(exp) = exp
-        && now > exp + LEEWAY
-    {
-        return Err(SdJwtError::Expired { exp, now }.to_string());
-    }
-    if let Some(nbf) = nbf
-        && now + LEEWAY < nbf
-    {
-        return Err(SdJwtError::NotYetValid { nbf, now }.to_string());
-    }
-    Ok(match exp {
-        Some(exp) => format!("valid until {}", crate::clock::rfc3339(exp)),
-        None => "no expiry".to_owned(),
-    })
-}
-
-/// The NumericDate claim `name`, if present.
-fn numeric_date(
-    claims: &Map<String, Value>,
-    name: &str,
-    round: fn(f64) -> f64,
-) -> Result<Option<i64>, String> {
-    match claims.get(name) {
-        None => Ok(None),
-        Some(v) => match (v.as_i64(), v.as_f64()) {
-            (Some(t), _) => Ok(Some(t)),
-            (None, Some(f)) if f.is_finite() => Ok(Some(round(f) as i64)),
-            _ => Err(format!("`{name}` is not a NumericDate: {v}")),
-        },
+/// `exp` and `nbf` with [`LEEWAY`], by the same rule as every SD-JWT verification
+/// ([`crate::sd_jwt::check_time_window`]: a fractional `exp` rounded down, `nbf` up).
+pub fn validity(claims: &Map<String, Value>, now: i64) -> Result<String, String> {
+    match crate::sd_jwt::check_time_window(claims, now, LEEWAY) {
+        Ok(Some(exp)) => Ok(format!("valid until {}", crate::clock::rfc3339(exp))),
+        Ok(None) => Ok("no expiry".to_owned()),
+        Err(e) => Err(e.to_string()),
     }
 }
 
 /// The KB-JWT claim checks, each on its own so every failure is reported (the signature
-/// was already verified by [`SdJwt::verify_key_binding`]). Failures are the same
-/// [`SdJwtError`] values it returns.
+/// was already verified by [`SdJwt::verify_key_binding`], whose checks these are:
+/// [`SdJwt::kb_claims`]).
 fn kb_claim_checks(
     kb: &Jws,
     sd: &SdJwt,
     exp: &Expectations<'_>,
-) -> [(&'static str, Result<String, SdJwtError>); 4] {
-    let nonce = kb.claim_str("nonce");
-    let nonce = if nonce == Some(exp.nonce) {
-        Ok("the KB-JWT `nonce` is the request's nonce".to_owned())
-    } else {
-        Err(SdJwtError::KbNonce {
-            expected: exp.nonce.to_owned(),
-            found: nonce.map(str::to_owned),
+) -> Vec<(&'static str, Result<String, SdJwtError>)> {
+    sd.kb_claims(kb, exp.client_id, exp.nonce, exp.now, KB_MAX_AGE, LEEWAY)
+        .into_iter()
+        .map(|(name, r)| {
+            let detail = match name {
+                "nonce" => "the KB-JWT `nonce` is the request's nonce".to_owned(),
+                "audience" => format!("the KB-JWT `aud` is the client_id {}", exp.client_id),
+                "kb_iat" => format!(
+                    "the KB-JWT was issued {} s ago (at most {KB_MAX_AGE} s accepted)",
+                    kb.claim_time("iat").map_or(0, |t| exp.now - t)
+                ),
+                _ => "the KB-JWT `sd_hash` covers exactly this presentation".to_owned(),
+            };
+            (name, r.map(|()| detail))
         })
-    };
-    let aud = kb.claim_str("aud");
-    let audience = if aud == Some(exp.client_id) {
-        Ok(format!(
-            "the KB-JWT `aud` is the client_id {}",
-            exp.client_id
-        ))
-    } else {
-        Err(SdJwtError::KbAudience {
-            expected: exp.client_id.to_owned(),
-            found: aud.map(str::to_owned),
-        })
-    };
-    let iat = kb.claim_time("iat");
-    let kb_iat = match iat {
-        Some(t) if t <= exp.now + LEEWAY && t >= exp.now - KB_MAX_AGE => Ok(format!(
-            "the KB-JWT was issued {} s ago (at most {KB_MAX_AGE} s accepted)",
-            exp.now - t
-        )),
-        _ => Err(SdJwtError::KbIat { iat, now: exp.now }),
-    };
-    let sd_hash = if kb.claim_str("sd_hash") == Some(crate::b64::sha256(sd.without_kb()).as_str()) {
-        Ok("the KB-JWT `sd_hash` covers exactly this presentation".to_owned())
-    } else {
-        Err(SdJwtError::KbSdHash)
-    };
-    [
-        ("nonce", nonce),
-        ("audience", audience),
-        ("kb_iat", kb_iat),
-        ("sd_hash", sd_hash),
-    ]
+        .collect()
 }
 
 /// The Token Status List check (draft-ietf-oauth-status-list §8.3): fetch (or reuse) the
-/// list named by `status.status_list.uri`, verify it (`typ`, the issuer's signature,
-/// `sub` == uri, `exp`), and read the entry at `idx`.
+/// list named by `status.status_list.uri`, verify it with the issuer's key
+/// ([`crate::status::token`]: `typ`, signature, `sub` == uri, `exp`), and read the entry.
 async fn status<S: Sources>(
     sources: &S,
     cache: &StatusCache,
@@ -809,20 +757,11 @@ async fn status<S: Sources>(
     claims: &Map<String, Value>,
     now: i64,
 ) -> Result<String, String> {
-    let Some(status) = claims.get("status") else {
-        return Ok("the credential has no `status` claim: it cannot be revoked".into());
+    let reference = match status_token::reference(claims).map_err(|e| e.to_string())? {
+        Some(r) => r,
+        None => return Ok("the credential has no `status` claim: it cannot be revoked".into()),
     };
-    let reference = status
-        .get("status_list")
-        .ok_or("`status` has no `status_list` reference")?;
-    let idx = reference
-        .get("idx")
-        .and_then(Value::as_u64)
-        .ok_or("`status.status_list.idx` is not a non-negative integer")?;
-    let uri = reference
-        .get("uri")
-        .and_then(Value::as_str)
-        .ok_or("`status.status_list.uri` is not a string")?;
+    let uri = &reference.uri;
     // A list counts only if the badge's own issuer signed it: cached per (issuer, uri), so
     // a list verified for one issuer is never reused for a badge of another.
     let key = format!("{iss}\n{uri}");
@@ -834,18 +773,7 @@ async fn status<S: Sources>(
             list
         }
     };
-    let idx = usize::try_from(idx).map_err(|_| format!("index {idx} is out of range"))?;
-    let value = list
-        .get(idx)
-        .map_err(|e| format!("status list {uri}: {e}"))?;
-    match value {
-        crate::status::VALID => Ok(format!("valid (status list {uri}, index {idx})")),
-        crate::status::INVALID => Err(format!("revoked (status list {uri}, index {idx})")),
-        crate::status::SUSPENDED => Err(format!("suspended (status list {uri}, index {idx})")),
-        other => Err(format!(
-            "status value 0x{other:02x} (status list {uri}, index {idx}) is not VALID"
-        )),
-    }
+    status_token::read(&list, &reference).map_err(|e| e.to_string())?
 }
 
 /// Fetches and verifies a Status List Token; returns the list and until when to cache it.
@@ -859,47 +787,23 @@ async fn fetch_status_list<S: Sources>(
         .status_list_token(uri)
         .await
         .map_err(|e| format!("status list {uri}: {e}"))?;
-    let jws = Jws::decode(token.trim()).map_err(|e| format!("status list {uri}: {e}"))?;
-    jws.expect_typ(&[crate::status::TYP_STATUSLIST_JWT])
-        .map_err(|e| format!("status list {uri}: {e}"))?;
+    let jws = status_token::decode(&token, uri).map_err(|e| e.to_string())?;
     let (key, _) = resolve_issuer_key(sources, iss, &jws, now)
         .await
         .map_err(|e| format!("status list {uri}: the issuer's key: {e}"))?;
-    key.verifying_key()
-        .map_err(JoseError::Key)
-        .and_then(|k| jws.verify(&k))
-        .map_err(|e| format!("status list {uri}: signature by the issuer {iss}: {e}"))?;
-    let sub = jws.claim_str("sub");
-    if sub != Some(uri) {
-        return Err(format!(
-            "status list `sub` is {sub:?}, expected the referenced uri {uri:?}"
-        ));
-    }
-    let exp = jws.claim_time("exp");
-    if let Some(exp) = exp
-        && now > exp + LEEWAY
-    {
-        return Err(format!("status list {uri} expired at {exp} (now {now})"));
-    }
-    let body = jws
-        .payload
-        .get("status_list")
-        .ok_or_else(|| format!("status list {uri} has no `status_list` claim"))?;
-    let bits = body
-        .get("bits")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| format!("status list {uri}: `bits` is missing"))?;
-    let lst = body
-        .get("lst")
-        .and_then(Value::as_str)
-        .ok_or_else(|| format!("status list {uri}: `lst` is missing"))?;
-    let list = StatusList::decode(bits, lst, STATUS_LIST_MAX_BYTES)
-        .map_err(|e| format!("status list {uri}: {e}"))?;
+    let list = status_token::verify(&jws, uri, &key, now, LEEWAY).map_err(|e| match e {
+        status_token::StatusTokenError::Signature { uri, source } => {
+            format!("status list {uri}: signature by the issuer {iss}: {source}")
+        }
+        other => other.to_string(),
+    })?;
     let ttl = jws
         .claim_time("ttl")
         .unwrap_or(STATUS_DEFAULT_TTL)
         .clamp(0, STATUS_MAX_TTL);
-    let until = exp.map_or(now + ttl, |exp| exp.min(now + ttl));
+    let until = jws
+        .claim_time("exp")
+        .map_or(now + ttl, |exp| exp.min(now + ttl));
     Ok((list, until))
 }
 

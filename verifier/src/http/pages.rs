@@ -776,7 +776,10 @@ fn badge_summary(claims: &Value) -> String {
         // name is the verified signer's own, and its identifier stands beside it.
         (
             "Issuer",
-            match (text(&ld["issuer"]["name"]), text(&claims["iss"])) {
+            match (
+                text(&ld["issuer"]["name"]),
+                text(&claims["iss"]).or_else(|| text(&ld["issuer"]["id"])),
+            ) {
                 (Some(name), Some(iss)) => Some(format!("{name} ({iss})")),
                 (name, iss) => iss.or(name),
             },
