@@ -591,6 +591,9 @@ struct BadgeItem {
     id: String,
     name: String,
     issuer: String,
+    /// The issuer's identifier, verified when the badge was received (its `iss`, whose key
+    /// signed it and whose `ld.issuer.id` it names): shown beside the name.
+    issuer_id: String,
     received: String,
     valid_until: Option<String>,
     image: Option<String>,
@@ -621,6 +624,7 @@ impl BadgeItem {
                 .issuer_name
                 .clone()
                 .unwrap_or_else(|| view.issuer.clone()),
+            issuer_id: view.issuer.clone(),
             received: view.received.get(..10).unwrap_or(&view.received).to_owned(),
             valid_until: view
                 .valid_until

@@ -200,6 +200,8 @@ struct PublicPage {
     description: Option<String>,
     criteria: Option<String>,
     issuer: String,
+    /// The issuer's verified identifier.
+    issuer_id: String,
     recipient: Option<String>,
     issued: Option<String>,
     valid_until: Option<String>,
@@ -225,9 +227,15 @@ impl PublicPage {
         let name = s("/ld/credentialSubject/achievement/name")
             .or_else(|| s("/ld/name"))
             .unwrap_or_else(|| "Open Badge".to_owned());
+        // The issuer's name only from verified data: the badge's own `ld.issuer.name` when
+        // every check passed (`issuer_binding` ties it to the signer), else the name the
+        // issuer published when the badge was received; its verified identifier beside it.
+        let verified = badge.verification.is_ok();
         let issuer = s("/ld/issuer/name")
+            .filter(|_| verified)
             .or(badge.issuer_display_name.clone())
             .unwrap_or_else(|| badge.issuer.clone());
+        let issuer_id = badge.issuer.clone();
         let date = |v: Option<String>| v.map(|d| d.get(..10).unwrap_or(&d).to_owned());
         let issued = date(s("/ld/validFrom").or_else(|| {
             c.get("iat")
@@ -283,6 +291,7 @@ impl PublicPage {
             signature,
             name,
             issuer,
+            issuer_id,
             url,
         }
     }
