@@ -15,8 +15,9 @@
 //! * `POST /present/consent/{id}/share` and `…/decline`: take the pending request (once)
 //!   and answer it; the result page shows the verifier's answer.
 //!
-//! The pending request is bound to the session that loaded it: another account, or
-//! another browser of the same account, gets "unknown". Every form carries the CSRF token.
+//! The pending request is kept in the database, bound to the session that loaded it:
+//! another account, or another browser of the same account, gets "unknown" (404); a second
+//! answer gets "already answered" (409). Every form carries the CSRF token.
 
 use askama::Template;
 use axum::Router;
@@ -31,7 +32,7 @@ use crate::error::AppError;
 use crate::pages::{Lang, Layout, PageError, Web, see_other, user_message};
 use crate::wallet::consent::{Prepared, VerifierAnswer};
 use crate::wallet::oid4vp::{PresentError, Presented};
-use crate::wallet::pending::PendingError;
+use crate::wallet::pending::{MAX_PER_ACCOUNT, MAX_PREPARED_BYTES, Owner, PendingError};
 use crate::wallet::scan::{self, MAX_UPLOAD_BYTES};
 use crate::{Account, App};
 
@@ -371,12 +372,11 @@ fn result_view(
 // Handlers
 
 /// The session binding of pending requests: the account and this browser's session.
-fn owner(account: &Account, web: &Web) -> String {
-    format!(
-        "{}:{}",
-        account.id,
-        shared::b64::sha256(web.session.as_deref().unwrap_or(""))
-    )
+fn owner<'a>(account: &'a Account, web: &'a Web) -> Owner<'a> {
+    Owner {
+        account_id: &account.id,
+        session: web.session.as_deref().unwrap_or(""),
+    }
 }
 
 fn form_page(web: &Web, link: String, error: Option<String>) -> PresentPage {
@@ -435,18 +435,22 @@ async fn load(app: &App, web: &Web, account: &Account, link: &str) -> Result<Res
     let now = app.clock.now();
     let attempt = async {
         let loaded = app.load_request_verified(link.trim(), now).await?;
-        app.prepare_presentation(account, loaded).await
+        let prepared = app.prepare_presentation(account, loaded).await?;
+        Ok::<_, AppError>(app.pending.put(owner(account, web), &prepared, now).await?)
     };
     match attempt.await {
-        Ok(prepared) => {
-            let id = app.pending.put(&owner(account, web), prepared, now);
-            Ok(see_other(&format!("/present/consent/{id}")))
+        Ok(id) => Ok(see_other(&format!("/present/consent/{id}"))),
+        Err(e) => {
+            let message = match &e {
+                AppError::Pending(p) => pending_message(p, web.lang),
+                other => user_message(other),
+            };
+            Ok(with_camera(web.render(
+                app,
+                e.status(),
+                form_page(web, link.to_owned(), Some(message)),
+            )))
         }
-        Err(e) => Ok(with_camera(web.render(
-            app,
-            e.status(),
-            form_page(web, link.to_owned(), Some(user_message(&e))),
-        ))),
     }
 }
 
@@ -559,7 +563,8 @@ async fn consent_page(
     };
     let prepared = app
         .pending
-        .peek(&owner(account, &web), &id, app.clock.now())
+        .peek(owner(account, &web), &id, app.clock.now())
+        .await
         .map_err(|e| pending_error(e, web.lang))?;
     Ok(web.render(
         &app,
@@ -568,8 +573,38 @@ async fn consent_page(
     ))
 }
 
+/// What the holder is told when a pending request cannot be kept or taken, in their
+/// language; our own faults are logged and not shown.
+fn pending_message(e: &PendingError, lang: Lang) -> String {
+    match (e, lang) {
+        (PendingError::Unknown, Lang::En) => e.to_string(),
+        (PendingError::Unknown, Lang::Ja) => format!(
+            "この提示リクエストはこのブラウザーのセッションでは不明です（ここで作られていない、別のアカウントやセッションのもの、または新しいリクエストのために削除された：1 アカウントで保留できるのは {MAX_PER_ACCOUNT} 件まで）。検証者の QR コードをもう一度読み取ってください。"
+        ),
+        (PendingError::AlreadyAnswered, Lang::En) => e.to_string(),
+        (PendingError::AlreadyAnswered, Lang::Ja) => "この提示リクエストには既に回答済みです（提示または辞退）。回答は 1 回だけです。新しいリクエストのために検証者の QR コードをもう一度読み取ってください。".to_owned(),
+        (PendingError::Expired { expired_at, .. }, Lang::Ja) => format!(
+            "この提示リクエストは {} に期限切れになりました。検証者の QR コードをもう一度読み取ってください。",
+            shared::clock::rfc3339(*expired_at)
+        ),
+        (PendingError::Expired { .. }, Lang::En) => e.to_string(),
+        (PendingError::TooLarge { bytes }, Lang::Ja) => format!(
+            "提示リクエストが大きすぎます：回答まで保持するには {bytes} バイトですが、{MAX_PREPARED_BYTES} バイトまでしか受け付けません。"
+        ),
+        (PendingError::TooLarge { .. }, Lang::En) => e.to_string(),
+        (PendingError::Corrupt(_) | PendingError::Store(_), _) => {
+            tracing::error!(error = %e, "pending presentation");
+            match lang {
+                Lang::En => "the wallet could not complete the request".to_owned(),
+                Lang::Ja => "ウォレットはリクエストを完了できませんでした".to_owned(),
+            }
+        }
+    }
+}
+
 fn pending_error(e: PendingError, lang: Lang) -> PageError {
-    PageError::new(StatusCode::NOT_FOUND, e.to_string(), lang)
+    let message = pending_message(&e, lang);
+    PageError::new(AppError::Pending(e).status(), message, lang)
 }
 
 async fn share(
@@ -586,7 +621,8 @@ async fn share(
     let who = owner(account, &web);
     let prepared = app
         .pending
-        .take(&who, &id, now)
+        .take(who, &id, now)
+        .await
         .map_err(|e| pending_error(e, web.lang))?;
     // The holder's choice: per badge `i`, the optional items left ticked (`c<i>`).
     let choices: Result<Vec<_>, PresentError> = prepared
@@ -625,7 +661,10 @@ async fn share(
         // The holder's choice was refused before anything was sent: ask again.
         Err(e @ AppError::Present(PresentError::Disclosure(_))) => {
             let message = user_message(&e);
-            app.pending.restore(&who, &id, prepared.clone(), now);
+            app.pending
+                .restore(who, &id)
+                .await
+                .map_err(|e| pending_error(e, web.lang))?;
             Ok(web.render(
                 &app,
                 StatusCode::BAD_REQUEST,
@@ -662,7 +701,8 @@ async fn decline(
     };
     let prepared = app
         .pending
-        .take(&owner(account, &web), &id, app.clock.now())
+        .take(owner(account, &web), &id, app.clock.now())
+        .await
         .map_err(|e| pending_error(e, web.lang))?;
     let reason = match &prepared.unmatched {
         Some(why) => format!("no credential meets the request: {why}"),

@@ -27,6 +27,7 @@ mod trust;
 mod wallet_accounts;
 mod wallet_api;
 mod wallet_pages;
+mod wallet_pending;
 mod wallet_present;
 mod wallet_trust;
 mod webhook;
