@@ -62,6 +62,8 @@ pub struct Inner {
     pub x509_anchors: shared::x509::TrustAnchors,
     /// Presentation requests waiting for the holder's consent (web pages), in the database.
     pub pending: wallet::pending::PendingPresentations,
+    /// The QR picture decodes running at once (`/present/scan`), bounded.
+    pub qr_decodes: wallet::scan::DecodeSlots,
     /// Where the account emails (confirmation, password reset) go.
     pub mailer: mail::Mailer,
 }
@@ -127,6 +129,7 @@ impl App {
                 verify_sources,
                 x509_anchors,
                 pending,
+                qr_decodes: Default::default(),
                 mailer,
             }),
         };

@@ -33,7 +33,10 @@ use crate::pages::{Lang, Layout, PageError, Web, see_other, user_message};
 use crate::wallet::consent::{Prepared, VerifierAnswer};
 use crate::wallet::oid4vp::{PresentError, Presented};
 use crate::wallet::pending::{MAX_PER_ACCOUNT, MAX_PREPARED_BYTES, Owner, PendingError};
-use crate::wallet::scan::{self, MAX_UPLOAD_BYTES};
+use crate::wallet::scan::{
+    self, MAX_CONCURRENT_DECODES, MAX_DIMENSION, MAX_PIXELS, MAX_UPLOAD_BYTES, RETRY_AFTER_SECS,
+    ScanError,
+};
 use crate::{Account, App};
 
 pub fn router() -> Router<App> {
@@ -100,7 +103,7 @@ const EN: PresentTexts = PresentTexts {
     link_hint: "It starts with openid4vp:// or https://",
     open_link: "Open the request",
     picture: "Or upload a screenshot or photo of the QR code",
-    picture_hint: "PNG or JPEG, at most 8 MB.",
+    picture_hint: "PNG or JPEG, at most 8 MB and 16 megapixels (8192 pixels a side).",
     read_picture: "Read the QR code",
     camera: "Or use the camera",
     camera_start: "Start the camera",
@@ -141,7 +144,7 @@ const JA: PresentTexts = PresentTexts {
     link_hint: "openid4vp:// または https:// で始まります",
     open_link: "リクエストを開く",
     picture: "または QR コードのスクリーンショットや写真をアップロード",
-    picture_hint: "PNG または JPEG、8 MB まで。",
+    picture_hint: "PNG または JPEG、8 MB・1600 万画素（各辺 8192 ピクセル）まで。",
     read_picture: "QR コードを読み取る",
     camera: "またはカメラを使う",
     camera_start: "カメラを起動",
@@ -528,17 +531,38 @@ async fn present_scan(
     let Some(account) = web.account.as_ref() else {
         return Ok(see_other("/sign-in?next=%2Fpresent"));
     };
-    let decoded = tokio::task::spawn_blocking(move || scan::read_qr(&picture))
+    // A decode slot, or "busy, try again": never an unbounded queue of big pictures.
+    // The slot goes with the decode, so it is held until the decode ends even if the
+    // browser has gone.
+    let decoded = match app.qr_decodes.try_acquire() {
+        Ok(slot) => tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            scan::read_qr(&picture)
+        })
         .await
-        .map_err(|e| PageError::from_app(AppError::Internal(format!("QR task: {e}")), web.lang))?;
+        .map_err(|e| PageError::from_app(AppError::Internal(format!("QR task: {e}")), web.lang))?,
+        Err(busy) => Err(busy),
+    };
     let texts = match decoded {
         Ok(t) => t,
         Err(e) => {
-            return Ok(with_camera(web.render(
+            let status = match e {
+                ScanError::Busy => StatusCode::TOO_MANY_REQUESTS,
+                ScanError::TooLarge { .. }
+                | ScanError::TooManyPixels { .. }
+                | ScanError::SideTooLong { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            let mut r = with_camera(web.render(
                 &app,
-                StatusCode::BAD_REQUEST,
-                form_page(&web, String::new(), Some(format!("picture: {e}"))),
-            )));
+                status,
+                form_page(&web, String::new(), Some(scan_message(&e, web.lang))),
+            ));
+            if e == ScanError::Busy {
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+            }
+            return Ok(r);
         }
     };
     // The first code that is a wallet link; else the first, to say why it is not one.
@@ -549,6 +573,31 @@ async fn present_scan(
         .cloned()
         .unwrap_or_default();
     load(&app, &web, account, &link).await
+}
+
+/// Why the picture was not read, in the holder's language for the limits (the decoder's
+/// own reasons are in English).
+fn scan_message(e: &ScanError, lang: Lang) -> String {
+    let text = match (e, lang) {
+        (ScanError::TooManyPixels { width, height }, Lang::Ja) => format!(
+            "画像は {width}×{height} ピクセル（{} ピクセル）です。受け付けるのは {MAX_PIXELS} ピクセル（1600 万画素）までです。",
+            width * height
+        ),
+        (ScanError::SideTooLong { width, height }, Lang::Ja) => format!(
+            "画像は {width}×{height} ピクセルです。各辺は {MAX_DIMENSION} ピクセルまでです。"
+        ),
+        (ScanError::Busy, Lang::Ja) => format!(
+            "ウォレットは既に {MAX_CONCURRENT_DECODES} 枚の画像を読み取り中です。{RETRY_AFTER_SECS} 秒後にもう一度お試しください。"
+        ),
+        (ScanError::TooLarge { bytes, max }, Lang::Ja) => {
+            format!("画像は {bytes} バイトです。受け付けるのは {max} バイトまでです。")
+        }
+        _ => e.to_string(),
+    };
+    match lang {
+        Lang::En => format!("picture: {text}"),
+        Lang::Ja => format!("画像：{text}"),
+    }
 }
 
 async fn consent_page(

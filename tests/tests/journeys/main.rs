@@ -29,6 +29,7 @@ mod wallet_api;
 mod wallet_pages;
 mod wallet_pending;
 mod wallet_present;
+mod wallet_scan;
 mod wallet_trust;
 mod webhook;
 mod x509;
