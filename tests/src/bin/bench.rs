@@ -432,11 +432,11 @@ fn pending_scenario(args: &[String]) {
                 .expect("POST /present");
             *statuses.entry(r.status().as_u16()).or_default() += 1;
             let body = r.text().await.unwrap_or_default();
-            if statuses.len() == 1 && statuses.values().sum::<usize>() == 1 {
-                if let Some(at) = body.find("id=\"error\"") {
-                    let end = (at + 400).min(body.len());
-                    println!("first answer's error: {}", body.get(at..end).unwrap_or(""));
-                }
+            if statuses.values().sum::<usize>() == 1
+                && let Some(at) = body.find("id=\"error\"")
+            {
+                let end = (at + 400).min(body.len());
+                println!("first answer's error: {}", body.get(at..end).unwrap_or(""));
             }
         }
         let after = rss();
