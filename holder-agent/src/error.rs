@@ -12,6 +12,7 @@ use crate::store::StoreError;
 use crate::wallet::accounts::AccountError;
 use crate::wallet::oid4vci::AcceptError;
 use crate::wallet::oid4vp::PresentError;
+use crate::wallet::pending::PendingError;
 use crate::wallet::registration::RegisterError;
 use crate::wallet::web::WebAuthError;
 
@@ -23,6 +24,9 @@ pub enum AppError {
     /// Presenting credentials failed.
     #[error(transparent)]
     Present(#[from] PresentError),
+    /// A pending presentation request could not be kept or taken.
+    #[error(transparent)]
+    Pending(#[from] PendingError),
     /// Registering from an invitation failed.
     #[error(transparent)]
     Register(#[from] RegisterError),
@@ -63,6 +67,7 @@ impl AppError {
             AppError::Accept(e) => e.code(),
             AppError::Present(e) => e.code(),
             AppError::Register(e) => e.code(),
+            AppError::Pending(e) => e.code(),
             AppError::Web(e) => e.code(),
             AppError::Account(e) => e.code(),
             AppError::BadRequest { .. } => "invalid_request",
@@ -79,6 +84,12 @@ impl AppError {
             AppError::Accept(e) if e.is_counterparty_fault() => StatusCode::BAD_GATEWAY,
             AppError::Present(e) if e.is_counterparty_fault() => StatusCode::BAD_GATEWAY,
             AppError::Register(e) if e.is_counterparty_fault() => StatusCode::BAD_GATEWAY,
+            AppError::Pending(PendingError::Unknown | PendingError::Expired { .. }) => {
+                StatusCode::NOT_FOUND
+            }
+            AppError::Pending(PendingError::AlreadyAnswered) => StatusCode::CONFLICT,
+            AppError::Pending(PendingError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Pending(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Web(e) if e.is_throttled() => StatusCode::TOO_MANY_REQUESTS,
             AppError::Web(WebAuthError::WrongCredentials) => StatusCode::UNAUTHORIZED,
             AppError::Register(RegisterError::AccountExists { .. }) => StatusCode::CONFLICT,

@@ -60,8 +60,10 @@ pub struct Inner {
     pub verify_sources: shared::verify::network::NetworkSources,
     /// Where `x509_*` verifiers' certificate chains must lead.
     pub x509_anchors: shared::x509::TrustAnchors,
-    /// Presentation requests waiting for the holder's consent (web pages).
+    /// Presentation requests waiting for the holder's consent (web pages), in the database.
     pub pending: wallet::pending::PendingPresentations,
+    /// The QR picture decodes running at once (`/present/scan`), bounded.
+    pub qr_decodes: wallet::scan::DecodeSlots,
     /// Where the account emails (confirmation, password reset) go.
     pub mailer: mail::Mailer,
 }
@@ -114,6 +116,7 @@ impl App {
             // Issuers' `x5c` chains are not trusted by the wallet: keys come from `iss`.
             x509_anchors: shared::x509::TrustAnchors::default(),
         };
+        let pending = wallet::pending::PendingPresentations::new(store.clone());
         let app = App {
             inner: Arc::new(Inner {
                 config,
@@ -125,7 +128,8 @@ impl App {
                 issuer_keys,
                 verify_sources,
                 x509_anchors,
-                pending: Default::default(),
+                pending,
+                qr_decodes: Default::default(),
                 mailer,
             }),
         };

@@ -15,8 +15,9 @@
 //! * `POST /present/consent/{id}/share` and `…/decline`: take the pending request (once)
 //!   and answer it; the result page shows the verifier's answer.
 //!
-//! The pending request is bound to the session that loaded it: another account, or
-//! another browser of the same account, gets "unknown". Every form carries the CSRF token.
+//! The pending request is kept in the database, bound to the session that loaded it:
+//! another account, or another browser of the same account, gets "unknown" (404); a second
+//! answer gets "already answered" (409). Every form carries the CSRF token.
 
 use askama::Template;
 use axum::Router;
@@ -31,8 +32,11 @@ use crate::error::AppError;
 use crate::pages::{Lang, Layout, PageError, Web, see_other, user_message};
 use crate::wallet::consent::{Prepared, VerifierAnswer};
 use crate::wallet::oid4vp::{PresentError, Presented};
-use crate::wallet::pending::PendingError;
-use crate::wallet::scan::{self, MAX_UPLOAD_BYTES};
+use crate::wallet::pending::{MAX_PER_ACCOUNT, MAX_PREPARED_BYTES, Owner, PendingError};
+use crate::wallet::scan::{
+    self, MAX_CONCURRENT_DECODES, MAX_DIMENSION, MAX_PIXELS, MAX_UPLOAD_BYTES, RETRY_AFTER_SECS,
+    ScanError,
+};
 use crate::{Account, App};
 
 pub fn router() -> Router<App> {
@@ -99,7 +103,7 @@ const EN: PresentTexts = PresentTexts {
     link_hint: "It starts with openid4vp:// or https://",
     open_link: "Open the request",
     picture: "Or upload a screenshot or photo of the QR code",
-    picture_hint: "PNG or JPEG, at most 8 MB.",
+    picture_hint: "PNG or JPEG, at most 8 MB and 16 megapixels (8192 pixels a side).",
     read_picture: "Read the QR code",
     camera: "Or use the camera",
     camera_start: "Start the camera",
@@ -140,7 +144,7 @@ const JA: PresentTexts = PresentTexts {
     link_hint: "openid4vp:// または https:// で始まります",
     open_link: "リクエストを開く",
     picture: "または QR コードのスクリーンショットや写真をアップロード",
-    picture_hint: "PNG または JPEG、8 MB まで。",
+    picture_hint: "PNG または JPEG、8 MB・1600 万画素（各辺 8192 ピクセル）まで。",
     read_picture: "QR コードを読み取る",
     camera: "またはカメラを使う",
     camera_start: "カメラを起動",
@@ -371,12 +375,11 @@ fn result_view(
 // Handlers
 
 /// The session binding of pending requests: the account and this browser's session.
-fn owner(account: &Account, web: &Web) -> String {
-    format!(
-        "{}:{}",
-        account.id,
-        shared::b64::sha256(web.session.as_deref().unwrap_or(""))
-    )
+fn owner<'a>(account: &'a Account, web: &'a Web) -> Owner<'a> {
+    Owner {
+        account_id: &account.id,
+        session: web.session.as_deref().unwrap_or(""),
+    }
 }
 
 fn form_page(web: &Web, link: String, error: Option<String>) -> PresentPage {
@@ -435,18 +438,22 @@ async fn load(app: &App, web: &Web, account: &Account, link: &str) -> Result<Res
     let now = app.clock.now();
     let attempt = async {
         let loaded = app.load_request_verified(link.trim(), now).await?;
-        app.prepare_presentation(account, loaded).await
+        let prepared = app.prepare_presentation(account, loaded).await?;
+        Ok::<_, AppError>(app.pending.put(owner(account, web), &prepared, now).await?)
     };
     match attempt.await {
-        Ok(prepared) => {
-            let id = app.pending.put(&owner(account, web), prepared, now);
-            Ok(see_other(&format!("/present/consent/{id}")))
+        Ok(id) => Ok(see_other(&format!("/present/consent/{id}"))),
+        Err(e) => {
+            let message = match &e {
+                AppError::Pending(p) => pending_message(p, web.lang),
+                other => user_message(other),
+            };
+            Ok(with_camera(web.render(
+                app,
+                e.status(),
+                form_page(web, link.to_owned(), Some(message)),
+            )))
         }
-        Err(e) => Ok(with_camera(web.render(
-            app,
-            e.status(),
-            form_page(web, link.to_owned(), Some(user_message(&e))),
-        ))),
     }
 }
 
@@ -524,17 +531,38 @@ async fn present_scan(
     let Some(account) = web.account.as_ref() else {
         return Ok(see_other("/sign-in?next=%2Fpresent"));
     };
-    let decoded = tokio::task::spawn_blocking(move || scan::read_qr(&picture))
+    // A decode slot, or "busy, try again": never an unbounded queue of big pictures.
+    // The slot goes with the decode, so it is held until the decode ends even if the
+    // browser has gone.
+    let decoded = match app.qr_decodes.try_acquire() {
+        Ok(slot) => tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            scan::read_qr(&picture)
+        })
         .await
-        .map_err(|e| PageError::from_app(AppError::Internal(format!("QR task: {e}")), web.lang))?;
+        .map_err(|e| PageError::from_app(AppError::Internal(format!("QR task: {e}")), web.lang))?,
+        Err(busy) => Err(busy),
+    };
     let texts = match decoded {
         Ok(t) => t,
         Err(e) => {
-            return Ok(with_camera(web.render(
+            let status = match e {
+                ScanError::Busy => StatusCode::TOO_MANY_REQUESTS,
+                ScanError::TooLarge { .. }
+                | ScanError::TooManyPixels { .. }
+                | ScanError::SideTooLong { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            let mut r = with_camera(web.render(
                 &app,
-                StatusCode::BAD_REQUEST,
-                form_page(&web, String::new(), Some(format!("picture: {e}"))),
-            )));
+                status,
+                form_page(&web, String::new(), Some(scan_message(&e, web.lang))),
+            ));
+            if e == ScanError::Busy {
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+            }
+            return Ok(r);
         }
     };
     // The first code that is a wallet link; else the first, to say why it is not one.
@@ -545,6 +573,31 @@ async fn present_scan(
         .cloned()
         .unwrap_or_default();
     load(&app, &web, account, &link).await
+}
+
+/// Why the picture was not read, in the holder's language for the limits (the decoder's
+/// own reasons are in English).
+fn scan_message(e: &ScanError, lang: Lang) -> String {
+    let text = match (e, lang) {
+        (ScanError::TooManyPixels { width, height }, Lang::Ja) => format!(
+            "画像は {width}×{height} ピクセル（{} ピクセル）です。受け付けるのは {MAX_PIXELS} ピクセル（1600 万画素）までです。",
+            width * height
+        ),
+        (ScanError::SideTooLong { width, height }, Lang::Ja) => format!(
+            "画像は {width}×{height} ピクセルです。各辺は {MAX_DIMENSION} ピクセルまでです。"
+        ),
+        (ScanError::Busy, Lang::Ja) => format!(
+            "ウォレットは既に {MAX_CONCURRENT_DECODES} 枚の画像を読み取り中です。{RETRY_AFTER_SECS} 秒後にもう一度お試しください。"
+        ),
+        (ScanError::TooLarge { bytes, max }, Lang::Ja) => {
+            format!("画像は {bytes} バイトです。受け付けるのは {max} バイトまでです。")
+        }
+        _ => e.to_string(),
+    };
+    match lang {
+        Lang::En => format!("picture: {text}"),
+        Lang::Ja => format!("画像：{text}"),
+    }
 }
 
 async fn consent_page(
@@ -559,7 +612,8 @@ async fn consent_page(
     };
     let prepared = app
         .pending
-        .peek(&owner(account, &web), &id, app.clock.now())
+        .peek(owner(account, &web), &id, app.clock.now())
+        .await
         .map_err(|e| pending_error(e, web.lang))?;
     Ok(web.render(
         &app,
@@ -568,8 +622,38 @@ async fn consent_page(
     ))
 }
 
+/// What the holder is told when a pending request cannot be kept or taken, in their
+/// language; our own faults are logged and not shown.
+fn pending_message(e: &PendingError, lang: Lang) -> String {
+    match (e, lang) {
+        (PendingError::Unknown, Lang::En) => e.to_string(),
+        (PendingError::Unknown, Lang::Ja) => format!(
+            "この提示リクエストはこのブラウザーのセッションでは不明です（ここで作られていない、別のアカウントやセッションのもの、または新しいリクエストのために削除された：1 アカウントで保留できるのは {MAX_PER_ACCOUNT} 件まで）。検証者の QR コードをもう一度読み取ってください。"
+        ),
+        (PendingError::AlreadyAnswered, Lang::En) => e.to_string(),
+        (PendingError::AlreadyAnswered, Lang::Ja) => "この提示リクエストには既に回答済みです（提示または辞退）。回答は 1 回だけです。新しいリクエストのために検証者の QR コードをもう一度読み取ってください。".to_owned(),
+        (PendingError::Expired { expired_at, .. }, Lang::Ja) => format!(
+            "この提示リクエストは {} に期限切れになりました。検証者の QR コードをもう一度読み取ってください。",
+            shared::clock::rfc3339(*expired_at)
+        ),
+        (PendingError::Expired { .. }, Lang::En) => e.to_string(),
+        (PendingError::TooLarge { bytes }, Lang::Ja) => format!(
+            "提示リクエストが大きすぎます：回答まで保持するには {bytes} バイトですが、{MAX_PREPARED_BYTES} バイトまでしか受け付けません。"
+        ),
+        (PendingError::TooLarge { .. }, Lang::En) => e.to_string(),
+        (PendingError::Corrupt(_) | PendingError::Store(_), _) => {
+            tracing::error!(error = %e, "pending presentation");
+            match lang {
+                Lang::En => "the wallet could not complete the request".to_owned(),
+                Lang::Ja => "ウォレットはリクエストを完了できませんでした".to_owned(),
+            }
+        }
+    }
+}
+
 fn pending_error(e: PendingError, lang: Lang) -> PageError {
-    PageError::new(StatusCode::NOT_FOUND, e.to_string(), lang)
+    let message = pending_message(&e, lang);
+    PageError::new(AppError::Pending(e).status(), message, lang)
 }
 
 async fn share(
@@ -586,7 +670,8 @@ async fn share(
     let who = owner(account, &web);
     let prepared = app
         .pending
-        .take(&who, &id, now)
+        .take(who, &id, now)
+        .await
         .map_err(|e| pending_error(e, web.lang))?;
     // The holder's choice: per badge `i`, the optional items left ticked (`c<i>`).
     let choices: Result<Vec<_>, PresentError> = prepared
@@ -625,7 +710,10 @@ async fn share(
         // The holder's choice was refused before anything was sent: ask again.
         Err(e @ AppError::Present(PresentError::Disclosure(_))) => {
             let message = user_message(&e);
-            app.pending.restore(&who, &id, prepared.clone(), now);
+            app.pending
+                .restore(who, &id)
+                .await
+                .map_err(|e| pending_error(e, web.lang))?;
             Ok(web.render(
                 &app,
                 StatusCode::BAD_REQUEST,
@@ -662,7 +750,8 @@ async fn decline(
     };
     let prepared = app
         .pending
-        .take(&owner(account, &web), &id, app.clock.now())
+        .take(owner(account, &web), &id, app.clock.now())
+        .await
         .map_err(|e| pending_error(e, web.lang))?;
     let reason = match &prepared.unmatched {
         Some(why) => format!("no credential meets the request: {why}"),

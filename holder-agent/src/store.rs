@@ -1,5 +1,6 @@
 //! The wallet's storage, named by intent: accounts (each with its sealed holder key and
-//! hashed API token) and the credentials they hold, stored verbatim as issued. One query
+//! hashed API token), the credentials they hold, stored verbatim as issued, and the
+//! presentation requests waiting for their holder's consent. One query
 //! body per operation (`$n` placeholders work on SQLite and PostgreSQL alike).
 
 mod accounts;
@@ -8,6 +9,7 @@ pub use accounts::{LoginRow, TokenRow};
 use shared::db::{Db, Migrations};
 use shared::{with_db, with_db_write};
 
+pub use pending::{NewPending, PendingRow};
 pub use public::{BadgePageRow, CompanionRow};
 
 static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -68,6 +70,7 @@ macro_rules! select_credentials {
     };
 }
 
+mod pending;
 mod public;
 
 impl Store {

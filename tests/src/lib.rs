@@ -124,6 +124,8 @@ pub struct Stack {
     pub verifier: Running<verifier::App>,
     pub clock: Clock,
     stop: watch::Sender<bool>,
+    /// Stops the wallet alone ([`Stack::restart_wallet`]).
+    wallet_stop: watch::Sender<bool>,
     storage: Option<Storage>,
     /// First-start secrets the launcher prints once.
     pub issuer_new_admin_token: Option<String>,
@@ -168,6 +170,20 @@ fn shutdown_signal(
     let mut rx = rx.clone();
     async move {
         let _ = rx.wait_for(|stop| *stop).await;
+    }
+}
+
+/// Resolves when either signal says stop.
+fn either_signal(
+    a: &watch::Receiver<bool>,
+    b: &watch::Receiver<bool>,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let (a, b) = (shutdown_signal(a), shutdown_signal(b));
+    async move {
+        tokio::select! {
+            () = a => {}
+            () = b => {}
+        }
     }
 }
 
@@ -221,10 +237,11 @@ impl Stack {
         };
 
         let (app, _) = holder_agent::App::open(config.wallet, clock.clone()).await?;
+        let (wallet_stop, wallet_stop_rx) = watch::channel(false);
         let task = tokio::spawn(holder_agent::serve(
             app.clone(),
             wallet_listener,
-            shutdown_signal(&stop_rx),
+            either_signal(&stop_rx, &wallet_stop_rx),
         ));
         let wallet = Running {
             url: wallet_url,
@@ -238,10 +255,44 @@ impl Stack {
             verifier,
             clock,
             stop,
+            wallet_stop,
             storage: config.storage,
             issuer_new_admin_token: issuer_startup.new_admin_token,
             verifier_new_api_token: verifier_startup.new_api_token,
         })
+    }
+
+    /// Stops the wallet (its server and its database pool, as a process exit would) and
+    /// starts it again with the same configuration, database and address: what it kept
+    /// only in memory is gone.
+    pub async fn restart_wallet(&mut self) -> Result<(), StackError> {
+        let _ = self.wallet_stop.send(true);
+        let _ = (&mut self.wallet.task).await;
+        self.wallet.app.store.db.close().await;
+        let addr = self
+            .wallet
+            .url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let listener = TcpListener::bind(&addr)
+            .await
+            .map_err(|source| StackError::Listen {
+                addr: addr.clone(),
+                source,
+            })?;
+        let (app, _) =
+            holder_agent::App::open(self.wallet.app.config.clone(), self.clock.clone()).await?;
+        let (wallet_stop, wallet_stop_rx) = watch::channel(false);
+        let task = tokio::spawn(holder_agent::serve(
+            app.clone(),
+            listener,
+            either_signal(&self.stop.subscribe(), &wallet_stop_rx),
+        ));
+        self.wallet_stop = wallet_stop;
+        self.wallet.app = app;
+        self.wallet.task = task;
+        Ok(())
     }
 
     /// Stops every service, waits for them to finish, and drops the tests' PostgreSQL

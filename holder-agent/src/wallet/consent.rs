@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use shared::keys::Signer;
 use shared::oid4vp::dcql::{Candidate, DcqlError};
@@ -29,8 +29,9 @@ use crate::App;
 use crate::error::AppError;
 use crate::store::CredentialRow;
 
-/// A request matched against the holder's credentials, waiting for the holder's choice.
-#[derive(Debug, Clone)]
+/// A request matched against the holder's credentials, waiting for the holder's choice
+/// (kept as JSON while it waits: [`super::pending`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Prepared {
     pub loaded: LoadedRequest,
     pub response_uri: String,
@@ -41,7 +42,7 @@ pub struct Prepared {
 }
 
 /// One credential that would be presented, with what it would disclose.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PreparedCredential {
     /// The credential query it answers.
     pub query_id: String,
@@ -56,14 +57,13 @@ pub struct PreparedCredential {
 
 /// One thing the verifier would see: a selectively disclosable claim (with a checkbox when
 /// optional), or a requested claim the issuer did not make concealable.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConsentItem {
     /// JSON pointer of the claim (of the disclosure revealing it, for concealable ones).
     pub pointer: String,
     /// The claim's value as the holder sees it (text; JSON for structures).
     pub value: String,
     /// The requested paths this item covers.
-    #[serde(skip)]
     pub paths: Vec<Vec<String>>,
     /// The holder may withhold it and the request is still answered.
     pub optional: bool,

@@ -9,7 +9,7 @@
 //! A256GCM when offered, else A128GCM) to the `client_metadata.jwks` key with `use: enc`
 //! and `alg: ECDH-ES`, and posted as `response=<JWE>`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use shared::did::{DidError, Relationship, split_did_url};
 use shared::fetch::FetchError;
@@ -343,7 +343,7 @@ pub fn check_request(
 
 /// A request loaded and checked by [`App::load_request_verified`], with what the holder is
 /// shown about who sent it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoadedRequest {
     pub request: AuthorizationRequest,
     /// The verifier key (a DID URL) the request object's signature verified with; `None`

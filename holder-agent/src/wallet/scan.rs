@@ -3,13 +3,28 @@
 //! size bounded before any pixel is allocated, turned to greyscale (transparent pixels on
 //! white), shrunk to at most [`MAX_SIDE`] pixels a side (JPEGs in the decoder's DCT, then
 //! a box filter), and searched with `rqrr` (ISO/IEC 18004 decoding, any rotation).
+//!
+//! Memory is bounded twice: the image header is read first and a picture of more than
+//! [`MAX_PIXELS`] pixels, or with a side longer than [`MAX_DIMENSION`], is refused before
+//! any pixel is decoded; and at most [`MAX_CONCURRENT_DECODES`] pictures are decoded at
+//! once ([`DecodeSlots`]), a further upload being told to try again rather than queued.
 
 use std::io::Cursor;
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Largest upload accepted, in bytes.
 pub const MAX_UPLOAD_BYTES: usize = 8 * 1024 * 1024;
-/// Largest picture decoded, in pixels (a 50-megapixel photo).
-pub const MAX_PIXELS: u64 = 50_000_000;
+/// Largest picture decoded, in pixels (16 megapixels: a phone photo; at most 64 MiB of
+/// RGBA while decoding).
+pub const MAX_PIXELS: u64 = 16_000_000;
+/// Longest side of a picture decoded, in pixels.
+pub const MAX_DIMENSION: u64 = 8192;
+/// Pictures decoded at once by one wallet process.
+pub const MAX_CONCURRENT_DECODES: usize = 2;
+/// What a refused upload is told to wait, in seconds, when every decode slot is taken.
+pub const RETRY_AFTER_SECS: u64 = 2;
 /// Longest side the QR search runs on.
 pub const MAX_SIDE: usize = 1600;
 
@@ -22,8 +37,19 @@ pub enum ScanError {
     TooLarge { bytes: usize, max: usize },
     #[error("the picture is not a PNG or JPEG image")]
     UnsupportedFormat,
-    #[error("the picture is {width}×{height} pixels; at most {MAX_PIXELS} pixels are accepted")]
+    #[error(
+        "the picture is {width}×{height} pixels ({} pixels); at most {MAX_PIXELS} pixels (16 megapixels) are accepted",
+        width * height
+    )]
     TooManyPixels { width: u64, height: u64 },
+    #[error(
+        "the picture is {width}×{height} pixels; each side may be at most {MAX_DIMENSION} pixels"
+    )]
+    SideTooLong { width: u64, height: u64 },
+    #[error(
+        "the wallet is already reading {MAX_CONCURRENT_DECODES} pictures; try again in {RETRY_AFTER_SECS} seconds"
+    )]
+    Busy,
     #[error("the {format} picture cannot be decoded: {reason}")]
     Decode {
         format: &'static str,
@@ -33,6 +59,35 @@ pub enum ScanError {
     NoQrCode,
     #[error("a QR code was found but cannot be read: {0}")]
     Unreadable(String),
+}
+
+/// The right to decode one picture: at most [`MAX_CONCURRENT_DECODES`] are held at once.
+#[derive(Clone, Debug)]
+pub struct DecodeSlots {
+    slots: Arc<Semaphore>,
+}
+
+impl Default for DecodeSlots {
+    fn default() -> Self {
+        DecodeSlots::new(MAX_CONCURRENT_DECODES)
+    }
+}
+
+impl DecodeSlots {
+    pub fn new(n: usize) -> Self {
+        DecodeSlots {
+            slots: Arc::new(Semaphore::new(n)),
+        }
+    }
+
+    /// A slot, held until the permit is dropped; [`ScanError::Busy`] when all are taken
+    /// (the upload is refused, not queued).
+    pub fn try_acquire(&self) -> Result<OwnedSemaphorePermit, ScanError> {
+        self.slots
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| ScanError::Busy)
+    }
 }
 
 /// A greyscale picture, one byte per pixel, row by row.
@@ -68,7 +123,11 @@ pub fn read_qr(bytes: &[u8]) -> Result<Vec<String>, ScanError> {
     }
 }
 
+/// The header's size against [`MAX_DIMENSION`] and [`MAX_PIXELS`], before decoding.
 fn check_pixels(width: u64, height: u64) -> Result<(), ScanError> {
+    if width > MAX_DIMENSION || height > MAX_DIMENSION {
+        return Err(ScanError::SideTooLong { width, height });
+    }
     if width.saturating_mul(height) > MAX_PIXELS {
         return Err(ScanError::TooManyPixels { width, height });
     }
@@ -338,11 +397,84 @@ mod tests {
         bytes.extend_from_slice(&crc32(&ihdr).to_be_bytes());
         assert!(matches!(
             read_qr(&bytes),
-            Err(ScanError::TooManyPixels {
+            Err(ScanError::SideTooLong {
                 width: 100_000,
                 height: 100_000
             })
         ));
+    }
+
+    /// A white greyscale PNG of `width`×`height` (compresses to a small file).
+    pub(crate) fn blank_png(width: u32, height: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        {
+            let mut enc = png::Encoder::new(&mut out, width, height);
+            enc.set_color(png::ColorType::Grayscale);
+            enc.set_depth(png::BitDepth::Eight);
+            enc.set_compression(png::Compression::Fast);
+            let mut w = enc.write_header().unwrap();
+            let mut stream = w.stream_writer().unwrap();
+            let row = vec![255u8; width as usize];
+            for _ in 0..height {
+                std::io::Write::write_all(&mut stream, &row).unwrap();
+            }
+            stream.finish().unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn a_7000_by_7000_png_is_refused_by_its_header_without_decoding() {
+        let mut huge = blank_png(7000, 7000);
+        assert!(huge.len() < 1024 * 1024, "{} bytes", huge.len());
+        let e = read_qr(&huge).unwrap_err();
+        assert_eq!(
+            e,
+            ScanError::TooManyPixels {
+                width: 7000,
+                height: 7000
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "the picture is 7000×7000 pixels (49000000 pixels); at most 16000000 pixels (16 megapixels) are accepted"
+        );
+        // Its pixel data spoiled: still the same refusal, so no pixel was decoded.
+        let middle = huge.len() / 2;
+        huge[middle..middle + 64].fill(0xAA);
+        assert_eq!(
+            read_qr(&huge),
+            Err(ScanError::TooManyPixels {
+                width: 7000,
+                height: 7000
+            })
+        );
+    }
+
+    #[test]
+    fn a_side_longer_than_the_limit_is_refused_whatever_the_pixel_count() {
+        let e = read_qr(&blank_png(9000, 10)).unwrap_err();
+        assert_eq!(
+            e,
+            ScanError::SideTooLong {
+                width: 9000,
+                height: 10
+            }
+        );
+        assert!(e.to_string().contains("at most 8192 pixels"), "{e}");
+        // At the limits: decoded (a blank picture, so no code).
+        assert_eq!(read_qr(&blank_png(8192, 16)), Err(ScanError::NoQrCode));
+        assert_eq!(read_qr(&blank_png(4000, 4000)), Err(ScanError::NoQrCode));
+    }
+
+    #[test]
+    fn decodes_beyond_the_slots_are_refused_not_queued() {
+        let slots = DecodeSlots::new(2);
+        let a = slots.try_acquire().unwrap();
+        let _b = slots.try_acquire().unwrap();
+        assert_eq!(slots.try_acquire().unwrap_err(), ScanError::Busy);
+        drop(a);
+        assert!(slots.try_acquire().is_ok());
     }
 
     fn crc32(data: &[u8]) -> u32 {

@@ -14,6 +14,10 @@
 //!   [--processes]` imports N recipients from one CSV through the admin API and waits
 //!   until a real SMTP server on loopback (ours, [`akashi::smtp_sink`]) accepted every
 //!   invitation.
+//! - `bench pending [--posts N] [--bytes B]` starts the stack in process, signs one wallet
+//!   account in over HTTP and posts N presentation requests of about B bytes each (an
+//!   unsigned `redirect_uri:` request by value, its `state` padded) to `POST /present`,
+//!   then prints this process's RSS before and after and how many stay pending.
 //! - `bench verify [--iterations N]` times the verifier's pipeline in process, step by
 //!   step, next to the raw signature operations.
 
@@ -338,6 +342,119 @@ fn verify_scenario(args: &[String]) {
     });
 }
 
+/// The value of cookie `name` in the `Set-Cookie` headers of `r`, if set.
+fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers().get_all("set-cookie").iter().find_map(|v| {
+        let v = v.to_str().ok()?;
+        let pair = v.split(';').next()?;
+        let (k, val) = pair.split_once('=')?;
+        (k == name).then(|| val.to_owned())
+    })
+}
+
+/// The CSRF token of a page's form.
+fn csrf_of(page: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    page.find(marker)
+        .map(|at| &page[at + marker.len()..])
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn pending_scenario(args: &[String]) {
+    let posts: usize = flag(args, "--posts", 2000);
+    let bytes: usize = flag(args, "--bytes", 156_000);
+    let rss = || akashi::procs::memory(std::process::id()).map_or(0, |m| m.rss_kib / 1024);
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (stack, on) = start_stack(dir.path(), database_url(args), |_| {}).await;
+        let app = &stack.wallet.app;
+        let now = stack.clock.now();
+        let account = app.ensure_account("ana@example.org", now).await.expect("account");
+        let phc = holder_agent::wallet::web::hash_password("bench password")
+            .await
+            .expect("hash");
+        app.store
+            .set_email_and_password(&account.id, "ana@example.org", &phc, now)
+            .await
+            .expect("password");
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let wallet = stack.wallet.url.clone();
+        let r = http.get(format!("{wallet}/sign-in")).send().await.expect("sign-in page");
+        let csrf_cookie = set_cookie(&r, "wallet_csrf").expect("a CSRF cookie");
+        let token = csrf_of(&r.text().await.unwrap_or_default());
+        let r = http
+            .post(format!("{wallet}/sign-in"))
+            .header("cookie", format!("wallet_csrf={csrf_cookie}"))
+            .form(&[("email", "ana@example.org"), ("password", "bench password"), ("csrf", &token)])
+            .send()
+            .await
+            .expect("sign in");
+        let session = set_cookie(&r, "wallet_session").expect("signed in");
+        let cookie = format!("wallet_csrf={csrf_cookie}; wallet_session={session}");
+        let page = http
+            .get(format!("{wallet}/present"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .expect("present page")
+            .text()
+            .await
+            .unwrap_or_default();
+        let token = csrf_of(&page);
+        let dcql = json!({"credentials": [{"id": "badge", "format": "dc+sd-jwt",
+            "meta": {"vct_values": ["https://issuer.example/vct"]}}]});
+        let mut link = url::Url::parse("openid4vp://").expect("a URL");
+        link.query_pairs_mut()
+            .append_pair("client_id", "redirect_uri:http://127.0.0.1:9/cb")
+            .append_pair("response_type", "vp_token")
+            .append_pair("response_mode", "direct_post")
+            .append_pair("response_uri", "http://127.0.0.1:9/cb")
+            .append_pair("nonce", "bench-nonce")
+            .append_pair("dcql_query", &dcql.to_string())
+            .append_pair("state", &"s".repeat(bytes));
+        let link = link.to_string();
+        let before = rss();
+        let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+        let start = Instant::now();
+        for _ in 0..posts {
+            let r = http
+                .post(format!("{wallet}/present"))
+                .header("cookie", &cookie)
+                .form(&[("link", link.as_str()), ("csrf", token.as_str())])
+                .send()
+                .await
+                .expect("POST /present");
+            *statuses.entry(r.status().as_u16()).or_default() += 1;
+            let body = r.text().await.unwrap_or_default();
+            if statuses.values().sum::<usize>() == 1
+                && let Some(at) = body.find("id=\"error\"")
+            {
+                let end = (at + 400).min(body.len());
+                println!("first answer's error: {}", body.get(at..end).unwrap_or(""));
+            }
+        }
+        let after = rss();
+        let pending = app.store.pending_count(&account.id).await.unwrap_or(-1);
+        println!(
+            "pending on {on}: {posts} posts of a {} kB request link in {:.1} s, answers by status {statuses:?}",
+            link.len() / 1000,
+            start.elapsed().as_secs_f64()
+        );
+        println!(
+            "RSS of this process (services and client): {before} MiB before, {after} MiB after ({:+} MiB); pending rows of the account: {pending}",
+            after as i64 - before as i64
+        );
+        print_peak_rss();
+        stack.stop().await;
+    });
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -345,9 +462,10 @@ fn main() {
         Some(s @ ("issuance" | "presentation")) => load_scenario(s, &args),
         Some("bulk") => bulk_scenario(&args),
         Some("verify") => verify_scenario(&args),
+        Some("pending") => pending_scenario(&args),
         _ => {
             eprintln!(
-                "usage: bench crypto [--iterations N]\n       bench issuance|presentation [--clients N] [--flows N] [--seconds S] [--database-url URL] [--processes]\n       bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url URL] [--processes]\n       bench verify [--iterations N]"
+                "usage: bench crypto [--iterations N]\n       bench issuance|presentation [--clients N] [--flows N] [--seconds S] [--database-url URL] [--processes]\n       bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url URL] [--processes]\n       bench pending [--posts N] [--bytes B]\n       bench verify [--iterations N]"
             );
             std::process::exit(2);
         }

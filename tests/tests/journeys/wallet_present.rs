@@ -55,7 +55,7 @@ async fn put_image(t: &TestStack, achievement: &str, body: Vec<u8>) {
 
 /// Creates an achievement with an image and gives `account` a badge of it with evidence;
 /// returns the achievement id and the wallet's credential id.
-async fn give_badge(t: &TestStack, account: &Account) -> (String, String) {
+pub(crate) async fn give_badge(t: &TestStack, account: &Account) -> (String, String) {
     let (status, a) = t
         .admin_post(
             "/admin/achievements",
