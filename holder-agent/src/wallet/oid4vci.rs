@@ -875,6 +875,57 @@ impl App {
 mod tests {
     use super::*;
 
+    /// A badge whose `ld.issuer.id` names another issuer than the one that signed it is
+    /// refused on receipt (and so on the public page, which checks the same way), with the
+    /// failed check named: `issuer_binding`.
+    #[tokio::test]
+    async fn a_badge_naming_another_issuer_is_refused_on_receipt() {
+        use shared::keys::{Alg, Signer, SigningKey};
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        let url = format!("sqlite://{}/wallet.db", data.display());
+        let config = crate::Config::for_dir(data, "http://127.0.0.1:8082".into(), url);
+        let (app, _) = App::open(config, shared::clock::Clock::system())
+            .await
+            .unwrap();
+        let signer = SigningKey::generate(Alg::ES256);
+        let iss = shared::did::did_jwk(&signer.public_jwk());
+        let now = app.clock.now();
+        let issue = |ld_issuer: &str| {
+            let claims = serde_json::json!({
+                "iss": iss, "iat": now, "vct": "https://real.example/vct/open-badge-v3",
+                "ld": {"issuer": {"id": ld_issuer, "type": ["Profile"], "name": "Real Issuer"}},
+            });
+            shared::sd_jwt::issue(
+                claims.as_object().unwrap().clone(),
+                &[],
+                0,
+                shared::jose::header(TYP_DC_SD_JWT, None),
+                &signer,
+            )
+            .unwrap()
+        };
+        let forged = issue("https://real.example");
+        let err = app
+            .verify_issuer_signed(&forged, &iss, 0, now)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, AcceptError::IssuerBinding { detail, .. }
+                if detail.contains("https://real.example") && detail.contains(&iss)),
+            "{err}"
+        );
+        assert_eq!(err.code(), "invalid_credential");
+        // The same signer naming itself is accepted.
+        let honest = issue(&iss);
+        assert!(
+            app.verify_issuer_signed(&honest, &iss, 0, now)
+                .await
+                .is_ok()
+        );
+        app.store.db.close().await;
+    }
+
     fn tx(length: Option<u32>, mode: Option<TxCodeInputMode>) -> TxCode {
         TxCode {
             input_mode: mode,
