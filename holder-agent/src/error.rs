@@ -41,6 +41,9 @@ pub enum AppError {
     BadRequest { field: String, detail: String },
     #[error("missing or wrong bearer token")]
     Unauthorized,
+    /// Too many wrong API tokens from this client address.
+    #[error(transparent)]
+    Throttled(#[from] shared::throttle::Throttled),
     #[error("{0} not found")]
     NotFound(String),
     #[error("configuration: {0}")]
@@ -72,6 +75,7 @@ impl AppError {
             AppError::Account(e) => e.code(),
             AppError::BadRequest { .. } => "invalid_request",
             AppError::Unauthorized => "invalid_token",
+            AppError::Throttled(_) => "too_many_requests",
             AppError::NotFound(_) => "not_found",
             AppError::Config(_) | AppError::Store(_) | AppError::Db(_) | AppError::Internal(_) => {
                 "server_error"
@@ -105,6 +109,7 @@ impl AppError {
             | AppError::Register(_)
             | AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Config(_) | AppError::Store(_) | AppError::Db(_) | AppError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -129,6 +134,11 @@ impl IntoResponse for AppError {
         let mut r = (status, axum::Json(body)).into_response();
         r.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let AppError::Throttled(t) = &self
+            && let Ok(v) = HeaderValue::from_str(&t.retry_after.to_string())
+        {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
         if status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

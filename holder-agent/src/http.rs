@@ -43,7 +43,21 @@ impl FromRequestParts<App> for Holder {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(AppError::Unauthorized)?;
-        Ok(Holder(app.account_by_token(token).await?))
+        // Wrong tokens are counted per client address (see `shared::throttle`).
+        let client = shared::serve::client_ip(&parts.extensions);
+        let now = app.clock.now();
+        app.token_throttle.check(client, now)?;
+        match app.account_by_token(token).await {
+            Ok(account) => {
+                app.token_throttle.succeeded(client);
+                Ok(Holder(account))
+            }
+            Err(AppError::Unauthorized) => {
+                app.token_throttle.failed(client, now);
+                Err(AppError::Unauthorized)
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -58,6 +58,9 @@ pub struct Inner {
     pub issuer_keys: IssuerKeyResolver,
     /// What the verification core fetches through: issuer keys, status lists, images.
     pub verify_sources: shared::verify::network::NetworkSources,
+    /// Wrong API tokens per client address: after [`TOKEN_MAX_FAILURES`] within
+    /// [`TOKEN_WINDOW`] seconds the address is answered 429 (in memory, per instance).
+    pub token_throttle: shared::throttle::Throttle,
     /// Where `x509_*` verifiers' certificate chains must lead.
     pub x509_anchors: shared::x509::TrustAnchors,
     /// Presentation requests waiting for the holder's consent (web pages), in the database.
@@ -74,6 +77,11 @@ impl std::ops::Deref for App {
         &self.inner
     }
 }
+
+/// Wrong API tokens one client address may send within [`TOKEN_WINDOW`] seconds.
+pub const TOKEN_MAX_FAILURES: u32 = 10;
+/// The throttle's window, in seconds.
+pub const TOKEN_WINDOW: i64 = 900;
 
 /// What [`App::open`] found or created on first start.
 #[derive(Debug, Default)]
@@ -127,6 +135,7 @@ impl App {
                 dids,
                 issuer_keys,
                 verify_sources,
+                token_throttle: shared::throttle::Throttle::new(TOKEN_MAX_FAILURES, TOKEN_WINDOW),
                 x509_anchors,
                 pending,
                 qr_decodes: Default::default(),

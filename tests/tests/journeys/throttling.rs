@@ -131,3 +131,39 @@ async fn wrong_tokens_at_the_desk_sign_in_are_throttled_per_address() {
     assert_eq!(here.login(VERIFIER_TOKEN).await.status().as_u16(), 303);
     t.stack.stop().await;
 }
+
+/// The wallet's API tokens (one per account): ten wrong ones from an address and that
+/// address is answered 429 with `Retry-After` and `too_many_requests`, even with an
+/// account's right token; another address is not affected; the window passes.
+#[tokio::test]
+async fn wrong_wallet_api_tokens_are_throttled_per_address() {
+    let t = TestStack::start().await;
+    let wallet = &t.stack.wallet.app;
+    let account = wallet
+        .ensure_account("default", t.stack.clock.now())
+        .await
+        .unwrap();
+    let right = wallet.rotate_api_token(&account).await.unwrap();
+    let url = format!("{}/api/credentials", t.stack.wallet.url);
+    let here = client_from(1);
+    for n in 0..holder_agent::TOKEN_MAX_FAILURES {
+        let r = get_with(&here, &url, &format!("guess-{n}")).await;
+        assert_eq!(r.status().as_u16(), 401, "guess {n}");
+    }
+    for token in ["guess-again", right.as_str()] {
+        let r = get_with(&here, &url, token).await;
+        assert_eq!(r.status().as_u16(), 429, "{token}");
+        let wait = retry_after(&r);
+        assert!(
+            (1..=holder_agent::TOKEN_WINDOW).contains(&wait),
+            "Retry-After {wait}"
+        );
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "too_many_requests", "{body}");
+    }
+    let there = client_from(2);
+    assert_eq!(get_with(&there, &url, &right).await.status().as_u16(), 200);
+    t.stack.clock.advance(holder_agent::TOKEN_WINDOW);
+    assert_eq!(get_with(&here, &url, &right).await.status().as_u16(), 200);
+    t.stack.stop().await;
+}
