@@ -10,6 +10,10 @@ pub mod clock;
 pub mod db;
 pub mod did;
 pub mod fetch;
+/// The bodies of the `cargo fuzz` targets (`fuzz/`), replayed by `tests/fuzz_corpus.rs`.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod invitation;
 pub mod issuer_key;
 pub mod jose;

@@ -1,0 +1,16 @@
+//! Fuzz target `qr_image`: an uploaded picture of a QR code (PNG or JPEG), decoded,
+//! bounded, shrunk and searched as the wallet's `/present/scan` does.
+//!
+//! The decoder lives in the holder agent; its file is compiled in here rather than the
+//! crate depended on, which would build the whole wallet (database, mail, PDF cards) with
+//! fuzzing instrumentation. `shared/tests/fuzz_corpus.rs` replays this corpus the same way.
+
+#![no_main]
+
+#[path = "../../holder-agent/src/wallet/scan.rs"]
+#[allow(dead_code)]
+mod scan;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let _ = scan::read_qr(data);
+});
