@@ -66,7 +66,7 @@ pub struct Inner {
     /// Presentation requests waiting for the holder's consent (web pages), in the database.
     pub pending: wallet::pending::PendingPresentations,
     /// The QR picture decodes running at once (`/present/scan`), bounded.
-    pub qr_decodes: wallet::scan::DecodeSlots,
+    pub qr_decodes: wallet::decode_slots::DecodeSlots,
     /// Where the account emails (confirmation, password reset) go.
     pub mailer: mail::Mailer,
 }

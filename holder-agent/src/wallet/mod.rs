@@ -7,6 +7,7 @@ pub mod badge_card;
 pub mod baked_badge;
 pub mod card;
 pub mod consent;
+pub mod decode_slots;
 pub mod disclosure;
 pub mod oid4vci;
 pub mod oid4vp;

@@ -7,12 +7,10 @@
 //! Memory is bounded twice: the image header is read first and a picture of more than
 //! [`MAX_PIXELS`] pixels, or with a side longer than [`MAX_DIMENSION`], is refused before
 //! any pixel is decoded; and at most [`MAX_CONCURRENT_DECODES`] pictures are decoded at
-//! once ([`DecodeSlots`]), a further upload being told to try again rather than queued.
+//! once (`wallet::decode_slots`), a further upload being told to try again rather than
+//! queued.
 
 use std::io::Cursor;
-use std::sync::Arc;
-
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Largest upload accepted, in bytes.
 pub const MAX_UPLOAD_BYTES: usize = 8 * 1024 * 1024;
@@ -59,35 +57,6 @@ pub enum ScanError {
     NoQrCode,
     #[error("a QR code was found but cannot be read: {0}")]
     Unreadable(String),
-}
-
-/// The right to decode one picture: at most [`MAX_CONCURRENT_DECODES`] are held at once.
-#[derive(Clone, Debug)]
-pub struct DecodeSlots {
-    slots: Arc<Semaphore>,
-}
-
-impl Default for DecodeSlots {
-    fn default() -> Self {
-        DecodeSlots::new(MAX_CONCURRENT_DECODES)
-    }
-}
-
-impl DecodeSlots {
-    pub fn new(n: usize) -> Self {
-        DecodeSlots {
-            slots: Arc::new(Semaphore::new(n)),
-        }
-    }
-
-    /// A slot, held until the permit is dropped; [`ScanError::Busy`] when all are taken
-    /// (the upload is refused, not queued).
-    pub fn try_acquire(&self) -> Result<OwnedSemaphorePermit, ScanError> {
-        self.slots
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| ScanError::Busy)
-    }
 }
 
 /// A greyscale picture, one byte per pixel, row by row.
@@ -465,16 +434,6 @@ mod tests {
         // At the limits: decoded (a blank picture, so no code).
         assert_eq!(read_qr(&blank_png(8192, 16)), Err(ScanError::NoQrCode));
         assert_eq!(read_qr(&blank_png(4000, 4000)), Err(ScanError::NoQrCode));
-    }
-
-    #[test]
-    fn decodes_beyond_the_slots_are_refused_not_queued() {
-        let slots = DecodeSlots::new(2);
-        let a = slots.try_acquire().unwrap();
-        let _b = slots.try_acquire().unwrap();
-        assert_eq!(slots.try_acquire().unwrap_err(), ScanError::Busy);
-        drop(a);
-        assert!(slots.try_acquire().is_ok());
     }
 
     fn crc32(data: &[u8]) -> u32 {
