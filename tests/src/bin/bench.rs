@@ -18,6 +18,8 @@
 //!   account in over HTTP and posts N presentation requests of about B bytes each (an
 //!   unsigned `redirect_uri:` request by value, its `state` padded) to `POST /present`,
 //!   then prints this process's RSS before and after and how many stay pending.
+//! - `bench scan [--rounds N] [--side PX]` posts rounds of 4 concurrent blank PNGs of
+//!   PX×PX pixels to the wallet's `/present/scan` and prints this process's RSS.
 //! - `bench verify [--iterations N]` times the verifier's pipeline in process, step by
 //!   step, next to the raw signature operations.
 
@@ -362,6 +364,132 @@ fn csrf_of(page: &str) -> String {
         .to_owned()
 }
 
+/// Signs `ana@example.org` in to the stack's wallet over HTTP, as a browser would; returns
+/// the client, the `Cookie` header of the session and the account.
+async fn signed_in_wallet(
+    stack: &akashi::Stack,
+) -> (reqwest::Client, String, holder_agent::wallet::Account) {
+    let app = &stack.wallet.app;
+    let now = stack.clock.now();
+    let account = app
+        .ensure_account("ana@example.org", now)
+        .await
+        .expect("account");
+    let phc = holder_agent::wallet::web::hash_password("bench password")
+        .await
+        .expect("hash");
+    app.store
+        .set_email_and_password(&account.id, "ana@example.org", &phc, now)
+        .await
+        .expect("password");
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let wallet = stack.wallet.url.clone();
+    let r = http
+        .get(format!("{wallet}/sign-in"))
+        .send()
+        .await
+        .expect("sign-in page");
+    let csrf_cookie = set_cookie(&r, "wallet_csrf").expect("a CSRF cookie");
+    let token = csrf_of(&r.text().await.unwrap_or_default());
+    let r = http
+        .post(format!("{wallet}/sign-in"))
+        .header("cookie", format!("wallet_csrf={csrf_cookie}"))
+        .form(&[
+            ("email", "ana@example.org"),
+            ("password", "bench password"),
+            ("csrf", &token),
+        ])
+        .send()
+        .await
+        .expect("sign in");
+    let session = set_cookie(&r, "wallet_session").expect("signed in");
+    let cookie = format!("wallet_csrf={csrf_cookie}; wallet_session={session}");
+    (http, cookie, account)
+}
+
+/// `bench scan [--rounds N] [--side PX]`: N rounds of 4 concurrent uploads of a blank
+/// PNG of PX×PX pixels (7000: the attack, refused from its header; 4000: 16 MP,
+/// the largest decoded) to the wallet's `/present/scan`; this process's RSS before and
+/// after, and the peak.
+fn scan_scenario(args: &[String]) {
+    let rounds: usize = flag(args, "--rounds", 50);
+    let side: u32 = flag(args, "--side", 7000);
+    let rss = || akashi::procs::memory(std::process::id()).map_or(0, |m| m.rss_kib / 1024);
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (stack, on) = start_stack(dir.path(), database_url(args), |_| {}).await;
+        let (http, cookie, _) = signed_in_wallet(&stack).await;
+        let wallet = stack.wallet.url.clone();
+        let page = http
+            .get(format!("{wallet}/present"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .expect("present page")
+            .text()
+            .await
+            .unwrap_or_default();
+        let token = csrf_of(&page);
+        let mut png = Vec::new();
+        {
+            let mut enc = png::Encoder::new(&mut png, side, side);
+            enc.set_color(png::ColorType::Grayscale);
+            enc.set_depth(png::BitDepth::Eight);
+            enc.set_compression(png::Compression::Best);
+            let mut w = enc.write_header().expect("PNG header");
+            let mut stream = w.stream_writer().expect("PNG stream");
+            let row = vec![255u8; side as usize];
+            for _ in 0..side {
+                std::io::Write::write_all(&mut stream, &row).expect("PNG row");
+            }
+            stream.finish().expect("PNG end");
+        }
+        // The page's form: the CSRF token, then the picture.
+        const BOUNDARY: &str = "akashi-bench-boundary";
+        let mut body = format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"picture\"; filename=\"qr.png\"\r\nContent-Type: image/png\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(&png);
+        body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+        let before = rss();
+        let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+        let start = Instant::now();
+        for _ in 0..rounds {
+            let uploads = (0..4).map(|_| {
+                http.post(format!("{wallet}/present/scan"))
+                    .header("cookie", &cookie)
+                    .header(
+                        "content-type",
+                        format!("multipart/form-data; boundary={BOUNDARY}"),
+                    )
+                    .body(body.clone())
+                    .send()
+            });
+            for r in futures_util::future::join_all(uploads).await {
+                let status = r.map_or(0, |r| r.status().as_u16());
+                *statuses.entry(status).or_default() += 1;
+            }
+        }
+        let after = rss();
+        println!(
+            "scan on {on}: {rounds} rounds of 4 concurrent {side}x{side} PNGs ({} kB) in {:.1} s, answers by status {statuses:?}",
+            png.len() / 1000,
+            start.elapsed().as_secs_f64()
+        );
+        println!(
+            "RSS of this process (services and client): {before} MiB before, {after} MiB after ({:+} MiB)",
+            after as i64 - before as i64
+        );
+        print_peak_rss();
+        stack.stop().await;
+    });
+}
+
 fn pending_scenario(args: &[String]) {
     let posts: usize = flag(args, "--posts", 2000);
     let bytes: usize = flag(args, "--bytes", 156_000);
@@ -370,33 +498,8 @@ fn pending_scenario(args: &[String]) {
         let dir = tempfile::tempdir().expect("temp dir");
         let (stack, on) = start_stack(dir.path(), database_url(args), |_| {}).await;
         let app = &stack.wallet.app;
-        let now = stack.clock.now();
-        let account = app.ensure_account("ana@example.org", now).await.expect("account");
-        let phc = holder_agent::wallet::web::hash_password("bench password")
-            .await
-            .expect("hash");
-        app.store
-            .set_email_and_password(&account.id, "ana@example.org", &phc, now)
-            .await
-            .expect("password");
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
+        let (http, cookie, account) = signed_in_wallet(&stack).await;
         let wallet = stack.wallet.url.clone();
-        let r = http.get(format!("{wallet}/sign-in")).send().await.expect("sign-in page");
-        let csrf_cookie = set_cookie(&r, "wallet_csrf").expect("a CSRF cookie");
-        let token = csrf_of(&r.text().await.unwrap_or_default());
-        let r = http
-            .post(format!("{wallet}/sign-in"))
-            .header("cookie", format!("wallet_csrf={csrf_cookie}"))
-            .form(&[("email", "ana@example.org"), ("password", "bench password"), ("csrf", &token)])
-            .send()
-            .await
-            .expect("sign in");
-        let session = set_cookie(&r, "wallet_session").expect("signed in");
-        let cookie = format!("wallet_csrf={csrf_cookie}; wallet_session={session}");
         let page = http
             .get(format!("{wallet}/present"))
             .header("cookie", &cookie)
@@ -463,9 +566,10 @@ fn main() {
         Some("bulk") => bulk_scenario(&args),
         Some("verify") => verify_scenario(&args),
         Some("pending") => pending_scenario(&args),
+        Some("scan") => scan_scenario(&args),
         _ => {
             eprintln!(
-                "usage: bench crypto [--iterations N]\n       bench issuance|presentation [--clients N] [--flows N] [--seconds S] [--database-url URL] [--processes]\n       bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url URL] [--processes]\n       bench pending [--posts N] [--bytes B]\n       bench verify [--iterations N]"
+                "usage: bench crypto [--iterations N]\n       bench issuance|presentation [--clients N] [--flows N] [--seconds S] [--database-url URL] [--processes]\n       bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url URL] [--processes]\n       bench pending [--posts N] [--bytes B]\n       bench scan [--rounds N] [--side PX]\n       bench verify [--iterations N]"
             );
             std::process::exit(2);
         }
