@@ -19,7 +19,7 @@ fn fuzz_dir() -> PathBuf {
 /// empty, so a renamed directory is noticed.
 fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
-    for dir in ["corpus", "artifacts"] {
+    for dir in ["corpus", "artifacts", "regressions"] {
         let Ok(entries) = std::fs::read_dir(fuzz_dir().join(dir).join(target)) else {
             continue;
         };

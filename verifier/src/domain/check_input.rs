@@ -197,13 +197,18 @@ pub fn scan_png(png_bytes: &[u8]) -> Result<String, InputError> {
         let a = u32::from(a);
         ((y * a + 255 * (255 - a)) / 255) as u8
     };
-    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, luma);
-    for grid in img.detect_grids() {
-        if let Ok((_, text)) = grid.decode() {
-            return Ok(text);
-        }
+    // rqrr 0.11 asserts on some pictures (found by the wallet's `qr_image` fuzz target):
+    // its panic is this picture's failure.
+    let found = std::panic::catch_unwind(|| {
+        let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, luma);
+        img.detect_grids()
+            .into_iter()
+            .find_map(|grid| grid.decode().ok().map(|(_, text)| text))
+    });
+    match found {
+        Ok(Some(text)) => Ok(text),
+        Ok(None) | Err(_) => Err(InputError::NoQrCode),
     }
-    Err(InputError::NoQrCode)
 }
 
 /// Fetches `url`: a badge page (its alternate credential link followed) or a credential.
