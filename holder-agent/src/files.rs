@@ -5,7 +5,6 @@
 //! process); each path is created with its mode, and an existing one is narrowed.
 
 use std::fs::{DirBuilder, OpenOptions, Permissions};
-use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -38,24 +37,6 @@ fn narrow(path: &Path, mode: u32) -> std::io::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
     }
-}
-
-/// An existing file narrowed to 0600 (missing: nothing to do).
-pub fn private_file(path: &Path) -> std::io::Result<()> {
-    narrow(path, FILE_MODE)
-}
-
-/// Writes `bytes` to a new file `path`, mode 0600 from its creation (an existing file is
-/// replaced, and narrowed first).
-pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    narrow(path, FILE_MODE)?;
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(FILE_MODE)
-        .open(path)?;
-    f.write_all(bytes)
 }
 
 /// The database file of a `sqlite:` URL, if it names a file (not `:memory:`).

@@ -99,7 +99,8 @@ impl App {
             .map_err(|e| private(e, &config.data_dir.display().to_string()))?;
         let seal = config.seal_key()?;
         let key_file = config.data_dir.join("wallet-seal.key");
-        files::private_file(&key_file).map_err(|e| private(e, &key_file.display().to_string()))?;
+        shared::private_files::restrict(&key_file)
+            .map_err(|e| private(e, &key_file.display().to_string()))?;
         files::prepare_sqlite(&config.database_url).map_err(|e| private(e, "database file"))?;
         let store = Store::connect(&config.database_url, config.pg_schema.as_deref()).await?;
         files::narrow_sqlite(&config.database_url).map_err(|e| private(e, "database file"))?;

@@ -80,13 +80,12 @@ impl Mailer {
                 .map_err(|e| MailError::Smtp(e.to_string())),
             Mailer::Dir(dir) => {
                 let path = dir.join(format!("{id}.eml"));
-                let tmp = path.with_extension("tmp");
-                crate::files::write_private(&tmp, &message.formatted())
-                    .and_then(|()| std::fs::rename(&tmp, &path))
-                    .map_err(|source| MailError::Write {
+                shared::private_files::write(&path, &message.formatted()).map_err(|source| {
+                    MailError::Write {
                         path: path.display().to_string(),
                         source,
-                    })?;
+                    }
+                })?;
                 tracing::info!(path = %path.display(), "wallet email written to the outbox directory");
                 Ok(())
             }

@@ -365,10 +365,16 @@ fn csrf_of(page: &str) -> String {
 }
 
 /// Signs `ana@example.org` in to the stack's wallet over HTTP, as a browser would; returns
-/// the client, the `Cookie` header of the session and the account.
+/// the client, the `Cookie` header of the session, the CSRF token of the present page's
+/// forms and the account.
 async fn signed_in_wallet(
     stack: &akashi::Stack,
-) -> (reqwest::Client, String, holder_agent::wallet::Account) {
+) -> (
+    reqwest::Client,
+    String,
+    String,
+    holder_agent::wallet::Account,
+) {
     let app = &stack.wallet.app;
     let now = stack.clock.now();
     let account = app
@@ -408,7 +414,16 @@ async fn signed_in_wallet(
         .expect("sign in");
     let session = set_cookie(&r, "wallet_session").expect("signed in");
     let cookie = format!("wallet_csrf={csrf_cookie}; wallet_session={session}");
-    (http, cookie, account)
+    let page = http
+        .get(format!("{wallet}/present"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("present page")
+        .text()
+        .await
+        .unwrap_or_default();
+    (http, cookie, csrf_of(&page), account)
 }
 
 /// `bench scan [--rounds N] [--side PX]`: N rounds of 4 concurrent uploads of a blank
@@ -422,18 +437,8 @@ fn scan_scenario(args: &[String]) {
     runtime().block_on(async {
         let dir = tempfile::tempdir().expect("temp dir");
         let (stack, on) = start_stack(dir.path(), database_url(args), |_| {}).await;
-        let (http, cookie, _) = signed_in_wallet(&stack).await;
+        let (http, cookie, token, _) = signed_in_wallet(&stack).await;
         let wallet = stack.wallet.url.clone();
-        let page = http
-            .get(format!("{wallet}/present"))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .expect("present page")
-            .text()
-            .await
-            .unwrap_or_default();
-        let token = csrf_of(&page);
         let mut png = Vec::new();
         {
             let mut enc = png::Encoder::new(&mut png, side, side);
@@ -498,18 +503,8 @@ fn pending_scenario(args: &[String]) {
         let dir = tempfile::tempdir().expect("temp dir");
         let (stack, on) = start_stack(dir.path(), database_url(args), |_| {}).await;
         let app = &stack.wallet.app;
-        let (http, cookie, account) = signed_in_wallet(&stack).await;
+        let (http, cookie, token, account) = signed_in_wallet(&stack).await;
         let wallet = stack.wallet.url.clone();
-        let page = http
-            .get(format!("{wallet}/present"))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .expect("present page")
-            .text()
-            .await
-            .unwrap_or_default();
-        let token = csrf_of(&page);
         let dcql = json!({"credentials": [{"id": "badge", "format": "dc+sd-jwt",
             "meta": {"vct_values": ["https://issuer.example/vct"]}}]});
         let mut link = url::Url::parse("openid4vp://").expect("a URL");
