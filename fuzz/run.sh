@@ -2,8 +2,7 @@
 # Runs every fuzz target in turn for SECONDS (default 20) each, on the stable toolchain
 # (RUSTC_BOOTSTRAP=1 lets cargo-fuzz pass its -Z flags; no sanitizer, which stable cannot
 # build for std), one process on one core. Installs cargo-fuzz if it is missing. Fails on
-# the first crash, hang (-timeout=30 s per input: a known 13 s input, fuzz/open/, is slow
-# but not hung) or memory blow-up (-rss_limit_mb);
+# the first crash, slow input (-timeout=10 s per input) or memory blow-up (-rss_limit_mb);
 # the input that did it is left in fuzz/artifacts/<target>/.
 #
 #   fuzz/run.sh [SECONDS] [TARGET…]
@@ -32,6 +31,6 @@ for target in "${targets[@]}"; do
     echo "== fuzz $target for ${seconds}s"
     mkdir -p "$scratch/$target"
     cargo fuzz run -s none "$target" "$scratch/$target" "corpus/$target" -- \
-        -max_total_time="$seconds" -timeout=30 -rss_limit_mb=512 -print_final_stats=1 \
+        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=512 -print_final_stats=1 \
         2>&1 | grep -v -E '^#[0-9]+\s+(NEW|REDUCE|pulse)' || { echo "fuzz target $target failed"; exit 1; }
 done

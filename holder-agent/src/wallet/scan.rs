@@ -460,6 +460,21 @@ mod tests {
         assert!(matches!(read_qr(crash), Err(ScanError::Unreadable(_))));
     }
 
+    /// The `qr_image` fuzz target's slow picture (147×147 pixels, a degenerate grid whose
+    /// alignment search spiralled for ≈ 5.7 × 10⁸ steps, 3–13 s) is answered; the bound is
+    /// in the patched rqrr (third_party/rqrr/PATCH.md), the time is watched by the fuzz
+    /// runs' `-timeout`.
+    #[test]
+    fn the_picture_that_kept_rqrr_searching_is_answered() {
+        let slow = include_bytes!(
+            "../../../fuzz/regressions/qr_image/timeout-3763fcdcf8ea1003736d84de9895479518344ec6"
+        );
+        assert!(matches!(
+            read_qr(slow),
+            Err(ScanError::Unreadable(_) | ScanError::NoQrCode)
+        ));
+    }
+
     fn crc32(data: &[u8]) -> u32 {
         let mut crc = 0xffff_ffffu32;
         for &b in data {
