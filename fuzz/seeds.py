@@ -2,7 +2,7 @@
 """Writes the seed corpus under fuzz/corpus/<target>/: a few valid inputs per target.
 
 Run once from anywhere (python3 with `cryptography`, `qrcode` and `pillow`); the output is
-committed, so the fuzzers and shared/tests/fuzz_corpus.rs never need this script. The JWE
+committed, so the fuzzers and protocol/tests/fuzz_corpus.rs never need this script. The JWE
 seeds are encrypted to shared::fuzzing::jwe_key() (the fixed P-256 scalar 0x42…42), so
 that the fuzzer starts from inputs that decrypt.
 """

@@ -11,9 +11,9 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use protocol::b64;
+use protocol::keys::{Signer, SigningKey};
 use serde_json::Value;
-use shared::b64;
-use shared::keys::{Signer, SigningKey};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 

@@ -1,7 +1,7 @@
 //! Fuzz target `dcql`: a DCQL query: parse, validate, select and check a response
-//! (shared::oid4vp::dcql).
-//! The body is `shared::fuzzing::dcql`, which `shared/tests/fuzz_corpus.rs` replays.
+//! (protocol::oid4vp::dcql).
+//! The body is `protocol::fuzzing::dcql`, which `protocol/tests/fuzz_corpus.rs` replays.
 
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| shared::fuzzing::dcql(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| protocol::fuzzing::dcql(data));

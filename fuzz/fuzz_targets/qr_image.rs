@@ -3,7 +3,7 @@
 //!
 //! The decoder lives in the holder agent; its file is compiled in here rather than the
 //! crate depended on, which would build the whole wallet (database, mail, PDF cards) with
-//! fuzzing instrumentation. `shared/tests/fuzz_corpus.rs` replays this corpus the same way.
+//! fuzzing instrumentation. `protocol/tests/fuzz_corpus.rs` replays this corpus the same way.
 
 #![no_main]
 

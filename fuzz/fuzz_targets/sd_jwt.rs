@@ -1,7 +1,7 @@
 //! Fuzz target `sd_jwt`: an SD-JWT (VC) or SD-JWT+KB: parse, reveal, key binding
-//! (shared::sd_jwt).
-//! The body is `shared::fuzzing::sd_jwt`, which `shared/tests/fuzz_corpus.rs` replays.
+//! (protocol::sd_jwt).
+//! The body is `protocol::fuzzing::sd_jwt`, which `protocol/tests/fuzz_corpus.rs` replays.
 
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| shared::fuzzing::sd_jwt(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| protocol::fuzzing::sd_jwt(data));

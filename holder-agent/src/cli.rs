@@ -76,7 +76,7 @@ fn print_json(value: &impl serde::Serialize) {
 
 /// Runs `command` for the configured account (created on first use).
 pub async fn run(config: Config, command: Command) -> Result<(), AppError> {
-    let (app, startup) = App::open(config.clone(), shared::clock::Clock::system()).await?;
+    let (app, startup) = App::open(config.clone(), protocol::clock::Clock::system()).await?;
     let now = app.clock.now();
     let account = app.ensure_account(&config.account, now).await?;
     match command {

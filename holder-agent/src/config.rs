@@ -5,9 +5,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use shared::fetch::FetchPolicy;
-use shared::keys::seal::SealKey;
-pub use shared::secret::Secret;
+use kit::fetch::FetchPolicy;
+use protocol::keys::seal::SealKey;
+pub use protocol::secret::Secret;
 
 use crate::error::AppError;
 
@@ -156,16 +156,16 @@ impl Config {
     }
 
     /// The X.509 trust anchors: the PEM file's and the embedder's.
-    pub fn x509_anchors(&self) -> Result<shared::x509::TrustAnchors, AppError> {
+    pub fn x509_anchors(&self) -> Result<protocol::x509::TrustAnchors, AppError> {
         let mut ders = Vec::new();
         if let Some(path) = &self.x509_trust_anchors {
             let pem = std::fs::read_to_string(path)
                 .map_err(|e| AppError::Config(format!("{}: {e}", path.display())))?;
-            ders = shared::x509::pem_certificates(&pem)
+            ders = protocol::x509::pem_certificates(&pem)
                 .map_err(|e| AppError::Config(format!("WALLET_X509_TRUST_ANCHORS: {e}")))?;
         }
         ders.extend(self.extra_x509_anchors.iter().cloned());
-        shared::x509::TrustAnchors::from_der(&ders)
+        protocol::x509::TrustAnchors::from_der(&ders)
             .map_err(|e| AppError::Config(format!("X.509 trust anchor: {e}")))
     }
 

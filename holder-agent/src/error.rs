@@ -43,7 +43,7 @@ pub enum AppError {
     Unauthorized,
     /// Too many wrong API tokens from this client address.
     #[error(transparent)]
-    Throttled(#[from] shared::throttle::Throttled),
+    Throttled(#[from] kit::throttle::Throttled),
     #[error("{0} not found")]
     NotFound(String),
     #[error("configuration: {0}")]
@@ -51,7 +51,7 @@ pub enum AppError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("database: {0}")]
-    Db(#[from] shared::db::DbError),
+    Db(#[from] kit::db::DbError),
     #[error("internal: {0}")]
     Internal(String),
 }

@@ -106,7 +106,7 @@ mod tests {
         let data = tmp.path().join("data");
         let url = format!("sqlite://{}/wallet.db", data.display());
         let config = crate::Config::for_dir(data.clone(), "http://127.0.0.1:8082".into(), url);
-        let (app, _) = crate::App::open(config, shared::clock::Clock::system())
+        let (app, _) = crate::App::open(config, protocol::clock::Clock::system())
             .await
             .unwrap();
         let now = app.clock.now();
@@ -150,7 +150,7 @@ mod tests {
         }
         let url = format!("sqlite://{}/wallet.db", data.display());
         let config = crate::Config::for_dir(data.clone(), "http://127.0.0.1:8082".into(), url);
-        let (app, _) = crate::App::open(config, shared::clock::Clock::system())
+        let (app, _) = crate::App::open(config, protocol::clock::Clock::system())
             .await
             .unwrap();
         assert_eq!(mode(&data), DIR_MODE);

@@ -43,8 +43,8 @@ impl FromRequestParts<App> for Holder {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(AppError::Unauthorized)?;
-        // Wrong tokens are counted per client address (see `shared::throttle`).
-        let client = shared::serve::client_ip(&parts.extensions);
+        // Wrong tokens are counted per client address (see `kit::throttle`).
+        let client = kit::serve::client_ip(&parts.extensions);
         let now = app.clock.now();
         app.token_throttle.check(client, now)?;
         match app.account_by_token(token).await {
@@ -63,7 +63,7 @@ impl FromRequestParts<App> for Holder {
 
 /// Parses a JSON body into `T`, naming the member at fault.
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
-    shared::serve::parse_json_body(body).map_err(|e| AppError::bad_request(&e.field, e.message))
+    kit::serve::parse_json_body(body).map_err(|e| AppError::bad_request(&e.field, e.message))
 }
 
 async fn health() -> Json<Value> {

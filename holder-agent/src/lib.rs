@@ -27,11 +27,11 @@ pub mod wallet;
 
 use std::sync::Arc;
 
-use shared::clock::Clock;
-use shared::did::DidResolver;
-use shared::fetch::Fetcher;
-use shared::issuer_key::IssuerKeyResolver;
-use shared::keys::seal::SealKey;
+use kit::fetch::Fetcher;
+use protocol::clock::Clock;
+use protocol::did::DidResolver;
+use protocol::issuer_key::IssuerKeyResolver;
+use protocol::keys::seal::SealKey;
 use tokio::net::TcpListener;
 
 pub use config::Config;
@@ -57,12 +57,12 @@ pub struct Inner {
     pub dids: DidResolver,
     pub issuer_keys: IssuerKeyResolver,
     /// What the verification core fetches through: issuer keys, status lists, images.
-    pub verify_sources: shared::verify::network::NetworkSources,
+    pub verify_sources: kit::network_sources::NetworkSources,
     /// Wrong API tokens per client address: after [`TOKEN_MAX_FAILURES`] within
     /// [`TOKEN_WINDOW`] seconds the address is answered 429 (in memory, per instance).
-    pub token_throttle: shared::throttle::Throttle,
+    pub token_throttle: kit::throttle::Throttle,
     /// Where `x509_*` verifiers' certificate chains must lead.
-    pub x509_anchors: shared::x509::TrustAnchors,
+    pub x509_anchors: protocol::x509::TrustAnchors,
     /// Presentation requests waiting for the holder's consent (web pages), in the database.
     pub pending: wallet::pending::PendingPresentations,
     /// The QR picture decodes running at once (`/present/scan`), bounded.
@@ -99,7 +99,7 @@ impl App {
             .map_err(|e| private(e, &config.data_dir.display().to_string()))?;
         let seal = config.seal_key()?;
         let key_file = config.data_dir.join("wallet-seal.key");
-        shared::private_files::restrict(&key_file)
+        protocol::private_files::restrict(&key_file)
             .map_err(|e| private(e, &key_file.display().to_string()))?;
         files::prepare_sqlite(&config.database_url).map_err(|e| private(e, "database file"))?;
         let store = Store::connect(&config.database_url, config.pg_schema.as_deref()).await?;
@@ -114,16 +114,16 @@ impl App {
         .map_err(|e| AppError::Config(e.to_string()))?;
         let issuer_keys = IssuerKeyResolver::new(fetcher.clone(), dids.clone());
         let x509_anchors = config.x509_anchors()?;
-        let verify_sources = shared::verify::network::NetworkSources {
+        let verify_sources = kit::network_sources::NetworkSources {
             keys: issuer_keys.clone(),
             fetcher: fetcher.clone(),
-            resources: Fetcher::new(shared::fetch::FetchPolicy {
-                max_bytes: shared::verify::network::RESOURCE_MAX_BYTES,
+            resources: Fetcher::new(kit::fetch::FetchPolicy {
+                max_bytes: kit::network_sources::RESOURCE_MAX_BYTES,
                 ..config.fetch_policy()
             })
             .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?,
             // Issuers' `x5c` chains are not trusted by the wallet: keys come from `iss`.
-            x509_anchors: shared::x509::TrustAnchors::default(),
+            x509_anchors: protocol::x509::TrustAnchors::default(),
         };
         let pending = wallet::pending::PendingPresentations::new(store.clone());
         let app = App {
@@ -136,7 +136,7 @@ impl App {
                 dids,
                 issuer_keys,
                 verify_sources,
-                token_throttle: shared::throttle::Throttle::new(TOKEN_MAX_FAILURES, TOKEN_WINDOW),
+                token_throttle: kit::throttle::Throttle::new(TOKEN_MAX_FAILURES, TOKEN_WINDOW),
                 x509_anchors,
                 pending,
                 qr_decodes: Default::default(),
@@ -167,7 +167,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     // The client address feeds the sign-in throttle (behind a proxy it is the proxy's).
     let router = http::router(app).layer(axum::extract::DefaultBodyLimit::max(
-        shared::serve::DEFAULT_BODY_LIMIT,
+        kit::serve::DEFAULT_BODY_LIMIT,
     ));
     axum::serve(
         listener,

@@ -80,7 +80,7 @@ impl Mailer {
                 .map_err(|e| MailError::Smtp(e.to_string())),
             Mailer::Dir(dir) => {
                 let path = dir.join(format!("{id}.eml"));
-                shared::private_files::write(&path, &message.formatted()).map_err(|source| {
+                protocol::private_files::write(&path, &message.formatted()).map_err(|source| {
                     MailError::Write {
                         path: path.display().to_string(),
                         source,

@@ -20,8 +20,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use protocol::oid4vci::TxCodeInputMode;
 use serde_json::Value;
-use shared::oid4vci::TxCodeInputMode;
 
 use crate::error::AppError;
 use crate::wallet::oid4vci::OfferPreview;
@@ -258,7 +258,7 @@ fn set_cookie(app: &App, name: &str, value: &str, max_age: i64) -> HeaderValue {
 /// browser's cookie and token pair, planted next to a victim's session cookie, is refused.
 fn csrf_token(app: &App, cookie_value: &str, session: Option<&str>) -> String {
     let bound = format!("{cookie_value}\n{}", session.unwrap_or(""));
-    shared::b64::encode(app.seal.mac("wallet-csrf", bound.as_bytes()))
+    protocol::b64::encode(app.seal.mac("wallet-csrf", bound.as_bytes()))
 }
 
 /// What every page needs: the language, the CSRF token (and a new CSRF cookie when the
@@ -284,7 +284,7 @@ impl FromRequestParts<App> for Web {
         {
             Some(c) => (csrf_token(app, &c, session.as_deref()), None),
             None => {
-                let c = shared::b64::random(16);
+                let c = protocol::b64::random(16);
                 (csrf_token(app, &c, session.as_deref()), Some(c))
             }
         };
@@ -327,7 +327,7 @@ impl Web {
     /// Checks a form's CSRF token against this browser's CSRF and session cookies.
     pub(crate) fn check_csrf(&self, app: &App, token: Option<&str>) -> Result<(), PageError> {
         let ok = match (cookie(&self.headers, CSRF_COOKIE), token) {
-            (Some(c), Some(t)) if c.len() >= 16 => shared::secret::constant_time_eq(
+            (Some(c), Some(t)) if c.len() >= 16 => protocol::secret::constant_time_eq(
                 csrf_token(app, &c, self.session.as_deref()).as_bytes(),
                 t.as_bytes(),
             ),
@@ -1075,7 +1075,7 @@ mod tests {
         ] {
             let db = format!("sqlite://{}/w{secure}.db", dir.path().display());
             let config = crate::Config::for_dir(dir.path().to_path_buf(), url.into(), db);
-            let (app, _) = App::open(config, shared::clock::Clock::system())
+            let (app, _) = App::open(config, protocol::clock::Clock::system())
                 .await
                 .unwrap();
             for name in [SESSION_COOKIE, CSRF_COOKIE, LANG_COOKIE] {

@@ -25,8 +25,8 @@ use axum::extract::{DefaultBodyLimit, Multipart, Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
+use protocol::oid4vp::{ClientIdPrefix, ResponseMode};
 use serde_json::Value;
-use shared::oid4vp::{ClientIdPrefix, ResponseMode};
 
 use crate::error::AppError;
 use crate::pages::{Lang, Layout, PageError, Web, see_other, user_message};
@@ -634,7 +634,7 @@ fn pending_message(e: &PendingError, lang: Lang) -> String {
         (PendingError::AlreadyAnswered, Lang::Ja) => "この提示リクエストには既に回答済みです（提示または辞退）。回答は 1 回だけです。新しいリクエストのために検証者の QR コードをもう一度読み取ってください。".to_owned(),
         (PendingError::Expired { expired_at, .. }, Lang::Ja) => format!(
             "この提示リクエストは {} に期限切れになりました。検証者の QR コードをもう一度読み取ってください。",
-            shared::clock::rfc3339(*expired_at)
+            protocol::clock::rfc3339(*expired_at)
         ),
         (PendingError::Expired { .. }, Lang::En) => e.to_string(),
         (PendingError::TooLarge { bytes }, Lang::Ja) => format!(

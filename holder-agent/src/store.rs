@@ -6,8 +6,8 @@
 mod accounts;
 
 pub use accounts::{LoginRow, TokenRow};
-use shared::db::{Db, Migrations};
-use shared::{with_db, with_db_write};
+use kit::db::{Db, Migrations};
+use kit::{with_db, with_db_write};
 
 pub use pending::{NewPending, PendingRow};
 pub use public::{BadgePageRow, CompanionRow};
@@ -74,7 +74,7 @@ mod pending;
 mod public;
 
 impl Store {
-    pub async fn connect(url: &str, pg_schema: Option<&str>) -> Result<Store, shared::db::DbError> {
+    pub async fn connect(url: &str, pg_schema: Option<&str>) -> Result<Store, kit::db::DbError> {
         let migrations = Migrations {
             sqlite: &SQLITE,
             postgres: &POSTGRES,

@@ -9,13 +9,13 @@ use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use holder_agent::{Account, App, AppError, Config, PresentError};
+use protocol::clock::Clock;
+use protocol::jose::{self, JoseError, Jws};
+use protocol::keys::{Alg, Signer, SigningKey};
+use protocol::oid4vp::RequestError;
+use protocol::oid4vp::response::DirectPostBody;
+use protocol::sd_jwt::{self, SdJwt};
 use serde_json::{Value, json};
-use shared::clock::Clock;
-use shared::jose::{self, JoseError, Jws};
-use shared::keys::{Alg, Signer, SigningKey};
-use shared::oid4vp::RequestError;
-use shared::oid4vp::response::DirectPostBody;
-use shared::sd_jwt::{self, SdJwt};
 
 const VCT: &str = "https://issuer.example/vct/open-badge-v3";
 
@@ -39,8 +39,8 @@ struct Verifier {
 async fn serve_fake(key: &SigningKey) -> (String, String, Shared) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let did = shared::did::did_web_from_url(&base).unwrap();
-    let doc = shared::did::did_web_document(&did, &[("key-1", key.public_jwk())]);
+    let did = protocol::did::did_web_from_url(&base).unwrap();
+    let doc = protocol::did::did_web_document(&did, &[("key-1", key.public_jwk())]);
     let fake: Shared = Arc::default();
     let router = Router::new()
         .route(
@@ -185,7 +185,7 @@ async fn wallet(dir: &std::path::Path) -> (App, Account) {
             issuer: "https://issuer.example".into(),
             issuer_display_name: Some("Agency".into()),
             vct: VCT.into(),
-            raw_hash: shared::b64::sha256(&raw),
+            raw_hash: protocol::b64::sha256(&raw),
             raw,
             claims: Value::Object(revealed.claims.clone()).to_string(),
             disclosable: json!(revealed.disclosure_pointers()).to_string(),
@@ -298,8 +298,8 @@ async fn refuses_each_malformed_request_with_its_own_error() {
     // Unsigned (`alg: none`) from a client that must sign.
     let unsigned = format!(
         "{}.{}.",
-        shared::b64::encode(json!({"alg": "none", "typ": "oauth-authz-req+jwt"}).to_string()),
-        shared::b64::encode(v.claims(VCT).to_string())
+        protocol::b64::encode(json!({"alg": "none", "typ": "oauth-authz-req+jwt"}).to_string()),
+        protocol::b64::encode(v.claims(VCT).to_string())
     );
     let e = present_error(
         app.present(&account, &v.link("none", unsigned), None, now)
@@ -309,7 +309,7 @@ async fn refuses_each_malformed_request_with_its_own_error() {
 
     // A `kid` from another DID (a did:jwk of some other key), signed by that key.
     let other = SigningKey::generate(Alg::ES256);
-    let other_kid = format!("{}#0", shared::did::did_jwk(&other.public_jwk()));
+    let other_kid = format!("{}#0", protocol::did::did_jwk(&other.public_jwk()));
     let jwt = Jws::sign(
         jose::header("oauth-authz-req+jwt", Some(&other_kid)),
         &v.claims(VCT),

@@ -363,7 +363,7 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
                     "Offer for the wallet (scan or paste):\n{}",
                     created.offer_link
                 );
-                if let Ok(qr) = shared::qr::Qr::new(&created.offer_link) {
+                if let Ok(qr) = protocol::qr::Qr::new(&created.offer_link) {
                     println!("{}", qr.terminal());
                 }
                 if let Some(pin) = &created.tx_code {
@@ -488,7 +488,7 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
                 for e in entries {
                     println!(
                         "{}  {:<28} {}",
-                        shared::clock::rfc3339(e.at),
+                        protocol::clock::rfc3339(e.at),
                         e.action,
                         e.subject
                     );
@@ -502,9 +502,9 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
                     "the admin token is set by ISSUER_ADMIN_TOKEN; change it there".into(),
                 ));
             }
-            let token = shared::b64::random(24);
+            let token = protocol::b64::random(24);
             app.store
-                .set_setting("admin_token_hash", &shared::b64::sha256(&token))
+                .set_setting("admin_token_hash", &protocol::b64::sha256(&token))
                 .await?;
             println!("{token}");
             eprintln!(
@@ -598,7 +598,7 @@ fn show_registration(v: &serde_json::Value, json: bool) {
             "  {}  {}",
             h["at"]
                 .as_i64()
-                .map(shared::clock::rfc3339)
+                .map(protocol::clock::rfc3339)
                 .unwrap_or_default(),
             h["event"].as_str().unwrap_or("")
         );
@@ -712,7 +712,7 @@ pub async fn demo_achievement(app: &App) -> Result<String, AppError> {
 
 /// Runs the command line of the stand-alone binary: `serve` (default) or an admin command.
 pub async fn main_with(config: Config, command: Option<Command>) -> Result<(), AppError> {
-    let (app, startup) = App::open(config.clone(), shared::clock::Clock::system()).await?;
+    let (app, startup) = App::open(config.clone(), protocol::clock::Clock::system()).await?;
     match command.unwrap_or(Command::Serve) {
         Command::Serve => {
             if let Some(token) = &startup.new_admin_token {

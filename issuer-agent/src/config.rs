@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use shared::keys::seal::SealKey;
-pub use shared::secret::Secret;
+use protocol::keys::seal::SealKey;
+pub use protocol::secret::Secret;
 
 use crate::error::AppError;
 

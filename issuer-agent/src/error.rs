@@ -26,7 +26,7 @@ pub enum AppError {
     Unauthorized,
     /// Too many wrong admin tokens from the client's address.
     #[error(transparent)]
-    Throttled(#[from] shared::throttle::Throttled),
+    Throttled(#[from] kit::throttle::Throttled),
     #[error("{0} not found")]
     NotFound(String),
     #[error("configuration: {0}")]
@@ -34,7 +34,7 @@ pub enum AppError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("database: {0}")]
-    Db(#[from] shared::db::DbError),
+    Db(#[from] kit::db::DbError),
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -63,9 +63,9 @@ impl IntoResponse for AppError {
                 status,
                 code,
                 description,
-            } => shared::serve::oauth_error(status, code, &description),
+            } => kit::serve::oauth_error(status, code, &description),
             AppError::InvalidToken(description) => {
-                let mut r = shared::serve::oauth_error(
+                let mut r = kit::serve::oauth_error(
                     StatusCode::UNAUTHORIZED,
                     "invalid_token",
                     &description,
@@ -76,14 +76,14 @@ impl IntoResponse for AppError {
                 );
                 r
             }
-            AppError::BadRequest { field, detail } => shared::serve::problem(
+            AppError::BadRequest { field, detail } => kit::serve::problem(
                 StatusCode::BAD_REQUEST,
                 "Invalid request",
                 &detail,
                 Some(&field),
             ),
             AppError::Unauthorized => {
-                let mut r = shared::serve::problem(
+                let mut r = kit::serve::problem(
                     StatusCode::UNAUTHORIZED,
                     "Unauthorized",
                     "missing or wrong admin bearer token",
@@ -94,16 +94,16 @@ impl IntoResponse for AppError {
                 r
             }
             AppError::Throttled(e) => {
-                let mut r = shared::serve::problem(
+                let mut r = kit::serve::problem(
                     StatusCode::TOO_MANY_REQUESTS,
                     "Too many failed attempts",
                     &e.to_string(),
                     None,
                 );
-                shared::serve::retry_after(&mut r, e.retry_after);
+                kit::serve::retry_after(&mut r, e.retry_after);
                 r
             }
-            AppError::NotFound(what) => shared::serve::problem(
+            AppError::NotFound(what) => kit::serve::problem(
                 StatusCode::NOT_FOUND,
                 "Not found",
                 &format!("{what} not found"),
@@ -111,7 +111,7 @@ impl IntoResponse for AppError {
             ),
             AppError::Config(_) | AppError::Store(_) | AppError::Db(_) | AppError::Internal(_) => {
                 tracing::error!(error = %self, "internal error");
-                shared::serve::problem(
+                kit::serve::problem(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Internal error",
                     "the server could not complete the request",

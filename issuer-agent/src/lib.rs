@@ -16,9 +16,9 @@ pub mod store;
 
 use std::sync::Arc;
 
-use shared::clock::Clock;
-use shared::keys::SigningKey;
-use shared::keys::seal::SealKey;
+use protocol::clock::Clock;
+use protocol::keys::SigningKey;
+use protocol::keys::seal::SealKey;
 use tokio::net::TcpListener;
 
 pub use config::Config;
@@ -41,7 +41,7 @@ pub struct Inner {
     pub kid: String,
     pub es256: SigningKey,
     /// The public half of `es256`, parsed once (invitations coming back are checked with it).
-    pub es256_verifying: shared::keys::VerifyingKey,
+    pub es256_verifying: protocol::keys::VerifyingKey,
     /// The RS256 key of OB 3.0 VC-JWTs for 1EdTech conformance, `kid` `<did>#key-2`.
     pub rs256: SigningKey,
     pub kid_rs256: String,
@@ -58,8 +58,8 @@ pub struct Inner {
     /// Where emails go: SMTP, or the outbox directory.
     pub mailer: mail::Mailer,
     /// Failed admin token attempts per client address (in memory, per instance; see
-    /// [`shared::throttle`]).
-    pub admin_throttle: shared::throttle::Throttle,
+    /// [`kit::throttle`]).
+    pub admin_throttle: kit::throttle::Throttle,
 }
 
 /// Wrong admin tokens a client address may send per [`ADMIN_TOKEN_WINDOW`] before it is
@@ -89,25 +89,25 @@ impl App {
         let seal = config.seal_key()?;
         let store = Store::connect(&config.database_url, config.pg_schema.as_deref()).await?;
         let issuer_id = config.public_url.trim_end_matches('/').to_owned();
-        let did = shared::did::did_web_from_url(&issuer_id)
+        let did = protocol::did::did_web_from_url(&issuer_id)
             .map_err(|e| AppError::Config(format!("public URL: {e}")))?;
         let es256 = store
-            .signing_key("es256-1", shared::keys::Alg::ES256, &seal, clock.now())
+            .signing_key("es256-1", protocol::keys::Alg::ES256, &seal, clock.now())
             .await?;
         let rs256 = store
-            .signing_key("rs256-1", shared::keys::Alg::RS256, &seal, clock.now())
+            .signing_key("rs256-1", protocol::keys::Alg::RS256, &seal, clock.now())
             .await?;
         let ed25519 = store
-            .signing_key("ed25519-1", shared::keys::Alg::EdDSA, &seal, clock.now())
+            .signing_key("ed25519-1", protocol::keys::Alg::EdDSA, &seal, clock.now())
             .await?;
         let mut startup = Startup::default();
         let admin_token_hash = match &config.admin_token {
-            Some(token) => shared::b64::sha256(token.expose()),
+            Some(token) => protocol::b64::sha256(token.expose()),
             None => match store.setting("admin_token_hash").await? {
                 Some(hash) => hash,
                 None => {
-                    let token = shared::b64::random(24);
-                    let hash = shared::b64::sha256(&token);
+                    let token = protocol::b64::random(24);
+                    let hash = protocol::b64::sha256(&token);
                     store.set_setting("admin_token_hash", &hash).await?;
                     startup.new_admin_token = Some(token);
                     hash
@@ -115,7 +115,7 @@ impl App {
             },
         };
         let kid = format!("{did}#key-1");
-        let es256_verifying = shared::keys::Signer::public_jwk(&es256)
+        let es256_verifying = protocol::keys::Signer::public_jwk(&es256)
             .verifying_key()
             .map_err(|e| AppError::Internal(format!("issuer key: {e}")))?;
         for (name, value) in [
@@ -160,7 +160,7 @@ impl App {
             admin_token_hash,
             outbox_wake: tokio::sync::Notify::new(),
             mailer,
-            admin_throttle: shared::throttle::Throttle::new(
+            admin_throttle: kit::throttle::Throttle::new(
                 ADMIN_TOKEN_MAX_FAILURES,
                 ADMIN_TOKEN_WINDOW,
             ),
@@ -181,7 +181,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let janitor = shared::serve::spawn_every(std::time::Duration::from_secs(60), {
+    let janitor = kit::serve::spawn_every(std::time::Duration::from_secs(60), {
         let app = app.clone();
         move || {
             let app = app.clone();
@@ -194,7 +194,7 @@ pub async fn serve(
     });
     let outbox = (app.config.outbox_concurrency > 0)
         .then(|| tokio::spawn(mail::worker::run(app.clone(), app.mailer.clone())));
-    let served = shared::serve::serve(http::router(app), listener, shutdown).await;
+    let served = kit::serve::serve(http::router(app), listener, shutdown).await;
     janitor.abort();
     if let Some(outbox) = outbox {
         outbox.abort();

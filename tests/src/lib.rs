@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use shared::clock::Clock;
+use protocol::clock::Clock;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -86,7 +86,7 @@ impl StackConfig {
         let mut issuer = issuer_agent::Config::for_dir(dir.to_path_buf(), String::new(), issuer_db);
         issuer.listen = "127.0.0.1:0".into();
         issuer.pg_schema = issuer_schema;
-        issuer.admin_token = Some(shared::secret::Secret::new(TEST_ISSUER_ADMIN_TOKEN));
+        issuer.admin_token = Some(protocol::secret::Secret::new(TEST_ISSUER_ADMIN_TOKEN));
         // Filled in with the wallet's address when the stack starts.
         issuer.wallet_url = String::new();
         let mut wallet = holder_agent::Config::for_dir(dir.to_path_buf(), String::new(), wallet_db);
@@ -97,7 +97,7 @@ impl StackConfig {
         verifier.listen = "127.0.0.1:0".into();
         verifier.pg_schema = verifier_schema;
         verifier.allow_loopback = true;
-        verifier.api_token = Some(shared::secret::Secret::new(TEST_VERIFIER_API_TOKEN));
+        verifier.api_token = Some(protocol::secret::Secret::new(TEST_VERIFIER_API_TOKEN));
         let storage = matches!(storage, Storage::Postgres { .. }).then_some(storage);
         StackConfig {
             issuer,

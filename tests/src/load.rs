@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use protocol::keys::{Alg, SigningKey};
+use protocol::sd_jwt::{KeyBinding, SdJwt};
 use serde_json::{Value, json};
-use shared::keys::{Alg, SigningKey};
-use shared::sd_jwt::{KeyBinding, SdJwt};
 use tokio::sync::Mutex;
 
 use crate::{Stack, TEST_ISSUER_ADMIN_TOKEN, TEST_VERIFIER_API_TOKEN};
@@ -280,7 +280,7 @@ async fn issue_one(
         .to_owned();
     let holder = SigningKey::generate(Alg::ES256);
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let proof = shared::oid4vci::build_proof_jwt(&holder, issuer, Some(&nonce), now);
+    let proof = protocol::oid4vci::build_proof_jwt(&holder, issuer, Some(&nonce), now);
     let body = json!({"credential_configuration_id": "OpenBadgeCredential_sd_jwt", "proofs": {"jwt": [proof]}});
     let resp = json_of(
         "credential",
@@ -396,7 +396,7 @@ async fn present_one(
         .await
         .map_err(|e| fail("request object", e))?;
     let jwt = r.text().await.map_err(|e| fail("request object", e))?;
-    let object = shared::jose::Jws::decode(&jwt)
+    let object = protocol::jose::Jws::decode(&jwt)
         .map_err(|e| fail("request object", e))?
         .payload;
     let (aud, nonce, state) = (

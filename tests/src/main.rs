@@ -8,7 +8,7 @@
 //! fetch from http:// loopback addresses, where the demo issuer and verifier run.
 
 use clap::{Args, Parser, Subcommand};
-use shared::clock::Clock;
+use protocol::clock::Clock;
 
 #[derive(Parser)]
 #[command(

@@ -9,11 +9,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
+use protocol::jose::Jws;
+use protocol::keys::{Alg, Jwk, Signer, SigningKey};
+use protocol::oid4vp::dcql::{Candidate, DcqlQuery};
+use protocol::sd_jwt::{KeyBinding, SdJwt, TYP_DC_SD_JWT, TYP_VC_SD_JWT};
 use serde_json::{Value, json};
-use shared::jose::Jws;
-use shared::keys::{Alg, Jwk, Signer, SigningKey};
-use shared::oid4vp::dcql::{Candidate, DcqlQuery};
-use shared::sd_jwt::{KeyBinding, SdJwt, TYP_DC_SD_JWT, TYP_VC_SD_JWT};
 use verifier::domain::checks::{
     Expectations, KB_MAX_AGE, LEEWAY, STATUS_LIST_MAX_BYTES, Sources, StatusCache, verify_vp_token,
 };
@@ -333,7 +333,7 @@ pub async fn verify(stack: &Stack, n: u32) -> Result<VerifyReport, FlowError> {
                 let ok = Jws::decode(&token).ok().is_some_and(|j| {
                     let v = j.verify(&vk).is_ok();
                     let lst = j.payload["status_list"]["lst"].as_str().unwrap_or("");
-                    v && shared::status::StatusList::decode(2, lst, STATUS_LIST_MAX_BYTES).is_ok()
+                    v && protocol::status::StatusList::decode(2, lst, STATUS_LIST_MAX_BYTES).is_ok()
                 });
                 std::hint::black_box(ok);
             }),
@@ -341,7 +341,7 @@ pub async fn verify(stack: &Stack, n: u32) -> Result<VerifyReport, FlowError> {
         (
             "ob3_schema: the `ld` claim against the OB 3.0 JSON Schema",
             time_us(n, || {
-                std::hint::black_box(shared::ob3::schema::validate(&prev.claims["ld"]).is_ok());
+                std::hint::black_box(protocol::ob3::schema::validate(&prev.claims["ld"]).is_ok());
             }),
         ),
     ];

@@ -6,9 +6,9 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use shared::oid4vp::dcql::DcqlQuery;
+use protocol::oid4vp::dcql::DcqlQuery;
 
-use shared::oid4vp::RequestUriMethod;
+use protocol::oid4vp::RequestUriMethod;
 
 use crate::domain::requests::{
     ClientPrefix, Disclose, RequestOptions, RequestResult, RequestSpec, Template,
@@ -25,7 +25,7 @@ pub enum CliResponseMode {
     DirectPostJwt,
 }
 
-impl From<CliResponseMode> for shared::oid4vp::ResponseMode {
+impl From<CliResponseMode> for protocol::oid4vp::ResponseMode {
     fn from(mode: CliResponseMode) -> Self {
         match mode {
             CliResponseMode::DirectPost => Self::DirectPost,
@@ -95,7 +95,7 @@ pub enum Command {
 
 /// Runs `command` (default `serve`) with `config`.
 pub async fn run(config: Config, command: Option<Command>) -> Result<(), AppError> {
-    let (app, startup) = App::open(config.clone(), shared::clock::Clock::system()).await?;
+    let (app, startup) = App::open(config.clone(), protocol::clock::Clock::system()).await?;
     if let Some(token) = &startup.new_api_token {
         eprintln!("verifier API token (shown once, stored hashed): {token}");
     }
@@ -178,7 +178,7 @@ pub async fn run(config: Config, command: Option<Command>) -> Result<(), AppErro
                 );
             } else {
                 println!("Scan with the wallet, or open:\n{}", created.openid4vp_uri);
-                if let Ok(qr) = shared::qr::Qr::new(&created.openid4vp_uri) {
+                if let Ok(qr) = protocol::qr::Qr::new(&created.openid4vp_uri) {
                     println!("{}", qr.terminal());
                 }
                 println!("Result: {}", created.result);
@@ -274,8 +274,8 @@ mod tests {
         );
         assert!(mode(&["--response-mode", "fragment"]).is_err());
         assert_eq!(
-            shared::oid4vp::ResponseMode::from(CliResponseMode::DirectPostJwt),
-            shared::oid4vp::ResponseMode::DirectPostJwt
+            protocol::oid4vp::ResponseMode::from(CliResponseMode::DirectPostJwt),
+            protocol::oid4vp::ResponseMode::DirectPostJwt
         );
     }
 

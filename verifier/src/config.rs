@@ -5,9 +5,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use shared::fetch::FetchPolicy;
-use shared::keys::seal::SealKey;
-pub use shared::secret::Secret;
+use kit::fetch::FetchPolicy;
+use protocol::keys::seal::SealKey;
+pub use protocol::secret::Secret;
 
 use crate::error::AppError;
 
@@ -154,15 +154,15 @@ impl Config {
     }
 
     /// The trust anchors of issuers' `x5c` chains (empty when none are configured).
-    pub fn x509_anchors(&self) -> Result<shared::x509::TrustAnchors, AppError> {
+    pub fn x509_anchors(&self) -> Result<protocol::x509::TrustAnchors, AppError> {
         let Some(path) = &self.x509_trust_anchors else {
-            return Ok(shared::x509::TrustAnchors::default());
+            return Ok(protocol::x509::TrustAnchors::default());
         };
         let pem = std::fs::read_to_string(path)
             .map_err(|e| AppError::Config(format!("{}: {e}", path.display())))?;
-        let ders = shared::x509::pem_certificates(&pem)
+        let ders = protocol::x509::pem_certificates(&pem)
             .map_err(|e| AppError::Config(format!("VERIFIER_X509_TRUST_ANCHORS: {e}")))?;
-        shared::x509::TrustAnchors::from_der(&ders)
+        protocol::x509::TrustAnchors::from_der(&ders)
             .map_err(|e| AppError::Config(format!("VERIFIER_X509_TRUST_ANCHORS: {e}")))
     }
 

@@ -24,7 +24,7 @@ pub enum AppError {
     Unauthorized,
     /// Too many wrong API tokens from the client's address (API and desk sign-in).
     #[error(transparent)]
-    Throttled(#[from] shared::throttle::Throttled),
+    Throttled(#[from] kit::throttle::Throttled),
     #[error("{0} not found")]
     NotFound(String),
     /// The verifier desk (web pages): no session, a bad CSRF token, a wrong API token.
@@ -35,7 +35,7 @@ pub enum AppError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("database: {0}")]
-    Db(#[from] shared::db::DbError),
+    Db(#[from] kit::db::DbError),
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -64,15 +64,15 @@ impl IntoResponse for AppError {
                 status,
                 code,
                 description,
-            } => shared::serve::oauth_error(status, code, &description),
-            AppError::BadRequest { field, detail } => shared::serve::problem(
+            } => kit::serve::oauth_error(status, code, &description),
+            AppError::BadRequest { field, detail } => kit::serve::problem(
                 StatusCode::BAD_REQUEST,
                 "Invalid request",
                 &detail,
                 Some(&field),
             ),
             AppError::Unauthorized => {
-                let mut r = shared::serve::problem(
+                let mut r = kit::serve::problem(
                     StatusCode::UNAUTHORIZED,
                     "Unauthorized",
                     "missing or wrong API bearer token",
@@ -83,13 +83,13 @@ impl IntoResponse for AppError {
                 r
             }
             AppError::Throttled(e) => {
-                let mut r = shared::serve::problem(
+                let mut r = kit::serve::problem(
                     StatusCode::TOO_MANY_REQUESTS,
                     "Too many failed attempts",
                     &e.to_string(),
                     None,
                 );
-                shared::serve::retry_after(&mut r, e.retry_after);
+                kit::serve::retry_after(&mut r, e.retry_after);
                 r
             }
             AppError::Desk(e) => {
@@ -100,9 +100,9 @@ impl IntoResponse for AppError {
                     | DeskError::CsrfNotThisSession => StatusCode::FORBIDDEN,
                     DeskError::NoSession | DeskError::WrongToken => StatusCode::UNAUTHORIZED,
                 };
-                shared::serve::problem(status, "Refused", &e.to_string(), None)
+                kit::serve::problem(status, "Refused", &e.to_string(), None)
             }
-            AppError::NotFound(what) => shared::serve::problem(
+            AppError::NotFound(what) => kit::serve::problem(
                 StatusCode::NOT_FOUND,
                 "Not found",
                 &format!("{what} not found"),
@@ -110,7 +110,7 @@ impl IntoResponse for AppError {
             ),
             AppError::Config(_) | AppError::Store(_) | AppError::Db(_) | AppError::Internal(_) => {
                 tracing::error!(error = %self, "internal error");
-                shared::serve::problem(
+                kit::serve::problem(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Internal error",
                     "the server could not complete the request",
@@ -165,7 +165,7 @@ impl IntoResponse for PageError {
                     StatusCode::TOO_MANY_REQUESTS,
                     &format!("{e}. Signing in is refused from here until then."),
                 );
-                shared::serve::retry_after(&mut r, e.retry_after);
+                kit::serve::retry_after(&mut r, e.retry_after);
                 return r;
             }
             AppError::Config(_) | AppError::Store(_) | AppError::Db(_) | AppError::Internal(_) => {

@@ -19,12 +19,12 @@ pub mod store;
 
 use std::sync::Arc;
 
-use shared::clock::Clock;
-use shared::did::DidResolver;
-use shared::fetch::Fetcher;
-use shared::issuer_key::IssuerKeyResolver;
-use shared::keys::SigningKey;
-use shared::keys::seal::SealKey;
+use kit::fetch::Fetcher;
+use protocol::clock::Clock;
+use protocol::did::DidResolver;
+use protocol::issuer_key::IssuerKeyResolver;
+use protocol::keys::SigningKey;
+use protocol::keys::seal::SealKey;
 use tokio::net::TcpListener;
 
 pub use config::Config;
@@ -75,8 +75,8 @@ pub struct Inner {
     /// The certificate chain and key of `x509_san_dns:` / `x509_hash:` requests.
     pub x509: domain::x509::X509Identity,
     /// Failed API token attempts per client address, on the API and the desk's sign-in
-    /// alike (in memory, per instance; see [`shared::throttle`]).
-    pub token_throttle: shared::throttle::Throttle,
+    /// alike (in memory, per instance; see [`kit::throttle`]).
+    pub token_throttle: kit::throttle::Throttle,
 }
 
 impl std::ops::Deref for App {
@@ -116,22 +116,22 @@ impl App {
         let seal = config.seal_key()?;
         let store = Store::connect(&config.database_url, config.pg_schema.as_deref()).await?;
         let public_url = config.public_url.trim_end_matches('/').to_owned();
-        let did = shared::did::did_web_from_url(&public_url)
+        let did = protocol::did::did_web_from_url(&public_url)
             .map_err(|e| AppError::Config(format!("public URL: {e}")))?;
         let es256 = store
-            .signing_key("es256-1", shared::keys::Alg::ES256, &seal, clock.now())
+            .signing_key("es256-1", protocol::keys::Alg::ES256, &seal, clock.now())
             .await?;
         let mut startup = Startup::default();
         if config.api_token.is_none() && store.setting(API_TOKEN_SETTING).await?.is_none() {
-            let token = shared::b64::random(24);
+            let token = protocol::b64::random(24);
             store
-                .set_setting(API_TOKEN_SETTING, &shared::b64::sha256(&token))
+                .set_setting(API_TOKEN_SETTING, &protocol::b64::sha256(&token))
                 .await?;
             startup.new_api_token = Some(token);
         }
         let fetcher = Fetcher::new(config.fetch_policy())
             .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?;
-        let resources = Fetcher::new(shared::fetch::FetchPolicy {
+        let resources = Fetcher::new(kit::fetch::FetchPolicy {
             max_bytes: domain::sources::RESOURCE_MAX_BYTES,
             ..config.fetch_policy()
         })
@@ -148,7 +148,7 @@ impl App {
                 "VERIFIER_WEBHOOK_URL needs VERIFIER_WEBHOOK_SECRET: webhooks are signed".into(),
             ));
         }
-        let webhooks = Fetcher::new(shared::fetch::FetchPolicy {
+        let webhooks = Fetcher::new(kit::fetch::FetchPolicy {
             max_bytes: domain::webhooks::WEBHOOK_MAX_ANSWER,
             timeout: domain::webhooks::WEBHOOK_TIMEOUT,
             ..config.fetch_policy()
@@ -197,7 +197,7 @@ impl App {
             desk_key,
             webhooks,
             x509,
-            token_throttle: shared::throttle::Throttle::new(TOKEN_MAX_FAILURES, TOKEN_WINDOW),
+            token_throttle: kit::throttle::Throttle::new(TOKEN_MAX_FAILURES, TOKEN_WINDOW),
         };
         Ok((
             App {
@@ -210,15 +210,15 @@ impl App {
     /// Whether `token` is the API bearer token: the configured one, or else the one whose
     /// hash is stored (read each time, so `verifier token` takes effect at once).
     pub async fn api_token_ok(&self, token: &str) -> Result<bool, AppError> {
-        let hash = shared::b64::sha256(token.trim());
+        let hash = protocol::b64::sha256(token.trim());
         let expected = match &self.config.api_token {
-            Some(t) => shared::b64::sha256(t.expose()),
+            Some(t) => protocol::b64::sha256(t.expose()),
             None => match self.store.setting(API_TOKEN_SETTING).await? {
                 Some(h) => h,
                 None => return Ok(false),
             },
         };
-        Ok(shared::secret::constant_time_eq(
+        Ok(protocol::secret::constant_time_eq(
             hash.as_bytes(),
             expected.as_bytes(),
         ))
@@ -246,17 +246,17 @@ impl App {
     /// Replaces the stored API token by a new one and returns it (shown once). A token set
     /// in the configuration still takes precedence.
     pub async fn rotate_api_token(&self) -> Result<String, AppError> {
-        let token = shared::b64::random(24);
+        let token = protocol::b64::random(24);
         self.store
-            .set_setting(API_TOKEN_SETTING, &shared::b64::sha256(&token))
+            .set_setting(API_TOKEN_SETTING, &protocol::b64::sha256(&token))
             .await?;
         Ok(token)
     }
 
     /// The did:web document: the request-signing key as `#key-1`.
     pub fn did_document(&self) -> serde_json::Value {
-        use shared::keys::Signer;
-        shared::did::did_web_document(&self.did, &[("key-1", self.es256.public_jwk())])
+        use protocol::keys::Signer;
+        protocol::did::did_web_document(&self.did, &[("key-1", self.es256.public_jwk())])
     }
 }
 
@@ -273,7 +273,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let janitor = shared::serve::spawn_every(std::time::Duration::from_secs(60), {
+    let janitor = kit::serve::spawn_every(std::time::Duration::from_secs(60), {
         let app = app.clone();
         move || {
             let app = app.clone();
@@ -287,7 +287,7 @@ pub async fn serve(
             }
         }
     });
-    let webhooks = shared::serve::spawn_every(WEBHOOK_TICK, {
+    let webhooks = kit::serve::spawn_every(WEBHOOK_TICK, {
         let app = app.clone();
         move || {
             let app = app.clone();
@@ -298,7 +298,7 @@ pub async fn serve(
             }
         }
     });
-    let served = shared::serve::serve(http::router(app), listener, shutdown).await;
+    let served = kit::serve::serve(http::router(app), listener, shutdown).await;
     janitor.abort();
     webhooks.abort();
     served

@@ -2,10 +2,10 @@
 //! SQLite and PostgreSQL alike); a response is accepted by one conditional `UPDATE`, so
 //! single use holds across concurrent requests and across instances sharing a database.
 
-use shared::db::{Db, Migrations};
-use shared::keys::seal::SealKey;
-use shared::keys::{Alg, SigningKey};
-use shared::{with_db, with_db_write};
+use kit::db::{Db, Migrations};
+use kit::{with_db, with_db_write};
+use protocol::keys::seal::SealKey;
+use protocol::keys::{Alg, SigningKey};
 
 static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -15,7 +15,7 @@ pub enum StoreError {
     #[error("database: {0}")]
     Sqlx(#[from] sqlx::Error),
     #[error(transparent)]
-    Key(#[from] shared::db::KeyStoreError),
+    Key(#[from] kit::db::KeyStoreError),
 }
 
 #[derive(Clone, Debug)]
@@ -113,7 +113,7 @@ macro_rules! select_requests {
 }
 
 impl Store {
-    pub async fn connect(url: &str, pg_schema: Option<&str>) -> Result<Store, shared::db::DbError> {
+    pub async fn connect(url: &str, pg_schema: Option<&str>) -> Result<Store, kit::db::DbError> {
         let migrations = Migrations {
             sqlite: &SQLITE,
             postgres: &POSTGRES,

@@ -240,12 +240,12 @@ impl PublicPage {
         let issued = date(s("/ld/validFrom").or_else(|| {
             c.get("iat")
                 .and_then(Value::as_i64)
-                .map(shared::clock::rfc3339)
+                .map(protocol::clock::rfc3339)
         }));
         let valid_until = date(s("/ld/validUntil").or_else(|| {
             c.get("exp")
                 .and_then(Value::as_i64)
-                .map(shared::clock::rfc3339)
+                .map(protocol::clock::rfc3339)
         }));
         let description = s("/ld/credentialSubject/achievement/description");
         let url = app.public_url(&badge.slug);
@@ -363,7 +363,7 @@ async fn visible_url(app: &App, web: &Web, slug: &str) -> Result<Option<String>,
 
 async fn qr_png(State(app): State<App>, web: Web, Path(slug): Path<String>) -> Response {
     match visible_url(&app, &web, &slug).await {
-        Ok(Some(url)) => match shared::qr::Qr::new(&url) {
+        Ok(Some(url)) => match protocol::qr::Qr::new(&url) {
             Ok(qr) => resource(qr.png(QR_PNG_SCALE), "image/png"),
             Err(e) => crate::AppError::Internal(format!("QR code: {e}")).into_response(),
         },
@@ -390,7 +390,7 @@ async fn share_png(State(app): State<App>, web: Web, Path(slug): Path<String>) -
 
 async fn qr_svg(State(app): State<App>, web: Web, Path(slug): Path<String>) -> Response {
     match visible_url(&app, &web, &slug).await {
-        Ok(Some(url)) => match shared::qr::Qr::new(&url) {
+        Ok(Some(url)) => match protocol::qr::Qr::new(&url) {
             Ok(qr) => resource(qr.svg(), "image/svg+xml"),
             Err(e) => crate::AppError::Internal(format!("QR code: {e}")).into_response(),
         },

@@ -2,7 +2,7 @@
 //! password, not yet confirmed), the single-use tokens the emails link to (only their
 //! SHA-256 is kept), and ending every session of an account.
 
-use shared::{with_db, with_db_write};
+use kit::{with_db, with_db_write};
 
 use super::{Store, StoreError};
 

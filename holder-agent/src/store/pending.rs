@@ -2,7 +2,7 @@
 //! request, owned by an account and a browser session, kept a few per owner, answered once
 //! by a conditional update (safe across instances sharing the database).
 
-use shared::{with_db, with_db_write};
+use kit::{with_db, with_db_write};
 
 use super::{Store, StoreError};
 

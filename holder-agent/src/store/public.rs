@@ -1,7 +1,7 @@
 //! Storage of the public badge pages (visibility, slug, the holder's disclosure choice) and
 //! of the companion credentials (the `ldp_vc` received beside an SD-JWT VC).
 
-use shared::{with_db, with_db_write};
+use kit::{with_db, with_db_write};
 
 use super::{CredentialRow, Store, StoreError};
 

@@ -301,10 +301,10 @@ impl App {
         self.store
             .retire_account_tokens(account_id, purpose, now)
             .await?;
-        let token = shared::b64::random(32);
+        let token = protocol::b64::random(32);
         self.store
             .insert_account_token(
-                &shared::b64::sha256(&token),
+                &protocol::b64::sha256(&token),
                 account_id,
                 purpose,
                 now,
@@ -328,7 +328,7 @@ impl App {
         }
         let row = self
             .store
-            .account_token(&shared::b64::sha256(token))
+            .account_token(&protocol::b64::sha256(token))
             .await?
             .ok_or(AccountError::UnknownToken)?;
         if row.purpose != purpose {
@@ -357,7 +357,7 @@ impl App {
         let account_id = self.check_link_token(token, purpose, now).await?;
         if !self
             .store
-            .use_account_token(&shared::b64::sha256(token.trim()), now)
+            .use_account_token(&protocol::b64::sha256(token.trim()), now)
             .await?
         {
             return Err(AccountError::TokenUsed.into());

@@ -1,7 +1,7 @@
 //! The baked badge of a public page (Open Badges 3.0 §5.3 "baking"; `spec/ob3.md` §4): the
 //! issuer's badge image with the `ldp_vc` received with the badge embedded, a PNG in an
 //! `iTXt` chunk keyed `openbadgecredential`, an SVG in an `<openbadges:credential>` element
-//! ([`shared::baked`]).
+//! ([`protocol::baked`]).
 //!
 //! The image is the achievement's (`credentialSubject.achievement.image`), fetched through
 //! the guarded fetcher (or decoded from a `data:` URL) when asked for. What is served:
@@ -82,7 +82,7 @@ impl App {
                 None => generated_svg(&name),
             };
             match &credential {
-                Some(vc) => shared::baked::bake_svg(&text, vc)
+                Some(vc) => protocol::baked::bake_svg(&text, vc)
                     .map_err(|e| AppError::Internal(format!("baking the SVG: {e}")))?,
                 None => text,
             }
@@ -90,12 +90,12 @@ impl App {
         } else {
             let png = match image {
                 Some(Image::Png(png)) => png,
-                _ => shared::qr::Qr::new(&self.public_url(slug))
+                _ => protocol::qr::Qr::new(&self.public_url(slug))
                     .map_err(|e| AppError::Internal(format!("QR code: {e}")))?
                     .png(QR_SCALE),
             };
             match &credential {
-                Some(vc) => shared::baked::bake_png(&png, vc)
+                Some(vc) => protocol::baked::bake_png(&png, vc)
                     .map_err(|e| AppError::Internal(format!("baking the PNG: {e}")))?,
                 None => png,
             }
@@ -185,10 +185,10 @@ mod tests {
         assert!(!svg.contains("<script>"), "{svg}");
         assert!(svg.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; co"));
         let vc = r#"{"type":["VerifiableCredential","OpenBadgeCredential"]}"#;
-        let baked = shared::baked::bake_svg(&svg, vc).unwrap();
-        assert_eq!(shared::baked::unbake_svg(&baked).unwrap(), vc);
+        let baked = protocol::baked::bake_svg(&svg, vc).unwrap();
+        assert_eq!(protocol::baked::unbake_svg(&baked).unwrap(), vc);
 
-        let png = shared::qr::Qr::new("https://wallet.example/p/x")
+        let png = protocol::qr::Qr::new("https://wallet.example/p/x")
             .unwrap()
             .png(2);
         let wrapped = wrap_png(&png, "A \"badge\"");

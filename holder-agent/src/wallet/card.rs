@@ -7,7 +7,7 @@
 //!   Greek and Cyrillic, MotoyaLCedar for Japanese) as real text with a `ToUnicode` map,
 //!   so names print the same on any machine and can be searched and copied. The SVG uses
 //!   `<text>` (escaped) with those font families, as a browser or editor shows them.
-//! * [`qr_png`] and [`qr_svg`]: the QR code alone ([`shared::qr`]).
+//! * [`qr_png`] and [`qr_svg`]: the QR code alone ([`protocol::qr`]).
 //! * [`share_image_png`]: the 1200 × 630 picture behind a public page's `og:image`.
 //!
 //! Badge images come from credentials, i.e. from issuers: only PNG and SVG are taken, at
@@ -19,7 +19,7 @@ pub mod raster;
 pub(crate) mod text;
 
 use base64::Engine;
-use shared::qr::{Qr, QrError};
+use protocol::qr::{Qr, QrError};
 
 pub use text::FONT_FAMILIES;
 

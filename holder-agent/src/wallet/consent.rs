@@ -15,12 +15,12 @@
 
 use std::collections::BTreeMap;
 
+use protocol::keys::Signer;
+use protocol::oid4vp::dcql::{Candidate, DcqlError};
+use protocol::oid4vp::{RequestError, ResponseMode};
+use protocol::sd_jwt::{KeyBinding, SdJwt};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use shared::keys::Signer;
-use shared::oid4vp::dcql::{Candidate, DcqlError};
-use shared::oid4vp::{RequestError, ResponseMode};
-use shared::sd_jwt::{KeyBinding, SdJwt};
 
 use super::disclosure::{self, pointer};
 use super::oid4vp::{LoadedRequest, PresentError, Presented, PresentedCredential};
@@ -139,7 +139,7 @@ struct Group {
 
 /// The consent items of one selected credential.
 fn consent_items(
-    query: &shared::oid4vp::dcql::CredentialQuery,
+    query: &protocol::oid4vp::dcql::CredentialQuery,
     sd: &SdJwt,
     vct: &str,
     requested: &[Vec<String>],
@@ -217,7 +217,7 @@ pub struct VerifierAnswer {
 }
 
 impl VerifierAnswer {
-    pub(crate) fn from_fetched(f: &shared::fetch::Fetched) -> Self {
+    pub(crate) fn from_fetched(f: &kit::fetch::Fetched) -> Self {
         let body: Value = serde_json::from_slice(&f.body)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&f.body).into_owned()));
         let redirect_uri = body
@@ -419,10 +419,10 @@ impl App {
 
 #[cfg(test)]
 mod tests {
+    use protocol::keys::{Alg, SigningKey};
+    use protocol::oid4vp::dcql::DcqlQuery;
+    use protocol::sd_jwt::parse_pointer;
     use serde_json::json;
-    use shared::keys::{Alg, SigningKey};
-    use shared::oid4vp::dcql::DcqlQuery;
-    use shared::sd_jwt::parse_pointer;
 
     use super::*;
 
@@ -446,7 +446,7 @@ mod tests {
                 "evidence": [{"id": "https://portfolio.example/ana"}]
             }
         });
-        shared::sd_jwt::issue(
+        protocol::sd_jwt::issue(
             claims.as_object().unwrap().clone(),
             &[
                 "/ld/credentialSubject/identifier/0",
@@ -456,7 +456,7 @@ mod tests {
                 "/ld/evidence",
             ],
             0,
-            shared::jose::header("dc+sd-jwt", None),
+            protocol::jose::header("dc+sd-jwt", None),
             &issuer as &dyn Signer,
         )
         .unwrap()

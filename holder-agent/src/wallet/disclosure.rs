@@ -5,9 +5,9 @@
 //! credential query against that, so a narrower choice that no longer satisfies the query
 //! is refused here, naming the missing claim, instead of by the verifier.
 
+use protocol::oid4vp::dcql::{Candidate, CredentialQuery, Mismatch};
+use protocol::sd_jwt::{SdJwt, SdJwtError, parse_pointer};
 use serde_json::{Map, Value};
-use shared::oid4vp::dcql::{Candidate, CredentialQuery, Mismatch};
-use shared::sd_jwt::{SdJwt, SdJwtError, parse_pointer};
 
 /// Why the holder's disclosure choice cannot be used.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -127,9 +127,9 @@ pub fn choose(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use protocol::keys::{Alg, Signer, SigningKey};
+    use protocol::oid4vp::dcql::DcqlQuery;
     use serde_json::json;
-    use shared::keys::{Alg, Signer, SigningKey};
-    use shared::oid4vp::dcql::DcqlQuery;
 
     const VCT: &str = "https://issuer.example/vct/open-badge-v3";
 
@@ -153,7 +153,7 @@ mod tests {
                 }
             }
         });
-        shared::sd_jwt::issue(
+        protocol::sd_jwt::issue(
             claims.as_object().unwrap().clone(),
             &[
                 "/ld/credentialSubject/identifier/0",
@@ -161,7 +161,7 @@ mod tests {
                 "/ld/credentialSubject/identifier",
             ],
             0,
-            shared::jose::header("dc+sd-jwt", None),
+            protocol::jose::header("dc+sd-jwt", None),
             &issuer as &dyn Signer,
         )
         .unwrap()

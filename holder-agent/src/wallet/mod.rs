@@ -18,9 +18,9 @@ pub mod scan;
 pub mod verify;
 pub mod web;
 
+use protocol::keys::{Alg, SigningKey};
 use serde::Serialize;
 use serde_json::Value;
-use shared::keys::{Alg, SigningKey};
 
 use crate::App;
 use crate::error::AppError;
@@ -105,7 +105,7 @@ impl App {
     pub async fn account_by_token(&self, token: &str) -> Result<Account, AppError> {
         let row = self
             .store
-            .account_by_token(&shared::b64::sha256(token))
+            .account_by_token(&protocol::b64::sha256(token))
             .await?
             .ok_or(AppError::Unauthorized)?;
         self.open_account(row)
@@ -113,9 +113,9 @@ impl App {
 
     /// Creates (or replaces) the account's API token; returns it. Only its hash is kept.
     pub async fn rotate_api_token(&self, account: &Account) -> Result<String, AppError> {
-        let token = shared::b64::random(32);
+        let token = protocol::b64::random(32);
         self.store
-            .set_api_token_hash(&account.id, &shared::b64::sha256(&token))
+            .set_api_token_hash(&account.id, &protocol::b64::sha256(&token))
             .await?;
         Ok(token)
     }
@@ -176,11 +176,11 @@ pub fn credential_view(row: &CredentialRow) -> Result<CredentialView, AppError> 
             .or_else(|| str_at(&claims, "/ld/name")),
         recipient_name: recipient_name(&claims),
         received_at: row.received_at,
-        received: shared::clock::rfc3339(row.received_at),
+        received: protocol::clock::rfc3339(row.received_at),
         valid_until: claims
             .get("exp")
             .and_then(Value::as_i64)
-            .map(shared::clock::rfc3339),
+            .map(protocol::clock::rfc3339),
         disclosable,
         visibility: None,
     })

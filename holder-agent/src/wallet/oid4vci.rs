@@ -7,21 +7,21 @@
 //! issuer's did:web key, and it is stored as the companion of the SD-JWT VC (the public
 //! page's JSON form and the baked badge image carry it).
 
-use serde::Serialize;
-use serde_json::{Value, json};
-use shared::did::Relationship;
-use shared::did::did_web_from_url;
-use shared::fetch::{FetchError, Fetched};
-use shared::issuer_key::IssuerKeyError;
-use shared::keys::Signer;
-use shared::oauth::ErrorResponse;
-use shared::oid4vci::{
+use kit::fetch::{FetchError, Fetched};
+use protocol::did::Relationship;
+use protocol::did::did_web_from_url;
+use protocol::issuer_key::IssuerKeyError;
+use protocol::keys::Signer;
+use protocol::oauth::ErrorResponse;
+use protocol::oid4vci::{
     AuthorizationServerMetadata, CredentialConfiguration, CredentialIssuerMetadata,
     CredentialOffer, CredentialRequest, CredentialResponse, NonceResponse, OfferError, OfferRef,
     Proofs, TokenRequest, TokenResponse, TxCode, TxCodeInputMode, WellKnownError, build_proof_jwt,
     well_known_url,
 };
-use shared::sd_jwt::{Revealed, SdJwt, SdJwtError, TYP_DC_SD_JWT};
+use protocol::sd_jwt::{Revealed, SdJwt, SdJwtError, TYP_DC_SD_JWT};
+use serde::Serialize;
+use serde_json::{Value, json};
 
 use super::{Account, CredentialView, credential_view};
 use crate::App;
@@ -35,7 +35,7 @@ pub const FORMAT_SD_JWT_VC: &str = "dc+sd-jwt";
 pub const FORMAT_LDP_VC: &str = "ldp_vc";
 /// Seconds of clock skew tolerated on `exp` / `nbf` of a received credential: the
 /// verification core's, so receipt and the live checks agree.
-const LEEWAY: i64 = shared::verify::LEEWAY;
+const LEEWAY: i64 = protocol::verify::LEEWAY;
 
 /// Why an offer could not be accepted; each variant names the failed check.
 #[derive(Debug, thiserror::Error)]
@@ -728,7 +728,7 @@ impl App {
             .verify(&key, &[TYP_DC_SD_JWT], now, LEEWAY)
             .map_err(bad)?;
         // The badge's own `ld.issuer.id` must name the issuer that signed it.
-        let binding = shared::verify::issuer::binding(
+        let binding = protocol::verify::issuer::binding(
             &iss,
             revealed.claims.get("ld"),
             "SD-JWT VC `iss`, whose key verified the signature",
@@ -766,7 +766,7 @@ impl App {
             )));
         }
         let subject = vc.pointer("/credentialSubject/id").and_then(Value::as_str);
-        let holder = shared::did::did_jwk(&account.key.public_jwk());
+        let holder = protocol::did::did_jwk(&account.key.public_jwk());
         if subject != Some(holder.as_str()) {
             return Err(bad(format!(
                 "its credentialSubject.id is {subject:?}, not this account's {holder:?}"
@@ -793,7 +793,7 @@ impl App {
             .and_then(|p| p.get("verificationMethod"))
             .and_then(Value::as_str)
             .ok_or_else(|| bad("its proof names no verificationMethod".into()))?;
-        let (method_did, _) = shared::did::split_did_url(method)
+        let (method_did, _) = protocol::did::split_did_url(method)
             .map_err(|e| bad(format!("verificationMethod {method:?}: {e}")))?;
         if method_did != issuer_did {
             return Err(bad(format!(
@@ -805,7 +805,7 @@ impl App {
             .resolve_key(method, Relationship::AssertionMethod)
             .await
             .map_err(|e| bad(format!("the proof key could not be resolved: {e}")))?;
-        shared::vc::data_integrity::verify(vc, &key, method, &issuer_did)
+        protocol::vc::data_integrity::verify(vc, &key, method, &issuer_did)
             .await
             .map_err(|e| bad(e.to_string()))?;
         Ok(vc.to_string())
@@ -862,7 +862,7 @@ impl App {
             issuer: credential_issuer.to_owned(),
             issuer_display_name: None,
             vct: vct.to_owned(),
-            raw_hash: shared::b64::sha256(&raw),
+            raw_hash: protocol::b64::sha256(&raw),
             raw,
             claims: Value::Object(revealed.claims.clone()).to_string(),
             disclosable: json!(revealed.disclosure_pointers()).to_string(),
@@ -880,27 +880,27 @@ mod tests {
     /// failed check named: `issuer_binding`.
     #[tokio::test]
     async fn a_badge_naming_another_issuer_is_refused_on_receipt() {
-        use shared::keys::{Alg, Signer, SigningKey};
+        use protocol::keys::{Alg, Signer, SigningKey};
         let tmp = tempfile::tempdir().unwrap();
         let data = tmp.path().join("data");
         let url = format!("sqlite://{}/wallet.db", data.display());
         let config = crate::Config::for_dir(data, "http://127.0.0.1:8082".into(), url);
-        let (app, _) = App::open(config, shared::clock::Clock::system())
+        let (app, _) = App::open(config, protocol::clock::Clock::system())
             .await
             .unwrap();
         let signer = SigningKey::generate(Alg::ES256);
-        let iss = shared::did::did_jwk(&signer.public_jwk());
+        let iss = protocol::did::did_jwk(&signer.public_jwk());
         let now = app.clock.now();
         let issue = |ld_issuer: &str| {
             let claims = serde_json::json!({
                 "iss": iss, "iat": now, "vct": "https://real.example/vct/open-badge-v3",
                 "ld": {"issuer": {"id": ld_issuer, "type": ["Profile"], "name": "Real Issuer"}},
             });
-            shared::sd_jwt::issue(
+            protocol::sd_jwt::issue(
                 claims.as_object().unwrap().clone(),
                 &[],
                 0,
-                shared::jose::header(TYP_DC_SD_JWT, None),
+                protocol::jose::header(TYP_DC_SD_JWT, None),
                 &signer,
             )
             .unwrap()
@@ -1041,13 +1041,13 @@ mod tests {
             "http://127.0.0.1:0".into(),
             format!("sqlite://{}/wallet.db", dir.path().display()),
         );
-        let (app, _) = App::open(config, shared::clock::Clock::system())
+        let (app, _) = App::open(config, protocol::clock::Clock::system())
             .await
             .unwrap();
         let account = app.ensure_account("default", 0).await.unwrap();
         let issuer = "https://issuer.example";
         let did = "did:web:issuer.example";
-        let holder = shared::did::did_jwk(&account.key.public_jwk());
+        let holder = protocol::did::did_jwk(&account.key.public_jwk());
         let sd_jwt = CredentialRow {
             id: "c".into(),
             account_id: account.id.clone(),

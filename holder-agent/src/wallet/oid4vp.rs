@@ -9,19 +9,19 @@
 //! A256GCM when offered, else A128GCM) to the `client_metadata.jwks` key with `use: enc`
 //! and `alg: ECDH-ES`, and posted as `response=<JWE>`.
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
-use shared::did::{DidError, Relationship, split_did_url};
-use shared::fetch::FetchError;
-use shared::jose::jwe::{self, Enc, JweError};
-use shared::jose::{JoseError, Jws};
-use shared::keys::Jwk;
-use shared::oauth::ErrorCode;
-use shared::oid4vp::{
+use kit::fetch::FetchError;
+use protocol::did::{DidError, Relationship, split_did_url};
+use protocol::jose::jwe::{self, Enc, JweError};
+use protocol::jose::{JoseError, Jws};
+use protocol::keys::Jwk;
+use protocol::oauth::ErrorCode;
+use protocol::oid4vp::{
     AuthorizationErrorResponse, AuthorizationRequest, ClientId, ClientIdPrefix, Invocation,
     InvocationError, RequestError, RequestUriMethod, ResponseMode, TYP_REQUEST_OBJECT,
     check_client_id, decode_request_object,
 };
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
 
 use super::Account;
 use super::consent::VerifierAnswer;
@@ -56,7 +56,7 @@ pub enum PresentError {
     #[error("X.509 certificate chain (`x5c`) of client {client_id}: {source}")]
     X509 {
         client_id: String,
-        source: shared::x509::X509Error,
+        source: protocol::x509::X509Error,
     },
     #[error("client {client_id}: the `x5c` leaf certificate's SHA-256 is {found}")]
     X509HashMismatch { client_id: String, found: String },
@@ -266,7 +266,7 @@ pub fn decode_unsigned_request(jwt: &str) -> Result<AuthorizationRequest, Reques
         )));
     }
     let decode = |part: &str, what: &'static str| -> Result<Map<String, Value>, RequestError> {
-        let bytes = shared::b64::decode(part)
+        let bytes = protocol::b64::decode(part)
             .map_err(|_| RequestError::Jose(JoseError::Malformed(what)))?;
         serde_json::from_slice(&bytes).map_err(|_| RequestError::Jose(JoseError::Malformed(what)))
     };
@@ -357,7 +357,7 @@ pub struct LoadedRequest {
 /// checked; the typed request does not keep it).
 fn client_name_of(jwt: &str) -> Option<String> {
     let payload = jwt.split('.').nth(1)?;
-    let bytes = shared::b64::decode(payload).ok()?;
+    let bytes = protocol::b64::decode(payload).ok()?;
     let claims: Value = serde_json::from_slice(&bytes).ok()?;
     let name = claims
         .pointer("/client_metadata/client_name")?
@@ -407,7 +407,7 @@ impl App {
                 let fetched = match r.request_uri_method {
                     RequestUriMethod::Get => self.fetcher.get(&url, accept).await,
                     RequestUriMethod::Post => {
-                        let nonce = shared::b64::random(16);
+                        let nonce = protocol::b64::random(16);
                         let metadata = wallet_metadata().to_string();
                         let form = [
                             ("wallet_metadata", metadata.as_str()),
@@ -538,9 +538,9 @@ impl App {
                     .collect()
             })
             .unwrap_or_default();
-        let chain = shared::x509::x5c_decode(&x5c).map_err(x509_error)?;
+        let chain = protocol::x509::x5c_decode(&x5c).map_err(x509_error)?;
         let leaf =
-            shared::x509::verify_chain(&chain, &self.x509_anchors, now).map_err(x509_error)?;
+            protocol::x509::verify_chain(&chain, &self.x509_anchors, now).map_err(x509_error)?;
         match client_id.prefix() {
             ClientIdPrefix::X509Hash(hash) if leaf.hash() != *hash => {
                 return Err(PresentError::X509HashMismatch {
@@ -673,7 +673,7 @@ impl App {
 
 #[cfg(test)]
 mod tests {
-    use shared::keys::Signer;
+    use protocol::keys::Signer;
 
     use super::*;
 
@@ -786,8 +786,8 @@ mod tests {
         let jwt = |header: Value| {
             format!(
                 "{}.{}.",
-                shared::b64::encode(header.to_string()),
-                shared::b64::encode(&claims)
+                protocol::b64::encode(header.to_string()),
+                protocol::b64::encode(&claims)
             )
         };
         let req =
@@ -815,7 +815,7 @@ mod tests {
     fn direct_post_jwt_picks_the_key_and_enc() {
         let key = jwe::EncryptionKey::generate();
         let enc_jwk = key.public_jwk().to_value();
-        let signing = shared::keys::SigningKey::generate(shared::keys::Alg::ES256);
+        let signing = protocol::keys::SigningKey::generate(protocol::keys::Alg::ES256);
         let sig_jwk = {
             let mut j = signing.public_jwk().to_value();
             j["use"] = json!("sig");

@@ -39,8 +39,8 @@ pub enum PendingError {
     AlreadyAnswered,
     #[error(
         "this presentation request expired at {} (now {}); scan the verifier's QR code again",
-        shared::clock::rfc3339(*expired_at),
-        shared::clock::rfc3339(*now)
+        protocol::clock::rfc3339(*expired_at),
+        protocol::clock::rfc3339(*now)
     )]
     Expired { expired_at: i64, now: i64 },
     #[error(
@@ -97,7 +97,7 @@ impl PendingPresentations {
         if json.len() > MAX_PREPARED_BYTES {
             return Err(PendingError::TooLarge { bytes: json.len() });
         }
-        let id = shared::b64::random(24);
+        let id = protocol::b64::random(24);
         let expires_at = match prepared.loaded.request.exp {
             Some(exp) => exp.min(now + PENDING_TTL),
             None => now + PENDING_TTL,
@@ -105,9 +105,9 @@ impl PendingPresentations {
         self.store
             .insert_pending(
                 &NewPending {
-                    id_hash: &shared::b64::sha256(&id),
+                    id_hash: &protocol::b64::sha256(&id),
                     account_id: owner.account_id,
-                    session_hash: &shared::b64::sha256(owner.session),
+                    session_hash: &protocol::b64::sha256(owner.session),
                     prepared: &json,
                     created_at: now,
                     expires_at,
@@ -130,9 +130,9 @@ impl PendingPresentations {
         let row = self
             .store
             .pending(
-                &shared::b64::sha256(id),
+                &protocol::b64::sha256(id),
                 owner.account_id,
-                &shared::b64::sha256(owner.session),
+                &protocol::b64::sha256(owner.session),
             )
             .await?
             .ok_or(PendingError::Unknown)?;
@@ -157,8 +157,8 @@ impl PendingPresentations {
         id: &str,
         now: i64,
     ) -> Result<Prepared, PendingError> {
-        let id_hash = shared::b64::sha256(id);
-        let session_hash = shared::b64::sha256(owner.session);
+        let id_hash = protocol::b64::sha256(id);
+        let session_hash = protocol::b64::sha256(owner.session);
         match self
             .store
             .answer_pending(&id_hash, owner.account_id, &session_hash, now)
@@ -187,9 +187,9 @@ impl PendingPresentations {
     pub async fn restore(&self, owner: Owner<'_>, id: &str) -> Result<(), PendingError> {
         self.store
             .unanswer_pending(
-                &shared::b64::sha256(id),
+                &protocol::b64::sha256(id),
                 owner.account_id,
-                &shared::b64::sha256(owner.session),
+                &protocol::b64::sha256(owner.session),
             )
             .await?;
         Ok(())
@@ -214,7 +214,7 @@ mod tests {
             "http://127.0.0.1:0".into(),
             format!("sqlite://{}/wallet.db", dir.display()),
         );
-        App::open(config, shared::clock::Clock::system())
+        App::open(config, protocol::clock::Clock::system())
             .await
             .expect("wallet opens")
             .0

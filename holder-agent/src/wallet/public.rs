@@ -9,9 +9,9 @@
 //! so a verifier fetching `/p/{slug}/credential` sees what a visitor sees. A private badge
 //! is unknown to everyone (404) except its signed-in holder, who still sees the page.
 
+use protocol::sd_jwt::{SdJwt, parse_pointer};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use shared::sd_jwt::{SdJwt, parse_pointer};
 
 use super::Account;
 use super::oid4vci::FORMAT_LDP_VC;
@@ -27,7 +27,7 @@ impl BadgePageRow {
     pub fn new_public(credential_id: &str, now: i64) -> Self {
         BadgePageRow {
             credential_id: credential_id.to_owned(),
-            slug: shared::b64::random(SLUG_BYTES),
+            slug: protocol::b64::random(SLUG_BYTES),
             public: 1,
             disclose: "[]".into(),
             updated_at: now,
@@ -445,7 +445,7 @@ mod tests {
         let b = BadgePageRow::new_public("c", 5);
         assert!(a.is_public());
         assert_eq!(a.disclosed().unwrap(), Vec::<String>::new());
-        assert_eq!(shared::b64::decode(&a.slug).unwrap().len(), 16);
+        assert_eq!(protocol::b64::decode(&a.slug).unwrap().len(), 16);
         assert_ne!(a.slug, b.slug);
     }
 }

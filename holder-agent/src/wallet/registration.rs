@@ -16,8 +16,8 @@
 //! trusted issuer's invitation for a known address calls the issuer back, so a further
 //! badge is emailed to the address, and answers `created: false` with no token.)
 
+use protocol::invitation::{Invitation, InvitationError, Unverified};
 use serde::Serialize;
-use shared::invitation::{Invitation, InvitationError, Unverified};
 
 use crate::App;
 use crate::error::AppError;
@@ -252,7 +252,7 @@ impl App {
         now: i64,
     ) -> Result<Option<crate::Account>, AppError> {
         let id = uuid::Uuid::new_v4().to_string();
-        let key = shared::keys::SigningKey::generate(shared::keys::Alg::ES256);
+        let key = protocol::keys::SigningKey::generate(protocol::keys::Alg::ES256);
         let sealed = self
             .seal
             .seal(&super::holder_key_purpose(&id), &key.to_secret_bytes());

@@ -308,7 +308,7 @@ mod tests {
     const LINK: &str = "openid4vp://?client_id=decentralized_identifier%3Adid%3Aweb%3Av.example&request_uri=https%3A%2F%2Fv.example%2Fr%2F1";
 
     fn png_of(text: &str, scale: u32) -> Vec<u8> {
-        shared::qr::Qr::new(text).unwrap().png(scale)
+        protocol::qr::Qr::new(text).unwrap().png(scale)
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Live verification of a held badge: checked now, not at receipt time, by the one
-//! verification core the verifier uses ([`shared::verify`]), so the wallet and the verifier
+//! verification core the verifier uses ([`protocol::verify`]), so the wallet and the verifier
 //! give the same verdict on the same badge. Each check is a line with its outcome and
 //! reason, for the badge pages.
 //!
@@ -13,14 +13,14 @@
 //! [`App::verify_live`] takes the SD-JWT as stored (or as presented), so any page that
 //! shows a badge can use it.
 
+use protocol::verify::standalone::{self, Policy, Submitted};
+use protocol::verify::{self as core, Verification};
 use serde::Serialize;
-use shared::verify::standalone::{self, Policy, Submitted};
-use shared::verify::{self as core, Verification};
 
 use crate::App;
 
 /// The media type of a Status List Token (draft-ietf-oauth-status-list §5.1).
-pub const STATUSLIST_JWT_MEDIA_TYPE: &str = core::network::STATUSLIST_JWT_MEDIA_TYPE;
+pub const STATUSLIST_JWT_MEDIA_TYPE: &str = kit::network_sources::STATUSLIST_JWT_MEDIA_TYPE;
 
 pub const CHECK_ISSUER_KEY: &str = "issuer_key";
 pub const CHECK_SIGNATURE: &str = "issuer_signature";

@@ -203,10 +203,10 @@ impl App {
 
     /// Starts a browser session for `account`; returns the cookie value.
     pub async fn start_session(&self, account: &Account, now: i64) -> Result<String, AppError> {
-        let token = shared::b64::random(32);
+        let token = protocol::b64::random(32);
         self.store
             .insert_session(
-                &shared::b64::sha256(&token),
+                &protocol::b64::sha256(&token),
                 &account.id,
                 now,
                 now + SESSION_TTL,
@@ -223,7 +223,7 @@ impl App {
     ) -> Result<Option<Account>, AppError> {
         let Some(id) = self
             .store
-            .session_account(&shared::b64::sha256(token), now)
+            .session_account(&protocol::b64::sha256(token), now)
             .await?
         else {
             return Ok(None);
@@ -237,7 +237,7 @@ impl App {
     pub async fn end_session(&self, token: &str) -> Result<(), AppError> {
         Ok(self
             .store
-            .delete_session(&shared::b64::sha256(token))
+            .delete_session(&protocol::b64::sha256(token))
             .await?)
     }
 

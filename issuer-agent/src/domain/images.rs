@@ -325,7 +325,7 @@ mod tests {
 
     #[test]
     fn png_is_checked_and_digested() {
-        let png = shared::qr::Qr::new("x").unwrap().png(2);
+        let png = protocol::qr::Qr::new("x").unwrap().png(2);
         let c = check("image/png", &png).unwrap();
         assert_eq!(c.media_type, "image/png");
         assert!(c.digest_sri.starts_with("sha256-"));

@@ -12,11 +12,11 @@
 //!
 //! Every OB 3.0 credential is validated against the 1EdTech JSON Schema before it is signed.
 
+use protocol::keys::{Jwk, Signer};
+use protocol::ob3::{IDENTITY_TYPE_EMAIL, IDENTITY_TYPE_NAME, IdentityObject};
+use protocol::sd_jwt;
+use protocol::status::bitstring::{Bitstring, StatusPurpose};
 use serde_json::{Map, Value, json};
-use shared::keys::{Jwk, Signer};
-use shared::ob3::{IDENTITY_TYPE_EMAIL, IDENTITY_TYPE_NAME, IdentityObject};
-use shared::sd_jwt;
-use shared::status::bitstring::{Bitstring, StatusPurpose};
 
 use crate::App;
 use crate::error::AppError;
@@ -49,7 +49,7 @@ pub const BITSTRING_LIST_ID: i64 = 2;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     SdJwtVc,
-    JwtVc(shared::keys::Alg),
+    JwtVc(protocol::keys::Alg),
     LdpVc,
 }
 
@@ -58,8 +58,8 @@ impl Format {
     pub fn of(id: &str) -> Option<Format> {
         match id {
             CONFIGURATION_SD_JWT => Some(Format::SdJwtVc),
-            CONFIGURATION_JWT_VC => Some(Format::JwtVc(shared::keys::Alg::ES256)),
-            CONFIGURATION_JWT_VC_RS256 => Some(Format::JwtVc(shared::keys::Alg::RS256)),
+            CONFIGURATION_JWT_VC => Some(Format::JwtVc(protocol::keys::Alg::ES256)),
+            CONFIGURATION_JWT_VC_RS256 => Some(Format::JwtVc(protocol::keys::Alg::RS256)),
             CONFIGURATION_LDP_VC => Some(Format::LdpVc),
             _ => None,
         }
@@ -97,7 +97,7 @@ fn with_indices(rows: Vec<CredentialRow>, indices: Vec<i64>) -> Vec<CredentialRo
 /// the rare collision).
 fn random_status_index() -> i64 {
     use rand::Rng;
-    rand::rng().random_range(0..shared::status::MIN_ENTRIES as i64)
+    rand::rng().random_range(0..protocol::status::MIN_ENTRIES as i64)
 }
 
 /// The audit entry of a credential entered at `idx`.
@@ -185,9 +185,9 @@ impl App {
         let body = format!(
             "{}.{}",
             self.clock.now() + self.config.nonce_ttl,
-            shared::b64::random(16)
+            protocol::b64::random(16)
         );
-        let tag = shared::b64::encode(&self.seal.mac(NONCE_MAC_LABEL, body.as_bytes())[..16]);
+        let tag = protocol::b64::encode(&self.seal.mac(NONCE_MAC_LABEL, body.as_bytes())[..16]);
         format!("{body}.{tag}")
     }
 
@@ -196,15 +196,16 @@ impl App {
     /// are kept, hashed, until they expire).
     fn nonce_record(&self, nonce: &str, now: i64) -> Option<(String, i64)> {
         let (body, tag) = nonce.rsplit_once('.')?;
-        let expected = shared::b64::encode(&self.seal.mac(NONCE_MAC_LABEL, body.as_bytes())[..16]);
-        if !shared::secret::constant_time_eq(tag.as_bytes(), expected.as_bytes()) {
+        let expected =
+            protocol::b64::encode(&self.seal.mac(NONCE_MAC_LABEL, body.as_bytes())[..16]);
+        if !protocol::secret::constant_time_eq(tag.as_bytes(), expected.as_bytes()) {
             return None;
         }
         let expires_at = body
             .split_once('.')
             .and_then(|(exp, _)| exp.parse::<i64>().ok())
             .filter(|exp| *exp > now)?;
-        Some((shared::b64::sha256(nonce), expires_at))
+        Some((protocol::b64::sha256(nonce), expires_at))
     }
 
     /// The Credential Endpoint (§8): `bearer` is the access token, `request` the JSON body.
@@ -218,7 +219,7 @@ impl App {
             bearer.ok_or_else(|| AppError::InvalidToken("no bearer access token".into()))?;
         let offer = self
             .store
-            .offer_by_token(&shared::b64::sha256(token), now)
+            .offer_by_token(&protocol::b64::sha256(token), now)
             .await?
             .ok_or_else(|| AppError::InvalidToken("access token is unknown or expired".into()))?;
 
@@ -290,14 +291,14 @@ impl App {
             let jwt = jwt.as_str().ok_or_else(|| {
                 AppError::oauth("invalid_proof", format!("proofs.jwt[{i}] is not a string"))
             })?;
-            let expect = shared::oid4vci::ProofExpectations {
+            let expect = protocol::oid4vci::ProofExpectations {
                 aud: &self.issuer_id,
                 now,
                 max_age_secs: PROOF_MAX_AGE,
                 leeway_secs: LEEWAY,
-                accepted_algs: &[shared::keys::Alg::ES256, shared::keys::Alg::EdDSA],
+                accepted_algs: &[protocol::keys::Alg::ES256, protocol::keys::Alg::EdDSA],
             };
-            let proof = shared::oid4vci::verify_proof_jwt(jwt, &expect, &resolve_local_kid)
+            let proof = protocol::oid4vci::verify_proof_jwt(jwt, &expect, &resolve_local_kid)
                 .map_err(|e| AppError::oauth("invalid_proof", format!("proofs.jwt[{i}]: {e}")))?;
             let nonce = proof.nonce.ok_or_else(|| {
                 AppError::oauth(
@@ -336,10 +337,10 @@ impl App {
                     ));
                 }
                 None => {
-                    let transaction_id = shared::b64::random(24);
+                    let transaction_id = protocol::b64::random(24);
                     self.store
                         .insert_deferred(&DeferredRow {
-                            transaction_hash: shared::b64::sha256(&transaction_id),
+                            transaction_hash: protocol::b64::sha256(&transaction_id),
                             offer_id: offer.id.clone(),
                             configuration: configuration.to_owned(),
                             holder_jwks: serde_json::to_string(
@@ -431,7 +432,7 @@ impl App {
             bearer.ok_or_else(|| AppError::InvalidToken("no bearer access token".into()))?;
         let offer = self
             .store
-            .offer_by_token_any_time(&shared::b64::sha256(token))
+            .offer_by_token_any_time(&protocol::b64::sha256(token))
             .await?
             .ok_or_else(|| AppError::InvalidToken("access token is unknown".into()))?;
         let transaction_id = request
@@ -440,7 +441,7 @@ impl App {
             .ok_or_else(|| {
                 AppError::oauth("invalid_credential_request", "transaction_id is missing")
             })?;
-        let hash = shared::b64::sha256(transaction_id);
+        let hash = protocol::b64::sha256(transaction_id);
         let deferred = self
             .store
             .deferred(&hash)
@@ -548,7 +549,7 @@ impl App {
     /// The `notification_id` of the credentials of `configuration` issued for an offer: a
     /// MAC, so it needs no storage and cannot be guessed for another offer.
     fn notification_id(&self, offer_id: &str, configuration: &str) -> String {
-        shared::b64::encode(self.seal.mac(
+        protocol::b64::encode(self.seal.mac(
             "notification-id",
             format!("{offer_id}\n{configuration}").as_bytes(),
         ))
@@ -562,15 +563,15 @@ impl App {
             bearer.ok_or_else(|| AppError::InvalidToken("no bearer access token".into()))?;
         let offer = self
             .store
-            .offer_by_token(&shared::b64::sha256(token), now)
+            .offer_by_token(&protocol::b64::sha256(token), now)
             .await?
             .ok_or_else(|| AppError::InvalidToken("access token is unknown or expired".into()))?;
-        let request: shared::oid4vci::NotificationRequest = serde_json::from_value(request)
+        let request: protocol::oid4vci::NotificationRequest = serde_json::from_value(request)
             .map_err(|e| AppError::oauth("invalid_notification_request", e.to_string()))?;
         let configuration = CONFIGURATIONS
             .iter()
             .find(|c| {
-                shared::secret::constant_time_eq(
+                protocol::secret::constant_time_eq(
                     self.notification_id(&offer.id, c).as_bytes(),
                     request.notification_id.as_bytes(),
                 )
@@ -625,11 +626,11 @@ impl App {
         now: i64,
     ) -> Result<Value, AppError> {
         let holder = holder.public_only();
-        let email_salt = shared::b64::random(16);
+        let email_salt = protocol::b64::random(16);
         let achievement_json = self.achievement_json(achievement);
         let related = self.related_resources(achievement).await?;
         let mut ld = json!({
-            "@context": [shared::ob3::CONTEXT_VC_V2, shared::ob3::CONTEXT_OB_V3P0_3],
+            "@context": [protocol::ob3::CONTEXT_VC_V2, protocol::ob3::CONTEXT_OB_V3P0_3],
             "id": row.id,
             "type": ["VerifiableCredential", "OpenBadgeCredential"],
             "name": achievement.name,
@@ -639,9 +640,9 @@ impl App {
                 "name": self.config.name,
                 "url": self.issuer_id,
             },
-            "validFrom": shared::clock::rfc3339(now),
+            "validFrom": protocol::clock::rfc3339(now),
             "credentialSubject": {
-                "id": shared::did::did_jwk(&holder),
+                "id": protocol::did::did_jwk(&holder),
                 "type": ["AchievementSubject"],
                 "identifier": [
                     IdentityObject::plain(IDENTITY_TYPE_NAME, &offer.recipient_name),
@@ -650,12 +651,12 @@ impl App {
                 "achievement": achievement_json,
             },
             "credentialSchema": [{
-                "id": shared::ob3::SCHEMA_ACHIEVEMENT_CREDENTIAL,
-                "type": shared::ob3::SCHEMA_VALIDATOR_1EDTECH,
+                "id": protocol::ob3::SCHEMA_ACHIEVEMENT_CREDENTIAL,
+                "type": protocol::ob3::SCHEMA_VALIDATOR_1EDTECH,
             }],
         });
         if let Some(exp) = row.expires_at {
-            ld["validUntil"] = json!(shared::clock::rfc3339(exp));
+            ld["validUntil"] = json!(protocol::clock::rfc3339(exp));
         }
         if let Some(related) = related {
             ld["relatedResource"] = related;
@@ -726,7 +727,7 @@ impl App {
             claims,
             &conceal,
             2,
-            shared::jose::header(sd_jwt::TYP_DC_SD_JWT, Some(&self.kid)),
+            protocol::jose::header(sd_jwt::TYP_DC_SD_JWT, Some(&self.kid)),
             &self.es256 as &dyn Signer,
         )
         .map_err(|e| AppError::Internal(format!("building the SD-JWT: {e}")))?;
@@ -739,7 +740,7 @@ impl App {
         offer: &OfferRow,
         achievement: &AchievementRow,
         row: &CredentialRow,
-        alg: shared::keys::Alg,
+        alg: protocol::keys::Alg,
         holder: &Jwk,
         now: i64,
     ) -> Result<String, AppError> {
@@ -749,10 +750,10 @@ impl App {
         vc["credentialStatus"] = self.bitstring_entry(row.status_idx);
         check_schema(&vc)?;
         let (signer, kid): (&dyn Signer, &str) = match alg {
-            shared::keys::Alg::RS256 => (&self.rs256, &self.kid_rs256),
+            protocol::keys::Alg::RS256 => (&self.rs256, &self.kid_rs256),
             _ => (&self.es256, &self.kid),
         };
-        shared::vc::jwt::sign(&vc, kid, signer)
+        protocol::vc::jwt::sign(&vc, kid, signer)
             .map_err(|e| AppError::Internal(format!("building the VC-JWT: {e}")))
     }
 
@@ -779,7 +780,7 @@ impl App {
             vc.remove("credentialSchema");
         }
         let signed =
-            shared::vc::data_integrity::sign(&vc, &self.ed25519, &self.kid_ed25519, &self.did)
+            protocol::vc::data_integrity::sign(&vc, &self.ed25519, &self.kid_ed25519, &self.did)
                 .await
                 .map_err(|e| AppError::Internal(format!("signing the ldp_vc: {e}")))?;
         check_schema(&signed)?;
@@ -790,7 +791,7 @@ impl App {
     /// one object, not an array: the entry names the revocation list; the suspension list
     /// at the same index is published beside it (see README).
     fn bitstring_entry(&self, idx: i64) -> Value {
-        shared::status::bitstring::entry(
+        protocol::status::bitstring::entry(
             &self.bitstring_list_uri(BITSTRING_LIST_ID, StatusPurpose::Revocation),
             StatusPurpose::Revocation,
             idx.unsigned_abs(),
@@ -806,9 +807,9 @@ impl App {
         via: &str,
     ) -> Result<(), AppError> {
         let value = match status {
-            "valid" => shared::status::VALID,
-            "revoked" => shared::status::INVALID,
-            "suspended" => shared::status::SUSPENDED,
+            "valid" => protocol::status::VALID,
+            "revoked" => protocol::status::INVALID,
+            "suspended" => protocol::status::SUSPENDED,
             _ => {
                 return Err(AppError::bad_request(
                     "status",
@@ -837,7 +838,7 @@ impl App {
         if list != STATUS_LIST_ID {
             return Err(AppError::NotFound("status list".into()));
         }
-        let mut bits = shared::status::StatusList::new(2, shared::status::MIN_ENTRIES)
+        let mut bits = protocol::status::StatusList::new(2, protocol::status::MIN_ENTRIES)
             .expect("2 bits per entry is a valid size");
         for (idx, status) in self.store.non_valid_statuses(list).await? {
             bits.set(idx as usize, status as u8)
@@ -851,8 +852,8 @@ impl App {
             "ttl": STATUS_TTL,
             "status_list": { "bits": bits.bits(), "lst": bits.encode() },
         });
-        Ok(shared::jose::Jws::sign(
-            shared::jose::header(shared::status::TYP_STATUSLIST_JWT, Some(&self.kid)),
+        Ok(protocol::jose::Jws::sign(
+            protocol::jose::header(protocol::status::TYP_STATUSLIST_JWT, Some(&self.kid)),
             &payload,
             &self.es256,
         ))
@@ -870,10 +871,10 @@ impl App {
             .filter(|_| list == BITSTRING_LIST_ID)
             .ok_or_else(|| AppError::NotFound("status list".into()))?;
         let wanted = i64::from(match purpose {
-            StatusPurpose::Revocation => shared::status::INVALID,
-            StatusPurpose::Suspension => shared::status::SUSPENDED,
+            StatusPurpose::Revocation => protocol::status::INVALID,
+            StatusPurpose::Suspension => protocol::status::SUSPENDED,
         });
-        let mut bits = Bitstring::new(shared::status::MIN_ENTRIES);
+        let mut bits = Bitstring::new(protocol::status::MIN_ENTRIES);
         for (idx, status) in self.store.non_valid_statuses(list).await? {
             if status == wanted {
                 let idx = usize::try_from(idx)
@@ -884,20 +885,20 @@ impl App {
         }
         let now = self.clock.now();
         let uri = self.bitstring_list_uri(list, purpose);
-        let vc = shared::status::bitstring::list_credential(
+        let vc = protocol::status::bitstring::list_credential(
             &uri,
             &self.issuer_id,
             purpose,
             &bits,
-            &shared::clock::rfc3339(now),
-            &shared::clock::rfc3339(now + 24 * 3600),
+            &protocol::clock::rfc3339(now),
+            &protocol::clock::rfc3339(now + 24 * 3600),
             STATUS_TTL.unsigned_abs() * 1000,
         );
         let etag = format!(
             "W/\"{}\"",
-            shared::b64::sha256(vc["credentialSubject"]["encodedList"].to_string())
+            protocol::b64::sha256(vc["credentialSubject"]["encodedList"].to_string())
         );
-        let jwt = shared::vc::jwt::sign(&vc, &self.kid, &self.es256)
+        let jwt = protocol::vc::jwt::sign(&vc, &self.kid, &self.es256)
             .map_err(|e| AppError::Internal(format!("signing the status list: {e}")))?;
         Ok(PublishedList { jwt, etag })
     }
@@ -916,7 +917,7 @@ pub struct PublishedList {
 
 /// Refuses to sign a credential the 1EdTech OB 3.0 schema rejects (a bug of ours).
 fn check_schema(credential: &Value) -> Result<(), AppError> {
-    shared::ob3::schema::validate(credential).map_err(|violations| {
+    protocol::ob3::schema::validate(credential).map_err(|violations| {
         let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
         AppError::Internal(format!(
             "issued credential fails the OB 3.0 schema: {}",
@@ -929,9 +930,9 @@ fn check_schema(credential: &Value) -> Result<(), AppError> {
 fn resolve_local_kid(kid: &str) -> Result<Jwk, String> {
     let did = kid.split('#').next().unwrap_or(kid);
     let parsed = if did.starts_with("did:jwk:") {
-        shared::did::parse_did_jwk(did)
+        protocol::did::parse_did_jwk(did)
     } else if did.starts_with("did:key:") {
-        shared::did::parse_did_key(did)
+        protocol::did::parse_did_key(did)
     } else {
         return Err(format!("`kid` {kid:?} is not a did:key or did:jwk URL"));
     };

@@ -1,9 +1,9 @@
 //! Achievements, credential offers and the token endpoint's pre-authorized code grant
 //! (OpenID4VCI 1.0 §4.1, §6).
 
+use protocol::ob3::{AchievementResult, Evidence};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use shared::ob3::{AchievementResult, Evidence};
 
 use crate::App;
 use crate::error::AppError;
@@ -132,7 +132,7 @@ impl App {
     /// The pre-authorized code of an offer: a MAC of its id, so it is never stored (only its
     /// hash is) yet the offer document can be served again.
     fn pre_authorized_code(&self, offer_id: &str) -> String {
-        shared::b64::encode(self.seal.mac("pre-authorized-code", offer_id.as_bytes()))
+        protocol::b64::encode(self.seal.mac("pre-authorized-code", offer_id.as_bytes()))
     }
 
     pub fn offer_uri(&self, offer_id: &str) -> String {
@@ -166,9 +166,9 @@ impl App {
         registration_id: Option<String>,
     ) -> OfferRow {
         let now = self.clock.now();
-        let id = shared::b64::random(16);
+        let id = protocol::b64::random(16);
         OfferRow {
-            code_hash: shared::b64::sha256(self.pre_authorized_code(&id)),
+            code_hash: protocol::b64::sha256(self.pre_authorized_code(&id)),
             tx_code_hash: tx_code.then(|| tx_code_hash(&id, &self.tx_code(&id))),
             id,
             achievement_id: achievement_id.to_owned(),
@@ -306,7 +306,7 @@ impl App {
             .ok_or_else(|| AppError::oauth("invalid_request", "pre-authorized_code is missing"))?;
         let offer = self
             .store
-            .offer_by_code(&shared::b64::sha256(code))
+            .offer_by_code(&protocol::b64::sha256(code))
             .await?
             .ok_or_else(|| AppError::oauth("invalid_grant", "pre-authorized_code is unknown"))?;
         if offer.redeemed_at.is_some() {
@@ -342,7 +342,7 @@ impl App {
                         "offer locked after too many wrong tx_code attempts; ask the issuer to re-issue it",
                     ));
                 }
-                if !shared::secret::constant_time_eq(
+                if !protocol::secret::constant_time_eq(
                     expected.as_bytes(),
                     tx_code_hash(&offer.id, given).as_bytes(),
                 ) {
@@ -355,13 +355,13 @@ impl App {
                 }
             }
         }
-        let token = shared::b64::random(32);
+        let token = protocol::b64::random(32);
         let expires_in = self.config.token_ttl;
         let redeemed = self
             .store
             .redeem_offer(
                 &offer.id,
-                &shared::b64::sha256(&token),
+                &protocol::b64::sha256(&token),
                 now + expires_in,
                 now,
                 MAX_TX_CODE_FAILURES,
@@ -387,7 +387,7 @@ pub struct TokenForm {
 }
 
 fn tx_code_hash(offer_id: &str, pin: &str) -> String {
-    shared::b64::sha256(format!("{offer_id}:{pin}"))
+    protocol::b64::sha256(format!("{offer_id}:{pin}"))
 }
 
 /// A recipient's name and address, checked.

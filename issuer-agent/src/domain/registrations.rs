@@ -3,9 +3,9 @@
 //! badge-receipt email) in the same transaction; the wallet's callback turns each waiting
 //! registration into an offer and its email, exactly once.
 
+use protocol::invitation::{Invitation, Unverified};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use shared::invitation::{Invitation, Unverified};
 
 use crate::App;
 use crate::domain::offers::{
@@ -559,7 +559,7 @@ impl App {
                     "{wallet}/receive?credential_offer_uri={}",
                     enc(&self.offer_uri(&o.id))
                 );
-                let png = shared::qr::Qr::new(&link)
+                let png = protocol::qr::Qr::new(&link)
                     .map_err(|e| AppError::Internal(format!("offer QR: {e}")))?
                     .png(6);
                 (

@@ -28,10 +28,10 @@ impl FromRequestParts<App> for Admin {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(AppError::Unauthorized)?;
-        let client = shared::serve::client_ip(&parts.extensions);
+        let client = kit::serve::client_ip(&parts.extensions);
         let now = app.clock.now();
         app.admin_throttle.check(client, now)?;
-        let hash = shared::b64::sha256(token.trim());
+        let hash = protocol::b64::sha256(token.trim());
         // A token rotated by the command line counts at once, without a restart.
         let expected = match &app.config.admin_token {
             Some(_) => app.admin_token_hash.clone(),
@@ -41,7 +41,7 @@ impl FromRequestParts<App> for Admin {
                 .await?
                 .unwrap_or_else(|| app.admin_token_hash.clone()),
         };
-        if shared::secret::constant_time_eq(hash.as_bytes(), expected.as_bytes()) {
+        if protocol::secret::constant_time_eq(hash.as_bytes(), expected.as_bytes()) {
             app.admin_throttle.succeeded(client);
             Ok(Admin)
         } else {
@@ -65,7 +65,7 @@ pub(super) fn limit_param(q: &std::collections::HashMap<String, String>) -> Resu
 }
 
 pub(super) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
-    shared::serve::parse_json_body(body).map_err(|e| AppError::bad_request(&e.field, e.message))
+    kit::serve::parse_json_body(body).map_err(|e| AppError::bad_request(&e.field, e.message))
 }
 
 #[utoipa::path(post, path = "/admin/achievements", tag = ADMIN,

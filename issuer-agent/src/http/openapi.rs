@@ -14,7 +14,7 @@ pub const PROTOCOL: &str = "oid4vci";
 /// The tag of metadata and public documents.
 pub const METADATA: &str = "metadata";
 
-pub use shared::openapi::{OAuthError, Problem};
+pub use kit::openapi::{OAuthError, Problem};
 
 /// `GET /admin/achievements`.
 #[derive(Serialize, ToSchema)]
@@ -160,7 +160,7 @@ pub struct ApiDoc;
 
 /// Completes the document built by the router: the admin API's security and problems.
 pub fn finish(doc: &mut OpenApi) {
-    shared::openapi::problem_api(doc, ADMIN, "The admin token (ISSUER_ADMIN_TOKEN)");
+    kit::openapi::problem_api(doc, ADMIN, "The admin token (ISSUER_ADMIN_TOKEN)");
     let components = doc.components.get_or_insert_with(Default::default);
     for (name, description) in [
         ("access_token", "The access token of `POST /token`"),

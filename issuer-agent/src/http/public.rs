@@ -25,8 +25,10 @@ pub async fn achievement(
         .await?
         .ok_or_else(|| AppError::NotFound("achievement".into()))?;
     let mut body = app.achievement_json(&row);
-    body["@context"] =
-        serde_json::json!([shared::ob3::CONTEXT_VC_V2, shared::ob3::CONTEXT_OB_V3P0_3]);
+    body["@context"] = serde_json::json!([
+        protocol::ob3::CONTEXT_VC_V2,
+        protocol::ob3::CONTEXT_OB_V3P0_3
+    ]);
     let mut r = Json(body).into_response();
     r.headers_mut().insert(
         header::CACHE_CONTROL,

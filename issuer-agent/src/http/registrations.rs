@@ -254,7 +254,7 @@ pub async fn mailbox(State(app): State<App>) -> Result<Response, AppError> {
             subject = escape(&e.subject),
             to = escape(&e.to),
             kind = escape(&e.kind),
-            at = shared::clock::rfc3339(e.sent_at),
+            at = protocol::clock::rfc3339(e.sent_at),
         ));
         for l in &e.links {
             html.push_str(&format!("<br><a href=\"{0}\">{0}</a>", escape(l)));

@@ -6,8 +6,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use protocol::keys::Signer;
 use serde_json::{Value, json};
-use shared::keys::Signer;
 
 use super::openapi::METADATA;
 use crate::App;
@@ -130,8 +130,10 @@ fn ldp_vc_configuration(app: &App) -> Value {
     let mut config = jwt_vc_configuration(app, "eddsa-rdfc-2022");
     config["format"] = json!("ldp_vc");
     config["scope"] = json!("openbadge_ldp_vc");
-    config["credential_definition"]["@context"] =
-        json!([shared::ob3::CONTEXT_VC_V2, shared::ob3::CONTEXT_OB_V3P0_3]);
+    config["credential_definition"]["@context"] = json!([
+        protocol::ob3::CONTEXT_VC_V2,
+        protocol::ob3::CONTEXT_OB_V3P0_3
+    ]);
     config
 }
 
@@ -203,14 +205,14 @@ pub async fn jwt_vc_issuer(State(app): State<App>) -> Response {
 #[utoipa::path(get, path = "/.well-known/did.json", tag = METADATA,
     responses((status = 200, description = "The did:web document", body = Object)))]
 pub async fn did_document(State(app): State<App>) -> Response {
-    let mut doc = shared::did::did_web_document(
+    let mut doc = protocol::did::did_web_document(
         &app.did,
         &[
             ("key-1", app.es256.public_jwk()),
             ("key-2", app.rs256.public_jwk()),
         ],
     );
-    let multikey = shared::vc::data_integrity::multikey_method(
+    let multikey = protocol::vc::data_integrity::multikey_method(
         &app.kid_ed25519,
         &app.did,
         &app.ed25519.public_jwk(),

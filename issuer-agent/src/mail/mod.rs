@@ -95,9 +95,11 @@ impl Mailer {
             None => {
                 // Letters hold invitation, PIN and reset links: the directory is 0700 and
                 // each file 0600.
-                shared::private_files::create_dir_all(&dir).map_err(|source| MailError::Write {
-                    path: dir.display().to_string(),
-                    source,
+                protocol::private_files::create_dir_all(&dir).map_err(|source| {
+                    MailError::Write {
+                        path: dir.display().to_string(),
+                        source,
+                    }
                 })?;
                 Ok(Mailer::Dir(dir))
             }
@@ -120,9 +122,11 @@ impl Mailer {
             Mailer::Dir(dir) => {
                 let write = |name: String, bytes: &[u8]| {
                     let path = dir.join(name);
-                    shared::private_files::write(&path, bytes).map_err(|source| MailError::Write {
-                        path: path.display().to_string(),
-                        source,
+                    protocol::private_files::write(&path, bytes).map_err(|source| {
+                        MailError::Write {
+                            path: path.display().to_string(),
+                            source,
+                        }
                     })
                 };
                 write(format!("{}.eml", out.entry.id), &out.message.formatted())?;

@@ -51,7 +51,7 @@ pub async fn run(app: App, mailer: Mailer) {
 /// goes; returns how many were claimed.
 pub async fn drain(app: &App, mailer: &Mailer) -> Result<usize, crate::store::StoreError> {
     let concurrency = app.config.outbox_concurrency.max(1);
-    let claim = shared::b64::random(16);
+    let claim = protocol::b64::random(16);
     let mut claimed = 0;
     let mut queue: Vec<OutboxRow> = Vec::new();
     let mut exhausted = false;

@@ -1,6 +1,6 @@
 //! Operator decisions on offers and deferred issuances (OpenID4VCI §9).
 
-use shared::{with_db, with_db_write};
+use kit::{with_db, with_db_write};
 
 use super::{AuditEntry, OfferRow, Store, StoreError};
 

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use shared::{with_db, with_db_write};
+use kit::{with_db, with_db_write};
 
 use super::{OfferRow, Store, StoreError};
 

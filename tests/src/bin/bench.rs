@@ -25,9 +25,9 @@
 
 use std::time::Instant;
 
+use protocol::keys::{Alg, Signer, SigningKey};
+use protocol::sd_jwt::{self, KeyBinding, SdJwt, TYP_DC_SD_JWT};
 use serde_json::json;
-use shared::keys::{Alg, Signer, SigningKey};
-use shared::sd_jwt::{self, KeyBinding, SdJwt, TYP_DC_SD_JWT};
 
 fn time_per_op(iterations: u32, mut f: impl FnMut()) -> f64 {
     for _ in 0..iterations.min(100) {
@@ -77,7 +77,7 @@ fn crypto(iterations: u32) {
             claims.clone(),
             &conceal,
             2,
-            shared::jose::header(TYP_DC_SD_JWT, Some("did:web:issuer.example#key-1")),
+            protocol::jose::header(TYP_DC_SD_JWT, Some("did:web:issuer.example#key-1")),
             &issuer,
         )
         .expect("issues")
@@ -169,7 +169,7 @@ async fn start_stack(
     let mut config = akashi::StackConfig::with_storage(dir, storage.clone());
     config.storage = Some(storage);
     configure(&mut config);
-    let stack = akashi::Stack::start(config, shared::clock::Clock::system())
+    let stack = akashi::Stack::start(config, protocol::clock::Clock::system())
         .await
         .expect("the stack starts");
     (stack, on)
@@ -316,7 +316,7 @@ fn bulk_scenario(args: &[String]) {
         }
         let dir = tempfile::tempdir().expect("a temporary directory");
         let (stack, _) = start_stack(dir.path(), database_url, |c| {
-            c.issuer.smtp_url = Some(shared::secret::Secret::new(smtp_url.clone()));
+            c.issuer.smtp_url = Some(protocol::secret::Secret::new(smtp_url.clone()));
             c.issuer.outbox_concurrency = concurrency;
         })
         .await;

@@ -2,9 +2,9 @@
 //! alignments), a badge image upload (an SVG with a script comes back sanitised) whose
 //! digest the credential carries, updates, and retirement.
 
+use protocol::oid4vci::build_proof_jwt;
+use protocol::sd_jwt::SdJwt;
 use serde_json::{Value, json};
-use shared::oid4vci::build_proof_jwt;
-use shared::sd_jwt::SdJwt;
 
 use crate::common::{ADMIN, TestStack, credential_request, holder_key};
 
@@ -168,7 +168,7 @@ async fn details_image_digest_update_and_retirement() {
         ld["relatedResource"],
         json!([{"id": image_url, "digestSRI": digest, "mediaType": "image/svg+xml"}])
     );
-    shared::ob3::schema::validate(ld).expect("valid against the 1EdTech schema");
+    protocol::ob3::schema::validate(ld).expect("valid against the 1EdTech schema");
 
     // An update shows in new credentials only; retirement stops new registrations.
     let (status, updated) = send(

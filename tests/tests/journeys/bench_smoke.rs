@@ -48,7 +48,7 @@ async fn bulk_scenario_delivers_every_invitation() {
         .expect("the sink listens");
     let url = sink.url();
     let t = TestStack::start_with(|c| {
-        c.issuer.smtp_url = Some(shared::secret::Secret::new(url));
+        c.issuer.smtp_url = Some(protocol::secret::Secret::new(url));
         // More deliveries at once than pooled SQLite connections (8), as in the benchmark.
         c.issuer.outbox_concurrency = 32;
     })

@@ -7,15 +7,15 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
+use protocol::keys::{Alg, SigningKey};
 use serde_json::{Value, json};
-use shared::keys::{Alg, SigningKey};
 
 use crate::common::{ADMIN, TestStack, VERIFIER_TOKEN, check, failed_checks, holder_key};
 use crate::formats::{JWT_VC_ES256, JWT_VC_RS256, LDP_VC, SD_JWT, request, set_status};
 
 /// The badge image of the test achievement (a PNG; any picture does).
 pub(crate) fn badge_png(text: &str) -> Vec<u8> {
-    shared::qr::Qr::new(text).expect("QR").png(3)
+    protocol::qr::Qr::new(text).expect("QR").png(3)
 }
 
 /// An achievement with a PNG image, an offer for it; returns (offer, image URL,
@@ -176,9 +176,10 @@ fn assert_verified(result: &Value, format: &str) {
 fn tamper(compact: &str) -> String {
     let mut parts: Vec<String> = compact.split('.').map(str::to_owned).collect();
     let mut payload: Value =
-        serde_json::from_slice(&shared::b64::decode(&parts[1]).expect("base64url")).expect("JSON");
+        serde_json::from_slice(&protocol::b64::decode(&parts[1]).expect("base64url"))
+            .expect("JSON");
     payload["name"] = json!("Expert in everything");
-    parts[1] = shared::b64::encode(payload.to_string().as_bytes());
+    parts[1] = protocol::b64::encode(payload.to_string().as_bytes());
     parts.join(".")
 }
 
@@ -217,14 +218,14 @@ async fn every_format_and_baked_badge_verifies_and_each_check_fails_alone() {
     assert_verified(&r, "ldp_vc");
 
     // Baked: a VC-JWT in a PNG, the ldp_vc JSON and the SD-JWT in SVGs.
-    let png = shared::baked::bake_png(&badge_png("baked"), &es).expect("bakes");
+    let png = protocol::baked::bake_png(&badge_png("baked"), &es).expect("bakes");
     let (s, r) = check_file(&t, "image/png", png).await;
     assert_eq!(s, 200, "{r}");
     assert_verified(&r, "jwt_vc_json");
     let svg =
         r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><circle r="4"/></svg>"#;
     for (credential, format) in [(ldp.to_string(), "ldp_vc"), (sd.clone(), "dc+sd-jwt")] {
-        let baked = shared::baked::bake_svg(svg, &credential).expect("bakes");
+        let baked = protocol::baked::bake_svg(svg, &credential).expect("bakes");
         let (s, r) = check_file(&t, "image/svg+xml", baked.into_bytes()).await;
         assert_eq!(s, 200, "{r}");
         assert_verified(&r, format);
@@ -247,11 +248,11 @@ async fn every_format_and_baked_badge_verifies_and_each_check_fails_alone() {
     assert_eq!(failed_checks(&r), ["issuer_signature"], "{r:#}");
 
     // An unknown key: the credential re-signed with a key the issuer never published.
-    let jws = shared::jose::Jws::decode(&es).expect("JWS");
-    let did = shared::did::did_web_from_url(t.issuer()).expect("did:web");
+    let jws = protocol::jose::Jws::decode(&es).expect("JWS");
+    let did = protocol::did::did_web_from_url(t.issuer()).expect("did:web");
     let stranger = SigningKey::generate(Alg::ES256);
-    let unknown = shared::jose::Jws::sign(
-        shared::jose::header("JWT", Some(&format!("{did}#key-9"))),
+    let unknown = protocol::jose::Jws::sign(
+        protocol::jose::header("JWT", Some(&format!("{did}#key-9"))),
         &jws.payload,
         &stranger,
     );
@@ -272,13 +273,13 @@ async fn every_format_and_baked_badge_verifies_and_each_check_fails_alone() {
         vc.as_object_mut().unwrap().remove(claim);
     }
     let signer = SigningKey::generate(Alg::ES256);
-    let signer_did = shared::did::did_jwk(&shared::keys::Signer::public_jwk(&signer));
+    let signer_did = protocol::did::did_jwk(&protocol::keys::Signer::public_jwk(&signer));
     vc["issuer"]["id"] = json!(signer_did);
     vc["credentialSubject"]["achievement"]
         .as_object_mut()
         .unwrap()
         .remove("description");
-    let invalid = shared::vc::jwt::sign(&vc, &format!("{signer_did}#0"), &signer).expect("signs");
+    let invalid = protocol::vc::jwt::sign(&vc, &format!("{signer_did}#0"), &signer).expect("signs");
     let r = check_json(&t, json!({ "credential": invalid })).await;
     assert_eq!(failed_checks(&r), ["ob3_schema"], "{r:#}");
     assert_eq!(
@@ -599,14 +600,14 @@ async fn badge_page_urls_are_followed_and_the_check_page_works_without_a_wallet(
             .body(body)
             .send()
     };
-    let qr = shared::qr::Qr::new(&page_url).expect("QR").png(5);
+    let qr = protocol::qr::Qr::new(&page_url).expect("QR").png(5);
     let r = upload("image/png", qr.clone(), "/check/upload")
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let html = r.text().await.unwrap();
     assert!(html.contains("data-state=\"verified\""), "{html}");
-    let baked = shared::baked::bake_png(&badge_png("b"), issued[2].as_str().unwrap()).unwrap();
+    let baked = protocol::baked::bake_png(&badge_png("b"), issued[2].as_str().unwrap()).unwrap();
     let r = upload("image/png", baked, "/check/upload").await.unwrap();
     let html = r.text().await.unwrap();
     assert!(html.contains("data-state=\"verified\""), "{html}");

@@ -16,7 +16,7 @@ const TEST: &str = "check_camera";
 /// A YUV4MPEG2 video (4:2:0, `frames` identical frames) of a white card with the QR code
 /// of `text` in its middle, dark modules `scale` pixels wide.
 fn card_y4m(text: &str, width: usize, height: usize, frames: usize) -> Vec<u8> {
-    let qr = shared::qr::Qr::new(text).expect("QR");
+    let qr = protocol::qr::Qr::new(text).expect("QR");
     let side = qr.size_with_quiet_zone();
     let scale = (width.min(height) * 9 / 10) / side;
     assert!(scale >= 3, "the code fits with at least 3 pixels a module");

@@ -1,9 +1,9 @@
 //! Test plumbing: a stack per test and a protocol-level client for the issuer.
 
 use akashi::{Stack, StackConfig};
+use protocol::clock::Clock;
+use protocol::keys::{Alg, SigningKey};
 use serde_json::{Value, json};
-use shared::clock::Clock;
-use shared::keys::{Alg, SigningKey};
 
 pub const ADMIN: &str = akashi::TEST_ISSUER_ADMIN_TOKEN;
 
@@ -189,7 +189,7 @@ impl TestStack {
         let (s, token) = self.token(&code, None).await;
         assert_eq!(s, 200, "{token}");
         let nonce = self.nonce().await;
-        let proof = shared::oid4vci::build_proof_jwt(
+        let proof = protocol::oid4vci::build_proof_jwt(
             holder,
             self.issuer(),
             Some(&nonce),
@@ -267,7 +267,7 @@ impl TestStack {
                 .and_then(|v| v.to_str().ok()),
             Some("application/oauth-authz-req+jwt")
         );
-        let jws = shared::jose::Jws::decode(&r.text().await.unwrap()).expect("JWS");
+        let jws = protocol::jose::Jws::decode(&r.text().await.unwrap()).expect("JWS");
         jws.expect_typ(&["oauth-authz-req+jwt"]).expect("typ");
         Value::Object(jws.payload)
     }

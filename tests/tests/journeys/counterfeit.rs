@@ -5,10 +5,10 @@
 //! `issuer_binding` (the badge names an issuer that did not sign it) and `requested_issuer`
 //! (the request asked for another signer), both identifiers in the detail.
 
+use protocol::jose::Jws;
+use protocol::keys::{Alg, Signer, SigningKey};
+use protocol::sd_jwt::{SdJwt, TYP_DC_SD_JWT};
 use serde_json::{Value, json};
-use shared::jose::Jws;
-use shared::keys::{Alg, Signer, SigningKey};
-use shared::sd_jwt::{SdJwt, TYP_DC_SD_JWT};
 
 use crate::check::{check_json, check_page_csrf, detail};
 use crate::common::{TestStack, check, failed_checks, holder_key};
@@ -21,7 +21,7 @@ fn re_sign(credential: &str, signer: &SigningKey, edit: impl FnOnce(&mut Value))
     let sd = SdJwt::parse(credential).expect("the real badge parses");
     let mut claims = Value::Object(sd.issuer_jwt().expect("issuer JWT").payload);
     edit(&mut claims);
-    let jwt = Jws::sign(shared::jose::header(TYP_DC_SD_JWT, None), &claims, signer);
+    let jwt = Jws::sign(protocol::jose::header(TYP_DC_SD_JWT, None), &claims, signer);
     let (_, rest) = credential.split_once('~').expect("disclosures follow");
     format!("{jwt}~{rest}")
 }
@@ -51,7 +51,7 @@ async fn a_badge_re_signed_under_the_attackers_did_jwk_verifies_nowhere() {
     let holder = holder_key();
     let real = t.obtain_credential(&holder, Some(30)).await;
     let attacker = SigningKey::generate(Alg::ES256);
-    let did = shared::did::did_jwk(&attacker.public_jwk());
+    let did = protocol::did::did_jwk(&attacker.public_jwk());
     let forged = re_sign(&real, &attacker, |claims| claims["iss"] = json!(did));
 
     // 1. Presented to a request for the real issuer's badge.
@@ -110,7 +110,7 @@ async fn a_badge_re_signed_under_the_attackers_did_jwk_verifies_nowhere() {
 #[tokio::test]
 async fn a_trusted_issuer_cannot_sign_badges_in_another_trusted_issuers_name() {
     let b = SigningKey::generate(Alg::ES256);
-    let b_id = shared::did::did_jwk(&b.public_jwk());
+    let b_id = protocol::did::did_jwk(&b.public_jwk());
     let port = free_port();
     let t = TestStack::start_with(|c| {
         let a = issuer_on_port(c, port);
@@ -145,7 +145,7 @@ async fn the_wallet_and_the_verifier_give_the_same_verdict() {
     let holder = holder_key();
     let real = t.obtain_credential(&holder, Some(30)).await;
     let attacker = SigningKey::generate(Alg::ES256);
-    let did = shared::did::did_jwk(&attacker.public_jwk());
+    let did = protocol::did::did_jwk(&attacker.public_jwk());
     let forged = re_sign(&real, &attacker, |claims| claims["iss"] = json!(did));
     for (what, credential) in [("real", &real), ("counterfeit", &forged)] {
         let now = t.stack.clock.now();

@@ -2,10 +2,10 @@
 //! answers the credential request with a transaction; the wallet comes back to the
 //! deferred endpoint until the operator approves (credentials, once) or rejects (denied).
 
+use protocol::keys::Signer;
+use protocol::oid4vci::build_proof_jwt;
+use protocol::sd_jwt::SdJwt;
 use serde_json::{Value, json};
-use shared::keys::Signer;
-use shared::oid4vci::build_proof_jwt;
-use shared::sd_jwt::SdJwt;
 
 use crate::common::{ADMIN, TestStack, holder_key};
 
@@ -28,7 +28,7 @@ async fn request(
     t: &TestStack,
     achievement: &str,
     configuration: &str,
-    holder: &shared::keys::SigningKey,
+    holder: &protocol::keys::SigningKey,
 ) -> (String, String, u16, Value) {
     let (status, offer) = t
         .admin_post(
@@ -134,7 +134,7 @@ async fn approval_turns_a_deferred_transaction_into_the_credential_once() {
     let sd = SdJwt::parse(issued["credentials"][0]["credential"].as_str().unwrap()).unwrap();
     let payload = &sd.issuer_jwt().unwrap().payload;
     assert_eq!(
-        shared::keys::Jwk::from_value(&payload["cnf"]["jwk"])
+        protocol::keys::Jwk::from_value(&payload["cnf"]["jwk"])
             .unwrap()
             .thumbprint(),
         holder.public_jwk().thumbprint(),

@@ -3,10 +3,10 @@
 //! and the badge is verified; a response encrypted to another key, or sent in the clear,
 //! is refused and the result names the failed `response_encryption` check.
 
+use protocol::jose::jwe::{self, Enc, EncryptionKey};
+use protocol::keys::{Jwk, Signer};
+use protocol::sd_jwt::{KeyBinding, SdJwt};
 use serde_json::{Value, json};
-use shared::jose::jwe::{self, Enc, EncryptionKey};
-use shared::keys::{Jwk, Signer};
-use shared::sd_jwt::{KeyBinding, SdJwt};
 
 use crate::common::{TestStack, check, failed_checks, holder_key};
 

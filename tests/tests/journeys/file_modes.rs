@@ -8,8 +8,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use akashi::{Stack, StackConfig};
+use protocol::clock::Clock;
 use serde_json::{Value, json};
-use shared::clock::Clock;
 
 use crate::common::ADMIN;
 

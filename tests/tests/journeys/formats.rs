@@ -4,10 +4,10 @@
 //! did:web document and validated against the 1EdTech schema; revocation and suspension read back from the Token Status List and the Bitstring
 //! Status Lists as served.
 
+use protocol::keys::{Alg, Jwk, Signer, SigningKey};
+use protocol::oid4vci::build_proof_jwt;
+use protocol::status::bitstring::Bitstring;
 use serde_json::{Value, json};
-use shared::keys::{Alg, Jwk, Signer, SigningKey};
-use shared::oid4vci::build_proof_jwt;
-use shared::status::bitstring::Bitstring;
 
 use crate::common::{TestStack, holder_key};
 
@@ -45,20 +45,20 @@ pub(crate) async fn request(
 
 /// The key a DID URL names, resolved through the issuer's did:web document over HTTP.
 async fn resolve_kid(kid: &str) -> Jwk {
-    let fetcher = shared::fetch::Fetcher::new(shared::fetch::FetchPolicy {
+    let fetcher = kit::fetch::Fetcher::new(kit::fetch::FetchPolicy {
         allow_loopback: true,
-        ..shared::fetch::FetchPolicy::default()
+        ..kit::fetch::FetchPolicy::default()
     })
     .expect("fetcher");
-    shared::did::DidResolver::new(fetcher)
-        .resolve_key(kid, shared::did::Relationship::AssertionMethod)
+    protocol::did::DidResolver::new(fetcher)
+        .resolve_key(kid, protocol::did::Relationship::AssertionMethod)
         .await
         .expect("kid resolves in the issuer's did:web document")
 }
 
 /// Verifies an OB 3.0 VC-JWT as a verifier would and returns the credential.
 async fn verify_vc_jwt(t: &TestStack, jwt: &str, alg: Alg, holder: &SigningKey) -> Value {
-    let jws = shared::jose::Jws::decode(jwt).expect("a compact JWS");
+    let jws = protocol::jose::Jws::decode(jwt).expect("a compact JWS");
     assert_eq!(jws.alg, alg);
     assert_eq!(jws.typ(), Some("JWT"));
     let header: Vec<&str> = jws.header.keys().map(String::as_str).collect();
@@ -69,16 +69,16 @@ async fn verify_vc_jwt(t: &TestStack, jwt: &str, alg: Alg, holder: &SigningKey) 
     );
     let kid = jws.kid().expect("kid");
     let key = resolve_kid(kid).await;
-    let vc = shared::vc::jwt::verify(
+    let vc = protocol::vc::jwt::verify(
         jwt,
         &key.verifying_key().expect("usable key"),
         t.stack.clock.now(),
         0,
     )
     .expect("the VC-JWT verifies and its claims mirror the credential");
-    shared::ob3::schema::validate(&vc)
+    protocol::ob3::schema::validate(&vc)
         .expect("the OB 3.0 credential validates against the 1EdTech schema");
-    let holder_did = shared::did::did_jwk(&holder.public_jwk());
+    let holder_did = protocol::did::did_jwk(&holder.public_jwk());
     assert_eq!(vc["credentialSubject"]["id"], json!(holder_did));
     assert_eq!(jws.claim_str("sub"), Some(holder_did.as_str()));
     assert_eq!(jws.claim_str("iss"), Some(t.issuer()));
@@ -178,27 +178,27 @@ async fn one_offer_redeems_in_every_format_and_each_validates() {
     let (s, resp) = request(&t, &token, LDP_VC, &[&h3]).await;
     assert_eq!(s, 200, "{resp}");
     let vc = &resp["credentials"][0]["credential"];
-    shared::ob3::schema::validate(vc).expect("the ldp_vc validates against the 1EdTech schema");
+    protocol::ob3::schema::validate(vc).expect("the ldp_vc validates against the 1EdTech schema");
     let proof = &vc["proof"][0];
     assert_eq!(proof["cryptosuite"], "eddsa-rdfc-2022");
     let method = proof["verificationMethod"]
         .as_str()
         .expect("verificationMethod");
-    let did = shared::did::did_web_from_url(t.issuer()).unwrap();
+    let did = protocol::did::did_web_from_url(t.issuer()).unwrap();
     assert_eq!(vc["issuer"]["id"], json!(did));
     assert_eq!(
         vc["credentialSubject"]["id"],
-        json!(shared::did::did_jwk(&h3.public_jwk()))
+        json!(protocol::did::did_jwk(&h3.public_jwk()))
     );
     assert_eq!(vc["credentialStatus"]["type"], "BitstringStatusListEntry");
     let key = resolve_kid(method).await;
-    shared::vc::data_integrity::verify(vc, &key, method, &did)
+    protocol::vc::data_integrity::verify(vc, &key, method, &did)
         .await
         .expect("the Data Integrity proof verifies with the published Multikey");
     let mut tampered = vc.clone();
     tampered["credentialSubject"]["achievement"]["name"] = json!("Something else");
     assert!(
-        shared::vc::data_integrity::verify(&tampered, &key, method, &did)
+        protocol::vc::data_integrity::verify(&tampered, &key, method, &did)
             .await
             .is_err()
     );
@@ -226,9 +226,9 @@ pub(crate) async fn bitstring_list(
     assert_eq!(r.status().as_u16(), 200);
     let headers = r.headers().clone();
     let jwt = r.text().await.expect("body");
-    let jws = shared::jose::Jws::decode(&jwt).expect("a JWS");
+    let jws = protocol::jose::Jws::decode(&jwt).expect("a JWS");
     let key = resolve_kid(jws.kid().expect("kid")).await;
-    let vc = shared::vc::jwt::verify(&jwt, &key.verifying_key().unwrap(), t.stack.clock.now(), 0)
+    let vc = protocol::vc::jwt::verify(&jwt, &key.verifying_key().unwrap(), t.stack.clock.now(), 0)
         .expect("the status list credential verifies");
     assert_eq!(vc["id"], json!(url));
     assert_eq!(vc["type"][1], "BitstringStatusListCredential");
@@ -253,9 +253,9 @@ pub(crate) async fn token_status(t: &TestStack, idx: usize) -> u8 {
         .await
         .expect("token status list");
     assert_eq!(r.status().as_u16(), 200);
-    let jws = shared::jose::Jws::decode(&r.text().await.unwrap()).expect("JWS");
+    let jws = protocol::jose::Jws::decode(&r.text().await.unwrap()).expect("JWS");
     let list = &jws.payload["status_list"];
-    shared::status::StatusList::decode(
+    protocol::status::StatusList::decode(
         list["bits"].as_u64().unwrap(),
         list["lst"].as_str().unwrap(),
         1 << 20,
@@ -333,7 +333,7 @@ async fn revocation_and_suspension_show_in_both_status_lists() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 304);
-    assert_eq!(token_status(&t, sd_idx).await, shared::status::VALID);
+    assert_eq!(token_status(&t, sd_idx).await, protocol::status::VALID);
 
     // Revoke the SD-JWT VC and the ES256 VC-JWT through the API; suspend the RS256 one
     // through the command line.
@@ -350,7 +350,7 @@ async fn revocation_and_suspension_show_in_both_status_lists() {
     .await
     .expect("CLI sets the status");
 
-    assert_eq!(token_status(&t, sd_idx).await, shared::status::INVALID);
+    assert_eq!(token_status(&t, sd_idx).await, protocol::status::INVALID);
     let (headers, revocation, _) = bitstring_list(&t, "revocation").await;
     assert_ne!(headers.get("etag").unwrap().to_str().unwrap(), etag);
     assert!(

@@ -5,8 +5,8 @@
 #[path = "../../../interop/harness.rs"]
 pub(crate) mod harness;
 
+use protocol::sd_jwt::{KeyBinding, SdJwt};
 use serde_json::json;
-use shared::sd_jwt::{KeyBinding, SdJwt};
 
 use crate::common::{TestStack, check, holder_key};
 
@@ -150,7 +150,7 @@ async fn ldp_vc_of(t: &TestStack, offer: &serde_json::Value) -> serde_json::Valu
     let holder = holder_key();
     let nonce = t.nonce().await;
     let proof =
-        shared::oid4vci::build_proof_jwt(&holder, t.issuer(), Some(&nonce), t.stack.clock.now());
+        protocol::oid4vci::build_proof_jwt(&holder, t.issuer(), Some(&nonce), t.stack.clock.now());
     let (s, resp) = t
         .credential(
             token["access_token"].as_str().unwrap(),
@@ -160,7 +160,7 @@ async fn ldp_vc_of(t: &TestStack, offer: &serde_json::Value) -> serde_json::Valu
         .await;
     assert_eq!(s, 200, "{resp}");
     let credential = resp["credentials"][0]["credential"].clone();
-    shared::ob3::schema::validate(&credential)
+    protocol::ob3::schema::validate(&credential)
         .expect("the ldp_vc validates against the 1EdTech schema");
     credential
 }
@@ -176,7 +176,7 @@ async fn digitalbazaar_verifies(
         .await;
     assert_eq!(s, 200);
     let contexts: serde_json::Map<String, serde_json::Value> =
-        shared::ob3::contexts::pinned_contexts()
+        protocol::ob3::contexts::pinned_contexts()
             .iter()
             .map(|(url, text)| ((*url).to_owned(), json!(text)))
             .collect();

@@ -1,12 +1,12 @@
 //! Issuance over OpenID4VCI 1.0, driven at the protocol level as any wallet would, and
 //! every rejection the issuer owes a wallet, each with its precise error.
 
+use kit::fetch::{FetchPolicy, Fetcher};
+use protocol::b64;
+use protocol::keys::Signer;
+use protocol::oid4vci::build_proof_jwt;
+use protocol::sd_jwt::{SdJwt, TYP_DC_SD_JWT};
 use serde_json::{Value, json};
-use shared::b64;
-use shared::fetch::{FetchPolicy, Fetcher};
-use shared::keys::Signer;
-use shared::oid4vci::build_proof_jwt;
-use shared::sd_jwt::{SdJwt, TYP_DC_SD_JWT};
 
 use crate::common::{TestStack, credential_request, holder_key};
 
@@ -18,7 +18,7 @@ async fn metadata_documents_are_published() {
         .get_json(&format!("{base}/.well-known/openid-credential-issuer"))
         .await;
     assert_eq!(s, 200);
-    let meta: shared::oid4vci::CredentialIssuerMetadata =
+    let meta: protocol::oid4vci::CredentialIssuerMetadata =
         serde_json::from_value(meta).expect("issuer metadata parses");
     assert_eq!(meta.credential_issuer, base);
     let config = &meta.credential_configurations_supported["OpenBadgeCredential_sd_jwt"];
@@ -90,9 +90,9 @@ async fn issues_a_verifiable_sd_jwt_vc_open_badge() {
         ..FetchPolicy::default()
     })
     .expect("fetcher");
-    let resolver = shared::issuer_key::IssuerKeyResolver::new(
+    let resolver = protocol::issuer_key::IssuerKeyResolver::new(
         fetcher.clone(),
-        shared::did::DidResolver::new(fetcher),
+        protocol::did::DidResolver::new(fetcher),
     );
     let jwk = resolver
         .resolve(jws.claim_str("iss").expect("iss"), jws.kid())
@@ -122,7 +122,7 @@ async fn issues_a_verifiable_sd_jwt_vc_open_badge() {
         ld["credentialSubject"]["achievement"]["name"],
         "Digital Supporter — Level 1"
     );
-    shared::ob3::schema::validate(ld)
+    protocol::ob3::schema::validate(ld)
         .expect("the OB 3.0 credential validates against the 1EdTech schema");
     // The recipient's identifiers are selectively disclosable; the achievement is not.
     let pointers = revealed.disclosure_pointers();
@@ -144,19 +144,19 @@ async fn issues_a_verifiable_sd_jwt_vc_open_badge() {
         .await
         .unwrap();
     assert_eq!(r.headers()["content-type"], "application/statuslist+jwt");
-    let list = shared::jose::Jws::decode(&r.text().await.unwrap()).unwrap();
+    let list = protocol::jose::Jws::decode(&r.text().await.unwrap()).unwrap();
     list.expect_typ(&["statuslist+jwt"]).unwrap();
     list.verify(&jwk.verifying_key().unwrap()).unwrap();
     let sl = &list.payload["status_list"];
-    let bits = shared::status::StatusList::decode(
+    let bits = protocol::status::StatusList::decode(
         sl["bits"].as_u64().unwrap(),
         sl["lst"].as_str().unwrap(),
         1 << 20,
     )
     .unwrap();
-    assert!(bits.len() >= shared::status::MIN_ENTRIES);
+    assert!(bits.len() >= protocol::status::MIN_ENTRIES);
     let idx = claims["status"]["status_list"]["idx"].as_u64().unwrap() as usize;
-    assert_eq!(bits.get(idx).unwrap(), shared::status::VALID);
+    assert_eq!(bits.get(idx).unwrap(), protocol::status::VALID);
 
     // The offer is gone once redeemed.
     let (s, _) = t
@@ -259,9 +259,9 @@ async fn proof_rejections_are_precise() {
 
     // Wrong `typ`.
     let nonce = t.nonce().await;
-    let mut h = shared::jose::header("JWT", None);
+    let mut h = protocol::jose::header("JWT", None);
     h.insert("jwk".into(), holder.public_jwk().to_value());
-    let wrong_typ = shared::jose::Jws::sign(
+    let wrong_typ = protocol::jose::Jws::sign(
         h,
         &json!({"aud": t.issuer(), "iat": now, "nonce": nonce}),
         &holder,
@@ -541,7 +541,7 @@ async fn evidence_and_results_are_selectively_disclosable() {
     let ld = &revealed.claims["ld"];
     assert_eq!(ld["evidence"][0]["type"], json!(["Evidence"]));
     assert_eq!(ld["credentialSubject"]["result"][1]["value"], "Distinction");
-    shared::ob3::schema::validate(ld).expect("valid OB 3.0 with evidence and results");
+    protocol::ob3::schema::validate(ld).expect("valid OB 3.0 with evidence and results");
     t.stack.stop().await;
 }
 

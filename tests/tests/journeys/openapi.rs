@@ -105,7 +105,7 @@ async fn check_protected(t: &TestStack, base: &str, doc: &Value, ops: &BTreeSet<
         let op = &doc["paths"][path][method];
         assert_eq!(
             op["security"],
-            json!([{ shared::openapi::BEARER: [] }]),
+            json!([{ kit::openapi::BEARER: [] }]),
             "{method} {path}"
         );
         let responses = op["responses"].as_object().expect("responses");

@@ -2,9 +2,9 @@
 //! rejections, each reported under the name of the check that failed. For the rejections
 //! the test is the wallet: it holds its own key and crafts each faulty presentation.
 
+use protocol::keys::Signer;
+use protocol::sd_jwt::{Disclosure, KeyBinding, SdJwt};
 use serde_json::{Value, json};
-use shared::keys::Signer;
-use shared::sd_jwt::{Disclosure, KeyBinding, SdJwt};
 
 use crate::common::{TestStack, check, failed_checks, holder_key};
 
@@ -240,7 +240,7 @@ async fn verifier_names_each_failed_check() {
             .find(|&i| Disclosure::parse(&parts[i], i).is_ok_and(|d| d.name.is_none()))
             .expect("the name disclosure");
         let d = Disclosure::parse(&parts[i], i).unwrap();
-        parts[i] = shared::b64::encode(
+        parts[i] = protocol::b64::encode(
             json!([d.salt, {"type": "IdentityObject", "identityType": "name", "hashed": false, "identityHash": "Mallory"}])
                 .to_string(),
         );
@@ -271,7 +271,7 @@ async fn verifier_names_each_failed_check() {
         );
         let jwt_end = vp.find('~').unwrap();
         let payload = vp[..jwt_end].split('.').nth(1).unwrap().to_owned();
-        let header = shared::b64::encode(r#"{"alg":"none","typ":"dc+sd-jwt"}"#);
+        let header = protocol::b64::encode(r#"{"alg":"none","typ":"dc+sd-jwt"}"#);
         format!("{header}.{payload}.{}", &vp[jwt_end..])
     });
 

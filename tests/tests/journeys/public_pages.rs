@@ -11,9 +11,9 @@
 
 use akashi::browser::Browser;
 use holder_agent::cli::{Command, PublicOrPrivate};
+use protocol::keys::Jwk;
+use protocol::sd_jwt::SdJwt;
 use serde_json::{Value, json};
-use shared::keys::Jwk;
-use shared::sd_jwt::SdJwt;
 
 use crate::common::{ADMIN, TestStack};
 
@@ -173,10 +173,10 @@ async fn get(t: &TestStack, url: &str) -> (u16, Option<String>, Vec<u8>) {
     (status, ct, r.bytes().await.unwrap().to_vec())
 }
 
-fn loopback_fetcher() -> shared::fetch::Fetcher {
-    shared::fetch::Fetcher::new(shared::fetch::FetchPolicy {
+fn loopback_fetcher() -> kit::fetch::Fetcher {
+    kit::fetch::Fetcher::new(kit::fetch::FetchPolicy {
         allow_loopback: true,
-        ..shared::fetch::FetchPolicy::default()
+        ..kit::fetch::FetchPolicy::default()
     })
     .unwrap()
 }
@@ -185,11 +185,11 @@ fn loopback_fetcher() -> shared::fetch::Fetcher {
 async fn verify_ldp_vc(vc: &Value) {
     let method = vc["proof"][0]["verificationMethod"].as_str().unwrap();
     let did = vc["issuer"]["id"].as_str().unwrap();
-    let key: Jwk = shared::did::DidResolver::new(loopback_fetcher())
-        .resolve_key(method, shared::did::Relationship::AssertionMethod)
+    let key: Jwk = protocol::did::DidResolver::new(loopback_fetcher())
+        .resolve_key(method, protocol::did::Relationship::AssertionMethod)
         .await
         .unwrap();
-    shared::vc::data_integrity::verify(vc, &key, method, did)
+    protocol::vc::data_integrity::verify(vc, &key, method, did)
         .await
         .expect("the ldp_vc's Data Integrity proof verifies");
 }
@@ -201,9 +201,9 @@ async fn verify_presentation(t: &TestStack, text: &str) -> (SdJwt, Value) {
     assert!(text.ends_with('~'));
     let jws = sd.issuer_jwt().unwrap();
     let iss = jws.claim_str("iss").unwrap().to_owned();
-    let resolver = shared::issuer_key::IssuerKeyResolver::new(
+    let resolver = protocol::issuer_key::IssuerKeyResolver::new(
         loopback_fetcher(),
-        shared::did::DidResolver::new(loopback_fetcher()),
+        protocol::did::DidResolver::new(loopback_fetcher()),
     );
     let key = resolver.resolve(&iss, jws.kid()).await.unwrap();
     let revealed = sd
@@ -231,7 +231,7 @@ async fn public_badge_pages_private_toggle_and_baked_downloads() {
         .await;
     assert_eq!(status, 201, "{a}");
     let achievement = a["id"].as_str().unwrap().to_owned();
-    let art = shared::qr::Qr::new("badge art").unwrap().png(4);
+    let art = protocol::qr::Qr::new("badge art").unwrap().png(4);
     let r = t
         .http
         .put(format!(
@@ -297,7 +297,7 @@ async fn public_badge_pages_private_toggle_and_baked_downloads() {
         .expect("the page is under /p/")
         .to_owned();
     assert!(
-        shared::b64::decode(&slug).unwrap().len() >= 16,
+        protocol::b64::decode(&slug).unwrap().len() >= 16,
         "128 bits: {slug}"
     );
 
@@ -395,14 +395,15 @@ async fn public_badge_pages_private_toggle_and_baked_downloads() {
     // Baked downloads: the issuer's PNG with the ldp_vc in it, and an SVG.
     let (s, ct, png) = get(&t, &format!("{url}/badge.png")).await;
     assert_eq!((s, ct.as_deref()), (200, Some("image/png")));
-    let unbaked: Value = serde_json::from_str(&shared::baked::unbake_png(&png).unwrap()).unwrap();
+    let unbaked: Value = serde_json::from_str(&protocol::baked::unbake_png(&png).unwrap()).unwrap();
     assert_eq!(unbaked, vc);
     verify_ldp_vc(&unbaked).await;
     let (s, ct, svg) = get(&t, &format!("{url}/badge.svg")).await;
     assert_eq!((s, ct.as_deref()), (200, Some("image/svg+xml")));
-    let unbaked: Value =
-        serde_json::from_str(&shared::baked::unbake_svg(&String::from_utf8(svg).unwrap()).unwrap())
-            .unwrap();
+    let unbaked: Value = serde_json::from_str(
+        &protocol::baked::unbake_svg(&String::from_utf8(svg).unwrap()).unwrap(),
+    )
+    .unwrap();
     verify_ldp_vc(&unbaked).await;
 
     // The holder shows their name: exactly that disclosure appears, and the page shows it
@@ -499,7 +500,7 @@ async fn public_badge_pages_private_toggle_and_baked_downloads() {
         .await;
     assert_eq!((s, location.as_str()), (303, "/"));
 
-    let unknown = format!("{wallet}/p/{}", shared::b64::random(16));
+    let unknown = format!("{wallet}/p/{}", protocol::b64::random(16));
     let (_, unknown_page) = anon.get(&unknown).await;
     let (s, page) = anon.get(&url).await;
     assert_eq!(s, 404);

@@ -101,7 +101,7 @@ async fn imported_recipients_get_both_emails_in_their_language_and_redeem_the_ba
     let sink = SmtpSink::start().await;
     let smtp = sink.url();
     let t = TestStack::start_with(|c| {
-        c.issuer.smtp_url = Some(shared::secret::Secret::new(smtp.clone()))
+        c.issuer.smtp_url = Some(protocol::secret::Secret::new(smtp.clone()))
     })
     .await;
     let wallet = t.stack.wallet.url.clone();
@@ -399,7 +399,7 @@ async fn callback_refuses_forged_and_foreign_invitations() {
         }
     };
     // Signed by a key that is not the issuer's.
-    let forged = shared::invitation::Invitation {
+    let forged = protocol::invitation::Invitation {
         iss: t.issuer().to_owned(),
         sub: "nobody".into(),
         email: "x@example.org".into(),
@@ -411,7 +411,7 @@ async fn callback_refuses_forged_and_foreign_invitations() {
         iat: t.stack.clock.now(),
         exp: t.stack.clock.now() + 60,
     };
-    let other = shared::keys::SigningKey::generate(shared::keys::Alg::ES256);
+    let other = protocol::keys::SigningKey::generate(protocol::keys::Alg::ES256);
     let (status, body) = post(forged.sign(&other, "did:web:x#key-1")).await;
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["error"], "invalid_token");
@@ -438,7 +438,7 @@ async fn smtp_outage_delays_mail_and_loses_none() {
     let mut sink = SmtpSink::down();
     let smtp = sink.url();
     let t = TestStack::start_with(|c| {
-        c.issuer.smtp_url = Some(shared::secret::Secret::new(smtp.clone()))
+        c.issuer.smtp_url = Some(protocol::secret::Secret::new(smtp.clone()))
     })
     .await;
     let ach = achievement(&t, "Outage Badge").await;

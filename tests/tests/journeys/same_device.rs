@@ -34,7 +34,7 @@ async fn post_request_uri(t: &TestStack, request_uri: &str, nonce: &str) -> (Val
     let parts: Vec<&str> = jwt.split('.').collect();
     assert_eq!(parts.len(), 3, "{jwt}");
     let decode = |p: &str| -> Value {
-        serde_json::from_slice(&shared::b64::decode(p).expect("base64url")).expect("JSON")
+        serde_json::from_slice(&protocol::b64::decode(p).expect("base64url")).expect("JSON")
     };
     (decode(parts[0]), decode(parts[1]), parts[2].to_owned())
 }
@@ -104,7 +104,7 @@ async fn redirect_uri_client_by_post_with_a_response_code() {
         .split_once("#response_code=")
         .expect("a response code in the fragment");
     assert_eq!(to, "https://app.example/checked");
-    assert!(shared::b64::decode(code).unwrap().len() >= 16, "{code}");
+    assert!(protocol::b64::decode(code).unwrap().len() >= 16, "{code}");
 
     // The result opens to the code given to this wallet, and only to it.
     let id = request["id"].as_str().unwrap();

@@ -142,8 +142,8 @@ impl WebClient {
 pub(crate) async fn stack_with_mail(sink: &SmtpSink) -> TestStack {
     let smtp = sink.url();
     TestStack::start_with(|c| {
-        c.issuer.smtp_url = Some(shared::secret::Secret::new(smtp.clone()));
-        c.wallet.smtp_url = Some(shared::secret::Secret::new(smtp.clone()));
+        c.issuer.smtp_url = Some(protocol::secret::Secret::new(smtp.clone()));
+        c.wallet.smtp_url = Some(protocol::secret::Secret::new(smtp.clone()));
     })
     .await
 }

@@ -62,7 +62,7 @@ async fn wallet_pages_register_sign_in_and_receive_with_a_pin() {
     let sink = SmtpSink::start().await;
     let smtp = sink.url();
     let t = TestStack::start_with(|c| {
-        c.issuer.smtp_url = Some(shared::secret::Secret::new(smtp.clone()))
+        c.issuer.smtp_url = Some(protocol::secret::Secret::new(smtp.clone()))
     })
     .await;
     let wallet = t.stack.wallet.url.clone();

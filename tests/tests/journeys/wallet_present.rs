@@ -34,7 +34,7 @@ pub(crate) async fn web_account(t: &TestStack, email: &str) -> Account {
 
 /// A PNG picture (a QR code of `text`, as good a picture as any).
 fn png(text: &str) -> Vec<u8> {
-    shared::qr::Qr::new(text).unwrap().png(4)
+    protocol::qr::Qr::new(text).unwrap().png(4)
 }
 
 async fn put_image(t: &TestStack, achievement: &str, body: Vec<u8>) {

@@ -10,9 +10,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use protocol::invitation::Invitation;
+use protocol::keys::{Alg, Signer, SigningKey};
 use serde_json::{Value, json};
-use shared::invitation::Invitation;
-use shared::keys::{Alg, Signer, SigningKey};
 
 use crate::common::TestStack;
 use crate::mail::SmtpSink;

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use aws_lc_rs::hmac;
 use axum::http::{HeaderMap, StatusCode};
+use protocol::secret::Secret;
 use serde_json::{Value, json};
-use shared::secret::Secret;
 use verifier::domain::webhooks::{SIGNATURE_HEADER, WEBHOOK_FIRST_RETRY, WEBHOOK_MAX_ATTEMPTS};
 use verifier::store::RequestRow;
 

@@ -8,10 +8,10 @@ use axum::Router;
 use axum::routing::get;
 use holder_agent::PresentError;
 use holder_agent::error::AppError as WalletError;
+use protocol::keys::{Alg, Signer, SigningKey};
+use protocol::oid4vp::{AuthorizationRequest, ClientId, sign_request_object_x5c};
+use protocol::x509::{self, DevPki, X509Error};
 use serde_json::{Value, json};
-use shared::keys::{Alg, Signer, SigningKey};
-use shared::oid4vp::{AuthorizationRequest, ClientId, sign_request_object_x5c};
-use shared::x509::{self, DevPki, X509Error};
 
 use crate::common::{TestStack, check, link_param};
 
@@ -28,7 +28,7 @@ async fn fetch_request_object(t: &TestStack, request_uri: &str) -> (Value, Value
         .unwrap();
     let parts: Vec<&str> = jwt.split('.').collect();
     let decode = |p: &str| -> Value {
-        serde_json::from_slice(&shared::b64::decode(p).expect("base64url")).expect("JSON")
+        serde_json::from_slice(&protocol::b64::decode(p).expect("base64url")).expect("JSON")
     };
     (decode(parts[0]), decode(parts[1]))
 }
@@ -157,7 +157,7 @@ async fn serve_request_object(jwt: String) -> String {
 async fn a_certificate_that_is_not_the_client_is_refused_by_name() {
     // The wallet trusts a second CA, whose key the "attacker" holds: its chains verify,
     // so only the binding of client identifier to leaf stands in the way.
-    let now = shared::clock::Clock::system().now();
+    let now = protocol::clock::Clock::system().now();
     let attacker_key = SigningKey::generate(Alg::ES256);
     let host = "127.0.0.1";
     let attacker = DevPki::generate("Attacker", host, &attacker_key, now).unwrap();
@@ -243,14 +243,14 @@ fn badge_with_x5c(iss: &str, key: &SigningKey, x5c: &[Vec<u8>], now: i64) -> Str
         "vct": format!("{iss}/vct/open-badge-v3"),
         "cnf": {"jwk": holder.public_jwk().to_value()},
         "ld": {
-            "@context": [shared::ob3::CONTEXT_VC_V2, shared::ob3::CONTEXT_OB_V3P0_3],
+            "@context": [protocol::ob3::CONTEXT_VC_V2, protocol::ob3::CONTEXT_OB_V3P0_3],
             "id": "urn:uuid:5b0e3c52-1f0e-4d0e-9d8e-3a3f6f0b7c21",
             "type": ["VerifiableCredential", "OpenBadgeCredential"],
             "name": "Forklift Safety",
             "issuer": {"id": iss, "type": ["Profile"], "name": "Badges Inc."},
-            "validFrom": shared::clock::rfc3339(now - 60),
+            "validFrom": protocol::clock::rfc3339(now - 60),
             "credentialSubject": {
-                "id": shared::did::did_jwk(&holder.public_jwk()),
+                "id": protocol::did::did_jwk(&holder.public_jwk()),
                 "type": ["AchievementSubject"],
                 "achievement": {
                     "id": format!("{iss}/achievements/forklift"),
@@ -262,9 +262,9 @@ fn badge_with_x5c(iss: &str, key: &SigningKey, x5c: &[Vec<u8>], now: i64) -> Str
             },
         },
     });
-    let mut header = shared::jose::header(shared::sd_jwt::TYP_DC_SD_JWT, None);
+    let mut header = protocol::jose::header(protocol::sd_jwt::TYP_DC_SD_JWT, None);
     header.insert("x5c".into(), json!(x509::x5c_encode(x5c)));
-    shared::sd_jwt::issue(
+    protocol::sd_jwt::issue(
         claims.as_object().cloned().unwrap(),
         &["/ld/credentialSubject/achievement/name"],
         1,
@@ -282,7 +282,7 @@ async fn an_issuer_key_comes_from_an_x5c_chain_to_the_verifiers_trust_anchor() {
     use x509::San;
 
     let iss = "https://badges.example";
-    let now = shared::clock::Clock::system().now();
+    let now = protocol::clock::Clock::system().now();
     let key = SigningKey::generate(Alg::ES256);
     let pki = DevPki::generate_with_sans(
         "Badges Inc.",

@@ -53,7 +53,7 @@ pub enum InputError {
     #[error("media type {0:?} is not accepted: send image/png, image/svg+xml or a credential")]
     MediaType(String),
     #[error("the badge image: {0}")]
-    Baked(#[from] shared::baked::BakeError),
+    Baked(#[from] protocol::baked::BakeError),
     #[error("the picture: {0}")]
     Picture(String),
     #[error("no QR code found in the picture")]
@@ -122,15 +122,15 @@ pub fn uploaded(media_type: &str, body: &[u8]) -> Result<Pasted, InputError> {
             .map(str::to_owned)
     };
     match media.as_str() {
-        "image/png" => match shared::baked::unbake_png(body) {
+        "image/png" => match protocol::baked::unbake_png(body) {
             Ok(credential) => Ok(Pasted::Credential(
                 Submitted::from_text(&credential).map_err(InputError::Credential)?,
             )),
-            Err(shared::baked::BakeError::NotBaked) => qr_url(body),
+            Err(protocol::baked::BakeError::NotBaked) => qr_url(body),
             Err(e) => Err(e.into()),
         },
         "image/svg+xml" => {
-            let credential = shared::baked::unbake_svg(&text(body)?)?;
+            let credential = protocol::baked::unbake_svg(&text(body)?)?;
             Ok(Pasted::Credential(
                 Submitted::from_text(&credential).map_err(InputError::Credential)?,
             ))
@@ -321,12 +321,12 @@ fn credential_body(media: &str, body: &[u8]) -> Result<Submitted, String> {
         return Submitted::from_text(text);
     }
     match media {
-        "image/png" => shared::baked::unbake_png(body)
+        "image/png" => protocol::baked::unbake_png(body)
             .map_err(|e| e.to_string())
             .and_then(|t| Submitted::from_text(&t)),
         "image/svg+xml" => std::str::from_utf8(body)
             .map_err(|_| "the SVG is not UTF-8".to_owned())
-            .and_then(|svg| shared::baked::unbake_svg(svg).map_err(|e| e.to_string()))
+            .and_then(|svg| protocol::baked::unbake_svg(svg).map_err(|e| e.to_string()))
             .and_then(|t| Submitted::from_text(&t)),
         other => Err(format!(
             "media type {other:?} is neither a badge page nor a credential"
@@ -468,7 +468,7 @@ mod tests {
     #[test]
     fn a_qr_picture_decodes_to_its_text_and_a_blank_one_does_not() {
         let url = "https://wallet.example/p/abc";
-        let qr = shared::qr::Qr::new(url).expect("QR");
+        let qr = protocol::qr::Qr::new(url).expect("QR");
         let png = qr.png(6);
         assert_eq!(scan_png(&png).expect("decodes"), url);
         assert!(matches!(uploaded("image/png", &png), Ok(Pasted::Url(u)) if u == url));
@@ -495,13 +495,13 @@ mod tests {
 
     #[test]
     fn baked_badges_give_their_credential() {
-        let qr = shared::qr::Qr::new("x").expect("QR").png(4);
+        let qr = protocol::qr::Qr::new("x").expect("QR").png(4);
         let jwt = "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln";
-        let baked = shared::baked::bake_png(&qr, jwt).expect("bakes");
+        let baked = protocol::baked::bake_png(&qr, jwt).expect("bakes");
         assert!(
             matches!(uploaded("image/png", &baked), Ok(Pasted::Credential(Submitted::Compact(c))) if c == jwt)
         );
-        let svg = shared::baked::bake_svg(
+        let svg = protocol::baked::bake_svg(
             "<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
             "{\"proof\":{}}",
         )
@@ -512,7 +512,7 @@ mod tests {
         ));
         assert!(matches!(
             uploaded("image/svg+xml", b"<svg/>"),
-            Err(InputError::Baked(shared::baked::BakeError::NotBaked))
+            Err(InputError::Baked(protocol::baked::BakeError::NotBaked))
         ));
     }
 }

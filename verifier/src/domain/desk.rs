@@ -14,7 +14,7 @@
 //! ([`DeskError::CsrfNotThisSession`]).
 
 use aws_lc_rs::hmac;
-use shared::keys::seal::SealKey;
+use protocol::keys::seal::SealKey;
 
 use crate::App;
 use crate::error::AppError;
@@ -85,22 +85,22 @@ impl DeskKey {
     pub async fn load_or_create(store: &Store, seal: &SealKey) -> Result<DeskKey, AppError> {
         let raw = match store.setting(DESK_KEY_SETTING).await? {
             Some(text) => {
-                let sealed = shared::b64::decode(&text)
+                let sealed = protocol::b64::decode(&text)
                     .map_err(|e| AppError::Internal(format!("stored desk key: {e}")))?;
                 seal.open(DESK_KEY_PURPOSE, &sealed)
                     .map_err(|e| AppError::Internal(format!("stored desk key: {e}")))?
             }
             None => {
-                let raw = shared::b64::decode(&shared::b64::random(DESK_KEY_BYTES))
+                let raw = protocol::b64::decode(&protocol::b64::random(DESK_KEY_BYTES))
                     .expect("random base64url decodes");
                 let sealed = seal.seal(DESK_KEY_PURPOSE, &raw);
                 store
-                    .set_setting(DESK_KEY_SETTING, &shared::b64::encode(&sealed))
+                    .set_setting(DESK_KEY_SETTING, &protocol::b64::encode(&sealed))
                     .await?;
                 // Another instance may have stored its key first: use whichever is stored.
                 match store.setting(DESK_KEY_SETTING).await? {
-                    Some(text) if text != shared::b64::encode(&sealed) => {
-                        let sealed = shared::b64::decode(&text)
+                    Some(text) if text != protocol::b64::encode(&sealed) => {
+                        let sealed = protocol::b64::decode(&text)
                             .map_err(|e| AppError::Internal(format!("stored desk key: {e}")))?;
                         seal.open(DESK_KEY_PURPOSE, &sealed)
                             .map_err(|e| AppError::Internal(format!("stored desk key: {e}")))?
@@ -117,11 +117,11 @@ impl DeskKey {
         ctx.update(label.as_bytes());
         ctx.update(b"\0");
         ctx.update(data.as_bytes());
-        shared::b64::encode(ctx.sign().as_ref())
+        protocol::b64::encode(ctx.sign().as_ref())
     }
 
     fn mac_ok(&self, label: &str, data: &str, mac: &str) -> bool {
-        shared::secret::constant_time_eq(self.mac(label, data).as_bytes(), mac.as_bytes())
+        protocol::secret::constant_time_eq(self.mac(label, data).as_bytes(), mac.as_bytes())
     }
 
     /// The form token for the CSRF cookie value `cookie` on the `scope` page.
@@ -148,8 +148,8 @@ impl DeskKey {
             return Err(DeskError::Csrf);
         }
         if let Some(session) = session
-            && !shared::secret::constant_time_eq(
-                shared::b64::sha256(cookie).as_bytes(),
+            && !protocol::secret::constant_time_eq(
+                protocol::b64::sha256(cookie).as_bytes(),
                 session.csrf_hash.as_bytes(),
             )
         {
@@ -164,11 +164,11 @@ impl App {
     /// sign-in form's); returns the session cookie value.
     pub async fn open_desk_session(&self, csrf_cookie: &str) -> Result<String, AppError> {
         let now = self.clock.now();
-        let cookie = shared::b64::random(SESSION_BYTES);
+        let cookie = protocol::b64::random(SESSION_BYTES);
         self.store
             .insert_desk_session(
-                &shared::b64::sha256(&cookie),
-                &shared::b64::sha256(csrf_cookie),
+                &protocol::b64::sha256(&cookie),
+                &protocol::b64::sha256(csrf_cookie),
                 now,
                 now + SESSION_TTL,
             )
@@ -184,7 +184,7 @@ impl App {
             .ok_or(DeskError::NoSession)?;
         let csrf_hash = self
             .store
-            .desk_session_csrf(&shared::b64::sha256(cookie), self.clock.now())
+            .desk_session_csrf(&protocol::b64::sha256(cookie), self.clock.now())
             .await?
             .ok_or(DeskError::NoSession)?;
         Ok(DeskSession {
@@ -196,7 +196,7 @@ impl App {
     /// Signs the session out: its cookie opens nothing afterwards.
     pub async fn close_desk_session(&self, session: &DeskSession) -> Result<(), AppError> {
         self.store
-            .delete_desk_session(&shared::b64::sha256(&session.cookie))
+            .delete_desk_session(&protocol::b64::sha256(&session.cookie))
             .await?;
         Ok(())
     }
@@ -209,7 +209,7 @@ impl App {
 
 /// A fresh CSRF cookie value.
 pub fn new_csrf_cookie() -> String {
-    shared::b64::random(16)
+    protocol::b64::random(16)
 }
 
 #[cfg(test)]
@@ -248,7 +248,7 @@ mod tests {
         let (victim, attacker) = (new_csrf_cookie(), new_csrf_cookie());
         let session = DeskSession {
             cookie: "s".into(),
-            csrf_hash: shared::b64::sha256(&victim),
+            csrf_hash: protocol::b64::sha256(&victim),
         };
         let own = k.csrf_token(CsrfScope::Desk, &victim);
         assert_eq!(

@@ -2,9 +2,9 @@
 //! verification pipeline ([`checks`]) and its network sources ([`sources`]), and the
 //! desk pages' sessions and CSRF tokens ([`desk`]).
 
-pub use shared::verify as checks;
-pub use shared::verify::network as sources;
-pub use shared::verify::{image_digest, standalone};
+pub use kit::network_sources as sources;
+pub use protocol::verify as checks;
+pub use protocol::verify::{image_digest, standalone};
 
 pub mod check_input;
 pub mod checking;

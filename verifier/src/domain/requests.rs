@@ -8,16 +8,16 @@
 //! `kid`, is decrypted, and goes through the same checks. A response that cannot be
 //! decrypted, or a plain form sent to such a request, fails the `response_encryption` check.
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
-use shared::jose::jwe::{self, Enc, EncryptionKey};
-use shared::keys::Jwk;
-use shared::oid4vp::dcql::DcqlQuery;
-use shared::oid4vp::{
+use protocol::jose::jwe::{self, Enc, EncryptionKey};
+use protocol::keys::Jwk;
+use protocol::oid4vp::dcql::DcqlQuery;
+use protocol::oid4vp::{
     AuthorizationRequest, ClientIdPrefix, ClientMetadata, DirectPostBody, RequestUri,
     RequestUriMethod, ResponseError, ResponseMode, SELF_ISSUED_AUDIENCE,
 };
-use shared::qr::Qr;
+use protocol::qr::Qr;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 use url::Url;
 
 use super::checks::{self, Check, Expectations, Verification};
@@ -222,7 +222,7 @@ pub fn template_query(t: &Template) -> Result<DcqlQuery, AppError> {
                 claims.push(json!({
                     "id": "name_type",
                     "path": ["ld", "credentialSubject", "identifier", 0, "identityType"],
-                    "values": [shared::ob3::IDENTITY_TYPE_NAME],
+                    "values": [protocol::ob3::IDENTITY_TYPE_NAME],
                 }));
                 claims.push(json!({
                     "id": "name",
@@ -401,7 +401,7 @@ impl App {
             })?,
         };
         let now = self.clock.now();
-        let id = shared::b64::random(ID_BYTES);
+        let id = protocol::b64::random(ID_BYTES);
         let (encryption_kid, encryption_key) = if response_mode == ResponseMode::DirectPostJwt {
             let key = EncryptionKey::generate();
             let sealed = self
@@ -414,8 +414,8 @@ impl App {
         let row = RequestRow {
             id,
             client_id,
-            nonce: shared::b64::random(NONCE_BYTES),
-            state: shared::b64::random(STATE_BYTES),
+            nonce: protocol::b64::random(NONCE_BYTES),
+            state: protocol::b64::random(STATE_BYTES),
             dcql_query: serde_json::to_string(&query).expect("a DCQL query serialises"),
             created_at: now,
             expires_at: now + self.config.request_ttl,
@@ -481,13 +481,13 @@ impl App {
         request_uri_method: RequestUriMethod,
     ) -> Result<String, AppError> {
         let link = RequestUri {
-            client_id: shared::oid4vp::ClientId::parse(client_id)
+            client_id: protocol::oid4vp::ClientId::parse(client_id)
                 .map_err(|e| AppError::Config(format!("client_id: {e}")))?,
             request_uri: Url::parse(request_uri)
                 .map_err(|e| AppError::Config(format!("public URL: {e}")))?,
             request_uri_method,
         };
-        link.to_url(shared::oid4vp::OPENID4VP_SCHEME)
+        link.to_url(protocol::oid4vp::OPENID4VP_SCHEME)
             .map(String::from)
             .map_err(|e| AppError::Internal(e.to_string()))
     }
@@ -529,7 +529,7 @@ impl App {
             None => None,
         };
         let req = AuthorizationRequest {
-            client_id: shared::oid4vp::ClientId::parse(&row.client_id)
+            client_id: protocol::oid4vp::ClientId::parse(&row.client_id)
                 .map_err(|e| AppError::Internal(format!("stored client_id: {e}")))?,
             response_type: "vp_token".into(),
             response_mode: Some(response_mode),
@@ -550,19 +550,19 @@ impl App {
         };
         // A `redirect_uri:` client cannot sign (§5.9.3).
         if matches!(req.client_id.prefix(), ClientIdPrefix::RedirectUri(_)) {
-            return Ok(shared::oid4vp::unsigned_request_object(&req));
+            return Ok(protocol::oid4vp::unsigned_request_object(&req));
         }
         if matches!(
             req.client_id.prefix(),
             ClientIdPrefix::X509SanDns(_) | ClientIdPrefix::X509Hash(_)
         ) {
-            return Ok(shared::oid4vp::sign_request_object_x5c(
+            return Ok(protocol::oid4vp::sign_request_object_x5c(
                 &req,
                 &self.x509.key,
                 &self.x509.x5c(),
             ));
         }
-        Ok(shared::oid4vp::sign_request_object(
+        Ok(protocol::oid4vp::sign_request_object(
             &req,
             &self.es256,
             Some(&self.kid),
@@ -615,10 +615,10 @@ impl App {
         };
         let verification = self.verify_response(&row, body, encryption, now).await?;
         let response_code = match (&row.redirect_uri, &refusal) {
-            (Some(_), None) => Some(shared::b64::random(RESPONSE_CODE_BYTES)),
+            (Some(_), None) => Some(protocol::b64::random(RESPONSE_CODE_BYTES)),
             _ => None,
         };
-        let code_hash = response_code.as_deref().map(shared::b64::sha256);
+        let code_hash = response_code.as_deref().map(protocol::b64::sha256);
         self.store
             .store_result(&row.id, &to_json(&verification), code_hash.as_deref(), now)
             .await?;
@@ -857,11 +857,11 @@ impl App {
             .request(id)
             .await?
             .ok_or_else(|| AppError::NotFound("request".into()))?;
-        let hash = shared::b64::sha256(code);
+        let hash = protocol::b64::sha256(code);
         let matches = row
             .response_code_hash
             .as_deref()
-            .is_some_and(|h| shared::secret::constant_time_eq(h.as_bytes(), hash.as_bytes()));
+            .is_some_and(|h| protocol::secret::constant_time_eq(h.as_bytes(), hash.as_bytes()));
         if !matches || !self.store.use_response_code(&row.id, &hash).await? {
             return Err(AppError::bad_request(
                 "response_code",
@@ -1127,8 +1127,8 @@ mod tests {
 
 #[cfg(test)]
 mod app_tests {
-    use shared::clock::Clock;
-    use shared::oid4vp::{Invocation, decode_request_object};
+    use protocol::clock::Clock;
+    use protocol::oid4vp::{Invocation, decode_request_object};
 
     use super::*;
     use crate::Config;
@@ -1178,7 +1178,7 @@ mod app_tests {
             .unwrap();
         let (jws, req) = decode_request_object(&jwt).unwrap();
         assert_eq!(jws.kid(), Some("did:web:127.0.0.1%3A8083#key-1"));
-        use shared::keys::Signer;
+        use protocol::keys::Signer;
         jws.verify(&app.es256.public_jwk().verifying_key().unwrap())
             .unwrap();
         let doc = app.did_document();
@@ -1196,9 +1196,9 @@ mod app_tests {
         assert_eq!(req.aud.as_deref(), Some(SELF_ISSUED_AUDIENCE));
         assert_eq!(req.wallet_nonce.as_deref(), Some("wn-1"));
         // ≥ 128 bits each.
-        assert!(shared::b64::decode(&req.nonce).unwrap().len() >= 16);
+        assert!(protocol::b64::decode(&req.nonce).unwrap().len() >= 16);
         let state = req.state.unwrap();
-        assert!(shared::b64::decode(&state).unwrap().len() >= 16);
+        assert!(protocol::b64::decode(&state).unwrap().len() >= 16);
         let formats = req.client_metadata.unwrap().vp_formats_supported.unwrap();
         assert_eq!(
             formats["dc+sd-jwt"]["kb-jwt_alg_values"],

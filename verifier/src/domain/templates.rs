@@ -52,7 +52,7 @@ impl App {
             .validate()
             .map_err(|e| AppError::bad_request("template", e.to_string()))?;
         let row = TemplateRow {
-            id: shared::b64::random(12),
+            id: protocol::b64::random(12),
             name: name.to_owned(),
             body: serde_json::to_string(&template).expect("a template serialises"),
             created_at: self.clock.now(),

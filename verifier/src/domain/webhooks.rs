@@ -10,7 +10,7 @@
 //! or another instance carries on where this one stopped.
 //!
 //! A webhook URL is a destination a caller of the API chooses, so deliveries go through
-//! the guarded fetcher ([`shared::fetch`]): https only, public addresses only (checked
+//! the guarded fetcher ([`kit::fetch`]): https only, public addresses only (checked
 //! again at each delivery, after DNS), no redirects; `http://` loopback only with
 //! `VERIFIER_ALLOW_LOOPBACK` (the launcher's development setting). A URL the guard refuses
 //! is refused when the request is created, naming `webhook_url`.

@@ -7,8 +7,8 @@
 //! A wallet trusts the development CA only when told to: it is served at
 //! `/x509/dev-ca.pem`.
 
-use shared::keys::{Signer, SigningKey};
-use shared::x509::{self, Cert, DevPki};
+use protocol::keys::{Signer, SigningKey};
+use protocol::x509::{self, Cert, DevPki};
 
 use crate::error::AppError;
 use crate::store::Store;
@@ -54,13 +54,13 @@ impl X509Identity {
     /// for another host or key.
     pub async fn development(
         store: &Store,
-        seal: &shared::keys::seal::SealKey,
+        seal: &protocol::keys::seal::SealKey,
         name: &str,
         host: &str,
         now: i64,
     ) -> Result<Self, AppError> {
         let key = store
-            .signing_key(DEV_KEY_ID, shared::keys::Alg::ES256, seal, now)
+            .signing_key(DEV_KEY_ID, protocol::keys::Alg::ES256, seal, now)
             .await?;
         let stored = match (
             store.setting(DEV_CA_SETTING).await?,

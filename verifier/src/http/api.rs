@@ -6,9 +6,9 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use protocol::oid4vp::{RequestUriMethod, ResponseMode};
 use serde::Deserialize;
 use serde_json::Value;
-use shared::oid4vp::{RequestUriMethod, ResponseMode};
 
 use super::openapi::{API, CreateRequestDoc, Problem, QR, SaveTemplateDoc};
 use crate::App;
@@ -32,7 +32,7 @@ impl FromRequestParts<App> for ApiClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(AppError::Unauthorized)?;
-        let client = shared::serve::client_ip(&parts.extensions);
+        let client = kit::serve::client_ip(&parts.extensions);
         if app.api_token_attempt(token, client).await? {
             Ok(ApiClient)
         } else {
@@ -70,7 +70,7 @@ struct CreateRequest {
 }
 
 fn spec(body: &[u8]) -> Result<(RequestSpec, RequestOptions), AppError> {
-    let req: CreateRequest = shared::serve::parse_json_body(body)
+    let req: CreateRequest = kit::serve::parse_json_body(body)
         .map_err(|e| AppError::bad_request(&e.field, e.message))?;
     let options = RequestOptions {
         response_mode: req.response_mode.unwrap_or(ResponseMode::DirectPost),
@@ -181,7 +181,7 @@ pub async fn save_template(
     State(app): State<App>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<SavedTemplate>), AppError> {
-    let req: SaveTemplate = shared::serve::parse_json_body(&body)
+    let req: SaveTemplate = kit::serve::parse_json_body(&body)
         .map_err(|e| AppError::bad_request(&e.field, e.message))?;
     let saved = app.save_template(&req.name, req.template).await?;
     Ok((StatusCode::CREATED, Json(saved)))

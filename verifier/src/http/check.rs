@@ -45,7 +45,7 @@ fn api_input(content_type: &str, body: &[u8]) -> Result<CheckInput, AppError> {
             body: body.to_vec(),
         });
     }
-    let req: CheckRequest = shared::serve::parse_json_body(body)
+    let req: CheckRequest = kit::serve::parse_json_body(body)
         .map_err(|e| AppError::bad_request(&e.field, e.message))?;
     match (req.credential, req.url) {
         (Some(_), Some(_)) => Err(AppError::bad_request(

@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa::openapi::OpenApi;
 
-pub use shared::openapi::{OAuthError, Problem};
+pub use kit::openapi::{OAuthError, Problem};
 
 /// The tag of the verifier API (bearer token).
 pub const API: &str = "api";
@@ -100,5 +100,5 @@ pub struct ApiDoc;
 
 /// Completes the document built by the router: the API's security and problems.
 pub fn finish(doc: &mut OpenApi) {
-    shared::openapi::problem_api(doc, API, "The API token (VERIFIER_API_TOKEN)");
+    kit::openapi::problem_api(doc, API, "The API token (VERIFIER_API_TOKEN)");
 }

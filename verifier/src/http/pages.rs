@@ -17,9 +17,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
+use kit::serve::ClientIp;
+use protocol::oid4vp::{RequestUriMethod, ResponseMode};
 use serde_json::Value;
-use shared::oid4vp::{RequestUriMethod, ResponseMode};
-use shared::serve::ClientIp;
 
 use crate::App;
 use crate::domain::desk::{CsrfScope, DeskError, DeskSession, new_csrf_cookie};
@@ -764,7 +764,7 @@ fn badge_summary(claims: &Value) -> String {
         .as_array()
         .and_then(|ids| {
             ids.iter()
-                .find(|i| i["identityType"] == shared::ob3::IDENTITY_TYPE_NAME)
+                .find(|i| i["identityType"] == protocol::ob3::IDENTITY_TYPE_NAME)
         })
         .and_then(|i| text(&i["identityHash"]));
     let rows = [

@@ -10,7 +10,7 @@ use pdf_writer::types::{
     ActionType, AnnotationType, CidFontType, FontFlags, SystemInfo, UnicodeCmap,
 };
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
-use shared::qr::Qr;
+use protocol::qr::Qr;
 
 use super::text::{FontId, Fonts};
 use super::{CARD_HEIGHT_MM, CARD_WIDTH_MM, Card, CardError, PT_PER_MM, layout, raster};

@@ -23,7 +23,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::did::{DidError, DidResolver, Relationship, did_web_from_url, split_did_url};
-use crate::fetch::{FetchError, Fetcher};
+use crate::fetch::{FetchError, HttpGet};
 use crate::keys::{Jwk, KeyError};
 use crate::x509::{Cert, TrustAnchors, X509Error};
 
@@ -164,17 +164,17 @@ const CACHE_MAX: usize = 256;
 /// Resolves SD-JWT VC issuer keys. Clones share the metadata cache.
 #[derive(Clone, Debug)]
 pub struct IssuerKeyResolver {
-    fetcher: Fetcher,
+    http: Arc<dyn HttpGet>,
     dids: DidResolver,
     cache: Arc<Mutex<HashMap<String, (Instant, JwkSet)>>>,
 }
 
 impl IssuerKeyResolver {
-    /// A resolver fetching through `fetcher` and resolving DIDs with `dids`; issuer key sets
+    /// A resolver fetching through `http` and resolving DIDs with `dids`; issuer key sets
     /// are cached 5 minutes (refetched once early when a `kid` is not found: key rotation).
-    pub fn new(fetcher: Fetcher, dids: DidResolver) -> Self {
+    pub fn new(http: impl HttpGet + 'static, dids: DidResolver) -> Self {
         IssuerKeyResolver {
-            fetcher,
+            http: Arc::new(http),
             dids,
             cache: Arc::new(Mutex::new(HashMap::new())),
         }
@@ -229,7 +229,7 @@ impl IssuerKeyResolver {
             return true;
         }
         let https_or_dev = iss.starts_with("https://")
-            || (self.fetcher.policy().allow_loopback && iss.starts_with("http://"));
+            || (self.http.allow_loopback() && iss.starts_with("http://"));
         https_or_dev && did_web_from_url(iss).is_ok_and(|web| web == did)
     }
 
@@ -251,14 +251,12 @@ impl IssuerKeyResolver {
 
     async fn fetch_key_set(&self, iss: &str) -> Result<JwkSet, IssuerKeyError> {
         let url = jwt_vc_issuer_metadata_url(iss)?;
-        let metadata: JwtVcIssuerMetadata =
-            self.fetcher
-                .get_json(url.as_str())
-                .await
-                .map_err(|source| IssuerKeyError::Fetch {
-                    url: url.to_string(),
-                    source,
-                })?;
+        let metadata: JwtVcIssuerMetadata = crate::fetch::get_json(&*self.http, url.as_str())
+            .await
+            .map_err(|source| IssuerKeyError::Fetch {
+                url: url.to_string(),
+                source,
+            })?;
         if metadata.issuer != iss {
             return Err(IssuerKeyError::IssuerMismatch {
                 expected: iss.to_owned(),
@@ -268,8 +266,7 @@ impl IssuerKeyResolver {
         match (metadata.jwks, metadata.jwks_uri) {
             (Some(jwks), None) => Ok(jwks),
             (None, Some(uri)) => {
-                self.fetcher
-                    .get_json(&uri)
+                crate::fetch::get_json(&*self.http, &uri)
                     .await
                     .map_err(|source| IssuerKeyError::Fetch {
                         url: uri.clone(),
@@ -318,20 +315,15 @@ impl IssuerKeyResolver {
 mod tests {
     use super::*;
     use crate::did::{did_jwk, did_key, did_web_document};
-    use crate::fetch::FetchPolicy;
+    use crate::fetch::TestGet;
     use crate::keys::{Alg, Signer, SigningKey};
     use axum::Router;
     use axum::routing::get;
     use serde_json::json;
 
     fn resolver(allow_loopback: bool) -> IssuerKeyResolver {
-        let policy = FetchPolicy {
-            allow_loopback,
-            max_bytes: 64 * 1024,
-            timeout: Duration::from_secs(5),
-        };
-        let fetcher = Fetcher::new(policy).unwrap();
-        IssuerKeyResolver::new(fetcher.clone(), DidResolver::new(fetcher))
+        let http = TestGet { allow_loopback };
+        IssuerKeyResolver::new(http.clone(), DidResolver::new(http))
     }
 
     fn with_kid(jwk: &Jwk, kid: &str) -> serde_json::Value {

@@ -145,7 +145,7 @@ fn private_sqlite_files(file: &std::path::Path) -> Result<(), DbError> {
         path: path.display().to_string(),
         source,
     };
-    match crate::private_files::create_new(file) {
+    match protocol::private_files::create_new(file) {
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(fail(file, e)),
@@ -154,7 +154,7 @@ fn private_sqlite_files(file: &std::path::Path) -> Result<(), DbError> {
         let mut name = file.as_os_str().to_owned();
         name.push(suffix);
         let path = std::path::PathBuf::from(name);
-        crate::private_files::restrict(&path).map_err(|e| fail(&path, e))?;
+        protocol::private_files::restrict(&path).map_err(|e| fail(&path, e))?;
     }
     Ok(())
 }
@@ -196,7 +196,7 @@ impl Db {
             if let Some(parent) = file.parent()
                 && !parent.as_os_str().is_empty()
             {
-                crate::private_files::create_dir_all(parent).map_err(|source| {
+                protocol::private_files::create_dir_all(parent).map_err(|source| {
                     DbError::CreateDir {
                         path: parent.display().to_string(),
                         source,
@@ -317,12 +317,12 @@ impl Db {
     pub async fn signing_key(
         &self,
         id: &str,
-        alg: crate::keys::Alg,
-        seal: &crate::keys::seal::SealKey,
+        alg: protocol::keys::Alg,
+        seal: &protocol::keys::seal::SealKey,
         purpose: &str,
         now: i64,
-    ) -> Result<crate::keys::SigningKey, KeyStoreError> {
-        use crate::keys::{Signer, SigningKey};
+    ) -> Result<protocol::keys::SigningKey, KeyStoreError> {
+        use protocol::keys::{Signer, SigningKey};
         let fresh = SigningKey::generate(alg);
         let sealed = seal.seal(purpose, &fresh.to_secret_bytes());
         with_db_write!(self, |pool| {

@@ -8,10 +8,10 @@
 mod harness;
 
 use harness::{node, private_jwk, python};
+use protocol::jose;
+use protocol::keys::{Alg, Signer, SigningKey};
+use protocol::sd_jwt::{self, Disclosure, KeyBinding, SdJwt, TYP_DC_SD_JWT};
 use serde_json::{Map, Value, json};
-use shared::jose;
-use shared::keys::{Alg, Signer, SigningKey};
-use shared::sd_jwt::{self, Disclosure, KeyBinding, SdJwt, TYP_DC_SD_JWT};
 
 const AUD: &str = "x509_hash:verifier.example";
 const NONCE: &str = "n-0S6_WzA2Mj";

@@ -1,5 +1,5 @@
 //! The bodies of the `cargo fuzz` targets in `fuzz/` (one function per kind of input a
-//! stranger can send), kept here so that `shared/tests/fuzz_corpus.rs` replays the seed
+//! stranger can send), kept here so that `protocol/tests/fuzz_corpus.rs` replays the seed
 //! corpus and every crash found on stable, in the ordinary test suite.
 //!
 //! Each function takes raw bytes, drives the parser and what runs on its result in the

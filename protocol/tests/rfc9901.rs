@@ -5,10 +5,10 @@
 
 use std::path::PathBuf;
 
+use protocol::b64;
+use protocol::keys::{Jwk, VerifyingKey};
+use protocol::sd_jwt::{Disclosure, SdJwt, SdJwtError, TYP_DC_SD_JWT};
 use serde_json::Value;
-use shared::b64;
-use shared::keys::{Jwk, VerifyingKey};
-use shared::sd_jwt::{Disclosure, SdJwt, SdJwtError, TYP_DC_SD_JWT};
 
 /// The `typ` of the RFC's own examples (Sections 5 and 7, Appendix A.1/A.2).
 const TYP_EXAMPLE: &str = "example+sd-jwt";

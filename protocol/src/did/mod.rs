@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::fetch::{FetchError, Fetcher};
+use crate::fetch::{FetchError, HttpGet};
 use crate::keys::Jwk;
 
 pub use jwk::{did_jwk, parse_did_jwk};
@@ -327,21 +327,21 @@ const CACHE_MAX: usize = 256;
 /// Resolves DIDs to documents and DID URLs to keys. Clones share the did:web cache.
 #[derive(Clone, Debug)]
 pub struct DidResolver {
-    fetcher: Fetcher,
+    http: Arc<dyn HttpGet>,
     cache: Arc<Mutex<HashMap<String, (Instant, DidDocument)>>>,
     ttl: Duration,
 }
 
 impl DidResolver {
-    /// A resolver fetching did:web documents through `fetcher`, caching them 5 minutes.
-    pub fn new(fetcher: Fetcher) -> Self {
-        Self::with_ttl(fetcher, CACHE_TTL)
+    /// A resolver fetching did:web documents through `http`, caching them 5 minutes.
+    pub fn new(http: impl HttpGet + 'static) -> Self {
+        Self::with_ttl(http, CACHE_TTL)
     }
 
     /// As [`DidResolver::new`] with another cache lifetime (zero disables caching).
-    pub fn with_ttl(fetcher: Fetcher, ttl: Duration) -> Self {
+    pub fn with_ttl(http: impl HttpGet + 'static, ttl: Duration) -> Self {
         DidResolver {
-            fetcher,
+            http: Arc::new(http),
             cache: Arc::new(Mutex::new(HashMap::new())),
             ttl,
         }
@@ -395,9 +395,9 @@ impl DidResolver {
         if let Some(doc) = self.cached(did) {
             return Ok(doc);
         }
-        let url = did_web_document_url(did, self.fetcher.policy().allow_loopback)?;
+        let url = did_web_document_url(did, self.http.allow_loopback())?;
         let fetched = self
-            .fetcher
+            .http
             .get(url.as_str(), "application/did+json, application/json")
             .await?;
         let doc = DidDocument::from_json(did, &fetched.body)?;

@@ -1,11 +1,11 @@
-//! Defects found in `shared::sd_jwt` while checking it against RFC 9901 and independent
+//! Defects found in `protocol::sd_jwt` while checking it against RFC 9901 and independent
 //! implementations. Each test fails until the defect is fixed on main; they are
 //! sd_jwt_findings -- --ignored`.
 
+use protocol::jose;
+use protocol::keys::{Alg, Signer, SigningKey};
+use protocol::sd_jwt::{self, SdJwtError, TYP_DC_SD_JWT};
 use serde_json::{Map, Value, json};
-use shared::jose;
-use shared::keys::{Alg, Signer, SigningKey};
-use shared::sd_jwt::{self, SdJwtError, TYP_DC_SD_JWT};
 
 fn claims(v: Value) -> Map<String, Value> {
     match v {

@@ -49,37 +49,37 @@ fn replay(target: &str, body: fn(&[u8])) {
 
 #[test]
 fn sd_jwt() {
-    replay("sd_jwt", shared::fuzzing::sd_jwt);
+    replay("sd_jwt", protocol::fuzzing::sd_jwt);
 }
 
 #[test]
 fn jws() {
-    replay("jws", shared::fuzzing::jws);
+    replay("jws", protocol::fuzzing::jws);
 }
 
 #[test]
 fn jwe() {
-    replay("jwe", shared::fuzzing::jwe);
+    replay("jwe", protocol::fuzzing::jwe);
 }
 
 #[test]
 fn dcql() {
-    replay("dcql", shared::fuzzing::dcql);
+    replay("dcql", protocol::fuzzing::dcql);
 }
 
 #[test]
 fn offer_uri() {
-    replay("offer_uri", shared::fuzzing::offer_uri);
+    replay("offer_uri", protocol::fuzzing::offer_uri);
 }
 
 #[test]
 fn request_uri() {
-    replay("request_uri", shared::fuzzing::request_uri);
+    replay("request_uri", protocol::fuzzing::request_uri);
 }
 
 #[test]
 fn ob3_json() {
-    replay("ob3_json", shared::fuzzing::ob3_json);
+    replay("ob3_json", protocol::fuzzing::ob3_json);
 }
 
 #[test]
@@ -95,19 +95,19 @@ fn qr_image() {
 fn seeds_reach_the_deep_paths() {
     for (path, bytes) in inputs("jwe") {
         let text = std::str::from_utf8(&bytes).expect("a JWE seed is text");
-        shared::fuzzing::jwe_key()
+        protocol::fuzzing::jwe_key()
             .decrypt(text)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
     for (path, bytes) in inputs("sd_jwt") {
-        let sd = shared::sd_jwt::SdJwt::parse(std::str::from_utf8(&bytes).expect("text"))
+        let sd = protocol::sd_jwt::SdJwt::parse(std::str::from_utf8(&bytes).expect("text"))
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let payload = sd.issuer_jwt().expect("a JWS").payload;
         sd.reveal(payload)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
     for (path, bytes) in inputs("dcql") {
-        let query: shared::oid4vp::dcql::DcqlQuery =
+        let query: protocol::oid4vp::dcql::DcqlQuery =
             serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         query
             .validate()

@@ -18,7 +18,6 @@
 
 pub mod image_digest;
 pub mod issuer;
-pub mod network;
 pub mod standalone;
 
 use std::collections::{BTreeMap, HashMap};

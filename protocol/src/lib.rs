@@ -7,7 +7,6 @@
 pub mod b64;
 pub mod baked;
 pub mod clock;
-pub mod db;
 pub mod did;
 pub mod fetch;
 /// The bodies of the `cargo fuzz` targets (`fuzz/`), replayed by `tests/fuzz_corpus.rs`.
@@ -22,15 +21,11 @@ pub mod oauth;
 pub mod ob3;
 pub mod oid4vci;
 pub mod oid4vp;
-#[cfg(feature = "openapi")]
-pub mod openapi;
 pub mod private_files;
 pub mod qr;
 pub mod sd_jwt;
 pub mod secret;
-pub mod serve;
 pub mod status;
-pub mod throttle;
 pub mod vc;
 /// The one verification core (its Data Integrity path needs `data-integrity`).
 #[cfg(feature = "data-integrity")]

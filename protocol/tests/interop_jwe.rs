@@ -1,4 +1,4 @@
-//! Interop of our compact JWE (`shared::jose::jwe`: ECDH-ES on P-256, A128GCM/A256GCM,
+//! Interop of our compact JWE (`protocol::jose::jwe`: ECDH-ES on P-256, A128GCM/A256GCM,
 //! the `direct_post.jwt` encryption of OpenID4VP 1.0 §8.3) with an independent
 //! implementation, the npm `jose` package (`interop/jwe.mjs`), in both directions. Needs
 //! `npm ci` in `interop/` (interop/README.md); without it the tests fail, never pass.
@@ -7,9 +7,9 @@
 mod harness;
 
 use harness::jwe_node;
+use protocol::b64;
+use protocol::jose::jwe::{self, Enc, EncryptionKey, JweError};
 use serde_json::{Value, json};
-use shared::b64;
-use shared::jose::jwe::{self, Enc, EncryptionKey, JweError};
 
 const PAYLOAD: &str = r#"{"vp_token":{"badge":["eyJ...~WyJ...~eyJ..."]},"state":"b3f1c2"}"#;
 

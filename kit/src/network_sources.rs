@@ -3,11 +3,11 @@
 //! guarded [`Fetcher`]: every URL comes from a credential a stranger presented.
 
 use crate::fetch::Fetcher;
-use crate::issuer_key::IssuerKeyResolver;
-use crate::keys::Jwk;
-use crate::x509::TrustAnchors;
+use protocol::issuer_key::IssuerKeyResolver;
+use protocol::keys::Jwk;
+use protocol::x509::TrustAnchors;
 
-use super::{Resource, Sources};
+use protocol::verify::{Resource, Sources};
 
 /// The media type of a Status List Token (draft-ietf-oauth-status-list §5.1).
 pub const STATUSLIST_JWT_MEDIA_TYPE: &str = "application/statuslist+jwt";

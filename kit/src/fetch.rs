@@ -22,10 +22,12 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use serde::de::DeserializeOwned;
 use url::{Host, Url};
+
+pub use protocol::fetch::{FetchError, Fetched, HttpGet, is_loopback_host};
 
 /// How far a [`Fetcher`] may reach and how much it may read.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,58 +48,6 @@ impl Default for FetchPolicy {
             max_bytes: 256 * 1024,
             timeout: Duration::from_secs(5),
         }
-    }
-}
-
-/// Why a fetch was refused or failed; each variant names the check.
-#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
-pub enum FetchError {
-    #[error("not a valid absolute URL: {0}")]
-    BadUrl(String),
-    #[error("URL must use https: {url}")]
-    NotHttps { url: String },
-    #[error("destination {host} resolves to forbidden address {addr}")]
-    ForbiddenAddress { host: String, addr: IpAddr },
-    #[error("redirect to {location:?} not followed")]
-    Redirect { location: String },
-    #[error("response body exceeds {limit} bytes")]
-    TooLarge { limit: usize },
-    #[error("request did not complete within the time limit")]
-    Timeout,
-    #[error("HTTP status {status}: {snippet}")]
-    Status { status: u16, snippet: String },
-    #[error("network error: {0}")]
-    Network(String),
-    #[error("response is not the expected JSON: {0}")]
-    BadJson(String),
-}
-
-/// A response read in full.
-#[derive(Clone, Debug)]
-pub struct Fetched {
-    pub status: u16,
-    pub content_type: Option<String>,
-    pub body: Bytes,
-}
-
-impl Fetched {
-    /// Parses the body as JSON.
-    pub fn json<T: DeserializeOwned>(&self) -> Result<T, FetchError> {
-        serde_json::from_slice(&self.body).map_err(|e| FetchError::BadJson(e.to_string()))
-    }
-
-    /// Whether the status is 2xx.
-    pub fn is_success(&self) -> bool {
-        (200..300).contains(&self.status)
-    }
-
-    /// The start of the body as text, for error messages.
-    pub fn snippet(&self) -> String {
-        const MAX: usize = 200;
-        let text = String::from_utf8_lossy(&self.body[..self.body.len().min(MAX)]);
-        text.chars()
-            .filter(|c| !c.is_control() || *c == ' ')
-            .collect()
     }
 }
 
@@ -320,6 +270,20 @@ impl Fetcher {
     }
 }
 
+impl HttpGet for Fetcher {
+    fn allow_loopback(&self) -> bool {
+        self.policy.allow_loopback
+    }
+
+    fn get<'a>(
+        &'a self,
+        url: &'a str,
+        accept: &'a str,
+    ) -> protocol::fetch::BoxFuture<'a, Result<Fetched, FetchError>> {
+        Box::pin(Fetcher::get(self, url, accept))
+    }
+}
+
 /// Maps a transport error, recovering a refusal by [`GuardedResolver`] from the source chain.
 fn map_reqwest(err: reqwest::Error) -> FetchError {
     if err.is_timeout() {
@@ -392,19 +356,6 @@ impl Resolve for GuardedResolver {
             let addrs = this.lookup(name.as_str()).await.map_err(ResolveRefused)?;
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
-    }
-}
-
-/// Whether a URL host is loopback: 127.0.0.0/8, ::1, or a `localhost` name (RFC 6761 §6.3).
-/// Names still resolve through [`GuardedResolver`], which checks the addresses.
-pub fn is_loopback_host(host: &Host<&str>) -> bool {
-    match host {
-        Host::Ipv4(ip) => ip.is_loopback(),
-        Host::Ipv6(ip) => ip.is_loopback(),
-        Host::Domain(name) => {
-            let name = name.trim_end_matches('.').to_ascii_lowercase();
-            name == "localhost" || name.ends_with(".localhost")
-        }
     }
 }
 
@@ -522,8 +473,8 @@ mod tests {
             .route(
                 "/big-stream",
                 get(|| async {
-                    let chunks =
-                        (0..8).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![b'b'; 512])));
+                    let chunks = (0..8)
+                        .map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b'b'; 512])));
                     Response::new(Body::from_stream(futures_util::stream::iter(chunks)))
                 }),
             )

@@ -1,0 +1,14 @@
+//! Akashi's service kit: what the three services need to run beside the protocols of
+//! `protocol`: the database pools and migrations (`db`), serving and problem+json answers
+//! (`serve`), the guarded HTTP client every stranger's URL goes through (`fetch`),
+//! throttles (`throttle`), the verification core's network (`network_sources`) and the
+//! OpenAPI problem schemas (`openapi`).
+
+pub mod db;
+pub mod fetch;
+#[cfg(feature = "data-integrity")]
+pub mod network_sources;
+#[cfg(feature = "openapi")]
+pub mod openapi;
+pub mod serve;
+pub mod throttle;
