@@ -126,6 +126,20 @@ impl HttpGet for TestGet {
                     url: url.to_owned(),
                 });
             }
+            // As the guarded client: a loopback address literal needs allow_loopback.
+            let literal = match parsed.host() {
+                Some(Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+                Some(Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+                _ => None,
+            };
+            if let Some(addr) = literal
+                && !self.allow_loopback
+            {
+                return Err(FetchError::ForbiddenAddress {
+                    host: addr.to_string(),
+                    addr,
+                });
+            }
             let response = reqwest::Client::new()
                 .get(url)
                 .header("accept", accept)
