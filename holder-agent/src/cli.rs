@@ -67,6 +67,7 @@ pub enum PublicOrPrivate {
     Private,
 }
 
+#[expect(clippy::expect_used, reason = "JSON serialises")]
 fn print_json(value: &impl serde::Serialize) {
     println!(
         "{}",

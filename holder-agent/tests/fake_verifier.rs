@@ -2,6 +2,12 @@
 //! crafted request objects (a did:web verifier with its DID document) and records what the
 //! wallet posts to its response URI. Each malformed request is refused with its own error.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test: a failed step is the failure"
+)]
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 

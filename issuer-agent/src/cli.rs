@@ -212,6 +212,7 @@ pub enum Command {
 /// The demo achievement's name, found or created by `offer` without `--achievement`.
 pub const DEMO_ACHIEVEMENT: &str = "Digital Supporter — Level 1";
 
+#[expect(clippy::expect_used, reason = "JSON serialises")]
 pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
     match command {
         Command::Serve => Err(AppError::Config("`serve` is handled by the binary".into())),
@@ -562,6 +563,7 @@ fn show_achievement(view: &crate::domain::achievements::AchievementView, json: b
     }
 }
 
+#[expect(clippy::expect_used, reason = "JSON serialises")]
 fn print_json(v: &serde_json::Value) {
     println!(
         "{}",

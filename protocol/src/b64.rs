@@ -22,6 +22,7 @@ pub fn sha256(data: impl AsRef<[u8]>) -> String {
 }
 
 /// Fresh random bytes (CSPRNG), base64url-encoded: nonces, salts, codes.
+#[expect(clippy::expect_used, reason = "the system random source is available")]
 pub fn random(len: usize) -> String {
     let mut buf = vec![0u8; len];
     aws_lc_rs::rand::fill(&mut buf).expect("the system random source is available");

@@ -30,6 +30,10 @@ impl Clock {
     ///
     /// # Panics
     /// On the system clock, which cannot be moved.
+    #[expect(
+        clippy::expect_used,
+        reason = "only an adjustable clock can be advanced"
+    )]
     pub fn advance(&self, seconds: i64) {
         self.offset
             .as_ref()
@@ -45,6 +49,10 @@ impl Clock {
 }
 
 /// RFC 3339 with a `Z` zone and whole seconds, the form OB 3.0 `validFrom` wants.
+#[expect(
+    clippy::expect_used,
+    reason = "a UTC date in range formats as RFC 3339"
+)]
 pub fn rfc3339(t: UnixTime) -> String {
     let dt =
         time::OffsetDateTime::from_unix_timestamp(t).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);

@@ -31,6 +31,7 @@ const JWE_SECRET: [u8; 33] = {
 
 /// The recipient key of the `jwe` target: fixed, so that seeds encrypted to it (see
 /// `fuzz/README.md`) reach the decryption itself.
+#[expect(clippy::expect_used, reason = "a fixed valid P-256 scalar")]
 pub fn jwe_key() -> &'static EncryptionKey {
     static KEY: OnceLock<EncryptionKey> = OnceLock::new();
     KEY.get_or_init(|| {
@@ -40,6 +41,7 @@ pub fn jwe_key() -> &'static EncryptionKey {
 
 /// A fixed P-256 public key that no fuzzed signature is made with: signatures are checked
 /// against it (and fail) so that the verification code runs on fuzzed input.
+#[expect(clippy::expect_used, reason = "a fixed valid P-256 point")]
 fn fixed_verifying_key() -> &'static VerifyingKey {
     static KEY: OnceLock<VerifyingKey> = OnceLock::new();
     KEY.get_or_init(|| {

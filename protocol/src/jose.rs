@@ -46,6 +46,10 @@ pub struct Jws {
 impl Jws {
     /// Signs `payload` with `signer`; `header` gets `alg` (set here) and whatever the caller
     /// put in it (`typ`, `kid`, `jwk`). Returns the compact serialisation.
+    #[expect(
+        clippy::expect_used,
+        reason = "a JSON map serialises; JWT claims serialise"
+    )]
     pub fn sign(
         mut header: Map<String, Value>,
         payload: &impl Serialize,

@@ -160,6 +160,10 @@ impl Qr {
 
     /// A 1-bit greyscale PNG, `scale` pixels per module (clamped to 1..=[`MAX_PNG_SCALE`]),
     /// quiet zone included.
+    #[expect(
+        clippy::expect_used,
+        reason = "at most 185 modules × 64 px per side; writing a PNG header to memory cannot fail; the pixel buffer has exactly the size the header announces"
+    )]
     pub fn png(&self, scale: u32) -> Vec<u8> {
         let scale = scale.clamp(1, MAX_PNG_SCALE) as usize;
         let modules = self.size_with_quiet_zone();

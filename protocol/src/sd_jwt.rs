@@ -103,6 +103,10 @@ impl Disclosure {
         Self::make(json!([b64::random(16), value]))
     }
 
+    #[expect(
+        clippy::expect_used,
+        reason = "JSON serialises; a disclosure we built parses"
+    )]
     fn make(array: Value) -> Self {
         let encoded = b64::encode(serde_json::to_vec(&array).expect("JSON serialises"));
         Self::parse(&encoded, 0).expect("a disclosure we built parses")
@@ -150,6 +154,7 @@ impl Disclosure {
 /// innermost first, so a concealed object may itself hold concealed members. Each object
 /// that gets an `_sd` array also gets `decoys` decoy digests, and `_sd` is sorted so its
 /// order says nothing.
+#[expect(clippy::expect_used, reason = "`_sd` is an array we made")]
 pub fn issue(
     mut claims: Map<String, Value>,
     conceal: &[&str],
@@ -301,6 +306,7 @@ pub struct KeyBinding<'a> {
 impl SdJwt {
     /// Splits `<jwt>~<d1>~…~<dn>~[<kb-jwt>]` (RFC 9901 §4). The trailing `~` is mandatory
     /// when there is no KB-JWT; every disclosure must parse.
+    #[expect(clippy::expect_used, reason = "at least two parts")]
     pub fn parse(text: &str) -> Result<Self, SdJwtError> {
         let text = text.trim();
         let mut parts: Vec<&str> = text.split('~').collect();
@@ -423,6 +429,7 @@ impl SdJwt {
 
     /// Replaces digests by their disclosures, recursively, with every check of RFC 9901
     /// §7.1 step 3–5. Does not check the signature.
+    #[expect(clippy::expect_used, reason = "every disclosure is used")]
     pub fn reveal(&self, mut payload: Map<String, Value>) -> Result<Revealed, SdJwtError> {
         match payload.remove("_sd_alg") {
             None => {}

@@ -3,6 +3,12 @@
 //! `fuzz/artifacts/<target>/` (crashes not yet minimised into the corpus) goes through the
 //! same body as the `cargo fuzz` target, so a crash once found and fixed stays fixed.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test: a failed step is the failure"
+)]
+
 use std::path::{Path, PathBuf};
 
 /// The wallet's QR picture decoder, compiled from its file as `fuzz/fuzz_targets/qr_image.rs`

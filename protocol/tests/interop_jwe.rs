@@ -3,6 +3,12 @@
 //! implementation, the npm `jose` package (`interop/jwe.mjs`), in both directions. Needs
 //! `npm ci` in `interop/` (interop/README.md); without it the tests fail, never pass.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test: a failed step is the failure"
+)]
+
 #[path = "../../interop/harness.rs"]
 mod harness;
 

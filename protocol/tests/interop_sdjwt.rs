@@ -4,6 +4,12 @@
 //! `pip install -r interop/requirements.txt` (see interop/README.md); without them the
 //! tests fail, they never pass silently.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test: a failed step is the failure"
+)]
+
 #[path = "../../interop/harness.rs"]
 mod harness;
 

@@ -1,7 +1,13 @@
 //! RFC 9901 (SD-JWT) examples, verbatim, against our SD-JWT code: issuer signature with the
 //! key of Appendix A.5, revealing, the processed payloads the RFC prints, key binding of
 //! the SD-JWT+KB examples, and disclosure digests. Fixtures and their provenance are in
-//! `shared/testdata/rfc9901/` (see SOURCE.md there).
+//! `protocol/testdata/rfc9901/` (see SOURCE.md there).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test: a failed step is the failure"
+)]
 
 use std::path::PathBuf;
 

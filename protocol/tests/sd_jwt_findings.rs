@@ -2,6 +2,12 @@
 //! implementations. Each test fails until the defect is fixed on main; they are
 //! sd_jwt_findings -- --ignored`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test: a failed step is the failure"
+)]
+
 use protocol::jose;
 use protocol::keys::{Alg, Signer, SigningKey};
 use protocol::sd_jwt::{self, SdJwtError, TYP_DC_SD_JWT};

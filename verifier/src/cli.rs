@@ -94,6 +94,7 @@ pub enum Command {
 }
 
 /// Runs `command` (default `serve`) with `config`.
+#[expect(clippy::expect_used, reason = "JSON serialises")]
 pub async fn run(config: Config, command: Option<Command>) -> Result<(), AppError> {
     let (app, startup) = App::open(config.clone(), protocol::clock::Clock::system()).await?;
     if let Some(token) = &startup.new_api_token {

@@ -632,6 +632,7 @@ impl App {
 
     /// Nonce, key proof and credential request; on `invalid_nonce`, once more with a
     /// fresh nonce.
+    #[expect(clippy::expect_used, reason = "a credential request serialises")]
     async fn request_credential(
         &self,
         metadata: &CredentialIssuerMetadata,

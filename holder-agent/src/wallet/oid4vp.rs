@@ -231,6 +231,7 @@ pub fn response_encryption(req: &AuthorizationRequest) -> Result<Option<(Jwk, En
 
 /// The form to post: the parameters themselves (`direct_post`), or `response=<JWE>` of
 /// them as one JSON object (`direct_post.jwt`).
+#[expect(clippy::expect_used, reason = "a JSON map serialises")]
 fn response_form(
     req: &AuthorizationRequest,
     params: Vec<(String, Value)>,

@@ -248,6 +248,7 @@ fn validate(row: &AchievementRow) -> Result<(), AppError> {
     Ok(())
 }
 
+#[expect(clippy::expect_used, reason = "JSON serialises")]
 fn json_array<T: Serialize>(items: &[T]) -> Option<String> {
     (!items.is_empty()).then(|| serde_json::to_string(items).expect("JSON serialises"))
 }

@@ -209,6 +209,7 @@ impl App {
     }
 
     /// The Credential Endpoint (§8): `bearer` is the access token, `request` the JSON body.
+    #[expect(clippy::expect_used, reason = "JWKs serialise")]
     pub async fn credential(
         &self,
         bearer: Option<&str>,
@@ -557,6 +558,10 @@ impl App {
 
     /// The Notification Endpoint (OpenID4VCI 1.0 §11): the wallet says what became of the
     /// credentials of one response; recorded in the audit log.
+    #[expect(
+        clippy::expect_used,
+        reason = "a notification event serialises as a string"
+    )]
     pub async fn notification(&self, bearer: Option<&str>, request: Value) -> Result<(), AppError> {
         let now = self.clock.now();
         let token =
@@ -834,6 +839,7 @@ impl App {
     }
 
     /// The Status List Token (draft-ietf-oauth-status-list §5.1) for `list`.
+    #[expect(clippy::expect_used, reason = "2 bits per entry is a valid size")]
     pub async fn status_list_token(&self, list: i64) -> Result<String, AppError> {
         if list != STATUS_LIST_ID {
             return Err(AppError::NotFound("status list".into()));

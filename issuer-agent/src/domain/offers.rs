@@ -54,6 +54,10 @@ pub struct ResultInput {
 }
 
 /// The OB 3.0 JSON of the offer's evidence and results, checked; `None` when empty.
+#[expect(
+    clippy::expect_used,
+    reason = "OB 3.0 evidence serialises; OB 3.0 results serialise"
+)]
 pub fn evidence_and_results(
     evidence: &[EvidenceInput],
     results: &[ResultInput],
@@ -213,6 +217,7 @@ impl App {
 
     /// The offer's PIN: a MAC of its id reduced to [`TX_CODE_LENGTH`] digits, so only its
     /// hash is stored, yet the PIN email can be written when it is sent.
+    #[expect(clippy::expect_used, reason = "a MAC has 8 bytes; digits are ASCII")]
     pub fn tx_code(&self, offer_id: &str) -> String {
         let mac = self.seal.mac("tx-code", offer_id.as_bytes());
         let mut n = u64::from_be_bytes(mac[..8].try_into().expect("a MAC has 8 bytes"));

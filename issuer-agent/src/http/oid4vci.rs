@@ -134,6 +134,7 @@ pub async fn deferred_credential(
     params(("list" = i64, Path, description = "The status list number")),
     responses((status = 200, description = "The Status List Token", body = String, content_type = "application/statuslist+jwt"),
         (status = 404, description = "No such list", body = Problem, content_type = "application/problem+json")))]
+#[expect(clippy::expect_used, reason = "a number is a valid header value")]
 pub async fn status_list(
     State(app): State<App>,
     Path(list): Path<i64>,
@@ -169,6 +170,7 @@ pub async fn status_list(
     responses((status = 200, description = "A BitstringStatusListCredential (VC-JWT)", body = String, content_type = "application/jwt"),
         (status = 304, description = "Not modified (`If-None-Match`)"),
         (status = 404, description = "No such list", body = Problem, content_type = "application/problem+json")))]
+#[expect(clippy::expect_used, reason = "base64url is a valid header value")]
 pub async fn bitstring_status_list(
     State(app): State<App>,
     Path((list, purpose)): Path<(i64, String)>,

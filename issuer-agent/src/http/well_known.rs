@@ -204,6 +204,7 @@ pub async fn jwt_vc_issuer(State(app): State<App>) -> Response {
 /// Data Integrity proofs, as a `Multikey`, which `eddsa-rdfc-2022` verifiers expect.
 #[utoipa::path(get, path = "/.well-known/did.json", tag = METADATA,
     responses((status = 200, description = "The did:web document", body = Object)))]
+#[expect(clippy::expect_used, reason = "the issuer's ed25519-1 key is Ed25519")]
 pub async fn did_document(State(app): State<App>) -> Response {
     let mut doc = protocol::did::did_web_document(
         &app.did,

@@ -111,6 +111,7 @@ impl Mailer {
     }
 
     /// Delivers one message.
+    #[expect(clippy::expect_used, reason = "an index entry serialises")]
     pub async fn send(&self, out: &Outgoing) -> Result<(), MailError> {
         match self {
             Mailer::Smtp(pool) => pool.send(&out.message).await,
@@ -151,6 +152,7 @@ pub struct Outgoing {
 /// Builds the MIME message: `multipart/alternative` of the text and, in a
 /// `multipart/related`, the HTML with its inline image. `message_id` is stable across
 /// retries, so a receiver can drop a repeat.
+#[expect(clippy::expect_used, reason = "a MIME type")]
 pub fn compose(
     letter: &Letter,
     brand: &Branding,

@@ -10,6 +10,7 @@ use crate::keys::Jwk;
 
 /// The did:jwk of a public key: members `crv`, `kty`, `x`, `y` in lexicographic order,
 /// without `kid`, `alg` or `use`.
+#[expect(clippy::expect_used, reason = "a map of strings serialises")]
 pub fn did_jwk(jwk: &Jwk) -> String {
     let public = jwk.public_only();
     let mut members = BTreeMap::new();

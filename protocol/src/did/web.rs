@@ -61,6 +61,10 @@ pub fn did_web_from_url(base_url: &str) -> Result<String, DidError> {
 
 /// The URL of a did:web document. With `allow_http_for_loopback` and a loopback host the
 /// scheme is `http` (tests and the one-command demo run without TLS); otherwise `https`.
+#[expect(
+    clippy::expect_used,
+    reason = "https and http are both special schemes"
+)]
 pub fn did_web_document_url(did: &str, allow_http_for_loopback: bool) -> Result<Url, DidError> {
     let malformed = |reason: &str| DidError::Malformed {
         did: did.to_owned(),

@@ -117,6 +117,10 @@ pub enum JweError {
 
 /// Encrypts `payload` to `recipient` (a P-256 public JWK) as a compact JWE with `alg`
 /// `ECDH-ES`, the given `enc` and `kid`, and a fresh ephemeral key in `epk`.
+#[expect(
+    clippy::expect_used,
+    reason = "P-256 key generation does not fail; a P-256 public key derives from its private key; a JSON map serialises; the KDF yields a key of the right length; AES-GCM sealing does not fail"
+)]
 pub fn encrypt(
     payload: &[u8],
     recipient: &Jwk,
@@ -191,11 +195,16 @@ impl std::fmt::Debug for EncryptionKey {
 
 impl EncryptionKey {
     /// A fresh random P-256 key; its `kid` is the RFC 7638 thumbprint of the public key.
+    #[expect(clippy::expect_used, reason = "P-256 key generation does not fail")]
     pub fn generate() -> Self {
         let key = PrivateKey::generate(&ECDH_P256).expect("P-256 key generation does not fail");
         Self::with_thumbprint_kid(key)
     }
 
+    #[expect(
+        clippy::expect_used,
+        reason = "a P-256 public key derives from its private key"
+    )]
     fn with_thumbprint_kid(key: PrivateKey) -> Self {
         let public = key
             .compute_public_key()
@@ -211,6 +220,10 @@ impl EncryptionKey {
 
     /// The public key as a JWK with `use: enc`, `alg: ECDH-ES` and `kid`: the entry for
     /// `client_metadata.jwks` (OpenID4VP §5.1).
+    #[expect(
+        clippy::expect_used,
+        reason = "P-256 key generation does not fail; a P-256 public key derives from its private key"
+    )]
     pub fn public_jwk(&self) -> Jwk {
         let public = self
             .key
@@ -225,6 +238,7 @@ impl EncryptionKey {
 
     /// The secret as bytes: one format byte (`1`, P-256) then the 32-byte scalar. Only
     /// ever stored sealed (see [`crate::keys::seal`]).
+    #[expect(clippy::expect_used, reason = "a P-256 scalar exports")]
     pub fn to_secret_bytes(&self) -> Vec<u8> {
         let scalar: aws_lc_rs::encoding::EcPrivateKeyBin<'_> =
             self.key.as_be_bytes().expect("a P-256 scalar exports");
@@ -249,6 +263,10 @@ impl EncryptionKey {
     /// Decrypts a compact JWE addressed to this key, after checking `alg`, `enc`, `zip`,
     /// `crit`, `kid`, the empty Encrypted Key and `epk`; then the tag over the protected
     /// header, iv and ciphertext.
+    #[expect(
+        clippy::expect_used,
+        reason = "the KDF yields a key of the right length"
+    )]
     pub fn decrypt(&self, compact: &str) -> Result<Vec<u8>, JweError> {
         let mut parts = compact.split('.');
         let (Some(h), Some(ek), Some(iv), Some(ct), Some(tag), None) = (
@@ -364,13 +382,19 @@ fn p256_point(jwk: &Jwk) -> Result<Vec<u8>, &'static str> {
     Ok(point)
 }
 
+#[expect(
+    clippy::expect_used,
+    reason = "aws-lc-rs exports a valid uncompressed P-256 point"
+)]
 fn jwk_from_point(point: &[u8]) -> Jwk {
     Jwk::from_p256_sec1(point).expect("aws-lc-rs exports a valid uncompressed P-256 point")
 }
 
 /// The Concat KDF of RFC 7518 §4.6.2 with SHA-256, for direct ECDH-ES: AlgorithmID is the
 /// `enc` value, SuppPubInfo the key length in bits, SuppPrivInfo empty.
+#[expect(clippy::expect_used, reason = "key lengths fit 32 bits")]
 fn concat_kdf(z: &[u8], enc: Enc, apu: &[u8], apv: &[u8]) -> Vec<u8> {
+    #[expect(clippy::expect_used, reason = "KDF inputs are shorter than 4 GiB")]
     fn length_prefixed(out: &mut Vec<u8>, data: &[u8]) {
         let len = u32::try_from(data.len()).expect("KDF inputs are shorter than 4 GiB");
         out.extend_from_slice(&len.to_be_bytes());

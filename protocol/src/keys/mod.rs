@@ -113,6 +113,7 @@ impl Jwk {
     }
 
     /// This JWK as a JSON value.
+    #[expect(clippy::expect_used, reason = "a JWK serialises")]
     pub fn to_value(&self) -> serde_json::Value {
         serde_json::to_value(self).expect("a JWK serialises")
     }
@@ -235,6 +236,7 @@ impl Jwk {
     }
 
     /// Builds a P-256 JWK from a SEC1 point (uncompressed, or compressed as in did:key).
+    #[expect(clippy::expect_used, reason = "uncompressed")]
     pub fn from_p256_sec1(point: &[u8]) -> Result<Self, KeyError> {
         use p256::elliptic_curve::sec1::ToEncodedPoint;
         let key = p256::PublicKey::from_sec1_bytes(point)
@@ -347,6 +349,10 @@ impl std::fmt::Debug for SigningKey {
 
 impl SigningKey {
     /// A fresh random key.
+    #[expect(
+        clippy::expect_used,
+        reason = "P-256 key generation does not fail; Ed25519 key generation does not fail; RSA key generation does not fail"
+    )]
     pub fn generate(alg: Alg) -> Self {
         match alg {
             Alg::ES256 => SigningKey::P256(Box::new(
@@ -365,6 +371,10 @@ impl SigningKey {
 
     /// The secret as bytes: one algorithm byte, then the P-256 scalar or the Ed25519 seed
     /// (32 bytes), or the RSA key as PKCS#8 DER. Only ever stored sealed (see [`seal`]).
+    #[expect(
+        clippy::expect_used,
+        reason = "an Ed25519 seed exports; an RSA key exports as PKCS#8"
+    )]
     pub fn to_secret_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(33);
         match self {
@@ -446,6 +456,7 @@ impl Signer for SigningKey {
         }
     }
 
+    #[expect(clippy::expect_used, reason = "an Ed25519 key is 32 bytes")]
     fn public_jwk(&self) -> Jwk {
         match self {
             SigningKey::P256(k) => {
@@ -477,6 +488,7 @@ impl Signer for SigningKey {
         }
     }
 
+    #[expect(clippy::expect_used, reason = "ECDSA signing does not fail")]
     fn sign(&self, msg: &[u8]) -> Vec<u8> {
         match self {
             SigningKey::P256(k) => k

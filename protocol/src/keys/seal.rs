@@ -31,6 +31,7 @@ impl std::fmt::Debug for SealKey {
 
 impl SealKey {
     /// A fresh random sealing key.
+    #[expect(clippy::expect_used, reason = "the system random source is available")]
     pub fn generate() -> Self {
         let mut raw = [0u8; 32];
         aws_lc_rs::rand::fill(&mut raw).expect("the system random source is available");
@@ -50,6 +51,10 @@ impl SealKey {
     }
 
     /// Encrypts `plaintext`, binding it to `purpose`.
+    #[expect(
+        clippy::expect_used,
+        reason = "a 32-byte AES key is valid; AES-GCM sealing does not fail"
+    )]
     pub fn seal(&self, purpose: &str, plaintext: &[u8]) -> Vec<u8> {
         let key =
             RandomizedNonceKey::new(&AES_256_GCM, &self.raw).expect("a 32-byte AES key is valid");
@@ -92,6 +97,7 @@ impl SealKey {
     /// A keyed MAC of `data` under a subkey derived for `label` (HMAC-SHA256): used to
     /// derive values that must be recomputable but not guessable, such as pre-authorized
     /// codes from offer ids, without storing them.
+    #[expect(clippy::expect_used, reason = "HMAC-SHA256 tags are 32 bytes")]
     pub fn mac(&self, label: &str, data: &[u8]) -> [u8; 32] {
         use aws_lc_rs::hmac;
         let root = hmac::Key::new(hmac::HMAC_SHA256, &self.raw);
@@ -103,6 +109,7 @@ impl SealKey {
     }
 
     /// Decrypts a value sealed by [`SealKey::seal`] for the same `purpose`.
+    #[expect(clippy::expect_used, reason = "a 32-byte AES key is valid")]
     pub fn open(&self, purpose: &str, sealed: &[u8]) -> Result<Vec<u8>, SealError> {
         let (version, rest) = sealed.split_first().ok_or(SealError::CannotOpen)?;
         if *version != 1 || rest.len() < NONCE_LEN + 16 {

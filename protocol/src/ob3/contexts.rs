@@ -1,7 +1,7 @@
 //! The Open Badges 3.0 JSON-LD contexts, pinned (ob3.md §1: "pin all context files
 //! locally; unknown context ⇒ fail closed"). Issue with 3.0.3; verify all four.
 //!
-//! The texts are embedded from `shared/ob3/` (see its SOURCE.md), unchanged, for the JSON-LD
+//! The texts are embedded from `protocol/ob3/` (see its SOURCE.md), unchanged, for the JSON-LD
 //! document loader of Data Integrity proofs; nothing here fetches a context. The VC 2.0
 //! context is not here: JSON-LD processors bundle it.
 

@@ -154,6 +154,10 @@ impl AchievementCredential {
     }
 
     /// The credential as JSON.
+    #[expect(
+        clippy::expect_used,
+        reason = "the model has string keys and finite numbers only"
+    )]
     pub fn to_value(&self) -> Value {
         serde_json::to_value(self).expect("the model has string keys and finite numbers only")
     }

@@ -1,7 +1,7 @@
 //! Validation against the 1EdTech Open Badges 3.0 JSON Schemas (ob3.md §6; verification
 //! step 1, ob3.md §5), draft 2019-09, with `format` (`date-time`, `date`) checked.
 //!
-//! The schemas are embedded from `shared/ob3/` (see its SOURCE.md) and compiled once. They
+//! The schemas are embedded from `protocol/ob3/` (see its SOURCE.md) and compiled once. They
 //! reference only their own `$defs`; any other reference is answered from the embedded
 //! files or refused, never fetched.
 

@@ -215,6 +215,7 @@ pub fn offer_uri_by_reference(scheme_or_base: &str, uri: &Url) -> Result<Url, Of
 
 /// `<base>?credential_offer=<json>`; `base` is [`OFFER_SCHEME`] or a wallet's https
 /// receive page.
+#[expect(clippy::expect_used, reason = "an offer serialises")]
 pub fn offer_uri_by_value(
     scheme_or_base: &str,
     offer: &CredentialOffer,

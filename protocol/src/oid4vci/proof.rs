@@ -112,6 +112,7 @@ impl ProofError {
 /// Verifies a `jwt` key proof (Appendix F.4): `typ`, algorithm, one key reference, no
 /// private key, signature, `aud`, `iat` window. `resolve_kid` turns a `kid` (e.g. a DID
 /// URL) into a public key. The `nonce` is returned, not checked: see [`VerifiedProof`].
+#[expect(clippy::expect_used, reason = "checked present")]
 pub fn verify_proof_jwt(
     jwt: &str,
     expect: &ProofExpectations<'_>,

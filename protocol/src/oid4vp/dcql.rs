@@ -659,6 +659,10 @@ impl CredentialQuery {
     }
 
     /// Whether `c` answers this query; on success, the concrete paths to disclose.
+    #[expect(
+        clippy::expect_used,
+        reason = "validate checked claim_sets is not empty"
+    )]
     pub fn matches(&self, c: &Candidate) -> Result<Vec<Vec<String>>, Mismatch> {
         if c.format != self.format {
             return Err(Mismatch::Format {

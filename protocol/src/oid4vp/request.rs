@@ -226,6 +226,7 @@ pub fn sign_request_object(
 
 /// `req` as an unsigned Request Object (`alg: none`, `typ: oauth-authz-req+jwt`): the only
 /// form a `redirect_uri:` client may send (OpenID4VP 1.0 §5.9.3).
+#[expect(clippy::expect_used, reason = "a request serialises")]
 pub fn unsigned_request_object(req: &AuthorizationRequest) -> String {
     let header = serde_json::json!({"alg": "none", "typ": TYP_REQUEST_OBJECT});
     let payload = serde_json::to_vec(req).expect("a request serialises");

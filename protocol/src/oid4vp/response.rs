@@ -62,6 +62,7 @@ pub enum ResponseError {
 
 impl AuthorizationResponse {
     /// The form pairs: `vp_token` as a JSON string, then `state`.
+    #[expect(clippy::expect_used, reason = "JSON serialises")]
     pub fn to_form(&self) -> Vec<(String, String)> {
         let mut pairs = vec![(
             "vp_token".to_owned(),

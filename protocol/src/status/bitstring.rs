@@ -121,6 +121,7 @@ impl Bitstring {
     }
 
     /// `encodedList`: `u` + base64url(GZIP(bytes)).
+    #[expect(clippy::expect_used, reason = "writing to a Vec does not fail")]
     pub fn encode(&self) -> String {
         let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         z.write_all(&self.bytes)

@@ -101,6 +101,7 @@ impl StatusList {
     }
 
     /// `lst`: base64url(ZLIB(bytes)).
+    #[expect(clippy::expect_used, reason = "writing to a Vec does not fail")]
     pub fn encode(&self) -> String {
         let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
         z.write_all(&self.bytes)

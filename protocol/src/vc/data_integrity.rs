@@ -46,6 +46,10 @@ pub enum DataIntegrityError {
 }
 
 /// A JSON-LD context loader with ssi's bundled contexts and the pinned OB 3.0 ones.
+#[expect(
+    clippy::expect_used,
+    reason = "the pinned OB 3.0 contexts are JSON with absolute IRIs"
+)]
 pub fn context_loader() -> ContextLoader {
     let map: HashMap<String, String> = crate::ob3::contexts::pinned_contexts()
         .iter()

@@ -254,6 +254,7 @@ pub struct StatusCache {
 }
 
 impl StatusCache {
+    #[expect(clippy::expect_used, reason = "status cache lock is not poisoned")]
     fn get(&self, uri: &str, now: i64) -> Option<StatusList> {
         let lists = self
             .lists
@@ -265,6 +266,7 @@ impl StatusCache {
             .map(|(_, list)| list.clone())
     }
 
+    #[expect(clippy::expect_used, reason = "status cache lock is not poisoned")]
     fn put(&self, uri: &str, until: i64, list: StatusList, now: i64) {
         let mut lists = self
             .lists

@@ -96,6 +96,7 @@ struct VerifiedList {
 }
 
 impl BitstringCache {
+    #[expect(clippy::expect_used, reason = "bitstring cache lock")]
     fn get(&self, uri: &str, now: i64) -> Option<VerifiedList> {
         let lists = self.lists.lock().expect("bitstring cache lock");
         lists
@@ -104,6 +105,7 @@ impl BitstringCache {
             .map(|(_, l)| l.clone())
     }
 
+    #[expect(clippy::expect_used, reason = "bitstring cache lock")]
     fn put(&self, uri: &str, until: i64, list: VerifiedList, now: i64) {
         let mut lists = self.lists.lock().expect("bitstring cache lock");
         if lists.len() >= 256 {

@@ -82,6 +82,7 @@ pub struct DeskKey(hmac::Key);
 
 impl DeskKey {
     /// Loads the key stored sealed in the settings, or creates and stores one.
+    #[expect(clippy::expect_used, reason = "random base64url decodes")]
     pub async fn load_or_create(store: &Store, seal: &SealKey) -> Result<DeskKey, AppError> {
         let raw = match store.setting(DESK_KEY_SETTING).await? {
             Some(text) => {

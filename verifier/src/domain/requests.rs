@@ -360,6 +360,7 @@ impl App {
     /// Creates a presentation request and returns its wallet link.
     /// `response_mode` is `direct_post` or `direct_post.jwt` (the latter with a fresh
     /// per-request encryption key, HAIP 1.0 §5).
+    #[expect(clippy::expect_used, reason = "a DCQL query serialises")]
     pub async fn create_request(
         &self,
         spec: RequestSpec,
@@ -757,6 +758,7 @@ impl App {
     }
 
     /// Verifies an accepted response against its request.
+    #[expect(clippy::expect_used, reason = "a vp_token map serialises")]
     async fn verify_response(
         &self,
         row: &RequestRow,
@@ -961,6 +963,7 @@ fn response_pairs(params: serde_json::Map<String, Value>) -> Vec<(String, String
         .collect()
 }
 
+#[expect(clippy::expect_used, reason = "results serialise")]
 fn to_json(value: &impl Serialize) -> String {
     serde_json::to_string(value).expect("results serialise")
 }

@@ -36,6 +36,7 @@ fn view(row: TemplateRow) -> Result<SavedTemplate, AppError> {
 
 impl App {
     /// Saves `template` under `name` (unique), after checking it builds a valid query.
+    #[expect(clippy::expect_used, reason = "a template serialises")]
     pub async fn save_template(
         &self,
         name: &str,

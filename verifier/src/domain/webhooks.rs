@@ -108,6 +108,7 @@ impl App {
     }
 
     /// One attempt; records its outcome.
+    #[expect(clippy::expect_used, reason = "a result serialises")]
     async fn deliver(&self, due: &DueWebhook, secret: &str, now: i64) -> Result<bool, AppError> {
         let Some(row) = self.store.request(&due.id).await? else {
             return Ok(false);

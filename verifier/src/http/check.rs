@@ -87,6 +87,7 @@ pub async fn check_api(
 
 // ---- the page ----
 
+#[expect(clippy::expect_used, reason = "cookie values are base64url")]
 fn set_csrf_cookie(app: &App, value: &str) -> HeaderValue {
     let secure = if app.public_url.starts_with("https://") {
         "; Secure"

@@ -64,6 +64,7 @@ pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
+#[expect(clippy::expect_used, reason = "cookie values are base64url and digits")]
 fn set_cookie(app: &App, name: &str, value: &str, max_age: i64) -> HeaderValue {
     let secure = if app.public_url.starts_with("https://") {
         "; Secure"
@@ -449,6 +450,7 @@ pub async fn logout(
     Ok(r)
 }
 
+#[expect(clippy::expect_used, reason = "locations are ASCII paths")]
 fn see_other(location: &str) -> Response {
     let mut r = StatusCode::SEE_OTHER.into_response();
     r.headers_mut().insert(
