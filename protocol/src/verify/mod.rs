@@ -20,10 +20,10 @@ pub mod image_digest;
 pub mod issuer;
 pub mod standalone;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::Mutex;
 
+use crate::cache::TtlCache;
 use crate::jose::{JoseError, Jws};
 use crate::keys::Jwk;
 use crate::oid4vp::dcql::{Candidate, CredentialQuery, DcqlQuery};
@@ -248,35 +248,22 @@ pub struct Expectations<'a> {
 }
 
 /// Verified status lists, kept until their `ttl` (bounded) or `exp`, whichever is first.
-#[derive(Debug, Default)]
-pub struct StatusCache {
-    lists: Mutex<HashMap<String, (i64, StatusList)>>,
+#[derive(Debug)]
+pub struct StatusCache(TtlCache<String, StatusList>);
+
+impl Default for StatusCache {
+    fn default() -> Self {
+        StatusCache(TtlCache::new(STATUS_CACHE_MAX))
+    }
 }
 
 impl StatusCache {
     fn get(&self, uri: &str, now: i64) -> Option<StatusList> {
-        let lists = self
-            .lists
-            .lock()
-            .expect("status cache lock is not poisoned");
-        lists
-            .get(uri)
-            .filter(|(until, _)| *until > now)
-            .map(|(_, list)| list.clone())
+        self.0.get(uri, now)
     }
 
     fn put(&self, uri: &str, until: i64, list: StatusList, now: i64) {
-        let mut lists = self
-            .lists
-            .lock()
-            .expect("status cache lock is not poisoned");
-        if lists.len() >= STATUS_CACHE_MAX {
-            lists.retain(|_, (until, _)| *until > now);
-            if lists.len() >= STATUS_CACHE_MAX {
-                lists.clear();
-            }
-        }
-        lists.insert(uri.to_owned(), (until, list));
+        self.0.put(uri.to_owned(), list, until, now);
     }
 }
 

@@ -22,9 +22,9 @@
 //! suspension list at the sibling URL `…/suspension` with the same index (README): that
 //! list is read too when it exists.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::collections::BTreeMap;
 
+use crate::cache::TtlCache;
 use crate::jose::{JoseError, Jws};
 use crate::oid4vp::dcql::{CredentialQuery, DcqlQuery, Meta};
 use crate::sd_jwt::{SdJwt, TYP_DC_SD_JWT, TYP_VC_SD_JWT};
@@ -83,10 +83,17 @@ pub struct Standalone {
 }
 
 /// Verified Bitstring Status Lists, kept until their `ttl` (bounded) or `validUntil`.
-#[derive(Debug, Default)]
-pub struct BitstringCache {
-    lists: Mutex<HashMap<String, (i64, VerifiedList)>>,
+#[derive(Debug)]
+pub struct BitstringCache(TtlCache<String, VerifiedList>);
+
+impl Default for BitstringCache {
+    fn default() -> Self {
+        BitstringCache(TtlCache::new(BITSTRING_CACHE_MAX))
+    }
 }
+
+/// How many verified Bitstring Status Lists are kept at most.
+const BITSTRING_CACHE_MAX: usize = 256;
 
 #[derive(Clone, Debug)]
 struct VerifiedList {
@@ -97,22 +104,11 @@ struct VerifiedList {
 
 impl BitstringCache {
     fn get(&self, uri: &str, now: i64) -> Option<VerifiedList> {
-        let lists = self.lists.lock().expect("bitstring cache lock");
-        lists
-            .get(uri)
-            .filter(|(until, _)| *until > now)
-            .map(|(_, l)| l.clone())
+        self.0.get(uri, now)
     }
 
     fn put(&self, uri: &str, until: i64, list: VerifiedList, now: i64) {
-        let mut lists = self.lists.lock().expect("bitstring cache lock");
-        if lists.len() >= 256 {
-            lists.retain(|_, (until, _)| *until > now);
-            if lists.len() >= 256 {
-                lists.clear();
-            }
-        }
-        lists.insert(uri.to_owned(), (until, list));
+        self.0.put(uri.to_owned(), list, until, now);
     }
 }
 
