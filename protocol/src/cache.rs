@@ -30,6 +30,16 @@ impl<K, V, T> std::fmt::Debug for TtlCache<K, V, T> {
     }
 }
 
+/// How many entries a cache made by `Default` holds at most.
+pub const DEFAULT_MAX: usize = 256;
+
+impl<K, V, T> Default for TtlCache<K, V, T> {
+    /// An empty cache of at most [`DEFAULT_MAX`] entries.
+    fn default() -> Self {
+        Self::new(DEFAULT_MAX)
+    }
+}
+
 impl<K, V, T> TtlCache<K, V, T> {
     /// An empty cache of at most `max` entries (at least one).
     pub fn new(max: usize) -> Self {

@@ -43,7 +43,6 @@ pub const STATUS_LIST_MAX_BYTES: usize = crate::status::token::MAX_LIST_BYTES;
 /// Status list cache lifetime when the token has no `ttl`, and the upper bound on any `ttl`.
 pub const STATUS_DEFAULT_TTL: i64 = 300;
 pub const STATUS_MAX_TTL: i64 = 3600;
-const STATUS_CACHE_MAX: usize = 256;
 
 /// The checks of one presentation, in the order they run.
 pub const PRESENTATION_CHECKS: [&str; 17] = [
@@ -247,25 +246,9 @@ pub struct Expectations<'a> {
     pub now: i64,
 }
 
-/// Verified status lists, kept until their `ttl` (bounded) or `exp`, whichever is first.
-#[derive(Debug)]
-pub struct StatusCache(TtlCache<String, StatusList>);
-
-impl Default for StatusCache {
-    fn default() -> Self {
-        StatusCache(TtlCache::new(STATUS_CACHE_MAX))
-    }
-}
-
-impl StatusCache {
-    fn get(&self, uri: &str, now: i64) -> Option<StatusList> {
-        self.0.get(uri, now)
-    }
-
-    fn put(&self, uri: &str, until: i64, list: StatusList, now: i64) {
-        self.0.put(uri.to_owned(), list, until, now);
-    }
-}
+/// Verified status lists by issuer and URI, kept until their `ttl` (bounded) or `exp`,
+/// whichever is first; at most [`crate::cache::DEFAULT_MAX`].
+pub type StatusCache = TtlCache<String, StatusList>;
 
 /// Collects the checks of one presentation.
 struct Collector {
@@ -755,7 +738,7 @@ async fn status<S: Sources>(
         Some(list) => list,
         None => {
             let (list, until) = fetch_status_list(sources, iss, uri, now).await?;
-            cache.put(&key, until, list.clone(), now);
+            cache.put(key, list.clone(), until, now);
             list
         }
     };

@@ -82,34 +82,16 @@ pub struct Standalone {
     pub verification: Verification,
 }
 
-/// Verified Bitstring Status Lists, kept until their `ttl` (bounded) or `validUntil`.
-#[derive(Debug)]
-pub struct BitstringCache(TtlCache<String, VerifiedList>);
+/// Verified Bitstring Status Lists by URI, kept until their `ttl` (bounded) or
+/// `validUntil`; at most [`crate::cache::DEFAULT_MAX`].
+pub type BitstringCache = TtlCache<String, VerifiedList>;
 
-impl Default for BitstringCache {
-    fn default() -> Self {
-        BitstringCache(TtlCache::new(BITSTRING_CACHE_MAX))
-    }
-}
-
-/// How many verified Bitstring Status Lists are kept at most.
-const BITSTRING_CACHE_MAX: usize = 256;
-
+/// A Bitstring Status List whose proof checked out, and what it says.
 #[derive(Clone, Debug)]
-struct VerifiedList {
+pub struct VerifiedList {
     issuer: String,
     purpose: String,
     bits: Bitstring,
-}
-
-impl BitstringCache {
-    fn get(&self, uri: &str, now: i64) -> Option<VerifiedList> {
-        self.0.get(uri, now)
-    }
-
-    fn put(&self, uri: &str, until: i64, list: VerifiedList, now: i64) {
-        self.0.put(uri.to_owned(), list, until, now);
-    }
 }
 
 /// Checks one credential.
@@ -690,7 +672,7 @@ async fn bitstring_status<S: Sources>(
                 Some(l) => l,
                 None => match fetch_bitstring(sources, &uri, now).await {
                     Ok(Some((list, until))) => {
-                        cache.put(&uri, until, list.clone(), now);
+                        cache.put(uri.clone(), list.clone(), until, now);
                         list
                     }
                     Ok(None) if !required => continue,
