@@ -11,6 +11,13 @@ pub use protocol::secret::Secret;
 
 use crate::error::AppError;
 
+/// Defaults written once: the flags' `default_value`s and [`Config::for_dir`] both use them.
+mod defaults {
+    pub const ACCOUNT: &str = "default";
+    pub const FETCH_TIMEOUT: u64 = 10;
+    pub const MAIL_FROM: &str = "Akashi Wallet <wallet@akashi.example>";
+}
+
 #[derive(clap::Args, Debug, Clone)]
 pub struct Config {
     /// Address to listen on.
@@ -56,14 +63,14 @@ pub struct Config {
     #[arg(
         long = "wallet-account",
         env = "WALLET_ACCOUNT",
-        default_value = "default"
+        default_value = defaults::ACCOUNT
     )]
     pub account: String,
     /// Seconds a fetch from an issuer or verifier may take, connect to last byte.
     #[arg(
         long = "wallet-fetch-timeout",
         env = "WALLET_FETCH_TIMEOUT",
-        default_value_t = 10
+        default_value_t = defaults::FETCH_TIMEOUT
     )]
     pub fetch_timeout: u64,
     /// PEM file of the CA certificates that `x509_san_dns:` / `x509_hash:` verifiers'
@@ -83,7 +90,7 @@ pub struct Config {
     #[arg(
         long = "wallet-mail-from",
         env = "WALLET_MAIL_FROM",
-        default_value = "Akashi Wallet <wallet@akashi.example>"
+        default_value = defaults::MAIL_FROM
     )]
     pub mail_from: String,
     /// Where emails go when `WALLET_SMTP_URL` is unset (development). Unset:
@@ -114,12 +121,12 @@ impl Config {
             seal_key: None,
             data_dir,
             allow_loopback: true,
-            account: "default".into(),
-            fetch_timeout: 10,
+            account: defaults::ACCOUNT.into(),
+            fetch_timeout: defaults::FETCH_TIMEOUT,
             x509_trust_anchors: None,
             extra_x509_anchors: Vec::new(),
             smtp_url: None,
-            mail_from: "Akashi Wallet <wallet@akashi.example>".into(),
+            mail_from: defaults::MAIL_FROM.into(),
             outbox_dir: None,
             trusted_issuers: Vec::new(),
         }
@@ -146,13 +153,11 @@ impl Config {
 
     /// The sealing key: configured, or read from / created in the data directory.
     pub fn seal_key(&self) -> Result<SealKey, AppError> {
-        if let Some(text) = &self.seal_key {
-            return SealKey::from_text(text.expose())
-                .map_err(|e| AppError::Config(format!("seal key: {e}")));
-        }
-        let path = self.data_dir.join("wallet-seal.key");
-        SealKey::load_or_create(&path)
-            .map_err(|e| AppError::Config(format!("{}: {e}", path.display())))
+        SealKey::configured_or_file(
+            self.seal_key.as_ref().map(Secret::expose),
+            &self.data_dir.join("wallet-seal.key"),
+        )
+        .map_err(|e| AppError::Config(e.to_string()))
     }
 
     /// The X.509 trust anchors: the PEM file's and the embedder's.

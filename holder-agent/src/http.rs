@@ -4,8 +4,8 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -35,14 +35,7 @@ impl FromRequestParts<App> for Holder {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, AppError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(AppError::Unauthorized)?;
+        let token = kit::web::bearer_token(&parts.headers).ok_or(AppError::Unauthorized)?;
         // Wrong tokens are counted per client address (see `kit::throttle`).
         let client = kit::serve::client_ip(&parts.extensions);
         let now = app.clock.now();

@@ -20,6 +20,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use kit::web::{CookiePolicy, SameSite, cookie};
 use protocol::oid4vci::TxCodeInputMode;
 use serde_json::Value;
 
@@ -228,29 +229,10 @@ const JA: Texts = Texts {
 // ---------------------------------------------------------------------------------------
 // Request context: language, CSRF, session
 
-/// The value of cookie `name` in the request's `Cookie` headers.
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
-
 /// A `Set-Cookie` value: `HttpOnly`, `SameSite=Lax`, `Path=/`, `Secure` over https.
 fn set_cookie(app: &App, name: &str, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if app.config.public_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
+    CookiePolicy::for_public_url(&app.config.public_url, "/", SameSite::Lax)
+        .set(name, value, max_age)
 }
 
 /// The CSRF token of a browser: the MAC of its CSRF cookie and of its session cookie (empty
@@ -428,29 +410,11 @@ pub(crate) fn see_other(location: &str) -> Response {
     r
 }
 
+/// The Content Security Policy of these pages.
+const PAGE_CSP: &str = "default-src 'none'; img-src 'self' https: data:; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 fn html_response(status: StatusCode, body: String) -> Response {
-    let mut r = (status, body).into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; img-src 'self' https: data:; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    r
+    kit::web::html_page(status, body, PAGE_CSP)
 }
 
 // ---------------------------------------------------------------------------------------

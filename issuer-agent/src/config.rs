@@ -8,6 +8,22 @@ pub use protocol::secret::Secret;
 
 use crate::error::AppError;
 
+/// Defaults written once: the flags' `default_value`s and [`Config::for_dir`] both use them.
+mod defaults {
+    pub const NAME: &str = "Akashi Demo Issuer";
+    pub const TEXT_COLOR: &str = "#ffffff";
+    pub const OFFER_TTL: i64 = 7 * 24 * 3600;
+    pub const TOKEN_TTL: i64 = 300;
+    pub const NONCE_TTL: i64 = 300;
+    pub const MAIL_FROM: &str = "Akashi Demo Issuer <badges@akashi.example>";
+    pub const WALLET_URL: &str = "http://127.0.0.1:8082";
+    pub const INVITATION_TTL: i64 = 30 * 24 * 3600;
+    pub const BRAND_COLOR: &str = "#1d4ed8";
+    pub const OUTBOX_LEASE: i64 = 60;
+    pub const IMPORT_MAX_BYTES: u64 = 256 * 1024 * 1024;
+    pub const OUTBOX_CONCURRENCY: usize = 8;
+}
+
 #[derive(clap::Args, Debug, Clone)]
 pub struct Config {
     /// Address to listen on.
@@ -53,7 +69,7 @@ pub struct Config {
     #[arg(
         long = "issuer-name",
         env = "ISSUER_NAME",
-        default_value = "Akashi Demo Issuer"
+        default_value = defaults::NAME
     )]
     pub name: String,
     /// The issuer's name in Japanese (metadata display, `ja`); unset: `ISSUER_NAME`.
@@ -63,24 +79,24 @@ pub struct Config {
     #[arg(
         long = "issuer-text-color",
         env = "ISSUER_TEXT_COLOR",
-        default_value = "#ffffff"
+        default_value = defaults::TEXT_COLOR
     )]
     pub text_color: String,
     /// Seconds an offer's pre-authorized code stays redeemable.
-    #[arg(long = "issuer-offer-ttl", env = "ISSUER_OFFER_TTL", default_value_t = 7 * 24 * 3600)]
+    #[arg(long = "issuer-offer-ttl", env = "ISSUER_OFFER_TTL", default_value_t = defaults::OFFER_TTL)]
     pub offer_ttl: i64,
     /// Seconds an access token from the token endpoint stays valid.
     #[arg(
         long = "issuer-token-ttl",
         env = "ISSUER_TOKEN_TTL",
-        default_value_t = 300
+        default_value_t = defaults::TOKEN_TTL
     )]
     pub token_ttl: i64,
     /// Seconds a c_nonce stays valid.
     #[arg(
         long = "issuer-nonce-ttl",
         env = "ISSUER_NONCE_TTL",
-        default_value_t = 300
+        default_value_t = defaults::NONCE_TTL
     )]
     pub nonce_ttl: i64,
     /// SMTP server for the emails, e.g. `smtp://localhost:25` (plain),
@@ -93,7 +109,7 @@ pub struct Config {
     #[arg(
         long = "issuer-mail-from",
         env = "ISSUER_MAIL_FROM",
-        default_value = "Akashi Demo Issuer <badges@akashi.example>"
+        default_value = defaults::MAIL_FROM
     )]
     pub mail_from: String,
     /// Where emails go when `SMTP_URL` is unset. Unset: `<data-dir>/outbox`.
@@ -103,11 +119,11 @@ pub struct Config {
     #[arg(
         long = "issuer-wallet-url",
         env = "ISSUER_WALLET_URL",
-        default_value = "http://127.0.0.1:8082"
+        default_value = defaults::WALLET_URL
     )]
     pub wallet_url: String,
     /// Seconds an invitation link stays valid.
-    #[arg(long = "issuer-invitation-ttl", env = "ISSUER_INVITATION_TTL", default_value_t = 30 * 24 * 3600)]
+    #[arg(long = "issuer-invitation-ttl", env = "ISSUER_INVITATION_TTL", default_value_t = defaults::INVITATION_TTL)]
     pub invitation_ttl: i64,
     /// Logo shown at the top of the emails (an https URL).
     #[arg(long = "issuer-logo-url", env = "ISSUER_LOGO_URL")]
@@ -116,14 +132,14 @@ pub struct Config {
     #[arg(
         long = "issuer-brand-color",
         env = "ISSUER_BRAND_COLOR",
-        default_value = "#1d4ed8"
+        default_value = defaults::BRAND_COLOR
     )]
     pub brand_color: String,
     /// Seconds a worker holds a claimed email before another may retry it.
     #[arg(
         long = "issuer-outbox-lease",
         env = "ISSUER_OUTBOX_LEASE",
-        default_value_t = 60
+        default_value_t = defaults::OUTBOX_LEASE
     )]
     pub outbox_lease: i64,
     /// Emails this instance delivers at once; 0: this instance sends none (another
@@ -131,14 +147,14 @@ pub struct Config {
     #[arg(
         long = "issuer-outbox-concurrency",
         env = "ISSUER_OUTBOX_CONCURRENCY",
-        default_value_t = 8
+        default_value_t = defaults::OUTBOX_CONCURRENCY
     )]
     pub outbox_concurrency: usize,
     /// Largest import body the admin API accepts, in bytes.
     #[arg(
         long = "issuer-import-max-bytes",
         env = "ISSUER_IMPORT_MAX_BYTES",
-        default_value_t = 256 * 1024 * 1024
+        default_value_t = defaults::IMPORT_MAX_BYTES
     )]
     pub import_max_bytes: u64,
 }
@@ -154,22 +170,22 @@ impl Config {
             seal_key: None,
             admin_token: None,
             data_dir,
-            name: "Akashi Demo Issuer".into(),
+            name: defaults::NAME.into(),
             name_ja: None,
-            text_color: "#ffffff".into(),
-            offer_ttl: 7 * 24 * 3600,
-            token_ttl: 300,
-            nonce_ttl: 300,
+            text_color: defaults::TEXT_COLOR.into(),
+            offer_ttl: defaults::OFFER_TTL,
+            token_ttl: defaults::TOKEN_TTL,
+            nonce_ttl: defaults::NONCE_TTL,
             smtp_url: None,
-            mail_from: "Akashi Demo Issuer <badges@akashi.example>".into(),
+            mail_from: defaults::MAIL_FROM.into(),
             outbox_dir: None,
-            wallet_url: "http://127.0.0.1:8082".into(),
-            invitation_ttl: 30 * 24 * 3600,
+            wallet_url: defaults::WALLET_URL.into(),
+            invitation_ttl: defaults::INVITATION_TTL,
             logo_url: None,
-            brand_color: "#1d4ed8".into(),
-            outbox_lease: 60,
-            import_max_bytes: 256 * 1024 * 1024,
-            outbox_concurrency: 8,
+            brand_color: defaults::BRAND_COLOR.into(),
+            outbox_lease: defaults::OUTBOX_LEASE,
+            import_max_bytes: defaults::IMPORT_MAX_BYTES,
+            outbox_concurrency: defaults::OUTBOX_CONCURRENCY,
         }
     }
 
@@ -182,12 +198,10 @@ impl Config {
 
     /// The sealing key: configured, or read from / created in the data directory.
     pub fn seal_key(&self) -> Result<SealKey, AppError> {
-        if let Some(text) = &self.seal_key {
-            return SealKey::from_text(text.expose())
-                .map_err(|e| AppError::Config(format!("seal key: {e}")));
-        }
-        let path = self.data_dir.join("issuer-seal.key");
-        SealKey::load_or_create(&path)
-            .map_err(|e| AppError::Config(format!("{}: {e}", path.display())))
+        SealKey::configured_or_file(
+            self.seal_key.as_ref().map(Secret::expose),
+            &self.data_dir.join("issuer-seal.key"),
+        )
+        .map_err(|e| AppError::Config(e.to_string()))
     }
 }

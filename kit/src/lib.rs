@@ -1,8 +1,9 @@
 //! Akashi's service kit: what the three services need to run beside the protocols of
 //! `protocol`: the database pools and migrations (`db`), serving and problem+json answers
 //! (`serve`), the guarded HTTP client every stranger's URL goes through (`fetch`),
-//! throttles (`throttle`), the verification core's network (`network_sources`) and the
-//! OpenAPI problem schemas (`openapi`).
+//! throttles (`throttle`), the verification core's network (`network_sources`), the
+//! OpenAPI problem schemas (`openapi`) and the web helpers: escaping, bearer tokens,
+//! cookies (`web`).
 
 pub mod db;
 pub mod fetch;
@@ -12,3 +13,4 @@ pub mod network_sources;
 pub mod openapi;
 pub mod serve;
 pub mod throttle;
+pub mod web;

@@ -15,13 +15,13 @@
 //!
 //! A resolved key says who signed, not whether they may issue: trust policy is the caller's.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use url::Url;
 
+use crate::cache::TtlCache;
 use crate::did::{DidError, DidResolver, Relationship, did_web_from_url, split_did_url};
 use crate::fetch::{FetchError, HttpGet};
 use crate::keys::{Jwk, KeyError};
@@ -166,7 +166,7 @@ const CACHE_MAX: usize = 256;
 pub struct IssuerKeyResolver {
     http: Arc<dyn HttpGet>,
     dids: DidResolver,
-    cache: Arc<Mutex<HashMap<String, (Instant, JwkSet)>>>,
+    cache: Arc<TtlCache<String, JwkSet, Instant>>,
 }
 
 impl IssuerKeyResolver {
@@ -176,7 +176,7 @@ impl IssuerKeyResolver {
         IssuerKeyResolver {
             http: Arc::new(http),
             dids,
-            cache: Arc::new(Mutex::new(HashMap::new())),
+            cache: Arc::new(TtlCache::new(CACHE_MAX)),
         }
     }
 
@@ -283,31 +283,14 @@ impl IssuerKeyResolver {
     }
 
     fn cached(&self, iss: &str) -> Option<JwkSet> {
-        let cache = self
-            .cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        cache
-            .get(iss)
-            .filter(|(at, _)| at.elapsed() < CACHE_TTL)
-            .map(|(_, set)| set.clone())
+        self.cache.get(iss, Instant::now())
     }
 
     fn store(&self, iss: &str, set: &JwkSet) {
-        let mut cache = self
-            .cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        cache.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
-        if cache.len() >= CACHE_MAX
-            && let Some(oldest) = cache
-                .iter()
-                .min_by_key(|(_, (at, _))| *at)
-                .map(|(k, _)| k.clone())
-        {
-            cache.remove(&oldest);
+        let now = Instant::now();
+        if let Some(until) = now.checked_add(CACHE_TTL) {
+            self.cache.put(iss.to_owned(), set.clone(), until, now);
         }
-        cache.insert(iss.to_owned(), (Instant::now(), set.clone()));
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod b64;
 pub mod baked;
+pub mod cache;
 pub mod clock;
 pub mod did;
 pub mod fetch;

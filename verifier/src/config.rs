@@ -11,6 +11,12 @@ pub use protocol::secret::Secret;
 
 use crate::error::AppError;
 
+/// Defaults written once: the flags' `default_value`s and [`Config::for_dir`] both use them.
+mod defaults {
+    pub const REQUEST_TTL: i64 = 600;
+    pub const RESULT_TTL: i64 = 86_400;
+}
+
 #[derive(clap::Args, Debug, Clone)]
 pub struct Config {
     /// Address to listen on.
@@ -81,7 +87,7 @@ pub struct Config {
     #[arg(
         long = "verifier-request-ttl",
         env = "VERIFIER_REQUEST_TTL",
-        default_value_t = 600
+        default_value_t = defaults::REQUEST_TTL
     )]
     pub request_ttl: i64,
     /// Seconds a request and its result are kept after the request expired; then they are
@@ -89,7 +95,7 @@ pub struct Config {
     #[arg(
         long = "verifier-result-ttl",
         env = "VERIFIER_RESULT_TTL",
-        default_value_t = 86_400
+        default_value_t = defaults::RESULT_TTL
     )]
     pub result_ttl: i64,
     /// PEM certificate chain (leaf first, without the root) of the key that signs
@@ -134,8 +140,8 @@ impl Config {
             trusted_issuers: Vec::new(),
             webhook_url: None,
             webhook_secret: None,
-            request_ttl: 600,
-            result_ttl: 86_400,
+            request_ttl: defaults::REQUEST_TTL,
+            result_ttl: defaults::RESULT_TTL,
             x509_cert: None,
             x509_key: None,
             x509_trust_anchors: None,
@@ -144,13 +150,11 @@ impl Config {
 
     /// The sealing key: configured, or read from / created in the data directory.
     pub fn seal_key(&self) -> Result<SealKey, AppError> {
-        if let Some(text) = &self.seal_key {
-            return SealKey::from_text(text.expose())
-                .map_err(|e| AppError::Config(format!("seal key: {e}")));
-        }
-        let path = self.data_dir.join("verifier-seal.key");
-        SealKey::load_or_create(&path)
-            .map_err(|e| AppError::Config(format!("{}: {e}", path.display())))
+        SealKey::configured_or_file(
+            self.seal_key.as_ref().map(Secret::expose),
+            &self.data_dir.join("verifier-seal.key"),
+        )
+        .map_err(|e| AppError::Config(e.to_string()))
     }
 
     /// The trust anchors of issuers' `x5c` chains (empty when none are configured).

@@ -21,6 +21,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use kit::web::escape_html;
 use serde_json::Value;
 
 use super::{Lang, Layout, PageError, Web, encode, see_other};
@@ -135,22 +136,6 @@ pub(super) fn texts(lang: Lang) -> &'static PublicTexts {
     }
 }
 
-/// Minimal HTML escaping for the email signature snippet (shown escaped once more).
-fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// One chosen claim as the page shows it.
 pub struct Field {
     pub label: String,
@@ -257,10 +242,10 @@ impl PublicPage {
         let e = encode(&url);
         let signature = format!(
             "<a href=\"{u}\"><img src=\"{i}\" alt=\"{n}\" width=\"80\" height=\"80\" style=\"vertical-align:middle\"> {n} · {iss}</a>",
-            u = html_escape(&url),
-            i = html_escape(&image),
-            n = html_escape(&name),
-            iss = html_escape(&issuer),
+            u = escape_html(&url),
+            i = escape_html(&image),
+            n = escape_html(&name),
+            iss = escape_html(&issuer),
         );
         let mut layout = web.layout(&name);
         layout.here = format!("/p/{}", badge.slug);

@@ -22,12 +22,7 @@ impl FromRequestParts<App> for Admin {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, AppError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(AppError::Unauthorized)?;
+        let token = kit::web::bearer_token(&parts.headers).ok_or(AppError::Unauthorized)?;
         let client = kit::serve::client_ip(&parts.extensions);
         let now = app.clock.now();
         app.admin_throttle.check(client, now)?;

@@ -43,18 +43,6 @@ pub async fn nonce(State(app): State<App>) -> Result<Response, AppError> {
     ))
 }
 
-/// The access token of an `Authorization: Bearer` header.
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-}
-
 /// The bearer token and the JSON body of a protected protocol request. The token is
 /// checked for presence before the body is read, so an anonymous caller learns nothing
 /// else; a body that is not JSON is refused with `error_code`.
@@ -63,7 +51,7 @@ fn authenticated_json<'a>(
     body: &[u8],
     error_code: &'static str,
 ) -> Result<(Option<&'a str>, Value), AppError> {
-    let bearer = bearer(headers);
+    let bearer = kit::web::bearer_token(headers);
     if bearer.is_none() {
         return Err(AppError::InvalidToken("no bearer access token".into()));
     }

@@ -9,6 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use futures_util::TryStreamExt;
+use kit::web::escape_html;
 use serde_json::{Value, json};
 
 use super::admin::{Admin, limit_param, parse};
@@ -179,12 +180,7 @@ pub async fn outbox(_: Admin, State(app): State<App>) -> Result<Json<Value>, App
     responses((status = 200, description = "The account exists: pending offers are made", body = CallbackOutcome),
         (status = 401, description = "Missing, unknown or expired invitation", body = OAuthError)))]
 pub async fn callback(State(app): State<App>, headers: HeaderMap) -> Result<Json<Value>, AppError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
+    let token = kit::web::bearer_token(&headers)
         .ok_or_else(|| AppError::InvalidToken("the invitation is missing".into()))?;
     Ok(Json(json!(app.wallet_callback(token).await?)))
 }
@@ -196,21 +192,6 @@ fn mailbox_dir(app: &App) -> Result<&std::path::Path, AppError> {
             Err(AppError::NotFound("mailbox (emails go to SMTP_URL)".into()))
         }
     }
-}
-
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// `GET /dev/mailbox`: when no SMTP server is configured, the emails written to the
@@ -250,14 +231,14 @@ pub async fn mailbox(State(app): State<App>) -> Result<Response, AppError> {
         html.push_str(&format!(
             "<li><a href=\"/dev/mailbox/{id}\"><strong>{subject}</strong></a><br>\
              <small>to {to} · {kind} · {at}</small>",
-            id = escape(&e.id),
-            subject = escape(&e.subject),
-            to = escape(&e.to),
-            kind = escape(&e.kind),
+            id = escape_html(&e.id),
+            subject = escape_html(&e.subject),
+            to = escape_html(&e.to),
+            kind = escape_html(&e.kind),
             at = protocol::clock::rfc3339(e.sent_at),
         ));
         for l in &e.links {
-            html.push_str(&format!("<br><a href=\"{0}\">{0}</a>", escape(l)));
+            html.push_str(&format!("<br><a href=\"{0}\">{0}</a>", escape_html(l)));
         }
         html.push_str("</li>");
     }

@@ -11,12 +11,12 @@ mod jwk;
 mod key;
 mod web;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::cache::TtlCache;
 use crate::fetch::{FetchError, HttpGet};
 use crate::keys::Jwk;
 
@@ -328,7 +328,7 @@ const CACHE_MAX: usize = 256;
 #[derive(Clone, Debug)]
 pub struct DidResolver {
     http: Arc<dyn HttpGet>,
-    cache: Arc<Mutex<HashMap<String, (Instant, DidDocument)>>>,
+    cache: Arc<TtlCache<String, DidDocument, Instant>>,
     ttl: Duration,
 }
 
@@ -342,7 +342,7 @@ impl DidResolver {
     pub fn with_ttl(http: impl HttpGet + 'static, ttl: Duration) -> Self {
         DidResolver {
             http: Arc::new(http),
-            cache: Arc::new(Mutex::new(HashMap::new())),
+            cache: Arc::new(TtlCache::new(CACHE_MAX)),
             ttl,
         }
     }
@@ -412,34 +412,14 @@ impl DidResolver {
     }
 
     fn cached(&self, did: &str) -> Option<DidDocument> {
-        let cache = self
-            .cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        cache
-            .get(did)
-            .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(_, doc)| doc.clone())
+        self.cache.get(did, Instant::now())
     }
 
     fn store(&self, did: &str, doc: &DidDocument) {
-        if self.ttl.is_zero() {
-            return;
+        let now = Instant::now();
+        if let Some(until) = now.checked_add(self.ttl) {
+            self.cache.put(did.to_owned(), doc.clone(), until, now);
         }
-        let mut cache = self
-            .cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        cache.retain(|_, (at, _)| at.elapsed() < self.ttl);
-        if cache.len() >= CACHE_MAX
-            && let Some(oldest) = cache
-                .iter()
-                .min_by_key(|(_, (at, _))| *at)
-                .map(|(k, _)| k.clone())
-        {
-            cache.remove(&oldest);
-        }
-        cache.insert(did.to_owned(), (Instant::now(), doc.clone()));
     }
 }
 

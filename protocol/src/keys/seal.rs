@@ -17,6 +17,18 @@ pub enum SealError {
     CannotOpen,
 }
 
+/// Why a service's sealing key could not be had from its configuration or key file.
+#[derive(Debug, thiserror::Error)]
+pub enum SealKeySourceError {
+    #[error("seal key: {0}")]
+    Configured(SealError),
+    #[error("{path}: {source}")]
+    File {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
 /// The key that seals private keys at rest. Its `Debug` form never shows the secret.
 #[derive(Clone)]
 pub struct SealKey {
@@ -91,6 +103,21 @@ impl SealKey {
                 Ok(key)
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// A service's sealing key: the configured text when there is one, else the key file
+    /// at `path`, read or created as [`SealKey::load_or_create`] does.
+    pub fn configured_or_file(
+        configured: Option<&str>,
+        path: &std::path::Path,
+    ) -> Result<Self, SealKeySourceError> {
+        match configured {
+            Some(text) => Self::from_text(text).map_err(SealKeySourceError::Configured),
+            None => Self::load_or_create(path).map_err(|source| SealKeySourceError::File {
+                path: path.display().to_string(),
+                source,
+            }),
         }
     }
 

@@ -20,10 +20,10 @@ pub mod image_digest;
 pub mod issuer;
 pub mod standalone;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::Mutex;
 
+use crate::cache::TtlCache;
 use crate::jose::{JoseError, Jws};
 use crate::keys::Jwk;
 use crate::oid4vp::dcql::{Candidate, CredentialQuery, DcqlQuery};
@@ -43,7 +43,6 @@ pub const STATUS_LIST_MAX_BYTES: usize = crate::status::token::MAX_LIST_BYTES;
 /// Status list cache lifetime when the token has no `ttl`, and the upper bound on any `ttl`.
 pub const STATUS_DEFAULT_TTL: i64 = 300;
 pub const STATUS_MAX_TTL: i64 = 3600;
-const STATUS_CACHE_MAX: usize = 256;
 
 /// The checks of one presentation, in the order they run.
 pub const PRESENTATION_CHECKS: [&str; 17] = [
@@ -247,40 +246,9 @@ pub struct Expectations<'a> {
     pub now: i64,
 }
 
-/// Verified status lists, kept until their `ttl` (bounded) or `exp`, whichever is first.
-#[derive(Debug, Default)]
-pub struct StatusCache {
-    lists: Mutex<HashMap<String, (i64, StatusList)>>,
-}
-
-impl StatusCache {
-    #[expect(clippy::expect_used, reason = "status cache lock is not poisoned")]
-    fn get(&self, uri: &str, now: i64) -> Option<StatusList> {
-        let lists = self
-            .lists
-            .lock()
-            .expect("status cache lock is not poisoned");
-        lists
-            .get(uri)
-            .filter(|(until, _)| *until > now)
-            .map(|(_, list)| list.clone())
-    }
-
-    #[expect(clippy::expect_used, reason = "status cache lock is not poisoned")]
-    fn put(&self, uri: &str, until: i64, list: StatusList, now: i64) {
-        let mut lists = self
-            .lists
-            .lock()
-            .expect("status cache lock is not poisoned");
-        if lists.len() >= STATUS_CACHE_MAX {
-            lists.retain(|_, (until, _)| *until > now);
-            if lists.len() >= STATUS_CACHE_MAX {
-                lists.clear();
-            }
-        }
-        lists.insert(uri.to_owned(), (until, list));
-    }
-}
+/// Verified status lists by issuer and URI, kept until their `ttl` (bounded) or `exp`,
+/// whichever is first; at most [`crate::cache::DEFAULT_MAX`].
+pub type StatusCache = TtlCache<String, StatusList>;
 
 /// Collects the checks of one presentation.
 struct Collector {
@@ -770,7 +738,7 @@ async fn status<S: Sources>(
         Some(list) => list,
         None => {
             let (list, until) = fetch_status_list(sources, iss, uri, now).await?;
-            cache.put(&key, until, list.clone(), now);
+            cache.put(key, list.clone(), until, now);
             list
         }
     };

@@ -22,9 +22,9 @@
 //! suspension list at the sibling URL `…/suspension` with the same index (README): that
 //! list is read too when it exists.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::collections::BTreeMap;
 
+use crate::cache::TtlCache;
 use crate::jose::{JoseError, Jws};
 use crate::oid4vp::dcql::{CredentialQuery, DcqlQuery, Meta};
 use crate::sd_jwt::{SdJwt, TYP_DC_SD_JWT, TYP_VC_SD_JWT};
@@ -82,40 +82,16 @@ pub struct Standalone {
     pub verification: Verification,
 }
 
-/// Verified Bitstring Status Lists, kept until their `ttl` (bounded) or `validUntil`.
-#[derive(Debug, Default)]
-pub struct BitstringCache {
-    lists: Mutex<HashMap<String, (i64, VerifiedList)>>,
-}
+/// Verified Bitstring Status Lists by URI, kept until their `ttl` (bounded) or
+/// `validUntil`; at most [`crate::cache::DEFAULT_MAX`].
+pub type BitstringCache = TtlCache<String, VerifiedList>;
 
+/// A Bitstring Status List whose proof checked out, and what it says.
 #[derive(Clone, Debug)]
-struct VerifiedList {
+pub struct VerifiedList {
     issuer: String,
     purpose: String,
     bits: Bitstring,
-}
-
-impl BitstringCache {
-    #[expect(clippy::expect_used, reason = "bitstring cache lock")]
-    fn get(&self, uri: &str, now: i64) -> Option<VerifiedList> {
-        let lists = self.lists.lock().expect("bitstring cache lock");
-        lists
-            .get(uri)
-            .filter(|(until, _)| *until > now)
-            .map(|(_, l)| l.clone())
-    }
-
-    #[expect(clippy::expect_used, reason = "bitstring cache lock")]
-    fn put(&self, uri: &str, until: i64, list: VerifiedList, now: i64) {
-        let mut lists = self.lists.lock().expect("bitstring cache lock");
-        if lists.len() >= 256 {
-            lists.retain(|_, (until, _)| *until > now);
-            if lists.len() >= 256 {
-                lists.clear();
-            }
-        }
-        lists.insert(uri.to_owned(), (until, list));
-    }
 }
 
 /// Checks one credential.
@@ -696,7 +672,7 @@ async fn bitstring_status<S: Sources>(
                 Some(l) => l,
                 None => match fetch_bitstring(sources, &uri, now).await {
                     Ok(Some((list, until))) => {
-                        cache.put(&uri, until, list.clone(), now);
+                        cache.put(uri.clone(), list.clone(), until, now);
                         list
                     }
                     Ok(None) if !required => continue,

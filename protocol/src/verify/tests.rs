@@ -2,6 +2,7 @@
 //! network replaced by [`TestSources`].
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::keys::{Alg, Signer, SigningKey};

@@ -26,12 +26,7 @@ impl FromRequestParts<App> for ApiClient {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, AppError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(AppError::Unauthorized)?;
+        let token = kit::web::bearer_token(&parts.headers).ok_or(AppError::Unauthorized)?;
         let client = kit::serve::client_ip(&parts.extensions);
         if app.api_token_attempt(token, client).await? {
             Ok(ApiClient)

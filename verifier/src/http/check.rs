@@ -8,12 +8,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kit::web::{CookiePolicy, SameSite, cookie, escape_html};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::api::ApiClient;
 use super::openapi::{API, CheckRequestDoc};
-use super::pages::{STYLE, cookie, esc, html_response, result_fragment};
+use super::pages::{STYLE, html_response, result_fragment};
 use crate::App;
 use crate::domain::check_input::{self, InputError, Pasted};
 use crate::domain::checking::{CheckInput, CheckResult};
@@ -87,17 +88,12 @@ pub async fn check_api(
 
 // ---- the page ----
 
-#[expect(clippy::expect_used, reason = "cookie values are base64url")]
 fn set_csrf_cookie(app: &App, value: &str) -> HeaderValue {
-    let secure = if app.public_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{CSRF_COOKIE}={value}; Path={CHECK_PATH}; Max-Age=86400; HttpOnly; SameSite=Strict{secure}"
-    ))
-    .expect("cookie values are base64url")
+    CookiePolicy::for_public_url(&app.public_url, CHECK_PATH, SameSite::Strict).set(
+        CSRF_COOKIE,
+        value,
+        86_400,
+    )
 }
 
 /// The page's CSRF token, and the cookie to set when the browser had none.
@@ -152,8 +148,8 @@ fn check_page(
             "<section id=\"check-result\" aria-live=\"polite\">{result}</section>"
         ),
         path = CHECK_PATH,
-        token = esc(&token),
-        input = esc(input),
+        token = escape_html(&token),
+        input = escape_html(input),
         result = result,
     );
     let html = format!(
@@ -208,17 +204,20 @@ pub fn check_fragment(r: &CheckResult, what: &str) -> String {
         responded_at: Some(r.checked_at),
     };
     let format = format
-        .map(|f| format!(" <small>({})</small>", esc(f)))
+        .map(|f| format!(" <small>({})</small>", escape_html(f)))
         .unwrap_or_default();
     format!(
         "<p id=\"checked\">Checked: <code>{}</code>{format}</p>{}",
-        esc(what),
+        escape_html(what),
         result_fragment(&shown)
     )
 }
 
 fn error_fragment(message: &str) -> String {
-    format!("<p class=\"error\" id=\"error\">{}</p>", esc(message))
+    format!(
+        "<p class=\"error\" id=\"error\">{}</p>",
+        escape_html(message)
+    )
 }
 
 /// A short name of what was checked, for the page.

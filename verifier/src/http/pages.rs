@@ -18,6 +18,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use kit::serve::ClientIp;
+use kit::web::{CookiePolicy, SameSite, cookie, escape_html};
 use protocol::oid4vp::{RequestUriMethod, ResponseMode};
 use serde_json::Value;
 
@@ -36,45 +37,10 @@ const CSRF_COOKIE: &str = "verifier_csrf";
 /// result stored by another instance sends none here).
 const RECHECK: Duration = Duration::from_secs(2);
 
-/// HTML-escapes text for element content and quoted attribute values.
-pub fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// The value of cookie `name` in the request's `Cookie` headers.
-pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
-
-#[expect(clippy::expect_used, reason = "cookie values are base64url and digits")]
+/// The desk's cookies: under its path, `SameSite=Strict`, `Secure` over https.
 fn set_cookie(app: &App, name: &str, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if app.public_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Path={DESK_PATH}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
-    ))
-    .expect("cookie values are base64url and digits")
+    CookiePolicy::for_public_url(&app.public_url, DESK_PATH, SameSite::Strict)
+        .set(name, value, max_age)
 }
 
 /// Extractor: a signed-in desk session (its row in the store).
@@ -127,7 +93,7 @@ impl Csrf {
     fn field(&self) -> String {
         format!(
             "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
-            esc(&self.token)
+            escape_html(&self.token)
         )
     }
 }
@@ -158,29 +124,11 @@ fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// The Content Security Policy of these pages.
+const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 pub(crate) fn html_response(status: StatusCode, body: String) -> Response {
-    let mut r = (status, body).into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    r
+    kit::web::html_page(status, body, PAGE_CSP)
 }
 
 fn page(status: StatusCode, title: &str, body: &str, csrf: Option<(&App, &Csrf)>) -> Response {
@@ -192,7 +140,7 @@ fn page(status: StatusCode, title: &str, body: &str, csrf: Option<(&App, &Csrf)>
             "<body><header><a href=\"{desk}\">Akashi verifier</a></header><main>{body}</main>",
             "<script src=\"{desk}/desk.js\"></script></body></html>\n"
         ),
-        title = esc(title),
+        title = escape_html(title),
         STYLE = STYLE,
         desk = DESK_PATH,
         body = body,
@@ -221,8 +169,8 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
         "Error",
         &format!(
             "<h1>{}</h1><p class=\"error\" id=\"error\">{}</p><p><a href=\"{DESK_PATH}\">Back to the desk</a></p>",
-            esc(status.canonical_reason().unwrap_or("Error")),
-            esc(message)
+            escape_html(status.canonical_reason().unwrap_or("Error")),
+            escape_html(message)
         ),
         None,
     )
@@ -230,7 +178,7 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
 
 fn login_body(csrf: &Csrf, error: Option<&str>) -> String {
     let error = error
-        .map(|e| format!("<p class=\"error\" id=\"error\">{}</p>", esc(e)))
+        .map(|e| format!("<p class=\"error\" id=\"error\">{}</p>", escape_html(e)))
         .unwrap_or_default();
     format!(
         concat!(
@@ -271,13 +219,13 @@ fn new_request_body(
     error: Option<&str>,
 ) -> String {
     let error = error
-        .map(|e| format!("<p class=\"error\" id=\"error\">{}</p>", esc(e)))
+        .map(|e| format!("<p class=\"error\" id=\"error\">{}</p>", escape_html(e)))
         .unwrap_or_default();
     let trusted: String = app
         .config
         .trusted_issuers
         .iter()
-        .map(|i| format!("<option value=\"{}\">", esc(i)))
+        .map(|i| format!("<option value=\"{}\">", escape_html(i)))
         .collect();
     let checked = |b: bool| if b { " checked" } else { "" };
     let selected = |b: bool| if b { " selected" } else { "" };
@@ -289,9 +237,9 @@ fn new_request_body(
             .map(|t| {
                 format!(
                     "<option value=\"{}\"{}>{}</option>",
-                    esc(&t.id),
+                    escape_html(&t.id),
                     selected(t.id == form.template_id),
-                    esc(&t.name)
+                    escape_html(&t.name)
                 )
             })
             .collect();
@@ -339,9 +287,9 @@ fn new_request_body(
         error = error,
         desk = DESK_PATH,
         csrf = csrf.field(),
-        issuer = esc(&form.issuer),
+        issuer = escape_html(&form.issuer),
         trusted = trusted,
-        achievement = esc(&form.achievement_id),
+        achievement = escape_html(&form.achievement_id),
         name = checked(form.disclose_name),
         name_optional = checked(form.name_optional),
         saved = saved,
@@ -351,7 +299,7 @@ fn new_request_body(
         } else {
             " open"
         },
-        dcql = esc(&form.dcql_query),
+        dcql = escape_html(&form.dcql_query),
         p_did = selected(form.client_prefix == ClientPrefix::DecentralizedIdentifier),
         p_hash = selected(form.client_prefix == ClientPrefix::X509Hash),
         p_dns = selected(form.client_prefix == ClientPrefix::X509SanDns),
@@ -564,7 +512,7 @@ pub async fn request_page(
 ) -> Result<Response, PageError> {
     let result = app.result(&id).await?;
     let links = app.links(&id).await?;
-    let id_html = esc(&id);
+    let id_html = escape_html(&id);
     let body = format!(
         concat!(
             "<h1>Presentation request</h1>",
@@ -577,8 +525,8 @@ pub async fn request_page(
             "data-fragment=\"{desk}/requests/{id}/result\">{fragment}</section>"
         ),
         id = id_html,
-        link = esc(&links.openid4vp_uri),
-        expires = esc(&format_time(result.expires_at)),
+        link = escape_html(&links.openid4vp_uri),
+        expires = escape_html(&format_time(result.expires_at)),
         desk = DESK_PATH,
         fragment = result_fragment(&result),
     );
@@ -695,7 +643,7 @@ pub fn result_fragment(r: &RequestResult) -> String {
     };
     let mut html = format!(
         "<p class=\"state {state}\" id=\"state\" data-state=\"{state}\">{}</p>",
-        esc(label)
+        escape_html(label)
     );
     if r.state == ResultState::Pending {
         return html;
@@ -703,7 +651,7 @@ pub fn result_fragment(r: &RequestResult) -> String {
     if let Some(error) = &r.error {
         html.push_str(&format!(
             "<p class=\"error\" id=\"wallet-error\">The wallet answered with an error: {}</p>",
-            esc(error)
+            escape_html(error)
         ));
     }
     if !r.disclosed.is_empty() {
@@ -725,9 +673,9 @@ pub fn result_fragment(r: &RequestResult) -> String {
                     };
                     html.push_str(&format!(
                         "<tr><td><code>{}{}</code></td><td class=\"claim\">{}</td></tr>",
-                        esc(&prefix),
-                        esc(&path),
-                        esc(&value)
+                        escape_html(&prefix),
+                        escape_html(&path),
+                        escape_html(&value)
                     ));
                 }
             }
@@ -745,12 +693,12 @@ pub fn result_fragment(r: &RequestResult) -> String {
             let on = c
                 .presentation
                 .as_deref()
-                .map(|p| format!(" ({})", esc(p)))
+                .map(|p| format!(" ({})", escape_html(p)))
                 .unwrap_or_default();
             html.push_str(&format!(
                 "<tr class=\"check\" data-check=\"{name}\" data-outcome=\"{outcome}\"><td>{name}{on}</td><td>{outcome}</td><td>{detail}</td></tr>",
-                name = esc(&c.name),
-                detail = esc(&c.detail),
+                name = escape_html(&c.name),
+                detail = escape_html(&c.detail),
             ));
         }
         html.push_str("</table>");
@@ -793,7 +741,11 @@ fn badge_summary(claims: &Value) -> String {
     let mut html = String::from("<dl class=\"badge\" id=\"badge\">");
     for (label, value) in rows {
         if let Some(value) = value {
-            html.push_str(&format!("<dt>{}</dt><dd>{}</dd>", esc(label), esc(&value)));
+            html.push_str(&format!(
+                "<dt>{}</dt><dd>{}</dd>",
+                escape_html(label),
+                escape_html(&value)
+            ));
         }
     }
     html.push_str("</dl>");
@@ -829,14 +781,6 @@ mod tests {
     use crate::domain::checks::Check;
 
     #[test]
-    fn escapes_markup_and_quotes() {
-        assert_eq!(
-            esc(r#"<script>alert("x")</script> & 'y'"#),
-            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
-        );
-    }
-
-    #[test]
     fn the_result_fragment_escapes_claims_and_checks() {
         let mut disclosed = std::collections::BTreeMap::new();
         disclosed.insert(
@@ -863,18 +807,5 @@ mod tests {
         assert!(html.contains("<code>ld.n[1]</code></td><td class=\"claim\">true"));
         assert!(html.contains("data-check=\"trust\" data-outcome=\"failed\""));
         assert!(html.contains("issuer &quot;&lt;x&gt;&quot; is not trusted"));
-    }
-
-    #[test]
-    fn cookies_are_found_by_name() {
-        let mut h = HeaderMap::new();
-        h.append(
-            header::COOKIE,
-            HeaderValue::from_static("a=1; verifier_csrf=xyz"),
-        );
-        h.append(header::COOKIE, HeaderValue::from_static("b=2"));
-        assert_eq!(cookie(&h, CSRF_COOKIE).as_deref(), Some("xyz"));
-        assert_eq!(cookie(&h, "b").as_deref(), Some("2"));
-        assert_eq!(cookie(&h, "verifier"), None);
     }
 }

@@ -2,6 +2,7 @@
 //! Integrity, SD-JWT), their status lists and images served by [`TestSources`].
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use crate::keys::{Alg, Jwk, Signer, SigningKey};
 use crate::status::bitstring::{self, Bitstring, StatusPurpose};
