@@ -9,7 +9,7 @@ use kit::fetch::FetchPolicy;
 use protocol::keys::seal::SealKey;
 pub use protocol::secret::Secret;
 
-use crate::error::AppError;
+use crate::error::Error;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Config {
@@ -143,27 +143,27 @@ impl Config {
     }
 
     /// The sealing key: configured, or read from / created in the data directory.
-    pub fn seal_key(&self) -> Result<SealKey, AppError> {
+    pub fn seal_key(&self) -> Result<SealKey, Error> {
         if let Some(text) = &self.seal_key {
             return SealKey::from_text(text.expose())
-                .map_err(|e| AppError::Config(format!("seal key: {e}")));
+                .map_err(|e| Error::Config(format!("seal key: {e}")));
         }
         let path = self.data_dir.join("verifier-seal.key");
         SealKey::load_or_create(&path)
-            .map_err(|e| AppError::Config(format!("{}: {e}", path.display())))
+            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))
     }
 
     /// The trust anchors of issuers' `x5c` chains (empty when none are configured).
-    pub fn x509_anchors(&self) -> Result<protocol::x509::TrustAnchors, AppError> {
+    pub fn x509_anchors(&self) -> Result<protocol::x509::TrustAnchors, Error> {
         let Some(path) = &self.x509_trust_anchors else {
             return Ok(protocol::x509::TrustAnchors::default());
         };
         let pem = std::fs::read_to_string(path)
-            .map_err(|e| AppError::Config(format!("{}: {e}", path.display())))?;
+            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
         let ders = protocol::x509::pem_certificates(&pem)
-            .map_err(|e| AppError::Config(format!("VERIFIER_X509_TRUST_ANCHORS: {e}")))?;
+            .map_err(|e| Error::Config(format!("VERIFIER_X509_TRUST_ANCHORS: {e}")))?;
         protocol::x509::TrustAnchors::from_der(&ders)
-            .map_err(|e| AppError::Config(format!("VERIFIER_X509_TRUST_ANCHORS: {e}")))
+            .map_err(|e| Error::Config(format!("VERIFIER_X509_TRUST_ANCHORS: {e}")))
     }
 
     /// What the guarded fetcher may reach: issuer metadata, DID documents and status lists

@@ -4,7 +4,7 @@
 //! It creates presentation requests from a DCQL query or the Open Badge template, shows
 //! them as `openid4vp://` links and QR codes, serves the signed request object
 //! (`client_id` `decentralized_identifier:<did:web>`), accepts the wallet's `direct_post`
-//! response once, verifies it check by check ([`domain::checks`]) and reports every check
+//! response once, verifies it check by check ([`protocol::verify`]) and reports every check
 //! and its outcome on the result endpoint.
 //!
 //! The service is a library: [`serve`] runs it on any listener, so the one-command launcher
@@ -20,21 +20,21 @@ pub mod store;
 use std::sync::Arc;
 
 use kit::fetch::Fetcher;
+use kit::network_sources::{NetworkSources, RESOURCE_MAX_BYTES};
 use protocol::clock::Clock;
 use protocol::did::DidResolver;
 use protocol::issuer_key::IssuerKeyResolver;
 use protocol::keys::SigningKey;
 use protocol::keys::seal::SealKey;
+use protocol::verify::StatusCache;
+use protocol::verify::standalone::BitstringCache;
 use tokio::net::TcpListener;
 
 pub use config::Config;
-use domain::checks::StatusCache;
-pub use domain::checks::{Check, Verification};
 pub use domain::requests::{
     CreatedRequest, Disclose, RequestResult, RequestSpec, ResultState, Template,
 };
-use domain::sources::NetworkSources;
-use error::AppError;
+use error::Error;
 use store::Store;
 
 /// Everything a request handler needs, cheap to clone.
@@ -62,13 +62,13 @@ pub struct Inner {
     pub sources: NetworkSources,
     pub status_cache: StatusCache,
     /// Verified Bitstring Status Lists (standalone checks of VC-JWT and ldp_vc).
-    pub bitstring_cache: domain::standalone::BitstringCache,
+    pub bitstring_cache: BitstringCache,
     /// The id of each request whose result was just stored: the QR pages' server-sent
     /// events wake on it (and re-read the store on a timer too, for results stored by
     /// another instance).
     pub results: tokio::sync::broadcast::Sender<String>,
     /// The HMAC key of the verifier's CSRF tokens (desk and `/check`; stored sealed).
-    pub desk_key: domain::desk::DeskKey,
+    pub csrf_key: http::csrf::CsrfKey,
     /// The guarded client of webhook deliveries (https, public addresses, no redirects,
     /// time-limited; loopback only in development).
     pub webhooks: Fetcher,
@@ -104,7 +104,7 @@ pub const TOKEN_WINDOW: i64 = 900;
 impl App {
     /// Opens the database (creating it and running migrations), loads or creates the
     /// request-signing key and the API token.
-    pub async fn open(mut config: Config, clock: Clock) -> Result<(App, Startup), AppError> {
+    pub async fn open(mut config: Config, clock: Clock) -> Result<(App, Startup), Error> {
         // `VERIFIER_TRUSTED_ISSUERS="a, b"` or `=""`: entries trimmed, empty ones dropped
         // (an empty entry must not turn "not configured" into "nobody is trusted").
         config.trusted_issuers = config
@@ -117,7 +117,7 @@ impl App {
         let store = Store::connect(&config.database_url, config.pg_schema.as_deref()).await?;
         let public_url = config.public_url.trim_end_matches('/').to_owned();
         let did = protocol::did::did_web_from_url(&public_url)
-            .map_err(|e| AppError::Config(format!("public URL: {e}")))?;
+            .map_err(|e| Error::Config(format!("public URL: {e}")))?;
         let es256 = store
             .signing_key("es256-1", protocol::keys::Alg::ES256, &seal, clock.now())
             .await?;
@@ -130,21 +130,21 @@ impl App {
             startup.new_api_token = Some(token);
         }
         let fetcher = Fetcher::new(config.fetch_policy())
-            .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?;
+            .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
         let resources = Fetcher::new(kit::fetch::FetchPolicy {
-            max_bytes: domain::sources::RESOURCE_MAX_BYTES,
+            max_bytes: RESOURCE_MAX_BYTES,
             ..config.fetch_policy()
         })
-        .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?;
+        .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
         let sources = NetworkSources {
             keys: IssuerKeyResolver::new(fetcher.clone(), DidResolver::new(fetcher.clone())),
             fetcher,
             resources,
             x509_anchors: config.x509_anchors()?,
         };
-        let desk_key = domain::desk::DeskKey::load_or_create(&store, &seal).await?;
+        let csrf_key = http::csrf::CsrfKey::load_or_create(&store, &seal).await?;
         if config.webhook_url.is_some() && config.webhook_secret.is_none() {
-            return Err(AppError::Config(
+            return Err(Error::Config(
                 "VERIFIER_WEBHOOK_URL needs VERIFIER_WEBHOOK_SECRET: webhooks are signed".into(),
             ));
         }
@@ -153,11 +153,11 @@ impl App {
             timeout: domain::webhooks::WEBHOOK_TIMEOUT,
             ..config.fetch_policy()
         })
-        .map_err(|e| AppError::Config(format!("webhook HTTP client: {e}")))?;
+        .map_err(|e| Error::Config(format!("webhook HTTP client: {e}")))?;
         if let Some(url) = &config.webhook_url {
             webhooks
                 .check_url(url)
-                .map_err(|e| AppError::Config(format!("VERIFIER_WEBHOOK_URL {url:?}: {e}")))?;
+                .map_err(|e| Error::Config(format!("VERIFIER_WEBHOOK_URL {url:?}: {e}")))?;
         }
         let x509 = match (&config.x509_cert, &config.x509_key) {
             (Some(cert), Some(key)) => domain::x509::X509Identity::from_files(cert, key)?,
@@ -165,9 +165,7 @@ impl App {
                 let host = url::Url::parse(&public_url)
                     .ok()
                     .and_then(|u| u.host_str().map(str::to_owned))
-                    .ok_or_else(|| {
-                        AppError::Config(format!("public URL {public_url} has no host"))
-                    })?;
+                    .ok_or_else(|| Error::Config(format!("public URL {public_url} has no host")))?;
                 domain::x509::X509Identity::development(
                     &store,
                     &seal,
@@ -194,7 +192,7 @@ impl App {
             status_cache: StatusCache::default(),
             bitstring_cache: Default::default(),
             results: tokio::sync::broadcast::channel(64).0,
-            desk_key,
+            csrf_key,
             webhooks,
             x509,
             token_throttle: kit::throttle::Throttle::new(TOKEN_MAX_FAILURES, TOKEN_WINDOW),
@@ -209,7 +207,7 @@ impl App {
 
     /// Whether `token` is the API bearer token: the configured one, or else the one whose
     /// hash is stored (read each time, so `verifier token` takes effect at once).
-    pub async fn api_token_ok(&self, token: &str) -> Result<bool, AppError> {
+    pub async fn api_token_ok(&self, token: &str) -> Result<bool, Error> {
         let hash = protocol::b64::sha256(token.trim());
         let expected = match &self.config.api_token {
             Some(t) => protocol::b64::sha256(t.expose()),
@@ -225,13 +223,13 @@ impl App {
     }
 
     /// An attempt with the API token by `client` (the API's bearer token, the desk's
-    /// sign-in): refused with [`AppError::Throttled`] while the address is throttled,
+    /// sign-in): refused with [`Error::Throttled`] while the address is throttled,
     /// else whether `token` is right, counted for the address.
     pub async fn api_token_attempt(
         &self,
         token: &str,
         client: Option<std::net::IpAddr>,
-    ) -> Result<bool, AppError> {
+    ) -> Result<bool, Error> {
         let now = self.clock.now();
         self.token_throttle.check(client, now)?;
         let ok = self.api_token_ok(token).await?;
@@ -245,7 +243,7 @@ impl App {
 
     /// Replaces the stored API token by a new one and returns it (shown once). A token set
     /// in the configuration still takes precedence.
-    pub async fn rotate_api_token(&self) -> Result<String, AppError> {
+    pub async fn rotate_api_token(&self) -> Result<String, Error> {
         let token = protocol::b64::random(24);
         self.store
             .set_setting(API_TOKEN_SETTING, &protocol::b64::sha256(&token))
@@ -312,7 +310,7 @@ impl App {
     }
 
     /// Deletes the requests and results past their retention; returns how many.
-    pub async fn purge_expired_results(&self) -> Result<u64, AppError> {
+    pub async fn purge_expired_results(&self) -> Result<u64, Error> {
         Ok(self
             .store
             .purge_requests(self.clock.now() - self.config.result_ttl)

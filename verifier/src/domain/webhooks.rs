@@ -23,7 +23,7 @@ use url::Url;
 
 use crate::App;
 use crate::domain::requests::result_view;
-use crate::error::AppError;
+use crate::error::Error;
 use crate::store::DueWebhook;
 
 /// The signature header.
@@ -54,10 +54,10 @@ pub fn backoff(attempts: i64) -> i64 {
 }
 
 /// A webhook URL: absolute http(s).
-fn check_webhook_url(url: &str) -> Result<(), AppError> {
+fn check_webhook_url(url: &str) -> Result<(), Error> {
     match Url::parse(url) {
         Ok(u) if matches!(u.scheme(), "https" | "http") && u.host().is_some() => Ok(()),
-        _ => Err(AppError::bad_request(
+        _ => Err(Error::invalid(
             "webhook_url",
             format!("{url:?} is not an absolute http(s) URL"),
         )),
@@ -71,13 +71,13 @@ impl App {
     pub async fn webhook_url_for(
         &self,
         requested: Option<String>,
-    ) -> Result<Option<String>, AppError> {
+    ) -> Result<Option<String>, Error> {
         let Some(url) = requested.or_else(|| self.config.webhook_url.clone()) else {
             return Ok(None);
         };
         check_webhook_url(&url)?;
         if self.config.webhook_secret.is_none() {
-            return Err(AppError::bad_request(
+            return Err(Error::invalid(
                 "webhook_url",
                 "webhooks are signed: configure VERIFIER_WEBHOOK_SECRET first",
             ));
@@ -85,12 +85,12 @@ impl App {
         self.webhooks
             .check_destination(&url)
             .await
-            .map_err(|e| AppError::bad_request("webhook_url", format!("{url:?} refused: {e}")))?;
+            .map_err(|e| Error::invalid("webhook_url", format!("{url:?} refused: {e}")))?;
         Ok(Some(url))
     }
 
     /// Makes the webhook deliveries that are due; returns how many were delivered.
-    pub async fn deliver_due_webhooks(&self) -> Result<usize, AppError> {
+    pub async fn deliver_due_webhooks(&self) -> Result<usize, Error> {
         let Some(secret) = &self.config.webhook_secret else {
             return Ok(0);
         };
@@ -108,7 +108,7 @@ impl App {
     }
 
     /// One attempt; records its outcome.
-    async fn deliver(&self, due: &DueWebhook, secret: &str, now: i64) -> Result<bool, AppError> {
+    async fn deliver(&self, due: &DueWebhook, secret: &str, now: i64) -> Result<bool, Error> {
         let Some(row) = self.store.request(&due.id).await? else {
             return Ok(false);
         };

@@ -8,9 +8,10 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::error::AppError;
 use super::openapi::{OAuthError, PROTOCOL, Problem, ResponseForm, WalletMetadataForm};
 use crate::App;
-use crate::error::AppError;
+use crate::error::Error;
 
 /// The media type of a request object (OpenID4VP 1.0 §5.10.1).
 pub const REQUEST_OBJECT_MEDIA_TYPE: &str = "application/oauth-authz-req+jwt";
@@ -27,7 +28,7 @@ pub async fn dev_ca_pem(State(app): State<App>) -> Result<Response, AppError> {
     let pem = app
         .x509
         .dev_ca_pem()
-        .ok_or_else(|| AppError::NotFound("development CA".into()))?;
+        .ok_or_else(|| Error::NotFound("development CA".into()))?;
     Ok((
         [(
             header::CONTENT_TYPE,
@@ -108,7 +109,7 @@ fn jwt_response(jwt: String) -> Response {
 /// kept for the domain to refuse.
 fn form_pairs(body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
     if std::str::from_utf8(body).is_err() {
-        return Err(AppError::oauth("invalid_request", "the form is not UTF-8"));
+        return Err(Error::protocol("invalid_request", "the form is not UTF-8").into());
     }
     Ok(url::form_urlencoded::parse(body).into_owned().collect())
 }

@@ -1,54 +1,23 @@
-//! The verifier desk: the web pages on which a person creates a presentation request, shows
-//! it as a QR code and watches the result arrive ([`crate::http::pages`]).
-//!
-//! The desk is signed in with the API token. A session is a random cookie value whose
-//! SHA-256 is a row of `desk_sessions` (any instance sharing the database knows it);
-//! signing out deletes the row, so the cookie opens nothing afterwards, and rows past
-//! their end are purged ([`App::purge_expired_desk_sessions`]).
-//!
-//! Forms carry a CSRF token (OWASP CSRF Prevention, "signed double-submit cookie"): a
-//! random value in a `SameSite=Strict` cookie, and its HMAC, under a label per page
-//! ([`CsrfScope`]), in the form. A session records the hash of the CSRF cookie it was
-//! opened with, and a signed-in form is accepted only with that cookie's token: a
-//! victim's session cookie beside someone else's cookie and token pair is refused
-//! ([`DeskError::CsrfNotThisSession`]).
+//! CSRF tokens of the verifier's forms (OWASP CSRF Prevention, "signed double-submit
+//! cookie"): a random value in a `SameSite=Strict` cookie, and its HMAC, under a label per
+//! page ([`CsrfScope`]), in the form. A desk session records the hash of the CSRF cookie it
+//! was opened with ([`super::session`]), and a signed-in form is accepted only with that
+//! cookie's token: a victim's session cookie beside someone else's cookie and token pair
+//! is refused ([`DeskError::CsrfNotThisSession`]).
 
 use aws_lc_rs::hmac;
 use protocol::keys::seal::SealKey;
 
-use crate::App;
-use crate::error::AppError;
+use super::error::DeskError;
+use super::session::DeskSession;
+use crate::error::Error;
 use crate::store::Store;
 
-/// How long a desk session lasts, in seconds.
-pub const SESSION_TTL: i64 = 12 * 3600;
-/// The settings row holding the sealed desk key, and the sealing purpose.
+/// The settings row holding the sealed CSRF key, and the sealing purpose (named when it
+/// served the desk alone; kept, so stored keys stay valid).
 const DESK_KEY_SETTING: &str = "desk_key";
 const DESK_KEY_PURPOSE: &str = "verifier-desk-key";
 const DESK_KEY_BYTES: usize = 32;
-/// Random bytes of a session cookie value.
-const SESSION_BYTES: usize = 32;
-
-/// Why a desk request is refused: each names the check that failed.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum DeskError {
-    #[error("not signed in, or the session expired or was signed out")]
-    NoSession,
-    #[error("the form carries no CSRF token; reload the page and retry")]
-    CsrfMissing,
-    #[error("this browser sent no CSRF cookie with the form; reload the page and retry")]
-    CsrfNoCookie,
-    #[error(
-        "the form's CSRF token was not issued for this browser's CSRF cookie on this page; reload the page and retry"
-    )]
-    Csrf,
-    #[error(
-        "the form's CSRF cookie is not the one this desk session was opened with; sign out and sign in again"
-    )]
-    CsrfNotThisSession,
-    #[error("wrong API token")]
-    WrongToken,
-}
 
 /// The pages whose forms carry CSRF tokens: a token of one is no token of the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,27 +37,18 @@ impl CsrfScope {
     }
 }
 
-/// An open desk session, as its cookie named it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeskSession {
-    /// The session cookie's value.
-    pub cookie: String,
-    /// SHA-256 of the CSRF cookie the session was opened with.
-    csrf_hash: String,
-}
-
 /// The HMAC key of the CSRF tokens (sessions are rows of the store).
-pub struct DeskKey(hmac::Key);
+pub struct CsrfKey(hmac::Key);
 
-impl DeskKey {
+impl CsrfKey {
     /// Loads the key stored sealed in the settings, or creates and stores one.
-    pub async fn load_or_create(store: &Store, seal: &SealKey) -> Result<DeskKey, AppError> {
+    pub async fn load_or_create(store: &Store, seal: &SealKey) -> Result<CsrfKey, Error> {
         let raw = match store.setting(DESK_KEY_SETTING).await? {
             Some(text) => {
                 let sealed = protocol::b64::decode(&text)
-                    .map_err(|e| AppError::Internal(format!("stored desk key: {e}")))?;
+                    .map_err(|e| Error::Internal(format!("stored desk key: {e}")))?;
                 seal.open(DESK_KEY_PURPOSE, &sealed)
-                    .map_err(|e| AppError::Internal(format!("stored desk key: {e}")))?
+                    .map_err(|e| Error::Internal(format!("stored desk key: {e}")))?
             }
             None => {
                 let raw = protocol::b64::decode(&protocol::b64::random(DESK_KEY_BYTES))
@@ -101,15 +61,15 @@ impl DeskKey {
                 match store.setting(DESK_KEY_SETTING).await? {
                     Some(text) if text != protocol::b64::encode(&sealed) => {
                         let sealed = protocol::b64::decode(&text)
-                            .map_err(|e| AppError::Internal(format!("stored desk key: {e}")))?;
+                            .map_err(|e| Error::Internal(format!("stored desk key: {e}")))?;
                         seal.open(DESK_KEY_PURPOSE, &sealed)
-                            .map_err(|e| AppError::Internal(format!("stored desk key: {e}")))?
+                            .map_err(|e| Error::Internal(format!("stored desk key: {e}")))?
                     }
                     _ => raw,
                 }
             }
         };
-        Ok(DeskKey(hmac::Key::new(hmac::HMAC_SHA256, &raw)))
+        Ok(CsrfKey(hmac::Key::new(hmac::HMAC_SHA256, &raw)))
     }
 
     fn mac(&self, label: &str, data: &str) -> String {
@@ -159,54 +119,6 @@ impl DeskKey {
     }
 }
 
-impl App {
-    /// Opens a desk session for the browser whose CSRF cookie is `csrf_cookie` (its
-    /// sign-in form's); returns the session cookie value.
-    pub async fn open_desk_session(&self, csrf_cookie: &str) -> Result<String, AppError> {
-        let now = self.clock.now();
-        let cookie = protocol::b64::random(SESSION_BYTES);
-        self.store
-            .insert_desk_session(
-                &protocol::b64::sha256(&cookie),
-                &protocol::b64::sha256(csrf_cookie),
-                now,
-                now + SESSION_TTL,
-            )
-            .await?;
-        Ok(cookie)
-    }
-
-    /// The open session the cookie names: refused when there is no cookie, or its row
-    /// is gone (signed out, purged) or past its end.
-    pub async fn desk_session(&self, cookie: Option<&str>) -> Result<DeskSession, AppError> {
-        let cookie = cookie
-            .filter(|c| !c.is_empty())
-            .ok_or(DeskError::NoSession)?;
-        let csrf_hash = self
-            .store
-            .desk_session_csrf(&protocol::b64::sha256(cookie), self.clock.now())
-            .await?
-            .ok_or(DeskError::NoSession)?;
-        Ok(DeskSession {
-            cookie: cookie.to_owned(),
-            csrf_hash,
-        })
-    }
-
-    /// Signs the session out: its cookie opens nothing afterwards.
-    pub async fn close_desk_session(&self, session: &DeskSession) -> Result<(), AppError> {
-        self.store
-            .delete_desk_session(&protocol::b64::sha256(&session.cookie))
-            .await?;
-        Ok(())
-    }
-
-    /// Deletes the sessions past their end; returns how many.
-    pub async fn purge_expired_desk_sessions(&self) -> Result<u64, AppError> {
-        Ok(self.store.purge_desk_sessions(self.clock.now()).await?)
-    }
-}
-
 /// A fresh CSRF cookie value.
 pub fn new_csrf_cookie() -> String {
     protocol::b64::random(16)
@@ -216,8 +128,8 @@ pub fn new_csrf_cookie() -> String {
 mod tests {
     use super::*;
 
-    fn key() -> DeskKey {
-        DeskKey(hmac::Key::new(
+    fn key() -> CsrfKey {
+        CsrfKey(hmac::Key::new(
             hmac::HMAC_SHA256,
             b"0123456789abcdef0123456789abcdef",
         ))

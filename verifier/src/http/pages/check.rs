@@ -1,5 +1,4 @@
-//! Checking without a wallet: `POST /api/check` (bearer token) and the public `/check`
-//! page, on which a person at a desk pastes a badge page URL or a credential, uploads a
+//! The public `/check` page, on which a person at a desk pastes a badge page URL or a credential, uploads a
 //! baked badge or a picture of a QR code, or shows a QR code to the device's camera (the
 //! page posts a frame every 500 ms until one decodes). Every form and upload carries the
 //! CSRF token of the page's cookie; every value shown is escaped.
@@ -8,84 +7,23 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use protocol::verify::standalone;
+use serde_json::json;
 
-use super::api::ApiClient;
-use super::openapi::{API, CheckRequestDoc};
-use super::pages::{STYLE, cookie, esc, html_response, result_fragment};
+use super::result::result_fragment;
+use super::{STYLE, esc, html_response};
 use crate::App;
-use crate::domain::check_input::{self, InputError, Pasted};
-use crate::domain::checking::{CheckInput, CheckResult};
-use crate::domain::desk::{CsrfScope, new_csrf_cookie};
+use crate::domain::badge_check::input::{self, InputError, Pasted};
+use crate::domain::badge_check::{CheckInput, CheckResult};
 use crate::domain::requests::RequestResult;
-use crate::domain::standalone::{self, Submitted};
-use crate::error::{AppError, PageError};
+use crate::error::Error;
+use crate::http::cookies::cookie;
+use crate::http::csrf::{CsrfScope, new_csrf_cookie};
+use crate::http::error::PageError;
 
 pub const CHECK_PATH: &str = "/check";
 const CSRF_COOKIE: &str = "verifier_check_csrf";
 const CSRF_HEADER: &str = "x-csrf-token";
-
-/// `POST /api/check`: a JSON body with `credential` (compact string or JSON credential)
-/// or `url`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CheckRequest {
-    #[serde(default)]
-    credential: Option<Value>,
-    #[serde(default)]
-    url: Option<String>,
-}
-
-fn api_input(content_type: &str, body: &[u8]) -> Result<CheckInput, AppError> {
-    let media = check_input::essence(content_type);
-    if !media.is_empty() && media != "application/json" {
-        return Ok(CheckInput::Upload {
-            media_type: media,
-            body: body.to_vec(),
-        });
-    }
-    let req: CheckRequest = kit::serve::parse_json_body(body)
-        .map_err(|e| AppError::bad_request(&e.field, e.message))?;
-    match (req.credential, req.url) {
-        (Some(_), Some(_)) => Err(AppError::bad_request(
-            "url",
-            "give either `credential` or `url`, not both",
-        )),
-        (None, None) => Err(AppError::bad_request(
-            "credential",
-            "give `credential` (a compact SD-JWT / VC-JWT or a JSON credential) or `url`",
-        )),
-        (None, Some(url)) => Ok(CheckInput::Url(url)),
-        (Some(Value::String(text)), None) => Submitted::from_text(&text)
-            .map(CheckInput::Credential)
-            .map_err(|e| AppError::bad_request("credential", e)),
-        (Some(vc @ Value::Object(_)), None) => Ok(CheckInput::Credential(Submitted::Json(vc))),
-        (Some(_), None) => Err(AppError::bad_request(
-            "credential",
-            "must be a string (compact credential) or an object (JSON credential)",
-        )),
-    }
-}
-
-#[utoipa::path(post, path = "/api/check", tag = API,
-    request_body(content = CheckRequestDoc, description = "`{\"credential\": …}` or `{\"url\": …}` as JSON; or the file itself: a baked badge (`image/png`, `image/svg+xml`), a picture of a QR code (`image/png`), a credential (`application/dc+sd-jwt`, `application/jwt`, `application/vc+ld+json`)"),
-    responses((status = 200, description = "Every check and its outcome, and the credential's claims when all passed", body = CheckResult)))]
-pub async fn check_api(
-    _: ApiClient,
-    State(app): State<App>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Result<Json<CheckResult>, AppError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let input = api_input(content_type, &body)?;
-    Ok(Json(app.check(input).await?))
-}
-
-// ---- the page ----
 
 fn set_csrf_cookie(app: &App, value: &str) -> HeaderValue {
     let secure = if app.public_url.starts_with("https://") {
@@ -102,17 +40,17 @@ fn set_csrf_cookie(app: &App, value: &str) -> HeaderValue {
 /// The page's CSRF token, and the cookie to set when the browser had none.
 fn csrf(app: &App, headers: &HeaderMap) -> (String, Option<String>) {
     match cookie(headers, CSRF_COOKIE).filter(|c| !c.is_empty()) {
-        Some(c) => (app.desk_key.csrf_token(CsrfScope::Check, &c), None),
+        Some(c) => (app.csrf_key.csrf_token(CsrfScope::Check, &c), None),
         None => {
             let c = new_csrf_cookie();
-            (app.desk_key.csrf_token(CsrfScope::Check, &c), Some(c))
+            (app.csrf_key.csrf_token(CsrfScope::Check, &c), Some(c))
         }
     }
 }
 
 fn check_csrf(app: &App, headers: &HeaderMap, token: Option<&str>) -> Result<(), PageError> {
     // Anonymous: bound to this page's own cookie (a desk token is none of this page's).
-    app.desk_key.check_csrf(
+    app.csrf_key.check_csrf(
         CsrfScope::Check,
         cookie(headers, CSRF_COOKIE).as_deref(),
         token,
@@ -261,7 +199,7 @@ pub async fn submit(
             &input,
             &check_fragment(&r, &describe(&input)),
         ),
-        Err(e @ AppError::BadRequest { .. }) => check_page(
+        Err(e @ Error::Invalid { .. }) => check_page(
             &app,
             StatusCode::BAD_REQUEST,
             &headers,
@@ -298,7 +236,7 @@ pub async fn upload(
             StatusCode::OK,
             check_fragment(&r, &format!("an uploaded file ({media_type})")),
         ),
-        Err(e @ AppError::BadRequest { .. }) => {
+        Err(e @ Error::Invalid { .. }) => {
             fragment_response(StatusCode::BAD_REQUEST, error_fragment(&e.to_string()))
         }
         Err(e) => return Err(e.into()),
@@ -314,7 +252,7 @@ pub async fn frame(
     body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
     check_csrf(&app, &headers, header_token(&headers))?;
-    let text = match check_input::scan_png(&body) {
+    let text = match input::scan_png(&body) {
         Ok(text) => text,
         Err(InputError::NoQrCode) => return Ok(Json(json!({ "found": false })).into_response()),
         Err(e) => {
@@ -325,7 +263,7 @@ pub async fn frame(
                 .into_response());
         }
     };
-    let input = match check_input::pasted(&text) {
+    let input = match input::pasted(&text) {
         Ok(Pasted::Url(u)) => CheckInput::Url(u),
         Ok(Pasted::Credential(c)) => CheckInput::Credential(c),
         Err(e) => {
@@ -338,7 +276,7 @@ pub async fn frame(
     };
     let html = match app.check(input).await {
         Ok(r) => check_fragment(&r, &describe(&text)),
-        Err(e @ AppError::BadRequest { .. }) => error_fragment(&e.to_string()),
+        Err(e @ Error::Invalid { .. }) => error_fragment(&e.to_string()),
         Err(e) => return Err(e.into()),
     };
     Ok(Json(json!({ "found": true, "text": text, "html": html })).into_response())
@@ -458,51 +396,12 @@ const CHECK_JS: &str = r##""use strict";
 mod tests {
     use super::*;
 
-    fn field(r: Result<CheckInput, AppError>) -> String {
-        match r {
-            Err(AppError::BadRequest { field, .. }) => field,
-            other => panic!("expected a field error, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn api_bodies_name_the_field_at_fault() {
-        assert_eq!(field(api_input("application/json", b"{}")), "credential");
-        assert_eq!(
-            field(api_input(
-                "application/json",
-                br#"{"credential": "a.b.c", "url": "https://x"}"#
-            )),
-            "url"
-        );
-        assert_eq!(
-            field(api_input("application/json", br#"{"credential": 1}"#)),
-            "credential"
-        );
-        assert_eq!(
-            field(api_input("", br#"{"credential": "  "}"#)),
-            "credential"
-        );
-        assert_eq!(
-            field(api_input("application/json", br#"{"urls": "x"}"#)),
-            "urls"
-        );
-        assert!(matches!(
-            api_input("application/json", br#"{"credential": {"proof": {}}}"#),
-            Ok(CheckInput::Credential(Submitted::Json(_)))
-        ));
-        assert!(matches!(
-            api_input("image/png", b"\x89PNG"),
-            Ok(CheckInput::Upload { media_type, .. }) if media_type == "image/png"
-        ));
-    }
-
     #[test]
     fn the_check_fragment_escapes_what_was_checked() {
         let r = CheckResult {
             state: crate::domain::requests::ResultState::Rejected,
             format: Some("jwt_vc_json".into()),
-            checks: vec![crate::domain::checks::Check::fail("source", "<b>404</b>")],
+            checks: vec![protocol::verify::Check::fail("source", "<b>404</b>")],
             disclosed: Default::default(),
             checked_at: 0,
         };
