@@ -23,6 +23,9 @@ pub enum AppError {
     /// token.
     #[error(transparent)]
     Desk(#[from] DeskError),
+    /// A page's template failed to render.
+    #[error("rendering a page: {0}")]
+    Render(#[from] askama::Error),
 }
 
 impl From<StoreError> for AppError {
@@ -131,6 +134,7 @@ impl IntoResponse for AppError {
             AppError::Domain(
                 e @ (Error::Config(_) | Error::Store(_) | Error::Db(_) | Error::Internal(_)),
             ) => internal(&e),
+            e @ AppError::Render(_) => internal(&e),
         }
     }
 }
@@ -155,6 +159,12 @@ impl From<Error> for PageError {
 impl From<DeskError> for PageError {
     fn from(e: DeskError) -> Self {
         PageError(AppError::Desk(e))
+    }
+}
+
+impl From<askama::Error> for PageError {
+    fn from(e: askama::Error) -> Self {
+        PageError(AppError::Render(e))
     }
 }
 
@@ -189,7 +199,8 @@ impl IntoResponse for PageError {
             }
             AppError::Domain(
                 Error::Config(_) | Error::Store(_) | Error::Db(_) | Error::Internal(_),
-            ) => {
+            )
+            | AppError::Render(_) => {
                 tracing::error!(error = %self.0, "internal error");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,

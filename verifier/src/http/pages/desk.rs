@@ -3,15 +3,16 @@
 //! achievement, a saved template, or a DCQL query), through the same domain call as the
 //! API; the request's page follows ([`super::request`]).
 
+use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kit::serve::ClientIp;
 use protocol::oid4vp::{RequestUriMethod, ResponseMode};
 
-use super::{DESK_PATH, esc, page};
+use super::{DESK_PATH, Frame, render};
 use crate::App;
-use crate::domain::requests::{ClientPrefix, Disclose, RequestOptions, RequestSpec, Template};
+use crate::domain::requests::{ClientPrefix, Disclose, RequestOptions, RequestSpec};
 use crate::domain::templates::SavedTemplate;
 use crate::error::Error;
 use crate::http::cookies::cookie;
@@ -55,13 +56,6 @@ impl Csrf {
             }
         }
     }
-
-    fn field(&self) -> String {
-        format!(
-            "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
-            esc(&self.token)
-        )
-    }
 }
 
 /// A form body's pairs; checks its CSRF token against the browser's cookie and, for a
@@ -91,8 +85,8 @@ fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// A desk page; sets the CSRF cookie when the browser had none.
-fn desk_page(app: &App, csrf: &Csrf, status: StatusCode, title: &str, body: &str) -> Response {
-    let mut r = page(status, title, body);
+fn desk_page(app: &App, csrf: &Csrf, status: StatusCode, page: &impl Template) -> Response {
+    let mut r = render(status, page);
     if let Some(c) = &csrf.new_cookie {
         r.headers_mut()
             .append(header::SET_COOKIE, set_cookie(app, CSRF_COOKIE, c, 86_400));
@@ -100,22 +94,51 @@ fn desk_page(app: &App, csrf: &Csrf, status: StatusCode, title: &str, body: &str
     r
 }
 
-fn login_body(csrf: &Csrf, error: Option<&str>) -> String {
-    let error = error
-        .map(|e| format!("<p class=\"error\" id=\"error\">{}</p>", esc(e)))
-        .unwrap_or_default();
-    format!(
-        concat!(
-            "<h1>Sign in to the verifier desk</h1>{error}",
-            "<form method=\"post\" action=\"{desk}/login\">{csrf}",
-            "<label for=\"token\">API token</label>",
-            "<input type=\"password\" id=\"token\" name=\"token\" autocomplete=\"current-password\" required>",
-            "<button type=\"submit\" id=\"sign-in\">Sign in</button></form>"
-        ),
-        error = error,
-        desk = DESK_PATH,
-        csrf = csrf.field(),
-    )
+/// `templates/sign_in.html`.
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignIn<'a> {
+    frame: Frame,
+    csrf: &'a str,
+    error: Option<String>,
+}
+
+fn sign_in<'a>(csrf: &'a Csrf, error: Option<String>) -> SignIn<'a> {
+    SignIn {
+        frame: Frame::desk("Sign in"),
+        csrf: &csrf.token,
+        error,
+    }
+}
+
+/// `templates/new_request.html`.
+#[derive(Template)]
+#[template(path = "new_request.html")]
+struct NewRequest<'a> {
+    frame: Frame,
+    csrf: &'a str,
+    error: Option<String>,
+    form: &'a RequestForm,
+    /// The configured trusted issuers, offered for the issuer field.
+    trusted: &'a [String],
+    templates: &'a [SavedTemplate],
+}
+
+fn new_request<'a>(
+    app: &'a App,
+    csrf: &'a Csrf,
+    form: &'a RequestForm,
+    templates: &'a [SavedTemplate],
+    error: Option<String>,
+) -> NewRequest<'a> {
+    NewRequest {
+        frame: Frame::desk("New request"),
+        csrf: &csrf.token,
+        error,
+        form,
+        trusted: &app.config.trusted_issuers,
+        templates,
+    }
 }
 
 /// What the new-request form held (shown again with an error).
@@ -135,103 +158,6 @@ struct RequestForm {
     request_uri_post: bool,
 }
 
-fn new_request_body(
-    app: &App,
-    csrf: &Csrf,
-    form: &RequestForm,
-    templates: &[SavedTemplate],
-    error: Option<&str>,
-) -> String {
-    let error = error
-        .map(|e| format!("<p class=\"error\" id=\"error\">{}</p>", esc(e)))
-        .unwrap_or_default();
-    let trusted: String = app
-        .config
-        .trusted_issuers
-        .iter()
-        .map(|i| format!("<option value=\"{}\">", esc(i)))
-        .collect();
-    let checked = |b: bool| if b { " checked" } else { "" };
-    let selected = |b: bool| if b { " selected" } else { "" };
-    let saved = if templates.is_empty() {
-        String::new()
-    } else {
-        let options: String = templates
-            .iter()
-            .map(|t| {
-                format!(
-                    "<option value=\"{}\"{}>{}</option>",
-                    esc(&t.id),
-                    selected(t.id == form.template_id),
-                    esc(&t.name)
-                )
-            })
-            .collect();
-        format!(
-            concat!(
-                "<label for=\"template_id\">Or a saved template</label>",
-                "<select id=\"template_id\" name=\"template_id\"><option value=\"\">(none)</option>{}</select>"
-            ),
-            options
-        )
-    };
-    format!(
-        concat!(
-            "<h1>New presentation request</h1>{error}",
-            "<p>Ask a holder for an Open Badge: a QR code to scan with a wallet follows.</p>",
-            "<form method=\"post\" action=\"{desk}/requests\">{csrf}",
-            "<label for=\"issuer\">Issuer (URL)</label>",
-            "<input type=\"text\" id=\"issuer\" name=\"issuer\" list=\"trusted-issuers\" value=\"{issuer}\">",
-            "<datalist id=\"trusted-issuers\">{trusted}</datalist>",
-            "<label for=\"achievement_id\">Achievement id (URI; empty: any achievement of that issuer)</label>",
-            "<input type=\"text\" id=\"achievement_id\" name=\"achievement_id\" value=\"{achievement}\">",
-            "<label><input type=\"checkbox\" id=\"disclose_name\" name=\"disclose\" value=\"recipient_name\"{name}> ",
-            "Ask for the recipient's name</label>",
-            "<label><input type=\"checkbox\" id=\"name_optional\" name=\"name_optional\" value=\"1\"{name_optional}> ",
-            "&hellip; which the holder may decline to show</label>",
-            "{saved}",
-            "<details{dcql_open}><summary>Or a DCQL query</summary>",
-            "<label for=\"dcql_query\">DCQL query (JSON; when given, it is asked instead of the badge above)</label>",
-            "<textarea id=\"dcql_query\" name=\"dcql_query\" rows=\"8\">{dcql}</textarea></details>",
-            "<details><summary>Request options</summary>",
-            "<label><input type=\"checkbox\" id=\"encrypted\" name=\"response_mode\" value=\"direct_post.jwt\"{enc}> ",
-            "Encrypted response (direct_post.jwt)</label>",
-            "<label for=\"client_id_prefix\">How the verifier identifies itself</label>",
-            "<select id=\"client_id_prefix\" name=\"client_id_prefix\">",
-            "<option value=\"decentralized_identifier\"{p_did}>Signed with the verifier's DID (<code>decentralized_identifier:</code>)</option>",
-            "<option value=\"x509_hash\"{p_hash}>Signed with its X.509 certificate (<code>x509_hash:</code>, HAIP)</option>",
-            "<option value=\"x509_san_dns\"{p_dns}>Signed with its X.509 certificate (<code>x509_san_dns:</code>)</option>",
-            "<option value=\"redirect_uri\"{p_rc}>Unsigned (<code>redirect_uri:</code>, for simple setups)</option>",
-            "</select>",
-            "<label><input type=\"checkbox\" id=\"request_uri_post\" name=\"request_uri_method\" value=\"post\"{post}> ",
-            "The wallet fetches the request by POST (<code>request_uri_method=post</code>)</label></details>",
-            "<button type=\"submit\" id=\"create\">Create request</button></form>",
-            "<form method=\"post\" action=\"{desk}/logout\">{csrf}<button type=\"submit\">Sign out</button></form>"
-        ),
-        error = error,
-        desk = DESK_PATH,
-        csrf = csrf.field(),
-        issuer = esc(&form.issuer),
-        trusted = trusted,
-        achievement = esc(&form.achievement_id),
-        name = checked(form.disclose_name),
-        name_optional = checked(form.name_optional),
-        saved = saved,
-        enc = checked(form.encrypted),
-        dcql_open = if form.dcql_query.is_empty() {
-            ""
-        } else {
-            " open"
-        },
-        dcql = esc(&form.dcql_query),
-        p_did = selected(form.client_prefix == ClientPrefix::DecentralizedIdentifier),
-        p_hash = selected(form.client_prefix == ClientPrefix::X509Hash),
-        p_dns = selected(form.client_prefix == ClientPrefix::X509SanDns),
-        p_rc = selected(form.client_prefix == ClientPrefix::RedirectUri),
-        post = checked(form.request_uri_post),
-    )
-}
-
 /// `GET /desk`: the new-request form, or the sign-in form without a session.
 pub async fn desk(State(app): State<App>, headers: HeaderMap) -> Response {
     let csrf = Csrf::for_page(&app, &headers);
@@ -240,13 +166,7 @@ pub async fn desk(State(app): State<App>, headers: HeaderMap) -> Response {
         Err(e) => return PageError::from(e).into_response(),
     };
     if session.is_none() {
-        return desk_page(
-            &app,
-            &csrf,
-            StatusCode::OK,
-            "Sign in",
-            &login_body(&csrf, None),
-        );
+        return desk_page(&app, &csrf, StatusCode::OK, &sign_in(&csrf, None));
     }
     let form = RequestForm {
         issuer: app
@@ -266,8 +186,7 @@ pub async fn desk(State(app): State<App>, headers: HeaderMap) -> Response {
         &app,
         &csrf,
         StatusCode::OK,
-        "New request",
-        &new_request_body(&app, &csrf, &form, &templates, None),
+        &new_request(&app, &csrf, &form, &templates, None),
     )
 }
 
@@ -287,8 +206,7 @@ pub async fn login(
             &app,
             &csrf,
             StatusCode::UNAUTHORIZED,
-            "Sign in",
-            &login_body(&csrf, Some(&DeskError::WrongToken.to_string())),
+            &sign_in(&csrf, Some(DeskError::WrongToken.to_string())),
         ));
     }
     // checked_form made sure the CSRF cookie is there: the session is bound to it.
@@ -388,18 +306,12 @@ pub async fn create(
         Ok(created) => Ok(see_other(&format!("{DESK_PATH}/requests/{}", created.id))),
         Err(e @ Error::Invalid { .. }) => {
             let csrf = Csrf::for_page(&app, &headers);
+            let templates = app.saved_templates().await?;
             Ok(desk_page(
                 &app,
                 &csrf,
                 StatusCode::BAD_REQUEST,
-                "New request",
-                &new_request_body(
-                    &app,
-                    &csrf,
-                    &form,
-                    &app.saved_templates().await?,
-                    Some(&e.to_string()),
-                ),
+                &new_request(&app, &csrf, &form, &templates, Some(e.to_string())),
             ))
         }
         Err(e) => Err(e.into()),
@@ -417,7 +329,7 @@ fn form_spec(form: &RequestForm) -> Result<RequestSpec, Error> {
         return Ok(RequestSpec::SavedTemplate(form.template_id.clone()));
     }
     let name = (form.disclose_name || form.name_optional).then_some(Disclose::RecipientName);
-    Ok(RequestSpec::Template(Template {
+    Ok(RequestSpec::Template(crate::domain::requests::Template {
         issuer: form.issuer.clone(),
         achievement_id: (!form.achievement_id.is_empty()).then(|| form.achievement_id.clone()),
         disclose: name.filter(|_| !form.name_optional).into_iter().collect(),

@@ -6,14 +6,15 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 
-use super::result::result_fragment;
-use super::{DESK_PATH, esc, html_response, page};
+use super::result::{ResultView, result_fragment};
+use super::{DESK_JS, Frame, html_response, render};
 use crate::App;
 use crate::domain::requests::ResultState;
 use crate::error::Error;
@@ -24,6 +25,17 @@ use crate::http::session::SignedIn;
 /// result stored by another instance sends none here).
 const RECHECK: Duration = Duration::from_secs(2);
 
+/// `templates/request.html`.
+#[derive(Template)]
+#[template(path = "request.html")]
+struct RequestPage {
+    frame: Frame,
+    id: String,
+    link: String,
+    expires: String,
+    result: ResultView,
+}
+
 /// `GET /desk/requests/{id}`: the QR code, the same-device link, and the result (live).
 pub async fn request_page(
     _: SignedIn,
@@ -32,25 +44,16 @@ pub async fn request_page(
 ) -> Result<Response, PageError> {
     let result = app.result(&id).await?;
     let links = app.links(&id).await?;
-    let id_html = esc(&id);
-    let body = format!(
-        concat!(
-            "<h1>Presentation request</h1>",
-            "<p>Scan the QR code with a badge wallet, or open the request in a wallet on this device.</p>",
-            "<div class=\"qr\"><img id=\"qr\" src=\"/api/requests/{id}/qr.svg\" alt=\"QR code of the presentation request\"></div>",
-            "<p><a id=\"same-device\" href=\"{link}\">Open in a wallet on this device</a></p>",
-            "<p><small>Request <code>{id}</code>, expires at <span id=\"expires\">{expires}</span>.",
-            " <a href=\"{desk}/requests/{id}\">Reload</a> · <a href=\"{desk}\">New request</a></small></p>",
-            "<section id=\"result\" aria-live=\"polite\" data-events=\"{desk}/requests/{id}/events\" ",
-            "data-fragment=\"{desk}/requests/{id}/result\">{fragment}</section>"
-        ),
-        id = id_html,
-        link = esc(&links.openid4vp_uri),
-        expires = esc(&format_time(result.expires_at)),
-        desk = DESK_PATH,
-        fragment = result_fragment(&result),
-    );
-    Ok(page(StatusCode::OK, "Presentation request", &body))
+    Ok(render(
+        StatusCode::OK,
+        &RequestPage {
+            frame: Frame::desk("Presentation request"),
+            expires: format_time(result.expires_at),
+            result: ResultView::of(&result),
+            link: links.openid4vp_uri,
+            id,
+        },
+    ))
 }
 
 /// `GET /desk/requests/{id}/result`: the result as an HTML fragment (the polling fallback).
@@ -60,7 +63,7 @@ pub async fn result_part(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let result = app.result(&id).await?;
-    Ok(html_response(StatusCode::OK, result_fragment(&result)))
+    Ok(html_response(StatusCode::OK, result_fragment(&result)?))
 }
 
 /// `GET /desk/requests/{id}/events`: server-sent events; one `result` event carrying the
@@ -78,7 +81,14 @@ pub async fn events(
         loop {
             match app.result(&id).await {
                 Ok(r) if r.state != ResultState::Pending => {
-                    let event = Event::default().event("result").data(result_fragment(&r));
+                    let html = match result_fragment(&r) {
+                        Ok(html) => html,
+                        Err(e) => {
+                            tracing::error!(error = %e, "rendering a result for its page");
+                            return None;
+                        }
+                    };
+                    let event = Event::default().event("result").data(html);
                     return Some((Ok(event), None));
                 }
                 Ok(_) => {}
@@ -100,48 +110,9 @@ pub async fn events(
 }
 
 /// `GET /desk/desk.js`: wakes the result section on the `result` event (or polls).
-pub async fn script() -> Response {
-    let mut r = DESK_JS.into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/javascript; charset=utf-8"),
-    );
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    r
+pub async fn script(headers: HeaderMap) -> Response {
+    DESK_JS.response(&headers)
 }
-
-const DESK_JS: &str = r#""use strict";
-(function () {
-  var box = document.getElementById("result");
-  if (!box) { return; }
-  function settled() {
-    var s = box.querySelector("[data-state]");
-    return s !== null && s.getAttribute("data-state") !== "pending";
-  }
-  if (settled()) { return; }
-  var polling = false;
-  function poll() {
-    polling = true;
-    fetch(box.getAttribute("data-fragment"), { credentials: "same-origin" })
-      .then(function (r) { return r.ok ? r.text() : null; })
-      .then(function (html) {
-        if (html !== null) { box.innerHTML = html; box.setAttribute("data-updated-by", "poll"); }
-        if (!settled()) { setTimeout(poll, 2000); }
-      }, function () { setTimeout(poll, 5000); });
-  }
-  if (!window.EventSource) { poll(); return; }
-  var events = new EventSource(box.getAttribute("data-events"));
-  events.addEventListener("result", function (e) {
-    box.innerHTML = e.data;
-    box.setAttribute("data-updated-by", "sse");
-    if (settled()) { events.close(); }
-  });
-  events.onerror = function () {
-    if (events.readyState === EventSource.CLOSED && !polling && !settled()) { poll(); }
-  };
-})();
-"#;
 
 fn format_time(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)

@@ -1,86 +1,111 @@
-//! A result as the pages show it: the state, the wallet's error, a summary of the badge,
-//! the disclosed claims and each check with its outcome.
+//! A result as the pages show it (`templates/result.html`): the state, the wallet's error,
+//! a summary of the badge, the disclosed claims and each check with its outcome.
 
+use askama::Template;
 use serde_json::Value;
 
-use super::esc;
 use crate::domain::requests::{RequestResult, ResultState};
 
-/// The result section: the state, the wallet's error, the disclosed claims and each check.
-pub fn result_fragment(r: &RequestResult) -> String {
-    let (state, label) = match r.state {
-        ResultState::Pending => ("pending", "Waiting for the wallet…"),
-        ResultState::Verified => ("verified", "Verified"),
-        ResultState::Rejected => ("rejected", "Rejected"),
-        ResultState::Expired => ("expired", "Expired: no answer in time"),
-    };
-    let mut html = format!(
-        "<p class=\"state {state}\" id=\"state\" data-state=\"{state}\">{}</p>",
-        esc(label)
-    );
-    if r.state == ResultState::Pending {
-        return html;
-    }
-    if let Some(error) = &r.error {
-        html.push_str(&format!(
-            "<p class=\"error\" id=\"wallet-error\">The wallet answered with an error: {}</p>",
-            esc(error)
-        ));
-    }
-    if !r.disclosed.is_empty() {
-        for presentations in r.disclosed.values() {
-            for claims in presentations {
-                html.push_str(&badge_summary(claims));
-            }
-        }
-        html.push_str("<h2>Disclosed claims</h2><table id=\"disclosed\"><tr><th>Claim</th><th>Value</th></tr>");
+/// A result, ready for `templates/result.html`.
+pub struct ResultView {
+    /// `pending`, `verified`, `rejected` or `expired` (a CSS class too).
+    pub state: &'static str,
+    pub label: &'static str,
+    pub pending: bool,
+    /// The wallet's error answer.
+    pub error: Option<String>,
+    /// Whether claims were disclosed (then their badge summaries and table are shown).
+    pub disclosed: bool,
+    /// Per presentation: what a person at the desk looks for first, as (label, value).
+    pub badges: Vec<Vec<(&'static str, String)>>,
+    /// Each disclosed leaf as (`query[i] a.b[0].c`, text).
+    pub claims: Vec<(String, String)>,
+    pub checks: Vec<CheckRow>,
+}
+
+/// A check's row.
+pub struct CheckRow {
+    pub name: String,
+    /// The presentation it is about, when there are several.
+    pub on: Option<String>,
+    /// `passed`, `failed` or `not checked`.
+    pub outcome: &'static str,
+    pub detail: String,
+}
+
+impl ResultView {
+    pub fn of(r: &RequestResult) -> ResultView {
+        let (state, label) = match r.state {
+            ResultState::Pending => ("pending", "Waiting for the wallet…"),
+            ResultState::Verified => ("verified", "Verified"),
+            ResultState::Rejected => ("rejected", "Rejected"),
+            ResultState::Expired => ("expired", "Expired: no answer in time"),
+        };
+        let badges = r
+            .disclosed
+            .values()
+            .flat_map(|presentations| presentations.iter().map(badge_summary))
+            .collect();
+        let mut claims = Vec::new();
         for (query_id, presentations) in &r.disclosed {
-            for (i, claims) in presentations.iter().enumerate() {
+            for (i, presented) in presentations.iter().enumerate() {
                 let mut leaves = Vec::new();
-                flatten(claims, String::new(), &mut leaves);
+                flatten(presented, String::new(), &mut leaves);
                 for (path, value) in leaves {
-                    let prefix = if presentations.len() > 1 {
-                        format!("{query_id}[{i}] ")
+                    let path = if presentations.len() > 1 {
+                        format!("{query_id}[{i}] {path}")
                     } else {
-                        String::new()
+                        path
                     };
-                    html.push_str(&format!(
-                        "<tr><td><code>{}{}</code></td><td class=\"claim\">{}</td></tr>",
-                        esc(&prefix),
-                        esc(&path),
-                        esc(&value)
-                    ));
+                    claims.push((path, value));
                 }
             }
         }
-        html.push_str("</table>");
-    }
-    if !r.checks.is_empty() {
-        html.push_str("<h2>Checks</h2><table id=\"checks\"><tr><th>Check</th><th>Outcome</th><th>Detail</th></tr>");
-        for c in &r.checks {
-            let outcome = match c.ok {
-                Some(true) => "passed",
-                Some(false) => "failed",
-                None => "not checked",
-            };
-            let on = c
-                .presentation
-                .as_deref()
-                .map(|p| format!(" ({})", esc(p)))
-                .unwrap_or_default();
-            html.push_str(&format!(
-                "<tr class=\"check\" data-check=\"{name}\" data-outcome=\"{outcome}\"><td>{name}{on}</td><td>{outcome}</td><td>{detail}</td></tr>",
-                name = esc(&c.name),
-                detail = esc(&c.detail),
-            ));
+        let checks = r
+            .checks
+            .iter()
+            .map(|c| CheckRow {
+                name: c.name.clone(),
+                on: c.presentation.clone(),
+                outcome: match c.ok {
+                    Some(true) => "passed",
+                    Some(false) => "failed",
+                    None => "not checked",
+                },
+                detail: c.detail.clone(),
+            })
+            .collect();
+        ResultView {
+            state,
+            label,
+            pending: r.state == ResultState::Pending,
+            error: r.error.clone(),
+            disclosed: !r.disclosed.is_empty(),
+            badges,
+            claims,
+            checks,
         }
-        html.push_str("</table>");
     }
-    html
+}
+
+/// `templates/result_fragment.html`: the result section alone (the event stream, the
+/// polling fallback).
+#[derive(Template)]
+#[template(path = "result_fragment.html")]
+pub struct ResultFragment {
+    pub result: ResultView,
+}
+
+/// The result section as HTML.
+pub fn result_fragment(r: &RequestResult) -> Result<String, askama::Error> {
+    ResultFragment {
+        result: ResultView::of(r),
+    }
+    .render()
 }
 
 /// What a person at the desk looks for first: which badge, from whom, for whom.
-fn badge_summary(claims: &Value) -> String {
+fn badge_summary(claims: &Value) -> Vec<(&'static str, String)> {
     let ld = &claims["ld"];
     let text = |v: &Value| v.as_str().map(str::to_owned);
     let recipient = ld["credentialSubject"]["identifier"]
@@ -111,14 +136,9 @@ fn badge_summary(claims: &Value) -> String {
         ("Valid from", text(&ld["validFrom"])),
         ("Valid until", text(&ld["validUntil"])),
     ];
-    let mut html = String::from("<dl class=\"badge\" id=\"badge\">");
-    for (label, value) in rows {
-        if let Some(value) = value {
-            html.push_str(&format!("<dt>{}</dt><dd>{}</dd>", esc(label), esc(&value)));
-        }
-    }
-    html.push_str("</dl>");
-    html
+    rows.into_iter()
+        .filter_map(|(label, value)| value.map(|v| (label, v)))
+        .collect()
 }
 
 /// The leaves of a JSON value as (`a.b[0].c`, text) pairs.
@@ -170,7 +190,7 @@ mod tests {
             expires_at: 10,
             responded_at: Some(5),
         };
-        let html = result_fragment(&r);
+        let html = result_fragment(&r).unwrap();
         assert!(html.contains("data-state=\"rejected\""), "{html}");
         assert!(html.contains("&lt;b&gt;Ana&lt;/b&gt;"), "{html}");
         assert!(!html.contains("<b>Ana"), "{html}");
