@@ -10,11 +10,12 @@ use protocol::oid4vp::dcql::DcqlQuery;
 
 use protocol::oid4vp::RequestUriMethod;
 
+use crate::app::App;
+use crate::config::Config;
 use crate::domain::requests::{
     ClientPrefix, Disclose, RequestOptions, RequestResult, RequestSpec, Template,
 };
 use crate::error::Error;
-use crate::{App, Config};
 
 /// The response modes a request can ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -154,7 +155,8 @@ pub async fn run(config: Config, command: Option<Command>) -> Result<(), Error> 
                 },
             };
             let created = app
-                .create_request(
+                .requests
+                .create(
                     spec,
                     RequestOptions {
                         response_mode: response_mode.into(),
@@ -185,7 +187,7 @@ pub async fn run(config: Config, command: Option<Command>) -> Result<(), Error> 
             Ok(())
         }
         Command::Result { id, json } => {
-            let result = app.result(&id).await?;
+            let result = app.requests.result(&id).await?;
             if json {
                 println!(
                     "{}",

@@ -4,10 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::requests::{Template, template_query};
-use crate::App;
+use protocol::clock::Clock;
+
+use super::requests::query::{Template, template_query};
 use crate::error::Error;
-use crate::store::TemplateRow;
+use crate::store::{Store, TemplateRow};
 
 /// The longest template name, in characters.
 pub const NAME_MAX: usize = 100;
@@ -34,13 +35,20 @@ fn view(row: TemplateRow) -> Result<SavedTemplate, Error> {
     })
 }
 
-impl App {
+/// Saved templates: what they need is the store and the clock.
+#[derive(Clone, Debug)]
+pub struct Templates {
+    store: Store,
+    clock: Clock,
+}
+
+impl Templates {
+    pub fn new(store: Store, clock: Clock) -> Templates {
+        Templates { store, clock }
+    }
+
     /// Saves `template` under `name` (unique), after checking it builds a valid query.
-    pub async fn save_template(
-        &self,
-        name: &str,
-        template: Template,
-    ) -> Result<SavedTemplate, Error> {
+    pub async fn save(&self, name: &str, template: Template) -> Result<SavedTemplate, Error> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > NAME_MAX {
             return Err(Error::invalid(
@@ -67,7 +75,7 @@ impl App {
     }
 
     /// Every saved template, by name.
-    pub async fn saved_templates(&self) -> Result<Vec<SavedTemplate>, Error> {
+    pub async fn list(&self) -> Result<Vec<SavedTemplate>, Error> {
         self.store
             .templates()
             .await?
@@ -77,7 +85,7 @@ impl App {
     }
 
     /// Saved template `id`.
-    pub async fn saved_template(&self, id: &str) -> Result<SavedTemplate, Error> {
+    pub async fn get(&self, id: &str) -> Result<SavedTemplate, Error> {
         view(
             self.store
                 .template(id)
@@ -87,7 +95,7 @@ impl App {
     }
 
     /// Deletes saved template `id`; requests made from it keep their query.
-    pub async fn delete_template(&self, id: &str) -> Result<(), Error> {
+    pub async fn delete(&self, id: &str) -> Result<(), Error> {
         if self.store.delete_template(id).await? {
             Ok(())
         } else {

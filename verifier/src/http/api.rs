@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::error::AppError;
 use super::openapi::{API, CheckRequestDoc, CreateRequestDoc, Problem, QR, SaveTemplateDoc};
-use crate::App;
+use crate::app::App;
 use crate::domain::badge_check::input;
 use crate::domain::badge_check::{CheckInput, CheckResult};
 use crate::domain::requests::{
@@ -123,7 +123,7 @@ pub async fn create_request(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<CreatedRequest>), AppError> {
     let (spec, options) = spec(&body)?;
-    let created = app.create_request(spec, options).await?;
+    let created = app.requests.create(spec, options).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -140,7 +140,8 @@ pub async fn result(
     Query(q): Query<ResultQuery>,
 ) -> Result<Json<RequestResult>, AppError> {
     Ok(Json(
-        app.result_with_code(&id, q.response_code.as_deref())
+        app.requests
+            .result_with_code(&id, q.response_code.as_deref())
             .await?,
     ))
 }
@@ -156,7 +157,7 @@ pub struct ResultQuery {
     responses((status = 200, description = "The wallet link as a QR code", body = String, content_type = "image/svg+xml"),
         (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json")))]
 pub async fn qr_svg(State(app): State<App>, Path(id): Path<String>) -> Result<Response, AppError> {
-    let qr = app.qr(&id).await?;
+    let qr = app.requests.qr(&id).await?;
     Ok(image(qr.svg().into_bytes(), "image/svg+xml"))
 }
 
@@ -165,7 +166,7 @@ pub async fn qr_svg(State(app): State<App>, Path(id): Path<String>) -> Result<Re
     responses((status = 200, description = "The wallet link as a QR code", body = String, content_type = "image/png"),
         (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json")))]
 pub async fn qr_png(State(app): State<App>, Path(id): Path<String>) -> Result<Response, AppError> {
-    let qr = app.qr(&id).await?;
+    let qr = app.requests.qr(&id).await?;
     Ok(image(qr.png(QR_PNG_SCALE), "image/png"))
 }
 
@@ -187,7 +188,7 @@ pub async fn save_template(
 ) -> Result<(StatusCode, Json<SavedTemplate>), AppError> {
     let req: SaveTemplate = kit::serve::parse_json_body(&body)
         .map_err(|e| AppError::bad_request(&e.field, e.message))?;
-    let saved = app.save_template(&req.name, req.template).await?;
+    let saved = app.templates.save(&req.name, req.template).await?;
     Ok((StatusCode::CREATED, Json(saved)))
 }
 
@@ -197,7 +198,7 @@ pub async fn templates(
     _: ApiClient,
     State(app): State<App>,
 ) -> Result<Json<Vec<SavedTemplate>>, AppError> {
-    Ok(Json(app.saved_templates().await?))
+    Ok(Json(app.templates.list().await?))
 }
 
 #[utoipa::path(get, path = "/api/templates/{id}", tag = API,
@@ -208,7 +209,7 @@ pub async fn template(
     State(app): State<App>,
     Path(id): Path<String>,
 ) -> Result<Json<SavedTemplate>, AppError> {
-    Ok(Json(app.saved_template(&id).await?))
+    Ok(Json(app.templates.get(&id).await?))
 }
 
 #[utoipa::path(delete, path = "/api/templates/{id}", tag = API,
@@ -219,7 +220,7 @@ pub async fn delete_template(
     State(app): State<App>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    app.delete_template(&id).await?;
+    app.templates.delete(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -279,7 +280,7 @@ pub async fn check_api(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let input = api_input(content_type, &body)?;
-    Ok(Json(app.check(input).await?))
+    Ok(Json(app.badge_check.check(input).await?))
 }
 
 fn image(bytes: Vec<u8>, media_type: &'static str) -> Response {

@@ -9,7 +9,6 @@ use aws_lc_rs::hmac;
 use protocol::keys::seal::SealKey;
 
 use super::error::DeskError;
-use super::session::DeskSession;
 use crate::error::Error;
 use crate::store::Store;
 
@@ -90,13 +89,14 @@ impl CsrfKey {
     }
 
     /// Checks a form's CSRF token against the browser's CSRF cookie on the `scope` page,
-    /// and, for a signed-in form, that the cookie is the one `session` was opened with.
+    /// and, for a signed-in form, that the cookie is the one its session was opened with
+    /// (`session_csrf_hash`: the SHA-256 the session recorded).
     pub fn check_csrf(
         &self,
         scope: CsrfScope,
         cookie: Option<&str>,
         token: Option<&str>,
-        session: Option<&DeskSession>,
+        session_csrf_hash: Option<&str>,
     ) -> Result<(), DeskError> {
         let token = token
             .filter(|t| !t.is_empty())
@@ -107,10 +107,10 @@ impl CsrfKey {
         if !self.mac_ok(scope.label(), cookie, token) {
             return Err(DeskError::Csrf);
         }
-        if let Some(session) = session
+        if let Some(expected) = session_csrf_hash
             && !protocol::secret::constant_time_eq(
                 protocol::b64::sha256(cookie).as_bytes(),
-                session.csrf_hash.as_bytes(),
+                expected.as_bytes(),
             )
         {
             return Err(DeskError::CsrfNotThisSession);
@@ -158,13 +158,15 @@ mod tests {
     fn a_signed_in_form_needs_the_cookie_of_its_session() {
         let k = key();
         let (victim, attacker) = (new_csrf_cookie(), new_csrf_cookie());
-        let session = DeskSession {
-            cookie: "s".into(),
-            csrf_hash: protocol::b64::sha256(&victim),
-        };
+        let session = protocol::b64::sha256(&victim);
         let own = k.csrf_token(CsrfScope::Desk, &victim);
         assert_eq!(
-            k.check_csrf(CsrfScope::Desk, Some(&victim), Some(&own), Some(&session)),
+            k.check_csrf(
+                CsrfScope::Desk,
+                Some(&victim),
+                Some(&own),
+                Some(session.as_str())
+            ),
             Ok(())
         );
         // The attacker's own cookie and token pair: valid as a pair, not for this session.
@@ -174,7 +176,7 @@ mod tests {
                 CsrfScope::Desk,
                 Some(&attacker),
                 Some(&theirs),
-                Some(&session)
+                Some(session.as_str())
             ),
             Err(DeskError::CsrfNotThisSession)
         );

@@ -24,7 +24,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use self::pages::{check, desk, request};
-use crate::App;
+use crate::app::App;
 
 /// The routes described by the OpenAPI document (the desk's pages are not).
 fn described() -> OpenApiRouter<App> {

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::error::AppError;
 use super::openapi::{OAuthError, PROTOCOL, Problem, ResponseForm, WalletMetadataForm};
-use crate::App;
+use crate::app::App;
 use crate::error::Error;
 
 /// The media type of a request object (OpenID4VP 1.0 §5.10.1).
@@ -48,7 +48,7 @@ pub async fn request_object(
     State(app): State<App>,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let jwt = app.request_object(&id, None).await?;
+    let jwt = app.requests.request_object(&id, None).await?;
     Ok(jwt_response(jwt))
 }
 
@@ -70,7 +70,7 @@ pub async fn request_object_post(
         .into_iter()
         .find(|(k, _)| k == "wallet_nonce")
         .map(|(_, v)| v);
-    let jwt = app.request_object(&id, wallet_nonce).await?;
+    let jwt = app.requests.request_object(&id, wallet_nonce).await?;
     Ok(jwt_response(jwt))
 }
 
@@ -84,7 +84,7 @@ pub async fn response(
     State(app): State<App>,
     body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
-    let answer = match app.receive_response(form_pairs(&body)?).await? {
+    let answer = match app.requests.receive_response(form_pairs(&body)?).await? {
         Some(redirect_uri) => json!({ "redirect_uri": redirect_uri }),
         None => json!({}),
     };

@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 
 use super::cookies::cookie;
 use super::error::{AppError, DeskError, PageError};
-use crate::App;
+use crate::app::App;
 use crate::error::Error;
 
 /// How long a desk session lasts, in seconds.
@@ -26,7 +26,15 @@ pub struct DeskSession {
     /// The session cookie's value.
     pub cookie: String,
     /// SHA-256 of the CSRF cookie the session was opened with.
-    pub(super) csrf_hash: String,
+    csrf_hash: String,
+}
+
+impl DeskSession {
+    /// SHA-256 of the CSRF cookie the session was opened with: its forms' CSRF tokens must
+    /// be of that cookie ([`super::csrf::CsrfKey::check_csrf`]).
+    pub fn csrf_hash(&self) -> &str {
+        &self.csrf_hash
+    }
 }
 
 /// The open session the cookie names: refused when there is no cookie, or its row is gone

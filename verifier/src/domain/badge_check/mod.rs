@@ -8,14 +8,18 @@
 pub mod input;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use kit::network_sources::NetworkSources;
+use protocol::clock::Clock;
+use protocol::verify::StatusCache;
 
 use protocol::verify::Check;
-use protocol::verify::standalone::{self, Policy, Submitted};
+use protocol::verify::standalone::{self, BitstringCache, Policy, Submitted};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use self::input::{InputError, Pasted};
-use crate::App;
 use crate::domain::requests::ResultState;
 use crate::error::Error;
 
@@ -60,7 +64,34 @@ fn bad_input(field: &str, e: InputError) -> Error {
     Error::invalid(field, e.to_string())
 }
 
-impl App {
+/// The check of badges handed in: what it needs is the network sources, the status list
+/// caches, the trust list and the clock.
+pub struct BadgeCheck {
+    sources: NetworkSources,
+    /// Shared with the presentation requests' checks.
+    status_cache: Arc<StatusCache>,
+    /// Verified Bitstring Status Lists (standalone checks of VC-JWT and ldp_vc).
+    bitstring_cache: BitstringCache,
+    trusted_issuers: Vec<String>,
+    clock: Clock,
+}
+
+impl BadgeCheck {
+    pub fn new(
+        sources: NetworkSources,
+        status_cache: Arc<StatusCache>,
+        trusted_issuers: Vec<String>,
+        clock: Clock,
+    ) -> BadgeCheck {
+        BadgeCheck {
+            sources,
+            status_cache,
+            bitstring_cache: BitstringCache::default(),
+            trusted_issuers,
+            clock,
+        }
+    }
+
     /// Checks what was handed in. Input that holds no credential at all (not JSON, no QR
     /// code, not an image) is a 400; a URL that cannot be fetched is a failed `source`
     /// check.
@@ -109,7 +140,7 @@ impl App {
             });
         };
         let policy = Policy {
-            trusted_issuers: &self.config.trusted_issuers,
+            trusted_issuers: &self.trusted_issuers,
             now,
         };
         let out = standalone::verify(

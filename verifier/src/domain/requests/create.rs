@@ -9,9 +9,9 @@ use protocol::qr::Qr;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use super::area::Requests;
 use super::query::{Template, template_query};
 use super::request_object::{encryption_key_purpose, response_mode_text};
-use crate::App;
 use crate::error::Error;
 use crate::store::RequestRow;
 
@@ -131,11 +131,11 @@ fn check_redirect_uri(uri: &str) -> Result<(), Error> {
     }
 }
 
-impl App {
+impl Requests {
     /// Creates a presentation request and returns its wallet link.
     /// `response_mode` is `direct_post` or `direct_post.jwt` (the latter with a fresh
     /// per-request encryption key, HAIP 1.0 §5).
-    pub async fn create_request(
+    pub async fn create(
         &self,
         spec: RequestSpec,
         options: RequestOptions,
@@ -154,7 +154,7 @@ impl App {
             RequestSpec::Dcql(q) => q,
             RequestSpec::Template(t) => template_query(&t)?,
             RequestSpec::SavedTemplate(id) => {
-                template_query(&self.saved_template(&id).await?.template)?
+                template_query(&self.templates.get(&id).await?.template)?
             }
         };
         query
@@ -163,7 +163,7 @@ impl App {
         if let Some(uri) = &options.redirect_uri {
             check_redirect_uri(uri)?;
         }
-        let webhook_url = self.webhook_url_for(options.webhook_url).await?;
+        let webhook_url = self.webhooks.url_for(options.webhook_url).await?;
         let client_id = match options.client_prefix {
             ClientPrefix::DecentralizedIdentifier => self.client_id.clone(),
             ClientPrefix::RedirectUri => format!("redirect_uri:{}", self.response_uri()),
@@ -193,7 +193,7 @@ impl App {
             state: protocol::b64::random(STATE_BYTES),
             dcql_query: serde_json::to_string(&query).expect("a DCQL query serialises"),
             created_at: now,
-            expires_at: now + self.config.request_ttl,
+            expires_at: now + self.request_ttl,
             responded_at: None,
             result: None,
             refusals: 0,

@@ -12,7 +12,7 @@ use protocol::oid4vp::{
 use serde_json::{Value, json};
 use url::Url;
 
-use crate::App;
+use super::area::Requests;
 use crate::error::Error;
 
 /// The verifier's `vp_formats_supported` (OpenID4VP 1.0 §11.1, B.3.3) and, for
@@ -64,7 +64,7 @@ pub(super) fn invalid_request(description: impl Into<String>) -> Error {
     Error::protocol("invalid_request", description)
 }
 
-impl App {
+impl Requests {
     /// The Response Endpoint's URL.
     pub fn response_uri(&self) -> String {
         format!("{}/response", self.public_url)
@@ -136,7 +136,7 @@ impl App {
         }
         Ok(protocol::oid4vp::sign_request_object(
             &req,
-            &self.es256,
+            &*self.es256,
             Some(&self.kid),
         ))
     }

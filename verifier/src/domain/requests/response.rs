@@ -10,9 +10,9 @@ use protocol::oid4vp::{DirectPostBody, ResponseError, ResponseMode};
 use protocol::verify::{self, Check, Expectations, Verification};
 use serde_json::Value;
 
+use super::area::Requests;
 use super::request_object::{invalid_request, stored_response_mode};
 use super::result::to_json;
-use crate::App;
 use crate::error::Error;
 use crate::store::{Refused, RequestRow};
 
@@ -31,7 +31,7 @@ enum Encryption {
     Failed(String),
 }
 
-impl App {
+impl Requests {
     /// The Response Endpoint (`direct_post`, OpenID4VP 1.0 §8.2; `direct_post.jwt`, §8.3):
     /// the form's pairs. The first response for a known, unexpired `state` is accepted and
     /// verified; the verification is stored whatever its outcome. Later responses are
@@ -78,9 +78,9 @@ impl App {
         self.result_ready(&row.id);
         if row.webhook_url.is_some() {
             // Now, not at the next tick; the wallet's answer does not wait for it.
-            let app = self.clone();
+            let webhooks = self.webhooks.clone();
             tokio::spawn(async move {
-                if let Err(e) = app.deliver_due_webhooks().await {
+                if let Err(e) = webhooks.deliver_due().await {
                     tracing::warn!(error = %e, "webhook delivery");
                 }
             });
@@ -257,7 +257,7 @@ impl App {
                     client_id: &row.client_id,
                     nonce: &row.nonce,
                     query: &query,
-                    trusted_issuers: &self.config.trusted_issuers,
+                    trusted_issuers: &self.trusted_issuers,
                     now,
                 };
                 verify::verify_vp_token(&self.sources, &self.status_cache, &exp, &vp_token).await

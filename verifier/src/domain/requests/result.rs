@@ -1,13 +1,10 @@
 //! A request's result (OpenID4VP 1.0 §8.2 answered, or not): where it stands, every check
-//! and its outcome, the disclosed claims; read by id, or once with the same-device
-//! `response_code`.
+//! and its outcome, the disclosed claims; and how a stored request reads as one.
 
 use protocol::verify::{Check, Verification};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::App;
-use crate::error::Error;
 use crate::store::RequestRow;
 
 /// Where a request stands.
@@ -34,47 +31,6 @@ pub struct RequestResult {
     pub created_at: i64,
     pub expires_at: i64,
     pub responded_at: Option<i64>,
-}
-
-impl App {
-    /// As [`App::result`]; with a `response_code` (same-device flows), only if it is the
-    /// one given to the wallet for this request, and only once: the code is used up.
-    pub async fn result_with_code(
-        &self,
-        id: &str,
-        response_code: Option<&str>,
-    ) -> Result<RequestResult, Error> {
-        let Some(code) = response_code else {
-            return self.result(id).await;
-        };
-        let row = self
-            .store
-            .request(id)
-            .await?
-            .ok_or_else(|| Error::NotFound("request".into()))?;
-        let hash = protocol::b64::sha256(code);
-        let matches = row
-            .response_code_hash
-            .as_deref()
-            .is_some_and(|h| protocol::secret::constant_time_eq(h.as_bytes(), hash.as_bytes()));
-        if !matches || !self.store.use_response_code(&row.id, &hash).await? {
-            return Err(Error::invalid(
-                "response_code",
-                "not the response code given to the wallet for this request, or already used",
-            ));
-        }
-        Ok(result_view(row, self.clock.now()))
-    }
-
-    /// Where request `id` stands, with every check and its outcome.
-    pub async fn result(&self, id: &str) -> Result<RequestResult, Error> {
-        let row = self
-            .store
-            .request(id)
-            .await?
-            .ok_or_else(|| Error::NotFound("request".into()))?;
-        Ok(result_view(row, self.clock.now()))
-    }
 }
 
 /// The result of a stored request at `now`.

@@ -8,8 +8,9 @@ use protocol::oid4vp::{ResponseMode, SELF_ISSUED_AUDIENCE};
 use serde_json::json;
 
 use super::{Disclose, RequestOptions, RequestSpec, ResultState, Template};
+use crate::app::App;
+use crate::config::Config;
 use crate::error::Error;
-use crate::{App, Config};
 
 async fn app(dir: &std::path::Path) -> App {
     let config = Config::for_dir(
@@ -36,7 +37,8 @@ async fn a_request_is_a_signed_request_object_behind_an_openid4vp_link() {
     let dir = tempfile::tempdir().unwrap();
     let app = app(dir.path()).await;
     let created = app
-        .create_request(template(), RequestOptions::mode(ResponseMode::DirectPost))
+        .requests
+        .create(template(), RequestOptions::mode(ResponseMode::DirectPost))
         .await
         .unwrap();
     assert!(created.openid4vp_uri.starts_with("openid4vp://?client_id=decentralized_identifier%3Adid%3Aweb%3A127.0.0.1%253A8083&request_uri=http%3A%2F%2F127.0.0.1%3A8083%2Frequest%2F"), "{}", created.openid4vp_uri);
@@ -50,6 +52,7 @@ async fn a_request_is_a_signed_request_object_behind_an_openid4vp_link() {
     );
 
     let jwt = app
+        .requests
         .request_object(&created.id, Some("wn-1".into()))
         .await
         .unwrap();
@@ -82,11 +85,13 @@ async fn a_request_is_a_signed_request_object_behind_an_openid4vp_link() {
         json!(["ES256", "Ed25519"])
     );
     let other = app
-        .create_request(template(), RequestOptions::mode(ResponseMode::DirectPost))
+        .requests
+        .create(template(), RequestOptions::mode(ResponseMode::DirectPost))
         .await
         .unwrap();
     let (_, other) =
-        decode_request_object(&app.request_object(&other.id, None).await.unwrap()).unwrap();
+        decode_request_object(&app.requests.request_object(&other.id, None).await.unwrap())
+            .unwrap();
     assert_ne!(other.nonce, req.nonce);
     assert_ne!(other.state.unwrap(), state);
 }
@@ -107,22 +112,24 @@ async fn a_wallet_error_is_the_result_and_a_replay_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let app = app(dir.path()).await;
     let created = app
-        .create_request(template(), RequestOptions::mode(ResponseMode::DirectPost))
+        .requests
+        .create(template(), RequestOptions::mode(ResponseMode::DirectPost))
         .await
         .unwrap();
     assert_eq!(
-        app.result(&created.id).await.unwrap().state,
+        app.requests.result(&created.id).await.unwrap().state,
         ResultState::Pending
     );
     let state = state_of(&app, &created.id).await;
-    app.receive_response(form(&[
-        ("error", "access_denied"),
-        ("error_description", "the holder declined"),
-        ("state", &state),
-    ]))
-    .await
-    .unwrap();
-    let result = app.result(&created.id).await.unwrap();
+    app.requests
+        .receive_response(form(&[
+            ("error", "access_denied"),
+            ("error_description", "the holder declined"),
+            ("state", &state),
+        ]))
+        .await
+        .unwrap();
+    let result = app.requests.result(&created.id).await.unwrap();
     assert_eq!(result.state, ResultState::Rejected);
     assert_eq!(
         result.error.as_deref(),
@@ -130,6 +137,7 @@ async fn a_wallet_error_is_the_result_and_a_replay_is_refused() {
     );
 
     let again = app
+        .requests
         .receive_response(form(&[("vp_token", "{}"), ("state", &state)]))
         .await
         .unwrap_err();
@@ -140,12 +148,17 @@ async fn a_wallet_error_is_the_result_and_a_replay_is_refused() {
             ..
         }
     ));
-    let result = app.result(&created.id).await.unwrap();
+    let result = app.requests.result(&created.id).await.unwrap();
     assert_eq!(result.state, ResultState::Rejected);
     let replay = result.checks.last().unwrap();
     assert_eq!((replay.name.as_str(), replay.ok), ("replay", Some(false)));
     // The request object is no longer served.
-    assert!(app.request_object(&created.id, None).await.is_err());
+    assert!(
+        app.requests
+            .request_object(&created.id, None)
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -153,6 +166,7 @@ async fn malformed_unknown_and_late_responses() {
     let dir = tempfile::tempdir().unwrap();
     let app = app(dir.path()).await;
     let err = app
+        .requests
         .receive_response(form(&[("vp_token", "{}"), ("state", "unknown")]))
         .await
         .unwrap_err();
@@ -162,14 +176,16 @@ async fn malformed_unknown_and_late_responses() {
 
     // A vp_token that is not an object of arrays is a failed `vp_token` check.
     let created = app
-        .create_request(template(), RequestOptions::mode(ResponseMode::DirectPost))
+        .requests
+        .create(template(), RequestOptions::mode(ResponseMode::DirectPost))
         .await
         .unwrap();
     let state = state_of(&app, &created.id).await;
-    app.receive_response(form(&[("vp_token", "[1]"), ("state", &state)]))
+    app.requests
+        .receive_response(form(&[("vp_token", "[1]"), ("state", &state)]))
         .await
         .unwrap();
-    let result = app.result(&created.id).await.unwrap();
+    let result = app.requests.result(&created.id).await.unwrap();
     assert_eq!(result.state, ResultState::Rejected);
     let names: Vec<_> = result
         .checks
@@ -188,19 +204,21 @@ async fn malformed_unknown_and_late_responses() {
 
     // After expiry: refused, recorded, and the result says expired.
     let late = app
-        .create_request(template(), RequestOptions::mode(ResponseMode::DirectPost))
+        .requests
+        .create(template(), RequestOptions::mode(ResponseMode::DirectPost))
         .await
         .unwrap();
     let state = state_of(&app, &late.id).await;
     app.clock.advance(app.config.request_ttl);
     let err = app
+        .requests
         .receive_response(form(&[("vp_token", "{}"), ("state", &state)]))
         .await
         .unwrap_err();
     assert!(
         matches!(err, Error::Protocol { ref description, .. } if description.contains("expired"))
     );
-    let result = app.result(&late.id).await.unwrap();
+    let result = app.requests.result(&late.id).await.unwrap();
     assert_eq!(result.state, ResultState::Expired);
     assert_eq!(result.checks[0].name, "request");
     assert_eq!(result.checks[0].ok, Some(false));

@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::result::ResultView;
 use super::{CHECK_JS, Frame, STYLE_PATH, html_response, render};
-use crate::App;
+use crate::app::App;
 use crate::domain::badge_check::input::{self, InputError, Pasted};
 use crate::domain::badge_check::{CheckInput, CheckResult};
 use crate::domain::requests::RequestResult;
@@ -218,23 +218,25 @@ pub async fn submit(
     };
     check_csrf(&app, &headers, field("csrf"))?;
     let input = field("input").unwrap_or_default().trim().to_owned();
-    Ok(match app.check(CheckInput::Text(input.clone())).await {
-        Ok(r) => check_page(
-            &app,
-            StatusCode::OK,
-            &headers,
-            &input,
-            Shown::checked(&r, &describe(&input)),
-        ),
-        Err(e @ Error::Invalid { .. }) => check_page(
-            &app,
-            StatusCode::BAD_REQUEST,
-            &headers,
-            &input,
-            Shown::failed(e.to_string()),
-        ),
-        Err(e) => return Err(e.into()),
-    })
+    Ok(
+        match app.badge_check.check(CheckInput::Text(input.clone())).await {
+            Ok(r) => check_page(
+                &app,
+                StatusCode::OK,
+                &headers,
+                &input,
+                Shown::checked(&r, &describe(&input)),
+            ),
+            Err(e @ Error::Invalid { .. }) => check_page(
+                &app,
+                StatusCode::BAD_REQUEST,
+                &headers,
+                &input,
+                Shown::failed(e.to_string()),
+            ),
+            Err(e) => return Err(e.into()),
+        },
+    )
 }
 
 /// `POST /check/upload`: the file itself (`Content-Type` its media type), CSRF token in
@@ -254,7 +256,7 @@ pub async fn upload(
         media_type: media_type.clone(),
         body: body.to_vec(),
     };
-    Ok(match app.check(input).await {
+    Ok(match app.badge_check.check(input).await {
         Ok(r) => html_response(
             StatusCode::OK,
             check_fragment(&r, &format!("an uploaded file ({media_type})"))?,
@@ -298,7 +300,7 @@ pub async fn frame(
             .into_response());
         }
     };
-    let html = match app.check(input).await {
+    let html = match app.badge_check.check(input).await {
         Ok(r) => check_fragment(&r, &describe(&text))?,
         Err(e @ Error::Invalid { .. }) => fragment(Shown::failed(e.to_string()))?,
         Err(e) => return Err(e.into()),

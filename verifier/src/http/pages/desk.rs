@@ -11,7 +11,7 @@ use kit::serve::ClientIp;
 use protocol::oid4vp::{RequestUriMethod, ResponseMode};
 
 use super::{DESK_PATH, Frame, render};
-use crate::App;
+use crate::app::App;
 use crate::domain::requests::{ClientPrefix, Disclose, RequestOptions, RequestSpec};
 use crate::domain::templates::SavedTemplate;
 use crate::error::Error;
@@ -72,7 +72,7 @@ fn checked_form(
         CsrfScope::Desk,
         cookie(headers, CSRF_COOKIE).as_deref(),
         token,
-        session,
+        session.map(DeskSession::csrf_hash),
     )?;
     Ok(pairs)
 }
@@ -178,7 +178,7 @@ pub async fn desk(State(app): State<App>, headers: HeaderMap) -> Response {
         disclose_name: true,
         ..RequestForm::default()
     };
-    let templates = match app.saved_templates().await {
+    let templates = match app.templates.list().await {
         Ok(t) => t,
         Err(e) => return PageError::from(e).into_response(),
     };
@@ -299,14 +299,14 @@ pub async fn create(
         ..RequestOptions::default()
     };
     let created = match form_spec(&form) {
-        Ok(spec) => app.create_request(spec, options).await,
+        Ok(spec) => app.requests.create(spec, options).await,
         Err(e) => Err(e),
     };
     match created {
         Ok(created) => Ok(see_other(&format!("{DESK_PATH}/requests/{}", created.id))),
         Err(e @ Error::Invalid { .. }) => {
             let csrf = Csrf::for_page(&app, &headers);
-            let templates = app.saved_templates().await?;
+            let templates = app.templates.list().await?;
             Ok(desk_page(
                 &app,
                 &csrf,

@@ -15,7 +15,7 @@ use futures_util::Stream;
 
 use super::result::{ResultView, result_fragment};
 use super::{DESK_JS, Frame, html_response, render};
-use crate::App;
+use crate::app::App;
 use crate::domain::requests::ResultState;
 use crate::error::Error;
 use crate::http::error::PageError;
@@ -42,8 +42,8 @@ pub async fn request_page(
     State(app): State<App>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let result = app.result(&id).await?;
-    let links = app.links(&id).await?;
+    let result = app.requests.result(&id).await?;
+    let links = app.requests.links(&id).await?;
     Ok(render(
         StatusCode::OK,
         &RequestPage {
@@ -62,7 +62,7 @@ pub async fn result_part(
     State(app): State<App>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let result = app.result(&id).await?;
+    let result = app.requests.result(&id).await?;
     Ok(html_response(StatusCode::OK, result_fragment(&result)?))
 }
 
@@ -75,11 +75,11 @@ pub async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, PageError> {
     // Subscribe before the first read, so a result stored in between still wakes us.
     let wake = app.results.subscribe();
-    app.result(&id).await?;
+    app.requests.result(&id).await?;
     let stream = futures_util::stream::unfold(Some((app, id, wake)), |waiting| async move {
         let (app, id, mut wake) = waiting?;
         loop {
-            match app.result(&id).await {
+            match app.requests.result(&id).await {
                 Ok(r) if r.state != ResultState::Pending => {
                     let html = match result_fragment(&r) {
                         Ok(html) => html,
