@@ -144,7 +144,7 @@ pub enum StackError {
     #[error("wallet: {0}")]
     Wallet(#[from] holder_agent::error::AppError),
     #[error("verifier: {0}")]
-    Verifier(#[from] verifier::error::AppError),
+    Verifier(#[from] verifier::error::Error),
 }
 
 async fn bind(addr: &str, public_url: &mut String) -> Result<(TcpListener, String), StackError> {

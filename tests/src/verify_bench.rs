@@ -1,4 +1,4 @@
-//! The verify scenario: the verifier's pipeline ([`verifier::domain::checks`]) alone, in
+//! The verify scenario: the verifier's pipeline ([`protocol::verify`]) alone, in
 //! process, on a real badge the running issuer issued, with per-step timings of the
 //! operations each check is made of, next to the raw signature operations they build on.
 //!
@@ -13,10 +13,10 @@ use protocol::jose::Jws;
 use protocol::keys::{Alg, Jwk, Signer, SigningKey};
 use protocol::oid4vp::dcql::{Candidate, DcqlQuery};
 use protocol::sd_jwt::{KeyBinding, SdJwt, TYP_DC_SD_JWT, TYP_VC_SD_JWT};
-use serde_json::{Value, json};
-use verifier::domain::checks::{
+use protocol::verify::{
     Expectations, KB_MAX_AGE, LEEWAY, STATUS_LIST_MAX_BYTES, Sources, StatusCache, verify_vp_token,
 };
+use serde_json::{Value, json};
 use verifier::domain::requests::{Disclose, Template, template_query};
 
 use crate::Stack;
@@ -51,7 +51,7 @@ impl Sources for Fetched {
         &self,
         url: &str,
         _accept: &str,
-    ) -> Result<verifier::domain::checks::Resource, String> {
+    ) -> Result<protocol::verify::Resource, String> {
         Err(format!("the verify bench fetches no resources ({url})"))
     }
 }

@@ -10,11 +10,12 @@ use protocol::oid4vp::dcql::DcqlQuery;
 
 use protocol::oid4vp::RequestUriMethod;
 
+use crate::app::App;
+use crate::config::Config;
 use crate::domain::requests::{
     ClientPrefix, Disclose, RequestOptions, RequestResult, RequestSpec, Template,
 };
-use crate::error::AppError;
-use crate::{App, Config};
+use crate::error::Error;
 
 /// The response modes a request can ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -95,7 +96,7 @@ pub enum Command {
 
 /// Runs `command` (default `serve`) with `config`.
 #[expect(clippy::expect_used, reason = "JSON serialises")]
-pub async fn run(config: Config, command: Option<Command>) -> Result<(), AppError> {
+pub async fn run(config: Config, command: Option<Command>) -> Result<(), Error> {
     let (app, startup) = App::open(config.clone(), protocol::clock::Clock::system()).await?;
     if let Some(token) = &startup.new_api_token {
         eprintln!("verifier API token (shown once, stored hashed): {token}");
@@ -104,9 +105,7 @@ pub async fn run(config: Config, command: Option<Command>) -> Result<(), AppErro
         Command::Serve => {
             let listener = tokio::net::TcpListener::bind(&config.listen)
                 .await
-                .map_err(|e| {
-                    AppError::Config(format!("cannot listen on {}: {e}", config.listen))
-                })?;
+                .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;
             eprintln!(
                 "verifier on {} (client_id {})",
                 config.listen, app.client_id
@@ -115,7 +114,7 @@ pub async fn run(config: Config, command: Option<Command>) -> Result<(), AppErro
                 let _ = tokio::signal::ctrl_c().await;
             })
             .await
-            .map_err(|e| AppError::Internal(e.to_string()))
+            .map_err(|e| Error::Internal(e.to_string()))
         }
         Command::Request {
             issuer,
@@ -133,10 +132,10 @@ pub async fn run(config: Config, command: Option<Command>) -> Result<(), AppErro
             let spec = match (dcql, issuer) {
                 (Some(path), _) => {
                     let text = std::fs::read_to_string(&path).map_err(|e| {
-                        AppError::bad_request("--dcql", format!("{}: {e}", path.display()))
+                        Error::invalid("--dcql", format!("{}: {e}", path.display()))
                     })?;
                     let query: DcqlQuery = serde_json::from_str(&text).map_err(|e| {
-                        AppError::bad_request("--dcql", format!("{}: {e}", path.display()))
+                        Error::invalid("--dcql", format!("{}: {e}", path.display()))
                     })?;
                     RequestSpec::Dcql(query)
                 }
@@ -149,7 +148,7 @@ pub async fn run(config: Config, command: Option<Command>) -> Result<(), AppErro
                 (None, None) => match template_id {
                     Some(id) => RequestSpec::SavedTemplate(id),
                     None => {
-                        return Err(AppError::bad_request(
+                        return Err(Error::invalid(
                             "--issuer",
                             "give --issuer, --dcql or --template-id",
                         ));
@@ -157,7 +156,8 @@ pub async fn run(config: Config, command: Option<Command>) -> Result<(), AppErro
                 },
             };
             let created = app
-                .create_request(
+                .requests
+                .create(
                     spec,
                     RequestOptions {
                         response_mode: response_mode.into(),
@@ -188,7 +188,7 @@ pub async fn run(config: Config, command: Option<Command>) -> Result<(), AppErro
             Ok(())
         }
         Command::Result { id, json } => {
-            let result = app.result(&id).await?;
+            let result = app.requests.result(&id).await?;
             if json {
                 println!(
                     "{}",

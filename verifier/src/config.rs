@@ -9,7 +9,7 @@ use kit::fetch::FetchPolicy;
 use protocol::keys::seal::SealKey;
 pub use protocol::secret::Secret;
 
-use crate::error::AppError;
+use crate::error::Error;
 
 /// Defaults written once: the flags' `default_value`s and [`Config::for_dir`] both use them.
 mod defaults {
@@ -149,25 +149,25 @@ impl Config {
     }
 
     /// The sealing key: configured, or read from / created in the data directory.
-    pub fn seal_key(&self) -> Result<SealKey, AppError> {
+    pub fn seal_key(&self) -> Result<SealKey, Error> {
         SealKey::configured_or_file(
             self.seal_key.as_ref().map(Secret::expose),
             &self.data_dir.join("verifier-seal.key"),
         )
-        .map_err(|e| AppError::Config(e.to_string()))
+        .map_err(|e| Error::Config(e.to_string()))
     }
 
     /// The trust anchors of issuers' `x5c` chains (empty when none are configured).
-    pub fn x509_anchors(&self) -> Result<protocol::x509::TrustAnchors, AppError> {
+    pub fn x509_anchors(&self) -> Result<protocol::x509::TrustAnchors, Error> {
         let Some(path) = &self.x509_trust_anchors else {
             return Ok(protocol::x509::TrustAnchors::default());
         };
         let pem = std::fs::read_to_string(path)
-            .map_err(|e| AppError::Config(format!("{}: {e}", path.display())))?;
+            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
         let ders = protocol::x509::pem_certificates(&pem)
-            .map_err(|e| AppError::Config(format!("VERIFIER_X509_TRUST_ANCHORS: {e}")))?;
+            .map_err(|e| Error::Config(format!("VERIFIER_X509_TRUST_ANCHORS: {e}")))?;
         protocol::x509::TrustAnchors::from_der(&ders)
-            .map_err(|e| AppError::Config(format!("VERIFIER_X509_TRUST_ANCHORS: {e}")))
+            .map_err(|e| Error::Config(format!("VERIFIER_X509_TRUST_ANCHORS: {e}")))
     }
 
     /// What the guarded fetcher may reach: issuer metadata, DID documents and status lists

@@ -4,12 +4,20 @@
 //! It creates presentation requests from a DCQL query or the Open Badge template, shows
 //! them as `openid4vp://` links and QR codes, serves the signed request object
 //! (`client_id` `decentralized_identifier:<did:web>`), accepts the wallet's `direct_post`
-//! response once, verifies it check by check ([`domain::checks`]) and reports every check
+//! response once, verifies it check by check ([`protocol::verify`]) and reports every check
 //! and its outcome on the result endpoint.
 //!
 //! The service is a library: [`serve`] runs it on any listener, so the one-command launcher
 //! and the end-to-end tests start it in-process on port 0.
+//!
+//! Layers, each using only the ones below it: [`http`] (routes, pages, sessions and CSRF,
+//! and the one mapping of errors to HTTP in [`http::error`]) -> [`domain`] (areas held by
+//! [`App`]: `app.requests`, `app.templates`, `app.webhooks`, `app.badge_check`; errors
+//! in [`error`]) -> [`store`]. [`app`] wires them up; [`cli`] and [`config`] are the
+//! command line. Pages are askama templates (`templates/`) with their style and scripts
+//! in `static/`.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod domain;
@@ -17,248 +25,13 @@ pub mod error;
 pub mod http;
 pub mod store;
 
-use std::sync::Arc;
-
-use kit::fetch::Fetcher;
-use protocol::clock::Clock;
-use protocol::did::DidResolver;
-use protocol::issuer_key::IssuerKeyResolver;
-use protocol::keys::SigningKey;
-use protocol::keys::seal::SealKey;
 use tokio::net::TcpListener;
 
+pub use app::{App, Inner, Startup, TOKEN_MAX_FAILURES, TOKEN_WINDOW};
 pub use config::Config;
-use domain::checks::StatusCache;
-pub use domain::checks::{Check, Verification};
 pub use domain::requests::{
     CreatedRequest, Disclose, RequestResult, RequestSpec, ResultState, Template,
 };
-use domain::sources::NetworkSources;
-use error::AppError;
-use store::Store;
-
-/// Everything a request handler needs, cheap to clone.
-#[derive(Clone)]
-pub struct App {
-    pub inner: Arc<Inner>,
-}
-
-pub struct Inner {
-    pub config: Config,
-    /// The public URL without a trailing slash.
-    pub public_url: String,
-    /// The verifier's did:web, derived from its public URL.
-    pub did: String,
-    /// The JOSE `kid` of the request-signing key: `<did>#key-1`.
-    pub kid: String,
-    /// `decentralized_identifier:<did>`: the `client_id` and the KB-JWT audience.
-    pub client_id: String,
-    /// The ES256 request-object signing key.
-    pub es256: SigningKey,
-    pub seal: SealKey,
-    pub store: Store,
-    pub clock: Clock,
-    /// Issuer keys and status lists, through the guarded fetcher.
-    pub sources: NetworkSources,
-    pub status_cache: StatusCache,
-    /// Verified Bitstring Status Lists (standalone checks of VC-JWT and ldp_vc).
-    pub bitstring_cache: domain::standalone::BitstringCache,
-    /// The id of each request whose result was just stored: the QR pages' server-sent
-    /// events wake on it (and re-read the store on a timer too, for results stored by
-    /// another instance).
-    pub results: tokio::sync::broadcast::Sender<String>,
-    /// The HMAC key of the verifier's CSRF tokens (desk and `/check`; stored sealed).
-    pub desk_key: domain::desk::DeskKey,
-    /// The guarded client of webhook deliveries (https, public addresses, no redirects,
-    /// time-limited; loopback only in development).
-    pub webhooks: Fetcher,
-    /// The certificate chain and key of `x509_san_dns:` / `x509_hash:` requests.
-    pub x509: domain::x509::X509Identity,
-    /// Failed API token attempts per client address, on the API and the desk's sign-in
-    /// alike (in memory, per instance; see [`kit::throttle`]).
-    pub token_throttle: kit::throttle::Throttle,
-}
-
-impl std::ops::Deref for App {
-    type Target = Inner;
-    fn deref(&self) -> &Inner {
-        &self.inner
-    }
-}
-
-/// What [`App::open`] created on first start and the launcher should tell the user.
-#[derive(Debug, Default)]
-pub struct Startup {
-    /// A new API token, shown once: only its hash was stored.
-    pub new_api_token: Option<String>,
-}
-
-/// The settings row holding the API token's hash.
-const API_TOKEN_SETTING: &str = "api_token_hash";
-/// Wrong API tokens a client address may send per [`TOKEN_WINDOW`] before it is refused
-/// (429 with `Retry-After`) until the window ends.
-pub const TOKEN_MAX_FAILURES: u32 = 10;
-/// Seconds of a token-failure window, from its first failure.
-pub const TOKEN_WINDOW: i64 = 900;
-
-impl App {
-    /// Opens the database (creating it and running migrations), loads or creates the
-    /// request-signing key and the API token.
-    pub async fn open(mut config: Config, clock: Clock) -> Result<(App, Startup), AppError> {
-        // `VERIFIER_TRUSTED_ISSUERS="a, b"` or `=""`: entries trimmed, empty ones dropped
-        // (an empty entry must not turn "not configured" into "nobody is trusted").
-        config.trusted_issuers = config
-            .trusted_issuers
-            .iter()
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty())
-            .collect();
-        let seal = config.seal_key()?;
-        let store = Store::connect(&config.database_url, config.pg_schema.as_deref()).await?;
-        let public_url = config.public_url.trim_end_matches('/').to_owned();
-        let did = protocol::did::did_web_from_url(&public_url)
-            .map_err(|e| AppError::Config(format!("public URL: {e}")))?;
-        let es256 = store
-            .signing_key("es256-1", protocol::keys::Alg::ES256, &seal, clock.now())
-            .await?;
-        let mut startup = Startup::default();
-        if config.api_token.is_none() && store.setting(API_TOKEN_SETTING).await?.is_none() {
-            let token = protocol::b64::random(24);
-            store
-                .set_setting(API_TOKEN_SETTING, &protocol::b64::sha256(&token))
-                .await?;
-            startup.new_api_token = Some(token);
-        }
-        let fetcher = Fetcher::new(config.fetch_policy())
-            .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?;
-        let resources = Fetcher::new(kit::fetch::FetchPolicy {
-            max_bytes: domain::sources::RESOURCE_MAX_BYTES,
-            ..config.fetch_policy()
-        })
-        .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?;
-        let sources = NetworkSources {
-            keys: IssuerKeyResolver::new(fetcher.clone(), DidResolver::new(fetcher.clone())),
-            fetcher,
-            resources,
-            x509_anchors: config.x509_anchors()?,
-        };
-        let desk_key = domain::desk::DeskKey::load_or_create(&store, &seal).await?;
-        if config.webhook_url.is_some() && config.webhook_secret.is_none() {
-            return Err(AppError::Config(
-                "VERIFIER_WEBHOOK_URL needs VERIFIER_WEBHOOK_SECRET: webhooks are signed".into(),
-            ));
-        }
-        let webhooks = Fetcher::new(kit::fetch::FetchPolicy {
-            max_bytes: domain::webhooks::WEBHOOK_MAX_ANSWER,
-            timeout: domain::webhooks::WEBHOOK_TIMEOUT,
-            ..config.fetch_policy()
-        })
-        .map_err(|e| AppError::Config(format!("webhook HTTP client: {e}")))?;
-        if let Some(url) = &config.webhook_url {
-            webhooks
-                .check_url(url)
-                .map_err(|e| AppError::Config(format!("VERIFIER_WEBHOOK_URL {url:?}: {e}")))?;
-        }
-        let x509 = match (&config.x509_cert, &config.x509_key) {
-            (Some(cert), Some(key)) => domain::x509::X509Identity::from_files(cert, key)?,
-            _ => {
-                let host = url::Url::parse(&public_url)
-                    .ok()
-                    .and_then(|u| u.host_str().map(str::to_owned))
-                    .ok_or_else(|| {
-                        AppError::Config(format!("public URL {public_url} has no host"))
-                    })?;
-                domain::x509::X509Identity::development(
-                    &store,
-                    &seal,
-                    "Akashi Verifier",
-                    &host,
-                    clock.now(),
-                )
-                .await?
-            }
-        };
-        let kid = format!("{did}#key-1");
-        let client_id = format!("decentralized_identifier:{did}");
-        let inner = Inner {
-            config,
-            public_url,
-            did,
-            kid,
-            client_id,
-            es256,
-            seal,
-            store,
-            clock,
-            sources,
-            status_cache: StatusCache::default(),
-            bitstring_cache: Default::default(),
-            results: tokio::sync::broadcast::channel(64).0,
-            desk_key,
-            webhooks,
-            x509,
-            token_throttle: kit::throttle::Throttle::new(TOKEN_MAX_FAILURES, TOKEN_WINDOW),
-        };
-        Ok((
-            App {
-                inner: Arc::new(inner),
-            },
-            startup,
-        ))
-    }
-
-    /// Whether `token` is the API bearer token: the configured one, or else the one whose
-    /// hash is stored (read each time, so `verifier token` takes effect at once).
-    pub async fn api_token_ok(&self, token: &str) -> Result<bool, AppError> {
-        let hash = protocol::b64::sha256(token.trim());
-        let expected = match &self.config.api_token {
-            Some(t) => protocol::b64::sha256(t.expose()),
-            None => match self.store.setting(API_TOKEN_SETTING).await? {
-                Some(h) => h,
-                None => return Ok(false),
-            },
-        };
-        Ok(protocol::secret::constant_time_eq(
-            hash.as_bytes(),
-            expected.as_bytes(),
-        ))
-    }
-
-    /// An attempt with the API token by `client` (the API's bearer token, the desk's
-    /// sign-in): refused with [`AppError::Throttled`] while the address is throttled,
-    /// else whether `token` is right, counted for the address.
-    pub async fn api_token_attempt(
-        &self,
-        token: &str,
-        client: Option<std::net::IpAddr>,
-    ) -> Result<bool, AppError> {
-        let now = self.clock.now();
-        self.token_throttle.check(client, now)?;
-        let ok = self.api_token_ok(token).await?;
-        if ok {
-            self.token_throttle.succeeded(client);
-        } else {
-            self.token_throttle.failed(client, now);
-        }
-        Ok(ok)
-    }
-
-    /// Replaces the stored API token by a new one and returns it (shown once). A token set
-    /// in the configuration still takes precedence.
-    pub async fn rotate_api_token(&self) -> Result<String, AppError> {
-        let token = protocol::b64::random(24);
-        self.store
-            .set_setting(API_TOKEN_SETTING, &protocol::b64::sha256(&token))
-            .await?;
-        Ok(token)
-    }
-
-    /// The did:web document: the request-signing key as `#key-1`.
-    pub fn did_document(&self) -> serde_json::Value {
-        use protocol::keys::Signer;
-        protocol::did::did_web_document(&self.did, &[("key-1", self.es256.public_jwk())])
-    }
-}
 
 /// How often due webhook retries are looked for.
 const WEBHOOK_TICK: std::time::Duration = std::time::Duration::from_secs(5);
@@ -278,7 +51,7 @@ pub async fn serve(
         move || {
             let app = app.clone();
             async move {
-                if let Err(e) = app.purge_expired_results().await {
+                if let Err(e) = app.requests.purge_expired().await {
                     tracing::warn!(error = %e, "deleting expired results failed");
                 }
                 if let Err(e) = app.purge_expired_desk_sessions().await {
@@ -292,7 +65,7 @@ pub async fn serve(
         move || {
             let app = app.clone();
             async move {
-                if let Err(e) = app.deliver_due_webhooks().await {
+                if let Err(e) = app.webhooks.deliver_due().await {
                     tracing::warn!(error = %e, "webhook deliveries failed");
                 }
             }
@@ -302,20 +75,4 @@ pub async fn serve(
     janitor.abort();
     webhooks.abort();
     served
-}
-
-impl App {
-    /// Tells whoever waits on request `id` (the QR page) that its result is stored.
-    pub fn result_ready(&self, id: &str) {
-        // No receiver (no page open) is not an error.
-        let _ = self.results.send(id.to_owned());
-    }
-
-    /// Deletes the requests and results past their retention; returns how many.
-    pub async fn purge_expired_results(&self) -> Result<u64, AppError> {
-        Ok(self
-            .store
-            .purge_requests(self.clock.now() - self.config.result_ttl)
-            .await?)
-    }
 }

@@ -177,7 +177,7 @@ async fn sessions_end_after_their_time_and_are_purged() {
     );
     assert_eq!(app.purge_expired_desk_sessions().await.unwrap(), 0);
     assert!(b.desk_page(&b.cookies()).await.contains(NEW_REQUEST));
-    t.stack.clock.advance(verifier::domain::desk::SESSION_TTL);
+    t.stack.clock.advance(verifier::http::session::SESSION_TTL);
     assert!(b.desk_page(&b.cookies()).await.contains(SIGN_IN));
     assert_eq!(app.purge_expired_desk_sessions().await.unwrap(), 2);
     t.stack.stop().await;

@@ -1,14 +1,15 @@
-//! The verifier's domain: presentation requests and their responses ([`requests`]), the
-//! verification pipeline ([`checks`]) and its network sources ([`sources`]), and the
-//! desk pages' sessions and CSRF tokens ([`desk`]).
+//! The verifier's domain: presentation requests and their responses ([`requests`]), saved
+//! request templates ([`templates`]), the check of a badge handed in without a wallet
+//! ([`badge_check`]), the signed result webhooks ([`webhooks`]) and the X.509 identity of
+//! `x509_*` requests ([`x509`]). Verification itself is [`protocol::verify`]; its network
+//! sources are [`kit::network_sources`].
+//!
+//! Each area is a struct holding what it needs ([`requests::Requests`],
+//! [`templates::Templates`], [`webhooks::Webhooks`], [`badge_check::BadgeCheck`]);
+//! [`crate::app::App`] holds one of each. They return [`crate::error::Error`] and know
+//! nothing of HTTP.
 
-pub use kit::network_sources as sources;
-pub use protocol::verify as checks;
-pub use protocol::verify::{image_digest, standalone};
-
-pub mod check_input;
-pub mod checking;
-pub mod desk;
+pub mod badge_check;
 pub mod requests;
 pub mod templates;
 pub mod webhooks;

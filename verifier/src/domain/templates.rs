@@ -4,10 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::requests::{Template, template_query};
-use crate::App;
-use crate::error::AppError;
-use crate::store::TemplateRow;
+use protocol::clock::Clock;
+
+use super::requests::query::{Template, template_query};
+use crate::error::Error;
+use crate::store::{Store, TemplateRow};
 
 /// The longest template name, in characters.
 pub const NAME_MAX: usize = 100;
@@ -23,9 +24,9 @@ pub struct SavedTemplate {
     pub created_at: i64,
 }
 
-fn view(row: TemplateRow) -> Result<SavedTemplate, AppError> {
+fn view(row: TemplateRow) -> Result<SavedTemplate, Error> {
     let template = serde_json::from_str(&row.body)
-        .map_err(|e| AppError::Internal(format!("stored template {}: {e}", row.id)))?;
+        .map_err(|e| Error::Internal(format!("stored template {}: {e}", row.id)))?;
     Ok(SavedTemplate {
         id: row.id,
         name: row.name,
@@ -34,24 +35,31 @@ fn view(row: TemplateRow) -> Result<SavedTemplate, AppError> {
     })
 }
 
-impl App {
+/// Saved templates: what they need is the store and the clock.
+#[derive(Clone, Debug)]
+pub struct Templates {
+    store: Store,
+    clock: Clock,
+}
+
+impl Templates {
+    pub fn new(store: Store, clock: Clock) -> Templates {
+        Templates { store, clock }
+    }
+
     /// Saves `template` under `name` (unique), after checking it builds a valid query.
     #[expect(clippy::expect_used, reason = "a template serialises")]
-    pub async fn save_template(
-        &self,
-        name: &str,
-        template: Template,
-    ) -> Result<SavedTemplate, AppError> {
+    pub async fn save(&self, name: &str, template: Template) -> Result<SavedTemplate, Error> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > NAME_MAX {
-            return Err(AppError::bad_request(
+            return Err(Error::invalid(
                 "name",
                 format!("a template name has 1 to {NAME_MAX} characters"),
             ));
         }
         template_query(&template)?
             .validate()
-            .map_err(|e| AppError::bad_request("template", e.to_string()))?;
+            .map_err(|e| Error::invalid("template", e.to_string()))?;
         let row = TemplateRow {
             id: protocol::b64::random(12),
             name: name.to_owned(),
@@ -59,7 +67,7 @@ impl App {
             created_at: self.clock.now(),
         };
         if !self.store.insert_template(&row).await? {
-            return Err(AppError::bad_request(
+            return Err(Error::invalid(
                 "name",
                 format!("a template named {name:?} exists already"),
             ));
@@ -68,7 +76,7 @@ impl App {
     }
 
     /// Every saved template, by name.
-    pub async fn saved_templates(&self) -> Result<Vec<SavedTemplate>, AppError> {
+    pub async fn list(&self) -> Result<Vec<SavedTemplate>, Error> {
         self.store
             .templates()
             .await?
@@ -78,21 +86,21 @@ impl App {
     }
 
     /// Saved template `id`.
-    pub async fn saved_template(&self, id: &str) -> Result<SavedTemplate, AppError> {
+    pub async fn get(&self, id: &str) -> Result<SavedTemplate, Error> {
         view(
             self.store
                 .template(id)
                 .await?
-                .ok_or_else(|| AppError::NotFound("template".into()))?,
+                .ok_or_else(|| Error::NotFound("template".into()))?,
         )
     }
 
     /// Deletes saved template `id`; requests made from it keep their query.
-    pub async fn delete_template(&self, id: &str) -> Result<(), AppError> {
+    pub async fn delete(&self, id: &str) -> Result<(), Error> {
         if self.store.delete_template(id).await? {
             Ok(())
         } else {
-            Err(AppError::NotFound("template".into()))
+            Err(Error::NotFound("template".into()))
         }
     }
 }

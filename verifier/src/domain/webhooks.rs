@@ -18,13 +18,15 @@
 use std::time::Duration;
 
 use aws_lc_rs::hmac;
+use kit::fetch::Fetcher;
+use protocol::clock::Clock;
+use protocol::secret::Secret;
 use serde_json::json;
 use url::Url;
 
-use crate::App;
-use crate::domain::requests::result_view;
-use crate::error::AppError;
-use crate::store::DueWebhook;
+use crate::domain::requests::result::result_view;
+use crate::error::Error;
+use crate::store::{DueWebhook, Store};
 
 /// The signature header.
 pub const SIGNATURE_HEADER: &str = "Akashi-Signature";
@@ -54,44 +56,72 @@ pub fn backoff(attempts: i64) -> i64 {
 }
 
 /// A webhook URL: absolute http(s).
-fn check_webhook_url(url: &str) -> Result<(), AppError> {
+fn check_webhook_url(url: &str) -> Result<(), Error> {
     match Url::parse(url) {
         Ok(u) if matches!(u.scheme(), "https" | "http") && u.host().is_some() => Ok(()),
-        _ => Err(AppError::bad_request(
+        _ => Err(Error::invalid(
             "webhook_url",
             format!("{url:?} is not an absolute http(s) URL"),
         )),
     }
 }
 
-impl App {
+/// The webhooks: the store (deliveries are rows of `requests`), the clock, the guarded
+/// client, and the configured URL and secret.
+#[derive(Clone)]
+pub struct Webhooks {
+    store: Store,
+    clock: Clock,
+    /// The guarded client of deliveries (https, public addresses, no redirects,
+    /// time-limited; loopback only in development).
+    client: Fetcher,
+    /// `VERIFIER_WEBHOOK_URL`: the URL of requests that name none.
+    default_url: Option<String>,
+    /// `VERIFIER_WEBHOOK_SECRET`: the signing key.
+    secret: Option<Secret>,
+}
+
+impl Webhooks {
+    pub fn new(
+        store: Store,
+        clock: Clock,
+        client: Fetcher,
+        default_url: Option<String>,
+        secret: Option<Secret>,
+    ) -> Webhooks {
+        Webhooks {
+            store,
+            clock,
+            client,
+            default_url,
+            secret,
+        }
+    }
+
     /// The webhook URL a new request gets: its own, else the configured one; either needs
     /// the signing secret.
     /// The URL must pass the guarded fetcher's checks (scheme, address, DNS answers).
-    pub async fn webhook_url_for(
-        &self,
-        requested: Option<String>,
-    ) -> Result<Option<String>, AppError> {
-        let Some(url) = requested.or_else(|| self.config.webhook_url.clone()) else {
+    pub async fn url_for(&self, requested: Option<String>) -> Result<Option<String>, Error> {
+        let Some(url) = requested.or_else(|| self.default_url.clone()) else {
             return Ok(None);
         };
         check_webhook_url(&url)?;
-        if self.config.webhook_secret.is_none() {
-            return Err(AppError::bad_request(
+        if self.secret.is_none() {
+            return Err(Error::invalid(
                 "webhook_url",
                 "webhooks are signed: configure VERIFIER_WEBHOOK_SECRET first",
             ));
         }
-        self.webhooks
+        self.client
             .check_destination(&url)
             .await
-            .map_err(|e| AppError::bad_request("webhook_url", format!("{url:?} refused: {e}")))?;
+            .map_err(|e| Error::invalid("webhook_url", format!("{url:?} refused: {e}")))?;
         Ok(Some(url))
     }
 
     /// Makes the webhook deliveries that are due; returns how many were delivered.
-    pub async fn deliver_due_webhooks(&self) -> Result<usize, AppError> {
-        let Some(secret) = &self.config.webhook_secret else {
+    pub async fn deliver_due(&self) -> Result<usize, Error> {
+        let Some(secret) = &self.secret else {
             return Ok(0);
         };
         let now = self.clock.now();
@@ -109,7 +139,7 @@ impl App {
 
     /// One attempt; records its outcome.
     #[expect(clippy::expect_used, reason = "a result serialises")]
-    async fn deliver(&self, due: &DueWebhook, secret: &str, now: i64) -> Result<bool, AppError> {
+    async fn deliver(&self, due: &DueWebhook, secret: &str, now: i64) -> Result<bool, Error> {
         let Some(row) = self.store.request(&due.id).await? else {
             return Ok(false);
         };
@@ -128,7 +158,7 @@ impl App {
         .expect("a result serialises");
         let signed = signature(secret, &body);
         let sent = self
-            .webhooks
+            .client
             .post_bytes(
                 &url,
                 "application/json",

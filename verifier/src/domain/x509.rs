@@ -10,7 +10,7 @@
 use protocol::keys::{Signer, SigningKey};
 use protocol::x509::{self, Cert, DevPki};
 
-use crate::error::AppError;
+use crate::error::Error;
 use crate::store::Store;
 
 /// Settings rows of the development PKI (standard base64 DER).
@@ -34,13 +34,11 @@ pub struct X509Identity {
 
 impl X509Identity {
     /// The configured chain and key.
-    pub fn from_files(cert: &std::path::Path, key: &std::path::Path) -> Result<Self, AppError> {
+    pub fn from_files(cert: &std::path::Path, key: &std::path::Path) -> Result<Self, Error> {
         let read = |p: &std::path::Path| {
-            std::fs::read_to_string(p)
-                .map_err(|e| AppError::Config(format!("{}: {e}", p.display())))
+            std::fs::read_to_string(p).map_err(|e| Error::Config(format!("{}: {e}", p.display())))
         };
-        let config =
-            |what: &str, e: &dyn std::fmt::Display| AppError::Config(format!("{what}: {e}"));
+        let config = |what: &str, e: &dyn std::fmt::Display| Error::Config(format!("{what}: {e}"));
         let chain =
             x509::pem_certificates(&read(cert)?).map_err(|e| config("VERIFIER_X509_CERT", &e))?;
         let der =
@@ -58,7 +56,7 @@ impl X509Identity {
         name: &str,
         host: &str,
         now: i64,
-    ) -> Result<Self, AppError> {
+    ) -> Result<Self, Error> {
         let key = store
             .signing_key(DEV_KEY_ID, protocol::keys::Alg::ES256, seal, now)
             .await?;
@@ -75,25 +73,21 @@ impl X509Identity {
         {
             let [leaf, ca]: [Vec<u8>; 2] = pair
                 .try_into()
-                .map_err(|_| AppError::Internal("stored development PKI".into()))?;
+                .map_err(|_| Error::Internal("stored development PKI".into()))?;
             return Self::new(vec![leaf], key, Some(ca));
         }
         let pki = DevPki::generate(name, host, &key, now)
-            .map_err(|e| AppError::Internal(format!("development certificate: {e}")))?;
+            .map_err(|e| Error::Internal(format!("development certificate: {e}")))?;
         let encoded = x509::x5c_encode(&[pki.leaf.clone(), pki.ca.clone()]);
         store.set_setting(DEV_LEAF_SETTING, &encoded[0]).await?;
         store.set_setting(DEV_CA_SETTING, &encoded[1]).await?;
         Self::new(vec![pki.leaf], key, Some(pki.ca))
     }
 
-    fn new(
-        chain: Vec<Vec<u8>>,
-        key: SigningKey,
-        dev_ca: Option<Vec<u8>>,
-    ) -> Result<Self, AppError> {
+    fn new(chain: Vec<Vec<u8>>, key: SigningKey, dev_ca: Option<Vec<u8>>) -> Result<Self, Error> {
         let leaf_der = chain
             .first()
-            .ok_or_else(|| AppError::Config("X.509: the certificate chain is empty".into()))?;
+            .ok_or_else(|| Error::Config("X.509: the certificate chain is empty".into()))?;
         let (hash, dns_name) = describe_leaf(leaf_der, &key)?;
         Ok(X509Identity {
             hash,
@@ -128,13 +122,13 @@ impl X509Identity {
 }
 
 /// The `x509_hash:` value and first SAN dNSName of a leaf certificate whose key is `key`.
-fn describe_leaf(der: &[u8], key: &SigningKey) -> Result<(String, Option<String>), AppError> {
-    let leaf = Cert::parse(der, 0).map_err(|e| AppError::Config(format!("X.509: {e}")))?;
+fn describe_leaf(der: &[u8], key: &SigningKey) -> Result<(String, Option<String>), Error> {
+    let leaf = Cert::parse(der, 0).map_err(|e| Error::Config(format!("X.509: {e}")))?;
     let leaf_key = leaf
         .p256_jwk()
-        .map_err(|e| AppError::Config(format!("X.509: {e}")))?;
+        .map_err(|e| Error::Config(format!("X.509: {e}")))?;
     if leaf_key != key.public_jwk() {
-        return Err(AppError::Config(
+        return Err(Error::Config(
             "X.509: the private key is not the leaf certificate's key".into(),
         ));
     }

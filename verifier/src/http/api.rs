@@ -1,23 +1,27 @@
-//! The verifier API (bearer token): create presentation requests and read their results.
+//! The verifier API (bearer token): create presentation requests and read their results,
+//! save request templates, check a badge handed in without a wallet.
 //! The QR images need no token: they only carry the public wallet link.
 
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use protocol::oid4vp::{RequestUriMethod, ResponseMode};
+use protocol::verify::standalone::Submitted;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::openapi::{API, CreateRequestDoc, Problem, QR, SaveTemplateDoc};
-use crate::App;
+use super::error::AppError;
+use super::openapi::{API, CheckRequestDoc, CreateRequestDoc, Problem, QR, SaveTemplateDoc};
+use crate::app::App;
+use crate::domain::badge_check::input;
+use crate::domain::badge_check::{CheckInput, CheckResult};
 use crate::domain::requests::{
     ClientPrefix, CreatedRequest, QR_PNG_SCALE, RequestOptions, RequestResult, RequestSpec,
     Template,
 };
 use crate::domain::templates::SavedTemplate;
-use crate::error::AppError;
 
 /// Extractor: the request carries the API bearer token.
 pub struct ApiClient;
@@ -114,7 +118,7 @@ pub async fn create_request(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<CreatedRequest>), AppError> {
     let (spec, options) = spec(&body)?;
-    let created = app.create_request(spec, options).await?;
+    let created = app.requests.create(spec, options).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -131,7 +135,8 @@ pub async fn result(
     Query(q): Query<ResultQuery>,
 ) -> Result<Json<RequestResult>, AppError> {
     Ok(Json(
-        app.result_with_code(&id, q.response_code.as_deref())
+        app.requests
+            .result_with_code(&id, q.response_code.as_deref())
             .await?,
     ))
 }
@@ -147,7 +152,7 @@ pub struct ResultQuery {
     responses((status = 200, description = "The wallet link as a QR code", body = String, content_type = "image/svg+xml"),
         (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json")))]
 pub async fn qr_svg(State(app): State<App>, Path(id): Path<String>) -> Result<Response, AppError> {
-    let qr = app.qr(&id).await?;
+    let qr = app.requests.qr(&id).await?;
     Ok(image(qr.svg().into_bytes(), "image/svg+xml"))
 }
 
@@ -156,7 +161,7 @@ pub async fn qr_svg(State(app): State<App>, Path(id): Path<String>) -> Result<Re
     responses((status = 200, description = "The wallet link as a QR code", body = String, content_type = "image/png"),
         (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json")))]
 pub async fn qr_png(State(app): State<App>, Path(id): Path<String>) -> Result<Response, AppError> {
-    let qr = app.qr(&id).await?;
+    let qr = app.requests.qr(&id).await?;
     Ok(image(qr.png(QR_PNG_SCALE), "image/png"))
 }
 
@@ -178,7 +183,7 @@ pub async fn save_template(
 ) -> Result<(StatusCode, Json<SavedTemplate>), AppError> {
     let req: SaveTemplate = kit::serve::parse_json_body(&body)
         .map_err(|e| AppError::bad_request(&e.field, e.message))?;
-    let saved = app.save_template(&req.name, req.template).await?;
+    let saved = app.templates.save(&req.name, req.template).await?;
     Ok((StatusCode::CREATED, Json(saved)))
 }
 
@@ -188,7 +193,7 @@ pub async fn templates(
     _: ApiClient,
     State(app): State<App>,
 ) -> Result<Json<Vec<SavedTemplate>>, AppError> {
-    Ok(Json(app.saved_templates().await?))
+    Ok(Json(app.templates.list().await?))
 }
 
 #[utoipa::path(get, path = "/api/templates/{id}", tag = API,
@@ -199,7 +204,7 @@ pub async fn template(
     State(app): State<App>,
     Path(id): Path<String>,
 ) -> Result<Json<SavedTemplate>, AppError> {
-    Ok(Json(app.saved_template(&id).await?))
+    Ok(Json(app.templates.get(&id).await?))
 }
 
 #[utoipa::path(delete, path = "/api/templates/{id}", tag = API,
@@ -210,8 +215,67 @@ pub async fn delete_template(
     State(app): State<App>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    app.delete_template(&id).await?;
+    app.templates.delete(&id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/check`: a JSON body with `credential` (compact string or JSON credential)
+/// or `url`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckRequest {
+    #[serde(default)]
+    credential: Option<Value>,
+    #[serde(default)]
+    url: Option<String>,
+}
+
+fn api_input(content_type: &str, body: &[u8]) -> Result<CheckInput, AppError> {
+    let media = input::essence(content_type);
+    if !media.is_empty() && media != "application/json" {
+        return Ok(CheckInput::Upload {
+            media_type: media,
+            body: body.to_vec(),
+        });
+    }
+    let req: CheckRequest = kit::serve::parse_json_body(body)
+        .map_err(|e| AppError::bad_request(&e.field, e.message))?;
+    match (req.credential, req.url) {
+        (Some(_), Some(_)) => Err(AppError::bad_request(
+            "url",
+            "give either `credential` or `url`, not both",
+        )),
+        (None, None) => Err(AppError::bad_request(
+            "credential",
+            "give `credential` (a compact SD-JWT / VC-JWT or a JSON credential) or `url`",
+        )),
+        (None, Some(url)) => Ok(CheckInput::Url(url)),
+        (Some(Value::String(text)), None) => Submitted::from_text(&text)
+            .map(CheckInput::Credential)
+            .map_err(|e| AppError::bad_request("credential", e)),
+        (Some(vc @ Value::Object(_)), None) => Ok(CheckInput::Credential(Submitted::Json(vc))),
+        (Some(_), None) => Err(AppError::bad_request(
+            "credential",
+            "must be a string (compact credential) or an object (JSON credential)",
+        )),
+    }
+}
+
+#[utoipa::path(post, path = "/api/check", tag = API,
+    request_body(content = CheckRequestDoc, description = "`{\"credential\": …}` or `{\"url\": …}` as JSON; or the file itself: a baked badge (`image/png`, `image/svg+xml`), a picture of a QR code (`image/png`), a credential (`application/dc+sd-jwt`, `application/jwt`, `application/vc+ld+json`)"),
+    responses((status = 200, description = "Every check and its outcome, and the credential's claims when all passed", body = CheckResult)))]
+pub async fn check_api(
+    _: ApiClient,
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<CheckResult>, AppError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let input = api_input(content_type, &body)?;
+    Ok(Json(app.badge_check.check(input).await?))
 }
 
 fn image(bytes: Vec<u8>, media_type: &'static str) -> Response {
@@ -230,6 +294,48 @@ mod tests {
             Err(AppError::BadRequest { field, .. }) => field,
             other => panic!("expected a field error, got {other:?}"),
         }
+    }
+
+    fn input_field(r: Result<CheckInput, AppError>) -> String {
+        match r {
+            Err(AppError::BadRequest { field, .. }) => field,
+            other => panic!("expected a field error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn api_bodies_name_the_field_at_fault() {
+        assert_eq!(
+            input_field(api_input("application/json", b"{}")),
+            "credential"
+        );
+        assert_eq!(
+            input_field(api_input(
+                "application/json",
+                br#"{"credential": "a.b.c", "url": "https://x"}"#
+            )),
+            "url"
+        );
+        assert_eq!(
+            input_field(api_input("application/json", br#"{"credential": 1}"#)),
+            "credential"
+        );
+        assert_eq!(
+            input_field(api_input("", br#"{"credential": "  "}"#)),
+            "credential"
+        );
+        assert_eq!(
+            input_field(api_input("application/json", br#"{"urls": "x"}"#)),
+            "urls"
+        );
+        assert!(matches!(
+            api_input("application/json", br#"{"credential": {"proof": {}}}"#),
+            Ok(CheckInput::Credential(Submitted::Json(_)))
+        ));
+        assert!(matches!(
+            api_input("image/png", b"\x89PNG"),
+            Ok(CheckInput::Upload { media_type, .. }) if media_type == "image/png"
+        ));
     }
 
     #[test]

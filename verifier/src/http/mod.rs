@@ -1,11 +1,18 @@
-//! Routes. Handlers parse, make one domain call and respond; errors map in
-//! [`crate::error`].
+//! Routes. Handlers parse, make one domain call and respond; errors map to HTTP in
+//! [`error`], once.
+//!
+//! - [`api`]: the verifier API (bearer token), described by [`openapi`];
+//! - [`oid4vp`]: the OpenID4VP endpoints the wallet talks to;
+//! - [`pages`]: the desk and the public `/check` page, with their web concerns:
+//!   [`session`] (desk sessions), [`csrf`] (form tokens).
 
 mod api;
-pub mod check;
+pub mod csrf;
+pub mod error;
 mod oid4vp;
 pub mod openapi;
 pub mod pages;
+pub mod session;
 
 use std::sync::Arc;
 
@@ -15,7 +22,8 @@ use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::App;
+use self::pages::{check, desk, request};
+use crate::app::App;
 
 /// The routes described by the OpenAPI document (the desk's pages are not).
 fn described() -> OpenApiRouter<App> {
@@ -29,7 +37,7 @@ fn described() -> OpenApiRouter<App> {
         .routes(routes!(api::template, api::delete_template))
         .routes(routes!(api::qr_svg))
         .routes(routes!(api::qr_png))
-        .routes(routes!(check::check_api))
+        .routes(routes!(api::check_api))
 }
 
 /// The OpenAPI document of the verifier.
@@ -56,16 +64,17 @@ pub fn router(app: App) -> Router {
             get(|| async { axum::response::Redirect::to(pages::DESK_PATH) }),
         )
         .route("/x509/dev-ca.pem", get(oid4vp::dev_ca_pem))
-        .route(pages::DESK_PATH, get(pages::desk))
-        .route("/desk/desk.js", get(pages::script))
-        .route("/desk/login", post(pages::login))
-        .route("/desk/logout", post(pages::logout))
-        .route("/desk/requests", post(pages::create))
-        .route("/desk/requests/{id}", get(pages::request_page))
-        .route("/desk/requests/{id}/result", get(pages::result_part))
-        .route("/desk/requests/{id}/events", get(pages::events))
+        .route(pages::DESK_PATH, get(desk::desk))
+        .route(pages::STYLE_PATH, get(pages::style))
+        .route(pages::DESK_SCRIPT_PATH, get(request::script))
+        .route("/desk/login", post(desk::login))
+        .route("/desk/logout", post(desk::logout))
+        .route("/desk/requests", post(desk::create))
+        .route("/desk/requests/{id}", get(request::request_page))
+        .route("/desk/requests/{id}/result", get(request::result_part))
+        .route("/desk/requests/{id}/events", get(request::events))
         .route(check::CHECK_PATH, get(check::page).post(check::submit))
-        .route("/check/check.js", get(check::script))
+        .route(check::CHECK_SCRIPT_PATH, get(check::script))
         .route("/check/upload", post(check::upload))
         .route("/check/frame", post(check::frame))
         .with_state(app)

@@ -8,9 +8,10 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::error::AppError;
 use super::openapi::{OAuthError, PROTOCOL, Problem, ResponseForm, WalletMetadataForm};
-use crate::App;
-use crate::error::AppError;
+use crate::app::App;
+use crate::error::Error;
 
 /// The media type of a request object (OpenID4VP 1.0 §5.10.1).
 pub const REQUEST_OBJECT_MEDIA_TYPE: &str = "application/oauth-authz-req+jwt";
@@ -27,7 +28,7 @@ pub async fn dev_ca_pem(State(app): State<App>) -> Result<Response, AppError> {
     let pem = app
         .x509
         .dev_ca_pem()
-        .ok_or_else(|| AppError::NotFound("development CA".into()))?;
+        .ok_or_else(|| Error::NotFound("development CA".into()))?;
     Ok((
         [(
             header::CONTENT_TYPE,
@@ -47,7 +48,7 @@ pub async fn request_object(
     State(app): State<App>,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let jwt = app.request_object(&id, None).await?;
+    let jwt = app.requests.request_object(&id, None).await?;
     Ok(jwt_response(jwt))
 }
 
@@ -69,7 +70,7 @@ pub async fn request_object_post(
         .into_iter()
         .find(|(k, _)| k == "wallet_nonce")
         .map(|(_, v)| v);
-    let jwt = app.request_object(&id, wallet_nonce).await?;
+    let jwt = app.requests.request_object(&id, wallet_nonce).await?;
     Ok(jwt_response(jwt))
 }
 
@@ -83,7 +84,7 @@ pub async fn response(
     State(app): State<App>,
     body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
-    let answer = match app.receive_response(form_pairs(&body)?).await? {
+    let answer = match app.requests.receive_response(form_pairs(&body)?).await? {
         Some(redirect_uri) => json!({ "redirect_uri": redirect_uri }),
         None => json!({}),
     };
@@ -108,7 +109,7 @@ fn jwt_response(jwt: String) -> Response {
 /// kept for the domain to refuse.
 fn form_pairs(body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
     if std::str::from_utf8(body).is_err() {
-        return Err(AppError::oauth("invalid_request", "the form is not UTF-8"));
+        return Err(Error::protocol("invalid_request", "the form is not UTF-8").into());
     }
     Ok(url::form_urlencoded::parse(body).into_owned().collect())
 }

@@ -10,10 +10,9 @@
 //! private or removed badge answers 404, reported as the failed `source` check. A URL that
 //! answers with a credential (by its media type) is checked directly.
 
+use protocol::verify::standalone::Submitted;
+use protocol::verify::{Check, Sources};
 use url::Url;
-
-use super::checks::{Check, Sources};
-use super::standalone::Submitted;
 
 /// Largest credential text or upload accepted (axum's default body limit, which the
 /// routes keep).

@@ -1,19 +1,27 @@
-//! Checking without a wallet, for the API (`POST /api/check`) and the public `/check`
-//! page: the input ([`super::check_input`]) becomes a credential, which goes through the
-//! standalone pipeline ([`super::standalone`]); the answer has the shape of a presentation
-//! result (`state`, every check, the claims).
+//! The check of a badge handed in without a wallet, for the API (`POST /api/check`) and
+//! the public `/check` page: what was pasted, uploaded or linked ([`input`]) becomes a
+//! credential, which goes through the standalone pipeline
+//! ([`protocol::verify::standalone`]); the answer has the shape of a presentation result
+//! (`state`, every check, the claims). A presentation request's response is checked in
+//! [`super::requests::response`] instead.
+
+pub mod input;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
+use kit::network_sources::NetworkSources;
+use protocol::clock::Clock;
+use protocol::verify::StatusCache;
+
+use protocol::verify::Check;
+use protocol::verify::standalone::{self, BitstringCache, Policy, Submitted};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::check_input::{self, InputError, Pasted};
-use super::checks::Check;
-use super::requests::ResultState;
-use super::standalone::{self, Policy, Submitted};
-use crate::App;
-use crate::error::AppError;
+use self::input::{InputError, Pasted};
+use crate::domain::requests::ResultState;
+use crate::error::Error;
 
 /// What is handed in.
 #[derive(Debug)]
@@ -52,26 +60,51 @@ impl CheckResult {
 }
 
 /// The field an input error is about.
-fn bad_input(field: &str, e: InputError) -> AppError {
-    AppError::bad_request(field, e.to_string())
+fn bad_input(field: &str, e: InputError) -> Error {
+    Error::invalid(field, e.to_string())
 }
 
-impl App {
+/// The check of badges handed in: what it needs is the network sources, the status list
+/// caches, the trust list and the clock.
+pub struct BadgeCheck {
+    sources: NetworkSources,
+    /// Shared with the presentation requests' checks.
+    status_cache: Arc<StatusCache>,
+    /// Verified Bitstring Status Lists (standalone checks of VC-JWT and ldp_vc).
+    bitstring_cache: BitstringCache,
+    trusted_issuers: Vec<String>,
+    clock: Clock,
+}
+
+impl BadgeCheck {
+    pub fn new(
+        sources: NetworkSources,
+        status_cache: Arc<StatusCache>,
+        trusted_issuers: Vec<String>,
+        clock: Clock,
+    ) -> BadgeCheck {
+        BadgeCheck {
+            sources,
+            status_cache,
+            bitstring_cache: BitstringCache::default(),
+            trusted_issuers,
+            clock,
+        }
+    }
+
     /// Checks what was handed in. Input that holds no credential at all (not JSON, no QR
     /// code, not an image) is a 400; a URL that cannot be fetched is a failed `source`
     /// check.
-    pub async fn check(&self, input: CheckInput) -> Result<CheckResult, AppError> {
+    pub async fn check(&self, input: CheckInput) -> Result<CheckResult, Error> {
         let (url, submitted) = match input {
             CheckInput::Credential(s) => (None, Some(s)),
             CheckInput::Url(u) => (Some(u), None),
-            CheckInput::Text(t) => {
-                match check_input::pasted(&t).map_err(|e| bad_input("text", e))? {
-                    Pasted::Url(u) => (Some(u), None),
-                    Pasted::Credential(c) => (None, Some(c)),
-                }
-            }
+            CheckInput::Text(t) => match input::pasted(&t).map_err(|e| bad_input("text", e))? {
+                Pasted::Url(u) => (Some(u), None),
+                Pasted::Credential(c) => (None, Some(c)),
+            },
             CheckInput::Upload { media_type, body } => {
-                match check_input::uploaded(&media_type, &body).map_err(|e| bad_input("body", e))? {
+                match input::uploaded(&media_type, &body).map_err(|e| bad_input("body", e))? {
                     Pasted::Url(u) => (Some(u), None),
                     Pasted::Credential(c) => (None, Some(c)),
                 }
@@ -79,7 +112,7 @@ impl App {
         };
         let (submitted, source) = match (url, submitted) {
             (Some(url), _) => {
-                let found = check_input::from_url(&self.sources, &url)
+                let found = input::from_url(&self.sources, &url)
                     .await
                     .map_err(|e| bad_input("url", e))?;
                 (found.submitted, found.source)
@@ -93,7 +126,7 @@ impl App {
             checks.push(source);
         }
         let Some(submitted) = submitted else {
-            for name in super::checks::PRESENTATION_CHECKS {
+            for name in protocol::verify::PRESENTATION_CHECKS {
                 let mut c = Check::unset(name, "not checked: no credential was found");
                 c.presentation = Some(standalone::LABEL.to_owned());
                 checks.push(c);
@@ -107,7 +140,7 @@ impl App {
             });
         };
         let policy = Policy {
-            trusted_issuers: &self.config.trusted_issuers,
+            trusted_issuers: &self.trusted_issuers,
             now,
         };
         let out = standalone::verify(

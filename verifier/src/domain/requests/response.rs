@@ -1,0 +1,333 @@
+//! The Response Endpoint (`direct_post`, OpenID4VP 1.0 §8.2; `direct_post.jwt`, §8.3): the
+//! wallet's answer is accepted once for its `state`, decrypted when the request asked for
+//! `direct_post.jwt` (the JWE `kid` names the request's key), verified check by check
+//! ([`protocol::verify`]) and stored as the request's result. A response that cannot be
+//! decrypted, or a plain form sent to such a request, fails the `response_encryption` check.
+
+use protocol::jose::jwe;
+use protocol::oid4vp::dcql::DcqlQuery;
+use protocol::oid4vp::{DirectPostBody, ResponseError, ResponseMode};
+use protocol::verify::{self, Check, Expectations, Verification};
+use serde_json::Value;
+
+use super::area::Requests;
+use super::request_object::{invalid_request, stored_response_mode};
+use super::result::to_json;
+use crate::error::Error;
+use crate::store::{Refused, RequestRow};
+
+const RESPONSE_CODE_BYTES: usize = 16;
+
+/// The name of the check that a `direct_post.jwt` response was encrypted to the request's key.
+pub const CHECK_RESPONSE_ENCRYPTION: &str = "response_encryption";
+
+/// How a response met the request's encryption requirement.
+enum Encryption {
+    /// `direct_post`: nothing to check.
+    NotRequired,
+    /// Decrypted with the request's key.
+    Decrypted(String),
+    /// Refused: the detail names why.
+    Failed(String),
+}
+
+impl Requests {
+    /// The Response Endpoint (`direct_post`, OpenID4VP 1.0 §8.2; `direct_post.jwt`, §8.3):
+    /// the form's pairs. The first response for a known, unexpired `state` is accepted and
+    /// verified; the verification is stored whatever its outcome. Later responses are
+    /// refused (and recorded as a failed `replay` check), as are responses after expiry.
+    /// A response that fails `response_encryption` is stored as the (rejected) result and
+    /// answered with `invalid_request` naming the failure.
+    ///
+    /// Returns where the wallet should send the user next, for requests made with a
+    /// `redirect_uri` (same-device flows, §8.2): it carries a fresh `response_code`.
+    pub async fn receive_response(
+        &self,
+        pairs: Vec<(String, String)>,
+    ) -> Result<Option<String>, Error> {
+        let (body, state, encryption) =
+            match DirectPostBody::from_form(pairs.iter().map(|(k, v)| (k, v))) {
+                Ok(DirectPostBody::Encrypted(compact)) => self.receive_encrypted(&compact).await?,
+                parsed => receive_plain(&pairs, parsed)?,
+            };
+        let now = self.clock.now();
+        let row = self.accept(&state, now).await?;
+        let encryption = match encryption {
+            Encryption::NotRequired
+                if stored_response_mode(&row.response_mode)? == ResponseMode::DirectPostJwt =>
+            {
+                Encryption::Failed(
+                    "the request asked for direct_post.jwt but the response was a plain form, not `response=<JWE>`".to_owned(),
+                )
+            }
+            other => other,
+        };
+        let refusal = match &encryption {
+            Encryption::Failed(detail) => Some(detail.clone()),
+            _ => None,
+        };
+        let verification = self.verify_response(&row, body, encryption, now).await?;
+        let response_code = match (&row.redirect_uri, &refusal) {
+            (Some(_), None) => Some(protocol::b64::random(RESPONSE_CODE_BYTES)),
+            _ => None,
+        };
+        let code_hash = response_code.as_deref().map(protocol::b64::sha256);
+        self.store
+            .store_result(&row.id, &to_json(&verification), code_hash.as_deref(), now)
+            .await?;
+        self.result_ready(&row.id);
+        if row.webhook_url.is_some() {
+            // Now, not at the next tick; the wallet's answer does not wait for it.
+            let webhooks = self.webhooks.clone();
+            tokio::spawn(async move {
+                if let Err(e) = webhooks.deliver_due().await {
+                    tracing::warn!(error = %e, "webhook delivery");
+                }
+            });
+        }
+        match refusal {
+            Some(detail) => Err(invalid_request(format!(
+                "{CHECK_RESPONSE_ENCRYPTION}: {detail}"
+            ))),
+            None => Ok(row
+                .redirect_uri
+                .zip(response_code)
+                .map(|(uri, code)| format!("{uri}#response_code={code}"))),
+        }
+    }
+
+    /// A `response=<JWE>` (`direct_post.jwt`, §8.3): decrypted with the key of the request
+    /// its `kid` names, whose `state` the decrypted parameters must carry.
+    async fn receive_encrypted(&self, compact: &str) -> Result<Received, Error> {
+        let (row, opened) = self.open_encrypted(compact).await?;
+        let (pairs, enc) = match opened {
+            Ok(opened) => opened,
+            Err(detail) => return Ok((Err(detail.clone()), row.state, Encryption::Failed(detail))),
+        };
+        let state = pairs
+            .iter()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.clone());
+        if state.as_deref() != Some(row.state.as_str()) {
+            let detail = format!(
+                "the decrypted response's `state` {state:?} is not the state of request {}, whose key it was encrypted to",
+                row.id
+            );
+            return Ok((Err(detail.clone()), row.state, Encryption::Failed(detail)));
+        }
+        let body = match DirectPostBody::from_form(pairs.iter().map(|(k, v)| (k, v))) {
+            Ok(DirectPostBody::Encrypted(_)) => {
+                Err("the decrypted response holds another `response`".to_owned())
+            }
+            Ok(body) => Ok(body),
+            Err(ResponseError::BadVpToken(e)) => Err(e),
+            Err(e) => Err(format!("the decrypted parameters: {e}")),
+        };
+        Ok((body, row.state, Encryption::Decrypted(enc)))
+    }
+
+    /// Finds the request a `response=<JWE>` is addressed to (by the JWE `kid`, the only
+    /// readable part) and decrypts it with that request's key. Returns the request and
+    /// either the decrypted parameters as form pairs with the `enc` used, or why they could
+    /// not be had.
+    async fn open_encrypted(
+        &self,
+        compact: &str,
+    ) -> Result<(RequestRow, Result<(Vec<(String, String)>, String), String>), Error> {
+        let header = jwe::protected_header(compact)
+            .map_err(|e| invalid_request(format!("`response`: {e}")))?;
+        let kid = header.get("kid").and_then(Value::as_str).ok_or_else(|| {
+            invalid_request("the `response` JWE has no `kid` naming the request's key")
+        })?;
+        let row = self
+            .store
+            .request_by_encryption_kid(kid)
+            .await?
+            .ok_or_else(|| {
+                invalid_request(
+                    "the `response` JWE's `kid` names no direct_post.jwt presentation request",
+                )
+            })?;
+        let sealed = row
+            .encryption_key
+            .as_deref()
+            .ok_or_else(|| Error::Internal(format!("request {} has a kid but no key", row.id)))?;
+        let key = self.encryption_key(&row.id, sealed)?;
+        let opened = match key.decrypt(compact) {
+            Err(e) => Err(e.to_string()),
+            Ok(plain) => {
+                let enc = header
+                    .get("enc")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                match serde_json::from_slice::<serde_json::Map<String, Value>>(&plain) {
+                    Err(e) => Err(format!("the decrypted payload is not a JSON object: {e}")),
+                    Ok(params) => Ok((response_pairs(params), enc)),
+                }
+            }
+        };
+        Ok((row, opened))
+    }
+
+    /// Accepts the response for `state` once (see [`crate::store::Store::accept_response`]), recording
+    /// refused replays and late answers on their request.
+    async fn accept(&self, state: &str, now: i64) -> Result<RequestRow, Error> {
+        match self.store.accept_response(state, now).await? {
+            Ok(row) => Ok(row),
+            Err(Refused::UnknownState) => {
+                Err(invalid_request("`state` matches no presentation request"))
+            }
+            Err(Refused::Replay) => {
+                let row = self.store.request_by_state(state).await?;
+                if let Some(row) = row {
+                    let check = Check::fail(
+                        "replay",
+                        format!(
+                            "a second response for this state arrived at {now} and was refused; the first one (at {}) stands",
+                            row.responded_at.unwrap_or_default()
+                        ),
+                    );
+                    self.store.record_refusal(&row.id, &to_json(&check)).await?;
+                }
+                Err(invalid_request(
+                    "a response for this state was already received",
+                ))
+            }
+            Err(Refused::Expired) => {
+                if let Some(row) = self.store.request_by_state(state).await? {
+                    let check = Check::fail(
+                        "request",
+                        format!(
+                            "a response arrived at {now}, after the request expired at {}",
+                            row.expires_at
+                        ),
+                    );
+                    self.store.record_refusal(&row.id, &to_json(&check)).await?;
+                }
+                Err(invalid_request("the presentation request has expired"))
+            }
+        }
+    }
+
+    /// Verifies an accepted response against its request.
+    #[expect(clippy::expect_used, reason = "a vp_token map serialises")]
+    async fn verify_response(
+        &self,
+        row: &RequestRow,
+        body: Result<DirectPostBody, String>,
+        encryption: Encryption,
+        now: i64,
+    ) -> Result<Verification, Error> {
+        let mut head = vec![
+            Check::pass(
+                "request",
+                format!(
+                    "`state` names request {}, answered at {now} before it expired at {}",
+                    row.id, row.expires_at
+                ),
+            ),
+            Check::pass("replay", "the first response for this state"),
+        ];
+        match encryption {
+            Encryption::NotRequired => {}
+            Encryption::Decrypted(enc) => head.push(Check::pass(
+                CHECK_RESPONSE_ENCRYPTION,
+                format!("`response` is a JWE (ECDH-ES, {enc}) to this request's key, decrypted"),
+            )),
+            Encryption::Failed(detail) => {
+                head.push(Check::fail(CHECK_RESPONSE_ENCRYPTION, detail));
+                head.push(Check::unset(
+                    "vp_token",
+                    "not checked: the response failed response_encryption",
+                ));
+                return Ok(Verification {
+                    checks: head,
+                    error: Some(format!("{CHECK_RESPONSE_ENCRYPTION} failed")),
+                    ..Verification::default()
+                });
+            }
+        }
+        let query: DcqlQuery = serde_json::from_str(&row.dcql_query)
+            .map_err(|e| Error::Internal(format!("stored DCQL query: {e}")))?;
+        let mut verification = match body {
+            Ok(DirectPostBody::Response(resp)) => {
+                let vp_token =
+                    serde_json::to_value(&resp.vp_token).expect("a vp_token map serialises");
+                let exp = Expectations {
+                    client_id: &row.client_id,
+                    nonce: &row.nonce,
+                    query: &query,
+                    trusted_issuers: &self.trusted_issuers,
+                    now,
+                };
+                verify::verify_vp_token(&self.sources, &self.status_cache, &exp, &vp_token).await
+            }
+            Ok(DirectPostBody::Error(err)) => {
+                let text = match &err.error_description {
+                    Some(d) => format!("{}: {d}", err.error.as_str()),
+                    None => err.error.as_str().to_owned(),
+                };
+                Verification {
+                    checks: vec![Check::fail(
+                        "vp_token",
+                        format!("the wallet sent no vp_token but the error {text}"),
+                    )],
+                    disclosed: Default::default(),
+                    error: Some(text),
+                }
+            }
+            Ok(DirectPostBody::Encrypted(_)) => Verification {
+                checks: vec![Check::fail(
+                    "vp_token",
+                    "the decrypted response holds another `response`",
+                )],
+                ..Verification::default()
+            },
+            Err(shape) => Verification {
+                checks: vec![
+                    Check::fail("vp_token", format!("`vp_token` is malformed: {shape}")),
+                    Check::unset("dcql", "not checked: `vp_token` is malformed"),
+                ],
+                ..Verification::default()
+            },
+        };
+        head.append(&mut verification.checks);
+        verification.checks = head;
+        Ok(verification)
+    }
+}
+
+/// A received response: its body (or why it is malformed), the `state` it answers, and how
+/// it met the request's encryption requirement.
+type Received = (Result<DirectPostBody, String>, String, Encryption);
+
+/// A plain `vp_token=…&state=…` or `error=…` form (§8.2).
+fn receive_plain(
+    pairs: &[(String, String)],
+    parsed: Result<DirectPostBody, ResponseError>,
+) -> Result<Received, Error> {
+    let body = match parsed {
+        Ok(body) => Ok(body),
+        Err(ResponseError::BadVpToken(e)) => Err(e),
+        Err(e) => return Err(invalid_request(e.to_string())),
+    };
+    let state = pairs
+        .iter()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.clone())
+        .ok_or_else(|| invalid_request("`state` is missing"))?;
+    Ok((body, state, Encryption::NotRequired))
+}
+
+/// The parameters of a decrypted response as form pairs: strings as they are, `vp_token`
+/// (an object) as its JSON text, as in a `direct_post` form (§8.2, §8.3).
+fn response_pairs(params: serde_json::Map<String, Value>) -> Vec<(String, String)> {
+    params
+        .into_iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => (k, s),
+            other => (k, other.to_string()),
+        })
+        .collect()
+}

@@ -1,0 +1,247 @@
+//! A request's life through the domain: created, its request object served, answered,
+//! replayed, late.
+
+use protocol::clock::Clock;
+use protocol::oid4vp::{Invocation, decode_request_object};
+
+use protocol::oid4vp::{ResponseMode, SELF_ISSUED_AUDIENCE};
+use serde_json::json;
+
+use super::{Disclose, RequestOptions, RequestSpec, ResultState, Template};
+use crate::app::App;
+use crate::config::Config;
+use crate::error::Error;
+
+async fn app(dir: &std::path::Path) -> App {
+    let config = Config::for_dir(
+        dir.to_path_buf(),
+        "http://127.0.0.1:8083/".into(),
+        format!("sqlite://{}/verifier.db", dir.display()),
+    );
+    let (app, startup) = App::open(config, Clock::adjustable()).await.unwrap();
+    assert!(startup.new_api_token.is_some());
+    app
+}
+
+fn template() -> RequestSpec {
+    RequestSpec::Template(Template {
+        issuer: "http://127.0.0.1:8081".into(),
+        achievement_id: None,
+        disclose: vec![Disclose::RecipientName],
+        optional: vec![],
+    })
+}
+
+#[tokio::test]
+async fn a_request_is_a_signed_request_object_behind_an_openid4vp_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path()).await;
+    let created = app
+        .requests
+        .create(template(), RequestOptions::mode(ResponseMode::DirectPost))
+        .await
+        .unwrap();
+    assert!(created.openid4vp_uri.starts_with("openid4vp://?client_id=decentralized_identifier%3Adid%3Aweb%3A127.0.0.1%253A8083&request_uri=http%3A%2F%2F127.0.0.1%3A8083%2Frequest%2F"), "{}", created.openid4vp_uri);
+    let Invocation::ByReference(link) = Invocation::parse(&created.openid4vp_uri).unwrap() else {
+        panic!("a link by reference");
+    };
+    assert_eq!(link.request_uri.as_str(), created.request_uri);
+    assert_eq!(
+        created.result,
+        format!("http://127.0.0.1:8083/api/requests/{}/result", created.id)
+    );
+
+    let jwt = app
+        .requests
+        .request_object(&created.id, Some("wn-1".into()))
+        .await
+        .unwrap();
+    let (jws, req) = decode_request_object(&jwt).unwrap();
+    assert_eq!(jws.kid(), Some("did:web:127.0.0.1%3A8083#key-1"));
+    use protocol::keys::Signer;
+    jws.verify(&app.es256.public_jwk().verifying_key().unwrap())
+        .unwrap();
+    let doc = app.did_document();
+    assert_eq!(doc["id"], "did:web:127.0.0.1%3A8083");
+    req.validate().unwrap();
+    assert_eq!(
+        req.client_id.as_str(),
+        "decentralized_identifier:did:web:127.0.0.1%3A8083"
+    );
+    assert_eq!(req.response_mode, Some(ResponseMode::DirectPost));
+    assert_eq!(
+        req.response_uri.unwrap().as_str(),
+        "http://127.0.0.1:8083/response"
+    );
+    assert_eq!(req.aud.as_deref(), Some(SELF_ISSUED_AUDIENCE));
+    assert_eq!(req.wallet_nonce.as_deref(), Some("wn-1"));
+    // ≥ 128 bits each.
+    assert!(protocol::b64::decode(&req.nonce).unwrap().len() >= 16);
+    let state = req.state.unwrap();
+    assert!(protocol::b64::decode(&state).unwrap().len() >= 16);
+    let formats = req.client_metadata.unwrap().vp_formats_supported.unwrap();
+    assert_eq!(
+        formats["dc+sd-jwt"]["kb-jwt_alg_values"],
+        json!(["ES256", "Ed25519"])
+    );
+    let other = app
+        .requests
+        .create(template(), RequestOptions::mode(ResponseMode::DirectPost))
+        .await
+        .unwrap();
+    let (_, other) =
+        decode_request_object(&app.requests.request_object(&other.id, None).await.unwrap())
+            .unwrap();
+    assert_ne!(other.nonce, req.nonce);
+    assert_ne!(other.state.unwrap(), state);
+}
+
+fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+async fn state_of(app: &App, id: &str) -> String {
+    app.store.request(id).await.unwrap().unwrap().state
+}
+
+#[tokio::test]
+async fn a_wallet_error_is_the_result_and_a_replay_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path()).await;
+    let created = app
+        .requests
+        .create(template(), RequestOptions::mode(ResponseMode::DirectPost))
+        .await
+        .unwrap();
+    assert_eq!(
+        app.requests.result(&created.id).await.unwrap().state,
+        ResultState::Pending
+    );
+    let state = state_of(&app, &created.id).await;
+    app.requests
+        .receive_response(form(&[
+            ("error", "access_denied"),
+            ("error_description", "the holder declined"),
+            ("state", &state),
+        ]))
+        .await
+        .unwrap();
+    let result = app.requests.result(&created.id).await.unwrap();
+    assert_eq!(result.state, ResultState::Rejected);
+    assert_eq!(
+        result.error.as_deref(),
+        Some("access_denied: the holder declined")
+    );
+
+    let again = app
+        .requests
+        .receive_response(form(&[("vp_token", "{}"), ("state", &state)]))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        again,
+        Error::Protocol {
+            code: "invalid_request",
+            ..
+        }
+    ));
+    let result = app.requests.result(&created.id).await.unwrap();
+    assert_eq!(result.state, ResultState::Rejected);
+    let replay = result.checks.last().unwrap();
+    assert_eq!((replay.name.as_str(), replay.ok), ("replay", Some(false)));
+    // The request object is no longer served.
+    assert!(
+        app.requests
+            .request_object(&created.id, None)
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn malformed_unknown_and_late_responses() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path()).await;
+    let err = app
+        .requests
+        .receive_response(form(&[("vp_token", "{}"), ("state", "unknown")]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Protocol { ref description, .. } if description.contains("state"))
+    );
+
+    // A vp_token that is not an object of arrays is a failed `vp_token` check.
+    let created = app
+        .requests
+        .create(template(), RequestOptions::mode(ResponseMode::DirectPost))
+        .await
+        .unwrap();
+    let state = state_of(&app, &created.id).await;
+    app.requests
+        .receive_response(form(&[("vp_token", "[1]"), ("state", &state)]))
+        .await
+        .unwrap();
+    let result = app.requests.result(&created.id).await.unwrap();
+    assert_eq!(result.state, ResultState::Rejected);
+    let names: Vec<_> = result
+        .checks
+        .iter()
+        .map(|c| (c.name.as_str(), c.ok))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("request", Some(true)),
+            ("replay", Some(true)),
+            ("vp_token", Some(false)),
+            ("dcql", None)
+        ]
+    );
+
+    // After expiry: refused, recorded, and the result says expired.
+    let late = app
+        .requests
+        .create(template(), RequestOptions::mode(ResponseMode::DirectPost))
+        .await
+        .unwrap();
+    let state = state_of(&app, &late.id).await;
+    app.clock.advance(app.config.request_ttl);
+    let err = app
+        .requests
+        .receive_response(form(&[("vp_token", "{}"), ("state", &state)]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Protocol { ref description, .. } if description.contains("expired"))
+    );
+    let result = app.requests.result(&late.id).await.unwrap();
+    assert_eq!(result.state, ResultState::Expired);
+    assert_eq!(result.checks[0].name, "request");
+    assert_eq!(result.checks[0].ok, Some(false));
+}
+
+#[tokio::test]
+async fn the_api_token_is_created_once_and_rotates() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::for_dir(
+        dir.path().to_path_buf(),
+        "http://127.0.0.1:8083".into(),
+        format!("sqlite://{}/verifier.db", dir.path().display()),
+    );
+    let (app, startup) = App::open(config.clone(), Clock::system()).await.unwrap();
+    let token = startup.new_api_token.unwrap();
+    assert!(app.api_token_ok(&token).await.unwrap());
+    assert!(!app.api_token_ok("wrong").await.unwrap());
+    let (_, again) = App::open(config, Clock::system()).await.unwrap();
+    assert!(
+        again.new_api_token.is_none(),
+        "stored hashed, not recreated"
+    );
+    let rotated = app.rotate_api_token().await.unwrap();
+    assert!(app.api_token_ok(&rotated).await.unwrap());
+    assert!(!app.api_token_ok(&token).await.unwrap());
+}
