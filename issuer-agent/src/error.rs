@@ -4,6 +4,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use protocol::oauth::ErrorCode;
 
 use crate::store::StoreError;
 
@@ -13,7 +14,7 @@ pub enum AppError {
     #[error("{code}: {description}")]
     OAuth {
         status: StatusCode,
-        code: &'static str,
+        code: ErrorCode,
         description: String,
     },
     /// RFC 6750 §3.1: missing or bad access token.
@@ -41,10 +42,15 @@ pub enum AppError {
 
 impl AppError {
     pub fn oauth(code: &'static str, description: impl Into<String>) -> Self {
+        Self::protocol(ErrorCode::parse(code), description.into())
+    }
+
+    /// A 400 protocol error: a typed rejection's code and its text (which names the check).
+    pub fn protocol(code: ErrorCode, description: impl ToString) -> Self {
         AppError::OAuth {
             status: StatusCode::BAD_REQUEST,
             code,
-            description: description.into(),
+            description: description.to_string(),
         }
     }
 
@@ -63,7 +69,7 @@ impl IntoResponse for AppError {
                 status,
                 code,
                 description,
-            } => kit::serve::oauth_error(status, code, &description),
+            } => kit::serve::oauth_error(status, code.as_str(), &description),
             AppError::InvalidToken(description) => {
                 let mut r = kit::serve::oauth_error(
                     StatusCode::UNAUTHORIZED,

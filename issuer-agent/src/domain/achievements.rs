@@ -1,6 +1,7 @@
 //! Achievements (OB 3.0 `Achievement`, the badge class): create, update, retire, the badge
 //! image, and the OB 3.0 JSON every credential format embeds.
 
+use protocol::ob3;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 
@@ -419,53 +420,42 @@ impl App {
         Ok(self.achievement_view(self.achievement_404(id).await?))
     }
 
-    /// The OB 3.0 `Achievement` of a credential.
-    pub fn achievement_json(&self, a: &AchievementRow) -> Value {
-        let mut criteria = json!({ "narrative": a.criteria });
-        if let Some(url) = &a.criteria_url {
-            criteria["id"] = json!(url);
-        }
-        let mut out = json!({
-            "id": self.achievement_uri(&a.id),
-            "type": ["Achievement"],
-            "name": a.name,
-            "description": a.description,
-            "criteria": criteria,
-        });
+    /// The OB 3.0 `Achievement` of a credential (and of its public page).
+    pub fn ob3_achievement(&self, a: &AchievementRow) -> ob3::Achievement {
+        let mut criteria = ob3::Criteria::narrative(&a.criteria);
+        criteria.id = a.criteria_url.clone();
+        let mut out = ob3::Achievement::new(
+            self.achievement_uri(&a.id),
+            &a.name,
+            &a.description,
+            criteria,
+        );
         if let Some(image) = &a.image_url {
-            out["image"] = json!({ "id": image, "type": "Image", "caption": a.name });
+            out = out.with_image(ob3::Image::new(image).with_caption(&a.name));
         }
-        if let Some(t) = &a.achievement_type {
-            out["achievementType"] = json!(t);
-        }
-        let tags = tags_of(a);
-        if !tags.is_empty() {
-            out["tag"] = json!(tags);
-        }
-        let alignments: Vec<Value> = alignments_of(a)
+        out.achievement_type = a.achievement_type.clone();
+        out.tag = tags_of(a);
+        out.alignment = alignments_of(a)
             .into_iter()
             .map(|al| {
-                let mut v = json!({
-                    "type": ["Alignment"],
-                    "targetName": al.target_name,
-                    "targetUrl": al.target_url,
-                });
-                for (k, val) in [
-                    ("targetDescription", al.target_description),
-                    ("targetFramework", al.target_framework),
-                    ("targetCode", al.target_code),
-                ] {
-                    if let Some(val) = val {
-                        v[k] = json!(val);
-                    }
-                }
-                v
+                let mut alignment = ob3::Alignment::new(al.target_name, al.target_url);
+                alignment.target_description = al.target_description;
+                alignment.target_framework = al.target_framework;
+                alignment.target_code = al.target_code;
+                alignment
             })
             .collect();
-        if !alignments.is_empty() {
-            out["alignment"] = json!(alignments);
-        }
         out
+    }
+
+    /// [`Self::ob3_achievement`] as JSON.
+    #[expect(
+        clippy::expect_used,
+        reason = "the OB 3.0 model has string keys and no non-finite numbers"
+    )]
+    pub fn achievement_json(&self, a: &AchievementRow) -> Value {
+        serde_json::to_value(self.ob3_achievement(a))
+            .expect("the OB 3.0 model has string keys and no non-finite numbers")
     }
 
     /// VC 2.0 `relatedResource` for the uploaded image: its URL, digest and media type, so

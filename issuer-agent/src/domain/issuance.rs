@@ -13,7 +13,14 @@
 //! Every OB 3.0 credential is validated against the 1EdTech JSON Schema before it is signed.
 
 use protocol::keys::{Jwk, Signer};
-use protocol::ob3::{IDENTITY_TYPE_EMAIL, IDENTITY_TYPE_NAME, IdentityObject};
+use protocol::ob3::{
+    AchievementCredential, AchievementSubject, CredentialStatus, IDENTITY_TYPE_EMAIL,
+    IDENTITY_TYPE_NAME, IdentityObject, Profile,
+};
+use protocol::oid4vci::{
+    CredentialRequest, CredentialResponse, CredentialTarget, DeferredCredentialRequest,
+    IssuedCredential, NotificationRequest,
+};
 use protocol::sd_jwt;
 use protocol::status::bitstring::{Bitstring, StatusPurpose};
 use serde_json::{Map, Value, json};
@@ -158,8 +165,17 @@ pub const DEFERRED_INTERVAL: i64 = 30;
 /// transaction to come back with (202).
 #[derive(Debug)]
 pub enum CredentialAnswer {
-    Issued(Value),
-    Deferred(Value),
+    Issued(CredentialResponse),
+    Deferred(CredentialResponse),
+}
+
+/// The answer of a deferred issuance (§8.3, §9.2): the transaction and the interval.
+fn deferred_response(transaction_id: String) -> CredentialResponse {
+    CredentialResponse {
+        transaction_id: Some(transaction_id),
+        interval: Some(DEFERRED_INTERVAL.unsigned_abs()),
+        ..CredentialResponse::default()
+    }
 }
 const LEEWAY: i64 = 30;
 
@@ -208,76 +224,52 @@ impl App {
         Some((protocol::b64::sha256(nonce), expires_at))
     }
 
-    /// The Credential Endpoint (§8): `bearer` is the access token, `request` the JSON body.
+    /// The Credential Endpoint (§8): `token` is the bearer access token, `request` the
+    /// parsed body, checked here after the token.
     #[expect(clippy::expect_used, reason = "JWKs serialise")]
     pub async fn credential(
         &self,
-        bearer: Option<&str>,
-        request: Value,
+        token: &str,
+        request: &CredentialRequest,
     ) -> Result<CredentialAnswer, AppError> {
         let now = self.clock.now();
-        let token =
-            bearer.ok_or_else(|| AppError::InvalidToken("no bearer access token".into()))?;
         let offer = self
             .store
             .offer_by_token(&protocol::b64::sha256(token), now)
             .await?
             .ok_or_else(|| AppError::InvalidToken("access token is unknown or expired".into()))?;
 
-        let request = request.as_object().ok_or_else(|| {
-            AppError::oauth("invalid_credential_request", "body must be a JSON object")
-        })?;
-        for draft in ["proof", "format", "credential_definition"] {
-            if request.contains_key(draft) {
+        let configuration = match request
+            .check()
+            .map_err(|e| AppError::protocol(e.error_code(), e))?
+        {
+            CredentialTarget::Configuration(id) => id,
+            CredentialTarget::Identifier(_) => {
                 return Err(AppError::oauth(
-                    "invalid_credential_request",
-                    format!("`{draft}` is not an OpenID4VCI 1.0 request parameter"),
+                    "unknown_credential_identifier",
+                    "this issuer returns no credential_identifiers; use credential_configuration_id",
                 ));
             }
-        }
-        if request.contains_key("credential_identifier") {
-            return Err(AppError::oauth(
-                "unknown_credential_identifier",
-                "this issuer returns no credential_identifiers; use credential_configuration_id",
-            ));
-        }
-        let configuration = request
-            .get("credential_configuration_id")
-            .and_then(Value::as_str)
-            .ok_or_else(|| {
-                AppError::oauth(
-                    "invalid_credential_request",
-                    "credential_configuration_id is missing",
-                )
-            })?;
+        };
         let format = Format::of(configuration).ok_or_else(|| {
             AppError::oauth(
                 "unknown_credential_configuration",
                 format!("credential_configuration_id {configuration:?} is not offered"),
             )
         })?;
-        if request.contains_key("credential_response_encryption") {
+        if request.credential_response_encryption.is_some() {
             return Err(AppError::oauth(
                 "invalid_encryption_parameters",
                 "credential response encryption is not supported by this issuer",
             ));
         }
         let proofs = request
-            .get("proofs")
-            .and_then(Value::as_object)
+            .proofs
+            .as_ref()
             .ok_or_else(|| AppError::oauth("invalid_proof", "`proofs` is missing"))?;
-        if proofs.len() != 1 {
-            return Err(AppError::oauth(
-                "invalid_proof",
-                "`proofs` must hold exactly one proof type",
-            ));
-        }
-        let jwts = proofs.get("jwt").and_then(Value::as_array).ok_or_else(|| {
+        let jwts = proofs.jwt.as_deref().ok_or_else(|| {
             AppError::oauth("invalid_proof", "only the `jwt` proof type is supported")
         })?;
-        if jwts.is_empty() {
-            return Err(AppError::oauth("invalid_proof", "`proofs.jwt` is empty"));
-        }
         if jwts.len() > BATCH_SIZE {
             return Err(AppError::oauth(
                 "invalid_proof",
@@ -289,9 +281,6 @@ impl App {
         let mut keys = Vec::with_capacity(jwts.len());
         let mut nonces: Vec<String> = Vec::new();
         for (i, jwt) in jwts.iter().enumerate() {
-            let jwt = jwt.as_str().ok_or_else(|| {
-                AppError::oauth("invalid_proof", format!("proofs.jwt[{i}] is not a string"))
-            })?;
             let expect = protocol::oid4vci::ProofExpectations {
                 aud: &self.issuer_id,
                 now,
@@ -353,10 +342,9 @@ impl App {
                             completed_at: None,
                         })
                         .await?;
-                    return Ok(CredentialAnswer::Deferred(json!({
-                        "transaction_id": transaction_id,
-                        "interval": DEFERRED_INTERVAL,
-                    })));
+                    return Ok(CredentialAnswer::Deferred(deferred_response(
+                        transaction_id,
+                    )));
                 }
             }
         }
@@ -396,7 +384,7 @@ impl App {
         rows: &[CredentialRow],
         keys: &[Jwk],
         now: i64,
-    ) -> Result<Value, AppError> {
+    ) -> Result<CredentialResponse, AppError> {
         let mut credentials = Vec::with_capacity(keys.len());
         let mut configuration = "";
         for (row, key) in rows.iter().zip(keys) {
@@ -411,12 +399,13 @@ impl App {
                         .await?,
                 ),
             };
-            credentials.push(json!({ "credential": credential }));
+            credentials.push(IssuedCredential { credential });
         }
-        Ok(json!({
-            "credentials": credentials,
-            "notification_id": self.notification_id(&offer.id, configuration),
-        }))
+        Ok(CredentialResponse {
+            credentials,
+            notification_id: Some(self.notification_id(&offer.id, configuration)),
+            ..CredentialResponse::default()
+        })
     }
 
     /// The Deferred Credential Endpoint (§9): the access token of the original request
@@ -425,23 +414,16 @@ impl App {
     /// `credential_request_denied`.
     pub async fn deferred_credential(
         &self,
-        bearer: Option<&str>,
-        request: Value,
+        token: &str,
+        request: &DeferredCredentialRequest,
     ) -> Result<CredentialAnswer, AppError> {
         let now = self.clock.now();
-        let token =
-            bearer.ok_or_else(|| AppError::InvalidToken("no bearer access token".into()))?;
         let offer = self
             .store
             .offer_by_token_any_time(&protocol::b64::sha256(token))
             .await?
             .ok_or_else(|| AppError::InvalidToken("access token is unknown".into()))?;
-        let transaction_id = request
-            .get("transaction_id")
-            .and_then(Value::as_str)
-            .ok_or_else(|| {
-                AppError::oauth("invalid_credential_request", "transaction_id is missing")
-            })?;
+        let transaction_id = &request.transaction_id;
         let hash = protocol::b64::sha256(transaction_id);
         let deferred = self
             .store
@@ -467,10 +449,9 @@ impl App {
             ));
         }
         match offer.decision.as_deref() {
-            None => Ok(CredentialAnswer::Deferred(json!({
-                "transaction_id": transaction_id,
-                "interval": DEFERRED_INTERVAL,
-            }))),
+            None => Ok(CredentialAnswer::Deferred(deferred_response(
+                transaction_id.clone(),
+            ))),
             Some("approved") => {
                 let format = Format::of(&deferred.configuration).ok_or_else(|| {
                     AppError::Internal(format!(
@@ -562,17 +543,17 @@ impl App {
         clippy::expect_used,
         reason = "a notification event serialises as a string"
     )]
-    pub async fn notification(&self, bearer: Option<&str>, request: Value) -> Result<(), AppError> {
+    pub async fn notification(
+        &self,
+        token: &str,
+        request: &NotificationRequest,
+    ) -> Result<(), AppError> {
         let now = self.clock.now();
-        let token =
-            bearer.ok_or_else(|| AppError::InvalidToken("no bearer access token".into()))?;
         let offer = self
             .store
             .offer_by_token(&protocol::b64::sha256(token), now)
             .await?
             .ok_or_else(|| AppError::InvalidToken("access token is unknown or expired".into()))?;
-        let request: protocol::oid4vci::NotificationRequest = serde_json::from_value(request)
-            .map_err(|e| AppError::oauth("invalid_notification_request", e.to_string()))?;
         let configuration = CONFIGURATIONS
             .iter()
             .find(|c| {
@@ -620,67 +601,49 @@ impl App {
         Ok(())
     }
 
-    /// The Open Badges 3.0 credential of `row` (no status, no proof) for `holder`, with
-    /// the offer's evidence and results.
+    /// The Open Badges 3.0 credential of `row` (no status, no proof) for `holder`, issued
+    /// by `issuer` (our URL, or our did:web for Data Integrity proofs), with the offer's
+    /// evidence and results: built by [`AchievementCredential::builder`], which adds the
+    /// contexts, types and the 1EdTech `credentialSchema`.
     async fn ob3_credential(
         &self,
         offer: &OfferRow,
         achievement: &AchievementRow,
         row: &CredentialRow,
         holder: &Jwk,
+        issuer: &str,
         now: i64,
-    ) -> Result<Value, AppError> {
+    ) -> Result<AchievementCredential, AppError> {
         let holder = holder.public_only();
         let email_salt = protocol::b64::random(16);
-        let achievement_json = self.achievement_json(achievement);
-        let related = self.related_resources(achievement).await?;
-        let mut ld = json!({
-            "@context": [protocol::ob3::CONTEXT_VC_V2, protocol::ob3::CONTEXT_OB_V3P0_3],
-            "id": row.id,
-            "type": ["VerifiableCredential", "OpenBadgeCredential"],
-            "name": achievement.name,
-            "issuer": {
-                "id": self.issuer_id,
-                "type": ["Profile"],
-                "name": self.config.name,
-                "url": self.issuer_id,
-            },
-            "validFrom": protocol::clock::rfc3339(now),
-            "credentialSubject": {
-                "id": protocol::did::did_jwk(&holder),
-                "type": ["AchievementSubject"],
-                "identifier": [
-                    IdentityObject::plain(IDENTITY_TYPE_NAME, &offer.recipient_name),
-                    IdentityObject::hashed(IDENTITY_TYPE_EMAIL, &offer.recipient_email, &email_salt)
-                ],
-                "achievement": achievement_json,
-            },
-            "credentialSchema": [{
-                "id": protocol::ob3::SCHEMA_ACHIEVEMENT_CREDENTIAL,
-                "type": protocol::ob3::SCHEMA_VALIDATOR_1EDTECH,
-            }],
-        });
+        let mut subject = AchievementSubject::new(self.ob3_achievement(achievement))
+            .with_id(protocol::did::did_jwk(&holder))
+            .with_identifier(IdentityObject::plain(
+                IDENTITY_TYPE_NAME,
+                &offer.recipient_name,
+            ))
+            .with_identifier(IdentityObject::hashed(
+                IDENTITY_TYPE_EMAIL,
+                &offer.recipient_email,
+                &email_salt,
+            ));
+        subject.result = stored_items(&offer.id, "results", offer.results.as_deref())?;
+        let profile = Profile::new(issuer, &self.config.name).with_url(&self.issuer_id);
+        let mut builder =
+            AchievementCredential::builder(&row.id, profile, subject, now).name(&achievement.name);
         if let Some(exp) = row.expires_at {
-            ld["validUntil"] = json!(protocol::clock::rfc3339(exp));
+            builder = builder.valid_until(exp);
         }
-        if let Some(related) = related {
-            ld["relatedResource"] = related;
+        for evidence in stored_items(&offer.id, "evidence", offer.evidence.as_deref())? {
+            builder = builder.evidence(evidence);
         }
-        // Evidence (credential level) and results (subject level).
-        for (stored, at) in [
-            (&offer.evidence, "/evidence"),
-            (&offer.results, "/credentialSubject/result"),
-        ] {
-            let Some(text) = stored else { continue };
-            let items: Vec<Value> = serde_json::from_str(text)
-                .map_err(|e| AppError::Internal(format!("stored offer {} {at}: {e}", offer.id)))?;
-            let (parent, member) = at.rsplit_once('/').unwrap_or(("", at));
-            let target = ld
-                .pointer_mut(parent)
-                .ok_or_else(|| AppError::Internal(format!("credential has no parent for {at}")))?;
-            target[member] = Value::Array(items);
+        let mut credential = builder
+            .build()
+            .map_err(|e| AppError::Internal(format!("building the OB 3.0 credential: {e}")))?;
+        if let Some(related) = self.related_resources(achievement).await? {
+            credential.extra.insert("relatedResource".into(), related);
         }
-        Ok(ld)
+        Ok(credential)
     }
 
     async fn issue_sd_jwt(
@@ -692,8 +655,9 @@ impl App {
         now: i64,
     ) -> Result<String, AppError> {
         let ld = self
-            .ob3_credential(offer, achievement, row, holder, now)
-            .await?;
+            .ob3_credential(offer, achievement, row, holder, &self.issuer_id, now)
+            .await?
+            .to_value();
         check_schema(&ld)?;
         let holder = holder.public_only();
         // The recipient's identifiers, evidence and results: each element and the whole
@@ -749,10 +713,11 @@ impl App {
         holder: &Jwk,
         now: i64,
     ) -> Result<String, AppError> {
-        let mut vc = self
-            .ob3_credential(offer, achievement, row, holder, now)
+        let mut credential = self
+            .ob3_credential(offer, achievement, row, holder, &self.issuer_id, now)
             .await?;
-        vc["credentialStatus"] = self.bitstring_entry(row.status_idx);
+        credential.credential_status = Some(self.bitstring_entry(row.status_idx));
+        let vc = credential.to_value();
         check_schema(&vc)?;
         let (signer, kid): (&dyn Signer, &str) = match alg {
             protocol::keys::Alg::RS256 => (&self.rs256, &self.kid_rs256),
@@ -772,18 +737,16 @@ impl App {
         holder: &Jwk,
         now: i64,
     ) -> Result<Value, AppError> {
-        let mut vc = self
-            .ob3_credential(offer, achievement, row, holder, now)
+        let mut credential = self
+            .ob3_credential(offer, achievement, row, holder, &self.did, now)
             .await?;
-        vc["issuer"]["id"] = json!(self.did);
-        vc["credentialStatus"] = self.bitstring_entry(row.status_idx);
+        credential.credential_status = Some(self.bitstring_entry(row.status_idx));
         // `1EdTechJsonSchemaValidator2019` is defined by neither the VC 2.0 nor the OB 3.0.3
         // context: JSON-LD processors refuse it as a relative type IRI (ssi and jsonld.js
         // in safe mode alike), so a Data Integrity credential cannot carry the optional
         // `credentialSchema`. The credential is still checked against the schema below.
-        if let Some(vc) = vc.as_object_mut() {
-            vc.remove("credentialSchema");
-        }
+        credential.credential_schema.clear();
+        let vc = credential.to_value();
         let signed =
             protocol::vc::data_integrity::sign(&vc, &self.ed25519, &self.kid_ed25519, &self.did)
                 .await
@@ -795,11 +758,11 @@ impl App {
     /// The `credentialStatus` of a VC-format credential at `idx`. The 1EdTech schema allows
     /// one object, not an array: the entry names the revocation list; the suspension list
     /// at the same index is published beside it (see README).
-    fn bitstring_entry(&self, idx: i64) -> Value {
-        protocol::status::bitstring::entry(
+    fn bitstring_entry(&self, idx: i64) -> CredentialStatus {
+        CredentialStatus::bitstring(
             &self.bitstring_list_uri(BITSTRING_LIST_ID, StatusPurpose::Revocation),
-            StatusPurpose::Revocation,
             idx.unsigned_abs(),
+            StatusPurpose::Revocation.as_str(),
         )
     }
 
@@ -919,6 +882,20 @@ pub const STATUS_TTL: i64 = 60;
 pub struct PublishedList {
     pub jwt: String,
     pub etag: String,
+}
+
+/// The evidence or results an offer stored (OB 3.0 JSON, written by
+/// `offers::evidence_and_results`); none when the offer has none.
+fn stored_items<T: serde::de::DeserializeOwned>(
+    offer_id: &str,
+    what: &str,
+    stored: Option<&str>,
+) -> Result<Vec<T>, AppError> {
+    let Some(text) = stored else {
+        return Ok(Vec::new());
+    };
+    serde_json::from_str(text)
+        .map_err(|e| AppError::Internal(format!("stored offer {offer_id} {what}: {e}")))
 }
 
 /// Refuses to sign a credential the 1EdTech OB 3.0 schema rejects (a bug of ours).

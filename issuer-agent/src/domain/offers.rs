@@ -2,6 +2,10 @@
 //! (OpenID4VCI 1.0 §4.1, §6).
 
 use protocol::ob3::{AchievementResult, Evidence};
+use protocol::oid4vci::{
+    CredentialOffer, GRANT_TYPE_PRE_AUTHORIZED_CODE, Grants, PreAuthorizedCode,
+    PreAuthorizedCodeGrant, TokenRequest, TokenResponse, TxCode, TxCodeInputMode,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -14,7 +18,7 @@ pub const MAX_TX_CODE_FAILURES: i64 = 5;
 /// Length of the numeric PIN generated for offers that ask for one.
 pub const TX_CODE_LENGTH: usize = 6;
 /// The grant type of OpenID4VCI §4.1.1.
-pub const PRE_AUTHORIZED_GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
+pub const PRE_AUTHORIZED_GRANT: &str = GRANT_TYPE_PRE_AUTHORIZED_CODE;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewOffer {
@@ -271,7 +275,7 @@ impl App {
 
     /// The Credential Offer document (OpenID4VCI §4.1.1) served at `credential_offer_uri`.
     /// Gone once redeemed or expired.
-    pub async fn offer_document(&self, offer_id: &str) -> Result<serde_json::Value, AppError> {
+    pub async fn offer_document(&self, offer_id: &str) -> Result<CredentialOffer, AppError> {
         let offer = self
             .store
             .offer(offer_id)
@@ -280,26 +284,33 @@ impl App {
         if offer.redeemed_at.is_some() || offer.expires_at <= self.clock.now() {
             return Err(AppError::NotFound("offer (already used or expired)".into()));
         }
-        let mut grant = json!({ "pre-authorized_code": self.pre_authorized_code(&offer.id) });
-        if offer.tx_code_hash.is_some() {
-            grant["tx_code"] = json!({
-                "input_mode": "numeric",
-                "length": TX_CODE_LENGTH,
-                "description": "The PIN sent to you separately by the issuer",
-            });
-        }
-        Ok(json!({
-            "credential_issuer": self.issuer_id,
-            "credential_configuration_ids": crate::domain::issuance::CONFIGURATIONS,
-            "grants": { PRE_AUTHORIZED_GRANT: grant },
-        }))
+        let tx_code = offer.tx_code_hash.is_some().then(|| TxCode {
+            input_mode: Some(TxCodeInputMode::Numeric),
+            length: Some(TX_CODE_LENGTH as u32),
+            description: Some("The PIN sent to you separately by the issuer".into()),
+        });
+        Ok(CredentialOffer {
+            credential_issuer: self.issuer_id.clone(),
+            credential_configuration_ids: crate::domain::issuance::CONFIGURATIONS
+                .iter()
+                .map(|id| (*id).to_owned())
+                .collect(),
+            grants: Some(Grants {
+                authorization_code: None,
+                pre_authorized_code: Some(PreAuthorizedCodeGrant {
+                    pre_authorized_code: PreAuthorizedCode(self.pre_authorized_code(&offer.id)),
+                    tx_code,
+                    authorization_server: None,
+                }),
+            }),
+        })
     }
 
     /// The token endpoint for the pre-authorized code grant: checks the code and PIN and
     /// redeems the code exactly once (one conditional update).
-    pub async fn redeem(&self, form: &TokenForm) -> Result<serde_json::Value, AppError> {
+    pub async fn redeem(&self, form: &TokenRequest) -> Result<TokenResponse, AppError> {
         let now = self.clock.now();
-        if form.grant_type.as_deref() != Some(PRE_AUTHORIZED_GRANT) {
+        if form.grant_type != PRE_AUTHORIZED_GRANT {
             return Err(AppError::oauth(
                 "unsupported_grant_type",
                 format!("grant_type must be {PRE_AUTHORIZED_GRANT}"),
@@ -307,7 +318,8 @@ impl App {
         }
         let code = form
             .pre_authorized_code
-            .as_deref()
+            .as_ref()
+            .map(PreAuthorizedCode::as_str)
             .ok_or_else(|| AppError::oauth("invalid_request", "pre-authorized_code is missing"))?;
         let offer = self
             .store
@@ -378,17 +390,15 @@ impl App {
                 "pre-authorized_code was already used",
             ));
         }
-        Ok(json!({ "access_token": token, "token_type": "Bearer", "expires_in": expires_in }))
+        Ok(TokenResponse {
+            access_token: token,
+            token_type: protocol::oauth::TOKEN_TYPE_BEARER.into(),
+            expires_in: Some(u64::try_from(expires_in).unwrap_or(0)),
+            scope: None,
+            refresh_token: None,
+            authorization_details: None,
+        })
     }
-}
-
-/// The token request form (RFC 6749 §4.1.3 with OpenID4VCI §6.1 parameters).
-#[derive(Debug, Deserialize)]
-pub struct TokenForm {
-    pub grant_type: Option<String>,
-    #[serde(rename = "pre-authorized_code")]
-    pub pre_authorized_code: Option<String>,
-    pub tx_code: Option<String>,
 }
 
 fn tx_code_hash(offer_id: &str, pin: &str) -> String {

@@ -3,119 +3,104 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
-
-use super::openapi::{
-    METADATA, NonceResponse, OAuthError, PROTOCOL, Problem, TokenRequest, TokenResponse,
+use protocol::oid4vci::{
+    CredentialOffer, CredentialRequest, CredentialResponse, DeferredCredentialRequest,
+    NonceResponse, NotificationRequest, TokenRequest, TokenResponse,
 };
+
+use super::extract::{AccessToken, Protocol};
+use super::openapi::{METADATA, OAuthError, PROTOCOL, Problem};
 use crate::App;
 use crate::domain::issuance::CredentialAnswer;
-use crate::domain::offers::TokenForm;
 use crate::error::AppError;
 
 #[utoipa::path(get, path = "/offers/{id}", tag = PROTOCOL,
     params(("id" = String, Path, description = "The offer id of `credential_offer_uri`")),
-    responses((status = 200, description = "The Credential Offer (OpenID4VCI §4.1.1)", body = Object),
+    responses((status = 200, description = "The Credential Offer (OpenID4VCI §4.1.1)", body = CredentialOffer),
         (status = 400, description = "Expired or already redeemed", body = OAuthError),
         (status = 404, description = "No such offer", body = Problem, content_type = "application/problem+json")))]
 pub async fn offer(State(app): State<App>, Path(id): Path<String>) -> Result<Response, AppError> {
-    let doc = app.offer_document(&id).await?;
-    Ok(no_store(Json(doc).into_response()))
+    let offer = app.offer_document(&id).await?;
+    Ok(no_store(Json(offer).into_response()))
 }
 
 #[utoipa::path(post, path = "/token", tag = PROTOCOL,
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "The access token", body = TokenResponse),
-        (status = 400, description = "`invalid_request`, `invalid_grant`, `unsupported_grant_type`", body = OAuthError)))]
-pub async fn token(State(app): State<App>, body: axum::body::Bytes) -> Result<Response, AppError> {
-    let form: TokenForm = serde_urlencoded_form(&body)?;
-    Ok(no_store(Json(app.redeem(&form).await?).into_response()))
+        (status = 400, description = "`invalid_request`, `invalid_grant`, `unsupported_grant_type`", body = OAuthError),
+        (status = 413, description = "`invalid_request`: the body is over the limit", body = OAuthError)))]
+pub async fn token(
+    State(app): State<App>,
+    Protocol(request): Protocol<TokenRequest>,
+) -> Result<Response, AppError> {
+    Ok(no_store(Json(app.redeem(&request).await?).into_response()))
 }
 
 #[utoipa::path(post, path = "/nonce", tag = PROTOCOL,
     responses((status = 200, description = "A fresh `c_nonce`", body = NonceResponse)))]
-pub async fn nonce(State(app): State<App>) -> Result<Response, AppError> {
+pub async fn nonce(State(app): State<App>) -> Response {
     let c_nonce = app.new_nonce();
-    Ok(no_store(
-        Json(serde_json::json!({ "c_nonce": c_nonce })).into_response(),
-    ))
-}
-
-/// The bearer token and the JSON body of a protected protocol request. The token is
-/// checked for presence before the body is read, so an anonymous caller learns nothing
-/// else; a body that is not JSON is refused with `error_code`.
-fn authenticated_json<'a>(
-    headers: &'a HeaderMap,
-    body: &[u8],
-    error_code: &'static str,
-) -> Result<(Option<&'a str>, Value), AppError> {
-    let bearer = kit::web::bearer_token(headers);
-    if bearer.is_none() {
-        return Err(AppError::InvalidToken("no bearer access token".into()));
-    }
-    let request = serde_json::from_slice(body)
-        .map_err(|e| AppError::oauth(error_code, format!("body is not JSON: {e}")))?;
-    Ok((bearer, request))
+    no_store(Json(NonceResponse { c_nonce }).into_response())
 }
 
 /// The Notification Endpoint (§11): `204 No Content` once recorded.
 #[utoipa::path(post, path = "/notification", tag = PROTOCOL,
     security(("access_token" = [])),
-    request_body(content = Object, description = "`notification_id`, `event`, `event_description` (§11.1)"),
+    request_body(content = NotificationRequest),
     responses((status = 204, description = "Recorded"),
         (status = 400, description = "`invalid_notification_id`, `invalid_notification_request`", body = OAuthError),
-        (status = 401, description = "`invalid_token`", body = OAuthError)))]
+        (status = 401, description = "`invalid_token`", body = OAuthError),
+        (status = 413, description = "`invalid_notification_request`: the body is over the limit", body = OAuthError)))]
 pub async fn notification(
     State(app): State<App>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    AccessToken(token): AccessToken,
+    Protocol(request): Protocol<NotificationRequest>,
 ) -> Result<Response, AppError> {
-    let (bearer, request) = authenticated_json(&headers, &body, "invalid_notification_request")?;
-    app.notification(bearer, request).await?;
-    Ok(axum::http::StatusCode::NO_CONTENT.into_response())
+    app.notification(&token, &request).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[utoipa::path(post, path = "/credential", tag = PROTOCOL,
     security(("access_token" = [])),
-    request_body(content = Object, description = "The Credential Request (§8.2): `credential_configuration_id` and `proofs`"),
-    responses((status = 200, description = "The Credential Response (§8.3)", body = Object),
-        (status = 400, description = "`invalid_credential_request`, `invalid_proof`, `invalid_nonce`, `unknown_credential_configuration`", body = OAuthError),
-        (status = 202, description = "Deferred (§9): `transaction_id` and `interval`; the achievement needs the operator's approval", body = Object),
-        (status = 401, description = "`invalid_token`", body = OAuthError)))]
+    request_body(content = CredentialRequest, description = "The Credential Request (§8.2): `credential_configuration_id` and `proofs`"),
+    responses((status = 200, description = "The Credential Response (§8.3)", body = CredentialResponse),
+        (status = 400, description = "`invalid_credential_request`, `invalid_proof`, `invalid_nonce`, `unknown_credential_configuration`, `unknown_credential_identifier`, `invalid_encryption_parameters`, `credential_request_denied`", body = OAuthError),
+        (status = 202, description = "Deferred (§9): `transaction_id` and `interval`; the achievement needs the operator's approval", body = CredentialResponse),
+        (status = 401, description = "`invalid_token`", body = OAuthError),
+        (status = 413, description = "`invalid_credential_request`: the body is over the limit", body = OAuthError)))]
 pub async fn credential(
     State(app): State<App>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    AccessToken(token): AccessToken,
+    Protocol(request): Protocol<CredentialRequest>,
 ) -> Result<Response, AppError> {
-    let (bearer, request) = authenticated_json(&headers, &body, "invalid_credential_request")?;
-    Ok(answer(app.credential(bearer, request).await?))
+    Ok(answer(app.credential(&token, &request).await?))
 }
 
 /// 200 with the credentials, or 202 with the deferred transaction.
 fn answer(a: CredentialAnswer) -> Response {
-    let (status, body) = match a {
-        CredentialAnswer::Issued(body) => (axum::http::StatusCode::OK, body),
-        CredentialAnswer::Deferred(body) => (axum::http::StatusCode::ACCEPTED, body),
+    let (status, body): (StatusCode, CredentialResponse) = match a {
+        CredentialAnswer::Issued(body) => (StatusCode::OK, body),
+        CredentialAnswer::Deferred(body) => (StatusCode::ACCEPTED, body),
     };
     no_store((status, Json(body)).into_response())
 }
 
 #[utoipa::path(post, path = "/deferred_credential", tag = PROTOCOL,
     security(("access_token" = [])),
-    request_body(content = Object, description = "The Deferred Credential Request (§9.1): `transaction_id`"),
-    responses((status = 200, description = "The credentials, issued once the operator approved", body = Object),
-        (status = 202, description = "Still waiting: `transaction_id` and `interval`", body = Object),
-        (status = 400, description = "`invalid_transaction_id`, `credential_request_denied`", body = OAuthError),
-        (status = 401, description = "`invalid_token`", body = OAuthError)))]
+    request_body(content = DeferredCredentialRequest, description = "The Deferred Credential Request (§9.1): `transaction_id`"),
+    responses((status = 200, description = "The credentials, issued once the operator approved", body = CredentialResponse),
+        (status = 202, description = "Still waiting: `transaction_id` and `interval`", body = CredentialResponse),
+        (status = 400, description = "`invalid_transaction_id`, `credential_request_denied`, `invalid_credential_request`", body = OAuthError),
+        (status = 401, description = "`invalid_token`", body = OAuthError),
+        (status = 413, description = "`invalid_credential_request`: the body is over the limit", body = OAuthError)))]
 pub async fn deferred_credential(
     State(app): State<App>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    AccessToken(token): AccessToken,
+    Protocol(request): Protocol<DeferredCredentialRequest>,
 ) -> Result<Response, AppError> {
-    let (bearer, request) = authenticated_json(&headers, &body, "invalid_credential_request")?;
-    Ok(answer(app.deferred_credential(bearer, request).await?))
+    Ok(answer(app.deferred_credential(&token, &request).await?))
 }
 
 #[utoipa::path(get, path = "/status/{list}", tag = METADATA,
@@ -173,7 +158,7 @@ pub async fn bitstring_status_list(
                 .any(|t| t.trim() == published.etag || t.trim() == "*")
         });
     let mut r = if not_modified {
-        axum::http::StatusCode::NOT_MODIFIED.into_response()
+        StatusCode::NOT_MODIFIED.into_response()
     } else {
         let mut r = published.jwt.into_response();
         r.headers_mut().insert(
@@ -206,20 +191,4 @@ fn no_store(mut r: Response) -> Response {
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
-}
-
-/// Parses an `application/x-www-form-urlencoded` body; a malformed one is `invalid_request`.
-fn serde_urlencoded_form<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
-    let mut map = serde_json::Map::new();
-    for (k, v) in pairs {
-        if map.insert(k.clone(), Value::String(v)).is_some() {
-            return Err(AppError::oauth(
-                "invalid_request",
-                format!("parameter {k} is repeated"),
-            ));
-        }
-    }
-    serde_json::from_value(Value::Object(map))
-        .map_err(|e| AppError::oauth("invalid_request", e.to_string()))
 }

@@ -114,32 +114,6 @@ pub struct ImportRecord {
     pub achievement_id: Option<String>,
 }
 
-/// `POST /nonce` (OpenID4VCI §7).
-#[derive(Serialize, ToSchema)]
-pub struct NonceResponse {
-    pub c_nonce: String,
-}
-
-/// `POST /token` (OpenID4VCI §6, pre-authorized code grant), form-encoded.
-#[derive(Serialize, ToSchema)]
-pub struct TokenRequest {
-    /// `urn:ietf:params:oauth:grant-type:pre-authorized_code`.
-    pub grant_type: String,
-    #[serde(rename = "pre-authorized_code")]
-    pub pre_authorized_code: String,
-    /// The PIN, when the offer asks for one.
-    pub tx_code: Option<String>,
-}
-
-/// `POST /token`: the access token.
-#[derive(Serialize, ToSchema)]
-pub struct TokenResponse {
-    pub access_token: String,
-    /// `Bearer`.
-    pub token_type: String,
-    pub expires_in: i64,
-}
-
 /// The document: info and tags; the paths and their schemas come from the router.
 #[derive(utoipa::OpenApi)]
 #[openapi(

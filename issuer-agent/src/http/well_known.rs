@@ -7,6 +7,11 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use protocol::keys::Signer;
+use protocol::oid4vci::{
+    AuthorizationServerMetadata, BatchCredentialIssuance, ClaimDescription, ClaimDisplay,
+    CredentialConfiguration, CredentialDefinition, CredentialIssuerMetadata, CredentialMetadata,
+    Display, Logo, ProofTypeMetadata, ProofTypesSupported,
+};
 use serde_json::{Value, json};
 
 use super::openapi::METADATA;
@@ -17,7 +22,7 @@ use crate::domain::issuance::{
 };
 use crate::domain::offers::PRE_AUTHORIZED_GRANT;
 
-fn public(doc: Value) -> Response {
+fn public_json<T: serde::Serialize>(doc: T) -> Response {
     let mut r = Json(doc).into_response();
     r.headers_mut().insert(
         header::CACHE_CONTROL,
@@ -31,54 +36,120 @@ fn public(doc: Value) -> Response {
 }
 
 #[utoipa::path(get, path = "/.well-known/openid-credential-issuer", tag = METADATA,
-    responses((status = 200, description = "Credential Issuer Metadata (OpenID4VCI §12.2)", body = Object)))]
+    responses((status = 200, description = "Credential Issuer Metadata (OpenID4VCI §12.2)", body = CredentialIssuerMetadata)))]
 pub async fn credential_issuer(State(app): State<App>) -> Response {
+    public_json(credential_issuer_metadata(&app))
+}
+
+/// Our Credential Issuer Metadata (§12.2.4): the endpoints, batch size, display, and the
+/// four OB 3.0 configurations in the order offers list them.
+fn credential_issuer_metadata(app: &App) -> CredentialIssuerMetadata {
     let base = &app.issuer_id;
-    public(json!({
-        "credential_issuer": base,
-        "credential_endpoint": format!("{base}/credential"),
-        "nonce_endpoint": format!("{base}/nonce"),
-        "notification_endpoint": format!("{base}/notification"),
-        "deferred_credential_endpoint": format!("{base}/deferred_credential"),
-        "batch_credential_issuance": { "batch_size": BATCH_SIZE },
-        "display": issuer_display(&app),
-        "credential_configurations_supported": {
-            CONFIGURATION_SD_JWT: {
-                "format": "dc+sd-jwt",
-                "scope": "openbadge_sd_jwt",
-                "vct": app.vct(),
-                "credential_signing_alg_values_supported": ["ES256"],
-                "cryptographic_binding_methods_supported": ["jwk"],
-                "proof_types_supported": {
-                    "jwt": { "proof_signing_alg_values_supported": ["ES256", "EdDSA"] }
+    let sd_jwt = CredentialConfiguration {
+        scope: Some("openbadge_sd_jwt".into()),
+        vct: Some(app.vct()),
+        cryptographic_binding_methods_supported: Some(strings(&["jwk"])),
+        credential_metadata: Some(CredentialMetadata {
+            display: credential_display(
+                app,
+                "An Open Badges 3.0 achievement, selectively disclosable",
+                "Open Badges 3.0 の達成証明(選択的開示)",
+            ),
+            claims: vec![
+                claim(
+                    &["ld", "credentialSubject", "achievement", "name"],
+                    true,
+                    "Achievement",
+                    "達成",
+                ),
+                claim(&["ld", "issuer", "name"], true, "Issuer", "発行者"),
+                ClaimDescription {
+                    path: vec![
+                        json!("ld"),
+                        json!("credentialSubject"),
+                        json!("identifier"),
+                        Value::Null,
+                        json!("identityHash"),
+                    ],
+                    ..claim(&[], false, "Recipient", "受領者")
                 },
-                "credential_metadata": {
-                    "display": credential_display(
-                        &app,
-                        "An Open Badges 3.0 achievement, selectively disclosable",
-                        "Open Badges 3.0 の達成証明(選択的開示)",
-                    ),
-                    "claims": [
-                        { "path": ["ld", "credentialSubject", "achievement", "name"], "mandatory": true,
-                          "display": [{ "name": "Achievement", "locale": "en" }, { "name": "達成", "locale": "ja" }] },
-                        { "path": ["ld", "issuer", "name"], "mandatory": true,
-                          "display": [{ "name": "Issuer", "locale": "en" }, { "name": "発行者", "locale": "ja" }] },
-                        { "path": ["ld", "credentialSubject", "identifier", null, "identityHash"],
-                          "display": [{ "name": "Recipient", "locale": "en" }, { "name": "受領者", "locale": "ja" }] },
-                        { "path": ["ld", "validFrom"], "mandatory": true,
-                          "display": [{ "name": "Issued", "locale": "en" }, { "name": "発行日", "locale": "ja" }] }
-                    ]
-                }
-            },
-            CONFIGURATION_JWT_VC: jwt_vc_configuration(&app, "ES256"),
-            CONFIGURATION_JWT_VC_RS256: jwt_vc_configuration(&app, "RS256"),
-            CONFIGURATION_LDP_VC: ldp_vc_configuration(&app)
-        }
-    }))
+                claim(&["ld", "validFrom"], true, "Issued", "発行日"),
+            ],
+        }),
+        ..base_configuration("dc+sd-jwt", "ES256")
+    };
+    CredentialIssuerMetadata {
+        credential_issuer: base.clone(),
+        authorization_servers: None,
+        credential_endpoint: format!("{base}/credential"),
+        nonce_endpoint: Some(format!("{base}/nonce")),
+        deferred_credential_endpoint: Some(format!("{base}/deferred_credential")),
+        notification_endpoint: Some(format!("{base}/notification")),
+        credential_request_encryption: None,
+        credential_response_encryption: None,
+        batch_credential_issuance: Some(BatchCredentialIssuance {
+            batch_size: BATCH_SIZE as u32,
+        }),
+        display: issuer_display(app),
+        credential_configurations_supported: [
+            (CONFIGURATION_SD_JWT, sd_jwt),
+            (CONFIGURATION_JWT_VC, jwt_vc_configuration(app, "ES256")),
+            (
+                CONFIGURATION_JWT_VC_RS256,
+                jwt_vc_configuration(app, "RS256"),
+            ),
+            (CONFIGURATION_LDP_VC, ldp_vc_configuration(app)),
+        ]
+        .into_iter()
+        .map(|(id, config)| (id.to_owned(), config))
+        .collect(),
+    }
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// A claim description whose display name is `en` in English and `ja` in Japanese.
+fn claim(path: &[&str], mandatory: bool, en: &str, ja: &str) -> ClaimDescription {
+    ClaimDescription {
+        path: path.iter().map(|p| json!(p)).collect(),
+        mandatory: mandatory.then_some(true),
+        display: [("en", en), ("ja", ja)]
+            .into_iter()
+            .map(|(locale, name)| ClaimDisplay {
+                name: Some(name.to_owned()),
+                locale: Some(locale.to_owned()),
+            })
+            .collect(),
+    }
+}
+
+/// What every configuration shares: the format, the signing algorithm, and `jwt` key
+/// proofs signed with ES256 or EdDSA.
+fn base_configuration(format: &str, alg: &str) -> CredentialConfiguration {
+    CredentialConfiguration {
+        format: format.to_owned(),
+        scope: None,
+        cryptographic_binding_methods_supported: None,
+        credential_signing_alg_values_supported: Some(strings(&[alg])),
+        proof_types_supported: Some(ProofTypesSupported {
+            jwt: Some(ProofTypeMetadata {
+                proof_signing_alg_values_supported: strings(&["ES256", "EdDSA"]),
+                key_attestations_required: None,
+            }),
+            di_vp: None,
+            attestation: None,
+        }),
+        credential_metadata: None,
+        vct: None,
+        doctype: None,
+        credential_definition: None,
+    }
 }
 
 /// The issuer's display (OpenID4VCI §12.2.4): its name in en and ja, and its logo.
-fn issuer_display(app: &App) -> Value {
+fn issuer_display(app: &App) -> Vec<Display> {
     let names = [
         ("en", app.config.name.as_str()),
         (
@@ -86,100 +157,102 @@ fn issuer_display(app: &App) -> Value {
             app.config.name_ja.as_deref().unwrap_or(&app.config.name),
         ),
     ];
-    Value::Array(
-        names
-            .into_iter()
-            .map(|(locale, name)| {
-                let mut d = json!({ "name": name, "locale": locale });
-                if let Some(logo) = &app.config.logo_url {
-                    d["logo"] = json!({ "uri": logo, "alt_text": name });
-                }
-                d
-            })
-            .collect(),
-    )
+    names
+        .into_iter()
+        .map(|(locale, name)| Display {
+            name: Some(name.to_owned()),
+            locale: Some(locale.to_owned()),
+            logo: app.config.logo_url.as_ref().map(|uri| Logo {
+                uri: uri.clone(),
+                alt_text: Some(name.to_owned()),
+            }),
+            ..Display::default()
+        })
+        .collect()
 }
 
 /// A credential configuration's display in en and ja, in the issuer's colours and logo.
-fn credential_display(app: &App, description_en: &str, description_ja: &str) -> Value {
-    Value::Array(
-        [
-            ("en", "Open Badge", description_en),
-            ("ja", "オープンバッジ", description_ja),
-        ]
-        .into_iter()
-        .map(|(locale, name, description)| {
-            let mut d = json!({
-                "name": name,
-                "locale": locale,
-                "description": description,
-                "background_color": app.config.brand_color,
-                "text_color": app.config.text_color,
-            });
-            if let Some(logo) = &app.config.logo_url {
-                d["logo"] = json!({ "uri": logo, "alt_text": app.config.name });
-            }
-            d
-        })
-        .collect(),
-    )
+fn credential_display(app: &App, description_en: &str, description_ja: &str) -> Vec<Display> {
+    [
+        ("en", "Open Badge", description_en),
+        ("ja", "オープンバッジ", description_ja),
+    ]
+    .into_iter()
+    .map(|(locale, name, description)| Display {
+        name: Some(name.to_owned()),
+        locale: Some(locale.to_owned()),
+        logo: app.config.logo_url.as_ref().map(|uri| Logo {
+            uri: uri.clone(),
+            alt_text: Some(app.config.name.clone()),
+        }),
+        description: Some(description.to_owned()),
+        background_color: Some(app.config.brand_color.clone()),
+        background_image: None,
+        text_color: Some(app.config.text_color.clone()),
+    })
+    .collect()
 }
 
 /// An OB 3.0 Data Integrity configuration (OpenID4VCI 1.0 Appendix A.1.2).
-fn ldp_vc_configuration(app: &App) -> Value {
+fn ldp_vc_configuration(app: &App) -> CredentialConfiguration {
     let mut config = jwt_vc_configuration(app, "eddsa-rdfc-2022");
-    config["format"] = json!("ldp_vc");
-    config["scope"] = json!("openbadge_ldp_vc");
-    config["credential_definition"]["@context"] = json!([
-        protocol::ob3::CONTEXT_VC_V2,
-        protocol::ob3::CONTEXT_OB_V3P0_3
-    ]);
+    config.format = "ldp_vc".into();
+    config.scope = Some("openbadge_ldp_vc".into());
+    if let Some(definition) = config.credential_definition.as_mut() {
+        definition.context = Some(vec![
+            json!(protocol::ob3::CONTEXT_VC_V2),
+            json!(protocol::ob3::CONTEXT_OB_V3P0_3),
+        ]);
+    }
     config
 }
 
 /// An OB 3.0 VC-JWT configuration (OpenID4VCI 1.0 Appendix A.1.1) signed with `alg`.
-fn jwt_vc_configuration(app: &App, alg: &str) -> Value {
-    json!({
-        "format": "jwt_vc_json",
-        "scope": format!("openbadge_jwt_vc_{}", alg.to_ascii_lowercase()),
-        "credential_definition": {
-            "type": ["VerifiableCredential", "OpenBadgeCredential"]
-        },
-        "credential_signing_alg_values_supported": [alg],
-        "cryptographic_binding_methods_supported": ["did:jwk"],
-        "proof_types_supported": {
-            "jwt": { "proof_signing_alg_values_supported": ["ES256", "EdDSA"] }
-        },
-        "credential_metadata": {
-            "display": credential_display(
+fn jwt_vc_configuration(app: &App, alg: &str) -> CredentialConfiguration {
+    CredentialConfiguration {
+        scope: Some(format!("openbadge_jwt_vc_{}", alg.to_ascii_lowercase())),
+        credential_definition: Some(CredentialDefinition {
+            context: None,
+            type_: strings(&["VerifiableCredential", "OpenBadgeCredential"]),
+        }),
+        cryptographic_binding_methods_supported: Some(strings(&["did:jwk"])),
+        credential_metadata: Some(CredentialMetadata {
+            display: credential_display(
                 app,
                 &format!("An Open Badges 3.0 achievement ({alg})"),
                 &format!("Open Badges 3.0 の達成証明({alg})"),
             ),
-            "claims": [
-                { "path": ["credentialSubject", "achievement", "name"], "mandatory": true,
-                  "display": [{ "name": "Achievement", "locale": "en" }, { "name": "達成", "locale": "ja" }] },
-                { "path": ["issuer", "name"], "mandatory": true,
-                  "display": [{ "name": "Issuer", "locale": "en" }, { "name": "発行者", "locale": "ja" }] },
-                { "path": ["validFrom"], "mandatory": true,
-                  "display": [{ "name": "Issued", "locale": "en" }, { "name": "発行日", "locale": "ja" }] }
-            ]
-        }
-    })
+            claims: vec![
+                claim(
+                    &["credentialSubject", "achievement", "name"],
+                    true,
+                    "Achievement",
+                    "達成",
+                ),
+                claim(&["issuer", "name"], true, "Issuer", "発行者"),
+                claim(&["validFrom"], true, "Issued", "発行日"),
+            ],
+        }),
+        ..base_configuration("jwt_vc_json", alg)
+    }
 }
 
 #[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = METADATA,
-    responses((status = 200, description = "Authorization Server Metadata (RFC 8414)", body = Object)))]
+    responses((status = 200, description = "Authorization Server Metadata (RFC 8414)", body = AuthorizationServerMetadata)))]
 pub async fn authorization_server(State(app): State<App>) -> Response {
     let base = &app.issuer_id;
-    public(json!({
-        "issuer": base,
-        "token_endpoint": format!("{base}/token"),
-        "grant_types_supported": [PRE_AUTHORIZED_GRANT],
-        "response_types_supported": [],
-        "token_endpoint_auth_methods_supported": ["none"],
-        "pre-authorized_grant_anonymous_access_supported": true
-    }))
+    public_json(AuthorizationServerMetadata {
+        issuer: base.clone(),
+        token_endpoint: Some(format!("{base}/token")),
+        authorization_endpoint: None,
+        pushed_authorization_request_endpoint: None,
+        grant_types_supported: Some(strings(&[PRE_AUTHORIZED_GRANT])),
+        response_types_supported: Some(Vec::new()),
+        token_endpoint_auth_methods_supported: Some(strings(&["none"])),
+        code_challenge_methods_supported: None,
+        dpop_signing_alg_values_supported: None,
+        pre_authorized_grant_anonymous_access_supported: Some(true),
+    })
 }
 
 fn issuer_jwk(key: &dyn Signer, kid: &str) -> Value {
@@ -194,7 +267,7 @@ fn issuer_jwk(key: &dyn Signer, kid: &str) -> Value {
 #[utoipa::path(get, path = "/.well-known/jwt-vc-issuer", tag = METADATA,
     responses((status = 200, description = "JWT VC Issuer Metadata (SD-JWT VC)", body = Object)))]
 pub async fn jwt_vc_issuer(State(app): State<App>) -> Response {
-    public(json!({ "issuer": app.issuer_id, "jwks": { "keys": [
+    public_json(json!({ "issuer": app.issuer_id, "jwks": { "keys": [
         issuer_jwk(&app.es256, &app.kid),
         issuer_jwk(&app.rs256, &app.kid_rs256),
     ] } }))
@@ -228,13 +301,13 @@ pub async fn did_document(State(app): State<App>) -> Response {
             list.push(value);
         }
     }
-    public(doc)
+    public_json(doc)
 }
 
 #[utoipa::path(get, path = "/vct/open-badge-v3", tag = METADATA,
     responses((status = 200, description = "SD-JWT VC Type Metadata of the Open Badge `vct`", body = Object)))]
 pub async fn type_metadata(State(app): State<App>) -> Response {
-    public(json!({
+    public_json(json!({
         "vct": app.vct(),
         "name": "Open Badge 3.0",
         "description": "An Open Badges 3.0 AchievementCredential carried in the `ld` claim (SD-JWT VCLD)",

@@ -10,8 +10,13 @@ use serde_json::Value;
 
 use crate::oauth::ErrorCode;
 
+/// Members of draft-era Credential Requests that 1.0 removed: a request carrying one is
+/// refused by name ([`CredentialRequest::from_json`]) rather than half understood.
+pub const DRAFT_PARAMETERS: [&str; 3] = ["proof", "format", "credential_definition"];
+
 /// The Nonce Endpoint response (§7.2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NonceResponse {
     /// The fresh nonce to put in key proofs.
     pub c_nonce: String,
@@ -19,6 +24,7 @@ pub struct NonceResponse {
 
 /// A Credential Request (§8.2).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialRequest {
     /// The configuration to issue; excludes `credential_identifier`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -34,14 +40,18 @@ pub struct CredentialRequest {
     pub credential_response_encryption: Option<CredentialResponseEncryption>,
 }
 
-/// `proofs` (§8.2): exactly one proof type, with a non-empty array.
+/// `proofs` (§8.2): exactly one proof type, with a non-empty array. A proof type this
+/// library does not know is refused when parsing (the request could not be honoured).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Proofs {
     /// `jwt` proofs (Appendix F.1).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub jwt: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt: Option<Vec<String>>,
     /// `di_vp` proofs (Appendix F.2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<Object>>))]
     pub di_vp: Option<Vec<Value>>,
     /// `attestation` proof (Appendix F.3): exactly one key attestation JWT.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -50,8 +60,10 @@ pub struct Proofs {
 
 /// `credential_response_encryption` in a request (§8.2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialResponseEncryption {
     /// The public key to encrypt to.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub jwk: Value,
     /// JWE `enc`.
     pub enc: String,
@@ -60,9 +72,17 @@ pub struct CredentialResponseEncryption {
     pub zip: Option<String>,
 }
 
-/// Why a Credential Request is malformed (§8.3.1.2 `invalid_credential_request`).
+/// Why a Credential Request is malformed (§8.3.1.2); [`Self::error_code`] picks the code.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CredentialRequestError {
+    #[error("body is not JSON: {0}")]
+    NotJson(String),
+    #[error("`{0}` is not an OpenID4VCI 1.0 request parameter")]
+    DraftParameter(&'static str),
+    /// A member has the wrong type or a required one is missing; `member` is its path
+    /// (`proofs.jwt[0]`, `credential_response_encryption.enc`) or `body`.
+    #[error("`{member}`: {reason}")]
+    Malformed { member: String, reason: String },
     #[error("both `credential_configuration_id` and `credential_identifier` are present")]
     BothIdentifiers,
     #[error("neither `credential_configuration_id` nor `credential_identifier` is present")]
@@ -76,13 +96,25 @@ pub enum CredentialRequestError {
 }
 
 impl CredentialRequestError {
-    /// The OAuth error code to answer with.
+    /// The OAuth error code to answer with: `invalid_proof` for `proofs`,
+    /// `invalid_encryption_parameters` for `credential_response_encryption`,
+    /// `invalid_credential_request` for the rest.
     pub fn error_code(&self) -> ErrorCode {
         match self {
-            CredentialRequestError::BothIdentifiers | CredentialRequestError::NoIdentifier => {
-                ErrorCode::InvalidCredentialRequest
+            CredentialRequestError::NotJson(_)
+            | CredentialRequestError::DraftParameter(_)
+            | CredentialRequestError::BothIdentifiers
+            | CredentialRequestError::NoIdentifier => ErrorCode::InvalidCredentialRequest,
+            CredentialRequestError::Malformed { member, .. } => {
+                match member.split(['.', '[']).next().unwrap_or_default() {
+                    "proofs" => ErrorCode::InvalidProof,
+                    "credential_response_encryption" => ErrorCode::InvalidEncryptionParameters,
+                    _ => ErrorCode::InvalidCredentialRequest,
+                }
             }
-            _ => ErrorCode::InvalidProof,
+            CredentialRequestError::ProofTypeCount(_)
+            | CredentialRequestError::EmptyProofs(_)
+            | CredentialRequestError::AttestationCount => ErrorCode::InvalidProof,
         }
     }
 }
@@ -97,6 +129,29 @@ pub enum CredentialTarget<'a> {
 }
 
 impl CredentialRequest {
+    /// Parses a Credential Request body: JSON, no draft-era member ([`DRAFT_PARAMETERS`]),
+    /// every member of its type. Members this version does not define are ignored, as
+    /// OAuth endpoints do (RFC 6749 §3.1); a malformed one is named in the error. Run
+    /// [`Self::check`] next.
+    pub fn from_json(body: &[u8]) -> Result<Self, CredentialRequestError> {
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|e| CredentialRequestError::NotJson(e.to_string()))?;
+        let Some(members) = value.as_object() else {
+            // serde would read an array as the struct's members in order.
+            return Err(CredentialRequestError::Malformed {
+                member: "body".into(),
+                reason: "must be a JSON object".into(),
+            });
+        };
+        if let Some(draft) = DRAFT_PARAMETERS.iter().find(|d| members.contains_key(**d)) {
+            return Err(CredentialRequestError::DraftParameter(draft));
+        }
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let (member, reason) = member_at_fault(&e);
+            CredentialRequestError::Malformed { member, reason }
+        })
+    }
+
     /// Checks the exclusive identifiers and the shape of `proofs`; returns the target.
     pub fn check(&self) -> Result<CredentialTarget<'_>, CredentialRequestError> {
         let target = match (
@@ -115,11 +170,30 @@ impl CredentialRequest {
     }
 }
 
+/// The member a serde error points at (its path, or the missing member's name, or `body`)
+/// and the parser's reason: what a refusal of a malformed request names.
+pub fn member_at_fault<E: std::fmt::Display>(
+    e: &serde_path_to_error::Error<E>,
+) -> (String, String) {
+    let reason = e.inner().to_string();
+    let path = e.path().to_string();
+    let member = if path != "." {
+        path
+    } else {
+        reason
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+            .unwrap_or("body")
+            .to_owned()
+    };
+    (member, reason)
+}
+
 impl Proofs {
     /// `jwt` proofs only.
     pub fn jwt(proofs: Vec<String>) -> Self {
         Proofs {
-            jwt: proofs,
+            jwt: Some(proofs),
             di_vp: None,
             attestation: None,
         }
@@ -127,11 +201,14 @@ impl Proofs {
 
     /// Checks that exactly one proof type is present and non-empty.
     pub fn check(&self) -> Result<(), CredentialRequestError> {
-        let count = usize::from(!self.jwt.is_empty())
+        let count = usize::from(self.jwt.is_some())
             + usize::from(self.di_vp.is_some())
             + usize::from(self.attestation.is_some());
         if count != 1 {
             return Err(CredentialRequestError::ProofTypeCount(count));
+        }
+        if self.jwt.as_ref().is_some_and(Vec::is_empty) {
+            return Err(CredentialRequestError::EmptyProofs("jwt"));
         }
         if self.di_vp.as_ref().is_some_and(Vec::is_empty) {
             return Err(CredentialRequestError::EmptyProofs("di_vp"));
@@ -145,6 +222,7 @@ impl Proofs {
 
 /// A Credential Response (§8.3) or Deferred Credential Response (§9.2).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialResponse {
     /// Issued credentials (immediate issuance).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -162,13 +240,16 @@ pub struct CredentialResponse {
 
 /// One issued credential (§8.3): a string (JWT, SD-JWT, mdoc) or an object (`ldp_vc`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IssuedCredential {
     /// The credential in its format's encoding.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub credential: Value,
 }
 
 /// A Deferred Credential Request (§9.1).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeferredCredentialRequest {
     /// From the Credential Response.
     pub transaction_id: String,
@@ -179,6 +260,7 @@ pub struct DeferredCredentialRequest {
 
 /// A Notification Request (§11.1).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NotificationRequest {
     /// From the Credential Response.
     pub notification_id: String,
@@ -191,6 +273,7 @@ pub struct NotificationRequest {
 
 /// `event` of a Notification Request (§11.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationEvent {
     /// Stored by the wallet.

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 /// Credential Issuer Metadata (§12.2.4).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialIssuerMetadata {
     /// The Credential Issuer Identifier; equals the identifier the metadata URL was built from.
     pub credential_issuer: String,
@@ -45,8 +46,10 @@ pub struct CredentialIssuerMetadata {
 
 /// `credential_request_encryption` (§12.2.4).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialRequestEncryption {
     /// JWK Set of the issuer's encryption keys.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub jwks: Value,
     /// Supported JWE `enc` values.
     pub enc_values_supported: Vec<String>,
@@ -59,6 +62,7 @@ pub struct CredentialRequestEncryption {
 
 /// `credential_response_encryption` in issuer metadata (§12.2.4).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialResponseEncryptionMetadata {
     /// Supported JWE `alg` values.
     pub alg_values_supported: Vec<String>,
@@ -73,6 +77,7 @@ pub struct CredentialResponseEncryptionMetadata {
 
 /// `batch_credential_issuance` (§12.2.4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BatchCredentialIssuance {
     /// Maximum number of credentials per request; at least 2.
     pub batch_size: u32,
@@ -80,6 +85,7 @@ pub struct BatchCredentialIssuance {
 
 /// A `display` entry, of the issuer or of a credential (§12.2.4).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Display {
     /// Display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -106,6 +112,7 @@ pub struct Display {
 
 /// A `logo` (§12.2.4).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Logo {
     /// Where the image is (https or data: URI).
     pub uri: String,
@@ -116,6 +123,7 @@ pub struct Logo {
 
 /// A `background_image` (§12.2.4).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Image {
     /// Where the image is.
     pub uri: String,
@@ -123,6 +131,7 @@ pub struct Image {
 
 /// One entry of `credential_configurations_supported` (§12.2.4, format profiles Appendix A).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialConfiguration {
     /// The format identifier: `dc+sd-jwt`, `ldp_vc`, `jwt_vc_json`, …
     pub format: String,
@@ -154,6 +163,7 @@ pub struct CredentialConfiguration {
 
 /// `proof_types_supported` (§12.2.4).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProofTypesSupported {
     /// The `jwt` proof type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -168,16 +178,19 @@ pub struct ProofTypesSupported {
 
 /// One proof type's requirements (§12.2.4).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProofTypeMetadata {
     /// Accepted signing algorithms of the proof.
     pub proof_signing_alg_values_supported: Vec<String>,
     /// Key attestation requirements, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub key_attestations_required: Option<serde_json::Map<String, Value>>,
 }
 
 /// `credential_metadata` (§12.2.4).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialMetadata {
     /// How to show the credential, per locale.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -189,6 +202,7 @@ pub struct CredentialMetadata {
 
 /// A claim description (§12.2.4, Appendix B.2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClaimDescription {
     /// Claims path pointer (strings, non-negative integers, `null`).
     pub path: Vec<Value>,
@@ -202,6 +216,7 @@ pub struct ClaimDescription {
 
 /// A claim's display name (§12.2.4).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClaimDisplay {
     /// Display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -213,6 +228,7 @@ pub struct ClaimDisplay {
 
 /// `credential_definition` of W3C formats (Appendix A.1).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialDefinition {
     /// JSON-LD contexts (`ldp_vc`, `jwt_vc_json-ld`).
     #[serde(rename = "@context", default, skip_serializing_if = "Option::is_none")]
@@ -224,6 +240,7 @@ pub struct CredentialDefinition {
 
 /// Authorization Server Metadata (RFC 8414 §2), the members OpenID4VCI uses (§12.3).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthorizationServerMetadata {
     /// The AS issuer identifier.
     pub issuer: String,
@@ -242,6 +259,9 @@ pub struct AuthorizationServerMetadata {
     /// Supported response types.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_types_supported: Option<Vec<String>>,
+    /// Client authentication methods of the Token Endpoint (`none` for public clients).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
     /// Supported PKCE methods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code_challenge_methods_supported: Option<Vec<String>>,

@@ -20,6 +20,7 @@ pub const OFFER_SCHEME: &str = "openid-credential-offer://";
 
 /// A pre-authorized code (§4.1.1): short-lived, single use, a secret until redeemed.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct PreAuthorizedCode(pub String);
 
@@ -38,6 +39,7 @@ impl std::fmt::Debug for PreAuthorizedCode {
 
 /// A Credential Offer (§4.1.1).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialOffer {
     /// The Credential Issuer Identifier.
     pub credential_issuer: String,
@@ -50,6 +52,7 @@ pub struct CredentialOffer {
 
 /// The `grants` object of an offer (§4.1.1), keyed by grant type.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Grants {
     /// The authorization code grant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -65,6 +68,7 @@ pub struct Grants {
 
 /// `grants.authorization_code` (§4.1.1).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthorizationCodeGrant {
     /// Opaque value to pass back in the Authorization Request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -76,6 +80,7 @@ pub struct AuthorizationCodeGrant {
 
 /// `grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"]` (§4.1.1).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PreAuthorizedCodeGrant {
     /// The pre-authorized code.
     #[serde(rename = "pre-authorized_code")]
@@ -90,6 +95,7 @@ pub struct PreAuthorizedCodeGrant {
 
 /// `tx_code`: the description of the Transaction Code the wallet must ask for (§4.1.1).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TxCode {
     /// `numeric` (the default) or `text`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -104,6 +110,7 @@ pub struct TxCode {
 
 /// `tx_code.input_mode` (§4.1.1).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum TxCodeInputMode {
     /// Digits only.

@@ -4,6 +4,7 @@ use serde_json::json;
 
 use super::*;
 use crate::keys::{Alg, Jwk, Signer, SigningKey};
+use crate::oauth::ErrorCode;
 
 const ISSUER: &str = "https://badges.example.org";
 const NOW: i64 = 1_772_355_600;
@@ -409,4 +410,89 @@ fn proof_rejections() {
         ProofError::MissingNonce.error_code(),
         crate::oauth::ErrorCode::InvalidProof
     );
+}
+
+#[test]
+fn credential_request_parsing_names_the_member_and_picks_the_code() {
+    let parse = |body: serde_json::Value| CredentialRequest::from_json(body.to_string().as_bytes());
+    let ok = parse(
+        json!({"credential_configuration_id": "c", "proofs": {"jwt": ["a.b.c"]},
+                          "x_extension": 1}),
+    )
+    .unwrap();
+    assert_eq!(ok.proofs, Some(Proofs::jwt(vec!["a.b.c".into()])));
+
+    let cases = [
+        (
+            json!({"proof": {"jwt": "x"}}),
+            "`proof`",
+            ErrorCode::InvalidCredentialRequest,
+        ),
+        (
+            json!({"credential_configuration_id": 1}),
+            "`credential_configuration_id`",
+            ErrorCode::InvalidCredentialRequest,
+        ),
+        (
+            json!({"proofs": {"jwt": "x"}}),
+            "`proofs.jwt`",
+            ErrorCode::InvalidProof,
+        ),
+        (
+            json!({"proofs": {"jwt": [1]}}),
+            "`proofs.jwt[0]`",
+            ErrorCode::InvalidProof,
+        ),
+        (
+            json!({"proofs": {"ldp_vp": []}}),
+            "`proofs.ldp_vp`",
+            ErrorCode::InvalidProof,
+        ),
+        (
+            json!({"credential_response_encryption": {"jwk": {}}}),
+            "`credential_response_encryption`",
+            ErrorCode::InvalidEncryptionParameters,
+        ),
+        (
+            json!(["c", null, null]),
+            "`body`",
+            ErrorCode::InvalidCredentialRequest,
+        ),
+    ];
+    for (body, member, code) in cases {
+        let e = parse(body.clone()).unwrap_err();
+        assert!(e.to_string().contains(member), "{body}: {e}");
+        assert_eq!(e.error_code(), code, "{body}: {e}");
+    }
+    let e = CredentialRequest::from_json(b"{").unwrap_err();
+    assert!(matches!(e, CredentialRequestError::NotJson(_)), "{e}");
+
+    let empty = parse(json!({"credential_configuration_id": "c", "proofs": {"jwt": []}})).unwrap();
+    assert_eq!(
+        empty.check(),
+        Err(CredentialRequestError::EmptyProofs("jwt"))
+    );
+    assert_eq!(
+        empty.check().unwrap_err().error_code(),
+        ErrorCode::InvalidProof
+    );
+}
+
+#[test]
+fn token_request_form_parsing() {
+    let req = TokenRequest::from_form(
+        b"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Apre-authorized_code&pre-authorized_code=abc&x=1",
+    )
+    .unwrap();
+    assert_eq!(
+        req,
+        TokenRequest::pre_authorized(PreAuthorizedCode("abc".into()), None)
+    );
+    assert_eq!(
+        TokenRequest::from_form(b"grant_type=a&tx_code=1&tx_code=2"),
+        Err(TokenRequestError::Repeated("tx_code".into()))
+    );
+    let missing = TokenRequest::from_form(b"tx_code=1").unwrap_err();
+    assert!(missing.to_string().contains("`grant_type`"), "{missing}");
+    assert_eq!(missing.error_code(), ErrorCode::InvalidRequest);
 }

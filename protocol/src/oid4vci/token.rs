@@ -10,6 +10,7 @@ use super::offer::PreAuthorizedCode;
 
 /// A Token Request (§6.1).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenRequest {
     /// `urn:ietf:params:oauth:grant-type:pre-authorized_code` or `authorization_code`.
     pub grant_type: String,
@@ -40,7 +41,41 @@ pub struct TokenRequest {
     pub authorization_details: Option<String>,
 }
 
+/// Why a Token Request body was refused (RFC 6749 §5.2 `invalid_request`).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenRequestError {
+    #[error("parameter {0} is repeated")]
+    Repeated(String),
+    /// A required parameter is missing (`member` names it) or one is malformed.
+    #[error("`{member}`: {reason}")]
+    Malformed { member: String, reason: String },
+}
+
+impl TokenRequestError {
+    /// The OAuth error code to answer with.
+    pub fn error_code(&self) -> crate::oauth::ErrorCode {
+        crate::oauth::ErrorCode::InvalidRequest
+    }
+}
+
 impl TokenRequest {
+    /// Parses an `application/x-www-form-urlencoded` Token Request. A parameter sent twice
+    /// is refused (RFC 6749 §3.2); parameters this type does not name are ignored.
+    pub fn from_form(body: &[u8]) -> Result<Self, TokenRequestError> {
+        let mut members = serde_json::Map::new();
+        for (name, value) in url::form_urlencoded::parse(body) {
+            let name = name.into_owned();
+            if members.contains_key(&name) {
+                return Err(TokenRequestError::Repeated(name));
+            }
+            members.insert(name, Value::String(value.into_owned()));
+        }
+        serde_path_to_error::deserialize(Value::Object(members)).map_err(|e| {
+            let (member, reason) = super::credential::member_at_fault(&e);
+            TokenRequestError::Malformed { member, reason }
+        })
+    }
+
     /// A pre-authorized code Token Request.
     pub fn pre_authorized(code: PreAuthorizedCode, tx_code: Option<String>) -> Self {
         TokenRequest {
@@ -58,6 +93,7 @@ impl TokenRequest {
 
 /// A successful Token Response (§6.2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     /// The access token for the Credential Endpoint.
     pub access_token: String,
@@ -79,6 +115,7 @@ pub struct TokenResponse {
 
 /// An `openid_credential` authorization detail (§5.1.1, §6.2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthorizationDetail {
     /// Always `openid_credential`.
     #[serde(rename = "type")]
