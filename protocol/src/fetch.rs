@@ -99,8 +99,8 @@ pub fn is_loopback_host(host: &Host<&str>) -> bool {
 }
 
 /// A plain [`HttpGet`] for this crate's tests (the services use `kit::fetch::Fetcher`):
-/// `http://` only when loopback is allowed, any other status than 2xx is
-/// [`FetchError::Status`].
+/// `http://` and loopback address literals only when loopback is allowed, any other
+/// status than 2xx is [`FetchError::Status`].
 #[cfg(test)]
 #[derive(Debug, Clone)]
 pub(crate) struct TestGet {
@@ -124,6 +124,21 @@ impl HttpGet for TestGet {
             if parsed.scheme() != "https" && !(self.allow_loopback && loopback) {
                 return Err(FetchError::NotHttps {
                     url: url.to_owned(),
+                });
+            }
+            // As kit's Fetcher: a loopback address literal is refused unless allowed.
+            let literal = match parsed.host() {
+                Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
+                Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+                _ => None,
+            };
+            if let Some(addr) = literal
+                && addr.is_loopback()
+                && !self.allow_loopback
+            {
+                return Err(FetchError::ForbiddenAddress {
+                    host: addr.to_string(),
+                    addr,
                 });
             }
             let response = reqwest::Client::new()
