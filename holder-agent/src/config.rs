@@ -100,6 +100,10 @@ pub struct Config {
         value_delimiter = ','
     )]
     pub trusted_issuers: Vec<String>,
+    /// The argon2id cost of new password hashes: argon2's default unless an embedding
+    /// program lowers it (the tests' stacks do; no flag or variable does).
+    #[arg(skip)]
+    pub password_cost: crate::wallet::web::PasswordCost,
 }
 
 impl Config {
@@ -122,6 +126,7 @@ impl Config {
             mail_from: "Akashi Wallet <wallet@akashi.example>".into(),
             outbox_dir: None,
             trusted_issuers: Vec::new(),
+            password_cost: crate::wallet::web::PasswordCost::DEFAULT,
         }
     }
 

@@ -79,13 +79,64 @@ pub fn check_new_password(password: &str, repeated: &str) -> Result<(), WebAuthE
     Ok(())
 }
 
-/// The argon2id PHC string of `password` (default parameters: m=19 MiB, t=2, p=1).
+/// The argon2id cost of new password hashes (a stored hash carries its own parameters, so
+/// a hash made at any cost still verifies). [`PasswordCost::DEFAULT`], argon2's and OWASP's
+/// (m=19 MiB, t=2, p=1), is what a wallet uses; only tests lower it
+/// ([`crate::Config::password_cost`]), since each hash at the default cost takes a good
+/// part of a second in a debug build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PasswordCost {
+    /// Memory in KiB.
+    pub m_kib: u32,
+    /// Passes.
+    pub t: u32,
+    /// Lanes.
+    pub p: u32,
+}
+
+impl PasswordCost {
+    /// argon2's default: m=19456 KiB, t=2, p=1.
+    pub const DEFAULT: PasswordCost = PasswordCost {
+        m_kib: argon2::Params::DEFAULT_M_COST,
+        t: argon2::Params::DEFAULT_T_COST,
+        p: argon2::Params::DEFAULT_P_COST,
+    };
+    /// The smallest cost argon2 takes (m=8 KiB, t=1, p=1): for tests only.
+    pub const TEST: PasswordCost = PasswordCost {
+        m_kib: argon2::Params::MIN_M_COST,
+        t: argon2::Params::MIN_T_COST,
+        p: argon2::Params::MIN_P_COST,
+    };
+
+    fn hasher(self) -> Result<Argon2<'static>, AppError> {
+        let params = argon2::Params::new(self.m_kib, self.t, self.p, None)
+            .map_err(|e| AppError::Internal(format!("password hash parameters: {e}")))?;
+        Ok(Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            params,
+        ))
+    }
+}
+
+impl Default for PasswordCost {
+    fn default() -> Self {
+        PasswordCost::DEFAULT
+    }
+}
+
+/// The argon2id PHC string of `password` at the default cost ([`PasswordCost::DEFAULT`]).
 pub async fn hash_password(password: &str) -> Result<String, AppError> {
+    hash_password_at(PasswordCost::DEFAULT, password).await
+}
+
+/// The argon2id PHC string of `password` at `cost`.
+pub async fn hash_password_at(cost: PasswordCost, password: &str) -> Result<String, AppError> {
     let password = password.to_owned();
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
             .map_err(|e| AppError::Internal(format!("password salt: {e}")))?;
-        Argon2::default()
+        cost.hasher()?
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
             .map_err(|e| AppError::Internal(format!("password hash: {e}")))
@@ -94,6 +145,7 @@ pub async fn hash_password(password: &str) -> Result<String, AppError> {
     .map_err(|e| AppError::Internal(format!("password hash task: {e}")))?
 }
 
+/// Whether `password` matches the PHC string `phc`, checked at the cost `phc` names.
 async fn password_matches(password: &str, phc: &str) -> Result<bool, AppError> {
     let password = password.to_owned();
     let phc = phc.to_owned();
@@ -297,6 +349,35 @@ mod tests {
             check_new_password("パスワードは十文字以上", "パスワードは十文字以上"),
             Ok(())
         );
+    }
+
+    #[tokio::test]
+    async fn the_default_cost_is_argon2s_default_and_the_test_cost_still_verifies() {
+        // What a wallet uses unless code says otherwise: the configuration's default and
+        // `Config::for_dir` both hash at m=19 MiB, t=2, p=1 (DUMMY_HASH's cost too).
+        assert_eq!(PasswordCost::default(), PasswordCost::DEFAULT);
+        let config = crate::Config::for_dir(
+            std::path::PathBuf::from("data"),
+            String::new(),
+            String::new(),
+        );
+        assert_eq!(config.password_cost, PasswordCost::DEFAULT);
+        let phc = hash_password_at(config.password_cost, "correct horse battery")
+            .await
+            .unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert!(DUMMY_HASH.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        // A hash made at the test cost names it, and verifies like any other.
+        let phc = hash_password_at(PasswordCost::TEST, "correct horse battery")
+            .await
+            .unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=8,t=1,p=1$"), "{phc}");
+        assert!(
+            password_matches("correct horse battery", &phc)
+                .await
+                .unwrap()
+        );
+        assert!(!password_matches("wrong", &phc).await.unwrap());
     }
 
     #[tokio::test]

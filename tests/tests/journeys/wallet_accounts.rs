@@ -1039,7 +1039,7 @@ async fn wallet_in_production_mode_refuses_private_destinations() {
         .ensure_account("page@example.org", t.stack.clock.now())
         .await
         .unwrap();
-    let phc = holder_agent::wallet::web::hash_password(PASSWORD)
+    let phc = holder_agent::wallet::web::hash_password_at(app.config.password_cost, PASSWORD)
         .await
         .unwrap();
     app.store

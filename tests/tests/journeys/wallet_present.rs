@@ -22,7 +22,7 @@ pub(crate) async fn web_account(t: &TestStack, email: &str) -> Account {
     let app = &t.stack.wallet.app;
     let now = t.stack.clock.now();
     let account = app.ensure_account(email, now).await.expect("account");
-    let phc = holder_agent::wallet::web::hash_password(PASSWORD)
+    let phc = holder_agent::wallet::web::hash_password_at(app.config.password_cost, PASSWORD)
         .await
         .unwrap();
     app.store
