@@ -203,6 +203,7 @@ pub(crate) async fn registered(
 }
 
 #[tokio::test]
+#[ignore = "heavy: run by ./test (headless Chromium)"]
 async fn wallet_accounts_open_registration_and_password_reset_in_the_browser() {
     const TEST: &str = "wallet_accounts_open_registration_and_password_reset_in_the_browser";
     let sink = SmtpSink::start().await;
@@ -808,6 +809,7 @@ async fn wallet_a_second_account_cannot_see_or_present_the_first_ones_badge() {
 }
 
 #[tokio::test]
+#[ignore = "heavy: run by ./test (headless Chromium)"]
 async fn wallet_badge_names_with_html_and_javascript_are_shown_escaped() {
     const TEST: &str = "wallet_badge_names_with_html_and_javascript_are_shown_escaped";
     let sink = SmtpSink::start().await;

@@ -58,6 +58,7 @@ async fn value_of(b: &Browser, css: &str) -> Value {
 }
 
 #[tokio::test]
+#[ignore = "heavy: run by ./test (headless Chromium)"]
 async fn wallet_pages_register_sign_in_and_receive_with_a_pin() {
     let sink = SmtpSink::start().await;
     let smtp = sink.url();
