@@ -161,8 +161,34 @@ async fn password_matches(password: &str, phc: &str) -> Result<bool, AppError> {
 }
 
 /// A hash that a password is checked against when the account does not exist, so that a
-/// sign-in takes as long either way.
+/// sign-in takes as long either way (at [`PasswordCost::DEFAULT`]; see [`dummy_hash`]).
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$9tWbSZJTf5TOh5CwMHMFWYnEjZBVtkUlvL3gVzIAJXY";
+
+/// The dummy hash at `cost`, the cost real hashes are made at: [`DUMMY_HASH`] at the
+/// default cost; at another (tests), one made once per process and cost.
+async fn dummy_hash(cost: PasswordCost) -> Result<String, AppError> {
+    static OTHERS: std::sync::Mutex<Vec<(PasswordCost, String)>> =
+        std::sync::Mutex::new(Vec::new());
+    if cost == PasswordCost::DEFAULT {
+        return Ok(DUMMY_HASH.to_owned());
+    }
+    let known = |others: &Vec<(PasswordCost, String)>| {
+        others
+            .iter()
+            .find(|(c, _)| *c == cost)
+            .map(|(_, phc)| phc.clone())
+    };
+    if let Some(phc) = known(&OTHERS.lock().unwrap_or_else(|e| e.into_inner())) {
+        return Ok(phc);
+    }
+    let phc = hash_password_at(cost, "a password nobody has").await?;
+    let mut others = OTHERS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(phc) = known(&others) {
+        return Ok(phc);
+    }
+    others.push((cost, phc.clone()));
+    Ok(phc)
+}
 
 impl App {
     /// Signs in with email and password from client address `ip`; returns the account.
@@ -191,10 +217,10 @@ impl App {
             return Err(WebAuthError::AddressLocked { minutes }.into());
         }
         let row = self.store.account_by_email(&email).await?;
-        let phc = row
-            .as_ref()
-            .and_then(|r| r.password_hash.clone())
-            .unwrap_or_else(|| DUMMY_HASH.to_owned());
+        let phc = match row.as_ref().and_then(|r| r.password_hash.clone()) {
+            Some(phc) => phc,
+            None => dummy_hash(self.config.password_cost).await?,
+        };
         let ok = password_matches(password, &phc).await? && row.is_some();
         match (ok, row) {
             (true, Some(row)) => {
@@ -378,6 +404,11 @@ mod tests {
                 .unwrap()
         );
         assert!(!password_matches("wrong", &phc).await.unwrap());
+        // The dummy hash of a missing account is made at the same cost.
+        assert_eq!(dummy_hash(PasswordCost::DEFAULT).await.unwrap(), DUMMY_HASH);
+        let dummy = dummy_hash(PasswordCost::TEST).await.unwrap();
+        assert!(dummy.starts_with("$argon2id$v=19$m=8,t=1,p=1$"), "{dummy}");
+        assert_eq!(dummy_hash(PasswordCost::TEST).await.unwrap(), dummy);
     }
 
     #[tokio::test]
