@@ -25,6 +25,16 @@ pub fn interop_dir() -> PathBuf {
         .join("interop")
 }
 
+/// `PYTHONPATH` for the Python implementations: `interop/.python`, where `./test` installs
+/// `interop/requirements.txt` (`pip install --target`), before whatever the caller had.
+pub fn python_path() -> std::ffi::OsString {
+    let mut paths = vec![interop_dir().join(".python")];
+    if let Some(outer) = std::env::var_os("PYTHONPATH") {
+        paths.extend(std::env::split_paths(&outer));
+    }
+    std::env::join_paths(paths).unwrap_or_else(|_| interop_dir().join(".python").into_os_string())
+}
+
 /// Fails with instructions when the independent implementations are not installed.
 pub fn require_installed() {
     let dir = interop_dir();
@@ -39,11 +49,12 @@ pub fn require_installed() {
     }
     let probe = Command::new("python3")
         .args(["-c", "import sd_jwt.verifier"])
+        .env("PYTHONPATH", python_path())
         .output()
         .expect("python3 runs");
     assert!(
         probe.status.success(),
-        "the Python `sd-jwt` package is missing: run `pip install -r interop/requirements.txt` ({})",
+        "the Python `sd-jwt` package is missing: run `./test`, which installs interop/requirements.txt into interop/.python ({})",
         String::from_utf8_lossy(&probe.stderr)
     );
 }
@@ -110,6 +121,7 @@ fn run_installed(program: &str, args: &[&str], input: &Value) -> Value {
     let mut child = Command::new(program)
         .args(args)
         .current_dir(interop_dir())
+        .env("PYTHONPATH", python_path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -107,6 +107,10 @@ pub struct Config {
         value_delimiter = ','
     )]
     pub trusted_issuers: Vec<String>,
+    /// The argon2id cost of new password hashes: argon2's default unless an embedding
+    /// program lowers it (the tests' stacks do; no flag or variable does).
+    #[arg(skip)]
+    pub password_cost: crate::wallet::web::PasswordCost,
 }
 
 impl Config {
@@ -129,6 +133,7 @@ impl Config {
             mail_from: defaults::MAIL_FROM.into(),
             outbox_dir: None,
             trusted_issuers: Vec::new(),
+            password_cost: crate::wallet::web::PasswordCost::DEFAULT,
         }
     }
 

@@ -157,6 +157,32 @@ pub struct Config {
         default_value_t = defaults::IMPORT_MAX_BYTES
     )]
     pub import_max_bytes: u64,
+    /// How the signing keys are made on first start: a fresh key each unless an embedding
+    /// program says otherwise (the tests' stacks share one RSA key per process; no flag or
+    /// variable sets it).
+    #[arg(skip)]
+    pub new_keys: NewKeys,
+}
+
+/// Makes the issuer's signing keys on first start (a stored key is loaded, never remade).
+#[derive(Clone, Copy)]
+pub struct NewKeys(pub fn(protocol::keys::Alg) -> protocol::keys::SigningKey);
+
+impl NewKeys {
+    /// A fresh key of the algorithm, from the system random source.
+    pub const GENERATE: NewKeys = NewKeys(protocol::keys::SigningKey::generate);
+}
+
+impl Default for NewKeys {
+    fn default() -> Self {
+        NewKeys::GENERATE
+    }
+}
+
+impl std::fmt::Debug for NewKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewKeys")
+    }
 }
 
 impl Config {
@@ -186,6 +212,7 @@ impl Config {
             outbox_lease: defaults::OUTBOX_LEASE,
             import_max_bytes: defaults::IMPORT_MAX_BYTES,
             outbox_concurrency: defaults::OUTBOX_CONCURRENCY,
+            new_keys: NewKeys::GENERATE,
         }
     }
 

@@ -92,13 +92,31 @@ impl App {
         let did = protocol::did::did_web_from_url(&issuer_id)
             .map_err(|e| AppError::Config(format!("public URL: {e}")))?;
         let es256 = store
-            .signing_key("es256-1", protocol::keys::Alg::ES256, &seal, clock.now())
+            .signing_key(
+                "es256-1",
+                protocol::keys::Alg::ES256,
+                &seal,
+                config.new_keys,
+                clock.now(),
+            )
             .await?;
         let rs256 = store
-            .signing_key("rs256-1", protocol::keys::Alg::RS256, &seal, clock.now())
+            .signing_key(
+                "rs256-1",
+                protocol::keys::Alg::RS256,
+                &seal,
+                config.new_keys,
+                clock.now(),
+            )
             .await?;
         let ed25519 = store
-            .signing_key("ed25519-1", protocol::keys::Alg::EdDSA, &seal, clock.now())
+            .signing_key(
+                "ed25519-1",
+                protocol::keys::Alg::EdDSA,
+                &seal,
+                config.new_keys,
+                clock.now(),
+            )
             .await?;
         let mut startup = Startup::default();
         let admin_token_hash = match &config.admin_token {

@@ -229,16 +229,21 @@ impl Store {
         Ok(self.db.set_setting(name, value).await?)
     }
 
-    /// Loads the signing key `id`, or creates, seals and stores it on first start.
+    /// Loads the signing key `id`, or has `new_keys` make one, and seals and stores it, on
+    /// first start.
     pub async fn signing_key(
         &self,
         id: &str,
         alg: Alg,
         seal: &SealKey,
+        new_keys: crate::config::NewKeys,
         now: i64,
     ) -> Result<SigningKey, StoreError> {
         let purpose = format!("issuer-signing-key:{id}");
-        Ok(self.db.signing_key(id, alg, seal, &purpose, now).await?)
+        Ok(self
+            .db
+            .signing_key_or(id, seal, &purpose, now, || (new_keys.0)(alg))
+            .await?)
     }
 
     pub async fn insert_achievement(&self, a: &AchievementRow) -> Result<(), StoreError> {

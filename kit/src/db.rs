@@ -322,27 +322,55 @@ impl Db {
         purpose: &str,
         now: i64,
     ) -> Result<protocol::keys::SigningKey, KeyStoreError> {
-        use protocol::keys::{Signer, SigningKey};
-        let fresh = SigningKey::generate(alg);
-        let sealed = seal.seal(purpose, &fresh.to_secret_bytes());
-        with_db_write!(self, |pool| {
-            sqlx::query(
-            "INSERT INTO signing_keys (id, alg, sealed, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING"
-        )
-        .bind(id)
-        .bind(fresh.alg().as_str())
-        .bind(&sealed)
-        .bind(now)
-        .execute(pool)
+        self.signing_key_or(id, seal, purpose, now, || {
+            protocol::keys::SigningKey::generate(alg)
+        })
         .await
-        .map(|_| ())
-        })?;
-        let stored: Vec<u8> = with_db!(self, |pool| sqlx::query_scalar(
-            "SELECT sealed FROM signing_keys WHERE id = $1"
-        )
-        .bind(id)
-        .fetch_one(pool)
-        .await)?;
+    }
+
+    /// As [`Db::signing_key`], with the key `new_key` makes when `id` is not stored yet
+    /// (it is called only then: a stored key is loaded without making one).
+    pub async fn signing_key_or(
+        &self,
+        id: &str,
+        seal: &protocol::keys::seal::SealKey,
+        purpose: &str,
+        now: i64,
+        new_key: impl FnOnce() -> protocol::keys::SigningKey,
+    ) -> Result<protocol::keys::SigningKey, KeyStoreError> {
+        use protocol::keys::{Signer, SigningKey};
+        let select = || async {
+            with_db!(self, |pool| sqlx::query_scalar::<_, Vec<u8>>(
+                "SELECT sealed FROM signing_keys WHERE id = $1"
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await)
+        };
+        let stored = match select().await? {
+            Some(stored) => stored,
+            None => {
+                let fresh = new_key();
+                let sealed = seal.seal(purpose, &fresh.to_secret_bytes());
+                with_db_write!(self, |pool| {
+                    sqlx::query(
+                    "INSERT INTO signing_keys (id, alg, sealed, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING"
+                )
+                .bind(id)
+                .bind(fresh.alg().as_str())
+                .bind(&sealed)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|_| ())
+                })?;
+                // Another instance's insert may have won: use what is stored.
+                select().await?.ok_or_else(|| KeyStoreError::Key {
+                    id: id.to_owned(),
+                    reason: "not stored after its insert".into(),
+                })?
+            }
+        };
         let bad = |reason: String| KeyStoreError::Key {
             id: id.to_owned(),
             reason,

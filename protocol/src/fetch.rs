@@ -99,8 +99,8 @@ pub fn is_loopback_host(host: &Host<&str>) -> bool {
 }
 
 /// A plain [`HttpGet`] for this crate's tests (the services use `kit::fetch::Fetcher`):
-/// `http://` only when loopback is allowed, any other status than 2xx is
-/// [`FetchError::Status`].
+/// `http://` and loopback address literals only when loopback is allowed, any other
+/// status than 2xx is [`FetchError::Status`].
 #[cfg(test)]
 #[derive(Debug, Clone)]
 pub(crate) struct TestGet {

@@ -30,6 +30,7 @@ fn private_jwk(key: &EncryptionKey) -> Value {
 }
 
 #[test]
+#[ignore = "heavy: run by ./test (npm jose interop package)"]
 fn jose_encrypts_we_decrypt() {
     let key = EncryptionKey::generate();
     for enc in Enc::ALL {
@@ -45,6 +46,7 @@ fn jose_encrypts_we_decrypt() {
 }
 
 #[test]
+#[ignore = "heavy: run by ./test (npm jose interop package)"]
 fn jose_encryption_to_another_key_is_refused() {
     let key = EncryptionKey::generate();
     let other = EncryptionKey::generate();
@@ -58,6 +60,7 @@ fn jose_encryption_to_another_key_is_refused() {
 }
 
 #[test]
+#[ignore = "heavy: run by ./test (npm jose interop package)"]
 fn we_encrypt_jose_decrypts() {
     let key = EncryptionKey::generate();
     for enc in Enc::ALL {

@@ -146,6 +146,7 @@ fn assert_ok(answer: &Value, who: &str) -> Value {
 }
 
 #[test]
+#[ignore = "heavy: run by ./test (npm and PyPI interop packages)"]
 fn our_presentation_verifies_in_sd_jwt_js_and_python_reference() {
     let issued = issue_badge();
     let presentation = present_badge(&issued).serialize();
@@ -184,6 +185,7 @@ fn our_presentation_verifies_in_sd_jwt_js_and_python_reference() {
 }
 
 #[test]
+#[ignore = "heavy: run by ./test (npm and PyPI interop packages)"]
 fn independent_verifiers_check_the_key_binding() {
     let issued = issue_badge();
     let presentation = present_badge(&issued).serialize();
@@ -224,6 +226,7 @@ fn independent_verifiers_check_the_key_binding() {
 }
 
 #[test]
+#[ignore = "heavy: run by ./test (npm and PyPI interop packages)"]
 fn sd_jwt_js_presentation_verifies_with_our_code() {
     let issuer = SigningKey::generate(Alg::ES256);
     let holder = SigningKey::generate(Alg::ES256);
@@ -304,6 +307,7 @@ fn tamper(presentation: &SdJwt) -> SdJwt {
 }
 
 #[test]
+#[ignore = "heavy: run by ./test (npm and PyPI interop packages)"]
 fn tampered_presentations_are_refused_by_the_independent_verifiers() {
     let issued = issue_badge();
     let presentation = present_badge(&issued);

@@ -6,8 +6,10 @@
 //! `TEST_DATABASE_URL`) and the same adjustable clock, so tests can move time.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use protocol::clock::Clock;
+use protocol::keys::{Alg, SigningKey};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -73,9 +75,16 @@ pub const TEST_VERIFIER_API_TOKEN: &str = "test-verifier-api-token";
 
 impl StackConfig {
     /// Everything on ephemeral loopback ports, data in `dir`, databases as
-    /// [`Storage::for_tests`] says, fixed tokens, loopback fetching allowed.
+    /// [`Storage::for_tests`] says, fixed tokens, loopback fetching allowed; and, for
+    /// speed, the issuer's RSA key shared within the process ([`test_keys`]) and the
+    /// wallet's passwords hashed at argon2's lowest cost
+    /// ([`holder_agent::wallet::web::PasswordCost::TEST`]). Tests only: the launcher and
+    /// the bench keep the services' defaults.
     pub fn ephemeral(dir: &Path) -> Self {
-        Self::with_storage(dir, Storage::for_tests(dir))
+        let mut config = Self::with_storage(dir, Storage::for_tests(dir));
+        config.issuer.new_keys = issuer_agent::config::NewKeys(test_keys);
+        config.wallet.password_cost = holder_agent::wallet::web::PasswordCost::TEST;
+        config
     }
 
     /// As [`StackConfig::ephemeral`], on the given storage.
@@ -107,6 +116,22 @@ impl StackConfig {
             wallet_trusts_verifier_ca: true,
             wallet_trusts_issuer: true,
         }
+    }
+}
+
+/// The tests' issuer keys: one RSA-2048 key per process, made on first use (every stack
+/// needs one, and making one is the slowest step of a start); ES256 and Ed25519 keys are
+/// fresh per stack, as in production (cheap, and tests with two issuers rely on their keys
+/// differing).
+pub fn test_keys(alg: Alg) -> SigningKey {
+    static RSA: OnceLock<Vec<u8>> = OnceLock::new();
+    match alg {
+        Alg::RS256 => {
+            let secret = RSA.get_or_init(|| SigningKey::generate(Alg::RS256).to_secret_bytes());
+            SigningKey::from_secret_bytes(secret)
+                .expect("a key's own secret bytes read back as that key")
+        }
+        other => SigningKey::generate(other),
     }
 }
 

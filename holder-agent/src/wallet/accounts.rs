@@ -11,7 +11,7 @@
 use crate::error::AppError;
 use crate::mail::{Kind, Letter, MailError};
 use crate::store::LoginRow;
-use crate::wallet::web::{check_new_password, hash_password};
+use crate::wallet::web::{check_new_password, hash_password_at};
 use crate::{Account, App};
 
 /// How long a confirmation link works, in seconds.
@@ -144,7 +144,7 @@ impl App {
             }
         };
         let phc = match password {
-            Some(password) => Some(hash_password(password).await?),
+            Some(password) => Some(hash_password_at(self.config.password_cost, password).await?),
             None => None,
         };
         if !self
@@ -257,7 +257,7 @@ impl App {
     ) -> Result<Account, AppError> {
         self.check_link_token(token, RESET, now).await?;
         check_new_password(password, repeated)?;
-        let phc = hash_password(password).await?;
+        let phc = hash_password_at(self.config.password_cost, password).await?;
         let account_id = self.use_link_token(token, RESET, now).await?;
         self.store.set_password_hash(&account_id, &phc).await?;
         self.store.confirm_email(&account_id, now).await?;

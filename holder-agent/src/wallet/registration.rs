@@ -23,7 +23,7 @@ use crate::App;
 use crate::error::AppError;
 use crate::store::AccountRow;
 use crate::wallet::accounts::normalise_email;
-use crate::wallet::web::hash_password;
+use crate::wallet::web::hash_password_at;
 
 /// Why an invitation was refused, by check.
 #[derive(Debug, thiserror::Error)]
@@ -197,7 +197,7 @@ impl App {
         };
         let api_token = match password {
             Some(password) => {
-                let phc = hash_password(password).await?;
+                let phc = hash_password_at(self.config.password_cost, password).await?;
                 if !self
                     .store
                     .set_first_login(&account.id, &email, &phc, now)

@@ -79,13 +79,64 @@ pub fn check_new_password(password: &str, repeated: &str) -> Result<(), WebAuthE
     Ok(())
 }
 
-/// The argon2id PHC string of `password` (default parameters: m=19 MiB, t=2, p=1).
+/// The argon2id cost of new password hashes (a stored hash carries its own parameters, so
+/// a hash made at any cost still verifies). [`PasswordCost::DEFAULT`], argon2's and OWASP's
+/// (m=19 MiB, t=2, p=1), is what a wallet uses; only tests lower it
+/// ([`crate::Config::password_cost`]), since each hash at the default cost takes a good
+/// part of a second in a debug build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PasswordCost {
+    /// Memory in KiB.
+    pub m_kib: u32,
+    /// Passes.
+    pub t: u32,
+    /// Lanes.
+    pub p: u32,
+}
+
+impl PasswordCost {
+    /// argon2's default: m=19456 KiB, t=2, p=1.
+    pub const DEFAULT: PasswordCost = PasswordCost {
+        m_kib: argon2::Params::DEFAULT_M_COST,
+        t: argon2::Params::DEFAULT_T_COST,
+        p: argon2::Params::DEFAULT_P_COST,
+    };
+    /// The smallest cost argon2 takes (m=8 KiB, t=1, p=1): for tests only.
+    pub const TEST: PasswordCost = PasswordCost {
+        m_kib: argon2::Params::MIN_M_COST,
+        t: argon2::Params::MIN_T_COST,
+        p: argon2::Params::MIN_P_COST,
+    };
+
+    fn hasher(self) -> Result<Argon2<'static>, AppError> {
+        let params = argon2::Params::new(self.m_kib, self.t, self.p, None)
+            .map_err(|e| AppError::Internal(format!("password hash parameters: {e}")))?;
+        Ok(Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            params,
+        ))
+    }
+}
+
+impl Default for PasswordCost {
+    fn default() -> Self {
+        PasswordCost::DEFAULT
+    }
+}
+
+/// The argon2id PHC string of `password` at the default cost ([`PasswordCost::DEFAULT`]).
 pub async fn hash_password(password: &str) -> Result<String, AppError> {
+    hash_password_at(PasswordCost::DEFAULT, password).await
+}
+
+/// The argon2id PHC string of `password` at `cost`.
+pub async fn hash_password_at(cost: PasswordCost, password: &str) -> Result<String, AppError> {
     let password = password.to_owned();
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
             .map_err(|e| AppError::Internal(format!("password salt: {e}")))?;
-        Argon2::default()
+        cost.hasher()?
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
             .map_err(|e| AppError::Internal(format!("password hash: {e}")))
@@ -94,6 +145,7 @@ pub async fn hash_password(password: &str) -> Result<String, AppError> {
     .map_err(|e| AppError::Internal(format!("password hash task: {e}")))?
 }
 
+/// Whether `password` matches the PHC string `phc`, checked at the cost `phc` names.
 async fn password_matches(password: &str, phc: &str) -> Result<bool, AppError> {
     let password = password.to_owned();
     let phc = phc.to_owned();
@@ -109,8 +161,34 @@ async fn password_matches(password: &str, phc: &str) -> Result<bool, AppError> {
 }
 
 /// A hash that a password is checked against when the account does not exist, so that a
-/// sign-in takes as long either way.
+/// sign-in takes as long either way (at [`PasswordCost::DEFAULT`]; see [`dummy_hash`]).
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$9tWbSZJTf5TOh5CwMHMFWYnEjZBVtkUlvL3gVzIAJXY";
+
+/// The dummy hash at `cost`, the cost real hashes are made at: [`DUMMY_HASH`] at the
+/// default cost; at another (tests), one made once per process and cost.
+async fn dummy_hash(cost: PasswordCost) -> Result<String, AppError> {
+    static OTHERS: std::sync::Mutex<Vec<(PasswordCost, String)>> =
+        std::sync::Mutex::new(Vec::new());
+    if cost == PasswordCost::DEFAULT {
+        return Ok(DUMMY_HASH.to_owned());
+    }
+    let known = |others: &Vec<(PasswordCost, String)>| {
+        others
+            .iter()
+            .find(|(c, _)| *c == cost)
+            .map(|(_, phc)| phc.clone())
+    };
+    if let Some(phc) = known(&OTHERS.lock().unwrap_or_else(|e| e.into_inner())) {
+        return Ok(phc);
+    }
+    let phc = hash_password_at(cost, "a password nobody has").await?;
+    let mut others = OTHERS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(phc) = known(&others) {
+        return Ok(phc);
+    }
+    others.push((cost, phc.clone()));
+    Ok(phc)
+}
 
 impl App {
     /// Signs in with email and password from client address `ip`; returns the account.
@@ -139,10 +217,10 @@ impl App {
             return Err(WebAuthError::AddressLocked { minutes }.into());
         }
         let row = self.store.account_by_email(&email).await?;
-        let phc = row
-            .as_ref()
-            .and_then(|r| r.password_hash.clone())
-            .unwrap_or_else(|| DUMMY_HASH.to_owned());
+        let phc = match row.as_ref().and_then(|r| r.password_hash.clone()) {
+            Some(phc) => phc,
+            None => dummy_hash(self.config.password_cost).await?,
+        };
         let ok = password_matches(password, &phc).await? && row.is_some();
         match (ok, row) {
             (true, Some(row)) => {
@@ -297,6 +375,40 @@ mod tests {
             check_new_password("パスワードは十文字以上", "パスワードは十文字以上"),
             Ok(())
         );
+    }
+
+    #[tokio::test]
+    async fn the_default_cost_is_argon2s_default_and_the_test_cost_still_verifies() {
+        // What a wallet uses unless code says otherwise: the configuration's default and
+        // `Config::for_dir` both hash at m=19 MiB, t=2, p=1 (DUMMY_HASH's cost too).
+        assert_eq!(PasswordCost::default(), PasswordCost::DEFAULT);
+        let config = crate::Config::for_dir(
+            std::path::PathBuf::from("data"),
+            String::new(),
+            String::new(),
+        );
+        assert_eq!(config.password_cost, PasswordCost::DEFAULT);
+        let phc = hash_password_at(config.password_cost, "correct horse battery")
+            .await
+            .unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert!(DUMMY_HASH.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        // A hash made at the test cost names it, and verifies like any other.
+        let phc = hash_password_at(PasswordCost::TEST, "correct horse battery")
+            .await
+            .unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=8,t=1,p=1$"), "{phc}");
+        assert!(
+            password_matches("correct horse battery", &phc)
+                .await
+                .unwrap()
+        );
+        assert!(!password_matches("wrong", &phc).await.unwrap());
+        // The dummy hash of a missing account is made at the same cost.
+        assert_eq!(dummy_hash(PasswordCost::DEFAULT).await.unwrap(), DUMMY_HASH);
+        let dummy = dummy_hash(PasswordCost::TEST).await.unwrap();
+        assert!(dummy.starts_with("$argon2id$v=19$m=8,t=1,p=1$"), "{dummy}");
+        assert_eq!(dummy_hash(PasswordCost::TEST).await.unwrap(), dummy);
     }
 
     #[tokio::test]

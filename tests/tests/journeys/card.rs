@@ -4,7 +4,7 @@
 //! (`pdftotext`) on a 91 × 55 mm page (`pdfinfo`). And the card routes over HTTP: only
 //! the signed-in holder of a badge gets anything for it.
 //!
-//! Needs zbar-tools and poppler-utils (`.ci/run` installs them); a missing tool fails the
+//! Needs zbar-tools and poppler-utils (`./test` installs them); a missing tool fails the
 //! test, it does not skip it.
 
 use std::path::{Path, PathBuf};

@@ -43,6 +43,7 @@ fn card_y4m(text: &str, width: usize, height: usize, frames: usize) -> Vec<u8> {
 }
 
 #[tokio::test]
+#[ignore = "heavy: run by ./test (headless Chromium)"]
 async fn a_qr_code_shown_to_the_camera_is_checked_without_a_reload() {
     let t = TestStack::start().await;
     let holder = holder_key();

@@ -340,7 +340,7 @@ pub fn failed_checks(result: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Decodes a QR code PNG with `zbarimg` (Debian's zbar-tools; `.ci/run` installs it).
+/// Decodes a QR code PNG with `zbarimg` (Debian's zbar-tools; `./test` installs it).
 pub fn zbarimg(png: &[u8]) -> String {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("qr.png");
@@ -349,7 +349,7 @@ pub fn zbarimg(png: &[u8]) -> String {
         .args(["--quiet", "--raw"])
         .arg(&path)
         .output()
-        .expect("zbarimg is installed (apt-get install zbar-tools; .ci/run does)");
+        .expect("zbarimg is installed (apt-get install zbar-tools; ./test does)");
     assert!(
         out.status.success(),
         "zbarimg found no QR code: {}",

@@ -1,6 +1,7 @@
 //! A real SMTP server for the journeys: `interop/smtp_sink.py` (Python's aiosmtpd, installed
-//! by `.ci/run`) in its own process on a loopback port. What it received is parsed by
-//! Python's email package, independently of the lettre crate that wrote it.
+//! into `interop/.python` by `./test`) in its own process on a loopback port. What it
+//! received is parsed by Python's email package, independently of the lettre crate that
+//! wrote it.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -89,6 +90,7 @@ impl SmtpSink {
             .expect("tests/ has a parent")
             .join("interop/smtp_sink.py");
         let mut child = tokio::process::Command::new("python3")
+            .env("PYTHONPATH", crate::interop::harness::python_path())
             .arg(&script)
             .arg(self.port.to_string())
             .arg(&self.out)
@@ -104,7 +106,7 @@ impl SmtpSink {
         assert_eq!(
             ready.ok().flatten().as_deref(),
             Some("ready"),
-            "the SMTP sink did not start: is aiosmtpd installed? (pip install -r interop/requirements.txt; .ci/run does)"
+            "the SMTP sink did not start: is aiosmtpd installed? (./test installs interop/requirements.txt into interop/.python)"
         );
         self.child = Some(child);
     }

@@ -40,12 +40,14 @@ async fn create_on_the_desk(b: &mut Browser, t: &TestStack) -> String {
 }
 
 #[tokio::test]
+#[ignore = "heavy: run by ./test (headless Chromium)"]
 async fn qr_page_shows_the_wallets_result_without_a_reload() {
     qr_page_journey("qr_page_shows_the_wallets_result_without_a_reload", true).await;
 }
 
 /// Where the browser has no `EventSource`, the page polls and still updates in place.
 #[tokio::test]
+#[ignore = "heavy: run by ./test (headless Chromium)"]
 async fn qr_page_polls_without_server_sent_events() {
     qr_page_journey("qr_page_polls_without_server_sent_events", false).await;
 }

@@ -434,6 +434,7 @@ async fn callback_refuses_forged_and_foreign_invitations() {
 }
 
 #[tokio::test]
+#[ignore = "heavy: run by ./test (1,000 emails through an SMTP outage)"]
 async fn smtp_outage_delays_mail_and_loses_none() {
     let mut sink = SmtpSink::down();
     let smtp = sink.url();
@@ -495,6 +496,7 @@ async fn smtp_outage_delays_mail_and_loses_none() {
 }
 
 #[tokio::test]
+#[ignore = "heavy: run by ./test (imports 100,000 rows)"]
 async fn import_edge_cases_and_a_hundred_thousand_rows() {
     // This instance only queues (another would send): 100,000 emails are not the point.
     let t = TestStack::start_with(|c| c.issuer.outbox_concurrency = 0).await;
@@ -683,6 +685,7 @@ impl IssuerProcess {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "heavy: run by ./test (kills an import of 10,000 rows)"]
 async fn killed_mid_import_every_recipient_gets_exactly_one_invitation() {
     let sink = SmtpSink::start().await;
     let dir = tempfile::tempdir().unwrap();

@@ -203,6 +203,7 @@ pub(crate) async fn registered(
 }
 
 #[tokio::test]
+#[ignore = "heavy: run by ./test (headless Chromium)"]
 async fn wallet_accounts_open_registration_and_password_reset_in_the_browser() {
     const TEST: &str = "wallet_accounts_open_registration_and_password_reset_in_the_browser";
     let sink = SmtpSink::start().await;
@@ -808,6 +809,7 @@ async fn wallet_a_second_account_cannot_see_or_present_the_first_ones_badge() {
 }
 
 #[tokio::test]
+#[ignore = "heavy: run by ./test (headless Chromium)"]
 async fn wallet_badge_names_with_html_and_javascript_are_shown_escaped() {
     const TEST: &str = "wallet_badge_names_with_html_and_javascript_are_shown_escaped";
     let sink = SmtpSink::start().await;
@@ -1039,7 +1041,7 @@ async fn wallet_in_production_mode_refuses_private_destinations() {
         .ensure_account("page@example.org", t.stack.clock.now())
         .await
         .unwrap();
-    let phc = holder_agent::wallet::web::hash_password(PASSWORD)
+    let phc = holder_agent::wallet::web::hash_password_at(app.config.password_cost, PASSWORD)
         .await
         .unwrap();
     app.store

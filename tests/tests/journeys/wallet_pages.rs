@@ -58,6 +58,7 @@ async fn value_of(b: &Browser, css: &str) -> Value {
 }
 
 #[tokio::test]
+#[ignore = "heavy: run by ./test (headless Chromium)"]
 async fn wallet_pages_register_sign_in_and_receive_with_a_pin() {
     let sink = SmtpSink::start().await;
     let smtp = sink.url();
@@ -342,13 +343,15 @@ async fn wallet_pages_register_sign_in_and_receive_with_a_pin() {
 async fn wallet_sign_in_is_locked_after_five_failures_per_account_and_per_address() {
     use holder_agent::AppError;
     use holder_agent::wallet::web::{
-        ADDRESS_MAX_FAILURES, LOCK_SECONDS, WebAuthError, hash_password,
+        ADDRESS_MAX_FAILURES, LOCK_SECONDS, WebAuthError, hash_password_at,
     };
 
     let t = TestStack::start().await;
     let app = &t.stack.wallet.app;
     let clock = &t.stack.clock;
-    let phc = hash_password(PASSWORD).await.unwrap();
+    let phc = hash_password_at(app.config.password_cost, PASSWORD)
+        .await
+        .unwrap();
     for email in ["cy@example.org", "di@example.org"] {
         let account = app.ensure_account(email, clock.now()).await.unwrap();
         app.store

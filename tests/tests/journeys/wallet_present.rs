@@ -22,7 +22,7 @@ pub(crate) async fn web_account(t: &TestStack, email: &str) -> Account {
     let app = &t.stack.wallet.app;
     let now = t.stack.clock.now();
     let account = app.ensure_account(email, now).await.expect("account");
-    let phc = holder_agent::wallet::web::hash_password(PASSWORD)
+    let phc = holder_agent::wallet::web::hash_password_at(app.config.password_cost, PASSWORD)
         .await
         .unwrap();
     app.store
@@ -144,6 +144,7 @@ async fn paste(b: &Browser, wallet: &str, link: &str) {
 }
 
 #[tokio::test]
+#[ignore = "heavy: run by ./test (headless Chromium)"]
 async fn wallet_present_from_the_browser_with_one_claim_unticked() {
     let t = TestStack::start().await;
     let wallet = t.stack.wallet.url.clone();
@@ -412,6 +413,7 @@ async fn wallet_present_from_the_browser_with_one_claim_unticked() {
 }
 
 #[tokio::test]
+#[ignore = "heavy: run by ./test (headless Chromium)"]
 async fn wallet_badge_page_verifies_live() {
     let t = TestStack::start().await;
     let wallet = t.stack.wallet.url.clone();
