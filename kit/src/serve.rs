@@ -98,20 +98,38 @@ pub struct BodyError {
     pub message: String,
 }
 
-/// Parses a JSON request body into `T`, naming the member at fault: the path where the
-/// value was wrong, or the missing member's name.
+/// Parses a JSON request body (an object) into `T`, naming the member at fault: the path
+/// where the value was wrong, the missing, unknown or repeated member's name, or `body`
+/// when the body as a whole is wrong. An array is refused: serde would otherwise read it as
+/// the struct's members in order.
 pub fn parse_json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, BodyError> {
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(BodyError {
+            field: "body".into(),
+            message: "the body must be a JSON object, not an array".into(),
+        });
+    }
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let message = e.inner().to_string();
         let path = e.path().to_string();
         let field = if path == "." {
-            message.split('`').nth(1).unwrap_or("body").to_owned()
+            top_level_member(&message).unwrap_or("body").to_owned()
         } else {
             path
         };
         BodyError { field, message }
     })
+}
+
+/// The member a top-level serde error names: "missing field `x`", "unknown field `x`, …",
+/// "duplicate field `x`". Other messages ("invalid type: integer `5`, expected …") name no
+/// member.
+fn top_level_member(message: &str) -> Option<&str> {
+    ["missing field `", "unknown field `", "duplicate field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
+        .and_then(|rest| rest.split('`').next())
 }
 
 /// An `application/problem+json` response (RFC 9457), with a `field` member naming the
@@ -169,5 +187,35 @@ mod tests {
         assert_eq!(e.field, "items[0].value");
         let e = parse_json_body::<Body>(b"not json").unwrap_err();
         assert_eq!(e.field, "body");
+    }
+
+    #[test]
+    fn a_wrong_body_as_a_whole_names_no_member() {
+        // A number where the object belongs: serde's message quotes the value, not a member.
+        let e = parse_json_body::<Body>(b"5").unwrap_err();
+        assert_eq!(e.field, "body", "{}", e.message);
+        let e = parse_json_body::<Body>(br#""name""#).unwrap_err();
+        assert_eq!(e.field, "body", "{}", e.message);
+    }
+
+    #[test]
+    fn an_array_is_not_read_as_the_members_in_order() {
+        let e = parse_json_body::<Body>(br#" ["a", [{"value": 1}]]"#).unwrap_err();
+        assert_eq!(e.field, "body");
+        assert!(e.message.contains("array"), "{}", e.message);
+    }
+
+    #[test]
+    fn unknown_and_duplicate_members_are_named() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Strict {
+            name: String,
+        }
+        let e = parse_json_body::<Strict>(br#"{"name": "a", "extra": 1}"#).unwrap_err();
+        assert_eq!(e.field, "extra", "{}", e.message);
+        let e = parse_json_body::<Strict>(br#"{"name": "a", "name": "b"}"#).unwrap_err();
+        assert_eq!(e.field, "name", "{}", e.message);
     }
 }

@@ -4,6 +4,7 @@
 //! `#[utoipa::path]`: the router and `GET /openapi.json` come from one list.
 
 mod admin;
+pub mod error;
 mod extract;
 mod oid4vci;
 pub mod openapi;

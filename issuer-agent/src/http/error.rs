@@ -1,0 +1,74 @@
+//! The one place that maps errors to HTTP: OAuth-style bodies on protocol endpoints
+//! (RFC 6749 §5.2, OpenID4VCI §8.3.1), `application/problem+json` (RFC 9457) on the admin
+//! API. A 5xx logs its cause and shows none.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::error::AppError;
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match self {
+            AppError::OAuth {
+                status,
+                code,
+                description,
+            } => kit::serve::oauth_error(status, code.as_str(), &description),
+            AppError::InvalidToken(description) => {
+                let mut r = kit::serve::oauth_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                    &description,
+                );
+                r.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                );
+                r
+            }
+            AppError::BadRequest { field, detail } => kit::serve::problem(
+                StatusCode::BAD_REQUEST,
+                "Invalid request",
+                &detail,
+                Some(&field),
+            ),
+            AppError::Unauthorized => {
+                let mut r = kit::serve::problem(
+                    StatusCode::UNAUTHORIZED,
+                    "Unauthorized",
+                    "missing or wrong admin bearer token",
+                    None,
+                );
+                r.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                r
+            }
+            AppError::Throttled(e) => {
+                let mut r = kit::serve::problem(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many failed attempts",
+                    &e.to_string(),
+                    None,
+                );
+                kit::serve::retry_after(&mut r, e.retry_after);
+                r
+            }
+            AppError::NotFound(what) => kit::serve::problem(
+                StatusCode::NOT_FOUND,
+                "Not found",
+                &format!("{what} not found"),
+                None,
+            ),
+            AppError::Config(_) | AppError::Store(_) | AppError::Db(_) | AppError::Internal(_) => {
+                tracing::error!(error = %self, "internal error");
+                kit::serve::problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal error",
+                    "the server could not complete the request",
+                    None,
+                )
+            }
+        }
+    }
+}
