@@ -19,6 +19,7 @@ use base64::Engine;
 use serde_json::Value;
 
 use super::Account;
+use super::card::xml_escape;
 use super::oid4vci::FORMAT_LDP_VC;
 use crate::App;
 use crate::error::AppError;
@@ -148,13 +149,6 @@ fn classify(content_type: &str, bytes: Vec<u8>) -> Option<Image> {
     }
 }
 
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// A PNG as an SVG image, 256 × 256.
 fn wrap_png(png: &[u8], name: &str) -> String {
     format!(
@@ -178,6 +172,17 @@ fn generated_svg(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A badge name is the issuer's text: characters XML 1.0 forbids (control characters)
+    /// are dropped, so the SVG stays well-formed and still unbakes.
+    #[test]
+    fn a_name_with_control_characters_still_makes_a_well_formed_svg() {
+        let svg = generated_svg("Badge\u{1}\u{8} 'one'");
+        assert!(!svg.contains('\u{1}') && !svg.contains('\u{8}'), "{svg:?}");
+        let vc = r#"{"type":["VerifiableCredential","OpenBadgeCredential"]}"#;
+        let baked = protocol::baked::bake_svg(&svg, vc).unwrap();
+        assert_eq!(protocol::baked::unbake_svg(&baked).unwrap(), vc);
+    }
 
     #[test]
     fn generated_images_escape_the_name_and_bake() {
