@@ -96,7 +96,7 @@ impl App {
                 "es256-1",
                 protocol::keys::Alg::ES256,
                 &seal,
-                config.new_keys,
+                config.new_keys.0,
                 clock.now(),
             )
             .await?;
@@ -105,7 +105,7 @@ impl App {
                 "rs256-1",
                 protocol::keys::Alg::RS256,
                 &seal,
-                config.new_keys,
+                config.new_keys.0,
                 clock.now(),
             )
             .await?;
@@ -114,7 +114,7 @@ impl App {
                 "ed25519-1",
                 protocol::keys::Alg::EdDSA,
                 &seal,
-                config.new_keys,
+                config.new_keys.0,
                 clock.now(),
             )
             .await?;

@@ -229,20 +229,20 @@ impl Store {
         Ok(self.db.set_setting(name, value).await?)
     }
 
-    /// Loads the signing key `id`, or has `new_keys` make one, and seals and stores it, on
+    /// Loads the signing key `id`, or has `new_key` make one, and seals and stores it, on
     /// first start.
     pub async fn signing_key(
         &self,
         id: &str,
         alg: Alg,
         seal: &SealKey,
-        new_keys: crate::config::NewKeys,
+        new_key: fn(Alg) -> SigningKey,
         now: i64,
     ) -> Result<SigningKey, StoreError> {
         let purpose = format!("issuer-signing-key:{id}");
         Ok(self
             .db
-            .signing_key_or(id, seal, &purpose, now, || (new_keys.0)(alg))
+            .signing_key_or(id, seal, &purpose, now, || new_key(alg))
             .await?)
     }
 
