@@ -6,7 +6,7 @@
 
 use clap::Subcommand;
 
-use crate::error::AppError;
+use crate::AppError;
 use crate::{Accepted, App, Config, CredentialView, Presented};
 
 #[derive(Subcommand, Debug, Clone, Default)]

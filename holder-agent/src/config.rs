@@ -9,7 +9,7 @@ use kit::fetch::FetchPolicy;
 use protocol::keys::seal::SealKey;
 pub use protocol::secret::Secret;
 
-use crate::error::AppError;
+use crate::AppError;
 
 /// Defaults written once: the flags' `default_value`s and [`Config::for_dir`] both use them.
 mod defaults {

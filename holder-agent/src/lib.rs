@@ -13,15 +13,11 @@
 //! The service is a library: [`serve`] runs it on any listener, so the one-command launcher
 //! and the end-to-end tests start it in-process on port 0.
 
-pub mod card_pages;
 pub mod cli;
 pub mod config;
-pub mod error;
 pub mod files;
 pub mod http;
 pub mod mail;
-pub mod pages;
-pub mod present_pages;
 pub mod store;
 pub mod wallet;
 
@@ -35,8 +31,8 @@ use protocol::keys::seal::SealKey;
 use tokio::net::TcpListener;
 
 pub use config::Config;
-pub use error::AppError;
 use store::Store;
+pub use wallet::AppError;
 pub use wallet::oid4vci::{AcceptError, Accepted};
 pub use wallet::oid4vp::{PresentError, Presented};
 pub use wallet::{Account, CredentialView};

@@ -1,8 +1,7 @@
-//! The issuer's errors. They still carry the protocol endpoints' HTTP status (`OAuth`);
-//! how they become responses is [`crate::http::error`], the one place that maps errors to
-//! HTTP.
+//! The issuer's errors, below the web layer: each names what failed, none knows a status
+//! code. How they become responses is [`crate::http::error`], the one place that maps
+//! errors to HTTP.
 
-use axum::http::StatusCode;
 use protocol::oauth::ErrorCode;
 
 use crate::store::StoreError;
@@ -12,7 +11,12 @@ pub enum AppError {
     /// A protocol error with a spec error code (`invalid_grant`, `invalid_proof`, …).
     #[error("{code}: {description}")]
     OAuth {
-        status: StatusCode,
+        code: ErrorCode,
+        description: String,
+    },
+    /// A protocol request body over the endpoint's size limit, with the endpoint's code.
+    #[error("{code}: {description}")]
+    BodyTooLarge {
         code: ErrorCode,
         description: String,
     },
@@ -44,10 +48,9 @@ impl AppError {
         Self::protocol(ErrorCode::parse(code), description.into())
     }
 
-    /// A 400 protocol error: a typed rejection's code and its text (which names the check).
+    /// A protocol error: a typed rejection's code and its text (which names the check).
     pub fn protocol(code: ErrorCode, description: impl ToString) -> Self {
         AppError::OAuth {
-            status: StatusCode::BAD_REQUEST,
             code,
             description: description.to_string(),
         }

@@ -167,7 +167,7 @@ pub enum StackError {
     #[error("issuer agent: {0}")]
     Issuer(#[from] issuer_agent::error::AppError),
     #[error("wallet: {0}")]
-    Wallet(#[from] holder_agent::error::AppError),
+    Wallet(#[from] holder_agent::AppError),
     #[error("verifier: {0}")]
     Verifier(#[from] verifier::error::Error),
 }

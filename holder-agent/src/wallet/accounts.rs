@@ -8,7 +8,7 @@
 //! same either way. The emails an address receives and the requests a client address makes
 //! are limited per hour (counted in the sign-in throttle table under their own subjects).
 
-use crate::error::AppError;
+use super::AppError;
 use crate::mail::{Kind, Letter, MailError};
 use crate::store::LoginRow;
 use crate::wallet::web::{check_new_password, hash_password_at};

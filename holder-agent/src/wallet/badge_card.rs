@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 
+use super::AppError;
 use super::card::{BadgeImage, Card, Lang};
-use crate::error::AppError;
 use crate::store::CredentialRow;
 use crate::{Account, App};
 

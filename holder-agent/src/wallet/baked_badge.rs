@@ -19,10 +19,10 @@ use base64::Engine;
 use serde_json::Value;
 
 use super::Account;
+use super::AppError;
 use super::card::xml_escape;
 use super::oid4vci::FORMAT_LDP_VC;
 use crate::App;
-use crate::error::AppError;
 
 /// Pixels per QR module of the fallback PNG.
 const QR_SCALE: u32 = 8;

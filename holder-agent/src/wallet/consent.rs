@@ -22,11 +22,11 @@ use protocol::sd_jwt::{KeyBinding, SdJwt};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::AppError;
 use super::disclosure::{self, pointer};
-use super::oid4vp::{LoadedRequest, PresentError, Presented, PresentedCredential};
+use super::oid4vp::{LoadedRequest, PresentError, Presented, PresentedCredential, VerifierAnswer};
 use super::{Account, credential_view};
 use crate::App;
-use crate::error::AppError;
 use crate::store::CredentialRow;
 
 /// A request matched against the holder's credentials, waiting for the holder's choice
@@ -206,30 +206,6 @@ fn parse_stored(row: &CredentialRow) -> Result<SdJwt, AppError> {
     SdJwt::parse(&row.raw).map_err(|e| {
         AppError::Internal(format!("stored credential {} does not parse: {e}", row.id))
     })
-}
-
-/// What the verifier answered to a response.
-#[derive(Debug, Clone, Serialize)]
-pub struct VerifierAnswer {
-    pub status: u16,
-    pub body: Value,
-    pub redirect_uri: Option<String>,
-}
-
-impl VerifierAnswer {
-    pub(crate) fn from_fetched(f: &kit::fetch::Fetched) -> Self {
-        let body: Value = serde_json::from_slice(&f.body)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&f.body).into_owned()));
-        let redirect_uri = body
-            .get("redirect_uri")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        VerifierAnswer {
-            status: f.status,
-            body,
-            redirect_uri,
-        }
-    }
 }
 
 impl App {

@@ -23,8 +23,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::App;
-use crate::error::AppError;
-use crate::store::{AccountRow, CredentialRow};
+use crate::store::{AccountRow, CredentialRow, StoreError};
+pub use accounts::AccountError;
+pub use oid4vci::AcceptError;
+pub use oid4vp::PresentError;
+pub use pending::PendingError;
+pub use registration::RegisterError;
+pub use web::WebAuthError;
 
 /// A wallet account with its holder key, opened.
 pub struct Account {
@@ -203,4 +208,56 @@ pub fn recipient_name(claims: &Value) -> Option<String> {
         .get("identityHash")?
         .as_str()
         .map(str::to_owned)
+}
+
+/// The wallet's errors, below the web layer: each names what failed, none knows a status
+/// code ([`crate::http::error`] maps them to HTTP, once). The areas' own errors
+/// ([`AcceptError`], [`PresentError`], …) say which check failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Receiving a credential failed.
+    #[error(transparent)]
+    Accept(#[from] AcceptError),
+    /// Presenting credentials failed.
+    #[error(transparent)]
+    Present(#[from] PresentError),
+    /// A pending presentation request could not be kept or taken.
+    #[error(transparent)]
+    Pending(#[from] PendingError),
+    /// Registering from an invitation failed.
+    #[error(transparent)]
+    Register(#[from] RegisterError),
+    /// An open registration, email confirmation or password reset was refused.
+    #[error(transparent)]
+    Account(#[from] AccountError),
+    /// A sign-in or a new password was refused.
+    #[error(transparent)]
+    Web(#[from] WebAuthError),
+    /// The API request is wrong; `field` names the member at fault.
+    #[error("{field}: {detail}")]
+    BadRequest { field: String, detail: String },
+    #[error("missing or wrong bearer token")]
+    Unauthorized,
+    /// Too many wrong API tokens from this client address.
+    #[error(transparent)]
+    Throttled(#[from] kit::throttle::Throttled),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("database: {0}")]
+    Db(#[from] kit::db::DbError),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn bad_request(field: &str, detail: impl Into<String>) -> Self {
+        AppError::BadRequest {
+            field: field.into(),
+            detail: detail.into(),
+        }
+    }
 }

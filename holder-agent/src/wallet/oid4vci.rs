@@ -23,9 +23,9 @@ use protocol::sd_jwt::{Revealed, SdJwt, SdJwtError, TYP_DC_SD_JWT};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::AppError;
 use super::{Account, CredentialView, credential_view};
 use crate::App;
-use crate::error::AppError;
 use crate::store::{BadgePageRow, CompanionRow, CredentialRow};
 
 /// The only credential format this wallet receives.

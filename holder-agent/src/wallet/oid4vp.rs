@@ -24,10 +24,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::Account;
-use super::consent::VerifierAnswer;
+use super::AppError;
 use super::disclosure::{self, DisclosureError};
 use crate::App;
-use crate::error::AppError;
 
 /// Why a presentation request was refused or could not be answered; each variant names
 /// the failed check.
@@ -365,6 +364,30 @@ fn client_name_of(jwt: &str) -> Option<String> {
         .as_str()?
         .trim();
     (!name.is_empty()).then(|| name.chars().take(200).collect())
+}
+
+/// What the verifier answered to a response.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifierAnswer {
+    pub status: u16,
+    pub body: Value,
+    pub redirect_uri: Option<String>,
+}
+
+impl VerifierAnswer {
+    pub(crate) fn from_fetched(f: &kit::fetch::Fetched) -> Self {
+        let body: Value = serde_json::from_slice(&f.body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&f.body).into_owned()));
+        let redirect_uri = body
+            .get("redirect_uri")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        VerifierAnswer {
+            status: f.status,
+            body,
+            redirect_uri,
+        }
+    }
 }
 
 impl App {

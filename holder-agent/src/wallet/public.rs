@@ -14,9 +14,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::Account;
+use super::AppError;
 use super::oid4vci::FORMAT_LDP_VC;
 use crate::App;
-use crate::error::AppError;
 use crate::store::{BadgePageRow, CredentialRow};
 
 /// Bytes of randomness in a slug.

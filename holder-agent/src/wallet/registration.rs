@@ -19,8 +19,8 @@
 use protocol::invitation::{Invitation, InvitationError, Unverified};
 use serde::Serialize;
 
+use super::AppError;
 use crate::App;
-use crate::error::AppError;
 use crate::store::AccountRow;
 use crate::wallet::accounts::normalise_email;
 use crate::wallet::web::hash_password_at;

@@ -9,7 +9,7 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
-use crate::error::AppError;
+use super::AppError;
 use crate::{Account, App};
 
 /// How long a browser session lasts, in seconds.

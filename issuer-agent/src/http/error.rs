@@ -10,11 +10,12 @@ use crate::error::AppError;
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match self {
-            AppError::OAuth {
-                status,
-                code,
-                description,
-            } => kit::serve::oauth_error(status, code.as_str(), &description),
+            AppError::OAuth { code, description } => {
+                kit::serve::oauth_error(StatusCode::BAD_REQUEST, code.as_str(), &description)
+            }
+            AppError::BodyTooLarge { code, description } => {
+                kit::serve::oauth_error(StatusCode::PAYLOAD_TOO_LARGE, code.as_str(), &description)
+            }
             AppError::InvalidToken(description) => {
                 let mut r = kit::serve::oauth_error(
                     StatusCode::UNAUTHORIZED,

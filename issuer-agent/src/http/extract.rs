@@ -91,13 +91,17 @@ impl<S: Send + Sync, T: ProtocolBody> FromRequest<S> for Protocol<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let body = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| AppError::OAuth {
-                status: e.status(),
-                code: T::UNREADABLE,
-                description: format!("request body: {}", e.body_text()),
-            })?;
+        let body = Bytes::from_request(req, state).await.map_err(|e| {
+            let description = format!("request body: {}", e.body_text());
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::BodyTooLarge {
+                    code: T::UNREADABLE,
+                    description,
+                }
+            } else {
+                AppError::protocol(T::UNREADABLE, description)
+            }
+        })?;
         T::parse(&body).map(Protocol)
     }
 }

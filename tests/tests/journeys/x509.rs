@@ -6,8 +6,8 @@
 
 use axum::Router;
 use axum::routing::get;
+use holder_agent::AppError as WalletError;
 use holder_agent::PresentError;
-use holder_agent::error::AppError as WalletError;
 use protocol::keys::{Alg, Signer, SigningKey};
 use protocol::oid4vp::{AuthorizationRequest, ClientId, sign_request_object_x5c};
 use protocol::x509::{self, DevPki, X509Error};

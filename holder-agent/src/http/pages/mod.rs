@@ -24,13 +24,15 @@ use kit::web::{CookiePolicy, SameSite, cookie};
 use protocol::oid4vci::TxCodeInputMode;
 use serde_json::Value;
 
-use crate::error::AppError;
+use crate::AppError;
 use crate::wallet::oid4vci::OfferPreview;
 use crate::wallet::registration::{InvitationPreview, RegisterError};
 use crate::{Account, App, CredentialView};
 
 mod accounts;
+pub mod card;
 pub mod next;
+pub mod present;
 mod public;
 
 const SESSION_COOKIE: &str = "wallet_session";

@@ -1,69 +1,20 @@
-//! The one place that maps errors to HTTP. The wallet API answers
+//! The one place that maps the wallet's errors to HTTP. The wallet API answers
 //! `{"error", "error_description"}`: `error` is a stable code naming the kind of failure,
 //! `error_description` says exactly which check failed. Failures of the caller's input are
 //! 400, failures of the issuer or verifier the wallet talked to are 502. A 5xx of our own
-//! logs its cause and shows none.
+//! logs its cause and shows none. The pages ([`super::pages`]) use the same status.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::store::StoreError;
+use crate::AppError;
 use crate::wallet::accounts::AccountError;
-use crate::wallet::oid4vci::AcceptError;
-use crate::wallet::oid4vp::PresentError;
 use crate::wallet::pending::PendingError;
 use crate::wallet::registration::RegisterError;
 use crate::wallet::web::WebAuthError;
 
-#[derive(Debug, thiserror::Error)]
-pub enum AppError {
-    /// Receiving a credential failed.
-    #[error(transparent)]
-    Accept(#[from] AcceptError),
-    /// Presenting credentials failed.
-    #[error(transparent)]
-    Present(#[from] PresentError),
-    /// A pending presentation request could not be kept or taken.
-    #[error(transparent)]
-    Pending(#[from] PendingError),
-    /// Registering from an invitation failed.
-    #[error(transparent)]
-    Register(#[from] RegisterError),
-    /// An open registration, email confirmation or password reset was refused.
-    #[error(transparent)]
-    Account(#[from] crate::wallet::accounts::AccountError),
-    /// A sign-in or a new password was refused.
-    #[error(transparent)]
-    Web(#[from] crate::wallet::web::WebAuthError),
-    /// The API request is wrong; `field` names the member at fault.
-    #[error("{field}: {detail}")]
-    BadRequest { field: String, detail: String },
-    #[error("missing or wrong bearer token")]
-    Unauthorized,
-    /// Too many wrong API tokens from this client address.
-    #[error(transparent)]
-    Throttled(#[from] kit::throttle::Throttled),
-    #[error("{0} not found")]
-    NotFound(String),
-    #[error("configuration: {0}")]
-    Config(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("database: {0}")]
-    Db(#[from] kit::db::DbError),
-    #[error("internal: {0}")]
-    Internal(String),
-}
-
 impl AppError {
-    pub fn bad_request(field: &str, detail: impl Into<String>) -> Self {
-        AppError::BadRequest {
-            field: field.into(),
-            detail: detail.into(),
-        }
-    }
-
     /// The stable error code of the API body.
     pub fn code(&self) -> &'static str {
         match self {

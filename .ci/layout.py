@@ -1,9 +1,15 @@
 #!/usr/bin/env python3
-"""Finds import circles between the files of each crate: file A names `crate::b…` and file B
-names `crate::a…` (directly or round a longer loop). Layers hold when there are none.
+"""Checks the floor plan of each crate; `./test` runs it before the build.
 
-    .ci/import-cycles.py [CRATE_DIR…]     default: every workspace member with a src/
+1. No import circles between the files of a crate: file A names `crate::b…` and file B
+   names `crate::a…` (directly or round a longer loop). Layers hold when there are none.
+2. Only the web layer answers HTTP: no `impl IntoResponse` outside an `http/` folder.
+3. One module-file convention: a module with submodules is `name/mod.rs`, never `name.rs`
+   beside a `name/` folder.
 
+    .ci/layout.py [CRATE_DIR…]     default: every workspace member with a src/
+
+For (1):
 A file's module path comes from its place under src/ (`src/wallet/oid4vci.rs` and
 `src/wallet/oid4vci/mod.rs` are `wallet::oid4vci`). Every `crate::x::y` path in the file
 (in `use` lines and in code) links it to the deepest file that defines a prefix of that
@@ -18,11 +24,16 @@ Exit status 1 and one line per circle when there are circles.
 
 import pathlib
 import re
+import os
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PATH_RE = re.compile(r"\bcrate((?:::[A-Za-z_][A-Za-z0-9_]*)+)")
 GROUP_RE = re.compile(r"\bcrate::((?:[A-Za-z_][A-Za-z0-9_]*::)*)\{([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}", re.S)
+
+
+def rel(path: pathlib.Path) -> str:
+    return os.path.relpath(path, ROOT)
 
 
 def module_of(src: pathlib.Path, file: pathlib.Path) -> tuple:
@@ -131,22 +142,42 @@ def cycles(crate: pathlib.Path):
     for v in graph:
         if v not in index:
             visit(v)
-    name = lambda m: str(files[m].relative_to(ROOT))
+    name = lambda m: rel(files[m])
     return [sorted(name(m) for m in comp) for comp in found]
+
+
+def responders_outside_http(crate: pathlib.Path):
+    for f in sorted((crate / "src").rglob("*.rs")):
+        if "http" in f.relative_to(crate / "src").parts[:-1]:
+            continue
+        text = strip_tests(f.read_text(encoding="utf-8"))
+        for m in re.finditer(r"impl(?:<[^>]*>)?\s+(?:axum::response::)?IntoResponse\s+for\s+(\w+)", text):
+            yield f"{rel(f)}: impl IntoResponse for {m.group(1)} outside http/"
+
+
+def file_beside_folder(crate: pathlib.Path):
+    for d in sorted((crate / "src").rglob("*")):
+        if d.is_dir() and d.with_suffix(".rs").is_file():
+            yield f"{rel(d.with_suffix('.rs'))} beside {rel(d)}/: make it {d.name}/mod.rs"
 
 
 def main():
     crates = [pathlib.Path(a).resolve() for a in sys.argv[1:]]
     if not crates:
         crates = [d for d in sorted(ROOT.iterdir()) if (d / "src").is_dir() and (d / "Cargo.toml").is_file()]
-    bad = 0
+    problems = []
     for crate in crates:
-        for comp in cycles(crate):
-            bad += 1
-            print(f"import circle in {crate.name}: " + " <-> ".join(comp))
-    if bad:
+        problems += [f"import circle in {crate.name}: " + " <-> ".join(c) for c in cycles(crate)]
+        problems += list(responders_outside_http(crate))
+        problems += list(file_beside_folder(crate))
+    for p in problems:
+        print(p)
+    if problems:
         sys.exit(1)
-    print(f"no import circles in {', '.join(c.name for c in crates)}")
+    print(
+        "layout: no import circles, IntoResponse only under http/, one module-file convention "
+        f"({', '.join(c.name for c in crates)})"
+    )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ use axum::response::Response;
 
 use super::{Form, Lang, Layout, PageError, Web, encode, signed_in, user_message};
 use crate::App;
-use crate::error::AppError;
+use crate::AppError;
 
 /// The fixed texts of these pages, per language.
 pub struct AccountTexts {

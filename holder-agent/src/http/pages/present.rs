@@ -28,10 +28,10 @@ use axum::routing::{get, post};
 use protocol::oid4vp::{ClientIdPrefix, ResponseMode};
 use serde_json::Value;
 
-use crate::error::AppError;
-use crate::pages::{Lang, Layout, PageError, Web, see_other, user_message};
-use crate::wallet::consent::{Prepared, VerifierAnswer};
-use crate::wallet::oid4vp::{PresentError, Presented};
+use crate::AppError;
+use crate::http::pages::{Lang, Layout, PageError, Web, see_other, user_message};
+use crate::wallet::consent::Prepared;
+use crate::wallet::oid4vp::{PresentError, Presented, VerifierAnswer};
 use crate::wallet::pending::{MAX_PER_ACCOUNT, MAX_PREPARED_BYTES, Owner, PendingError};
 use crate::wallet::scan::{
     self, MAX_CONCURRENT_DECODES, MAX_DIMENSION, MAX_PIXELS, MAX_UPLOAD_BYTES, RETRY_AFTER_SECS,

@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::App;
-use crate::error::AppError;
-use crate::pages::{PageError, Web};
+use crate::AppError;
+use crate::http::pages::{PageError, Web};
 use crate::wallet::card::{self, Card, CardError};
 
 /// Pixels per module of `qr.png`.
@@ -93,8 +93,8 @@ async fn respond(
         Err(redirect) => return Ok(*redirect),
     };
     let lang = match web.lang() {
-        crate::pages::Lang::En => card::Lang::En,
-        crate::pages::Lang::Ja => card::Lang::Ja,
+        crate::http::pages::Lang::En => card::Lang::En,
+        crate::http::pages::Lang::Ja => card::Lang::Ja,
     };
     let card = app
         .badge_card(account, &id, lang)

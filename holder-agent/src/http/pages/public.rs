@@ -360,8 +360,8 @@ async fn qr_png(State(app): State<App>, web: Web, Path(slug): Path<String>) -> R
 /// The share preview image (`og:image`).
 async fn share_png(State(app): State<App>, web: Web, Path(slug): Path<String>) -> Response {
     let lang = match web.lang {
-        crate::pages::Lang::En => crate::wallet::card::Lang::En,
-        crate::pages::Lang::Ja => crate::wallet::card::Lang::Ja,
+        crate::http::pages::Lang::En => crate::wallet::card::Lang::En,
+        crate::http::pages::Lang::Ja => crate::wallet::card::Lang::Ja,
     };
     match app
         .share_image(&slug, web.account.as_ref(), lang, app.clock.now())

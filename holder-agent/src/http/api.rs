@@ -1,5 +1,5 @@
-//! Routes: the wallet's JSON API (bearer token per account) and `/health`. Handlers parse,
-//! make one domain call and respond; errors map in [`crate::error`].
+//! The wallet's JSON API (bearer token per account) and `/health`. Handlers parse, make one
+//! domain call and respond; errors map in [`super::error`].
 
 use std::net::SocketAddr;
 
@@ -11,10 +11,11 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::error::AppError;
+use crate::AppError;
 use crate::{Account, App};
 
-pub fn router(app: App) -> Router {
+/// The JSON API and `/health`.
+pub fn router() -> Router<App> {
     Router::new()
         .route("/health", get(health))
         .route("/api/register", post(register))
@@ -22,10 +23,6 @@ pub fn router(app: App) -> Router {
         .route("/api/credentials", get(credentials))
         .route("/api/present", post(present))
         .route("/api/credentials/{id}/visibility", post(visibility))
-        .merge(crate::pages::router())
-        .merge(crate::present_pages::router())
-        .merge(crate::card_pages::router())
-        .with_state(app)
 }
 
 /// Extractor: the account whose API token the request carries.
