@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Proves the README's test command on a fresh machine: a Debian 12 (bookworm) chroot that
+# has only what a user brings (the Rust toolchain, Node.js with npm, Python 3 with pip, git
+# and a C compiler from Debian), an empty cargo registry, no npm or pip cache and no target
+# directory. It clones this repository into the chroot and runs `./test` there, as root,
+# so `./test` itself installs Chromium, chromedriver, zbarimg and poppler with apt-get.
+# PostgreSQL: the chroot shares the host's network, so when a server answers on
+# 127.0.0.1:5432 the suite runs on it too (as ./test says at the end).
+#
+#   sudo .ci/fresh-debian.sh [CHROOT_DIR]      default /var/tmp/akashi-debian12
+#
+# Needs root, debootstrap (apt-get install debootstrap) and a Debian mirror. The toolchain
+# is copied from the host's rustup (the chroot cannot download one). Takes a cold build:
+# about 20 to 40 minutes on two cores. The chroot stays for inspection; remove it with
+# `umount -R CHROOT_DIR/{proc,sys,dev,mnt/repo}; rm -rf CHROOT_DIR`.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+root="${1:-/var/tmp/akashi-debian12}"
+[ "$(id -u)" -eq 0 ] || { echo "run as root" >&2; exit 1; }
+
+if [ ! -x "$root/usr/bin/node" ]; then
+    echo "== debootstrap bookworm into $root"
+    debootstrap --variant=minbase --include=ca-certificates bookworm "$root" http://deb.debian.org/debian
+    cp /etc/resolv.conf "$root/etc/"
+    chroot "$root" bash -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        git gcc libc6-dev pkg-config nodejs npm python3 python3-pip curl procps >/dev/null"
+fi
+
+echo "== the host's stable Rust toolchain (rustup proxies, no registry, no cargo-fuzz)"
+rustup_home="${RUSTUP_HOME:-$HOME/.rustup}"
+cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+mkdir -p "$root/root/.rustup/toolchains" "$root/root/.cargo/bin"
+cp "$rustup_home/settings.toml" "$root/root/.rustup/"
+toolchain="$(readlink -f "$rustup_home/toolchains/stable-x86_64-unknown-linux-gnu")"
+[ -d "$root/root/.rustup/toolchains/stable-x86_64-unknown-linux-gnu" ] \
+    || cp -a "$toolchain" "$root/root/.rustup/toolchains/stable-x86_64-unknown-linux-gnu"
+for b in cargo rustc rustup cargo-clippy cargo-fmt clippy-driver rustfmt rustdoc; do
+    cp -a "$cargo_home/bin/$b" "$root/root/.cargo/bin/"
+done
+
+mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
+mountpoint -q "$root/sys" || mount -t sysfs sys "$root/sys"
+mountpoint -q "$root/dev" || mount --rbind /dev "$root/dev"
+mkdir -p "$root/mnt/repo"
+mountpoint -q "$root/mnt/repo" || mount --bind -o ro "$repo" "$root/mnt/repo"
+
+echo "== clone $(git -C "$repo" rev-parse --short HEAD) and run ./test in the chroot"
+chroot "$root" env -i HOME=/root PATH=/root/.cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    TERM=dumb LANG=C.UTF-8 bash -c '
+    set -euo pipefail
+    rm -rf /root/akashi /root/.cargo/registry /root/.cargo/git /root/.npm /root/.cache
+    git config --global --add safe.directory /mnt/repo/.git
+    git clone -q /mnt/repo /root/akashi
+    cd /root/akashi
+    echo "node $(node --version), npm $(npm --version), $(python3 --version), $(cargo --version)"
+    start=$(date +%s)
+    ./test
+    echo "== ./test passed on a fresh Debian 12 chroot in $(( $(date +%s) - start )) s"
+'
