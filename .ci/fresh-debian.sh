@@ -38,6 +38,15 @@ for b in cargo rustc rustup cargo-clippy cargo-fmt clippy-driver rustfmt rustdoc
     cp -a "$cargo_home/bin/$b" "$root/root/.cargo/bin/"
 done
 
+# A network that inspects TLS (as this workplace's egress does) has its CA in the host's
+# store; the chroot trusts what the host was told to trust, and Node reads the same bundle.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+    chroot "$root" update-ca-certificates >/dev/null
+fi
+extra_ca=()
+[ -n "${NODE_EXTRA_CA_CERTS:-}" ] && extra_ca=(NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt)
+
 mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
 mountpoint -q "$root/sys" || mount -t sysfs sys "$root/sys"
 mountpoint -q "$root/dev" || mount --rbind /dev "$root/dev"
@@ -46,7 +55,7 @@ mountpoint -q "$root/mnt/repo" || mount --bind -o ro "$repo" "$root/mnt/repo"
 
 echo "== clone $(git -C "$repo" rev-parse --short HEAD) and run ./test in the chroot"
 chroot "$root" env -i HOME=/root PATH=/root/.cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    TERM=dumb LANG=C.UTF-8 bash -c '
+    TERM=dumb LANG=C.UTF-8 "${extra_ca[@]}" bash -c '
     set -euo pipefail
     rm -rf /root/akashi /root/.cargo/registry /root/.cargo/git /root/.npm /root/.cache
     git config --global --add safe.directory /mnt/repo/.git

@@ -121,7 +121,7 @@ pub fn image_href(claims: &Value) -> Option<String> {
 /// private (a card would point at a page nobody can open), so [`App::badge_card`]
 /// refuses with [`CardRefused::NotPublic`].
 async fn public_url(app: &App, row: &CredentialRow) -> Result<Option<String>, AppError> {
-    let page = app.page_of(&row.id, app.clock.now()).await?;
+    let page = app.page_of(row, app.clock.now()).await?;
     Ok(page.is_public().then(|| app.public_url(&page.slug)))
 }
 

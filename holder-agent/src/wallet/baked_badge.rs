@@ -12,8 +12,10 @@
 //! * `badge.svg`: the issuer's SVG, baked; a PNG image is wrapped in an SVG (as a `data:`
 //!   image) and baked; without an image, a plain generated SVG with the badge's name.
 //!
-//! Without an `ldp_vc` (an issuer that offered only the SD-JWT VC) nothing can be baked
-//! (the SD-JWT VC is not an OB 3.0 baking format): the image is served as it is.
+//! Without an `ldp_vc` (an issuer that offered only the SD-JWT VC), or with one that would
+//! show more than the holder chose for the page (the recipient's email identifier, say:
+//! [`super::privacy`]), nothing is baked (the SD-JWT VC is not an OB 3.0 baking format): the
+//! image is served as it is, carrying nothing about the recipient.
 
 use base64::Engine;
 use serde_json::Value;
@@ -21,7 +23,6 @@ use serde_json::Value;
 use super::Account;
 use super::AppError;
 use super::card::xml_escape;
-use super::oid4vci::FORMAT_LDP_VC;
 use crate::App;
 
 /// Pixels per QR module of the fallback PNG.
@@ -42,19 +43,13 @@ impl App {
         viewer: Option<&Account>,
         svg: bool,
     ) -> Result<Option<Vec<u8>>, AppError> {
-        let Some((row, _)) = self.visible_page(slug, viewer).await? else {
+        let Some((row, page)) = self.visible_page(slug, viewer).await? else {
             return Ok(None);
         };
-        let ldp_vc = self.store.companion(&row.id, FORMAT_LDP_VC).await?;
+        // Baked only with an `ldp_vc` that shows no more than the holder chose.
+        let vc = self.publishable_ldp_vc(&row, &page).await?;
         let claims: Value = serde_json::from_str(&row.claims)
             .map_err(|e| AppError::Internal(format!("stored claims of {}: {e}", row.id)))?;
-        let vc: Option<Value> = match &ldp_vc {
-            Some(c) => Some(
-                serde_json::from_str(&c.raw)
-                    .map_err(|e| AppError::Internal(format!("stored ldp_vc of {}: {e}", row.id)))?,
-            ),
-            None => None,
-        };
         let achievement = vc
             .as_ref()
             .and_then(|v| v.pointer("/credentialSubject/achievement"))
@@ -75,7 +70,7 @@ impl App {
             Some(url) => self.fetch_image(&url).await,
             None => None,
         };
-        let credential = ldp_vc.map(|c| c.raw);
+        let credential = vc.map(|v| v.to_string());
         let baked = if svg {
             let text = match image {
                 Some(Image::Svg(text)) => text,

@@ -12,6 +12,7 @@ pub mod disclosure;
 pub mod oid4vci;
 pub mod oid4vp;
 pub mod pending;
+pub mod privacy;
 pub mod public;
 pub mod registration;
 pub mod scan;

@@ -581,7 +581,7 @@ impl App {
         for (i, row) in rows.iter().enumerate() {
             if self.store.insert_credential(row).await? {
                 self.store
-                    .insert_badge_page(&BadgePageRow::new_public(&row.id, now))
+                    .insert_badge_page(&BadgePageRow::new_public(row, now)?)
                     .await?;
                 // The companion is the same badge as the first SD-JWT VC of the offer.
                 if i == 0

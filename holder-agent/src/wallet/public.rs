@@ -1,13 +1,16 @@
 //! Public badge pages: every held badge is public unless its holder makes it private, and a
 //! public badge has a stable, unguessable page `/p/{slug}` (128 random bits, base64url).
-//! The holder chooses which selectively disclosable claims that page shows; by default none
-//! are, so the page shows what the issuer made always visible (the achievement, the issuer,
-//! the dates) and not the recipient's name or other identifiers until the holder says so.
+//! The holder chooses which selectively disclosable claims that page shows; by default the
+//! recipient's name (printed on the business card anyway) and nothing else, so the page
+//! shows what the issuer made always visible (the achievement, the issuer, the dates) and
+//! the name, never the email ([`super::privacy`] has the rules).
 //!
 //! What the page and its machine-readable forms show is exactly one thing: the SD-JWT
 //! presentation with the chosen disclosures and no KB-JWT ([`App::public_presentation`]),
-//! so a verifier fetching `/p/{slug}/credential` sees what a visitor sees. A private badge
-//! is unknown to everyone (404) except its signed-in holder, who still sees the page.
+//! so a verifier fetching `/p/{slug}/credential` sees what a visitor sees. The `ldp_vc`
+//! (JSON-LD, and baked into the images) is published only when it shows no more than that.
+//! A private badge is unknown to everyone (404) except its signed-in holder, who still sees
+//! the page.
 
 use protocol::sd_jwt::{SdJwt, parse_pointer};
 use serde::Serialize;
@@ -16,6 +19,7 @@ use serde_json::{Map, Value};
 use super::Account;
 use super::AppError;
 use super::oid4vci::FORMAT_LDP_VC;
+use super::privacy;
 use crate::App;
 use crate::store::{BadgePageRow, CredentialRow};
 
@@ -23,15 +27,19 @@ use crate::store::{BadgePageRow, CredentialRow};
 const SLUG_BYTES: usize = 16;
 
 impl BadgePageRow {
-    /// A new page row: public, a fresh slug, nothing selectively disclosable shown.
-    pub fn new_public(credential_id: &str, now: i64) -> Self {
-        BadgePageRow {
-            credential_id: credential_id.to_owned(),
+    /// A new page row for `row`: public, a fresh slug, showing the recipient's name
+    /// ([`privacy::default_choice`]) and no other selectively disclosable claim.
+    pub fn new_public(row: &CredentialRow, now: i64) -> Result<Self, AppError> {
+        let claims = full_claims(row)?;
+        let disclose = serde_json::to_string(&privacy::default_choice(&claims))
+            .map_err(|e| AppError::Internal(format!("disclosure list: {e}")))?;
+        Ok(BadgePageRow {
+            credential_id: row.id.clone(),
             slug: protocol::b64::random(SLUG_BYTES),
             public: 1,
-            disclose: "[]".into(),
+            disclose,
             updated_at: now,
-        }
+        })
     }
 
     pub fn is_public(&self) -> bool {
@@ -84,19 +92,19 @@ impl App {
     /// The page row of a held credential, created (public) if it has none yet.
     pub(crate) async fn page_of(
         &self,
-        credential_id: &str,
+        row: &CredentialRow,
         now: i64,
     ) -> Result<BadgePageRow, AppError> {
-        if let Some(page) = self.store.badge_page(credential_id).await? {
+        if let Some(page) = self.store.badge_page(&row.id).await? {
             return Ok(page);
         }
         self.store
-            .insert_badge_page(&BadgePageRow::new_public(credential_id, now))
+            .insert_badge_page(&BadgePageRow::new_public(row, now)?)
             .await?;
         self.store
-            .badge_page(credential_id)
+            .badge_page(&row.id)
             .await?
-            .ok_or_else(|| AppError::Internal(format!("page of {credential_id} vanished")))
+            .ok_or_else(|| AppError::Internal(format!("page of {} vanished", row.id)))
     }
 
     /// The absolute URL of the public page with slug `slug`.
@@ -120,7 +128,7 @@ impl App {
         now: i64,
     ) -> Result<Visibility, AppError> {
         let row = self.held(account, id).await?;
-        let page = self.page_of(&row.id, now).await?;
+        let page = self.page_of(&row, now).await?;
         self.visibility_of(&page)
     }
 
@@ -138,9 +146,9 @@ impl App {
             .map(|p| (p.credential_id.clone(), p))
             .collect();
         for row in self.store.credentials(&account.id).await? {
-            if let std::collections::hash_map::Entry::Vacant(e) = pages.entry(row.id) {
-                let page = self.page_of(e.key(), now).await?;
-                e.insert(page);
+            if !pages.contains_key(&row.id) {
+                let page = self.page_of(&row, now).await?;
+                pages.insert(row.id.clone(), page);
             }
         }
         pages
@@ -162,7 +170,7 @@ impl App {
         now: i64,
     ) -> Result<Visibility, AppError> {
         let row = self.held(account, id).await?;
-        let page = self.page_of(&row.id, now).await?;
+        let page = self.page_of(&row, now).await?;
         let disclose = match disclose {
             Some(listed) => check_disclose(&row, listed)?,
             None => page.disclosed()?,
@@ -235,17 +243,29 @@ impl App {
     }
 
     /// `GET /p/{slug}/credential.json`: the `ldp_vc` received with the badge; `None` when
-    /// there is none, the slug is unknown or the badge private.
+    /// there is none, the slug is unknown, the badge private, or the `ldp_vc` would show
+    /// more than the holder chose ([`privacy::ldp_vc_within`]).
     pub async fn public_ldp_vc(&self, slug: &str) -> Result<Option<Value>, AppError> {
-        let Some((row, _)) = self.visible_page(slug, None).await? else {
+        let Some((row, page)) = self.visible_page(slug, None).await? else {
             return Ok(None);
         };
+        self.publishable_ldp_vc(&row, &page).await
+    }
+
+    /// The `ldp_vc` of `row` if its page may publish it: held, and showing no more than
+    /// the holder chose for the page.
+    pub(crate) async fn publishable_ldp_vc(
+        &self,
+        row: &CredentialRow,
+        page: &BadgePageRow,
+    ) -> Result<Option<Value>, AppError> {
         let Some(companion) = self.store.companion(&row.id, FORMAT_LDP_VC).await? else {
             return Ok(None);
         };
-        serde_json::from_str(&companion.raw)
-            .map(Some)
-            .map_err(|e| AppError::Internal(format!("stored ldp_vc of {}: {e}", row.id)))
+        let vc: Value = serde_json::from_str(&companion.raw)
+            .map_err(|e| AppError::Internal(format!("stored ldp_vc of {}: {e}", row.id)))?;
+        let chosen = chosen_paths(row, page)?;
+        Ok(privacy::ldp_vc_within(&vc, &chosen).then_some(vc))
     }
 
     /// The public page's badge for `viewer` (signed in or not), verified now; `None` when
@@ -262,11 +282,14 @@ impl App {
         let sd = presentation(&row, &page)?;
         // The chosen claims' values, looked up in the credential as issued (the pointers'
         // array indexes are those of the full credential, not of the presentation).
-        let full: Value = serde_json::from_str(&row.claims)
-            .map_err(|e| AppError::Internal(format!("stored claims of {}: {e}", row.id)))?;
+        let full = full_claims(&row)?;
+        let private = privacy::never_public(&full);
         let disclosed = page
             .disclosed()?
             .into_iter()
+            .filter(|p| {
+                parse_pointer(p).is_ok_and(|path| !privacy::reveals_private(&path, &private))
+            })
             .filter_map(|p| full.pointer(&p).cloned().map(|v| (p, v)))
             .collect();
         let verification = self
@@ -278,11 +301,7 @@ impl App {
             Ok(claims) => claims.clone(),
             Err(_) => decoded_claims(&sd),
         };
-        let has_ldp_vc = self
-            .store
-            .companion(&row.id, FORMAT_LDP_VC)
-            .await?
-            .is_some();
+        let has_ldp_vc = self.publishable_ldp_vc(&row, &page).await?.is_some();
         let live = self.verify_live(&sd.serialize(), now).await;
         // A failed live check (a revoked badge, say) is the page's verdict too.
         let verification = verification
@@ -310,10 +329,12 @@ impl App {
 
 /// The holder's disclosure list, checked: each pointer parses and names one of the
 /// credential's selectively disclosable claims, a claim within one, or a claim enclosing
-/// some. Sorted, deduplicated.
+/// some, and none reveals what is never published (the email: [`privacy::never_public`]).
+/// Sorted, deduplicated.
 pub fn check_disclose(row: &CredentialRow, listed: Vec<String>) -> Result<Vec<String>, AppError> {
     let disclosable: Vec<String> = serde_json::from_str(&row.disclosable)
         .map_err(|e| AppError::Internal(format!("stored paths of {}: {e}", row.id)))?;
+    let private = privacy::never_public(&full_claims(row)?);
     let disclosable_paths: Vec<Vec<String>> = disclosable
         .iter()
         .filter_map(|p| parse_pointer(p).ok())
@@ -347,6 +368,14 @@ pub fn check_disclose(row: &CredentialRow, listed: Vec<String>) -> Result<Vec<St
                 ),
             ));
         }
+        if privacy::reveals_private(&path, &private) {
+            return Err(AppError::bad_request(
+                "disclose",
+                format!(
+                    "{pointer} would publish the recipient's email address or a hashed identifier (with its salt, anyone could confirm a guessed address); a public page never shows it"
+                ),
+            ));
+        }
         out.push(pointer);
     }
     out.sort();
@@ -361,17 +390,31 @@ fn presentation(row: &CredentialRow, page: &BadgePageRow) -> Result<SdJwt, AppEr
     let sd = SdJwt::parse(&row.raw).map_err(|e| bad(e.to_string()))?;
     let jws = sd.issuer_jwt().map_err(|e| bad(e.to_string()))?;
     let revealed = sd.reveal(jws.payload).map_err(|e| bad(e.to_string()))?;
-    let chosen: Vec<Vec<String>> = page
-        .disclosed()?
-        .iter()
-        .filter_map(|p| parse_pointer(p).ok())
-        .collect();
+    let chosen = chosen_paths(row, page)?;
     let keep = if chosen.is_empty() {
         Vec::new()
     } else {
         revealed.disclosures_for(&chosen)
     };
     Ok(sd.present(&keep, None))
+}
+
+/// The claims of `row` as issued (every disclosure revealed), as the wallet stored them.
+fn full_claims(row: &CredentialRow) -> Result<Value, AppError> {
+    serde_json::from_str(&row.claims)
+        .map_err(|e| AppError::Internal(format!("stored claims of {}: {e}", row.id)))
+}
+
+/// The page's chosen claims as paths, without any that would reveal what is never
+/// published (a choice stored before that rule, say).
+fn chosen_paths(row: &CredentialRow, page: &BadgePageRow) -> Result<Vec<Vec<String>>, AppError> {
+    let private = privacy::never_public(&full_claims(row)?);
+    Ok(page
+        .disclosed()?
+        .iter()
+        .filter_map(|p| parse_pointer(p).ok())
+        .filter(|path| !privacy::reveals_private(path, &private))
+        .collect())
 }
 
 /// The claims a presentation reveals, without checking its signature (shown beside a
@@ -389,6 +432,10 @@ mod tests {
     use super::*;
 
     fn row(disclosable: &[&str]) -> CredentialRow {
+        row_with(disclosable, serde_json::json!({}))
+    }
+
+    fn row_with(disclosable: &[&str], claims: Value) -> CredentialRow {
         CredentialRow {
             id: "c".into(),
             account_id: "a".into(),
@@ -399,7 +446,7 @@ mod tests {
             vct: "v".into(),
             raw: String::new(),
             raw_hash: String::new(),
-            claims: "{}".into(),
+            claims: claims.to_string(),
             disclosable: serde_json::to_string(disclosable).unwrap(),
             received_at: 0,
         }
@@ -439,13 +486,67 @@ mod tests {
         assert!(e.to_string().contains("disclosable: none"), "{e}");
     }
 
+    fn badge_claims() -> Value {
+        serde_json::json!({"ld": {"credentialSubject": {"identifier": [
+            {"type": "IdentityObject", "identityType": "name", "hashed": false, "identityHash": "Ana"},
+            {"type": "IdentityObject", "identityType": "emailAddress", "hashed": true,
+             "identityHash": "sha256$ab", "salt": "pepper"}
+        ]}}})
+    }
+
     #[test]
-    fn new_pages_are_public_with_128_bit_slugs_and_no_disclosures() {
-        let a = BadgePageRow::new_public("c", 5);
-        let b = BadgePageRow::new_public("c", 5);
+    fn the_email_identifier_cannot_be_chosen_whatever_the_pointer() {
+        let r = row_with(
+            &[
+                "/ld/credentialSubject/identifier",
+                "/ld/credentialSubject/identifier/0",
+                "/ld/credentialSubject/identifier/1",
+            ],
+            badge_claims(),
+        );
+        for refused in [
+            "/ld/credentialSubject/identifier/1",
+            "/ld/credentialSubject/identifier/1/salt",
+            "/ld/credentialSubject/identifier",
+        ] {
+            match check_disclose(&r, vec![refused.into()]) {
+                Err(AppError::BadRequest { field, detail }) => {
+                    assert_eq!(field, "disclose");
+                    assert!(detail.contains("email address"), "{detail}");
+                }
+                other => panic!("{refused}: {other:?}"),
+            }
+        }
+        assert_eq!(
+            check_disclose(&r, vec!["/ld/credentialSubject/identifier/0".into()]).unwrap(),
+            vec!["/ld/credentialSubject/identifier/0"]
+        );
+        // A choice stored before the rule is dropped when the page is made.
+        let page = BadgePageRow {
+            disclose:
+                r#"["/ld/credentialSubject/identifier", "/ld/credentialSubject/identifier/0"]"#
+                    .into(),
+            ..BadgePageRow::new_public(&r, 5).unwrap()
+        };
+        assert_eq!(
+            chosen_paths(&r, &page).unwrap(),
+            vec![protocol::sd_jwt::parse_pointer("/ld/credentialSubject/identifier/0").unwrap()]
+        );
+    }
+
+    #[test]
+    fn new_pages_are_public_with_128_bit_slugs_showing_the_name_only() {
+        let r = row_with(&["/ld/credentialSubject/identifier/0"], badge_claims());
+        let a = BadgePageRow::new_public(&r, 5).unwrap();
+        let b = BadgePageRow::new_public(&r, 5).unwrap();
         assert!(a.is_public());
-        assert_eq!(a.disclosed().unwrap(), Vec::<String>::new());
+        assert_eq!(
+            a.disclosed().unwrap(),
+            vec!["/ld/credentialSubject/identifier/0"]
+        );
         assert_eq!(protocol::b64::decode(&a.slug).unwrap().len(), 16);
         assert_ne!(a.slug, b.slug);
+        let nameless = BadgePageRow::new_public(&row(&[]), 5).unwrap();
+        assert_eq!(nameless.disclosed().unwrap(), Vec::<String>::new());
     }
 }

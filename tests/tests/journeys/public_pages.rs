@@ -1,17 +1,18 @@
 //! The wallet's public badge pages: a received badge (both `dc+sd-jwt` and `ldp_vc`) is
-//! public by default at an unguessable `/p/{slug}`; the page (signed out) shows the badge
-//! with HTML-bearing names escaped, Open Graph and Twitter card tags, share links, the
-//! email signature snippet, and a QR code that `zbarimg` reads back as the page's URL; the
-//! machine-readable forms verify (the SD-JWT presentation with exactly the chosen
-//! disclosures, the `ldp_vc`'s Data Integrity proof); the baked PNG and SVG carry the
-//! `ldp_vc`, which verifies once unbaked. Made private (the front page's form, with its
-//! CSRF token), the page, both credential forms and the images are 404 for everyone but
-//! the signed-in holder, with the body of an unknown slug; public again (API), all is back.
-//! A second account can neither see nor change the first one's badge (404).
+//! public by default at an unguessable `/p/{slug}`, showing the recipient's name and never
+//! the email; the page (signed out) shows the badge with HTML-bearing names escaped, Open
+//! Graph and Twitter card tags, share links, the email signature snippet, and a QR code
+//! that `zbarimg` reads back as the page's URL; the SD-JWT presentation verifies with
+//! exactly the chosen disclosures. The `ldp_vc` carries the email identifier, which no page
+//! publishes: no JSON-LD form, and the PNG and SVG are the plain badge art. Made private
+//! (the front page's form, with its CSRF token), the page, the credential form and the
+//! images are 404 for everyone but the signed-in holder, with the body of an unknown slug;
+//! public again (API), all is back. A second account can neither see nor change the first
+//! one's badge (404). A privacy sweep fetches every response of a page with nothing chosen
+//! and with only the name chosen, and finds no more than that in any of them.
 
 use akashi::browser::Browser;
 use holder_agent::cli::{Command, PublicOrPrivate};
-use protocol::keys::Jwk;
 use protocol::sd_jwt::SdJwt;
 use serde_json::{Value, json};
 
@@ -182,18 +183,6 @@ fn loopback_fetcher() -> kit::fetch::Fetcher {
 }
 
 /// Verifies an `ldp_vc` as a verifier would: the proof's key from the issuer's did:web.
-async fn verify_ldp_vc(vc: &Value) {
-    let method = vc["proof"][0]["verificationMethod"].as_str().unwrap();
-    let did = vc["issuer"]["id"].as_str().unwrap();
-    let key: Jwk = protocol::did::DidResolver::new(loopback_fetcher())
-        .resolve_key(method, protocol::did::Relationship::AssertionMethod)
-        .await
-        .unwrap();
-    protocol::vc::data_integrity::verify(vc, &key, method, did)
-        .await
-        .expect("the ldp_vc's Data Integrity proof verifies");
-}
-
 /// Verifies the SD-JWT presentation of the public page; returns its revealed claims.
 async fn verify_presentation(t: &TestStack, text: &str) -> (SdJwt, Value) {
     let sd = SdJwt::parse(text).unwrap();
@@ -288,7 +277,11 @@ async fn public_badge_pages_private_toggle_and_baked_downloads() {
     let cred = &list["credentials"][0];
     let id = cred["id"].as_str().unwrap().to_owned();
     assert_eq!(cred["visibility"]["public"], true, "{cred}");
-    assert_eq!(cred["visibility"]["disclose"], json!([]));
+    assert_eq!(
+        cred["visibility"]["disclose"],
+        json!(["/ld/credentialSubject/identifier/0"]),
+        "the name is shown by default"
+    );
     let url = cred["visibility"]["public_url"]
         .as_str()
         .unwrap()
@@ -309,8 +302,13 @@ async fn public_badge_pages_private_toggle_and_baked_downloads() {
     assert!(!html.contains("<script>alert"), "the name is escaped");
     assert!(html.contains(&esc(BADGE)), "{html}");
     assert!(
-        !html.contains("Ana"),
-        "the recipient's name is not shown by default"
+        html.contains(&esc(RECIPIENT)),
+        "the recipient's name is shown by default: {html}"
+    );
+    assert!(!html.contains("ana@example.org"), "never the email");
+    assert!(
+        !html.contains("application/vc+ld+json"),
+        "no JSON-LD form: the ldp_vc carries the email identifier"
     );
     for tag in [
         format!("<meta property=\"og:url\" content=\"{url}\">"),
@@ -318,9 +316,6 @@ async fn public_badge_pages_private_toggle_and_baked_downloads() {
         "<meta name=\"twitter:card\" content=\"summary_large_image\">".to_owned(),
         format!(
             "<link rel=\"alternate\" type=\"application/dc+sd-jwt\" href=\"/p/{slug}/credential\">"
-        ),
-        format!(
-            "<link rel=\"alternate\" type=\"application/vc+ld+json\" href=\"/p/{slug}/credential.json\">"
         ),
     ] {
         assert!(html.contains(&tag), "{tag} in {html}");
@@ -379,33 +374,28 @@ async fn public_badge_pages_private_toggle_and_baked_downloads() {
     // The machine-readable forms.
     let (s, ct, body) = get(&t, &format!("{url}/credential")).await;
     assert_eq!((s, ct.as_deref()), (200, Some("application/dc+sd-jwt")));
-    let (sd, claims) = verify_presentation(&t, &String::from_utf8(body).unwrap()).await;
-    assert!(
-        sd.disclosures.is_empty(),
-        "nothing chosen, nothing disclosed"
-    );
+    let (_, claims) = verify_presentation(&t, &String::from_utf8(body).unwrap()).await;
     assert_eq!(
         claims.pointer("/ld/credentialSubject/achievement/name"),
         Some(&json!(BADGE))
     );
-    let (s, ct, body) = get(&t, &format!("{url}/credential.json")).await;
-    assert_eq!((s, ct.as_deref()), (200, Some("application/vc+ld+json")));
-    let vc: Value = serde_json::from_slice(&body).unwrap();
-    verify_ldp_vc(&vc).await;
+    assert_eq!(
+        claims["ld"]["credentialSubject"]["identifier"],
+        json!([{"type": "IdentityObject", "identityType": "name", "hashed": false,
+                "identityHash": RECIPIENT}]),
+        "the name and nothing else"
+    );
+    let (s, _, _) = get(&t, &format!("{url}/credential.json")).await;
+    assert_eq!(s, 404, "the ldp_vc would publish the email identifier");
 
-    // Baked downloads: the issuer's PNG with the ldp_vc in it, and an SVG.
+    // Downloads: the issuer's PNG as it is (nothing baked into it), and an SVG of it.
     let (s, ct, png) = get(&t, &format!("{url}/badge.png")).await;
     assert_eq!((s, ct.as_deref()), (200, Some("image/png")));
-    let unbaked: Value = serde_json::from_str(&protocol::baked::unbake_png(&png).unwrap()).unwrap();
-    assert_eq!(unbaked, vc);
-    verify_ldp_vc(&unbaked).await;
+    assert_eq!(png, art, "the badge art, unbaked");
+    assert!(protocol::baked::unbake_png(&png).is_err());
     let (s, ct, svg) = get(&t, &format!("{url}/badge.svg")).await;
     assert_eq!((s, ct.as_deref()), (200, Some("image/svg+xml")));
-    let unbaked: Value = serde_json::from_str(
-        &protocol::baked::unbake_svg(&String::from_utf8(svg).unwrap()).unwrap(),
-    )
-    .unwrap();
-    verify_ldp_vc(&unbaked).await;
+    assert!(protocol::baked::unbake_svg(&String::from_utf8(svg).unwrap()).is_err());
 
     // The holder shows their name: exactly that disclosure appears, and the page shows it
     // escaped.
@@ -546,7 +536,7 @@ async fn public_badge_pages_private_toggle_and_baked_downloads() {
     assert_eq!(v["public_url"], json!(url));
     assert_eq!(v["disclose"], json!([pointer]));
     assert_eq!(anon.get(&url).await.0, 200);
-    for part in ["credential", "credential.json", "badge.png"] {
+    for part in ["credential", "badge.png", "badge.svg"] {
         assert_eq!(get(&t, &format!("{url}/{part}")).await.0, 200, "{part}");
     }
 
@@ -596,5 +586,227 @@ async fn public_badge_pages_private_toggle_and_baked_downloads() {
         claims.pointer("/ld/credentialSubject/identifier/0/identityHash"),
         Some(&json!(RECIPIENT)),
         "the choice made with --disclose is kept"
+    );
+}
+
+/// Everything a stranger can fetch of the page at `url`, each as text that names what it
+/// carries: the page, the SD-JWT presentation decoded (issuer payload and every
+/// disclosure), what is baked into the images (nothing, or the credential), and the raw
+/// bytes of every resource.
+async fn everything_published(t: &TestStack, url: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for part in [
+        "",
+        "/credential",
+        "/credential.json",
+        "/badge.png",
+        "/badge.svg",
+        "/qr.png",
+        "/qr.svg",
+        "/share.png",
+    ] {
+        let (status, _, body) = get(t, &format!("{url}{part}")).await;
+        let text = String::from_utf8_lossy(&body).into_owned();
+        out.push((format!("{part} ({status}, raw)"), text.clone()));
+        if part == "/credential" {
+            let sd = SdJwt::parse(&text).unwrap();
+            let jws = sd.issuer_jwt().unwrap();
+            out.push((
+                "/credential issuer payload".into(),
+                Value::Object(jws.payload.clone()).to_string(),
+            ));
+            for d in &sd.disclosures {
+                out.push((
+                    "/credential disclosure".into(),
+                    format!("{:?} {}", d.name, d.value),
+                ));
+            }
+        }
+        if part == "/badge.png"
+            && let Ok(baked) = protocol::baked::unbake_png(&body)
+        {
+            out.push(("/badge.png baked".into(), baked));
+        }
+        if part == "/badge.svg"
+            && let Ok(baked) = protocol::baked::unbake_svg(&text)
+        {
+            out.push(("/badge.svg baked".into(), baked));
+        }
+    }
+    out
+}
+
+/// The privacy rule, attacked from outside: a public badge whose holder chose nothing
+/// publishes neither the name nor the email nor its hash or salt in any response of the
+/// page (images and downloads included); with only the name chosen, the name appears and
+/// still nothing of the email; the presentation verifies in two independent SD-JWT
+/// libraries. The email identifier cannot be chosen through the API or the form, and an
+/// issuer's SVG art cannot run script on the wallet's origin.
+#[tokio::test]
+#[ignore = "heavy: run by ./test (npm and PyPI interop packages)"]
+async fn a_public_page_publishes_only_what_the_holder_chose() {
+    const NAME: &str = "Hanako Privacy";
+    const EMAIL: &str = "hanako.private@example.org";
+    let t = TestStack::start().await;
+    let (status, a) = t
+        .admin_post(
+            "/admin/achievements",
+            json!({"name": "Privacy badge", "description": "d", "criteria": "c"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{a}");
+    let (status, offer) = t
+        .admin_post(
+            "/admin/offers",
+            json!({"achievement_id": a["id"], "recipient_name": NAME,
+                   "recipient_email": EMAIL, "tx_code": false}),
+        )
+        .await;
+    assert_eq!(status, 201, "{offer}");
+    let (hanako, token) = web_account(&t, "hanako", EMAIL).await;
+    let app = &t.stack.wallet.app;
+    let accepted = app
+        .accept(
+            &hanako,
+            offer["offer_link"].as_str().unwrap(),
+            None,
+            t.stack.clock.now(),
+        )
+        .await
+        .unwrap();
+    let id = accepted.credentials[0].id.clone();
+    // What must never leak: the email, its hash (whole and hex part) and its salt.
+    let (_, claims) = app.credential_of(&hanako, &id).await.unwrap().unwrap();
+    let email_id = claims["ld"]["credentialSubject"]["identifier"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["identityType"] == "emailAddress")
+        .expect("the badge carries the hashed email")
+        .clone();
+    let hash = email_id["identityHash"].as_str().unwrap().to_owned();
+    let salt = email_id["salt"].as_str().unwrap().to_owned();
+    let secrets = [
+        EMAIL.to_owned(),
+        hash.clone(),
+        hash.trim_start_matches("sha256$").to_owned(),
+        salt,
+    ];
+    let url = app
+        .visibility(&hanako, &id, t.stack.clock.now())
+        .await
+        .unwrap()
+        .public_url;
+    assert!(
+        app.store
+            .companion(&id, holder_agent::wallet::oid4vci::FORMAT_LDP_VC)
+            .await
+            .unwrap()
+            .is_some(),
+        "the wallet holds the ldp_vc (which carries the email identifier)"
+    );
+    let set = |disclose: Value| {
+        let token = token.clone();
+        let id = id.clone();
+        let t = &t;
+        async move {
+            api(
+                t,
+                &token,
+                reqwest::Method::POST,
+                &format!("/api/credentials/{id}/visibility"),
+                Some(json!({"public": true, "disclose": disclose})),
+            )
+            .await
+        }
+    };
+
+    // Nothing chosen: neither the name nor anything of the email, anywhere.
+    let (s, v) = set(json!([])).await;
+    assert_eq!(s, 200, "{v}");
+    let published = everything_published(&t, &url).await;
+    for (what, text) in &published {
+        for secret in secrets.iter().chain([&NAME.to_owned()]) {
+            assert!(!text.contains(secret.as_str()), "{secret:?} in {what}");
+        }
+    }
+    assert_eq!(
+        published.len(),
+        9,
+        "8 responses and the issuer payload, no disclosure"
+    );
+
+    // Only the name: the name appears; still nothing of the email.
+    let (s, v) = set(json!(["/ld/credentialSubject/identifier/0"])).await;
+    assert_eq!(s, 200, "{v}");
+    let published = everything_published(&t, &url).await;
+    assert!(
+        published
+            .iter()
+            .any(|(what, text)| what.starts_with(" (200") && text.contains(NAME)),
+        "the page shows the name"
+    );
+    for (what, text) in &published {
+        for secret in &secrets {
+            assert!(!text.contains(secret.as_str()), "{secret:?} in {what}");
+        }
+    }
+
+    // The email identifier cannot be chosen: not alone, not within, not by enclosing it.
+    for pointer in [
+        "/ld/credentialSubject/identifier/1",
+        "/ld/credentialSubject/identifier/1/salt",
+        "/ld/credentialSubject/identifier",
+    ] {
+        let (s, v) = set(json!([pointer])).await;
+        assert_eq!(
+            (s, v["field"].as_str()),
+            (400, Some("disclose")),
+            "{pointer}: {v}"
+        );
+        assert!(
+            v["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("email address"),
+            "{v}"
+        );
+    }
+
+    // Two independent SD-JWT libraries verify what the page publishes: the name only.
+    let (_, _, body) = get(&t, &format!("{url}/credential")).await;
+    let presentation = String::from_utf8(body).unwrap();
+    let (s, meta) = t
+        .get_json(&format!("{}/.well-known/jwt-vc-issuer", t.issuer()))
+        .await;
+    assert_eq!(s, 200);
+    let jwk = meta["jwks"]["keys"][0].clone();
+    let now = t.stack.clock.now();
+    for run in [
+        crate::interop::harness::node as fn(&str, &Value) -> Value,
+        crate::interop::harness::python,
+    ] {
+        let input = json!({"sdjwt": presentation, "issuer_jwk": jwk, "kb": null, "now": now + 5});
+        let answer = tokio::task::spawn_blocking(move || run("verify", &input))
+            .await
+            .unwrap();
+        assert_eq!(answer["ok"], true, "{answer}");
+        assert_eq!(
+            answer["payload"]["ld"]["credentialSubject"]["identifier"],
+            json!([{"type": "IdentityObject", "identityType": "name", "hashed": false,
+                    "identityHash": NAME}]),
+            "{answer}"
+        );
+    }
+
+    // Images are served with a policy that runs nothing: an issuer's SVG stays a picture.
+    let r = t.http.get(format!("{url}/badge.svg")).send().await.unwrap();
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("sandbox") && csp.contains("default-src 'none'"),
+        "{csp}"
     );
 }

@@ -65,6 +65,9 @@ pub struct PublicTexts {
     pub downloads: &'static str,
     pub baked_png: &'static str,
     pub baked_svg: &'static str,
+    pub plain_png: &'static str,
+    pub plain_svg: &'static str,
+    pub email_never: &'static str,
     pub sd_jwt_form: &'static str,
     pub ldp_vc_form: &'static str,
     pub qr: &'static str,
@@ -92,6 +95,9 @@ const EN: PublicTexts = PublicTexts {
     downloads: "Downloads",
     baked_png: "Badge image (PNG, with the credential baked in)",
     baked_svg: "Badge image (SVG, with the credential baked in)",
+    plain_png: "Badge image (PNG)",
+    plain_svg: "Badge image (SVG)",
+    email_never: "Your email address is never shown on the public page.",
     sd_jwt_form: "Verifiable credential (SD-JWT VC)",
     ldp_vc_form: "Verifiable credential (JSON-LD, Data Integrity)",
     qr: "QR code of this page",
@@ -119,6 +125,9 @@ const JA: PublicTexts = PublicTexts {
     downloads: "ダウンロード",
     baked_png: "バッジ画像（PNG、証明書入り）",
     baked_svg: "バッジ画像（SVG、証明書入り）",
+    plain_png: "バッジ画像（PNG）",
+    plain_svg: "バッジ画像（SVG）",
+    email_never: "メールアドレスが公開ページに表示されることはありません。",
     sd_jwt_form: "検証可能な証明書（SD-JWT VC）",
     ldp_vc_form: "検証可能な証明書（JSON-LD、Data Integrity）",
     qr: "このページのQRコード",
@@ -290,11 +299,19 @@ fn not_found() -> Response {
     r
 }
 
+/// What a public resource may do when opened on its own: nothing. An issuer's SVG badge
+/// art is served from the wallet's origin, so a script in it must not run here.
+const RESOURCE_CSP: &str = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox";
+
 /// A public resource: its content type, and not cached (it disappears when made private).
 fn resource(body: impl IntoResponse, content_type: &'static str) -> Response {
     let mut r = body.into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(RESOURCE_CSP),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -439,9 +456,15 @@ async fn settings_page(
         .visibility(account, &id, now)
         .await
         .map_err(|e| PageError::from_app(e, web.lang))?;
+    // What is never published (the email identifier) is not offered at all.
+    let private = crate::wallet::privacy::never_public(&claims);
     let choices = view
         .disclosable
         .iter()
+        .filter(|pointer| {
+            protocol::sd_jwt::parse_pointer(pointer)
+                .is_ok_and(|path| !crate::wallet::privacy::reveals_private(&path, &private))
+        })
         .map(|pointer| {
             let f = field(pointer, &claims).unwrap_or(Field {
                 label: pointer.clone(),
