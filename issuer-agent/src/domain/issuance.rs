@@ -728,7 +728,11 @@ impl App {
     }
 
     /// An OB 3.0 credential with a Data Integrity `eddsa-rdfc-2022` proof (`proof` an array,
-    /// as the 1EdTech schema wants) and a BitstringStatusListEntry.
+    /// as the 1EdTech schema wants) and a BitstringStatusListEntry. It is the form a holder
+    /// publishes (the JSON-LD of a public page, baked into the badge image), and a Data
+    /// Integrity proof cannot be redacted: so it carries the recipient's name and never
+    /// the email identifier (whose salted hash would let anyone confirm a guessed address).
+    /// The email stays in the SD-JWT VC, selectively disclosable, and in the VC-JWT.
     async fn issue_ldp_vc(
         &self,
         offer: &OfferRow,
@@ -740,6 +744,10 @@ impl App {
         let mut credential = self
             .ob3_credential(offer, achievement, row, holder, &self.did, now)
             .await?;
+        credential
+            .credential_subject
+            .identifier
+            .retain(|i| i.identity_type != IDENTITY_TYPE_EMAIL);
         credential.credential_status = Some(self.bitstring_entry(row.status_idx));
         // `1EdTechJsonSchemaValidator2019` is defined by neither the VC 2.0 nor the OB 3.0.3
         // context: JSON-LD processors refuse it as a relative type IRI (ssi and jsonld.js

@@ -3,8 +3,10 @@
 //! the email; the page (signed out) shows the badge with HTML-bearing names escaped, Open
 //! Graph and Twitter card tags, share links, the email signature snippet, and a QR code
 //! that `zbarimg` reads back as the page's URL; the SD-JWT presentation verifies with
-//! exactly the chosen disclosures. The `ldp_vc` carries the email identifier, which no page
-//! publishes: no JSON-LD form, and the PNG and SVG are the plain badge art. Made private
+//! exactly the chosen disclosures; the `ldp_vc` (issued with the name, never the email)
+//! is published as JSON-LD and baked into the PNG and SVG while the name is shown, and its
+//! Data Integrity proof verifies once unbaked; with the name hidden, the images are the
+//! plain badge art and there is no JSON-LD form. Made private
 //! (the front page's form, with its CSRF token), the page, the credential form and the
 //! images are 404 for everyone but the signed-in holder, with the body of an unknown slug;
 //! public again (API), all is back. A second account can neither see nor change the first
@@ -13,6 +15,7 @@
 
 use akashi::browser::Browser;
 use holder_agent::cli::{Command, PublicOrPrivate};
+use protocol::keys::Jwk;
 use protocol::sd_jwt::SdJwt;
 use serde_json::{Value, json};
 
@@ -183,6 +186,18 @@ fn loopback_fetcher() -> kit::fetch::Fetcher {
 }
 
 /// Verifies an `ldp_vc` as a verifier would: the proof's key from the issuer's did:web.
+async fn verify_ldp_vc(vc: &Value) {
+    let method = vc["proof"][0]["verificationMethod"].as_str().unwrap();
+    let did = vc["issuer"]["id"].as_str().unwrap();
+    let key: Jwk = protocol::did::DidResolver::new(loopback_fetcher())
+        .resolve_key(method, protocol::did::Relationship::AssertionMethod)
+        .await
+        .unwrap();
+    protocol::vc::data_integrity::verify(vc, &key, method, did)
+        .await
+        .expect("the ldp_vc's Data Integrity proof verifies");
+}
+
 /// Verifies the SD-JWT presentation of the public page; returns its revealed claims.
 async fn verify_presentation(t: &TestStack, text: &str) -> (SdJwt, Value) {
     let sd = SdJwt::parse(text).unwrap();
@@ -306,16 +321,15 @@ async fn public_badge_pages_private_toggle_and_baked_downloads() {
         "the recipient's name is shown by default: {html}"
     );
     assert!(!html.contains("ana@example.org"), "never the email");
-    assert!(
-        !html.contains("application/vc+ld+json"),
-        "no JSON-LD form: the ldp_vc carries the email identifier"
-    );
     for tag in [
         format!("<meta property=\"og:url\" content=\"{url}\">"),
         format!("<meta property=\"og:image\" content=\"{url}/share.png\">"),
         "<meta name=\"twitter:card\" content=\"summary_large_image\">".to_owned(),
         format!(
             "<link rel=\"alternate\" type=\"application/dc+sd-jwt\" href=\"/p/{slug}/credential\">"
+        ),
+        format!(
+            "<link rel=\"alternate\" type=\"application/vc+ld+json\" href=\"/p/{slug}/credential.json\">"
         ),
     ] {
         assert!(html.contains(&tag), "{tag} in {html}");
@@ -385,17 +399,30 @@ async fn public_badge_pages_private_toggle_and_baked_downloads() {
                 "identityHash": RECIPIENT}]),
         "the name and nothing else"
     );
-    let (s, _, _) = get(&t, &format!("{url}/credential.json")).await;
-    assert_eq!(s, 404, "the ldp_vc would publish the email identifier");
+    let (s, ct, body) = get(&t, &format!("{url}/credential.json")).await;
+    assert_eq!((s, ct.as_deref()), (200, Some("application/vc+ld+json")));
+    let vc: Value = serde_json::from_slice(&body).unwrap();
+    verify_ldp_vc(&vc).await;
+    assert_eq!(
+        vc["credentialSubject"]["identifier"],
+        json!([{"type": "IdentityObject", "identityType": "name", "hashed": false,
+                "identityHash": RECIPIENT}]),
+        "the ldp_vc carries the name and never the email"
+    );
 
-    // Downloads: the issuer's PNG as it is (nothing baked into it), and an SVG of it.
+    // Baked downloads: the issuer's PNG with the ldp_vc in it, and an SVG.
     let (s, ct, png) = get(&t, &format!("{url}/badge.png")).await;
     assert_eq!((s, ct.as_deref()), (200, Some("image/png")));
-    assert_eq!(png, art, "the badge art, unbaked");
-    assert!(protocol::baked::unbake_png(&png).is_err());
+    let unbaked: Value = serde_json::from_str(&protocol::baked::unbake_png(&png).unwrap()).unwrap();
+    assert_eq!(unbaked, vc);
+    verify_ldp_vc(&unbaked).await;
     let (s, ct, svg) = get(&t, &format!("{url}/badge.svg")).await;
     assert_eq!((s, ct.as_deref()), (200, Some("image/svg+xml")));
-    assert!(protocol::baked::unbake_svg(&String::from_utf8(svg).unwrap()).is_err());
+    let unbaked: Value = serde_json::from_str(
+        &protocol::baked::unbake_svg(&String::from_utf8(svg).unwrap()).unwrap(),
+    )
+    .unwrap();
+    verify_ldp_vc(&unbaked).await;
 
     // The holder shows their name: exactly that disclosure appears, and the page shows it
     // escaped.
@@ -552,6 +579,14 @@ async fn public_badge_pages_private_toggle_and_baked_downloads() {
     let (_, _, body) = get(&t, &format!("{url}/credential")).await;
     let (sd, _) = verify_presentation(&t, &String::from_utf8(body).unwrap()).await;
     assert!(sd.disclosures.is_empty());
+    // The ldp_vc would show the hidden name: no JSON-LD form, the images unbaked.
+    assert_eq!(get(&t, &format!("{url}/credential.json")).await.0, 404);
+    let (s, _, png) = get(&t, &format!("{url}/badge.png")).await;
+    assert_eq!(s, 200);
+    assert_eq!(png, art, "the badge art as the issuer made it");
+    assert!(protocol::baked::unbake_png(&png).is_err());
+    let (_, _, svg) = get(&t, &format!("{url}/badge.svg")).await;
+    assert!(protocol::baked::unbake_svg(&String::from_utf8(svg).unwrap()).is_err());
 
     // The command line, over the same domain function: ben's account cannot touch ana's
     // badge; ana's makes it private and shows her name, then public again.
@@ -773,7 +808,18 @@ async fn a_public_page_publishes_only_what_the_holder_chose() {
         );
     }
 
-    // Two independent SD-JWT libraries verify what the page publishes: the name only.
+    // What the page publishes verifies in two independent implementations of each format:
+    // the JSON-LD (ours and Digital Bazaar's), the SD-JWT (@sd-jwt and the Python library).
+    let (s, _, body) = get(&t, &format!("{url}/credential.json")).await;
+    assert_eq!(s, 200);
+    let vc: Value = serde_json::from_slice(&body).unwrap();
+    verify_ldp_vc(&vc).await;
+    let answer = crate::interop::digitalbazaar_verifies(&t, &vc).await;
+    assert_eq!(answer["ok"], true, "{answer}");
+    let (_, _, png) = get(&t, &format!("{url}/badge.png")).await;
+    let baked: Value = serde_json::from_str(&protocol::baked::unbake_png(&png).unwrap()).unwrap();
+    assert_eq!(baked, vc, "the image carries the same credential");
+
     let (_, _, body) = get(&t, &format!("{url}/credential")).await;
     let presentation = String::from_utf8(body).unwrap();
     let (s, meta) = t
