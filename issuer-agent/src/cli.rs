@@ -518,12 +518,19 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
             status,
             json,
         } => {
-            app.set_status(&credential_id, &status, "command line")
+            let credentials = app
+                .set_status(&credential_id, &status, "command line")
                 .await?;
             if json {
-                print_json(&json!({ "id": credential_id, "status": status }));
+                print_json(
+                    &json!({ "id": credential_id, "status": status, "credentials": credentials }),
+                );
             } else {
-                println!("credential {credential_id}: {status}");
+                println!(
+                    "badge of credential {credential_id}: {status} ({} credentials: {})",
+                    credentials.len(),
+                    credentials.join(", ")
+                );
             }
             Ok(())
         }

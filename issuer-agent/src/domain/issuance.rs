@@ -774,14 +774,17 @@ impl App {
         )
     }
 
-    /// Revokes, suspends or reinstates an issued credential (`status`: valid, revoked or
-    /// suspended), writing the audit entry in the same transaction; `via` says who asked.
+    /// Revokes, suspends or reinstates a badge (`status`: valid, revoked or suspended),
+    /// named by any of its credentials: one badge, one status, so every credential issued
+    /// from the same offer (each format, each key of a batch) changes with it, with the
+    /// audit entry, in one transaction; `via` says who asked. The ids changed, the named
+    /// one first.
     pub async fn set_status(
         &self,
         credential_id: &str,
         status: &str,
         via: &str,
-    ) -> Result<(), AppError> {
+    ) -> Result<Vec<String>, AppError> {
         let value = match status {
             "valid" => protocol::status::VALID,
             "revoked" => protocol::status::INVALID,
@@ -799,14 +802,14 @@ impl App {
             subject: credential_id.to_owned(),
             detail: json!({ "via": via }).to_string(),
         };
-        if !self
+        let changed = self
             .store
-            .set_credential_status(credential_id, i64::from(value), &audit)
-            .await?
-        {
+            .set_badge_status(credential_id, i64::from(value), &audit)
+            .await?;
+        if changed.is_empty() {
             return Err(AppError::NotFound(format!("credential {credential_id}")));
         }
-        Ok(())
+        Ok(changed)
     }
 
     /// The Status List Token (draft-ietf-oauth-status-list §5.1) for `list`.

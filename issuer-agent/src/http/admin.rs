@@ -203,7 +203,8 @@ pub struct SetStatus {
     status: String,
 }
 
-/// Revokes, suspends or reinstates an issued credential.
+/// Revokes, suspends or reinstates a badge, named by any of its credentials: every
+/// credential issued from the same offer changes with it.
 #[utoipa::path(post, path = "/admin/credentials/{id}/status", tag = ADMIN,
     params(("id" = String, Path, description = "The credential id")),
     request_body = SetStatus,
@@ -215,8 +216,10 @@ pub async fn set_status(
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, AppError> {
     let req: SetStatus = parse(&body)?;
-    app.set_status(&id, &req.status, "admin API").await?;
-    Ok(Json(json!({ "id": id, "status": req.status })))
+    let credentials = app.set_status(&id, &req.status, "admin API").await?;
+    Ok(Json(
+        json!({ "id": id, "status": req.status, "credentials": credentials }),
+    ))
 }
 
 /// The audit log, newest first (`?limit=`, default 100, at most 1000).

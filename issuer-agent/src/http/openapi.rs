@@ -59,6 +59,9 @@ pub struct OfferState {
 pub struct StatusSet {
     pub id: String,
     pub status: String,
+    /// Every credential of the badge that now has this status (the same offer's other
+    /// formats and batch keys), `id` first.
+    pub credentials: Vec<String>,
 }
 
 /// One audit log entry.

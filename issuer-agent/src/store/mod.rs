@@ -627,26 +627,31 @@ impl Store {
     }
 
     /// Sets a credential's status value (0 valid, 1 revoked, 2 suspended); false if unknown.
-    pub async fn set_credential_status(
+    /// Sets `status` on credential `id` and on every other credential issued from the same
+    /// offer (one badge in every format and for every holder key of a batch), with `audit`,
+    /// in one transaction. The ids changed, `id` first; empty when `id` is unknown.
+    pub async fn set_badge_status(
         &self,
         id: &str,
         status: i64,
         audit: &AuditEntry,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Vec<String>, StoreError> {
         Ok(with_db_write!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
-            let changed = sqlx::query("UPDATE credentials SET status = $2 WHERE id = $1")
-                .bind(id)
-                .bind(status)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                == 1;
-            if changed {
+            let mut ids: Vec<String> = sqlx::query_scalar(
+                "UPDATE credentials SET status = $2 \
+                 WHERE offer_id = (SELECT offer_id FROM credentials WHERE id = $1) RETURNING id",
+            )
+            .bind(id)
+            .bind(status)
+            .fetch_all(&mut *tx)
+            .await?;
+            if !ids.is_empty() {
                 insert_audit!(&mut *tx, audit);
             }
             tx.commit().await?;
-            changed
+            ids.sort_by_key(|other| (other.as_str() != id, other.clone()));
+            ids
         }))
     }
 

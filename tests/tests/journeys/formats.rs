@@ -265,7 +265,7 @@ pub(crate) async fn token_status(t: &TestStack, idx: usize) -> u8 {
     .unwrap()
 }
 
-pub(crate) async fn set_status(t: &TestStack, id: &str, status: &str) {
+pub(crate) async fn set_status(t: &TestStack, id: &str, status: &str) -> Value {
     let (s, body) = t
         .admin_post(
             &format!("/admin/credentials/{id}/status"),
@@ -273,6 +273,7 @@ pub(crate) async fn set_status(t: &TestStack, id: &str, status: &str) {
         )
         .await;
     assert_eq!(s, 200, "{body}");
+    body
 }
 
 #[tokio::test]
@@ -335,10 +336,24 @@ async fn revocation_and_suspension_show_in_both_status_lists() {
     assert_eq!(r.status().as_u16(), 304);
     assert_eq!(token_status(&t, sd_idx).await, protocol::status::VALID);
 
-    // Revoke the SD-JWT VC and the ES256 VC-JWT through the API; suspend the RS256 one
-    // through the command line.
-    set_status(&t, &sd_id, "revoked").await;
-    set_status(&t, &es_id, "revoked").await;
+    // One badge, one status: revoking its SD-JWT VC through the API revokes the VC-JWTs of
+    // the same offer too, in both kinds of list.
+    let changed = set_status(&t, &sd_id, "revoked").await;
+    let mut all = vec![sd_id.clone(), es_id.clone(), rs_id.clone()];
+    all[1..].sort();
+    assert_eq!(changed["credentials"], json!(all), "{changed}");
+    assert_eq!(token_status(&t, sd_idx).await, protocol::status::INVALID);
+    let (headers, revocation, _) = bitstring_list(&t, "revocation").await;
+    assert_ne!(headers.get("etag").unwrap().to_str().unwrap(), etag);
+    assert!(
+        revocation.get(es_idx).unwrap() && revocation.get(rs_idx).unwrap(),
+        "both VC-JWTs in the revocation list"
+    );
+    let (_, suspension, _) = bitstring_list(&t, "suspension").await;
+    assert!(!suspension.get(es_idx).unwrap() && !suspension.get(rs_idx).unwrap());
+
+    // Suspended through the command line, named by the RS256 VC-JWT: every form suspended,
+    // none revoked any more.
     issuer_agent::cli::run(
         &t.stack.issuer.app,
         issuer_agent::cli::Command::Status {
@@ -349,26 +364,23 @@ async fn revocation_and_suspension_show_in_both_status_lists() {
     )
     .await
     .expect("CLI sets the status");
-
-    assert_eq!(token_status(&t, sd_idx).await, protocol::status::INVALID);
-    let (headers, revocation, _) = bitstring_list(&t, "revocation").await;
-    assert_ne!(headers.get("etag").unwrap().to_str().unwrap(), etag);
+    assert_eq!(token_status(&t, sd_idx).await, protocol::status::SUSPENDED);
+    let (_, revocation, _) = bitstring_list(&t, "revocation").await;
     assert!(
-        revocation.get(es_idx).unwrap(),
-        "revoked VC-JWT in the revocation list"
+        !revocation.get(es_idx).unwrap() && !revocation.get(rs_idx).unwrap(),
+        "suspended is not revoked"
     );
-    assert!(!revocation.get(rs_idx).unwrap(), "suspended is not revoked");
     let (_, suspension, _) = bitstring_list(&t, "suspension").await;
     assert!(
-        suspension.get(rs_idx).unwrap(),
-        "suspended VC-JWT in the suspension list"
+        suspension.get(es_idx).unwrap() && suspension.get(rs_idx).unwrap(),
+        "both VC-JWTs in the suspension list"
     );
-    assert!(!suspension.get(es_idx).unwrap());
 
-    // Reinstating clears the suspension bit.
-    set_status(&t, &rs_id, "valid").await;
+    // Reinstating, named by the ES256 VC-JWT, clears every bit.
+    set_status(&t, &es_id, "valid").await;
+    assert_eq!(token_status(&t, sd_idx).await, protocol::status::VALID);
     let (_, suspension, _) = bitstring_list(&t, "suspension").await;
-    assert!(!suspension.get(rs_idx).unwrap());
+    assert!(!suspension.get(es_idx).unwrap() && !suspension.get(rs_idx).unwrap());
     let r = t
         .http
         .get(format!("{}/status/2/refresh", t.issuer()))
