@@ -126,6 +126,59 @@ impl LiveVerification {
     pub fn failed(&self) -> Option<&Check> {
         self.checks.iter().find(|c| c.outcome == Outcome::Failed)
     }
+
+    /// The one state a person reads off the badge: revoked or suspended by its issuer
+    /// (the `status` check), expired (`validity`), not verified (any other failed check),
+    /// or valid.
+    pub fn state(&self) -> BadgeState {
+        BadgeState::of(&self.checks)
+    }
+}
+
+/// A badge's state as its pages show it, one banner for every surface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BadgeState {
+    Valid,
+    Revoked,
+    Suspended,
+    Expired,
+    NotVerified,
+}
+
+impl BadgeState {
+    /// The state `checks` add up to: a failed `status` check says revoked or suspended, a
+    /// failed `validity` check that says expired is expired, any other failure is not
+    /// verified.
+    pub fn of(checks: &[Check]) -> BadgeState {
+        let failed = |name: &str, found: &dyn Fn(&str) -> bool| {
+            checks
+                .iter()
+                .any(|c| c.outcome == Outcome::Failed && c.name == name && found(&c.detail))
+        };
+        if failed(CHECK_STATUS, &|d| d.starts_with("revoked")) {
+            BadgeState::Revoked
+        } else if failed(CHECK_STATUS, &|d| d.starts_with("suspended")) {
+            BadgeState::Suspended
+        } else if failed(CHECK_VALIDITY, &|d| d.contains("expired")) {
+            BadgeState::Expired
+        } else if checks.iter().any(|c| c.outcome == Outcome::Failed) {
+            BadgeState::NotVerified
+        } else {
+            BadgeState::Valid
+        }
+    }
+
+    /// The name used in pages' `data-state` and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BadgeState::Valid => "valid",
+            BadgeState::Revoked => "revoked",
+            BadgeState::Suspended => "suspended",
+            BadgeState::Expired => "expired",
+            BadgeState::NotVerified => "not_verified",
+        }
+    }
 }
 
 impl App {
@@ -173,5 +226,61 @@ impl App {
             checks,
             verification: out.verification,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(name: &str, outcome: Outcome, detail: &str) -> Check {
+        Check {
+            name: name.into(),
+            outcome,
+            detail: detail.into(),
+        }
+    }
+
+    #[test]
+    fn one_state_from_the_checks_revocation_first() {
+        let ok = check(CHECK_SIGNATURE, Outcome::Ok, "ES256");
+        let revoked = check(
+            CHECK_STATUS,
+            Outcome::Failed,
+            "revoked (status list x, index 1)",
+        );
+        let suspended = check(
+            CHECK_STATUS,
+            Outcome::Failed,
+            "suspended (status list x, index 1)",
+        );
+        let expired = check(
+            CHECK_VALIDITY,
+            Outcome::Failed,
+            "expired at 2026-01-01T00:00:00Z",
+        );
+        let bad_sig = check(
+            CHECK_SIGNATURE,
+            Outcome::Failed,
+            "signature does not verify",
+        );
+        let unchecked = check(CHECK_STATUS, Outcome::NotChecked, "no status");
+        assert_eq!(
+            BadgeState::of(&[ok.clone(), unchecked.clone()]),
+            BadgeState::Valid
+        );
+        assert_eq!(
+            BadgeState::of(&[ok.clone(), expired.clone(), revoked]),
+            BadgeState::Revoked
+        );
+        assert_eq!(
+            BadgeState::of(&[expired.clone(), suspended]),
+            BadgeState::Suspended
+        );
+        assert_eq!(BadgeState::of(&[ok, expired]), BadgeState::Expired);
+        assert_eq!(
+            BadgeState::of(&[bad_sig, unchecked]),
+            BadgeState::NotVerified
+        );
     }
 }

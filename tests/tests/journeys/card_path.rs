@@ -83,5 +83,32 @@ async fn a_public_badge_page_url_checks_out_until_private_or_revoked() {
         html.contains("id=\"check-status\" data-outcome=\"failed\""),
         "{html}"
     );
-    assert!(html.contains("id=\"verdict\""), "{html}");
+    assert!(
+        html.contains(
+            "id=\"verdict\" data-state=\"revoked\">Revoked: the issuer has withdrawn this badge."
+        ),
+        "one plain banner: {html}"
+    );
+    assert!(html.contains("id=\"no-sharing\""), "{html}");
+    for share in ["share-x", "share-linkedin", "share-facebook", "signature"] {
+        assert!(
+            !html.contains(&format!("id=\"{share}\"")),
+            "no {share} on a revoked badge"
+        );
+    }
+    // In Japanese, the same state in Japanese.
+    let html = t
+        .http
+        .get(&url)
+        .header("cookie", "wallet_lang=ja")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("data-state=\"revoked\">失効：発行者がこのバッジを取り消しました。"),
+        "{html}"
+    );
 }

@@ -356,7 +356,10 @@ async fn public_badge_pages_private_toggle_and_baked_downloads() {
         "https://www.facebook.com/sharer/sharer.php?u={encoded}"
     )));
     assert!(html.contains(&format!("https://x.com/intent/tweet?url={encoded}")));
-    assert!(html.contains("id=\"verdict\">Verified"), "{html}");
+    assert!(
+        html.contains("id=\"verdict\" data-state=\"valid\">Verified"),
+        "{html}"
+    );
     // The signature snippet is HTML shown as text: escaped twice over in the page.
     assert!(
         html.contains(&esc(&format!("<a href=\"{url}\">"))),

@@ -490,7 +490,44 @@ async fn wallet_badge_page_verifies_live() {
             .unwrap(),
         json!("ok")
     );
+    assert_eq!(
+        b.execute(
+            "return document.getElementById('badge-state').dataset.state;",
+            vec![]
+        )
+        .await
+        .unwrap(),
+        json!("revoked")
+    );
+    assert!(
+        b.text("#badge-state")
+            .await
+            .unwrap()
+            .starts_with("Revoked: the issuer has withdrawn this badge."),
+        "one plain banner on the holder's page"
+    );
     b.screenshot("badge-revoked").await.unwrap();
+
+    // The holder is warned before presenting it: the consent page says it is revoked.
+    let request = t.verifier_request().await;
+    paste(&b, &wallet, request["openid4vp_uri"].as_str().unwrap()).await;
+    b.wait_for_text("h1", "Share your badge?").await.unwrap();
+    assert_eq!(
+        b.execute(
+            "return document.getElementById('credential-0-warning').dataset.state;",
+            vec![]
+        )
+        .await
+        .unwrap(),
+        json!("revoked")
+    );
+    assert!(
+        b.text("#credential-0-warning")
+            .await
+            .unwrap()
+            .contains("The verifier will be told so when you share it."),
+    );
+    b.screenshot("consent-revoked").await.unwrap();
 
     // 3. The achievement's image is changed at the issuer: the digest the badge pins no
     // longer matches.

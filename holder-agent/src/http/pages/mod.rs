@@ -620,6 +620,9 @@ struct HomePage {
 struct BadgePage {
     layout: Layout,
     badge: BadgeItem,
+    /// The badge's state (`data-state`) and its banner unless valid.
+    state: &'static str,
+    state_banner: Option<&'static str>,
     /// Checked now: signature, issuer key, status, validity, image digest.
     verification: crate::wallet::verify::LiveVerification,
 }
@@ -1001,12 +1004,15 @@ async fn badge_page(
         .ok_or_else(|| PageError::not_found(web.lang))?;
     let mut layout = web.layout(&badge.name);
     layout.here = here;
+    let state = verification.state();
     Ok(web.render(
         &app,
         StatusCode::OK,
         BadgePage {
             layout,
             badge,
+            state: state.as_str(),
+            state_banner: public::state_banner(state, web.lang),
             verification,
         },
     ))

@@ -37,6 +37,7 @@ use crate::wallet::scan::{
     self, MAX_CONCURRENT_DECODES, MAX_DIMENSION, MAX_PIXELS, MAX_UPLOAD_BYTES, RETRY_AFTER_SECS,
     ScanError,
 };
+use crate::wallet::verify::BadgeState;
 use crate::{Account, App};
 
 pub fn router() -> Router<App> {
@@ -56,6 +57,7 @@ pub fn router() -> Router<App> {
 // Texts
 
 pub struct PresentTexts {
+    pub invalid_warning: &'static str,
     pub present: &'static str,
     pub intro: &'static str,
     pub link: &'static str,
@@ -109,6 +111,7 @@ const EN: PresentTexts = PresentTexts {
     camera_start: "Start the camera",
     camera_capture: "Capture the QR code",
     consent_title: "Share your badge?",
+    invalid_warning: "The verifier will be told so when you share it.",
     verifier: "Verifier",
     verifier_id: "Identifier",
     verifier_name: "Name",
@@ -150,6 +153,7 @@ const JA: PresentTexts = PresentTexts {
     camera_start: "カメラを起動",
     camera_capture: "QR コードを撮影",
     consent_title: "バッジを提示しますか？",
+    invalid_warning: "提示すると、検証者にもそのように伝わります。",
     verifier: "検証者",
     verifier_id: "識別子",
     verifier_name: "名前",
@@ -248,6 +252,9 @@ struct CredentialChoice {
     name: String,
     issuer: String,
     items: Vec<ItemView>,
+    /// The badge's state checked now (`data-state`), and a warning unless it is valid.
+    state: &'static str,
+    warning: Option<String>,
 }
 
 #[derive(Template)]
@@ -299,7 +306,28 @@ fn label(pointer: &str) -> String {
         .unwrap_or_else(|| pointer.to_owned())
 }
 
-fn consent_view(web: &Web, id: String, prepared: &Prepared, error: Option<String>) -> ConsentPage {
+/// Each prepared credential's state, checked now (the holder is warned before presenting a
+/// badge that is revoked, suspended, expired or does not verify).
+async fn states_of(app: &App, account: &Account, prepared: &Prepared) -> Vec<BadgeState> {
+    let now = app.clock.now();
+    let mut states = Vec::with_capacity(prepared.credentials.len());
+    for c in &prepared.credentials {
+        let state = match app.verify_held(account, &c.credential_id, now).await {
+            Ok(Some(live)) => live.state(),
+            Ok(None) | Err(_) => BadgeState::NotVerified,
+        };
+        states.push(state);
+    }
+    states
+}
+
+fn consent_view(
+    web: &Web,
+    id: String,
+    prepared: &Prepared,
+    states: &[BadgeState],
+    error: Option<String>,
+) -> ConsentPage {
     let p = texts(web.lang);
     let mut layout = web.layout(p.consent_title);
     layout.here = format!("/present/consent/{id}");
@@ -314,6 +342,16 @@ fn consent_view(web: &Web, id: String, prepared: &Prepared, error: Option<String
             .iter()
             .enumerate()
             .map(|(index, c)| CredentialChoice {
+                state: states
+                    .get(index)
+                    .copied()
+                    .unwrap_or(BadgeState::NotVerified)
+                    .as_str(),
+                warning: states
+                    .get(index)
+                    .copied()
+                    .and_then(|s| super::public::state_banner(s, web.lang))
+                    .map(|banner| format!("{banner} {}", p.invalid_warning)),
                 index,
                 name: c
                     .achievement_name
@@ -615,10 +653,11 @@ async fn consent_page(
         .peek(owner(account, &web), &id, app.clock.now())
         .await
         .map_err(|e| pending_error(e, web.lang))?;
+    let states = states_of(&app, account, &prepared).await;
     Ok(web.render(
         &app,
         StatusCode::OK,
-        consent_view(&web, id, &prepared, None),
+        consent_view(&web, id, &prepared, &states, None),
     ))
 }
 
@@ -714,10 +753,11 @@ async fn share(
                 .restore(who, &id)
                 .await
                 .map_err(|e| pending_error(e, web.lang))?;
+            let states = states_of(&app, account, &prepared).await;
             Ok(web.render(
                 &app,
                 StatusCode::BAD_REQUEST,
-                consent_view(&web, id, &prepared, Some(message)),
+                consent_view(&web, id, &prepared, &states, Some(message)),
             ))
         }
         Err(e) => Err(PageError::from_app(e, web.lang)),

@@ -27,6 +27,7 @@ use serde_json::Value;
 use super::{Lang, Layout, PageError, Web, encode, see_other};
 use crate::App;
 use crate::wallet::public::{PublicBadge, Visibility};
+use crate::wallet::verify::BadgeState;
 
 /// Pixels per QR module of the PNG.
 const QR_PNG_SCALE: u32 = 8;
@@ -58,6 +59,10 @@ pub struct PublicTexts {
     pub private_banner: &'static str,
     pub verified: &'static str,
     pub not_verified: &'static str,
+    pub revoked: &'static str,
+    pub suspended: &'static str,
+    pub expired: &'static str,
+    pub no_sharing: &'static str,
     pub status_note: &'static str,
     pub issued: &'static str,
     pub share: &'static str,
@@ -88,6 +93,10 @@ const EN: PublicTexts = PublicTexts {
     private_banner: "This badge is private: only you can see this page. Others get “not found”.",
     verified: "Verified: the issuer's signature and key, the revocation status, the validity period and the image were checked just now.",
     not_verified: "Not verified",
+    revoked: "Revoked: the issuer has withdrawn this badge. It is no longer valid.",
+    suspended: "Suspended: the issuer has put this badge on hold. It is not valid for now.",
+    expired: "Expired: this badge's validity period has ended.",
+    no_sharing: "This badge is not valid, so it cannot be shared.",
     status_note: "Checked now, each time this page is opened.",
     issued: "Issued",
     share: "Share",
@@ -118,6 +127,10 @@ const JA: PublicTexts = PublicTexts {
     private_banner: "このバッジは非公開です。このページはあなただけが見られます。他の人には「見つかりません」と表示されます。",
     verified: "検証済み：発行者の署名と鍵、失効状態、有効期間、画像を今確認しました。",
     not_verified: "検証できませんでした",
+    revoked: "失効：発行者がこのバッジを取り消しました。このバッジは無効です。",
+    suspended: "一時停止：発行者がこのバッジを一時的に停止しています。現在は無効です。",
+    expired: "期限切れ：このバッジの有効期間は終了しています。",
+    no_sharing: "このバッジは無効なため、共有できません。",
     status_note: "このページを開くたびに検証しています。",
     issued: "発行日",
     share: "共有",
@@ -200,8 +213,9 @@ struct PublicPage {
     issued: Option<String>,
     valid_until: Option<String>,
     fields: Vec<Field>,
-    /// The failed check, if the verification failed.
-    verification_error: Option<String>,
+    /// The badge's state (`data-state`), and its banner in plain words unless valid.
+    state: &'static str,
+    state_banner: Option<&'static str>,
     /// Each check made now.
     verification: crate::wallet::verify::LiveVerification,
     has_ldp_vc: bool,
@@ -258,9 +272,12 @@ impl PublicPage {
         );
         let mut layout = web.layout(&name);
         layout.here = format!("/p/{}", badge.slug);
+        let p = texts(web.lang);
+        let state = badge.live.state();
+        let state_banner = state_banner(state, web.lang);
         PublicPage {
             layout,
-            p: texts(web.lang),
+            p,
             slug: badge.slug.clone(),
             public: badge.public,
             viewer_is_holder: badge.viewer_is_holder,
@@ -274,7 +291,8 @@ impl PublicPage {
                 .iter()
                 .map(|(p, v)| labelled(p, v))
                 .collect(),
-            verification_error: badge.verification.err(),
+            state: state.as_str(),
+            state_banner,
             verification: badge.live,
             has_ldp_vc: badge.has_ldp_vc,
             share_x: format!("https://x.com/intent/tweet?url={e}&text={}", encode(&name)),
@@ -288,6 +306,19 @@ impl PublicPage {
             issuer_id,
             url,
         }
+    }
+}
+
+/// The banner of a badge that is not valid, in plain words (`None` when valid): the same
+/// on the public page and the holder's own badge page.
+pub(super) fn state_banner(state: BadgeState, lang: Lang) -> Option<&'static str> {
+    let p = texts(lang);
+    match state {
+        BadgeState::Valid => None,
+        BadgeState::Revoked => Some(p.revoked),
+        BadgeState::Suspended => Some(p.suspended),
+        BadgeState::Expired => Some(p.expired),
+        BadgeState::NotVerified => Some(p.not_verified),
     }
 }
 
