@@ -63,6 +63,10 @@ pub struct ConsentItem {
     pub pointer: String,
     /// The claim's value as the holder sees it (text; JSON for structures).
     pub value: String,
+    /// The claim's value as issued, for pages to describe in words (absent in requests
+    /// kept before it was stored).
+    #[serde(default)]
+    pub raw: Value,
     /// The requested paths this item covers.
     pub paths: Vec<Vec<String>>,
     /// The holder may withhold it and the request is still answered.
@@ -192,6 +196,7 @@ fn consent_items(
             value: value_at(&claims, key_path)
                 .map(display_value)
                 .unwrap_or_default(),
+            raw: value_at(&claims, key_path).cloned().unwrap_or(Value::Null),
             paths: paths.clone(),
             optional,
             concealable: *concealable,

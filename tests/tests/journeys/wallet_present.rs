@@ -212,7 +212,11 @@ async fn wallet_present_from_the_browser_with_one_claim_unticked() {
         "Digital Supporter — Level 1"
     );
     let claims = b.text("#credential-0").await.unwrap();
-    assert!(claims.contains("name: Ana Tanaka"), "{claims}");
+    assert!(claims.contains("Name: Ana Tanaka"), "in words: {claims}");
+    assert!(
+        !claims.contains("/ld/") && !claims.contains('{'),
+        "no pointers, no JSON: {claims}"
+    );
     assert!(claims.contains("Ran the course"), "{claims}");
     assert!(
         !claims.contains("email"),

@@ -31,6 +31,7 @@ use crate::{Account, App, CredentialView};
 
 mod accounts;
 pub mod card;
+pub mod claims;
 pub mod next;
 pub mod present;
 mod public;

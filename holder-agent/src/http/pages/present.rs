@@ -361,12 +361,20 @@ fn consent_view(
                 items: c
                     .items
                     .iter()
-                    .map(|i| ItemView {
-                        pointer: i.pointer.clone(),
-                        label: label(&i.pointer),
-                        value: i.value.clone(),
-                        optional: i.optional,
-                        concealable: i.concealable,
+                    .map(|i| {
+                        let (label, value) = if i.raw.is_null() {
+                            (label(&i.pointer), i.value.clone())
+                        } else {
+                            let d = super::claims::describe(&i.pointer, &i.raw, web.lang);
+                            (d.label, d.text)
+                        };
+                        ItemView {
+                            pointer: i.pointer.clone(),
+                            label,
+                            value,
+                            optional: i.optional,
+                            concealable: i.concealable,
+                        }
                     })
                     .collect(),
             })

@@ -164,33 +164,16 @@ pub struct Field {
     pub value: String,
 }
 
-/// A disclosed claim's label: the identity type of an OB 3.0 identifier, else the pointer.
-fn field(pointer: &str, claims: &Value) -> Option<Field> {
-    Some(labelled(pointer, claims.pointer(pointer)?))
+/// A chosen claim as people say it ([`super::claims`]).
+fn field(pointer: &str, claims: &Value, lang: Lang) -> Option<Field> {
+    Some(labelled(pointer, claims.pointer(pointer)?, lang))
 }
 
-fn labelled(pointer: &str, value: &Value) -> Field {
-    match value {
-        Value::Object(o) if o.contains_key("identityType") => Field {
-            label: o
-                .get("identityType")
-                .and_then(Value::as_str)
-                .unwrap_or(pointer)
-                .to_owned(),
-            value: o
-                .get("identityHash")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned(),
-        },
-        Value::String(s) => Field {
-            label: pointer.to_owned(),
-            value: s.clone(),
-        },
-        other => Field {
-            label: pointer.to_owned(),
-            value: other.to_string(),
-        },
+fn labelled(pointer: &str, value: &Value, lang: Lang) -> Field {
+    let d = super::claims::describe(pointer, value, lang);
+    Field {
+        label: d.label,
+        value: d.text,
     }
 }
 
@@ -289,7 +272,7 @@ impl PublicPage {
             fields: badge
                 .disclosed
                 .iter()
-                .map(|(p, v)| labelled(p, v))
+                .map(|(p, v)| labelled(p, v, web.lang))
                 .collect(),
             state: state.as_str(),
             state_banner,
@@ -497,7 +480,7 @@ async fn settings_page(
                 .is_ok_and(|path| !crate::wallet::privacy::reveals_private(&path, &private))
         })
         .map(|pointer| {
-            let f = field(pointer, &claims).unwrap_or(Field {
+            let f = field(pointer, &claims, web.lang).unwrap_or(Field {
                 label: pointer.clone(),
                 value: String::new(),
             });
