@@ -93,6 +93,9 @@ pub struct PresentTexts {
     pub declined: &'static str,
     pub refused: &'static str,
     pub verifier_answer: &'static str,
+    pub accepted_note: &'static str,
+    pub reason: &'static str,
+    pub technical: &'static str,
     pub continue_at: &'static str,
     pub disclosed: &'static str,
     pub nothing_disclosed: &'static str,
@@ -135,6 +138,9 @@ const EN: PresentTexts = PresentTexts {
     declined: "You declined the request of",
     refused: "The verifier did not accept the answer",
     verifier_answer: "The verifier answered",
+    accepted_note: "The verifier received it.",
+    reason: "Reason given",
+    technical: "Technical details",
     continue_at: "Continue at the verifier",
     disclosed: "Disclosed",
     nothing_disclosed: "nothing beyond the badge as issued",
@@ -177,6 +183,9 @@ const JA: PresentTexts = PresentTexts {
     declined: "リクエストを断りました：",
     refused: "検証者は回答を受け付けませんでした",
     verifier_answer: "検証者の回答",
+    accepted_note: "検証者が受け取りました。",
+    reason: "理由",
+    technical: "技術的な詳細",
     continue_at: "検証者のページへ進む",
     disclosed: "開示した項目",
     nothing_disclosed: "発行されたバッジ以外はありません",
@@ -271,7 +280,8 @@ struct ConsentPage {
 
 struct SentView {
     name: String,
-    disclosed: Vec<String>,
+    /// What was disclosed, in words.
+    disclosed: Vec<super::claims::Described>,
 }
 
 #[derive(Template)]
@@ -282,6 +292,8 @@ struct ResultPage {
     verifier: VerifierView,
     declined: bool,
     accepted: bool,
+    /// The verifier's own reason for refusing (`error_description`), if it gave one.
+    reason: Option<String>,
     status: u16,
     answer: String,
     redirect_uri: Option<String>,
@@ -406,6 +418,11 @@ fn result_view(
         verifier: VerifierView::new(prepared),
         declined,
         accepted: (200..300).contains(&answer.status),
+        reason: answer
+            .body
+            .get("error_description")
+            .and_then(Value::as_str)
+            .map(|r| r.chars().take(300).collect()),
         status: answer.status,
         answer: pretty,
         // Only a web address becomes a link.
@@ -745,7 +762,7 @@ async fn share(
     };
     match result {
         Ok(presented) => {
-            let sent = sent_view(&presented);
+            let sent = sent_view(&presented, &prepared, web.lang);
             let answer = VerifierAnswer {
                 status: presented.status,
                 body: presented.body.clone(),
@@ -772,16 +789,43 @@ async fn share(
     }
 }
 
-fn sent_view(presented: &Presented) -> Vec<SentView> {
+/// What was sent, in words: each disclosure described from the value the consent page
+/// showed for it.
+fn sent_view(presented: &Presented, prepared: &Prepared, lang: Lang) -> Vec<SentView> {
     presented
         .credentials
         .iter()
-        .map(|c| SentView {
-            name: c
-                .achievement_name
-                .clone()
-                .unwrap_or_else(|| c.query_id.clone()),
-            disclosed: c.disclosed.clone(),
+        .map(|c| {
+            let items = prepared
+                .credentials
+                .iter()
+                .filter(|p| p.credential_id == c.credential_id)
+                .flat_map(|p| p.items.iter());
+            let items: Vec<_> = items.collect();
+            SentView {
+                name: c
+                    .achievement_name
+                    .clone()
+                    .unwrap_or_else(|| c.query_id.clone()),
+                // A container disclosed only to reach its items is not listed itself.
+                disclosed: c
+                    .disclosed
+                    .iter()
+                    .filter(|d| {
+                        !c.disclosed
+                            .iter()
+                            .any(|other| other.starts_with(&format!("{d}/")))
+                    })
+                    .map(|d| {
+                        let raw = items
+                            .iter()
+                            .find(|i| &i.pointer == d)
+                            .map(|i| i.raw.clone())
+                            .unwrap_or(Value::Null);
+                        super::claims::describe(d, &raw, lang)
+                    })
+                    .collect(),
+            }
         })
         .collect()
 }
