@@ -124,10 +124,19 @@ async fn qr_page_journey(test: &str, event_source: bool) {
         Some(if event_source { "sse" } else { "poll" }),
         "what updated the page"
     );
+    let verdict = b.text("#verdict").await.unwrap();
+    assert!(
+        verdict.starts_with("Verified: 田中 アナ holds “Digital Supporter — Level 1” from ")
+            && verdict.ends_with("; not revoked."),
+        "one sentence first: {verdict}"
+    );
     let badge = b.text("#badge").await.unwrap();
     for shown in ["Digital Supporter — Level 1", "田中 アナ"] {
         assert!(badge.contains(shown), "{shown}: {badge}");
     }
+    // The claim table and the checks are folded away until asked for.
+    assert_eq!(b.text("#disclosed").await.unwrap(), "", "folded away");
+    b.click("#technical summary").await.unwrap();
     let disclosed = b.text("#disclosed").await.unwrap();
     assert!(disclosed.contains("田中 アナ"), "{disclosed}");
     assert!(!disclosed.contains("ana@example.org"), "{disclosed}");

@@ -1,5 +1,7 @@
-//! A result as the pages show it (`templates/result.html`): the state, the wallet's error,
-//! a summary of the badge, the disclosed claims and each check with its outcome.
+//! A result as the pages show it (`templates/result.html`): first the verdict in one
+//! sentence a person at the desk reads at a glance ("Verified: 田中 アナ holds … from …",
+//! or what failed in plain words), then the badge's summary, then, folded away under
+//! "Technical details", the disclosed claims and each check with its outcome.
 
 use askama::Template;
 use serde_json::Value;
@@ -12,6 +14,8 @@ pub struct ResultView {
     pub state: &'static str,
     pub label: &'static str,
     pub pending: bool,
+    /// The verdict in one sentence (none while pending).
+    pub verdict: Option<String>,
     /// The wallet's error answer.
     pub error: Option<String>,
     /// Whether claims were disclosed (then their badge summaries and table are shown).
@@ -76,6 +80,7 @@ impl ResultView {
             })
             .collect();
         ResultView {
+            verdict: verdict(r),
             state,
             label,
             pending: r.state == ResultState::Pending,
@@ -102,6 +107,94 @@ pub fn result_fragment(r: &RequestResult) -> Result<String, askama::Error> {
         result: ResultView::of(r),
     }
     .render()
+}
+
+/// The result in one sentence: who holds which badge from whom, or what failed, in plain
+/// words (the check names and details stay in the technical table).
+fn verdict(r: &RequestResult) -> Option<String> {
+    match r.state {
+        ResultState::Pending => None,
+        ResultState::Expired => Some("No answer came from a wallet in time.".to_owned()),
+        ResultState::Verified => {
+            let status_checked = r
+                .checks
+                .iter()
+                .any(|c| c.name == "status" && c.ok == Some(true));
+            let sentences: Vec<String> = r
+                .disclosed
+                .values()
+                .flatten()
+                .map(|claims| {
+                    let summary = badge_summary(claims);
+                    let get = |label: &str| {
+                        summary
+                            .iter()
+                            .find(|(l, _)| *l == label)
+                            .map(|(_, v)| v.clone())
+                    };
+                    let badge = get("Badge").unwrap_or_else(|| "a badge".to_owned());
+                    let who = get("Recipient").unwrap_or_else(|| "The holder".to_owned());
+                    let mut s = format!("{who} holds “{badge}”");
+                    if let Some(issuer) = get("Issuer") {
+                        s.push_str(&format!(" from {issuer}"));
+                    }
+                    if let Some(from) = get("Valid from") {
+                        s.push_str(&format!(", issued {}", from.get(..10).unwrap_or(&from)));
+                    }
+                    s.push_str(if status_checked {
+                        "; not revoked."
+                    } else {
+                        "."
+                    });
+                    s
+                })
+                .collect();
+            Some(if sentences.is_empty() {
+                "Verified: the wallet's answer passed every check.".to_owned()
+            } else {
+                format!("Verified: {}", sentences.join(" "))
+            })
+        }
+        ResultState::Rejected => {
+            if let Some(error) = &r.error {
+                return Some(format!(
+                    "Not verified: the wallet did not share a badge ({error})."
+                ));
+            }
+            let failed = r.checks.iter().find(|c| c.ok == Some(false));
+            let why = match failed {
+                None => "the answer could not be checked".to_owned(),
+                Some(c) => match c.name.as_str() {
+                    "status" if c.detail.starts_with("revoked") => {
+                        "the issuer has revoked this badge".to_owned()
+                    }
+                    "status" if c.detail.starts_with("suspended") => {
+                        "the issuer has suspended this badge".to_owned()
+                    }
+                    "status" => "its revocation status could not be confirmed".to_owned(),
+                    "validity" => "the badge has expired or is not valid yet".to_owned(),
+                    "issuer_key" | "issuer_signature" | "format" | "disclosures" => {
+                        "the badge's signature does not check out: it may be forged or altered"
+                            .to_owned()
+                    }
+                    "issuer_binding" | "requested_issuer" => {
+                        "the badge was not issued by the issuer it names or this request asks for"
+                            .to_owned()
+                    }
+                    "trust" => "the issuer is not on this verifier's trusted list".to_owned(),
+                    "holder_binding" | "nonce" | "audience" | "kb_iat" | "sd_hash" => {
+                        "it was not presented by its holder for this request".to_owned()
+                    }
+                    "image_digest" => "the badge's image has been changed".to_owned(),
+                    "dcql" | "vp_token" | "vct" => {
+                        "the badge does not match what was asked for".to_owned()
+                    }
+                    other => format!("the check “{other}” failed"),
+                },
+            };
+            Some(format!("Not verified: {why}."))
+        }
+    }
 }
 
 /// What a person at the desk looks for first: which badge, from whom, for whom.
