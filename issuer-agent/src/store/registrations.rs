@@ -51,17 +51,7 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
 }
 
-impl kit::mail::outbox::Row for OutboxRow {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn kind(&self) -> &str {
-        &self.kind
-    }
-    fn attempts(&self) -> i64 {
-        self.attempts
-    }
-}
+kit::outbox_row!(OutboxRow);
 
 /// A registration to insert with what its creation causes (an offer when the wallet
 /// already knows the address, the emails, the history), all or nothing.

@@ -77,6 +77,25 @@ pub trait Row:
     fn attempts(&self) -> i64;
 }
 
+/// Implements [`Row`] for a struct whose `id`, `kind` and `attempts` fields hold those
+/// columns: `kit::outbox_row!(OutboxRow);`.
+#[macro_export]
+macro_rules! outbox_row {
+    ($row:ty) => {
+        impl $crate::mail::outbox::Row for $row {
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn kind(&self) -> &str {
+                &self.kind
+            }
+            fn attempts(&self) -> i64 {
+                self.attempts
+            }
+        }
+    };
+}
+
 /// How many messages are waiting, sent, and waiting after a failure.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -267,17 +286,7 @@ pub(crate) mod tests {
         pub(crate) note: String,
     }
 
-    impl Row for TestRow {
-        fn id(&self) -> &str {
-            &self.id
-        }
-        fn kind(&self) -> &str {
-            &self.kind
-        }
-        fn attempts(&self) -> i64 {
-            self.attempts
-        }
-    }
+    crate::outbox_row!(TestRow);
 
     pub(crate) const OUTBOX: Outbox<TestRow> = Outbox::new(
         "test_outbox",
