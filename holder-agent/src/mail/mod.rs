@@ -74,9 +74,12 @@ pub enum PostError {
     /// The email is queued but trying it at once failed: the worker retries it.
     #[error(transparent)]
     NotYet(MailError),
-    /// The email is queued but could not be written.
-    #[error("the email could not be written: {0}")]
-    Write(String),
+    /// The email is queued but its templates failed.
+    #[error("rendering the email: {0}")]
+    Render(askama::Error),
+    /// The email was given up as soon as it was queued.
+    #[error("the email was not sent: {0}")]
+    Dropped(String),
 }
 
 /// The account emails: where they go, and what writing them needs.
@@ -154,9 +157,8 @@ impl AccountMail {
                 Err(PostError::NotYet(e))
             }
             Err(SendError::Write(WriteError::Store(e))) => Err(e.into()),
-            Err(e @ (SendError::Write(_) | SendError::Dropped(_))) => {
-                Err(PostError::Write(e.to_string()))
-            }
+            Err(SendError::Write(WriteError::Render(e))) => Err(PostError::Render(e)),
+            Err(SendError::Dropped(reason)) => Err(PostError::Dropped(reason)),
         }
     }
 

@@ -77,7 +77,7 @@ fn not_sent(e: PostError) -> AppError {
     match e {
         PostError::NotYet(e) => AccountError::Mail(e).into(),
         PostError::Store(e) => e.into(),
-        e @ PostError::Write(_) => AppError::Internal(e.to_string()),
+        e @ (PostError::Render(_) | PostError::Dropped(_)) => AppError::Internal(e.to_string()),
     }
 }
 
