@@ -121,12 +121,14 @@ mod tests {
         .await
         .unwrap();
         let outbox = data.join("wallet-outbox");
-        let emails: Vec<PathBuf> = std::fs::read_dir(&outbox)
+        // The email, its HTML part and its index entry.
+        let mut emails: Vec<PathBuf> = std::fs::read_dir(&outbox)
             .unwrap()
             .map(|e| e.unwrap().path())
             .collect();
-        assert_eq!(emails.len(), 1, "{emails:?}");
-        assert!(emails[0].extension().is_some_and(|e| e == "eml"));
+        emails.sort();
+        let extensions: Vec<_> = emails.iter().filter_map(|e| e.extension()).collect();
+        assert_eq!(extensions, ["eml", "html", "json"], "{emails:?}");
         for dir in [&data, &outbox] {
             assert_eq!(mode(dir), DIR_MODE, "{}", dir.display());
         }
@@ -135,8 +137,10 @@ mod tests {
             data.join("wallet.db-wal"),
             data.join("wallet.db-shm"),
             data.join("wallet-seal.key"),
-            emails[0].clone(),
-        ] {
+        ]
+        .into_iter()
+        .chain(emails)
+        {
             assert_eq!(mode(&file), FILE_MODE, "{}", file.display());
         }
         app.store.db.close().await;

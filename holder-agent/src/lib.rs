@@ -63,8 +63,8 @@ pub struct Inner {
     pub pending: wallet::pending::PendingPresentations,
     /// The QR picture decodes running at once (`/present/scan`), bounded.
     pub qr_decodes: wallet::decode_slots::DecodeSlots,
-    /// Where the account emails (confirmation, password reset) go.
-    pub mailer: mail::Mailer,
+    /// The account emails (confirmation, password reset): their outbox and where they go.
+    pub mailer: mail::AccountMail,
 }
 
 impl std::ops::Deref for App {
@@ -103,11 +103,26 @@ impl App {
         let fetcher = Fetcher::new(config.fetch_policy())
             .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?;
         let dids = DidResolver::new(fetcher.clone());
-        let mailer = mail::Mailer::new(
+        if config.smtp_url.is_none() {
+            // An outbox directory an older version left open is narrowed to 0700.
+            let outbox = config.outbox_dir();
+            files::private_dir(&outbox).map_err(|e| private(e, &outbox.display().to_string()))?;
+        }
+        let mailer = kit::mail::Mailer::new(
+            "WALLET_SMTP_URL",
             config.smtp_url.as_ref().map(|s| s.expose()),
             config.outbox_dir(),
+            2,
         )
         .map_err(|e| AppError::Config(e.to_string()))?;
+        let mailer = mail::AccountMail::new(
+            mailer,
+            store.clone(),
+            seal.clone(),
+            clock.clone(),
+            &config.public_url,
+            &config.mail_from,
+        );
         let issuer_keys = IssuerKeyResolver::new(fetcher.clone(), dids.clone());
         let x509_anchors = config.x509_anchors()?;
         let verify_sources = kit::network_sources::NetworkSources {
@@ -161,14 +176,18 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // The account emails whose first try failed are retried meanwhile.
+    let outbox = tokio::spawn(mail::run(app.mailer.clone()));
     // The client address feeds the sign-in throttle (behind a proxy it is the proxy's).
     let router = http::router(app).layer(axum::extract::DefaultBodyLimit::max(
         kit::serve::DEFAULT_BODY_LIMIT,
     ));
-    axum::serve(
+    let served = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await;
+    outbox.abort();
+    served
 }

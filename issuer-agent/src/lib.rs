@@ -154,6 +154,7 @@ impl App {
             )));
         }
         let mailer = mail::Mailer::new(
+            "SMTP_URL",
             config.smtp_url.as_ref().map(|s| s.expose()),
             config.outbox_dir(),
             config.outbox_concurrency,

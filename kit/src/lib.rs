@@ -2,11 +2,13 @@
 //! `protocol`: the database pools and migrations (`db`), serving and problem+json answers
 //! (`serve`), the guarded HTTP client every stranger's URL goes through (`fetch`),
 //! throttles (`throttle`), the verification core's network (`network_sources`), the
-//! OpenAPI problem schemas (`openapi`) and the web helpers: escaping, bearer tokens,
-//! cookies (`web`).
+//! OpenAPI problem schemas (`openapi`), the web helpers: escaping, bearer tokens,
+//! cookies (`web`), and, with the `mail` feature, the one mailer and its outbox (`mail`).
 
 pub mod db;
 pub mod fetch;
+#[cfg(feature = "mail")]
+pub mod mail;
 #[cfg(feature = "data-integrity")]
 pub mod network_sources;
 #[cfg(feature = "openapi")]

@@ -124,30 +124,6 @@ impl Store {
         Ok(())
     }
 
-    pub async fn insert_account_token(
-        &self,
-        token_hash: &str,
-        account_id: &str,
-        purpose: &str,
-        now: i64,
-        expires_at: i64,
-    ) -> Result<(), StoreError> {
-        with_db_write!(&self.db, |pool| {
-            sqlx::query(
-            "INSERT INTO account_tokens (token_hash, account_id, purpose, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)"
-        )
-        .bind(token_hash)
-        .bind(account_id)
-        .bind(purpose)
-        .bind(now)
-        .bind(expires_at)
-        .execute(pool)
-        .await?
-        .rows_affected()
-        });
-        Ok(())
-    }
-
     pub async fn account_token(&self, token_hash: &str) -> Result<Option<TokenRow>, StoreError> {
         Ok(with_db!(&self.db, |pool| {
             sqlx::query_as(

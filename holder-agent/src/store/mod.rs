@@ -1,13 +1,16 @@
 //! The wallet's storage, named by intent: accounts (each with its sealed holder key and
-//! hashed API token), the credentials they hold, stored verbatim as issued, and the
-//! presentation requests waiting for their holder's consent. One query
-//! body per operation (`$n` placeholders work on SQLite and PostgreSQL alike).
+//! hashed API token), the credentials they hold, stored verbatim as issued, the
+//! presentation requests waiting for their holder's consent, and the outbox of the account
+//! emails. One query body per operation (`$n` placeholders work on SQLite and PostgreSQL
+//! alike).
 
 mod accounts;
+mod mail;
 
 pub use accounts::{LoginRow, TokenRow};
 use kit::db::{Db, Migrations};
 use kit::{with_db, with_db_write};
+pub use mail::{MAIL_OUTBOX, MailRow, NewToken};
 
 pub use pending::{NewPending, PendingRow};
 pub use public::{BadgePageRow, CompanionRow};

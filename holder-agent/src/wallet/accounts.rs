@@ -1,6 +1,7 @@
 //! Open registration (without an issuer's invitation) and password reset, both by a link
-//! sent by email. The links carry a random single-use token of which only the SHA-256 is
-//! stored, with an expiry ([`CONFIRM_TTL`], [`RESET_TTL`]). An openly registered account is
+//! sent by email. The links carry a single-use token, unguessable without the seal key
+//! (`crate::mail` derives it from the email's id), of which only the SHA-256 is stored,
+//! with an expiry ([`CONFIRM_TTL`], [`RESET_TTL`]). An openly registered account is
 //! pending until its address is confirmed and cannot sign in before.
 //!
 //! Nothing here tells a stranger whether an address has a wallet: registering a known
@@ -9,7 +10,8 @@
 //! are limited per hour (counted in the sign-in throttle table under their own subjects).
 
 use super::AppError;
-use crate::mail::{Kind, Letter, MailError};
+use crate::mail::letters::Kind;
+use crate::mail::{NewLink, PostError};
 use crate::store::LoginRow;
 use crate::wallet::web::{check_new_password, hash_password_at};
 use crate::{Account, App};
@@ -48,8 +50,10 @@ pub enum AccountError {
     },
     #[error("too many requests from your network address; try again in {minutes} minutes")]
     TooManyRequests { minutes: i64 },
-    #[error("the email could not be sent ({0}); please try again later")]
-    Mail(#[from] MailError),
+    /// The mail server did not take the email at once; it stays in the outbox and is
+    /// retried.
+    #[error("the email could not be sent ({0}); it will be retried, or ask again later")]
+    Mail(#[from] kit::mail::MailError),
 }
 
 impl AccountError {
@@ -63,6 +67,17 @@ impl AccountError {
             AccountError::TooManyRequests { .. } => "too_many_attempts",
             AccountError::Mail(_) => "mail_failed",
         }
+    }
+}
+
+/// What the user is told of an email that was queued (`crate::mail`, the link token it
+/// carries made in the same transaction) but not sent at once: the mail server's failure
+/// (the outbox worker retries it); a failure of ours is not shown.
+fn not_sent(e: PostError) -> AppError {
+    match e {
+        PostError::NotYet(e) => AccountError::Mail(e).into(),
+        PostError::Store(e) => e.into(),
+        e @ (PostError::Render(_) | PostError::Dropped(_)) => AppError::Internal(e.to_string()),
     }
 }
 
@@ -126,10 +141,11 @@ impl App {
         };
         let row = match existing {
             Some(row) if row.email_confirmed_at.is_some() => {
-                let link = format!("{}/forgot", self.wallet_base_url());
                 return self
-                    .send_letter(Kind::AlreadyRegistered, lang, &email, &link, 0, now)
-                    .await;
+                    .mailer
+                    .send(Kind::AlreadyRegistered, lang, &email, None, now)
+                    .await
+                    .map_err(not_sent);
             }
             Some(row) => row,
             None => {
@@ -153,10 +169,11 @@ impl App {
             .await?
         {
             // Confirmed meanwhile (an invitation, a link): the same note as above.
-            let link = format!("{}/forgot", self.wallet_base_url());
             return self
-                .send_letter(Kind::AlreadyRegistered, lang, &email, &link, 0, now)
-                .await;
+                .mailer
+                .send(Kind::AlreadyRegistered, lang, &email, None, now)
+                .await
+                .map_err(not_sent);
         }
         self.send_confirmation(&row.id, &email, lang, now).await
     }
@@ -188,12 +205,15 @@ impl App {
         lang: &str,
         now: i64,
     ) -> Result<(), AppError> {
-        let token = self
-            .new_link_token(account_id, CONFIRM, now, CONFIRM_TTL)
-            .await?;
-        let link = format!("{}/confirm?token={token}", self.wallet_base_url());
-        self.send_letter(Kind::Confirm, lang, email, &link, CONFIRM_TTL / 3600, now)
+        let link = NewLink {
+            account_id,
+            purpose: CONFIRM,
+            ttl: CONFIRM_TTL,
+        };
+        self.mailer
+            .send(Kind::Confirm, lang, email, Some(link), now)
             .await
+            .map_err(not_sent)
     }
 
     /// The address a confirmation link is for, without using the link (the page a GET
@@ -233,10 +253,15 @@ impl App {
         if !self.mail_allowed(&email, now).await? {
             return Ok(());
         }
-        let token = self.new_link_token(&row.id, RESET, now, RESET_TTL).await?;
-        let link = format!("{}/reset?token={token}", self.wallet_base_url());
-        self.send_letter(Kind::Reset, lang, &email, &link, RESET_TTL / 3600, now)
+        let link = NewLink {
+            account_id: &row.id,
+            purpose: RESET,
+            ttl: RESET_TTL,
+        };
+        self.mailer
+            .send(Kind::Reset, lang, &email, Some(link), now)
             .await
+            .map_err(not_sent)
     }
 
     /// Checks a reset link without using it (the page a GET shows).
@@ -277,10 +302,6 @@ impl App {
             .is_some_and(|r| r.email_confirmed_at.is_some()))
     }
 
-    fn wallet_base_url(&self) -> &str {
-        self.config.public_url.trim_end_matches('/')
-    }
-
     async fn opened(&self, account_id: &str) -> Result<Account, AppError> {
         let row = self
             .store
@@ -288,30 +309,6 @@ impl App {
             .await?
             .ok_or_else(|| AppError::Internal(format!("account {account_id} vanished")))?;
         self.open_account(row)
-    }
-
-    /// A new link token for `purpose`; earlier unused ones of the account are retired.
-    async fn new_link_token(
-        &self,
-        account_id: &str,
-        purpose: &str,
-        now: i64,
-        ttl: i64,
-    ) -> Result<String, AppError> {
-        self.store
-            .retire_account_tokens(account_id, purpose, now)
-            .await?;
-        let token = protocol::b64::random(32);
-        self.store
-            .insert_account_token(
-                &protocol::b64::sha256(&token),
-                account_id,
-                purpose,
-                now,
-                now + ttl,
-            )
-            .await?;
-        Ok(token)
     }
 
     /// The account a usable link token of `purpose` belongs to, naming what is wrong
@@ -363,31 +360,6 @@ impl App {
             return Err(AccountError::TokenUsed.into());
         }
         Ok(account_id)
-    }
-
-    async fn send_letter(
-        &self,
-        kind: Kind,
-        lang: &str,
-        email: &str,
-        link: &str,
-        hours: i64,
-        now: i64,
-    ) -> Result<(), AppError> {
-        let letter = Letter::new(kind, lang, email, link, hours);
-        let id = format!("{now}-{}", uuid::Uuid::new_v4().simple());
-        let host = url::Url::parse(&self.config.public_url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned))
-            .unwrap_or_else(|| "akashi.invalid".into());
-        let message = letter
-            .compose(&self.config.mail_from, email, &format!("<{id}@{host}>"))
-            .map_err(AccountError::from)?;
-        self.mailer
-            .send(&id, message)
-            .await
-            .map_err(AccountError::from)?;
-        Ok(())
     }
 
     /// Counts a request from client address `ip`; refuses it past

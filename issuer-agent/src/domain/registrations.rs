@@ -3,6 +3,7 @@
 //! badge-receipt email) in the same transaction; the wallet's callback turns each waiting
 //! registration into an offer and its email, exactly once.
 
+use kit::mail::{Body, DirEntry, Head, Outgoing};
 use protocol::invitation::{Invitation, Unverified};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -13,7 +14,6 @@ use crate::domain::offers::{
 };
 use crate::error::AppError;
 use crate::mail::letters::{self, Branding, Facts};
-use crate::mail::{DirEntry, Outgoing};
 use crate::store::{
     AchievementRow, Advance, EventRow, OutboxRow, RegistrationInsert, RegistrationRow,
 };
@@ -585,46 +585,28 @@ impl App {
                 )));
             }
         };
-        let host = url::Url::parse(&self.issuer_id)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned))
-            .unwrap_or_else(|| "localhost".into());
-        let message_id = format!("<{}@{host}>", m.id);
-        let (message, html) = crate::mail::compose(
-            &letter,
-            &self.branding(),
-            &self.config.mail_from,
-            &r.name,
-            &r.email,
-            &message_id,
-        )
-        .map_err(|e| AppError::Internal(format!("message {}: {e}", m.id)))?;
-        // The mailbox page shows the HTML part alone: the inline image goes in as data.
-        let html = match &letter.qr {
-            Some(img) => {
-                use base64::Engine as _;
-                html.replace(
-                    &format!("cid:{}", img.cid),
-                    &format!(
-                        "data:image/png;base64,{}",
-                        base64::engine::general_purpose::STANDARD.encode(&img.png)
-                    ),
-                )
-            }
-            None => html,
+        let (text, html) = letter
+            .render(&self.branding())
+            .map_err(|e| AppError::Internal(format!("message {}: {e}", m.id)))?;
+        let message_id = kit::mail::message_id(&m.id, &self.issuer_id);
+        let head = Head {
+            from: &self.config.mail_from,
+            to_name: Some(&r.name),
+            to: &r.email,
+            subject: &letter.subject,
+            message_id: &message_id,
         };
-        Ok(Outgoing {
-            message,
-            html,
-            entry: DirEntry {
-                id: m.id.clone(),
-                to: r.email.clone(),
-                subject: letter.subject.clone(),
-                kind: m.kind.clone(),
-                sent_at: self.clock.now(),
-                links,
-            },
-        })
+        let entry = DirEntry {
+            id: m.id.clone(),
+            to: r.email.clone(),
+            subject: letter.subject.clone(),
+            kind: m.kind.clone(),
+            sent_at: self.clock.now(),
+            links,
+        };
+        let images = letter.qr.into_iter().collect();
+        Outgoing::new(&head, Body { text, html, images }, entry)
+            .map_err(|e| AppError::Internal(format!("message {}: {e}", m.id)))
     }
 
     /// The invitation of a registration, valid until the registration's invitation expiry.

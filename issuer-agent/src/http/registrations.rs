@@ -22,7 +22,6 @@ use crate::domain::registrations::{
     CallbackOutcome, NewRegistration, Registered, RegistrationView, registration_item,
 };
 use crate::error::AppError;
-use crate::mail::{DirEntry, Mailer};
 use crate::store::OutboxCounts;
 
 /// `POST /admin/achievements/{id}/registrations`: registers one person; 201 when new, 200
@@ -186,37 +185,18 @@ pub async fn callback(State(app): State<App>, headers: HeaderMap) -> Result<Json
 }
 
 fn mailbox_dir(app: &App) -> Result<&std::path::Path, AppError> {
-    match &app.mailer {
-        Mailer::Dir(dir) => Ok(dir),
-        Mailer::Smtp(_) | Mailer::Smtps(_) => {
-            Err(AppError::NotFound("mailbox (emails go to SMTP_URL)".into()))
-        }
-    }
+    app.mailer
+        .dir()
+        .ok_or_else(|| AppError::NotFound("mailbox (emails go to SMTP_URL)".into()))
 }
 
 /// `GET /dev/mailbox`: when no SMTP server is configured, the emails written to the
 /// outbox directory, newest first, with their links.
 pub async fn mailbox(State(app): State<App>) -> Result<Response, AppError> {
     let dir = mailbox_dir(&app)?.to_path_buf();
-    let mut entries: Vec<DirEntry> = tokio::task::spawn_blocking(move || {
-        let mut out = Vec::new();
-        if let Ok(read) = std::fs::read_dir(&dir) {
-            for e in read.flatten() {
-                let path = e.path();
-                if path.extension().is_some_and(|x| x == "json")
-                    && let Ok(bytes) = std::fs::read(&path)
-                    && let Ok(entry) = serde_json::from_slice::<DirEntry>(&bytes)
-                {
-                    out.push(entry);
-                }
-            }
-        }
-        out
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))?;
-    entries.sort_by(|a, b| b.sent_at.cmp(&a.sent_at).then(a.id.cmp(&b.id)));
-    entries.truncate(500);
+    let entries = tokio::task::spawn_blocking(move || kit::mail::dir_index(&dir, 500))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
     let mut html = String::from(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\

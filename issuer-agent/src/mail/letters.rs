@@ -4,20 +4,13 @@
 //! (`templates/email/letter.{txt,html}`; HTML-escaped by askama).
 
 use askama::Template;
+pub use kit::mail::InlineImage;
 
 /// A link with its label.
 #[derive(Debug, Clone)]
 pub struct Link {
     pub label: String,
     pub url: String,
-}
-
-/// An image sent inline (`cid:`), in a `multipart/related` part with the HTML.
-#[derive(Debug, Clone)]
-pub struct InlineImage {
-    pub cid: String,
-    pub alt: String,
-    pub png: Vec<u8>,
 }
 
 /// One email's content, before rendering.

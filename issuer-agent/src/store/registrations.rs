@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 
+use kit::mail::outbox::Outbox;
 use kit::{with_db, with_db_write};
 
 use super::{OfferRow, Store, StoreError};
@@ -50,6 +51,8 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
 }
 
+kit::outbox_row!(OutboxRow);
+
 /// A registration to insert with what its creation causes (an offer when the wallet
 /// already knows the address, the emails, the history), all or nothing.
 #[derive(Debug, Clone)]
@@ -80,6 +83,10 @@ pub struct OutboxCounts {
 const REGISTRATION_COLUMNS: &str = "id, achievement_id, name, email, email_key, locale, tx_code, evidence, results, \
      invitation_expires_at, wallet_registered_at, created_at";
 const OUTBOX_COLUMNS: &str = "id, registration_id, offer_id, kind, recipient, created_at, attempts, next_attempt_at, sent_at, last_error";
+
+/// The email outbox (migrations 0005, 0009): `kit::mail::outbox`'s columns and the
+/// registration and offer each message is written from.
+pub const OUTBOX: Outbox<OutboxRow> = Outbox::new("outbox", OUTBOX_COLUMNS);
 
 /// Rows per multi-row `INSERT`: at 12 columns, well inside the bind parameters a statement
 /// may carry (32,766 on SQLite, 65,535 on PostgreSQL).
@@ -394,38 +401,10 @@ impl Store {
         .await?))
     }
 
-    /// Claims up to `limit` due messages for `lease_until` under the token `claim`; a
-    /// message claimed by a worker that died is claimable again once its lease ran out.
-    /// Counts the attempt at claim time, so a crash mid-send still counts.
-    pub async fn claim_outbox(
-        &self,
-        claim: &str,
-        now: i64,
-        lease_until: i64,
-        limit: i64,
-    ) -> Result<Vec<OutboxRow>, StoreError> {
-        let sql = format!(
-            "UPDATE outbox SET claim = $1, claimed_until = $2, attempts = attempts + 1 \
-             WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $3 \
-                          AND (claimed_until IS NULL OR claimed_until <= $3) \
-                          ORDER BY next_attempt_at, id LIMIT $4) \
-               AND sent_at IS NULL AND (claimed_until IS NULL OR claimed_until <= $3) \
-             RETURNING {OUTBOX_COLUMNS}"
-        );
-        Ok(with_db_write!(&self.db, |pool| sqlx::query_as(
-            sqlx::AssertSqlSafe(sql.clone())
-        )
-        .bind(claim)
-        .bind(lease_until)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(pool)
-        .await?))
-    }
-
-    /// Marks claimed messages sent (one statement per [`ROWS_PER_INSERT`] messages) and
-    /// records each in its registration's history, in one transaction; returns how many were still claimed by `claim` (a message whose lease
-    /// ran out and that another worker took is left to that worker).
+    /// Marks claimed messages sent (`kit::mail::outbox`) and records each in its
+    /// registration's history, in one transaction; returns how many were still claimed by
+    /// `claim` (a message whose lease ran out and that another worker took is left to that
+    /// worker).
     pub async fn outbox_sent(
         &self,
         sent: &[OutboxRow],
@@ -435,23 +414,14 @@ impl Store {
         if sent.is_empty() {
             return Ok(0);
         }
+        let ids: Vec<&str> = sent.iter().map(|m| m.id.as_str()).collect();
         Ok(with_db_write!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
-            let mut marked: HashSet<String> = HashSet::with_capacity(sent.len());
-            for chunk in sent.chunks(ROWS_PER_INSERT) {
-                let mut q = sqlx::QueryBuilder::new("UPDATE outbox SET sent_at = ");
-                q.push_bind(now)
-                    .push(", claim = NULL, claimed_until = NULL, last_error = NULL WHERE claim = ")
-                    .push_bind(claim)
-                    .push(" AND sent_at IS NULL AND id IN (");
-                let mut ids = q.separated(", ");
-                for m in chunk {
-                    ids.push_bind(&m.id);
-                }
-                ids.push_unseparated(") RETURNING id");
-                let done: Vec<String> = q.build_query_scalar().fetch_all(&mut *tx).await?;
-                marked.extend(done);
-            }
+            let marked: HashSet<String> = OUTBOX
+                .mark_sent_in(&mut *tx, &ids, claim, now)
+                .await?
+                .into_iter()
+                .collect();
             let events: Vec<EventRow> = sent
                 .iter()
                 .filter(|m| marked.contains(&m.id))
@@ -469,43 +439,12 @@ impl Store {
         }))
     }
 
-    /// Releases a claimed message after a failed attempt, to be retried at `retry_at`.
-    pub async fn outbox_failed(
-        &self,
-        id: &str,
-        claim: &str,
-        retry_at: i64,
-        error: &str,
-    ) -> Result<(), StoreError> {
-        with_db_write!(&self.db, |pool| {
-            sqlx::query(
-            "UPDATE outbox SET claim = NULL, claimed_until = NULL, next_attempt_at = $3, last_error = $4 \
-             WHERE id = $1 AND claim = $2 AND sent_at IS NULL"
-        )
-        .bind(id)
-        .bind(claim)
-        .bind(retry_at)
-        .bind(error)
-        .execute(pool)
-        .await?
-        .rows_affected()
-        });
-        Ok(())
-    }
-
     pub async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
-        let (pending, sent, retrying): (i64, i64, i64) = with_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT COALESCE(SUM(CASE WHEN sent_at IS NULL THEN 1 ELSE 0 END), 0), \
-                    COALESCE(SUM(CASE WHEN sent_at IS NOT NULL THEN 1 ELSE 0 END), 0), \
-                    COALESCE(SUM(CASE WHEN sent_at IS NULL AND attempts > 0 THEN 1 ELSE 0 END), 0) \
-             FROM outbox"
-        )
-        .fetch_one(pool)
-        .await?);
+        let c = OUTBOX.counts(&self.db).await?;
         Ok(OutboxCounts {
-            pending,
-            sent,
-            retrying,
+            pending: c.pending,
+            sent: c.sent,
+            retrying: c.retrying,
         })
     }
 

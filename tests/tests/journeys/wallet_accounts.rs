@@ -607,6 +607,166 @@ async fn wallet_registration_reports_a_failure_to_send_the_email() {
     t.stack.stop().await;
 }
 
+/// Registers `email` on the wallet while the mail server is down: the page says the email
+/// could not be sent; it waits in the wallet's outbox, its first attempt counted.
+async fn register_while_the_mail_server_is_down(t: &TestStack, email: &str) {
+    let mut c = WebClient::new(&t.stack.wallet.url);
+    c.get("/register").await;
+    let a = c
+        .post(
+            "/register",
+            &[
+                ("email", email),
+                ("password", PASSWORD),
+                ("password2", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, 502, "{}", a.body);
+    assert!(a.body.contains("it will be retried"), "{}", a.body);
+    let queued = t.stack.wallet.app.store.mails_to(email).await.unwrap();
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert_eq!(
+        (queued[0].kind.as_str(), queued[0].attempts),
+        ("confirm", 1)
+    );
+    assert_eq!(queued[0].sent_at, None);
+    assert!(
+        queued[0].last_error.as_deref().unwrap().contains("SMTP"),
+        "{queued:?}"
+    );
+}
+
+/// The mail server is down when the confirmation email is written: it stays in the outbox
+/// and the worker sends it when its retry falls due and the server is back; its link works.
+#[tokio::test]
+async fn wallet_email_the_mail_server_refused_is_sent_later_by_the_outbox_worker() {
+    let mut sink = SmtpSink::down();
+    let t = stack_with_mail(&sink).await;
+    let wallet = t.stack.wallet.url.clone();
+    let email = "mo@example.org";
+    register_while_the_mail_server_is_down(&t, email).await;
+
+    // The server is back, and the retry falls due 30 s after the failure.
+    sink.up().await;
+    t.stack.clock.advance(31);
+    let mail = nth_mail(&sink, email, 1).await;
+    assert_eq!(
+        mail.subject(),
+        "Confirm your email address for your Akashi wallet"
+    );
+    let link = link_in(&mail, &format!("{wallet}/confirm?token="));
+    let sent = t.stack.wallet.app.store.mails_to(email).await.unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].attempts, 2);
+    assert!(sent[0].sent_at.is_some(), "{sent:?}");
+    assert!(
+        mail.message_id().contains(&sent[0].id),
+        "{}",
+        mail.message_id()
+    );
+
+    let token = link.split("token=").nth(1).unwrap().to_owned();
+    let mut c = WebClient::new(&wallet);
+    c.get(&link).await;
+    let a = c.post("/confirm", &[("token", &token)]).await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(c.signed_in_as().await.as_deref(), Some(email));
+    t.stack.stop().await;
+}
+
+/// An attacker with a copy of the wallet's database (not its seal key) finds no usable
+/// link in the outbox: the token of a queued email is neither in its row nor anywhere in
+/// the database, only its SHA-256; the link the worker later sends is rebuilt from the
+/// row's id under the seal key.
+#[tokio::test]
+async fn wallet_outbox_rows_do_not_hold_the_link_token() {
+    let mut sink = SmtpSink::down();
+    let t = stack_with_mail(&sink).await;
+    let wallet = t.stack.wallet.url.clone();
+    let email = "eve.target@example.org";
+    register_while_the_mail_server_is_down(&t, email).await;
+    // What the attacker copies: the database while the email waits.
+    let rows = outbox_text(&t).await;
+    let files = database_bytes(&t);
+
+    sink.up().await;
+    t.stack.clock.advance(31);
+    let link = link_in(
+        &nth_mail(&sink, email, 1).await,
+        &format!("{wallet}/confirm?token="),
+    );
+    let token = link.split("token=").nth(1).unwrap().to_owned();
+    assert_eq!(token.len(), 43, "{link}");
+    let hash = {
+        use base64::Engine as _;
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref())
+    };
+    assert!(
+        rows.iter().any(|r| r.contains(&hash)),
+        "the row names its token by its SHA-256: {rows:?}"
+    );
+    for text in rows.iter().chain(&outbox_text(&t).await) {
+        assert!(
+            !text.contains(&token),
+            "the outbox holds the link token: {text}"
+        );
+    }
+    for (path, bytes) in files.iter().chain(&database_bytes(&t)) {
+        assert!(
+            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+            "{path} holds the link token"
+        );
+    }
+    t.stack.stop().await;
+}
+
+/// Every text column of every row of the wallet's outbox and link tokens.
+async fn outbox_text(t: &TestStack) -> Vec<String> {
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let rows: Vec<Row> = kit::with_db!(&t.stack.wallet.app.store.db, |pool| sqlx::query_as(
+        "SELECT id, kind, recipient, lang, token_hash, claim, last_error FROM mail_outbox"
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap());
+    let tokens: Vec<(String, String, String)> = kit::with_db!(
+        &t.stack.wallet.app.store.db,
+        |pool| sqlx::query_as("SELECT token_hash, account_id, purpose FROM account_tokens")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    );
+    rows.into_iter()
+        .map(|r| format!("{r:?}"))
+        .chain(tokens.into_iter().map(|r| format!("{r:?}")))
+        .collect()
+}
+
+/// The wallet's SQLite files (none on PostgreSQL), as bytes.
+fn database_bytes(t: &TestStack) -> Vec<(String, Vec<u8>)> {
+    let Some(file) = holder_agent::files::sqlite_file(&t.stack.wallet.app.config.database_url)
+    else {
+        return Vec::new();
+    };
+    ["", "-wal"]
+        .iter()
+        .filter_map(|suffix| {
+            let path = format!("{}{suffix}", file.display());
+            std::fs::read(&path).ok().map(|bytes| (path, bytes))
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn wallet_account_forms_without_the_csrf_token_are_refused() {
     let sink = SmtpSink::start().await;

@@ -1,97 +1,9 @@
 //! The wallet's emails: the confirmation link of an open registration, the note sent when
 //! someone registers an address that already has a wallet, and the password-reset link;
-//! in English and Japanese, as `multipart/alternative` text and HTML (askama templates
-//! `templates/email/account.{txt,html}`, the HTML escaped). They go out directly over SMTP
-//! (`WALLET_SMTP_URL`, the issuer's `SMTP_URL` syntax) or, in development, into a local
-//! directory as `.eml` files; a failure is returned to the caller, who tells the user.
-
-use std::path::PathBuf;
+//! in English and Japanese, as text and HTML (askama templates
+//! `templates/email/account.{txt,html}`, the HTML escaped).
 
 use askama::Template;
-use lettre::message::{Mailbox, MultiPart};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-
-/// Why an email could not be built or delivered.
-#[derive(Debug, thiserror::Error)]
-pub enum MailError {
-    #[error("WALLET_SMTP_URL: {0}")]
-    SmtpUrl(String),
-    #[error("address {address:?}: {reason}")]
-    Address { address: String, reason: String },
-    #[error("building the message: {0}")]
-    Build(String),
-    #[error("rendering the email: {0}")]
-    Render(#[from] askama::Error),
-    #[error("the mail server refused or could not be reached: {0}")]
-    Smtp(String),
-    #[error("writing {path}: {source}")]
-    Write {
-        path: String,
-        source: std::io::Error,
-    },
-}
-
-/// Where the wallet's emails go.
-#[derive(Clone)]
-pub enum Mailer {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    /// Development: each message as `<id>.eml` in this directory.
-    Dir(PathBuf),
-}
-
-impl std::fmt::Debug for Mailer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Mailer::Smtp(_) => f.write_str("Mailer::Smtp(***)"),
-            Mailer::Dir(d) => write!(f, "Mailer::Dir({})", d.display()),
-        }
-    }
-}
-
-impl Mailer {
-    /// SMTP when `smtp_url` is given (`smtp://`, `smtp://…?tls=required`, `smtps://`, with
-    /// optional `user:password@`), otherwise the directory (created if missing).
-    pub fn new(smtp_url: Option<&str>, dir: PathBuf) -> Result<Mailer, MailError> {
-        match smtp_url {
-            Some(url) => {
-                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                    .map_err(|e| MailError::SmtpUrl(e.to_string()))?
-                    .timeout(Some(std::time::Duration::from_secs(20)))
-                    .build();
-                Ok(Mailer::Smtp(transport))
-            }
-            None => {
-                crate::files::private_dir(&dir).map_err(|source| MailError::Write {
-                    path: dir.display().to_string(),
-                    source,
-                })?;
-                Ok(Mailer::Dir(dir))
-            }
-        }
-    }
-
-    /// Delivers one message; `id` names the file in the directory.
-    pub async fn send(&self, id: &str, message: Message) -> Result<(), MailError> {
-        match self {
-            Mailer::Smtp(t) => t
-                .send(message)
-                .await
-                .map(|_| ())
-                .map_err(|e| MailError::Smtp(e.to_string())),
-            Mailer::Dir(dir) => {
-                let path = dir.join(format!("{id}.eml"));
-                protocol::private_files::write(&path, &message.formatted()).map_err(|source| {
-                    MailError::Write {
-                        path: path.display().to_string(),
-                        source,
-                    }
-                })?;
-                tracing::info!(path = %path.display(), "wallet email written to the outbox directory");
-                Ok(())
-            }
-        }
-    }
-}
 
 /// Which email.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +14,32 @@ pub enum Kind {
     AlreadyRegistered,
     /// Reset the password; the link is `/reset?token=…`.
     Reset,
+}
+
+impl Kind {
+    /// Its name in the outbox.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Confirm => "confirm",
+            Kind::AlreadyRegistered => "already_registered",
+            Kind::Reset => "reset",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Kind> {
+        [Kind::Confirm, Kind::AlreadyRegistered, Kind::Reset]
+            .into_iter()
+            .find(|k| k.as_str() == name)
+    }
+
+    /// The wallet page its link opens (a token is added to those that carry one).
+    pub fn page(self) -> &'static str {
+        match self {
+            Kind::Confirm => "/confirm",
+            Kind::AlreadyRegistered => "/forgot",
+            Kind::Reset => "/reset",
+        }
+    }
 }
 
 #[derive(Template)]
@@ -262,26 +200,6 @@ impl Letter {
         .render()?;
         Ok((text, html))
     }
-
-    /// The MIME message from `from` to `to`: `multipart/alternative` of text and HTML.
-    pub fn compose(&self, from: &str, to: &str, message_id: &str) -> Result<Message, MailError> {
-        let from: Mailbox = from.parse().map_err(|e| MailError::Address {
-            address: from.to_owned(),
-            reason: format!("{e}"),
-        })?;
-        let to: Mailbox = to.parse().map_err(|e| MailError::Address {
-            address: to.to_owned(),
-            reason: format!("{e}"),
-        })?;
-        let (text, html) = self.render()?;
-        Message::builder()
-            .message_id(Some(message_id.to_owned()))
-            .from(from)
-            .to(to)
-            .subject(self.subject.clone())
-            .multipart(MultiPart::alternative_plain_html(text, html))
-            .map_err(|e| MailError::Build(e.to_string()))
-    }
 }
 
 #[cfg(test)]
@@ -289,7 +207,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn letters_are_multipart_in_both_languages_and_escape_the_address_in_html() {
+    fn letters_are_in_both_languages_and_escape_the_address_in_html() {
         let link = "https://wallet.example/confirm?token=abc";
         for (lang, subject) in [
             ("en", "Confirm your email address"),
@@ -303,48 +221,18 @@ mod tests {
             assert!(html.contains(&format!("href=\"{link}\"")), "{html}");
             assert!(html.contains("a&#60;b&#62;@example.org"), "{html}");
             assert!(!html.contains("a<b>"), "{html}");
-            let message = letter
-                .compose(
-                    "Akashi Wallet <wallet@akashi.example>",
-                    "ana@example.org",
-                    "<1@akashi.example>",
-                )
-                .unwrap();
-            let raw = String::from_utf8(message.formatted()).unwrap();
-            assert!(raw.contains("multipart/alternative"), "{raw}");
-            assert!(raw.contains("text/plain"), "{raw}");
-            assert!(raw.contains("text/html"), "{raw}");
+            assert!(html.contains(&format!("lang=\"{lang}\"")), "{html}");
         }
         let reset = Letter::new(Kind::Reset, "en", "ana@example.org", link, 1);
         assert!(reset.after[0].contains("1 hour"), "{:?}", reset.after);
     }
 
-    #[tokio::test]
-    async fn the_directory_mailer_writes_eml_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let mailer = Mailer::new(None, dir.path().join("outbox")).unwrap();
-        let letter = Letter::new(
-            Kind::Reset,
-            "ja",
-            "ana@example.org",
-            "https://w/reset?token=t",
-            1,
-        );
-        let message = letter
-            .compose(
-                "wallet@akashi.example",
-                "ana@example.org",
-                "<2@akashi.example>",
-            )
-            .unwrap();
-        mailer.send("m1", message).await.unwrap();
-        let written = std::fs::read_to_string(dir.path().join("outbox/m1.eml")).unwrap();
-        assert!(written.contains("To: ana@example.org"), "{written}");
-    }
-
     #[test]
-    fn a_bad_smtp_url_is_named() {
-        let e = Mailer::new(Some("ftp://nowhere"), PathBuf::from("unused")).unwrap_err();
-        assert!(e.to_string().starts_with("WALLET_SMTP_URL"), "{e}");
+    fn kinds_are_named_in_the_outbox_and_link_to_their_page() {
+        for kind in [Kind::Confirm, Kind::AlreadyRegistered, Kind::Reset] {
+            assert_eq!(Kind::from_name(kind.as_str()), Some(kind));
+        }
+        assert_eq!(Kind::from_name("invitation"), None);
+        assert_eq!(Kind::AlreadyRegistered.page(), "/forgot");
     }
 }
