@@ -87,6 +87,20 @@ impl Browser {
     /// As [`Browser::start`], with more Chromium command-line arguments (a fake camera:
     /// `--use-fake-device-for-media-stream`, `--use-file-for-fake-video-capture=…`).
     pub async fn start_with_args(test: &str, extra: &[String]) -> Result<Browser, BrowserError> {
+        Browser::start_configured(test, extra, None).await
+    }
+
+    /// As [`Browser::start`], on a phone's screen: Chromium's mobile emulation with a
+    /// viewport `width` CSS pixels wide (a headless window cannot be narrower than 500).
+    pub async fn start_phone(test: &str, width: u32) -> Result<Browser, BrowserError> {
+        Browser::start_configured(test, &[], Some(width)).await
+    }
+
+    async fn start_configured(
+        test: &str,
+        extra: &[String],
+        phone_width: Option<u32>,
+    ) -> Result<Browser, BrowserError> {
         let chromium = which(CHROMIUM).ok_or_else(|| BrowserError::Missing(CHROMIUM.into()))?;
         let driver_bin =
             which(CHROMEDRIVER).ok_or_else(|| BrowserError::Missing(CHROMEDRIVER.into()))?;
@@ -146,12 +160,18 @@ impl Browser {
         .map(str::to_owned)
         .to_vec();
         args.extend(extra.iter().cloned());
+        let mut options = json!({
+            "binary": chromium,
+            "args": args,
+        });
+        if let Some(width) = phone_width {
+            options["mobileEmulation"] = json!({"deviceMetrics": {
+                "width": width, "height": 844, "pixelRatio": 1.0, "touch": true,
+            }});
+        }
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": chromium,
-                "args": args,
-            },
+            "goog:chromeOptions": options,
         }}});
         let r = http
             .post(format!("{base}/session"))

@@ -381,6 +381,29 @@ async fn public_badge_pages_private_toggle_and_baked_downloads() {
     b.screenshot("public-page").await.unwrap();
     b.quit().await;
 
+    // On a phone (390 px), in Japanese: nothing scrolls sideways.
+    let mut phone = Browser::start_phone(&format!("{TEST}_phone"), 390)
+        .await
+        .unwrap();
+    phone
+        .goto(&format!("{wallet}/lang/ja?next=/p/{slug}"))
+        .await
+        .unwrap();
+    phone.wait_for_text("#verdict", "検証済み").await.unwrap();
+    assert_eq!(
+        phone
+            .execute(
+                "return [document.documentElement.clientWidth, document.documentElement.scrollWidth];",
+                vec![]
+            )
+            .await
+            .unwrap(),
+        json!([390, 390]),
+        "no horizontal scrolling at 390 px"
+    );
+    phone.screenshot("public-page-ja-390").await.unwrap();
+    phone.quit().await;
+
     // The QR code, read by a real decoder, is the page's URL.
     let (s, ct, png) = get(&t, &format!("{url}/qr.png")).await;
     assert_eq!((s, ct.as_deref()), (200, Some("image/png")));
