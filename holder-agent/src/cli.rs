@@ -88,12 +88,15 @@ pub async fn run(config: Config, command: Command) -> Result<(), AppError> {
                     account.name
                 );
             }
-            let listener = tokio::net::TcpListener::bind(&config.listen)
+            let listener = tokio::net::TcpListener::bind(&config.service.listen)
                 .await
                 .map_err(|e| {
-                    AppError::Config(format!("cannot listen on {}: {e}", config.listen))
+                    AppError::Config(format!("cannot listen on {}: {e}", config.service.listen))
                 })?;
-            eprintln!("wallet on {} ({})", config.listen, config.public_url);
+            eprintln!(
+                "wallet on {} ({})",
+                config.service.listen, config.service.public_url
+            );
             crate::serve(app, listener, async {
                 let _ = tokio::signal::ctrl_c().await;
             })

@@ -18,43 +18,26 @@ mod defaults {
     pub const MAIL_FROM: &str = "Akashi Wallet <wallet@akashi.example>";
 }
 
+// The flags every service has, as the wallet names them (`--wallet-…`, `WALLET_…`).
+kit::service_flags! {
+    pub struct ServiceFlags {
+        long: "wallet",
+        env: "WALLET",
+        listen: "127.0.0.1:8082",
+        /// Public base URL of the wallet.
+        public_url: "http://127.0.0.1:8082",
+        database_url: "sqlite://data/wallet.db",
+        /// Key (32 bytes, base64url) sealing holder keys at rest. Unset: read from (or created
+        /// in) `<data-dir>/wallet-seal.key`.
+        seal_key,
+    }
+}
+
 #[derive(clap::Args, Debug, Clone)]
 pub struct Config {
-    /// Address to listen on.
-    #[arg(
-        long = "wallet-listen",
-        env = "WALLET_LISTEN",
-        default_value = "127.0.0.1:8082"
-    )]
-    pub listen: String,
-    /// Public base URL of the wallet.
-    #[arg(
-        long = "wallet-public-url",
-        env = "WALLET_PUBLIC_URL",
-        default_value = "http://127.0.0.1:8082"
-    )]
-    pub public_url: String,
-    /// SQLite URL (default) or postgres:// URL.
-    #[arg(
-        long = "wallet-database-url",
-        env = "WALLET_DATABASE_URL",
-        default_value = "sqlite://data/wallet.db"
-    )]
-    pub database_url: String,
-    /// PostgreSQL schema to use (created if missing); unset: the server's default.
-    #[arg(long = "wallet-pg-schema", env = "WALLET_PG_SCHEMA")]
-    pub pg_schema: Option<String>,
-    /// Key (32 bytes, base64url) sealing holder keys at rest. Unset: read from (or created
-    /// in) `<data-dir>/wallet-seal.key`.
-    #[arg(long = "wallet-seal-key", env = "WALLET_SEAL_KEY")]
-    pub seal_key: Option<Secret>,
-    /// Directory for the seal key file and other local state.
-    #[arg(
-        long = "wallet-data-dir",
-        env = "WALLET_DATA_DIR",
-        default_value = "data"
-    )]
-    pub data_dir: PathBuf,
+    /// Listen address, public URL, database, seal key, data directory.
+    #[command(flatten)]
+    pub service: ServiceFlags,
     /// Development setting: lets the wallet fetch from http:// loopback issuers and
     /// verifiers. Never enable it on a wallet reachable by others.
     #[arg(long = "wallet-allow-loopback", env = "WALLET_ALLOW_LOOPBACK")]
@@ -118,12 +101,7 @@ impl Config {
     /// URLs, loopback fetches allowed (tests run every party on 127.0.0.1).
     pub fn for_dir(data_dir: PathBuf, public_url: String, database_url: String) -> Self {
         Config {
-            listen: "127.0.0.1:0".into(),
-            public_url,
-            database_url,
-            pg_schema: None,
-            seal_key: None,
-            data_dir,
+            service: ServiceFlags::for_dir(data_dir, public_url, database_url),
             allow_loopback: true,
             account: defaults::ACCOUNT.into(),
             fetch_timeout: defaults::FETCH_TIMEOUT,
@@ -153,16 +131,14 @@ impl Config {
     pub fn outbox_dir(&self) -> PathBuf {
         self.outbox_dir
             .clone()
-            .unwrap_or_else(|| self.data_dir.join("wallet-outbox"))
+            .unwrap_or_else(|| self.service.data_dir.join("wallet-outbox"))
     }
 
     /// The sealing key: configured, or read from / created in the data directory.
     pub fn seal_key(&self) -> Result<SealKey, AppError> {
-        SealKey::configured_or_file(
-            self.seal_key.as_ref().map(Secret::expose),
-            &self.data_dir.join("wallet-seal.key"),
-        )
-        .map_err(|e| AppError::Config(e.to_string()))
+        self.service
+            .seal_key()
+            .map_err(|e| AppError::Config(e.to_string()))
     }
 
     /// The X.509 trust anchors: the PEM file's and the embedder's.

@@ -91,15 +91,21 @@ impl App {
     /// guarded fetcher, and makes sure the configured account exists.
     pub async fn open(config: Config, clock: Clock) -> Result<(App, Startup), AppError> {
         let private = |e: std::io::Error, what: &str| AppError::Config(format!("{what}: {e}"));
-        files::private_dir(&config.data_dir)
-            .map_err(|e| private(e, &config.data_dir.display().to_string()))?;
+        files::private_dir(&config.service.data_dir)
+            .map_err(|e| private(e, &config.service.data_dir.display().to_string()))?;
         let seal = config.seal_key()?;
-        let key_file = config.data_dir.join("wallet-seal.key");
+        let key_file = config.service.seal_key_file();
         protocol::private_files::restrict(&key_file)
             .map_err(|e| private(e, &key_file.display().to_string()))?;
-        files::prepare_sqlite(&config.database_url).map_err(|e| private(e, "database file"))?;
-        let store = Store::connect(&config.database_url, config.pg_schema.as_deref()).await?;
-        files::narrow_sqlite(&config.database_url).map_err(|e| private(e, "database file"))?;
+        files::prepare_sqlite(&config.service.database_url)
+            .map_err(|e| private(e, "database file"))?;
+        let store = Store::connect(
+            &config.service.database_url,
+            config.service.pg_schema.as_deref(),
+        )
+        .await?;
+        files::narrow_sqlite(&config.service.database_url)
+            .map_err(|e| private(e, "database file"))?;
         let fetcher = Fetcher::new(config.fetch_policy())
             .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?;
         let dids = DidResolver::new(fetcher.clone());
@@ -120,7 +126,7 @@ impl App {
             store.clone(),
             seal.clone(),
             clock.clone(),
-            &config.public_url,
+            &config.service.public_url,
             &config.mail_from,
         );
         let issuer_keys = IssuerKeyResolver::new(fetcher.clone(), dids.clone());

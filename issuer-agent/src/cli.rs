@@ -498,7 +498,7 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
             Ok(())
         }
         Command::AdminTokenRotate => {
-            if app.config.admin_token.is_some() {
+            if app.config.service.admin_token.is_some() {
                 return Err(AppError::Config(
                     "the admin token is set by ISSUER_ADMIN_TOKEN; change it there".into(),
                 ));
@@ -727,14 +727,14 @@ pub async fn main_with(config: Config, command: Option<Command>) -> Result<(), A
             if let Some(token) = &startup.new_admin_token {
                 eprintln!("issuer admin token (shown once, stored hashed): {token}");
             }
-            let listener = tokio::net::TcpListener::bind(&config.listen)
+            let listener = tokio::net::TcpListener::bind(&config.service.listen)
                 .await
                 .map_err(|e| {
-                    AppError::Config(format!("cannot listen on {}: {e}", config.listen))
+                    AppError::Config(format!("cannot listen on {}: {e}", config.service.listen))
                 })?;
             eprintln!(
                 "issuer agent on {} (issuer id {})",
-                config.listen, app.issuer_id
+                config.service.listen, app.issuer_id
             );
             crate::serve(app, listener, async {
                 let _ = tokio::signal::ctrl_c().await;

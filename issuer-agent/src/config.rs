@@ -24,47 +24,29 @@ mod defaults {
     pub const OUTBOX_CONCURRENCY: usize = 8;
 }
 
+// The flags every service has, as the issuer names them (`--issuer-…`, `ISSUER_…`).
+kit::service_flags! {
+    pub struct ServiceFlags {
+        long: "issuer",
+        env: "ISSUER",
+        listen: "127.0.0.1:8081",
+        /// Public base URL: the credential issuer identifier, and the source of the did:web.
+        public_url: "http://127.0.0.1:8081",
+        database_url: "sqlite://data/issuer.db",
+        /// Key (32 bytes, base64url) sealing private keys at rest. Unset: read from (or created
+        /// in) `<data-dir>/issuer-seal.key`.
+        seal_key,
+        /// Admin API bearer token. Unset: one is created on first start, printed once and
+        /// stored hashed.
+        admin_token: "admin-token", "ADMIN_TOKEN",
+    }
+}
+
 #[derive(clap::Args, Debug, Clone)]
 pub struct Config {
-    /// Address to listen on.
-    #[arg(
-        long = "issuer-listen",
-        env = "ISSUER_LISTEN",
-        default_value = "127.0.0.1:8081"
-    )]
-    pub listen: String,
-    /// Public base URL: the credential issuer identifier, and the source of the did:web.
-    #[arg(
-        long = "issuer-public-url",
-        env = "ISSUER_PUBLIC_URL",
-        default_value = "http://127.0.0.1:8081"
-    )]
-    pub public_url: String,
-    /// SQLite URL (default) or postgres:// URL.
-    #[arg(
-        long = "issuer-database-url",
-        env = "ISSUER_DATABASE_URL",
-        default_value = "sqlite://data/issuer.db"
-    )]
-    pub database_url: String,
-    /// PostgreSQL schema to use (created if missing); unset: the server's default.
-    #[arg(long = "issuer-pg-schema", env = "ISSUER_PG_SCHEMA")]
-    pub pg_schema: Option<String>,
-    /// Key (32 bytes, base64url) sealing private keys at rest. Unset: read from (or created
-    /// in) `<data-dir>/issuer-seal.key`.
-    #[arg(long = "issuer-seal-key", env = "ISSUER_SEAL_KEY")]
-    pub seal_key: Option<Secret>,
-    /// Admin API bearer token. Unset: one is created on first start, printed once and
-    /// stored hashed.
-    #[arg(long = "issuer-admin-token", env = "ISSUER_ADMIN_TOKEN")]
-    pub admin_token: Option<Secret>,
-    /// Directory for the seal key file and other local state.
-    #[arg(
-        long = "issuer-data-dir",
-        env = "ISSUER_DATA_DIR",
-        default_value = "data"
-    )]
-    pub data_dir: PathBuf,
+    /// Listen address, public URL, database, seal key, admin token, data directory.
+    #[command(flatten)]
+    pub service: ServiceFlags,
     /// Display name of the issuer (metadata and the badge's issuer profile).
     #[arg(
         long = "issuer-name",
@@ -189,13 +171,7 @@ impl Config {
     /// A configuration for tests and embedding: everything under `data_dir`, the given URLs.
     pub fn for_dir(data_dir: PathBuf, public_url: String, database_url: String) -> Self {
         Config {
-            listen: "127.0.0.1:0".into(),
-            public_url,
-            database_url,
-            pg_schema: None,
-            seal_key: None,
-            admin_token: None,
-            data_dir,
+            service: ServiceFlags::for_dir(data_dir, public_url, database_url),
             name: defaults::NAME.into(),
             name_ja: None,
             text_color: defaults::TEXT_COLOR.into(),
@@ -220,15 +196,13 @@ impl Config {
     pub fn outbox_dir(&self) -> PathBuf {
         self.outbox_dir
             .clone()
-            .unwrap_or_else(|| self.data_dir.join("outbox"))
+            .unwrap_or_else(|| self.service.data_dir.join("outbox"))
     }
 
     /// The sealing key: configured, or read from / created in the data directory.
     pub fn seal_key(&self) -> Result<SealKey, AppError> {
-        SealKey::configured_or_file(
-            self.seal_key.as_ref().map(Secret::expose),
-            &self.data_dir.join("issuer-seal.key"),
-        )
-        .map_err(|e| AppError::Config(e.to_string()))
+        self.service
+            .seal_key()
+            .map_err(|e| AppError::Config(e.to_string()))
     }
 }

@@ -87,8 +87,12 @@ impl App {
     /// signing key and the admin token.
     pub async fn open(config: Config, clock: Clock) -> Result<(App, Startup), AppError> {
         let seal = config.seal_key()?;
-        let store = Store::connect(&config.database_url, config.pg_schema.as_deref()).await?;
-        let issuer_id = config.public_url.trim_end_matches('/').to_owned();
+        let store = Store::connect(
+            &config.service.database_url,
+            config.service.pg_schema.as_deref(),
+        )
+        .await?;
+        let issuer_id = config.service.public_url.trim_end_matches('/').to_owned();
         let did = protocol::did::did_web_from_url(&issuer_id)
             .map_err(|e| AppError::Config(format!("public URL: {e}")))?;
         let es256 = store
@@ -119,7 +123,7 @@ impl App {
             )
             .await?;
         let mut startup = Startup::default();
-        let admin_token_hash = match &config.admin_token {
+        let admin_token_hash = match &config.service.admin_token {
             Some(token) => protocol::b64::sha256(token.expose()),
             None => match store.setting("admin_token_hash").await? {
                 Some(hash) => hash,

@@ -38,7 +38,7 @@ impl Issuer {
         );
         let mut config =
             issuer_agent::config::Config::for_dir(dir.path().to_owned(), base.clone(), database);
-        config.admin_token = Some(protocol::secret::Secret::new(ADMIN));
+        config.service.admin_token = Some(protocol::secret::Secret::new(ADMIN));
         config.outbox_concurrency = 0;
         let (app, _) = issuer_agent::App::open(config, protocol::clock::Clock::system())
             .await

@@ -1,10 +1,12 @@
 //! Akashi's service kit: what the three services need to run beside the protocols of
-//! `protocol`: the database pools and migrations (`db`), serving and problem+json answers
-//! (`serve`), the guarded HTTP client every stranger's URL goes through (`fetch`),
-//! throttles (`throttle`), the verification core's network (`network_sources`), the
-//! OpenAPI problem schemas (`openapi`), the web helpers: escaping, bearer tokens,
-//! cookies (`web`), and, with the `mail` feature, the one mailer and its outbox (`mail`).
+//! `protocol`: the flags every service has (`config`), the database pools and migrations
+//! (`db`), serving and problem+json answers (`serve`), the guarded HTTP client every
+//! stranger's URL goes through (`fetch`), throttles (`throttle`), the verification core's
+//! network (`network_sources`), the OpenAPI problem schemas (`openapi`), the web helpers:
+//! escaping, bearer tokens, cookies (`web`), and, with the `mail` feature, the one mailer
+//! and its outbox (`mail`).
 
+pub mod config;
 pub mod db;
 pub mod fetch;
 #[cfg(feature = "mail")]

@@ -93,20 +93,20 @@ impl StackConfig {
         let (wallet_db, wallet_schema) = storage.database("wallet");
         let (verifier_db, verifier_schema) = storage.database("verifier");
         let mut issuer = issuer_agent::Config::for_dir(dir.to_path_buf(), String::new(), issuer_db);
-        issuer.listen = "127.0.0.1:0".into();
-        issuer.pg_schema = issuer_schema;
-        issuer.admin_token = Some(protocol::secret::Secret::new(TEST_ISSUER_ADMIN_TOKEN));
+        issuer.service.listen = "127.0.0.1:0".into();
+        issuer.service.pg_schema = issuer_schema;
+        issuer.service.admin_token = Some(protocol::secret::Secret::new(TEST_ISSUER_ADMIN_TOKEN));
         // Filled in with the wallet's address when the stack starts.
         issuer.wallet_url = String::new();
         let mut wallet = holder_agent::Config::for_dir(dir.to_path_buf(), String::new(), wallet_db);
-        wallet.listen = "127.0.0.1:0".into();
-        wallet.pg_schema = wallet_schema;
+        wallet.service.listen = "127.0.0.1:0".into();
+        wallet.service.pg_schema = wallet_schema;
         wallet.allow_loopback = true;
         let mut verifier = verifier::Config::for_dir(dir.to_path_buf(), String::new(), verifier_db);
-        verifier.listen = "127.0.0.1:0".into();
-        verifier.pg_schema = verifier_schema;
+        verifier.service.listen = "127.0.0.1:0".into();
+        verifier.service.pg_schema = verifier_schema;
         verifier.allow_loopback = true;
-        verifier.api_token = Some(protocol::secret::Secret::new(TEST_VERIFIER_API_TOKEN));
+        verifier.service.api_token = Some(protocol::secret::Secret::new(TEST_VERIFIER_API_TOKEN));
         let storage = matches!(storage, Storage::Postgres { .. }).then_some(storage);
         StackConfig {
             issuer,
@@ -217,12 +217,21 @@ impl Stack {
     pub async fn start(mut config: StackConfig, clock: Clock) -> Result<Stack, StackError> {
         let (stop, stop_rx) = watch::channel(false);
         // Every listener first, so each service can be told the others' URLs.
-        let (issuer_listener, issuer_url) =
-            bind(&config.issuer.listen, &mut config.issuer.public_url).await?;
-        let (wallet_listener, wallet_url) =
-            bind(&config.wallet.listen, &mut config.wallet.public_url).await?;
-        let (verifier_listener, verifier_url) =
-            bind(&config.verifier.listen, &mut config.verifier.public_url).await?;
+        let (issuer_listener, issuer_url) = bind(
+            &config.issuer.service.listen,
+            &mut config.issuer.service.public_url,
+        )
+        .await?;
+        let (wallet_listener, wallet_url) = bind(
+            &config.wallet.service.listen,
+            &mut config.wallet.service.public_url,
+        )
+        .await?;
+        let (verifier_listener, verifier_url) = bind(
+            &config.verifier.service.listen,
+            &mut config.verifier.service.public_url,
+        )
+        .await?;
         if config.issuer.wallet_url.is_empty() {
             config.issuer.wallet_url = wallet_url.clone();
         }

@@ -54,7 +54,7 @@ fn configs() -> Result<akashi::StackConfig, clap::Error> {
     let mut wallet: holder_agent::Config = from_env()?;
     // The emails link to this launcher's wallet unless told otherwise.
     if std::env::var_os("ISSUER_WALLET_URL").is_none() {
-        issuer.wallet_url = wallet.public_url.clone();
+        issuer.wallet_url = wallet.service.public_url.clone();
     }
     let mut verifier: verifier::Config = from_env()?;
     wallet.allow_loopback = true;

@@ -104,15 +104,19 @@ impl App {
             .filter(|t| !t.is_empty())
             .collect();
         let seal = config.seal_key()?;
-        let store = Store::connect(&config.database_url, config.pg_schema.as_deref()).await?;
-        let public_url = config.public_url.trim_end_matches('/').to_owned();
+        let store = Store::connect(
+            &config.service.database_url,
+            config.service.pg_schema.as_deref(),
+        )
+        .await?;
+        let public_url = config.service.public_url.trim_end_matches('/').to_owned();
         let did = protocol::did::did_web_from_url(&public_url)
             .map_err(|e| Error::Config(format!("public URL: {e}")))?;
         let es256 = store
             .signing_key("es256-1", protocol::keys::Alg::ES256, &seal, clock.now())
             .await?;
         let mut startup = Startup::default();
-        if config.api_token.is_none() && store.setting(API_TOKEN_SETTING).await?.is_none() {
+        if config.service.api_token.is_none() && store.setting(API_TOKEN_SETTING).await?.is_none() {
             let token = protocol::b64::random(24);
             store
                 .set_setting(API_TOKEN_SETTING, &protocol::b64::sha256(&token))
@@ -231,7 +235,7 @@ impl App {
     /// hash is stored (read each time, so `verifier token` takes effect at once).
     pub async fn api_token_ok(&self, token: &str) -> Result<bool, Error> {
         let hash = protocol::b64::sha256(token.trim());
-        let expected = match &self.config.api_token {
+        let expected = match &self.config.service.api_token {
             Some(t) => protocol::b64::sha256(t.expose()),
             None => match self.store.setting(API_TOKEN_SETTING).await? {
                 Some(h) => h,

@@ -103,12 +103,14 @@ pub async fn run(config: Config, command: Option<Command>) -> Result<(), Error> 
     }
     match command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            let listener = tokio::net::TcpListener::bind(&config.listen)
+            let listener = tokio::net::TcpListener::bind(&config.service.listen)
                 .await
-                .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;
+                .map_err(|e| {
+                    Error::Config(format!("cannot listen on {}: {e}", config.service.listen))
+                })?;
             eprintln!(
                 "verifier on {} (client_id {})",
-                config.listen, app.client_id
+                config.service.listen, app.client_id
             );
             crate::serve(app, listener, async {
                 let _ = tokio::signal::ctrl_c().await;
@@ -201,7 +203,7 @@ pub async fn run(config: Config, command: Option<Command>) -> Result<(), Error> 
         }
         Command::Token => {
             let token = app.rotate_api_token().await?;
-            if config.api_token.is_some() {
+            if config.service.api_token.is_some() {
                 eprintln!(
                     "note: VERIFIER_API_TOKEN is set and takes precedence over the stored token"
                 );

@@ -17,48 +17,30 @@ mod defaults {
     pub const RESULT_TTL: i64 = 86_400;
 }
 
+// The flags every service has, as the verifier names them (`--verifier-…`, `VERIFIER_…`).
+kit::service_flags! {
+    pub struct ServiceFlags {
+        long: "verifier",
+        env: "VERIFIER",
+        listen: "127.0.0.1:8083",
+        /// Public base URL: the source of the verifier's did:web, `request_uri` and
+        /// `response_uri`.
+        public_url: "http://127.0.0.1:8083",
+        database_url: "sqlite://data/verifier.db",
+        /// Key (32 bytes, base64url) sealing private keys at rest. Unset: read from (or created
+        /// in) `<data-dir>/verifier-seal.key`.
+        seal_key,
+        /// API bearer token. Unset: one is created on first start, printed once and stored
+        /// hashed.
+        api_token: "api-token", "API_TOKEN",
+    }
+}
+
 #[derive(clap::Args, Debug, Clone)]
 pub struct Config {
-    /// Address to listen on.
-    #[arg(
-        long = "verifier-listen",
-        env = "VERIFIER_LISTEN",
-        default_value = "127.0.0.1:8083"
-    )]
-    pub listen: String,
-    /// Public base URL: the source of the verifier's did:web, `request_uri` and
-    /// `response_uri`.
-    #[arg(
-        long = "verifier-public-url",
-        env = "VERIFIER_PUBLIC_URL",
-        default_value = "http://127.0.0.1:8083"
-    )]
-    pub public_url: String,
-    /// SQLite URL (default) or postgres:// URL.
-    #[arg(
-        long = "verifier-database-url",
-        env = "VERIFIER_DATABASE_URL",
-        default_value = "sqlite://data/verifier.db"
-    )]
-    pub database_url: String,
-    /// PostgreSQL schema to use (created if missing); unset: the server's default.
-    #[arg(long = "verifier-pg-schema", env = "VERIFIER_PG_SCHEMA")]
-    pub pg_schema: Option<String>,
-    /// Key (32 bytes, base64url) sealing private keys at rest. Unset: read from (or created
-    /// in) `<data-dir>/verifier-seal.key`.
-    #[arg(long = "verifier-seal-key", env = "VERIFIER_SEAL_KEY")]
-    pub seal_key: Option<Secret>,
-    /// API bearer token. Unset: one is created on first start, printed once and stored
-    /// hashed.
-    #[arg(long = "verifier-api-token", env = "VERIFIER_API_TOKEN")]
-    pub api_token: Option<Secret>,
-    /// Directory for the seal key file and other local state.
-    #[arg(
-        long = "verifier-data-dir",
-        env = "VERIFIER_DATA_DIR",
-        default_value = "data"
-    )]
-    pub data_dir: PathBuf,
+    /// Listen address, public URL, database, seal key, API token, data directory.
+    #[command(flatten)]
+    pub service: ServiceFlags,
     /// Development setting: let the guarded fetcher reach http:// loopback addresses
     /// (issuer metadata, did:web documents and status lists of services on this machine).
     #[arg(
@@ -129,13 +111,7 @@ impl Config {
     /// and loopback fetches allowed (the other services of a test run on 127.0.0.1).
     pub fn for_dir(data_dir: PathBuf, public_url: String, database_url: String) -> Self {
         Config {
-            listen: "127.0.0.1:0".into(),
-            public_url,
-            database_url,
-            pg_schema: None,
-            seal_key: None,
-            api_token: None,
-            data_dir,
+            service: ServiceFlags::for_dir(data_dir, public_url, database_url),
             allow_loopback: true,
             trusted_issuers: Vec::new(),
             webhook_url: None,
@@ -150,11 +126,9 @@ impl Config {
 
     /// The sealing key: configured, or read from / created in the data directory.
     pub fn seal_key(&self) -> Result<SealKey, Error> {
-        SealKey::configured_or_file(
-            self.seal_key.as_ref().map(Secret::expose),
-            &self.data_dir.join("verifier-seal.key"),
-        )
-        .map_err(|e| Error::Config(e.to_string()))
+        self.service
+            .seal_key()
+            .map_err(|e| Error::Config(e.to_string()))
     }
 
     /// The trust anchors of issuers' `x5c` chains (empty when none are configured).

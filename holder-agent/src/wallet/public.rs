@@ -109,7 +109,10 @@ impl App {
 
     /// The absolute URL of the public page with slug `slug`.
     pub fn public_url(&self, slug: &str) -> String {
-        format!("{}/p/{slug}", self.config.public_url.trim_end_matches('/'))
+        format!(
+            "{}/p/{slug}",
+            self.config.service.public_url.trim_end_matches('/')
+        )
     }
 
     fn visibility_of(&self, page: &BadgePageRow) -> Result<Visibility, AppError> {

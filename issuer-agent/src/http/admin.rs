@@ -28,7 +28,7 @@ impl FromRequestParts<App> for Admin {
         app.admin_throttle.check(client, now)?;
         let hash = protocol::b64::sha256(token.trim());
         // A token rotated by the command line counts at once, without a restart.
-        let expected = match &app.config.admin_token {
+        let expected = match &app.config.service.admin_token {
             Some(_) => app.admin_token_hash.clone(),
             None => app
                 .store

@@ -374,7 +374,7 @@ async fn the_page_hears_of_a_result_stored_by_another_instance() {
     let mut config = None;
     let t = TestStack::start_with(|c| config = Some(c.verifier.clone())).await;
     let mut config = config.unwrap();
-    config.public_url = t.verifier().to_owned();
+    config.service.public_url = t.verifier().to_owned();
     let (other, _) = verifier::App::open(config, t.stack.clock.clone())
         .await
         .expect("a second instance on the same database");

@@ -42,8 +42,8 @@ pub(crate) fn free_port() -> u16 {
 
 pub(crate) fn issuer_on_port(config: &mut StackConfig, port: u16) -> String {
     let url = format!("http://127.0.0.1:{port}");
-    config.issuer.listen = format!("127.0.0.1:{port}");
-    config.issuer.public_url = url.clone();
+    config.issuer.service.listen = format!("127.0.0.1:{port}");
+    config.issuer.service.public_url = url.clone();
     url
 }
 

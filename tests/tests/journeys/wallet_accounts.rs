@@ -754,7 +754,8 @@ async fn outbox_text(t: &TestStack) -> Vec<String> {
 
 /// The wallet's SQLite files (none on PostgreSQL), as bytes.
 fn database_bytes(t: &TestStack) -> Vec<(String, Vec<u8>)> {
-    let Some(file) = holder_agent::files::sqlite_file(&t.stack.wallet.app.config.database_url)
+    let Some(file) =
+        holder_agent::files::sqlite_file(&t.stack.wallet.app.config.service.database_url)
     else {
         return Vec::new();
     };

@@ -234,7 +234,7 @@ const JA: Texts = Texts {
 
 /// A `Set-Cookie` value: `HttpOnly`, `SameSite=Lax`, `Path=/`, `Secure` over https.
 fn set_cookie(app: &App, name: &str, value: &str, max_age: i64) -> HeaderValue {
-    CookiePolicy::for_public_url(&app.config.public_url, "/", SameSite::Lax)
+    CookiePolicy::for_public_url(&app.config.service.public_url, "/", SameSite::Lax)
         .set(name, value, max_age)
 }
 

@@ -1,0 +1,157 @@
+//! The command-line flags every service has, written once: [`service_flags!`] defines a
+//! service's struct of them from its prefixes and defaults, and the service's `Config`
+//! flattens it (`#[command(flatten)]`).
+
+pub use protocol::keys::seal::{SealKey, SealKeySourceError};
+pub use protocol::secret::Secret;
+
+/// Defines a service's common flags: a `clap::Args` struct with
+///
+/// | field | flag | variable | default |
+/// |---|---|---|---|
+/// | `listen: String` | `--<long>-listen` | `<ENV>_LISTEN` | `listen` |
+/// | `public_url: String` | `--<long>-public-url` | `<ENV>_PUBLIC_URL` | `public_url` |
+/// | `database_url: String` | `--<long>-database-url` | `<ENV>_DATABASE_URL` | `database_url` |
+/// | `pg_schema: Option<String>` | `--<long>-pg-schema` | `<ENV>_PG_SCHEMA` | none |
+/// | `seal_key: Option<Secret>` | `--<long>-seal-key` | `<ENV>_SEAL_KEY` | none: `<data dir>/<long>-seal.key` |
+/// | the API token, when named: `Option<Secret>` | `--<long>-<token long>` | `<ENV>_<TOKEN ENV>` | none |
+/// | `data_dir: PathBuf` | `--<long>-data-dir` | `<ENV>_DATA_DIR` | `data` |
+///
+/// in that order (the order of `--help`), and `for_dir`, `seal_key_file` and `seal_key`.
+/// The public URL's, the seal key's and the token's help are the doc comments given; the
+/// other flags' help is the same for every service. The struct takes no doc comment: clap
+/// would make it the `about` of the command it is flattened into.
+///
+/// ```
+/// kit::service_flags! {
+///     pub struct ServiceFlags {
+///         long: "example",
+///         env: "EXAMPLE",
+///         listen: "127.0.0.1:8089",
+///         /// Public base URL.
+///         public_url: "http://127.0.0.1:8089",
+///         database_url: "sqlite://data/example.db",
+///         /// Key sealing private keys at rest.
+///         seal_key,
+///         /// API bearer token.
+///         api_token: "api-token", "API_TOKEN",
+///     }
+/// }
+///
+/// #[derive(clap::Parser)]
+/// struct Cli {
+///     #[command(flatten)]
+///     service: ServiceFlags,
+/// }
+///
+/// use clap::Parser;
+/// let cli = Cli::try_parse_from(["example", "--example-listen", "0.0.0.0:80"]).unwrap();
+/// assert_eq!(cli.service.listen, "0.0.0.0:80");
+/// assert_eq!(cli.service.public_url, "http://127.0.0.1:8089");
+/// assert!(cli.service.api_token.is_none());
+/// assert_eq!(cli.service.seal_key_file(), std::path::Path::new("data/example-seal.key"));
+/// ```
+///
+/// The calling crate depends on `clap` (with `derive` and `env`).
+#[macro_export]
+macro_rules! service_flags {
+    (
+        $vis:vis struct $name:ident {
+            long: $long:literal,
+            env: $env:literal,
+            listen: $listen:literal,
+            $(#[$public_url_doc:meta])*
+            public_url: $public_url:literal,
+            database_url: $database_url:literal,
+            $(#[$seal_key_doc:meta])*
+            seal_key,
+            $(
+                $(#[$token_doc:meta])*
+                $token:ident: $token_long:literal, $token_env:literal,
+            )?
+        }
+    ) => {
+        #[derive(::clap::Args, Debug, Clone)]
+        $vis struct $name {
+            /// Address to listen on.
+            #[arg(
+                long = concat!($long, "-listen"),
+                env = concat!($env, "_LISTEN"),
+                default_value = $listen
+            )]
+            pub listen: String,
+            $(#[$public_url_doc])*
+            #[arg(
+                long = concat!($long, "-public-url"),
+                env = concat!($env, "_PUBLIC_URL"),
+                default_value = $public_url
+            )]
+            pub public_url: String,
+            /// SQLite URL (default) or postgres:// URL.
+            #[arg(
+                long = concat!($long, "-database-url"),
+                env = concat!($env, "_DATABASE_URL"),
+                default_value = $database_url
+            )]
+            pub database_url: String,
+            /// PostgreSQL schema to use (created if missing); unset: the server's default.
+            #[arg(long = concat!($long, "-pg-schema"), env = concat!($env, "_PG_SCHEMA"))]
+            pub pg_schema: Option<String>,
+            $(#[$seal_key_doc])*
+            #[arg(long = concat!($long, "-seal-key"), env = concat!($env, "_SEAL_KEY"))]
+            pub seal_key: Option<$crate::config::Secret>,
+            $(
+                $(#[$token_doc])*
+                #[arg(
+                    long = concat!($long, "-", $token_long),
+                    env = concat!($env, "_", $token_env)
+                )]
+                pub $token: Option<$crate::config::Secret>,
+            )?
+            /// Directory for the seal key file and other local state.
+            #[arg(
+                long = concat!($long, "-data-dir"),
+                env = concat!($env, "_DATA_DIR"),
+                default_value = "data"
+            )]
+            pub data_dir: ::std::path::PathBuf,
+        }
+
+        impl $name {
+            /// For tests and embedding: an ephemeral loopback port, these URLs, everything
+            /// under `data_dir`, no schema, seal key or token given.
+            pub fn for_dir(
+                data_dir: ::std::path::PathBuf,
+                public_url: String,
+                database_url: String,
+            ) -> Self {
+                $name {
+                    listen: "127.0.0.1:0".into(),
+                    public_url,
+                    database_url,
+                    pg_schema: None,
+                    seal_key: None,
+                    $($token: None,)?
+                    data_dir,
+                }
+            }
+
+            /// Where the seal key is kept when none is configured:
+            #[doc = concat!("`<data dir>/", $long, "-seal.key`.")]
+            pub fn seal_key_file(&self) -> ::std::path::PathBuf {
+                self.data_dir.join(concat!($long, "-seal.key"))
+            }
+
+            /// The sealing key: configured, or read from / created in
+            /// [`Self::seal_key_file`].
+            pub fn seal_key(
+                &self,
+            ) -> Result<$crate::config::SealKey, $crate::config::SealKeySourceError> {
+                $crate::config::SealKey::configured_or_file(
+                    self.seal_key.as_ref().map($crate::config::Secret::expose),
+                    &self.seal_key_file(),
+                )
+            }
+        }
+    };
+}
