@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use akashi::load::{self, Load};
+use bench::load::{self, Load};
 
 use crate::common::TestStack;
 
@@ -43,7 +43,7 @@ async fn presentation_scenario_runs_clean() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_scenario_delivers_every_invitation() {
-    let sink = akashi::smtp_sink::SmtpSink::start()
+    let sink = bench::smtp_sink::SmtpSink::start()
         .await
         .expect("the sink listens");
     let url = sink.url();
@@ -53,7 +53,7 @@ async fn bulk_scenario_delivers_every_invitation() {
         c.issuer.outbox_concurrency = 32;
     })
     .await;
-    let report = akashi::bulk::bulk(t.issuer(), &sink, 1_000, Duration::from_secs(120))
+    let report = bench::bulk::bulk(t.issuer(), &sink, 1_000, Duration::from_secs(120))
         .await
         .expect("the scenario runs");
     assert!(report.clean(), "{}", report.table());
@@ -65,7 +65,7 @@ async fn bulk_scenario_delivers_every_invitation() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_scenario_runs_clean() {
     let t = TestStack::start().await;
-    let report = akashi::verify_bench::verify(&t.stack, 10)
+    let report = bench::verify_bench::verify(&t.stack, 10)
         .await
         .expect("the scenario runs");
     assert!(report.verified, "{}", report.table());
@@ -81,11 +81,11 @@ async fn verify_scenario_runs_clean() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn services_run_as_processes_and_report_their_memory() {
-    let launch = akashi::procs::Launch::Launcher(env!("CARGO_BIN_EXE_akashi").into());
+    let launch = bench::procs::Launch::Launcher(env!("CARGO_BIN_EXE_akashi-launcher").into());
     let database_url = std::env::var("TEST_DATABASE_URL")
         .ok()
         .filter(|u| !u.is_empty());
-    let services = akashi::procs::Services::start(&launch, database_url.as_deref(), None, None)
+    let services = bench::procs::Services::start(&launch, database_url.as_deref(), None, None)
         .await
         .expect("the services start");
     let idle = services.memory();

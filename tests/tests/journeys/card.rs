@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use akashi::browser::{artifacts_dir, decode_qr};
+use akashi_tests::browser::{artifacts_dir, decode_qr};
 use holder_agent::wallet::card::{self, BadgeImage, Card, Lang};
 
 use crate::common::TestStack;

@@ -4,7 +4,7 @@
 //! decodes, and the result appears without a reload. Screenshots go under
 //! `browser-artifacts/check_camera/`.
 
-use akashi::browser::{Browser, artifacts_dir};
+use akashi_tests::browser::{Browser, artifacts_dir};
 use serde_json::Value;
 
 use crate::check::{badge_pages, issue, offer_with_image};

@@ -21,7 +21,7 @@ impl TestStack {
     /// As [`TestStack::start`], with the configuration changed by `configure` first.
     pub async fn start_with(configure: impl FnOnce(&mut StackConfig)) -> TestStack {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut config = StackConfig::ephemeral(dir.path());
+        let mut config = akashi_tests::ephemeral(dir.path());
         configure(&mut config);
         let stack = Stack::start(config, Clock::adjustable())
             .await

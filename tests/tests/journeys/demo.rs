@@ -30,7 +30,7 @@ impl Drop for Launcher {
 impl Launcher {
     /// Runs `akashi <args>` with the launcher's configuration; returns stdout.
     fn run(&self, args: &[&str]) -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_akashi"))
+        let out = Command::new(env!("CARGO_BIN_EXE_akashi-launcher"))
             .args(args)
             .current_dir(self.dir.path())
             .envs(self.env.iter().cloned())
@@ -59,7 +59,7 @@ fn the_printed_demo_ends_with_a_verified_badge() {
         ));
     }
     // Runs on SQLite under the temporary directory, as on a newcomer's machine.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_akashi"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_akashi-launcher"))
         .current_dir(dir.path())
         .envs(env.iter().cloned())
         .env_remove("TEST_DATABASE_URL")

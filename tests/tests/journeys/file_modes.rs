@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
-use akashi::{Stack, StackConfig};
+use akashi::Stack;
 use protocol::clock::Clock;
 use serde_json::{Value, json};
 
@@ -26,7 +26,7 @@ async fn data_files_are_private_to_the_service_user() {
     let root = tempfile::tempdir().unwrap();
     // A data directory the services create themselves, as on a first start.
     let data = root.path().join("data");
-    let config = StackConfig::ephemeral(&data);
+    let config = akashi_tests::ephemeral(&data);
     let sqlite = config.storage.is_none();
     let stack = Stack::start(config, Clock::adjustable()).await.unwrap();
     let http = reqwest::Client::builder().no_proxy().build().unwrap();

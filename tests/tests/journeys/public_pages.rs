@@ -13,7 +13,7 @@
 //! one's badge (404). A privacy sweep fetches every response of a page with nothing chosen
 //! and with only the name chosen, and finds no more than that in any of them.
 
-use akashi::browser::Browser;
+use akashi_tests::browser::Browser;
 use holder_agent::cli::{Command, PublicOrPrivate};
 use protocol::keys::Jwk;
 use protocol::sd_jwt::SdJwt;

@@ -3,7 +3,7 @@
 //! QR code (decoded from a screenshot of the page in real headless Chromium) and
 //! presents; the page shows the verified result without being reloaded.
 
-use akashi::browser::{Browser, decode_qr};
+use akashi_tests::browser::{Browser, decode_qr};
 use serde_json::Value;
 
 use crate::common::{TestStack, VERIFIER_TOKEN, check};

@@ -648,7 +648,7 @@ impl IssuerProcess {
             .unwrap()
             .1
             .clone();
-        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_akashi"))
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_akashi-launcher"))
             .args(["issuer", "serve"])
             .envs(env.iter().map(|(k, v)| (k, v)))
             .kill_on_drop(true)
@@ -798,7 +798,7 @@ async fn killed_mid_import_every_recipient_gets_exactly_one_invitation() {
 }
 
 async fn run_cli(env: &[(String, String)], args: &[&str]) -> (bool, String, String) {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_akashi"))
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_akashi-launcher"))
         .arg("issuer")
         .args(args)
         .envs(env.iter().map(|(k, v)| (k, v)))

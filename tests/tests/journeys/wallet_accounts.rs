@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use akashi::browser::Browser;
+use akashi_tests::browser::Browser;
 use serde_json::{Value, json};
 
 use crate::common::TestStack;

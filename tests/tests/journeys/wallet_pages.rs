@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use akashi::browser::Browser;
+use akashi_tests::browser::Browser;
 use serde_json::{Value, json};
 
 use crate::common::TestStack;

@@ -9,7 +9,7 @@
 //! the image digest line fails. A screenshot per step under
 //! `browser-artifacts/wallet_present…/`.
 
-use akashi::browser::Browser;
+use akashi_tests::browser::Browser;
 use holder_agent::Account;
 use serde_json::{Value, json};
 

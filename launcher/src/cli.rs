@@ -1,7 +1,8 @@
-//! `akashi`: the one-command launcher. Without arguments it starts the issuer agent, the
-//! wallet and the verifier in one process on their embedded defaults and prints a demo;
-//! `akashi issuer|wallet|verifier <command>` runs a service's command line against the
-//! same configuration.
+//! The command line of `akashi`, the one-command launcher. Without arguments it starts the
+//! issuer agent, the wallet and the verifier in one process on their embedded defaults and
+//! prints a demo; `akashi issuer|wallet|verifier <command>` runs a service's command line
+//! against the same configuration. [`main`] is the whole program (the journeys build it
+//! again as `akashi-launcher` in their own package, so cargo tells them where it is).
 //!
 //! Configuration comes from the services' environment variables (`ISSUER_*`, `WALLET_*`,
 //! `VERIFIER_*`); this is the development launcher, so the wallet and the verifier may
@@ -9,6 +10,8 @@
 
 use clap::{Args, Parser, Subcommand};
 use protocol::clock::Clock;
+
+use crate::{Stack, StackConfig};
 
 #[derive(Parser)]
 #[command(
@@ -49,7 +52,7 @@ fn from_env<C: Args>() -> Result<C, clap::Error> {
     Only::<C>::try_parse_from(["akashi"]).map(|o| o.config)
 }
 
-fn configs() -> Result<akashi::StackConfig, clap::Error> {
+fn configs() -> Result<StackConfig, clap::Error> {
     let mut issuer: issuer_agent::Config = from_env()?;
     let mut wallet: holder_agent::Config = from_env()?;
     // The emails link to this launcher's wallet unless told otherwise.
@@ -59,7 +62,7 @@ fn configs() -> Result<akashi::StackConfig, clap::Error> {
     let mut verifier: verifier::Config = from_env()?;
     wallet.allow_loopback = true;
     verifier.allow_loopback = true;
-    Ok(akashi::StackConfig {
+    Ok(StackConfig {
         issuer,
         wallet,
         verifier,
@@ -72,8 +75,9 @@ fn configs() -> Result<akashi::StackConfig, clap::Error> {
     })
 }
 
+/// Runs the launcher with this process's arguments and environment.
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
+pub async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -109,8 +113,8 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run_all(config: akashi::StackConfig) -> Result<(), String> {
-    let stack = akashi::Stack::start(config, Clock::system())
+async fn run_all(config: StackConfig) -> Result<(), String> {
+    let stack = Stack::start(config, Clock::system())
         .await
         .map_err(|e| e.to_string())?;
     println!("Akashi is running:");

@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
+use akashi::Stack;
 use protocol::jose::Jws;
 use protocol::keys::{Alg, Jwk, Signer, SigningKey};
 use protocol::oid4vp::dcql::{Candidate, DcqlQuery};
@@ -19,7 +20,6 @@ use protocol::verify::{
 use serde_json::{Value, json};
 use verifier::domain::requests::{Disclose, Template, template_query};
 
-use crate::Stack;
 use crate::load::{FlowError, fail};
 
 const CLIENT_ID: &str = "decentralized_identifier:did:web:verifier.bench";

@@ -7,9 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use akashi::{TEST_ISSUER_ADMIN_TOKEN, TEST_VERIFIER_API_TOKEN};
 use tokio::process::{Child, Command};
-
-use crate::{TEST_ISSUER_ADMIN_TOKEN, TEST_VERIFIER_API_TOKEN};
 
 /// Why the services could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -323,7 +322,7 @@ impl Services {
             let _ = s.child.kill().await;
         }
         if let Some((url, schemas)) = &self.schemas {
-            crate::drop_pg_schemas(url, schemas).await;
+            akashi::drop_pg_schemas(url, schemas).await;
         }
     }
 }

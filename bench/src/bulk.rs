@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
+use akashi::TEST_ISSUER_ADMIN_TOKEN;
 use serde_json::{Value, json};
 
-use crate::TEST_ISSUER_ADMIN_TOKEN;
 use crate::load::{FlowError, fail};
 use crate::smtp_sink::SmtpSink;
 

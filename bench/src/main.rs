@@ -12,7 +12,7 @@
 //!   RSS is read from /proc.
 //! - `bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url …]
 //!   [--processes]` imports N recipients from one CSV through the admin API and waits
-//!   until a real SMTP server on loopback (ours, [`akashi::smtp_sink`]) accepted every
+//!   until a real SMTP server on loopback (ours, [`bench::smtp_sink`]) accepted every
 //!   invitation.
 //! - `bench pending [--posts N] [--bytes B]` starts the stack in process, signs one wallet
 //!   account in over HTTP and posts N presentation requests of about B bytes each (an
@@ -176,7 +176,7 @@ async fn start_stack(
 }
 
 fn print_peak_rss() {
-    if let Some(kib) = akashi::load::peak_rss_kib() {
+    if let Some(kib) = bench::load::peak_rss_kib() {
         println!(
             "peak RSS of this process (services and load generator together): {} MiB",
             kib / 1024
@@ -185,7 +185,7 @@ fn print_peak_rss() {
 }
 
 fn print_load_report(
-    report: Result<akashi::load::Report, akashi::load::FlowError>,
+    report: Result<bench::load::Report, bench::load::FlowError>,
     on: &str,
     clients: usize,
 ) {
@@ -203,14 +203,14 @@ async fn start_services(
     database_url: Option<&str>,
     smtp_url: Option<&str>,
     outbox_concurrency: Option<usize>,
-) -> Result<akashi::procs::Services, akashi::procs::ProcsError> {
-    let launch = akashi::procs::Launch::detect()?;
+) -> Result<bench::procs::Services, bench::procs::ProcsError> {
+    let launch = bench::procs::Launch::detect()?;
     println!("services: {}", launch.describe());
-    akashi::procs::Services::start(&launch, database_url, smtp_url, outbox_concurrency).await
+    bench::procs::Services::start(&launch, database_url, smtp_url, outbox_concurrency).await
 }
 
 fn load_scenario(scenario: &str, args: &[String]) {
-    let load = akashi::load::Load {
+    let load = bench::load::Load {
         clients: flag(args, "--clients", 16),
         flows: flag(args, "--flows", 2000),
         max_time: std::time::Duration::from_secs(flag(args, "--seconds", 60)),
@@ -233,14 +233,10 @@ fn load_scenario(scenario: &str, args: &[String]) {
             };
             let idle = services.memory();
             let report = match scenario {
-                "issuance" => akashi::load::issuance_at(&services.issuer.url, load).await,
+                "issuance" => bench::load::issuance_at(&services.issuer.url, load).await,
                 _ => {
-                    akashi::load::presentation_at(
-                        &services.issuer.url,
-                        &services.verifier.url,
-                        load,
-                    )
-                    .await
+                    bench::load::presentation_at(&services.issuer.url, &services.verifier.url, load)
+                        .await
                 }
             };
             let after = services.memory();
@@ -249,7 +245,7 @@ fn load_scenario(scenario: &str, args: &[String]) {
                 &format!("{on}, each service its own process"),
                 load.clients,
             );
-            println!("{}", akashi::procs::memory_table(&idle, &after));
+            println!("{}", bench::procs::memory_table(&idle, &after));
             print_peak_rss();
             services.stop().await;
             return;
@@ -257,8 +253,8 @@ fn load_scenario(scenario: &str, args: &[String]) {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let (stack, on) = start_stack(dir.path(), database_url, |_| {}).await;
         let report = match scenario {
-            "issuance" => akashi::load::issuance(&stack, load).await,
-            _ => akashi::load::presentation(&stack, load).await,
+            "issuance" => bench::load::issuance(&stack, load).await,
+            _ => bench::load::presentation(&stack, load).await,
         };
         print_load_report(report, on, load.clients);
         print_peak_rss();
@@ -273,7 +269,7 @@ fn bulk_scenario(args: &[String]) {
     let database_url = database_url(args);
     let processes = args.iter().any(|a| a == "--processes");
     runtime().block_on(async {
-        let sink = akashi::smtp_sink::SmtpSink::start()
+        let sink = bench::smtp_sink::SmtpSink::start()
             .await
             .expect("the SMTP sink listens");
         let smtp_url = sink.url();
@@ -282,7 +278,7 @@ fn bulk_scenario(args: &[String]) {
         } else {
             "SQLite"
         };
-        let print = |r: Result<akashi::bulk::BulkReport, akashi::load::FlowError>| match r {
+        let print = |r: Result<bench::bulk::BulkReport, bench::load::FlowError>| match r {
             Ok(r) => {
                 println!("bulk on {on}, ISSUER_OUTBOX_CONCURRENCY={concurrency}");
                 println!("{}", r.table());
@@ -307,11 +303,11 @@ fn bulk_scenario(args: &[String]) {
                     }
                 };
             let idle = services.memory();
-            let r = akashi::bulk::bulk(&services.issuer.url, &sink, recipients, max_time).await;
+            let r = bench::bulk::bulk(&services.issuer.url, &sink, recipients, max_time).await;
             let after = services.memory();
             services.stop().await;
             print(r);
-            println!("{}", akashi::procs::memory_table(&idle, &after));
+            println!("{}", bench::procs::memory_table(&idle, &after));
             return;
         }
         let dir = tempfile::tempdir().expect("a temporary directory");
@@ -320,7 +316,7 @@ fn bulk_scenario(args: &[String]) {
             c.issuer.outbox_concurrency = concurrency;
         })
         .await;
-        let r = akashi::bulk::bulk(&stack.issuer.url, &sink, recipients, max_time).await;
+        let r = bench::bulk::bulk(&stack.issuer.url, &sink, recipients, max_time).await;
         stack.stop().await;
         print(r);
         print_peak_rss();
@@ -332,7 +328,7 @@ fn verify_scenario(args: &[String]) {
     runtime().block_on(async {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let (stack, _) = start_stack(dir.path(), None, |_| {}).await;
-        let r = akashi::verify_bench::verify(&stack, iterations).await;
+        let r = bench::verify_bench::verify(&stack, iterations).await;
         stack.stop().await;
         match r {
             Ok(r) => println!("{}", r.table()),
@@ -433,7 +429,7 @@ async fn signed_in_wallet(
 fn scan_scenario(args: &[String]) {
     let rounds: usize = flag(args, "--rounds", 50);
     let side: u32 = flag(args, "--side", 7000);
-    let rss = || akashi::procs::memory(std::process::id()).map_or(0, |m| m.rss_kib / 1024);
+    let rss = || bench::procs::memory(std::process::id()).map_or(0, |m| m.rss_kib / 1024);
     runtime().block_on(async {
         let dir = tempfile::tempdir().expect("temp dir");
         let (stack, on) = start_stack(dir.path(), database_url(args), |_| {}).await;
@@ -498,7 +494,7 @@ fn scan_scenario(args: &[String]) {
 fn pending_scenario(args: &[String]) {
     let posts: usize = flag(args, "--posts", 2000);
     let bytes: usize = flag(args, "--bytes", 156_000);
-    let rss = || akashi::procs::memory(std::process::id()).map_or(0, |m| m.rss_kib / 1024);
+    let rss = || bench::procs::memory(std::process::id()).map_or(0, |m| m.rss_kib / 1024);
     runtime().block_on(async {
         let dir = tempfile::tempdir().expect("temp dir");
         let (stack, on) = start_stack(dir.path(), database_url(args), |_| {}).await;

@@ -7,12 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use akashi::{Stack, TEST_ISSUER_ADMIN_TOKEN, TEST_VERIFIER_API_TOKEN};
 use protocol::keys::{Alg, SigningKey};
 use protocol::sd_jwt::{KeyBinding, SdJwt};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
-
-use crate::{Stack, TEST_ISSUER_ADMIN_TOKEN, TEST_VERIFIER_API_TOKEN};
 
 /// How hard and how long to push.
 #[derive(Clone, Copy, Debug)]
