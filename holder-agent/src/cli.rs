@@ -88,20 +88,16 @@ pub async fn run(config: Config, command: Command) -> Result<(), AppError> {
                     account.name
                 );
             }
-            let listener = tokio::net::TcpListener::bind(&config.service.listen)
+            let listener = kit::serve::listen(&config.service.listen)
                 .await
-                .map_err(|e| {
-                    AppError::Config(format!("cannot listen on {}: {e}", config.service.listen))
-                })?;
+                .map_err(|e| AppError::Config(e.to_string()))?;
             eprintln!(
                 "wallet on {} ({})",
                 config.service.listen, config.service.public_url
             );
-            crate::serve(app, listener, async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))
+            crate::serve(app, listener, kit::serve::ctrl_c())
+                .await
+                .map_err(|e| AppError::Internal(e.to_string()))
         }
         Command::Accept {
             offer,

@@ -727,20 +727,16 @@ pub async fn main_with(config: Config, command: Option<Command>) -> Result<(), A
             if let Some(token) = &startup.new_admin_token {
                 eprintln!("issuer admin token (shown once, stored hashed): {token}");
             }
-            let listener = tokio::net::TcpListener::bind(&config.service.listen)
+            let listener = kit::serve::listen(&config.service.listen)
                 .await
-                .map_err(|e| {
-                    AppError::Config(format!("cannot listen on {}: {e}", config.service.listen))
-                })?;
+                .map_err(|e| AppError::Config(e.to_string()))?;
             eprintln!(
                 "issuer agent on {} (issuer id {})",
                 config.service.listen, app.issuer_id
             );
-            crate::serve(app, listener, async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))
+            crate::serve(app, listener, kit::serve::ctrl_c())
+                .await
+                .map_err(|e| AppError::Internal(e.to_string()))
         }
         other => run(&app, other).await,
     }

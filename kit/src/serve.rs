@@ -12,6 +12,27 @@ use tokio::net::TcpListener;
 /// Largest request body any endpoint accepts unless its route sets its own limit.
 pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
 
+/// Binds a service's listen address (`--<service>-listen`).
+pub async fn listen(addr: &str) -> Result<TcpListener, ListenError> {
+    TcpListener::bind(addr).await.map_err(|source| ListenError {
+        addr: addr.to_owned(),
+        source,
+    })
+}
+
+/// Resolves on Ctrl-C (SIGINT): the `shutdown` of a service run from its command line.
+pub async fn ctrl_c() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// A listen address that cannot be bound.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on {addr}: {source}")]
+pub struct ListenError {
+    pub addr: String,
+    pub source: std::io::Error,
+}
+
 /// Serves `router` on `listener` until `shutdown` resolves, then drains open requests.
 /// Handlers find the peer's address as `ConnectInfo<SocketAddr>` (token throttling,
 /// [`crate::throttle`]).

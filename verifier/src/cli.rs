@@ -103,20 +103,16 @@ pub async fn run(config: Config, command: Option<Command>) -> Result<(), Error> 
     }
     match command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            let listener = tokio::net::TcpListener::bind(&config.service.listen)
+            let listener = kit::serve::listen(&config.service.listen)
                 .await
-                .map_err(|e| {
-                    Error::Config(format!("cannot listen on {}: {e}", config.service.listen))
-                })?;
+                .map_err(|e| Error::Config(e.to_string()))?;
             eprintln!(
                 "verifier on {} (client_id {})",
                 config.service.listen, app.client_id
             );
-            crate::serve(app, listener, async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))
+            crate::serve(app, listener, kit::serve::ctrl_c())
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))
         }
         Command::Request {
             issuer,
