@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Proves the README's test command on a fresh machine: a Debian 12 (bookworm) chroot that
-# has only what a user brings (the Rust toolchain, Node.js with npm, Python 3 with pip, git
-# and a C compiler from Debian), an empty cargo registry, no npm or pip cache and no target
+# has only what a user brings (the Rust toolchain, Node.js 20 with npm, Python 3 with pip,
+# git and a C compiler from Debian), an empty cargo registry, no npm or pip cache and no target
 # directory. It clones this repository into the chroot and runs `./test` there, as root,
 # so `./test` itself installs Chromium, chromedriver, zbarimg and poppler with apt-get.
 # PostgreSQL: the chroot shares the host's network, so when a server answers on
@@ -22,9 +22,26 @@ if [ ! -x "$root/usr/bin/node" ]; then
     echo "== debootstrap bookworm into $root"
     debootstrap --variant=minbase --include=ca-certificates bookworm "$root" http://deb.debian.org/debian
     cp /etc/resolv.conf "$root/etc/"
+    # As an installed Debian 12 has them: the security and stable updates.
+    printf '%s\n' 'deb http://deb.debian.org/debian bookworm main' \
+        'deb http://deb.debian.org/debian bookworm-updates main' \
+        'deb http://deb.debian.org/debian-security bookworm-security main' \
+        >"$root/etc/apt/sources.list"
     chroot "$root" bash -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        git gcc libc6-dev pkg-config nodejs npm python3 python3-pip curl procps >/dev/null"
+        git gcc libc6-dev pkg-config python3 python3-pip curl procps >/dev/null"
 fi
+
+# Node.js 20 or newer, as a user installs it from nodejs.org or NodeSource: Debian 12's own
+# nodejs is 18, which the pinned interop packages do not run on (./test says so and stops).
+# The host's node (20+) and its npm are copied to /opt/node.
+host_node="$(command -v node)"
+[ "$("$host_node" -p 'process.versions.node.split(".")[0]')" -ge 20 ] \
+    || { echo "the host's node is older than 20; install Node.js 20+ on the host" >&2; exit 1; }
+mkdir -p "$root/opt/node/bin" "$root/opt/node/lib/node_modules"
+cp "$host_node" "$root/opt/node/bin/node"
+rm -rf "$root/opt/node/lib/node_modules/npm"
+cp -a "$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")" "$root/opt/node/lib/node_modules/npm"
+ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$root/opt/node/bin/npm"
 
 echo "== the host's stable Rust toolchain (rustup proxies, no registry, no cargo-fuzz)"
 rustup_home="${RUSTUP_HOME:-$HOME/.rustup}"
@@ -54,7 +71,7 @@ mkdir -p "$root/mnt/repo"
 mountpoint -q "$root/mnt/repo" || mount --bind -o ro "$repo" "$root/mnt/repo"
 
 echo "== clone $(git -C "$repo" rev-parse --short HEAD) and run ./test in the chroot"
-chroot "$root" env -i HOME=/root PATH=/root/.cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+chroot "$root" env -i HOME=/root PATH=/opt/node/bin:/root/.cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     TERM=dumb LANG=C.UTF-8 "${extra_ca[@]}" bash -c '
     set -euo pipefail
     rm -rf /root/akashi /root/.cargo/registry /root/.cargo/git /root/.npm /root/.cache
