@@ -353,42 +353,41 @@ fn consent_view(
             .credentials
             .iter()
             .enumerate()
-            .map(|(index, c)| CredentialChoice {
-                state: states
+            .map(|(index, c)| {
+                let state = states
                     .get(index)
                     .copied()
-                    .unwrap_or(BadgeState::NotVerified)
-                    .as_str(),
-                warning: states
-                    .get(index)
-                    .copied()
-                    .and_then(|s| super::public::state_banner(s, web.lang))
-                    .map(|banner| format!("{banner} {}", p.invalid_warning)),
-                index,
-                name: c
-                    .achievement_name
-                    .clone()
-                    .unwrap_or_else(|| c.query_id.clone()),
-                issuer: c.issuer_name.clone().unwrap_or_else(|| c.issuer.clone()),
-                items: c
-                    .items
-                    .iter()
-                    .map(|i| {
-                        let (label, value) = if i.raw.is_null() {
-                            (label(&i.pointer), i.value.clone())
-                        } else {
-                            let d = super::claims::describe(&i.pointer, &i.raw, web.lang);
-                            (d.label, d.text)
-                        };
-                        ItemView {
-                            pointer: i.pointer.clone(),
-                            label,
-                            value,
-                            optional: i.optional,
-                            concealable: i.concealable,
-                        }
-                    })
-                    .collect(),
+                    .unwrap_or(BadgeState::NotVerified);
+                CredentialChoice {
+                    state: state.as_str(),
+                    warning: super::public::state_banner(state, web.lang)
+                        .map(|banner| format!("{banner} {}", p.invalid_warning)),
+                    index,
+                    name: c
+                        .achievement_name
+                        .clone()
+                        .unwrap_or_else(|| c.query_id.clone()),
+                    issuer: c.issuer_name.clone().unwrap_or_else(|| c.issuer.clone()),
+                    items: c
+                        .items
+                        .iter()
+                        .map(|i| {
+                            let (label, value) = if i.raw.is_null() {
+                                (label(&i.pointer), i.value.clone())
+                            } else {
+                                let d = super::claims::describe(&i.pointer, &i.raw, web.lang);
+                                (d.label, d.text)
+                            };
+                            ItemView {
+                                pointer: i.pointer.clone(),
+                                label,
+                                value,
+                                optional: i.optional,
+                                concealable: i.concealable,
+                            }
+                        })
+                        .collect(),
+                }
             })
             .collect(),
         error,
