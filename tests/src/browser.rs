@@ -7,6 +7,10 @@
 //! `CARGO_TARGET_DIR`, else the workspace's `target/`), so a failed run can be looked at.
 //! [`decode_qr`] reads a QR code from a screenshot with `zbarimg`.
 //!
+//! Every screenshot is also an accessibility check: [`Browser::screenshot`] runs `axe-core`
+//! (npm, pinned in `interop/package.json`, WCAG 2.x A and AA rules) on the page it pictured
+//! and fails on any serious or critical violation, naming the rule and the elements.
+//!
 //! Waiting is polling a condition with a deadline ([`Browser::wait_for_text`]): no sleeps.
 
 use std::path::{Path, PathBuf};
@@ -44,6 +48,72 @@ pub enum BrowserError {
     },
     #[error("zbarimg: {0}")]
     Zbar(String),
+    #[error("axe-core: {0} (is interop/node_modules installed? ./test runs npm ci)")]
+    AxeMissing(String),
+    #[error("axe-core found {} serious or critical accessibility violation(s) on {url} (screenshot {shot}):\n{}", .violations.len(), .violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Inaccessible {
+        url: String,
+        shot: PathBuf,
+        violations: Vec<AxeViolation>,
+    },
+    #[error(
+        "{url} scrolls sideways at {width} px: the page is {scroll_width} px wide; widest: {widest}"
+    )]
+    ScrollsSideways {
+        url: String,
+        width: u32,
+        scroll_width: u64,
+        widest: String,
+    },
+}
+
+/// The two screens every page is looked at on: a desktop window and a phone.
+pub const SCREENS: [(u32, &str); 2] = [(1280, "1280"), (390, "390")];
+
+/// One rule `axe-core` found broken on a page.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct AxeViolation {
+    /// The rule, e.g. `color-contrast`.
+    pub id: String,
+    /// `minor`, `moderate`, `serious` or `critical`.
+    pub impact: Option<String>,
+    pub help: String,
+    /// CSS selectors of the offending elements.
+    pub targets: Vec<String>,
+}
+
+impl std::fmt::Display for AxeViolation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "  [{}] {}: {} — {}",
+            self.impact.as_deref().unwrap_or("?"),
+            self.id,
+            self.help,
+            self.targets.join(", ")
+        )
+    }
+}
+
+impl AxeViolation {
+    /// Serious and critical violations fail a test; minor and moderate ones are reported
+    /// by [`Browser::accessibility`] but do not.
+    pub fn blocks(&self) -> bool {
+        matches!(self.impact.as_deref(), Some("serious" | "critical"))
+    }
+}
+
+/// `axe.min.js` from `interop/node_modules/axe-core`, read once.
+fn axe_source() -> Result<&'static str, BrowserError> {
+    static SOURCE: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
+    SOURCE
+        .get_or_init(|| {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../interop/node_modules/axe-core/axe.min.js");
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))
+        })
+        .as_deref()
+        .map_err(|e| BrowserError::AxeMissing(e.clone()))
 }
 
 /// A headless Chromium session.
@@ -58,12 +128,22 @@ pub struct Browser {
     closed: bool,
 }
 
-/// Where a test's screenshots go.
+/// Where a test's screenshots go: an absolute path with no `..` in it (Chromium refuses a
+/// `--use-file-for-fake-video-capture` path that climbs with `..`: the camera journey's
+/// video lives here, and found no camera on a machine without `CARGO_TARGET_DIR`).
 pub fn artifacts_dir(test: &str) -> PathBuf {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(Path::new(env!("CARGO_MANIFEST_DIR")));
     let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    target.join("browser-artifacts").join(test)
+        .map(|dir| workspace.join(dir))
+        .unwrap_or_else(|| workspace.join("target"));
+    let dir = target.join("browser-artifacts").join(test);
+    // CARGO_TARGET_DIR itself may climb (`../t`): resolve what exists of it.
+    match std::fs::canonicalize(&target) {
+        Ok(real) => real.join("browser-artifacts").join(test),
+        Err(_) => dir,
+    }
 }
 
 fn which(program: &str) -> Option<PathBuf> {
@@ -393,8 +473,144 @@ impl Browser {
         }
     }
 
-    /// Saves a screenshot of the viewport as the next numbered step; returns its path.
+    /// Every `axe-core` violation of WCAG 2.x A/AA rules on the current page.
+    pub async fn accessibility(&self) -> Result<Vec<AxeViolation>, BrowserError> {
+        let source = axe_source()?;
+        // The page's Content-Security-Policy does not apply to WebDriver scripts; axe's
+        // UMD wrapper puts `axe` on `window`.
+        let script = format!(
+            "{source}\n;const done = arguments[arguments.length - 1];
+            window.axe.run(document, {{
+                runOnly: {{ type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }},
+                resultTypes: ['violations'],
+            }}).then(r => done(JSON.stringify(r.violations.map(v => ({{
+                id: v.id, impact: v.impact, help: v.help,
+                targets: v.nodes.map(n => n.target.join(' ')),
+            }})))), e => done(JSON.stringify({{ error: String(e) }})));"
+        );
+        self.command(
+            reqwest::Method::POST,
+            "/timeouts",
+            Some(json!({ "script": WAIT.as_millis() as u64 * 3 })),
+        )
+        .await?;
+        let v = self
+            .command(
+                reqwest::Method::POST,
+                "/execute/async",
+                Some(json!({ "script": script, "args": [] })),
+            )
+            .await?;
+        let text = v.as_str().unwrap_or_default();
+        let parsed: Value = serde_json::from_str(text).map_err(|e| BrowserError::Command {
+            command: "axe.run".into(),
+            message: format!("{e}: {text}"),
+        })?;
+        if let Some(error) = parsed.get("error") {
+            return Err(BrowserError::Command {
+                command: "axe.run".into(),
+                message: error.to_string(),
+            });
+        }
+        serde_json::from_value(parsed).map_err(|e| BrowserError::Command {
+            command: "axe.run".into(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Saves a screenshot of the viewport as the next numbered step and checks the page
+    /// with `axe-core` ([`Browser::accessibility`]); returns the picture's path, or
+    /// [`BrowserError::Inaccessible`] when the page has a serious or critical violation.
     pub async fn screenshot(&mut self, step: &str) -> Result<PathBuf, BrowserError> {
+        let path = self.picture(step).await?;
+        let violations: Vec<AxeViolation> = self
+            .accessibility()
+            .await?
+            .into_iter()
+            .filter(AxeViolation::blocks)
+            .collect();
+        if violations.is_empty() {
+            Ok(path)
+        } else {
+            Err(BrowserError::Inaccessible {
+                url: self.url().await.unwrap_or_default(),
+                shot: path,
+                violations,
+            })
+        }
+    }
+
+    /// Shows the page as a `width` CSS pixels wide screen (Chromium DevTools
+    /// `Emulation.setDeviceMetricsOverride`; below 500 px, a touch phone), without
+    /// restarting the browser.
+    pub async fn set_screen(&self, width: u32) -> Result<(), BrowserError> {
+        let phone = width < 500;
+        self.command(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({
+                "cmd": "Emulation.setDeviceMetricsOverride",
+                "params": {
+                    "width": width,
+                    "height": if phone { 844 } else { 900 },
+                    "screenWidth": width,
+                    "screenHeight": if phone { 844 } else { 900 },
+                    "deviceScaleFactor": 1,
+                    "mobile": phone,
+                },
+            })),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Fails when the page is wider than the screen it is shown on, naming the widest
+    /// element (the cause to look at). A page without `<meta name="viewport">` is laid out
+    /// 980 px wide on a phone, so it fails at 390 px too.
+    pub async fn assert_no_sideways_scroll(&self) -> Result<(), BrowserError> {
+        let v = self
+            .execute(
+                "const w = Math.min(window.innerWidth, screen.width),
+                       s = document.documentElement.scrollWidth;
+                 let widest = '', most = 0;
+                 for (const e of document.body.querySelectorAll('*')) {
+                   const r = e.getBoundingClientRect();
+                   if (r.right > most) { most = r.right;
+                     widest = e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+                       + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\\s+/).join('.') : '')
+                       + ' (right edge ' + Math.round(r.right) + ' px)'; }
+                 }
+                 return [w, s, widest];",
+                vec![],
+            )
+            .await?;
+        let width = v[0].as_u64().unwrap_or_default();
+        let scroll_width = v[1].as_u64().unwrap_or_default();
+        if scroll_width > width {
+            return Err(BrowserError::ScrollsSideways {
+                url: self.url().await.unwrap_or_default(),
+                width: width as u32,
+                scroll_width,
+                widest: v[2].as_str().unwrap_or_default().to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The current page on each of [`SCREENS`]: no sideways scrolling, a screenshot
+    /// (`<step>-<width>`) with its accessibility check; the desktop screen is left on.
+    pub async fn screenshots(&mut self, step: &str) -> Result<Vec<PathBuf>, BrowserError> {
+        let mut shots = Vec::new();
+        for (width, name) in SCREENS.iter().rev() {
+            self.set_screen(*width).await?;
+            self.assert_no_sideways_scroll().await?;
+            shots.push(self.screenshot(&format!("{step}-{name}")).await?);
+        }
+        Ok(shots)
+    }
+
+    /// Saves a screenshot of the viewport as the next numbered step, with no other check.
+    pub async fn picture(&mut self, step: &str) -> Result<PathBuf, BrowserError> {
         let v = self
             .command(reqwest::Method::GET, "/screenshot", None)
             .await?;

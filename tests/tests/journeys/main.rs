@@ -1,6 +1,7 @@
 //! End-to-end journeys: the real services booted in-process on port 0, driven over HTTP
 //! as users and other implementations would. One test binary, a module per journey.
 
+mod accessibility;
 mod achievements;
 mod bench_smoke;
 mod card;
