@@ -12,6 +12,9 @@ use lru::LruCache;
 pub struct PreparedImage<S> {
     buffer: S,
     cache: LruCache<u8, ColoredRegion>,
+    /// Akashi patch (PATCH.md): alignment-search steps left for this picture, shared by
+    /// every grid trial (each trial works on a copy and hands back what it left).
+    alignment_budget: usize,
 }
 
 impl<S> Clone for PreparedImage<S>
@@ -27,6 +30,7 @@ where
         PreparedImage {
             buffer: self.buffer.clone(),
             cache,
+            alignment_budget: self.alignment_budget,
         }
     }
 }
@@ -36,6 +40,10 @@ where
 pub const MAX_CAPSTONES: usize = 32;
 /// Akashi patch (PATCH.md): the most groups of three finder patterns tried as a grid.
 pub const MAX_GROUP_TRIALS: usize = 64;
+/// Akashi patch (PATCH.md): the most steps the alignment-pattern spirals of one picture
+/// take together. A real code's spiral ends within 10 modules of its estimate (quirc's
+/// `step_size² < 100 × module area`): about 10⁴ to 10⁵ steps in a 1,600-pixel photo.
+pub const MAX_ALIGNMENT_STEPS: usize = 1_000_000;
 
 pub trait ImageBuffer {
     fn width(&self) -> usize;
@@ -225,6 +233,7 @@ where
         PreparedImage {
             buffer: buf,
             cache: LruCache::new(NonZeroUsize::new(251).unwrap()),
+            alignment_budget: MAX_ALIGNMENT_STEPS,
         }
     }
 
@@ -244,6 +253,9 @@ where
         // quirc does; grouping tries every ranked pair of each one.
         stones.truncate(MAX_CAPSTONES);
         let groups = self.find_groupings(stones);
+        // Akashi patch (PATCH.md): the confirmed groups are measured again with a budget of
+        // their own, so trials that spent the first one cannot fail a real code.
+        self.alignment_budget = MAX_ALIGNMENT_STEPS;
         let locations: Vec<_> = groups
             .into_iter()
             .filter_map(|v| crate::SkewedGridLocation::from_group(self, v))
@@ -305,9 +317,11 @@ where
                 // A copy of the input image is used to not contaminate the
                 // original on an incorrect set of CapStones
                 let mut image_copy = self.clone();
-                if crate::SkewedGridLocation::from_group(&mut image_copy, group_under_test.clone())
-                    .is_none()
-                {
+                let found =
+                    crate::SkewedGridLocation::from_group(&mut image_copy, group_under_test.clone());
+                // Akashi patch (PATCH.md): the trial's alignment steps count for the picture.
+                self.alignment_budget = image_copy.alignment_budget;
+                if found.is_none() {
                     continue;
                 }
                 // This is a viable set, save this grouping
@@ -320,6 +334,21 @@ where
         groups
     }
 
+    /// Akashi patch (PATCH.md): takes one alignment-search step from the picture's budget;
+    /// `false` once it is spent.
+    pub(crate) fn spend_alignment_step(&mut self) -> bool {
+        if self.alignment_budget == 0 {
+            return false;
+        }
+        self.alignment_budget -= 1;
+        true
+    }
+
+    /// Akashi patch (PATCH.md): alignment-search steps this picture has left.
+    pub fn alignment_steps_left(&self) -> usize {
+        self.alignment_budget
+    }
+
     pub fn without_preparation(buf: S) -> Self {
         for y in 0..buf.height() {
             for x in 0..buf.width() {
@@ -330,6 +359,7 @@ where
         PreparedImage {
             buffer: buf,
             cache: LruCache::new(NonZeroUsize::new(251).unwrap()),
+            alignment_budget: MAX_ALIGNMENT_STEPS,
         }
     }
 
@@ -584,6 +614,7 @@ mod tests {
         PreparedImage {
             buffer,
             cache: LruCache::new(NonZeroUsize::new(251).unwrap()),
+            alignment_budget: MAX_ALIGNMENT_STEPS,
         }
     }
 

@@ -263,6 +263,10 @@ where
         const DX_MAP: [i32; 4] = [1, 0, -1, 0];
         const DY_MAP: [i32; 4] = [0, -1, 0, 1];
         for _pass in 0..step_size {
+            // Akashi patch (PATCH.md): every picture has MAX_ALIGNMENT_STEPS in all.
+            if !img.spend_alignment_step() {
+                return None;
+            }
             let x = align_seed.x as usize;
             let y = align_seed.y as usize;
 
