@@ -142,6 +142,9 @@ async fn check_panel(b: &mut Browser, wallet: &str, id: &str, public_url: &str, 
     .await
     .unwrap();
 
+    b.execute("window.scrollTo(0, 0);", vec![]).await.unwrap();
+    b.screenshot(&format!("badge-{lang}")).await.unwrap();
+
     // The copy buttons (shown by the script) say so, in the page's language.
     b.click("#copy-url").await.unwrap();
     b.wait_for_text("#copy-url-status", copied).await.unwrap();
@@ -162,7 +165,6 @@ async fn check_panel(b: &mut Browser, wallet: &str, id: &str, public_url: &str, 
         scroll <= inner,
         "no horizontal scrolling in {lang}: {width}"
     );
-    b.screenshot(&format!("badge-{lang}")).await.unwrap();
     b.execute("document.getElementById('share').scrollIntoView();", vec![])
         .await
         .unwrap();
