@@ -5,9 +5,11 @@
 //! alike).
 
 mod accounts;
+mod images;
 mod mail;
 
 pub use accounts::{LoginRow, TokenRow};
+pub use images::BadgeImageRow;
 use kit::db::{Db, Migrations};
 use kit::{with_db, with_db_write};
 pub use mail::{MAIL_OUTBOX, MailRow, NewToken};

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::AppError;
-use super::card::{BadgeImage, Card, Lang};
+use super::card::{Card, Lang};
 use crate::store::CredentialRow;
 use crate::{Account, App};
 
@@ -37,7 +37,7 @@ impl App {
             holder_name: view.recipient_name.unwrap_or_else(|| account.name.clone()),
             badge_name: view.achievement_name.unwrap_or(view.vct),
             issuer_name: view.issuer_name.unwrap_or(view.issuer),
-            badge_image: self.badge_image(&claims).await,
+            badge_image: self.badge_image_of(&row.id, &claims).await,
             public_url,
             lang,
         })))
@@ -65,42 +65,13 @@ impl App {
             issuer_name: s("/ld/issuer/name")
                 .or(badge.issuer_display_name.clone())
                 .unwrap_or_else(|| badge.issuer.clone()),
-            badge_image: self.badge_image(c).await,
+            badge_image: self.badge_image_of(&badge.credential_id, c).await,
             public_url: self.public_url(slug),
             lang,
         };
         super::card::share_image_png(&card)
             .map(Some)
             .map_err(|e| AppError::Internal(format!("share image: {e}")))
-    }
-
-    /// The badge's image: a `data:` URI as is, an https URL through the guarded fetcher.
-    /// A missing or unusable image leaves the card without one (logged).
-    pub async fn badge_image(&self, claims: &Value) -> Option<BadgeImage> {
-        let href = image_href(claims)?;
-        let image = if href.starts_with("data:") {
-            BadgeImage::from_data_uri(&href)
-        } else if href.starts_with("https://") {
-            match self.fetcher.get(&href, "image/png, image/svg+xml").await {
-                Ok(fetched) => BadgeImage::new(
-                    fetched.content_type.as_deref().unwrap_or(""),
-                    fetched.body.to_vec(),
-                ),
-                Err(e) => {
-                    tracing::warn!(error = %e, "badge image not fetched for the card");
-                    return None;
-                }
-            }
-        } else {
-            return None;
-        };
-        match image {
-            Ok(image) => Some(image),
-            Err(e) => {
-                tracing::warn!(error = %e, "badge image left off the card");
-                None
-            }
-        }
     }
 }
 

@@ -3,8 +3,8 @@
 //! `iTXt` chunk keyed `openbadgecredential`, an SVG in an `<openbadges:credential>` element
 //! ([`protocol::baked`]).
 //!
-//! The image is the achievement's (`credentialSubject.achievement.image`), fetched through
-//! the guarded fetcher (or decoded from a `data:` URL) when asked for. What is served:
+//! The image is the achievement's (`credentialSubject.achievement.image`), as kept with the
+//! badge when it was received ([`super::badge_image`]). What is served:
 //!
 //! * `badge.png`: the issuer's PNG, baked. When the issuer's image is an SVG or there is
 //!   none, the wallet cannot draw it as a PNG: the PNG is then the QR code of the public
@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use super::Account;
 use super::AppError;
-use super::card::xml_escape;
+use super::card::{ImageType, xml_escape};
 use crate::App;
 
 /// Pixels per QR module of the fallback PNG.
@@ -61,15 +61,15 @@ impl App {
             .and_then(Value::as_str)
             .unwrap_or("Open Badge")
             .to_owned();
-        let image_url = match achievement.get("image") {
-            Some(Value::String(u)) => Some(u.clone()),
-            Some(other) => other.get("id").and_then(Value::as_str).map(str::to_owned),
-            None => None,
-        };
-        let image = match image_url {
-            Some(url) => self.fetch_image(&url).await,
-            None => None,
-        };
+        // The image kept with the badge when it was received (checked against its digest
+        // and the size limits: [`super::badge_image`]).
+        let image = self
+            .badge_image_of(&row.id, &claims)
+            .await
+            .and_then(|i| match i.kind() {
+                ImageType::Png => Some(Image::Png(i.bytes().to_vec())),
+                ImageType::Svg => String::from_utf8(i.bytes().to_vec()).ok().map(Image::Svg),
+            });
         let credential = vc.map(|v| v.to_string());
         let baked = if svg {
             let text = match image {
@@ -97,50 +97,6 @@ impl App {
             }
         };
         Ok(Some(baked))
-    }
-
-    /// The badge image at `url` (https, or http on loopback when allowed; or a `data:`
-    /// URL), if it is a PNG or an SVG; `None` (the fallback is drawn) when it cannot be had.
-    async fn fetch_image(&self, url: &str) -> Option<Image> {
-        if let Some(rest) = url.strip_prefix("data:") {
-            let (meta, data) = rest.split_once(',')?;
-            let bytes = if meta.ends_with(";base64") {
-                base64::engine::general_purpose::STANDARD
-                    .decode(data)
-                    .ok()?
-            } else {
-                percent_encoding::percent_decode_str(data).collect()
-            };
-            return classify(meta.split(';').next()?, bytes);
-        }
-        match self.fetcher.get(url, "image/png, image/svg+xml").await {
-            Ok(f) if f.is_success() => {
-                let ct = f
-                    .content_type
-                    .as_deref()
-                    .and_then(|c| c.split(';').next())
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase();
-                classify(&ct, f.body.to_vec())
-            }
-            Ok(f) => {
-                tracing::warn!(url, status = f.status, "badge image not fetched");
-                None
-            }
-            Err(e) => {
-                tracing::warn!(url, error = %e, "badge image not fetched");
-                None
-            }
-        }
-    }
-}
-
-fn classify(content_type: &str, bytes: Vec<u8>) -> Option<Image> {
-    match content_type {
-        "image/png" if bytes.starts_with(b"\x89PNG\r\n\x1a\n") => Some(Image::Png(bytes)),
-        "image/svg+xml" => String::from_utf8(bytes).ok().map(Image::Svg),
-        _ => None,
     }
 }
 
@@ -193,11 +149,5 @@ mod tests {
             .png(2);
         let wrapped = wrap_png(&png, "A \"badge\"");
         assert!(wrapped.contains("A &quot;badge&quot;"));
-        assert!(matches!(
-            classify("image/png", png.clone()),
-            Some(Image::Png(_))
-        ));
-        assert!(classify("image/png", b"GIF89a".to_vec()).is_none());
-        assert!(classify("text/html", png).is_none());
     }
 }

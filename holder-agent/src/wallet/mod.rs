@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod badge_card;
+pub mod badge_image;
 pub mod baked_badge;
 pub mod card;
 pub mod consent;

@@ -583,6 +583,16 @@ impl App {
                 self.store
                     .insert_badge_page(&BadgePageRow::new_public(row, now)?)
                     .await?;
+                // The image is fetched once, checked and kept with the badge; a refused
+                // image leaves the badge without one (the reason is logged).
+                if let Ok(claims) = serde_json::from_str::<Value>(&row.claims) {
+                    match self.keep_badge_image(&row.id, &claims, now).await {
+                        Ok(_) | Err(super::badge_image::ImageError::NoImage) => {}
+                        Err(e) => {
+                            tracing::warn!(credential = %row.id, error = %e, "badge image not kept");
+                        }
+                    }
+                }
                 // The companion is the same badge as the first SD-JWT VC of the offer.
                 if i == 0
                     && let Some((configuration_id, raw)) = companion.take()

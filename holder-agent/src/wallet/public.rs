@@ -66,6 +66,8 @@ pub struct Visibility {
 /// A public page's badge, as `/p/{slug}` renders it.
 #[derive(Debug, Clone)]
 pub struct PublicBadge {
+    /// The held credential (its holder's `/badges/{id}`; never shown to others).
+    pub credential_id: String,
     pub slug: String,
     pub public: bool,
     /// The signed-in viewer holds this badge.
@@ -315,6 +317,7 @@ impl App {
                 None => Ok(()),
             });
         Ok(Some(PublicBadge {
+            credential_id: row.id.clone(),
             slug: page.slug.clone(),
             public: page.is_public(),
             viewer_is_holder: viewer.is_some_and(|a| a.id == row.account_id),

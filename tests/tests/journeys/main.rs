@@ -25,6 +25,7 @@ mod public_pages;
 mod qr_page;
 mod registration;
 mod same_device;
+mod share_panel;
 mod templates;
 mod throttling;
 mod trust;

@@ -1,5 +1,6 @@
-//! A held badge's business card (SVG, PDF) and its QR code alone (SVG, PNG), for the
-//! signed-in holder of that badge only: anyone else gets 404. The QR code leads to the
+//! A held badge's business card (SVG, PDF, PNG), its QR code alone (SVG, PNG) and its
+//! image as kept with it ([`crate::wallet::badge_image`]), for the signed-in holder of
+//! that badge only: anyone else gets 404. The QR code leads to the
 //! badge's public page ([`crate::wallet::badge_card`]); a badge without one has no card.
 
 use axum::Router;
@@ -20,8 +21,10 @@ pub fn router() -> Router<App> {
     Router::new()
         .route("/badges/{id}/card.svg", get(card_svg))
         .route("/badges/{id}/card.pdf", get(card_pdf))
+        .route("/badges/{id}/card.png", get(card_png))
         .route("/badges/{id}/qr.svg", get(qr_svg))
         .route("/badges/{id}/qr.png", get(qr_png))
+        .route("/badges/{id}/image", get(badge_image))
 }
 
 /// What each route makes from the card.
@@ -29,6 +32,7 @@ pub fn router() -> Router<App> {
 enum Output {
     CardSvg,
     CardPdf,
+    CardPng,
     QrSvg,
     QrPng,
 }
@@ -38,6 +42,7 @@ impl Output {
         match self {
             Output::CardSvg => "card.svg",
             Output::CardPdf => "card.pdf",
+            Output::CardPng => "card.png",
             Output::QrSvg => "qr.svg",
             Output::QrPng => "qr.png",
         }
@@ -47,7 +52,7 @@ impl Output {
         match self {
             Output::CardSvg | Output::QrSvg => "image/svg+xml",
             Output::CardPdf => "application/pdf",
-            Output::QrPng => "image/png",
+            Output::CardPng | Output::QrPng => "image/png",
         }
     }
 
@@ -55,6 +60,7 @@ impl Output {
         match self {
             Output::CardSvg => card::card_svg(card).map(String::into_bytes),
             Output::CardPdf => card::card_pdf(card),
+            Output::CardPng => card::card_png(card),
             Output::QrSvg => card::qr_svg(&card.public_url).map(String::into_bytes),
             Output::QrPng => card::qr_png(&card.public_url, QR_PNG_SCALE),
         }
@@ -69,12 +75,57 @@ async fn card_pdf(app: State<App>, web: Web, id: Path<String>) -> Result<Respons
     respond(app, web, id, Output::CardPdf).await
 }
 
+async fn card_png(app: State<App>, web: Web, id: Path<String>) -> Result<Response, PageError> {
+    respond(app, web, id, Output::CardPng).await
+}
+
 async fn qr_svg(app: State<App>, web: Web, id: Path<String>) -> Result<Response, PageError> {
     respond(app, web, id, Output::QrSvg).await
 }
 
 async fn qr_png(app: State<App>, web: Web, id: Path<String>) -> Result<Response, PageError> {
     respond(app, web, id, Output::QrPng).await
+}
+
+/// `GET /badges/{id}/image`: the badge's image as kept with it (an SVG cannot run script:
+/// it is served sandboxed).
+async fn badge_image(
+    State(app): State<App>,
+    web: Web,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let here = format!(
+        "/badges/{}/image",
+        url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>()
+    );
+    let account = match web.require_account(&here) {
+        Ok(a) => a,
+        Err(redirect) => return Ok(*redirect),
+    };
+    let image = app
+        .held_badge_image(account, &id)
+        .await
+        .map_err(|e| web.error(e))?
+        .ok_or_else(|| web.not_found())?;
+    let content_type = image.kind().media_type();
+    let mut r = (StatusCode::OK, image.bytes().to_vec()).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=3600"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(r)
 }
 
 async fn respond(
@@ -118,6 +169,7 @@ async fn respond(
         HeaderValue::from_static(match output {
             Output::CardSvg => "inline; filename=\"card.svg\"",
             Output::CardPdf => "inline; filename=\"card.pdf\"",
+            Output::CardPng => "inline; filename=\"card.png\"",
             Output::QrSvg => "inline; filename=\"qr.svg\"",
             Output::QrPng => "inline; filename=\"qr.png\"",
         }),

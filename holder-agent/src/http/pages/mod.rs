@@ -35,6 +35,7 @@ pub mod claims;
 pub mod next;
 pub mod present;
 mod public;
+mod share;
 
 const SESSION_COOKIE: &str = "wallet_session";
 const CSRF_COOKIE: &str = "wallet_csrf";
@@ -48,6 +49,7 @@ pub fn router() -> Router<App> {
         .route("/sign-out", post(sign_out))
         .route("/receive", get(receive_page).post(receive))
         .route("/badges/{id}", get(badge_page))
+        .route("/share/copy.js", get(share::copy_js))
         .route("/lang/{lang}", get(set_lang))
         .merge(public::router())
         .route(
@@ -577,10 +579,10 @@ impl BadgeItem {
                 .and_then(Value::as_str)
                 .map(str::to_owned)
         };
-        let image = s("/ld/credentialSubject/achievement/image/id")
-            .or_else(|| s("/ld/credentialSubject/achievement/image"))
-            .or_else(|| s("/ld/image/id"))
-            .filter(|u| u.starts_with("https://") || u.starts_with("data:image/"));
+        // The image kept with the badge, served by the wallet (`card::badge_image`).
+        let image = claims
+            .and_then(crate::wallet::badge_card::image_href)
+            .map(|_| format!("/badges/{}/image", encode(&view.id)));
         BadgeItem {
             id: view.id.clone(),
             name: view
@@ -626,6 +628,14 @@ struct BadgePage {
     state_banner: Option<&'static str>,
     /// Checked now: signature, issuer key, status, validity, image digest.
     verification: crate::wallet::verify::LiveVerification,
+    p: &'static public::PublicTexts,
+    s: &'static share::ShareTexts,
+    /// The Share panel: only for a valid, public badge.
+    share: Option<share::SharePanel>,
+    /// The email signature's fields (the panel's preview includes its template).
+    sig: Option<share::SignatureData>,
+    /// A valid badge that is private: "Make it public to share".
+    private: bool,
 }
 
 /// The PIN input the offer's `tx_code` asks for.
@@ -1006,17 +1016,45 @@ async fn badge_page(
     let mut layout = web.layout(&badge.name);
     layout.here = here;
     let state = verification.state();
-    Ok(web.render(
+    // Sharing only makes sense for a valid badge, and needs its public page.
+    let (share, sig, private) = if state == crate::wallet::verify::BadgeState::Valid {
+        let visibility = app
+            .visibility(account, &id, app.clock.now())
+            .await
+            .map_err(|e| PageError::from_app(e, web.lang))?;
+        if visibility.public {
+            let subject = share::ShareSubject::new(
+                visibility.public_url,
+                badge.name.clone(),
+                badge.issuer.clone(),
+                &claims,
+            );
+            let (panel, sig) = share::SharePanel::new(&subject)
+                .map_err(|e| web.error(AppError::Internal(format!("signature: {e}"))))?;
+            (Some(panel), Some(sig), false)
+        } else {
+            (None, None, true)
+        }
+    } else {
+        (None, None, false)
+    };
+    let page = BadgePage {
+        layout,
+        badge,
+        state: state.as_str(),
+        state_banner: public::state_banner(state, web.lang),
+        verification,
+        p: public::texts(web.lang),
+        s: share::texts(web.lang),
+        share,
+        sig,
+        private,
+    };
+    Ok(share::with_copy_script(web.render(
         &app,
         StatusCode::OK,
-        BadgePage {
-            layout,
-            badge,
-            state: state.as_str(),
-            state_banner: public::state_banner(state, web.lang),
-            verification,
-        },
-    ))
+        page,
+    )))
 }
 
 async fn set_lang(

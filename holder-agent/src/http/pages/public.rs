@@ -1,9 +1,11 @@
 //! The public badge pages and the holder's visibility settings:
 //!
 //! * `GET /p/{slug}` (no sign-in): the badge with the holder-chosen claims, the live
-//!   verification result, Open Graph and Twitter card tags, share links, an email
-//!   signature snippet, a QR code of the page, downloads, and `<link rel="alternate">` to
-//!   the machine-readable forms;
+//!   verification result, Open Graph and Twitter card tags, share links (X, LinkedIn,
+//!   Facebook, LINE) and a QR code of the page while the badge is valid, downloads, and
+//!   `<link rel="alternate">` to the machine-readable forms. The email signature and the
+//!   business card are the holder's tools, on their own badge page ([`super::share`]);
+//!   the holder viewing their public page gets a link there;
 //! * `GET /p/{slug}/credential` (`application/dc+sd-jwt`: the SD-JWT presentation with
 //!   exactly the chosen disclosures, no KB-JWT) and `GET /p/{slug}/credential.json`
 //!   (`application/vc+ld+json`: the `ldp_vc`, when held);
@@ -21,7 +23,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use kit::web::escape_html;
 use serde_json::Value;
 
 use super::{Lang, Layout, PageError, Web, encode, see_other};
@@ -66,7 +67,6 @@ pub struct PublicTexts {
     pub status_note: &'static str,
     pub issued: &'static str,
     pub share: &'static str,
-    pub email_signature: &'static str,
     pub downloads: &'static str,
     pub baked_png: &'static str,
     pub baked_svg: &'static str,
@@ -100,7 +100,6 @@ const EN: PublicTexts = PublicTexts {
     status_note: "Checked now, each time this page is opened.",
     issued: "Issued",
     share: "Share",
-    email_signature: "For your email signature (HTML)",
     downloads: "Downloads",
     baked_png: "Badge image (PNG, with the credential baked in)",
     baked_svg: "Badge image (SVG, with the credential baked in)",
@@ -134,7 +133,6 @@ const JA: PublicTexts = PublicTexts {
     status_note: "このページを開くたびに検証しています。",
     issued: "発行日",
     share: "共有",
-    email_signature: "メール署名用（HTML）",
     downloads: "ダウンロード",
     baked_png: "バッジ画像（PNG、証明書入り）",
     baked_svg: "バッジ画像（SVG、証明書入り）",
@@ -205,10 +203,10 @@ struct PublicPage {
     og_description: String,
     /// The share preview image (`og:image`).
     share_image: String,
-    share_x: String,
-    share_linkedin: String,
-    share_facebook: String,
-    signature: String,
+    s: &'static super::share::ShareTexts,
+    links: super::share::ShareLinks,
+    /// The holder's own badge page, when the viewer is the holder.
+    holder_page: Option<String>,
 }
 
 impl PublicPage {
@@ -240,19 +238,19 @@ impl PublicPage {
         }));
         let description = s("/ld/credentialSubject/achievement/description");
         let url = app.public_url(&badge.slug);
-        let image = format!("{url}/badge.png");
         let share_image = format!("{url}/share.png");
         let og_description = description
             .clone()
             .unwrap_or_else(|| format!("{name} · {issuer}"));
-        let e = encode(&url);
-        let signature = format!(
-            "<a href=\"{u}\"><img src=\"{i}\" alt=\"{n}\" width=\"80\" height=\"80\" style=\"vertical-align:middle\"> {n} · {iss}</a>",
-            u = escape_html(&url),
-            i = escape_html(&image),
-            n = escape_html(&name),
-            iss = escape_html(&issuer),
-        );
+        let links = super::share::ShareLinks::new(&super::share::ShareSubject::new(
+            url.clone(),
+            name.clone(),
+            issuer.clone(),
+            c,
+        ));
+        let holder_page = badge
+            .viewer_is_holder
+            .then(|| format!("/badges/{}", encode(&badge.credential_id)));
         let mut layout = web.layout(&name);
         layout.here = format!("/p/{}", badge.slug);
         let p = texts(web.lang);
@@ -278,12 +276,11 @@ impl PublicPage {
             state_banner,
             verification: badge.live,
             has_ldp_vc: badge.has_ldp_vc,
-            share_x: format!("https://x.com/intent/tweet?url={e}&text={}", encode(&name)),
-            share_linkedin: format!("https://www.linkedin.com/sharing/share-offsite/?url={e}"),
-            share_facebook: format!("https://www.facebook.com/sharer/sharer.php?u={e}"),
+            s: super::share::texts(web.lang),
+            links,
+            holder_page,
             og_description,
             share_image,
-            signature,
             name,
             issuer,
             issuer_id,

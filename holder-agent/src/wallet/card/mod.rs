@@ -163,31 +163,8 @@ impl BadgeImage {
 
     /// Takes a `data:` URI (`data:image/png;base64,…`, or a percent-encoded SVG).
     pub fn from_data_uri(uri: &str) -> Result<BadgeImage, CardError> {
-        let rest = uri
-            .strip_prefix("data:")
-            .ok_or_else(|| CardError::Image("not a data: URI".into()))?;
-        let (meta, data) = rest
-            .split_once(',')
-            .ok_or_else(|| CardError::Image("data: URI without a comma".into()))?;
-        let (media_type, base64) = match meta.strip_suffix(";base64") {
-            Some(m) => (m, true),
-            None => (meta, false),
-        };
-        // Roughly: base64 is 4/3 the size; refuse before decoding a huge text.
-        if data.len() > MAX_IMAGE_BYTES / 3 * 4 + 4 {
-            return Err(CardError::Image(format!(
-                "data: URI of {} characters is more than an image of {MAX_IMAGE_BYTES} bytes",
-                data.len()
-            )));
-        }
-        let bytes = if base64 {
-            base64::engine::general_purpose::STANDARD
-                .decode(data.trim())
-                .map_err(|e| CardError::Image(format!("data: URI base64: {e}")))?
-        } else {
-            percent_encoding::percent_decode_str(data).collect()
-        };
-        BadgeImage::new(media_type, bytes)
+        let (media_type, bytes) = decode_data_uri(uri)?;
+        BadgeImage::new(&media_type, bytes)
     }
 
     pub fn kind(&self) -> ImageType {
@@ -206,6 +183,36 @@ impl BadgeImage {
             base64::engine::general_purpose::STANDARD.encode(&self.bytes)
         )
     }
+}
+
+/// The media type and bytes of a `data:` URI (base64 or percent-encoded), refused
+/// before decoding when its text is longer than an image of [`MAX_IMAGE_BYTES`].
+pub fn decode_data_uri(uri: &str) -> Result<(String, Vec<u8>), CardError> {
+    let rest = uri
+        .strip_prefix("data:")
+        .ok_or_else(|| CardError::Image("not a data: URI".into()))?;
+    let (meta, data) = rest
+        .split_once(',')
+        .ok_or_else(|| CardError::Image("data: URI without a comma".into()))?;
+    let (media_type, base64) = match meta.strip_suffix(";base64") {
+        Some(m) => (m, true),
+        None => (meta, false),
+    };
+    // Roughly: base64 is 4/3 the size; refuse before decoding a huge text.
+    if data.len() > MAX_IMAGE_BYTES / 3 * 4 + 4 {
+        return Err(CardError::Image(format!(
+            "data: URI of {} characters is more than an image of {MAX_IMAGE_BYTES} bytes",
+            data.len()
+        )));
+    }
+    let bytes = if base64 {
+        base64::engine::general_purpose::STANDARD
+            .decode(data.trim())
+            .map_err(|e| CardError::Image(format!("data: URI base64: {e}")))?
+    } else {
+        percent_encoding::percent_decode_str(data).collect()
+    };
+    Ok((media_type.to_owned(), bytes))
 }
 
 /// Width and height from a PNG's IHDR chunk.
@@ -330,6 +337,14 @@ fn num(v: f32) -> String {
 
 /// The card as an SVG document, 91 × 55 mm with a `viewBox` in millimetres.
 pub fn card_svg(card: &Card) -> Result<String, CardError> {
+    card_svg_drawn(card, false)
+}
+
+/// The card as SVG; `for_raster`: each font's run a `<text>` of its own at the position
+/// the layout measured (resvg, given a line that mixes scripts, would draw the Latin part
+/// in the Japanese font's monospaced Latin), else one `<text>` per line with both font
+/// families, as browsers and editors take it.
+fn card_svg_drawn(card: &Card, for_raster: bool) -> Result<String, CardError> {
     use layout::*;
     let fonts = text::Fonts::load()?;
     let qr = Qr::new(&card.public_url)?;
@@ -365,6 +380,17 @@ pub fn card_svg(card: &Card) -> Result<String, CardError> {
         ));
     }
     for l in card_lines(card, &fonts) {
+        if for_raster {
+            svg.push_str(&positioned_runs(
+                &l.line,
+                TEXT_X,
+                l.y,
+                &hex(l.colour),
+                "line",
+            ));
+            svg.push('\n');
+            continue;
+        }
         svg.push_str(&format!(
             "<text x=\"{x}\" y=\"{y}\" font-family=\"{family}\" font-size=\"{size}\" fill=\"{fill}\">{text}</text>\n",
             x = num(TEXT_X),
@@ -414,31 +440,150 @@ pub fn share_image_png(card: &Card) -> Result<Vec<u8>, CardError> {
     raster::svg_to_png(&share_svg(card)?, SHARE_WIDTH)
 }
 
-/// The share preview as SVG, 1200 × 630 px.
-pub fn share_svg(card: &Card) -> Result<String, CardError> {
-    let fonts = text::Fonts::load()?;
-    let (tx, tw) = (510.0, 620.0);
-    let label = text::fit(&fonts, card.lang.open_badge(), tw, 30.0, 24.0);
-    let name = text::fit(&fonts, &card.badge_name, tw, 64.0, 36.0);
-    let issuer = text::fit(
-        &fonts,
-        &card.lang.issued_by(&text::clean(&card.issuer_name)),
-        tw,
-        36.0,
-        26.0,
+/// A line of the share image: its text laid out, its baseline and colour.
+#[derive(Clone, Debug)]
+pub(crate) struct ShareLine {
+    pub role: ShareRole,
+    pub line: text::Line,
+    pub x: f32,
+    /// Baseline, in pixels from the top.
+    pub y: f32,
+    pub fill: &'static str,
+}
+
+/// What a line of the share image says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ShareRole {
+    Label,
+    Name,
+    Issuer,
+    Holder,
+    Host,
+}
+
+impl ShareRole {
+    /// The `class` of its SVG `<text>`.
+    fn class(self) -> &'static str {
+        match self {
+            ShareRole::Label => "label",
+            ShareRole::Name => "name",
+            ShareRole::Issuer => "issuer",
+            ShareRole::Holder => "holder",
+            ShareRole::Host => "host",
+        }
+    }
+}
+
+/// Where the share image's text goes: right of the 420 px image box, up to 60 px from
+/// the right edge.
+const SHARE_TEXT_X: f32 = 520.0;
+const SHARE_TEXT_WIDTH: f32 = 620.0;
+
+/// The share image's text, laid out with the fonts' metrics: the label, the badge's name
+/// on at most two lines (shrunk, then cut with "…" only if even that is too long), the
+/// issuer, "Earned by" and the holder's name only when there is a name to show, and the
+/// wallet's host.
+pub(crate) fn share_layout(card: &Card, fonts: &text::Fonts) -> Vec<ShareLine> {
+    let (x, w) = (SHARE_TEXT_X, SHARE_TEXT_WIDTH);
+    let mut out = Vec::new();
+    let mut push = |role, line: text::Line, y: f32, fill| {
+        if !line.runs.is_empty() {
+            out.push(ShareLine {
+                role,
+                line,
+                x,
+                y,
+                fill,
+            });
+        }
+    };
+    push(
+        ShareRole::Label,
+        text::fit(fonts, card.lang.open_badge(), w, 28.0, 24.0),
+        165.0,
+        "#555555",
     );
-    let holder = text::fit(
-        &fonts,
-        &card.lang.earned_by(&text::clean(&card.holder_name)),
-        tw,
-        36.0,
-        26.0,
+    let name = text::wrap(fonts, &card.badge_name, w, 2, 60.0, 32.0);
+    let mut y = 245.0;
+    let mut last = y;
+    for line in name {
+        let size = line.size;
+        push(ShareRole::Name, line, y, "#111111");
+        last = y;
+        y += size * 1.22;
+    }
+    let issuer_y = last + 72.0;
+    push(
+        ShareRole::Issuer,
+        text::fit(
+            fonts,
+            &card.lang.issued_by(&text::clean(&card.issuer_name)),
+            w,
+            34.0,
+            24.0,
+        ),
+        issuer_y,
+        "#333333",
     );
+    let holder = text::clean(&card.holder_name);
+    if !holder.is_empty() {
+        push(
+            ShareRole::Holder,
+            text::fit(fonts, &card.lang.earned_by(&holder), w, 34.0, 24.0),
+            issuer_y + 56.0,
+            "#333333",
+        );
+    }
     let host = url::Url::parse(&card.public_url)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
         .unwrap_or_default();
-    let footer = text::fit(&fonts, &host, tw, 26.0, 20.0);
+    push(
+        ShareRole::Host,
+        text::fit(fonts, &host, w, 26.0, 20.0),
+        560.0,
+        "#1f4e79",
+    );
+    out
+}
+
+/// One laid-out line as a `<g>` of one `<text>` per run, each in the one font that was
+/// measured for it and at the position the layout gave it, so the drawing matches the
+/// layout: Latin in DejaVu Sans, Japanese in MotoyaLCedar. (Runs as `<tspan>`s of one
+/// `<text>` are not enough: resvg then draws a mixed line's Latin in MotoyaLCedar's
+/// monospaced Latin.)
+pub(crate) fn positioned_runs(
+    line: &text::Line,
+    x: f32,
+    y: f32,
+    fill: &str,
+    class: &str,
+) -> String {
+    let mut out = format!(
+        "<g class=\"{class}\" font-size=\"{}\" fill=\"{fill}\">",
+        num(line.size)
+    );
+    let mut at = x;
+    for run in &line.runs {
+        let family = match run.font {
+            text::FontId::Latin => "DejaVu Sans",
+            text::FontId::Cjk => "MotoyaLCedar",
+        };
+        out.push_str(&format!(
+            "<text x=\"{}\" y=\"{}\" font-family=\"{family}\" xml:space=\"preserve\">{}</text>",
+            num(at),
+            num(y),
+            xml_escape(&run.text)
+        ));
+        at += run.glyphs.iter().map(|g| g.advance).sum::<f32>() * line.size;
+    }
+    out.push_str("</g>");
+    out
+}
+
+/// The share preview as SVG, 1200 × 630 px.
+pub fn share_svg(card: &Card) -> Result<String, CardError> {
+    let fonts = text::Fonts::load()?;
     let mut svg = format!(
         concat!(
             "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" ",
@@ -461,24 +606,20 @@ pub fn share_svg(card: &Card) -> Result<String, CardError> {
             hex(layout::ACCENT)
         )),
     }
-    for (line, y, fill) in [
-        (&label, 200.0, "#555555"),
-        (&name, 290.0, "#111111"),
-        (&issuer, 370.0, "#333333"),
-        (&holder, 430.0, "#333333"),
-        (&footer, 560.0, "#1f4e79"),
-    ] {
-        if line.runs.is_empty() {
-            continue;
-        }
-        svg.push_str(&format!(
-            "<text x=\"{tx}\" y=\"{y}\" font-family=\"{FONT_FAMILIES}\" font-size=\"{}\" fill=\"{fill}\">{}</text>",
-            num(line.size),
-            xml_escape(&line.text())
-        ));
+    for l in share_layout(card, &fonts) {
+        svg.push_str(&positioned_runs(&l.line, l.x, l.y, l.fill, l.role.class()));
     }
     svg.push_str("</svg>\n");
     Ok(svg)
+}
+
+/// Width of the PNG business card: 91 mm at 300 dpi.
+pub const CARD_PNG_WIDTH: u32 = 1075;
+
+/// The business card as a PNG [`CARD_PNG_WIDTH`] pixels wide, rendered from
+/// [`card_svg`] with resvg (our fonts only, within [`raster::MAX_RENDER_PIXELS`]).
+pub fn card_png(card: &Card) -> Result<Vec<u8>, CardError> {
+    raster::svg_to_png(&card_svg_drawn(card, true)?, CARD_PNG_WIDTH)
 }
 
 #[cfg(test)]

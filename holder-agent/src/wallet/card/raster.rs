@@ -132,3 +132,41 @@ pub(crate) fn badge_rgba(image: &BadgeImage, side: u32) -> Result<Vec<u8>, CardE
         })
         .collect())
 }
+
+/// Whether `svg` parses with the options every badge image is drawn with (no files, no
+/// network, the XML parser's entity limits): an SVG that would not render is refused when
+/// it is received, not discovered on every page.
+pub(crate) fn check_svg(svg: &[u8]) -> Result<(), CardError> {
+    usvg::Tree::from_data(svg, &options())
+        .map(|_| ())
+        .map_err(|e| CardError::Image(format!("SVG does not parse: {e}")))
+}
+
+/// Whether `png` decodes, row by row (never the whole bitmap at once), within
+/// [`MAX_IMAGE_PIXELS`](super::MAX_IMAGE_PIXELS) a side: a header that promises more rows
+/// than the data holds is refused.
+pub(crate) fn check_png(png: &[u8]) -> Result<(), CardError> {
+    let bad = |e: png::DecodingError| CardError::Image(format!("PNG does not decode: {e}"));
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png));
+    decoder.set_limits(png::Limits {
+        bytes: 4 * (super::MAX_IMAGE_PIXELS as usize) * (super::MAX_IMAGE_PIXELS as usize),
+    });
+    let mut reader = decoder.read_info().map_err(bad)?;
+    let (width, height) = (reader.info().width, reader.info().height);
+    if width > super::MAX_IMAGE_PIXELS || height > super::MAX_IMAGE_PIXELS {
+        return Err(CardError::Image(format!(
+            "PNG of {width} × {height} pixels; at most {} a side",
+            super::MAX_IMAGE_PIXELS
+        )));
+    }
+    let mut rows = 0u32;
+    while reader.next_row().map_err(bad)?.is_some() {
+        rows += 1;
+    }
+    if rows < height {
+        return Err(CardError::Image(format!(
+            "PNG has {rows} of its {height} rows"
+        )));
+    }
+    Ok(())
+}

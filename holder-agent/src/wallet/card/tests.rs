@@ -44,8 +44,9 @@ fn parse_svg(svg: &str) -> (Vec<(String, String)>, Vec<String>, Vec<String>) {
                             .collect(),
                     );
                 }
-                in_text = name == "text";
-                if in_text {
+                // A `<tspan>` (one font's run) is part of its `<text>`.
+                in_text = name == "text" || (in_text && name == "tspan");
+                if name == "text" {
                     texts.push(String::new());
                 }
                 elements.push(name);
@@ -64,6 +65,7 @@ fn parse_svg(svg: &str) -> (Vec<(String, String)>, Vec<String>, Vec<String>) {
                     .into_owned();
                 texts.last_mut().unwrap().push_str(&s);
             }
+            Event::End(e) if e.name().as_ref() == b"tspan" => {}
             Event::End(_) => in_text = false,
             Event::Eof => break,
             _ => {}
@@ -245,9 +247,125 @@ fn share_image_is_1200_by_630() {
         (SHARE_WIDTH, SHARE_HEIGHT)
     );
     let (_, _, texts) = parse_svg(&share_svg(&c).unwrap());
-    assert!(texts.contains(&"情報処理安全確保支援士".to_owned()));
-    assert!(texts.contains(&"発行: Example University".to_owned()));
-    assert!(texts.contains(&"wallet.example.org".to_owned()));
+    let all = texts.concat();
+    assert!(
+        texts.contains(&"情報処理安全確保支援士".to_owned()),
+        "{texts:?}"
+    );
+    assert!(all.contains("発行: Example University"), "{texts:?}");
+    assert!(
+        texts.contains(&"wallet.example.org".to_owned()),
+        "{texts:?}"
+    );
+}
+
+/// The share image's text as laid out: the badge's name on at most two lines, every line
+/// inside the picture, nothing of a bilingual name cut, "Earned by" only with a name.
+#[test]
+fn share_layout_wraps_the_name_on_two_lines_within_the_image() {
+    let fonts = text::Fonts::load().unwrap();
+    let within = |lines: &[ShareLine]| {
+        for l in lines {
+            assert!(
+                l.x >= 0.0 && l.x + l.line.width() <= SHARE_WIDTH as f32 - 40.0,
+                "{l:?}"
+            );
+            assert!(
+                l.y - l.line.size >= 14.0 && l.y <= SHARE_HEIGHT as f32 - 20.0,
+                "{l:?}"
+            );
+        }
+        // Lines do not overlap: each baseline is at least a line below the previous one.
+        for pair in lines.windows(2) {
+            assert!(pair[1].y - pair[0].y >= pair[1].line.size, "{pair:?}");
+        }
+    };
+    let names = |lines: &[ShareLine]| -> Vec<String> {
+        lines
+            .iter()
+            .filter(|l| l.role == ShareRole::Name)
+            .map(|l| l.line.text())
+            .collect()
+    };
+
+    // A long bilingual name: two lines, all of it there, nothing cut.
+    let bilingual = "Digital Promotion Volunteer (Advanced) デジタル推進委員（上級）";
+    let c = card("Maria Fernández-Ōtsuka", bilingual, Lang::En);
+    let lines = share_layout(&c, &fonts);
+    within(&lines);
+    let name = names(&lines);
+    assert_eq!(name.len(), 2, "{name:?}");
+    assert_eq!(name.concat().replace(' ', ""), bilingual.replace(' ', ""));
+    assert!(!name.concat().contains('…'));
+    let roles: Vec<ShareRole> = lines.iter().map(|l| l.role).collect();
+    assert_eq!(
+        roles,
+        [
+            ShareRole::Label,
+            ShareRole::Name,
+            ShareRole::Name,
+            ShareRole::Issuer,
+            ShareRole::Holder,
+            ShareRole::Host
+        ]
+    );
+    let holder = lines.iter().find(|l| l.role == ShareRole::Holder).unwrap();
+    assert_eq!(holder.line.text(), "Earned by Maria Fernández-Ōtsuka");
+    // The Latin runs are measured (and drawn) in DejaVu Sans, the Japanese in MotoyaLCedar.
+    let runs: Vec<(text::FontId, String)> = lines
+        .iter()
+        .filter(|l| l.role == ShareRole::Name)
+        .flat_map(|l| l.line.runs.iter().map(|r| (r.font, r.text.clone())))
+        .collect();
+    assert!(
+        runs.iter()
+            .any(|(f, t)| *f == text::FontId::Latin && t.contains("Digital"))
+    );
+    assert!(
+        runs.iter()
+            .any(|(f, t)| *f == text::FontId::Cjk && t.contains("推進委員"))
+    );
+    let svg = share_svg(&c).unwrap();
+    assert!(
+        svg.contains("font-family=\"DejaVu Sans\" xml:space=\"preserve\">Digital"),
+        "{svg}"
+    );
+    assert!(
+        svg.contains("font-family=\"MotoyaLCedar\" xml:space=\"preserve\">デジタル"),
+        "{svg}"
+    );
+
+    // A Japanese name, the holder not shown: one line, no "取得者" left dangling.
+    let c = card("", "情報処理安全確保支援士", Lang::Ja);
+    let lines = share_layout(&c, &fonts);
+    within(&lines);
+    assert_eq!(names(&lines), ["情報処理安全確保支援士"]);
+    assert!(lines.iter().all(|l| l.role != ShareRole::Holder));
+    assert!(!share_svg(&c).unwrap().contains("取得者"));
+    let c = card("  \n ", "Badge", Lang::En);
+    assert!(!share_svg(&c).unwrap().contains("Earned by"));
+
+    // A hostile, absurdly long name: still two lines inside the picture, the second cut.
+    let c = card("x", &"\"><script>&amp; 長い名前".repeat(30), Lang::Ja);
+    let lines = share_layout(&c, &fonts);
+    within(&lines);
+    let name = names(&lines);
+    assert_eq!(name.len(), 2);
+    assert!(name[1].ends_with('…'), "{name:?}");
+    let svg = share_svg(&c).unwrap();
+    assert!(!svg.contains("<script"));
+    parse_svg(&svg);
+}
+
+#[test]
+fn card_png_is_91_mm_at_300_dpi() {
+    let mut c = card("山田 太郎 Ada", "情報処理安全確保支援士", Lang::Ja);
+    c.badge_image = Some(BadgeImage::new("image/png", png()).unwrap());
+    let png_bytes = card_png(&c).unwrap();
+    let decoder = png::Decoder::new(std::io::Cursor::new(&png_bytes));
+    let reader = decoder.read_info().unwrap();
+    // 91 × 55 mm: 1075 × 650 pixels.
+    assert_eq!((reader.info().width, reader.info().height), (1075, 650));
 }
 
 #[test]
