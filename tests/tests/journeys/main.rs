@@ -27,6 +27,7 @@ mod same_device;
 mod templates;
 mod throttling;
 mod trust;
+mod verifier_pages;
 mod wallet_accounts;
 mod wallet_api;
 mod wallet_pages;
