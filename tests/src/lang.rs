@@ -10,9 +10,9 @@
 
 /// Names that stay as they are on a Japanese page.
 pub const PROPER_NAMES: &[&str] = &[
-    "Akashi", // the software
+    "Akashi",  // the software
     "English", // the language switch names each language in itself
-    "Open",   // "Open Badges", the standard
+    "Open",    // "Open Badges", the standard
     "Badges",
 ];
 
@@ -152,8 +152,10 @@ fn without_urls(text: &str) -> String {
     let mut rest = text;
     while let Some(i) = rest.find("://") {
         let scheme_start = rest[..i]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || "+.-".contains(c)))
-            .map_or(0, |j| j + 1);
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !(c.is_ascii_alphanumeric() || "+.-".contains(*c)))
+            .map_or(0, |(j, c)| j + c.len_utf8());
         out.push_str(&rest[..scheme_start]);
         out.push(' ');
         let after = &rest[i + 3..];
@@ -179,6 +181,17 @@ mod tests {
             Vec::<String>::new()
         );
         assert_no_english("the sample page", JA_PAGE, &["Digital", "Supporter"]);
+    }
+
+    #[test]
+    fn urls_right_after_japanese_text_are_taken_out() {
+        assert_eq!(
+            english_words(
+                "<p>（https://wallet.example/p/x）リンク:https://a.example</p>",
+                &[]
+            ),
+            Vec::<String>::new()
+        );
     }
 
     #[test]

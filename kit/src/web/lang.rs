@@ -120,12 +120,7 @@ impl Lang {
             Lang::Ja => format!("{}年{}月{}日", d.year(), u8::from(d.month()), d.day()),
         };
         ShownDate {
-            datetime: format!(
-                "{:04}-{:02}-{:02}",
-                d.year(),
-                u8::from(d.month()),
-                d.day()
-            ),
+            datetime: format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()),
             text,
         }
     }

@@ -15,8 +15,8 @@ use crate::desk_sessions::{DeskBrowser, csrf_field, set_cookie};
 use crate::formats::{JWT_VC_ES256, LDP_VC, SD_JWT};
 
 /// Proper names the test stack puts on pages: the badge's name, written as the issuer
-/// wrote it.
-const NAMES: &[&str] = &["Digital", "Supporter", "Level"];
+/// wrote it, and the test issuer's name (Akashi Demo Issuer).
+const NAMES: &[&str] = &["Digital", "Supporter", "Level", "Demo", "Issuer"];
 
 /// A client sending `Accept-Language: {lang}`, following no redirects.
 fn client(lang: &str) -> reqwest::Client {
@@ -45,10 +45,8 @@ fn upload_form(csrf: &str, file_name: &str, media_type: &str, file: &[u8]) -> (S
     let boundary = "----akashi-test-boundary-7MA4YWxkTrZu0gW";
     let mut body = Vec::new();
     body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n"
-        )
-        .as_bytes(),
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n")
+            .as_bytes(),
     );
     body.extend_from_slice(
         format!(
@@ -85,7 +83,10 @@ async fn every_verifier_page_speaks_japanese_to_a_japanese_reader() {
     let html = r.text().await.unwrap();
     assert_japanese("wrong token", &html, &[]);
     assert!(html.contains("APIトークンが正しくありません"), "{html}");
-    assert!(html.contains("wrong API token"), "the software's words, folded");
+    assert!(
+        html.contains("wrong API token"),
+        "the software's words, folded"
+    );
 
     // Signed in: the new-request form, a refused form, a request and its result section.
     let r = b.login(VERIFIER_TOKEN).await;
@@ -121,7 +122,10 @@ async fn every_verifier_page_speaks_japanese_to_a_japanese_reader() {
         .split("<time id=\"expires\" datetime=\"")
         .nth(1)
         .expect("a <time> element");
-    assert!(expires.contains("年") && expires.contains("（UTC）"), "{expires}");
+    assert!(
+        expires.contains("年") && expires.contains("（UTC）"),
+        "{expires}"
+    );
     assert!(html.contains("data-state=\"pending\""), "{html}");
     let r = ja
         .get(format!("{}{location}/result", t.verifier()))
@@ -154,7 +158,10 @@ async fn every_verifier_page_speaks_japanese_to_a_japanese_reader() {
     assert_eq!(r.status().as_u16(), 403);
     let html = r.text().await.unwrap();
     assert_japanese("CSRF refusal", &html, &[]);
-    assert!(html.contains("CSRF"), "the software's words, folded: {html}");
+    assert!(
+        html.contains("CSRF"),
+        "the software's words, folded: {html}"
+    );
 
     // The `/check` page: empty, unreadable input, a verified badge, a rejected one.
     let holder = holder_key();
@@ -192,7 +199,7 @@ async fn every_verifier_page_speaks_japanese_to_a_japanese_reader() {
             (r.status().as_u16(), r.text().await.unwrap())
         }
     };
-    let (status, html) = post("hello there".into()).await;
+    let (status, html) = post("{not a credential".into()).await;
     assert_eq!(status, 400);
     assert_japanese("unreadable input", &html, &[]);
     assert!(html.contains("リンクでも資格情報でもありません"), "{html}");
@@ -201,13 +208,19 @@ async fn every_verifier_page_speaks_japanese_to_a_japanese_reader() {
     assert!(html.contains("data-state=\"verified\""), "{html}");
     assert_japanese("verified badge", &html, NAMES);
     assert!(html.contains("確認済み："), "{html}");
-    assert!(html.contains("<time datetime=\""), "dates in <time>: {html}");
+    assert!(
+        html.contains("<time datetime=\""),
+        "dates in <time>: {html}"
+    );
     let (status, html) = post(format!("{}/p/private", pages.url)).await;
     assert_eq!(status, 200);
     assert!(html.contains("data-state=\"rejected\""), "{html}");
     assert_japanese("rejected badge", &html, NAMES);
     // Which check failed, in words, and what to do next.
-    assert!(html.contains("不合格だった確認項目: バッジの取得"), "{html}");
+    assert!(
+        html.contains("不合格だった確認項目: バッジの取得"),
+        "{html}"
+    );
     assert!(html.contains("id=\"next-step\""), "{html}");
     let r = ja
         .post(&check)
@@ -351,7 +364,10 @@ async fn a_body_over_the_limit_gets_the_translated_413_page() {
         .header("cookie", &cookie)
         .header("x-csrf-token", &token)
         .header("content-type", "image/jpeg")
-        .body(vec![0u8; verifier::http::pages::check::UPLOAD_BODY_LIMIT + 1])
+        .body(vec![
+            0u8;
+            verifier::http::pages::check::UPLOAD_BODY_LIMIT + 1
+        ])
         .send()
         .await
         .unwrap();
@@ -364,7 +380,7 @@ async fn a_body_over_the_limit_gets_the_translated_413_page() {
 async fn phone_photo(b: &Browser, text: &str) -> Vec<u8> {
     let qr = protocol::qr::Qr::new(text).expect("QR").png(8);
     let qr = base64::engine::general_purpose::STANDARD.encode(qr);
-    let script = r#"
+    let script = r##"
 var qr = window.qrReady;
 var w = 4032, h = 3024;
 var c = document.createElement("canvas");
@@ -406,10 +422,14 @@ for (var a = 0; a < amps.length; a++) {
   }
 }
 return { jpeg: null, tried: tried };
-"#;
+"##;
     // The QR image must be loaded before it is drawn.
     b.execute(
-        "var i = new Image(); i.src = 'data:image/png;base64,' + arguments[0]; window.qrReady = i; return true;",
+        // A blob: URL (the page's Content-Security-Policy allows no data: images).
+        "var raw = atob(arguments[0]); var bytes = new Uint8Array(raw.length); \
+         for (var k = 0; k < raw.length; k++) { bytes[k] = raw.charCodeAt(k); } \
+         var i = new Image(); i.src = URL.createObjectURL(new Blob([bytes], { type: 'image/png' })); \
+         window.qrReady = i; return true;",
         vec![Value::String(qr.clone())],
     )
     .await
@@ -420,10 +440,7 @@ return { jpeg: null, tried: tried };
     )
     .await
     .unwrap();
-    let out = b
-        .execute(script, vec![])
-        .await
-        .unwrap();
+    let out = b.execute(script, vec![]).await.unwrap();
     let jpeg = out["jpeg"]
         .as_str()
         .unwrap_or_else(|| panic!("no JPEG of 3–4 MB: {}", out["tried"]));
@@ -544,9 +561,20 @@ async fn a_phone_photo_is_checked_with_and_without_javascript_and_no_page_scroll
     b.goto(&format!("{}/desk", t.verifier())).await.unwrap();
     b.fill("#token", VERIFIER_TOKEN).await.unwrap();
     b.click("#sign-in").await.unwrap();
-    b.find("#create").await.unwrap();
+    b.wait_until(
+        "return document.getElementById('create') !== null;",
+        "the new-request form",
+    )
+    .await
+    .unwrap();
+    b.fill("#issuer", t.issuer()).await.unwrap();
     b.click("#create").await.unwrap();
-    b.find("#qr").await.unwrap();
+    b.wait_until(
+        "return document.getElementById('qr') !== null;",
+        "the request page",
+    )
+    .await
+    .unwrap();
     let request = b.url().await.unwrap();
     let request_path = request
         .strip_prefix(t.verifier())
@@ -565,10 +593,7 @@ async fn a_phone_photo_is_checked_with_and_without_javascript_and_no_page_scroll
                 .unwrap();
             b.find("main").await.unwrap();
             let width = b
-                .execute(
-                    "return document.documentElement.scrollWidth;",
-                    vec![],
-                )
+                .execute("return document.documentElement.scrollWidth;", vec![])
                 .await
                 .unwrap();
             let shot = format!("{lang}{}", path.replace('/', "-"));

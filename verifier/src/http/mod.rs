@@ -76,7 +76,7 @@ pub fn router(app: App) -> Router {
         .route("/desk/requests/{id}/events", get(request::events))
         .route(
             &format!("{}/{{lang}}", pages::LANG_PATH),
-            get(pages::set_lang),
+            get(pages::switch::set_lang),
         )
         .route(check::CHECK_PATH, get(check::page).post(check::submit))
         .route(check::CHECK_SCRIPT_PATH, get(check::script))

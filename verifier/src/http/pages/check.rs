@@ -184,7 +184,9 @@ fn check_page(
 ) -> Response {
     let (token, new_cookie) = csrf(app, headers);
     let page = CheckPage {
-        frame: Frame::new(Home::Check, page_lang(headers), CHECK_PATH, |t| t.check_title),
+        frame: Frame::new(Home::Check, page_lang(headers), CHECK_PATH, |t| {
+            t.check_title
+        }),
         csrf: &token,
         input,
         shown,
@@ -224,7 +226,12 @@ async fn body_within(body: Body, limit: usize) -> Option<Bytes> {
 
 /// The translated "too large" answer: the whole page (a form sent without JavaScript) or
 /// the result section (the page's script), with HTTP 413.
-fn too_large(app: &App, headers: &HeaderMap, limit: usize, whole_page: bool) -> Result<Response, PageError> {
+fn too_large(
+    app: &App,
+    headers: &HeaderMap,
+    limit: usize,
+    whole_page: bool,
+) -> Result<Response, PageError> {
     let lang = page_lang(headers);
     let mib = limit / (1024 * 1024);
     let detail = Some(format!("the request body is over {limit} bytes"));
@@ -311,7 +318,13 @@ pub async fn upload(State(app): State<App>, request: Request) -> Result<Response
             FormUpload::TooLarge => return too_large(&app, &headers, UPLOAD_BODY_LIMIT, true),
             FormUpload::NoFile => {
                 let shown = Shown::unreadable(&Error::invalid("body", "no file was chosen"), lang);
-                return Ok(check_page(&app, StatusCode::BAD_REQUEST, &headers, "", shown));
+                return Ok(check_page(
+                    &app,
+                    StatusCode::BAD_REQUEST,
+                    &headers,
+                    "",
+                    shown,
+                ));
             }
         }
     } else {
@@ -329,7 +342,11 @@ pub async fn upload(State(app): State<App>, request: Request) -> Result<Response
         body: upload.body,
     };
     let shown = match app.badge_check.check(input).await {
-        Ok(r) => Ok(Shown::checked(&r, texts(lang).uploaded_file.to_owned(), lang)),
+        Ok(r) => Ok(Shown::checked(
+            &r,
+            texts(lang).uploaded_file.to_owned(),
+            lang,
+        )),
         Err(e @ Error::Invalid { .. }) => Err(Shown::unreadable(&e, lang)),
         Err(e) => return Err(e.into()),
     };
@@ -353,7 +370,11 @@ enum FormUpload {
 
 /// Reads the upload form (`csrf`, `file`) within the route's body limit and checks its
 /// CSRF token before the file is looked at.
-async fn read_form(app: &App, headers: &HeaderMap, request: Request) -> Result<FormUpload, PageError> {
+async fn read_form(
+    app: &App,
+    headers: &HeaderMap,
+    request: Request,
+) -> Result<FormUpload, PageError> {
     let mut form = Multipart::from_request(request, &())
         .await
         .map_err(|e| crate::http::error::AppError::bad_request("body", e.body_text()))?;
@@ -367,7 +388,9 @@ async fn read_form(app: &App, headers: &HeaderMap, request: Request) -> Result<F
                 return Ok(FormUpload::TooLarge);
             }
             Err(e) => {
-                return Err(crate::http::error::AppError::bad_request("body", e.body_text()).into());
+                return Err(
+                    crate::http::error::AppError::bad_request("body", e.body_text()).into(),
+                );
             }
         };
         let name = field.name().unwrap_or("").to_owned();
@@ -378,7 +401,9 @@ async fn read_form(app: &App, headers: &HeaderMap, request: Request) -> Result<F
                 return Ok(FormUpload::TooLarge);
             }
             Err(e) => {
-                return Err(crate::http::error::AppError::bad_request("body", e.body_text()).into());
+                return Err(
+                    crate::http::error::AppError::bad_request("body", e.body_text()).into(),
+                );
             }
         };
         match name.as_str() {
@@ -444,7 +469,10 @@ pub async fn frame(
         Ok(Pasted::Url(u)) => CheckInput::Url(u),
         Ok(Pasted::Credential(c)) => CheckInput::Credential(c),
         Err(e) => {
-            let e = Error::invalid("text", format!("the QR code holds neither a link nor a credential: {e}"));
+            let e = Error::invalid(
+                "text",
+                format!("the QR code holds neither a link nor a credential: {e}"),
+            );
             return Ok(Json(json!({
                 "found": true, "text": text,
                 "html": fragment(Shown::unreadable(&e, lang))?,

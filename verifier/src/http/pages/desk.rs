@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 use kit::serve::ClientIp;
 use protocol::oid4vp::{RequestUriMethod, ResponseMode};
 
-use super::{DESK_PATH, Frame, page_lang, render};
 use super::texts::Problem;
+use super::{DESK_PATH, Frame, page_lang, render};
 use crate::app::App;
 use crate::domain::requests::{ClientPrefix, Disclose, RequestOptions, RequestSpec};
 use crate::domain::templates::SavedTemplate;

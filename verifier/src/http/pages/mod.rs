@@ -11,19 +11,17 @@ pub mod check;
 pub mod desk;
 pub mod request;
 pub mod result;
+pub mod switch;
 pub mod texts;
 
-use std::collections::HashMap;
-
 use askama::Template;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use kit::web::{CookiePolicy, Lang, SameSite};
+use kit::web::Lang;
 
 use self::texts::{Problem, Texts, texts};
-use crate::app::App;
 
 pub const DESK_PATH: &str = "/desk";
 /// The pages' style sheet.
@@ -217,41 +215,17 @@ pub(crate) async fn localized_errors(request: Request, next: Next) -> Response {
         return r;
     };
     let retry = r.headers().get(header::RETRY_AFTER).cloned();
-    let mut page = error_page(lang, home, r.status(), later.problem, later.detail.as_deref());
+    let mut page = error_page(
+        lang,
+        home,
+        r.status(),
+        later.problem,
+        later.detail.as_deref(),
+    );
     if let Some(v) = retry {
         page.headers_mut().insert(header::RETRY_AFTER, v);
     }
     page
-}
-
-/// `GET /lang/{en|ja}?next=/local/path`: remembers the language for a year and returns to
-/// `next` when it is a path on this site (anything else, `//evil.example` or
-/// `https://evil.example`, leads to the desk's front instead). An unknown language sets
-/// nothing.
-pub async fn set_lang(
-    State(app): State<App>,
-    Path(lang): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let target = kit::web::lang::local_path(q.get("next").map(String::as_str), "/");
-    let mut r = StatusCode::SEE_OTHER.into_response();
-    if let Ok(v) = HeaderValue::from_str(&target) {
-        r.headers_mut().insert(header::LOCATION, v);
-    } else {
-        r.headers_mut()
-            .insert(header::LOCATION, HeaderValue::from_static("/"));
-    }
-    if let Some(lang) = Lang::parse(&lang) {
-        r.headers_mut().append(
-            header::SET_COOKIE,
-            CookiePolicy::for_public_url(&app.public_url, "/", SameSite::Lax).set(
-                LANG_COOKIE,
-                lang.code(),
-                365 * 86_400,
-            ),
-        );
-    }
-    r
 }
 
 /// A static file of the pages, served with its media type and an `ETag` of its content:
@@ -337,14 +311,16 @@ mod tests {
 
     #[test]
     fn the_error_page_escapes_its_detail_and_speaks_the_readers_language() {
-        let page = |lang| ErrorPage {
-            frame: Frame::desk(lang, "/desk", |t| t.error_title),
-            message: "m",
-            detail: Some(r#"<script>alert("x")</script> & 'y'"#),
-            back: "b",
-        }
-        .render()
-        .unwrap();
+        let page = |lang| {
+            ErrorPage {
+                frame: Frame::desk(lang, "/desk", |t| t.error_title),
+                message: "m",
+                detail: Some(r#"<script>alert("x")</script> & 'y'"#),
+                back: "b",
+            }
+            .render()
+            .unwrap()
+        };
         let r = page(Lang::En);
         assert!(
             r.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"),

@@ -7,12 +7,12 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use askama::Template;
-use kit::web::ShownDate;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
+use kit::web::ShownDate;
 
 use super::result::{ResultView, result_fragment};
 use super::{DESK_JS, DESK_PATH, Frame, html_response, page_lang, render};

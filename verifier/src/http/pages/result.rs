@@ -176,7 +176,9 @@ fn verdict(r: &RequestResult, lang: Lang) -> (Option<String>, Option<&'static st
                 .collect();
             let text = match (sentences.is_empty(), ja) {
                 (true, false) => "Verified: the wallet's answer passed every check.".to_owned(),
-                (true, true) => "確認済み：ウォレットの応答はすべての確認項目に合格しました。".to_owned(),
+                (true, true) => {
+                    "確認済み：ウォレットの応答はすべての確認項目に合格しました。".to_owned()
+                }
                 (false, false) => format!("Verified: {}", sentences.join(" ")),
                 (false, true) => format!("確認済み：{}", sentences.join("")),
             };
@@ -221,10 +223,18 @@ fn holds(summary: &Summary, status_checked: bool, lang: Lang) -> String {
             if let Some(issuer) = &summary.issuer {
                 s.push_str(&format!(" from {issuer}"));
             }
-            if let Some(from) = summary.valid_from.as_deref().and_then(|d| lang.date_of_rfc3339(d)) {
+            if let Some(from) = summary
+                .valid_from
+                .as_deref()
+                .and_then(|d| lang.date_of_rfc3339(d))
+            {
                 s.push_str(&format!(", issued {}", from.text));
             }
-            s.push_str(if status_checked { "; not revoked." } else { "." });
+            s.push_str(if status_checked {
+                "; not revoked."
+            } else {
+                "."
+            });
             s
         }
         Lang::Ja => {
@@ -239,7 +249,11 @@ fn holds(summary: &Summary, status_checked: bool, lang: Lang) -> String {
             }
             s.push_str(&format!("「{badge}」を保有しています"));
             let mut notes = Vec::new();
-            if let Some(from) = summary.valid_from.as_deref().and_then(|d| lang.date_of_rfc3339(d)) {
+            if let Some(from) = summary
+                .valid_from
+                .as_deref()
+                .and_then(|d| lang.date_of_rfc3339(d))
+            {
                 notes.push(format!("発行日 {}", from.text));
             }
             if status_checked {
@@ -385,9 +399,15 @@ mod tests {
         assert!(html.contains("<code>ld.n[1]</code></td><td class=\"claim\">true"));
         assert!(html.contains("data-check=\"trust\" data-outcome=\"failed\""));
         assert!(html.contains("issuer &quot;&lt;x&gt;&quot; is not trusted"));
-        assert!(html.contains("Not verified: the issuer is not on this verifier"), "{html}");
+        assert!(
+            html.contains("Not verified: the issuer is not on this verifier"),
+            "{html}"
+        );
         let ja = result_fragment(&r, Lang::Ja).unwrap();
-        assert!(ja.contains("確認できませんでした：発行者がこの検証サービスの信頼リストにありません。"), "{ja}");
+        assert!(
+            ja.contains("確認できませんでした：発行者がこの検証サービスの信頼リストにありません。"),
+            "{ja}"
+        );
         assert!(ja.contains("信頼された発行者"), "{ja}");
     }
 
@@ -426,6 +446,9 @@ mod tests {
             "確認済み：山田 花子 さんはAkashi City (https://i.example) が発行した「デジタル推進委員」を保有しています（発行日 2026年12月6日、失効していません）。"
         );
         let html = result_fragment(&r, Lang::Ja).unwrap();
-        assert!(html.contains(r#"<time datetime="2026-12-06">2026年12月6日</time>"#), "{html}");
+        assert!(
+            html.contains(r#"<time datetime="2026-12-06">2026年12月6日</time>"#),
+            "{html}"
+        );
     }
 }

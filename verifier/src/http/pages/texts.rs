@@ -296,7 +296,10 @@ pub fn check_name(lang: Lang, name: &str) -> &'static str {
         "status" => ("Not revoked or suspended", "失効・停止の有無"),
         "ob3_schema" => ("The Open Badges structure", "Open Badges の構造"),
         "image_digest" => ("The badge image", "バッジ画像"),
-        "requested_issuer" => ("The issuer this request asks for", "このリクエストが求める発行者"),
+        "requested_issuer" => (
+            "The issuer this request asks for",
+            "このリクエストが求める発行者",
+        ),
         "trust" => ("A trusted issuer", "信頼された発行者"),
         "dcql" => ("What was asked for", "求めた内容"),
         "vp_token" => ("The wallet's answer", "ウォレットの応答"),
@@ -322,11 +325,17 @@ pub fn failure(lang: Lang, name: &str, detail: &str) -> (&'static str, &'static 
     );
     let (why, next) = match name {
         "status" if detail.starts_with("revoked") => (
-            ("the issuer has revoked this badge", "発行者がこのバッジを失効させています"),
+            (
+                "the issuer has revoked this badge",
+                "発行者がこのバッジを失効させています",
+            ),
             ask_issuer,
         ),
         "status" if detail.starts_with("suspended") => (
-            ("the issuer has suspended this badge", "発行者がこのバッジを一時停止しています"),
+            (
+                "the issuer has suspended this badge",
+                "発行者がこのバッジを一時停止しています",
+            ),
             ask_issuer,
         ),
         "status" => (
@@ -384,7 +393,10 @@ pub fn failure(lang: Lang, name: &str, detail: &str) -> (&'static str, &'static 
             ask_again,
         ),
         "image_digest" => (
-            ("the badge's image has been changed", "バッジの画像が変更されています"),
+            (
+                "the badge's image has been changed",
+                "バッジの画像が変更されています",
+            ),
             (
                 "Do not accept this badge. Ask the holder for the badge as issued.",
                 "このバッジは受け付けないでください。発行されたままのバッジを所持者に求めてください。",
