@@ -2,7 +2,8 @@
 //! Japanese page outside proper names and "Technical details"), the language switch and
 //! its open-redirect attack, `/check` taking an ordinary phone photo (a 3–4 MB JPEG) with
 //! and without JavaScript, a body over the limit answered 413 in the reader's language,
-//! and no page scrolling sideways on a 390 px phone.
+//! the desk's QR code opening a page that offers the holder's web wallet (its address
+//! remembered) and wallet apps, and no page scrolling sideways on a 390 px phone.
 
 use akashi_tests::browser::{Browser, artifacts_dir};
 use akashi_tests::lang::assert_no_english;
@@ -580,11 +581,13 @@ async fn a_phone_photo_is_checked_with_and_without_javascript_and_no_page_scroll
         .strip_prefix(t.verifier())
         .expect("the request page")
         .to_owned();
+    let answer_path = request_path.replace("/desk/requests/", "/r/");
     for lang in ["ja", "en"] {
         for path in [
             "/check",
             "/desk",
             request_path.as_str(),
+            answer_path.as_str(),
             "/desk/requests/no-such-request",
         ] {
             let next = url::form_urlencoded::byte_serialize(path.as_bytes()).collect::<String>();
@@ -623,4 +626,147 @@ async fn a_phone_photo_is_checked_with_and_without_javascript_and_no_page_scroll
     );
     b.screenshot("en-check-result").await.unwrap();
     b.quit().await;
+}
+
+/// The desk's QR code holds the https link of `/r/{id}`: a page offering "Open in my web
+/// wallet" (`{wallet}/present?{the request link's query}`, the address typed once and
+/// remembered) and "Open in a wallet app" (the `openid4vp://` link). A hostile address is
+/// refused and never followed.
+#[tokio::test]
+async fn the_desk_qr_opens_a_page_offering_the_web_wallet_and_wallet_apps() {
+    let t = TestStack::start().await;
+    let b = DeskBrowser::sign_in(&t).await;
+    let new_request = || async {
+        let r = b.create(&t, &b.cookies(), &b.token).await;
+        assert_eq!(r.status().as_u16(), 303);
+        let location = r.headers()["location"].to_str().unwrap().to_owned();
+        location.rsplit('/').next().unwrap().to_owned()
+    };
+    let id = new_request().await;
+    let html = b
+        .http
+        .get(format!("{}/requests/{id}", b.desk))
+        .header("cookie", b.cookies())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(&format!("src=\"/r/{id}/qr.svg\"")), "{html}");
+    let answer = format!("{}/r/{id}", t.verifier());
+    let svg = t.http.get(format!("{answer}/qr.svg")).send().await.unwrap();
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    assert_eq!(
+        svg.text().await.unwrap(),
+        protocol::qr::Qr::new(&answer).unwrap().svg(),
+        "the QR code holds the page's https link"
+    );
+    let app_link = t.stack.verifier.app.links(&id).await.unwrap().openid4vp_uri;
+    let query = app_link.split_once('?').unwrap().1.to_owned();
+    let escaped = |s: &str| s.replace('&', "&amp;");
+
+    // First visit from a phone: the wallet app link, and the web wallet's address to type.
+    let phone = client("ja");
+    let html = phone
+        .get(&answer)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_japanese("answer page", &html, &[]);
+    assert!(
+        html.contains(&format!(
+            "id=\"wallet-app\" class=\"button\" href=\"{}\"",
+            escaped(&app_link)
+        )),
+        "{html}"
+    );
+    assert!(!html.contains("id=\"web-wallet\""), "{html}");
+
+    // The address typed once: the link to the wallet's /present page, remembered.
+    let r = phone
+        .get(format!("{answer}?wallet=https%3A%2F%2Fwallet.example%2F"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "shown, not redirected");
+    let remembered = set_cookie(&r, "verifier_wallet").expect("the wallet remembered");
+    let set = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        set.contains("Path=/r;") && set.contains("HttpOnly"),
+        "{set}"
+    );
+    let html = r.text().await.unwrap();
+    let web_link = format!("https://wallet.example/present?{query}");
+    assert!(
+        html.contains(&format!(
+            "id=\"web-wallet\" class=\"button\" href=\"{}\"",
+            escaped(&web_link)
+        )),
+        "{html}"
+    );
+    assert_japanese("answer page with the wallet", &html, &[]);
+
+    // The next request: one tap.
+    let id2 = new_request().await;
+    let query2 = t
+        .stack
+        .verifier
+        .app
+        .links(&id2)
+        .await
+        .unwrap()
+        .openid4vp_uri
+        .split_once('?')
+        .unwrap()
+        .1
+        .to_owned();
+    let html = phone
+        .get(format!("{}/r/{id2}", t.verifier()))
+        .header("cookie", &remembered)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&escaped(&format!(
+            "https://wallet.example/present?{query2}"
+        ))),
+        "{html}"
+    );
+
+    // Hostile addresses: refused, not remembered, never a link, never a redirect.
+    for hostile in [
+        "javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "https://user:pw@wallet.example",
+        "https://wallet.example/?x=1",
+        "//evil.example",
+    ] {
+        let url = format!(
+            "{answer}?wallet={}",
+            url::form_urlencoded::byte_serialize(hostile.as_bytes()).collect::<String>()
+        );
+        let r = phone.get(url).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{hostile}");
+        assert!(r.headers().get("set-cookie").is_none(), "{hostile}");
+        assert!(r.headers().get("location").is_none(), "{hostile}");
+        let html = r.text().await.unwrap();
+        assert!(!html.contains("id=\"web-wallet\""), "{hostile}: {html}");
+        assert!(!html.contains("<script>alert"), "{hostile}: {html}");
+        assert_japanese("refused wallet", &html, &[]);
+    }
+    // An unknown request: a translated 404.
+    let r = phone
+        .get(format!("{}/r/no-such-request", t.verifier()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    assert_japanese("unknown request", &r.text().await.unwrap(), &[]);
 }

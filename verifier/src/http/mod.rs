@@ -78,6 +78,8 @@ pub fn router(app: App) -> Router {
             &format!("{}/{{lang}}", pages::LANG_PATH),
             get(pages::switch::set_lang),
         )
+        .route("/r/{id}", get(pages::answer::answer_page))
+        .route("/r/{id}/qr.svg", get(pages::answer::qr_svg))
         .route(check::CHECK_PATH, get(check::page).post(check::submit))
         .route(check::CHECK_SCRIPT_PATH, get(check::script))
         // Phone photos: the upload's own limit (a larger body gets a translated 413 page).

@@ -7,6 +7,7 @@
 //! Every value shown is escaped by the template engine (no `|safe` anywhere); every form
 //! carries a CSRF token ([`super::csrf`]).
 
+pub mod answer;
 pub mod check;
 pub mod desk;
 pub mod request;
@@ -205,7 +206,8 @@ pub(crate) struct LocalizeError {
 /// written in the reader's language, with a way back to the page group it came from.
 pub(crate) async fn localized_errors(request: Request, next: Next) -> Response {
     let lang = page_lang(request.headers());
-    let home = if request.uri().path().starts_with(check::CHECK_PATH) {
+    let path = request.uri().path();
+    let home = if path.starts_with(check::CHECK_PATH) || path.starts_with("/r/") {
         Home::Check
     } else {
         Home::Desk
