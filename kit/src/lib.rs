@@ -3,7 +3,8 @@
 //! (`db`), serving and problem+json answers (`serve`), the guarded HTTP client every
 //! stranger's URL goes through (`fetch`), throttles (`throttle`), the verification core's
 //! network (`network_sources`), the OpenAPI problem schemas (`openapi`), the web helpers:
-//! escaping, bearer tokens, cookies (`web`), and, with the `mail` feature, the one mailer
+//! escaping, bearer tokens, cookies, the pages' language (`web`), QR codes in uploaded
+//! pictures (`picture`), and, with the `mail` feature, the one mailer
 //! and its outbox (`mail`).
 
 pub mod config;
@@ -15,6 +16,7 @@ pub mod mail;
 pub mod network_sources;
 #[cfg(feature = "openapi")]
 pub mod openapi;
+pub mod picture;
 pub mod serve;
 pub mod throttle;
 pub mod web;

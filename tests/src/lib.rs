@@ -8,6 +8,7 @@ use akashi::{StackConfig, Storage};
 use protocol::keys::{Alg, SigningKey};
 
 pub mod browser;
+pub mod lang;
 
 /// SQLite in `dir`, or PostgreSQL when `TEST_DATABASE_URL` is set (a fresh schema prefix
 /// per call, so tests run in parallel).

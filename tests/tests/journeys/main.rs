@@ -29,6 +29,7 @@ mod share_panel;
 mod templates;
 mod throttling;
 mod trust;
+mod verifier_pages;
 mod wallet_accounts;
 mod wallet_api;
 mod wallet_pages;

@@ -78,11 +78,27 @@ async fn qr_page_journey(test: &str, event_source: bool) {
     .unwrap();
     let shot = b.screenshot("qr").await.unwrap();
 
-    // What a wallet's camera reads is the request's link, which the page also offers for
-    // the same device.
+    // What a camera reads is the https link of the page offering the request to a web
+    // wallet and to wallet apps; its app link is the request's link, which the desk's page
+    // also offers for the same device.
     let decoded = decode_qr(&shot).await.expect("a QR code on the page");
     assert_eq!(decoded.len(), 1, "{decoded:?}");
-    let link = &decoded[0];
+    assert_eq!(decoded[0], format!("{}/r/{id}", t.verifier()));
+    let answer = t
+        .http
+        .get(&decoded[0])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let link = &answer
+        .split("id=\"wallet-app\" class=\"button\" href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the wallet app link")
+        .replace("&amp;", "&");
     assert!(link.starts_with("openid4vp://?client_id="), "{link}");
     assert_eq!(
         b.attribute("#same-device", "href")

@@ -5,7 +5,10 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::pages::{DESK_PATH, error_page};
+use kit::web::Lang;
+
+use super::pages::texts::Problem;
+use super::pages::{DESK_PATH, Home, LocalizeError, error_page};
 use crate::error::Error;
 use crate::store::StoreError;
 
@@ -174,40 +177,55 @@ impl From<StoreError> for PageError {
     }
 }
 
-impl IntoResponse for PageError {
-    fn into_response(self) -> Response {
-        let (status, message) = match &self.0 {
-            AppError::Desk(DeskError::NoSession) => {
-                return (StatusCode::SEE_OTHER, [(header::LOCATION, DESK_PATH)]).into_response();
+impl PageError {
+    /// What the page says, and the software's own words for "Technical details".
+    fn problem(&self) -> (StatusCode, Problem, Option<String>) {
+        let detail = Some(self.0.to_string());
+        match &self.0 {
+            AppError::Desk(e @ DeskError::CsrfNotThisSession) => {
+                (e.status(), Problem::OtherSession, detail)
             }
-            AppError::Desk(e) => (e.status(), self.0.to_string()),
+            AppError::Desk(e @ (DeskError::WrongToken | DeskError::NoSession)) => {
+                (e.status(), Problem::WrongToken, detail)
+            }
+            AppError::Desk(e) => (e.status(), Problem::StaleForm, detail),
             AppError::BadRequest { .. }
             | AppError::Domain(Error::Invalid { .. } | Error::Protocol { .. }) => {
-                (StatusCode::BAD_REQUEST, self.0.to_string())
+                (StatusCode::BAD_REQUEST, Problem::Invalid, detail)
             }
-            AppError::Domain(Error::NotFound(what)) => {
-                (StatusCode::NOT_FOUND, format!("{what} not found"))
+            AppError::Domain(Error::NotFound(_)) => {
+                (StatusCode::NOT_FOUND, Problem::NotFound, detail)
             }
-            AppError::Unauthorized => (StatusCode::UNAUTHORIZED, self.0.to_string()),
-            AppError::Domain(Error::Throttled(e)) => {
-                let mut r = error_page(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    &format!("{e}. Signing in is refused from here until then."),
-                );
-                kit::serve::retry_after(&mut r, e.retry_after);
-                return r;
-            }
+            AppError::Unauthorized => (StatusCode::UNAUTHORIZED, Problem::WrongToken, detail),
+            AppError::Domain(Error::Throttled(e)) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                Problem::Throttled(u64::try_from(e.retry_after.max(1)).unwrap_or(1)),
+                detail,
+            ),
             AppError::Domain(
                 Error::Config(_) | Error::Store(_) | Error::Db(_) | Error::Internal(_),
             )
             | AppError::Render(_) => {
                 tracing::error!(error = %self.0, "internal error");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "the server could not complete the request".to_owned(),
-                )
+                (StatusCode::INTERNAL_SERVER_ERROR, Problem::Internal, None)
             }
-        };
-        error_page(status, &message)
+        }
+    }
+}
+
+/// The page in English, marked for [`super::pages::localized_errors`] to write again in
+/// the reader's language.
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        if let AppError::Desk(DeskError::NoSession) = &self.0 {
+            return (StatusCode::SEE_OTHER, [(header::LOCATION, DESK_PATH)]).into_response();
+        }
+        let (status, problem, detail) = self.problem();
+        let mut r = error_page(Lang::En, Home::Desk, status, problem, detail.as_deref());
+        if let AppError::Domain(Error::Throttled(e)) = &self.0 {
+            kit::serve::retry_after(&mut r, e.retry_after);
+        }
+        r.extensions_mut().insert(LocalizeError { problem, detail });
+        r
     }
 }

@@ -17,6 +17,7 @@ pub mod session;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
@@ -73,9 +74,24 @@ pub fn router(app: App) -> Router {
         .route("/desk/requests/{id}", get(request::request_page))
         .route("/desk/requests/{id}/result", get(request::result_part))
         .route("/desk/requests/{id}/events", get(request::events))
+        .route(
+            &format!("{}/{{lang}}", pages::LANG_PATH),
+            get(pages::switch::set_lang),
+        )
+        .route("/r/{id}", get(pages::answer::answer_page))
+        .route("/r/{id}/qr.svg", get(pages::answer::qr_svg))
         .route(check::CHECK_PATH, get(check::page).post(check::submit))
         .route(check::CHECK_SCRIPT_PATH, get(check::script))
-        .route("/check/upload", post(check::upload))
-        .route("/check/frame", post(check::frame))
+        // Phone photos: the upload's own limit (a larger body gets a translated 413 page).
+        .route(
+            "/check/upload",
+            post(check::upload).layer(DefaultBodyLimit::max(check::UPLOAD_BODY_LIMIT)),
+        )
+        .route(
+            "/check/frame",
+            post(check::frame).layer(DefaultBodyLimit::max(check::UPLOAD_BODY_LIMIT)),
+        )
+        // Error pages made without the request at hand are written in the reader's language.
+        .layer(axum::middleware::from_fn(pages::localized_errors))
         .with_state(app)
 }

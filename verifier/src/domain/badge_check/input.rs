@@ -1,6 +1,7 @@
 //! What a person or a program hands in for checking, turned into a credential: text
 //! (a compact SD-JWT / VC-JWT or credential JSON), a baked PNG or SVG badge, a picture of
-//! a QR code (decoded with rqrr), or the URL of a wallet's public badge page.
+//! a QR code (a PNG screenshot or a JPEG phone photo, read by [`kit::picture`]), or the URL
+//! of a wallet's public badge page.
 //!
 //! The badge page contract (holder agent, `GET {wallet}/p/{slug}`): an HTML page with
 //! `<link rel="alternate" type="application/dc+sd-jwt" href="/p/{slug}/credential">` and,
@@ -14,11 +15,10 @@ use protocol::verify::standalone::Submitted;
 use protocol::verify::{Check, Sources};
 use url::Url;
 
-/// Largest credential text or upload accepted (axum's default body limit, which the
-/// routes keep).
+/// Largest credential text or credential file accepted.
 pub const MAX_UPLOAD_BYTES: usize = 2 * 1024 * 1024;
-/// Largest camera frame or photo decoded (pixels).
-pub const MAX_SCAN_PIXELS: u64 = 4096 * 4096;
+/// Largest picture accepted (a phone photo): [`kit::picture::MAX_UPLOAD_BYTES`].
+pub const MAX_PICTURE_BYTES: usize = kit::picture::MAX_UPLOAD_BYTES;
 
 /// Media types of a compact credential.
 const COMPACT_TYPES: &[&str] = &[
@@ -45,11 +45,13 @@ const ALTERNATE_TYPES: &[&str] = &[
 /// Why an input could not be turned into a credential to check.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum InputError {
-    #[error("the upload is larger than {MAX_UPLOAD_BYTES} bytes")]
-    TooLarge,
+    #[error("the upload is larger than {0} bytes")]
+    TooLarge(usize),
     #[error("{0}")]
     Credential(String),
-    #[error("media type {0:?} is not accepted: send image/png, image/svg+xml or a credential")]
+    #[error(
+        "media type {0:?} is not accepted: send image/png, image/jpeg, image/svg+xml or a credential"
+    )]
     MediaType(String),
     #[error("the badge image: {0}")]
     Baked(#[from] protocol::baked::BakeError),
@@ -98,7 +100,7 @@ pub enum Pasted {
 pub fn pasted(text: &str) -> Result<Pasted, InputError> {
     let text = text.trim();
     if text.len() > MAX_UPLOAD_BYTES {
-        return Err(InputError::TooLarge);
+        return Err(InputError::TooLarge(MAX_UPLOAD_BYTES));
     }
     if text.starts_with("https://") || text.starts_with("http://") {
         return Ok(Pasted::Url(text.to_owned()));
@@ -111,10 +113,15 @@ pub fn pasted(text: &str) -> Result<Pasted, InputError> {
 /// An uploaded file: a baked badge, a credential, or a picture of a QR code (whose text is
 /// handed back as a URL to fetch).
 pub fn uploaded(media_type: &str, body: &[u8]) -> Result<Pasted, InputError> {
-    if body.len() > MAX_UPLOAD_BYTES {
-        return Err(InputError::TooLarge);
-    }
     let media = essence(media_type);
+    let limit = if media.starts_with("image/") {
+        MAX_PICTURE_BYTES
+    } else {
+        MAX_UPLOAD_BYTES
+    };
+    if body.len() > limit {
+        return Err(InputError::TooLarge(limit));
+    }
     let text = |body: &[u8]| {
         std::str::from_utf8(body)
             .map_err(|_| InputError::Credential("the credential is not UTF-8 text".into()))
@@ -128,6 +135,8 @@ pub fn uploaded(media_type: &str, body: &[u8]) -> Result<Pasted, InputError> {
             Err(protocol::baked::BakeError::NotBaked) => qr_url(body),
             Err(e) => Err(e.into()),
         },
+        // A phone photo of a QR code.
+        "image/jpeg" | "image/jpg" | "image/pjpeg" => qr_url(body),
         "image/svg+xml" => {
             let credential = protocol::baked::unbake_svg(&text(body)?)?;
             Ok(Pasted::Credential(
@@ -140,8 +149,8 @@ pub fn uploaded(media_type: &str, body: &[u8]) -> Result<Pasted, InputError> {
 }
 
 /// The URL in a picture's QR code.
-fn qr_url(png: &[u8]) -> Result<Pasted, InputError> {
-    let text = scan_png(png)?;
+fn qr_url(picture: &[u8]) -> Result<Pasted, InputError> {
+    let text = scan_picture(picture)?;
     match pasted(&text)? {
         Pasted::Url(u) => Ok(Pasted::Url(u)),
         // A QR code holding the credential itself (small VC-JWTs fit).
@@ -149,64 +158,14 @@ fn qr_url(png: &[u8]) -> Result<Pasted, InputError> {
     }
 }
 
-/// Decodes the first QR code found in a PNG picture (a camera frame, a photo, a
-/// screenshot): the pixels to grey, then rqrr.
-pub fn scan_png(png_bytes: &[u8]) -> Result<String, InputError> {
-    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
-    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = decoder
-        .read_info()
-        .map_err(|e| InputError::Picture(e.to_string()))?;
-    let (w, h) = {
-        let info = reader.info();
-        (info.width, info.height)
-    };
-    if u64::from(w) * u64::from(h) > MAX_SCAN_PIXELS {
-        return Err(InputError::Picture(format!(
-            "{w}×{h} pixels is more than {MAX_SCAN_PIXELS} pixels"
-        )));
-    }
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let frame = reader
-        .next_frame(&mut buf)
-        .map_err(|e| InputError::Picture(e.to_string()))?;
-    let channels = match frame.color_type {
-        png::ColorType::Grayscale => 1,
-        png::ColorType::GrayscaleAlpha => 2,
-        png::ColorType::Rgb => 3,
-        png::ColorType::Rgba => 4,
-        png::ColorType::Indexed => {
-            return Err(InputError::Picture(
-                "indexed colours were not expanded".into(),
-            ));
-        }
-    };
-    let (w, h) = (frame.width as usize, frame.height as usize);
-    let stride = frame.line_size;
-    let luma = |x: usize, y: usize| -> u8 {
-        let p = &buf[y * stride + x * channels..];
-        let (r, g, b, a) = match channels {
-            1 => (p[0], p[0], p[0], 255),
-            2 => (p[0], p[0], p[0], p[1]),
-            3 => (p[0], p[1], p[2], 255),
-            _ => (p[0], p[1], p[2], p[3]),
-        };
-        // Transparent pixels read as white paper.
-        let y = (299 * u32::from(r) + 587 * u32::from(g) + 114 * u32::from(b)) / 1000;
-        let a = u32::from(a);
-        ((y * a + 255 * (255 - a)) / 255) as u8
-    };
-    // rqrr 0.11 asserts on some pictures (found by the wallet's `qr_image` fuzz target):
-    // its panic is this picture's failure.
-    let found = std::panic::catch_unwind(|| {
-        let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, luma);
-        img.detect_grids()
-            .into_iter()
-            .find_map(|grid| grid.decode().ok().map(|(_, text)| text))
-    });
-    match found {
-        Ok(Some(text)) => Ok(text),
-        Ok(None) | Err(_) => Err(InputError::NoQrCode),
+/// The text of the first QR code found in a picture (a camera frame, a photo, a
+/// screenshot; PNG or JPEG), with the picture's size bounded before decoding
+/// ([`kit::picture`]).
+pub fn scan_picture(bytes: &[u8]) -> Result<String, InputError> {
+    match kit::picture::read_qr(bytes) {
+        Ok(texts) => texts.into_iter().next().ok_or(InputError::NoQrCode),
+        Err(kit::picture::ScanError::NoQrCode) => Err(InputError::NoQrCode),
+        Err(e) => Err(InputError::Picture(e.to_string())),
     }
 }
 
@@ -469,7 +428,7 @@ mod tests {
         let url = "https://wallet.example/p/abc";
         let qr = protocol::qr::Qr::new(url).expect("QR");
         let png = qr.png(6);
-        assert_eq!(scan_png(&png).expect("decodes"), url);
+        assert_eq!(scan_picture(&png).expect("decodes"), url);
         assert!(matches!(uploaded("image/png", &png), Ok(Pasted::Url(u)) if u == url));
         // An RGBA picture with the code on a transparent ground decodes too.
         let blank = {
@@ -481,9 +440,9 @@ mod tests {
             drop(w);
             out
         };
-        assert_eq!(scan_png(&blank), Err(InputError::NoQrCode));
+        assert_eq!(scan_picture(&blank), Err(InputError::NoQrCode));
         assert!(matches!(
-            scan_png(b"not a png"),
+            scan_picture(b"not a png"),
             Err(InputError::Picture(_))
         ));
         assert!(matches!(

@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use kit::serve::ClientIp;
 use protocol::oid4vp::{RequestUriMethod, ResponseMode};
 
-use super::{DESK_PATH, Frame, render};
+use super::texts::Problem;
+use super::{DESK_PATH, Frame, page_lang, render};
 use crate::app::App;
 use crate::domain::requests::{ClientPrefix, Disclose, RequestOptions, RequestSpec};
 use crate::domain::templates::SavedTemplate;
@@ -18,7 +19,7 @@ use crate::error::Error;
 use crate::http::csrf::{CsrfScope, new_csrf_cookie};
 use crate::http::error::{DeskError, PageError};
 use crate::http::session::{self, DeskSession, SESSION_COOKIE, SESSION_TTL, SignedIn};
-use kit::web::{CookiePolicy, SameSite, cookie};
+use kit::web::{CookiePolicy, Lang, SameSite, cookie};
 
 const CSRF_COOKIE: &str = "verifier_csrf";
 
@@ -94,12 +95,13 @@ fn desk_page(app: &App, csrf: &Csrf, status: StatusCode, page: &impl Template) -
 struct SignIn<'a> {
     frame: Frame,
     csrf: &'a str,
-    error: Option<String>,
+    /// Why signing in failed: in words, and the software's own (technical).
+    error: Option<(String, String)>,
 }
 
-fn sign_in<'a>(csrf: &'a Csrf, error: Option<String>) -> SignIn<'a> {
+fn sign_in<'a>(csrf: &'a Csrf, lang: Lang, error: Option<(String, String)>) -> SignIn<'a> {
     SignIn {
-        frame: Frame::desk("Sign in"),
+        frame: Frame::desk(lang, DESK_PATH, |t| t.sign_in_title),
         csrf: &csrf.token,
         error,
     }
@@ -121,12 +123,13 @@ struct NewRequest<'a> {
 fn new_request<'a>(
     app: &'a App,
     csrf: &'a Csrf,
+    lang: Lang,
     form: &'a RequestForm,
     templates: &'a [SavedTemplate],
     error: Option<String>,
 ) -> NewRequest<'a> {
     NewRequest {
-        frame: Frame::desk("New request"),
+        frame: Frame::desk(lang, DESK_PATH, |t| t.new_request_title),
         csrf: &csrf.token,
         error,
         form,
@@ -159,8 +162,9 @@ pub async fn desk(State(app): State<App>, headers: HeaderMap) -> Response {
         Ok(session) => session,
         Err(e) => return PageError::from(e).into_response(),
     };
+    let lang = page_lang(&headers);
     if session.is_none() {
-        return desk_page(&app, &csrf, StatusCode::OK, &sign_in(&csrf, None));
+        return desk_page(&app, &csrf, StatusCode::OK, &sign_in(&csrf, lang, None));
     }
     let form = RequestForm {
         issuer: app
@@ -180,7 +184,7 @@ pub async fn desk(State(app): State<App>, headers: HeaderMap) -> Response {
         &app,
         &csrf,
         StatusCode::OK,
-        &new_request(&app, &csrf, &form, &templates, None),
+        &new_request(&app, &csrf, lang, &form, &templates, None),
     )
 }
 
@@ -200,7 +204,14 @@ pub async fn login(
             &app,
             &csrf,
             StatusCode::UNAUTHORIZED,
-            &sign_in(&csrf, Some(DeskError::WrongToken.to_string())),
+            &sign_in(
+                &csrf,
+                page_lang(&headers),
+                Some((
+                    Problem::WrongToken.message(page_lang(&headers)),
+                    DeskError::WrongToken.to_string(),
+                )),
+            ),
         ));
     }
     // checked_form made sure the CSRF cookie is there: the session is bound to it.
@@ -306,7 +317,14 @@ pub async fn create(
                 &app,
                 &csrf,
                 StatusCode::BAD_REQUEST,
-                &new_request(&app, &csrf, &form, &templates, Some(e.to_string())),
+                &new_request(
+                    &app,
+                    &csrf,
+                    page_lang(&headers),
+                    &form,
+                    &templates,
+                    Some(e.to_string()),
+                ),
             ))
         }
         Err(e) => Err(e.into()),

@@ -7,20 +7,32 @@
 //! Every value shown is escaped by the template engine (no `|safe` anywhere); every form
 //! carries a CSRF token ([`super::csrf`]).
 
+pub mod answer;
 pub mod check;
 pub mod desk;
 pub mod request;
 pub mod result;
+pub mod switch;
+pub mod texts;
 
 use askama::Template;
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use kit::web::Lang;
+
+use self::texts::{Problem, Texts, texts};
 
 pub const DESK_PATH: &str = "/desk";
 /// The pages' style sheet.
 pub const STYLE_PATH: &str = "/static/verifier.css";
 /// The desk's script: wakes a request's result section.
 pub const DESK_SCRIPT_PATH: &str = "/desk/desk.js";
+/// The language switch: `GET /lang/{en|ja}?next=/local/path`.
+pub const LANG_PATH: &str = "/lang";
+/// The cookie holding the reader's choice of language (for every page of the verifier).
+const LANG_COOKIE: &str = "verifier_lang";
 
 /// The Content Security Policy of the desk's pages: scripts and styles from the verifier
 /// only, nothing inline.
@@ -50,6 +62,35 @@ impl askama::filters::Escaper for Entities {
     }
 }
 
+/// The reader's language: the switch's cookie, else `Accept-Language`, else English.
+pub fn page_lang(headers: &HeaderMap) -> Lang {
+    Lang::from_headers(headers, LANG_COOKIE)
+}
+
+/// Which group of pages a page belongs to: its header link, script and error pages' way
+/// back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Home {
+    Desk,
+    Check,
+}
+
+impl Home {
+    fn path(self) -> &'static str {
+        match self {
+            Home::Desk => DESK_PATH,
+            Home::Check => check::CHECK_PATH,
+        }
+    }
+
+    fn script(self) -> &'static str {
+        match self {
+            Home::Desk => DESK_SCRIPT_PATH,
+            Home::Check => check::CHECK_SCRIPT_PATH,
+        }
+    }
+}
+
 /// What every page's frame (`templates/base.html`) shows.
 pub struct Frame {
     pub title: &'static str,
@@ -57,17 +98,36 @@ pub struct Frame {
     pub home: &'static str,
     pub style: &'static str,
     pub script: &'static str,
+    pub lang: Lang,
+    /// The page's words.
+    pub t: &'static Texts,
+    /// The language switch: each other language's (code, own name, link back here).
+    pub switch: Vec<(&'static str, &'static str, String)>,
 }
 
 impl Frame {
-    /// A desk page's frame.
-    pub fn desk(title: &'static str) -> Frame {
+    /// A page of `home`'s group at `here` (its path and query, where the language switch
+    /// returns), titled by `title` of the page's words.
+    pub fn new(home: Home, lang: Lang, here: &str, title: fn(&Texts) -> &'static str) -> Frame {
+        let t = texts(lang);
         Frame {
-            title,
-            home: DESK_PATH,
+            title: title(t),
+            home: home.path(),
             style: STYLE_PATH,
-            script: DESK_SCRIPT_PATH,
+            script: home.script(),
+            lang,
+            t,
+            switch: lang
+                .switch_links(LANG_PATH, here)
+                .into_iter()
+                .map(|(l, href)| (l.code(), l.own_name(), href))
+                .collect(),
         }
+    }
+
+    /// A desk page's frame.
+    pub fn desk(lang: Lang, here: &str, title: fn(&Texts) -> &'static str) -> Frame {
+        Frame::new(Home::Desk, lang, here, title)
     }
 }
 
@@ -76,8 +136,10 @@ impl Frame {
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
     frame: Frame,
-    reason: &'a str,
     message: &'a str,
+    /// The error as the software says it (folded under "Technical details").
+    detail: Option<&'a str>,
+    back: &'static str,
 }
 
 /// An HTML document or fragment with the pages' headers: not cached, the desk's CSP.
@@ -92,27 +154,80 @@ pub(crate) fn render(status: StatusCode, page: &impl Template) -> Response {
         Err(e) => {
             tracing::error!(error = %e, "rendering a page");
             error_page(
+                Lang::En,
+                Home::Desk,
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "the server could not complete the request",
+                Problem::Internal,
+                None,
             )
         }
     }
 }
 
-/// An error page (see [`super::error::PageError`]).
-pub fn error_page(status: StatusCode, message: &str) -> Response {
+/// An error page in `lang`: what happened and what to do next, the software's own words
+/// folded under "Technical details", a way back to `home`.
+pub fn error_page(
+    lang: Lang,
+    home: Home,
+    status: StatusCode,
+    problem: Problem,
+    detail: Option<&str>,
+) -> Response {
+    let message = problem.message(lang);
+    let frame = Frame::new(home, lang, home.path(), |t| t.error_title);
+    let back = match home {
+        Home::Desk => frame.t.back_to_desk,
+        Home::Check => frame.t.back_to_check,
+    };
     let page = ErrorPage {
-        frame: Frame::desk("Error"),
-        reason: status.canonical_reason().unwrap_or("Error"),
-        message,
+        frame,
+        message: &message,
+        detail,
+        back,
     };
     match page.render() {
         Ok(html) => html_response(status, html),
         Err(e) => {
             tracing::error!(error = %e, "rendering the error page");
-            (status, message.to_owned()).into_response()
+            (status, message).into_response()
         }
     }
+}
+
+/// Marks an error response whose page [`localized_errors`] writes again in the reader's
+/// language (the response carries the English page until then).
+#[derive(Clone, Debug)]
+pub(crate) struct LocalizeError {
+    pub problem: Problem,
+    pub detail: Option<String>,
+}
+
+/// Middleware: an error page made without the request at hand ([`LocalizeError`]) is
+/// written in the reader's language, with a way back to the page group it came from.
+pub(crate) async fn localized_errors(request: Request, next: Next) -> Response {
+    let lang = page_lang(request.headers());
+    let path = request.uri().path();
+    let home = if path.starts_with(check::CHECK_PATH) || path.starts_with("/r/") {
+        Home::Check
+    } else {
+        Home::Desk
+    };
+    let mut r = next.run(request).await;
+    let Some(later) = r.extensions_mut().remove::<LocalizeError>() else {
+        return r;
+    };
+    let retry = r.headers().get(header::RETRY_AFTER).cloned();
+    let mut page = error_page(
+        lang,
+        home,
+        r.status(),
+        later.problem,
+        later.detail.as_deref(),
+    );
+    if let Some(v) = retry {
+        page.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    page
 }
 
 /// A static file of the pages, served with its media type and an `ETag` of its content:
@@ -197,18 +312,28 @@ mod tests {
     }
 
     #[test]
-    fn the_error_page_escapes_its_message() {
-        let r = ErrorPage {
-            frame: Frame::desk("Error"),
-            reason: "Bad Request",
-            message: r#"<script>alert("x")</script> & 'y'"#,
-        }
-        .render()
-        .unwrap();
+    fn the_error_page_escapes_its_detail_and_speaks_the_readers_language() {
+        let page = |lang| {
+            ErrorPage {
+                frame: Frame::desk(lang, "/desk", |t| t.error_title),
+                message: "m",
+                detail: Some(r#"<script>alert("x")</script> & 'y'"#),
+                back: "b",
+            }
+            .render()
+            .unwrap()
+        };
+        let r = page(Lang::En);
         assert!(
             r.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"),
             "{r}"
         );
-        assert!(r.contains(r#"<p class="error" id="error">"#), "{r}");
+        assert!(r.contains(r#"<p class="error" id="error">m</p>"#), "{r}");
+        assert!(r.contains(r#"<html lang="en">"#), "{r}");
+        assert!(r.contains("/lang/ja?next=%2Fdesk"), "{r}");
+        let r = page(Lang::Ja);
+        assert!(r.contains(r#"<html lang="ja">"#), "{r}");
+        assert!(r.contains("技術的な詳細"), "{r}");
+        assert!(r.contains("/lang/en?next=%2Fdesk"), "{r}");
     }
 }

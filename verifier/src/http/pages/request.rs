@@ -12,9 +12,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
+use kit::web::ShownDate;
 
 use super::result::{ResultView, result_fragment};
-use super::{DESK_JS, Frame, html_response, render};
+use super::{DESK_JS, DESK_PATH, Frame, html_response, page_lang, render};
 use crate::app::App;
 use crate::domain::requests::ResultState;
 use crate::error::Error;
@@ -32,7 +33,7 @@ struct RequestPage {
     frame: Frame,
     id: String,
     link: String,
-    expires: String,
+    expires: ShownDate,
     result: ResultView,
 }
 
@@ -40,16 +41,22 @@ struct RequestPage {
 pub async fn request_page(
     _: SignedIn,
     State(app): State<App>,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
+    let lang = page_lang(&headers);
     let result = app.requests.result(&id).await?;
     let links = app.requests.links(&id).await?;
+    let here = format!("{DESK_PATH}/requests/{id}");
     Ok(render(
         StatusCode::OK,
         &RequestPage {
-            frame: Frame::desk("Presentation request"),
-            expires: format_time(result.expires_at),
-            result: ResultView::of(&result),
+            frame: Frame::desk(lang, &here, |t| t.request_title),
+            expires: lang.date_time(result.expires_at).unwrap_or(ShownDate {
+                datetime: String::new(),
+                text: String::new(),
+            }),
+            result: ResultView::of(&result, lang),
             link: links.openid4vp_uri,
             id,
         },
@@ -60,10 +67,14 @@ pub async fn request_page(
 pub async fn result_part(
     _: SignedIn,
     State(app): State<App>,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let result = app.requests.result(&id).await?;
-    Ok(html_response(StatusCode::OK, result_fragment(&result)?))
+    Ok(html_response(
+        StatusCode::OK,
+        result_fragment(&result, page_lang(&headers))?,
+    ))
 }
 
 /// `GET /desk/requests/{id}/events`: server-sent events; one `result` event carrying the
@@ -71,17 +82,19 @@ pub async fn result_part(
 pub async fn events(
     _: SignedIn,
     State(app): State<App>,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, PageError> {
+    let lang = page_lang(&headers);
     // Subscribe before the first read, so a result stored in between still wakes us.
     let wake = app.results.subscribe();
     app.requests.result(&id).await?;
-    let stream = futures_util::stream::unfold(Some((app, id, wake)), |waiting| async move {
+    let stream = futures_util::stream::unfold(Some((app, id, wake)), move |waiting| async move {
         let (app, id, mut wake) = waiting?;
         loop {
             match app.requests.result(&id).await {
                 Ok(r) if r.state != ResultState::Pending => {
-                    let html = match result_fragment(&r) {
+                    let html = match result_fragment(&r, lang) {
                         Ok(html) => html,
                         Err(e) => {
                             tracing::error!(error = %e, "rendering a result for its page");
@@ -112,14 +125,4 @@ pub async fn events(
 /// `GET /desk/desk.js`: wakes the result section on the `result` event (or polls).
 pub async fn script(headers: HeaderMap) -> Response {
     DESK_JS.response(&headers)
-}
-
-fn format_time(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| unix.to_string())
 }
