@@ -412,6 +412,256 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::tests::{offer, test_store};
+    use crate::store::{EventRow, OutboxRow, RegistrationInsert, RegistrationRow};
+
+    fn operator(id: &str, email: &str) -> OperatorRow {
+        OperatorRow {
+            id: id.into(),
+            email: email.into(),
+            email_key: email.to_lowercase(),
+            display_name: "Ada".into(),
+            role: "admin".into(),
+            password_hash: "$argon2id$…".into(),
+            created_at: 100,
+            disabled_at: None,
+        }
+    }
+
+    fn audit(subject: &str) -> AuditEntry {
+        AuditEntry {
+            at: 100,
+            action: "operator.created".into(),
+            subject: subject.into(),
+            detail: "{}".into(),
+            operator_id: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn operators_are_unique_per_address_and_sessions_end_by_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = test_store(dir.path()).await;
+        assert!(
+            store
+                .insert_operator(&operator("o1", "ada@example.org"), &audit("o1"))
+                .await
+                .unwrap()
+        );
+        // The same address in other case: refused, and its audit entry not written.
+        assert!(
+            !store
+                .insert_operator(&operator("o2", "ADA@example.org"), &audit("o2"))
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.operators().await.unwrap().len(), 1);
+        assert_eq!(store.audit_log(10).await.unwrap().len(), 1);
+
+        // A session: found while fresh, not once idle or too old.
+        store
+            .insert_console_session("h1", "o1", 1_000)
+            .await
+            .unwrap();
+        let (o, seen) = store.console_session("h1", 0, 999).await.unwrap().unwrap();
+        assert_eq!((o.id.as_str(), seen), ("o1", 1_000));
+        assert!(
+            store
+                .console_session("h1", 0, 1_000)
+                .await
+                .unwrap()
+                .is_none(),
+            "idle"
+        );
+        assert!(
+            store
+                .console_session("h1", 1_000, 0)
+                .await
+                .unwrap()
+                .is_none(),
+            "too old"
+        );
+        store.touch_console_session("h1", 2_000).await.unwrap();
+        assert!(
+            store
+                .console_session("h1", 0, 1_500)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            store
+                .console_session("other", 0, 0)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(store.purge_console_sessions(0, 1_999).await.unwrap(), 0);
+        assert_eq!(store.purge_console_sessions(0, 2_000).await.unwrap(), 1);
+        assert!(store.console_session("h1", 0, 0).await.unwrap().is_none());
+
+        // Failed sign-ins are kept per address typed, known or not.
+        let f = SignInFailures {
+            failures: 2,
+            first_at: 5,
+            locked_until: 0,
+        };
+        store
+            .set_sign_in_failures("ghost@example.org", f)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.sign_in_failures("ghost@example.org").await.unwrap(),
+            Some(f)
+        );
+        store
+            .clear_sign_in_failures("ghost@example.org")
+            .await
+            .unwrap();
+        assert_eq!(
+            store.sign_in_failures("ghost@example.org").await.unwrap(),
+            None
+        );
+        store.db.close().await;
+    }
+
+    fn person(i: usize, created_at: i64) -> RegistrationInsert {
+        let id = format!("r{i:04}");
+        RegistrationInsert {
+            registration: RegistrationRow {
+                id: id.clone(),
+                achievement_id: "a1".into(),
+                name: if i == 7 {
+                    "100% Ada_".into()
+                } else {
+                    format!("Person {i}")
+                },
+                email: format!("p{i}@example.org"),
+                email_key: format!("p{i}@example.org"),
+                locale: "en".into(),
+                tx_code: 0,
+                evidence: None,
+                results: None,
+                invitation_expires_at: 10_000,
+                wallet_registered_at: i.is_multiple_of(10).then_some(created_at),
+                created_at,
+            },
+            offer: None,
+            messages: vec![OutboxRow {
+                id: format!("m{i}"),
+                registration_id: id.clone(),
+                offer_id: None,
+                kind: "invitation".into(),
+                recipient: format!("p{i}@example.org"),
+                created_at,
+                attempts: 0,
+                next_attempt_at: if i == 3 { i64::MAX } else { created_at },
+                sent_at: None,
+                last_error: None,
+            }],
+            events: vec![EventRow {
+                registration_id: id,
+                at: created_at,
+                event: "registered".into(),
+                detail: "{}".into(),
+            }],
+        }
+    }
+
+    #[tokio::test]
+    async fn registration_pages_follow_their_key_filter_and_search() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = test_store(dir.path()).await;
+        offer(&store).await;
+        // 120 people over 12 seconds, ten a second: pages cut inside a second too.
+        let items: Vec<_> = (0..120)
+            .map(|i| person(i, 1_000 + (i / 10) as i64))
+            .collect();
+        store.insert_registrations(&items).await.unwrap();
+
+        let mut seen = Vec::new();
+        let mut before = None;
+        loop {
+            let page = store
+                .registration_page(&RegistrationQuery {
+                    before: before.clone(),
+                    limit: 25,
+                    ..RegistrationQuery::default()
+                })
+                .await
+                .unwrap();
+            if page.is_empty() {
+                break;
+            }
+            before = page.last().map(|r| (r.created_at, r.id.clone()));
+            seen.extend(page.into_iter().map(|r| r.id));
+        }
+        let mut expected: Vec<String> = (0..120).map(|i| format!("r{i:04}")).collect();
+        expected.reverse();
+        assert_eq!(seen, expected, "newest first, each once");
+
+        let counts: std::collections::HashMap<String, i64> = store
+            .registration_status_counts()
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+        assert_eq!(counts["mail_failed"], 1);
+        assert_eq!(counts["wallet_registered"], 12);
+        assert_eq!(counts["invited"], 107);
+        let failed = store
+            .registration_page(&RegistrationQuery {
+                status: Some("mail_failed".into()),
+                limit: 10,
+                ..RegistrationQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            failed.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["r0003"]
+        );
+
+        // Search: case-insensitive, by name or address; LIKE's wildcards match literally.
+        let search = |q: &str| RegistrationQuery {
+            search: Some(q.into()),
+            limit: 200,
+            ..RegistrationQuery::default()
+        };
+        assert_eq!(
+            store
+                .registration_page(&search("PERSON 11"))
+                .await
+                .unwrap()
+                .len(),
+            11
+        );
+        assert_eq!(
+            store
+                .registration_page(&search("p42@"))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        let literal = store.registration_page(&search("100%")).await.unwrap();
+        assert_eq!(
+            literal.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["r0007"]
+        );
+        assert_eq!(
+            store.registration_page(&search("a_")).await.unwrap().len(),
+            1
+        );
+        assert!(
+            store
+                .registration_page(&search("' OR 1=1 --"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        store.db.close().await;
+    }
 
     #[test]
     fn search_terms_match_literally() {
