@@ -650,7 +650,7 @@ async fn operators_sign_in_and_roles_csrf_and_the_audit_log_hold() {
 }
 
 #[tokio::test]
-#[ignore = "needs chromium and chromedriver: cargo test -p akashi-tests --test journeys console -- --include-ignored"]
+#[ignore = "heavy: run by ./test (headless Chromium)"]
 async fn console_pages_in_chromium_at_two_widths_in_two_languages() {
     let t = TestStack::start_with(|c| {
         c.issuer.password_cost = kit::password::PasswordCost::TEST;
