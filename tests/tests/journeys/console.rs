@@ -661,6 +661,8 @@ async fn console_pages_in_chromium_at_two_widths_in_two_languages() {
     let ach = achievement(&t).await;
     register_people(&t, &ach, 60).await;
     let app = &t.stack.issuer.app;
+    // A second later: the newest, so on the first page.
+    t.stack.clock.advance(1);
     let req = NewRegistration {
         name: "田中 花子".into(),
         email: "hanako.tanaka.with.a.long.address@example.jp".into(),
