@@ -311,9 +311,10 @@ impl Store {
             .filter(|s| !s.is_empty())
             .map(contains_pattern);
         Ok(with_db!(&self.db, |pool| {
+            // One level, the status condition beside the key's: the planner walks
+            // `registrations_created` backwards and stops at the limit.
             let mut b = sqlx::QueryBuilder::new(format!(
-                "SELECT id, achievement_id, achievement_name, name, email, created_at, status FROM (\
-                 SELECT r.id, r.achievement_id, a.name AS achievement_name, r.name, r.email, r.created_at, \
+                "SELECT r.id, r.achievement_id, a.name AS achievement_name, r.name, r.email, r.created_at, \
                  {STATUS_SQL} AS status FROM registrations r JOIN achievements a ON a.id = r.achievement_id \
                  WHERE 1 = 1"
             ));
@@ -333,11 +334,11 @@ impl Store {
                     .push_bind(p.clone())
                     .push(" ESCAPE '\\')");
             }
-            b.push(") s");
             if let Some(status) = &q.status {
-                b.push(" WHERE status = ").push_bind(status.clone());
+                b.push(format_args!(" AND {STATUS_SQL} = "))
+                    .push_bind(status.clone());
             }
-            b.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+            b.push(" ORDER BY r.created_at DESC, r.id DESC LIMIT ")
                 .push_bind(q.limit);
             b.build_query_as::<RegistrationListRow>()
                 .fetch_all(pool)
