@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::domain::achievements::{AchievementUpdate, NewAchievement};
 use crate::domain::import::Format;
 use crate::domain::offers::{EvidenceInput, NewOffer, ResultInput};
+use crate::domain::operators::{NewOperator, OperatorView};
 use crate::domain::registrations::{NewRegistration, registration_item};
 use crate::error::AppError;
 use crate::{App, Config};
@@ -197,6 +198,30 @@ pub enum Command {
     },
     /// Count the emails: pending, retrying, sent.
     Outbox {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a console operator. The password is asked for on the terminal (not echoed),
+    /// or read as the first line of standard input with `--password-stdin`; there is no
+    /// default password.
+    OperatorCreate {
+        #[arg(long)]
+        email: String,
+        /// The name shown in the console and the audit log.
+        #[arg(long)]
+        name: String,
+        /// admin (everything), operator (programs, imports, registrations, revocation) or
+        /// viewer (read only).
+        #[arg(long)]
+        role: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the console operators.
+    Operators {
         #[arg(long)]
         json: bool,
     },
@@ -480,6 +505,44 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
             }
             Ok(())
         }
+        Command::OperatorCreate {
+            email,
+            name,
+            role,
+            password_stdin,
+            json,
+        } => {
+            let password = if password_stdin {
+                password_from(&mut std::io::stdin().lock())?
+            } else {
+                prompt_password()?
+            };
+            let new = NewOperator {
+                email,
+                name,
+                role,
+                password,
+            };
+            operator_create(app, &new, json).await.map(|_| ())
+        }
+        Command::Operators { json } => {
+            let list = app.operators().await?;
+            if json {
+                print_json(&json!({ "operators": list }));
+            } else {
+                for o in list {
+                    println!(
+                        "{}  {:<8} {} <{}>{}",
+                        o.id,
+                        o.role,
+                        o.name,
+                        o.email,
+                        if o.disabled { "  (disabled)" } else { "" }
+                    );
+                }
+            }
+            Ok(())
+        }
         Command::Audit { limit, json } => {
             check_limit(limit)?;
             let entries = app.store.audit_log(limit).await?;
@@ -535,6 +598,84 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
             Ok(())
         }
     }
+}
+
+/// `operator-create` once the password is known: creates the operator and says so.
+pub async fn operator_create(
+    app: &App,
+    new: &NewOperator,
+    json: bool,
+) -> Result<OperatorView, AppError> {
+    let view = app.create_operator(new, "command line").await?;
+    if json {
+        print_json(&json!(view));
+    } else {
+        println!(
+            "operator {} created: {} <{}>, {}",
+            view.id, view.name, view.email, view.role
+        );
+    }
+    Ok(view)
+}
+
+/// The password on the first line of `input`, without its line ending.
+pub fn password_from(input: &mut impl std::io::BufRead) -> Result<String, AppError> {
+    let mut line = String::new();
+    input
+        .read_line(&mut line)
+        .map_err(|e| AppError::bad_request("password", format!("standard input: {e}")))?;
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    if password.is_empty() {
+        return Err(AppError::bad_request(
+            "password",
+            "standard input has no password on its first line",
+        ));
+    }
+    Ok(password.to_owned())
+}
+
+/// Asks for the password twice on the terminal, with echo off (`stty -echo`).
+fn prompt_password() -> Result<String, AppError> {
+    use std::io::{IsTerminal as _, Write as _};
+
+    if !std::io::stdin().is_terminal() {
+        return Err(AppError::bad_request(
+            "password",
+            "standard input is not a terminal to ask on: pass --password-stdin and write the password to standard input",
+        ));
+    }
+    let stty = |arg: &str| {
+        std::process::Command::new("stty")
+            .arg(arg)
+            .stdin(std::process::Stdio::inherit())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !stty("-echo") {
+        return Err(AppError::bad_request(
+            "password",
+            "could not turn the terminal's echo off (stty): pass --password-stdin instead",
+        ));
+    }
+    let ask = |prompt: &str| {
+        eprint!("{prompt}");
+        let _ = std::io::stderr().flush();
+        let answer = password_from(&mut std::io::stdin().lock());
+        eprintln!();
+        answer
+    };
+    let first = ask("Password for the new operator: ");
+    let second = ask("The same password again: ");
+    stty("echo");
+    let (first, second) = (first?, second?);
+    if first != second {
+        return Err(AppError::bad_request(
+            "password",
+            "the two passwords differ",
+        ));
+    }
+    Ok(first)
 }
 
 /// `--limit` of the listing commands: 1 to 100000.
@@ -739,5 +880,24 @@ pub async fn main_with(config: Config, command: Option<Command>) -> Result<(), A
                 .map_err(|e| AppError::Internal(e.to_string()))
         }
         other => run(&app, other).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_is_the_first_line_without_its_ending() {
+        assert_eq!(
+            password_from(&mut "correct horse battery\r\nsecond line\n".as_bytes()).unwrap(),
+            "correct horse battery"
+        );
+        assert_eq!(
+            password_from(&mut " spaces kept \n".as_bytes()).unwrap(),
+            " spaces kept "
+        );
+        assert!(password_from(&mut "".as_bytes()).is_err());
+        assert!(password_from(&mut "\n".as_bytes()).is_err());
     }
 }

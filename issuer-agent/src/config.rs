@@ -144,6 +144,10 @@ pub struct Config {
     /// variable sets it).
     #[arg(skip)]
     pub new_keys: NewKeys,
+    /// The argon2id cost of new console operators' password hashes: argon2's default; only
+    /// tests lower it (no flag or variable sets it).
+    #[arg(skip)]
+    pub password_cost: kit::password::PasswordCost,
 }
 
 /// Makes the issuer's signing keys on first start (a stored key is loaded, never remade).
@@ -189,6 +193,7 @@ impl Config {
             import_max_bytes: defaults::IMPORT_MAX_BYTES,
             outbox_concurrency: defaults::OUTBOX_CONCURRENCY,
             new_keys: NewKeys::GENERATE,
+            password_cost: kit::password::PasswordCost::DEFAULT,
         }
     }
 

@@ -33,6 +33,19 @@ pub enum AppError {
     Throttled(#[from] kit::throttle::Throttled),
     #[error("{0} not found")]
     NotFound(String),
+    /// Console sign-in: the address and password do not name an enabled operator (the
+    /// same answer whether or not the address has an operator).
+    #[error("wrong email address or password")]
+    SignInRefused,
+    /// Console sign-in: too many failed sign-ins for the address typed.
+    #[error("too many failed sign-ins for this email address; try again in {minutes} minutes")]
+    SignInLocked { minutes: i64 },
+    /// A console operator's role does not allow the change.
+    #[error("your role ({role}) does not allow this; it needs {needs}")]
+    Forbidden {
+        role: &'static str,
+        needs: &'static str,
+    },
     #[error("configuration: {0}")]
     Config(String),
     #[error(transparent)]

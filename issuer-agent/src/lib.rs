@@ -60,6 +60,9 @@ pub struct Inner {
     /// Failed admin token attempts per client address (in memory, per instance; see
     /// [`kit::throttle`]).
     pub admin_throttle: kit::throttle::Throttle,
+    /// Failed console sign-ins per client address (in memory, per instance), beside the
+    /// per-address-typed lockout kept in the database ([`domain::operators`]).
+    pub console_throttle: kit::throttle::Throttle,
 }
 
 /// Wrong admin tokens a client address may send per [`ADMIN_TOKEN_WINDOW`] before it is
@@ -187,6 +190,10 @@ impl App {
                 ADMIN_TOKEN_MAX_FAILURES,
                 ADMIN_TOKEN_WINDOW,
             ),
+            console_throttle: kit::throttle::Throttle::new(
+                domain::operators::CLIENT_MAX_FAILURES,
+                domain::operators::SIGN_IN_LOCK,
+            ),
         };
         Ok((
             App {
@@ -198,7 +205,7 @@ impl App {
 }
 
 /// Runs the issuer agent on `listener` until `shutdown` resolves, purging used-up nonces
-/// once a minute meanwhile.
+/// and ended console sessions once a minute meanwhile.
 pub async fn serve(
     app: App,
     listener: TcpListener,
@@ -211,6 +218,9 @@ pub async fn serve(
             async move {
                 if let Err(e) = app.store.purge_nonces(app.clock.now()).await {
                     tracing::warn!(error = %e, "purging expired nonces failed");
+                }
+                if let Err(e) = app.purge_console_sessions(app.clock.now()).await {
+                    tracing::warn!(error = %e, "purging ended console sessions failed");
                 }
             }
         }

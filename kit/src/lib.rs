@@ -4,8 +4,8 @@
 //! stranger's URL goes through (`fetch`), throttles (`throttle`), the verification core's
 //! network (`network_sources`), the OpenAPI problem schemas (`openapi`), the web helpers:
 //! escaping, bearer tokens, cookies, the pages' language (`web`), QR codes in uploaded
-//! pictures (`picture`), and, with the `mail` feature, the one mailer
-//! and its outbox (`mail`).
+//! pictures (`picture`), and, with the `mail` feature, the one mailer and its outbox
+//! (`mail`); with the `password` feature, argon2id password hashes (`password`).
 
 pub mod config;
 pub mod db;
@@ -16,6 +16,8 @@ pub mod mail;
 pub mod network_sources;
 #[cfg(feature = "openapi")]
 pub mod openapi;
+#[cfg(feature = "password")]
+pub mod password;
 pub mod picture;
 pub mod serve;
 pub mod throttle;

@@ -120,6 +120,7 @@ fn issued_audit(row: &CredentialRow, idx: i64) -> AuditEntry {
             "status_idx": idx,
         })
         .to_string(),
+        operator_id: None,
     }
 }
 
@@ -514,6 +515,7 @@ impl App {
             action: format!("offer.{decision}"),
             subject: offer_id.to_owned(),
             detail: json!({ "by": actor }).to_string(),
+            operator_id: None,
         };
         if !self
             .store
@@ -596,6 +598,7 @@ impl App {
                 "event_description": request.event_description,
             })
             .to_string(),
+            operator_id: None,
         };
         self.store.insert_audit_entry(&audit).await?;
         Ok(())
@@ -785,6 +788,17 @@ impl App {
         status: &str,
         via: &str,
     ) -> Result<Vec<String>, AppError> {
+        self.set_status_as(credential_id, status, via, None).await
+    }
+
+    /// [`App::set_status`] by a console operator (`operator_id`), recorded with the change.
+    pub async fn set_status_as(
+        &self,
+        credential_id: &str,
+        status: &str,
+        via: &str,
+        operator_id: Option<&str>,
+    ) -> Result<Vec<String>, AppError> {
         let value = match status {
             "valid" => protocol::status::VALID,
             "revoked" => protocol::status::INVALID,
@@ -801,6 +815,7 @@ impl App {
             action: format!("credential.{status}"),
             subject: credential_id.to_owned(),
             detail: json!({ "via": via }).to_string(),
+            operator_id: operator_id.map(str::to_owned),
         };
         let changed = self
             .store

@@ -2,10 +2,12 @@
 //! HTTP handlers, the CLI and the tests alike.
 
 pub mod achievements;
+pub mod console;
 pub mod images;
 pub mod import;
 pub mod issuance;
 pub mod offers;
+pub mod operators;
 pub mod registrations;
 
 /// The name of a credential status value (0 valid, 1 revoked, 2 suspended).

@@ -55,6 +55,21 @@ impl IntoResponse for AppError {
                 kit::serve::retry_after(&mut r, e.retry_after);
                 r
             }
+            AppError::SignInRefused => kit::serve::problem(
+                StatusCode::UNAUTHORIZED,
+                "Sign-in refused",
+                &self.to_string(),
+                None,
+            ),
+            AppError::SignInLocked { .. } => kit::serve::problem(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many failed sign-ins",
+                &self.to_string(),
+                None,
+            ),
+            AppError::Forbidden { .. } => {
+                kit::serve::problem(StatusCode::FORBIDDEN, "Forbidden", &self.to_string(), None)
+            }
             AppError::NotFound(what) => kit::serve::problem(
                 StatusCode::NOT_FOUND,
                 "Not found",

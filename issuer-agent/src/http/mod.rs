@@ -1,9 +1,11 @@
 //! Routes. Handlers parse, make one domain call and respond; errors map in
-//! [`crate::error`]. Every route but the development mailbox is registered through
+//! [`crate::error`]. Every route but the development mailbox and the console's pages
+//! (`console/`, HTML for people, not an API) is registered through
 //! `utoipa_axum::routes!`, which takes its path and method from the handler's
 //! `#[utoipa::path]`: the router and `GET /openapi.json` come from one list.
 
 mod admin;
+mod console;
 pub mod error;
 mod extract;
 mod oid4vci;
@@ -85,5 +87,6 @@ pub fn router(app: App) -> Router {
         )
         .route("/dev/mailbox", get(registrations::mailbox))
         .route("/dev/mailbox/{id}", get(registrations::mailbox_message))
+        .merge(console::router())
         .with_state(app)
 }

@@ -84,6 +84,9 @@ pub struct AuditEntry {
     pub action: String,
     pub subject: String,
     pub detail: String,
+    /// The console operator who made the change; none for the admin API, the command line
+    /// and the wallets.
+    pub operator_id: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -136,13 +139,14 @@ pub enum ClaimRefused {
 macro_rules! insert_audit {
     ($tx:expr, $audit:expr) => {
         sqlx::query(
-            "INSERT INTO audit_log (id, at, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO audit_log (id, at, action, subject, detail, operator_id) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(uuid::Uuid::new_v4().to_string())
         .bind($audit.at)
         .bind(&$audit.action)
         .bind(&$audit.subject)
         .bind(&$audit.detail)
+        .bind(&$audit.operator_id)
         .execute($tx)
         .await?
     };
@@ -205,8 +209,10 @@ macro_rules! select_offers {
     };
 }
 
+mod console;
 mod deferred;
 mod registrations;
+pub use console::*;
 pub use deferred::*;
 pub use registrations::*;
 
@@ -603,12 +609,14 @@ impl Store {
 
     /// The newest `limit` audit entries, newest first.
     pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
-        Ok(with_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT at, action, subject, detail FROM audit_log ORDER BY at DESC, id LIMIT $1"
+        Ok(with_db!(&self.db, |pool| {
+            sqlx::query_as(
+            "SELECT at, action, subject, detail, operator_id FROM audit_log ORDER BY at DESC, id LIMIT $1"
         )
         .bind(limit)
         .fetch_all(pool)
-        .await?))
+        .await?
+        }))
     }
 
     pub async fn credentials_of_offer(
@@ -751,6 +759,7 @@ mod tests {
             action: "credential.issued".into(),
             subject: c.id.clone(),
             detail: format!("{{\"status_idx\":{idx}}}"),
+            operator_id: None,
         }
     }
 

@@ -9,6 +9,7 @@ mod card_path;
 mod check;
 mod check_camera;
 mod common;
+mod console;
 mod counterfeit;
 mod deferred;
 mod demo;

@@ -1,0 +1,199 @@
+//! What the console's pages show and change, over the same storage and operations as the
+//! admin API and the command line: registrations a page at a time with each person's
+//! status, the counts per status and per achievement, and a badge's status set by an
+//! operator (audited with the operator).
+
+use crate::App;
+use crate::domain::operators::Operator;
+use crate::error::AppError;
+use crate::store::{REGISTRATION_STATUSES, RegistrationListRow, RegistrationQuery};
+
+/// Rows per page of the registrations page, unless asked otherwise.
+pub const PAGE_SIZE: i64 = 50;
+/// Most rows a page may ask for.
+pub const MAX_PAGE_SIZE: i64 = 200;
+/// Longest search term taken.
+const MAX_SEARCH: usize = 200;
+
+/// The position after which a page starts: the last row's `(created_at, id)`, written
+/// `<created_at>~<id>` in the page's link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_at: i64,
+    pub id: String,
+}
+
+impl Cursor {
+    pub fn parse(s: &str) -> Option<Cursor> {
+        let (at, id) = s.split_once('~')?;
+        let valid_id = !id.is_empty()
+            && id.len() <= 64
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        valid_id
+            .then(|| at.parse::<i64>().ok())
+            .flatten()
+            .map(|created_at| Cursor {
+                created_at,
+                id: id.to_owned(),
+            })
+    }
+
+    pub fn encode(&self) -> String {
+        format!("{}~{}", self.created_at, self.id)
+    }
+}
+
+/// What the registrations page asks for.
+#[derive(Debug, Clone, Default)]
+pub struct RegistrationFilter {
+    pub status: Option<String>,
+    pub search: Option<String>,
+    pub after: Option<Cursor>,
+    pub limit: Option<i64>,
+}
+
+/// One page of registrations.
+#[derive(Debug, Clone)]
+pub struct RegistrationPage {
+    pub rows: Vec<RegistrationListRow>,
+    /// Where the next page starts; none on the last page.
+    pub next: Option<Cursor>,
+}
+
+/// The counts of the console's home page and the top of the registrations page.
+#[derive(Debug, Clone)]
+pub struct Overview {
+    /// Per status, in [`REGISTRATION_STATUSES`] order, zeros included.
+    pub by_status: Vec<(&'static str, i64)>,
+    pub total: i64,
+    /// Per achievement: id, name, retired, registrations.
+    pub achievements: Vec<(String, String, bool, i64)>,
+}
+
+impl App {
+    /// A page of registrations, newest first, filtered by status and search.
+    pub async fn registration_page(
+        &self,
+        filter: &RegistrationFilter,
+    ) -> Result<RegistrationPage, AppError> {
+        if let Some(s) = &filter.status
+            && !REGISTRATION_STATUSES.contains(&s.as_str())
+        {
+            return Err(AppError::bad_request(
+                "status",
+                "is not a registration status",
+            ));
+        }
+        if filter
+            .search
+            .as_ref()
+            .is_some_and(|s| s.chars().count() > MAX_SEARCH)
+        {
+            return Err(AppError::bad_request(
+                "q",
+                format!("is longer than {MAX_SEARCH} characters"),
+            ));
+        }
+        let limit = filter.limit.unwrap_or(PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
+        let mut rows = self
+            .store
+            .registration_page(&RegistrationQuery {
+                status: filter.status.clone(),
+                search: filter.search.clone(),
+                before: filter.after.as_ref().map(|c| (c.created_at, c.id.clone())),
+                limit: limit + 1,
+            })
+            .await?;
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let next = more.then(|| rows.last()).flatten().map(|r| Cursor {
+            created_at: r.created_at,
+            id: r.id.clone(),
+        });
+        Ok(RegistrationPage { rows, next })
+    }
+
+    /// The counts per status and per achievement.
+    pub async fn overview(&self) -> Result<Overview, AppError> {
+        let counts = self.store.registration_status_counts().await?;
+        let by_status: Vec<(&'static str, i64)> = REGISTRATION_STATUSES
+            .iter()
+            .map(|s| {
+                let n = counts
+                    .iter()
+                    .find(|(name, _)| name == s)
+                    .map_or(0, |(_, n)| *n);
+                (*s, n)
+            })
+            .collect();
+        Ok(Overview {
+            total: by_status.iter().map(|(_, n)| n).sum(),
+            by_status,
+            achievements: self.store.achievement_registration_counts().await?,
+        })
+    }
+
+    /// Revokes, suspends or restores (`valid`) the badge of a registration, in every form
+    /// it was issued in, by `operator`, audited. Returns the credentials changed.
+    pub async fn set_registration_status(
+        &self,
+        registration_id: &str,
+        status: &str,
+        operator: &Operator,
+    ) -> Result<Vec<String>, AppError> {
+        if self.store.registration(registration_id).await?.is_none() {
+            return Err(AppError::NotFound("registration".into()));
+        }
+        let issued = self
+            .store
+            .issued_offers_of_registration(registration_id)
+            .await?;
+        if issued.is_empty() {
+            return Err(AppError::bad_request(
+                "status",
+                "this person has not received a badge yet",
+            ));
+        }
+        let mut changed = Vec::new();
+        for (_, credential_id) in issued {
+            changed.extend(
+                self.set_status_as(&credential_id, status, "console", Some(&operator.id))
+                    .await?,
+            );
+        }
+        Ok(changed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_anything_else() {
+        let c = Cursor {
+            created_at: 1_700_000_000,
+            id: "0b9c-42".into(),
+        };
+        assert_eq!(Cursor::parse(&c.encode()), Some(c));
+        for bad in [
+            "",
+            "~",
+            "12",
+            "x~abc",
+            "12~",
+            "12~a'b",
+            "12~a b",
+            &format!("1~{}", "a".repeat(65)),
+        ] {
+            assert_eq!(Cursor::parse(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            Cursor::parse("-5~a").map(|c| c.created_at),
+            Some(-5),
+            "a number, even an odd one, is only a position"
+        );
+    }
+}

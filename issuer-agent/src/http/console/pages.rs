@@ -1,0 +1,424 @@
+//! The console's pages: sign-in and sign-out, the overview, the registrations page with
+//! its per-person badge status form, the language switch, and the issuer's `/`.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+
+use super::texts::{self, Lang};
+use super::{
+    Layout, PageError, Web, cookie_names, encode, local_console_path, see_other, set_cookie,
+};
+use crate::App;
+use crate::domain::console::{Cursor, RegistrationFilter};
+use crate::domain::operators::{Role, SESSION_ABSOLUTE};
+use crate::error::AppError;
+
+#[derive(Template)]
+#[template(path = "console/root.html")]
+struct RootPage {
+    layout: Layout,
+    issuer: String,
+}
+
+/// `GET /`: what this server is, and the way to the console.
+pub async fn root(State(app): State<App>, web: Web) -> Response {
+    let layout = web.layout(web.t().root_title, "/console", "");
+    let issuer = match (web.lang, &app.config.name_ja) {
+        (Lang::Ja, Some(ja)) => ja.clone(),
+        _ => app.config.name.clone(),
+    };
+    web.render(&app, StatusCode::OK, RootPage { layout, issuer })
+}
+
+#[derive(Template)]
+#[template(path = "console/sign_in.html")]
+struct SignInPage {
+    layout: Layout,
+    email: String,
+    next: String,
+    error: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+pub async fn sign_in_page(
+    State(app): State<App>,
+    web: Web,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    let next = local_console_path(q.next.as_deref());
+    if web.operator.is_some() {
+        return see_other(&next);
+    }
+    let here = format!("/console/sign-in?next={}", encode(&next));
+    let layout = web.layout(web.t().sign_in_title, &here, "");
+    web.render(
+        &app,
+        StatusCode::OK,
+        SignInPage {
+            layout,
+            email: String::new(),
+            next,
+            error: None,
+        },
+    )
+}
+
+/// `POST /console/sign-in`: a session and the way back to `next`, or the form again with
+/// the same answer for a wrong password and an unknown address.
+pub async fn sign_in(
+    State(app): State<App>,
+    web: Web,
+    body: axum::body::Bytes,
+) -> Result<Response, PageError> {
+    let form = web.checked_form(&app, &body)?;
+    let next = local_console_path(form.get("next"));
+    let now = app.clock.now();
+    match app
+        .console_sign_in(form.value("email"), form.value("password"), web.client, now)
+        .await
+    {
+        Ok((_, token)) => {
+            if let Some(old) = &web.session {
+                app.end_console_session(old)
+                    .await
+                    .map_err(|e| web.error(e))?;
+            }
+            let mut r = see_other(&next);
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                set_cookie(&app, cookie_names(&app).session, &token, SESSION_ABSOLUTE),
+            );
+            Ok(r)
+        }
+        Err(
+            e @ (AppError::SignInRefused | AppError::SignInLocked { .. } | AppError::Throttled(_)),
+        ) => {
+            let page = PageError::from_app(e, web.lang);
+            let (status, message) = match page {
+                PageError::Page {
+                    status, message, ..
+                } => (status, message),
+                PageError::Redirect(_) => (StatusCode::UNAUTHORIZED, String::new()),
+            };
+            let here = format!("/console/sign-in?next={}", encode(&next));
+            let layout = web.layout(web.t().sign_in_title, &here, "");
+            Ok(web.render(
+                &app,
+                status,
+                SignInPage {
+                    layout,
+                    email: form.value("email").chars().take(254).collect(),
+                    next,
+                    error: Some(message),
+                },
+            ))
+        }
+        Err(e) => Err(web.error(e)),
+    }
+}
+
+/// `POST /console/sign-out`: ends the session everywhere and forgets the cookie.
+pub async fn sign_out(
+    State(app): State<App>,
+    web: Web,
+    body: axum::body::Bytes,
+) -> Result<Response, PageError> {
+    web.form(&app, &body, Role::Viewer)?;
+    if let Some(token) = &web.session {
+        app.end_console_session(token)
+            .await
+            .map_err(|e| web.error(e))?;
+    }
+    let mut r = see_other("/console/sign-in");
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(&app, cookie_names(&app).session, "", 0),
+    );
+    Ok(r)
+}
+
+/// `GET /console/lang/{lang}?next=`: remembers the language and goes back.
+pub async fn set_lang(
+    State(app): State<App>,
+    Path(lang): Path<String>,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    let next = local_console_path(q.next.as_deref());
+    let mut r = see_other(&next);
+    if let Some(l) = Lang::parse(&lang) {
+        r.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(&app, texts::LANG_COOKIE, l.code(), 365 * 24 * 3600),
+        );
+    }
+    r
+}
+
+/// A count with its status, as the pages list it.
+struct Count {
+    key: &'static str,
+    label: &'static str,
+    n: i64,
+    current: bool,
+}
+
+/// An achievement with its registrations, as the overview lists it.
+struct AchievementCount {
+    id: String,
+    name: String,
+    retired: bool,
+    registrations: i64,
+}
+
+#[derive(Template)]
+#[template(path = "console/home.html")]
+struct HomePage {
+    layout: Layout,
+    counts: Vec<Count>,
+    total: i64,
+    achievements: Vec<AchievementCount>,
+}
+
+/// `GET /console`: counts per status and per achievement.
+pub async fn home(State(app): State<App>, web: Web) -> Result<Response, PageError> {
+    web.signed_in("/console")?;
+    let overview = app.overview().await.map_err(|e| web.error(e))?;
+    let counts = counts(web.lang, &overview.by_status, None);
+    let layout = web.layout(web.t().home, "/console", "home");
+    Ok(web.render(
+        &app,
+        StatusCode::OK,
+        HomePage {
+            layout,
+            counts,
+            total: overview.total,
+            achievements: overview
+                .achievements
+                .into_iter()
+                .map(|(id, name, retired, registrations)| AchievementCount {
+                    id,
+                    name,
+                    retired,
+                    registrations,
+                })
+                .collect(),
+        },
+    ))
+}
+
+fn counts(lang: Lang, by_status: &[(&'static str, i64)], current: Option<&str>) -> Vec<Count> {
+    by_status
+        .iter()
+        .map(|&(key, n)| Count {
+            key,
+            label: texts::status_label(lang, key),
+            n,
+            current: current == Some(key),
+        })
+        .collect()
+}
+
+/// A button of a row's status form.
+struct Action {
+    value: &'static str,
+    label: &'static str,
+}
+
+struct Row {
+    id: String,
+    name: String,
+    email: String,
+    achievement: String,
+    status: String,
+    status_label: &'static str,
+    registered: String,
+    actions: Vec<Action>,
+}
+
+#[derive(Template)]
+#[template(path = "console/registrations.html")]
+struct RegistrationsPage {
+    layout: Layout,
+    counts: Vec<Count>,
+    total: i64,
+    q: String,
+    rows: Vec<Row>,
+    can_change: bool,
+    next_link: Option<String>,
+    paged: bool,
+    first_link: String,
+    done: bool,
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct RegistrationsQuery {
+    status: Option<String>,
+    q: Option<String>,
+    after: Option<String>,
+    done: Option<String>,
+}
+
+/// The registrations page's link for a status, a search and a position.
+fn registrations_link(status: Option<&str>, q: Option<&str>, after: Option<&Cursor>) -> String {
+    let mut pairs = url::form_urlencoded::Serializer::new(String::new());
+    if let Some(s) = status {
+        pairs.append_pair("status", s);
+    }
+    if let Some(q) = q {
+        pairs.append_pair("q", q);
+    }
+    if let Some(c) = after {
+        pairs.append_pair("after", &c.encode());
+    }
+    let query = pairs.finish();
+    if query.is_empty() {
+        "/console/registrations".to_owned()
+    } else {
+        format!("/console/registrations?{query}")
+    }
+}
+
+/// `GET /console/registrations?status=&q=&after=`: a page of people, newest first.
+pub async fn registrations(
+    State(app): State<App>,
+    web: Web,
+    Query(query): Query<RegistrationsQuery>,
+) -> Result<Response, PageError> {
+    let status = query.status.filter(|s| !s.is_empty());
+    let q = query
+        .q
+        .map(|q| q.trim().to_owned())
+        .filter(|q| !q.is_empty());
+    let after =
+        match query.after.as_deref().filter(|a| !a.is_empty()) {
+            Some(a) => Some(Cursor::parse(a).ok_or_else(|| {
+                web.error(AppError::bad_request("after", "is not a page position"))
+            })?),
+            None => None,
+        };
+    let here = registrations_link(status.as_deref(), q.as_deref(), after.as_ref());
+    let operator = web.signed_in(&here)?;
+    let can_change = operator.role.allows(Role::Operator);
+    let page = app
+        .registration_page(&RegistrationFilter {
+            status: status.clone(),
+            search: q.clone(),
+            after: after.clone(),
+            limit: None,
+        })
+        .await
+        .map_err(|e| web.error(e))?;
+    let overview = app.overview().await.map_err(|e| web.error(e))?;
+    let t = web.t();
+    let rows = page
+        .rows
+        .into_iter()
+        .map(|r| {
+            let actions = match r.status.as_str() {
+                "badge_received" => vec![
+                    Action {
+                        value: "suspended",
+                        label: t.suspend,
+                    },
+                    Action {
+                        value: "revoked",
+                        label: t.revoke,
+                    },
+                ],
+                "suspended" => vec![
+                    Action {
+                        value: "valid",
+                        label: t.restore,
+                    },
+                    Action {
+                        value: "revoked",
+                        label: t.revoke,
+                    },
+                ],
+                _ => vec![],
+            };
+            Row {
+                status_label: texts::status_label(web.lang, &r.status),
+                registered: protocol::clock::rfc3339(r.created_at)
+                    .get(..10)
+                    .unwrap_or_default()
+                    .to_owned(),
+                id: r.id,
+                name: r.name,
+                email: r.email,
+                achievement: r.achievement_name,
+                status: r.status,
+                actions,
+            }
+        })
+        .collect();
+    let layout = web.layout(t.registrations, &here, "registrations");
+    Ok(web.render(
+        &app,
+        StatusCode::OK,
+        RegistrationsPage {
+            layout,
+            counts: counts(web.lang, &overview.by_status, status.as_deref()),
+            total: overview.total,
+            q: q.clone().unwrap_or_default(),
+            rows,
+            can_change,
+            next_link: page
+                .next
+                .as_ref()
+                .map(|c| registrations_link(status.as_deref(), q.as_deref(), Some(c))),
+            paged: after.is_some(),
+            first_link: registrations_link(status.as_deref(), q.as_deref(), None),
+            done: query.done.is_some(),
+        },
+    ))
+}
+
+/// `POST /console/registrations/{id}/status`: revoke, suspend or restore the person's
+/// badge (operators and admins), then back to the page the form was on.
+pub async fn set_registration_status(
+    State(app): State<App>,
+    web: Web,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, PageError> {
+    let (operator, form) = web.form(&app, &body, Role::Operator)?;
+    app.set_registration_status(&id, form.value("status"), &operator)
+        .await
+        .map_err(|e| web.error(e))?;
+    let back = local_console_path(form.get("back"));
+    let back = if back.starts_with("/console/registrations") {
+        back
+    } else {
+        "/console/registrations".to_owned()
+    };
+    let sep = if back.contains('?') { '&' } else { '?' };
+    Ok(see_other(&format!("{back}{sep}done=1")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_keep_the_filter_and_encode_the_search() {
+        assert_eq!(
+            registrations_link(None, None, None),
+            "/console/registrations"
+        );
+        let c = Cursor {
+            created_at: 5,
+            id: "ab".into(),
+        };
+        assert_eq!(
+            registrations_link(Some("revoked"), Some("a&b c"), Some(&c)),
+            "/console/registrations?status=revoked&q=a%26b+c&after=5%7Eab"
+        );
+    }
+}

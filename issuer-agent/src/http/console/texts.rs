@@ -1,0 +1,323 @@
+//! Every fixed text of the console's pages, in English and Japanese.
+
+use axum::http::{HeaderMap, header};
+use kit::web::cookie;
+
+use crate::domain::operators::Role;
+
+/// The language cookie's name.
+pub const LANG_COOKIE: &str = "console_lang";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Ja,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ja => "ja",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s {
+            "en" => Some(Lang::En),
+            "ja" => Some(Lang::Ja),
+            _ => None,
+        }
+    }
+
+    /// The language cookie's choice, else the browser's most preferred language we have
+    /// (`Accept-Language`, by `q`), else English.
+    pub fn from_headers(headers: &HeaderMap) -> Lang {
+        if let Some(l) = cookie(headers, LANG_COOKIE).and_then(|c| Lang::parse(&c)) {
+            return l;
+        }
+        let accept = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let mut best: Option<(f32, Lang)> = None;
+        for part in accept.split(',') {
+            let mut it = part.split(';');
+            let tag = it.next().unwrap_or("").trim();
+            let q = it
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let primary = tag.split('-').next().unwrap_or("").to_ascii_lowercase();
+            if let Some(l) = Lang::parse(&primary)
+                && q > 0.0
+                && best.is_none_or(|(bq, _)| q > bq)
+            {
+                best = Some((q, l));
+            }
+        }
+        best.map_or(Lang::En, |(_, l)| l)
+    }
+
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Lang::En => &EN,
+            Lang::Ja => &JA,
+        }
+    }
+}
+
+pub struct Texts {
+    pub console: &'static str,
+    pub skip: &'static str,
+    pub sign_in: &'static str,
+    pub sign_in_title: &'static str,
+    pub sign_in_intro: &'static str,
+    pub sign_out: &'static str,
+    pub email: &'static str,
+    pub password: &'static str,
+    pub signed_in_as: &'static str,
+    pub language: &'static str,
+    pub menu: &'static str,
+    pub home: &'static str,
+    pub registrations: &'static str,
+    pub by_status: &'static str,
+    pub total: &'static str,
+    pub achievements: &'static str,
+    pub achievement: &'static str,
+    pub no_achievements: &'static str,
+    pub retired: &'static str,
+    pub all_statuses: &'static str,
+    pub status: &'static str,
+    pub search: &'static str,
+    pub search_hint: &'static str,
+    pub show: &'static str,
+    pub name: &'static str,
+    pub registered: &'static str,
+    pub badge: &'static str,
+    pub revoke: &'static str,
+    pub suspend: &'static str,
+    pub restore: &'static str,
+    pub next_page: &'static str,
+    pub first_page: &'static str,
+    pub no_rows: &'static str,
+    pub status_changed: &'static str,
+    pub read_only: &'static str,
+    pub error: &'static str,
+    pub not_found: &'static str,
+    pub forbidden_title: &'static str,
+    pub csrf_failed: &'static str,
+    pub bad_request: &'static str,
+    pub internal: &'static str,
+    pub wrong_credentials: &'static str,
+    pub too_many_from_address: &'static str,
+    pub back_home: &'static str,
+    pub technical_details: &'static str,
+    pub root_title: &'static str,
+    pub root_intro: &'static str,
+    pub open_console: &'static str,
+}
+
+const EN: Texts = Texts {
+    console: "Issuer console",
+    skip: "Skip to the content",
+    sign_in: "Sign in",
+    sign_in_title: "Sign in to the issuer console",
+    sign_in_intro: "For the staff who run this badge program. Sign in with the email address and password your administrator set up for you.",
+    sign_out: "Sign out",
+    email: "Email address",
+    password: "Password",
+    signed_in_as: "Signed in as",
+    language: "Language",
+    menu: "Console",
+    home: "Overview",
+    registrations: "Registrations",
+    by_status: "Registrations by status",
+    total: "All registrations",
+    achievements: "Achievements",
+    achievement: "Achievement",
+    no_achievements: "No achievements yet.",
+    retired: "retired",
+    all_statuses: "All statuses",
+    status: "Status",
+    search: "Search",
+    search_hint: "Part of a name or an email address",
+    show: "Show",
+    name: "Name",
+    registered: "Registered",
+    badge: "Badge",
+    revoke: "Revoke",
+    suspend: "Suspend",
+    restore: "Restore",
+    next_page: "Next page",
+    first_page: "First page",
+    no_rows: "No registrations match.",
+    status_changed: "The badge's status was changed.",
+    read_only: "Your role can look but not change anything.",
+    error: "Something went wrong",
+    not_found: "Not found",
+    forbidden_title: "Not allowed",
+    csrf_failed: "This form is out of date or was not sent from this console. Reload the page and try again.",
+    bad_request: "The request could not be carried out.",
+    internal: "The server could not complete the request. Please try again later.",
+    wrong_credentials: "Wrong email address or password.",
+    too_many_from_address: "Too many failed sign-ins from your network. Try again later.",
+    back_home: "Back to the overview",
+    technical_details: "Technical details",
+    root_title: "Akashi badge issuer",
+    root_intro: "This server issues digital badges (Open Badges 3.0) to wallets. The people who run the badge program sign in to the console.",
+    open_console: "Open the issuer console",
+};
+
+const JA: Texts = Texts {
+    console: "発行者コンソール",
+    skip: "本文へ移動",
+    sign_in: "ログイン",
+    sign_in_title: "発行者コンソールにログイン",
+    sign_in_intro: "このバッジプログラムの運用担当者向けです。管理者が設定したメールアドレスとパスワードでログインしてください。",
+    sign_out: "ログアウト",
+    email: "メールアドレス",
+    password: "パスワード",
+    signed_in_as: "ログイン中：",
+    language: "言語",
+    menu: "コンソール",
+    home: "概要",
+    registrations: "登録者",
+    by_status: "状態別の登録者数",
+    total: "登録者の合計",
+    achievements: "バッジの種類",
+    achievement: "バッジの種類",
+    no_achievements: "バッジの種類はまだありません。",
+    retired: "終了",
+    all_statuses: "すべての状態",
+    status: "状態",
+    search: "検索",
+    search_hint: "氏名またはメールアドレスの一部",
+    show: "表示",
+    name: "氏名",
+    registered: "登録日",
+    badge: "バッジ",
+    revoke: "取り消す",
+    suspend: "一時停止",
+    restore: "再開する",
+    next_page: "次のページ",
+    first_page: "最初のページ",
+    no_rows: "該当する登録者はいません。",
+    status_changed: "バッジの状態を変更しました。",
+    read_only: "あなたの権限では閲覧のみ可能です。",
+    error: "エラーが発生しました",
+    not_found: "見つかりません",
+    forbidden_title: "許可されていません",
+    csrf_failed: "このフォームは古いか、このコンソールから送信されたものではありません。ページを再読み込みしてもう一度お試しください。",
+    bad_request: "リクエストを実行できませんでした。",
+    internal: "サーバーで処理を完了できませんでした。しばらくしてからもう一度お試しください。",
+    wrong_credentials: "メールアドレスまたはパスワードが違います。",
+    too_many_from_address: "お使いのネットワークからのログイン失敗が多すぎます。しばらくしてからお試しください。",
+    back_home: "概要へ戻る",
+    technical_details: "技術的な詳細",
+    root_title: "Akashi バッジ発行サーバー",
+    root_intro: "このサーバーはデジタルバッジ（Open Badges 3.0）をウォレットへ発行します。バッジプログラムの運用担当者はコンソールにログインします。",
+    open_console: "発行者コンソールを開く",
+};
+
+/// A registration status as the pages say it.
+pub fn status_label(lang: Lang, status: &str) -> &'static str {
+    match (lang, status) {
+        (Lang::En, "revoked") => "Revoked",
+        (Lang::En, "suspended") => "Suspended",
+        (Lang::En, "badge_received") => "Badge received",
+        (Lang::En, "mail_failed") => "Email failed",
+        (Lang::En, "offer_sent") => "Offer sent",
+        (Lang::En, "wallet_registered") => "Wallet created",
+        (Lang::En, "invited") => "Invited",
+        (Lang::Ja, "revoked") => "取り消し済み",
+        (Lang::Ja, "suspended") => "一時停止中",
+        (Lang::Ja, "badge_received") => "受け取り済み",
+        (Lang::Ja, "mail_failed") => "メール送信失敗",
+        (Lang::Ja, "offer_sent") => "受け取り案内送信済み",
+        (Lang::Ja, "wallet_registered") => "ウォレット作成済み",
+        (Lang::Ja, "invited") => "招待済み",
+        (Lang::En, _) => "Unknown",
+        (Lang::Ja, _) => "不明",
+    }
+}
+
+pub fn role_label(lang: Lang, role: Role) -> &'static str {
+    match (lang, role) {
+        (Lang::En, Role::Admin) => "administrator",
+        (Lang::En, Role::Operator) => "operator",
+        (Lang::En, Role::Viewer) => "viewer",
+        (Lang::Ja, Role::Admin) => "管理者",
+        (Lang::Ja, Role::Operator) => "運用担当",
+        (Lang::Ja, Role::Viewer) => "閲覧のみ",
+    }
+}
+
+/// The sign-in lockout message.
+pub fn locked(lang: Lang, minutes: i64) -> String {
+    match lang {
+        Lang::En => format!(
+            "Too many failed sign-ins for this email address. Try again in {minutes} minutes."
+        ),
+        Lang::Ja => format!(
+            "このメールアドレスでのログイン失敗が多すぎます。{minutes}分後にもう一度お試しください。"
+        ),
+    }
+}
+
+/// The page a viewer (or another role short of what a form needs) gets.
+pub fn forbidden(lang: Lang, role: Role, needs: Role) -> String {
+    match lang {
+        Lang::En => format!(
+            "Your role ({}) can look at the console but not make this change. It needs the role {} or higher; ask an administrator.",
+            role_label(lang, role),
+            role_label(lang, needs)
+        ),
+        Lang::Ja => format!(
+            "あなたの権限（{}）ではコンソールの閲覧はできますが、この変更はできません。{}以上の権限が必要です。管理者にご相談ください。",
+            role_label(lang, role),
+            role_label(lang, needs)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn headers(accept: &'static str, cookie: Option<&'static str>) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT_LANGUAGE, HeaderValue::from_static(accept));
+        if let Some(c) = cookie {
+            h.insert(header::COOKIE, HeaderValue::from_static(c));
+        }
+        h
+    }
+
+    #[test]
+    fn the_cookie_wins_then_the_best_accepted_language() {
+        assert_eq!(
+            Lang::from_headers(&headers("ja", Some("console_lang=en"))),
+            Lang::En
+        );
+        assert_eq!(
+            Lang::from_headers(&headers("en;q=0.4, ja-JP;q=0.9", None)),
+            Lang::Ja
+        );
+        assert_eq!(Lang::from_headers(&headers("fr, ja;q=0", None)), Lang::En);
+        assert_eq!(
+            Lang::from_headers(&headers("", Some("console_lang=xx"))),
+            Lang::En
+        );
+    }
+
+    #[test]
+    fn every_status_has_a_label_in_each_language() {
+        for s in crate::store::REGISTRATION_STATUSES {
+            assert_ne!(status_label(Lang::En, s), "Unknown", "{s}");
+            assert_ne!(status_label(Lang::Ja, s), "不明", "{s}");
+        }
+    }
+}

@@ -1,0 +1,672 @@
+//! The console's storage: operators, their sessions and failed sign-ins (migration 0010),
+//! and the registrations page: each person's status worked out in SQL from the offers,
+//! credentials and outbox, counted, filtered, searched and read a page at a time after a
+//! `(created_at, id)` key (never an offset, so a page costs the same at row 100,000 and
+//! rows added meanwhile neither repeat nor push rows off a page).
+
+use kit::{with_db, with_db_write};
+
+use super::{AuditEntry, Store, StoreError};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OperatorRow {
+    pub id: String,
+    pub email: String,
+    /// The address lower-cased: unique.
+    pub email_key: String,
+    pub display_name: String,
+    /// `admin`, `operator` or `viewer`.
+    pub role: String,
+    pub password_hash: String,
+    pub created_at: i64,
+    pub disabled_at: Option<i64>,
+}
+
+const OPERATOR_COLUMNS: &str =
+    "id, email, email_key, display_name, role, password_hash, created_at, disabled_at";
+
+/// A live session's operator, and when the session was last used.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct SessionRow {
+    #[sqlx(flatten)]
+    operator: OperatorRow,
+    last_seen_at: i64,
+}
+
+/// Failed sign-ins for one typed address: how many since `first_at`, and until when the
+/// address is locked (0: not locked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct SignInFailures {
+    pub failures: i64,
+    pub first_at: i64,
+    pub locked_until: i64,
+}
+
+/// A registration as the registrations page lists it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RegistrationListRow {
+    pub id: String,
+    pub achievement_id: String,
+    pub achievement_name: String,
+    pub name: String,
+    pub email: String,
+    pub created_at: i64,
+    /// One of [`REGISTRATION_STATUSES`].
+    pub status: String,
+}
+
+/// What a person's registration has come to, most advanced first: the first that holds
+/// is the status. `mail_failed`: an email was given up on (the outbox stopped retrying).
+pub const REGISTRATION_STATUSES: [&str; 7] = [
+    "revoked",
+    "suspended",
+    "badge_received",
+    "mail_failed",
+    "offer_sent",
+    "wallet_registered",
+    "invited",
+];
+
+/// The status of registration `r`, in [`REGISTRATION_STATUSES`] order. Every lookup is by
+/// an index (`offers_registration`, `credentials_offer`, `outbox_failed`).
+const STATUS_SQL: &str = "CASE \
+     WHEN EXISTS (SELECT 1 FROM offers o JOIN credentials c ON c.offer_id = o.id \
+                  WHERE o.registration_id = r.id AND c.status = 1) THEN 'revoked' \
+     WHEN EXISTS (SELECT 1 FROM offers o JOIN credentials c ON c.offer_id = o.id \
+                  WHERE o.registration_id = r.id AND c.status = 2) THEN 'suspended' \
+     WHEN EXISTS (SELECT 1 FROM offers o JOIN credentials c ON c.offer_id = o.id \
+                  WHERE o.registration_id = r.id) THEN 'badge_received' \
+     WHEN EXISTS (SELECT 1 FROM outbox m WHERE m.registration_id = r.id AND m.sent_at IS NULL \
+                  AND m.next_attempt_at = 9223372036854775807) THEN 'mail_failed' \
+     WHEN EXISTS (SELECT 1 FROM offers o WHERE o.registration_id = r.id) THEN 'offer_sent' \
+     WHEN r.wallet_registered_at IS NOT NULL THEN 'wallet_registered' \
+     ELSE 'invited' END";
+
+/// Which registrations a page shows.
+#[derive(Debug, Clone, Default)]
+pub struct RegistrationQuery {
+    /// One of [`REGISTRATION_STATUSES`], or every status.
+    pub status: Option<String>,
+    /// Part of the name or of the address, case-insensitive.
+    pub search: Option<String>,
+    /// The page starts after this `(created_at, id)`, newest first.
+    pub before: Option<(i64, String)>,
+    pub limit: i64,
+}
+
+/// `term` lower-cased as a `LIKE … ESCAPE '\'` pattern matching it anywhere.
+fn contains_pattern(term: &str) -> String {
+    let mut p = String::with_capacity(term.len() + 2);
+    p.push('%');
+    for c in term.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+impl Store {
+    /// Inserts an operator with its audit entry, in one transaction; false (nothing
+    /// written) when the address already has an operator.
+    pub async fn insert_operator(
+        &self,
+        o: &OperatorRow,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        Ok(with_db_write!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let inserted = sqlx::query(
+                "INSERT INTO operators (id, email, email_key, display_name, role, password_hash, created_at, disabled_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (email_key) DO NOTHING",
+            )
+            .bind(&o.id)
+            .bind(&o.email)
+            .bind(&o.email_key)
+            .bind(&o.display_name)
+            .bind(&o.role)
+            .bind(&o.password_hash)
+            .bind(o.created_at)
+            .bind(o.disabled_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if inserted {
+                insert_audit!(&mut *tx, audit);
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            inserted
+        }))
+    }
+
+    /// Every operator, oldest first.
+    pub async fn operators(&self) -> Result<Vec<OperatorRow>, StoreError> {
+        let sql = format!("SELECT {OPERATOR_COLUMNS} FROM operators ORDER BY created_at, id");
+        Ok(with_db!(&self.db, |pool| sqlx::query_as(
+            sqlx::AssertSqlSafe(sql.clone())
+        )
+        .fetch_all(pool)
+        .await?))
+    }
+
+    pub async fn operator_by_email_key(
+        &self,
+        email_key: &str,
+    ) -> Result<Option<OperatorRow>, StoreError> {
+        let sql = format!("SELECT {OPERATOR_COLUMNS} FROM operators WHERE email_key = $1");
+        Ok(with_db!(&self.db, |pool| sqlx::query_as(
+            sqlx::AssertSqlSafe(sql.clone())
+        )
+        .bind(email_key)
+        .fetch_optional(pool)
+        .await?))
+    }
+
+    pub async fn sign_in_failures(
+        &self,
+        email_key: &str,
+    ) -> Result<Option<SignInFailures>, StoreError> {
+        Ok(with_db!(&self.db, |pool| {
+            sqlx::query_as(
+            "SELECT failures, first_at, locked_until FROM console_sign_in_failures WHERE email_key = $1"
+        )
+        .bind(email_key)
+        .fetch_optional(pool)
+        .await?
+        }))
+    }
+
+    pub async fn set_sign_in_failures(
+        &self,
+        email_key: &str,
+        f: SignInFailures,
+    ) -> Result<(), StoreError> {
+        with_db_write!(&self.db, |pool| sqlx::query(
+            "INSERT INTO console_sign_in_failures (email_key, failures, first_at, locked_until) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (email_key) DO UPDATE \
+             SET failures = $2, first_at = $3, locked_until = $4"
+        )
+        .bind(email_key)
+        .bind(f.failures)
+        .bind(f.first_at)
+        .bind(f.locked_until)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
+    pub async fn clear_sign_in_failures(&self, email_key: &str) -> Result<(), StoreError> {
+        with_db_write!(&self.db, |pool| sqlx::query(
+            "DELETE FROM console_sign_in_failures WHERE email_key = $1"
+        )
+        .bind(email_key)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
+    pub async fn insert_console_session(
+        &self,
+        id_hash: &str,
+        operator_id: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        with_db_write!(&self.db, |pool| {
+            sqlx::query(
+            "INSERT INTO console_sessions (id_hash, operator_id, created_at, last_seen_at) VALUES ($1, $2, $3, $3)"
+        )
+        .bind(id_hash)
+        .bind(operator_id)
+        .bind(now)
+        .execute(pool)
+        .await?
+        .rows_affected()
+        });
+        Ok(())
+    }
+
+    /// The operator of a session created after `created_after` and seen after
+    /// `seen_after`, unless the operator is disabled, with when the session was last seen.
+    pub async fn console_session(
+        &self,
+        id_hash: &str,
+        created_after: i64,
+        seen_after: i64,
+    ) -> Result<Option<(OperatorRow, i64)>, StoreError> {
+        let sql = format!(
+            "SELECT {}, s.last_seen_at FROM console_sessions s JOIN operators o ON o.id = s.operator_id \
+             WHERE s.id_hash = $1 AND s.created_at > $2 AND s.last_seen_at > $3 AND o.disabled_at IS NULL",
+            OPERATOR_COLUMNS
+                .split(", ")
+                .map(|c| format!("o.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let row: Option<SessionRow> = with_db!(&self.db, |pool| sqlx::query_as(
+            sqlx::AssertSqlSafe(sql.clone())
+        )
+        .bind(id_hash)
+        .bind(created_after)
+        .bind(seen_after)
+        .fetch_optional(pool)
+        .await?);
+        Ok(row.map(|r| (r.operator, r.last_seen_at)))
+    }
+
+    pub async fn touch_console_session(&self, id_hash: &str, now: i64) -> Result<(), StoreError> {
+        with_db_write!(&self.db, |pool| sqlx::query(
+            "UPDATE console_sessions SET last_seen_at = $2 WHERE id_hash = $1"
+        )
+        .bind(id_hash)
+        .bind(now)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
+    pub async fn delete_console_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        with_db_write!(&self.db, |pool| sqlx::query(
+            "DELETE FROM console_sessions WHERE id_hash = $1"
+        )
+        .bind(id_hash)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
+    /// Deletes sessions created before `created_before` or last seen before `seen_before`.
+    pub async fn purge_console_sessions(
+        &self,
+        created_before: i64,
+        seen_before: i64,
+    ) -> Result<u64, StoreError> {
+        Ok(with_db_write!(&self.db, |pool| sqlx::query(
+            "DELETE FROM console_sessions WHERE created_at <= $1 OR last_seen_at <= $2"
+        )
+        .bind(created_before)
+        .bind(seen_before)
+        .execute(pool)
+        .await?
+        .rows_affected()))
+    }
+
+    /// One page of the registrations page, newest first.
+    pub async fn registration_page(
+        &self,
+        q: &RegistrationQuery,
+    ) -> Result<Vec<RegistrationListRow>, StoreError> {
+        let search = q
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(contains_pattern);
+        Ok(with_db!(&self.db, |pool| {
+            // One level, the status condition beside the key's: the planner walks
+            // `registrations_created` backwards and stops at the limit.
+            let mut b = sqlx::QueryBuilder::new(format!(
+                "SELECT r.id, r.achievement_id, a.name AS achievement_name, r.name, r.email, r.created_at, \
+                 {STATUS_SQL} AS status FROM registrations r JOIN achievements a ON a.id = r.achievement_id \
+                 WHERE 1 = 1"
+            ));
+            if let Some((at, id)) = &q.before {
+                b.push(" AND (r.created_at < ")
+                    .push_bind(*at)
+                    .push(" OR (r.created_at = ")
+                    .push_bind(*at)
+                    .push(" AND r.id < ")
+                    .push_bind(id.clone())
+                    .push("))");
+            }
+            if let Some(p) = &search {
+                b.push(" AND (r.email_key LIKE ")
+                    .push_bind(p.clone())
+                    .push(" ESCAPE '\\' OR LOWER(r.name) LIKE ")
+                    .push_bind(p.clone())
+                    .push(" ESCAPE '\\')");
+            }
+            if let Some(status) = &q.status {
+                b.push(format_args!(" AND {STATUS_SQL} = "))
+                    .push_bind(status.clone());
+            }
+            b.push(" ORDER BY r.created_at DESC, r.id DESC LIMIT ")
+                .push_bind(q.limit);
+            b.build_query_as::<RegistrationListRow>()
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// How many registrations have each status (statuses no registration has are left out).
+    pub async fn registration_status_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let sql = format!(
+            "SELECT status, COUNT(*) FROM (SELECT {STATUS_SQL} AS status FROM registrations r) s GROUP BY status"
+        );
+        Ok(with_db!(&self.db, |pool| sqlx::query_as(
+            sqlx::AssertSqlSafe(sql.clone())
+        )
+        .fetch_all(pool)
+        .await?))
+    }
+
+    /// Each achievement with how many registrations it has: id, name, retired, count.
+    pub async fn achievement_registration_counts(
+        &self,
+    ) -> Result<Vec<(String, String, bool, i64)>, StoreError> {
+        let rows: Vec<(String, String, Option<i64>, i64)> = with_db!(&self.db, |pool| {
+            sqlx::query_as(
+                "SELECT a.id, a.name, a.retired_at, COUNT(r.id) FROM achievements a \
+                 LEFT JOIN registrations r ON r.achievement_id = a.id \
+                 GROUP BY a.id, a.name, a.retired_at, a.created_at ORDER BY a.created_at, a.id",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, retired, n)| (id, name, retired.is_some(), n))
+            .collect())
+    }
+
+    /// The ids of the offers made for a registration that have credentials, newest first.
+    pub async fn issued_offers_of_registration(
+        &self,
+        registration_id: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(with_db!(&self.db, |pool| {
+            sqlx::query_as(
+            "SELECT o.id, MIN(c.id) FROM offers o JOIN credentials c ON c.offer_id = o.id \
+             WHERE o.registration_id = $1 GROUP BY o.id, o.created_at ORDER BY o.created_at DESC, o.id"
+        )
+        .bind(registration_id)
+        .fetch_all(pool)
+        .await?
+        }))
+    }
+
+    /// The audit entries made by operator `operator_id`, newest first.
+    pub async fn audit_of_operator(
+        &self,
+        operator_id: &str,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        Ok(with_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT at, action, subject, detail, operator_id FROM audit_log \
+             WHERE operator_id = $1 ORDER BY at DESC, id LIMIT $2"
+        )
+        .bind(operator_id)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::tests::{offer, test_store};
+    use crate::store::{EventRow, OutboxRow, RegistrationInsert, RegistrationRow};
+
+    fn operator(id: &str, email: &str) -> OperatorRow {
+        OperatorRow {
+            id: id.into(),
+            email: email.into(),
+            email_key: email.to_lowercase(),
+            display_name: "Ada".into(),
+            role: "admin".into(),
+            password_hash: "$argon2id$…".into(),
+            created_at: 100,
+            disabled_at: None,
+        }
+    }
+
+    fn audit(subject: &str) -> AuditEntry {
+        AuditEntry {
+            at: 100,
+            action: "operator.created".into(),
+            subject: subject.into(),
+            detail: "{}".into(),
+            operator_id: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn operators_are_unique_per_address_and_sessions_end_by_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = test_store(dir.path()).await;
+        assert!(
+            store
+                .insert_operator(&operator("o1", "ada@example.org"), &audit("o1"))
+                .await
+                .unwrap()
+        );
+        // The same address in other case: refused, and its audit entry not written.
+        assert!(
+            !store
+                .insert_operator(&operator("o2", "ADA@example.org"), &audit("o2"))
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.operators().await.unwrap().len(), 1);
+        assert_eq!(store.audit_log(10).await.unwrap().len(), 1);
+
+        // A session: found while fresh, not once idle or too old.
+        store
+            .insert_console_session("h1", "o1", 1_000)
+            .await
+            .unwrap();
+        let (o, seen) = store.console_session("h1", 0, 999).await.unwrap().unwrap();
+        assert_eq!((o.id.as_str(), seen), ("o1", 1_000));
+        assert!(
+            store
+                .console_session("h1", 0, 1_000)
+                .await
+                .unwrap()
+                .is_none(),
+            "idle"
+        );
+        assert!(
+            store
+                .console_session("h1", 1_000, 0)
+                .await
+                .unwrap()
+                .is_none(),
+            "too old"
+        );
+        store.touch_console_session("h1", 2_000).await.unwrap();
+        assert!(
+            store
+                .console_session("h1", 0, 1_500)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            store
+                .console_session("other", 0, 0)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(store.purge_console_sessions(0, 1_999).await.unwrap(), 0);
+        assert_eq!(store.purge_console_sessions(0, 2_000).await.unwrap(), 1);
+        assert!(store.console_session("h1", 0, 0).await.unwrap().is_none());
+
+        // Failed sign-ins are kept per address typed, known or not.
+        let f = SignInFailures {
+            failures: 2,
+            first_at: 5,
+            locked_until: 0,
+        };
+        store
+            .set_sign_in_failures("ghost@example.org", f)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.sign_in_failures("ghost@example.org").await.unwrap(),
+            Some(f)
+        );
+        store
+            .clear_sign_in_failures("ghost@example.org")
+            .await
+            .unwrap();
+        assert_eq!(
+            store.sign_in_failures("ghost@example.org").await.unwrap(),
+            None
+        );
+        store.db.close().await;
+    }
+
+    fn person(i: usize, created_at: i64) -> RegistrationInsert {
+        let id = format!("r{i:04}");
+        RegistrationInsert {
+            registration: RegistrationRow {
+                id: id.clone(),
+                achievement_id: "a1".into(),
+                name: if i == 7 {
+                    "100% Ada_".into()
+                } else {
+                    format!("Person {i}")
+                },
+                email: format!("p{i}@example.org"),
+                email_key: format!("p{i}@example.org"),
+                locale: "en".into(),
+                tx_code: 0,
+                evidence: None,
+                results: None,
+                invitation_expires_at: 10_000,
+                wallet_registered_at: i.is_multiple_of(10).then_some(created_at),
+                created_at,
+            },
+            offer: None,
+            messages: vec![OutboxRow {
+                id: format!("m{i}"),
+                registration_id: id.clone(),
+                offer_id: None,
+                kind: "invitation".into(),
+                recipient: format!("p{i}@example.org"),
+                created_at,
+                attempts: 0,
+                next_attempt_at: if i == 3 { i64::MAX } else { created_at },
+                sent_at: None,
+                last_error: None,
+            }],
+            events: vec![EventRow {
+                registration_id: id,
+                at: created_at,
+                event: "registered".into(),
+                detail: "{}".into(),
+            }],
+        }
+    }
+
+    #[tokio::test]
+    async fn registration_pages_follow_their_key_filter_and_search() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = test_store(dir.path()).await;
+        offer(&store).await;
+        // 120 people over 12 seconds, ten a second: pages cut inside a second too.
+        let items: Vec<_> = (0..120)
+            .map(|i| person(i, 1_000 + (i / 10) as i64))
+            .collect();
+        store.insert_registrations(&items).await.unwrap();
+
+        let mut seen = Vec::new();
+        let mut before = None;
+        loop {
+            let page = store
+                .registration_page(&RegistrationQuery {
+                    before: before.clone(),
+                    limit: 25,
+                    ..RegistrationQuery::default()
+                })
+                .await
+                .unwrap();
+            if page.is_empty() {
+                break;
+            }
+            before = page.last().map(|r| (r.created_at, r.id.clone()));
+            seen.extend(page.into_iter().map(|r| r.id));
+        }
+        let mut expected: Vec<String> = (0..120).map(|i| format!("r{i:04}")).collect();
+        expected.reverse();
+        assert_eq!(seen, expected, "newest first, each once");
+
+        let counts: std::collections::HashMap<String, i64> = store
+            .registration_status_counts()
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+        assert_eq!(counts["mail_failed"], 1);
+        assert_eq!(counts["wallet_registered"], 12);
+        assert_eq!(counts["invited"], 107);
+        let failed = store
+            .registration_page(&RegistrationQuery {
+                status: Some("mail_failed".into()),
+                limit: 10,
+                ..RegistrationQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            failed.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["r0003"]
+        );
+
+        // Search: case-insensitive, by name or address; LIKE's wildcards match literally.
+        let search = |q: &str| RegistrationQuery {
+            search: Some(q.into()),
+            limit: 200,
+            ..RegistrationQuery::default()
+        };
+        assert_eq!(
+            store
+                .registration_page(&search("PERSON 11"))
+                .await
+                .unwrap()
+                .len(),
+            11
+        );
+        assert_eq!(
+            store
+                .registration_page(&search("p42@"))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        let literal = store.registration_page(&search("100%")).await.unwrap();
+        assert_eq!(
+            literal.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["r0007"]
+        );
+        assert_eq!(
+            store.registration_page(&search("a_")).await.unwrap().len(),
+            1
+        );
+        assert!(
+            store
+                .registration_page(&search("' OR 1=1 --"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        store.db.close().await;
+    }
+
+    #[test]
+    fn search_terms_match_literally() {
+        assert_eq!(contains_pattern("Ada"), "%ada%");
+        assert_eq!(contains_pattern("100%_a\\b"), "%100\\%\\_a\\\\b%");
+    }
+}
