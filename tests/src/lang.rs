@@ -165,6 +165,32 @@ fn without_urls(text: &str) -> String {
         rest = &after[end..];
     }
     out.push_str(rest);
+    without_emails(&out)
+}
+
+/// `text` without email addresses (`local@domain`): the reader's own data, not English.
+fn without_emails(text: &str) -> String {
+    let part = |c: char| c.is_ascii_alphanumeric() || "._%+-".contains(c);
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find('@') {
+        let start = rest[..at]
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !part(*c))
+            .map_or(0, |(j, c)| j + c.len_utf8());
+        let after = &rest[at + 1..];
+        let end = after.find(|c: char| !part(c)).unwrap_or(after.len());
+        if start == at || end == 0 {
+            out.push_str(&rest[..=at]);
+            rest = after;
+            continue;
+        }
+        out.push_str(&rest[..start]);
+        out.push(' ');
+        rest = &after[end..];
+    }
+    out.push_str(rest);
     out
 }
 
@@ -173,6 +199,15 @@ mod tests {
     use super::*;
 
     const JA_PAGE: &str = r#"<!doctype html><html lang="ja"><head><title>バッジを確認 · Akashi 検証サービス</title><style>body{color:red}</style></head><body><header><a href="/check">Akashi 検証サービス</a><nav aria-label="言語"><a href="/lang/en?next=%2Fcheck" lang="en">English</a></nav></header><main><h1>バッジを確認</h1><p>確認したもの: https://wallet.example/p/abc-def</p><img src="/qr.svg" alt="QRコード"><p>JPEG か PNG の写真（8 MB まで）</p><textarea name="input">pasted by the reader</textarea><details id="technical"><summary>技術的な詳細</summary><table><tr><td>issuer_signature</td><td>signature verified with ES256</td></tr></table><details><summary>nested English</summary>more</details><p>still technical</p></details><p>「Digital Supporter」を保有しています &amp; 失効していません。</p></main><script src="/check/check.js">var english = "words";</script></body></html>"#;
+
+    #[test]
+    fn email_addresses_are_the_readers_data_not_english() {
+        assert!(english_words("<p>ようこそ hanako.yamada+x@example.jp さん</p>", &[]).is_empty());
+        assert_eq!(
+            english_words("<p>連絡先 @ 不明 and more</p>", &[]),
+            vec!["and", "more"]
+        );
+    }
 
     #[test]
     fn a_japanese_page_with_names_urls_and_folded_details_passes() {

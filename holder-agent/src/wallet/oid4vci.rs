@@ -243,6 +243,28 @@ pub fn check_tx_code(offered: Option<&TxCode>, given: Option<&str>) -> Result<()
     }
 }
 
+/// The display in `locale` (its language: `ja` matches `ja-JP`), else in English (or with no
+/// locale), else the first.
+fn display_in<'a>(
+    displays: &'a [protocol::oid4vci::metadata::Display],
+    locale: &str,
+) -> Option<&'a protocol::oid4vci::metadata::Display> {
+    let language = |l: &str| l.split(['-', '_']).next().unwrap_or(l).to_ascii_lowercase();
+    displays
+        .iter()
+        .find(|d| {
+            d.locale
+                .as_deref()
+                .is_some_and(|l| language(l) == language(locale))
+        })
+        .or_else(|| {
+            displays
+                .iter()
+                .find(|d| d.locale.as_deref().is_none_or(|l| language(l) == "en"))
+        })
+        .or(displays.first())
+}
+
 /// What [`App::preview_offer`] found.
 #[derive(Debug, Clone)]
 pub struct OfferPreview {
@@ -397,7 +419,13 @@ impl App {
 
     /// What an offer would give, without accepting it: the issuer (from its metadata), the
     /// names of the offered badges this wallet can receive, and the PIN it asks for.
-    pub async fn preview_offer(&self, offer_text: &str) -> Result<OfferPreview, AppError> {
+    /// Names are taken from the metadata's `display` in `locale` (a language code such as
+    /// `ja`), else English, else the first given (OpenID4VCI 1.0 §12.2.4).
+    pub async fn preview_offer(
+        &self,
+        offer_text: &str,
+        locale: &str,
+    ) -> Result<OfferPreview, AppError> {
         let offer = self.resolve_offer(offer_text).await?;
         let grant = offer
             .pre_authorized()
@@ -424,22 +452,12 @@ impl App {
                 config
                     .credential_metadata
                     .as_ref()
-                    .and_then(|m| {
-                        m.display
-                            .iter()
-                            .find(|d| d.locale.as_deref().is_none_or(|l| l.starts_with("en")))
-                            .or(m.display.first())
-                    })
+                    .and_then(|m| display_in(&m.display, locale))
                     .and_then(|d| d.name.clone())
                     .unwrap_or_else(|| id.clone())
             })
             .collect();
-        let issuer_name = metadata
-            .display
-            .iter()
-            .find(|d| d.locale.as_deref().is_none_or(|l| l.starts_with("en")))
-            .or(metadata.display.first())
-            .and_then(|d| d.name.clone());
+        let issuer_name = display_in(&metadata.display, locale).and_then(|d| d.name.clone());
         Ok(OfferPreview {
             issuer,
             issuer_name,
@@ -481,12 +499,8 @@ impl App {
             .into());
         }
         let configurations = pick_configurations(&offer, &metadata)?;
-        let issuer_name = metadata
-            .display
-            .iter()
-            .find(|d| d.locale.as_deref().is_none_or(|l| l.starts_with("en")))
-            .or(metadata.display.first())
-            .and_then(|d| d.name.clone());
+        // Kept with the badge: in English (or without a locale), as before.
+        let issuer_name = display_in(&metadata.display, "en").and_then(|d| d.name.clone());
 
         // The authorization server: the one the grant names (it must be listed), else the
         // first listed, else the issuer itself (§12.2.4).
@@ -885,6 +899,29 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_come_in_the_readers_language_else_english_else_the_first() {
+        let d = |locale: Option<&str>, name: &str| protocol::oid4vci::metadata::Display {
+            name: Some(name.to_owned()),
+            locale: locale.map(str::to_owned),
+            ..Default::default()
+        };
+        let both = [
+            d(Some("en-US"), "Open Badge"),
+            d(Some("ja-JP"), "オープンバッジ"),
+        ];
+        let name = |ds: &[protocol::oid4vci::metadata::Display], l: &str| {
+            display_in(ds, l).and_then(|d| d.name.clone())
+        };
+        assert_eq!(name(&both, "ja").as_deref(), Some("オープンバッジ"));
+        assert_eq!(name(&both, "en").as_deref(), Some("Open Badge"));
+        assert_eq!(name(&both, "fr").as_deref(), Some("Open Badge"));
+        let german_first = [d(Some("de"), "Abzeichen"), d(None, "Badge")];
+        assert_eq!(name(&german_first, "ja").as_deref(), Some("Badge"));
+        assert_eq!(name(&german_first[..1], "ja").as_deref(), Some("Abzeichen"));
+        assert_eq!(name(&[], "ja"), None);
+    }
 
     /// A badge whose `ld.issuer.id` names another issuer than the one that signed it is
     /// refused on receipt (and so on the public page, which checks the same way), with the

@@ -21,6 +21,7 @@ mod interop;
 mod issuance;
 mod mail;
 mod openapi;
+mod people;
 mod presentation;
 mod public_pages;
 mod qr_page;

@@ -914,7 +914,7 @@ async fn receive_page(
     }
     let offer = offer_link(&query);
     let preview = app
-        .preview_offer(&offer)
+        .preview_offer(&offer, web.lang.code())
         .await
         .map_err(|e| PageError::from_app(e, web.lang))?;
     let mut layout = web.layout(web.t().receive_title);
@@ -982,7 +982,7 @@ async fn receive(
             // Show the offer again with the reason; an offer that no longer resolves
             // (expired, redeemed) is shown as the error alone.
             let preview = app
-                .preview_offer(&offer)
+                .preview_offer(&offer, web.lang.code())
                 .await
                 .map_err(|_| PageError::new(status, message.clone(), web.lang))?;
             let layout = web.layout(web.t().receive_title);
