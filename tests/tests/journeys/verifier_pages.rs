@@ -320,6 +320,52 @@ async fn the_language_switch_goes_only_to_paths_on_this_site() {
     );
 }
 
+/// A mistyped address gets a page in the reader's language that leads to the public check
+/// page (not the desk's sign-in), with 404; an unknown API path gets problem+json, and a
+/// hostile path is shown nowhere on the page.
+#[tokio::test]
+async fn an_unknown_address_gets_a_translated_not_found_page() {
+    let t = TestStack::start().await;
+    let hostile = "/no/such/<script>alert(1)</script>";
+    for (lang, words) in [
+        ("ja", "このアドレスのページはありません"),
+        ("en", "There is no page at this address"),
+    ] {
+        let r = client(lang)
+            .get(format!("{}{hostile}", t.verifier()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 404, "{lang}");
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{lang}"
+        );
+        let html = r.text().await.unwrap();
+        assert!(html.contains(words), "{lang}: {html}");
+        assert!(
+            html.contains("href=\"/check\""),
+            "{lang}: leads to /check: {html}"
+        );
+        assert!(!html.contains("<script>alert"), "{lang}: {html}");
+        if lang == "ja" {
+            assert_japanese("404 page", &html, &[]);
+        }
+    }
+    let r = client("ja")
+        .get(format!("{}/api/no-such-endpoint", t.verifier()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let problem: Value = r.json().await.unwrap();
+    assert_eq!(problem["status"], 404, "{problem}");
+}
+
 #[tokio::test]
 async fn a_body_over_the_limit_gets_the_translated_413_page() {
     let t = TestStack::start().await;

@@ -91,6 +91,7 @@ pub fn router(app: App) -> Router {
             "/check/frame",
             post(check::frame).layer(DefaultBodyLimit::max(check::UPLOAD_BODY_LIMIT)),
         )
+        .fallback(pages::no_such_page)
         // Error pages made without the request at hand are written in the reader's language.
         .layer(axum::middleware::from_fn(pages::localized_errors))
         .with_state(app)

@@ -216,6 +216,12 @@ pub(crate) async fn localized_errors(request: Request, next: Next) -> Response {
     let Some(later) = r.extensions_mut().remove::<LocalizeError>() else {
         return r;
     };
+    // A stranger's mistyped address leads to the public check page, not the desk's sign-in.
+    let home = if later.problem == Problem::NoSuchPage {
+        Home::Check
+    } else {
+        home
+    };
     let retry = r.headers().get(header::RETRY_AFTER).cloned();
     let mut page = error_page(
         lang,
@@ -228,6 +234,26 @@ pub(crate) async fn localized_errors(request: Request, next: Next) -> Response {
         page.headers_mut().insert(header::RETRY_AFTER, v);
     }
     page
+}
+
+/// Any path no route answers: under `/api/` a problem+json 404 (RFC 9457), elsewhere a page
+/// saying so in the reader's language (404), leading to the check page.
+pub(crate) async fn no_such_page(request: Request) -> Response {
+    if request.uri().path().starts_with("/api/") {
+        return kit::serve::problem(
+            StatusCode::NOT_FOUND,
+            "Not Found",
+            "no API endpoint at this path; see /openapi.json",
+            None,
+        );
+    }
+    let problem = Problem::NoSuchPage;
+    let mut r = error_page(Lang::En, Home::Check, StatusCode::NOT_FOUND, problem, None);
+    r.extensions_mut().insert(LocalizeError {
+        problem,
+        detail: None,
+    });
+    r
 }
 
 /// A static file of the pages, served with its media type and an `ETag` of its content:

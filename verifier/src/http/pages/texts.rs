@@ -475,6 +475,8 @@ pub enum Problem {
     /// Too many wrong tokens; retry after this many seconds.
     Throttled(u64),
     NotFound,
+    /// No page at this address (an unknown path).
+    NoSuchPage,
     /// Input that cannot be used (the detail is technical).
     Invalid,
     /// The body is over the route's limit of this many MiB.
@@ -505,6 +507,10 @@ impl Problem {
             Problem::NotFound => (
                 "This request does not exist or has been removed. Create a new request from the desk.".into(),
                 "このリクエストは存在しないか、削除されています。デスクから新しいリクエストを作成してください。".into(),
+            ),
+            Problem::NoSuchPage => (
+                "There is no page at this address. Check the link, or start again from the page below.".into(),
+                "このアドレスのページはありません。リンクを確かめるか、下のページからやり直してください。".into(),
             ),
             Problem::Invalid => (
                 "What was sent cannot be used. Check it and try again; the reason is under “Technical details”.".into(),
