@@ -16,6 +16,7 @@
 //! (interop/tlog/).
 
 pub mod checkpoint;
+pub mod entry;
 pub mod merkle;
 pub mod note;
 pub mod tile;
