@@ -34,7 +34,7 @@ impl Store {
     /// Appends `entries` in one transaction of their own; returns the first index.
     pub async fn append_tlog(&self, entries: &[Vec<u8>], at: i64) -> Result<u64, StoreError> {
         if entries.is_empty() {
-            return Ok(self.tlog_size().await?);
+            return self.tlog_size().await;
         }
         let first: i64 = with_db_write!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
