@@ -91,6 +91,7 @@ pub fn router(app: App) -> Router {
         // The transparency log's static resources (C2SP tlog-tiles), outside the OpenAPI
         // document: their formats are the C2SP specifications'.
         .route("/log/checkpoint", get(tlog::checkpoint))
+        .route("/log/key", get(tlog::key))
         .route("/log/tile/{*path}", get(tlog::tile))
         .merge(console::router())
         .with_state(app)

@@ -1,6 +1,8 @@
 //! The transparency log over HTTP, as C2SP tlog-tiles says: `GET /log/checkpoint` (the
 //! signed checkpoint, mutable: cached for seconds) and `GET /log/tile/…` (tiles and entry
-//! bundles; full ones immutable, cached for a year).
+//! bundles; full ones immutable, cached for a year); and `GET /log/key`, the log's
+//! verifier key in Go's note form, for monitors to pin on first use (trust in it must
+//! come from elsewhere: whoever serves the log can serve another key).
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
@@ -44,4 +46,14 @@ pub async fn tile(State(app): State<App>, Path(path): Path<String>) -> Result<Re
         }),
     );
     Ok(r)
+}
+
+/// `GET /log/key`.
+pub async fn key(State(app): State<App>) -> Response {
+    let mut r = format!("{}\n", app.tlog.verifier().to_vkey()).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
 }

@@ -121,6 +121,51 @@ mod tests {
         assert_eq!(hashes[7], protocol::tlog::leaf_hash(&entries[7]));
     }
 
+    /// Two instances: two stores (pools) on one database, as two issuer processes have.
+    #[tokio::test]
+    async fn two_instances_on_one_database_share_one_gapless_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, schema) = match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => (
+                url,
+                Some(format!("t{}_tlog", uuid::Uuid::new_v4().simple())),
+            ),
+            _ => (format!("sqlite://{}/issuer.db", dir.path().display()), None),
+        };
+        let a = super::Store::connect(&url, schema.as_deref())
+            .await
+            .unwrap();
+        let b = super::Store::connect(&url, schema.as_deref())
+            .await
+            .unwrap();
+        let mut tasks = Vec::new();
+        for (n, store) in [a.clone(), b.clone(), a.clone(), b.clone()]
+            .into_iter()
+            .enumerate()
+        {
+            tasks.push(tokio::spawn(async move {
+                for i in 0..25u8 {
+                    store.append_tlog(&[vec![n as u8, i]], 1).await.unwrap();
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(a.tlog_size().await.unwrap(), 100);
+        assert_eq!(b.tlog_size().await.unwrap(), 100);
+        let entries = b.tlog_entries(0, 100).await.unwrap();
+        let mut seen: Vec<Vec<u8>> = entries.clone();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 100, "every append once");
+        // Each writer's entries appear in the order it appended them.
+        for n in 0..4u8 {
+            let mine: Vec<u8> = entries.iter().filter(|e| e[0] == n).map(|e| e[1]).collect();
+            assert_eq!(mine, (0..25).collect::<Vec<u8>>());
+        }
+    }
+
     #[tokio::test]
     async fn an_append_rolled_back_leaves_no_gap() {
         let dir = tempfile::tempdir().unwrap();

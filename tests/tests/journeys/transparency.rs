@@ -260,3 +260,215 @@ async fn go_checks_the_issuers_log_and_catches_each_tampering() {
         "{out}"
     );
 }
+
+/// Issues one SD-JWT VC badge from the issuer process at `url` for the achievement `ach`,
+/// as a wallet would; the credential as delivered, or why it was not (the process died).
+async fn issue_over_http(http: &reqwest::Client, url: &str, ach: &str) -> Result<String, String> {
+    async fn json(r: reqwest::RequestBuilder) -> Result<serde_json::Value, String> {
+        let r = r.send().await.map_err(|e| e.to_string())?;
+        if !r.status().is_success() {
+            return Err(format!("status {}", r.status()));
+        }
+        r.json().await.map_err(|e| e.to_string())
+    }
+    let offer = json(
+        http.post(format!("{url}/admin/offers"))
+            .bearer_auth(ADMIN)
+            .json(&serde_json::json!({
+                "achievement_id": ach, "recipient_name": "Kill Test",
+                "recipient_email": "kill@example.org", "tx_code": false,
+            })),
+    )
+    .await?;
+    let doc = json(http.get(offer["credential_offer_uri"].as_str().unwrap_or_default())).await?;
+    let code = doc["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]
+        ["pre-authorized_code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let token = json(http.post(format!("{url}/token")).form(&[
+        (
+            "grant_type",
+            "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+        ),
+        ("pre-authorized_code", code.as_str()),
+    ]))
+    .await?;
+    let nonce = json(http.post(format!("{url}/nonce"))).await?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let proof =
+        protocol::oid4vci::build_proof_jwt(&holder_key(), url, nonce["c_nonce"].as_str(), now);
+    let resp = json(
+        http.post(format!("{url}/credential"))
+            .bearer_auth(token["access_token"].as_str().unwrap_or_default())
+            .json(&credential_request(vec![proof])),
+    )
+    .await?;
+    resp["credentials"][0]["credential"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no credential in {resp}"))
+}
+
+/// Every entry of the log at `url` of size `size`, from its entry bundles.
+async fn all_entries(http: &reqwest::Client, url: &str, size: u64) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut index = 0;
+    while let Some(tile) = protocol::tlog::tile::Tile::in_tree(0, index, size) {
+        let r = http
+            .get(format!("{url}/log/{}", tile.entries_path()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        out.extend(protocol::tlog::tile::decode_bundle(&r.bytes().await.unwrap()).unwrap());
+        index += 1;
+    }
+    out
+}
+
+async fn checkpoint_of(
+    http: &reqwest::Client,
+    url: &str,
+    vkey: &protocol::tlog::note::NoteVerifier,
+) -> protocol::tlog::checkpoint::Checkpoint {
+    let note = http
+        .get(format!("{url}/log/checkpoint"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    protocol::tlog::checkpoint::open(&note, vkey.name(), std::slice::from_ref(vkey)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "heavy: run by ./test (kills the issuer process mid-issuance; Go)"]
+async fn killed_mid_issuance_the_log_neither_forks_nor_loses_a_delivered_badge() {
+    use super::registration::{IssuerProcess, drop_pg_schema, issuer_env};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let dir = tempfile::tempdir().unwrap();
+    let schema = format!("t{}_issuer", uuid::Uuid::new_v4().simple());
+    let env: Vec<(String, String)> = issuer_env(dir.path(), super::mail::free_port(), "", &schema)
+        .into_iter()
+        .filter(|(k, _)| k != "SMTP_URL")
+        .collect();
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let checker = tokio::task::spawn_blocking({
+        let dir = dir.path().to_owned();
+        move || build_checker(&dir)
+    });
+    let mut issuer = IssuerProcess::start(&env, &http).await;
+    let url = issuer.url.clone();
+    let r = http
+        .post(format!("{url}/admin/achievements"))
+        .bearer_auth(ADMIN)
+        .json(&serde_json::json!({"name": "Kill Badge", "description": "d", "criteria": "c"}))
+        .send()
+        .await
+        .unwrap();
+    let ach: serde_json::Value = r.json().await.unwrap();
+    let ach = ach["id"].as_str().unwrap().to_owned();
+    let vkey_text = http
+        .get(format!("{url}/log/key"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let vkey = protocol::tlog::note::NoteVerifier::parse(vkey_text.trim()).unwrap();
+
+    let mut delivered = Vec::new();
+    for _ in 0..5 {
+        delivered.push(issue_over_http(&http, &url, &ach).await.unwrap());
+    }
+    let before = checkpoint_of(&http, &url, &vkey).await;
+    assert_eq!(before.size, 5);
+
+    // Two wallets issue as fast as they can; the process is killed (SIGKILL) mid-way.
+    let count = Arc::new(AtomicUsize::new(0));
+    let mut wallets = Vec::new();
+    for _ in 0..2 {
+        let (http, url, ach, count) = (http.clone(), url.clone(), ach.clone(), count.clone());
+        wallets.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Ok(c) = issue_over_http(&http, &url, &ach).await {
+                mine.push(c);
+                count.fetch_add(1, Ordering::SeqCst);
+            }
+            mine
+        }));
+    }
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
+    while count.load(Ordering::SeqCst) < 20 {
+        assert!(tokio::time::Instant::now() < deadline, "issuance stalled");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    issuer.child.start_kill().unwrap();
+    issuer.child.wait().await.unwrap();
+    for w in wallets {
+        delivered.extend(w.await.unwrap());
+    }
+
+    let issuer = IssuerProcess::start(&env, &http).await;
+    // One more after the restart: the log goes on from where it was, with no gap.
+    delivered.push(issue_over_http(&http, &url, &ach).await.unwrap());
+    let after = checkpoint_of(&http, &url, &vkey).await;
+    let entries = all_entries(&http, &url, after.size).await;
+    assert_eq!(entries.len() as u64, after.size);
+    let leaves: Vec<_> = entries
+        .iter()
+        .map(|e| protocol::tlog::leaf_hash(e))
+        .collect();
+    // No fork: the tree before the kill is the prefix of the tree after it.
+    assert_eq!(protocol::tlog::merkle::root(&leaves[..5]), before.root);
+    assert_eq!(protocol::tlog::merkle::root(&leaves), after.root);
+    let proof = protocol::tlog::merkle::consistency_proof(&leaves, before.size).unwrap();
+    protocol::tlog::merkle::verify_consistency(
+        before.size,
+        after.size,
+        &before.root,
+        &after.root,
+        &proof,
+    )
+    .unwrap();
+    // Nothing delivered is missing from the log; every entry is one issuance.
+    let logged: std::collections::HashSet<String> = entries
+        .iter()
+        .map(|e| match Entry::parse(e).unwrap() {
+            Entry::Issued { digest, .. } => digest,
+            other => panic!("unexpected entry {other:?}"),
+        })
+        .collect();
+    assert_eq!(logged.len(), entries.len(), "no entry twice");
+    for c in &delivered {
+        assert!(
+            logged.contains(&Entry::credential_digest(c)),
+            "a delivered badge is not in the log"
+        );
+    }
+    // At most the credentials signed but never delivered when the process died (one per
+    // wallet in flight) are in the log without having reached anyone.
+    assert!(
+        entries.len() <= delivered.len() + 2,
+        "{} entries for {} delivered",
+        entries.len(),
+        delivered.len()
+    );
+
+    let (ok, out, err) = check(
+        &checker.await.unwrap(),
+        &format!("{url}/log"),
+        &vkey.to_vkey(),
+        &[],
+    )
+    .await;
+    assert!(ok, "Go refused the log after the kill: {err}");
+    assert!(out.contains(&format!("size={} ", after.size)), "{out}");
+    drop(issuer);
+    drop_pg_schema(&schema).await;
+}
