@@ -50,6 +50,8 @@ pub struct Inner {
     pub kid_ed25519: String,
     pub seal: SealKey,
     pub store: Store,
+    /// The issuance transparency log: its origin, signing key and last checkpoint.
+    pub tlog: domain::tlog::Log,
     pub clock: Clock,
     /// The admin token's SHA-256 (base64url); the token itself is never stored.
     pub admin_token_hash: String,
@@ -125,6 +127,16 @@ impl App {
                 clock.now(),
             )
             .await?;
+        let tlog_key = store
+            .signing_key(
+                domain::tlog::LOG_KEY_ID,
+                protocol::keys::Alg::EdDSA,
+                &seal,
+                config.new_keys.0,
+                clock.now(),
+            )
+            .await?;
+        let tlog = domain::tlog::Log::new(&issuer_id, &tlog_key)?;
         let mut startup = Startup::default();
         let admin_token_hash = match &config.service.admin_token {
             Some(token) => protocol::b64::sha256(token.expose()),
@@ -182,6 +194,7 @@ impl App {
             ed25519,
             seal,
             store,
+            tlog,
             clock,
             admin_token_hash,
             outbox_wake: tokio::sync::Notify::new(),

@@ -27,6 +27,7 @@ pub mod qr;
 pub mod sd_jwt;
 pub mod secret;
 pub mod status;
+pub mod tlog;
 pub mod vc;
 /// The one verification core (its Data Integrity path needs `data-integrity`).
 #[cfg(feature = "data-integrity")]

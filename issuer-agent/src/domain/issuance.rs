@@ -402,6 +402,15 @@ impl App {
             };
             credentials.push(IssuedCredential { credential });
         }
+        // Logged before they are delivered (domain::tlog).
+        let texts: Vec<String> = credentials
+            .iter()
+            .map(|c| match &c.credential {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect();
+        self.log_issued(rows, &texts, &achievement.id).await?;
         Ok(CredentialResponse {
             credentials,
             notification_id: Some(self.notification_id(&offer.id, configuration)),

@@ -9,6 +9,7 @@ pub mod issuance;
 pub mod offers;
 pub mod operators;
 pub mod registrations;
+pub mod tlog;
 
 /// The name of a credential status value (0 valid, 1 revoked, 2 suspended).
 pub fn status_name(status: i64) -> &'static str {

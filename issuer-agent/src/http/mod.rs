@@ -12,6 +12,7 @@ mod oid4vci;
 pub mod openapi;
 mod public;
 mod registrations;
+mod tlog;
 mod well_known;
 
 use std::sync::Arc;
@@ -87,6 +88,11 @@ pub fn router(app: App) -> Router {
         )
         .route("/dev/mailbox", get(registrations::mailbox))
         .route("/dev/mailbox/{id}", get(registrations::mailbox_message))
+        // The transparency log's static resources (C2SP tlog-tiles), outside the OpenAPI
+        // document: their formats are the C2SP specifications'.
+        .route("/log/checkpoint", get(tlog::checkpoint))
+        .route("/log/key", get(tlog::key))
+        .route("/log/tile/{*path}", get(tlog::tile))
         .merge(console::router())
         .with_state(app)
 }

@@ -152,6 +152,36 @@ macro_rules! insert_audit {
     };
 }
 
+/// Appends the log entries `$entries` (each `Vec<u8>`, `$at` Unix seconds) through `$tx`,
+/// inside the transaction of the change they record: the sequencer row hands out their
+/// indices and stays locked until that transaction ends (see `tlog`). Evaluates to the
+/// first index.
+macro_rules! append_tlog {
+    ($tx:expr, $entries:expr, $at:expr) => {{
+        let entries: &[Vec<u8>] = $entries;
+        let count = entries.len() as i64;
+        let size: i64 = sqlx::query_scalar(
+            "UPDATE tlog_head SET size = size + $1 WHERE id = 1 RETURNING size",
+        )
+        .bind(count)
+        .fetch_one(&mut *$tx)
+        .await?;
+        let first = size - count;
+        for (i, entry) in entries.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO tlog_entries (idx, entry, leaf_hash, appended_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(first + i as i64)
+            .bind(entry.as_slice())
+            .bind(protocol::tlog::leaf_hash(entry).as_slice())
+            .bind($at)
+            .execute(&mut *$tx)
+            .await?;
+        }
+        first
+    }};
+}
+
 /// Enters each credential row of `$rows` through `$tx` at an index drawn from `$next_index`
 /// (drawn again while the index is taken, [`STATUS_INDEX_TRIES`] times at most), with the
 /// audit entry `$audit` makes for it. Evaluates to the indices in the order of the rows, or
@@ -212,6 +242,7 @@ macro_rules! select_offers {
 mod console;
 mod deferred;
 mod registrations;
+mod tlog;
 pub use console::*;
 pub use deferred::*;
 pub use registrations::*;
@@ -656,6 +687,17 @@ impl Store {
             .await?;
             if !ids.is_empty() {
                 insert_audit!(&mut *tx, audit);
+                // One log entry per credential of the badge, in the same transaction.
+                let refs: Vec<(i64, i64)> = sqlx::query_as(
+                    "SELECT status_list, status_idx FROM credentials \
+                     WHERE offer_id = (SELECT offer_id FROM credentials WHERE id = $1) \
+                     ORDER BY status_list, status_idx",
+                )
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?;
+                let entries = tlog::status_entries(&refs, status, audit.at);
+                append_tlog!(tx, &entries, audit.at);
             }
             tx.commit().await?;
             ids.sort_by_key(|other| (other.as_str() != id, other.clone()));
@@ -675,7 +717,7 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A store on SQLite in `dir`, or on PostgreSQL (a fresh schema) when

@@ -30,6 +30,7 @@ mod same_device;
 mod share_panel;
 mod templates;
 mod throttling;
+mod transparency;
 mod trust;
 mod verifier_pages;
 mod wallet_accounts;

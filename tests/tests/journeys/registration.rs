@@ -611,12 +611,17 @@ async fn import_edge_cases_and_a_hundred_thousand_rows() {
 }
 
 /// The issuer as its own process (`akashi issuer serve`), so it can be killed.
-struct IssuerProcess {
-    child: tokio::process::Child,
-    url: String,
+pub(super) struct IssuerProcess {
+    pub(super) child: tokio::process::Child,
+    pub(super) url: String,
 }
 
-fn issuer_env(dir: &std::path::Path, port: u16, smtp: &str, schema: &str) -> Vec<(String, String)> {
+pub(super) fn issuer_env(
+    dir: &std::path::Path,
+    port: u16,
+    smtp: &str,
+    schema: &str,
+) -> Vec<(String, String)> {
     let url = format!("http://127.0.0.1:{port}");
     let mut env = vec![
         ("ISSUER_LISTEN".into(), format!("127.0.0.1:{port}")),
@@ -641,7 +646,7 @@ fn issuer_env(dir: &std::path::Path, port: u16, smtp: &str, schema: &str) -> Vec
 }
 
 impl IssuerProcess {
-    async fn start(env: &[(String, String)], http: &reqwest::Client) -> IssuerProcess {
+    pub(super) async fn start(env: &[(String, String)], http: &reqwest::Client) -> IssuerProcess {
         let url = env
             .iter()
             .find(|(k, _)| k == "ISSUER_PUBLIC_URL")
@@ -1006,7 +1011,7 @@ async fn admin_token_rotated_by_the_cli_takes_effect_at_once() {
 }
 
 /// Drops a test's PostgreSQL schema (when the tests run on PostgreSQL).
-async fn drop_pg_schema(schema: &str) {
+pub(super) async fn drop_pg_schema(schema: &str) {
     if let Ok(pg) = std::env::var("TEST_DATABASE_URL")
         && !pg.is_empty()
     {

@@ -1,0 +1,254 @@
+//! The issuance transparency log (issue 19): every credential issued and every status
+//! change is appended (see `store::tlog` for the sequencer), and the log is published as
+//! a signed C2SP checkpoint and C2SP tiles (`protocol::tlog`).
+//!
+//! Issued credentials are appended after they are signed and before the response that
+//! delivers them is sent, so a credential that reaches anyone is in the log (a crash in
+//! between loses an undelivered credential, never an entry). Status changes are appended
+//! in the transaction that makes them.
+
+use protocol::keys::SigningKey;
+use protocol::tlog::Hash;
+use protocol::tlog::checkpoint::Checkpoint;
+use protocol::tlog::entry::{Entry, StatusRef};
+use protocol::tlog::note::{NoteSigner, NoteVerifier};
+use protocol::tlog::tile::{self, Tile, TileResource};
+use tokio::sync::Mutex;
+
+use crate::App;
+use crate::error::AppError;
+use crate::store::{CredentialRow, Store};
+
+/// The id of the log's Ed25519 key in the issuer's key table (sealed like the others).
+pub const LOG_KEY_ID: &str = "tlog-ed25519-1";
+
+/// The log: its origin, its signing key and the last checkpoint signed.
+pub struct Log {
+    origin: String,
+    signer: NoteSigner,
+    /// The last checkpoint note and its size: served again while the log has not grown.
+    last: Mutex<Option<(u64, String)>>,
+}
+
+/// A tile or entry bundle, with whether it can be cached for good.
+#[derive(Debug)]
+pub struct TileBody {
+    pub bytes: Vec<u8>,
+    /// Full tiles never change; a partial one is replaced by a wider one as the log grows.
+    pub immutable: bool,
+}
+
+impl Log {
+    /// The log of the issuer at `public_url` (origin: the URL without its scheme, then
+    /// `/log`), signing with the Ed25519 `key`.
+    pub fn new(public_url: &str, key: &SigningKey) -> Result<Log, AppError> {
+        let origin = format!(
+            "{}/log",
+            public_url
+                .trim_end_matches('/')
+                .split_once("://")
+                .map_or(public_url, |(_, rest)| rest)
+        );
+        let secret = key.to_secret_bytes();
+        let seed: [u8; 32] = match secret.split_first() {
+            Some((2, seed)) => seed
+                .try_into()
+                .map_err(|_| AppError::Internal("log key: not an Ed25519 seed".into()))?,
+            _ => return Err(AppError::Internal("log key: not an Ed25519 key".into())),
+        };
+        let signer = NoteSigner::from_seed(&origin, &seed)
+            .map_err(|e| AppError::Config(format!("log origin {origin:?}: {e}")))?;
+        Ok(Log {
+            origin,
+            signer,
+            last: Mutex::new(None),
+        })
+    }
+
+    /// The checkpoint origin (also the key's name).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The verifier key in Go's note form, for monitors and checkers.
+    pub fn verifier(&self) -> &NoteVerifier {
+        self.signer.verifier()
+    }
+
+    /// The entries of issued credentials: each as delivered, with its row.
+    pub fn issued_entries(
+        rows: &[CredentialRow],
+        credentials: &[String],
+        achievement: &str,
+    ) -> Vec<Vec<u8>> {
+        rows.iter()
+            .zip(credentials)
+            .map(|(row, credential)| {
+                Entry::Issued {
+                    digest: Entry::credential_digest(credential),
+                    status: StatusRef {
+                        list: row.status_list,
+                        index: row.status_idx,
+                    },
+                    achievement: achievement.to_owned(),
+                    at: row.issued_at,
+                }
+                .to_bytes()
+            })
+            .collect()
+    }
+
+    /// The signed checkpoint of the log as it is now.
+    pub async fn checkpoint(&self, store: &Store) -> Result<String, AppError> {
+        let size = store.tlog_size().await?;
+        let mut last = self.last.lock().await;
+        if let Some((s, note)) = last.as_ref()
+            && *s == size
+        {
+            return Ok(note.clone());
+        }
+        let leaves = store.tlog_leaf_hashes(0, size).await?;
+        if leaves.len() as u64 != size {
+            return Err(AppError::Internal(format!(
+                "log has {} entries below its size {size}",
+                leaves.len()
+            )));
+        }
+        let note = Checkpoint {
+            origin: self.origin.clone(),
+            size,
+            root: protocol::tlog::merkle::root(&leaves),
+            extensions: vec![],
+        }
+        .sign(&self.signer)
+        .map_err(|e| AppError::Internal(format!("signing the checkpoint: {e}")))?;
+        *last = Some((size, note.clone()));
+        Ok(note)
+    }
+
+    /// The tile or entry bundle at `path` (`tile/…`, C2SP or Go form), if the log has it.
+    pub async fn tile(&self, store: &Store, path: &str) -> Result<TileBody, AppError> {
+        let not_found = || AppError::NotFound("tile".into());
+        let resource = TileResource::parse(path).map_err(|_| not_found())?;
+        let (TileResource::Hashes(t) | TileResource::Entries(t)) = resource;
+        let size = store.tlog_size().await?;
+        // The tile must exist in the tree: a full one, or a partial one no wider than the
+        // tree's (any narrower partial tile is a tile of an earlier tree size).
+        let have = Tile::in_tree(t.level, t.index, size).ok_or_else(not_found)?;
+        if t.width > have.width {
+            return Err(not_found());
+        }
+        let (start, end) = t.leaf_range().ok_or_else(not_found)?;
+        let bytes = match resource {
+            TileResource::Entries(_) => {
+                let entries = store.tlog_entries(start, end).await?;
+                tile::encode_bundle(entries.iter().map(Vec::as_slice))
+                    .map_err(|e| AppError::Internal(format!("entry bundle: {e}")))?
+            }
+            TileResource::Hashes(_) => {
+                let leaves: Vec<Hash> = store.tlog_leaf_hashes(start, end).await?;
+                let shifted = Tile {
+                    // The tile's hashes from the leaves it spans, as a tile at index 0.
+                    index: 0,
+                    ..t
+                };
+                shifted
+                    .hashes(&leaves)
+                    .map_err(|e| AppError::Internal(format!("tile {path}: {e}")))?
+            }
+        };
+        Ok(TileBody {
+            bytes,
+            immutable: t.is_full(),
+        })
+    }
+}
+
+impl App {
+    /// Appends the entries of credentials just signed (before they are delivered).
+    pub(crate) async fn log_issued(
+        &self,
+        rows: &[CredentialRow],
+        credentials: &[String],
+        achievement: &str,
+    ) -> Result<(), AppError> {
+        let entries = Log::issued_entries(rows, credentials, achievement);
+        let at = rows.first().map_or(0, |r| r.issued_at);
+        self.store.append_tlog(&entries, at).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::tlog::checkpoint;
+    use protocol::tlog::merkle::{inclusion_proof, verify_inclusion};
+
+    #[tokio::test]
+    async fn checkpoint_and_tiles_commit_to_the_stored_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::tests::test_store(dir.path()).await;
+        let key = SigningKey::generate(protocol::keys::Alg::EdDSA);
+        let log = Log::new("https://issuer.example/", &key).unwrap();
+        assert_eq!(log.origin(), "issuer.example/log");
+        let entries: Vec<Vec<u8>> = (0..300u32).map(|i| i.to_be_bytes().to_vec()).collect();
+        store.append_tlog(&entries, 1).await.unwrap();
+
+        let note = log.checkpoint(&store).await.unwrap();
+        let c = checkpoint::open(
+            note.as_bytes(),
+            log.origin(),
+            std::slice::from_ref(log.verifier()),
+        )
+        .unwrap();
+        assert_eq!(c.size, 300);
+        let leaves: Vec<Hash> = entries
+            .iter()
+            .map(|e| protocol::tlog::leaf_hash(e))
+            .collect();
+        let proof = inclusion_proof(&leaves, 277).unwrap();
+        verify_inclusion(&leaves[277], 277, 300, &proof, &c.root).unwrap();
+
+        let full = log.tile(&store, "tile/0/000").await.unwrap();
+        assert!(full.immutable);
+        assert_eq!(full.bytes.len(), 8192);
+        assert_eq!(&full.bytes[..32], &leaves[0]);
+        let partial = log.tile(&store, "tile/8/0/001.p/44").await.unwrap();
+        assert!(!partial.immutable);
+        assert_eq!(&partial.bytes[32 * 43..], &leaves[299]);
+        let narrower = log.tile(&store, "tile/0/001.p/10").await.unwrap();
+        assert_eq!(narrower.bytes, partial.bytes[..320]);
+        let level1 = log.tile(&store, "tile/1/000.p/1").await.unwrap();
+        assert_eq!(level1.bytes, protocol::tlog::merkle::root(&leaves[..256]));
+        let bundle = log.tile(&store, "tile/entries/001.p/44").await.unwrap();
+        assert_eq!(tile::decode_bundle(&bundle.bytes).unwrap(), entries[256..]);
+
+        // Tiles the tree does not have, and hostile paths.
+        for path in [
+            "tile/0/001.p/45",
+            "tile/0/001",
+            "tile/0/002.p/1",
+            "tile/1/000",
+            "tile/2/000.p/1",
+            "tile/0/../000",
+            "tile/entries/001",
+        ] {
+            assert!(
+                matches!(log.tile(&store, path).await, Err(AppError::NotFound(_))),
+                "{path} served"
+            );
+        }
+        // The same checkpoint while the log has not grown; a new one when it has.
+        assert_eq!(log.checkpoint(&store).await.unwrap(), note);
+        store.append_tlog(&[b"one more".to_vec()], 2).await.unwrap();
+        let grown = log.checkpoint(&store).await.unwrap();
+        let c2 = checkpoint::open(
+            grown.as_bytes(),
+            log.origin(),
+            std::slice::from_ref(log.verifier()),
+        )
+        .unwrap();
+        assert_eq!(c2.size, 301);
+    }
+}

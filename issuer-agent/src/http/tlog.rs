@@ -1,0 +1,59 @@
+//! The transparency log over HTTP, as C2SP tlog-tiles says: `GET /log/checkpoint` (the
+//! signed checkpoint, mutable: cached for seconds) and `GET /log/tile/…` (tiles and entry
+//! bundles; full ones immutable, cached for a year); and `GET /log/key`, the log's
+//! verifier key in Go's note form, for monitors to pin on first use (trust in it must
+//! come from elsewhere: whoever serves the log can serve another key).
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::App;
+use crate::error::AppError;
+
+/// `GET /log/checkpoint`.
+pub async fn checkpoint(State(app): State<App>) -> Result<Response, AppError> {
+    let note = app.tlog.checkpoint(&app.store).await?;
+    let mut r = note.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=5"),
+    );
+    Ok(r)
+}
+
+/// `GET /log/tile/{path}`: `tile/<L>/<N>[.p/<W>]`, Go's `tile/8/<L>/<N>[.p/<W>]`, or
+/// `tile/entries/<N>[.p/<W>]`.
+pub async fn tile(State(app): State<App>, Path(path): Path<String>) -> Result<Response, AppError> {
+    let body = app.tlog.tile(&app.store, &format!("tile/{path}")).await?;
+    let mut r = body.bytes.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if body.immutable {
+            "public, max-age=31536000, immutable"
+        } else {
+            "public, max-age=60"
+        }),
+    );
+    Ok(r)
+}
+
+/// `GET /log/key`.
+pub async fn key(State(app): State<App>) -> Response {
+    let mut r = format!("{}\n", app.tlog.verifier().to_vkey()).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
