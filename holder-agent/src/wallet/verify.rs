@@ -419,11 +419,23 @@ mod tests {
                 "{name}: passing and failing read differently"
             );
         }
-        let revoked = check(CHECK_STATUS, Outcome::Failed, "revoked (status list x, index 1)");
+        let revoked = check(
+            CHECK_STATUS,
+            Outcome::Failed,
+            "revoked (status list x, index 1)",
+        );
         assert!(revoked.sentence(false).contains("has revoked this badge"));
         assert!(revoked.sentence(true).contains("失効"));
-        let unreachable = check(CHECK_STATUS, Outcome::Failed, "status list x: HTTP status 503");
-        assert!(unreachable.sentence(false).contains("could not be confirmed"));
+        let unreachable = check(
+            CHECK_STATUS,
+            Outcome::Failed,
+            "status list x: HTTP status 503",
+        );
+        assert!(
+            unreachable
+                .sentence(false)
+                .contains("could not be confirmed")
+        );
     }
 
     #[test]

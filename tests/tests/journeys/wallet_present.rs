@@ -486,7 +486,10 @@ async fn wallet_badge_page_verifies_live() {
         "{validity}"
     );
     assert!(
-        !b.text("#verification").await.unwrap().contains("status list"),
+        !b.text("#verification")
+            .await
+            .unwrap()
+            .contains("status list"),
         "the raw findings are folded away"
     );
     b.screenshot("badge-verified").await.unwrap();

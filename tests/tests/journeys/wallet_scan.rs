@@ -105,9 +105,7 @@ async fn wallet_scan_refuses_huge_pictures_and_bounds_concurrent_decodes() {
     let (status, _, body) = scan(&c, &wallet, &huge).await;
     assert_eq!(status, 413, "{body}");
     assert!(
-        body.contains(
-            "The picture is 7000×7000 pixels; at most 16 megapixels are accepted."
-        ),
+        body.contains("The picture is 7000×7000 pixels; at most 16 megapixels are accepted."),
         "{body}"
     );
     // In Japanese, as the page is.

@@ -481,7 +481,10 @@ async fn wallet_trust_expired_or_damaged_invitations_are_said_at_once() {
         page.body
     );
     assert!(!page.body.contains("name=\"password\""), "no form");
-    assert!(!page.body.contains(&(now - 3600).to_string()), "no Unix time");
+    assert!(
+        !page.body.contains(&(now - 3600).to_string()),
+        "no Unix time"
+    );
     assert!(page.body.contains("href=\"/sign-in\""), "{}", page.body);
     let mut ja = WebClient::new(&t.stack.wallet.url);
     ja.cookies.insert("wallet_lang".into(), "ja".into());
@@ -503,7 +506,8 @@ async fn wallet_trust_expired_or_damaged_invitations_are_said_at_once() {
         let page = en.get(&format!("/register?invitation={bad}")).await;
         assert_eq!(page.status, 400, "{}", page.body);
         assert!(
-            page.body.contains("This invitation link is incomplete or damaged."),
+            page.body
+                .contains("This invitation link is incomplete or damaged."),
             "{}",
             page.body
         );

@@ -298,11 +298,7 @@ pub(super) fn invitation_problem(app: &App, web: &Web, e: &AppError) -> Response
     web.render(
         app,
         StatusCode::BAD_REQUEST,
-        InvitationProblemPage {
-            layout,
-            a,
-            message,
-        },
+        InvitationProblemPage { layout, a, message },
     )
 }
 

@@ -31,12 +31,12 @@ use serde_json::Value;
 use crate::AppError;
 use crate::http::pages::{Lang, Layout, PageError, Web, see_other, user_message};
 use crate::wallet::consent::Prepared;
+use crate::wallet::decode_slots::{MAX_CONCURRENT_DECODES, RETRY_AFTER_SECS};
 use crate::wallet::oid4vp::{PresentError, Presented, VerifierAnswer};
 use crate::wallet::pending::{MAX_PER_ACCOUNT, MAX_PREPARED_BYTES, Owner, PendingError};
-use crate::wallet::decode_slots::{MAX_CONCURRENT_DECODES, RETRY_AFTER_SECS};
-use kit::picture::{MAX_DIMENSION, MAX_PIXELS, MAX_UPLOAD_BYTES, ScanError};
 use crate::wallet::verify::BadgeState;
 use crate::{Account, App};
+use kit::picture::{MAX_DIMENSION, MAX_PIXELS, MAX_UPLOAD_BYTES, ScanError};
 
 pub fn router() -> Router<App> {
     Router::new()
