@@ -120,6 +120,15 @@ pub struct Texts {
     pub not_found_message: &'static str,
     /// The link of an error page that does not assume the reader has a wallet here.
     pub front_page: &'static str,
+    /// What an error page says when the failed check is not written in the page's
+    /// language (the check itself is folded under [`Texts::technical`]), per kind.
+    pub error_request: &'static str,
+    pub error_form: &'static str,
+    pub error_conflict: &'static str,
+    pub error_busy: &'static str,
+    pub error_counterpart: &'static str,
+    pub error_ours: &'static str,
+    pub technical: &'static str,
     pub signed_in_as: &'static str,
 }
 
@@ -156,6 +165,13 @@ const EN: Texts = Texts {
     not_found: "Page not found",
     not_found_message: "There is no page at this address. The link may be mistyped, or the page may have been removed or made private by its owner. If someone shared it with you, ask them for the link again.",
     front_page: "Go to the wallet's front page",
+    error_request: "The wallet could not do what was asked. Check what you entered and try again.",
+    error_form: "This form has expired or was opened in another browser. Reload the page and try again.",
+    error_conflict: "This has already been done, or conflicts with something already done.",
+    error_busy: "Too many attempts in a short time. Wait a few minutes and try again.",
+    error_counterpart: "The issuer's or verifier's service did not answer as expected. Try again later; if it keeps happening, contact them.",
+    error_ours: "The wallet could not complete the request. Try again later.",
+    technical: "Technical details",
     signed_in_as: "Signed in as",
 };
 
@@ -192,6 +208,13 @@ const JA: Texts = Texts {
     not_found: "ページが見つかりません",
     not_found_message: "このアドレスにはページがありません。リンクが間違っているか、ページが削除されたか、所有者によって非公開にされた可能性があります。共有してくれた人に、もう一度リンクを確認してください。",
     front_page: "ウォレットのトップページへ",
+    error_request: "ご依頼の操作を完了できませんでした。入力内容を確認して、もう一度お試しください。",
+    error_form: "このフォームは有効期限が切れているか、別のブラウザーで開かれたものです。ページを再読み込みして、もう一度お試しください。",
+    error_conflict: "この操作は既に行われているか、既に行われた操作と矛盾しています。",
+    error_busy: "短時間に試行が多すぎます。数分待ってから、もう一度お試しください。",
+    error_counterpart: "発行者または検証者のサービスから想定どおりの応答がありませんでした。時間をおいて再度お試しください。続く場合は先方にお問い合わせください。",
+    error_ours: "ウォレットは処理を完了できませんでした。時間をおいて再度お試しください。",
+    technical: "技術的な詳細",
     signed_in_as: "ログイン中：",
 };
 
@@ -444,6 +467,22 @@ impl IntoResponse for PageError {
         } else {
             t.error
         };
+        // A failed check written in English shown on a Japanese page: a plain sentence for
+        // its kind, the check folded under "Technical details".
+        let (message, technical) = if self.lang == Lang::Ja && !has_japanese(&self.message) {
+            let summary = match self.status {
+                StatusCode::NOT_FOUND => t.not_found_message,
+                StatusCode::FORBIDDEN => t.error_form,
+                StatusCode::CONFLICT => t.error_conflict,
+                StatusCode::TOO_MANY_REQUESTS => t.error_busy,
+                StatusCode::BAD_GATEWAY | StatusCode::GATEWAY_TIMEOUT => t.error_counterpart,
+                s if s.is_server_error() => t.error_ours,
+                _ => t.error_request,
+            };
+            (summary.to_owned(), Some(self.message))
+        } else {
+            (self.message, None)
+        };
         let page = ErrorPage {
             layout: Layout {
                 t,
@@ -454,7 +493,8 @@ impl IntoResponse for PageError {
                 here: String::new(),
             },
             status: self.status.as_u16(),
-            message: self.message,
+            message,
+            technical,
         };
         match page.render() {
             Ok(html) => html_response(self.status, html),
@@ -482,6 +522,15 @@ struct ErrorPage {
     layout: Layout,
     status: u16,
     message: String,
+    /// The failed check, when it is not in the page's language.
+    technical: Option<String>,
+}
+
+/// Whether `text` has kana or kanji (is written in Japanese, at least in part).
+fn has_japanese(text: &str) -> bool {
+    text.chars().any(|c| {
+        matches!(c, '\u{3040}'..='\u{30ff}' | '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}')
+    })
 }
 
 #[derive(Template)]
@@ -1117,6 +1166,33 @@ mod tests {
         ] {
             assert_eq!(local_path(Some(bad), "/"), "/", "{bad:?}");
         }
+    }
+
+    /// On a Japanese page an English check is replaced by a plain Japanese sentence for
+    /// its kind and folded under 技術的な詳細; a Japanese message is shown as it is.
+    #[tokio::test]
+    async fn english_checks_on_japanese_error_pages_are_folded_away() {
+        async fn body(e: PageError) -> String {
+            let r = e.into_response();
+            let bytes = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+            String::from_utf8(bytes.to_vec()).unwrap()
+        }
+        let csrf = "the form's CSRF token is missing or does not match";
+        let html = body(PageError::new(StatusCode::FORBIDDEN, csrf, Lang::Ja)).await;
+        assert!(html.contains(JA.error_form), "{html}");
+        assert!(html.contains("<summary>技術的な詳細</summary>"), "{html}");
+        let outside = html.split("<details").next().unwrap();
+        assert!(!outside.contains("CSRF token"), "{html}");
+        let html = body(PageError::new(StatusCode::FORBIDDEN, csrf, Lang::En)).await;
+        assert!(html.contains("CSRF token is missing"), "{html}");
+        assert!(!html.contains("<details"), "{html}");
+        let html = body(PageError::not_found(Lang::Ja)).await;
+        assert!(html.contains(JA.not_found_message) && !html.contains("<details"));
+        assert!(
+            !html.contains(JA.back),
+            "a stranger is not sent to 'my badges'"
+        );
+        assert!(has_japanese("画像") && !has_japanese("picture × 2"));
     }
 
     #[test]
