@@ -514,6 +514,33 @@ async fn wallet_trust_expired_or_damaged_invitations_are_said_at_once() {
         assert!(!page.body.contains("name=\"password\""), "no form");
     }
     assert_eq!(issuer.callbacks(), 0);
+
+    // A form's failed check written in English (here the two passwords differ) on a
+    // Japanese page: a plain Japanese sentence, the check folded under 技術的な詳細.
+    ja.get("/register").await;
+    let a = ja
+        .post(
+            "/register",
+            &[
+                ("email", "mismatch@example.org"),
+                ("password", "correct horse battery"),
+                ("password2", "correct horse battery!"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    assert!(
+        a.body
+            .contains("入力内容を確認して、もう一度お試しください。"),
+        "{}",
+        a.body
+    );
+    assert!(
+        a.body.contains("<summary>技術的な詳細</summary>"),
+        "{}",
+        a.body
+    );
+    akashi_tests::lang::assert_no_english("a form error in Japanese", &a.body, &[]);
     t.stack.stop().await;
 }
 

@@ -527,7 +527,7 @@ struct ErrorPage {
 }
 
 /// Whether `text` has kana or kanji (is written in Japanese, at least in part).
-fn has_japanese(text: &str) -> bool {
+pub(crate) fn has_japanese(text: &str) -> bool {
     text.chars().any(|c| {
         matches!(c, '\u{3040}'..='\u{30ff}' | '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}')
     })
