@@ -449,7 +449,7 @@ async fn wallet_badge_page_verifies_live() {
 
     // 1. All good right after receipt.
     b.goto(&page).await.unwrap();
-    b.wait_for_text("#verification", "Verified now")
+    b.wait_for_text("#verification", "Checked just now")
         .await
         .unwrap();
     for name in [
