@@ -4,9 +4,11 @@
 //! a side (JPEGs in the decoder's DCT, then a box filter), and searched with `rqrr`
 //! (ISO/IEC 18004 decoding, any rotation).
 //!
-//! The verifier's `/check` page reads uploads and camera frames with it. The wallet's
-//! `wallet::scan` is the same reader with the wallet's decode slots around it, and is to be
-//! switched to this module.
+//! The verifier's `/check` page reads uploads and camera frames with it, and the wallet's
+//! `/present/scan` the verifier's QR code (inside its own bound on decodes at once). The
+//! `qr_image` fuzz target and `protocol/tests/fuzz_corpus.rs` compile this file on its own
+//! (`#[path]`), so it uses nothing of the crate: only `png`, `jpeg-decoder`, `rqrr` and
+//! `thiserror`.
 //!
 //! Memory is bounded: the image header is read first and a picture of more than
 //! [`MAX_PIXELS`] pixels, or with a side longer than [`MAX_DIMENSION`], is refused before
@@ -315,8 +317,8 @@ mod tests {
 
     #[test]
     fn reads_a_blurred_tilted_jpeg_photo() {
-        // The wallet's test photo: 2000×1500, the code turned 12°, blurred and noisy.
-        let photo = include_bytes!("../../holder-agent/src/wallet/testdata/qr-photo.jpg");
+        // A phone photo: 2000×1500, the code turned 12°, blurred and noisy.
+        let photo = include_bytes!("testdata/qr-photo.jpg");
         let grey = decode(photo).unwrap();
         assert_eq!((grey.width, grey.height), (2000, 1500));
         let texts = read_qr(photo).unwrap();

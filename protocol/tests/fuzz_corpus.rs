@@ -11,11 +11,11 @@
 
 use std::path::{Path, PathBuf};
 
-/// The wallet's QR picture decoder, compiled from its file as `fuzz/fuzz_targets/qr_image.rs`
-/// does (shared cannot depend on the holder agent).
-#[path = "../../holder-agent/src/wallet/scan.rs"]
+/// The services' QR picture decoder (`kit::picture`), compiled from its file as
+/// `fuzz/fuzz_targets/qr_image.rs` does (protocol cannot depend on kit).
+#[path = "../../kit/src/picture.rs"]
 #[allow(dead_code)]
-mod scan;
+mod picture;
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz")
@@ -91,7 +91,7 @@ fn ob3_json() {
 #[test]
 fn qr_image() {
     replay("qr_image", |bytes| {
-        let _ = scan::read_qr(bytes);
+        let _ = picture::read_qr(bytes);
     });
 }
 

@@ -16,5 +16,6 @@ pub fn router(app: App) -> Router {
         .merge(pages::router())
         .merge(pages::present::router())
         .merge(pages::card::router())
+        .fallback(pages::unknown_route)
         .with_state(app)
 }

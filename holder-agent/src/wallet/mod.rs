@@ -16,7 +16,6 @@ pub mod pending;
 pub mod privacy;
 pub mod public;
 pub mod registration;
-pub mod scan;
 pub mod verify;
 pub mod web;
 

@@ -70,18 +70,160 @@ impl Check {
     pub fn label(&self, ja: bool) -> String {
         let (en, jp) = match self.name.as_str() {
             "format" => ("Format", "形式"),
-            "issuer_key" => ("Issuer key", "発行者の鍵"),
-            "issuer_signature" => ("Signature", "署名"),
-            "disclosures" => ("Disclosed details", "開示された項目"),
-            "issuer_binding" => ("Issuer identity", "発行者の確認"),
-            "validity" => ("Expiry", "有効期限"),
-            "vct" => ("Badge type", "バッジの種類"),
-            "status" => ("Status", "失効状態"),
+            "issuer_key" => ("The issuer's key", "発行者の鍵"),
+            "issuer_signature" => ("The issuer's signature", "発行者の署名"),
+            "disclosures" => ("The details you can hide", "表示を選べる項目"),
+            "issuer_binding" => ("Who issued it", "発行者の確認"),
+            "validity" => ("Validity period", "有効期間"),
+            "vct" => ("Kind of badge", "バッジの種類"),
+            "status" => ("Not revoked", "失効・停止の有無"),
             "ob3_schema" => ("Open Badges 3.0", "Open Badges 3.0"),
-            "image_digest" => ("Image digest", "画像の改ざん検知"),
-            other => return other.to_owned(),
+            "image_digest" => ("The badge image", "バッジの画像"),
+            _ => ("Another check", "その他の確認"),
         };
         if ja { jp } else { en }.to_owned()
+    }
+}
+
+impl Check {
+    /// What this check found, in one plain sentence for the person reading a badge page
+    /// (its holder, or a stranger on the public page), in Japanese or English: what was
+    /// checked and, when it failed, what that means for them. The raw finding
+    /// ([`Check::detail`]) is for the page's folded "Technical details".
+    pub fn sentence(&self, ja: bool) -> &'static str {
+        let (en, jp) = match (self.name.as_str(), self.outcome) {
+            (_, Outcome::NotChecked) => match self.name.as_str() {
+                "status" => (
+                    "The issuer publishes no revocation list for this badge, so there was nothing to look up.",
+                    "発行者はこのバッジの失効リストを公開していないため、確認する対象がありませんでした。",
+                ),
+                "image_digest" => (
+                    "This badge has no image to compare with the one the issuer signed.",
+                    "このバッジには、発行者が署名した画像と照合する画像がありません。",
+                ),
+                "validity" => (
+                    "This badge has no expiry date.",
+                    "このバッジには有効期限がありません。",
+                ),
+                _ => (
+                    "This does not apply to this badge.",
+                    "このバッジには当てはまりません。",
+                ),
+            },
+            ("format", Outcome::Ok) => (
+                "The badge is in a format this wallet can read.",
+                "このウォレットが読める形式のバッジです。",
+            ),
+            ("format", Outcome::Failed) => (
+                "The badge is damaged or in a format this wallet cannot read, so it cannot be confirmed.",
+                "バッジが壊れているか、このウォレットが読めない形式のため、確認できません。",
+            ),
+            ("issuer_key", Outcome::Ok) => (
+                "The issuer's public key was found at the issuer's own address.",
+                "発行者の公開鍵を、発行者自身のアドレスで確認できました。",
+            ),
+            ("issuer_key", Outcome::Failed) => (
+                "The issuer's key could not be found, so nobody can confirm that the issuer signed this badge. It may help to try again later.",
+                "発行者の鍵が見つからないため、発行者がこのバッジに署名したことを確認できません。時間をおいて再度お試しください。",
+            ),
+            ("issuer_signature", Outcome::Ok) => (
+                "The issuer's signature is intact: nothing in the badge has been altered since it was issued.",
+                "発行者の署名は有効です。発行後にバッジの内容は改ざんされていません。",
+            ),
+            ("issuer_signature", Outcome::Failed) => (
+                "The issuer's signature does not match: the badge may have been altered or forged, and should not be trusted.",
+                "発行者の署名が一致しません。バッジが改ざんまたは偽造された可能性があり、信頼できません。",
+            ),
+            ("disclosures", Outcome::Ok) => (
+                "Every detail that can be shown or hidden is exactly what the issuer signed.",
+                "表示・非表示を選べる項目は、すべて発行者が署名したとおりです。",
+            ),
+            ("disclosures", Outcome::Failed) => (
+                "Some details of the badge do not match what the issuer signed: they may have been altered.",
+                "バッジの一部の項目が、発行者が署名した内容と一致しません。改ざんされた可能性があります。",
+            ),
+            ("issuer_binding", Outcome::Ok) => (
+                "The badge was signed by the issuer it names.",
+                "バッジは、記載されている発行者自身が署名したものです。",
+            ),
+            ("issuer_binding", Outcome::Failed) => (
+                "The badge was not signed by the issuer it names: it may be forged, and should not be trusted.",
+                "バッジに記載された発行者が署名したものではありません。偽造の可能性があり、信頼できません。",
+            ),
+            ("validity", Outcome::Ok) => (
+                "The badge is within its validity period.",
+                "バッジは有効期間内です。",
+            ),
+            ("validity", Outcome::Failed) => (
+                "The badge has expired or is not valid yet. Its issuer can tell you whether it can be renewed.",
+                "バッジの有効期限が切れているか、まだ有効になっていません。更新できるかどうかは発行者にお問い合わせください。",
+            ),
+            ("vct", Outcome::Ok) => (
+                "The badge is the kind of credential it claims to be.",
+                "バッジは、記載どおりの種類の資格情報です。",
+            ),
+            ("vct", Outcome::Failed) => (
+                "The badge does not say consistently what kind of credential it is.",
+                "バッジが示す資格情報の種類に矛盾があります。",
+            ),
+            ("status", Outcome::Ok) => (
+                "The issuer has not revoked or suspended this badge.",
+                "発行者はこのバッジを失効・停止していません。",
+            ),
+            ("status", Outcome::Failed) if self.detail.starts_with("revoked") => (
+                "The issuer has revoked this badge: it is no longer valid.",
+                "発行者がこのバッジを失効させました。このバッジはもう有効ではありません。",
+            ),
+            ("status", Outcome::Failed) if self.detail.starts_with("suspended") => (
+                "The issuer has suspended this badge for now: it is not valid until they lift the suspension.",
+                "発行者がこのバッジを一時停止しています。停止が解除されるまで有効ではありません。",
+            ),
+            ("status", Outcome::Failed) => (
+                "Whether the issuer has revoked this badge could not be confirmed: their revocation list could not be read. Try again in a few minutes.",
+                "発行者の失効リストを読み取れず、バッジが失効していないことを確認できませんでした。数分後にもう一度お試しください。",
+            ),
+            ("ob3_schema", Outcome::Ok) => (
+                "The badge follows the Open Badges 3.0 standard.",
+                "バッジは Open Badges 3.0 の規格に沿っています。",
+            ),
+            ("ob3_schema", Outcome::Failed) => (
+                "The badge does not follow the Open Badges 3.0 standard, so other services may not accept it.",
+                "バッジが Open Badges 3.0 の規格に沿っていないため、他のサービスで受け付けられない可能性があります。",
+            ),
+            ("image_digest", Outcome::Ok) => (
+                "The badge image is the one the issuer signed.",
+                "バッジの画像は、発行者が署名したものと同じです。",
+            ),
+            ("image_digest", Outcome::Failed) => (
+                "The badge image has changed since the issuer signed it: the picture shown may not be the issuer's.",
+                "発行者が署名した後にバッジの画像が変更されています。表示されている画像は発行者のものではない可能性があります。",
+            ),
+            (_, Outcome::Ok) => ("This check passed.", "この確認は合格しました。"),
+            (_, Outcome::Failed) => (
+                "This check failed: the badge cannot be fully confirmed.",
+                "この確認は不合格でした。バッジを完全には確認できません。",
+            ),
+        };
+        if ja { jp } else { en }
+    }
+
+    /// The outcome in a word, in Japanese or English.
+    pub fn outcome_word(&self, ja: bool) -> &'static str {
+        let (en, jp) = match self.outcome {
+            Outcome::Ok => ("Passed", "合格"),
+            Outcome::Failed => ("Failed", "不合格"),
+            Outcome::NotChecked => ("Not checked", "確認対象外"),
+        };
+        if ja { jp } else { en }
+    }
+
+    /// The outcome as the pages' `data-outcome` names it.
+    pub fn outcome_code(&self) -> &'static str {
+        match self.outcome {
+            Outcome::Ok => "ok",
+            Outcome::Failed => "failed",
+            Outcome::NotChecked => "not-checked",
+        }
     }
 }
 
@@ -239,6 +381,61 @@ mod tests {
             outcome,
             detail: detail.into(),
         }
+    }
+
+    /// Every check a badge page shows reads as a plain sentence in both languages, with no
+    /// raw detail in it; a failure says what it means, revocation first.
+    #[test]
+    fn each_check_is_a_plain_sentence_in_both_languages() {
+        let names = [
+            "format",
+            "issuer_key",
+            "issuer_signature",
+            "disclosures",
+            "issuer_binding",
+            "validity",
+            "vct",
+            "status",
+            "ob3_schema",
+            "image_digest",
+        ];
+        for name in names {
+            for outcome in [Outcome::Ok, Outcome::Failed, Outcome::NotChecked] {
+                let c = check(name, outcome, "did:web:x#key-1 `typ` /ld/x");
+                for ja in [false, true] {
+                    let text = c.sentence(ja);
+                    assert!(!text.is_empty(), "{name}");
+                    assert!(
+                        !text.contains("did:") && !text.contains('`') && !text.contains("/ld"),
+                        "{name}: {text}"
+                    );
+                    assert_ne!(c.label(ja), name, "{name} has a label");
+                }
+                assert!(!c.sentence(true).is_ascii(), "{name}: Japanese");
+            }
+            assert_ne!(
+                check(name, Outcome::Ok, "").sentence(false),
+                check(name, Outcome::Failed, "").sentence(false),
+                "{name}: passing and failing read differently"
+            );
+        }
+        let revoked = check(
+            CHECK_STATUS,
+            Outcome::Failed,
+            "revoked (status list x, index 1)",
+        );
+        assert!(revoked.sentence(false).contains("has revoked this badge"));
+        assert!(revoked.sentence(true).contains("失効"));
+        let unreachable = check(
+            CHECK_STATUS,
+            Outcome::Failed,
+            "status list x: HTTP status 503",
+        );
+        assert!(
+            unreachable
+                .sentence(false)
+                .contains("could not be confirmed")
+        );
     }
 
     #[test]

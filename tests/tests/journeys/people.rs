@@ -23,7 +23,8 @@ const BADGE: &str = "デジタル推進委員 Digital Promotion Volunteer";
 const NAME: &str = "山田 花子";
 const EMAIL: &str = "hanako@example.jp";
 /// Proper names on these pages: the badge's own (bilingual) name, the issuer's name, the
-/// networks of the Share panel.
+/// networks of the Share panel; and the one unit symbol, "mm" (the business card's size,
+/// "91 × 55 mm", written so in Japanese too).
 const PROPER: &[&str] = &[
     "Digital",
     "Promotion",
@@ -32,6 +33,7 @@ const PROPER: &[&str] = &[
     "Issuer",
     "LinkedIn",
     "Facebook",
+    "mm",
 ];
 
 /// The current page in Japanese and in English, each at both screen sizes; the browser is
@@ -238,6 +240,7 @@ async fn a_volunteer_from_invitation_to_revocation_on_every_screen_in_both_langu
     let offer_id = detail["offer_id"]
         .as_str()
         .or_else(|| detail["offer"]["id"].as_str())
+        .or_else(|| detail["offers"][0]["offer_id"].as_str())
         .unwrap_or_else(|| panic!("the registration names its offer: {detail}"))
         .to_owned();
     let offer: Value = t

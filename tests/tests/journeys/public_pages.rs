@@ -555,6 +555,47 @@ async fn public_badge_pages_private_toggle_and_baked_downloads() {
     let (s, page) = anon.get(&url).await;
     assert_eq!(s, 404);
     assert_eq!(page, unknown_page, "a private page is an unknown page");
+    // The same in Japanese, headers included (no oracle for which slugs exist), and the
+    // page speaks to a stranger: no "Back to my badges".
+    let ja_404 = |target: String| {
+        let http = t.http.clone();
+        async move {
+            let r = http
+                .get(target)
+                .header("accept-language", "ja")
+                .send()
+                .await
+                .unwrap();
+            let mut headers: Vec<(String, String)> = r
+                .headers()
+                .iter()
+                .filter(|(k, _)| *k != "date")
+                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+                .collect();
+            headers.sort();
+            (r.status().as_u16(), headers, r.text().await.unwrap())
+        }
+    };
+    let private_ja = ja_404(url.clone()).await;
+    let unknown_ja = ja_404(unknown.clone()).await;
+    assert_eq!(private_ja.0, 404);
+    assert_eq!(private_ja, unknown_ja, "byte-identical, headers included");
+    assert!(
+        private_ja.2.contains("ページが見つかりません"),
+        "{}",
+        private_ja.2
+    );
+    akashi_tests::lang::assert_no_english("the 404 page", &private_ja.2, &[]);
+    assert!(!page.contains("Back to my badges"), "{page}");
+    assert!(page.contains("Page not found"), "{page}");
+    // An address the wallet has no route for: the same translated page, not an empty body.
+    let (s, nowhere) = anon.get(&format!("{wallet}/no/such/page")).await;
+    assert_eq!(s, 404);
+    assert!(nowhere.contains("Page not found"), "{nowhere}");
+    let (s, _, api_body) = get(&t, &format!("{wallet}/api/no-such-endpoint")).await;
+    assert_eq!(s, 404);
+    let api_error: Value = serde_json::from_slice(&api_body).unwrap();
+    assert_eq!(api_error["error"], "not_found", "{api_error}");
     for part in [
         "credential",
         "credential.json",

@@ -321,7 +321,7 @@ async fn wallet_pages_register_sign_in_and_receive_with_a_pin() {
     b.click("#register").await.unwrap();
     b.wait_for_text(".who", "bo@example.org").await.unwrap();
     b.goto(&badge_url).await.unwrap();
-    b.wait_for_text("h1", "Not found").await.unwrap();
+    b.wait_for_text("h1", "Page not found").await.unwrap();
     b.screenshot("other-account-404").await.unwrap();
     let status: Value = b
         .execute(

@@ -451,6 +451,99 @@ async fn invitation_pages_refuse_trusted(t: &TestStack, invitation: &str, email:
     assert!(body.get("api_token").is_none(), "{body}");
 }
 
+/// An expired invitation, or a link that is not an invitation, is said at once on the
+/// registration page (before a password is typed), in the reader's language, with what to
+/// do next; the check that failed (a Unix time, a JOSE error) is not shown.
+#[tokio::test]
+async fn wallet_trust_expired_or_damaged_invitations_are_said_at_once() {
+    let t = TestStack::start().await;
+    let issuer = HostileIssuer::start().await;
+    let now = t.stack.clock.now();
+    let expired = Invitation {
+        iss: issuer.url.clone(),
+        sub: "late-registration".into(),
+        email: "late@example.org".into(),
+        name: "Late".into(),
+        issuer_name: "Akashi Demo Issuer".into(),
+        achievement: "Digital Supporter".into(),
+        locale: "en".into(),
+        callback: format!("{}/invitations/callback", issuer.url),
+        iat: now - 7200,
+        exp: now - 3600,
+    }
+    .sign(&issuer.key, "hostile-1");
+    let mut en = WebClient::new(&t.stack.wallet.url);
+    let page = en.get(&format!("/register?invitation={expired}")).await;
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert!(
+        page.body.contains("This invitation has expired."),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("name=\"password\""), "no form");
+    assert!(
+        !page.body.contains(&(now - 3600).to_string()),
+        "no Unix time"
+    );
+    assert!(page.body.contains("href=\"/sign-in\""), "{}", page.body);
+    let mut ja = WebClient::new(&t.stack.wallet.url);
+    ja.cookies.insert("wallet_lang".into(), "ja".into());
+    let page = ja.get(&format!("/register?invitation={expired}")).await;
+    assert_eq!(page.status, 400);
+    assert!(page.body.contains("この招待は有効期限が切れています。"));
+    akashi_tests::lang::assert_no_english("expired invitation", &page.body, &[]);
+    // Cut short, or forged with another key: damaged, said the same way.
+    let cut = &expired[..expired.len() / 2];
+    let forged = {
+        let other = SigningKey::generate(Alg::ES256);
+        let mut parts: Vec<&str> = expired.split('.').collect();
+        let sig = other.sign(b"x");
+        let sig = protocol::b64::encode(sig);
+        parts[2] = &sig;
+        parts.join(".")
+    };
+    for bad in [cut.to_owned(), forged, "not-an-invitation".to_owned()] {
+        let page = en.get(&format!("/register?invitation={bad}")).await;
+        assert_eq!(page.status, 400, "{}", page.body);
+        assert!(
+            page.body
+                .contains("This invitation link is incomplete or damaged."),
+            "{}",
+            page.body
+        );
+        assert!(!page.body.contains("name=\"password\""), "no form");
+    }
+    assert_eq!(issuer.callbacks(), 0);
+
+    // A form's failed check written in English (here the two passwords differ) on a
+    // Japanese page: a plain Japanese sentence, the check folded under 技術的な詳細.
+    ja.get("/register").await;
+    let a = ja
+        .post(
+            "/register",
+            &[
+                ("email", "mismatch@example.org"),
+                ("password", "correct horse battery"),
+                ("password2", "correct horse battery!"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    assert!(
+        a.body
+            .contains("入力内容を確認して、もう一度お試しください。"),
+        "{}",
+        a.body
+    );
+    assert!(
+        a.body.contains("<summary>技術的な詳細</summary>"),
+        "{}",
+        a.body
+    );
+    akashi_tests::lang::assert_no_english("a form error in Japanese", &a.body, &[]);
+    t.stack.stop().await;
+}
+
 /// `next` (of `/lang/*`, `/sign-in` and the redirect after signing in) is a path on the
 /// wallet; every trick to leave it lands on the front page.
 #[tokio::test]

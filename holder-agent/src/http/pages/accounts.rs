@@ -17,6 +17,10 @@ use crate::AppError;
 
 /// The fixed texts of these pages, per language.
 pub struct AccountTexts {
+    /// An invitation link past its expiry, and what to do.
+    pub invitation_expired: &'static str,
+    /// An invitation link that is damaged or not from an issuer, and what to do.
+    pub invitation_invalid: &'static str,
     pub create_title: &'static str,
     pub create_intro: &'static str,
     pub create_button: &'static str,
@@ -75,6 +79,8 @@ const EN: AccountTexts = AccountTexts {
     have_wallet: "Already have a wallet? Sign in",
     resend_link: "Send the confirmation email again",
     invalid_link: "This link cannot be used",
+    invitation_expired: "This invitation has expired. Ask the organisation that invited you to send a new invitation email. If you already created your wallet from it, sign in instead.",
+    invitation_invalid: "This invitation link is incomplete or damaged. Open the link straight from the invitation email (copying part of it breaks it), or ask the organisation that invited you to send it again.",
     exists_title: "You already have a wallet",
     exists_message: "A wallet already exists for {email}. An invitation does not open an existing wallet: sign in with your password, or reset your password if you forgot it.",
 };
@@ -106,6 +112,8 @@ const JA: AccountTexts = AccountTexts {
     have_wallet: "ウォレットをお持ちの方：ログイン",
     resend_link: "確認メールを再送信する",
     invalid_link: "このリンクは使用できません",
+    invitation_expired: "この招待は有効期限が切れています。招待した団体に、招待メールの再送を依頼してください。すでにこの招待からウォレットを作成している場合は、ログインしてください。",
+    invitation_invalid: "この招待リンクは不完全か、壊れています。招待メールのリンクをそのまま開いてください（一部だけコピーすると使えません）。または、招待した団体に再送を依頼してください。",
     exists_title: "ウォレットはすでにあります",
     exists_message: "{email} のウォレットはすでに存在します。招待リンクで既存のウォレットを開くことはできません。パスワードでログインするか、パスワードを忘れた場合は再設定してください。",
 };
@@ -272,6 +280,36 @@ fn notice(app: &App, web: &Web, template: &str, email: &str) -> Response {
 }
 
 /// A link that cannot be used, with where to ask for a new one.
+/// An invitation link that cannot be used, said at once (before the holder types a
+/// password): expired, or not a valid invitation; with what to do next and a way to sign
+/// in. The check that failed is logged, not shown.
+pub(super) fn invitation_problem(app: &App, web: &Web, e: &AppError) -> Response {
+    use crate::wallet::registration::RegisterError;
+    use protocol::invitation::InvitationError;
+    tracing::debug!(error = %e, "invitation link refused");
+    let a = texts(web.lang);
+    let message = match e {
+        AppError::Register(RegisterError::Invitation(InvitationError::Expired(_))) => {
+            a.invitation_expired
+        }
+        _ => a.invitation_invalid,
+    };
+    let layout = web.layout(a.invalid_link);
+    web.render(
+        app,
+        StatusCode::BAD_REQUEST,
+        InvitationProblemPage { layout, a, message },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "invitation_problem.html")]
+struct InvitationProblemPage {
+    layout: Layout,
+    a: &'static AccountTexts,
+    message: &'static str,
+}
+
 fn link_error(app: &App, web: &Web, e: AppError, again: &'static str) -> Response {
     let a = texts(web.lang);
     let layout = web.layout(a.invalid_link);

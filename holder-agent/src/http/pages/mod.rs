@@ -32,7 +32,6 @@ use crate::{Account, App, CredentialView};
 mod accounts;
 pub mod card;
 pub mod claims;
-pub mod next;
 pub mod present;
 mod public;
 mod share;
@@ -67,64 +66,20 @@ pub fn router() -> Router<App> {
 // ---------------------------------------------------------------------------------------
 // Languages
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lang {
-    En,
-    Ja,
+/// The pages' language: [`kit::web::Lang`], chosen by the `wallet_lang` cookie that
+/// `/lang/{en|ja}` sets, else by the browser's `Accept-Language`, else English.
+pub use kit::web::Lang;
+
+/// The language of a request to the wallet's pages.
+fn lang_of(headers: &HeaderMap) -> Lang {
+    Lang::from_headers(headers, LANG_COOKIE)
 }
 
-impl Lang {
-    fn code(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Ja => "ja",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Lang> {
-        match s {
-            "en" => Some(Lang::En),
-            "ja" => Some(Lang::Ja),
-            _ => None,
-        }
-    }
-
-    /// The cookie's choice, else the first of the browser's languages we have.
-    fn from_headers(headers: &HeaderMap) -> Lang {
-        if let Some(l) = cookie(headers, LANG_COOKIE).and_then(|c| Lang::parse(&c)) {
-            return l;
-        }
-        let accept = headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let mut tags: Vec<(f32, &str)> = accept
-            .split(',')
-            .filter_map(|part| {
-                let mut it = part.split(';');
-                let tag = it.next()?.trim();
-                let q = it
-                    .find_map(|p| p.trim().strip_prefix("q="))
-                    .and_then(|q| q.parse::<f32>().ok())
-                    .unwrap_or(1.0);
-                Some((q, tag))
-            })
-            .collect();
-        tags.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
-        for (_, tag) in tags {
-            let primary = tag.split('-').next().unwrap_or("").to_ascii_lowercase();
-            if let Some(l) = Lang::parse(&primary) {
-                return l;
-            }
-        }
-        Lang::En
-    }
-
-    fn texts(self) -> &'static Texts {
-        match self {
-            Lang::En => &EN,
-            Lang::Ja => &JA,
-        }
+/// The fixed texts of the pages in `lang`.
+pub(crate) fn texts(lang: Lang) -> &'static Texts {
+    match lang {
+        Lang::En => &EN,
+        Lang::Ja => &JA,
     }
 }
 
@@ -160,6 +115,20 @@ pub struct Texts {
     pub back: &'static str,
     pub error: &'static str,
     pub not_found: &'static str,
+    /// The message of a page that does not exist (or that its owner keeps private: the
+    /// two read the same, so a stranger cannot tell them apart).
+    pub not_found_message: &'static str,
+    /// The link of an error page that does not assume the reader has a wallet here.
+    pub front_page: &'static str,
+    /// What an error page says when the failed check is not written in the page's
+    /// language (the check itself is folded under [`Texts::technical`]), per kind.
+    pub error_request: &'static str,
+    pub error_form: &'static str,
+    pub error_conflict: &'static str,
+    pub error_busy: &'static str,
+    pub error_counterpart: &'static str,
+    pub error_ours: &'static str,
+    pub technical: &'static str,
     pub signed_in_as: &'static str,
 }
 
@@ -193,7 +162,16 @@ const EN: Texts = Texts {
     accept: "Receive the badge",
     back: "Back to my badges",
     error: "Something went wrong",
-    not_found: "Not found",
+    not_found: "Page not found",
+    not_found_message: "There is no page at this address. The link may be mistyped, or the page may have been removed or made private by its owner. If someone shared it with you, ask them for the link again.",
+    front_page: "Go to the wallet's front page",
+    error_request: "The wallet could not do what was asked. Check what you entered and try again.",
+    error_form: "This form has expired or was opened in another browser. Reload the page and try again.",
+    error_conflict: "This has already been done, or conflicts with something already done.",
+    error_busy: "Too many attempts in a short time. Wait a few minutes and try again.",
+    error_counterpart: "The issuer's or verifier's service did not answer as expected. Try again later; if it keeps happening, contact them.",
+    error_ours: "The wallet could not complete the request. Try again later.",
+    technical: "Technical details",
     signed_in_as: "Signed in as",
 };
 
@@ -227,7 +205,16 @@ const JA: Texts = Texts {
     accept: "バッジを受け取る",
     back: "マイバッジへ戻る",
     error: "エラーが発生しました",
-    not_found: "見つかりません",
+    not_found: "ページが見つかりません",
+    not_found_message: "このアドレスにはページがありません。リンクが間違っているか、ページが削除されたか、所有者によって非公開にされた可能性があります。共有してくれた人に、もう一度リンクを確認してください。",
+    front_page: "ウォレットのトップページへ",
+    error_request: "ご依頼の操作を完了できませんでした。入力内容を確認して、もう一度お試しください。",
+    error_form: "このフォームは有効期限が切れているか、別のブラウザーで開かれたものです。ページを再読み込みして、もう一度お試しください。",
+    error_conflict: "この操作は既に行われているか、既に行われた操作と矛盾しています。",
+    error_busy: "短時間に試行が多すぎます。数分待ってから、もう一度お試しください。",
+    error_counterpart: "発行者または検証者のサービスから想定どおりの応答がありませんでした。時間をおいて再度お試しください。続く場合は先方にお問い合わせください。",
+    error_ours: "ウォレットは処理を完了できませんでした。時間をおいて再度お試しください。",
+    technical: "技術的な詳細",
     signed_in_as: "ログイン中：",
 };
 
@@ -265,7 +252,7 @@ impl FromRequestParts<App> for Web {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, PageError> {
         let headers = parts.headers.clone();
-        let lang = Lang::from_headers(&headers);
+        let lang = lang_of(&headers);
         let session = cookie(&headers, SESSION_COOKIE).filter(|s| !s.is_empty());
         let (csrf, new_csrf_cookie) = match cookie(&headers, CSRF_COOKIE).filter(|c| c.len() >= 16)
         {
@@ -300,7 +287,7 @@ impl FromRequestParts<App> for Web {
 
 impl Web {
     pub(crate) fn t(&self) -> &'static Texts {
-        self.lang.texts()
+        texts(self.lang)
     }
 
     /// The form's pairs, after checking its CSRF token against this browser's cookie.
@@ -448,8 +435,17 @@ impl PageError {
     }
 
     pub(crate) fn not_found(lang: Lang) -> Self {
-        PageError::new(StatusCode::NOT_FOUND, lang.texts().not_found, lang)
+        PageError::new(StatusCode::NOT_FOUND, texts(lang).not_found_message, lang)
     }
+}
+
+/// Any address the wallet has no route for: the translated "page not found" page (the
+/// JSON API's unknown paths answer its own `not_found` error).
+pub(crate) async fn unknown_route(uri: axum::http::Uri, headers: HeaderMap) -> Response {
+    if uri.path().starts_with("/api/") {
+        return AppError::NotFound(format!("no API endpoint at {}", uri.path())).into_response();
+    }
+    PageError::not_found(lang_of(&headers)).into_response()
 }
 
 /// What the holder is told about `e`: the check that failed; nothing of our own faults.
@@ -465,11 +461,27 @@ pub(crate) fn user_message(e: &AppError) -> String {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let t = self.lang.texts();
+        let t = texts(self.lang);
         let title = if self.status == StatusCode::NOT_FOUND {
             t.not_found
         } else {
             t.error
+        };
+        // A failed check written in English shown on a Japanese page: a plain sentence for
+        // its kind, the check folded under "Technical details".
+        let (message, technical) = if self.lang == Lang::Ja && !has_japanese(&self.message) {
+            let summary = match self.status {
+                StatusCode::NOT_FOUND => t.not_found_message,
+                StatusCode::FORBIDDEN => t.error_form,
+                StatusCode::CONFLICT => t.error_conflict,
+                StatusCode::TOO_MANY_REQUESTS => t.error_busy,
+                StatusCode::BAD_GATEWAY | StatusCode::GATEWAY_TIMEOUT => t.error_counterpart,
+                s if s.is_server_error() => t.error_ours,
+                _ => t.error_request,
+            };
+            (summary.to_owned(), Some(self.message))
+        } else {
+            (self.message, None)
         };
         let page = ErrorPage {
             layout: Layout {
@@ -481,7 +493,8 @@ impl IntoResponse for PageError {
                 here: String::new(),
             },
             status: self.status.as_u16(),
-            message: self.message,
+            message,
+            technical,
         };
         match page.render() {
             Ok(html) => html_response(self.status, html),
@@ -509,6 +522,15 @@ struct ErrorPage {
     layout: Layout,
     status: u16,
     message: String,
+    /// The failed check, when it is not in the page's language.
+    technical: Option<String>,
+}
+
+/// Whether `text` has kana or kanji (is written in Japanese, at least in part).
+pub(crate) fn has_japanese(text: &str) -> bool {
+    text.chars().any(|c| {
+        matches!(c, '\u{3040}'..='\u{30ff}' | '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}')
+    })
 }
 
 #[derive(Template)]
@@ -572,7 +594,12 @@ struct BadgeItem {
 }
 
 impl BadgeItem {
-    fn new(view: &CredentialView, claims: Option<&Value>) -> Self {
+    fn new(view: &CredentialView, claims: Option<&Value>, lang: Lang) -> Self {
+        // Dates as the reader's language writes them ("6 December 2026", "2026年12月6日").
+        let date = |d: &str| {
+            lang.date_of_rfc3339(d)
+                .map_or_else(|| d.get(..10).unwrap_or(d).to_owned(), |d| d.text)
+        };
         let s = |p: &str| {
             claims
                 .and_then(|c| c.pointer(p))
@@ -594,11 +621,8 @@ impl BadgeItem {
                 .clone()
                 .unwrap_or_else(|| view.issuer.clone()),
             issuer_id: view.issuer.clone(),
-            received: view.received.get(..10).unwrap_or(&view.received).to_owned(),
-            valid_until: view
-                .valid_until
-                .as_ref()
-                .map(|v| v.get(..10).unwrap_or(v).to_owned()),
+            received: date(&view.received),
+            valid_until: view.valid_until.as_deref().map(date),
             image,
             description: s("/ld/credentialSubject/achievement/description"),
             criteria: s("/ld/credentialSubject/achievement/criteria/narrative")
@@ -671,7 +695,7 @@ async fn home(State(app): State<App>, web: Web) -> Result<Response, PageError> {
         .map_err(|e| PageError::from_app(e, web.lang))?
         .iter()
         .rev()
-        .map(|(view, claims)| BadgeItem::new(view, Some(claims)))
+        .map(|(view, claims)| BadgeItem::new(view, Some(claims), web.lang))
         .collect();
     let visibility = app
         .visibilities(account, app.clock.now())
@@ -708,10 +732,14 @@ async fn register_page(
     if invitation.is_empty() {
         return Ok(accounts::register_page(&app, &web));
     }
-    let preview = app
-        .preview_invitation(&invitation, app.clock.now())
-        .await
-        .map_err(|e| PageError::from_app(e, web.lang))?;
+    let preview = match app.preview_invitation(&invitation, app.clock.now()).await {
+        Ok(p) => p,
+        // Said at once, before a password is typed: expired or not an invitation.
+        Err(e @ AppError::Register(RegisterError::Invitation(_))) => {
+            return Ok(accounts::invitation_problem(&app, &web, &e));
+        }
+        Err(e) => return Err(PageError::from_app(e, web.lang)),
+    };
     if preview.account_exists {
         return Ok(accounts::account_exists(&app, &web, &preview.email));
     }
@@ -821,7 +849,7 @@ async fn sign_in_page(
     web: Web,
     axum::extract::Query(q): axum::extract::Query<NextQuery>,
 ) -> Response {
-    let next = next::local_path(q.next.as_deref());
+    let next = kit::web::lang::local_path(q.next.as_deref(), "/");
     let mut layout = web.layout(web.t().sign_in);
     layout.here = format!("/sign-in?next={}", encode(&next));
     web.render(
@@ -844,7 +872,7 @@ async fn sign_in(
     body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
     let form = web.checked_form(&app, &body)?;
-    let next = next::local_path(form.get("next"));
+    let next = kit::web::lang::local_path(form.get("next"), "/");
     match app
         .sign_in(
             form.value("email"),
@@ -1007,7 +1035,7 @@ async fn badge_page(
         .await
         .map_err(|e| PageError::from_app(e, web.lang))?
         .ok_or_else(|| PageError::not_found(web.lang))?;
-    let badge = BadgeItem::new(&view, Some(&claims));
+    let badge = BadgeItem::new(&view, Some(&claims), web.lang);
     let verification = app
         .verify_held(account, &id, app.clock.now())
         .await
@@ -1063,7 +1091,7 @@ async fn set_lang(
     axum::extract::Query(q): axum::extract::Query<NextQuery>,
 ) -> Response {
     let lang = Lang::parse(&lang).unwrap_or(Lang::En);
-    let mut r = see_other(&next::local_path(q.next.as_deref()));
+    let mut r = see_other(&kit::web::lang::local_path(q.next.as_deref(), "/"));
     r.headers_mut().append(
         header::SET_COOKIE,
         set_cookie(&app, LANG_COOKIE, lang.code(), 365 * 86_400),
@@ -1101,6 +1129,72 @@ mod tests {
         }
     }
 
+    /// The wallet's `next` rules, now [`kit::web::lang::local_path`]: its own paths, offer
+    /// links with encoded URLs in their query, kept; what an attacker puts there refused.
+    #[test]
+    fn next_paths_on_this_site_are_kept_and_hostile_ones_refused() {
+        use kit::web::lang::local_path;
+        for ok in [
+            "/",
+            "/receive?x=1",
+            "/badges/abc-123/public",
+            "/sign-in?next=%2Fpresent",
+            "/receive?credential_offer_uri=https%3A%2F%2Fissuer.example%2Foffers%2Fx",
+            "/receive?credential_offer=%7B%22a%22%3A%20%22b%22%7D",
+            "/p/x#top",
+        ] {
+            assert_eq!(local_path(Some(ok), "/"), ok);
+        }
+        for bad in [
+            "",
+            "/%09/evil.example",
+            "/\t/evil.example",
+            "//evil.example/",
+            "/\\evil",
+            "/%5Cevil",
+            "https://evil.example/",
+            "javascript:alert(1)",
+            "/%2F%2Fevil",
+            "/%252F/evil",
+            "%2F%2Fevil",
+            " /x",
+            "/x\r\nSet-Cookie: wallet_session=x",
+            "/x?y=%0D%0ASet-Cookie:%20a=b",
+            "/%20/evil",
+            "/%E3%81",
+            "/%25252525252F",
+        ] {
+            assert_eq!(local_path(Some(bad), "/"), "/", "{bad:?}");
+        }
+    }
+
+    /// On a Japanese page an English check is replaced by a plain Japanese sentence for
+    /// its kind and folded under 技術的な詳細; a Japanese message is shown as it is.
+    #[tokio::test]
+    async fn english_checks_on_japanese_error_pages_are_folded_away() {
+        async fn body(e: PageError) -> String {
+            let r = e.into_response();
+            let bytes = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+            String::from_utf8(bytes.to_vec()).unwrap()
+        }
+        let csrf = "the form's CSRF token is missing or does not match";
+        let html = body(PageError::new(StatusCode::FORBIDDEN, csrf, Lang::Ja)).await;
+        assert!(html.contains(JA.error_form), "{html}");
+        assert!(html.contains("<summary>技術的な詳細</summary>"), "{html}");
+        let outside = html.split("<details").next().unwrap();
+        assert!(!outside.contains("CSRF token"), "{html}");
+        let html = body(PageError::new(StatusCode::FORBIDDEN, csrf, Lang::En)).await;
+        assert!(html.contains("CSRF token is missing"), "{html}");
+        assert!(!html.contains("<details"), "{html}");
+        let html = body(PageError::not_found(Lang::Ja)).await;
+        assert!(html.contains(JA.not_found_message) && !html.contains("<details"));
+        assert!(
+            !html.contains(JA.back),
+            "a stranger is not sent to 'my badges'"
+        );
+        assert!(has_japanese("画像") && !has_japanese("picture × 2"));
+    }
+
     #[test]
     fn language_from_cookie_then_accept_language() {
         let mut h = HeaderMap::new();
@@ -1108,9 +1202,11 @@ mod tests {
             header::ACCEPT_LANGUAGE,
             HeaderValue::from_static("fr;q=0.9, ja-JP;q=0.8, en;q=0.5"),
         );
-        assert_eq!(Lang::from_headers(&h), Lang::Ja);
+        assert_eq!(lang_of(&h), Lang::Ja);
         h.insert(header::COOKIE, HeaderValue::from_static("wallet_lang=en"));
-        assert_eq!(Lang::from_headers(&h), Lang::En);
-        assert_eq!(Lang::from_headers(&HeaderMap::new()), Lang::En);
+        assert_eq!(lang_of(&h), Lang::En);
+        h.insert(header::COOKIE, HeaderValue::from_static("lang=en"));
+        assert_eq!(lang_of(&h), Lang::Ja, "only the wallet's own cookie counts");
+        assert_eq!(lang_of(&HeaderMap::new()), Lang::En);
     }
 }

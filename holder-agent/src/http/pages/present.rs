@@ -6,7 +6,7 @@
 //! * `GET /present`: the form (and, with a request link's query, `/present?client_id=…&
 //!   request_uri=…`, the request itself).
 //! * `POST /present`: a pasted link; `POST /present/scan`: a picture (multipart, at most
-//!   [`MAX_UPLOAD_BYTES`](crate::wallet::scan::MAX_UPLOAD_BYTES)), its QR code read here.
+//!   [`MAX_UPLOAD_BYTES`](kit::picture::MAX_UPLOAD_BYTES)), its QR code read here.
 //!   Both fetch and verify the request, match it against the account's badges, keep the
 //!   result pending ([`crate::wallet::pending`]) and send the browser to the consent page.
 //! * `GET /present/consent/{id}`: who asks (client_id prefix and value, its name, whether
@@ -31,14 +31,12 @@ use serde_json::Value;
 use crate::AppError;
 use crate::http::pages::{Lang, Layout, PageError, Web, see_other, user_message};
 use crate::wallet::consent::Prepared;
+use crate::wallet::decode_slots::{MAX_CONCURRENT_DECODES, RETRY_AFTER_SECS};
 use crate::wallet::oid4vp::{PresentError, Presented, VerifierAnswer};
 use crate::wallet::pending::{MAX_PER_ACCOUNT, MAX_PREPARED_BYTES, Owner, PendingError};
-use crate::wallet::scan::{
-    self, MAX_CONCURRENT_DECODES, MAX_DIMENSION, MAX_PIXELS, MAX_UPLOAD_BYTES, RETRY_AFTER_SECS,
-    ScanError,
-};
 use crate::wallet::verify::BadgeState;
 use crate::{Account, App};
+use kit::picture::{MAX_DIMENSION, MAX_PIXELS, MAX_UPLOAD_BYTES, ScanError};
 
 pub fn router() -> Router<App> {
     Router::new()
@@ -596,35 +594,36 @@ async fn present_scan(
     // A decode slot, or "busy, try again": never an unbounded queue of big pictures.
     // The slot goes with the decode, so it is held until the decode ends even if the
     // browser has gone.
-    let decoded = match app.qr_decodes.try_acquire() {
-        Ok(slot) => tokio::task::spawn_blocking(move || {
-            let _slot = slot;
-            scan::read_qr(&picture)
-        })
-        .await
-        .map_err(|e| PageError::from_app(AppError::Internal(format!("QR task: {e}")), web.lang))?,
-        Err(busy) => Err(busy),
+    let Ok(slot) = app.qr_decodes.try_acquire() else {
+        let mut r = with_camera(web.render(
+            &app,
+            StatusCode::TOO_MANY_REQUESTS,
+            form_page(&web, String::new(), Some(busy_message(web.lang))),
+        ));
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        return Ok(r);
     };
+    let decoded = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        kit::picture::read_qr(&picture)
+    })
+    .await
+    .map_err(|e| PageError::from_app(AppError::Internal(format!("QR task: {e}")), web.lang))?;
     let texts = match decoded {
         Ok(t) => t,
         Err(e) => {
             let status = match e {
-                ScanError::Busy => StatusCode::TOO_MANY_REQUESTS,
                 ScanError::TooLarge { .. }
                 | ScanError::TooManyPixels { .. }
                 | ScanError::SideTooLong { .. } => StatusCode::PAYLOAD_TOO_LARGE,
                 _ => StatusCode::BAD_REQUEST,
             };
-            let mut r = with_camera(web.render(
+            return Ok(with_camera(web.render(
                 &app,
                 status,
                 form_page(&web, String::new(), Some(scan_message(&e, web.lang))),
-            ));
-            if e == ScanError::Busy {
-                r.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
-            }
-            return Ok(r);
+            )));
         }
     };
     // The first code that is a wallet link; else the first, to say why it is not one.
@@ -637,28 +636,53 @@ async fn present_scan(
     load(&app, &web, account, &link).await
 }
 
-/// Why the picture was not read, in the holder's language for the limits (the decoder's
-/// own reasons are in English).
+/// Why the picture was not read, in the holder's language, with what to do next (the
+/// decoder's own reason, in English, is logged at debug level).
 fn scan_message(e: &ScanError, lang: Lang) -> String {
-    let text = match (e, lang) {
+    tracing::debug!(error = %e, "QR picture not read");
+    match (e, lang) {
+        (ScanError::Empty, Lang::En) => "No picture was uploaded. Choose a photo or screenshot of the verifier's QR code.".to_owned(),
+        (ScanError::Empty, Lang::Ja) => "画像がアップロードされていません。検証者の QR コードの写真かスクリーンショットを選んでください。".to_owned(),
+        (ScanError::TooLarge { max, .. }, Lang::En) => format!(
+            "The picture is too large: at most {} MB are accepted. Take a smaller photo or a screenshot.",
+            max / (1024 * 1024)
+        ),
+        (ScanError::TooLarge { max, .. }, Lang::Ja) => format!(
+            "画像が大きすぎます（{} MB まで）。小さめの写真かスクリーンショットをお使いください。",
+            max / (1024 * 1024)
+        ),
+        (ScanError::TooManyPixels { width, height }, Lang::En) => format!(
+            "The picture is {width}×{height} pixels; at most {} megapixels are accepted. Take a smaller photo or a screenshot.",
+            MAX_PIXELS / 1_000_000
+        ),
         (ScanError::TooManyPixels { width, height }, Lang::Ja) => format!(
-            "画像は {width}×{height} ピクセル（{} ピクセル）です。受け付けるのは {MAX_PIXELS} ピクセル（1600 万画素）までです。",
-            width * height
+            "画像は {width}×{height} ピクセルです。受け付けるのは {} 万画素までです。小さめの写真かスクリーンショットをお使いください。",
+            MAX_PIXELS / 10_000
+        ),
+        (ScanError::SideTooLong { width, height }, Lang::En) => format!(
+            "The picture is {width}×{height} pixels; each side may be at most {MAX_DIMENSION} pixels."
         ),
         (ScanError::SideTooLong { width, height }, Lang::Ja) => format!(
             "画像は {width}×{height} ピクセルです。各辺は {MAX_DIMENSION} ピクセルまでです。"
         ),
-        (ScanError::Busy, Lang::Ja) => format!(
+        (ScanError::UnsupportedFormat | ScanError::Decode { .. }, Lang::En) => "The file is not a picture this wallet can read: upload a JPEG or PNG photo or screenshot.".to_owned(),
+        (ScanError::UnsupportedFormat | ScanError::Decode { .. }, Lang::Ja) => "このウォレットが読める画像ではありません。JPEG か PNG の写真かスクリーンショットをアップロードしてください。".to_owned(),
+        (ScanError::NoQrCode, Lang::En) => "No QR code was found in the picture. Take the photo again with the whole code in view and in focus.".to_owned(),
+        (ScanError::NoQrCode, Lang::Ja) => "画像に QR コードが見つかりませんでした。コード全体がはっきり写るように撮り直してください。".to_owned(),
+        (ScanError::Unreadable(_), Lang::En) => "A QR code was found but could not be read. Take the photo again, closer and in focus.".to_owned(),
+        (ScanError::Unreadable(_), Lang::Ja) => "QR コードは見つかりましたが、読み取れませんでした。もう少し近づいて、ピントを合わせて撮り直してください。".to_owned(),
+    }
+}
+
+/// Every decode slot is taken: try again in a moment.
+fn busy_message(lang: Lang) -> String {
+    match lang {
+        Lang::En => format!(
+            "The wallet is already reading {MAX_CONCURRENT_DECODES} pictures. Try again in {RETRY_AFTER_SECS} seconds."
+        ),
+        Lang::Ja => format!(
             "ウォレットは既に {MAX_CONCURRENT_DECODES} 枚の画像を読み取り中です。{RETRY_AFTER_SECS} 秒後にもう一度お試しください。"
         ),
-        (ScanError::TooLarge { bytes, max }, Lang::Ja) => {
-            format!("画像は {bytes} バイトです。受け付けるのは {max} バイトまでです。")
-        }
-        _ => e.to_string(),
-    };
-    match lang {
-        Lang::En => format!("picture: {text}"),
-        Lang::Ja => format!("画像：{text}"),
     }
 }
 

@@ -106,8 +106,8 @@ const EN: PublicTexts = PublicTexts {
     plain_png: "Badge image (PNG)",
     plain_svg: "Badge image (SVG)",
     email_never: "Your email address is never shown on the public page.",
-    sd_jwt_form: "Verifiable credential (SD-JWT VC)",
-    ldp_vc_form: "Verifiable credential (JSON-LD, Data Integrity)",
+    sd_jwt_form: "Verifiable credential, for wallets and verifiers (SD-JWT VC)",
+    ldp_vc_form: "Verifiable credential, for Open Badges tools (JSON-LD)",
     qr: "QR code of this page",
     shown_fields: "Shown by the holder",
     settings_title: "Public page of this badge",
@@ -139,8 +139,8 @@ const JA: PublicTexts = PublicTexts {
     plain_png: "バッジ画像（PNG）",
     plain_svg: "バッジ画像（SVG）",
     email_never: "メールアドレスが公開ページに表示されることはありません。",
-    sd_jwt_form: "検証可能な証明書（SD-JWT VC）",
-    ldp_vc_form: "検証可能な証明書（JSON-LD、Data Integrity）",
+    sd_jwt_form: "検証可能な証明書（SD-JWT VC 形式：ウォレットや検証サービス向け）",
+    ldp_vc_form: "検証可能な証明書（JSON-LD 形式：Open Badges 対応ツール向け）",
     qr: "このページのQRコード",
     shown_fields: "所持者が公開している項目",
     settings_title: "このバッジの公開ページ",
@@ -225,7 +225,14 @@ impl PublicPage {
             .or(badge.issuer_display_name.clone())
             .unwrap_or_else(|| badge.issuer.clone());
         let issuer_id = badge.issuer.clone();
-        let date = |v: Option<String>| v.map(|d| d.get(..10).unwrap_or(&d).to_owned());
+        // Dates as the reader's language writes them ("6 December 2026", "2026年12月6日").
+        let date = |v: Option<String>| {
+            v.map(|d| {
+                web.lang
+                    .date_of_rfc3339(&d)
+                    .map_or_else(|| d.get(..10).unwrap_or(&d).to_owned(), |d| d.text)
+            })
+        };
         let issued = date(s("/ld/validFrom").or_else(|| {
             c.get("iat")
                 .and_then(Value::as_i64)
