@@ -575,10 +575,12 @@ impl Browser {
                  let widest = '', most = 0;
                  for (const e of document.body.querySelectorAll('*')) {
                    const r = e.getBoundingClientRect();
-                   if (r.right > most) { most = r.right;
+                   // Text that overflows its box widens the page without widening the box.
+                   const right = Math.max(r.right, r.left + e.scrollWidth);
+                   if (right >= most && right > w) { most = right;
                      widest = e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
                        + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\\s+/).join('.') : '')
-                       + ' (right edge ' + Math.round(r.right) + ' px)'; }
+                       + ' (right edge ' + Math.round(right) + ' px)'; }
                  }
                  return [w, s, widest];",
                 vec![],
