@@ -85,3 +85,53 @@ CREATE TRIGGER registrations_status_mail_insert AFTER INSERT ON outbox
 CREATE TRIGGER registrations_status_mail AFTER UPDATE OF next_attempt_at, sent_at ON outbox
     FOR EACH ROW WHEN (NEW.next_attempt_at = 9223372036854775807 OR OLD.next_attempt_at = 9223372036854775807)
     EXECUTE FUNCTION outbox_status_trg();
+
+-- How many registrations each achievement has in each status, kept by the triggers below
+-- in the transaction that inserts a registration or changes its status: the console's
+-- counts are read from here, never counted over the registrations. (Two transactions
+-- changing the same achievement's count wait for each other at that row.)
+CREATE TABLE registration_counts (
+    achievement_id TEXT NOT NULL,
+    status         TEXT NOT NULL,
+    n              BIGINT NOT NULL,
+    PRIMARY KEY (achievement_id, status)
+);
+INSERT INTO registration_counts (achievement_id, status, n)
+    SELECT achievement_id, status, COUNT(*) FROM registrations GROUP BY achievement_id, status;
+
+CREATE FUNCTION registration_counts_add(ach TEXT, st TEXT, d BIGINT) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO registration_counts (achievement_id, status, n) VALUES (ach, st, d)
+    ON CONFLICT (achievement_id, status) DO UPDATE SET n = registration_counts.n + d
+$$;
+
+CREATE FUNCTION registration_counts_trg() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        PERFORM registration_counts_add(OLD.achievement_id, OLD.status, -1);
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+        PERFORM registration_counts_add(NEW.achievement_id, NEW.status, 1);
+    END IF;
+    RETURN NULL;
+END
+$$;
+-- An import inserts hundreds of rows a statement: counted once per statement.
+CREATE FUNCTION registration_counts_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO registration_counts (achievement_id, status, n)
+        SELECT achievement_id, status, COUNT(*) FROM inserted GROUP BY achievement_id, status
+    ON CONFLICT (achievement_id, status) DO UPDATE SET n = registration_counts.n + EXCLUDED.n;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER registration_counts_insert AFTER INSERT ON registrations
+    REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION registration_counts_inserted();
+CREATE TRIGGER registration_counts_status AFTER UPDATE OF status ON registrations
+    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION registration_counts_trg();
+CREATE TRIGGER registration_counts_delete AFTER DELETE ON registrations
+    FOR EACH ROW EXECUTE FUNCTION registration_counts_trg();
+
+-- The search: the name lower-cased and the address, on one line each, in an index beside
+-- the page's key, so a search walks the index newest first without reading the rows.
+ALTER TABLE registrations ADD COLUMN search TEXT GENERATED ALWAYS AS (lower(name) || chr(10) || email_key) STORED;
+CREATE INDEX registrations_search ON registrations(created_at, id, search);

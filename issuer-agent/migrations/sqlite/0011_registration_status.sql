@@ -114,3 +114,62 @@ BEGIN
         ELSE 'invited' END
     WHERE id = NEW.registration_id;
 END;
+
+-- How many registrations each achievement has in each status, kept by the triggers below
+-- in the transaction that inserts a registration or changes its status: the console's
+-- counts are read from here, never counted over the registrations.
+CREATE TABLE registration_counts (
+    achievement_id TEXT NOT NULL,
+    status         TEXT NOT NULL,
+    n              BIGINT NOT NULL,
+    PRIMARY KEY (achievement_id, status)
+);
+INSERT INTO registration_counts (achievement_id, status, n)
+    SELECT achievement_id, status, COUNT(*) FROM registrations GROUP BY achievement_id, status;
+
+CREATE TRIGGER registration_counts_insert AFTER INSERT ON registrations
+BEGIN
+    INSERT INTO registration_counts (achievement_id, status, n) VALUES (NEW.achievement_id, NEW.status, 1)
+    ON CONFLICT (achievement_id, status) DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER registration_counts_status AFTER UPDATE OF status ON registrations
+WHEN OLD.status <> NEW.status
+BEGIN
+    INSERT INTO registration_counts (achievement_id, status, n) VALUES (OLD.achievement_id, OLD.status, -1)
+    ON CONFLICT (achievement_id, status) DO UPDATE SET n = n - 1;
+    INSERT INTO registration_counts (achievement_id, status, n) VALUES (NEW.achievement_id, NEW.status, 1)
+    ON CONFLICT (achievement_id, status) DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER registration_counts_delete AFTER DELETE ON registrations
+BEGIN
+    INSERT INTO registration_counts (achievement_id, status, n) VALUES (OLD.achievement_id, OLD.status, -1)
+    ON CONFLICT (achievement_id, status) DO UPDATE SET n = n - 1;
+END;
+
+-- The search: the name lower-cased and the address, on one line each, in an index beside
+-- the page's key, so a search walks the index newest first without reading the rows.
+ALTER TABLE registrations ADD COLUMN search TEXT GENERATED ALWAYS AS (lower(name) || char(10) || email_key) VIRTUAL;
+CREATE INDEX registrations_search ON registrations(created_at, id, search);
+
+-- A search of three characters or more first asks this trigram index which rows hold the
+-- term (a phrase of trigrams: a substring, case-insensitive), instead of reading the
+-- search column of every row. Its rowid is the registration's.
+CREATE VIRTUAL TABLE registrations_fts USING fts5(search, tokenize = 'trigram');
+INSERT INTO registrations_fts (rowid, search) SELECT rowid, search FROM registrations;
+
+CREATE TRIGGER registrations_fts_insert AFTER INSERT ON registrations
+BEGIN
+    INSERT INTO registrations_fts (rowid, search) VALUES (NEW.rowid, NEW.search);
+END;
+
+CREATE TRIGGER registrations_fts_update AFTER UPDATE OF name, email_key ON registrations
+BEGIN
+    UPDATE registrations_fts SET search = NEW.search WHERE rowid = NEW.rowid;
+END;
+
+CREATE TRIGGER registrations_fts_delete AFTER DELETE ON registrations
+BEGIN
+    DELETE FROM registrations_fts WHERE rowid = OLD.rowid;
+END;

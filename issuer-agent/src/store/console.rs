@@ -96,6 +96,17 @@ fn contains_pattern(term: &str) -> String {
     p
 }
 
+/// Below this many rows holding a search term, a page is looked up through the trigram
+/// index; from there on, by walking the key (at least one row in 20 matches, so a page of
+/// 50 is full after about a thousand rows read).
+const TRIGRAM_SELECTIVE: i64 = 5_000;
+
+/// `term` as an FTS5 phrase: quoted, its quotes doubled, so it is matched as a substring
+/// of trigrams and never read as query syntax.
+fn trigram_phrase(term: &str) -> String {
+    format!("\"{}\"", term.to_lowercase().replace('"', "\"\""))
+}
+
 impl Store {
     /// Inserts an operator with its audit entry, in one transaction; false (nothing
     /// written) when the address already has an operator.
@@ -292,13 +303,31 @@ impl Store {
         &self,
         q: &RegistrationQuery,
     ) -> Result<Vec<RegistrationListRow>, StoreError> {
-        let search = q
-            .search
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(contains_pattern);
+        let term = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let search = term.map(contains_pattern);
+        // On SQLite, a term of three characters or more is first looked up in the trigram
+        // index (0011); the `LIKE` below still decides.
+        let phrase = term
+            .filter(|t| matches!(self.db, kit::db::Db::Sqlite(_)) && t.chars().count() >= 3)
+            .map(trigram_phrase);
         Ok(with_db!(&self.db, |pool| {
+            // The trigram index pays when the term is rare; a common one is found soon
+            // enough by walking the page's key (the rows it must read before the page is
+            // full are few).
+            let phrase = match phrase.as_ref() {
+                Some(p) => {
+                    let matches: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM (SELECT rowid FROM registrations_fts \
+                         WHERE registrations_fts MATCH $1 LIMIT $2) m",
+                    )
+                    .bind(p.clone())
+                    .bind(TRIGRAM_SELECTIVE)
+                    .fetch_one(pool)
+                    .await?;
+                    (matches < TRIGRAM_SELECTIVE).then(|| p.clone())
+                }
+                None => None,
+            };
             // The planner walks `registrations_status` (a status) or `registrations_created`
             // backwards and stops at the limit.
             let mut b = sqlx::QueryBuilder::new(
@@ -316,11 +345,15 @@ impl Store {
                     .push("))");
             }
             if let Some(p) = &search {
-                b.push(" AND (r.email_key LIKE ")
+                if let Some(phrase) = &phrase {
+                    b.push(" AND r.rowid IN (SELECT rowid FROM registrations_fts WHERE registrations_fts MATCH ")
+                        .push_bind(phrase.clone())
+                        .push(")");
+                }
+                // `search`: the name lower-cased and the address, a line each (0011).
+                b.push(" AND r.search LIKE ")
                     .push_bind(p.clone())
-                    .push(" ESCAPE '\\' OR LOWER(r.name) LIKE ")
-                    .push_bind(p.clone())
-                    .push(" ESCAPE '\\')");
+                    .push(" ESCAPE '\\'");
             }
             if let Some(status) = &q.status {
                 b.push(" AND r.status = ").push_bind(status.clone());
@@ -334,10 +367,10 @@ impl Store {
     }
 
     /// How many registrations have each status (statuses no registration has are left out),
-    /// read from the `registrations_status` index alone.
+    /// read from the counts the triggers of migration 0011 keep.
     pub async fn registration_status_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
         Ok(with_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT status, COUNT(*) FROM registrations GROUP BY status"
+            "SELECT status, CAST(SUM(n) AS BIGINT) FROM registration_counts GROUP BY status HAVING SUM(n) <> 0"
         )
         .fetch_all(pool)
         .await?))
@@ -349,8 +382,8 @@ impl Store {
     ) -> Result<Vec<(String, String, bool, i64)>, StoreError> {
         let rows: Vec<(String, String, Option<i64>, i64)> = with_db!(&self.db, |pool| {
             sqlx::query_as(
-                "SELECT a.id, a.name, a.retired_at, COUNT(r.id) FROM achievements a \
-                 LEFT JOIN registrations r ON r.achievement_id = a.id \
+                "SELECT a.id, a.name, a.retired_at, CAST(COALESCE(SUM(c.n), 0) AS BIGINT) FROM achievements a \
+                 LEFT JOIN registration_counts c ON c.achievement_id = a.id \
                  GROUP BY a.id, a.name, a.retired_at, a.created_at ORDER BY a.created_at, a.id",
             )
             .fetch_all(pool)
@@ -646,6 +679,17 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+        // Query syntax of the trigram index is only text.
+        for hostile in ["\"person\" OR \"p1\"", "person*", "NEAR(person 1)", "\""] {
+            assert!(
+                store
+                    .registration_page(&search(hostile))
+                    .await
+                    .unwrap()
+                    .is_empty(),
+                "{hostile}"
+            );
+        }
         store.db.close().await;
     }
 
@@ -769,6 +813,9 @@ mod tests {
         assert_eq!(counts["badge_received"], 1);
         assert_eq!(counts["wallet_registered"], 1);
         assert_eq!(counts.values().sum::<i64>(), 4);
+        assert!(!counts.contains_key("revoked"), "restored: no longer counted");
+        let per_achievement = store.achievement_registration_counts().await.unwrap();
+        assert_eq!(per_achievement, [("a1".into(), "Badge".into(), false, 4)]);
         let failed = store
             .registration_page(&RegistrationQuery {
                 status: Some("mail_failed".into()),
@@ -788,5 +835,6 @@ mod tests {
     fn search_terms_match_literally() {
         assert_eq!(contains_pattern("Ada"), "%ada%");
         assert_eq!(contains_pattern("100%_a\\b"), "%100\\%\\_a\\\\b%");
+        assert_eq!(trigram_phrase("Ada \"OR\" x"), "\"ada \"\"or\"\" x\"");
     }
 }
