@@ -1,7 +1,7 @@
 //! What the console's pages show and change, over the same storage and operations as the
 //! admin API and the command line: registrations a page at a time with each person's
-//! status, the counts per status and per achievement, and a badge's status set by an
-//! operator (audited with the operator).
+//! status, the counts per status and per achievement, the CSV export of the registrations
+//! a filter selects, and a badge's status set by an operator (audited with the operator).
 
 use crate::App;
 use crate::domain::operators::Operator;
@@ -14,6 +14,32 @@ pub const PAGE_SIZE: i64 = 50;
 pub const MAX_PAGE_SIZE: i64 = 200;
 /// Longest search term taken.
 const MAX_SEARCH: usize = 200;
+/// Rows read at a time by an export.
+pub const EXPORT_BATCH: i64 = 1_000;
+
+/// One CSV cell (RFC 4180): quoted when it holds a comma, a quote or a line break. A cell
+/// a spreadsheet would take for a formula (its first character `=`, `+`, `-`, `@`, a tab or
+/// a carriage return) gets a `'` first, so Excel and LibreOffice show it as text (OWASP
+/// "CSV injection").
+pub fn csv_cell(value: &str) -> String {
+    let guarded = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if guarded.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
+}
+
+/// One CSV line of `cells`, ended by CRLF.
+pub fn csv_line<'a>(cells: impl IntoIterator<Item = &'a str>) -> String {
+    let mut line = cells.into_iter().map(csv_cell).collect::<Vec<_>>().join(",");
+    line.push_str("\r\n");
+    line
+}
 
 /// The position after which a page starts: the last row's `(created_at, id)`, written
 /// `<created_at>~<id>` in the page's link.
@@ -78,6 +104,24 @@ impl App {
         &self,
         filter: &RegistrationFilter,
     ) -> Result<RegistrationPage, AppError> {
+        let limit = filter.limit.unwrap_or(PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
+        self.registrations_after(filter, limit).await
+    }
+
+    /// The next [`EXPORT_BATCH`] rows of an export of what `filter` selects (its `limit`
+    /// is not used): a CSV export reads the same pages, larger, until `next` is none.
+    pub async fn export_batch(
+        &self,
+        filter: &RegistrationFilter,
+    ) -> Result<RegistrationPage, AppError> {
+        self.registrations_after(filter, EXPORT_BATCH).await
+    }
+
+    async fn registrations_after(
+        &self,
+        filter: &RegistrationFilter,
+        limit: i64,
+    ) -> Result<RegistrationPage, AppError> {
         if let Some(s) = &filter.status
             && !REGISTRATION_STATUSES.contains(&s.as_str())
         {
@@ -96,7 +140,6 @@ impl App {
                 format!("is longer than {MAX_SEARCH} characters"),
             ));
         }
-        let limit = filter.limit.unwrap_or(PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
         let mut rows = self
             .store
             .registration_page(&RegistrationQuery {
@@ -170,6 +213,29 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_cells_are_quoted_and_formulas_neutralised() {
+        assert_eq!(csv_cell("Ada Lovelace"), "Ada Lovelace");
+        assert_eq!(csv_cell("山田 花子"), "山田 花子");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("two\nlines"), "\"two\nlines\"");
+        for (hostile, safe) in [
+            ("=HYPERLINK(\"http://evil\")", "\"'=HYPERLINK(\"\"http://evil\"\")\""),
+            ("+1+1", "'+1+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "\"'\r=1\""),
+            ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
+        ] {
+            assert_eq!(csv_cell(hostile), safe, "{hostile:?}");
+        }
+        // Only the first character counts.
+        assert_eq!(csv_cell("a=b"), "a=b");
+        assert_eq!(csv_line(["a", "=b", "c,d"]), "a,'=b,\"c,d\"\r\n");
+    }
 
     #[test]
     fn cursors_round_trip_and_refuse_anything_else() {

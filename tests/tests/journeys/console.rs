@@ -258,6 +258,102 @@ async fn give_badge(t: &TestStack, ach: &str, email: &str) -> String {
     r.id
 }
 
+/// The data lines of a CSV export (after its byte order mark and header), split on CRLF.
+fn csv_data_lines(body: &str) -> Vec<String> {
+    let body = body.strip_prefix('\u{feff}').expect("a byte order mark for Excel");
+    let mut lines: Vec<String> = body.split("\r\n").map(str::to_owned).collect();
+    assert_eq!(lines.pop().as_deref(), Some(""), "ends with CRLF");
+    lines.remove(0);
+    lines
+}
+
+#[tokio::test]
+async fn the_registrations_export_holds_exactly_the_filtered_rows_and_no_formulas() {
+    let t = TestStack::start_with(|c| {
+        c.issuer.password_cost = kit::password::PasswordCost::TEST;
+        c.issuer.outbox_concurrency = 0;
+    })
+    .await;
+    let app = &t.stack.issuer.app;
+    operator(&t, "viewer@agency.example", "Vera Viewer", "viewer").await;
+    let ach = achievement(&t).await;
+    register_people(&t, &ach, 120).await;
+    give_badge(&t, &ach, "person007@example.org").await;
+    // Names a spreadsheet would run as formulas, one with a comma and a quote.
+    for (name, email) in [
+        ("=HYPERLINK(\"http://evil.example\",\"x\")", "formula@example.org"),
+        ("+81 90 1234", "plus@example.org"),
+        ("@SUM(1+1)", "at@example.org"),
+        ("-2+3", "minus@example.org"),
+    ] {
+        let req = NewRegistration {
+            name: name.into(),
+            email: email.into(),
+            ..NewRegistration::default()
+        };
+        app.register(&ach, &req, "test").await.unwrap();
+    }
+
+    // Signed out: the sign-in page, which comes back to the export.
+    let mut stranger = Console::new(&t);
+    let a = stranger.get("/console/registrations.csv?status=invited").await;
+    assert_eq!(a.status, 303);
+    assert!(a.location.starts_with("/console/sign-in?next=%2Fconsole%2Fregistrations.csv"));
+
+    // A viewer may read, so may export.
+    let mut viewer = Console::new(&t);
+    assert_eq!(viewer.sign_in("viewer@agency.example", PASSWORD).await.status, 303);
+    let page = viewer.get("/console/registrations?status=badge_received").await;
+    assert_eq!(
+        link(&page.body, "export-csv").as_deref(),
+        Some("/console/registrations.csv?status=badge_received")
+    );
+
+    let all = viewer.get("/console/registrations.csv").await;
+    assert_eq!(all.status, 200);
+    let lines = csv_data_lines(&all.body);
+    assert_eq!(lines.len(), 124, "every registration, over several batches' worth of keys");
+    assert!(all.body.starts_with("\u{feff}Name,Email address,Achievement,Status,Registered\r\n"));
+    // Formula injection neutralised: each cell starts with a quote mark, quoted when needed.
+    assert!(all.body.contains("\r\n\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",formula@example.org,"));
+    assert!(all.body.contains("\r\n'+81 90 1234,plus@example.org,"));
+    assert!(all.body.contains("\r\n'@SUM(1+1),at@example.org,"));
+    assert!(all.body.contains("\r\n'-2+3,minus@example.org,"));
+    for line in &lines {
+        assert!(!line.starts_with(['=', '+', '-', '@']), "{line}");
+        assert!(!line.contains(",=") && !line.contains(",+") && !line.contains(",@"), "{line}");
+    }
+
+    // Filtered: exactly the rows of the page's filter, by status and by search.
+    let badge = viewer.get("/console/registrations.csv?status=badge_received").await;
+    let lines = csv_data_lines(&badge.body);
+    assert_eq!(lines.len(), 1, "{}", badge.body);
+    assert!(lines[0].starts_with("Person 007,person007@example.org,Digital Supporter,Badge received,"));
+    let search = viewer.get("/console/registrations.csv?q=person+01").await;
+    let mut names: Vec<String> = csv_data_lines(&search.body)
+        .iter()
+        .map(|l| l.split(',').next().unwrap().to_owned())
+        .collect();
+    names.sort();
+    let expected: Vec<String> = (10..20).map(|i| format!("Person {i:03}")).collect();
+    assert_eq!(names, expected);
+    let none = viewer.get("/console/registrations.csv?q=%25").await;
+    assert!(csv_data_lines(&none.body).is_empty(), "% is no wildcard");
+
+    // In Japanese: the header and the statuses.
+    viewer.lang = "ja";
+    let ja = viewer.get("/console/registrations.csv?status=badge_received").await;
+    assert!(ja.body.starts_with("\u{feff}氏名,メールアドレス,バッジの種類,状態,登録日\r\n"), "{}", ja.body);
+    assert!(ja.body.contains(",受け取り済み,"));
+
+    // Hostile and oversize filters: an error page, no file.
+    for q in ["status=deleted".to_owned(), format!("q={}", "a".repeat(201))] {
+        let a = viewer.get(&format!("/console/registrations.csv?{q}")).await;
+        assert_eq!(a.status, 400, "{q}");
+        assert!(!a.body.starts_with('\u{feff}'));
+    }
+}
+
 #[tokio::test]
 async fn operators_sign_in_and_roles_csrf_and_the_audit_log_hold() {
     let t = TestStack::start_with(|c| {

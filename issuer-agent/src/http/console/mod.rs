@@ -42,6 +42,7 @@ pub fn router() -> Router<App> {
         )
         .route("/console/sign-out", post(pages::sign_out))
         .route("/console/registrations", get(pages::registrations))
+        .route("/console/registrations.csv", get(pages::registrations_csv))
         .route(
             "/console/registrations/{id}/status",
             post(pages::set_registration_status),

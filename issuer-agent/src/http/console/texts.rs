@@ -116,6 +116,7 @@ pub struct Texts {
     pub root_title: &'static str,
     pub root_intro: &'static str,
     pub open_console: &'static str,
+    pub export_csv: &'static str,
 }
 
 const EN: Texts = Texts {
@@ -167,6 +168,7 @@ const EN: Texts = Texts {
     root_title: "Akashi badge issuer",
     root_intro: "This server issues digital badges (Open Badges 3.0) to wallets. The people who run the badge program sign in to the console.",
     open_console: "Open the issuer console",
+    export_csv: "Download these registrations as CSV (opens in Excel)",
 };
 
 const JA: Texts = Texts {
@@ -218,6 +220,7 @@ const JA: Texts = Texts {
     root_title: "Akashi バッジ発行サーバー",
     root_intro: "このサーバーはデジタルバッジ（Open Badges 3.0）をウォレットへ発行します。バッジプログラムの運用担当者はコンソールにログインします。",
     open_console: "発行者コンソールを開く",
+    export_csv: "この登録者一覧を CSV でダウンロード（Excel で開けます）",
 };
 
 /// A registration status as the pages say it.
