@@ -282,10 +282,7 @@ pub async fn console(stack: &Stack, n: usize, requests: usize) -> Result<Console
             "search, every person (a common word)",
             "/console/registrations?q=person".into(),
         ),
-        (
-            "search, two letters",
-            "/console/registrations?q=on".into(),
-        ),
+        ("search, two letters", "/console/registrations?q=on".into()),
     ];
     let mut timings = Vec::new();
     for (name, path) in pages {

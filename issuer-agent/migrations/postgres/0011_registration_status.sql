@@ -135,3 +135,6 @@ CREATE TRIGGER registration_counts_delete AFTER DELETE ON registrations
 -- the page's key, so a search walks the index newest first without reading the rows.
 ALTER TABLE registrations ADD COLUMN search TEXT GENERATED ALWAYS AS (lower(name) || chr(10) || email_key) STORED;
 CREATE INDEX registrations_search ON registrations(created_at, id, search);
+
+-- The person page reads the audit entries of a registration and of its credentials.
+CREATE INDEX audit_log_subject ON audit_log(subject, at);

@@ -173,3 +173,6 @@ CREATE TRIGGER registrations_fts_delete AFTER DELETE ON registrations
 BEGIN
     DELETE FROM registrations_fts WHERE rowid = OLD.rowid;
 END;
+
+-- The person page reads the audit entries of a registration and of its credentials.
+CREATE INDEX audit_log_subject ON audit_log(subject, at);

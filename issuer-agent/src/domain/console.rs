@@ -5,7 +5,9 @@
 
 use crate::App;
 use crate::domain::operators::Operator;
+use crate::domain::registrations::RegistrationView;
 use crate::error::AppError;
+use crate::store::AuditEntry;
 use crate::store::{REGISTRATION_STATUSES, RegistrationListRow, RegistrationQuery};
 
 /// Rows per page of the registrations page, unless asked otherwise.
@@ -36,7 +38,11 @@ pub fn csv_cell(value: &str) -> String {
 
 /// One CSV line of `cells`, ended by CRLF.
 pub fn csv_line<'a>(cells: impl IntoIterator<Item = &'a str>) -> String {
-    let mut line = cells.into_iter().map(csv_cell).collect::<Vec<_>>().join(",");
+    let mut line = cells
+        .into_iter()
+        .map(csv_cell)
+        .collect::<Vec<_>>()
+        .join(",");
     line.push_str("\r\n");
     line
 }
@@ -86,6 +92,35 @@ pub struct RegistrationPage {
     pub rows: Vec<RegistrationListRow>,
     /// Where the next page starts; none on the last page.
     pub next: Option<Cursor>,
+}
+
+/// One line of a person's history: when, what (a registration event such as
+/// `invitation_email_sent`, `issued`, or an audited action such as `credential.revoked`),
+/// and the operator who did it, when an operator did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonEvent {
+    pub at: i64,
+    pub event: String,
+    pub operator: Option<String>,
+}
+
+/// What the person page shows.
+#[derive(Debug)]
+pub struct Person {
+    pub registration: RegistrationView,
+    /// One of [`REGISTRATION_STATUSES`].
+    pub status: String,
+    /// Oldest first.
+    pub history: Vec<PersonEvent>,
+    /// What "resend" would send: an offer once the person has a wallet, else an
+    /// invitation; none once the badge was received.
+    pub resend: Option<Resend>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resend {
+    Invitation,
+    Offer,
 }
 
 /// The counts of the console's home page and the top of the registrations page.
@@ -178,6 +213,88 @@ impl App {
         })
     }
 
+    /// A person: the registration with its offers and emails, its console status, and its
+    /// history (its events, its credentials issued, and the audited changes made to it or
+    /// to its credentials, with the operator who made each).
+    pub async fn person(&self, id: &str) -> Result<Person, AppError> {
+        let registration = self.registration_view(id).await?;
+        let status = self
+            .store
+            .registration_status(id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("registration".into()))?;
+        let mut history: Vec<PersonEvent> = registration
+            .history
+            .iter()
+            .filter_map(|h| {
+                Some(PersonEvent {
+                    at: h["at"].as_i64()?,
+                    event: h["event"].as_str()?.to_owned(),
+                    operator: None,
+                })
+            })
+            .collect();
+        let mut subjects = vec![registration.id.clone()];
+        for offer in &registration.offers {
+            for c in offer["credentials"].as_array().into_iter().flatten() {
+                if let Some(id) = c["id"].as_str() {
+                    subjects.push(id.to_owned());
+                }
+            }
+        }
+        history.extend(
+            self.store
+                .audit_of_subjects(&subjects)
+                .await?
+                .into_iter()
+                .filter(|(_, action, _)| action != "credential.issued")
+                .map(|(at, event, operator)| PersonEvent {
+                    at,
+                    event,
+                    operator,
+                }),
+        );
+        history.sort_by_key(|e| e.at);
+        let resend = match status.as_str() {
+            "revoked" | "suspended" | "badge_received" => None,
+            _ if registration.wallet_registered_at.is_some() => Some(Resend::Offer),
+            _ => Some(Resend::Invitation),
+        };
+        Ok(Person {
+            registration,
+            status,
+            history,
+            resend,
+        })
+    }
+
+    /// Resends a person's invitation or offer ([`App::resend`], as the admin API does), by
+    /// `operator`, audited. Refused once the badge was received.
+    pub async fn console_resend(&self, id: &str, operator: &Operator) -> Result<Resend, AppError> {
+        let person = self.person(id).await?;
+        let Some(what) = person.resend else {
+            return Err(AppError::bad_request(
+                "resend",
+                "this person has already received the badge",
+            ));
+        };
+        self.resend(id).await?;
+        let action = match what {
+            Resend::Invitation => "registration.invitation_resent",
+            Resend::Offer => "registration.offer_resent",
+        };
+        self.store
+            .insert_audit_entry(&AuditEntry {
+                at: self.clock.now(),
+                action: action.into(),
+                subject: id.to_owned(),
+                detail: serde_json::json!({ "via": "console" }).to_string(),
+                operator_id: Some(operator.id.clone()),
+            })
+            .await?;
+        Ok(what)
+    }
+
     /// Revokes, suspends or restores (`valid`) the badge of a registration, in every form
     /// it was issued in, by `operator`, audited. Returns the credentials changed.
     pub async fn set_registration_status(
@@ -222,7 +339,10 @@ mod tests {
         assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_cell("two\nlines"), "\"two\nlines\"");
         for (hostile, safe) in [
-            ("=HYPERLINK(\"http://evil\")", "\"'=HYPERLINK(\"\"http://evil\"\")\""),
+            (
+                "=HYPERLINK(\"http://evil\")",
+                "\"'=HYPERLINK(\"\"http://evil\"\")\"",
+            ),
             ("+1+1", "'+1+1"),
             ("-2+3", "'-2+3"),
             ("@SUM(A1)", "'@SUM(A1)"),

@@ -69,7 +69,6 @@ pub const REGISTRATION_STATUSES: [&str; 7] = [
     "invited",
 ];
 
-
 /// Which registrations a page shows.
 #[derive(Debug, Clone, Default)]
 pub struct RegistrationQuery {
@@ -369,11 +368,13 @@ impl Store {
     /// How many registrations have each status (statuses no registration has are left out),
     /// read from the counts the triggers of migration 0011 keep.
     pub async fn registration_status_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(with_db!(&self.db, |pool| sqlx::query_as(
+        Ok(with_db!(&self.db, |pool| {
+            sqlx::query_as(
             "SELECT status, CAST(SUM(n) AS BIGINT) FROM registration_counts GROUP BY status HAVING SUM(n) <> 0"
         )
         .fetch_all(pool)
-        .await?))
+        .await?
+        }))
     }
 
     /// Each achievement with how many registrations it has: id, name, retired, count.
@@ -408,6 +409,41 @@ impl Store {
         .bind(registration_id)
         .fetch_all(pool)
         .await?
+        }))
+    }
+
+    /// The console status of registration `id` (none: no such registration).
+    pub async fn registration_status(&self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(with_db!(&self.db, |pool| sqlx::query_scalar(
+            "SELECT status FROM registrations WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await?))
+    }
+
+    /// The audit entries about `subjects`, oldest first: when, the action, and the name of
+    /// the operator who made it (none: the admin API, the command line, a wallet).
+    pub async fn audit_of_subjects(
+        &self,
+        subjects: &[String],
+    ) -> Result<Vec<(i64, String, Option<String>)>, StoreError> {
+        if subjects.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(with_db!(&self.db, |pool| {
+            let mut b = sqlx::QueryBuilder::new(
+                "SELECT a.at, a.action, o.display_name FROM audit_log a \
+                 LEFT JOIN operators o ON o.id = a.operator_id WHERE a.subject IN (",
+            );
+            let mut list = b.separated(", ");
+            for subject in subjects {
+                list.push_bind(subject.clone());
+            }
+            b.push(") ORDER BY a.at, a.id");
+            b.build_query_as::<(i64, String, Option<String>)>()
+                .fetch_all(pool)
+                .await?
         }))
     }
 
@@ -798,7 +834,13 @@ mod tests {
         assert!(claimed.iter().any(|m| m.id == "m2"));
         assert!(
             crate::store::OUTBOX
-                .failed(&store.db, "m2", "w1", kit::mail::outbox::NEVER, "550 no such user")
+                .failed(
+                    &store.db,
+                    "m2",
+                    "w1",
+                    kit::mail::outbox::NEVER,
+                    "550 no such user"
+                )
                 .await
                 .unwrap()
         );
@@ -813,7 +855,10 @@ mod tests {
         assert_eq!(counts["badge_received"], 1);
         assert_eq!(counts["wallet_registered"], 1);
         assert_eq!(counts.values().sum::<i64>(), 4);
-        assert!(!counts.contains_key("revoked"), "restored: no longer counted");
+        assert!(
+            !counts.contains_key("revoked"),
+            "restored: no longer counted"
+        );
         let per_achievement = store.achievement_registration_counts().await.unwrap();
         assert_eq!(per_achievement, [("a1".into(), "Badge".into(), false, 4)]);
         let failed = store

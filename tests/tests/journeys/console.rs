@@ -260,7 +260,9 @@ async fn give_badge(t: &TestStack, ach: &str, email: &str) -> String {
 
 /// The data lines of a CSV export (after its byte order mark and header), split on CRLF.
 fn csv_data_lines(body: &str) -> Vec<String> {
-    let body = body.strip_prefix('\u{feff}').expect("a byte order mark for Excel");
+    let body = body
+        .strip_prefix('\u{feff}')
+        .expect("a byte order mark for Excel");
     let mut lines: Vec<String> = body.split("\r\n").map(str::to_owned).collect();
     assert_eq!(lines.pop().as_deref(), Some(""), "ends with CRLF");
     lines.remove(0);
@@ -281,7 +283,10 @@ async fn the_registrations_export_holds_exactly_the_filtered_rows_and_no_formula
     give_badge(&t, &ach, "person007@example.org").await;
     // Names a spreadsheet would run as formulas, one with a comma and a quote.
     for (name, email) in [
-        ("=HYPERLINK(\"http://evil.example\",\"x\")", "formula@example.org"),
+        (
+            "=HYPERLINK(\"http://evil.example\",\"x\")",
+            "formula@example.org",
+        ),
         ("+81 90 1234", "plus@example.org"),
         ("@SUM(1+1)", "at@example.org"),
         ("-2+3", "minus@example.org"),
@@ -296,14 +301,27 @@ async fn the_registrations_export_holds_exactly_the_filtered_rows_and_no_formula
 
     // Signed out: the sign-in page, which comes back to the export.
     let mut stranger = Console::new(&t);
-    let a = stranger.get("/console/registrations.csv?status=invited").await;
+    let a = stranger
+        .get("/console/registrations.csv?status=invited")
+        .await;
     assert_eq!(a.status, 303);
-    assert!(a.location.starts_with("/console/sign-in?next=%2Fconsole%2Fregistrations.csv"));
+    assert!(
+        a.location
+            .starts_with("/console/sign-in?next=%2Fconsole%2Fregistrations.csv")
+    );
 
     // A viewer may read, so may export.
     let mut viewer = Console::new(&t);
-    assert_eq!(viewer.sign_in("viewer@agency.example", PASSWORD).await.status, 303);
-    let page = viewer.get("/console/registrations?status=badge_received").await;
+    assert_eq!(
+        viewer
+            .sign_in("viewer@agency.example", PASSWORD)
+            .await
+            .status,
+        303
+    );
+    let page = viewer
+        .get("/console/registrations?status=badge_received")
+        .await;
     assert_eq!(
         link(&page.body, "export-csv").as_deref(),
         Some("/console/registrations.csv?status=badge_received")
@@ -312,23 +330,39 @@ async fn the_registrations_export_holds_exactly_the_filtered_rows_and_no_formula
     let all = viewer.get("/console/registrations.csv").await;
     assert_eq!(all.status, 200);
     let lines = csv_data_lines(&all.body);
-    assert_eq!(lines.len(), 124, "every registration, over several batches' worth of keys");
-    assert!(all.body.starts_with("\u{feff}Name,Email address,Achievement,Status,Registered\r\n"));
+    assert_eq!(
+        lines.len(),
+        124,
+        "every registration, over several batches' worth of keys"
+    );
+    assert!(
+        all.body
+            .starts_with("\u{feff}Name,Email address,Achievement,Status,Registered\r\n")
+    );
     // Formula injection neutralised: each cell starts with a quote mark, quoted when needed.
-    assert!(all.body.contains("\r\n\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",formula@example.org,"));
+    assert!(all.body.contains(
+        "\r\n\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",formula@example.org,"
+    ));
     assert!(all.body.contains("\r\n'+81 90 1234,plus@example.org,"));
     assert!(all.body.contains("\r\n'@SUM(1+1),at@example.org,"));
     assert!(all.body.contains("\r\n'-2+3,minus@example.org,"));
     for line in &lines {
         assert!(!line.starts_with(['=', '+', '-', '@']), "{line}");
-        assert!(!line.contains(",=") && !line.contains(",+") && !line.contains(",@"), "{line}");
+        assert!(
+            !line.contains(",=") && !line.contains(",+") && !line.contains(",@"),
+            "{line}"
+        );
     }
 
     // Filtered: exactly the rows of the page's filter, by status and by search.
-    let badge = viewer.get("/console/registrations.csv?status=badge_received").await;
+    let badge = viewer
+        .get("/console/registrations.csv?status=badge_received")
+        .await;
     let lines = csv_data_lines(&badge.body);
     assert_eq!(lines.len(), 1, "{}", badge.body);
-    assert!(lines[0].starts_with("Person 007,person007@example.org,Digital Supporter,Badge received,"));
+    assert!(
+        lines[0].starts_with("Person 007,person007@example.org,Digital Supporter,Badge received,")
+    );
     let search = viewer.get("/console/registrations.csv?q=person+01").await;
     let mut names: Vec<String> = csv_data_lines(&search.body)
         .iter()
@@ -342,16 +376,179 @@ async fn the_registrations_export_holds_exactly_the_filtered_rows_and_no_formula
 
     // In Japanese: the header and the statuses.
     viewer.lang = "ja";
-    let ja = viewer.get("/console/registrations.csv?status=badge_received").await;
-    assert!(ja.body.starts_with("\u{feff}氏名,メールアドレス,バッジの種類,状態,登録日\r\n"), "{}", ja.body);
+    let ja = viewer
+        .get("/console/registrations.csv?status=badge_received")
+        .await;
+    assert!(
+        ja.body
+            .starts_with("\u{feff}氏名,メールアドレス,バッジの種類,状態,登録日\r\n"),
+        "{}",
+        ja.body
+    );
     assert!(ja.body.contains(",受け取り済み,"));
 
     // Hostile and oversize filters: an error page, no file.
-    for q in ["status=deleted".to_owned(), format!("q={}", "a".repeat(201))] {
+    for q in [
+        "status=deleted".to_owned(),
+        format!("q={}", "a".repeat(201)),
+    ] {
         let a = viewer.get(&format!("/console/registrations.csv?{q}")).await;
         assert_eq!(a.status, 400, "{q}");
         assert!(!a.body.starts_with('\u{feff}'));
     }
+}
+
+/// The history rows of a person page: (event, operator shown).
+fn history(html: &str) -> Vec<(String, String)> {
+    html.split("<tr data-event=\"")
+        .skip(1)
+        .map(|row| {
+            let event = row.split('"').next().unwrap().to_owned();
+            let by = row
+                .split("class=\"by\">")
+                .nth(1)
+                .and_then(|s| s.split('<').next())
+                .unwrap_or_default()
+                .to_owned();
+            (event, by)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_person_page_shows_the_history_with_operators_and_resends_for_operators_only() {
+    let t = TestStack::start_with(|c| {
+        c.issuer.password_cost = kit::password::PasswordCost::TEST;
+        c.issuer.outbox_concurrency = 0;
+    })
+    .await;
+    let app = &t.stack.issuer.app;
+    let operator_id = operator(&t, "op@agency.example", "Oscar Operator", "operator").await;
+    operator(&t, "viewer@agency.example", "Vera Viewer", "viewer").await;
+    let ach = achievement(&t).await;
+    register_people(&t, &ach, 5).await;
+    let p1 = give_badge(&t, &ach, "person001@example.org").await;
+    let p2 = app
+        .store
+        .registration_by_key(&ach, "person002@example.org")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+
+    let mut op = Console::new(&t);
+    assert_eq!(op.sign_in("op@agency.example", PASSWORD).await.status, 303);
+    let mut viewer = Console::new(&t);
+    assert_eq!(
+        viewer
+            .sign_in("viewer@agency.example", PASSWORD)
+            .await
+            .status,
+        303
+    );
+
+    // The operator revokes person 1's badge; the history says so, with the operator.
+    let csrf = op.csrf(&format!("/console/registrations/{p1}")).await;
+    let a = op
+        .post(
+            &format!("/console/registrations/{p1}/status"),
+            &[("csrf", &csrf), ("status", "revoked")],
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    let page = viewer.get(&format!("/console/registrations/{p1}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let lines = history(&page.body);
+    let events: Vec<&str> = lines.iter().map(|(e, _)| e.as_str()).collect();
+    // (One second on the test clock: the order within it is not asserted.)
+    for e in ["registered", "wallet_registered", "offered", "issued"] {
+        assert!(events.contains(&e), "{e}: {events:?}");
+    }
+    assert_eq!(
+        lines.last(),
+        Some(&("credential.revoked".to_owned(), "Oscar Operator".to_owned())),
+        "{lines:?}"
+    );
+    assert_eq!(
+        by_id(&page.body, "person-status").as_deref(),
+        Some("Revoked")
+    );
+    assert!(
+        !page.body.contains("id=\"resend\""),
+        "nothing to resend once received"
+    );
+
+    // Person 2 is invited: the operator sees the resend form, the viewer does not, and the
+    // viewer's POST is refused (403) and sends nothing.
+    let path = format!("/console/registrations/{p2}");
+    assert!(op.get(&path).await.body.contains("id=\"resend\""));
+    let seen = viewer.get(&path).await;
+    assert!(!seen.body.contains("id=\"resend\""));
+    assert!(!seen.body.contains("Send the invitation again"));
+    let messages = app.store.registration_messages(&p2).await.unwrap().len();
+    let viewer_csrf = viewer.csrf(&path).await;
+    let refused = viewer
+        .post(&format!("{path}/resend"), &[("csrf", &viewer_csrf)])
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let no_csrf = op.post(&format!("{path}/resend"), &[]).await;
+    assert_eq!(no_csrf.status, 403);
+    assert_eq!(
+        app.store.registration_messages(&p2).await.unwrap().len(),
+        messages
+    );
+
+    // The operator resends: a new invitation, audited with the operator.
+    let csrf = op.csrf(&path).await;
+    let done = op.post(&format!("{path}/resend"), &[("csrf", &csrf)]).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(done.location, format!("{path}?done=invitation"));
+    let messages_after = app.store.registration_messages(&p2).await.unwrap();
+    assert_eq!(messages_after.len(), messages + 1);
+    assert_eq!(messages_after.last().unwrap().kind, "invitation");
+    let audit = app.store.audit_log(50).await.unwrap();
+    let resent: Vec<_> = audit
+        .iter()
+        .filter(|e| e.action == "registration.invitation_resent" && e.subject == p2)
+        .collect();
+    assert_eq!(resent.len(), 1);
+    assert_eq!(resent[0].operator_id.as_deref(), Some(operator_id.as_str()));
+    let page = op.get(&done.location).await;
+    assert!(page.body.contains("id=\"done\""));
+    let lines = history(&page.body);
+    assert!(
+        lines.contains(&(
+            "registration.invitation_resent".to_owned(),
+            "Oscar Operator".to_owned()
+        )),
+        "{lines:?}"
+    );
+    assert!(lines.iter().any(|(e, _)| e == "invited_again"));
+
+    // Person 1 has the badge: resending is refused. Unknown and hostile ids: not found.
+    let csrf = op.csrf(&path).await;
+    let a = op
+        .post(
+            &format!("/console/registrations/{p1}/resend"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    for id in [
+        "nobody",
+        "%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        "..%2F..%2Fadmin",
+    ] {
+        let a = op.get(&format!("/console/registrations/{id}")).await;
+        assert_eq!(a.status, 404, "{id}");
+        assert!(!a.body.contains("<script>alert(1)"));
+    }
+
+    // In Japanese.
+    op.lang = "ja";
+    let page = op.get(&format!("/console/registrations/{p1}")).await;
+    assert!(page.body.contains("履歴") && page.body.contains("バッジ取り消し"));
+    assert!(!page.body.contains("History") && !page.body.contains("Badge revoked"));
 }
 
 #[tokio::test]

@@ -43,6 +43,8 @@ pub fn router() -> Router<App> {
         .route("/console/sign-out", post(pages::sign_out))
         .route("/console/registrations", get(pages::registrations))
         .route("/console/registrations.csv", get(pages::registrations_csv))
+        .route("/console/registrations/{id}", get(pages::person))
+        .route("/console/registrations/{id}/resend", post(pages::resend))
         .route(
             "/console/registrations/{id}/status",
             post(pages::set_registration_status),
