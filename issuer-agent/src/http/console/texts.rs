@@ -1,70 +1,34 @@
 //! Every fixed text of the console's pages, in English and Japanese.
 
-use axum::http::{HeaderMap, header};
-use kit::web::cookie;
+use axum::http::HeaderMap;
 
 use crate::domain::operators::Role;
 
 /// The language cookie's name.
 pub const LANG_COOKIE: &str = "console_lang";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lang {
-    En,
-    Ja,
+/// The console's language is the shared one (`kit::web::lang`: the cookie's choice, else
+/// the browser's most preferred language we write by `Accept-Language` quality, else
+/// English); the console keeps its own cookie name and text tables.
+pub use kit::web::Lang;
+
+/// The console's text table of a language.
+pub trait LangTexts {
+    fn texts(self) -> &'static Texts;
 }
 
-impl Lang {
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Ja => "ja",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Lang> {
-        match s {
-            "en" => Some(Lang::En),
-            "ja" => Some(Lang::Ja),
-            _ => None,
-        }
-    }
-
-    /// The language cookie's choice, else the browser's most preferred language we have
-    /// (`Accept-Language`, by `q`), else English.
-    pub fn from_headers(headers: &HeaderMap) -> Lang {
-        if let Some(l) = cookie(headers, LANG_COOKIE).and_then(|c| Lang::parse(&c)) {
-            return l;
-        }
-        let accept = headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let mut best: Option<(f32, Lang)> = None;
-        for part in accept.split(',') {
-            let mut it = part.split(';');
-            let tag = it.next().unwrap_or("").trim();
-            let q = it
-                .find_map(|p| p.trim().strip_prefix("q="))
-                .and_then(|q| q.parse::<f32>().ok())
-                .unwrap_or(1.0);
-            let primary = tag.split('-').next().unwrap_or("").to_ascii_lowercase();
-            if let Some(l) = Lang::parse(&primary)
-                && q > 0.0
-                && best.is_none_or(|(bq, _)| q > bq)
-            {
-                best = Some((q, l));
-            }
-        }
-        best.map_or(Lang::En, |(_, l)| l)
-    }
-
-    pub fn texts(self) -> &'static Texts {
+impl LangTexts for Lang {
+    fn texts(self) -> &'static Texts {
         match self {
             Lang::En => &EN,
             Lang::Ja => &JA,
         }
     }
+}
+
+/// The console's language for a request: [`LANG_COOKIE`], else `Accept-Language`.
+pub fn lang_of(headers: &HeaderMap) -> Lang {
+    Lang::from_headers(headers, LANG_COOKIE)
 }
 
 pub struct Texts {
@@ -386,7 +350,7 @@ pub fn forbidden(lang: Lang, role: Role, needs: Role) -> String {
 
 #[cfg(test)]
 mod tests {
-    use axum::http::HeaderValue;
+    use axum::http::{HeaderValue, header};
 
     use super::*;
 
@@ -401,19 +365,10 @@ mod tests {
 
     #[test]
     fn the_cookie_wins_then_the_best_accepted_language() {
-        assert_eq!(
-            Lang::from_headers(&headers("ja", Some("console_lang=en"))),
-            Lang::En
-        );
-        assert_eq!(
-            Lang::from_headers(&headers("en;q=0.4, ja-JP;q=0.9", None)),
-            Lang::Ja
-        );
-        assert_eq!(Lang::from_headers(&headers("fr, ja;q=0", None)), Lang::En);
-        assert_eq!(
-            Lang::from_headers(&headers("", Some("console_lang=xx"))),
-            Lang::En
-        );
+        assert_eq!(lang_of(&headers("ja", Some("console_lang=en"))), Lang::En);
+        assert_eq!(lang_of(&headers("en;q=0.4, ja-JP;q=0.9", None)), Lang::Ja);
+        assert_eq!(lang_of(&headers("fr, ja;q=0", None)), Lang::En);
+        assert_eq!(lang_of(&headers("", Some("console_lang=xx"))), Lang::En);
     }
 
     #[test]
