@@ -279,7 +279,8 @@ async fn the_registrations_export_holds_exactly_the_filtered_rows_and_no_formula
     let app = &t.stack.issuer.app;
     operator(&t, "viewer@agency.example", "Vera Viewer", "viewer").await;
     let ach = achievement(&t).await;
-    register_people(&t, &ach, 120).await;
+    // More than one export batch (1,000 rows): the stream follows the key across batches.
+    register_people(&t, &ach, 1_100).await;
     give_badge(&t, &ach, "person007@example.org").await;
     // Names a spreadsheet would run as formulas, one with a comma and a quote.
     for (name, email) in [
@@ -330,11 +331,9 @@ async fn the_registrations_export_holds_exactly_the_filtered_rows_and_no_formula
     let all = viewer.get("/console/registrations.csv").await;
     assert_eq!(all.status, 200);
     let lines = csv_data_lines(&all.body);
-    assert_eq!(
-        lines.len(),
-        124,
-        "every registration, over several batches' worth of keys"
-    );
+    assert_eq!(lines.len(), 1_104, "every registration, across two batches");
+    let unique: HashSet<&String> = lines.iter().collect();
+    assert_eq!(unique.len(), lines.len(), "none twice");
     assert!(
         all.body
             .starts_with("\u{feff}Name,Email address,Achievement,Status,Registered\r\n")
@@ -963,7 +962,7 @@ async fn console_pages_in_chromium_at_two_widths_in_two_languages() {
         ..NewRegistration::default()
     };
     app.register(&ach, &req, "test").await.unwrap();
-    give_badge(&t, &ach, "person007@example.org").await;
+    let p7 = give_badge(&t, &ach, "person007@example.org").await;
     let console = format!("{}/console", t.issuer());
 
     for (width, name) in [(None, "console-1280"), (Some(390), "console-390")] {
@@ -1026,6 +1025,23 @@ async fn console_pages_in_chromium_at_two_widths_in_two_languages() {
         b.click("#next-page").await.unwrap();
         b.wait_for_text("#first-page", "First page").await.unwrap();
         b.screenshot("registrations-page-2-en").await.unwrap();
+        // A person's page: the history and the emails, in both languages.
+        b.goto(&format!("{console}/registrations/{p7}"))
+            .await
+            .unwrap();
+        b.wait_for_text("#person-name", "Person 007").await.unwrap();
+        b.wait_for_text("#history", "Badge received").await.unwrap();
+        b.screenshot("person-en").await.unwrap();
+        b.click("#lang-ja").await.unwrap();
+        b.wait_for_text("h2", "履歴").await.unwrap();
+        b.wait_for_text("#history", "バッジ受け取り").await.unwrap();
+        b.screenshot("person-ja").await.unwrap();
+        b.wait_until(
+            "return document.documentElement.scrollWidth <= window.innerWidth",
+            "no horizontal scrolling",
+        )
+        .await
+        .unwrap();
         b.quit().await;
     }
 }
