@@ -7,7 +7,6 @@ use crate::App;
 use crate::domain::operators::Operator;
 use crate::domain::registrations::RegistrationView;
 use crate::error::AppError;
-use crate::store::AuditEntry;
 use crate::store::{REGISTRATION_STATUSES, RegistrationListRow, RegistrationQuery};
 
 /// Rows per page of the registrations page, unless asked otherwise.
@@ -269,30 +268,22 @@ impl App {
     }
 
     /// Resends a person's invitation or offer ([`App::resend`], as the admin API does), by
-    /// `operator`, audited. Refused once the badge was received.
+    /// `operator`, audited in the same transaction. Refused once the badge was received.
     pub async fn console_resend(&self, id: &str, operator: &Operator) -> Result<Resend, AppError> {
         let person = self.person(id).await?;
-        let Some(what) = person.resend else {
+        if person.resend.is_none() {
             return Err(AppError::bad_request(
                 "resend",
                 "this person has already received the badge",
             ));
-        };
-        self.resend(id).await?;
-        let action = match what {
-            Resend::Invitation => "registration.invitation_resent",
-            Resend::Offer => "registration.offer_resent",
-        };
-        self.store
-            .insert_audit_entry(&AuditEntry {
-                at: self.clock.now(),
-                action: action.into(),
-                subject: id.to_owned(),
-                detail: serde_json::json!({ "via": "console" }).to_string(),
-                operator_id: Some(operator.id.clone()),
-            })
-            .await?;
-        Ok(what)
+        }
+        let view = self.resend_by(id, Some(&operator.id)).await?;
+        // What was sent: decided again in the resend, from the registration as it was then.
+        Ok(if view.wallet_registered_at.is_some() {
+            Resend::Offer
+        } else {
+            Resend::Invitation
+        })
     }
 
     /// Revokes, suspends or restores (`valid`) the badge of a registration, in every form

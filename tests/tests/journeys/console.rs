@@ -524,6 +524,45 @@ async fn the_person_page_shows_the_history_with_operators_and_resends_for_operat
     );
     assert!(lines.iter().any(|(e, _)| e == "invited_again"));
 
+    // Person 3 has a wallet and an offer but no badge yet: the resend is a new offer.
+    let p3 = app
+        .store
+        .registration_by_key(&ach, "person003@example.org")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let invitation = app
+        .store
+        .registration_messages(&p3)
+        .await
+        .unwrap()
+        .remove(0);
+    let sent = app.outgoing(&invitation).await.unwrap();
+    let token = sent.entry.links[0].split_once("invitation=").unwrap().1;
+    app.wallet_callback(token).await.unwrap();
+    let path3 = format!("/console/registrations/{p3}");
+    let page = op.get(&path3).await;
+    assert!(page.body.contains("Send the badge offer again"));
+    let csrf = op.csrf(&path3).await;
+    let done = op
+        .post(&format!("{path3}/resend"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(
+        done.location,
+        format!("{path3}?done=offer"),
+        "{}",
+        done.body
+    );
+    assert_eq!(
+        app.store.offers_of_registration(&p3).await.unwrap().len(),
+        2
+    );
+    let audit = app.store.audit_log(50).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "registration.offer_resent"
+        && e.subject == p3
+        && e.operator_id.as_deref() == Some(operator_id.as_str())));
+
     // Person 1 has the badge: resending is refused. Unknown and hostile ids: not found.
     let csrf = op.csrf(&path).await;
     let a = op
