@@ -6,6 +6,7 @@
 //! through the launcher's [`akashi::Stack`] unless a scenario says otherwise.
 
 pub mod bulk;
+pub mod console;
 pub mod load;
 pub mod procs;
 pub mod smtp_sink;

@@ -20,6 +20,10 @@
 //!   then prints this process's RSS before and after and how many stay pending.
 //! - `bench scan [--rounds N] [--side PX]` posts rounds of 4 concurrent blank PNGs of
 //!   PX×PX pixels to the wallet's `/present/scan` and prints this process's RSS.
+//! - `bench console [--registrations N] [--requests N] [--database-url …]` seeds N
+//!   registrations (100,000 by default) in the issuer's store, signs a console operator in
+//!   over HTTP and times the registrations page (first page, filtered by a rare and a
+//!   common status, a search) and the overview, p50/p95 over the requests.
 //! - `bench verify [--iterations N]` times the verifier's pipeline in process, step by
 //!   step, next to the raw signature operations.
 
@@ -549,6 +553,20 @@ fn pending_scenario(args: &[String]) {
     });
 }
 
+fn console_scenario(args: &[String]) {
+    let registrations: usize = flag(args, "--registrations", 100_000);
+    let requests: usize = flag(args, "--requests", 200);
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (stack, on) = start_stack(dir.path(), database_url(args), |_| {}).await;
+        match bench::console::console(&stack, registrations, requests).await {
+            Ok(report) => println!("on {on}\n{}", report.table()),
+            Err(e) => eprintln!("the console scenario failed: {e}"),
+        }
+        stack.stop().await;
+    });
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -558,9 +576,10 @@ fn main() {
         Some("verify") => verify_scenario(&args),
         Some("pending") => pending_scenario(&args),
         Some("scan") => scan_scenario(&args),
+        Some("console") => console_scenario(&args),
         _ => {
             eprintln!(
-                "usage: bench crypto [--iterations N]\n       bench issuance|presentation [--clients N] [--flows N] [--seconds S] [--database-url URL] [--processes]\n       bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url URL] [--processes]\n       bench pending [--posts N] [--bytes B]\n       bench scan [--rounds N] [--side PX]\n       bench verify [--iterations N]"
+                "usage: bench crypto [--iterations N]\n       bench issuance|presentation [--clients N] [--flows N] [--seconds S] [--database-url URL] [--processes]\n       bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url URL] [--processes]\n       bench pending [--posts N] [--bytes B]\n       bench scan [--rounds N] [--side PX]\n       bench console [--registrations N] [--requests N] [--database-url URL]\n       bench verify [--iterations N]"
             );
             std::process::exit(2);
         }

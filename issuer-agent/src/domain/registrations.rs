@@ -373,21 +373,49 @@ impl App {
     /// Re-sends: a new offer and badge email when the wallet account exists (an expired or
     /// locked offer is replaced), otherwise a new invitation with a fresh expiry.
     pub async fn resend(&self, id: &str) -> Result<RegistrationView, AppError> {
+        self.resend_by(id, None).await
+    }
+
+    /// [`App::resend`], by console operator `operator_id` when given: audited
+    /// (`registration.offer_resent` or `registration.invitation_resent`) in the resend's
+    /// transaction.
+    pub async fn resend_by(
+        &self,
+        id: &str,
+        operator_id: Option<&str>,
+    ) -> Result<RegistrationView, AppError> {
         let r = self
             .store
             .registration(id)
             .await?
             .ok_or_else(|| AppError::NotFound("registration".into()))?;
         let now = self.clock.now();
+        let audit = |action: &str| {
+            operator_id.map(|operator| crate::store::AuditEntry {
+                at: now,
+                action: action.to_owned(),
+                subject: r.id.clone(),
+                detail: json!({ "via": "console" }).to_string(),
+                operator_id: Some(operator.to_owned()),
+            })
+        };
         if r.wallet_registered_at.is_some() {
             let mut a = self.advance(&r);
             a.events[0].event = "offered_again".into();
-            self.store.insert_advance(&a).await?;
+            let audit = audit("registration.offer_resent");
+            self.store.insert_advance(&a, audit.as_ref()).await?;
         } else {
             let m = self.outbox_row(&r, None, "invitation");
             let e = event(&r.id, now, "invited_again", json!({}));
+            let audit = audit("registration.invitation_resent");
             self.store
-                .reinvite(&r.id, now + self.config.invitation_ttl, &m, &e)
+                .reinvite(
+                    &r.id,
+                    now + self.config.invitation_ttl,
+                    &m,
+                    &e,
+                    audit.as_ref(),
+                )
                 .await?;
         }
         self.outbox_wake.notify_one();

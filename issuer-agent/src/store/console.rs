@@ -1,6 +1,6 @@
 //! The console's storage: operators, their sessions and failed sign-ins (migration 0010),
-//! and the registrations page: each person's status worked out in SQL from the offers,
-//! credentials and outbox, counted, filtered, searched and read a page at a time after a
+//! and the registrations page: each person's status (the `status` column, kept in step by
+//! migration 0011's triggers), counted, filtered, searched and read a page at a time after a
 //! `(created_at, id)` key (never an offset, so a page costs the same at row 100,000 and
 //! rows added meanwhile neither repeat nor push rows off a page).
 
@@ -57,6 +57,8 @@ pub struct RegistrationListRow {
 
 /// What a person's registration has come to, most advanced first: the first that holds
 /// is the status. `mail_failed`: an email was given up on (the outbox stopped retrying).
+/// Stored in `registrations.status` (migration 0011): triggers set it in the transaction
+/// that changes an offer, a credential, an email or the wallet it depends on.
 pub const REGISTRATION_STATUSES: [&str; 7] = [
     "revoked",
     "suspended",
@@ -66,21 +68,6 @@ pub const REGISTRATION_STATUSES: [&str; 7] = [
     "wallet_registered",
     "invited",
 ];
-
-/// The status of registration `r`, in [`REGISTRATION_STATUSES`] order. Every lookup is by
-/// an index (`offers_registration`, `credentials_offer`, `outbox_failed`).
-const STATUS_SQL: &str = "CASE \
-     WHEN EXISTS (SELECT 1 FROM offers o JOIN credentials c ON c.offer_id = o.id \
-                  WHERE o.registration_id = r.id AND c.status = 1) THEN 'revoked' \
-     WHEN EXISTS (SELECT 1 FROM offers o JOIN credentials c ON c.offer_id = o.id \
-                  WHERE o.registration_id = r.id AND c.status = 2) THEN 'suspended' \
-     WHEN EXISTS (SELECT 1 FROM offers o JOIN credentials c ON c.offer_id = o.id \
-                  WHERE o.registration_id = r.id) THEN 'badge_received' \
-     WHEN EXISTS (SELECT 1 FROM outbox m WHERE m.registration_id = r.id AND m.sent_at IS NULL \
-                  AND m.next_attempt_at = 9223372036854775807) THEN 'mail_failed' \
-     WHEN EXISTS (SELECT 1 FROM offers o WHERE o.registration_id = r.id) THEN 'offer_sent' \
-     WHEN r.wallet_registered_at IS NOT NULL THEN 'wallet_registered' \
-     ELSE 'invited' END";
 
 /// Which registrations a page shows.
 #[derive(Debug, Clone, Default)]
@@ -106,6 +93,17 @@ fn contains_pattern(term: &str) -> String {
     }
     p.push('%');
     p
+}
+
+/// Below this many rows holding a search term, a page is looked up through the trigram
+/// index; from there on, by walking the key (at least one row in 20 matches, so a page of
+/// 50 is full after about a thousand rows read).
+const TRIGRAM_SELECTIVE: i64 = 5_000;
+
+/// `term` as an FTS5 phrase: quoted, its quotes doubled, so it is matched as a substring
+/// of trigrams and never read as query syntax.
+fn trigram_phrase(term: &str) -> String {
+    format!("\"{}\"", term.to_lowercase().replace('"', "\"\""))
 }
 
 impl Store {
@@ -304,20 +302,38 @@ impl Store {
         &self,
         q: &RegistrationQuery,
     ) -> Result<Vec<RegistrationListRow>, StoreError> {
-        let search = q
-            .search
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(contains_pattern);
+        let term = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let search = term.map(contains_pattern);
+        // On SQLite, a term of three characters or more is first looked up in the trigram
+        // index (0011); the `LIKE` below still decides.
+        let phrase = term
+            .filter(|t| matches!(self.db, kit::db::Db::Sqlite(_)) && t.chars().count() >= 3)
+            .map(trigram_phrase);
         Ok(with_db!(&self.db, |pool| {
-            // One level, the status condition beside the key's: the planner walks
-            // `registrations_created` backwards and stops at the limit.
-            let mut b = sqlx::QueryBuilder::new(format!(
+            // The trigram index pays when the term is rare; a common one is found soon
+            // enough by walking the page's key (the rows it must read before the page is
+            // full are few).
+            let phrase = match phrase.as_ref() {
+                Some(p) => {
+                    let matches: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM (SELECT rowid FROM registrations_fts \
+                         WHERE registrations_fts MATCH $1 LIMIT $2) m",
+                    )
+                    .bind(p.clone())
+                    .bind(TRIGRAM_SELECTIVE)
+                    .fetch_one(pool)
+                    .await?;
+                    (matches < TRIGRAM_SELECTIVE).then(|| p.clone())
+                }
+                None => None,
+            };
+            // The planner walks `registrations_status` (a status) or `registrations_created`
+            // backwards and stops at the limit.
+            let mut b = sqlx::QueryBuilder::new(
                 "SELECT r.id, r.achievement_id, a.name AS achievement_name, r.name, r.email, r.created_at, \
-                 {STATUS_SQL} AS status FROM registrations r JOIN achievements a ON a.id = r.achievement_id \
-                 WHERE 1 = 1"
-            ));
+                 r.status FROM registrations r JOIN achievements a ON a.id = r.achievement_id \
+                 WHERE 1 = 1",
+            );
             if let Some((at, id)) = &q.before {
                 b.push(" AND (r.created_at < ")
                     .push_bind(*at)
@@ -328,15 +344,18 @@ impl Store {
                     .push("))");
             }
             if let Some(p) = &search {
-                b.push(" AND (r.email_key LIKE ")
+                if let Some(phrase) = &phrase {
+                    b.push(" AND r.rowid IN (SELECT rowid FROM registrations_fts WHERE registrations_fts MATCH ")
+                        .push_bind(phrase.clone())
+                        .push(")");
+                }
+                // `search`: the name lower-cased and the address, a line each (0011).
+                b.push(" AND r.search LIKE ")
                     .push_bind(p.clone())
-                    .push(" ESCAPE '\\' OR LOWER(r.name) LIKE ")
-                    .push_bind(p.clone())
-                    .push(" ESCAPE '\\')");
+                    .push(" ESCAPE '\\'");
             }
             if let Some(status) = &q.status {
-                b.push(format_args!(" AND {STATUS_SQL} = "))
-                    .push_bind(status.clone());
+                b.push(" AND r.status = ").push_bind(status.clone());
             }
             b.push(" ORDER BY r.created_at DESC, r.id DESC LIMIT ")
                 .push_bind(q.limit);
@@ -346,16 +365,16 @@ impl Store {
         }))
     }
 
-    /// How many registrations have each status (statuses no registration has are left out).
+    /// How many registrations have each status (statuses no registration has are left out),
+    /// read from the counts the triggers of migration 0011 keep.
     pub async fn registration_status_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        let sql = format!(
-            "SELECT status, COUNT(*) FROM (SELECT {STATUS_SQL} AS status FROM registrations r) s GROUP BY status"
-        );
-        Ok(with_db!(&self.db, |pool| sqlx::query_as(
-            sqlx::AssertSqlSafe(sql.clone())
+        Ok(with_db!(&self.db, |pool| {
+            sqlx::query_as(
+            "SELECT status, CAST(SUM(n) AS BIGINT) FROM registration_counts GROUP BY status HAVING SUM(n) <> 0"
         )
         .fetch_all(pool)
-        .await?))
+        .await?
+        }))
     }
 
     /// Each achievement with how many registrations it has: id, name, retired, count.
@@ -364,8 +383,8 @@ impl Store {
     ) -> Result<Vec<(String, String, bool, i64)>, StoreError> {
         let rows: Vec<(String, String, Option<i64>, i64)> = with_db!(&self.db, |pool| {
             sqlx::query_as(
-                "SELECT a.id, a.name, a.retired_at, COUNT(r.id) FROM achievements a \
-                 LEFT JOIN registrations r ON r.achievement_id = a.id \
+                "SELECT a.id, a.name, a.retired_at, CAST(COALESCE(SUM(c.n), 0) AS BIGINT) FROM achievements a \
+                 LEFT JOIN registration_counts c ON c.achievement_id = a.id \
                  GROUP BY a.id, a.name, a.retired_at, a.created_at ORDER BY a.created_at, a.id",
             )
             .fetch_all(pool)
@@ -390,6 +409,41 @@ impl Store {
         .bind(registration_id)
         .fetch_all(pool)
         .await?
+        }))
+    }
+
+    /// The console status of registration `id` (none: no such registration).
+    pub async fn registration_status(&self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(with_db!(&self.db, |pool| sqlx::query_scalar(
+            "SELECT status FROM registrations WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await?))
+    }
+
+    /// The audit entries about `subjects`, oldest first: when, the action, and the name of
+    /// the operator who made it (none: the admin API, the command line, a wallet).
+    pub async fn audit_of_subjects(
+        &self,
+        subjects: &[String],
+    ) -> Result<Vec<(i64, String, Option<String>)>, StoreError> {
+        if subjects.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(with_db!(&self.db, |pool| {
+            let mut b = sqlx::QueryBuilder::new(
+                "SELECT a.at, a.action, o.display_name FROM audit_log a \
+                 LEFT JOIN operators o ON o.id = a.operator_id WHERE a.subject IN (",
+            );
+            let mut list = b.separated(", ");
+            for subject in subjects {
+                list.push_bind(subject.clone());
+            }
+            b.push(") ORDER BY a.at, a.id");
+            b.build_query_as::<(i64, String, Option<String>)>()
+                .fetch_all(pool)
+                .await?
         }))
     }
 
@@ -661,6 +715,164 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+        // Query syntax of the trigram index is only text.
+        for hostile in ["\"person\" OR \"p1\"", "person*", "NEAR(person 1)", "\""] {
+            assert!(
+                store
+                    .registration_page(&search(hostile))
+                    .await
+                    .unwrap()
+                    .is_empty(),
+                "{hostile}"
+            );
+        }
+        store.db.close().await;
+    }
+
+    /// The status of registration `id` as the page lists it.
+    async fn status_of(store: &Store, id: &str) -> String {
+        store
+            .registration_page(&RegistrationQuery {
+                limit: 200,
+                ..RegistrationQuery::default()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.id == id)
+            .map(|r| r.status)
+            .unwrap()
+    }
+
+    fn offer_for(registration_id: &str, id: &str) -> crate::store::OfferRow {
+        crate::store::OfferRow {
+            id: id.into(),
+            achievement_id: "a1".into(),
+            recipient_name: "Ada".into(),
+            recipient_email: "ada@example.org".into(),
+            code_hash: format!("code-{id}"),
+            tx_code_hash: None,
+            tx_code_failures: 0,
+            expires_at: 10_000,
+            redeemed_at: None,
+            token_hash: None,
+            token_expires_at: None,
+            created_at: 2_000,
+            evidence: None,
+            results: None,
+            registration_id: Some(registration_id.into()),
+            decision: None,
+            decided_at: None,
+        }
+    }
+
+    /// The stored status follows every change it depends on, in the change's transaction,
+    /// and the counts and the filtered page read it.
+    #[tokio::test]
+    async fn the_stored_status_follows_offers_credentials_revocation_and_failed_mail() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = test_store(dir.path()).await;
+        offer(&store).await;
+        let items: Vec<_> = (0..4).map(|i| person(i, 1_000 + i as i64)).collect();
+        store.insert_registrations(&items).await.unwrap();
+        // Person 0 registered with a wallet, 3's invitation was given up on.
+        assert_eq!(status_of(&store, "r0000").await, "wallet_registered");
+        assert_eq!(status_of(&store, "r0001").await, "invited");
+        assert_eq!(status_of(&store, "r0003").await, "mail_failed");
+
+        // The wallet calls back for person 1: an offer is made in the same transaction.
+        let advanced = store
+            .wallet_registered("p1@example.org", 1_500, &|r| crate::store::Advance {
+                offer: offer_for(&r.id, "o-r1"),
+                messages: vec![],
+                events: vec![],
+            })
+            .await
+            .unwrap();
+        assert_eq!(advanced, ["r0001"]);
+        assert_eq!(status_of(&store, "r0001").await, "offer_sent");
+
+        // A badge is issued for that offer, then revoked, then restored.
+        let credential = crate::store::CredentialRow {
+            id: "c-r1".into(),
+            offer_id: "o-r1".into(),
+            configuration: "ob3_sd_jwt".into(),
+            holder_jwk: "{}".into(),
+            status_list: 1,
+            status_idx: 0,
+            status: 0,
+            issued_at: 2_100,
+            expires_at: None,
+        };
+        let issued = |c: &crate::store::CredentialRow, _| AuditEntry {
+            at: 2_100,
+            action: "credential.issued".into(),
+            subject: c.id.clone(),
+            detail: "{}".into(),
+            operator_id: None,
+        };
+        store
+            .record_credentials(std::slice::from_ref(&credential), || 7, issued)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(status_of(&store, "r0001").await, "badge_received");
+        let mut revoke = audit("c-r1");
+        revoke.action = "credential.status".into();
+        store.set_badge_status("c-r1", 1, &revoke).await.unwrap();
+        assert_eq!(status_of(&store, "r0001").await, "revoked");
+        store.set_badge_status("c-r1", 2, &revoke).await.unwrap();
+        assert_eq!(status_of(&store, "r0001").await, "suspended");
+        store.set_badge_status("c-r1", 0, &revoke).await.unwrap();
+        assert_eq!(status_of(&store, "r0001").await, "badge_received");
+
+        // Person 2's invitation fails for good.
+        let claimed = crate::store::OUTBOX
+            .claim(&store.db, "w1", 5_000, 5_060, 10)
+            .await
+            .unwrap();
+        assert!(claimed.iter().any(|m| m.id == "m2"));
+        assert!(
+            crate::store::OUTBOX
+                .failed(
+                    &store.db,
+                    "m2",
+                    "w1",
+                    kit::mail::outbox::NEVER,
+                    "550 no such user"
+                )
+                .await
+                .unwrap()
+        );
+        assert_eq!(status_of(&store, "r0002").await, "mail_failed");
+        let counts: std::collections::HashMap<String, i64> = store
+            .registration_status_counts()
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+        assert_eq!(counts["mail_failed"], 2);
+        assert_eq!(counts["badge_received"], 1);
+        assert_eq!(counts["wallet_registered"], 1);
+        assert_eq!(counts.values().sum::<i64>(), 4);
+        assert!(
+            !counts.contains_key("revoked"),
+            "restored: no longer counted"
+        );
+        let per_achievement = store.achievement_registration_counts().await.unwrap();
+        assert_eq!(per_achievement, [("a1".into(), "Badge".into(), false, 4)]);
+        let failed = store
+            .registration_page(&RegistrationQuery {
+                status: Some("mail_failed".into()),
+                limit: 10,
+                ..RegistrationQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            failed.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["r0003", "r0002"]
+        );
         store.db.close().await;
     }
 
@@ -668,5 +880,6 @@ mod tests {
     fn search_terms_match_literally() {
         assert_eq!(contains_pattern("Ada"), "%ada%");
         assert_eq!(contains_pattern("100%_a\\b"), "%100\\%\\_a\\\\b%");
+        assert_eq!(trigram_phrase("Ada \"OR\" x"), "\"ada \"\"or\"\" x\"");
     }
 }

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use kit::mail::outbox::Outbox;
 use kit::{with_db, with_db_write};
 
-use super::{OfferRow, Store, StoreError};
+use super::{AuditEntry, OfferRow, Store, StoreError};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RegistrationRow {
@@ -282,11 +282,19 @@ impl Store {
         }))
     }
 
-    /// Adds an offer (a re-send) with its emails and history, in one transaction.
-    pub async fn insert_advance(&self, a: &Advance) -> Result<(), StoreError> {
+    /// Adds an offer (a re-send) with its emails and history, and `audit` when given (who
+    /// asked), in one transaction.
+    pub async fn insert_advance(
+        &self,
+        a: &Advance,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
         with_db_write!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             insert_consequences!(tx, std::iter::once(&a.offer), &a.messages, &a.events);
+            if let Some(audit) = audit {
+                insert_audit!(&mut *tx, audit);
+            }
             tx.commit().await?;
         });
         Ok(())
@@ -319,16 +327,21 @@ impl Store {
         .await?))
     }
 
-    /// Queues a new invitation with a fresh expiry, in one transaction.
+    /// Queues a new invitation with a fresh expiry, and `audit` when given (who asked), in
+    /// one transaction.
     pub async fn reinvite(
         &self,
         id: &str,
         expires_at: i64,
         message: &OutboxRow,
         event: &EventRow,
+        audit: Option<&AuditEntry>,
     ) -> Result<(), StoreError> {
         with_db_write!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
+            if let Some(audit) = audit {
+                insert_audit!(&mut *tx, audit);
+            }
             sqlx::query("UPDATE registrations SET invitation_expires_at = $2 WHERE id = $1")
                 .bind(id)
                 .bind(expires_at)

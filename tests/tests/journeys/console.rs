@@ -258,6 +258,337 @@ async fn give_badge(t: &TestStack, ach: &str, email: &str) -> String {
     r.id
 }
 
+/// The data lines of a CSV export (after its byte order mark and header), split on CRLF.
+fn csv_data_lines(body: &str) -> Vec<String> {
+    let body = body
+        .strip_prefix('\u{feff}')
+        .expect("a byte order mark for Excel");
+    let mut lines: Vec<String> = body.split("\r\n").map(str::to_owned).collect();
+    assert_eq!(lines.pop().as_deref(), Some(""), "ends with CRLF");
+    lines.remove(0);
+    lines
+}
+
+#[tokio::test]
+async fn the_registrations_export_holds_exactly_the_filtered_rows_and_no_formulas() {
+    let t = TestStack::start_with(|c| {
+        c.issuer.password_cost = kit::password::PasswordCost::TEST;
+        c.issuer.outbox_concurrency = 0;
+    })
+    .await;
+    let app = &t.stack.issuer.app;
+    operator(&t, "viewer@agency.example", "Vera Viewer", "viewer").await;
+    let ach = achievement(&t).await;
+    // More than one export batch (1,000 rows): the stream follows the key across batches.
+    register_people(&t, &ach, 1_100).await;
+    give_badge(&t, &ach, "person007@example.org").await;
+    // Names a spreadsheet would run as formulas, one with a comma and a quote.
+    for (name, email) in [
+        (
+            "=HYPERLINK(\"http://evil.example\",\"x\")",
+            "formula@example.org",
+        ),
+        ("+81 90 1234", "plus@example.org"),
+        ("@SUM(1+1)", "at@example.org"),
+        ("-2+3", "minus@example.org"),
+    ] {
+        let req = NewRegistration {
+            name: name.into(),
+            email: email.into(),
+            ..NewRegistration::default()
+        };
+        app.register(&ach, &req, "test").await.unwrap();
+    }
+
+    // Signed out: the sign-in page, which comes back to the export.
+    let mut stranger = Console::new(&t);
+    let a = stranger
+        .get("/console/registrations.csv?status=invited")
+        .await;
+    assert_eq!(a.status, 303);
+    assert!(
+        a.location
+            .starts_with("/console/sign-in?next=%2Fconsole%2Fregistrations.csv")
+    );
+
+    // A viewer may read, so may export.
+    let mut viewer = Console::new(&t);
+    assert_eq!(
+        viewer
+            .sign_in("viewer@agency.example", PASSWORD)
+            .await
+            .status,
+        303
+    );
+    let page = viewer
+        .get("/console/registrations?status=badge_received")
+        .await;
+    assert_eq!(
+        link(&page.body, "export-csv").as_deref(),
+        Some("/console/registrations.csv?status=badge_received")
+    );
+
+    let all = viewer.get("/console/registrations.csv").await;
+    assert_eq!(all.status, 200);
+    let lines = csv_data_lines(&all.body);
+    assert_eq!(lines.len(), 1_104, "every registration, across two batches");
+    let unique: HashSet<&String> = lines.iter().collect();
+    assert_eq!(unique.len(), lines.len(), "none twice");
+    assert!(
+        all.body
+            .starts_with("\u{feff}Name,Email address,Achievement,Status,Registered\r\n")
+    );
+    // Formula injection neutralised: each cell starts with a quote mark, quoted when needed.
+    assert!(all.body.contains(
+        "\r\n\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",formula@example.org,"
+    ));
+    assert!(all.body.contains("\r\n'+81 90 1234,plus@example.org,"));
+    assert!(all.body.contains("\r\n'@SUM(1+1),at@example.org,"));
+    assert!(all.body.contains("\r\n'-2+3,minus@example.org,"));
+    for line in &lines {
+        assert!(!line.starts_with(['=', '+', '-', '@']), "{line}");
+        assert!(
+            !line.contains(",=") && !line.contains(",+") && !line.contains(",@"),
+            "{line}"
+        );
+    }
+
+    // Filtered: exactly the rows of the page's filter, by status and by search.
+    let badge = viewer
+        .get("/console/registrations.csv?status=badge_received")
+        .await;
+    let lines = csv_data_lines(&badge.body);
+    assert_eq!(lines.len(), 1, "{}", badge.body);
+    assert!(
+        lines[0].starts_with("Person 007,person007@example.org,Digital Supporter,Badge received,")
+    );
+    let search = viewer.get("/console/registrations.csv?q=person+01").await;
+    let mut names: Vec<String> = csv_data_lines(&search.body)
+        .iter()
+        .map(|l| l.split(',').next().unwrap().to_owned())
+        .collect();
+    names.sort();
+    let expected: Vec<String> = (10..20).map(|i| format!("Person {i:03}")).collect();
+    assert_eq!(names, expected);
+    let none = viewer.get("/console/registrations.csv?q=%25").await;
+    assert!(csv_data_lines(&none.body).is_empty(), "% is no wildcard");
+
+    // In Japanese: the header and the statuses.
+    viewer.lang = "ja";
+    let ja = viewer
+        .get("/console/registrations.csv?status=badge_received")
+        .await;
+    assert!(
+        ja.body
+            .starts_with("\u{feff}氏名,メールアドレス,バッジの種類,状態,登録日\r\n"),
+        "{}",
+        ja.body
+    );
+    assert!(ja.body.contains(",受け取り済み,"));
+
+    // Hostile and oversize filters: an error page, no file.
+    for q in [
+        "status=deleted".to_owned(),
+        format!("q={}", "a".repeat(201)),
+    ] {
+        let a = viewer.get(&format!("/console/registrations.csv?{q}")).await;
+        assert_eq!(a.status, 400, "{q}");
+        assert!(!a.body.starts_with('\u{feff}'));
+    }
+}
+
+/// The history rows of a person page: (event, operator shown).
+fn history(html: &str) -> Vec<(String, String)> {
+    html.split("<tr data-event=\"")
+        .skip(1)
+        .map(|row| {
+            let event = row.split('"').next().unwrap().to_owned();
+            let by = row
+                .split("class=\"by\">")
+                .nth(1)
+                .and_then(|s| s.split('<').next())
+                .unwrap_or_default()
+                .to_owned();
+            (event, by)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_person_page_shows_the_history_with_operators_and_resends_for_operators_only() {
+    let t = TestStack::start_with(|c| {
+        c.issuer.password_cost = kit::password::PasswordCost::TEST;
+        c.issuer.outbox_concurrency = 0;
+    })
+    .await;
+    let app = &t.stack.issuer.app;
+    let operator_id = operator(&t, "op@agency.example", "Oscar Operator", "operator").await;
+    operator(&t, "viewer@agency.example", "Vera Viewer", "viewer").await;
+    let ach = achievement(&t).await;
+    register_people(&t, &ach, 5).await;
+    let p1 = give_badge(&t, &ach, "person001@example.org").await;
+    let p2 = app
+        .store
+        .registration_by_key(&ach, "person002@example.org")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+
+    let mut op = Console::new(&t);
+    assert_eq!(op.sign_in("op@agency.example", PASSWORD).await.status, 303);
+    let mut viewer = Console::new(&t);
+    assert_eq!(
+        viewer
+            .sign_in("viewer@agency.example", PASSWORD)
+            .await
+            .status,
+        303
+    );
+
+    // The operator revokes person 1's badge; the history says so, with the operator.
+    let csrf = op.csrf(&format!("/console/registrations/{p1}")).await;
+    let a = op
+        .post(
+            &format!("/console/registrations/{p1}/status"),
+            &[("csrf", &csrf), ("status", "revoked")],
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    let page = viewer.get(&format!("/console/registrations/{p1}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let lines = history(&page.body);
+    let events: Vec<&str> = lines.iter().map(|(e, _)| e.as_str()).collect();
+    // (One second on the test clock: the order within it is not asserted.)
+    for e in ["registered", "wallet_registered", "offered", "issued"] {
+        assert!(events.contains(&e), "{e}: {events:?}");
+    }
+    assert_eq!(
+        lines.last(),
+        Some(&("credential.revoked".to_owned(), "Oscar Operator".to_owned())),
+        "{lines:?}"
+    );
+    assert_eq!(
+        by_id(&page.body, "person-status").as_deref(),
+        Some("Revoked")
+    );
+    assert!(
+        !page.body.contains("id=\"resend\""),
+        "nothing to resend once received"
+    );
+
+    // Person 2 is invited: the operator sees the resend form, the viewer does not, and the
+    // viewer's POST is refused (403) and sends nothing.
+    let path = format!("/console/registrations/{p2}");
+    assert!(op.get(&path).await.body.contains("id=\"resend\""));
+    let seen = viewer.get(&path).await;
+    assert!(!seen.body.contains("id=\"resend\""));
+    assert!(!seen.body.contains("Send the invitation again"));
+    let messages = app.store.registration_messages(&p2).await.unwrap().len();
+    let viewer_csrf = viewer.csrf(&path).await;
+    let refused = viewer
+        .post(&format!("{path}/resend"), &[("csrf", &viewer_csrf)])
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let no_csrf = op.post(&format!("{path}/resend"), &[]).await;
+    assert_eq!(no_csrf.status, 403);
+    assert_eq!(
+        app.store.registration_messages(&p2).await.unwrap().len(),
+        messages
+    );
+
+    // The operator resends: a new invitation, audited with the operator.
+    let csrf = op.csrf(&path).await;
+    let done = op.post(&format!("{path}/resend"), &[("csrf", &csrf)]).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(done.location, format!("{path}?done=invitation"));
+    let messages_after = app.store.registration_messages(&p2).await.unwrap();
+    assert_eq!(messages_after.len(), messages + 1);
+    assert_eq!(messages_after.last().unwrap().kind, "invitation");
+    let audit = app.store.audit_log(50).await.unwrap();
+    let resent: Vec<_> = audit
+        .iter()
+        .filter(|e| e.action == "registration.invitation_resent" && e.subject == p2)
+        .collect();
+    assert_eq!(resent.len(), 1);
+    assert_eq!(resent[0].operator_id.as_deref(), Some(operator_id.as_str()));
+    let page = op.get(&done.location).await;
+    assert!(page.body.contains("id=\"done\""));
+    let lines = history(&page.body);
+    assert!(
+        lines.contains(&(
+            "registration.invitation_resent".to_owned(),
+            "Oscar Operator".to_owned()
+        )),
+        "{lines:?}"
+    );
+    assert!(lines.iter().any(|(e, _)| e == "invited_again"));
+
+    // Person 3 has a wallet and an offer but no badge yet: the resend is a new offer.
+    let p3 = app
+        .store
+        .registration_by_key(&ach, "person003@example.org")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let invitation = app
+        .store
+        .registration_messages(&p3)
+        .await
+        .unwrap()
+        .remove(0);
+    let sent = app.outgoing(&invitation).await.unwrap();
+    let token = sent.entry.links[0].split_once("invitation=").unwrap().1;
+    app.wallet_callback(token).await.unwrap();
+    let path3 = format!("/console/registrations/{p3}");
+    let page = op.get(&path3).await;
+    assert!(page.body.contains("Send the badge offer again"));
+    let csrf = op.csrf(&path3).await;
+    let done = op
+        .post(&format!("{path3}/resend"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(
+        done.location,
+        format!("{path3}?done=offer"),
+        "{}",
+        done.body
+    );
+    assert_eq!(
+        app.store.offers_of_registration(&p3).await.unwrap().len(),
+        2
+    );
+    let audit = app.store.audit_log(50).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "registration.offer_resent"
+        && e.subject == p3
+        && e.operator_id.as_deref() == Some(operator_id.as_str())));
+
+    // Person 1 has the badge: resending is refused. Unknown and hostile ids: not found.
+    let csrf = op.csrf(&path).await;
+    let a = op
+        .post(
+            &format!("/console/registrations/{p1}/resend"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    for id in [
+        "nobody",
+        "%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        "..%2F..%2Fadmin",
+    ] {
+        let a = op.get(&format!("/console/registrations/{id}")).await;
+        assert_eq!(a.status, 404, "{id}");
+        assert!(!a.body.contains("<script>alert(1)"));
+    }
+
+    // In Japanese.
+    op.lang = "ja";
+    let page = op.get(&format!("/console/registrations/{p1}")).await;
+    assert!(page.body.contains("履歴") && page.body.contains("バッジ取り消し"));
+    assert!(!page.body.contains("History") && !page.body.contains("Badge revoked"));
+}
+
 #[tokio::test]
 async fn operators_sign_in_and_roles_csrf_and_the_audit_log_hold() {
     let t = TestStack::start_with(|c| {
@@ -670,7 +1001,7 @@ async fn console_pages_in_chromium_at_two_widths_in_two_languages() {
         ..NewRegistration::default()
     };
     app.register(&ach, &req, "test").await.unwrap();
-    give_badge(&t, &ach, "person007@example.org").await;
+    let p7 = give_badge(&t, &ach, "person007@example.org").await;
     let console = format!("{}/console", t.issuer());
 
     for (width, name) in [(None, "console-1280"), (Some(390), "console-390")] {
@@ -733,6 +1064,23 @@ async fn console_pages_in_chromium_at_two_widths_in_two_languages() {
         b.click("#next-page").await.unwrap();
         b.wait_for_text("#first-page", "First page").await.unwrap();
         b.screenshot("registrations-page-2-en").await.unwrap();
+        // A person's page: the history and the emails, in both languages.
+        b.goto(&format!("{console}/registrations/{p7}"))
+            .await
+            .unwrap();
+        b.wait_for_text("#person-name", "Person 007").await.unwrap();
+        b.wait_for_text("#history", "Badge received").await.unwrap();
+        b.screenshot("person-en").await.unwrap();
+        b.click("#lang-ja").await.unwrap();
+        b.wait_for_text("h2", "履歴").await.unwrap();
+        b.wait_for_text("#history", "バッジ受け取り").await.unwrap();
+        b.screenshot("person-ja").await.unwrap();
+        b.wait_until(
+            "return document.documentElement.scrollWidth <= window.innerWidth",
+            "no horizontal scrolling",
+        )
+        .await
+        .unwrap();
         b.quit().await;
     }
 }

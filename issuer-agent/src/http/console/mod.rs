@@ -30,7 +30,7 @@ use kit::web::{CookiePolicy, SameSite, cookie};
 use crate::App;
 use crate::domain::operators::{Operator, Role};
 use crate::error::AppError;
-pub use texts::{Lang, Texts};
+pub use texts::{Lang, LangTexts, Texts};
 
 pub fn router() -> Router<App> {
     Router::new()
@@ -42,6 +42,9 @@ pub fn router() -> Router<App> {
         )
         .route("/console/sign-out", post(pages::sign_out))
         .route("/console/registrations", get(pages::registrations))
+        .route("/console/registrations.csv", get(pages::registrations_csv))
+        .route("/console/registrations/{id}", get(pages::person))
+        .route("/console/registrations/{id}/resend", post(pages::resend))
         .route(
             "/console/registrations/{id}/status",
             post(pages::set_registration_status),
@@ -136,7 +139,7 @@ impl FromRequestParts<App> for Web {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, PageError> {
         let headers = parts.headers.clone();
-        let lang = Lang::from_headers(&headers);
+        let lang = texts::lang_of(&headers);
         let names = cookie_names(app);
         let session = cookie(&headers, names.session).filter(|s| !s.is_empty() && s.len() <= 128);
         let (csrf, new_csrf_cookie) =

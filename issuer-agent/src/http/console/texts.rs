@@ -1,70 +1,34 @@
 //! Every fixed text of the console's pages, in English and Japanese.
 
-use axum::http::{HeaderMap, header};
-use kit::web::cookie;
+use axum::http::HeaderMap;
 
 use crate::domain::operators::Role;
 
 /// The language cookie's name.
 pub const LANG_COOKIE: &str = "console_lang";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lang {
-    En,
-    Ja,
+/// The console's language is the shared one (`kit::web::lang`: the cookie's choice, else
+/// the browser's most preferred language we write by `Accept-Language` quality, else
+/// English); the console keeps its own cookie name and text tables.
+pub use kit::web::Lang;
+
+/// The console's text table of a language.
+pub trait LangTexts {
+    fn texts(self) -> &'static Texts;
 }
 
-impl Lang {
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Ja => "ja",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Lang> {
-        match s {
-            "en" => Some(Lang::En),
-            "ja" => Some(Lang::Ja),
-            _ => None,
-        }
-    }
-
-    /// The language cookie's choice, else the browser's most preferred language we have
-    /// (`Accept-Language`, by `q`), else English.
-    pub fn from_headers(headers: &HeaderMap) -> Lang {
-        if let Some(l) = cookie(headers, LANG_COOKIE).and_then(|c| Lang::parse(&c)) {
-            return l;
-        }
-        let accept = headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let mut best: Option<(f32, Lang)> = None;
-        for part in accept.split(',') {
-            let mut it = part.split(';');
-            let tag = it.next().unwrap_or("").trim();
-            let q = it
-                .find_map(|p| p.trim().strip_prefix("q="))
-                .and_then(|q| q.parse::<f32>().ok())
-                .unwrap_or(1.0);
-            let primary = tag.split('-').next().unwrap_or("").to_ascii_lowercase();
-            if let Some(l) = Lang::parse(&primary)
-                && q > 0.0
-                && best.is_none_or(|(bq, _)| q > bq)
-            {
-                best = Some((q, l));
-            }
-        }
-        best.map_or(Lang::En, |(_, l)| l)
-    }
-
-    pub fn texts(self) -> &'static Texts {
+impl LangTexts for Lang {
+    fn texts(self) -> &'static Texts {
         match self {
             Lang::En => &EN,
             Lang::Ja => &JA,
         }
     }
+}
+
+/// The console's language for a request: [`LANG_COOKIE`], else `Accept-Language`.
+pub fn lang_of(headers: &HeaderMap) -> Lang {
+    Lang::from_headers(headers, LANG_COOKIE)
 }
 
 pub struct Texts {
@@ -116,6 +80,20 @@ pub struct Texts {
     pub root_title: &'static str,
     pub root_intro: &'static str,
     pub open_console: &'static str,
+    pub export_csv: &'static str,
+    pub history: &'static str,
+    pub when: &'static str,
+    pub what: &'static str,
+    pub by: &'static str,
+    pub emails: &'static str,
+    pub kind: &'static str,
+    pub resend_invitation: &'static str,
+    pub resend_offer: &'static str,
+    pub invitation_resent: &'static str,
+    pub offer_resent: &'static str,
+    pub back_to_registrations: &'static str,
+    pub no_history: &'static str,
+    pub person_status: &'static str,
 }
 
 const EN: Texts = Texts {
@@ -167,6 +145,20 @@ const EN: Texts = Texts {
     root_title: "Akashi badge issuer",
     root_intro: "This server issues digital badges (Open Badges 3.0) to wallets. The people who run the badge program sign in to the console.",
     open_console: "Open the issuer console",
+    export_csv: "Download these registrations as CSV (opens in Excel)",
+    history: "History",
+    when: "When",
+    what: "What happened",
+    by: "By",
+    emails: "Emails",
+    kind: "Email",
+    resend_invitation: "Send the invitation again",
+    resend_offer: "Send the badge offer again",
+    invitation_resent: "The invitation will be sent again.",
+    offer_resent: "A new badge offer will be sent.",
+    back_to_registrations: "Back to the registrations",
+    no_history: "Nothing has happened yet.",
+    person_status: "Status",
 };
 
 const JA: Texts = Texts {
@@ -218,9 +210,84 @@ const JA: Texts = Texts {
     root_title: "Akashi バッジ発行サーバー",
     root_intro: "このサーバーはデジタルバッジ（Open Badges 3.0）をウォレットへ発行します。バッジプログラムの運用担当者はコンソールにログインします。",
     open_console: "発行者コンソールを開く",
+    export_csv: "この登録者一覧を CSV でダウンロード（Excel で開けます）",
+    history: "履歴",
+    when: "日時",
+    what: "できごと",
+    by: "操作者",
+    emails: "メール",
+    kind: "メールの種類",
+    resend_invitation: "招待メールを再送する",
+    resend_offer: "バッジの受け取り案内を再送する",
+    invitation_resent: "招待メールを再送します。",
+    offer_resent: "新しい受け取り案内を送ります。",
+    back_to_registrations: "登録者一覧へ戻る",
+    no_history: "まだ記録はありません。",
+    person_status: "状態",
 };
 
 /// A registration status as the pages say it.
+/// A line of a person's history: a registration event or an audited action.
+pub fn event_label(lang: Lang, event: &str) -> &'static str {
+    match (lang, event) {
+        (Lang::En, "registered") => "Registered",
+        (Lang::En, "invitation_email_sent") => "Invitation email sent",
+        (Lang::En, "badge_email_sent") => "Badge offer email sent",
+        (Lang::En, "pin_email_sent") => "PIN email sent",
+        (Lang::En, "wallet_registered") => "Wallet created",
+        (Lang::En, "offered") => "Badge offered",
+        (Lang::En, "offered_again") => "Badge offered again",
+        (Lang::En, "invited_again") => "Invited again",
+        (Lang::En, "issued") => "Badge received",
+        (Lang::En, "credential.revoked") => "Badge revoked",
+        (Lang::En, "credential.suspended") => "Badge suspended",
+        (Lang::En, "credential.valid") => "Badge restored",
+        (Lang::En, "registration.invitation_resent") => "Resending of the invitation asked",
+        (Lang::En, "registration.offer_resent") => "Resending of the offer asked",
+        (Lang::Ja, "registered") => "登録",
+        (Lang::Ja, "invitation_email_sent") => "招待メール送信",
+        (Lang::Ja, "badge_email_sent") => "受け取り案内メール送信",
+        (Lang::Ja, "pin_email_sent") => "PIN メール送信",
+        (Lang::Ja, "wallet_registered") => "ウォレット作成",
+        (Lang::Ja, "offered") => "バッジの受け取り案内",
+        (Lang::Ja, "offered_again") => "受け取り案内の再発行",
+        (Lang::Ja, "invited_again") => "再招待",
+        (Lang::Ja, "issued") => "バッジ受け取り",
+        (Lang::Ja, "credential.revoked") => "バッジ取り消し",
+        (Lang::Ja, "credential.suspended") => "バッジ一時停止",
+        (Lang::Ja, "credential.valid") => "バッジ再開",
+        (Lang::Ja, "registration.invitation_resent") => "招待メールの再送を指示",
+        (Lang::Ja, "registration.offer_resent") => "受け取り案内の再送を指示",
+        (Lang::En, _) => "Other change",
+        (Lang::Ja, _) => "その他の変更",
+    }
+}
+
+/// An email's kind and its delivery state.
+pub fn email_label(lang: Lang, kind: &str, state: &str) -> (&'static str, &'static str) {
+    let kind = match (lang, kind) {
+        (Lang::En, "invitation") => "Invitation",
+        (Lang::En, "badge") => "Badge offer",
+        (Lang::En, "pin") => "PIN",
+        (Lang::Ja, "invitation") => "招待",
+        (Lang::Ja, "badge") => "受け取り案内",
+        (Lang::Ja, "pin") => "PIN",
+        (Lang::En, _) => "Other",
+        (Lang::Ja, _) => "その他",
+    };
+    let state = match (lang, state) {
+        (Lang::En, "sent") => "Sent",
+        (Lang::En, "failed") => "Failed (given up)",
+        (Lang::En, "retrying") => "Failed, will retry",
+        (Lang::En, _) => "Waiting to be sent",
+        (Lang::Ja, "sent") => "送信済み",
+        (Lang::Ja, "failed") => "送信失敗（再試行終了）",
+        (Lang::Ja, "retrying") => "送信失敗（再試行予定）",
+        (Lang::Ja, _) => "送信待ち",
+    };
+    (kind, state)
+}
+
 pub fn status_label(lang: Lang, status: &str) -> &'static str {
     match (lang, status) {
         (Lang::En, "revoked") => "Revoked",
@@ -283,7 +350,7 @@ pub fn forbidden(lang: Lang, role: Role, needs: Role) -> String {
 
 #[cfg(test)]
 mod tests {
-    use axum::http::HeaderValue;
+    use axum::http::{HeaderValue, header};
 
     use super::*;
 
@@ -298,19 +365,10 @@ mod tests {
 
     #[test]
     fn the_cookie_wins_then_the_best_accepted_language() {
-        assert_eq!(
-            Lang::from_headers(&headers("ja", Some("console_lang=en"))),
-            Lang::En
-        );
-        assert_eq!(
-            Lang::from_headers(&headers("en;q=0.4, ja-JP;q=0.9", None)),
-            Lang::Ja
-        );
-        assert_eq!(Lang::from_headers(&headers("fr, ja;q=0", None)), Lang::En);
-        assert_eq!(
-            Lang::from_headers(&headers("", Some("console_lang=xx"))),
-            Lang::En
-        );
+        assert_eq!(lang_of(&headers("ja", Some("console_lang=en"))), Lang::En);
+        assert_eq!(lang_of(&headers("en;q=0.4, ja-JP;q=0.9", None)), Lang::Ja);
+        assert_eq!(lang_of(&headers("fr, ja;q=0", None)), Lang::En);
+        assert_eq!(lang_of(&headers("", Some("console_lang=xx"))), Lang::En);
     }
 
     #[test]
