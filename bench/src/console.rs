@@ -118,7 +118,7 @@ fn person(ach: &str, i: usize, t0: i64) -> RegistrationInsert {
             name: format!("Person {i:06}"),
             email: email.clone(),
             email_key: email,
-            locale: if i % 3 == 0 { "ja" } else { "en" }.into(),
+            locale: if i.is_multiple_of(3) { "ja" } else { "en" }.into(),
             tx_code: 0,
             evidence: None,
             results: None,
