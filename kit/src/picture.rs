@@ -370,6 +370,43 @@ mod tests {
         ));
     }
 
+    /// The fuzz target's crash input (a 796-byte JPEG): rqrr panics in `detect_grids` on a
+    /// finder pattern whose perspective maps past `i32::MAX`; the picture is refused as
+    /// unreadable, not a panic.
+    #[test]
+    fn a_picture_that_trips_rqrr_is_refused_not_a_panic() {
+        let crash = include_bytes!(
+            "../../fuzz/regressions/qr_image/crash-35d838cbf3b98d33bd40c9e0ead92f095438aabc"
+        );
+        assert!(matches!(read_qr(crash), Err(ScanError::Unreadable(_))));
+    }
+
+    /// The fuzz target's slow pictures, each answered within the patched rqrr's bounds
+    /// (third_party/rqrr/PATCH.md): an 806-byte 147×147 JPEG whose alignment search spiralled
+    /// for ≈ 5.7 × 10⁸ steps (3–13 s), and two JPEGs of 1171×147 pixels whose 64 grid trials
+    /// each searched the whole picture (3.3 s instrumented under load) before every picture
+    /// got 10⁶ alignment steps in all. The time itself is watched by the fuzz runs'
+    /// `-timeout`, not here.
+    #[test]
+    fn pictures_whose_grid_trials_each_searched_the_whole_picture_are_answered() {
+        for slow in [
+            &include_bytes!(
+                "../../fuzz/regressions/qr_image/timeout-3763fcdcf8ea1003736d84de9895479518344ec6"
+            )[..],
+            &include_bytes!(
+                "../../fuzz/regressions/qr_image/slow-unit-8061d40746f529d36eff23d1272f05f3539d90c1"
+            )[..],
+            &include_bytes!(
+                "../../fuzz/regressions/qr_image/timeout-05a3a8a9f12b5949e723e46d21ada1ea32e0628b"
+            )[..],
+        ] {
+            assert!(matches!(
+                read_qr(slow),
+                Err(ScanError::Unreadable(_) | ScanError::NoQrCode)
+            ));
+        }
+    }
+
     fn crc32(data: &[u8]) -> u32 {
         let mut crc = 0xffff_ffffu32;
         for &b in data {
