@@ -6,9 +6,6 @@
 //! ceiling is far higher ([`ADDRESS_MAX_FAILURES`]): a training room or an office behind
 //! one proxy shares an address, and a few people's typos must not lock everyone else out.
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-
 use super::AppError;
 use crate::{Account, App};
 
@@ -79,50 +76,14 @@ pub fn check_new_password(password: &str, repeated: &str) -> Result<(), WebAuthE
     Ok(())
 }
 
-/// The argon2id cost of new password hashes (a stored hash carries its own parameters, so
-/// a hash made at any cost still verifies). [`PasswordCost::DEFAULT`], argon2's and OWASP's
-/// (m=19 MiB, t=2, p=1), is what a wallet uses; only tests lower it
-/// ([`crate::Config::password_cost`]), since each hash at the default cost takes a good
-/// part of a second in a debug build.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PasswordCost {
-    /// Memory in KiB.
-    pub m_kib: u32,
-    /// Passes.
-    pub t: u32,
-    /// Lanes.
-    pub p: u32,
-}
+/// The argon2id cost of new password hashes, from the one implementation the issuer's console
+/// uses too ([`kit::password`]). [`PasswordCost::DEFAULT`] (argon2's and OWASP's: m=19 MiB,
+/// t=2, p=1) is what a wallet uses; only tests lower it ([`crate::Config::password_cost`]).
+pub use kit::password::PasswordCost;
 
-impl PasswordCost {
-    /// argon2's default: m=19456 KiB, t=2, p=1.
-    pub const DEFAULT: PasswordCost = PasswordCost {
-        m_kib: argon2::Params::DEFAULT_M_COST,
-        t: argon2::Params::DEFAULT_T_COST,
-        p: argon2::Params::DEFAULT_P_COST,
-    };
-    /// The smallest cost argon2 takes (m=8 KiB, t=1, p=1): for tests only.
-    pub const TEST: PasswordCost = PasswordCost {
-        m_kib: argon2::Params::MIN_M_COST,
-        t: argon2::Params::MIN_T_COST,
-        p: argon2::Params::MIN_P_COST,
-    };
-
-    fn hasher(self) -> Result<Argon2<'static>, AppError> {
-        let params = argon2::Params::new(self.m_kib, self.t, self.p, None)
-            .map_err(|e| AppError::Internal(format!("password hash parameters: {e}")))?;
-        Ok(Argon2::new(
-            argon2::Algorithm::Argon2id,
-            argon2::Version::V0x13,
-            params,
-        ))
-    }
-}
-
-impl Default for PasswordCost {
-    fn default() -> Self {
-        PasswordCost::DEFAULT
-    }
+/// A password hashing fault (ours, never the password's), as the wallet reports it.
+fn internal(e: kit::password::PasswordError) -> AppError {
+    AppError::Internal(e.to_string())
 }
 
 /// The argon2id PHC string of `password` at the default cost ([`PasswordCost::DEFAULT`]).
@@ -132,62 +93,23 @@ pub async fn hash_password(password: &str) -> Result<String, AppError> {
 
 /// The argon2id PHC string of `password` at `cost`.
 pub async fn hash_password_at(cost: PasswordCost, password: &str) -> Result<String, AppError> {
-    let password = password.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
-            .map_err(|e| AppError::Internal(format!("password salt: {e}")))?;
-        cost.hasher()?
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| AppError::Internal(format!("password hash: {e}")))
-    })
-    .await
-    .map_err(|e| AppError::Internal(format!("password hash task: {e}")))?
+    kit::password::hash_password(cost, password)
+        .await
+        .map_err(internal)
 }
 
 /// Whether `password` matches the PHC string `phc`, checked at the cost `phc` names.
 async fn password_matches(password: &str, phc: &str) -> Result<bool, AppError> {
-    let password = password.to_owned();
-    let phc = phc.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let parsed = PasswordHash::new(&phc)
-            .map_err(|e| AppError::Internal(format!("stored password hash: {e}")))?;
-        Ok(Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok())
-    })
-    .await
-    .map_err(|e| AppError::Internal(format!("password check task: {e}")))?
+    kit::password::password_matches(password, phc)
+        .await
+        .map_err(internal)
 }
 
-/// A hash that a password is checked against when the account does not exist, so that a
-/// sign-in takes as long either way (at [`PasswordCost::DEFAULT`]; see [`dummy_hash`]).
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$9tWbSZJTf5TOh5CwMHMFWYnEjZBVtkUlvL3gVzIAJXY";
-
-/// The dummy hash at `cost`, the cost real hashes are made at: [`DUMMY_HASH`] at the
-/// default cost; at another (tests), one made once per process and cost.
+/// The hash a password is checked against when the account does not exist, so that a
+/// sign-in takes as long either way: made once per process at `cost`, the cost real hashes
+/// are made at ([`kit::password::dummy_hash`]).
 async fn dummy_hash(cost: PasswordCost) -> Result<String, AppError> {
-    static OTHERS: std::sync::Mutex<Vec<(PasswordCost, String)>> =
-        std::sync::Mutex::new(Vec::new());
-    if cost == PasswordCost::DEFAULT {
-        return Ok(DUMMY_HASH.to_owned());
-    }
-    let known = |others: &Vec<(PasswordCost, String)>| {
-        others
-            .iter()
-            .find(|(c, _)| *c == cost)
-            .map(|(_, phc)| phc.clone())
-    };
-    if let Some(phc) = known(&OTHERS.lock().unwrap_or_else(|e| e.into_inner())) {
-        return Ok(phc);
-    }
-    let phc = hash_password_at(cost, "a password nobody has").await?;
-    let mut others = OTHERS.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(phc) = known(&others) {
-        return Ok(phc);
-    }
-    others.push((cost, phc.clone()));
-    Ok(phc)
+    kit::password::dummy_hash(cost).await.map_err(internal)
 }
 
 impl App {
@@ -380,7 +302,7 @@ mod tests {
     #[tokio::test]
     async fn the_default_cost_is_argon2s_default_and_the_test_cost_still_verifies() {
         // What a wallet uses unless code says otherwise: the configuration's default and
-        // `Config::for_dir` both hash at m=19 MiB, t=2, p=1 (DUMMY_HASH's cost too).
+        // `Config::for_dir` both hash at m=19 MiB, t=2, p=1 (the dummy hash's cost too).
         assert_eq!(PasswordCost::default(), PasswordCost::DEFAULT);
         let config = crate::Config::for_dir(
             std::path::PathBuf::from("data"),
@@ -392,7 +314,6 @@ mod tests {
             .await
             .unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
-        assert!(DUMMY_HASH.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         // A hash made at the test cost names it, and verifies like any other.
         let phc = hash_password_at(PasswordCost::TEST, "correct horse battery")
             .await
@@ -405,7 +326,15 @@ mod tests {
         );
         assert!(!password_matches("wrong", &phc).await.unwrap());
         // The dummy hash of a missing account is made at the same cost.
-        assert_eq!(dummy_hash(PasswordCost::DEFAULT).await.unwrap(), DUMMY_HASH);
+        let default_dummy = dummy_hash(PasswordCost::DEFAULT).await.unwrap();
+        assert!(
+            default_dummy.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{default_dummy}"
+        );
+        assert_eq!(
+            dummy_hash(PasswordCost::DEFAULT).await.unwrap(),
+            default_dummy
+        );
         let dummy = dummy_hash(PasswordCost::TEST).await.unwrap();
         assert!(dummy.starts_with("$argon2id$v=19$m=8,t=1,p=1$"), "{dummy}");
         assert_eq!(dummy_hash(PasswordCost::TEST).await.unwrap(), dummy);
@@ -421,6 +350,7 @@ mod tests {
                 .unwrap()
         );
         assert!(!password_matches("wrong", &phc).await.unwrap());
-        assert!(!password_matches("anything", DUMMY_HASH).await.unwrap());
+        let dummy = dummy_hash(PasswordCost::TEST).await.unwrap();
+        assert!(!password_matches("anything", &dummy).await.unwrap());
     }
 }
