@@ -382,6 +382,21 @@ fn typed(body: String, media_type: &'static str) -> axum::response::Response {
     r
 }
 
+/// One badge issued in its three forms (SD-JWT VC, `ldp_vc`, VC-JWT) and served by
+/// [`badge_pages`]; the credentials are returned too.
+pub(crate) async fn issued_badge_pages(t: &TestStack) -> (Vec<Value>, BadgePages) {
+    let holder = holder_key();
+    let (offer, _, _) = offer_with_image(t, None).await;
+    let issued = issue(t, &offer, &[SD_JWT, LDP_VC, JWT_VC_ES256], &holder).await;
+    let pages = badge_pages(
+        issued[0].as_str().unwrap().to_owned(),
+        issued[1].clone(),
+        issued[2].as_str().unwrap().to_owned(),
+    )
+    .await;
+    (issued, pages)
+}
+
 /// Serves `/p/good` (both alternates), `/p/ldp` (only the JSON one), `/p/private` (404),
 /// `/p/elsewhere` (a link to another origin) and `/direct` (a VC-JWT as such).
 pub(crate) async fn badge_pages(sd_jwt: String, ldp: Value, vc_jwt: String) -> BadgePages {
@@ -463,15 +478,7 @@ pub(crate) async fn check_page_csrf(t: &TestStack) -> (String, String) {
 #[tokio::test]
 async fn badge_page_urls_are_followed_and_the_check_page_works_without_a_wallet() {
     let t = TestStack::start().await;
-    let holder = holder_key();
-    let (offer, _, _) = offer_with_image(&t, None).await;
-    let issued = issue(&t, &offer, &[SD_JWT, LDP_VC, JWT_VC_ES256], &holder).await;
-    let pages = badge_pages(
-        issued[0].as_str().unwrap().to_owned(),
-        issued[1].clone(),
-        issued[2].as_str().unwrap().to_owned(),
-    )
-    .await;
+    let (issued, pages) = issued_badge_pages(&t).await;
 
     // The page's SD-JWT is preferred; a page with only the JSON credential gives that.
     let r = check_json(&t, json!({ "url": format!("{}/p/good", pages.url) })).await;

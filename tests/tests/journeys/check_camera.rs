@@ -7,9 +7,8 @@
 use akashi_tests::browser::{Browser, artifacts_dir};
 use serde_json::Value;
 
-use crate::check::{badge_pages, issue, offer_with_image};
-use crate::common::{TestStack, holder_key};
-use crate::formats::{JWT_VC_ES256, LDP_VC, SD_JWT};
+use crate::check::issued_badge_pages;
+use crate::common::TestStack;
 
 const TEST: &str = "check_camera";
 
@@ -46,15 +45,7 @@ fn card_y4m(text: &str, width: usize, height: usize, frames: usize) -> Vec<u8> {
 #[ignore = "heavy: run by ./test (headless Chromium)"]
 async fn a_qr_code_shown_to_the_camera_is_checked_without_a_reload() {
     let t = TestStack::start().await;
-    let holder = holder_key();
-    let (offer, _, _) = offer_with_image(&t, None).await;
-    let issued = issue(&t, &offer, &[SD_JWT, LDP_VC, JWT_VC_ES256], &holder).await;
-    let pages = badge_pages(
-        issued[0].as_str().unwrap().to_owned(),
-        issued[1].clone(),
-        issued[2].as_str().unwrap().to_owned(),
-    )
-    .await;
+    let (_, pages) = issued_badge_pages(&t).await;
     let page_url = format!("{}/p/good", pages.url);
 
     let dir = artifacts_dir(&format!("{TEST}-video"));

@@ -10,10 +10,9 @@ use akashi_tests::lang::assert_no_english;
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use crate::check::{badge_pages, check_page_csrf, issue, offer_with_image};
-use crate::common::{TestStack, VERIFIER_TOKEN, holder_key};
+use crate::check::{check_page_csrf, issued_badge_pages};
+use crate::common::{TestStack, VERIFIER_TOKEN};
 use crate::desk_sessions::{DeskBrowser, csrf_field, set_cookie};
-use crate::formats::{JWT_VC_ES256, LDP_VC, SD_JWT};
 
 /// Proper names the test stack puts on pages: the badge's name, written as the issuer
 /// wrote it, and the test issuer's name (Akashi Demo Issuer).
@@ -165,15 +164,7 @@ async fn every_verifier_page_speaks_japanese_to_a_japanese_reader() {
     );
 
     // The `/check` page: empty, unreadable input, a verified badge, a rejected one.
-    let holder = holder_key();
-    let (offer, _, _) = offer_with_image(&t, None).await;
-    let issued = issue(&t, &offer, &[SD_JWT, LDP_VC, JWT_VC_ES256], &holder).await;
-    let pages = badge_pages(
-        issued[0].as_str().unwrap().to_owned(),
-        issued[1].clone(),
-        issued[2].as_str().unwrap().to_owned(),
-    )
-    .await;
+    let (_, pages) = issued_badge_pages(&t).await;
     let (cookie, token) = check_page_csrf(&t).await;
     let check = format!("{}/check", t.verifier());
     let html = ja
@@ -501,15 +492,7 @@ return { jpeg: null, tried: tried };
 async fn a_phone_photo_is_checked_with_and_without_javascript_and_no_page_scrolls_sideways() {
     const TEST: &str = "verifier_pages";
     let t = TestStack::start().await;
-    let holder = holder_key();
-    let (offer, _, _) = offer_with_image(&t, None).await;
-    let issued = issue(&t, &offer, &[SD_JWT, LDP_VC, JWT_VC_ES256], &holder).await;
-    let pages = badge_pages(
-        issued[0].as_str().unwrap().to_owned(),
-        issued[1].clone(),
-        issued[2].as_str().unwrap().to_owned(),
-    )
-    .await;
+    let (_, pages) = issued_badge_pages(&t).await;
     let page_url = format!("{}/p/good", pages.url);
     let mut b = Browser::start_phone(TEST, 390).await.unwrap();
     b.goto(&format!("{}/check", t.verifier())).await.unwrap();
