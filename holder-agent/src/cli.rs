@@ -139,14 +139,7 @@ pub async fn run(config: Config, command: Command) -> Result<(), AppError> {
             } else {
                 print_presented(&presented);
             }
-            if presented.accepted() {
-                Ok(())
-            } else {
-                Err(AppError::Internal(format!(
-                    "the verifier answered HTTP {}",
-                    presented.status
-                )))
-            }
+            Ok(presented.require_accepted()?)
         }
         Command::Visibility {
             id,

@@ -305,7 +305,7 @@ impl App {
     pub async fn receive_response(
         &self,
         pairs: Vec<(String, String)>,
-    ) -> Result<Option<String>, Error> {
+    ) -> Result<crate::domain::requests::Answered, Error> {
         self.requests.receive_response(pairs).await
     }
 

@@ -104,6 +104,27 @@ pub struct Config {
         env = "VERIFIER_X509_TRUST_ANCHORS"
     )]
     pub x509_trust_anchors: Option<PathBuf>,
+    /// What the Response Endpoint tells a wallet whose presentation it did not accept:
+    /// `reasons` (the failed checks and why, in a sentence each) or `outcome` (only that it
+    /// was not accepted).
+    #[arg(
+        long = "verifier-tell-wallet",
+        env = "VERIFIER_TELL_WALLET",
+        value_enum,
+        default_value_t = TellWallet::Reasons
+    )]
+    pub tell_wallet: TellWallet,
+}
+
+/// How much a wallet is told about a presentation the verifier did not accept
+/// (`VERIFIER_TELL_WALLET`).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TellWallet {
+    /// The names of the failed checks and, for each, the reason in one plain sentence.
+    #[default]
+    Reasons,
+    /// Only that the presentation was not accepted.
+    Outcome,
 }
 
 impl Config {
@@ -121,6 +142,7 @@ impl Config {
             x509_cert: None,
             x509_key: None,
             x509_trust_anchors: None,
+            tell_wallet: TellWallet::Reasons,
         }
     }
 

@@ -382,6 +382,7 @@ impl App {
             status: answer.status,
             body: answer.body,
             redirect_uri: answer.redirect_uri,
+            failed_checks: answer.failed_checks,
         })
     }
 

@@ -17,8 +17,8 @@ use protocol::keys::Jwk;
 use protocol::oauth::ErrorCode;
 use protocol::oid4vp::{
     AuthorizationErrorResponse, AuthorizationRequest, ClientId, ClientIdPrefix, Invocation,
-    InvocationError, RequestError, RequestUriMethod, ResponseMode, TYP_REQUEST_OBJECT,
-    check_client_id, decode_request_object,
+    InvocationError, RequestError, RequestUriMethod, ResponseEndpointAnswer, ResponseMode,
+    TYP_REQUEST_OBJECT, check_client_id, decode_request_object,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -115,6 +115,10 @@ pub enum PresentError {
     Disclosure(#[from] DisclosureError),
     #[error("sending the response to {url} failed: {source}")]
     Respond { url: String, source: FetchError },
+    /// The verifier received the presentation and did not accept it (its reason, or its
+    /// HTTP status when it gave none).
+    #[error("the verifier did not accept the presentation (HTTP {status}): {reason}")]
+    NotAccepted { status: u16, reason: String },
 }
 
 impl PresentError {
@@ -123,6 +127,7 @@ impl PresentError {
         match self {
             PresentError::Invocation(_) => "invalid_request_link",
             PresentError::Fetch { .. } | PresentError::Respond { .. } => "fetch_failed",
+            PresentError::NotAccepted { .. } => "not_accepted",
             PresentError::NoMatch { .. } => "no_matching_credential",
             PresentError::Disclosure(_) => "invalid_disclosure",
             PresentError::NoEncryptionKey
@@ -171,12 +176,46 @@ pub struct Presented {
     pub body: Value,
     /// Where the verifier asks the wallet to send the user next (§8.2).
     pub redirect_uri: Option<String>,
+    /// The verifier's checks that failed, when it did not accept the presentation and said
+    /// which (Akashi's verifier does: `failed_checks`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failed_checks: Vec<String>,
 }
 
 impl Presented {
     /// Whether the verifier accepted the response (2xx).
     pub fn accepted(&self) -> bool {
         (200..300).contains(&self.status)
+    }
+
+    /// The verifier's answer, as the web pages show it.
+    pub fn answer(&self) -> VerifierAnswer {
+        VerifierAnswer {
+            status: self.status,
+            body: self.body.clone(),
+            redirect_uri: self.redirect_uri.clone(),
+            failed_checks: self.failed_checks.clone(),
+        }
+    }
+
+    /// `Ok` when the verifier accepted the presentation; otherwise why not, as the
+    /// verifier said it (`error_description`, else its `error`, else its HTTP status).
+    pub fn require_accepted(&self) -> Result<(), PresentError> {
+        if self.accepted() {
+            return Ok(());
+        }
+        let said = |name: &str| {
+            self.body
+                .get(name)
+                .and_then(Value::as_str)
+                .map(|s| s.chars().take(300).collect::<String>())
+        };
+        Err(PresentError::NotAccepted {
+            status: self.status,
+            reason: said("error_description")
+                .or_else(|| said("error"))
+                .unwrap_or_else(|| "no reason given".to_owned()),
+        })
     }
 }
 
@@ -370,25 +409,36 @@ fn client_name_of(jwt: &str) -> Option<String> {
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifierAnswer {
     pub status: u16,
+    /// Its JSON, or its text when not JSON (shown under "Technical details").
     pub body: Value,
     pub redirect_uri: Option<String>,
+    /// The checks it names as failed (`failed_checks`), for the holder's own words.
+    pub failed_checks: Vec<String>,
 }
 
 impl VerifierAnswer {
     pub(crate) fn from_fetched(f: &kit::fetch::Fetched) -> Self {
         let body: Value = serde_json::from_slice(&f.body)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&f.body).into_owned()));
-        let redirect_uri = body
-            .get("redirect_uri")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+        // The typed answer (§8.2); a body of another shape is kept for the details only.
+        let typed: ResponseEndpointAnswer =
+            serde_json::from_value(body.clone()).unwrap_or_default();
         VerifierAnswer {
             status: f.status,
             body,
-            redirect_uri,
+            redirect_uri: typed.redirect_uri,
+            failed_checks: typed
+                .failed_checks
+                .into_iter()
+                .take(MAX_FAILED_CHECKS)
+                .map(|name| name.chars().take(64).collect())
+                .collect(),
         }
     }
 }
+
+/// The most failed checks a verifier's answer is read for (the verifier is a stranger).
+const MAX_FAILED_CHECKS: usize = 32;
 
 impl App {
     /// Loads, authenticates and checks the request a wallet link points to.
@@ -702,6 +752,75 @@ mod tests {
     use super::*;
 
     const DID_CLIENT: &str = "decentralized_identifier:did:web:verifier.example";
+
+    fn fetched(status: u16, body: &str) -> kit::fetch::Fetched {
+        kit::fetch::Fetched {
+            status,
+            content_type: Some("application/json".into()),
+            body: body.as_bytes().to_vec().into(),
+        }
+    }
+
+    fn presented(answer: VerifierAnswer) -> Presented {
+        Presented {
+            client_id: DID_CLIENT.into(),
+            response_uri: "https://verifier.example/response".into(),
+            credentials: vec![],
+            status: answer.status,
+            body: answer.body,
+            redirect_uri: answer.redirect_uri,
+            failed_checks: answer.failed_checks,
+        }
+    }
+
+    #[test]
+    fn a_verifier_that_did_not_accept_is_said_so_with_its_reason_not_as_an_internal_error() {
+        let answer = VerifierAnswer::from_fetched(&fetched(
+            400,
+            r#"{"error":"invalid_request","error_description":"not accepted: the issuer has revoked this badge","failed_checks":["status"],"redirect_uri":"https://verifier.example/done#response_code=x"}"#,
+        ));
+        assert_eq!(answer.failed_checks, ["status"]);
+        assert_eq!(
+            answer.redirect_uri.as_deref(),
+            Some("https://verifier.example/done#response_code=x")
+        );
+        let err = presented(answer).require_accepted().unwrap_err();
+        assert_eq!(err.code(), "not_accepted");
+        assert_eq!(
+            err.to_string(),
+            "the verifier did not accept the presentation (HTTP 400): not accepted: the issuer has revoked this badge"
+        );
+
+        // Accepted: 200 `{}`.
+        assert!(
+            presented(VerifierAnswer::from_fetched(&fetched(200, "{}")))
+                .require_accepted()
+                .is_ok()
+        );
+        // A verifier of another make: its status when it says nothing, and a hostile
+        // `failed_checks` is bounded.
+        let err = presented(VerifierAnswer::from_fetched(&fetched(500, "oops")))
+            .require_accepted()
+            .unwrap_err();
+        assert!(
+            err.to_string().ends_with("(HTTP 500): no reason given"),
+            "{err}"
+        );
+        let many = format!(
+            r#"{{"error":"x","failed_checks":[{}]}}"#,
+            vec![format!("\"{}\"", "a".repeat(1000)); 1000].join(",")
+        );
+        let answer = VerifierAnswer::from_fetched(&fetched(400, &many));
+        assert_eq!(answer.failed_checks.len(), MAX_FAILED_CHECKS);
+        assert!(answer.failed_checks.iter().all(|n| n.len() == 64));
+        // A body of another shape: no redirect, no checks, and it is still kept to show.
+        let answer = VerifierAnswer::from_fetched(&fetched(
+            400,
+            r#"{"failed_checks":"status","redirect_uri":7}"#,
+        ));
+        assert!(answer.failed_checks.is_empty() && answer.redirect_uri.is_none());
+        assert_eq!(answer.body["failed_checks"], "status");
+    }
 
     fn request(changes: Value) -> AuthorizationRequest {
         let mut base = json!({

@@ -36,6 +36,29 @@ pub struct AuthorizationErrorResponse {
     pub state: Option<String>,
 }
 
+/// What the Response Endpoint answers the wallet (§8.2), both ways: `200` with `{}`, or with
+/// `redirect_uri` for a same-device request (the wallet MUST follow it); `400` with an OAuth
+/// `error` otherwise. Akashi's verifier answers a presentation it received and verified but
+/// did not accept with `400`, `invalid_request`, an `error_description` saying why in plain
+/// English, and `failed_checks` (an extension: the names of the checks that failed, for the
+/// wallet to word in its holder's language; other wallets ignore it) — and still the
+/// same-device `redirect_uri`, where the verifier's page shows the result.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ResponseEndpointAnswer {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
+    /// `invalid_request` when the presentation was not accepted (or the response refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Why, in plain English (RFC 6749 §5.2: printable ASCII).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+    /// The names of the verifier's checks that failed (`status`, `issuer_signature`, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_checks: Vec<String>,
+}
+
 /// What a `direct_post` / `direct_post.jwt` body holds.
 #[derive(Clone, Debug, PartialEq)]
 pub enum DirectPostBody {

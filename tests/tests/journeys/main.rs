@@ -22,6 +22,7 @@ mod issuance;
 mod mail;
 mod openapi;
 mod people;
+mod phone_desk;
 mod presentation;
 mod public_pages;
 mod qr_page;

@@ -41,6 +41,11 @@ pub(crate) fn present(
 }
 
 async fn verdict(t: &TestStack, request: &Value, vp: String) -> Value {
+    verdict_and_answer(t, request, vp).await.0
+}
+
+/// [`verdict`], with what the Response Endpoint answered the wallet (status, JSON).
+async fn verdict_and_answer(t: &TestStack, request: &Value, vp: String) -> (Value, (u16, Value)) {
     let object = t
         .request_object(request["openid4vp_uri"].as_str().unwrap())
         .await;
@@ -48,8 +53,8 @@ async fn verdict(t: &TestStack, request: &Value, vp: String) -> Value {
         .as_str()
         .unwrap()
         .to_owned();
-    let _ = t.post_vp_token(&object, json!({ query_id: [vp] })).await;
-    t.result(request["id"].as_str().unwrap()).await
+    let answer = t.post_vp_token(&object, json!({ query_id: [vp] })).await;
+    (t.result(request["id"].as_str().unwrap()).await, answer)
 }
 
 #[tokio::test]
@@ -346,10 +351,21 @@ async fn revoked_badge_is_reported_revoked() {
         o["nonce"].as_str().unwrap(),
         t.stack.clock.now(),
     );
-    let result = verdict(&t, &request, vp).await;
+    let (result, (status, answer)) = verdict_and_answer(&t, &request, vp).await;
     assert_eq!(result["state"], "rejected", "{result:#}");
     assert_eq!(check(&result, "status"), Some(false), "{result:#}");
     assert!(result.to_string().contains("revoked"), "{result:#}");
+    // The wallet is told: not accepted, which check, why in plain words, and nothing of
+    // the check's raw finding (the status list's URL and index stay with the verifier).
+    assert_eq!(status, 400, "{answer:#}");
+    assert_eq!(
+        answer,
+        json!({
+            "error": "invalid_request",
+            "error_description": "not accepted: the issuer has revoked this badge",
+            "failed_checks": ["status"],
+        })
+    );
     t.stack.stop().await;
 }
 

@@ -134,9 +134,9 @@ const EN: PresentTexts = PresentTexts {
     result_title: "Verifier's answer",
     shared: "You shared your badge with",
     declined: "You declined the request of",
-    refused: "The verifier did not accept the answer",
+    refused: "The verifier did not accept your badge",
     verifier_answer: "The verifier answered",
-    accepted_note: "The verifier received it.",
+    accepted_note: "The verifier checked your badge and accepted it.",
     reason: "Reason given",
     technical: "Technical details",
     continue_at: "Continue at the verifier",
@@ -179,9 +179,9 @@ const JA: PresentTexts = PresentTexts {
     result_title: "検証者の回答",
     shared: "バッジを提示しました：",
     declined: "リクエストを断りました：",
-    refused: "検証者は回答を受け付けませんでした",
+    refused: "検証者はバッジを受け付けませんでした",
     verifier_answer: "検証者の回答",
-    accepted_note: "検証者が受け取りました。",
+    accepted_note: "検証者がバッジを確認し、受け付けました。",
     reason: "理由",
     technical: "技術的な詳細",
     continue_at: "検証者のページへ進む",
@@ -193,6 +193,60 @@ fn texts(lang: Lang) -> &'static PresentTexts {
     match lang {
         Lang::En => &EN,
         Lang::Ja => &JA,
+    }
+}
+
+/// Why the verifier did not accept a presentation, in the holder's words, from the name
+/// of a check it says failed (`failed_checks`; the names of `protocol::verify`).
+fn refusal(lang: Lang, check: &str) -> &'static str {
+    let (en, ja) = match check {
+        "status" => (
+            "The issuer has revoked or suspended this badge.",
+            "発行者がこのバッジを失効または一時停止しています。",
+        ),
+        "validity" | "jwt_claims" => (
+            "The badge has expired or is not valid yet.",
+            "バッジの有効期限が切れているか、まだ有効になっていません。",
+        ),
+        "issuer_key" | "issuer_signature" | "format" | "disclosures" | "ob3_schema" => (
+            "The verifier could not confirm the issuer's signature on this badge. Ask the issuer for the badge again.",
+            "検証者はこのバッジの発行者の署名を確認できませんでした。発行者にバッジの再発行を依頼してください。",
+        ),
+        "issuer_binding" | "requested_issuer" => (
+            "The verifier asked for a badge from another issuer.",
+            "検証者は別の発行者のバッジを求めています。",
+        ),
+        "trust" => (
+            "The verifier does not know this badge's issuer.",
+            "検証者はこのバッジの発行者を信頼済みとして登録していません。",
+        ),
+        "image_digest" => (
+            "The badge's image does not match the badge.",
+            "バッジの画像がバッジと一致しません。",
+        ),
+        "vct" | "type" | "dcql" | "vp_token" => (
+            "The badge is not the kind the verifier asked for.",
+            "検証者が求めた種類のバッジではありません。",
+        ),
+        "holder_binding"
+        | "nonce"
+        | "audience"
+        | "kb_iat"
+        | "sd_hash"
+        | "replay"
+        | "request"
+        | "response_encryption" => (
+            "Your answer did not match this request. Scan the verifier's new QR code and try again.",
+            "回答がこのリクエストと一致しませんでした。検証者の新しい QR コードを読み取って、もう一度お試しください。",
+        ),
+        _ => (
+            "One of the verifier's checks did not pass.",
+            "検証者の確認のひとつが通りませんでした。",
+        ),
+    };
+    match lang {
+        Lang::En => en,
+        Lang::Ja => ja,
     }
 }
 
@@ -290,7 +344,10 @@ struct ResultPage {
     verifier: VerifierView,
     declined: bool,
     accepted: bool,
-    /// The verifier's own reason for refusing (`error_description`), if it gave one.
+    /// Why the verifier did not accept it, in the holder's words, from the checks it named.
+    reasons: Vec<&'static str>,
+    /// The verifier's own reason for refusing (`error_description`), when it named no
+    /// check the wallet knows how to say.
     reason: Option<String>,
     status: u16,
     answer: String,
@@ -415,6 +472,16 @@ fn result_view(
         verifier: VerifierView::new(prepared),
         declined,
         accepted: (200..300).contains(&answer.status),
+        reasons: {
+            let mut reasons: Vec<&'static str> = Vec::new();
+            for name in &answer.failed_checks {
+                let sentence = refusal(web.lang, name);
+                if !reasons.contains(&sentence) {
+                    reasons.push(sentence);
+                }
+            }
+            reasons
+        },
         reason: answer
             .body
             .get("error_description")
@@ -786,11 +853,7 @@ async fn share(
     match result {
         Ok(presented) => {
             let sent = sent_view(&presented, &prepared, web.lang);
-            let answer = VerifierAnswer {
-                status: presented.status,
-                body: presented.body.clone(),
-                redirect_uri: presented.redirect_uri.clone(),
-            };
+            let answer = presented.answer();
             let page = result_view(&web, &prepared, false, &answer, sent);
             Ok(web.render(&app, StatusCode::OK, page))
         }

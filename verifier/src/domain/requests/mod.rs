@@ -22,4 +22,5 @@ mod tests;
 pub use area::Requests;
 pub use create::{ClientPrefix, CreatedRequest, QR_PNG_SCALE, RequestOptions, RequestSpec};
 pub use query::{Disclose, OPEN_BADGE_VCT_PATH, TEMPLATE_QUERY_ID, Template, template_query};
+pub use response::Answered;
 pub use result::{RequestResult, ResultState, result_view};

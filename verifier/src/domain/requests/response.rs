@@ -21,6 +21,19 @@ const RESPONSE_CODE_BYTES: usize = 16;
 /// The name of the check that a `direct_post.jwt` response was encrypted to the request's key.
 pub const CHECK_RESPONSE_ENCRYPTION: &str = "response_encryption";
 
+/// What the Response Endpoint tells the wallet about a response it received and verified.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answered {
+    /// Where the wallet should send the user next, for requests made with a `redirect_uri`
+    /// (same-device flows, §8.2): it carries a fresh `response_code`.
+    pub redirect_uri: Option<String>,
+    /// The verifier did not accept the presentation: the checks that failed (name and
+    /// detail), in the order they ran. `None` when every check passed, and when the wallet
+    /// itself answered with an error (the holder declined, or held nothing that matched):
+    /// that answer was received as sent and there is nothing to refuse.
+    pub not_accepted: Option<Vec<Check>>,
+}
+
 /// How a response met the request's encryption requirement.
 enum Encryption {
     /// `direct_post`: nothing to check.
@@ -39,12 +52,10 @@ impl Requests {
     /// A response that fails `response_encryption` is stored as the (rejected) result and
     /// answered with `invalid_request` naming the failure.
     ///
-    /// Returns where the wallet should send the user next, for requests made with a
-    /// `redirect_uri` (same-device flows, §8.2): it carries a fresh `response_code`.
-    pub async fn receive_response(
-        &self,
-        pairs: Vec<(String, String)>,
-    ) -> Result<Option<String>, Error> {
+    /// Returns where the wallet should send the user next (same-device requests) and,
+    /// when the presentation was verified and not accepted, which checks failed
+    /// ([`Answered`]).
+    pub async fn receive_response(&self, pairs: Vec<(String, String)>) -> Result<Answered, Error> {
         let (body, state, encryption) =
             match DirectPostBody::from_form(pairs.iter().map(|(k, v)| (k, v))) {
                 Ok(DirectPostBody::Encrypted(compact)) => self.receive_encrypted(&compact).await?,
@@ -67,6 +78,14 @@ impl Requests {
             _ => None,
         };
         let verification = self.verify_response(&row, body, encryption, now).await?;
+        let not_accepted = (verification.error.is_none() && !verification.verified()).then(|| {
+            verification
+                .checks
+                .iter()
+                .filter(|c| c.failed())
+                .cloned()
+                .collect::<Vec<_>>()
+        });
         let response_code = match (&row.redirect_uri, &refusal) {
             (Some(_), None) => Some(protocol::b64::random(RESPONSE_CODE_BYTES)),
             _ => None,
@@ -89,10 +108,13 @@ impl Requests {
             Some(detail) => Err(invalid_request(format!(
                 "{CHECK_RESPONSE_ENCRYPTION}: {detail}"
             ))),
-            None => Ok(row
-                .redirect_uri
-                .zip(response_code)
-                .map(|(uri, code)| format!("{uri}#response_code={code}"))),
+            None => Ok(Answered {
+                redirect_uri: row
+                    .redirect_uri
+                    .zip(response_code)
+                    .map(|(uri, code)| format!("{uri}#response_code={code}")),
+                not_accepted,
+            }),
         }
     }
 

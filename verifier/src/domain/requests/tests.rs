@@ -7,7 +7,7 @@ use protocol::oid4vp::{Invocation, decode_request_object};
 use protocol::oid4vp::{ResponseMode, SELF_ISSUED_AUDIENCE};
 use serde_json::json;
 
-use super::{Disclose, RequestOptions, RequestSpec, ResultState, Template};
+use super::{Answered, Disclose, RequestOptions, RequestSpec, ResultState, Template};
 use crate::app::App;
 use crate::config::Config;
 use crate::error::Error;
@@ -121,7 +121,8 @@ async fn a_wallet_error_is_the_result_and_a_replay_is_refused() {
         ResultState::Pending
     );
     let state = state_of(&app, &created.id).await;
-    app.requests
+    let answered = app
+        .requests
         .receive_response(form(&[
             ("error", "access_denied"),
             ("error_description", "the holder declined"),
@@ -129,6 +130,15 @@ async fn a_wallet_error_is_the_result_and_a_replay_is_refused() {
         ]))
         .await
         .unwrap();
+    // The wallet's own error is received as sent: nothing to refuse, no response code
+    // (the request has no redirect_uri).
+    assert_eq!(
+        answered,
+        Answered {
+            redirect_uri: None,
+            not_accepted: None
+        }
+    );
     let result = app.requests.result(&created.id).await.unwrap();
     assert_eq!(result.state, ResultState::Rejected);
     assert_eq!(
@@ -181,10 +191,19 @@ async fn malformed_unknown_and_late_responses() {
         .await
         .unwrap();
     let state = state_of(&app, &created.id).await;
-    app.requests
+    let answered = app
+        .requests
         .receive_response(form(&[("vp_token", "[1]"), ("state", &state)]))
         .await
         .unwrap();
+    // Received, verified, not accepted: the wallet is told which check failed.
+    let failed: Vec<_> = answered
+        .not_accepted
+        .expect("a malformed vp_token is not accepted")
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(failed, ["vp_token"]);
     let result = app.requests.result(&created.id).await.unwrap();
     assert_eq!(result.state, ResultState::Rejected);
     let names: Vec<_> = result
