@@ -355,7 +355,7 @@ async fn the_delivery_page_shows_the_smtp_reply_and_an_operator_retries_a_given_
     assert_eq!(by_id(&page.body, "count-sent").as_deref(), Some("1"));
     assert_eq!(by_id(&page.body, "count-queued").as_deref(), Some("0"));
     let failed = op.get("/console/delivery?state=failed").await;
-    assert_eq!(data_ids(&failed.body), [m.id.clone()]);
+    assert_eq!(data_ids(&failed.body), std::slice::from_ref(&m.id));
     assert!(
         failed
             .body
@@ -528,7 +528,10 @@ async fn the_audit_log_filters_by_operator_action_and_days_pages_and_exports() {
         ["credential.revoked", "credential.revoked"],
         "newest first"
     );
-    assert!(all.body.contains("Admin API or command line"));
+    assert!(
+        all.body
+            .contains("No operator (admin API, command line or wallet)")
+    );
 
     // By operator: Oscar's 60 entries over two pages, each once.
     let mine = format!("/console/audit?operator={oscar}");
@@ -609,7 +612,12 @@ async fn the_audit_log_filters_by_operator_action_and_days_pages_and_exports() {
         ja.body
     );
     let page = viewer.get("/console/audit").await;
-    assert!(page.body.contains("操作記録") && page.body.contains("管理 API またはコマンドライン"));
+    assert!(
+        page.body.contains("操作記録")
+            && page
+                .body
+                .contains("運用担当者以外（管理 API・コマンドライン・ウォレット）")
+    );
     viewer.lang = "en";
 
     // Hostile filters: refused naming the field, nothing exported.
@@ -762,6 +770,30 @@ async fn console_operations_pages_in_chromium_at_two_widths_in_two_languages() {
     b.wait_until(&in_lang("en"), "en").await.unwrap();
     b.wait_for_text("#audit", "Badge revoked").await.unwrap();
     b.screenshots("audit-en").await.unwrap();
+
+    // The operators page (an operator added, its password made and shown once) and the
+    // own-password page.
+    b.goto(&format!("{console}/operators")).await.unwrap();
+    b.wait_for_text("#operators", "Aiko Admin").await.unwrap();
+    b.fill("#new-email", "hanako.sato@agency.example")
+        .await
+        .unwrap();
+    b.fill("#new-name", "佐藤 花子").await.unwrap();
+    b.click("#add").await.unwrap();
+    b.wait_for_text("#done", "The operator was added.")
+        .await
+        .unwrap();
+    b.screenshots("operators-added-en").await.unwrap();
+    b.click("#lang-ja").await.unwrap();
+    b.wait_until(&in_lang("ja"), "ja").await.unwrap();
+    b.wait_for_text("#operators", "佐藤 花子").await.unwrap();
+    b.screenshots("operators-ja").await.unwrap();
+    b.goto(&format!("{console}/password")).await.unwrap();
+    b.wait_for_text("h1", "パスワード変更").await.unwrap();
+    b.screenshots("password-ja").await.unwrap();
+    b.click("#lang-en").await.unwrap();
+    b.wait_for_text("h1", "My password").await.unwrap();
+    b.screenshots("password-en").await.unwrap();
     b.quit().await;
 }
 
