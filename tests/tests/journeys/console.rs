@@ -1077,7 +1077,7 @@ async fn console_pages_in_chromium_at_two_widths_in_two_languages() {
         b.wait_for_text("#history", "Badge received").await.unwrap();
         b.screenshot("person-en").await.unwrap();
         b.click("#lang-ja").await.unwrap();
-        b.wait_for_text("h2", "履歴").await.unwrap();
+        b.wait_for_text("#history-heading", "履歴").await.unwrap();
         b.wait_for_text("#history", "バッジ受け取り").await.unwrap();
         b.screenshot("person-ja").await.unwrap();
         b.wait_until(
