@@ -303,9 +303,15 @@ pub enum OperatorChange {
 }
 
 /// `AND` the operator `$1` is not the last enabled admin (a condition of an `UPDATE` of
-/// `operators`, so the check and the change are one statement).
+/// `operators`, so the check and the change are one statement). On PostgreSQL the admins'
+/// rows are locked first ([`LOCK_ADMINS`]): two admins disabling each other at once would
+/// otherwise each see the other still enabled, and leave none. SQLite has one writer.
 const NOT_LAST_ADMIN: &str = "(role <> 'admin' OR EXISTS (SELECT 1 FROM operators other \
      WHERE other.role = 'admin' AND other.disabled_at IS NULL AND other.id <> $1))";
+
+/// Locks the admins' rows for the rest of a PostgreSQL transaction (SQLite has no
+/// `FOR UPDATE`, and needs none).
+const LOCK_ADMINS: &str = "SELECT id FROM operators WHERE role = 'admin' ORDER BY id FOR UPDATE";
 
 impl Store {
     pub async fn operator_by_id(&self, id: &str) -> Result<Option<super::OperatorRow>, StoreError> {
@@ -342,11 +348,15 @@ impl Store {
         now: i64,
         audit: &AuditEntry,
     ) -> Result<OperatorChange, StoreError> {
+        let pg = matches!(self.db, kit::db::Db::Postgres(_));
         let sql = format!(
             "UPDATE operators SET disabled_at = $2 WHERE id = $1 AND disabled_at IS NULL AND {NOT_LAST_ADMIN}"
         );
         let changed = with_db_write!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
+            if pg {
+                sqlx::query(LOCK_ADMINS).execute(&mut *tx).await?;
+            }
             let n = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(id)
                 .bind(now)
@@ -412,11 +422,15 @@ impl Store {
         role: &str,
         audit: &AuditEntry,
     ) -> Result<OperatorChange, StoreError> {
+        let pg = matches!(self.db, kit::db::Db::Postgres(_));
         let sql = format!(
             "UPDATE operators SET role = $2 WHERE id = $1 AND role <> $2 AND ($2 = 'admin' OR {NOT_LAST_ADMIN})"
         );
         let changed = with_db_write!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
+            if pg {
+                sqlx::query(LOCK_ADMINS).execute(&mut *tx).await?;
+            }
             let n = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(id)
                 .bind(role)

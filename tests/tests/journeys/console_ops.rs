@@ -1197,3 +1197,50 @@ async fn admins_manage_operators_and_everyone_changes_their_own_password() {
     let page = nina.get("/console/password").await;
     assert!(page.body.contains("現在のパスワード") && !page.body.contains("Current password"));
 }
+
+/// Two admins disabling each other at the same moment, round after round: one of them
+/// always stays (on PostgreSQL the admins' rows are locked before the last-admin check).
+#[tokio::test]
+async fn two_admins_disabling_each_other_at_once_leave_one_enabled() {
+    let t = TestStack::start_with(|c| {
+        c.issuer.password_cost = kit::password::PasswordCost::TEST;
+        c.issuer.outbox_concurrency = 0;
+    })
+    .await;
+    let app = &t.stack.issuer.app;
+    let admin = |id: String| issuer_agent::domain::operators::Operator {
+        id,
+        email: String::new(),
+        name: String::new(),
+        role: issuer_agent::domain::operators::Role::Admin,
+    };
+    for round in 0..10 {
+        let a = operator(&t, &format!("a{round}@agency.example"), "A", "admin").await;
+        let b = operator(&t, &format!("b{round}@agency.example"), "B", "admin").await;
+        // Only a and b are enabled admins in this round.
+        for o in app.operators().await.unwrap() {
+            if o.role == "admin" && !o.disabled && o.id != a && o.id != b {
+                app.disable_operator(&o.id, &admin(a.clone()))
+                    .await
+                    .unwrap();
+            }
+        }
+        let (as_a, as_b) = (admin(a.clone()), admin(b.clone()));
+        let (by_a, by_b) = tokio::join!(
+            app.disable_operator(&b, &as_a),
+            app.disable_operator(&a, &as_b),
+        );
+        assert!(
+            by_a.is_ok() != by_b.is_ok(),
+            "round {round}: exactly one succeeds: {by_a:?} {by_b:?}"
+        );
+        let enabled = app
+            .operators()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|o| o.role == "admin" && !o.disabled)
+            .count();
+        assert_eq!(enabled, 1, "round {round}");
+    }
+}
