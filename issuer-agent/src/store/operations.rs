@@ -484,6 +484,211 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::tests::{offer, test_store};
+    use crate::store::{EventRow, OUTBOX, OutboxRow, RegistrationInsert, RegistrationRow};
+
+    /// Registration `r<i>` with one invitation `m<i>` due at `at`.
+    fn invited(i: usize, at: i64) -> RegistrationInsert {
+        let id = format!("r{i}");
+        RegistrationInsert {
+            registration: RegistrationRow {
+                id: id.clone(),
+                achievement_id: "a1".into(),
+                name: format!("Person {i}"),
+                email: format!("p{i}@example.org"),
+                email_key: format!("p{i}@example.org"),
+                locale: "en".into(),
+                tx_code: 0,
+                evidence: None,
+                results: None,
+                invitation_expires_at: 10_000,
+                wallet_registered_at: None,
+                created_at: at,
+            },
+            offer: None,
+            messages: vec![OutboxRow {
+                id: format!("m{i}"),
+                registration_id: id.clone(),
+                offer_id: None,
+                kind: "invitation".into(),
+                recipient: format!("p{i}@example.org"),
+                created_at: at + i as i64,
+                attempts: 0,
+                next_attempt_at: at,
+                sent_at: None,
+                last_error: None,
+            }],
+            events: vec![EventRow {
+                registration_id: id,
+                at,
+                event: "registered".into(),
+                detail: "{}".into(),
+            }],
+        }
+    }
+
+    fn audit(subject: &str) -> AuditEntry {
+        AuditEntry {
+            at: 2_000,
+            action: "mail.requeued".into(),
+            subject: subject.into(),
+            detail: "{}".into(),
+            operator_id: Some("op".into()),
+        }
+    }
+
+    /// The ids a delivery page in `state` lists at `now`.
+    async fn listed(store: &Store, state: &str, now: i64) -> Vec<String> {
+        let rows = store
+            .delivery_page(&DeliveryQuery {
+                state: Some(state.into()),
+                before: None,
+                limit: 50,
+                now,
+            })
+            .await
+            .unwrap();
+        for r in &rows {
+            assert_eq!(r.state(now), state, "the SQL and the row agree: {r:?}");
+        }
+        let mut ids: Vec<String> = rows.into_iter().map(|r| r.id).collect();
+        ids.sort();
+        ids
+    }
+
+    /// Each delivery state's SQL selects exactly the messages in it, the counts agree, and
+    /// only a given-up message is requeued (its registration no longer "mail failed").
+    #[tokio::test]
+    async fn delivery_states_are_filtered_and_counted_and_only_given_up_mail_requeues() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = test_store(dir.path()).await;
+        offer(&store).await;
+        store
+            .insert_registrations(&(1..=4).map(|i| invited(i, 1_000)).collect::<Vec<_>>())
+            .await
+            .unwrap();
+        // All four claimed at 2,000 until 2,060; then m4 sent, m3 given up, m2 to be
+        // retried at 3,000, m1 still being sent; m0 written after the claim.
+        let claimed = OUTBOX
+            .claim(&store.db, "w", 2_000, 2_060, 10)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 4);
+        OUTBOX
+            .mark_sent(&store.db, &["m4"], "w", 2_001)
+            .await
+            .unwrap();
+        assert!(
+            OUTBOX
+                .failed(&store.db, "m3", "w", NEVER, "550 5.1.1 unknown")
+                .await
+                .unwrap()
+        );
+        assert!(
+            OUTBOX
+                .failed(&store.db, "m2", "w", 3_000, "451 4.3.0 try later")
+                .await
+                .unwrap()
+        );
+        store
+            .insert_registrations(&[invited(0, 2_000)])
+            .await
+            .unwrap();
+
+        let now = 2_010;
+        for (state, ids) in [
+            ("queued", vec!["m0"]),
+            ("sending", vec!["m1"]),
+            ("retrying", vec!["m2"]),
+            ("failed", vec!["m3"]),
+            ("sent", vec!["m4"]),
+        ] {
+            assert_eq!(listed(&store, state, now).await, ids, "{state}");
+        }
+        assert_eq!(
+            store.delivery_counts(now).await.unwrap(),
+            [
+                ("queued", 1),
+                ("sending", 1),
+                ("retrying", 1),
+                ("failed", 1),
+                ("sent", 1)
+            ]
+        );
+        // Once the lease ran out, m1 is waiting again.
+        assert_eq!(listed(&store, "queued", 2_100).await, ["m0", "m1"]);
+        assert!(listed(&store, "sending", 2_100).await.is_empty());
+        // Newest first, after a key.
+        let page = store
+            .delivery_page(&DeliveryQuery {
+                state: None,
+                before: Some((1_003, "m3".into())),
+                limit: 2,
+                now,
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            page.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["m2", "m1"]
+        );
+
+        assert_eq!(
+            store.registration_status("r3").await.unwrap().as_deref(),
+            Some("mail_failed")
+        );
+        for id in ["m4", "m2", "m1", "m0"] {
+            assert_eq!(
+                store
+                    .requeue_failed_message(id, now, &audit("x"))
+                    .await
+                    .unwrap(),
+                Requeue::NotFailed,
+                "{id}"
+            );
+        }
+        assert_eq!(
+            store
+                .requeue_failed_message("nope", now, &audit("x"))
+                .await
+                .unwrap(),
+            Requeue::NotFound
+        );
+        assert_eq!(
+            store
+                .requeue_failed_message("m3", now, &audit("r3"))
+                .await
+                .unwrap(),
+            Requeue::Requeued {
+                registration_id: "r3".into()
+            }
+        );
+        assert_eq!(
+            store
+                .requeue_failed_message("m3", now, &audit("r3"))
+                .await
+                .unwrap(),
+            Requeue::NotFailed,
+            "once"
+        );
+        assert_eq!(
+            store.registration_status("r3").await.unwrap().as_deref(),
+            Some("invited")
+        );
+        let m3 = store.registration_messages("r3").await.unwrap().remove(0);
+        assert_eq!((m3.attempts, m3.next_attempt_at), (0, now));
+        assert_eq!(listed(&store, "retrying", now).await, ["m2", "m3"]);
+        let logged = store.audit_log(10).await.unwrap();
+        assert_eq!(
+            logged
+                .iter()
+                .filter(|e| e.action == "mail.requeued")
+                .count(),
+            1,
+            "refusals write nothing"
+        );
+        store.db.close().await;
+    }
 
     fn row(
         sent_at: Option<i64>,
