@@ -139,30 +139,35 @@ pub enum Requeue {
 
 impl Store {
     /// How many emails are in each of [`DELIVERY_STATES`] at `now` (zeros included, in
-    /// that order).
+    /// that order): the unsent ones (few, read through the partial indexes of unsent rows)
+    /// by state, and the sent ones as all the others (one `COUNT(*)`, no row read).
     pub async fn delivery_counts(&self, now: i64) -> Result<Vec<(&'static str, i64)>, StoreError> {
-        let row: (i64, i64, i64, i64, i64) = with_db!(&self.db, |pool| {
-            sqlx::query_as(
-            "SELECT \
-               CAST(COALESCE(SUM(CASE WHEN sent_at IS NULL AND next_attempt_at <> $1 \
-                    AND (claimed_until IS NULL OR claimed_until <= $2) AND last_error IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
-               CAST(COALESCE(SUM(CASE WHEN sent_at IS NULL AND next_attempt_at <> $1 \
-                    AND claimed_until > $2 THEN 1 ELSE 0 END), 0) AS BIGINT), \
-               CAST(COALESCE(SUM(CASE WHEN sent_at IS NULL AND next_attempt_at <> $1 \
-                    AND (claimed_until IS NULL OR claimed_until <= $2) AND last_error IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
-               CAST(COALESCE(SUM(CASE WHEN sent_at IS NULL AND next_attempt_at = $1 THEN 1 ELSE 0 END), 0) AS BIGINT), \
-               CAST(COALESCE(SUM(CASE WHEN sent_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) \
-             FROM outbox"
-        )
-        .bind(NEVER)
-        .bind(now)
-        .fetch_one(pool)
-        .await?
-        });
-        let (queued, sending, retrying, failed, sent) = row;
+        let (total, unsent, queued, sending, failed): (i64, i64, i64, i64, i64) = with_db!(
+            &self.db,
+            |pool| {
+                let total: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM outbox")
+                    .fetch_one(pool)
+                    .await?;
+                let (unsent, queued, sending, failed): (i64, i64, i64, i64) = sqlx::query_as(
+                    "SELECT CAST(COUNT(*) AS BIGINT), \
+                       CAST(COALESCE(SUM(CASE WHEN next_attempt_at <> $1 \
+                            AND (claimed_until IS NULL OR claimed_until <= $2) AND last_error IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
+                       CAST(COALESCE(SUM(CASE WHEN next_attempt_at <> $1 \
+                            AND claimed_until > $2 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+                       CAST(COALESCE(SUM(CASE WHEN next_attempt_at = $1 THEN 1 ELSE 0 END), 0) AS BIGINT) \
+                     FROM outbox WHERE sent_at IS NULL",
+                )
+                .bind(NEVER)
+                .bind(now)
+                .fetch_one(pool)
+                .await?;
+                (total, unsent, queued, sending, failed)
+            }
+        );
+        let retrying = unsent - queued - sending - failed;
         Ok(DELIVERY_STATES
             .into_iter()
-            .zip([queued, sending, retrying, failed, sent])
+            .zip([queued, sending, retrying, failed, total - unsent])
             .collect())
     }
 
