@@ -5,7 +5,9 @@ Usage: python3 smtp_sink.py PORT OUT_FILE
 Listens on 127.0.0.1:PORT, prints "ready" once accepting, and appends one JSON line per
 message to OUT_FILE, parsed by Python's own email package (an implementation independent
 of the lettre crate that wrote the message): envelope, headers, the text and HTML parts
-decoded, and inline images (base64) with their Content-ID. Runs until killed.
+decoded, and inline images (base64) with their Content-ID. Recipients listed in
+OUT_FILE.refuse (one a line, read at each RCPT) are refused with a 550 reply. Runs until
+killed.
 """
 
 import base64
@@ -22,7 +24,22 @@ from aiosmtpd.controller import Controller
 class Recorder:
     def __init__(self, path):
         self.path = path
+        self.refuse = path + ".refuse"
         self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        # Addresses listed (one a line) in OUT_FILE.refuse are refused as a real server
+        # refuses an unknown mailbox: a permanent 550 reply.
+        try:
+            with open(self.refuse, encoding="utf-8") as f:
+                refused = {line.strip().lower() for line in f if line.strip()}
+        except FileNotFoundError:
+            refused = set()
+        if address.lower() in refused:
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         msg = BytesParser(policy=policy.default).parsebytes(envelope.content)

@@ -7,6 +7,8 @@ pub mod images;
 pub mod import;
 pub mod issuance;
 pub mod offers;
+pub mod operations;
+pub mod operator_accounts;
 pub mod operators;
 pub mod registrations;
 pub mod tlog;

@@ -150,6 +150,17 @@ impl App {
         new: &NewOperator,
         via: &str,
     ) -> Result<OperatorView, AppError> {
+        self.create_operator_by(new, via, None).await
+    }
+
+    /// [`App::create_operator`], audited with the operator who made it (none: the command
+    /// line).
+    pub async fn create_operator_by(
+        &self,
+        new: &NewOperator,
+        via: &str,
+        by: Option<&str>,
+    ) -> Result<OperatorView, AppError> {
         let email = new.email.trim();
         if email.chars().count() > MAX_EMAIL
             || email.chars().any(char::is_whitespace)
@@ -190,7 +201,7 @@ impl App {
             action: "operator.created".into(),
             subject: row.id.clone(),
             detail: json!({ "email": row.email, "role": row.role, "via": via }).to_string(),
-            operator_id: None,
+            operator_id: by.map(str::to_owned),
         };
         if !self.store.insert_operator(&row, &audit).await? {
             return Err(AppError::bad_request(

@@ -16,26 +16,26 @@ use serde_json::json;
 
 use crate::common::TestStack;
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// A browser on the console over HTTP: its cookies, no redirects followed.
-struct Console {
-    http: reqwest::Client,
-    base: String,
-    jar: BTreeMap<String, String>,
-    lang: &'static str,
+pub(crate) struct Console {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) jar: BTreeMap<String, String>,
+    pub(crate) lang: &'static str,
 }
 
 /// A response: status, `Location`, body, and the raw `Set-Cookie` values.
-struct Answer {
-    status: u16,
-    location: String,
-    body: String,
-    set_cookies: Vec<String>,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) location: String,
+    pub(crate) body: String,
+    pub(crate) set_cookies: Vec<String>,
 }
 
 impl Console {
-    fn new(t: &TestStack) -> Console {
+    pub(crate) fn new(t: &TestStack) -> Console {
         Console {
             http: reqwest::Client::builder()
                 .no_proxy()
@@ -48,7 +48,7 @@ impl Console {
         }
     }
 
-    fn cookies(&self) -> String {
+    pub(crate) fn cookies(&self) -> String {
         self.jar
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -86,7 +86,7 @@ impl Console {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Answer {
+    pub(crate) async fn get(&mut self, path: &str) -> Answer {
         let r = self
             .http
             .get(format!("{}{path}", self.base))
@@ -98,11 +98,11 @@ impl Console {
         self.answer(r).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
+    pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
         self.post_with_cookies(path, form, &self.cookies()).await
     }
 
-    async fn post_with_cookies(
+    pub(crate) async fn post_with_cookies(
         &mut self,
         path: &str,
         form: &[(&str, &str)],
@@ -121,13 +121,13 @@ impl Console {
     }
 
     /// The CSRF token of this browser's forms, read from `path`.
-    async fn csrf(&mut self, path: &str) -> String {
+    pub(crate) async fn csrf(&mut self, path: &str) -> String {
         let a = self.get(path).await;
         assert_eq!(a.status, 200, "{path}: {}", a.body);
         field(&a.body, "csrf")
     }
 
-    async fn sign_in(&mut self, email: &str, password: &str) -> Answer {
+    pub(crate) async fn sign_in(&mut self, email: &str, password: &str) -> Answer {
         let csrf = self.csrf("/console/sign-in").await;
         self.post(
             "/console/sign-in",
@@ -138,7 +138,7 @@ impl Console {
 }
 
 /// The value of the first `name="<name>"` field of a page.
-fn field(html: &str, name: &str) -> String {
+pub(crate) fn field(html: &str, name: &str) -> String {
     html.split(&format!("name=\"{name}\" value=\""))
         .nth(1)
         .and_then(|s| s.split('"').next())
@@ -147,7 +147,7 @@ fn field(html: &str, name: &str) -> String {
 }
 
 /// The text of the element with `id`.
-fn by_id(html: &str, id: &str) -> Option<String> {
+pub(crate) fn by_id(html: &str, id: &str) -> Option<String> {
     let start = html.find(&format!("id=\"{id}\""))?;
     let rest = &html[start..];
     let open = rest.find('>')? + 1;
@@ -164,7 +164,7 @@ fn row_ids(html: &str) -> Vec<String> {
 }
 
 /// The `href` of the element with `id`, entity-decoded.
-fn link(html: &str, id: &str) -> Option<String> {
+pub(crate) fn link(html: &str, id: &str) -> Option<String> {
     let pattern = format!("id=\"{id}\" href=\"");
     let start = html.find(&pattern)?;
     let rest = &html[start + pattern.len()..];
@@ -176,7 +176,7 @@ fn link(html: &str, id: &str) -> Option<String> {
     )
 }
 
-async fn operator(t: &TestStack, email: &str, name: &str, role: &str) -> String {
+pub(crate) async fn operator(t: &TestStack, email: &str, name: &str, role: &str) -> String {
     let new = NewOperator {
         email: email.into(),
         name: name.into(),
@@ -189,7 +189,7 @@ async fn operator(t: &TestStack, email: &str, name: &str, role: &str) -> String 
         .id
 }
 
-async fn achievement(t: &TestStack) -> String {
+pub(crate) async fn achievement(t: &TestStack) -> String {
     let (s, a) = t
         .admin_post(
             "/admin/achievements",
@@ -201,7 +201,7 @@ async fn achievement(t: &TestStack) -> String {
 }
 
 /// Registers `n` people, `Person 001` … (`personNNN@example.org`), by an import.
-async fn register_people(t: &TestStack, ach: &str, n: usize) {
+pub(crate) async fn register_people(t: &TestStack, ach: &str, n: usize) {
     let mut csv = String::from("name,email\n");
     for i in 1..=n {
         csv.push_str(&format!("Person {i:03},person{i:03}@example.org\n"));
@@ -224,7 +224,7 @@ async fn register_people(t: &TestStack, ach: &str, n: usize) {
 
 /// Takes person `email` through the real flow to a badge: the invitation the outbox would
 /// send, the wallet's callback (an offer), the wallet accepting the offer.
-async fn give_badge(t: &TestStack, ach: &str, email: &str) -> String {
+pub(crate) async fn give_badge(t: &TestStack, ach: &str, email: &str) -> String {
     let issuer = &t.stack.issuer.app;
     let r = issuer
         .store
@@ -259,7 +259,7 @@ async fn give_badge(t: &TestStack, ach: &str, email: &str) -> String {
 }
 
 /// The data lines of a CSV export (after its byte order mark and header), split on CRLF.
-fn csv_data_lines(body: &str) -> Vec<String> {
+pub(crate) fn csv_data_lines(body: &str) -> Vec<String> {
     let body = body
         .strip_prefix('\u{feff}')
         .expect("a byte order mark for Excel");
@@ -398,7 +398,7 @@ async fn the_registrations_export_holds_exactly_the_filtered_rows_and_no_formula
 }
 
 /// The history rows of a person page: (event, operator shown).
-fn history(html: &str) -> Vec<(String, String)> {
+pub(crate) fn history(html: &str) -> Vec<(String, String)> {
     html.split("<tr data-event=\"")
         .skip(1)
         .map(|row| {
@@ -451,7 +451,7 @@ async fn the_person_page_shows_the_history_with_operators_and_resends_for_operat
     let a = op
         .post(
             &format!("/console/registrations/{p1}/status"),
-            &[("csrf", &csrf), ("status", "revoked")],
+            &[("csrf", &csrf), ("status", "revoked"), ("confirm", "yes")],
         )
         .await;
     assert_eq!(a.status, 303, "{}", a.body);
@@ -771,7 +771,12 @@ async fn operators_sign_in_and_roles_csrf_and_the_audit_log_hold() {
     let done = admin
         .post(
             &format!("/console/registrations/{p5}/status"),
-            &[("csrf", &csrf), ("status", "revoked"), ("back", back)],
+            &[
+                ("csrf", &csrf),
+                ("status", "revoked"),
+                ("confirm", "yes"),
+                ("back", back),
+            ],
         )
         .await;
     assert_eq!(done.status, 303, "{}", done.body);
@@ -813,7 +818,7 @@ async fn operators_sign_in_and_roles_csrf_and_the_audit_log_hold() {
     let a = op
         .post(
             "/console/registrations/no-such-person/status",
-            &[("csrf", &csrf), ("status", "revoked")],
+            &[("csrf", &csrf), ("status", "revoked"), ("confirm", "yes")],
         )
         .await;
     assert_eq!(a.status, 404);
@@ -1072,7 +1077,7 @@ async fn console_pages_in_chromium_at_two_widths_in_two_languages() {
         b.wait_for_text("#history", "Badge received").await.unwrap();
         b.screenshot("person-en").await.unwrap();
         b.click("#lang-ja").await.unwrap();
-        b.wait_for_text("h2", "履歴").await.unwrap();
+        b.wait_for_text("#history-heading", "履歴").await.unwrap();
         b.wait_for_text("#history", "バッジ受け取り").await.unwrap();
         b.screenshot("person-ja").await.unwrap();
         b.wait_until(

@@ -111,6 +111,13 @@ impl SmtpSink {
         self.child = Some(child);
     }
 
+    /// From now on, refuses mail to `addresses` as a server refuses an unknown mailbox
+    /// (`550 5.1.1 … Recipient address rejected`); an empty list accepts every address.
+    pub fn refuse(&self, addresses: &[&str]) {
+        let path = self.out.with_extension("jsonl.refuse");
+        std::fs::write(&path, addresses.join("\n")).expect("the sink's refuse list is written");
+    }
+
     /// The `SMTP_URL` of this sink (plain SMTP on loopback).
     pub fn url(&self) -> String {
         format!("smtp://127.0.0.1:{}", self.port)

@@ -13,6 +13,11 @@
 //! through it, naming the role it needs; a viewer's POST is answered 403 with a page
 //! saying so. Handlers parse, make one domain call and render.
 
+mod audit;
+mod badge;
+mod delivery;
+mod operators;
+mod ops_texts;
 mod pages;
 mod texts;
 
@@ -48,6 +53,23 @@ pub fn router() -> Router<App> {
         .route(
             "/console/registrations/{id}/status",
             post(pages::set_registration_status),
+        )
+        .route(
+            "/console/registrations/{id}/revoke",
+            get(badge::revoke_confirm),
+        )
+        .route("/console/delivery", get(delivery::delivery))
+        .route("/console/delivery/{id}/retry", post(delivery::retry))
+        .route("/console/audit", get(audit::audit))
+        .route("/console/audit.csv", get(audit::audit_csv))
+        .route(
+            "/console/operators",
+            get(operators::operators).post(operators::add),
+        )
+        .route("/console/operators/{id}/{change}", post(operators::change))
+        .route(
+            "/console/password",
+            get(operators::password_page).post(operators::change_password),
         )
         .route("/console/lang/{lang}", get(pages::set_lang))
 }
@@ -250,6 +272,10 @@ impl Web {
                 .map(|o| format!("{} ({})", o.name, texts::role_label(self.lang, o.role))),
             here: here.to_owned(),
             section,
+            admin: self
+                .operator
+                .as_ref()
+                .is_some_and(|o| o.role.allows(Role::Admin)),
         }
     }
 
@@ -288,6 +314,8 @@ pub struct Layout {
     pub here: String,
     /// `home`, `registrations`, or empty: the menu marks it.
     pub section: &'static str,
+    /// The signed-in operator is an admin: the menu shows the operators page.
+    pub admin: bool,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -423,6 +451,7 @@ impl IntoResponse for PageError {
                 who: None,
                 here: "/console".into(),
                 section: "",
+                admin: false,
             },
             status: status.as_u16(),
             message,

@@ -6,6 +6,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
 
+use super::badge::{self, Action};
+use super::ops_texts::{OpsTexts, ops};
 use super::texts::{self, Lang};
 use super::{
     Layout, PageError, Web, cookie_names, encode, local_console_path, see_other, set_cookie,
@@ -224,12 +226,6 @@ fn counts(lang: Lang, by_status: &[(&'static str, i64)], current: Option<&str>) 
         .collect()
 }
 
-/// A button of a row's status form.
-struct Action {
-    value: &'static str,
-    label: &'static str,
-}
-
 struct Row {
     id: String,
     name: String,
@@ -322,29 +318,7 @@ pub async fn registrations(
         .rows
         .into_iter()
         .map(|r| {
-            let actions = match r.status.as_str() {
-                "badge_received" => vec![
-                    Action {
-                        value: "suspended",
-                        label: t.suspend,
-                    },
-                    Action {
-                        value: "revoked",
-                        label: t.revoke,
-                    },
-                ],
-                "suspended" => vec![
-                    Action {
-                        value: "valid",
-                        label: t.restore,
-                    },
-                    Action {
-                        value: "revoked",
-                        label: t.revoke,
-                    },
-                ],
-                _ => vec![],
-            };
+            let actions = badge::actions(t, &r.status);
             Row {
                 status_label: texts::status_label(web.lang, &r.status),
                 registered: protocol::clock::rfc3339(r.created_at)
@@ -509,13 +483,16 @@ struct PersonPage {
     registered: String,
     resend_label: Option<&'static str>,
     can_change: bool,
+    /// The badge's status changes this person's badge may have (operators and admins).
+    actions: Vec<Action>,
+    o: &'static OpsTexts,
     done: Option<&'static str>,
     history: Vec<HistoryLine>,
     emails: Vec<EmailLine>,
 }
 
 /// A time as the console shows it: RFC 3339, to the minute, UTC.
-fn shown_time(at: i64) -> String {
+pub(super) fn shown_time(at: i64) -> String {
     let t = protocol::clock::rfc3339(at);
     match (t.get(..10), t.get(11..16)) {
         (Some(day), Some(minute)) => format!("{day} {minute} UTC"),
@@ -578,6 +555,7 @@ pub async fn person(
     let done = match query.done.as_deref() {
         Some("invitation") => Some(t.invitation_resent),
         Some("offer") => Some(t.offer_resent),
+        Some("1") => Some(t.status_changed),
         _ => None,
     };
     let layout = web.layout(&p.registration.name, &here, "registrations");
@@ -593,6 +571,8 @@ pub async fn person(
                 Resend::Offer => t.resend_offer,
             }),
             can_change,
+            actions: badge::actions(t, &p.status),
+            o: ops(web.lang),
             done,
             history,
             emails,
@@ -629,7 +609,9 @@ pub async fn resend(
 }
 
 /// `POST /console/registrations/{id}/status`: revoke, suspend or restore the person's
-/// badge (operators and admins), then back to the page the form was on.
+/// badge (operators and admins), then back to the page the form was on. A revocation not
+/// confirmed (`confirm=yes`, sent by the "are you sure" page) goes to that page first and
+/// changes nothing.
 pub async fn set_registration_status(
     State(app): State<App>,
     web: Web,
@@ -637,15 +619,19 @@ pub async fn set_registration_status(
     body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
     let (operator, form) = web.form(&app, &body, Role::Operator)?;
-    app.set_registration_status(&id, form.value("status"), &operator)
-        .await
-        .map_err(|e| web.error(e))?;
     let back = local_console_path(form.get("back"));
     let back = if back.starts_with("/console/registrations") {
         back
     } else {
         "/console/registrations".to_owned()
     };
+    // A revocation is final: it is made only from the page that says so.
+    if badge::needs_confirmation(form.value("status"), form.get("confirm")) {
+        return Ok(see_other(&badge::confirmation_link(&id, &back)));
+    }
+    app.set_registration_status(&id, form.value("status"), &operator)
+        .await
+        .map_err(|e| web.error(e))?;
     let sep = if back.contains('?') { '&' } else { '?' };
     Ok(see_other(&format!("{back}{sep}done=1")))
 }

@@ -1,0 +1,263 @@
+//! The fixed texts of the console's operations pages (a badge's revocation, delivery, the
+//! audit log, operators), in English and Japanese: kept apart from [`super::texts`] so
+//! those pages grow without touching the shared table.
+
+use super::texts::Lang;
+
+/// The operations pages' text table of a language.
+pub fn ops(lang: Lang) -> &'static OpsTexts {
+    match lang {
+        Lang::En => &EN,
+        Lang::Ja => &JA,
+    }
+}
+
+pub struct OpsTexts {
+    pub badge_actions: &'static str,
+    pub revoked_is_final: &'static str,
+    pub revoke_title: &'static str,
+    pub revoke_explain: &'static str,
+    pub revoke_yes: &'static str,
+    pub revoke_no: &'static str,
+    pub delivery_intro: &'static str,
+    pub by_state: &'static str,
+    pub all_states: &'static str,
+    pub state: &'static str,
+    pub recipient: &'static str,
+    pub attempts: &'static str,
+    pub written: &'static str,
+    pub sent: &'static str,
+    pub server_reply: &'static str,
+    pub retry: &'static str,
+    pub retried: &'static str,
+    pub no_messages: &'static str,
+    pub audit_intro: &'static str,
+    pub operator: &'static str,
+    pub everyone: &'static str,
+    pub action: &'static str,
+    pub action_code: &'static str,
+    pub all_actions: &'static str,
+    pub from_day: &'static str,
+    pub until_day: &'static str,
+    pub day_hint: &'static str,
+    pub subject: &'static str,
+    pub detail: &'static str,
+    pub no_entries: &'static str,
+    pub export_audit: &'static str,
+    pub system: &'static str,
+    pub operators_intro: &'static str,
+    pub role: &'static str,
+    pub state_of_account: &'static str,
+    pub enabled: &'static str,
+    pub disabled: &'static str,
+    pub added: &'static str,
+    pub disable: &'static str,
+    pub enable: &'static str,
+    pub change_role: &'static str,
+    pub add_operator: &'static str,
+    pub display_name: &'static str,
+    pub initial_password: &'static str,
+    pub initial_password_hint: &'static str,
+    pub add: &'static str,
+    pub operator_added: &'static str,
+    pub password_once: &'static str,
+    pub operator_changed: &'static str,
+    pub you: &'static str,
+    pub password_intro: &'static str,
+    pub current_password: &'static str,
+    pub new_password: &'static str,
+    pub new_password_hint: &'static str,
+    pub change_password: &'static str,
+    pub password_changed: &'static str,
+}
+
+const EN: OpsTexts = OpsTexts {
+    badge_actions: "Change the badge",
+    revoked_is_final: "This badge is revoked. A revocation is final: issue a new badge if it was a mistake.",
+    revoke_title: "Revoke this badge?",
+    revoke_explain: "Anyone who checks the badge from now on, the holder included, will see it as revoked, in every form it was issued in. A revocation cannot be undone. To stop the badge only for a while, suspend it instead.",
+    revoke_yes: "Yes, revoke the badge",
+    revoke_no: "No, go back",
+    delivery_intro: "Every email the issuer writes waits here until the mail server accepts it. A failed attempt is tried again later, up to twelve times; then it is given up, and an operator can put it back in the queue.",
+    by_state: "Emails by delivery state",
+    all_states: "All states",
+    state: "Delivery",
+    recipient: "To",
+    attempts: "Attempts",
+    written: "Written",
+    sent: "Sent",
+    server_reply: "Mail server's reply",
+    retry: "Retry",
+    retried: "The email is back in the queue and will be sent again shortly.",
+    no_messages: "No emails match.",
+    audit_intro: "Every change made to badges, registrations and operators, with who made it: an operator of this console, or else the admin API, the command line or a holder's wallet.",
+    operator: "Operator",
+    everyone: "Everyone",
+    action: "Action",
+    action_code: "Action (code)",
+    all_actions: "All actions",
+    from_day: "From (day)",
+    until_day: "Until (day)",
+    day_hint: "YYYY-MM-DD, UTC",
+    subject: "Concerns",
+    detail: "Details",
+    no_entries: "No entries match.",
+    export_audit: "Download these entries as CSV (opens in Excel)",
+    system: "No operator (admin API, command line or wallet)",
+    operators_intro: "The people who may use this console. Administrators manage operators; operators run the program; viewers only look. A disabled operator is signed out at once and cannot sign in.",
+    role: "Role",
+    state_of_account: "Account",
+    enabled: "Enabled",
+    disabled: "Disabled",
+    added: "Added",
+    disable: "Disable",
+    enable: "Enable",
+    change_role: "Change role",
+    add_operator: "Add an operator",
+    display_name: "Name",
+    initial_password: "First password",
+    initial_password_hint: "At least 10 characters. Leave empty and the console makes one, shown once.",
+    add: "Add",
+    operator_added: "The operator was added.",
+    password_once: "Their first password (shown only now; pass it on safely):",
+    operator_changed: "The operator was changed.",
+    you: "you",
+    password_intro: "Change the password you sign in with. Your other signed-in browsers are signed out.",
+    current_password: "Current password",
+    new_password: "New password",
+    new_password_hint: "At least 10 characters.",
+    change_password: "Change the password",
+    password_changed: "Your password was changed.",
+};
+
+const JA: OpsTexts = OpsTexts {
+    badge_actions: "バッジの状態を変更",
+    revoked_is_final: "このバッジは取り消し済みです。取り消しは元に戻せません。誤りだった場合は新しいバッジを発行してください。",
+    revoke_title: "このバッジを取り消しますか？",
+    revoke_explain: "取り消すと、これ以降バッジを確認する人（受け取った本人を含む）には、発行したすべての形式で「取り消し済み」と表示されます。取り消しは元に戻せません。一時的に止めたいだけの場合は「一時停止」を使ってください。",
+    revoke_yes: "はい、バッジを取り消します",
+    revoke_no: "いいえ、戻ります",
+    delivery_intro: "発行者が作成したメールは、メールサーバーが受け付けるまでここで待機します。送信に失敗したメールは時間をおいて最大12回まで再送し、それでも失敗した場合は送信を終了します。終了したメールは運用担当者が再送の列に戻せます。",
+    by_state: "配信状態別のメール数",
+    all_states: "すべての状態",
+    state: "配信状態",
+    recipient: "宛先",
+    attempts: "試行回数",
+    written: "作成日時",
+    sent: "送信日時",
+    server_reply: "メールサーバーの応答",
+    retry: "再送する",
+    retried: "メールを再送の列に戻しました。まもなく送信されます。",
+    no_messages: "該当するメールはありません。",
+    audit_intro: "バッジ・登録者・運用担当者に対するすべての変更と、変更した人の記録です。運用担当者の名前がない記録は、管理 API・コマンドライン・受け取った人のウォレットによる変更です。",
+    operator: "運用担当者",
+    everyone: "全員",
+    action: "操作",
+    action_code: "操作コード",
+    all_actions: "すべての操作",
+    from_day: "開始日",
+    until_day: "終了日",
+    day_hint: "YYYY-MM-DD（UTC）",
+    subject: "対象",
+    detail: "詳細",
+    no_entries: "該当する記録はありません。",
+    export_audit: "この記録を CSV でダウンロード（Excel で開けます）",
+    system: "運用担当者以外（管理 API・コマンドライン・ウォレット）",
+    operators_intro: "このコンソールを使える人の一覧です。管理者は運用担当者を管理し、運用担当はプログラムを運用し、閲覧のみの人は見ることだけができます。無効にした人はすぐにログアウトされ、ログインできなくなります。",
+    role: "権限",
+    state_of_account: "アカウント",
+    enabled: "有効",
+    disabled: "無効",
+    added: "追加日",
+    disable: "無効にする",
+    enable: "有効にする",
+    change_role: "権限を変更",
+    add_operator: "運用担当者を追加",
+    display_name: "氏名",
+    initial_password: "初期パスワード",
+    initial_password_hint: "10文字以上。空欄にするとコンソールが作成し、一度だけ表示します。",
+    add: "追加する",
+    operator_added: "運用担当者を追加しました。",
+    password_once: "初期パスワード（今だけ表示されます。安全な方法で本人に伝えてください）：",
+    operator_changed: "運用担当者の設定を変更しました。",
+    you: "あなた",
+    password_intro: "ログインに使うパスワードを変更します。ほかのブラウザでのログインは終了します。",
+    current_password: "現在のパスワード",
+    new_password: "新しいパスワード",
+    new_password_hint: "10文字以上。",
+    change_password: "パスワードを変更する",
+    password_changed: "パスワードを変更しました。",
+};
+
+/// A delivery state as the delivery page says it.
+pub fn delivery_state_label(lang: Lang, state: &str) -> &'static str {
+    match (lang, state) {
+        (Lang::En, "queued") => "Waiting to be sent",
+        (Lang::En, "sending") => "Being sent",
+        (Lang::En, "retrying") => "Failed, will retry",
+        (Lang::En, "failed") => "Failed (given up)",
+        (Lang::En, "sent") => "Sent",
+        (Lang::Ja, "queued") => "送信待ち",
+        (Lang::Ja, "sending") => "送信中",
+        (Lang::Ja, "retrying") => "送信失敗（再試行予定）",
+        (Lang::Ja, "failed") => "送信失敗（再試行終了）",
+        (Lang::Ja, "sent") => "送信済み",
+        (Lang::En, _) => "Unknown",
+        (Lang::Ja, _) => "不明",
+    }
+}
+
+/// An audit action as the audit page says it; an action without words of its own is
+/// shown by its name.
+pub fn action_label(lang: Lang, action: &str) -> String {
+    let label = match (lang, action) {
+        (Lang::En, "credential.issued") => "Badge issued",
+        (Lang::En, "credential.revoked") => "Badge revoked",
+        (Lang::En, "credential.suspended") => "Badge suspended",
+        (Lang::En, "credential.valid") => "Badge restored",
+        (Lang::En, "registration.invitation_resent") => "Invitation sent again",
+        (Lang::En, "registration.offer_resent") => "Badge offer sent again",
+        (Lang::En, "offer.approved") => "Offer approved",
+        (Lang::En, "offer.rejected") => "Offer rejected",
+        (Lang::En, "operator.created") => "Operator added",
+        (Lang::En, "mail.requeued") => "Email put back in the queue",
+        (Lang::En, "operator.disabled") => "Operator disabled",
+        (Lang::En, "operator.enabled") => "Operator enabled",
+        (Lang::En, "operator.role_changed") => "Operator's role changed",
+        (Lang::En, "operator.password_changed") => "Operator's password changed",
+        (Lang::Ja, "credential.issued") => "バッジ発行",
+        (Lang::Ja, "credential.revoked") => "バッジ取り消し",
+        (Lang::Ja, "credential.suspended") => "バッジ一時停止",
+        (Lang::Ja, "credential.valid") => "バッジ再開",
+        (Lang::Ja, "registration.invitation_resent") => "招待メール再送",
+        (Lang::Ja, "registration.offer_resent") => "受け取り案内再送",
+        (Lang::Ja, "offer.approved") => "発行の承認",
+        (Lang::Ja, "offer.rejected") => "発行の却下",
+        (Lang::Ja, "operator.created") => "運用担当者の追加",
+        (Lang::Ja, "mail.requeued") => "メールを再送の列に戻す",
+        (Lang::Ja, "operator.disabled") => "運用担当者を無効化",
+        (Lang::Ja, "operator.enabled") => "運用担当者を有効化",
+        (Lang::Ja, "operator.role_changed") => "運用担当者の権限変更",
+        (Lang::Ja, "operator.password_changed") => "運用担当者のパスワード変更",
+        _ => return action.to_owned(),
+    };
+    label.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_delivery_state_has_a_label_in_each_language() {
+        for s in crate::store::DELIVERY_STATES {
+            assert_ne!(delivery_state_label(Lang::En, s), "Unknown", "{s}");
+            assert_ne!(delivery_state_label(Lang::Ja, s), "不明", "{s}");
+        }
+        assert_eq!(
+            action_label(Lang::Ja, "mail.requeued"),
+            "メールを再送の列に戻す"
+        );
+        assert_eq!(action_label(Lang::En, "offer.deferred"), "offer.deferred");
+    }
+}
