@@ -5,6 +5,7 @@ pub mod achievements;
 pub mod console;
 pub mod images;
 pub mod import;
+pub mod import_jobs;
 pub mod issuance;
 pub mod offers;
 pub mod operators;

@@ -241,10 +241,12 @@ macro_rules! select_offers {
 
 mod console;
 mod deferred;
+mod import_jobs;
 mod registrations;
 mod tlog;
 pub use console::*;
 pub use deferred::*;
+pub use import_jobs::*;
 pub use registrations::*;
 
 impl Store {

@@ -16,26 +16,26 @@ use serde_json::json;
 
 use crate::common::TestStack;
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// A browser on the console over HTTP: its cookies, no redirects followed.
-struct Console {
-    http: reqwest::Client,
-    base: String,
-    jar: BTreeMap<String, String>,
-    lang: &'static str,
+pub(crate) struct Console {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) jar: BTreeMap<String, String>,
+    pub(crate) lang: &'static str,
 }
 
 /// A response: status, `Location`, body, and the raw `Set-Cookie` values.
-struct Answer {
-    status: u16,
-    location: String,
-    body: String,
-    set_cookies: Vec<String>,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) location: String,
+    pub(crate) body: String,
+    pub(crate) set_cookies: Vec<String>,
 }
 
 impl Console {
-    fn new(t: &TestStack) -> Console {
+    pub(crate) fn new(t: &TestStack) -> Console {
         Console {
             http: reqwest::Client::builder()
                 .no_proxy()
@@ -48,7 +48,7 @@ impl Console {
         }
     }
 
-    fn cookies(&self) -> String {
+    pub(crate) fn cookies(&self) -> String {
         self.jar
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -56,7 +56,7 @@ impl Console {
             .join("; ")
     }
 
-    async fn answer(&mut self, r: reqwest::Response) -> Answer {
+    pub(crate) async fn answer(&mut self, r: reqwest::Response) -> Answer {
         let status = r.status().as_u16();
         let location = r
             .headers()
@@ -86,7 +86,7 @@ impl Console {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Answer {
+    pub(crate) async fn get(&mut self, path: &str) -> Answer {
         let r = self
             .http
             .get(format!("{}{path}", self.base))
@@ -98,11 +98,11 @@ impl Console {
         self.answer(r).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
+    pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
         self.post_with_cookies(path, form, &self.cookies()).await
     }
 
-    async fn post_with_cookies(
+    pub(crate) async fn post_with_cookies(
         &mut self,
         path: &str,
         form: &[(&str, &str)],
@@ -121,13 +121,13 @@ impl Console {
     }
 
     /// The CSRF token of this browser's forms, read from `path`.
-    async fn csrf(&mut self, path: &str) -> String {
+    pub(crate) async fn csrf(&mut self, path: &str) -> String {
         let a = self.get(path).await;
         assert_eq!(a.status, 200, "{path}: {}", a.body);
         field(&a.body, "csrf")
     }
 
-    async fn sign_in(&mut self, email: &str, password: &str) -> Answer {
+    pub(crate) async fn sign_in(&mut self, email: &str, password: &str) -> Answer {
         let csrf = self.csrf("/console/sign-in").await;
         self.post(
             "/console/sign-in",
@@ -138,7 +138,7 @@ impl Console {
 }
 
 /// The value of the first `name="<name>"` field of a page.
-fn field(html: &str, name: &str) -> String {
+pub(crate) fn field(html: &str, name: &str) -> String {
     html.split(&format!("name=\"{name}\" value=\""))
         .nth(1)
         .and_then(|s| s.split('"').next())
@@ -147,7 +147,7 @@ fn field(html: &str, name: &str) -> String {
 }
 
 /// The text of the element with `id`.
-fn by_id(html: &str, id: &str) -> Option<String> {
+pub(crate) fn by_id(html: &str, id: &str) -> Option<String> {
     let start = html.find(&format!("id=\"{id}\""))?;
     let rest = &html[start..];
     let open = rest.find('>')? + 1;
@@ -176,7 +176,7 @@ fn link(html: &str, id: &str) -> Option<String> {
     )
 }
 
-async fn operator(t: &TestStack, email: &str, name: &str, role: &str) -> String {
+pub(crate) async fn operator(t: &TestStack, email: &str, name: &str, role: &str) -> String {
     let new = NewOperator {
         email: email.into(),
         name: name.into(),
@@ -189,7 +189,7 @@ async fn operator(t: &TestStack, email: &str, name: &str, role: &str) -> String 
         .id
 }
 
-async fn achievement(t: &TestStack) -> String {
+pub(crate) async fn achievement(t: &TestStack) -> String {
     let (s, a) = t
         .admin_post(
             "/admin/achievements",

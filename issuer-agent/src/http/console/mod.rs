@@ -13,6 +13,8 @@
 //! through it, naming the role it needs; a viewer's POST is answered 403 with a page
 //! saying so. Handlers parse, make one domain call and render.
 
+mod import;
+mod import_texts;
 mod pages;
 mod texts;
 
@@ -50,6 +52,17 @@ pub fn router() -> Router<App> {
             post(pages::set_registration_status),
         )
         .route("/console/lang/{lang}", get(pages::set_lang))
+        .route(
+            "/console/import",
+            get(import::page)
+                .post(import::upload)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/console/import/progress.js", get(import::script))
+        .route("/console/import/{id}", get(import::job))
+        .route("/console/import/{id}/confirm", post(import::confirm))
+        .route("/console/import/{id}/resume", post(import::resume))
+        .route("/console/import/{id}/events", get(import::events))
 }
 
 /// The Content Security Policy of the console's pages: no scripts at all.
@@ -286,7 +299,7 @@ pub struct Layout {
     pub who: Option<String>,
     /// This page's path and query, for the language switch to come back to.
     pub here: String,
-    /// `home`, `registrations`, or empty: the menu marks it.
+    /// `home`, `registrations`, `import`, or empty: the menu marks it.
     pub section: &'static str,
 }
 

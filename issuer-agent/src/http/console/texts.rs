@@ -94,6 +94,7 @@ pub struct Texts {
     pub back_to_registrations: &'static str,
     pub no_history: &'static str,
     pub person_status: &'static str,
+    pub import: &'static str,
 }
 
 const EN: Texts = Texts {
@@ -159,6 +160,7 @@ const EN: Texts = Texts {
     back_to_registrations: "Back to the registrations",
     no_history: "Nothing has happened yet.",
     person_status: "Status",
+    import: "Import",
 };
 
 const JA: Texts = Texts {
@@ -224,6 +226,7 @@ const JA: Texts = Texts {
     back_to_registrations: "登録者一覧へ戻る",
     no_history: "まだ記録はありません。",
     person_status: "状態",
+    import: "取り込み",
 };
 
 /// A registration status as the pages say it.
