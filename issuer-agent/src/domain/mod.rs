@@ -10,6 +10,7 @@ pub mod issuance;
 pub mod offers;
 pub mod operators;
 pub mod registrations;
+pub mod settings;
 pub mod tlog;
 
 /// The name of a credential status value (0 valid, 1 revoked, 2 suspended).

@@ -243,11 +243,13 @@ mod console;
 mod deferred;
 mod import_jobs;
 mod registrations;
+mod settings;
 mod tlog;
 pub use console::*;
 pub use deferred::*;
 pub use import_jobs::*;
 pub use registrations::*;
+pub use settings::*;
 
 impl Store {
     pub async fn connect(url: &str, pg_schema: Option<&str>) -> Result<Store, kit::db::DbError> {

@@ -11,6 +11,7 @@ mod check_camera;
 mod common;
 mod console;
 mod console_import;
+mod console_settings;
 mod counterfeit;
 mod deferred;
 mod demo;

@@ -180,7 +180,7 @@ struct Upload {
 }
 
 /// Why the upload form could not be read.
-enum UploadError {
+pub(super) enum UploadError {
     TooLarge,
     Unreadable(String),
 }
@@ -191,7 +191,10 @@ const DRAIN_LIMIT: usize = 256 * 1024 * 1024;
 
 /// The whole body, or [`UploadError::TooLarge`] when it is over `limit` bytes (what follows
 /// is read and dropped, up to [`DRAIN_LIMIT`]).
-async fn body_within(body: axum::body::Body, limit: usize) -> Result<Vec<u8>, UploadError> {
+pub(super) async fn body_within(
+    body: axum::body::Body,
+    limit: usize,
+) -> Result<Vec<u8>, UploadError> {
     use futures_util::StreamExt;
     let mut stream = body.into_data_stream();
     let mut out = Vec::new();
@@ -213,47 +216,73 @@ async fn body_within(body: axum::body::Body, limit: usize) -> Result<Vec<u8>, Up
     }
 }
 
-async fn read_upload(request: Request) -> Result<Upload, UploadError> {
-    let (parts, body) = request.into_parts();
-    let body = body_within(body, UPLOAD_BODY_LIMIT).await?;
-    let request = Request::from_parts(parts, axum::body::Body::from(body));
+/// A part of a `multipart/form-data` form.
+pub(super) struct Part {
+    pub name: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Part {
+    /// The part as a short text (a form field).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes)
+            .chars()
+            .take(200)
+            .collect()
+    }
+}
+
+/// The parts of a `multipart/form-data` body of at most `limit` bytes.
+pub(super) async fn parts(request: Request, limit: usize) -> Result<Vec<Part>, UploadError> {
+    let (head, body) = request.into_parts();
+    let body = body_within(body, limit).await?;
+    let request = Request::from_parts(head, axum::body::Body::from(body));
     let mut form = Multipart::from_request(request, &())
         .await
         .map_err(|e| UploadError::Unreadable(e.body_text()))?;
+    let mut out = Vec::new();
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) => return Err(UploadError::Unreadable(e.body_text())),
+        };
+        let name = field.name().unwrap_or("").to_owned();
+        let file_name = field.file_name().unwrap_or("").to_owned();
+        let content_type = field.content_type().unwrap_or("").to_owned();
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| UploadError::Unreadable(e.body_text()))?;
+        out.push(Part {
+            name,
+            file_name,
+            content_type,
+            bytes: bytes.to_vec(),
+        });
+    }
+    Ok(out)
+}
+
+async fn read_upload(request: Request) -> Result<Upload, UploadError> {
     let mut upload = Upload {
         csrf: None,
         achievement_id: None,
         file_name: String::new(),
         body: Vec::new(),
     };
-    loop {
-        let field = match form.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return Err(UploadError::TooLarge);
-            }
-            Err(e) => return Err(UploadError::Unreadable(e.body_text())),
-        };
-        let name = field.name().unwrap_or("").to_owned();
-        let file_name = field.file_name().unwrap_or("").to_owned();
-        let bytes = match field.bytes().await {
-            Ok(b) => b,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return Err(UploadError::TooLarge);
-            }
-            Err(e) => return Err(UploadError::Unreadable(e.body_text())),
-        };
-        let text = || String::from_utf8_lossy(&bytes).chars().take(200).collect();
-        match name.as_str() {
-            "csrf" => upload.csrf = Some(text()),
+    for part in parts(request, UPLOAD_BODY_LIMIT).await? {
+        match part.name.as_str() {
+            "csrf" => upload.csrf = Some(part.text()),
             "achievement_id" => {
-                let id: String = text();
+                let id = part.text();
                 upload.achievement_id = (!id.is_empty()).then_some(id);
             }
             "file" => {
-                upload.file_name = file_name;
-                upload.body = bytes.to_vec();
+                upload.file_name = part.file_name;
+                upload.body = part.bytes;
             }
             _ => {}
         }
@@ -263,7 +292,12 @@ async fn read_upload(request: Request) -> Result<Upload, UploadError> {
 
 /// The role gate for a multipart form: its CSRF token goes through the console's one
 /// check ([`Web::form`]) as the form it would be.
-fn gate(web: &Web, app: &App, csrf: Option<&str>, needs: Role) -> Result<Operator, PageError> {
+pub(super) fn gate(
+    web: &Web,
+    app: &App,
+    csrf: Option<&str>,
+    needs: Role,
+) -> Result<Operator, PageError> {
     let body = format!("csrf={}", encode(csrf.unwrap_or("")));
     Ok(web.form(app, body.as_bytes(), needs)?.0)
 }

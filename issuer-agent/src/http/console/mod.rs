@@ -16,6 +16,7 @@
 mod import;
 mod import_texts;
 mod pages;
+mod settings;
 mod texts;
 
 use std::net::IpAddr;
@@ -63,6 +64,13 @@ pub fn router() -> Router<App> {
         .route("/console/import/{id}/confirm", post(import::confirm))
         .route("/console/import/{id}/resume", post(import::resume))
         .route("/console/import/{id}/events", get(import::events))
+        .route(
+            "/console/settings",
+            get(settings::page)
+                .post(settings::save)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/issuer/logo", get(settings::logo))
 }
 
 /// The Content Security Policy of the console's pages: no scripts at all.

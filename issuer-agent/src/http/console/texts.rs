@@ -95,6 +95,7 @@ pub struct Texts {
     pub no_history: &'static str,
     pub person_status: &'static str,
     pub import: &'static str,
+    pub settings: &'static str,
 }
 
 const EN: Texts = Texts {
@@ -161,6 +162,7 @@ const EN: Texts = Texts {
     no_history: "Nothing has happened yet.",
     person_status: "Status",
     import: "Import",
+    settings: "Settings",
 };
 
 const JA: Texts = Texts {
@@ -227,6 +229,7 @@ const JA: Texts = Texts {
     no_history: "まだ記録はありません。",
     person_status: "状態",
     import: "取り込み",
+    settings: "設定",
 };
 
 /// A registration status as the pages say it.
