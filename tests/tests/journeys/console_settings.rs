@@ -350,3 +350,48 @@ async fn settings_are_for_administrators_with_checked_values() {
     assert_eq!(entry.operator_id.as_deref(), Some(admin_id.as_str()));
     assert!(entry.detail.contains("name_en"), "{}", entry.detail);
 }
+
+#[tokio::test]
+#[ignore = "heavy: run by ./test (headless Chromium)"]
+async fn the_settings_page_in_chromium_at_two_widths_in_two_languages() {
+    let t = TestStack::start_with(|c| {
+        c.issuer.password_cost = kit::password::PasswordCost::TEST;
+        c.issuer.outbox_concurrency = 0;
+    })
+    .await;
+    operator(&t, "admin@agency.example", "Aiko Admin", "admin").await;
+    let console = format!("{}/console", t.issuer());
+    let dir = tempfile::tempdir().unwrap();
+    let logo = dir.path().join("logo.png");
+    std::fs::write(&logo, png()).unwrap();
+
+    let mut b = akashi_tests::browser::Browser::start("console-settings")
+        .await
+        .unwrap();
+    b.goto(&format!("{console}/sign-in")).await.unwrap();
+    b.fill("#email", "admin@agency.example").await.unwrap();
+    b.fill("#password", PASSWORD).await.unwrap();
+    b.click("#sign-in").await.unwrap();
+    b.wait_for_text("#who", "Aiko Admin").await.unwrap();
+    b.goto(&format!("{console}/settings")).await.unwrap();
+    b.wait_for_text("h1", "Settings").await.unwrap();
+    b.screenshots("settings-en").await.unwrap();
+    b.fill("#name_ja", "県スキル事務局").await.unwrap();
+    b.fill("#brand_color", "not a colour").await.unwrap();
+    b.click("#save").await.unwrap();
+    b.wait_for_text("#problems", "a colour like #1d3557")
+        .await
+        .unwrap();
+    b.screenshots("settings-refused-en").await.unwrap();
+    b.fill("#brand_color", "#0b6e4f").await.unwrap();
+    b.upload("#logo", &logo).await.unwrap();
+    b.click("#save").await.unwrap();
+    b.wait_for_text("#saved", "The settings were saved.")
+        .await
+        .unwrap();
+    b.click("#lang-ja").await.unwrap();
+    b.wait_for_text("h1", "設定").await.unwrap();
+    b.find("#current-logo").await.unwrap();
+    b.screenshots("settings-saved-ja").await.unwrap();
+    b.quit().await;
+}

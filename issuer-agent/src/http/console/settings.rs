@@ -293,7 +293,7 @@ pub async fn save(
     web: Web,
     request: Request,
 ) -> Result<Response, PageError> {
-    web.signed_in("/console/settings")?;
+    let role = web.signed_in("/console/settings")?.role;
     let parts = match parts(request, BODY_LIMIT).await {
         Ok(p) => p,
         Err(UploadError::TooLarge) => {
@@ -302,11 +302,7 @@ pub async fn save(
                 problem: SettingProblem::Image(images::ImageError::TooLarge.to_string()),
             };
             // The form's token cannot be read: the role is still checked before answering.
-            let operator = web.signed_in("/console/settings")?;
-            operator
-                .role
-                .require(Role::Admin)
-                .map_err(|e| web.error(e))?;
+            role.require(Role::Admin).map_err(|e| web.error(e))?;
             let problems = vec![problem(web.lang, &e)];
             return Ok(render(
                 &app,
