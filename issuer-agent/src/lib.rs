@@ -244,6 +244,9 @@ pub async fn serve(
                 if let Err(e) = app.purge_console_sessions(app.clock.now()).await {
                     tracing::warn!(error = %e, "purging ended console sessions failed");
                 }
+                if let Err(e) = app.store.purge_import_previews(app.clock.now()).await {
+                    tracing::warn!(error = %e, "purging expired import previews failed");
+                }
             }
         }
     });

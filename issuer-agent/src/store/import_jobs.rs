@@ -251,6 +251,17 @@ impl Store {
         }))
     }
 
+    /// Deletes the previews not confirmed before they expired (and their files).
+    pub async fn purge_import_previews(&self, now: i64) -> Result<u64, StoreError> {
+        Ok(with_db_write!(&self.db, |pool| {
+            sqlx::query("DELETE FROM import_jobs WHERE state = 'previewed' AND expires_at <= $1")
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }))
+    }
+
     /// Records of a job per outcome: (`created`, `duplicate`, `rejected`).
     pub async fn import_job_counts(&self, id: &str) -> Result<(i64, i64, i64), StoreError> {
         let rows: Vec<(String, i64)> = with_db!(&self.db, |pool| {

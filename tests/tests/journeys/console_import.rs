@@ -47,10 +47,20 @@ fn upload_form(
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-/// Uploads `file` through the console's form as `c`.
+/// Uploads `file` as `people.csv` through the console's form as `c`.
 async fn upload(c: &mut Console, achievement_id: &str, file: &[u8]) -> Answer {
+    upload_named(c, achievement_id, "people.csv", file).await
+}
+
+/// Uploads `file` named `file_name` through the console's form as `c`.
+async fn upload_named(
+    c: &mut Console,
+    achievement_id: &str,
+    file_name: &str,
+    file: &[u8],
+) -> Answer {
     let csrf = c.csrf("/console/import").await;
-    let (content_type, body) = upload_form(&csrf, achievement_id, "people.csv", file);
+    let (content_type, body) = upload_form(&csrf, achievement_id, file_name, file);
     let r = c
         .http
         .post(format!("{}/console/import", c.base))
@@ -220,12 +230,29 @@ async fn an_import_with_bad_lines_goes_from_preview_to_events_to_its_result() {
     assert!(ja.body.contains("言語は en か ja にしてください。"));
     op.lang = "en";
 
-    // Another operator can neither see nor confirm the upload, even with a good token.
+    // Another operator can neither see nor follow nor confirm the upload, even with a good
+    // token; nor can the same operator from another browser session.
     let mut other = signed_in(&t, "op2@agency.example").await;
     assert_eq!(
         other.get(&format!("/console/import/{id}")).await.status,
         404
     );
+    assert_eq!(
+        other
+            .get(&format!("/console/import/{id}/events"))
+            .await
+            .status,
+        404
+    );
+    let mut op_elsewhere = signed_in(&t, "op@agency.example").await;
+    let elsewhere_csrf = op_elsewhere.csrf("/console/import").await;
+    let a = op_elsewhere
+        .post(
+            &format!("/console/import/{id}/confirm"),
+            &[("csrf", &elsewhere_csrf)],
+        )
+        .await;
+    assert_eq!(a.status, 404, "bound to the session that uploaded it");
     let other_csrf = other.csrf("/console/import").await;
     let a = other
         .post(
@@ -381,6 +408,50 @@ async fn a_50_mb_upload_and_a_bad_header_are_refused_with_a_clear_message() {
     );
     let a = upload(&mut op, &ach, b"").await;
     assert_eq!(a.status, 400);
+
+    // JSON, told by its first character: each element checked.
+    let json = br#"[{"name": "Ana Lee", "email": "ana@example.org"},
+{"name": 5, "email": "b@example.org"}]"#;
+    let id = job_id(&upload_named(&mut op, &ach, "people", json).await);
+    let preview = op.get(&format!("/console/import/{id}")).await;
+    assert_eq!(by_id(&preview.body, "count-records").as_deref(), Some("2"));
+    assert_eq!(by_id(&preview.body, "count-new").as_deref(), Some("1"));
+    assert!(
+        preview
+            .body
+            .contains("The name is missing or longer than 200 characters.")
+    );
+
+    // A preview not confirmed within the hour: expired, refused, then purged.
+    let csrf = field(&preview.body, "csrf");
+    // (Used every 25 minutes, so the session outlives its 30 idle minutes.)
+    for step in [1_500, 1_500, 601] {
+        t.stack.clock.advance(step);
+        assert_eq!(op.get("/console/import").await.status, 200);
+    }
+    let page = op.get(&format!("/console/import/{id}")).await;
+    assert!(by_id(&page.body, "expired").is_some(), "{}", page.body);
+    assert!(by_id(&page.body, "confirm").is_none());
+    let a = op
+        .post(&format!("/console/import/{id}/confirm"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(a.status, 400);
+    let app = &t.stack.issuer.app;
+    assert_eq!(
+        app.store
+            .purge_import_previews(t.stack.clock.now())
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(op.get(&format!("/console/import/{id}")).await.status, 404);
+    assert!(
+        app.store
+            .registration_by_key(&ach, "ana@example.org")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 /// A file of `n` people, `Person 0001` ….
