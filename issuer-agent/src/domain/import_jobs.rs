@@ -122,6 +122,18 @@ fn format_name(f: Format) -> &'static str {
     }
 }
 
+/// Where a job is at `now`.
+fn state_of(row: &ImportJobRow, now: i64) -> JobState {
+    match row.state.as_str() {
+        "previewed" if row.expires_at <= now => JobState::Expired,
+        "previewed" => JobState::Previewed,
+        "running" if row.heartbeat_at.unwrap_or(0) < now - STALE_AFTER => JobState::Interrupted,
+        "running" => JobState::Running,
+        "done" => JobState::Done,
+        _ => JobState::Failed,
+    }
+}
+
 /// A session's binding: the SHA-256 of its cookie value.
 fn session_hash(session: &str) -> String {
     protocol::b64::sha256(format!("import-session:{session}"))
@@ -241,15 +253,7 @@ impl App {
             .await?
             .filter(|r| r.state != "previewed" || r.operator_id == operator.id)
             .ok_or_else(|| AppError::NotFound("import".into()))?;
-        let now = self.clock.now();
-        let state = match row.state.as_str() {
-            "previewed" if row.expires_at <= now => JobState::Expired,
-            "previewed" => JobState::Previewed,
-            "running" if row.heartbeat_at.unwrap_or(0) < now - STALE_AFTER => JobState::Interrupted,
-            "running" => JobState::Running,
-            "done" => JobState::Done,
-            _ => JobState::Failed,
-        };
+        let state = state_of(&row, self.clock.now());
         let preview: Preview = serde_json::from_str(&row.preview)
             .map_err(|e| AppError::Internal(format!("stored preview: {e}")))?;
         let (created, duplicates, rejected) = self.store.import_job_counts(id).await?;
@@ -261,6 +265,25 @@ impl App {
             duplicates,
             rejected,
         })
+    }
+
+    /// The newest imports `operator` may see (their own previews, everyone's jobs), each
+    /// with its state.
+    pub async fn recent_imports(
+        &self,
+        operator: &Operator,
+    ) -> Result<Vec<(ImportJobRow, JobState)>, AppError> {
+        let now = self.clock.now();
+        Ok(self
+            .store
+            .recent_import_jobs(&operator.id, 20)
+            .await?
+            .into_iter()
+            .map(|r| {
+                let state = state_of(&r, now);
+                (r, state)
+            })
+            .collect())
     }
 
     /// The first [`LISTED`] records of a job with `outcome` (`created`, `duplicate`,

@@ -108,6 +108,26 @@ impl Store {
         }))
     }
 
+    /// The newest `limit` jobs `operator_id` may see: every confirmed job, and their own
+    /// previews.
+    pub async fn recent_import_jobs(
+        &self,
+        operator_id: &str,
+        limit: i64,
+    ) -> Result<Vec<ImportJobRow>, StoreError> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM import_jobs WHERE state <> 'previewed' OR operator_id = $1 \
+             ORDER BY created_at DESC, id DESC LIMIT $2"
+        );
+        Ok(with_db!(&self.db, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(operator_id)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
     /// The file of a job still to run (none once it has finished).
     pub async fn import_job_body(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let body: Option<Option<Vec<u8>>> = with_db!(&self.db, |pool| {

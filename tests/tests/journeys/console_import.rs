@@ -244,6 +244,10 @@ async fn an_import_with_bad_lines_goes_from_preview_to_events_to_its_result() {
             .status,
         404
     );
+    assert!(
+        !other.get("/console/import").await.body.contains(&id),
+        "not listed"
+    );
     let mut op_elsewhere = signed_in(&t, "op@agency.example").await;
     let elsewhere_csrf = op_elsewhere.csrf("/console/import").await;
     let a = op_elsewhere
@@ -365,10 +369,18 @@ async fn an_import_with_bad_lines_goes_from_preview_to_events_to_its_result() {
             && e.operator_id.as_deref() == Some(op_id.as_str())),
         "{audit:?}"
     );
-    // Another operator may follow a confirmed job.
+    // Another operator may follow a confirmed job, listed with its state.
     assert_eq!(
         other.get(&format!("/console/import/{id}")).await.status,
         200
+    );
+    let listed = other.get("/console/import").await;
+    assert!(
+        listed
+            .body
+            .contains(&format!("data-id=\"{id}\" data-state=\"done\"")),
+        "{}",
+        listed.body
     );
 }
 
@@ -520,8 +532,16 @@ async fn an_import_cut_short_shows_interrupted_and_a_new_run_registers_the_rest(
     assert!(!page.body.contains("http-equiv=\"refresh\""));
     let events = follow(&op, &id).await;
     assert_eq!(events.last().unwrap()["state"], "interrupted");
-    // A viewer cannot run it again.
+    // A viewer sees it listed as interrupted, and cannot run it again.
     let mut viewer = signed_in(&t, "viewer@agency.example").await;
+    let listed = viewer.get("/console/import").await;
+    assert!(
+        listed
+            .body
+            .contains(&format!("data-id=\"{id}\" data-state=\"interrupted\"")),
+        "{}",
+        listed.body
+    );
     let viewer_csrf = viewer.csrf("/console/import").await;
     let a = viewer
         .post(
@@ -627,5 +647,10 @@ async fn import_pages_in_chromium_at_two_widths_in_two_languages() {
     b.wait_for_text("h1", "Import finished").await.unwrap();
     b.wait_for_text("#count-created", "1200").await.unwrap();
     b.screenshots("result-en").await.unwrap();
+    // The upload page lists both imports, to come back to.
+    b.goto(&format!("{console}/import")).await.unwrap();
+    b.click("#lang-ja").await.unwrap();
+    b.wait_for_text("#recent", "完了").await.unwrap();
+    b.screenshots("upload-recent-ja").await.unwrap();
     b.quit().await;
 }

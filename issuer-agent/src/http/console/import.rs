@@ -62,6 +62,17 @@ struct Choice {
     name: String,
 }
 
+/// A recent import, as the upload page lists it.
+struct Recent {
+    id: String,
+    file_name: String,
+    state: &'static str,
+    state_label: &'static str,
+    done: i64,
+    total: i64,
+    uploaded: String,
+}
+
 #[derive(Template)]
 #[template(path = "console/import.html")]
 struct UploadPage {
@@ -71,6 +82,7 @@ struct UploadPage {
     can_change: bool,
     error: Option<String>,
     detail: Option<String>,
+    recent: Vec<Recent>,
 }
 
 #[derive(Template)]
@@ -156,6 +168,28 @@ async fn upload_page(
             name: a.name,
         })
         .collect();
+    let recent = match &web.operator {
+        Some(operator) => app
+            .recent_imports(operator)
+            .await
+            .map_err(|e| web.error(e))?
+            .into_iter()
+            .map(|(r, state)| Recent {
+                state: state.as_str(),
+                state_label: import_texts::state_label(web.lang, state.as_str()),
+                done: if state == JobState::Done {
+                    r.total
+                } else {
+                    r.done
+                },
+                total: r.total,
+                uploaded: super::pages::shown_time(r.created_at),
+                id: r.id,
+                file_name: r.file_name,
+            })
+            .collect(),
+        None => vec![],
+    };
     let layout = web.layout(it(web).title, "/console/import", "import");
     Ok(web.render(
         app,
@@ -167,6 +201,7 @@ async fn upload_page(
             can_change,
             error,
             detail,
+            recent,
         },
     ))
 }

@@ -49,6 +49,10 @@ pub struct ImportTexts {
     pub cannot_read: &'static str,
     pub to_registrations: &'static str,
     pub new_import: &'static str,
+    pub recent: &'static str,
+    pub file_name: &'static str,
+    pub state: &'static str,
+    pub uploaded: &'static str,
 }
 
 pub fn texts(lang: Lang) -> &'static ImportTexts {
@@ -104,6 +108,10 @@ const EN: ImportTexts = ImportTexts {
     cannot_read: "This file cannot be imported.",
     to_registrations: "See the registrations",
     new_import: "Import another file",
+    recent: "Recent imports",
+    file_name: "File",
+    state: "State",
+    uploaded: "Uploaded",
 };
 
 const JA: ImportTexts = ImportTexts {
@@ -152,6 +160,10 @@ const JA: ImportTexts = ImportTexts {
     cannot_read: "このファイルは取り込めません。",
     to_registrations: "登録者一覧を見る",
     new_import: "別のファイルを取り込む",
+    recent: "最近の取り込み",
+    file_name: "ファイル",
+    state: "状態",
+    uploaded: "アップロード日時",
 };
 
 /// "`done` of `total` records handled", for the page and its script (`{done}`, `{total}`).
@@ -166,6 +178,24 @@ pub fn progress_text(lang: Lang, done: i64, total: i64) -> String {
     progress_template(lang)
         .replace("{done}", &done.to_string())
         .replace("{total}", &total.to_string())
+}
+
+/// A job's state as the pages say it.
+pub fn state_label(lang: Lang, state: &str) -> &'static str {
+    match (lang, state) {
+        (Lang::En, "previewed") => "Waiting for confirmation",
+        (Lang::En, "expired") => "Preview expired",
+        (Lang::En, "running") => "Importing",
+        (Lang::En, "interrupted") => "Interrupted",
+        (Lang::En, "done") => "Finished",
+        (Lang::En, _) => "Failed",
+        (Lang::Ja, "previewed") => "確認待ち",
+        (Lang::Ja, "expired") => "確認の期限切れ",
+        (Lang::Ja, "running") => "取り込み中",
+        (Lang::Ja, "interrupted") => "中断",
+        (Lang::Ja, "done") => "完了",
+        (Lang::Ja, _) => "失敗",
+    }
 }
 
 /// A record's problem in plain words: what is wrong with which column (the parser's

@@ -512,7 +512,7 @@ struct PersonPage {
 }
 
 /// A time as the console shows it: RFC 3339, to the minute, UTC.
-fn shown_time(at: i64) -> String {
+pub(super) fn shown_time(at: i64) -> String {
     let t = protocol::clock::rfc3339(at);
     match (t.get(..10), t.get(11..16)) {
         (Some(day), Some(minute)) => format!("{day} {minute} UTC"),
