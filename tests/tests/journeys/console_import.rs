@@ -7,7 +7,7 @@
 //! else's upload, a confirm is good once, a 50 MB upload is refused with a clear message.
 //! A job cut short after its first batch (its runner dropped, as in a crash) keeps what it
 //! committed, shows as interrupted once its runner is silent, and a new run registers the
-//! rest with nobody twice. Then the pages in headless Chromium at 1280 and 390 px, in
+//! rest with nobody twice, followed over the events of a second instance on the database. Then the pages in headless Chromium at 1280 and 390 px, in
 //! English and Japanese (axe-core checks each).
 
 use akashi_tests::browser::Browser;
@@ -556,7 +556,15 @@ async fn an_import_cut_short_shows_interrupted_and_a_new_run_registers_the_rest(
         .post(&format!("/console/import/{id}/resume"), &[("csrf", &csrf)])
         .await;
     assert_eq!(a.status, 303, "{}", a.body);
-    let events = follow(&op, &id).await;
+    // Followed from another instance on the same database, with the same session.
+    let (_b, b_url, _stop) = crate::console_settings::second_instance(&t).await;
+    let on_b = Console {
+        http: op.http.clone(),
+        base: b_url,
+        jar: op.jar.clone(),
+        lang: "en",
+    };
+    let events = follow(&on_b, &id).await;
     let last = events.last().unwrap();
     assert_eq!(last["state"], "done", "{events:?}");
     // The first run's 500 stay "created"; nobody was registered twice.

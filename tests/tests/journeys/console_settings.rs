@@ -81,7 +81,7 @@ fn png() -> Vec<u8> {
 }
 
 /// A second issuer instance on the first one's database, served on port 0.
-async fn second_instance(
+pub(crate) async fn second_instance(
     t: &TestStack,
 ) -> (issuer_agent::App, String, tokio::sync::oneshot::Sender<()>) {
     let config = t.stack.issuer.app.config.clone();
