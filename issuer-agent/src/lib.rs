@@ -65,6 +65,9 @@ pub struct Inner {
     /// Failed console sign-ins per client address (in memory, per instance), beside the
     /// per-address-typed lockout kept in the database ([`domain::operators`]).
     pub console_throttle: kit::throttle::Throttle,
+    /// The settings in effect (the database's over the configuration), read again every
+    /// second by [`serve`] ([`domain::settings`]).
+    pub settings: std::sync::RwLock<Arc<domain::settings::Settings>>,
 }
 
 /// Wrong admin tokens a client address may send per [`ADMIN_TOKEN_WINDOW`] before it is
@@ -179,6 +182,11 @@ impl App {
             config.outbox_concurrency,
         )
         .map_err(|e| AppError::Config(e.to_string()))?;
+        let settings = domain::settings::Settings::resolve(
+            &config,
+            &issuer_id,
+            store.issuer_settings().await?.into_iter().collect(),
+        );
         let kid_rs256 = format!("{did}#key-2");
         let kid_ed25519 = format!("{did}#key-3");
         let inner = Inner {
@@ -207,6 +215,7 @@ impl App {
                 domain::operators::CLIENT_MAX_FAILURES,
                 domain::operators::SIGN_IN_LOCK,
             ),
+            settings: std::sync::RwLock::new(Arc::new(settings)),
         };
         Ok((
             App {
@@ -235,6 +244,20 @@ pub async fn serve(
                 if let Err(e) = app.purge_console_sessions(app.clock.now()).await {
                     tracing::warn!(error = %e, "purging ended console sessions failed");
                 }
+                if let Err(e) = app.store.purge_import_previews(app.clock.now()).await {
+                    tracing::warn!(error = %e, "purging expired import previews failed");
+                }
+            }
+        }
+    });
+    let settings = kit::serve::spawn_every(domain::settings::REFRESH, {
+        let app = app.clone();
+        move || {
+            let app = app.clone();
+            async move {
+                if let Err(e) = app.reload_settings().await {
+                    tracing::warn!(error = %e, "reading the settings failed");
+                }
             }
         }
     });
@@ -242,6 +265,7 @@ pub async fn serve(
         .then(|| tokio::spawn(mail::worker::run(app.clone(), app.mailer.clone())));
     let served = kit::serve::serve(http::router(app), listener, shutdown).await;
     janitor.abort();
+    settings.abort();
     if let Some(outbox) = outbox {
         outbox.abort();
     }

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 use crate::App;
 use crate::domain::offers::{EvidenceInput, ResultInput};
-use crate::domain::registrations::{NewRegistration, Registered};
+use crate::domain::registrations::{CheckedRegistration, NewRegistration, Registered};
 use crate::error::AppError;
 
 /// Records per transaction.
@@ -62,7 +62,7 @@ impl Format {
 }
 
 /// One rejected record.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct RowError {
     /// The record's number (1 = the first record after the CSV header / in the array).
     pub record: u64,
@@ -430,18 +430,137 @@ fn json_fields(value: Value) -> Result<Fields, (String, String)> {
     })
 }
 
+/// A record that passed every check, ready to register.
+#[derive(Debug, Clone)]
+pub struct GoodRecord {
+    pub record: u64,
+    pub line: u64,
+    pub achievement_id: String,
+    pub registration: CheckedRegistration,
+}
+
+/// One batch of a file's records after the checks.
+#[derive(Debug, Default)]
+pub struct CheckedBatch {
+    /// Records read in this batch (good and bad).
+    pub records: u64,
+    pub good: Vec<GoodRecord>,
+    pub bad: Vec<RowError>,
+}
+
+/// A file's records, read by a parser thread and checked a batch at a time: the one
+/// reading of an import, shared by the API, the command line, the console's preview and
+/// its import jobs.
+pub struct Records {
+    rx: mpsc::Receiver<Vec<Record>>,
+    parser: tokio::task::JoinHandle<Result<(), String>>,
+    bytes_read: Arc<AtomicU64>,
+    achievement_id: Option<String>,
+    /// Achievements looked up so far: whether each exists.
+    known_achievements: HashMap<String, bool>,
+}
+
+impl Records {
+    /// Bytes the parser has consumed.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read.load(Ordering::Relaxed)
+    }
+
+    /// The next batch, checked: each record's fields, its achievement (the import's, or its
+    /// own, which must exist). None at the end of the file.
+    pub async fn next_batch(&mut self, app: &App) -> Result<Option<CheckedBatch>, AppError> {
+        let Some(batch) = self.rx.recv().await else {
+            return Ok(None);
+        };
+        let mut out = CheckedBatch::default();
+        for rec in batch {
+            out.records += 1;
+            let fail = |column: String, reason: String| RowError {
+                record: rec.record,
+                line: rec.line,
+                column,
+                reason,
+            };
+            let fields = match rec.fields {
+                Ok(f) => f,
+                Err((column, reason)) => {
+                    out.bad.push(fail(column, reason));
+                    continue;
+                }
+            };
+            let achievement = match (self.achievement_id.as_deref(), fields.achievement_id) {
+                (Some(given), Some(own)) if own != given => {
+                    out.bad.push(fail(
+                        "achievement_id".into(),
+                        format!("differs from the import's achievement {given}"),
+                    ));
+                    continue;
+                }
+                (Some(given), _) => given.to_owned(),
+                (None, Some(own)) => own,
+                (None, None) => {
+                    out.bad.push(fail(
+                        "achievement_id".into(),
+                        "is missing (and the import names no achievement)".into(),
+                    ));
+                    continue;
+                }
+            };
+            if !self.known_achievements.contains_key(&achievement) {
+                let exists = app.store.achievement(&achievement).await?.is_some();
+                self.known_achievements.insert(achievement.clone(), exists);
+            }
+            if self.known_achievements.get(&achievement) != Some(&true) {
+                out.bad.push(fail(
+                    "achievement_id".into(),
+                    format!("no such achievement {achievement:?}"),
+                ));
+                continue;
+            }
+            match fields.registration.check() {
+                Ok(registration) => out.good.push(GoodRecord {
+                    record: rec.record,
+                    line: rec.line,
+                    achievement_id: achievement,
+                    registration,
+                }),
+                Err(AppError::BadRequest { field, detail }) => out.bad.push(fail(field, detail)),
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// Waits for the parser: the problem that stopped reading the file early, if any.
+    pub async fn finish(self) -> Result<Option<String>, AppError> {
+        drop(self.rx);
+        match self.parser.await {
+            Ok(Ok(())) => Ok(None),
+            Ok(Err(stopped)) => Ok(Some(stopped)),
+            Err(e) => Err(AppError::Internal(format!("import parser: {e}"))),
+        }
+    }
+}
+
+/// A good record, registered.
+#[derive(Debug, Clone)]
+pub struct RecordOutcome {
+    pub record: u64,
+    pub line: u64,
+    pub name: String,
+    pub email: String,
+    pub outcome: Registered,
+}
+
 impl App {
-    /// Imports registrations from `reader`. `achievement_id` applies to every record
-    /// (otherwise each names its own in `achievement_id`). `progress` is called after each
-    /// batch. A header that cannot be used fails the import with nothing written.
-    pub async fn import(
+    /// Starts reading `reader`: checks the header (CSV) or that it is an array (JSON) and
+    /// the import's achievement. A header that cannot be used fails here, nothing read.
+    pub async fn records(
         &self,
         reader: impl Read + Send + 'static,
         format: Format,
         achievement_id: Option<&str>,
-        source: &str,
-        mut progress: impl FnMut(Progress),
-    ) -> Result<Summary, AppError> {
+    ) -> Result<Records, AppError> {
         if let Some(id) = achievement_id {
             self.achievement_or_400(id).await?;
         }
@@ -450,7 +569,7 @@ impl App {
             inner: reader,
             read: bytes_read.clone(),
         };
-        let (tx, mut rx) = mpsc::channel::<Vec<Record>>(4);
+        let (tx, rx) = mpsc::channel::<Vec<Record>>(4);
         let (header_tx, header_rx) = std::sync::mpsc::sync_channel(1);
         let parser = tokio::task::spawn_blocking(move || match format {
             Format::Csv => parse_csv(counting, &tx, &header_tx),
@@ -476,85 +595,78 @@ impl App {
                 ));
             }
         }
-        let mut summary = Summary::default();
-        let mut known_achievements: HashMap<String, bool> = HashMap::new();
+        let mut known_achievements = HashMap::new();
         if let Some(id) = achievement_id {
             known_achievements.insert(id.to_owned(), true);
         }
-        while let Some(batch) = rx.recv().await {
-            // Per achievement, the checked registrations of this batch.
-            let mut groups: HashMap<String, Vec<_>> = HashMap::new();
-            for rec in batch {
-                summary.records += 1;
-                let fail = |column: String, reason: String| RowError {
-                    record: rec.record,
-                    line: rec.line,
-                    column,
-                    reason,
-                };
-                let fields = match rec.fields {
-                    Ok(f) => f,
-                    Err((column, reason)) => {
-                        summary.reject(fail(column, reason));
-                        continue;
-                    }
-                };
-                let achievement = match (achievement_id, fields.achievement_id) {
-                    (Some(given), Some(own)) if own != given => {
-                        summary.reject(fail(
-                            "achievement_id".into(),
-                            format!("differs from the import's achievement {given}"),
-                        ));
-                        continue;
-                    }
-                    (Some(given), _) => given.to_owned(),
-                    (None, Some(own)) => own,
-                    (None, None) => {
-                        summary.reject(fail(
-                            "achievement_id".into(),
-                            "is missing (and the import names no achievement)".into(),
-                        ));
-                        continue;
-                    }
-                };
-                if !known_achievements.contains_key(&achievement) {
-                    let exists = self.store.achievement(&achievement).await?.is_some();
-                    known_achievements.insert(achievement.clone(), exists);
-                }
-                if known_achievements.get(&achievement) != Some(&true) {
-                    summary.reject(fail(
-                        "achievement_id".into(),
-                        format!("no such achievement {achievement:?}"),
-                    ));
-                    continue;
-                }
-                match fields.registration.check() {
-                    Ok(checked) => groups.entry(achievement).or_default().push(checked),
-                    Err(AppError::BadRequest { field, detail }) => {
-                        summary.reject(fail(field, detail));
-                    }
-                    Err(other) => return Err(other),
-                }
+        Ok(Records {
+            rx,
+            parser,
+            bytes_read,
+            achievement_id: achievement_id.map(str::to_owned),
+            known_achievements,
+        })
+    }
+
+    /// Registers a batch's good records, one transaction per achievement; each record's
+    /// outcome, in the batch's order per achievement.
+    pub async fn register_records(
+        &self,
+        good: Vec<GoodRecord>,
+        source: &str,
+    ) -> Result<Vec<RecordOutcome>, AppError> {
+        let mut groups: HashMap<String, Vec<GoodRecord>> = HashMap::new();
+        for g in good {
+            groups.entry(g.achievement_id.clone()).or_default().push(g);
+        }
+        let mut out = Vec::new();
+        for (achievement, records) in groups {
+            let people = records.iter().map(|r| r.registration.clone()).collect();
+            let outcomes = self.register_checked(&achievement, people, source).await?;
+            for (r, (_, outcome)) in records.into_iter().zip(outcomes) {
+                out.push(RecordOutcome {
+                    record: r.record,
+                    line: r.line,
+                    name: r.registration.recipient.name,
+                    email: r.registration.recipient.email,
+                    outcome,
+                });
             }
-            for (achievement, people) in groups {
-                for (_, outcome) in self.register_checked(&achievement, people, source).await? {
-                    match outcome {
-                        Registered::Invited => summary.invited += 1,
-                        Registered::Offered => summary.offered += 1,
-                        Registered::Duplicate => summary.duplicates += 1,
-                    }
+        }
+        Ok(out)
+    }
+
+    /// Imports registrations from `reader`. `achievement_id` applies to every record
+    /// (otherwise each names its own in `achievement_id`). `progress` is called after each
+    /// batch. A header that cannot be used fails the import with nothing written.
+    pub async fn import(
+        &self,
+        reader: impl Read + Send + 'static,
+        format: Format,
+        achievement_id: Option<&str>,
+        source: &str,
+        mut progress: impl FnMut(Progress),
+    ) -> Result<Summary, AppError> {
+        let mut records = self.records(reader, format, achievement_id).await?;
+        let mut summary = Summary::default();
+        while let Some(batch) = records.next_batch(self).await? {
+            summary.records += batch.records;
+            for e in batch.bad {
+                summary.reject(e);
+            }
+            for r in self.register_records(batch.good, source).await? {
+                match r.outcome {
+                    Registered::Invited => summary.invited += 1,
+                    Registered::Offered => summary.offered += 1,
+                    Registered::Duplicate => summary.duplicates += 1,
                 }
             }
             progress(Progress {
                 records: summary.records,
-                bytes_read: bytes_read.load(Ordering::Relaxed),
+                bytes_read: records.bytes_read(),
             });
         }
-        match parser.await {
-            Ok(Ok(())) => {}
-            Ok(Err(stopped)) => summary.stopped = Some(stopped),
-            Err(e) => return Err(AppError::Internal(format!("import parser: {e}"))),
-        }
+        summary.stopped = records.finish().await?;
         Ok(summary)
     }
 }

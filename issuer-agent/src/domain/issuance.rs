@@ -339,7 +339,7 @@ impl App {
                             )
                             .expect("JWKs serialise"),
                             created_at: now,
-                            expires_at: now + self.config.offer_ttl,
+                            expires_at: now + self.settings().offer_ttl,
                             completed_at: None,
                         })
                         .await?;
@@ -640,7 +640,7 @@ impl App {
                 &email_salt,
             ));
         subject.result = stored_items(&offer.id, "results", offer.results.as_deref())?;
-        let profile = Profile::new(issuer, &self.config.name).with_url(&self.issuer_id);
+        let profile = Profile::new(issuer, &self.settings().name).with_url(&self.issuer_id);
         let mut builder =
             AchievementCredential::builder(&row.id, profile, subject, now).name(&achievement.name);
         if let Some(exp) = row.expires_at {

@@ -5,12 +5,14 @@ pub mod achievements;
 pub mod console;
 pub mod images;
 pub mod import;
+pub mod import_jobs;
 pub mod issuance;
 pub mod offers;
 pub mod operations;
 pub mod operator_accounts;
 pub mod operators;
 pub mod registrations;
+pub mod settings;
 pub mod tlog;
 
 /// The name of a credential status value (0 valid, 1 revoked, 2 suspended).

@@ -183,7 +183,7 @@ impl App {
             recipient_name: recipient.name.clone(),
             recipient_email: recipient.email.clone(),
             tx_code_failures: 0,
-            expires_at: now + self.config.offer_ttl,
+            expires_at: now + self.settings().offer_ttl,
             redeemed_at: None,
             token_hash: None,
             token_expires_at: None,

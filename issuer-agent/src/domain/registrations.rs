@@ -143,10 +143,11 @@ fn event(registration_id: &str, at: i64, name: &str, detail: Value) -> EventRow 
 
 impl App {
     pub fn branding(&self) -> Branding {
+        let settings = self.settings();
         Branding {
-            issuer_name: self.config.name.clone(),
-            logo_url: self.config.logo_url.clone(),
-            brand_color: self.config.brand_color.clone(),
+            issuer_name: settings.name.clone(),
+            logo_url: settings.logo_url.clone(),
+            brand_color: settings.brand_color.clone(),
         }
     }
 
@@ -222,7 +223,7 @@ impl App {
             tx_code: i64::from(r.tx_code),
             evidence: r.evidence,
             results: r.results,
-            invitation_expires_at: now + self.config.invitation_ttl,
+            invitation_expires_at: now + self.settings().invitation_ttl,
             wallet_registered_at: wallet_known.then_some(now),
             created_at: now,
         };
@@ -411,7 +412,7 @@ impl App {
             self.store
                 .reinvite(
                     &r.id,
-                    now + self.config.invitation_ttl,
+                    now + self.settings().invitation_ttl,
                     &m,
                     &e,
                     audit.as_ref(),
@@ -550,9 +551,10 @@ impl App {
             .achievement(&r.achievement_id)
             .await?
             .ok_or_else(|| AppError::Internal(format!("message {}: no achievement", m.id)))?;
+        let settings = self.settings();
         let facts = Facts {
             locale: &r.locale,
-            issuer_name: &self.config.name,
+            issuer_name: settings.name_in(&r.locale),
             achievement: &achievement.name,
             recipient_name: &r.name,
             recipient_email: &r.email,
@@ -618,7 +620,7 @@ impl App {
             .map_err(|e| AppError::Internal(format!("message {}: {e}", m.id)))?;
         let message_id = kit::mail::message_id(&m.id, &self.issuer_id);
         let head = Head {
-            from: &self.config.mail_from,
+            from: &settings.mail_from,
             to_name: Some(&r.name),
             to: &r.email,
             subject: &letter.subject,
@@ -644,7 +646,7 @@ impl App {
             sub: r.id.clone(),
             email: r.email.clone(),
             name: r.name.clone(),
-            issuer_name: self.config.name.clone(),
+            issuer_name: self.settings().name_in(&r.locale).to_owned(),
             achievement: achievement.name.clone(),
             locale: r.locale.clone(),
             callback: format!("{}/invitations/callback", self.issuer_id),

@@ -150,19 +150,17 @@ fn base_configuration(format: &str, alg: &str) -> CredentialConfiguration {
 
 /// The issuer's display (OpenID4VCI §12.2.4): its name in en and ja, and its logo.
 fn issuer_display(app: &App) -> Vec<Display> {
+    let settings = app.settings();
     let names = [
-        ("en", app.config.name.as_str()),
-        (
-            "ja",
-            app.config.name_ja.as_deref().unwrap_or(&app.config.name),
-        ),
+        ("en", settings.name_in("en")),
+        ("ja", settings.name_in("ja")),
     ];
     names
         .into_iter()
         .map(|(locale, name)| Display {
             name: Some(name.to_owned()),
             locale: Some(locale.to_owned()),
-            logo: app.config.logo_url.as_ref().map(|uri| Logo {
+            logo: settings.logo_url.as_ref().map(|uri| Logo {
                 uri: uri.clone(),
                 alt_text: Some(name.to_owned()),
             }),
@@ -173,6 +171,7 @@ fn issuer_display(app: &App) -> Vec<Display> {
 
 /// A credential configuration's display in en and ja, in the issuer's colours and logo.
 fn credential_display(app: &App, description_en: &str, description_ja: &str) -> Vec<Display> {
+    let settings = app.settings();
     [
         ("en", "Open Badge", description_en),
         ("ja", "オープンバッジ", description_ja),
@@ -181,14 +180,14 @@ fn credential_display(app: &App, description_en: &str, description_ja: &str) -> 
     .map(|(locale, name, description)| Display {
         name: Some(name.to_owned()),
         locale: Some(locale.to_owned()),
-        logo: app.config.logo_url.as_ref().map(|uri| Logo {
+        logo: settings.logo_url.as_ref().map(|uri| Logo {
             uri: uri.clone(),
-            alt_text: Some(app.config.name.clone()),
+            alt_text: Some(settings.name_in(locale).to_owned()),
         }),
         description: Some(description.to_owned()),
-        background_color: Some(app.config.brand_color.clone()),
+        background_color: Some(settings.brand_color.clone()),
         background_image: None,
-        text_color: Some(app.config.text_color.clone()),
+        text_color: Some(settings.text_color.clone()),
     })
     .collect()
 }

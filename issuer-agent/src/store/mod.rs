@@ -241,13 +241,17 @@ macro_rules! select_offers {
 
 mod console;
 mod deferred;
+mod import_jobs;
 mod operations;
 mod registrations;
+mod settings;
 mod tlog;
 pub use console::*;
 pub use deferred::*;
+pub use import_jobs::*;
 pub use operations::*;
 pub use registrations::*;
+pub use settings::*;
 
 impl Store {
     pub async fn connect(url: &str, pg_schema: Option<&str>) -> Result<Store, kit::db::DbError> {

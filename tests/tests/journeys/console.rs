@@ -56,7 +56,7 @@ impl Console {
             .join("; ")
     }
 
-    async fn answer(&mut self, r: reqwest::Response) -> Answer {
+    pub(crate) async fn answer(&mut self, r: reqwest::Response) -> Answer {
         let status = r.status().as_u16();
         let location = r
             .headers()

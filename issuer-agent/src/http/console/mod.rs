@@ -16,9 +16,12 @@
 mod audit;
 mod badge;
 mod delivery;
+mod import;
+mod import_texts;
 mod operators;
 mod ops_texts;
 mod pages;
+mod settings;
 mod texts;
 
 use std::net::IpAddr;
@@ -72,6 +75,24 @@ pub fn router() -> Router<App> {
             get(operators::password_page).post(operators::change_password),
         )
         .route("/console/lang/{lang}", get(pages::set_lang))
+        .route(
+            "/console/import",
+            get(import::page)
+                .post(import::upload)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/console/import/progress.js", get(import::script))
+        .route("/console/import/{id}", get(import::job))
+        .route("/console/import/{id}/confirm", post(import::confirm))
+        .route("/console/import/{id}/resume", post(import::resume))
+        .route("/console/import/{id}/events", get(import::events))
+        .route(
+            "/console/settings",
+            get(settings::page)
+                .post(settings::save)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/issuer/logo", get(settings::logo))
 }
 
 /// The Content Security Policy of the console's pages: no scripts at all.
@@ -312,7 +333,7 @@ pub struct Layout {
     pub who: Option<String>,
     /// This page's path and query, for the language switch to come back to.
     pub here: String,
-    /// `home`, `registrations`, or empty: the menu marks it.
+    /// `home`, `registrations`, `import`, or empty: the menu marks it.
     pub section: &'static str,
     /// The signed-in operator is an admin: the menu shows the operators page.
     pub admin: bool,

@@ -27,10 +27,7 @@ struct RootPage {
 /// `GET /`: what this server is, and the way to the console.
 pub async fn root(State(app): State<App>, web: Web) -> Response {
     let layout = web.layout(web.t().root_title, "/console", "");
-    let issuer = match (web.lang, &app.config.name_ja) {
-        (Lang::Ja, Some(ja)) => ja.clone(),
-        _ => app.config.name.clone(),
-    };
+    let issuer = app.settings().name_in(web.lang.code()).to_owned();
     web.render(&app, StatusCode::OK, RootPage { layout, issuer })
 }
 

@@ -98,6 +98,8 @@ pub struct Texts {
     pub back_to_registrations: &'static str,
     pub no_history: &'static str,
     pub person_status: &'static str,
+    pub import: &'static str,
+    pub settings: &'static str,
 }
 
 const EN: Texts = Texts {
@@ -167,6 +169,8 @@ const EN: Texts = Texts {
     back_to_registrations: "Back to the registrations",
     no_history: "Nothing has happened yet.",
     person_status: "Status",
+    import: "Import",
+    settings: "Settings",
 };
 
 const JA: Texts = Texts {
@@ -236,6 +240,8 @@ const JA: Texts = Texts {
     back_to_registrations: "登録者一覧へ戻る",
     no_history: "まだ記録はありません。",
     person_status: "状態",
+    import: "取り込み",
+    settings: "設定",
 };
 
 /// A registration status as the pages say it.
