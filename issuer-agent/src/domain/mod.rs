@@ -8,8 +8,10 @@ pub mod import;
 pub mod issuance;
 pub mod offers;
 pub mod operators;
+pub mod passkeys;
 pub mod registrations;
 pub mod tlog;
+pub mod webauthn;
 
 /// The name of a credential status value (0 valid, 1 revoked, 2 suspended).
 pub fn status_name(status: i64) -> &'static str {

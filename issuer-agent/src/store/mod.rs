@@ -241,10 +241,12 @@ macro_rules! select_offers {
 
 mod console;
 mod deferred;
+mod passkeys;
 mod registrations;
 mod tlog;
 pub use console::*;
 pub use deferred::*;
+pub use passkeys::*;
 pub use registrations::*;
 
 impl Store {
