@@ -21,6 +21,7 @@ mod interop;
 mod issuance;
 mod mail;
 mod openapi;
+mod passkeys;
 mod people;
 mod presentation;
 mod public_pages;
