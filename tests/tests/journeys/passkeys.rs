@@ -625,6 +625,31 @@ async fn passkeys_are_added_used_and_attacked_over_http() {
         "no passkey has this credential id",
     );
 
+    // Refused passkeys count against the client address like wrong passwords: at the
+    // limit, even a good passkey waits.
+    let limit = issuer_agent::domain::operators::CLIENT_MAX_FAILURES;
+    let o = replay
+        .options("/console/sign-in", "/console/sign-in/passkey/options")
+        .await;
+    let mut refused = 0;
+    loop {
+        let a = replay.passkey_sign_in("{}").await;
+        if a.status == 429 {
+            assert!(a.body.contains("Too many failed sign-ins"), "{}", a.body);
+            break;
+        }
+        assert_eq!(a.status, 401, "{}", a.body);
+        refused += 1;
+        assert!(refused <= limit, "no limit after {refused} refusals");
+    }
+    let r = replay.passkey_sign_in(&key_v.get(&o, &vera)).await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    let csrf = replay.csrf("/console/sign-in").await;
+    let r = replay
+        .post("/console/sign-in/passkey/options", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status, 429, "{}", r.body);
+
     // Every change is audited with its operator.
     let audit = app.store.audit_of_operator(&aiko, 10).await.unwrap();
     let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
@@ -679,6 +704,7 @@ async fn a_passkey_signs_in_through_chromiums_virtual_authenticator() {
     operator(&t, "admin@agency.example", "Aiko Admin", "admin").await;
     let console = format!("{}/console", t.issuer());
     let mut b = Browser::start("console-passkeys").await.unwrap();
+    b.set_screen(1280).await.unwrap();
     let authenticator = b.add_virtual_authenticator().await.unwrap();
 
     // Password first; then the passkeys page, where the passkey is made.
