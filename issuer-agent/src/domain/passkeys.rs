@@ -1,4 +1,4 @@
-//! Console passkeys: an operator adds, lists and removes their own; anyone signs in with
+//! Console passkeys: an operator adds, lists, renames and removes their own; anyone signs in with
 //! one instead of a password (the password form stays, as the fallback).
 //!
 //! Sign-in uses discoverable credentials: the page asks for any passkey of this site, no
@@ -59,6 +59,18 @@ fn view(row: &PasskeyRow) -> PasskeyView {
         created_at: row.created_at,
         last_used_at: row.last_used_at,
     }
+}
+
+/// A passkey's name, trimmed: 1 to [`MAX_NAME`] characters, no control characters.
+fn passkey_name(name: &str) -> Result<&str, AppError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
+        return Err(AppError::bad_request(
+            "name",
+            format!("must be 1 to {MAX_NAME} characters, no control characters"),
+        ));
+    }
+    Ok(name)
 }
 
 /// What ties a challenge to one browser: the SHA-256 of `purpose` and its secret.
@@ -200,14 +212,7 @@ impl App {
         credential: &str,
         now: i64,
     ) -> Result<PasskeyView, AppError> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control)
-        {
-            return Err(AppError::bad_request(
-                "name",
-                format!("must be 1 to {MAX_NAME} characters, no control characters"),
-            ));
-        }
+        let name = passkey_name(name)?;
         if credential.len() > MAX_CREDENTIAL_JSON {
             return Err(PasskeyError::TooLarge {
                 limit: MAX_CREDENTIAL_JSON,
@@ -253,6 +258,33 @@ impl App {
             return Err(PasskeyError::AlreadyRegistered.into());
         }
         Ok(view(&row))
+    }
+
+    /// Renames `operator`'s passkey `id`, audited; another operator's is not found.
+    pub async fn rename_passkey(
+        &self,
+        operator: &Operator,
+        id: &str,
+        name: &str,
+        now: i64,
+    ) -> Result<(), AppError> {
+        let name = passkey_name(name)?;
+        let audit = AuditEntry {
+            at: now,
+            action: "passkey.renamed".into(),
+            subject: operator.id.clone(),
+            detail: json!({ "passkey": id, "name": name }).to_string(),
+            operator_id: Some(operator.id.clone()),
+        };
+        if self
+            .store
+            .rename_passkey(&operator.id, id, name, &audit)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(AppError::NotFound(format!("passkey {id}")))
+        }
     }
 
     /// Removes `operator`'s passkey `id`, audited; another operator's is not found.

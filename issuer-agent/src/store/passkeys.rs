@@ -195,6 +195,37 @@ impl Store {
             == 1))
     }
 
+    /// Renames an operator's passkey with its audit entry; false when `operator_id` has no
+    /// passkey `id`.
+    pub async fn rename_passkey(
+        &self,
+        operator_id: &str,
+        id: &str,
+        name: &str,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        Ok(with_db_write!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let renamed = sqlx::query(
+                "UPDATE console_passkeys SET name = $3 WHERE id = $1 AND operator_id = $2",
+            )
+            .bind(id)
+            .bind(operator_id)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if renamed {
+                insert_audit!(&mut *tx, audit);
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            renamed
+        }))
+    }
+
     /// Deletes an operator's passkey with its audit entry; false when `operator_id` has
     /// no passkey `id`.
     pub async fn delete_passkey(
@@ -352,6 +383,23 @@ mod tests {
             (5, Some(200))
         );
         assert!(store.passkeys_of_operator("bob").await.unwrap().is_empty());
+        // Only its operator renames a passkey.
+        assert!(
+            !store
+                .rename_passkey("bob", "p1", "Mine now", &audit("passkey.renamed"))
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .rename_passkey("ada", "p1", "Desk", &audit("passkey.renamed"))
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.passkeys_of_operator("ada").await.unwrap()[0].name,
+            "Desk"
+        );
         // Only its operator removes a passkey.
         assert!(
             !store

@@ -481,6 +481,31 @@ async fn passkeys_are_added_used_and_attacked_over_http() {
         .await;
     assert_eq!(r.status, 404, "{}", r.body);
 
+    // Nor rename it; Aiko may, to a name of 1 to 100 characters.
+    let r = v
+        .post(
+            &format!("/console/passkeys/{aiko_passkey}/rename"),
+            &[("csrf", &csrf), ("name", "Mine now")],
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    t.stack.clock.advance(1);
+    let csrf = a.csrf("/console/passkeys").await;
+    let rename = format!("/console/passkeys/{aiko_passkey}/rename");
+    assert_refused(
+        &a.post(&rename, &[("csrf", &csrf), ("name", &"n".repeat(101))])
+            .await,
+        400,
+        "name: must be 1 to 100 characters",
+    );
+    let r = a
+        .post(&rename, &[("csrf", &csrf), ("name", "Aiko desk <b>")])
+        .await;
+    assert_eq!(r.location, "/console/passkeys?done=renamed", "{}", r.body);
+    let page = a.get("/console/passkeys?done=renamed").await;
+    assert!(page.body.contains("Aiko desk &#60;b&#62;"), "{}", page.body);
+    assert!(!page.body.contains("Aiko laptop") && !page.body.contains("<b>"));
+
     // Signed out, Aiko signs in with the passkey, back to where she was going.
     let mut s = Client::new(&t);
     let o = s
@@ -653,7 +678,10 @@ async fn passkeys_are_added_used_and_attacked_over_http() {
     // Every change is audited with its operator.
     let audit = app.store.audit_of_operator(&aiko, 10).await.unwrap();
     let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(actions, ["passkey.removed", "passkey.added"]);
+    assert_eq!(
+        actions,
+        ["passkey.removed", "passkey.renamed", "passkey.added"]
+    );
     assert!(audit[0].detail.contains(&aiko_passkey));
     let audit = app.store.audit_of_operator(&vera, 10).await.unwrap();
     assert_eq!(audit.len(), 1);

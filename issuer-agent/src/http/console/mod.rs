@@ -51,6 +51,7 @@ pub fn router() -> Router<App> {
             "/console/passkeys/options",
             post(passkeys::registration_options),
         )
+        .route("/console/passkeys/{id}/rename", post(passkeys::rename))
         .route("/console/passkeys/{id}/remove", post(passkeys::remove))
         .route("/console/passkeys.js", get(passkeys::script))
         .route("/console/sign-out", post(pages::sign_out))

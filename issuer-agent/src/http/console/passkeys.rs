@@ -1,4 +1,5 @@
-//! Passkeys in the console: `/console/passkeys` (an operator's own: list, add, remove),
+//! Passkeys in the console: `/console/passkeys` (an operator's own: list, add, rename,
+//! remove),
 //! the ceremonies' options as JSON, and the one script they need,
 //! `/console/passkeys.js` (`static/console-passkeys.js`: `navigator.credentials` with
 //! base64url on both sides). Pages that load it allow `script-src 'self'` and
@@ -44,6 +45,8 @@ pub struct PasskeyTexts {
     pub never: &'static str,
     pub actions: &'static str,
     pub remove: &'static str,
+    pub rename: &'static str,
+    pub renamed: &'static str,
     pub add_title: &'static str,
     pub add: &'static str,
     pub default_name: &'static str,
@@ -68,6 +71,8 @@ static EN: PasskeyTexts = PasskeyTexts {
     never: "Never",
     actions: "Actions",
     remove: "Remove",
+    rename: "Rename",
+    renamed: "The passkey was renamed.",
     add_title: "Add a passkey",
     add: "Add a passkey",
     default_name: "My passkey",
@@ -92,6 +97,8 @@ static JA: PasskeyTexts = PasskeyTexts {
     never: "未使用",
     actions: "操作",
     remove: "削除",
+    rename: "名前を変更",
+    renamed: "パスキーの名前を変更しました。",
     add_title: "パスキーを追加",
     add: "パスキーを追加",
     default_name: "私のパスキー",
@@ -220,7 +227,7 @@ impl Web {
     }
 }
 
-/// `GET /console/passkeys?done=added|removed`.
+/// `GET /console/passkeys?done=added|renamed|removed`.
 pub async fn page(
     State(app): State<App>,
     web: Web,
@@ -230,6 +237,7 @@ pub async fn page(
     let notice = match q.done.as_deref() {
         Some("added") => Some(pk.added),
         Some("removed") => Some(pk.removed),
+        Some("renamed") => Some(pk.renamed),
         _ => None,
     };
     web.passkeys_page(&app, StatusCode::OK, notice, None).await
@@ -269,6 +277,28 @@ pub async fn add(
     {
         Ok(_) => Ok(see_other("/console/passkeys?done=added")),
         Err(e @ (AppError::Passkey(_) | AppError::BadRequest { .. })) => {
+            let message = format!("{} {e}", texts(web.lang).refused);
+            web.passkeys_page(&app, StatusCode::BAD_REQUEST, None, Some(message))
+                .await
+        }
+        Err(e) => Err(web.error(e)),
+    }
+}
+
+/// `POST /console/passkeys/{id}/rename`: renames one of the operator's own passkeys.
+pub async fn rename(
+    State(app): State<App>,
+    web: Web,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, PageError> {
+    let (operator, form) = web.form(&app, &body, Role::Viewer)?;
+    match app
+        .rename_passkey(&operator, &id, form.value("name"), app.clock.now())
+        .await
+    {
+        Ok(()) => Ok(see_other("/console/passkeys?done=renamed")),
+        Err(e @ AppError::BadRequest { .. }) => {
             let message = format!("{} {e}", texts(web.lang).refused);
             web.passkeys_page(&app, StatusCode::BAD_REQUEST, None, Some(message))
                 .await
