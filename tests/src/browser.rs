@@ -330,6 +330,21 @@ impl Browser {
             })
     }
 
+    /// Whether a virtual authenticator verifies its user (§11.9 "Set User Verified").
+    pub async fn set_user_verified(
+        &self,
+        authenticator: &str,
+        verified: bool,
+    ) -> Result<(), BrowserError> {
+        self.command(
+            reqwest::Method::POST,
+            &format!("/webauthn/authenticator/{authenticator}/uv"),
+            Some(json!({ "isUserVerified": verified })),
+        )
+        .await
+        .map(drop)
+    }
+
     /// The credentials a virtual authenticator holds (§11.7 "Get Credentials"): each with
     /// `credentialId`, `rpId`, `userHandle`, `signCount` (base64url ids).
     pub async fn virtual_credentials(

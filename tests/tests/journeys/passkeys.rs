@@ -605,6 +605,29 @@ async fn passkeys_are_added_used_and_attacked_over_http() {
         "the challenge expired",
     );
 
+    // An answer made for another origin, or another RP id (a look-alike site relaying the
+    // challenge): refused.
+    let o = replay
+        .options("/console/sign-in", "/console/sign-in/passkey/options")
+        .await;
+    let origin = std::mem::replace(&mut key_v.origin, "http://localhost.evil.example".into());
+    assert_refused(
+        &replay.passkey_sign_in(&key_v.get(&o, &vera)).await,
+        401,
+        "clientDataJSON `origin` is",
+    );
+    key_v.origin = origin;
+    let o = replay
+        .options("/console/sign-in", "/console/sign-in/passkey/options")
+        .await;
+    key_v.rp_id = "evil.example".into();
+    assert_refused(
+        &replay.passkey_sign_in(&key_v.get(&o, &vera)).await,
+        401,
+        "`rpIdHash` is not the SHA-256 of",
+    );
+    key_v.rp_id = "localhost".into();
+
     // A disabled operator's passkey signs nobody in.
     kit::with_db_write!(&app.store.db, |pool| sqlx::query(
         "UPDATE operators SET disabled_at = $1 WHERE id = $2"
@@ -786,6 +809,26 @@ async fn a_passkey_signs_in_through_chromiums_virtual_authenticator() {
     .unwrap();
     let held = b.virtual_credentials(&authenticator).await.unwrap();
     assert!(held[0]["signCount"].as_u64().unwrap() >= 2, "{held:?}");
+
+    // An authenticator that cannot verify its user: the browser refuses a ceremony that
+    // requires it, and the page says so.
+    b.set_user_verified(&authenticator, false).await.unwrap();
+    b.click("#sign-out").await.unwrap();
+    b.wait_until(
+        "return !document.getElementById('passkey-sign-in').hidden",
+        "the passkey button shows",
+    )
+    .await
+    .unwrap();
+    b.click("#passkey-sign-in-button").await.unwrap();
+    b.wait_for_text("#passkey-status", "The passkey was not created or not used")
+        .await
+        .unwrap();
+    assert!(b.url().await.unwrap().ends_with("/console/sign-in"));
+    b.set_user_verified(&authenticator, true).await.unwrap();
+    b.click("#passkey-sign-in-button").await.unwrap();
+    b.wait_for_text("#who", "Aiko Admin").await.unwrap();
+    b.goto(&format!("{console}/passkeys")).await.unwrap();
 
     // Japanese, and a phone's width.
     b.click("#lang-ja").await.unwrap();
