@@ -65,6 +65,9 @@ pub struct Inner {
     /// Failed console sign-ins per client address (in memory, per instance), beside the
     /// per-address-typed lockout kept in the database ([`domain::operators`]).
     pub console_throttle: kit::throttle::Throttle,
+    /// Passkey challenges made per client address (in memory, per instance): bounds the
+    /// rows one address can have waiting ([`domain::passkeys`]).
+    pub passkey_challenges: kit::throttle::Throttle,
 }
 
 /// Wrong admin tokens a client address may send per [`ADMIN_TOKEN_WINDOW`] before it is
@@ -206,6 +209,10 @@ impl App {
             console_throttle: kit::throttle::Throttle::new(
                 domain::operators::CLIENT_MAX_FAILURES,
                 domain::operators::SIGN_IN_LOCK,
+            ),
+            passkey_challenges: kit::throttle::Throttle::new(
+                domain::passkeys::CLIENT_MAX_CHALLENGES,
+                domain::passkeys::CHALLENGE_TTL,
             ),
         };
         Ok((

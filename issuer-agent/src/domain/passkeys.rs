@@ -9,7 +9,8 @@
 //! Every ceremony's challenge is made here, stored ([`CHALLENGE_TTL`] seconds), bound to
 //! the browser that asked (the SHA-256 of its session for adding a passkey, of its CSRF
 //! cookie for signing in) and deleted by the answer that uses it, whoever sends it: an
-//! answer replayed, or sent from another browser, is refused and names why.
+//! answer replayed, or sent from another browser, is refused and names why. One client
+//! address is given at most [`CLIENT_MAX_CHALLENGES`] challenges per [`CHALLENGE_TTL`].
 //!
 //! The relying party is the issuer's public URL (`ISSUER_PUBLIC_URL`): its host is the RP
 //! id and its origin the only origin accepted ([`RelyingParty::from_public_url`]).
@@ -33,6 +34,9 @@ use crate::store::{AuditEntry, ChallengeRow, PasskeyRow};
 
 /// Seconds a ceremony's challenge lasts.
 pub const CHALLENGE_TTL: i64 = 300;
+/// Challenges one client address may be given per [`CHALLENGE_TTL`]: each is a row until
+/// it is used or expires, so this bounds what one address can make the database hold.
+pub const CLIENT_MAX_CHALLENGES: u32 = 100;
 /// Longest page answer (a credential's JSON) read.
 pub const MAX_CREDENTIAL_JSON: usize = 16 * 1024;
 /// Longest passkey name.
@@ -95,14 +99,17 @@ impl App {
         )
     }
 
-    /// Makes and stores a challenge for `purpose`, bound to `secret`.
+    /// Makes and stores a challenge for `purpose`, bound to `secret`, for `client`.
     async fn new_challenge(
         &self,
         purpose: &str,
         secret: &str,
         operator_id: Option<&str>,
+        client: Option<IpAddr>,
         now: i64,
     ) -> Result<String, AppError> {
+        self.passkey_challenges.check(client, now)?;
+        self.passkey_challenges.failed(client, now);
         let challenge = protocol::b64::random(32);
         self.store
             .insert_webauthn_challenge(
@@ -158,11 +165,12 @@ impl App {
 
     /// The options of `navigator.credentials.create` (WebAuthn §5.4,
     /// `PublicKeyCredentialCreationOptionsJSON`) for `operator` to add a passkey, from the
-    /// browser with session `session`.
+    /// browser with session `session` at `client`.
     pub async fn passkey_registration_options(
         &self,
         operator: &Operator,
         session: &str,
+        client: Option<IpAddr>,
         now: i64,
     ) -> Result<Value, AppError> {
         let rp = self.relying_party()?;
@@ -174,7 +182,7 @@ impl App {
             .into());
         }
         let challenge = self
-            .new_challenge(REGISTER, session, Some(&operator.id), now)
+            .new_challenge(REGISTER, session, Some(&operator.id), client, now)
             .await?;
         Ok(json!({
             "challenge": challenge,
@@ -319,7 +327,9 @@ impl App {
     ) -> Result<Value, AppError> {
         self.console_throttle.check(client, now)?;
         let rp = self.relying_party()?;
-        let challenge = self.new_challenge(SIGN_IN, browser, None, now).await?;
+        let challenge = self
+            .new_challenge(SIGN_IN, browser, None, client, now)
+            .await?;
         Ok(json!({
             "challenge": challenge,
             "rpId": rp.id,

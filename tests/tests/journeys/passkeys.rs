@@ -749,6 +749,36 @@ async fn an_issuer_on_an_ip_address_offers_no_passkeys() {
 }
 
 #[tokio::test]
+async fn one_address_gets_a_bounded_number_of_challenges() {
+    let t = passkey_stack().await;
+    let limit = issuer_agent::domain::passkeys::CLIENT_MAX_CHALLENGES;
+    let mut c = Client::new(&t);
+    let csrf = c.csrf("/console/sign-in").await;
+    let mut given = 0;
+    loop {
+        let a = c
+            .post("/console/sign-in/passkey/options", &[("csrf", &csrf)])
+            .await;
+        if a.status == 429 {
+            break;
+        }
+        assert_eq!(a.status, 200, "{}", a.body);
+        given += 1;
+        assert!(given <= limit, "no bound after {given} challenges");
+    }
+    assert_eq!(given, limit);
+    // When they have expired, the address is given new ones.
+    t.stack
+        .clock
+        .advance(issuer_agent::domain::passkeys::CHALLENGE_TTL);
+    let a = c
+        .post("/console/sign-in/passkey/options", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    t.stack.stop().await;
+}
+
+#[tokio::test]
 #[ignore = "heavy: run by ./test (headless Chromium)"]
 async fn a_passkey_signs_in_through_chromiums_virtual_authenticator() {
     let t = passkey_stack().await;

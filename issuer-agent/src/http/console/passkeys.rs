@@ -251,7 +251,7 @@ pub async fn registration_options(
 ) -> Result<Response, PageError> {
     let (operator, _) = web.form(&app, &body, Role::Viewer)?;
     let options = app
-        .passkey_registration_options(&operator, web.session_value()?, app.clock.now())
+        .passkey_registration_options(&operator, web.session_value()?, web.client, app.clock.now())
         .await
         .map_err(|e| web.error(e))?;
     Ok(no_store(Json(options).into_response()))
