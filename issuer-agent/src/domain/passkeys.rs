@@ -1,5 +1,5 @@
-//! Console passkeys: an operator adds, lists, renames and removes their own; anyone signs in with
-//! one instead of a password (the password form stays, as the fallback).
+//! Console passkeys: an operator adds, lists, renames and removes their own; anyone signs
+//! in with one instead of a password (the password form stays, as the fallback).
 //!
 //! Sign-in uses discoverable credentials: the page asks for any passkey of this site, no
 //! address typed. So it never says which addresses have passkeys (an address-first flow

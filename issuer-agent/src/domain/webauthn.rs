@@ -10,8 +10,8 @@
 //! (`domain::passkeys`), since they live in the database.
 //!
 //! ```text
-//! JSON from the page -> Registration::parse -> challenge() looked up -> verify -> NewCredential
-//! JSON from the page -> Assertion::parse    -> challenge() looked up -> verify(stored key) -> counter
+//! page JSON -> Registration::parse -> challenge() looked up -> verify -> NewCredential
+//! page JSON -> Assertion::parse    -> challenge() looked up -> verify(key) -> new counter
 //! ```
 
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1, ED25519, ParsedPublicKey};
