@@ -46,6 +46,9 @@ pub enum AppError {
         role: &'static str,
         needs: &'static str,
     },
+    /// A console passkey ceremony failed: the check, named.
+    #[error("passkey: {0}")]
+    Passkey(#[from] PasskeyError),
     #[error("configuration: {0}")]
     Config(String),
     #[error(transparent)]
@@ -75,4 +78,32 @@ impl AppError {
             detail: detail.into(),
         }
     }
+}
+
+/// Why a passkey was refused, beyond the WebAuthn checks.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PasskeyError {
+    #[error(transparent)]
+    Webauthn(#[from] crate::domain::webauthn::WebauthnError),
+    #[error("the answer is larger than {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("the challenge is unknown or was used already")]
+    ChallengeUnknown,
+    #[error("the challenge expired")]
+    ChallengeExpired,
+    #[error("the challenge was issued to another browser session")]
+    ChallengeOtherSession,
+    #[error("no passkey has this credential id")]
+    UnknownCredential,
+    #[error("the user handle is not the passkey's operator")]
+    WrongUser,
+    #[error("the passkey's operator is disabled")]
+    OperatorDisabled,
+    #[error("this passkey is registered already")]
+    AlreadyRegistered,
+    #[error("another sign-in used this passkey at the same moment")]
+    CounterRace,
+    #[error("an operator may have at most {limit} passkeys")]
+    TooMany { limit: usize },
 }

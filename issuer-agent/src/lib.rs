@@ -68,6 +68,9 @@ pub struct Inner {
     /// The settings in effect (the database's over the configuration), read again every
     /// second by [`serve`] ([`domain::settings`]).
     pub settings: std::sync::RwLock<Arc<domain::settings::Settings>>,
+    /// Passkey challenges made per client address (in memory, per instance): bounds the
+    /// rows one address can have waiting ([`domain::passkeys`]).
+    pub passkey_challenges: kit::throttle::Throttle,
 }
 
 /// Wrong admin tokens a client address may send per [`ADMIN_TOKEN_WINDOW`] before it is
@@ -216,6 +219,10 @@ impl App {
                 domain::operators::SIGN_IN_LOCK,
             ),
             settings: std::sync::RwLock::new(Arc::new(settings)),
+            passkey_challenges: kit::throttle::Throttle::new(
+                domain::passkeys::CLIENT_MAX_CHALLENGES,
+                domain::passkeys::CHALLENGE_TTL,
+            ),
         };
         Ok((
             App {

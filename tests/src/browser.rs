@@ -304,6 +304,63 @@ impl Browser {
         Ok(body["value"].clone())
     }
 
+    /// Adds a virtual authenticator (WebAuthn §11.3 "Add Virtual Authenticator"): CTAP2,
+    /// built in (`internal`), keeping discoverable credentials, verifying its user and
+    /// saying so, so passkey ceremonies complete without a person. Returns its id.
+    pub async fn add_virtual_authenticator(&self) -> Result<String, BrowserError> {
+        let v = self
+            .command(
+                reqwest::Method::POST,
+                "/webauthn/authenticator",
+                Some(json!({
+                    "protocol": "ctap2",
+                    "transport": "internal",
+                    "hasResidentKey": true,
+                    "hasUserVerification": true,
+                    "isUserConsenting": true,
+                    "isUserVerified": true,
+                })),
+            )
+            .await?;
+        v.as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| BrowserError::Command {
+                command: "POST /webauthn/authenticator".into(),
+                message: format!("no authenticator id in {v}"),
+            })
+    }
+
+    /// Whether a virtual authenticator verifies its user (§11.9 "Set User Verified").
+    pub async fn set_user_verified(
+        &self,
+        authenticator: &str,
+        verified: bool,
+    ) -> Result<(), BrowserError> {
+        self.command(
+            reqwest::Method::POST,
+            &format!("/webauthn/authenticator/{authenticator}/uv"),
+            Some(json!({ "isUserVerified": verified })),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// The credentials a virtual authenticator holds (§11.7 "Get Credentials"): each with
+    /// `credentialId`, `rpId`, `userHandle`, `signCount` (base64url ids).
+    pub async fn virtual_credentials(
+        &self,
+        authenticator: &str,
+    ) -> Result<Vec<Value>, BrowserError> {
+        let v = self
+            .command(
+                reqwest::Method::GET,
+                &format!("/webauthn/authenticator/{authenticator}/credentials"),
+                None,
+            )
+            .await?;
+        Ok(v.as_array().cloned().unwrap_or_default())
+    }
+
     /// Opens `url`.
     pub async fn goto(&self, url: &str) -> Result<(), BrowserError> {
         self.command(reqwest::Method::POST, "/url", Some(json!({ "url": url })))

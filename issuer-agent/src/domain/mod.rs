@@ -11,9 +11,11 @@ pub mod offers;
 pub mod operations;
 pub mod operator_accounts;
 pub mod operators;
+pub mod passkeys;
 pub mod registrations;
 pub mod settings;
 pub mod tlog;
+pub mod webauthn;
 
 /// The name of a credential status value (0 valid, 1 revoked, 2 suspended).
 pub fn status_name(status: i64) -> &'static str {

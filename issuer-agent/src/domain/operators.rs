@@ -11,8 +11,8 @@
 //! never tell whether the address exists. Per client address, [`crate::Inner::console_throttle`]
 //! (in memory, `kit::throttle`) bounds guessing across many addresses.
 //!
-//! Passkeys (WebAuthn) come next: [`App::console_sign_in`] is the password path, and
-//! [`App::start_console_session`] is what any other way of proving who one is ends in.
+//! [`App::console_sign_in`] is the password path; passkeys ([`crate::domain::passkeys`])
+//! are the other, and both end in [`App::start_console_session`].
 
 use std::net::IpAddr;
 
@@ -95,7 +95,7 @@ pub struct Operator {
 }
 
 impl Operator {
-    fn from_row(row: &OperatorRow) -> Result<Operator, AppError> {
+    pub(crate) fn from_row(row: &OperatorRow) -> Result<Operator, AppError> {
         Ok(Operator {
             id: row.id.clone(),
             email: row.email.clone(),
@@ -292,8 +292,8 @@ impl App {
         }
     }
 
-    /// Starts a session for `operator` (after a password today; after a passkey next);
-    /// returns the cookie value.
+    /// Starts a session for `operator` (after a password or a passkey); returns the cookie
+    /// value.
     pub async fn start_console_session(
         &self,
         operator: &Operator,

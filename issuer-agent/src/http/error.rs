@@ -67,6 +67,12 @@ impl IntoResponse for AppError {
                 &self.to_string(),
                 None,
             ),
+            AppError::Passkey(_) => kit::serve::problem(
+                StatusCode::BAD_REQUEST,
+                "Passkey refused",
+                &self.to_string(),
+                None,
+            ),
             AppError::Forbidden { .. } => {
                 kit::serve::problem(StatusCode::FORBIDDEN, "Forbidden", &self.to_string(), None)
             }

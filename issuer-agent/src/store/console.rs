@@ -22,7 +22,7 @@ pub struct OperatorRow {
     pub disabled_at: Option<i64>,
 }
 
-const OPERATOR_COLUMNS: &str =
+pub(super) const OPERATOR_COLUMNS: &str =
     "id, email, email_key, display_name, role, password_hash, created_at, disabled_at";
 
 /// A live session's operator, and when the session was last used.

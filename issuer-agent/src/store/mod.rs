@@ -243,6 +243,7 @@ mod console;
 mod deferred;
 mod import_jobs;
 mod operations;
+mod passkeys;
 mod registrations;
 mod settings;
 mod tlog;
@@ -250,6 +251,7 @@ pub use console::*;
 pub use deferred::*;
 pub use import_jobs::*;
 pub use operations::*;
+pub use passkeys::*;
 pub use registrations::*;
 pub use settings::*;
 

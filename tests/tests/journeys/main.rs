@@ -24,6 +24,7 @@ mod interop;
 mod issuance;
 mod mail;
 mod openapi;
+mod passkeys;
 mod people;
 mod phone_desk;
 mod presentation;

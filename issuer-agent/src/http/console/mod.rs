@@ -21,6 +21,7 @@ mod import_texts;
 mod operators;
 mod ops_texts;
 mod pages;
+mod passkeys;
 mod settings;
 mod texts;
 
@@ -48,6 +49,19 @@ pub fn router() -> Router<App> {
             "/console/sign-in",
             get(pages::sign_in_page).post(pages::sign_in),
         )
+        .route("/console/sign-in/passkey", post(pages::sign_in_passkey))
+        .route(
+            "/console/sign-in/passkey/options",
+            post(passkeys::sign_in_options),
+        )
+        .route("/console/passkeys", get(passkeys::page).post(passkeys::add))
+        .route(
+            "/console/passkeys/options",
+            post(passkeys::registration_options),
+        )
+        .route("/console/passkeys/{id}/rename", post(passkeys::rename))
+        .route("/console/passkeys/{id}/remove", post(passkeys::remove))
+        .route("/console/passkeys.js", get(passkeys::script))
         .route("/console/sign-out", post(pages::sign_out))
         .route("/console/registrations", get(pages::registrations))
         .route("/console/registrations.csv", get(pages::registrations_csv))
@@ -302,9 +316,20 @@ impl Web {
 
     /// `page` with the security headers (and the CSRF cookie when it is new).
     fn render(&self, app: &App, status: StatusCode, page: impl Template) -> Response {
+        self.render_with_csp(app, status, page, PAGE_CSP)
+    }
+
+    /// [`Web::render`] under the Content Security Policy `csp`.
+    fn render_with_csp(
+        &self,
+        app: &App,
+        status: StatusCode,
+        page: impl Template,
+        csp: &'static str,
+    ) -> Response {
         match page.render() {
             Ok(html) => {
-                let mut r = kit::web::html_page(status, html, PAGE_CSP);
+                let mut r = kit::web::html_page(status, html, csp);
                 if let Some(c) = &self.new_csrf_cookie {
                     r.headers_mut().append(
                         header::SET_COOKIE,
@@ -403,6 +428,12 @@ impl PageError {
                 StatusCode::TOO_MANY_REQUESTS,
                 t.too_many_from_address,
                 None,
+                lang,
+            ),
+            AppError::Passkey(_) => PageError::new(
+                StatusCode::BAD_REQUEST,
+                passkeys::texts(lang).refused,
+                Some(e.to_string()),
                 lang,
             ),
             AppError::BadRequest { .. } | AppError::OAuth { .. } => PageError::new(

@@ -10,7 +10,8 @@ use super::badge::{self, Action};
 use super::ops_texts::{OpsTexts, ops};
 use super::texts::{self, Lang};
 use super::{
-    Layout, PageError, Web, cookie_names, encode, local_console_path, see_other, set_cookie,
+    Layout, PageError, Web, cookie_names, encode, local_console_path, passkeys, see_other,
+    set_cookie,
 };
 use crate::App;
 use crate::domain::console::{Cursor, RegistrationFilter, RegistrationPage, Resend, csv_line};
@@ -38,6 +39,8 @@ struct SignInPage {
     email: String,
     next: String,
     error: Option<String>,
+    /// The passkey button's texts; none when this issuer has no relying party.
+    passkey: Option<&'static passkeys::PasskeyTexts>,
 }
 
 #[derive(serde::Deserialize)]
@@ -56,7 +59,8 @@ pub async fn sign_in_page(
     }
     let here = format!("/console/sign-in?next={}", encode(&next));
     let layout = web.layout(web.t().sign_in_title, &here, "");
-    web.render(
+    let passkey = passkeys::sign_in_texts(&app, web.lang);
+    web.render_with_csp(
         &app,
         StatusCode::OK,
         SignInPage {
@@ -64,7 +68,9 @@ pub async fn sign_in_page(
             email: String::new(),
             next,
             error: None,
+            passkey,
         },
+        passkeys::page_csp(passkey.is_some()),
     )
 }
 
@@ -82,44 +88,86 @@ pub async fn sign_in(
         .console_sign_in(form.value("email"), form.value("password"), web.client, now)
         .await
     {
-        Ok((_, token)) => {
-            if let Some(old) = &web.session {
-                app.end_console_session(old)
-                    .await
-                    .map_err(|e| web.error(e))?;
-            }
-            let mut r = see_other(&next);
-            r.headers_mut().append(
-                header::SET_COOKIE,
-                set_cookie(&app, cookie_names(&app).session, &token, SESSION_ABSOLUTE),
-            );
-            Ok(r)
-        }
+        Ok((_, token)) => signed_in(&app, &web, &next, &token).await,
         Err(
             e @ (AppError::SignInRefused | AppError::SignInLocked { .. } | AppError::Throttled(_)),
-        ) => {
-            let page = PageError::from_app(e, web.lang);
-            let (status, message) = match page {
-                PageError::Page {
-                    status, message, ..
-                } => (status, message),
-                PageError::Redirect(_) => (StatusCode::UNAUTHORIZED, String::new()),
-            };
-            let here = format!("/console/sign-in?next={}", encode(&next));
-            let layout = web.layout(web.t().sign_in_title, &here, "");
-            Ok(web.render(
-                &app,
-                status,
-                SignInPage {
-                    layout,
-                    email: form.value("email").chars().take(254).collect(),
-                    next,
-                    error: Some(message),
-                },
-            ))
+        ) => Ok(sign_in_refused(&app, &web, next, form.value("email"), e)),
+        Err(e) => Err(web.error(e)),
+    }
+}
+
+/// `POST /console/sign-in/passkey`: a session from the passkey the page used
+/// (`credential`), or the sign-in page again naming the check that failed.
+pub async fn sign_in_passkey(
+    State(app): State<App>,
+    web: Web,
+    body: axum::body::Bytes,
+) -> Result<Response, PageError> {
+    let form = web.checked_form(&app, &body)?;
+    let next = local_console_path(form.get("next"));
+    let browser = passkeys::sign_in_browser(&app, &web)?;
+    match app
+        .passkey_sign_in(
+            &browser,
+            form.value("credential"),
+            web.client,
+            app.clock.now(),
+        )
+        .await
+    {
+        Ok((_, token)) => signed_in(&app, &web, &next, &token).await,
+        Err(e @ (AppError::Passkey(_) | AppError::Throttled(_))) => {
+            Ok(sign_in_refused(&app, &web, next, "", e))
         }
         Err(e) => Err(web.error(e)),
     }
+}
+
+/// The way on after a sign-in: the old session ended, the new one's cookie, `next`.
+async fn signed_in(app: &App, web: &Web, next: &str, token: &str) -> Result<Response, PageError> {
+    if let Some(old) = &web.session {
+        app.end_console_session(old)
+            .await
+            .map_err(|e| web.error(e))?;
+    }
+    let mut r = see_other(next);
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(app, cookie_names(app).session, token, SESSION_ABSOLUTE),
+    );
+    Ok(r)
+}
+
+/// The sign-in page again, saying why the sign-in was refused.
+fn sign_in_refused(app: &App, web: &Web, next: String, email: &str, e: AppError) -> Response {
+    let (status, message) = if matches!(e, AppError::Passkey(_)) {
+        (
+            StatusCode::UNAUTHORIZED,
+            format!("{} {e}", passkeys::texts(web.lang).refused),
+        )
+    } else {
+        match PageError::from_app(e, web.lang) {
+            PageError::Page {
+                status, message, ..
+            } => (status, message),
+            PageError::Redirect(_) => (StatusCode::UNAUTHORIZED, String::new()),
+        }
+    };
+    let here = format!("/console/sign-in?next={}", encode(&next));
+    let layout = web.layout(web.t().sign_in_title, &here, "");
+    let passkey = passkeys::sign_in_texts(app, web.lang);
+    web.render_with_csp(
+        app,
+        status,
+        SignInPage {
+            layout,
+            email: email.chars().take(254).collect(),
+            next,
+            error: Some(message),
+            passkey,
+        },
+        passkeys::page_csp(passkey.is_some()),
+    )
 }
 
 /// `POST /console/sign-out`: ends the session everywhere and forgets the cookie.
