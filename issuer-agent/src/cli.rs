@@ -254,18 +254,23 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
             json,
         } => {
             let view = app
-                .create_achievement(NewAchievement {
-                    requires_approval,
-                    name,
-                    description,
-                    criteria,
-                    image_url,
-                    valid_days,
-                    criteria_url,
-                    achievement_type,
-                    tags,
-                    alignments: vec![],
-                })
+                .create_achievement(
+                    NewAchievement {
+                        requires_approval,
+                        name,
+                        description,
+                        criteria,
+                        image_url,
+                        valid_days,
+                        criteria_url,
+                        achievement_type,
+                        tags,
+                        alignments: vec![],
+                        language: None,
+                        translations: vec![],
+                    },
+                    None,
+                )
                 .await?;
             if json {
                 println!(
@@ -301,13 +306,14 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
                         tags,
                         ..AchievementUpdate::default()
                     },
+                    None,
                 )
                 .await?;
             show_achievement(&view, json);
             Ok(())
         }
         Command::AchievementRetire { id, json } => {
-            let view = app.retire_achievement(&id).await?;
+            let view = app.retire_achievement(&id, None).await?;
             show_achievement(&view, json);
             Ok(())
         }
@@ -321,7 +327,9 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
                     return Err(AppError::bad_request("file", "must end in .png or .svg"));
                 }
             };
-            let view = app.set_achievement_image(&id, media_type, &bytes).await?;
+            let view = app
+                .set_achievement_image(&id, media_type, &bytes, None)
+                .await?;
             show_achievement(&view, json);
             Ok(())
         }
@@ -847,15 +855,18 @@ pub async fn demo_achievement(app: &App) -> Result<String, AppError> {
         return Ok(a.id);
     }
     let view = app
-        .create_achievement(NewAchievement {
-            name: DEMO_ACHIEVEMENT.into(),
-            description: "Helps citizens use public digital services.".into(),
-            criteria: "Completed the 6-hour course and a supervised session.".into(),
-            image_url: None,
-            valid_days: Some(3 * 365),
-            achievement_type: Some("Badge".into()),
-            ..NewAchievement::default()
-        })
+        .create_achievement(
+            NewAchievement {
+                name: DEMO_ACHIEVEMENT.into(),
+                description: "Helps citizens use public digital services.".into(),
+                criteria: "Completed the 6-hour course and a supervised session.".into(),
+                image_url: None,
+                valid_days: Some(3 * 365),
+                achievement_type: Some("Badge".into()),
+                ..NewAchievement::default()
+            },
+            None,
+        )
         .await?;
     Ok(view.id)
 }

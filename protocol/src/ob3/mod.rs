@@ -378,8 +378,12 @@ pub struct Achievement {
     pub field_of_study: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub human_code: Option<String>,
+    /// The language of `name`, `description` and `criteria` (BCP 47).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub in_language: Option<String>,
+    /// The same achievement in other languages, or its earlier versions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<Related>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub specialization: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -412,6 +416,7 @@ impl Achievement {
             field_of_study: None,
             human_code: None,
             in_language: None,
+            related: Vec::new(),
             specialization: None,
             tag: Vec::new(),
             version: None,
@@ -422,6 +427,38 @@ impl Achievement {
     pub fn with_image(mut self, image: Image) -> Self {
         self.image = Some(image);
         self
+    }
+}
+
+/// A Related: "another Achievement that should be considered the same for most purposes",
+/// "primarily intended to identify alternate language editions or previous versions"
+/// (OB 3.0 `Achievement.related`). `extra` may carry the edition's `name` and `description` (terms of
+/// the VC 2.0 context), so a reader need not fetch it to show its title.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Related {
+    pub id: String,
+    /// Contains `Related`.
+    #[serde(rename = "type", deserialize_with = "one_or_many")]
+    pub types: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Related {
+    /// The edition of an achievement in `language`, published at `id`.
+    pub fn language_edition(id: impl Into<String>, language: impl Into<String>) -> Self {
+        Related {
+            id: id.into(),
+            types: types(&["Related"]),
+            in_language: Some(language.into()),
+            version: None,
+            extra: Map::new(),
+        }
     }
 }
 

@@ -231,6 +231,48 @@ fn minimal_built_credential_validates() {
 }
 
 #[test]
+fn language_editions_are_related_entries_and_validate() {
+    let mut a = achievement();
+    a.in_language = Some("en".into());
+    let mut ja = Related::language_edition(
+        "https://badges.example.org/achievements/digital-supporter-1?lang=ja",
+        "ja",
+    );
+    ja.extra.insert("name".into(), json!("デジタルサポーター"));
+    a.related.push(ja);
+    let vc = AchievementCredential::builder(
+        "urn:uuid:1",
+        issuer(),
+        AchievementSubject::new(a).with_id("did:example:1"),
+        MARCH_1,
+    )
+    .build()
+    .expect("builds");
+    let doc = vc.to_value();
+    validate(&doc).unwrap_or_else(|v| panic!("{v:#?}"));
+    let achievement = &doc["credentialSubject"]["achievement"];
+    assert_eq!(achievement["inLanguage"], "en");
+    assert_eq!(
+        achievement["related"],
+        json!([{"id": "https://badges.example.org/achievements/digital-supporter-1?lang=ja",
+            "type": ["Related"], "inLanguage": "ja", "name": "デジタルサポーター"}])
+    );
+    assert_eq!(
+        AchievementCredential::from_value(doc.clone()).expect("parses back"),
+        vc
+    );
+    // A language code the schema's pattern refuses is reported where it is.
+    let found = violations(doc, |d| {
+        d["credentialSubject"]["achievement"]["related"][0]["inLanguage"] = json!("Japanese");
+    });
+    assert_violation(
+        &found,
+        "/credentialSubject/achievement/related/0/inLanguage",
+        "",
+    );
+}
+
+#[test]
 fn builder_refuses_what_the_schema_cannot_see() {
     let subject = AchievementSubject::new(achievement()).with_id("did:example:1");
     let err = AchievementCredential::builder("urn:uuid:1", issuer(), subject.clone(), MARCH_1)
