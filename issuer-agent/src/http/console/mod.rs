@@ -13,6 +13,7 @@
 //! through it, naming the role it needs; a viewer's POST is answered 403 with a page
 //! saying so. Handlers parse, make one domain call and render.
 
+mod achievements;
 mod pages;
 mod texts;
 
@@ -50,6 +51,7 @@ pub fn router() -> Router<App> {
             post(pages::set_registration_status),
         )
         .route("/console/lang/{lang}", get(pages::set_lang))
+        .merge(achievements::router())
 }
 
 /// The Content Security Policy of the console's pages: no scripts at all.
@@ -194,10 +196,13 @@ impl Web {
     /// and session: the one way a handler reads a form.
     fn checked_form(&self, app: &App, body: &[u8]) -> Result<Form, PageError> {
         let form = Form(url::form_urlencoded::parse(body).into_owned().collect());
-        let ok = match (
-            cookie(&self.headers, cookie_names(app).csrf),
-            form.get("csrf"),
-        ) {
+        self.check_csrf(app, form.get("csrf"))?;
+        Ok(form)
+    }
+
+    /// A form's CSRF token `token`, checked against this browser's cookies and session.
+    fn check_csrf(&self, app: &App, token: Option<&str>) -> Result<(), PageError> {
+        let ok = match (cookie(&self.headers, cookie_names(app).csrf), token) {
             (Some(c), Some(t)) if (16..=128).contains(&c.len()) => {
                 protocol::secret::constant_time_eq(
                     csrf_token(app, &c, self.session.as_deref()).as_bytes(),
@@ -207,7 +212,7 @@ impl Web {
             _ => false,
         };
         if ok {
-            Ok(form)
+            Ok(())
         } else {
             Err(PageError::new(
                 StatusCode::FORBIDDEN,
@@ -286,7 +291,7 @@ pub struct Layout {
     pub who: Option<String>,
     /// This page's path and query, for the language switch to come back to.
     pub here: String,
-    /// `home`, `registrations`, or empty: the menu marks it.
+    /// `home`, `registrations`, `achievements`, or empty: the menu marks it.
     pub section: &'static str,
 }
 
