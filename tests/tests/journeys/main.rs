@@ -10,6 +10,7 @@ mod check;
 mod check_camera;
 mod common;
 mod console;
+mod console_achievements;
 mod counterfeit;
 mod deferred;
 mod demo;

@@ -138,8 +138,8 @@ const EN: AchTexts = AchTexts {
 
 const JA: AchTexts = AchTexts {
     intro: "このプログラムが授与するバッジです。名前・説明・取得基準を英語、日本語、または両方で登録できます。ウォレットは受領者の言語で表示します。",
-    new_achievement: "達成(バッジ)の新規作成",
-    edit_achievement: "達成(バッジ)の編集",
+    new_achievement: "バッジの種類を追加",
+    edit_achievement: "バッジの種類の編集",
     main_language: "主な言語",
     main_language_hint: "バッジを最初に記述する言語です。もう一方の言語は任意です。その言語の記述がない場合は、3つの欄をすべて空にしてください。",
     english: "英語",
@@ -166,19 +166,19 @@ const JA: AchTexts = AchTexts {
     active: "有効",
     status: "状態",
     languages: "言語",
-    no_achievements: "達成(バッジ)はまだありません。",
+    no_achievements: "バッジの種類はまだありません。",
     preview: "プレビュー",
     preview_hint: "ウォレットでの表示と、受領者が共有したときの画像です。バッジが記述されている言語ごとに示します。",
     in_wallet: "ウォレットでの表示",
     share_image: "共有画像",
     badge_label: "オープンバッジ",
-    created: "達成(バッジ)を作成しました。",
+    created: "バッジの種類を追加しました。",
     saved: "変更を保存しました。今後発行するバッジに反映されます。発行済みのバッジは発行時の内容のままです。",
-    retired_done: "達成(バッジ)を廃止しました。新しい登録や受け取り案内はできません。発行済みのバッジは有効なままです。",
+    retired_done: "バッジの種類を廃止しました。新しい登録や受け取り案内はできません。発行済みのバッジは有効なままです。",
     check_form: "入力内容を確認してください:",
     upload_too_large: "アップロードが大きすぎます。画像は 1 MiB までです。",
     upload_malformed: "フォームを読み取れませんでした。ページを再読み込みして、もう一度お試しください。",
-    back: "達成(バッジ)一覧に戻る",
+    back: "バッジの種類の一覧に戻る",
 };
 
 fn ach_texts(lang: Lang) -> &'static AchTexts {
