@@ -9,7 +9,7 @@ use crate::App;
 use crate::domain::images;
 use crate::domain::operators::Operator;
 use crate::error::AppError;
-use crate::store::{AchievementRow, AchievementText, AuditEntry};
+use crate::store::{AchievementRow, AchievementText, AuditEntry, StoredImage};
 
 /// The languages an achievement is written in: its main one and at most one other.
 pub const LANGUAGES: &[&str] = &["en", "ja"];
@@ -703,9 +703,11 @@ impl App {
             .store
             .put_achievement_image(
                 id,
-                checked.media_type,
-                &checked.bytes,
-                &checked.digest_sri,
+                &StoredImage {
+                    media_type: checked.media_type,
+                    bytes: &checked.bytes,
+                    digest_sri: &checked.digest_sri,
+                },
                 &url,
                 self.clock.now(),
                 audit.as_ref(),

@@ -53,6 +53,14 @@ pub struct AchievementRow {
     pub translations: Vec<AchievementText>,
 }
 
+/// An uploaded badge image as stored: its media type, bytes and `sha256-…` digest.
+#[derive(Debug, Clone, Copy)]
+pub struct StoredImage<'a> {
+    pub media_type: &'a str,
+    pub bytes: &'a [u8],
+    pub digest_sri: &'a str,
+}
+
 /// An achievement's name, description and criteria in one language other than its main one.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AchievementText {
@@ -465,17 +473,21 @@ impl Store {
         Ok(rows)
     }
 
-    /// Stores an achievement's image and points the achievement at it, in one transaction.
+    /// Stores an achievement's image and points the achievement at it, with `audit` when
+    /// given, in one transaction.
     pub async fn put_achievement_image(
         &self,
         id: &str,
-        media_type: &str,
-        bytes: &[u8],
-        digest_sri: &str,
+        image: &StoredImage<'_>,
         image_url: &str,
         now: i64,
         audit: Option<&AuditEntry>,
     ) -> Result<bool, StoreError> {
+        let StoredImage {
+            media_type,
+            bytes,
+            digest_sri,
+        } = *image;
         Ok(with_db_write!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             let found = sqlx::query(

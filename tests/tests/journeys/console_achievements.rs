@@ -655,6 +655,78 @@ async fn achievements_in_two_languages_from_the_console_to_credential_metadata_a
 }
 
 #[tokio::test]
+async fn the_admin_api_takes_both_languages_and_names_a_bad_translation() {
+    let t = TestStack::start().await;
+    // Japanese first, English as the other language.
+    let (s, a) = t
+        .admin_post(
+            "/admin/achievements",
+            json!({"name": "デジタルサポーター", "description": "支援します。", "criteria": "講座を修了。",
+                "language": "ja",
+                "translations": [{"language": "en", "name": "Digital Supporter",
+                    "description": "Helps.", "criteria": "Did the course."}]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{a}");
+    assert_eq!(a["language"], "ja");
+    assert_eq!(a["translations"][0]["name"], "Digital Supporter");
+    let id = a["id"].as_str().unwrap().to_owned();
+    let (s, doc) = t
+        .get_json(&format!("{}/achievements/{id}", t.issuer()))
+        .await;
+    assert_eq!(s, 200, "{doc}");
+    assert_eq!(doc["inLanguage"], "ja");
+    assert_eq!(doc["related"][0]["inLanguage"], "en");
+    assert_eq!(doc["related"][0]["name"], "Digital Supporter");
+    let (s, en) = t
+        .get_json(&format!("{}/achievements/{id}?lang=en", t.issuer()))
+        .await;
+    assert_eq!(s, 200, "{en}");
+    assert_eq!(en["name"], "Digital Supporter");
+    assert_eq!(en["criteria"]["narrative"], "Did the course.");
+    // Without the new members, an achievement is English only, as before.
+    let (s, plain) = t
+        .admin_post(
+            "/admin/achievements",
+            json!({"name": "Plain", "description": "D", "criteria": "C"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{plain}");
+    assert_eq!(plain["language"], "en");
+    assert_eq!(plain["translations"], json!([]));
+    // Each bad member is named.
+    let text = |language: &str, name: &str| json!({"language": language, "name": name, "description": "D", "criteria": "C"});
+    for (body, field) in [
+        (json!({"language": "fr"}), "language"),
+        (
+            json!({"translations": [text("ja", "")]}),
+            "translations[0].name",
+        ),
+        (
+            json!({"translations": [text("en", "Again")]}),
+            "translations[0].language",
+        ),
+        (
+            json!({"translations": [text("ja", "一"), text("ja", "二")]}),
+            "translations[1].language",
+        ),
+        (
+            json!({"translations": [text("de", "Name")]}),
+            "translations[0].language",
+        ),
+    ] {
+        let mut new = json!({"name": "N", "description": "D", "criteria": "C"});
+        new.as_object_mut()
+            .unwrap()
+            .extend(body.as_object().unwrap().clone());
+        let (s, e) = t.admin_post("/admin/achievements", new).await;
+        assert_eq!(s, 400, "{e}");
+        assert_eq!(e["field"], field, "{e}");
+    }
+    t.stack.stop().await;
+}
+
+#[tokio::test]
 #[ignore = "heavy: run by ./test (headless Chromium)"]
 async fn achievement_pages_in_chromium_at_two_widths_in_two_languages() {
     let t = TestStack::start_with(|c| {
