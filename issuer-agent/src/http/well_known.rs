@@ -183,7 +183,10 @@ fn credential_display(app: &App, description_en: &str, description_ja: &str) -> 
         locale: Some(locale.to_owned()),
         logo: app.config.logo_url.as_ref().map(|uri| Logo {
             uri: uri.clone(),
-            alt_text: Some(app.config.name.clone()),
+            alt_text: Some(match (locale, &app.config.name_ja) {
+                ("ja", Some(ja)) => ja.clone(),
+                _ => app.config.name.clone(),
+            }),
         }),
         description: Some(description.to_owned()),
         background_color: Some(app.config.brand_color.clone()),

@@ -236,6 +236,8 @@ async fn achievements_in_two_languages_from_the_console_to_credential_metadata_a
     let t = TestStack::start_with(|c| {
         c.issuer.password_cost = kit::password::PasswordCost::TEST;
         c.issuer.outbox_concurrency = 0;
+        c.issuer.name_ja = Some("証発行機関".into());
+        c.issuer.logo_url = Some("https://agency.example/logo.png".into());
     })
     .await;
     let op_id = operator(&t, "op@agency.example", "Oskar Operator", "operator").await;
@@ -360,6 +362,11 @@ async fn achievements_in_two_languages_from_the_console_to_credential_metadata_a
     assert!(edit.body.contains("The achievement was created."));
     assert!(edit.body.contains("id=\"preview\""), "{}", edit.body);
     assert!(edit.body.contains("data-lang=\"ja\""), "{}", edit.body);
+    assert!(
+        edit.body.contains("証発行機関"),
+        "the Japanese preview names the issuer in Japanese: {}",
+        edit.body
+    );
     assert!(
         edit.body.contains(&format!("/achievements/{id}/image?v=")),
         "the preview shows the uploaded image: {}",
@@ -535,12 +542,12 @@ async fn achievements_in_two_languages_from_the_console_to_credential_metadata_a
         .as_object()
         .unwrap();
     assert_eq!(configurations.len(), 4);
+    assert_eq!(meta["display"][1]["name"], "証発行機関");
     for (name, c) in configurations {
-        assert_eq!(
-            locales(&c["credential_metadata"]["display"]),
-            ["en", "ja"],
-            "{name}"
-        );
+        let display = &c["credential_metadata"]["display"];
+        assert_eq!(locales(display), ["en", "ja"], "{name}");
+        assert_eq!(display[1]["logo"]["alt_text"], "証発行機関", "{name}");
+        assert_ne!(display[0]["logo"]["alt_text"], "証発行機関", "{name}");
     }
 
     // The invitation is written in the recipient's language, with the name in it.

@@ -714,6 +714,25 @@ mod tests {
     }
 
     #[test]
+    fn every_change_to_an_achievement_has_a_label_in_each_language() {
+        for action in [
+            "achievement.created",
+            "achievement.updated",
+            "achievement.image",
+            "achievement.retired",
+        ] {
+            assert_ne!(
+                super::super::texts::event_label(Lang::En, action),
+                "Other change"
+            );
+            assert_ne!(
+                super::super::texts::event_label(Lang::Ja, action),
+                "その他の変更"
+            );
+        }
+    }
+
+    #[test]
     fn fields_are_named_in_the_pages_language() {
         assert_eq!(field_label(Lang::En, "name_ja"), "Name (Japanese)");
         assert_eq!(field_label(Lang::Ja, "criteria_en"), "取得基準 (英語)");
