@@ -337,6 +337,40 @@ async fn achievements_in_two_languages_from_the_console_to_credential_metadata_a
         "{}",
         a.body
     );
+    // On a Japanese page, what to correct is said in Japanese, the check's English under
+    // the technical details.
+    op.jar.insert("console_lang".into(), "ja".into());
+    let a = op
+        .post_multipart(
+            "/console/achievements/new",
+            &form.clone().with("name_en", ""),
+        )
+        .await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    assert!(
+        a.body.contains("名前 (英語): 入力してください"),
+        "{}",
+        a.body
+    );
+    assert!(a.body.contains("name_en: must not be empty"), "{}", a.body);
+    op.jar.remove("console_lang");
+    // A body that is not the form: torn multipart, and a urlencoded POST.
+    let torn = op
+        .http
+        .post(format!("{}/console/achievements/new", op.base))
+        .header("content-type", "multipart/form-data; boundary=xyz")
+        .body("--xyz\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nab");
+    let a = op.send(torn).await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    assert!(a.body.contains("The form could not be read"), "{}", a.body);
+    let a = op
+        .post(
+            "/console/achievements/new",
+            &[("csrf", &csrf), ("name_en", "x")],
+        )
+        .await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    assert!(a.body.contains("The form could not be read"), "{}", a.body);
     // Only part of the other language.
     let a = op
         .post_multipart(
@@ -605,6 +639,22 @@ async fn achievements_in_two_languages_from_the_console_to_credential_metadata_a
             a.body
         );
     }
+
+    // A viewer sees the achievements but no form to change them.
+    let list = viewer.get("/console/achievements").await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(list.body.contains("id=\"read-only\""), "{}", list.body);
+    assert!(!list.body.contains("/retire"), "{}", list.body);
+    assert!(
+        !list.body.contains("id=\"new-achievement\""),
+        "{}",
+        list.body
+    );
+    let page = viewer
+        .get(&format!("/console/achievements/{id}/edit"))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(!page.body.contains("id=\"save\""), "{}", page.body);
 
     // Retire: a viewer cannot, an operator can; then no new registrations.
     let viewer_csrf = viewer.csrf("/console/achievements").await;

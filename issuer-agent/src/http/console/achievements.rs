@@ -9,6 +9,7 @@
 
 use askama::Template;
 use axum::Router;
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -212,6 +213,40 @@ fn field_label(lang: Lang, field: &str) -> String {
     }
 }
 
+/// What to correct, in `lang`: a domain check's English `detail` said in Japanese where
+/// the page is (an unknown one stays English; the page shows the English under
+/// "Technical details" too).
+fn detail_in(lang: Lang, detail: &str) -> String {
+    if lang == Lang::En {
+        return detail.to_owned();
+    }
+    let longer = detail
+        .strip_prefix("is longer than ")
+        .and_then(|rest| rest.strip_suffix(" characters"));
+    if let Some(n) = longer {
+        return format!("{n} 文字以内にしてください");
+    }
+    let ja = match detail {
+        "must not be empty" => "入力してください",
+        "must be en or ja" => "英語か日本語を選んでください",
+        "must be a whole number of days" => "日数を整数で入力してください",
+        "must be between 1 and 36500" => "1 から 36500 までの日数にしてください",
+        "must be an absolute http(s) URL" => {
+            "http:// または https:// で始まるアドレスにしてください"
+        }
+        d if d.starts_with("must be an OB 3.0 AchievementType") => "一覧から種類を選んでください",
+        d if d.starts_with("is larger than") => "1 MiB 以下の画像にしてください",
+        d if d.starts_with("must be image/png or image/svg+xml") => {
+            "PNG か SVG の画像を選んでください"
+        }
+        d if d.starts_with("is not a PNG image") => "PNG 画像として読み取れません",
+        d if d.starts_with("PNG is ") => "画像が大きすぎます(一辺 4096 ピクセルまで)",
+        d if d.starts_with("is not an SVG image") => "SVG 画像として読み取れません",
+        other => other,
+    };
+    ja.to_owned()
+}
+
 fn language_name(lang: Lang, code: &str) -> &'static str {
     let a = ach_texts(lang);
     if code == "ja" { a.japanese } else { a.english }
@@ -374,6 +409,8 @@ struct FormPage {
     retired: bool,
     can_change: bool,
     error: Option<String>,
+    /// The English detail of `error`, when the page is in another language.
+    error_detail: Option<String>,
     done: Option<&'static str>,
     preview: Vec<PreviewCard>,
     accent: String,
@@ -404,7 +441,7 @@ fn form_page(
     web: &Web,
     row: Option<&AchievementRow>,
     form: &AchievementForm,
-    error: Option<String>,
+    error: Option<(String, String)>,
     done: Option<&'static str>,
 ) -> FormPage {
     let a = ach_texts(web.lang);
@@ -475,7 +512,11 @@ fn form_page(
             .operator
             .as_ref()
             .is_some_and(|o| o.role.allows(Role::Operator)),
-        error,
+        error_detail: error
+            .as_ref()
+            .filter(|_| web.lang != Lang::En)
+            .map(|(_, detail)| detail.clone()),
+        error: error.map(|(message, _)| message),
         done,
         preview,
         accent: accent(app),
@@ -630,8 +671,16 @@ async fn save(
     app: &App,
     web: &Web,
     id: Option<&str>,
-    multipart: Multipart,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, PageError> {
+    let multipart = multipart.map_err(|e| {
+        PageError::new(
+            StatusCode::BAD_REQUEST,
+            ach_texts(web.lang).upload_malformed,
+            Some(e.body_text()),
+            web.lang,
+        )
+    })?;
     let up = read_upload(web, multipart).await?;
     let operator = gate(app, web, &up)?;
     let row = match id {
@@ -650,11 +699,13 @@ async fn save(
         ))),
         Err(AppError::BadRequest { field, detail }) => {
             let message = format!(
-                "{} {}: {detail}",
+                "{} {}: {}",
                 ach_texts(web.lang).check_form,
-                field_label(web.lang, &field)
+                field_label(web.lang, &field),
+                detail_in(web.lang, &detail)
             );
-            let page = form_page(app, web, row.as_ref(), &up.form, Some(message), None);
+            let error = Some((message, format!("{field}: {detail}")));
+            let page = form_page(app, web, row.as_ref(), &up.form, error, None);
             Ok(web.render(app, StatusCode::BAD_REQUEST, page))
         }
         Err(e) => Err(web.error(e)),
@@ -665,7 +716,7 @@ async fn save(
 pub async fn create(
     State(app): State<App>,
     web: Web,
-    multipart: Multipart,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, PageError> {
     save(&app, &web, None, multipart).await
 }
@@ -675,7 +726,7 @@ pub async fn update(
     State(app): State<App>,
     web: Web,
     Path(id): Path<String>,
-    multipart: Multipart,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, PageError> {
     save(&app, &web, Some(&id), multipart).await
 }
@@ -730,6 +781,30 @@ mod tests {
                 "その他の変更"
             );
         }
+    }
+
+    #[test]
+    fn what_to_correct_is_said_in_japanese_on_japanese_pages() {
+        assert_eq!(
+            detail_in(Lang::En, "must not be empty"),
+            "must not be empty"
+        );
+        assert_eq!(detail_in(Lang::Ja, "must not be empty"), "入力してください");
+        assert_eq!(
+            detail_in(Lang::Ja, "is longer than 200 characters"),
+            "200 文字以内にしてください"
+        );
+        for e in [
+            crate::domain::images::ImageError::TooLarge,
+            crate::domain::images::ImageError::Type("image/gif".into()),
+            crate::domain::images::ImageError::Png("x".into()),
+            crate::domain::images::ImageError::PngSize(5000, 1),
+            crate::domain::images::ImageError::Svg("x".into()),
+        ] {
+            let english = e.to_string();
+            assert_ne!(detail_in(Lang::Ja, &english), english, "{english}");
+        }
+        assert_eq!(detail_in(Lang::Ja, "something new"), "something new");
     }
 
     #[test]
