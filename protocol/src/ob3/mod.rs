@@ -462,6 +462,40 @@ impl Related {
     }
 }
 
+/// `member` (`name`, `description`) of the achievement JSON `achievement` in `language`
+/// (a BCP 47 primary subtag such as `ja`), when the achievement is written in another
+/// language and names that edition among its `related` entries; `None` when the
+/// achievement is itself in `language`, says nothing about its language, or has no such
+/// edition (show its own text then).
+pub fn achievement_text_in<'a>(
+    achievement: &'a Value,
+    language: &str,
+    member: &str,
+) -> Option<&'a str> {
+    let primary = |tag: &str| {
+        tag.split(['-', '_'])
+            .next()
+            .unwrap_or(tag)
+            .to_ascii_lowercase()
+    };
+    let wanted = primary(language);
+    let own = achievement.get("inLanguage").and_then(Value::as_str)?;
+    if primary(own) == wanted {
+        return None;
+    }
+    achievement
+        .get("related")?
+        .as_array()?
+        .iter()
+        .filter(|r| {
+            r.get("inLanguage")
+                .and_then(Value::as_str)
+                .is_some_and(|l| primary(l) == wanted)
+        })
+        .find_map(|r| r.get(member).and_then(Value::as_str))
+        .filter(|text| !text.trim().is_empty())
+}
+
 /// Criteria: a URL and/or a Markdown narrative of what earns the achievement.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

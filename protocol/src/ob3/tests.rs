@@ -273,6 +273,34 @@ fn language_editions_are_related_entries_and_validate() {
 }
 
 #[test]
+fn an_achievements_text_is_found_in_its_language_edition() {
+    let a = json!({
+        "inLanguage": "en", "name": "Digital Supporter",
+        "related": [
+            {"id": "https://x.example/old", "type": ["Related"], "version": "1"},
+            {"id": "https://x.example/a?lang=ja", "type": ["Related"], "inLanguage": "ja-JP",
+             "name": "デジタルサポーター", "description": " "}
+        ]
+    });
+    assert_eq!(
+        achievement_text_in(&a, "ja", "name"),
+        Some("デジタルサポーター")
+    );
+    assert_eq!(
+        achievement_text_in(&a, "JA", "name"),
+        Some("デジタルサポーター")
+    );
+    // Its own language, a blank text, a language it has no edition in: its own text.
+    assert_eq!(achievement_text_in(&a, "en-GB", "name"), None);
+    assert_eq!(achievement_text_in(&a, "ja", "description"), None);
+    assert_eq!(achievement_text_in(&a, "fr", "name"), None);
+    // An achievement that does not say its language is shown as it is.
+    let mut unsaid = a.clone();
+    unsaid.as_object_mut().unwrap().remove("inLanguage");
+    assert_eq!(achievement_text_in(&unsaid, "ja", "name"), None);
+}
+
+#[test]
 fn builder_refuses_what_the_schema_cannot_see() {
     let subject = AchievementSubject::new(achievement()).with_id("did:example:1");
     let err = AchievementCredential::builder("urn:uuid:1", issuer(), subject.clone(), MARCH_1)

@@ -543,6 +543,48 @@ async fn achievements_in_two_languages_from_the_console_to_credential_metadata_a
         "the Japanese name is signed too"
     );
 
+    // The holder's wallet shows the badge in the reader's language.
+    let wallet = &t.stack.wallet.app;
+    let now = t.stack.clock.now();
+    let hanako = wallet.ensure_account("hanako", now).await.unwrap();
+    let (s, offer) = t
+        .admin_post(
+            "/admin/offers",
+            json!({"achievement_id": id, "recipient_name": "Hanako", "recipient_email": "hanako@example.jp"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{offer}");
+    let accepted = wallet
+        .accept(&hanako, offer["offer_link"].as_str().unwrap(), None, now)
+        .await
+        .expect("the wallet accepts the offer");
+    let badge = accepted.credentials[0].id.clone();
+    let session = wallet.start_session(&hanako, now).await.unwrap();
+    for (lang, shown, not_shown) in [
+        ("ja", "デジタルサポーター(2026)", "Digital Supporter"),
+        (
+            "en",
+            "Digital Supporter &#60;script&#62;",
+            "デジタルサポーター",
+        ),
+    ] {
+        let r = t
+            .http
+            .get(format!("{}/badges/{badge}", t.stack.wallet.url))
+            .header(
+                "cookie",
+                format!("wallet_session={session}; wallet_lang={lang}"),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let page = r.text().await.unwrap();
+        assert!(page.contains(shown), "{lang}: {page}");
+        assert!(!page.contains(not_shown), "{lang}: {page}");
+        assert!(!page.contains(HOSTILE), "{lang}: {page}");
+    }
+
     // Each language edition is published where `related` points.
     let (s, ja) = t.get_json(&format!("{uri}?lang=ja")).await;
     assert_eq!(s, 200, "{ja}");
