@@ -467,7 +467,44 @@ async fn achievements_in_two_languages_from_the_console_to_credential_metadata_a
         .unwrap()
         .unwrap();
     assert_eq!(row.translations[0].name, "デジタルサポーター(2026)");
-    assert!(row.image_digest.is_some(), "the image is kept");
+    let png_digest = row.image_digest.clone().expect("the image is kept");
+    // An SVG replaces it, sent without a type (recognised by its first bytes), its script
+    // removed before it is stored.
+    let svg = br##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10" onload="alert(1)"><script>alert(2)</script><circle r="4" fill="#1d4ed8"/></svg>"##;
+    let a = op
+        .post_multipart(
+            &format!("/console/achievements/{id}/edit"),
+            &edited
+                .clone()
+                .image("application/octet-stream", svg.to_vec()),
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    let row = t
+        .stack
+        .issuer
+        .app
+        .store
+        .achievement(&id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(row.image_digest.as_deref(), Some(png_digest.as_str()));
+    let (media_type, bytes, _) = t
+        .stack
+        .issuer
+        .app
+        .store
+        .achievement_image(&id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(media_type, "image/svg+xml");
+    let stored = String::from_utf8(bytes).unwrap();
+    assert!(
+        stored.contains("<circle") && !stored.contains("alert"),
+        "{stored}"
+    );
     // A viewer's edit and another session's token: refused, nothing changed.
     let viewer_csrf = viewer
         .csrf(&format!("/console/achievements/{id}/edit"))
