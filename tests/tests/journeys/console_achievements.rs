@@ -863,6 +863,92 @@ async fn the_admin_api_takes_both_languages_and_names_a_bad_translation() {
 }
 
 #[tokio::test]
+async fn the_command_line_writes_both_languages() {
+    use issuer_agent::cli::{Command, OtherLanguage, run};
+    let t = TestStack::start().await;
+    let app = &t.stack.issuer.app;
+    run(
+        app,
+        Command::AchievementCreate {
+            name: "CLI Badge".into(),
+            description: "D".into(),
+            criteria: "C".into(),
+            language: None,
+            other: OtherLanguage {
+                other_name: Some("CLI バッジ".into()),
+                other_description: Some("説明".into()),
+                other_criteria: Some("基準".into()),
+            },
+            image_url: None,
+            valid_days: None,
+            criteria_url: None,
+            achievement_type: None,
+            tags: vec![],
+            requires_approval: false,
+            json: true,
+        },
+    )
+    .await
+    .expect("created");
+    let created = app.store.achievements().await.unwrap().remove(0);
+    assert_eq!(created.language, "en");
+    assert_eq!(created.translations[0].language, "ja");
+    assert_eq!(created.translations[0].name, "CLI バッジ");
+    // An update of the Japanese name alone keeps the Japanese description and criteria.
+    let update = |other: OtherLanguage| Command::AchievementUpdate {
+        id: created.id.clone(),
+        name: None,
+        description: None,
+        criteria: None,
+        language: None,
+        other,
+        criteria_url: None,
+        valid_days: None,
+        achievement_type: None,
+        tags: None,
+        json: true,
+    };
+    run(
+        app,
+        update(OtherLanguage {
+            other_name: Some("CLI バッジ 2".into()),
+            ..OtherLanguage::default()
+        }),
+    )
+    .await
+    .expect("updated");
+    let row = app.store.achievement(&created.id).await.unwrap().unwrap();
+    assert_eq!(row.translations[0].name, "CLI バッジ 2");
+    assert_eq!(row.translations[0].criteria, "基準");
+    // Half a translation is refused, naming what is missing.
+    let e = run(
+        app,
+        Command::AchievementCreate {
+            name: "Other".into(),
+            description: "D".into(),
+            criteria: "C".into(),
+            language: Some("ja".into()),
+            other: OtherLanguage {
+                other_name: Some("Other".into()),
+                ..OtherLanguage::default()
+            },
+            image_url: None,
+            valid_days: None,
+            criteria_url: None,
+            achievement_type: None,
+            tags: vec![],
+            requires_approval: false,
+            json: true,
+        },
+    )
+    .await
+    .expect_err("refused");
+    assert!(e.to_string().contains("translations[0].description"), "{e}");
+    assert_eq!(app.store.achievements().await.unwrap().len(), 1);
+    t.stack.stop().await;
+}
+
+#[tokio::test]
 #[ignore = "heavy: run by ./test (headless Chromium)"]
 async fn achievement_pages_in_chromium_at_two_widths_in_two_languages() {
     let t = TestStack::start_with(|c| {
