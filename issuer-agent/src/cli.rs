@@ -4,7 +4,7 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use crate::domain::achievements::{AchievementUpdate, NewAchievement};
+use crate::domain::achievements::{AchievementTextInput, AchievementUpdate, NewAchievement};
 use crate::domain::import::Format;
 use crate::domain::offers::{EvidenceInput, NewOffer, ResultInput};
 use crate::domain::operators::{NewOperator, OperatorView};
@@ -24,6 +24,11 @@ pub enum Command {
         description: String,
         #[arg(long)]
         criteria: String,
+        /// The language of --name, --description and --criteria: en (default) or ja.
+        #[arg(long)]
+        language: Option<String>,
+        #[command(flatten)]
+        other: OtherLanguage,
         #[arg(long)]
         image_url: Option<String>,
         /// Days a badge stays valid after issuance.
@@ -69,6 +74,11 @@ pub enum Command {
         description: Option<String>,
         #[arg(long)]
         criteria: Option<String>,
+        /// The language of the main name, description and criteria: en or ja.
+        #[arg(long)]
+        language: Option<String>,
+        #[command(flatten)]
+        other: OtherLanguage,
         #[arg(long)]
         criteria_url: Option<String>,
         #[arg(long)]
@@ -234,6 +244,51 @@ pub enum Command {
     },
 }
 
+/// An achievement's texts in its other language (Japanese when the main one is English,
+/// and English when it is Japanese).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct OtherLanguage {
+    /// The name in the other language.
+    #[arg(long)]
+    pub other_name: Option<String>,
+    /// The description in the other language.
+    #[arg(long)]
+    pub other_description: Option<String>,
+    /// The criteria in the other language.
+    #[arg(long)]
+    pub other_criteria: Option<String>,
+}
+
+impl OtherLanguage {
+    fn given(&self) -> bool {
+        self.other_name.is_some()
+            || self.other_description.is_some()
+            || self.other_criteria.is_some()
+    }
+
+    /// The translation these flags give for an achievement whose main language is
+    /// `main`, over `current` (the other language's texts it has now, if any).
+    fn translation(
+        self,
+        main: &str,
+        current: Option<AchievementTextInput>,
+    ) -> AchievementTextInput {
+        let language = if main == "ja" { "en" } else { "ja" };
+        let current = current.filter(|t| t.language == language);
+        let keep = |f: fn(&AchievementTextInput) -> &String| {
+            current.as_ref().map(f).cloned().unwrap_or_default()
+        };
+        AchievementTextInput {
+            language: language.to_owned(),
+            name: self.other_name.unwrap_or_else(|| keep(|t| &t.name)),
+            description: self
+                .other_description
+                .unwrap_or_else(|| keep(|t| &t.description)),
+            criteria: self.other_criteria.unwrap_or_else(|| keep(|t| &t.criteria)),
+        }
+    }
+}
+
 /// The demo achievement's name, found or created by `offer` without `--achievement`.
 pub const DEMO_ACHIEVEMENT: &str = "Digital Supporter — Level 1";
 
@@ -245,6 +300,8 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
             name,
             description,
             criteria,
+            language,
+            other,
             image_url,
             valid_days,
             criteria_url,
@@ -253,19 +310,29 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
             requires_approval,
             json,
         } => {
+            let translations = if other.given() {
+                vec![other.translation(language.as_deref().unwrap_or("en"), None)]
+            } else {
+                vec![]
+            };
             let view = app
-                .create_achievement(NewAchievement {
-                    requires_approval,
-                    name,
-                    description,
-                    criteria,
-                    image_url,
-                    valid_days,
-                    criteria_url,
-                    achievement_type,
-                    tags,
-                    alignments: vec![],
-                })
+                .create_achievement(
+                    NewAchievement {
+                        requires_approval,
+                        name,
+                        description,
+                        criteria,
+                        image_url,
+                        valid_days,
+                        criteria_url,
+                        achievement_type,
+                        tags,
+                        alignments: vec![],
+                        language,
+                        translations,
+                    },
+                    None,
+                )
                 .await?;
             if json {
                 println!(
@@ -282,12 +349,26 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
             name,
             description,
             criteria,
+            language,
+            other,
             criteria_url,
             valid_days,
             achievement_type,
             tags,
             json,
         } => {
+            let translations = if other.given() {
+                let current = app
+                    .store
+                    .achievement(&id)
+                    .await?
+                    .ok_or_else(|| AppError::NotFound("achievement".into()))?;
+                let main = language.clone().unwrap_or(current.language.clone());
+                let now = current.translations.into_iter().next().map(Into::into);
+                Some(vec![other.translation(&main, now)])
+            } else {
+                None
+            };
             let view = app
                 .update_achievement(
                     &id,
@@ -295,19 +376,22 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
                         name,
                         description,
                         criteria,
+                        language,
+                        translations,
                         criteria_url: criteria_url.map(Some),
                         valid_days: valid_days.map(Some),
                         achievement_type: achievement_type.map(Some),
                         tags,
                         ..AchievementUpdate::default()
                     },
+                    None,
                 )
                 .await?;
             show_achievement(&view, json);
             Ok(())
         }
         Command::AchievementRetire { id, json } => {
-            let view = app.retire_achievement(&id).await?;
+            let view = app.retire_achievement(&id, None).await?;
             show_achievement(&view, json);
             Ok(())
         }
@@ -321,7 +405,9 @@ pub async fn run(app: &App, command: Command) -> Result<(), AppError> {
                     return Err(AppError::bad_request("file", "must end in .png or .svg"));
                 }
             };
-            let view = app.set_achievement_image(&id, media_type, &bytes).await?;
+            let view = app
+                .set_achievement_image(&id, media_type, &bytes, None)
+                .await?;
             show_achievement(&view, json);
             Ok(())
         }
@@ -847,15 +933,18 @@ pub async fn demo_achievement(app: &App) -> Result<String, AppError> {
         return Ok(a.id);
     }
     let view = app
-        .create_achievement(NewAchievement {
-            name: DEMO_ACHIEVEMENT.into(),
-            description: "Helps citizens use public digital services.".into(),
-            criteria: "Completed the 6-hour course and a supervised session.".into(),
-            image_url: None,
-            valid_days: Some(3 * 365),
-            achievement_type: Some("Badge".into()),
-            ..NewAchievement::default()
-        })
+        .create_achievement(
+            NewAchievement {
+                name: DEMO_ACHIEVEMENT.into(),
+                description: "Helps citizens use public digital services.".into(),
+                criteria: "Completed the 6-hour course and a supervised session.".into(),
+                image_url: None,
+                valid_days: Some(3 * 365),
+                achievement_type: Some("Badge".into()),
+                ..NewAchievement::default()
+            },
+            None,
+        )
         .await?;
     Ok(view.id)
 }

@@ -555,7 +555,8 @@ impl App {
         let facts = Facts {
             locale: &r.locale,
             issuer_name: settings.name_in(&r.locale),
-            achievement: &achievement.name,
+            // The name in the recipient's language when the achievement has one.
+            achievement: crate::domain::achievements::localized(&achievement, &r.locale).name,
             recipient_name: &r.name,
             recipient_email: &r.email,
         };

@@ -72,7 +72,7 @@ pub async fn create_achievement(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let req: NewAchievement = parse(&body)?;
-    let view = app.create_achievement(req).await?;
+    let view = app.create_achievement(req, None).await?;
     Ok((StatusCode::CREATED, Json(json!(view))))
 }
 
@@ -87,7 +87,7 @@ pub async fn update_achievement(
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, AppError> {
     let req: AchievementUpdate = parse(&body)?;
-    Ok(Json(json!(app.update_achievement(&id, req).await?)))
+    Ok(Json(json!(app.update_achievement(&id, req, None).await?)))
 }
 
 /// `POST /admin/achievements/{id}/retire`.
@@ -98,7 +98,7 @@ pub async fn retire_achievement(
     State(app): State<App>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    Ok(Json(json!(app.retire_achievement(&id).await?)))
+    Ok(Json(json!(app.retire_achievement(&id, None).await?)))
 }
 
 /// `PUT /admin/achievements/{id}/image` with an `image/png` or `image/svg+xml` body.
@@ -120,7 +120,8 @@ pub async fn put_achievement_image(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     Ok(Json(json!(
-        app.set_achievement_image(&id, media_type, &body).await?
+        app.set_achievement_image(&id, media_type, &body, None)
+            .await?
     )))
 }
 

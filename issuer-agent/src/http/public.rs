@@ -2,7 +2,7 @@
 //! `Achievement.id` dereferences to its JSON) and its badge image.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -10,21 +10,35 @@ use super::openapi::{METADATA, Problem};
 use crate::App;
 use crate::error::AppError;
 
-/// `GET /achievements/{id}`: the OB 3.0 Achievement.
+#[derive(serde::Deserialize)]
+pub struct EditionQuery {
+    lang: Option<String>,
+}
+
+/// `GET /achievements/{id}?lang=`: the OB 3.0 Achievement, in its main language or (with
+/// `lang`) the edition in another language its `related` entries point to.
 #[utoipa::path(get, path = "/achievements/{id}", tag = METADATA,
-    params(("id" = String, Path, description = "The achievement id")),
+    params(("id" = String, Path, description = "The achievement id"),
+        ("lang" = Option<String>, Query, description = "A language edition other than the main one: en or ja")),
     responses((status = 200, description = "The OB 3.0 Achievement (JSON-LD)", body = Object),
         (status = 404, description = "No such achievement", body = Problem, content_type = "application/problem+json")))]
 pub async fn achievement(
     State(app): State<App>,
     Path(id): Path<String>,
+    Query(q): Query<EditionQuery>,
 ) -> Result<Response, AppError> {
     let row = app
         .store
         .achievement(&id)
         .await?
         .ok_or_else(|| AppError::NotFound("achievement".into()))?;
-    let mut body = app.achievement_json(&row);
+    let mut body = match q.lang.as_deref() {
+        None => app.achievement_json(&row),
+        Some(l) if l == row.language || row.translations.iter().any(|t| t.language == l) => {
+            app.achievement_json_in(&row, l)
+        }
+        Some(_) => return Err(AppError::NotFound("achievement edition".into())),
+    };
     body["@context"] = serde_json::json!([
         protocol::ob3::CONTEXT_VC_V2,
         protocol::ob3::CONTEXT_OB_V3P0_3

@@ -46,11 +46,33 @@ pub struct AchievementRow {
     pub updated_at: Option<i64>,
     /// 1: each offer waits for the operator's decision (deferred issuance).
     pub requires_approval: i64,
+    /// The language of `name`, `description` and `criteria` (`en`, `ja`).
+    pub language: String,
+    /// The same three in each other language (`achievement_texts`), read with the row.
+    #[sqlx(skip)]
+    pub translations: Vec<AchievementText>,
+}
+
+/// An uploaded badge image as stored: its media type, bytes and `sha256-…` digest.
+#[derive(Debug, Clone, Copy)]
+pub struct StoredImage<'a> {
+    pub media_type: &'a str,
+    pub bytes: &'a [u8],
+    pub digest_sri: &'a str,
+}
+
+/// An achievement's name, description and criteria in one language other than its main one.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AchievementText {
+    pub language: String,
+    pub name: String,
+    pub description: String,
+    pub criteria: String,
 }
 
 /// Every achievement column, in [`AchievementRow`] order.
 const ACHIEVEMENT_COLUMNS: &str = "id, name, description, criteria, image_url, valid_days, created_at, \
-     criteria_url, achievement_type, tags, alignments, image_digest, retired_at, updated_at, requires_approval";
+     criteria_url, achievement_type, tags, alignments, image_digest, retired_at, updated_at, requires_approval, language";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OfferRow {
@@ -291,12 +313,19 @@ impl Store {
             .await?)
     }
 
-    pub async fn insert_achievement(&self, a: &AchievementRow) -> Result<(), StoreError> {
+    /// A new achievement and its other languages, with `audit` when given, in one
+    /// transaction.
+    pub async fn insert_achievement(
+        &self,
+        a: &AchievementRow,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
         with_db_write!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO achievements (id, name, description, criteria, image_url, valid_days, created_at, \
-                 criteria_url, achievement_type, tags, alignments, image_digest, retired_at, updated_at, requires_approval) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                 criteria_url, achievement_type, tags, alignments, image_digest, retired_at, updated_at, requires_approval, \
+                 language) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
             )
             .bind(&a.id)
             .bind(&a.name)
@@ -313,20 +342,44 @@ impl Store {
             .bind(a.retired_at)
             .bind(a.updated_at)
             .bind(a.requires_approval)
-            .execute(pool)
-            .await?
-            .rows_affected()
+            .bind(&a.language)
+            .execute(&mut *tx)
+            .await?;
+            for t in &a.translations {
+                sqlx::query(
+                    "INSERT INTO achievement_texts (achievement_id, language, name, description, criteria) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&a.id)
+                .bind(&t.language)
+                .bind(&t.name)
+                .bind(&t.description)
+                .bind(&t.criteria)
+                .execute(&mut *tx)
+                .await?;
+            }
+            if let Some(audit) = audit {
+                insert_audit!(&mut *tx, audit);
+            }
+            tx.commit().await?;
         });
         Ok(())
     }
 
-    /// Replaces an achievement's editable fields; false if unknown.
-    pub async fn update_achievement(&self, a: &AchievementRow) -> Result<bool, StoreError> {
+    /// Replaces an achievement's editable fields and its other languages, with `audit` when
+    /// given, in one transaction; false if unknown.
+    pub async fn update_achievement(
+        &self,
+        a: &AchievementRow,
+        audit: Option<&AuditEntry>,
+    ) -> Result<bool, StoreError> {
         Ok(with_db_write!(&self.db, |pool| {
-            sqlx::query(
+            let mut tx = pool.begin().await?;
+            let found = sqlx::query(
                 "UPDATE achievements SET name = $2, description = $3, criteria = $4, image_url = $5, \
                  valid_days = $6, criteria_url = $7, achievement_type = $8, tags = $9, alignments = $10, \
-                 image_digest = $11, retired_at = $12, updated_at = $13, requires_approval = $14 WHERE id = $1",
+                 image_digest = $11, retired_at = $12, updated_at = $13, requires_approval = $14, \
+                 language = $15 WHERE id = $1",
             )
             .bind(&a.id)
             .bind(&a.name)
@@ -342,42 +395,107 @@ impl Store {
             .bind(a.retired_at)
             .bind(a.updated_at)
             .bind(a.requires_approval)
-            .execute(pool)
+            .bind(&a.language)
+            .execute(&mut *tx)
             .await?
             .rows_affected()
-                == 1
+                == 1;
+            if found {
+                sqlx::query("DELETE FROM achievement_texts WHERE achievement_id = $1")
+                    .bind(&a.id)
+                    .execute(&mut *tx)
+                    .await?;
+                for t in &a.translations {
+                    sqlx::query(
+                        "INSERT INTO achievement_texts (achievement_id, language, name, description, criteria) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(&a.id)
+                    .bind(&t.language)
+                    .bind(&t.name)
+                    .bind(&t.description)
+                    .bind(&t.criteria)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                if let Some(audit) = audit {
+                    insert_audit!(&mut *tx, audit);
+                }
+            }
+            tx.commit().await?;
+            found
         }))
     }
 
+    /// An achievement with its other languages.
     pub async fn achievement(&self, id: &str) -> Result<Option<AchievementRow>, StoreError> {
         let sql = format!("SELECT {ACHIEVEMENT_COLUMNS} FROM achievements WHERE id = $1");
-        Ok(with_db!(&self.db, |pool| sqlx::query_as(
+        let row: Option<AchievementRow> = with_db!(&self.db, |pool| sqlx::query_as(
             sqlx::AssertSqlSafe(sql.clone())
         )
         .bind(id)
         .fetch_optional(pool)
-        .await?))
+        .await?);
+        let Some(mut row) = row else {
+            return Ok(None);
+        };
+        row.translations = with_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT language, name, description, criteria FROM achievement_texts \
+             WHERE achievement_id = $1 ORDER BY language"
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await?);
+        Ok(Some(row))
     }
 
+    /// Every achievement, oldest first, each with its other languages.
     pub async fn achievements(&self) -> Result<Vec<AchievementRow>, StoreError> {
         let sql = format!("SELECT {ACHIEVEMENT_COLUMNS} FROM achievements ORDER BY created_at, id");
-        Ok(with_db!(&self.db, |pool| sqlx::query_as(
+        let mut rows: Vec<AchievementRow> = with_db!(&self.db, |pool| sqlx::query_as(
             sqlx::AssertSqlSafe(sql.clone())
         )
         .fetch_all(pool)
-        .await?))
+        .await?);
+        let texts: Vec<(String, String, String, String, String)> = with_db!(&self.db, |pool| {
+            sqlx::query_as(
+                "SELECT achievement_id, language, name, description, criteria FROM achievement_texts \
+                 ORDER BY achievement_id, language"
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        let mut by_id: std::collections::HashMap<String, Vec<AchievementText>> =
+            std::collections::HashMap::new();
+        for (id, language, name, description, criteria) in texts {
+            by_id.entry(id).or_default().push(AchievementText {
+                language,
+                name,
+                description,
+                criteria,
+            });
+        }
+        for row in &mut rows {
+            row.translations = by_id.remove(&row.id).unwrap_or_default();
+        }
+        Ok(rows)
     }
 
-    /// Stores an achievement's image and points the achievement at it, in one transaction.
+    /// Stores an achievement's image and points the achievement at it, with `audit` when
+    /// given, in one transaction.
     pub async fn put_achievement_image(
         &self,
         id: &str,
-        media_type: &str,
-        bytes: &[u8],
-        digest_sri: &str,
+        image: &StoredImage<'_>,
         image_url: &str,
         now: i64,
+        audit: Option<&AuditEntry>,
     ) -> Result<bool, StoreError> {
+        let StoredImage {
+            media_type,
+            bytes,
+            digest_sri,
+        } = *image;
         Ok(with_db_write!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             let found = sqlx::query(
@@ -404,6 +522,9 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+                if let Some(audit) = audit {
+                    insert_audit!(&mut *tx, audit);
+                }
             }
             tx.commit().await?;
             found
@@ -745,23 +866,28 @@ pub(crate) mod tests {
     /// An achievement and one offer for it; returns the offer's id.
     pub(crate) async fn offer(store: &Store) -> String {
         store
-            .insert_achievement(&AchievementRow {
-                id: "a1".into(),
-                name: "Badge".into(),
-                description: "d".into(),
-                criteria: "c".into(),
-                image_url: None,
-                valid_days: None,
-                created_at: 1,
-                criteria_url: None,
-                achievement_type: None,
-                tags: None,
-                alignments: None,
-                image_digest: None,
-                retired_at: None,
-                updated_at: None,
-                requires_approval: 0,
-            })
+            .insert_achievement(
+                &AchievementRow {
+                    id: "a1".into(),
+                    name: "Badge".into(),
+                    description: "d".into(),
+                    criteria: "c".into(),
+                    image_url: None,
+                    valid_days: None,
+                    created_at: 1,
+                    criteria_url: None,
+                    achievement_type: None,
+                    tags: None,
+                    alignments: None,
+                    image_digest: None,
+                    retired_at: None,
+                    updated_at: None,
+                    requires_approval: 0,
+                    language: "en".into(),
+                    translations: vec![],
+                },
+                None,
+            )
             .await
             .unwrap();
         store

@@ -378,8 +378,12 @@ pub struct Achievement {
     pub field_of_study: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub human_code: Option<String>,
+    /// The language of `name`, `description` and `criteria` (BCP 47).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub in_language: Option<String>,
+    /// The same achievement in other languages, or its earlier versions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<Related>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub specialization: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -412,6 +416,7 @@ impl Achievement {
             field_of_study: None,
             human_code: None,
             in_language: None,
+            related: Vec::new(),
             specialization: None,
             tag: Vec::new(),
             version: None,
@@ -423,6 +428,72 @@ impl Achievement {
         self.image = Some(image);
         self
     }
+}
+
+/// A Related: "another Achievement that should be considered the same for most purposes",
+/// "primarily intended to identify alternate language editions or previous versions"
+/// (OB 3.0 `Achievement.related`). `extra` may carry the edition's `name` and `description` (terms of
+/// the VC 2.0 context), so a reader need not fetch it to show its title.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Related {
+    pub id: String,
+    /// Contains `Related`.
+    #[serde(rename = "type", deserialize_with = "one_or_many")]
+    pub types: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Related {
+    /// The edition of an achievement in `language`, published at `id`.
+    pub fn language_edition(id: impl Into<String>, language: impl Into<String>) -> Self {
+        Related {
+            id: id.into(),
+            types: types(&["Related"]),
+            in_language: Some(language.into()),
+            version: None,
+            extra: Map::new(),
+        }
+    }
+}
+
+/// `member` (`name`, `description`) of the achievement JSON `achievement` in `language`
+/// (a BCP 47 primary subtag such as `ja`), when the achievement is written in another
+/// language and names that edition among its `related` entries; `None` when the
+/// achievement is itself in `language`, says nothing about its language, or has no such
+/// edition (show its own text then).
+pub fn achievement_text_in<'a>(
+    achievement: &'a Value,
+    language: &str,
+    member: &str,
+) -> Option<&'a str> {
+    let primary = |tag: &str| {
+        tag.split(['-', '_'])
+            .next()
+            .unwrap_or(tag)
+            .to_ascii_lowercase()
+    };
+    let wanted = primary(language);
+    let own = achievement.get("inLanguage").and_then(Value::as_str)?;
+    if primary(own) == wanted {
+        return None;
+    }
+    achievement
+        .get("related")?
+        .as_array()?
+        .iter()
+        .filter(|r| {
+            r.get("inLanguage")
+                .and_then(Value::as_str)
+                .is_some_and(|l| primary(l) == wanted)
+        })
+        .find_map(|r| r.get(member).and_then(Value::as_str))
+        .filter(|text| !text.trim().is_empty())
 }
 
 /// Criteria: a URL and/or a Markdown narrative of what earns the achievement.

@@ -231,6 +231,76 @@ fn minimal_built_credential_validates() {
 }
 
 #[test]
+fn language_editions_are_related_entries_and_validate() {
+    let mut a = achievement();
+    a.in_language = Some("en".into());
+    let mut ja = Related::language_edition(
+        "https://badges.example.org/achievements/digital-supporter-1?lang=ja",
+        "ja",
+    );
+    ja.extra.insert("name".into(), json!("デジタルサポーター"));
+    a.related.push(ja);
+    let vc = AchievementCredential::builder(
+        "urn:uuid:1",
+        issuer(),
+        AchievementSubject::new(a).with_id("did:example:1"),
+        MARCH_1,
+    )
+    .build()
+    .expect("builds");
+    let doc = vc.to_value();
+    validate(&doc).unwrap_or_else(|v| panic!("{v:#?}"));
+    let achievement = &doc["credentialSubject"]["achievement"];
+    assert_eq!(achievement["inLanguage"], "en");
+    assert_eq!(
+        achievement["related"],
+        json!([{"id": "https://badges.example.org/achievements/digital-supporter-1?lang=ja",
+            "type": ["Related"], "inLanguage": "ja", "name": "デジタルサポーター"}])
+    );
+    assert_eq!(
+        AchievementCredential::from_value(doc.clone()).expect("parses back"),
+        vc
+    );
+    // A language code the schema's pattern refuses is reported where it is.
+    let found = violations(doc, |d| {
+        d["credentialSubject"]["achievement"]["related"][0]["inLanguage"] = json!("Japanese");
+    });
+    assert_violation(
+        &found,
+        "/credentialSubject/achievement/related/0/inLanguage",
+        "",
+    );
+}
+
+#[test]
+fn an_achievements_text_is_found_in_its_language_edition() {
+    let a = json!({
+        "inLanguage": "en", "name": "Digital Supporter",
+        "related": [
+            {"id": "https://x.example/old", "type": ["Related"], "version": "1"},
+            {"id": "https://x.example/a?lang=ja", "type": ["Related"], "inLanguage": "ja-JP",
+             "name": "デジタルサポーター", "description": " "}
+        ]
+    });
+    assert_eq!(
+        achievement_text_in(&a, "ja", "name"),
+        Some("デジタルサポーター")
+    );
+    assert_eq!(
+        achievement_text_in(&a, "JA", "name"),
+        Some("デジタルサポーター")
+    );
+    // Its own language, a blank text, a language it has no edition in: its own text.
+    assert_eq!(achievement_text_in(&a, "en-GB", "name"), None);
+    assert_eq!(achievement_text_in(&a, "ja", "description"), None);
+    assert_eq!(achievement_text_in(&a, "fr", "name"), None);
+    // An achievement that does not say its language is shown as it is.
+    let mut unsaid = a.clone();
+    unsaid.as_object_mut().unwrap().remove("inLanguage");
+    assert_eq!(achievement_text_in(&unsaid, "ja", "name"), None);
+}
+
+#[test]
 fn builder_refuses_what_the_schema_cannot_see() {
     let subject = AchievementSubject::new(achievement()).with_id("did:example:1");
     let err = AchievementCredential::builder("urn:uuid:1", issuer(), subject.clone(), MARCH_1)

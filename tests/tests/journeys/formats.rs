@@ -44,7 +44,7 @@ pub(crate) async fn request(
 }
 
 /// The key a DID URL names, resolved through the issuer's did:web document over HTTP.
-async fn resolve_kid(kid: &str) -> Jwk {
+pub(crate) async fn resolve_kid(kid: &str) -> Jwk {
     let fetcher = kit::fetch::Fetcher::new(kit::fetch::FetchPolicy {
         allow_loopback: true,
         ..kit::fetch::FetchPolicy::default()

@@ -217,7 +217,8 @@ async fn our_ldp_vc_verifies_in_digitalbazaar_vc() {
 }
 
 /// Everything an achievement and an offer can carry (criteria URL, type, tags, alignment,
-/// an uploaded image with its digest as `relatedResource`, evidence, results) survives
+/// its language and its Japanese edition as `related`, an uploaded image with its digest as
+/// `relatedResource`, evidence, results) survives
 /// JSON-LD canonicalisation in both implementations: an undefined term would fail to sign
 /// (ssi) or to verify (jsonld.js safe mode).
 #[tokio::test]
@@ -238,6 +239,9 @@ async fn a_fully_described_ldp_vc_badge_verifies_in_digitalbazaar_vc() {
                                 "target_url": "https://digcomp.example/1.1",
                                 "target_framework": "DigComp", "target_code": "1.1"}],
                 "valid_days": 365,
+                "translations": [{"language": "ja", "name": "デジタルサポーター",
+                                  "description": "市民のデジタル利用を支援します。",
+                                  "criteria": "6時間の講座を修了。"}],
             }),
         )
         .await;
@@ -275,6 +279,11 @@ async fn a_fully_described_ldp_vc_badge_verifies_in_digitalbazaar_vc() {
         "{credential:#}"
     );
     assert!(achievement["alignment"].is_array(), "{credential:#}");
+    assert_eq!(achievement["inLanguage"], "en", "{credential:#}");
+    assert_eq!(
+        achievement["related"][0]["name"], "デジタルサポーター",
+        "{credential:#}"
+    );
     assert!(achievement["image"]["id"].is_string(), "{credential:#}");
     assert!(credential["relatedResource"].is_array(), "{credential:#}");
     assert_eq!(credential["evidence"][0]["name"], "Portfolio");

@@ -10,6 +10,7 @@ mod check;
 mod check_camera;
 mod common;
 mod console;
+mod console_achievements;
 mod console_import;
 mod console_ops;
 mod console_settings;

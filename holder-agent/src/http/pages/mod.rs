@@ -610,11 +610,18 @@ impl BadgeItem {
         let image = claims
             .and_then(crate::wallet::badge_card::image_href)
             .map(|_| format!("/badges/{}/image", encode(&view.id)));
+        // The name and description in the reader's language when the badge carries that
+        // language edition (OB 3.0 `related` with `inLanguage`).
+        let edition = |member: &str| {
+            claims
+                .and_then(|c| c.pointer("/ld/credentialSubject/achievement"))
+                .and_then(|a| protocol::ob3::achievement_text_in(a, lang.code(), member))
+                .map(str::to_owned)
+        };
         BadgeItem {
             id: view.id.clone(),
-            name: view
-                .achievement_name
-                .clone()
+            name: edition("name")
+                .or_else(|| view.achievement_name.clone())
                 .unwrap_or_else(|| view.vct.clone()),
             issuer: view
                 .issuer_name
@@ -624,7 +631,8 @@ impl BadgeItem {
             received: date(&view.received),
             valid_until: view.valid_until.as_deref().map(date),
             image,
-            description: s("/ld/credentialSubject/achievement/description"),
+            description: edition("description")
+                .or_else(|| s("/ld/credentialSubject/achievement/description")),
             criteria: s("/ld/credentialSubject/achievement/criteria/narrative")
                 .or_else(|| s("/ld/credentialSubject/achievement/criteria/id")),
             recipient: view.recipient_name.clone(),

@@ -13,6 +13,7 @@
 //! through it, naming the role it needs; a viewer's POST is answered 403 with a page
 //! saying so. Handlers parse, make one domain call and render.
 
+mod achievements;
 mod audit;
 mod badge;
 mod delivery;
@@ -107,6 +108,7 @@ pub fn router() -> Router<App> {
                 .layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/issuer/logo", get(settings::logo))
+        .merge(achievements::router())
 }
 
 /// The Content Security Policy of the console's pages: no scripts at all.
@@ -251,10 +253,13 @@ impl Web {
     /// and session: the one way a handler reads a form.
     fn checked_form(&self, app: &App, body: &[u8]) -> Result<Form, PageError> {
         let form = Form(url::form_urlencoded::parse(body).into_owned().collect());
-        let ok = match (
-            cookie(&self.headers, cookie_names(app).csrf),
-            form.get("csrf"),
-        ) {
+        self.check_csrf(app, form.get("csrf"))?;
+        Ok(form)
+    }
+
+    /// A form's CSRF token `token`, checked against this browser's cookies and session.
+    fn check_csrf(&self, app: &App, token: Option<&str>) -> Result<(), PageError> {
+        let ok = match (cookie(&self.headers, cookie_names(app).csrf), token) {
             (Some(c), Some(t)) if (16..=128).contains(&c.len()) => {
                 protocol::secret::constant_time_eq(
                     csrf_token(app, &c, self.session.as_deref()).as_bytes(),
@@ -264,7 +269,7 @@ impl Web {
             _ => false,
         };
         if ok {
-            Ok(form)
+            Ok(())
         } else {
             Err(PageError::new(
                 StatusCode::FORBIDDEN,
@@ -359,6 +364,7 @@ pub struct Layout {
     /// This page's path and query, for the language switch to come back to.
     pub here: String,
     /// `home`, `registrations`, `import`, or empty: the menu marks it.
+    /// `home`, `registrations`, `achievements`, or empty: the menu marks it.
     pub section: &'static str,
     /// The signed-in operator is an admin: the menu shows the operators page.
     pub admin: bool,

@@ -236,6 +236,9 @@ struct HomePage {
 pub async fn home(State(app): State<App>, web: Web) -> Result<Response, PageError> {
     web.signed_in("/console")?;
     let overview = app.overview().await.map_err(|e| web.error(e))?;
+    let names = super::achievements::names_in(&app, web.lang)
+        .await
+        .map_err(|e| web.error(e))?;
     let counts = counts(web.lang, &overview.by_status, None);
     let layout = web.layout(web.t().home, "/console", "home");
     Ok(web.render(
@@ -249,8 +252,8 @@ pub async fn home(State(app): State<App>, web: Web) -> Result<Response, PageErro
                 .achievements
                 .into_iter()
                 .map(|(id, name, retired, registrations)| AchievementCount {
+                    name: names.get(&id).cloned().unwrap_or(name),
                     id,
-                    name,
                     retired,
                     registrations,
                 })
@@ -358,6 +361,9 @@ pub async fn registrations(
         .await
         .map_err(|e| web.error(e))?;
     let overview = app.overview().await.map_err(|e| web.error(e))?;
+    let names = super::achievements::names_in(&app, web.lang)
+        .await
+        .map_err(|e| web.error(e))?;
     let t = web.t();
     let rows = page
         .rows
@@ -373,7 +379,10 @@ pub async fn registrations(
                 id: r.id,
                 name: r.name,
                 email: r.email,
-                achievement: r.achievement_name,
+                achievement: names
+                    .get(&r.achievement_id)
+                    .cloned()
+                    .unwrap_or(r.achievement_name),
                 status: r.status,
                 actions,
             }
@@ -568,7 +577,11 @@ pub async fn person(
         .achievement(&p.registration.achievement_id)
         .await
         .map_err(|e| web.error(e.into()))?
-        .map(|a| a.name)
+        .map(|a| {
+            crate::domain::achievements::localized(&a, web.lang.code())
+                .name
+                .to_owned()
+        })
         .unwrap_or_default();
     let history = p
         .history

@@ -172,7 +172,7 @@ fn verdict(r: &RequestResult, lang: Lang) -> (Option<String>, Option<&'static st
                 .disclosed
                 .values()
                 .flatten()
-                .map(|claims| holds(&Summary::of(claims), status_checked, lang))
+                .map(|claims| holds(&Summary::of(claims, lang), status_checked, lang))
                 .collect();
             let text = match (sentences.is_empty(), ja) {
                 (true, false) => "Verified: the wallet's answer passed every check.".to_owned(),
@@ -278,8 +278,11 @@ struct Summary {
 }
 
 impl Summary {
-    fn of(claims: &Value) -> Summary {
+    /// The summary of `claims`, the badge named in `lang` when the credential carries
+    /// that language edition (OB 3.0 `related`), else as it is named.
+    fn of(claims: &Value, lang: Lang) -> Summary {
         let ld = &claims["ld"];
+        let achievement = &ld["credentialSubject"]["achievement"];
         let text = |v: &Value| v.as_str().map(str::to_owned);
         let recipient = ld["credentialSubject"]["identifier"]
             .as_array()
@@ -289,7 +292,9 @@ impl Summary {
             })
             .and_then(|i| text(&i["identityHash"]));
         Summary {
-            badge: text(&ld["credentialSubject"]["achievement"]["name"]),
+            badge: protocol::ob3::achievement_text_in(achievement, lang.code(), "name")
+                .map(str::to_owned)
+                .or_else(|| text(&achievement["name"])),
             // Shown only for claims that passed every check, `issuer_binding` included: the
             // name is the verified signer's own, and its identifier stands beside it.
             issuer: match (
@@ -309,7 +314,7 @@ impl Summary {
 /// A badge's summary as labelled rows in `lang`, dates as the reader writes them.
 fn summary_rows(claims: &Value, lang: Lang) -> Vec<SummaryRow> {
     let t = texts(lang);
-    let s = Summary::of(claims);
+    let s = Summary::of(claims, lang);
     let plain = |label, v: Option<String>| {
         v.map(|text| SummaryRow {
             label,
@@ -449,6 +454,23 @@ mod tests {
         assert!(
             html.contains(r#"<time datetime="2026-12-06">2026年12月6日</time>"#),
             "{html}"
+        );
+    }
+
+    #[test]
+    fn the_badge_is_named_in_the_desks_language_when_it_has_that_edition() {
+        let claims = serde_json::json!({"ld": {"credentialSubject": {"achievement": {
+            "name": "Digital Supporter", "inLanguage": "en",
+            "related": [{"id": "https://i.example/a?lang=ja", "type": ["Related"],
+                "inLanguage": "ja", "name": "デジタルサポーター"}]
+        }}}});
+        assert_eq!(
+            Summary::of(&claims, Lang::Ja).badge.as_deref(),
+            Some("デジタルサポーター")
+        );
+        assert_eq!(
+            Summary::of(&claims, Lang::En).badge.as_deref(),
+            Some("Digital Supporter")
         );
     }
 }
