@@ -288,6 +288,26 @@ impl TestStack {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// Asserts that what the Response Endpoint answered the wallet (`status`, `body`) tells
+    /// the verifier's `result`: 200 when verified; otherwise 400 `invalid_request` naming
+    /// exactly the checks that failed, each once, in the order they ran.
+    pub fn assert_wallet_told(status: u16, body: &Value, result: &Value) {
+        if result["state"] == "verified" {
+            assert_eq!(status, 200, "{body}");
+            return;
+        }
+        let mut failed: Vec<&str> = Vec::new();
+        for c in result["checks"].as_array().expect("checks") {
+            let name = c["name"].as_str().expect("check name");
+            if c["ok"] == Value::Bool(false) && !failed.contains(&name) {
+                failed.push(name);
+            }
+        }
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"], "invalid_request", "{body}");
+        assert_eq!(body["failed_checks"], serde_json::json!(failed), "{body}");
+    }
+
     /// The verifier's result for request `id`.
     pub async fn result(&self, id: &str) -> Value {
         let r = self

@@ -41,8 +41,9 @@ async fn present_to_template(t: &TestStack, credential: &str, holder: &SigningKe
         t.stack.clock.now(),
     );
     let (status, body) = t.post_vp_token(&object, json!({ "badge": [vp] })).await;
-    assert_eq!(status, 200, "{body}");
-    t.result(request["id"].as_str().unwrap()).await
+    let result = t.result(request["id"].as_str().unwrap()).await;
+    TestStack::assert_wallet_told(status, &body, &result);
+    result
 }
 
 #[tokio::test]

@@ -28,8 +28,9 @@ async fn present_once(t: &TestStack) -> Value {
     let (status, body) = t
         .post_vp_token(&object, serde_json::json!({ "badge": [vp] }))
         .await;
-    assert_eq!(status, 200, "{body}");
-    t.result(request["id"].as_str().unwrap()).await
+    let result = t.result(request["id"].as_str().unwrap()).await;
+    TestStack::assert_wallet_told(status, &body, &result);
+    result
 }
 
 /// A loopback port free now, for a service whose URL must be known before it starts.
