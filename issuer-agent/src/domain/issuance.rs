@@ -708,8 +708,8 @@ impl App {
             claims,
             &conceal,
             2,
-            protocol::jose::header(sd_jwt::TYP_DC_SD_JWT, Some(&self.kid)),
-            &self.es256 as &dyn Signer,
+            self.x509.header(sd_jwt::TYP_DC_SD_JWT),
+            &self.x509.identity.key as &dyn Signer,
         )
         .map_err(|e| AppError::Internal(format!("building the SD-JWT: {e}")))?;
         Ok(sd.serialize())
@@ -836,7 +836,8 @@ impl App {
         Ok(changed)
     }
 
-    /// The Status List Token (draft-ietf-oauth-status-list §5.1) for `list`.
+    /// The Status List Token (draft-ietf-oauth-status-list §5.1) for `list`, signed by the
+    /// `x5c` signer with its chain, as the SD-JWT VCs that reference it (HAIP 1.0 §6.1).
     #[expect(clippy::expect_used, reason = "2 bits per entry is a valid size")]
     pub async fn status_list_token(&self, list: i64) -> Result<String, AppError> {
         if list != STATUS_LIST_ID {
@@ -857,9 +858,9 @@ impl App {
             "status_list": { "bits": bits.bits(), "lst": bits.encode() },
         });
         Ok(protocol::jose::Jws::sign(
-            protocol::jose::header(protocol::status::TYP_STATUSLIST_JWT, Some(&self.kid)),
+            self.x509.header(protocol::status::TYP_STATUSLIST_JWT),
             &payload,
-            &self.es256,
+            &self.x509.identity.key,
         ))
     }
 

@@ -86,6 +86,7 @@ pub fn router(app: App) -> Router {
                 async move { axum::Json(doc.as_ref().clone()) }
             }),
         )
+        .route("/x509/dev-ca.pem", get(well_known::dev_ca_pem))
         .route("/dev/mailbox", get(registrations::mailbox))
         .route("/dev/mailbox/{id}", get(registrations::mailbox_message))
         // The transparency log's static resources (C2SP tlog-tiles), outside the OpenAPI
