@@ -23,6 +23,7 @@ mod file_modes;
 mod formats;
 mod interop;
 mod issuance;
+mod issuer_x5c;
 mod mail;
 mod openapi;
 mod passkeys;
