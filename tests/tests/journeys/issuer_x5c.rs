@@ -287,7 +287,10 @@ async fn a_configured_chain_is_used_and_a_leaf_naming_another_host_or_key_fails(
     let credential = t.obtain_credential(&holder, Some(30)).await;
     let header = decode(credential.split('.').next().unwrap());
     assert_eq!(header["kid"], x509_kid.as_str());
-    assert_eq!(header["x5c"], json!(x509::x5c_encode(&[pki.leaf.clone()])));
+    assert_eq!(
+        header["x5c"],
+        json!(x509::x5c_encode(std::slice::from_ref(&pki.leaf)))
+    );
     let result = present_credential(&t, &credential, &holder).await;
     assert_eq!(result["state"], "verified", "{result:#}");
     assert!(
