@@ -46,6 +46,7 @@ fn described() -> OpenApiRouter<App> {
         .routes(routes!(oid4vci::notification))
         .routes(routes!(oid4vci::status_list))
         .routes(routes!(oid4vci::bitstring_status_list))
+        .routes(routes!(oid4vci::did_bitstring_status_list))
         .routes(routes!(admin::create_achievement, admin::list_achievements))
         .routes(routes!(admin::achievement, admin::update_achievement))
         .routes(routes!(admin::retire_achievement))

@@ -35,6 +35,7 @@ mod qr_page;
 mod registration;
 mod same_device;
 mod share_panel;
+mod status_identity;
 mod templates;
 mod throttling;
 mod transparency;
