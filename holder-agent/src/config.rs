@@ -64,6 +64,17 @@ pub struct Config {
     /// verifier's development CA).
     #[arg(skip)]
     pub extra_x509_anchors: Vec<Vec<u8>>,
+    /// PEM file of the CA certificates an issuer's `x5c` chain (SD-JWT VC, HAIP 1.0 §6.1)
+    /// may lead to: with it, a badge carrying `x5c` is verified with the chain's leaf key,
+    /// which must name `iss`. Unset: issuer keys come from `iss` and `kid` alone.
+    #[arg(
+        long = "wallet-issuer-x509-trust-anchors",
+        env = "WALLET_ISSUER_X509_TRUST_ANCHORS"
+    )]
+    pub issuer_x509_trust_anchors: Option<PathBuf>,
+    /// More issuer trust anchors (DER), set by an embedding program.
+    #[arg(skip)]
+    pub extra_issuer_x509_anchors: Vec<Vec<u8>>,
     /// SMTP server for the wallet's emails (confirmation and password-reset links), in the
     /// issuer's `SMTP_URL` syntax: `smtp://host:25`, `smtp://user:pass@host:587?tls=required`,
     /// `smtps://user:pass@host:465`. Unset: emails are written to the outbox directory.
@@ -107,6 +118,8 @@ impl Config {
             fetch_timeout: defaults::FETCH_TIMEOUT,
             x509_trust_anchors: None,
             extra_x509_anchors: Vec::new(),
+            issuer_x509_trust_anchors: None,
+            extra_issuer_x509_anchors: Vec::new(),
             smtp_url: None,
             mail_from: defaults::MAIL_FROM.into(),
             outbox_dir: None,
@@ -141,18 +154,22 @@ impl Config {
             .map_err(|e| AppError::Config(e.to_string()))
     }
 
-    /// The X.509 trust anchors: the PEM file's and the embedder's.
+    /// The X.509 trust anchors of verifiers: the PEM file's and the embedder's.
     pub fn x509_anchors(&self) -> Result<protocol::x509::TrustAnchors, AppError> {
-        let mut ders = Vec::new();
-        if let Some(path) = &self.x509_trust_anchors {
-            let pem = std::fs::read_to_string(path)
-                .map_err(|e| AppError::Config(format!("{}: {e}", path.display())))?;
-            ders = protocol::x509::pem_certificates(&pem)
-                .map_err(|e| AppError::Config(format!("WALLET_X509_TRUST_ANCHORS: {e}")))?;
-        }
-        ders.extend(self.extra_x509_anchors.iter().cloned());
-        protocol::x509::TrustAnchors::from_der(&ders)
-            .map_err(|e| AppError::Config(format!("X.509 trust anchor: {e}")))
+        anchors(
+            "WALLET_X509_TRUST_ANCHORS",
+            self.x509_trust_anchors.as_deref(),
+            &self.extra_x509_anchors,
+        )
+    }
+
+    /// The X.509 trust anchors of issuers' `x5c` chains: the PEM file's and the embedder's.
+    pub fn issuer_x509_anchors(&self) -> Result<protocol::x509::TrustAnchors, AppError> {
+        anchors(
+            "WALLET_ISSUER_X509_TRUST_ANCHORS",
+            self.issuer_x509_trust_anchors.as_deref(),
+            &self.extra_issuer_x509_anchors,
+        )
     }
 
     /// What the guarded fetcher may reach.
@@ -163,4 +180,22 @@ impl Config {
             timeout: Duration::from_secs(self.fetch_timeout.max(1)),
         }
     }
+}
+
+/// The certificates of the PEM file `path` (the setting `name`) and `extra` (DER).
+fn anchors(
+    name: &str,
+    path: Option<&std::path::Path>,
+    extra: &[Vec<u8>],
+) -> Result<protocol::x509::TrustAnchors, AppError> {
+    let mut ders = Vec::new();
+    if let Some(path) = path {
+        let pem = std::fs::read_to_string(path)
+            .map_err(|e| AppError::Config(format!("{}: {e}", path.display())))?;
+        ders = protocol::x509::pem_certificates(&pem)
+            .map_err(|e| AppError::Config(format!("{name}: {e}")))?;
+    }
+    ders.extend(extra.iter().cloned());
+    protocol::x509::TrustAnchors::from_der(&ders)
+        .map_err(|e| AppError::Config(format!("{name}: X.509 trust anchor: {e}")))
 }

@@ -139,8 +139,8 @@ impl App {
                 ..config.fetch_policy()
             })
             .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?,
-            // Issuers' `x5c` chains are not trusted by the wallet: keys come from `iss`.
-            x509_anchors: protocol::x509::TrustAnchors::default(),
+            // Issuers' `x5c` chains count only when issuer trust anchors are configured.
+            x509_anchors: config.issuer_x509_anchors()?,
         };
         let pending = wallet::pending::PendingPresentations::new(store.clone());
         let app = App {

@@ -139,6 +139,20 @@ pub struct Config {
         default_value_t = defaults::IMPORT_MAX_BYTES
     )]
     pub import_max_bytes: u64,
+    /// PEM certificate chain (leaf first, without the root) sent in the `x5c` header of
+    /// SD-JWT VCs and Status List Tokens; its leaf must name the public URL's host as a SAN
+    /// dNSName. Unset: a development CA and a leaf for the ES256 key are generated and kept
+    /// (the CA is served at `/x509/dev-ca.pem`).
+    #[arg(long = "issuer-x509-cert", env = "ISSUER_X509_CERT")]
+    pub x509_cert: Option<PathBuf>,
+    /// PEM PKCS#8 P-256 private key of the `ISSUER_X509_CERT` leaf, when it is not the
+    /// issuer's ES256 signing key; it then signs SD-JWT VCs and Status List Tokens.
+    #[arg(
+        long = "issuer-x509-key",
+        env = "ISSUER_X509_KEY",
+        requires = "x509_cert"
+    )]
+    pub x509_key: Option<PathBuf>,
     /// How the signing keys are made on first start: a fresh key each unless an embedding
     /// program says otherwise (the tests' stacks share one RSA key per process; no flag or
     /// variable sets it).
@@ -191,6 +205,8 @@ impl Config {
             brand_color: defaults::BRAND_COLOR.into(),
             outbox_lease: defaults::OUTBOX_LEASE,
             import_max_bytes: defaults::IMPORT_MAX_BYTES,
+            x509_cert: None,
+            x509_key: None,
             outbox_concurrency: defaults::OUTBOX_CONCURRENCY,
             new_keys: NewKeys::GENERATE,
             password_cost: kit::password::PasswordCost::DEFAULT,

@@ -48,6 +48,8 @@ pub struct Inner {
     /// The Ed25519 key of `ldp_vc` Data Integrity proofs, the `Multikey` `<did>#key-3`.
     pub ed25519: SigningKey,
     pub kid_ed25519: String,
+    /// The `x5c` signer of SD-JWT VCs and Status List Tokens ([`domain::x509`]).
+    pub x509: domain::x509::IssuerX509,
     pub seal: SealKey,
     pub store: Store,
     /// The issuance transparency log: its origin, signing key and last checkpoint.
@@ -190,6 +192,20 @@ impl App {
             &issuer_id,
             store.issuer_settings().await?.into_iter().collect(),
         );
+        let host = url::Url::parse(&issuer_id)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .ok_or_else(|| AppError::Config(format!("public URL {issuer_id} has no host")))?;
+        let x509 = domain::x509::IssuerX509::open(
+            &config,
+            &store,
+            &es256,
+            &issuer_id,
+            &did,
+            &host,
+            clock.now(),
+        )
+        .await?;
         let kid_rs256 = format!("{did}#key-2");
         let kid_ed25519 = format!("{did}#key-3");
         let inner = Inner {
@@ -203,6 +219,7 @@ impl App {
             rs256,
             kid_ed25519,
             ed25519,
+            x509,
             seal,
             store,
             tlog,

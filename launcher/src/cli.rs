@@ -69,6 +69,7 @@ fn configs() -> Result<StackConfig, clap::Error> {
         storage: None,
         // Development: the wallet trusts the verifier's generated CA.
         wallet_trusts_verifier_ca: true,
+        trust_issuer_ca: false,
         // The wallet honours its own issuer's invitations (WALLET_TRUSTED_ISSUERS may add
         // more).
         wallet_trusts_issuer: true,

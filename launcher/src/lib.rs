@@ -46,6 +46,9 @@ pub struct StackConfig {
     /// Whether the wallet trusts the verifier's development CA (its `x509_hash:` and
     /// `x509_san_dns:` requests); on in tests and in the launcher.
     pub wallet_trusts_verifier_ca: bool,
+    /// Whether the verifier and the wallet trust the issuer's development CA (its `x5c`
+    /// chains then decide the issuer key); off unless asked for.
+    pub trust_issuer_ca: bool,
     /// Whether the wallet trusts invitations signed by this stack's issuer (its URL is
     /// added to `WALLET_TRUSTED_ISSUERS`); on in tests and in the launcher.
     pub wallet_trusts_issuer: bool,
@@ -87,6 +90,7 @@ impl StackConfig {
             verifier,
             storage,
             wallet_trusts_verifier_ca: true,
+            trust_issuer_ca: false,
             wallet_trusts_issuer: true,
         }
     }
@@ -198,6 +202,12 @@ impl Stack {
         }
 
         let (app, issuer_startup) = issuer_agent::App::open(config.issuer, clock.clone()).await?;
+        if config.trust_issuer_ca
+            && let Some(ca) = app.x509.identity.dev_ca.clone()
+        {
+            config.verifier.extra_x509_anchors.push(ca.clone());
+            config.wallet.extra_issuer_x509_anchors.push(ca);
+        }
         let task = tokio::spawn(issuer_agent::serve(
             app.clone(),
             issuer_listener,

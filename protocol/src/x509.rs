@@ -8,8 +8,10 @@
 //! its validity period, every issuer is a CA, and the leaf is not self-signed. The leaf's
 //! P-256 key then verifies the request object itself.
 //!
-//! [`DevPki`] makes the development setup: a self-signed CA and a leaf certificate for the
-//! verifier's signing key, with the verifier's host as its DNS name.
+//! [`DevPki`] makes the development setup: a self-signed CA and a leaf certificate for a
+//! service's signing key, with the service's host as its DNS name. [`X509Identity`] is a
+//! signer's chain and key, configured or development, as the verifier (request objects)
+//! and the issuer (SD-JWT VCs and Status List Tokens, HAIP 1.0 §6.1) both send it in `x5c`.
 
 use aws_lc_rs::signature::{self, UnparsedPublicKey};
 use base64::Engine;
@@ -21,7 +23,7 @@ use x509_parser::oid_registry::{
 };
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use crate::keys::{Jwk, SigningKey};
+use crate::keys::{Jwk, Signer, SigningKey};
 
 /// The longest `x5c` chain accepted (leaf and intermediates).
 pub const MAX_CHAIN: usize = 5;
@@ -93,6 +95,12 @@ pub enum X509Error {
     LeafNotP256,
     #[error("generating a certificate: {0}")]
     Generate(String),
+    #[error("the private key is not the leaf certificate's key")]
+    KeyMismatch,
+    #[error("the private key is not a P-256 PKCS#8 key: {0}")]
+    BadPrivateKey(String),
+    #[error("the stored development PKI is unreadable: {0}")]
+    StoredPki(String),
 }
 
 /// One parsed certificate: what chain building and the client identifier checks need.
@@ -527,6 +535,127 @@ impl DevPki {
     }
 }
 
+/// A signer's X.509 identity: the chain it sends in `x5c` and the key its leaf certifies.
+pub struct X509Identity {
+    /// DER, leaf first, without the root (the `x5c` value; HAIP: no trust anchor).
+    pub chain: Vec<Vec<u8>>,
+    pub key: SigningKey,
+    /// The leaf's first SAN dNSName, if it has one.
+    pub dns_name: Option<String>,
+    /// base64url SHA-256 of the leaf: the `x509_hash:` identifier.
+    pub hash: String,
+    /// The generated development CA (DER), when no certificate is configured.
+    pub dev_ca: Option<Vec<u8>>,
+}
+
+/// A newly generated development PKI to keep: the leaf and the CA as standard base64 DER.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewDevPki {
+    pub leaf: String,
+    pub ca: String,
+}
+
+impl X509Identity {
+    /// A configured identity: the PEM chain (leaf first) and the leaf's key. Refused when
+    /// the key is not the leaf's.
+    pub fn configured(cert_pem: &str, key: SigningKey) -> Result<Self, X509Error> {
+        Self::new(pem_certificates(cert_pem)?, key, None)
+    }
+
+    /// The P-256 key of a PEM PKCS#8 `PRIVATE KEY` block.
+    pub fn key_from_pem(key_pem: &str) -> Result<SigningKey, X509Error> {
+        SigningKey::from_p256_pkcs8(&pem_private_key(key_pem)?)
+            .map_err(|e| X509Error::BadPrivateKey(e.to_string()))
+    }
+
+    /// The development PKI of `key` naming `sans` (the first names the leaf): `stored`
+    /// (leaf and CA, standard base64 DER) when it certifies `key` with exactly these names,
+    /// else a new CA and leaf ("`name` development CA"), returned beside the identity for
+    /// the caller to keep. The CA's private key is discarded once the leaf is signed.
+    pub fn development(
+        stored: Option<(String, String)>,
+        key: SigningKey,
+        name: &str,
+        sans: &[San],
+        now: i64,
+    ) -> Result<(Self, Option<NewDevPki>), X509Error> {
+        let dns: Vec<&str> = sans
+            .iter()
+            .filter_map(|s| match s {
+                San::Dns(d) => Some(d.as_str()),
+                San::Uri(_) => None,
+            })
+            .collect();
+        let uris: Vec<&str> = sans
+            .iter()
+            .filter_map(|s| match s {
+                San::Uri(u) => Some(u.as_str()),
+                San::Dns(_) => None,
+            })
+            .collect();
+        if let Some((leaf, ca)) = stored
+            && let Ok(pair) = x5c_decode(&[leaf, ca])
+            && let Ok(leaf) = Cert::parse(&pair[0], 0)
+            && leaf.p256_jwk().ok() == Some(key.public_jwk())
+            && leaf.dns_names == dns
+            && leaf.uris == uris
+        {
+            let [leaf, ca]: [Vec<u8>; 2] = pair
+                .try_into()
+                .map_err(|_| X509Error::StoredPki("not two certificates".into()))?;
+            return Ok((Self::new(vec![leaf], key, Some(ca))?, None));
+        }
+        let pki = DevPki::generate_with_sans(name, sans, &key, now)?;
+        let encoded = x5c_encode(&[pki.leaf.clone(), pki.ca.clone()]);
+        let keep = NewDevPki {
+            leaf: encoded[0].clone(),
+            ca: encoded[1].clone(),
+        };
+        Ok((Self::new(vec![pki.leaf], key, Some(pki.ca))?, Some(keep)))
+    }
+
+    /// The identity of `chain` (DER, leaf first) and `key`, which must be the leaf's key.
+    pub fn new(
+        chain: Vec<Vec<u8>>,
+        key: SigningKey,
+        dev_ca: Option<Vec<u8>>,
+    ) -> Result<Self, X509Error> {
+        let leaf = Cert::parse(chain.first().ok_or(X509Error::NoChain)?, 0)?;
+        if leaf.p256_jwk()? != key.public_jwk() {
+            return Err(X509Error::KeyMismatch);
+        }
+        Ok(X509Identity {
+            hash: leaf.hash(),
+            dns_name: leaf.dns_names.first().cloned(),
+            chain,
+            key,
+            dev_ca,
+        })
+    }
+
+    /// The `x5c` header value.
+    pub fn x5c(&self) -> Vec<String> {
+        x5c_encode(&self.chain)
+    }
+
+    /// `x509_hash:<hash>`.
+    pub fn hash_client_id(&self) -> String {
+        format!("x509_hash:{}", self.hash)
+    }
+
+    /// `x509_san_dns:<dns name>`, when the leaf has a DNS name.
+    pub fn san_dns_client_id(&self) -> Option<String> {
+        self.dns_name.as_ref().map(|d| format!("x509_san_dns:{d}"))
+    }
+
+    /// The development CA as PEM, when it was generated here.
+    pub fn dev_ca_pem(&self) -> Option<String> {
+        self.dev_ca
+            .as_ref()
+            .map(|ca| to_pem(std::slice::from_ref(ca)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -617,6 +746,63 @@ mod tests {
         assert!(matches!(
             verify_chain(std::slice::from_ref(&pki.leaf), &anchors, NOW),
             Err(X509Error::UntrustedRoot { anchors: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn a_development_identity_is_kept_for_its_key_and_host_and_remade_otherwise() {
+        let copy =
+            |k: &SigningKey| SigningKey::from_p256_pkcs8(&k.to_p256_pkcs8().unwrap()).unwrap();
+        let key = SigningKey::generate(Alg::ES256);
+        let sans = [
+            San::Dns("issuer.example".into()),
+            San::Uri("https://issuer.example".into()),
+        ];
+        let (first, keep) =
+            X509Identity::development(None, copy(&key), "Test", &sans, NOW).unwrap();
+        let keep = keep.expect("a new PKI is returned to keep");
+        assert_eq!(first.dns_name.as_deref(), Some("issuer.example"));
+        let leaf = Cert::parse(&first.chain[0], 0).unwrap();
+        assert_eq!(leaf.uris, vec!["https://issuer.example".to_owned()]);
+        let stored = || Some((keep.leaf.clone(), keep.ca.clone()));
+        let (again, none) =
+            X509Identity::development(stored(), copy(&key), "Test", &sans, NOW).unwrap();
+        assert!(none.is_none());
+        assert_eq!(again.chain, first.chain);
+        assert_eq!(again.dev_ca, first.dev_ca);
+        // Another host or another key: a new PKI.
+        let (_, moved) = X509Identity::development(
+            stored(),
+            copy(&key),
+            "Test",
+            &[San::Dns("other.example".into())],
+            NOW,
+        )
+        .unwrap();
+        assert!(moved.is_some());
+        let other = SigningKey::generate(Alg::ES256);
+        let (rekeyed, new) =
+            X509Identity::development(stored(), copy(&other), "Test", &sans, NOW).unwrap();
+        assert!(new.is_some());
+        assert_eq!(
+            Cert::parse(&rekeyed.chain[0], 0)
+                .unwrap()
+                .p256_jwk()
+                .unwrap(),
+            other.public_jwk()
+        );
+        // A configured chain whose leaf certifies another key is refused by name.
+        let pem = to_pem(&first.chain);
+        assert!(matches!(
+            X509Identity::configured(&pem, other),
+            Err(X509Error::KeyMismatch)
+        ));
+        X509Identity::configured(&pem, key).unwrap();
+        assert!(matches!(
+            X509Identity::key_from_pem(
+                "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+            ),
+            Err(X509Error::BadPrivateKey(_) | X509Error::Pem(_))
         ));
     }
 

@@ -154,14 +154,20 @@ impl App {
                 .map_err(|e| Error::Config(format!("VERIFIER_WEBHOOK_URL {url:?}: {e}")))?;
         }
         let x509 = match (&config.x509_cert, &config.x509_key) {
-            (Some(cert), Some(key)) => X509Identity::from_files(cert, key)?,
+            (Some(cert), Some(key)) => crate::domain::x509::from_files(cert, key)?,
             _ => {
                 let host = url::Url::parse(&public_url)
                     .ok()
                     .and_then(|u| u.host_str().map(str::to_owned))
                     .ok_or_else(|| Error::Config(format!("public URL {public_url} has no host")))?;
-                X509Identity::development(&store, &seal, "Akashi Verifier", &host, clock.now())
-                    .await?
+                crate::domain::x509::development(
+                    &store,
+                    &seal,
+                    "Akashi Verifier",
+                    &host,
+                    clock.now(),
+                )
+                .await?
             }
         };
         let kid = format!("{did}#key-1");

@@ -104,6 +104,10 @@ pub struct Config {
         env = "VERIFIER_X509_TRUST_ANCHORS"
     )]
     pub x509_trust_anchors: Option<PathBuf>,
+    /// More issuer trust anchors (DER), set by an embedding program (the launcher's stack
+    /// may trust its own issuer's development CA).
+    #[arg(skip)]
+    pub extra_x509_anchors: Vec<Vec<u8>>,
     /// What the Response Endpoint tells a wallet whose presentation it did not accept:
     /// `reasons` (the failed checks and why, in a sentence each) or `outcome` (only that it
     /// was not accepted).
@@ -142,6 +146,7 @@ impl Config {
             x509_cert: None,
             x509_key: None,
             x509_trust_anchors: None,
+            extra_x509_anchors: Vec::new(),
             tell_wallet: TellWallet::Reasons,
         }
     }
@@ -153,15 +158,17 @@ impl Config {
             .map_err(|e| Error::Config(e.to_string()))
     }
 
-    /// The trust anchors of issuers' `x5c` chains (empty when none are configured).
+    /// The trust anchors of issuers' `x5c` chains: the PEM file's and the embedder's
+    /// (empty when none are configured).
     pub fn x509_anchors(&self) -> Result<protocol::x509::TrustAnchors, Error> {
-        let Some(path) = &self.x509_trust_anchors else {
-            return Ok(protocol::x509::TrustAnchors::default());
-        };
-        let pem = std::fs::read_to_string(path)
-            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
-        let ders = protocol::x509::pem_certificates(&pem)
-            .map_err(|e| Error::Config(format!("VERIFIER_X509_TRUST_ANCHORS: {e}")))?;
+        let mut ders = Vec::new();
+        if let Some(path) = &self.x509_trust_anchors {
+            let pem = std::fs::read_to_string(path)
+                .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+            ders = protocol::x509::pem_certificates(&pem)
+                .map_err(|e| Error::Config(format!("VERIFIER_X509_TRUST_ANCHORS: {e}")))?;
+        }
+        ders.extend(self.extra_x509_anchors.iter().cloned());
         protocol::x509::TrustAnchors::from_der(&ders)
             .map_err(|e| Error::Config(format!("VERIFIER_X509_TRUST_ANCHORS: {e}")))
     }

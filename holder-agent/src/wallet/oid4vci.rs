@@ -740,11 +740,21 @@ impl App {
                 credential_issuer: credential_issuer.to_owned(),
             });
         }
-        let jwk = self
-            .issuer_keys
-            .resolve(&iss, jws.kid())
-            .await
-            .map_err(|source| AcceptError::IssuerKey { index, source })?;
+        // With issuer trust anchors an `x5c` chain decides alone (HAIP 1.0 §6.1): it must
+        // lead to an anchor and its leaf must name `iss`.
+        let anchors = &self.verify_sources.x509_anchors;
+        let jwk = match jws.header.get("x5c") {
+            Some(x5c) if !anchors.is_empty() => {
+                protocol::issuer_key::resolve_x5c(&iss, x5c, anchors, now)
+                    .map_err(|source| AcceptError::IssuerKey { index, source })?
+                    .0
+            }
+            _ => self
+                .issuer_keys
+                .resolve(&iss, jws.kid())
+                .await
+                .map_err(|source| AcceptError::IssuerKey { index, source })?,
+        };
         let key = jwk.verifying_key().map_err(|e| AcceptError::IssuerKey {
             index,
             source: IssuerKeyError::BadKey(e),

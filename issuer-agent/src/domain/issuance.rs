@@ -195,6 +195,24 @@ impl App {
         format!("{}/status/{list}/{}", self.issuer_id, purpose.as_str())
     }
 
+    /// Where the BitstringStatusListCredential issued by `identity` is published: the
+    /// https identifier's list (`jwt_vc_json` badges) or the did:web's (`ldp_vc` badges),
+    /// so a list's issuer is always its badges' issuer (status-list libraries, such as
+    /// openbadgeslib, require that).
+    pub fn identity_list_uri(
+        &self,
+        identity: ListIssuer,
+        list: i64,
+        purpose: StatusPurpose,
+    ) -> String {
+        match identity {
+            ListIssuer::Https => self.bitstring_list_uri(list, purpose),
+            ListIssuer::DidWeb => {
+                format!("{}/status/did/{list}/{}", self.issuer_id, purpose.as_str())
+            }
+        }
+    }
+
     /// A fresh c_nonce (Nonce Endpoint, §7): `<expiry>.<random>.<tag>`, the tag a MAC
     /// under the seal key, so nothing is written until the nonce is used (every instance
     /// sharing the seal key accepts it); using it records it (`Store::claim_and_record`), once.
@@ -708,8 +726,8 @@ impl App {
             claims,
             &conceal,
             2,
-            protocol::jose::header(sd_jwt::TYP_DC_SD_JWT, Some(&self.kid)),
-            &self.es256 as &dyn Signer,
+            self.x509.header(sd_jwt::TYP_DC_SD_JWT),
+            &self.x509.identity.key as &dyn Signer,
         )
         .map_err(|e| AppError::Internal(format!("building the SD-JWT: {e}")))?;
         Ok(sd.serialize())
@@ -728,7 +746,8 @@ impl App {
         let mut credential = self
             .ob3_credential(offer, achievement, row, holder, &self.issuer_id, now)
             .await?;
-        credential.credential_status = Some(self.bitstring_entry(row.status_idx));
+        credential.credential_status =
+            Some(self.bitstring_entry(ListIssuer::Https, row.status_idx));
         let vc = credential.to_value();
         check_schema(&vc)?;
         let (signer, kid): (&dyn Signer, &str) = match alg {
@@ -760,7 +779,8 @@ impl App {
             .credential_subject
             .identifier
             .retain(|i| i.identity_type != IDENTITY_TYPE_EMAIL);
-        credential.credential_status = Some(self.bitstring_entry(row.status_idx));
+        credential.credential_status =
+            Some(self.bitstring_entry(ListIssuer::DidWeb, row.status_idx));
         // `1EdTechJsonSchemaValidator2019` is defined by neither the VC 2.0 nor the OB 3.0.3
         // context: JSON-LD processors refuse it as a relative type IRI (ssi and jsonld.js
         // in safe mode alike), so a Data Integrity credential cannot carry the optional
@@ -777,10 +797,11 @@ impl App {
 
     /// The `credentialStatus` of a VC-format credential at `idx`. The 1EdTech schema allows
     /// one object, not an array: the entry names the revocation list; the suspension list
-    /// at the same index is published beside it (see README).
-    fn bitstring_entry(&self, idx: i64) -> CredentialStatus {
+    /// at the same index is published beside it (see README). The list is `identity`'s,
+    /// the identifier the credential is issued by.
+    fn bitstring_entry(&self, identity: ListIssuer, idx: i64) -> CredentialStatus {
         CredentialStatus::bitstring(
-            &self.bitstring_list_uri(BITSTRING_LIST_ID, StatusPurpose::Revocation),
+            &self.identity_list_uri(identity, BITSTRING_LIST_ID, StatusPurpose::Revocation),
             idx.unsigned_abs(),
             StatusPurpose::Revocation.as_str(),
         )
@@ -836,7 +857,8 @@ impl App {
         Ok(changed)
     }
 
-    /// The Status List Token (draft-ietf-oauth-status-list §5.1) for `list`.
+    /// The Status List Token (draft-ietf-oauth-status-list §5.1) for `list`, signed by the
+    /// `x5c` signer with its chain, as the SD-JWT VCs that reference it (HAIP 1.0 §6.1).
     #[expect(clippy::expect_used, reason = "2 bits per entry is a valid size")]
     pub async fn status_list_token(&self, list: i64) -> Result<String, AppError> {
         if list != STATUS_LIST_ID {
@@ -857,17 +879,20 @@ impl App {
             "status_list": { "bits": bits.bits(), "lst": bits.encode() },
         });
         Ok(protocol::jose::Jws::sign(
-            protocol::jose::header(protocol::status::TYP_STATUSLIST_JWT, Some(&self.kid)),
+            self.x509.header(protocol::status::TYP_STATUSLIST_JWT),
             &payload,
-            &self.es256,
+            &self.x509.identity.key,
         ))
     }
 
     /// The BitstringStatusListCredential of `list` for `purpose` (`revocation` or
-    /// `suspension`), signed as a VC-JWT with the ES256 key: revoked credentials have their
-    /// bit set in the revocation list, suspended ones in the suspension list.
+    /// `suspension`) issued by `identity`, signed as a VC-JWT with the ES256 key (`kid`
+    /// `<did>#key-1`, a verification method of the did:web): revoked credentials have their
+    /// bit set in the revocation list, suspended ones in the suspension list. Both
+    /// identities' lists carry the same bits.
     pub async fn bitstring_status_list(
         &self,
+        identity: ListIssuer,
         list: i64,
         purpose: &str,
     ) -> Result<PublishedList, AppError> {
@@ -888,10 +913,14 @@ impl App {
             }
         }
         let now = self.clock.now();
-        let uri = self.bitstring_list_uri(list, purpose);
+        let uri = self.identity_list_uri(identity, list, purpose);
+        let issuer = match identity {
+            ListIssuer::Https => &self.issuer_id,
+            ListIssuer::DidWeb => &self.did,
+        };
         let vc = protocol::status::bitstring::list_credential(
             &uri,
-            &self.issuer_id,
+            issuer,
             purpose,
             &bits,
             &protocol::clock::rfc3339(now),
@@ -906,6 +935,15 @@ impl App {
             .map_err(|e| AppError::Internal(format!("signing the status list: {e}")))?;
         Ok(PublishedList { jwt, etag })
     }
+}
+
+/// The identifier a Bitstring Status List is issued by: the badges' own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListIssuer {
+    /// The https issuer identifier (VC-JWT badges).
+    Https,
+    /// The issuer's did:web (`ldp_vc` badges).
+    DidWeb,
 }
 
 /// Seconds verifiers may cache a status list.

@@ -16,6 +16,7 @@ pub mod registrations;
 pub mod settings;
 pub mod tlog;
 pub mod webauthn;
+pub mod x509;
 
 /// The name of a credential status value (0 valid, 1 revoked, 2 suspended).
 pub fn status_name(status: i64) -> &'static str {

@@ -46,6 +46,7 @@ fn described() -> OpenApiRouter<App> {
         .routes(routes!(oid4vci::notification))
         .routes(routes!(oid4vci::status_list))
         .routes(routes!(oid4vci::bitstring_status_list))
+        .routes(routes!(oid4vci::did_bitstring_status_list))
         .routes(routes!(admin::create_achievement, admin::list_achievements))
         .routes(routes!(admin::achievement, admin::update_achievement))
         .routes(routes!(admin::retire_achievement))
@@ -86,6 +87,7 @@ pub fn router(app: App) -> Router {
                 async move { axum::Json(doc.as_ref().clone()) }
             }),
         )
+        .route("/x509/dev-ca.pem", get(well_known::dev_ca_pem))
         .route("/dev/mailbox", get(registrations::mailbox))
         .route("/dev/mailbox/{id}", get(registrations::mailbox_message))
         // The transparency log's static resources (C2SP tlog-tiles), outside the OpenAPI

@@ -13,7 +13,7 @@ use protocol::oid4vci::{
 use super::extract::{AccessToken, Protocol};
 use super::openapi::{METADATA, OAuthError, PROTOCOL, Problem};
 use crate::App;
-use crate::domain::issuance::CredentialAnswer;
+use crate::domain::issuance::{CredentialAnswer, ListIssuer, PublishedList};
 use crate::error::AppError;
 
 #[utoipa::path(get, path = "/offers/{id}", tag = PROTOCOL,
@@ -143,13 +143,40 @@ pub async fn status_list(
     responses((status = 200, description = "A BitstringStatusListCredential (VC-JWT)", body = String, content_type = "application/jwt"),
         (status = 304, description = "Not modified (`If-None-Match`)"),
         (status = 404, description = "No such list", body = Problem, content_type = "application/problem+json")))]
-#[expect(clippy::expect_used, reason = "base64url is a valid header value")]
 pub async fn bitstring_status_list(
     State(app): State<App>,
     Path((list, purpose)): Path<(i64, String)>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let published = app.bitstring_status_list(list, &purpose).await?;
+    let published = app
+        .bitstring_status_list(ListIssuer::Https, list, &purpose)
+        .await?;
+    Ok(publish_list(published, &headers))
+}
+
+/// The same list issued by the issuer's did:web: the list `ldp_vc` badges (issued by the
+/// did:web) name, so the list's issuer is the badge's.
+#[utoipa::path(get, path = "/status/did/{list}/{purpose}", tag = METADATA,
+    params(("list" = i64, Path, description = "The status list number"),
+        ("purpose" = String, Path, description = "`revocation` or `suspension`")),
+    responses((status = 200, description = "A BitstringStatusListCredential (VC-JWT) issued by the did:web", body = String, content_type = "application/jwt"),
+        (status = 304, description = "Not modified (`If-None-Match`)"),
+        (status = 404, description = "No such list", body = Problem, content_type = "application/problem+json")))]
+pub async fn did_bitstring_status_list(
+    State(app): State<App>,
+    Path((list, purpose)): Path<(i64, String)>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let published = app
+        .bitstring_status_list(ListIssuer::DidWeb, list, &purpose)
+        .await?;
+    Ok(publish_list(published, &headers))
+}
+
+/// A published list as a response: `304` for a matching `If-None-Match`, the ETag and
+/// cache headers.
+#[expect(clippy::expect_used, reason = "base64url is a valid header value")]
+fn publish_list(published: PublishedList, headers: &HeaderMap) -> Response {
     let not_modified = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -184,7 +211,7 @@ pub async fn bitstring_status_list(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
     );
-    Ok(r)
+    r
 }
 
 fn no_store(mut r: Response) -> Response {

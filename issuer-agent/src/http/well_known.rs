@@ -262,14 +262,19 @@ fn issuer_jwk(key: &dyn Signer, kid: &str) -> Value {
     jwk.to_value()
 }
 
-/// The ES256 key first: SD-JWT VCs and status lists are signed with it.
+/// The ES256 key first: SD-JWT VCs and status lists are signed with it (or with the
+/// `ISSUER_X509_KEY`, listed last, when one is configured).
 #[utoipa::path(get, path = "/.well-known/jwt-vc-issuer", tag = METADATA,
     responses((status = 200, description = "JWT VC Issuer Metadata (SD-JWT VC)", body = Object)))]
 pub async fn jwt_vc_issuer(State(app): State<App>) -> Response {
-    public_json(json!({ "issuer": app.issuer_id, "jwks": { "keys": [
+    let mut keys = vec![
         issuer_jwk(&app.es256, &app.kid),
         issuer_jwk(&app.rs256, &app.kid_rs256),
-    ] } }))
+    ];
+    if app.x509.own_key {
+        keys.push(issuer_jwk(&app.x509.identity.key, &app.x509.kid));
+    }
+    public_json(json!({ "issuer": app.issuer_id, "jwks": { "keys": keys } }))
 }
 
 /// `key-1` (ES256) and `key-2` (RS256) as JSON Web Keys; `key-3`, the Ed25519 key of
@@ -278,13 +283,14 @@ pub async fn jwt_vc_issuer(State(app): State<App>) -> Response {
     responses((status = 200, description = "The did:web document", body = Object)))]
 #[expect(clippy::expect_used, reason = "the issuer's ed25519-1 key is Ed25519")]
 pub async fn did_document(State(app): State<App>) -> Response {
-    let mut doc = protocol::did::did_web_document(
-        &app.did,
-        &[
-            ("key-1", app.es256.public_jwk()),
-            ("key-2", app.rs256.public_jwk()),
-        ],
-    );
+    let mut keys = vec![
+        ("key-1", app.es256.public_jwk()),
+        ("key-2", app.rs256.public_jwk()),
+    ];
+    if app.x509.own_key {
+        keys.push(("key-x509", app.x509.identity.key.public_jwk()));
+    }
+    let mut doc = protocol::did::did_web_document(&app.did, &keys);
     let multikey = protocol::vc::data_integrity::multikey_method(
         &app.kid_ed25519,
         &app.did,
@@ -301,6 +307,25 @@ pub async fn did_document(State(app): State<App>) -> Response {
         }
     }
     public_json(doc)
+}
+
+/// The development CA of the issuer's `x5c` chains (PEM), for an operator to add to the
+/// trust anchors of the wallets and verifiers that should accept this issuer's badges;
+/// 404 when a certificate is configured.
+pub async fn dev_ca_pem(State(app): State<App>) -> Result<Response, crate::error::AppError> {
+    let pem = app
+        .x509
+        .identity
+        .dev_ca_pem()
+        .ok_or_else(|| crate::error::AppError::NotFound("development CA".into()))?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-pem-file"),
+        )],
+        pem,
+    )
+        .into_response())
 }
 
 #[utoipa::path(get, path = "/vct/open-badge-v3", tag = METADATA,
