@@ -34,16 +34,15 @@ impl Store {
         account_id: &str,
         issuer: &str,
     ) -> Result<bool, StoreError> {
-        let found: Option<i64> =
-            with_db!(&self.db, |pool| {
-                sqlx::query_scalar(
+        let found: Option<i64> = with_db!(&self.db, |pool| {
+            sqlx::query_scalar(
             "SELECT registered_at FROM issuer_registrations WHERE account_id = $1 AND issuer = $2"
         )
         .bind(account_id)
         .bind(issuer)
         .fetch_optional(pool)
         .await?
-            });
+        });
         Ok(found.is_some())
     }
 }

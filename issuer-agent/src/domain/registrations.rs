@@ -333,11 +333,17 @@ impl App {
     /// bearer credential). Every waiting registration of that address gets its offer and
     /// badge email, once; a repeated callback changes nothing.
     ///
+    /// Without a holder binding the address stays unbound; see [`App::wallet_callback_bound`].
+    pub async fn wallet_callback(&self, token: &str) -> Result<CallbackOutcome, AppError> {
+        self.wallet_callback_bound(token, None).await
+    }
+
+    /// [`App::wallet_callback`], with the wallet's holder binding when it sent one.
     /// `holder_binding` ([`HolderBinding`]) proves the holder key of the invited account:
     /// the address is bound to it (the first key bound stays), and the credential endpoint
     /// redeems the address's offers only with proofs of that key, so a forwarded or
     /// injected offer lands in no other wallet. Without one the address stays unbound.
-    pub async fn wallet_callback(
+    pub async fn wallet_callback_bound(
         &self,
         token: &str,
         holder_binding: Option<&str>,

@@ -196,7 +196,7 @@ pub async fn callback(
             .map_err(|e| AppError::oauth("invalid_request", format!("body: {e}")))?
     };
     Ok(Json(json!(
-        app.wallet_callback(token, request.holder_binding.as_deref())
+        app.wallet_callback_bound(token, request.holder_binding.as_deref())
             .await?
     )))
 }
