@@ -10,6 +10,8 @@ use protocol::keys::Signer;
 use serde_json::{Value, json};
 
 use crate::common::{ADMIN, TestStack, credential_request, holder_key};
+use crate::wallet_accounts::{PASSWORD, WebClient};
+use crate::wallet_present::web_account;
 
 async fn achievement(t: &TestStack) -> String {
     let (status, a) = t
@@ -428,5 +430,115 @@ async fn offers_made_one_by_one_stay_unbound() {
         )
         .await;
     assert_eq!(status, 200, "{answer}");
+    t.stack.stop().await;
+}
+
+/// A browser that registered through `registration`'s invitation on the wallet's page.
+async fn registered_in_browser(t: &TestStack, registration: &str) -> WebClient {
+    let inv = invitation(t, registration).await;
+    let mut c = WebClient::new(&t.stack.wallet.url);
+    let page = c.get(&format!("/register?invitation={inv}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let a = c
+        .post(
+            "/register",
+            &[
+                ("invitation", &inv),
+                ("password", PASSWORD),
+                ("password2", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    c
+}
+
+/// The receive page's path for an offer link.
+fn receive_path(link: &str) -> String {
+    format!("/receive?{}", link.split_once('?').unwrap().1)
+}
+
+#[tokio::test]
+async fn the_receive_page_says_whether_the_offer_comes_from_an_issuer_the_holder_registered_with() {
+    let t = TestStack::start().await;
+    let ach = achievement(&t).await;
+    let ana_reg = register(&t, &ach, "Ana Lee", "ana@example.org").await;
+    let mallory_reg = register(&t, &ach, "Mallory", "mallory@example.org").await;
+    let mut ana = registered_in_browser(&t, &ana_reg).await;
+    let _mallory = registered_in_browser(&t, &mallory_reg).await;
+    let ana_link = offer_of(&t, &ana_reg).await["offer_link"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mallory_link = offer_of(&t, &mallory_reg).await["offer_link"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Ana's own offer: from the issuer she registered with, said so; the identifier shown.
+    let page = ana.get(&receive_path(&ana_link)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains(&format!("<code>{}</code>", t.issuer())),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("You registered with this issuer from this wallet."),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("class=\"caution\""));
+
+    // Mallory's offer pasted into Ana's wallet: refused by the issuer when Ana accepts,
+    // the reason shown, nothing held.
+    let page = ana.get(&receive_path(&mallory_link)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let a = ana.post("/receive", &[("offer", &mallory_link)]).await;
+    assert_ne!(a.status, 303, "{}", a.body);
+    assert!(a.body.contains("holder binding"), "{}", a.body);
+    let home = ana.get("/").await;
+    assert!(!home.body.contains("/badges/"), "{}", home.body);
+
+    // Bo made his wallet himself and never registered with this issuer: an offer from it
+    // (an unbound one, made one by one) is flagged as unsolicited, in English and Japanese.
+    let bo_account = web_account(&t, "bo@example.org").await;
+    assert!(!bo_account.id.is_empty());
+    let mut bo = WebClient::new(&t.stack.wallet.url);
+    bo.get("/sign-in").await;
+    let a = bo
+        .post(
+            "/sign-in",
+            &[("email", "bo@example.org"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    let offer = t.offer(false, None).await;
+    let link = offer["offer_link"].as_str().unwrap().to_owned();
+    let page = bo.get(&receive_path(&link)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("class=\"caution\""), "{}", page.body);
+    assert!(
+        page.body
+            .contains("You have not registered with this issuer from this wallet."),
+        "{}",
+        page.body
+    );
+    bo.get("/lang/ja").await;
+    let page = bo.get(&receive_path(&link)).await;
+    assert!(
+        page.body
+            .contains("このウォレットからこの発行者に登録したことはありません。"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("発行者のアドレス"), "{}", page.body);
+    // Told, he may still receive it: the offer is unbound.
+    let a = bo.post("/receive", &[("offer", &link)]).await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    // A form without its CSRF token is refused.
+    let a = bo.post_raw("/receive", &[("offer", &link)]).await;
+    assert_eq!(a.status, 403, "{}", a.body);
     t.stack.stop().await;
 }
