@@ -392,7 +392,7 @@ impl App {
         };
         let offered = match self
             .store
-            .wallet_registered(
+            .wallet_registered_bound(
                 &registration.email_key,
                 holder_jkt.as_deref(),
                 now,

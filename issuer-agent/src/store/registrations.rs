@@ -243,13 +243,31 @@ impl Store {
         Ok(rows.into_iter().collect())
     }
 
+    /// [`Store::wallet_registered_bound`] without a holder key (the address stays unbound,
+    /// or keeps the key it has): the ids of the registrations advanced.
+    pub async fn wallet_registered(
+        &self,
+        email_key: &str,
+        now: i64,
+        advance: &(dyn Fn(&RegistrationRow) -> Advance + Sync),
+    ) -> Result<Vec<String>, StoreError> {
+        match self
+            .wallet_registered_bound(email_key, None, now, advance)
+            .await?
+        {
+            Bound::Advanced(advanced) => Ok(advanced),
+            // Without a key there is nothing to disagree with.
+            Bound::ToAnotherKey(_) => Ok(Vec::new()),
+        }
+    }
+
     /// Records that `email_key` has a wallet account, bound to `holder_jkt` when the wallet
     /// proved a holder key (the first key bound stays: a later callback cannot move the
     /// address's offers to another wallet), and advances every registration of that
     /// address still waiting for it, each exactly once (a conditional update), with what
     /// `advance` says it causes. Returns the ids of the registrations advanced, or
     /// [`Bound::ToAnotherKey`] (nothing changed) when the address is bound to another key.
-    pub async fn wallet_registered(
+    pub async fn wallet_registered_bound(
         &self,
         email_key: &str,
         holder_jkt: Option<&str>,
