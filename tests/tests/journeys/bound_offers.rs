@@ -6,6 +6,7 @@
 //! used code replayed, a forged or moved holder binding; and the right wallet still
 //! receives, as do unbound offers made one by one.
 
+use akashi_tests::browser::Browser;
 use protocol::keys::Signer;
 use serde_json::{Value, json};
 
@@ -540,5 +541,61 @@ async fn the_receive_page_says_whether_the_offer_comes_from_an_issuer_the_holder
     // A form without its CSRF token is refused.
     let a = bo.post_raw("/receive", &[("offer", &link)]).await;
     assert_eq!(a.status, 403, "{}", a.body);
+    t.stack.stop().await;
+}
+
+#[tokio::test]
+#[ignore = "heavy: run by ./test (headless Chromium)"]
+async fn the_unsolicited_offer_notice_in_chromium_at_two_widths_in_two_languages() {
+    let t = TestStack::start().await;
+    let wallet = t.stack.wallet.url.clone();
+    web_account(&t, "bo@example.org").await;
+    let offer = t.offer(false, None).await;
+    let path = receive_path(offer["offer_link"].as_str().unwrap());
+    let mut b = Browser::start("bound_offers").await.unwrap();
+    b.goto(&format!("{wallet}/sign-in")).await.unwrap();
+    b.fill("#email", "bo@example.org").await.unwrap();
+    b.fill("#password", PASSWORD).await.unwrap();
+    b.click("#sign-in").await.unwrap();
+    b.wait_for_text("h1", "My badges").await.unwrap();
+    for (lang, title, notice) in [
+        (
+            "ja",
+            "バッジを受け取る",
+            "このウォレットからこの発行者に登録したことはありません。",
+        ),
+        (
+            "en",
+            "Receive a badge",
+            "You have not registered with this issuer from this wallet.",
+        ),
+    ] {
+        let next: String = url::form_urlencoded::byte_serialize(path.as_bytes()).collect();
+        b.goto(&format!("{wallet}/lang/{lang}?next={next}"))
+            .await
+            .unwrap();
+        b.wait_for_text("h1", title).await.unwrap();
+        assert!(b.text("#offer-source").await.unwrap().contains(notice));
+        assert_eq!(
+            b.attribute("#offer-source", "class")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("caution")
+        );
+        assert_eq!(b.text("#issuer-id").await.unwrap(), t.issuer());
+        b.screenshots(&format!("receive-unsolicited-{lang}"))
+            .await
+            .unwrap();
+    }
+    // Told, the holder may still receive it (an unbound offer).
+    b.click("#accept").await.unwrap();
+    b.wait_until(
+        "return document.getElementById('badge-name') !== null;",
+        "the badge page",
+    )
+    .await
+    .unwrap();
+    b.quit().await;
     t.stack.stop().await;
 }
