@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::jose::{JoseError, Jws};
-use crate::keys::{Signer, VerifyingKey};
+use crate::keys::{Jwk, Signer, VerifyingKey};
 
 /// The JOSE `typ` of an invitation (explicit typing, RFC 8725 §3.11).
 pub const INVITATION_TYP: &str = "akashi-invitation+jwt";
@@ -116,6 +116,101 @@ impl Unverified {
     }
 }
 
+/// The JOSE `typ` of the holder-key binding a wallet sends with its callback.
+pub const HOLDER_BINDING_TYP: &str = "akashi-holder-binding+jwt";
+
+/// How old a holder-key binding may be when the issuer reads it, in seconds.
+pub const HOLDER_BINDING_MAX_AGE: i64 = 300;
+
+/// What a holder-key binding asserts: "the account invited by registration `sub` of
+/// issuer `aud` holds the key in my header". Signed by that key (public key in the header
+/// `jwk`), so the issuer learns the key the invited account's badges are bound to, and
+/// that the wallet holds it. Sent as `holder_binding` in the body of the callback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HolderBinding {
+    /// The credential issuer identifier (the invitation's `iss`).
+    pub aud: String,
+    /// The registration (the invitation's `sub`).
+    pub sub: String,
+    pub iat: i64,
+}
+
+/// Why a holder-key binding was refused; each names the check that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HolderBindingError {
+    #[error("holder_binding: {0}")]
+    Jose(#[from] JoseError),
+    #[error("holder_binding: claims are not a holder binding: {0}")]
+    Claims(String),
+    #[error("holder_binding: header `jwk` is missing or not a usable public key: {0}")]
+    Key(String),
+    #[error("holder_binding: signature does not verify with the header `jwk`")]
+    Signature,
+    #[error("holder_binding: `aud` is {found:?}, expected {expected:?}")]
+    WrongAudience { expected: String, found: String },
+    #[error(
+        "holder_binding: `sub` is {found:?}, but the invitation is for registration {expected:?}"
+    )]
+    WrongRegistration { expected: String, found: String },
+    #[error("holder_binding: `iat` {iat} is not within {max_age} s before now ({now})")]
+    Stale { iat: i64, now: i64, max_age: i64 },
+}
+
+impl HolderBinding {
+    /// Signs the binding with the holder key, whose public JWK goes in the header.
+    pub fn sign(&self, holder: &dyn Signer) -> String {
+        let mut header = crate::jose::header(HOLDER_BINDING_TYP, None);
+        header.insert("jwk".into(), holder.public_jwk().public_only().to_value());
+        Jws::sign(header, self, holder)
+    }
+
+    /// Verifies a compact binding for registration `sub` of issuer `aud` at `now`: `typ`,
+    /// the header key, the signature with it, `aud`, `sub` and freshness (60 s of clock
+    /// skew). Returns the proven holder key.
+    pub fn verify(
+        compact: &str,
+        aud: &str,
+        sub: &str,
+        now: i64,
+    ) -> Result<Jwk, HolderBindingError> {
+        let jws = Jws::decode(compact.trim())?;
+        jws.expect_typ(&[HOLDER_BINDING_TYP])?;
+        let jwk = jws
+            .header
+            .get("jwk")
+            .ok_or_else(|| HolderBindingError::Key("absent".into()))
+            .and_then(|v| Jwk::from_value(v).map_err(|e| HolderBindingError::Key(e.to_string())))?;
+        let key = jwk
+            .verifying_key()
+            .map_err(|e| HolderBindingError::Key(e.to_string()))?;
+        jws.verify(&key)
+            .map_err(|_| HolderBindingError::Signature)?;
+        let claims: HolderBinding =
+            serde_json::from_value(serde_json::Value::Object(jws.payload.clone()))
+                .map_err(|e| HolderBindingError::Claims(e.to_string()))?;
+        if claims.aud != aud {
+            return Err(HolderBindingError::WrongAudience {
+                expected: aud.to_owned(),
+                found: claims.aud,
+            });
+        }
+        if claims.sub != sub {
+            return Err(HolderBindingError::WrongRegistration {
+                expected: sub.to_owned(),
+                found: claims.sub,
+            });
+        }
+        if claims.iat > now + 60 || claims.iat < now - HOLDER_BINDING_MAX_AGE {
+            return Err(HolderBindingError::Stale {
+                iat: claims.iat,
+                now,
+                max_age: HOLDER_BINDING_MAX_AGE,
+            });
+        }
+        Ok(jwk)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,6 +294,56 @@ mod tests {
         assert!(matches!(
             Unverified::decode(&token),
             Err(InvitationError::Jose(JoseError::WrongTyp { .. }))
+        ));
+    }
+
+    #[test]
+    fn holder_binding_round_trip_and_each_check() {
+        let holder = SigningKey::generate(Alg::ES256);
+        let b = HolderBinding {
+            aud: "https://issuer.example".into(),
+            sub: "reg-1".into(),
+            iat: 1_000,
+        };
+        let token = b.sign(&holder);
+        let jwk = HolderBinding::verify(&token, "https://issuer.example", "reg-1", 1_100).unwrap();
+        assert_eq!(jwk.thumbprint(), holder.public_jwk().thumbprint());
+        assert!(matches!(
+            HolderBinding::verify(&token, "https://other.example", "reg-1", 1_100),
+            Err(HolderBindingError::WrongAudience { .. })
+        ));
+        assert!(matches!(
+            HolderBinding::verify(&token, "https://issuer.example", "reg-2", 1_100),
+            Err(HolderBindingError::WrongRegistration { .. })
+        ));
+        assert!(matches!(
+            HolderBinding::verify(
+                &token,
+                "https://issuer.example",
+                "reg-1",
+                1_000 + HOLDER_BINDING_MAX_AGE + 1
+            ),
+            Err(HolderBindingError::Stale { .. })
+        ));
+        // Signed by another key than the one in the header.
+        let other = SigningKey::generate(Alg::ES256);
+        let mut header = crate::jose::header(HOLDER_BINDING_TYP, None);
+        header.insert("jwk".into(), holder.public_jwk().public_only().to_value());
+        let swapped = Jws::sign(header, &b, &other);
+        assert!(matches!(
+            HolderBinding::verify(&swapped, "https://issuer.example", "reg-1", 1_100),
+            Err(HolderBindingError::Signature)
+        ));
+        // No key in the header, and an invitation passed off as a binding.
+        let bare = Jws::sign(crate::jose::header(HOLDER_BINDING_TYP, None), &b, &holder);
+        assert!(matches!(
+            HolderBinding::verify(&bare, "https://issuer.example", "reg-1", 1_100),
+            Err(HolderBindingError::Key(_))
+        ));
+        let inv = invitation("https://issuer.example/cb").sign(&holder, "k");
+        assert!(matches!(
+            HolderBinding::verify(&inv, "https://issuer.example", "reg-1", 1_100),
+            Err(HolderBindingError::Jose(JoseError::WrongTyp { .. }))
         ));
     }
 }

@@ -16,7 +16,7 @@
 //! trusted issuer's invitation for a known address calls the issuer back, so a further
 //! badge is emailed to the address, and answers `created: false` with no token.)
 
-use protocol::invitation::{Invitation, InvitationError, Unverified};
+use protocol::invitation::{HolderBinding, Invitation, InvitationError, Unverified};
 use serde::Serialize;
 
 use super::AppError;
@@ -172,8 +172,12 @@ impl App {
         };
         if account_exists {
             if trusted && password.is_none() {
-                // Opens nothing: the issuer emails the address's owner its badge.
-                let offered = self.call_issuer_back(&claims, invitation).await?;
+                // Opens nothing: the issuer emails the address's owner its badge, bound to
+                // the owner's holder key.
+                let owner = self.account_of_address(&email).await?;
+                let offered = self
+                    .call_issuer_back(&claims, invitation, &owner, now)
+                    .await?;
                 return Ok(answer(false, None, false, offered, None));
             }
             return Err(RegisterError::AccountExists {
@@ -212,20 +216,48 @@ impl App {
             }
             None => Some(self.rotate_api_token(&account).await?),
         };
-        let offered = self.call_issuer_back(&claims, invitation).await?;
+        let offered = self
+            .call_issuer_back(&claims, invitation, &account, now)
+            .await?;
         Ok(answer(true, api_token, false, offered, Some(account.id)))
     }
 
-    /// Calls the (trusted) issuer's callback with the invitation as bearer; returns how
-    /// many badge emails it sent.
+    /// The account that owns `email` (its confirmed or pending address, else its name).
+    async fn account_of_address(&self, email: &str) -> Result<crate::Account, AppError> {
+        let row = match self.store.login_by_email(email).await? {
+            Some(login) => self.store.account_by_id(&login.id).await?,
+            None => self.store.account_by_name(email).await?,
+        };
+        let row = row.ok_or_else(|| {
+            AppError::Internal(format!("the account of {email} vanished while registering"))
+        })?;
+        self.open_account(row)
+    }
+
+    /// Calls the (trusted) issuer's callback with the invitation as bearer and a holder
+    /// binding ([`HolderBinding`]) signed by `account`'s holder key, so the issuer binds the
+    /// address's offers to this account (offer injection defence); records that `account`
+    /// registered with the issuer. Returns how many badge emails the issuer sent.
     async fn call_issuer_back(
         &self,
         claims: &Invitation,
         invitation: &str,
+        account: &crate::Account,
+        now: i64,
     ) -> Result<usize, AppError> {
+        let holder_binding = HolderBinding {
+            aud: claims.iss.clone(),
+            sub: claims.sub.clone(),
+            iat: now,
+        }
+        .sign(&account.key);
         let answer = self
             .fetcher
-            .post_json_bearer(&claims.callback, &serde_json::json!({}), invitation)
+            .post_json_bearer(
+                &claims.callback,
+                &serde_json::json!({ "holder_binding": holder_binding }),
+                invitation,
+            )
             .await
             .map_err(|e| RegisterError::Callback(e.to_string()))?;
         if !answer.is_success() {
@@ -237,6 +269,9 @@ impl App {
             ))
             .into());
         }
+        self.store
+            .record_issuer_registration(&account.id, &claims.iss, now)
+            .await?;
         Ok(answer
             .json::<serde_json::Value>()
             .ok()

@@ -320,6 +320,14 @@ impl App {
             }
             keys.push(proof.jwk);
         }
+        if let Some(mismatch) = self.holder_binding_mismatch(&offer, &keys).await? {
+            // The code was spent by the wrong wallet: give it back, so a forwarded offer
+            // cannot be burnt by whoever it was forwarded to.
+            self.store
+                .release_offer(&offer.id, &protocol::b64::sha256(token))
+                .await?;
+            return Err(AppError::oauth("invalid_proof", mismatch));
+        }
         let nonces = nonces
             .iter()
             .map(|nonce| self.nonce_record(nonce, now).ok_or_else(invalid_nonce))
@@ -381,6 +389,29 @@ impl App {
             self.issue_for_keys(&offer, &achievement, format, &rows, &keys, now)
                 .await?,
         ))
+    }
+
+    /// Bound offers (offer injection, OpenID4VCI issue #806): an offer made for a
+    /// registration whose wallet proved a holder key at its callback is redeemed only with
+    /// proofs of that key, so a forwarded offer, or an attacker's own offer pasted into a
+    /// victim's wallet, lands in no other wallet. Unbound offers take any key. Returns what
+    /// failed, naming the proof and both keys.
+    async fn holder_binding_mismatch(
+        &self,
+        offer: &OfferRow,
+        keys: &[Jwk],
+    ) -> Result<Option<String>, AppError> {
+        let Some(bound) = self.store.offer_holder_binding(&offer.id).await? else {
+            return Ok(None);
+        };
+        Ok(keys.iter().enumerate().find_map(|(i, key)| {
+            let found = key.thumbprint();
+            (found != bound).then(|| {
+                format!(
+                    "proofs.jwt[{i}]: holder binding: this offer is bound to the holder key the recipient's wallet registered with this issuer (thumbprint {bound}), and the proof's key (thumbprint {found}) is another wallet's"
+                )
+            })
+        }))
     }
 
     /// The achievement an offer is for.

@@ -4,7 +4,7 @@
 //! registration into an offer and its email, exactly once.
 
 use kit::mail::{Body, DirEntry, Head, Outgoing};
-use protocol::invitation::{Invitation, Unverified};
+use protocol::invitation::{HolderBinding, Invitation, Unverified};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -15,7 +15,7 @@ use crate::domain::offers::{
 use crate::error::AppError;
 use crate::mail::letters::{self, Branding, Facts};
 use crate::store::{
-    AchievementRow, Advance, EventRow, OutboxRow, RegistrationInsert, RegistrationRow,
+    AchievementRow, Advance, Bound, EventRow, OutboxRow, RegistrationInsert, RegistrationRow,
 };
 
 /// The languages of the emails.
@@ -112,6 +112,16 @@ pub struct RegistrationView {
     pub messages: Vec<Value>,
     #[schema(value_type = Vec<Object>)]
     pub history: Vec<Value>,
+}
+
+/// The body of the wallet's callback.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct CallbackRequest {
+    /// A holder-key binding JWT (`typ` `akashi-holder-binding+jwt`, the holder's public key
+    /// in the header `jwk`, claims `aud` = this issuer, `sub` = the invitation's `sub`,
+    /// `iat`), signed by that key. Absent: the address's offers are unbound.
+    #[serde(default)]
+    pub holder_binding: Option<String>,
 }
 
 /// The wallet's callback, answered.
@@ -322,7 +332,22 @@ impl App {
     /// The wallet says the account for an invitation exists (the invitation is the
     /// bearer credential). Every waiting registration of that address gets its offer and
     /// badge email, once; a repeated callback changes nothing.
+    ///
+    /// Without a holder binding the address stays unbound; see [`App::wallet_callback_bound`].
     pub async fn wallet_callback(&self, token: &str) -> Result<CallbackOutcome, AppError> {
+        self.wallet_callback_bound(token, None).await
+    }
+
+    /// [`App::wallet_callback`], with the wallet's holder binding when it sent one.
+    /// `holder_binding` ([`HolderBinding`]) proves the holder key of the invited account:
+    /// the address is bound to it (the first key bound stays), and the credential endpoint
+    /// redeems the address's offers only with proofs of that key, so a forwarded or
+    /// injected offer lands in no other wallet. Without one the address stays unbound.
+    pub async fn wallet_callback_bound(
+        &self,
+        token: &str,
+        holder_binding: Option<&str>,
+    ) -> Result<CallbackOutcome, AppError> {
         let invalid = |m: String| AppError::InvalidToken(m);
         let unverified = Unverified::decode(token).map_err(|e| invalid(e.to_string()))?;
         if unverified.claims.iss != self.issuer_id {
@@ -345,6 +370,13 @@ impl App {
             ));
         }
         let now = self.clock.now();
+        let holder_jkt = holder_binding
+            .map(|b| {
+                HolderBinding::verify(b, &self.issuer_id, &registration.id, now)
+                    .map(|jwk| jwk.thumbprint())
+                    .map_err(|e| AppError::oauth("invalid_request", e.to_string()))
+            })
+            .transpose()?;
         let advance = |r: &RegistrationRow| {
             let mut a = self.advance(r);
             a.events.insert(
@@ -353,15 +385,31 @@ impl App {
                     &r.id,
                     now,
                     "wallet_registered",
-                    json!({ "via_registration": registration.id }),
+                    json!({ "via_registration": registration.id, "holder_jkt": holder_jkt }),
                 ),
             );
             a
         };
-        let offered = self
+        let offered = match self
             .store
-            .wallet_registered(&registration.email_key, now, &advance)
-            .await?;
+            .wallet_registered_bound(
+                &registration.email_key,
+                holder_jkt.as_deref(),
+                now,
+                &advance,
+            )
+            .await?
+        {
+            Bound::Advanced(offered) => offered,
+            Bound::ToAnotherKey(bound) => {
+                return Err(AppError::oauth(
+                    "invalid_request",
+                    format!(
+                        "holder_binding: the badges of this address are bound to another wallet's holder key (thumbprint {bound}); they cannot be moved to this one"
+                    ),
+                ));
+            }
+        };
         if !offered.is_empty() {
             self.outbox_wake.notify_one();
         }

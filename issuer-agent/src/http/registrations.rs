@@ -19,7 +19,8 @@ use super::openapi::{
 use crate::App;
 use crate::domain::import::{Format, Summary};
 use crate::domain::registrations::{
-    CallbackOutcome, NewRegistration, Registered, RegistrationView, registration_item,
+    CallbackOutcome, CallbackRequest, NewRegistration, Registered, RegistrationView,
+    registration_item,
 };
 use crate::error::AppError;
 use crate::store::OutboxCounts;
@@ -173,15 +174,31 @@ pub async fn outbox(_: Admin, State(app): State<App>) -> Result<Json<Value>, App
 }
 
 /// `POST /invitations/callback` with `Authorization: Bearer <invitation>`: the wallet
-/// says the invited account exists.
+/// says the invited account exists; the JSON body's `holder_binding` binds the address's
+/// offers to the wallet's holder key (an empty body or `{}`: unbound).
 #[utoipa::path(post, path = "/invitations/callback", tag = PROTOCOL,
     security(("invitation" = [])),
+    request_body(content = CallbackRequest, description = "Optional: the holder-key binding"),
     responses((status = 200, description = "The account exists: pending offers are made", body = CallbackOutcome),
+        (status = 400, description = "Malformed body, or a holder binding that fails a check (named)", body = OAuthError),
         (status = 401, description = "Missing, unknown or expired invitation", body = OAuthError)))]
-pub async fn callback(State(app): State<App>, headers: HeaderMap) -> Result<Json<Value>, AppError> {
+pub async fn callback(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, AppError> {
     let token = kit::web::bearer_token(&headers)
         .ok_or_else(|| AppError::InvalidToken("the invitation is missing".into()))?;
-    Ok(Json(json!(app.wallet_callback(token).await?)))
+    let request: CallbackRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        CallbackRequest::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| AppError::oauth("invalid_request", format!("body: {e}")))?
+    };
+    Ok(Json(json!(
+        app.wallet_callback_bound(token, request.holder_binding.as_deref())
+            .await?
+    )))
 }
 
 fn mailbox_dir(app: &App) -> Result<&std::path::Path, AppError> {

@@ -160,6 +160,15 @@ fn placeholders(n: usize) -> String {
         .join(", ")
 }
 
+/// What a wallet's callback did to the address's registrations.
+#[derive(Debug)]
+pub enum Bound {
+    /// The ids of the registrations advanced (empty when the callback was made before).
+    Advanced(Vec<String>),
+    /// Nothing: the address is bound to another holder key, this thumbprint.
+    ToAnotherKey(String),
+}
+
 impl Store {
     /// Inserts each registration unless (achievement, address) is already registered, with
     /// its consequences, in one transaction. Returns, per item, whether it was new.
@@ -234,28 +243,63 @@ impl Store {
         Ok(rows.into_iter().collect())
     }
 
-    /// Records that `email_key` has a wallet account and advances every registration of that
-    /// address still waiting for it, each exactly once (a conditional update), with what
-    /// `advance` says it causes. Returns the ids of the registrations advanced.
+    /// [`Store::wallet_registered_bound`] without a holder key (the address stays unbound,
+    /// or keeps the key it has): the ids of the registrations advanced.
     pub async fn wallet_registered(
         &self,
         email_key: &str,
         now: i64,
         advance: &(dyn Fn(&RegistrationRow) -> Advance + Sync),
     ) -> Result<Vec<String>, StoreError> {
+        match self
+            .wallet_registered_bound(email_key, None, now, advance)
+            .await?
+        {
+            Bound::Advanced(advanced) => Ok(advanced),
+            // Without a key there is nothing to disagree with.
+            Bound::ToAnotherKey(_) => Ok(Vec::new()),
+        }
+    }
+
+    /// Records that `email_key` has a wallet account, bound to `holder_jkt` when the wallet
+    /// proved a holder key (the first key bound stays: a later callback cannot move the
+    /// address's offers to another wallet), and advances every registration of that
+    /// address still waiting for it, each exactly once (a conditional update), with what
+    /// `advance` says it causes. Returns the ids of the registrations advanced, or
+    /// [`Bound::ToAnotherKey`] (nothing changed) when the address is bound to another key.
+    pub async fn wallet_registered_bound(
+        &self,
+        email_key: &str,
+        holder_jkt: Option<&str>,
+        now: i64,
+        advance: &(dyn Fn(&RegistrationRow) -> Advance + Sync),
+    ) -> Result<Bound, StoreError> {
         let select = format!(
             "SELECT {REGISTRATION_COLUMNS} FROM registrations WHERE email_key = $1 AND wallet_registered_at IS NULL ORDER BY created_at, id"
         );
         Ok(with_db_write!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query(
-                "INSERT INTO wallet_recipients (email_key, registered_at) VALUES ($1, $2) \
-                 ON CONFLICT (email_key) DO NOTHING",
+                "INSERT INTO wallet_recipients (email_key, registered_at, holder_jkt) VALUES ($1, $2, $3) \
+                 ON CONFLICT (email_key) DO UPDATE \
+                 SET holder_jkt = COALESCE(wallet_recipients.holder_jkt, excluded.holder_jkt)",
             )
             .bind(email_key)
             .bind(now)
+            .bind(holder_jkt)
             .execute(&mut *tx)
             .await?;
+            let bound: Option<String> =
+                sqlx::query_scalar("SELECT holder_jkt FROM wallet_recipients WHERE email_key = $1")
+                    .bind(email_key)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if let (Some(bound), Some(given)) = (&bound, holder_jkt)
+                && bound != given
+            {
+                tx.rollback().await?;
+                return Ok(Bound::ToAnotherKey(bound.clone()));
+            }
             let waiting: Vec<RegistrationRow> = sqlx::query_as(sqlx::AssertSqlSafe(select.clone()))
                 .bind(email_key)
                 .fetch_all(&mut *tx)
@@ -278,8 +322,47 @@ impl Store {
                 }
             }
             tx.commit().await?;
-            advanced
+            Bound::Advanced(advanced)
         }))
+    }
+
+    /// Un-redeems an offer whose access token `token_hash` was refused at the credential
+    /// endpoint before anything was issued for it (a proof of the wrong holder key), so its
+    /// pre-authorized code works again for the right wallet. One conditional update: an
+    /// offer something was issued for stays redeemed.
+    pub async fn release_offer(
+        &self,
+        offer_id: &str,
+        token_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let r = with_db_write!(&self.db, |pool| sqlx::query(
+            "UPDATE offers SET redeemed_at = NULL, token_hash = NULL, token_expires_at = NULL \
+             WHERE id = $1 AND token_hash = $2 \
+             AND NOT EXISTS (SELECT 1 FROM offer_issuances WHERE offer_id = $1) \
+             AND NOT EXISTS (SELECT 1 FROM deferred_issuances WHERE offer_id = $1)"
+        )
+        .bind(offer_id)
+        .bind(token_hash)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(r == 1)
+    }
+
+    /// The holder key (RFC 7638 thumbprint) an offer is bound to: the key the wallet proved
+    /// for the address of the offer's registration. `None` for an unbound offer (made one
+    /// by one, or for an address whose wallet sent no binding).
+    pub async fn offer_holder_binding(&self, offer_id: &str) -> Result<Option<String>, StoreError> {
+        let bound: Option<Option<String>> = with_db!(&self.db, |pool| sqlx::query_scalar(
+            "SELECT w.holder_jkt FROM offers o \
+             JOIN registrations r ON r.id = o.registration_id \
+             JOIN wallet_recipients w ON w.email_key = r.email_key \
+             WHERE o.id = $1"
+        )
+        .bind(offer_id)
+        .fetch_optional(pool)
+        .await?);
+        Ok(bound.flatten())
     }
 
     /// Adds an offer (a re-send) with its emails and history, and `audit` when given (who

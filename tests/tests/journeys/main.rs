@@ -4,6 +4,7 @@
 mod accessibility;
 mod achievements;
 mod bench_smoke;
+mod bound_offers;
 mod card;
 mod card_path;
 mod check;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::{ADMIN, TestStack, holder_key, zbarimg};
+use crate::common::{ADMIN, TestStack, zbarimg};
 use crate::formats::{self, JWT_VC_ES256, JWT_VC_RS256, LDP_VC, SD_JWT};
 use crate::mail::{Mail, SmtpSink, free_port};
 
@@ -323,7 +323,16 @@ async fn imported_recipients_get_both_emails_in_their_language_and_redeem_the_ba
     let (status, token) = t.token(&code, None).await;
     assert_eq!(status, 200, "{token}");
     let token = token["access_token"].as_str().unwrap().to_owned();
-    let holder = holder_key();
+    // The offer is bound to the holder key Ana's wallet proved at its callback (bound
+    // offers, see the bound_offers journeys): the requests prove that key.
+    let holder = t
+        .stack
+        .wallet
+        .app
+        .ensure_account("ana@example.org", t.stack.clock.now())
+        .await
+        .unwrap()
+        .key;
     for configuration in [SD_JWT, JWT_VC_ES256, JWT_VC_RS256, LDP_VC] {
         let (status, body) = formats::request(&t, &token, configuration, &[&holder]).await;
         assert_eq!(status, 200, "{configuration}: {body}");

@@ -32,6 +32,7 @@ use crate::{Account, App, CredentialView};
 mod accounts;
 pub mod card;
 pub mod claims;
+mod offer_source;
 pub mod present;
 mod public;
 mod share;
@@ -684,6 +685,7 @@ struct ReceivePage {
     layout: Layout,
     offer: String,
     issuer: String,
+    source: offer_source::OfferSource,
     badges: Vec<String>,
     pin: Option<PinInput>,
     error: Option<String>,
@@ -945,12 +947,16 @@ async fn receive_page(
 ) -> Result<Response, PageError> {
     let query = query.unwrap_or_default();
     let here = format!("/receive?{query}");
-    if let Err(redirect) = web.require_account(&here) {
-        return Ok(*redirect);
-    }
+    let account = match web.require_account(&here) {
+        Ok(account) => account,
+        Err(redirect) => return Ok(*redirect),
+    };
     let offer = offer_link(&query);
     let preview = app
         .preview_offer(&offer, web.lang.code())
+        .await
+        .map_err(|e| PageError::from_app(e, web.lang))?;
+    let source = offer_source::OfferSource::of(&app, web.lang, &account.id, preview.issuer.clone())
         .await
         .map_err(|e| PageError::from_app(e, web.lang))?;
     let mut layout = web.layout(web.t().receive_title);
@@ -958,7 +964,7 @@ async fn receive_page(
     Ok(web.render(
         &app,
         StatusCode::OK,
-        receive_view(&web, layout, offer, preview, None),
+        receive_view(&web, layout, offer, preview, source, None),
     ))
 }
 
@@ -967,6 +973,7 @@ fn receive_view(
     layout: Layout,
     offer: String,
     preview: OfferPreview,
+    source: offer_source::OfferSource,
     error: Option<String>,
 ) -> ReceivePage {
     let t = web.t();
@@ -988,6 +995,7 @@ fn receive_view(
         layout,
         offer,
         issuer: preview.issuer_name.unwrap_or(preview.issuer),
+        source,
         badges: preview.badges,
         pin,
         error,
@@ -1021,8 +1029,12 @@ async fn receive(
                 .preview_offer(&offer, web.lang.code())
                 .await
                 .map_err(|_| PageError::new(status, message.clone(), web.lang))?;
+            let source =
+                offer_source::OfferSource::of(&app, web.lang, &account.id, preview.issuer.clone())
+                    .await
+                    .map_err(|e| PageError::from_app(e, web.lang))?;
             let layout = web.layout(web.t().receive_title);
-            let page = receive_view(&web, layout, offer, preview, Some(message));
+            let page = receive_view(&web, layout, offer, preview, source, Some(message));
             Ok(web.render(&app, status, page))
         }
     }
