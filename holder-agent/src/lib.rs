@@ -141,6 +141,8 @@ impl App {
             .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?,
             // Issuers' `x5c` chains are not trusted by the wallet: keys come from `iss`.
             x509_anchors: protocol::x509::TrustAnchors::default(),
+            // The last checkpoint seen per issuer, in the wallet's database.
+            checkpoints: std::sync::Arc::new(store.clone()),
         };
         let pending = wallet::pending::PendingPresentations::new(store.clone());
         let app = App {

@@ -77,6 +77,7 @@ macro_rules! select_credentials {
 
 mod pending;
 mod public;
+mod tlog;
 
 impl Store {
     pub async fn connect(url: &str, pg_schema: Option<&str>) -> Result<Store, kit::db::DbError> {

@@ -92,6 +92,7 @@ pub fn router(app: App) -> Router {
         // document: their formats are the C2SP specifications'.
         .route("/log/checkpoint", get(tlog::checkpoint))
         .route("/log/key", get(tlog::key))
+        .route("/log/proof/{digest}", get(tlog::proof))
         .route("/log/tile/{*path}", get(tlog::tile))
         .merge(console::router())
         .with_state(app)

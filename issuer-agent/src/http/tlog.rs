@@ -2,9 +2,14 @@
 //! signed checkpoint, mutable: cached for seconds) and `GET /log/tile/…` (tiles and entry
 //! bundles; full ones immutable, cached for a year); and `GET /log/key`, the log's
 //! verifier key in Go's note form, for monitors to pin on first use (trust in it must
-//! come from elsewhere: whoever serves the log can serve another key).
+//! come from elsewhere: whoever serves the log can serve another key). And
+//! `GET /log/proof/{digest}[?old=N]`: a badge's entry with its inclusion proof against the
+//! current checkpoint, keyed by the base64url SHA-256 of the badge's issuer-signed JWT (what
+//! wallets and verifiers hold; `protocol::tlog::proof`), with a consistency proof from the
+//! size `old` the client saw last.
 
-use axum::extract::{Path, State};
+use axum::Json;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
@@ -56,4 +61,27 @@ pub async fn key(State(app): State<App>) -> Response {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     r
+}
+
+/// The query of `GET /log/proof/{digest}`.
+#[derive(Debug, serde::Deserialize)]
+pub struct ProofQuery {
+    /// The tree size the client saw last: a consistency proof from it is included.
+    pub old: Option<u64>,
+}
+
+/// `GET /log/proof/{digest}`.
+pub async fn proof(
+    State(app): State<App>,
+    Path(digest): Path<String>,
+    Query(q): Query<ProofQuery>,
+) -> Result<Response, AppError> {
+    let proof = app.tlog.proof(&app.store, &digest, q.old).await?;
+    let mut r = Json(proof).into_response();
+    // The proof is against the checkpoint of the moment: as mutable as the checkpoint.
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=5"),
+    );
+    Ok(r)
 }

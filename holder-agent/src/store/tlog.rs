@@ -1,0 +1,116 @@
+//! The last checkpoint of each issuer's transparency log the wallet saw
+//! (`protocol::verify::transparency`): kept in the database, so a log forked while the
+//! wallet was down is caught on the next look.
+
+use kit::{with_db, with_db_write};
+use protocol::tlog::Hash;
+use protocol::verify::transparency::{BoxFuture, CheckpointMemory, Seen};
+
+use super::{Store, StoreError};
+
+impl Store {
+    /// The checkpoint last seen for `issuer`.
+    pub async fn seen_checkpoint(&self, issuer: &str) -> Result<Option<Seen>, StoreError> {
+        let row: Option<(String, i64, Vec<u8>)> = with_db!(&self.db, |pool| {
+            sqlx::query_as("SELECT log_key, size, root FROM tlog_checkpoints WHERE issuer = $1")
+                .bind(issuer)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(|(key, size, root)| {
+            let root: Hash = root.try_into().map_err(|_| {
+                StoreError::Sqlx(sqlx::Error::Decode(
+                    "checkpoint root is not 32 bytes".into(),
+                ))
+            })?;
+            Ok(Seen {
+                key,
+                size: size.unsigned_abs(),
+                root,
+            })
+        })
+        .transpose()
+    }
+
+    /// Remembers `seen` for `issuer`, unless a larger checkpoint is already remembered (two
+    /// checks at once: the later, larger tree wins).
+    pub async fn remember_checkpoint(&self, issuer: &str, seen: &Seen) -> Result<(), StoreError> {
+        with_db_write!(&self.db, |pool| {
+            sqlx::query(
+                "INSERT INTO tlog_checkpoints (issuer, log_key, size, root) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (issuer) DO UPDATE SET log_key = excluded.log_key, \
+                 size = excluded.size, root = excluded.root \
+                 WHERE tlog_checkpoints.size <= excluded.size",
+            )
+            .bind(issuer)
+            .bind(&seen.key)
+            .bind(i64::try_from(seen.size).unwrap_or(i64::MAX))
+            .bind(seen.root.as_slice())
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+}
+
+impl CheckpointMemory for Store {
+    fn seen<'a>(&'a self, issuer: &'a str) -> BoxFuture<'a, Result<Option<Seen>, String>> {
+        Box::pin(async move {
+            self.seen_checkpoint(issuer)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn remember<'a>(&'a self, issuer: &'a str, seen: Seen) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            self.remember_checkpoint(issuer, &seen)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_largest_checkpoint_seen_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/wallet.db?mode=rwc", dir.path().display());
+        let store = Store::connect(&url, None).await.unwrap();
+        assert_eq!(
+            store.seen_checkpoint("https://i.example").await.unwrap(),
+            None
+        );
+        let seen = |size, b| Seen {
+            key: "k".into(),
+            size,
+            root: [b; 32],
+        };
+        store
+            .remember_checkpoint("https://i.example", &seen(5, 1))
+            .await
+            .unwrap();
+        store
+            .remember_checkpoint("https://i.example", &seen(9, 2))
+            .await
+            .unwrap();
+        store
+            .remember_checkpoint("https://i.example", &seen(7, 3))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.seen_checkpoint("https://i.example").await.unwrap(),
+            Some(seen(9, 2))
+        );
+        assert_eq!(
+            store
+                .seen_checkpoint("https://other.example")
+                .await
+                .unwrap(),
+            None
+        );
+    }
+}
