@@ -28,8 +28,9 @@ pub const LOG_KEY_ID: &str = "tlog-ed25519-1";
 pub struct Log {
     origin: String,
     signer: NoteSigner,
-    /// The last checkpoint note and its size: served again while the log has not grown.
-    last: Mutex<Option<(u64, String)>>,
+    /// The last checkpoint signed, with its size and root: served again while the log has
+    /// not grown.
+    last: Mutex<Option<(u64, Hash, String)>>,
 }
 
 /// A tile or entry bundle, with whether it can be cached for good.
@@ -104,7 +105,7 @@ impl Log {
     /// The signed checkpoint of the log as it is now.
     pub async fn checkpoint(&self, store: &Store) -> Result<String, AppError> {
         let size = store.tlog_size().await?;
-        if let Some((s, note)) = self.last.lock().await.as_ref()
+        if let Some((s, _, note)) = self.last.lock().await.as_ref()
             && *s == size
         {
             return Ok(note.clone());
@@ -125,26 +126,26 @@ impl Log {
         Ok(leaves)
     }
 
-    /// The signed checkpoint of the tree of `leaves` (the last one again if the same size).
+    /// The signed checkpoint of the tree of `leaves` (the last one again if the same tree:
+    /// a proof must lead to the root of the very leaves it was computed from).
     async fn signed(&self, leaves: &[Hash]) -> Result<String, AppError> {
         let size = leaves.len() as u64;
+        let root = merkle::root(leaves);
         let mut last = self.last.lock().await;
-        if let Some((s, note)) = last.as_ref()
-            && *s == size
+        if let Some((s, r, note)) = last.as_ref()
+            && (*s, *r) == (size, root)
         {
             return Ok(note.clone());
         }
         let note = Checkpoint {
             origin: self.origin.clone(),
             size,
-            root: protocol::tlog::merkle::root(leaves),
+            root,
             extensions: vec![],
         }
         .sign(&self.signer)
         .map_err(|e| AppError::Internal(format!("signing the checkpoint: {e}")))?;
-        if last.as_ref().is_none_or(|(s, _)| *s < size) {
-            *last = Some((size, note.clone()));
-        }
+        *last = Some((size, root, note.clone()));
         Ok(note)
     }
 

@@ -37,6 +37,7 @@ mod share_panel;
 mod templates;
 mod throttling;
 mod transparency;
+mod transparency_proofs;
 mod trust;
 mod verifier_pages;
 mod wallet_accounts;
