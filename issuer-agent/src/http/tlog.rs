@@ -15,8 +15,12 @@ use axum::response::{IntoResponse, Response};
 
 use crate::App;
 use crate::error::AppError;
+use crate::http::openapi::{METADATA, Problem};
+use protocol::tlog::proof::LogProof;
 
 /// `GET /log/checkpoint`.
+#[utoipa::path(get, path = "/log/checkpoint", tag = METADATA,
+    responses((status = 200, description = "The log's signed checkpoint (C2SP tlog-checkpoint, a C2SP signed note)", body = String, content_type = "text/plain")))]
 pub async fn checkpoint(State(app): State<App>) -> Result<Response, AppError> {
     let note = app.tlog.checkpoint(&app.store).await?;
     let mut r = note.into_response();
@@ -54,6 +58,8 @@ pub async fn tile(State(app): State<App>, Path(path): Path<String>) -> Result<Re
 }
 
 /// `GET /log/key`.
+#[utoipa::path(get, path = "/log/key", tag = METADATA,
+    responses((status = 200, description = "The log's verifier key in Go's note form (`<origin>+<key id>+<base64 key>`)", body = String, content_type = "text/plain")))]
 pub async fn key(State(app): State<App>) -> Response {
     let mut r = format!("{}\n", app.tlog.verifier().to_vkey()).into_response();
     r.headers_mut().insert(
@@ -71,6 +77,12 @@ pub struct ProofQuery {
 }
 
 /// `GET /log/proof/{digest}`.
+#[utoipa::path(get, path = "/log/proof/{digest}", tag = METADATA,
+    params(("digest" = String, Path, description = "base64url SHA-256 of the badge's issuer-signed JWT (the compact text before the first `~`)"),
+        ("old" = Option<u64>, Query, description = "The tree size the client saw last: a consistency proof from it is included when the log has at least that many entries")),
+    responses((status = 200, description = "The badge's log entry, the current signed checkpoint, the inclusion proof (RFC 9162 §2.1.3) and the consistency proof from `old` (§2.1.4)", body = LogProof),
+        (status = 400, description = "`old` is not a number"),
+        (status = 404, description = "No issued credential with this digest is logged", body = Problem, content_type = "application/problem+json")))]
 pub async fn proof(
     State(app): State<App>,
     Path(digest): Path<String>,

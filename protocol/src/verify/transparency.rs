@@ -14,7 +14,9 @@
 //!
 //! Only then is the checkpoint remembered ([`Seen`]): a forked one never replaces the
 //! earlier one, so the fork keeps failing. An issuer that serves no log at all makes the
-//! check "not applicable" (`ok: null`), never a failure.
+//! check "not applicable" (`ok: null`), never a failure; so does a log that cannot be
+//! reached ("not checked") unless a checkpoint of it was seen before (then it fails: a
+//! log does not go away).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -260,10 +262,18 @@ pub async fn check<S: super::Sources>(sources: &S, iss: &str, jwt: &str) -> Chec
         .await
     {
         Ok(a) => a,
-        Err(e) => {
+        // A log seen before must still be there; an issuer never seen with a log may
+        // have none, and a network failure is not evidence either way.
+        Err(e) if seen.is_some() => {
             return Check::fail(
                 CHECK_TRANSPARENCY,
-                format!("the issuer's log {log} could not be read: {e}"),
+                format!("the issuer's log {log}, seen before, could not be read: {e}"),
+            );
+        }
+        Err(e) => {
+            return Check::unset(
+                CHECK_TRANSPARENCY,
+                format!("not checked: the issuer's log {log} could not be read: {e}"),
             );
         }
     };
