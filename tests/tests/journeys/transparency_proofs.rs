@@ -10,6 +10,8 @@ use protocol::keys::SigningKey;
 use protocol::sd_jwt::{SdJwt, TYP_DC_SD_JWT};
 use serde_json::{Value, json};
 
+use akashi_tests::browser::Browser;
+
 use crate::check::{check_json, detail};
 use crate::common::{TestStack, check, holder_key};
 use crate::presentation::present;
@@ -266,4 +268,47 @@ async fn the_public_page_names_the_log_entry_in_english_and_japanese() {
         // The technical details (folded) carry the log's finding.
         assert!(html.contains("id=\"detail-transparency\""), "{html}");
     }
+}
+
+#[tokio::test]
+#[ignore = "heavy: run by ./test (headless Chromium)"]
+async fn the_public_page_log_line_in_a_browser_in_english_and_japanese() {
+    let t = TestStack::start().await;
+    let account = t.wallet_with_badge().await;
+    let app = &t.stack.wallet.app;
+    let row = app.store.credentials(&account.id).await.unwrap().remove(0);
+    let url = app
+        .visibility(&account, &row.id, t.stack.clock.now())
+        .await
+        .unwrap()
+        .public_url;
+    let slug = url.rsplit('/').next().unwrap().to_owned();
+    let mut b = Browser::start("transparency_public_line").await.unwrap();
+    b.goto(&url).await.unwrap();
+    let line = b
+        .wait_for_text("#log-entry", "Recorded in the issuer's public log, entry")
+        .await
+        .unwrap();
+    // The technical finding is folded away until asked for.
+    assert_eq!(
+        b.execute(
+            "return document.getElementById('verification-technical').open;",
+            vec![]
+        )
+        .await
+        .unwrap(),
+        json!(false)
+    );
+    b.screenshots("public-log-en").await.unwrap();
+    b.goto(&format!("{}/lang/ja?next=/p/{slug}", t.stack.wallet.url))
+        .await
+        .unwrap();
+    let ja = b
+        .wait_for_text("#log-entry", "発行者の公開記録に記録されています")
+        .await
+        .unwrap();
+    let entry = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    assert_eq!(entry(&line), entry(&ja), "{line} / {ja}");
+    b.screenshots("public-log-ja").await.unwrap();
+    b.quit().await;
 }
