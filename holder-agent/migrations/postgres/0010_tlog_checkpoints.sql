@@ -8,3 +8,14 @@ CREATE TABLE tlog_checkpoints (
     size BIGINT NOT NULL,
     root BYTEA NOT NULL
 );
+
+-- Each held badge's latest proof of inclusion in its issuer's log, by the base64url
+-- SHA-256 of its issuer-signed JWT: fetched at receipt, replaced by every verification
+-- that checks out. `proof` is the issuer's JSON (`protocol::tlog::proof::LogProof`).
+CREATE TABLE tlog_proofs (
+    jwt_digest TEXT PRIMARY KEY,
+    issuer TEXT NOT NULL,
+    entry_index BIGINT NOT NULL,
+    tree_size BIGINT NOT NULL,
+    proof TEXT NOT NULL
+);

@@ -8,3 +8,14 @@ CREATE TABLE tlog_checkpoints (
     size INTEGER NOT NULL,
     root BLOB NOT NULL
 );
+
+-- Each held badge's latest proof of inclusion in its issuer's log, by the base64url
+-- SHA-256 of its issuer-signed JWT: fetched at receipt, replaced by every verification
+-- that checks out. `proof` is the issuer's JSON (`protocol::tlog::proof::LogProof`).
+CREATE TABLE tlog_proofs (
+    jwt_digest TEXT PRIMARY KEY,
+    issuer TEXT NOT NULL,
+    entry_index INTEGER NOT NULL,
+    tree_size INTEGER NOT NULL,
+    proof TEXT NOT NULL
+);

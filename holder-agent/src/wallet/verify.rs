@@ -364,6 +364,23 @@ impl App {
         }
     }
 
+    /// The `transparency` check alone of the SD-JWT VC `raw`, whose issuer signature was
+    /// verified at receipt: fetches the badge's proof from its issuer's log and keeps it
+    /// with the checkpoint (`store::tlog`); every live verification refreshes both.
+    pub async fn keep_log_proof(&self, raw: &str) -> core::Check {
+        let jwt = raw.split('~').next().unwrap_or(raw);
+        let iss = protocol::jose::Jws::decode(jwt)
+            .ok()
+            .and_then(|j| j.claim_str("iss").map(str::to_owned));
+        match iss {
+            Some(iss) => core::transparency::check(&self.verify_sources, &iss, jwt).await,
+            None => core::Check::unset(
+                core::transparency::CHECK_TRANSPARENCY,
+                "not checked: the badge names no `iss`",
+            ),
+        }
+    }
+
     /// Verifies the SD-JWT VC `raw` (issuer-signed JWT and disclosures; a KB-JWT is
     /// ignored) now, over the network, with the verification core.
     pub async fn verify_live(&self, raw: &str, now: i64) -> LiveVerification {

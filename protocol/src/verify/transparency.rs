@@ -63,6 +63,18 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub trait CheckpointMemory: Send + Sync + std::fmt::Debug {
     fn seen<'a>(&'a self, issuer: &'a str) -> BoxFuture<'a, Result<Option<Seen>, String>>;
     fn remember<'a>(&'a self, issuer: &'a str, seen: Seen) -> BoxFuture<'a, Result<(), String>>;
+
+    /// Keeps the proof that checked out for the credential whose issuer-signed JWT has
+    /// digest `jwt_digest` (a wallet keeps its badges' proofs; a verifier need not).
+    fn proven<'a>(
+        &'a self,
+        issuer: &'a str,
+        jwt_digest: &'a str,
+        proof: &'a LogProof,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        let _ = (issuer, jwt_digest, proof);
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Checkpoints seen, kept for the life of the process (at most [`InMemory::MAX`] issuers).
@@ -296,10 +308,16 @@ pub async fn check<S: super::Sources>(sources: &S, iss: &str, jwt: &str) -> Chec
         LogAnswer::Proof(p) => p,
     };
     match check_proof(&proof, &origin, &digest, seen.as_ref()) {
-        Ok((detail, now_seen)) => match memory.remember(iss, now_seen).await {
-            Ok(()) => Check::pass(CHECK_TRANSPARENCY, detail),
-            Err(e) => Check::fail(CHECK_TRANSPARENCY, format!("{detail}; not remembered: {e}")),
-        },
+        Ok((detail, now_seen)) => {
+            let kept = match memory.remember(iss, now_seen).await {
+                Ok(()) => memory.proven(iss, &digest, &proof).await,
+                Err(e) => Err(e),
+            };
+            match kept {
+                Ok(()) => Check::pass(CHECK_TRANSPARENCY, detail),
+                Err(e) => Check::fail(CHECK_TRANSPARENCY, format!("{detail}; not kept: {e}")),
+            }
+        }
         Err(e) => Check::fail(CHECK_TRANSPARENCY, e),
     }
 }

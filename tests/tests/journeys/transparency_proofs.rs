@@ -234,6 +234,33 @@ async fn the_public_page_names_the_log_entry_in_english_and_japanese() {
         .await;
     assert_eq!(s, 200, "{proof}");
     let index = proof["index"].as_u64().unwrap();
+    // The wallet fetched and kept the proof at receipt, with the issuer's checkpoint.
+    let kept = app
+        .store
+        .log_proof(&digest)
+        .await
+        .unwrap()
+        .expect("kept at receipt");
+    assert_eq!(kept.entry_index, index as i64);
+    let size = t.stack.issuer.app.store.tlog_size().await.unwrap();
+    assert_eq!(kept.tree_size, size as i64);
+    let seen = app
+        .store
+        .seen_checkpoint(t.issuer())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(seen.size, size);
+    // The log grows; the next look refreshes both, proven consistent.
+    let _other = t.obtain_credential(&holder_key(), Some(30)).await;
+    let line = wallet_says(&t, &row.raw).await;
+    assert!(
+        line.detail
+            .contains(&format!("consistent with the {size} entries seen before")),
+        "{line:?}"
+    );
+    let kept = app.store.log_proof(&digest).await.unwrap().unwrap();
+    assert_eq!(kept.tree_size, size as i64 + 1);
     let url = app
         .visibility(&account, &row.id, now)
         .await
