@@ -169,6 +169,48 @@ async fn a_logged_badge_passes_in_wallet_and_verifier_and_one_minted_outside_the
 }
 
 #[tokio::test]
+async fn each_format_through_the_check_api() {
+    let t = TestStack::start().await;
+    let holder = holder_key();
+    let (offer, _, _) = crate::check::offer_with_image(&t, Some(30)).await;
+    let issued = crate::check::issue(
+        &t,
+        &offer,
+        &[
+            crate::formats::SD_JWT,
+            crate::formats::JWT_VC_ES256,
+            crate::formats::LDP_VC,
+        ],
+        &holder,
+    )
+    .await;
+    // SD-JWT VC and VC-JWT: found by their issuer-signed JWT, proven.
+    for c in &issued[..2] {
+        let r = check_json(&t, json!({ "credential": c })).await;
+        assert_eq!(check(&r, "transparency"), Some(true), "{r:#}");
+        assert!(detail(&r, "transparency").contains(", entry "), "{r:#}");
+    }
+    // Data Integrity: logged, but not findable from a copy; not applicable, said why.
+    let r = check_json(&t, json!({ "credential": issued[2] })).await;
+    assert_eq!(check(&r, "transparency"), None, "{r:#}");
+    assert!(
+        detail(&r, "transparency").starts_with("not applicable: a Data Integrity credential"),
+        "{r:#}"
+    );
+    assert!(crate::common::failed_checks(&r).is_empty(), "{r:#}");
+    // A VC-JWT re-signed with the issuer's key outside the log fails.
+    let jwt = issued[1].as_str().unwrap();
+    let app = &t.stack.issuer.app;
+    let jws = Jws::decode(jwt).unwrap();
+    let mut claims = Value::Object(jws.payload.clone());
+    claims["minted_by"] = json!("a stolen key");
+    let forged = Jws::sign(jws.header.clone(), &claims, &app.es256);
+    let r = check_json(&t, json!({ "credential": forged })).await;
+    assert_eq!(check(&r, "issuer_signature"), Some(true), "{r:#}");
+    assert_eq!(crate::common::failed_checks(&r), ["transparency"], "{r:#}");
+}
+
+#[tokio::test]
 async fn a_forked_or_rolled_back_log_fails_with_a_precise_message() {
     let t = TestStack::start().await;
     let holder = holder_key();
