@@ -126,3 +126,88 @@ impl Sources for NetworkSources {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fetch::FetchPolicy;
+    use protocol::did::DidResolver;
+    use protocol::verify::transparency::InMemory;
+
+    fn sources(policy: FetchPolicy) -> NetworkSources {
+        let fetcher = Fetcher::new(policy).unwrap();
+        NetworkSources {
+            keys: IssuerKeyResolver::new(fetcher.clone(), DidResolver::new(fetcher.clone())),
+            resources: fetcher.clone(),
+            fetcher,
+            x509_anchors: TrustAnchors::default(),
+            checkpoints: Arc::new(InMemory::default()),
+        }
+    }
+
+    /// The issuer's log is fetched through the guard: never plain http, never a private
+    /// or loopback address, whatever URL a badge's issuer leads to.
+    #[tokio::test]
+    async fn log_proofs_go_through_the_guarded_fetcher() {
+        let s = sources(FetchPolicy::default());
+        let digest = protocol::b64::sha256("jwt");
+        for (log, refused) in [
+            ("http://issuer.example/log", "must use https"),
+            ("https://127.0.0.1/log", "forbidden address"),
+            ("https://169.254.169.254/log", "forbidden address"),
+            ("https://10.0.0.1/log", "forbidden address"),
+        ] {
+            let e = s.log_proof(log, &digest, Some(3)).await.unwrap_err();
+            assert!(e.contains(refused), "{log}: {e}");
+        }
+    }
+
+    /// A log answering with more than a proof's worth of bytes is refused.
+    #[tokio::test]
+    async fn an_oversized_or_malformed_proof_is_refused() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = axum::Router::new()
+            .route(
+                "/big/log/proof/{d}",
+                axum::routing::get(|| async { "x".repeat(MAX_PROOF_BYTES + 1) }),
+            )
+            .route(
+                "/bad/log/proof/{d}",
+                axum::routing::get(|| async { "{\"index\": \"zero\"}" }),
+            )
+            .route(
+                "/logged/log/checkpoint",
+                axum::routing::get(|| async { "a checkpoint\n" }),
+            );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let s = sources(FetchPolicy {
+            allow_loopback: true,
+            max_bytes: 1024 * 1024,
+            ..FetchPolicy::default()
+        });
+        let digest = protocol::b64::sha256("jwt");
+        let e = s
+            .log_proof(&format!("{base}/big/log"), &digest, None)
+            .await
+            .unwrap_err();
+        assert!(e.contains("more than 65536"), "{e}");
+        let e = s
+            .log_proof(&format!("{base}/bad/log"), &digest, None)
+            .await
+            .unwrap_err();
+        assert!(e.contains("not the expected JSON"), "{e}");
+        // No log at all: 404 on the proof and on the checkpoint.
+        let answer = s
+            .log_proof(&format!("{base}/none/log"), &digest, None)
+            .await
+            .unwrap();
+        assert_eq!(answer, LogAnswer::NoLog);
+        // A log without this badge: 404 on the proof, a checkpoint served.
+        let answer = s
+            .log_proof(&format!("{base}/logged/log"), &digest, None)
+            .await
+            .unwrap();
+        assert_eq!(answer, LogAnswer::NotLogged);
+    }
+}
