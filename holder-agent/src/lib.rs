@@ -141,6 +141,8 @@ impl App {
             .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?,
             // Issuers' `x5c` chains count only when issuer trust anchors are configured.
             x509_anchors: config.issuer_x509_anchors()?,
+            // The last checkpoint seen per issuer, in the wallet's database.
+            checkpoints: std::sync::Arc::new(store.clone()),
         };
         let pending = wallet::pending::PendingPresentations::new(store.clone());
         let app = App {

@@ -1,12 +1,18 @@
 //! The network behind the verification pipeline: issuer keys (JWT VC Issuer Metadata or
 //! DID, through [`IssuerKeyResolver`]; X.509 trust anchors for `x5c`) and status lists, all fetched through the
-//! guarded [`Fetcher`]: every URL comes from a credential a stranger presented.
+//! guarded [`Fetcher`]: every URL comes from a credential a stranger presented. Issuers'
+//! transparency logs too (`GET <iss>/log/proof/…`, `protocol::tlog::proof`), with the last
+//! checkpoint seen per issuer kept in [`NetworkSources::checkpoints`].
 
 use crate::fetch::Fetcher;
 use protocol::issuer_key::IssuerKeyResolver;
 use protocol::keys::Jwk;
 use protocol::x509::TrustAnchors;
 
+use std::sync::Arc;
+
+use protocol::tlog::proof::{LogProof, MAX_PROOF_BYTES, PROOF_PATH};
+use protocol::verify::transparency::{CheckpointMemory, LogAnswer};
 use protocol::verify::{Resource, Sources};
 
 /// The media type of a Status List Token (draft-ietf-oauth-status-list §5.1).
@@ -20,6 +26,8 @@ pub struct NetworkSources {
     pub resources: Fetcher,
     /// `VERIFIER_X509_TRUST_ANCHORS`: what an issuer's `x5c` chain must lead to.
     pub x509_anchors: TrustAnchors,
+    /// The last checkpoint of each issuer's log seen (the `transparency` check).
+    pub checkpoints: Arc<dyn CheckpointMemory>,
 }
 
 /// Largest badge image, badge page or Bitstring Status List credential read.
@@ -72,5 +80,134 @@ impl Sources for NetworkSources {
 
     fn x509_anchors(&self) -> Option<&TrustAnchors> {
         Some(&self.x509_anchors)
+    }
+
+    fn checkpoints(&self) -> Option<&dyn CheckpointMemory> {
+        Some(self.checkpoints.as_ref())
+    }
+
+    async fn log_proof(
+        &self,
+        log: &str,
+        jwt_digest: &str,
+        old_size: Option<u64>,
+    ) -> Result<LogAnswer, String> {
+        let mut url = format!("{log}/{PROOF_PATH}/{jwt_digest}");
+        if let Some(old) = old_size {
+            url.push_str(&format!("?old={old}"));
+        }
+        match self.fetcher.get(&url, "application/json").await {
+            Ok(fetched) => {
+                if fetched.body.len() > MAX_PROOF_BYTES {
+                    return Err(format!(
+                        "the proof is {} bytes, more than {MAX_PROOF_BYTES}",
+                        fetched.body.len()
+                    ));
+                }
+                let proof: LogProof = serde_json::from_slice(&fetched.body)
+                    .map_err(|e| format!("the proof is not the expected JSON: {e}"))?;
+                Ok(LogAnswer::Proof(Box::new(proof)))
+            }
+            // No entry for the badge, or no log at all: the checkpoint tells which.
+            Err(crate::fetch::FetchError::Status { status: 404, .. }) => {
+                match self
+                    .fetcher
+                    .get(&format!("{log}/checkpoint"), "text/plain")
+                    .await
+                {
+                    Ok(_) => Ok(LogAnswer::NotLogged),
+                    Err(crate::fetch::FetchError::Status { status: 404, .. }) => {
+                        Ok(LogAnswer::NoLog)
+                    }
+                    Err(e) => Err(format!("{log}/checkpoint: {e}")),
+                }
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fetch::FetchPolicy;
+    use protocol::did::DidResolver;
+    use protocol::verify::transparency::InMemory;
+
+    fn sources(policy: FetchPolicy) -> NetworkSources {
+        let fetcher = Fetcher::new(policy).unwrap();
+        NetworkSources {
+            keys: IssuerKeyResolver::new(fetcher.clone(), DidResolver::new(fetcher.clone())),
+            resources: fetcher.clone(),
+            fetcher,
+            x509_anchors: TrustAnchors::default(),
+            checkpoints: Arc::new(InMemory::default()),
+        }
+    }
+
+    /// The issuer's log is fetched through the guard: never plain http, never a private
+    /// or loopback address, whatever URL a badge's issuer leads to.
+    #[tokio::test]
+    async fn log_proofs_go_through_the_guarded_fetcher() {
+        let s = sources(FetchPolicy::default());
+        let digest = protocol::b64::sha256("jwt");
+        for (log, refused) in [
+            ("http://issuer.example/log", "must use https"),
+            ("https://127.0.0.1/log", "forbidden address"),
+            ("https://169.254.169.254/log", "forbidden address"),
+            ("https://10.0.0.1/log", "forbidden address"),
+        ] {
+            let e = s.log_proof(log, &digest, Some(3)).await.unwrap_err();
+            assert!(e.contains(refused), "{log}: {e}");
+        }
+    }
+
+    /// A log answering with more than a proof's worth of bytes is refused.
+    #[tokio::test]
+    async fn an_oversized_or_malformed_proof_is_refused() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = axum::Router::new()
+            .route(
+                "/big/log/proof/{d}",
+                axum::routing::get(|| async { "x".repeat(MAX_PROOF_BYTES + 1) }),
+            )
+            .route(
+                "/bad/log/proof/{d}",
+                axum::routing::get(|| async { "{\"index\": \"zero\"}" }),
+            )
+            .route(
+                "/logged/log/checkpoint",
+                axum::routing::get(|| async { "a checkpoint\n" }),
+            );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let s = sources(FetchPolicy {
+            allow_loopback: true,
+            max_bytes: 1024 * 1024,
+            ..FetchPolicy::default()
+        });
+        let digest = protocol::b64::sha256("jwt");
+        let e = s
+            .log_proof(&format!("{base}/big/log"), &digest, None)
+            .await
+            .unwrap_err();
+        assert!(e.contains("more than 65536"), "{e}");
+        let e = s
+            .log_proof(&format!("{base}/bad/log"), &digest, None)
+            .await
+            .unwrap_err();
+        assert!(e.contains("not the expected JSON"), "{e}");
+        // No log at all: 404 on the proof and on the checkpoint.
+        let answer = s
+            .log_proof(&format!("{base}/none/log"), &digest, None)
+            .await
+            .unwrap();
+        assert_eq!(answer, LogAnswer::NoLog);
+        // A log without this badge: 404 on the proof, a checkpoint served.
+        let answer = s
+            .log_proof(&format!("{base}/logged/log"), &digest, None)
+            .await
+            .unwrap();
+        assert_eq!(answer, LogAnswer::NotLogged);
     }
 }

@@ -135,6 +135,8 @@ impl App {
             fetcher,
             resources,
             x509_anchors: config.x509_anchors()?,
+            // Per process: a restarted verifier pins each issuer's log again.
+            checkpoints: std::sync::Arc::new(protocol::verify::transparency::InMemory::default()),
         };
         let csrf_key = CsrfKey::load_or_create(&store, &seal).await?;
         if config.webhook_url.is_some() && config.webhook_secret.is_none() {

@@ -78,6 +78,8 @@ macro_rules! select_credentials {
 mod pending;
 mod public;
 mod registrations;
+mod tlog;
+pub use tlog::KeptProof;
 
 impl Store {
     pub async fn connect(url: &str, pg_schema: Option<&str>) -> Result<Store, kit::db::DbError> {

@@ -607,6 +607,13 @@ impl App {
                         }
                     }
                 }
+                // Its proof of inclusion in the issuer's public log, fetched and kept now
+                // (its pages check it again each time); a badge missing from the log is
+                // kept all the same, and its pages say so.
+                let logged = self.keep_log_proof(&row.raw).await;
+                if logged.failed() {
+                    tracing::warn!(credential = %row.id, detail = %logged.detail, "badge not proven in its issuer's log");
+                }
                 // The companion is the same badge as the first SD-JWT VC of the offer.
                 if i == 0
                     && let Some((configuration_id, raw)) = companion.take()

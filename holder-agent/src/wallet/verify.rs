@@ -79,6 +79,7 @@ impl Check {
             "status" => ("Not revoked", "失効・停止の有無"),
             "ob3_schema" => ("Open Badges 3.0", "Open Badges 3.0"),
             "image_digest" => ("The badge image", "バッジの画像"),
+            "transparency" => ("Recorded in public", "公開記録"),
             _ => ("Another check", "その他の確認"),
         };
         if ja { jp } else { en }.to_owned()
@@ -104,6 +105,10 @@ impl Check {
                 "validity" => (
                     "This badge has no expiry date.",
                     "このバッジには有効期限がありません。",
+                ),
+                "transparency" => (
+                    "The issuer keeps no public log of the badges it issues, so there was nothing to look up.",
+                    "発行者は発行したバッジの公開記録を持っていないため、確認する対象がありませんでした。",
                 ),
                 _ => (
                     "This does not apply to this badge.",
@@ -190,6 +195,18 @@ impl Check {
                 "The badge does not follow the Open Badges 3.0 standard, so other services may not accept it.",
                 "バッジが Open Badges 3.0 の規格に沿っていないため、他のサービスで受け付けられない可能性があります。",
             ),
+            ("transparency", Outcome::Ok) => (
+                "The badge is recorded in the issuer's public log, which anyone can audit, and the log agrees with what was seen there before.",
+                "バッジは、だれでも監査できる発行者の公開記録に載っています。記録は以前に確認した内容とも一致しています。",
+            ),
+            ("transparency", Outcome::Failed) if self.detail.contains("forked") => (
+                "The issuer's public log has been rewritten since this wallet last looked: the issuer may be showing different records to different people.",
+                "このウォレットが前回確認した後に、発行者の公開記録が書き換えられています。発行者が相手によって異なる記録を見せている可能性があります。",
+            ),
+            ("transparency", Outcome::Failed) => (
+                "The badge is not in the issuer's public log as it should be: it may have been issued secretly or forged.",
+                "バッジが発行者の公開記録に正しく載っていません。ひそかに発行されたか、偽造された可能性があります。",
+            ),
             ("image_digest", Outcome::Ok) => (
                 "The badge image is the one the issuer signed.",
                 "バッジの画像は、発行者が署名したものと同じです。",
@@ -257,6 +274,15 @@ impl LiveVerification {
     /// The check named `name`.
     pub fn check(&self, name: &str) -> Option<&Check> {
         self.checks.iter().find(|c| c.name == name)
+    }
+
+    /// The entry of the issuer's public log that records the badge, when the
+    /// `transparency` check passed.
+    pub fn log_entry(&self) -> Option<u64> {
+        self.verification
+            .checks
+            .iter()
+            .find_map(core::transparency::recorded_entry)
     }
 
     /// No check failed.
@@ -338,6 +364,23 @@ impl App {
         }
     }
 
+    /// The `transparency` check alone of the SD-JWT VC `raw`, whose issuer signature was
+    /// verified at receipt: fetches the badge's proof from its issuer's log and keeps it
+    /// with the checkpoint (`store::tlog`); every live verification refreshes both.
+    pub async fn keep_log_proof(&self, raw: &str) -> core::Check {
+        let jwt = raw.split('~').next().unwrap_or(raw);
+        let iss = protocol::jose::Jws::decode(jwt)
+            .ok()
+            .and_then(|j| j.claim_str("iss").map(str::to_owned));
+        match iss {
+            Some(iss) => core::transparency::check(&self.verify_sources, &iss, jwt).await,
+            None => core::Check::unset(
+                core::transparency::CHECK_TRANSPARENCY,
+                "not checked: the badge names no `iss`",
+            ),
+        }
+    }
+
     /// Verifies the SD-JWT VC `raw` (issuer-signed JWT and disclosures; a KB-JWT is
     /// ignored) now, over the network, with the verification core.
     pub async fn verify_live(&self, raw: &str, now: i64) -> LiveVerification {
@@ -398,6 +441,7 @@ mod tests {
             "status",
             "ob3_schema",
             "image_digest",
+            "transparency",
         ];
         for name in names {
             for outcome in [Outcome::Ok, Outcome::Failed, Outcome::NotChecked] {

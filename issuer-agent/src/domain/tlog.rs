@@ -11,7 +11,9 @@ use protocol::keys::SigningKey;
 use protocol::tlog::Hash;
 use protocol::tlog::checkpoint::Checkpoint;
 use protocol::tlog::entry::{Entry, StatusRef};
+use protocol::tlog::merkle;
 use protocol::tlog::note::{NoteSigner, NoteVerifier};
+use protocol::tlog::proof::{ConsistencyProof, LogProof, encode_hashes};
 use protocol::tlog::tile::{self, Tile, TileResource};
 use tokio::sync::Mutex;
 
@@ -26,8 +28,9 @@ pub const LOG_KEY_ID: &str = "tlog-ed25519-1";
 pub struct Log {
     origin: String,
     signer: NoteSigner,
-    /// The last checkpoint note and its size: served again while the log has not grown.
-    last: Mutex<Option<(u64, String)>>,
+    /// The last checkpoint signed, with its size and root: served again while the log has
+    /// not grown.
+    last: Mutex<Option<(u64, Hash, String)>>,
 }
 
 /// A tile or entry bundle, with whether it can be cached for good.
@@ -86,6 +89,7 @@ impl Log {
             .map(|(row, credential)| {
                 Entry::Issued {
                     digest: Entry::credential_digest(credential),
+                    jwt: Entry::jwt_digest(credential),
                     status: StatusRef {
                         list: row.status_list,
                         index: row.status_idx,
@@ -101,12 +105,17 @@ impl Log {
     /// The signed checkpoint of the log as it is now.
     pub async fn checkpoint(&self, store: &Store) -> Result<String, AppError> {
         let size = store.tlog_size().await?;
-        let mut last = self.last.lock().await;
-        if let Some((s, note)) = last.as_ref()
+        if let Some((s, _, note)) = self.last.lock().await.as_ref()
             && *s == size
         {
             return Ok(note.clone());
         }
+        let leaves = Self::leaves(store, size).await?;
+        self.signed(&leaves).await
+    }
+
+    /// The leaf hashes of the tree of `size`.
+    async fn leaves(store: &Store, size: u64) -> Result<Vec<Hash>, AppError> {
         let leaves = store.tlog_leaf_hashes(0, size).await?;
         if leaves.len() as u64 != size {
             return Err(AppError::Internal(format!(
@@ -114,16 +123,87 @@ impl Log {
                 leaves.len()
             )));
         }
+        Ok(leaves)
+    }
+
+    /// The signed checkpoint of the tree of `leaves` (the last one again if the same tree:
+    /// a proof must lead to the root of the very leaves it was computed from).
+    async fn signed(&self, leaves: &[Hash]) -> Result<String, AppError> {
+        let size = leaves.len() as u64;
+        let root = merkle::root(leaves);
+        let mut last = self.last.lock().await;
+        if let Some((s, r, note)) = last.as_ref()
+            && (*s, *r) == (size, root)
+        {
+            return Ok(note.clone());
+        }
         let note = Checkpoint {
             origin: self.origin.clone(),
             size,
-            root: protocol::tlog::merkle::root(&leaves),
+            root,
             extensions: vec![],
         }
         .sign(&self.signer)
         .map_err(|e| AppError::Internal(format!("signing the checkpoint: {e}")))?;
-        *last = Some((size, note.clone()));
+        *last = Some((size, root, note.clone()));
         Ok(note)
+    }
+
+    /// The proof that the credential whose issuer-signed JWT has base64url SHA-256
+    /// `jwt_digest` is in the log: its entry, the checkpoint of the log as it is now, the
+    /// inclusion proof, and the consistency proof from `old_size` when the log has at
+    /// least that many entries (a client that saw more detects the rollback itself).
+    ///
+    /// Every proof is computed from all the leaf hashes (one query, 32 bytes per entry).
+    pub async fn proof(
+        &self,
+        store: &Store,
+        jwt_digest: &str,
+        old_size: Option<u64>,
+    ) -> Result<LogProof, AppError> {
+        let not_found = || AppError::NotFound("logged credential".into());
+        // A digest is 43 base64url characters: anything else is no credential's.
+        if jwt_digest.len() != 43
+            || !jwt_digest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(not_found());
+        }
+        let index = store
+            .tlog_issued_index(jwt_digest)
+            .await?
+            .ok_or_else(not_found)?;
+        let size = store.tlog_size().await?;
+        let leaves = Self::leaves(store, size).await?;
+        let checkpoint = self.signed(&leaves).await?;
+        let entry = store
+            .tlog_entries(index, index + 1)
+            .await?
+            .pop()
+            .ok_or_else(|| AppError::Internal(format!("log entry {index} is missing")))?;
+        let entry = String::from_utf8(entry)
+            .map_err(|_| AppError::Internal(format!("log entry {index} is not UTF-8")))?;
+        let inclusion = merkle::inclusion_proof(&leaves, index)
+            .map_err(|e| AppError::Internal(format!("inclusion proof of {index}: {e}")))?;
+        let consistency = match old_size {
+            Some(old) if old > 0 && old <= size => Some(ConsistencyProof {
+                old_size: old,
+                proof: encode_hashes(
+                    &merkle::consistency_proof(&leaves, old)
+                        .map_err(|e| AppError::Internal(format!("consistency from {old}: {e}")))?,
+                ),
+            }),
+            _ => None,
+        };
+        Ok(LogProof {
+            index,
+            entry,
+            checkpoint,
+            key: self.verifier().to_vkey(),
+            inclusion: encode_hashes(&inclusion),
+            consistency,
+        })
     }
 
     /// The tile or entry bundle at `path` (`tile/…`, C2SP or Go form), if the log has it.
@@ -173,8 +253,12 @@ impl App {
         achievement: &str,
     ) -> Result<(), AppError> {
         let entries = Log::issued_entries(rows, credentials, achievement);
+        let digests: Vec<Option<String>> =
+            credentials.iter().map(|c| Entry::jwt_digest(c)).collect();
         let at = rows.first().map_or(0, |r| r.issued_at);
-        self.store.append_tlog(&entries, at).await?;
+        self.store
+            .append_tlog_issued(&entries, &digests, at)
+            .await?;
         Ok(())
     }
 }

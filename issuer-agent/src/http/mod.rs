@@ -47,6 +47,9 @@ fn described() -> OpenApiRouter<App> {
         .routes(routes!(oid4vci::status_list))
         .routes(routes!(oid4vci::bitstring_status_list))
         .routes(routes!(oid4vci::did_bitstring_status_list))
+        .routes(routes!(tlog::checkpoint))
+        .routes(routes!(tlog::key))
+        .routes(routes!(tlog::proof))
         .routes(routes!(admin::create_achievement, admin::list_achievements))
         .routes(routes!(admin::achievement, admin::update_achievement))
         .routes(routes!(admin::retire_achievement))
@@ -90,10 +93,8 @@ pub fn router(app: App) -> Router {
         .route("/x509/dev-ca.pem", get(well_known::dev_ca_pem))
         .route("/dev/mailbox", get(registrations::mailbox))
         .route("/dev/mailbox/{id}", get(registrations::mailbox_message))
-        // The transparency log's static resources (C2SP tlog-tiles), outside the OpenAPI
-        // document: their formats are the C2SP specifications'.
-        .route("/log/checkpoint", get(tlog::checkpoint))
-        .route("/log/key", get(tlog::key))
+        // The transparency log's tiles (C2SP tlog-tiles): a wildcard path, described in
+        // the OpenAPI document by `openapi::finish`.
         .route("/log/tile/{*path}", get(tlog::tile))
         .merge(console::router())
         .with_state(app)

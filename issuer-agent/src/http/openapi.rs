@@ -135,9 +135,53 @@ pub struct ImportRecord {
 )]
 pub struct ApiDoc;
 
+/// `GET /log/tile/{path}`, served on a wildcard route (`path` holds slashes), so written
+/// here rather than by the handler's attribute.
+fn log_tiles(doc: &mut OpenApi) {
+    use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
+    use utoipa::openapi::{ContentBuilder, ObjectBuilder, Required, ResponseBuilder, Type};
+    let bytes = ContentBuilder::new()
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String).format(
+            Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Binary,
+            )),
+        )))
+        .build();
+    let op = OperationBuilder::new()
+        .tag(METADATA)
+        .operation_id(Some("log_tile"))
+        .description(Some(
+            "A tile of the log's Merkle tree or a bundle of its entries (C2SP tlog-tiles): \
+             `<L>/<N>[.p/<W>]`, Go's `8/<L>/<N>[.p/<W>]`, or `entries/<N>[.p/<W>]`. Full \
+             tiles never change and are cached for a year.",
+        ))
+        .parameter(
+            ParameterBuilder::new()
+                .name("path")
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .description(Some("The tile's path below `/log/tile/`"))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+        )
+        .response(
+            "200",
+            ResponseBuilder::new()
+                .description("The tile's hashes (32 bytes each) or the entry bundle")
+                .content("application/octet-stream", bytes),
+        )
+        .response(
+            "404",
+            ResponseBuilder::new().description("The log has no such tile"),
+        )
+        .build();
+    doc.paths
+        .add_path_operation("/log/tile/{path}", vec![HttpMethod::Get], op);
+}
+
 /// Completes the document built by the router: the admin API's security and problems.
 pub fn finish(doc: &mut OpenApi) {
     kit::openapi::problem_api(doc, ADMIN, "The admin token (ISSUER_ADMIN_TOKEN)");
+    log_tiles(doc);
     let components = doc.components.get_or_insert_with(Default::default);
     for (name, description) in [
         ("access_token", "The access token of `POST /token`"),

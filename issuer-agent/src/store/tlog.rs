@@ -45,6 +45,50 @@ impl Store {
         Ok(first.unsigned_abs())
     }
 
+    /// Appends the entries of issued credentials, each with the digest of its
+    /// issuer-signed JWT (if any) indexed for [`Store::tlog_issued_index`], in one
+    /// transaction; returns the first index.
+    pub async fn append_tlog_issued(
+        &self,
+        entries: &[Vec<u8>],
+        jwt_digests: &[Option<String>],
+        at: i64,
+    ) -> Result<u64, StoreError> {
+        if entries.is_empty() {
+            return self.tlog_size().await;
+        }
+        let first: i64 = with_db_write!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let first = append_tlog!(tx, entries, at);
+            for (i, digest) in jwt_digests.iter().enumerate() {
+                let Some(digest) = digest else { continue };
+                sqlx::query(
+                    "INSERT INTO tlog_issued (jwt_digest, idx) VALUES ($1, $2) \
+                     ON CONFLICT (jwt_digest) DO NOTHING",
+                )
+                .bind(digest)
+                .bind(first + i as i64)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            first
+        });
+        Ok(first.unsigned_abs())
+    }
+
+    /// The index of the entry that logged the credential whose issuer-signed JWT has
+    /// base64url SHA-256 `jwt_digest`.
+    pub async fn tlog_issued_index(&self, jwt_digest: &str) -> Result<Option<u64>, StoreError> {
+        let idx: Option<i64> = with_db!(&self.db, |pool| {
+            sqlx::query_scalar("SELECT idx FROM tlog_issued WHERE jwt_digest = $1")
+                .bind(jwt_digest)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(idx.map(i64::unsigned_abs))
+    }
+
     /// The log's size: the number of committed entries.
     pub async fn tlog_size(&self) -> Result<u64, StoreError> {
         let size: i64 = with_db!(&self.db, |pool| {

@@ -23,6 +23,12 @@ pub enum Entry {
         /// base64url SHA-256 of the credential as delivered: the compact string of an
         /// SD-JWT or VC-JWT, the JSON text of a Data Integrity credential.
         digest: String,
+        /// base64url SHA-256 of the issuer-signed JWT alone (the compact text before the
+        /// first `~`; for a VC-JWT the whole credential): what a presentation carries
+        /// unchanged, so a verifier who never saw every disclosure finds the entry by it.
+        /// Absent for a Data Integrity credential and in entries logged before it existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        jwt: Option<String>,
         status: StatusRef,
         /// The achievement (badge class) id, so monitors can count by badge.
         achievement: String,
@@ -56,6 +62,17 @@ impl Entry {
     pub fn credential_digest(credential: &str) -> String {
         crate::b64::sha256(credential)
     }
+
+    /// The digest an [`Entry::Issued`] carries in `jwt` for this credential text: of its
+    /// issuer-signed JWT; `None` for a JSON (Data Integrity) credential.
+    pub fn jwt_digest(credential: &str) -> Option<String> {
+        let credential = credential.trim();
+        if credential.starts_with('{') || credential.is_empty() {
+            return None;
+        }
+        let jwt = credential.split('~').next().unwrap_or(credential);
+        Some(crate::b64::sha256(jwt))
+    }
 }
 
 #[cfg(test)]
@@ -66,12 +83,28 @@ mod tests {
     fn entries_have_a_fixed_form_and_round_trip() {
         let e = Entry::Issued {
             digest: Entry::credential_digest("eyJ.x.y~"),
+            jwt: Entry::jwt_digest("eyJ.x.y~"),
             status: StatusRef { list: 1, index: 42 },
             achievement: "a1".into(),
             at: 1_700_000_000,
         };
         let bytes = e.to_bytes();
         assert!(bytes.starts_with(br#"{"type":"issued","digest":""#));
+        assert_eq!(
+            Entry::jwt_digest("eyJ.x.y~d1~"),
+            Entry::jwt_digest("eyJ.x.y")
+        );
+        assert_ne!(
+            Entry::jwt_digest("eyJ.x.y~"),
+            Some(Entry::credential_digest("eyJ.x.y~"))
+        );
+        assert_eq!(Entry::jwt_digest(r#"{"proof":{}}"#), None);
+        // An entry logged before `jwt` existed still parses.
+        let old = br#"{"type":"issued","digest":"d","status":{"list":1,"index":2},"achievement":"a","at":3}"#;
+        assert!(matches!(
+            Entry::parse(old),
+            Ok(Entry::Issued { jwt: None, .. })
+        ));
         assert_eq!(Entry::parse(&bytes).unwrap(), e);
         let s = Entry::Status {
             status: StatusRef { list: 1, index: 42 },

@@ -19,6 +19,7 @@ pub mod checkpoint;
 pub mod entry;
 pub mod merkle;
 pub mod note;
+pub mod proof;
 pub mod tile;
 
 /// A SHA-256 Merkle tree hash.

@@ -19,6 +19,7 @@
 pub mod image_digest;
 pub mod issuer;
 pub mod standalone;
+pub mod transparency;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -45,7 +46,7 @@ pub const STATUS_DEFAULT_TTL: i64 = 300;
 pub const STATUS_MAX_TTL: i64 = 3600;
 
 /// The checks of one presentation, in the order they run.
-pub const PRESENTATION_CHECKS: [&str; 17] = [
+pub const PRESENTATION_CHECKS: [&str; 18] = [
     "format",
     "issuer_key",
     "issuer_signature",
@@ -59,6 +60,7 @@ pub const PRESENTATION_CHECKS: [&str; 17] = [
     "sd_hash",
     "vct",
     "status",
+    transparency::CHECK_TRANSPARENCY,
     "ob3_schema",
     "image_digest",
     issuer::CHECK_REQUESTED_ISSUER,
@@ -178,6 +180,25 @@ pub trait Sources: Send + Sync {
     /// The CA certificates an issuer's `x5c` chain must lead to; `None`: none configured.
     fn x509_anchors(&self) -> Option<&TrustAnchors> {
         None
+    }
+
+    /// Where the last checkpoint seen per issuer is kept; `None`: the `transparency`
+    /// check is not configured.
+    fn checkpoints(&self) -> Option<&dyn transparency::CheckpointMemory> {
+        None
+    }
+
+    /// The issuer's proof that the credential whose issuer-signed JWT has the base64url
+    /// SHA-256 `jwt_digest` is in the log at `log` (its URL), with a consistency proof
+    /// from `old_size` ([`crate::tlog::proof`]).
+    fn log_proof(
+        &self,
+        log: &str,
+        jwt_digest: &str,
+        old_size: Option<u64>,
+    ) -> impl Future<Output = Result<transparency::LogAnswer, String>> + Send {
+        let _ = (log, jwt_digest, old_size);
+        async { Ok(transparency::LogAnswer::NoLog) }
     }
 }
 
@@ -626,6 +647,15 @@ async fn run_presentation<S: Sources>(
         }
         _ => c.unset(
             "status",
+            "not checked: the credential's issuer signature is not verified",
+        ),
+    }
+
+    // transparency: the issuer-signed JWT is in the issuer's public log.
+    match (&iss, signature_ok) {
+        (Some(iss), true) => c.push(transparency::check(sources, iss, &sd.jwt).await),
+        _ => c.unset(
+            transparency::CHECK_TRANSPARENCY,
             "not checked: the credential's issuer signature is not verified",
         ),
     }

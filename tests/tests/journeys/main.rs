@@ -40,6 +40,7 @@ mod status_identity;
 mod templates;
 mod throttling;
 mod transparency;
+mod transparency_proofs;
 mod trust;
 mod verifier_pages;
 mod wallet_accounts;

@@ -46,6 +46,10 @@ const ISSUER_PUBLIC: &[(&str, &str)] = &[
     ("get", "/status/{list}"),
     ("get", "/status/{list}/{purpose}"),
     ("post", "/invitations/callback"),
+    ("get", "/log/checkpoint"),
+    ("get", "/log/key"),
+    ("get", "/log/proof/{digest}"),
+    ("get", "/log/tile/{path}"),
 ];
 
 const METHODS: [&str; 8] = [

@@ -199,6 +199,8 @@ struct PublicPage {
     state_banner: Option<&'static str>,
     /// Each check made now.
     verification: crate::wallet::verify::LiveVerification,
+    /// "Recorded in the issuer's public log, entry N", when the `transparency` check passed.
+    log_line: Option<String>,
     has_ldp_vc: bool,
     og_description: String,
     /// The share preview image (`og:image`).
@@ -281,6 +283,7 @@ impl PublicPage {
                 .collect(),
             state: state.as_str(),
             state_banner,
+            log_line: badge.live.log_entry().map(|n| log_line(web.lang, n)),
             verification: badge.live,
             has_ldp_vc: badge.has_ldp_vc,
             s: super::share::texts(web.lang),
@@ -293,6 +296,14 @@ impl PublicPage {
             issuer_id,
             url,
         }
+    }
+}
+
+/// The line that says where the issuer's public log records the badge.
+pub(super) fn log_line(lang: Lang, entry: u64) -> String {
+    match lang {
+        Lang::En => format!("Recorded in the issuer's public log, entry {entry}."),
+        Lang::Ja => format!("発行者の公開記録に記録されています（エントリ {entry}）。"),
     }
 }
 

@@ -408,7 +408,21 @@ async fn vc_jwt<S: Sources>(
             "not checked: the signature is not verified",
         ),
     });
-    common_vc_checks(sources, bitstrings, policy, &vc, signature_ok, &mut checks).await;
+    // transparency: the VC-JWT is what the issuer logged (its `jwt` digest is the whole).
+    let logged = iss
+        .as_deref()
+        .filter(|_| signature_ok)
+        .map(|iss| (iss, text));
+    common_vc_checks(
+        sources,
+        bitstrings,
+        policy,
+        &vc,
+        signature_ok,
+        logged,
+        &mut checks,
+    )
+    .await;
     (checks, Some(vc))
 }
 
@@ -516,7 +530,16 @@ async fn ldp_vc<S: Sources>(
             "not checked: the proof is not verified",
         )
     });
-    common_vc_checks(sources, bitstrings, policy, vc, signature_ok, &mut checks).await;
+    common_vc_checks(
+        sources,
+        bitstrings,
+        policy,
+        vc,
+        signature_ok,
+        None,
+        &mut checks,
+    )
+    .await;
     checks
 }
 
@@ -537,6 +560,8 @@ async fn common_vc_checks<S: Sources>(
     policy: &Policy<'_>,
     vc: &Value,
     signature_ok: bool,
+    // The verified signer and the compact VC-JWT; `None` for a Data Integrity credential.
+    logged: Option<(&str, &str)>,
     checks: &mut Vec<Check>,
 ) {
     not_applicable_to_vc(checks);
@@ -558,6 +583,23 @@ async fn common_vc_checks<S: Sources>(
         }
         _ => Check::unset(
             "status",
+            "not checked: the credential's issuer signature is not verified",
+        ),
+    });
+    let bound = !checks
+        .iter()
+        .any(|c| c.name == super::issuer::CHECK_ISSUER_BINDING && c.failed());
+    checks.push(match logged {
+        Some((iss, jwt)) if signature_ok && bound => {
+            super::transparency::check(sources, iss, jwt).await
+        }
+        None if signature_ok => Check::unset(
+            super::transparency::CHECK_TRANSPARENCY,
+            "not applicable: a Data Integrity credential is logged by the digest of its JSON \
+             as delivered, which a copy need not reproduce byte for byte",
+        ),
+        _ => Check::unset(
+            super::transparency::CHECK_TRANSPARENCY,
             "not checked: the credential's issuer signature is not verified",
         ),
     });

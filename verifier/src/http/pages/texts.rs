@@ -327,6 +327,10 @@ pub fn check_name(lang: Lang, name: &str) -> &'static str {
         "status" => ("Not revoked or suspended", "失効・停止の有無"),
         "ob3_schema" => ("The Open Badges structure", "Open Badges の構造"),
         "image_digest" => ("The badge image", "バッジ画像"),
+        "transparency" => (
+            "Recorded in the issuer's public log",
+            "発行者の公開記録への記録",
+        ),
         "requested_issuer" => (
             "The issuer this request asks for",
             "このリクエストが求める発行者",
@@ -431,6 +435,16 @@ pub fn failure(lang: Lang, name: &str, detail: &str) -> (&'static str, &'static 
             (
                 "Do not accept this badge. Ask the holder for the badge as issued.",
                 "このバッジは受け付けないでください。発行されたままのバッジを所持者に求めてください。",
+            ),
+        ),
+        "transparency" => (
+            (
+                "the badge is not in the issuer's public log, or the log was rewritten",
+                "バッジが発行者の公開記録に載っていないか、記録が書き換えられています",
+            ),
+            (
+                "Do not accept this badge. Ask the issuer whether they issued it.",
+                "このバッジは受け付けないでください。発行したかどうかを発行者に確認してください。",
             ),
         ),
         "dcql" | "vp_token" | "vct" | "type" => (

@@ -1,0 +1,497 @@
+//! The `transparency` check (issue 19): the badge is recorded in its issuer's public log
+//! (`crate::tlog`), and the log the issuer serves now extends the one this checker saw
+//! before. The issuer serves the entry, a signed checkpoint and the proofs
+//! ([`crate::tlog::proof::LogProof`]); this module believes none of it until:
+//!
+//! 1. the checkpoint verifies under the log key seen before for this issuer (the first
+//!    key seen is pinned), and its origin is the issuer's log (`<host>/log`);
+//! 2. the entry is an `issued` entry whose `jwt` digest is the badge's issuer-signed JWT;
+//! 3. the inclusion proof leads from the entry's leaf hash to the checkpoint's root
+//!    (RFC 9162 §2.1.3.2);
+//! 4. against the last checkpoint seen for this issuer: a smaller tree, or the same size
+//!    with another root, is a fork or a rollback; a larger one must come with a
+//!    consistency proof from the size seen (RFC 9162 §2.1.4.2).
+//!
+//! Only then is the checkpoint remembered ([`Seen`]): a forked one never replaces the
+//! earlier one, so the fork keeps failing. An issuer that serves no log at all makes the
+//! check "not applicable" (`ok: null`), never a failure; so does a log that cannot be
+//! reached ("not checked") unless a checkpoint of it was seen before (then it fails: a
+//! log does not go away).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use super::Check;
+use crate::tlog::checkpoint;
+use crate::tlog::entry::Entry;
+use crate::tlog::merkle::{verify_consistency, verify_inclusion};
+use crate::tlog::note::NoteVerifier;
+use crate::tlog::proof::{LogProof, decode_hashes};
+use crate::tlog::{Hash, leaf_hash};
+
+pub const CHECK_TRANSPARENCY: &str = "transparency";
+
+/// The last checkpoint of an issuer's log that checked out, and the key that signed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Seen {
+    /// The log's verifier key, Go's note form.
+    pub key: String,
+    pub size: u64,
+    pub root: Hash,
+}
+
+/// What the issuer answered for a badge's proof.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogAnswer {
+    /// The issuer serves no log: the check does not apply.
+    NoLog,
+    /// The issuer has a log, and no entry for this badge.
+    NotLogged,
+    Proof(Box<LogProof>),
+}
+
+/// A boxed future, for the object-safe [`CheckpointMemory`].
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where a checker keeps the last checkpoint it saw per issuer: in memory (a verifier
+/// process) or in a database (the wallet, across restarts).
+pub trait CheckpointMemory: Send + Sync + std::fmt::Debug {
+    fn seen<'a>(&'a self, issuer: &'a str) -> BoxFuture<'a, Result<Option<Seen>, String>>;
+    fn remember<'a>(&'a self, issuer: &'a str, seen: Seen) -> BoxFuture<'a, Result<(), String>>;
+
+    /// Keeps the proof that checked out for the credential whose issuer-signed JWT has
+    /// digest `jwt_digest` (a wallet keeps its badges' proofs; a verifier need not).
+    fn proven<'a>(
+        &'a self,
+        issuer: &'a str,
+        jwt_digest: &'a str,
+        proof: &'a LogProof,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        let _ = (issuer, jwt_digest, proof);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// Checkpoints seen, kept for the life of the process (at most [`InMemory::MAX`] issuers).
+#[derive(Debug, Default, Clone)]
+pub struct InMemory(Arc<Mutex<HashMap<String, Seen>>>);
+
+impl InMemory {
+    pub const MAX: usize = 10_000;
+}
+
+impl CheckpointMemory for InMemory {
+    fn seen<'a>(&'a self, issuer: &'a str) -> BoxFuture<'a, Result<Option<Seen>, String>> {
+        let found = self
+            .0
+            .lock()
+            .map_err(|_| "checkpoint memory poisoned".to_owned())
+            .map(|m| m.get(issuer).cloned());
+        Box::pin(async move { found })
+    }
+
+    fn remember<'a>(&'a self, issuer: &'a str, seen: Seen) -> BoxFuture<'a, Result<(), String>> {
+        let r = self
+            .0
+            .lock()
+            .map_err(|_| "checkpoint memory poisoned".to_owned())
+            .map(|mut m| {
+                if m.len() >= Self::MAX && !m.contains_key(issuer) {
+                    // Forgetting an issuer only loses its fork detection until seen again.
+                    m.clear();
+                }
+                m.insert(issuer.to_owned(), seen);
+            });
+        Box::pin(async move { r })
+    }
+}
+
+/// The log of issuer `iss`: its base URL and checkpoint origin; `None` when `iss` is not
+/// an http(s) URL (a DID issuer publishes no log here).
+pub fn log_of(iss: &str) -> Option<(String, String)> {
+    let base = iss.trim_end_matches('/');
+    let rest = base
+        .strip_prefix("https://")
+        .or_else(|| base.strip_prefix("http://"))?;
+    if rest.is_empty() {
+        return None;
+    }
+    Some((format!("{base}/log"), format!("{rest}/log")))
+}
+
+/// Checks a proof the issuer served for the credential whose issuer-signed JWT has
+/// digest `jwt_digest`, against what was `seen` before; returns the detail and the
+/// checkpoint to remember.
+pub fn check_proof(
+    proof: &LogProof,
+    origin: &str,
+    jwt_digest: &str,
+    seen: Option<&Seen>,
+) -> Result<(String, Seen), String> {
+    // 1. The checkpoint, under the pinned key.
+    if let Some(seen) = seen
+        && seen.key != proof.key
+    {
+        return Err(format!(
+            "the issuer's log is now signed by the key {:?}, not the key {:?} seen before",
+            proof.key, seen.key
+        ));
+    }
+    let verifier = NoteVerifier::parse(&proof.key)
+        .map_err(|e| format!("the issuer's log key {:?}: {e}", proof.key))?;
+    let c = checkpoint::open(
+        proof.checkpoint.as_bytes(),
+        origin,
+        std::slice::from_ref(&verifier),
+    )
+    .map_err(|e| format!("the issuer's log checkpoint: {e}"))?;
+
+    // 2. The entry is this badge's.
+    let entry = Entry::parse(proof.entry.as_bytes()).map_err(|e| {
+        format!(
+            "entry {} of the issuer's log does not parse: {e}",
+            proof.index
+        )
+    })?;
+    match &entry {
+        Entry::Issued { jwt: Some(d), .. } if d == jwt_digest => {}
+        _ => {
+            return Err(format!(
+                "entry {} of the issuer's log is not this badge's issuance",
+                proof.index
+            ));
+        }
+    }
+
+    // 3. Inclusion.
+    let path = decode_hashes(&proof.inclusion)?;
+    verify_inclusion(
+        &leaf_hash(proof.entry.as_bytes()),
+        proof.index,
+        c.size,
+        &path,
+        &c.root,
+    )
+    .map_err(|e| {
+        format!(
+            "entry {} is not proven to be in the issuer's log of {} entries: {e}",
+            proof.index, c.size
+        )
+    })?;
+
+    // 4. Consistency with the checkpoint seen before.
+    let mut since = String::new();
+    if let Some(seen) = seen {
+        if c.size < seen.size {
+            return Err(format!(
+                "the issuer's log forked or was rolled back: its checkpoint has {} entries, \
+                 fewer than the {} seen before",
+                c.size, seen.size
+            ));
+        }
+        if c.size == seen.size && c.root != seen.root {
+            return Err(format!(
+                "the issuer's log forked: its checkpoint of {} entries has root {}, but root {} \
+                 was seen before at that size",
+                c.size,
+                STANDARD.encode(c.root),
+                STANDARD.encode(seen.root)
+            ));
+        }
+        if c.size > seen.size {
+            let Some(consistency) = proof
+                .consistency
+                .as_ref()
+                .filter(|p| p.old_size == seen.size)
+            else {
+                return Err(format!(
+                    "the issuer's log gave no consistency proof from the {} entries seen before \
+                     to its {} entries",
+                    seen.size, c.size
+                ));
+            };
+            let hashes = decode_hashes(&consistency.proof)?;
+            verify_consistency(seen.size, c.size, &seen.root, &c.root, &hashes).map_err(|e| {
+                format!(
+                    "the issuer's log forked: its checkpoint of {} entries does not extend the \
+                     checkpoint of {} entries seen before ({e})",
+                    c.size, seen.size
+                )
+            })?;
+        }
+        since = format!(", consistent with the {} entries seen before", seen.size);
+    }
+    Ok((
+        format!(
+            "recorded in the issuer's public log {origin}, entry {} (checkpoint of {} entries{since})",
+            proof.index, c.size
+        ),
+        Seen {
+            key: proof.key.clone(),
+            size: c.size,
+            root: c.root,
+        },
+    ))
+}
+
+/// The log entry a passed `transparency` check found, read back from the detail
+/// [`check_proof`] wrote; `None` for any other check or outcome.
+pub fn recorded_entry(check: &Check) -> Option<u64> {
+    if check.name != CHECK_TRANSPARENCY || check.ok != Some(true) {
+        return None;
+    }
+    let rest = check
+        .detail
+        .strip_prefix("recorded in the issuer's public log ")?;
+    let (_, after) = rest.split_once(", entry ")?;
+    after.split(' ').next()?.parse().ok()
+}
+
+/// The `transparency` check of a badge signed by `iss` (verified), whose issuer-signed
+/// JWT is `jwt`.
+pub async fn check<S: super::Sources>(sources: &S, iss: &str, jwt: &str) -> Check {
+    let Some((log, origin)) = log_of(iss) else {
+        return Check::unset(
+            CHECK_TRANSPARENCY,
+            format!("not applicable: the issuer {iss} is not a web address, so it has no log"),
+        );
+    };
+    let Some(memory) = sources.checkpoints() else {
+        return Check::unset(CHECK_TRANSPARENCY, "not configured");
+    };
+    let digest = crate::b64::sha256(jwt);
+    let seen = match memory.seen(iss).await {
+        Ok(s) => s,
+        Err(e) => return Check::fail(CHECK_TRANSPARENCY, format!("the checkpoints seen: {e}")),
+    };
+    let answer = match sources
+        .log_proof(&log, &digest, seen.as_ref().map(|s| s.size))
+        .await
+    {
+        Ok(a) => a,
+        // A log seen before must still be there; an issuer never seen with a log may
+        // have none, and a network failure is not evidence either way.
+        Err(e) if seen.is_some() => {
+            return Check::fail(
+                CHECK_TRANSPARENCY,
+                format!("the issuer's log {log}, seen before, could not be read: {e}"),
+            );
+        }
+        Err(e) => {
+            return Check::unset(
+                CHECK_TRANSPARENCY,
+                format!("not checked: the issuer's log {log} could not be read: {e}"),
+            );
+        }
+    };
+    let proof = match answer {
+        LogAnswer::NoLog => {
+            return Check::unset(
+                CHECK_TRANSPARENCY,
+                format!("not applicable: the issuer {iss} publishes no transparency log"),
+            );
+        }
+        LogAnswer::NotLogged => {
+            return Check::fail(
+                CHECK_TRANSPARENCY,
+                format!(
+                    "the issuer's public log {origin} does not contain this badge: it was not \
+                     issued openly"
+                ),
+            );
+        }
+        LogAnswer::Proof(p) => p,
+    };
+    match check_proof(&proof, &origin, &digest, seen.as_ref()) {
+        Ok((detail, now_seen)) => {
+            let kept = match memory.remember(iss, now_seen).await {
+                Ok(()) => memory.proven(iss, &digest, &proof).await,
+                Err(e) => Err(e),
+            };
+            match kept {
+                Ok(()) => Check::pass(CHECK_TRANSPARENCY, detail),
+                Err(e) => Check::fail(CHECK_TRANSPARENCY, format!("{detail}; not kept: {e}")),
+            }
+        }
+        Err(e) => Check::fail(CHECK_TRANSPARENCY, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tlog::checkpoint::Checkpoint;
+    use crate::tlog::entry::StatusRef;
+    use crate::tlog::merkle::{consistency_proof, inclusion_proof, root};
+    use crate::tlog::note::NoteSigner;
+    use crate::tlog::proof::{ConsistencyProof, encode_hashes};
+
+    const ORIGIN: &str = "issuer.example/log";
+
+    fn issued(jwt: &str, i: i64) -> String {
+        String::from_utf8(
+            Entry::Issued {
+                digest: Entry::credential_digest(&format!("{jwt}~")),
+                jwt: Entry::jwt_digest(jwt),
+                status: StatusRef { list: 1, index: i },
+                achievement: "a".into(),
+                at: 1,
+            }
+            .to_bytes(),
+        )
+        .unwrap()
+    }
+
+    /// A log of `n` issued entries (`jwt-<i>`), and the proof of entry `index`.
+    fn served(signer: &NoteSigner, entries: &[String], index: u64, old: Option<u64>) -> LogProof {
+        let leaves: Vec<Hash> = entries.iter().map(|e| leaf_hash(e.as_bytes())).collect();
+        let note = Checkpoint {
+            origin: ORIGIN.into(),
+            size: leaves.len() as u64,
+            root: root(&leaves),
+            extensions: vec![],
+        }
+        .sign(signer)
+        .unwrap();
+        LogProof {
+            index,
+            entry: entries[index as usize].clone(),
+            checkpoint: note,
+            key: signer.verifier().to_vkey(),
+            inclusion: encode_hashes(&inclusion_proof(&leaves, index).unwrap()),
+            consistency: old.map(|old| ConsistencyProof {
+                old_size: old,
+                proof: encode_hashes(&consistency_proof(&leaves, old).unwrap()),
+            }),
+        }
+    }
+
+    fn log(n: i64) -> Vec<String> {
+        (0..n).map(|i| issued(&format!("jwt-{i}"), i)).collect()
+    }
+
+    #[test]
+    fn a_logged_badge_passes_and_the_log_must_only_grow() {
+        let signer = NoteSigner::generate(ORIGIN).unwrap();
+        let d3 = crate::b64::sha256("jwt-3");
+        let (detail, seen) =
+            check_proof(&served(&signer, &log(5), 3, None), ORIGIN, &d3, None).unwrap();
+        assert!(
+            detail.contains("entry 3") && detail.contains("5 entries"),
+            "{detail}"
+        );
+        let passed = Check::pass(CHECK_TRANSPARENCY, detail.clone());
+        assert_eq!(recorded_entry(&passed), Some(3));
+        assert_eq!(
+            recorded_entry(&Check::fail(CHECK_TRANSPARENCY, detail)),
+            None
+        );
+        assert_eq!(seen.size, 5);
+
+        // Grown, with a consistency proof from 5.
+        let grown = served(&signer, &log(9), 3, Some(5));
+        let (detail, seen9) = check_proof(&grown, ORIGIN, &d3, Some(&seen)).unwrap();
+        assert!(
+            detail.contains("consistent with the 5 entries seen before"),
+            "{detail}"
+        );
+        assert_eq!(seen9.size, 9);
+
+        // Grown without the proof.
+        let bare = served(&signer, &log(9), 3, None);
+        let e = check_proof(&bare, ORIGIN, &d3, Some(&seen)).unwrap_err();
+        assert!(e.contains("no consistency proof from the 5 entries"), "{e}");
+
+        // A fork: entry 1 rewritten, then grown: not an extension of the 5 seen.
+        let mut forked = log(9);
+        forked[1] = issued("jwt-other", 1);
+        let e = check_proof(
+            &served(&signer, &forked, 3, Some(5)),
+            ORIGIN,
+            &d3,
+            Some(&seen),
+        )
+        .unwrap_err();
+        assert!(e.starts_with("the issuer's log forked: its checkpoint of 9 entries does not extend the checkpoint of 5 entries seen before"), "{e}");
+        // The same size, another root.
+        let mut same = log(5);
+        same[0] = issued("jwt-other", 0);
+        let e =
+            check_proof(&served(&signer, &same, 3, None), ORIGIN, &d3, Some(&seen)).unwrap_err();
+        assert!(
+            e.starts_with("the issuer's log forked: its checkpoint of 5 entries has root"),
+            "{e}"
+        );
+        // Smaller.
+        let e =
+            check_proof(&served(&signer, &log(4), 3, None), ORIGIN, &d3, Some(&seen)).unwrap_err();
+        assert!(e.contains("4 entries, fewer than the 5 seen before"), "{e}");
+    }
+
+    #[test]
+    fn proofs_of_another_badge_key_or_log_fail_precisely() {
+        let signer = NoteSigner::generate(ORIGIN).unwrap();
+        let d3 = crate::b64::sha256("jwt-3");
+        let p = served(&signer, &log(5), 3, None);
+        // Another badge's entry.
+        let e = check_proof(&p, ORIGIN, &crate::b64::sha256("jwt-9"), None).unwrap_err();
+        assert_eq!(
+            e,
+            "entry 3 of the issuer's log is not this badge's issuance"
+        );
+        // Another index claimed for the entry.
+        let mut moved = p.clone();
+        moved.index = 2;
+        let e = check_proof(&moved, ORIGIN, &d3, None).unwrap_err();
+        assert!(
+            e.starts_with("entry 2 is not proven to be in the issuer's log of 5 entries"),
+            "{e}"
+        );
+        // Another log's checkpoint.
+        let e = check_proof(&p, "other.example/log", &d3, None).unwrap_err();
+        assert!(e.contains("expected \"other.example/log\""), "{e}");
+        // A key other than the one pinned.
+        let (_, seen) = check_proof(&p, ORIGIN, &d3, None).unwrap();
+        let other = NoteSigner::generate(ORIGIN).unwrap();
+        let e =
+            check_proof(&served(&other, &log(5), 3, None), ORIGIN, &d3, Some(&seen)).unwrap_err();
+        assert!(
+            e.contains("not the key") && e.contains("seen before"),
+            "{e}"
+        );
+        // A checkpoint whose signature does not match its text.
+        let mut bad = p.clone();
+        bad.checkpoint = bad.checkpoint.replacen("\n5\n", "\n6\n", 1);
+        assert!(check_proof(&bad, ORIGIN, &d3, None).is_err());
+        // Malformed hashes.
+        let mut bad = p.clone();
+        bad.inclusion[0] = "x".into();
+        let e = check_proof(&bad, ORIGIN, &d3, None).unwrap_err();
+        assert_eq!(e, "proof hash 0 is not 32 bytes of standard base64");
+    }
+
+    #[test]
+    fn logs_belong_to_web_issuers() {
+        assert_eq!(
+            log_of("https://issuer.example/"),
+            Some((
+                "https://issuer.example/log".into(),
+                "issuer.example/log".into()
+            ))
+        );
+        assert_eq!(
+            log_of("http://127.0.0.1:8080"),
+            Some((
+                "http://127.0.0.1:8080/log".into(),
+                "127.0.0.1:8080/log".into()
+            ))
+        );
+        assert_eq!(log_of("did:web:issuer.example"), None);
+        assert_eq!(log_of("https://"), None);
+    }
+}
