@@ -86,16 +86,20 @@ impl Console {
         }
     }
 
-    pub(crate) async fn get(&mut self, path: &str) -> Answer {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
+    /// Sends `req` with this browser's cookies and language, keeping what it sets.
+    pub(crate) async fn send(&mut self, req: reqwest::RequestBuilder) -> Answer {
+        let r = req
             .header("cookie", self.cookies())
             .header("accept-language", self.lang)
             .send()
             .await
             .unwrap();
         self.answer(r).await
+    }
+
+    pub(crate) async fn get(&mut self, path: &str) -> Answer {
+        let req = self.http.get(format!("{}{path}", self.base));
+        self.send(req).await
     }
 
     pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
@@ -134,6 +138,12 @@ impl Console {
             &[("csrf", &csrf), ("email", email), ("password", password)],
         )
         .await
+    }
+
+    /// Signs in with `email` and [`PASSWORD`], which must succeed.
+    pub(crate) async fn signed_in(&mut self, email: &str) {
+        let a = self.sign_in(email, PASSWORD).await;
+        assert_eq!(a.status, 303, "{}", a.body);
     }
 }
 

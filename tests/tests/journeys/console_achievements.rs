@@ -9,92 +9,17 @@
 //! missing achievement. Then the pages in headless Chromium at 1280 and 390 px, in English
 //! and Japanese, with axe-core.
 
-use std::collections::BTreeMap;
-
 use akashi_tests::browser::Browser;
-use issuer_agent::domain::operators::NewOperator;
 use issuer_agent::domain::registrations::NewRegistration;
 use serde_json::{Value, json};
 
 use crate::common::TestStack;
+use crate::console::{Answer, Console, PASSWORD, operator};
 use crate::formats::{LDP_VC, SD_JWT, request, resolve_kid};
 
-const PASSWORD: &str = "correct horse battery staple";
 const HOSTILE: &str = "<script>alert(1)</script>";
 
-/// A browser on the console over HTTP: its cookies, no redirects followed.
-struct Client {
-    http: reqwest::Client,
-    base: String,
-    jar: BTreeMap<String, String>,
-}
-
-struct Answer {
-    status: u16,
-    location: String,
-    body: String,
-}
-
-impl Client {
-    fn new(t: &TestStack) -> Client {
-        Client {
-            http: reqwest::Client::builder()
-                .no_proxy()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            base: t.issuer().to_owned(),
-            jar: BTreeMap::new(),
-        }
-    }
-
-    fn cookies(&self) -> String {
-        self.jar
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> Answer {
-        let r = req
-            .header("cookie", self.cookies())
-            .header("accept-language", "en")
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        let location = r
-            .headers()
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        for c in r.headers().get_all("set-cookie") {
-            let c = c.to_str().unwrap();
-            let (name, value) = c.split(';').next().unwrap().split_once('=').unwrap();
-            if value.is_empty() || c.contains("Max-Age=0") {
-                self.jar.remove(name);
-            } else {
-                self.jar.insert(name.to_owned(), value.to_owned());
-            }
-        }
-        Answer {
-            status,
-            location,
-            body: r.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Answer {
-        let req = self.http.get(format!("{}{path}", self.base));
-        self.send(req).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
-        let req = self.http.post(format!("{}{path}", self.base)).form(form);
-        self.send(req).await
-    }
-
+impl Console {
     async fn post_multipart(&mut self, path: &str, form: &Multipart) -> Answer {
         let (content_type, body) = form.encode();
         let req = self
@@ -103,24 +28,6 @@ impl Client {
             .header("content-type", content_type)
             .body(body);
         self.send(req).await
-    }
-
-    /// The CSRF token of this browser's forms, read from `path`.
-    async fn csrf(&mut self, path: &str) -> String {
-        let a = self.get(path).await;
-        assert_eq!(a.status, 200, "{path}: {}", a.body);
-        field(&a.body, "csrf")
-    }
-
-    async fn sign_in(&mut self, email: &str) {
-        let csrf = self.csrf("/console/sign-in").await;
-        let a = self
-            .post(
-                "/console/sign-in",
-                &[("csrf", &csrf), ("email", email), ("password", PASSWORD)],
-            )
-            .await;
-        assert_eq!(a.status, 303, "{}", a.body);
     }
 }
 
@@ -170,15 +77,6 @@ impl Multipart {
     }
 }
 
-/// The value of the first `name="<name>"` field of a page.
-fn field(html: &str, name: &str) -> String {
-    html.split(&format!("name=\"{name}\" value=\""))
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .unwrap_or_else(|| panic!("no {name} field in {html}"))
-        .to_owned()
-}
-
 /// A `size`×`size` RGBA PNG, one colour.
 fn png(size: u32) -> Vec<u8> {
     let mut out = Vec::new();
@@ -190,19 +88,6 @@ fn png(size: u32) -> Vec<u8> {
     writer.write_image_data(&pixels).unwrap();
     writer.finish().unwrap();
     out
-}
-
-async fn operator(t: &TestStack, email: &str, name: &str, role: &str) -> String {
-    let new = NewOperator {
-        email: email.into(),
-        name: name.into(),
-        role: role.into(),
-        password: PASSWORD.into(),
-    };
-    issuer_agent::cli::operator_create(&t.stack.issuer.app, &new, false)
-        .await
-        .expect("the operator is created")
-        .id
 }
 
 /// The console's form, filled in both languages, English the main one.
@@ -242,10 +127,10 @@ async fn achievements_in_two_languages_from_the_console_to_credential_metadata_a
     .await;
     let op_id = operator(&t, "op@agency.example", "Oskar Operator", "operator").await;
     operator(&t, "viewer@agency.example", "Vera Viewer", "viewer").await;
-    let mut op = Client::new(&t);
-    op.sign_in("op@agency.example").await;
-    let mut viewer = Client::new(&t);
-    viewer.sign_in("viewer@agency.example").await;
+    let mut op = Console::new(&t);
+    op.signed_in("op@agency.example").await;
+    let mut viewer = Console::new(&t);
+    viewer.signed_in("viewer@agency.example").await;
 
     // Attacks first, each changing nothing.
     let csrf = op.csrf("/console/achievements/new").await;

@@ -10,16 +10,12 @@
 //! A passkey's relying party id is the public URL's host, and WebAuthn refuses IP
 //! addresses: these stacks serve the issuer as `http://localhost:<port>`.
 
-use std::collections::BTreeMap;
-
 use akashi_tests::browser::Browser;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
-use issuer_agent::domain::operators::NewOperator;
 use serde_json::{Value, json};
 
 use crate::common::TestStack;
-
-const PASSWORD: &str = "correct horse battery staple";
+use crate::console::{Answer, Console, PASSWORD, field, operator};
 
 /// A stack whose issuer is `http://localhost:<port>` (a port the OS just gave out).
 async fn passkey_stack() -> TestStack {
@@ -37,109 +33,7 @@ async fn passkey_stack() -> TestStack {
     .await
 }
 
-async fn operator(t: &TestStack, email: &str, name: &str, role: &str) -> String {
-    let new = NewOperator {
-        email: email.into(),
-        name: name.into(),
-        role: role.into(),
-        password: PASSWORD.into(),
-    };
-    issuer_agent::cli::operator_create(&t.stack.issuer.app, &new, false)
-        .await
-        .expect("the operator is created")
-        .id
-}
-
-/// A browser on the console over HTTP: its cookies, no redirects followed.
-struct Client {
-    http: reqwest::Client,
-    base: String,
-    jar: BTreeMap<String, String>,
-}
-
-struct Answer {
-    status: u16,
-    location: String,
-    body: String,
-}
-
-impl Client {
-    fn new(t: &TestStack) -> Client {
-        Client {
-            http: reqwest::Client::builder()
-                .no_proxy()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            base: t.issuer().to_owned(),
-            jar: BTreeMap::new(),
-        }
-    }
-
-    fn cookies(&self) -> String {
-        self.jar
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> Answer {
-        let r = req
-            .header("cookie", self.cookies())
-            .header("accept-language", "en")
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        let location = r
-            .headers()
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        for c in r.headers().get_all("set-cookie") {
-            let c = c.to_str().unwrap();
-            let (name, value) = c.split(';').next().unwrap().split_once('=').unwrap();
-            if value.is_empty() || c.contains("Max-Age=0") {
-                self.jar.remove(name);
-            } else {
-                self.jar.insert(name.to_owned(), value.to_owned());
-            }
-        }
-        Answer {
-            status,
-            location,
-            body: r.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Answer {
-        let req = self.http.get(format!("{}{path}", self.base));
-        self.send(req).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
-        let req = self.http.post(format!("{}{path}", self.base)).form(form);
-        self.send(req).await
-    }
-
-    async fn csrf(&mut self, path: &str) -> String {
-        let a = self.get(path).await;
-        assert_eq!(a.status, 200, "{path}: {}", a.body);
-        field(&a.body, "csrf")
-    }
-
-    async fn sign_in(&mut self, email: &str) {
-        let csrf = self.csrf("/console/sign-in").await;
-        let a = self
-            .post(
-                "/console/sign-in",
-                &[("csrf", &csrf), ("email", email), ("password", PASSWORD)],
-            )
-            .await;
-        assert_eq!(a.status, 303, "{}", a.body);
-    }
-
+impl Console {
     /// The options of a ceremony (`/console/passkeys/options` or
     /// `/console/sign-in/passkey/options`), with the CSRF token of `page`.
     async fn options(&mut self, page: &str, path: &str) -> Value {
@@ -172,14 +66,6 @@ impl Client {
         )
         .await
     }
-}
-
-fn field(html: &str, name: &str) -> String {
-    html.split(&format!("name=\"{name}\" value=\""))
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .unwrap_or_else(|| panic!("no {name} field in {html}"))
-        .to_owned()
 }
 
 /// A software authenticator: one ES256 credential, `none` attestation, a counter; it
@@ -338,7 +224,7 @@ async fn passkeys_are_added_used_and_attacked_over_http() {
     let vera = operator(&t, "viewer@agency.example", "Vera Viewer", "viewer").await;
 
     // Signed out: no passkeys page, no options.
-    let mut stranger = Client::new(&t);
+    let mut stranger = Console::new(&t);
     assert_eq!(stranger.get("/console/passkeys").await.status, 303);
     let csrf = stranger.csrf("/console/sign-in").await;
     assert_eq!(
@@ -386,8 +272,8 @@ async fn passkeys_are_added_used_and_attacked_over_http() {
 
     // Aiko adds a passkey: the options name this issuer and Aiko, require a discoverable,
     // user-verified credential.
-    let mut a = Client::new(&t);
-    a.sign_in("admin@agency.example").await;
+    let mut a = Console::new(&t);
+    a.signed_in("admin@agency.example").await;
     let page = a.get("/console/passkeys").await;
     assert!(page.body.contains("id=\"no-passkeys\""), "{}", page.body);
     // Options without the CSRF token: refused.
@@ -431,8 +317,8 @@ async fn passkeys_are_added_used_and_attacked_over_http() {
     );
 
     // Vera (a viewer) manages her own passkeys too.
-    let mut v = Client::new(&t);
-    v.sign_in("viewer@agency.example").await;
+    let mut v = Console::new(&t);
+    v.signed_in("viewer@agency.example").await;
     let vera_options = v
         .options("/console/passkeys", "/console/passkeys/options")
         .await;
@@ -507,7 +393,7 @@ async fn passkeys_are_added_used_and_attacked_over_http() {
     assert!(!page.body.contains("Aiko laptop") && !page.body.contains("<b>"));
 
     // Signed out, Aiko signs in with the passkey, back to where she was going.
-    let mut s = Client::new(&t);
+    let mut s = Console::new(&t);
     let o = s
         .options("/console/sign-in", "/console/sign-in/passkey/options")
         .await;
@@ -528,14 +414,14 @@ async fn passkeys_are_added_used_and_attacked_over_http() {
     );
 
     // The same assertion replayed, from a fresh browser: its challenge was used.
-    let mut replay = Client::new(&t);
+    let mut replay = Console::new(&t);
     assert_refused(
         &replay.passkey_sign_in(&assertion).await,
         401,
         "the challenge is unknown or was used already",
     );
     // An answer to the challenge another browser asked for.
-    let mut other = Client::new(&t);
+    let mut other = Console::new(&t);
     let o = other
         .options("/console/sign-in", "/console/sign-in/passkey/options")
         .await;
@@ -648,8 +534,8 @@ async fn passkeys_are_added_used_and_attacked_over_http() {
     );
 
     // Aiko removes her passkey (in a new session: the clock moved on): it no longer signs in.
-    let mut s = Client::new(&t);
-    s.sign_in("admin@agency.example").await;
+    let mut s = Console::new(&t);
+    s.signed_in("admin@agency.example").await;
     let csrf = s.csrf("/console/passkeys").await;
     let r = s
         .post(
@@ -721,7 +607,7 @@ async fn an_issuer_on_an_ip_address_offers_no_passkeys() {
     .await;
     assert!(t.issuer().starts_with("http://127.0.0.1:"));
     operator(&t, "admin@agency.example", "Aiko Admin", "admin").await;
-    let mut a = Client::new(&t);
+    let mut a = Console::new(&t);
     let r = t
         .http
         .get(format!("{}/console/sign-in", t.issuer()))
@@ -742,7 +628,7 @@ async fn an_issuer_on_an_ip_address_offers_no_passkeys() {
         )
         .await;
     assert_refused(&r, 400, "names no domain a passkey can be bound to");
-    a.sign_in("admin@agency.example").await;
+    a.signed_in("admin@agency.example").await;
     let page = a.get("/console/passkeys").await;
     assert!(page.body.contains("id=\"unavailable\""), "{}", page.body);
     t.stack.stop().await;
@@ -752,7 +638,7 @@ async fn an_issuer_on_an_ip_address_offers_no_passkeys() {
 async fn one_address_gets_a_bounded_number_of_challenges() {
     let t = passkey_stack().await;
     let limit = issuer_agent::domain::passkeys::CLIENT_MAX_CHALLENGES;
-    let mut c = Client::new(&t);
+    let mut c = Console::new(&t);
     let csrf = c.csrf("/console/sign-in").await;
     let mut given = 0;
     loop {
