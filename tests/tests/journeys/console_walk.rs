@@ -3,7 +3,8 @@
 //! authenticator; creates an achievement in English and Japanese with an image; imports a
 //! CSV with bad lines through its preview and watches the progress bar reach the end;
 //! filters the registrations by status; resends one invitation; revokes one badge (whose
-//! holder's public page then says Revoked); exports the CSV. Then a viewer posts every
+//! holder's public page then says Revoked); exports the CSV; retires the achievement
+//! through its confirmation page. Then a viewer posts every
 //! form of the console router (found by reading the router's source, so a new form is
 //! covered the day it is added) and gets 403 on each, changing nothing; and the audit log
 //! page lists every change of the walk with its operator. Pages are pictured at 1280 and
@@ -491,6 +492,34 @@ async fn an_operator_walks_the_whole_console_and_a_viewer_changes_nothing() {
         .collect();
     assert_eq!(revoked.len(), 1, "{revoked:?}");
     assert!(revoked[0].contains("person0007@example.org"), "{revoked:?}");
+
+    // The programme ends: the achievement retired, through its "are you sure" page.
+    b.goto(&format!("{console}/achievements/{ach}/edit"))
+        .await
+        .unwrap();
+    b.click("#retire").await.unwrap();
+    b.wait_for_text("h1", "Retire this achievement?")
+        .await
+        .unwrap();
+    assert_eq!(
+        b.text("#achievement-registrations").await.unwrap().trim(),
+        PEOPLE.to_string()
+    );
+    assert!(
+        app.store
+            .achievement(&ach)
+            .await
+            .unwrap()
+            .unwrap()
+            .retired_at
+            .is_none(),
+        "nothing is retired before it is confirmed"
+    );
+    both_languages(&mut b, "retire-confirm").await;
+    b.click("#retire-yes").await.unwrap();
+    b.wait_for_text("#done", "The achievement was retired")
+        .await
+        .unwrap();
     let audit_walked = app.store.audit_log(100_000).await.unwrap();
 
     // 8. A viewer posts every form of the console: 403 on each, nothing changed.
@@ -585,6 +614,7 @@ async fn an_operator_walks_the_whole_console_and_a_viewer_changes_nothing() {
         "import.started",
         "registration.invitation_resent",
         "credential.revoked",
+        "achievement.retired",
     ] {
         assert!(actions.contains(expected), "{expected} in {actions:?}");
     }
