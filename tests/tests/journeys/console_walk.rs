@@ -450,6 +450,12 @@ async fn an_operator_walks_the_whole_console_and_a_viewer_changes_nothing() {
     b.click("#revoke-yes").await.unwrap();
     b.wait_for_text("#person-status", "Revoked").await.unwrap();
     both_languages(&mut b, "person-revoked").await;
+    // Its times in the reader's words: Japan time on the Japanese page.
+    b.click("#lang-ja").await.unwrap();
+    let history = b.wait_for_text("#history", "日本時間").await.unwrap();
+    assert!(!history.contains("UTC"), "{history}");
+    b.click("#lang-en").await.unwrap();
+    b.wait_for_text("#history", "UTC").await.unwrap();
     stranger.goto(&public_url).await.unwrap();
     stranger
         .wait_until(
