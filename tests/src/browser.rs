@@ -304,6 +304,21 @@ impl Browser {
         Ok(body["value"].clone())
     }
 
+    /// Saves what the browser downloads (a link with `download`, an attachment) into `dir`
+    /// (Chromium DevTools `Browser.setDownloadBehavior`), as a person's browser would.
+    pub async fn download_to(&self, dir: &Path) -> Result<(), BrowserError> {
+        self.command(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({
+                "cmd": "Browser.setDownloadBehavior",
+                "params": { "behavior": "allow", "downloadPath": dir.to_string_lossy() },
+            })),
+        )
+        .await
+        .map(drop)
+    }
+
     /// Adds a virtual authenticator (WebAuthn §11.3 "Add Virtual Authenticator"): CTAP2,
     /// built in (`internal`), keeping discoverable credentials, verifying its user and
     /// saying so, so passkey ceremonies complete without a person. Returns its id.

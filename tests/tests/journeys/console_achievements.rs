@@ -642,6 +642,8 @@ async fn achievements_in_two_languages_from_the_console_to_credential_metadata_a
             .retired_at
             .is_none()
     );
+    // The list's button leads to the "are you sure" page, which alone retires; a viewer
+    // gets no such page.
     let csrf = op.csrf("/console/achievements").await;
     let a = op
         .post(
@@ -650,7 +652,54 @@ async fn achievements_in_two_languages_from_the_console_to_credential_metadata_a
         )
         .await;
     assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(a.location, format!("/console/achievements/{id}/retire"));
+    for confirm in ["", "YES", "no"] {
+        let a = op
+            .post(
+                &format!("/console/achievements/{id}/retire"),
+                &[("csrf", &csrf), ("confirm", confirm)],
+            )
+            .await;
+        assert_eq!(a.location, format!("/console/achievements/{id}/retire"));
+    }
+    assert!(
+        app.store
+            .achievement(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .retired_at
+            .is_none(),
+        "not retired before it is confirmed"
+    );
+    let page = viewer
+        .get(&format!("/console/achievements/{id}/retire"))
+        .await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    let page = op.get(&format!("/console/achievements/{id}/retire")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("Badges already issued stay valid"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("name=\"confirm\" value=\"yes\""),
+        "{}",
+        page.body
+    );
+    let page = op.get("/console/achievements/no-such-id/retire").await;
+    assert_eq!(page.status, 404, "{}", page.body);
+    let a = op
+        .post(
+            &format!("/console/achievements/{id}/retire"),
+            &[("csrf", &csrf), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
     assert_eq!(a.location, "/console/achievements?done=retired");
+    let page = op.get(&format!("/console/achievements/{id}/retire")).await;
+    assert_eq!(page.status, 400, "already retired: {}", page.body);
     let list = op.get(&a.location).await;
     assert!(list.body.contains("data-retired=\"true\""), "{}", list.body);
     assert!(

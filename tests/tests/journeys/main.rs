@@ -15,6 +15,7 @@ mod console_achievements;
 mod console_import;
 mod console_ops;
 mod console_settings;
+mod console_walk;
 mod counterfeit;
 mod deferred;
 mod demo;

@@ -13,7 +13,7 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::get;
 
 use super::texts::Lang;
 use super::{Layout, PageError, Web, encode, see_other};
@@ -43,7 +43,10 @@ pub fn router() -> Router<App> {
                 .post(update)
                 .layer(DefaultBodyLimit::max(MAX_FORM_BYTES)),
         )
-        .route("/console/achievements/{id}/retire", post(retire))
+        .route(
+            "/console/achievements/{id}/retire",
+            get(super::retire::confirm_page).post(retire),
+        )
 }
 
 /// The fixed texts of these pages.
@@ -731,14 +734,18 @@ pub async fn update(
     save(&app, &web, Some(&id), multipart).await
 }
 
-/// `POST /console/achievements/{id}/retire`: no new registrations or offers for it.
+/// `POST /console/achievements/{id}/retire`: no new registrations or offers for it. Only
+/// the confirmation page's form (`confirm=yes`) retires; any other is sent there.
 pub async fn retire(
     State(app): State<App>,
     web: Web,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
-    let (operator, _) = web.form(&app, &body, Role::Operator)?;
+    let (operator, form) = web.form(&app, &body, Role::Operator)?;
+    if !super::retire::confirmed(form.get("confirm")) {
+        return Ok(see_other(&super::retire::confirmation_link(&id)));
+    }
     app.retire_achievement(&id, Some(&operator))
         .await
         .map_err(|e| web.error(e))?;

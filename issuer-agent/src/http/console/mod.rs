@@ -23,6 +23,7 @@ mod operators;
 mod ops_texts;
 mod pages;
 mod passkeys;
+mod retire;
 mod settings;
 mod texts;
 
