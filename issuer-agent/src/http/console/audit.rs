@@ -9,7 +9,7 @@ use axum::http::{StatusCode, header};
 use axum::response::Response;
 
 use super::ops_texts::{OpsTexts, action_label, ops};
-use super::pages::shown_time;
+use super::pages::shown_time_in;
 use super::texts::Lang;
 use super::{Layout, PageError, Web};
 use crate::App;
@@ -149,7 +149,7 @@ pub async fn audit(
         .iter()
         .map(|r| EntryRow {
             id: r.id.clone(),
-            at: shown_time(r.at),
+            at: shown_time_in(lang, r.at),
             action_label: action_label(lang, &r.action),
             action: r.action.clone(),
             subject: r.subject.clone(),

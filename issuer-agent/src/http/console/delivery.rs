@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::ops_texts::{OpsTexts, delivery_state_label, ops};
-use super::pages::shown_time;
+use super::pages::shown_time_in;
 use super::texts;
 use super::{Layout, PageError, Web, local_console_path, see_other};
 use crate::App;
@@ -113,8 +113,11 @@ pub async fn delivery(
                 state,
                 state_label: delivery_state_label(lang, state),
                 attempts: m.attempts,
-                written: shown_time(m.created_at),
-                sent: m.sent_at.map(shown_time).unwrap_or_default(),
+                written: shown_time_in(lang, m.created_at),
+                sent: m
+                    .sent_at
+                    .map(|at| shown_time_in(lang, at))
+                    .unwrap_or_default(),
                 reply: m.last_error,
                 id: m.id,
                 registration_id: m.registration_id,

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::ops_texts::{OpsTexts, ops};
-use super::pages::shown_time;
+use super::pages::shown_time_in;
 use super::texts;
 use super::{Layout, PageError, Web, see_other};
 use crate::App;
@@ -89,7 +89,7 @@ async fn render(
                 is_you: v.id == me.id,
                 roles: roles(lang, role),
                 disabled: v.disabled,
-                added: shown_time(v.created_at),
+                added: shown_time_in(lang, v.created_at),
                 id: v.id,
                 name: v.name,
                 email: v.email,

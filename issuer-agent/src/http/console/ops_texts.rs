@@ -157,7 +157,7 @@ const JA: OpsTexts = OpsTexts {
     all_actions: "すべての操作",
     from_day: "開始日",
     until_day: "終了日",
-    day_hint: "YYYY-MM-DD（UTC）",
+    day_hint: "YYYY-MM-DD（協定世界時）",
     subject: "対象",
     detail: "詳細",
     no_entries: "該当する記録はありません。",

@@ -545,15 +545,6 @@ struct PersonPage {
     emails: Vec<EmailLine>,
 }
 
-/// A time as the console shows it: RFC 3339, to the minute, UTC.
-pub(super) fn shown_time(at: i64) -> String {
-    let t = protocol::clock::rfc3339(at);
-    match (t.get(..10), t.get(11..16)) {
-        (Some(day), Some(minute)) => format!("{day} {minute} UTC"),
-        _ => t,
-    }
-}
-
 /// Japan Standard Time: UTC+9 all year (Japan keeps no daylight saving time).
 const JST_SECONDS: i64 = 9 * 3600;
 

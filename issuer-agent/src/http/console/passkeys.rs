@@ -165,14 +165,6 @@ pub struct PasskeysQuery {
     done: Option<String>,
 }
 
-fn shown_time(at: i64) -> String {
-    let t = protocol::clock::rfc3339(at);
-    match (t.get(..10), t.get(11..16)) {
-        (Some(day), Some(minute)) => format!("{day} {minute} UTC"),
-        _ => t,
-    }
-}
-
 impl Web {
     /// The passkeys page of the signed-in operator, with a notice or an error.
     async fn passkeys_page(
@@ -192,8 +184,10 @@ impl Web {
             .map(|p: PasskeyView| Row {
                 id: p.id,
                 name: p.name,
-                created: shown_time(p.created_at),
-                last_used: p.last_used_at.map_or(pk.never.to_owned(), shown_time),
+                created: super::pages::shown_time_in(self.lang, p.created_at),
+                last_used: p.last_used_at.map_or(pk.never.to_owned(), |at| {
+                    super::pages::shown_time_in(self.lang, at)
+                }),
             })
             .collect();
         let layout = self.layout(pk.title, "/console/passkeys", "passkeys");
