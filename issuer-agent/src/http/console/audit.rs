@@ -9,8 +9,8 @@ use axum::http::{StatusCode, header};
 use axum::response::Response;
 
 use super::ops_texts::{OpsTexts, action_label, ops};
-use super::pages::shown_time_in;
 use super::texts::Lang;
+use super::when::shown_time_in;
 use super::{Layout, PageError, Web};
 use crate::App;
 use crate::domain::console::{Cursor, csv_line};

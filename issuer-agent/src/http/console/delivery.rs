@@ -9,8 +9,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::ops_texts::{OpsTexts, delivery_state_label, ops};
-use super::pages::shown_time_in;
 use super::texts;
+use super::when::shown_time_in;
 use super::{Layout, PageError, Web, local_console_path, see_other};
 use crate::App;
 use crate::domain::console::Cursor;

@@ -183,7 +183,7 @@ async fn upload_page(
                     r.done
                 },
                 total: r.total,
-                uploaded: super::pages::shown_time_in(web.lang, r.created_at),
+                uploaded: super::when::shown_time_in(web.lang, r.created_at),
                 id: r.id,
                 file_name: r.file_name,
             })

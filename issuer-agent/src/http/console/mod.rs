@@ -26,6 +26,7 @@ mod passkeys;
 mod retire;
 mod settings;
 mod texts;
+mod when;
 
 use std::net::IpAddr;
 

@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::ops_texts::{OpsTexts, ops};
-use super::pages::shown_time_in;
 use super::texts;
+use super::when::shown_time_in;
 use super::{Layout, PageError, Web, see_other};
 use crate::App;
 use crate::domain::operator_accounts::generated_password;

@@ -184,9 +184,9 @@ impl Web {
             .map(|p: PasskeyView| Row {
                 id: p.id,
                 name: p.name,
-                created: super::pages::shown_time_in(self.lang, p.created_at),
+                created: super::when::shown_time_in(self.lang, p.created_at),
                 last_used: p.last_used_at.map_or(pk.never.to_owned(), |at| {
-                    super::pages::shown_time_in(self.lang, at)
+                    super::when::shown_time_in(self.lang, at)
                 }),
             })
             .collect();
