@@ -243,6 +243,27 @@ pub fn check_tx_code(offered: Option<&TxCode>, given: Option<&str>) -> Result<()
     }
 }
 
+/// The offered badge's name (`akashi_badge_names`) in `locale`'s language, else in English,
+/// else the first; trimmed, without control characters, at most 200 characters (it comes
+/// from a stranger and is shown before anything is verified).
+fn offered_name(offer: &CredentialOffer, locale: &str) -> Option<String> {
+    let language = |l: &str| l.split(['-', '_']).next().unwrap_or(l).to_ascii_lowercase();
+    let names = &offer.badge_names;
+    let found = names
+        .iter()
+        .find(|n| language(&n.locale) == language(locale))
+        .or_else(|| names.iter().find(|n| language(&n.locale) == "en"))
+        .or(names.first())?;
+    let clean: String = found
+        .name
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    let clean = clean.trim();
+    (!clean.is_empty()).then(|| clean.to_owned())
+}
+
 /// The display in `locale` (its language: `ja` matches `ja-JP`), else in English (or with no
 /// locale), else the first.
 fn display_in<'a>(
@@ -446,17 +467,23 @@ impl App {
             }
             .into());
         }
-        let badges = pick_configurations(&offer, &metadata)?
-            .iter()
-            .map(|(id, config, _)| {
-                config
-                    .credential_metadata
-                    .as_ref()
-                    .and_then(|m| display_in(&m.display, locale))
-                    .and_then(|d| d.name.clone())
-                    .unwrap_or_else(|| id.clone())
-            })
-            .collect();
+        let configurations = pick_configurations(&offer, &metadata)?;
+        // The badge's own name when the issuer's offer gives it (one badge, whatever the
+        // number of forms it comes in); else each configuration's display name.
+        let badges = match offered_name(&offer, locale) {
+            Some(name) => vec![name],
+            None => configurations
+                .iter()
+                .map(|(id, config, _)| {
+                    config
+                        .credential_metadata
+                        .as_ref()
+                        .and_then(|m| display_in(&m.display, locale))
+                        .and_then(|d| d.name.clone())
+                        .unwrap_or_else(|| id.clone())
+                })
+                .collect(),
+        };
         let issuer_name = display_in(&metadata.display, locale).and_then(|d| d.name.clone());
         Ok(OfferPreview {
             issuer,
@@ -1045,6 +1072,44 @@ mod tests {
             "credential_configuration_ids": ids,
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn the_offered_name_is_taken_in_the_readers_language_and_cleaned() {
+        let named: CredentialOffer = serde_json::from_value(json!({
+            "credential_issuer": "https://issuer.example",
+            "credential_configuration_ids": ["sd"],
+            "akashi_badge_names": [
+                {"locale": "en", "name": "Digital Supporter"},
+                {"locale": "ja", "name": " デジタル推進委員\u{7}\n"}
+            ]
+        }))
+        .unwrap();
+        assert_eq!(
+            offered_name(&named, "ja-JP").as_deref(),
+            Some("デジタル推進委員")
+        );
+        assert_eq!(
+            offered_name(&named, "en").as_deref(),
+            Some("Digital Supporter")
+        );
+        assert_eq!(
+            offered_name(&named, "fr").as_deref(),
+            Some("Digital Supporter")
+        );
+        // Another issuer's offer: no names, the configurations' display names are used.
+        assert_eq!(offered_name(&offer(&["sd"]), "ja"), None);
+        let long: CredentialOffer = serde_json::from_value(json!({
+            "credential_issuer": "https://issuer.example",
+            "credential_configuration_ids": ["sd"],
+            "akashi_badge_names": [{"locale": "en", "name": "x".repeat(10_000)}, {"locale": "ja", "name": "\n\t"}]
+        }))
+        .unwrap();
+        assert_eq!(
+            offered_name(&long, "en").map(|n| n.chars().count()),
+            Some(200)
+        );
+        assert_eq!(offered_name(&long, "ja"), None);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use protocol::ob3::{AchievementResult, Evidence};
 use protocol::oid4vci::{
-    CredentialOffer, GRANT_TYPE_PRE_AUTHORIZED_CODE, Grants, PreAuthorizedCode,
+    CredentialOffer, GRANT_TYPE_PRE_AUTHORIZED_CODE, Grants, OfferedName, PreAuthorizedCode,
     PreAuthorizedCodeGrant, TokenRequest, TokenResponse, TxCode, TxCodeInputMode,
 };
 use serde::{Deserialize, Serialize};
@@ -289,7 +289,25 @@ impl App {
             length: Some(TX_CODE_LENGTH as u32),
             description: Some("The PIN sent to you separately by the issuer".into()),
         });
+        // The badge's name in each language it has, for the wallet's receive page.
+        let badge_names = match self.store.achievement(&offer.achievement_id).await? {
+            Some(a) => {
+                let mut names: Vec<OfferedName> = Vec::new();
+                for language in ["en", "ja"] {
+                    let shown = crate::domain::achievements::localized(&a, language);
+                    if shown.language == language {
+                        names.push(OfferedName {
+                            locale: language.to_owned(),
+                            name: shown.name.to_owned(),
+                        });
+                    }
+                }
+                names
+            }
+            None => Vec::new(),
+        };
         Ok(CredentialOffer {
+            badge_names,
             credential_issuer: self.issuer_id.clone(),
             credential_configuration_ids: crate::domain::issuance::CONFIGURATIONS
                 .iter()

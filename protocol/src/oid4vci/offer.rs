@@ -48,6 +48,24 @@ pub struct CredentialOffer {
     /// The grants the wallet may use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grants: Option<Grants>,
+    /// The offered badge's name per language, as the issuer names it, for the wallet to
+    /// show before the badge arrives (the credential's own name is what counts once it
+    /// does). An Akashi extension: §4.1.1 has wallets ignore parameters they do not know.
+    #[serde(
+        rename = "akashi_badge_names",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub badge_names: Vec<OfferedName>,
+}
+
+/// A name of the offered badge in one language ([`CredentialOffer::badge_names`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OfferedName {
+    /// A BCP 47 language tag: `en`, `ja`.
+    pub locale: String,
+    pub name: String,
 }
 
 /// The `grants` object of an offer (§4.1.1), keyed by grant type.

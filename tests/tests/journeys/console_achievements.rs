@@ -476,6 +476,27 @@ async fn achievements_in_two_languages_from_the_console_to_credential_metadata_a
         )
         .await;
     assert_eq!(s, 201, "{offer}");
+    // The offer names the badge in both languages, and the wallet's receive page shows it
+    // in the reader's (not the credential configuration's "Open Badge").
+    let (s, document) = t
+        .get_json(offer["credential_offer_uri"].as_str().unwrap())
+        .await;
+    assert_eq!(s, 200, "{document}");
+    assert_eq!(
+        document["akashi_badge_names"],
+        json!([{"locale": "en", "name": format!("Digital Supporter {HOSTILE}")},
+               {"locale": "ja", "name": "デジタルサポーター(2026)"}])
+    );
+    for (locale, name) in [
+        ("ja", "デジタルサポーター(2026)".to_owned()),
+        ("en", format!("Digital Supporter {HOSTILE}")),
+    ] {
+        let preview = wallet
+            .preview_offer(offer["offer_link"].as_str().unwrap(), locale)
+            .await
+            .expect("the wallet reads the offer");
+        assert_eq!(preview.badges, [name]);
+    }
     let accepted = wallet
         .accept(&hanako, offer["offer_link"].as_str().unwrap(), None, now)
         .await

@@ -161,9 +161,9 @@ async fn wallet_pages_register_sign_in_and_receive_with_a_pin() {
         .expect("the button links to the wallet's receive page");
     b.goto(&receive_link).await.unwrap();
     b.wait_for_text("h1", "Receive a badge").await.unwrap();
-    // The offer names the issuer's credential configuration (the badge itself is known
-    // only once issued).
-    assert_eq!(b.text("#offered").await.unwrap(), "Open Badge");
+    // The issuer's offer names the badge itself (not the credential configuration's
+    // "Open Badge"), before it is issued.
+    assert_eq!(b.text("#offered").await.unwrap(), BADGE);
     assert_eq!(b.text("#issuer").await.unwrap(), "Akashi Demo Issuer");
     assert_eq!(
         b.attribute("#tx_code", "inputmode")
