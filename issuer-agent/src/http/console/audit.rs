@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::ops_texts::{OpsTexts, action_label, ops};
@@ -229,45 +229,21 @@ pub async fn audit_csv(
         o.operator,
         o.detail,
     ]));
-    let state = Some((head, first, filter));
-    let body = futures_util::stream::unfold(state, move |state| {
+    let fetch = move |after: Cursor| {
         let app = app.clone();
-        async move {
-            let (mut chunk, page, mut filter) = state?;
-            chunk.push_str(&csv_rows(lang, &page));
-            let Some(next) = page.next else {
-                return Some((Ok::<_, std::io::Error>(chunk), None));
-            };
-            filter.after = Some(next);
-            match app.audit_export_batch(&filter).await {
-                Ok(page) => Some((Ok(chunk), Some((String::new(), page, filter)))),
-                Err(e) => {
-                    // The file is cut short; the browser reports the download failed.
-                    tracing::error!(error = %e, "audit export");
-                    Some((Err(std::io::Error::other("export failed")), None))
-                }
-            }
-        }
-    });
-    let mut r = Response::new(axum::body::Body::from_stream(body));
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        header::HeaderValue::from_static("attachment; filename=\"audit.csv\""),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        header::HeaderValue::from_static("nosniff"),
-    );
-    Ok(r)
+        let mut filter = filter.clone();
+        filter.after = Some(after);
+        async move { app.audit_export_batch(&filter).await }
+    };
+    Ok(super::csv::streamed(
+        "attachment; filename=\"audit.csv\"",
+        "audit export",
+        head,
+        first,
+        |page: &AuditPage| page.next.clone(),
+        move |page: &AuditPage| csv_rows(lang, page),
+        fetch,
+    ))
 }
 
 #[cfg(test)]

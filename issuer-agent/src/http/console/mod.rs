@@ -16,6 +16,7 @@
 mod achievements;
 mod audit;
 mod badge;
+mod csv;
 mod delivery;
 mod import;
 mod import_texts;

@@ -454,45 +454,21 @@ pub async fn registrations_csv(
         t.status,
         t.registered,
     ]));
-    let state = Some((head, first, filter));
-    let body = futures_util::stream::unfold(state, move |state| {
+    let fetch = move |after: Cursor| {
         let app = app.clone();
-        async move {
-            let (mut chunk, page, mut filter) = state?;
-            chunk.push_str(&csv_rows(lang, &page));
-            let Some(next) = page.next else {
-                return Some((Ok::<_, std::io::Error>(chunk), None));
-            };
-            filter.after = Some(next);
-            match app.export_batch(&filter).await {
-                Ok(page) => Some((Ok(chunk), Some((String::new(), page, filter)))),
-                Err(e) => {
-                    // The file is cut short; the browser reports the download failed.
-                    tracing::error!(error = %e, "registrations export");
-                    Some((Err(std::io::Error::other("export failed")), None))
-                }
-            }
-        }
-    });
-    let mut r = Response::new(axum::body::Body::from_stream(body));
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        header::HeaderValue::from_static("attachment; filename=\"registrations.csv\""),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        header::HeaderValue::from_static("nosniff"),
-    );
-    Ok(r)
+        let mut filter = filter.clone();
+        filter.after = Some(after);
+        async move { app.export_batch(&filter).await }
+    };
+    Ok(super::csv::streamed(
+        "attachment; filename=\"registrations.csv\"",
+        "registrations export",
+        head,
+        first,
+        |page: &RegistrationPage| page.next.clone(),
+        move |page: &RegistrationPage| csv_rows(lang, page),
+        fetch,
+    ))
 }
 
 /// A batch of the export as CSV lines.
