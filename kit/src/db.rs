@@ -410,7 +410,10 @@ mod tests {
         // Hold two connections open while the judge looks.
         let first = pool.acquire().await.expect("a connection");
         let second = pool.acquire().await.expect("a second connection");
-        let judge = concat!(env!("CARGO_MANIFEST_DIR"), "/src/testdata/socket_nodelay.py");
+        let judge = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/testdata/socket_nodelay.py"
+        );
         let out = tokio::process::Command::new("python3")
             .arg(judge)
             .arg(std::process::id().to_string())
@@ -419,6 +422,11 @@ mod tests {
             .await
             .expect("python3 runs");
         let stdout = String::from_utf8_lossy(&out.stdout);
+        if out.status.code() == Some(3) {
+            // Not root and ptrace_scope > 0: the check needs those rights (CI runs as root).
+            eprintln!("skipped: no rights to inspect this process's sockets (pidfd_getfd: EPERM)");
+            return;
+        }
         assert!(
             out.status.success(),
             "the judge failed ({}): {stdout}{}",
@@ -426,7 +434,10 @@ mod tests {
             String::from_utf8_lossy(&out.stderr)
         );
         let flags: Vec<&str> = stdout.lines().collect();
-        assert!(flags.len() >= 2, "two connections to port {port}: {flags:?}");
+        assert!(
+            flags.len() >= 2,
+            "two connections to port {port}: {flags:?}"
+        );
         assert!(
             flags.iter().all(|f| *f == "1"),
             "every connection to PostgreSQL has TCP_NODELAY: {flags:?}"

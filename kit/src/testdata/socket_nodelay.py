@@ -4,10 +4,12 @@ The judge of `kit::db` test `postgres_tcp_connections_have_nodelay`: Rust code h
 wrap a raw file descriptor (`unsafe_code = "forbid"`), so this script copies the test
 process's sockets with pidfd_getfd(2) (Linux 5.6+, needs ptrace rights over PID: the same
 user with ptrace_scope 0, or root) and reads the option back with getsockopt(2).
-Usage: python3 socket_nodelay.py PID PORT. Exit 2 when nothing can be inspected.
+Usage: python3 socket_nodelay.py PID PORT. Exit 2 when no such socket is found, 3 without
+the rights to copy sockets (EPERM).
 """
 
 import ctypes
+import errno
 import os
 import socket
 import sys
@@ -28,7 +30,8 @@ for name in os.listdir(f"/proc/{pid}/fd"):
     fd = libc.syscall(SYS_PIDFD_GETFD, pidfd, int(name), 0)
     if fd < 0:
         err = ctypes.get_errno()
-        sys.exit(f"pidfd_getfd({name}): {os.strerror(err)}")
+        print(f"pidfd_getfd({name}): {os.strerror(err)}", file=sys.stderr)
+        sys.exit(3 if err == errno.EPERM else 1)
     s = socket.socket(fileno=fd)
     try:
         if s.family in (socket.AF_INET, socket.AF_INET6) and s.type == socket.SOCK_STREAM:
