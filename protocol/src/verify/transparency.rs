@@ -559,4 +559,57 @@ mod tests {
         assert_eq!(log_of("did:web:issuer.example"), None);
         assert_eq!(log_of("https://"), None);
     }
+
+    #[test]
+    fn a_witness_policy_counts_valid_cosignatures_of_its_keys_only() {
+        use crate::tlog::witness::Cosigner;
+        let log = NoteSigner::generate(ORIGIN).unwrap();
+        let c = Checkpoint {
+            origin: ORIGIN.into(),
+            size: 3,
+            root: [4; 32],
+            extensions: vec![],
+        };
+        let note = c.sign(&log).unwrap();
+        let w1 = Cosigner::from_seed("w1.example/w", &[1; 32]).unwrap();
+        let w2 = Cosigner::from_seed("w2.example/w", &[2; 32]).unwrap();
+        let w3 = Cosigner::from_seed("w3.example/w", &[3; 32]).unwrap();
+        let keys: Vec<String> = [&w1, &w2, &w3]
+            .iter()
+            .map(|w| w.verifier().to_vkey())
+            .collect();
+        let text = c.to_text();
+        let cosigned = format!("{note}{}{}", w1.cosign(&text, 10), w2.cosign(&text, 11));
+        let two = WitnessPolicy::new(2, &keys).unwrap();
+        assert_eq!(
+            two.check(&cosigned),
+            Ok("cosigned by w1.example/w, w2.example/w".into())
+        );
+        let all = WitnessPolicy::new(3, &keys).unwrap();
+        assert_eq!(
+            all.check(&cosigned).unwrap_err(),
+            "the issuer's log checkpoint has 2 valid cosignature(s) from the witnesses \
+             required (w1.example/w, w2.example/w, w3.example/w), fewer than the 3 required \
+             (cosigned by w1.example/w, w2.example/w)"
+        );
+        // A cosignature of another checkpoint, or by a key not in the policy, counts not.
+        let other = Checkpoint {
+            size: 4,
+            ..c.clone()
+        }
+        .to_text();
+        let stale = format!("{note}{}", w1.cosign(&other, 10));
+        assert!(two.check(&stale).unwrap_err().contains("has 0 valid"));
+        let stranger = Cosigner::from_seed("w1.example/w", &[9; 32]).unwrap();
+        let forged = format!("{note}{}{}", stranger.cosign(&text, 1), w2.cosign(&text, 1));
+        assert!(two.check(&forged).unwrap_err().contains("has 1 valid"));
+        // Impossible policies are refused when configured.
+        assert!(WitnessPolicy::new(0, &keys).is_err());
+        assert!(WitnessPolicy::new(4, &keys).is_err());
+        assert!(
+            WitnessPolicy::new(1, &[log.verifier().to_vkey()])
+                .unwrap_err()
+                .contains("not of type Ed25519 cosignature")
+        );
+    }
 }

@@ -505,4 +505,66 @@ async fn a_witness_cosigns_the_issuers_checkpoints_and_verifiers_require_it() {
     assert_eq!(s, 403, "{body}");
     let (s, _, _) = post("hello".into()).await;
     assert_eq!(s, 400);
+
+    // `akashi witness`, the real binary: it prints where it listens and its key, and
+    // cosigns the issuer's checkpoint with that key.
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_akashi-launcher"))
+        .args([
+            "witness",
+            "--listen",
+            "127.0.0.1:0",
+            "--name",
+            "localhost/bin-witness",
+        ])
+        .arg("--key-file")
+        .arg(dir.path().join("bin-witness.key"))
+        .arg("--state")
+        .arg(dir.path().join("bin-witness.json"))
+        .arg("--log-key")
+        .arg(t.stack.issuer.app.tlog.verifier().to_vkey())
+        .stdout(std::process::Stdio::piped())
+        // It warns that the temporary directory is open to others; not this test's matter.
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the launcher runs");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next_line().await.unwrap().expect("where it listens");
+    let url = first
+        .split(" at ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_owned();
+    let second = lines.next_line().await.unwrap().expect("its key");
+    let key =
+        protocol::tlog::witness::CosignatureVerifier::parse(second.rsplit(' ').next().unwrap())
+            .unwrap_or_else(|e| panic!("{e}: {second}"));
+    assert_eq!(key.name(), "localhost/bin-witness");
+    let r = t
+        .http
+        .post(&url)
+        .body(format!("old 0\n\n{signed_only}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let line = r.text().await.unwrap();
+    assert_eq!(
+        cosigned_by(&format!("{signed_only}{line}"), std::slice::from_ref(&key)).len(),
+        1,
+        "{line}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in ["bin-witness.key", "bin-witness.json"] {
+            let mode = std::fs::metadata(dir.path().join(f))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{f}");
+        }
+    }
+    child.kill().await.unwrap();
 }

@@ -373,11 +373,11 @@ impl Witness {
             });
         }
         match latest {
-            Some(l) if l.size == cp.size => {
-                if l.root != cp.root {
-                    return Err(WitnessError::RootConflict { size: cp.size });
-                }
+            Some(l) if l.size == cp.size && l.root != cp.root => {
+                return Err(WitnessError::RootConflict { size: cp.size });
             }
+            // The same tree again: cosigned again, with a fresh timestamp.
+            Some(l) if l.size == cp.size => {}
             Some(l) if l.size > 0 => {
                 verify_consistency(l.size, cp.size, &l.root, &cp.root, &request.proof).map_err(
                     |e| WitnessError::Inconsistent {

@@ -96,6 +96,12 @@ fn a_witness_cosigns_consistent_checkpoints_only() {
     assert_eq!(AddCheckpoint::parse(r.to_body().as_bytes()).unwrap(), r);
     let (latest2, _) = w.add_checkpoint(&r, Some(latest), 11).unwrap();
     assert_eq!(latest2.size, 12);
+    // The same checkpoint again: cosigned again, the state unchanged.
+    let again = req(12, vec![], 12);
+    assert_eq!(
+        w.add_checkpoint(&again, Some(latest2), 12).unwrap().0,
+        latest2
+    );
 
     // The size it cosigned last is not the one the log claims: 409 with the size.
     let e = w
