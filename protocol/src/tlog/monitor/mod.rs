@@ -18,7 +18,7 @@
 //!
 //! The report's JSON form ([`Report`], `--json`) is stable: fields are only ever added.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use base64::Engine;
@@ -35,6 +35,9 @@ use crate::fetch::{FetchError, HttpGet};
 
 /// The largest entry bundle read: 256 entries of the largest size a bundle can hold.
 const MAX_BUNDLE_BYTES: usize = 256 * (2 + 65_535);
+/// The largest tree a run reads: it keeps 32 bytes per entry (the leaf hashes) and the
+/// achievement of each issued credential's status reference, not the entries.
+pub const MAX_TREE_SIZE: u64 = 10_000_000;
 
 /// Why a run of the monitor failed. Each variant names the check and the resource.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -132,6 +135,8 @@ pub enum MonitorError {
         seen: String,
         now: String,
     },
+    #[error("the checkpoint's tree has {size} entries, more than the {max} this monitor reads")]
+    TreeTooLarge { size: u64, max: u64 },
     #[error("the log shrank: it now has {now} entries, the checkpoint seen before had {seen}")]
     Shrunk { seen: u64, now: u64 },
     #[error("entry {index} is not an Akashi log entry: {reason}")]
@@ -337,10 +342,19 @@ pub async fn run(
             now: cp.size,
         });
     }
+    if cp.size > MAX_TREE_SIZE {
+        return Err(MonitorError::TreeTooLarge {
+            size: cp.size,
+            max: MAX_TREE_SIZE,
+        });
+    }
 
     // 2. Every entry and every level-0 hash, from the bundles and tiles of the tree.
-    let mut entries: Vec<Vec<u8>> = Vec::with_capacity(cp.size.min(1 << 20) as usize);
-    let mut tile_leaves: Vec<Hash> = Vec::with_capacity(entries.capacity());
+    // Entries are hashed and counted bundle by bundle, and not kept; what they say is
+    // reported only if the tree checks out.
+    let mut leaves: Vec<Hash> = Vec::with_capacity(cp.size as usize);
+    let mut tile_leaves: Vec<Hash> = Vec::with_capacity(cp.size as usize);
+    let mut tally = Tally::new(previous.map_or(0, |p| p.size));
     let mut index = 0u64;
     while let Some(t) = Tile::in_tree(0, index, cp.size) {
         let (start, _) = t.leaf_range().unwrap_or((0, 0));
@@ -369,11 +383,13 @@ pub async fn run(
             }
             std::cmp::Ordering::Equal => {}
         }
-        entries.extend(got);
+        for (k, e) in got.iter().enumerate() {
+            leaves.push(leaf_hash(e));
+            tally.add(start + k as u64, e);
+        }
         tile_leaves.extend(fetch_hashes(http, &log, t, cp.size).await?);
         index += 1;
     }
-    let leaves: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
 
     // 3. The root: from the entries, else tell a rewritten entry from a forged tree.
     if root(&leaves) != cp.root {
@@ -451,8 +467,11 @@ pub async fn run(
     }
 
     // 6. What the entries say.
+    if let Some(e) = tally.error {
+        return Err(e);
+    }
     let root_b64 = STANDARD.encode(cp.root);
-    let mut report = Report {
+    let report = Report {
         log: log.clone(),
         origin: cp.origin.clone(),
         key: verifier.to_vkey(),
@@ -464,13 +483,12 @@ pub async fn run(
             root: p.root.clone(),
             checked_at: p.checked_at,
         }),
-        totals: Counts::default(),
-        new: Counts::default(),
-        by_achievement: BTreeMap::new(),
-        by_day: BTreeMap::new(),
-        status_without_issuance: Vec::new(),
+        totals: tally.totals,
+        new: tally.new,
+        by_achievement: tally.by_achievement,
+        by_day: tally.by_day,
+        status_without_issuance: tally.status_without_issuance,
     };
-    count(&mut report, &entries, previous.map_or(0, |p| p.size))?;
     let state = State {
         log,
         key: verifier.to_vkey(),
@@ -632,13 +650,49 @@ fn day(at: i64) -> Option<String> {
     ))
 }
 
-fn count(report: &mut Report, entries: &[Vec<u8>], new_from: u64) -> Result<(), MonitorError> {
-    let mut achievement_of: std::collections::HashMap<(i64, i64), String> =
-        std::collections::HashMap::new();
-    for (i, bytes) in entries.iter().enumerate() {
-        let index = i as u64;
-        let bad = |reason: String| MonitorError::BadEntry { index, reason };
-        let entry = Entry::parse(bytes).map_err(|e| bad(e.to_string()))?;
+/// What the entries say, counted as they are fetched; the first entry that is not an
+/// Akashi entry is kept as the run's error (reported after the tree's checks, which name
+/// a rewritten entry more precisely).
+struct Tally {
+    new_from: u64,
+    totals: Counts,
+    new: Counts,
+    by_achievement: BTreeMap<String, Counts>,
+    by_day: BTreeMap<String, Counts>,
+    status_without_issuance: Vec<String>,
+    /// The achievement (an index into `achievements`) of each issued status reference.
+    achievement_of: HashMap<(i64, i64), usize>,
+    achievements: Vec<String>,
+    achievement_index: HashMap<String, usize>,
+    error: Option<MonitorError>,
+}
+
+impl Tally {
+    fn new(new_from: u64) -> Tally {
+        Tally {
+            new_from,
+            totals: Counts::default(),
+            new: Counts::default(),
+            by_achievement: BTreeMap::new(),
+            by_day: BTreeMap::new(),
+            status_without_issuance: Vec::new(),
+            achievement_of: HashMap::new(),
+            achievements: Vec::new(),
+            achievement_index: HashMap::new(),
+            error: None,
+        }
+    }
+
+    fn add(&mut self, index: u64, bytes: &[u8]) {
+        if self.error.is_none()
+            && let Err(reason) = self.try_add(index, bytes)
+        {
+            self.error = Some(MonitorError::BadEntry { index, reason });
+        }
+    }
+
+    fn try_add(&mut self, index: u64, bytes: &[u8]) -> Result<(), String> {
+        let entry = Entry::parse(bytes).map_err(|e| e.to_string())?;
         let (what, at, achievement) = match entry {
             Entry::Issued {
                 status,
@@ -646,8 +700,16 @@ fn count(report: &mut Report, entries: &[Vec<u8>], new_from: u64) -> Result<(), 
                 at,
                 ..
             } => {
-                achievement_of.insert((status.list, status.index), achievement.clone());
-                (Counted::Issued, at, Some(achievement))
+                let next = self.achievements.len();
+                let a = *self
+                    .achievement_index
+                    .entry(achievement.clone())
+                    .or_insert(next);
+                if a == next {
+                    self.achievements.push(achievement);
+                }
+                self.achievement_of.insert((status.list, status.index), a);
+                (Counted::Issued, at, Some(a))
             }
             Entry::Status { status, value, at } => {
                 let what = match value {
@@ -655,31 +717,36 @@ fn count(report: &mut Report, entries: &[Vec<u8>], new_from: u64) -> Result<(), 
                     1 => Counted::Revoked,
                     2 => Counted::Suspended,
                     v => {
-                        return Err(bad(format!(
+                        return Err(format!(
                             "status value {v} is none of 0 (valid), 1 (revoked), 2 (suspended)"
-                        )));
+                        ));
                     }
                 };
-                let achievement = achievement_of.get(&(status.list, status.index)).cloned();
-                if achievement.is_none() {
-                    report
-                        .status_without_issuance
+                let a = self
+                    .achievement_of
+                    .get(&(status.list, status.index))
+                    .copied();
+                if a.is_none() {
+                    self.status_without_issuance
                         .push(format!("{}/{}", status.list, status.index));
                 }
-                (what, at, achievement)
+                (what, at, a)
             }
         };
-        let day = day(at).ok_or_else(|| bad(format!("`at` {at} is not a time")))?;
-        report.totals.add(what);
-        if index >= new_from {
-            report.new.add(what);
+        let day = day(at).ok_or_else(|| format!("`at` {at} is not a time"))?;
+        self.totals.add(what);
+        if index >= self.new_from {
+            self.new.add(what);
         }
         if let Some(a) = achievement {
-            report.by_achievement.entry(a).or_default().add(what);
+            self.by_achievement
+                .entry(self.achievements[a].clone())
+                .or_default()
+                .add(what);
         }
-        report.by_day.entry(day).or_default().add(what);
+        self.by_day.entry(day).or_default().add(what);
+        Ok(())
     }
-    Ok(())
 }
 
 impl Report {

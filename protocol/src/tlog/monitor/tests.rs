@@ -436,6 +436,24 @@ async fn a_fork_and_a_shrunk_tree_fail_loudly() {
 }
 
 #[tokio::test]
+async fn a_tree_too_large_to_read_is_refused_before_any_tile_is_fetched() {
+    let served = Served::default();
+    let note = Checkpoint {
+        origin: ORIGIN.into(),
+        size: MAX_TREE_SIZE + 1,
+        root: [0; 32],
+        extensions: vec![],
+    }
+    .sign(&signer())
+    .unwrap();
+    served.set("checkpoint", note.into_bytes());
+    assert_eq!(
+        first_run(&served).await.unwrap_err().to_string(),
+        "the checkpoint's tree has 10000001 entries, more than the 10000000 this monitor reads"
+    );
+}
+
+#[tokio::test]
 async fn malformed_entries_are_named() {
     let mut entries = three_hundred();
     entries[7] = status(7, 9, DAY1);
