@@ -191,3 +191,99 @@ pub fn load_or_create_seed(path: &Path) -> Result<[u8; 32], WitnessStateError> {
         Err(e) => Err(err(e.to_string())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::tlog::checkpoint::Checkpoint;
+    use protocol::tlog::note::NoteSigner;
+    use protocol::tlog::witness::Cosigner;
+
+    fn service(path: &Path, log: &NoteSigner) -> WitnessService {
+        WitnessService::open(
+            Witness {
+                cosigner: Cosigner::from_seed("w.example/w", &[3; 32]).unwrap(),
+                logs: vec![log.verifier().clone()],
+            },
+            path,
+            protocol::clock::Clock::system(),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_state_survives_a_restart_and_a_stale_size_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let log = NoteSigner::from_seed("log.example/log", &[1; 32]).unwrap();
+        let note = Checkpoint {
+            origin: "log.example/log".into(),
+            size: 1,
+            root: protocol::tlog::leaf_hash(b"one"),
+            extensions: vec![],
+        }
+        .sign(&log)
+        .unwrap();
+        let w = service(&path, &log);
+        let line = w
+            .add_checkpoint(format!("old 0\n\n{note}").as_bytes())
+            .await
+            .unwrap();
+        assert!(line.starts_with("\u{2014} w.example/w "), "{line}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // Restarted, it remembers size 1: old 0 is stale (409 with the size).
+        let w = service(&path, &log);
+        assert!(matches!(
+            w.add_checkpoint(format!("old 0\n\n{note}").as_bytes())
+                .await,
+            Err(AddError::Refused(WitnessError::SizeConflict {
+                old: 0,
+                latest: 1
+            }))
+        ));
+        // A state it cannot write: refused, not cosigned, and not remembered.
+        let other = NoteSigner::from_seed("other.example/log", &[2; 32]).unwrap();
+        let gone = dir.path().join("missing-dir").join("state.json");
+        let w = WitnessService::open(
+            Witness {
+                cosigner: Cosigner::from_seed("w.example/w", &[3; 32]).unwrap(),
+                logs: vec![other.verifier().clone()],
+            },
+            &gone,
+            protocol::clock::Clock::system(),
+        )
+        .unwrap();
+        let note = Checkpoint {
+            origin: "other.example/log".into(),
+            size: 1,
+            root: [0; 32],
+            extensions: vec![],
+        }
+        .sign(&other)
+        .unwrap();
+        let body = format!("old 0\n\n{note}");
+        assert!(matches!(
+            w.add_checkpoint(body.as_bytes()).await,
+            Err(AddError::State(_))
+        ));
+        assert!(matches!(
+            w.add_checkpoint(body.as_bytes()).await,
+            Err(AddError::State(_))
+        ));
+    }
+
+    #[test]
+    fn the_seed_file_is_created_private_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.key");
+        let seed = load_or_create_seed(&path).unwrap();
+        assert_eq!(load_or_create_seed(&path).unwrap(), seed);
+        std::fs::write(&path, "short").unwrap();
+        assert!(load_or_create_seed(&path).is_err());
+    }
+}
