@@ -158,6 +158,22 @@ pub struct Config {
     /// variable sets it).
     #[arg(skip)]
     pub new_keys: NewKeys,
+    /// Witnesses asked to cosign each new checkpoint of the transparency log (C2SP
+    /// tlog-witness), comma-separated, each `<submission prefix URL>=<witness key>` (the
+    /// key a C2SP cosignature vkey, `<name>+<key id>+<base64 key>`). Empty: none.
+    #[arg(
+        long = "issuer-witnesses",
+        env = "ISSUER_WITNESSES",
+        value_delimiter = ','
+    )]
+    pub witnesses: Vec<String>,
+    /// Development and tests: the witnesses may be `http://` loopback addresses.
+    #[arg(
+        long = "issuer-witness-allow-loopback",
+        env = "ISSUER_WITNESS_ALLOW_LOOPBACK",
+        default_value_t = false
+    )]
+    pub witness_allow_loopback: bool,
     /// The argon2id cost of new console operators' password hashes: argon2's default; only
     /// tests lower it (no flag or variable sets it).
     #[arg(skip)]
@@ -209,6 +225,8 @@ impl Config {
             x509_key: None,
             outbox_concurrency: defaults::OUTBOX_CONCURRENCY,
             new_keys: NewKeys::GENERATE,
+            witnesses: Vec::new(),
+            witness_allow_loopback: false,
             password_cost: kit::password::PasswordCost::DEFAULT,
         }
     }

@@ -27,6 +27,7 @@ mod interop;
 mod issuance;
 mod issuer_x5c;
 mod mail;
+mod monitor;
 mod openapi;
 mod passkeys;
 mod people;
