@@ -115,6 +115,7 @@ fn person(ach: &str, i: usize, t0: i64) -> RegistrationInsert {
         },
         sent_at: None,
         last_error: given_up.then(|| "550 no such user".into()),
+        bounced_at: None,
     }];
     RegistrationInsert {
         registration: RegistrationRow {

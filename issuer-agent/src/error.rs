@@ -47,6 +47,9 @@ pub enum AppError {
         needs: &'static str,
     },
     /// A console passkey ceremony failed: the check, named.
+    /// A delivery status notification handed in was not taken (the check named).
+    #[error("bounce: {0}")]
+    Bounce(#[from] crate::domain::bounces::BounceError),
     #[error("passkey: {0}")]
     Passkey(#[from] PasskeyError),
     #[error("configuration: {0}")]

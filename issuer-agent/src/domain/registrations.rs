@@ -179,6 +179,7 @@ impl App {
             next_attempt_at: now,
             sent_at: None,
             last_error: None,
+            bounced_at: None,
         }
     }
 
@@ -553,7 +554,9 @@ impl App {
         let messages = rows
             .into_iter()
             .map(|m| {
-                let status = if m.sent_at.is_some() {
+                let status = if m.bounced_at.is_some() {
+                    "bounced"
+                } else if m.sent_at.is_some() {
                     "sent"
                 } else if m.next_attempt_at == i64::MAX {
                     "failed"
@@ -626,7 +629,9 @@ impl App {
                 let token = self
                     .invitation(&r, &achievement)
                     .sign(&self.es256, &self.kid);
-                let url = format!("{wallet}/register?invitation={token}");
+                // Through the issuer, which notes the first opening and sends the browser
+                // on to the wallet's registration page (domain::bounces).
+                let url = format!("{}/invitations/open?invitation={token}", self.issuer_id);
                 (
                     letters::invitation(&facts, &url, r.invitation_expires_at),
                     vec![url],
@@ -668,12 +673,14 @@ impl App {
             .render(&self.branding())
             .map_err(|e| AppError::Internal(format!("message {}: {e}", m.id)))?;
         let message_id = kit::mail::message_id(&m.id, &self.issuer_id);
+        let return_path = crate::domain::bounces::return_path(self, &m.id);
         let head = Head {
             from: &settings.mail_from,
             to_name: Some(&r.name),
             to: &r.email,
             subject: &letter.subject,
             message_id: &message_id,
+            return_path: return_path.as_deref(),
         };
         let entry = DirEntry {
             id: m.id.clone(),

@@ -49,6 +49,9 @@ pub struct OutboxRow {
     pub next_attempt_at: i64,
     pub sent_at: Option<i64>,
     pub last_error: Option<String>,
+    /// When the message was refused for good (migration 0021): by the mail server during
+    /// delivery, or by a delivery status notification later.
+    pub bounced_at: Option<i64>,
 }
 
 kit::outbox_row!(OutboxRow);
@@ -82,9 +85,9 @@ pub struct OutboxCounts {
 
 const REGISTRATION_COLUMNS: &str = "id, achievement_id, name, email, email_key, locale, tx_code, evidence, results, \
      invitation_expires_at, wallet_registered_at, created_at";
-const OUTBOX_COLUMNS: &str = "id, registration_id, offer_id, kind, recipient, created_at, attempts, next_attempt_at, sent_at, last_error";
+const OUTBOX_COLUMNS: &str = "id, registration_id, offer_id, kind, recipient, created_at, attempts, next_attempt_at, sent_at, last_error, bounced_at";
 
-/// The email outbox (migrations 0005, 0009): `kit::mail::outbox`'s columns and the
+/// The email outbox (migrations 0005, 0009, 0021): `kit::mail::outbox`'s columns and the
 /// registration and offer each message is written from.
 pub const OUTBOX: Outbox<OutboxRow> = Outbox::new("outbox", OUTBOX_COLUMNS);
 
@@ -597,6 +600,7 @@ mod tests {
                 next_attempt_at: 1,
                 sent_at: None,
                 last_error: None,
+                bounced_at: None,
             }],
             events: vec![EventRow {
                 registration_id: id,
