@@ -24,8 +24,8 @@ use protocol::invitation::{Invitation, Unverified};
 use serde::Serialize;
 
 use crate::App;
-use crate::error::AppError;
-use crate::mail::dsn::{self, DsnError};
+use crate::error::{AppError, BounceError};
+use crate::mail::dsn;
 use crate::store::{BounceSource, Bounced};
 
 /// The MAC label of the return path's tag.
@@ -34,38 +34,6 @@ const RETURN_PATH_MAC_LABEL: &str = "outbox-return-path";
 const TAG_BYTES: usize = 8;
 /// The local part's prefix; the rest is `<message id>-<tag>`.
 const LOCAL_PREFIX: &str = "bounces+";
-
-/// Why a notification handed in was not taken, by check.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum BounceError {
-    #[error(transparent)]
-    Dsn(#[from] DsnError),
-    #[error(
-        "no return path of this issuer: none of the addresses the notification was delivered to ({0}) is bounces+…@ the ISSUER_BOUNCE_DOMAIN"
-    )]
-    NoReturnPath(String),
-    #[error(
-        "ISSUER_BOUNCE_DOMAIN is not set: emails carry no return path a notification could name"
-    )]
-    NotConfigured,
-    #[error("the return path {0:?} carries a tag that is not this issuer's for that message")]
-    ForgedTag(String),
-    #[error("no email has the id the return path names ({0})")]
-    UnknownMessage(String),
-    #[error(
-        "the notification is about {reported}, not {recipient}, to whom the email of this return path was sent"
-    )]
-    OtherRecipient { reported: String, recipient: String },
-    #[error(
-        "not a permanent failure: {recipient} has Action {action:?}, Status {status:?} (a bounce is Action failed with a 5.x.x status)"
-    )]
-    NotPermanent {
-        recipient: String,
-        action: String,
-        status: String,
-    },
-}
 
 /// What a notification handed in did.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

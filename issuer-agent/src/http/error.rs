@@ -68,7 +68,7 @@ impl IntoResponse for AppError {
                 None,
             ),
             AppError::Bounce(e) => {
-                use crate::domain::bounces::BounceError as B;
+                use crate::error::BounceError as B;
                 use crate::mail::dsn::DsnError;
                 let (status, title) = match &e {
                     B::Dsn(DsnError::TooLarge { .. }) => {

@@ -150,10 +150,6 @@ impl Store {
     /// that order): the unsent ones (few, read through the partial indexes of unsent rows)
     /// by state, and the sent ones as all the others (one `COUNT(*)`, no row read).
     pub async fn delivery_counts(&self, now: i64) -> Result<Vec<(&'static str, i64)>, StoreError> {
-        #[expect(
-            clippy::type_complexity,
-            reason = "the counts of one query, named below"
-        )]
         let (total, unsent, queued, sending, failed, bounced, bounced_unsent): (
             i64,
             i64,
