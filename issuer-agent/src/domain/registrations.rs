@@ -108,8 +108,13 @@ pub struct RegistrationView {
     pub wallet_registered_at: Option<i64>,
     #[schema(value_type = Vec<Object>)]
     pub offers: Vec<Value>,
+    /// Each email: `id`, `kind`, `to`, `status` (pending, retrying, failed, bounced,
+    /// sent), `attempts`, `sent_at`, `last_error` (the mail server's reply, or the bounce's
+    /// status and diagnostic), `offer_id`.
     #[schema(value_type = Vec<Object>)]
     pub messages: Vec<Value>,
+    /// What happened, oldest first (`registered`, `invitation_email_sent`,
+    /// `invitation_opened`, `mail_bounced`, `wallet_registered`, `issued`, …).
     #[schema(value_type = Vec<Object>)]
     pub history: Vec<Value>,
 }
