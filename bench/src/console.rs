@@ -130,6 +130,7 @@ fn person(ach: &str, i: usize, t0: i64) -> RegistrationInsert {
             results: None,
             invitation_expires_at: created_at + 86_400 * 30,
             wallet_registered_at: (i % 100 >= 70).then_some(created_at),
+            invitation_opened_at: None,
             created_at,
         },
         offer,

@@ -106,6 +106,8 @@ pub struct RegistrationView {
     pub created_at: i64,
     pub invitation_expires_at: i64,
     pub wallet_registered_at: Option<i64>,
+    /// When the person first opened the invitation's link (a valid invitation).
+    pub invitation_opened_at: Option<i64>,
     #[schema(value_type = Vec<Object>)]
     pub offers: Vec<Value>,
     /// Each email: `id`, `kind`, `to`, `status` (pending, retrying, failed, bounced,
@@ -241,6 +243,7 @@ impl App {
             results: r.results,
             invitation_expires_at: now + self.settings().invitation_ttl,
             wallet_registered_at: wallet_known.then_some(now),
+            invitation_opened_at: None,
             created_at: now,
         };
         let mut events = vec![event(
@@ -588,6 +591,7 @@ impl App {
             created_at: r.created_at,
             invitation_expires_at: r.invitation_expires_at,
             wallet_registered_at: r.wallet_registered_at,
+            invitation_opened_at: r.invitation_opened_at,
             offers: offer_views,
             messages,
             history: history.into_iter().map(|(_, v)| v).collect(),

@@ -608,6 +608,7 @@ mod tests {
                 results: None,
                 invitation_expires_at: 10_000,
                 wallet_registered_at: i.is_multiple_of(10).then_some(created_at),
+                invitation_opened_at: None,
                 created_at,
             },
             offer: None,

@@ -547,6 +547,7 @@ mod tests {
                 results: None,
                 invitation_expires_at: 10_000,
                 wallet_registered_at: None,
+                invitation_opened_at: None,
                 created_at: at,
             },
             offer: None,

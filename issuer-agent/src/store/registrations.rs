@@ -25,6 +25,9 @@ pub struct RegistrationRow {
     pub invitation_expires_at: i64,
     pub wallet_registered_at: Option<i64>,
     pub created_at: i64,
+    /// When the person first opened the invitation's link (migration 0021).
+    #[sqlx(default)]
+    pub invitation_opened_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
@@ -84,7 +87,7 @@ pub struct OutboxCounts {
 }
 
 const REGISTRATION_COLUMNS: &str = "id, achievement_id, name, email, email_key, locale, tx_code, evidence, results, \
-     invitation_expires_at, wallet_registered_at, created_at";
+     invitation_expires_at, wallet_registered_at, created_at, invitation_opened_at";
 const OUTBOX_COLUMNS: &str = "id, registration_id, offer_id, kind, recipient, created_at, attempts, next_attempt_at, sent_at, last_error, bounced_at";
 
 /// The email outbox (migrations 0005, 0009, 0021): `kit::mail::outbox`'s columns and the
@@ -586,6 +589,7 @@ mod tests {
                 results: None,
                 invitation_expires_at: 1_000,
                 wallet_registered_at: None,
+                invitation_opened_at: None,
                 created_at: 1,
             },
             offer: None,

@@ -199,6 +199,8 @@ async fn opened_invitations_and_bounces_reach_the_console_and_forged_reports_do_
         .filter(|e| e.event == "invitation_opened")
         .collect();
     assert_eq!(opened.len(), 1, "noted once: {opened:?}");
+    let view = app.registration_view(&di).await.unwrap();
+    assert_eq!(view.invitation_opened_at, Some(opened[0].at));
     // A tampered or missing invitation notes nothing and still goes to the wallet, which
     // explains; nothing but the wallet is ever the target.
     let tampered = link.replace("invitation=ey", "invitation=eyX");
