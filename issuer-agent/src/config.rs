@@ -94,6 +94,13 @@ pub struct Config {
         default_value = defaults::MAIL_FROM
     )]
     pub mail_from: String,
+    /// The domain of the emails' return path (VERP): each email is sent from the envelope
+    /// address `bounces+<token>@<domain>`, the token naming that email under a MAC, so a
+    /// bounce that comes back to it says which email bounced; the mail system of that
+    /// domain hands such bounces to `POST /admin/bounces`. Unset: the envelope sender is
+    /// the From address, as before (set it only once that domain takes `bounces+…` mail).
+    #[arg(long = "issuer-bounce-domain", env = "ISSUER_BOUNCE_DOMAIN")]
+    pub bounce_domain: Option<String>,
     /// Where emails go when `SMTP_URL` is unset. Unset: `<data-dir>/outbox`.
     #[arg(long = "issuer-outbox-dir", env = "ISSUER_OUTBOX_DIR")]
     pub outbox_dir: Option<PathBuf>,
@@ -214,6 +221,7 @@ impl Config {
             nonce_ttl: defaults::NONCE_TTL,
             smtp_url: None,
             mail_from: defaults::MAIL_FROM.into(),
+            bounce_domain: None,
             outbox_dir: None,
             wallet_url: defaults::WALLET_URL.into(),
             invitation_ttl: defaults::INVITATION_TTL,

@@ -189,6 +189,9 @@ impl App {
                 "ISSUER_LOGO_URL must be an http(s) URL, got {logo:?}"
             )));
         }
+        if let Some(domain) = &config.bounce_domain {
+            domain::bounces::check_bounce_domain(domain).map_err(AppError::Config)?;
+        }
         let mailer = mail::Mailer::new(
             "SMTP_URL",
             config.smtp_url.as_ref().map(|s| s.expose()),

@@ -12,6 +12,7 @@ mod check_camera;
 mod common;
 mod console;
 mod console_achievements;
+mod console_bounces;
 mod console_import;
 mod console_ops;
 mod console_settings;
