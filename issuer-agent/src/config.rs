@@ -81,6 +81,20 @@ pub struct Config {
         default_value_t = defaults::NONCE_TTL
     )]
     pub nonce_ttl: i64,
+    /// The OAuth clients of the authorization code flow, space-separated, each
+    /// `client_id=redirect_uri` (a client with several redirect URIs is listed once per
+    /// URI); a redirect URI is matched exactly. Unset: no client may use the flow (the
+    /// pre-authorized code flow needs none).
+    #[arg(
+        long = "issuer-oauth-clients",
+        env = "ISSUER_OAUTH_CLIENTS",
+        value_delimiter = ' '
+    )]
+    pub oauth_clients: Vec<String>,
+    /// Refuse authorization requests that were not pushed first (RFC 9126 §5,
+    /// `require_pushed_authorization_requests`).
+    #[arg(long = "issuer-require-par", env = "ISSUER_REQUIRE_PAR")]
+    pub require_par: bool,
     /// SMTP server for the emails, e.g. `smtp://localhost:25` (plain),
     /// `smtp://user:pass@host:587?tls=required` (STARTTLS), `smtps://user:pass@host:465`
     /// (TLS). Unset: emails are written to the outbox directory and listed at
@@ -196,6 +210,8 @@ impl Config {
             offer_ttl: defaults::OFFER_TTL,
             token_ttl: defaults::TOKEN_TTL,
             nonce_ttl: defaults::NONCE_TTL,
+            oauth_clients: Vec::new(),
+            require_par: false,
             smtp_url: None,
             mail_from: defaults::MAIL_FROM.into(),
             outbox_dir: None,
@@ -211,6 +227,23 @@ impl Config {
             new_keys: NewKeys::GENERATE,
             password_cost: kit::password::PasswordCost::DEFAULT,
         }
+    }
+
+    /// Whether `client_id` may use the authorization code flow with `redirect_uri` (exact
+    /// match against [`Config::oauth_clients`]); `None` when the client is unknown.
+    pub fn client_redirect(&self, client_id: &str, redirect_uri: &str) -> Option<bool> {
+        let mut known = false;
+        for entry in &self.oauth_clients {
+            if let Some((id, uri)) = entry.split_once('=')
+                && id == client_id
+            {
+                known = true;
+                if uri == redirect_uri {
+                    return Some(true);
+                }
+            }
+        }
+        known.then_some(false)
     }
 
     /// The directory emails are written to when no SMTP server is configured.

@@ -2,6 +2,7 @@
 //! HTTP handlers, the CLI and the tests alike.
 
 pub mod achievements;
+pub mod authorization;
 pub mod console;
 pub mod images;
 pub mod import;
@@ -26,4 +27,14 @@ pub fn status_name(status: i64) -> &'static str {
         2 => "suspended",
         _ => "unknown",
     }
+}
+
+/// An access token as a request presented it.
+#[derive(Debug, Clone)]
+pub struct Presented {
+    pub token: String,
+    /// `Authorization: DPoP` rather than `Bearer`.
+    pub dpop_scheme: bool,
+    /// The `DPoP` header, if any.
+    pub proof: Option<String>,
 }
