@@ -95,6 +95,23 @@ pub struct Config {
     /// `require_pushed_authorization_requests`).
     #[arg(long = "issuer-require-par", env = "ISSUER_REQUIRE_PAR")]
     pub require_par: bool,
+    /// The wallet providers whose wallet attestations (OpenID4VCI Appendix E) this issuer
+    /// trusts, space-separated, each `provider_id=<base64url of the provider's public
+    /// JWK>` (a provider with several keys is listed once per key).
+    #[arg(
+        long = "issuer-wallet-providers",
+        env = "ISSUER_WALLET_PROVIDERS",
+        value_delimiter = ' '
+    )]
+    pub wallet_providers: Vec<String>,
+    /// Require a wallet attestation and its proof of possession at the pushed
+    /// authorization request and token endpoints (client authentication
+    /// `attest_jwt_client_auth`); unset, one that is sent is still checked.
+    #[arg(
+        long = "issuer-require-wallet-attestation",
+        env = "ISSUER_REQUIRE_WALLET_ATTESTATION"
+    )]
+    pub require_wallet_attestation: bool,
     /// SMTP server for the emails, e.g. `smtp://localhost:25` (plain),
     /// `smtp://user:pass@host:587?tls=required` (STARTTLS), `smtps://user:pass@host:465`
     /// (TLS). Unset: emails are written to the outbox directory and listed at
@@ -212,6 +229,8 @@ impl Config {
             nonce_ttl: defaults::NONCE_TTL,
             oauth_clients: Vec::new(),
             require_par: false,
+            wallet_providers: Vec::new(),
+            require_wallet_attestation: false,
             smtp_url: None,
             mail_from: defaults::MAIL_FROM.into(),
             outbox_dir: None,
@@ -244,6 +263,19 @@ impl Config {
             }
         }
         known.then_some(false)
+    }
+
+    /// The public keys of wallet provider `provider_id` ([`Config::wallet_providers`]); a
+    /// malformed entry gives no key.
+    pub fn wallet_provider_keys(&self, provider_id: &str) -> Vec<protocol::keys::Jwk> {
+        self.wallet_providers
+            .iter()
+            .filter_map(|entry| entry.rsplit_once('='))
+            .filter(|(id, _)| *id == provider_id)
+            .filter_map(|(_, jwk)| protocol::b64::decode(jwk).ok())
+            .filter_map(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+            .filter_map(|v| protocol::keys::Jwk::from_value(&v).ok())
+            .collect()
     }
 
     /// The directory emails are written to when no SMTP server is configured.

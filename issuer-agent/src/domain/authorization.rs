@@ -14,10 +14,10 @@ use protocol::oauth::ErrorCode;
 use protocol::oauth::authorization::{
     AuthorizationRequest, PushedAuthorizationResponse, REQUEST_URI_PREFIX,
 };
-use protocol::oauth::{dpop, pkce};
+use protocol::oauth::{client_attestation, dpop, pkce};
 use protocol::oid4vci::{TokenRequest, TokenResponse};
 
-use super::Presented;
+use super::{ClientAttestation, Presented};
 use crate::App;
 use crate::error::AppError;
 use crate::store::AuthorizationCodeRow;
@@ -195,6 +195,55 @@ impl App {
         })
     }
 
+    /// Client authentication by wallet attestation (OpenID4VCI Appendix E): checked when
+    /// sent (for the request's `client_id`), required when the configuration says so; its
+    /// PoP's `jti` is used once, on any instance. Refusals are `invalid_client`, naming
+    /// the check.
+    pub async fn check_client_attestation(
+        &self,
+        headers: &ClientAttestation,
+        client_id: Option<&str>,
+    ) -> Result<(), AppError> {
+        if headers.attestation.is_none()
+            && headers.pop.is_none()
+            && !self.config.require_wallet_attestation
+        {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let verified = client_attestation::verify(
+            headers.attestation.as_deref(),
+            headers.pop.as_deref(),
+            &client_attestation::Expectations {
+                audience: &self.issuer_id,
+                client_id,
+                now,
+                max_age_secs: DPOP_MAX_AGE,
+                leeway_secs: DPOP_LEEWAY,
+            },
+            &|provider| self.config.wallet_provider_keys(provider),
+        )
+        .map_err(|e| AppError::oauth("invalid_client", e.to_string()))?;
+        let seen = protocol::b64::sha256(format!(
+            "client-attestation-pop:{}:{}",
+            verified.instance_jkt, verified.jti
+        ));
+        if !self
+            .store
+            .record_dpop_proof(&seen, now + DPOP_MAX_AGE + DPOP_LEEWAY)
+            .await?
+        {
+            return Err(AppError::oauth(
+                "invalid_client",
+                format!(
+                    "attestation PoP `jti` {:?} was already used (a replay)",
+                    verified.jti
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// The Pushed Authorization Request endpoint (RFC 9126 §2): the request is checked as
     /// the authorization endpoint would, stored, and named by a `request_uri` usable once,
     /// by the same client, for [`REQUEST_URI_TTL`] seconds. A `DPoP` proof binds the code
@@ -203,8 +252,11 @@ impl App {
         &self,
         req: &AuthorizationRequest,
         dpop_proof: Option<&str>,
+        attestation: &ClientAttestation,
     ) -> Result<PushedAuthorizationResponse, AppError> {
         let now = self.clock.now();
+        self.check_client_attestation(attestation, req.client_id.as_deref())
+            .await?;
         if req.request_uri.is_some() {
             return Err(AppError::oauth(
                 "invalid_request",
@@ -559,7 +611,10 @@ impl App {
         &self,
         form: &TokenRequest,
         dpop_proof: Option<&str>,
+        attestation: &ClientAttestation,
     ) -> Result<TokenResponse, AppError> {
+        self.check_client_attestation(attestation, form.client_id.as_deref())
+            .await?;
         match form.grant_type.as_str() {
             crate::domain::offers::PRE_AUTHORIZED_GRANT => {
                 let jkt = match dpop_proof {

@@ -38,3 +38,12 @@ pub struct Presented {
     /// The `DPoP` header, if any.
     pub proof: Option<String>,
 }
+
+/// The wallet attestation headers of a request (OpenID4VCI Appendix E), as sent.
+#[derive(Debug, Clone, Default)]
+pub struct ClientAttestation {
+    /// `OAuth-Client-Attestation`.
+    pub attestation: Option<String>,
+    /// `OAuth-Client-Attestation-PoP`.
+    pub pop: Option<String>,
+}

@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use protocol::oauth::authorization::{AuthorizationRequest, PushedAuthorizationResponse};
 
-use super::extract::{DpopProof, Protocol};
+use super::extract::{DpopProof, Protocol, WalletAttestation};
 use super::openapi::{OAuthError, PROTOCOL};
 use crate::App;
 use crate::domain::authorization::Authorized;
@@ -18,14 +18,15 @@ use crate::error::AppError;
     request_body(content = AuthorizationRequest, content_type = "application/x-www-form-urlencoded",
         description = "The authorization request's parameters (RFC 9126 §2.1); a `DPoP` header binds the code to its key"),
     responses((status = 201, description = "The `request_uri`, usable once within `expires_in` seconds", body = PushedAuthorizationResponse),
-        (status = 400, description = "`invalid_request`, `invalid_client`, `invalid_scope`, `invalid_dpop_proof`, `use_dpop_nonce`", body = OAuthError)))]
+        (status = 400, description = "`invalid_request`, `invalid_client` (also a missing or forged wallet attestation), `invalid_scope`, `invalid_dpop_proof`, `use_dpop_nonce`", body = OAuthError)))]
 pub async fn par(
     State(app): State<App>,
     DpopProof(proof): DpopProof,
+    WalletAttestation(attestation): WalletAttestation,
     Protocol(request): Protocol<AuthorizationRequest>,
 ) -> Result<Response, AppError> {
     let pushed = app
-        .push_authorization_request(&request, proof.as_deref())
+        .push_authorization_request(&request, proof.as_deref(), &attestation)
         .await?;
     let mut r = (StatusCode::CREATED, Json(pushed)).into_response();
     r.headers_mut()

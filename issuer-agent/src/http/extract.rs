@@ -9,12 +9,12 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use protocol::oauth::authorization::AuthorizationRequest;
-use protocol::oauth::{ErrorCode, dpop};
+use protocol::oauth::{ErrorCode, client_attestation, dpop};
 use protocol::oid4vci::{
     CredentialRequest, DeferredCredentialRequest, NotificationRequest, TokenRequest,
 };
 
-use crate::domain::Presented;
+use crate::domain::{ClientAttestation, Presented};
 use crate::error::AppError;
 
 /// The access token of an `Authorization: Bearer` or `Authorization: DPoP` header (RFC
@@ -65,6 +65,32 @@ impl<S: Send + Sync> FromRequestParts<S> for DpopProof {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         dpop_header(&parts.headers, false).map(DpopProof)
+    }
+}
+
+/// The wallet attestation headers (OpenID4VCI Appendix E), at most one of each; checking
+/// them is the domain's.
+pub struct WalletAttestation(pub ClientAttestation);
+
+impl<S: Send + Sync> FromRequestParts<S> for WalletAttestation {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let one = |name: &'static str| {
+            let mut values = parts.headers.get_all(name).iter();
+            let first = values.next();
+            if values.next().is_some() {
+                return Err(AppError::oauth(
+                    "invalid_client",
+                    format!("header {name} is repeated"),
+                ));
+            }
+            Ok(first.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        };
+        Ok(WalletAttestation(ClientAttestation {
+            attestation: one(client_attestation::HEADER_ATTESTATION)?,
+            pop: one(client_attestation::HEADER_POP)?,
+        }))
     }
 }
 

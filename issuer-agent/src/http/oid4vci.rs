@@ -10,7 +10,7 @@ use protocol::oid4vci::{
     NonceResponse, NotificationRequest, TokenRequest, TokenResponse,
 };
 
-use super::extract::{AccessToken, DpopProof, Protocol};
+use super::extract::{AccessToken, DpopProof, Protocol, WalletAttestation};
 use super::openapi::{METADATA, OAuthError, PROTOCOL, Problem};
 use crate::App;
 use crate::domain::issuance::{CredentialAnswer, ListIssuer, PublishedList};
@@ -29,14 +29,15 @@ pub async fn offer(State(app): State<App>, Path(id): Path<String>) -> Result<Res
 #[utoipa::path(post, path = "/token", tag = PROTOCOL,
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "The access token", body = TokenResponse),
-        (status = 400, description = "`invalid_request`, `invalid_grant`, `unsupported_grant_type`, `invalid_dpop_proof`, `use_dpop_nonce` (with a `DPoP-Nonce` header)", body = OAuthError),
+        (status = 400, description = "`invalid_request`, `invalid_grant`, `unsupported_grant_type`, `invalid_dpop_proof`, `use_dpop_nonce` (with a `DPoP-Nonce` header), `invalid_client` (a missing or forged wallet attestation)", body = OAuthError),
         (status = 413, description = "`invalid_request`: the body is over the limit", body = OAuthError)))]
 pub async fn token(
     State(app): State<App>,
     DpopProof(proof): DpopProof,
+    WalletAttestation(attestation): WalletAttestation,
     Protocol(request): Protocol<TokenRequest>,
 ) -> Result<Response, AppError> {
-    let answer = app.token(&request, proof.as_deref()).await?;
+    let answer = app.token(&request, proof.as_deref(), &attestation).await?;
     Ok(with_dpop_nonce(
         &app,
         no_store(Json(answer).into_response()),

@@ -23,7 +23,7 @@ use crate::domain::issuance::{
 };
 use crate::domain::offers::PRE_AUTHORIZED_GRANT;
 use protocol::oauth::authorization::{GRANT_TYPE_AUTHORIZATION_CODE, GRANT_TYPE_REFRESH_TOKEN};
-use protocol::oauth::{dpop, pkce};
+use protocol::oauth::{client_attestation, dpop, pkce};
 
 fn public_json<T: serde::Serialize>(doc: T) -> Response {
     let mut r = Json(doc).into_response();
@@ -254,7 +254,11 @@ pub async fn authorization_server(State(app): State<App>) -> Response {
             GRANT_TYPE_REFRESH_TOKEN,
         ])),
         response_types_supported: Some(strings(&["code"])),
-        token_endpoint_auth_methods_supported: Some(strings(&["none"])),
+        token_endpoint_auth_methods_supported: Some(if app.config.require_wallet_attestation {
+            strings(&[client_attestation::AUTH_METHOD])
+        } else {
+            strings(&["none", client_attestation::AUTH_METHOD])
+        }),
         code_challenge_methods_supported: Some(strings(&[pkce::METHOD_S256])),
         dpop_signing_alg_values_supported: Some(
             dpop::ACCEPTED_ALGS
@@ -262,7 +266,9 @@ pub async fn authorization_server(State(app): State<App>) -> Response {
                 .map(|a| a.as_str().to_owned())
                 .collect(),
         ),
-        pre_authorized_grant_anonymous_access_supported: Some(true),
+        pre_authorized_grant_anonymous_access_supported: Some(
+            !app.config.require_wallet_attestation,
+        ),
         require_pushed_authorization_requests: Some(app.config.require_par),
         authorization_response_iss_parameter_supported: Some(true),
         scopes_supported: Some(app.configuration_scopes()),

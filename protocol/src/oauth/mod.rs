@@ -6,6 +6,7 @@
 //! code choice to themselves.
 
 pub mod authorization;
+pub mod client_attestation;
 pub mod dpop;
 pub mod pkce;
 

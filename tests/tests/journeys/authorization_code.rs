@@ -1021,3 +1021,197 @@ async fn an_independent_npm_wallet_receives_through_the_authorization_code_flow(
     assert_eq!(payload["cnf"]["jwk"]["x"], json!(holder.x));
     t.stack.stop().await;
 }
+
+/// Wallet attestation client authentication (OpenID4VCI Appendix E), required by the
+/// setting: missing, forged, for another client, for another server, a PoP replayed or by
+/// another key, each `invalid_client` naming the check; a good one lets the flow through.
+#[tokio::test]
+async fn wallet_attestations_are_required_and_checked() {
+    use protocol::oauth::client_attestation::{build_attestation, build_pop};
+
+    const PROVIDER: &str = "https://wallet-provider.example";
+    let provider = SigningKey::generate(Alg::ES256);
+    let provider_jwk = protocol::b64::encode(
+        protocol::keys::Signer::public_jwk(&provider)
+            .to_value()
+            .to_string(),
+    );
+    let t = TestStack::start_with(|c| {
+        c.issuer.require_wallet_attestation = true;
+        c.issuer
+            .wallet_providers
+            .push(format!("{PROVIDER}={provider_jwk}"));
+    })
+    .await;
+    let (_, asm) = t
+        .get_json(&format!(
+            "{}/.well-known/oauth-authorization-server",
+            t.issuer()
+        ))
+        .await;
+    assert_eq!(
+        asm["token_endpoint_auth_methods_supported"],
+        json!(["attest_jwt_client_auth"])
+    );
+    assert_eq!(
+        asm["pre-authorized_grant_anonymous_access_supported"],
+        json!(false)
+    );
+
+    let c = Client::wallet_client(&t);
+    let now = t.stack.clock.now();
+    let instance = SigningKey::generate(Alg::ES256);
+    let instance_jwk = protocol::keys::Signer::public_jwk(&instance);
+    let attestation = build_attestation(
+        &provider,
+        PROVIDER,
+        &c.client_id,
+        &instance_jwk,
+        now,
+        now + 3600,
+    );
+    let pop = |jti: &str| build_pop(&instance, &c.client_id, t.issuer(), jti, now);
+    let offer = t.offer(false, None).await;
+    let params = c.parameters(Some(&issuer_state(&t, &offer).await));
+    let par = |headers: Vec<(&'static str, String)>| {
+        let mut req = c.http.post(format!("{}/par", c.issuer)).form(&params);
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        async move { answer(req.send().await.unwrap()).await }
+    };
+    const ATT: &str = "OAuth-Client-Attestation";
+    const POP: &str = "OAuth-Client-Attestation-PoP";
+
+    assert_refused(
+        &par(vec![]).await,
+        400,
+        "invalid_client",
+        "wallet attestation is missing",
+    );
+    let forger = SigningKey::generate(Alg::ES256);
+    let forged = build_attestation(
+        &forger,
+        PROVIDER,
+        &c.client_id,
+        &instance_jwk,
+        now,
+        now + 3600,
+    );
+    assert_refused(
+        &par(vec![(ATT, forged), (POP, pop("a"))]).await,
+        400,
+        "invalid_client",
+        "not signed by its wallet provider's key",
+    );
+    let unknown = build_attestation(
+        &provider,
+        "https://other-provider.example",
+        &c.client_id,
+        &instance_jwk,
+        now,
+        now + 3600,
+    );
+    assert_refused(
+        &par(vec![(ATT, unknown), (POP, pop("b"))]).await,
+        400,
+        "invalid_client",
+        "not a wallet provider this issuer trusts",
+    );
+    let for_other = build_attestation(
+        &provider,
+        PROVIDER,
+        "mallory",
+        &instance_jwk,
+        now,
+        now + 3600,
+    );
+    assert_refused(
+        &par(vec![(ATT, for_other), (POP, pop("c"))]).await,
+        400,
+        "invalid_client",
+        "is not the request's client_id",
+    );
+    let thief = SigningKey::generate(Alg::ES256);
+    assert_refused(
+        &par(vec![
+            (ATT, attestation.clone()),
+            (POP, build_pop(&thief, &c.client_id, t.issuer(), "d", now)),
+        ])
+        .await,
+        400,
+        "invalid_client",
+        "not signed by the attested instance key",
+    );
+    assert_refused(
+        &par(vec![
+            (ATT, attestation.clone()),
+            (
+                POP,
+                build_pop(&instance, &c.client_id, "https://evil.example", "e", now),
+            ),
+        ])
+        .await,
+        400,
+        "invalid_client",
+        "`aud`",
+    );
+    let expired = build_attestation(
+        &provider,
+        PROVIDER,
+        &c.client_id,
+        &instance_jwk,
+        now - 10,
+        now - 1,
+    );
+    assert_refused(
+        &par(vec![(ATT, expired), (POP, pop("f"))]).await,
+        400,
+        "invalid_client",
+        "expired",
+    );
+
+    // A good attestation: pushed; its PoP replayed is refused.
+    let good = par(vec![(ATT, attestation.clone()), (POP, pop("g"))]).await;
+    assert_eq!(good.status, 201, "{}", good.body);
+    assert_refused(
+        &par(vec![(ATT, attestation.clone()), (POP, pop("g"))]).await,
+        400,
+        "invalid_client",
+        "already used",
+    );
+    // Through the authorization endpoint; the token endpoint wants one too.
+    let request_uri = good.body["request_uri"].as_str().unwrap();
+    let a = c
+        .authorize(&[("client_id", &c.client_id), ("request_uri", request_uri)])
+        .await;
+    let code = link_param(&a.location.expect("Location"), "code").expect("code");
+    let nonce = c.dpop_nonce().await;
+    let form = c.code_form(&code);
+    let token = |headers: Vec<(&'static str, String)>| {
+        let mut req = c
+            .http
+            .post(format!("{}/token", c.issuer))
+            .form(&form)
+            .header("DPoP", c.proof("/token", Some(&nonce), None, now));
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        async move { answer(req.send().await.unwrap()).await }
+    };
+    assert_refused(
+        &token(vec![]).await,
+        400,
+        "invalid_client",
+        "wallet attestation is missing",
+    );
+    let a = token(vec![(ATT, attestation.clone()), (POP, pop("h"))]).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["token_type"], "DPoP");
+    // The pre-authorized grant without one: no anonymous access under the setting.
+    let fresh = t.offer(false, None).await;
+    let (s, refused) = t.token(&t.pre_authorized_code(&fresh).await, None).await;
+    assert_eq!(s, 400, "{refused}");
+    assert_eq!(refused["error"], "invalid_client");
+    t.stack.stop().await;
+}
