@@ -81,6 +81,37 @@ pub struct Config {
         default_value_t = defaults::NONCE_TTL
     )]
     pub nonce_ttl: i64,
+    /// The OAuth clients of the authorization code flow, space-separated, each
+    /// `client_id=redirect_uri` (a client with several redirect URIs is listed once per
+    /// URI); a redirect URI is matched exactly. Unset: no client may use the flow (the
+    /// pre-authorized code flow needs none).
+    #[arg(
+        long = "issuer-oauth-clients",
+        env = "ISSUER_OAUTH_CLIENTS",
+        value_delimiter = ' '
+    )]
+    pub oauth_clients: Vec<String>,
+    /// Refuse authorization requests that were not pushed first (RFC 9126 §5,
+    /// `require_pushed_authorization_requests`).
+    #[arg(long = "issuer-require-par", env = "ISSUER_REQUIRE_PAR")]
+    pub require_par: bool,
+    /// The wallet providers whose wallet attestations (OpenID4VCI Appendix E) this issuer
+    /// trusts, space-separated, each `provider_id=<base64url of the provider's public
+    /// JWK>` (a provider with several keys is listed once per key).
+    #[arg(
+        long = "issuer-wallet-providers",
+        env = "ISSUER_WALLET_PROVIDERS",
+        value_delimiter = ' '
+    )]
+    pub wallet_providers: Vec<String>,
+    /// Require a wallet attestation and its proof of possession at the pushed
+    /// authorization request and token endpoints (client authentication
+    /// `attest_jwt_client_auth`); unset, one that is sent is still checked.
+    #[arg(
+        long = "issuer-require-wallet-attestation",
+        env = "ISSUER_REQUIRE_WALLET_ATTESTATION"
+    )]
+    pub require_wallet_attestation: bool,
     /// SMTP server for the emails, e.g. `smtp://localhost:25` (plain),
     /// `smtp://user:pass@host:587?tls=required` (STARTTLS), `smtps://user:pass@host:465`
     /// (TLS). Unset: emails are written to the outbox directory and listed at
@@ -219,6 +250,10 @@ impl Config {
             offer_ttl: defaults::OFFER_TTL,
             token_ttl: defaults::TOKEN_TTL,
             nonce_ttl: defaults::NONCE_TTL,
+            oauth_clients: Vec::new(),
+            require_par: false,
+            wallet_providers: Vec::new(),
+            require_wallet_attestation: false,
             smtp_url: None,
             mail_from: defaults::MAIL_FROM.into(),
             bounce_domain: None,
@@ -237,6 +272,36 @@ impl Config {
             witness_allow_loopback: false,
             password_cost: kit::password::PasswordCost::DEFAULT,
         }
+    }
+
+    /// Whether `client_id` may use the authorization code flow with `redirect_uri` (exact
+    /// match against [`Config::oauth_clients`]); `None` when the client is unknown.
+    pub fn client_redirect(&self, client_id: &str, redirect_uri: &str) -> Option<bool> {
+        let mut known = false;
+        for entry in &self.oauth_clients {
+            if let Some((id, uri)) = entry.split_once('=')
+                && id == client_id
+            {
+                known = true;
+                if uri == redirect_uri {
+                    return Some(true);
+                }
+            }
+        }
+        known.then_some(false)
+    }
+
+    /// The public keys of wallet provider `provider_id` ([`Config::wallet_providers`]); a
+    /// malformed entry gives no key.
+    pub fn wallet_provider_keys(&self, provider_id: &str) -> Vec<protocol::keys::Jwk> {
+        self.wallet_providers
+            .iter()
+            .filter_map(|entry| entry.rsplit_once('='))
+            .filter(|(id, _)| *id == provider_id)
+            .filter_map(|(_, jwk)| protocol::b64::decode(jwk).ok())
+            .filter_map(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+            .filter_map(|v| protocol::keys::Jwk::from_value(&v).ok())
+            .collect()
     }
 
     /// The directory emails are written to when no SMTP server is configured.

@@ -20,6 +20,25 @@ pub enum AppError {
         code: ErrorCode,
         description: String,
     },
+    /// RFC 9449: a DPoP proof refused (`invalid_dpop_proof`, `use_dpop_nonce`) or a
+    /// DPoP-bound token misused (`invalid_token`). `resource`: refused by a resource
+    /// endpoint (401 with `WWW-Authenticate: DPoP`) rather than the token endpoint (400);
+    /// `nonce`: a fresh `DPoP-Nonce` to send with the refusal.
+    #[error("{code}: {description}")]
+    Dpop {
+        resource: bool,
+        code: ErrorCode,
+        description: String,
+        nonce: Option<String>,
+    },
+    /// The authorization endpoint refused a request before its redirect URI could be
+    /// trusted (unknown client, unregistered redirect URI, bad `request_uri`): shown to the
+    /// person as a page, never redirected (RFC 6749 §4.1.2.1).
+    #[error("{code}: {description}")]
+    AuthorizationPage {
+        code: ErrorCode,
+        description: String,
+    },
     /// RFC 6750 §3.1: missing or bad access token.
     #[error("invalid_token: {0}")]
     InvalidToken(String),

@@ -277,6 +277,9 @@ pub async fn serve(
                 if let Err(e) = app.store.purge_nonces(app.clock.now()).await {
                     tracing::warn!(error = %e, "purging expired nonces failed");
                 }
+                if let Err(e) = app.store.purge_authorization(app.clock.now()).await {
+                    tracing::warn!(error = %e, "purging expired DPoP proofs and requests failed");
+                }
                 if let Err(e) = app.purge_console_sessions(app.clock.now()).await {
                     tracing::warn!(error = %e, "purging ended console sessions failed");
                 }

@@ -307,7 +307,7 @@ async fn credential_request_bodies_are_parsed_by_the_protocol_type() {
         &(s, body),
         401,
         "invalid_token",
-        &["no bearer access token"],
+        &["no access token (`Authorization: Bearer` or `Authorization: DPoP`)"],
     );
 
     // Members 1.0 does not define are ignored (RFC 6749 §3.1): the request succeeds.
@@ -371,7 +371,7 @@ async fn token_request_forms_are_parsed_by_the_protocol_type() {
         &issuer.token_form(&[("grant_type", "password")]).await,
         400,
         "unsupported_grant_type",
-        &["grant_type must be"],
+        &["grant_type \"password\" is not supported"],
     );
     refused(
         &issuer.token_form(&[("grant_type", PRE_AUTH)]).await,

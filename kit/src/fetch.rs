@@ -121,6 +121,49 @@ impl Fetcher {
         .await
     }
 
+    /// POST a form with `headers` added (a `DPoP` proof). Any status is returned, as for
+    /// [`Fetcher::post_form`].
+    pub async fn post_form_with(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Result<Fetched, FetchError> {
+        let url = self.check_url(url)?;
+        let mut request = self
+            .client
+            .post(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(form);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request).await
+    }
+
+    /// POSTs `body` as JSON with `Authorization: <scheme> <token>` and `headers` added (the
+    /// Credential Endpoint with a DPoP-bound token and its proof). Any status is returned.
+    pub async fn post_json_authorized(
+        &self,
+        url: &str,
+        body: &serde_json::Value,
+        scheme: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Fetched, FetchError> {
+        let url = self.check_url(url)?;
+        let mut request = self
+            .client
+            .post(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .header(reqwest::header::AUTHORIZATION, format!("{scheme} {token}"))
+            .json(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request).await
+    }
+
     /// POST a JSON body. Any status is returned, as for [`Fetcher::post_form`].
     pub async fn post_json(
         &self,
@@ -247,6 +290,11 @@ impl Fetcher {
                 .get(reqwest::header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
+            let dpop_nonce = response
+                .headers()
+                .get("dpop-nonce")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
             // An announced length over the limit fails early; the count below is what binds.
             if response.content_length().is_some_and(|n| n > limit as u64) {
                 return Err(FetchError::TooLarge { limit });
@@ -262,6 +310,7 @@ impl Fetcher {
                 status,
                 content_type,
                 body: body.freeze(),
+                dpop_nonce,
             })
         };
         tokio::time::timeout(self.policy.timeout, exchange)

@@ -196,6 +196,12 @@ impl Stack {
         if config.issuer.wallet_url.is_empty() {
             config.issuer.wallet_url = wallet_url.clone();
         }
+        // The wallet is a client of the issuer's authorization code flow: its URL is its
+        // client_id, with its one redirect URI.
+        config.issuer.oauth_clients.push(format!(
+            "{wallet_url}={wallet_url}{}",
+            holder_agent::wallet::authorization_code::REDIRECT_PATH
+        ));
         // The wallet honours its own issuer's invitations as proof of the address.
         if config.wallet_trusts_issuer && !config.wallet.trusts_issuer(&issuer_url) {
             config.wallet.trusted_issuers.push(issuer_url.clone());

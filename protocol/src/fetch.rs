@@ -62,6 +62,9 @@ pub struct Fetched {
     pub status: u16,
     pub content_type: Option<String>,
     pub body: Bytes,
+    /// The `DPoP-Nonce` response header (RFC 9449 §8), which an OAuth client puts in its
+    /// next DPoP proof.
+    pub dpop_nonce: Option<String>,
 }
 
 impl Fetched {
@@ -155,6 +158,7 @@ impl HttpGet for TestGet {
                 status,
                 content_type: None,
                 body,
+                dpop_nonce: None,
             };
             if !fetched.is_success() {
                 return Err(FetchError::Status {

@@ -11,8 +11,8 @@ use kit::fetch::{FetchError, Fetched};
 use protocol::did::Relationship;
 use protocol::did::did_web_from_url;
 use protocol::issuer_key::IssuerKeyError;
-use protocol::keys::Signer;
-use protocol::oauth::ErrorResponse;
+use protocol::keys::{Signer, SigningKey};
+use protocol::oauth::{ErrorResponse, dpop};
 use protocol::oid4vci::{
     AuthorizationServerMetadata, CredentialConfiguration, CredentialIssuerMetadata,
     CredentialOffer, CredentialRequest, CredentialResponse, NonceResponse, OfferError, OfferRef,
@@ -79,8 +79,28 @@ pub enum AcceptError {
     ConfigurationWithoutVct(String),
     #[error("credential configuration {id:?} accepts no ES256 key proofs (accepts {accepted:?})")]
     ProofAlgNotSupported { id: String, accepted: Vec<String> },
-    #[error("offer has no pre-authorized code grant (only that flow is supported)")]
+    #[error("offer has no pre-authorized code grant")]
     NoPreAuthorizedGrant,
+    #[error("offer has no authorization code grant")]
+    NoAuthorizationCodeGrant,
+    #[error("authorization server metadata has no {0}")]
+    NoAuthorizationEndpoint(&'static str),
+    #[error("credential configuration {0:?} has no `scope` to ask for it with")]
+    NoScope(String),
+    #[error("the authorization response's `state` is not the one this wallet sent")]
+    StateMismatch,
+    #[error("the authorization response's `iss` is {found:?}, expected {expected:?} (RFC 9207)")]
+    IssMismatch {
+        expected: String,
+        found: Option<String>,
+    },
+    #[error("the authorization server refused: {error}{}", describe(.description))]
+    AuthorizationRefused {
+        error: String,
+        description: Option<String>,
+    },
+    #[error("the authorization response has no `code`")]
+    NoCode,
     #[error("this offer needs a transaction code (PIN){}", describe_tx_code(.0))]
     TxCodeRequired(TxCode),
     #[error("a transaction code (PIN) was given, but this offer does not ask for one")]
@@ -104,7 +124,7 @@ pub enum AcceptError {
         status: u16,
         snippet: String,
     },
-    #[error("token endpoint issued a {0:?} token; only Bearer tokens are supported")]
+    #[error("token endpoint issued a {0:?} token; expected another type for this flow")]
     UnsupportedTokenType(String),
     #[error("the issuer deferred issuance (transaction_id); deferred issuance is not supported")]
     Deferred,
@@ -375,7 +395,7 @@ fn issuer_id(vc: &Value) -> Option<&str> {
 }
 
 /// An issuer endpoint's answer: the body when 2xx, else the OAuth error it carries.
-fn expect_success<T: serde::de::DeserializeOwned>(
+pub(crate) fn expect_success<T: serde::de::DeserializeOwned>(
     endpoint: &'static str,
     fetched: &Fetched,
 ) -> Result<T, AcceptError> {
@@ -401,6 +421,50 @@ fn expect_success<T: serde::de::DeserializeOwned>(
     }
 }
 
+/// An access token and how the wallet presents it.
+pub(crate) enum Access {
+    /// `Authorization: Bearer`.
+    Bearer(String),
+    /// DPoP-bound (RFC 9449): each request carries a proof by `key`, with the server's last
+    /// `DPoP-Nonce`.
+    Dpop {
+        token: String,
+        key: SigningKey,
+        nonce: Option<String>,
+    },
+}
+
+/// The documents an offer leads to ([`App::discover`]).
+pub(crate) struct Discovered {
+    pub issuer: String,
+    pub metadata: CredentialIssuerMetadata,
+    pub as_metadata: AuthorizationServerMetadata,
+    /// The issuer's English display name.
+    pub issuer_name: Option<String>,
+}
+
+/// A DPoP proof (RFC 9449 §4.2) for a POST to `url`, with a fresh `jti`.
+pub(crate) fn dpop_proof(
+    key: &SigningKey,
+    url: &str,
+    nonce: Option<&str>,
+    access_token: Option<&str>,
+    now: i64,
+) -> String {
+    let jti = protocol::b64::random(16);
+    dpop::build_proof(
+        key,
+        &dpop::ProofClaims {
+            htm: "POST",
+            htu: url,
+            iat: now,
+            jti: &jti,
+            nonce,
+            access_token,
+        },
+    )
+}
+
 impl App {
     async fn fetch_json<T: serde::de::DeserializeOwned>(
         &self,
@@ -424,7 +488,10 @@ impl App {
     }
 
     /// The offer a link carries (by value, or fetched from its `credential_offer_uri`).
-    async fn resolve_offer(&self, offer_text: &str) -> Result<CredentialOffer, AcceptError> {
+    pub(crate) async fn resolve_offer(
+        &self,
+        offer_text: &str,
+    ) -> Result<CredentialOffer, AcceptError> {
         Ok(
             match OfferRef::parse(offer_text).map_err(AcceptError::Offer)? {
                 OfferRef::ByValue(offer) => offer,
@@ -508,55 +575,13 @@ impl App {
             .pre_authorized()
             .ok_or(AcceptError::NoPreAuthorizedGrant)?;
         check_tx_code(grant.tx_code.as_ref(), tx_code)?;
-
-        let issuer = offer.credential_issuer.clone();
-        let md_url = well_known_url(&issuer, "openid-credential-issuer").map_err(|source| {
-            AcceptError::BadIdentifier {
-                what: "credential_issuer",
-                source,
-            }
-        })?;
-        let metadata: CredentialIssuerMetadata =
-            self.fetch_json("issuer metadata", md_url.as_str()).await?;
-        if metadata.credential_issuer != issuer {
-            return Err(AcceptError::IssuerMismatch {
-                expected: issuer,
-                found: metadata.credential_issuer,
-            }
-            .into());
-        }
-        let configurations = pick_configurations(&offer, &metadata)?;
-        // Kept with the badge: in English (or without a locale), as before.
-        let issuer_name = display_in(&metadata.display, "en").and_then(|d| d.name.clone());
-
-        // The authorization server: the one the grant names (it must be listed), else the
-        // first listed, else the issuer itself (§12.2.4).
-        let listed = metadata.authorization_servers.clone().unwrap_or_default();
-        let as_id = match &grant.authorization_server {
-            Some(named) if listed.contains(named) => named.clone(),
-            Some(named) => {
-                return Err(AcceptError::UnlistedAuthorizationServer(named.clone()).into());
-            }
-            None => listed.first().cloned().unwrap_or_else(|| issuer.clone()),
-        };
-        let as_url = well_known_url(&as_id, "oauth-authorization-server").map_err(|source| {
-            AcceptError::BadIdentifier {
-                what: "authorization server",
-                source,
-            }
-        })?;
-        let as_metadata: AuthorizationServerMetadata = self
-            .fetch_json("authorization server metadata", as_url.as_str())
+        let found = self
+            .discover(&offer, grant.authorization_server.as_ref())
             .await?;
-        if as_metadata.issuer != as_id {
-            return Err(AcceptError::AuthorizationServerMismatch {
-                expected: as_id,
-                found: as_metadata.issuer,
-            }
-            .into());
-        }
-        let token_endpoint = as_metadata
+        let token_endpoint = found
+            .as_metadata
             .token_endpoint
+            .clone()
             .ok_or(AcceptError::NoTokenEndpoint)?;
 
         let token_request = TokenRequest::pre_authorized(
@@ -583,12 +608,97 @@ impl App {
         if !token.token_type.eq_ignore_ascii_case("bearer") {
             return Err(AcceptError::UnsupportedTokenType(token.token_type).into());
         }
+        self.receive(
+            account,
+            &offer,
+            &found,
+            &mut Access::Bearer(token.access_token),
+            now,
+        )
+        .await
+    }
+
+    /// The issuer metadata and authorization server metadata an offer leads to, each
+    /// checked to name what it was fetched for; `named_as` is the grant's
+    /// `authorization_server`.
+    pub(crate) async fn discover(
+        &self,
+        offer: &CredentialOffer,
+        named_as: Option<&String>,
+    ) -> Result<Discovered, AppError> {
+        let issuer = offer.credential_issuer.clone();
+        let md_url = well_known_url(&issuer, "openid-credential-issuer").map_err(|source| {
+            AcceptError::BadIdentifier {
+                what: "credential_issuer",
+                source,
+            }
+        })?;
+        let metadata: CredentialIssuerMetadata =
+            self.fetch_json("issuer metadata", md_url.as_str()).await?;
+        if metadata.credential_issuer != issuer {
+            return Err(AcceptError::IssuerMismatch {
+                expected: issuer,
+                found: metadata.credential_issuer,
+            }
+            .into());
+        }
+        pick_configurations(offer, &metadata)?;
+        // Kept with the badge: in English (or without a locale), as before.
+        let issuer_name = display_in(&metadata.display, "en").and_then(|d| d.name.clone());
+
+        // The authorization server: the one the grant names (it must be listed), else the
+        // first listed, else the issuer itself (§12.2.4).
+        let listed = metadata.authorization_servers.clone().unwrap_or_default();
+        let as_id = match named_as {
+            Some(named) if listed.contains(named) => named.clone(),
+            Some(named) => {
+                return Err(AcceptError::UnlistedAuthorizationServer(named.clone()).into());
+            }
+            None => listed.first().cloned().unwrap_or_else(|| issuer.clone()),
+        };
+        let as_url = well_known_url(&as_id, "oauth-authorization-server").map_err(|source| {
+            AcceptError::BadIdentifier {
+                what: "authorization server",
+                source,
+            }
+        })?;
+        let as_metadata: AuthorizationServerMetadata = self
+            .fetch_json("authorization server metadata", as_url.as_str())
+            .await?;
+        if as_metadata.issuer != as_id {
+            return Err(AcceptError::AuthorizationServerMismatch {
+                expected: as_id,
+                found: as_metadata.issuer,
+            }
+            .into());
+        }
+        Ok(Discovered {
+            issuer,
+            metadata,
+            as_metadata,
+            issuer_name,
+        })
+    }
+
+    /// Requests, verifies and stores every offered credential with `access`.
+    pub(crate) async fn receive(
+        &self,
+        account: &Account,
+        offer: &CredentialOffer,
+        found: &Discovered,
+        access: &mut Access,
+        now: i64,
+    ) -> Result<Accepted, AppError> {
+        let metadata = &found.metadata;
+        let issuer = found.issuer.clone();
+        let issuer_name = found.issuer_name.clone();
+        let configurations = pick_configurations(offer, metadata)?;
 
         // Everything is requested and verified before anything is stored.
         let mut rows = Vec::new();
         for (config_id, _, vct) in &configurations {
             let credentials = self
-                .request_credential(&metadata, &token.access_token, config_id, account, now)
+                .request_credential(metadata, access, config_id, account, now)
                 .await?;
             for (index, credential) in credentials.into_iter().enumerate() {
                 let row = self
@@ -601,9 +711,9 @@ impl App {
             }
         }
         let mut companion = None;
-        if let Some(config_id) = pick_ldp_vc(&offer, &metadata) {
+        if let Some(config_id) = pick_ldp_vc(offer, metadata) {
             let credentials = self
-                .request_credential(&metadata, &token.access_token, &config_id, account, now)
+                .request_credential(metadata, access, &config_id, account, now)
                 .await?;
             let [credential] = <[Value; 1]>::try_from(credentials).map_err(|c| {
                 AcceptError::BadLdpVc(format!(
@@ -694,12 +804,13 @@ impl App {
     async fn request_credential(
         &self,
         metadata: &CredentialIssuerMetadata,
-        access_token: &str,
+        access: &mut Access,
         config_id: &str,
         account: &Account,
         now: i64,
     ) -> Result<Vec<Value>, AcceptError> {
         let mut retried = false;
+        let mut nonce_retried = false;
         loop {
             let nonce = self.fresh_nonce(metadata).await?;
             let proof = build_proof_jwt(
@@ -715,20 +826,59 @@ impl App {
                 credential_response_encryption: None,
             };
             let body = serde_json::to_value(&request).expect("a credential request serialises");
-            let fetched = self
-                .fetcher
-                .post_json_bearer(&metadata.credential_endpoint, &body, access_token)
-                .await
-                .map_err(|source| AcceptError::Fetch {
-                    what: "credential",
-                    url: metadata.credential_endpoint.clone(),
-                    source,
-                })?;
+            let endpoint = &metadata.credential_endpoint;
+            let fetched = match access {
+                Access::Bearer(token) => {
+                    self.fetcher
+                        .post_json_bearer(endpoint, &body, token.as_str())
+                        .await
+                }
+                Access::Dpop {
+                    token,
+                    key,
+                    nonce: dpop_nonce,
+                } => {
+                    let proof = dpop_proof(
+                        key,
+                        endpoint,
+                        dpop_nonce.as_deref(),
+                        Some(token.as_str()),
+                        now,
+                    );
+                    let fetched = self
+                        .fetcher
+                        .post_json_authorized(
+                            endpoint,
+                            &body,
+                            "DPoP",
+                            token.as_str(),
+                            &[(dpop::HEADER_DPOP, &proof)],
+                        )
+                        .await;
+                    if let Ok(f) = &fetched
+                        && f.dpop_nonce.is_some()
+                    {
+                        dpop_nonce.clone_from(&f.dpop_nonce);
+                    }
+                    fetched
+                }
+            }
+            .map_err(|source| AcceptError::Fetch {
+                what: "credential",
+                url: metadata.credential_endpoint.clone(),
+                source,
+            })?;
             match expect_success::<CredentialResponse>("credential", &fetched) {
                 Err(AcceptError::IssuerError { error, .. })
                     if error == "invalid_nonce" && !retried && nonce.is_some() =>
                 {
                     retried = true;
+                }
+                // RFC 9449 §9: the server wants its nonce in the proof; once more with it.
+                Err(AcceptError::IssuerError { error, .. })
+                    if error == "use_dpop_nonce" && !nonce_retried =>
+                {
+                    nonce_retried = true;
                 }
                 Err(e) => return Err(e),
                 Ok(response) => {
@@ -1237,6 +1387,7 @@ mod tests {
             body: bytes::Bytes::from_static(
                 br#"{"error":"invalid_grant","error_description":"tx_code is wrong (4 attempts left)"}"#,
             ),
+            dpop_nonce: None,
         };
         let err = expect_success::<TokenResponse>("token", &fetched).unwrap_err();
         assert_eq!(
@@ -1247,6 +1398,7 @@ mod tests {
             status: 500,
             content_type: None,
             body: bytes::Bytes::from_static(b"<html>oops</html>"),
+            dpop_nonce: None,
         };
         assert!(matches!(
             expect_success::<TokenResponse>("token", &html),

@@ -758,6 +758,7 @@ mod tests {
             status,
             content_type: Some("application/json".into()),
             body: body.as_bytes().to_vec().into(),
+            dpop_nonce: None,
         }
     }
 

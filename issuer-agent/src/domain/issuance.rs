@@ -26,6 +26,7 @@ use protocol::status::bitstring::{Bitstring, StatusPurpose};
 use serde_json::{Map, Value, json};
 
 use crate::App;
+use crate::domain::Presented;
 use crate::error::AppError;
 use crate::store::{
     AchievementRow, AuditEntry, ClaimRefused, CredentialRow, DeferredRow, IssuanceClaim, OfferRow,
@@ -248,9 +249,11 @@ impl App {
     #[expect(clippy::expect_used, reason = "JWKs serialise")]
     pub async fn credential(
         &self,
-        token: &str,
+        presented: &Presented,
         request: &CredentialRequest,
     ) -> Result<CredentialAnswer, AppError> {
+        self.sender_constraint(presented, "/credential").await?;
+        let token = presented.token.as_str();
         let now = self.clock.now();
         let offer = self
             .store
@@ -473,9 +476,12 @@ impl App {
     /// `credential_request_denied`.
     pub async fn deferred_credential(
         &self,
-        token: &str,
+        presented: &Presented,
         request: &DeferredCredentialRequest,
     ) -> Result<CredentialAnswer, AppError> {
+        self.sender_constraint(presented, "/deferred_credential")
+            .await?;
+        let token = presented.token.as_str();
         let now = self.clock.now();
         let offer = self
             .store
@@ -605,9 +611,11 @@ impl App {
     )]
     pub async fn notification(
         &self,
-        token: &str,
+        presented: &Presented,
         request: &NotificationRequest,
     ) -> Result<(), AppError> {
+        self.sender_constraint(presented, "/notification").await?;
+        let token = presented.token.as_str();
         let now = self.clock.now();
         let offer = self
             .store

@@ -2,6 +2,7 @@
 //! HTTP handlers, the CLI and the tests alike.
 
 pub mod achievements;
+pub mod authorization;
 pub mod bounces;
 pub mod console;
 pub mod images;
@@ -27,4 +28,23 @@ pub fn status_name(status: i64) -> &'static str {
         2 => "suspended",
         _ => "unknown",
     }
+}
+
+/// An access token as a request presented it.
+#[derive(Debug, Clone)]
+pub struct Presented {
+    pub token: String,
+    /// `Authorization: DPoP` rather than `Bearer`.
+    pub dpop_scheme: bool,
+    /// The `DPoP` header, if any.
+    pub proof: Option<String>,
+}
+
+/// The wallet attestation headers of a request (OpenID4VCI Appendix E), as sent.
+#[derive(Debug, Clone, Default)]
+pub struct ClientAttestation {
+    /// `OAuth-Client-Attestation`.
+    pub attestation: Option<String>,
+    /// `OAuth-Client-Attestation-PoP`.
+    pub pop: Option<String>,
 }

@@ -3,8 +3,9 @@
 
 use protocol::ob3::{AchievementResult, Evidence};
 use protocol::oid4vci::{
-    CredentialOffer, GRANT_TYPE_PRE_AUTHORIZED_CODE, Grants, OfferedName, PreAuthorizedCode,
-    PreAuthorizedCodeGrant, TokenRequest, TokenResponse, TxCode, TxCodeInputMode,
+    AuthorizationCodeGrant, CredentialOffer, GRANT_TYPE_PRE_AUTHORIZED_CODE, Grants, OfferedName,
+    PreAuthorizedCode, PreAuthorizedCodeGrant, TokenRequest, TokenResponse, TxCode,
+    TxCodeInputMode,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -314,7 +315,15 @@ impl App {
                 .map(|id| (*id).to_owned())
                 .collect(),
             grants: Some(Grants {
-                authorization_code: None,
+                // The authorization code flow identifies the person by this document's
+                // link; an offer with a PIN keeps to the pre-authorized code and its PIN.
+                authorization_code: offer
+                    .tx_code_hash
+                    .is_none()
+                    .then(|| AuthorizationCodeGrant {
+                        issuer_state: Some(self.issuer_state(&offer.id)),
+                        authorization_server: None,
+                    }),
                 pre_authorized_code: Some(PreAuthorizedCodeGrant {
                     pre_authorized_code: PreAuthorizedCode(self.pre_authorized_code(&offer.id)),
                     tx_code,
@@ -325,8 +334,13 @@ impl App {
     }
 
     /// The token endpoint for the pre-authorized code grant: checks the code and PIN and
-    /// redeems the code exactly once (one conditional update).
-    pub async fn redeem(&self, form: &TokenRequest) -> Result<TokenResponse, AppError> {
+    /// redeems the code exactly once (one conditional update). `dpop_jkt`: the key of the
+    /// request's checked DPoP proof, which the access token is then bound to.
+    pub async fn redeem(
+        &self,
+        form: &TokenRequest,
+        dpop_jkt: Option<&str>,
+    ) -> Result<TokenResponse, AppError> {
         let now = self.clock.now();
         if form.grant_type != PRE_AUTHORIZED_GRANT {
             return Err(AppError::oauth(
@@ -400,6 +414,7 @@ impl App {
                 now + expires_in,
                 now,
                 MAX_TX_CODE_FAILURES,
+                dpop_jkt,
             )
             .await?;
         if !redeemed {
@@ -410,7 +425,10 @@ impl App {
         }
         Ok(TokenResponse {
             access_token: token,
-            token_type: protocol::oauth::TOKEN_TYPE_BEARER.into(),
+            token_type: match dpop_jkt {
+                Some(_) => protocol::oauth::TOKEN_TYPE_DPOP.into(),
+                None => protocol::oauth::TOKEN_TYPE_BEARER.into(),
+            },
             expires_in: Some(u64::try_from(expires_in).unwrap_or(0)),
             scope: None,
             refresh_token: None,

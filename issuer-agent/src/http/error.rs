@@ -16,6 +16,42 @@ impl IntoResponse for AppError {
             AppError::BodyTooLarge { code, description } => {
                 kit::serve::oauth_error(StatusCode::PAYLOAD_TOO_LARGE, code.as_str(), &description)
             }
+            AppError::Dpop {
+                resource,
+                code,
+                description,
+                nonce,
+            } => {
+                let status = if resource {
+                    StatusCode::UNAUTHORIZED
+                } else {
+                    StatusCode::BAD_REQUEST
+                };
+                let mut r = kit::serve::oauth_error(status, code.as_str(), &description);
+                if resource {
+                    // RFC 9449 §7.1: the challenge names the scheme, the error and the
+                    // algorithms; quotes in the description are dropped to keep the header
+                    // well-formed.
+                    let challenge = format!(
+                        "DPoP error=\"{}\", error_description=\"{}\", algs=\"ES256 EdDSA\"",
+                        code.as_str(),
+                        description.replace(['"', '\\'], "'")
+                    );
+                    if let Ok(v) = HeaderValue::from_str(&challenge) {
+                        r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+                    }
+                }
+                if let Some(nonce) = nonce
+                    && let Ok(v) = HeaderValue::from_str(&nonce)
+                {
+                    r.headers_mut()
+                        .insert(protocol::oauth::dpop::HEADER_DPOP_NONCE, v);
+                }
+                r
+            }
+            AppError::AuthorizationPage { code, description } => {
+                super::authorize::refusal_page(code.as_str(), &description)
+            }
             AppError::InvalidToken(description) => {
                 let mut r = kit::serve::oauth_error(
                     StatusCode::UNAUTHORIZED,

@@ -7,26 +7,105 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use protocol::oauth::ErrorCode;
+use axum::http::{HeaderMap, header};
+use protocol::oauth::authorization::AuthorizationRequest;
+use protocol::oauth::{ErrorCode, client_attestation, dpop};
 use protocol::oid4vci::{
     CredentialRequest, DeferredCredentialRequest, NotificationRequest, TokenRequest,
 };
 
+use crate::domain::{ClientAttestation, Presented};
 use crate::error::AppError;
 
-/// The access token of an `Authorization: Bearer` header (RFC 6750 §2.1). Extracted
-/// before the body is read, so a caller without one learns nothing else; whether the
-/// token is live is the domain's to say.
-pub struct AccessToken(pub String);
+/// The access token of an `Authorization: Bearer` or `Authorization: DPoP` header (RFC
+/// 6750 §2.1, RFC 9449 §7.1) with the request's `DPoP` proof, if any. Extracted before the
+/// body is read, so a caller without one learns nothing else; whether the token is live
+/// and how it must be presented is the domain's to say.
+pub struct AccessToken(pub Presented);
 
 impl<S: Send + Sync> FromRequestParts<S> for AccessToken {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        kit::web::bearer_token(&parts.headers)
-            .map(|token| AccessToken(token.to_owned()))
-            .ok_or_else(|| AppError::InvalidToken("no bearer access token".into()))
+        let proof = dpop_header(&parts.headers, true)?;
+        if let Some(token) = kit::web::bearer_token(&parts.headers) {
+            return Ok(AccessToken(Presented {
+                token: token.to_owned(),
+                dpop_scheme: false,
+                proof,
+            }));
+        }
+        let dpop = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                let (scheme, token) = v.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("DPoP").then(|| token.trim())
+            })
+            .filter(|t| !t.is_empty());
+        match dpop {
+            Some(token) => Ok(AccessToken(Presented {
+                token: token.to_owned(),
+                dpop_scheme: true,
+                proof,
+            })),
+            None => Err(AppError::InvalidToken(
+                "no access token (`Authorization: Bearer` or `Authorization: DPoP`)".into(),
+            )),
+        }
     }
+}
+
+/// The `DPoP` header of a request (RFC 9449 §4.1): at most one.
+pub struct DpopProof(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for DpopProof {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        dpop_header(&parts.headers, false).map(DpopProof)
+    }
+}
+
+/// The wallet attestation headers (OpenID4VCI Appendix E), at most one of each; checking
+/// them is the domain's.
+pub struct WalletAttestation(pub ClientAttestation);
+
+impl<S: Send + Sync> FromRequestParts<S> for WalletAttestation {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let one = |name: &'static str| {
+            let mut values = parts.headers.get_all(name).iter();
+            let first = values.next();
+            if values.next().is_some() {
+                return Err(AppError::oauth(
+                    "invalid_client",
+                    format!("header {name} is repeated"),
+                ));
+            }
+            Ok(first.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        };
+        Ok(WalletAttestation(ClientAttestation {
+            attestation: one(client_attestation::HEADER_ATTESTATION)?,
+            pop: one(client_attestation::HEADER_POP)?,
+        }))
+    }
+}
+
+fn dpop_header(headers: &HeaderMap, resource: bool) -> Result<Option<String>, AppError> {
+    let mut values = headers.get_all(dpop::HEADER_DPOP).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(AppError::Dpop {
+            resource,
+            code: ErrorCode::InvalidDpopProof,
+            description: dpop::DpopError::Repeated.to_string(),
+            nonce: None,
+        });
+    }
+    Ok(first.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()))
 }
 
 /// A request body of a protocol endpoint: how it parses, and the code a body that cannot
@@ -42,6 +121,16 @@ impl ProtocolBody for TokenRequest {
     const UNREADABLE: ErrorCode = ErrorCode::InvalidRequest;
     fn parse(body: &[u8]) -> Result<Self, AppError> {
         TokenRequest::from_form(body).map_err(|e| AppError::protocol(e.error_code(), e))
+    }
+}
+
+/// RFC 9126 §2.1: form-encoded like the authorization request; repeated parameters are
+/// `invalid_request`.
+impl ProtocolBody for AuthorizationRequest {
+    const UNREADABLE: ErrorCode = ErrorCode::InvalidRequest;
+    fn parse(body: &[u8]) -> Result<Self, AppError> {
+        AuthorizationRequest::from_form(body)
+            .map_err(|e| AppError::protocol(ErrorCode::InvalidRequest, e))
     }
 }
 

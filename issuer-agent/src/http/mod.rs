@@ -5,6 +5,7 @@
 //! `#[utoipa::path]`: the router and `GET /openapi.json` come from one list.
 
 mod admin;
+mod authorize;
 mod bounces;
 mod console;
 pub mod error;
@@ -44,6 +45,8 @@ fn described() -> OpenApiRouter<App> {
         .routes(routes!(well_known::type_metadata))
         .routes(routes!(oid4vci::offer))
         .routes(routes!(oid4vci::token))
+        .routes(routes!(authorize::par))
+        .routes(routes!(authorize::authorize))
         .routes(routes!(oid4vci::nonce))
         .routes(routes!(oid4vci::credential))
         .routes(routes!(oid4vci::deferred_credential))

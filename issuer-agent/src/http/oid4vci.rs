@@ -10,7 +10,7 @@ use protocol::oid4vci::{
     NonceResponse, NotificationRequest, TokenRequest, TokenResponse,
 };
 
-use super::extract::{AccessToken, Protocol};
+use super::extract::{AccessToken, DpopProof, Protocol, WalletAttestation};
 use super::openapi::{METADATA, OAuthError, PROTOCOL, Problem};
 use crate::App;
 use crate::domain::issuance::{CredentialAnswer, ListIssuer, PublishedList};
@@ -29,20 +29,38 @@ pub async fn offer(State(app): State<App>, Path(id): Path<String>) -> Result<Res
 #[utoipa::path(post, path = "/token", tag = PROTOCOL,
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "The access token", body = TokenResponse),
-        (status = 400, description = "`invalid_request`, `invalid_grant`, `unsupported_grant_type`", body = OAuthError),
+        (status = 400, description = "`invalid_request`, `invalid_grant`, `unsupported_grant_type`, `invalid_dpop_proof`, `use_dpop_nonce` (with a `DPoP-Nonce` header), `invalid_client` (a missing or forged wallet attestation)", body = OAuthError),
         (status = 413, description = "`invalid_request`: the body is over the limit", body = OAuthError)))]
 pub async fn token(
     State(app): State<App>,
+    DpopProof(proof): DpopProof,
+    WalletAttestation(attestation): WalletAttestation,
     Protocol(request): Protocol<TokenRequest>,
 ) -> Result<Response, AppError> {
-    Ok(no_store(Json(app.redeem(&request).await?).into_response()))
+    let answer = app.token(&request, proof.as_deref(), &attestation).await?;
+    Ok(with_dpop_nonce(
+        &app,
+        no_store(Json(answer).into_response()),
+    ))
+}
+
+/// A fresh `DPoP-Nonce` (RFC 9449 §8) on a response, for the client's next proof.
+fn with_dpop_nonce(app: &App, mut r: Response) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&app.dpop_nonce()) {
+        r.headers_mut()
+            .insert(protocol::oauth::dpop::HEADER_DPOP_NONCE, v);
+    }
+    r
 }
 
 #[utoipa::path(post, path = "/nonce", tag = PROTOCOL,
     responses((status = 200, description = "A fresh `c_nonce`", body = NonceResponse)))]
 pub async fn nonce(State(app): State<App>) -> Response {
     let c_nonce = app.new_nonce();
-    no_store(Json(NonceResponse { c_nonce }).into_response())
+    with_dpop_nonce(
+        &app,
+        no_store(Json(NonceResponse { c_nonce }).into_response()),
+    )
 }
 
 /// The Notification Endpoint (§11): `204 No Content` once recorded.
@@ -75,7 +93,10 @@ pub async fn credential(
     AccessToken(token): AccessToken,
     Protocol(request): Protocol<CredentialRequest>,
 ) -> Result<Response, AppError> {
-    Ok(answer(app.credential(&token, &request).await?))
+    Ok(with_dpop_nonce(
+        &app,
+        answer(app.credential(&token, &request).await?),
+    ))
 }
 
 /// 200 with the credentials, or 202 with the deferred transaction.
@@ -100,7 +121,10 @@ pub async fn deferred_credential(
     AccessToken(token): AccessToken,
     Protocol(request): Protocol<DeferredCredentialRequest>,
 ) -> Result<Response, AppError> {
-    Ok(answer(app.deferred_credential(&token, &request).await?))
+    Ok(with_dpop_nonce(
+        &app,
+        answer(app.deferred_credential(&token, &request).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/status/{list}", tag = METADATA,

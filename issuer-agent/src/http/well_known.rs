@@ -16,11 +16,14 @@ use serde_json::{Value, json};
 
 use super::openapi::METADATA;
 use crate::App;
+use crate::domain::authorization::scope_of;
 use crate::domain::issuance::{
     BATCH_SIZE, CONFIGURATION_JWT_VC, CONFIGURATION_JWT_VC_RS256, CONFIGURATION_LDP_VC,
     CONFIGURATION_SD_JWT,
 };
 use crate::domain::offers::PRE_AUTHORIZED_GRANT;
+use protocol::oauth::authorization::{GRANT_TYPE_AUTHORIZATION_CODE, GRANT_TYPE_REFRESH_TOKEN};
+use protocol::oauth::{client_attestation, dpop, pkce};
 
 fn public_json<T: serde::Serialize>(doc: T) -> Response {
     let mut r = Json(doc).into_response();
@@ -46,7 +49,7 @@ pub async fn credential_issuer(State(app): State<App>) -> Response {
 fn credential_issuer_metadata(app: &App) -> CredentialIssuerMetadata {
     let base = &app.issuer_id;
     let sd_jwt = CredentialConfiguration {
-        scope: Some("openbadge_sd_jwt".into()),
+        scope: Some(scope_of(CONFIGURATION_SD_JWT)),
         vct: Some(app.vct()),
         cryptographic_binding_methods_supported: Some(strings(&["jwk"])),
         credential_metadata: Some(CredentialMetadata {
@@ -196,7 +199,7 @@ fn credential_display(app: &App, description_en: &str, description_ja: &str) -> 
 fn ldp_vc_configuration(app: &App) -> CredentialConfiguration {
     let mut config = jwt_vc_configuration(app, "eddsa-rdfc-2022");
     config.format = "ldp_vc".into();
-    config.scope = Some("openbadge_ldp_vc".into());
+    config.scope = Some(scope_of(CONFIGURATION_LDP_VC));
     if let Some(definition) = config.credential_definition.as_mut() {
         definition.context = Some(vec![
             json!(protocol::ob3::CONTEXT_VC_V2),
@@ -243,14 +246,32 @@ pub async fn authorization_server(State(app): State<App>) -> Response {
     public_json(AuthorizationServerMetadata {
         issuer: base.clone(),
         token_endpoint: Some(format!("{base}/token")),
-        authorization_endpoint: None,
-        pushed_authorization_request_endpoint: None,
-        grant_types_supported: Some(strings(&[PRE_AUTHORIZED_GRANT])),
-        response_types_supported: Some(Vec::new()),
-        token_endpoint_auth_methods_supported: Some(strings(&["none"])),
-        code_challenge_methods_supported: None,
-        dpop_signing_alg_values_supported: None,
-        pre_authorized_grant_anonymous_access_supported: Some(true),
+        authorization_endpoint: Some(format!("{base}/authorize")),
+        pushed_authorization_request_endpoint: Some(format!("{base}/par")),
+        grant_types_supported: Some(strings(&[
+            PRE_AUTHORIZED_GRANT,
+            GRANT_TYPE_AUTHORIZATION_CODE,
+            GRANT_TYPE_REFRESH_TOKEN,
+        ])),
+        response_types_supported: Some(strings(&["code"])),
+        token_endpoint_auth_methods_supported: Some(if app.config.require_wallet_attestation {
+            strings(&[client_attestation::AUTH_METHOD])
+        } else {
+            strings(&["none", client_attestation::AUTH_METHOD])
+        }),
+        code_challenge_methods_supported: Some(strings(&[pkce::METHOD_S256])),
+        dpop_signing_alg_values_supported: Some(
+            dpop::ACCEPTED_ALGS
+                .iter()
+                .map(|a| a.as_str().to_owned())
+                .collect(),
+        ),
+        pre_authorized_grant_anonymous_access_supported: Some(
+            !app.config.require_wallet_attestation,
+        ),
+        require_pushed_authorization_requests: Some(app.config.require_par),
+        authorization_response_iss_parameter_supported: Some(true),
+        scopes_supported: Some(app.configuration_scopes()),
     })
 }
 

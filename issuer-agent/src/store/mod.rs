@@ -261,6 +261,7 @@ macro_rules! select_offers {
     };
 }
 
+mod authorization;
 mod bounces;
 mod console;
 mod deferred;
@@ -270,6 +271,7 @@ mod passkeys;
 mod registrations;
 mod settings;
 mod tlog;
+pub use authorization::*;
 pub use bounces::*;
 pub use console::*;
 pub use deferred::*;
@@ -624,9 +626,11 @@ impl Store {
         token_expires_at: i64,
         now: i64,
         max_failures: i64,
+        token_jkt: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let r = with_db_write!(&self.db, |pool| sqlx::query(
-            "UPDATE offers SET redeemed_at = $2, token_hash = $3, token_expires_at = $4 \
+        let r = with_db_write!(&self.db, |pool| {
+            sqlx::query(
+            "UPDATE offers SET redeemed_at = $2, token_hash = $3, token_expires_at = $4, token_jkt = $6 \
              WHERE id = $1 AND redeemed_at IS NULL AND expires_at > $2 AND tx_code_failures < $5"
         )
         .bind(offer_id)
@@ -634,9 +638,11 @@ impl Store {
         .bind(token_hash)
         .bind(token_expires_at)
         .bind(max_failures)
+        .bind(token_jkt)
         .execute(pool)
         .await?
-        .rows_affected());
+        .rows_affected()
+        });
         Ok(r == 1)
     }
 

@@ -276,4 +276,13 @@ pub struct AuthorizationServerMetadata {
         skip_serializing_if = "Option::is_none"
     )]
     pub pre_authorized_grant_anonymous_access_supported: Option<bool>,
+    /// Whether authorization requests must be pushed (RFC 9126 §5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_pushed_authorization_requests: Option<bool>,
+    /// Whether the authorization response carries `iss` (RFC 9207 §3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_response_iss_parameter_supported: Option<bool>,
+    /// The `scope` values of the credential configurations (RFC 8414 §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes_supported: Option<Vec<String>>,
 }

@@ -217,6 +217,11 @@ impl CredentialOffer {
         Ok(())
     }
 
+    /// The authorization code grant, if offered.
+    pub fn authorization_code(&self) -> Option<&AuthorizationCodeGrant> {
+        self.grants.as_ref()?.authorization_code.as_ref()
+    }
+
     /// The pre-authorized code grant, if offered.
     pub fn pre_authorized(&self) -> Option<&PreAuthorizedCodeGrant> {
         self.grants.as_ref()?.pre_authorized_code.as_ref()

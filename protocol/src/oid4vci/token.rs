@@ -39,6 +39,9 @@ pub struct TokenRequest {
     /// Authorization details as a JSON string (RFC 9396).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_details: Option<String>,
+    /// The refresh token (refresh token grant, RFC 6749 §6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 /// Why a Token Request body was refused (RFC 6749 §5.2 `invalid_request`).
@@ -87,6 +90,7 @@ impl TokenRequest {
             code_verifier: None,
             client_id: None,
             authorization_details: None,
+            refresh_token: None,
         }
     }
 }

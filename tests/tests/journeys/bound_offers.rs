@@ -101,7 +101,9 @@ fn offer_uri(link: &str) -> String {
 /// A victim and an attacker, each registered through an invitation in the wallet; returns
 /// (victim's API token, victim's offer link, attacker's API token, attacker's offer link,
 /// victim's registration id).
-async fn two_registered_wallets(t: &TestStack) -> (String, String, String, String, String) {
+pub(crate) async fn two_registered_wallets(
+    t: &TestStack,
+) -> (String, String, String, String, String) {
     let ach = achievement(t).await;
     let victim_reg = register(t, &ach, "Ana Lee", "ana@example.org").await;
     let attacker_reg = register(t, &ach, "Mallory", "mallory@example.org").await;

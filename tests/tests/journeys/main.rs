@@ -3,6 +3,7 @@
 
 mod accessibility;
 mod achievements;
+mod authorization_code;
 mod bench_smoke;
 mod bound_offers;
 mod card;

@@ -5,6 +5,11 @@
 //! [`ErrorCode`]s below; services map their own failures to a code and keep the status
 //! code choice to themselves.
 
+pub mod authorization;
+pub mod client_attestation;
+pub mod dpop;
+pub mod pkce;
+
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -126,6 +131,13 @@ error_codes! {
     InvalidTransactionData => "invalid_transaction_data",
     /// OpenID4VP §8.5: the wallet is not available.
     WalletUnavailable => "wallet_unavailable",
+    /// RFC 9449 §5, §7.1: the DPoP proof is missing or invalid.
+    InvalidDpopProof => "invalid_dpop_proof",
+    /// RFC 9449 §8, §9: the DPoP proof must carry the server's nonce (sent in `DPoP-Nonce`).
+    UseDpopNonce => "use_dpop_nonce",
+    /// RFC 9101 §6.2 / RFC 9126 §2.2: the `request_uri` is unknown, used, expired or
+    /// another client's.
+    InvalidRequestUri => "invalid_request_uri",
 }
 
 impl fmt::Display for ErrorCode {

@@ -1,0 +1,277 @@
+//! Receiving through the authorization code flow (OpenID4VCI 1.0 §5): the offer's
+//! `issuer_state`, a pushed authorization request (RFC 9126) with PKCE `S256` (RFC 7636),
+//! the person's browser sent to the authorization endpoint, the response's `state` and
+//! `iss` checked (RFC 9207), and the code exchanged for a DPoP-bound access token (RFC
+//! 9449) used at the credential endpoint. A fresh DPoP key per flow; every request
+//! answers a `use_dpop_nonce` refusal once, with the nonce the server sent.
+
+use protocol::keys::{Alg, SigningKey};
+use protocol::oauth::authorization::{
+    AuthorizationRequest, GRANT_TYPE_AUTHORIZATION_CODE, PushedAuthorizationResponse,
+};
+use protocol::oauth::{dpop, pkce};
+use protocol::oid4vci::{CredentialOffer, TokenResponse};
+
+use super::oid4vci::{
+    AcceptError, Accepted, Access, Discovered, dpop_proof, expect_success, pick_configurations,
+};
+use super::{Account, AppError};
+use crate::App;
+
+/// The path of the wallet's redirect URI.
+pub const REDIRECT_PATH: &str = "/receive/authorized";
+
+/// A flow between [`App::begin_authorization`] and [`App::finish_authorization`]: what
+/// the wallet must remember while the person's browser is at the issuer.
+pub struct PendingAuthorization {
+    offer: CredentialOffer,
+    found: Discovered,
+    token_endpoint: String,
+    state: String,
+    code_verifier: String,
+    dpop_key: SigningKey,
+    dpop_nonce: Option<String>,
+}
+
+impl std::fmt::Debug for PendingAuthorization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingAuthorization")
+            .field("issuer", &self.found.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// This wallet's OAuth `client_id`: its public URL.
+    pub fn oauth_client_id(&self) -> String {
+        self.config
+            .service
+            .public_url
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// This wallet's redirect URI, registered with issuers for its client id.
+    pub fn oauth_redirect_uri(&self) -> String {
+        format!("{}{REDIRECT_PATH}", self.oauth_client_id())
+    }
+
+    /// POSTs a form with a DPoP proof for `url`; on `use_dpop_nonce`, once more with the
+    /// nonce the server sent. The nonce of the last answer is kept in `nonce`.
+    async fn post_form_dpop(
+        &self,
+        what: &'static str,
+        url: &str,
+        form: &[(&str, &str)],
+        key: &SigningKey,
+        nonce: &mut Option<String>,
+        now: i64,
+    ) -> Result<kit::fetch::Fetched, AcceptError> {
+        let mut retried = false;
+        loop {
+            let proof = dpop_proof(key, url, nonce.as_deref(), None, now);
+            let fetched = self
+                .fetcher
+                .post_form_with(url, form, &[(dpop::HEADER_DPOP, &proof)])
+                .await
+                .map_err(|source| AcceptError::Fetch {
+                    what,
+                    url: url.to_owned(),
+                    source,
+                })?;
+            if fetched.dpop_nonce.is_some() {
+                nonce.clone_from(&fetched.dpop_nonce);
+            }
+            let wants_nonce = !fetched.is_success()
+                && fetched
+                    .json::<protocol::oauth::ErrorResponse>()
+                    .is_ok_and(|e| e.error == protocol::oauth::ErrorCode::UseDpopNonce);
+            if wants_nonce && !retried && fetched.dpop_nonce.is_some() {
+                retried = true;
+                continue;
+            }
+            return Ok(fetched);
+        }
+    }
+
+    /// Starts receiving an offer through the authorization code flow: pushes the
+    /// authorization request (when the server has a PAR endpoint) and returns the URL to
+    /// send the person's browser to, with what to keep until it comes back.
+    pub async fn begin_authorization(
+        &self,
+        offer_text: &str,
+        now: i64,
+    ) -> Result<(String, PendingAuthorization), AppError> {
+        let offer = self.resolve_offer(offer_text).await?;
+        let grant = offer
+            .authorization_code()
+            .ok_or(AcceptError::NoAuthorizationCodeGrant)?
+            .clone();
+        let found = self
+            .discover(&offer, grant.authorization_server.as_ref())
+            .await?;
+        let authorization_endpoint = found.as_metadata.authorization_endpoint.clone().ok_or(
+            AcceptError::NoAuthorizationEndpoint("authorization_endpoint"),
+        )?;
+        let token_endpoint = found
+            .as_metadata
+            .token_endpoint
+            .clone()
+            .ok_or(AcceptError::NoTokenEndpoint)?;
+        let mut scopes = Vec::new();
+        for (id, config, _) in pick_configurations(&offer, &found.metadata)? {
+            scopes.push(config.scope.clone().ok_or(AcceptError::NoScope(id))?);
+        }
+        let code_verifier = pkce::new_verifier();
+        let state = protocol::b64::random(16);
+        let dpop_key = SigningKey::generate(Alg::ES256);
+        let client_id = self.oauth_client_id();
+        let request = AuthorizationRequest {
+            response_type: Some("code".into()),
+            client_id: Some(client_id.clone()),
+            redirect_uri: Some(self.oauth_redirect_uri()),
+            scope: Some(scopes.join(" ")),
+            state: Some(state.clone()),
+            code_challenge: Some(pkce::challenge_s256(&code_verifier)),
+            code_challenge_method: Some(pkce::METHOD_S256.into()),
+            issuer_state: grant.issuer_state.clone(),
+            dpop_jkt: Some(protocol::keys::Signer::public_jwk(&dpop_key).thumbprint()),
+            ..AuthorizationRequest::default()
+        };
+        let mut dpop_nonce = None;
+        let query = match &found.as_metadata.pushed_authorization_request_endpoint {
+            Some(par) => {
+                let form = request.to_form();
+                let pairs: Vec<(String, String)> = url::form_urlencoded::parse(form.as_bytes())
+                    .into_owned()
+                    .collect();
+                let pairs: Vec<(&str, &str)> = pairs
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                let fetched = self
+                    .post_form_dpop(
+                        "pushed authorization request",
+                        par,
+                        &pairs,
+                        &dpop_key,
+                        &mut dpop_nonce,
+                        now,
+                    )
+                    .await?;
+                let pushed: PushedAuthorizationResponse =
+                    expect_success("pushed authorization request", &fetched)?;
+                AuthorizationRequest {
+                    client_id: Some(client_id),
+                    request_uri: Some(pushed.request_uri),
+                    ..AuthorizationRequest::default()
+                }
+                .to_form()
+            }
+            None => request.to_form(),
+        };
+        let separator = if authorization_endpoint.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        Ok((
+            format!("{authorization_endpoint}{separator}{query}"),
+            PendingAuthorization {
+                offer,
+                found,
+                token_endpoint,
+                state,
+                code_verifier,
+                dpop_key,
+                dpop_nonce,
+            },
+        ))
+    }
+
+    /// Completes the flow when the person's browser comes back to the redirect URI
+    /// (`redirected_to`, the whole URL): checks `state` and `iss`, exchanges the code with
+    /// the PKCE verifier and a DPoP proof, and receives the credentials for `account`.
+    pub async fn finish_authorization(
+        &self,
+        account: &Account,
+        pending: PendingAuthorization,
+        redirected_to: &str,
+        now: i64,
+    ) -> Result<Accepted, AppError> {
+        let url = url::Url::parse(redirected_to).map_err(|_| AcceptError::NoCode)?;
+        let param = |name: &str| {
+            url.query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        };
+        if param("state").as_deref() != Some(pending.state.as_str()) {
+            return Err(AcceptError::StateMismatch.into());
+        }
+        // RFC 9207 §2.4: a server that says it sends `iss` must send its own.
+        let expected_iss = &pending.found.as_metadata.issuer;
+        let iss = param("iss");
+        let announced = pending
+            .found
+            .as_metadata
+            .authorization_response_iss_parameter_supported
+            == Some(true);
+        if (announced || iss.is_some()) && iss.as_deref() != Some(expected_iss.as_str()) {
+            return Err(AcceptError::IssMismatch {
+                expected: expected_iss.clone(),
+                found: iss,
+            }
+            .into());
+        }
+        if let Some(error) = param("error") {
+            return Err(AcceptError::AuthorizationRefused {
+                error,
+                description: param("error_description"),
+            }
+            .into());
+        }
+        let code = param("code").ok_or(AcceptError::NoCode)?;
+        let PendingAuthorization {
+            offer,
+            found,
+            token_endpoint,
+            code_verifier,
+            dpop_key,
+            mut dpop_nonce,
+            ..
+        } = pending;
+        let client_id = self.oauth_client_id();
+        let redirect_uri = self.oauth_redirect_uri();
+        let form = [
+            ("grant_type", GRANT_TYPE_AUTHORIZATION_CODE),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect_uri.as_str()),
+            ("client_id", client_id.as_str()),
+            ("code_verifier", code_verifier.as_str()),
+        ];
+        let fetched = self
+            .post_form_dpop(
+                "token",
+                &token_endpoint,
+                &form,
+                &dpop_key,
+                &mut dpop_nonce,
+                now,
+            )
+            .await?;
+        let token: TokenResponse = expect_success("token", &fetched)?;
+        if !token
+            .token_type
+            .eq_ignore_ascii_case(protocol::oauth::TOKEN_TYPE_DPOP)
+        {
+            return Err(AcceptError::UnsupportedTokenType(token.token_type).into());
+        }
+        let mut access = Access::Dpop {
+            token: token.access_token,
+            key: dpop_key,
+            nonce: dpop_nonce,
+        };
+        self.receive(account, &offer, &found, &mut access, now)
+            .await
+    }
+}
