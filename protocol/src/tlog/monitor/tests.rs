@@ -51,6 +51,7 @@ impl HttpGet for Served {
                     status: 200,
                     content_type: None,
                     body: b.into(),
+                    dpop_nonce: None,
                 }),
                 None => Err(FetchError::Status {
                     status: 404,
