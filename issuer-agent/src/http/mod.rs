@@ -8,6 +8,7 @@ mod admin;
 mod console;
 pub mod error;
 mod extract;
+pub mod metrics;
 mod oid4vci;
 pub mod openapi;
 mod public;

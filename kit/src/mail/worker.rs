@@ -75,6 +75,11 @@ pub trait Letters: Clone + Send + Sync + 'static {
     fn wake(&self) -> Option<&tokio::sync::Notify> {
         None
     }
+
+    /// Where the outcome of each delivery attempt is counted (the service's metrics).
+    fn counters(&self) -> Option<&crate::metrics::OutboxCounters> {
+        None
+    }
 }
 
 /// How the worker runs.
@@ -266,7 +271,12 @@ async fn attempt<L: Letters>(
 ) -> Result<(), SendError<L::Error>> {
     let error = match letters.outgoing(row).await {
         Ok(Prepared::Send(out)) => match mailer.send(&out).await {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                if let Some(counters) = letters.counters() {
+                    counters.delivered.add(1);
+                }
+                return Ok(());
+            }
             Err(e) => SendError::Mail(e),
         },
         Ok(Prepared::Drop(reason)) => SendError::Dropped(reason),
@@ -277,6 +287,12 @@ async fn attempt<L: Letters>(
         _ => retry_at(row.attempts(), letters.now()),
     };
     let message = error.to_string();
+    if let Some(counters) = letters.counters() {
+        match &error {
+            SendError::Dropped(_) => counters.given_up.add(1),
+            _ => counters.failed.add(1),
+        }
+    }
     match &error {
         SendError::Dropped(_) => {
             tracing::info!(message = row.id(), kind = row.kind(), reason = %message, "outbox: message given up");
@@ -310,6 +326,7 @@ mod tests {
     struct Plain {
         db: Db,
         now: Arc<AtomicI64>,
+        counters: Arc<crate::metrics::OutboxCounters>,
     }
 
     impl Letters for Plain {
@@ -324,6 +341,9 @@ mod tests {
         }
         fn now(&self) -> i64 {
             self.now.load(Ordering::SeqCst)
+        }
+        fn counters(&self) -> Option<&crate::metrics::OutboxCounters> {
+            Some(self.counters.as_ref())
         }
         async fn outgoing(&self, row: &TestRow) -> Result<Prepared, MailError> {
             if row.kind == "gone" {
@@ -383,6 +403,7 @@ mod tests {
         let plain = Plain {
             db: db.clone(),
             now: Arc::new(AtomicI64::new(100)),
+            counters: Default::default(),
         };
         let ids: Vec<String> = (0..7).map(|i| format!("m{i}")).collect();
         let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
@@ -391,6 +412,16 @@ mod tests {
         // The relay is down: every message is claimed once and waits for its retry.
         let down = relay_down(dir.path());
         assert_eq!(drain(&plain, &down, &settings()).await.unwrap(), 7);
+        assert_eq!(plain.counters.failed.get(), 7);
+        assert_eq!(plain.counters.delivered.get(), 0);
+        assert_eq!(
+            OUTBOX.depth(&db).await.unwrap(),
+            crate::metrics::OutboxDepth {
+                waiting: 0,
+                retrying: 7,
+                given_up: 0
+            }
+        );
         let rows = all(&db).await;
         assert!(rows.iter().all(|r| {
             r.attempts == 1
@@ -420,6 +451,12 @@ mod tests {
         for id in &ids {
             assert!(mailbox.join(format!("{id}.eml")).exists(), "{id}");
         }
+        assert_eq!(plain.counters.delivered.get(), 7);
+        assert_eq!(plain.counters.failed.get(), 7, "the first round's");
+        assert_eq!(
+            OUTBOX.depth(&db).await.unwrap(),
+            crate::metrics::OutboxDepth::default()
+        );
         assert_eq!(drain(&plain, &up, &settings()).await.unwrap(), 0);
         db.close().await;
     }
@@ -431,6 +468,7 @@ mod tests {
         let plain = Plain {
             db: db.clone(),
             now: Arc::new(AtomicI64::new(100)),
+            counters: Default::default(),
         };
         insert(&db, &["now1", "now2"], 100).await;
         let claimed = OUTBOX.claim(&db, "request", 100, 160, 10).await.unwrap();
@@ -463,6 +501,7 @@ mod tests {
         let plain = Plain {
             db: db.clone(),
             now: Arc::new(AtomicI64::new(5)),
+            counters: Default::default(),
         };
         insert(&db, &["g1"], 5).await;
         crate::with_db_write!(&db, |pool| sqlx::query(
@@ -478,6 +517,9 @@ mod tests {
         assert_eq!(g1.next_attempt_at, crate::mail::outbox::NEVER);
         assert_eq!(g1.last_error.as_deref(), Some("not sent: replaced"));
         assert!(!dir.path().join("mailbox/g1.eml").exists());
+        assert_eq!(plain.counters.given_up.get(), 1);
+        assert_eq!(plain.counters.failed.get(), 0);
+        assert_eq!(OUTBOX.depth(&db).await.unwrap().given_up, 1);
         db.close().await;
     }
 
@@ -488,6 +530,7 @@ mod tests {
         let plain = Plain {
             db: db.clone(),
             now: Arc::new(AtomicI64::new(1)),
+            counters: Default::default(),
         };
         let mailbox = dir.path().join("mailbox");
         let up = Mailer::new("SMTP_URL", None, mailbox.clone(), 1).unwrap();
