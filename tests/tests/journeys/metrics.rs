@@ -224,6 +224,39 @@ async fn each_service_counts_what_the_journey_did_and_prometheus_reads_it() {
     assert_eq!(s, 400, "the replay: {answer}");
     let result = t.result(request["id"].as_str().expect("id")).await;
     assert_eq!(result["state"], "verified", "{result}");
+    // A second request the wallet declines, a third answered with a presentation bound to
+    // another nonce (rejected).
+    let declined = t.verifier_request().await;
+    let declined = t
+        .request_object(declined["openid4vp_uri"].as_str().expect("uri"))
+        .await;
+    let (s, answer) = t
+        .post_form(
+            declined["response_uri"].as_str().expect("response_uri"),
+            &[
+                ("error", "access_denied"),
+                ("state", declined["state"].as_str().expect("state")),
+            ],
+        )
+        .await;
+    assert!(s == 200 || s == 400, "{s} {answer}");
+    let forged = t.verifier_request().await;
+    let forged = t
+        .request_object(forged["openid4vp_uri"].as_str().expect("uri"))
+        .await;
+    let query_id = forged["dcql_query"]["credentials"][0]["id"]
+        .as_str()
+        .expect("query id")
+        .to_owned();
+    let vp = present(
+        &credential,
+        &holder,
+        forged["client_id"].as_str().expect("client_id"),
+        "a-nonce-of-another-request",
+        stack.clock.now(),
+    );
+    let (s, answer) = t.post_vp_token(&forged, json!({ query_id: [vp] })).await;
+    assert_eq!(s, 400, "{answer}");
 
     // After the presentation, the badge is revoked.
     let (s, body) = t
@@ -425,35 +458,29 @@ async fn each_service_counts_what_the_journey_did_and_prometheus_reads_it() {
         0.0
     );
 
-    // The verifier: one accepted presentation, one refused replay, nothing else.
+    // The verifier: one presentation of each verdict, nothing else.
     let verdict =
         |v: &str| verifier.value("akashi_verifier_presentations_total", &[("verdict", v)]);
     assert_eq!(verdict("accepted"), 1.0);
-    assert_eq!(verdict("refused"), 1.0);
-    assert_eq!(verdict("rejected"), 0.0);
-    assert_eq!(verdict("wallet_error"), 0.0);
+    assert_eq!(verdict("refused"), 1.0, "the replay");
+    assert_eq!(verdict("rejected"), 1.0, "the other nonce");
+    assert_eq!(verdict("wallet_error"), 1.0, "the declined request");
     assert_eq!(
-        verifier.value(
+        verifier.sum("akashi_verifier_presentations_total", &[]),
+        4.0
+    );
+    let response = |status: &str| {
+        verifier.sum(
             "akashi_http_requests_total",
             &[
                 ("route", "/response"),
                 ("method", "POST"),
-                ("status", "2xx")
-            ]
-        ),
-        1.0
-    );
-    assert_eq!(
-        verifier.value(
-            "akashi_http_requests_total",
-            &[
-                ("route", "/response"),
-                ("method", "POST"),
-                ("status", "4xx")
-            ]
-        ),
-        1.0
-    );
+                ("status", status),
+            ],
+        )
+    };
+    assert_eq!(response("2xx") + response("4xx"), 4.0);
+    assert!(response("2xx") >= 1.0 && response("4xx") >= 2.0);
     assert_eq!(
         verifier.value(
             "akashi_http_requests_total",
@@ -463,7 +490,7 @@ async fn each_service_counts_what_the_journey_did_and_prometheus_reads_it() {
                 ("status", "2xx")
             ]
         ),
-        1.0
+        3.0
     );
 
     // The wallet: its API refused the wrong token; its outbox sent nothing.

@@ -78,10 +78,12 @@ impl Requests {
             _ => None,
         };
         let verification = self.verify_response(&row, body, encryption, now).await?;
-        let verdict = if verification.error.is_some() {
-            "wallet_error"
-        } else if verification.verified() {
+        // The wallet's own error answer, apart from a presentation that failed (an
+        // undecryptable one carries an `error` too, but it is a rejection).
+        let verdict = if verification.verified() {
             "accepted"
+        } else if verification.error.is_some() && refusal.is_none() {
+            "wallet_error"
         } else {
             "rejected"
         };
