@@ -6,8 +6,8 @@ Listens on 127.0.0.1:PORT, prints "ready" once accepting, and appends one JSON l
 message to OUT_FILE, parsed by Python's own email package (an implementation independent
 of the lettre crate that wrote the message): envelope, headers, the text and HTML parts
 decoded, and inline images (base64) with their Content-ID. Recipients listed in
-OUT_FILE.refuse (one a line, read at each RCPT) are refused with a 550 reply. Runs until
-killed.
+OUT_FILE.refuse (one a line, read at each RCPT) are refused with a permanent 550 reply,
+those in OUT_FILE.defer with a transient 451 one. Runs until killed.
 """
 
 import base64
@@ -25,18 +25,25 @@ class Recorder:
     def __init__(self, path):
         self.path = path
         self.refuse = path + ".refuse"
+        self.defer = path + ".defer"
         self.lock = threading.Lock()
+
+    @staticmethod
+    def listed(path, address):
+        try:
+            with open(path, encoding="utf-8") as f:
+                return address.lower() in {line.strip().lower() for line in f if line.strip()}
+        except FileNotFoundError:
+            return False
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         # Addresses listed (one a line) in OUT_FILE.refuse are refused as a real server
-        # refuses an unknown mailbox: a permanent 550 reply.
-        try:
-            with open(self.refuse, encoding="utf-8") as f:
-                refused = {line.strip().lower() for line in f if line.strip()}
-        except FileNotFoundError:
-            refused = set()
-        if address.lower() in refused:
+        # refuses an unknown mailbox: a permanent 550 reply; those in OUT_FILE.defer as a
+        # server that cannot take them now: a transient 451 reply.
+        if self.listed(self.refuse, address):
             return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        if self.listed(self.defer, address):
+            return "451 4.3.0 <%s>: Temporary lookup failure, try again later" % address
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return "250 OK"

@@ -115,6 +115,7 @@ fn person(ach: &str, i: usize, t0: i64) -> RegistrationInsert {
         },
         sent_at: None,
         last_error: given_up.then(|| "550 no such user".into()),
+        bounced_at: None,
     }];
     RegistrationInsert {
         registration: RegistrationRow {
@@ -129,6 +130,7 @@ fn person(ach: &str, i: usize, t0: i64) -> RegistrationInsert {
             results: None,
             invitation_expires_at: created_at + 86_400 * 30,
             wallet_registered_at: (i % 100 >= 70).then_some(created_at),
+            invitation_opened_at: None,
             created_at,
         },
         offer,

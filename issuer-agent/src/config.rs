@@ -94,6 +94,13 @@ pub struct Config {
         default_value = defaults::MAIL_FROM
     )]
     pub mail_from: String,
+    /// The domain of the emails' return path (VERP): each email is sent from the envelope
+    /// address `bounces+<token>@<domain>`, the token naming that email under a MAC, so a
+    /// bounce that comes back to it says which email bounced; the mail system of that
+    /// domain hands such bounces to `POST /admin/bounces`. Unset: the envelope sender is
+    /// the From address, as before (set it only once that domain takes `bounces+…` mail).
+    #[arg(long = "issuer-bounce-domain", env = "ISSUER_BOUNCE_DOMAIN")]
+    pub bounce_domain: Option<String>,
     /// Where emails go when `SMTP_URL` is unset. Unset: `<data-dir>/outbox`.
     #[arg(long = "issuer-outbox-dir", env = "ISSUER_OUTBOX_DIR")]
     pub outbox_dir: Option<PathBuf>,
@@ -158,6 +165,22 @@ pub struct Config {
     /// variable sets it).
     #[arg(skip)]
     pub new_keys: NewKeys,
+    /// Witnesses asked to cosign each new checkpoint of the transparency log (C2SP
+    /// tlog-witness), comma-separated, each `<submission prefix URL>=<witness key>` (the
+    /// key a C2SP cosignature vkey, `<name>+<key id>+<base64 key>`). Empty: none.
+    #[arg(
+        long = "issuer-witnesses",
+        env = "ISSUER_WITNESSES",
+        value_delimiter = ','
+    )]
+    pub witnesses: Vec<String>,
+    /// Development and tests: the witnesses may be `http://` loopback addresses.
+    #[arg(
+        long = "issuer-witness-allow-loopback",
+        env = "ISSUER_WITNESS_ALLOW_LOOPBACK",
+        default_value_t = false
+    )]
+    pub witness_allow_loopback: bool,
     /// The argon2id cost of new console operators' password hashes: argon2's default; only
     /// tests lower it (no flag or variable sets it).
     #[arg(skip)]
@@ -198,6 +221,7 @@ impl Config {
             nonce_ttl: defaults::NONCE_TTL,
             smtp_url: None,
             mail_from: defaults::MAIL_FROM.into(),
+            bounce_domain: None,
             outbox_dir: None,
             wallet_url: defaults::WALLET_URL.into(),
             invitation_ttl: defaults::INVITATION_TTL,
@@ -209,6 +233,8 @@ impl Config {
             x509_key: None,
             outbox_concurrency: defaults::OUTBOX_CONCURRENCY,
             new_keys: NewKeys::GENERATE,
+            witnesses: Vec::new(),
+            witness_allow_loopback: false,
             password_cost: kit::password::PasswordCost::DEFAULT,
         }
     }

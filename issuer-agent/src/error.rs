@@ -47,6 +47,9 @@ pub enum AppError {
         needs: &'static str,
     },
     /// A console passkey ceremony failed: the check, named.
+    /// A delivery status notification handed in was not taken (the check named).
+    #[error("bounce: {0}")]
+    Bounce(#[from] BounceError),
     #[error("passkey: {0}")]
     Passkey(#[from] PasskeyError),
     #[error("configuration: {0}")]
@@ -106,4 +109,36 @@ pub enum PasskeyError {
     CounterRace,
     #[error("an operator may have at most {limit} passkeys")]
     TooMany { limit: usize },
+}
+
+/// Why a notification handed in was not taken, by check.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BounceError {
+    #[error(transparent)]
+    Dsn(#[from] crate::mail::dsn::DsnError),
+    #[error(
+        "no return path of this issuer: none of the addresses the notification was delivered to ({0}) is bounces+…@ the ISSUER_BOUNCE_DOMAIN"
+    )]
+    NoReturnPath(String),
+    #[error(
+        "ISSUER_BOUNCE_DOMAIN is not set: emails carry no return path a notification could name"
+    )]
+    NotConfigured,
+    #[error("the return path {0:?} carries a tag that is not this issuer's for that message")]
+    ForgedTag(String),
+    #[error("no email has the id the return path names ({0})")]
+    UnknownMessage(String),
+    #[error(
+        "the notification is about {reported}, not {recipient}, to whom the email of this return path was sent"
+    )]
+    OtherRecipient { reported: String, recipient: String },
+    #[error(
+        "not a permanent failure: {recipient} has Action {action:?}, Status {status:?} (a bounce is Action failed with a 5.x.x status)"
+    )]
+    NotPermanent {
+        recipient: String,
+        action: String,
+        status: String,
+    },
 }

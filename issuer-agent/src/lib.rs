@@ -147,7 +147,16 @@ impl App {
                 clock.now(),
             )
             .await?;
-        let tlog = domain::tlog::Log::new(&issuer_id, &tlog_key)?;
+        let mut tlog = domain::tlog::Log::new(&issuer_id, &tlog_key)?;
+        if config.witnesses.iter().any(|w| !w.trim().is_empty()) {
+            let http = kit::fetch::Fetcher::new(kit::fetch::FetchPolicy {
+                allow_loopback: config.witness_allow_loopback,
+                max_bytes: 64 * 1024,
+                timeout: std::time::Duration::from_secs(5),
+            })
+            .map_err(|e| AppError::Config(format!("witness HTTP client: {e}")))?;
+            tlog = tlog.with_witnesses(&config.witnesses, http)?;
+        }
         let mut startup = Startup::default();
         let admin_token_hash = match &config.service.admin_token {
             Some(token) => protocol::b64::sha256(token.expose()),
@@ -182,6 +191,9 @@ impl App {
             return Err(AppError::Config(format!(
                 "ISSUER_LOGO_URL must be an http(s) URL, got {logo:?}"
             )));
+        }
+        if let Some(domain) = &config.bounce_domain {
+            domain::bounces::check_bounce_domain(domain).map_err(AppError::Config)?;
         }
         let mailer = mail::Mailer::new(
             "SMTP_URL",

@@ -4,8 +4,9 @@
 //! stranger's URL goes through (`fetch`), throttles (`throttle`), the verification core's
 //! network (`network_sources`), the OpenAPI problem schemas (`openapi`), the web helpers:
 //! escaping, bearer tokens, cookies, the pages' language (`web`), QR codes in uploaded
-//! pictures (`picture`), logs as text or JSON lines (`logs`), Prometheus metrics
-//! (`metrics`), and, with the `mail` feature, the one mailer and its outbox
+//! pictures (`picture`), a minimal tlog witness (`witness`), logs as text or JSON lines
+//! (`logs`), Prometheus metrics (`metrics`), and, with the `mail` feature, the one mailer
+//! and its outbox
 //! (`mail`); with the `password` feature, argon2id password hashes (`password`).
 
 pub mod config;
@@ -25,3 +26,4 @@ pub mod picture;
 pub mod serve;
 pub mod throttle;
 pub mod web;
+pub mod witness;

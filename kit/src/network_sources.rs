@@ -12,7 +12,7 @@ use protocol::x509::TrustAnchors;
 use std::sync::Arc;
 
 use protocol::tlog::proof::{LogProof, MAX_PROOF_BYTES, PROOF_PATH};
-use protocol::verify::transparency::{CheckpointMemory, LogAnswer};
+use protocol::verify::transparency::{CheckpointMemory, LogAnswer, WitnessPolicy};
 use protocol::verify::{Resource, Sources};
 
 /// The media type of a Status List Token (draft-ietf-oauth-status-list §5.1).
@@ -28,6 +28,8 @@ pub struct NetworkSources {
     pub x509_anchors: TrustAnchors,
     /// The last checkpoint of each issuer's log seen (the `transparency` check).
     pub checkpoints: Arc<dyn CheckpointMemory>,
+    /// The cosignatures a checkpoint must carry (`VERIFIER_WITNESSES`); `None`: none.
+    pub witnesses: Option<Arc<WitnessPolicy>>,
 }
 
 /// Largest badge image, badge page or Bitstring Status List credential read.
@@ -86,6 +88,10 @@ impl Sources for NetworkSources {
         Some(self.checkpoints.as_ref())
     }
 
+    fn witness_policy(&self) -> Option<&WitnessPolicy> {
+        self.witnesses.as_deref()
+    }
+
     async fn log_proof(
         &self,
         log: &str,
@@ -142,6 +148,7 @@ mod tests {
             fetcher,
             x509_anchors: TrustAnchors::default(),
             checkpoints: Arc::new(InMemory::default()),
+            witnesses: None,
         }
     }
 

@@ -40,6 +40,62 @@ enum Command {
         #[command(subcommand)]
         command: verifier::cli::Command,
     },
+    /// Checks an issuer's transparency log (signature, every tile and entry, consistency
+    /// with the last run) and lists what it says was issued, revoked, suspended and
+    /// reinstated, by achievement and by day.
+    Monitor(MonitorArgs),
+    /// Runs a minimal C2SP tlog-witness: it cosigns the checkpoints of the logs whose keys
+    /// it is given, each only if it is consistent with the one it cosigned before.
+    Witness(WitnessArgs),
+}
+
+#[derive(Args, Debug)]
+struct WitnessArgs {
+    /// Listen address; `add-checkpoint` is served at `/add-checkpoint`.
+    #[arg(long, env = "WITNESS_LISTEN", default_value = "127.0.0.1:8084")]
+    listen: String,
+    /// The witness's name (a schema-less URL): its key's name in cosignatures.
+    #[arg(long, env = "WITNESS_NAME", default_value = "localhost/akashi-witness")]
+    name: String,
+    /// The witness's Ed25519 seed (base64url), created mode 0600 when missing.
+    #[arg(long, env = "WITNESS_KEY_FILE", default_value = "data/witness.key")]
+    key_file: std::path::PathBuf,
+    /// The latest checkpoint cosigned per log (JSON, mode 0600).
+    #[arg(long, env = "WITNESS_STATE", default_value = "data/witness-state.json")]
+    state: std::path::PathBuf,
+    /// The keys of the logs it witnesses (note verifier keys, `<origin>+<id>+<key>`, as an
+    /// issuer serves at `/log/key`), comma-separated.
+    #[arg(
+        long = "log-key",
+        env = "WITNESS_LOG_KEYS",
+        value_delimiter = ',',
+        required = true
+    )]
+    log_keys: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+struct MonitorArgs {
+    /// The log's URL: the issuer's URL followed by `/log`.
+    log_url: String,
+    /// The log's note verifier key (`<origin>+<key id>+<base64 key>`, as the issuer
+    /// publishes it). Without it, the key the log serves at `<LOG_URL>/key` is trusted on
+    /// first use and pinned in the state file.
+    #[arg(long, env = "MONITOR_KEY")]
+    key: Option<String>,
+    /// File keeping the last checkpoint that checked out and the pinned key (mode 0600).
+    /// Later runs check that the log extends it.
+    #[arg(long, env = "MONITOR_STATE")]
+    state: Option<std::path::PathBuf>,
+    /// Print the report as JSON (the shape the README documents).
+    #[arg(long)]
+    json: bool,
+    /// Check again every SECONDS until a check fails or the process is stopped.
+    #[arg(long, value_name = "SECONDS")]
+    follow: Option<u64>,
+    /// Development and tests: allow an `http://` log on a loopback address.
+    #[arg(long, env = "MONITOR_ALLOW_LOOPBACK")]
+    allow_loopback: bool,
 }
 
 /// Reads a service's configuration from its environment variables and defaults.
@@ -85,11 +141,29 @@ pub async fn main() -> std::process::ExitCode {
         return std::process::ExitCode::FAILURE;
     }
     let cli = Cli::parse();
+    let mut cli_command = None;
+    let standalone = match cli.command {
+        Some(Command::Monitor(args)) => Some(monitor(args).await),
+        Some(Command::Witness(args)) => Some(witness(args).await),
+        command => {
+            cli_command = command;
+            None
+        }
+    };
+    if let Some(result) = standalone {
+        return match result {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let config = match configs() {
         Ok(c) => c,
         Err(e) => e.exit(),
     };
-    let result = match cli.command {
+    let result = match cli_command {
         None => run_all(config).await,
         Some(Command::Issuer { command }) => {
             issuer_agent::cli::main_with(config.issuer, Some(command))
@@ -102,6 +176,7 @@ pub async fn main() -> std::process::ExitCode {
         Some(Command::Verifier { command }) => verifier::cli::run(config.verifier, Some(command))
             .await
             .map_err(|e| e.to_string()),
+        Some(Command::Monitor(_) | Command::Witness(_)) => Ok(()),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -110,6 +185,87 @@ pub async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// `akashi monitor`: one check, or one every `--follow` seconds; the report on stdout.
+async fn monitor(args: MonitorArgs) -> Result<(), String> {
+    use protocol::tlog::monitor::{Follower, KeySource};
+    let key = match &args.key {
+        Some(k) => KeySource::Given(
+            protocol::tlog::note::NoteVerifier::parse(k.trim())
+                .map_err(|e| format!("--key: {e}"))?,
+        ),
+        None => KeySource::FirstUse,
+    };
+    let http = kit::fetch::Fetcher::new(kit::fetch::FetchPolicy {
+        allow_loopback: args.allow_loopback,
+        // An entry bundle of 256 entries; Akashi's entries are a few hundred bytes.
+        max_bytes: 2 << 20,
+        timeout: std::time::Duration::from_secs(30),
+    })
+    .map_err(|e| e.to_string())?;
+    let clock = Clock::system();
+    let mut follower =
+        Follower::new(&args.log_url, key, args.state.as_deref()).map_err(|e| e.to_string())?;
+    loop {
+        let report = follower
+            .check(&http, clock.now())
+            .await
+            .map_err(|e| e.to_string())?;
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+            );
+        } else {
+            print!("{}", report.to_text());
+        }
+        let Some(secs) = args.follow else {
+            return Ok(());
+        };
+        tokio::time::sleep(std::time::Duration::from_secs(secs.max(1))).await;
+    }
+}
+
+/// `akashi witness`: serves `add-checkpoint` until Ctrl-C.
+async fn witness(args: WitnessArgs) -> Result<(), String> {
+    use protocol::tlog::note::NoteVerifier;
+    use protocol::tlog::witness::{Cosigner, Witness};
+    for file in [&args.key_file, &args.state] {
+        if let Some(dir) = file.parent() {
+            protocol::private_files::create_dir_all(dir)
+                .map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+    }
+    let seed = kit::witness::load_or_create_seed(&args.key_file).map_err(|e| e.to_string())?;
+    let cosigner = Cosigner::from_seed(&args.name, &seed).map_err(|e| e.to_string())?;
+    let logs = args
+        .log_keys
+        .iter()
+        .map(|k| k.trim())
+        .filter(|k| !k.is_empty())
+        .map(|k| NoteVerifier::parse(k).map_err(|e| format!("--log-key {k:?}: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let vkey = cosigner.verifier().to_vkey();
+    let service = kit::witness::WitnessService::open(
+        Witness { cosigner, logs },
+        &args.state,
+        Clock::system(),
+    )
+    .map_err(|e| e.to_string())?;
+    let listener = kit::serve::listen(&args.listen)
+        .await
+        .map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("witness {} at http://{addr}/add-checkpoint", args.name);
+    println!("its key (for ISSUER_WITNESSES and VERIFIER_WITNESSES): {vkey}");
+    kit::serve::serve(
+        std::sync::Arc::new(service).router(),
+        listener,
+        kit::serve::ctrl_c(),
+    )
+    .await
+    .map_err(|e| e.to_string())
 }
 
 async fn run_all(config: StackConfig) -> Result<(), String> {

@@ -139,6 +139,7 @@ impl App {
             x509_anchors: config.x509_anchors()?,
             // Per process: a restarted verifier pins each issuer's log again.
             checkpoints: std::sync::Arc::new(protocol::verify::transparency::InMemory::default()),
+            witnesses: config.witness_policy()?.map(std::sync::Arc::new),
         };
         let csrf_key = CsrfKey::load_or_create(&store, &seal).await?;
         if config.webhook_url.is_some() && config.webhook_secret.is_none() {

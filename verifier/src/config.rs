@@ -118,6 +118,19 @@ pub struct Config {
         default_value_t = TellWallet::Reasons
     )]
     pub tell_wallet: TellWallet,
+    /// Witness keys (C2SP tlog-cosignature vkeys, `<name>+<key id>+<base64 key>`),
+    /// comma-separated, whose cosignatures an issuer's log checkpoint is checked for.
+    /// Empty: the `transparency` check asks for none.
+    #[arg(
+        long = "verifier-witnesses",
+        env = "VERIFIER_WITNESSES",
+        value_delimiter = ','
+    )]
+    pub witnesses: Vec<String>,
+    /// How many of `VERIFIER_WITNESSES` must have cosigned an issuer's checkpoint for the
+    /// `transparency` check to pass. Unset: all of them.
+    #[arg(long = "verifier-witness-quorum", env = "VERIFIER_WITNESS_QUORUM")]
+    pub witness_quorum: Option<usize>,
 }
 
 /// How much a wallet is told about a presentation the verifier did not accept
@@ -148,6 +161,8 @@ impl Config {
             x509_trust_anchors: None,
             extra_x509_anchors: Vec::new(),
             tell_wallet: TellWallet::Reasons,
+            witnesses: Vec::new(),
+            witness_quorum: None,
         }
     }
 
@@ -171,6 +186,30 @@ impl Config {
         ders.extend(self.extra_x509_anchors.iter().cloned());
         protocol::x509::TrustAnchors::from_der(&ders)
             .map_err(|e| Error::Config(format!("VERIFIER_X509_TRUST_ANCHORS: {e}")))
+    }
+
+    /// "Require N cosignatures from these witness keys", when witnesses are configured.
+    pub fn witness_policy(
+        &self,
+    ) -> Result<Option<protocol::verify::transparency::WitnessPolicy>, Error> {
+        let keys: Vec<String> = self
+            .witnesses
+            .iter()
+            .map(|k| k.trim().to_owned())
+            .filter(|k| !k.is_empty())
+            .collect();
+        if keys.is_empty() {
+            return match self.witness_quorum {
+                Some(n) if n > 0 => Err(Error::Config(format!(
+                    "VERIFIER_WITNESS_QUORUM is {n} but VERIFIER_WITNESSES names no witness"
+                ))),
+                _ => Ok(None),
+            };
+        }
+        let required = self.witness_quorum.unwrap_or(keys.len());
+        protocol::verify::transparency::WitnessPolicy::new(required, &keys)
+            .map(Some)
+            .map_err(|e| Error::Config(format!("VERIFIER_WITNESSES: {e}")))
     }
 
     /// What the guarded fetcher may reach: issuer metadata, DID documents and status lists

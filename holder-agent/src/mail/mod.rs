@@ -237,6 +237,7 @@ impl Letters for AccountMail {
             to: &row.recipient,
             subject: &letter.subject,
             message_id: &message_id,
+            return_path: None,
         };
         let entry = DirEntry {
             id: row.id.clone(),

@@ -2,6 +2,7 @@
 //! HTTP handlers, the CLI and the tests alike.
 
 pub mod achievements;
+pub mod bounces;
 pub mod console;
 pub mod images;
 pub mod import;

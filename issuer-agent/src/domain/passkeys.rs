@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 
 use crate::App;
 use crate::domain::operators::Operator;
-use crate::domain::webauthn::{Assertion, EDDSA, ES256, PublicKey, Registration, RelyingParty};
+use crate::domain::webauthn::{self, Assertion, PublicKey, Registration, RelyingParty};
 use crate::error::{AppError, PasskeyError};
 use crate::store::{AuditEntry, ChallengeRow, PasskeyRow};
 
@@ -192,10 +192,10 @@ impl App {
                 "name": operator.email,
                 "displayName": operator.name,
             },
-            "pubKeyCredParams": [
-                { "type": "public-key", "alg": ES256 },
-                { "type": "public-key", "alg": EDDSA },
-            ],
+            "pubKeyCredParams": webauthn::ALGORITHMS
+                .iter()
+                .map(|alg| json!({ "type": "public-key", "alg": alg }))
+                .collect::<Vec<_>>(),
             "timeout": CHALLENGE_TTL * 1000,
             "attestation": "none",
             "authenticatorSelection": {

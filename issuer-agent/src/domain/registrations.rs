@@ -106,10 +106,17 @@ pub struct RegistrationView {
     pub created_at: i64,
     pub invitation_expires_at: i64,
     pub wallet_registered_at: Option<i64>,
+    /// When the person first opened the invitation's link (a valid invitation).
+    pub invitation_opened_at: Option<i64>,
     #[schema(value_type = Vec<Object>)]
     pub offers: Vec<Value>,
+    /// Each email: `id`, `kind`, `to`, `status` (pending, retrying, failed, bounced,
+    /// sent), `attempts`, `sent_at`, `last_error` (the mail server's reply, or the bounce's
+    /// status and diagnostic), `offer_id`.
     #[schema(value_type = Vec<Object>)]
     pub messages: Vec<Value>,
+    /// What happened, oldest first (`registered`, `invitation_email_sent`,
+    /// `invitation_opened`, `mail_bounced`, `wallet_registered`, `issued`, …).
     #[schema(value_type = Vec<Object>)]
     pub history: Vec<Value>,
 }
@@ -179,6 +186,7 @@ impl App {
             next_attempt_at: now,
             sent_at: None,
             last_error: None,
+            bounced_at: None,
         }
     }
 
@@ -235,6 +243,7 @@ impl App {
             results: r.results,
             invitation_expires_at: now + self.settings().invitation_ttl,
             wallet_registered_at: wallet_known.then_some(now),
+            invitation_opened_at: None,
             created_at: now,
         };
         let mut events = vec![event(
@@ -553,7 +562,9 @@ impl App {
         let messages = rows
             .into_iter()
             .map(|m| {
-                let status = if m.sent_at.is_some() {
+                let status = if m.bounced_at.is_some() {
+                    "bounced"
+                } else if m.sent_at.is_some() {
                     "sent"
                 } else if m.next_attempt_at == i64::MAX {
                     "failed"
@@ -580,6 +591,7 @@ impl App {
             created_at: r.created_at,
             invitation_expires_at: r.invitation_expires_at,
             wallet_registered_at: r.wallet_registered_at,
+            invitation_opened_at: r.invitation_opened_at,
             offers: offer_views,
             messages,
             history: history.into_iter().map(|(_, v)| v).collect(),
@@ -626,7 +638,9 @@ impl App {
                 let token = self
                     .invitation(&r, &achievement)
                     .sign(&self.es256, &self.kid);
-                let url = format!("{wallet}/register?invitation={token}");
+                // Through the issuer, which notes the first opening and sends the browser
+                // on to the wallet's registration page (domain::bounces).
+                let url = format!("{}/invitations/open?invitation={token}", self.issuer_id);
                 (
                     letters::invitation(&facts, &url, r.invitation_expires_at),
                     vec![url],
@@ -668,12 +682,14 @@ impl App {
             .render(&self.branding())
             .map_err(|e| AppError::Internal(format!("message {}: {e}", m.id)))?;
         let message_id = kit::mail::message_id(&m.id, &self.issuer_id);
+        let return_path = crate::domain::bounces::return_path(self, &m.id);
         let head = Head {
             from: &settings.mail_from,
             to_name: Some(&r.name),
             to: &r.email,
             subject: &letter.subject,
             message_id: &message_id,
+            return_path: return_path.as_deref(),
         };
         let entry = DirEntry {
             id: m.id.clone(),

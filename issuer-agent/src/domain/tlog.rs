@@ -15,6 +15,7 @@ use protocol::tlog::merkle;
 use protocol::tlog::note::{NoteSigner, NoteVerifier};
 use protocol::tlog::proof::{ConsistencyProof, LogProof, encode_hashes};
 use protocol::tlog::tile::{self, Tile, TileResource};
+use protocol::tlog::witness::{AddCheckpoint, CosignatureVerifier, cosigned_by};
 use tokio::sync::Mutex;
 
 use crate::App;
@@ -24,10 +25,14 @@ use crate::store::{CredentialRow, Store};
 /// The id of the log's Ed25519 key in the issuer's key table (sealed like the others).
 pub const LOG_KEY_ID: &str = "tlog-ed25519-1";
 
-/// The log: its origin, its signing key and the last checkpoint signed.
+/// The log: its origin, its signing key, its witnesses and the last checkpoint signed.
 pub struct Log {
     origin: String,
     signer: NoteSigner,
+    /// The witnesses asked to cosign each new checkpoint (`ISSUER_WITNESSES`).
+    witnesses: Vec<WitnessRef>,
+    /// The client witnesses are reached with (guarded; loopback only when configured).
+    witness_http: Option<kit::fetch::Fetcher>,
     /// The last checkpoint signed, with its size and root: served again while the log has
     /// not grown.
     last: Mutex<Option<(u64, Hash, String)>>,
@@ -64,8 +69,37 @@ impl Log {
         Ok(Log {
             origin,
             signer,
+            witnesses: Vec::new(),
+            witness_http: None,
             last: Mutex::new(None),
         })
+    }
+
+    /// Asks these witnesses (`<submission prefix>=<cosignature vkey>` each) to cosign each
+    /// new checkpoint, through `http`.
+    pub fn with_witnesses(
+        mut self,
+        specs: &[String],
+        http: kit::fetch::Fetcher,
+    ) -> Result<Log, AppError> {
+        for spec in specs.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+            let (url, key) = spec.split_once('=').ok_or_else(|| {
+                AppError::Config(format!(
+                    "ISSUER_WITNESSES entry {spec:?} is not <URL>=<witness key>"
+                ))
+            })?;
+            let key = CosignatureVerifier::parse(key)
+                .map_err(|e| AppError::Config(format!("ISSUER_WITNESSES key of {url}: {e}")))?;
+            http.check_url(url)
+                .map_err(|e| AppError::Config(format!("ISSUER_WITNESSES URL {url:?}: {e}")))?;
+            self.witnesses.push(WitnessRef {
+                url: url.trim_end_matches('/').to_owned(),
+                key,
+                size: std::sync::Mutex::new(0),
+            });
+        }
+        self.witness_http = Some(http);
+        Ok(self)
     }
 
     /// The checkpoint origin (also the key's name).
@@ -145,8 +179,26 @@ impl Log {
         }
         .sign(&self.signer)
         .map_err(|e| AppError::Internal(format!("signing the checkpoint: {e}")))?;
+        let note = self.cosigned(note, leaves).await;
         *last = Some((size, root, note.clone()));
         Ok(note)
+    }
+
+    /// `note` with the cosignature of each witness that gives one (C2SP tlog-witness); a
+    /// witness that refuses or cannot be reached is logged and left out.
+    async fn cosigned(&self, mut note: String, leaves: &[Hash]) -> String {
+        let Some(http) = &self.witness_http else {
+            return note;
+        };
+        let mut lines = String::new();
+        for w in &self.witnesses {
+            match w.cosign(http, &note, leaves).await {
+                Ok(line) => lines.push_str(&line),
+                Err(e) => tracing::warn!(witness = %w.url, "no cosignature: {e}"),
+            }
+        }
+        note.push_str(&lines);
+        note
     }
 
     /// The proof that the credential whose issuer-signed JWT has base64url SHA-256
@@ -241,6 +293,80 @@ impl Log {
             bytes,
             immutable: t.is_full(),
         })
+    }
+}
+
+/// A witness the log asks to cosign: its submission prefix, its key, and the size it
+/// cosigned last as far as this process knows (a 409 tells the truth).
+struct WitnessRef {
+    url: String,
+    key: CosignatureVerifier,
+    size: std::sync::Mutex<u64>,
+}
+
+impl WitnessRef {
+    /// One `add-checkpoint` exchange (again once, from the size a 409 names); the
+    /// cosignature line, checked with the witness's key.
+    async fn cosign(
+        &self,
+        http: &kit::fetch::Fetcher,
+        note: &str,
+        leaves: &[Hash],
+    ) -> Result<String, String> {
+        let size = leaves.len() as u64;
+        let mut old = self.size.lock().map(|s| *s).unwrap_or(0);
+        for _ in 0..2 {
+            if old > size {
+                return Err(format!(
+                    "the witness cosigned a larger tree ({old} entries)"
+                ));
+            }
+            let proof = if old == 0 {
+                Vec::new()
+            } else {
+                merkle::consistency_proof(leaves, old).map_err(|e| e.to_string())?
+            };
+            let body = AddCheckpoint {
+                old,
+                proof,
+                checkpoint: note.to_owned(),
+            }
+            .to_body();
+            let r = http
+                .post_bytes(
+                    &format!("{}/add-checkpoint", self.url),
+                    "text/plain; charset=utf-8",
+                    &[],
+                    body.into_bytes(),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            match r.status {
+                200 => {
+                    let text = String::from_utf8_lossy(&r.body);
+                    let line = text
+                        .lines()
+                        .map(|l| format!("{l}\n"))
+                        .find(|l| {
+                            !cosigned_by(&format!("{note}{l}"), std::slice::from_ref(&self.key))
+                                .is_empty()
+                        })
+                        .ok_or("the answer has no valid cosignature by the witness's key")?;
+                    if let Ok(mut s) = self.size.lock() {
+                        *s = size;
+                    }
+                    return Ok(line);
+                }
+                409 => {
+                    old = String::from_utf8_lossy(&r.body)
+                        .trim()
+                        .parse()
+                        .map_err(|_| "409 without the witness's size".to_owned())?;
+                }
+                status => return Err(format!("HTTP {status}: {}", r.snippet())),
+            }
+        }
+        Err("the witness's size changed twice".into())
     }
 }
 

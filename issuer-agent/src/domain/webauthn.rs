@@ -4,8 +4,9 @@
 //!
 //! Only what passkeys need: attestation conveyance `none` (the attestation statement is
 //! not judged: no authenticator model is trusted or refused), user verification required,
-//! ES256 (COSE -7) and EdDSA/Ed25519 (COSE -8) keys, verified with aws-lc (the workspace's
-//! one crypto library; `webauthn-rs` would bring OpenSSL). Each step is a function of its
+//! ES256 (COSE -7), EdDSA/Ed25519 (COSE -8) and RS256 (COSE -257, RSASSA-PKCS1-v1_5 with
+//! SHA-256, RFC 8812 §2: older Windows Hello keys; 2048 to 8192 bits) keys, verified with
+//! aws-lc (the workspace's one crypto library; `webauthn-rs` would bring OpenSSL). Each step is a function of its
 //! inputs; the challenge's single use and its binding to a browser are the caller's
 //! (`domain::passkeys`), since they live in the database.
 //!
@@ -14,13 +15,27 @@
 //! page JSON -> Assertion::parse    -> challenge() looked up -> verify(key) -> new counter
 //! ```
 
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1, ED25519, ParsedPublicKey};
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_ASN1, ED25519, ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256,
+    RsaPublicKeyComponents,
+};
 use ciborium::Value;
 use serde::Deserialize;
 
 /// COSE algorithm numbers (<https://www.iana.org/assignments/cose>).
 pub const ES256: i64 = -7;
 pub const EDDSA: i64 = -8;
+/// RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8812 §2).
+pub const RS256: i64 = -257;
+
+/// The algorithms a new passkey may use, in the relying party's order of preference (the
+/// registration options' `pubKeyCredParams`).
+pub const ALGORITHMS: [i64; 3] = [ES256, EDDSA, RS256];
+
+/// The RSA modulus sizes accepted, in bits: below 2048 is refused (NIST SP 800-131A), and
+/// aws-lc verifies PKCS#1 v1.5 signatures of keys up to 8192 bits.
+const RSA_BITS: std::ops::RangeInclusive<usize> = 2048..=8192;
 
 /// Authenticator data flags (§6.1).
 const FLAG_UP: u8 = 0x01;
@@ -63,8 +78,10 @@ pub enum WebauthnError {
     NoAttestedCredential,
     #[error("the attested credential id differs from the response's `rawId`")]
     CredentialIdMismatch,
-    #[error("credential algorithm {0} is not ES256 (-7) or EdDSA (-8)")]
+    #[error("credential algorithm {0} is not ES256 (-7), EdDSA (-8) or RS256 (-257)")]
     UnsupportedAlgorithm(i64),
+    #[error("the RSA key has {bits} bits: 2048 to 8192 are accepted")]
+    RsaKeySize { bits: usize },
     #[error("the assertion's signature does not verify with the passkey's public key")]
     BadSignature,
     #[error(
@@ -205,9 +222,10 @@ impl<'a> AuthData<'a> {
 /// A passkey as stored: what an assertion is checked with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicKey {
-    /// [`ES256`] or [`EDDSA`].
+    /// [`ES256`], [`EDDSA`] or [`RS256`].
     pub algorithm: i64,
-    /// The uncompressed P-256 point (65 bytes) or the Ed25519 key (32 bytes).
+    /// The uncompressed P-256 point (65 bytes), the Ed25519 key (32 bytes), or the RSA
+    /// key's X.509 `SubjectPublicKeyInfo` (DER).
     pub bytes: Vec<u8>,
 }
 
@@ -216,13 +234,42 @@ impl PublicKey {
         let alg: &'static dyn aws_lc_rs::signature::VerificationAlgorithm = match self.algorithm {
             ES256 => &ECDSA_P256_SHA256_ASN1,
             EDDSA => &ED25519,
+            RS256 => &RSA_PKCS1_2048_8192_SHA256,
             other => return Err(WebauthnError::UnsupportedAlgorithm(other)),
         };
         ParsedPublicKey::new(alg, &self.bytes).map_err(|e| malformed("credential public key", e))
     }
 
-    /// From a COSE_Key (RFC 9053 §7.1 EC2, RFC 8037 §2 OKP): kty 2 / crv 1 (P-256) with
-    /// `x`, `y`; or kty 1 / crv 6 (Ed25519) with `x`; `alg` must agree.
+    /// An RS256 key from its COSE `n` and `e` (RFC 8230 §4: unsigned big-endian; leading
+    /// zero bytes are dropped), refused outside [`RSA_BITS`].
+    fn rsa(n: &[u8], e: &[u8]) -> Result<PublicKey, WebauthnError> {
+        let strip = |b: &[u8]| -> Vec<u8> { b.iter().copied().skip_while(|x| *x == 0).collect() };
+        let (n, e) = (strip(n), strip(e));
+        let bits = match n.first() {
+            Some(top) => n.len() * 8 - top.leading_zeros() as usize,
+            None => 0,
+        };
+        if !RSA_BITS.contains(&bits) {
+            return Err(WebauthnError::RsaKeySize { bits });
+        }
+        if e.is_empty() || e.len() > 8 {
+            return Err(malformed(
+                "credential public key",
+                format!("RSA exponent of {} bytes", e.len()),
+            ));
+        }
+        let spki = RsaPublicKeyComponents { n: &n, e: &e }
+            .as_der()
+            .map_err(|e| malformed("credential public key", e))?;
+        Ok(PublicKey {
+            algorithm: RS256,
+            bytes: spki.as_ref().to_vec(),
+        })
+    }
+
+    /// From a COSE_Key (RFC 9053 §7.1 EC2, RFC 8037 §2 OKP, RFC 8230 §4 RSA): kty 2 /
+    /// crv 1 (P-256) with `x`, `y`; kty 1 / crv 6 (Ed25519) with `x`; or kty 3 with `n`,
+    /// `e`; `alg` must agree with the key type.
     fn from_cose(key: &Value) -> Result<PublicKey, WebauthnError> {
         let Value::Map(entries) = key else {
             return Err(malformed("credential public key", "not a CBOR map"));
@@ -253,8 +300,32 @@ impl PublicKey {
                 )),
             }
         };
+        let bytes = |label: i64, name: &'static str| -> Result<&Vec<u8>, WebauthnError> {
+            match get(label) {
+                Some(Value::Bytes(b)) => Ok(b),
+                _ => Err(malformed(
+                    "credential public key",
+                    format!("no byte string {name}"),
+                )),
+            }
+        };
         let algorithm = int(3, "alg")?;
         let kty = int(1, "kty")?;
+        if !ALGORITHMS.contains(&algorithm) {
+            return Err(WebauthnError::UnsupportedAlgorithm(algorithm));
+        }
+        // An RSA key (kty 3) has no curve: its label -1 is the modulus.
+        if kty == 3 || algorithm == RS256 {
+            if (algorithm, kty) != (RS256, 3) {
+                return Err(malformed(
+                    "credential public key",
+                    format!("alg {algorithm} with kty {kty}"),
+                ));
+            }
+            let key = PublicKey::rsa(bytes(-1, "n")?, bytes(-2, "e")?)?;
+            key.parsed()?;
+            return Ok(key);
+        }
         let crv = int(-1, "crv")?;
         let key = match (algorithm, kty, crv) {
             (ES256, 2, 1) => {
@@ -271,13 +342,12 @@ impl PublicKey {
                 algorithm,
                 bytes: bytes32(-2, "x")?.clone(),
             },
-            (ES256 | EDDSA, _, _) => {
+            _ => {
                 return Err(malformed(
                     "credential public key",
                     format!("alg {algorithm} with kty {kty} and crv {crv}"),
                 ));
             }
-            (other, _, _) => return Err(WebauthnError::UnsupportedAlgorithm(other)),
         };
         // A point off the curve would never verify: refuse it now.
         key.parsed()?;
@@ -484,14 +554,23 @@ impl Assertion {
     }
 }
 
-/// A software authenticator for the tests: ES256 keys, `none` attestation, a counter.
+/// A software authenticator for the tests: ES256 keys (or RS256 ones), `none`
+/// attestation, a counter.
 #[cfg(test)]
 pub(crate) mod soft {
-    use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
+    use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
+    use aws_lc_rs::signature::{
+        ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair, RSA_PKCS1_SHA256,
+        RsaPublicKeyComponents,
+    };
     use serde_json::json;
 
     pub struct Authenticator {
         pub key: EcdsaKeyPair,
+        /// When set, the credential is this RSA key (RS256) instead of `key`.
+        pub rsa: Option<RsaKeyPair>,
+        /// The `alg` its COSE key says, when not the key's own (an attack).
+        pub cose_alg: Option<i64>,
         pub credential_id: Vec<u8>,
         pub counter: u32,
         pub flags: u8,
@@ -519,6 +598,22 @@ pub(crate) mod soft {
         v
     }
 
+    /// A negative CBOR integer `n` (-1 > n >= -65536).
+    fn negative(n: i64) -> Vec<u8> {
+        head(1, usize::try_from(-1 - n).unwrap())
+    }
+
+    /// The COSE_Key `{1: 3, 3: alg, -1: n, -2: e}` of an RSA key.
+    pub fn rsa_cose(alg: i64, n: &[u8], e: &[u8]) -> Vec<u8> {
+        let mut d = vec![0xa4, 0x01, 0x03, 0x03];
+        d.extend(negative(alg));
+        d.push(0x20);
+        d.extend(bytes(n));
+        d.push(0x21);
+        d.extend(bytes(e));
+        d
+    }
+
     fn client_data(kind: &str, challenge: &str, origin: &str) -> Vec<u8> {
         json!({"type": kind, "challenge": challenge, "origin": origin, "crossOrigin": false})
             .to_string()
@@ -533,10 +628,28 @@ pub(crate) mod soft {
             Authenticator {
                 key: EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref())
                     .unwrap(),
+                rsa: None,
+                cose_alg: None,
                 credential_id: protocol::b64::decode(&protocol::b64::random(16)).unwrap(),
                 counter: 0,
                 flags: 0x01 | 0x04,
             }
+        }
+
+        /// An authenticator whose credential is a fresh 2048-bit RSA key (RS256).
+        pub fn generate_rsa() -> Authenticator {
+            Authenticator {
+                rsa: Some(RsaKeyPair::generate(KeySize::Rsa2048).unwrap()),
+                ..Authenticator::generate()
+            }
+        }
+
+        /// The RSA key's `n` and `e`, big-endian.
+        pub fn rsa_components(&self) -> Option<(Vec<u8>, Vec<u8>)> {
+            self.rsa.as_ref().map(|k| {
+                let c = RsaPublicKeyComponents::<Vec<u8>>::from(k.public_key());
+                (c.n, c.e)
+            })
         }
 
         fn auth_data(&self, rp_id: &str, attested: bool) -> Vec<u8> {
@@ -549,12 +662,18 @@ pub(crate) mod soft {
                 d.extend_from_slice(&[0u8; 16]);
                 d.extend_from_slice(&(self.credential_id.len() as u16).to_be_bytes());
                 d.extend_from_slice(&self.credential_id);
-                let point = self.key.public_key().as_ref();
-                // {1: 2, 3: -7, -1: 1, -2: x, -3: y}
-                d.extend_from_slice(&[0xa5, 0x01, 0x02, 0x03, 0x26, 0x20, 0x01, 0x21]);
-                d.extend(bytes(&point[1..33]));
-                d.push(0x22);
-                d.extend(bytes(&point[33..65]));
+                if let Some((n, e)) = self.rsa_components() {
+                    d.extend(rsa_cose(self.cose_alg.unwrap_or(-257), &n, &e));
+                } else {
+                    let point = self.key.public_key().as_ref();
+                    // {1: 2, 3: alg, -1: 1, -2: x, -3: y}
+                    d.extend_from_slice(&[0xa5, 0x01, 0x02, 0x03]);
+                    d.extend(negative(self.cose_alg.unwrap_or(-7)));
+                    d.extend_from_slice(&[0x20, 0x01, 0x21]);
+                    d.extend(bytes(&point[1..33]));
+                    d.push(0x22);
+                    d.extend(bytes(&point[33..65]));
+                }
             }
             d
         }
@@ -596,7 +715,15 @@ pub(crate) mod soft {
                 aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &cdj).as_ref(),
             );
             let rng = aws_lc_rs::rand::SystemRandom::new();
-            let sig = self.key.sign(&rng, &signed).unwrap();
+            let sig = match &self.rsa {
+                Some(rsa) => {
+                    let mut sig = vec![0u8; rsa.public_modulus_len()];
+                    rsa.sign(&RSA_PKCS1_SHA256, &rng, &signed, &mut sig)
+                        .unwrap();
+                    sig
+                }
+                None => self.key.sign(&rng, &signed).unwrap().as_ref().to_vec(),
+            };
             json!({
                 "id": protocol::b64::encode(&self.credential_id),
                 "rawId": protocol::b64::encode(&self.credential_id),
@@ -604,7 +731,7 @@ pub(crate) mod soft {
                 "response": {
                     "clientDataJSON": protocol::b64::encode(cdj),
                     "authenticatorData": protocol::b64::encode(data),
-                    "signature": protocol::b64::encode(sig.as_ref()),
+                    "signature": protocol::b64::encode(&sig),
                     "userHandle": protocol::b64::encode(user),
                 }
             })
@@ -740,5 +867,120 @@ mod tests {
             truncated.verify(&rp, "c1"),
             Err(WebauthnError::Malformed { .. })
         ));
+    }
+
+    #[test]
+    fn an_rs256_passkey_registers_and_its_assertions_verify() {
+        let rp = rp();
+        let mut a = Authenticator::generate_rsa();
+        let reg = Registration::parse(&a.register("localhost", &rp.origin, "c1")).unwrap();
+        let new = reg.verify(&rp, "c1").unwrap();
+        assert_eq!(new.public_key.algorithm, RS256);
+        // Stored as the SubjectPublicKeyInfo of the authenticator's own key.
+        let (n, e) = a.rsa_components().unwrap();
+        let spki = RsaPublicKeyComponents { n: &n, e: &e }.as_der().unwrap();
+        assert_eq!(new.public_key.bytes, spki.as_ref());
+
+        let asn = Assertion::parse(&a.assert("localhost", &rp.origin, "c2", b"op-1")).unwrap();
+        assert_eq!(asn.verify(&rp, "c2", &new.public_key, 0), Ok(1));
+        // A changed byte of the signed data: the signature fails.
+        let mut v: serde_json::Value =
+            serde_json::from_str(&a.assert("localhost", &rp.origin, "c3", b"op-1")).unwrap();
+        let mut sig = protocol::b64::decode(v["response"]["signature"].as_str().unwrap()).unwrap();
+        sig[10] ^= 1;
+        v["response"]["signature"] = protocol::b64::encode(&sig).into();
+        let tampered = Assertion::parse(&v.to_string()).unwrap();
+        assert_eq!(
+            tampered.verify(&rp, "c3", &new.public_key, 1),
+            Err(WebauthnError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn rs256_refuses_another_key_a_short_key_and_a_mismatched_alg() {
+        let rp = rp();
+        let mut a = Authenticator::generate_rsa();
+        let asn = Assertion::parse(&a.assert("localhost", &rp.origin, "c", b"u")).unwrap();
+
+        // Another RSA key: the signature does not verify.
+        let other = Authenticator::generate_rsa();
+        let other_key = Registration::parse(&other.register("localhost", &rp.origin, "c"))
+            .unwrap()
+            .verify(&rp, "c")
+            .unwrap()
+            .public_key;
+        assert_eq!(
+            asn.verify(&rp, "c", &other_key, 0),
+            Err(WebauthnError::BadSignature)
+        );
+        // The right key stored under another algorithm: refused, never verified as ES256.
+        let own = Registration::parse(&a.register("localhost", &rp.origin, "c"))
+            .unwrap()
+            .verify(&rp, "c")
+            .unwrap()
+            .public_key;
+        let relabelled = PublicKey {
+            algorithm: ES256,
+            ..own.clone()
+        };
+        assert!(matches!(
+            asn.verify(&rp, "c", &relabelled, 0),
+            Err(WebauthnError::Malformed { .. })
+        ));
+        // An ES256 key's signature checked as RS256 fails too.
+        let mut ec = Authenticator::generate();
+        let ec_asn = Assertion::parse(&ec.assert("localhost", &rp.origin, "c", b"u")).unwrap();
+        assert_eq!(
+            ec_asn.verify(&rp, "c", &own, 0),
+            Err(WebauthnError::BadSignature)
+        );
+
+        // A 1024-bit modulus (and a 2047-bit one) is refused by its size.
+        let e = [1u8, 0, 1];
+        for (len, top, bits) in [(128usize, 0xc5u8, 1024usize), (256, 0x7f, 2047)] {
+            let mut n = vec![0x5au8; len];
+            n[0] = top;
+            n[len - 1] |= 1;
+            let cose: Value =
+                ciborium::de::from_reader(super::soft::rsa_cose(RS256, &n, &e).as_slice()).unwrap();
+            assert_eq!(
+                PublicKey::from_cose(&cose),
+                Err(WebauthnError::RsaKeySize { bits })
+            );
+        }
+        // Leading zero bytes do not make a short key long.
+        let mut padded = vec![0u8; 200];
+        padded.extend_from_slice(&[0xc5; 128]);
+        let cose: Value =
+            ciborium::de::from_reader(super::soft::rsa_cose(RS256, &padded, &e).as_slice())
+                .unwrap();
+        assert_eq!(
+            PublicKey::from_cose(&cose),
+            Err(WebauthnError::RsaKeySize { bits: 1024 })
+        );
+
+        // The COSE key's alg disagrees with its key type: an RSA key saying ES256, an EC
+        // key saying RS256, an RSA key under an algorithm not advertised (PS256, -37).
+        a.cose_alg = Some(ES256);
+        let lie = Registration::parse(&a.register("localhost", &rp.origin, "c")).unwrap();
+        assert!(matches!(
+            lie.verify(&rp, "c"),
+            Err(WebauthnError::Malformed { .. })
+        ));
+        a.cose_alg = Some(-37);
+        let pss = Registration::parse(&a.register("localhost", &rp.origin, "c")).unwrap();
+        assert_eq!(
+            pss.verify(&rp, "c"),
+            Err(WebauthnError::UnsupportedAlgorithm(-37))
+        );
+        let mut ec_lie = Authenticator::generate();
+        ec_lie.cose_alg = Some(RS256);
+        let lie = Registration::parse(&ec_lie.register("localhost", &rp.origin, "c")).unwrap();
+        assert!(matches!(
+            lie.verify(&rp, "c"),
+            Err(WebauthnError::Malformed { .. })
+        ));
+        // What the relying party advertises is what it accepts.
+        assert_eq!(ALGORITHMS, [ES256, EDDSA, RS256]);
     }
 }

@@ -67,6 +67,23 @@ impl IntoResponse for AppError {
                 &self.to_string(),
                 None,
             ),
+            AppError::Bounce(e) => {
+                use crate::error::BounceError as B;
+                use crate::mail::dsn::DsnError;
+                let (status, title) = match &e {
+                    B::Dsn(DsnError::TooLarge { .. }) => {
+                        (StatusCode::PAYLOAD_TOO_LARGE, "Notification too large")
+                    }
+                    B::Dsn(_) => (
+                        StatusCode::BAD_REQUEST,
+                        "Not a delivery status notification",
+                    ),
+                    B::NotConfigured => (StatusCode::CONFLICT, "No bounce domain"),
+                    B::UnknownMessage(_) => (StatusCode::NOT_FOUND, "Not found"),
+                    _ => (StatusCode::UNPROCESSABLE_ENTITY, "Bounce refused"),
+                };
+                kit::serve::problem(status, title, &e.to_string(), None)
+            }
             AppError::Passkey(_) => kit::serve::problem(
                 StatusCode::BAD_REQUEST,
                 "Passkey refused",

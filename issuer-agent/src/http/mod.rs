@@ -5,6 +5,7 @@
 //! `#[utoipa::path]`: the router and `GET /openapi.json` come from one list.
 
 mod admin;
+mod bounces;
 mod console;
 pub mod error;
 mod extract;
@@ -33,6 +34,9 @@ fn described() -> OpenApiRouter<App> {
         .layer(axum::extract::DefaultBodyLimit::max(
             crate::domain::images::MAX_IMAGE_BYTES + 1,
         ));
+    let bounce_upload = OpenApiRouter::new()
+        .routes(routes!(bounces::bounce))
+        .layer(axum::extract::DefaultBodyLimit::max(bounces::BODY_LIMIT));
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(well_known::credential_issuer))
         .routes(routes!(well_known::authorization_server))
@@ -70,6 +74,8 @@ fn described() -> OpenApiRouter<App> {
         .routes(routes!(registrations::resend))
         .routes(routes!(registrations::outbox))
         .routes(routes!(registrations::callback))
+        .routes(routes!(bounces::open_invitation))
+        .merge(bounce_upload)
 }
 
 /// The OpenAPI document of the issuer.

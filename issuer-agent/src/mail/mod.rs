@@ -1,8 +1,10 @@
-//! Email: the issuer's letters ([`letters`]) and its outbox worker ([`worker`]), on the
+//! Email: the issuer's letters ([`letters`]), its outbox worker ([`worker`]) and the
+//! delivery status notifications that come back ([`dsn`]), on the
 //! mailer and the outbox mechanics every service shares (`kit::mail`: SMTP through kept-open
 //! `TCP_NODELAY` connections, `smtps://` through lettre, or a local directory when no SMTP
 //! server is configured).
 
+pub mod dsn;
 pub mod letters;
 pub mod worker;
 

@@ -3,7 +3,8 @@
 //! `ISSUER_OUTBOX_LEASE` seconds. Each message is written when it is sent
 //! ([`App::outgoing`]: the invitation is signed then, the PIN derived, so no secret is
 //! stored), and marking messages sent records each in its registration's history in the
-//! same transaction.
+//! same transaction. A message the mail server refuses for good is marked bounced at once
+//! (`domain::bounces`).
 
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use kit::mail::worker::{Letters, MarkError, Prepared, Settings};
 use super::Mailer;
 use crate::App;
 use crate::error::AppError;
-use crate::store::{OUTBOX, OutboxRow};
+use crate::store::{BounceSource, OUTBOX, OutboxRow};
 
 impl Letters for App {
     type Row = OutboxRow;
@@ -43,6 +44,21 @@ impl Letters for App {
         now: i64,
     ) -> Result<usize, MarkError> {
         Ok(self.store.outbox_sent(rows, claim, now).await?)
+    }
+
+    /// Refused for good while being delivered: marked bounced (never retried), with a
+    /// line of the registration's history, in one transaction.
+    async fn refused(&self, row: &OutboxRow, claim: &str, reason: &str) -> Result<(), MarkError> {
+        self.store
+            .message_bounced(
+                &row.id,
+                BounceSource::Smtp,
+                Some(claim),
+                self.clock.now(),
+                reason,
+            )
+            .await?;
+        Ok(())
     }
 
     fn wake(&self) -> Option<&tokio::sync::Notify> {

@@ -56,16 +56,23 @@ pub struct RegistrationListRow {
 }
 
 /// What a person's registration has come to, most advanced first: the first that holds
-/// is the status. `mail_failed`: an email was given up on (the outbox stopped retrying).
-/// Stored in `registrations.status` (migration 0011): triggers set it in the transaction
-/// that changes an offer, a credential, an email or the wallet it depends on.
-pub const REGISTRATION_STATUSES: [&str; 7] = [
+/// is the status. `mail_bounced`: an email was refused for good (the mail server refused
+/// the address or the message, at once or in a later delivery status notification);
+/// `mail_failed`: an email was given up on after its retries (the outbox stopped
+/// retrying). A bounce ranks above a failure: the address itself was refused, which a
+/// retry does not mend. `invitation_opened`: the person opened the link of their
+/// invitation but has no wallet yet. Stored in `registrations.status` (migrations 0011
+/// and 0021): triggers set it in the transaction that changes an offer, a credential, an
+/// email, the invitation's opening or the wallet it depends on.
+pub const REGISTRATION_STATUSES: [&str; 9] = [
     "revoked",
     "suspended",
     "badge_received",
+    "mail_bounced",
     "mail_failed",
     "offer_sent",
     "wallet_registered",
+    "invitation_opened",
     "invited",
 ];
 
@@ -468,7 +475,9 @@ impl Store {
 mod tests {
     use super::*;
     use crate::store::tests::{offer, test_store};
-    use crate::store::{EventRow, OutboxRow, RegistrationInsert, RegistrationRow};
+    use crate::store::{
+        BounceSource, Bounced, EventRow, OutboxRow, RegistrationInsert, RegistrationRow,
+    };
 
     fn operator(id: &str, email: &str) -> OperatorRow {
         OperatorRow {
@@ -599,6 +608,7 @@ mod tests {
                 results: None,
                 invitation_expires_at: 10_000,
                 wallet_registered_at: i.is_multiple_of(10).then_some(created_at),
+                invitation_opened_at: None,
                 created_at,
             },
             offer: None,
@@ -613,6 +623,7 @@ mod tests {
                 next_attempt_at: if i == 3 { i64::MAX } else { created_at },
                 sent_at: None,
                 last_error: None,
+                bounced_at: None,
             }],
             events: vec![EventRow {
                 registration_id: id,
@@ -873,6 +884,188 @@ mod tests {
             failed.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
             ["r0003", "r0002"]
         );
+        store.db.close().await;
+    }
+
+    /// Migration 0021's statuses: the invitation opened (once, between invited and wallet
+    /// registered), an email refused at delivery (never retried, above a failure), and one
+    /// reported bounced later; a bounced email put back in the queue is bounced no more.
+    #[tokio::test]
+    async fn the_stored_status_follows_an_opened_invitation_and_bounces() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = test_store(dir.path()).await;
+        offer(&store).await;
+        let items: Vec<_> = (1..7).map(|i| person(i, 1_000 + i as i64)).collect();
+        store.insert_registrations(&items).await.unwrap();
+        assert_eq!(status_of(&store, "r0001").await, "invited");
+
+        // Opened: recorded once, in the history; a wallet then ranks above it.
+        assert!(store.invitation_opened("r0001", 1_100).await.unwrap());
+        assert!(!store.invitation_opened("r0001", 1_200).await.unwrap());
+        assert!(!store.invitation_opened("no-such", 1_200).await.unwrap());
+        assert_eq!(status_of(&store, "r0001").await, "invitation_opened");
+        let events = store.registration_events("r0001").await.unwrap();
+        let opened: Vec<i64> = events
+            .iter()
+            .filter(|e| e.event == "invitation_opened")
+            .map(|e| e.at)
+            .collect();
+        assert_eq!(opened, [1_100]);
+        store
+            .wallet_registered("p1@example.org", 1_300, &|r| crate::store::Advance {
+                offer: offer_for(&r.id, "o-r1"),
+                messages: vec![],
+                events: vec![],
+            })
+            .await
+            .unwrap();
+        assert_eq!(status_of(&store, "r0001").await, "offer_sent");
+
+        // Refused while delivered (claimed by the worker): bounced at once, given up.
+        let claimed = crate::store::OUTBOX
+            .claim(&store.db, "w1", 5_000, 5_060, 10)
+            .await
+            .unwrap();
+        assert!(claimed.iter().any(|m| m.id == "m2"));
+        // Not the worker's claim: nothing marked.
+        assert_eq!(
+            store
+                .message_bounced("m2", BounceSource::Smtp, Some("w2"), 5_001, "550")
+                .await
+                .unwrap(),
+            Bounced::NotFound
+        );
+        assert_eq!(
+            store
+                .message_bounced(
+                    "m2",
+                    BounceSource::Smtp,
+                    Some("w1"),
+                    5_001,
+                    "550 5.1.1 unknown"
+                )
+                .await
+                .unwrap(),
+            Bounced::Marked {
+                registration_id: "r0002".into()
+            }
+        );
+        let m2 = store.outbox_message("m2").await.unwrap().unwrap();
+        assert_eq!(
+            (
+                m2.bounced_at,
+                m2.next_attempt_at,
+                m2.sent_at,
+                m2.last_error.as_deref()
+            ),
+            (
+                Some(5_001),
+                kit::mail::outbox::NEVER,
+                None,
+                Some("550 5.1.1 unknown")
+            )
+        );
+        assert_eq!(status_of(&store, "r0002").await, "mail_bounced");
+        // Person 3's invitation was given up on (mail_failed) and then bounces too: a bounce
+        // ranks above a failure, and is counted once.
+        assert_eq!(status_of(&store, "r0003").await, "mail_failed");
+        assert_eq!(
+            store
+                .message_bounced("m3", BounceSource::Dsn, None, 5_002, "5.1.1")
+                .await
+                .unwrap(),
+            Bounced::Marked {
+                registration_id: "r0003".into()
+            }
+        );
+        assert_eq!(status_of(&store, "r0003").await, "mail_bounced");
+
+        // Person 4's invitation was sent, then a notification says it bounced: once.
+        store
+            .outbox_sent(
+                &claimed
+                    .iter()
+                    .filter(|m| m.id == "m4")
+                    .cloned()
+                    .collect::<Vec<_>>(),
+                "w1",
+                5_010,
+            )
+            .await
+            .unwrap();
+        assert_eq!(status_of(&store, "r0004").await, "invited");
+        for (id, expected) in [
+            ("m4", "marked"),
+            ("m4", "already"),
+            ("no-such", "not found"),
+        ] {
+            let got = store
+                .message_bounced(id, BounceSource::Dsn, None, 6_000, "5.1.1 (smtp; 550)")
+                .await
+                .unwrap();
+            let got = match got {
+                Bounced::Marked { .. } => "marked",
+                Bounced::Already => "already",
+                Bounced::NotFound => "not found",
+            };
+            assert_eq!(got, expected, "{id}");
+        }
+        let m4 = store.outbox_message("m4").await.unwrap().unwrap();
+        assert_eq!((m4.sent_at, m4.bounced_at), (Some(5_010), Some(6_000)));
+        assert_eq!(status_of(&store, "r0004").await, "mail_bounced");
+        let history = store.registration_events("r0004").await.unwrap();
+        let bounced: Vec<&str> = history
+            .iter()
+            .filter(|e| e.event == "mail_bounced")
+            .map(|e| e.detail.as_str())
+            .collect();
+        assert_eq!(bounced.len(), 1, "{history:?}");
+        assert!(bounced[0].contains("\"via\":\"dsn\""), "{}", bounced[0]);
+
+        let counts: std::collections::HashMap<String, i64> = store
+            .registration_status_counts()
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+        assert_eq!(counts["mail_bounced"], 3);
+        assert!(!counts.contains_key("mail_failed"), "{counts:?}");
+        assert_eq!(counts["offer_sent"], 1);
+        assert_eq!(counts.values().sum::<i64>(), 6);
+        let page = store
+            .registration_page(&RegistrationQuery {
+                status: Some("mail_bounced".into()),
+                limit: 10,
+                ..RegistrationQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            page.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["r0004", "r0003", "r0002"]
+        );
+        // The delivery page counts them as bounced, not failed or sent.
+        let delivery: std::collections::HashMap<&str, i64> = store
+            .delivery_counts(6_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+        assert_eq!(
+            (delivery["bounced"], delivery["failed"], delivery["sent"]),
+            (3, 0, 0)
+        );
+
+        // An operator puts the refused email back in the queue: no longer bounced.
+        let requeue = audit("m2");
+        assert!(matches!(
+            store
+                .requeue_failed_message("m2", 7_000, &requeue)
+                .await
+                .unwrap(),
+            crate::store::Requeue::Requeued { .. }
+        ));
+        assert_eq!(status_of(&store, "r0002").await, "invited");
         store.db.close().await;
     }
 

@@ -261,6 +261,7 @@ macro_rules! select_offers {
     };
 }
 
+mod bounces;
 mod console;
 mod deferred;
 mod import_jobs;
@@ -269,6 +270,7 @@ mod passkeys;
 mod registrations;
 mod settings;
 mod tlog;
+pub use bounces::*;
 pub use console::*;
 pub use deferred::*;
 pub use import_jobs::*;

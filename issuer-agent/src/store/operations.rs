@@ -11,8 +11,10 @@ use super::{AuditEntry, Store, StoreError};
 
 /// The delivery states of an email, as the delivery page names them: waiting for its first
 /// attempt, being sent now (a worker holds it), waiting for a retry after a failed
-/// attempt, given up (the worker will not try again), sent.
-pub const DELIVERY_STATES: [&str; 5] = ["queued", "sending", "retrying", "failed", "sent"];
+/// attempt, given up (the worker will not try again), bounced (refused for good, while
+/// being sent or by a later delivery status notification: migration 0021), sent.
+pub const DELIVERY_STATES: [&str; 6] =
+    ["queued", "sending", "retrying", "failed", "bounced", "sent"];
 
 /// The SQL condition of delivery state `state` at `now` (a bound parameter `$now` is
 /// pushed by [`push_state`]).
@@ -22,10 +24,13 @@ where
 {
     match state {
         "sent" => {
-            b.push(" AND m.sent_at IS NOT NULL");
+            b.push(" AND m.sent_at IS NOT NULL AND m.bounced_at IS NULL");
+        }
+        "bounced" => {
+            b.push(" AND m.bounced_at IS NOT NULL");
         }
         "failed" => {
-            b.push(" AND m.sent_at IS NULL AND m.next_attempt_at = ")
+            b.push(" AND m.sent_at IS NULL AND m.bounced_at IS NULL AND m.next_attempt_at = ")
                 .push_bind(NEVER);
         }
         "sending" => {
@@ -68,12 +73,15 @@ pub struct DeliveryRow {
     pub sent_at: Option<i64>,
     /// The mail server's reply (or the connection's error) of the last failed attempt.
     pub last_error: Option<String>,
+    pub bounced_at: Option<i64>,
 }
 
 impl DeliveryRow {
     /// One of [`DELIVERY_STATES`], at `now`.
     pub fn state(&self, now: i64) -> &'static str {
-        if self.sent_at.is_some() {
+        if self.bounced_at.is_some() {
+            "bounced"
+        } else if self.sent_at.is_some() {
             "sent"
         } else if self.next_attempt_at == NEVER {
             "failed"
@@ -142,13 +150,19 @@ impl Store {
     /// that order): the unsent ones (few, read through the partial indexes of unsent rows)
     /// by state, and the sent ones as all the others (one `COUNT(*)`, no row read).
     pub async fn delivery_counts(&self, now: i64) -> Result<Vec<(&'static str, i64)>, StoreError> {
-        let (total, unsent, queued, sending, failed): (i64, i64, i64, i64, i64) = with_db!(
-            &self.db,
-            |pool| {
-                let total: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM outbox")
-                    .fetch_one(pool)
-                    .await?;
-                let (unsent, queued, sending, failed): (i64, i64, i64, i64) = sqlx::query_as(
+        let (total, unsent, queued, sending, failed, bounced, bounced_unsent): (
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+        ) = with_db!(&self.db, |pool| {
+            let total: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM outbox")
+                .fetch_one(pool)
+                .await?;
+            let (unsent, queued, sending, failed): (i64, i64, i64, i64) = sqlx::query_as(
                     "SELECT CAST(COUNT(*) AS BIGINT), \
                        CAST(COALESCE(SUM(CASE WHEN next_attempt_at <> $1 \
                             AND (claimed_until IS NULL OR claimed_until <= $2) AND last_error IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
@@ -161,13 +175,37 @@ impl Store {
                 .bind(now)
                 .fetch_one(pool)
                 .await?;
-                (total, unsent, queued, sending, failed)
-            }
-        );
+            // Bounced ones, read through the partial index of bounced rows: unsent ones
+            // are among the given-up ones above, sent ones among the sent.
+            let (bounced, bounced_unsent): (i64, i64) = sqlx::query_as(
+                    "SELECT CAST(COUNT(*) AS BIGINT), \
+                       CAST(COALESCE(SUM(CASE WHEN sent_at IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) \
+                     FROM outbox WHERE bounced_at IS NOT NULL",
+                )
+                .fetch_one(pool)
+                .await?;
+            (
+                total,
+                unsent,
+                queued,
+                sending,
+                failed,
+                bounced,
+                bounced_unsent,
+            )
+        });
         let retrying = unsent - queued - sending - failed;
+        let sent = total - unsent - (bounced - bounced_unsent);
         Ok(DELIVERY_STATES
             .into_iter()
-            .zip([queued, sending, retrying, failed, total - unsent])
+            .zip([
+                queued,
+                sending,
+                retrying,
+                failed - bounced_unsent,
+                bounced,
+                sent,
+            ])
             .collect())
     }
 
@@ -176,7 +214,7 @@ impl Store {
         Ok(with_db!(&self.db, |pool| {
             let mut b = sqlx::QueryBuilder::new(
                 "SELECT m.id, m.registration_id, r.name, m.kind, m.recipient, m.created_at, m.attempts, \
-                 m.next_attempt_at, m.claimed_until, m.sent_at, m.last_error \
+                 m.next_attempt_at, m.claimed_until, m.sent_at, m.last_error, m.bounced_at \
                  FROM outbox m JOIN registrations r ON r.id = m.registration_id WHERE 1 = 1",
             );
             if let Some((at, id)) = &q.before {
@@ -197,8 +235,9 @@ impl Store {
         }))
     }
 
-    /// Puts a given-up email back in the queue, due at `now` with its attempts counted
-    /// from zero (its last error stays until it is sent), and writes `audit`, in one
+    /// Puts a given-up (or refused, bounced) email back in the queue, due at `now` with its
+    /// attempts counted from zero and no longer bounced (its last error stays until it is
+    /// sent), and writes `audit`, in one
     /// transaction. Only a message given up is requeued: one conditional update, so two
     /// operators pressing "retry" at once requeue it once.
     pub async fn requeue_failed_message(
@@ -210,7 +249,7 @@ impl Store {
         Ok(with_db_write!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             let requeued: Option<(String,)> = sqlx::query_as(
-                "UPDATE outbox SET next_attempt_at = $2, attempts = 0, claim = NULL, claimed_until = NULL \
+                "UPDATE outbox SET next_attempt_at = $2, attempts = 0, claim = NULL, claimed_until = NULL, bounced_at = NULL \
                  WHERE id = $1 AND sent_at IS NULL AND next_attempt_at = $3 RETURNING registration_id",
             )
             .bind(id)
@@ -508,6 +547,7 @@ mod tests {
                 results: None,
                 invitation_expires_at: 10_000,
                 wallet_registered_at: None,
+                invitation_opened_at: None,
                 created_at: at,
             },
             offer: None,
@@ -522,6 +562,7 @@ mod tests {
                 next_attempt_at: at,
                 sent_at: None,
                 last_error: None,
+                bounced_at: None,
             }],
             events: vec![EventRow {
                 registration_id: id,
@@ -606,6 +647,7 @@ mod tests {
             ("sending", vec!["m1"]),
             ("retrying", vec!["m2"]),
             ("failed", vec!["m3"]),
+            ("bounced", vec![]),
             ("sent", vec!["m4"]),
         ] {
             assert_eq!(listed(&store, state, now).await, ids, "{state}");
@@ -617,6 +659,7 @@ mod tests {
                 ("sending", 1),
                 ("retrying", 1),
                 ("failed", 1),
+                ("bounced", 0),
                 ("sent", 1)
             ]
         );
@@ -713,6 +756,7 @@ mod tests {
             claimed_until: claimed,
             sent_at,
             last_error: error.map(str::to_owned),
+            bounced_at: None,
         }
     }
 
@@ -728,5 +772,16 @@ mod tests {
             "a lease that ran out is no longer sending"
         );
         assert_eq!(row(None, 1_500, None, None).state(now), "queued");
+        // Refused for good, while sent or by a later notification.
+        let refused = DeliveryRow {
+            bounced_at: Some(900),
+            ..row(None, NEVER, None, Some("550 5.1.1"))
+        };
+        assert_eq!(refused.state(now), "bounced");
+        let reported = DeliveryRow {
+            bounced_at: Some(950),
+            ..row(Some(800), 800, None, Some("5.1.1"))
+        };
+        assert_eq!(reported.state(now), "bounced");
     }
 }

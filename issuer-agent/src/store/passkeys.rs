@@ -15,7 +15,7 @@ pub struct PasskeyRow {
     /// base64url.
     pub credential_id: String,
     pub name: String,
-    /// COSE algorithm: -7 (ES256) or -8 (EdDSA).
+    /// COSE algorithm: -7 (ES256), -8 (EdDSA) or -257 (RS256).
     pub algorithm: i64,
     /// base64url: the uncompressed P-256 point, or the Ed25519 key.
     pub public_key: String,

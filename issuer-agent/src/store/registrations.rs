@@ -25,6 +25,9 @@ pub struct RegistrationRow {
     pub invitation_expires_at: i64,
     pub wallet_registered_at: Option<i64>,
     pub created_at: i64,
+    /// When the person first opened the invitation's link (migration 0021).
+    #[sqlx(default)]
+    pub invitation_opened_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
@@ -49,6 +52,9 @@ pub struct OutboxRow {
     pub next_attempt_at: i64,
     pub sent_at: Option<i64>,
     pub last_error: Option<String>,
+    /// When the message was refused for good (migration 0021): by the mail server during
+    /// delivery, or by a delivery status notification later.
+    pub bounced_at: Option<i64>,
 }
 
 kit::outbox_row!(OutboxRow);
@@ -81,10 +87,10 @@ pub struct OutboxCounts {
 }
 
 const REGISTRATION_COLUMNS: &str = "id, achievement_id, name, email, email_key, locale, tx_code, evidence, results, \
-     invitation_expires_at, wallet_registered_at, created_at";
-const OUTBOX_COLUMNS: &str = "id, registration_id, offer_id, kind, recipient, created_at, attempts, next_attempt_at, sent_at, last_error";
+     invitation_expires_at, wallet_registered_at, created_at, invitation_opened_at";
+const OUTBOX_COLUMNS: &str = "id, registration_id, offer_id, kind, recipient, created_at, attempts, next_attempt_at, sent_at, last_error, bounced_at";
 
-/// The email outbox (migrations 0005, 0009): `kit::mail::outbox`'s columns and the
+/// The email outbox (migrations 0005, 0009, 0021): `kit::mail::outbox`'s columns and the
 /// registration and offer each message is written from.
 pub const OUTBOX: Outbox<OutboxRow> = Outbox::new("outbox", OUTBOX_COLUMNS);
 
@@ -583,6 +589,7 @@ mod tests {
                 results: None,
                 invitation_expires_at: 1_000,
                 wallet_registered_at: None,
+                invitation_opened_at: None,
                 created_at: 1,
             },
             offer: None,
@@ -597,6 +604,7 @@ mod tests {
                 next_attempt_at: 1,
                 sent_at: None,
                 last_error: None,
+                bounced_at: None,
             }],
             events: vec![EventRow {
                 registration_id: id,

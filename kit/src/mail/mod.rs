@@ -35,6 +35,10 @@ pub enum MailError {
     /// The mail server refused the message or could not be reached.
     #[error("SMTP: {0}")]
     Smtp(String),
+    /// The mail server refused the recipient or the message for good (a permanent 5xx
+    /// reply to RCPT or DATA): a bounce, not worth retrying.
+    #[error("SMTP refused for good: {0}")]
+    Refused(String),
     #[error("writing {path}: {source}")]
     Write {
         path: String,
@@ -129,11 +133,18 @@ impl Mailer {
     pub async fn send(&self, out: &Outgoing) -> Result<(), MailError> {
         match self {
             Mailer::Smtp(pool) => pool.send(&out.message).await,
-            Mailer::Smtps(t) => t
-                .send(out.message.clone())
-                .await
-                .map(|_| ())
-                .map_err(|e| MailError::Smtp(e.to_string())),
+            // lettre's transport does not say which command was refused: a permanent
+            // "mailbox" reply (550-554, RFC 5321 §4.2.2) counts as a bounce.
+            Mailer::Smtps(t) => t.send(out.message.clone()).await.map(|_| ()).map_err(|e| {
+                let mailbox = e
+                    .status()
+                    .is_some_and(|c| (550..=554).contains(&u16::from(c)));
+                if e.is_permanent() && mailbox {
+                    MailError::Refused(e.to_string())
+                } else {
+                    MailError::Smtp(e.to_string())
+                }
+            }),
             Mailer::Dir(dir) => {
                 let write = |name: String, bytes: &[u8]| {
                     let path = dir.join(name);
@@ -176,6 +187,9 @@ pub struct Head<'a> {
     pub subject: &'a str,
     /// `<id@host>` ([`message_id`]), stable across retries so a receiver can drop a repeat.
     pub message_id: &'a str,
+    /// The envelope sender (`MAIL FROM`), where bounces go, when not the From address: a
+    /// VERP address naming the message, so a bounce says which message bounced.
+    pub return_path: Option<&'a str>,
 }
 
 /// A letter's rendered parts.
@@ -204,10 +218,23 @@ impl Outgoing {
             address: head.from.to_owned(),
             reason: format!("{e}"),
         })?;
-        let address = head.to.parse().map_err(|e| MailError::Address {
+        let address: lettre::Address = head.to.parse().map_err(|e| MailError::Address {
             address: head.to.to_owned(),
             reason: format!("{e}"),
         })?;
+        let envelope = match head.return_path {
+            Some(sender) => {
+                let sender = sender.parse().map_err(|e| MailError::Address {
+                    address: sender.to_owned(),
+                    reason: format!("{e}"),
+                })?;
+                Some(
+                    lettre::address::Envelope::new(Some(sender), vec![address.clone()])
+                        .map_err(|e| MailError::Build(e.to_string()))?,
+                )
+            }
+            None => None,
+        };
         let to = Mailbox::new(head.to_name.map(str::to_owned), address);
         let html_part = SinglePart::html(body.html.clone());
         let alternative = MultiPart::alternative().singlepart(SinglePart::plain(body.text));
@@ -223,7 +250,11 @@ impl Outgoing {
             }
             alternative.multipart(related)
         };
-        let message = Message::builder()
+        let mut builder = Message::builder();
+        if let Some(envelope) = envelope {
+            builder = builder.envelope(envelope);
+        }
+        let message = builder
             .message_id(Some(head.message_id.to_owned()))
             .from(from)
             .to(to)
@@ -309,6 +340,7 @@ mod tests {
             to: "ana@example.org",
             subject: "Hello",
             message_id,
+            return_path: None,
         }
     }
 
@@ -342,6 +374,32 @@ mod tests {
             "{}",
             out.html
         );
+
+        // The envelope sender is the From address unless a return path is given.
+        assert_eq!(
+            out.message.envelope().from().map(|a| a.to_string()),
+            Some("mail@akashi.example".to_owned())
+        );
+        let verp = Head {
+            return_path: Some("bounces+m2-0a1b@akashi.example"),
+            ..head("<2@a>")
+        };
+        let out = Outgoing::new(&verp, body(vec![]), entry("2", 1)).unwrap();
+        assert_eq!(
+            out.message.envelope().from().map(|a| a.to_string()),
+            Some("bounces+m2-0a1b@akashi.example".to_owned())
+        );
+        assert_eq!(
+            out.message
+                .envelope()
+                .to()
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>(),
+            ["ana@example.org"]
+        );
+        let raw = String::from_utf8(out.message.formatted()).unwrap();
+        assert!(raw.contains("From: Akashi <mail@akashi.example>"), "{raw}");
 
         let bad = Head {
             to: "not an address",

@@ -6,14 +6,21 @@
 //! per message. Here the TCP connection is ours, made with `TCP_NODELAY`, and lettre speaks
 //! SMTP over it (EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA). `smtps://` (TLS from the first
 //! byte) stays with lettre's transport, which owns that socket.
+//!
+//! The transaction (MAIL, RCPT, DATA, the message) is spoken here command by command, so a
+//! permanent refusal (5xx) of the recipient or of the message is told apart from one of
+//! the sender or the session: only the first two are a bounce ([`MailError::Refused`]),
+//! which the outbox does not retry.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use lettre::Message;
+use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 
 use super::MailError;
 
@@ -159,26 +166,25 @@ impl SmtpPool {
 
     /// Delivers one message. On a kept connection that fails before the server answered
     /// (it closed the connection meanwhile), the message is sent once more on a new one.
+    /// A permanent refusal of the recipient or the message is [`MailError::Refused`].
     pub async fn send(&self, message: &Message) -> Result<(), MailError> {
         let body = message.formatted();
         let envelope = message.envelope();
         let attempt = async {
             if let Some(mut conn) = self.take_idle() {
-                match conn.send(envelope, &body).await {
-                    Ok(_) => return Ok(conn),
-                    Err(e) if e.is_transient() || e.is_permanent() => {
-                        return Err(MailError::Smtp(e.to_string()));
-                    }
-                    Err(e) => {
+                match transaction(&mut conn, envelope, &body).await {
+                    Ok(()) => return Ok(conn),
+                    Err(Failed::Answered(e)) => return Err(e),
+                    Err(Failed::Unanswered(e)) => {
                         tracing::debug!(error = %e, "kept SMTP connection failed; reconnecting");
                     }
                 }
             }
             let mut conn = self.connect().await?;
-            conn.send(envelope, &body)
-                .await
-                .map_err(|e| MailError::Smtp(e.to_string()))?;
-            Ok(conn)
+            match transaction(&mut conn, envelope, &body).await {
+                Ok(()) => Ok(conn),
+                Err(Failed::Answered(e) | Failed::Unanswered(e)) => Err(e),
+            }
         };
         let conn = tokio::time::timeout(TIMEOUT, attempt)
             .await
@@ -193,9 +199,178 @@ impl SmtpPool {
     }
 }
 
+/// How a transaction failed: the server answered with a refusal, or the connection failed
+/// before it answered (a kept connection the server closed meanwhile).
+enum Failed {
+    Answered(MailError),
+    Unanswered(MailError),
+}
+
+/// MAIL, RCPT, DATA and the message on `conn`, as lettre's `send` speaks them (SMTPUTF8
+/// and 8BITMIME when needed), each command's refusal told apart. After a refusal the
+/// connection is closed, not kept.
+async fn transaction(
+    conn: &mut AsyncSmtpConnection,
+    envelope: &Envelope,
+    body: &[u8],
+) -> Result<(), Failed> {
+    let mut options = Vec::new();
+    let non_ascii = envelope
+        .from()
+        .into_iter()
+        .chain(envelope.to())
+        .any(|a: &lettre::Address| !AsRef::<str>::as_ref(a).is_ascii());
+    if non_ascii {
+        if !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
+            return Err(Failed::Answered(MailError::Smtp(
+                "the envelope has a non-ASCII address and the server does not offer SMTPUTF8"
+                    .into(),
+            )));
+        }
+        options.push(MailParameter::SmtpUtfEight);
+    }
+    if !body.is_ascii() {
+        if !conn.server_info().supports_feature(Extension::EightBitMime) {
+            return Err(Failed::Answered(MailError::Smtp(
+                "the message is not ASCII and the server does not offer 8BITMIME".into(),
+            )));
+        }
+        options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    // The recipient's or the message's refusal is a bounce; the sender's is not (the
+    // relay refuses our return path: every message would fail the same way).
+    let refused = |e: lettre::transport::smtp::Error, bounce: bool| {
+        if e.is_permanent() && bounce {
+            Failed::Answered(MailError::Refused(e.to_string()))
+        } else if e.is_permanent() || e.is_transient() {
+            Failed::Answered(MailError::Smtp(e.to_string()))
+        } else {
+            Failed::Unanswered(MailError::Smtp(e.to_string()))
+        }
+    };
+    let result = async {
+        conn.command(Mail::new(envelope.from().cloned(), options))
+            .await
+            .map_err(|e| refused(e, false))?;
+        for to in envelope.to() {
+            conn.command(Rcpt::new(to.clone(), vec![]))
+                .await
+                .map_err(|e| refused(e, true))?;
+        }
+        conn.command(Data).await.map_err(|e| refused(e, true))?;
+        conn.message(body).await.map_err(|e| refused(e, true))?;
+        Ok(())
+    }
+    .await;
+    if result.is_err() {
+        conn.abort().await;
+    }
+    result
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// An SMTP server on loopback that answers MAIL, RCPT and the end of DATA with the
+    /// replies given (each a whole reply line without its CRLF), and everything else
+    /// positively. Returns its port.
+    pub(crate) async fn scripted_server(
+        mail: &'static str,
+        rcpt: &'static str,
+        end: &'static str,
+    ) -> u16 {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let (read, mut write) = socket.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    write.write_all(b"220 test ESMTP\r\n").await.unwrap();
+                    let mut in_data = false;
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let reply = if in_data {
+                            if line != "." {
+                                continue;
+                            }
+                            in_data = false;
+                            end.to_owned()
+                        } else if line.starts_with("EHLO") {
+                            "250-test\r\n250 8BITMIME".to_owned()
+                        } else if line.starts_with("MAIL") {
+                            mail.to_owned()
+                        } else if line.starts_with("RCPT") {
+                            rcpt.to_owned()
+                        } else if line.starts_with("DATA") {
+                            in_data = true;
+                            "354 go on".to_owned()
+                        } else if line.starts_with("QUIT") {
+                            "221 bye".to_owned()
+                        } else {
+                            "250 ok".to_owned()
+                        };
+                        if write
+                            .write_all(format!("{reply}\r\n").as_bytes())
+                            .await
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        port
+    }
+
+    /// A permanent refusal of the recipient (RCPT) or of the message (end of DATA) is a
+    /// bounce; one of the sender (MAIL) or a transient one is not.
+    #[tokio::test]
+    async fn only_the_recipients_or_the_messages_permanent_refusal_is_a_bounce() {
+        for (mail, rcpt, end, bounce) in [
+            (
+                "250 ok",
+                "550 5.1.1 <holder0@example.org>: User unknown",
+                "250 queued",
+                true,
+            ),
+            (
+                "250 ok",
+                "250 ok",
+                "554 5.7.1 message refused as spam",
+                true,
+            ),
+            (
+                "553 5.1.8 sender address rejected",
+                "250 ok",
+                "250 queued",
+                false,
+            ),
+            ("250 ok", "451 4.3.0 try again later", "250 queued", false),
+            ("250 ok", "250 ok", "452 4.2.2 mailbox full", false),
+        ] {
+            let port = scripted_server(mail, rcpt, end).await;
+            let pool = SmtpPool::from_url(&format!("smtp://127.0.0.1:{port}"), 1)
+                .unwrap()
+                .unwrap();
+            let err = pool.send(&message(0)).await.unwrap_err();
+            assert_eq!(
+                matches!(err, MailError::Refused(_)),
+                bounce,
+                "{mail} / {rcpt} / {end}: {err}"
+            );
+            let reply = [mail, rcpt, end]
+                .into_iter()
+                .find(|r| !r.starts_with('2'))
+                .unwrap();
+            assert!(err.to_string().contains(&reply[4..]), "{err}");
+            // The refused connection is not kept: the next message gets the same answer.
+            let again = pool.send(&message(1)).await.unwrap_err();
+            assert_eq!(matches!(again, MailError::Refused(_)), bounce, "{again}");
+        }
+    }
 
     #[test]
     fn urls_are_read_as_lettre_reads_them() {

@@ -71,6 +71,23 @@ pub trait Letters: Clone + Send + Sync + 'static {
         }
     }
 
+    /// A claimed row whose recipient or message the mail server refused for good
+    /// ([`MailError::Refused`], a bounce): it is not retried. This one gives it up with
+    /// `reason`; a service that records bounces writes its own.
+    fn refused(
+        &self,
+        row: &Self::Row,
+        claim: &str,
+        reason: &str,
+    ) -> impl Future<Output = Result<(), MarkError>> + Send {
+        async move {
+            self.outbox()
+                .failed(self.db(), row.id(), claim, super::outbox::NEVER, reason)
+                .await?;
+            Ok(())
+        }
+    }
+
     /// Woken when this process queues messages, so the worker sends them at once.
     fn wake(&self) -> Option<&tokio::sync::Notify> {
         None
@@ -282,17 +299,25 @@ async fn attempt<L: Letters>(
         Ok(Prepared::Drop(reason)) => SendError::Dropped(reason),
         Err(e) => SendError::Write(e),
     };
-    let when = match &error {
-        SendError::Dropped(_) => super::outbox::NEVER,
-        _ => retry_at(row.attempts(), letters.now()),
-    };
     let message = error.to_string();
     if let Some(counters) = letters.counters() {
         match &error {
+            SendError::Mail(MailError::Refused(_)) => counters.bounced.add(1),
             SendError::Dropped(_) => counters.given_up.add(1),
             _ => counters.failed.add(1),
         }
     }
+    if let SendError::Mail(MailError::Refused(_)) = &error {
+        tracing::info!(message = row.id(), kind = row.kind(), reason = %message, "outbox: refused for good (bounced), not retried");
+        if let Err(e) = letters.refused(row, claim, &message).await {
+            tracing::warn!(message = row.id(), error = %e, "outbox: recording the bounce failed");
+        }
+        return Err(error);
+    }
+    let when = match &error {
+        SendError::Dropped(_) => super::outbox::NEVER,
+        _ => retry_at(row.attempts(), letters.now()),
+    };
     match &error {
         SendError::Dropped(_) => {
             tracing::info!(message = row.id(), kind = row.kind(), reason = %message, "outbox: message given up");
@@ -356,6 +381,7 @@ mod tests {
                 to: &row.recipient,
                 subject: "Hello",
                 message_id: &message_id,
+                return_path: None,
             };
             let body = Body {
                 text: format!("Hello {}", row.note),
@@ -491,6 +517,64 @@ mod tests {
         plain.now.store(130, Ordering::SeqCst);
         assert_eq!(drain(&plain, &up, &settings()).await.unwrap(), 1);
         assert_eq!(all(&db).await[0].sent_at, Some(130));
+        db.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_message_refused_for_good_is_given_up_at_once_and_a_deferred_one_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = test_db(dir.path()).await;
+        let plain = Plain {
+            db: db.clone(),
+            now: Arc::new(AtomicI64::new(100)),
+            counters: Default::default(),
+        };
+        insert(&db, &["b1"], 100).await;
+        let port = crate::mail::smtp::tests::scripted_server(
+            "250 ok",
+            "550 5.1.1 <b1@example.org>: Recipient address rejected",
+            "250 queued",
+        )
+        .await;
+        let refusing = Mailer::new(
+            "SMTP_URL",
+            Some(&format!("smtp://127.0.0.1:{port}")),
+            dir.path().to_path_buf(),
+            1,
+        )
+        .unwrap();
+        assert_eq!(drain(&plain, &refusing, &settings()).await.unwrap(), 1);
+        let b1 = all(&db).await.pop().unwrap();
+        assert_eq!(
+            (b1.attempts, b1.next_attempt_at, b1.sent_at),
+            (1, crate::mail::outbox::NEVER, None)
+        );
+        assert!(
+            b1.last_error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("SMTP refused for good: ") && e.contains("550")),
+            "{b1:?}"
+        );
+        assert_eq!(plain.counters.bounced.get(), 1);
+        assert_eq!(plain.counters.failed.get(), 0);
+
+        // A transient refusal is retried after its backoff.
+        insert(&db, &["d1"], 100).await;
+        let port =
+            crate::mail::smtp::tests::scripted_server("250 ok", "451 4.3.0 later", "250 queued")
+                .await;
+        let deferring = Mailer::new(
+            "SMTP_URL",
+            Some(&format!("smtp://127.0.0.1:{port}")),
+            dir.path().to_path_buf(),
+            1,
+        )
+        .unwrap();
+        assert_eq!(drain(&plain, &deferring, &settings()).await.unwrap(), 1);
+        let d1 = all(&db).await.into_iter().find(|r| r.id == "d1").unwrap();
+        assert_eq!((d1.attempts, d1.next_attempt_at), (1, 130));
+        assert_eq!(plain.counters.failed.get(), 1, "the transient refusal");
+        assert_eq!(plain.counters.bounced.get(), 1);
         db.close().await;
     }
 

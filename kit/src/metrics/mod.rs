@@ -297,6 +297,8 @@ pub struct OutboxCounters {
     pub failed: Counter,
     /// Messages given up without being sent.
     pub given_up: Counter,
+    /// Messages the mail server refused for good (a bounce): not retried.
+    pub bounced: Counter,
 }
 
 impl OutboxCounters {
@@ -306,12 +308,13 @@ impl OutboxCounters {
         exp.family(
             "akashi_outbox_deliveries_total",
             Kind::Counter,
-            "Delivery attempts of this instance's outbox worker, by outcome (failed: to be retried).",
+            "Delivery attempts of this instance's outbox worker, by outcome (failed: to be retried; bounced: refused for good by the mail server).",
         );
         for (outcome, counter) in [
             ("delivered", &self.delivered),
             ("failed", &self.failed),
             ("given_up", &self.given_up),
+            ("bounced", &self.bounced),
         ] {
             exp.sample(
                 "akashi_outbox_deliveries_total",

@@ -18,9 +18,11 @@
 pub mod checkpoint;
 pub mod entry;
 pub mod merkle;
+pub mod monitor;
 pub mod note;
 pub mod proof;
 pub mod tile;
+pub mod witness;
 
 /// A SHA-256 Merkle tree hash.
 pub type Hash = [u8; 32];

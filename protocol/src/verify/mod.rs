@@ -188,6 +188,11 @@ pub trait Sources: Send + Sync {
         None
     }
 
+    /// The cosignatures an issuer's log checkpoint must carry; `None`: none required.
+    fn witness_policy(&self) -> Option<&transparency::WitnessPolicy> {
+        None
+    }
+
     /// The issuer's proof that the credential whose issuer-signed JWT has the base64url
     /// SHA-256 `jwt_digest` is in the log at `log` (its URL), with a consistency proof
     /// from `old_size` ([`crate::tlog::proof`]).

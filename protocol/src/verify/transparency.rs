@@ -12,6 +12,10 @@
 //!    with another root, is a fork or a rollback; a larger one must come with a
 //!    consistency proof from the size seen (RFC 9162 §2.1.4.2).
 //!
+//! 5. when the checker requires witnesses ([`WitnessPolicy`]), the checkpoint carries
+//!    valid C2SP cosignatures (`crate::tlog::witness`) from at least the number of the
+//!    configured witness keys it asks for.
+//!
 //! Only then is the checkpoint remembered ([`Seen`]): a forked one never replaces the
 //! earlier one, so the fork keeps failing. An issuer that serves no log at all makes the
 //! check "not applicable" (`ok: null`), never a failure; so does a log that cannot be
@@ -32,6 +36,7 @@ use crate::tlog::entry::Entry;
 use crate::tlog::merkle::{verify_consistency, verify_inclusion};
 use crate::tlog::note::NoteVerifier;
 use crate::tlog::proof::{LogProof, decode_hashes};
+use crate::tlog::witness::{CosignatureVerifier, cosigned_by};
 use crate::tlog::{Hash, leaf_hash};
 
 pub const CHECK_TRANSPARENCY: &str = "transparency";
@@ -108,6 +113,60 @@ impl CheckpointMemory for InMemory {
                 m.insert(issuer.to_owned(), seen);
             });
         Box::pin(async move { r })
+    }
+}
+
+/// "Require N cosignatures from these witness keys": what a checker asks of an issuer's
+/// checkpoint beyond the log's own signature.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WitnessPolicy {
+    /// How many of `witnesses` must have cosigned (at least 1).
+    pub required: usize,
+    pub witnesses: Vec<CosignatureVerifier>,
+}
+
+impl WitnessPolicy {
+    /// The policy of `required` cosignatures from the witness keys in `vkeys` (C2SP
+    /// cosignature vkeys); `Err` says which key or why the number is impossible.
+    pub fn new(required: usize, vkeys: &[String]) -> Result<WitnessPolicy, String> {
+        let witnesses = vkeys
+            .iter()
+            .map(|k| CosignatureVerifier::parse(k).map_err(|e| format!("witness key {k:?}: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        if required == 0 || required > witnesses.len() {
+            return Err(format!(
+                "{required} cosignature(s) required from {} witness key(s)",
+                witnesses.len()
+            ));
+        }
+        Ok(WitnessPolicy {
+            required,
+            witnesses,
+        })
+    }
+
+    /// Checks the cosignatures of a signed checkpoint note; `Ok` names the witnesses.
+    pub fn check(&self, note: &str) -> Result<String, String> {
+        let by: Vec<String> = cosigned_by(note, &self.witnesses)
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        if by.len() < self.required {
+            let known: Vec<&str> = self.witnesses.iter().map(|w| w.name()).collect();
+            return Err(format!(
+                "the issuer's log checkpoint has {} valid cosignature(s) from the witnesses \
+                 required ({}), fewer than the {} required{}",
+                by.len(),
+                known.join(", "),
+                self.required,
+                if by.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (cosigned by {})", by.join(", "))
+                }
+            ));
+        }
+        Ok(format!("cosigned by {}", by.join(", ")))
     }
 }
 
@@ -307,7 +366,13 @@ pub async fn check<S: super::Sources>(sources: &S, iss: &str, jwt: &str) -> Chec
         }
         LogAnswer::Proof(p) => p,
     };
-    match check_proof(&proof, &origin, &digest, seen.as_ref()) {
+    let checked = check_proof(&proof, &origin, &digest, seen.as_ref()).and_then(|(d, s)| {
+        match sources.witness_policy() {
+            Some(policy) => Ok((format!("{d}; {}", policy.check(&proof.checkpoint)?), s)),
+            None => Ok((d, s)),
+        }
+    });
+    match checked {
         Ok((detail, now_seen)) => {
             let kept = match memory.remember(iss, now_seen).await {
                 Ok(()) => memory.proven(iss, &digest, &proof).await,
@@ -493,5 +558,58 @@ mod tests {
         );
         assert_eq!(log_of("did:web:issuer.example"), None);
         assert_eq!(log_of("https://"), None);
+    }
+
+    #[test]
+    fn a_witness_policy_counts_valid_cosignatures_of_its_keys_only() {
+        use crate::tlog::witness::Cosigner;
+        let log = NoteSigner::generate(ORIGIN).unwrap();
+        let c = Checkpoint {
+            origin: ORIGIN.into(),
+            size: 3,
+            root: [4; 32],
+            extensions: vec![],
+        };
+        let note = c.sign(&log).unwrap();
+        let w1 = Cosigner::from_seed("w1.example/w", &[1; 32]).unwrap();
+        let w2 = Cosigner::from_seed("w2.example/w", &[2; 32]).unwrap();
+        let w3 = Cosigner::from_seed("w3.example/w", &[3; 32]).unwrap();
+        let keys: Vec<String> = [&w1, &w2, &w3]
+            .iter()
+            .map(|w| w.verifier().to_vkey())
+            .collect();
+        let text = c.to_text();
+        let cosigned = format!("{note}{}{}", w1.cosign(&text, 10), w2.cosign(&text, 11));
+        let two = WitnessPolicy::new(2, &keys).unwrap();
+        assert_eq!(
+            two.check(&cosigned),
+            Ok("cosigned by w1.example/w, w2.example/w".into())
+        );
+        let all = WitnessPolicy::new(3, &keys).unwrap();
+        assert_eq!(
+            all.check(&cosigned).unwrap_err(),
+            "the issuer's log checkpoint has 2 valid cosignature(s) from the witnesses \
+             required (w1.example/w, w2.example/w, w3.example/w), fewer than the 3 required \
+             (cosigned by w1.example/w, w2.example/w)"
+        );
+        // A cosignature of another checkpoint, or by a key not in the policy, counts not.
+        let other = Checkpoint {
+            size: 4,
+            ..c.clone()
+        }
+        .to_text();
+        let stale = format!("{note}{}", w1.cosign(&other, 10));
+        assert!(two.check(&stale).unwrap_err().contains("has 0 valid"));
+        let stranger = Cosigner::from_seed("w1.example/w", &[9; 32]).unwrap();
+        let forged = format!("{note}{}{}", stranger.cosign(&text, 1), w2.cosign(&text, 1));
+        assert!(two.check(&forged).unwrap_err().contains("has 1 valid"));
+        // Impossible policies are refused when configured.
+        assert!(WitnessPolicy::new(0, &keys).is_err());
+        assert!(WitnessPolicy::new(4, &keys).is_err());
+        assert!(
+            WitnessPolicy::new(1, &[log.verifier().to_vkey()])
+                .unwrap_err()
+                .contains("not of type Ed25519 cosignature")
+        );
     }
 }

@@ -306,14 +306,14 @@ fn data_ids(html: &str) -> Vec<String> {
         .collect()
 }
 
-/// The real SMTP sink refuses one mailbox with a 550: the worker tries it twelve times and
+/// The real SMTP sink defers one mailbox with a 451: the worker tries it twelve times and
 /// gives up; the delivery page counts and lists it with the server's reply; a viewer can
 /// look but not retry; the operator's retry (audited) puts it back in the queue and the
 /// worker sends it once the mailbox exists. Pages follow their key.
 #[tokio::test]
 async fn the_delivery_page_shows_the_smtp_reply_and_an_operator_retries_a_given_up_email() {
     let sink = crate::mail::SmtpSink::start().await;
-    sink.refuse(&["bounce@example.org"]);
+    sink.defer(&["bounce@example.org"]);
     let smtp = sink.url();
     let t = TestStack::start_with(|c| {
         c.issuer.password_cost = kit::password::PasswordCost::TEST;
@@ -331,7 +331,7 @@ async fn the_delivery_page_shows_the_smtp_reply_and_an_operator_retries_a_given_
     // Refused: retried after each backoff (the clock moved past it) until given up.
     let m = given_up(&t, &bounce).await;
     assert!(
-        m.last_error.as_deref().unwrap().contains("550"),
+        m.last_error.as_deref().unwrap().contains("451"),
         "the server's reply is kept: {m:?}"
     );
     assert_eq!(m.attempts, kit::mail::outbox::MAX_ATTEMPTS);
@@ -359,7 +359,7 @@ async fn the_delivery_page_shows_the_smtp_reply_and_an_operator_retries_a_given_
     assert!(
         failed
             .body
-            .contains("Recipient address rejected: User unknown"),
+            .contains("Temporary lookup failure, try again later"),
         "{}",
         failed.body
     );
@@ -387,7 +387,7 @@ async fn the_delivery_page_shows_the_smtp_reply_and_an_operator_retries_a_given_
 
     // The mailbox exists now; the operator retries: back in the queue, audited with the
     // operator, and the worker (woken) sends it.
-    sink.refuse(&[]);
+    sink.defer(&[]);
     let csrf = op.csrf("/console/delivery?state=failed").await;
     let done = op
         .post(
@@ -686,7 +686,7 @@ fn data_ids_of_audit(html: &str) -> Vec<String> {
 #[ignore = "heavy: run by ./test (headless Chromium)"]
 async fn console_operations_pages_in_chromium_at_two_widths_in_two_languages() {
     let sink = crate::mail::SmtpSink::start().await;
-    sink.refuse(&["hanako.tanaka.with.a.long.address@example.jp"]);
+    sink.defer(&["hanako.tanaka.with.a.long.address@example.jp"]);
     let smtp = sink.url();
     let t = TestStack::start_with(|c| {
         c.issuer.password_cost = kit::password::PasswordCost::TEST;
@@ -745,7 +745,7 @@ async fn console_operations_pages_in_chromium_at_two_widths_in_two_languages() {
 
     // The delivery page: the given-up email with the server's reply, then retried.
     b.goto(&format!("{console}/delivery")).await.unwrap();
-    b.wait_for_text("#messages", "Recipient address rejected")
+    b.wait_for_text("#messages", "Temporary lookup failure")
         .await
         .unwrap();
     b.screenshots("delivery-en").await.unwrap();
@@ -755,7 +755,7 @@ async fn console_operations_pages_in_chromium_at_two_widths_in_two_languages() {
         .await
         .unwrap();
     b.screenshots("delivery-ja").await.unwrap();
-    sink.refuse(&[]);
+    sink.defer(&[]);
     b.click(&format!("#retry-{}", failed.id)).await.unwrap();
     b.wait_for_text("#done", "再送の列に戻しました")
         .await

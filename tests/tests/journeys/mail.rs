@@ -112,10 +112,18 @@ impl SmtpSink {
     }
 
     /// From now on, refuses mail to `addresses` as a server refuses an unknown mailbox
-    /// (`550 5.1.1 … Recipient address rejected`); an empty list accepts every address.
+    /// (`550 5.1.1 … Recipient address rejected`: a bounce, never retried); an empty list
+    /// refuses none.
     pub fn refuse(&self, addresses: &[&str]) {
         let path = self.out.with_extension("jsonl.refuse");
         std::fs::write(&path, addresses.join("\n")).expect("the sink's refuse list is written");
+    }
+
+    /// From now on, answers mail to `addresses` as a server that cannot take it now
+    /// (`451 4.3.0 … Temporary lookup failure`: retried later); an empty list defers none.
+    pub fn defer(&self, addresses: &[&str]) {
+        let path = self.out.with_extension("jsonl.defer");
+        std::fs::write(&path, addresses.join("\n")).expect("the sink's defer list is written");
     }
 
     /// The `SMTP_URL` of this sink (plain SMTP on loopback).

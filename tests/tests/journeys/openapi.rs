@@ -30,6 +30,7 @@ const ISSUER_ADMIN: &[(&str, &str)] = &[
     ("get", "/admin/registrations/{id}"),
     ("post", "/admin/registrations/{id}/resend"),
     ("get", "/admin/outbox"),
+    ("post", "/admin/bounces"),
 ];
 
 /// Public issuer routes the document must describe too.
@@ -46,6 +47,7 @@ const ISSUER_PUBLIC: &[(&str, &str)] = &[
     ("get", "/status/{list}"),
     ("get", "/status/{list}/{purpose}"),
     ("post", "/invitations/callback"),
+    ("get", "/invitations/open"),
     ("get", "/log/checkpoint"),
     ("get", "/log/key"),
     ("get", "/log/proof/{digest}"),

@@ -3,7 +3,8 @@
 //! signs in with it; a replayed answer, an answer to another browser's challenge, an
 //! assertion signed by another operator's key or naming another operator, a clone whose
 //! counter went back, a disabled operator's passkey, and a removed passkey are refused,
-//! each naming its check; nobody removes another's passkey; every change is audited. In
+//! each naming its check; nobody removes another's passkey; every change is audited. An
+//! RS256 key (COSE -257) is advertised, added and signs in; a 1024-bit one is refused. In
 //! headless Chromium with its virtual authenticator (WebDriver `addVirtualAuthenticator`):
 //! add a passkey, sign out, sign in with it, at 1280 and 390 px in English and Japanese.
 //!
@@ -72,6 +73,10 @@ impl Console {
 /// answers whatever it is asked (the server's checks are what is tested).
 struct Authenticator {
     key: EcdsaKeyPair,
+    /// When set, the credential is this RSA key (RS256, COSE -257) instead of `key`.
+    rsa: Option<aws_lc_rs::rsa::KeyPair>,
+    /// The COSE modulus to show instead of the RSA key's own (an attack: a short key).
+    rsa_n: Option<Vec<u8>>,
     credential_id: Vec<u8>,
     counter: u32,
     origin: String,
@@ -110,10 +115,20 @@ impl Authenticator {
         let url = url::Url::parse(t.issuer()).unwrap();
         Authenticator {
             key: EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref()).unwrap(),
+            rsa: None,
+            rsa_n: None,
             credential_id: protocol::b64::decode(&protocol::b64::random(16)).unwrap(),
             counter: 0,
             origin: url.origin().ascii_serialization(),
             rp_id: url.host_str().unwrap().to_owned(),
+        }
+    }
+
+    /// An authenticator whose credential is a fresh 2048-bit RSA key (older Windows Hello).
+    fn new_rsa(t: &TestStack) -> Authenticator {
+        Authenticator {
+            rsa: Some(aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap()),
+            ..Authenticator::new(t)
         }
     }
 
@@ -127,12 +142,22 @@ impl Authenticator {
             d.extend_from_slice(&[0u8; 16]);
             d.extend_from_slice(&(self.credential_id.len() as u16).to_be_bytes());
             d.extend_from_slice(&self.credential_id);
-            let point = self.key.public_key().as_ref();
-            // COSE_Key {1: 2 (EC2), 3: -7 (ES256), -1: 1 (P-256), -2: x, -3: y}
-            d.extend_from_slice(&[0xa5, 0x01, 0x02, 0x03, 0x26, 0x20, 0x01, 0x21]);
-            d.extend(cbor_bytes(&point[1..33]));
-            d.push(0x22);
-            d.extend(cbor_bytes(&point[33..65]));
+            if let Some(rsa) = &self.rsa {
+                let c =
+                    aws_lc_rs::signature::RsaPublicKeyComponents::<Vec<u8>>::from(rsa.public_key());
+                // COSE_Key {1: 3 (RSA), 3: -257 (RS256), -1: n, -2: e}
+                d.extend_from_slice(&[0xa4, 0x01, 0x03, 0x03, 0x39, 0x01, 0x00, 0x20]);
+                d.extend(cbor_bytes(self.rsa_n.as_deref().unwrap_or(&c.n)));
+                d.push(0x21);
+                d.extend(cbor_bytes(&c.e));
+            } else {
+                let point = self.key.public_key().as_ref();
+                // COSE_Key {1: 2 (EC2), 3: -7 (ES256), -1: 1 (P-256), -2: x, -3: y}
+                d.extend_from_slice(&[0xa5, 0x01, 0x02, 0x03, 0x26, 0x20, 0x01, 0x21]);
+                d.extend(cbor_bytes(&point[1..33]));
+                d.push(0x22);
+                d.extend(cbor_bytes(&point[33..65]));
+            }
         }
         d
     }
@@ -175,10 +200,21 @@ impl Authenticator {
         signed.extend_from_slice(
             aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &cdj).as_ref(),
         );
-        let sig = self
-            .key
-            .sign(&aws_lc_rs::rand::SystemRandom::new(), &signed)
-            .unwrap();
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let sig = match &self.rsa {
+            Some(rsa) => {
+                let mut sig = vec![0; rsa.public_modulus_len()];
+                rsa.sign(
+                    &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                    &rng,
+                    &signed,
+                    &mut sig,
+                )
+                .unwrap();
+                sig
+            }
+            None => self.key.sign(&rng, &signed).unwrap().as_ref().to_vec(),
+        };
         json!({
             "id": b64(id),
             "rawId": b64(id),
@@ -186,7 +222,7 @@ impl Authenticator {
             "response": {
                 "clientDataJSON": b64(cdj),
                 "authenticatorData": b64(data),
-                "signature": b64(sig.as_ref()),
+                "signature": b64(&sig),
                 "userHandle": b64(user.as_bytes()),
             }
         })
@@ -213,6 +249,69 @@ fn assert_refused(a: &Answer, status: u16, check: &str) {
         a.body.contains(check),
         "expected {check:?} in the refusal: {}",
         a.body
+    );
+}
+
+/// An RS256 passkey (COSE -257, as older Windows Hello keys make): advertised, added and
+/// used to sign in over HTTP; another RSA key's signature and a 1024-bit key are refused.
+#[tokio::test]
+async fn an_rs256_passkey_signs_in_and_a_short_or_foreign_rsa_key_does_not() {
+    let t = passkey_stack().await;
+    let aiko = operator(&t, "admin@agency.example", "Aiko Admin", "admin").await;
+    let mut a = Console::new(&t);
+    a.signed_in("admin@agency.example").await;
+    let o = a
+        .options("/console/passkeys", "/console/passkeys/options")
+        .await;
+    let algs: Vec<i64> = o["pubKeyCredParams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["alg"].as_i64().unwrap())
+        .collect();
+    assert_eq!(algs, [-7, -8, -257]);
+
+    // A 1024-bit modulus: refused by its size, nothing stored.
+    let mut short = Authenticator::new_rsa(&t);
+    let mut n = vec![0xc5u8; 128];
+    n[127] |= 1;
+    short.rsa_n = Some(n);
+    assert_refused(
+        &a.add_passkey("short", &short.create(&o)).await,
+        400,
+        "the RSA key has 1024 bits: 2048 to 8192 are accepted",
+    );
+
+    let mut key = Authenticator::new_rsa(&t);
+    let o = a
+        .options("/console/passkeys", "/console/passkeys/options")
+        .await;
+    let added = a.add_passkey("Old Windows laptop", &key.create(&o)).await;
+    assert_eq!(added.status, 303, "{}", added.body);
+    let page = a.get("/console/passkeys").await;
+    assert_eq!(passkey_ids(&page.body).len(), 1, "{}", page.body);
+
+    // Another browser signs in with it.
+    let mut s = Console::new(&t);
+    let o = s
+        .options("/console/sign-in", "/console/sign-in/passkey/options")
+        .await;
+    let r = s.passkey_sign_in(&key.get(&o, &aiko)).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.location, "/console/registrations");
+    assert_eq!(s.get("/console").await.status, 200);
+
+    // Another RSA key signs an assertion naming this credential: refused.
+    let mut other = Authenticator::new_rsa(&t);
+    let mut b = Console::new(&t);
+    let o = b
+        .options("/console/sign-in", "/console/sign-in/passkey/options")
+        .await;
+    let id = key.credential_id.clone();
+    assert_refused(
+        &b.passkey_sign_in(&other.get_as(&o, &id, &aiko)).await,
+        401,
+        "signature does not verify",
     );
 }
 

@@ -106,7 +106,7 @@ async fn a_volunteer_from_invitation_to_revocation_on_every_screen_in_both_langu
     .await;
     let invitation = sink.to(EMAIL).await.remove(0);
     let register_link = invitation
-        .link(&format!("{wallet}/register?invitation="))
+        .link(&format!("{}/invitations/open?invitation=", t.issuer()))
         .expect("the invitation links to the wallet's registration page");
     let mut b = Browser::start(TEST).await.unwrap();
     b.goto(&register_link).await.unwrap();

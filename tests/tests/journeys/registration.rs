@@ -154,8 +154,26 @@ async fn imported_recipients_get_both_emails_in_their_language_and_redeem_the_ba
         );
     }
     let register_link = en
-        .link(&format!("{wallet}/register?invitation="))
-        .expect("the invitation links to the wallet's registration page");
+        .link(&format!("{}/invitations/open?invitation=", t.issuer()))
+        .expect("the invitation links through the issuer to the wallet's registration page");
+    // The issuer notes the opening and sends the browser on to the wallet's page.
+    let opened = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(&register_link)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), 303);
+    assert!(
+        opened.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with(&format!("{wallet}/register?invitation=")),
+        "{:?}",
+        opened.headers()
+    );
     assert!(
         en.html().contains(&register_link.replace('&', "&amp;"))
             || en.html().contains(&register_link)
@@ -937,7 +955,7 @@ async fn cli_import_with_progress_then_the_dev_mailbox_lists_the_invitations() {
         page.contains("デジタルバッジ「CLI Badge」"),
         "Japanese subjects"
     );
-    let links = page.matches("/register?invitation=").count();
+    let links = page.matches("/invitations/open?invitation=").count();
     assert!(
         links >= 500,
         "the newest 500 messages with clickable links: {links}"

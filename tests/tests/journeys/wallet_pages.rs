@@ -84,7 +84,7 @@ async fn wallet_pages_register_sign_in_and_receive_with_a_pin() {
     // 1. The invitation email links to the wallet's registration page.
     let invitation = mails_to(&sink, "ana@example.org", 1).await.remove(0);
     let register_link = invitation
-        .link(&format!("{wallet}/register?invitation="))
+        .link(&format!("{}/invitations/open?invitation=", t.issuer()))
         .expect("the invitation links to the wallet's registration page");
 
     let mut b = Browser::start(TEST).await.unwrap();
@@ -310,7 +310,7 @@ async fn wallet_pages_register_sign_in_and_receive_with_a_pin() {
     register_recipient(&t, &achievement, "Bo Chen", "bo@example.org", false).await;
     let bo_invitation = mails_to(&sink, "bo@example.org", 1).await.remove(0);
     let bo_link = bo_invitation
-        .link(&format!("{wallet}/register?invitation="))
+        .link(&format!("{}/invitations/open?invitation=", t.issuer()))
         .expect("Bo's invitation link");
     b.click("#sign-out").await.unwrap();
     b.wait_for_text("h1", "Sign in").await.unwrap();

@@ -193,7 +193,7 @@ async fn real_invitation(t: &TestStack, sink: &SmtpSink, email: &str, n: usize) 
     assert!(status == 201 || status == 200, "{r}");
     let mail = nth_mail(sink, email, n).await;
     let link = mail
-        .link(&format!("{}/register?invitation=", t.stack.wallet.url))
+        .link(&format!("{}/invitations/open?invitation=", t.issuer()))
         .expect("the invitation links to the wallet");
     link.split_once("invitation=").unwrap().1.to_owned()
 }

@@ -37,6 +37,8 @@ struct MessageRow {
     written: String,
     sent: String,
     reply: Option<String>,
+    /// Given up or refused before it was sent: the operator may put it back in the queue.
+    retryable: bool,
 }
 
 #[derive(Template)]
@@ -118,6 +120,7 @@ pub async fn delivery(
                     .sent_at
                     .map(|at| shown_time_in(lang, at))
                     .unwrap_or_default(),
+                retryable: m.sent_at.is_none() && m.next_attempt_at == kit::mail::outbox::NEVER,
                 reply: m.last_error,
                 id: m.id,
                 registration_id: m.registration_id,
