@@ -116,6 +116,22 @@ pub fn jwe_node(command: &str, input: &Value) -> Value {
     run_installed("node", &["jwe.mjs", command], input)
 }
 
+/// Runs the Python judge `script` (interop/), which needs the module `module` of
+/// interop/requirements.txt: fails with instructions when that is not installed.
+pub fn run_python(script: &str, module: &str, input: &Value) -> Value {
+    let probe = Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .env("PYTHONPATH", python_path())
+        .output()
+        .expect("python3 runs");
+    assert!(
+        probe.status.success(),
+        "the Python module `{module}` is missing: run `./test`, which installs interop/requirements.txt into interop/.python ({})",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+    run_installed("python3", &[script], input)
+}
+
 /// [`run`] without the SD-JWT install check: the caller checked what it needs.
 fn run_installed(program: &str, args: &[&str], input: &Value) -> Value {
     let mut child = Command::new(program)

@@ -9,7 +9,9 @@
 //!   flows or OpenID4VP round trips over HTTP with N concurrent clients. With
 //!   `--processes`, the services run as their own processes (the `issuer-agent`,
 //!   `holder-agent` and `verifier` binaries next to this one) and each one's idle and peak
-//!   RSS is read from /proc.
+//!   RSS is read from /proc. With `--metrics` (in process), each service serves its
+//!   Prometheus metrics on a loopback port of its own, so every request goes through the
+//!   metrics layer; the issuer's and the verifier's counters are printed after the run.
 //! - `bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url …]
 //!   [--processes]` imports N recipients from one CSV through the admin API and waits
 //!   until a real SMTP server on loopback (ours, [`bench::smtp_sink`]) accepted every
@@ -179,6 +181,35 @@ async fn start_stack(
     (stack, on)
 }
 
+/// A scrape's size and its service-level counters (credentials issued, presentations by
+/// verdict), to set beside the flows the load generator counted.
+async fn print_metrics_summary(service: &str, url: &str) {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("an HTTP client");
+    let text = match client.get(url).send().await {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("scraping {url} failed: {e}");
+            return;
+        }
+    };
+    let counters: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("akashi_issuer_credentials_issued_total{")
+                || l.starts_with("akashi_verifier_presentations_total{")
+        })
+        .collect();
+    println!(
+        "{service} metrics: {} bytes, {} lines; {}",
+        text.len(),
+        text.lines().count(),
+        counters.join(", ")
+    );
+}
+
 fn print_peak_rss() {
     if let Some(kib) = bench::load::peak_rss_kib() {
         println!(
@@ -255,12 +286,35 @@ fn load_scenario(scenario: &str, args: &[String]) {
             return;
         }
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let (stack, on) = start_stack(dir.path(), database_url, |_| {}).await;
+        // `--metrics`: each service serves its metrics on a loopback port of its own, so
+        // every request also goes through the metrics layer.
+        let metrics = args.iter().any(|a| a == "--metrics");
+        let (stack, on) = start_stack(dir.path(), database_url, |c| {
+            if metrics {
+                c.issuer.service.metrics_listen = Some("127.0.0.1:0".into());
+                c.wallet.service.metrics_listen = Some("127.0.0.1:0".into());
+                c.verifier.service.metrics_listen = Some("127.0.0.1:0".into());
+            }
+        })
+        .await;
         let report = match scenario {
             "issuance" => bench::load::issuance(&stack, load).await,
             _ => bench::load::presentation(&stack, load).await,
         };
-        print_load_report(report, on, load.clients);
+        let on = if metrics {
+            format!("{on}, metrics on")
+        } else {
+            on.to_owned()
+        };
+        print_load_report(report, &on, load.clients);
+        for (service, url) in [
+            ("issuer", &stack.issuer.metrics_url),
+            ("verifier", &stack.verifier.metrics_url),
+        ] {
+            if let Some(url) = url {
+                print_metrics_summary(service, url).await;
+            }
+        }
         print_peak_rss();
         stack.stop().await;
     });
@@ -579,7 +633,7 @@ fn main() {
         Some("console") => console_scenario(&args),
         _ => {
             eprintln!(
-                "usage: bench crypto [--iterations N]\n       bench issuance|presentation [--clients N] [--flows N] [--seconds S] [--database-url URL] [--processes]\n       bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url URL] [--processes]\n       bench pending [--posts N] [--bytes B]\n       bench scan [--rounds N] [--side PX]\n       bench console [--registrations N] [--requests N] [--database-url URL]\n       bench verify [--iterations N]"
+                "usage: bench crypto [--iterations N]\n       bench issuance|presentation [--clients N] [--flows N] [--seconds S] [--database-url URL] [--processes | --metrics]\n       bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url URL] [--processes]\n       bench pending [--posts N] [--bytes B]\n       bench scan [--rounds N] [--side PX]\n       bench console [--registrations N] [--requests N] [--database-url URL]\n       bench verify [--iterations N]"
             );
             std::process::exit(2);
         }

@@ -18,6 +18,7 @@ pub mod config;
 pub mod files;
 pub mod http;
 pub mod mail;
+pub mod metrics;
 pub mod store;
 pub mod wallet;
 
@@ -65,6 +66,8 @@ pub struct Inner {
     pub qr_decodes: wallet::decode_slots::DecodeSlots,
     /// The account emails (confirmation, password reset): their outbox and where they go.
     pub mailer: mail::AccountMail,
+    /// What this instance counts for its metrics endpoint ([`http::metrics`]).
+    pub metrics: metrics::Metrics,
 }
 
 impl std::ops::Deref for App {
@@ -160,6 +163,7 @@ impl App {
                 x509_anchors,
                 pending,
                 qr_decodes: Default::default(),
+                metrics: metrics::Metrics::new(mailer.counters.clone()),
                 mailer,
             }),
         };
@@ -179,16 +183,39 @@ impl App {
     }
 }
 
-/// Runs the wallet on `listener` until `shutdown` resolves.
+/// Runs the wallet on `listener` until `shutdown` resolves, with its metrics on
+/// `WALLET_METRICS_LISTEN` when that is set.
 pub async fn serve(
     app: App,
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let metrics = kit::serve::listen_metrics(app.config.service.metrics_listen.as_deref()).await?;
+    serve_with(app, listener, metrics, shutdown).await
+}
+
+/// [`serve`] with the metrics listener bound by the caller (`None`: no metrics endpoint,
+/// and requests are not counted).
+pub async fn serve_with(
+    app: App,
+    listener: TcpListener,
+    metrics: Option<TcpListener>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     // The account emails whose first try failed are retried meanwhile.
     let outbox = tokio::spawn(mail::run(app.mailer.clone()));
+    let (router, metrics) = match metrics {
+        Some(metrics) => (
+            kit::metrics::http::observe(http::router(app.clone()), &app.metrics.http),
+            Some(kit::serve::spawn_metrics(
+                http::metrics::router(app),
+                metrics,
+            )),
+        ),
+        None => (http::router(app), None),
+    };
     // The client address feeds the sign-in throttle (behind a proxy it is the proxy's).
-    let router = http::router(app).layer(axum::extract::DefaultBodyLimit::max(
+    let router = router.layer(axum::extract::DefaultBodyLimit::max(
         kit::serve::DEFAULT_BODY_LIMIT,
     ));
     let served = axum::serve(
@@ -197,6 +224,9 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await;
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     outbox.abort();
     served
 }

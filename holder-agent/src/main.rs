@@ -13,10 +13,11 @@ struct Cli {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    // Logs on standard error (results go to standard output), as text or JSON lines.
+    if let Err(e) = kit::logs::init("warn", true) {
+        eprintln!("error: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
     let cli = Cli::parse();
     match holder_agent::cli::run(cli.config, cli.command.unwrap_or_default()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod mail;
+pub mod metrics;
 pub mod store;
 
 use std::sync::Arc;
@@ -73,6 +74,8 @@ pub struct Inner {
     /// Passkey challenges made per client address (in memory, per instance): bounds the
     /// rows one address can have waiting ([`domain::passkeys`]).
     pub passkey_challenges: kit::throttle::Throttle,
+    /// What this instance counts for its metrics endpoint ([`http::metrics`]).
+    pub metrics: metrics::Metrics,
 }
 
 /// Wrong admin tokens a client address may send per [`ADMIN_TOKEN_WINDOW`] before it is
@@ -252,6 +255,7 @@ impl App {
                 domain::passkeys::CLIENT_MAX_CHALLENGES,
                 domain::passkeys::CHALLENGE_TTL,
             ),
+            metrics: metrics::Metrics::default(),
         };
         Ok((
             App {
@@ -263,10 +267,23 @@ impl App {
 }
 
 /// Runs the issuer agent on `listener` until `shutdown` resolves, purging used-up nonces
-/// and ended console sessions once a minute meanwhile.
+/// and ended console sessions once a minute meanwhile, with its metrics on
+/// `ISSUER_METRICS_LISTEN` when that is set.
 pub async fn serve(
     app: App,
     listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let metrics = kit::serve::listen_metrics(app.config.service.metrics_listen.as_deref()).await?;
+    serve_with(app, listener, metrics, shutdown).await
+}
+
+/// [`serve`] with the metrics listener bound by the caller (`None`: no metrics endpoint,
+/// and requests are not counted).
+pub async fn serve_with(
+    app: App,
+    listener: TcpListener,
+    metrics: Option<TcpListener>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let janitor = kit::serve::spawn_every(std::time::Duration::from_secs(60), {
@@ -302,7 +319,20 @@ pub async fn serve(
     });
     let outbox = (app.config.outbox_concurrency > 0)
         .then(|| tokio::spawn(mail::worker::run(app.clone(), app.mailer.clone())));
-    let served = kit::serve::serve(http::router(app), listener, shutdown).await;
+    let (router, metrics) = match metrics {
+        Some(metrics) => (
+            kit::metrics::http::observe(http::router(app.clone()), &app.metrics.http),
+            Some(kit::serve::spawn_metrics(
+                http::metrics::router(app),
+                metrics,
+            )),
+        ),
+        None => (http::router(app), None),
+    };
+    let served = kit::serve::serve(router, listener, shutdown).await;
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     janitor.abort();
     settings.abort();
     if let Some(outbox) = outbox {

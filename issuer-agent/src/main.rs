@@ -16,9 +16,11 @@ struct Cli {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
+    // Logs on standard error (results go to standard output), as text or JSON lines.
+    if let Err(e) = kit::logs::init("warn", true) {
+        eprintln!("error: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
     let cli = Cli::parse();
     match issuer_agent::cli::main_with(cli.config, cli.command).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -10,6 +10,7 @@ pub use protocol::secret::Secret;
 /// | field | flag | variable | default |
 /// |---|---|---|---|
 /// | `listen: String` | `--<long>-listen` | `<ENV>_LISTEN` | `listen` |
+/// | `metrics_listen: Option<String>` | `--<long>-metrics-listen` | `<ENV>_METRICS_LISTEN` | none: no metrics |
 /// | `public_url: String` | `--<long>-public-url` | `<ENV>_PUBLIC_URL` | `public_url` |
 /// | `database_url: String` | `--<long>-database-url` | `<ENV>_DATABASE_URL` | `database_url` |
 /// | `pg_schema: Option<String>` | `--<long>-pg-schema` | `<ENV>_PG_SCHEMA` | none |
@@ -49,6 +50,7 @@ pub use protocol::secret::Secret;
 /// assert_eq!(cli.service.listen, "0.0.0.0:80");
 /// assert_eq!(cli.service.public_url, "http://127.0.0.1:8089");
 /// assert!(cli.service.api_token.is_none());
+/// assert!(cli.service.metrics_listen.is_none());
 /// assert_eq!(cli.service.seal_key_file(), std::path::Path::new("data/example-seal.key"));
 /// ```
 ///
@@ -80,6 +82,14 @@ macro_rules! service_flags {
                 default_value = $listen
             )]
             pub listen: String,
+            /// Address of the Prometheus metrics endpoint (`GET /metrics`), apart from the
+            /// service's own: keep it private (loopback or an internal network). Unset: no
+            /// metrics are served.
+            #[arg(
+                long = concat!($long, "-metrics-listen"),
+                env = concat!($env, "_METRICS_LISTEN")
+            )]
+            pub metrics_listen: Option<String>,
             $(#[$public_url_doc])*
             #[arg(
                 long = concat!($long, "-public-url"),
@@ -119,7 +129,7 @@ macro_rules! service_flags {
 
         impl $name {
             /// For tests and embedding: an ephemeral loopback port, these URLs, everything
-            /// under `data_dir`, no schema, seal key or token given.
+            /// under `data_dir`, no metrics, schema, seal key or token given.
             pub fn for_dir(
                 data_dir: ::std::path::PathBuf,
                 public_url: String,
@@ -127,6 +137,7 @@ macro_rules! service_flags {
             ) -> Self {
                 $name {
                     listen: "127.0.0.1:0".into(),
+                    metrics_listen: None,
                     public_url,
                     database_url,
                     pg_schema: None,

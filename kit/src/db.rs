@@ -93,6 +93,10 @@ macro_rules! with_db_write {
     };
 }
 
+/// The level of sqlx's event per connection acquired, which the pools' metrics count
+/// ([`crate::metrics::pool`]); `TRACE`, so only `RUST_LOG=trace` shows it in the logs.
+const ACQUIRE_EVENTS: log::LevelFilter = log::LevelFilter::Trace;
+
 /// How often the WAL is checkpointed into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
@@ -209,6 +213,7 @@ impl Db {
             }
             let writer = SqlitePoolOptions::new()
                 .max_connections(1)
+                .acquire_time_level(ACQUIRE_EVENTS)
                 .connect_with(opts.clone())
                 .await
                 .map_err(DbError::Connect)?;
@@ -219,6 +224,7 @@ impl Db {
             }
             let pool = SqlitePoolOptions::new()
                 .max_connections(sqlite_connections())
+                .acquire_time_level(ACQUIRE_EVENTS)
                 .connect_with(opts)
                 .await
                 .map_err(DbError::Connect)?;
@@ -253,6 +259,7 @@ impl Db {
             }
             let pool = PgPoolOptions::new()
                 .max_connections(16)
+                .acquire_time_level(ACQUIRE_EVENTS)
                 .connect_with(opts)
                 .await
                 .map_err(DbError::Connect)?;

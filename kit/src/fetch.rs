@@ -345,6 +345,9 @@ fn map_reqwest(err: reqwest::Error) -> FetchError {
         }
         source = e.source();
     }
+    // Without the URL: callers name what they fetched where they may (a URL can carry a
+    // secret, and these messages reach logs).
+    let err = err.without_url();
     let mut message = err.to_string();
     let mut source = std::error::Error::source(&err);
     while let Some(e) = source {

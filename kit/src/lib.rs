@@ -4,14 +4,18 @@
 //! stranger's URL goes through (`fetch`), throttles (`throttle`), the verification core's
 //! network (`network_sources`), the OpenAPI problem schemas (`openapi`), the web helpers:
 //! escaping, bearer tokens, cookies, the pages' language (`web`), QR codes in uploaded
-//! pictures (`picture`), a minimal tlog witness (`witness`), and, with the `mail` feature, the one mailer and its outbox
+//! pictures (`picture`), a minimal tlog witness (`witness`), logs as text or JSON lines
+//! (`logs`), Prometheus metrics (`metrics`), and, with the `mail` feature, the one mailer
+//! and its outbox
 //! (`mail`); with the `password` feature, argon2id password hashes (`password`).
 
 pub mod config;
 pub mod db;
 pub mod fetch;
+pub mod logs;
 #[cfg(feature = "mail")]
 pub mod mail;
+pub mod metrics;
 #[cfg(feature = "data-integrity")]
 pub mod network_sources;
 #[cfg(feature = "openapi")]

@@ -20,6 +20,28 @@ pub async fn listen(addr: &str) -> Result<TcpListener, ListenError> {
     })
 }
 
+/// Binds a service's metrics listen address (`--<service>-metrics-listen`), if one is
+/// configured.
+pub async fn listen_metrics(addr: Option<&str>) -> std::io::Result<Option<TcpListener>> {
+    match addr {
+        None => Ok(None),
+        Some(addr) => listen(addr)
+            .await
+            .map(Some)
+            .map_err(|e| std::io::Error::new(e.source.kind(), e.to_string())),
+    }
+}
+
+/// Serves a metrics `router` ([`crate::metrics::router`]) on its own `listener` until the
+/// returned task is aborted (when the service it watches stops).
+pub fn spawn_metrics(router: Router, listener: TcpListener) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Err(e) = serve(router, listener, std::future::pending()).await {
+            tracing::error!(error = %e, "the metrics listener failed");
+        }
+    })
+}
+
 /// Resolves on Ctrl-C (SIGINT): the `shutdown` of a service run from its command line.
 pub async fn ctrl_c() {
     let _ = tokio::signal::ctrl_c().await;

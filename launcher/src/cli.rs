@@ -135,13 +135,11 @@ fn configs() -> Result<StackConfig, clap::Error> {
 /// Runs the launcher with this process's arguments and environment.
 #[tokio::main]
 pub async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // Logs on standard error, as text or JSON lines (`AKASHI_LOG_FORMAT`).
+    if let Err(e) = kit::logs::init("warn", true) {
+        eprintln!("error: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
     let cli = Cli::parse();
     let mut cli_command = None;
     let standalone = match cli.command {
@@ -278,6 +276,15 @@ async fn run_all(config: StackConfig) -> Result<(), String> {
     println!("  issuer    {}", stack.issuer.url);
     println!("  wallet    {}", stack.wallet.url);
     println!("  verifier  {}", stack.verifier.url);
+    for (service, url) in [
+        ("issuer", &stack.issuer.metrics_url),
+        ("wallet", &stack.wallet.metrics_url),
+        ("verifier", &stack.verifier.metrics_url),
+    ] {
+        if let Some(url) = url {
+            println!("  {service} metrics  {url}");
+        }
+    }
     if let Some(token) = &stack.issuer_new_admin_token {
         println!("\nIssuer admin API token (shown once, stored hashed): {token}");
     }

@@ -99,6 +99,9 @@ impl StackConfig {
 /// A running service: its base URL, its application state and its server task.
 pub struct Running<A> {
     pub url: String,
+    /// Its metrics endpoint (`http://<address>/metrics`), when its configuration names a
+    /// metrics listen address.
+    pub metrics_url: Option<String>,
     pub app: A,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -148,6 +151,23 @@ async fn bind(addr: &str, public_url: &mut String) -> Result<(TcpListener, Strin
         *public_url = format!("http://{local}");
     }
     Ok((listener, public_url.trim_end_matches('/').to_owned()))
+}
+
+/// Binds a service's metrics listen address, when it has one; returns the listener and
+/// its `/metrics` URL.
+async fn bind_metrics(
+    addr: Option<&str>,
+) -> Result<(Option<TcpListener>, Option<String>), StackError> {
+    let Some(addr) = addr else {
+        return Ok((None, None));
+    };
+    let listen = |source| StackError::Listen {
+        addr: addr.to_owned(),
+        source,
+    };
+    let listener = TcpListener::bind(addr).await.map_err(listen)?;
+    let local = listener.local_addr().map_err(listen)?;
+    Ok((Some(listener), Some(format!("http://{local}/metrics"))))
 }
 
 fn shutdown_signal(
@@ -207,6 +227,13 @@ impl Stack {
             config.wallet.trusted_issuers.push(issuer_url.clone());
         }
 
+        let (issuer_metrics, issuer_metrics_url) =
+            bind_metrics(config.issuer.service.metrics_listen.as_deref()).await?;
+        let (wallet_metrics, wallet_metrics_url) =
+            bind_metrics(config.wallet.service.metrics_listen.as_deref()).await?;
+        let (verifier_metrics, verifier_metrics_url) =
+            bind_metrics(config.verifier.service.metrics_listen.as_deref()).await?;
+
         let (app, issuer_startup) = issuer_agent::App::open(config.issuer, clock.clone()).await?;
         if config.trust_issuer_ca
             && let Some(ca) = app.x509.identity.dev_ca.clone()
@@ -214,22 +241,25 @@ impl Stack {
             config.verifier.extra_x509_anchors.push(ca.clone());
             config.wallet.extra_issuer_x509_anchors.push(ca);
         }
-        let task = tokio::spawn(issuer_agent::serve(
+        let task = tokio::spawn(issuer_agent::serve_with(
             app.clone(),
             issuer_listener,
+            issuer_metrics,
             shutdown_signal(&stop_rx),
         ));
         let issuer = Running {
             url: issuer_url,
+            metrics_url: issuer_metrics_url,
             app,
             task,
         };
 
         // The verifier first: the wallet may be told to trust its development CA.
         let (app, verifier_startup) = verifier::App::open(config.verifier, clock.clone()).await?;
-        let task = tokio::spawn(verifier::serve(
+        let task = tokio::spawn(verifier::serve_with(
             app.clone(),
             verifier_listener,
+            verifier_metrics,
             shutdown_signal(&stop_rx),
         ));
         if config.wallet_trusts_verifier_ca
@@ -239,19 +269,22 @@ impl Stack {
         }
         let verifier = Running {
             url: verifier_url,
+            metrics_url: verifier_metrics_url,
             app,
             task,
         };
 
         let (app, _) = holder_agent::App::open(config.wallet, clock.clone()).await?;
         let (wallet_stop, wallet_stop_rx) = watch::channel(false);
-        let task = tokio::spawn(holder_agent::serve(
+        let task = tokio::spawn(holder_agent::serve_with(
             app.clone(),
             wallet_listener,
+            wallet_metrics,
             either_signal(&stop_rx, &wallet_stop_rx),
         ));
         let wallet = Running {
             url: wallet_url,
+            metrics_url: wallet_metrics_url,
             app,
             task,
         };
@@ -288,12 +321,20 @@ impl Stack {
                 addr: addr.clone(),
                 source,
             })?;
+        // The metrics on the address they had.
+        let metrics_addr = self.wallet.metrics_url.as_deref().map(|url| {
+            url.trim_start_matches("http://")
+                .trim_end_matches("/metrics")
+                .to_owned()
+        });
+        let (metrics, _) = bind_metrics(metrics_addr.as_deref()).await?;
         let (app, _) =
             holder_agent::App::open(self.wallet.app.config.clone(), self.clock.clone()).await?;
         let (wallet_stop, wallet_stop_rx) = watch::channel(false);
-        let task = tokio::spawn(holder_agent::serve(
+        let task = tokio::spawn(holder_agent::serve_with(
             app.clone(),
             listener,
+            metrics,
             either_signal(&self.stop.subscribe(), &wallet_stop_rx),
         ));
         self.wallet_stop = wallet_stop;

@@ -67,6 +67,8 @@ pub struct Inner {
     /// Failed API token attempts per client address, on the API and the desk's sign-in
     /// alike (in memory, per instance; see [`kit::throttle`]).
     pub token_throttle: kit::throttle::Throttle,
+    /// What this instance counts for its metrics endpoint ([`crate::http::metrics`]).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl std::ops::Deref for App {
@@ -193,7 +195,9 @@ impl App {
         let es256 = Arc::new(es256);
         let x509 = Arc::new(x509);
         let results = tokio::sync::broadcast::channel(64).0;
+        let metrics = Arc::new(crate::metrics::Metrics::default());
         let requests = Requests {
+            metrics: metrics.clone(),
             public_url: public_url.clone(),
             client_id: client_id.clone(),
             kid: kid.clone(),
@@ -231,6 +235,7 @@ impl App {
             webhooks,
             badge_check,
             token_throttle: kit::throttle::Throttle::new(TOKEN_MAX_FAILURES, TOKEN_WINDOW),
+            metrics,
         };
         Ok((
             App {

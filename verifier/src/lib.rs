@@ -23,6 +23,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod store;
 
 use tokio::net::TcpListener;
@@ -41,9 +42,23 @@ const WEBHOOK_TICK: std::time::Duration = std::time::Duration::from_secs(5);
 /// Meanwhile, once a minute, requests whose results are older than the retention
 /// (`result_ttl` after they expired) and desk sessions past their end are deleted, and
 /// every few seconds due webhook deliveries are retried.
+///
+/// Its metrics are served on `VERIFIER_METRICS_LISTEN` when that is set.
 pub async fn serve(
     app: App,
     listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let metrics = kit::serve::listen_metrics(app.config.service.metrics_listen.as_deref()).await?;
+    serve_with(app, listener, metrics, shutdown).await
+}
+
+/// [`serve`] with the metrics listener bound by the caller (`None`: no metrics endpoint,
+/// and requests are not counted).
+pub async fn serve_with(
+    app: App,
+    listener: TcpListener,
+    metrics: Option<TcpListener>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let janitor = kit::serve::spawn_every(std::time::Duration::from_secs(60), {
@@ -71,7 +86,20 @@ pub async fn serve(
             }
         }
     });
-    let served = kit::serve::serve(http::router(app), listener, shutdown).await;
+    let (router, metrics) = match metrics {
+        Some(metrics) => (
+            kit::metrics::http::observe(http::router(app.clone()), &app.metrics.http),
+            Some(kit::serve::spawn_metrics(
+                http::metrics::router(app),
+                metrics,
+            )),
+        ),
+        None => (http::router(app), None),
+    };
+    let served = kit::serve::serve(router, listener, shutdown).await;
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     janitor.abort();
     webhooks.abort();
     served

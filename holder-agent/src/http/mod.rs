@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod error;
+pub mod metrics;
 pub mod pages;
 
 use axum::Router;

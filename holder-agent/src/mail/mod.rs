@@ -92,6 +92,8 @@ pub struct AccountMail {
     /// The wallet's public URL, without a trailing slash: the links' base.
     base: String,
     from: String,
+    /// Deliveries counted for the metrics ([`crate::metrics`]).
+    pub counters: std::sync::Arc<kit::metrics::OutboxCounters>,
 }
 
 impl AccountMail {
@@ -110,6 +112,7 @@ impl AccountMail {
             clock,
             base: public_url.trim_end_matches('/').to_owned(),
             from: from.to_owned(),
+            counters: Default::default(),
         }
     }
 
@@ -207,6 +210,10 @@ impl Letters for AccountMail {
 
     fn outbox(&self) -> &Outbox<MailRow> {
         &MAIL_OUTBOX
+    }
+
+    fn counters(&self) -> Option<&kit::metrics::OutboxCounters> {
+        Some(self.counters.as_ref())
     }
 
     fn now(&self) -> i64 {

@@ -72,6 +72,15 @@ impl Format {
             _ => None,
         }
     }
+
+    /// The OpenID4VCI format identifier: the metrics' `format` label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Format::SdJwtVc => "dc+sd-jwt",
+            Format::JwtVc(_) => "jwt_vc_json",
+            Format::LdpVc => "ldp_vc",
+        }
+    }
 }
 /// The refusal of a c_nonce that is not ours, expired or used.
 fn invalid_nonce() -> AppError {
@@ -463,6 +472,10 @@ impl App {
             })
             .collect();
         self.log_issued(rows, &texts, &achievement.id).await?;
+        self.metrics.issued.add(
+            format.label(),
+            u64::try_from(credentials.len()).unwrap_or(u64::MAX),
+        );
         Ok(CredentialResponse {
             credentials,
             notification_id: Some(self.notification_id(&offer.id, configuration)),
@@ -893,6 +906,7 @@ impl App {
         if changed.is_empty() {
             return Err(AppError::NotFound(format!("credential {credential_id}")));
         }
+        self.metrics.status_changes.add(status, 1);
         Ok(changed)
     }
 

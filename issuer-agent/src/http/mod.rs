@@ -10,6 +10,7 @@ mod bounces;
 mod console;
 pub mod error;
 mod extract;
+pub mod metrics;
 mod oid4vci;
 pub mod openapi;
 mod public;

@@ -64,6 +64,10 @@ impl Letters for App {
     fn wake(&self) -> Option<&tokio::sync::Notify> {
         Some(&self.outbox_wake)
     }
+
+    fn counters(&self) -> Option<&kit::metrics::OutboxCounters> {
+        Some(&self.metrics.outbox)
+    }
 }
 
 /// Runs until the task is aborted: sends what is due, then sleeps until woken (a new

@@ -92,6 +92,11 @@ pub trait Letters: Clone + Send + Sync + 'static {
     fn wake(&self) -> Option<&tokio::sync::Notify> {
         None
     }
+
+    /// Where the outcome of each delivery attempt is counted (the service's metrics).
+    fn counters(&self) -> Option<&crate::metrics::OutboxCounters> {
+        None
+    }
 }
 
 /// How the worker runs.
@@ -283,13 +288,25 @@ async fn attempt<L: Letters>(
 ) -> Result<(), SendError<L::Error>> {
     let error = match letters.outgoing(row).await {
         Ok(Prepared::Send(out)) => match mailer.send(&out).await {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                if let Some(counters) = letters.counters() {
+                    counters.delivered.add(1);
+                }
+                return Ok(());
+            }
             Err(e) => SendError::Mail(e),
         },
         Ok(Prepared::Drop(reason)) => SendError::Dropped(reason),
         Err(e) => SendError::Write(e),
     };
     let message = error.to_string();
+    if let Some(counters) = letters.counters() {
+        match &error {
+            SendError::Mail(MailError::Refused(_)) => counters.bounced.add(1),
+            SendError::Dropped(_) => counters.given_up.add(1),
+            _ => counters.failed.add(1),
+        }
+    }
     if let SendError::Mail(MailError::Refused(_)) = &error {
         tracing::info!(message = row.id(), kind = row.kind(), reason = %message, "outbox: refused for good (bounced), not retried");
         if let Err(e) = letters.refused(row, claim, &message).await {
@@ -334,6 +351,7 @@ mod tests {
     struct Plain {
         db: Db,
         now: Arc<AtomicI64>,
+        counters: Arc<crate::metrics::OutboxCounters>,
     }
 
     impl Letters for Plain {
@@ -348,6 +366,9 @@ mod tests {
         }
         fn now(&self) -> i64 {
             self.now.load(Ordering::SeqCst)
+        }
+        fn counters(&self) -> Option<&crate::metrics::OutboxCounters> {
+            Some(self.counters.as_ref())
         }
         async fn outgoing(&self, row: &TestRow) -> Result<Prepared, MailError> {
             if row.kind == "gone" {
@@ -408,6 +429,7 @@ mod tests {
         let plain = Plain {
             db: db.clone(),
             now: Arc::new(AtomicI64::new(100)),
+            counters: Default::default(),
         };
         let ids: Vec<String> = (0..7).map(|i| format!("m{i}")).collect();
         let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
@@ -416,6 +438,16 @@ mod tests {
         // The relay is down: every message is claimed once and waits for its retry.
         let down = relay_down(dir.path());
         assert_eq!(drain(&plain, &down, &settings()).await.unwrap(), 7);
+        assert_eq!(plain.counters.failed.get(), 7);
+        assert_eq!(plain.counters.delivered.get(), 0);
+        assert_eq!(
+            OUTBOX.depth(&db).await.unwrap(),
+            crate::metrics::OutboxDepth {
+                waiting: 0,
+                retrying: 7,
+                given_up: 0
+            }
+        );
         let rows = all(&db).await;
         assert!(rows.iter().all(|r| {
             r.attempts == 1
@@ -445,6 +477,12 @@ mod tests {
         for id in &ids {
             assert!(mailbox.join(format!("{id}.eml")).exists(), "{id}");
         }
+        assert_eq!(plain.counters.delivered.get(), 7);
+        assert_eq!(plain.counters.failed.get(), 7, "the first round's");
+        assert_eq!(
+            OUTBOX.depth(&db).await.unwrap(),
+            crate::metrics::OutboxDepth::default()
+        );
         assert_eq!(drain(&plain, &up, &settings()).await.unwrap(), 0);
         db.close().await;
     }
@@ -456,6 +494,7 @@ mod tests {
         let plain = Plain {
             db: db.clone(),
             now: Arc::new(AtomicI64::new(100)),
+            counters: Default::default(),
         };
         insert(&db, &["now1", "now2"], 100).await;
         let claimed = OUTBOX.claim(&db, "request", 100, 160, 10).await.unwrap();
@@ -488,6 +527,7 @@ mod tests {
         let plain = Plain {
             db: db.clone(),
             now: Arc::new(AtomicI64::new(100)),
+            counters: Default::default(),
         };
         insert(&db, &["b1"], 100).await;
         let port = crate::mail::smtp::tests::scripted_server(
@@ -515,6 +555,8 @@ mod tests {
                 .is_some_and(|e| e.starts_with("SMTP refused for good: ") && e.contains("550")),
             "{b1:?}"
         );
+        assert_eq!(plain.counters.bounced.get(), 1);
+        assert_eq!(plain.counters.failed.get(), 0);
 
         // A transient refusal is retried after its backoff.
         insert(&db, &["d1"], 100).await;
@@ -531,6 +573,8 @@ mod tests {
         assert_eq!(drain(&plain, &deferring, &settings()).await.unwrap(), 1);
         let d1 = all(&db).await.into_iter().find(|r| r.id == "d1").unwrap();
         assert_eq!((d1.attempts, d1.next_attempt_at), (1, 130));
+        assert_eq!(plain.counters.failed.get(), 1, "the transient refusal");
+        assert_eq!(plain.counters.bounced.get(), 1);
         db.close().await;
     }
 
@@ -541,6 +585,7 @@ mod tests {
         let plain = Plain {
             db: db.clone(),
             now: Arc::new(AtomicI64::new(5)),
+            counters: Default::default(),
         };
         insert(&db, &["g1"], 5).await;
         crate::with_db_write!(&db, |pool| sqlx::query(
@@ -556,6 +601,9 @@ mod tests {
         assert_eq!(g1.next_attempt_at, crate::mail::outbox::NEVER);
         assert_eq!(g1.last_error.as_deref(), Some("not sent: replaced"));
         assert!(!dir.path().join("mailbox/g1.eml").exists());
+        assert_eq!(plain.counters.given_up.get(), 1);
+        assert_eq!(plain.counters.failed.get(), 0);
+        assert_eq!(OUTBOX.depth(&db).await.unwrap().given_up, 1);
         db.close().await;
     }
 
@@ -566,6 +614,7 @@ mod tests {
         let plain = Plain {
             db: db.clone(),
             now: Arc::new(AtomicI64::new(1)),
+            counters: Default::default(),
         };
         let mailbox = dir.path().join("mailbox");
         let up = Mailer::new("SMTP_URL", None, mailbox.clone(), 1).unwrap();

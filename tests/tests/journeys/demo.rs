@@ -46,6 +46,18 @@ impl Launcher {
     }
 }
 
+/// `GET path` on `addr` over plain HTTP/1.0: the whole answer, head and body.
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(addr).expect("connect");
+    tcp.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    write!(tcp, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("request");
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).expect("answer");
+    answer
+}
+
 #[test]
 fn the_printed_demo_ends_with_a_verified_badge() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -58,6 +70,9 @@ fn the_printed_demo_ends_with_a_verified_badge() {
             format!("http://127.0.0.1:{port}"),
         ));
     }
+    // The issuer's metrics, on a port of their own.
+    let metrics = format!("127.0.0.1:{}", free_port());
+    env.push(("ISSUER_METRICS_LISTEN".into(), metrics.clone()));
     // Runs on SQLite under the temporary directory, as on a newcomer's machine.
     let mut child = Command::new(env!("CARGO_BIN_EXE_akashi-launcher"))
         .current_dir(dir.path())
@@ -95,6 +110,10 @@ fn the_printed_demo_ends_with_a_verified_badge() {
     for service in ["issuer", "wallet", "verifier"] {
         assert!(banner.contains(&format!("  {service}")), "{banner}");
     }
+    assert!(
+        banner.contains(&format!("  issuer metrics  http://{metrics}/metrics")),
+        "{banner}"
+    );
     let present_uri = banner
         .split('\'')
         .find(|s| s.starts_with("openid4vp://"))
@@ -133,6 +152,27 @@ fn the_printed_demo_ends_with_a_verified_badge() {
         serde_json::from_str(&launcher.run(&["verifier", "result", &request_id, "--json"]))
             .expect("result JSON");
     assert_eq!(result["state"], "verified", "{result:#}");
+    // 5. The issuer's metrics count the wallet's credential request, and the pools'
+    // acquisitions (which only a process's own log subscriber sees).
+    let scraped = http_get(&metrics, "/metrics");
+    assert!(
+        scraped.starts_with("HTTP/1.0 200") || scraped.starts_with("HTTP/1.1 200"),
+        "{scraped}"
+    );
+    let value = |prefix: &str| -> f64 {
+        scraped
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {prefix} in {scraped}"))
+    };
+    assert!(
+        value("akashi_http_requests_total{route=\"/credential\",method=\"POST\",status=\"2xx\"}")
+            >= 1.0
+    );
+    assert!(value("akashi_issuer_credentials_issued_total{format=\"dc+sd-jwt\"}") >= 1.0);
+    assert!(value("akashi_db_pool_acquire_seconds_count") > 0.0);
     let disclosed = result["disclosed"].to_string();
     assert!(disclosed.contains("Ana Tanaka"), "{disclosed}");
     assert!(!disclosed.contains("emailAddress"), "{disclosed}");

@@ -166,26 +166,37 @@ impl Webhooks {
                 body,
             )
             .await;
-        let error = match sent {
+        // What went wrong without the URL, which may hold a secret (a webhook's path often
+        // is one): the log shows the URL's origin alone, the stored error the whole URL
+        // for the request's owner.
+        let failure = match sent {
             Ok(r) if r.is_success() => None,
             Ok(r) => Some(format!(
-                "{url} answered {}",
+                "answered {}",
                 reqwest::StatusCode::from_u16(r.status)
                     .map(|s| s.to_string())
                     .unwrap_or_else(|_| r.status.to_string())
             )),
-            Err(e) => Some(format!("{url}: {e}")),
+            Err(e) => Some(format!(": {e}")),
         };
-        match error {
+        match failure {
             None => {
                 self.store
                     .webhook_attempted(&id, Some(now), None, None)
                     .await?;
                 Ok(true)
             }
-            Some(error) => {
+            Some(failure) => {
                 let next = (attempt < WEBHOOK_MAX_ATTEMPTS).then(|| now + backoff(attempt));
-                tracing::warn!(request = %id, attempt, %error, "webhook not delivered");
+                let separator = if failure.starts_with(':') { "" } else { " " };
+                let error = format!("{url}{separator}{failure}");
+                tracing::warn!(
+                    request = %id,
+                    attempt,
+                    webhook = %kit::logs::url_origin(&url),
+                    error = %failure.trim_start_matches(": "),
+                    "webhook not delivered"
+                );
                 self.store
                     .webhook_attempted(&id, None, next, Some(&error))
                     .await?;

@@ -9,6 +9,7 @@
 mod api;
 pub mod csrf;
 pub mod error;
+pub mod metrics;
 mod oid4vp;
 pub mod openapi;
 pub mod pages;

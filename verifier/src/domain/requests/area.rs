@@ -13,6 +13,7 @@ use tokio::sync::broadcast;
 use crate::domain::templates::Templates;
 use crate::domain::webhooks::Webhooks;
 use crate::domain::x509::X509Identity;
+use crate::metrics::Metrics;
 use crate::store::Store;
 
 /// Presentation requests: what they need to create, serve, receive and report them.
@@ -47,4 +48,6 @@ pub struct Requests {
     pub(crate) templates: Templates,
     /// Where results are posted when ready.
     pub(crate) webhooks: Webhooks,
+    /// Where presentations are counted by verdict.
+    pub(crate) metrics: Arc<Metrics>,
 }

@@ -78,6 +78,15 @@ impl Requests {
             _ => None,
         };
         let verification = self.verify_response(&row, body, encryption, now).await?;
+        // The wallet's own error answer, apart from a presentation that failed (an
+        // undecryptable one carries an `error` too, but it is a rejection).
+        let verdict = if verification.verified() {
+            "accepted"
+        } else if verification.error.is_some() && refusal.is_none() {
+            "wallet_error"
+        } else {
+            "rejected"
+        };
         let not_accepted = (verification.error.is_none() && !verification.verified()).then(|| {
             verification
                 .checks
@@ -95,6 +104,7 @@ impl Requests {
             .store_result(&row.id, &to_json(&verification), code_hash.as_deref(), now)
             .await?;
         self.result_ready(&row.id);
+        self.metrics.presentations.add(verdict, 1);
         if row.webhook_url.is_some() {
             // Now, not at the next tick; the wallet's answer does not wait for it.
             let webhooks = self.webhooks.clone();
@@ -195,7 +205,11 @@ impl Requests {
     /// Accepts the response for `state` once (see [`crate::store::Store::accept_response`]), recording
     /// refused replays and late answers on their request.
     async fn accept(&self, state: &str, now: i64) -> Result<RequestRow, Error> {
-        match self.store.accept_response(state, now).await? {
+        let accepted = self.store.accept_response(state, now).await?;
+        if accepted.is_err() {
+            self.metrics.presentations.add("refused", 1);
+        }
+        match accepted {
             Ok(row) => Ok(row),
             Err(Refused::UnknownState) => {
                 Err(invalid_request("`state` matches no presentation request"))
