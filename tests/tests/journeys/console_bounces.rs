@@ -10,54 +10,10 @@ use serde_json::Value;
 
 use crate::common::{ADMIN, TestStack};
 use crate::console::{Console, PASSWORD, achievement, by_id, csv_data_lines, history, operator};
+use crate::console_ops::{message_when, register};
 use crate::mail::{Mail, SmtpSink};
 
 const BOUNCE_DOMAIN: &str = "bounces.akashi.example";
-
-async fn register(t: &TestStack, ach: &str, name: &str, email: &str) -> String {
-    let req = issuer_agent::domain::registrations::NewRegistration {
-        name: name.into(),
-        email: email.into(),
-        ..Default::default()
-    };
-    t.stack
-        .issuer
-        .app
-        .register(ach, &req, "test")
-        .await
-        .unwrap()
-        .0
-        .id
-}
-
-/// The first email of registration `id`, once `done` holds for it.
-async fn message_when(
-    t: &TestStack,
-    id: &str,
-    what: &str,
-    done: impl Fn(&issuer_agent::store::OutboxRow) -> bool,
-) -> issuer_agent::store::OutboxRow {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let m = t
-            .stack
-            .issuer
-            .app
-            .store
-            .registration_messages(id)
-            .await
-            .unwrap()
-            .remove(0);
-        if done(&m) {
-            return m;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}: {m:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-}
 
 async fn received(sink: &SmtpSink, to: &str) -> Mail {
     sink.wait_until(std::time::Duration::from_secs(30), to, |all| {

@@ -231,7 +231,7 @@ async fn a_badge_is_revoked_from_the_person_page_only_once_confirmed_and_suspend
 }
 
 /// Registers one person; returns the registration's id.
-async fn register(t: &TestStack, ach: &str, name: &str, email: &str) -> String {
+pub(crate) async fn register(t: &TestStack, ach: &str, name: &str, email: &str) -> String {
     let req = issuer_agent::domain::registrations::NewRegistration {
         name: name.into(),
         email: email.into(),
@@ -248,7 +248,7 @@ async fn register(t: &TestStack, ach: &str, name: &str, email: &str) -> String {
 }
 
 /// The email of registration `id` (its first), once `done` holds for it.
-async fn message_when(
+pub(crate) async fn message_when(
     t: &TestStack,
     id: &str,
     what: &str,
