@@ -1215,3 +1215,55 @@ async fn wallet_attestations_are_required_and_checked() {
     assert_eq!(refused["error"], "invalid_client");
     t.stack.stop().await;
 }
+
+/// The two pages a person may meet on the issuer during the flow, in Chromium at 390 and
+/// 1280 px with axe-core and no sideways scrolling: "open the link in your badge email"
+/// (English and Japanese on one page) and a refusal the app cannot be sent back with,
+/// whose code and description stay readable on a phone however long they are.
+#[tokio::test]
+#[ignore = "heavy: run by ./test (headless Chromium)"]
+async fn the_authorization_pages_read_well_on_a_phone_and_a_desktop() {
+    let t = TestStack::start().await;
+    let c = Client::wallet_client(&t);
+    let mut b = akashi_tests::browser::Browser::start("authorization_pages")
+        .await
+        .unwrap();
+
+    let params = c.parameters(None);
+    let query: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let url =
+        reqwest::Url::parse_with_params(&format!("{}/authorize", t.issuer()), &query).unwrap();
+    b.goto(url.as_str()).await.unwrap();
+    let text = b.text("main").await.unwrap();
+    assert!(text.contains("Open the link in your badge email"), "{text}");
+    assert!(
+        text.contains("バッジのメールのリンクを開いてください"),
+        "{text}"
+    );
+    b.screenshots("person-needed").await.unwrap();
+
+    // An unregistered redirect URI: the refusal page, never a redirect.
+    let mut params = c.parameters(None);
+    params[2].1 = format!("https://attacker.example/{}", "callback/".repeat(12));
+    let query: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let url =
+        reqwest::Url::parse_with_params(&format!("{}/authorize", t.issuer()), &query).unwrap();
+    b.goto(url.as_str()).await.unwrap();
+    assert!(b.url().await.unwrap().starts_with(t.issuer()));
+    let text = b.text("main").await.unwrap();
+    assert!(text.contains("This sign-in link cannot be used"), "{text}");
+    assert!(
+        text.contains("このサインインのリンクは使えません"),
+        "{text}"
+    );
+    // The technical details are folded away until asked for.
+    let shown = "return document.getElementById('error').checkVisibility()";
+    assert_eq!(b.execute(shown, vec![]).await.unwrap(), json!(false));
+    b.screenshots("refused").await.unwrap();
+    b.click("summary").await.unwrap();
+    assert_eq!(b.execute(shown, vec![]).await.unwrap(), json!(true));
+    assert!(b.text("#error").await.unwrap().contains("not registered"));
+    b.screenshots("refused-details").await.unwrap();
+    b.quit().await;
+    t.stack.stop().await;
+}
