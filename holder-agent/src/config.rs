@@ -101,6 +101,18 @@ pub struct Config {
         value_delimiter = ','
     )]
     pub trusted_issuers: Vec<String>,
+    /// Witness keys (C2SP tlog-cosignature vkeys, `<name>+<key id>+<base64 key>`),
+    /// comma-separated, whose cosignatures an issuer's log checkpoint must carry for a
+    /// badge's `transparency` check to pass. Empty: the check asks for none.
+    #[arg(
+        long = "wallet-witnesses",
+        env = "WALLET_WITNESSES",
+        value_delimiter = ','
+    )]
+    pub witnesses: Vec<String>,
+    /// How many of `WALLET_WITNESSES` must have cosigned. Unset: all of them.
+    #[arg(long = "wallet-witness-quorum", env = "WALLET_WITNESS_QUORUM")]
+    pub witness_quorum: Option<usize>,
     /// The argon2id cost of new password hashes: argon2's default unless an embedding
     /// program lowers it (the tests' stacks do; no flag or variable does).
     #[arg(skip)]
@@ -124,6 +136,8 @@ impl Config {
             mail_from: defaults::MAIL_FROM.into(),
             outbox_dir: None,
             trusted_issuers: Vec::new(),
+            witnesses: Vec::new(),
+            witness_quorum: None,
             password_cost: crate::wallet::web::PasswordCost::DEFAULT,
         }
     }
@@ -170,6 +184,19 @@ impl Config {
             self.issuer_x509_trust_anchors.as_deref(),
             &self.extra_issuer_x509_anchors,
         )
+    }
+
+    /// "Require N cosignatures from these witness keys", when witnesses are configured.
+    pub fn witness_policy(
+        &self,
+    ) -> Result<Option<protocol::verify::transparency::WitnessPolicy>, AppError> {
+        protocol::verify::transparency::WitnessPolicy::from_settings(
+            &self.witnesses,
+            self.witness_quorum,
+            "WALLET_WITNESSES",
+            "WALLET_WITNESS_QUORUM",
+        )
+        .map_err(AppError::Config)
     }
 
     /// What the guarded fetcher may reach.

@@ -146,7 +146,7 @@ impl App {
             x509_anchors: config.issuer_x509_anchors()?,
             // The last checkpoint seen per issuer, in the wallet's database.
             checkpoints: std::sync::Arc::new(store.clone()),
-            witnesses: None,
+            witnesses: config.witness_policy()?.map(Arc::new),
         };
         let pending = wallet::pending::PendingPresentations::new(store.clone());
         let app = App {

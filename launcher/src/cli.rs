@@ -96,6 +96,14 @@ struct MonitorArgs {
     /// Development and tests: allow an `http://` log on a loopback address.
     #[arg(long, env = "MONITOR_ALLOW_LOOPBACK")]
     allow_loopback: bool,
+    /// A witness key (C2SP tlog-cosignature vkey, `<name>+<key id>+<base64 key>`) whose
+    /// cosignature the checkpoint must carry; repeat, or separate with commas. The report
+    /// names the witnesses that cosigned and when.
+    #[arg(long = "witness", env = "MONITOR_WITNESSES", value_delimiter = ',')]
+    witnesses: Vec<String>,
+    /// How many of the `--witness` keys must have cosigned. Unset: all of them.
+    #[arg(long, env = "MONITOR_WITNESS_QUORUM")]
+    witness_quorum: Option<usize>,
 }
 
 /// Reads a service's configuration from its environment variables and defaults.
@@ -207,6 +215,14 @@ async fn monitor(args: MonitorArgs) -> Result<(), String> {
     let clock = Clock::system();
     let mut follower =
         Follower::new(&args.log_url, key, args.state.as_deref()).map_err(|e| e.to_string())?;
+    if let Some(policy) = protocol::tlog::witness::WitnessPolicy::from_settings(
+        &args.witnesses,
+        args.witness_quorum,
+        "--witness",
+        "--witness-quorum",
+    )? {
+        follower = follower.with_witnesses(policy);
+    }
     loop {
         let report = follower
             .check(&http, clock.now())

@@ -192,24 +192,13 @@ impl Config {
     pub fn witness_policy(
         &self,
     ) -> Result<Option<protocol::verify::transparency::WitnessPolicy>, Error> {
-        let keys: Vec<String> = self
-            .witnesses
-            .iter()
-            .map(|k| k.trim().to_owned())
-            .filter(|k| !k.is_empty())
-            .collect();
-        if keys.is_empty() {
-            return match self.witness_quorum {
-                Some(n) if n > 0 => Err(Error::Config(format!(
-                    "VERIFIER_WITNESS_QUORUM is {n} but VERIFIER_WITNESSES names no witness"
-                ))),
-                _ => Ok(None),
-            };
-        }
-        let required = self.witness_quorum.unwrap_or(keys.len());
-        protocol::verify::transparency::WitnessPolicy::new(required, &keys)
-            .map(Some)
-            .map_err(|e| Error::Config(format!("VERIFIER_WITNESSES: {e}")))
+        protocol::verify::transparency::WitnessPolicy::from_settings(
+            &self.witnesses,
+            self.witness_quorum,
+            "VERIFIER_WITNESSES",
+            "VERIFIER_WITNESS_QUORUM",
+        )
+        .map_err(Error::Config)
     }
 
     /// What the guarded fetcher may reach: issuer metadata, DID documents and status lists

@@ -36,7 +36,7 @@ use crate::tlog::entry::Entry;
 use crate::tlog::merkle::{verify_consistency, verify_inclusion};
 use crate::tlog::note::NoteVerifier;
 use crate::tlog::proof::{LogProof, decode_hashes};
-use crate::tlog::witness::{CosignatureVerifier, cosigned_by};
+pub use crate::tlog::witness::WitnessPolicy;
 use crate::tlog::{Hash, leaf_hash};
 
 pub const CHECK_TRANSPARENCY: &str = "transparency";
@@ -113,60 +113,6 @@ impl CheckpointMemory for InMemory {
                 m.insert(issuer.to_owned(), seen);
             });
         Box::pin(async move { r })
-    }
-}
-
-/// "Require N cosignatures from these witness keys": what a checker asks of an issuer's
-/// checkpoint beyond the log's own signature.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WitnessPolicy {
-    /// How many of `witnesses` must have cosigned (at least 1).
-    pub required: usize,
-    pub witnesses: Vec<CosignatureVerifier>,
-}
-
-impl WitnessPolicy {
-    /// The policy of `required` cosignatures from the witness keys in `vkeys` (C2SP
-    /// cosignature vkeys); `Err` says which key or why the number is impossible.
-    pub fn new(required: usize, vkeys: &[String]) -> Result<WitnessPolicy, String> {
-        let witnesses = vkeys
-            .iter()
-            .map(|k| CosignatureVerifier::parse(k).map_err(|e| format!("witness key {k:?}: {e}")))
-            .collect::<Result<Vec<_>, _>>()?;
-        if required == 0 || required > witnesses.len() {
-            return Err(format!(
-                "{required} cosignature(s) required from {} witness key(s)",
-                witnesses.len()
-            ));
-        }
-        Ok(WitnessPolicy {
-            required,
-            witnesses,
-        })
-    }
-
-    /// Checks the cosignatures of a signed checkpoint note; `Ok` names the witnesses.
-    pub fn check(&self, note: &str) -> Result<String, String> {
-        let by: Vec<String> = cosigned_by(note, &self.witnesses)
-            .into_iter()
-            .map(|(name, _)| name)
-            .collect();
-        if by.len() < self.required {
-            let known: Vec<&str> = self.witnesses.iter().map(|w| w.name()).collect();
-            return Err(format!(
-                "the issuer's log checkpoint has {} valid cosignature(s) from the witnesses \
-                 required ({}), fewer than the {} required{}",
-                by.len(),
-                known.join(", "),
-                self.required,
-                if by.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (cosigned by {})", by.join(", "))
-                }
-            ));
-        }
-        Ok(format!("cosigned by {}", by.join(", ")))
     }
 }
 

@@ -278,6 +278,7 @@ async fn the_monitor_counts_the_issuers_log_and_names_each_tampering() {
         &log,
         KeySource::Given(stranger.verifier().clone()),
         None,
+        None,
         now,
     )
     .await
@@ -298,10 +299,16 @@ async fn the_monitor_counts_the_issuers_log_and_names_each_tampering() {
         None
     })
     .await;
-    let err =
-        protocol::tlog::monitor::run(&http, &format!("{proxied}/log"), key.clone(), None, now)
-            .await
-            .unwrap_err();
+    let err = protocol::tlog::monitor::run(
+        &http,
+        &format!("{proxied}/log"),
+        key.clone(),
+        None,
+        None,
+        now,
+    )
+    .await
+    .unwrap_err();
     assert!(
         err.to_string().starts_with(&format!(
             "tampered tile: tile/0/000.p/{size} hash 1 (covering entries 1 to 1) is "
@@ -314,10 +321,16 @@ async fn the_monitor_counts_the_issuers_log_and_names_each_tampering() {
             .then_some(StatusCode::NOT_FOUND)
     })
     .await;
-    let err =
-        protocol::tlog::monitor::run(&http, &format!("{proxied}/log"), key.clone(), None, now)
-            .await
-            .unwrap_err();
+    let err = protocol::tlog::monitor::run(
+        &http,
+        &format!("{proxied}/log"),
+        key.clone(),
+        None,
+        None,
+        now,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(
         err,
         MonitorError::Missing {
@@ -334,7 +347,7 @@ async fn the_monitor_counts_the_issuers_log_and_names_each_tampering() {
     assert!(text.contains(&a), "{text}");
     let rewritten = text.replace(&a, &b).into_bytes();
     rewrite_entry(&t, 2, &rewritten, false).await;
-    let err = protocol::tlog::monitor::run(&http, &log, key.clone(), Some(&seen), now)
+    let err = protocol::tlog::monitor::run(&http, &log, key.clone(), None, Some(&seen), now)
         .await
         .unwrap_err();
     assert!(
@@ -396,6 +409,7 @@ async fn a_witness_cosigns_the_issuers_checkpoints_and_verifiers_require_it() {
         c.issuer.witness_allow_loopback = true;
         c.verifier.witnesses = vec![witness_key.to_vkey()];
         c.verifier.witness_quorum = Some(1);
+        c.wallet.witnesses = vec![witness_key.to_vkey()];
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
@@ -452,17 +466,106 @@ async fn a_witness_cosigns_the_issuers_checkpoints_and_verifiers_require_it() {
             "{r:#}"
         );
     }
-    // A verifier that requires a witness that never cosigned: failed, saying how many.
-    let strict = TestStack::start_with(|c| {
-        c.verifier.witnesses = vec![absent.clone()];
+    // The wallet that requires the witness: passed, naming it.
+    let wallet_line = |t: &TestStack, badge: String| {
+        let app = t.stack.wallet.app.clone();
+        let now = t.stack.clock.now();
+        async move {
+            let live = app.verify_live(&badge, now).await;
+            live.check("transparency").cloned().unwrap()
+        }
+    };
+    let line = wallet_line(&t, first.clone()).await;
+    assert!(line.ok(), "{line:?}");
+    assert!(
+        line.detail.contains("cosigned by localhost/test-witness"),
+        "{line:?}"
+    );
+    // A verifier and a wallet that require a witness that never cosigned: failed, saying
+    // how many.
+    let absent_for = absent.clone();
+    let strict = TestStack::start_with(move |c| {
+        c.verifier.witnesses = vec![absent_for.clone()];
+        c.wallet.witnesses = vec![absent_for];
     })
     .await;
     let r = crate::check::check_json(&strict, json!({ "credential": first })).await;
     assert_eq!(check(&r, "transparency"), Some(false), "{r:#}");
+    let refusal = "the issuer's log checkpoint has 0 valid cosignature(s) from the witnesses \
+         required (localhost/absent-witness), fewer than the 1 required";
+    assert_eq!(crate::check::detail(&r, "transparency"), refusal);
+    let line = wallet_line(&strict, first.clone()).await;
+    assert!(!line.ok(), "{line:?}");
+    assert_eq!(line.detail, refusal);
+
+    // The monitor with `--witness`: the report names the witness and when it cosigned;
+    // with a witness that never cosigned it fails, saying so.
+    let log = format!("{}/log", t.issuer());
+    let log_key = t.stack.issuer.app.tlog.verifier().to_vkey();
+    let (ok, out, err) = monitor_binary(&[
+        &log,
+        "--allow-loopback",
+        "--key",
+        &log_key,
+        "--witness",
+        &witness_key.to_vkey(),
+        "--json",
+    ])
+    .await;
+    assert!(ok, "{out}{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
-        crate::check::detail(&r, "transparency"),
-        "the issuer's log checkpoint has 0 valid cosignature(s) from the witnesses required \
-         (localhost/absent-witness), fewer than the 1 required"
+        report["cosigned_by"][0]["witness"], "localhost/test-witness",
+        "{report:#}"
+    );
+    assert!(report["cosigned_by"][0]["timestamp"].as_u64().unwrap() > 0);
+    let (ok, out, _) = monitor_binary(&[
+        &log,
+        "--allow-loopback",
+        "--key",
+        &log_key,
+        "--witness",
+        &witness_key.to_vkey(),
+    ])
+    .await;
+    assert!(ok);
+    assert!(
+        out.contains("cosigned   by localhost/test-witness (at 20"),
+        "{out}"
+    );
+    let (ok, out, err) = monitor_binary(&[
+        &log,
+        "--allow-loopback",
+        "--key",
+        &log_key,
+        "--witness",
+        &format!("{},{absent}", witness_key.to_vkey()),
+    ])
+    .await;
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains(
+            "witnesses: the issuer's log checkpoint has 1 valid cosignature(s) from the \
+             witnesses required (localhost/test-witness, localhost/absent-witness), fewer than \
+             the 2 required (cosigned by localhost/test-witness)"
+        ),
+        "{err}"
+    );
+    let (ok, _, err) = monitor_binary(&[
+        &log,
+        "--allow-loopback",
+        "--key",
+        &log_key,
+        "--witness",
+        &witness_key.to_vkey(),
+        "--witness-quorum",
+        "2",
+    ])
+    .await;
+    assert!(!ok);
+    assert!(
+        err.contains("--witness: 2 cosignature(s) required from 1 witness key(s)"),
+        "{err}"
     );
 
     // The witness itself, over HTTP: a stale size is answered 409 with its size, a

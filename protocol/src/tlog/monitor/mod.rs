@@ -30,6 +30,7 @@ use super::entry::Entry;
 use super::merkle::root;
 use super::note::{NoteError, NoteVerifier};
 use super::tile::{self, Tile, TileError};
+use super::witness::WitnessPolicy;
 use super::{Hash, leaf_hash};
 use crate::fetch::{FetchError, HttpGet};
 
@@ -143,6 +144,10 @@ pub enum MonitorError {
     BadEntry { index: u64, reason: String },
     #[error("state file {path}: {reason}")]
     StateFile { path: String, reason: String },
+    /// Fewer witnesses than required (`--witness`, `--witness-quorum`) cosigned the
+    /// checkpoint; the message names them.
+    #[error("witnesses: {0}")]
+    Cosignatures(String),
 }
 
 /// The checkpoint a monitor saw last, kept between runs (`--state FILE`, mode 0600). The
@@ -261,6 +266,19 @@ pub struct Report {
     /// Status changes of a credential the log has no `issued` entry for (logged before
     /// the log existed, or a credential minted silently), as `<list>/<index>`.
     pub status_without_issuance: Vec<String>,
+    /// The witnesses given (`--witness`) whose cosignature of the checkpoint verified, with
+    /// the time each cosigned; empty when none were given.
+    #[serde(default)]
+    pub cosigned_by: Vec<Cosignature>,
+}
+
+/// A witness's verified cosignature of the checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cosignature {
+    /// The witness's name, from its key.
+    pub witness: String,
+    /// When it cosigned, Unix seconds.
+    pub timestamp: u64,
 }
 
 /// How the log key is known.
@@ -273,11 +291,13 @@ pub enum KeySource {
 }
 
 /// One run: fetch, check and count. `previous` is the state of the last run (its key is
-/// used when `key` is [`KeySource::FirstUse`]); the returned state is to be saved.
+/// used when `key` is [`KeySource::FirstUse`]); the returned state is to be saved. With
+/// `witnesses`, the checkpoint must carry as many valid cosignatures as the policy asks.
 pub async fn run(
     http: &dyn HttpGet,
     log_url: &str,
     key: KeySource,
+    witnesses: Option<&WitnessPolicy>,
     previous: Option<&State>,
     now: i64,
 ) -> Result<(Report, State), MonitorError> {
@@ -334,6 +354,20 @@ pub async fn run(
     )
     .await?;
     let cp = open_checkpoint(&note, &verifier)?;
+    let note_text = String::from_utf8_lossy(&note);
+    let cosigned_by = match witnesses {
+        Some(policy) => {
+            policy
+                .check(&note_text)
+                .map_err(MonitorError::Cosignatures)?;
+            policy
+                .cosignatures(&note_text)
+                .into_iter()
+                .map(|(witness, timestamp)| Cosignature { witness, timestamp })
+                .collect()
+        }
+        None => Vec::new(),
+    };
     if let Some(p) = previous
         && p.size > cp.size
     {
@@ -488,13 +522,14 @@ pub async fn run(
         by_achievement: tally.by_achievement,
         by_day: tally.by_day,
         status_without_issuance: tally.status_without_issuance,
+        cosigned_by,
     };
     let state = State {
         log,
         key: verifier.to_vkey(),
         size: cp.size,
         root: root_b64,
-        checkpoint: String::from_utf8_lossy(&note).into_owned(),
+        checkpoint: note_text.into_owned(),
         checked_at: now,
     };
     Ok((report, state))
@@ -508,6 +543,7 @@ pub async fn run(
 pub struct Follower {
     log: String,
     key: KeySource,
+    witnesses: Option<WitnessPolicy>,
     state_path: Option<std::path::PathBuf>,
     previous: Option<State>,
 }
@@ -526,9 +562,16 @@ impl Follower {
         Ok(Follower {
             log: log_url.to_owned(),
             key,
+            witnesses: None,
             state_path: state_path.map(Path::to_path_buf),
             previous,
         })
+    }
+
+    /// Requires the checkpoint's cosignatures by `policy` on every run.
+    pub fn with_witnesses(mut self, policy: WitnessPolicy) -> Follower {
+        self.witnesses = Some(policy);
+        self
     }
 
     /// One run: see [`run`].
@@ -537,6 +580,7 @@ impl Follower {
             http,
             &self.log,
             self.key.clone(),
+            self.witnesses.as_ref(),
             self.previous.as_ref(),
             now,
         )
@@ -648,6 +692,26 @@ fn day(at: i64) -> Option<String> {
         u8::from(d.month()),
         d.day()
     ))
+}
+
+/// Unix seconds as `YYYY-MM-DD HH:MM:SS UTC` (the seconds themselves past the year 9999).
+fn utc_time(at: u64) -> String {
+    let Some(t) = i64::try_from(at)
+        .ok()
+        .and_then(|a| time::OffsetDateTime::from_unix_timestamp(a).ok())
+    else {
+        return format!("{at} s");
+    };
+    let d = t.date();
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        d.year(),
+        u8::from(d.month()),
+        d.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 /// What the entries say, counted as they are fetched; the first entry that is not an
@@ -770,6 +834,14 @@ impl Report {
             "checkpoint {} entries, root {}: the signature, every entry bundle and every tile check out",
             self.size, self.root
         );
+        if !self.cosigned_by.is_empty() {
+            let by: Vec<String> = self
+                .cosigned_by
+                .iter()
+                .map(|c| format!("{} (at {})", c.witness, utc_time(c.timestamp)))
+                .collect();
+            let _ = writeln!(s, "cosigned   by {}", by.join(", "));
+        }
         match &self.previous {
             Some(p) => {
                 let _ = writeln!(

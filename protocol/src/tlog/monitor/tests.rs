@@ -146,6 +146,7 @@ async fn first_run(served: &Served) -> Result<(Report, State), MonitorError> {
         LOG,
         KeySource::Given(signer().verifier().clone()),
         None,
+        None,
         1,
     )
     .await
@@ -154,7 +155,7 @@ async fn first_run(served: &Served) -> Result<(Report, State), MonitorError> {
 #[tokio::test]
 async fn a_sound_log_is_counted_by_achievement_and_day() {
     let served = serve(&three_hundred(), &signer());
-    let (report, state) = run(&served, LOG, KeySource::FirstUse, None, 42)
+    let (report, state) = run(&served, LOG, KeySource::FirstUse, None, None, 42)
         .await
         .unwrap();
     assert!(report.key_trusted_on_first_use);
@@ -192,7 +193,7 @@ async fn a_sound_log_is_counted_by_achievement_and_day() {
     let mut more = three_hundred();
     more.extend((300..310).map(|i| issued(i, "B", DAY2)));
     publish(&served, &more, &signer());
-    let (again, state2) = run(&served, LOG, KeySource::FirstUse, Some(&state), 43)
+    let (again, state2) = run(&served, LOG, KeySource::FirstUse, None, Some(&state), 43)
         .await
         .unwrap();
     assert!(!again.key_trusted_on_first_use);
@@ -357,6 +358,7 @@ async fn checkpoints_by_another_key_or_altered_are_refused() {
             &served,
             LOG,
             KeySource::Given(stranger.verifier().clone()),
+            None,
             Some(&state),
             2
         )
@@ -368,6 +370,7 @@ async fn checkpoints_by_another_key_or_altered_are_refused() {
             &served,
             "https://other.example/log",
             KeySource::FirstUse,
+            None,
             Some(&state),
             2
         )
@@ -377,18 +380,26 @@ async fn checkpoints_by_another_key_or_altered_are_refused() {
     // A log that starts serving another key is refused under the pinned one.
     publish(&served, &three_hundred(), &stranger);
     assert!(matches!(
-        run(&served, LOG, KeySource::FirstUse, Some(&state), 2).await,
+        run(&served, LOG, KeySource::FirstUse, None, Some(&state), 2).await,
         Err(MonitorError::UnknownKey { .. })
     ));
     // A key the log serves that is not a key.
     let served = serve(&three_hundred(), &signer());
     served.set("key", b"not a key".to_vec());
     assert!(matches!(
-        run(&served, LOG, KeySource::FirstUse, None, 1).await,
+        run(&served, LOG, KeySource::FirstUse, None, None, 1).await,
         Err(MonitorError::BadServedKey { .. })
     ));
     assert!(matches!(
-        run(&served, "file:///etc/passwd", KeySource::FirstUse, None, 1).await,
+        run(
+            &served,
+            "file:///etc/passwd",
+            KeySource::FirstUse,
+            None,
+            None,
+            1
+        )
+        .await,
         Err(MonitorError::BadLogUrl(_))
     ));
 }
@@ -403,7 +414,7 @@ async fn a_fork_and_a_shrunk_tree_fail_loudly() {
     forked[5] = issued(5, "Z", DAY1);
     forked.push(issued(400, "B", DAY2));
     publish(&served, &forked, &signer());
-    let err = run(&served, LOG, KeySource::FirstUse, Some(&state), 2)
+    let err = run(&served, LOG, KeySource::FirstUse, None, Some(&state), 2)
         .await
         .unwrap_err();
     assert!(
@@ -420,13 +431,13 @@ async fn a_fork_and_a_shrunk_tree_fail_loudly() {
     forked.pop();
     publish(&served, &forked, &signer());
     assert!(matches!(
-        run(&served, LOG, KeySource::FirstUse, Some(&state), 2).await,
+        run(&served, LOG, KeySource::FirstUse, None, Some(&state), 2).await,
         Err(MonitorError::Fork { size: 300, .. })
     ));
 
     let served = serve(&three_hundred()[..120], &signer());
     assert_eq!(
-        run(&served, LOG, KeySource::FirstUse, Some(&state), 2)
+        run(&served, LOG, KeySource::FirstUse, None, Some(&state), 2)
             .await
             .unwrap_err(),
         MonitorError::Shrunk {

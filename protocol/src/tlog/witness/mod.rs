@@ -242,6 +242,95 @@ pub fn cosigned_by(note: &str, witnesses: &[CosignatureVerifier]) -> Vec<(String
     out
 }
 
+/// "Require N cosignatures from these witness keys": what a checker asks of an issuer's
+/// checkpoint beyond the log's own signature.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WitnessPolicy {
+    /// How many of `witnesses` must have cosigned (at least 1).
+    pub required: usize,
+    pub witnesses: Vec<CosignatureVerifier>,
+}
+
+impl WitnessPolicy {
+    /// The policy of `required` cosignatures from the witness keys in `vkeys` (C2SP
+    /// cosignature vkeys); `Err` says which key or why the number is impossible.
+    pub fn new(required: usize, vkeys: &[String]) -> Result<WitnessPolicy, String> {
+        let witnesses = vkeys
+            .iter()
+            .map(|k| CosignatureVerifier::parse(k).map_err(|e| format!("witness key {k:?}: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        if required == 0 || required > witnesses.len() {
+            return Err(format!(
+                "{required} cosignature(s) required from {} witness key(s)",
+                witnesses.len()
+            ));
+        }
+        Ok(WitnessPolicy {
+            required,
+            witnesses,
+        })
+    }
+
+    /// The policy a service's settings describe: `keys` (blank entries ignored) and
+    /// `quorum` (default: all of them), named `keys_setting` and `quorum_setting` in the
+    /// messages. `None` when no witness is configured; a quorum without witnesses, or one
+    /// larger than the witnesses, is an error.
+    pub fn from_settings(
+        keys: &[String],
+        quorum: Option<usize>,
+        keys_setting: &str,
+        quorum_setting: &str,
+    ) -> Result<Option<WitnessPolicy>, String> {
+        let keys: Vec<String> = keys
+            .iter()
+            .map(|k| k.trim().to_owned())
+            .filter(|k| !k.is_empty())
+            .collect();
+        if keys.is_empty() {
+            return match quorum {
+                Some(n) if n > 0 => Err(format!(
+                    "{quorum_setting} is {n} but {keys_setting} names no witness"
+                )),
+                _ => Ok(None),
+            };
+        }
+        let required = quorum.unwrap_or(keys.len());
+        WitnessPolicy::new(required, &keys)
+            .map(Some)
+            .map_err(|e| format!("{keys_setting}: {e}"))
+    }
+
+    /// The witnesses of this policy whose cosignature of `note` verifies, with the time
+    /// each cosigned (Unix seconds).
+    pub fn cosignatures(&self, note: &str) -> Vec<(String, u64)> {
+        cosigned_by(note, &self.witnesses)
+    }
+
+    /// Checks the cosignatures of a signed checkpoint note; `Ok` names the witnesses.
+    pub fn check(&self, note: &str) -> Result<String, String> {
+        let by: Vec<String> = cosigned_by(note, &self.witnesses)
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        if by.len() < self.required {
+            let known: Vec<&str> = self.witnesses.iter().map(|w| w.name()).collect();
+            return Err(format!(
+                "the issuer's log checkpoint has {} valid cosignature(s) from the witnesses \
+                 required ({}), fewer than the {} required{}",
+                by.len(),
+                known.join(", "),
+                self.required,
+                if by.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (cosigned by {})", by.join(", "))
+                }
+            ));
+        }
+        Ok(format!("cosigned by {}", by.join(", ")))
+    }
+}
+
 /// An `add-checkpoint` request: the size the witness cosigned last, the consistency proof
 /// from it, and the signed checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -213,3 +213,62 @@ fn malformed_requests_are_refused() {
     );
     assert!(AddCheckpoint::parse(&vec![b'a'; MAX_REQUEST_BYTES + 1]).is_err());
 }
+
+#[test]
+fn a_policy_from_settings_reads_keys_and_quorum_and_names_the_settings() {
+    let w1 = Cosigner::from_seed("witness.example/w1", &[2; 32]).unwrap();
+    let w2 = Cosigner::from_seed("witness.example/w2", &[3; 32]).unwrap();
+    let keys = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let (k1, k2) = (w1.verifier().to_vkey(), w2.verifier().to_vkey());
+    // None configured: no policy; a quorum alone is a mistake.
+    assert_eq!(
+        WitnessPolicy::from_settings(&keys(&[" ", ""]), None, "K", "Q"),
+        Ok(None)
+    );
+    assert_eq!(
+        WitnessPolicy::from_settings(&[], Some(1), "K", "Q"),
+        Err("Q is 1 but K names no witness".into())
+    );
+    // Default quorum: all of them.
+    let all = WitnessPolicy::from_settings(&keys(&[&k1, &k2]), None, "K", "Q")
+        .unwrap()
+        .unwrap();
+    assert_eq!(all.required, 2);
+    let one = WitnessPolicy::from_settings(&keys(&[&k1, &k2]), Some(1), "K", "Q")
+        .unwrap()
+        .unwrap();
+    assert_eq!(one.required, 1);
+    assert_eq!(
+        WitnessPolicy::from_settings(&keys(&[&k1]), Some(2), "K", "Q"),
+        Err("K: 2 cosignature(s) required from 1 witness key(s)".into())
+    );
+    assert!(
+        WitnessPolicy::from_settings(&keys(&["not a key"]), None, "K", "Q")
+            .unwrap_err()
+            .starts_with("K: witness key \"not a key\"")
+    );
+
+    // A checkpoint cosigned by w1 only: the one-of-two policy passes and names w1 with
+    // its time; the two-of-two policy fails, naming who cosigned.
+    let note = note_of(&leaves(3), &log_signer());
+    let text = note.split("\n\n").next().unwrap().to_owned() + "\n";
+    let cosigned = format!("{note}{}", w1.cosign(&text, 1_700_000_000));
+    assert_eq!(
+        one.cosignatures(&cosigned),
+        vec![("witness.example/w1".to_string(), 1_700_000_000)]
+    );
+    assert_eq!(
+        one.check(&cosigned),
+        Ok("cosigned by witness.example/w1".into())
+    );
+    assert_eq!(
+        all.check(&cosigned),
+        Err(
+            "the issuer's log checkpoint has 1 valid cosignature(s) from the witnesses \
+             required (witness.example/w1, witness.example/w2), fewer than the 2 required \
+             (cosigned by witness.example/w1)"
+                .into()
+        )
+    );
+    assert!(one.check(&note).is_err());
+}
