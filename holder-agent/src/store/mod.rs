@@ -5,10 +5,12 @@
 //! alike).
 
 mod accounts;
+mod authorizations;
 mod images;
 mod mail;
 
 pub use accounts::{LoginRow, TokenRow};
+pub use authorizations::NewAuthorization;
 pub use images::BadgeImageRow;
 use kit::db::{Db, Migrations};
 use kit::{with_db, with_db_write};

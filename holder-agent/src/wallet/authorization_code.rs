@@ -275,3 +275,134 @@ impl App {
             .await
     }
 }
+
+/// How long a flow started from the web wallet waits for the browser's return, seconds.
+pub use super::oid4vci::AUTHORIZATION_TTL as PENDING_TTL;
+/// Most flows one account keeps waiting (the oldest is dropped beyond).
+pub const MAX_PENDING_PER_ACCOUNT: i64 = 4;
+/// The seal purpose of a stored flow.
+const SEAL_PURPOSE: &str = "akashi wallet pending authorization v1";
+
+/// What a stored flow remembers (sealed at rest: it holds the DPoP private key and the
+/// PKCE verifier).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Saved {
+    offer: CredentialOffer,
+    issuer: String,
+    metadata: protocol::oid4vci::CredentialIssuerMetadata,
+    as_metadata: protocol::oid4vci::AuthorizationServerMetadata,
+    issuer_name: Option<String>,
+    token_endpoint: String,
+    state: String,
+    code_verifier: String,
+    /// The DPoP key, [`SigningKey::to_secret_bytes`] in base64url.
+    dpop_key: String,
+    dpop_nonce: Option<String>,
+}
+
+impl PendingAuthorization {
+    fn seal(&self, seal: &protocol::keys::seal::SealKey) -> Result<String, AppError> {
+        let saved = Saved {
+            offer: self.offer.clone(),
+            issuer: self.found.issuer.clone(),
+            metadata: self.found.metadata.clone(),
+            as_metadata: self.found.as_metadata.clone(),
+            issuer_name: self.found.issuer_name.clone(),
+            token_endpoint: self.token_endpoint.clone(),
+            state: self.state.clone(),
+            code_verifier: self.code_verifier.clone(),
+            dpop_key: protocol::b64::encode(self.dpop_key.to_secret_bytes()),
+            dpop_nonce: self.dpop_nonce.clone(),
+        };
+        let json = serde_json::to_vec(&saved)
+            .map_err(|e| AppError::Internal(format!("pending authorization: {e}")))?;
+        Ok(protocol::b64::encode(seal.seal(SEAL_PURPOSE, &json)))
+    }
+
+    fn open(seal: &protocol::keys::seal::SealKey, sealed: &str) -> Result<Self, AppError> {
+        let corrupt =
+            |what: &str| AppError::Internal(format!("stored pending authorization: {what}"));
+        let bytes = protocol::b64::decode(sealed).map_err(|_| corrupt("not base64url"))?;
+        let json = seal
+            .open(SEAL_PURPOSE, &bytes)
+            .map_err(|_| corrupt("does not open under the wallet's key"))?;
+        let s: Saved = serde_json::from_slice(&json).map_err(|e| corrupt(&e.to_string()))?;
+        let key = protocol::b64::decode(&s.dpop_key).map_err(|_| corrupt("DPoP key"))?;
+        Ok(PendingAuthorization {
+            offer: s.offer,
+            found: Discovered {
+                issuer: s.issuer,
+                metadata: s.metadata,
+                as_metadata: s.as_metadata,
+                issuer_name: s.issuer_name,
+            },
+            token_endpoint: s.token_endpoint,
+            state: s.state,
+            code_verifier: s.code_verifier,
+            dpop_key: SigningKey::from_secret_bytes(&key).map_err(|_| corrupt("DPoP key"))?,
+            dpop_nonce: s.dpop_nonce,
+        })
+    }
+}
+
+impl App {
+    /// The web wallet's start of the flow for `account` in the browser session `session`:
+    /// [`App::begin_authorization`], the flow kept in the database bound to that account
+    /// and session; returns the URL to send the browser to.
+    pub async fn begin_web_authorization(
+        &self,
+        account: &Account,
+        session: &str,
+        offer_text: &str,
+        now: i64,
+    ) -> Result<String, AppError> {
+        let (url, pending) = self.begin_authorization(offer_text, now).await?;
+        let sealed = pending.seal(&self.seal)?;
+        self.store
+            .insert_authorization(
+                &crate::store::NewAuthorization {
+                    state_hash: &protocol::b64::sha256(&pending.state),
+                    account_id: &account.id,
+                    session_hash: &protocol::b64::sha256(session),
+                    sealed: &sealed,
+                    created_at: now,
+                    expires_at: now + PENDING_TTL,
+                },
+                MAX_PENDING_PER_ACCOUNT,
+                now,
+            )
+            .await?;
+        Ok(url)
+    }
+
+    /// The browser's return to the redirect URI (`redirected_to`, the whole URL): the flow
+    /// its `state` names is taken (once) if this account and session started it, then
+    /// [`App::finish_authorization`] completes it.
+    pub async fn finish_web_authorization(
+        &self,
+        account: &Account,
+        session: &str,
+        redirected_to: &str,
+        now: i64,
+    ) -> Result<Accepted, AppError> {
+        let url = url::Url::parse(redirected_to).map_err(|_| AcceptError::NoCode)?;
+        let state = url
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.into_owned())
+            .ok_or(AcceptError::StateMismatch)?;
+        let sealed = self
+            .store
+            .take_authorization(
+                &protocol::b64::sha256(&state),
+                &account.id,
+                &protocol::b64::sha256(session),
+                now,
+            )
+            .await?
+            .ok_or(AcceptError::AuthorizationUnknown)?;
+        let pending = PendingAuthorization::open(&self.seal, &sealed)?;
+        self.finish_authorization(account, pending, redirected_to, now)
+            .await
+    }
+}

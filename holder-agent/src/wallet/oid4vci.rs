@@ -37,6 +37,10 @@ pub const FORMAT_LDP_VC: &str = "ldp_vc";
 /// verification core's, so receipt and the live checks agree.
 const LEEWAY: i64 = protocol::verify::LEEWAY;
 
+/// How long a flow started from the web wallet waits for the browser's return from the
+/// issuer's sign-in, seconds.
+pub const AUTHORIZATION_TTL: i64 = 600;
+
 /// Why an offer could not be accepted; each variant names the failed check.
 #[derive(Debug, thiserror::Error)]
 pub enum AcceptError {
@@ -83,6 +87,8 @@ pub enum AcceptError {
     NoPreAuthorizedGrant,
     #[error("offer has no authorization code grant")]
     NoAuthorizationCodeGrant,
+    #[error("offer has neither a pre-authorized code grant nor an authorization code grant")]
+    NoGrant,
     #[error("authorization server metadata has no {0}")]
     NoAuthorizationEndpoint(&'static str),
     #[error("credential configuration {0:?} has no `scope` to ask for it with")]
@@ -101,6 +107,11 @@ pub enum AcceptError {
     },
     #[error("the authorization response has no `code`")]
     NoCode,
+    #[error(
+        "this return from the issuer's sign-in is unknown to this browser session: it was started in another session or account, used already, or is older than {} minutes; open the badge link again",
+        AUTHORIZATION_TTL / 60
+    )]
+    AuthorizationUnknown,
     #[error("this offer needs a transaction code (PIN){}", describe_tx_code(.0))]
     TxCodeRequired(TxCode),
     #[error("a transaction code (PIN) was given, but this offer does not ask for one")]
@@ -197,6 +208,8 @@ impl AcceptError {
             AcceptError::Offer(_) => "invalid_offer",
             AcceptError::TxCodeRequired(_) => "tx_code_required",
             AcceptError::TxCodeNotExpected => "tx_code_not_expected",
+            AcceptError::AuthorizationUnknown => "unknown_authorization",
+            AcceptError::StateMismatch | AcceptError::NoCode => "invalid_authorization_response",
             AcceptError::TxCodeLength { .. } | AcceptError::TxCodeNotNumeric => "invalid_tx_code",
             AcceptError::IssuerError { .. } => "issuer_error",
             AcceptError::Fetch { .. } => "fetch_failed",
@@ -222,6 +235,9 @@ impl AcceptError {
                 | AcceptError::TxCodeNotExpected
                 | AcceptError::TxCodeLength { .. }
                 | AcceptError::TxCodeNotNumeric
+                | AcceptError::AuthorizationUnknown
+                | AcceptError::StateMismatch
+                | AcceptError::NoCode
         )
     }
 }
@@ -314,6 +330,9 @@ pub struct OfferPreview {
     /// Display names of the offered badges (the configuration id when it has none).
     pub badges: Vec<String>,
     pub tx_code: Option<TxCode>,
+    /// The offer has only the authorization code grant: accepting it signs in at the
+    /// issuer first.
+    pub sign_in_at_issuer: bool,
 }
 
 /// The offered configurations this wallet can receive: format `dc+sd-jwt`, with a `vct`,
@@ -515,9 +534,14 @@ impl App {
         locale: &str,
     ) -> Result<OfferPreview, AppError> {
         let offer = self.resolve_offer(offer_text).await?;
-        let grant = offer
-            .pre_authorized()
-            .ok_or(AcceptError::NoPreAuthorizedGrant)?;
+        // The pre-authorized code when offered (with its PIN); else the authorization code
+        // flow, which signs in at the issuer.
+        let (tx_code, sign_in_at_issuer) =
+            match (offer.pre_authorized(), offer.authorization_code()) {
+                (Some(grant), _) => (grant.tx_code.clone(), false),
+                (None, Some(_)) => (None, true),
+                (None, None) => return Err(AcceptError::NoGrant.into()),
+            };
         let issuer = offer.credential_issuer.clone();
         let md_url = well_known_url(&issuer, "openid-credential-issuer").map_err(|source| {
             AcceptError::BadIdentifier {
@@ -556,7 +580,8 @@ impl App {
             issuer,
             issuer_name,
             badges,
-            tx_code: grant.tx_code.clone(),
+            tx_code,
+            sign_in_at_issuer,
         })
     }
 

@@ -1267,3 +1267,208 @@ async fn the_authorization_pages_read_well_on_a_phone_and_a_desktop() {
     b.quit().await;
     t.stack.stop().await;
 }
+
+/// The offer document of `offer` with only its authorization code grant, as a by-value
+/// offer query for the web wallet's `/receive?…` (an issuer that offers no pre-authorized
+/// code, as walt.id's authorization code offers do).
+async fn code_only_offer(t: &TestStack, offer: &Value) -> String {
+    let (status, mut doc) = t
+        .get_json(offer["credential_offer_uri"].as_str().unwrap())
+        .await;
+    assert_eq!(status, 200, "{doc}");
+    let grants = doc["grants"].as_object_mut().unwrap();
+    grants.retain(|k, _| k == "authorization_code");
+    assert!(grants.contains_key("authorization_code"), "{doc}");
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("credential_offer", &doc.to_string())
+        .finish()
+}
+
+/// "Accept" on the web wallet's receive page for the offer `query`: the wallet sends the
+/// browser to the issuer's authorization endpoint, which sends it back; returns the
+/// return URL.
+async fn accept_at_issuer(
+    t: &TestStack,
+    c: &mut crate::wallet_accounts::WebClient,
+    query: String,
+) -> String {
+    let issuer = t.issuer();
+    let redirect = t.stack.wallet.app.oauth_redirect_uri();
+    let page = c.get(&format!("/receive?{query}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("id=\"sign-in-at-issuer\""),
+        "{}",
+        page.body
+    );
+    // The page's form carries the offer link the query stands for.
+    let offer_field = format!("openid-credential-offer://?{query}");
+    let a = c.post("/receive", &[("offer", &offer_field)]).await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    let to_issuer = a.location.expect("to the issuer");
+    assert!(
+        to_issuer.starts_with(&format!("{issuer}/authorize?")),
+        "{to_issuer}"
+    );
+    assert!(
+        link_param(&to_issuer, "request_uri").is_some(),
+        "{to_issuer}"
+    );
+    let browser = Client::wallet_client(t).http;
+    let at_issuer = answer(browser.get(&to_issuer).send().await.unwrap()).await;
+    assert_eq!(at_issuer.status, 303, "{}", at_issuer.body);
+    let back = at_issuer.location.expect("back to the wallet");
+    assert!(back.starts_with(&format!("{redirect}?")), "{back}");
+    assert_eq!(link_param(&back, "iss").as_deref(), Some(issuer));
+    back
+}
+
+/// The web wallet receives through the issuer's sign-in: "Accept" on an offer with only
+/// the authorization code grant sends the browser to the issuer (PAR, PKCE, DPoP), the
+/// issuer sends it back to `/receive/authorized`, and the badge is in the wallet. The
+/// return is bound to the account and browser session that started the flow, and used
+/// once: replayed, carried to another browser of the same account or to another account,
+/// with a made-up or missing `state`, or with another `iss`, it lands nothing, and the
+/// page says why.
+#[tokio::test]
+async fn the_web_wallet_receives_through_the_issuers_sign_in() {
+    use crate::wallet_accounts::{PASSWORD, WebClient};
+    use crate::wallet_present::web_account;
+
+    let t = TestStack::start().await;
+    let wallet_url = t.stack.wallet.url.clone();
+    let app = &t.stack.wallet.app;
+    let ana = web_account(&t, "ana@example.org").await;
+    web_account(&t, "mal@example.org").await;
+    let sign_in = |email: &'static str| {
+        let wallet_url = wallet_url.clone();
+        async move {
+            let mut c = WebClient::new(&wallet_url);
+            c.get("/sign-in").await;
+            let a = c
+                .post("/sign-in", &[("email", email), ("password", PASSWORD)])
+                .await;
+            assert_eq!(a.status, 303, "{}", a.body);
+            c
+        }
+    };
+    let path = |back: &str| back[app.oauth_client_id().len()..].to_owned();
+
+    // 1. Ana, signed in, accepts: she comes back with her badge.
+    let mut ana_web = sign_in("ana@example.org").await;
+    let offer = t.offer(false, Some(365)).await;
+    let back = accept_at_issuer(&t, &mut ana_web, code_only_offer(&t, &offer).await).await;
+    let done = ana_web.get(&path(&back)).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let badge = done.location.unwrap();
+    assert!(badge.starts_with("/badges/"), "{badge}");
+    let page = ana_web.get(&badge).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(app.list(&ana).await.unwrap().len(), 1);
+    assert_eq!(app.store.authorizations_of(&ana.id).await.unwrap(), 0);
+
+    // 2. The same return again: used once.
+    let again = ana_web.get(&path(&back)).await;
+    assert_eq!(again.status, 400, "{}", again.body);
+    assert!(
+        again.body.contains("unknown to this browser session"),
+        "{}",
+        again.body
+    );
+    assert_eq!(app.list(&ana).await.unwrap().len(), 1);
+
+    // 3. A return carried to another browser of Ana's, and to Mal's: nothing lands, and
+    // the flow stays for the browser that started it.
+    let offer = t.offer(false, Some(365)).await;
+    let back = accept_at_issuer(&t, &mut ana_web, code_only_offer(&t, &offer).await).await;
+    let mut ana_phone = sign_in("ana@example.org").await;
+    let mut mal_web = sign_in("mal@example.org").await;
+    for other in [&mut ana_phone, &mut mal_web] {
+        let a = other.get(&path(&back)).await;
+        assert_eq!(a.status, 400, "{}", a.body);
+        assert!(
+            a.body.contains("unknown to this browser session"),
+            "{}",
+            a.body
+        );
+    }
+    // Signed out, the return asks to sign in first.
+    let mut stranger = WebClient::new(&wallet_url);
+    let a = stranger.get(&path(&back)).await;
+    assert_eq!(a.status, 303);
+    assert!(a.location.unwrap().starts_with("/sign-in"));
+    // Another `iss` in the return (RFC 9207 mix-up): refused, and the flow is spent.
+    let forged_iss = back.replace(
+        &format!("iss={}", urlencoding(t.issuer())),
+        "iss=https%3A%2F%2Fevil.example",
+    );
+    assert_ne!(forged_iss, back);
+    let a = ana_web.get(&path(&forged_iss)).await;
+    assert_eq!(a.status, 502, "{}", a.body);
+    assert!(a.body.contains("evil.example"), "{}", a.body);
+    let a = ana_web.get(&path(&back)).await;
+    assert!(
+        a.body.contains("unknown to this browser session"),
+        "{}",
+        a.body
+    );
+    assert_eq!(app.list(&ana).await.unwrap().len(), 1);
+
+    // 4. Made-up and missing state.
+    let a = ana_web
+        .get("/receive/authorized?code=abc&state=made-up")
+        .await;
+    assert_eq!(a.status, 400);
+    assert!(
+        a.body.contains("unknown to this browser session"),
+        "{}",
+        a.body
+    );
+    let a = ana_web.get("/receive/authorized?code=abc").await;
+    assert_eq!(a.status, 400);
+    assert!(a.body.contains("state"), "{}", a.body);
+
+    // 5. The issuer refuses (an offer whose issuer_state it never gave): the page says
+    // so, naming the issuer's reason.
+    let offer = t.offer(false, Some(365)).await;
+    let (_, mut doc) = t
+        .get_json(offer["credential_offer_uri"].as_str().unwrap())
+        .await;
+    doc["grants"] = json!({"authorization_code": {"issuer_state": "forged.AAAA"}});
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("credential_offer", &doc.to_string())
+        .finish();
+    let back = accept_at_issuer(&t, &mut ana_web, query).await;
+    assert_eq!(link_param(&back, "error").as_deref(), Some("access_denied"));
+    let a = ana_web.get(&path(&back)).await;
+    assert_eq!(a.status, 502, "{}", a.body);
+    assert!(a.body.contains("access_denied"), "{}", a.body);
+    assert!(a.body.contains("issuer_state"), "{}", a.body);
+
+    // 6. A flow not returned within ten minutes is gone.
+    let offer = t.offer(false, Some(365)).await;
+    let back = accept_at_issuer(&t, &mut ana_web, code_only_offer(&t, &offer).await).await;
+    t.stack
+        .clock
+        .advance(holder_agent::wallet::authorization_code::PENDING_TTL + 1);
+    let a = ana_web.get(&path(&back)).await;
+    assert!(
+        a.body.contains("unknown to this browser session"),
+        "{}",
+        a.body
+    );
+    // One account keeps at most a few flows waiting.
+    for _ in 0..6 {
+        let offer = t.offer(false, Some(365)).await;
+        accept_at_issuer(&t, &mut ana_web, code_only_offer(&t, &offer).await).await;
+    }
+    assert_eq!(
+        app.store.authorizations_of(&ana.id).await.unwrap(),
+        holder_agent::wallet::authorization_code::MAX_PENDING_PER_ACCOUNT
+    );
+    t.stack.stop().await;
+}
+
+fn urlencoding(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

@@ -25,7 +25,7 @@ use protocol::oid4vci::TxCodeInputMode;
 use serde_json::Value;
 
 use crate::AppError;
-use crate::wallet::oid4vci::OfferPreview;
+use crate::wallet::oid4vci::{AcceptError, OfferPreview};
 use crate::wallet::registration::{InvitationPreview, RegisterError};
 use crate::{Account, App, CredentialView};
 
@@ -48,6 +48,10 @@ pub fn router() -> Router<App> {
         .route("/sign-in", get(sign_in_page).post(sign_in))
         .route("/sign-out", post(sign_out))
         .route("/receive", get(receive_page).post(receive))
+        .route(
+            crate::wallet::authorization_code::REDIRECT_PATH,
+            get(receive_authorized),
+        )
         .route("/badges/{id}", get(badge_page))
         .route("/share/copy.js", get(share::copy_js))
         .route("/lang/{lang}", get(set_lang))
@@ -113,6 +117,8 @@ pub struct Texts {
     pub pin_digits: &'static str,
     pub pin_characters: &'static str,
     pub accept: &'static str,
+    /// Under the button of an offer received through the issuer's sign-in.
+    pub sign_in_at_issuer: &'static str,
     pub back: &'static str,
     pub error: &'static str,
     pub not_found: &'static str,
@@ -161,6 +167,7 @@ const EN: Texts = Texts {
     pin_digits: "digits",
     pin_characters: "characters",
     accept: "Receive the badge",
+    sign_in_at_issuer: "The issuer asks you to confirm it is you: you go to the issuer's page and come back here with your badge.",
     back: "Back to my badges",
     error: "Something went wrong",
     not_found: "Page not found",
@@ -204,6 +211,7 @@ const JA: Texts = Texts {
     pin_digits: "桁の数字",
     pin_characters: "文字",
     accept: "バッジを受け取る",
+    sign_in_at_issuer: "発行者が本人確認を求めています。発行者のページで確認すると、バッジを持ってこの画面に戻ります。",
     back: "マイバッジへ戻る",
     error: "エラーが発生しました",
     not_found: "ページが見つかりません",
@@ -688,6 +696,7 @@ struct ReceivePage {
     source: offer_source::OfferSource,
     badges: Vec<String>,
     pin: Option<PinInput>,
+    sign_in_at_issuer: bool,
     error: Option<String>,
 }
 
@@ -998,6 +1007,7 @@ fn receive_view(
         source,
         badges: preview.badges,
         pin,
+        sign_in_at_issuer: preview.sign_in_at_issuer,
         error,
     }
 }
@@ -1012,14 +1022,25 @@ async fn receive(
     let Some(account) = web.account.as_ref() else {
         return Ok(see_other("/sign-in"));
     };
-    match app
-        .accept(account, &offer, form.get("tx_code"), app.clock.now())
-        .await
-    {
-        Ok(accepted) => Ok(match accepted.credentials.first() {
-            Some(c) => see_other(&format!("/badges/{}", encode(&c.id))),
-            None => see_other("/"),
-        }),
+    let now = app.clock.now();
+    let mut outcome = app.accept(account, &offer, form.get("tx_code"), now).await;
+    // An offer with only the authorization code grant: the browser goes to the issuer to
+    // sign in there, and comes back to `/receive/authorized`.
+    if matches!(
+        outcome,
+        Err(AppError::Accept(AcceptError::NoPreAuthorizedGrant))
+    ) {
+        let session = web.session.as_deref().unwrap_or_default();
+        match app
+            .begin_web_authorization(account, session, &offer, now)
+            .await
+        {
+            Ok(url) => return Ok(see_other(&url)),
+            Err(e) => outcome = Err(e),
+        }
+    }
+    match outcome {
+        Ok(accepted) => Ok(received(&accepted)),
         Err(e) => {
             let message = user_message(&e);
             let status = e.status();
@@ -1038,6 +1059,40 @@ async fn receive(
             Ok(web.render(&app, status, page))
         }
     }
+}
+
+/// Where a receipt leads: the first badge received.
+fn received(accepted: &crate::wallet::oid4vci::Accepted) -> Response {
+    match accepted.credentials.first() {
+        Some(c) => see_other(&format!("/badges/{}", encode(&c.id))),
+        None => see_other("/"),
+    }
+}
+
+/// The browser's return from the issuer's authorization endpoint (the authorization code
+/// flow): the flow its `state` names must have been started by this account in this
+/// browser session, once; the code is then exchanged and the badge received.
+async fn receive_authorized(
+    State(app): State<App>,
+    web: Web,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let query = query.unwrap_or_default();
+    let here = format!(
+        "{}?{query}",
+        crate::wallet::authorization_code::REDIRECT_PATH
+    );
+    let account = match web.require_account(&here) {
+        Ok(account) => account,
+        Err(redirect) => return Ok(*redirect),
+    };
+    let redirected_to = format!("{}{here}", app.oauth_client_id());
+    let session = web.session.as_deref().unwrap_or_default();
+    let accepted = app
+        .finish_web_authorization(account, session, &redirected_to, app.clock.now())
+        .await
+        .map_err(|e| PageError::from_app(e, web.lang))?;
+    Ok(received(&accepted))
 }
 
 async fn badge_page(
