@@ -95,6 +95,10 @@ pub async fn run(config: Config, command: Command) -> Result<(), AppError> {
                 "wallet on {} ({})",
                 config.service.listen, config.service.public_url
             );
+            eprintln!(
+                "issuers trust this wallet's attestations with ISSUER_WALLET_PROVIDERS={}",
+                app.wallet_provider_setting()
+            );
             crate::serve(app, listener, kit::serve::ctrl_c())
                 .await
                 .map_err(|e| AppError::Internal(e.to_string()))

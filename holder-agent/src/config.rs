@@ -101,6 +101,11 @@ pub struct Config {
         value_delimiter = ','
     )]
     pub trusted_issuers: Vec<String>,
+    /// The identifier this wallet signs its wallet attestations with as their wallet
+    /// provider (`iss`; OpenID4VCI Appendix E), as issuers list it in
+    /// `ISSUER_WALLET_PROVIDERS`. Unset: the wallet's public URL.
+    #[arg(long = "wallet-provider-id", env = "WALLET_PROVIDER_ID")]
+    pub provider_id: Option<String>,
     /// Witness keys (C2SP tlog-cosignature vkeys, `<name>+<key id>+<base64 key>`),
     /// comma-separated, whose cosignatures an issuer's log checkpoint must carry for a
     /// badge's `transparency` check to pass. Empty: the check asks for none.
@@ -136,6 +141,7 @@ impl Config {
             mail_from: defaults::MAIL_FROM.into(),
             outbox_dir: None,
             trusted_issuers: Vec::new(),
+            provider_id: None,
             witnesses: Vec::new(),
             witness_quorum: None,
             password_cost: crate::wallet::web::PasswordCost::DEFAULT,

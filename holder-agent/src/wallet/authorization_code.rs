@@ -12,6 +12,7 @@ use protocol::oauth::authorization::{
 use protocol::oauth::{dpop, pkce};
 use protocol::oid4vci::{CredentialOffer, TokenResponse};
 
+use super::attestation::{self, Attested};
 use super::oid4vci::{
     AcceptError, Accepted, Access, Discovered, dpop_proof, expect_success, pick_configurations,
 };
@@ -31,6 +32,8 @@ pub struct PendingAuthorization {
     code_verifier: String,
     dpop_key: SigningKey,
     dpop_nonce: Option<String>,
+    /// This flow's wallet attestation, when the issuer asks for one.
+    attested: Option<Attested>,
 }
 
 impl std::fmt::Debug for PendingAuthorization {
@@ -51,28 +54,54 @@ impl App {
             .to_owned()
     }
 
+    /// The identifier of this wallet as the provider of its wallet attestations.
+    pub fn wallet_provider_id(&self) -> String {
+        self.config
+            .provider_id
+            .clone()
+            .unwrap_or_else(|| self.oauth_client_id())
+    }
+
+    /// The `ISSUER_WALLET_PROVIDERS` entry an issuer trusts this wallet's attestations with.
+    pub fn wallet_provider_setting(&self) -> String {
+        super::attestation::issuer_setting(
+            &self.wallet_provider_id(),
+            &super::attestation::provider_key(&self.seal),
+        )
+    }
+
     /// This wallet's redirect URI, registered with issuers for its client id.
     pub fn oauth_redirect_uri(&self) -> String {
         format!("{}{REDIRECT_PATH}", self.oauth_client_id())
     }
 
-    /// POSTs a form with a DPoP proof for `url`; on `use_dpop_nonce`, once more with the
-    /// nonce the server sent. The nonce of the last answer is kept in `nonce`.
+    /// POSTs a form with a DPoP proof for `url` (and, when `attested`, the wallet
+    /// attestation with a fresh proof of possession for `audience`); on `use_dpop_nonce`,
+    /// once more with the nonce the server sent. The nonce of the last answer is kept in
+    /// `nonce`.
+    #[expect(clippy::too_many_arguments, reason = "one request's parts, named")]
     async fn post_form_dpop(
         &self,
         what: &'static str,
         url: &str,
         form: &[(&str, &str)],
         key: &SigningKey,
+        attested: Option<(&Attested, &str)>,
         nonce: &mut Option<String>,
         now: i64,
     ) -> Result<kit::fetch::Fetched, AcceptError> {
         let mut retried = false;
+        let client_id = self.oauth_client_id();
         loop {
             let proof = dpop_proof(key, url, nonce.as_deref(), None, now);
+            let attestation = attested.map(|(a, audience)| a.headers(&client_id, audience, now));
+            let mut headers: Vec<(&str, &str)> = vec![(dpop::HEADER_DPOP, &proof)];
+            if let Some(h) = &attestation {
+                headers.extend(h.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            }
             let fetched = self
                 .fetcher
-                .post_form_with(url, form, &[(dpop::HEADER_DPOP, &proof)])
+                .post_form_with(url, form, &headers)
                 .await
                 .map_err(|source| AcceptError::Fetch {
                     what,
@@ -126,6 +155,15 @@ impl App {
         let state = protocol::b64::random(16);
         let dpop_key = SigningKey::generate(Alg::ES256);
         let client_id = self.oauth_client_id();
+        let attested = attestation::asked_for(&found.as_metadata).then(|| {
+            Attested::new(
+                &attestation::provider_key(&self.seal),
+                &self.wallet_provider_id(),
+                &client_id,
+                now,
+            )
+        });
+        let audience = found.as_metadata.issuer.clone();
         let request = AuthorizationRequest {
             response_type: Some("code".into()),
             client_id: Some(client_id.clone()),
@@ -155,6 +193,7 @@ impl App {
                         par,
                         &pairs,
                         &dpop_key,
+                        attested.as_ref().map(|a| (a, audience.as_str())),
                         &mut dpop_nonce,
                         now,
                     )
@@ -185,6 +224,7 @@ impl App {
                 code_verifier,
                 dpop_key,
                 dpop_nonce,
+                attested,
             },
         ))
     }
@@ -238,8 +278,10 @@ impl App {
             code_verifier,
             dpop_key,
             mut dpop_nonce,
+            attested,
             ..
         } = pending;
+        let audience = found.as_metadata.issuer.clone();
         let client_id = self.oauth_client_id();
         let redirect_uri = self.oauth_redirect_uri();
         let form = [
@@ -255,6 +297,7 @@ impl App {
                 &token_endpoint,
                 &form,
                 &dpop_key,
+                attested.as_ref().map(|a| (a, audience.as_str())),
                 &mut dpop_nonce,
                 now,
             )
@@ -298,6 +341,12 @@ struct Saved {
     /// The DPoP key, [`SigningKey::to_secret_bytes`] in base64url.
     dpop_key: String,
     dpop_nonce: Option<String>,
+    /// The attested instance key ([`SigningKey::to_secret_bytes`], base64url) and its
+    /// attestation.
+    #[serde(default)]
+    instance_key: Option<String>,
+    #[serde(default)]
+    attestation: Option<String>,
 }
 
 impl PendingAuthorization {
@@ -313,6 +362,11 @@ impl PendingAuthorization {
             code_verifier: self.code_verifier.clone(),
             dpop_key: protocol::b64::encode(self.dpop_key.to_secret_bytes()),
             dpop_nonce: self.dpop_nonce.clone(),
+            instance_key: self
+                .attested
+                .as_ref()
+                .map(|a| protocol::b64::encode(a.instance.to_secret_bytes())),
+            attestation: self.attested.as_ref().map(|a| a.attestation.clone()),
         };
         let json = serde_json::to_vec(&saved)
             .map_err(|e| AppError::Internal(format!("pending authorization: {e}")))?;
@@ -328,6 +382,17 @@ impl PendingAuthorization {
             .map_err(|_| corrupt("does not open under the wallet's key"))?;
         let s: Saved = serde_json::from_slice(&json).map_err(|e| corrupt(&e.to_string()))?;
         let key = protocol::b64::decode(&s.dpop_key).map_err(|_| corrupt("DPoP key"))?;
+        let attested = match (s.instance_key, s.attestation) {
+            (Some(k), Some(attestation)) => {
+                let k = protocol::b64::decode(&k).map_err(|_| corrupt("instance key"))?;
+                Some(Attested {
+                    instance: SigningKey::from_secret_bytes(&k)
+                        .map_err(|_| corrupt("instance key"))?,
+                    attestation,
+                })
+            }
+            _ => None,
+        };
         Ok(PendingAuthorization {
             offer: s.offer,
             found: Discovered {
@@ -341,6 +406,7 @@ impl PendingAuthorization {
             code_verifier: s.code_verifier,
             dpop_key: SigningKey::from_secret_bytes(&key).map_err(|_| corrupt("DPoP key"))?,
             dpop_nonce: s.dpop_nonce,
+            attested,
         })
     }
 }

@@ -3,6 +3,7 @@
 //! types and `now`, so the command line, the API and the tests call the same code.
 
 pub mod accounts;
+pub mod attestation;
 pub mod authorization_code;
 pub mod badge_card;
 pub mod badge_image;

@@ -1472,3 +1472,84 @@ async fn the_web_wallet_receives_through_the_issuers_sign_in() {
 fn urlencoding(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+/// The stack's wallet receives a fresh offer through the authorization code flow, the
+/// test playing the person's browser at the issuer.
+async fn receive_by_code(
+    t: &TestStack,
+    account: holder_agent::wallet::Account,
+) -> Result<holder_agent::wallet::oid4vci::Accepted, holder_agent::AppError> {
+    let wallet = &t.stack.wallet.app;
+    let offer = t.offer(false, Some(365)).await;
+    let now = wallet.clock.now();
+    let (url, pending) = wallet
+        .begin_authorization(offer["offer_link"].as_str().unwrap(), now)
+        .await?;
+    let browser = Client::wallet_client(t).http;
+    let a = answer(browser.get(&url).send().await.unwrap()).await;
+    let back = a.location.expect("back to the wallet");
+    wallet
+        .finish_authorization(&account, pending, &back, now)
+        .await
+}
+
+/// The Akashi wallet as a HAIP client: an issuer that requires wallet attestations gets
+/// one from the wallet, its provider key derived from the wallet's sealing key and listed
+/// with the issuer as the wallet prints it, a fresh instance key per flow, a fresh proof
+/// of possession per request; the badge arrives. An issuer that trusts another provider
+/// refuses the wallet's attestation with `invalid_client`, and the wallet says so.
+#[tokio::test]
+async fn the_wallet_attests_itself_to_an_issuer_that_requires_it() {
+    let seal = protocol::keys::seal::SealKey::generate();
+    const PROVIDER: &str = "https://wallet-provider.example";
+    let setting = holder_agent::wallet::attestation::issuer_setting(
+        PROVIDER,
+        &holder_agent::wallet::attestation::provider_key(&seal),
+    );
+    let seal_text = seal.to_text();
+    let configure = |trusted: String| {
+        let seal_text = seal_text.clone();
+        move |c: &mut akashi::StackConfig| {
+            c.wallet.service.seal_key = Some(protocol::secret::Secret::new(seal_text));
+            c.wallet.provider_id = Some(PROVIDER.into());
+            c.issuer.require_wallet_attestation = true;
+            c.issuer.wallet_providers.push(trusted);
+        }
+    };
+    let t = TestStack::start_with(configure(setting.clone())).await;
+    let wallet = &t.stack.wallet.app;
+    assert_eq!(wallet.wallet_provider_setting(), setting);
+    let now = t.stack.clock.now();
+    let account = wallet.ensure_account("default", now).await.unwrap();
+    let accepted = receive_by_code(&t, account)
+        .await
+        .expect("the wallet attests itself and receives");
+    assert_eq!(accepted.credentials.len(), 1);
+    // Two flows: the attestation PoPs' `jti`s were each used once (the issuer records
+    // them), so a second flow needs and gets fresh ones.
+    let account = wallet.ensure_account("default", now).await.unwrap();
+    let accepted = receive_by_code(&t, account).await.expect("a second flow");
+    assert_eq!(accepted.credentials.len(), 1);
+    t.stack.stop().await;
+
+    // An issuer that trusts another provider (the same id, another key).
+    let other = holder_agent::wallet::attestation::issuer_setting(
+        PROVIDER,
+        &SigningKey::generate(Alg::EdDSA),
+    );
+    let t = TestStack::start_with(configure(other)).await;
+    let account = t
+        .stack
+        .wallet
+        .app
+        .ensure_account("default", t.stack.clock.now())
+        .await
+        .unwrap();
+    let err = receive_by_code(&t, account).await.expect_err("refused");
+    let said = err.to_string();
+    assert!(
+        said.contains("invalid_client") && said.contains("not signed by its wallet provider's key"),
+        "{said}"
+    );
+    t.stack.stop().await;
+}
