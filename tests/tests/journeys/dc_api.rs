@@ -304,8 +304,39 @@ async fn the_desk_asks_a_wallet_on_this_device_and_shows_the_verdict() {
     assert_eq!(t.result(&id).await["state"], "verified");
     desk.screenshots("dc-api-verified-ja").await.unwrap();
 
-    // 3. A did:web-signed request (the desk's default client) answered as dc_api.
+    // 3. A did:web-signed request (the desk's default client) answered as dc_api, after
+    // the holder first closed the wallet and then found none that could answer: each said
+    // in plain words, the button offered again.
+    desk.goto(&format!("{}/lang/en?next=%2Fdesk", t.verifier()))
+        .await
+        .unwrap();
     let id = open_request(&desk, &t, json!({})).await;
+    for (name, said) in [
+        (
+            "NotAllowedError",
+            "The wallet was closed before it answered",
+        ),
+        ("NotSupportedError", "No wallet on this device can answer"),
+    ] {
+        ask(&desk).await;
+        desk.execute(
+            "window.__dcApi[window.__dcApi.length - 1].reject(new DOMException('test double', arguments[0])); return true;",
+            vec![json!(name)],
+        )
+        .await
+        .unwrap();
+        desk.wait_for_text("#dc-api-status", said).await.unwrap();
+        assert_eq!(
+            desk.execute(
+                "return [document.getElementById('dc-api-button').disabled, document.getElementById('dc-api-technical').hidden, document.getElementById('dc-api-detail').textContent];",
+                vec![]
+            )
+            .await
+            .unwrap(),
+            json!([false, false, format!("{name}: test double")])
+        );
+    }
+    assert_eq!(t.result(&id).await["state"], "pending");
     let asked = ask(&desk).await;
     assert_eq!(asked.protocol, PROTOCOL_SIGNED);
     let (header, claims) = request_object(&asked);
@@ -325,10 +356,48 @@ async fn the_desk_asks_a_wallet_on_this_device_and_shows_the_verdict() {
         .await
         .expect("the wallet answers the did:web-signed request");
     resolve(&desk, &asked.protocol, &answer.data).await;
-    desk.wait_for_text("#verdict", "確認済み").await.unwrap();
+    desk.wait_for_text("#verdict", "Verified").await.unwrap();
     assert_eq!(t.result(&id).await["state"], "verified");
-
+    // An answered request is offered no more.
+    desk.goto(&format!("{}/desk/requests/{id}", t.verifier()))
+        .await
+        .unwrap();
+    assert_eq!(
+        desk.execute("return document.getElementById('dc-api').hidden;", vec![])
+            .await
+            .unwrap(),
+        json!(true)
+    );
     desk.quit().await;
+
+    // 4. A browser without the Digital Credentials API: no button, the QR code as before.
+    let plain = Browser::start(&format!("{TEST}_without")).await.unwrap();
+    plain
+        .before_each_page("delete window.DigitalCredential;")
+        .await
+        .unwrap();
+    sign_in(&plain, &t).await;
+    let request = t.verifier_request().await;
+    plain
+        .goto(&format!(
+            "{}/desk/requests/{}",
+            t.verifier(),
+            request["id"].as_str().unwrap()
+        ))
+        .await
+        .unwrap();
+    plain.find("#qr").await.unwrap();
+    assert_eq!(
+        plain
+            .execute(
+                "return [('DigitalCredential' in window), document.getElementById('dc-api').hidden];",
+                vec![]
+            )
+            .await
+            .unwrap(),
+        json!([false, true])
+    );
+    plain.quit().await;
     t.stack.stop().await;
 }
 
