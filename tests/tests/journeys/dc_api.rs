@@ -11,9 +11,9 @@
 //! (`redirect_uri:`, `dc_api`) requests, in English and Japanese, with screenshots at 390
 //! and 1280 px (axe-core on each); then the attacks: an answer replayed to another request
 //! (nonce), an answer made for another origin (audience; and a signed request's
-//! `expected_origins` refused by the wallet), an answer posted without the desk session's
-//! CSRF token or without the session, a presentation of a forged issuer's badge, and a
-//! tampered JWE.
+//! `expected_origins` refused by the wallet), a signed request forged with the verifier's
+//! `x5c`, an answer posted without the desk session's CSRF token or without the session, a
+//! presentation of a forged issuer's badge, and a tampered JWE.
 
 use akashi_tests::browser::Browser;
 use protocol::jose::Jws;
@@ -476,6 +476,40 @@ async fn answers_that_are_not_this_requests_own_are_refused_by_name() {
         refused
             .to_string()
             .contains("https://evil.example is not among the request's expected_origins"),
+        "{refused}"
+    );
+
+    // … nor one re-signed by someone else with the verifier's certificate chain in `x5c`
+    // (here to add an origin of the attacker's), nor one naming an `origin:` client.
+    let jws = Jws::decode(asked.data["request"].as_str().unwrap()).unwrap();
+    let attacker = SigningKey::generate(Alg::ES256);
+    let forge = |edit: &dyn Fn(&mut Value)| {
+        let mut claims = Value::Object(jws.payload.clone());
+        edit(&mut claims);
+        json!({"request": Jws::sign(jws.header.clone(), &claims, &attacker)})
+    };
+    let forged = forge(&|c| c["expected_origins"] = json!([asked.origin, "https://evil.example"]));
+    let refused = wallet
+        .answer_dc_api(
+            &account,
+            &asked.protocol,
+            &forged,
+            "https://evil.example",
+            now(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("signature does not verify"),
+        "{refused}"
+    );
+    let forged = forge(&|c| c["client_id"] = json!(format!("origin:{}", asked.origin)));
+    let refused = wallet
+        .answer_dc_api(&account, &asked.protocol, &forged, &asked.origin, now())
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("`origin:` is reserved"),
         "{refused}"
     );
 
