@@ -551,6 +551,18 @@ async fn answers_that_are_not_this_requests_own_are_refused_by_name() {
     let (status, body) = post_from_page(&desk, &fourth, &answer.data, true).await;
     assert_eq!((status, &body["verified"]), (200, &json!(true)), "{body}");
 
+    // A wallet's own error answer in `data` is stored as such, and not called verified.
+    let errored = open_request(&desk, &t, unsigned.clone()).await;
+    let (status, body) = post_from_page(
+        &desk,
+        &errored,
+        &json!({"error": "access_denied", "error_description": "declined"}),
+        true,
+    )
+    .await;
+    assert_eq!((status, &body["verified"]), (200, &json!(false)), "{body}");
+    assert_ne!(t.result(&errored).await["state"], "verified");
+
     // 4. A forged issuer's badge: the real badge's claims re-signed by an attacker's key
     // under its did:jwk, presented with a correct key binding for this request.
     let fifth = open_request(&desk, &t, unsigned.clone()).await;

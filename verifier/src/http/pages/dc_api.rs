@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use super::desk::checked_form;
 use crate::app::App;
+use crate::domain::requests::ResultState;
 use crate::http::error::{AppError, DeskError};
 use crate::http::session::{self, DeskSession};
 
@@ -77,9 +78,11 @@ pub async fn answer(
         .flatten()
         .map(|c| c.name.clone())
         .collect();
+    // From the stored result: a wallet's own error answer is no verification either.
+    let verified = app.requests.result(&id).await?.state == ResultState::Verified;
     Ok(no_store(
         Json(json!({
-            "verified": answered.not_accepted.is_none(),
+            "verified": verified,
             "failed_checks": failed,
         }))
         .into_response(),
