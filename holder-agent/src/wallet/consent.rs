@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 
 use protocol::keys::Signer;
-use protocol::oid4vp::dcql::{Candidate, DcqlError};
+use protocol::oid4vp::dcql::{Candidate, DcqlError, DcqlQuery};
 use protocol::oid4vp::{RequestError, ResponseMode};
 use protocol::sd_jwt::{KeyBinding, SdJwt};
 use serde::{Deserialize, Serialize};
@@ -232,57 +232,17 @@ impl App {
                 .ok_or(PresentError::Request(RequestError::MissingResponseUri(
                     ResponseMode::DirectPost,
                 )))?;
-        let rows = self.store.credentials(&account.id).await?;
-        let mut candidates = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let claims: Value = serde_json::from_str(&row.claims)
-                .map_err(|e| AppError::Internal(format!("stored claims of {}: {e}", row.id)))?;
-            candidates.push(Candidate {
-                format: row.format.clone(),
-                vct: Some(row.vct.clone()),
-                types: Vec::new(),
-                claims,
-            });
-        }
-        let selection = match query.select(&candidates) {
-            Ok(s) => s,
-            Err(
-                e @ (DcqlError::Unsatisfied { .. } | DcqlError::CredentialSetUnsatisfied { .. }),
-            ) => {
+        let credentials = match self.match_query(account, query).await? {
+            Ok(credentials) => credentials,
+            Err(reason) => {
                 return Ok(Prepared {
                     loaded,
                     response_uri,
-                    unmatched: Some(e.to_string()),
+                    unmatched: Some(reason),
                     credentials: Vec::new(),
                 });
             }
-            Err(e) => {
-                return Err(PresentError::NoMatch {
-                    reason: e.to_string(),
-                }
-                .into());
-            }
         };
-        let mut credentials = Vec::new();
-        for (query_id, chosen) in &selection.credentials {
-            let cq = query.query(query_id).ok_or_else(|| {
-                AppError::Internal(format!("selection names unknown query {query_id}"))
-            })?;
-            for selected in chosen {
-                let row = &rows[selected.candidate];
-                let sd = parse_stored(row)?;
-                let view = credential_view(row)?;
-                credentials.push(PreparedCredential {
-                    query_id: query_id.clone(),
-                    credential_id: row.id.clone(),
-                    issuer: row.issuer.clone(),
-                    issuer_name: view.issuer_name,
-                    achievement_name: view.achievement_name,
-                    requested: selected.disclose.clone(),
-                    items: consent_items(cq, &sd, &row.vct, &selected.disclose)?,
-                });
-            }
-        }
         Ok(Prepared {
             loaded,
             response_uri,
@@ -311,9 +271,113 @@ impl App {
             .dcql_query
             .as_ref()
             .ok_or(PresentError::ScopeNotSupported)?;
+        let (vp_token, sent) = self
+            .build_vp_token(
+                account,
+                query,
+                &prepared.credentials,
+                choices,
+                req.client_id.as_str(),
+                &req.nonce,
+                now,
+            )
+            .await?;
+        let mut params = vec![(
+            "vp_token".to_owned(),
+            serde_json::to_value(&vp_token)
+                .map_err(|e| AppError::Internal(format!("vp_token: {e}")))?,
+        )];
+        if let Some(state) = &req.state {
+            params.push(("state".to_owned(), Value::String(state.clone())));
+        }
+        let answer = self
+            .post_response(req, &prepared.response_uri, params)
+            .await?;
+        Ok(Presented {
+            client_id: req.client_id.to_string(),
+            response_uri: prepared.response_uri.clone(),
+            credentials: sent,
+            status: answer.status,
+            body: answer.body,
+            redirect_uri: answer.redirect_uri,
+            failed_checks: answer.failed_checks,
+        })
+    }
+
+    /// Matches DCQL `query` against `account`'s credentials (no network): the credentials
+    /// that would be presented, or why none meets the query.
+    pub async fn match_query(
+        &self,
+        account: &Account,
+        query: &DcqlQuery,
+    ) -> Result<Result<Vec<PreparedCredential>, String>, AppError> {
+        let rows = self.store.credentials(&account.id).await?;
+        let mut candidates = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let claims: Value = serde_json::from_str(&row.claims)
+                .map_err(|e| AppError::Internal(format!("stored claims of {}: {e}", row.id)))?;
+            candidates.push(Candidate {
+                format: row.format.clone(),
+                vct: Some(row.vct.clone()),
+                types: Vec::new(),
+                claims,
+            });
+        }
+        let selection = match query.select(&candidates) {
+            Ok(s) => s,
+            Err(
+                e @ (DcqlError::Unsatisfied { .. } | DcqlError::CredentialSetUnsatisfied { .. }),
+            ) => {
+                return Ok(Err(e.to_string()));
+            }
+            Err(e) => {
+                return Err(PresentError::NoMatch {
+                    reason: e.to_string(),
+                }
+                .into());
+            }
+        };
+        let mut credentials = Vec::new();
+        for (query_id, chosen) in &selection.credentials {
+            let cq = query.query(query_id).ok_or_else(|| {
+                AppError::Internal(format!("selection names unknown query {query_id}"))
+            })?;
+            for selected in chosen {
+                let row = &rows[selected.candidate];
+                let sd = parse_stored(row)?;
+                let view = credential_view(row)?;
+                credentials.push(PreparedCredential {
+                    query_id: query_id.clone(),
+                    credential_id: row.id.clone(),
+                    issuer: row.issuer.clone(),
+                    issuer_name: view.issuer_name,
+                    achievement_name: view.achievement_name,
+                    requested: selected.disclose.clone(),
+                    items: consent_items(cq, &sd, &row.vct, &selected.disclose)?,
+                });
+            }
+        }
+        Ok(Ok(credentials))
+    }
+
+    /// The key-bound presentations of `credentials` (matched by [`App::match_query`]) from
+    /// `account`, bound to `audience` and `nonce`: `choices[i]` narrows what credential `i`
+    /// discloses to those requested paths (`None`: all requested). Returns the `vp_token`
+    /// map and what was sent.
+    #[expect(clippy::too_many_arguments, reason = "the parts of one presentation")]
+    pub async fn build_vp_token(
+        &self,
+        account: &Account,
+        query: &DcqlQuery,
+        credentials: &[PreparedCredential],
+        choices: &[Option<Vec<Vec<String>>>],
+        audience: &str,
+        nonce: &str,
+        now: i64,
+    ) -> Result<(BTreeMap<String, Vec<Value>>, Vec<PresentedCredential>), AppError> {
         let mut vp_token: BTreeMap<String, Vec<Value>> = BTreeMap::new();
         let mut sent = Vec::new();
-        for (i, c) in prepared.credentials.iter().enumerate() {
+        for (i, c) in credentials.iter().enumerate() {
             let cq = query.query(&c.query_id).ok_or_else(|| {
                 AppError::Internal(format!(
                     "prepared answer names unknown query {}",
@@ -340,8 +404,8 @@ impl App {
             let presentation = sd.present(
                 &keep,
                 Some(KeyBinding {
-                    aud: req.client_id.as_str(),
-                    nonce: &req.nonce,
+                    aud: audience,
+                    nonce,
                     iat: now,
                     signer: &account.key as &dyn Signer,
                 }),
@@ -364,26 +428,7 @@ impl App {
                 disclosed,
             });
         }
-        let mut params = vec![(
-            "vp_token".to_owned(),
-            serde_json::to_value(&vp_token)
-                .map_err(|e| AppError::Internal(format!("vp_token: {e}")))?,
-        )];
-        if let Some(state) = &req.state {
-            params.push(("state".to_owned(), Value::String(state.clone())));
-        }
-        let answer = self
-            .post_response(req, &prepared.response_uri, params)
-            .await?;
-        Ok(Presented {
-            client_id: req.client_id.to_string(),
-            response_uri: prepared.response_uri.clone(),
-            credentials: sent,
-            status: answer.status,
-            body: answer.body,
-            redirect_uri: answer.redirect_uri,
-            failed_checks: answer.failed_checks,
-        })
+        Ok((vp_token, sent))
     }
 
     /// Tells the verifier the holder declined (or holds nothing that meets the request):

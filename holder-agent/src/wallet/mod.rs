@@ -10,6 +10,7 @@ pub mod badge_image;
 pub mod baked_badge;
 pub mod card;
 pub mod consent;
+pub mod dc_api;
 pub mod decode_slots;
 pub mod disclosure;
 pub mod oid4vci;

@@ -100,6 +100,8 @@ pub enum PresentError {
     NoSupportedEnc(Vec<String>),
     #[error("encrypting the response: {0}")]
     Encryption(#[from] JweError),
+    #[error("Digital Credentials API request: {0}")]
+    DcApi(#[from] protocol::oid4vp::dc_api::DcApiError),
     #[error("response_mode {0:?} is not supported (direct_post is)")]
     UnsupportedResponseMode(ResponseMode),
     #[error("`scope`-based requests are not supported; the verifier must send a dcql_query")]
@@ -240,7 +242,14 @@ pub fn response_encryption(req: &AuthorizationRequest) -> Result<Option<(Jwk, En
     if req.effective_response_mode() != ResponseMode::DirectPostJwt {
         return Ok(None);
     }
-    let metadata = req.client_metadata.as_ref();
+    encryption_key_of(req.client_metadata.as_ref()).map(Some)
+}
+
+/// The key and `enc` to encrypt a response to, from a request's `client_metadata`
+/// (`direct_post.jwt`, `dc_api.jwt`): see [`response_encryption`].
+pub fn encryption_key_of(
+    metadata: Option<&protocol::oid4vp::ClientMetadata>,
+) -> Result<(Jwk, Enc), PresentError> {
     let keys = metadata
         .and_then(|m| m.jwks.as_ref())
         .and_then(|jwks| jwks.get("keys"))
@@ -264,7 +273,7 @@ pub fn response_encryption(req: &AuthorizationRequest) -> Result<Option<(Jwk, En
             .find(|e| values.iter().any(|v| v == e.as_str()))
             .ok_or_else(|| PresentError::NoSupportedEnc(values.clone()))?,
     };
-    Ok(Some((jwk, enc)))
+    Ok((jwk, enc))
 }
 
 /// The form to post: the parameters themselves (`direct_post`), or `response=<JWE>` of
@@ -520,7 +529,12 @@ impl App {
                 let client_did = match link_client_id.prefix() {
                     ClientIdPrefix::DecentralizedIdentifier(did) => did.clone(),
                     ClientIdPrefix::X509SanDns(_) | ClientIdPrefix::X509Hash(_) => {
-                        let signer = self.verify_x509_request(&link_client_id, &jws, &req, now)?;
+                        let signer = self.verify_x509_request(
+                            &link_client_id,
+                            &jws,
+                            req.response_uri.as_ref(),
+                            now,
+                        )?;
                         check_request(link_client_id.as_str(), &req, wallet_nonce.as_deref(), now)?;
                         return Ok(LoadedRequest {
                             request: req,
@@ -535,47 +549,7 @@ impl App {
                         });
                     }
                 };
-                let kid = jws.kid().ok_or(PresentError::NoKid)?.to_owned();
-                let (kid_did, _) =
-                    split_did_url(&kid).map_err(|source| PresentError::VerifierKey {
-                        kid: kid.clone(),
-                        source,
-                    })?;
-                if kid_did != client_did {
-                    return Err(PresentError::KidDidMismatch {
-                        kid: kid.clone(),
-                        kid_did: kid_did.to_owned(),
-                        client_did,
-                    });
-                }
-                let jwk = match self
-                    .dids
-                    .resolve_key(&kid, Relationship::Authentication)
-                    .await
-                {
-                    Err(DidError::NotAuthorised { .. }) => {
-                        self.dids
-                            .resolve_key(&kid, Relationship::AssertionMethod)
-                            .await
-                    }
-                    other => other,
-                }
-                .map_err(|source| PresentError::VerifierKey {
-                    kid: kid.clone(),
-                    source,
-                })?;
-                let key = jwk
-                    .verifying_key()
-                    .map_err(|e| PresentError::BadSignature {
-                        kid: kid.clone(),
-                        source: JoseError::Key(e),
-                    })?;
-                jws.verify(&key)
-                    .map_err(|source| PresentError::BadSignature {
-                        kid: kid.clone(),
-                        source,
-                    })?;
-                verified_kid = Some(kid);
+                verified_kid = Some(self.verify_did_request(client_did, &jws).await?);
                 req
             }
         };
@@ -587,15 +561,65 @@ impl App {
         })
     }
 
+    /// `decentralized_identifier:` clients (OpenID4VP 1.0 §5.9.3): the JOSE `kid` is a DID
+    /// URL of the client's DID, and the key it resolves to signed the request. Returns the
+    /// `kid`.
+    pub(crate) async fn verify_did_request(
+        &self,
+        client_did: String,
+        jws: &Jws,
+    ) -> Result<String, PresentError> {
+        let kid = jws.kid().ok_or(PresentError::NoKid)?.to_owned();
+        let (kid_did, _) = split_did_url(&kid).map_err(|source| PresentError::VerifierKey {
+            kid: kid.clone(),
+            source,
+        })?;
+        if kid_did != client_did {
+            return Err(PresentError::KidDidMismatch {
+                kid: kid.clone(),
+                kid_did: kid_did.to_owned(),
+                client_did,
+            });
+        }
+        let jwk = match self
+            .dids
+            .resolve_key(&kid, Relationship::Authentication)
+            .await
+        {
+            Err(DidError::NotAuthorised { .. }) => {
+                self.dids
+                    .resolve_key(&kid, Relationship::AssertionMethod)
+                    .await
+            }
+            other => other,
+        }
+        .map_err(|source| PresentError::VerifierKey {
+            kid: kid.clone(),
+            source,
+        })?;
+        let key = jwk
+            .verifying_key()
+            .map_err(|e| PresentError::BadSignature {
+                kid: kid.clone(),
+                source: JoseError::Key(e),
+            })?;
+        jws.verify(&key)
+            .map_err(|source| PresentError::BadSignature {
+                kid: kid.clone(),
+                source,
+            })?;
+        Ok(kid)
+    }
+
     /// `x509_san_dns:` and `x509_hash:` clients (OpenID4VP 1.0 §5.9.3): the `x5c` chain
     /// leads to one of the wallet's trust anchors, its leaf is the client (its SHA-256, or a
     /// SAN dNSName that is also the response URI's host), and its key signed the request.
     /// Returns the signer as the holder is shown it: the leaf's subject.
-    fn verify_x509_request(
+    pub(crate) fn verify_x509_request(
         &self,
         client_id: &ClientId,
         jws: &Jws,
-        req: &AuthorizationRequest,
+        response_uri: Option<&url::Url>,
         now: i64,
     ) -> Result<String, PresentError> {
         let x509_error = |source| PresentError::X509 {
@@ -633,15 +657,11 @@ impl App {
                         found: leaf.dns_names.clone(),
                     });
                 }
-                let host = req.response_uri.as_ref().and_then(|u| u.host_str());
+                let host = response_uri.and_then(|u| u.host_str());
                 if !host.is_some_and(|h| h.eq_ignore_ascii_case(name.as_str())) {
                     return Err(PresentError::X509ResponseUriHost {
                         client_id: client_id.to_string(),
-                        response_uri: req
-                            .response_uri
-                            .as_ref()
-                            .map(ToString::to_string)
-                            .unwrap_or_default(),
+                        response_uri: response_uri.map(ToString::to_string).unwrap_or_default(),
                     });
                 }
             }

@@ -6,8 +6,10 @@
 //! * [`invocation`]: `openid4vp://` and https wallet links (§5, §5.10).
 //! * [`response`]: `vp_token` and the `direct_post` form (§8.1, §8.2, §8.5).
 //! * [`dcql`]: the Digital Credentials Query Language (§6, §7).
+//! * [`dc_api`]: requests and answers over the W3C Digital Credentials API (Appendix A).
 
 pub mod client_id;
+pub mod dc_api;
 pub mod dcql;
 pub mod invocation;
 pub mod request;

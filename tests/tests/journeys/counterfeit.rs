@@ -17,7 +17,11 @@ use crate::trust::{free_port, issuer_on_port};
 
 /// The real badge's issuer-signed claims with `edit` applied, re-signed by `signer` (no
 /// `kid`: a did:jwk `iss` names its only key), every disclosure kept.
-fn re_sign(credential: &str, signer: &SigningKey, edit: impl FnOnce(&mut Value)) -> String {
+pub(crate) fn re_sign(
+    credential: &str,
+    signer: &SigningKey,
+    edit: impl FnOnce(&mut Value),
+) -> String {
     let sd = SdJwt::parse(credential).expect("the real badge parses");
     let mut claims = Value::Object(sd.issuer_jwt().expect("issuer JWT").payload);
     edit(&mut claims);

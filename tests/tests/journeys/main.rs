@@ -19,6 +19,7 @@ mod console_ops;
 mod console_settings;
 mod console_walk;
 mod counterfeit;
+mod dc_api;
 mod deferred;
 mod demo;
 mod desk_sessions;

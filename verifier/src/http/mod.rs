@@ -76,6 +76,10 @@ pub fn router(app: App) -> Router {
         .route("/desk/requests/{id}/result", get(request::result_part))
         .route("/desk/requests/{id}/events", get(request::events))
         .route(
+            "/desk/requests/{id}/dc-api",
+            get(pages::dc_api::request).post(pages::dc_api::answer),
+        )
+        .route(
             &format!("{}/{{lang}}", pages::LANG_PATH),
             get(pages::switch::set_lang),
         )

@@ -8,9 +8,13 @@
 //! an ephemeral P-256 key agreement key of its own, stored sealed, published in
 //! `client_metadata.jwks`; the wallet's `response=<JWE>` finds the request by the JWE
 //! `kid`, is decrypted, and goes through the same checks.
+//!
+//! A pending request may also be answered through the browser's Digital Credentials API
+//! from the desk page ([`dc_api`]), through the same checks.
 
 pub mod area;
 pub mod create;
+pub mod dc_api;
 pub mod query;
 pub mod report;
 pub mod request_object;
@@ -21,6 +25,7 @@ mod tests;
 
 pub use area::Requests;
 pub use create::{ClientPrefix, CreatedRequest, QR_PNG_SCALE, RequestOptions, RequestSpec};
+pub use dc_api::DcApiOffer;
 pub use query::{Disclose, OPEN_BADGE_VCT_PATH, TEMPLATE_QUERY_ID, Template, template_query};
 pub use response::Answered;
 pub use result::{RequestResult, ResultState, result_view};

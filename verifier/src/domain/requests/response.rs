@@ -34,8 +34,18 @@ pub struct Answered {
     pub not_accepted: Option<Vec<Check>>,
 }
 
+/// How an answer reached the verifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Channel {
+    /// Posted by the wallet to the Response Endpoint (`direct_post`, `direct_post.jwt`).
+    ResponseEndpoint,
+    /// Returned by the browser's Digital Credentials API to the desk page, which posted it
+    /// (`dc_api`, `dc_api.jwt`).
+    DcApi,
+}
+
 /// How a response met the request's encryption requirement.
-enum Encryption {
+pub(super) enum Encryption {
     /// `direct_post`: nothing to check.
     NotRequired,
     /// Decrypted with the request's key.
@@ -61,15 +71,30 @@ impl Requests {
                 Ok(DirectPostBody::Encrypted(compact)) => self.receive_encrypted(&compact).await?,
                 parsed => receive_plain(&pairs, parsed)?,
             };
+        self.conclude(&state, body, encryption, Channel::ResponseEndpoint)
+            .await
+    }
+
+    /// Accepts the answer for `state` once, verifies it against its request and stores
+    /// the result (whichever way it came: the Response Endpoint or the desk page's
+    /// Digital Credentials API), and says what to tell the wallet.
+    pub(super) async fn conclude(
+        &self,
+        state: &str,
+        body: Result<DirectPostBody, String>,
+        encryption: Encryption,
+        channel: Channel,
+    ) -> Result<Answered, Error> {
         let now = self.clock.now();
-        let row = self.accept(&state, now).await?;
+        let row = self.accept(state, now).await?;
         let encryption = match encryption {
             Encryption::NotRequired
                 if stored_response_mode(&row.response_mode)? == ResponseMode::DirectPostJwt =>
             {
-                Encryption::Failed(
-                    "the request asked for direct_post.jwt but the response was a plain form, not `response=<JWE>`".to_owned(),
-                )
+                Encryption::Failed(match channel {
+                    Channel::ResponseEndpoint => "the request asked for direct_post.jwt but the response was a plain form, not `response=<JWE>`".to_owned(),
+                    Channel::DcApi => "the request asked for dc_api.jwt but the answer was a plain `vp_token`, not `response=<JWE>`".to_owned(),
+                })
             }
             other => other,
         };
@@ -77,7 +102,9 @@ impl Requests {
             Encryption::Failed(detail) => Some(detail.clone()),
             _ => None,
         };
-        let verification = self.verify_response(&row, body, encryption, now).await?;
+        let verification = self
+            .verify_response(&row, body, encryption, channel, now)
+            .await?;
         // The wallet's own error answer, apart from a presentation that failed (an
         // undecryptable one carries an `error` too, but it is a rejection).
         let verdict = if verification.verified() {
@@ -95,8 +122,10 @@ impl Requests {
                 .cloned()
                 .collect::<Vec<_>>()
         });
-        let response_code = match (&row.redirect_uri, &refusal) {
-            (Some(_), None) => Some(protocol::b64::random(RESPONSE_CODE_BYTES)),
+        let response_code = match (&row.redirect_uri, &refusal, channel) {
+            (Some(_), None, Channel::ResponseEndpoint) => {
+                Some(protocol::b64::random(RESPONSE_CODE_BYTES))
+            }
             _ => None,
         };
         let code_hash = response_code.as_deref().map(protocol::b64::sha256);
@@ -253,17 +282,25 @@ impl Requests {
         row: &RequestRow,
         body: Result<DirectPostBody, String>,
         encryption: Encryption,
+        channel: Channel,
         now: i64,
     ) -> Result<Verification, Error> {
+        let (named, audience) = match channel {
+            Channel::ResponseEndpoint => ("`state` names", row.client_id.clone()),
+            Channel::DcApi => (
+                "the desk page posted the Digital Credentials API answer for",
+                self.dc_api_audience(row)?,
+            ),
+        };
         let mut head = vec![
             Check::pass(
                 "request",
                 format!(
-                    "`state` names request {}, answered at {now} before it expired at {}",
+                    "{named} request {}, answered at {now} before it expired at {}",
                     row.id, row.expires_at
                 ),
             ),
-            Check::pass("replay", "the first response for this state"),
+            Check::pass("replay", "the first response for this request"),
         ];
         match encryption {
             Encryption::NotRequired => {}
@@ -291,7 +328,7 @@ impl Requests {
                 let vp_token =
                     serde_json::to_value(&resp.vp_token).expect("a vp_token map serialises");
                 let exp = Expectations {
-                    client_id: &row.client_id,
+                    client_id: &audience,
                     nonce: &row.nonce,
                     query: &query,
                     trusted_issuers: &self.trusted_issuers,
@@ -358,7 +395,7 @@ fn receive_plain(
 
 /// The parameters of a decrypted response as form pairs: strings as they are, `vp_token`
 /// (an object) as its JSON text, as in a `direct_post` form (§8.2, §8.3).
-fn response_pairs(params: serde_json::Map<String, Value>) -> Vec<(String, String)> {
+pub(super) fn response_pairs(params: serde_json::Map<String, Value>) -> Vec<(String, String)> {
     params
         .into_iter()
         .map(|(k, v)| match v {

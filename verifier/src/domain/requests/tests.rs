@@ -264,3 +264,124 @@ async fn the_api_token_is_created_once_and_rotates() {
     assert!(app.api_token_ok(&rotated).await.unwrap());
     assert!(!app.api_token_ok(&token).await.unwrap());
 }
+
+#[tokio::test]
+async fn a_request_is_offered_over_the_dc_api_signed_unless_its_client_cannot_sign() {
+    use protocol::oid4vp::dc_api::{PROTOCOL_SIGNED, PROTOCOL_UNSIGNED};
+
+    use super::ClientPrefix;
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path()).await;
+    let signed = app
+        .requests
+        .create(
+            template(),
+            RequestOptions::mode(ResponseMode::DirectPostJwt),
+        )
+        .await
+        .unwrap();
+    let offer = app.requests.dc_api_request(&signed.id).await.unwrap();
+    assert_eq!(offer.protocol, PROTOCOL_SIGNED);
+    let jws = protocol::jose::Jws::decode(offer.data["request"].as_str().unwrap()).unwrap();
+    assert_eq!(jws.typ(), Some("oauth-authz-req+jwt"));
+    assert_eq!(jws.kid(), Some("did:web:127.0.0.1%3A8083#key-1"));
+    let claims = serde_json::Value::Object(jws.payload.clone());
+    assert_eq!(
+        claims["client_id"],
+        "decentralized_identifier:did:web:127.0.0.1%3A8083"
+    );
+    assert_eq!(claims["expected_origins"], json!(["http://127.0.0.1:8083"]));
+    assert_eq!(claims["response_mode"], "dc_api.jwt");
+    assert!(claims["client_metadata"]["jwks"]["keys"][0]["kid"].is_string());
+    assert!(claims.get("state").is_none() && claims.get("response_uri").is_none());
+
+    let unsigned = app
+        .requests
+        .create(
+            template(),
+            RequestOptions {
+                client_prefix: ClientPrefix::RedirectUri,
+                ..RequestOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    let offer = app.requests.dc_api_request(&unsigned.id).await.unwrap();
+    assert_eq!(offer.protocol, PROTOCOL_UNSIGNED);
+    assert_eq!(offer.data["response_mode"], "dc_api");
+    for absent in [
+        "client_id",
+        "expected_origins",
+        "state",
+        "client_metadata.jwks",
+    ] {
+        assert!(
+            offer
+                .data
+                .pointer(&format!("/{}", absent.replace('.', "/")))
+                .is_none(),
+            "{absent}"
+        );
+    }
+
+    // Expired: no longer offered, and no longer answerable.
+    app.clock.advance(app.config.request_ttl);
+    assert!(matches!(
+        app.requests.dc_api_request(&unsigned.id).await,
+        Err(Error::Protocol { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_dc_api_answer_must_be_encrypted_to_this_requests_key_and_counts_once() {
+    use protocol::jose::jwe::{self, Enc, EncryptionKey};
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path()).await;
+    let created = app
+        .requests
+        .create(
+            template(),
+            RequestOptions::mode(ResponseMode::DirectPostJwt),
+        )
+        .await
+        .unwrap();
+    let other = EncryptionKey::generate();
+    let payload = br#"{"vp_token":{"badge":["x~"]}}"#;
+    let foreign = jwe::encrypt(
+        payload,
+        &other.public_jwk(),
+        Enc::A128GCM,
+        Some(other.kid()),
+    )
+    .unwrap();
+    let err = app
+        .requests
+        .receive_dc_api(&created.id, &json!({"response": foreign}))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("response_encryption: the JWE's `kid`"),
+        "{err}"
+    );
+    let result = app.requests.result(&created.id).await.unwrap();
+    assert_eq!(result.state, ResultState::Rejected);
+    // Answered once: a second answer is refused whatever it holds.
+    let err = app
+        .requests
+        .receive_dc_api(&created.id, &json!({"vp_token": {"badge": ["x~"]}}))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("already received"), "{err}");
+    // Not a JSON object; an unknown request.
+    assert!(
+        app.requests
+            .receive_dc_api(&created.id, &json!("x"))
+            .await
+            .is_err()
+    );
+    assert!(matches!(
+        app.requests.receive_dc_api("nope", &json!({})).await,
+        Err(Error::NotFound(_))
+    ));
+}

@@ -30,13 +30,13 @@ fn set_cookie(app: &App, name: &str, value: &str, max_age: i64) -> HeaderValue {
 }
 
 /// The browser's CSRF cookie (made if missing) and the token its forms carry.
-struct Csrf {
-    token: String,
+pub(super) struct Csrf {
+    pub(super) token: String,
     new_cookie: Option<String>,
 }
 
 impl Csrf {
-    fn for_page(app: &App, headers: &HeaderMap) -> Csrf {
+    pub(super) fn for_page(app: &App, headers: &HeaderMap) -> Csrf {
         match cookie(headers, CSRF_COOKIE).filter(|c| !c.is_empty()) {
             Some(c) => Csrf {
                 token: app.csrf_key.csrf_token(CsrfScope::Desk, &c),
@@ -55,7 +55,7 @@ impl Csrf {
 
 /// A form body's pairs; checks its CSRF token against the browser's cookie and, for a
 /// signed-in form, against the cookie `session` was opened with.
-fn checked_form(
+pub(super) fn checked_form(
     app: &App,
     headers: &HeaderMap,
     body: &[u8],

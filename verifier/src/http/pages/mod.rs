@@ -9,6 +9,7 @@
 
 pub mod answer;
 pub mod check;
+pub mod dc_api;
 pub mod desk;
 pub mod request;
 pub mod result;

@@ -33,6 +33,9 @@ struct RequestPage {
     frame: Frame,
     id: String,
     link: String,
+    /// The form token of the Digital Credentials API answer (bound to the desk session's
+    /// CSRF cookie).
+    csrf: String,
     expires: ShownDate,
     result: ResultView,
 }
@@ -58,6 +61,7 @@ pub async fn request_page(
             }),
             result: ResultView::of(&result, lang),
             link: links.openid4vp_uri,
+            csrf: super::desk::Csrf::for_page(&app, &headers).token,
             id,
         },
     ))
