@@ -141,6 +141,12 @@ pub enum AcceptError {
     Deferred,
     #[error("the credential response holds no credentials")]
     NoCredentials,
+    #[error(
+        "the issuer answered the credential request unencrypted ({content_type:?}) though the wallet asked for an encrypted response (application/jwt)"
+    )]
+    ResponseNotEncrypted { content_type: Option<String> },
+    #[error("the encrypted credential response does not decrypt with the wallet's key: {0}")]
+    ResponseDecryption(String),
     #[error("credential {index} is not a string (an SD-JWT VC was expected)")]
     CredentialNotAString { index: usize },
     #[error("credential {index} is not a valid SD-JWT VC: {source}")]
@@ -414,6 +420,54 @@ fn issuer_id(vc: &Value) -> Option<&str> {
 }
 
 /// An issuer endpoint's answer: the body when 2xx, else the OAuth error it carries.
+/// The `enc` to ask an issuer to encrypt Credential Responses with: when its metadata
+/// offers `ECDH-ES` and an AES-GCM `enc` (A256GCM preferred).
+fn response_encryption(metadata: &CredentialIssuerMetadata) -> Option<protocol::jose::jwe::Enc> {
+    let e = metadata.credential_response_encryption.as_ref()?;
+    if !e
+        .alg_values_supported
+        .iter()
+        .any(|a| a == protocol::jose::jwe::ALG_ECDH_ES)
+    {
+        return None;
+    }
+    protocol::jose::jwe::Enc::ALL
+        .into_iter()
+        .find(|enc| e.enc_values_supported.iter().any(|v| v == enc.as_str()))
+}
+
+/// A successful answer to a request that asked for encryption must be a JWE to `key`
+/// (`application/jwt`, §10); its plaintext replaces the body. Error answers are never
+/// encrypted and pass as they are.
+fn decrypt_response(
+    fetched: protocol::fetch::Fetched,
+    key: &protocol::jose::jwe::EncryptionKey,
+) -> Result<protocol::fetch::Fetched, AcceptError> {
+    if !fetched.is_success() {
+        return Ok(fetched);
+    }
+    let jwt = fetched.content_type.as_deref().is_some_and(|t| {
+        t.split(';')
+            .next()
+            .is_some_and(|t| t.trim() == "application/jwt")
+    });
+    if !jwt {
+        return Err(AcceptError::ResponseNotEncrypted {
+            content_type: fetched.content_type.clone(),
+        });
+    }
+    let text = std::str::from_utf8(&fetched.body)
+        .map_err(|_| AcceptError::ResponseDecryption("the JWE is not text".into()))?;
+    let plain = key
+        .decrypt(text.trim())
+        .map_err(|e| AcceptError::ResponseDecryption(e.to_string()))?;
+    Ok(protocol::fetch::Fetched {
+        content_type: Some("application/json".into()),
+        body: plain.into(),
+        ..fetched
+    })
+}
+
 pub(crate) fn expect_success<T: serde::de::DeserializeOwned>(
     endpoint: &'static str,
     fetched: &Fetched,
@@ -844,11 +898,20 @@ impl App {
                 nonce.as_deref(),
                 now,
             );
+            // An issuer that encrypts responses gets a fresh key per request (§10).
+            let response_key = response_encryption(metadata)
+                .map(|enc| (protocol::jose::jwe::EncryptionKey::generate(), enc));
             let request = CredentialRequest {
                 credential_configuration_id: Some(config_id.to_owned()),
                 credential_identifier: None,
                 proofs: Some(Proofs::jwt(vec![proof])),
-                credential_response_encryption: None,
+                credential_response_encryption: response_key.as_ref().map(|(key, enc)| {
+                    protocol::oid4vci::CredentialResponseEncryption {
+                        jwk: key.public_jwk().to_value(),
+                        enc: enc.as_str().to_owned(),
+                        zip: None,
+                    }
+                }),
             };
             let body = serde_json::to_value(&request).expect("a credential request serialises");
             let endpoint = &metadata.credential_endpoint;
@@ -893,6 +956,10 @@ impl App {
                 url: metadata.credential_endpoint.clone(),
                 source,
             })?;
+            let fetched = match &response_key {
+                Some((key, _)) => decrypt_response(fetched, key)?,
+                None => fetched,
+            };
             match expect_success::<CredentialResponse>("credential", &fetched) {
                 Err(AcceptError::IssuerError { error, .. })
                     if error == "invalid_nonce" && !retried && nonce.is_some() =>
@@ -1118,6 +1185,86 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fetched(status: u16, content_type: &str, body: &str) -> protocol::fetch::Fetched {
+        protocol::fetch::Fetched {
+            status,
+            content_type: Some(content_type.into()),
+            body: body.as_bytes().to_vec().into(),
+            dpop_nonce: None,
+        }
+    }
+
+    #[test]
+    fn an_encrypted_response_is_opened_and_a_plain_or_foreign_one_refused() {
+        use protocol::jose::jwe::{Enc, EncryptionKey, encrypt};
+        let key = EncryptionKey::generate();
+        let json = r#"{"credentials":[{"credential":"a~"}]}"#;
+        let jwe = encrypt(
+            json.as_bytes(),
+            &key.public_jwk(),
+            Enc::A256GCM,
+            Some(key.kid()),
+        )
+        .unwrap();
+        let opened = decrypt_response(fetched(200, "application/jwt", &jwe), &key).unwrap();
+        assert_eq!(&opened.body[..], json.as_bytes());
+        assert_eq!(opened.content_type.as_deref(), Some("application/json"));
+        // A plain answer to a request that asked for encryption: a downgrade, refused.
+        assert!(matches!(
+            decrypt_response(fetched(200, "application/json", json), &key),
+            Err(AcceptError::ResponseNotEncrypted { .. })
+        ));
+        // Encrypted to another key, or altered.
+        let other = EncryptionKey::generate();
+        assert!(matches!(
+            decrypt_response(fetched(200, "application/jwt", &jwe), &other),
+            Err(AcceptError::ResponseDecryption(_))
+        ));
+        let mut altered = jwe.clone();
+        altered.pop();
+        altered.push(if jwe.ends_with('A') { 'B' } else { 'A' });
+        assert!(decrypt_response(fetched(200, "application/jwt", &altered), &key).is_err());
+        // Error answers are never encrypted: they pass as they are.
+        let err = decrypt_response(
+            fetched(400, "application/json", r#"{"error":"invalid_proof"}"#),
+            &key,
+        )
+        .unwrap();
+        assert_eq!(err.status, 400);
+    }
+
+    #[test]
+    fn the_wallet_asks_for_encryption_only_as_the_issuer_offers_it() {
+        let mut md: CredentialIssuerMetadata = serde_json::from_value(serde_json::json!({
+            "credential_issuer": "https://i.example",
+            "credential_endpoint": "https://i.example/credential",
+            "credential_configurations_supported": {}
+        }))
+        .unwrap();
+        assert_eq!(response_encryption(&md), None);
+        md.credential_response_encryption = Some(
+            protocol::oid4vci::metadata::CredentialResponseEncryptionMetadata {
+                alg_values_supported: vec!["RSA-OAEP-256".into()],
+                enc_values_supported: vec!["A256GCM".into()],
+                zip_values_supported: None,
+                encryption_required: false,
+            },
+        );
+        assert_eq!(response_encryption(&md), None);
+        if let Some(e) = md.credential_response_encryption.as_mut() {
+            e.alg_values_supported = vec!["ECDH-ES".into()];
+            e.enc_values_supported = vec!["A128GCM".into(), "A256GCM".into()];
+        }
+        assert_eq!(
+            response_encryption(&md),
+            Some(protocol::jose::jwe::Enc::A256GCM)
+        );
+        if let Some(e) = md.credential_response_encryption.as_mut() {
+            e.enc_values_supported = vec!["A128CBC-HS256".into()];
+        }
+        assert_eq!(response_encryption(&md), None);
+    }
 
     #[test]
     fn names_come_in_the_readers_language_else_english_else_the_first() {

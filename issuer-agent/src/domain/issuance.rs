@@ -288,11 +288,10 @@ impl App {
                 format!("credential_configuration_id {configuration:?} is not offered"),
             )
         })?;
-        if request.credential_response_encryption.is_some() {
-            return Err(AppError::oauth(
-                "invalid_encryption_parameters",
-                "credential response encryption is not supported by this issuer",
-            ));
+        // Checked before anything is issued: the response must be encryptable.
+        if let Some(e) = &request.credential_response_encryption {
+            e.recipient()
+                .map_err(|why| AppError::oauth("invalid_encryption_parameters", why))?;
         }
         let proofs = request
             .proofs

@@ -83,7 +83,9 @@ pub async fn notification(
 #[utoipa::path(post, path = "/credential", tag = PROTOCOL,
     security(("access_token" = [])),
     request_body(content = CredentialRequest, description = "The Credential Request (§8.2): `credential_configuration_id` and `proofs`"),
-    responses((status = 200, description = "The Credential Response (§8.3)", body = CredentialResponse),
+    responses((status = 200, description = "The Credential Response (§8.3); with `credential_response_encryption` in the request, a compact JWE of it (§10) as `application/jwt`", content(
+            (CredentialResponse = "application/json"),
+            (String = "application/jwt"))),
         (status = 400, description = "`invalid_credential_request`, `invalid_proof`, `invalid_nonce`, `unknown_credential_configuration`, `unknown_credential_identifier`, `invalid_encryption_parameters`, `credential_request_denied`", body = OAuthError),
         (status = 202, description = "Deferred (§9): `transaction_id` and `interval`; the achievement needs the operator's approval", body = CredentialResponse),
         (status = 401, description = "`invalid_token`", body = OAuthError),
@@ -93,10 +95,37 @@ pub async fn credential(
     AccessToken(token): AccessToken,
     Protocol(request): Protocol<CredentialRequest>,
 ) -> Result<Response, AppError> {
-    Ok(with_dpop_nonce(
-        &app,
-        answer(app.credential(&token, &request).await?),
-    ))
+    let answered = app.credential(&token, &request).await?;
+    let response = match &request.credential_response_encryption {
+        Some(e) => encrypted(answered, e)?,
+        None => answer(answered),
+    };
+    Ok(with_dpop_nonce(&app, response))
+}
+
+/// The answer as a compact JWE (`application/jwt`, §10) to the key the request gave
+/// (checked before issuing), its `kid` copied into the header.
+fn encrypted(
+    a: CredentialAnswer,
+    to: &protocol::oid4vci::CredentialResponseEncryption,
+) -> Result<Response, AppError> {
+    let (status, body): (StatusCode, CredentialResponse) = match a {
+        CredentialAnswer::Issued(body) => (StatusCode::OK, body),
+        CredentialAnswer::Deferred(body) => (StatusCode::ACCEPTED, body),
+    };
+    let (jwk, enc) = to
+        .recipient()
+        .map_err(|why| AppError::oauth("invalid_encryption_parameters", why))?;
+    let json = serde_json::to_vec(&body)
+        .map_err(|e| AppError::Internal(format!("credential response: {e}")))?;
+    let jwe = protocol::jose::jwe::encrypt(&json, &jwk, enc, jwk.kid.as_deref())
+        .map_err(|e| AppError::oauth("invalid_encryption_parameters", e.to_string()))?;
+    let mut r = (status, jwe).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/jwt"),
+    );
+    Ok(no_store(r))
 }
 
 /// 200 with the credentials, or 202 with the deferred transaction.

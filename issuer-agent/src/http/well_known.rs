@@ -89,7 +89,14 @@ fn credential_issuer_metadata(app: &App) -> CredentialIssuerMetadata {
         deferred_credential_endpoint: Some(format!("{base}/deferred_credential")),
         notification_endpoint: Some(format!("{base}/notification")),
         credential_request_encryption: None,
-        credential_response_encryption: None,
+        credential_response_encryption: Some(
+            protocol::oid4vci::metadata::CredentialResponseEncryptionMetadata {
+                alg_values_supported: strings(&[protocol::jose::jwe::ALG_ECDH_ES]),
+                enc_values_supported: strings(&["A128GCM", "A256GCM"]),
+                zip_values_supported: None,
+                encryption_required: false,
+            },
+        ),
         batch_credential_issuance: Some(BatchCredentialIssuance {
             batch_size: BATCH_SIZE as u32,
         }),

@@ -72,6 +72,56 @@ pub struct CredentialResponseEncryption {
     pub zip: Option<String>,
 }
 
+impl CredentialResponseEncryption {
+    /// The key and `enc` to encrypt the Credential Response with (§8.2, §10): `jwk` a
+    /// public P-256 key for `ECDH-ES` (no private part, `alg` absent or `ECDH-ES`, `use`
+    /// absent or `enc`), `enc` A128GCM or A256GCM, no `zip` (none is supported). `Err`
+    /// names the member and what is wrong.
+    pub fn recipient(&self) -> Result<(crate::keys::Jwk, crate::jose::jwe::Enc), String> {
+        let member = |m: &str, why: &str| format!("credential_response_encryption.{m}: {why}");
+        if self.jwk.get("d").is_some() {
+            return Err(member("jwk", "holds a private key (`d`)"));
+        }
+        let jwk = crate::keys::Jwk::from_value(&self.jwk)
+            .map_err(|e| member("jwk", &format!("not a usable public key: {e}")))?;
+        if jwk.kty != "EC" || jwk.crv != "P-256" {
+            return Err(member(
+                "jwk",
+                &format!(
+                    "kty {:?} crv {:?}: only EC P-256 keys (ECDH-ES) are supported",
+                    jwk.kty, jwk.crv
+                ),
+            ));
+        }
+        if let Some(alg) = self.jwk.get("alg").and_then(Value::as_str)
+            && alg != crate::jose::jwe::ALG_ECDH_ES
+        {
+            return Err(member(
+                "jwk",
+                &format!("alg {alg:?} is not supported (ECDH-ES)"),
+            ));
+        }
+        if let Some(u) = self.jwk.get("use").and_then(Value::as_str)
+            && u != "enc"
+        {
+            return Err(member("jwk", &format!("use {u:?} is not `enc`")));
+        }
+        let enc = crate::jose::jwe::Enc::parse(&self.enc).map_err(|_| {
+            member(
+                "enc",
+                &format!("{:?} is not supported (A128GCM, A256GCM)", self.enc),
+            )
+        })?;
+        if let Some(zip) = &self.zip {
+            return Err(member(
+                "zip",
+                &format!("{zip:?}: no compression is supported"),
+            ));
+        }
+        Ok((jwk, enc))
+    }
+}
+
 /// Why a Credential Request is malformed (§8.3.1.2); [`Self::error_code`] picks the code.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CredentialRequestError {

@@ -23,6 +23,7 @@ mod dc_api;
 mod deferred;
 mod demo;
 mod desk_sessions;
+mod encrypted_credential;
 mod encrypted_response;
 mod file_modes;
 mod formats;
