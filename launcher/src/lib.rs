@@ -267,6 +267,10 @@ impl Stack {
         {
             config.wallet.extra_x509_anchors.push(ca);
         }
+        // The wallet's offline cards are checked on its own verifier's offline page.
+        if config.wallet.offline_check_url.is_none() {
+            config.wallet.offline_check_url = Some(format!("{verifier_url}/check/offline"));
+        }
         let verifier = Running {
             url: verifier_url,
             metrics_url: verifier_metrics_url,

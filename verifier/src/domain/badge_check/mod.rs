@@ -5,6 +5,7 @@
 //! (`state`, every check, the claims). A presentation request's response is checked in
 //! [`super::requests::response`] instead.
 
+pub mod card;
 pub mod input;
 
 use std::collections::BTreeMap;

@@ -10,6 +10,7 @@
 pub mod answer;
 pub mod check;
 pub mod desk;
+pub mod offline;
 pub mod request;
 pub mod result;
 pub mod switch;
