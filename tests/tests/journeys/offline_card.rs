@@ -175,6 +175,28 @@ async fn the_card_qr_carries_a_proof_the_server_verifies_and_attacks_fail() {
     assert!(page.contains("id=\"card-pdf-offline\""), "{page}");
     assert!(page.contains("?qr=offline"), "{page}");
 
+    // Another account asking for this badge's offline card gets nothing.
+    let now = t.stack.clock.now();
+    let other = t
+        .stack
+        .wallet
+        .app
+        .ensure_account("someone-else", now)
+        .await
+        .unwrap();
+    let other = Held {
+        id: held.id.clone(),
+        session: t.stack.wallet.app.start_session(&other, now).await.unwrap(),
+        offer: Value::Null,
+    };
+    let r = wallet_get(
+        &t,
+        &other,
+        &format!("/badges/{}/card.pdf?qr=offline", held.id),
+    )
+    .await;
+    assert_eq!(r.status(), 404);
+
     let scanned = scanned_card(&t, &held, "card").await;
     let prefix = format!("{}/check/offline#AK1:", t.verifier());
     assert!(scanned.starts_with(&prefix), "{scanned}");
