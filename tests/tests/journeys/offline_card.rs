@@ -242,6 +242,7 @@ async fn the_card_qr_carries_a_proof_the_server_verifies_and_attacks_fail() {
         assert!(!card.serialize().contains("ana@example"), "no email");
     }
 
+    let kid = jws.kid().unwrap().to_owned();
     // The server verifies it: every named check passes.
     let (status, r) = server_check(&t, &proof_of(&scanned)).await;
     assert_eq!(status, 200, "{r}");
@@ -259,12 +260,42 @@ async fn the_card_qr_carries_a_proof_the_server_verifies_and_attacks_fail() {
         assert_eq!(crate::common::check(&r, name), Some(true), "{name}: {r:#}");
     }
 
+    // The snapshot the offline page keeps: the trusted issuer's keys and its signed status
+    // list; asked again within the minute, the same snapshot (the issuers are not asked).
+    let (_, first) = t
+        .get_json(&format!("{}/check/offline/snapshot", t.verifier()))
+        .await;
+    let issuers = first["issuers"].as_array().unwrap();
+    assert_eq!(issuers.len(), 1, "{first:#}");
+    assert_eq!(issuers[0]["iss"], t.issuer());
+    assert!(
+        issuers[0]["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["kid"] == kid.as_str()),
+        "{first:#}"
+    );
+    let lists = issuers[0]["status_lists"].as_array().unwrap();
+    assert_eq!(lists.len(), 1, "{first:#}");
+    assert_eq!(lists[0]["uri"], format!("{}/status/1", t.issuer()));
+    assert_eq!(first["max_status_age"], 72 * 3600);
+    t.stack.clock.advance(30);
+    let (_, again) = t
+        .get_json(&format!("{}/check/offline/snapshot", t.verifier()))
+        .await;
+    assert_eq!(again["fetched_at"], first["fetched_at"]);
+    t.stack.clock.advance(31);
+    let (_, later) = t
+        .get_json(&format!("{}/check/offline/snapshot", t.verifier()))
+        .await;
+    assert_ne!(later["fetched_at"], first["fetched_at"]);
+
     // A disclosure rewritten: its digest is not one the issuer signed.
     let bad = url_with(&t, &tampered(&card, "Mallory"));
     let (_, r) = server_check(&t, &proof_of(&bad)).await;
     assert_eq!(failed(&r), ["disclosures"], "{r:#}");
     // Signed by a forger's key under the issuer's name and key id.
-    let kid = jws.kid().unwrap().to_owned();
     let forgery = forged(&t, t.issuer(), &kid);
     let (_, r) = server_check(&t, &offline_card::pack(&forgery).unwrap()).await;
     assert_eq!(r["state"], "rejected", "{r:#}");
@@ -565,6 +596,8 @@ async fn a_printed_card_verifies_in_the_browser_with_the_network_cut() {
     // Revoked at the issuer; the page refreshes its snapshot online, then offline says so.
     let credential = credential_id(&t, &held.offer, SD_JWT).await;
     set_status(&t, &credential, "revoked").await;
+    // Past the snapshot's minute (the verifier serves one snapshot a minute).
+    t.stack.clock.advance(61);
     reconnect(&b, &mut t).await;
     keep_for_offline(&b, &t, "/check/offline").await;
     cut(&b, &mut t).await;

@@ -20,6 +20,10 @@ use crate::error::Error;
 pub const OFFLINE_STATUS_MAX_AGE: i64 = 72 * 3600;
 /// At most this many status lists per issuer go into a snapshot.
 pub const MAX_LISTS_PER_ISSUER: usize = 16;
+/// How long a snapshot is served again before the issuers are asked anew (seconds): the
+/// issuers' own status list `ttl`, so anyone loading the page makes the verifier fetch at
+/// most once a minute.
+pub const SNAPSHOT_TTL: i64 = 60;
 /// The format a card check reports.
 pub const CARD_FORMAT: &str = TYP_CARD;
 
@@ -52,10 +56,26 @@ pub struct StatusSnapshot {
 }
 
 impl BadgeCheck {
-    /// The keys and status lists of every trusted issuer, fetched now (issuer keys from
-    /// the resolver's 5-minute cache). The issuers' status lists are listed by their
-    /// aggregation endpoint `<iss>/status` (`{"status_lists": [URI, …]}`).
+    /// The keys and status lists of every trusted issuer, made at most [`SNAPSHOT_TTL`]
+    /// seconds ago (issuer keys from the resolver's 5-minute cache). The issuers' status
+    /// lists are listed by their aggregation endpoint `<iss>/status`
+    /// (`{"status_lists": [URI, …]}`).
     pub async fn offline_snapshot(&self) -> OfflineSnapshot {
+        let now = self.clock.now();
+        if let Ok(kept) = self.snapshot.lock()
+            && let Some(kept) = kept.as_ref()
+            && (kept.fetched_at..kept.fetched_at + SNAPSHOT_TTL).contains(&now)
+        {
+            return kept.clone();
+        }
+        let fresh = self.fetch_snapshot().await;
+        if let Ok(mut kept) = self.snapshot.lock() {
+            *kept = Some(fresh.clone());
+        }
+        fresh
+    }
+
+    async fn fetch_snapshot(&self) -> OfflineSnapshot {
         let mut issuers = Vec::new();
         for iss in &self.trusted_issuers {
             let mut problems = Vec::new();

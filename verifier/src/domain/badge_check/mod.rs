@@ -75,6 +75,8 @@ pub struct BadgeCheck {
     bitstring_cache: BitstringCache,
     trusted_issuers: Vec<String>,
     clock: Clock,
+    /// The last offline snapshot and when it was made ([`card::SNAPSHOT_TTL`]).
+    snapshot: std::sync::Mutex<Option<card::OfflineSnapshot>>,
 }
 
 impl BadgeCheck {
@@ -90,6 +92,7 @@ impl BadgeCheck {
             bitstring_cache: BitstringCache::default(),
             trusted_issuers,
             clock,
+            snapshot: std::sync::Mutex::new(None),
         }
     }
 
