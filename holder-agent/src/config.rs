@@ -118,6 +118,12 @@ pub struct Config {
     /// How many of `WALLET_WITNESSES` must have cosigned. Unset: all of them.
     #[arg(long = "wallet-witness-quorum", env = "WALLET_WITNESS_QUORUM")]
     pub witness_quorum: Option<usize>,
+    /// The verifier's offline check page (`https://verifier.example/check/offline`): when
+    /// set, a business card's QR code can carry a card credential in this page's URL
+    /// fragment (`?qr=offline` on the card's routes), verifiable with no network. Unset:
+    /// cards carry the public page's URL only.
+    #[arg(long = "wallet-offline-check-url", env = "WALLET_OFFLINE_CHECK_URL")]
+    pub offline_check_url: Option<String>,
     /// The argon2id cost of new password hashes: argon2's default unless an embedding
     /// program lowers it (the tests' stacks do; no flag or variable does).
     #[arg(skip)]
@@ -144,6 +150,7 @@ impl Config {
             provider_id: None,
             witnesses: Vec::new(),
             witness_quorum: None,
+            offline_check_url: None,
             password_cost: crate::wallet::web::PasswordCost::DEFAULT,
         }
     }

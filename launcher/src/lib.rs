@@ -115,6 +115,8 @@ pub struct Stack {
     stop: watch::Sender<bool>,
     /// Stops the wallet alone ([`Stack::restart_wallet`]).
     wallet_stop: watch::Sender<bool>,
+    /// Stops the verifier alone ([`Stack::pause_verifier`]).
+    verifier_stop: watch::Sender<bool>,
     storage: Option<Storage>,
     /// First-start secrets the launcher prints once.
     pub issuer_new_admin_token: Option<String>,
@@ -256,16 +258,21 @@ impl Stack {
 
         // The verifier first: the wallet may be told to trust its development CA.
         let (app, verifier_startup) = verifier::App::open(config.verifier, clock.clone()).await?;
+        let (verifier_stop, verifier_stop_rx) = watch::channel(false);
         let task = tokio::spawn(verifier::serve_with(
             app.clone(),
             verifier_listener,
             verifier_metrics,
-            shutdown_signal(&stop_rx),
+            either_signal(&stop_rx, &verifier_stop_rx),
         ));
         if config.wallet_trusts_verifier_ca
             && let Some(ca) = app.x509.dev_ca.clone()
         {
             config.wallet.extra_x509_anchors.push(ca);
+        }
+        // The wallet's offline cards are checked on its own verifier's offline page.
+        if config.wallet.offline_check_url.is_none() {
+            config.wallet.offline_check_url = Some(format!("{verifier_url}/check/offline"));
         }
         let verifier = Running {
             url: verifier_url,
@@ -296,6 +303,7 @@ impl Stack {
             clock,
             stop,
             wallet_stop,
+            verifier_stop,
             storage: config.storage,
             issuer_new_admin_token: issuer_startup.new_admin_token,
             verifier_new_api_token: verifier_startup.new_api_token,
@@ -340,6 +348,38 @@ impl Stack {
         self.wallet_stop = wallet_stop;
         self.wallet.app = app;
         self.wallet.task = task;
+        Ok(())
+    }
+
+    /// Takes the verifier off the network (its listener closed, its state kept) until
+    /// [`Stack::resume_verifier`]: what a phone with no connection sees of it.
+    pub async fn pause_verifier(&mut self) {
+        let _ = self.verifier_stop.send(true);
+        let _ = (&mut self.verifier.task).await;
+    }
+
+    /// Serves the verifier again on its address, with the same state (no metrics listener).
+    pub async fn resume_verifier(&mut self) -> Result<(), StackError> {
+        let addr = self
+            .verifier
+            .url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let listener = TcpListener::bind(&addr)
+            .await
+            .map_err(|source| StackError::Listen {
+                addr: addr.clone(),
+                source,
+            })?;
+        let (verifier_stop, verifier_stop_rx) = watch::channel(false);
+        self.verifier.task = tokio::spawn(verifier::serve_with(
+            self.verifier.app.clone(),
+            listener,
+            None,
+            either_signal(&self.stop.subscribe(), &verifier_stop_rx),
+        ));
+        self.verifier_stop = verifier_stop;
         Ok(())
     }
 

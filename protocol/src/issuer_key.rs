@@ -233,6 +233,18 @@ impl IssuerKeyResolver {
         https_or_dev && did_web_from_url(iss).is_ok_and(|web| web == did)
     }
 
+    /// The JWK Set of `https` issuer `iss` from its JWT VC Issuer Metadata (cached as for
+    /// [`IssuerKeyResolver::resolve`]): what a verifier's offline page keeps to verify
+    /// that issuer's cards.
+    pub async fn key_set(&self, iss: &str) -> Result<JwkSet, IssuerKeyError> {
+        if let Some(set) = self.cached(iss) {
+            return Ok(set);
+        }
+        let set = self.fetch_key_set(iss).await?;
+        self.store(iss, &set);
+        Ok(set)
+    }
+
     async fn resolve_by_metadata(
         &self,
         iss: &str,

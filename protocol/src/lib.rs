@@ -6,6 +6,7 @@
 
 pub mod b64;
 pub mod baked;
+pub mod base45;
 pub mod cache;
 pub mod clock;
 pub mod did;
@@ -20,6 +21,7 @@ pub mod jose;
 pub mod keys;
 pub mod oauth;
 pub mod ob3;
+pub mod offline_card;
 pub mod oid4vci;
 pub mod oid4vp;
 pub mod private_files;

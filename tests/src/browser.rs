@@ -500,6 +500,34 @@ impl Browser {
         .map(drop)
     }
 
+    /// Runs a Chromium DevTools command on the page (`/goog/cdp/execute`).
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Result<Value, BrowserError> {
+        self.command(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({ "cmd": cmd, "params": params })),
+        )
+        .await
+    }
+
+    /// Cuts the page's network, or gives it back (DevTools
+    /// `Network.emulateNetworkConditions` with `offline`): every request then fails as
+    /// with no connection, and `navigator.onLine` is false.
+    pub async fn set_offline(&self, offline: bool) -> Result<(), BrowserError> {
+        self.cdp("Network.enable", json!({})).await?;
+        self.cdp(
+            "Network.emulateNetworkConditions",
+            json!({
+                "offline": offline,
+                "latency": 0,
+                "downloadThroughput": -1,
+                "uploadThroughput": -1,
+            }),
+        )
+        .await
+        .map(drop)
+    }
+
     /// The current URL.
     pub async fn url(&self) -> Result<String, BrowserError> {
         let v = self.command(reqwest::Method::GET, "/url", None).await?;

@@ -4,6 +4,7 @@
 pub mod achievements;
 pub mod authorization;
 pub mod bounces;
+pub mod card;
 pub mod console;
 pub mod images;
 pub mod import;

@@ -53,6 +53,8 @@ fn described() -> OpenApiRouter<App> {
         .routes(routes!(oid4vci::deferred_credential))
         .routes(routes!(oid4vci::notification))
         .routes(routes!(oid4vci::status_list))
+        .routes(routes!(oid4vci::status_lists))
+        .routes(routes!(oid4vci::card))
         .routes(routes!(oid4vci::bitstring_status_list))
         .routes(routes!(oid4vci::did_bitstring_status_list))
         .routes(routes!(tlog::checkpoint))

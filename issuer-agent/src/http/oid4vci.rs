@@ -272,3 +272,44 @@ fn no_store(mut r: Response) -> Response {
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
+
+/// The status lists this issuer publishes (draft-ietf-oauth-status-list "Status List
+/// Aggregation"): what a verifier fetches to check badges later with no network.
+#[utoipa::path(get, path = "/status", tag = METADATA,
+    responses((status = 200, description = "`{\"status_lists\": [URI, …]}`", body = Object)))]
+pub async fn status_lists(State(app): State<App>) -> Response {
+    let mut r = Json(serde_json::json!({ "status_lists": app.status_lists() })).into_response();
+    r.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    r
+}
+
+/// A card credential for a printed card's QR code ([`crate::domain::card`]): the body is
+/// the badge's SD-JWT VC presented with a KB-JWT whose `aud` is `<issuer>/card` and whose
+/// `nonce` is `akashi-card`.
+#[utoipa::path(post, path = "/card", tag = PROTOCOL,
+    request_body(content = String, content_type = "application/dc+sd-jwt"),
+    responses((status = 200, description = "The card credential, a compact SD-JWT of `typ` `akashi-card+sd-jwt`", body = String, content_type = "application/akashi-card+sd-jwt"),
+        (status = 400, description = "The presentation was refused: the check that failed", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over the limit", body = Problem, content_type = "application/problem+json")))]
+pub async fn card(State(app): State<App>, body: String) -> Result<Response, AppError> {
+    if body.len() > crate::domain::card::CARD_BODY_LIMIT {
+        return Err(AppError::BadRequest {
+            field: "presentation".into(),
+            detail: format!(
+                "{} bytes is more than the {} allowed",
+                body.len(),
+                crate::domain::card::CARD_BODY_LIMIT
+            ),
+        });
+    }
+    let card = app.card_credential(&body, app.clock.now()).await?;
+    let mut r = card.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/akashi-card+sd-jwt"),
+    );
+    Ok(no_store(r))
+}

@@ -754,7 +754,7 @@ fn kb_claim_checks(
 /// The Token Status List check (draft-ietf-oauth-status-list §8.3): fetch (or reuse) the
 /// list named by `status.status_list.uri`, verify it with the issuer's key
 /// ([`crate::status::token`]: `typ`, signature, `sub` == uri, `exp`), and read the entry.
-async fn status<S: Sources>(
+pub async fn status<S: Sources>(
     sources: &S,
     cache: &StatusCache,
     iss: &str,

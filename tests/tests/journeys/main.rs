@@ -34,6 +34,7 @@ mod logs;
 mod mail;
 mod metrics;
 mod monitor;
+mod offline_card;
 mod openapi;
 mod passkeys;
 mod people;

@@ -24,7 +24,7 @@ use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use self::pages::{check, desk, request};
+use self::pages::{check, desk, offline, request};
 use crate::app::App;
 
 /// The routes described by the OpenAPI document (the desk's pages are not).
@@ -87,6 +87,14 @@ pub fn router(app: App) -> Router {
         .route("/r/{id}/qr.svg", get(pages::answer::qr_svg))
         .route(check::CHECK_PATH, get(check::page).post(check::submit))
         .route(check::CHECK_SCRIPT_PATH, get(check::script))
+        .route(offline::OFFLINE_PATH, get(offline::page))
+        .route(offline::OFFLINE_SCRIPT_PATH, get(offline::script))
+        .route(offline::OFFLINE_WORKER_PATH, get(offline::worker))
+        .route(offline::SNAPSHOT_PATH, get(offline::snapshot))
+        .route(
+            offline::VERIFY_PATH,
+            post(offline::verify).layer(DefaultBodyLimit::max(offline::VERIFY_BODY_LIMIT)),
+        )
         // Phone photos: the upload's own limit (a larger body gets a translated 413 page).
         .route(
             "/check/upload",

@@ -2,9 +2,11 @@
 //! image as kept with it ([`crate::wallet::badge_image`]), for the signed-in holder of
 //! that badge only: anyone else gets 404. The QR code leads to the
 //! badge's public page ([`crate::wallet::badge_card`]); a badge without one has no card.
+//! With `?qr=offline` the QR code carries a card credential for the verifier's offline
+//! check page instead ([`QrChoice::Offline`]), whether or not the badge is public.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -12,7 +14,24 @@ use axum::routing::get;
 use crate::App;
 use crate::AppError;
 use crate::http::pages::{PageError, Web};
+use crate::wallet::badge_card::{CardRefused, QrChoice};
 use crate::wallet::card::{self, Card, CardError};
+
+/// The card routes' query: `qr=offline` chooses the offline QR code.
+#[derive(serde::Deserialize, Default)]
+pub struct CardQuery {
+    #[serde(default)]
+    qr: Option<String>,
+}
+
+impl CardQuery {
+    fn choice(&self) -> QrChoice {
+        match self.qr.as_deref() {
+            Some("offline") => QrChoice::Offline,
+            _ => QrChoice::Page,
+        }
+    }
+}
 
 /// Pixels per module of `qr.png`.
 const QR_PNG_SCALE: u32 = 10;
@@ -67,24 +86,49 @@ impl Output {
     }
 }
 
-async fn card_svg(app: State<App>, web: Web, id: Path<String>) -> Result<Response, PageError> {
-    respond(app, web, id, Output::CardSvg).await
+async fn card_svg(
+    app: State<App>,
+    web: Web,
+    id: Path<String>,
+    Query(q): Query<CardQuery>,
+) -> Result<Response, PageError> {
+    respond(app, web, id, Output::CardSvg, q.choice()).await
 }
 
-async fn card_pdf(app: State<App>, web: Web, id: Path<String>) -> Result<Response, PageError> {
-    respond(app, web, id, Output::CardPdf).await
+async fn card_pdf(
+    app: State<App>,
+    web: Web,
+    id: Path<String>,
+    Query(q): Query<CardQuery>,
+) -> Result<Response, PageError> {
+    respond(app, web, id, Output::CardPdf, q.choice()).await
 }
 
-async fn card_png(app: State<App>, web: Web, id: Path<String>) -> Result<Response, PageError> {
-    respond(app, web, id, Output::CardPng).await
+async fn card_png(
+    app: State<App>,
+    web: Web,
+    id: Path<String>,
+    Query(q): Query<CardQuery>,
+) -> Result<Response, PageError> {
+    respond(app, web, id, Output::CardPng, q.choice()).await
 }
 
-async fn qr_svg(app: State<App>, web: Web, id: Path<String>) -> Result<Response, PageError> {
-    respond(app, web, id, Output::QrSvg).await
+async fn qr_svg(
+    app: State<App>,
+    web: Web,
+    id: Path<String>,
+    Query(q): Query<CardQuery>,
+) -> Result<Response, PageError> {
+    respond(app, web, id, Output::QrSvg, q.choice()).await
 }
 
-async fn qr_png(app: State<App>, web: Web, id: Path<String>) -> Result<Response, PageError> {
-    respond(app, web, id, Output::QrPng).await
+async fn qr_png(
+    app: State<App>,
+    web: Web,
+    id: Path<String>,
+    Query(q): Query<CardQuery>,
+) -> Result<Response, PageError> {
+    respond(app, web, id, Output::QrPng, q.choice()).await
 }
 
 /// `GET /badges/{id}/image`: the badge's image as kept with it (an SVG cannot run script:
@@ -133,6 +177,7 @@ async fn respond(
     web: Web,
     Path(id): Path<String>,
     output: Output,
+    qr: QrChoice,
 ) -> Result<Response, PageError> {
     let here = format!(
         "/badges/{}/{}",
@@ -148,11 +193,17 @@ async fn respond(
         crate::http::pages::Lang::Ja => card::Lang::Ja,
     };
     let card = app
-        .badge_card(account, &id, lang)
+        .badge_card(account, &id, lang, qr)
         .await
         .map_err(|e| web.error(e))?
         .ok_or_else(|| web.not_found())?
-        .map_err(|refused| web.page_error(StatusCode::NOT_FOUND, refused.to_string()))?;
+        .map_err(|refused| {
+            let status = match refused {
+                CardRefused::Issuer(_) => StatusCode::BAD_GATEWAY,
+                CardRefused::NotPublic | CardRefused::NoOfflineCheck => StatusCode::NOT_FOUND,
+            };
+            web.page_error(status, refused.to_string())
+        })?;
     // Rendering is CPU work (the PDF subsets fonts, the image is rasterised).
     let bytes = tokio::task::spawn_blocking(move || output.render(&card))
         .await

@@ -677,6 +677,8 @@ struct BadgePage {
     sig: Option<share::SignatureData>,
     /// A valid badge that is private: "Make it public to share".
     private: bool,
+    /// The offline card is offered (`WALLET_OFFLINE_CHECK_URL` is set).
+    offline_card: bool,
 }
 
 /// The PIN input the offer's `tx_code` asks for.
@@ -1152,6 +1154,7 @@ async fn badge_page(
         share,
         sig,
         private,
+        offline_card: app.config.offline_check_url.is_some(),
     };
     Ok(share::with_copy_script(web.render(
         &app,

@@ -240,9 +240,9 @@ pub struct Card {
 
 /// Where things go on the card, in millimetres from the top left.
 pub(crate) mod layout {
-    /// The QR code's square, quiet zone included.
+    /// The QR code's square, quiet zone included (for a URL; a dense code grows it
+    /// leftward, [`super::QrSquare`]), vertically centred.
     pub const QR_X: f32 = 58.0;
-    pub const QR_Y: f32 = 12.5;
     pub const QR_SIDE: f32 = 30.0;
     /// The badge image's square.
     pub const IMAGE_X: f32 = 6.0;
@@ -258,6 +258,46 @@ pub(crate) mod layout {
     pub const GREY: (u8, u8, u8) = (0x55, 0x55, 0x55);
 }
 
+/// The smallest QR module the card draws, in mm: what a phone camera reads from a printed
+/// card at arm's length.
+pub const MIN_QR_MODULE_MM: f32 = 0.35;
+/// The largest QR square (quiet zone included), in mm.
+pub const MAX_QR_SIDE_MM: f32 = 36.0;
+
+/// Where the card's QR code goes (mm, quiet zone included): the 30 mm square of the
+/// layout, grown toward the left for a dense code (an offline card's proof) so its modules
+/// stay at least [`MIN_QR_MODULE_MM`], up to [`MAX_QR_SIDE_MM`]; the text column narrows
+/// by as much.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct QrSquare {
+    pub x: f32,
+    pub y: f32,
+    pub side: f32,
+}
+
+impl QrSquare {
+    /// The square for a code of `modules` modules a side, quiet zone included.
+    pub fn for_modules(modules: usize) -> QrSquare {
+        use layout::*;
+        let side = (modules as f32 * MIN_QR_MODULE_MM).clamp(QR_SIDE, MAX_QR_SIDE_MM);
+        QrSquare {
+            x: QR_X + QR_SIDE - side,
+            y: (CARD_HEIGHT_MM - side) / 2.0,
+            side,
+        }
+    }
+
+    /// The width left to the text column, left of the square with 1 mm between.
+    pub fn text_width(&self) -> f32 {
+        (self.x - 1.0 - layout::TEXT_X).min(layout::TEXT_WIDTH)
+    }
+
+    /// One module's side, in mm.
+    pub fn module_mm(&self, modules: usize) -> f32 {
+        self.side / modules.max(1) as f32
+    }
+}
+
 /// A line of text on the card: what, where (baseline, mm), how big, which colour.
 pub(crate) struct CardLine {
     pub line: text::Line,
@@ -265,10 +305,10 @@ pub(crate) struct CardLine {
     pub colour: (u8, u8, u8),
 }
 
-/// The card's text lines, laid out with the real font metrics (shared by SVG and PDF).
-pub(crate) fn card_lines(card: &Card, fonts: &text::Fonts) -> Vec<CardLine> {
+/// The card's text lines, laid out with the real font metrics (shared by SVG and PDF) in a
+/// column `w` mm wide.
+pub(crate) fn card_lines(card: &Card, fonts: &text::Fonts, w: f32) -> Vec<CardLine> {
     use layout::*;
-    let w = TEXT_WIDTH;
     let mut lines = vec![
         CardLine {
             line: text::fit(fonts, &card.holder_name, w, 5.2, 3.0),
@@ -349,6 +389,7 @@ fn card_svg_drawn(card: &Card, for_raster: bool) -> Result<String, CardError> {
     let fonts = text::Fonts::load()?;
     let qr = Qr::new(&card.public_url)?;
     let n = qr.size_with_quiet_zone();
+    let square = QrSquare::for_modules(n);
     let mut svg = String::new();
     svg.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     svg.push_str(&format!(
@@ -379,7 +420,7 @@ fn card_svg_drawn(card: &Card, for_raster: bool) -> Result<String, CardError> {
             href = xml_escape(&image.data_uri()),
         ));
     }
-    for l in card_lines(card, &fonts) {
+    for l in card_lines(card, &fonts, square.text_width()) {
         if for_raster {
             svg.push_str(&positioned_runs(
                 &l.line,
@@ -401,7 +442,7 @@ fn card_svg_drawn(card: &Card, for_raster: bool) -> Result<String, CardError> {
             text = xml_escape(&l.line.text()),
         ));
     }
-    let scale = QR_SIDE / n as f32;
+    let scale = square.side / n as f32;
     svg.push_str(&format!(
         concat!(
             "<a xlink:href=\"{url}\">",
@@ -410,9 +451,9 @@ fn card_svg_drawn(card: &Card, for_raster: bool) -> Result<String, CardError> {
             "</a>\n</svg>\n"
         ),
         url = xml_escape(&card.public_url),
-        x = num(QR_X),
-        y = num(QR_Y),
-        s = num(QR_SIDE),
+        x = num(square.x),
+        y = num(square.y),
+        s = num(square.side),
         scale = format!("{scale:.6}"),
         d = qr.path_data(),
     ));

@@ -54,7 +54,8 @@ pub(crate) fn card_pdf(card: &Card) -> Result<Vec<u8>, CardError> {
     use layout::*;
     let fonts = Fonts::load()?;
     let qr = Qr::new(&card.public_url)?;
-    let lines = super::card_lines(card, &fonts);
+    let square = super::QrSquare::for_modules(qr.size_with_quiet_zone());
+    let lines = super::card_lines(card, &fonts, square.text_width());
 
     let mut next = 1;
     let mut alloc = || {
@@ -131,10 +132,11 @@ pub(crate) fn card_pdf(card: &Card) -> Result<Vec<u8>, CardError> {
 
     // The QR code: one filled rectangle per run of dark modules, on white.
     let n = qr.size_with_quiet_zone() as f32;
-    let module = pt(QR_SIDE) / n;
-    let (qx, qy_top) = (pt(QR_X), y_pt(QR_Y));
+    let side = pt(square.side);
+    let module = side / n;
+    let (qx, qy_top) = (pt(square.x), y_pt(square.y));
     content.set_fill_rgb(1.0, 1.0, 1.0);
-    content.rect(qx, qy_top - pt(QR_SIDE), pt(QR_SIDE), pt(QR_SIDE));
+    content.rect(qx, qy_top - side, side, side);
     content.fill_nonzero();
     content.set_fill_rgb(0.0, 0.0, 0.0);
     for (x, y, len) in qr.dark_runs() {
@@ -224,12 +226,7 @@ pub(crate) fn card_pdf(card: &Card) -> Result<Vec<u8>, CardError> {
 
     let mut annot = pdf.annotation(annot_id);
     annot.subtype(AnnotationType::Link);
-    annot.rect(Rect::new(
-        qx,
-        qy_top - pt(QR_SIDE),
-        qx + pt(QR_SIDE),
-        qy_top,
-    ));
+    annot.rect(Rect::new(qx, qy_top - side, qx + side, qy_top));
     annot.border(0.0, 0.0, 0.0, None);
     annot
         .action()

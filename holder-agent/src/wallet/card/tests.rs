@@ -379,3 +379,30 @@ fn qr_alone_as_png_and_svg() {
         Err(CardError::Qr(_))
     ));
 }
+
+/// A URL's code keeps the 30 mm square; a dense one (an offline card's proof) grows it to
+/// keep 0.35 mm modules, up to 36 mm, and the text column narrows by as much.
+#[test]
+fn the_qr_square_grows_for_dense_codes_only() {
+    use super::{MAX_QR_SIDE_MM, MIN_QR_MODULE_MM, QrSquare, layout};
+    let url = QrSquare::for_modules(
+        Qr::new("https://wallet.example.org/p/Zk3mQ8vT2xLrP4sN7wB1cD")
+            .unwrap()
+            .size_with_quiet_zone(),
+    );
+    assert_eq!(
+        (url.x, url.y, url.side),
+        (layout::QR_X, 12.5, layout::QR_SIDE)
+    );
+    assert_eq!(url.text_width(), layout::TEXT_WIDTH);
+    // Version 18: 89 modules and the quiet zone.
+    let dense = QrSquare::for_modules(97);
+    assert!(dense.module_mm(97) >= MIN_QR_MODULE_MM - 1e-6, "{dense:?}");
+    assert!((dense.x + dense.side - (layout::QR_X + layout::QR_SIDE)).abs() < 1e-4);
+    assert!(dense.text_width() < layout::TEXT_WIDTH);
+    assert!(dense.y >= 0.0 && dense.y + dense.side <= super::CARD_HEIGHT_MM);
+    // Larger than the card allows: capped, modules smaller.
+    let huge = QrSquare::for_modules(185);
+    assert_eq!(huge.side, MAX_QR_SIDE_MM);
+    assert!(huge.module_mm(185) < MIN_QR_MODULE_MM);
+}

@@ -5,6 +5,7 @@
 //! (`state`, every check, the claims). A presentation request's response is checked in
 //! [`super::requests::response`] instead.
 
+pub mod card;
 pub mod input;
 
 use std::collections::BTreeMap;
@@ -74,6 +75,8 @@ pub struct BadgeCheck {
     bitstring_cache: BitstringCache,
     trusted_issuers: Vec<String>,
     clock: Clock,
+    /// The last offline snapshot and when it was made ([`card::SNAPSHOT_TTL`]).
+    snapshot: std::sync::Mutex<Option<card::OfflineSnapshot>>,
 }
 
 impl BadgeCheck {
@@ -89,6 +92,7 @@ impl BadgeCheck {
             bitstring_cache: BitstringCache::default(),
             trusted_issuers,
             clock,
+            snapshot: std::sync::Mutex::new(None),
         }
     }
 

@@ -11,6 +11,7 @@ pub mod answer;
 pub mod check;
 pub mod dc_api;
 pub mod desk;
+pub mod offline;
 pub mod request;
 pub mod result;
 pub mod switch;
