@@ -204,6 +204,7 @@ pub async fn serve_with(
 ) -> std::io::Result<()> {
     // The account emails whose first try failed are retried meanwhile.
     let outbox = tokio::spawn(mail::run(app.mailer.clone()));
+    let (db, service) = (app.store.db.clone(), app.config.service.clone());
     let (router, metrics) = match metrics {
         Some(metrics) => (
             kit::metrics::http::observe(http::router(app.clone()), &app.metrics.http),
@@ -214,7 +215,20 @@ pub async fn serve_with(
         ),
         None => (http::router(app), None),
     };
-    // The client address feeds the sign-in throttle (behind a proxy it is the proxy's).
+    // `/health`, `/ready` (not counted in the metrics), the drain on the stop signal, and
+    // the client address behind the configured proxies.
+    let readiness = kit::lifecycle::Readiness::default();
+    let router = kit::serve::behind_proxies(
+        router.merge(kit::lifecycle::probes(db, readiness.clone())),
+        &service.trusted_proxies,
+    );
+    let shutdown = kit::lifecycle::drain_after(
+        shutdown,
+        readiness,
+        std::time::Duration::from_secs(service.drain_seconds),
+    );
+    // The client address feeds the sign-in throttle (behind a proxy without
+    // `WALLET_TRUSTED_PROXIES` it is the proxy's).
     let router = router.layer(axum::extract::DefaultBodyLimit::max(
         kit::serve::DEFAULT_BODY_LIMIT,
     ));

@@ -319,6 +319,7 @@ pub async fn serve_with(
     });
     let outbox = (app.config.outbox_concurrency > 0)
         .then(|| tokio::spawn(mail::worker::run(app.clone(), app.mailer.clone())));
+    let (db, service) = (app.store.db.clone(), app.config.service.clone());
     let (router, metrics) = match metrics {
         Some(metrics) => (
             kit::metrics::http::observe(http::router(app.clone()), &app.metrics.http),
@@ -329,6 +330,18 @@ pub async fn serve_with(
         ),
         None => (http::router(app), None),
     };
+    // `/health`, `/ready` (not counted in the metrics), the drain on the stop signal, and
+    // the client address behind the configured proxies.
+    let readiness = kit::lifecycle::Readiness::default();
+    let router = kit::serve::behind_proxies(
+        router.merge(kit::lifecycle::probes(db, readiness.clone())),
+        &service.trusted_proxies,
+    );
+    let shutdown = kit::lifecycle::drain_after(
+        shutdown,
+        readiness,
+        std::time::Duration::from_secs(service.drain_seconds),
+    );
     let served = kit::serve::serve(router, listener, shutdown).await;
     if let Some(metrics) = metrics {
         metrics.abort();

@@ -86,6 +86,12 @@ pub async fn serve_with(
             }
         }
     });
+    // Results stored by other instances sharing the database wake this one's desk pages.
+    let results = tokio::spawn({
+        let (store, results) = (app.store.clone(), app.results.clone());
+        async move { store.listen_results(results).await }
+    });
+    let (db, service) = (app.store.db.clone(), app.config.service.clone());
     let (router, metrics) = match metrics {
         Some(metrics) => (
             kit::metrics::http::observe(http::router(app.clone()), &app.metrics.http),
@@ -96,11 +102,24 @@ pub async fn serve_with(
         ),
         None => (http::router(app), None),
     };
+    // `/health`, `/ready` (not counted in the metrics), the drain on the stop signal, and
+    // the client address behind the configured proxies.
+    let readiness = kit::lifecycle::Readiness::default();
+    let router = kit::serve::behind_proxies(
+        router.merge(kit::lifecycle::probes(db, readiness.clone())),
+        &service.trusted_proxies,
+    );
+    let shutdown = kit::lifecycle::drain_after(
+        shutdown,
+        readiness,
+        std::time::Duration::from_secs(service.drain_seconds),
+    );
     let served = kit::serve::serve(router, listener, shutdown).await;
     if let Some(metrics) = metrics {
         metrics.abort();
     }
     janitor.abort();
     webhooks.abort();
+    results.abort();
     served
 }
