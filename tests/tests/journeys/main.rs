@@ -26,6 +26,7 @@ mod desk_sessions;
 mod encrypted_response;
 mod file_modes;
 mod formats;
+mod instances;
 mod interop;
 mod issuance;
 mod issuer_x5c;
