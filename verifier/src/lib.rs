@@ -91,24 +91,25 @@ pub async fn serve_with(
         let (store, results) = (app.store.clone(), app.results.clone());
         async move { store.listen_results(results).await }
     });
-    let (db, service) = (app.store.db.clone(), app.config.service.clone());
+    // `/health` and `/ready` beside the service's routes (counted like them), the drain on
+    // the stop signal, and the client address behind the configured proxies.
+    let service = app.config.service.clone();
+    let readiness = kit::lifecycle::Readiness::default();
+    let routes = |app: App| {
+        let probes = kit::lifecycle::probes(app.store.db.clone(), readiness.clone());
+        http::router(app).merge(probes)
+    };
     let (router, metrics) = match metrics {
         Some(metrics) => (
-            kit::metrics::http::observe(http::router(app.clone()), &app.metrics.http),
+            kit::metrics::http::observe(routes(app.clone()), &app.metrics.http),
             Some(kit::serve::spawn_metrics(
                 http::metrics::router(app),
                 metrics,
             )),
         ),
-        None => (http::router(app), None),
+        None => (routes(app), None),
     };
-    // `/health`, `/ready` (not counted in the metrics), the drain on the stop signal, and
-    // the client address behind the configured proxies.
-    let readiness = kit::lifecycle::Readiness::default();
-    let router = kit::serve::behind_proxies(
-        router.merge(kit::lifecycle::probes(db, readiness.clone())),
-        &service.trusted_proxies,
-    );
+    let router = kit::serve::behind_proxies(router, &service.trusted_proxies);
     let shutdown = kit::lifecycle::drain_after(
         shutdown,
         readiness,
