@@ -518,6 +518,49 @@ async fn two_instances_behind_haproxy_survive_a_killed_instance_in_each_flow() {
         }
     }
 
+    // 0. Behind HAProxy the token throttle counts per client: a client (127.0.0.2) that
+    //    sends wrong admin tokens, each with a made-up X-Forwarded-For, is refused (429)
+    //    by both instances, and another client (127.0.0.3) with the right token is not.
+    let from = |ip: &str| {
+        reqwest::Client::builder()
+            .no_proxy()
+            .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap()
+    };
+    let (attacker, other) = (from("127.0.0.2"), from("127.0.0.3"));
+    let mut refused_in_a_row = 0;
+    for i in 0..60 {
+        let r = attacker
+            .get(format!("{issuer}/admin/outbox"))
+            .bearer_auth("wrong-token")
+            .header("x-forwarded-for", format!("198.51.100.{i}"))
+            .send()
+            .await
+            .unwrap();
+        match r.status().as_u16() {
+            429 => refused_in_a_row += 1,
+            401 => refused_in_a_row = 0,
+            other => panic!("a wrong token answered {other}"),
+        }
+        if refused_in_a_row == 4 {
+            break;
+        }
+    }
+    assert_eq!(
+        refused_in_a_row, 4,
+        "the attacker was throttled by both instances"
+    );
+    for _ in 0..4 {
+        let r = other
+            .get(format!("{issuer}/admin/outbox"))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "another client is not throttled");
+    }
+
     // 1. Issuance: 60 flows, 6 wallets at once; issuer-1 is killed after 20.
     let ach = admin(
         &http,
