@@ -164,8 +164,35 @@ impl Deployed {
         };
         if !clean {
             let _ = self.script.kill().await;
+            self.kill_instances();
         }
         akashi::drop_pg_schemas(&self.database_url, &self.schemas).await;
         clean
+    }
+
+    /// SIGKILL to every process run.sh started (its pid files), when run.sh itself could
+    /// not stop them.
+    fn kill_instances(&self) {
+        let Ok(dir) = std::fs::read_dir(self._dir.path().join("run/pids")) else {
+            return;
+        };
+        for file in dir.flatten() {
+            if let Ok(pid) = std::fs::read_to_string(file.path()) {
+                let _ = std::process::Command::new("kill")
+                    .args(["-9", pid.trim()])
+                    .status();
+            }
+        }
+    }
+}
+
+impl Drop for Deployed {
+    /// A deployment dropped without [`Deployed::stop`] (a failed run) leaves nothing
+    /// running.
+    fn drop(&mut self) {
+        if matches!(self.script.try_wait(), Ok(None)) {
+            let _ = self.script.start_kill();
+            self.kill_instances();
+        }
     }
 }
