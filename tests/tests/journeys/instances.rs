@@ -1057,8 +1057,9 @@ async fn a_thousand_badges_across_two_issuers_one_killed_and_the_monitor_counts_
     let retried = LOST.swap(0, Ordering::SeqCst);
     d.wait_restarted(&http, "issuer-1", killed).await;
 
-    // What the database holds: one credential per issued offer, never two.
-    let mut credentials = Vec::new();
+    // What the database holds: one credential per issued offer, never two; `delivered`:
+    // those the wallets received.
+    let (mut stored, mut delivered, mut credential_lost) = (0, Vec::new(), 0);
     for (id, flow) in &offers {
         let state = admin(
             &http,
@@ -1073,17 +1074,20 @@ async fn a_thousand_badges_across_two_issuers_one_killed_and_the_monitor_counts_
             "offer {id} issued {} badges",
             issued.len()
         );
-        if matches!(flow, Flow::Issued) {
-            assert_eq!(issued.len(), 1, "{state}");
-        }
-        if let Some(c) = issued.first() {
-            credentials.push(c["id"].as_str().unwrap().to_owned());
+        stored += issued.len();
+        match flow {
+            Flow::Issued => {
+                assert_eq!(issued.len(), 1, "{state}");
+                delivered.push(issued[0]["id"].as_str().unwrap().to_owned());
+            }
+            Flow::AnswerLost("credential") => credential_lost += 1,
+            Flow::AnswerLost(_) => {}
         }
     }
-    // 100 revoked, through both instances, none of them lost.
-    for id in credentials
+    // 100 of the delivered badges revoked, through both instances, none of them lost.
+    for id in delivered
         .iter()
-        .step_by(credentials.len() / REVOKED)
+        .step_by(delivered.len() / REVOKED)
         .take(REVOKED)
     {
         let r = http
@@ -1126,14 +1130,26 @@ async fn a_thousand_badges_across_two_issuers_one_killed_and_the_monitor_counts_
         String::from_utf8_lossy(&out.stderr)
     );
     let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
-    assert_eq!(report["totals"]["issued"], credentials.len(), "{report}");
+    // Every delivered badge is in the log. A credential whose answer died with the killed
+    // instance may be stored yet not logged (the issuer appends after signing, before
+    // answering: "a crash in between loses an undelivered credential, never an entry"),
+    // so the log holds between the delivered and the stored, and the difference is only
+    // among the flows that lost their credential's answer.
+    let logged = report["totals"]["issued"].as_u64().unwrap() as usize;
+    assert!(
+        (delivered.len()..=stored).contains(&logged),
+        "logged {logged}, delivered {}, stored {stored}: {report}",
+        delivered.len()
+    );
+    assert!(stored - logged <= credential_lost, "{report}");
     assert_eq!(report["totals"]["revoked"], REVOKED, "{report}");
-    assert_eq!(report["size"], credentials.len() + REVOKED, "{report}");
+    assert_eq!(report["size"], logged + REVOKED, "{report}");
     assert_eq!(report["status_without_issuance"], json!([]), "{report}");
-    assert_eq!(report["by_achievement"][&ach]["issued"], credentials.len());
+    assert_eq!(report["by_achievement"][&ach]["issued"], logged);
+    assert_eq!(report["by_achievement"][&ach]["revoked"], REVOKED);
     eprintln!(
-        "tlog: {BADGES} flows across two issuers, issuer-1 killed after 400 ({retried} requests retried); {} badges issued, {REVOKED} revoked; the monitor verified {} entries and counted the same",
-        credentials.len(),
+        "tlog: {BADGES} flows across two issuers, issuer-1 killed after 400 ({retried} requests retried); {} badges delivered, {stored} stored, {logged} logged, {REVOKED} revoked; the monitor verified {} entries",
+        delivered.len(),
         report["size"]
     );
     let mut d = d;
