@@ -241,20 +241,35 @@ impl Drop for Deployment {
     }
 }
 
-/// Requests whose answer was lost, over the whole run (reported).
-static LOST: AtomicUsize = AtomicUsize::new(0);
+/// Requests whose answer was lost, by origin (each test has its own HAProxy ports, and
+/// tests run at once in one process).
+static LOST: std::sync::Mutex<std::collections::BTreeMap<String, usize>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
 
 /// A POST or GET whose answer did not come (connection cut, or HAProxy's 502/503/504 for
 /// an instance that died with the request): a wallet tries again.
 fn lost(r: &Result<reqwest::Response, reqwest::Error>) -> bool {
-    let lost = match r {
-        Err(_) => true,
-        Ok(r) => matches!(r.status().as_u16(), 502..=504),
+    let (lost, url) = match r {
+        Err(e) => (true, e.url()),
+        Ok(r) => (matches!(r.status().as_u16(), 502..=504), Some(r.url())),
     };
-    if lost {
-        LOST.fetch_add(1, Ordering::SeqCst);
+    if lost
+        && let Some(url) = url
+        && let Ok(mut counts) = LOST.lock()
+    {
+        *counts
+            .entry(url.origin().ascii_serialization())
+            .or_default() += 1;
     }
     lost
+}
+
+/// How many answers from `front` (an origin) were lost since the last call.
+fn take_lost(front: &str) -> usize {
+    LOST.lock()
+        .ok()
+        .and_then(|mut counts| counts.remove(front))
+        .unwrap_or(0)
 }
 
 async fn body(r: reqwest::Response) -> (u16, Value) {
@@ -663,7 +678,7 @@ async fn two_instances_behind_haproxy_survive_a_killed_instance_in_each_flow() {
     );
     eprintln!(
         "issuance: {FLOWS} flows, issuer-1 killed after 20; {} requests retried, {} flows completed, {answer_lost} with a step used up by a lost answer, none issued twice",
-        LOST.swap(0, Ordering::SeqCst),
+        take_lost(issuer),
         FLOWS - answer_lost
     );
     d.wait_restarted(&http, "issuer-1", killed).await;
@@ -788,7 +803,7 @@ async fn two_instances_behind_haproxy_survive_a_killed_instance_in_each_flow() {
     assert!(unanswered <= VERIFIERS, "{unanswered} answers lost");
     eprintln!(
         "presentation: {PRESENTATIONS} round trips, verifier-2 killed after 10; {unanswered} answer(s) lost with it, {} API requests retried, no stored result lost",
-        LOST.swap(0, Ordering::SeqCst)
+        take_lost(verifier) + take_lost(wallet)
     );
 
     // 3. Bulk import of 10,000 rows, sent to issuer-2, killed once 2,000 are in and mail
@@ -1054,7 +1069,7 @@ async fn a_thousand_badges_across_two_issuers_one_killed_and_the_monitor_counts_
         offers.extend(w.await.unwrap());
     }
     assert_eq!(offers.len(), BADGES);
-    let retried = LOST.swap(0, Ordering::SeqCst);
+    let retried = take_lost(&issuer);
     d.wait_restarted(&http, "issuer-1", killed).await;
 
     // What the database holds: one credential per issued offer, never two; `delivered`:
