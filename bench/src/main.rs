@@ -12,6 +12,9 @@
 //!   RSS is read from /proc. With `--metrics` (in process), each service serves its
 //!   Prometheus metrics on a loopback port of its own, so every request goes through the
 //!   metrics layer; the issuer's and the verifier's counters are printed after the run.
+//!   With `--instances N` (PostgreSQL only), `deploy/run.sh N` starts N instances of each
+//!   service (the `akashi` launcher next to this binary, or `AKASHI_BIN_DIR`) with HAProxy
+//!   in front, and the clients go through HAProxy ([`bench::deploy`]).
 //! - `bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url …]
 //!   [--processes]` imports N recipients from one CSV through the admin API and waits
 //!   until a real SMTP server on loopback (ours, [`bench::smtp_sink`]) accepted every
@@ -252,7 +255,39 @@ fn load_scenario(scenario: &str, args: &[String]) {
     };
     let database_url = database_url(args);
     let processes = args.iter().any(|a| a == "--processes");
+    let instances: usize = flag(args, "--instances", 0);
     runtime().block_on(async {
+        if instances > 0 {
+            let launcher = bench::procs::bin_dir().join("akashi");
+            let deployed = match bench::deploy::Deployed::start(
+                instances,
+                database_url.as_deref().unwrap_or_default(),
+                &launcher,
+            )
+            .await
+            {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("starting the deployment failed: {e}");
+                    std::process::exit(1);
+                }
+            };
+            let report = match scenario {
+                "issuance" => bench::load::issuance_at(&deployed.issuer, load).await,
+                _ => bench::load::presentation_at(&deployed.issuer, &deployed.verifier, load).await,
+            };
+            print_load_report(
+                report,
+                &format!(
+                    "PostgreSQL, {instances} instance(s) per service behind HAProxy (deploy/run.sh)"
+                ),
+                load.clients,
+            );
+            if !deployed.stop().await {
+                eprintln!("deploy/run.sh did not stop cleanly on SIGTERM");
+            }
+            return;
+        }
         if processes {
             let on = if database_url.is_some() {
                 "PostgreSQL"
@@ -633,7 +668,7 @@ fn main() {
         Some("console") => console_scenario(&args),
         _ => {
             eprintln!(
-                "usage: bench crypto [--iterations N]\n       bench issuance|presentation [--clients N] [--flows N] [--seconds S] [--database-url URL] [--processes | --metrics]\n       bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url URL] [--processes]\n       bench pending [--posts N] [--bytes B]\n       bench scan [--rounds N] [--side PX]\n       bench console [--registrations N] [--requests N] [--database-url URL]\n       bench verify [--iterations N]"
+                "usage: bench crypto [--iterations N]\n       bench issuance|presentation [--clients N] [--flows N] [--seconds S] [--database-url URL] [--processes | --metrics | --instances N]\n       bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url URL] [--processes]\n       bench pending [--posts N] [--bytes B]\n       bench scan [--rounds N] [--side PX]\n       bench console [--registrations N] [--requests N] [--database-url URL]\n       bench verify [--iterations N]"
             );
             std::process::exit(2);
         }

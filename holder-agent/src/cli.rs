@@ -99,7 +99,7 @@ pub async fn run(config: Config, command: Command) -> Result<(), AppError> {
                 "issuers trust this wallet's attestations with ISSUER_WALLET_PROVIDERS={}",
                 app.wallet_provider_setting()
             );
-            crate::serve(app, listener, kit::serve::ctrl_c())
+            crate::serve(app, listener, kit::lifecycle::stop_signal())
                 .await
                 .map_err(|e| AppError::Internal(e.to_string()))
         }

@@ -204,17 +204,32 @@ pub async fn serve_with(
 ) -> std::io::Result<()> {
     // The account emails whose first try failed are retried meanwhile.
     let outbox = tokio::spawn(mail::run(app.mailer.clone()));
+    // `/health` and `/ready` beside the service's routes (counted like them), the drain on
+    // the stop signal, and the client address behind the configured proxies.
+    let service = app.config.service.clone();
+    let readiness = kit::lifecycle::Readiness::default();
+    let routes = |app: App| {
+        let probes = kit::lifecycle::probes(app.store.db.clone(), readiness.clone());
+        http::router(app).merge(probes)
+    };
     let (router, metrics) = match metrics {
         Some(metrics) => (
-            kit::metrics::http::observe(http::router(app.clone()), &app.metrics.http),
+            kit::metrics::http::observe(routes(app.clone()), &app.metrics.http),
             Some(kit::serve::spawn_metrics(
                 http::metrics::router(app),
                 metrics,
             )),
         ),
-        None => (http::router(app), None),
+        None => (routes(app), None),
     };
-    // The client address feeds the sign-in throttle (behind a proxy it is the proxy's).
+    let router = kit::serve::behind_proxies(router, &service.trusted_proxies);
+    let shutdown = kit::lifecycle::drain_after(
+        shutdown,
+        readiness,
+        std::time::Duration::from_secs(service.drain_seconds),
+    );
+    // The client address feeds the sign-in throttle (behind a proxy without
+    // `WALLET_TRUSTED_PROXIES` it is the proxy's).
     let router = router.layer(axum::extract::DefaultBodyLimit::max(
         kit::serve::DEFAULT_BODY_LIMIT,
     ));

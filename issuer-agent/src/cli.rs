@@ -964,7 +964,7 @@ pub async fn main_with(config: Config, command: Option<Command>) -> Result<(), A
                 "issuer agent on {} (issuer id {})",
                 config.service.listen, app.issuer_id
             );
-            crate::serve(app, listener, kit::serve::ctrl_c())
+            crate::serve(app, listener, kit::lifecycle::stop_signal())
                 .await
                 .map_err(|e| AppError::Internal(e.to_string()))
         }

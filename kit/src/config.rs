@@ -17,6 +17,8 @@ pub use protocol::secret::Secret;
 /// | `seal_key: Option<Secret>` | `--<long>-seal-key` | `<ENV>_SEAL_KEY` | none: `<data dir>/<long>-seal.key` |
 /// | the API token, when named: `Option<Secret>` | `--<long>-<token long>` | `<ENV>_<TOKEN ENV>` | none |
 /// | `data_dir: PathBuf` | `--<long>-data-dir` | `<ENV>_DATA_DIR` | `data` |
+/// | `drain_seconds: u64` | `--<long>-drain-seconds` | `<ENV>_DRAIN_SECONDS` | 0 |
+/// | `trusted_proxies: Vec<IpAddr>` | `--<long>-trusted-proxies` | `<ENV>_TRUSTED_PROXIES` (comma-separated) | none |
 ///
 /// in that order (the order of `--help`), and `for_dir`, `seal_key_file` and `seal_key`.
 /// The public URL's, the seal key's and the token's help are the doc comments given; the
@@ -125,6 +127,24 @@ macro_rules! service_flags {
                 default_value = "data"
             )]
             pub data_dir: ::std::path::PathBuf,
+            /// Seconds between the stop signal (SIGTERM or Ctrl-C) and closing the
+            /// listener: `/ready` answers 503 meanwhile, so a load balancer stops sending
+            /// new requests; then the requests in flight are finished and the process ends.
+            #[arg(
+                long = concat!($long, "-drain-seconds"),
+                env = concat!($env, "_DRAIN_SECONDS"),
+                default_value_t = 0
+            )]
+            pub drain_seconds: u64,
+            /// Addresses of reverse proxies (load balancers) in front of this service,
+            /// comma-separated: a request from one of them is taken to come from the last
+            /// address its `X-Forwarded-For` names (the token throttles count per client).
+            #[arg(
+                long = concat!($long, "-trusted-proxies"),
+                env = concat!($env, "_TRUSTED_PROXIES"),
+                value_delimiter = ','
+            )]
+            pub trusted_proxies: Vec<::std::net::IpAddr>,
         }
 
         impl $name {
@@ -144,6 +164,8 @@ macro_rules! service_flags {
                     seal_key: None,
                     $($token: None,)?
                     data_dir,
+                    drain_seconds: 0,
+                    trusted_proxies: Vec::new(),
                 }
             }
 

@@ -270,6 +270,15 @@ impl Db {
         }
     }
 
+    /// `SELECT 1`: whether the database answers (the readiness probe,
+    /// [`crate::lifecycle::ready`]).
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        with_db!(self, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .map(|_| ()))
+    }
+
     /// Closes every connection.
     pub async fn close(&self) {
         match self {

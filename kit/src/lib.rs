@@ -1,6 +1,7 @@
 //! Akashi's service kit: what the three services need to run beside the protocols of
 //! `protocol`: the flags every service has (`config`), the database pools and migrations
-//! (`db`), serving and problem+json answers (`serve`), the guarded HTTP client every
+//! (`db`), serving and problem+json answers (`serve`), the health probes, stop signals
+//! and drain (`lifecycle`), the guarded HTTP client every
 //! stranger's URL goes through (`fetch`), throttles (`throttle`), the verification core's
 //! network (`network_sources`), the OpenAPI problem schemas (`openapi`), the web helpers:
 //! escaping, bearer tokens, cookies, the pages' language (`web`), QR codes in uploaded
@@ -12,6 +13,7 @@
 pub mod config;
 pub mod db;
 pub mod fetch;
+pub mod lifecycle;
 pub mod logs;
 #[cfg(feature = "mail")]
 pub mod mail;

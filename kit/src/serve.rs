@@ -42,11 +42,6 @@ pub fn spawn_metrics(router: Router, listener: TcpListener) -> tokio::task::Join
     })
 }
 
-/// Resolves on Ctrl-C (SIGINT): the `shutdown` of a service run from its command line.
-pub async fn ctrl_c() {
-    let _ = tokio::signal::ctrl_c().await;
-}
-
 /// A listen address that cannot be bound.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot listen on {addr}: {source}")]
@@ -78,6 +73,58 @@ pub fn client_ip(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr
     extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|ci| ci.0.ip())
+}
+
+/// `router` behind the reverse proxies at `trusted` (`<SERVICE>_TRUSTED_PROXIES`): a
+/// request whose peer is one of them is taken to come from the last address of its
+/// `X-Forwarded-For` (the one the proxy appended; what the client wrote before it is not
+/// believed), so [`client_ip`] and the token throttles see the client, not the proxy. A
+/// request from any other peer keeps its peer address, whatever headers it sends.
+pub fn behind_proxies(router: Router, trusted: &[std::net::IpAddr]) -> Router {
+    if trusted.is_empty() {
+        return router;
+    }
+    let trusted: std::sync::Arc<[std::net::IpAddr]> = trusted.into();
+    router.layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| {
+            let trusted = trusted.clone();
+            async move {
+                let (mut parts, body) = req.into_parts();
+                forwarded_client(&mut parts.extensions, &parts.headers, &trusted);
+                next.run(axum::extract::Request::from_parts(parts, body))
+                    .await
+            }
+        },
+    ))
+}
+
+/// Replaces the peer address in `extensions` with the last `X-Forwarded-For` address when
+/// the peer is one of the `trusted` proxies.
+fn forwarded_client(
+    extensions: &mut axum::http::Extensions,
+    headers: &axum::http::HeaderMap,
+    trusted: &[std::net::IpAddr],
+) {
+    use axum::extract::ConnectInfo;
+    let Some(peer) = extensions
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0)
+    else {
+        return;
+    };
+    if !trusted.contains(&peer.ip()) {
+        return;
+    }
+    let client = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .next_back()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|last| last.trim().parse::<std::net::IpAddr>().ok());
+    if let Some(ip) = client {
+        extensions.insert(ConnectInfo(std::net::SocketAddr::new(ip, 0)));
+    }
 }
 
 /// Extractor: the peer's address, as [`client_ip`] finds it.
@@ -219,6 +266,47 @@ mod tests {
     #[allow(dead_code)]
     struct Item {
         value: u32,
+    }
+
+    fn peer(ip: &str) -> axum::http::Extensions {
+        let mut e = axum::http::Extensions::new();
+        e.insert(axum::extract::ConnectInfo(std::net::SocketAddr::new(
+            ip.parse().unwrap(),
+            40000,
+        )));
+        e
+    }
+
+    fn forwarded(values: &[&str]) -> axum::http::HeaderMap {
+        let mut h = axum::http::HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn a_trusted_proxy_names_the_client_by_its_last_forwarded_address() {
+        let proxy: std::net::IpAddr = "10.0.0.2".parse().unwrap();
+        // The client wrote its own X-Forwarded-For; the proxy appended the real address.
+        let mut e = peer("10.0.0.2");
+        forwarded_client(&mut e, &forwarded(&["1.2.3.4", "198.51.100.7"]), &[proxy]);
+        assert_eq!(client_ip(&e), Some("198.51.100.7".parse().unwrap()));
+        let mut e = peer("10.0.0.2");
+        forwarded_client(&mut e, &forwarded(&["1.2.3.4, 198.51.100.8"]), &[proxy]);
+        assert_eq!(client_ip(&e), Some("198.51.100.8".parse().unwrap()));
+    }
+
+    #[test]
+    fn an_untrusted_peer_cannot_choose_its_address() {
+        let proxy: std::net::IpAddr = "10.0.0.2".parse().unwrap();
+        let mut e = peer("203.0.113.9");
+        forwarded_client(&mut e, &forwarded(&["198.51.100.7"]), &[proxy]);
+        assert_eq!(client_ip(&e), Some("203.0.113.9".parse().unwrap()));
+        // A trusted proxy's garbage header leaves the proxy's address.
+        let mut e = peer("10.0.0.2");
+        forwarded_client(&mut e, &forwarded(&["not-an-address"]), &[proxy]);
+        assert_eq!(client_ip(&e), Some(proxy));
     }
 
     #[test]

@@ -278,7 +278,7 @@ async fn witness(args: WitnessArgs) -> Result<(), String> {
     kit::serve::serve(
         std::sync::Arc::new(service).router(),
         listener,
-        kit::serve::ctrl_c(),
+        kit::lifecycle::stop_signal(),
     )
     .await
     .map_err(|e| e.to_string())
@@ -338,7 +338,7 @@ async fn run_all(config: StackConfig) -> Result<(), String> {
          \nCtrl-C stops the services.",
         request.openid4vp_uri, request.id, stack.verifier.app.config.request_ttl, stack.issuer.url,
     );
-    let _ = tokio::signal::ctrl_c().await;
+    kit::lifecycle::stop_signal().await;
     stack.stop().await;
     Ok(())
 }

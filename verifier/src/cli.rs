@@ -110,7 +110,7 @@ pub async fn run(config: Config, command: Option<Command>) -> Result<(), Error> 
                 "verifier on {} (client_id {})",
                 config.service.listen, app.client_id
             );
-            crate::serve(app, listener, kit::serve::ctrl_c())
+            crate::serve(app, listener, kit::lifecycle::stop_signal())
                 .await
                 .map_err(|e| Error::Internal(e.to_string()))
         }

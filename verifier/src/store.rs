@@ -7,6 +7,10 @@ use kit::{with_db, with_db_write};
 use protocol::keys::seal::SealKey;
 use protocol::keys::{Alg, SigningKey};
 
+/// The PostgreSQL notification channel of stored results (payload: the request id), so
+/// the desk page of a request waiting on one instance learns of a result another stored.
+pub const RESULTS_CHANNEL: &str = "akashi_verifier_results";
+
 static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -319,7 +323,7 @@ impl Store {
         response_code_hash: Option<&str>,
         now: i64,
     ) -> Result<(), StoreError> {
-        with_db_write!(&self.db, |pool| {
+        let stored = with_db_write!(&self.db, |pool| {
             sqlx::query(
                 "UPDATE requests SET result = $2, response_code_hash = $3, \
                  webhook_next_at = CASE WHEN webhook_url IS NULL THEN NULL ELSE $4 END \
@@ -333,7 +337,53 @@ impl Store {
             .await?
             .rows_affected()
         });
+        // Every instance's open desk pages for this request wake ([`Store::listen_results`]).
+        if let (1, Db::Postgres(pool)) = (stored, &self.db) {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(RESULTS_CHANNEL)
+                .bind(id)
+                .execute(pool)
+                .await?;
+        }
         Ok(())
+    }
+
+    /// On PostgreSQL: forwards the id of every result stored by any instance sharing the
+    /// database (`LISTEN` on [`RESULTS_CHANNEL`]) to `results`, where the desk's event
+    /// streams wait; reconnects after a lost connection. Returns at once on SQLite (one
+    /// instance per database file: the local channel is told directly). Runs until
+    /// aborted.
+    pub async fn listen_results(&self, results: tokio::sync::broadcast::Sender<String>) {
+        let Db::Postgres(pool) = &self.db else {
+            return;
+        };
+        loop {
+            let mut listener = match sqlx::postgres::PgListener::connect_with(pool).await {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!(error = %e, "LISTEN for results: cannot connect; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            if let Err(e) = listener.listen(RESULTS_CHANNEL).await {
+                tracing::warn!(error = %e, "LISTEN for results failed; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                continue;
+            }
+            loop {
+                match listener.recv().await {
+                    Ok(n) => {
+                        // No receiver (no page open) is not an error.
+                        let _ = results.send(n.payload().to_owned());
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "LISTEN for results lost; reconnecting");
+                        break;
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -517,6 +567,80 @@ mod tests {
             webhook_next_at: None,
             webhook_delivered_at: None,
             webhook_last_error: None,
+        }
+    }
+
+    /// Two instances on one PostgreSQL schema: a result the one stores wakes the other's
+    /// desk pages at once (NOTIFY), not at their next re-read; a second store of the same
+    /// result (a replay) notifies nobody.
+    #[tokio::test]
+    async fn a_result_stored_by_one_instance_wakes_the_other() {
+        let Some(url) = std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        else {
+            eprintln!("skipped: LISTEN/NOTIFY is PostgreSQL's (TEST_DATABASE_URL unset)");
+            return;
+        };
+        let schema = format!("t{}_verifier_notify", uuid::Uuid::new_v4().simple());
+        let a = Store::connect(&url, Some(&schema)).await.unwrap();
+        let b = Store::connect(&url, Some(&schema)).await.unwrap();
+        let (tx, mut rx) = tokio::sync::broadcast::channel(16);
+        let listening = tokio::spawn({
+            let b = b.clone();
+            async move { b.listen_results(tx).await }
+        });
+        let id = format!("r-{}", uuid::Uuid::new_v4().simple());
+        a.insert_request(&row(&id, &format!("s-{id}"), 2000))
+            .await
+            .unwrap();
+        // The listener is up once a notification of ours comes back.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        let probe = format!("probe-{id}");
+        loop {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(RESULTS_CHANNEL)
+                .bind(&probe)
+                .execute(match &a.db {
+                    Db::Postgres(p) => p,
+                    Db::Sqlite(_) => unreachable!(),
+                })
+                .await
+                .unwrap();
+            if let Ok(Ok(got)) =
+                tokio::time::timeout(std::time::Duration::from_millis(200), rx.recv()).await
+                && got == probe
+            {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "LISTEN never started"
+            );
+        }
+        while rx.try_recv().is_ok() {}
+        a.store_result(&id, "{}", None, 1500).await.unwrap();
+        let got = tokio::time::timeout(std::time::Duration::from_secs(1), rx.recv())
+            .await
+            .expect("notified within 1 s")
+            .unwrap();
+        assert_eq!(got, id);
+        a.store_result(&id, "{}", None, 1501).await.unwrap();
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(300), rx.recv())
+                .await
+                .is_err(),
+            "a result already stored is not announced again"
+        );
+        listening.abort();
+        a.db.close().await;
+        b.db.close().await;
+        if let Ok(mut c) = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await {
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP SCHEMA IF EXISTS {schema} CASCADE"
+            )))
+            .execute(&mut c)
+            .await;
         }
     }
 

@@ -1,4 +1,4 @@
-//! The wallet's JSON API (bearer token per account) and `/health`. Handlers parse, make one
+//! The wallet's JSON API (bearer token per account). Handlers parse, make one
 //! domain call and respond; errors map in [`super::error`].
 
 use std::net::SocketAddr;
@@ -14,10 +14,9 @@ use serde_json::{Value, json};
 use crate::AppError;
 use crate::{Account, App};
 
-/// The JSON API and `/health`.
+/// The JSON API (`/health` and `/ready` are [`kit::lifecycle::probes`]).
 pub fn router() -> Router<App> {
     Router::new()
-        .route("/health", get(health))
         .route("/api/register", post(register))
         .route("/api/accept", post(accept))
         .route("/api/credentials", get(credentials))
@@ -54,10 +53,6 @@ impl FromRequestParts<App> for Holder {
 /// Parses a JSON body into `T`, naming the member at fault.
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     kit::serve::parse_json_body(body).map_err(|e| AppError::bad_request(&e.field, e.message))
-}
-
-async fn health() -> Json<Value> {
-    Json(json!({"status": "ok"}))
 }
 
 #[derive(Deserialize)]

@@ -137,6 +137,12 @@ impl<R: Row> Outbox<R> {
     /// Claims up to `limit` due messages until `lease_until` under the token `claim`,
     /// oldest due first; a message claimed by a worker that died is claimable again once
     /// its lease ran out. Counts the attempt at claim time, so a crash mid-send counts.
+    /// On PostgreSQL the due rows are picked `FOR UPDATE SKIP LOCKED`, once, in a
+    /// materialized CTE (an `IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)` may be evaluated
+    /// again by the plan and take more than `n`): workers of several instances claiming at
+    /// once each take different messages instead of queueing on the same rows' locks. The
+    /// outer conditions are checked again either way, so a message is claimed by one worker
+    /// at a time.
     pub async fn claim(
         &self,
         db: &Db,
@@ -146,14 +152,23 @@ impl<R: Row> Outbox<R> {
         limit: i64,
     ) -> Result<Vec<R>, sqlx::Error> {
         let (table, columns) = (self.table, self.columns);
-        let sql = format!(
+        let due = format!(
+            "SELECT id FROM {table} WHERE sent_at IS NULL AND next_attempt_at <= $3 \
+             AND (claimed_until IS NULL OR claimed_until <= $3) \
+             ORDER BY next_attempt_at, id LIMIT $4"
+        );
+        let update = format!(
             "UPDATE {table} SET claim = $1, claimed_until = $2, attempts = attempts + 1 \
-             WHERE id IN (SELECT id FROM {table} WHERE sent_at IS NULL AND next_attempt_at <= $3 \
-                          AND (claimed_until IS NULL OR claimed_until <= $3) \
-                          ORDER BY next_attempt_at, id LIMIT $4) \
+             WHERE id IN (SELECT id FROM due) \
                AND sent_at IS NULL AND (claimed_until IS NULL OR claimed_until <= $3) \
              RETURNING {columns}"
         );
+        let sql = match db {
+            Db::Postgres(_) => {
+                format!("WITH due AS MATERIALIZED ({due} FOR UPDATE SKIP LOCKED) {update}")
+            }
+            Db::Sqlite(_) => format!("WITH due AS ({due}) {update}"),
+        };
         with_db_write!(db, |pool| sqlx::query_as::<_, R>(sqlx::AssertSqlSafe(
             sql.clone()
         ))
@@ -381,6 +396,71 @@ pub(crate) mod tests {
         assert_eq!(retry_at(1, 100), 130);
         assert_eq!(retry_at(MAX_ATTEMPTS - 1, 100), 3700);
         assert_eq!(retry_at(MAX_ATTEMPTS, 100), NEVER);
+    }
+
+    #[tokio::test]
+    async fn concurrent_claimers_never_take_the_same_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = test_db(dir.path()).await;
+        let ids: Vec<String> = (0..200).map(|i| format!("c{i:03}")).collect();
+        insert(&db, &ids.iter().map(String::as_str).collect::<Vec<_>>(), 10).await;
+        let workers = (0..8).map(|w| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let got = OUTBOX
+                        .claim(&db, &format!("w{w}"), 10, 1000, 7)
+                        .await
+                        .unwrap();
+                    assert!(got.len() <= 7, "a claim took {} of at most 7", got.len());
+                    if got.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(got.into_iter().map(|r| r.id));
+                }
+            })
+        });
+        let mut claimed = Vec::new();
+        for w in workers {
+            claimed.extend(w.await.unwrap());
+        }
+        let n = claimed.len();
+        claimed.sort();
+        claimed.dedup();
+        assert_eq!(claimed.len(), n, "a message was claimed twice");
+        assert_eq!(claimed, ids, "every message was claimed");
+    }
+
+    /// On PostgreSQL a row another transaction holds locked (another instance claiming it
+    /// this instant) is skipped, not waited for.
+    #[tokio::test]
+    async fn a_locked_row_is_skipped_not_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = test_db(dir.path()).await;
+        let Db::Postgres(pool) = &db else {
+            eprintln!("skipped: row locks are PostgreSQL's (TEST_DATABASE_URL unset)");
+            return;
+        };
+        insert(&db, &["l1", "l2"], 10).await;
+        let mut holder = pool.begin().await.unwrap();
+        sqlx::query("SELECT id FROM test_outbox WHERE id = 'l1' FOR UPDATE")
+            .execute(&mut *holder)
+            .await
+            .unwrap();
+        let got = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            OUTBOX.claim(&db, "w", 10, 70, 10),
+        )
+        .await
+        .expect("the claim does not wait for the locked row")
+        .unwrap();
+        let ids: Vec<&str> = got.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["l2"]);
+        holder.rollback().await.unwrap();
+        let got = OUTBOX.claim(&db, "w", 10, 70, 10).await.unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].id, "l1");
     }
 
     #[tokio::test]

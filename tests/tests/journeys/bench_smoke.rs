@@ -108,3 +108,46 @@ async fn services_run_as_processes_and_report_their_memory() {
         );
     }
 }
+
+/// `bench issuance|presentation --instances 2`: `deploy/run.sh 2` with HAProxy in front,
+/// the scenarios through it, then a clean stop (PostgreSQL only).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "heavy: run by ./test (deploy/run.sh with 2 instances of each service and HAProxy)"]
+async fn scenarios_run_through_haproxy_with_two_instances_each() {
+    let Some(database_url) = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!("skipped: --instances needs PostgreSQL; set TEST_DATABASE_URL");
+        return;
+    };
+    let launcher = std::path::PathBuf::from(env!("CARGO_BIN_EXE_akashi-launcher"));
+    // SQLite is refused with a reason, before anything starts.
+    let refused = bench::deploy::Deployed::start(2, "sqlite://x.db", &launcher).await;
+    assert!(
+        matches!(refused, Err(bench::deploy::DeployError::NeedsPostgres)),
+        "{:?}",
+        refused.err()
+    );
+    let d = bench::deploy::Deployed::start(2, &database_url, &launcher)
+        .await
+        .expect("deploy/run.sh starts");
+    assert_eq!(d.instances, 2);
+    let issuance = load::issuance_at(&d.issuer, SMOKE).await.expect("prepared");
+    assert_eq!(
+        (issuance.completed, issuance.errors),
+        (SMOKE.flows, 0),
+        "{:?}",
+        issuance.first_error
+    );
+    let presentation = load::presentation_at(&d.issuer, &d.verifier, SMOKE)
+        .await
+        .expect("prepared");
+    assert_eq!(
+        (presentation.completed, presentation.errors),
+        (SMOKE.flows, 0),
+        "{:?}",
+        presentation.first_error
+    );
+    assert!(d.stop().await, "run.sh stops cleanly on SIGTERM");
+}

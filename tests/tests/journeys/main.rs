@@ -27,6 +27,7 @@ mod encrypted_credential;
 mod encrypted_response;
 mod file_modes;
 mod formats;
+mod instances;
 mod interop;
 mod issuance;
 mod issuer_x5c;
