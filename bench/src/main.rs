@@ -12,6 +12,8 @@
 //!   RSS is read from /proc. With `--metrics` (in process), each service serves its
 //!   Prometheus metrics on a loopback port of its own, so every request goes through the
 //!   metrics layer; the issuer's and the verifier's counters are printed after the run.
+//!   After an in-process issuance run the issuer's transparency log's size is printed;
+//!   `--without-log` issues without appending to it, to measure what the log costs.
 //!   With `--instances N` (PostgreSQL only), `deploy/run.sh N` starts N instances of each
 //!   service (the `akashi` launcher next to this binary, or `AKASHI_BIN_DIR`) with HAProxy
 //!   in front, and the clients go through HAProxy ([`bench::deploy`]).
@@ -184,6 +186,26 @@ async fn start_stack(
     (stack, on)
 }
 
+/// The issuer's transparency log after a run: entries, their stored bytes, and the same
+/// per 100,000 entries (entries and leaf hashes; a checkpoint and partial tiles are
+/// computed from them).
+async fn print_log_size(stack: &akashi::Stack) {
+    match stack.issuer.app.store.tlog_bytes().await {
+        Ok((0, _, _)) => println!("transparency log: no entries"),
+        Ok((n, entries, hashes)) => {
+            let per = |b: i64| b as f64 * 100_000.0 / n as f64 / 1e6;
+            println!(
+                "transparency log: {n} entries, {entries} bytes of entries + {hashes} bytes of \
+                 leaf hashes = {:.1} MB + {:.1} MB per 100,000 entries ({} bytes per entry on average)",
+                per(entries),
+                per(hashes),
+                entries / n
+            );
+        }
+        Err(e) => println!("transparency log: {e}"),
+    }
+}
+
 /// A scrape's size and its service-level counters (credentials issued, presentations by
 /// verdict), to set beside the flows the load generator counted.
 async fn print_metrics_summary(service: &str, url: &str) {
@@ -324,7 +346,11 @@ fn load_scenario(scenario: &str, args: &[String]) {
         // `--metrics`: each service serves its metrics on a loopback port of its own, so
         // every request also goes through the metrics layer.
         let metrics = args.iter().any(|a| a == "--metrics");
+        // `--without-log`: the issuer does not append to its transparency log, to measure
+        // what the log costs.
+        let without_log = args.iter().any(|a| a == "--without-log");
         let (stack, on) = start_stack(dir.path(), database_url, |c| {
+            c.issuer.bench_without_log = without_log;
             if metrics {
                 c.issuer.service.metrics_listen = Some("127.0.0.1:0".into());
                 c.wallet.service.metrics_listen = Some("127.0.0.1:0".into());
@@ -341,7 +367,15 @@ fn load_scenario(scenario: &str, args: &[String]) {
         } else {
             on.to_owned()
         };
+        let on = if without_log {
+            format!("{on}, without the transparency log")
+        } else {
+            on
+        };
         print_load_report(report, &on, load.clients);
+        if scenario == "issuance" {
+            print_log_size(&stack).await;
+        }
         for (service, url) in [
             ("issuer", &stack.issuer.metrics_url),
             ("verifier", &stack.verifier.metrics_url),
@@ -668,7 +702,7 @@ fn main() {
         Some("console") => console_scenario(&args),
         _ => {
             eprintln!(
-                "usage: bench crypto [--iterations N]\n       bench issuance|presentation [--clients N] [--flows N] [--seconds S] [--database-url URL] [--processes | --metrics | --instances N]\n       bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url URL] [--processes]\n       bench pending [--posts N] [--bytes B]\n       bench scan [--rounds N] [--side PX]\n       bench console [--registrations N] [--requests N] [--database-url URL]\n       bench verify [--iterations N]"
+                "usage: bench crypto [--iterations N]\n       bench issuance|presentation [--clients N] [--flows N] [--seconds S] [--database-url URL] [--processes | --metrics | --instances N] [--without-log]\n       bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url URL] [--processes]\n       bench pending [--posts N] [--bytes B]\n       bench scan [--rounds N] [--side PX]\n       bench console [--registrations N] [--requests N] [--database-url URL]\n       bench verify [--iterations N]"
             );
             std::process::exit(2);
         }

@@ -216,6 +216,10 @@ pub struct Config {
     /// tests lower it (no flag or variable sets it).
     #[arg(skip)]
     pub password_cost: kit::password::PasswordCost,
+    /// Issue without appending to the transparency log: only the benchmark sets it, to
+    /// measure what the log costs (no flag or variable does; an issuer always logs).
+    #[arg(skip)]
+    pub bench_without_log: bool,
 }
 
 /// Makes the issuer's signing keys on first start (a stored key is loaded, never remade).
@@ -271,6 +275,7 @@ impl Config {
             witnesses: Vec::new(),
             witness_allow_loopback: false,
             password_cost: kit::password::PasswordCost::DEFAULT,
+            bench_without_log: false,
         }
     }
 

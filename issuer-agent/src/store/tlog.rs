@@ -90,6 +90,20 @@ impl Store {
     }
 
     /// The log's size: the number of committed entries.
+    /// The log's stored size: entries, and the bytes of their text and of their leaf
+    /// hashes (the tiles are computed from these).
+    pub async fn tlog_bytes(&self) -> Result<(i64, i64, i64), StoreError> {
+        Ok(with_db!(&self.db, |pool| sqlx::query_as::<
+            _,
+            (i64, i64, i64),
+        >(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(LENGTH(entry)), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(LENGTH(leaf_hash)), 0) AS BIGINT) FROM tlog_entries"
+        )
+        .fetch_one(pool)
+        .await?))
+    }
+
     pub async fn tlog_size(&self) -> Result<u64, StoreError> {
         let size: i64 = with_db!(&self.db, |pool| {
             sqlx::query_scalar("SELECT size FROM tlog_head WHERE id = 1")
