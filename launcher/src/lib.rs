@@ -317,18 +317,7 @@ impl Stack {
         let _ = self.wallet_stop.send(true);
         let _ = (&mut self.wallet.task).await;
         self.wallet.app.store.db.close().await;
-        let addr = self
-            .wallet
-            .url
-            .trim_start_matches("http://")
-            .trim_end_matches('/')
-            .to_owned();
-        let listener = TcpListener::bind(&addr)
-            .await
-            .map_err(|source| StackError::Listen {
-                addr: addr.clone(),
-                source,
-            })?;
+        let listener = rebind(&self.wallet.url).await?;
         // The metrics on the address they had.
         let metrics_addr = self.wallet.metrics_url.as_deref().map(|url| {
             url.trim_start_matches("http://")
@@ -360,18 +349,7 @@ impl Stack {
 
     /// Serves the verifier again on its address, with the same state (no metrics listener).
     pub async fn resume_verifier(&mut self) -> Result<(), StackError> {
-        let addr = self
-            .verifier
-            .url
-            .trim_start_matches("http://")
-            .trim_end_matches('/')
-            .to_owned();
-        let listener = TcpListener::bind(&addr)
-            .await
-            .map_err(|source| StackError::Listen {
-                addr: addr.clone(),
-                source,
-            })?;
+        let listener = rebind(&self.verifier.url).await?;
         let (verifier_stop, verifier_stop_rx) = watch::channel(false);
         self.verifier.task = tokio::spawn(verifier::serve_with(
             self.verifier.app.clone(),
@@ -432,4 +410,15 @@ pub async fn drop_pg_schemas(url: &str, schemas: &[String]) {
         }
     }
     pool.close().await;
+}
+
+/// A listener on the address of a service's `http://host:port` URL again (after a stop).
+async fn rebind(url: &str) -> Result<TcpListener, StackError> {
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    TcpListener::bind(&addr)
+        .await
+        .map_err(|source| StackError::Listen { addr, source })
 }

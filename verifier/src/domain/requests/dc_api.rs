@@ -74,20 +74,8 @@ impl Requests {
 
     /// The Digital Credentials API request of pending request `id`.
     pub async fn dc_api_request(&self, id: &str) -> Result<DcApiOffer, Error> {
-        let row = self
-            .store
-            .request(id)
-            .await?
-            .ok_or_else(|| Error::NotFound("request".into()))?;
+        let row = self.open_request(id).await?;
         let now = self.clock.now();
-        if row.expires_at <= now {
-            return Err(invalid_request("the presentation request has expired"));
-        }
-        if row.responded_at.is_some() {
-            return Err(invalid_request(
-                "the presentation request was already answered",
-            ));
-        }
         let dcql_query: DcqlQuery = serde_json::from_str(&row.dcql_query)
             .map_err(|e| Error::Internal(format!("stored DCQL query: {e}")))?;
         let encryption_jwk = match row.encryption_key.as_deref() {

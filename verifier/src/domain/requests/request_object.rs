@@ -65,6 +65,24 @@ pub(super) fn invalid_request(description: impl Into<String>) -> Error {
 }
 
 impl Requests {
+    /// Pending request `id`, still open: not expired, not answered yet.
+    pub(super) async fn open_request(&self, id: &str) -> Result<crate::store::RequestRow, Error> {
+        let row = self
+            .store
+            .request(id)
+            .await?
+            .ok_or_else(|| Error::NotFound("request".into()))?;
+        if row.expires_at <= self.clock.now() {
+            return Err(invalid_request("the presentation request has expired"));
+        }
+        if row.responded_at.is_some() {
+            return Err(invalid_request(
+                "the presentation request was already answered",
+            ));
+        }
+        Ok(row)
+    }
+
     /// The Response Endpoint's URL.
     pub fn response_uri(&self) -> String {
         format!("{}/response", self.public_url)
@@ -77,20 +95,8 @@ impl Requests {
         id: &str,
         wallet_nonce: Option<String>,
     ) -> Result<String, Error> {
-        let row = self
-            .store
-            .request(id)
-            .await?
-            .ok_or_else(|| Error::NotFound("request".into()))?;
+        let row = self.open_request(id).await?;
         let now = self.clock.now();
-        if row.expires_at <= now {
-            return Err(invalid_request("the presentation request has expired"));
-        }
-        if row.responded_at.is_some() {
-            return Err(invalid_request(
-                "the presentation request was already answered",
-            ));
-        }
         let query: DcqlQuery = serde_json::from_str(&row.dcql_query)
             .map_err(|e| Error::Internal(format!("stored DCQL query: {e}")))?;
         let response_uri = Url::parse(&self.response_uri())
