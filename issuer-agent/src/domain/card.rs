@@ -8,10 +8,13 @@
 //! its ES256 key (`kid` `<did>#key-1`, published in `/.well-known/jwt-vc-issuer`) holding
 //! the achievement's and the issuer's names, the recipient's name as a disclosure, the
 //! badge's `exp` and the badge's own status list entry: revoking the badge revokes the card.
+//! Each card is appended to the transparency log (an `Entry::Card` with the digest of its
+//! issuer-signed JWT and the badge's status reference) before it is delivered.
 
 use protocol::keys::Signer;
 use protocol::offline_card::{self, CardClaims};
 use protocol::sd_jwt::{self, SdJwt};
+use protocol::tlog::entry::{Entry, StatusRef};
 use serde_json::Value;
 
 use super::issuance::STATUS_LIST_ID;
@@ -124,8 +127,23 @@ impl App {
             issuer_name: text("/ld/issuer/name").unwrap_or_else(|| self.issuer_id.clone()),
         };
         let card = offline_card::issue(&claims, &self.kid, &self.es256)
-            .map_err(|e| AppError::Internal(format!("signing the card: {e}")))?;
-        Ok(card.serialize())
+            .map_err(|e| AppError::Internal(format!("signing the card: {e}")))?
+            .serialize();
+        // Logged before it is delivered, as every credential this issuer signs: a card
+        // minted with a stolen key shows in the log, or fails the verifiers' check.
+        let jwt = card.split('~').next().unwrap_or(&card);
+        let entry = Entry::Card {
+            jwt: protocol::b64::sha256(jwt),
+            status: StatusRef {
+                list: STATUS_LIST_ID,
+                index: idx,
+            },
+            at: now,
+        };
+        self.store
+            .append_tlog_credential(&entry.to_bytes(), &protocol::b64::sha256(jwt), now)
+            .await?;
+        Ok(card)
     }
 
     /// The status lists this issuer publishes (Token Status List "status list

@@ -29,7 +29,8 @@ use crate::App;
 use crate::domain::Presented;
 use crate::error::AppError;
 use crate::store::{
-    AchievementRow, AuditEntry, ClaimRefused, CredentialRow, DeferredRow, IssuanceClaim, OfferRow,
+    AchievementRow, AuditEntry, ClaimRefused, CredentialRow, DeferredRow, IssuanceClaim, IssuedLog,
+    OfferRow, STATUS_INDEX_TRIES, Spend,
 };
 
 /// The SD-JWT VC configuration.
@@ -98,27 +99,25 @@ fn claim_refused(why: ClaimRefused) -> AppError {
             "credential_request_denied",
             "this offer's credential was already issued; ask the issuer for a new offer",
         ),
-        ClaimRefused::StatusListFull => AppError::Internal("status list is full".into()),
+        ClaimRefused::DeferredDone => AppError::oauth(
+            "invalid_transaction_id",
+            "the credentials of this transaction were already issued",
+        ),
+        ClaimRefused::StatusListFull | ClaimRefused::IndicesTaken(_) => AppError::Internal(
+            format!("status list is full: no free index in {STATUS_INDEX_TRIES} draws"),
+        ),
     }
 }
 
-/// `rows` with the status indices the store entered them at, in order.
-fn with_indices(rows: Vec<CredentialRow>, indices: Vec<i64>) -> Vec<CredentialRow> {
-    rows.into_iter()
-        .zip(indices)
-        .map(|(row, status_idx)| CredentialRow { status_idx, ..row })
-        .collect()
-}
-
-/// A random index in a status list (HAIP: unique and unpredictable; the store retries on
-/// the rare collision).
+/// A random index in a status list (HAIP: unique and unpredictable; drawn again on the
+/// rare collision, see [`App::issue_and_log`]).
 fn random_status_index() -> i64 {
     use rand::Rng;
     rand::rng().random_range(0..protocol::status::MIN_ENTRIES as i64)
 }
 
-/// The audit entry of a credential entered at `idx`.
-fn issued_audit(row: &CredentialRow, idx: i64) -> AuditEntry {
+/// The audit entry of a credential entered at its status index.
+fn issued_audit(row: &CredentialRow) -> AuditEntry {
     AuditEntry {
         at: row.issued_at,
         action: "credential.issued".into(),
@@ -127,15 +126,15 @@ fn issued_audit(row: &CredentialRow, idx: i64) -> AuditEntry {
             "offer_id": row.offer_id,
             "configuration": row.configuration,
             "status_list": row.status_list,
-            "status_idx": idx,
+            "status_idx": row.status_idx,
         })
         .to_string(),
         operator_id: None,
     }
 }
 
-/// One credential row per holder key for `offer` in `configuration` (status index not yet
-/// drawn): its id, the status list of its format, its expiry from the achievement.
+/// One credential row per holder key for `offer` in `configuration`: its id, the status
+/// list of its format at a random index, its expiry from the achievement.
 fn credential_rows(
     offer: &OfferRow,
     achievement: &AchievementRow,
@@ -155,7 +154,7 @@ fn credential_rows(
             configuration: configuration.to_owned(),
             holder_jwk: key.public_only().to_value().to_string(),
             status_list,
-            status_idx: 0,
+            status_idx: random_status_index(),
             status: 0,
             issued_at: now,
             expires_at: achievement.valid_days.map(|d| now + d * 86_400),
@@ -225,7 +224,7 @@ impl App {
 
     /// A fresh c_nonce (Nonce Endpoint, §7): `<expiry>.<random>.<tag>`, the tag a MAC
     /// under the seal key, so nothing is written until the nonce is used (every instance
-    /// sharing the seal key accepts it); using it records it (`Store::claim_and_record`), once.
+    /// sharing the seal key accepts it); using it records it (`Store::issue_credentials`), once.
     pub fn new_nonce(&self) -> String {
         let body = format!(
             "{}.{}",
@@ -354,7 +353,7 @@ impl App {
         if achievement.requires_approval != 0 && offer.decision.as_deref() != Some("approved") {
             // The nonces used and the issuance claimed; no credential yet.
             self.store
-                .claim_and_record(&claim, &[], random_status_index, issued_audit)
+                .issue_credentials(Spend::Request(claim), &[], &[], IssuedLog::default())
                 .await?
                 .map_err(claim_refused)?;
             match offer.decision.as_deref() {
@@ -387,18 +386,17 @@ impl App {
             }
         }
 
-        // The nonces used, the issuance claimed and the credentials entered in their status
-        // list: one transaction, so a failure leaves the offer as it was.
         let rows = credential_rows(&offer, &achievement, configuration, format, &keys, now);
-        let indices = self
-            .store
-            .claim_and_record(&claim, &rows, random_status_index, issued_audit)
-            .await?
-            .map_err(claim_refused)?;
-        let rows = with_indices(rows, indices);
         Ok(CredentialAnswer::Issued(
-            self.issue_for_keys(&offer, &achievement, format, &rows, &keys, now)
-                .await?,
+            self.issue_and_log(
+                Spend::Request(claim),
+                &offer,
+                &achievement,
+                format,
+                rows,
+                &keys,
+            )
+            .await?,
         ))
     }
 
@@ -435,52 +433,106 @@ impl App {
             })
     }
 
-    /// The Credential Response: one credential per row (entered in its status list
-    /// already) for the key beside it.
-    async fn issue_for_keys(
+    /// Issues one credential per row for the key beside it and answers the Credential
+    /// Response. Each credential is signed with its row's status index first; then one
+    /// transaction spends `claim`, stores the rows and appends their log entries
+    /// ([`crate::store::Store::issue_credentials`]): what is delivered is stored and
+    /// logged, and a crash before that commit leaves no trace but a signature nobody
+    /// received. A status index found taken is drawn again and that credential signed
+    /// again, [`STATUS_INDEX_TRIES`] times at most.
+    async fn issue_and_log(
+        &self,
+        claim: Spend<'_>,
+        offer: &OfferRow,
+        achievement: &AchievementRow,
+        format: Format,
+        mut rows: Vec<CredentialRow>,
+        keys: &[Jwk],
+    ) -> Result<CredentialResponse, AppError> {
+        let mut signed: Vec<Option<Value>> = vec![None; rows.len()];
+        for _ in 0..STATUS_INDEX_TRIES {
+            for ((row, key), credential) in rows.iter().zip(keys).zip(signed.iter_mut()) {
+                if credential.is_none() {
+                    *credential = Some(
+                        self.sign_credential(offer, achievement, format, row, key)
+                            .await?,
+                    );
+                }
+            }
+            let credentials: Vec<Value> = signed.iter().flatten().cloned().collect();
+            let texts: Vec<String> = credentials
+                .iter()
+                .map(|c| match c {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect();
+            let audits: Vec<AuditEntry> = rows.iter().map(issued_audit).collect();
+            // Logged before they are delivered (domain::tlog), in the transaction that
+            // stores them.
+            let (entries, jwt_digests) = if self.config.bench_without_log {
+                (Vec::new(), Vec::new())
+            } else {
+                Self::log_of_issued(&rows, &texts, &achievement.id)
+            };
+            let log = IssuedLog {
+                entries: &entries,
+                jwt_digests: &jwt_digests,
+            };
+            match self
+                .store
+                .issue_credentials(claim, &rows, &audits, log)
+                .await?
+            {
+                Ok(()) => {
+                    self.metrics.issued.add(
+                        format.label(),
+                        u64::try_from(credentials.len()).unwrap_or(u64::MAX),
+                    );
+                    let configuration = rows.first().map_or("", |r| r.configuration.as_str());
+                    return Ok(CredentialResponse {
+                        notification_id: Some(self.notification_id(&offer.id, configuration)),
+                        credentials: credentials
+                            .into_iter()
+                            .map(|credential| IssuedCredential { credential })
+                            .collect(),
+                        ..CredentialResponse::default()
+                    });
+                }
+                Err(ClaimRefused::IndicesTaken(taken)) => {
+                    for i in taken {
+                        if let (Some(row), Some(credential)) = (rows.get_mut(i), signed.get_mut(i))
+                        {
+                            row.status_idx = random_status_index();
+                            *credential = None;
+                        }
+                    }
+                }
+                Err(why) => return Err(claim_refused(why)),
+            }
+        }
+        Err(claim_refused(ClaimRefused::StatusListFull))
+    }
+
+    /// One credential of `format` for `row` (its status index drawn) and holder `key`.
+    async fn sign_credential(
         &self,
         offer: &OfferRow,
         achievement: &AchievementRow,
         format: Format,
-        rows: &[CredentialRow],
-        keys: &[Jwk],
-        now: i64,
-    ) -> Result<CredentialResponse, AppError> {
-        let mut credentials = Vec::with_capacity(keys.len());
-        let mut configuration = "";
-        for (row, key) in rows.iter().zip(keys) {
-            configuration = &row.configuration;
-            let credential = match format {
-                Format::SdJwtVc => {
-                    Value::String(self.issue_sd_jwt(offer, achievement, row, key, now).await?)
-                }
-                Format::LdpVc => self.issue_ldp_vc(offer, achievement, row, key, now).await?,
-                Format::JwtVc(alg) => Value::String(
-                    self.issue_jwt_vc(offer, achievement, row, alg, key, now)
-                        .await?,
-                ),
-            };
-            credentials.push(IssuedCredential { credential });
-        }
-        // Logged before they are delivered (domain::tlog).
-        let texts: Vec<String> = credentials
-            .iter()
-            .map(|c| match &c.credential {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-            .collect();
-        if !self.config.bench_without_log {
-            self.log_issued(rows, &texts, &achievement.id).await?;
-        }
-        self.metrics.issued.add(
-            format.label(),
-            u64::try_from(credentials.len()).unwrap_or(u64::MAX),
-        );
-        Ok(CredentialResponse {
-            credentials,
-            notification_id: Some(self.notification_id(&offer.id, configuration)),
-            ..CredentialResponse::default()
+        row: &CredentialRow,
+        key: &Jwk,
+    ) -> Result<Value, AppError> {
+        let now = row.issued_at;
+        Ok(match format {
+            Format::SdJwtVc => {
+                Value::String(self.issue_sd_jwt(offer, achievement, row, key, now).await?)
+            }
+            Format::LdpVc => self.issue_ldp_vc(offer, achievement, row, key, now).await?,
+            Format::JwtVc(alg) => Value::String(
+                self.issue_jwt_vc(offer, achievement, row, alg, key, now)
+                    .await?,
+            ),
         })
     }
 
@@ -540,12 +592,6 @@ impl App {
                 })?;
                 let keys: Vec<Jwk> = serde_json::from_str(&deferred.holder_jwks)
                     .map_err(|e| AppError::Internal(format!("stored holder keys: {e}")))?;
-                if !self.store.complete_deferred(&hash, now).await? {
-                    return Err(AppError::oauth(
-                        "invalid_transaction_id",
-                        "the credentials of this transaction were already issued",
-                    ));
-                }
                 let achievement = self.offer_achievement(&offer).await?;
                 let rows = credential_rows(
                     &offer,
@@ -555,14 +601,12 @@ impl App {
                     &keys,
                     now,
                 );
-                let indices = self
-                    .store
-                    .record_credentials(&rows, random_status_index, issued_audit)
-                    .await?
-                    .ok_or_else(|| claim_refused(ClaimRefused::StatusListFull))?;
-                let rows = with_indices(rows, indices);
+                let claim = Spend::Deferred {
+                    transaction_hash: &hash,
+                    now,
+                };
                 Ok(CredentialAnswer::Issued(
-                    self.issue_for_keys(&offer, &achievement, format, &rows, &keys, now)
+                    self.issue_and_log(claim, &offer, &achievement, format, rows, &keys)
                         .await?,
                 ))
             }

@@ -371,21 +371,16 @@ impl WitnessRef {
 }
 
 impl App {
-    /// Appends the entries of credentials just signed (before they are delivered).
-    pub(crate) async fn log_issued(
-        &self,
+    /// The log entries of credentials just signed, and the digests of their issuer-signed
+    /// JWTs, as [`crate::store::Store::issue_credentials`] appends them.
+    pub(crate) fn log_of_issued(
         rows: &[CredentialRow],
         credentials: &[String],
         achievement: &str,
-    ) -> Result<(), AppError> {
+    ) -> (Vec<Vec<u8>>, Vec<Option<String>>) {
         let entries = Log::issued_entries(rows, credentials, achievement);
-        let digests: Vec<Option<String>> =
-            credentials.iter().map(|c| Entry::jwt_digest(c)).collect();
-        let at = rows.first().map_or(0, |r| r.issued_at);
-        self.store
-            .append_tlog_issued(&entries, &digests, at)
-            .await?;
-        Ok(())
+        let digests = credentials.iter().map(|c| Entry::jwt_digest(c)).collect();
+        (entries, digests)
     }
 }
 

@@ -815,15 +815,35 @@ mod tests {
             issued_at: 2_100,
             expires_at: None,
         };
-        let issued = |c: &crate::store::CredentialRow, _| AuditEntry {
+        let issued = AuditEntry {
             at: 2_100,
             action: "credential.issued".into(),
-            subject: c.id.clone(),
+            subject: credential.id.clone(),
             detail: "{}".into(),
             operator_id: None,
         };
         store
-            .record_credentials(std::slice::from_ref(&credential), || 7, issued)
+            .insert_deferred(&crate::store::DeferredRow {
+                transaction_hash: "t1".into(),
+                offer_id: credential.offer_id.clone(),
+                configuration: credential.configuration.clone(),
+                holder_jwks: "[]".into(),
+                created_at: 2_000,
+                expires_at: 9_000,
+                completed_at: None,
+            })
+            .await
+            .unwrap();
+        store
+            .issue_credentials(
+                crate::store::Spend::Deferred {
+                    transaction_hash: "t1",
+                    now: 2_100,
+                },
+                std::slice::from_ref(&credential),
+                std::slice::from_ref(&issued),
+                crate::store::IssuedLog::default(),
+            )
             .await
             .unwrap()
             .unwrap();

@@ -93,23 +93,4 @@ impl Store {
         .await?
         }))
     }
-
-    /// Completes a deferred transaction exactly once: true if this call completed it.
-    pub async fn complete_deferred(
-        &self,
-        transaction_hash: &str,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let n = with_db_write!(&self.db, |pool| {
-            sqlx::query(
-            "UPDATE deferred_issuances SET completed_at = $2 WHERE transaction_hash = $1 AND completed_at IS NULL"
-        )
-        .bind(transaction_hash)
-        .bind(now)
-        .execute(pool)
-        .await?
-        .rows_affected()
-        });
-        Ok(n == 1)
-    }
 }

@@ -145,13 +145,36 @@ pub struct IssuanceClaim<'a> {
     pub now: i64,
 }
 
-/// Why [`Store::claim_and_record`] wrote nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What an issuance spends, in the transaction that enters its credentials.
+#[derive(Debug, Clone, Copy)]
+pub enum Spend<'a> {
+    /// A credential request: its nonces and the offer's issuance of a configuration.
+    Request(IssuanceClaim<'a>),
+    /// An approved deferred transaction (the hash of its id), completed once at `now`.
+    Deferred { transaction_hash: &'a str, now: i64 },
+}
+
+/// The transparency log's part of an issuance: one entry per credential, and the digest
+/// of each one's issuer-signed JWT (if any) for [`Store::tlog_issued_index`]. Empty: the
+/// issuance is not logged (the bench's `--without-log`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IssuedLog<'a> {
+    pub entries: &'a [Vec<u8>],
+    pub jwt_digests: &'a [Option<String>],
+}
+
+/// Why [`Store::issue_credentials`] wrote nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClaimRefused {
     /// A c_nonce of the request was used before.
     NonceUsed,
     /// The offer's credential of this configuration was issued before.
     AlreadyIssued,
+    /// The deferred transaction's credentials were issued before.
+    DeferredDone,
+    /// The status indices of these rows (positions in the rows given) are another
+    /// credential's: draw them again, sign again, and retry.
+    IndicesTaken(Vec<usize>),
     /// No free status index was found in [`STATUS_INDEX_TRIES`] draws.
     StatusListFull,
 }
@@ -201,51 +224,6 @@ macro_rules! append_tlog {
             .await?;
         }
         first
-    }};
-}
-
-/// Enters each credential row of `$rows` through `$tx` at an index drawn from `$next_index`
-/// (drawn again while the index is taken, [`STATUS_INDEX_TRIES`] times at most), with the
-/// audit entry `$audit` makes for it. Evaluates to the indices in the order of the rows, or
-/// None when a list had no free index in those draws.
-macro_rules! enter_credentials {
-    ($tx:expr, $rows:expr, $next_index:expr, $audit:expr) => {{
-        let mut indices = Vec::with_capacity($rows.len());
-        let mut full = false;
-        for c in $rows {
-            let mut entered = None;
-            for _ in 0..STATUS_INDEX_TRIES {
-                let idx = $next_index();
-                let inserted = sqlx::query(
-                    "INSERT INTO credentials (id, offer_id, configuration, holder_jwk, status_list, status_idx, status, issued_at, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8) ON CONFLICT (status_list, status_idx) DO NOTHING",
-                )
-                .bind(&c.id)
-                .bind(&c.offer_id)
-                .bind(&c.configuration)
-                .bind(&c.holder_jwk)
-                .bind(c.status_list)
-                .bind(idx)
-                .bind(c.issued_at)
-                .bind(c.expires_at)
-                .execute(&mut *$tx)
-                .await?
-                .rows_affected()
-                    == 1;
-                if inserted {
-                    entered = Some(idx);
-                    break;
-                }
-            }
-            let Some(idx) = entered else {
-                full = true;
-                break;
-            };
-            let entry = $audit(c, idx);
-            insert_audit!(&mut *$tx, entry);
-            indices.push(idx);
-        }
-        (!full).then_some(indices)
     }};
 }
 
@@ -647,7 +625,7 @@ impl Store {
     }
 
     /// Records the use of a c_nonce: true if it was not used before (requests record theirs
-    /// with [`Store::claim_and_record`]).
+    /// with [`Store::issue_credentials`]).
     #[cfg(test)]
     pub async fn use_nonce(
         &self,
@@ -678,79 +656,100 @@ impl Store {
         .rows_affected()))
     }
 
-    /// Enters credentials whose issuance was claimed before (a deferred request, approved) in
-    /// their status lists, as [`Store::claim_and_record`] does, in one transaction. Returns
-    /// the indices in the order of `rows`, or None (nothing written) when a list is full.
-    pub async fn record_credentials(
+    /// One issuance's writes, in one transaction, all or nothing: spends `claim` (the
+    /// request's c_nonces and the offer's one issuance of the configuration, or the
+    /// approved deferred transaction), enters each of `rows` (signed already, none for a
+    /// request that waits for approval) in its status list at its `status_idx` with its
+    /// audit entry from `audits`, and appends `log` to the transparency log. A credential
+    /// is thus stored exactly when it is logged: a crash before the commit leaves neither,
+    /// and the offer as it was. Returns what refused the issuance (nothing written), among
+    /// them the rows whose status index is taken.
+    pub async fn issue_credentials(
         &self,
+        claim: Spend<'_>,
         rows: &[CredentialRow],
-        mut next_index: impl FnMut() -> i64 + Send,
-        audit: impl Fn(&CredentialRow, i64) -> AuditEntry + Send + Sync,
-    ) -> Result<Option<Vec<i64>>, StoreError> {
-        Ok(with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
-            let indices = enter_credentials!(tx, rows, next_index, audit);
-            if indices.is_some() {
-                tx.commit().await?;
-            } else {
-                tx.rollback().await?;
-            }
-            indices
-        }))
-    }
-
-    /// One credential request's writes, in one transaction, all or nothing: uses its
-    /// c_nonces and claims the offer's one issuance of the configuration (`claim`), and
-    /// enters each of `rows` (none for a deferred request) in its status list at an index
-    /// drawn from `next_index` (drawn again on the rare collision) with the audit entry
-    /// `audit` makes for it. Returns the indices in the order of `rows`, or what refused
-    /// the request (nothing written).
-    pub async fn claim_and_record(
-        &self,
-        claim: &IssuanceClaim<'_>,
-        rows: &[CredentialRow],
-        mut next_index: impl FnMut() -> i64 + Send,
-        audit: impl Fn(&CredentialRow, i64) -> AuditEntry + Send + Sync,
-    ) -> Result<Result<Vec<i64>, ClaimRefused>, StoreError> {
-        let IssuanceClaim {
-            nonces,
-            offer_id,
-            configuration,
-            now,
-        } = *claim;
+        audits: &[AuditEntry],
+        log: IssuedLog<'_>,
+    ) -> Result<Result<(), ClaimRefused>, StoreError> {
         Ok(with_db_write!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             let mut refused = None;
-            for (hash, expires_at) in nonces {
-                let used = sqlx::query(USE_NONCE)
-                    .bind(hash)
-                    .bind(expires_at)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if used != 1 {
-                    refused = Some(ClaimRefused::NonceUsed);
-                    break;
+            match claim {
+                Spend::Request(IssuanceClaim {
+                    nonces,
+                    offer_id,
+                    configuration,
+                    now,
+                }) => {
+                    for (hash, expires_at) in nonces {
+                        let used = sqlx::query(USE_NONCE)
+                            .bind(hash)
+                            .bind(expires_at)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                        if used != 1 {
+                            refused = Some(ClaimRefused::NonceUsed);
+                            break;
+                        }
+                    }
+                    if refused.is_none()
+                        && sqlx::query(CLAIM_ISSUANCE)
+                            .bind(offer_id)
+                            .bind(configuration)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected()
+                            != 1
+                    {
+                        refused = Some(ClaimRefused::AlreadyIssued);
+                    }
                 }
-            }
-            if refused.is_none()
-                && sqlx::query(CLAIM_ISSUANCE)
-                    .bind(offer_id)
-                    .bind(configuration)
+                Spend::Deferred {
+                    transaction_hash,
+                    now,
+                } => {
+                    if sqlx::query(
+                        "UPDATE deferred_issuances SET completed_at = $2 \
+                         WHERE transaction_hash = $1 AND completed_at IS NULL",
+                    )
+                    .bind(transaction_hash)
                     .bind(now)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected()
-                    != 1
-            {
-                refused = Some(ClaimRefused::AlreadyIssued);
+                        != 1
+                    {
+                        refused = Some(ClaimRefused::DeferredDone);
+                    }
+                }
             }
-            let mut indices = Vec::new();
             if refused.is_none() {
-                match enter_credentials!(tx, rows, next_index, audit) {
-                    Some(entered) => indices = entered,
-                    None => refused = Some(ClaimRefused::StatusListFull),
+                let mut taken = Vec::new();
+                for (i, c) in rows.iter().enumerate() {
+                    let entered = sqlx::query(
+                        "INSERT INTO credentials (id, offer_id, configuration, holder_jwk, status_list, status_idx, status, issued_at, expires_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8) ON CONFLICT (status_list, status_idx) DO NOTHING",
+                    )
+                    .bind(&c.id)
+                    .bind(&c.offer_id)
+                    .bind(&c.configuration)
+                    .bind(&c.holder_jwk)
+                    .bind(c.status_list)
+                    .bind(c.status_idx)
+                    .bind(c.issued_at)
+                    .bind(c.expires_at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if entered != 1 {
+                        taken.push(i);
+                    }
+                }
+                if !taken.is_empty() {
+                    refused = Some(ClaimRefused::IndicesTaken(taken));
                 }
             }
             match refused {
@@ -759,8 +758,26 @@ impl Store {
                     Err(why)
                 }
                 None => {
+                    for audit in audits {
+                        insert_audit!(&mut *tx, audit);
+                    }
+                    if !log.entries.is_empty() {
+                        let at = rows.first().map_or(0, |r| r.issued_at);
+                        let first = append_tlog!(tx, log.entries, at);
+                        for (i, digest) in log.jwt_digests.iter().enumerate() {
+                            let Some(digest) = digest else { continue };
+                            sqlx::query(
+                                "INSERT INTO tlog_issued (jwt_digest, idx) VALUES ($1, $2) \
+                                 ON CONFLICT (jwt_digest) DO NOTHING",
+                            )
+                            .bind(digest)
+                            .bind(first + i as i64)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                    }
                     tx.commit().await?;
-                    Ok(indices)
+                    Ok(())
                 }
             }
         }))
@@ -923,26 +940,26 @@ pub(crate) mod tests {
         "o1".into()
     }
 
-    fn row(id: &str, configuration: &str) -> CredentialRow {
+    fn row(id: &str, configuration: &str, status_idx: i64) -> CredentialRow {
         CredentialRow {
             id: id.into(),
             offer_id: "o1".into(),
             configuration: configuration.into(),
             holder_jwk: "{}".into(),
             status_list: 1,
-            status_idx: 0,
+            status_idx,
             status: 0,
             issued_at: 100,
             expires_at: None,
         }
     }
 
-    fn audit(c: &CredentialRow, idx: i64) -> AuditEntry {
+    fn audit(c: &CredentialRow) -> AuditEntry {
         AuditEntry {
             at: c.issued_at,
             action: "credential.issued".into(),
             subject: c.id.clone(),
-            detail: format!("{{\"status_idx\":{idx}}}"),
+            detail: format!("{{\"status_idx\":{}}}", c.status_idx),
             operator_id: None,
         }
     }
@@ -951,79 +968,135 @@ pub(crate) mod tests {
         (n.to_owned(), 1_000)
     }
 
-    /// One credential request for offer `o1`: `nonce`, one credential `id` of
-    /// `configuration`, every status index drawn being `index`.
-    async fn claim(
+    /// Issues `rows` for a request of offer `o1` with `nonce`, each row logged with an
+    /// entry of its id and its id as the JWT digest.
+    async fn issue(
         store: &Store,
         n: &str,
         configuration: &str,
-        id: &str,
-        index: i64,
-    ) -> Result<Vec<i64>, ClaimRefused> {
+        rows: &[CredentialRow],
+    ) -> Result<(), ClaimRefused> {
+        let audits: Vec<AuditEntry> = rows.iter().map(audit).collect();
+        let entries: Vec<Vec<u8>> = rows.iter().map(|r| r.id.as_bytes().to_vec()).collect();
+        let digests: Vec<Option<String>> = rows.iter().map(|r| Some(r.id.clone())).collect();
         store
-            .claim_and_record(
-                &IssuanceClaim {
+            .issue_credentials(
+                Spend::Request(IssuanceClaim {
                     nonces: &[nonce(n)],
                     offer_id: "o1",
                     configuration,
                     now: 100,
+                }),
+                rows,
+                &audits,
+                IssuedLog {
+                    entries: &entries,
+                    jwt_digests: &digests,
                 },
-                &[row(id, configuration)],
-                || index,
-                audit,
             )
             .await
             .unwrap()
     }
 
     #[tokio::test]
-    async fn a_credential_request_is_recorded_all_or_nothing() {
+    async fn an_issuance_is_stored_and_logged_all_or_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let store = test_store(dir.path()).await;
         let offer = offer(&store).await;
 
-        // Two credentials; the second draw collides with the first and is drawn again.
-        let mut draws = [7, 7, 9].into_iter();
-        let got = store
-            .claim_and_record(
-                &IssuanceClaim {
-                    nonces: &[nonce("n1")],
-                    offer_id: &offer,
-                    configuration: "sd",
-                    now: 100,
-                },
-                &[row("c1", "sd"), row("c2", "sd")],
-                || draws.next().unwrap(),
-                audit,
-            )
-            .await
-            .unwrap();
-        assert_eq!(got, Ok(vec![7, 9]));
+        // Two credentials drawn at one index: the second is named, nothing is written
+        // (not even the nonce), and the same request with another index goes through.
+        let got = issue(
+            &store,
+            "n1",
+            "sd",
+            &[row("c1", "sd", 7), row("c2", "sd", 7)],
+        )
+        .await;
+        assert_eq!(got, Err(ClaimRefused::IndicesTaken(vec![1])));
+        assert!(store.credentials_of_offer(&offer).await.unwrap().is_empty());
+        assert_eq!(store.tlog_size().await.unwrap(), 0);
+        let got = issue(
+            &store,
+            "n1",
+            "sd",
+            &[row("c1", "sd", 7), row("c2", "sd", 9)],
+        )
+        .await;
+        assert_eq!(got, Ok(()));
         let stored = store.credentials_of_offer(&offer).await.unwrap();
         let mut indices: Vec<i64> = stored.iter().map(|c| c.status_idx).collect();
         indices.sort();
         assert_eq!(indices, [7, 9]);
         assert_eq!(store.audit_log(10).await.unwrap().len(), 2);
+        // Stored exactly when logged, in order, each JWT digest indexed.
+        assert_eq!(store.tlog_size().await.unwrap(), 2);
+        assert_eq!(
+            store.tlog_entries(0, 2).await.unwrap(),
+            [b"c1".to_vec(), b"c2".to_vec()]
+        );
+        assert_eq!(store.tlog_issued_index("c2").await.unwrap(), Some(1));
 
         // The same nonce again: refused, nothing written.
-        let got = claim(&store, "n1", "jwt", "c3", 11).await;
+        let got = issue(&store, "n1", "jwt", &[row("c3", "jwt", 11)]).await;
         assert_eq!(got, Err(ClaimRefused::NonceUsed));
-
         // A fresh nonce for the configuration already issued: refused, and the nonce is
         // not used up by the refused request.
-        let got = claim(&store, "n2", "sd", "c3", 11).await;
+        let got = issue(&store, "n2", "sd", &[row("c3", "sd", 11)]).await;
         assert_eq!(got, Err(ClaimRefused::AlreadyIssued));
-
-        // Every draw taken: refused, nothing written, so the same nonce and configuration
-        // still work once an index is free.
-        let got = claim(&store, "n2", "jwt", "c3", 7).await;
-        assert_eq!(got, Err(ClaimRefused::StatusListFull));
+        // An index another credential holds: refused, nothing written, so the same nonce
+        // and configuration still work at a free index.
+        let got = issue(&store, "n2", "jwt", &[row("c3", "jwt", 7)]).await;
+        assert_eq!(got, Err(ClaimRefused::IndicesTaken(vec![0])));
         assert_eq!(store.credentials_of_offer(&offer).await.unwrap().len(), 2);
         assert_eq!(store.audit_log(10).await.unwrap().len(), 2);
-        let got = claim(&store, "n2", "jwt", "c3", 8).await;
-        assert_eq!(got, Ok(vec![8]));
+        assert_eq!(store.tlog_size().await.unwrap(), 2);
+        let got = issue(&store, "n2", "jwt", &[row("c3", "jwt", 8)]).await;
+        assert_eq!(got, Ok(()));
         assert_eq!(store.credentials_of_offer(&offer).await.unwrap().len(), 3);
+        assert_eq!(store.tlog_size().await.unwrap(), 3);
         assert!(!store.use_nonce("n2", 1_000, 100).await.unwrap());
+
+        // A deferred transaction: completed with its credentials once, never twice.
+        store
+            .insert_deferred(&DeferredRow {
+                transaction_hash: "t1".into(),
+                offer_id: offer.clone(),
+                configuration: "ldp".into(),
+                holder_jwks: "[]".into(),
+                created_at: 100,
+                expires_at: 1_000,
+                completed_at: None,
+            })
+            .await
+            .unwrap();
+        let deferred = |id: &str, idx: i64| {
+            let rows = [row(id, "ldp", idx)];
+            let store = store.clone();
+            async move {
+                store
+                    .issue_credentials(
+                        Spend::Deferred {
+                            transaction_hash: "t1",
+                            now: 200,
+                        },
+                        &rows,
+                        &[audit(&rows[0])],
+                        IssuedLog::default(),
+                    )
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(
+            deferred("c4", 9).await,
+            Err(ClaimRefused::IndicesTaken(vec![0]))
+        );
+        assert_eq!(deferred("c4", 12).await, Ok(()));
+        assert_eq!(deferred("c5", 13).await, Err(ClaimRefused::DeferredDone));
+        assert_eq!(store.credentials_of_offer(&offer).await.unwrap().len(), 4);
+        // Unlogged (the bench's switch): stored, the log as it was.
+        assert_eq!(store.tlog_size().await.unwrap(), 3);
         store.db.close().await;
     }
 }

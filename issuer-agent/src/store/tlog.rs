@@ -45,36 +45,30 @@ impl Store {
         Ok(first.unsigned_abs())
     }
 
-    /// Appends the entries of issued credentials, each with the digest of its
-    /// issuer-signed JWT (if any) indexed for [`Store::tlog_issued_index`], in one
-    /// transaction; returns the first index.
-    pub async fn append_tlog_issued(
+    /// Appends one entry for a credential that changes nothing else (a card credential),
+    /// with the digest of its issuer-signed JWT indexed for [`Store::tlog_issued_index`],
+    /// in one transaction; returns its index.
+    pub async fn append_tlog_credential(
         &self,
-        entries: &[Vec<u8>],
-        jwt_digests: &[Option<String>],
+        entry: &[u8],
+        jwt_digest: &str,
         at: i64,
     ) -> Result<u64, StoreError> {
-        if entries.is_empty() {
-            return self.tlog_size().await;
-        }
-        let first: i64 = with_db_write!(&self.db, |pool| {
+        let idx: i64 = with_db_write!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
-            let first = append_tlog!(tx, entries, at);
-            for (i, digest) in jwt_digests.iter().enumerate() {
-                let Some(digest) = digest else { continue };
-                sqlx::query(
-                    "INSERT INTO tlog_issued (jwt_digest, idx) VALUES ($1, $2) \
-                     ON CONFLICT (jwt_digest) DO NOTHING",
-                )
-                .bind(digest)
-                .bind(first + i as i64)
-                .execute(&mut *tx)
-                .await?;
-            }
+            let idx = append_tlog!(tx, &[entry.to_vec()], at);
+            sqlx::query(
+                "INSERT INTO tlog_issued (jwt_digest, idx) VALUES ($1, $2) \
+                 ON CONFLICT (jwt_digest) DO NOTHING",
+            )
+            .bind(jwt_digest)
+            .bind(idx)
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
-            first
+            idx
         });
-        Ok(first.unsigned_abs())
+        Ok(idx.unsigned_abs())
     }
 
     /// The index of the entry that logged the credential whose issuer-signed JWT has

@@ -35,6 +35,16 @@ pub enum Entry {
         /// Unix seconds.
         at: i64,
     },
+    /// A card credential (the compact SD-JWT a printed card's QR carries, verified with
+    /// no network) was issued for the badge whose status lives at `status`: revoking the
+    /// badge revokes the card.
+    Card {
+        /// base64url SHA-256 of the card's issuer-signed JWT.
+        jwt: String,
+        status: StatusRef,
+        /// Unix seconds.
+        at: i64,
+    },
     /// A credential's status changed (0 valid, 1 revoked, 2 suspended).
     Status {
         status: StatusRef,
@@ -116,5 +126,15 @@ mod tests {
             r#"{"type":"status","status":{"list":1,"index":42},"value":1,"at":1700000100}"#
         );
         assert!(Entry::parse(br#"{"type":"status","status":{"list":1,"index":42},"value":1,"at":1,"name":"Alice"}"#).is_err());
+        let card = Entry::Card {
+            jwt: "j".into(),
+            status: StatusRef { list: 1, index: 42 },
+            at: 5,
+        };
+        assert_eq!(
+            String::from_utf8(card.to_bytes()).unwrap(),
+            r#"{"type":"card","jwt":"j","status":{"list":1,"index":42},"at":5}"#
+        );
+        assert_eq!(Entry::parse(&card.to_bytes()).unwrap(), card);
     }
 }

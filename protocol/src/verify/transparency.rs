@@ -164,7 +164,7 @@ pub fn check_proof(
         )
     })?;
     match &entry {
-        Entry::Issued { jwt: Some(d), .. } if d == jwt_digest => {}
+        Entry::Issued { jwt: Some(d), .. } | Entry::Card { jwt: d, .. } if d == jwt_digest => {}
         _ => {
             return Err(format!(
                 "entry {} of the issuer's log is not this badge's issuance",

@@ -82,6 +82,7 @@ fn counts(issued: u64, revoked: u64, suspended: u64, reinstated: u64) -> Counts 
         revoked,
         suspended,
         reinstated,
+        cards: 0,
     }
 }
 
@@ -242,11 +243,11 @@ async fn the_monitor_counts_the_issuers_log_and_names_each_tampering() {
     assert_eq!(json["key_trusted_on_first_use"], false);
     assert_eq!(
         json["totals"],
-        json!({"issued": 8, "revoked": 3, "suspended": 1, "reinstated": 1})
+        json!({"issued": 8, "revoked": 3, "suspended": 1, "reinstated": 1, "cards": 0})
     );
     assert_eq!(
         json["new"],
-        json!({"issued": 0, "revoked": 0, "suspended": 0, "reinstated": 0})
+        json!({"issued": 0, "revoked": 0, "suspended": 0, "reinstated": 0, "cards": 0})
     );
     assert_eq!(json["by_achievement"][&b]["revoked"], 1);
     // And in words, with the key given.

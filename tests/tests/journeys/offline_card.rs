@@ -256,9 +256,92 @@ async fn the_card_qr_carries_a_proof_the_server_verifies_and_attacks_fail() {
         "disclosures",
         "validity",
         "status",
+        "transparency",
     ] {
         assert_eq!(crate::common::check(&r, name), Some(true), "{name}: {r:#}");
     }
+    // The issuer logged the card before delivering it: the check found its entry.
+    assert!(
+        crate::check::detail(&r, "transparency").contains(", entry "),
+        "{r:#}"
+    );
+
+    // The /check page takes the card too: the proof pasted, the scanned link pasted,
+    // a photo of the card's QR code uploaded; each checked as a card, all checks passed.
+    let (cookie, token) = crate::check::check_page_csrf(&t).await;
+    for input in [proof_of(&scanned), scanned.clone()] {
+        let r = t
+            .http
+            .post(format!("{}/check", t.verifier()))
+            .header("cookie", cookie.clone())
+            .form(&[("csrf", token.as_str()), ("input", input.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("data-state=\"verified\""), "{html}");
+        assert!(html.contains("田中 アナ"), "{html}");
+        assert!(html.contains("the QR code of a printed card"), "{html}");
+    }
+    let photo = protocol::qr::Qr::new(&scanned).unwrap().png(4);
+    let r = t
+        .http
+        .post(format!("{}/check/upload", t.verifier()))
+        .header("cookie", cookie.clone())
+        .header("x-csrf-token", token.clone())
+        .header("content-type", "image/png")
+        .body(photo)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("data-state=\"verified\""), "{html}");
+    // A card link whose proof is damaged: refused with the reason, never fetched.
+    let damaged = format!("{}/check/offline#AK1:%%%", t.verifier());
+    let r = t
+        .http
+        .post(format!("{}/check", t.verifier()))
+        .header("cookie", cookie.clone())
+        .form(&[("csrf", token.as_str()), ("input", damaged.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("could not be read as a card"), "{html}");
+    assert!(html.contains("the card link&#39;s proof"), "{html}");
+
+    // A card signed with the issuer's own key outside its log (a stolen key, a rogue
+    // operator): the signature holds, the transparency check does not.
+    let app = &t.stack.issuer.app;
+    let minted = offline_card::issue(
+        &CardClaims {
+            iss: t.issuer().to_owned(),
+            iat: t.stack.clock.now(),
+            exp: None,
+            status_uri: format!("{}/status/1", t.issuer()),
+            status_idx: jws.payload["status"]["status_list"]["idx"]
+                .as_i64()
+                .unwrap(),
+            holder_name: Some("Mallory".into()),
+            badge: "Digital Supporter — Level 1".into(),
+            issuer_name: "Akashi".into(),
+        },
+        &app.kid,
+        &app.es256,
+    )
+    .unwrap()
+    .present(&[0], None);
+    let (_, r) = server_check(&t, &offline_card::pack(&minted).unwrap()).await;
+    assert_eq!(
+        crate::common::check(&r, "issuer_signature"),
+        Some(true),
+        "{r:#}"
+    );
+    assert_eq!(failed(&r), ["transparency"], "{r:#}");
+    assert_eq!(r["state"], "rejected", "{r:#}");
 
     // The snapshot the offline page keeps: the trusted issuer's keys and its signed status
     // list; asked again within the minute, the same snapshot (the issuers are not asked).

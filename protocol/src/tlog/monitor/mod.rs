@@ -206,6 +206,9 @@ pub struct Counts {
     pub suspended: u64,
     /// `status` entries with value 0 (valid again).
     pub reinstated: u64,
+    /// `card` entries: card credentials (offline QR proofs) issued for badges.
+    #[serde(default)]
+    pub cards: u64,
 }
 
 impl Counts {
@@ -215,6 +218,7 @@ impl Counts {
             Counted::Revoked => self.revoked += 1,
             Counted::Suspended => self.suspended += 1,
             Counted::Reinstated => self.reinstated += 1,
+            Counted::Card => self.cards += 1,
         }
     }
 }
@@ -225,6 +229,7 @@ enum Counted {
     Revoked,
     Suspended,
     Reinstated,
+    Card,
 }
 
 /// The checkpoint a run started from.
@@ -266,6 +271,10 @@ pub struct Report {
     /// Status changes of a credential the log has no `issued` entry for (logged before
     /// the log existed, or a credential minted silently), as `<list>/<index>`.
     pub status_without_issuance: Vec<String>,
+    /// Card credentials for a badge the log has no `issued` entry for (a card minted for
+    /// a badge that was never logged), as `<list>/<index>`.
+    #[serde(default)]
+    pub cards_without_issuance: Vec<String>,
     /// The witnesses given (`--witness`) whose cosignature of the checkpoint verified, with
     /// the time each cosigned; empty when none were given.
     #[serde(default)]
@@ -522,6 +531,7 @@ pub async fn run(
         by_achievement: tally.by_achievement,
         by_day: tally.by_day,
         status_without_issuance: tally.status_without_issuance,
+        cards_without_issuance: tally.cards_without_issuance,
         cosigned_by,
     };
     let state = State {
@@ -724,6 +734,7 @@ struct Tally {
     by_achievement: BTreeMap<String, Counts>,
     by_day: BTreeMap<String, Counts>,
     status_without_issuance: Vec<String>,
+    cards_without_issuance: Vec<String>,
     /// The achievement (an index into `achievements`) of each issued status reference.
     achievement_of: HashMap<(i64, i64), usize>,
     achievements: Vec<String>,
@@ -740,6 +751,7 @@ impl Tally {
             by_achievement: BTreeMap::new(),
             by_day: BTreeMap::new(),
             status_without_issuance: Vec::new(),
+            cards_without_issuance: Vec::new(),
             achievement_of: HashMap::new(),
             achievements: Vec::new(),
             achievement_index: HashMap::new(),
@@ -774,6 +786,17 @@ impl Tally {
                 }
                 self.achievement_of.insert((status.list, status.index), a);
                 (Counted::Issued, at, Some(a))
+            }
+            Entry::Card { status, at, .. } => {
+                let a = self
+                    .achievement_of
+                    .get(&(status.list, status.index))
+                    .copied();
+                if a.is_none() {
+                    self.cards_without_issuance
+                        .push(format!("{}/{}", status.list, status.index));
+                }
+                (Counted::Card, at, a)
             }
             Entry::Status { status, value, at } => {
                 let what = match value {
@@ -858,15 +881,15 @@ impl Report {
         let line = |s: &mut String, name: &str, c: &Counts| {
             let _ = writeln!(
                 s,
-                "  {name:<40} {:>8} {:>8} {:>9} {:>10}",
-                c.issued, c.revoked, c.suspended, c.reinstated
+                "  {name:<40} {:>8} {:>8} {:>9} {:>10} {:>6}",
+                c.issued, c.revoked, c.suspended, c.reinstated, c.cards
             );
         };
         let head = |s: &mut String, title: &str| {
             let _ = writeln!(
                 s,
-                "\n{title:<42} {:>8} {:>8} {:>9} {:>10}",
-                "issued", "revoked", "suspended", "reinstated"
+                "\n{title:<42} {:>8} {:>8} {:>9} {:>10} {:>6}",
+                "issued", "revoked", "suspended", "reinstated", "cards"
             );
         };
         head(&mut s, "totals");
@@ -893,6 +916,25 @@ impl Report {
                 self.status_without_issuance.len(),
                 shown.join(", "),
                 if self.status_without_issuance.len() > shown.len() {
+                    ", …"
+                } else {
+                    ""
+                }
+            );
+        }
+        if !self.cards_without_issuance.is_empty() {
+            let shown: Vec<&str> = self
+                .cards_without_issuance
+                .iter()
+                .take(20)
+                .map(String::as_str)
+                .collect();
+            let _ = writeln!(
+                s,
+                "\n{} card(s) issued for badges the log has no issuance of: {}{}",
+                self.cards_without_issuance.len(),
+                shown.join(", "),
+                if self.cards_without_issuance.len() > shown.len() {
                     ", …"
                 } else {
                     ""

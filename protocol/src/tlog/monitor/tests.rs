@@ -166,6 +166,7 @@ async fn a_sound_log_is_counted_by_achievement_and_day() {
         revoked,
         suspended,
         reinstated,
+        cards: 0,
     };
     assert_eq!(report.totals, c(290, 7, 2, 1));
     assert_eq!(report.new, report.totals);
@@ -222,6 +223,40 @@ async fn a_sound_log_is_counted_by_achievement_and_day() {
         assert!(json.get(field).is_some(), "{field}");
     }
     assert_eq!(json["by_achievement"]["B"]["issued"], 100);
+}
+
+#[tokio::test]
+async fn cards_count_under_their_badge_and_a_card_for_an_unlogged_badge_is_reported() {
+    let card = |i: i64| {
+        Entry::Card {
+            jwt: crate::b64::sha256(i.to_be_bytes()),
+            status: StatusRef { list: 1, index: i },
+            at: DAY2,
+        }
+        .to_bytes()
+    };
+    let entries = vec![
+        issued(0, "A", DAY1),
+        issued(1, "B", DAY1),
+        card(0),
+        card(0),
+        card(77),
+    ];
+    let served = serve(&entries, &signer());
+    let (report, _) = first_run(&served).await.unwrap();
+    assert_eq!((report.totals.issued, report.totals.cards), (2, 3));
+    assert_eq!(report.by_achievement["A"].cards, 2);
+    assert_eq!(report.by_achievement["B"].cards, 0);
+    assert_eq!(report.by_day["2025-12-07"].cards, 3);
+    assert_eq!(report.cards_without_issuance, ["1/77"]);
+    let text = report.to_text();
+    assert!(
+        text.contains("1 card(s) issued for badges the log has no issuance of: 1/77"),
+        "{text}"
+    );
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["totals"]["cards"], 3);
+    assert_eq!(json["cards_without_issuance"][0], "1/77");
 }
 
 #[tokio::test]

@@ -205,6 +205,15 @@ impl BadgeCheck {
                 }
             }
         }
+        // The card is in the issuer's public log (the issuer logs every card it signs).
+        checks.push(if verified {
+            verify::transparency::check(&self.sources, &iss, &sd.jwt).await
+        } else {
+            Check::unset(
+                verify::transparency::CHECK_TRANSPARENCY,
+                "not checked: the issuer signature is not verified",
+            )
+        });
         let failed = checks.iter().any(Check::failed);
         Ok(CheckResult {
             state: if failed {

@@ -61,6 +61,8 @@ pub enum InputError {
     NoQrCode,
     #[error("{0:?} is not an http(s) URL")]
     NotUrl(String),
+    #[error("the card link's proof: {0}")]
+    Card(String),
 }
 
 /// What was found where: a credential, and how it was got (the `source` check).
@@ -94,13 +96,39 @@ pub fn essence(content_type: &str) -> String {
 pub enum Pasted {
     Url(String),
     Credential(Submitted),
+    /// A printed card's proof (`AK1:…`), given as it is or in a card link's fragment
+    /// (`…/check/offline#AK1:…`, what the card's QR code holds).
+    Card(String),
 }
 
-/// Reads pasted text: an `http(s)://` URL, or a credential.
+/// The card proof `text` is or links to: `AK1:…` itself, or the fragment of a card link
+/// (an http(s) URL whose fragment starts with `AK1:`); `None` for anything else.
+fn card_proof(text: &str) -> Result<Option<String>, InputError> {
+    if text.starts_with(protocol::offline_card::PREFIX) {
+        return Ok(Some(text.to_owned()));
+    }
+    if !(text.starts_with("https://") || text.starts_with("http://")) {
+        return Ok(None);
+    }
+    match text.split_once('#') {
+        Some((_, fragment)) if fragment.starts_with(protocol::offline_card::PREFIX) => {
+            protocol::base45::from_fragment(fragment)
+                .map(Some)
+                .map_err(|e| InputError::Card(e.to_string()))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Reads pasted text: a printed card's proof or link, an `http(s)://` URL, or a
+/// credential.
 pub fn pasted(text: &str) -> Result<Pasted, InputError> {
     let text = text.trim();
     if text.len() > MAX_UPLOAD_BYTES {
         return Err(InputError::TooLarge(MAX_UPLOAD_BYTES));
+    }
+    if let Some(card) = card_proof(text)? {
+        return Ok(Pasted::Card(card));
     }
     if text.starts_with("https://") || text.starts_with("http://") {
         return Ok(Pasted::Url(text.to_owned()));
@@ -150,12 +178,8 @@ pub fn uploaded(media_type: &str, body: &[u8]) -> Result<Pasted, InputError> {
 
 /// The URL in a picture's QR code.
 fn qr_url(picture: &[u8]) -> Result<Pasted, InputError> {
-    let text = scan_picture(picture)?;
-    match pasted(&text)? {
-        Pasted::Url(u) => Ok(Pasted::Url(u)),
-        // A QR code holding the credential itself (small VC-JWTs fit).
-        Pasted::Credential(c) => Ok(Pasted::Credential(c)),
-    }
+    // A link, a printed card's proof, or the credential itself (small VC-JWTs fit).
+    pasted(&scan_picture(picture)?)
 }
 
 /// The text of the first QR code found in a picture (a camera frame, a photo, a

@@ -62,6 +62,12 @@ impl CheckResult {
 
 /// The field an input error is about.
 fn bad_input(field: &str, e: InputError) -> Error {
+    // A damaged card proof is the card's fault, wherever it came from.
+    let field = if matches!(e, InputError::Card(_)) {
+        "card"
+    } else {
+        field
+    };
     Error::invalid(field, e.to_string())
 }
 
@@ -100,19 +106,19 @@ impl BadgeCheck {
     /// code, not an image) is a 400; a URL that cannot be fetched is a failed `source`
     /// check.
     pub async fn check(&self, input: CheckInput) -> Result<CheckResult, Error> {
-        let (url, submitted) = match input {
-            CheckInput::Credential(s) => (None, Some(s)),
-            CheckInput::Url(u) => (Some(u), None),
-            CheckInput::Text(t) => match input::pasted(&t).map_err(|e| bad_input("text", e))? {
-                Pasted::Url(u) => (Some(u), None),
-                Pasted::Credential(c) => (None, Some(c)),
-            },
+        let pasted = match input {
+            CheckInput::Credential(s) => Pasted::Credential(s),
+            CheckInput::Url(u) => Pasted::Url(u),
+            CheckInput::Text(t) => input::pasted(&t).map_err(|e| bad_input("text", e))?,
             CheckInput::Upload { media_type, body } => {
-                match input::uploaded(&media_type, &body).map_err(|e| bad_input("body", e))? {
-                    Pasted::Url(u) => (Some(u), None),
-                    Pasted::Credential(c) => (None, Some(c)),
-                }
+                input::uploaded(&media_type, &body).map_err(|e| bad_input("body", e))?
             }
+        };
+        let (url, submitted) = match pasted {
+            Pasted::Url(u) => (Some(u), None),
+            Pasted::Credential(c) => (None, Some(c)),
+            // A printed card's proof: its own checks (`card`), as the offline page makes.
+            Pasted::Card(text) => return self.check_card(&text).await,
         };
         let (submitted, source) = match (url, submitted) {
             (Some(url), _) => {

@@ -205,9 +205,16 @@ fn check_page(
     r
 }
 
-/// A short name of what was checked, for the page: a link as it is, else in words.
+/// A short name of what was checked, for the page: a link as it is (a printed card's in
+/// words, as its link is long and unreadable), else in words.
 fn describe(input: &str, lang: Lang) -> String {
     let input = input.trim();
+    if input.starts_with(protocol::offline_card::PREFIX) || input.contains("#AK1:") {
+        return match lang {
+            Lang::En => "the QR code of a printed card".to_owned(),
+            Lang::Ja => "印刷されたカードのQRコード".to_owned(),
+        };
+    }
     if input.starts_with("http://") || input.starts_with("https://") {
         return input.to_owned();
     }
@@ -468,6 +475,7 @@ pub async fn frame(
     let input = match input::pasted(&text) {
         Ok(Pasted::Url(u)) => CheckInput::Url(u),
         Ok(Pasted::Credential(c)) => CheckInput::Credential(c),
+        Ok(Pasted::Card(card)) => CheckInput::Text(card),
         Err(e) => {
             let e = Error::invalid(
                 "text",

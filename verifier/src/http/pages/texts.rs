@@ -585,6 +585,10 @@ pub fn unreadable_input(lang: Lang, field: &str, detail: &str) -> &'static str {
             "This file holds no badge that can be read. Upload a badge image (PNG, SVG), or a JPEG or PNG photo of its QR code.",
             "このファイルからは読み取れるバッジが見つかりません。バッジ画像（PNG、SVG）か、QRコードの JPEG または PNG の写真をアップロードしてください。",
         ),
+        "card" => (
+            "This card's QR code could not be read as a card. Scan it again, or check the card's badge page instead.",
+            "このカードのQRコードをカードとして読み取れませんでした。もう一度読み取るか、カードのバッジページで確認してください。",
+        ),
         "url" => (
             "This link cannot be followed. Check that it is the whole link of a badge page.",
             "このリンクを開けません。バッジページのリンク全体であることを確認してください。",
