@@ -45,6 +45,10 @@ pub enum AppError {
     /// Admin API: the request is wrong; `field` names the member at fault.
     #[error("{field}: {detail}")]
     BadRequest { field: String, detail: String },
+    /// A request body (not a protocol one: those use [`AppError::BodyTooLarge`]) over the
+    /// route's limit of `limit` bytes.
+    #[error("{field}: the body is more than the {limit} bytes allowed")]
+    PayloadTooLarge { field: String, limit: usize },
     #[error("admin API: missing or wrong bearer token")]
     Unauthorized,
     /// Too many wrong admin tokens from the client's address.

@@ -70,6 +70,18 @@ impl IntoResponse for AppError {
                 &detail,
                 Some(&field),
             ),
+            e @ AppError::PayloadTooLarge { .. } => {
+                let field = match &e {
+                    AppError::PayloadTooLarge { field, .. } => field.clone(),
+                    _ => String::new(),
+                };
+                kit::serve::problem(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Request body too large",
+                    &e.to_string(),
+                    Some(&field),
+                )
+            }
             AppError::Unauthorized => {
                 let mut r = kit::serve::problem(
                     StatusCode::UNAUTHORIZED,

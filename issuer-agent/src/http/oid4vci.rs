@@ -2,6 +2,7 @@
 //! credential (§8), and the Status List Token.
 
 use axum::Json;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -294,17 +295,18 @@ pub async fn status_lists(State(app): State<App>) -> Response {
     responses((status = 200, description = "The card credential, a compact SD-JWT of `typ` `akashi-card+sd-jwt`", body = String, content_type = "application/akashi-card+sd-jwt"),
         (status = 400, description = "The presentation was refused: the check that failed", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over the limit", body = Problem, content_type = "application/problem+json")))]
-pub async fn card(State(app): State<App>, body: String) -> Result<Response, AppError> {
-    if body.len() > crate::domain::card::CARD_BODY_LIMIT {
-        return Err(AppError::BadRequest {
+pub async fn card(State(app): State<App>, body: Body) -> Result<Response, AppError> {
+    let limit = crate::domain::card::CARD_BODY_LIMIT;
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| AppError::PayloadTooLarge {
             field: "presentation".into(),
-            detail: format!(
-                "{} bytes is more than the {} allowed",
-                body.len(),
-                crate::domain::card::CARD_BODY_LIMIT
-            ),
-        });
-    }
+            limit,
+        })?;
+    let body = String::from_utf8(bytes.to_vec()).map_err(|_| AppError::BadRequest {
+        field: "presentation".into(),
+        detail: "the body is not UTF-8 text".into(),
+    })?;
     let card = app.card_credential(&body, app.clock.now()).await?;
     let mut r = card.into_response();
     r.headers_mut().insert(

@@ -455,6 +455,34 @@ async fn the_issuer_signs_a_card_only_for_the_holder_of_its_own_valid_badge() {
         )
         .serialize()
     };
+    // A body over the limit: 413 with the problem, as the OpenAPI document says; not UTF-8:
+    // 400 naming it.
+    let r = t
+        .http
+        .post(&aud)
+        .body(vec![b'a'; 300 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let problem: Value = r.json().await.unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("more than the 262144 bytes allowed"),
+        "{problem}"
+    );
+    let r = t
+        .http
+        .post(&aud)
+        .body(vec![0xff, 0xfe])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("not UTF-8"));
     // Why a card credential: the badge's own SD-JWT VC, even with no disclosure, packed
     // the same way, needs a far denser QR code than a card can carry.
     let bare = sd.present(&[], None);
