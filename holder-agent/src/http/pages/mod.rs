@@ -119,6 +119,10 @@ pub struct Texts {
     pub accept: &'static str,
     /// Under the button of an offer received through the issuer's sign-in.
     pub sign_in_at_issuer: &'static str,
+    /// The page between "Receive the badge" and the issuer's sign-in.
+    pub to_issuer_title: &'static str,
+    pub to_issuer_text: &'static str,
+    pub to_issuer_button: &'static str,
     pub back: &'static str,
     pub error: &'static str,
     pub not_found: &'static str,
@@ -168,6 +172,9 @@ const EN: Texts = Texts {
     pin_characters: "characters",
     accept: "Receive the badge",
     sign_in_at_issuer: "The issuer asks you to confirm it is you: you go to the issuer's page and come back here with your badge.",
+    to_issuer_title: "Going to the issuer",
+    to_issuer_text: "The issuer will ask you to confirm it is you, then send you back here with your badge.",
+    to_issuer_button: "Continue to the issuer",
     back: "Back to my badges",
     error: "Something went wrong",
     not_found: "Page not found",
@@ -212,6 +219,9 @@ const JA: Texts = Texts {
     pin_characters: "文字",
     accept: "バッジを受け取る",
     sign_in_at_issuer: "発行者が本人確認を求めています。発行者のページで確認すると、バッジを持ってこの画面に戻ります。",
+    to_issuer_title: "発行者のページへ移動します",
+    to_issuer_text: "発行者が本人確認を求めます。確認が済むと、バッジを持ってこの画面に戻ります。",
+    to_issuer_button: "発行者のページへ進む",
     back: "マイバッジへ戻る",
     error: "エラーが発生しました",
     not_found: "ページが見つかりません",
@@ -702,6 +712,16 @@ struct ReceivePage {
     error: Option<String>,
 }
 
+/// `to_issuer.html`: the step from "Receive the badge" to the issuer's sign-in. A page
+/// that moves on by itself (and a link) rather than a redirect: the receive form's
+/// `form-action 'self'` would stop a redirect from its submission to another origin.
+#[derive(Template)]
+#[template(path = "to_issuer.html")]
+struct ToIssuerPage {
+    layout: Layout,
+    url: String,
+}
+
 // ---------------------------------------------------------------------------------------
 // Handlers
 
@@ -1027,7 +1047,7 @@ async fn receive(
     let now = app.clock.now();
     let mut outcome = app.accept(account, &offer, form.get("tx_code"), now).await;
     // An offer with only the authorization code grant: the browser goes to the issuer to
-    // sign in there, and comes back to `/receive/authorized`.
+    // sign in there (through [`ToIssuerPage`]), and comes back to `/receive/authorized`.
     if matches!(
         outcome,
         Err(AppError::Accept(AcceptError::NoPreAuthorizedGrant))
@@ -1037,7 +1057,10 @@ async fn receive(
             .begin_web_authorization(account, session, &offer, now)
             .await
         {
-            Ok(url) => return Ok(see_other(&url)),
+            Ok(url) => {
+                let layout = web.layout(web.t().to_issuer_title);
+                return Ok(web.render(&app, StatusCode::OK, ToIssuerPage { layout, url }));
+            }
             Err(e) => outcome = Err(e),
         }
     }
