@@ -28,7 +28,7 @@
     if (events.readyState === EventSource.CLOSED && !polling && !settled()) { poll(); }
   };
 })();
-// "Use a wallet on this device": the browser's Digital Credentials API, where it exists
+// "Pick a badge saved on this device": the browser's Digital Credentials API, where it exists
 // (feature-detected as Chrome documents it). The request comes from the verifier, the
 // wallet's answer goes back to it with the page's CSRF token; the result section above
 // shows the verdict. The QR code stays for every other case.

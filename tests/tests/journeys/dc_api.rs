@@ -1,4 +1,4 @@
-//! The desk's "Use a wallet on this device" through the browser's Digital Credentials API
+//! The desk's "Pick a badge saved on this device" through the browser's Digital Credentials API
 //! (issue 17 item 5; OpenID4VP 1.0 Appendix A), in Chromium. No platform wallet is
 //! available here, so `navigator.credentials.get` is replaced, before the page's scripts
 //! run, by a test double that records the request it receives and waits; the test reads the
@@ -191,7 +191,7 @@ async fn the_desk_asks_a_wallet_on_this_device_and_shows_the_verdict() {
     .await;
     assert_eq!(
         desk.text("#dc-api-button").await.unwrap(),
-        "Use a wallet on this device"
+        "Pick a badge saved on this device"
     );
     desk.screenshots("dc-api-button-en").await.unwrap();
     let asked = ask(&desk).await;
@@ -273,7 +273,7 @@ async fn the_desk_asks_a_wallet_on_this_device_and_shows_the_verdict() {
     let id = open_request(&desk, &t, json!({"client_id_prefix": "redirect_uri"})).await;
     assert_eq!(
         desk.text("#dc-api-button").await.unwrap(),
-        "この端末のウォレットを使う"
+        "この端末に保存したバッジから選ぶ"
     );
     desk.screenshots("dc-api-button-ja").await.unwrap();
     let asked = ask(&desk).await;
