@@ -165,9 +165,18 @@ impl App {
                 None => {
                     let token = protocol::b64::random(24);
                     let hash = protocol::b64::sha256(&token);
-                    store.set_setting("admin_token_hash", &hash).await?;
-                    startup.new_admin_token = Some(token);
-                    hash
+                    if store
+                        .replace_settings(&[("admin_token_hash", None, &hash)])
+                        .await?
+                    {
+                        startup.new_admin_token = Some(token);
+                        hash
+                    } else {
+                        // Another instance made the first token (and printed it).
+                        store.setting("admin_token_hash").await?.ok_or_else(|| {
+                            AppError::Internal("the stored admin token vanished".into())
+                        })?
+                    }
                 }
             },
         };

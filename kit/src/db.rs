@@ -328,6 +328,52 @@ impl Db {
         })
     }
 
+    /// Compare-and-set of settings, all or none, in one transaction: each `(name, expected,
+    /// value)` is written only if the setting still holds `expected` (`None`: absent). True
+    /// if this call wrote them. What an instance makes on first start (a development
+    /// certificate, a CSRF key, a first token) goes through it, so of several instances
+    /// starting at once the first to store wins and the others read its values back.
+    pub async fn replace_settings(
+        &self,
+        changes: &[(&str, Option<&str>, &str)],
+    ) -> Result<bool, sqlx::Error> {
+        with_db_write!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let mut written = true;
+            for (name, expected, value) in changes {
+                let n = match expected {
+                    None => sqlx::query(
+                        "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+                    )
+                    .bind(name)
+                    .bind(value)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected(),
+                    Some(old) => sqlx::query(
+                        "UPDATE settings SET value = $2 WHERE name = $1 AND value = $3",
+                    )
+                    .bind(name)
+                    .bind(value)
+                    .bind(old)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected(),
+                };
+                if n != 1 {
+                    written = false;
+                    break;
+                }
+            }
+            if written {
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            Ok(written)
+        })
+    }
+
     /// Loads the signing key `id`, or creates, seals (for `purpose`) and stores it on first
     /// start. When two instances start at once, the first insert wins and both use it.
     pub async fn signing_key(

@@ -120,10 +120,14 @@ impl App {
         let mut startup = Startup::default();
         if config.service.api_token.is_none() && store.setting(API_TOKEN_SETTING).await?.is_none() {
             let token = protocol::b64::random(24);
-            store
-                .set_setting(API_TOKEN_SETTING, &protocol::b64::sha256(&token))
-                .await?;
-            startup.new_api_token = Some(token);
+            // Of several instances starting at once, the first stores (and prints) its
+            // token; the others use it.
+            if store
+                .replace_settings(&[(API_TOKEN_SETTING, None, &protocol::b64::sha256(&token))])
+                .await?
+            {
+                startup.new_api_token = Some(token);
+            }
         }
         let fetcher = Fetcher::new(config.fetch_policy())
             .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;

@@ -135,6 +135,14 @@ impl Store {
         Ok(self.db.set_setting(name, value).await?)
     }
 
+    /// Compare-and-set of settings ([`kit::db::Db::replace_settings`]).
+    pub async fn replace_settings(
+        &self,
+        changes: &[(&str, Option<&str>, &str)],
+    ) -> Result<bool, StoreError> {
+        Ok(self.db.replace_settings(changes).await?)
+    }
+
     /// Loads the signing key `id`, or creates, seals and stores it on first start.
     pub async fn signing_key(
         &self,
@@ -568,6 +576,88 @@ mod tests {
             webhook_delivered_at: None,
             webhook_last_error: None,
         }
+    }
+
+    /// Two stores on one database, as two instances have: a SQLite file, or a fresh
+    /// PostgreSQL schema when `TEST_DATABASE_URL` is set.
+    async fn two_instances() -> (tempfile::TempDir, Store, Store) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (url, schema) = match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => (
+                url,
+                Some(format!("t{}_verifier_first", uuid::Uuid::new_v4().simple())),
+            ),
+            _ => (
+                format!("sqlite://{}/verifier.db", dir.path().display()),
+                None,
+            ),
+        };
+        let a = Store::connect(&url, schema.as_deref()).await.unwrap();
+        let b = Store::connect(&url, schema.as_deref()).await.unwrap();
+        (dir, a, b)
+    }
+
+    #[tokio::test]
+    async fn settings_are_compared_and_set_all_or_none() {
+        let (_dir, store) = temp_store().await;
+        assert!(store.replace_settings(&[("a", None, "1")]).await.unwrap());
+        // Absent expected, present found: refused, and nothing of the set is written.
+        assert!(
+            !store
+                .replace_settings(&[("b", None, "2"), ("a", None, "9")])
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.setting("a").await.unwrap().as_deref(), Some("1"));
+        assert_eq!(store.setting("b").await.unwrap(), None);
+        // The value expected: replaced; another value expected: refused.
+        assert!(
+            store
+                .replace_settings(&[("a", Some("1"), "3")])
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .replace_settings(&[("a", Some("1"), "4")])
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.setting("a").await.unwrap().as_deref(), Some("3"));
+    }
+
+    /// Two instances whose first starts overlap keep one development certificate, one
+    /// desk CSRF key and one API token: whichever stored first.
+    #[tokio::test]
+    async fn instances_starting_at_once_share_what_the_first_start_makes() {
+        use crate::http::csrf::{CsrfKey, CsrfScope};
+        let (_dir, a, b) = two_instances().await;
+        let seal = protocol::keys::seal::SealKey::generate();
+        for round in 0..3 {
+            let (x, y) = tokio::join!(
+                crate::domain::x509::development(&a, &seal, "Desk", "v.example", 1_000),
+                crate::domain::x509::development(&b, &seal, "Desk", "v.example", 1_000),
+            );
+            let (x, y) = (x.unwrap(), y.unwrap());
+            assert_eq!(x.x5c(), y.x5c(), "round {round}");
+            assert_eq!(x.hash_client_id(), y.hash_client_id());
+            let (k, l) = tokio::join!(
+                CsrfKey::load_or_create(&a, &seal),
+                CsrfKey::load_or_create(&b, &seal)
+            );
+            let (k, l) = (k.unwrap(), l.unwrap());
+            assert_eq!(
+                k.csrf_token(CsrfScope::Desk, "cookie"),
+                l.csrf_token(CsrfScope::Desk, "cookie"),
+                "round {round}"
+            );
+        }
+        // Another host: the certificate is made anew once, and both instances move to it.
+        let (x, y) = tokio::join!(
+            crate::domain::x509::development(&a, &seal, "Desk", "w.example", 1_000),
+            crate::domain::x509::development(&b, &seal, "Desk", "w.example", 1_000),
+        );
+        assert_eq!(x.unwrap().x5c(), y.unwrap().x5c());
     }
 
     /// Two instances on one PostgreSQL schema: a result the one stores wakes the other's

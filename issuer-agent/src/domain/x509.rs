@@ -67,12 +67,39 @@ impl IssuerX509 {
                 (Some(leaf), Some(ca)) => Some((leaf, ca)),
                 _ => None,
             };
-            let (identity, keep) =
+            let develop = |stored| {
                 X509Identity::development(stored, copy_es256()?, &config.name, &sans, now)
-                    .map_err(|e| AppError::Internal(format!("development certificate: {e}")))?;
+                    .map_err(|e| AppError::Internal(format!("development certificate: {e}")))
+            };
+            let (mut identity, keep) = develop(stored.clone())?;
             if let Some(keep) = keep {
-                store.set_setting(DEV_LEAF_SETTING, &keep.leaf).await?;
-                store.set_setting(DEV_CA_SETTING, &keep.ca).await?;
+                let (old_leaf, old_ca) = match &stored {
+                    Some((leaf, ca)) => (Some(leaf.as_str()), Some(ca.as_str())),
+                    None => (None, None),
+                };
+                let kept = store
+                    .replace_settings(&[
+                        (DEV_LEAF_SETTING, old_leaf, &keep.leaf),
+                        (DEV_CA_SETTING, old_ca, &keep.ca),
+                    ])
+                    .await?;
+                if !kept {
+                    // Another instance stored its certificate first: use that one.
+                    let theirs = match (
+                        store.setting(DEV_LEAF_SETTING).await?,
+                        store.setting(DEV_CA_SETTING).await?,
+                    ) {
+                        (Some(leaf), Some(ca)) => Some((leaf, ca)),
+                        _ => None,
+                    };
+                    let (shared, again) = develop(theirs)?;
+                    if again.is_some() {
+                        return Err(AppError::Config(
+                            "another instance stored a development certificate for another host or key: give every instance the same public URL and seal key".into(),
+                        ));
+                    }
+                    identity = shared;
+                }
             }
             return Ok(IssuerX509 {
                 identity,

@@ -278,6 +278,14 @@ impl Store {
         Ok(self.db.set_setting(name, value).await?)
     }
 
+    /// Compare-and-set of settings ([`kit::db::Db::replace_settings`]).
+    pub async fn replace_settings(
+        &self,
+        changes: &[(&str, Option<&str>, &str)],
+    ) -> Result<bool, StoreError> {
+        Ok(self.db.replace_settings(changes).await?)
+    }
+
     /// Loads the signing key `id`, or has `new_key` make one, and seals and stores it, on
     /// first start.
     pub async fn signing_key(

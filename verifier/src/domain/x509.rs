@@ -49,17 +49,49 @@ pub async fn development(
         (Some(leaf), Some(ca)) => Some((leaf, ca)),
         _ => None,
     };
-    let (identity, keep) = X509Identity::development(
-        stored,
-        key,
-        name,
-        &[protocol::x509::San::Dns(host.to_owned())],
-        now,
-    )
-    .map_err(|e| Error::Internal(format!("development certificate: {e}")))?;
+    let develop = |stored| {
+        let key = key
+            .to_p256_pkcs8()
+            .and_then(|der| protocol::keys::SigningKey::from_p256_pkcs8(&der).ok())
+            .ok_or_else(|| Error::Internal("the development key is not P-256".into()))?;
+        X509Identity::development(
+            stored,
+            key,
+            name,
+            &[protocol::x509::San::Dns(host.to_owned())],
+            now,
+        )
+        .map_err(|e| Error::Internal(format!("development certificate: {e}")))
+    };
+    let (mut identity, keep) = develop(stored.clone())?;
     if let Some(keep) = keep {
-        store.set_setting(DEV_LEAF_SETTING, &keep.leaf).await?;
-        store.set_setting(DEV_CA_SETTING, &keep.ca).await?;
+        let (old_leaf, old_ca) = match &stored {
+            Some((leaf, ca)) => (Some(leaf.as_str()), Some(ca.as_str())),
+            None => (None, None),
+        };
+        let kept = store
+            .replace_settings(&[
+                (DEV_LEAF_SETTING, old_leaf, &keep.leaf),
+                (DEV_CA_SETTING, old_ca, &keep.ca),
+            ])
+            .await?;
+        if !kept {
+            // Another instance stored its certificate first: use that one.
+            let theirs = match (
+                store.setting(DEV_LEAF_SETTING).await?,
+                store.setting(DEV_CA_SETTING).await?,
+            ) {
+                (Some(leaf), Some(ca)) => Some((leaf, ca)),
+                _ => None,
+            };
+            let (shared, again) = develop(theirs)?;
+            if again.is_some() {
+                return Err(Error::Config(
+                    "another instance stored a development certificate for another host: give every instance the same public URL".into(),
+                ));
+            }
+            identity = shared;
+        }
     }
     Ok(identity)
 }

@@ -54,18 +54,22 @@ impl CsrfKey {
                 let raw = protocol::b64::decode(&protocol::b64::random(DESK_KEY_BYTES))
                     .expect("random base64url decodes");
                 let sealed = seal.seal(DESK_KEY_PURPOSE, &raw);
-                store
-                    .set_setting(DESK_KEY_SETTING, &protocol::b64::encode(&sealed))
-                    .await?;
-                // Another instance may have stored its key first: use whichever is stored.
-                match store.setting(DESK_KEY_SETTING).await? {
-                    Some(text) if text != protocol::b64::encode(&sealed) => {
-                        let sealed = protocol::b64::decode(&text)
-                            .map_err(|e| Error::Internal(format!("stored desk key: {e}")))?;
-                        seal.open(DESK_KEY_PURPOSE, &sealed)
-                            .map_err(|e| Error::Internal(format!("stored desk key: {e}")))?
-                    }
-                    _ => raw,
+                let mine = protocol::b64::encode(&sealed);
+                if store
+                    .replace_settings(&[(DESK_KEY_SETTING, None, &mine)])
+                    .await?
+                {
+                    raw
+                } else {
+                    // Another instance stored its key first: use that one.
+                    let text = store
+                        .setting(DESK_KEY_SETTING)
+                        .await?
+                        .ok_or_else(|| Error::Internal("the stored desk key vanished".into()))?;
+                    let sealed = protocol::b64::decode(&text)
+                        .map_err(|e| Error::Internal(format!("stored desk key: {e}")))?;
+                    seal.open(DESK_KEY_PURPOSE, &sealed)
+                        .map_err(|e| Error::Internal(format!("stored desk key: {e}")))?
                 }
             }
         };
