@@ -300,6 +300,26 @@ pub enum KeyStoreError {
     Key { id: String, reason: String },
 }
 
+/// Why a development PKI kept in the settings could not be loaded or kept.
+#[derive(Debug, thiserror::Error)]
+pub enum DevPkiError {
+    #[error("database: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("development certificate: {0}")]
+    Make(String),
+    #[error(
+        "another instance stored a development certificate for another host or key: give every instance the same public URL and seal key"
+    )]
+    Mismatch,
+}
+
+/// What [`Db::development_pki`]'s maker answers: the identity and, when it made a new PKI
+/// (none was stored, or one for another host or key), the PKI to keep.
+pub type DevPkiMade = (
+    protocol::x509::X509Identity,
+    Option<protocol::x509::NewDevPki>,
+);
+
 /// Service-wide settings and sealed signing keys, in the `settings (name, value)` and
 /// `signing_keys (id, alg, sealed, created_at)` tables that the issuer's and the
 /// verifier's migrations both create.
@@ -372,6 +392,45 @@ impl Db {
             }
             Ok(written)
         })
+    }
+
+    /// The development PKI kept in the settings `leaf` and `ca`: `develop` is given what is
+    /// stored (or `None`) and makes the identity. A new PKI is kept by compare-and-set, so
+    /// instances starting at once all end with the first one stored (`develop` is run again
+    /// on it; if that one is for another host or key, the instances disagree:
+    /// [`DevPkiError::Mismatch`]).
+    pub async fn development_pki(
+        &self,
+        (leaf, ca): (&str, &str),
+        develop: impl Fn(Option<(String, String)>) -> Result<DevPkiMade, String>,
+    ) -> Result<protocol::x509::X509Identity, DevPkiError> {
+        let stored = match (self.setting(leaf).await?, self.setting(ca).await?) {
+            (Some(l), Some(c)) => Some((l, c)),
+            _ => None,
+        };
+        let (identity, keep) = develop(stored.clone()).map_err(DevPkiError::Make)?;
+        let Some(keep) = keep else {
+            return Ok(identity);
+        };
+        let (old_leaf, old_ca) = match &stored {
+            Some((l, c)) => (Some(l.as_str()), Some(c.as_str())),
+            None => (None, None),
+        };
+        if self
+            .replace_settings(&[(leaf, old_leaf, &keep.leaf), (ca, old_ca, &keep.ca)])
+            .await?
+        {
+            return Ok(identity);
+        }
+        // Another instance stored its PKI first: use that one.
+        let theirs = match (self.setting(leaf).await?, self.setting(ca).await?) {
+            (Some(l), Some(c)) => Some((l, c)),
+            _ => None,
+        };
+        match develop(theirs).map_err(DevPkiError::Make)? {
+            (shared, None) => Ok(shared),
+            (_, Some(_)) => Err(DevPkiError::Mismatch),
+        }
     }
 
     /// Loads the signing key `id`, or creates, seals (for `purpose`) and stores it on first

@@ -135,6 +135,15 @@ impl Store {
         Ok(self.db.set_setting(name, value).await?)
     }
 
+    /// The development PKI kept in two settings ([`kit::db::Db::development_pki`]).
+    pub async fn development_pki(
+        &self,
+        names: (&str, &str),
+        develop: impl Fn(Option<(String, String)>) -> Result<kit::db::DevPkiMade, String>,
+    ) -> Result<protocol::x509::X509Identity, kit::db::DevPkiError> {
+        self.db.development_pki(names, develop).await
+    }
+
     /// Compare-and-set of settings ([`kit::db::Db::replace_settings`]).
     pub async fn replace_settings(
         &self,

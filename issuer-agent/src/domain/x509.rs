@@ -60,47 +60,17 @@ impl IssuerX509 {
             San::Uri(did.to_owned()),
         ];
         let Some(cert) = &config.x509_cert else {
-            let stored = match (
-                store.setting(DEV_LEAF_SETTING).await?,
-                store.setting(DEV_CA_SETTING).await?,
-            ) {
-                (Some(leaf), Some(ca)) => Some((leaf, ca)),
-                _ => None,
-            };
-            let develop = |stored| {
-                X509Identity::development(stored, copy_es256()?, &config.name, &sans, now)
-                    .map_err(|e| AppError::Internal(format!("development certificate: {e}")))
-            };
-            let (mut identity, keep) = develop(stored.clone())?;
-            if let Some(keep) = keep {
-                let (old_leaf, old_ca) = match &stored {
-                    Some((leaf, ca)) => (Some(leaf.as_str()), Some(ca.as_str())),
-                    None => (None, None),
-                };
-                let kept = store
-                    .replace_settings(&[
-                        (DEV_LEAF_SETTING, old_leaf, &keep.leaf),
-                        (DEV_CA_SETTING, old_ca, &keep.ca),
-                    ])
-                    .await?;
-                if !kept {
-                    // Another instance stored its certificate first: use that one.
-                    let theirs = match (
-                        store.setting(DEV_LEAF_SETTING).await?,
-                        store.setting(DEV_CA_SETTING).await?,
-                    ) {
-                        (Some(leaf), Some(ca)) => Some((leaf, ca)),
-                        _ => None,
-                    };
-                    let (shared, again) = develop(theirs)?;
-                    if again.is_some() {
-                        return Err(AppError::Config(
-                            "another instance stored a development certificate for another host or key: give every instance the same public URL and seal key".into(),
-                        ));
-                    }
-                    identity = shared;
-                }
-            }
+            let identity = store
+                .development_pki((DEV_LEAF_SETTING, DEV_CA_SETTING), |stored| {
+                    let key = copy_es256().map_err(|e| e.to_string())?;
+                    X509Identity::development(stored, key, &config.name, &sans, now)
+                        .map_err(|e| e.to_string())
+                })
+                .await
+                .map_err(|e| match e {
+                    kit::db::DevPkiError::Mismatch => AppError::Config(e.to_string()),
+                    e => AppError::Internal(e.to_string()),
+                })?;
             return Ok(IssuerX509 {
                 identity,
                 kid: es256_kid,

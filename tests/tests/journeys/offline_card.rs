@@ -269,15 +269,15 @@ async fn the_card_qr_carries_a_proof_the_server_verifies_and_attacks_fail() {
     // The /check page takes the card too: the proof pasted, the scanned link pasted,
     // a photo of the card's QR code uploaded; each checked as a card, all checks passed.
     let (cookie, token) = crate::check::check_page_csrf(&t).await;
-    for input in [proof_of(&scanned), scanned.clone()] {
-        let r = t
-            .http
+    let paste = |input: String| {
+        t.http
             .post(format!("{}/check", t.verifier()))
             .header("cookie", cookie.clone())
-            .form(&[("csrf", token.as_str()), ("input", input.as_str())])
+            .form(&[("csrf", token.clone()), ("input", input)])
             .send()
-            .await
-            .unwrap();
+    };
+    for input in [proof_of(&scanned), scanned.clone()] {
+        let r = paste(input).await.unwrap();
         assert_eq!(r.status(), 200);
         let html = r.text().await.unwrap();
         assert!(html.contains("data-state=\"verified\""), "{html}");
@@ -299,13 +299,7 @@ async fn the_card_qr_carries_a_proof_the_server_verifies_and_attacks_fail() {
     let html = r.text().await.unwrap();
     assert!(html.contains("data-state=\"verified\""), "{html}");
     // A card link whose proof is damaged: refused with the reason, never fetched.
-    let damaged = format!("{}/check/offline#AK1:%%%", t.verifier());
-    let r = t
-        .http
-        .post(format!("{}/check", t.verifier()))
-        .header("cookie", cookie.clone())
-        .form(&[("csrf", token.as_str()), ("input", damaged.as_str())])
-        .send()
+    let r = paste(format!("{}/check/offline#AK1:%%%", t.verifier()))
         .await
         .unwrap();
     assert_eq!(r.status(), 400);

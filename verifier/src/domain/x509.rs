@@ -42,56 +42,24 @@ pub async fn development(
     let key = store
         .signing_key(DEV_KEY_ID, protocol::keys::Alg::ES256, seal, now)
         .await?;
-    let stored = match (
-        store.setting(DEV_LEAF_SETTING).await?,
-        store.setting(DEV_CA_SETTING).await?,
-    ) {
-        (Some(leaf), Some(ca)) => Some((leaf, ca)),
-        _ => None,
-    };
-    let develop = |stored| {
-        let key = key
-            .to_p256_pkcs8()
-            .and_then(|der| protocol::keys::SigningKey::from_p256_pkcs8(&der).ok())
-            .ok_or_else(|| Error::Internal("the development key is not P-256".into()))?;
-        X509Identity::development(
-            stored,
-            key,
-            name,
-            &[protocol::x509::San::Dns(host.to_owned())],
-            now,
-        )
-        .map_err(|e| Error::Internal(format!("development certificate: {e}")))
-    };
-    let (mut identity, keep) = develop(stored.clone())?;
-    if let Some(keep) = keep {
-        let (old_leaf, old_ca) = match &stored {
-            Some((leaf, ca)) => (Some(leaf.as_str()), Some(ca.as_str())),
-            None => (None, None),
-        };
-        let kept = store
-            .replace_settings(&[
-                (DEV_LEAF_SETTING, old_leaf, &keep.leaf),
-                (DEV_CA_SETTING, old_ca, &keep.ca),
-            ])
-            .await?;
-        if !kept {
-            // Another instance stored its certificate first: use that one.
-            let theirs = match (
-                store.setting(DEV_LEAF_SETTING).await?,
-                store.setting(DEV_CA_SETTING).await?,
-            ) {
-                (Some(leaf), Some(ca)) => Some((leaf, ca)),
-                _ => None,
-            };
-            let (shared, again) = develop(theirs)?;
-            if again.is_some() {
-                return Err(Error::Config(
-                    "another instance stored a development certificate for another host: give every instance the same public URL".into(),
-                ));
-            }
-            identity = shared;
-        }
-    }
-    Ok(identity)
+    store
+        .development_pki((DEV_LEAF_SETTING, DEV_CA_SETTING), |stored| {
+            let key = key
+                .to_p256_pkcs8()
+                .and_then(|der| protocol::keys::SigningKey::from_p256_pkcs8(&der).ok())
+                .ok_or("the development key is not P-256")?;
+            X509Identity::development(
+                stored,
+                key,
+                name,
+                &[protocol::x509::San::Dns(host.to_owned())],
+                now,
+            )
+            .map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| match e {
+            kit::db::DevPkiError::Mismatch => Error::Config(e.to_string()),
+            e => Error::Internal(e.to_string()),
+        })
 }
