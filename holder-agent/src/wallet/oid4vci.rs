@@ -83,6 +83,10 @@ pub enum AcceptError {
     #[error("issuer metadata refused: {0}")]
     SignedMetadata(#[from] protocol::oid4vci::signed_metadata::SignedMetadataError),
     #[error(
+        "issuer metadata refused: the metadata of {0:?} has no signed_metadata, and this wallet requires it (WALLET_REQUIRE_SIGNED_METADATA)"
+    )]
+    UnsignedMetadata(String),
+    #[error(
         "credential configuration {id:?} requires key attestations of key_storage {key_storage:?} and user_authentication {user_authentication:?}; this wallet's keys are software keys (iso_18045_basic) and it does not claim more"
     )]
     KeyAttestationLevels {
@@ -227,7 +231,9 @@ impl AcceptError {
             AcceptError::StateMismatch | AcceptError::NoCode => "invalid_authorization_response",
             AcceptError::TxCodeLength { .. } | AcceptError::TxCodeNotNumeric => "invalid_tx_code",
             AcceptError::IssuerError { .. } => "issuer_error",
-            AcceptError::SignedMetadata(_) => "invalid_issuer_metadata",
+            AcceptError::SignedMetadata(_) | AcceptError::UnsignedMetadata(_) => {
+                "invalid_issuer_metadata"
+            }
             AcceptError::Fetch { .. } => "fetch_failed",
             AcceptError::BadCredential { .. }
             | AcceptError::IssuerKey { .. }

@@ -5,7 +5,9 @@
 //! badges), else from the header `kid` bound to the issuer (its did:web or JWT VC Issuer
 //! Metadata); `sub` the issuer; live; and no plain value disagreeing with its signed
 //! value. The metadata used is then the signed values over the plain ones. Metadata
-//! without `signed_metadata` is used as it is (signing is optional in OpenID4VCI).
+//! without `signed_metadata` is used as it is (signing is optional in OpenID4VCI), unless
+//! `WALLET_REQUIRE_SIGNED_METADATA` is set: then it is refused, so stripping the signature
+//! is no way around it.
 
 use protocol::oid4vci::CredentialIssuerMetadata;
 use protocol::oid4vci::signed_metadata::{SignedMetadata, SignedMetadataError};
@@ -26,6 +28,9 @@ impl App {
         now: i64,
     ) -> Result<CredentialIssuerMetadata, AcceptError> {
         let Some(jwt) = metadata.signed_metadata.as_deref() else {
+            if self.config.require_signed_metadata {
+                return Err(AcceptError::UnsignedMetadata(issuer.to_owned()));
+            }
             return Ok(metadata);
         };
         let signed = SignedMetadata::decode(jwt)?;

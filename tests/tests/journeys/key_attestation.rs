@@ -11,7 +11,8 @@
 //! * The issuer's metadata carries `signed_metadata` (x5c, `sub` the issuer); the wallet,
 //!   trusting the issuer's CA, receives through a proxy that passes it unchanged, and
 //!   refuses with the reason metadata whose plain value was changed, metadata re-signed
-//!   with another key under the issuer's chain, and metadata re-signed under another CA.
+//!   with another key under the issuer's chain, metadata re-signed under another CA, and
+//!   (with `WALLET_REQUIRE_SIGNED_METADATA`) metadata stripped of its signature.
 
 use std::sync::{Arc, Mutex};
 
@@ -247,6 +248,8 @@ enum Tamper {
     OtherKey,
     /// The value changed in both, re-signed under another CA's chain naming the issuer.
     OtherCa,
+    /// The value changed and `signed_metadata` removed (a downgrade).
+    Stripped,
 }
 
 #[derive(Clone)]
@@ -265,6 +268,10 @@ fn decode(part: &str) -> Value {
 fn tampered(mut md: Value, tamper: Tamper, issuer: &str) -> Value {
     md["credential_endpoint"] = json!(EVIL_ENDPOINT);
     if tamper == Tamper::PlainValue {
+        return md;
+    }
+    if tamper == Tamper::Stripped {
+        md.as_object_mut().unwrap().remove("signed_metadata");
         return md;
     }
     let jwt = md["signed_metadata"].as_str().unwrap().to_owned();
@@ -333,6 +340,7 @@ async fn the_wallet_checks_signed_metadata_and_refuses_tampered_metadata() {
     let real = free_port();
     let t = TestStack::start_with(|c| {
         c.trust_issuer_ca = true;
+        c.wallet.require_signed_metadata = true;
         c.issuer.service.listen = format!("127.0.0.1:{real}");
         c.issuer.service.public_url = public.clone();
     })
@@ -385,6 +393,10 @@ async fn the_wallet_checks_signed_metadata_and_refuses_tampered_metadata() {
         ),
         (Tamper::OtherKey, "signature does not verify"),
         (Tamper::OtherCa, "signer key: `x5c` certificate chain"),
+        (
+            Tamper::Stripped,
+            "has no signed_metadata, and this wallet requires it",
+        ),
     ] {
         *tamper.lock().unwrap() = mode;
         let offer = t.offer(false, Some(365)).await;
