@@ -335,12 +335,24 @@ async fn forward(State(p): State<Proxy>, req: Request) -> Response {
 
 #[tokio::test]
 async fn the_wallet_checks_signed_metadata_and_refuses_tampered_metadata() {
+    signed_metadata_journey(true).await;
+}
+
+/// Without issuer trust anchors the wallet finds the signer by `kid` (the issuer's did:web)
+/// and ignores `x5c`: a chain from another CA gets the attacker nowhere either, and
+/// unsigned metadata is used as it is.
+#[tokio::test]
+async fn without_trust_anchors_the_wallet_checks_signed_metadata_by_kid() {
+    signed_metadata_journey(false).await;
+}
+
+async fn signed_metadata_journey(anchors: bool) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let public = format!("http://{}", listener.local_addr().unwrap());
     let real = free_port();
     let t = TestStack::start_with(|c| {
-        c.trust_issuer_ca = true;
-        c.wallet.require_signed_metadata = true;
+        c.trust_issuer_ca = anchors;
+        c.wallet.require_signed_metadata = anchors;
         c.issuer.service.listen = format!("127.0.0.1:{real}");
         c.issuer.service.public_url = public.clone();
     })
@@ -386,18 +398,23 @@ async fn the_wallet_checks_signed_metadata_and_refuses_tampered_metadata() {
         .await
         .expect("signed metadata checks out");
 
-    for (mode, expect) in [
+    let mut cases = vec![
         (
             Tamper::PlainValue,
             "`credential_endpoint` disagrees with its signed value",
         ),
         (Tamper::OtherKey, "signature does not verify"),
-        (Tamper::OtherCa, "signer key: `x5c` certificate chain"),
-        (
+    ];
+    if anchors {
+        cases.push((Tamper::OtherCa, "signer key: `x5c` certificate chain"));
+        cases.push((
             Tamper::Stripped,
             "has no signed_metadata, and this wallet requires it",
-        ),
-    ] {
+        ));
+    } else {
+        cases.push((Tamper::OtherCa, "signature does not verify"));
+    }
+    for (mode, expect) in cases {
         *tamper.lock().unwrap() = mode;
         let offer = t.offer(false, Some(365)).await;
         let link = offer["offer_link"].as_str().unwrap();
@@ -415,6 +432,17 @@ async fn the_wallet_checks_signed_metadata_and_refuses_tampered_metadata() {
             .await
             .expect_err("and not used to receive");
         assert!(err.to_string().contains(expect), "{mode:?}: {err}");
+    }
+    if !anchors {
+        // Not required: metadata without a signature is used (the badge still arrives
+        // only from the real endpoint, as the stripped copy here points elsewhere).
+        *tamper.lock().unwrap() = Tamper::Stripped;
+        let offer = t.offer(false, Some(365)).await;
+        let preview = wallet
+            .preview_offer(offer["offer_link"].as_str().unwrap(), "en")
+            .await
+            .expect("unsigned metadata is used when not required");
+        assert_eq!(preview.issuer, public);
     }
     t.stack.stop().await;
 }
