@@ -106,6 +106,14 @@ pub struct Config {
     /// `ISSUER_WALLET_PROVIDERS`. Unset: the wallet's public URL.
     #[arg(long = "wallet-provider-id", env = "WALLET_PROVIDER_ID")]
     pub provider_id: Option<String>,
+    /// Refuse issuer metadata without `signed_metadata` (OpenID4VCI §12.2.3, HAIP 1.0
+    /// §4.4), so a man in the middle cannot strip the signature to change the metadata.
+    /// Unset: unsigned metadata is used as it is, signed metadata is always checked.
+    #[arg(
+        long = "wallet-require-signed-metadata",
+        env = "WALLET_REQUIRE_SIGNED_METADATA"
+    )]
+    pub require_signed_metadata: bool,
     /// Witness keys (C2SP tlog-cosignature vkeys, `<name>+<key id>+<base64 key>`),
     /// comma-separated, whose cosignatures an issuer's log checkpoint must carry for a
     /// badge's `transparency` check to pass. Empty: the check asks for none.
@@ -148,6 +156,7 @@ impl Config {
             outbox_dir: None,
             trusted_issuers: Vec::new(),
             provider_id: None,
+            require_signed_metadata: false,
             witnesses: Vec::new(),
             witness_quorum: None,
             offline_check_url: None,

@@ -112,6 +112,34 @@ pub struct Config {
         env = "ISSUER_REQUIRE_WALLET_ATTESTATION"
     )]
     pub require_wallet_attestation: bool,
+    /// Require a key attestation (OpenID4VCI Appendix D) in every key proof's JOSE header
+    /// (`key_attestation`), signed by a wallet provider of `ISSUER_WALLET_PROVIDERS` and
+    /// attesting the proof's key; listed as `key_attestations_required` in the
+    /// configurations' metadata. Unset, one that is sent is still checked.
+    #[arg(
+        long = "issuer-require-key-attestation",
+        env = "ISSUER_REQUIRE_KEY_ATTESTATION"
+    )]
+    pub require_key_attestation: bool,
+    /// The `key_storage` levels a key attestation must claim one of, space-separated
+    /// (`iso_18045_high`, `iso_18045_moderate`, `iso_18045_enhanced-basic`,
+    /// `iso_18045_basic`). Unset: any.
+    #[arg(
+        long = "issuer-key-attestation-key-storage",
+        env = "ISSUER_KEY_ATTESTATION_KEY_STORAGE",
+        value_delimiter = ' ',
+        value_parser = protocol::oid4vci::key_attestation::LEVELS
+    )]
+    pub key_attestation_key_storage: Vec<String>,
+    /// The `user_authentication` levels a key attestation must claim one of,
+    /// space-separated (the same values). Unset: any.
+    #[arg(
+        long = "issuer-key-attestation-user-authentication",
+        env = "ISSUER_KEY_ATTESTATION_USER_AUTHENTICATION",
+        value_delimiter = ' ',
+        value_parser = protocol::oid4vci::key_attestation::LEVELS
+    )]
+    pub key_attestation_user_authentication: Vec<String>,
     /// SMTP server for the emails, e.g. `smtp://localhost:25` (plain),
     /// `smtp://user:pass@host:587?tls=required` (STARTTLS), `smtps://user:pass@host:465`
     /// (TLS). Unset: emails are written to the outbox directory and listed at
@@ -258,6 +286,9 @@ impl Config {
             require_par: false,
             wallet_providers: Vec::new(),
             require_wallet_attestation: false,
+            require_key_attestation: false,
+            key_attestation_key_storage: Vec::new(),
+            key_attestation_user_authentication: Vec::new(),
             smtp_url: None,
             mail_from: defaults::MAIL_FROM.into(),
             bounce_domain: None,

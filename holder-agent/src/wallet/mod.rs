@@ -13,12 +13,14 @@ pub mod consent;
 pub mod dc_api;
 pub mod decode_slots;
 pub mod disclosure;
+pub mod key_attestation;
 pub mod oid4vci;
 pub mod oid4vp;
 pub mod pending;
 pub mod privacy;
 pub mod public;
 pub mod registration;
+pub mod signed_metadata;
 pub mod verify;
 pub mod web;
 

@@ -16,8 +16,7 @@ use protocol::oauth::{ErrorResponse, dpop};
 use protocol::oid4vci::{
     AuthorizationServerMetadata, CredentialConfiguration, CredentialIssuerMetadata,
     CredentialOffer, CredentialRequest, CredentialResponse, NonceResponse, OfferError, OfferRef,
-    Proofs, TokenRequest, TokenResponse, TxCode, TxCodeInputMode, WellKnownError, build_proof_jwt,
-    well_known_url,
+    Proofs, TokenRequest, TokenResponse, TxCode, TxCodeInputMode, WellKnownError, well_known_url,
 };
 use protocol::sd_jwt::{Revealed, SdJwt, SdJwtError, TYP_DC_SD_JWT};
 use serde::Serialize;
@@ -81,6 +80,20 @@ pub enum AcceptError {
     NoSupportedConfiguration { offered: String },
     #[error("credential configuration {0:?} has format dc+sd-jwt but no vct")]
     ConfigurationWithoutVct(String),
+    #[error("issuer metadata refused: {0}")]
+    SignedMetadata(#[from] protocol::oid4vci::signed_metadata::SignedMetadataError),
+    #[error(
+        "issuer metadata refused: the metadata of {0:?} has no signed_metadata, and this wallet requires it (WALLET_REQUIRE_SIGNED_METADATA)"
+    )]
+    UnsignedMetadata(String),
+    #[error(
+        "credential configuration {id:?} requires key attestations of key_storage {key_storage:?} and user_authentication {user_authentication:?}; this wallet's keys are software keys (iso_18045_basic) and it does not claim more"
+    )]
+    KeyAttestationLevels {
+        id: String,
+        key_storage: Vec<String>,
+        user_authentication: Vec<String>,
+    },
     #[error("credential configuration {id:?} accepts no ES256 key proofs (accepts {accepted:?})")]
     ProofAlgNotSupported { id: String, accepted: Vec<String> },
     #[error("offer has no pre-authorized code grant")]
@@ -218,6 +231,9 @@ impl AcceptError {
             AcceptError::StateMismatch | AcceptError::NoCode => "invalid_authorization_response",
             AcceptError::TxCodeLength { .. } | AcceptError::TxCodeNotNumeric => "invalid_tx_code",
             AcceptError::IssuerError { .. } => "issuer_error",
+            AcceptError::SignedMetadata(_) | AcceptError::UnsignedMetadata(_) => {
+                "invalid_issuer_metadata"
+            }
             AcceptError::Fetch { .. } => "fetch_failed",
             AcceptError::BadCredential { .. }
             | AcceptError::IssuerKey { .. }
@@ -612,6 +628,9 @@ impl App {
             }
             .into());
         }
+        let metadata = self
+            .checked_metadata(metadata, &issuer, self.clock.now())
+            .await?;
         let configurations = pick_configurations(&offer, &metadata)?;
         // The badge's own name when the issuer's offer gives it (one badge, whatever the
         // number of forms it comes in); else each configuration's display name.
@@ -721,6 +740,9 @@ impl App {
             }
             .into());
         }
+        let metadata = self
+            .checked_metadata(metadata, &issuer, self.clock.now())
+            .await?;
         pick_configurations(offer, &metadata)?;
         // Kept with the badge: in English (or without a locale), as before.
         let issuer_name = display_in(&metadata.display, "en").and_then(|d| d.name.clone());
@@ -892,12 +914,7 @@ impl App {
         let mut nonce_retried = false;
         loop {
             let nonce = self.fresh_nonce(metadata).await?;
-            let proof = build_proof_jwt(
-                &account.key as &dyn Signer,
-                &metadata.credential_issuer,
-                nonce.as_deref(),
-                now,
-            );
+            let proof = self.key_proof(metadata, config_id, &account.key, nonce.as_deref(), now)?;
             // An issuer that encrypts responses gets a fresh key per request (§10).
             let response_key = response_encryption(metadata)
                 .map(|enc| (protocol::jose::jwe::EncryptionKey::generate(), enc));

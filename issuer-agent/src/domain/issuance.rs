@@ -319,6 +319,8 @@ impl App {
             };
             let proof = protocol::oid4vci::verify_proof_jwt(jwt, &expect, &resolve_local_kid)
                 .map_err(|e| AppError::oauth("invalid_proof", format!("proofs.jwt[{i}]: {e}")))?;
+            self.check_key_attestation(&proof, now)
+                .map_err(|e| AppError::oauth("invalid_proof", format!("proofs.jwt[{i}]: {e}")))?;
             let nonce = proof.nonce.ok_or_else(|| {
                 AppError::oauth(
                     "invalid_proof",

@@ -41,7 +41,9 @@ fn public_json<T: serde::Serialize>(doc: T) -> Response {
 #[utoipa::path(get, path = "/.well-known/openid-credential-issuer", tag = METADATA,
     responses((status = 200, description = "Credential Issuer Metadata (OpenID4VCI §12.2)", body = CredentialIssuerMetadata)))]
 pub async fn credential_issuer(State(app): State<App>) -> Response {
-    public_json(credential_issuer_metadata(&app))
+    let mut metadata = credential_issuer_metadata(&app);
+    metadata.signed_metadata = Some(app.sign_metadata(&metadata));
+    public_json(metadata)
 }
 
 /// Our Credential Issuer Metadata (§12.2.4): the endpoints, batch size, display, and the
@@ -79,7 +81,7 @@ fn credential_issuer_metadata(app: &App) -> CredentialIssuerMetadata {
                 claim(&["ld", "validFrom"], true, "Issued", "発行日"),
             ],
         }),
-        ..base_configuration("dc+sd-jwt", "ES256")
+        ..base_configuration(app, "dc+sd-jwt", "ES256")
     };
     CredentialIssuerMetadata {
         credential_issuer: base.clone(),
@@ -113,6 +115,7 @@ fn credential_issuer_metadata(app: &App) -> CredentialIssuerMetadata {
         .into_iter()
         .map(|(id, config)| (id.to_owned(), config))
         .collect(),
+        signed_metadata: None,
     }
 }
 
@@ -136,8 +139,8 @@ fn claim(path: &[&str], mandatory: bool, en: &str, ja: &str) -> ClaimDescription
 }
 
 /// What every configuration shares: the format, the signing algorithm, and `jwt` key
-/// proofs signed with ES256 or EdDSA.
-fn base_configuration(format: &str, alg: &str) -> CredentialConfiguration {
+/// proofs signed with ES256 or EdDSA, with key attestations when the issuer requires them.
+fn base_configuration(app: &App, format: &str, alg: &str) -> CredentialConfiguration {
     CredentialConfiguration {
         format: format.to_owned(),
         scope: None,
@@ -146,7 +149,9 @@ fn base_configuration(format: &str, alg: &str) -> CredentialConfiguration {
         proof_types_supported: Some(ProofTypesSupported {
             jwt: Some(ProofTypeMetadata {
                 proof_signing_alg_values_supported: strings(&["ES256", "EdDSA"]),
-                key_attestations_required: None,
+                key_attestations_required: app
+                    .key_attestation_requirements()
+                    .map(|r| r.to_metadata()),
             }),
             di_vp: None,
             attestation: None,
@@ -242,7 +247,7 @@ fn jwt_vc_configuration(app: &App, alg: &str) -> CredentialConfiguration {
                 claim(&["validFrom"], true, "Issued", "発行日"),
             ],
         }),
-        ..base_configuration("jwt_vc_json", alg)
+        ..base_configuration(app, "jwt_vc_json", alg)
     }
 }
 

@@ -42,6 +42,10 @@ pub struct CredentialIssuerMetadata {
     pub display: Vec<Display>,
     /// The credentials offered, by configuration id, in the issuer's order.
     pub credential_configurations_supported: IndexMap<String, CredentialConfiguration>,
+    /// The metadata signed by the issuer (§12.2.3, [`super::signed_metadata`]): a JWT whose
+    /// values take precedence over the plain ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_metadata: Option<String>,
 }
 
 /// `credential_request_encryption` (§12.2.4).

@@ -7,11 +7,15 @@
 //! * [`token`]: Token Request and Response for the pre-authorized code grant (§6).
 //! * [`credential`]: Nonce (§7), Credential (§8), Deferred (§9) and Notification (§11).
 //! * [`proof`]: `jwt` key proofs (§8.2.1.1, Appendix F.1).
+//! * [`key_attestation`]: key attestations (Appendix D).
+//! * [`signed_metadata`]: signed Credential Issuer Metadata (§12.2.3).
 
 pub mod credential;
+pub mod key_attestation;
 pub mod metadata;
 pub mod offer;
 pub mod proof;
+pub mod signed_metadata;
 pub mod token;
 
 pub use credential::*;

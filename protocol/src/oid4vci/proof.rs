@@ -52,6 +52,9 @@ pub struct VerifiedProof {
     pub nonce: Option<String>,
     /// The header `kid`, when the key was named by reference (e.g. a DID URL).
     pub kid: Option<String>,
+    /// The header `key_attestation` (Appendix D), unchecked: see
+    /// [`super::key_attestation::verify_key_attestation`].
+    pub key_attestation: Option<String>,
 }
 
 /// Why a key proof was refused; one variant per check.
@@ -96,6 +99,8 @@ pub enum ProofError {
     MissingNonce,
     #[error("proof `nonce` is unknown, used or expired")]
     StaleNonce,
+    #[error("proof header `key_attestation` is not a string")]
+    KeyAttestationNotAString,
 }
 
 impl ProofError {
@@ -190,7 +195,20 @@ pub fn verify_proof_jwt(
         Some(Value::String(n)) => Some(n.clone()),
         Some(_) => return Err(ProofError::NonceNotAString),
     };
-    Ok(VerifiedProof { jwk, nonce, kid })
+    let key_attestation = match jws
+        .header
+        .get(super::key_attestation::HEADER_KEY_ATTESTATION)
+    {
+        None => None,
+        Some(Value::String(a)) => Some(a.clone()),
+        Some(_) => return Err(ProofError::KeyAttestationNotAString),
+    };
+    Ok(VerifiedProof {
+        jwk,
+        nonce,
+        kid,
+        key_attestation,
+    })
 }
 
 impl VerifiedProof {

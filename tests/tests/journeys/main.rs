@@ -31,6 +31,7 @@ mod instances;
 mod interop;
 mod issuance;
 mod issuer_x5c;
+mod key_attestation;
 mod logs;
 mod mail;
 mod metrics;

@@ -1,0 +1,56 @@
+//! Key attestations at the Credential Endpoint (OpenID4VCI 1.0 Appendix D, HAIP 1.0 §4.5):
+//! with `ISSUER_REQUIRE_KEY_ATTESTATION` every `jwt` key proof must carry, in its JOSE
+//! header, a key attestation by a wallet provider this issuer trusts (the providers of
+//! `ISSUER_WALLET_PROVIDERS`, as for wallet attestations), live, of the required levels,
+//! for the proof's c_nonce when it names one, and listing the proof's key among its
+//! `attested_keys`. One attestation may cover every key of a batch. Without the setting
+//! an attestation that is sent is still checked, so a bad one is never ignored.
+
+use protocol::oid4vci::VerifiedProof;
+use protocol::oid4vci::key_attestation::{
+    Expectations, KeyAttestationError, Requirements, verify_key_attestation,
+};
+
+use crate::App;
+
+/// Clock skew tolerated for an attestation's `iat` in the future.
+const LEEWAY: i64 = 30;
+
+impl App {
+    /// `key_attestations_required` of the `jwt` proof type, when attestations are required.
+    pub fn key_attestation_requirements(&self) -> Option<Requirements> {
+        self.config.require_key_attestation.then(|| Requirements {
+            key_storage: self.config.key_attestation_key_storage.clone(),
+            user_authentication: self.config.key_attestation_user_authentication.clone(),
+        })
+    }
+
+    /// Checks the key attestation of a verified key proof at `now`: required by the
+    /// setting, checked whenever present; its refusal names the check (missing, untrusted
+    /// signer, expired, key not attested, wrong nonce, levels).
+    pub fn check_key_attestation(
+        &self,
+        proof: &VerifiedProof,
+        now: i64,
+    ) -> Result<(), KeyAttestationError> {
+        let required = self.key_attestation_requirements();
+        let Some(jwt) = proof.key_attestation.as_deref() else {
+            return match required {
+                Some(_) => Err(KeyAttestationError::Missing),
+                None => Ok(()),
+            };
+        };
+        let required = required.unwrap_or_default();
+        let verified = verify_key_attestation(
+            jwt,
+            &Expectations {
+                now,
+                leeway_secs: LEEWAY,
+                nonce: proof.nonce.as_deref(),
+                required: &required,
+            },
+            &|provider| self.config.wallet_provider_keys(provider),
+        )?;
+        verified.covers(&proof.jwk)
+    }
+}
