@@ -707,3 +707,72 @@ async fn session_binding_holds_outside_the_profile_too() {
     }
     t.stack.stop().await;
 }
+
+/// An independent wallet (`interop/oid4vp_wallet.mjs`: npm `@openid4vc/openid4vp` 0.4.6,
+/// `@sd-jwt/sd-jwt-vc`, `jose`) answers a haip request: it resolves the `x509_hash:` signed
+/// request (checking the chain to the verifier's CA), presents the badge with a KB-JWT and
+/// encrypts the response (`direct_post.jwt`); Akashi's haip verifier accepts it.
+#[tokio::test]
+#[ignore = "heavy: run by ./test (npm interop packages)"]
+async fn an_independent_npm_wallet_is_accepted_by_the_haip_verifier() {
+    let installed =
+        crate::interop::harness::interop_dir().join("node_modules/@openid4vc/openid4vp");
+    assert!(
+        installed.is_dir(),
+        "{} is missing: run `npm ci` in interop/",
+        installed.display()
+    );
+    let t = haip_stack().await;
+    let holder = holder_key();
+    let credential = t.obtain_credential(&holder, Some(30)).await;
+    let (_, request) = create(&t, json!({"template": template(&t)})).await;
+    let pkcs8 = {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(holder.to_p256_pkcs8().unwrap());
+        format!("-----BEGIN PRIVATE KEY-----\n{b64}\n-----END PRIVATE KEY-----\n")
+    };
+    let run = |ca: String| {
+        let input = json!({
+            "link": request["openid4vp_uri"],
+            "credential": credential,
+            "holder_pkcs8_pem": pkcs8,
+            "verifier_ca_pem": ca,
+        });
+        tokio::task::spawn_blocking(move || {
+            crate::interop::harness::run("node", &["oid4vp_wallet.mjs"], &input)
+        })
+    };
+    // The npm wallet can refuse: trusting another CA (the issuer's), it does not answer.
+    let issuer_ca = t.stack.issuer.app.x509.identity.dev_ca_pem().unwrap();
+    let out = run(issuer_ca).await.unwrap();
+    assert_eq!(out["ok"], false, "{out:#}");
+    assert!(
+        out["error"].as_str().unwrap().contains("is not issued by"),
+        "{out:#}"
+    );
+    let out = run(t.stack.verifier.app.x509.dev_ca_pem().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out["ok"], true, "{out:#}");
+    assert!(
+        matches!(out["enc"].as_str(), Some("A256GCM" | "A128GCM")),
+        "{out}"
+    );
+    assert!(
+        out["client_id"].as_str().unwrap().starts_with("x509_hash:"),
+        "{out}"
+    );
+    assert_eq!(out["response_mode"], "direct_post.jwt", "{out}");
+    assert_eq!(out["status"], 200, "{out}");
+    let result = t.result(request["id"].as_str().unwrap()).await;
+    assert_eq!(result["state"], "verified", "{result:#}");
+    for name in [
+        "response_encryption",
+        "issuer_key",
+        "holder_binding",
+        "trusted_authorities",
+    ] {
+        assert_eq!(check(&result, name), Some(true), "{name}: {result:#}");
+    }
+    t.stack.stop().await;
+}
