@@ -776,3 +776,116 @@ async fn an_independent_npm_wallet_is_accepted_by_the_haip_verifier() {
     }
     t.stack.stop().await;
 }
+
+/// Runs `interop/oid4vp_haip_verifier.mjs` with `input`, lets our wallet answer its link;
+/// what the wallet was told and the npm verifier's verdict.
+async fn npm_haip_verifier(
+    t: &TestStack,
+    account: &holder_agent::wallet::Account,
+    input: Value,
+) -> (u16, Value) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new("node")
+        .arg("oid4vp_haip_verifier.mjs")
+        .current_dir(crate::interop::harness::interop_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("node starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    let link = first["link"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_owned();
+    assert!(
+        first["client_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("x509_hash:"),
+        "{first}"
+    );
+    let presented = t
+        .stack
+        .wallet
+        .app
+        .present(account, &link, None, t.stack.clock.now())
+        .await
+        .expect("our wallet answers the independent HAIP verifier");
+    let verdict: Value = tokio::task::spawn_blocking(move || {
+        let line = lines.next().unwrap().unwrap();
+        let _ = child.wait();
+        serde_json::from_str(&line).unwrap()
+    })
+    .await
+    .unwrap();
+    (presented.status, verdict)
+}
+
+/// Our wallet answers an independent HAIP verifier (`interop/oid4vp_haip_verifier.mjs`: npm
+/// `@openid4vc/openid4vp` 0.4.6 makes the `x509_hash:` signed request and decrypts the
+/// `direct_post.jwt` response; the badge's key comes from its `x5c` chain to the issuer's
+/// CA; `@sd-jwt/sd-jwt-vc` checks the presentation and KB-JWT), which accepts it.
+#[tokio::test]
+#[ignore = "heavy: run by ./test (npm interop packages)"]
+async fn an_independent_npm_haip_verifier_accepts_our_wallet() {
+    let installed =
+        crate::interop::harness::interop_dir().join("node_modules/@openid4vc/openid4vp");
+    assert!(
+        installed.is_dir(),
+        "{} is missing: run `npm ci` in interop/",
+        installed.display()
+    );
+    let now = protocol::clock::Clock::system().now();
+    let key = SigningKey::generate(Alg::ES256);
+    let pki = DevPki::generate("Npm Verifier", "127.0.0.1", &key, now).unwrap();
+    let ca = pki.ca.clone();
+    let t = haip_stack_with(|c| c.wallet.extra_x509_anchors.push(ca)).await;
+    let account = t.wallet_with_badge().await;
+    let pkcs8 = {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(key.to_p256_pkcs8().unwrap());
+        format!("-----BEGIN PRIVATE KEY-----\n{b64}\n-----END PRIVATE KEY-----\n")
+    };
+    let input = |issuer_ca: String, aki: &str| {
+        json!({
+            "leaf_b64": x509::x5c_encode(std::slice::from_ref(&pki.leaf))[0],
+            "key_pkcs8_pem": pkcs8,
+            "issuer_ca_pem": issuer_ca,
+            "issuer_aki": aki,
+            "vct": format!("{}/vct/open-badge-v3", t.issuer()),
+            "timeout_ms": 60000,
+        })
+    };
+    let aki = issuer_ca_key_id(&t).await;
+    // The judge can refuse: told another issuer CA, it finds the badge's chain not under it.
+    let wrong = input(x509::to_pem(std::slice::from_ref(&pki.ca)), &aki);
+    let (_, verdict) = npm_haip_verifier(&t, &account, wrong).await;
+    assert_eq!(verdict["ok"], false, "{verdict:#}");
+    assert!(
+        verdict["error"]
+            .as_str()
+            .unwrap()
+            .contains("is not issued by"),
+        "{verdict:#}"
+    );
+    let right = input(t.stack.issuer.app.x509.identity.dev_ca_pem().unwrap(), &aki);
+    let (status, verdict) = npm_haip_verifier(&t, &account, right).await;
+    assert_eq!(verdict["ok"], true, "{verdict:#}");
+    assert_eq!(status, 200);
+    assert!(
+        matches!(verdict["enc"].as_str(), Some("A256GCM" | "A128GCM")),
+        "{verdict}"
+    );
+    assert_eq!(verdict["payload"]["iss"], t.issuer(), "{verdict}");
+    t.stack.stop().await;
+}
