@@ -231,6 +231,7 @@ pub async fn verify(stack: &Stack, n: u32) -> Result<VerifyReport, FlowError> {
         query: &query,
         trusted_issuers: &trusted,
         now,
+        profile: Default::default(),
     };
 
     let mut report = VerifyReport {

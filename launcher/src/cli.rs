@@ -319,7 +319,7 @@ async fn run_all(config: StackConfig) -> Result<(), String> {
         .app
         .create_request(
             verifier::domain::requests::RequestSpec::Template(template),
-            verifier::domain::requests::RequestOptions::default(),
+            stack.verifier.app.requests.default_options(),
         )
         .await
         .map_err(|e| format!("creating the demo verifier request: {e}"))?;

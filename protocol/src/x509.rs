@@ -16,7 +16,7 @@
 use aws_lc_rs::signature::{self, UnparsedPublicKey};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use x509_parser::extensions::GeneralName;
+use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::oid_registry::{
     OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_SIG_ECDSA_WITH_SHA256,
     OID_SIG_ECDSA_WITH_SHA384,
@@ -97,6 +97,10 @@ pub enum X509Error {
     Generate(String),
     #[error("the private key is not the leaf certificate's key")]
     KeyMismatch,
+    #[error(
+        "trust anchor {0} has no subjectKeyIdentifier, so it cannot be named in a `trusted_authorities` query of type `aki`"
+    )]
+    NoKeyIdentifier(String),
     #[error("the private key is not a P-256 PKCS#8 key: {0}")]
     BadPrivateKey(String),
     #[error("the stored development PKI is unreadable: {0}")]
@@ -118,6 +122,11 @@ pub struct Cert {
     pub dns_names: Vec<String>,
     /// The SAN uniformResourceIdentifier entries.
     pub uris: Vec<String>,
+    /// The subjectKeyIdentifier extension's value, when present.
+    pub subject_key_id: Option<Vec<u8>>,
+    /// The authorityKeyIdentifier extension's `keyIdentifier`, when present: what a DCQL
+    /// `trusted_authorities` entry of type `aki` names (OpenID4VP 1.0 §6.1.1).
+    pub authority_key_id: Option<Vec<u8>>,
     tbs: Vec<u8>,
     signature_alg: SigAlg,
     signature: Vec<u8>,
@@ -188,6 +197,16 @@ impl Cert {
             Ok(None) => {}
             Err(e) => return Err(malformed(format!("subjectAltName: {e}"))),
         }
+        let (mut subject_key_id, mut authority_key_id) = (None, None);
+        for ext in cert.extensions() {
+            match ext.parsed_extension() {
+                ParsedExtension::SubjectKeyIdentifier(id) => subject_key_id = Some(id.0.to_vec()),
+                ParsedExtension::AuthorityKeyIdentifier(aki) => {
+                    authority_key_id = aki.key_identifier.as_ref().map(|id| id.0.to_vec());
+                }
+                _ => {}
+            }
+        }
         let is_ca = match cert.basic_constraints() {
             Ok(Some(bc)) => bc.value.ca,
             Ok(None) => false,
@@ -204,6 +223,8 @@ impl Cert {
             is_ca,
             dns_names,
             uris,
+            subject_key_id,
+            authority_key_id,
             tbs: cert.tbs_certificate.as_ref().to_vec(),
             signature_alg,
             signature: cert.signature_value.data.to_vec(),
@@ -361,6 +382,38 @@ impl TrustAnchors {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Each anchor's key identifier, base64url: the `aki` value (OpenID4VP 1.0 §6.1.1) of
+    /// the certificates it issues. Refused when an anchor has no subjectKeyIdentifier,
+    /// since such an anchor cannot be named in a `trusted_authorities` query.
+    pub fn key_ids(&self) -> Result<Vec<String>, X509Error> {
+        self.0
+            .iter()
+            .map(|a| {
+                a.subject_key_id
+                    .as_deref()
+                    .map(crate::b64::encode)
+                    .ok_or_else(|| X509Error::NoKeyIdentifier(a.subject.clone()))
+            })
+            .collect()
+    }
+}
+
+/// The authorityKeyIdentifiers (base64url) of the certificates of a JOSE `x5c` chain: what
+/// a `trusted_authorities` entry of type `aki` is matched against (OpenID4VP 1.0 §6.1.1).
+pub fn chain_authority_key_ids(x5c: &[String]) -> Result<Vec<String>, X509Error> {
+    x5c_decode(x5c)?
+        .iter()
+        .enumerate()
+        .map(|(i, der)| Cert::parse(der, i))
+        .filter_map(|c| match c {
+            Ok(c) => c
+                .authority_key_id
+                .as_deref()
+                .map(|id| Ok(crate::b64::encode(id))),
+            Err(e) => Some(Err(e)),
+        })
+        .collect()
 }
 
 /// Verifies the chain `x5c` (DER, leaf first) up to one of `anchors` at time `now`
@@ -525,6 +578,8 @@ impl DevPki {
             .collect::<Result<_, _>>()
             .map_err(err)?;
         leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        // The CA's key identifier: what DCQL `trusted_authorities` of type `aki` name.
+        leaf.use_authority_key_identifier_extension = true;
         leaf.not_before = not_before;
         leaf.not_after = not_after;
         let leaf_cert = leaf.signed_by(&leaf_pair, &issuer).map_err(err)?;
@@ -659,6 +714,29 @@ impl X509Identity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn development_leaves_name_their_ca_by_key_identifier() {
+        let key = SigningKey::generate(crate::keys::Alg::ES256);
+        let pki = DevPki::generate("Test", "example.org", &key, 1_800_000_000).unwrap();
+        let anchors = TrustAnchors::from_der(std::slice::from_ref(&pki.ca)).unwrap();
+        let ids = anchors.key_ids().unwrap();
+        assert_eq!(ids.len(), 1);
+        assert_eq!(
+            chain_authority_key_ids(&x5c_encode(std::slice::from_ref(&pki.leaf))).unwrap(),
+            ids
+        );
+        // A leaf is no CA and carries no SKI: as an anchor it cannot be named by `aki`.
+        let leaf_only = TrustAnchors::from_der(std::slice::from_ref(&pki.leaf)).unwrap();
+        assert!(matches!(
+            leaf_only.key_ids(),
+            Err(X509Error::NoKeyIdentifier(_))
+        ));
+        assert!(matches!(
+            chain_authority_key_ids(&["not base64!".into()]),
+            Err(X509Error::NotBase64(0))
+        ));
+    }
     use crate::keys::{Alg, Signer};
 
     const NOW: i64 = 1_790_000_000;

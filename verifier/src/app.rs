@@ -13,7 +13,7 @@ use protocol::keys::SigningKey;
 use protocol::keys::seal::SealKey;
 use protocol::verify::StatusCache;
 
-use crate::config::Config;
+use crate::config::{Config, VerifierProfile};
 use crate::domain::badge_check::BadgeCheck;
 use crate::domain::requests::{CreatedRequest, RequestOptions, RequestSpec, Requests};
 use crate::domain::templates::Templates;
@@ -85,6 +85,29 @@ pub struct Startup {
     pub new_api_token: Option<String>,
 }
 
+/// Under `VERIFIER_PROFILE=haip`: the key identifiers of the issuer trust anchors (the
+/// `aki` values put in every credential query's `trusted_authorities`). Refused when no
+/// anchor is configured (HAIP issuer keys come only from `x5c` chains) or one has no
+/// key identifier. Empty under `open`.
+fn haip_authorities(
+    config: &Config,
+    anchors: &protocol::x509::TrustAnchors,
+) -> Result<Vec<String>, Error> {
+    if config.profile != VerifierProfile::Haip {
+        return Ok(Vec::new());
+    }
+    if anchors.is_empty() {
+        return Err(Error::Config(
+            "VERIFIER_PROFILE=haip needs VERIFIER_X509_TRUST_ANCHORS (or the launcher's issuer CA): under HAIP 1.0 issuer keys come only from x5c chains to a trust anchor".into(),
+        ));
+    }
+    anchors.key_ids().map_err(|e| {
+        Error::Config(format!(
+            "VERIFIER_PROFILE=haip: VERIFIER_X509_TRUST_ANCHORS: {e}"
+        ))
+    })
+}
+
 /// The settings row holding the API token's hash.
 const API_TOKEN_SETTING: &str = "api_token_hash";
 /// Wrong API tokens a client address may send per [`TOKEN_WINDOW`] before it is refused
@@ -145,6 +168,7 @@ impl App {
             checkpoints: std::sync::Arc::new(protocol::verify::transparency::InMemory::default()),
             witnesses: config.witness_policy()?.map(std::sync::Arc::new),
         };
+        let haip_authorities = haip_authorities(&config, &sources.x509_anchors)?;
         let csrf_key = CsrfKey::load_or_create(&store, &seal).await?;
         if config.webhook_url.is_some() && config.webhook_secret.is_none() {
             return Err(Error::Config(
@@ -213,6 +237,8 @@ impl App {
             sources: sources.clone(),
             status_cache: status_cache.clone(),
             trusted_issuers: config.trusted_issuers.clone(),
+            profile: config.profile,
+            haip_authorities,
             request_ttl: config.request_ttl,
             result_ttl: config.result_ttl,
             results: results.clone(),

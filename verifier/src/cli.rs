@@ -167,6 +167,7 @@ pub async fn run(config: Config, command: Option<Command>) -> Result<(), Error> 
                         },
                         redirect_uri,
                         webhook_url: None,
+                        session_binding: None,
                     },
                 )
                 .await?;

@@ -118,6 +118,18 @@ pub struct Config {
         default_value_t = TellWallet::Reasons
     )]
     pub tell_wallet: TellWallet,
+    /// `open`: OpenID4VP 1.0 as requested. `haip`: only what HAIP 1.0 allows: signed
+    /// `x509_hash:` requests, `direct_post.jwt` (`dc_api.jwt`) responses, `dc+sd-jwt` with a
+    /// KB-JWT, issuer keys from `x5c` chains to `VERIFIER_X509_TRUST_ANCHORS` (required),
+    /// `trusted_authorities` of type `aki`, and same-device results opened only from the
+    /// session the request was created in.
+    #[arg(
+        long = "verifier-profile",
+        env = "VERIFIER_PROFILE",
+        value_enum,
+        default_value_t = VerifierProfile::Open
+    )]
+    pub profile: VerifierProfile,
     /// Witness keys (C2SP tlog-cosignature vkeys, `<name>+<key id>+<base64 key>`),
     /// comma-separated, whose cosignatures an issuer's log checkpoint is checked for.
     /// Empty: the `transparency` check asks for none.
@@ -144,6 +156,26 @@ pub enum TellWallet {
     Outcome,
 }
 
+/// What the verifier requires of requests and presentations (`VERIFIER_PROFILE`).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VerifierProfile {
+    /// OpenID4VP 1.0: every option the API offers.
+    #[default]
+    Open,
+    /// OpenID4VC High Assurance Interoperability Profile 1.0.
+    Haip,
+}
+
+impl VerifierProfile {
+    /// The verification pipeline's profile.
+    pub fn verify(self) -> protocol::verify::Profile {
+        match self {
+            VerifierProfile::Open => protocol::verify::Profile::Open,
+            VerifierProfile::Haip => protocol::verify::Profile::Haip,
+        }
+    }
+}
+
 impl Config {
     /// A configuration for tests and embedding: everything under `data_dir`, the given URLs,
     /// and loopback fetches allowed (the other services of a test run on 127.0.0.1).
@@ -161,6 +193,7 @@ impl Config {
             x509_trust_anchors: None,
             extra_x509_anchors: Vec::new(),
             tell_wallet: TellWallet::Reasons,
+            profile: VerifierProfile::Open,
             witnesses: Vec::new(),
             witness_quorum: None,
         }

@@ -66,6 +66,9 @@ pub struct RequestRow {
     pub redirect_uri: Option<String>,
     /// The hash of the `response_code` given with `redirect_uri`.
     pub response_code_hash: Option<String>,
+    /// SHA-256 of the session binding the request was created with: its `response_code`
+    /// opens the result only with that value shown back (same-device session binding).
+    pub session_binding_hash: Option<String>,
     /// Where the result is posted when ready (signed webhook).
     pub webhook_url: Option<String>,
     pub webhook_attempts: i64,
@@ -102,6 +105,7 @@ macro_rules! request_columns {
             "id, client_id, nonce, state, dcql_query, created_at, expires_at, ",
             "responded_at, result, refusals, last_refusal, response_mode, encryption_kid, ",
             "encryption_key, request_uri_method, redirect_uri, response_code_hash, ",
+            "session_binding_hash, ",
             "webhook_url, webhook_attempts, webhook_next_at, webhook_delivered_at, ",
             "webhook_last_error ",
             $tail
@@ -169,8 +173,8 @@ impl Store {
             sqlx::query(
                 "INSERT INTO requests (id, client_id, nonce, state, dcql_query, created_at, expires_at, \
                  response_mode, encryption_kid, encryption_key, request_uri_method, redirect_uri, \
-                 webhook_url) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                 webhook_url, session_binding_hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             )
             .bind(&r.id)
             .bind(&r.client_id)
@@ -185,6 +189,7 @@ impl Store {
             .bind(&r.request_uri_method)
             .bind(&r.redirect_uri)
             .bind(&r.webhook_url)
+            .bind(&r.session_binding_hash)
             .execute(pool)
             .await?
             .rows_affected()
@@ -579,6 +584,7 @@ mod tests {
             request_uri_method: "get".into(),
             redirect_uri: None,
             response_code_hash: None,
+            session_binding_hash: None,
             webhook_url: None,
             webhook_attempts: 0,
             webhook_next_at: None,

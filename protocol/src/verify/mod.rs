@@ -219,18 +219,52 @@ pub async fn resolve_issuer_key<S: Sources>(
     jws: &Jws,
     now: i64,
 ) -> Result<(Jwk, String), String> {
+    resolve_issuer_key_for(sources, iss, jws, now, Profile::Open)
+        .await
+        .map(|k| (k.jwk, k.detail))
+}
+
+/// An issuer key and how it was found.
+pub struct IssuerKey {
+    pub jwk: Jwk,
+    /// How it was found, in a sentence.
+    pub detail: String,
+    /// Whether it is the leaf key of an `x5c` chain verified to a trust anchor.
+    pub from_x5c: bool,
+}
+
+/// Why the haip profile refuses an issuer key that does not come from an `x5c` chain.
+pub const HAIP_REQUIRES_X5C: &str = "the haip profile requires the issuer key from an `x5c` certificate chain to a configured trust anchor (HAIP 1.0 §6.1); a key from JWT VC Issuer Metadata or a DID alone is not accepted";
+
+/// [`resolve_issuer_key`] under `profile`: under [`Profile::Haip`] only an `x5c` chain to
+/// a trust anchor gives the key (HAIP 1.0 §6.1), never `iss` and `kid` alone.
+pub async fn resolve_issuer_key_for<S: Sources>(
+    sources: &S,
+    iss: &str,
+    jws: &Jws,
+    now: i64,
+    profile: Profile,
+) -> Result<IssuerKey, String> {
     let x5c = jws.header.get("x5c");
-    if let (Some(x5c), Some(anchors)) = (x5c, sources.x509_anchors().filter(|a| !a.is_empty())) {
+    let anchors = sources.x509_anchors().filter(|a| !a.is_empty());
+    if let (Some(x5c), Some(anchors)) = (x5c, anchors) {
         let (jwk, leaf) =
             crate::issuer_key::resolve_x5c(iss, x5c, anchors, now).map_err(|e| e.to_string())?;
-        return Ok((
+        return Ok(IssuerKey {
             jwk,
-            format!(
+            detail: format!(
                 "certificate {} (SHA-256 {}) of issuer {iss}, chained to a trust anchor",
                 leaf.subject,
                 leaf.hash()
             ),
-        ));
+            from_x5c: true,
+        });
+    }
+    if profile == Profile::Haip {
+        return Err(match (x5c, anchors) {
+            (None, _) => format!("{HAIP_REQUIRES_X5C}: the issuer-signed JWT has no `x5c` header"),
+            (Some(_), _) => format!("{HAIP_REQUIRES_X5C}: no X.509 trust anchors are configured"),
+        });
     }
     match sources.issuer_key(iss, jws.kid()).await {
         Ok(jwk) => {
@@ -243,13 +277,28 @@ pub async fn resolve_issuer_key<S: Sources>(
                     "; its `x5c` chain is not used: no X.509 trust anchors are configured",
                 );
             }
-            Ok((jwk, detail))
+            Ok(IssuerKey {
+                jwk,
+                detail,
+                from_x5c: false,
+            })
         }
         Err(e) if x5c.is_some() => Err(format!(
             "the `x5c` chain cannot be checked (no X.509 trust anchors are configured), and {e}"
         )),
         Err(e) => Err(e),
     }
+}
+
+/// What a verification requires beyond the request's own values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Profile {
+    /// OpenID4VP 1.0 as it is: any issuer key resolution, holder binding as the query asks.
+    #[default]
+    Open,
+    /// HAIP 1.0: issuer keys only from `x5c` chains to a trust anchor (§6.1), a KB-JWT with
+    /// every presentation (§5), status lists signed under `x5c` as well.
+    Haip,
 }
 
 /// A resource fetched for a check.
@@ -270,6 +319,8 @@ pub struct Expectations<'a> {
     /// Empty: no trust list is configured.
     pub trusted_issuers: &'a [String],
     pub now: i64,
+    /// The verifier's profile (`VERIFIER_PROFILE`).
+    pub profile: Profile,
 }
 
 /// Verified status lists by issuer and URI, kept until their `ttl` (bounded) or `exp`,
@@ -504,10 +555,10 @@ async fn run_presentation<S: Sources>(
             c.fail("issuer_key", "the issuer-signed JWT has no `iss` claim");
             None
         }
-        Some(iss) => match resolve_issuer_key(sources, iss, &jws, exp.now).await {
-            Ok((jwk, detail)) => {
-                c.pass("issuer_key", detail);
-                Some(jwk)
+        Some(iss) => match resolve_issuer_key_for(sources, iss, &jws, exp.now, exp.profile).await {
+            Ok(key) => {
+                c.pass("issuer_key", key.detail);
+                Some((key.jwk, key.from_x5c))
             }
             Err(e) => {
                 c.fail("issuer_key", e);
@@ -515,6 +566,8 @@ async fn run_presentation<S: Sources>(
             }
         },
     };
+    let from_x5c = key.as_ref().is_some_and(|(_, x5c)| *x5c);
+    let key = key.map(|(jwk, _)| jwk);
     let mut signature_ok = false;
     match &key {
         Some(jwk) => {
@@ -532,6 +585,12 @@ async fn run_presentation<S: Sources>(
                 }
                 Err(e) => c.fail("issuer_signature", SdJwtError::IssuerJwt(e).to_string()),
             }
+        }
+        None if exp.profile == Profile::Haip && !jws.header.contains_key("x5c") => {
+            c.fail(
+                "issuer_signature",
+                format!("not accepted: {HAIP_REQUIRES_X5C}"),
+            );
         }
         None => c.unset("issuer_signature", "not checked: no issuer key"),
     }
@@ -574,7 +633,15 @@ async fn run_presentation<S: Sources>(
     c.result("validity", validity(claims, exp.now));
 
     // holder_binding, nonce, audience, kb_iat, sd_hash
-    if sd.kb_jwt.is_none() && !query.require_cryptographic_holder_binding {
+    if sd.kb_jwt.is_none() && exp.profile == Profile::Haip {
+        c.fail(
+            "holder_binding",
+            "the haip profile requires a KB-JWT with every dc+sd-jwt presentation (HAIP 1.0 §5); this one has none",
+        );
+        for name in ["nonce", "audience", "kb_iat", "sd_hash"] {
+            c.unset(name, "not checked: no KB-JWT");
+        }
+    } else if sd.kb_jwt.is_none() && !query.require_cryptographic_holder_binding {
         c.pass(
             "holder_binding",
             "no KB-JWT; the credential query waives holder binding",
@@ -647,7 +714,7 @@ async fn run_presentation<S: Sources>(
     // status
     match (&iss, signature_ok) {
         (Some(iss), true) => {
-            let r = status(sources, cache, iss, claims, exp.now).await;
+            let r = status_for(sources, cache, iss, claims, exp.now, exp.profile).await;
             c.result("status", r);
         }
         _ => c.unset(
@@ -693,8 +760,74 @@ async fn run_presentation<S: Sources>(
     // requested_issuer, trust: held against the verified signer.
     let signer = iss.as_deref().filter(|_| signature_ok);
     c.push(issuer::requested(query, signer));
+    if let Some(check) = trusted_authorities(query, &jws, signer.is_some() && from_x5c) {
+        c.push(check);
+    }
     c.push(trust(exp.trusted_issuers, signer));
     Some(revealed.claims)
+}
+
+/// The name of the check of a credential query's `trusted_authorities`.
+pub const CHECK_TRUSTED_AUTHORITIES: &str = "trusted_authorities";
+
+/// The `trusted_authorities` check (OpenID4VP 1.0 §6.1.1), when the credential query has
+/// that member: a certificate of the issuer's `x5c` chain, verified to a trust anchor
+/// (`chain_verified`), has an authorityKeyIdentifier among the `aki` values. Entries of
+/// other types are not checked here (said in the detail). `None`: the query has none.
+pub fn trusted_authorities(
+    query: &CredentialQuery,
+    jws: &Jws,
+    chain_verified: bool,
+) -> Option<Check> {
+    let entries = query.trusted_authorities.as_ref()?;
+    let allowed: Vec<&String> = entries
+        .iter()
+        .filter(|e| e.type_ == "aki")
+        .flat_map(|e| e.values.iter())
+        .collect();
+    let others: Vec<&str> = entries
+        .iter()
+        .filter(|e| e.type_ != "aki")
+        .map(|e| e.type_.as_str())
+        .collect();
+    let name = CHECK_TRUSTED_AUTHORITIES;
+    if allowed.is_empty() {
+        return Some(Check::unset(
+            name,
+            format!("not checked: this verifier checks `aki` entries, the query has {others:?}"),
+        ));
+    }
+    if !chain_verified {
+        return Some(Check::fail(
+            name,
+            format!(
+                "the query accepts credentials under the authority key identifiers {allowed:?}, and the issuer's key does not come from an `x5c` chain verified to a trust anchor"
+            ),
+        ));
+    }
+    let x5c: Vec<String> = jws
+        .header
+        .get("x5c")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default();
+    let found = match crate::x509::chain_authority_key_ids(&x5c) {
+        Ok(found) => found,
+        Err(e) => return Some(Check::fail(name, format!("the `x5c` chain: {e}"))),
+    };
+    Some(match found.iter().find(|f| allowed.contains(f)) {
+        Some(aki) => Check::pass(
+            name,
+            format!(
+                "the issuer's `x5c` chain is under the authority key identifier {aki} the query accepts"
+            ),
+        ),
+        None => Check::fail(
+            name,
+            format!(
+                "the issuer's `x5c` chain names the authority key identifiers {found:?}, none of the {allowed:?} the query accepts"
+            ),
+        ),
+    })
 }
 
 /// The `trust` check: the verified signer `iss` is on the trust list (not configured when
@@ -761,6 +894,19 @@ pub async fn status<S: Sources>(
     claims: &Map<String, Value>,
     now: i64,
 ) -> Result<String, String> {
+    status_for(sources, cache, iss, claims, now, Profile::Open).await
+}
+
+/// [`status`] under `profile`: under [`Profile::Haip`] the Status List Token's key must come
+/// from its `x5c` chain too (HAIP 1.0 §6.1).
+pub async fn status_for<S: Sources>(
+    sources: &S,
+    cache: &StatusCache,
+    iss: &str,
+    claims: &Map<String, Value>,
+    now: i64,
+    profile: Profile,
+) -> Result<String, String> {
     let reference = match status_token::reference(claims).map_err(|e| e.to_string())? {
         Some(r) => r,
         None => return Ok("the credential has no `status` claim: it cannot be revoked".into()),
@@ -768,11 +914,11 @@ pub async fn status<S: Sources>(
     let uri = &reference.uri;
     // A list counts only if the badge's own issuer signed it: cached per (issuer, uri), so
     // a list verified for one issuer is never reused for a badge of another.
-    let key = format!("{iss}\n{uri}");
+    let key = format!("{iss}\n{uri}\n{profile:?}");
     let list = match cache.get(&key, now) {
         Some(list) => list,
         None => {
-            let (list, until) = fetch_status_list(sources, iss, uri, now).await?;
+            let (list, until) = fetch_status_list(sources, iss, uri, now, profile).await?;
             cache.put(key, list.clone(), until, now);
             list
         }
@@ -786,15 +932,17 @@ async fn fetch_status_list<S: Sources>(
     iss: &str,
     uri: &str,
     now: i64,
+    profile: Profile,
 ) -> Result<(StatusList, i64), String> {
     let token = sources
         .status_list_token(uri)
         .await
         .map_err(|e| format!("status list {uri}: {e}"))?;
     let jws = status_token::decode(&token, uri).map_err(|e| e.to_string())?;
-    let (key, _) = resolve_issuer_key(sources, iss, &jws, now)
+    let key = resolve_issuer_key_for(sources, iss, &jws, now, profile)
         .await
-        .map_err(|e| format!("status list {uri}: the issuer's key: {e}"))?;
+        .map_err(|e| format!("status list {uri}: the issuer's key: {e}"))?
+        .jwk;
     let list = status_token::verify(&jws, uri, &key, now, LEEWAY).map_err(|e| match e {
         status_token::StatusTokenError::Signature { uri, source } => {
             format!("status list {uri}: signature by the issuer {iss}: {source}")

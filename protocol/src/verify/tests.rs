@@ -233,12 +233,22 @@ impl Fixture {
     }
 
     async fn verify_with(&self, vp_token: Value, trusted: &[String]) -> Verification {
+        self.verify_profile(vp_token, trusted, Profile::Open).await
+    }
+
+    async fn verify_profile(
+        &self,
+        vp_token: Value,
+        trusted: &[String],
+        profile: Profile,
+    ) -> Verification {
         let exp = Expectations {
             client_id: CLIENT_ID,
             nonce: NONCE,
             query: &self.query,
             trusted_issuers: trusted,
             now: NOW,
+            profile,
         };
         verify_vp_token(&self.sources, &StatusCache::default(), &exp, &vp_token).await
     }
@@ -532,6 +542,7 @@ async fn status_lists_are_cached_for_their_ttl() {
             query: &f.query,
             trusted_issuers: &[],
             now,
+            profile: Default::default(),
         };
         let v = verify_vp_token(&f.sources, &cache, &exp, &vp).await;
         assert_eq!(check(&v, "status").ok, Some(true));
@@ -905,6 +916,7 @@ async fn a_status_list_counts_only_for_its_own_issuer() {
         query: &f.query,
         trusted_issuers: &[],
         now: NOW,
+        profile: Default::default(),
     };
     let v = verify_vp_token(&f.sources, &cache, &exp, &json!({ "badge": [f.good()] })).await;
     assert_eq!(check(&v, "status").ok, Some(true), "A's list is cached now");
@@ -923,9 +935,148 @@ async fn a_status_list_counts_only_for_its_own_issuer() {
         query: &f.query,
         trusted_issuers: &[],
         now: NOW,
+        profile: Default::default(),
     };
     let v = verify_vp_token(&f.sources, &cache, &exp, &json!({ "badge": [p] })).await;
     let status = check(&v, "status");
     assert_eq!(status.ok, Some(false), "{status:?}");
     assert!(status.detail.contains(ISS_B), "{}", status.detail);
+}
+
+/// The presentation without its KB-JWT (`<jwt>~<disclosures>~`).
+fn without_kb(presentation: &str) -> String {
+    let cut = presentation.rfind('~').expect("an SD-JWT+KB");
+    presentation[..=cut].to_owned()
+}
+
+#[tokio::test]
+async fn haip_takes_the_issuer_key_only_from_an_x5c_chain() {
+    let mut f = Fixture::new();
+    let pki = issuer_pki(&f, "issuer.example");
+    f.sources.anchors = anchors(&pki.ca);
+    // Signed by the issuer's key, resolvable from its metadata: fine when open.
+    let p = f.good();
+    let open = f.verify(p.clone()).await;
+    assert!(open.verified(), "{:#?}", open.checks);
+    let haip = f
+        .verify_profile(json!({ "badge": [p] }), &[], Profile::Haip)
+        .await;
+    assert_eq!(check(&haip, "issuer_key").ok, Some(false));
+    assert!(
+        check(&haip, "issuer_key")
+            .detail
+            .starts_with(HAIP_REQUIRES_X5C)
+    );
+    assert_eq!(check(&haip, "issuer_signature").ok, Some(false));
+    assert!(
+        check(&haip, "issuer_signature")
+            .detail
+            .contains(HAIP_REQUIRES_X5C)
+    );
+    // With no anchors at all, even a chain gives no key under haip.
+    f.sources.anchors = None;
+    let sd = f.credential_x5c(std::slice::from_ref(&pki.leaf));
+    let p = f.present(&sd, CLIENT_ID, NONCE, NOW - 5, &f.holder);
+    let haip = f
+        .verify_profile(json!({ "badge": [p] }), &[], Profile::Haip)
+        .await;
+    assert!(
+        check(&haip, "issuer_key")
+            .detail
+            .contains("no X.509 trust anchors"),
+        "{:#?}",
+        haip.checks
+    );
+}
+
+#[tokio::test]
+async fn haip_status_lists_need_an_x5c_chain_too() {
+    let mut f = Fixture::new();
+    let pki = issuer_pki(&f, "issuer.example");
+    f.sources.anchors = anchors(&pki.ca);
+    // The badge under `x5c`, its status list token signed with the metadata key only.
+    let sd = f.credential_x5c(std::slice::from_ref(&pki.leaf));
+    let p = f.present(&sd, CLIENT_ID, NONCE, NOW - 5, &f.holder);
+    let open = f.verify(p.clone()).await;
+    assert_eq!(check(&open, "status").ok, Some(true), "{:#?}", open.checks);
+    let haip = f
+        .verify_profile(json!({ "badge": [p] }), &[], Profile::Haip)
+        .await;
+    assert_eq!(failed(&haip), ["status"], "{:#?}", haip.checks);
+    assert!(check(&haip, "status").detail.contains(HAIP_REQUIRES_X5C));
+}
+
+#[tokio::test]
+async fn haip_requires_a_kb_jwt_even_when_the_query_waives_holder_binding() {
+    let mut f = Fixture::new();
+    f.query.credentials[0].require_cryptographic_holder_binding = false;
+    let p = without_kb(&f.good());
+    let open = f.verify(p.clone()).await;
+    assert!(open.verified(), "{:#?}", open.checks);
+    let haip = f
+        .verify_profile(json!({ "badge": [p] }), &[], Profile::Haip)
+        .await;
+    assert_eq!(check(&haip, "holder_binding").ok, Some(false));
+    assert!(
+        check(&haip, "holder_binding")
+            .detail
+            .contains("haip profile requires a KB-JWT")
+    );
+    assert_eq!(check(&haip, "nonce").ok, None);
+}
+
+#[tokio::test]
+async fn trusted_authorities_of_type_aki_are_matched_against_the_verified_chain() {
+    let mut f = Fixture::new();
+    let pki = issuer_pki(&f, "issuer.example");
+    f.sources.anchors = anchors(&pki.ca);
+    let ca_key_id = f
+        .sources
+        .anchors
+        .as_ref()
+        .unwrap()
+        .key_ids()
+        .unwrap()
+        .remove(0);
+    let sd = f.credential_x5c(std::slice::from_ref(&pki.leaf));
+    let p = f.present(&sd, CLIENT_ID, NONCE, NOW - 5, &f.holder);
+    let plain = f.good();
+    let set = |f: &mut Fixture, entries: Value| {
+        f.query.credentials[0].trusted_authorities = serde_json::from_value(entries).unwrap();
+    };
+
+    set(
+        &mut f,
+        json!([{"type": "aki", "values": ["bm90LXRoaXMtb25l", ca_key_id]}]),
+    );
+    let v = f.verify(p.clone()).await;
+    assert!(v.verified(), "{:#?}", v.checks);
+    assert!(
+        check(&v, CHECK_TRUSTED_AUTHORITIES)
+            .detail
+            .contains(&ca_key_id)
+    );
+    // Another authority only: refused, naming what the chain has.
+    set(
+        &mut f,
+        json!([{"type": "aki", "values": ["bm90LXRoaXMtb25l"]}]),
+    );
+    let v = f.verify(p.clone()).await;
+    assert_eq!(failed(&v), [CHECK_TRUSTED_AUTHORITIES]);
+    assert!(
+        check(&v, CHECK_TRUSTED_AUTHORITIES)
+            .detail
+            .contains(&ca_key_id)
+    );
+    // A key from metadata is under no authority's chain.
+    set(&mut f, json!([{"type": "aki", "values": [ca_key_id]}]));
+    let v = f.verify(plain).await;
+    assert_eq!(failed(&v), [CHECK_TRUSTED_AUTHORITIES]);
+    // Only types this verifier does not check: said, not failed.
+    set(
+        &mut f,
+        json!([{"type": "etsi_tl", "values": ["https://tl.example"]}]),
+    );
+    let v = f.verify(p).await;
+    assert_eq!(check(&v, CHECK_TRUSTED_AUTHORITIES).ok, None);
 }

@@ -27,6 +27,7 @@ mod encrypted_credential;
 mod encrypted_response;
 mod file_modes;
 mod formats;
+mod haip;
 mod instances;
 mod interop;
 mod issuance;

@@ -375,6 +375,7 @@ async fn deliveries_go_through_the_guarded_fetcher() {
                 request_uri_method: "get".into(),
                 redirect_uri: None,
                 response_code_hash: None,
+                session_binding_hash: None,
                 webhook_url: Some(url.into()),
                 webhook_attempts: 0,
                 webhook_next_at: None,

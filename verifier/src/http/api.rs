@@ -54,9 +54,10 @@ struct CreateRequest {
     template_id: Option<String>,
     #[serde(default)]
     response_mode: Option<ResponseMode>,
-    /// `decentralized_identifier` (default), `x509_hash`, `x509_san_dns` or `redirect_uri`.
+    /// `decentralized_identifier` (default; `x509_hash` under the `haip` profile),
+    /// `x509_hash`, `x509_san_dns` or `redirect_uri`.
     #[serde(default)]
-    client_id_prefix: ClientPrefix,
+    client_id_prefix: Option<ClientPrefix>,
     /// `get` (default) or `post`.
     #[serde(default)]
     request_uri_method: RequestUriMethod,
@@ -66,17 +67,24 @@ struct CreateRequest {
     /// Where to post the signed result when it is ready.
     #[serde(default)]
     webhook_url: Option<String>,
+    /// Same-device flows: a value derived from the browser session the request is made in;
+    /// the `response_code` then opens the result only with it.
+    #[serde(default)]
+    session_binding: Option<String>,
 }
 
-fn spec(body: &[u8]) -> Result<(RequestSpec, RequestOptions), AppError> {
+/// The request's spec and options; what the body leaves out comes from `defaults` (the
+/// profile's, [`crate::domain::requests::Requests::default_options`]).
+fn spec(body: &[u8], defaults: RequestOptions) -> Result<(RequestSpec, RequestOptions), AppError> {
     let req: CreateRequest = kit::serve::parse_json_body(body)
         .map_err(|e| AppError::bad_request(&e.field, e.message))?;
     let options = RequestOptions {
-        response_mode: req.response_mode.unwrap_or(ResponseMode::DirectPost),
-        client_prefix: req.client_id_prefix,
+        response_mode: req.response_mode.unwrap_or(defaults.response_mode),
+        client_prefix: req.client_id_prefix.unwrap_or(defaults.client_prefix),
         request_uri_method: req.request_uri_method,
         redirect_uri: req.redirect_uri,
         webhook_url: req.webhook_url,
+        session_binding: req.session_binding,
     };
     let spec = match (req.dcql_query, req.template, req.template_id) {
         (None, None, Some(id)) => Ok(RequestSpec::SavedTemplate(id)),
@@ -117,7 +125,7 @@ pub async fn create_request(
     State(app): State<App>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<CreatedRequest>), AppError> {
-    let (spec, options) = spec(&body)?;
+    let (spec, options) = spec(&body, app.requests.default_options())?;
     let created = app.requests.create(spec, options).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
@@ -126,7 +134,8 @@ pub async fn create_request(
 /// flows), only if it is the one the wallet was given for this request.
 #[utoipa::path(get, path = "/api/requests/{id}/result", tag = API,
     params(("id" = String, Path, description = "The request id"),
-        ("response_code" = Option<String>, Query, description = "Same-device flows: the `response_code` the wallet's redirect carried")),
+        ("response_code" = Option<String>, Query, description = "Same-device flows: the `response_code` the wallet's redirect carried"),
+        ("session_binding" = Option<String>, Query, description = "Same-device flows: the session binding the request was made with, from the browser session the redirect arrived in")),
     responses((status = 200, description = "Pending, verified (with the checks and disclosed claims), rejected or expired", body = RequestResult)))]
 pub async fn result(
     _: ApiClient,
@@ -136,7 +145,11 @@ pub async fn result(
 ) -> Result<Json<RequestResult>, AppError> {
     Ok(Json(
         app.requests
-            .result_with_code(&id, q.response_code.as_deref())
+            .result_with_code(
+                &id,
+                q.response_code.as_deref(),
+                q.session_binding.as_deref(),
+            )
             .await?,
     ))
 }
@@ -145,6 +158,8 @@ pub async fn result(
 pub struct ResultQuery {
     #[serde(default)]
     response_code: Option<String>,
+    #[serde(default)]
+    session_binding: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/requests/{id}/qr.svg", tag = QR,
@@ -340,26 +355,36 @@ mod tests {
 
     #[test]
     fn request_bodies_name_the_field_at_fault() {
-        assert_eq!(field(spec(b"{}")), "dcql_query");
+        assert_eq!(field(spec(b"{}", RequestOptions::default())), "dcql_query");
         assert_eq!(
             field(spec(
-                br#"{"dcql_query": {"credentials": []}, "template": {"issuer": "https://i.example"}}"#
+                br#"{"dcql_query": {"credentials": []}, "template": {"issuer": "https://i.example"}}"#, RequestOptions::default()
             )),
             "template"
         );
         assert_eq!(
             field(spec(
-                br#"{"template": {"issuer": "https://i.example", "disclose": ["email"]}}"#
+                br#"{"template": {"issuer": "https://i.example", "disclose": ["email"]}}"#,
+                RequestOptions::default()
             )),
             "template.disclose[0]"
         );
         assert_eq!(
-            field(spec(br#"{"dcql_query": {"credentials": [{"id": "a"}]}}"#)),
+            field(spec(
+                br#"{"dcql_query": {"credentials": [{"id": "a"}]}}"#,
+                RequestOptions::default()
+            )),
             "dcql_query.credentials[0]"
         );
-        assert_eq!(field(spec(br#"{"query": 1}"#)), "query");
+        assert_eq!(
+            field(spec(br#"{"query": 1}"#, RequestOptions::default())),
+            "query"
+        );
         assert!(matches!(
-            spec(br#"{"template": {"issuer": "https://i.example"}}"#),
+            spec(
+                br#"{"template": {"issuer": "https://i.example"}}"#,
+                RequestOptions::default()
+            ),
             Ok((
                 RequestSpec::Template(_),
                 RequestOptions {
@@ -370,13 +395,14 @@ mod tests {
         ));
         assert!(matches!(
             spec(
-                br#"{"template": {"issuer": "https://i.example"}, "response_mode": "direct_post.jwt"}"#
+                br#"{"template": {"issuer": "https://i.example"}, "response_mode": "direct_post.jwt"}"#, RequestOptions::default()
             ),
             Ok((RequestSpec::Template(_), RequestOptions { response_mode: ResponseMode::DirectPostJwt, .. }))
         ));
         assert_eq!(
             field(spec(
-                br#"{"template": {"issuer": "https://i.example"}, "response_mode": "post"}"#
+                br#"{"template": {"issuer": "https://i.example"}, "response_mode": "post"}"#,
+                RequestOptions::default()
             )),
             "response_mode"
         );

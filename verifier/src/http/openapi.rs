@@ -38,9 +38,11 @@ pub struct CreateRequestDoc {
     pub template: Option<serde_json::Value>,
     /// A saved template's id (`/api/templates`).
     pub template_id: Option<String>,
-    /// `direct_post` (default) or `direct_post.jwt` (encrypted response).
+    /// `direct_post` (default) or `direct_post.jwt` (encrypted response; the default and
+    /// the only one accepted under the `haip` profile).
     pub response_mode: Option<String>,
-    /// `decentralized_identifier` (default), `x509_hash`, `x509_san_dns` or `redirect_uri`.
+    /// `decentralized_identifier` (default), `x509_hash` (the default and the only one
+    /// accepted under the `haip` profile), `x509_san_dns` or `redirect_uri`.
     pub client_id_prefix: Option<String>,
     /// `get` (default) or `post`.
     pub request_uri_method: Option<String>,
@@ -48,6 +50,10 @@ pub struct CreateRequestDoc {
     pub redirect_uri: Option<String>,
     /// Where to post the signed result when it is ready.
     pub webhook_url: Option<String>,
+    /// Same-device flows: a value derived from the browser session the request is made in
+    /// (16 to 512 characters); the `response_code` then opens the result only with it.
+    /// Required with `redirect_uri` under the `haip` profile.
+    pub session_binding: Option<String>,
 }
 
 /// `POST /api/check` as JSON: exactly one of `credential` and `url`.

@@ -183,6 +183,7 @@ async fn sd_jwt<S: Sources>(
         query: &dcql,
         trusted_issuers: policy.trusted_issuers,
         now: policy.now,
+        profile: Default::default(),
     };
     let outcome = super::verify_presentation(
         sources,

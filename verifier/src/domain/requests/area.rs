@@ -10,6 +10,7 @@ use protocol::keys::seal::SealKey;
 use protocol::verify::StatusCache;
 use tokio::sync::broadcast;
 
+use crate::config::VerifierProfile;
 use crate::domain::templates::Templates;
 use crate::domain::webhooks::Webhooks;
 use crate::domain::x509::X509Identity;
@@ -37,6 +38,11 @@ pub struct Requests {
     pub(crate) status_cache: Arc<StatusCache>,
     /// `VERIFIER_TRUSTED_ISSUERS`.
     pub(crate) trusted_issuers: Vec<String>,
+    /// `VERIFIER_PROFILE`.
+    pub(crate) profile: VerifierProfile,
+    /// Under the `haip` profile: the trust anchors' key identifiers, the `aki` values of
+    /// each credential query's `trusted_authorities` (empty otherwise).
+    pub(crate) haip_authorities: Vec<String>,
     /// How long a request may be answered, in seconds.
     pub(crate) request_ttl: i64,
     /// How long a result is kept after its request expired, in seconds.

@@ -3,7 +3,7 @@
 //! links a request is shown by (the `openid4vp://` link, its QR codes, the result URL).
 
 use protocol::jose::jwe::EncryptionKey;
-use protocol::oid4vp::dcql::DcqlQuery;
+use protocol::oid4vp::dcql::{DcqlQuery, TrustedAuthoritiesQuery};
 use protocol::oid4vp::{RequestUri, RequestUriMethod, ResponseMode};
 use protocol::qr::Qr;
 use serde::{Deserialize, Serialize};
@@ -12,6 +12,7 @@ use url::Url;
 use super::area::Requests;
 use super::query::{Template, template_query};
 use super::request_object::{encryption_key_purpose, response_mode_text};
+use crate::config::VerifierProfile;
 use crate::error::Error;
 use crate::store::RequestRow;
 
@@ -68,6 +69,12 @@ pub struct RequestOptions {
     /// Where to post the signed result when it is ready; `None`: the configured
     /// `VERIFIER_WEBHOOK_URL`, if any.
     pub webhook_url: Option<String>,
+    /// Same-device session binding: a value the relying application derives from the
+    /// browser session the request is made in (for example a hash of its session cookie).
+    /// The `response_code` then opens the result only with this value shown back, so a
+    /// code carried to another session opens nothing. Required with `redirect_uri` under
+    /// the `haip` profile.
+    pub session_binding: Option<String>,
 }
 
 impl Default for RequestOptions {
@@ -78,6 +85,7 @@ impl Default for RequestOptions {
             request_uri_method: RequestUriMethod::Get,
             redirect_uri: None,
             webhook_url: None,
+            session_binding: None,
         }
     }
 }
@@ -110,6 +118,109 @@ fn request_uri_method_text(m: RequestUriMethod) -> &'static str {
     }
 }
 
+/// The shortest and longest session binding accepted, in characters.
+const SESSION_BINDING_MIN: usize = 16;
+const SESSION_BINDING_MAX: usize = 512;
+
+/// A session binding: long enough not to be guessed, short enough to store.
+fn check_session_binding(value: &str) -> Result<(), Error> {
+    if (SESSION_BINDING_MIN..=SESSION_BINDING_MAX).contains(&value.chars().count()) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "session_binding",
+            format!(
+                "must be {SESSION_BINDING_MIN} to {SESSION_BINDING_MAX} characters (a value derived from the browser session, e.g. a hash of its cookie)"
+            ),
+        ))
+    }
+}
+
+/// The rule of the `haip` profile a request breaks, as a refusal naming the field.
+fn haip_refusal(field: &str, rule: impl std::fmt::Display) -> Error {
+    Error::invalid(
+        field,
+        format!("refused by the haip profile (VERIFIER_PROFILE=haip): {rule}"),
+    )
+}
+
+/// Under the `haip` profile (HAIP 1.0 §5): a signed `x509_hash:` request, answered with
+/// `direct_post.jwt`, asking only for `dc+sd-jwt` with holder binding, and a session
+/// binding with any same-device `redirect_uri`. Sets each credential query's
+/// `trusted_authorities` to the trust anchors' `aki` values when it has none.
+fn haip_request(
+    query: &mut DcqlQuery,
+    options: &RequestOptions,
+    authorities: &[String],
+) -> Result<(), Error> {
+    if options.client_prefix != ClientPrefix::X509Hash {
+        let given = match options.client_prefix {
+            ClientPrefix::DecentralizedIdentifier => "decentralized_identifier",
+            ClientPrefix::RedirectUri => "redirect_uri (an unsigned request)",
+            ClientPrefix::X509SanDns => "x509_san_dns",
+            ClientPrefix::X509Hash => "x509_hash",
+        };
+        return Err(haip_refusal(
+            "client_id_prefix",
+            format!(
+                "requests are signed with an x509_hash: client identifier only (HAIP 1.0 §5), not {given}"
+            ),
+        ));
+    }
+    if options.response_mode != ResponseMode::DirectPostJwt {
+        return Err(haip_refusal(
+            "response_mode",
+            format!(
+                "responses are encrypted: direct_post.jwt only (HAIP 1.0 §5), not {}",
+                response_mode_text(options.response_mode)
+            ),
+        ));
+    }
+    for (i, q) in query.credentials.iter_mut().enumerate() {
+        if q.format != protocol::sd_jwt::TYP_DC_SD_JWT {
+            return Err(haip_refusal(
+                &format!("dcql_query.credentials[{i}].format"),
+                format!(
+                    "only dc+sd-jwt credentials are asked for (HAIP 1.0 §2), not {}",
+                    q.format
+                ),
+            ));
+        }
+        if !q.require_cryptographic_holder_binding {
+            return Err(haip_refusal(
+                &format!("dcql_query.credentials[{i}].require_cryptographic_holder_binding"),
+                "every dc+sd-jwt presentation carries a KB-JWT (HAIP 1.0 §5)",
+            ));
+        }
+        match &q.trusted_authorities {
+            None => {
+                q.trusted_authorities = Some(vec![TrustedAuthoritiesQuery {
+                    type_: "aki".into(),
+                    values: authorities.to_vec(),
+                }]);
+            }
+            Some(entries) => {
+                if let Some(other) = entries.iter().find(|e| e.type_ != "aki") {
+                    return Err(haip_refusal(
+                        &format!("dcql_query.credentials[{i}].trusted_authorities"),
+                        format!(
+                            "trusted authorities are named by `aki` (HAIP 1.0 §5), not {:?}",
+                            other.type_
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    if options.redirect_uri.is_some() && options.session_binding.is_none() {
+        return Err(haip_refusal(
+            "session_binding",
+            "a same-device request (redirect_uri) is bound to the browser session it is made in (HAIP 1.0 §5): give session_binding",
+        ));
+    }
+    Ok(())
+}
+
 /// A same-device `redirect_uri`: an absolute http(s) URL without a fragment (the verifier
 /// adds `#response_code=…`).
 fn check_redirect_uri(uri: &str) -> Result<(), Error> {
@@ -132,6 +243,19 @@ fn check_redirect_uri(uri: &str) -> Result<(), Error> {
 }
 
 impl Requests {
+    /// How a request is made when its maker says nothing else: under the `haip` profile
+    /// signed with `x509_hash:` and answered with `direct_post.jwt`.
+    pub fn default_options(&self) -> RequestOptions {
+        match self.profile {
+            VerifierProfile::Open => RequestOptions::default(),
+            VerifierProfile::Haip => RequestOptions {
+                response_mode: ResponseMode::DirectPostJwt,
+                client_prefix: ClientPrefix::X509Hash,
+                ..RequestOptions::default()
+            },
+        }
+    }
+
     /// Creates a presentation request and returns its wallet link.
     /// `response_mode` is `direct_post` or `direct_post.jwt` (the latter with a fresh
     /// per-request encryption key, HAIP 1.0 §5).
@@ -151,7 +275,7 @@ impl Requests {
                 ),
             ));
         }
-        let query = match spec {
+        let mut query = match spec {
             RequestSpec::Dcql(q) => q,
             RequestSpec::Template(t) => template_query(&t)?,
             RequestSpec::SavedTemplate(id) => {
@@ -163,6 +287,18 @@ impl Requests {
             .map_err(|e| Error::invalid("dcql_query", e.to_string()))?;
         if let Some(uri) = &options.redirect_uri {
             check_redirect_uri(uri)?;
+        }
+        if let Some(binding) = &options.session_binding {
+            check_session_binding(binding)?;
+            if options.redirect_uri.is_none() {
+                return Err(Error::invalid(
+                    "session_binding",
+                    "binds a same-device request's response_code: give redirect_uri too",
+                ));
+            }
+        }
+        if self.profile == VerifierProfile::Haip {
+            haip_request(&mut query, &options, &self.haip_authorities)?;
         }
         let webhook_url = self.webhooks.url_for(options.webhook_url).await?;
         let client_id = match options.client_prefix {
@@ -205,6 +341,10 @@ impl Requests {
             request_uri_method: request_uri_method_text(options.request_uri_method).to_owned(),
             redirect_uri: options.redirect_uri,
             response_code_hash: None,
+            session_binding_hash: options
+                .session_binding
+                .as_deref()
+                .map(protocol::b64::sha256),
             webhook_url,
             webhook_attempts: 0,
             webhook_next_at: None,
@@ -267,5 +407,87 @@ impl Requests {
     pub async fn qr(&self, id: &str) -> Result<Qr, Error> {
         let links = self.links(id).await?;
         Qr::new(&links.openid4vp_uri).map_err(|e| Error::Internal(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(format: &str) -> DcqlQuery {
+        serde_json::from_value(serde_json::json!({"credentials": [{
+            "id": "badge", "format": format, "meta": {"vct_values": ["urn:x"]}
+        }]}))
+        .unwrap()
+    }
+
+    fn haip_options() -> RequestOptions {
+        RequestOptions {
+            response_mode: ResponseMode::DirectPostJwt,
+            client_prefix: ClientPrefix::X509Hash,
+            ..RequestOptions::default()
+        }
+    }
+
+    fn refused_field(q: &mut DcqlQuery, o: &RequestOptions) -> String {
+        match haip_request(q, o, &["AKI".into()]) {
+            Err(Error::Invalid { field, detail }) => {
+                assert!(detail.contains("haip profile"), "{detail}");
+                field
+            }
+            other => panic!("refused expected: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn haip_adds_the_anchors_aki_and_refuses_what_the_profile_forbids() {
+        let mut q = query("dc+sd-jwt");
+        haip_request(&mut q, &haip_options(), &["AKI".into()]).unwrap();
+        let ta = q.credentials[0].trusted_authorities.clone().unwrap();
+        assert_eq!(
+            (ta[0].type_.as_str(), ta[0].values.clone()),
+            ("aki", vec!["AKI".to_owned()])
+        );
+
+        for prefix in [
+            ClientPrefix::RedirectUri,
+            ClientPrefix::DecentralizedIdentifier,
+            ClientPrefix::X509SanDns,
+        ] {
+            let o = RequestOptions {
+                client_prefix: prefix,
+                ..haip_options()
+            };
+            assert_eq!(
+                refused_field(&mut query("dc+sd-jwt"), &o),
+                "client_id_prefix"
+            );
+        }
+        let plain = RequestOptions {
+            response_mode: ResponseMode::DirectPost,
+            ..haip_options()
+        };
+        assert_eq!(
+            refused_field(&mut query("dc+sd-jwt"), &plain),
+            "response_mode"
+        );
+        assert_eq!(
+            refused_field(&mut query("mso_mdoc"), &haip_options()),
+            "dcql_query.credentials[0].format"
+        );
+        let mut waived = query("dc+sd-jwt");
+        waived.credentials[0].require_cryptographic_holder_binding = false;
+        assert_eq!(
+            refused_field(&mut waived, &haip_options()),
+            "dcql_query.credentials[0].require_cryptographic_holder_binding"
+        );
+        let unbound = RequestOptions {
+            redirect_uri: Some("https://app.example/done".into()),
+            ..haip_options()
+        };
+        assert_eq!(
+            refused_field(&mut query("dc+sd-jwt"), &unbound),
+            "session_binding"
+        );
     }
 }

@@ -75,6 +75,7 @@ impl Requests {
     /// The Digital Credentials API request of pending request `id`.
     pub async fn dc_api_request(&self, id: &str) -> Result<DcApiOffer, Error> {
         let row = self.open_request(id).await?;
+        self.haip_signed(&row)?;
         let now = self.clock.now();
         let dcql_query: DcqlQuery = serde_json::from_str(&row.dcql_query)
             .map_err(|e| Error::Internal(format!("stored DCQL query: {e}")))?;

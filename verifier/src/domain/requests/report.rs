@@ -4,6 +4,7 @@
 
 use super::area::Requests;
 use super::result::{RequestResult, result_view};
+use crate::config::VerifierProfile;
 use crate::error::Error;
 
 impl Requests {
@@ -22,20 +23,47 @@ impl Requests {
     }
 
     /// As [`App::result`]; with a `response_code` (same-device flows), only if it is the
-    /// one given to the wallet for this request, and only once: the code is used up.
+    /// one given to the wallet for this request, and only once: the code is used up. A
+    /// request made with a session binding opens only with that binding shown back too
+    /// (from the session the request was made in); a wrong or missing one leaves the code
+    /// unused. Under the `haip` profile a same-device request's result opens only so.
     pub async fn result_with_code(
         &self,
         id: &str,
         response_code: Option<&str>,
+        session_binding: Option<&str>,
     ) -> Result<RequestResult, Error> {
         let Some(code) = response_code else {
-            return self.result(id).await;
+            let row = self
+                .store
+                .request(id)
+                .await?
+                .ok_or_else(|| Error::NotFound("request".into()))?;
+            if self.profile == VerifierProfile::Haip && row.redirect_uri.is_some() {
+                return Err(Error::invalid(
+                    "response_code",
+                    "refused by the haip profile (VERIFIER_PROFILE=haip): a same-device request's result opens only with the response_code its redirect carried, from the session it was made in",
+                ));
+            }
+            return Ok(result_view(row, self.clock.now()));
         };
         let row = self
             .store
             .request(id)
             .await?
             .ok_or_else(|| Error::NotFound("request".into()))?;
+        if let Some(expected) = &row.session_binding_hash {
+            let shown = session_binding.map(protocol::b64::sha256);
+            let same = shown.as_deref().is_some_and(|h| {
+                protocol::secret::constant_time_eq(h.as_bytes(), expected.as_bytes())
+            });
+            if !same {
+                return Err(Error::invalid(
+                    "session_binding",
+                    "the response code was shown back from another session than the one the request was made in (missing or different session_binding)",
+                ));
+            }
+        }
         let hash = protocol::b64::sha256(code);
         let matches = row
             .response_code_hash

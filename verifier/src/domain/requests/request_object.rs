@@ -96,6 +96,7 @@ impl Requests {
         wallet_nonce: Option<String>,
     ) -> Result<String, Error> {
         let row = self.open_request(id).await?;
+        self.haip_signed(&row)?;
         let now = self.clock.now();
         let query: DcqlQuery = serde_json::from_str(&row.dcql_query)
             .map_err(|e| Error::Internal(format!("stored DCQL query: {e}")))?;
@@ -145,6 +146,23 @@ impl Requests {
             &*self.es256,
             Some(&self.kid),
         ))
+    }
+
+    /// Under the `haip` profile, a request is served only signed with its `x509_hash:`
+    /// client identifier and with an encryption key (HAIP 1.0 §5): a request stored
+    /// otherwise (made before the profile was switched on) is refused, never served
+    /// unsigned.
+    pub(super) fn haip_signed(&self, row: &crate::store::RequestRow) -> Result<(), Error> {
+        if self.profile != crate::config::VerifierProfile::Haip {
+            return Ok(());
+        }
+        if !row.client_id.starts_with("x509_hash:") || row.encryption_key.is_none() {
+            return Err(invalid_request(format!(
+                "refused by the haip profile (VERIFIER_PROFILE=haip): request {} is not an x509_hash: signed request with response encryption (client_id {}, response_mode {}), so it is not served",
+                row.id, row.client_id, row.response_mode
+            )));
+        }
+        Ok(())
     }
 
     /// Opens request `id`'s sealed encryption key.

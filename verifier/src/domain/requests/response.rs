@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::area::Requests;
 use super::request_object::{invalid_request, stored_response_mode};
 use super::result::to_json;
+use crate::config::VerifierProfile;
 use crate::error::Error;
 use crate::store::{Refused, RequestRow};
 
@@ -95,6 +96,11 @@ impl Requests {
                     Channel::ResponseEndpoint => "the request asked for direct_post.jwt but the response was a plain form, not `response=<JWE>`".to_owned(),
                     Channel::DcApi => "the request asked for dc_api.jwt but the answer was a plain `vp_token`, not `response=<JWE>`".to_owned(),
                 })
+            }
+            Encryption::NotRequired if self.profile == VerifierProfile::Haip => {
+                Encryption::Failed(
+                    "refused by the haip profile (VERIFIER_PROFILE=haip): responses must be encrypted (direct_post.jwt or dc_api.jwt, HAIP 1.0 §5); this one was a plain form".to_owned(),
+                )
             }
             other => other,
         };
@@ -333,6 +339,7 @@ impl Requests {
                     query: &query,
                     trusted_issuers: &self.trusted_issuers,
                     now,
+                    profile: self.profile.verify(),
                 };
                 verify::verify_vp_token(&self.sources, &self.status_cache, &exp, &vp_token).await
             }

@@ -106,6 +106,7 @@ mod tests {
             request_uri_method: "get".into(),
             redirect_uri: None,
             response_code_hash: None,
+            session_binding_hash: None,
             webhook_url: None,
             webhook_attempts: 0,
             webhook_next_at: None,
