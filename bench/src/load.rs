@@ -316,10 +316,34 @@ pub async fn issuance(stack: &Stack, load: Load) -> Result<Report, FlowError> {
 
 /// Scenario 1 against an issuer at `issuer` (a service in its own process, say).
 pub async fn issuance_at(issuer: &str, load: Load) -> Result<Report, FlowError> {
+    Ok(prepare_issuance(issuer, load).await?.run().await)
+}
+
+/// A load scenario whose inputs (offers, presentation requests) are made, ready to run:
+/// what the services spend preparing them stays out of what is measured over [`Prepared::run`].
+pub struct Prepared {
+    load: Load,
+    run: std::pin::Pin<Box<dyn Future<Output = Report> + Send>>,
+}
+
+impl Prepared {
+    /// Drives the prepared flows.
+    pub async fn run(self) -> Report {
+        self.run.await
+    }
+
+    /// How hard and how long it pushes.
+    pub fn load(&self) -> Load {
+        self.load
+    }
+}
+
+/// Scenario 1's offers, created through the admin API of the issuer at `issuer`.
+pub async fn prepare_issuance(issuer: &str, load: Load) -> Result<Prepared, FlowError> {
     let http = client();
     let issuer = issuer.to_owned();
     let offers = prepare_offers(&http, &issuer, load.flows).await?;
-    Ok(drive("issuance", load, offers, move |offer_uri, mut t| {
+    let run = drive("issuance", load, offers, move |offer_uri, mut t| {
         let (http, issuer) = (http.clone(), issuer.clone());
         Box::pin(async move {
             let r = issue_one(&http, &issuer, &offer_uri, &mut t)
@@ -327,8 +351,11 @@ pub async fn issuance_at(issuer: &str, load: Load) -> Result<Report, FlowError> 
                 .map(|_| ());
             (t, r)
         })
+    });
+    Ok(Prepared {
+        load,
+        run: Box::pin(run),
     })
-    .await)
 }
 
 /// Scenario 2: whole presentation round trips: fetch the request object, present with key
@@ -343,6 +370,19 @@ pub async fn presentation_at(
     verifier: &str,
     load: Load,
 ) -> Result<Report, FlowError> {
+    Ok(prepare_presentation(issuer, verifier, load)
+        .await?
+        .run()
+        .await)
+}
+
+/// Scenario 2's badge (issued through one whole flow) and presentation requests (created
+/// through the verifier's API).
+pub async fn prepare_presentation(
+    issuer: &str,
+    verifier: &str,
+    load: Load,
+) -> Result<Prepared, FlowError> {
     let http = client();
     let (issuer, verifier) = (issuer.to_owned(), verifier.to_owned());
     let offers = prepare_offers(&http, &issuer, 1).await?;
@@ -362,21 +402,22 @@ pub async fn presentation_at(
         .await?;
         requests.push(r);
     }
-    Ok(
-        drive("presentation", load, requests, move |request, mut t| {
-            let (http, verifier, credential, holder) = (
-                http.clone(),
-                verifier.clone(),
-                credential.clone(),
-                holder.clone(),
-            );
-            Box::pin(async move {
-                let r = present_one(&http, &verifier, &request, &credential, &holder, &mut t).await;
-                (t, r)
-            })
+    let run = drive("presentation", load, requests, move |request, mut t| {
+        let (http, verifier, credential, holder) = (
+            http.clone(),
+            verifier.clone(),
+            credential.clone(),
+            holder.clone(),
+        );
+        Box::pin(async move {
+            let r = present_one(&http, &verifier, &request, &credential, &holder, &mut t).await;
+            (t, r)
         })
-        .await,
-    )
+    });
+    Ok(Prepared {
+        load,
+        run: Box::pin(run),
+    })
 }
 
 async fn present_one(

@@ -9,7 +9,10 @@
 //!   flows or OpenID4VP round trips over HTTP with N concurrent clients. With
 //!   `--processes`, the services run as their own processes (the `issuer-agent`,
 //!   `holder-agent` and `verifier` binaries next to this one) and each one's idle and peak
-//!   RSS is read from /proc. With `--metrics` (in process), each service serves its
+//!   RSS is read from /proc, and what each process used per flow over the run (CPU µs
+//!   from `utime` + `stime`, context switches, read and write system calls;
+//!   [`bench::procs::Usage`]); `--strace` also counts each service's system calls by kind
+//!   with `strace -c -f` attached for the run (slowed down by it). With `--metrics` (in process), each service serves its
 //!   Prometheus metrics on a loopback port of its own, so every request goes through the
 //!   metrics layer; the issuer's and the verifier's counters are printed after the run.
 //!   After an in-process issuance run the issuer's transparency log's size is printed;
@@ -324,19 +327,74 @@ fn load_scenario(scenario: &str, args: &[String]) {
                 }
             };
             let idle = services.memory();
-            let report = match scenario {
-                "issuance" => bench::load::issuance_at(&services.issuer.url, load).await,
+            let prepared = match scenario {
+                "issuance" => bench::load::prepare_issuance(&services.issuer.url, load).await,
                 _ => {
-                    bench::load::presentation_at(&services.issuer.url, &services.verifier.url, load)
-                        .await
+                    bench::load::prepare_presentation(
+                        &services.issuer.url,
+                        &services.verifier.url,
+                        load,
+                    )
+                    .await
                 }
             };
+            let prepared = match prepared {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("preparing the scenario failed: {e}");
+                    services.stop().await;
+                    std::process::exit(1);
+                }
+            };
+            // `--strace`: every service's system calls counted by `strace -c -f` over the
+            // run (which it slows down: the run's other figures are not the untraced ones).
+            let strace = if args.iter().any(|a| a == "--strace") {
+                let targets: Vec<(&'static str, u32)> =
+                    [&services.issuer, &services.wallet, &services.verifier]
+                        .into_iter()
+                        .filter_map(|s| s.pid().map(|pid| (s.name, pid)))
+                        .collect();
+                match bench::procs::Strace::attach(&targets).await {
+                    Ok(s) => Some(s),
+                    Err(e) => {
+                        eprintln!("{e}");
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            let load_before = bench::procs::load_average();
+            let before = services.usage();
+            let report = prepared.run().await;
+            let used = services.usage();
+            let load_after = bench::procs::load_average();
+            let traced = match strace {
+                Some(s) => Some(s.detach().await),
+                None => None,
+            };
             let after = services.memory();
+            let completed = report.completed;
             print_load_report(
-                report,
+                Ok(report),
                 &format!("{on}, each service its own process"),
                 load.clients,
             );
+            println!(
+                "per flow over the run (from /proc; load average before {load_before}, after {load_after}{}):\n",
+                if traced.is_some() {
+                    "; under strace, so not the untraced cost"
+                } else {
+                    ""
+                }
+            );
+            println!(
+                "{}",
+                bench::procs::usage_table(&before, &used, completed)
+            );
+            if let Some(traced) = &traced {
+                println!("{}", bench::procs::strace_table(traced, completed));
+            }
             println!("{}", bench::procs::memory_table(&idle, &after));
             print_peak_rss();
             services.stop().await;
@@ -702,7 +760,7 @@ fn main() {
         Some("console") => console_scenario(&args),
         _ => {
             eprintln!(
-                "usage: bench crypto [--iterations N]\n       bench issuance|presentation [--clients N] [--flows N] [--seconds S] [--database-url URL] [--processes | --metrics | --instances N] [--without-log]\n       bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url URL] [--processes]\n       bench pending [--posts N] [--bytes B]\n       bench scan [--rounds N] [--side PX]\n       bench console [--registrations N] [--requests N] [--database-url URL]\n       bench verify [--iterations N]"
+                "usage: bench crypto [--iterations N]\n       bench issuance|presentation [--clients N] [--flows N] [--seconds S] [--database-url URL] [--processes [--strace] | --metrics | --instances N] [--without-log]\n       bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url URL] [--processes]\n       bench pending [--posts N] [--bytes B]\n       bench scan [--rounds N] [--side PX]\n       bench console [--registrations N] [--requests N] [--database-url URL]\n       bench verify [--iterations N]"
             );
             std::process::exit(2);
         }

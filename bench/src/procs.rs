@@ -347,3 +347,503 @@ pub fn memory_table(
     }
     out
 }
+
+/// What a process has used since it started, read from /proc: CPU time (`utime` +
+/// `stime` of `/proc/<pid>/stat`, which counts every thread, the exited ones too), context
+/// switches (the `voluntary_ctxt_switches` and `nonvoluntary_ctxt_switches` lines of each
+/// live thread's `/proc/<pid>/task/<tid>/status`: a thread that exited takes its own with
+/// it), and the read and write system calls (`syscr`, `syscw` of `/proc/<pid>/io`, the
+/// whole process).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// User and system CPU time, µs (read in clock ticks, 10 ms each on Linux).
+    pub cpu_us: u64,
+    pub voluntary_switches: u64,
+    pub involuntary_switches: u64,
+    /// Read system calls (`read`, `readv`, `pread64`, …; not `recvfrom`/`recvmsg`, which
+    /// the kernel does not count here).
+    pub syscr: u64,
+    /// Write system calls (`write`, `writev`, `pwrite64`, …; not `sendto`/`sendmsg`).
+    pub syscw: u64,
+}
+
+/// Why a process's usage could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum UsageError {
+    #[error("{path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: no {what} in it")]
+    Parse { path: String, what: &'static str },
+}
+
+/// The kernel's clock ticks a second (`USER_HZ`, `getconf CLK_TCK`): 100 on every
+/// architecture this runs on; asked once.
+fn clock_ticks() -> u64 {
+    static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .filter(|t| *t > 0)
+            .unwrap_or(100)
+    })
+}
+
+/// `utime` and `stime` (clock ticks) of a `/proc/<pid>/stat` line: fields 14 and 15,
+/// counted after the command name, which is in parentheses and may itself hold spaces and
+/// parentheses (so the fields start after the last `)`).
+pub fn parse_stat_times(stat: &str) -> Option<(u64, u64)> {
+    let (_, rest) = stat.rsplit_once(')')?;
+    // After `)`: field 3 (state) is the first.
+    let mut fields = rest.split_ascii_whitespace().skip(11);
+    let utime = fields.next()?.parse().ok()?;
+    let stime = fields.next()?.parse().ok()?;
+    Some((utime, stime))
+}
+
+/// The `voluntary_ctxt_switches` and `nonvoluntary_ctxt_switches` of a `status` file.
+pub fn parse_switches(status: &str) -> Option<(u64, u64)> {
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+    };
+    Some((
+        field("voluntary_ctxt_switches:")?,
+        field("nonvoluntary_ctxt_switches:")?,
+    ))
+}
+
+/// `syscr` and `syscw` of an `io` file.
+pub fn parse_io_calls(io: &str) -> Option<(u64, u64)> {
+    let field = |name: &str| {
+        io.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+    };
+    Some((field("syscr:")?, field("syscw:")?))
+}
+
+fn read_proc(path: String) -> Result<(String, String), UsageError> {
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok((path, text)),
+        Err(source) => Err(UsageError::Read { path, source }),
+    }
+}
+
+impl Usage {
+    /// What process `pid` used so far.
+    pub fn of(pid: u32) -> Result<Usage, UsageError> {
+        let (path, stat) = read_proc(format!("/proc/{pid}/stat"))?;
+        let (utime, stime) = parse_stat_times(&stat).ok_or(UsageError::Parse {
+            path,
+            what: "utime and stime",
+        })?;
+        let (path, io) = read_proc(format!("/proc/{pid}/io"))?;
+        let (syscr, syscw) = parse_io_calls(&io).ok_or(UsageError::Parse {
+            path,
+            what: "syscr and syscw",
+        })?;
+        let tasks = format!("/proc/{pid}/task");
+        let dir = std::fs::read_dir(&tasks).map_err(|source| UsageError::Read {
+            path: tasks.clone(),
+            source,
+        })?;
+        let (mut voluntary, mut involuntary) = (0, 0);
+        for task in dir.flatten() {
+            // A thread may exit between the listing and the read: it is skipped.
+            let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
+                continue;
+            };
+            let (v, i) = parse_switches(&status).ok_or(UsageError::Parse {
+                path: task.path().join("status").display().to_string(),
+                what: "context switches",
+            })?;
+            voluntary += v;
+            involuntary += i;
+        }
+        Ok(Usage {
+            cpu_us: (utime + stime) * 1_000_000 / clock_ticks(),
+            voluntary_switches: voluntary,
+            involuntary_switches: involuntary,
+            syscr,
+            syscw,
+        })
+    }
+
+    /// What was used between `before` and this reading.
+    pub fn since(&self, before: &Usage) -> Usage {
+        Usage {
+            cpu_us: self.cpu_us.saturating_sub(before.cpu_us),
+            voluntary_switches: self
+                .voluntary_switches
+                .saturating_sub(before.voluntary_switches),
+            involuntary_switches: self
+                .involuntary_switches
+                .saturating_sub(before.involuntary_switches),
+            syscr: self.syscr.saturating_sub(before.syscr),
+            syscw: self.syscw.saturating_sub(before.syscw),
+        }
+    }
+}
+
+impl Service {
+    /// What the service's process used so far.
+    pub fn usage(&self) -> Result<Usage, UsageError> {
+        let pid = self.child.id().ok_or(UsageError::Parse {
+            path: format!("{} (exited)", self.name),
+            what: "process id",
+        })?;
+        Usage::of(pid)
+    }
+
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+}
+
+impl Services {
+    /// What each service's process used so far, and the load generator (this process).
+    pub fn usage(&self) -> Vec<(&'static str, Result<Usage, UsageError>)> {
+        [&self.issuer, &self.wallet, &self.verifier]
+            .into_iter()
+            .map(|s| (s.name, s.usage()))
+            .chain(std::iter::once((
+                "load generator (bench)",
+                Usage::of(std::process::id()),
+            )))
+            .collect()
+    }
+}
+
+/// The load averages over 1, 5 and 15 minutes, as `/proc/loadavg` gives them.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| {
+            l.split_ascii_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// A Markdown table of what each process used per flow between `before` and `after`.
+pub fn usage_table(
+    before: &[(&'static str, Result<Usage, UsageError>)],
+    after: &[(&'static str, Result<Usage, UsageError>)],
+    flows: usize,
+) -> String {
+    let mut out = String::from(
+        "| process | CPU µs / flow | context switches / flow (voluntary + involuntary) | read syscalls / flow | write syscalls / flow | CPU s in all |\n|---|---:|---:|---:|---:|---:|\n",
+    );
+    let per = |n: u64| n as f64 / flows.max(1) as f64;
+    for ((name, b), (_, a)) in before.iter().zip(after) {
+        match (b, a) {
+            (Ok(b), Ok(a)) => {
+                let u = a.since(b);
+                out.push_str(&format!(
+                    "| {name} | {:.0} | {:.1} ({:.1} + {:.1}) | {:.1} | {:.1} | {:.2} |\n",
+                    per(u.cpu_us),
+                    per(u.voluntary_switches + u.involuntary_switches),
+                    per(u.voluntary_switches),
+                    per(u.involuntary_switches),
+                    per(u.syscr),
+                    per(u.syscw),
+                    u.cpu_us as f64 / 1e6
+                ));
+            }
+            (Err(e), _) | (_, Err(e)) => out.push_str(&format!("| {name} | {e} | | | | |\n")),
+        }
+    }
+    out
+}
+
+/// `strace -c -f` attached to processes for the length of a run: each one's system
+/// calls, counted by kind (`--strace`). strace slows what it traces many times over, so the
+/// run's rate and CPU figures are not the untraced ones: it counts calls, nothing else.
+pub struct Strace {
+    tracers: Vec<(&'static str, Child, PathBuf)>,
+    _dir: tempfile::TempDir,
+}
+
+/// One system call's count in a `strace -c` summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyscallCount {
+    pub name: String,
+    pub calls: u64,
+    pub errors: u64,
+}
+
+/// The rows of a `strace -c` summary (`% time  seconds  usecs/call  calls  errors
+/// syscall`; `errors` may be blank), without the total line.
+pub fn parse_strace_summary(text: &str) -> Vec<SyscallCount> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let fields: Vec<&str> = line.split_ascii_whitespace().collect();
+        // A row starts with the percentage, a number; the header and rules do not.
+        let (Some(first), Some(name)) = (fields.first(), fields.last()) else {
+            continue;
+        };
+        if first.parse::<f64>().is_err() || *name == "total" {
+            continue;
+        }
+        let (calls, errors) = match fields.len() {
+            5 => (fields[3].parse().ok(), Some(0)),
+            6 => (fields[3].parse().ok(), fields[4].parse().ok()),
+            _ => (None, None),
+        };
+        if let (Some(calls), Some(errors)) = (calls, errors) {
+            out.push(SyscallCount {
+                name: (*name).to_owned(),
+                calls,
+                errors,
+            });
+        }
+    }
+    out
+}
+
+impl Strace {
+    /// Attaches `strace -c -f` to each `(name, pid)`; waits a moment for the attach.
+    pub async fn attach(targets: &[(&'static str, u32)]) -> Result<Strace, ProcsError> {
+        let dir = tempfile::tempdir().map_err(|e| ProcsError::Io("temporary directory", e))?;
+        let mut tracers = Vec::new();
+        for (name, pid) in targets {
+            let out = dir.path().join(format!("{pid}.strace"));
+            let child = Command::new("strace")
+                .args(["-c", "-f", "-o"])
+                .arg(&out)
+                .args(["-p", &pid.to_string()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .map_err(|e| ProcsError::Io("strace (apt-get install strace)", e))?;
+            tracers.push((*name, child, out));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        Ok(Strace { tracers, _dir: dir })
+    }
+
+    /// Detaches (SIGINT, on which strace writes its summary) and returns each process's
+    /// system calls, most frequent first.
+    pub async fn detach(self) -> Vec<(&'static str, Result<Vec<SyscallCount>, ProcsError>)> {
+        let mut out = Vec::new();
+        for (name, mut child, path) in self.tracers {
+            let result = async {
+                let pid = child
+                    .id()
+                    .ok_or_else(|| ProcsError::Io("strace", std::io::Error::other("exited")))?;
+                Command::new("kill")
+                    .args(["-INT", &pid.to_string()])
+                    .status()
+                    .await
+                    .map_err(|e| ProcsError::Io("kill -INT strace", e))?;
+                child
+                    .wait()
+                    .await
+                    .map_err(|e| ProcsError::Io("strace", e))?;
+                let text =
+                    std::fs::read_to_string(&path).map_err(|e| ProcsError::Io("strace -o", e))?;
+                let mut counts = parse_strace_summary(&text);
+                counts.sort_by_key(|c| std::cmp::Reverse(c.calls));
+                Ok(counts)
+            }
+            .await;
+            out.push((name, result));
+        }
+        out
+    }
+}
+
+/// A Markdown table of each traced process's system calls per flow (the 12 most frequent).
+pub fn strace_table(
+    traced: &[(&'static str, Result<Vec<SyscallCount>, ProcsError>)],
+    flows: usize,
+) -> String {
+    let mut out = String::new();
+    let per = |n: u64| n as f64 / flows.max(1) as f64;
+    for (name, counts) in traced {
+        match counts {
+            Ok(counts) => {
+                let total: u64 = counts.iter().map(|c| c.calls).sum();
+                out.push_str(&format!(
+                    "{name}: {:.1} system calls per flow (strace -c -f)\n\n| syscall | calls / flow | errors / flow |\n|---|---:|---:|\n",
+                    per(total)
+                ));
+                for c in counts.iter().take(12) {
+                    out.push_str(&format!(
+                        "| {} | {:.1} | {:.1} |\n",
+                        c.name,
+                        per(c.calls),
+                        per(c.errors)
+                    ));
+                }
+                out.push('\n');
+            }
+            Err(e) => out.push_str(&format!("{name}: strace failed: {e}\n\n")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// This thread's time on a CPU so far, ns, as the scheduler counts it (the first field
+    /// of `/proc/thread-self/schedstat`): a second source, apart from `stat`'s ticks.
+    fn thread_runtime_ns() -> u64 {
+        std::fs::read_to_string("/proc/thread-self/schedstat")
+            .expect("schedstat")
+            .split_ascii_whitespace()
+            .next()
+            .and_then(|v| v.parse().ok())
+            .expect("runtime")
+    }
+
+    /// Spins on this thread until it has run `ms` on a CPU (however busy the machine).
+    fn spin(ms: u64) -> u64 {
+        let until = thread_runtime_ns() + ms * 1_000_000;
+        let mut x = 0u64;
+        while thread_runtime_ns() < until {
+            for _ in 0..10_000 {
+                x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+            }
+        }
+        x
+    }
+
+    #[test]
+    fn this_process_usage_grows_with_its_work() {
+        let pid = std::process::id();
+        let before = Usage::of(pid).expect("own /proc");
+        spin(300);
+        // Ten reads and ten writes through the kernel, each a system call of its own.
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("f");
+        for i in 0..10 {
+            std::fs::write(&path, [i as u8; 64]).expect("write");
+            assert_eq!(std::fs::read(&path).expect("read").len(), 64);
+        }
+        // Sleeping gives the core up: voluntary switches.
+        for _ in 0..5 {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let used = Usage::of(pid).expect("own /proc").since(&before);
+        // 300 ms on a CPU by the scheduler's count; `stat` counts in 10 ms ticks, sampled.
+        assert!(
+            (250_000..5_000_000).contains(&used.cpu_us),
+            "CPU µs after 300 ms of CPU: {used:?}"
+        );
+        assert!(used.syscr >= 10, "read syscalls after 10 reads: {used:?}");
+        assert!(used.syscw >= 10, "write syscalls after 10 writes: {used:?}");
+        assert!(
+            used.voluntary_switches >= 5,
+            "voluntary switches after 5 sleeps: {used:?}"
+        );
+    }
+
+    #[test]
+    fn the_parsers_read_this_process_proc_files() {
+        let stat = std::fs::read_to_string("/proc/self/stat").expect("stat");
+        spin(50);
+        let (u, s) = parse_stat_times(&stat).expect("utime and stime");
+        // The fields after them still parse as numbers (not, say, the state letter).
+        assert!(u + s < 1_000_000_000, "ticks {u} + {s}");
+        let status = std::fs::read_to_string("/proc/self/status").expect("status");
+        assert!(parse_switches(&status).is_some());
+        let io = std::fs::read_to_string("/proc/self/io").expect("io");
+        let (r, w) = parse_io_calls(&io).expect("syscr and syscw");
+        assert!(r > 0 && w > 0, "{io}");
+        // Threads are counted: a thread that sleeps adds its own switches to the sum.
+        let before = Usage::of(std::process::id()).expect("usage");
+        let t = std::thread::spawn(|| {
+            for _ in 0..20 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            // Read while the thread is alive, so its switches are in the sum.
+            Usage::of(std::process::id()).expect("usage")
+        });
+        let during = t.join().expect("thread");
+        assert!(
+            during.since(&before).voluntary_switches >= 20,
+            "{before:?} → {during:?}"
+        );
+    }
+
+    #[test]
+    fn a_hostile_command_name_does_not_shift_the_fields() {
+        // `comm` is up to 15 bytes the process chose, parentheses and spaces included.
+        let stat =
+            "4242 (evil) 9 9 9) S 1 4242 4242 0 -1 4194560 100 0 0 0 777 888 0 0 20 0 1 0 5 0 0";
+        assert_eq!(parse_stat_times(stat), Some((777, 888)));
+        assert_eq!(parse_stat_times("4242 (cut) S 1 2"), None);
+        assert_eq!(parse_stat_times("no parenthesis 1 2 3"), None);
+        assert_eq!(
+            parse_stat_times("1 (x) S 1 1 1 0 -1 0 0 0 0 0 -5 6 0"),
+            None
+        );
+        assert_eq!(parse_switches("voluntary_ctxt_switches:\t12\n"), None);
+        assert_eq!(parse_io_calls("syscr: 1\nsyscw: many\n"), None);
+    }
+
+    #[test]
+    fn a_missing_process_names_the_file() {
+        // Process ids stop below 2^22 on Linux (pid_max).
+        let e = Usage::of(u32::MAX).expect_err("no such process");
+        assert!(e.to_string().contains("/proc/4294967295/stat"), "{e}");
+    }
+
+    #[test]
+    fn strace_summaries_parse_with_and_without_errors() {
+        let text = "% time     seconds  usecs/call     calls    errors syscall\n\
+------ ----------- ----------- --------- --------- ----------------\n\
+ 41.23    0.120000          12     10000      2500 futex\n\
+ 20.00    0.060000           6     10000           pwrite64\n\
+  0.00    0.000000           0         3           epoll_wait\n\
+------ ----------- ----------- --------- --------- ----------------\n\
+100.00    0.180000           9     20003      2500 total\n";
+        let counts = parse_strace_summary(text);
+        assert_eq!(
+            counts,
+            vec![
+                SyscallCount {
+                    name: "futex".into(),
+                    calls: 10000,
+                    errors: 2500
+                },
+                SyscallCount {
+                    name: "pwrite64".into(),
+                    calls: 10000,
+                    errors: 0
+                },
+                SyscallCount {
+                    name: "epoll_wait".into(),
+                    calls: 3,
+                    errors: 0
+                },
+            ]
+        );
+        assert!(
+            parse_strace_summary(
+                "strace: attach: ptrace(PTRACE_SEIZE, 1): Operation not permitted\n"
+            )
+            .is_empty()
+        );
+        let table = strace_table(&[("issuer-agent", Ok(counts))], 100);
+        assert!(table.contains("200.0 system calls per flow"), "{table}");
+        assert!(table.contains("| futex | 100.0 | 25.0 |"), "{table}");
+    }
+}

@@ -568,6 +568,17 @@ impl App {
             .store
             .access_token_binding(&protocol::b64::sha256(&presented.token))
             .await?;
+        self.sender_constraint_of(binding, presented, path).await
+    }
+
+    /// [`App::sender_constraint`] with the token's binding read already: `None` for an
+    /// unknown token, `Some(None)` for a bearer token, `Some(Some(jkt))` for a DPoP-bound one.
+    pub async fn sender_constraint_of(
+        &self,
+        binding: Option<Option<String>>,
+        presented: &Presented,
+        path: &str,
+    ) -> Result<(), AppError> {
         let refuse = |code: ErrorCode, description: &str| AppError::Dpop {
             resource: true,
             code,

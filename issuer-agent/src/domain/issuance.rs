@@ -29,8 +29,8 @@ use crate::App;
 use crate::domain::Presented;
 use crate::error::AppError;
 use crate::store::{
-    AchievementRow, AuditEntry, ClaimRefused, CredentialRow, DeferredRow, IssuanceClaim, IssuedLog,
-    OfferRow, STATUS_INDEX_TRIES, Spend,
+    AchievementRow, AuditEntry, ClaimRefused, CredentialContext, CredentialRow, DeferredRow,
+    IssuanceClaim, IssuedLog, OfferRow, STATUS_INDEX_TRIES, Spend,
 };
 
 /// The SD-JWT VC configuration.
@@ -107,6 +107,23 @@ fn claim_refused(why: ClaimRefused) -> AppError {
             format!("status list is full: no free index in {STATUS_INDEX_TRIES} draws"),
         ),
     }
+}
+
+/// Bound offers (offer injection, OpenID4VCI issue #806): an offer made for a registration
+/// whose wallet proved a holder key at its callback (`bound`, its thumbprint) is redeemed
+/// only with proofs of that key, so a forwarded offer, or an attacker's own offer pasted
+/// into a victim's wallet, lands in no other wallet. Unbound offers take any key. Returns
+/// what failed, naming the proof and both keys.
+fn holder_binding_mismatch(bound: Option<&str>, keys: &[Jwk]) -> Option<String> {
+    let bound = bound?;
+    keys.iter().enumerate().find_map(|(i, key)| {
+        let found = key.thumbprint();
+        (found != bound).then(|| {
+            format!(
+                "proofs.jwt[{i}]: holder binding: this offer is bound to the holder key the recipient's wallet registered with this issuer (thumbprint {bound}), and the proof's key (thumbprint {found}) is another wallet's"
+            )
+        })
+    })
 }
 
 /// A random index in a status list (HAIP: unique and unpredictable; drawn again on the
@@ -260,13 +277,26 @@ impl App {
         presented: &Presented,
         request: &CredentialRequest,
     ) -> Result<CredentialAnswer, AppError> {
-        self.sender_constraint(presented, "/credential").await?;
         let token = presented.token.as_str();
         let now = self.clock.now();
-        let offer = self
+        // The token's offer, its DPoP and holder bindings and the achievement: one read.
+        let context = self
             .store
-            .offer_by_token(&protocol::b64::sha256(token), now)
-            .await?
+            .credential_context(&protocol::b64::sha256(token))
+            .await?;
+        self.sender_constraint_of(
+            context.as_ref().map(|c| c.token_jkt.clone()),
+            presented,
+            "/credential",
+        )
+        .await?;
+        let CredentialContext {
+            offer,
+            holder_jkt,
+            achievement,
+            ..
+        } = context
+            .filter(|c| c.offer.token_expires_at.is_some_and(|exp| exp > now))
             .ok_or_else(|| AppError::InvalidToken("access token is unknown or expired".into()))?;
 
         let configuration = match request
@@ -332,7 +362,7 @@ impl App {
             }
             keys.push(proof.jwk);
         }
-        if let Some(mismatch) = self.holder_binding_mismatch(&offer, &keys).await? {
+        if let Some(mismatch) = holder_binding_mismatch(holder_jkt.as_deref(), &keys) {
             // The code was spent by the wrong wallet: give it back, so a forwarded offer
             // cannot be burnt by whoever it was forwarded to.
             self.store
@@ -344,7 +374,9 @@ impl App {
             .iter()
             .map(|nonce| self.nonce_record(nonce, now).ok_or_else(invalid_nonce))
             .collect::<Result<Vec<_>, _>>()?;
-        let achievement = self.offer_achievement(&offer).await?;
+        let achievement = achievement.ok_or_else(|| {
+            AppError::Internal(format!("offer {} names a missing achievement", offer.id))
+        })?;
 
         let claim = IssuanceClaim {
             nonces: &nonces,
@@ -400,29 +432,6 @@ impl App {
             )
             .await?,
         ))
-    }
-
-    /// Bound offers (offer injection, OpenID4VCI issue #806): an offer made for a
-    /// registration whose wallet proved a holder key at its callback is redeemed only with
-    /// proofs of that key, so a forwarded offer, or an attacker's own offer pasted into a
-    /// victim's wallet, lands in no other wallet. Unbound offers take any key. Returns what
-    /// failed, naming the proof and both keys.
-    async fn holder_binding_mismatch(
-        &self,
-        offer: &OfferRow,
-        keys: &[Jwk],
-    ) -> Result<Option<String>, AppError> {
-        let Some(bound) = self.store.offer_holder_binding(&offer.id).await? else {
-            return Ok(None);
-        };
-        Ok(keys.iter().enumerate().find_map(|(i, key)| {
-            let found = key.thumbprint();
-            (found != bound).then(|| {
-                format!(
-                    "proofs.jwt[{i}]: holder binding: this offer is bound to the holder key the recipient's wallet registered with this issuer (thumbprint {bound}), and the proof's key (thumbprint {found}) is another wallet's"
-                )
-            })
-        }))
     }
 
     /// The achievement an offer is for.

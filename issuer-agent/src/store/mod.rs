@@ -99,6 +99,113 @@ pub struct OfferRow {
     pub decided_at: Option<i64>,
 }
 
+/// What a credential request needs of its access token ([`Store::credential_context`]).
+#[derive(Debug, Clone)]
+pub struct CredentialContext {
+    /// The offer the token was issued for (`token_expires_at` not checked).
+    pub offer: OfferRow,
+    /// The DPoP key (RFC 7638 thumbprint) the token is bound to; none for a bearer token.
+    pub token_jkt: Option<String>,
+    /// The holder key (RFC 7638 thumbprint) the offer is bound to: the key the wallet
+    /// proved for the address of the offer's registration. `None` for an unbound offer (made
+    /// one by one, or for an address whose wallet sent no binding).
+    pub holder_jkt: Option<String>,
+    /// The offer's achievement with its other languages; none if it is missing.
+    pub achievement: Option<AchievementRow>,
+}
+
+/// A row of [`Store::credential_context`]'s join: the offer, its bindings, the achievement
+/// (`a_`, none if missing) and one of its other languages (`t_`, none if it has none).
+#[derive(Debug, sqlx::FromRow)]
+struct CredentialContextRow {
+    #[sqlx(flatten)]
+    offer: OfferRow,
+    token_jkt: Option<String>,
+    holder_jkt: Option<String>,
+    a_id: Option<String>,
+    a_name: Option<String>,
+    a_description: Option<String>,
+    a_criteria: Option<String>,
+    a_image_url: Option<String>,
+    a_valid_days: Option<i64>,
+    a_created_at: Option<i64>,
+    a_criteria_url: Option<String>,
+    a_achievement_type: Option<String>,
+    a_tags: Option<String>,
+    a_alignments: Option<String>,
+    a_image_digest: Option<String>,
+    a_retired_at: Option<i64>,
+    a_updated_at: Option<i64>,
+    a_requires_approval: Option<i64>,
+    a_language: Option<String>,
+    t_language: Option<String>,
+    t_name: Option<String>,
+    t_description: Option<String>,
+    t_criteria: Option<String>,
+}
+
+impl CredentialContext {
+    /// The context from the join's rows (all of one offer), or none if there are none.
+    fn from_rows(rows: Vec<CredentialContextRow>) -> Option<CredentialContext> {
+        let mut rows = rows.into_iter();
+        let first = rows.next()?;
+        let text = |r: &CredentialContextRow| {
+            Some(AchievementText {
+                language: r.t_language.clone()?,
+                name: r.t_name.clone()?,
+                description: r.t_description.clone()?,
+                criteria: r.t_criteria.clone()?,
+            })
+        };
+        let mut translations: Vec<AchievementText> = text(&first).into_iter().collect();
+        translations.extend(rows.filter_map(|r| text(&r)));
+        let achievement = match (
+            first.a_id,
+            first.a_name,
+            first.a_description,
+            first.a_criteria,
+            first.a_created_at,
+            first.a_requires_approval,
+            first.a_language,
+        ) {
+            (
+                Some(id),
+                Some(name),
+                Some(description),
+                Some(criteria),
+                Some(created_at),
+                Some(requires_approval),
+                Some(language),
+            ) => Some(AchievementRow {
+                id,
+                name,
+                description,
+                criteria,
+                image_url: first.a_image_url,
+                valid_days: first.a_valid_days,
+                created_at,
+                criteria_url: first.a_criteria_url,
+                achievement_type: first.a_achievement_type,
+                tags: first.a_tags,
+                alignments: first.a_alignments,
+                image_digest: first.a_image_digest,
+                retired_at: first.a_retired_at,
+                updated_at: first.a_updated_at,
+                requires_approval,
+                language,
+                translations,
+            }),
+            _ => None,
+        };
+        Some(CredentialContext {
+            offer: first.offer,
+            token_jkt: first.token_jkt,
+            holder_jkt: first.holder_jkt,
+            achievement,
+        })
+    }
+}
+
 /// One line of the audit log: what happened to which credential, when, with details (JSON).
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct AuditEntry {
@@ -601,6 +708,44 @@ impl Store {
         .await?))
     }
 
+    /// What a credential request needs of its access token, in one statement (five before:
+    /// the token's DPoP binding, its offer, the offer's holder binding, the achievement and
+    /// its other languages, each a hand-off to the connection's thread and back on SQLite):
+    /// the offer the token was issued for, expired or not (the caller checks
+    /// `token_expires_at`, after the token's sender constraint), the holder key its
+    /// registration's wallet proved, and what [`Store::achievement`] reads. One row per
+    /// other language of the achievement (one when it has none).
+    pub async fn credential_context(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<CredentialContext>, StoreError> {
+        let rows: Vec<CredentialContextRow> = with_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT o.id, o.achievement_id, o.recipient_name, o.recipient_email, o.code_hash, \
+             o.tx_code_hash, o.tx_code_failures, o.expires_at, o.redeemed_at, o.token_hash, \
+             o.token_expires_at, o.created_at, o.evidence, o.results, o.registration_id, \
+             o.decision, o.decided_at, o.token_jkt, w.holder_jkt, \
+             a.id AS a_id, a.name AS a_name, a.description AS a_description, \
+             a.criteria AS a_criteria, a.image_url AS a_image_url, a.valid_days AS a_valid_days, \
+             a.created_at AS a_created_at, a.criteria_url AS a_criteria_url, \
+             a.achievement_type AS a_achievement_type, a.tags AS a_tags, \
+             a.alignments AS a_alignments, a.image_digest AS a_image_digest, \
+             a.retired_at AS a_retired_at, a.updated_at AS a_updated_at, \
+             a.requires_approval AS a_requires_approval, a.language AS a_language, \
+             t.language AS t_language, t.name AS t_name, t.description AS t_description, \
+             t.criteria AS t_criteria \
+             FROM offers o \
+             LEFT JOIN registrations r ON r.id = o.registration_id \
+             LEFT JOIN wallet_recipients w ON w.email_key = r.email_key \
+             LEFT JOIN achievements a ON a.id = o.achievement_id \
+             LEFT JOIN achievement_texts t ON t.achievement_id = a.id \
+             WHERE o.token_hash = $1 ORDER BY t.language"
+        )
+        .bind(token_hash)
+        .fetch_all(pool)
+        .await?);
+        Ok(CredentialContext::from_rows(rows))
+    }
+
     /// Counts a wrong transaction code; returns the failures so far.
     pub async fn record_tx_code_failure(&self, offer_id: &str) -> Result<i64, StoreError> {
         Ok(with_db_write!(&self.db, |pool| {
@@ -1013,6 +1158,86 @@ pub(crate) mod tests {
             )
             .await
             .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_credential_context_is_the_token_offer_its_binding_and_achievement() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = test_store(dir.path()).await;
+        let offer = offer(&store).await;
+        assert!(store.credential_context("th").await.unwrap().is_none());
+        assert!(
+            store
+                .redeem_offer(&offer, "th", 500, 100, 5, Some("jkt-1"))
+                .await
+                .unwrap()
+        );
+        let c = store
+            .credential_context("th")
+            .await
+            .unwrap()
+            .expect("found");
+        assert_eq!(c.offer.id, offer);
+        assert_eq!(c.offer.token_expires_at, Some(500));
+        assert_eq!(c.token_jkt.as_deref(), Some("jkt-1"));
+        assert_eq!(c.holder_jkt, None, "an offer made one by one is unbound");
+        let read = store.achievement("a1").await.unwrap();
+        assert_eq!(format!("{:?}", c.achievement), format!("{read:?}"));
+        // Another token, or the hash of a hash: nothing.
+        assert!(store.credential_context("th2").await.unwrap().is_none());
+        assert!(
+            store
+                .credential_context(&protocol::b64::sha256("th"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        // An achievement in three languages: one row per other language, read back in
+        // order, as `achievement` reads them.
+        let text = |language: &str| AchievementText {
+            language: language.into(),
+            name: format!("name {language}"),
+            description: format!("description {language}"),
+            criteria: format!("criteria {language}"),
+        };
+        let mut a2 = store.achievement("a1").await.unwrap().unwrap();
+        a2.id = "a2".into();
+        a2.requires_approval = 1;
+        a2.tags = Some("[\"x\"]".into());
+        a2.translations = vec![text("ja"), text("de")];
+        store.insert_achievement(&a2, None).await.unwrap();
+        let mut o2 = store.offer(&offer).await.unwrap().unwrap();
+        o2.id = "o2".into();
+        o2.achievement_id = "a2".into();
+        o2.code_hash = "code2".into();
+        o2.token_hash = None;
+        o2.redeemed_at = None;
+        store.insert_offer(&o2).await.unwrap();
+        assert!(
+            store
+                .redeem_offer("o2", "th-2", 50, 10, 5, None)
+                .await
+                .unwrap()
+        );
+        let c = store
+            .credential_context("th-2")
+            .await
+            .unwrap()
+            .expect("found");
+        assert_eq!(c.offer.id, "o2");
+        assert_eq!(c.token_jkt, None, "a bearer token");
+        let a = c.achievement.expect("the achievement");
+        assert_eq!(
+            a.translations
+                .iter()
+                .map(|t| t.language.as_str())
+                .collect::<Vec<_>>(),
+            ["de", "ja"]
+        );
+        assert_eq!(a.requires_approval, 1);
+        let read = store.achievement("a2").await.unwrap();
+        assert_eq!(format!("{:?}", Some(a)), format!("{read:?}"));
     }
 
     #[tokio::test]

@@ -355,22 +355,6 @@ impl Store {
         Ok(r == 1)
     }
 
-    /// The holder key (RFC 7638 thumbprint) an offer is bound to: the key the wallet proved
-    /// for the address of the offer's registration. `None` for an unbound offer (made one
-    /// by one, or for an address whose wallet sent no binding).
-    pub async fn offer_holder_binding(&self, offer_id: &str) -> Result<Option<String>, StoreError> {
-        let bound: Option<Option<String>> = with_db!(&self.db, |pool| sqlx::query_scalar(
-            "SELECT w.holder_jkt FROM offers o \
-             JOIN registrations r ON r.id = o.registration_id \
-             JOIN wallet_recipients w ON w.email_key = r.email_key \
-             WHERE o.id = $1"
-        )
-        .bind(offer_id)
-        .fetch_optional(pool)
-        .await?);
-        Ok(bound.flatten())
-    }
-
     /// Adds an offer (a re-send) with its emails and history, and `audit` when given (who
     /// asked), in one transaction.
     pub async fn insert_advance(

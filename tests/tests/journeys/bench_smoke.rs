@@ -80,7 +80,7 @@ async fn verify_scenario_runs_clean() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn services_run_as_processes_and_report_their_memory() {
+async fn services_run_as_processes_and_report_their_memory_and_cpu() {
     let launch = bench::procs::Launch::Launcher(env!("CARGO_BIN_EXE_akashi-launcher").into());
     let database_url = std::env::var("TEST_DATABASE_URL")
         .ok()
@@ -89,11 +89,30 @@ async fn services_run_as_processes_and_report_their_memory() {
         .await
         .expect("the services start");
     let idle = services.memory();
-    let report = load::presentation_at(&services.issuer.url, &services.verifier.url, SMOKE)
+    let prepared = load::prepare_presentation(&services.issuer.url, &services.verifier.url, SMOKE)
         .await
         .expect("prepared");
+    let before = services.usage();
+    let report = prepared.run().await;
+    let used = services.usage();
     let after = services.memory();
     services.stop().await;
+    // What each process used over the run, from /proc: the verifier checked every
+    // presentation (CPU, and writes: SQLite's `pwrite64`, or the `write`s that wake its
+    // threads; PostgreSQL's socket is read with `recvfrom`, which `syscr` does not count).
+    let usage = |list: &[(&'static str, Result<bench::procs::Usage, _>)], name: &str| {
+        list.iter()
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, u)| u.as_ref().ok().copied())
+            .expect("usage read")
+    };
+    let verifier = usage(&used, "verifier").since(&usage(&before, "verifier"));
+    assert!(
+        verifier.cpu_us > 0 && verifier.syscw > 0 && verifier.voluntary_switches > 0,
+        "{verifier:?}"
+    );
+    let table = bench::procs::usage_table(&before, &used, report.completed);
+    assert_eq!(table.lines().count(), 2 + 4, "{table}");
     assert_eq!(
         (report.completed, report.errors),
         (SMOKE.flows, 0),
