@@ -595,15 +595,17 @@ async fn result_with(t: &TestStack, id: &str, query: &[(&str, &str)]) -> (u16, V
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
-#[tokio::test]
-async fn haip_same_device_result_opens_only_in_the_session_the_request_was_made_in() {
-    let t = haip_stack().await;
-    let account = t.wallet_with_badge().await;
-    let session = "sha256-of-the-relying-app-session-cookie-1";
+/// A same-device request bound to `session` (redirect to `https://app.example/checked`),
+/// answered by the wallet of `account`: the request's id and the redirect the wallet got.
+async fn same_device_presented(
+    t: &TestStack,
+    account: &holder_agent::wallet::Account,
+    session: &str,
+) -> (String, String) {
     let (status, request) = create(
-        &t,
+        t,
         json!({
-            "template": template(&t),
+            "template": template(t),
             "redirect_uri": "https://app.example/checked",
             "session_binding": session,
         }),
@@ -615,7 +617,7 @@ async fn haip_same_device_result_opens_only_in_the_session_the_request_was_made_
         .wallet
         .app
         .present(
-            &account,
+            account,
             request["openid4vp_uri"].as_str().unwrap(),
             None,
             t.stack.clock.now(),
@@ -625,9 +627,18 @@ async fn haip_same_device_result_opens_only_in_the_session_the_request_was_made_
     let redirect = presented
         .redirect_uri
         .expect("a redirect_uri for the wallet");
+    (request["id"].as_str().unwrap().to_owned(), redirect)
+}
+
+#[tokio::test]
+async fn haip_same_device_result_opens_only_in_the_session_the_request_was_made_in() {
+    let t = haip_stack().await;
+    let account = t.wallet_with_badge().await;
+    let session = "sha256-of-the-relying-app-session-cookie-1";
+    let (id, redirect) = same_device_presented(&t, &account, session).await;
     let (to, code) = redirect.split_once("#response_code=").unwrap();
     assert_eq!(to, "https://app.example/checked");
-    let id = request["id"].as_str().unwrap();
+    let id = id.as_str();
 
     // The code replayed from another session: without the binding, or with another one.
     for query in [
@@ -661,31 +672,9 @@ async fn session_binding_holds_outside_the_profile_too() {
     let t = TestStack::start().await;
     let account = t.wallet_with_badge().await;
     let session = "an-open-profile-session-binding";
-    let (status, request) = create(
-        &t,
-        json!({
-            "template": template(&t),
-            "redirect_uri": "https://app.example/checked",
-            "session_binding": session,
-        }),
-    )
-    .await;
-    assert_eq!(status, 201, "{request}");
-    let presented = t
-        .stack
-        .wallet
-        .app
-        .present(
-            &account,
-            request["openid4vp_uri"].as_str().unwrap(),
-            None,
-            t.stack.clock.now(),
-        )
-        .await
-        .expect("the wallet presents");
-    let redirect = presented.redirect_uri.expect("a redirect_uri");
+    let (id, redirect) = same_device_presented(&t, &account, session).await;
     let code = redirect.split_once("#response_code=").unwrap().1;
-    let id = request["id"].as_str().unwrap();
+    let id = id.as_str();
     let (status, problem) = result_with(&t, id, &[("response_code", code)]).await;
     assert_eq!(status, 400, "{problem}");
     assert_eq!(problem["field"], "session_binding", "{problem}");
