@@ -878,3 +878,43 @@ async fn an_independent_npm_haip_verifier_accepts_our_wallet() {
     assert_eq!(verdict["payload"]["iss"], t.issuer(), "{verdict}");
     t.stack.stop().await;
 }
+
+/// Under the profile the desk's new-request form starts signed with `x509_hash:` and
+/// encrypted, so the form as it comes makes a request the profile accepts (a desk user
+/// never meets the refusal); a form switched to an unsigned client id is refused, naming
+/// the profile.
+#[tokio::test]
+async fn haip_desk_form_starts_from_what_the_profile_accepts() {
+    use crate::desk_sessions::DeskBrowser;
+    let t = haip_stack().await;
+    let b = DeskBrowser::sign_in(&t).await;
+    let cookies = b.cookies();
+    let page = b.desk_page(&cookies).await;
+    assert!(
+        page.contains(r#"<option value="x509_hash" selected>"#),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"name="response_mode" value="direct_post.jwt" checked"#),
+        "{page}"
+    );
+    let post = |prefix: &'static str| {
+        b.http
+            .post(format!("{}/desk/requests", t.verifier()))
+            .header("cookie", cookies.clone())
+            .form(&[
+                ("csrf", b.token.as_str()),
+                ("issuer", t.issuer()),
+                ("disclose", "recipient_name"),
+                ("response_mode", "direct_post.jwt"),
+                ("client_id_prefix", prefix),
+            ])
+            .send()
+    };
+    let r = post("x509_hash").await.unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let r = post("decentralized_identifier").await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("haip"));
+    t.stack.stop().await;
+}

@@ -166,6 +166,9 @@ pub async fn desk(State(app): State<App>, headers: HeaderMap) -> Response {
     if session.is_none() {
         return desk_page(&app, &csrf, StatusCode::OK, &sign_in(&csrf, lang, None));
     }
+    // The form starts from what the profile makes by default (under `haip`: signed with
+    // `x509_hash:`, answered encrypted), so a desk user never meets the profile's refusal.
+    let defaults = app.requests.default_options();
     let form = RequestForm {
         issuer: app
             .config
@@ -174,6 +177,8 @@ pub async fn desk(State(app): State<App>, headers: HeaderMap) -> Response {
             .cloned()
             .unwrap_or_default(),
         disclose_name: true,
+        encrypted: defaults.response_mode == ResponseMode::DirectPostJwt,
+        client_prefix: defaults.client_prefix,
         ..RequestForm::default()
     };
     let templates = match app.templates.list().await {
