@@ -65,14 +65,16 @@ pub enum Command {
         #[arg(long)]
         dcql: Option<PathBuf>,
         /// How the wallet answers: `direct_post`, or `direct_post.jwt` to have the response
-        /// encrypted to a key of this request (OpenID4VP 1.0 §8.3, HAIP).
-        #[arg(long, value_enum, default_value = "direct_post")]
-        response_mode: CliResponseMode,
+        /// encrypted to a key of this request (OpenID4VP 1.0 §8.3, HAIP). Default: the
+        /// profile's (`direct_post`; `direct_post.jwt` under `haip`).
+        #[arg(long, value_enum)]
+        response_mode: Option<CliResponseMode>,
         /// `decentralized_identifier` (signed request object), `x509_hash` or
         /// `x509_san_dns` (signed with the verifier's certificate key), or `redirect_uri`
-        /// (unsigned, for simple setups).
-        #[arg(long, value_enum, default_value = "decentralized_identifier")]
-        client_id_prefix: ClientPrefix,
+        /// (unsigned, for simple setups). Default: the profile's (`decentralized_identifier`;
+        /// `x509_hash` under `haip`).
+        #[arg(long, value_enum)]
+        client_id_prefix: Option<ClientPrefix>,
         /// The wallet POSTs `wallet_metadata` and `wallet_nonce` to the request URI.
         #[arg(long)]
         request_uri_post: bool,
@@ -153,21 +155,21 @@ pub async fn run(config: Config, command: Option<Command>) -> Result<(), Error> 
                     }
                 },
             };
+            let defaults = app.requests.default_options();
             let created = app
                 .requests
                 .create(
                     spec,
                     RequestOptions {
-                        response_mode: response_mode.into(),
-                        client_prefix: client_id_prefix,
+                        response_mode: response_mode.map_or(defaults.response_mode, Into::into),
+                        client_prefix: client_id_prefix.unwrap_or(defaults.client_prefix),
                         request_uri_method: if request_uri_post {
                             RequestUriMethod::Post
                         } else {
                             RequestUriMethod::Get
                         },
                         redirect_uri,
-                        webhook_url: None,
-                        session_binding: None,
+                        ..defaults
                     },
                 )
                 .await?;
@@ -256,7 +258,7 @@ mod tests {
         command: Command,
     }
 
-    fn mode(args: &[&str]) -> Result<CliResponseMode, clap::Error> {
+    fn mode(args: &[&str]) -> Result<Option<CliResponseMode>, clap::Error> {
         let mut argv = vec!["verifier", "request", "--issuer", "https://i.example"];
         argv.extend_from_slice(args);
         match Cli::try_parse_from(argv)?.command {
@@ -266,11 +268,11 @@ mod tests {
     }
 
     #[test]
-    fn request_response_mode_defaults_to_direct_post() {
-        assert_eq!(mode(&[]).unwrap(), CliResponseMode::DirectPost);
+    fn request_response_mode_defaults_to_the_profiles() {
+        assert_eq!(mode(&[]).unwrap(), None);
         assert_eq!(
             mode(&["--response-mode", "direct_post.jwt"]).unwrap(),
-            CliResponseMode::DirectPostJwt
+            Some(CliResponseMode::DirectPostJwt)
         );
         assert!(mode(&["--response-mode", "fragment"]).is_err());
         assert_eq!(

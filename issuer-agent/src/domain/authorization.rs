@@ -15,6 +15,9 @@ use protocol::oauth::authorization::{
     AuthorizationRequest, PushedAuthorizationResponse, REQUEST_URI_PREFIX,
 };
 use protocol::oauth::{client_attestation, dpop, pkce};
+use protocol::oid4vci::token::{
+    AUTHORIZATION_DETAIL_TYPE, AuthorizationDetail, parse_authorization_details,
+};
 use protocol::oid4vci::{TokenRequest, TokenResponse};
 
 use super::{ClientAttestation, Presented};
@@ -50,6 +53,8 @@ struct Checked {
     client_id: String,
     redirect_uri: String,
     scope: String,
+    /// The configurations `authorization_details` asked for (RFC 9396), when it was used.
+    configurations: Option<Vec<String>>,
     state: Option<String>,
     code_challenge: String,
     issuer_state: Option<String>,
@@ -150,24 +155,27 @@ impl App {
             req.code_challenge_method.as_deref(),
         )
         .map_err(|e| refusal(ErrorCode::InvalidRequest, e.to_string()))?;
-        if req.authorization_details.is_some() {
-            return Err(refusal(
-                ErrorCode::InvalidRequest,
-                "authorization_details is not supported by this issuer; ask with `scope`",
-            ));
-        }
+        let configurations = req
+            .authorization_details
+            .as_deref()
+            .map(|text| self.check_authorization_details(text))
+            .transpose()?;
         let known = self.configuration_scopes();
         let scope = req.scope.as_deref().unwrap_or("").trim();
-        if scope.is_empty() {
+        if scope.is_empty() && configurations.is_none() {
             return Err(refusal(
                 ErrorCode::InvalidScope,
                 format!(
-                    "scope is missing: ask for the scope of a credential configuration ({})",
+                    "scope is missing: ask for the scope of a credential configuration ({}), or with authorization_details",
                     known.join(" ")
                 ),
             ));
         }
-        if let Some(unknown) = scope.split(' ').find(|s| !known.iter().any(|k| k == s)) {
+        if let Some(unknown) = scope
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .find(|s| !known.iter().any(|k| k == s))
+        {
             return Err(refusal(
                 ErrorCode::InvalidScope,
                 format!(
@@ -188,11 +196,89 @@ impl App {
             client_id,
             redirect_uri,
             scope: scope.to_owned(),
+            configurations,
             state: req.state.clone(),
             code_challenge,
             issuer_state: req.issuer_state.clone(),
             dpop_jkt: req.dpop_jkt.clone(),
         })
+    }
+
+    /// An `authorization_details` parameter (RFC 9396, OpenID4VCI §5.1.1): the
+    /// `openid_credential` configurations it asks for, each one of this issuer's, and any
+    /// `locations` naming this credential issuer. Refused as `invalid_authorization_details`.
+    fn check_authorization_details(&self, text: &str) -> Result<Vec<String>, Refusal> {
+        let invalid = |why: String| refusal(ErrorCode::InvalidAuthorizationDetails, why);
+        let details = parse_authorization_details(text).map_err(|e| invalid(e.to_string()))?;
+        let known = crate::domain::issuance::CONFIGURATIONS;
+        let mut configurations: Vec<String> = Vec::new();
+        for (i, detail) in details.iter().enumerate() {
+            let id = detail.credential_configuration_id.as_str();
+            if !known.contains(&id) {
+                return Err(invalid(format!(
+                    "authorization_details[{i}]: credential_configuration_id {id:?} is not a configuration of this issuer ({})",
+                    known.join(", ")
+                )));
+            }
+            if let Some(locations) = &detail.locations
+                && !locations.iter().any(|l| *l == self.issuer_id)
+            {
+                return Err(invalid(format!(
+                    "authorization_details[{i}]: locations {locations:?} do not name this credential issuer ({})",
+                    self.issuer_id
+                )));
+            }
+            if !configurations.iter().any(|c| c == id) {
+                configurations.push(id.to_owned());
+            }
+        }
+        Ok(configurations)
+    }
+
+    /// The `credential_identifier` the token response gives for `configuration` of an
+    /// offer (OpenID4VCI §6.2): the configuration and a MAC binding it to the offer, so
+    /// the credential endpoint knows it without storing it.
+    pub fn credential_identifier(&self, offer_id: &str, configuration: &str) -> String {
+        let mac = self.seal.mac(
+            "credential-identifier",
+            format!("{offer_id}\n{configuration}").as_bytes(),
+        );
+        format!("{configuration}.{}", protocol::b64::encode(&mac[..16]))
+    }
+
+    /// The configuration a `credential_identifier` names, if this issuer gave it for
+    /// `offer_id`.
+    pub fn configuration_of_identifier<'a>(
+        &self,
+        offer_id: &str,
+        identifier: &'a str,
+    ) -> Option<&'a str> {
+        let (configuration, _) = identifier.rsplit_once('.')?;
+        protocol::secret::constant_time_eq(
+            self.credential_identifier(offer_id, configuration)
+                .as_bytes(),
+            identifier.as_bytes(),
+        )
+        .then_some(configuration)
+    }
+
+    /// The token response's `authorization_details` for the configurations a code was
+    /// granted, each with its `credential_identifiers`.
+    fn granted_details(
+        &self,
+        offer_id: &str,
+        configurations: &[String],
+    ) -> Vec<AuthorizationDetail> {
+        configurations
+            .iter()
+            .map(|id| AuthorizationDetail {
+                type_: AUTHORIZATION_DETAIL_TYPE.into(),
+                credential_configuration_id: id.clone(),
+                credential_identifiers: Some(vec![self.credential_identifier(offer_id, id)]),
+                claims: None,
+                locations: None,
+            })
+            .collect()
     }
 
     /// Client authentication by wallet attestation (OpenID4VCI Appendix E): checked when
@@ -288,12 +374,12 @@ impl App {
             response_type: Some("code".into()),
             client_id: Some(checked.client_id.clone()),
             redirect_uri: Some(checked.redirect_uri),
-            scope: Some(checked.scope),
+            scope: (!checked.scope.is_empty()).then_some(checked.scope),
             state: checked.state,
             code_challenge: Some(checked.code_challenge),
             code_challenge_method: Some(pkce::METHOD_S256.into()),
             issuer_state: checked.issuer_state,
-            authorization_details: None,
+            authorization_details: checked.configurations.as_deref().map(details_text),
             dpop_jkt: checked.dpop_jkt,
             request_uri: None,
         };
@@ -427,6 +513,7 @@ impl App {
                 redirect_uri: checked.redirect_uri,
                 code_challenge: checked.code_challenge,
                 scope: checked.scope,
+                authorization_details: checked.configurations.as_deref().map(details_text),
                 dpop_jkt: checked.dpop_jkt,
                 expires_at: now + CODE_TTL,
                 used_at: None,
@@ -741,13 +828,23 @@ impl App {
         let refresh_token = self
             .new_refresh_token(&row.offer_id, &proof.jkt, now)
             .await?;
+        let granted = match row.authorization_details.as_deref() {
+            Some(text) => Some(
+                parse_authorization_details(text)
+                    .map_err(|e| AppError::Internal(format!("a stored code's details: {e}")))?
+                    .into_iter()
+                    .map(|d| d.credential_configuration_id)
+                    .collect::<Vec<_>>(),
+            ),
+            None => None,
+        };
         Ok(TokenResponse {
             access_token: token,
             token_type: protocol::oauth::TOKEN_TYPE_DPOP.into(),
             expires_in: Some(u64::try_from(expires_in).unwrap_or(0)),
-            scope: Some(row.scope),
+            scope: (!row.scope.is_empty()).then_some(row.scope),
             refresh_token: Some(refresh_token),
-            authorization_details: None,
+            authorization_details: granted.map(|ids| self.granted_details(&row.offer_id, &ids)),
         })
     }
 
@@ -835,6 +932,23 @@ impl App {
             authorization_details: None,
         })
     }
+}
+
+/// `configurations` as the `authorization_details` text stored with a pushed request or a
+/// code.
+#[expect(clippy::expect_used, reason = "authorization details serialise")]
+fn details_text(configurations: &[String]) -> String {
+    let details: Vec<AuthorizationDetail> = configurations
+        .iter()
+        .map(|id| AuthorizationDetail {
+            type_: AUTHORIZATION_DETAIL_TYPE.into(),
+            credential_configuration_id: id.clone(),
+            credential_identifiers: None,
+            claims: None,
+            locations: None,
+        })
+        .collect();
+    serde_json::to_string(&details).expect("authorization details serialise")
 }
 
 /// The `scope` of a credential configuration (as the metadata lists it).

@@ -304,12 +304,18 @@ impl App {
             .map_err(|e| AppError::protocol(e.error_code(), e))?
         {
             CredentialTarget::Configuration(id) => id,
-            CredentialTarget::Identifier(_) => {
-                return Err(AppError::oauth(
-                    "unknown_credential_identifier",
-                    "this issuer returns no credential_identifiers; use credential_configuration_id",
-                ));
-            }
+            // Given by the token response when the authorization request used
+            // authorization_details, and bound to this token's offer.
+            CredentialTarget::Identifier(identifier) => self
+                .configuration_of_identifier(&offer.id, identifier)
+                .ok_or_else(|| {
+                    AppError::oauth(
+                        "unknown_credential_identifier",
+                        format!(
+                            "credential_identifier {identifier:?} is not one this issuer's token response gave for this access token's offer"
+                        ),
+                    )
+                })?,
         };
         let format = Format::of(configuration).ok_or_else(|| {
             AppError::oauth(

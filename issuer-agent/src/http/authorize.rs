@@ -18,7 +18,7 @@ use crate::error::AppError;
     request_body(content = AuthorizationRequest, content_type = "application/x-www-form-urlencoded",
         description = "The authorization request's parameters (RFC 9126 §2.1); a `DPoP` header binds the code to its key"),
     responses((status = 201, description = "The `request_uri`, usable once within `expires_in` seconds", body = PushedAuthorizationResponse),
-        (status = 400, description = "`invalid_request`, `invalid_client` (also a missing or forged wallet attestation), `invalid_scope`, `invalid_dpop_proof`, `use_dpop_nonce`", body = OAuthError)))]
+        (status = 400, description = "`invalid_request`, `invalid_client` (also a missing or forged wallet attestation), `invalid_scope`, `invalid_authorization_details`, `invalid_dpop_proof`, `use_dpop_nonce`", body = OAuthError)))]
 pub async fn par(
     State(app): State<App>,
     DpopProof(proof): DpopProof,

@@ -284,6 +284,9 @@ pub async fn authorization_server(State(app): State<App>) -> Response {
         require_pushed_authorization_requests: Some(app.config.require_par),
         authorization_response_iss_parameter_supported: Some(true),
         scopes_supported: Some(app.configuration_scopes()),
+        authorization_details_types_supported: Some(strings(&[
+            protocol::oid4vci::token::AUTHORIZATION_DETAIL_TYPE,
+        ])),
     })
 }
 

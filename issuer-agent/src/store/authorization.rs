@@ -24,6 +24,8 @@ pub struct AuthorizationCodeRow {
     pub redirect_uri: String,
     pub code_challenge: String,
     pub scope: String,
+    /// The `authorization_details` granted (JSON), when the request used them.
+    pub authorization_details: Option<String>,
     pub dpop_jkt: Option<String>,
     pub expires_at: i64,
     pub used_at: Option<i64>,
@@ -101,7 +103,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         with_db_write!(&self.db, |pool| sqlx::query(
             "INSERT INTO authorization_codes (code_hash, offer_id, client_id, redirect_uri, \
-             code_challenge, scope, dpop_jkt, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+             code_challenge, scope, authorization_details, dpop_jkt, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         )
         .bind(&row.code_hash)
         .bind(&row.offer_id)
@@ -109,6 +112,7 @@ impl Store {
         .bind(&row.redirect_uri)
         .bind(&row.code_challenge)
         .bind(&row.scope)
+        .bind(&row.authorization_details)
         .bind(&row.dpop_jkt)
         .bind(row.expires_at)
         .execute(pool)
@@ -122,8 +126,9 @@ impl Store {
         code_hash: &str,
     ) -> Result<Option<AuthorizationCodeRow>, StoreError> {
         Ok(with_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT code_hash, offer_id, client_id, redirect_uri, code_challenge, scope, dpop_jkt, \
-             expires_at, used_at FROM authorization_codes WHERE code_hash = $1"
+            "SELECT code_hash, offer_id, client_id, redirect_uri, code_challenge, scope, \
+             authorization_details, dpop_jkt, expires_at, used_at FROM authorization_codes \
+             WHERE code_hash = $1"
         )
         .bind(code_hash)
         .fetch_optional(pool)

@@ -95,6 +95,9 @@ error_codes! {
     UnsupportedGrantType => "unsupported_grant_type",
     /// RFC 6749 §5.2 / OpenID4VP §8.5.
     InvalidScope => "invalid_scope",
+    /// RFC 9396 §5: an `authorization_details` parameter that is malformed or asks for
+    /// what the server does not offer.
+    InvalidAuthorizationDetails => "invalid_authorization_details",
     /// RFC 6749 §4.1.2.1 / OpenID4VP §8.5: no matching credential, no consent.
     AccessDenied => "access_denied",
     /// RFC 6749 §4.1.2.1.

@@ -289,4 +289,7 @@ pub struct AuthorizationServerMetadata {
     /// The `scope` values of the credential configurations (RFC 8414 §2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scopes_supported: Option<Vec<String>>,
+    /// The authorization details types accepted (RFC 9396 §10): `openid_credential`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_details_types_supported: Option<Vec<String>>,
 }

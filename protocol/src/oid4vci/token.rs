@@ -139,3 +139,111 @@ pub struct AuthorizationDetail {
 
 /// The authorization detail type of OpenID4VCI (§5.1.1).
 pub const AUTHORIZATION_DETAIL_TYPE: &str = "openid_credential";
+
+/// The most authorization details one request may carry.
+pub const MAX_AUTHORIZATION_DETAILS: usize = 16;
+
+/// Why an `authorization_details` parameter (RFC 9396 §2) is refused; the OAuth error is
+/// `invalid_authorization_details` (§5).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AuthorizationDetailsError {
+    #[error("authorization_details is not a JSON array of objects: {0}")]
+    NotJson(String),
+    #[error("authorization_details is an empty array")]
+    Empty,
+    #[error(
+        "authorization_details has {0} entries; at most {MAX_AUTHORIZATION_DETAILS} are accepted"
+    )]
+    TooMany(usize),
+    #[error(
+        "authorization_details[{index}] has type {found:?}; this server accepts only \"{AUTHORIZATION_DETAIL_TYPE}\""
+    )]
+    UnknownType { index: usize, found: String },
+    #[error(
+        "authorization_details[{0}] carries credential_identifiers, which only a token response may"
+    )]
+    IdentifiersInRequest(usize),
+}
+
+/// The `openid_credential` details of an authorization or token request's
+/// `authorization_details` (a JSON array, §5.1.1): each must have that type and a
+/// `credential_configuration_id`, and none may carry `credential_identifiers`. Which
+/// configurations and `locations` are acceptable is the server's to check.
+pub fn parse_authorization_details(
+    text: &str,
+) -> Result<Vec<AuthorizationDetail>, AuthorizationDetailsError> {
+    let values: Vec<Value> = serde_json::from_str(text)
+        .map_err(|e| AuthorizationDetailsError::NotJson(e.to_string()))?;
+    if values.is_empty() {
+        return Err(AuthorizationDetailsError::Empty);
+    }
+    if values.len() > MAX_AUTHORIZATION_DETAILS {
+        return Err(AuthorizationDetailsError::TooMany(values.len()));
+    }
+    let mut details = Vec::with_capacity(values.len());
+    for (index, value) in values.into_iter().enumerate() {
+        let found = value
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if found != AUTHORIZATION_DETAIL_TYPE {
+            return Err(AuthorizationDetailsError::UnknownType {
+                index,
+                found: found.to_owned(),
+            });
+        }
+        let detail: AuthorizationDetail = serde_json::from_value(value)
+            .map_err(|e| AuthorizationDetailsError::NotJson(format!("[{index}]: {e}")))?;
+        if detail.credential_identifiers.is_some() {
+            return Err(AuthorizationDetailsError::IdentifiersInRequest(index));
+        }
+        details.push(detail);
+    }
+    Ok(details)
+}
+
+#[cfg(test)]
+mod authorization_details_tests {
+    use super::*;
+
+    #[test]
+    fn openid_credential_details_parse_and_others_are_refused_by_name() {
+        let ok = parse_authorization_details(
+            r#"[{"type":"openid_credential","credential_configuration_id":"a","locations":["https://i.example"]}]"#,
+        )
+        .unwrap();
+        assert_eq!(ok[0].credential_configuration_id, "a");
+        assert_eq!(
+            ok[0].locations.as_deref(),
+            Some(&["https://i.example".to_owned()][..])
+        );
+        for (text, want) in [
+            ("{}", "not a JSON array"),
+            ("[]", "empty array"),
+            ("[1]", "type \"\""),
+            (
+                r#"[{"type":"payment_initiation"}]"#,
+                "\"payment_initiation\"",
+            ),
+            (
+                r#"[{"type":"openid_credential"}]"#,
+                "credential_configuration_id",
+            ),
+            (
+                r#"[{"type":"openid_credential","credential_configuration_id":"a","credential_identifiers":["x"]}]"#,
+                "only a token response",
+            ),
+        ] {
+            let e = parse_authorization_details(text).unwrap_err().to_string();
+            assert!(e.contains(want), "{text}: {e}");
+        }
+        let many = format!(
+            "[{}]",
+            vec![r#"{"type":"openid_credential","credential_configuration_id":"a"}"#; 17].join(",")
+        );
+        assert_eq!(
+            parse_authorization_details(&many),
+            Err(AuthorizationDetailsError::TooMany(17))
+        );
+    }
+}

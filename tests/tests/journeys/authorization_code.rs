@@ -172,7 +172,12 @@ impl Client {
     /// Pushes a request for `issuer_state`, follows its `request_uri` to the authorization
     /// endpoint and returns the code from the redirect.
     async fn code(&self, issuer_state: &str) -> String {
-        let pushed = self.par(&self.parameters(Some(issuer_state))).await;
+        self.code_with(&self.parameters(Some(issuer_state))).await
+    }
+
+    /// [`Client::code`] for a request of these parameters.
+    async fn code_with(&self, params: &[(&str, String)]) -> String {
+        let pushed = self.par(params).await;
         assert_eq!(pushed.status, 201, "{}", pushed.body);
         let request_uri = pushed.body["request_uri"].as_str().unwrap().to_owned();
         let a = self
@@ -1616,5 +1621,135 @@ async fn the_receive_page_says_the_issuer_will_ask_who_you_are() {
     assert!(b.url().await.unwrap().starts_with(&wallet));
     assert_eq!(t.stack.wallet.app.list(&ana).await.unwrap().len(), 1);
     b.quit().await;
+    t.stack.stop().await;
+}
+
+/// Authorization details (RFC 9396, OpenID4VCI §5.1.1) instead of `scope`: the token
+/// response grants them with a `credential_identifier`, which the credential endpoint takes
+/// for that token's offer only; details that are malformed, of another type, for an
+/// unknown configuration or for another issuer are refused as
+/// `invalid_authorization_details`.
+#[tokio::test]
+async fn authorization_details_give_credential_identifiers_bound_to_their_offer() {
+    const CONFIGURATION: &str = "OpenBadgeCredential_sd_jwt";
+    let t = TestStack::start().await;
+    let c = Client::wallet_client(&t);
+    let (status, asm) = t
+        .get_json(&format!(
+            "{}/.well-known/oauth-authorization-server",
+            t.issuer()
+        ))
+        .await;
+    assert_eq!(status, 200, "{asm}");
+    assert_eq!(
+        asm["authorization_details_types_supported"],
+        json!(["openid_credential"])
+    );
+    let with_details = |state: &str, details: String| {
+        let mut p = c.parameters(Some(state));
+        p.retain(|(k, _)| *k != "scope");
+        p.push(("authorization_details", details));
+        p
+    };
+    let offer = t.offer(false, None).await;
+    let state = issuer_state(&t, &offer).await;
+    for (details, says) in [
+        (
+            json!([{"type": "openid_credential", "credential_configuration_id": "nope"}]),
+            "\"nope\" is not a configuration of this issuer",
+        ),
+        (
+            json!([{"type": "payment_initiation", "credential_configuration_id": CONFIGURATION}]),
+            "\"payment_initiation\"",
+        ),
+        (
+            json!([{"type": "openid_credential", "credential_configuration_id": CONFIGURATION,
+                    "locations": ["https://evil.example"]}]),
+            "do not name this credential issuer",
+        ),
+        (
+            json!([{"type": "openid_credential", "credential_configuration_id": CONFIGURATION,
+                    "credential_identifiers": ["mine"]}]),
+            "only a token response",
+        ),
+        (json!({"type": "openid_credential"}), "not a JSON array"),
+    ] {
+        let a = c.par(&with_details(&state, details.to_string())).await;
+        assert_refused(&a, 400, "invalid_authorization_details", says);
+    }
+
+    let details = json!([{"type": "openid_credential", "credential_configuration_id": CONFIGURATION,
+                          "locations": [t.issuer()]}]);
+    let code = c
+        .code_with(&with_details(&state, details.to_string()))
+        .await;
+    let nonce = c.dpop_nonce().await;
+    let now = t.stack.clock.now();
+    let a = c
+        .token(
+            &c.code_form(&code),
+            Some(&c.proof("/token", Some(&nonce), None, now)),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.get("scope").is_none(), "{}", a.body);
+    let granted = &a.body["authorization_details"];
+    assert_eq!(granted[0]["type"], "openid_credential", "{granted}");
+    assert_eq!(granted[0]["credential_configuration_id"], CONFIGURATION);
+    let identifier = granted[0]["credential_identifiers"][0]
+        .as_str()
+        .expect("a credential_identifier")
+        .to_owned();
+    let token = a.body["access_token"].as_str().unwrap().to_owned();
+    let by_identifier = |body: Value, identifier: &str| {
+        let mut body = body;
+        let map = body.as_object_mut().unwrap();
+        map.remove("credential_configuration_id");
+        map.insert("credential_identifier".into(), json!(identifier));
+        body
+    };
+
+    // Another offer's token with this identifier, and an identifier made up: refused.
+    let (other_token, _) = tokens(&t, &c).await;
+    for (token, identifier) in [
+        (other_token.as_str(), identifier.as_str()),
+        (
+            token.as_str(),
+            &format!("{CONFIGURATION}.AAAAAAAAAAAAAAAAAAAAAA"),
+        ),
+        (token.as_str(), "OpenBadgeCredential_ldp_vc"),
+    ] {
+        let a = c
+            .credential(
+                "DPoP",
+                token,
+                Some(&c.proof("/credential", Some(&nonce), Some(token), now)),
+                by_identifier(fresh_body(&t, now).await, identifier),
+            )
+            .await;
+        assert_refused(
+            &a,
+            400,
+            "unknown_credential_identifier",
+            "is not one this issuer's token response gave",
+        );
+    }
+    // The identifier with its own token: the badge.
+    let a = c
+        .credential(
+            "DPoP",
+            &token,
+            Some(&c.proof("/credential", Some(&nonce), Some(&token), now)),
+            by_identifier(fresh_body(&t, now).await, &identifier),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(
+        a.body["credentials"][0]["credential"]
+            .as_str()
+            .is_some_and(|c| c.contains('~')),
+        "{}",
+        a.body
+    );
     t.stack.stop().await;
 }

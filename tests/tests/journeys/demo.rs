@@ -58,8 +58,10 @@ fn http_get(addr: &str, path: &str) -> String {
     answer
 }
 
-#[test]
-fn the_printed_demo_ends_with_a_verified_badge() {
+/// Starts the launcher on free loopback ports under a new temporary directory (SQLite, as
+/// on a newcomer's machine) with `extra` environment, and reads its banner to the demo's
+/// last line: the running launcher, the banner, and the issuer's metrics address.
+fn start(extra: &[(&str, &str)]) -> (Launcher, String, String) {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut env = Vec::new();
     for service in ["ISSUER", "WALLET", "VERIFIER"] {
@@ -73,6 +75,11 @@ fn the_printed_demo_ends_with_a_verified_badge() {
     // The issuer's metrics, on a port of their own.
     let metrics = format!("127.0.0.1:{}", free_port());
     env.push(("ISSUER_METRICS_LISTEN".into(), metrics.clone()));
+    env.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
     // Runs on SQLite under the temporary directory, as on a newcomer's machine.
     let mut child = Command::new(env!("CARGO_BIN_EXE_akashi-launcher"))
         .current_dir(dir.path())
@@ -107,6 +114,12 @@ fn the_printed_demo_ends_with_a_verified_badge() {
         banner.push(line);
     }
     let banner = banner.join("\n");
+    (launcher, banner, metrics)
+}
+
+#[test]
+fn the_printed_demo_ends_with_a_verified_badge() {
+    let (launcher, banner, metrics) = start(&[]);
     for service in ["issuer", "wallet", "verifier"] {
         assert!(banner.contains(&format!("  {service}")), "{banner}");
     }
@@ -183,4 +196,94 @@ fn the_printed_demo_ends_with_a_verified_badge() {
             "data/{file}"
         );
     }
+}
+
+/// The `verifier request` command starts from the profile's defaults, as the desk form
+/// does: under `haip` a request signed with `x509_hash:` and answered with
+/// `direct_post.jwt`, and a plain response mode asked for by flag is refused by name.
+#[test]
+fn under_the_haip_profile_the_verifier_command_makes_a_haip_request() {
+    use base64::Engine;
+    use protocol::keys::{Alg, SigningKey};
+    use protocol::x509::DevPki;
+
+    let anchors = tempfile::tempdir().expect("temp dir");
+    let now = protocol::clock::Clock::system().now();
+    let pki = DevPki::generate(
+        "Anchor",
+        "127.0.0.1",
+        &SigningKey::generate(Alg::ES256),
+        now,
+    )
+    .expect("a CA");
+    let pem = anchors.path().join("anchors.pem");
+    std::fs::write(&pem, protocol::x509::to_pem(&[pki.ca])).expect("anchors written");
+    let (launcher, _, _) = start(&[
+        ("VERIFIER_PROFILE", "haip"),
+        (
+            "VERIFIER_X509_TRUST_ANCHORS",
+            pem.to_str().expect("UTF-8 path"),
+        ),
+    ]);
+    let verifier = launcher
+        .env
+        .iter()
+        .find(|(k, _)| k == "VERIFIER_LISTEN")
+        .map(|(_, v)| v.clone())
+        .expect("the verifier's address");
+
+    let created: Value = serde_json::from_str(&launcher.run(&[
+        "verifier",
+        "request",
+        "--issuer",
+        "https://issuer.example",
+        "--json",
+    ]))
+    .expect("request JSON");
+    let uri = created["openid4vp_uri"].as_str().expect("openid4vp_uri");
+    assert!(uri.contains("client_id=x509_hash%3A"), "{uri}");
+    let request_uri = created["request_uri"].as_str().expect("request_uri");
+    let path = request_uri
+        .strip_prefix(&format!("http://{verifier}"))
+        .unwrap_or_else(|| panic!("{request_uri} is not on {verifier}"));
+    let answer = http_get(&verifier, path);
+    let jwt = answer
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no body: {answer}"));
+    let payload: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(jwt.split('.').nth(1).expect("a JWT"))
+            .expect("base64url"),
+    )
+    .expect("JSON claims");
+    assert_eq!(payload["response_mode"], "direct_post.jwt", "{payload:#}");
+    assert!(
+        payload["client_id"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("x509_hash:")),
+        "{payload:#}"
+    );
+
+    // A plain response mode by flag: refused, naming the profile.
+    let out = Command::new(env!("CARGO_BIN_EXE_akashi-launcher"))
+        .args([
+            "verifier",
+            "request",
+            "--issuer",
+            "https://issuer.example",
+            "--response-mode",
+            "direct_post",
+        ])
+        .current_dir(launcher.dir.path())
+        .envs(launcher.env.iter().cloned())
+        .env_remove("TEST_DATABASE_URL")
+        .output()
+        .expect("akashi runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("response_mode") && stderr.contains("haip"),
+        "{stderr}"
+    );
 }

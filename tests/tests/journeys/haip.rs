@@ -125,6 +125,23 @@ async fn post_encrypted(t: &TestStack, object: &Value, vp_token: Value) -> (u16,
     .await
 }
 
+/// `credential` presented, encrypted, to a new request made from `body`: the response
+/// endpoint's status and answer, and the request's result.
+async fn present(
+    t: &TestStack,
+    body: Value,
+    credential: &str,
+    holder: Option<&dyn Signer>,
+) -> (u16, Value, Value) {
+    let (status, request) = create(t, body).await;
+    assert_eq!(status, 201, "{request}");
+    let (_, object) = request_object(t, &request).await;
+    let vp = presentation(credential, holder, &object, t.stack.clock.now());
+    let (status, answer) = post_encrypted(t, &object, vp).await;
+    let result = t.result(request["id"].as_str().unwrap()).await;
+    (status, answer, result)
+}
+
 fn detail(result: &Value, name: &str) -> String {
     result["checks"]
         .as_array()
@@ -427,12 +444,9 @@ async fn haip_refuses_a_presentation_without_kb_jwt() {
     let t = haip_stack().await;
     let holder = holder_key();
     let credential = t.obtain_credential(&holder, Some(30)).await;
-    let (_, request) = create(&t, json!({"template": template(&t)})).await;
-    let (_, object) = request_object(&t, &request).await;
-    let vp = presentation(&credential, None, &object, t.stack.clock.now());
-    let (status, body) = post_encrypted(&t, &object, vp).await;
+    let (status, body, result) =
+        present(&t, json!({"template": template(&t)}), &credential, None).await;
     assert_eq!(status, 400, "{body}");
-    let result = t.result(request["id"].as_str().unwrap()).await;
     assert_eq!(result["state"], "rejected", "{result:#}");
     assert_eq!(
         check(&result, "response_encryption"),
@@ -446,10 +460,13 @@ async fn haip_refuses_a_presentation_without_kb_jwt() {
     );
     assert!(body.to_string().contains("holder_binding"), "{body}");
     // Control: the same credential with its KB-JWT is accepted.
-    let (_, request) = create(&t, json!({"template": template(&t)})).await;
-    let (_, object) = request_object(&t, &request).await;
-    let vp = presentation(&credential, Some(&holder), &object, t.stack.clock.now());
-    let (status, body) = post_encrypted(&t, &object, vp).await;
+    let (status, body, _) = present(
+        &t,
+        json!({"template": template(&t)}),
+        &credential,
+        Some(&holder),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     t.stack.stop().await;
 }
@@ -463,12 +480,9 @@ async fn haip_refuses_a_badge_whose_key_comes_from_issuer_metadata_only() {
     // without the `x5c` chain: resolvable only from metadata.
     let issuer_key = &t.stack.issuer.app.x509.identity.key;
     let bare = resign(&credential, None, issuer_key);
-    let (_, request) = create(&t, json!({"template": template(&t)})).await;
-    let (_, object) = request_object(&t, &request).await;
-    let vp = presentation(&bare, Some(&holder), &object, t.stack.clock.now());
-    let (status, _) = post_encrypted(&t, &object, vp).await;
+    let (status, _, result) =
+        present(&t, json!({"template": template(&t)}), &bare, Some(&holder)).await;
     assert_eq!(status, 400);
-    let result = t.result(request["id"].as_str().unwrap()).await;
     assert_eq!(result["state"], "rejected", "{result:#}");
     assert_eq!(
         check(&result, "issuer_signature"),
@@ -486,10 +500,13 @@ async fn haip_refuses_a_badge_whose_key_comes_from_issuer_metadata_only() {
         "{result:#}"
     );
     // Control: the badge as issued, with its chain, is accepted.
-    let (_, request) = create(&t, json!({"template": template(&t)})).await;
-    let (_, object) = request_object(&t, &request).await;
-    let vp = presentation(&credential, Some(&holder), &object, t.stack.clock.now());
-    let (status, body) = post_encrypted(&t, &object, vp).await;
+    let (status, body, _) = present(
+        &t,
+        json!({"template": template(&t)}),
+        &credential,
+        Some(&holder),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     t.stack.stop().await;
 }
@@ -529,18 +546,14 @@ async fn haip_refuses_a_chain_under_another_ca() {
     let mut query = object["dcql_query"].clone();
     query["credentials"][0]["trusted_authorities"] =
         json!([{"type": "aki", "values": [issuer_aki]}]);
-    let (status, request) = create(&t, json!({"dcql_query": query})).await;
-    assert_eq!(status, 201, "{request}");
-    let (_, object) = request_object(&t, &request).await;
     let forged = resign(
         &credential,
         Some(std::slice::from_ref(&other.leaf)),
         &other_key,
     );
-    let vp = presentation(&forged, Some(&holder), &object, t.stack.clock.now());
-    let (status, _) = post_encrypted(&t, &object, vp).await;
+    let (status, _, result) =
+        present(&t, json!({"dcql_query": query}), &forged, Some(&holder)).await;
     assert_eq!(status, 400);
-    let result = t.result(request["id"].as_str().unwrap()).await;
     assert_eq!(check(&result, "issuer_key"), Some(true), "{result:#}");
     assert_eq!(
         check(&result, "trusted_authorities"),
@@ -552,24 +565,24 @@ async fn haip_refuses_a_chain_under_another_ca() {
         "{result:#}"
     );
     // Control: the badge as issued matches the same query.
-    let (_, request) = create(&t, json!({"dcql_query": query})).await;
-    let (_, object) = request_object(&t, &request).await;
-    let vp = presentation(&credential, Some(&holder), &object, t.stack.clock.now());
-    let (status, body) = post_encrypted(&t, &object, vp).await;
+    let (status, body, _) =
+        present(&t, json!({"dcql_query": query}), &credential, Some(&holder)).await;
     assert_eq!(status, 200, "{body}");
 
     // Under a CA the verifier does not trust: no issuer key at all.
-    let (_, request) = create(&t, json!({"template": template(&t)})).await;
-    let (_, object) = request_object(&t, &request).await;
     let forged = resign(
         &credential,
         Some(std::slice::from_ref(&stranger.leaf)),
         &stranger_key,
     );
-    let vp = presentation(&forged, Some(&holder), &object, t.stack.clock.now());
-    let (status, _) = post_encrypted(&t, &object, vp).await;
+    let (status, _, result) = present(
+        &t,
+        json!({"template": template(&t)}),
+        &forged,
+        Some(&holder),
+    )
+    .await;
     assert_eq!(status, 400);
-    let result = t.result(request["id"].as_str().unwrap()).await;
     assert_eq!(check(&result, "issuer_key"), Some(false), "{result:#}");
     assert!(
         detail(&result, "issuer_key").contains("trust anchor"),
