@@ -8,7 +8,7 @@
 #   interop/credo/build-askar.sh
 #
 # The crate version is the one the binding names (`binary.version` in its package.json,
-# v0.4.6 for askar-nodejs 0.4.3). Built once: the library and the cargo target directory are
+# v0.4.6 for askar-nodejs 0.4.3). Built once (4 to 9 minutes on two cores): the library is
 # kept in ASKAR_CACHE_DIR (default: $CARGO_TARGET_DIR/aries-askar, or target/aries-askar
 # beside the workspace), so a later run only copies the cached file. Features: the FFI, the
 # logger, the SQLite backend (Credo's wallet) and the migration module (its FFI function is
@@ -61,6 +61,8 @@ EOF
     mkdir -p "$(dirname "$lib")"
     cp "$cache/target/release/libaries_askar.so" "$lib.tmp"
     mv "$lib.tmp" "$lib"
+    # The library is the cache; the build tree (some 600 MB) is not needed again.
+    rm -rf "$cache/target" "$cache/src-$version" "$fetcher"
     echo "== aries-askar $version built in $(($(date +%s) - start)) s"
 fi
 
