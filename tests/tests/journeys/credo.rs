@@ -76,13 +76,14 @@ async fn credo_receives_the_x5c_badge_over_openid4vci_and_only_under_the_issuers
     let t = TestStack::start().await;
     let ca = issuer_ca(&t);
 
-    // Credo's holder: offer, metadata, token, a key proof by a key in its Askar wallet, the
-    // credential verified (chain to the CA, `iss` a SAN of the leaf, signature, status) and
-    // stored.
-    let offer = t.offer(false, Some(30)).await;
+    // Credo's holder: offer, metadata, token with the PIN the badge email would carry, a
+    // key proof by a key in its Askar wallet, the credential verified (chain to the CA,
+    // `iss` a SAN of the leaf, signature, status) and stored.
+    let offer = t.offer(true, Some(30)).await;
     let out = credo(json!({
         "mode": "receive",
         "offer_link": offer["offer_link"],
+        "tx_code": offer["tx_code"],
         "credential_configuration_ids": ["OpenBadgeCredential_sd_jwt"],
         "trusted_certificates": [ca],
     }))
