@@ -42,6 +42,14 @@ cp "$host_node" "$root/opt/node/bin/node"
 rm -rf "$root/opt/node/lib/node_modules/npm"
 cp -a "$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")" "$root/opt/node/lib/node_modules/npm"
 ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$root/opt/node/bin/npm"
+# Node's headers, beside the binary as in a nodejs.org tarball: node-gyp compiles Credo's
+# FFI addons against them (interop/credo/, ./test); make and g++ ./test installs itself.
+host_prefix="$(dirname "$(dirname "$(readlink -f "$host_node")")")"
+if [ -f "$host_prefix/include/node/node.h" ]; then
+    mkdir -p "$root/opt/node/include"
+    rm -rf "$root/opt/node/include/node"
+    cp -a "$host_prefix/include/node" "$root/opt/node/include/node"
+fi
 
 echo "== the host's stable Rust toolchain (rustup proxies, no registry, no cargo-fuzz)"
 rustup_home="${RUSTUP_HOME:-$HOME/.rustup}"

@@ -104,6 +104,40 @@ pub fn vc_node(command: &str, input: &Value) -> Value {
     run_installed("node", &["vc.mjs", command], input)
 }
 
+/// `interop/credo/`: Credo 0.6 with its own package-lock.json and the Askar library built
+/// from the `aries-askar` crate (interop/credo/build-askar.sh).
+pub fn credo_dir() -> PathBuf {
+    interop_dir().join("credo")
+}
+
+/// Fails with instructions when Credo or its native Askar library is not installed.
+pub fn require_credo_installed() {
+    let dir = credo_dir();
+    for path in [
+        "node_modules/@credo-ts/core/package.json",
+        "node_modules/@credo-ts/openid4vc/package.json",
+        "node_modules/@credo-ts/askar/package.json",
+        "node_modules/@2060.io/ffi-napi/build/Release/ffi_bindings.node",
+        "node_modules/@openwallet-foundation/askar-nodejs/native/libaries_askar.so",
+    ] {
+        let path = dir.join(path);
+        assert!(
+            path.is_file(),
+            "{} is missing: run `./test`, which installs Credo in {} (npm ci --ignore-scripts, \
+             npm rebuild of the FFI addons, then build-askar.sh builds the Askar library from \
+             crates.io; interop/README.md)",
+            path.display(),
+            dir.display()
+        );
+    }
+}
+
+/// Runs `node credo/accept_sdjwt.mjs` (Credo 0.6 as a holder), see interop/credo/.
+pub fn credo(input: &Value) -> Value {
+    require_credo_installed();
+    run_installed("node", &["credo/accept_sdjwt.mjs"], input)
+}
+
 /// Runs `program args…` in interop/ with `input` on stdin; kills it after [`TIMEOUT`].
 pub fn run(program: &str, args: &[&str], input: &Value) -> Value {
     require_installed();

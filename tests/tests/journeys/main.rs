@@ -19,6 +19,7 @@ mod console_ops;
 mod console_settings;
 mod console_walk;
 mod counterfeit;
+mod credo;
 mod dc_api;
 mod deferred;
 mod demo;
