@@ -822,7 +822,12 @@ impl App {
             conceal.push(pointer.to_owned());
         }
         let mut claims = Map::new();
-        claims.insert("iss".into(), json!(self.issuer_id));
+        let iss = if self.config.sd_jwt_did_web {
+            &self.did
+        } else {
+            &self.issuer_id
+        };
+        claims.insert("iss".into(), json!(iss));
         claims.insert("iat".into(), json!(now));
         claims.insert("nbf".into(), json!(now));
         if let Some(exp) = row.expires_at {
