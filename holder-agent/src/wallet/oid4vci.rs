@@ -515,12 +515,25 @@ pub(crate) enum Access {
     /// `Authorization: Bearer`.
     Bearer(String),
     /// DPoP-bound (RFC 9449): each request carries a proof by `key`, with the server's last
-    /// `DPoP-Nonce`.
+    /// `DPoP-Nonce`; `client_id` is the client the token was issued to (the authorization
+    /// code flow), named as `iss` in key proofs.
     Dpop {
         token: String,
         key: SigningKey,
         nonce: Option<String>,
+        client_id: Option<String>,
     },
+}
+
+impl Access {
+    /// The `client_id` a key proof names as its `iss` (OpenID4VCI 1.0 Appendix F.1): the
+    /// client's, except for a token of the pre-authorized code flow's anonymous access.
+    fn client_id(&self) -> Option<&str> {
+        match self {
+            Access::Bearer(_) => None,
+            Access::Dpop { client_id, .. } => client_id.as_deref(),
+        }
+    }
 }
 
 /// The documents an offer leads to ([`App::discover`]).
@@ -914,7 +927,14 @@ impl App {
         let mut nonce_retried = false;
         loop {
             let nonce = self.fresh_nonce(metadata).await?;
-            let proof = self.key_proof(metadata, config_id, &account.key, nonce.as_deref(), now)?;
+            let proof = self.key_proof(
+                metadata,
+                config_id,
+                &account.key,
+                nonce.as_deref(),
+                access.client_id(),
+                now,
+            )?;
             // An issuer that encrypts responses gets a fresh key per request (§10).
             let response_key = response_encryption(metadata)
                 .map(|enc| (protocol::jose::jwe::EncryptionKey::generate(), enc));
@@ -942,6 +962,7 @@ impl App {
                     token,
                     key,
                     nonce: dpop_nonce,
+                    ..
                 } => {
                     let proof = dpop_proof(
                         key,

@@ -28,6 +28,7 @@ mod encrypted_response;
 mod file_modes;
 mod formats;
 mod haip;
+mod independent_issuer;
 mod instances;
 mod interop;
 mod issuance;
