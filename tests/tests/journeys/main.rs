@@ -4,6 +4,7 @@
 mod accessibility;
 mod achievements;
 mod authorization_code;
+mod batch;
 mod bench_smoke;
 mod bound_offers;
 mod card;
