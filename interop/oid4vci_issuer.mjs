@@ -21,7 +21,8 @@
 // Test control (loopback, not part of OpenID4VCI):
 //   POST /test/offers {"grant": "pre-authorized_code" | "authorization_code",
 //                      "recipient_name", "achievement_name",
-//                      "signing": "issuer" (default) | "unlisted_key" | "listed_kid_other_key"}
+//                      "signing": "issuer" (default) | "unlisted_key" | "listed_kid_other_key",
+//                      "binding": "each_key" (default) | "first_key_only"}
 //     -> {"offer_link", "credential_offer_uri", "pre_authorized_code"?}
 //   POST /test/clients {"client_id", "redirect_uri"}: registers an OAuth client.
 
@@ -281,6 +282,7 @@ async function newOffer (body) {
     achievementName: body.achievement_name ?? 'Independent Course',
     achievementId: randomUUID(),
     signing: body.signing ?? 'issuer',
+    binding: body.binding ?? 'each_key',
     issuerState: randomBytes(16).toString('base64url'),
     preAuthorizedCode: null,
     tokenIssued: false
@@ -470,7 +472,12 @@ async function credential (req, res) {
   }
   for (const n of used) nonces.delete(n)
   const credentials = []
-  for (const h of holders) credentials.push({ credential: await signBadge(offer, h.jwk) })
+  // `binding` "first_key_only" (test control): every copy of a batch bound to the first
+  // proof's key, as a faulty or hostile issuer might answer.
+  for (const h of holders) {
+    const jwk = offer.binding === 'first_key_only' ? holders[0].jwk : h.jwk
+    credentials.push({ credential: await signBadge(offer, jwk) })
+  }
   send(res, 200, issuer.createCredentialResponse({ credentialRequest: parsed, credentials }))
 }
 

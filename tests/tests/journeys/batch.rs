@@ -128,7 +128,8 @@ async fn a_wallet_set_to_one_asks_for_one_and_presents_it_every_time() {
 
 /// The independent npm issuer (`interop/oid4vci_issuer.mjs`, oid4vc-ts verifying every
 /// proof) offering batches of 2: the wallet receives two copies bound to two keys and
-/// presents them in turn to Akashi's verifier.
+/// presents them in turn to Akashi's verifier. A batch answered with two copies for one
+/// key is refused.
 #[tokio::test]
 #[ignore = "heavy: run by ./test (npm interop packages)"]
 async fn the_wallet_receives_a_batch_from_an_independent_issuer() {
@@ -149,5 +150,18 @@ async fn the_wallet_receives_a_batch_from_an_independent_issuer() {
     let first = present(&t, &account, &npm.url).await;
     let second = present(&t, &account, &npm.url).await;
     assert_eq!(vec![first, second], keys);
+
+    // An issuer answering a batch with every copy bound to the first key: refused, naming
+    // the check, and nothing more stored.
+    let offer = npm.offer(json!({"binding": "first_key_only"})).await;
+    let err = wallet
+        .accept(&account, offer["offer_link"].as_str().unwrap(), None, now)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "credential 1 is bound to a key another credential of the batch is bound to"
+    );
+    assert_eq!(wallet.list(&account).await.unwrap().len(), 1);
     t.stack.stop().await;
 }
