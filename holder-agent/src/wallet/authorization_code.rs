@@ -10,6 +10,7 @@ use protocol::oauth::authorization::{
     AuthorizationRequest, GRANT_TYPE_AUTHORIZATION_CODE, PushedAuthorizationResponse,
 };
 use protocol::oauth::{dpop, pkce};
+use protocol::oid4vci::token::{AUTHORIZATION_DETAIL_TYPE, AuthorizationDetail};
 use protocol::oid4vci::{CredentialOffer, TokenResponse};
 
 use super::attestation::{self, Attested};
@@ -147,10 +148,40 @@ impl App {
             .token_endpoint
             .clone()
             .ok_or(AcceptError::NoTokenEndpoint)?;
-        let mut scopes = Vec::new();
-        for (id, config, _) in pick_configurations(&offer, &found.metadata)? {
-            scopes.push(config.scope.clone().ok_or(AcceptError::NoScope(id))?);
-        }
+        // What to ask for: authorization details (RFC 9396, §5.1.1) when the server takes
+        // them, naming exactly the configurations; otherwise their scopes.
+        let picked = pick_configurations(&offer, &found.metadata)?;
+        let details = found
+            .as_metadata
+            .authorization_details_types_supported
+            .as_ref()
+            .is_some_and(|t| t.iter().any(|t| t == AUTHORIZATION_DETAIL_TYPE));
+        let (scope, authorization_details) = if details {
+            // `locations` names the credential issuer when its authorization server is
+            // another (§5.1.1).
+            let locations = found
+                .metadata
+                .authorization_servers
+                .is_some()
+                .then(|| vec![found.issuer.clone()]);
+            let details: Vec<AuthorizationDetail> = picked
+                .iter()
+                .map(|(id, _, _)| AuthorizationDetail {
+                    type_: AUTHORIZATION_DETAIL_TYPE.into(),
+                    credential_configuration_id: id.clone(),
+                    credential_identifiers: None,
+                    claims: None,
+                    locations: locations.clone(),
+                })
+                .collect();
+            (None, Some(authorization_details_text(&details)))
+        } else {
+            let mut scopes = Vec::new();
+            for (id, config, _) in picked {
+                scopes.push(config.scope.clone().ok_or(AcceptError::NoScope(id))?);
+            }
+            (Some(scopes.join(" ")), None)
+        };
         let code_verifier = pkce::new_verifier();
         let state = protocol::b64::random(16);
         let dpop_key = SigningKey::generate(Alg::ES256);
@@ -168,7 +199,8 @@ impl App {
             response_type: Some("code".into()),
             client_id: Some(client_id.clone()),
             redirect_uri: Some(self.oauth_redirect_uri()),
-            scope: Some(scopes.join(" ")),
+            scope,
+            authorization_details,
             state: Some(state.clone()),
             code_challenge: Some(pkce::challenge_s256(&code_verifier)),
             code_challenge_method: Some(pkce::METHOD_S256.into()),
@@ -310,6 +342,7 @@ impl App {
             return Err(AcceptError::UnsupportedTokenType(token.token_type).into());
         }
         let mut access = Access::Dpop {
+            identifiers: super::oid4vci::granted_identifiers(&token),
             token: token.access_token,
             key: dpop_key,
             nonce: dpop_nonce,
@@ -472,4 +505,10 @@ impl App {
         self.finish_authorization(account, pending, redirected_to, now)
             .await
     }
+}
+
+/// Authorization details as the `authorization_details` parameter's JSON text.
+#[expect(clippy::expect_used, reason = "authorization details serialise")]
+fn authorization_details_text(details: &[AuthorizationDetail]) -> String {
+    serde_json::to_string(details).expect("authorization details serialise")
 }

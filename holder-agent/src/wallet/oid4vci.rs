@@ -519,7 +519,11 @@ pub(crate) fn expect_success<T: serde::de::DeserializeOwned>(
 /// An access token and how the wallet presents it.
 pub(crate) enum Access {
     /// `Authorization: Bearer`.
-    Bearer(String),
+    Bearer {
+        token: String,
+        /// The `credential_identifier` granted per configuration ([`granted_identifiers`]).
+        identifiers: Vec<(String, String)>,
+    },
     /// DPoP-bound (RFC 9449): each request carries a proof by `key`, with the server's last
     /// `DPoP-Nonce`; `client_id` is the client the token was issued to (the authorization
     /// code flow), named as `iss` in key proofs.
@@ -528,7 +532,24 @@ pub(crate) enum Access {
         key: SigningKey,
         nonce: Option<String>,
         client_id: Option<String>,
+        /// The `credential_identifier` granted per configuration ([`granted_identifiers`]).
+        identifiers: Vec<(String, String)>,
     },
+}
+
+/// The `credential_identifier` a token response grants for each configuration in its
+/// `authorization_details` (OpenID4VCI §6.2): credential requests must then name the
+/// identifier instead of the configuration (§8.2).
+pub(crate) fn granted_identifiers(token: &TokenResponse) -> Vec<(String, String)> {
+    token
+        .authorization_details
+        .iter()
+        .flatten()
+        .filter_map(|d| {
+            let identifier = d.credential_identifiers.as_ref()?.first()?;
+            Some((d.credential_configuration_id.clone(), identifier.clone()))
+        })
+        .collect()
 }
 
 impl Access {
@@ -536,9 +557,18 @@ impl Access {
     /// client's, except for a token of the pre-authorized code flow's anonymous access.
     fn client_id(&self) -> Option<&str> {
         match self {
-            Access::Bearer(_) => None,
+            Access::Bearer { .. } => None,
             Access::Dpop { client_id, .. } => client_id.as_deref(),
         }
+    }
+
+    /// The `credential_identifier` the token response granted for `configuration`.
+    fn identifier(&self, configuration: &str) -> Option<&str> {
+        let (Access::Bearer { identifiers, .. } | Access::Dpop { identifiers, .. }) = self;
+        identifiers
+            .iter()
+            .find(|(c, _)| c == configuration)
+            .map(|(_, i)| i.as_str())
     }
 }
 
@@ -729,7 +759,10 @@ impl App {
             account,
             &offer,
             &found,
-            &mut Access::Bearer(token.access_token),
+            &mut Access::Bearer {
+                identifiers: granted_identifiers(&token),
+                token: token.access_token,
+            },
             now,
         )
         .await
@@ -974,9 +1007,11 @@ impl App {
             // An issuer that encrypts responses gets a fresh key per request (§10).
             let response_key = response_encryption(metadata)
                 .map(|enc| (protocol::jose::jwe::EncryptionKey::generate(), enc));
+            // A granted identifier replaces the configuration (§8.2).
+            let identifier = access.identifier(config_id).map(str::to_owned);
             let request = CredentialRequest {
-                credential_configuration_id: Some(config_id.to_owned()),
-                credential_identifier: None,
+                credential_configuration_id: identifier.is_none().then(|| config_id.to_owned()),
+                credential_identifier: identifier,
                 proofs: Some(Proofs::jwt(proofs)),
                 credential_response_encryption: response_key.as_ref().map(|(key, enc)| {
                     protocol::oid4vci::CredentialResponseEncryption {
@@ -989,7 +1024,7 @@ impl App {
             let body = serde_json::to_value(&request).expect("a credential request serialises");
             let endpoint = &metadata.credential_endpoint;
             let fetched = match access {
-                Access::Bearer(token) => {
+                Access::Bearer { token, .. } => {
                     self.fetcher
                         .post_json_bearer(endpoint, &body, token.as_str())
                         .await
@@ -1269,6 +1304,31 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn granted_identifiers_replace_their_configuration_in_requests() {
+        let token: TokenResponse = serde_json::from_value(json!({
+            "access_token": "t", "token_type": "DPoP",
+            "authorization_details": [
+                {"type": "openid_credential", "credential_configuration_id": "a",
+                 "credential_identifiers": ["a.mac", "a.other"]},
+                {"type": "openid_credential", "credential_configuration_id": "b"}
+            ]
+        }))
+        .unwrap();
+        let identifiers = granted_identifiers(&token);
+        assert_eq!(identifiers, vec![("a".to_owned(), "a.mac".to_owned())]);
+        let access = Access::Bearer {
+            token: "t".into(),
+            identifiers,
+        };
+        assert_eq!(access.identifier("a"), Some("a.mac"));
+        // No identifier granted for `b`: requested by its configuration id.
+        assert_eq!(access.identifier("b"), None);
+        let none: TokenResponse =
+            serde_json::from_value(json!({"access_token": "t", "token_type": "Bearer"})).unwrap();
+        assert!(granted_identifiers(&none).is_empty());
+    }
 
     fn fetched(status: u16, content_type: &str, body: &str) -> protocol::fetch::Fetched {
         protocol::fetch::Fetched {

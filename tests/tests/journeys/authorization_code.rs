@@ -335,6 +335,24 @@ async fn the_wallet_receives_a_badge_with_pkce_par_and_dpop() {
         .expect("the wallet receives the badge");
     assert!(!accepted.credentials.is_empty());
     assert_eq!(accepted.credential_issuer, t.issuer());
+    // The issuer takes authorization details, so the wallet asked with them (naming the
+    // offer's configurations) rather than scopes; its credential requests named the
+    // identifiers the token response granted (a configuration id would be accepted too, so
+    // what it asked is read from the code the issuer stored).
+    let asked: Vec<(String, Option<String>)> =
+        kit::with_db!(&t.stack.issuer.app.store.db, |pool| {
+            sqlx::query_as("SELECT scope, authorization_details FROM authorization_codes")
+                .fetch_all(pool)
+                .await
+        })
+        .unwrap();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert_eq!(asked[0].0, "", "{asked:?}");
+    let details: Value = serde_json::from_str(asked[0].1.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        details[0]["credential_configuration_id"], "OpenBadgeCredential_sd_jwt",
+        "{details}"
+    );
     // The offer is spent: its document is gone, and it says issued.
     let (s, _) = t
         .get_json(offer["credential_offer_uri"].as_str().unwrap())
