@@ -10,6 +10,11 @@
 //! `iss` names, live, within the accepted levels, the proof's nonce); [`VerifiedKeyAttestation::covers`]
 //! then says whether the proof's key is among the attested ones. Trust in providers is the
 //! caller's: it passes a function from provider id to keys.
+//!
+//! The attestation may also be the proof itself: the `attestation` proof type (Appendix
+//! F.3, `proofs: {"attestation": [jwt]}`), with no key proof beside it. Then
+//! [`verify_attestation_proof`] also wants a fresh `iat` and a `nonce`, and gives the
+//! attested keys (one credential each) and that nonce, for the issuer to spend.
 
 use serde_json::{Map, Value};
 
@@ -232,6 +237,18 @@ pub enum KeyAttestationError {
         "the proof's key (thumbprint {jkt}) is not among the key attestation's attested_keys (key not attested)"
     )]
     KeyNotAttested { jkt: String },
+    #[error(
+        "key attestation proof has no `nonce` (missing nonce): an `attestation` proof must name a c_nonce of this issuer"
+    )]
+    NonceMissing,
+    #[error("key attestation `nonce` {0} is not a string")]
+    NonceNotAString(String),
+    #[error(
+        "key attestation proof `iat` {iat} is more than {max_age} s old (now {now}): not fresh"
+    )]
+    Stale { iat: i64, now: i64, max_age: i64 },
+    #[error("key attestation `attested_keys[{index}]` repeats an earlier key (duplicate key)")]
+    DuplicateKey { index: usize },
 }
 
 fn strings(
@@ -259,6 +276,106 @@ pub fn verify_key_attestation(
     expect: &Expectations<'_>,
     provider_keys: &dyn Fn(&str) -> Vec<Jwk>,
 ) -> Result<VerifiedKeyAttestation, KeyAttestationError> {
+    let checked = verify_signed(
+        jwt,
+        expect.now,
+        expect.leeway_secs,
+        expect.required,
+        provider_keys,
+    )?;
+    match &checked.nonce {
+        None => {}
+        Some(Ok(n)) if Some(n.as_str()) == expect.nonce => {}
+        Some(Ok(found) | Err(found)) => {
+            return Err(KeyAttestationError::WrongNonce {
+                expected: expect.nonce.map(str::to_owned),
+                found: found.clone(),
+            });
+        }
+    }
+    Ok(checked.verified)
+}
+
+/// What the issuer expects of an `attestation` proof (Appendix F.3): a key attestation
+/// that is itself the proof, so its `iat` must be fresh and its `nonce` present.
+#[derive(Clone, Copy, Debug)]
+pub struct ProofExpectations<'a> {
+    pub now: i64,
+    /// Tolerated clock skew for `iat` in the future.
+    pub leeway_secs: i64,
+    /// Seconds `iat` may lie in the past.
+    pub max_age_secs: i64,
+    pub required: &'a Requirements,
+}
+
+/// An `attestation` proof that passed [`verify_attestation_proof`]: the keys to bind, in
+/// the order listed, and the c_nonce it names (whether this issuer made it, and whether it
+/// is still unused, is the caller's to check).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttestationProof {
+    pub attestation: VerifiedKeyAttestation,
+    /// The attested keys (public parts).
+    pub keys: Vec<Jwk>,
+    /// The attestation's `nonce`: the c_nonce.
+    pub nonce: String,
+}
+
+/// Verifies an `attestation` proof (OpenID4VCI 1.0 Appendix F.3): every check of
+/// [`verify_key_attestation`], and `iat` at most `max_age_secs` old, a `nonce` present
+/// (a string), no key listed twice.
+pub fn verify_attestation_proof(
+    jwt: &str,
+    expect: &ProofExpectations<'_>,
+    provider_keys: &dyn Fn(&str) -> Vec<Jwk>,
+) -> Result<AttestationProof, KeyAttestationError> {
+    let checked = verify_signed(
+        jwt,
+        expect.now,
+        expect.leeway_secs,
+        expect.required,
+        provider_keys,
+    )?;
+    if checked.iat < expect.now - expect.max_age_secs {
+        return Err(KeyAttestationError::Stale {
+            iat: checked.iat,
+            now: expect.now,
+            max_age: expect.max_age_secs,
+        });
+    }
+    let nonce = match checked.nonce {
+        None => return Err(KeyAttestationError::NonceMissing),
+        Some(Err(found)) => return Err(KeyAttestationError::NonceNotAString(found)),
+        Some(Ok(nonce)) => nonce,
+    };
+    for (index, jkt) in checked.verified.attested.iter().enumerate() {
+        if checked.verified.attested[..index].contains(jkt) {
+            return Err(KeyAttestationError::DuplicateKey { index });
+        }
+    }
+    Ok(AttestationProof {
+        attestation: checked.verified,
+        keys: checked.keys,
+        nonce,
+    })
+}
+
+/// What [`verify_signed`] found: the verified attestation, its keys, `iat`, and its
+/// `nonce` (`Ok` a string, `Err` another JSON value as text).
+struct Checked {
+    verified: VerifiedKeyAttestation,
+    keys: Vec<Jwk>,
+    iat: i64,
+    nonce: Option<Result<String, String>>,
+}
+
+/// The checks every use of an attestation shares: all but the nonce's.
+fn verify_signed(
+    jwt: &str,
+    now: i64,
+    leeway_secs: i64,
+    required: &Requirements,
+    provider_keys: &dyn Fn(&str) -> Vec<Jwk>,
+) -> Result<Checked, KeyAttestationError> {
     let jws = Jws::decode(jwt.trim()).map_err(|e| match e {
         JoseError::Key(KeyError::UnsupportedAlg(alg)) => KeyAttestationError::AlgNotAccepted(alg),
         other => KeyAttestationError::Malformed(other),
@@ -277,11 +394,11 @@ pub fn verify_key_attestation(
         .claim_str("iss")
         .ok_or(KeyAttestationError::MissingClaim("iss"))?
         .to_owned();
-    let keys = provider_keys(&provider);
-    if keys.is_empty() {
+    let trusted = provider_keys(&provider);
+    if trusted.is_empty() {
         return Err(KeyAttestationError::UntrustedProvider(provider));
     }
-    if !keys
+    if !trusted
         .iter()
         .any(|k| k.verifying_key().is_ok_and(|key| jws.verify(&key).is_ok()))
     {
@@ -290,20 +407,14 @@ pub fn verify_key_attestation(
     let iat = jws
         .claim_time("iat")
         .ok_or(KeyAttestationError::MissingClaim("iat"))?;
-    if iat > expect.now + expect.leeway_secs {
-        return Err(KeyAttestationError::IatInFuture {
-            iat,
-            now: expect.now,
-        });
+    if iat > now + leeway_secs {
+        return Err(KeyAttestationError::IatInFuture { iat, now });
     }
     let exp = jws
         .claim_time("exp")
         .ok_or(KeyAttestationError::MissingClaim("exp"))?;
-    if exp <= expect.now {
-        return Err(KeyAttestationError::Expired {
-            exp,
-            now: expect.now,
-        });
+    if exp <= now {
+        return Err(KeyAttestationError::Expired { exp, now });
     }
     let listed = match jws.payload.get("attested_keys") {
         Some(Value::Array(keys)) => keys,
@@ -316,7 +427,7 @@ pub fn verify_key_attestation(
     if listed.len() > MAX_ATTESTED_KEYS {
         return Err(KeyAttestationError::TooManyKeys(listed.len()));
     }
-    let attested = listed
+    let keys = listed
         .iter()
         .enumerate()
         .map(|(index, v)| {
@@ -324,43 +435,41 @@ pub fn verify_key_attestation(
                 .map_err(|source| KeyAttestationError::BadAttestedKey { index, source })?;
             jwk.verifying_key()
                 .map_err(|source| KeyAttestationError::BadAttestedKey { index, source })?;
-            Ok(jwk.thumbprint())
+            Ok(jwk.public_only())
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let attested = keys.iter().map(Jwk::thumbprint).collect();
     let key_storage = strings(&jws, "key_storage", false)?;
     let user_authentication = strings(&jws, "user_authentication", false)?;
     let meets = |found: &[String], accepted: &[String]| {
         accepted.is_empty() || found.iter().any(|f| accepted.contains(f))
     };
-    if !meets(&key_storage, &expect.required.key_storage) {
+    if !meets(&key_storage, &required.key_storage) {
         return Err(KeyAttestationError::KeyStorageNotAccepted {
             found: key_storage,
-            accepted: expect.required.key_storage.clone(),
+            accepted: required.key_storage.clone(),
         });
     }
-    if !meets(&user_authentication, &expect.required.user_authentication) {
+    if !meets(&user_authentication, &required.user_authentication) {
         return Err(KeyAttestationError::UserAuthenticationNotAccepted {
             found: user_authentication,
-            accepted: expect.required.user_authentication.clone(),
+            accepted: required.user_authentication.clone(),
         });
     }
-    match jws.payload.get("nonce") {
-        None => {}
-        Some(Value::String(n)) if Some(n.as_str()) == expect.nonce => {}
-        Some(found) => {
-            return Err(KeyAttestationError::WrongNonce {
-                expected: expect.nonce.map(str::to_owned),
-                found: found
-                    .as_str()
-                    .map_or_else(|| found.to_string(), str::to_owned),
-            });
-        }
-    }
-    Ok(VerifiedKeyAttestation {
-        provider,
-        attested,
-        key_storage,
-        user_authentication,
+    let nonce = jws.payload.get("nonce").map(|found| match found {
+        Value::String(n) => Ok(n.clone()),
+        other => Err(other.to_string()),
+    });
+    Ok(Checked {
+        verified: VerifiedKeyAttestation {
+            provider,
+            attested,
+            key_storage,
+            user_authentication,
+        },
+        keys,
+        iat,
+        nonce,
     })
 }
 
@@ -586,6 +695,95 @@ mod tests {
         let verified =
             super::super::verify_proof_jwt(&plain, &expect, &|_| Err("no kid".into())).unwrap();
         assert_eq!(verified.key_attestation, None);
+    }
+
+    fn verify_proof(f: &Fixture, jwt: &str) -> Result<AttestationProof, KeyAttestationError> {
+        verify_attestation_proof(
+            jwt,
+            &ProofExpectations {
+                now: NOW,
+                leeway_secs: 5,
+                max_age_secs: 300,
+                required: &Requirements::default(),
+            },
+            &f.trusted(),
+        )
+    }
+
+    #[test]
+    fn an_attestation_proof_gives_its_keys_in_order_and_its_nonce() {
+        let f = fixture();
+        let proof = verify_proof(&f, &f.attest(|_| {})).unwrap();
+        assert_eq!(proof.keys, f.keys());
+        assert_eq!(proof.nonce, "n-1");
+        assert_eq!(proof.attestation.provider, PROVIDER);
+    }
+
+    #[test]
+    fn an_attestation_proof_refuses_what_the_header_form_allows() {
+        let f = fixture();
+        // No nonce: fine in a header, not as the proof.
+        let e = verify_proof(&f, &f.attest(|c| c.nonce = None)).unwrap_err();
+        assert_eq!(e, KeyAttestationError::NonceMissing);
+        assert!(e.to_string().contains("missing nonce"), "{e}");
+        // Old but unexpired: fine in a header, not fresh enough as the proof.
+        let old = f.attest(|c| c.iat = NOW - 301);
+        verify(&f, &old, &Requirements::default()).unwrap();
+        let e = verify_proof(&f, &old).unwrap_err();
+        assert_eq!(
+            e,
+            KeyAttestationError::Stale {
+                iat: NOW - 301,
+                now: NOW,
+                max_age: 300
+            }
+        );
+        assert!(e.to_string().contains("not fresh"), "{e}");
+        verify_proof(&f, &f.attest(|c| c.iat = NOW - 300)).unwrap();
+        // One key twice would be two credentials bound to one key.
+        let twice = [f.holders[0].public_jwk(), f.holders[0].public_jwk()];
+        let e = verify_proof(&f, &f.attest_keys(&twice, |_| {})).unwrap_err();
+        assert_eq!(e, KeyAttestationError::DuplicateKey { index: 1 });
+        // A nonce that is not a string.
+        let claims = serde_json::json!({"iss": PROVIDER, "iat": NOW, "exp": NOW + 60,
+            "attested_keys": [f.holders[0].public_jwk().to_value()], "nonce": 7});
+        let jwt = Jws::sign(
+            crate::jose::header(TYP_KEY_ATTESTATION, None),
+            &claims,
+            &f.provider,
+        );
+        assert_eq!(
+            verify_proof(&f, &jwt),
+            Err(KeyAttestationError::NonceNotAString("7".into()))
+        );
+        // The shared checks hold as well: an unlisted provider, a forger, expiry.
+        assert!(matches!(
+            verify_proof(
+                &f,
+                &f.attest(|c| c.provider_id = "https://elsewhere.example")
+            ),
+            Err(KeyAttestationError::UntrustedProvider(_))
+        ));
+        let forger = Fixture {
+            provider: SigningKey::generate(Alg::EdDSA),
+            holders: Vec::new(),
+        };
+        let keys = f.keys();
+        let forged = forger.attest_keys(&keys, |_| {});
+        assert_eq!(
+            verify_proof(&f, &forged),
+            Err(KeyAttestationError::UntrustedSigner(PROVIDER.into()))
+        );
+        assert!(matches!(
+            verify_proof(&f, &f.attest(|c| c.exp = NOW)),
+            Err(KeyAttestationError::Expired { .. })
+        ));
+        // A jwt key proof is not an attestation proof.
+        let proof = super::super::build_proof_jwt(&f.holders[0], "aud", Some("n-1"), NOW);
+        assert!(matches!(
+            verify_proof(&f, &proof),
+            Err(KeyAttestationError::WrongTyp { .. })
+        ));
     }
 
     #[test]
