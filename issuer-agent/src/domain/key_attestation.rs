@@ -10,6 +10,9 @@
 //! listed: the attestation is the whole proof, its `attested_keys` the keys to bind (one
 //! credential each), its `nonce` a c_nonce of this issuer, spent as a `jwt` proof's is.
 //! The configured levels apply to it whether or not `ISSUER_REQUIRE_KEY_ATTESTATION` is set.
+//!
+//! Either form may instead carry `x5c` (HAIP 1.0 §4.5): then it is trusted when the chain
+//! leads to a CA of `ISSUER_KEY_ATTESTATION_X509_ANCHORS` and its leaf's key signed it.
 
 use protocol::oid4vci::VerifiedProof;
 use protocol::oid4vci::key_attestation::{
@@ -32,13 +35,15 @@ impl App {
     }
 
     /// `key_attestations_required` of the `attestation` proof type, offered when a wallet
-    /// provider is listed (an attestation of an unlisted provider can never pass): the
+    /// provider is listed or an X.509 anchor configured (else no attestation can pass): the
     /// configured levels, an empty object when none is set.
     pub fn attestation_proof_requirements(&self) -> Option<Requirements> {
-        (!self.config.wallet_providers.is_empty()).then(|| Requirements {
-            key_storage: self.config.key_attestation_key_storage.clone(),
-            user_authentication: self.config.key_attestation_user_authentication.clone(),
-        })
+        (!self.config.wallet_providers.is_empty() || !self.key_attestation_anchors.is_empty()).then(
+            || Requirements {
+                key_storage: self.config.key_attestation_key_storage.clone(),
+                user_authentication: self.config.key_attestation_user_authentication.clone(),
+            },
+        )
     }
 
     /// Checks an `attestation` proof at `now`: a key attestation by a listed wallet
@@ -61,6 +66,7 @@ impl App {
                 leeway_secs: LEEWAY,
                 max_age_secs,
                 required: &required,
+                x509_anchors: &self.key_attestation_anchors,
             },
             &|provider| self.config.wallet_provider_keys(provider),
         )
@@ -89,6 +95,7 @@ impl App {
                 leeway_secs: LEEWAY,
                 nonce: proof.nonce.as_deref(),
                 required: &required,
+                x509_anchors: &self.key_attestation_anchors,
             },
             &|provider| self.config.wallet_provider_keys(provider),
         )?;

@@ -9,7 +9,9 @@
 //! [`verify_key_attestation`] checks the attestation (signed by a key of the provider its
 //! `iss` names, live, within the accepted levels, the proof's nonce); [`VerifiedKeyAttestation::covers`]
 //! then says whether the proof's key is among the attested ones. Trust in providers is the
-//! caller's: it passes a function from provider id to keys.
+//! caller's: it passes a function from provider id to keys. An attestation whose header
+//! carries `x5c` (HAIP 1.0 §4.5) is trusted instead when that chain leads to one of the
+//! caller's X.509 trust anchors (not a self-signed leaf) and the leaf's key signed it.
 //!
 //! The attestation may also be the proof itself: the `attestation` proof type (Appendix
 //! F.3, `proofs: {"attestation": [jwt]}`), with no key proof beside it. Then
@@ -20,6 +22,7 @@ use serde_json::{Map, Value};
 
 use crate::jose::{JoseError, Jws};
 use crate::keys::{Alg, Jwk, KeyError, Signer};
+use crate::x509::{TrustAnchors, X509Error};
 
 /// The `typ` of a key attestation (Appendix D.1).
 pub const TYP_KEY_ATTESTATION: &str = "key-attestation+jwt";
@@ -103,6 +106,26 @@ pub struct KeyAttestationClaims<'a> {
 
 /// The wallet provider signs a key attestation.
 pub fn build_key_attestation(provider: &dyn Signer, claims: &KeyAttestationClaims<'_>) -> String {
+    Jws::sign(
+        crate::jose::header(TYP_KEY_ATTESTATION, None),
+        &attestation_claims(claims),
+        provider,
+    )
+}
+
+/// A key attestation signed with the key of the leaf of `x5c` (base64 DER, leaf first),
+/// carried in its header: trusted by that chain rather than by a listed provider key.
+pub fn build_key_attestation_x5c(
+    leaf_key: &dyn Signer,
+    x5c: &[String],
+    claims: &KeyAttestationClaims<'_>,
+) -> String {
+    let mut header = crate::jose::header(TYP_KEY_ATTESTATION, None);
+    header.insert("x5c".into(), serde_json::json!(x5c));
+    Jws::sign(header, &attestation_claims(claims), leaf_key)
+}
+
+fn attestation_claims(claims: &KeyAttestationClaims<'_>) -> Map<String, Value> {
     let mut out = Map::new();
     out.insert("iss".into(), Value::String(claims.provider_id.into()));
     out.insert("iat".into(), Value::from(claims.iat));
@@ -125,11 +148,7 @@ pub fn build_key_attestation(provider: &dyn Signer, claims: &KeyAttestationClaim
     if let Some(nonce) = claims.nonce {
         out.insert("nonce".into(), Value::String(nonce.into()));
     }
-    Jws::sign(
-        crate::jose::header(TYP_KEY_ATTESTATION, None),
-        &out,
-        provider,
-    )
+    out
 }
 
 /// A `jwt` key proof (as [`super::build_proof_jwt`]) carrying `key_attestation` in its
@@ -166,6 +185,8 @@ pub struct Expectations<'a> {
     /// this one.
     pub nonce: Option<&'a str>,
     pub required: &'a Requirements,
+    /// The CAs an attestation's `x5c` chain may lead to (none: `x5c` is refused).
+    pub x509_anchors: &'a TrustAnchors,
 }
 
 /// An attestation that passed [`verify_key_attestation`].
@@ -249,6 +270,14 @@ pub enum KeyAttestationError {
     Stale { iat: i64, now: i64, max_age: i64 },
     #[error("key attestation `attested_keys[{index}]` repeats an earlier key (duplicate key)")]
     DuplicateKey { index: usize },
+    #[error("key attestation header `x5c` is not an array of strings")]
+    X5cNotStrings,
+    #[error("key attestation `x5c` chain refused: {0}")]
+    X5c(X509Error),
+    #[error(
+        "key attestation is not signed by the key of its `x5c` leaf certificate {0:?} (leaf key not the signer)"
+    )]
+    LeafNotSigner(String),
 }
 
 fn strings(
@@ -281,7 +310,10 @@ pub fn verify_key_attestation(
         expect.now,
         expect.leeway_secs,
         expect.required,
-        provider_keys,
+        &Trust {
+            provider_keys,
+            x509_anchors: expect.x509_anchors,
+        },
     )?;
     match &checked.nonce {
         None => {}
@@ -306,6 +338,8 @@ pub struct ProofExpectations<'a> {
     /// Seconds `iat` may lie in the past.
     pub max_age_secs: i64,
     pub required: &'a Requirements,
+    /// The CAs an attestation's `x5c` chain may lead to (none: `x5c` is refused).
+    pub x509_anchors: &'a TrustAnchors,
 }
 
 /// An `attestation` proof that passed [`verify_attestation_proof`]: the keys to bind, in
@@ -333,7 +367,10 @@ pub fn verify_attestation_proof(
         expect.now,
         expect.leeway_secs,
         expect.required,
-        provider_keys,
+        &Trust {
+            provider_keys,
+            x509_anchors: expect.x509_anchors,
+        },
     )?;
     if checked.iat < expect.now - expect.max_age_secs {
         return Err(KeyAttestationError::Stale {
@@ -368,13 +405,20 @@ struct Checked {
     nonce: Option<Result<String, String>>,
 }
 
+/// Whom an attestation's signer may be: a listed provider's key, or an `x5c` leaf under
+/// one of the anchors.
+struct Trust<'a> {
+    provider_keys: &'a dyn Fn(&str) -> Vec<Jwk>,
+    x509_anchors: &'a TrustAnchors,
+}
+
 /// The checks every use of an attestation shares: all but the nonce's.
 fn verify_signed(
     jwt: &str,
     now: i64,
     leeway_secs: i64,
     required: &Requirements,
-    provider_keys: &dyn Fn(&str) -> Vec<Jwk>,
+    trust: &Trust<'_>,
 ) -> Result<Checked, KeyAttestationError> {
     let jws = Jws::decode(jwt.trim()).map_err(|e| match e {
         JoseError::Key(KeyError::UnsupportedAlg(alg)) => KeyAttestationError::AlgNotAccepted(alg),
@@ -394,15 +438,31 @@ fn verify_signed(
         .claim_str("iss")
         .ok_or(KeyAttestationError::MissingClaim("iss"))?
         .to_owned();
-    let trusted = provider_keys(&provider);
-    if trusted.is_empty() {
-        return Err(KeyAttestationError::UntrustedProvider(provider));
-    }
-    if !trusted
-        .iter()
-        .any(|k| k.verifying_key().is_ok_and(|key| jws.verify(&key).is_ok()))
-    {
-        return Err(KeyAttestationError::UntrustedSigner(provider));
+    if let Some(x5c) = jws.header.get("x5c") {
+        // Trusted by its certificate chain: the provider need not be listed.
+        let x5c: Vec<String> =
+            serde_json::from_value(x5c.clone()).map_err(|_| KeyAttestationError::X5cNotStrings)?;
+        let chain = crate::x509::x5c_decode(&x5c).map_err(KeyAttestationError::X5c)?;
+        let leaf = crate::x509::verify_chain(&chain, trust.x509_anchors, now)
+            .map_err(KeyAttestationError::X5c)?;
+        let key = leaf.p256_jwk().map_err(KeyAttestationError::X5c)?;
+        if !key
+            .verifying_key()
+            .is_ok_and(|key| jws.verify(&key).is_ok())
+        {
+            return Err(KeyAttestationError::LeafNotSigner(leaf.subject));
+        }
+    } else {
+        let trusted = (trust.provider_keys)(&provider);
+        if trusted.is_empty() {
+            return Err(KeyAttestationError::UntrustedProvider(provider));
+        }
+        if !trusted
+            .iter()
+            .any(|k| k.verifying_key().is_ok_and(|key| jws.verify(&key).is_ok()))
+        {
+            return Err(KeyAttestationError::UntrustedSigner(provider));
+        }
     }
     let iat = jws
         .claim_time("iat")
@@ -552,6 +612,7 @@ mod tests {
                 leeway_secs: 5,
                 nonce: Some("n-1"),
                 required,
+                x509_anchors: &TrustAnchors::default(),
             },
             &f.trusted(),
         )
@@ -705,6 +766,7 @@ mod tests {
                 leeway_secs: 5,
                 max_age_secs: 300,
                 required: &Requirements::default(),
+                x509_anchors: &TrustAnchors::default(),
             },
             &f.trusted(),
         )
@@ -784,6 +846,107 @@ mod tests {
             verify_proof(&f, &proof),
             Err(KeyAttestationError::WrongTyp { .. })
         ));
+    }
+
+    #[test]
+    fn an_x5c_attestation_is_trusted_by_its_chain_and_nothing_else() {
+        use crate::x509::{DevPki, x5c_encode};
+        let f = fixture();
+        let leaf_key = SigningKey::generate(Alg::ES256);
+        let pki = DevPki::generate("Provider", "wallet-provider.example", &leaf_key, NOW).unwrap();
+        let anchors = TrustAnchors::from_der(std::slice::from_ref(&pki.ca)).unwrap();
+        let keys = f.keys();
+        let claims = KeyAttestationClaims {
+            // Not a listed provider: the chain alone is trusted.
+            provider_id: "https://unlisted-provider.example",
+            attested_keys: &keys,
+            key_storage: &["iso_18045_high"],
+            user_authentication: &["iso_18045_high"],
+            nonce: Some("n-1"),
+            iat: NOW,
+            exp: NOW + 60,
+        };
+        let check = |jwt: &str, anchors: &TrustAnchors| {
+            verify_attestation_proof(
+                jwt,
+                &ProofExpectations {
+                    now: NOW,
+                    leeway_secs: 5,
+                    max_age_secs: 300,
+                    required: &Requirements::default(),
+                    x509_anchors: anchors,
+                },
+                &f.trusted(),
+            )
+        };
+        let good = build_key_attestation_x5c(
+            &leaf_key,
+            &x5c_encode(std::slice::from_ref(&pki.leaf)),
+            &claims,
+        );
+        assert_eq!(check(&good, &anchors).unwrap().keys, keys);
+        // The header form takes the same trust.
+        verify_key_attestation(
+            &good,
+            &Expectations {
+                now: NOW,
+                leeway_secs: 5,
+                nonce: Some("n-1"),
+                required: &Requirements::default(),
+                x509_anchors: &anchors,
+            },
+            &f.trusted(),
+        )
+        .unwrap();
+        // No anchors configured: no chain is trusted.
+        assert_eq!(
+            check(&good, &TrustAnchors::default()),
+            Err(KeyAttestationError::X5c(X509Error::NoAnchors))
+        );
+        // A chain under another CA.
+        let other = DevPki::generate("Evil", "wallet-provider.example", &leaf_key, NOW).unwrap();
+        let e = check(
+            &build_key_attestation_x5c(&leaf_key, &x5c_encode(&[other.leaf, other.ca]), &claims),
+            &anchors,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, KeyAttestationError::X5c(X509Error::UntrustedRoot { .. })),
+            "{e}"
+        );
+        // A self-signed leaf (here the anchor itself presented as the leaf).
+        assert_eq!(
+            check(
+                &build_key_attestation_x5c(
+                    &leaf_key,
+                    &x5c_encode(std::slice::from_ref(&pki.ca)),
+                    &claims
+                ),
+                &anchors
+            ),
+            Err(KeyAttestationError::X5c(X509Error::SelfSignedLeaf))
+        );
+        // The good chain, signed by another key.
+        let forger = SigningKey::generate(Alg::ES256);
+        let e = check(
+            &build_key_attestation_x5c(
+                &forger,
+                &x5c_encode(std::slice::from_ref(&pki.leaf)),
+                &claims,
+            ),
+            &anchors,
+        )
+        .unwrap_err();
+        assert!(matches!(e, KeyAttestationError::LeafNotSigner(_)), "{e}");
+        assert!(e.to_string().contains("leaf key not the signer"), "{e}");
+        // Not a chain at all.
+        let mut header = crate::jose::header(TYP_KEY_ATTESTATION, None);
+        header.insert("x5c".into(), serde_json::json!([1, 2]));
+        let jwt = Jws::sign(header, &attestation_claims(&claims), &leaf_key);
+        assert_eq!(
+            check(&jwt, &anchors),
+            Err(KeyAttestationError::X5cNotStrings)
+        );
     }
 
     #[test]

@@ -12,6 +12,9 @@
 //!   an unlisted provider, a forged signer, a missing, made-up or replayed nonce, an expired
 //!   or stale attestation, too many or repeated keys, a level not met, a `jwt` proof beside
 //!   it are each refused by name; three attested keys give three credentials bound to them.
+//! * A key attestation with `x5c` to a CA of `ISSUER_KEY_ATTESTATION_X509_ANCHORS` is
+//!   trusted without a listed provider; another CA's chain, a self-signed leaf and a
+//!   signer that is not the leaf's key are refused by name.
 //! * The issuer's metadata carries `signed_metadata` (x5c, `sub` the issuer); the wallet,
 //!   trusting the issuer's CA, receives through a proxy that passes it unchanged, and
 //!   refuses with the reason metadata whose plain value was changed, metadata re-signed
@@ -697,4 +700,117 @@ async fn without_wallet_providers_the_attestation_proof_type_is_not_offered() {
         "{body}"
     );
     t.stack.stop().await;
+}
+
+/// Key attestations trusted by an `x5c` chain (HAIP 1.0 §4.5) to a CA of
+/// `ISSUER_KEY_ATTESTATION_X509_ANCHORS`, with no provider listed: the chain's leaf key
+/// signs, and an `attestation` proof gives the credential; a chain under another CA, the
+/// anchor presented as a self-signed leaf and the good chain signed by another key are
+/// refused by name.
+#[tokio::test]
+async fn a_key_attestation_under_an_x5c_chain_to_a_configured_anchor_is_trusted() {
+    use protocol::oid4vci::key_attestation::build_key_attestation_x5c;
+    use protocol::x509::{DevPki, x5c_encode};
+    let leaf_key = SigningKey::generate(Alg::ES256);
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let wall = i64::try_from(wall).unwrap();
+    let pki = DevPki::generate(
+        "Wallet provider",
+        "wallet-provider.example",
+        &leaf_key,
+        wall,
+    )
+    .expect("provider PKI");
+    let dir = std::env::temp_dir().join(format!("akashi-ka-{}", protocol::b64::random(8)));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pem = dir.join("anchors.pem");
+    std::fs::write(&pem, protocol::x509::to_pem(std::slice::from_ref(&pki.ca))).unwrap();
+    let t = TestStack::start_with(|c| {
+        c.issuer.key_attestation_x509_anchors = Some(pem.clone());
+    })
+    .await;
+    let (_, md) = t
+        .get_json(&format!(
+            "{}/.well-known/openid-credential-issuer",
+            t.issuer()
+        ))
+        .await;
+    for config in md["credential_configurations_supported"]
+        .as_object()
+        .unwrap()
+        .values()
+    {
+        assert_eq!(
+            config["proof_types_supported"]["attestation"]["key_attestations_required"],
+            json!({})
+        );
+    }
+    let token = access_token(&t).await;
+    let now = t.stack.clock.now();
+    let nonce = t.nonce().await;
+    let holder = holder_key();
+    let keys = [holder.public_jwk()];
+    let claims = KeyAttestationClaims {
+        provider_id: "https://unlisted-provider.example",
+        attested_keys: &keys,
+        key_storage: &["iso_18045_high"],
+        user_authentication: &["iso_18045_high"],
+        nonce: Some(&nonce),
+        iat: now,
+        exp: now + 300,
+    };
+    let other = DevPki::generate("Evil", "wallet-provider.example", &leaf_key, wall).unwrap();
+    let forger = SigningKey::generate(Alg::ES256);
+    let cases = [
+        (
+            build_key_attestation_x5c(&leaf_key, &x5c_encode(&[other.leaf, other.ca]), &claims),
+            "none of the 1 configured trust anchor(s)",
+        ),
+        (
+            build_key_attestation_x5c(
+                &leaf_key,
+                &x5c_encode(std::slice::from_ref(&pki.ca)),
+                &claims,
+            ),
+            "the leaf certificate is self-signed",
+        ),
+        (
+            build_key_attestation_x5c(
+                &forger,
+                &x5c_encode(std::slice::from_ref(&pki.leaf)),
+                &claims,
+            ),
+            "leaf key not the signer",
+        ),
+    ];
+    for (att, expect) in cases {
+        let (s, body) = t.credential(&token, attestation_request(&[&att])).await;
+        assert_eq!(s, 400, "{expect}: {body}");
+        assert_eq!(body["error"], "invalid_proof", "{body}");
+        let d = body["error_description"].as_str().unwrap_or_default();
+        assert!(d.contains("`x5c`") || d.contains("x5c"), "{d}");
+        assert!(d.contains(expect), "{expect:?} not in {d:?}");
+    }
+    let good = build_key_attestation_x5c(
+        &leaf_key,
+        &x5c_encode(std::slice::from_ref(&pki.leaf)),
+        &claims,
+    );
+    let (s, body) = t.credential(&token, attestation_request(&[&good])).await;
+    assert_eq!(s, 200, "{body}");
+    let creds = body["credentials"].as_array().unwrap();
+    assert_eq!(creds.len(), 1);
+    let sd = protocol::sd_jwt::SdJwt::parse(creds[0]["credential"].as_str().unwrap()).unwrap();
+    let payload = sd.issuer_jwt().unwrap().payload;
+    assert_eq!(
+        Jwk::from_value(&payload["cnf"]["jwk"])
+            .unwrap()
+            .thumbprint(),
+        holder.public_jwk().thumbprint()
+    );
+    t.stack.stop().await;
+    std::fs::remove_dir_all(&dir).ok();
 }
