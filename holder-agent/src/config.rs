@@ -16,6 +16,7 @@ mod defaults {
     pub const ACCOUNT: &str = "default";
     pub const FETCH_TIMEOUT: u64 = 10;
     pub const MAIL_FROM: &str = "Akashi Wallet <wallet@akashi.example>";
+    pub const BATCH_SIZE: u32 = 3;
 }
 
 // The flags every service has, as the wallet names them (`--wallet-…`, `WALLET_…`).
@@ -126,6 +127,18 @@ pub struct Config {
     /// How many of `WALLET_WITNESSES` must have cosigned. Unset: all of them.
     #[arg(long = "wallet-witness-quorum", env = "WALLET_WITNESS_QUORUM")]
     pub witness_quorum: Option<usize>,
+    /// How many copies of a badge to ask an issuer for when its metadata offers batch
+    /// issuance (`batch_credential_issuance.batch_size`, OpenID4VCI 1.0 §8.2): each bound
+    /// to a key of its own, presented in turn so verifiers cannot link presentations by the
+    /// holder key. The wallet asks for the smaller of this and the issuer's batch size; 1
+    /// asks for one.
+    #[arg(
+        long = "wallet-batch-size",
+        env = "WALLET_BATCH_SIZE",
+        default_value_t = defaults::BATCH_SIZE,
+        value_parser = clap::value_parser!(u32).range(1..=10)
+    )]
+    pub batch_size: u32,
     /// The verifier's offline check page (`https://verifier.example/check/offline`): when
     /// set, a business card's QR code can carry a card credential in this page's URL
     /// fragment (`?qr=offline` on the card's routes), verifiable with no network. Unset:
@@ -160,6 +173,7 @@ impl Config {
             witnesses: Vec::new(),
             witness_quorum: None,
             offline_check_url: None,
+            batch_size: defaults::BATCH_SIZE,
             password_cost: crate::wallet::web::PasswordCost::DEFAULT,
         }
     }

@@ -95,6 +95,12 @@ pub struct Config {
     /// `require_pushed_authorization_requests`).
     #[arg(long = "issuer-require-par", env = "ISSUER_REQUIRE_PAR")]
     pub require_par: bool,
+    /// SD-JWT VC badges name the issuer's did:web as `iss` (with `kid` the DID URL of its
+    /// ES256 key) instead of the credential issuer URL, for wallets and verifiers that
+    /// resolve issuer keys only from DIDs or `x5c`. The OB 3.0 `issuer.id` stays the URL
+    /// (the same issuer: a URL and its did:web).
+    #[arg(long = "issuer-sd-jwt-did-web", env = "ISSUER_SD_JWT_DID_WEB")]
+    pub sd_jwt_did_web: bool,
     /// The wallet providers whose wallet attestations (OpenID4VCI Appendix E) this issuer
     /// trusts, space-separated, each `provider_id=<base64url of the provider's public
     /// JWK>` (a provider with several keys is listed once per key).
@@ -293,6 +299,7 @@ impl Config {
             nonce_ttl: defaults::NONCE_TTL,
             oauth_clients: Vec::new(),
             require_par: false,
+            sd_jwt_did_web: false,
             wallet_providers: Vec::new(),
             require_wallet_attestation: false,
             require_key_attestation: false,

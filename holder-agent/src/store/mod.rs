@@ -6,11 +6,13 @@
 
 mod accounts;
 mod authorizations;
+mod copies;
 mod images;
 mod mail;
 
 pub use accounts::{LoginRow, TokenRow};
 pub use authorizations::NewAuthorization;
+pub use copies::CopyRow;
 pub use images::BadgeImageRow;
 use kit::db::{Db, Migrations};
 use kit::{with_db, with_db_write};

@@ -313,6 +313,7 @@ impl App {
             token: token.access_token,
             key: dpop_key,
             nonce: dpop_nonce,
+            client_id: Some(client_id),
         };
         self.receive(account, &offer, &found, &mut access, now)
             .await

@@ -390,7 +390,11 @@ impl App {
                 .credential_of(&account.id, &c.credential_id)
                 .await?
                 .ok_or_else(|| AppError::NotFound(format!("credential {}", c.credential_id)))?;
-            let sd = parse_stored(&row)?;
+            // Another copy (and key) each time when the badge came in a batch.
+            let (raw, copy_key) = self.presentation_copy(account, &row).await?;
+            let sd = SdJwt::parse(&raw).map_err(|e| {
+                AppError::Internal(format!("stored credential {} does not parse: {e}", row.id))
+            })?;
             let listed = choices.get(i).cloned().flatten();
             let keep = disclosure::choose(cq, &sd, Some(&row.vct), &c.requested, listed.as_deref())
                 .map_err(PresentError::from)?;
@@ -407,7 +411,7 @@ impl App {
                     aud: audience,
                     nonce,
                     iat: now,
-                    signer: &account.key as &dyn Signer,
+                    signer: copy_key.as_ref().unwrap_or(&account.key) as &dyn Signer,
                 }),
             );
             vp_token

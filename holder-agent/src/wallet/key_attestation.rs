@@ -12,7 +12,7 @@
 use protocol::keys::{Jwk, SigningKey};
 use protocol::oid4vci::CredentialIssuerMetadata;
 use protocol::oid4vci::key_attestation::{
-    KeyAttestationClaims, Requirements, build_attested_proof_jwt, build_key_attestation,
+    KeyAttestationClaims, Requirements, build_key_attestation,
 };
 
 use super::oid4vci::AcceptError;
@@ -82,21 +82,28 @@ impl App {
         config_id: &str,
         holder: &SigningKey,
         nonce: Option<&str>,
+        client_id: Option<&str>,
         now: i64,
     ) -> Result<String, AcceptError> {
         let aud = &metadata.credential_issuer;
-        let Some(required) = required(metadata, config_id) else {
-            return Ok(protocol::oid4vci::build_proof_jwt(holder, aud, nonce, now));
+        let attestation = match required(metadata, config_id) {
+            None => None,
+            Some(required) => {
+                meets(config_id, &required)?;
+                Some(self.key_attestation(
+                    &[protocol::keys::Signer::public_jwk(holder)],
+                    nonce,
+                    now,
+                ))
+            }
         };
-        meets(config_id, &required)?;
-        let attestation =
-            self.key_attestation(&[protocol::keys::Signer::public_jwk(holder)], nonce, now);
-        Ok(build_attested_proof_jwt(
+        Ok(protocol::oid4vci::build_client_proof_jwt(
             holder,
+            client_id,
             aud,
             nonce,
             now,
-            &attestation,
+            attestation.as_deref(),
         ))
     }
 }

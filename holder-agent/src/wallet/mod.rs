@@ -8,6 +8,7 @@ pub mod authorization_code;
 pub mod badge_card;
 pub mod badge_image;
 pub mod baked_badge;
+pub mod batch;
 pub mod card;
 pub mod consent;
 pub mod dc_api;

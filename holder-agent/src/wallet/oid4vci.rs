@@ -183,13 +183,17 @@ pub enum AcceptError {
     #[error("credential {index} fails issuer_binding: {detail}")]
     IssuerBinding { index: usize, detail: String },
     #[error(
-        "credential {index} is bound to key {found}, not to this account's holder key {expected}"
+        "credential {index} is bound to key {found}, not to a key of this request (this account's holder key first): {expected}"
     )]
     WrongHolderKey {
         index: usize,
         expected: String,
         found: String,
     },
+    #[error("credential {index} is bound to a key another credential of the batch is bound to")]
+    DuplicateHolderKey { index: usize },
+    #[error("no credential of the response is bound to this account's holder key")]
+    NoCredentialForHolderKey,
     #[error("credential {index} has vct {found:?}, expected {expected:?}")]
     WrongVct {
         index: usize,
@@ -241,6 +245,8 @@ impl AcceptError {
             | AcceptError::WrongIss { .. }
             | AcceptError::IssuerBinding { .. }
             | AcceptError::WrongHolderKey { .. }
+            | AcceptError::DuplicateHolderKey { .. }
+            | AcceptError::NoCredentialForHolderKey
             | AcceptError::WrongVct { .. }
             | AcceptError::BadLdpVc(_)
             | AcceptError::CredentialNotAString { .. } => "invalid_credential",
@@ -515,12 +521,25 @@ pub(crate) enum Access {
     /// `Authorization: Bearer`.
     Bearer(String),
     /// DPoP-bound (RFC 9449): each request carries a proof by `key`, with the server's last
-    /// `DPoP-Nonce`.
+    /// `DPoP-Nonce`; `client_id` is the client the token was issued to (the authorization
+    /// code flow), named as `iss` in key proofs.
     Dpop {
         token: String,
         key: SigningKey,
         nonce: Option<String>,
+        client_id: Option<String>,
     },
+}
+
+impl Access {
+    /// The `client_id` a key proof names as its `iss` (OpenID4VCI 1.0 Appendix F.1): the
+    /// client's, except for a token of the pre-authorized code flow's anonymous access.
+    fn client_id(&self) -> Option<&str> {
+        match self {
+            Access::Bearer(_) => None,
+            Access::Dpop { client_id, .. } => client_id.as_deref(),
+        }
+    }
 }
 
 /// The documents an offer leads to ([`App::discover`]).
@@ -795,26 +814,45 @@ impl App {
         let issuer_name = found.issuer_name.clone();
         let configurations = pick_configurations(offer, metadata)?;
 
-        // Everything is requested and verified before anything is stored.
+        // Everything is requested and verified before anything is stored. With batch
+        // issuance, one copy per key: the account's key first, then fresh ones.
         let mut rows = Vec::new();
+        let count = super::batch::batch_count(metadata, self.config.batch_size);
         for (config_id, _, vct) in &configurations {
+            let fresh = App::copy_keys(count);
+            let keys: Vec<&SigningKey> = std::iter::once(&account.key).chain(&fresh).collect();
             let credentials = self
-                .request_credential(metadata, access, config_id, account, now)
+                .request_credential(metadata, access, config_id, &keys, now)
                 .await?;
+            let mut verified = Vec::new();
             for (index, credential) in credentials.into_iter().enumerate() {
-                let row = self
-                    .verify_credential(account, &issuer, config_id, vct, index, credential, now)
+                let (row, key) = self
+                    .verify_credential(
+                        &keys, account, &issuer, config_id, vct, index, credential, now,
+                    )
                     .await?;
-                rows.push(CredentialRow {
-                    issuer_display_name: issuer_name.clone(),
-                    ..row
-                });
+                verified.push((key, row));
             }
+            let (main, others) = super::batch::sort_batch(verified)?;
+            let main = CredentialRow {
+                issuer_display_name: issuer_name.clone(),
+                ..main
+            };
+            let copies = if count > 1 {
+                let others: Vec<(String, &SigningKey)> = others
+                    .into_iter()
+                    .map(|(k, row)| (row.raw, keys[k]))
+                    .collect();
+                self.copy_rows(&main, &others)
+            } else {
+                Vec::new()
+            };
+            rows.push((main, copies));
         }
         let mut companion = None;
         if let Some(config_id) = pick_ldp_vc(offer, metadata) {
             let credentials = self
-                .request_credential(metadata, access, &config_id, account, now)
+                .request_credential(metadata, access, &config_id, &[&account.key], now)
                 .await?;
             let [credential] = <[Value; 1]>::try_from(credentials).map_err(|c| {
                 AcceptError::BadLdpVc(format!(
@@ -823,15 +861,21 @@ impl App {
                 ))
             })?;
             let raw = self
-                .verify_ldp_vc(account, &issuer, rows.first(), &credential)
+                .verify_ldp_vc(
+                    account,
+                    &issuer,
+                    rows.first().map(|(row, _)| row),
+                    &credential,
+                )
                 .await?;
             companion = Some((config_id, raw));
         }
 
         let mut received = Vec::new();
         let mut already_held = 0;
-        for (i, row) in rows.iter().enumerate() {
+        for (i, (row, copies)) in rows.iter().enumerate() {
             if self.store.insert_credential(row).await? {
+                self.store.insert_copies(copies).await?;
                 self.store
                     .insert_badge_page(&BadgePageRow::new_public(row, now)?)
                     .await?;
@@ -907,21 +951,33 @@ impl App {
         metadata: &CredentialIssuerMetadata,
         access: &mut Access,
         config_id: &str,
-        account: &Account,
+        keys: &[&SigningKey],
         now: i64,
     ) -> Result<Vec<Value>, AcceptError> {
         let mut retried = false;
         let mut nonce_retried = false;
         loop {
             let nonce = self.fresh_nonce(metadata).await?;
-            let proof = self.key_proof(metadata, config_id, &account.key, nonce.as_deref(), now)?;
+            let proofs = keys
+                .iter()
+                .map(|key| {
+                    self.key_proof(
+                        metadata,
+                        config_id,
+                        key,
+                        nonce.as_deref(),
+                        access.client_id(),
+                        now,
+                    )
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             // An issuer that encrypts responses gets a fresh key per request (§10).
             let response_key = response_encryption(metadata)
                 .map(|enc| (protocol::jose::jwe::EncryptionKey::generate(), enc));
             let request = CredentialRequest {
                 credential_configuration_id: Some(config_id.to_owned()),
                 credential_identifier: None,
-                proofs: Some(Proofs::jwt(vec![proof])),
+                proofs: Some(Proofs::jwt(proofs)),
                 credential_response_encryption: response_key.as_ref().map(|(key, enc)| {
                     protocol::oid4vci::CredentialResponseEncryption {
                         jwk: key.public_jwk().to_value(),
@@ -942,6 +998,7 @@ impl App {
                     token,
                     key,
                     nonce: dpop_nonce,
+                    ..
                 } => {
                     let proof = dpop_proof(
                         key,
@@ -1139,10 +1196,12 @@ impl App {
         Ok(vc.to_string())
     }
 
-    /// Verifies one received credential; returns the row to store.
+    /// Verifies one received credential, bound to one of `keys` (the account's first);
+    /// returns the row to store and which key it is bound to.
     #[allow(clippy::too_many_arguments)]
     async fn verify_credential(
         &self,
+        keys: &[&SigningKey],
         account: &Account,
         credential_issuer: &str,
         config_id: &str,
@@ -1150,7 +1209,7 @@ impl App {
         index: usize,
         credential: Value,
         now: i64,
-    ) -> Result<CredentialRow, AcceptError> {
+    ) -> Result<(CredentialRow, usize), AcceptError> {
         let raw = credential
             .as_str()
             .ok_or(AcceptError::CredentialNotAString { index })?
@@ -1166,14 +1225,21 @@ impl App {
             .verify_issuer_signed(&sd, credential_issuer, index, now)
             .await?;
         let cnf = revealed.cnf_jwk().map_err(bad)?;
-        let expected = account.key.public_jwk().thumbprint();
-        if cnf.thumbprint() != expected {
+        let found = cnf.thumbprint();
+        let Some(key) = keys
+            .iter()
+            .position(|k| k.public_jwk().thumbprint() == found)
+        else {
             return Err(AcceptError::WrongHolderKey {
                 index,
-                expected,
-                found: cnf.thumbprint(),
+                expected: keys
+                    .iter()
+                    .map(|k| k.public_jwk().thumbprint())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                found,
             });
-        }
+        };
         let found_vct = revealed.claims.get("vct").and_then(Value::as_str);
         if found_vct != Some(vct) {
             return Err(AcceptError::WrongVct {
@@ -1182,7 +1248,7 @@ impl App {
                 found: found_vct.map(str::to_owned),
             });
         }
-        Ok(CredentialRow {
+        let row = CredentialRow {
             id: uuid::Uuid::new_v4().to_string(),
             account_id: account.id.clone(),
             format: FORMAT_SD_JWT_VC.into(),
@@ -1195,7 +1261,8 @@ impl App {
             claims: Value::Object(revealed.claims.clone()).to_string(),
             disclosable: json!(revealed.disclosure_pointers()).to_string(),
             received_at: now,
-        })
+        };
+        Ok((row, key))
     }
 }
 

@@ -47,11 +47,13 @@ impl App {
     pub async fn card_credential(&self, presentation: &str, now: i64) -> Result<String, AppError> {
         let sd = SdJwt::parse(presentation).map_err(|e| refused(e.to_string()))?;
         let jws = sd.issuer_jwt().map_err(|e| refused(e.to_string()))?;
-        if jws.claim_str("iss") != Some(self.issuer_id.as_str()) {
+        // Our badges name the issuer URL, or its did:web under ISSUER_SD_JWT_DID_WEB.
+        if !matches!(jws.claim_str("iss"), Some(iss) if iss == self.issuer_id || iss == self.did) {
             return Err(refused(format!(
-                "`iss` {:?} is not this issuer ({})",
+                "`iss` {:?} is not this issuer ({} or {})",
                 jws.claim_str("iss"),
-                self.issuer_id
+                self.issuer_id,
+                self.did
             )));
         }
         let key = self

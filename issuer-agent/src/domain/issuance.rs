@@ -111,18 +111,18 @@ fn claim_refused(why: ClaimRefused) -> AppError {
 
 /// Bound offers (offer injection, OpenID4VCI issue #806): an offer made for a registration
 /// whose wallet proved a holder key at its callback (`bound`, its thumbprint) is redeemed
-/// only with proofs of that key, so a forwarded offer, or an attacker's own offer pasted
-/// into a victim's wallet, lands in no other wallet. Unbound offers take any key. Returns
-/// what failed, naming the proof and both keys.
+/// only by a request whose first proof is by that key, so a forwarded offer, or an
+/// attacker's own offer pasted into a victim's wallet, lands in no other wallet. The other
+/// proofs of a batch (§8.2) add keys of the wallet that made that proof: the same request,
+/// the same c_nonce, so only the bound wallet can make them. Unbound offers take any key.
+/// Returns what failed, naming the proof and both keys.
 fn holder_binding_mismatch(bound: Option<&str>, keys: &[Jwk]) -> Option<String> {
     let bound = bound?;
-    keys.iter().enumerate().find_map(|(i, key)| {
-        let found = key.thumbprint();
-        (found != bound).then(|| {
-            format!(
-                "proofs.jwt[{i}]: holder binding: this offer is bound to the holder key the recipient's wallet registered with this issuer (thumbprint {bound}), and the proof's key (thumbprint {found}) is another wallet's"
-            )
-        })
+    let found = keys.first().map(Jwk::thumbprint).unwrap_or_default();
+    (found != bound).then(|| {
+        format!(
+            "proofs.jwt[0]: holder binding: this offer is bound to the holder key the recipient's wallet registered with this issuer (thumbprint {bound}), and the proof's key (thumbprint {found}) is another wallet's"
+        )
     })
 }
 
@@ -860,7 +860,12 @@ impl App {
             conceal.push(pointer.to_owned());
         }
         let mut claims = Map::new();
-        claims.insert("iss".into(), json!(self.issuer_id));
+        let iss = if self.config.sd_jwt_did_web {
+            &self.did
+        } else {
+            &self.issuer_id
+        };
+        claims.insert("iss".into(), json!(iss));
         claims.insert("iat".into(), json!(now));
         claims.insert("nbf".into(), json!(now));
         if let Some(exp) = row.expires_at {
@@ -1146,4 +1151,36 @@ fn resolve_local_kid(kid: &str) -> Result<Jwk, String> {
         return Err(format!("`kid` {kid:?} is not a did:key or did:jwk URL"));
     };
     parsed.map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::keys::{Alg, SigningKey};
+
+    /// A bound offer is redeemed by a request whose first proof is the bound key; the
+    /// other proofs of a batch add that wallet's keys. A request whose first proof is
+    /// another key is refused, even when the bound key comes later.
+    #[test]
+    fn a_bound_offer_needs_the_bound_key_first() {
+        let key = || SigningKey::generate(Alg::ES256).public_jwk();
+        let (bound, other, third) = (key(), key(), key());
+        let jkt = bound.thumbprint();
+        assert_eq!(
+            holder_binding_mismatch(Some(&jkt), std::slice::from_ref(&bound)),
+            None
+        );
+        assert_eq!(
+            holder_binding_mismatch(Some(&jkt), &[bound.clone(), other.clone(), third]),
+            None
+        );
+        let refused = holder_binding_mismatch(Some(&jkt), &[other.clone(), bound]).unwrap();
+        assert!(
+            refused.starts_with("proofs.jwt[0]: holder binding"),
+            "{refused}"
+        );
+        assert!(refused.contains(&other.thumbprint()), "{refused}");
+        assert!(holder_binding_mismatch(Some(&jkt), &[]).is_some());
+        assert_eq!(holder_binding_mismatch(None, &[other]), None);
+    }
 }

@@ -17,9 +17,34 @@ pub const TYP_PROOF_JWT: &str = "openid4vci-proof+jwt";
 /// `c_nonce` if there is one. The header has `typ` and the public `jwk`; there is no `iss`,
 /// as in the anonymous pre-authorized flow.
 pub fn build_proof_jwt(signer: &dyn Signer, aud: &str, nonce: Option<&str>, iat: i64) -> String {
+    build_client_proof_jwt(signer, None, aud, nonce, iat, None)
+}
+
+/// A key proof as [`build_proof_jwt`] makes it, with `iss` the `client_id` of the client
+/// making the request when there is one (Appendix F.1: `iss` is omitted only when the
+/// access token came from the pre-authorized code flow through anonymous access; issuers
+/// built on oid4vc-ts, such as Credo's, require it otherwise), and the `key_attestation`
+/// header (Appendix D) when given.
+pub fn build_client_proof_jwt(
+    signer: &dyn Signer,
+    client_id: Option<&str>,
+    aud: &str,
+    nonce: Option<&str>,
+    iat: i64,
+    key_attestation: Option<&str>,
+) -> String {
     let mut header = crate::jose::header(TYP_PROOF_JWT, None);
     header.insert("jwk".into(), signer.public_jwk().public_only().to_value());
+    if let Some(attestation) = key_attestation {
+        header.insert(
+            super::key_attestation::HEADER_KEY_ATTESTATION.into(),
+            Value::String(attestation.into()),
+        );
+    }
     let mut claims = Map::new();
+    if let Some(client_id) = client_id {
+        claims.insert("iss".into(), Value::String(client_id.into()));
+    }
     claims.insert("aud".into(), Value::String(aud.into()));
     claims.insert("iat".into(), Value::from(iat));
     if let Some(nonce) = nonce {

@@ -265,6 +265,27 @@ fn proof_happy_path_both_algs() {
     }
 }
 
+/// Appendix F.1: a proof of the authorization code flow names the client as `iss`; the
+/// anonymous pre-authorized flow's has none. Either verifies.
+#[test]
+fn proof_names_the_client_when_there_is_one() {
+    let key = SigningKey::generate(Alg::ES256);
+    let client = "https://wallet.example";
+    let jwt = build_client_proof_jwt(&key, Some(client), ISSUER, Some("n-1"), NOW, None);
+    let jws = crate::jose::Jws::decode(&jwt).unwrap();
+    assert_eq!(jws.payload.get("iss"), Some(&json!(client)));
+    assert_eq!(jws.payload.get("aud"), Some(&json!(ISSUER)));
+    assert!(jws.header.get("key_attestation").is_none());
+    assert_eq!(
+        verify_proof_jwt(&jwt, &expect(), &no_kid).unwrap().jwk,
+        key.public_jwk()
+    );
+    let anonymous = build_client_proof_jwt(&key, None, ISSUER, Some("n-1"), NOW, Some("att"));
+    let jws = crate::jose::Jws::decode(&anonymous).unwrap();
+    assert!(jws.payload.get("iss").is_none());
+    assert_eq!(jws.header.get("key_attestation"), Some(&json!("att")));
+}
+
 #[test]
 fn proof_by_kid() {
     let key = SigningKey::generate(Alg::ES256);

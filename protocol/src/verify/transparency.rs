@@ -116,9 +116,19 @@ impl CheckpointMemory for InMemory {
     }
 }
 
-/// The log of issuer `iss`: its base URL and checkpoint origin; `None` when `iss` is not
-/// an http(s) URL (a DID issuer publishes no log here).
+/// The log of issuer `iss`: its base URL and checkpoint origin; `None` when `iss` is
+/// neither an http(s) URL nor a did:web (another DID publishes no log here). A did:web's
+/// log is the one of the URL it is made from (http only for a loopback host, as
+/// development servers run).
 pub fn log_of(iss: &str) -> Option<(String, String)> {
+    if iss.starts_with("did:web:") {
+        let document = crate::did::did_web_document_url(iss, true).ok()?;
+        let url = document.as_str();
+        let base = url
+            .strip_suffix("/.well-known/did.json")
+            .or_else(|| url.strip_suffix("/did.json"))?;
+        return log_of(base);
+    }
     let base = iss.trim_end_matches('/');
     let rest = base
         .strip_prefix("https://")
@@ -502,7 +512,22 @@ mod tests {
                 "127.0.0.1:8080/log".into()
             ))
         );
-        assert_eq!(log_of("did:web:issuer.example"), None);
+        // A did:web's log is its URL's.
+        assert_eq!(
+            log_of("did:web:issuer.example"),
+            log_of("https://issuer.example")
+        );
+        assert_eq!(
+            log_of("did:web:issuer.example%3A8443:badges"),
+            log_of("https://issuer.example:8443/badges")
+        );
+        assert_eq!(
+            log_of("did:web:127.0.0.1%3A8080"),
+            log_of("http://127.0.0.1:8080")
+        );
+        assert_eq!(log_of("did:web:"), None);
+        assert_eq!(log_of("did:web:evil.example%2Fpath"), None);
+        assert_eq!(log_of("did:jwk:eyJrdHkiOiJPS1AifQ"), None);
         assert_eq!(log_of("https://"), None);
     }
 

@@ -317,3 +317,104 @@ async fn a_configured_chain_is_used_and_a_leaf_naming_another_host_or_key_fails(
     );
     t.stack.stop().await;
 }
+
+/// Under `ISSUER_SD_JWT_DID_WEB` the SD-JWT VC names the issuer's did:web as `iss` (its
+/// `kid` the DID URL of the ES256 key), for holders that resolve keys only from DIDs or
+/// `x5c`. Akashi's verifier resolves the key from the did:web document (or, trusting the
+/// CA, from the chain, whose leaf names the did:web), binds the did:web to the OB 3.0
+/// issuer URL, and checks the status list and the issuance log; the wallet receives it.
+/// The same claims re-signed by another key under the same `kid` fail the signature.
+#[tokio::test]
+async fn a_did_web_iss_badge_verifies_by_its_did_document_and_by_its_chain() {
+    for trust_ca in [false, true] {
+        let t = TestStack::start_with(|c| {
+            c.issuer.sd_jwt_did_web = true;
+            c.trust_issuer_ca = trust_ca;
+        })
+        .await;
+        let holder = holder_key();
+        let credential = t.obtain_credential(&holder, Some(30)).await;
+        let jwt = credential.split('~').next().unwrap();
+        let parts: Vec<&str> = jwt.split('.').collect();
+        let (header, payload) = (decode(parts[0]), decode(parts[1]));
+        let did = protocol::did::did_web_from_url(t.issuer()).unwrap();
+        assert_eq!(payload["iss"], did, "{payload:#}");
+        assert_eq!(header["kid"], format!("{did}#key-1"), "{header}");
+        assert_eq!(payload["ld"]["issuer"]["id"], t.issuer(), "{payload:#}");
+
+        let result = present_credential(&t, &credential, &holder).await;
+        assert_eq!(
+            result["state"], "verified",
+            "trust_ca {trust_ca}: {result:#}"
+        );
+        for name in ["issuer_key", "issuer_binding", "status", "transparency"] {
+            assert_eq!(check(&result, name), Some(true), "{name}: {result:#}");
+        }
+        let how = detail(&result, "issuer_key");
+        if trust_ca {
+            assert!(how.contains("chained to a trust anchor"), "{how}");
+        } else {
+            assert!(how.contains(&did), "{how}");
+        }
+        assert!(
+            detail(&result, "transparency").contains("recorded in the issuer's public log"),
+            "{result:#}"
+        );
+
+        // Another key under the same did:web `kid` (and no chain): the signature fails.
+        let (_, rest) = credential.split_once('~').unwrap();
+        let mut forged_header = header.as_object().unwrap().clone();
+        forged_header.remove("x5c");
+        let forged = format!(
+            "{}~{rest}",
+            protocol::jose::Jws::sign(forged_header, &payload, &SigningKey::generate(Alg::ES256))
+        );
+        let result = present_credential(&t, &forged, &holder).await;
+        assert_eq!(result["state"], "rejected", "{result:#}");
+        assert_eq!(
+            check(&result, "issuer_signature"),
+            Some(false),
+            "{result:#}"
+        );
+
+        // The issuer makes an offline card for it (the did:web is this issuer), and for
+        // none naming another did:web.
+        let card = |credential: &str| {
+            let sd = protocol::sd_jwt::SdJwt::parse(credential).unwrap();
+            let all: Vec<usize> = (0..sd.disclosures.len()).collect();
+            let body = sd
+                .present(
+                    &all,
+                    Some(protocol::sd_jwt::KeyBinding {
+                        aud: &format!("{}/card", t.issuer()),
+                        nonce: "akashi-card",
+                        iat: t.stack.clock.now(),
+                        signer: &holder,
+                    }),
+                )
+                .serialize();
+            let http = t.http.clone();
+            let url = format!("{}/card", t.issuer());
+            async move {
+                let r = http.post(url).body(body).send().await.unwrap();
+                (r.status().as_u16(), r.text().await.unwrap())
+            }
+        };
+        let (status, body) = card(&credential).await;
+        assert_eq!(status, 200, "{body}");
+        let mut elsewhere = payload.clone();
+        elsewhere["iss"] = json!("did:web:elsewhere.example");
+        let issuer_key = &t.stack.issuer.app.x509.identity.key;
+        let other_iss = format!(
+            "{}~{rest}",
+            protocol::jose::Jws::sign(header.as_object().unwrap().clone(), &elsewhere, issuer_key)
+        );
+        let (status, body) = card(&other_iss).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body.contains("is not this issuer"), "{body}");
+
+        // The wallet receives it (the did:web names its credential issuer).
+        t.wallet_with_badge().await;
+        t.stack.stop().await;
+    }
+}

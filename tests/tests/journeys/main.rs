@@ -4,6 +4,7 @@
 mod accessibility;
 mod achievements;
 mod authorization_code;
+mod batch;
 mod bench_smoke;
 mod bound_offers;
 mod card;
@@ -29,6 +30,7 @@ mod encrypted_response;
 mod file_modes;
 mod formats;
 mod haip;
+mod independent_issuer;
 mod instances;
 mod interop;
 mod issuance;
