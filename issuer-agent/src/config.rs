@@ -146,6 +146,15 @@ pub struct Config {
         value_parser = protocol::oid4vci::key_attestation::LEVELS
     )]
     pub key_attestation_user_authentication: Vec<String>,
+    /// PEM file of the CA certificates a key attestation's `x5c` chain may lead to (HAIP
+    /// 1.0 §4.5): such an attestation is trusted by its chain (not a self-signed leaf, the
+    /// leaf's key the signer) instead of by a listed provider key. Unset: `x5c` attestations
+    /// are refused.
+    #[arg(
+        long = "issuer-key-attestation-x509-anchors",
+        env = "ISSUER_KEY_ATTESTATION_X509_ANCHORS"
+    )]
+    pub key_attestation_x509_anchors: Option<PathBuf>,
     /// SMTP server for the emails, e.g. `smtp://localhost:25` (plain),
     /// `smtp://user:pass@host:587?tls=required` (STARTTLS), `smtps://user:pass@host:465`
     /// (TLS). Unset: emails are written to the outbox directory and listed at
@@ -296,6 +305,7 @@ impl Config {
             require_key_attestation: false,
             key_attestation_key_storage: Vec::new(),
             key_attestation_user_authentication: Vec::new(),
+            key_attestation_x509_anchors: None,
             smtp_url: None,
             mail_from: defaults::MAIL_FROM.into(),
             bounce_domain: None,
@@ -345,6 +355,26 @@ impl Config {
             .filter_map(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
             .filter_map(|v| protocol::keys::Jwk::from_value(&v).ok())
             .collect()
+    }
+
+    /// The CAs of `ISSUER_KEY_ATTESTATION_X509_ANCHORS` (none when unset).
+    pub fn key_attestation_anchors(&self) -> Result<protocol::x509::TrustAnchors, AppError> {
+        const NAME: &str = "ISSUER_KEY_ATTESTATION_X509_ANCHORS";
+        let Some(path) = &self.key_attestation_x509_anchors else {
+            return Ok(protocol::x509::TrustAnchors::default());
+        };
+        let pem = std::fs::read_to_string(path)
+            .map_err(|e| AppError::Config(format!("{NAME}: {}: {e}", path.display())))?;
+        let ders = protocol::x509::pem_certificates(&pem)
+            .map_err(|e| AppError::Config(format!("{NAME}: {e}")))?;
+        if ders.is_empty() {
+            return Err(AppError::Config(format!(
+                "{NAME}: {} holds no certificate",
+                path.display()
+            )));
+        }
+        protocol::x509::TrustAnchors::from_der(&ders)
+            .map_err(|e| AppError::Config(format!("{NAME}: X.509 trust anchor: {e}")))
     }
 
     /// The directory emails are written to when no SMTP server is configured.

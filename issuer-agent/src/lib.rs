@@ -51,6 +51,9 @@ pub struct Inner {
     pub kid_ed25519: String,
     /// The `x5c` signer of SD-JWT VCs and Status List Tokens ([`domain::x509`]).
     pub x509: domain::x509::IssuerX509,
+    /// The CAs key attestations' `x5c` chains may lead to
+    /// (`ISSUER_KEY_ATTESTATION_X509_ANCHORS`).
+    pub key_attestation_anchors: protocol::x509::TrustAnchors,
     pub seal: SealKey,
     pub store: Store,
     /// The issuance transparency log: its origin, signing key and last checkpoint.
@@ -232,6 +235,7 @@ impl App {
         .await?;
         let kid_rs256 = format!("{did}#key-2");
         let kid_ed25519 = format!("{did}#key-3");
+        let key_attestation_anchors = config.key_attestation_anchors()?;
         let inner = Inner {
             config,
             issuer_id,
@@ -244,6 +248,7 @@ impl App {
             kid_ed25519,
             ed25519,
             x509,
+            key_attestation_anchors,
             seal,
             store,
             tlog,

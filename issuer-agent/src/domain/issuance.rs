@@ -332,42 +332,17 @@ impl App {
             .proofs
             .as_ref()
             .ok_or_else(|| AppError::oauth("invalid_proof", "`proofs` is missing"))?;
-        let jwts = proofs.jwt.as_deref().ok_or_else(|| {
-            AppError::oauth("invalid_proof", "only the `jwt` proof type is supported")
-        })?;
-        if jwts.len() > BATCH_SIZE {
-            return Err(AppError::oauth(
-                "invalid_proof",
-                format!("at most {BATCH_SIZE} proofs per request"),
-            ));
-        }
-
         // Check every proof before using any nonce, so a bad proof wastes nothing.
-        let mut keys = Vec::with_capacity(jwts.len());
-        let mut nonces: Vec<String> = Vec::new();
-        for (i, jwt) in jwts.iter().enumerate() {
-            let expect = protocol::oid4vci::ProofExpectations {
-                aud: &self.issuer_id,
-                now,
-                max_age_secs: PROOF_MAX_AGE,
-                leeway_secs: LEEWAY,
-                accepted_algs: &[protocol::keys::Alg::ES256, protocol::keys::Alg::EdDSA],
-            };
-            let proof = protocol::oid4vci::verify_proof_jwt(jwt, &expect, &resolve_local_kid)
-                .map_err(|e| AppError::oauth("invalid_proof", format!("proofs.jwt[{i}]: {e}")))?;
-            self.check_key_attestation(&proof, now)
-                .map_err(|e| AppError::oauth("invalid_proof", format!("proofs.jwt[{i}]: {e}")))?;
-            let nonce = proof.nonce.ok_or_else(|| {
-                AppError::oauth(
+        let (keys, nonces) = match (proofs.jwt.as_deref(), proofs.attestation.as_deref()) {
+            (Some(jwts), _) => self.check_jwt_proofs(jwts, now)?,
+            (None, Some([attestation])) => self.attestation_proof_keys(attestation, now)?,
+            _ => {
+                return Err(AppError::oauth(
                     "invalid_proof",
-                    format!("proofs.jwt[{i}]: `nonce` is missing"),
-                )
-            })?;
-            if !nonces.contains(&nonce) {
-                nonces.push(nonce);
+                    "only the `jwt` and `attestation` proof types are supported",
+                ));
             }
-            keys.push(proof.jwk);
-        }
+        };
         if let Some(mismatch) = holder_binding_mismatch(holder_jkt.as_deref(), &keys) {
             // The code was spent by the wrong wallet: give it back, so a forwarded offer
             // cannot be burnt by whoever it was forwarded to.
@@ -438,6 +413,69 @@ impl App {
             )
             .await?,
         ))
+    }
+
+    /// `jwt` proofs (Appendix F.1): at most [`BATCH_SIZE`], each verified with its key
+    /// attestation; the keys to bind, in order, and the distinct nonces to spend.
+    fn check_jwt_proofs(
+        &self,
+        jwts: &[String],
+        now: i64,
+    ) -> Result<(Vec<Jwk>, Vec<String>), AppError> {
+        if jwts.len() > BATCH_SIZE {
+            return Err(AppError::oauth(
+                "invalid_proof",
+                format!("at most {BATCH_SIZE} proofs per request"),
+            ));
+        }
+        let mut keys = Vec::with_capacity(jwts.len());
+        let mut nonces: Vec<String> = Vec::new();
+        for (i, jwt) in jwts.iter().enumerate() {
+            let expect = protocol::oid4vci::ProofExpectations {
+                aud: &self.issuer_id,
+                now,
+                max_age_secs: PROOF_MAX_AGE,
+                leeway_secs: LEEWAY,
+                accepted_algs: &[protocol::keys::Alg::ES256, protocol::keys::Alg::EdDSA],
+            };
+            let proof = protocol::oid4vci::verify_proof_jwt(jwt, &expect, &resolve_local_kid)
+                .map_err(|e| AppError::oauth("invalid_proof", format!("proofs.jwt[{i}]: {e}")))?;
+            self.check_key_attestation(&proof, now)
+                .map_err(|e| AppError::oauth("invalid_proof", format!("proofs.jwt[{i}]: {e}")))?;
+            let nonce = proof.nonce.ok_or_else(|| {
+                AppError::oauth(
+                    "invalid_proof",
+                    format!("proofs.jwt[{i}]: `nonce` is missing"),
+                )
+            })?;
+            if !nonces.contains(&nonce) {
+                nonces.push(nonce);
+            }
+            keys.push(proof.jwk);
+        }
+        Ok((keys, nonces))
+    }
+
+    /// An `attestation` proof (Appendix F.3): the attested keys, at most [`BATCH_SIZE`],
+    /// one credential each, and the attestation's nonce to spend.
+    fn attestation_proof_keys(
+        &self,
+        attestation: &str,
+        now: i64,
+    ) -> Result<(Vec<Jwk>, Vec<String>), AppError> {
+        let proof = self
+            .check_attestation_proof(attestation, now, PROOF_MAX_AGE)
+            .map_err(|e| AppError::oauth("invalid_proof", format!("proofs.attestation[0]: {e}")))?;
+        if proof.keys.len() > BATCH_SIZE {
+            return Err(AppError::oauth(
+                "invalid_proof",
+                format!(
+                    "proofs.attestation[0]: {} attested keys, at most {BATCH_SIZE} per request (batch size)",
+                    proof.keys.len()
+                ),
+            ));
+        }
+        Ok((proof.keys, vec![proof.nonce]))
     }
 
     /// The achievement an offer is for.

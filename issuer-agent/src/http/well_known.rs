@@ -139,7 +139,8 @@ fn claim(path: &[&str], mandatory: bool, en: &str, ja: &str) -> ClaimDescription
 }
 
 /// What every configuration shares: the format, the signing algorithm, and `jwt` key
-/// proofs signed with ES256 or EdDSA, with key attestations when the issuer requires them.
+/// proofs signed with ES256 or EdDSA, with key attestations when the issuer requires them;
+/// `attestation` proofs (ES256 or EdDSA) when it lists a wallet provider.
 fn base_configuration(app: &App, format: &str, alg: &str) -> CredentialConfiguration {
     CredentialConfiguration {
         format: format.to_owned(),
@@ -154,7 +155,12 @@ fn base_configuration(app: &App, format: &str, alg: &str) -> CredentialConfigura
                     .map(|r| r.to_metadata()),
             }),
             di_vp: None,
-            attestation: None,
+            attestation: app
+                .attestation_proof_requirements()
+                .map(|r| ProofTypeMetadata {
+                    proof_signing_alg_values_supported: strings(&["ES256", "EdDSA"]),
+                    key_attestations_required: Some(r.to_metadata()),
+                }),
         }),
         credential_metadata: None,
         vct: None,

@@ -9,12 +9,20 @@
 //! [`verify_key_attestation`] checks the attestation (signed by a key of the provider its
 //! `iss` names, live, within the accepted levels, the proof's nonce); [`VerifiedKeyAttestation::covers`]
 //! then says whether the proof's key is among the attested ones. Trust in providers is the
-//! caller's: it passes a function from provider id to keys.
+//! caller's: it passes a function from provider id to keys. An attestation whose header
+//! carries `x5c` (HAIP 1.0 §4.5) is trusted instead when that chain leads to one of the
+//! caller's X.509 trust anchors (not a self-signed leaf) and the leaf's key signed it.
+//!
+//! The attestation may also be the proof itself: the `attestation` proof type (Appendix
+//! F.3, `proofs: {"attestation": [jwt]}`), with no key proof beside it. Then
+//! [`verify_attestation_proof`] also wants a fresh `iat` and a `nonce`, and gives the
+//! attested keys (one credential each) and that nonce, for the issuer to spend.
 
 use serde_json::{Map, Value};
 
 use crate::jose::{JoseError, Jws};
 use crate::keys::{Alg, Jwk, KeyError, Signer};
+use crate::x509::{TrustAnchors, X509Error};
 
 /// The `typ` of a key attestation (Appendix D.1).
 pub const TYP_KEY_ATTESTATION: &str = "key-attestation+jwt";
@@ -98,6 +106,26 @@ pub struct KeyAttestationClaims<'a> {
 
 /// The wallet provider signs a key attestation.
 pub fn build_key_attestation(provider: &dyn Signer, claims: &KeyAttestationClaims<'_>) -> String {
+    Jws::sign(
+        crate::jose::header(TYP_KEY_ATTESTATION, None),
+        &attestation_claims(claims),
+        provider,
+    )
+}
+
+/// A key attestation signed with the key of the leaf of `x5c` (base64 DER, leaf first),
+/// carried in its header: trusted by that chain rather than by a listed provider key.
+pub fn build_key_attestation_x5c(
+    leaf_key: &dyn Signer,
+    x5c: &[String],
+    claims: &KeyAttestationClaims<'_>,
+) -> String {
+    let mut header = crate::jose::header(TYP_KEY_ATTESTATION, None);
+    header.insert("x5c".into(), serde_json::json!(x5c));
+    Jws::sign(header, &attestation_claims(claims), leaf_key)
+}
+
+fn attestation_claims(claims: &KeyAttestationClaims<'_>) -> Map<String, Value> {
     let mut out = Map::new();
     out.insert("iss".into(), Value::String(claims.provider_id.into()));
     out.insert("iat".into(), Value::from(claims.iat));
@@ -120,11 +148,7 @@ pub fn build_key_attestation(provider: &dyn Signer, claims: &KeyAttestationClaim
     if let Some(nonce) = claims.nonce {
         out.insert("nonce".into(), Value::String(nonce.into()));
     }
-    Jws::sign(
-        crate::jose::header(TYP_KEY_ATTESTATION, None),
-        &out,
-        provider,
-    )
+    out
 }
 
 /// A `jwt` key proof (as [`super::build_proof_jwt`]) carrying `key_attestation` in its
@@ -161,6 +185,8 @@ pub struct Expectations<'a> {
     /// this one.
     pub nonce: Option<&'a str>,
     pub required: &'a Requirements,
+    /// The CAs an attestation's `x5c` chain may lead to (none: `x5c` is refused).
+    pub x509_anchors: &'a TrustAnchors,
 }
 
 /// An attestation that passed [`verify_key_attestation`].
@@ -232,6 +258,26 @@ pub enum KeyAttestationError {
         "the proof's key (thumbprint {jkt}) is not among the key attestation's attested_keys (key not attested)"
     )]
     KeyNotAttested { jkt: String },
+    #[error(
+        "key attestation proof has no `nonce` (missing nonce): an `attestation` proof must name a c_nonce of this issuer"
+    )]
+    NonceMissing,
+    #[error("key attestation `nonce` {0} is not a string")]
+    NonceNotAString(String),
+    #[error(
+        "key attestation proof `iat` {iat} is more than {max_age} s old (now {now}): not fresh"
+    )]
+    Stale { iat: i64, now: i64, max_age: i64 },
+    #[error("key attestation `attested_keys[{index}]` repeats an earlier key (duplicate key)")]
+    DuplicateKey { index: usize },
+    #[error("key attestation header `x5c` is not an array of strings")]
+    X5cNotStrings,
+    #[error("key attestation `x5c` chain refused: {0}")]
+    X5c(X509Error),
+    #[error(
+        "key attestation is not signed by the key of its `x5c` leaf certificate {0:?} (leaf key not the signer)"
+    )]
+    LeafNotSigner(String),
 }
 
 fn strings(
@@ -259,6 +305,121 @@ pub fn verify_key_attestation(
     expect: &Expectations<'_>,
     provider_keys: &dyn Fn(&str) -> Vec<Jwk>,
 ) -> Result<VerifiedKeyAttestation, KeyAttestationError> {
+    let checked = verify_signed(
+        jwt,
+        expect.now,
+        expect.leeway_secs,
+        expect.required,
+        &Trust {
+            provider_keys,
+            x509_anchors: expect.x509_anchors,
+        },
+    )?;
+    match &checked.nonce {
+        None => {}
+        Some(Ok(n)) if Some(n.as_str()) == expect.nonce => {}
+        Some(Ok(found) | Err(found)) => {
+            return Err(KeyAttestationError::WrongNonce {
+                expected: expect.nonce.map(str::to_owned),
+                found: found.clone(),
+            });
+        }
+    }
+    Ok(checked.verified)
+}
+
+/// What the issuer expects of an `attestation` proof (Appendix F.3): a key attestation
+/// that is itself the proof, so its `iat` must be fresh and its `nonce` present.
+#[derive(Clone, Copy, Debug)]
+pub struct ProofExpectations<'a> {
+    pub now: i64,
+    /// Tolerated clock skew for `iat` in the future.
+    pub leeway_secs: i64,
+    /// Seconds `iat` may lie in the past.
+    pub max_age_secs: i64,
+    pub required: &'a Requirements,
+    /// The CAs an attestation's `x5c` chain may lead to (none: `x5c` is refused).
+    pub x509_anchors: &'a TrustAnchors,
+}
+
+/// An `attestation` proof that passed [`verify_attestation_proof`]: the keys to bind, in
+/// the order listed, and the c_nonce it names (whether this issuer made it, and whether it
+/// is still unused, is the caller's to check).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttestationProof {
+    pub attestation: VerifiedKeyAttestation,
+    /// The attested keys (public parts).
+    pub keys: Vec<Jwk>,
+    /// The attestation's `nonce`: the c_nonce.
+    pub nonce: String,
+}
+
+/// Verifies an `attestation` proof (OpenID4VCI 1.0 Appendix F.3): every check of
+/// [`verify_key_attestation`], and `iat` at most `max_age_secs` old, a `nonce` present
+/// (a string), no key listed twice.
+pub fn verify_attestation_proof(
+    jwt: &str,
+    expect: &ProofExpectations<'_>,
+    provider_keys: &dyn Fn(&str) -> Vec<Jwk>,
+) -> Result<AttestationProof, KeyAttestationError> {
+    let checked = verify_signed(
+        jwt,
+        expect.now,
+        expect.leeway_secs,
+        expect.required,
+        &Trust {
+            provider_keys,
+            x509_anchors: expect.x509_anchors,
+        },
+    )?;
+    if checked.iat < expect.now - expect.max_age_secs {
+        return Err(KeyAttestationError::Stale {
+            iat: checked.iat,
+            now: expect.now,
+            max_age: expect.max_age_secs,
+        });
+    }
+    let nonce = match checked.nonce {
+        None => return Err(KeyAttestationError::NonceMissing),
+        Some(Err(found)) => return Err(KeyAttestationError::NonceNotAString(found)),
+        Some(Ok(nonce)) => nonce,
+    };
+    for (index, jkt) in checked.verified.attested.iter().enumerate() {
+        if checked.verified.attested[..index].contains(jkt) {
+            return Err(KeyAttestationError::DuplicateKey { index });
+        }
+    }
+    Ok(AttestationProof {
+        attestation: checked.verified,
+        keys: checked.keys,
+        nonce,
+    })
+}
+
+/// What [`verify_signed`] found: the verified attestation, its keys, `iat`, and its
+/// `nonce` (`Ok` a string, `Err` another JSON value as text).
+struct Checked {
+    verified: VerifiedKeyAttestation,
+    keys: Vec<Jwk>,
+    iat: i64,
+    nonce: Option<Result<String, String>>,
+}
+
+/// Whom an attestation's signer may be: a listed provider's key, or an `x5c` leaf under
+/// one of the anchors.
+struct Trust<'a> {
+    provider_keys: &'a dyn Fn(&str) -> Vec<Jwk>,
+    x509_anchors: &'a TrustAnchors,
+}
+
+/// The checks every use of an attestation shares: all but the nonce's.
+fn verify_signed(
+    jwt: &str,
+    now: i64,
+    leeway_secs: i64,
+    required: &Requirements,
+    trust: &Trust<'_>,
+) -> Result<Checked, KeyAttestationError> {
     let jws = Jws::decode(jwt.trim()).map_err(|e| match e {
         JoseError::Key(KeyError::UnsupportedAlg(alg)) => KeyAttestationError::AlgNotAccepted(alg),
         other => KeyAttestationError::Malformed(other),
@@ -277,33 +438,43 @@ pub fn verify_key_attestation(
         .claim_str("iss")
         .ok_or(KeyAttestationError::MissingClaim("iss"))?
         .to_owned();
-    let keys = provider_keys(&provider);
-    if keys.is_empty() {
-        return Err(KeyAttestationError::UntrustedProvider(provider));
-    }
-    if !keys
-        .iter()
-        .any(|k| k.verifying_key().is_ok_and(|key| jws.verify(&key).is_ok()))
-    {
-        return Err(KeyAttestationError::UntrustedSigner(provider));
+    if let Some(x5c) = jws.header.get("x5c") {
+        // Trusted by its certificate chain: the provider need not be listed.
+        let x5c: Vec<String> =
+            serde_json::from_value(x5c.clone()).map_err(|_| KeyAttestationError::X5cNotStrings)?;
+        let chain = crate::x509::x5c_decode(&x5c).map_err(KeyAttestationError::X5c)?;
+        let leaf = crate::x509::verify_chain(&chain, trust.x509_anchors, now)
+            .map_err(KeyAttestationError::X5c)?;
+        let key = leaf.p256_jwk().map_err(KeyAttestationError::X5c)?;
+        if !key
+            .verifying_key()
+            .is_ok_and(|key| jws.verify(&key).is_ok())
+        {
+            return Err(KeyAttestationError::LeafNotSigner(leaf.subject));
+        }
+    } else {
+        let trusted = (trust.provider_keys)(&provider);
+        if trusted.is_empty() {
+            return Err(KeyAttestationError::UntrustedProvider(provider));
+        }
+        if !trusted
+            .iter()
+            .any(|k| k.verifying_key().is_ok_and(|key| jws.verify(&key).is_ok()))
+        {
+            return Err(KeyAttestationError::UntrustedSigner(provider));
+        }
     }
     let iat = jws
         .claim_time("iat")
         .ok_or(KeyAttestationError::MissingClaim("iat"))?;
-    if iat > expect.now + expect.leeway_secs {
-        return Err(KeyAttestationError::IatInFuture {
-            iat,
-            now: expect.now,
-        });
+    if iat > now + leeway_secs {
+        return Err(KeyAttestationError::IatInFuture { iat, now });
     }
     let exp = jws
         .claim_time("exp")
         .ok_or(KeyAttestationError::MissingClaim("exp"))?;
-    if exp <= expect.now {
-        return Err(KeyAttestationError::Expired {
-            exp,
-            now: expect.now,
-        });
+    if exp <= now {
+        return Err(KeyAttestationError::Expired { exp, now });
     }
     let listed = match jws.payload.get("attested_keys") {
         Some(Value::Array(keys)) => keys,
@@ -316,7 +487,7 @@ pub fn verify_key_attestation(
     if listed.len() > MAX_ATTESTED_KEYS {
         return Err(KeyAttestationError::TooManyKeys(listed.len()));
     }
-    let attested = listed
+    let keys = listed
         .iter()
         .enumerate()
         .map(|(index, v)| {
@@ -324,43 +495,41 @@ pub fn verify_key_attestation(
                 .map_err(|source| KeyAttestationError::BadAttestedKey { index, source })?;
             jwk.verifying_key()
                 .map_err(|source| KeyAttestationError::BadAttestedKey { index, source })?;
-            Ok(jwk.thumbprint())
+            Ok(jwk.public_only())
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let attested = keys.iter().map(Jwk::thumbprint).collect();
     let key_storage = strings(&jws, "key_storage", false)?;
     let user_authentication = strings(&jws, "user_authentication", false)?;
     let meets = |found: &[String], accepted: &[String]| {
         accepted.is_empty() || found.iter().any(|f| accepted.contains(f))
     };
-    if !meets(&key_storage, &expect.required.key_storage) {
+    if !meets(&key_storage, &required.key_storage) {
         return Err(KeyAttestationError::KeyStorageNotAccepted {
             found: key_storage,
-            accepted: expect.required.key_storage.clone(),
+            accepted: required.key_storage.clone(),
         });
     }
-    if !meets(&user_authentication, &expect.required.user_authentication) {
+    if !meets(&user_authentication, &required.user_authentication) {
         return Err(KeyAttestationError::UserAuthenticationNotAccepted {
             found: user_authentication,
-            accepted: expect.required.user_authentication.clone(),
+            accepted: required.user_authentication.clone(),
         });
     }
-    match jws.payload.get("nonce") {
-        None => {}
-        Some(Value::String(n)) if Some(n.as_str()) == expect.nonce => {}
-        Some(found) => {
-            return Err(KeyAttestationError::WrongNonce {
-                expected: expect.nonce.map(str::to_owned),
-                found: found
-                    .as_str()
-                    .map_or_else(|| found.to_string(), str::to_owned),
-            });
-        }
-    }
-    Ok(VerifiedKeyAttestation {
-        provider,
-        attested,
-        key_storage,
-        user_authentication,
+    let nonce = jws.payload.get("nonce").map(|found| match found {
+        Value::String(n) => Ok(n.clone()),
+        other => Err(other.to_string()),
+    });
+    Ok(Checked {
+        verified: VerifiedKeyAttestation {
+            provider,
+            attested,
+            key_storage,
+            user_authentication,
+        },
+        keys,
+        iat,
+        nonce,
     })
 }
 
@@ -443,6 +612,7 @@ mod tests {
                 leeway_secs: 5,
                 nonce: Some("n-1"),
                 required,
+                x509_anchors: &TrustAnchors::default(),
             },
             &f.trusted(),
         )
@@ -586,6 +756,197 @@ mod tests {
         let verified =
             super::super::verify_proof_jwt(&plain, &expect, &|_| Err("no kid".into())).unwrap();
         assert_eq!(verified.key_attestation, None);
+    }
+
+    fn verify_proof(f: &Fixture, jwt: &str) -> Result<AttestationProof, KeyAttestationError> {
+        verify_attestation_proof(
+            jwt,
+            &ProofExpectations {
+                now: NOW,
+                leeway_secs: 5,
+                max_age_secs: 300,
+                required: &Requirements::default(),
+                x509_anchors: &TrustAnchors::default(),
+            },
+            &f.trusted(),
+        )
+    }
+
+    #[test]
+    fn an_attestation_proof_gives_its_keys_in_order_and_its_nonce() {
+        let f = fixture();
+        let proof = verify_proof(&f, &f.attest(|_| {})).unwrap();
+        assert_eq!(proof.keys, f.keys());
+        assert_eq!(proof.nonce, "n-1");
+        assert_eq!(proof.attestation.provider, PROVIDER);
+    }
+
+    #[test]
+    fn an_attestation_proof_refuses_what_the_header_form_allows() {
+        let f = fixture();
+        // No nonce: fine in a header, not as the proof.
+        let e = verify_proof(&f, &f.attest(|c| c.nonce = None)).unwrap_err();
+        assert_eq!(e, KeyAttestationError::NonceMissing);
+        assert!(e.to_string().contains("missing nonce"), "{e}");
+        // Old but unexpired: fine in a header, not fresh enough as the proof.
+        let old = f.attest(|c| c.iat = NOW - 301);
+        verify(&f, &old, &Requirements::default()).unwrap();
+        let e = verify_proof(&f, &old).unwrap_err();
+        assert_eq!(
+            e,
+            KeyAttestationError::Stale {
+                iat: NOW - 301,
+                now: NOW,
+                max_age: 300
+            }
+        );
+        assert!(e.to_string().contains("not fresh"), "{e}");
+        verify_proof(&f, &f.attest(|c| c.iat = NOW - 300)).unwrap();
+        // One key twice would be two credentials bound to one key.
+        let twice = [f.holders[0].public_jwk(), f.holders[0].public_jwk()];
+        let e = verify_proof(&f, &f.attest_keys(&twice, |_| {})).unwrap_err();
+        assert_eq!(e, KeyAttestationError::DuplicateKey { index: 1 });
+        // A nonce that is not a string.
+        let claims = serde_json::json!({"iss": PROVIDER, "iat": NOW, "exp": NOW + 60,
+            "attested_keys": [f.holders[0].public_jwk().to_value()], "nonce": 7});
+        let jwt = Jws::sign(
+            crate::jose::header(TYP_KEY_ATTESTATION, None),
+            &claims,
+            &f.provider,
+        );
+        assert_eq!(
+            verify_proof(&f, &jwt),
+            Err(KeyAttestationError::NonceNotAString("7".into()))
+        );
+        // The shared checks hold as well: an unlisted provider, a forger, expiry.
+        assert!(matches!(
+            verify_proof(
+                &f,
+                &f.attest(|c| c.provider_id = "https://elsewhere.example")
+            ),
+            Err(KeyAttestationError::UntrustedProvider(_))
+        ));
+        let forger = Fixture {
+            provider: SigningKey::generate(Alg::EdDSA),
+            holders: Vec::new(),
+        };
+        let keys = f.keys();
+        let forged = forger.attest_keys(&keys, |_| {});
+        assert_eq!(
+            verify_proof(&f, &forged),
+            Err(KeyAttestationError::UntrustedSigner(PROVIDER.into()))
+        );
+        assert!(matches!(
+            verify_proof(&f, &f.attest(|c| c.exp = NOW)),
+            Err(KeyAttestationError::Expired { .. })
+        ));
+        // A jwt key proof is not an attestation proof.
+        let proof = super::super::build_proof_jwt(&f.holders[0], "aud", Some("n-1"), NOW);
+        assert!(matches!(
+            verify_proof(&f, &proof),
+            Err(KeyAttestationError::WrongTyp { .. })
+        ));
+    }
+
+    #[test]
+    fn an_x5c_attestation_is_trusted_by_its_chain_and_nothing_else() {
+        use crate::x509::{DevPki, x5c_encode};
+        let f = fixture();
+        let leaf_key = SigningKey::generate(Alg::ES256);
+        let pki = DevPki::generate("Provider", "wallet-provider.example", &leaf_key, NOW).unwrap();
+        let anchors = TrustAnchors::from_der(std::slice::from_ref(&pki.ca)).unwrap();
+        let keys = f.keys();
+        let claims = KeyAttestationClaims {
+            // Not a listed provider: the chain alone is trusted.
+            provider_id: "https://unlisted-provider.example",
+            attested_keys: &keys,
+            key_storage: &["iso_18045_high"],
+            user_authentication: &["iso_18045_high"],
+            nonce: Some("n-1"),
+            iat: NOW,
+            exp: NOW + 60,
+        };
+        let check = |jwt: &str, anchors: &TrustAnchors| {
+            verify_attestation_proof(
+                jwt,
+                &ProofExpectations {
+                    now: NOW,
+                    leeway_secs: 5,
+                    max_age_secs: 300,
+                    required: &Requirements::default(),
+                    x509_anchors: anchors,
+                },
+                &f.trusted(),
+            )
+        };
+        let good = build_key_attestation_x5c(
+            &leaf_key,
+            &x5c_encode(std::slice::from_ref(&pki.leaf)),
+            &claims,
+        );
+        assert_eq!(check(&good, &anchors).unwrap().keys, keys);
+        // The header form takes the same trust.
+        verify_key_attestation(
+            &good,
+            &Expectations {
+                now: NOW,
+                leeway_secs: 5,
+                nonce: Some("n-1"),
+                required: &Requirements::default(),
+                x509_anchors: &anchors,
+            },
+            &f.trusted(),
+        )
+        .unwrap();
+        // No anchors configured: no chain is trusted.
+        assert_eq!(
+            check(&good, &TrustAnchors::default()),
+            Err(KeyAttestationError::X5c(X509Error::NoAnchors))
+        );
+        // A chain under another CA.
+        let other = DevPki::generate("Evil", "wallet-provider.example", &leaf_key, NOW).unwrap();
+        let e = check(
+            &build_key_attestation_x5c(&leaf_key, &x5c_encode(&[other.leaf, other.ca]), &claims),
+            &anchors,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, KeyAttestationError::X5c(X509Error::UntrustedRoot { .. })),
+            "{e}"
+        );
+        // A self-signed leaf (here the anchor itself presented as the leaf).
+        assert_eq!(
+            check(
+                &build_key_attestation_x5c(
+                    &leaf_key,
+                    &x5c_encode(std::slice::from_ref(&pki.ca)),
+                    &claims
+                ),
+                &anchors
+            ),
+            Err(KeyAttestationError::X5c(X509Error::SelfSignedLeaf))
+        );
+        // The good chain, signed by another key.
+        let forger = SigningKey::generate(Alg::ES256);
+        let e = check(
+            &build_key_attestation_x5c(
+                &forger,
+                &x5c_encode(std::slice::from_ref(&pki.leaf)),
+                &claims,
+            ),
+            &anchors,
+        )
+        .unwrap_err();
+        assert!(matches!(e, KeyAttestationError::LeafNotSigner(_)), "{e}");
+        assert!(e.to_string().contains("leaf key not the signer"), "{e}");
+        // Not a chain at all.
+        let mut header = crate::jose::header(TYP_KEY_ATTESTATION, None);
+        header.insert("x5c".into(), serde_json::json!([1, 2]));
+        let jwt = Jws::sign(header, &attestation_claims(&claims), &leaf_key);
+        assert_eq!(
+            check(&jwt, &anchors),
+            Err(KeyAttestationError::X5cNotStrings)
+        );
     }
 
     #[test]

@@ -8,6 +8,13 @@
 //!   trusted provider's name, one of another key, an expired one and one for another
 //!   nonce are each refused `invalid_proof` naming the check; one attestation of a batch
 //!   of three keys lets the three proofs through.
+//! * The `attestation` proof type (Appendix F.3): offered when a wallet provider is listed;
+//!   an unlisted provider, a forged signer, a missing, made-up or replayed nonce, an expired
+//!   or stale attestation, too many or repeated keys, a level not met, a `jwt` proof beside
+//!   it are each refused by name; three attested keys give three credentials bound to them.
+//! * A key attestation with `x5c` to a CA of `ISSUER_KEY_ATTESTATION_X509_ANCHORS` is
+//!   trusted without a listed provider; another CA's chain, a self-signed leaf and a
+//!   signer that is not the leaf's key are refused by name.
 //! * The issuer's metadata carries `signed_metadata` (x5c, `sub` the issuer); the wallet,
 //!   trusting the issuer's CA, receives through a proxy that passes it unchanged, and
 //!   refuses with the reason metadata whose plain value was changed, metadata re-signed
@@ -445,4 +452,365 @@ async fn signed_metadata_journey(anchors: bool) {
         assert_eq!(preview.issuer, public);
     }
     t.stack.stop().await;
+}
+
+/// An `attestation` proof (Appendix F.3) of `keys` by `signer` under `provider_id`.
+fn attestation_by(
+    signer: &SigningKey,
+    provider_id: &str,
+    keys: &[Jwk],
+    nonce: Option<&str>,
+    iat: i64,
+    exp: i64,
+) -> String {
+    build_key_attestation(
+        signer,
+        &KeyAttestationClaims {
+            provider_id,
+            attested_keys: keys,
+            key_storage: &["iso_18045_moderate"],
+            user_authentication: &["iso_18045_basic"],
+            nonce,
+            iat,
+            exp,
+        },
+    )
+}
+
+fn attestation_request(attestations: &[&str]) -> Value {
+    json!({
+        "credential_configuration_id": "OpenBadgeCredential_sd_jwt",
+        "proofs": {"attestation": attestations},
+    })
+}
+
+/// The `attestation` proof type: the key attestation is the whole proof. Offered when a
+/// wallet provider is listed, with the configured levels; each attack refused by name;
+/// three attested keys give three credentials bound to exactly those keys; the nonce
+/// is spent with them, so the same attestation on another offer is `invalid_nonce`.
+#[tokio::test]
+async fn the_attestation_proof_type_binds_one_credential_per_attested_key() {
+    let provider = SigningKey::generate(Alg::ES256);
+    let provider_setting = format!(
+        "{PROVIDER}={}",
+        protocol::b64::encode(provider.public_jwk().to_value().to_string())
+    );
+    let levels = vec!["iso_18045_moderate".to_owned(), "iso_18045_high".to_owned()];
+    let t = TestStack::start_with(|c| {
+        c.issuer.wallet_providers.push(provider_setting);
+        c.issuer.key_attestation_key_storage = levels;
+    })
+    .await;
+    let (_, md) = t
+        .get_json(&format!(
+            "{}/.well-known/openid-credential-issuer",
+            t.issuer()
+        ))
+        .await;
+    for (id, config) in md["credential_configurations_supported"]
+        .as_object()
+        .unwrap()
+    {
+        let types = &config["proof_types_supported"];
+        assert_eq!(
+            types["attestation"],
+            json!({"proof_signing_alg_values_supported": ["ES256", "EdDSA"],
+                   "key_attestations_required": {"key_storage": ["iso_18045_moderate", "iso_18045_high"]}}),
+            "{id}"
+        );
+        // Not required in jwt proofs: ISSUER_REQUIRE_KEY_ATTESTATION is not set.
+        assert!(
+            types["jwt"].get("key_attestations_required").is_none(),
+            "{id}"
+        );
+    }
+
+    let token = access_token(&t).await;
+    let now = t.stack.clock.now();
+    let holders: Vec<SigningKey> = (0..3).map(|_| holder_key()).collect();
+    let keys: Vec<Jwk> = holders.iter().map(|h| h.public_jwk()).collect();
+    let refused = |body: &Value, code: &str, expect: &str| {
+        assert_eq!(body["error"], code, "{expect}: {body}");
+        let d = body["error_description"].as_str().unwrap_or_default();
+        assert!(d.contains(expect), "{expect:?} not in {d:?}");
+    };
+
+    let nonce = t.nonce().await;
+    let forger = SigningKey::generate(Alg::ES256);
+    let many: Vec<Jwk> = (0..11).map(|_| holder_key().public_jwk()).collect();
+    let twice = [keys[0].clone(), keys[1].clone(), keys[0].clone()];
+    let weak = build_key_attestation(
+        &provider,
+        &KeyAttestationClaims {
+            provider_id: PROVIDER,
+            attested_keys: &keys,
+            key_storage: &["iso_18045_basic"],
+            user_authentication: &["iso_18045_basic"],
+            nonce: Some(&nonce),
+            iat: now,
+            exp: now + 300,
+        },
+    );
+    let n = Some(nonce.as_str());
+    let cases: Vec<(String, &str, &str)> = vec![
+        // A provider nobody listed, signing with its own key.
+        (
+            attestation_by(&forger, "https://evil.example", &keys, n, now, now + 300),
+            "invalid_proof",
+            "is not a wallet provider this issuer trusts",
+        ),
+        // The listed provider's name, another key's signature.
+        (
+            attestation_by(&forger, PROVIDER, &keys, n, now, now + 300),
+            "invalid_proof",
+            "untrusted signer",
+        ),
+        (
+            attestation_by(&provider, PROVIDER, &keys, None, now, now + 300),
+            "invalid_proof",
+            "missing nonce",
+        ),
+        // A nonce this issuer never made: random, and shaped like one with a forged tag.
+        (
+            attestation_by(&provider, PROVIDER, &keys, Some("made-up"), now, now + 300),
+            "invalid_nonce",
+            "c_nonce is unknown",
+        ),
+        (
+            attestation_by(
+                &provider,
+                PROVIDER,
+                &keys,
+                Some(&format!("{}.AAAA.BBBB", now + 100)),
+                now,
+                now + 300,
+            ),
+            "invalid_nonce",
+            "c_nonce is unknown",
+        ),
+        (
+            attestation_by(&provider, PROVIDER, &keys, n, now - 600, now - 1),
+            "invalid_proof",
+            "key attestation has expired",
+        ),
+        // Unexpired but made long ago: not fresh enough to be the proof.
+        (
+            attestation_by(&provider, PROVIDER, &keys, n, now - 301, now + 300),
+            "invalid_proof",
+            "not fresh",
+        ),
+        (
+            attestation_by(&provider, PROVIDER, &many, n, now, now + 300),
+            "invalid_proof",
+            "11 attested keys, at most 10 per request (batch size)",
+        ),
+        (
+            attestation_by(&provider, PROVIDER, &twice, n, now, now + 300),
+            "invalid_proof",
+            "attested_keys[2]` repeats an earlier key (duplicate key)",
+        ),
+        (
+            weak,
+            "invalid_proof",
+            "`key_storage` [\"iso_18045_basic\"] meets none of the required",
+        ),
+    ];
+    for (att, code, expect) in cases {
+        let (s, body) = t.credential(&token, attestation_request(&[&att])).await;
+        assert_eq!(s, 400, "{expect}: {body}");
+        refused(&body, code, expect);
+    }
+    // The shape: a jwt proof beside it, or two attestations.
+    let good = attestation_by(&provider, PROVIDER, &keys, n, now, now + 300);
+    let proof = protocol::oid4vci::build_proof_jwt(&holders[0], t.issuer(), n, now);
+    let both = json!({"credential_configuration_id": "OpenBadgeCredential_sd_jwt",
+                      "proofs": {"jwt": [proof], "attestation": [good]}});
+    let (s, body) = t.credential(&token, both).await;
+    assert_eq!(s, 400, "{body}");
+    refused(&body, "invalid_proof", "exactly one proof type, found 2");
+    let (_, body) = t
+        .credential(&token, attestation_request(&[&good, &good]))
+        .await;
+    refused(&body, "invalid_proof", "exactly one key attestation");
+
+    // None of the refusals spent the nonce: the good attestation gives three credentials,
+    // bound to the attested keys in order.
+    let (s, body) = t.credential(&token, attestation_request(&[&good])).await;
+    assert_eq!(s, 200, "{body}");
+    let creds = body["credentials"].as_array().unwrap();
+    assert_eq!(creds.len(), 3);
+    for (cred, key) in creds.iter().zip(&keys) {
+        let sd = protocol::sd_jwt::SdJwt::parse(cred["credential"].as_str().unwrap()).unwrap();
+        let payload = sd.issuer_jwt().unwrap().payload;
+        assert_eq!(
+            Jwk::from_value(&payload["cnf"]["jwk"])
+                .unwrap()
+                .thumbprint(),
+            key.thumbprint()
+        );
+    }
+
+    // Replayed on another offer: its nonce is spent.
+    let other = access_token(&t).await;
+    let (s, body) = t.credential(&other, attestation_request(&[&good])).await;
+    assert_eq!(s, 400, "{body}");
+    refused(&body, "invalid_nonce", "already used");
+    t.stack.stop().await;
+}
+
+/// An issuer that lists no wallet provider does not offer the `attestation` proof type,
+/// and refuses one as from an untrusted provider.
+#[tokio::test]
+async fn without_wallet_providers_the_attestation_proof_type_is_not_offered() {
+    let t = TestStack::start().await;
+    let (_, md) = t
+        .get_json(&format!(
+            "{}/.well-known/openid-credential-issuer",
+            t.issuer()
+        ))
+        .await;
+    for config in md["credential_configurations_supported"]
+        .as_object()
+        .unwrap()
+        .values()
+    {
+        assert!(config["proof_types_supported"].get("attestation").is_none());
+        assert!(config["proof_types_supported"].get("jwt").is_some());
+    }
+    let token = access_token(&t).await;
+    let now = t.stack.clock.now();
+    let nonce = t.nonce().await;
+    let provider = SigningKey::generate(Alg::ES256);
+    let att = attestation_by(
+        &provider,
+        PROVIDER,
+        &[holder_key().public_jwk()],
+        Some(&nonce),
+        now,
+        now + 300,
+    );
+    let (s, body) = t.credential(&token, attestation_request(&[&att])).await;
+    assert_eq!(s, 400, "{body}");
+    assert_eq!(body["error"], "invalid_proof");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("is not a wallet provider this issuer trusts"),
+        "{body}"
+    );
+    t.stack.stop().await;
+}
+
+/// Key attestations trusted by an `x5c` chain (HAIP 1.0 §4.5) to a CA of
+/// `ISSUER_KEY_ATTESTATION_X509_ANCHORS`, with no provider listed: the chain's leaf key
+/// signs, and an `attestation` proof gives the credential; a chain under another CA, the
+/// anchor presented as a self-signed leaf and the good chain signed by another key are
+/// refused by name.
+#[tokio::test]
+async fn a_key_attestation_under_an_x5c_chain_to_a_configured_anchor_is_trusted() {
+    use protocol::oid4vci::key_attestation::build_key_attestation_x5c;
+    use protocol::x509::{DevPki, x5c_encode};
+    let leaf_key = SigningKey::generate(Alg::ES256);
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let wall = i64::try_from(wall).unwrap();
+    let pki = DevPki::generate(
+        "Wallet provider",
+        "wallet-provider.example",
+        &leaf_key,
+        wall,
+    )
+    .expect("provider PKI");
+    let dir = std::env::temp_dir().join(format!("akashi-ka-{}", protocol::b64::random(8)));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pem = dir.join("anchors.pem");
+    std::fs::write(&pem, protocol::x509::to_pem(std::slice::from_ref(&pki.ca))).unwrap();
+    let t = TestStack::start_with(|c| {
+        c.issuer.key_attestation_x509_anchors = Some(pem.clone());
+    })
+    .await;
+    let (_, md) = t
+        .get_json(&format!(
+            "{}/.well-known/openid-credential-issuer",
+            t.issuer()
+        ))
+        .await;
+    for config in md["credential_configurations_supported"]
+        .as_object()
+        .unwrap()
+        .values()
+    {
+        assert_eq!(
+            config["proof_types_supported"]["attestation"]["key_attestations_required"],
+            json!({})
+        );
+    }
+    let token = access_token(&t).await;
+    let now = t.stack.clock.now();
+    let nonce = t.nonce().await;
+    let holder = holder_key();
+    let keys = [holder.public_jwk()];
+    let claims = KeyAttestationClaims {
+        provider_id: "https://unlisted-provider.example",
+        attested_keys: &keys,
+        key_storage: &["iso_18045_high"],
+        user_authentication: &["iso_18045_high"],
+        nonce: Some(&nonce),
+        iat: now,
+        exp: now + 300,
+    };
+    let other = DevPki::generate("Evil", "wallet-provider.example", &leaf_key, wall).unwrap();
+    let forger = SigningKey::generate(Alg::ES256);
+    let cases = [
+        (
+            build_key_attestation_x5c(&leaf_key, &x5c_encode(&[other.leaf, other.ca]), &claims),
+            "none of the 1 configured trust anchor(s)",
+        ),
+        (
+            build_key_attestation_x5c(
+                &leaf_key,
+                &x5c_encode(std::slice::from_ref(&pki.ca)),
+                &claims,
+            ),
+            "the leaf certificate is self-signed",
+        ),
+        (
+            build_key_attestation_x5c(
+                &forger,
+                &x5c_encode(std::slice::from_ref(&pki.leaf)),
+                &claims,
+            ),
+            "leaf key not the signer",
+        ),
+    ];
+    for (att, expect) in cases {
+        let (s, body) = t.credential(&token, attestation_request(&[&att])).await;
+        assert_eq!(s, 400, "{expect}: {body}");
+        assert_eq!(body["error"], "invalid_proof", "{body}");
+        let d = body["error_description"].as_str().unwrap_or_default();
+        assert!(d.contains("`x5c`") || d.contains("x5c"), "{d}");
+        assert!(d.contains(expect), "{expect:?} not in {d:?}");
+    }
+    let good = build_key_attestation_x5c(
+        &leaf_key,
+        &x5c_encode(std::slice::from_ref(&pki.leaf)),
+        &claims,
+    );
+    let (s, body) = t.credential(&token, attestation_request(&[&good])).await;
+    assert_eq!(s, 200, "{body}");
+    let creds = body["credentials"].as_array().unwrap();
+    assert_eq!(creds.len(), 1);
+    let sd = protocol::sd_jwt::SdJwt::parse(creds[0]["credential"].as_str().unwrap()).unwrap();
+    let payload = sd.issuer_jwt().unwrap().payload;
+    assert_eq!(
+        Jwk::from_value(&payload["cnf"]["jwk"])
+            .unwrap()
+            .thumbprint(),
+        holder.public_jwk().thumbprint()
+    );
+    t.stack.stop().await;
+    std::fs::remove_dir_all(&dir).ok();
 }
