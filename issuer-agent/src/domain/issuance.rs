@@ -121,7 +121,7 @@ fn holder_binding_mismatch(bound: Option<&str>, keys: &[Jwk]) -> Option<String> 
     let found = keys.first().map(Jwk::thumbprint).unwrap_or_default();
     (found != bound).then(|| {
         format!(
-            "proofs.jwt[0]: holder binding: this offer is bound to the holder key the recipient's wallet registered with this issuer (thumbprint {bound}), and the proof's key (thumbprint {found}) is another wallet's"
+            "the first key (proofs.jwt[0], or an attestation's first attested key): holder binding: this offer is bound to the holder key the recipient's wallet registered with this issuer (thumbprint {bound}), and the proof's key (thumbprint {found}) is another wallet's"
         )
     })
 }
@@ -1176,7 +1176,7 @@ mod tests {
         );
         let refused = holder_binding_mismatch(Some(&jkt), &[other.clone(), bound]).unwrap();
         assert!(
-            refused.starts_with("proofs.jwt[0]: holder binding"),
+            refused.starts_with("the first key (proofs.jwt[0], or an attestation's first attested key): holder binding"),
             "{refused}"
         );
         assert!(refused.contains(&other.thumbprint()), "{refused}");
