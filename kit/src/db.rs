@@ -97,6 +97,15 @@ macro_rules! with_db_write {
 /// ([`crate::metrics::pool`]); `TRACE`, so only `RUST_LOG=trace` shows it in the logs.
 const ACQUIRE_EVENTS: log::LevelFilter = log::LevelFilter::Trace;
 
+/// Whether a SQLite connection is pinged each time it is taken from its pool: no. sqlx's
+/// default pings every connection it hands out, and a SQLite ping is one more round trip
+/// to the connection's worker thread (two context switches) before every statement or
+/// transaction, for nothing: the database is a file in this process, the connection
+/// cannot have been dropped by a server, and a worker that died fails the statement itself
+/// (issue 18). PostgreSQL's pools keep the ping: a connection the server closed is
+/// replaced instead of failing a request.
+const SQLITE_PING_ON_ACQUIRE: bool = false;
+
 /// How often the WAL is checkpointed into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
@@ -213,6 +222,7 @@ impl Db {
             }
             let writer = SqlitePoolOptions::new()
                 .max_connections(1)
+                .test_before_acquire(SQLITE_PING_ON_ACQUIRE)
                 .acquire_time_level(ACQUIRE_EVENTS)
                 .connect_with(opts.clone())
                 .await
@@ -224,6 +234,7 @@ impl Db {
             }
             let pool = SqlitePoolOptions::new()
                 .max_connections(sqlite_connections())
+                .test_before_acquire(SQLITE_PING_ON_ACQUIRE)
                 .acquire_time_level(ACQUIRE_EVENTS)
                 .connect_with(opts)
                 .await
