@@ -167,11 +167,8 @@ impl App {
             let details: Vec<AuthorizationDetail> = picked
                 .iter()
                 .map(|(id, _, _)| AuthorizationDetail {
-                    type_: AUTHORIZATION_DETAIL_TYPE.into(),
-                    credential_configuration_id: id.clone(),
-                    credential_identifiers: None,
-                    claims: None,
                     locations: locations.clone(),
+                    ..AuthorizationDetail::for_configuration(id)
                 })
                 .collect();
             (None, Some(authorization_details_text(&details)))

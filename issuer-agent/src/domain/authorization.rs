@@ -15,9 +15,7 @@ use protocol::oauth::authorization::{
     AuthorizationRequest, PushedAuthorizationResponse, REQUEST_URI_PREFIX,
 };
 use protocol::oauth::{client_attestation, dpop, pkce};
-use protocol::oid4vci::token::{
-    AUTHORIZATION_DETAIL_TYPE, AuthorizationDetail, parse_authorization_details,
-};
+use protocol::oid4vci::token::{AuthorizationDetail, parse_authorization_details};
 use protocol::oid4vci::{TokenRequest, TokenResponse};
 
 use super::{ClientAttestation, Presented};
@@ -272,11 +270,8 @@ impl App {
         configurations
             .iter()
             .map(|id| AuthorizationDetail {
-                type_: AUTHORIZATION_DETAIL_TYPE.into(),
-                credential_configuration_id: id.clone(),
                 credential_identifiers: Some(vec![self.credential_identifier(offer_id, id)]),
-                claims: None,
-                locations: None,
+                ..AuthorizationDetail::for_configuration(id)
             })
             .collect()
     }
@@ -940,13 +935,7 @@ impl App {
 fn details_text(configurations: &[String]) -> String {
     let details: Vec<AuthorizationDetail> = configurations
         .iter()
-        .map(|id| AuthorizationDetail {
-            type_: AUTHORIZATION_DETAIL_TYPE.into(),
-            credential_configuration_id: id.clone(),
-            credential_identifiers: None,
-            claims: None,
-            locations: None,
-        })
+        .map(|id| AuthorizationDetail::for_configuration(id))
         .collect();
     serde_json::to_string(&details).expect("authorization details serialise")
 }

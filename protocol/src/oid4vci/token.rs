@@ -137,6 +137,19 @@ pub struct AuthorizationDetail {
     pub locations: Option<Vec<String>>,
 }
 
+impl AuthorizationDetail {
+    /// An `openid_credential` detail asking for `configuration`, with nothing else.
+    pub fn for_configuration(configuration: &str) -> Self {
+        AuthorizationDetail {
+            type_: AUTHORIZATION_DETAIL_TYPE.into(),
+            credential_configuration_id: configuration.to_owned(),
+            credential_identifiers: None,
+            claims: None,
+            locations: None,
+        }
+    }
+}
+
 /// The authorization detail type of OpenID4VCI (§5.1.1).
 pub const AUTHORIZATION_DETAIL_TYPE: &str = "openid_credential";
 

@@ -23,6 +23,24 @@ pub struct NpmIssuer {
 }
 
 impl NpmIssuer {
+    /// Trades `offer`'s pre-authorized code at this issuer's token endpoint.
+    pub async fn redeem(&self, t: &TestStack, offer: &Value) -> (u16, Value) {
+        t.post_form(
+            &format!("{}/token", self.url),
+            &[
+                (
+                    "grant_type",
+                    "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+                ),
+                (
+                    "pre-authorized_code",
+                    offer["pre_authorized_code"].as_str().unwrap(),
+                ),
+            ],
+        )
+        .await
+    }
+
     /// Starts `interop/oid4vci_issuer.mjs` with `config` and waits for its URL.
     pub fn start(config: Value) -> NpmIssuer {
         let dir = crate::interop::harness::interop_dir();
@@ -208,21 +226,7 @@ async fn akashis_wallet_receives_from_an_independent_issuer_and_presents_it() {
         "{result:#}"
     );
     // The offer is spent: its pre-authorized code does not give a second token.
-    let (s, again) = t
-        .post_form(
-            &format!("{}/token", npm.url),
-            &[
-                (
-                    "grant_type",
-                    "urn:ietf:params:oauth:grant-type:pre-authorized_code",
-                ),
-                (
-                    "pre-authorized_code",
-                    offer["pre_authorized_code"].as_str().unwrap(),
-                ),
-            ],
-        )
-        .await;
+    let (s, again) = npm.redeem(&t, &offer).await;
     assert_eq!((s, again["error"].as_str()), (400, Some("invalid_grant")));
     t.stack.stop().await;
 }
@@ -314,21 +318,7 @@ async fn the_independent_issuer_refuses_a_proof_whose_nonce_it_did_not_give() {
     let npm = NpmIssuer::start(json!({}));
     let t = stack_trusting(&npm).await;
     let offer = npm.offer(json!({})).await;
-    let (s, token) = t
-        .post_form(
-            &format!("{}/token", npm.url),
-            &[
-                (
-                    "grant_type",
-                    "urn:ietf:params:oauth:grant-type:pre-authorized_code",
-                ),
-                (
-                    "pre-authorized_code",
-                    offer["pre_authorized_code"].as_str().unwrap(),
-                ),
-            ],
-        )
-        .await;
+    let (s, token) = npm.redeem(&t, &offer).await;
     assert_eq!(s, 200, "{token}");
     let access = token["access_token"].as_str().unwrap().to_owned();
     let holder = holder_key();
