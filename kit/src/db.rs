@@ -102,9 +102,31 @@ const ACQUIRE_EVENTS: log::LevelFilter = log::LevelFilter::Trace;
 /// to the connection's worker thread (two context switches) before every statement or
 /// transaction, for nothing: the database is a file in this process, the connection
 /// cannot have been dropped by a server, and a worker that died fails the statement itself
-/// (issue 18). PostgreSQL's pools keep the ping: a connection the server closed is
-/// replaced instead of failing a request.
+/// (issue 18). PostgreSQL's pools ping only a connection that sat idle (below).
 const SQLITE_PING_ON_ACQUIRE: bool = false;
+
+/// How long a PostgreSQL connection may sit idle in its pool before it is pinged when
+/// handed out. sqlx's default pings every connection it hands out: one more round trip to
+/// the server before every statement or transaction (on loopback a `sendto` that runs the
+/// server's side too, and a `recvfrom`). Under load connections are idle for microseconds,
+/// so they go straight to work; one that sat idle longer than this (a quiet service, or
+/// a server that restarted meanwhile) is pinged first and replaced if the server closed it.
+const PG_PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(5);
+
+/// PostgreSQL pool options that ping a connection only when it has been idle for
+/// `idle_for` or longer ([`PG_PING_WHEN_IDLE_FOR`]).
+fn pg_pool_options(idle_for: Duration) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .test_before_acquire(false)
+        .before_acquire(move |conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= idle_for {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+}
 
 /// How often the WAL is checkpointed into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
@@ -268,7 +290,7 @@ impl Db {
                 admin.close().await;
                 opts = opts.options([("search_path", schema)]);
             }
-            let pool = PgPoolOptions::new()
+            let pool = pg_pool_options(PG_PING_WHEN_IDLE_FOR)
                 .max_connections(16)
                 .acquire_time_level(ACQUIRE_EVENTS)
                 .connect_with(opts)
@@ -542,6 +564,51 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(one, 1);
+    }
+
+    /// A PostgreSQL connection is pinged only after it sat idle: under load no ping (one
+    /// round trip fewer per checkout); and a connection the server closed while it sat idle
+    /// is replaced, so the next query succeeds. Runs when `TEST_DATABASE_URL` is set.
+    #[tokio::test]
+    async fn postgres_pools_ping_only_idle_connections_and_replace_closed_ones() {
+        let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+            return;
+        };
+        let opts = PgConnectOptions::from_str(&url).expect("TEST_DATABASE_URL parses");
+        let idle = std::time::Duration::from_millis(300);
+        let pool = super::pg_pool_options(idle)
+            .max_connections(1)
+            .connect_with(opts.clone())
+            .await
+            .expect("PostgreSQL answers");
+        assert!(!pool.options().get_test_before_acquire());
+        let pid = |pool: sqlx::PgPool| async move {
+            sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()")
+                .fetch_one(&pool)
+                .await
+                .expect("a query on the pool")
+        };
+        let first = pid(pool.clone()).await;
+        // Used again at once: the same connection, not pinged (nothing to see but that it works).
+        assert_eq!(pid(pool.clone()).await, first);
+        // The server closes the idle connection (as a restart would).
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts)
+            .await
+            .expect("a second connection");
+        let terminated: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+            .bind(first)
+            .fetch_one(&admin)
+            .await
+            .expect("pg_terminate_backend");
+        assert!(terminated, "the server closed connection {first}");
+        tokio::time::sleep(idle + std::time::Duration::from_millis(200)).await;
+        // Idle past the threshold: pinged, found closed, replaced; the query succeeds.
+        let second = pid(pool.clone()).await;
+        assert_ne!(second, first, "a new connection replaced the closed one");
+        pool.close().await;
+        admin.close().await;
     }
 
     /// sqlx-core is patched (third_party/sqlx-core/PATCH.md) to turn Nagle's algorithm off on
