@@ -150,7 +150,7 @@ impl App {
             .ok_or(AcceptError::NoTokenEndpoint)?;
         // What to ask for: authorization details (RFC 9396, §5.1.1) when the server takes
         // them, naming exactly the configurations; otherwise their scopes.
-        let picked = pick_configurations(&offer, &found.metadata)?;
+        let picked = pick_configurations(&offer, &found.metadata, self.attestation_alg())?;
         let details = found
             .as_metadata
             .authorization_details_types_supported

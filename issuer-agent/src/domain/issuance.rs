@@ -334,6 +334,12 @@ impl App {
             .ok_or_else(|| AppError::oauth("invalid_proof", "`proofs` is missing"))?;
         // Check every proof before using any nonce, so a bad proof wastes nothing.
         let (keys, nonces) = match (proofs.jwt.as_deref(), proofs.attestation.as_deref()) {
+            (Some(_), _) if self.config.attestation_proofs_only => {
+                return Err(AppError::oauth(
+                    "invalid_proof",
+                    "proofs.jwt: this issuer accepts only the `attestation` proof type (a key attestation by a wallet provider it trusts, Appendix F.3), as its metadata says",
+                ));
+            }
             (Some(jwts), _) => self.check_jwt_proofs(jwts, now)?,
             (None, Some([attestation])) => self.attestation_proof_keys(attestation, now)?,
             _ => {
