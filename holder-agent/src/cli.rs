@@ -99,6 +99,21 @@ pub async fn run(config: Config, command: Command) -> Result<(), AppError> {
                 "issuers trust this wallet's attestations with ISSUER_WALLET_PROVIDERS={}",
                 app.wallet_provider_setting()
             );
+            match &app.provider_x509 {
+                Some(x509) if x509.dev_ca.is_some() => eprintln!(
+                    "key attestations carry x5c under a development CA: issuers trust it with ISSUER_KEY_ATTESTATION_X509_ANCHORS (the PEM at {}{})",
+                    config.service.public_url.trim_end_matches('/'),
+                    crate::wallet::provider_x509::DEV_CA_PATH
+                ),
+                Some(_) => eprintln!("key attestations carry x5c (WALLET_PROVIDER_CERT_CHAIN)"),
+                None => {}
+            }
+            if config.provider_cert_chain.is_none() && !config.provider_x509_dev {
+                eprintln!(
+                    "to attest keys under a certificate (WALLET_PROVIDER_CERT_CHAIN), certify this P-256 key: {}",
+                    crate::wallet::provider_x509::x509_public_jwk(&app.seal)
+                );
+            }
             crate::serve(app, listener, kit::lifecycle::stop_signal())
                 .await
                 .map_err(|e| AppError::Internal(e.to_string()))

@@ -107,6 +107,26 @@ pub struct Config {
     /// `ISSUER_WALLET_PROVIDERS`. Unset: the wallet's public URL.
     #[arg(long = "wallet-provider-id", env = "WALLET_PROVIDER_ID")]
     pub provider_id: Option<String>,
+    /// PEM file of the certificate chain (leaf first, without the root) that certifies the
+    /// key this wallet signs its key attestations with (HAIP 1.0 §4.5): they then carry it
+    /// in `x5c` and are signed by the leaf's key, so an issuer that trusts the CA
+    /// (`ISSUER_KEY_ATTESTATION_X509_ANCHORS`) needs no provider key listed.
+    #[arg(
+        long = "wallet-provider-cert-chain",
+        env = "WALLET_PROVIDER_CERT_CHAIN"
+    )]
+    pub provider_cert_chain: Option<PathBuf>,
+    /// PEM file of the P-256 private key (PKCS#8) of `WALLET_PROVIDER_CERT_CHAIN`'s leaf.
+    /// Unset: the leaf must certify the wallet's own attestation key (derived from the
+    /// sealing key; its public JWK is printed when the wallet starts).
+    #[arg(long = "wallet-provider-cert-key", env = "WALLET_PROVIDER_CERT_KEY")]
+    pub provider_cert_key: Option<PathBuf>,
+    /// Without `WALLET_PROVIDER_CERT_CHAIN`: make a development CA on first start (kept in
+    /// the database, shared by every instance) and a leaf for the wallet's attestation
+    /// key, and send key attestations with that `x5c`. The CA is served at
+    /// `/x509/wallet-provider-ca.pem` for issuers to trust.
+    #[arg(long = "wallet-provider-x509-dev", env = "WALLET_PROVIDER_X509_DEV")]
+    pub provider_x509_dev: bool,
     /// Refuse issuer metadata without `signed_metadata` (OpenID4VCI §12.2.3, HAIP 1.0
     /// §4.4), so a man in the middle cannot strip the signature to change the metadata.
     /// Unset: unsigned metadata is used as it is, signed metadata is always checked.
@@ -169,6 +189,9 @@ impl Config {
             outbox_dir: None,
             trusted_issuers: Vec::new(),
             provider_id: None,
+            provider_cert_chain: None,
+            provider_cert_key: None,
+            provider_x509_dev: false,
             require_signed_metadata: false,
             witnesses: Vec::new(),
             witness_quorum: None,

@@ -64,6 +64,9 @@ pub struct Inner {
     pub pending: wallet::pending::PendingPresentations,
     /// The QR picture decodes running at once (`/present/scan`), bounded.
     pub qr_decodes: wallet::decode_slots::DecodeSlots,
+    /// The wallet provider's certificate chain and its key, when key attestations carry
+    /// `x5c` ([`wallet::provider_x509`]).
+    pub provider_x509: Option<protocol::x509::X509Identity>,
     /// The account emails (confirmation, password reset): their outbox and where they go.
     pub mailer: mail::AccountMail,
     /// What this instance counts for its metrics endpoint ([`http::metrics`]).
@@ -149,6 +152,12 @@ impl App {
             witnesses: config.witness_policy()?.map(Arc::new),
         };
         let pending = wallet::pending::PendingPresentations::new(store.clone());
+        let provider_id = config
+            .provider_id
+            .clone()
+            .unwrap_or_else(|| config.service.public_url.trim_end_matches('/').to_owned());
+        let provider_x509 =
+            wallet::provider_x509::open(&config, &store, &seal, &provider_id, clock.now()).await?;
         let app = App {
             inner: Arc::new(Inner {
                 config,
@@ -163,6 +172,7 @@ impl App {
                 x509_anchors,
                 pending,
                 qr_decodes: Default::default(),
+                provider_x509,
                 metrics: metrics::Metrics::new(mailer.counters.clone()),
                 mailer,
             }),

@@ -155,6 +155,15 @@ pub struct Config {
         env = "ISSUER_KEY_ATTESTATION_X509_ANCHORS"
     )]
     pub key_attestation_x509_anchors: Option<PathBuf>,
+    /// Accept only the `attestation` proof type (OpenID4VCI 1.0 Appendix F.3): the
+    /// configurations list no `jwt` proofs and a `jwt` proof is refused, so every key bound
+    /// is one a wallet provider (`ISSUER_WALLET_PROVIDERS`) or a CA of
+    /// `ISSUER_KEY_ATTESTATION_X509_ANCHORS` vouches for. Needs one of the two.
+    #[arg(
+        long = "issuer-attestation-proofs-only",
+        env = "ISSUER_ATTESTATION_PROOFS_ONLY"
+    )]
+    pub attestation_proofs_only: bool,
     /// SMTP server for the emails, e.g. `smtp://localhost:25` (plain),
     /// `smtp://user:pass@host:587?tls=required` (STARTTLS), `smtps://user:pass@host:465`
     /// (TLS). Unset: emails are written to the outbox directory and listed at
@@ -306,6 +315,7 @@ impl Config {
             key_attestation_key_storage: Vec::new(),
             key_attestation_user_authentication: Vec::new(),
             key_attestation_x509_anchors: None,
+            attestation_proofs_only: false,
             smtp_url: None,
             mail_from: defaults::MAIL_FROM.into(),
             bounce_domain: None,

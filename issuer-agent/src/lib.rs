@@ -236,6 +236,14 @@ impl App {
         let kid_rs256 = format!("{did}#key-2");
         let kid_ed25519 = format!("{did}#key-3");
         let key_attestation_anchors = config.key_attestation_anchors()?;
+        if config.attestation_proofs_only
+            && config.wallet_providers.is_empty()
+            && key_attestation_anchors.is_empty()
+        {
+            return Err(AppError::Config(
+                "ISSUER_ATTESTATION_PROOFS_ONLY needs ISSUER_WALLET_PROVIDERS or ISSUER_KEY_ATTESTATION_X509_ANCHORS: else no proof could pass".into(),
+            ));
+        }
         let inner = Inner {
             config,
             issuer_id,

@@ -16,6 +16,7 @@ use protocol::oid4vci::{CredentialOffer, TokenResponse};
 use super::attestation::{self, Attested};
 use super::oid4vci::{
     AcceptError, Accepted, Access, Discovered, dpop_proof, expect_success, pick_configurations,
+    pick_ldp_vc,
 };
 use super::{Account, AppError};
 use crate::App;
@@ -150,7 +151,7 @@ impl App {
             .ok_or(AcceptError::NoTokenEndpoint)?;
         // What to ask for: authorization details (RFC 9396, §5.1.1) when the server takes
         // them, naming exactly the configurations; otherwise their scopes.
-        let picked = pick_configurations(&offer, &found.metadata)?;
+        let picked = pick_configurations(&offer, &found.metadata, self.attestation_alg())?;
         let details = found
             .as_metadata
             .authorization_details_types_supported
@@ -164,9 +165,14 @@ impl App {
                 .authorization_servers
                 .is_some()
                 .then(|| vec![found.issuer.clone()]);
+            // The `ldp_vc` companion too: once identifiers are granted, every credential
+            // request must name one (§8.2), the companion's included.
+            let companion = pick_ldp_vc(&offer, &found.metadata, self.attestation_alg());
             let details: Vec<AuthorizationDetail> = picked
                 .iter()
-                .map(|(id, _, _)| AuthorizationDetail {
+                .map(|(id, _, _)| id)
+                .chain(companion.as_ref())
+                .map(|id| AuthorizationDetail {
                     locations: locations.clone(),
                     ..AuthorizationDetail::for_configuration(id)
                 })

@@ -19,6 +19,8 @@ pub mod oid4vci;
 pub mod oid4vp;
 pub mod pending;
 pub mod privacy;
+pub mod proof_types;
+pub mod provider_x509;
 pub mod public;
 pub mod registration;
 pub mod signed_metadata;

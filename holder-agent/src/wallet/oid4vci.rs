@@ -16,7 +16,7 @@ use protocol::oauth::{ErrorResponse, dpop};
 use protocol::oid4vci::{
     AuthorizationServerMetadata, CredentialConfiguration, CredentialIssuerMetadata,
     CredentialOffer, CredentialRequest, CredentialResponse, NonceResponse, OfferError, OfferRef,
-    Proofs, TokenRequest, TokenResponse, TxCode, TxCodeInputMode, WellKnownError, well_known_url,
+    TokenRequest, TokenResponse, TxCode, TxCodeInputMode, WellKnownError, well_known_url,
 };
 use protocol::sd_jwt::{Revealed, SdJwt, SdJwtError, TYP_DC_SD_JWT};
 use serde::Serialize;
@@ -86,16 +86,8 @@ pub enum AcceptError {
         "issuer metadata refused: the metadata of {0:?} has no signed_metadata, and this wallet requires it (WALLET_REQUIRE_SIGNED_METADATA)"
     )]
     UnsignedMetadata(String),
-    #[error(
-        "credential configuration {id:?} requires key attestations of key_storage {key_storage:?} and user_authentication {user_authentication:?}; this wallet's keys are software keys (iso_18045_basic) and it does not claim more"
-    )]
-    KeyAttestationLevels {
-        id: String,
-        key_storage: Vec<String>,
-        user_authentication: Vec<String>,
-    },
-    #[error("credential configuration {id:?} accepts no ES256 key proofs (accepts {accepted:?})")]
-    ProofAlgNotSupported { id: String, accepted: Vec<String> },
+    #[error(transparent)]
+    ProofType(#[from] super::proof_types::ProofTypeError),
     #[error("offer has no pre-authorized code grant")]
     NoPreAuthorizedGrant,
     #[error("offer has no authorization code grant")]
@@ -364,10 +356,12 @@ pub struct OfferPreview {
 }
 
 /// The offered configurations this wallet can receive: format `dc+sd-jwt`, with a `vct`,
-/// accepting ES256 key proofs.
+/// accepting a proof this wallet can make: ES256 `jwt` key proofs, or an `attestation`
+/// proof signed with `attestation_alg` ([`super::key_attestation::proof_choice`]).
 pub fn pick_configurations<'a>(
     offer: &CredentialOffer,
     metadata: &'a CredentialIssuerMetadata,
+    attestation_alg: protocol::keys::Alg,
 ) -> Result<Vec<(String, &'a CredentialConfiguration, String)>, AcceptError> {
     let mut picked = Vec::new();
     let mut offered = Vec::new();
@@ -384,20 +378,7 @@ pub fn pick_configurations<'a>(
             .vct
             .clone()
             .ok_or_else(|| AcceptError::ConfigurationWithoutVct(id.clone()))?;
-        if let Some(jwt) = config
-            .proof_types_supported
-            .as_ref()
-            .and_then(|p| p.jwt.as_ref())
-            && !jwt
-                .proof_signing_alg_values_supported
-                .iter()
-                .any(|a| a == "ES256")
-        {
-            return Err(AcceptError::ProofAlgNotSupported {
-                id: id.clone(),
-                accepted: jwt.proof_signing_alg_values_supported.clone(),
-            });
-        }
+        super::proof_types::proof_choice(id, config, attestation_alg)?;
         picked.push((id.clone(), config, vct));
     }
     if picked.is_empty() {
@@ -409,8 +390,13 @@ pub fn pick_configurations<'a>(
 }
 
 /// The offered `ldp_vc` configuration to receive beside the SD-JWT VC, if any: the first
-/// offered one of that format that accepts ES256 key proofs (or names no proof types).
-pub fn pick_ldp_vc(offer: &CredentialOffer, metadata: &CredentialIssuerMetadata) -> Option<String> {
+/// offered one of that format that accepts a proof this wallet can make (or names no proof
+/// types).
+pub fn pick_ldp_vc(
+    offer: &CredentialOffer,
+    metadata: &CredentialIssuerMetadata,
+    attestation_alg: protocol::keys::Alg,
+) -> Option<String> {
     offer
         .credential_configuration_ids
         .iter()
@@ -420,14 +406,7 @@ pub fn pick_ldp_vc(offer: &CredentialOffer, metadata: &CredentialIssuerMetadata)
                 .get(*id)
                 .is_some_and(|c| {
                     c.format == FORMAT_LDP_VC
-                        && c.proof_types_supported
-                            .as_ref()
-                            .and_then(|p| p.jwt.as_ref())
-                            .is_none_or(|jwt| {
-                                jwt.proof_signing_alg_values_supported
-                                    .iter()
-                                    .any(|a| a == "ES256")
-                            })
+                        && super::proof_types::proof_choice(id, c, attestation_alg).is_ok()
                 })
         })
         .cloned()
@@ -680,7 +659,7 @@ impl App {
         let metadata = self
             .checked_metadata(metadata, &issuer, self.clock.now())
             .await?;
-        let configurations = pick_configurations(&offer, &metadata)?;
+        let configurations = pick_configurations(&offer, &metadata, self.attestation_alg())?;
         // The badge's own name when the issuer's offer gives it (one badge, whatever the
         // number of forms it comes in); else each configuration's display name.
         let badges = match offered_name(&offer, locale) {
@@ -795,7 +774,7 @@ impl App {
         let metadata = self
             .checked_metadata(metadata, &issuer, self.clock.now())
             .await?;
-        pick_configurations(offer, &metadata)?;
+        pick_configurations(offer, &metadata, self.attestation_alg())?;
         // Kept with the badge: in English (or without a locale), as before.
         let issuer_name = display_in(&metadata.display, "en").and_then(|d| d.name.clone());
 
@@ -845,7 +824,7 @@ impl App {
         let metadata = &found.metadata;
         let issuer = found.issuer.clone();
         let issuer_name = found.issuer_name.clone();
-        let configurations = pick_configurations(offer, metadata)?;
+        let configurations = pick_configurations(offer, metadata, self.attestation_alg())?;
 
         // Everything is requested and verified before anything is stored. With batch
         // issuance, one copy per key: the account's key first, then fresh ones.
@@ -883,7 +862,7 @@ impl App {
             rows.push((main, copies));
         }
         let mut companion = None;
-        if let Some(config_id) = pick_ldp_vc(offer, metadata) {
+        if let Some(config_id) = pick_ldp_vc(offer, metadata, self.attestation_alg()) {
             let credentials = self
                 .request_credential(metadata, access, &config_id, &[&account.key], now)
                 .await?;
@@ -987,23 +966,19 @@ impl App {
         keys: &[&SigningKey],
         now: i64,
     ) -> Result<Vec<Value>, AcceptError> {
+        let choice = self.proof_choice(metadata, config_id)?;
         let mut retried = false;
         let mut nonce_retried = false;
         loop {
             let nonce = self.fresh_nonce(metadata).await?;
-            let proofs = keys
-                .iter()
-                .map(|key| {
-                    self.key_proof(
-                        metadata,
-                        config_id,
-                        key,
-                        nonce.as_deref(),
-                        access.client_id(),
-                        now,
-                    )
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let proofs = self.proofs(
+                metadata,
+                &choice,
+                keys,
+                nonce.as_deref(),
+                access.client_id(),
+                now,
+            );
             // An issuer that encrypts responses gets a fresh key per request (§10).
             let response_key = response_encryption(metadata)
                 .map(|enc| (protocol::jose::jwe::EncryptionKey::generate(), enc));
@@ -1012,7 +987,7 @@ impl App {
             let request = CredentialRequest {
                 credential_configuration_id: identifier.is_none().then(|| config_id.to_owned()),
                 credential_identifier: identifier,
-                proofs: Some(Proofs::jwt(proofs)),
+                proofs: Some(proofs),
                 credential_response_encryption: response_key.as_ref().map(|(key, enc)| {
                     protocol::oid4vci::CredentialResponseEncryption {
                         jwk: key.public_jwk().to_value(),
@@ -1588,25 +1563,28 @@ mod tests {
             "eddsa": {"format": "dc+sd-jwt", "vct": "v",
                       "proof_types_supported": {"jwt": {"proof_signing_alg_values_supported": ["EdDSA"]}}}
         }));
-        let picked = pick_configurations(&offer(&["ldp", "sd"]), &md).unwrap();
+        let picked =
+            pick_configurations(&offer(&["ldp", "sd"]), &md, protocol::keys::Alg::EdDSA).unwrap();
         assert_eq!(picked.len(), 1);
         assert_eq!(picked[0].0, "sd");
         assert_eq!(picked[0].2, "https://issuer.example/vct/b");
         assert!(matches!(
-            pick_configurations(&offer(&["ldp"]), &md),
+            pick_configurations(&offer(&["ldp"]), &md, protocol::keys::Alg::EdDSA),
             Err(AcceptError::NoSupportedConfiguration { .. })
         ));
         assert!(matches!(
-            pick_configurations(&offer(&["gone"]), &md),
+            pick_configurations(&offer(&["gone"]), &md, protocol::keys::Alg::EdDSA),
             Err(AcceptError::UnknownConfiguration(id)) if id == "gone"
         ));
         assert!(matches!(
-            pick_configurations(&offer(&["novct"]), &md),
+            pick_configurations(&offer(&["novct"]), &md, protocol::keys::Alg::EdDSA),
             Err(AcceptError::ConfigurationWithoutVct(_))
         ));
         assert!(matches!(
-            pick_configurations(&offer(&["eddsa"]), &md),
-            Err(AcceptError::ProofAlgNotSupported { .. })
+            pick_configurations(&offer(&["eddsa"]), &md, protocol::keys::Alg::EdDSA),
+            Err(AcceptError::ProofType(
+                super::super::proof_types::ProofTypeError::ProofAlgNotSupported { .. }
+            ))
         ));
     }
 
@@ -1621,12 +1599,30 @@ mod tests {
                     "proof_types_supported": {"jwt": {"proof_signing_alg_values_supported": ["EdDSA"]}}}
         }));
         assert_eq!(
-            pick_ldp_vc(&offer(&["sd", "jwt", "ldp"]), &md).as_deref(),
+            pick_ldp_vc(
+                &offer(&["sd", "jwt", "ldp"]),
+                &md,
+                protocol::keys::Alg::EdDSA
+            )
+            .as_deref(),
             Some("ldp")
         );
-        assert_eq!(pick_ldp_vc(&offer(&["sd", "jwt"]), &md), None);
-        assert_eq!(pick_ldp_vc(&offer(&["sd", "ldp_eddsa"]), &md), None);
-        assert_eq!(pick_ldp_vc(&offer(&["sd", "gone"]), &md), None);
+        assert_eq!(
+            pick_ldp_vc(&offer(&["sd", "jwt"]), &md, protocol::keys::Alg::EdDSA),
+            None
+        );
+        assert_eq!(
+            pick_ldp_vc(
+                &offer(&["sd", "ldp_eddsa"]),
+                &md,
+                protocol::keys::Alg::EdDSA
+            ),
+            None
+        );
+        assert_eq!(
+            pick_ldp_vc(&offer(&["sd", "gone"]), &md, protocol::keys::Alg::EdDSA),
+            None
+        );
     }
 
     #[tokio::test]

@@ -833,6 +833,16 @@ impl App {
             ),
             None => None,
         };
+        if let Some(ids) = &granted {
+            // Identifiers granted: this token's requests must name them (§8.2).
+            self.store
+                .set_token_granted(
+                    &row.offer_id,
+                    &protocol::b64::sha256(&token),
+                    &granted_text(ids),
+                )
+                .await?;
+        }
         Ok(TokenResponse {
             access_token: token,
             token_type: protocol::oauth::TOKEN_TYPE_DPOP.into(),
@@ -918,13 +928,20 @@ impl App {
             ));
         }
         let refresh_token = self.new_refresh_token(&row.offer_id, &row.jkt, now).await?;
+        // The refreshed token keeps the grant's credential identifiers (and their rule).
+        let granted = match self.store.token_granted(&row.offer_id).await? {
+            Some(text) => Some(serde_json::from_str::<Vec<String>>(&text).map_err(|e| {
+                AppError::Internal(format!("an offer's granted configurations: {e}"))
+            })?),
+            None => None,
+        };
         Ok(TokenResponse {
             access_token: token,
             token_type: protocol::oauth::TOKEN_TYPE_DPOP.into(),
             expires_in: Some(u64::try_from(expires_in).unwrap_or(0)),
             scope: None,
             refresh_token: Some(refresh_token),
-            authorization_details: None,
+            authorization_details: granted.map(|ids| self.granted_details(&row.offer_id, &ids)),
         })
     }
 }
@@ -938,6 +955,12 @@ fn details_text(configurations: &[String]) -> String {
         .map(|id| AuthorizationDetail::for_configuration(id))
         .collect();
     serde_json::to_string(&details).expect("authorization details serialise")
+}
+
+/// The configurations a token was granted identifiers for, as stored with it.
+#[expect(clippy::expect_used, reason = "strings serialise")]
+fn granted_text(configurations: &[String]) -> String {
+    serde_json::to_string(configurations).expect("strings serialise")
 }
 
 /// The `scope` of a credential configuration (as the metadata lists it).

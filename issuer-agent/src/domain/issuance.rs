@@ -294,6 +294,7 @@ impl App {
             offer,
             holder_jkt,
             achievement,
+            token_granted,
             ..
         } = context
             .filter(|c| c.offer.token_expires_at.is_some_and(|exp| exp > now))
@@ -303,6 +304,16 @@ impl App {
             .check()
             .map_err(|e| AppError::protocol(e.error_code(), e))?
         {
+            // §8.2: once the token response granted credential_identifiers, requests name
+            // them; a configuration id would bypass what was granted.
+            CredentialTarget::Configuration(id) if token_granted.is_some() => {
+                return Err(AppError::oauth(
+                    "invalid_credential_request",
+                    format!(
+                        "credential_configuration_id {id:?} is not allowed with this access token: its token response granted credential_identifiers (authorization_details), so the request must name one of them in `credential_identifier` (OpenID4VCI 1.0 §8.2)"
+                    ),
+                ));
+            }
             CredentialTarget::Configuration(id) => id,
             // Given by the token response when the authorization request used
             // authorization_details, and bound to this token's offer.
@@ -334,6 +345,12 @@ impl App {
             .ok_or_else(|| AppError::oauth("invalid_proof", "`proofs` is missing"))?;
         // Check every proof before using any nonce, so a bad proof wastes nothing.
         let (keys, nonces) = match (proofs.jwt.as_deref(), proofs.attestation.as_deref()) {
+            (Some(_), _) if self.config.attestation_proofs_only => {
+                return Err(AppError::oauth(
+                    "invalid_proof",
+                    "proofs.jwt: this issuer accepts only the `attestation` proof type (a key attestation by a wallet provider it trusts, Appendix F.3), as its metadata says",
+                ));
+            }
             (Some(jwts), _) => self.check_jwt_proofs(jwts, now)?,
             (None, Some([attestation])) => self.attestation_proof_keys(attestation, now)?,
             _ => {

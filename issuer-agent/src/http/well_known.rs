@@ -139,8 +139,9 @@ fn claim(path: &[&str], mandatory: bool, en: &str, ja: &str) -> ClaimDescription
 }
 
 /// What every configuration shares: the format, the signing algorithm, and `jwt` key
-/// proofs signed with ES256 or EdDSA, with key attestations when the issuer requires them;
-/// `attestation` proofs (ES256 or EdDSA) when it lists a wallet provider.
+/// proofs signed with ES256 or EdDSA, with key attestations when the issuer requires them
+/// (none with `ISSUER_ATTESTATION_PROOFS_ONLY`); `attestation` proofs (ES256 or EdDSA)
+/// when it lists a wallet provider or an X.509 anchor.
 fn base_configuration(app: &App, format: &str, alg: &str) -> CredentialConfiguration {
     CredentialConfiguration {
         format: format.to_owned(),
@@ -148,7 +149,7 @@ fn base_configuration(app: &App, format: &str, alg: &str) -> CredentialConfigura
         cryptographic_binding_methods_supported: None,
         credential_signing_alg_values_supported: Some(strings(&[alg])),
         proof_types_supported: Some(ProofTypesSupported {
-            jwt: Some(ProofTypeMetadata {
+            jwt: (!app.config.attestation_proofs_only).then(|| ProofTypeMetadata {
                 proof_signing_alg_values_supported: strings(&["ES256", "EdDSA"]),
                 key_attestations_required: app
                     .key_attestation_requirements()

@@ -273,6 +273,42 @@ impl Store {
         Ok(true)
     }
 
+    /// Records that the access token `token_hash` of `offer_id` came with
+    /// `credential_identifiers` for the configurations `granted` (JSON array): its credential
+    /// requests must name those identifiers (OpenID4VCI 1.0 §8.2). Set before the token is
+    /// handed out, so no request with it can come first.
+    pub async fn set_token_granted(
+        &self,
+        offer_id: &str,
+        token_hash: &str,
+        granted: &str,
+    ) -> Result<bool, StoreError> {
+        let n = with_db_write!(&self.db, |pool| sqlx::query(
+            "UPDATE offers SET token_granted = $3 WHERE id = $1 AND token_hash = $2"
+        )
+        .bind(offer_id)
+        .bind(token_hash)
+        .bind(granted)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(n == 1)
+    }
+
+    /// The configurations whose credential identifiers the current access token of
+    /// `offer_id` was granted with (JSON array), if any: what a refreshed token keeps.
+    pub async fn token_granted(&self, offer_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            with_db!(&self.db, |pool| sqlx::query_scalar::<_, Option<String>>(
+                "SELECT token_granted FROM offers WHERE id = $1"
+            )
+            .bind(offer_id)
+            .fetch_optional(pool)
+            .await?)
+            .flatten(),
+        )
+    }
+
     /// Revokes every refresh token of an offer (a refresh token or a code used twice: the
     /// grant may be stolen, RFC 6749 §10.4 / §4.1.2).
     pub async fn revoke_offer_tokens(&self, offer_id: &str, now: i64) -> Result<(), StoreError> {

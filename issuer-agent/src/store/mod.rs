@@ -106,6 +106,9 @@ pub struct CredentialContext {
     pub offer: OfferRow,
     /// The DPoP key (RFC 7638 thumbprint) the token is bound to; none for a bearer token.
     pub token_jkt: Option<String>,
+    /// The configurations whose `credential_identifiers` the token response granted (JSON
+    /// array): requests with this token must name an identifier (OpenID4VCI 1.0 §8.2).
+    pub token_granted: Option<String>,
     /// The holder key (RFC 7638 thumbprint) the offer is bound to: the key the wallet
     /// proved for the address of the offer's registration. `None` for an unbound offer (made
     /// one by one, or for an address whose wallet sent no binding).
@@ -121,6 +124,7 @@ struct CredentialContextRow {
     #[sqlx(flatten)]
     offer: OfferRow,
     token_jkt: Option<String>,
+    token_granted: Option<String>,
     holder_jkt: Option<String>,
     a_id: Option<String>,
     a_name: Option<String>,
@@ -200,6 +204,7 @@ impl CredentialContext {
         Some(CredentialContext {
             offer: first.offer,
             token_jkt: first.token_jkt,
+            token_granted: first.token_granted,
             holder_jkt: first.holder_jkt,
             achievement,
         })
@@ -723,7 +728,7 @@ impl Store {
             "SELECT o.id, o.achievement_id, o.recipient_name, o.recipient_email, o.code_hash, \
              o.tx_code_hash, o.tx_code_failures, o.expires_at, o.redeemed_at, o.token_hash, \
              o.token_expires_at, o.created_at, o.evidence, o.results, o.registration_id, \
-             o.decision, o.decided_at, o.token_jkt, w.holder_jkt, \
+             o.decision, o.decided_at, o.token_jkt, o.token_granted, w.holder_jkt, \
              a.id AS a_id, a.name AS a_name, a.description AS a_description, \
              a.criteria AS a_criteria, a.image_url AS a_image_url, a.valid_days AS a_valid_days, \
              a.created_at AS a_created_at, a.criteria_url AS a_criteria_url, \
@@ -770,7 +775,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let r = with_db_write!(&self.db, |pool| {
             sqlx::query(
-            "UPDATE offers SET redeemed_at = $2, token_hash = $3, token_expires_at = $4, token_jkt = $6 \
+            "UPDATE offers SET redeemed_at = $2, token_hash = $3, token_expires_at = $4, token_jkt = $6, token_granted = NULL \
              WHERE id = $1 AND redeemed_at IS NULL AND expires_at > $2 AND tx_code_failures < $5"
         )
         .bind(offer_id)

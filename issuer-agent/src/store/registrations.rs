@@ -341,8 +341,9 @@ impl Store {
         offer_id: &str,
         token_hash: &str,
     ) -> Result<bool, StoreError> {
-        let r = with_db_write!(&self.db, |pool| sqlx::query(
-            "UPDATE offers SET redeemed_at = NULL, token_hash = NULL, token_expires_at = NULL \
+        let r = with_db_write!(&self.db, |pool| {
+            sqlx::query(
+            "UPDATE offers SET redeemed_at = NULL, token_hash = NULL, token_expires_at = NULL, token_granted = NULL \
              WHERE id = $1 AND token_hash = $2 \
              AND NOT EXISTS (SELECT 1 FROM offer_issuances WHERE offer_id = $1) \
              AND NOT EXISTS (SELECT 1 FROM deferred_issuances WHERE offer_id = $1)"
@@ -351,7 +352,8 @@ impl Store {
         .bind(token_hash)
         .execute(pool)
         .await?
-        .rows_affected());
+        .rows_affected()
+        });
         Ok(r == 1)
     }
 

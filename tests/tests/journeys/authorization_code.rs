@@ -336,9 +336,9 @@ async fn the_wallet_receives_a_badge_with_pkce_par_and_dpop() {
     assert!(!accepted.credentials.is_empty());
     assert_eq!(accepted.credential_issuer, t.issuer());
     // The issuer takes authorization details, so the wallet asked with them (naming the
-    // offer's configurations) rather than scopes; its credential requests named the
-    // identifiers the token response granted (a configuration id would be accepted too, so
-    // what it asked is read from the code the issuer stored).
+    // offer's configurations, the `ldp_vc` companion included) rather than scopes; its
+    // credential requests named the identifiers the token response granted (a
+    // configuration id is refused with such a token, §8.2).
     let asked: Vec<(String, Option<String>)> =
         kit::with_db!(&t.stack.issuer.app.store.db, |pool| {
             sqlx::query_as("SELECT scope, authorization_details FROM authorization_codes")
@@ -351,6 +351,10 @@ async fn the_wallet_receives_a_badge_with_pkce_par_and_dpop() {
     let details: Value = serde_json::from_str(asked[0].1.as_deref().unwrap()).unwrap();
     assert_eq!(
         details[0]["credential_configuration_id"], "OpenBadgeCredential_sd_jwt",
+        "{details}"
+    );
+    assert_eq!(
+        details[1]["credential_configuration_id"], "OpenBadgeCredential_ldp_vc",
         "{details}"
     );
     // The offer is spent: its document is gone, and it says issued.
@@ -1719,6 +1723,8 @@ async fn authorization_details_give_credential_identifiers_bound_to_their_offer(
         .expect("a credential_identifier")
         .to_owned();
     let token = a.body["access_token"].as_str().unwrap().to_owned();
+    let refresh = a.body["refresh_token"].as_str().unwrap().to_owned();
+    let granted_details = a.body["authorization_details"].clone();
     let by_identifier = |body: Value, identifier: &str| {
         let mut body = body;
         let map = body.as_object_mut().unwrap();
@@ -1752,6 +1758,25 @@ async fn authorization_details_give_credential_identifiers_bound_to_their_offer(
             "is not one this issuer's token response gave",
         );
     }
+    // Identifiers granted, identifiers required (§8.2): the configuration id with this
+    // token is refused, naming the rule.
+    let refused_by_configuration = |a: &Answer| {
+        assert_refused(
+            a,
+            400,
+            "invalid_credential_request",
+            "its token response granted credential_identifiers (authorization_details), so the request must name one of them in `credential_identifier`",
+        );
+    };
+    let a = c
+        .credential(
+            "DPoP",
+            &token,
+            Some(&c.proof("/credential", Some(&nonce), Some(&token), now)),
+            fresh_body(&t, now).await,
+        )
+        .await;
+    refused_by_configuration(&a);
     // The identifier with its own token: the badge.
     let a = c
         .credential(
@@ -1769,5 +1794,38 @@ async fn authorization_details_give_credential_identifiers_bound_to_their_offer(
         "{}",
         a.body
     );
+    // A refreshed token keeps the grant: the same identifiers, the same rule.
+    let a = c
+        .token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh.as_str()),
+            ],
+            Some(&c.proof("/token", Some(&nonce), None, now)),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["authorization_details"], granted_details);
+    let refreshed = a.body["access_token"].as_str().unwrap().to_owned();
+    let a = c
+        .credential(
+            "DPoP",
+            &refreshed,
+            Some(&c.proof("/credential", Some(&nonce), Some(&refreshed), now)),
+            fresh_body(&t, now).await,
+        )
+        .await;
+    refused_by_configuration(&a);
+    // A token granted by `scope` alone takes the configuration id as before.
+    let (scoped, _) = tokens(&t, &c).await;
+    let a = c
+        .credential(
+            "DPoP",
+            &scoped,
+            Some(&c.proof("/credential", Some(&nonce), Some(&scoped), now)),
+            fresh_body(&t, now).await,
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
     t.stack.stop().await;
 }

@@ -60,6 +60,7 @@ mod trust;
 mod verifier_pages;
 mod wallet_accounts;
 mod wallet_api;
+mod wallet_attestation_proofs;
 mod wallet_pages;
 mod wallet_pending;
 mod wallet_present;
