@@ -79,6 +79,9 @@ pub struct Inner {
     pub passkey_challenges: kit::throttle::Throttle,
     /// What this instance counts for its metrics endpoint ([`http::metrics`]).
     pub metrics: metrics::Metrics,
+    /// The upstream OpenID Connect provider, when `ISSUER_OIDC_ISSUER` is set
+    /// ([`domain::oidc`]).
+    pub upstream: Option<domain::oidc::Upstream>,
 }
 
 /// Wrong admin tokens a client address may send per [`ADMIN_TOKEN_WINDOW`] before it is
@@ -236,6 +239,10 @@ impl App {
         let kid_rs256 = format!("{did}#key-2");
         let kid_ed25519 = format!("{did}#key-3");
         let key_attestation_anchors = config.key_attestation_anchors()?;
+        let upstream = config
+            .oidc()?
+            .map(|settings| domain::oidc::Upstream::new(settings, &issuer_id))
+            .transpose()?;
         let inner = Inner {
             config,
             issuer_id,
@@ -270,6 +277,7 @@ impl App {
                 domain::passkeys::CHALLENGE_TTL,
             ),
             metrics: metrics::Metrics::default(),
+            upstream,
         };
         Ok((
             App {
