@@ -46,8 +46,6 @@ pub const CALLBACK_PATH: &str = "/authorize/callback";
 pub const BROWSER_COOKIE: &str = "akashi_oidc_login";
 /// How long the discovery document and the JWK set are kept.
 const CACHE_TTL: Duration = Duration::from_secs(3600);
-/// The JWK set is fetched again for an unknown `kid` at most this often.
-const JWKS_REFETCH_MIN: Duration = Duration::from_secs(5);
 /// Largest discovery document, JWK set or token response read.
 const MAX_BYTES: usize = 64 * 1024;
 
@@ -116,11 +114,13 @@ impl Upstream {
         Ok(meta)
     }
 
-    /// The JWK set: cached, or fetched when `refresh` and the cached one is not brand new.
+    /// The JWK set: cached, or fetched (again, with `refresh`). An ID token with a `kid`
+    /// the cached set lacks asks for a refresh; such a token comes only from the provider's
+    /// own token endpoint, so nobody else can make this issuer fetch the set.
     async fn keys(&self, meta: &ProviderMetadata, refresh: bool) -> Result<JwkSet, UpstreamError> {
-        if let Some((at, keys)) = &self.cached().keys
+        if !refresh
+            && let Some((at, keys)) = &self.cached().keys
             && at.elapsed() < CACHE_TTL
-            && !(refresh && at.elapsed() >= JWKS_REFETCH_MIN)
         {
             return Ok(keys.clone());
         }

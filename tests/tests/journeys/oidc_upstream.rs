@@ -480,6 +480,8 @@ enum Forgery {
     WrongAudience,
     WrongNonce,
     Expired,
+    /// The callback names another issuer (`iss`, RFC 9207: a mix-up).
+    CallbackIss,
 }
 
 struct Fake {
@@ -487,6 +489,9 @@ struct Fake {
     key: SigningKey,
     other: SigningKey,
     forgery: Mutex<Forgery>,
+    /// A key it rotated to (`kid` `k2`): published and signing once `rotated` is set.
+    next: SigningKey,
+    rotated: Mutex<bool>,
     /// The nonce of each code it gave.
     nonces: Mutex<HashMap<String, String>>,
 }
@@ -505,6 +510,8 @@ async fn fake_provider() -> Arc<Fake> {
         key: SigningKey::generate(Alg::ES256),
         other: SigningKey::generate(Alg::ES256),
         forgery: Mutex::new(Forgery::None),
+        next: SigningKey::generate(Alg::RS256),
+        rotated: Mutex::new(false),
         nonces: Mutex::new(HashMap::new()),
     });
     type Params = HashMap<String, String>;
@@ -525,7 +532,13 @@ async fn fake_provider() -> Arc<Fake> {
             get(|State(f): State<Arc<Fake>>| async move {
                 let mut jwk = f.key.public_jwk().to_value();
                 jwk["kid"] = json!("k1");
-                axum::Json(json!({"keys": [jwk]}))
+                let mut keys = vec![jwk];
+                if *f.rotated.lock().unwrap() {
+                    let mut jwk = f.next.public_jwk().to_value();
+                    jwk["kid"] = json!("k2");
+                    keys.push(jwk);
+                }
+                axum::Json(json!({"keys": keys}))
             }),
         )
         .route(
@@ -541,6 +554,10 @@ async fn fake_provider() -> Arc<Fake> {
                     back.query_pairs_mut()
                         .append_pair("code", &code)
                         .append_pair("state", &q["state"]);
+                    if *f.forgery.lock().unwrap() == Forgery::CallbackIss {
+                        back.query_pairs_mut()
+                            .append_pair("iss", "https://another-provider.example");
+                    }
                     Redirect::to(back.as_str()).into_response()
                 },
             ),
@@ -566,15 +583,17 @@ async fn fake_provider() -> Arc<Fake> {
                             claims["iat"] = json!(now - 400);
                             claims["exp"] = json!(now - 100);
                         }
-                        Forgery::None | Forgery::OtherKey => {}
+                        Forgery::None | Forgery::OtherKey | Forgery::CallbackIss => {}
                     }
-                    let signer = if forgery == Forgery::OtherKey {
-                        &f.other
+                    let (signer, kid) = if forgery == Forgery::OtherKey {
+                        (&f.other, "k1")
+                    } else if *f.rotated.lock().unwrap() {
+                        (&f.next, "k2")
                     } else {
-                        &f.key
+                        (&f.key, "k1")
                     };
                     let id_token = protocol::jose::Jws::sign(
-                        protocol::jose::header("JWT", Some("k1")),
+                        protocol::jose::header("JWT", Some(kid)),
                         &claims,
                         signer,
                     );
@@ -605,8 +624,9 @@ async fn forged_id_tokens_are_refused_each_by_its_check() {
     let fake = fake_provider().await;
     let t = stack_with_provider(&fake.url, true).await;
     let now = t.stack.clock.now();
-    t.offer(false, None).await;
-    t.offer(false, None).await;
+    for _ in 0..2 {
+        t.offer(false, None).await;
+    }
     for (forgery, says) in [
         (
             Forgery::OtherKey,
@@ -626,11 +646,34 @@ async fn forged_id_tokens_are_refused_each_by_its_check() {
         let seen = through_fake(&t, now).await;
         assert_page(&seen, 400, "invalid_sign_in", says);
     }
+    // A callback naming another provider (RFC 9207 `iss`): a mix-up, refused.
+    *fake.forgery.lock().unwrap() = Forgery::CallbackIss;
+    let seen = through_fake(&t, now).await;
+    assert_page(
+        &seen,
+        400,
+        "invalid_sign_in",
+        "the callback's `iss` is \"https://another-provider.example\"",
+    );
     // The same provider signing honestly: the person is let through.
     *fake.forgery.lock().unwrap() = Forgery::None;
     let seen = through_fake(&t, now).await;
     assert_eq!(seen.status, 303, "{}", seen.body);
     assert!(link_param(seen.location.as_deref().unwrap(), "code").is_some());
+    // It rotates to an RS256 key the cached JWK set lacks: the set is fetched again.
+    *fake.rotated.lock().unwrap() = true;
+    let seen = through_fake(&t, now).await;
+    assert_eq!(seen.status, 303, "{}", seen.body);
+    assert!(link_param(seen.location.as_deref().unwrap(), "code").is_some());
+    // A sign-in that took longer than its lifetime: the state has expired.
+    let b = Browser::new();
+    let (at_idp, _) = start_at_issuer(&t, &b, now).await;
+    let seen = b.get(&at_idp).await;
+    t.stack
+        .clock
+        .advance(issuer_agent::domain::oidc::LOGIN_TTL + 1);
+    let seen = b.get(&seen.location.expect("Location")).await;
+    assert_page(&seen, 400, "invalid_sign_in", "state has expired");
     t.stack.stop().await;
 
     // A provider configured as another issuer than its discovery document names.
