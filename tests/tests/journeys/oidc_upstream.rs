@@ -331,6 +331,21 @@ async fn the_wallet_receives_a_badge_after_signing_in_at_an_independent_provider
     for name in ["state", "nonce", "code_challenge"] {
         assert!(link_param(&at_idp, name).is_some(), "{name}: {at_idp}");
     }
+    // The sign-in is stored with its secrets hashed (the PKCE verifier sealed).
+    let rows: Vec<(String, String, String)> = kit::with_db!(&t.stack.issuer.app.store.db, |pool| {
+        sqlx::query_as("SELECT state_hash, nonce_hash, verifier_sealed FROM oidc_logins")
+            .fetch_all(pool)
+            .await
+    })
+    .unwrap();
+    assert_eq!(rows.len(), 1);
+    let state = link_param(&at_idp, "state").unwrap();
+    assert_eq!(rows[0].0, protocol::b64::sha256(&state));
+    assert_eq!(
+        rows[0].1,
+        protocol::b64::sha256(link_param(&at_idp, "nonce").unwrap())
+    );
+    assert!(!rows[0].2.contains(&state));
     let callback = sign_in(&b, &at_idp, "ana", false).await;
     assert_eq!(
         link_param(&callback, "iss").as_deref(),
@@ -732,4 +747,38 @@ async fn a_provider_at_a_private_address_is_refused_by_the_fetch_guard() {
         assert_page(&seen, 502, "upstream_unavailable", says);
         t.stack.stop().await;
     }
+}
+
+#[tokio::test]
+async fn without_a_provider_the_person_is_asked_for_the_email_link_as_before() {
+    let t = TestStack::start().await;
+    let now = t.stack.clock.now();
+    let (url, _) = t
+        .stack
+        .wallet
+        .app
+        .begin_authorization(&generic_offer(t.issuer()), now)
+        .await
+        .unwrap();
+    let b = Browser::new();
+    let seen = b.get(&url).await;
+    assert_eq!(seen.status, 200, "{}", seen.body);
+    assert!(
+        seen.body.contains("Open the link in your badge email"),
+        "{}",
+        seen.body
+    );
+    assert!(seen.set_cookie.is_empty(), "{:?}", seen.set_cookie);
+    let seen = b
+        .get(&format!("{}/authorize/callback?state=s&code=c", t.issuer()))
+        .await;
+    assert_eq!(seen.status, 404, "{}", seen.body);
+    let rows: Vec<(String,)> = kit::with_db!(&t.stack.issuer.app.store.db, |pool| {
+        sqlx::query_as("SELECT state_hash FROM oidc_logins")
+            .fetch_all(pool)
+            .await
+    })
+    .unwrap();
+    assert!(rows.is_empty());
+    t.stack.stop().await;
 }
