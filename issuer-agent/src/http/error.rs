@@ -60,6 +60,11 @@ impl IntoResponse for AppError {
                         | crate::error::UpstreamError::TokenRefused { .. }
                 ) {
                     tracing::warn!(error = %e, "sign-in at the OpenID Connect provider failed");
+                } else if matches!(e, crate::error::UpstreamError::NoOffer { .. }) {
+                    // The address is the person's: not in the logs.
+                    tracing::info!(
+                        "sign-in at the OpenID Connect provider: no badge is waiting for the verified address"
+                    );
                 } else {
                     tracing::info!(error = %e, "sign-in at the OpenID Connect provider refused");
                 }
