@@ -22,6 +22,7 @@ mod defaults {
     pub const OUTBOX_LEASE: i64 = 60;
     pub const IMPORT_MAX_BYTES: u64 = 256 * 1024 * 1024;
     pub const OUTBOX_CONCURRENCY: usize = 8;
+    pub const OIDC_SCOPES: &str = "openid email";
 }
 
 // The flags every service has, as the issuer names them (`--issuer-…`, `ISSUER_…`).
@@ -164,6 +165,52 @@ pub struct Config {
         env = "ISSUER_ATTESTATION_PROOFS_ONLY"
     )]
     pub attestation_proofs_only: bool,
+    /// An upstream OpenID Connect provider (its issuer identifier, e.g.
+    /// `https://login.example.org`) that authenticates people who start the authorization
+    /// code flow without the badge email's link (no `issuer_state`): they sign in there and
+    /// are given the offer waiting for the address it verified (`email`,
+    /// `email_verified`). Its discovery document must name exactly this issuer. Unset: such
+    /// people are asked to open the link in their badge email.
+    #[arg(long = "issuer-oidc-issuer", env = "ISSUER_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// This issuer's client id at the OpenID Connect provider (its redirect URI is
+    /// `<public URL>/authorize/callback`).
+    #[arg(
+        long = "issuer-oidc-client-id",
+        env = "ISSUER_OIDC_CLIENT_ID",
+        requires = "oidc_issuer"
+    )]
+    pub oidc_client_id: Option<String>,
+    /// The client secret at the OpenID Connect provider (sent with `client_secret_basic`).
+    #[arg(
+        long = "issuer-oidc-client-secret",
+        env = "ISSUER_OIDC_CLIENT_SECRET",
+        conflicts_with = "oidc_client_secret_file"
+    )]
+    pub oidc_client_secret: Option<Secret>,
+    /// A file holding the client secret (trailing whitespace ignored), instead of
+    /// `ISSUER_OIDC_CLIENT_SECRET`.
+    #[arg(
+        long = "issuer-oidc-client-secret-file",
+        env = "ISSUER_OIDC_CLIENT_SECRET_FILE"
+    )]
+    pub oidc_client_secret_file: Option<PathBuf>,
+    /// The scopes asked of the OpenID Connect provider, space-separated (`openid` and
+    /// `email` are needed).
+    #[arg(
+        long = "issuer-oidc-scopes",
+        env = "ISSUER_OIDC_SCOPES",
+        default_value = defaults::OIDC_SCOPES
+    )]
+    pub oidc_scopes: String,
+    /// Development and tests: the OpenID Connect provider may be an `http://` loopback
+    /// address.
+    #[arg(
+        long = "issuer-oidc-allow-loopback",
+        env = "ISSUER_OIDC_ALLOW_LOOPBACK",
+        default_value_t = false
+    )]
+    pub oidc_allow_loopback: bool,
     /// SMTP server for the emails, e.g. `smtp://localhost:25` (plain),
     /// `smtp://user:pass@host:587?tls=required` (STARTTLS), `smtps://user:pass@host:465`
     /// (TLS). Unset: emails are written to the outbox directory and listed at
@@ -274,6 +321,16 @@ pub struct Config {
     pub bench_without_log: bool,
 }
 
+/// The upstream OpenID Connect provider's settings, checked ([`Config::oidc`]).
+#[derive(Clone, Debug)]
+pub struct OidcSettings {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub scopes: String,
+    pub allow_loopback: bool,
+}
+
 /// Makes the issuer's signing keys on first start (a stored key is loaded, never remade).
 #[derive(Clone, Copy)]
 pub struct NewKeys(pub fn(protocol::keys::Alg) -> protocol::keys::SigningKey);
@@ -316,6 +373,12 @@ impl Config {
             key_attestation_user_authentication: Vec::new(),
             key_attestation_x509_anchors: None,
             attestation_proofs_only: false,
+            oidc_issuer: None,
+            oidc_client_id: None,
+            oidc_client_secret: None,
+            oidc_client_secret_file: None,
+            oidc_scopes: defaults::OIDC_SCOPES.into(),
+            oidc_allow_loopback: false,
             smtp_url: None,
             mail_from: defaults::MAIL_FROM.into(),
             bounce_domain: None,
@@ -387,6 +450,69 @@ impl Config {
             .map_err(|e| AppError::Config(format!("{NAME}: X.509 trust anchor: {e}")))
     }
 
+    /// The upstream OpenID Connect provider's settings, when `ISSUER_OIDC_ISSUER` is set:
+    /// the client id and a secret (from `ISSUER_OIDC_CLIENT_SECRET` or its `_FILE`) are
+    /// then required, and the scopes must include `openid` and `email`.
+    pub fn oidc(&self) -> Result<Option<OidcSettings>, AppError> {
+        let Some(issuer) = self.oidc_issuer.as_deref().filter(|i| !i.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let parsed = url::Url::parse(issuer)
+            .map_err(|e| AppError::Config(format!("ISSUER_OIDC_ISSUER {issuer:?}: {e}")))?;
+        if parsed.query().is_some() || parsed.fragment().is_some() {
+            return Err(AppError::Config(format!(
+                "ISSUER_OIDC_ISSUER {issuer:?} must have no query or fragment (OpenID Connect Discovery §2)"
+            )));
+        }
+        let client_id = self
+            .oidc_client_id
+            .clone()
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| {
+                AppError::Config(
+                    "ISSUER_OIDC_ISSUER is set: ISSUER_OIDC_CLIENT_ID is needed".into(),
+                )
+            })?;
+        let client_secret = match (&self.oidc_client_secret, &self.oidc_client_secret_file) {
+            (Some(s), _) => s.clone(),
+            (None, Some(path)) => Secret::new(
+                std::fs::read_to_string(path)
+                    .map_err(|e| {
+                        AppError::Config(format!(
+                            "ISSUER_OIDC_CLIENT_SECRET_FILE {}: {e}",
+                            path.display()
+                        ))
+                    })?
+                    .trim_end(),
+            ),
+            (None, None) => {
+                return Err(AppError::Config(
+                    "ISSUER_OIDC_ISSUER is set: ISSUER_OIDC_CLIENT_SECRET or ISSUER_OIDC_CLIENT_SECRET_FILE is needed".into(),
+                ));
+            }
+        };
+        let scopes: Vec<&str> = self
+            .oidc_scopes
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .collect();
+        for needed in ["openid", "email"] {
+            if !scopes.contains(&needed) {
+                return Err(AppError::Config(format!(
+                    "ISSUER_OIDC_SCOPES {:?} must include {needed:?}",
+                    self.oidc_scopes
+                )));
+            }
+        }
+        Ok(Some(OidcSettings {
+            issuer: issuer.to_owned(),
+            client_id,
+            client_secret,
+            scopes: scopes.join(" "),
+            allow_loopback: self.oidc_allow_loopback,
+        }))
+    }
+
     /// The directory emails are written to when no SMTP server is configured.
     pub fn outbox_dir(&self) -> PathBuf {
         self.outbox_dir
@@ -399,5 +525,44 @@ impl Config {
         self.service
             .seal_key()
             .map_err(|e| AppError::Config(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        Config::for_dir(
+            PathBuf::from("/nonexistent"),
+            "http://127.0.0.1:8081".into(),
+            "sqlite::memory:".into(),
+        )
+    }
+
+    #[test]
+    fn an_upstream_provider_needs_its_client_and_the_openid_and_email_scopes() {
+        let mut c = config();
+        assert!(c.oidc().unwrap().is_none(), "unset: no provider");
+        c.oidc_issuer = Some("https://login.example.org".into());
+        let needs = |c: &Config| c.oidc().unwrap_err().to_string();
+        assert!(needs(&c).contains("ISSUER_OIDC_CLIENT_ID is needed"));
+        c.oidc_client_id = Some("akashi".into());
+        assert!(needs(&c).contains("ISSUER_OIDC_CLIENT_SECRET or ISSUER_OIDC_CLIENT_SECRET_FILE"));
+        let dir = std::env::temp_dir().join(format!("akashi-oidc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("secret");
+        std::fs::write(&file, "s3cret\n").unwrap();
+        c.oidc_client_secret_file = Some(file);
+        let settings = c.oidc().unwrap().unwrap();
+        assert_eq!(settings.client_secret.expose(), "s3cret");
+        assert_eq!(settings.scopes, "openid email");
+        assert_eq!(format!("{:?}", settings.client_secret), "***");
+        c.oidc_scopes = "openid profile".into();
+        assert!(needs(&c).contains("must include \"email\""));
+        c.oidc_scopes = "openid email".into();
+        c.oidc_issuer = Some("https://login.example.org/?tenant=1".into());
+        assert!(needs(&c).contains("no query or fragment"));
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

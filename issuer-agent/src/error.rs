@@ -39,6 +39,10 @@ pub enum AppError {
         code: ErrorCode,
         description: String,
     },
+    /// A sign-in at the upstream OpenID Connect provider failed (the check, named): shown
+    /// to the person as a page.
+    #[error("upstream sign-in: {0}")]
+    Upstream(#[from] UpstreamError),
     /// RFC 6750 §3.1: missing or bad access token.
     #[error("invalid_token: {0}")]
     InvalidToken(String),
@@ -164,4 +168,54 @@ pub enum BounceError {
         action: String,
         status: String,
     },
+}
+
+/// Why a sign-in at the upstream OpenID Connect provider failed ([`crate::domain::oidc`]):
+/// each variant names the check.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("the sign-in provider's {what} could not be fetched: {source}")]
+    Fetch {
+        what: &'static str,
+        source: kit::fetch::FetchError,
+    },
+    #[error("the sign-in provider's discovery document is refused: {0}")]
+    Discovery(#[from] protocol::oauth::oidc::DiscoveryError),
+    #[error("state is missing from the callback")]
+    NoState,
+    #[error("state is unknown to this issuer")]
+    UnknownState,
+    #[error("state was already used (each sign-in is single-use)")]
+    StateUsed,
+    #[error("state has expired (a sign-in lives {ttl} s)")]
+    StateExpired { ttl: i64 },
+    #[error(
+        "the sign-in cookie is missing: the sign-in was started in another browser (or cookies are blocked)"
+    )]
+    NoBrowserCookie,
+    #[error("the sign-in cookie is not this sign-in's: it was started in another browser")]
+    OtherBrowser,
+    #[error(
+        "the callback's `iss` is {found:?}, not the configured provider {expected:?} (RFC 9207)"
+    )]
+    WrongIss { expected: String, found: String },
+    #[error("the sign-in provider answered error {error:?}: {description}")]
+    Provider { error: String, description: String },
+    #[error("code is missing from the callback")]
+    NoCode,
+    #[error("the sign-in provider's token endpoint refused the code: HTTP {status} {error}")]
+    TokenRefused { status: u16, error: String },
+    #[error("the sign-in provider's token response has no id_token")]
+    NoIdToken,
+    #[error(transparent)]
+    IdToken(#[from] protocol::oauth::oidc::IdTokenError),
+    #[error("no badge is waiting for {email}")]
+    NoOffer { email: String },
+}
+
+impl UpstreamError {
+    /// The provider said the person did not sign in or did not consent.
+    pub fn is_denied(&self) -> bool {
+        matches!(self, UpstreamError::Provider { error, .. } if error == "access_denied" || error == "login_required" || error == "consent_required")
+    }
 }

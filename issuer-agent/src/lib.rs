@@ -79,6 +79,9 @@ pub struct Inner {
     pub passkey_challenges: kit::throttle::Throttle,
     /// What this instance counts for its metrics endpoint ([`http::metrics`]).
     pub metrics: metrics::Metrics,
+    /// The upstream OpenID Connect provider, when `ISSUER_OIDC_ISSUER` is set
+    /// ([`domain::oidc`]).
+    pub upstream: Option<domain::oidc::Upstream>,
 }
 
 /// Wrong admin tokens a client address may send per [`ADMIN_TOKEN_WINDOW`] before it is
@@ -244,6 +247,10 @@ impl App {
                 "ISSUER_ATTESTATION_PROOFS_ONLY needs ISSUER_WALLET_PROVIDERS or ISSUER_KEY_ATTESTATION_X509_ANCHORS: else no proof could pass".into(),
             ));
         }
+        let upstream = config
+            .oidc()?
+            .map(|settings| domain::oidc::Upstream::new(settings, &issuer_id))
+            .transpose()?;
         let inner = Inner {
             config,
             issuer_id,
@@ -278,6 +285,7 @@ impl App {
                 domain::passkeys::CHALLENGE_TTL,
             ),
             metrics: metrics::Metrics::default(),
+            upstream,
         };
         Ok((
             App {

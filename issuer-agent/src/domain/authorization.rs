@@ -7,7 +7,9 @@
 //! the offer, whose `authorization_code` grant carries an `issuer_state` naming that offer
 //! (MAC'd, so it cannot be made up). An authorization request with a live
 //! `issuer_state` ties the code to that offer, hence to its registration; one without is
-//! answered with a page asking the person to open the link from their badge email.
+//! answered with a page asking the person to open the link from their badge email, or,
+//! when an upstream OpenID Connect provider is configured, sent to sign in there
+//! ([`super::oidc`]).
 //! Offers protected by a PIN are not offered for this flow (the PIN would be skipped).
 
 use protocol::oauth::ErrorCode;
@@ -43,6 +45,10 @@ pub enum Authorized {
     Redirect(String),
     /// No proof of the person: the page asking for the link from the badge email.
     PersonNeeded,
+    /// No proof of the person, and an upstream OpenID Connect provider is configured: send
+    /// the user agent to `location` (the provider's authorization endpoint) with the
+    /// sign-in's browser-binding cookie set to `browser` ([`super::oidc`]).
+    Upstream { location: String, browser: String },
 }
 
 /// An authorization request whose parameters were checked.
@@ -365,19 +371,7 @@ impl App {
                 _ => checked.dpop_jkt = Some(proof.jkt),
             }
         }
-        let stored = AuthorizationRequest {
-            response_type: Some("code".into()),
-            client_id: Some(checked.client_id.clone()),
-            redirect_uri: Some(checked.redirect_uri),
-            scope: (!checked.scope.is_empty()).then_some(checked.scope),
-            state: checked.state,
-            code_challenge: Some(checked.code_challenge),
-            code_challenge_method: Some(pkce::METHOD_S256.into()),
-            issuer_state: checked.issuer_state,
-            authorization_details: checked.configurations.as_deref().map(details_text),
-            dpop_jkt: checked.dpop_jkt,
-            request_uri: None,
-        };
+        let stored = stored_request(&checked);
         let request_uri = format!("{REQUEST_URI_PREFIX}{}", protocol::b64::random(32));
         self.store
             .insert_pushed_request(
@@ -454,7 +448,29 @@ impl App {
             }
             None => query.clone(),
         };
-        let (client_id, redirect_uri) = self.check_client(&req)?;
+        if query.request_uri.is_none() && self.config.require_par {
+            let (_, redirect_uri) = self.check_client(&req)?;
+            return Ok(Authorized::Redirect(self.redirect(
+                &redirect_uri,
+                &[
+                    ("error", ErrorCode::InvalidRequest.as_str()),
+                    ("error_description", "this issuer requires pushed authorization requests (RFC 9126): push the request to the pushed_authorization_request_endpoint first"),
+                ],
+                req.state.as_deref(),
+            )));
+        }
+        self.authorize_checked(&req, now).await
+    }
+
+    /// The authorization endpoint once the request is known (pushed, or its parameters), and
+    /// the continuation of a sign-in at the upstream provider ([`super::oidc`]), whose
+    /// request carries the `issuer_state` of the offer found for the person.
+    pub(crate) async fn authorize_checked(
+        &self,
+        req: &AuthorizationRequest,
+        now: i64,
+    ) -> Result<Authorized, AppError> {
+        let (client_id, redirect_uri) = self.check_client(req)?;
         let back = |code: ErrorCode, description: String| {
             Authorized::Redirect(self.redirect(
                 &redirect_uri,
@@ -465,18 +481,18 @@ impl App {
                 req.state.as_deref(),
             ))
         };
-        if query.request_uri.is_none() && self.config.require_par {
-            return Ok(back(
-                ErrorCode::InvalidRequest,
-                "this issuer requires pushed authorization requests (RFC 9126): push the request to the pushed_authorization_request_endpoint first".into(),
-            ));
-        }
-        let checked = match self.check_parameters(&req, client_id.clone(), redirect_uri.clone()) {
+        let checked = match self.check_parameters(req, client_id.clone(), redirect_uri.clone()) {
             Ok(c) => c,
             Err(r) => return Ok(back(r.code, r.description)),
         };
         let Some(issuer_state) = checked.issuer_state.as_deref() else {
-            return Ok(Authorized::PersonNeeded);
+            return match self.upstream.as_ref() {
+                Some(up) => {
+                    self.begin_upstream(up, &stored_request(&checked), now)
+                        .await
+                }
+                None => Ok(Authorized::PersonNeeded),
+            };
         };
         let Some(offer_id) = self.offer_of_issuer_state(issuer_state) else {
             return Ok(back(
@@ -943,6 +959,24 @@ impl App {
             refresh_token: Some(refresh_token),
             authorization_details: granted.map(|ids| self.granted_details(&row.offer_id, &ids)),
         })
+    }
+}
+
+/// A checked request as stored with a pushed request or an upstream sign-in: the
+/// parameters the authorization endpoint reads again.
+fn stored_request(checked: &Checked) -> AuthorizationRequest {
+    AuthorizationRequest {
+        response_type: Some("code".into()),
+        client_id: Some(checked.client_id.clone()),
+        redirect_uri: Some(checked.redirect_uri.clone()),
+        scope: (!checked.scope.is_empty()).then(|| checked.scope.clone()),
+        state: checked.state.clone(),
+        code_challenge: Some(checked.code_challenge.clone()),
+        code_challenge_method: Some(pkce::METHOD_S256.into()),
+        issuer_state: checked.issuer_state.clone(),
+        authorization_details: checked.configurations.as_deref().map(details_text),
+        dpop_jkt: checked.dpop_jkt.clone(),
+        request_uri: None,
     }
 }
 

@@ -12,6 +12,7 @@ pub mod import_jobs;
 pub mod issuance;
 pub mod key_attestation;
 pub mod offers;
+pub mod oidc;
 pub mod operations;
 pub mod operator_accounts;
 pub mod operators;

@@ -52,6 +52,24 @@ impl IntoResponse for AppError {
             AppError::AuthorizationPage { code, description } => {
                 super::authorize::refusal_page(code.as_str(), &description)
             }
+            AppError::Upstream(e) => {
+                if matches!(
+                    e,
+                    crate::error::UpstreamError::Fetch { .. }
+                        | crate::error::UpstreamError::Discovery(_)
+                        | crate::error::UpstreamError::TokenRefused { .. }
+                ) {
+                    tracing::warn!(error = %e, "sign-in at the OpenID Connect provider failed");
+                } else if matches!(e, crate::error::UpstreamError::NoOffer { .. }) {
+                    // The address is the person's: not in the logs.
+                    tracing::info!(
+                        "sign-in at the OpenID Connect provider: no badge is waiting for the verified address"
+                    );
+                } else {
+                    tracing::info!(error = %e, "sign-in at the OpenID Connect provider refused");
+                }
+                super::authorize::upstream_page("", &e)
+            }
             AppError::InvalidToken(description) => {
                 let mut r = kit::serve::oauth_error(
                     StatusCode::UNAUTHORIZED,

@@ -48,6 +48,7 @@ fn described() -> OpenApiRouter<App> {
         .routes(routes!(oid4vci::token))
         .routes(routes!(authorize::par))
         .routes(routes!(authorize::authorize))
+        .routes(routes!(authorize::callback))
         .routes(routes!(oid4vci::nonce))
         .routes(routes!(oid4vci::credential))
         .routes(routes!(oid4vci::deferred_credential))

@@ -172,12 +172,13 @@ impl Store {
         Ok(r == 1)
     }
 
-    /// Forgets proofs, pushed requests and codes past their lifetime.
+    /// Forgets proofs, pushed requests, codes and upstream sign-ins past their lifetime.
     pub async fn purge_authorization(&self, before: i64) -> Result<u64, StoreError> {
         let mut n = 0;
         for sql in [
             "DELETE FROM dpop_proofs WHERE expires_at < $1",
             "DELETE FROM pushed_authorization_requests WHERE expires_at < $1",
+            "DELETE FROM oidc_logins WHERE expires_at < $1",
         ] {
             n += with_db_write!(&self.db, |pool| sqlx::query(sql)
                 .bind(before)

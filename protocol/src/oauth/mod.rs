@@ -8,6 +8,7 @@
 pub mod authorization;
 pub mod client_attestation;
 pub mod dpop;
+pub mod oidc;
 pub mod pkce;
 
 use std::fmt;

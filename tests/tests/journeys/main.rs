@@ -41,6 +41,7 @@ mod mail;
 mod metrics;
 mod monitor;
 mod offline_card;
+mod oidc_upstream;
 mod openapi;
 mod passkeys;
 mod people;
