@@ -90,7 +90,7 @@ pub fn numbered(sql: &str) -> String {
 
 /// Opens a connection to `path` with the pragmas of [`crate::db::Db::connect`]: WAL,
 /// `synchronous=NORMAL`, foreign keys, a busy timeout, no automatic checkpoint (the sqlx
-/// pool's checkpointer does it).
+/// pool's checkpointer does it), and temporary files (savepoints' journals) in memory.
 fn open(path: &Path) -> Result<Connection, WriterError> {
     let fail = |source| WriterError::Open {
         path: path.display().to_string(),
@@ -98,9 +98,14 @@ fn open(path: &Path) -> Result<Connection, WriterError> {
     };
     let conn = Connection::open(path).map_err(fail)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(fail)?;
+    // `temp_store = MEMORY`: the writer's savepoints keep, for each job, the pages it
+    // changes that the group's earlier jobs changed already (to roll it back alone); in a
+    // group of 16 requests that passes SQLite's 64 KiB spill threshold and went to a temp
+    // file, two `pwrite64` a page (68 a flow against 52 on sqlx, measured). In memory it
+    // is a copy.
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-         PRAGMA wal_autocheckpoint = 0;",
+         PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY;",
     )
     .map_err(fail)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
