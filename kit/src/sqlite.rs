@@ -294,6 +294,8 @@ fn writer_loop(conn: &Connection, queue: &mpsc::Receiver<Message>, stats: &Stats
         }
         stats.groups.fetch_add(1, Ordering::Relaxed);
         stats.jobs.fetch_add(group.len() as u64, Ordering::Relaxed);
+        // `RUST_LOG=kit::sqlite=debug`: the size of each group (the jobs per commit).
+        tracing::debug!(jobs = group.len(), "SQLite writer group");
         commit_group(conn, group, crash);
     }
 }
