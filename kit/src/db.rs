@@ -37,6 +37,11 @@ pub struct SqliteDb {
     pub pool: SqlitePool,
     /// The one connection that writes.
     pub writer: SqlitePool,
+    /// The same file on rusqlite, without sqlx's hand-off per statement: a writer thread
+    /// with group commit and readers on the calling thread ([`crate::sqlite`]), for the
+    /// stores' hot paths. `None` for an in-memory database (another connection would see
+    /// another database) and with `AKASHI_SQLITE_DIRECT=0`.
+    pub direct: Option<crate::sqlite::Direct>,
 }
 
 /// The migrations of one service, one set per backend.
@@ -64,6 +69,8 @@ pub enum DbError {
     Connect(#[source] sqlx::Error),
     #[error("migrations failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot open the SQLite file's direct connections: {0}")]
+    Direct(#[from] crate::sqlite::WriterError),
 }
 
 /// Runs `$body` with `$pool` bound to the concrete pool of `$db`, once per backend: on
@@ -194,6 +201,12 @@ fn private_sqlite_files(file: &std::path::Path) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Whether SQLite's hot paths use the direct connections ([`crate::sqlite`]):
+/// `AKASHI_SQLITE_DIRECT`, default on; `0` keeps every statement on sqlx (to compare).
+fn sqlite_direct() -> bool {
+    std::env::var("AKASHI_SQLITE_DIRECT").map_or(true, |v| v != "0")
+}
+
 /// SQLite connections per service: `AKASHI_SQLITE_CONNECTIONS`, default 8.
 fn sqlite_connections() -> u32 {
     std::env::var("AKASHI_SQLITE_CONNECTIONS")
@@ -262,7 +275,16 @@ impl Db {
                 .await
                 .map_err(DbError::Connect)?;
             spawn_checkpointer(pool.clone());
-            Ok(Db::Sqlite(SqliteDb { pool, writer }))
+            let direct = if !in_memory && sqlite_direct() {
+                Some(crate::sqlite::Direct::open(&file)?)
+            } else {
+                None
+            };
+            Ok(Db::Sqlite(SqliteDb {
+                pool,
+                writer,
+                direct,
+            }))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let mut opts = PgConnectOptions::from_str(url).map_err(DbError::Connect)?;
             if let Some(schema) = pg_schema {
@@ -316,6 +338,11 @@ impl Db {
     pub async fn close(&self) {
         match self {
             Db::Sqlite(sqlite) => {
+                if let Some(direct) = &sqlite.direct {
+                    // Answers what is queued, then stops the thread.
+                    let writer = direct.writer.clone();
+                    let _ = tokio::task::spawn_blocking(move || writer.stop()).await;
+                }
                 sqlite.pool.close().await;
                 sqlite.writer.close().await;
             }

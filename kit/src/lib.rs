@@ -6,7 +6,8 @@
 //! network (`network_sources`), the OpenAPI problem schemas (`openapi`), the web helpers:
 //! escaping, bearer tokens, cookies, the pages' language (`web`), QR codes in uploaded
 //! pictures (`picture`), a minimal tlog witness (`witness`), logs as text or JSON lines
-//! (`logs`), Prometheus metrics (`metrics`), and, with the `mail` feature, the one mailer
+//! (`logs`), Prometheus metrics (`metrics`), SQLite without sqlx's hand-offs: a writer
+//! thread with group commit and readers on the calling thread (`sqlite`), and, with the `mail` feature, the one mailer
 //! and its outbox
 //! (`mail`); with the `password` feature, argon2id password hashes (`password`).
 
@@ -26,6 +27,7 @@ pub mod openapi;
 pub mod password;
 pub mod picture;
 pub mod serve;
+pub mod sqlite;
 pub mod throttle;
 pub mod web;
 pub mod witness;

@@ -16,6 +16,10 @@ pub enum StoreError {
     Sqlx(#[from] sqlx::Error),
     #[error(transparent)]
     Key(#[from] kit::db::KeyStoreError),
+    #[error("database: {0}")]
+    Sqlite(#[from] kit::sqlite::rusqlite::Error),
+    #[error("database: {0}")]
+    Direct(#[from] kit::sqlite::WriterError),
 }
 
 #[derive(Clone, Debug)]
@@ -244,6 +248,50 @@ const USE_NONCE: &str = "INSERT INTO nonces (nonce_hash, expires_at, used_at) VA
 const CLAIM_ISSUANCE: &str = "INSERT INTO offer_issuances (offer_id, configuration, issued_at) VALUES ($1, $2, $3) \
      ON CONFLICT (offer_id, configuration) DO NOTHING";
 
+/// Redeems an offer's code `($1 offer, $2 now, $3 token_hash, $4 token_expires_at,
+/// $5 max_failures, $6 token_jkt)`, unless it was redeemed before, has expired or is locked.
+const REDEEM_OFFER: &str = "UPDATE offers SET redeemed_at = $2, token_hash = $3, token_expires_at = $4, token_jkt = $6, token_granted = NULL \
+     WHERE id = $1 AND redeemed_at IS NULL AND expires_at > $2 AND tx_code_failures < $5";
+
+/// Enters a credential at its status index, unless another credential holds that index.
+const INSERT_CREDENTIAL: &str = "INSERT INTO credentials (id, offer_id, configuration, holder_jwk, status_list, status_idx, status, issued_at, expires_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8) ON CONFLICT (status_list, status_idx) DO NOTHING";
+
+/// One audit entry `($1 id, $2 at, $3 action, $4 subject, $5 detail, $6 operator_id)`.
+const INSERT_AUDIT: &str = "INSERT INTO audit_log (id, at, action, subject, detail, operator_id) VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// Reserves `$1` indices of the transparency log; returns the new size.
+const TLOG_RESERVE: &str = "UPDATE tlog_head SET size = size + $1 WHERE id = 1 RETURNING size";
+
+/// One entry of the transparency log `($1 idx, $2 entry, $3 leaf_hash, $4 appended_at)`.
+const INSERT_TLOG_ENTRY: &str =
+    "INSERT INTO tlog_entries (idx, entry, leaf_hash, appended_at) VALUES ($1, $2, $3, $4)";
+
+/// Indexes an issued JWT's digest `$1` at log index `$2`.
+const INSERT_TLOG_ISSUED: &str = "INSERT INTO tlog_issued (jwt_digest, idx) VALUES ($1, $2) \
+     ON CONFLICT (jwt_digest) DO NOTHING";
+
+/// [`Store::credential_context`]'s join, one row per other language of the achievement.
+const CREDENTIAL_CONTEXT: &str = "SELECT o.id, o.achievement_id, o.recipient_name, o.recipient_email, o.code_hash, \
+     o.tx_code_hash, o.tx_code_failures, o.expires_at, o.redeemed_at, o.token_hash, \
+     o.token_expires_at, o.created_at, o.evidence, o.results, o.registration_id, \
+     o.decision, o.decided_at, o.token_jkt, w.holder_jkt, \
+     a.id AS a_id, a.name AS a_name, a.description AS a_description, \
+     a.criteria AS a_criteria, a.image_url AS a_image_url, a.valid_days AS a_valid_days, \
+     a.created_at AS a_created_at, a.criteria_url AS a_criteria_url, \
+     a.achievement_type AS a_achievement_type, a.tags AS a_tags, \
+     a.alignments AS a_alignments, a.image_digest AS a_image_digest, \
+     a.retired_at AS a_retired_at, a.updated_at AS a_updated_at, \
+     a.requires_approval AS a_requires_approval, a.language AS a_language, \
+     t.language AS t_language, t.name AS t_name, t.description AS t_description, \
+     t.criteria AS t_criteria, o.token_granted \
+     FROM offers o \
+     LEFT JOIN registrations r ON r.id = o.registration_id \
+     LEFT JOIN wallet_recipients w ON w.email_key = r.email_key \
+     LEFT JOIN achievements a ON a.id = o.achievement_id \
+     LEFT JOIN achievement_texts t ON t.achievement_id = a.id \
+     WHERE o.token_hash = $1 ORDER BY t.language";
+
 /// Random status indices drawn for one credential before its list counts as full.
 pub const STATUS_INDEX_TRIES: usize = 64;
 
@@ -295,17 +343,15 @@ pub enum ClaimRefused {
 /// it records.
 macro_rules! insert_audit {
     ($tx:expr, $audit:expr) => {
-        sqlx::query(
-            "INSERT INTO audit_log (id, at, action, subject, detail, operator_id) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind($audit.at)
-        .bind(&$audit.action)
-        .bind(&$audit.subject)
-        .bind(&$audit.detail)
-        .bind(&$audit.operator_id)
-        .execute($tx)
-        .await?
+        sqlx::query($crate::store::INSERT_AUDIT)
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind($audit.at)
+            .bind(&$audit.action)
+            .bind(&$audit.subject)
+            .bind(&$audit.detail)
+            .bind(&$audit.operator_id)
+            .execute($tx)
+            .await?
     };
 }
 
@@ -317,23 +363,19 @@ macro_rules! append_tlog {
     ($tx:expr, $entries:expr, $at:expr) => {{
         let entries: &[Vec<u8>] = $entries;
         let count = entries.len() as i64;
-        let size: i64 = sqlx::query_scalar(
-            "UPDATE tlog_head SET size = size + $1 WHERE id = 1 RETURNING size",
-        )
-        .bind(count)
-        .fetch_one(&mut *$tx)
-        .await?;
+        let size: i64 = sqlx::query_scalar($crate::store::TLOG_RESERVE)
+            .bind(count)
+            .fetch_one(&mut *$tx)
+            .await?;
         let first = size - count;
         for (i, entry) in entries.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO tlog_entries (idx, entry, leaf_hash, appended_at) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(first + i as i64)
-            .bind(entry.as_slice())
-            .bind(protocol::tlog::leaf_hash(entry).as_slice())
-            .bind($at)
-            .execute(&mut *$tx)
-            .await?;
+            sqlx::query($crate::store::INSERT_TLOG_ENTRY)
+                .bind(first + i as i64)
+                .bind(entry.as_slice())
+                .bind(protocol::tlog::leaf_hash(entry).as_slice())
+                .bind($at)
+                .execute(&mut *$tx)
+                .await?;
         }
         first
     }};
@@ -355,6 +397,7 @@ mod authorization;
 mod bounces;
 mod console;
 mod deferred;
+mod direct;
 mod import_jobs;
 mod oidc_logins;
 mod operations;
@@ -374,6 +417,15 @@ pub use registrations::*;
 pub use settings::*;
 
 impl Store {
+    /// SQLite's direct connections, when the store has them ([`kit::sqlite`]): the issuance
+    /// flow's queries go there instead of through sqlx.
+    fn direct(&self) -> Option<&kit::sqlite::Direct> {
+        match &self.db {
+            Db::Sqlite(sqlite) => sqlite.direct.as_ref(),
+            Db::Postgres(_) => None,
+        }
+    }
+
     pub async fn connect(url: &str, pg_schema: Option<&str>) -> Result<Store, kit::db::DbError> {
         let migrations = Migrations {
             sqlite: &SQLITE,
@@ -542,6 +594,9 @@ impl Store {
 
     /// An achievement with its other languages.
     pub async fn achievement(&self, id: &str) -> Result<Option<AchievementRow>, StoreError> {
+        if let Some(direct) = self.direct() {
+            return direct::achievement(direct, id);
+        }
         let sql = format!("SELECT {ACHIEVEMENT_COLUMNS} FROM achievements WHERE id = $1");
         let row: Option<AchievementRow> = with_db!(&self.db, |pool| sqlx::query_as(
             sqlx::AssertSqlSafe(sql.clone())
@@ -683,6 +738,9 @@ impl Store {
     }
 
     pub async fn offer(&self, id: &str) -> Result<Option<OfferRow>, StoreError> {
+        if let Some(direct) = self.direct() {
+            return direct::offer_where(direct, select_offers!("WHERE id = $1"), id);
+        }
         Ok(with_db!(&self.db, |pool| sqlx::query_as(select_offers!(
             "WHERE id = $1"
         ))
@@ -692,6 +750,9 @@ impl Store {
     }
 
     pub async fn offer_by_code(&self, code_hash: &str) -> Result<Option<OfferRow>, StoreError> {
+        if let Some(direct) = self.direct() {
+            return direct::offer_where(direct, select_offers!("WHERE code_hash = $1"), code_hash);
+        }
         Ok(with_db!(&self.db, |pool| sqlx::query_as(select_offers!(
             "WHERE code_hash = $1"
         ))
@@ -726,30 +787,14 @@ impl Store {
         &self,
         token_hash: &str,
     ) -> Result<Option<CredentialContext>, StoreError> {
-        let rows: Vec<CredentialContextRow> = with_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT o.id, o.achievement_id, o.recipient_name, o.recipient_email, o.code_hash, \
-             o.tx_code_hash, o.tx_code_failures, o.expires_at, o.redeemed_at, o.token_hash, \
-             o.token_expires_at, o.created_at, o.evidence, o.results, o.registration_id, \
-             o.decision, o.decided_at, o.token_jkt, o.token_granted, w.holder_jkt, \
-             a.id AS a_id, a.name AS a_name, a.description AS a_description, \
-             a.criteria AS a_criteria, a.image_url AS a_image_url, a.valid_days AS a_valid_days, \
-             a.created_at AS a_created_at, a.criteria_url AS a_criteria_url, \
-             a.achievement_type AS a_achievement_type, a.tags AS a_tags, \
-             a.alignments AS a_alignments, a.image_digest AS a_image_digest, \
-             a.retired_at AS a_retired_at, a.updated_at AS a_updated_at, \
-             a.requires_approval AS a_requires_approval, a.language AS a_language, \
-             t.language AS t_language, t.name AS t_name, t.description AS t_description, \
-             t.criteria AS t_criteria \
-             FROM offers o \
-             LEFT JOIN registrations r ON r.id = o.registration_id \
-             LEFT JOIN wallet_recipients w ON w.email_key = r.email_key \
-             LEFT JOIN achievements a ON a.id = o.achievement_id \
-             LEFT JOIN achievement_texts t ON t.achievement_id = a.id \
-             WHERE o.token_hash = $1 ORDER BY t.language"
-        )
-        .bind(token_hash)
-        .fetch_all(pool)
-        .await?);
+        if let Some(direct) = self.direct() {
+            return direct::credential_context(direct, token_hash);
+        }
+        let rows: Vec<CredentialContextRow> =
+            with_db!(&self.db, |pool| sqlx::query_as(CREDENTIAL_CONTEXT)
+                .bind(token_hash)
+                .fetch_all(pool)
+                .await?);
         Ok(CredentialContext::from_rows(rows))
     }
 
@@ -775,20 +820,29 @@ impl Store {
         max_failures: i64,
         token_jkt: Option<&str>,
     ) -> Result<bool, StoreError> {
+        if let Some(direct) = self.direct() {
+            return direct::redeem_offer(
+                direct,
+                offer_id,
+                token_hash,
+                token_expires_at,
+                now,
+                max_failures,
+                token_jkt,
+            )
+            .await;
+        }
         let r = with_db_write!(&self.db, |pool| {
-            sqlx::query(
-            "UPDATE offers SET redeemed_at = $2, token_hash = $3, token_expires_at = $4, token_jkt = $6, token_granted = NULL \
-             WHERE id = $1 AND redeemed_at IS NULL AND expires_at > $2 AND tx_code_failures < $5"
-        )
-        .bind(offer_id)
-        .bind(now)
-        .bind(token_hash)
-        .bind(token_expires_at)
-        .bind(max_failures)
-        .bind(token_jkt)
-        .execute(pool)
-        .await?
-        .rows_affected()
+            sqlx::query(REDEEM_OFFER)
+                .bind(offer_id)
+                .bind(now)
+                .bind(token_hash)
+                .bind(token_expires_at)
+                .bind(max_failures)
+                .bind(token_jkt)
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
         Ok(r == 1)
     }
@@ -840,6 +894,36 @@ impl Store {
         audits: &[AuditEntry],
         log: IssuedLog<'_>,
     ) -> Result<Result<(), ClaimRefused>, StoreError> {
+        if let Some(direct) = self.direct() {
+            let spend = match claim {
+                Spend::Request(IssuanceClaim {
+                    nonces,
+                    offer_id,
+                    configuration,
+                    now,
+                }) => direct::OwnedSpend::Request {
+                    nonces: nonces.to_vec(),
+                    offer_id: offer_id.to_owned(),
+                    configuration: configuration.to_owned(),
+                    now,
+                },
+                Spend::Deferred {
+                    transaction_hash,
+                    now,
+                } => direct::OwnedSpend::Deferred {
+                    transaction_hash: transaction_hash.to_owned(),
+                    now,
+                },
+            };
+            let issuance = direct::OwnedIssuance {
+                spend,
+                rows: rows.to_vec(),
+                audits: audits.to_vec(),
+                entries: log.entries.to_vec(),
+                jwt_digests: log.jwt_digests.to_vec(),
+            };
+            return direct::issue_credentials(direct, issuance).await;
+        }
         Ok(with_db_write!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             let mut refused = None;
@@ -898,21 +982,18 @@ impl Store {
             if refused.is_none() {
                 let mut taken = Vec::new();
                 for (i, c) in rows.iter().enumerate() {
-                    let entered = sqlx::query(
-                        "INSERT INTO credentials (id, offer_id, configuration, holder_jwk, status_list, status_idx, status, issued_at, expires_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8) ON CONFLICT (status_list, status_idx) DO NOTHING",
-                    )
-                    .bind(&c.id)
-                    .bind(&c.offer_id)
-                    .bind(&c.configuration)
-                    .bind(&c.holder_jwk)
-                    .bind(c.status_list)
-                    .bind(c.status_idx)
-                    .bind(c.issued_at)
-                    .bind(c.expires_at)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
+                    let entered = sqlx::query(INSERT_CREDENTIAL)
+                        .bind(&c.id)
+                        .bind(&c.offer_id)
+                        .bind(&c.configuration)
+                        .bind(&c.holder_jwk)
+                        .bind(c.status_list)
+                        .bind(c.status_idx)
+                        .bind(c.issued_at)
+                        .bind(c.expires_at)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
                     if entered != 1 {
                         taken.push(i);
                     }
@@ -935,14 +1016,11 @@ impl Store {
                         let first = append_tlog!(tx, log.entries, at);
                         for (i, digest) in log.jwt_digests.iter().enumerate() {
                             let Some(digest) = digest else { continue };
-                            sqlx::query(
-                                "INSERT INTO tlog_issued (jwt_digest, idx) VALUES ($1, $2) \
-                                 ON CONFLICT (jwt_digest) DO NOTHING",
-                            )
-                            .bind(digest)
-                            .bind(first + i as i64)
-                            .execute(&mut *tx)
-                            .await?;
+                            sqlx::query(INSERT_TLOG_ISSUED)
+                                .bind(digest)
+                                .bind(first + i as i64)
+                                .execute(&mut *tx)
+                                .await?;
                         }
                     }
                     tx.commit().await?;
@@ -1245,6 +1323,90 @@ pub(crate) mod tests {
         assert_eq!(a.requires_approval, 1);
         let read = store.achievement("a2").await.unwrap();
         assert_eq!(format!("{:?}", Some(a)), format!("{read:?}"));
+    }
+
+    /// The issuance flow's queries run on SQLite's direct connections (`kit::sqlite`) when
+    /// the store is a SQLite file, and on sqlx otherwise.
+    #[tokio::test]
+    async fn sqlite_files_use_the_direct_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = test_store(dir.path()).await;
+        let on_sqlite = matches!(store.db, Db::Sqlite(_));
+        assert_eq!(store.direct().is_some(), on_sqlite);
+        if let Some(direct) = store.direct() {
+            offer(&store).await;
+            let before = direct.writer.stats();
+            assert!(
+                store
+                    .redeem_offer("o1", "th", 500, 100, 5, None)
+                    .await
+                    .unwrap()
+            );
+            let (groups, jobs) = direct.writer.stats();
+            assert_eq!((groups - before.0, jobs - before.1), (1, 1));
+        }
+        store.db.close().await;
+    }
+
+    /// Two (and twenty) concurrent redemptions of one code: exactly one wins, on either
+    /// backend; on SQLite they queue on the writer thread, several in one transaction.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_redemptions_of_one_code_have_one_winner() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = test_store(dir.path()).await;
+        let offer = offer(&store).await;
+        let tries: Vec<_> = (0..20)
+            .map(|i| {
+                let (store, offer) = (store.clone(), offer.clone());
+                tokio::spawn(async move {
+                    store
+                        .redeem_offer(&offer, &format!("token-{i}"), 500, 100, 5, None)
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut winners = 0;
+        for t in tries {
+            winners += usize::from(t.await.unwrap());
+        }
+        assert_eq!(winners, 1);
+        let redeemed = store.offer(&offer).await.unwrap().unwrap();
+        let token = redeemed.token_hash.expect("the winner's token");
+        assert!(store.credential_context(&token).await.unwrap().is_some());
+        store.db.close().await;
+    }
+
+    /// A replayed c_nonce, sent by concurrent requests for different configurations (so
+    /// only the nonce can stop them): exactly one issuance, the others refused with
+    /// `NonceUsed` and nothing of theirs written.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_nonce_replayed_concurrently_issues_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = test_store(dir.path()).await;
+        let offer = offer(&store).await;
+        let tries: Vec<_> = (0..12_i64)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let configuration = format!("conf-{i}");
+                    let rows = [row(&format!("c{i}"), &configuration, 100 + i)];
+                    issue(&store, "replayed", &configuration, &rows).await
+                })
+            })
+            .collect();
+        let mut issued = 0;
+        for t in tries {
+            match t.await.unwrap() {
+                Ok(()) => issued += 1,
+                Err(why) => assert_eq!(why, ClaimRefused::NonceUsed),
+            }
+        }
+        assert_eq!(issued, 1);
+        assert_eq!(store.credentials_of_offer(&offer).await.unwrap().len(), 1);
+        assert_eq!(store.audit_log(20).await.unwrap().len(), 1);
+        assert_eq!(store.tlog_size().await.unwrap(), 1);
+        store.db.close().await;
     }
 
     #[tokio::test]

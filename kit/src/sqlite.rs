@@ -1,0 +1,856 @@
+//! SQLite without sqlx's hand-offs (issue 18): sqlx runs every SQLite statement on the
+//! connection's worker thread, a hand-off and a wake-up each way per statement, and on the
+//! issuer that was a fifth of the CPU a flow. Here, on rusqlite (the same libsqlite3 as
+//! sqlx, the same database file and pragmas, sqlx still runs the migrations):
+//!
+//! - [`Writer`]: one dedicated OS thread owns the one writing connection and takes write
+//!   jobs from a channel. It drains what is queued ([`GROUP_MAX`] at most), opens one
+//!   `BEGIN IMMEDIATE`, runs each job inside its own `SAVEPOINT` (a job that fails rolls
+//!   back only itself and gets its own error), commits once, and only then answers each
+//!   job through its oneshot channel. One hand-off each way per request's writes, however
+//!   many statements they are, and one commit for every request queued meanwhile.
+//! - [`Readers`]: reads run on the calling thread, on a connection taken from a small
+//!   stack of idle ones: no hand-off at all. A read is a few indexed rows in WAL mode,
+//!   which never waits for the writer, so it is over in microseconds.
+//!
+//! Statements are prepared once per connection (`prepare_cached`). Placeholders are
+//! written `$1`, `$2` … as for sqlx (one body per query); [`numbered`] turns them into
+//! SQLite's `?1`, `?2` … (a `$1` is a *named* parameter to SQLite, numbered by where it
+//! first appears, not by its digits).
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+pub use rusqlite;
+use rusqlite::Connection;
+
+/// Jobs committed together at most: a bound on the work one failed commit undoes and on
+/// how long the first job of a group waits for the last one.
+pub const GROUP_MAX: usize = 64;
+
+/// Idle reading connections kept; more are opened while more threads read at once, and
+/// closed when they come back to a full stack.
+const IDLE_READERS: usize = 8;
+
+/// Statements kept prepared per connection.
+const STATEMENT_CACHE: usize = 64;
+
+/// How long a statement waits for SQLite's write lock (held by sqlx's writer connection,
+/// for the writes not moved here) before failing with `SQLITE_BUSY`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a write job or a read was not done (the job's own errors are its own type).
+#[derive(Debug, thiserror::Error)]
+pub enum WriterError {
+    #[error("cannot open the SQLite file {path}: {source}")]
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the SQLite writer is stopped: the job was not run")]
+    Stopped,
+    #[error("the SQLite writer stopped before answering: the job's writes were not committed")]
+    Lost,
+    #[error("BEGIN IMMEDIATE of the job's group failed: {0}")]
+    Begin(#[source] rusqlite::Error),
+    #[error("SAVEPOINT of the job failed: {0}")]
+    Savepoint(#[source] rusqlite::Error),
+    #[error("COMMIT of the job's group failed, nothing of the group was written: {0}")]
+    Commit(#[source] rusqlite::Error),
+    #[error(
+        "SQLite rolled the job's group back after another job's error, nothing of the group was written: {0}"
+    )]
+    GroupAborted(String),
+    #[error("the write job panicked: {0}; its writes were rolled back")]
+    Panicked(String),
+}
+
+/// `$1`, `$2` … in `sql` as SQLite's numbered `?1`, `?2` … (outside quoted strings).
+pub fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut quoted = false;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                out.push(c);
+            }
+            '$' if !quoted && chars.peek().is_some_and(char::is_ascii_digit) => out.push('?'),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Opens a connection to `path` with the pragmas of [`crate::db::Db::connect`]: WAL,
+/// `synchronous=NORMAL`, foreign keys, a busy timeout, no automatic checkpoint (the sqlx
+/// pool's checkpointer does it), and temporary files (savepoints' journals) in memory.
+fn open(path: &Path) -> Result<Connection, WriterError> {
+    let fail = |source| WriterError::Open {
+        path: path.display().to_string(),
+        source,
+    };
+    let conn = Connection::open(path).map_err(fail)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(fail)?;
+    // `temp_store = MEMORY`: the writer's savepoints keep, for each job, the pages it
+    // changes that the group's earlier jobs changed already (to roll it back alone); in a
+    // group of 16 requests that passes SQLite's 64 KiB spill threshold and went to a temp
+    // file, two `pwrite64` a page (68 a flow against 52 on sqlx, measured). In memory it
+    // is a copy.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+         PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY;",
+    )
+    .map_err(fail)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
+/// One write job as the writer thread sees it.
+trait Job: Send {
+    /// Runs the work on the connection, inside the job's savepoint: true to keep its
+    /// writes, false to roll them back (the work failed; its error is kept for the answer).
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Answers the waiter, once: the work's own result, or `failure` when the group's
+    /// transaction did not commit (or the work could not run).
+    fn answer(self: Box<Self>, failure: Option<WriterError>);
+}
+
+/// A job whose work gives `Result<T, E>`, answered through `reply`.
+struct Typed<T, E, F> {
+    work: Option<F>,
+    result: Option<Result<T, E>>,
+    reply: tokio::sync::oneshot::Sender<Result<T, E>>,
+}
+
+impl<T, E, F> Job for Typed<T, E, F>
+where
+    T: Send,
+    E: From<WriterError> + Send,
+    F: FnOnce(&Connection) -> Result<T, E> + Send,
+{
+    fn run(&mut self, conn: &Connection) -> bool {
+        let Some(work) = self.work.take() else {
+            return false;
+        };
+        let result = work(conn);
+        let keep = result.is_ok();
+        self.result = Some(result);
+        keep
+    }
+
+    fn answer(self: Box<Self>, failure: Option<WriterError>) {
+        let answer = match (failure, self.result) {
+            (Some(failure), _) => Err(E::from(failure)),
+            (None, Some(result)) => result,
+            // Not run and no failure named: cannot happen, but never answer nothing.
+            (None, None) => Err(E::from(WriterError::Lost)),
+        };
+        // The waiter may have gone (its request was cancelled): nothing to tell.
+        let _ = self.reply.send(answer);
+    }
+}
+
+enum Message {
+    Job(Box<dyn Job>),
+    /// Stop after the jobs queued before this message.
+    Stop,
+    /// Test only: panic in the writer loop after running the jobs drained with this one,
+    /// before their commit (a crash in the middle of a group).
+    #[cfg(test)]
+    Crash,
+}
+
+/// The one writing connection's thread (see the module). Cheap to clone; the thread stops
+/// once every clone is dropped or [`Writer::stop`] is called, after the jobs queued before.
+#[derive(Clone, Debug)]
+pub struct Writer {
+    jobs: mpsc::Sender<Message>,
+    thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
+    stats: Arc<Stats>,
+}
+
+/// What the writer thread counts.
+#[derive(Debug, Default)]
+struct Stats {
+    groups: AtomicU64,
+    jobs: AtomicU64,
+}
+
+impl Writer {
+    /// Opens the writing connection to the database file `path` (which sqlx created and
+    /// migrated) and starts its thread.
+    pub fn open(path: &Path) -> Result<Writer, WriterError> {
+        let conn = open(path)?;
+        let (jobs, queue) = mpsc::channel();
+        let stats = Arc::new(Stats::default());
+        let thread = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn({
+                let stats = stats.clone();
+                move || writer_loop(&conn, &queue, &stats)
+            })
+            .map_err(|e| WriterError::Panicked(format!("cannot start the writer thread: {e}")))?;
+        Ok(Writer {
+            jobs,
+            thread: Arc::new(Mutex::new(Some(thread))),
+            stats,
+        })
+    }
+
+    /// Groups committed (or tried) and jobs run so far: the jobs per commit.
+    pub fn stats(&self) -> (u64, u64) {
+        (
+            self.stats.groups.load(Ordering::Relaxed),
+            self.stats.jobs.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Runs `work` on the writer thread inside the next group's transaction, and answers
+    /// once that transaction committed. An `Err` from `work` rolls back only `work`'s
+    /// writes and is answered as it is; a failure of the group (`BEGIN`, `COMMIT`, a
+    /// stopped writer) is answered as `E::from(WriterError)`, nothing of `work` written.
+    pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<WriterError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+    {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = Box::new(Typed {
+            work: Some(work),
+            result: None,
+            reply,
+        });
+        if let Err(mpsc::SendError(Message::Job(job))) = self.jobs.send(Message::Job(job)) {
+            job.answer(Some(WriterError::Stopped));
+        }
+        match answer.await {
+            Ok(answer) => answer,
+            // The job was dropped unanswered: the thread died (or stopped) with it queued.
+            Err(_) => Err(E::from(WriterError::Lost)),
+        }
+    }
+
+    /// Stops the thread after the jobs queued before, and waits for it; jobs sent later
+    /// are answered [`WriterError::Stopped`] or [`WriterError::Lost`].
+    pub fn stop(&self) {
+        let _ = self.jobs.send(Message::Stop);
+        let thread = match self.thread.lock() {
+            Ok(mut thread) => thread.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
+    }
+
+    #[cfg(test)]
+    fn crash(&self) {
+        let _ = self.jobs.send(Message::Crash);
+    }
+}
+
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
+fn writer_loop(conn: &Connection, queue: &mpsc::Receiver<Message>, stats: &Stats) {
+    let mut stopping = false;
+    while !stopping {
+        let Ok(first) = queue.recv() else {
+            return; // every sender dropped, the queue empty
+        };
+        let mut group: Vec<Box<dyn Job>> = Vec::new();
+        #[cfg(test)]
+        let mut crash = false;
+        #[cfg(not(test))]
+        let crash = false;
+        let mut next = Some(first);
+        while let Some(message) = next {
+            match message {
+                Message::Job(job) => group.push(job),
+                Message::Stop => stopping = true,
+                #[cfg(test)]
+                Message::Crash => crash = true,
+            }
+            // After a stop, drain what is queued still: whoever sent it sent it before
+            // the thread stopped, and gets its answer.
+            next = if group.len() < GROUP_MAX && !crash {
+                queue.try_recv().ok()
+            } else {
+                None
+            };
+        }
+        stats.groups.fetch_add(1, Ordering::Relaxed);
+        stats.jobs.fetch_add(group.len() as u64, Ordering::Relaxed);
+        // `RUST_LOG=kit::sqlite=debug`: the size of each group (the jobs per commit).
+        tracing::debug!(jobs = group.len(), "SQLite writer group");
+        commit_group(conn, group, crash);
+    }
+}
+
+/// One group: `BEGIN IMMEDIATE`, each job in its savepoint, `COMMIT`, then the answers.
+fn commit_group(conn: &Connection, group: Vec<Box<dyn Job>>, crash: bool) {
+    if group.is_empty() {
+        return;
+    }
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let text = e.to_string();
+        let mut group = group.into_iter();
+        if let Some(first) = group.next() {
+            first.answer(Some(WriterError::Begin(e)));
+        }
+        for job in group {
+            job.answer(Some(WriterError::GroupAborted(format!(
+                "BEGIN failed: {text}"
+            ))));
+        }
+        return;
+    }
+    // Jobs run, with what each answers if the commit succeeds: `None` its own result.
+    let mut ran: Vec<(Box<dyn Job>, Option<WriterError>)> = Vec::with_capacity(group.len());
+    for mut job in group {
+        if conn.is_autocommit() {
+            // SQLite ended the transaction itself (an I/O error, a full disk): the earlier
+            // jobs' writes are gone, start again for this one and the rest.
+            let why = "SQLite ended the transaction after an error".to_owned();
+            for (done, _) in ran.drain(..) {
+                done.answer(Some(WriterError::GroupAborted(why.clone())));
+            }
+            if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+                job.answer(Some(WriterError::Begin(e)));
+                continue;
+            }
+        }
+        if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+            job.answer(Some(WriterError::Savepoint(e)));
+            continue;
+        }
+        let outcome = catch_unwind(AssertUnwindSafe(|| job.run(conn)));
+        let failure = match outcome {
+            Ok(true) => None,
+            Ok(false) => {
+                rollback_to_savepoint(conn);
+                None
+            }
+            Err(panic) => {
+                rollback_to_savepoint(conn);
+                Some(WriterError::Panicked(panic_text(panic.as_ref())))
+            }
+        };
+        ran.push((job, failure));
+    }
+    if crash {
+        // The connection is dropped with the transaction open (SQLite rolls it back);
+        // `ran`'s jobs are dropped unanswered and their waiters see `Lost`.
+        panic!("the SQLite writer crashes in the middle of a group (test)");
+    }
+    if conn.is_autocommit() {
+        let why = "SQLite ended the transaction after an error".to_owned();
+        for (job, _) in ran {
+            job.answer(Some(WriterError::GroupAborted(why.clone())));
+        }
+        return;
+    }
+    match conn.execute_batch("COMMIT") {
+        Ok(()) => {
+            for (job, failure) in ran {
+                job.answer(failure);
+            }
+        }
+        Err(e) => {
+            let text = e.to_string();
+            let _ = conn.execute_batch("ROLLBACK");
+            let mut ran = ran.into_iter();
+            if let Some((first, _)) = ran.next() {
+                first.answer(Some(WriterError::Commit(e)));
+            }
+            for (job, _) in ran {
+                job.answer(Some(WriterError::GroupAborted(format!(
+                    "COMMIT failed: {text}"
+                ))));
+            }
+        }
+    }
+}
+
+/// Undoes the job's writes and leaves its savepoint; the group's transaction goes on (if
+/// SQLite ended it already, the caller sees `is_autocommit`).
+fn rollback_to_savepoint(conn: &Connection) {
+    let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+}
+
+/// Reading connections to one database file, used on the calling thread (see the module).
+#[derive(Debug)]
+pub struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    pub fn new(path: &Path) -> Readers {
+        Readers {
+            path: path.to_owned(),
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `work` on an idle connection (opened if none is idle), on this thread.
+    /// `work` must only read: it runs outside any transaction but its statements'.
+    pub fn read<T, E>(&self, work: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<WriterError>,
+    {
+        let taken = match self.idle.lock() {
+            Ok(mut idle) => idle.pop(),
+            Err(poisoned) => poisoned.into_inner().pop(),
+        };
+        let conn = match taken {
+            Some(conn) => conn,
+            None => open(&self.path)?,
+        };
+        let result = work(&conn);
+        // A connection left inside a transaction (a `work` that began one) is closed,
+        // not reused.
+        if conn.is_autocommit() {
+            let mut idle = match self.idle.lock() {
+                Ok(idle) => idle,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            if idle.len() < IDLE_READERS {
+                idle.push(conn);
+            }
+        }
+        result
+    }
+}
+
+/// A SQLite database's direct connections: the writer thread and the readers.
+#[derive(Clone, Debug)]
+pub struct Direct {
+    pub writer: Writer,
+    pub readers: Arc<Readers>,
+}
+
+impl Direct {
+    /// Opens both on the database file `path` (created and migrated already).
+    pub fn open(path: &Path) -> Result<Direct, WriterError> {
+        Ok(Direct {
+            writer: Writer::open(path)?,
+            readers: Arc::new(Readers::new(path)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    enum TestError {
+        #[error(transparent)]
+        Writer(#[from] WriterError),
+        #[error(transparent)]
+        Sqlite(#[from] rusqlite::Error),
+        #[error("refused: {0}")]
+        Refused(&'static str),
+    }
+
+    fn database() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let conn = open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE codes (code TEXT PRIMARY KEY, used_by TEXT); \
+             CREATE TABLE rows (id INTEGER PRIMARY KEY, job INTEGER NOT NULL, part INTEGER NOT NULL); \
+             INSERT INTO codes (code) VALUES ('c1');",
+        )
+        .unwrap();
+        (dir, path)
+    }
+
+    fn count(path: &Path, sql: &str) -> i64 {
+        open(path)
+            .unwrap()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// Two rows per job, so a half-written job shows.
+    fn insert_two(job: i64) -> impl FnOnce(&Connection) -> Result<i64, TestError> + Send {
+        move |conn| {
+            let mut insert =
+                conn.prepare_cached(&numbered("INSERT INTO rows (job, part) VALUES ($1, $2)"))?;
+            insert.execute((job, 1))?;
+            insert.execute((job, 2))?;
+            Ok(job)
+        }
+    }
+
+    #[test]
+    fn numbered_placeholders_outside_strings() {
+        assert_eq!(
+            numbered("UPDATE t SET a = $2, b = '$1' WHERE id = $1 AND c = $10"),
+            "UPDATE t SET a = ?2, b = '$1' WHERE id = ?1 AND c = ?10"
+        );
+        assert_eq!(numbered("SELECT $x"), "SELECT $x");
+    }
+
+    /// A `$n` is bound by its number once numbered (SQLite alone numbers `$2 … $1` by
+    /// where each first appears).
+    #[test]
+    fn numbered_parameters_bind_by_their_digits() {
+        let conn = Connection::open_in_memory().unwrap();
+        let got: (i64, i64) = conn
+            .query_row(&numbered("SELECT $2, $1"), (1, 2), |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(got, (2, 1));
+    }
+
+    /// N jobs sent at once are committed in fewer groups than jobs, each answered with its
+    /// own result, all written.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_jobs_commit_together_and_each_gets_its_answer() {
+        let (_dir, path) = database();
+        let writer = Writer::open(&path).unwrap();
+        // Hold the writer on a first job so the next 200 queue behind it.
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let blocker = {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                writer
+                    .write(move |_conn| {
+                        let _ = wait.recv_timeout(Duration::from_secs(10));
+                        Ok::<_, TestError>(())
+                    })
+                    .await
+            })
+        };
+        let jobs: Vec<_> = (0..200)
+            .map(|job| {
+                let writer = writer.clone();
+                tokio::spawn(async move { writer.write(insert_two(job)).await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        go.send(()).unwrap();
+        blocker.await.unwrap().unwrap();
+        for (i, job) in jobs.into_iter().enumerate() {
+            assert_eq!(job.await.unwrap().unwrap(), i as i64);
+        }
+        assert_eq!(count(&path, "SELECT count(*) FROM rows"), 400);
+        // The blocker alone, then the 200 queued behind it in groups of GROUP_MAX.
+        let (groups, jobs) = writer.stats();
+        assert_eq!(jobs, 201);
+        assert!(
+            groups <= 1 + 200_u64.div_ceil(GROUP_MAX as u64) + 1,
+            "{groups} commits for 201 jobs"
+        );
+        writer.stop();
+    }
+
+    /// Group commit: jobs queued together are one transaction. Observed from inside: a job
+    /// sees the uncommitted rows of the jobs before it in its group.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queued_jobs_share_one_transaction() {
+        let (_dir, path) = database();
+        let writer = Writer::open(&path).unwrap();
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let blocker = {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                writer
+                    .write(move |_conn| {
+                        let _ = wait.recv_timeout(Duration::from_secs(10));
+                        Ok::<_, TestError>(())
+                    })
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let first = {
+            let writer = writer.clone();
+            tokio::spawn(async move { writer.write(insert_two(1)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let outside = path.clone();
+        let second = {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                writer
+                    .write(move |conn| {
+                        let inside: i64 =
+                            conn.query_row("SELECT count(*) FROM rows", [], |r| r.get(0))?;
+                        let committed = count(&outside, "SELECT count(*) FROM rows");
+                        Ok::<_, TestError>((inside, committed))
+                    })
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        go.send(()).unwrap();
+        blocker.await.unwrap().unwrap();
+        first.await.unwrap().unwrap();
+        let (inside, committed) = second.await.unwrap().unwrap();
+        assert_eq!(
+            (inside, committed),
+            (2, 0),
+            "the second job sees the first's rows, not yet committed"
+        );
+        assert_eq!(count(&path, "SELECT count(*) FROM rows"), 2);
+        writer.stop();
+    }
+
+    /// One failing job among many (an SQL error, a refusal, a panic) rolls back only its
+    /// own writes and gets its own error; the others of its group are committed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_job_rolls_back_only_itself() {
+        let (_dir, path) = database();
+        let writer = Writer::open(&path).unwrap();
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let blocker = {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                writer
+                    .write(move |_conn| {
+                        let _ = wait.recv_timeout(Duration::from_secs(10));
+                        Ok::<_, TestError>(())
+                    })
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut jobs = Vec::new();
+        for job in 0..30_i64 {
+            let writer = writer.clone();
+            jobs.push(tokio::spawn(async move {
+                writer
+                    .write(move |conn| {
+                        insert_two(job)(conn)?;
+                        match job % 10 {
+                            // An SQL error after the job's first writes.
+                            3 => {
+                                conn.execute("INSERT INTO no_such_table VALUES (1)", [])?;
+                            }
+                            // The job's own refusal.
+                            5 => return Err(TestError::Refused("five")),
+                            7 => panic!("job {job} panics"),
+                            _ => {}
+                        }
+                        Ok(job)
+                    })
+                    .await
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        go.send(()).unwrap();
+        blocker.await.unwrap().unwrap();
+        for (job, handle) in jobs.into_iter().enumerate() {
+            let got = handle.await.unwrap();
+            match job % 10 {
+                3 => assert!(
+                    matches!(&got, Err(TestError::Sqlite(e)) if e.to_string().contains("no such table")),
+                    "{got:?}"
+                ),
+                5 => assert!(matches!(got, Err(TestError::Refused("five"))), "{got:?}"),
+                7 => assert!(
+                    matches!(&got, Err(TestError::Writer(WriterError::Panicked(m))) if m.contains("panics")),
+                    "{got:?}"
+                ),
+                _ => assert_eq!(got.unwrap(), job as i64),
+            }
+        }
+        // 21 jobs kept, two rows each; none of the 9 failed jobs' rows.
+        assert_eq!(count(&path, "SELECT count(*) FROM rows"), 42);
+        assert_eq!(
+            count(
+                &path,
+                "SELECT count(*) FROM rows WHERE job % 10 IN (3, 5, 7)"
+            ),
+            0
+        );
+        // The writer goes on after a panic.
+        assert_eq!(writer.write(insert_two(99)).await.unwrap(), 99);
+        writer.stop();
+    }
+
+    /// A crash in the middle of a group (the writer thread dies before the commit): every
+    /// waiter of the group and every job queued behind it gets an error, nothing of the
+    /// group is written, and later jobs are refused.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_crash_mid_group_answers_every_waiter_and_writes_nothing() {
+        let (_dir, path) = database();
+        let writer = Writer::open(&path).unwrap();
+        assert_eq!(writer.write(insert_two(0)).await.unwrap(), 0);
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let blocker = {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                writer
+                    .write(move |_conn| {
+                        let _ = wait.recv_timeout(Duration::from_secs(10));
+                        Ok::<_, TestError>(())
+                    })
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut group = Vec::new();
+        for job in 1..=10 {
+            let writer = writer.clone();
+            group.push(tokio::spawn(
+                async move { writer.write(insert_two(job)).await },
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        writer.crash();
+        // Queued behind the crash: in the channel, never run.
+        let mut behind = Vec::new();
+        for job in 11..=20 {
+            let writer = writer.clone();
+            behind.push(tokio::spawn(
+                async move { writer.write(insert_two(job)).await },
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        go.send(()).unwrap();
+        blocker.await.unwrap().unwrap();
+        for handle in group.into_iter().chain(behind) {
+            let got = handle.await.unwrap();
+            assert!(
+                matches!(
+                    got,
+                    Err(TestError::Writer(WriterError::Lost | WriterError::Stopped))
+                ),
+                "{got:?}"
+            );
+        }
+        assert_eq!(count(&path, "SELECT count(*) FROM rows"), 2, "job 0 only");
+        let later = writer.write(insert_two(30)).await;
+        assert!(
+            matches!(later, Err(TestError::Writer(WriterError::Stopped))),
+            "{later:?}"
+        );
+    }
+
+    /// Stopping drains the queue: the jobs sent before the stop are run and answered.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stop_drains_the_queue() {
+        let (_dir, path) = database();
+        let writer = Writer::open(&path).unwrap();
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let blocker = {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                writer
+                    .write(move |_conn| {
+                        let _ = wait.recv_timeout(Duration::from_secs(10));
+                        Ok::<_, TestError>(())
+                    })
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut jobs = Vec::new();
+        for job in 0..100 {
+            let writer = writer.clone();
+            jobs.push(tokio::spawn(
+                async move { writer.write(insert_two(job)).await },
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let stopper = {
+            let writer = writer.clone();
+            tokio::task::spawn_blocking(move || writer.stop())
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        go.send(()).unwrap();
+        stopper.await.unwrap();
+        blocker.await.unwrap().unwrap();
+        for (job, handle) in jobs.into_iter().enumerate() {
+            assert_eq!(handle.await.unwrap().unwrap(), job as i64);
+        }
+        assert_eq!(count(&path, "SELECT count(*) FROM rows"), 200);
+        let later = writer.write(insert_two(300)).await;
+        assert!(
+            matches!(later, Err(TestError::Writer(WriterError::Stopped))),
+            "{later:?}"
+        );
+    }
+
+    /// Single use holds through the writer: of many concurrent claims of one code by a
+    /// conditional update, exactly one wins, in one group or across groups.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_claims_of_one_code_have_one_winner() {
+        let (_dir, path) = database();
+        let writer = Writer::open(&path).unwrap();
+        let claims: Vec<_> = (0..50)
+            .map(|who| {
+                let writer = writer.clone();
+                tokio::spawn(async move {
+                    writer
+                        .write(move |conn| {
+                            let n = conn
+                                .prepare_cached(&numbered(
+                                    "UPDATE codes SET used_by = $2 WHERE code = $1 AND used_by IS NULL",
+                                ))?
+                                .execute(("c1", format!("w{who}")))?;
+                            Ok::<_, TestError>(n == 1)
+                        })
+                        .await
+                })
+            })
+            .collect();
+        let mut winners = 0;
+        for claim in claims {
+            if claim.await.unwrap().unwrap() {
+                winners += 1;
+            }
+        }
+        assert_eq!(winners, 1);
+        assert_eq!(
+            count(
+                &path,
+                "SELECT count(*) FROM codes WHERE used_by IS NOT NULL"
+            ),
+            1
+        );
+        writer.stop();
+    }
+
+    /// Readers see what the writer committed, on the calling thread, and reuse their
+    /// connections.
+    #[tokio::test]
+    async fn readers_read_committed_rows() {
+        let (_dir, path) = database();
+        let direct = Direct::open(&path).unwrap();
+        direct.writer.write(insert_two(5)).await.unwrap();
+        for _ in 0..3 {
+            let n: i64 = direct
+                .readers
+                .read(|conn| {
+                    Ok::<_, TestError>(
+                        conn.prepare_cached("SELECT count(*) FROM rows")?
+                            .query_row([], |r| r.get(0))?,
+                    )
+                })
+                .unwrap();
+            assert_eq!(n, 2);
+        }
+        assert_eq!(direct.readers.idle.lock().unwrap().len(), 1);
+        direct.writer.stop();
+    }
+}
