@@ -100,6 +100,45 @@ macro_rules! with_db_write {
     };
 }
 
+/// A write transaction on a [`with_db_write!`] pool: on SQLite `BEGIN IMMEDIATE`, which
+/// takes the database's write lock at once (waiting in the busy handler if another
+/// connection holds it) instead of at the transaction's first write. A deferred `BEGIN`
+/// that reads and then writes fails at once with `SQLITE_BUSY` (`BUSY_SNAPSHOT`, no busy
+/// handler) when another connection committed in between, and the issuer has two writers
+/// to its file: this pool and the writer thread of [`crate::sqlite`]. On PostgreSQL, `BEGIN`.
+pub trait BeginWrite {
+    /// The database the transaction runs on.
+    type Database: sqlx::Database;
+    /// Takes a connection and begins the write transaction.
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<
+        Output = Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>,
+    > + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Database = sqlx::Sqlite;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<
+        Output = Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>,
+    > + Send {
+        self.begin_with("BEGIN IMMEDIATE")
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Database = sqlx::Postgres;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<
+        Output = Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>,
+    > + Send {
+        self.begin()
+    }
+}
+
 /// The level of sqlx's event per connection acquired, which the pools' metrics count
 /// ([`crate::metrics::pool`]); `TRACE`, so only `RUST_LOG=trace` shows it in the logs.
 const ACQUIRE_EVENTS: log::LevelFilter = log::LevelFilter::Trace;
@@ -418,7 +457,7 @@ impl Db {
         changes: &[(&str, Option<&str>, &str)],
     ) -> Result<bool, sqlx::Error> {
         with_db_write!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let mut written = true;
             for (name, expected, value) in changes {
                 let n = match expected {
@@ -591,6 +630,75 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(one, 1);
+    }
+
+    /// The sqlx writer pool and the writer thread ([`crate::sqlite`]) write to one file side
+    /// by side: transactions that read and then write on the pool ([`super::BeginWrite`],
+    /// `BEGIN IMMEDIATE`) all commit while the thread commits groups of its own, none failing
+    /// with `SQLITE_BUSY`; every increment of both is counted once.
+    #[tokio::test]
+    async fn the_pool_and_the_writer_thread_write_one_file_side_by_side() {
+        use super::BeginWrite;
+        let dir = tempfile::tempdir().unwrap();
+        static NONE: sqlx::migrate::Migrator = sqlx::migrate::Migrator::DEFAULT;
+        let migrations = super::Migrations {
+            sqlite: &NONE,
+            postgres: &NONE,
+        };
+        let url = format!("sqlite://{}/w.db", dir.path().display());
+        let super::Db::Sqlite(db) = super::Db::connect(&url, &migrations, None).await.unwrap()
+        else {
+            panic!("a sqlite: URL opens SQLite");
+        };
+        sqlx::query("CREATE TABLE c (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
+            .execute(&db.writer)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO c (id, n) VALUES (1, 0), (2, 0)")
+            .execute(&db.writer)
+            .await
+            .unwrap();
+        let direct = crate::sqlite::Direct::open(&dir.path().join("w.db")).unwrap();
+        const ROUNDS: i64 = 200;
+        let pool = db.writer.clone();
+        let via_pool = tokio::spawn(async move {
+            for _ in 0..ROUNDS {
+                // Read, then write from what was read: the pattern a deferred BEGIN fails.
+                let mut tx = pool.begin_write().await.expect("BEGIN IMMEDIATE");
+                let n: i64 = sqlx::query_scalar("SELECT n FROM c WHERE id = 1")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .expect("read in the transaction");
+                tokio::task::yield_now().await;
+                sqlx::query("UPDATE c SET n = $1 WHERE id = 1")
+                    .bind(n + 1)
+                    .execute(&mut *tx)
+                    .await
+                    .expect("write after the read");
+                tx.commit().await.expect("commit");
+            }
+        });
+        let writer = direct.writer.clone();
+        let via_thread = tokio::spawn(async move {
+            for _ in 0..ROUNDS {
+                writer
+                    .write(|conn| {
+                        conn.execute("UPDATE c SET n = n + 1 WHERE id = 2", [])
+                            .map(|_| ())
+                            .map_err(crate::sqlite::WriterError::from)
+                    })
+                    .await
+                    .expect("the thread's write");
+            }
+        });
+        via_pool.await.unwrap();
+        via_thread.await.unwrap();
+        let counts: Vec<i64> = sqlx::query_scalar("SELECT n FROM c ORDER BY id")
+            .fetch_all(&db.writer)
+            .await
+            .unwrap();
+        assert_eq!(counts, vec![ROUNDS, ROUNDS]);
+        direct.writer.stop();
     }
 
     /// A PostgreSQL connection is pinged only after it sat idle: under load no ping (one

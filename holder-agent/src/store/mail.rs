@@ -58,7 +58,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let now = mail.created_at;
         with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             if let Some(t) = token {
                 sqlx::query(
                     "UPDATE account_tokens SET used_at = $3 WHERE account_id = $1 AND purpose = $2 AND used_at IS NULL",

@@ -55,7 +55,7 @@ impl Store {
     /// line of its history: true the first time, false after (nothing written).
     pub async fn invitation_opened(&self, id: &str, now: i64) -> Result<bool, StoreError> {
         Ok(with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             let first = sqlx::query(
                 "UPDATE registrations SET invitation_opened_at = $2 \
                  WHERE id = $1 AND invitation_opened_at IS NULL",
@@ -98,7 +98,7 @@ impl Store {
         reason: &str,
     ) -> Result<Bounced, StoreError> {
         Ok(with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             let marked: Option<(String, String, String)> = sqlx::query_as(
                 "UPDATE outbox SET bounced_at = $2, last_error = $3, \
                  next_attempt_at = CASE WHEN sent_at IS NULL THEN $4 ELSE next_attempt_at END, \

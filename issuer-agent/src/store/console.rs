@@ -122,7 +122,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
         Ok(with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             let inserted = sqlx::query(
                 "INSERT INTO operators (id, email, email_key, display_name, role, password_hash, created_at, disabled_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (email_key) DO NOTHING",

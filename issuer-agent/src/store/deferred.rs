@@ -41,7 +41,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
         Ok(with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             let decided = sqlx::query(
                 "UPDATE offers SET decision = $2, decided_at = $3 WHERE id = $1 AND decision IS NULL",
             )

@@ -150,7 +150,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<Option<i64>, StoreError> {
         Ok(with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             let run: Option<i64> = match claim {
                 Claim::Confirm {
                     operator_id,
@@ -204,7 +204,7 @@ impl Store {
         now: i64,
     ) -> Result<bool, StoreError> {
         Ok(with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             let current = sqlx::query(
                 "UPDATE import_jobs SET done = $3, heartbeat_at = $4 \
                  WHERE id = $1 AND runs = $2 AND state = 'running'",

@@ -486,7 +486,7 @@ impl Store {
         audit: Option<&AuditEntry>,
     ) -> Result<(), StoreError> {
         with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             sqlx::query(
                 "INSERT INTO achievements (id, name, description, criteria, image_url, valid_days, created_at, \
                  criteria_url, achievement_type, tags, alignments, image_digest, retired_at, updated_at, requires_approval, \
@@ -539,7 +539,7 @@ impl Store {
         audit: Option<&AuditEntry>,
     ) -> Result<bool, StoreError> {
         Ok(with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             let found = sqlx::query(
                 "UPDATE achievements SET name = $2, description = $3, criteria = $4, image_url = $5, \
                  valid_days = $6, criteria_url = $7, achievement_type = $8, tags = $9, alignments = $10, \
@@ -665,7 +665,7 @@ impl Store {
             digest_sri,
         } = *image;
         Ok(with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             let found = sqlx::query(
                 "UPDATE achievements SET image_url = $2, image_digest = $3, updated_at = $4 WHERE id = $1",
             )
@@ -925,7 +925,7 @@ impl Store {
             return direct::issue_credentials(direct, issuance).await;
         }
         Ok(with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             let mut refused = None;
             match claim {
                 Spend::Request(IssuanceClaim {
@@ -1077,7 +1077,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<Vec<String>, StoreError> {
         Ok(with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             let mut ids: Vec<String> = sqlx::query_scalar(
                 "UPDATE credentials SET status = $2 \
                  WHERE offer_id = (SELECT offer_id FROM credentials WHERE id = $1) RETURNING id",

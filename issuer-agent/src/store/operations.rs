@@ -247,7 +247,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<Requeue, StoreError> {
         Ok(with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             let requeued: Option<(String,)> = sqlx::query_as(
                 "UPDATE outbox SET next_attempt_at = $2, attempts = 0, claim = NULL, claimed_until = NULL, bounced_at = NULL \
                  WHERE id = $1 AND sent_at IS NULL AND next_attempt_at = $3 RETURNING registration_id",
@@ -397,7 +397,7 @@ impl Store {
             "UPDATE operators SET disabled_at = $2 WHERE id = $1 AND disabled_at IS NULL AND {NOT_LAST_ADMIN}"
         );
         let changed = with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             if pg {
                 sqlx::query(LOCK_ADMINS).execute(&mut *tx).await?;
             }
@@ -434,7 +434,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<OperatorChange, StoreError> {
         let changed = with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             let n = sqlx::query(
                 "UPDATE operators SET disabled_at = NULL WHERE id = $1 AND disabled_at IS NOT NULL",
             )
@@ -471,7 +471,7 @@ impl Store {
             "UPDATE operators SET role = $2 WHERE id = $1 AND role <> $2 AND ($2 = 'admin' OR {NOT_LAST_ADMIN})"
         );
         let changed = with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             if pg {
                 sqlx::query(LOCK_ADMINS).execute(&mut *tx).await?;
             }
@@ -507,7 +507,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
         with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             sqlx::query("UPDATE operators SET password_hash = $2 WHERE id = $1")
                 .bind(id)
                 .bind(password_hash)

@@ -54,7 +54,7 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             sqlx::query("DELETE FROM console_webauthn_challenges WHERE expires_at <= $1")
                 .bind(now)
                 .execute(&mut *tx)
@@ -100,7 +100,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
         Ok(with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             let inserted = sqlx::query(
                 "INSERT INTO console_passkeys (id, operator_id, credential_id, name, algorithm, public_key, sign_count, created_at, last_used_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (credential_id) DO NOTHING",
@@ -205,7 +205,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
         Ok(with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             let renamed = sqlx::query(
                 "UPDATE console_passkeys SET name = $3 WHERE id = $1 AND operator_id = $2",
             )
@@ -235,7 +235,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
         Ok(with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             let deleted =
                 sqlx::query("DELETE FROM console_passkeys WHERE id = $1 AND operator_id = $2")
                     .bind(id)

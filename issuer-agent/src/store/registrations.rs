@@ -183,7 +183,7 @@ impl Store {
         items: &[RegistrationInsert],
     ) -> Result<Vec<bool>, StoreError> {
         Ok(with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             let mut new_ids: HashSet<String> = HashSet::with_capacity(items.len());
             for chunk in items.chunks(ROWS_PER_INSERT) {
                 let mut q = sqlx::QueryBuilder::new(
@@ -284,7 +284,7 @@ impl Store {
             "SELECT {REGISTRATION_COLUMNS} FROM registrations WHERE email_key = $1 AND wallet_registered_at IS NULL ORDER BY created_at, id"
         );
         Ok(with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             sqlx::query(
                 "INSERT INTO wallet_recipients (email_key, registered_at, holder_jkt) VALUES ($1, $2, $3) \
                  ON CONFLICT (email_key) DO UPDATE \
@@ -365,7 +365,7 @@ impl Store {
         audit: Option<&AuditEntry>,
     ) -> Result<(), StoreError> {
         with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             insert_consequences!(tx, std::iter::once(&a.offer), &a.messages, &a.events);
             if let Some(audit) = audit {
                 insert_audit!(&mut *tx, audit);
@@ -413,7 +413,7 @@ impl Store {
         audit: Option<&AuditEntry>,
     ) -> Result<(), StoreError> {
         with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             if let Some(audit) = audit {
                 insert_audit!(&mut *tx, audit);
             }
@@ -504,7 +504,7 @@ impl Store {
         }
         let ids: Vec<&str> = sent.iter().map(|m| m.id.as_str()).collect();
         Ok(with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             let marked: HashSet<String> = OUTBOX
                 .mark_sent_in(&mut *tx, &ids, claim, now)
                 .await?

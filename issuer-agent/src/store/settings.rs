@@ -37,7 +37,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
         with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             for (name, value) in changes {
                 match value {
                     Some(v) => {

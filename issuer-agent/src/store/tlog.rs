@@ -37,7 +37,7 @@ impl Store {
             return self.tlog_size().await;
         }
         let first: i64 = with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             let first = append_tlog!(tx, entries, at);
             tx.commit().await?;
             first
@@ -55,7 +55,7 @@ impl Store {
         at: i64,
     ) -> Result<u64, StoreError> {
         let idx: i64 = with_db_write!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             let idx = append_tlog!(tx, &[entry.to_vec()], at);
             sqlx::query(
                 "INSERT INTO tlog_issued (jwt_digest, idx) VALUES ($1, $2) \
@@ -226,7 +226,7 @@ mod tests {
         // A transaction that appends and then fails (as a crash before commit would).
         let failed: Result<(), super::StoreError> = async {
             kit::with_db_write!(&store.db, |pool| {
-                let mut tx = pool.begin().await?;
+                let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
                 append_tlog!(tx, &[b"lost".to_vec()], 1);
                 tx.rollback().await?;
             });

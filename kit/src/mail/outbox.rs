@@ -220,7 +220,7 @@ impl<R: Row> Outbox<R> {
             return Ok(Vec::new());
         }
         Ok(with_db_write!(db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
             let marked = self.mark_sent_in(&mut *tx, ids, claim, now).await?;
             tx.commit().await?;
             marked
