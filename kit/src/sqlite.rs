@@ -58,7 +58,7 @@ pub enum WriterError {
     Lost,
     #[error("BEGIN IMMEDIATE of the job's group failed: {0}")]
     Begin(#[source] rusqlite::Error),
-    #[error("SAVEPOINT of the job failed: {0}")]
+    #[error("SAVEPOINT or RELEASE of the job failed, its writes rolled back: {0}")]
     Savepoint(#[source] rusqlite::Error),
     #[error("COMMIT of the job's group failed, nothing of the group was written: {0}")]
     Commit(#[source] rusqlite::Error),
@@ -339,7 +339,15 @@ fn commit_group(conn: &Connection, group: Vec<Box<dyn Job>>, crash: bool) {
         }
         let outcome = catch_unwind(AssertUnwindSafe(|| job.run(conn)));
         let failure = match outcome {
-            Ok(true) => None,
+            // Folded into the group's transaction: the next job's savepoint does not nest
+            // inside this one, and SQLite stops keeping this job's pages to undo it alone.
+            Ok(true) => match conn.execute_batch("RELEASE job") {
+                Ok(()) => None,
+                Err(e) => {
+                    rollback_to_savepoint(conn);
+                    Some(WriterError::Savepoint(e))
+                }
+            },
             Ok(false) => {
                 rollback_to_savepoint(conn);
                 None
