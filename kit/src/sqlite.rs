@@ -465,6 +465,27 @@ impl Direct {
 mod tests {
     use super::*;
 
+    /// Holds the writer on a job until `go` is sent (or 10 s pass), so the jobs sent
+    /// meanwhile queue behind it and form the next group.
+    fn hold(
+        writer: &Writer,
+    ) -> (
+        std::sync::mpsc::Sender<()>,
+        tokio::task::JoinHandle<Result<(), TestError>>,
+    ) {
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let writer = writer.clone();
+        let blocker = tokio::spawn(async move {
+            writer
+                .write(move |_conn| {
+                    let _ = wait.recv_timeout(Duration::from_secs(10));
+                    Ok::<_, TestError>(())
+                })
+                .await
+        });
+        (go, blocker)
+    }
+
     #[derive(Debug, thiserror::Error)]
     enum TestError {
         #[error(transparent)]
@@ -535,18 +556,7 @@ mod tests {
         let (_dir, path) = database();
         let writer = Writer::open(&path).unwrap();
         // Hold the writer on a first job so the next 200 queue behind it.
-        let (go, wait) = std::sync::mpsc::channel::<()>();
-        let blocker = {
-            let writer = writer.clone();
-            tokio::spawn(async move {
-                writer
-                    .write(move |_conn| {
-                        let _ = wait.recv_timeout(Duration::from_secs(10));
-                        Ok::<_, TestError>(())
-                    })
-                    .await
-            })
-        };
+        let (go, blocker) = hold(&writer);
         let jobs: Vec<_> = (0..200)
             .map(|job| {
                 let writer = writer.clone();
@@ -576,18 +586,7 @@ mod tests {
     async fn queued_jobs_share_one_transaction() {
         let (_dir, path) = database();
         let writer = Writer::open(&path).unwrap();
-        let (go, wait) = std::sync::mpsc::channel::<()>();
-        let blocker = {
-            let writer = writer.clone();
-            tokio::spawn(async move {
-                writer
-                    .write(move |_conn| {
-                        let _ = wait.recv_timeout(Duration::from_secs(10));
-                        Ok::<_, TestError>(())
-                    })
-                    .await
-            })
-        };
+        let (go, blocker) = hold(&writer);
         tokio::time::sleep(Duration::from_millis(100)).await;
         let first = {
             let writer = writer.clone();
@@ -628,18 +627,7 @@ mod tests {
     async fn a_failing_job_rolls_back_only_itself() {
         let (_dir, path) = database();
         let writer = Writer::open(&path).unwrap();
-        let (go, wait) = std::sync::mpsc::channel::<()>();
-        let blocker = {
-            let writer = writer.clone();
-            tokio::spawn(async move {
-                writer
-                    .write(move |_conn| {
-                        let _ = wait.recv_timeout(Duration::from_secs(10));
-                        Ok::<_, TestError>(())
-                    })
-                    .await
-            })
-        };
+        let (go, blocker) = hold(&writer);
         tokio::time::sleep(Duration::from_millis(100)).await;
         let mut jobs = Vec::new();
         for job in 0..30_i64 {
@@ -703,18 +691,7 @@ mod tests {
         let (_dir, path) = database();
         let writer = Writer::open(&path).unwrap();
         assert_eq!(writer.write(insert_two(0)).await.unwrap(), 0);
-        let (go, wait) = std::sync::mpsc::channel::<()>();
-        let blocker = {
-            let writer = writer.clone();
-            tokio::spawn(async move {
-                writer
-                    .write(move |_conn| {
-                        let _ = wait.recv_timeout(Duration::from_secs(10));
-                        Ok::<_, TestError>(())
-                    })
-                    .await
-            })
-        };
+        let (go, blocker) = hold(&writer);
         tokio::time::sleep(Duration::from_millis(100)).await;
         let mut group = Vec::new();
         for job in 1..=10 {
@@ -759,18 +736,7 @@ mod tests {
     async fn stop_drains_the_queue() {
         let (_dir, path) = database();
         let writer = Writer::open(&path).unwrap();
-        let (go, wait) = std::sync::mpsc::channel::<()>();
-        let blocker = {
-            let writer = writer.clone();
-            tokio::spawn(async move {
-                writer
-                    .write(move |_conn| {
-                        let _ = wait.recv_timeout(Duration::from_secs(10));
-                        Ok::<_, TestError>(())
-                    })
-                    .await
-            })
-        };
+        let (go, blocker) = hold(&writer);
         tokio::time::sleep(Duration::from_millis(100)).await;
         let mut jobs = Vec::new();
         for job in 0..100 {
