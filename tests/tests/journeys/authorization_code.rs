@@ -1518,7 +1518,7 @@ fn urlencoding(s: &str) -> String {
 
 /// The stack's wallet receives a fresh offer through the authorization code flow, the
 /// test playing the person's browser at the issuer.
-async fn receive_by_code(
+pub(crate) async fn receive_by_code(
     t: &TestStack,
     account: holder_agent::wallet::Account,
 ) -> Result<holder_agent::wallet::oid4vci::Accepted, holder_agent::AppError> {
