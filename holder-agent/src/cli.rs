@@ -95,18 +95,19 @@ pub async fn run(config: Config, command: Command) -> Result<(), AppError> {
                 "wallet on {} ({})",
                 config.service.listen, config.service.public_url
             );
-            eprintln!(
-                "issuers trust this wallet's attestations with ISSUER_WALLET_PROVIDERS={}",
-                app.wallet_provider_setting()
-            );
             match &app.provider_x509 {
                 Some(x509) if x509.dev_ca.is_some() => eprintln!(
-                    "key attestations carry x5c under a development CA: issuers trust it with ISSUER_KEY_ATTESTATION_X509_ANCHORS (the PEM at {}{})",
+                    "wallet and key attestations carry x5c under a development CA: issuers trust it with ISSUER_WALLET_ATTESTATION_X509_ANCHORS and ISSUER_KEY_ATTESTATION_X509_ANCHORS (the PEM at {}{})",
                     config.service.public_url.trim_end_matches('/'),
                     crate::wallet::provider_x509::DEV_CA_PATH
                 ),
-                Some(_) => eprintln!("key attestations carry x5c (WALLET_PROVIDER_CERT_CHAIN)"),
-                None => {}
+                Some(_) => eprintln!(
+                    "wallet and key attestations carry x5c (WALLET_PROVIDER_CERT_CHAIN): issuers trust its CA with ISSUER_WALLET_ATTESTATION_X509_ANCHORS and ISSUER_KEY_ATTESTATION_X509_ANCHORS"
+                ),
+                None => eprintln!(
+                    "issuers trust this wallet's attestations with ISSUER_WALLET_PROVIDERS={}",
+                    app.wallet_provider_setting()
+                ),
             }
             if config.provider_cert_chain.is_none() && !config.provider_x509_dev {
                 eprintln!(

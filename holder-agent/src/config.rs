@@ -108,9 +108,10 @@ pub struct Config {
     #[arg(long = "wallet-provider-id", env = "WALLET_PROVIDER_ID")]
     pub provider_id: Option<String>,
     /// PEM file of the certificate chain (leaf first, without the root) that certifies the
-    /// key this wallet signs its key attestations with (HAIP 1.0 §4.5): they then carry it
-    /// in `x5c` and are signed by the leaf's key, so an issuer that trusts the CA
-    /// (`ISSUER_KEY_ATTESTATION_X509_ANCHORS`) needs no provider key listed.
+    /// key this wallet signs its key and wallet attestations with (HAIP 1.0 §4.5): they
+    /// then carry it in `x5c` and are signed by the leaf's key, so an issuer that trusts
+    /// the CA (`ISSUER_KEY_ATTESTATION_X509_ANCHORS`, `ISSUER_WALLET_ATTESTATION_X509_ANCHORS`)
+    /// needs no provider key listed.
     #[arg(
         long = "wallet-provider-cert-chain",
         env = "WALLET_PROVIDER_CERT_CHAIN"
@@ -123,7 +124,7 @@ pub struct Config {
     pub provider_cert_key: Option<PathBuf>,
     /// Without `WALLET_PROVIDER_CERT_CHAIN`: make a development CA on first start (kept in
     /// the database, shared by every instance) and a leaf for the wallet's attestation
-    /// key, and send key attestations with that `x5c`. The CA is served at
+    /// key, and send key and wallet attestations with that `x5c`. The CA is served at
     /// `/x509/wallet-provider-ca.pem` for issuers to trust.
     #[arg(long = "wallet-provider-x509-dev", env = "WALLET_PROVIDER_X509_DEV")]
     pub provider_x509_dev: bool,

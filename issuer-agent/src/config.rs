@@ -119,6 +119,16 @@ pub struct Config {
         env = "ISSUER_REQUIRE_WALLET_ATTESTATION"
     )]
     pub require_wallet_attestation: bool,
+    /// PEM file of the CA certificates a wallet attestation's `x5c` chain may lead to
+    /// (OpenID4VCI 1.0 Appendix E with HAIP 1.0's X.509 trust): such an attestation is
+    /// trusted by its chain (not a self-signed leaf, the leaf's P-256 key the signer)
+    /// instead of by a key of `ISSUER_WALLET_PROVIDERS`. Unset: `x5c` wallet attestations
+    /// are refused.
+    #[arg(
+        long = "issuer-wallet-attestation-x509-anchors",
+        env = "ISSUER_WALLET_ATTESTATION_X509_ANCHORS"
+    )]
+    pub wallet_attestation_x509_anchors: Option<PathBuf>,
     /// Require a key attestation (OpenID4VCI Appendix D) in every key proof's JOSE header
     /// (`key_attestation`), signed by a wallet provider of `ISSUER_WALLET_PROVIDERS` and
     /// attesting the proof's key; listed as `key_attestations_required` in the
@@ -368,6 +378,7 @@ impl Config {
             sd_jwt_did_web: false,
             wallet_providers: Vec::new(),
             require_wallet_attestation: false,
+            wallet_attestation_x509_anchors: None,
             require_key_attestation: false,
             key_attestation_key_storage: Vec::new(),
             key_attestation_user_authentication: Vec::new(),
@@ -432,22 +443,18 @@ impl Config {
 
     /// The CAs of `ISSUER_KEY_ATTESTATION_X509_ANCHORS` (none when unset).
     pub fn key_attestation_anchors(&self) -> Result<protocol::x509::TrustAnchors, AppError> {
-        const NAME: &str = "ISSUER_KEY_ATTESTATION_X509_ANCHORS";
-        let Some(path) = &self.key_attestation_x509_anchors else {
-            return Ok(protocol::x509::TrustAnchors::default());
-        };
-        let pem = std::fs::read_to_string(path)
-            .map_err(|e| AppError::Config(format!("{NAME}: {}: {e}", path.display())))?;
-        let ders = protocol::x509::pem_certificates(&pem)
-            .map_err(|e| AppError::Config(format!("{NAME}: {e}")))?;
-        if ders.is_empty() {
-            return Err(AppError::Config(format!(
-                "{NAME}: {} holds no certificate",
-                path.display()
-            )));
-        }
-        protocol::x509::TrustAnchors::from_der(&ders)
-            .map_err(|e| AppError::Config(format!("{NAME}: X.509 trust anchor: {e}")))
+        x509_anchors(
+            "ISSUER_KEY_ATTESTATION_X509_ANCHORS",
+            self.key_attestation_x509_anchors.as_deref(),
+        )
+    }
+
+    /// The CAs of `ISSUER_WALLET_ATTESTATION_X509_ANCHORS` (none when unset).
+    pub fn wallet_attestation_anchors(&self) -> Result<protocol::x509::TrustAnchors, AppError> {
+        x509_anchors(
+            "ISSUER_WALLET_ATTESTATION_X509_ANCHORS",
+            self.wallet_attestation_x509_anchors.as_deref(),
+        )
     }
 
     /// The upstream OpenID Connect provider's settings, when `ISSUER_OIDC_ISSUER` is set:
@@ -528,6 +535,30 @@ impl Config {
     }
 }
 
+/// The CA certificates of the PEM file `path` of setting `name` (none when unset); a file
+/// that cannot be read, holds no certificate, or a certificate that is not a usable
+/// anchor is refused, naming the setting.
+fn x509_anchors(
+    name: &str,
+    path: Option<&std::path::Path>,
+) -> Result<protocol::x509::TrustAnchors, AppError> {
+    let Some(path) = path else {
+        return Ok(protocol::x509::TrustAnchors::default());
+    };
+    let pem = std::fs::read_to_string(path)
+        .map_err(|e| AppError::Config(format!("{name}: {}: {e}", path.display())))?;
+    let ders = protocol::x509::pem_certificates(&pem)
+        .map_err(|e| AppError::Config(format!("{name}: {e}")))?;
+    if ders.is_empty() {
+        return Err(AppError::Config(format!(
+            "{name}: {} holds no certificate",
+            path.display()
+        )));
+    }
+    protocol::x509::TrustAnchors::from_der(&ders)
+        .map_err(|e| AppError::Config(format!("{name}: X.509 trust anchor: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -564,5 +595,51 @@ mod tests {
         c.oidc_issuer = Some("https://login.example.org/?tenant=1".into());
         assert!(needs(&c).contains("no query or fragment"));
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// `ISSUER_WALLET_ATTESTATION_X509_ANCHORS`: unset, no anchor; a PEM of CAs, those
+    /// CAs; a file that is missing, holds no certificate or a broken one, refused naming
+    /// the setting. It is read apart from the key attestations' anchors.
+    #[test]
+    fn wallet_attestation_anchors_are_read_from_their_own_setting() {
+        let mut c = config();
+        assert!(c.wallet_attestation_anchors().unwrap().is_empty());
+        let dir = tempfile::tempdir().unwrap();
+        let key = protocol::keys::SigningKey::generate(protocol::keys::Alg::ES256);
+        let pki =
+            protocol::x509::DevPki::generate("Provider", "wallet.example", &key, 1_800_000_000)
+                .unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, protocol::x509::to_pem(&[pki.ca])).unwrap();
+        c.wallet_attestation_x509_anchors = Some(ca);
+        assert_eq!(c.wallet_attestation_anchors().unwrap().len(), 1);
+        assert!(c.key_attestation_anchors().unwrap().is_empty());
+        let refused = |c: &Config| c.wallet_attestation_anchors().unwrap_err().to_string();
+        c.wallet_attestation_x509_anchors = Some(dir.path().join("missing.pem"));
+        let e = refused(&c);
+        assert!(
+            e.contains("ISSUER_WALLET_ATTESTATION_X509_ANCHORS: ") && e.contains("missing.pem"),
+            "{e}"
+        );
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").unwrap();
+        c.wallet_attestation_x509_anchors = Some(empty);
+        assert!(
+            refused(&c).contains("ISSUER_WALLET_ATTESTATION_X509_ANCHORS: "),
+            "{}",
+            refused(&c)
+        );
+        let broken = dir.path().join("broken.pem");
+        std::fs::write(
+            &broken,
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        c.wallet_attestation_x509_anchors = Some(broken);
+        assert!(
+            refused(&c).contains("ISSUER_WALLET_ATTESTATION_X509_ANCHORS: "),
+            "{}",
+            refused(&c)
+        );
     }
 }

@@ -54,6 +54,9 @@ pub struct Inner {
     /// The CAs key attestations' `x5c` chains may lead to
     /// (`ISSUER_KEY_ATTESTATION_X509_ANCHORS`).
     pub key_attestation_anchors: protocol::x509::TrustAnchors,
+    /// The CAs wallet attestations' `x5c` chains may lead to
+    /// (`ISSUER_WALLET_ATTESTATION_X509_ANCHORS`).
+    pub wallet_attestation_anchors: protocol::x509::TrustAnchors,
     pub seal: SealKey,
     pub store: Store,
     /// The issuance transparency log: its origin, signing key and last checkpoint.
@@ -108,6 +111,17 @@ impl App {
     /// Opens the database (creating it and running migrations), loads or creates the
     /// signing key and the admin token.
     pub async fn open(config: Config, clock: Clock) -> Result<(App, Startup), AppError> {
+        // The trust settings first: a misconfigured issuer stops before touching its database.
+        let key_attestation_anchors = config.key_attestation_anchors()?;
+        if config.attestation_proofs_only
+            && config.wallet_providers.is_empty()
+            && key_attestation_anchors.is_empty()
+        {
+            return Err(AppError::Config(
+                "ISSUER_ATTESTATION_PROOFS_ONLY needs ISSUER_WALLET_PROVIDERS or ISSUER_KEY_ATTESTATION_X509_ANCHORS: else no proof could pass".into(),
+            ));
+        }
+        let wallet_attestation_anchors = config.wallet_attestation_anchors()?;
         let seal = config.seal_key()?;
         let store = Store::connect(
             &config.service.database_url,
@@ -238,15 +252,6 @@ impl App {
         .await?;
         let kid_rs256 = format!("{did}#key-2");
         let kid_ed25519 = format!("{did}#key-3");
-        let key_attestation_anchors = config.key_attestation_anchors()?;
-        if config.attestation_proofs_only
-            && config.wallet_providers.is_empty()
-            && key_attestation_anchors.is_empty()
-        {
-            return Err(AppError::Config(
-                "ISSUER_ATTESTATION_PROOFS_ONLY needs ISSUER_WALLET_PROVIDERS or ISSUER_KEY_ATTESTATION_X509_ANCHORS: else no proof could pass".into(),
-            ));
-        }
         let upstream = config
             .oidc()?
             .map(|settings| domain::oidc::Upstream::new(settings, &issuer_id))
@@ -264,6 +269,7 @@ impl App {
             ed25519,
             x509,
             key_attestation_anchors,
+            wallet_attestation_anchors,
             seal,
             store,
             tlog,

@@ -10,11 +10,20 @@
 //! (`token_endpoint_auth_methods_supported` lists `attest_jwt_client_auth` and not
 //! `none`): an issuer that merely accepts them would refuse an attestation from a provider
 //! it does not list, which would turn an optional check into a failure.
+//!
+//! With a provider certificate chain ([`super::provider_x509`]) the attestation is signed
+//! by the chain's leaf key and carries the chain in `x5c`, as the key attestations do, so
+//! an issuer trusts it through its CA (`ISSUER_WALLET_ATTESTATION_X509_ANCHORS`) instead
+//! of listing the provider key.
 
 use protocol::keys::seal::SealKey;
 use protocol::keys::{Signer, SigningKey};
-use protocol::oauth::client_attestation::{self, build_attestation, build_pop};
+use protocol::oauth::client_attestation::{
+    self, build_attestation, build_attestation_x5c, build_pop,
+};
 use protocol::oid4vci::AuthorizationServerMetadata;
+
+use crate::App;
 
 /// The label the provider key's seed is derived under.
 const PROVIDER_KEY_LABEL: &str = "akashi wallet provider key v1";
@@ -57,18 +66,43 @@ pub struct Attested {
     pub attestation: String,
 }
 
+impl App {
+    /// A fresh instance key attested for `client_id` at `now`: by the provider key, or,
+    /// with a provider certificate chain, by its leaf key with the chain in `x5c`.
+    pub fn wallet_attestation(&self, client_id: &str, now: i64) -> Attested {
+        let provider_id = self.wallet_provider_id();
+        match &self.provider_x509 {
+            Some(x509) => Attested::new(&x509.key, Some(&x509.x5c()), &provider_id, client_id, now),
+            None => Attested::new(
+                &provider_key(&self.seal),
+                None,
+                &provider_id,
+                client_id,
+                now,
+            ),
+        }
+    }
+}
+
 impl Attested {
-    /// A fresh instance key, attested by `provider` as `provider_id` for `client_id`.
-    pub fn new(provider: &SigningKey, provider_id: &str, client_id: &str, now: i64) -> Attested {
+    /// A fresh instance key, attested by `provider` as `provider_id` for `client_id`; with
+    /// `x5c` (base64 DER, leaf first; `provider` the leaf's key) the chain is carried in
+    /// the attestation's header.
+    pub fn new(
+        provider: &SigningKey,
+        x5c: Option<&[String]>,
+        provider_id: &str,
+        client_id: &str,
+        now: i64,
+    ) -> Attested {
         let instance = SigningKey::generate(protocol::keys::Alg::ES256);
-        let attestation = build_attestation(
-            provider,
-            provider_id,
-            client_id,
-            &instance.public_jwk(),
-            now,
-            now + ATTESTATION_TTL,
-        );
+        let (jwk, exp) = (instance.public_jwk(), now + ATTESTATION_TTL);
+        let attestation = match x5c {
+            Some(x5c) => {
+                build_attestation_x5c(provider, x5c, provider_id, client_id, &jwk, now, exp)
+            }
+            None => build_attestation(provider, provider_id, client_id, &jwk, now, exp),
+        };
         Attested {
             instance,
             attestation,
@@ -121,12 +155,14 @@ mod tests {
         // Two flows, two instance keys; the headers verify under the issuer's rules.
         let a = Attested::new(
             &key,
+            None,
             "https://wallet.example",
             "https://wallet.example",
             1000,
         );
         let b = Attested::new(
             &key,
+            None,
             "https://wallet.example",
             "https://wallet.example",
             1000,
@@ -153,10 +189,53 @@ mod tests {
                 now: 1001,
                 max_age_secs: 300,
                 leeway_secs: 5,
+                x509_anchors: &protocol::x509::TrustAnchors::default(),
             },
             &keys,
         );
         assert!(verified.is_ok(), "{verified:?}");
+    }
+
+    /// With a chain, the attestation carries it in `x5c` and is signed by the leaf's key:
+    /// it verifies under the chain's CA with no provider listed, and not under another CA.
+    #[test]
+    fn an_attestation_under_a_chain_carries_x5c_and_verifies_by_its_ca() {
+        use protocol::x509::{DevPki, TrustAnchors, x5c_encode};
+        const NOW: i64 = 1_800_000_000;
+        let leaf_key = SigningKey::generate(protocol::keys::Alg::ES256);
+        let pki = DevPki::generate("Provider", "wallet.example", &leaf_key, NOW).unwrap();
+        let x5c = x5c_encode(std::slice::from_ref(&pki.leaf));
+        let a = Attested::new(
+            &leaf_key,
+            Some(&x5c),
+            "https://wallet.example",
+            "https://wallet.example",
+            NOW,
+        );
+        let header = protocol::jose::Jws::decode(&a.attestation).unwrap().header;
+        assert_eq!(header["x5c"], serde_json::json!(x5c));
+        let [(_, att), (_, pop)] = a.headers("https://wallet.example", "https://i.example", NOW);
+        let check = |anchors: &TrustAnchors| {
+            client_attestation::verify(
+                Some(&att),
+                Some(&pop),
+                &client_attestation::Expectations {
+                    audience: "https://i.example",
+                    client_id: Some("https://wallet.example"),
+                    now: NOW,
+                    max_age_secs: 300,
+                    leeway_secs: 5,
+                    x509_anchors: anchors,
+                },
+                &|_| Vec::new(),
+            )
+        };
+        check(&TrustAnchors::from_der(std::slice::from_ref(&pki.ca)).unwrap()).unwrap();
+        let other = DevPki::generate("Other", "wallet.example", &leaf_key, NOW).unwrap();
+        assert!(matches!(
+            check(&TrustAnchors::from_der(&[other.ca]).unwrap()),
+            Err(client_attestation::AttestationError::X5c(_))
+        ));
     }
 
     #[test]

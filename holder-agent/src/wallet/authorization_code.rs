@@ -189,14 +189,8 @@ impl App {
         let state = protocol::b64::random(16);
         let dpop_key = SigningKey::generate(Alg::ES256);
         let client_id = self.oauth_client_id();
-        let attested = attestation::asked_for(&found.as_metadata).then(|| {
-            Attested::new(
-                &attestation::provider_key(&self.seal),
-                &self.wallet_provider_id(),
-                &client_id,
-                now,
-            )
-        });
+        let attested = attestation::asked_for(&found.as_metadata)
+            .then(|| self.wallet_attestation(&client_id, now));
         let audience = found.as_metadata.issuer.clone();
         let request = AuthorizationRequest {
             response_type: Some("code".into()),

@@ -1,7 +1,8 @@
 //! The wallet provider's X.509 identity (HAIP 1.0 §4.5, OpenID4VCI 1.0 Appendix D): with a
-//! certificate chain, the wallet's key attestations carry it in their `x5c` header and are
-//! signed by the leaf's key, so an issuer trusts them through its CA
-//! (`ISSUER_KEY_ATTESTATION_X509_ANCHORS`) instead of listing the provider's key.
+//! certificate chain, the wallet's key attestations and wallet attestations carry it in
+//! their `x5c` header and are signed by the leaf's key, so an issuer trusts them through
+//! its CA (`ISSUER_KEY_ATTESTATION_X509_ANCHORS`, `ISSUER_WALLET_ATTESTATION_X509_ANCHORS`)
+//! instead of listing the provider's key.
 //!
 //! The chain is configured (`WALLET_PROVIDER_CERT_CHAIN`, with `WALLET_PROVIDER_CERT_KEY`
 //! when the leaf certifies another key than the wallet's attestation key), or, with

@@ -283,9 +283,10 @@ impl App {
     }
 
     /// Client authentication by wallet attestation (OpenID4VCI Appendix E): checked when
-    /// sent (for the request's `client_id`), required when the configuration says so; its
-    /// PoP's `jti` is used once, on any instance. Refusals are `invalid_client`, naming
-    /// the check.
+    /// sent (for the request's `client_id`), required when the configuration says so;
+    /// trusted by a key of `ISSUER_WALLET_PROVIDERS`, or, carrying `x5c`, by its chain to a
+    /// CA of `ISSUER_WALLET_ATTESTATION_X509_ANCHORS`; its PoP's `jti` is used once, on any
+    /// instance. Refusals are `invalid_client`, naming the check.
     pub async fn check_client_attestation(
         &self,
         headers: &ClientAttestation,
@@ -307,6 +308,7 @@ impl App {
                 now,
                 max_age_secs: DPOP_MAX_AGE,
                 leeway_secs: DPOP_LEEWAY,
+                x509_anchors: &self.wallet_attestation_anchors,
             },
             &|provider| self.config.wallet_provider_keys(provider),
         )

@@ -5,11 +5,17 @@
 //! (`OAuth-Client-Attestation-PoP`, `typ` `oauth-client-attestation-pop+jwt`, `iss` the
 //! client, `aud` the server, `jti`, `iat`). [`verify`] checks both; the `jti`'s single use
 //! is the caller's.
+//!
+//! The attestation is trusted when a key listed for its `iss` signed it, or, when it
+//! carries `x5c` (as HAIP 1.0 §4.5 key attestations do), when that chain leads to one of
+//! the configured CAs, its leaf is not self-signed, and the leaf's P-256 key signed it;
+//! an `x5c` attestation is never trusted by a listed key.
 
 use serde_json::{Map, Value};
 
 use crate::jose::{JoseError, Jws};
 use crate::keys::{Alg, Jwk, KeyError, Signer};
+use crate::x509::{TrustAnchors, X509Error};
 
 pub const TYP_ATTESTATION: &str = "oauth-client-attestation+jwt";
 pub const TYP_POP: &str = "oauth-client-attestation-pop+jwt";
@@ -30,6 +36,40 @@ pub fn build_attestation(
     iat: i64,
     exp: i64,
 ) -> String {
+    Jws::sign(
+        crate::jose::header(TYP_ATTESTATION, None),
+        &attestation_claims(provider_id, client_id, instance, iat, exp),
+        provider,
+    )
+}
+
+/// An attestation signed with the key of the leaf of `x5c` (base64 DER, leaf first),
+/// carried in its header: trusted by that chain rather than by a listed provider key.
+pub fn build_attestation_x5c(
+    leaf_key: &dyn Signer,
+    x5c: &[String],
+    provider_id: &str,
+    client_id: &str,
+    instance: &Jwk,
+    iat: i64,
+    exp: i64,
+) -> String {
+    let mut header = crate::jose::header(TYP_ATTESTATION, None);
+    header.insert("x5c".into(), serde_json::json!(x5c));
+    Jws::sign(
+        header,
+        &attestation_claims(provider_id, client_id, instance, iat, exp),
+        leaf_key,
+    )
+}
+
+fn attestation_claims(
+    provider_id: &str,
+    client_id: &str,
+    instance: &Jwk,
+    iat: i64,
+    exp: i64,
+) -> Map<String, Value> {
     let mut claims = Map::new();
     claims.insert("iss".into(), Value::String(provider_id.into()));
     claims.insert("sub".into(), Value::String(client_id.into()));
@@ -39,11 +79,7 @@ pub fn build_attestation(
         "cnf".into(),
         serde_json::json!({"jwk": instance.public_only().to_value()}),
     );
-    Jws::sign(
-        crate::jose::header(TYP_ATTESTATION, None),
-        &claims,
-        provider,
-    )
+    claims
 }
 
 /// The wallet instance proves its key to `audience` (the authorization server's issuer).
@@ -73,6 +109,8 @@ pub struct Expectations<'a> {
     /// How old the PoP's `iat` may be.
     pub max_age_secs: i64,
     pub leeway_secs: i64,
+    /// The CAs an attestation's `x5c` chain may lead to (none: `x5c` is refused).
+    pub x509_anchors: &'a TrustAnchors,
 }
 
 /// Both JWTs verified.
@@ -110,6 +148,14 @@ pub enum AttestationError {
     UntrustedProvider(String),
     #[error("wallet attestation is not signed by its wallet provider's key")]
     BadProviderSignature,
+    #[error("wallet attestation header `x5c` is not an array of strings")]
+    X5cNotStrings,
+    #[error("wallet attestation `x5c` chain refused: {0}")]
+    X5c(X509Error),
+    #[error(
+        "wallet attestation is not signed by the key of its `x5c` leaf certificate {0:?} (leaf key not the signer)"
+    )]
+    LeafNotSigner(String),
     #[error("wallet attestation has no `{0}`")]
     MissingClaim(&'static str),
     #[error("wallet attestation has expired (exp {exp}, now {now})")]
@@ -150,8 +196,9 @@ fn decode(jwt: &str, typ: &'static str) -> Result<Jws, AttestationError> {
     Ok(jws)
 }
 
-/// Verifies the attestation (signed by a key `provider_keys` returns for its `iss`, live,
-/// for the request's client) and its PoP (signed by the attested key, for `audience`, fresh).
+/// Verifies the attestation (signed by a key `provider_keys` returns for its `iss`, or by
+/// the leaf of an `x5c` chain to one of `expect.x509_anchors`; live; for the request's
+/// client) and its PoP (signed by the attested key, for `audience`, fresh).
 pub fn verify(
     attestation: Option<&str>,
     pop: Option<&str>,
@@ -165,15 +212,31 @@ pub fn verify(
         .claim_str("iss")
         .ok_or(AttestationError::MissingClaim("iss"))?
         .to_owned();
-    let keys = provider_keys(&provider);
-    if keys.is_empty() {
-        return Err(AttestationError::UntrustedProvider(provider));
-    }
-    let signed = keys
-        .iter()
-        .any(|k| k.verifying_key().is_ok_and(|key| att.verify(&key).is_ok()));
-    if !signed {
-        return Err(AttestationError::BadProviderSignature);
+    if let Some(x5c) = att.header.get("x5c") {
+        // Trusted by its certificate chain: the provider need not be listed.
+        let x5c: Vec<String> =
+            serde_json::from_value(x5c.clone()).map_err(|_| AttestationError::X5cNotStrings)?;
+        let chain = crate::x509::x5c_decode(&x5c).map_err(AttestationError::X5c)?;
+        let leaf = crate::x509::verify_chain(&chain, expect.x509_anchors, expect.now)
+            .map_err(AttestationError::X5c)?;
+        let key = leaf.p256_jwk().map_err(AttestationError::X5c)?;
+        if !key
+            .verifying_key()
+            .is_ok_and(|key| att.verify(&key).is_ok())
+        {
+            return Err(AttestationError::LeafNotSigner(leaf.subject));
+        }
+    } else {
+        let keys = provider_keys(&provider);
+        if keys.is_empty() {
+            return Err(AttestationError::UntrustedProvider(provider));
+        }
+        let signed = keys
+            .iter()
+            .any(|k| k.verifying_key().is_ok_and(|key| att.verify(&key).is_ok()));
+        if !signed {
+            return Err(AttestationError::BadProviderSignature);
+        }
     }
     let exp = att
         .claim_time("exp")
@@ -256,6 +319,9 @@ mod tests {
 
     const AS: &str = "https://issuer.example";
 
+    static NO_ANCHORS: std::sync::LazyLock<TrustAnchors> =
+        std::sync::LazyLock::new(TrustAnchors::default);
+
     fn expect(now: i64) -> Expectations<'static> {
         Expectations {
             audience: AS,
@@ -263,6 +329,7 @@ mod tests {
             now,
             max_age_secs: 300,
             leeway_secs: 5,
+            x509_anchors: &NO_ANCHORS,
         }
     }
 
@@ -353,6 +420,144 @@ mod tests {
         assert!(matches!(
             verify(Some(&pop), Some(&att), &expect(1000), &keys),
             Err(AttestationError::WrongTyp { .. })
+        ));
+    }
+
+    /// An `x5c` attestation is trusted by its chain to a configured CA and by nothing else:
+    /// not without anchors, not under another CA, not with the anchor presented as a
+    /// self-signed leaf, not signed by another key than the leaf's; and a listed provider
+    /// key does not stand in for the chain.
+    #[test]
+    fn an_x5c_attestation_is_trusted_by_its_chain_and_nothing_else() {
+        use crate::x509::{DevPki, x5c_encode};
+        const NOW: i64 = 1_800_000_000;
+        let leaf_key = SigningKey::generate(Alg::ES256);
+        let instance = SigningKey::generate(Alg::ES256);
+        let pki = DevPki::generate("Provider", "wallet-provider.example", &leaf_key, NOW).unwrap();
+        let anchors = TrustAnchors::from_der(std::slice::from_ref(&pki.ca)).unwrap();
+        // The leaf's key is even listed for the provider: an `x5c` attestation still
+        // needs its chain.
+        let listed = leaf_key.public_jwk();
+        let keys = |iss: &str| {
+            if iss == "https://provider.example" {
+                vec![listed.clone()]
+            } else {
+                Vec::new()
+            }
+        };
+        let att = |signer: &SigningKey, chain: &[Vec<u8>]| {
+            build_attestation_x5c(
+                signer,
+                &x5c_encode(chain),
+                // Not a listed provider: the chain alone is trusted.
+                "https://unlisted-provider.example",
+                "wallet",
+                &instance.public_jwk(),
+                NOW,
+                NOW + 600,
+            )
+        };
+        let pop = build_pop(&instance, "wallet", AS, "j1", NOW);
+        let check = |jwt: &str, anchors: &TrustAnchors| {
+            verify(
+                Some(jwt),
+                Some(&pop),
+                &Expectations {
+                    x509_anchors: anchors,
+                    ..expect(NOW)
+                },
+                &keys,
+            )
+        };
+        let good = att(&leaf_key, std::slice::from_ref(&pki.leaf));
+        let ok = check(&good, &anchors).unwrap();
+        assert_eq!(ok.provider, "https://unlisted-provider.example");
+        assert_eq!(ok.instance_jkt, instance.public_jwk().thumbprint());
+        // The chain may carry its anchor last.
+        check(
+            &att(&leaf_key, &[pki.leaf.clone(), pki.ca.clone()]),
+            &anchors,
+        )
+        .unwrap();
+
+        // No anchors configured: no chain is trusted, whatever keys are listed.
+        assert_eq!(
+            check(&good, &TrustAnchors::default()),
+            Err(AttestationError::X5c(X509Error::NoAnchors))
+        );
+        // A chain under another CA.
+        let other = DevPki::generate("Evil", "wallet-provider.example", &leaf_key, NOW).unwrap();
+        let e = check(&att(&leaf_key, &[other.leaf, other.ca]), &anchors).unwrap_err();
+        assert!(
+            matches!(e, AttestationError::X5c(X509Error::UntrustedRoot { .. })),
+            "{e}"
+        );
+        assert!(
+            e.to_string()
+                .starts_with("wallet attestation `x5c` chain refused"),
+            "{e}"
+        );
+        // The anchor itself presented as a (self-signed) leaf.
+        assert_eq!(
+            check(&att(&leaf_key, std::slice::from_ref(&pki.ca)), &anchors),
+            Err(AttestationError::X5c(X509Error::SelfSignedLeaf))
+        );
+        // The good chain, signed by another key.
+        let forger = SigningKey::generate(Alg::ES256);
+        let e = check(&att(&forger, std::slice::from_ref(&pki.leaf)), &anchors).unwrap_err();
+        assert!(matches!(e, AttestationError::LeafNotSigner(_)), "{e}");
+        assert!(e.to_string().contains("leaf key not the signer"), "{e}");
+        // An Ed25519 signature under a P-256 leaf.
+        let ed = SigningKey::generate(Alg::EdDSA);
+        assert!(matches!(
+            check(&att(&ed, std::slice::from_ref(&pki.leaf)), &anchors),
+            Err(AttestationError::LeafNotSigner(_))
+        ));
+        // A certificate not valid yet (made a day before `NOW`).
+        let early = NOW - 2 * 86_400;
+        assert!(matches!(
+            verify(
+                Some(&good),
+                Some(&build_pop(&instance, "wallet", AS, "j2", early)),
+                &Expectations {
+                    x509_anchors: &anchors,
+                    ..expect(early)
+                },
+                &keys,
+            ),
+            Err(AttestationError::X5c(X509Error::NotValidNow {
+                index: 0,
+                ..
+            }))
+        ));
+        // Not a chain at all.
+        let mut header = crate::jose::header(TYP_ATTESTATION, None);
+        header.insert("x5c".into(), serde_json::json!([1, 2]));
+        let jwt = Jws::sign(
+            header,
+            &attestation_claims(
+                "https://unlisted-provider.example",
+                "wallet",
+                &instance.public_jwk(),
+                NOW,
+                NOW + 600,
+            ),
+            &leaf_key,
+        );
+        assert_eq!(check(&jwt, &anchors), Err(AttestationError::X5cNotStrings));
+        // The checks after the signature still apply: another client is refused.
+        assert!(matches!(
+            verify(
+                Some(&good),
+                Some(&pop),
+                &Expectations {
+                    x509_anchors: &anchors,
+                    client_id: Some("mallory"),
+                    ..expect(NOW)
+                },
+                &keys,
+            ),
+            Err(AttestationError::WrongClient { .. })
         ));
     }
 }

@@ -1243,6 +1243,110 @@ async fn wallet_attestations_are_required_and_checked() {
     t.stack.stop().await;
 }
 
+/// `x5c` wallet attestations at the issuer's pushed authorization request endpoint, an
+/// issuer that requires them and trusts one CA (`ISSUER_WALLET_ATTESTATION_X509_ANCHORS`),
+/// no provider listed: a chain to that CA, signed by its leaf's key, is pushed; a chain
+/// under another CA, the anchor itself presented as a self-signed leaf, the good chain
+/// signed by another key, and an attestation without `x5c` are each `invalid_client`
+/// naming the check.
+#[tokio::test]
+async fn x5c_wallet_attestations_are_trusted_by_their_chain_only() {
+    use protocol::oauth::client_attestation::{
+        build_attestation, build_attestation_x5c, build_pop,
+    };
+    use protocol::x509::{DevPki, x5c_encode};
+
+    const PROVIDER: &str = "https://wallet-provider.example";
+    let leaf_key = SigningKey::generate(Alg::ES256);
+    let wall = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap();
+    let pki = DevPki::generate("Provider", "wallet-provider.example", &leaf_key, wall).unwrap();
+    let other = DevPki::generate("Evil", "wallet-provider.example", &leaf_key, wall).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, protocol::x509::to_pem(std::slice::from_ref(&pki.ca))).unwrap();
+    let t = TestStack::start_with(|c| {
+        c.issuer.require_wallet_attestation = true;
+        c.issuer.wallet_attestation_x509_anchors = Some(ca.clone());
+    })
+    .await;
+    assert!(t.stack.issuer.app.config.wallet_providers.is_empty());
+    let c = Client::wallet_client(&t);
+    let now = t.stack.clock.now();
+    let instance = SigningKey::generate(Alg::ES256);
+    let instance_jwk = protocol::keys::Signer::public_jwk(&instance);
+    let att = |signer: &SigningKey, chain: &[Vec<u8>]| {
+        build_attestation_x5c(
+            signer,
+            &x5c_encode(chain),
+            PROVIDER,
+            &c.client_id,
+            &instance_jwk,
+            now,
+            now + 3600,
+        )
+    };
+    let offer = t.offer(false, None).await;
+    let params = c.parameters(Some(&issuer_state(&t, &offer).await));
+    let mut jti = 0;
+    let mut par = |attestation: String| {
+        jti += 1;
+        let pop = build_pop(&instance, &c.client_id, t.issuer(), &format!("x{jti}"), now);
+        let req = c
+            .http
+            .post(format!("{}/par", c.issuer))
+            .form(&params)
+            .header("OAuth-Client-Attestation", attestation)
+            .header("OAuth-Client-Attestation-PoP", pop);
+        async move { answer(req.send().await.unwrap()).await }
+    };
+
+    let good = par(att(&leaf_key, std::slice::from_ref(&pki.leaf))).await;
+    assert_eq!(good.status, 201, "{}", good.body);
+    let a = par(att(&leaf_key, &[other.leaf.clone(), other.ca.clone()])).await;
+    assert_refused(
+        &a,
+        400,
+        "invalid_client",
+        "wallet attestation `x5c` chain refused",
+    );
+    assert_refused(&a, 400, "invalid_client", "Evil development CA");
+    assert_refused(
+        &par(att(&leaf_key, std::slice::from_ref(&pki.ca))).await,
+        400,
+        "invalid_client",
+        "self-signed",
+    );
+    let forger = SigningKey::generate(Alg::ES256);
+    assert_refused(
+        &par(att(&forger, std::slice::from_ref(&pki.leaf))).await,
+        400,
+        "invalid_client",
+        "leaf key not the signer",
+    );
+    // The leaf's key without the chain: no provider is listed.
+    assert_refused(
+        &par(build_attestation(
+            &leaf_key,
+            PROVIDER,
+            &c.client_id,
+            &instance_jwk,
+            now,
+            now + 3600,
+        ))
+        .await,
+        400,
+        "invalid_client",
+        "not a wallet provider this issuer trusts",
+    );
+    t.stack.stop().await;
+}
+
 /// The two pages a person may meet on the issuer during the flow, in Chromium at 390 and
 /// 1280 px with axe-core and no sideways scrolling: "open the link in your badge email"
 /// (English and Japanese on one page) and a refusal the app cannot be sent back with,
@@ -1518,7 +1622,7 @@ fn urlencoding(s: &str) -> String {
 
 /// The stack's wallet receives a fresh offer through the authorization code flow, the
 /// test playing the person's browser at the issuer.
-async fn receive_by_code(
+pub(crate) async fn receive_by_code(
     t: &TestStack,
     account: holder_agent::wallet::Account,
 ) -> Result<holder_agent::wallet::oid4vci::Accepted, holder_agent::AppError> {

@@ -58,7 +58,8 @@ fn resign(credential: &str, x5c: &[Vec<u8>], signer: &SigningKey) -> String {
     format!("{jwt}~{rest}")
 }
 
-fn key_pem(key: &SigningKey) -> String {
+/// `key` (P-256) as a PEM PKCS#8 `PRIVATE KEY` file's text.
+pub(crate) fn key_pem(key: &SigningKey) -> String {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD.encode(key.to_p256_pkcs8().unwrap());
     let lines: Vec<&str> = b64

@@ -6,6 +6,12 @@
 //!   proof is refused by that issuer by name. An issuer that requires levels the wallet
 //!   cannot claim, and metadata offering only proof types the wallet cannot make, are
 //!   refused by the wallet in words that say why.
+//! * Wallet attestations under the provider's certificate chain (issue 17): an issuer with
+//!   `ISSUER_WALLET_ATTESTATION_X509_ANCHORS` and no provider listed lets the wallet through
+//!   the authorization code flow; the same wallet under another CA is refused
+//!   `invalid_client`, naming the chain check. The chain's leaf key is a file of its own
+//!   (`WALLET_PROVIDER_CERT_KEY`).
+//! * An issuer that takes only `attestation` proofs and trusts no one does not start.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -226,9 +232,21 @@ fn provider_pki(
     name: &str,
     seal: &SealKey,
 ) -> (std::path::PathBuf, std::path::PathBuf) {
-    let key = holder_agent::wallet::provider_x509::x509_key(seal);
-    let pki = protocol::x509::DevPki::generate(name, "wallet-provider.example", &key, wall_now())
-        .unwrap();
+    provider_pki_for(
+        dir,
+        name,
+        &holder_agent::wallet::provider_x509::x509_key(seal),
+    )
+}
+
+/// [`provider_pki`] for a leaf certifying `key`.
+fn provider_pki_for(
+    dir: &std::path::Path,
+    name: &str,
+    key: &protocol::keys::SigningKey,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let pki =
+        protocol::x509::DevPki::generate(name, "wallet-provider.example", key, wall_now()).unwrap();
     let chain = dir.join(format!("{name}-chain.pem"));
     let ca = dir.join(format!("{name}-ca.pem"));
     std::fs::write(&chain, protocol::x509::to_pem(&[pki.leaf])).unwrap();
@@ -390,4 +408,156 @@ async fn the_wallets_development_ca_is_kept_served_and_trusted_by_an_issuer() {
     if let Some(schema) = kept_schema {
         akashi::drop_pg_schemas(&database_url_again, &[schema]).await;
     }
+}
+
+/// `ISSUER_WALLET_ATTESTATION_X509_ANCHORS`: an issuer that requires wallet attestations
+/// and trusts only the wallet provider's CA (no provider key listed) lets the wallet
+/// through the authorization code flow, its wallet attestation carrying the chain in
+/// `x5c` and signed by the leaf's key, a key of its own given in a file
+/// (`WALLET_PROVIDER_CERT_KEY`, also signing the key attestations the issuer requires
+/// under its `ISSUER_KEY_ATTESTATION_X509_ANCHORS`). The same wallet under another CA is
+/// refused `invalid_client`, naming the chain check; without a chain its attestation
+/// (by the unlisted Ed25519 provider key) is refused naming the provider, and passes once
+/// that key is listed beside the anchors.
+#[tokio::test]
+async fn an_issuer_trusting_the_wallet_providers_ca_takes_its_wallet_attestations() {
+    use protocol::keys::{Alg, SigningKey};
+    let seal = SealKey::generate();
+    let dir = tempfile::tempdir().unwrap();
+    let leaf_key = SigningKey::generate(Alg::ES256);
+    let key_file = dir.path().join("leaf-key.pem");
+    std::fs::write(&key_file, crate::issuer_x5c::key_pem(&leaf_key)).unwrap();
+    let (chain_a, ca_a) = provider_pki_for(dir.path(), "Provider A", &leaf_key);
+    let (chain_b, _) = provider_pki_for(dir.path(), "Provider B", &leaf_key);
+    let listed = holder_agent::wallet::attestation::issuer_setting(
+        PROVIDER,
+        &holder_agent::wallet::attestation::provider_key(&seal),
+    );
+    // (the wallet's chain, the provider key listed at the issuer, refused with)
+    type Case<'a> = (Option<&'a std::path::PathBuf>, bool, Option<&'a [&'a str]>);
+    let cases: [Case<'_>; 4] = [
+        (Some(&chain_a), false, None),
+        (
+            Some(&chain_b),
+            false,
+            Some(&[
+                "wallet attestation `x5c` chain refused",
+                "Provider B development CA",
+                "none of the 1 configured trust anchor(s)",
+            ]),
+        ),
+        (
+            None,
+            false,
+            Some(&["is not a wallet provider this issuer trusts"]),
+        ),
+        (None, true, None),
+    ];
+    for (chain, list, refused) in cases {
+        let seal_text = seal.to_text();
+        let t = TestStack::start_with(|c| {
+            c.wallet.service.seal_key = Some(protocol::secret::Secret::new(seal_text));
+            c.wallet.provider_id = Some(PROVIDER.into());
+            if let Some(chain) = chain {
+                c.wallet.provider_cert_chain = Some(chain.clone());
+                c.wallet.provider_cert_key = Some(key_file.clone());
+            }
+            c.issuer.require_wallet_attestation = true;
+            c.issuer.wallet_attestation_x509_anchors = Some(ca_a.clone());
+            c.issuer.require_key_attestation = true;
+            c.issuer.key_attestation_x509_anchors = Some(ca_a.clone());
+            if list {
+                c.issuer.wallet_providers.push(listed.clone());
+            }
+        })
+        .await;
+        let case = format!("chain {chain:?}, listed {list}");
+        assert_eq!(
+            t.stack.issuer.app.config.wallet_providers.is_empty(),
+            !list,
+            "{case}"
+        );
+        let wallet = &t.stack.wallet.app;
+        if let Some(chain) = chain {
+            // The leaf's key is the file's, not the one derived from the sealing key.
+            let x509 = wallet.provider_x509.as_ref().expect("a provider chain");
+            assert_eq!(x509.key.public_jwk(), leaf_key.public_jwk(), "{case}");
+            assert_ne!(
+                leaf_key.public_jwk(),
+                holder_agent::wallet::provider_x509::x509_key(&seal).public_jwk()
+            );
+            let att = wallet.wallet_attestation(&wallet.oauth_client_id(), t.stack.clock.now());
+            let header = protocol::jose::Jws::decode(&att.attestation)
+                .unwrap()
+                .header;
+            assert_eq!(
+                header["x5c"],
+                json!(protocol::x509::x5c_encode(
+                    &protocol::x509::pem_certificates(&std::fs::read_to_string(chain).unwrap())
+                        .unwrap()
+                )),
+                "{case}"
+            );
+        }
+        let account = wallet
+            .ensure_account("default", t.stack.clock.now())
+            .await
+            .unwrap();
+        let outcome = crate::authorization_code::receive_by_code(&t, account).await;
+        match refused {
+            Some(says) => {
+                let said = outcome.expect_err(&case).to_string();
+                assert!(said.contains("invalid_client"), "{case}: {said}");
+                for s in says {
+                    assert!(said.contains(s), "{case}: {s:?} in {said}");
+                }
+            }
+            None => {
+                let accepted = outcome.expect(&case);
+                assert_eq!(accepted.credentials.len(), 1, "{case}");
+            }
+        }
+        t.stack.stop().await;
+    }
+}
+
+/// `ISSUER_ATTESTATION_PROOFS_ONLY` with neither `ISSUER_WALLET_PROVIDERS` nor
+/// `ISSUER_KEY_ATTESTATION_X509_ANCHORS`: no proof could pass, so the issuer does not
+/// start, and says which settings it needs (wallet attestation anchors do not count: they
+/// vouch for clients, not keys). An unreadable anchors file is refused by its setting's
+/// name.
+#[tokio::test]
+async fn an_attestation_only_issuer_that_trusts_no_provider_does_not_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, ca) = provider_pki(dir.path(), "Provider", &SealKey::generate());
+    let open = |configure: &dyn Fn(&mut issuer_agent::config::Config)| {
+        let mut config = akashi_tests::ephemeral(dir.path()).issuer;
+        configure(&mut config);
+        async move {
+            match issuer_agent::App::open(config, protocol::clock::Clock::system()).await {
+                Ok(_) => Ok(()),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+    };
+    let err = open(&|c| {
+        c.attestation_proofs_only = true;
+        c.wallet_attestation_x509_anchors = Some(ca.clone());
+    })
+    .await
+    .expect_err("an attestation-only issuer that trusts no provider must not start");
+    assert!(
+        err.contains(
+            "ISSUER_ATTESTATION_PROOFS_ONLY needs ISSUER_WALLET_PROVIDERS or ISSUER_KEY_ATTESTATION_X509_ANCHORS"
+        ),
+        "{err}"
+    );
+    let missing = dir.path().join("no-such-ca.pem");
+    let err = open(&|c| c.wallet_attestation_x509_anchors = Some(missing.clone()))
+        .await
+        .expect_err("an anchors file that cannot be read");
+    assert!(
+        err.contains("ISSUER_WALLET_ATTESTATION_X509_ANCHORS") && err.contains("no-such-ca.pem"),
+        "{err}"
+    );
 }
