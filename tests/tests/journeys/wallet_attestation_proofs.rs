@@ -125,15 +125,7 @@ async fn an_attestation_only_issuer_issues_to_the_wallet_by_one_attestation_of_i
 
     // Levels the wallet's software keys do not have: the wallet does not overclaim.
     let t = TestStack::start_with(attestation_only(&seal, vec!["iso_18045_high".into()])).await;
-    let wallet = &t.stack.wallet.app;
-    let now = t.stack.clock.now();
-    let account = wallet.ensure_account("default", now).await.unwrap();
-    let offer = t.offer(false, Some(365)).await;
-    let err = wallet
-        .accept(&account, offer["offer_link"].as_str().unwrap(), None, now)
-        .await
-        .expect_err("the wallet cannot claim iso_18045_high");
-    let said = err.to_string();
+    let said = refused_by_the_wallet(&t, "the wallet cannot claim iso_18045_high").await;
     assert!(
         said.contains("iso_18045_high") && said.contains("does not claim more"),
         "{said}"
@@ -196,20 +188,17 @@ async fn the_wallet_refuses_an_issuer_that_offers_no_proof_type_it_can_make() {
         .fallback(di_vp_only)
         .with_state(format!("http://127.0.0.1:{real}"));
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let wallet = &t.stack.wallet.app;
-    let now = t.stack.clock.now();
-    let account = wallet.ensure_account("default", now).await.unwrap();
-    let offer = t.offer(false, Some(365)).await;
-    let err = wallet
-        .accept(&account, offer["offer_link"].as_str().unwrap(), None, now)
-        .await
-        .expect_err("no proof type the wallet can make");
-    let said = err.to_string();
+    let said = refused_by_the_wallet(&t, "no proof type the wallet can make").await;
     assert!(
         said.contains("asks for key proofs this wallet cannot make")
             && said.contains("di_vp (eddsa-rdfc-2022)"),
         "{said}"
     );
+    let wallet = &t.stack.wallet.app;
+    let account = wallet
+        .ensure_account("default", t.stack.clock.now())
+        .await
+        .unwrap();
     assert!(wallet.list(&account).await.unwrap().is_empty());
     t.stack.stop().await;
 }
@@ -560,4 +549,17 @@ async fn an_attestation_only_issuer_that_trusts_no_provider_does_not_start() {
         err.contains("ISSUER_WALLET_ATTESTATION_X509_ANCHORS") && err.contains("no-such-ca.pem"),
         "{err}"
     );
+}
+
+/// What the wallet says when it refuses a fresh offer of `t`'s issuer (`why`: why it must).
+async fn refused_by_the_wallet(t: &TestStack, why: &str) -> String {
+    let wallet = &t.stack.wallet.app;
+    let now = t.stack.clock.now();
+    let account = wallet.ensure_account("default", now).await.unwrap();
+    let offer = t.offer(false, Some(365)).await;
+    wallet
+        .accept(&account, offer["offer_link"].as_str().unwrap(), None, now)
+        .await
+        .expect_err(why)
+        .to_string()
 }
