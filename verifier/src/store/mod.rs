@@ -1,6 +1,11 @@
 //! The verifier's storage, named by intent. One body per query (`$n` placeholders work on
 //! SQLite and PostgreSQL alike); a response is accepted by one conditional `UPDATE`, so
 //! single use holds across concurrent requests and across instances sharing a database.
+//!
+//! On a SQLite file the presentation round trip's statements run on the direct connections
+//! ([`direct`], `kit::sqlite`, issue 18): the same SQL text (the constants below), reads on
+//! the calling thread, writes as jobs of the writer thread. PostgreSQL, in-memory SQLite
+//! and `AKASHI_SQLITE_DIRECT=0` keep every statement on sqlx.
 
 use kit::db::{Db, Migrations};
 use kit::{with_db, with_db_write};
@@ -14,12 +19,18 @@ pub const RESULTS_CHANNEL: &str = "akashi_verifier_results";
 static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
+mod direct;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database: {0}")]
     Sqlx(#[from] sqlx::Error),
     #[error(transparent)]
     Key(#[from] kit::db::KeyStoreError),
+    #[error("database: {0}")]
+    Sqlite(#[from] kit::sqlite::rusqlite::Error),
+    #[error("database: {0}")]
+    Direct(#[from] kit::sqlite::WriterError),
 }
 
 #[derive(Clone, Debug)]
@@ -97,6 +108,18 @@ pub enum Refused {
     Expired,
 }
 
+impl Refused {
+    /// Why a response for a request that [`ACCEPT_RESPONSE`] did not update is refused:
+    /// `row` is the request its `state` names, if any.
+    fn of(row: Option<&RequestRow>) -> Refused {
+        match row {
+            None => Refused::UnknownState,
+            Some(row) if row.responded_at.is_some() => Refused::Replay,
+            Some(_) => Refused::Expired,
+        }
+    }
+}
+
 /// `<head>` every request column `<tail>`, as a static string.
 macro_rules! request_columns {
     ($head:expr, $tail:expr) => {
@@ -120,7 +143,51 @@ macro_rules! select_requests {
     };
 }
 
+/// A request by id, by `state`, by the `kid` of its encryption key.
+const REQUEST_BY_ID: &str = select_requests!("WHERE id = $1");
+const REQUEST_BY_STATE: &str = select_requests!("WHERE state = $1");
+const REQUEST_BY_ENCRYPTION_KID: &str = select_requests!("WHERE encryption_kid = $1");
+
+const INSERT_REQUEST: &str = "INSERT INTO requests (id, client_id, nonce, state, dcql_query, created_at, expires_at, \
+     response_mode, encryption_kid, encryption_key, request_uri_method, redirect_uri, \
+     webhook_url, session_binding_hash) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+
+/// The one conditional update that accepts a response: `$1` the state, `$2` now.
+const ACCEPT_RESPONSE: &str = request_columns!(
+    "UPDATE requests SET responded_at = $2 \
+     WHERE state = $1 AND responded_at IS NULL AND expires_at > $2 RETURNING ",
+    ""
+);
+
+const RECORD_REFUSAL: &str =
+    "UPDATE requests SET refusals = refusals + 1, last_refusal = $2 WHERE id = $1";
+
+/// The result, once (`result IS NULL`): `$1` id, `$2` result, `$3` response code hash,
+/// `$4` when a webhook is due.
+const STORE_RESULT: &str = "UPDATE requests SET result = $2, response_code_hash = $3, \
+     webhook_next_at = CASE WHEN webhook_url IS NULL THEN NULL ELSE $4 END \
+     WHERE id = $1 AND result IS NULL";
+
+/// The response code, once: `$1` id, `$2` its hash.
+const USE_RESPONSE_CODE: &str = "UPDATE requests SET response_code_hash = NULL \
+     WHERE id = $1 AND response_code_hash = $2";
+
+const TEMPLATE: &str = "SELECT id, name, body, created_at FROM templates WHERE id = $1";
+
+const DESK_SESSION_CSRF: &str =
+    "SELECT csrf_hash FROM desk_sessions WHERE id_hash = $1 AND expires_at > $2";
+
 impl Store {
+    /// SQLite's direct connections, when the store has them ([`kit::sqlite`]): the
+    /// presentation round trip's statements go there instead of through sqlx.
+    fn direct(&self) -> Option<&kit::sqlite::Direct> {
+        match &self.db {
+            Db::Sqlite(sqlite) => sqlite.direct.as_ref(),
+            Db::Postgres(_) => None,
+        }
+    }
+
     pub async fn connect(url: &str, pg_schema: Option<&str>) -> Result<Store, kit::db::DbError> {
         let migrations = Migrations {
             sqlite: &SQLITE,
@@ -169,30 +236,28 @@ impl Store {
     }
 
     pub async fn insert_request(&self, r: &RequestRow) -> Result<(), StoreError> {
+        if let Some(direct) = self.direct() {
+            return direct::insert_request(direct, r.clone()).await;
+        }
         with_db_write!(&self.db, |pool| {
-            sqlx::query(
-                "INSERT INTO requests (id, client_id, nonce, state, dcql_query, created_at, expires_at, \
-                 response_mode, encryption_kid, encryption_key, request_uri_method, redirect_uri, \
-                 webhook_url, session_binding_hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            )
-            .bind(&r.id)
-            .bind(&r.client_id)
-            .bind(&r.nonce)
-            .bind(&r.state)
-            .bind(&r.dcql_query)
-            .bind(r.created_at)
-            .bind(r.expires_at)
-            .bind(&r.response_mode)
-            .bind(&r.encryption_kid)
-            .bind(&r.encryption_key)
-            .bind(&r.request_uri_method)
-            .bind(&r.redirect_uri)
-            .bind(&r.webhook_url)
-            .bind(&r.session_binding_hash)
-            .execute(pool)
-            .await?
-            .rows_affected()
+            sqlx::query(INSERT_REQUEST)
+                .bind(&r.id)
+                .bind(&r.client_id)
+                .bind(&r.nonce)
+                .bind(&r.state)
+                .bind(&r.dcql_query)
+                .bind(r.created_at)
+                .bind(r.expires_at)
+                .bind(&r.response_mode)
+                .bind(&r.encryption_kid)
+                .bind(&r.encryption_key)
+                .bind(&r.request_uri_method)
+                .bind(&r.redirect_uri)
+                .bind(&r.webhook_url)
+                .bind(&r.session_binding_hash)
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
         Ok(())
     }
@@ -216,12 +281,13 @@ impl Store {
     }
 
     pub async fn template(&self, id: &str) -> Result<Option<TemplateRow>, StoreError> {
-        Ok(with_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT id, name, body, created_at FROM templates WHERE id = $1"
-        )
-        .bind(id)
-        .fetch_optional(pool)
-        .await?))
+        if let Some(direct) = self.direct() {
+            return direct::template(direct, id);
+        }
+        Ok(with_db!(&self.db, |pool| sqlx::query_as(TEMPLATE)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?))
     }
 
     /// Every saved template, by name.
@@ -257,21 +323,23 @@ impl Store {
     }
 
     pub async fn request(&self, id: &str) -> Result<Option<RequestRow>, StoreError> {
-        Ok(with_db!(&self.db, |pool| sqlx::query_as(select_requests!(
-            "WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?))
+        if let Some(direct) = self.direct() {
+            return direct::request_where(direct, REQUEST_BY_ID, id);
+        }
+        Ok(with_db!(&self.db, |pool| sqlx::query_as(REQUEST_BY_ID)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?))
     }
 
     pub async fn request_by_state(&self, state: &str) -> Result<Option<RequestRow>, StoreError> {
-        Ok(with_db!(&self.db, |pool| sqlx::query_as(select_requests!(
-            "WHERE state = $1"
-        ))
-        .bind(state)
-        .fetch_optional(pool)
-        .await?))
+        if let Some(direct) = self.direct() {
+            return direct::request_where(direct, REQUEST_BY_STATE, state);
+        }
+        Ok(with_db!(&self.db, |pool| sqlx::query_as(REQUEST_BY_STATE)
+            .bind(state)
+            .fetch_optional(pool)
+            .await?))
     }
 
     /// The request whose encryption key has `kid`: how a `direct_post.jwt` response, whose
@@ -280,9 +348,12 @@ impl Store {
         &self,
         kid: &str,
     ) -> Result<Option<RequestRow>, StoreError> {
-        Ok(with_db!(&self.db, |pool| sqlx::query_as(select_requests!(
-            "WHERE encryption_kid = $1"
-        ))
+        if let Some(direct) = self.direct() {
+            return direct::request_where(direct, REQUEST_BY_ENCRYPTION_KID, kid);
+        }
+        Ok(with_db!(&self.db, |pool| sqlx::query_as(
+            REQUEST_BY_ENCRYPTION_KID
+        )
         .bind(kid)
         .fetch_optional(pool)
         .await?))
@@ -296,41 +367,35 @@ impl Store {
         state: &str,
         now: i64,
     ) -> Result<Result<RequestRow, Refused>, StoreError> {
+        if let Some(direct) = self.direct() {
+            return direct::accept_response(direct, state, now).await;
+        }
         let accepted: Option<RequestRow> = with_db_write!(&self.db, |pool| {
-            sqlx::query_as(request_columns!(
-                "UPDATE requests SET responded_at = $2 \
-                 WHERE state = $1 AND responded_at IS NULL AND expires_at > $2 RETURNING ",
-                ""
-            ))
-            .bind(state)
-            .bind(now)
-            .fetch_optional(pool)
-            .await?
+            sqlx::query_as(ACCEPT_RESPONSE)
+                .bind(state)
+                .bind(now)
+                .fetch_optional(pool)
+                .await?
         });
         if let Some(row) = accepted {
             return Ok(Ok(row));
         }
-        let Some(row) = self.request_by_state(state).await? else {
-            return Ok(Err(Refused::UnknownState));
-        };
-        if row.responded_at.is_some() {
-            Ok(Err(Refused::Replay))
-        } else {
-            Ok(Err(Refused::Expired))
-        }
+        let row = self.request_by_state(state).await?;
+        Ok(Err(Refused::of(row.as_ref())))
     }
 
     /// Counts a refused response and keeps the check that refused it (JSON).
     pub async fn record_refusal(&self, id: &str, check: &str) -> Result<(), StoreError> {
+        if let Some(direct) = self.direct() {
+            return direct::record_refusal(direct, id, check).await;
+        }
         with_db_write!(&self.db, |pool| {
-            sqlx::query(
-                "UPDATE requests SET refusals = refusals + 1, last_refusal = $2 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(check)
-            .execute(pool)
-            .await?
-            .rows_affected()
+            sqlx::query(RECORD_REFUSAL)
+                .bind(id)
+                .bind(check)
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
         Ok(())
     }
@@ -345,19 +410,21 @@ impl Store {
         response_code_hash: Option<&str>,
         now: i64,
     ) -> Result<(), StoreError> {
+        if let Some(direct) = self.direct() {
+            // SQLite: one instance per database file; the caller tells the local channel
+            // once this returns (after the commit), as on sqlx ([`Store::listen_results`]).
+            direct::store_result(direct, id, result, response_code_hash, now).await?;
+            return Ok(());
+        }
         let stored = with_db_write!(&self.db, |pool| {
-            sqlx::query(
-                "UPDATE requests SET result = $2, response_code_hash = $3, \
-                 webhook_next_at = CASE WHEN webhook_url IS NULL THEN NULL ELSE $4 END \
-                 WHERE id = $1 AND result IS NULL",
-            )
-            .bind(id)
-            .bind(result)
-            .bind(response_code_hash)
-            .bind(now)
-            .execute(pool)
-            .await?
-            .rows_affected()
+            sqlx::query(STORE_RESULT)
+                .bind(id)
+                .bind(result)
+                .bind(response_code_hash)
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
         // Every instance's open desk pages for this request wake ([`Store::listen_results`]).
         if let (1, Db::Postgres(pool)) = (stored, &self.db) {
@@ -413,16 +480,16 @@ impl Store {
     /// Uses up the response code whose hash is `hash` on request `id`: true the first
     /// time only (one conditional update).
     pub async fn use_response_code(&self, id: &str, hash: &str) -> Result<bool, StoreError> {
+        if let Some(direct) = self.direct() {
+            return direct::use_response_code(direct, id, hash).await;
+        }
         let n = with_db_write!(&self.db, |pool| {
-            sqlx::query(
-                "UPDATE requests SET response_code_hash = NULL \
-                 WHERE id = $1 AND response_code_hash = $2",
-            )
-            .bind(id)
-            .bind(hash)
-            .execute(pool)
-            .await?
-            .rows_affected()
+            sqlx::query(USE_RESPONSE_CODE)
+                .bind(id)
+                .bind(hash)
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
         Ok(n == 1)
     }
@@ -521,8 +588,11 @@ impl Store {
         id_hash: &str,
         now: i64,
     ) -> Result<Option<String>, StoreError> {
+        if let Some(direct) = self.direct() {
+            return direct::desk_session_csrf(direct, id_hash, now);
+        }
         Ok(with_db!(&self.db, |pool| sqlx::query_scalar(
-            "SELECT csrf_hash FROM desk_sessions WHERE id_hash = $1 AND expires_at > $2"
+            DESK_SESSION_CSRF
         )
         .bind(id_hash)
         .bind(now)
@@ -838,5 +908,153 @@ mod tests {
         assert_eq!(r.result.as_deref(), Some("{\"a\":1}"));
         assert_eq!(r.refusals, 1);
         assert_eq!(r.last_refusal.as_deref(), Some("{\"name\":\"replay\"}"));
+    }
+
+    /// The same database without its direct connections: every statement on sqlx, as with
+    /// `AKASHI_SQLITE_DIRECT=0`.
+    fn on_sqlx(store: &Store) -> Store {
+        let mut db = store.db.clone();
+        if let Db::Sqlite(sqlite) = &mut db {
+            sqlite.direct = None;
+        }
+        Store { db }
+    }
+
+    /// A SQLite file's store runs the round trip on the direct connections (reads on this
+    /// thread, writes as writer jobs); both paths keep single use: a response accepted
+    /// once, refused as a replay after, whichever path accepted it first; a result stored
+    /// once; a response code used once.
+    #[tokio::test]
+    async fn both_sqlite_paths_keep_single_use() {
+        let (_dir, direct) = temp_store().await;
+        let writer = direct
+            .direct()
+            .expect("a SQLite file has direct connections")
+            .writer
+            .clone();
+        let sqlx = on_sqlx(&direct);
+        assert!(sqlx.direct().is_none());
+        let (groups, jobs) = writer.stats();
+        for (n, (first, second)) in [(&direct, &sqlx), (&sqlx, &direct)].into_iter().enumerate() {
+            let (id, state) = (format!("r{n}"), format!("s{n}"));
+            first.insert_request(&row(&id, &state, 2000)).await.unwrap();
+            assert_eq!(
+                second.request_by_state(&state).await.unwrap().map(|r| r.id),
+                Some(id.clone())
+            );
+            let accepted = first.accept_response(&state, 1500).await.unwrap().unwrap();
+            assert_eq!(
+                (accepted.id.as_str(), accepted.responded_at),
+                (id.as_str(), Some(1500))
+            );
+            for store in [first, second] {
+                assert_eq!(
+                    store.accept_response(&state, 1501).await.unwrap(),
+                    Err(Refused::Replay)
+                );
+            }
+            first
+                .store_result(&id, "{\"a\":1}", Some("h"), 1500)
+                .await
+                .unwrap();
+            second
+                .store_result(&id, "{\"a\":2}", Some("g"), 1501)
+                .await
+                .unwrap();
+            let stored = second.request(&id).await.unwrap().unwrap();
+            assert_eq!(stored.result.as_deref(), Some("{\"a\":1}"));
+            assert_eq!(stored.response_code_hash.as_deref(), Some("h"));
+            assert!(!second.use_response_code(&id, "g").await.unwrap());
+            assert!(first.use_response_code(&id, "h").await.unwrap());
+            assert!(!second.use_response_code(&id, "h").await.unwrap());
+            assert!(!first.use_response_code(&id, "h").await.unwrap());
+        }
+        for store in [&direct, &sqlx] {
+            assert_eq!(
+                store.accept_response("nope", 1500).await.unwrap(),
+                Err(Refused::UnknownState)
+            );
+        }
+        // The direct store's writes went through the writer thread.
+        let (groups_after, jobs_after) = writer.stats();
+        assert!(
+            groups_after > groups && jobs_after >= jobs + 10,
+            "{groups_after} {jobs_after}"
+        );
+    }
+
+    /// Polls `f` once: an `async` store write sends its job to the writer at its first
+    /// poll, so the jobs polled while the writer is held queue up in this order.
+    fn send_now<F: std::future::Future>(f: &mut std::pin::Pin<Box<F>>) {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(
+            f.as_mut().poll(&mut cx).is_pending(),
+            "answered before the writer ran it"
+        );
+    }
+
+    /// Writes of several requests committed in one group: one that fails (a request whose
+    /// id is taken) or is refused (a replayed response) rolls back only itself; the others
+    /// are written and answered as alone.
+    #[tokio::test]
+    async fn a_failed_write_in_a_group_rolls_back_only_itself() {
+        let (_dir, store) = temp_store().await;
+        store.insert_request(&row("r1", "s1", 2000)).await.unwrap();
+        store.accept_response("s1", 1400).await.unwrap().unwrap();
+        let writer = store.direct().expect("direct").writer.clone();
+        // Hold the writer on a job until the others are queued behind it.
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let held = {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                writer
+                    .write(move |_conn| {
+                        let _ = wait.recv_timeout(std::time::Duration::from_secs(10));
+                        Ok::<_, StoreError>(())
+                    })
+                    .await
+            })
+        };
+        // The held job is running once a job queued after it is still unanswered; its
+        // group is then the next one.
+        let (groups_before, _) = writer.stats();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while writer.stats().0 == groups_before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the writer never took the held job"
+            );
+            tokio::task::yield_now().await;
+        }
+        let (groups, jobs) = writer.stats();
+        let (r2, r1_again) = (row("r2", "s2", 2000), row("r1", "s-other", 2000));
+        let mut new = Box::pin(store.insert_request(&r2));
+        let mut taken = Box::pin(store.insert_request(&r1_again));
+        let mut replay = Box::pin(store.accept_response("s1", 1500));
+        let mut accept = Box::pin(store.accept_response("s2", 1500));
+        let mut result = Box::pin(store.store_result("r1", "{\"a\":1}", None, 1500));
+        send_now(&mut new);
+        send_now(&mut taken);
+        send_now(&mut replay);
+        send_now(&mut accept);
+        send_now(&mut result);
+        go.send(()).unwrap();
+        held.await.unwrap().unwrap();
+        new.await.unwrap();
+        assert!(
+            matches!(taken.await, Err(StoreError::Sqlite(_))),
+            "a request id taken is the job's own error"
+        );
+        assert_eq!(replay.await.unwrap(), Err(Refused::Replay));
+        assert_eq!(accept.await.unwrap().unwrap().id, "r2");
+        result.await.unwrap();
+        // One group of the five jobs after the held one's.
+        assert_eq!(writer.stats(), (groups + 1, jobs + 5));
+        let r1 = store.request("r1").await.unwrap().unwrap();
+        assert_eq!((r1.state.as_str(), r1.responded_at), ("s1", Some(1400)));
+        assert_eq!(r1.result.as_deref(), Some("{\"a\":1}"));
+        assert_eq!(store.request_by_state("s-other").await.unwrap(), None);
+        let r2 = store.request("r2").await.unwrap().unwrap();
+        assert_eq!(r2.responded_at, Some(1500));
     }
 }
