@@ -402,6 +402,7 @@ mod import_jobs;
 mod oidc_logins;
 mod operations;
 mod passkeys;
+mod postgres;
 mod registrations;
 mod settings;
 mod tlog;
@@ -879,7 +880,8 @@ impl Store {
         .rows_affected()))
     }
 
-    /// One issuance's writes, in one transaction, all or nothing: spends `claim` (the
+    /// One issuance's writes, in one transaction, all or nothing (on PostgreSQL one
+    /// function call, see `postgres`): spends `claim` (the
     /// request's c_nonces and the offer's one issuance of the configuration, or the
     /// approved deferred transaction), enters each of `rows` (signed already, none for a
     /// request that waits for approval) in its status list at its `status_idx` with its
@@ -924,7 +926,13 @@ impl Store {
             };
             return direct::issue_credentials(direct, issuance).await;
         }
-        Ok(with_db_write!(&self.db, |pool| {
+        let pool = match &self.db {
+            Db::Postgres(pool) => {
+                return postgres::issue_credentials(pool, claim, rows, audits, log).await;
+            }
+            Db::Sqlite(sqlite) => &sqlite.writer,
+        };
+        Ok({
             let mut tx = kit::db::BeginWrite::begin_write(pool).await?;
             let mut refused = None;
             match claim {
@@ -1027,7 +1035,7 @@ impl Store {
                     Ok(())
                 }
             }
-        }))
+        })
     }
 
     /// Writes one audit entry on its own, for events that change no other state (a wallet's
@@ -1406,6 +1414,127 @@ pub(crate) mod tests {
         assert_eq!(store.credentials_of_offer(&offer).await.unwrap().len(), 1);
         assert_eq!(store.audit_log(20).await.unwrap().len(), 1);
         assert_eq!(store.tlog_size().await.unwrap(), 1);
+        store.db.close().await;
+    }
+
+    /// Each refusal of an issuance, on either backend (PostgreSQL: one function call):
+    /// named as before, and nothing of the refused request kept, neither its credentials
+    /// nor their audit and log entries nor its nonces nor its claim of the configuration.
+    #[tokio::test]
+    async fn a_refused_issuance_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = test_store(dir.path()).await;
+        let offer = offer(&store).await;
+        let written = |store: Store| async move {
+            (
+                store.credentials_of_offer("o1").await.unwrap().len(),
+                store.audit_log(50).await.unwrap().len(),
+                store.tlog_size().await.unwrap(),
+            )
+        };
+        let request = |nonces: Vec<(String, i64)>,
+                       configuration: &'static str,
+                       rows: Vec<CredentialRow>| {
+            let store = store.clone();
+            async move {
+                let audits: Vec<AuditEntry> = rows.iter().map(audit).collect();
+                let entries: Vec<Vec<u8>> = rows.iter().map(|r| r.id.as_bytes().to_vec()).collect();
+                let digests: Vec<Option<String>> =
+                    rows.iter().map(|r| Some(r.id.clone())).collect();
+                store
+                    .issue_credentials(
+                        Spend::Request(IssuanceClaim {
+                            nonces: &nonces,
+                            offer_id: "o1",
+                            configuration,
+                            now: 100,
+                        }),
+                        &rows,
+                        &audits,
+                        IssuedLog {
+                            entries: &entries,
+                            jwt_digests: &digests,
+                        },
+                    )
+                    .await
+                    .unwrap()
+            }
+        };
+        // Two nonces, the second used before: refused, and the first is not used up.
+        assert!(store.use_nonce("used", 1_000, 50).await.unwrap());
+        let got = request(
+            vec![nonce("fresh"), nonce("used")],
+            "sd",
+            vec![row("c1", "sd", 1)],
+        )
+        .await;
+        assert_eq!(got, Err(ClaimRefused::NonceUsed));
+        assert_eq!(written(store.clone()).await, (0, 0, 0));
+        // One nonce twice in one request: used twice, refused.
+        let got = request(
+            vec![nonce("twice"), nonce("twice")],
+            "sd",
+            vec![row("c1", "sd", 1)],
+        )
+        .await;
+        assert_eq!(got, Err(ClaimRefused::NonceUsed));
+        assert!(
+            store.use_nonce("fresh", 1_000, 50).await.unwrap(),
+            "not used up"
+        );
+
+        // Three rows, the first and last at taken indices (one held before, one drawn
+        // twice): both named, nothing written, the claim and the nonce free for the retry.
+        assert_eq!(
+            request(vec![nonce("n0")], "jwt", vec![row("c0", "jwt", 5)]).await,
+            Ok(())
+        );
+        assert_eq!(written(store.clone()).await, (1, 1, 1));
+        let got = request(
+            vec![nonce("n1")],
+            "sd",
+            vec![row("c1", "sd", 5), row("c2", "sd", 6), row("c3", "sd", 6)],
+        )
+        .await;
+        assert_eq!(got, Err(ClaimRefused::IndicesTaken(vec![0, 2])));
+        assert_eq!(written(store.clone()).await, (1, 1, 1));
+        let got = request(
+            vec![nonce("n1")],
+            "sd",
+            vec![row("c1", "sd", 7), row("c2", "sd", 6), row("c3", "sd", 8)],
+        )
+        .await;
+        assert_eq!(got, Ok(()), "the retry at free indices");
+        assert_eq!(written(store.clone()).await, (4, 4, 4));
+        assert_eq!(
+            store.tlog_entries(0, 4).await.unwrap(),
+            [
+                b"c0".to_vec(),
+                b"c1".to_vec(),
+                b"c2".to_vec(),
+                b"c3".to_vec()
+            ]
+        );
+        assert_eq!(store.tlog_issued_index("c3").await.unwrap(), Some(3));
+
+        // The nonce again, and the configuration again with a fresh nonce: refused, nothing
+        // written, the fresh nonce not used up.
+        let got = request(vec![nonce("n1")], "ldp", vec![row("c4", "ldp", 9)]).await;
+        assert_eq!(got, Err(ClaimRefused::NonceUsed));
+        let got = request(vec![nonce("n2")], "sd", vec![row("c4", "sd", 9)]).await;
+        assert_eq!(got, Err(ClaimRefused::AlreadyIssued));
+        assert_eq!(written(store.clone()).await, (4, 4, 4));
+        assert!(
+            store.use_nonce("n2", 1_000, 50).await.unwrap(),
+            "not used up"
+        );
+
+        // A request that waits for approval: its nonce and claim spent, no credential.
+        assert_eq!(request(vec![nonce("n3")], "ldp", vec![]).await, Ok(()));
+        assert_eq!(written(store.clone()).await, (4, 4, 4));
+        let got = request(vec![nonce("n4")], "ldp", vec![]).await;
+        assert_eq!(got, Err(ClaimRefused::AlreadyIssued));
+        assert_eq!(store.credentials_of_offer(&offer).await.unwrap().len(), 4);
         store.db.close().await;
     }
 
