@@ -271,6 +271,49 @@ const INSERT_TLOG_ENTRY: &str =
 const INSERT_TLOG_ISSUED: &str = "INSERT INTO tlog_issued (jwt_digest, idx) VALUES ($1, $2) \
      ON CONFLICT (jwt_digest) DO NOTHING";
 
+/// [`Store::achievement`]'s join `($1 id)`: the achievement's columns, then one of its
+/// other languages (`t_`, none when it has none), one row per language, in order.
+static ACHIEVEMENT_WITH_TEXTS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let columns: Vec<String> = ACHIEVEMENT_COLUMNS
+        .split(", ")
+        .map(|c| format!("a.{}", c.trim()))
+        .collect();
+    format!(
+        "SELECT {}, t.language AS t_language, t.name AS t_name, \
+         t.description AS t_description, t.criteria AS t_criteria \
+         FROM achievements a LEFT JOIN achievement_texts t ON t.achievement_id = a.id \
+         WHERE a.id = $1 ORDER BY t.language",
+        columns.join(", ")
+    )
+});
+
+/// A row of [`ACHIEVEMENT_WITH_TEXTS`]: the achievement and one of its other languages.
+#[derive(Debug, sqlx::FromRow)]
+struct AchievementTextRow {
+    #[sqlx(flatten)]
+    achievement: AchievementRow,
+    t_language: Option<String>,
+    t_name: Option<String>,
+    t_description: Option<String>,
+    t_criteria: Option<String>,
+}
+
+impl AchievementTextRow {
+    /// The achievement and the row's text, none for the row of an achievement without
+    /// other languages.
+    fn into_parts(self) -> (AchievementRow, Option<AchievementText>) {
+        let text = (|| {
+            Some(AchievementText {
+                language: self.t_language?,
+                name: self.t_name?,
+                description: self.t_description?,
+                criteria: self.t_criteria?,
+            })
+        })();
+        (self.achievement, text)
+    }
+}
+
 /// [`Store::credential_context`]'s join, one row per other language of the achievement.
 const CREDENTIAL_CONTEXT: &str = "SELECT o.id, o.achievement_id, o.recipient_name, o.recipient_email, o.code_hash, \
      o.tx_code_hash, o.tx_code_failures, o.expires_at, o.redeemed_at, o.token_hash, \
@@ -598,23 +641,23 @@ impl Store {
         if let Some(direct) = self.direct() {
             return direct::achievement(direct, id);
         }
-        let sql = format!("SELECT {ACHIEVEMENT_COLUMNS} FROM achievements WHERE id = $1");
-        let row: Option<AchievementRow> = with_db!(&self.db, |pool| sqlx::query_as(
-            sqlx::AssertSqlSafe(sql.clone())
-        )
-        .bind(id)
-        .fetch_optional(pool)
-        .await?);
-        let Some(mut row) = row else {
-            return Ok(None);
-        };
-        row.translations = with_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT language, name, description, criteria FROM achievement_texts \
-             WHERE achievement_id = $1 ORDER BY language"
+        // One statement (one round trip on PostgreSQL): a row per other language, or one
+        // with no text when it has none.
+        let rows: Vec<AchievementTextRow> = with_db!(&self.db, |pool| sqlx::query_as(
+            sqlx::AssertSqlSafe(ACHIEVEMENT_WITH_TEXTS.as_str())
         )
         .bind(id)
         .fetch_all(pool)
         .await?);
+        let mut rows = rows.into_iter();
+        let Some(first) = rows.next() else {
+            return Ok(None);
+        };
+        let (mut row, text) = first.into_parts();
+        row.translations = text
+            .into_iter()
+            .chain(rows.filter_map(|r| r.into_parts().1))
+            .collect();
         Ok(Some(row))
     }
 
