@@ -13,7 +13,7 @@
 -- `deferred_hash` set: completes that deferred transaction; NULL: a credential request
 -- spending `nonce_hashes` and the issuance of (`offer_id`, `configuration`). Arrays are
 -- columns of the rows, one element per row. SQLite runs the same steps as statements in a
--- transaction (its 0029 is empty).
+-- transaction (its 0029 does nothing).
 CREATE FUNCTION issue_credentials(
     deferred_hash TEXT,
     nonce_hashes TEXT[],
