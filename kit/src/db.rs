@@ -610,6 +610,106 @@ mod tests {
     use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
     use std::str::FromStr;
 
+    /// A connection goes back to its pool without sqlx's ping (third_party/sqlx-core
+    /// PATCH.md), but still clean: a transaction dropped uncommitted is rolled back, and a
+    /// query whose future was dropped mid-way has its reply read, before the connection is
+    /// used again (the same backend: its temporary table is still there).
+    #[tokio::test]
+    async fn a_dropped_transaction_is_rolled_back_before_the_connection_is_reused_on_postgres() {
+        let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+            return;
+        };
+        let opts = PgConnectOptions::from_str(&url).expect("TEST_DATABASE_URL parses");
+        let pool = super::pg_pool_options(std::time::Duration::from_secs(60))
+            .max_connections(1)
+            .connect_with(opts)
+            .await
+            .expect("PostgreSQL answers");
+        let pid = || sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()").fetch_one(&pool);
+        let first = pid().await.unwrap();
+        sqlx::query("CREATE TEMP TABLE dropped (x INT)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        {
+            let mut tx = pool.begin().await.unwrap();
+            sqlx::query("INSERT INTO dropped VALUES (1)")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            // dropped here, uncommitted
+        }
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM dropped")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(count, 0, "the dropped transaction was rolled back");
+        // A query abandoned while the server still runs it.
+        let abandoned = tokio::time::timeout(
+            std::time::Duration::from_millis(50),
+            sqlx::query("SELECT pg_sleep(0.3)").execute(&pool),
+        )
+        .await;
+        assert!(abandoned.is_err(), "the query was abandoned");
+        let answer: i32 = sqlx::query_scalar("SELECT 7")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(answer, 7, "the next query reads its own reply");
+        assert_eq!(
+            pid().await.unwrap(),
+            first,
+            "the same connection throughout"
+        );
+        pool.close().await;
+    }
+
+    /// The same on SQLite: a transaction dropped uncommitted is rolled back before the
+    /// connection's next statement.
+    #[tokio::test]
+    async fn a_dropped_transaction_is_rolled_back_before_the_connection_is_reused_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&format!(
+            "sqlite://{}/d.db",
+            dir.path().display()
+        ))
+        .unwrap()
+        .create_if_missing(true);
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts)
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE dropped (x INT)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        {
+            let mut tx = pool.begin().await.unwrap();
+            sqlx::query("INSERT INTO dropped VALUES (1)")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM dropped")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(count, 0, "the dropped transaction was rolled back");
+        let mut tx = pool.begin().await.unwrap();
+        sqlx::query("INSERT INTO dropped VALUES (2)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM dropped")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(count, 1, "a new transaction on the same connection commits");
+        pool.close().await;
+    }
+
     /// Both SQLite pools hand out connections without sqlx's ping (a round trip to the
     /// connection's worker thread before every statement); see [`super::SQLITE_PING_ON_ACQUIRE`].
     #[tokio::test]

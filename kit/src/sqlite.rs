@@ -579,7 +579,10 @@ mod tests {
         let cache = |conn: &Connection| -> Result<i64, TestError> {
             Ok(conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?)
         };
-        assert_eq!(writer.write(cache).await.unwrap(), -writer_cache_mib() * 1024);
+        assert_eq!(
+            writer.write(cache).await.unwrap(),
+            -writer_cache_mib() * 1024
+        );
         let readers = Readers::new(&path);
         assert_eq!(readers.read(cache).unwrap(), -2000, "SQLite's default");
     }

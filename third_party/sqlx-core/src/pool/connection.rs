@@ -311,7 +311,14 @@ impl<DB: Database> Floating<DB, Live<DB>> {
         // returned to the pool; also of course, if it was dropped due to an error
         // this is simply a band-aid as SQLx-next connections should be able
         // to recover from cancellations
-        if let Err(error) = self.raw.ping().await {
+        //
+        // Akashi patch (PATCH.md): `flush`, not `ping`. A ping is one more round trip per
+        // checkout (PostgreSQL: a Sync and its ReadyForQuery; SQLite: a command to the
+        // connection's worker thread and back). `flush` sends what is queued (a dropped
+        // transaction's ROLLBACK) and reads every reply still owed, so the connection goes
+        // back clean; a connection that broke is found by its next use (and the pools ping
+        // connections that sat idle before handing them out, `kit::db`).
+        if let Err(error) = self.raw.flush().await {
             tracing::warn!(
                 %error,
                 "error occurred while testing the connection on-release",
