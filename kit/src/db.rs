@@ -298,10 +298,7 @@ impl Db {
                 .max_connections(1)
                 .test_before_acquire(SQLITE_PING_ON_ACQUIRE)
                 .acquire_time_level(ACQUIRE_EVENTS)
-                .connect_with(opts.clone().pragma(
-                    "cache_size",
-                    format!("-{}", crate::sqlite::writer_cache_mib() * 1024),
-                ))
+                .connect_with(opts.clone())
                 .await
                 .map_err(DbError::Connect)?;
             migrations.sqlite.run(&writer).await?;

@@ -42,20 +42,6 @@ const STATEMENT_CACHE: usize = 64;
 /// for the writes not moved here) before failing with `SQLITE_BUSY`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The page cache of a writing connection, in MiB: `AKASHI_SQLITE_WRITER_CACHE_MIB`,
-/// default 64 (SQLite's default is 2). A write touches the leaf of every index it changes:
-/// with random keys (ids, code hashes) those are all over the file, and once the indexes
-/// outgrow the cache each insert reads its pages back from the file (a `pread64` each), so
-/// a bulk import slowed as the tables grew. Pages are allocated only as they are used;
-/// reading connections keep SQLite's default.
-pub fn writer_cache_mib() -> i64 {
-    std::env::var("AKASHI_SQLITE_WRITER_CACHE_MIB")
-        .ok()
-        .and_then(|v| v.parse::<i64>().ok())
-        .filter(|n| (1..=4096).contains(n))
-        .unwrap_or(64)
-}
-
 /// Why a write job or a read was not done (the job's own errors are its own type).
 #[derive(Debug, thiserror::Error)]
 pub enum WriterError {
@@ -202,14 +188,6 @@ impl Writer {
     /// migrated) and starts its thread.
     pub fn open(path: &Path) -> Result<Writer, WriterError> {
         let conn = open(path)?;
-        conn.execute_batch(&format!(
-            "PRAGMA cache_size = -{};",
-            writer_cache_mib() * 1024
-        ))
-        .map_err(|source| WriterError::Open {
-            path: path.display().to_string(),
-            source,
-        })?;
         let (jobs, queue) = mpsc::channel();
         let stats = Arc::new(Stats::default());
         let thread = std::thread::Builder::new()
@@ -569,22 +547,6 @@ mod tests {
             })
             .unwrap();
         assert_eq!(got, (2, 1));
-    }
-
-    /// The writing connection keeps a larger page cache than a reading one.
-    #[tokio::test]
-    async fn the_writer_keeps_a_larger_page_cache_than_readers() {
-        let (_dir, path) = database();
-        let writer = Writer::open(&path).unwrap();
-        let cache = |conn: &Connection| -> Result<i64, TestError> {
-            Ok(conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?)
-        };
-        assert_eq!(
-            writer.write(cache).await.unwrap(),
-            -writer_cache_mib() * 1024
-        );
-        let readers = Readers::new(&path);
-        assert_eq!(readers.read(cache).unwrap(), -2000, "SQLite's default");
     }
 
     /// N jobs sent at once are committed in fewer groups than jobs, each answered with its
