@@ -36,6 +36,11 @@
 //!   common status, a search) and the overview, p50/p95 over the requests.
 //! - `bench verify [--iterations N]` times the verifier's pipeline in process, step by
 //!   step, next to the raw signature operations.
+//! - `bench tlog [--largest N]` times what the issuer's `GET /log/proof/…` computes for a
+//!   log of 1,000 entries and each tenfold size up to N (1,000,000 by default): the root,
+//!   an inclusion proof and a consistency proof from all the leaf hashes, as every request
+//!   did before the issuer kept the tree, against the same from the kept tree
+//!   (`protocol::tlog::merkle::Tree`), whose answers are checked equal.
 
 use std::time::Instant;
 
@@ -748,6 +753,62 @@ fn console_scenario(args: &[String]) {
     });
 }
 
+/// `bench tlog`: one proof request's Merkle work at growing log sizes, from the leaves and
+/// from the kept tree (the store's read of the leaves, which the old way also paid, is not
+/// in these figures).
+fn tlog_scenario(largest: u64) {
+    use protocol::tlog::merkle::{self, Tree};
+    println!(
+        "| entries | from the leaves (µs) | from the kept tree (µs) | building the tree (µs per entry) | tree memory (MiB) |"
+    );
+    println!("|---:|---:|---:|---:|---:|");
+    let mut n = 1_000u64;
+    while n <= largest {
+        let leaves: Vec<protocol::tlog::Hash> = (0..n)
+            .map(|i| merkle::leaf_hash(&i.to_be_bytes()))
+            .collect();
+        let start = Instant::now();
+        let mut tree = Tree::new();
+        for leaf in &leaves {
+            tree.push(*leaf);
+        }
+        let build = start.elapsed().as_secs_f64() * 1e6 / n as f64;
+        // A badge in the middle, a verifier that last saw two thirds of the log.
+        let (index, old) = (n / 2, n * 2 / 3);
+        let rounds = (1_000_000 / n).clamp(3, 100);
+        let mut from_leaves = Vec::new();
+        let start = Instant::now();
+        for _ in 0..rounds {
+            from_leaves = vec![
+                vec![merkle::root(&leaves)],
+                merkle::inclusion_proof(&leaves, index).expect("index in the tree"),
+                merkle::consistency_proof(&leaves, old).expect("old size in the tree"),
+            ];
+        }
+        let slow = start.elapsed().as_secs_f64() * 1e6 / rounds as f64;
+        let mut from_tree = Vec::new();
+        let start = Instant::now();
+        for _ in 0..rounds * 100 {
+            from_tree = vec![
+                vec![tree.root(n).expect("size in the tree")],
+                tree.inclusion_proof(index, n).expect("index in the tree"),
+                tree.consistency_proof(old, n)
+                    .expect("old size in the tree"),
+            ];
+        }
+        let fast = start.elapsed().as_secs_f64() * 1e6 / (rounds * 100) as f64;
+        assert_eq!(
+            from_leaves, from_tree,
+            "the kept tree disagrees at {n} entries"
+        );
+        println!(
+            "| {n} | {slow:.1} | {fast:.2} | {build:.3} | {:.1} |",
+            (2 * n * 32) as f64 / (1024.0 * 1024.0)
+        );
+        n *= 10;
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -758,9 +819,10 @@ fn main() {
         Some("pending") => pending_scenario(&args),
         Some("scan") => scan_scenario(&args),
         Some("console") => console_scenario(&args),
+        Some("tlog") => tlog_scenario(flag(&args, "--largest", 1_000_000)),
         _ => {
             eprintln!(
-                "usage: bench crypto [--iterations N]\n       bench issuance|presentation [--clients N] [--flows N] [--seconds S] [--database-url URL] [--processes [--strace] | --metrics | --instances N] [--without-log]\n       bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url URL] [--processes]\n       bench pending [--posts N] [--bytes B]\n       bench scan [--rounds N] [--side PX]\n       bench console [--registrations N] [--requests N] [--database-url URL]\n       bench verify [--iterations N]"
+                "usage: bench crypto [--iterations N]\n       bench issuance|presentation [--clients N] [--flows N] [--seconds S] [--database-url URL] [--processes [--strace] | --metrics | --instances N] [--without-log]\n       bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url URL] [--processes]\n       bench pending [--posts N] [--bytes B]\n       bench scan [--rounds N] [--side PX]\n       bench console [--registrations N] [--requests N] [--database-url URL]\n       bench verify [--iterations N]\n       bench tlog [--largest N]"
             );
             std::process::exit(2);
         }

@@ -256,6 +256,16 @@ fn sqlite_connections() -> u32 {
 }
 
 impl Db {
+    /// SQLite's direct connections, when this database has them ([`crate::sqlite`]): the
+    /// stores send their hot paths there instead of through sqlx. `None` on PostgreSQL,
+    /// for an in-memory SQLite database and with `AKASHI_SQLITE_DIRECT=0`.
+    pub fn direct(&self) -> Option<&crate::sqlite::Direct> {
+        match self {
+            Db::Sqlite(sqlite) => sqlite.direct.as_ref(),
+            Db::Postgres(_) => None,
+        }
+    }
+
     /// Connects to `url` and runs `migrations`. SQLite files (and their directory) are
     /// created on first start, private to the service's user (files 0600, a created
     /// directory 0700: [`crate::private_files`]); SQLite runs in WAL mode with

@@ -11,7 +11,7 @@ use protocol::keys::SigningKey;
 use protocol::tlog::Hash;
 use protocol::tlog::checkpoint::Checkpoint;
 use protocol::tlog::entry::{Entry, StatusRef};
-use protocol::tlog::merkle;
+use protocol::tlog::merkle::Tree;
 use protocol::tlog::note::{NoteSigner, NoteVerifier};
 use protocol::tlog::proof::{ConsistencyProof, LogProof, encode_hashes};
 use protocol::tlog::tile::{self, Tile, TileResource};
@@ -36,6 +36,14 @@ pub struct Log {
     /// The last checkpoint signed, with its size and root: served again while the log has
     /// not grown.
     last: Mutex<Option<(u64, Hash, String)>>,
+    /// The log's Merkle tree with its complete subtrees, read from the store once and then
+    /// extended by the entries appended since (by any instance): a proof, a checkpoint or a
+    /// tile costs O(log² n) hashes, not a read and a hash of every leaf as it did (about
+    /// 64 bytes of memory per entry).
+    tree: std::sync::Mutex<Tree>,
+    /// Held while the kept tree is read from the store, so that concurrent requests of a
+    /// fresh process read the log once, not once each.
+    growing: Mutex<()>,
 }
 
 /// A tile or entry bundle, with whether it can be cached for good.
@@ -72,6 +80,8 @@ impl Log {
             witnesses: Vec::new(),
             witness_http: None,
             last: Mutex::new(None),
+            tree: std::sync::Mutex::new(Tree::new()),
+            growing: Mutex::new(()),
         })
     }
 
@@ -138,33 +148,103 @@ impl Log {
 
     /// The signed checkpoint of the log as it is now.
     pub async fn checkpoint(&self, store: &Store) -> Result<String, AppError> {
-        let size = store.tlog_size().await?;
-        if let Some((s, _, note)) = self.last.lock().await.as_ref()
-            && *s == size
-        {
-            return Ok(note.clone());
-        }
-        let leaves = Self::leaves(store, size).await?;
-        self.signed(&leaves).await
+        let size = self.sync(store).await?;
+        self.signed(size).await
     }
 
-    /// The leaf hashes of the tree of `size`.
-    async fn leaves(store: &Store, size: u64) -> Result<Vec<Hash>, AppError> {
-        let leaves = store.tlog_leaf_hashes(0, size).await?;
-        if leaves.len() as u64 != size {
+    /// Drops the kept tree: the next request reads it again from the store, as a restarted
+    /// process does. (What an operator who rewrites the stored log under a running issuer
+    /// would do to have it published; the journeys that play that operator call it.)
+    pub fn reload(&self) {
+        *self.tree() = Tree::new();
+    }
+
+    /// The kept tree, whatever a panicking holder left (every change to it is one push).
+    fn tree(&self) -> std::sync::MutexGuard<'_, Tree> {
+        self.tree
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The log's size now, with the kept tree brought to it: extended by the entries
+    /// appended since (by any instance), or read again from the start when it disagrees
+    /// with the store (a database restored from a backup, a log rolled back: the stored
+    /// leaf at the tip, or the one the extension starts from, is not the kept one). One
+    /// request at a time reads; the others wait for it, then find the tree ready.
+    async fn sync(&self, store: &Store) -> Result<u64, AppError> {
+        let (size, tip) = store.tlog_tip().await?;
+        if self.fits(size, tip.as_ref()) {
+            return Ok(size);
+        }
+        let _one_reader = self.growing.lock().await;
+        if self.fits(size, tip.as_ref()) {
+            return Ok(size);
+        }
+        let (have, last) = {
+            let tree = self.tree();
+            let have = tree.len();
+            let last = have
+                .checked_sub(1)
+                .and_then(|i| tree.leaves(i, have))
+                .map(|l| l[0]);
+            (have, last)
+        };
+        // Extend from the last kept leaf, read again to check that the store still has it.
+        if have < size
+            && let Some(last) = last
+        {
+            let leaves = Self::read_leaves(store, have - 1, size).await?;
+            if leaves[0] == last && leaves.last() == tip.as_ref() {
+                let mut tree = self.tree();
+                for leaf in &leaves[1..] {
+                    tree.push(*leaf);
+                }
+                return Ok(size);
+            }
+        }
+        let leaves = Self::read_leaves(store, 0, size).await?;
+        if leaves.last() != tip.as_ref() {
+            return Err(AppError::Internal(
+                "the log's last entry changed while it was read".into(),
+            ));
+        }
+        let mut tree = Tree::new();
+        for leaf in leaves {
+            tree.push(leaf);
+        }
+        *self.tree() = tree;
+        Ok(size)
+    }
+
+    /// Whether the kept tree has the stored log of `size` entries, whose last leaf is `tip`.
+    fn fits(&self, size: u64, tip: Option<&Hash>) -> bool {
+        let tree = self.tree();
+        match size.checked_sub(1) {
+            None => true,
+            Some(last) => tree.leaves(last, size).map(|l| &l[0]) == tip,
+        }
+    }
+
+    /// The stored leaf hashes `[start, end)`, all of them.
+    async fn read_leaves(store: &Store, start: u64, end: u64) -> Result<Vec<Hash>, AppError> {
+        let leaves = store.tlog_leaf_hashes(start, end).await?;
+        if leaves.len() as u64 != end - start {
             return Err(AppError::Internal(format!(
-                "log has {} entries below its size {size}",
+                "log has {} entries in {start}..{end}, below its size {end}",
                 leaves.len()
             )));
         }
         Ok(leaves)
     }
 
-    /// The signed checkpoint of the tree of `leaves` (the last one again if the same tree:
-    /// a proof must lead to the root of the very leaves it was computed from).
-    async fn signed(&self, leaves: &[Hash]) -> Result<String, AppError> {
-        let size = leaves.len() as u64;
-        let root = merkle::root(leaves);
+    /// The signed checkpoint of the tree of the first `size` leaves, which the kept tree
+    /// has (the last one again if the same tree: a proof must lead to the root of the very
+    /// leaves it was computed from).
+    async fn signed(&self, size: u64) -> Result<String, AppError> {
+        let root = self
+            .tree()
+            .root(size)
+            .map_err(|e| AppError::Internal(format!("log root of {size}: {e}")))?;
         let mut last = self.last.lock().await;
         if let Some((s, r, note)) = last.as_ref()
             && (*s, *r) == (size, root)
@@ -179,20 +259,20 @@ impl Log {
         }
         .sign(&self.signer)
         .map_err(|e| AppError::Internal(format!("signing the checkpoint: {e}")))?;
-        let note = self.cosigned(note, leaves).await;
+        let note = self.cosigned(note, size).await;
         *last = Some((size, root, note.clone()));
         Ok(note)
     }
 
     /// `note` with the cosignature of each witness that gives one (C2SP tlog-witness); a
     /// witness that refuses or cannot be reached is logged and left out.
-    async fn cosigned(&self, mut note: String, leaves: &[Hash]) -> String {
+    async fn cosigned(&self, mut note: String, size: u64) -> String {
         let Some(http) = &self.witness_http else {
             return note;
         };
         let mut lines = String::new();
         for w in &self.witnesses {
-            match w.cosign(http, &note, leaves).await {
+            match w.cosign(http, &note, &self.tree, size).await {
                 Ok(line) => lines.push_str(&line),
                 Err(e) => tracing::warn!(witness = %w.url, "no cosignature: {e}"),
             }
@@ -206,7 +286,8 @@ impl Log {
     /// inclusion proof, and the consistency proof from `old_size` when the log has at
     /// least that many entries (a client that saw more detects the rollback itself).
     ///
-    /// Every proof is computed from all the leaf hashes (one query, 32 bytes per entry).
+    /// The proofs come from the kept tree (O(log² n) hashes), extended first by the
+    /// entries appended since it was last read.
     pub async fn proof(
         &self,
         store: &Store,
@@ -226,9 +307,8 @@ impl Log {
             .tlog_issued_index(jwt_digest)
             .await?
             .ok_or_else(not_found)?;
-        let size = store.tlog_size().await?;
-        let leaves = Self::leaves(store, size).await?;
-        let checkpoint = self.signed(&leaves).await?;
+        let size = self.sync(store).await?;
+        let checkpoint = self.signed(size).await?;
         let entry = store
             .tlog_entries(index, index + 1)
             .await?
@@ -236,17 +316,22 @@ impl Log {
             .ok_or_else(|| AppError::Internal(format!("log entry {index} is missing")))?;
         let entry = String::from_utf8(entry)
             .map_err(|_| AppError::Internal(format!("log entry {index} is not UTF-8")))?;
-        let inclusion = merkle::inclusion_proof(&leaves, index)
-            .map_err(|e| AppError::Internal(format!("inclusion proof of {index}: {e}")))?;
-        let consistency = match old_size {
-            Some(old) if old > 0 && old <= size => Some(ConsistencyProof {
-                old_size: old,
-                proof: encode_hashes(
-                    &merkle::consistency_proof(&leaves, old)
-                        .map_err(|e| AppError::Internal(format!("consistency from {old}: {e}")))?,
-                ),
-            }),
-            _ => None,
+        let (inclusion, consistency) = {
+            let tree = self.tree();
+            let inclusion = tree
+                .inclusion_proof(index, size)
+                .map_err(|e| AppError::Internal(format!("inclusion proof of {index}: {e}")))?;
+            let consistency =
+                match old_size {
+                    Some(old) if old > 0 && old <= size => Some(ConsistencyProof {
+                        old_size: old,
+                        proof: encode_hashes(&tree.consistency_proof(old, size).map_err(|e| {
+                            AppError::Internal(format!("consistency from {old}: {e}"))
+                        })?),
+                    }),
+                    _ => None,
+                };
+            (inclusion, consistency)
         };
         Ok(LogProof {
             index,
@@ -263,7 +348,7 @@ impl Log {
         let not_found = || AppError::NotFound("tile".into());
         let resource = TileResource::parse(path).map_err(|_| not_found())?;
         let (TileResource::Hashes(t) | TileResource::Entries(t)) = resource;
-        let size = store.tlog_size().await?;
+        let size = self.sync(store).await?;
         // The tile must exist in the tree: a full one, or a partial one no wider than the
         // tree's (any narrower partial tile is a tile of an earlier tree size).
         let have = Tile::in_tree(t.level, t.index, size).ok_or_else(not_found)?;
@@ -278,15 +363,13 @@ impl Log {
                     .map_err(|e| AppError::Internal(format!("entry bundle: {e}")))?
             }
             TileResource::Hashes(_) => {
-                let leaves: Vec<Hash> = store.tlog_leaf_hashes(start, end).await?;
-                let shifted = Tile {
-                    // The tile's hashes from the leaves it spans, as a tile at index 0.
-                    index: 0,
-                    ..t
-                };
-                shifted
-                    .hashes(&leaves)
-                    .map_err(|e| AppError::Internal(format!("tile {path}: {e}")))?
+                // The tile's hashes are the kept subtrees of its height that it numbers.
+                let first = t.index * tile::WIDTH;
+                let height = 8 * u32::from(t.level);
+                self.tree()
+                    .nodes(height, first, first + u64::from(t.width))
+                    .map(|nodes| nodes.concat())
+                    .ok_or_else(|| AppError::Internal(format!("tile {path}: not in the tree")))?
             }
         };
         Ok(TileBody {
@@ -311,9 +394,9 @@ impl WitnessRef {
         &self,
         http: &kit::fetch::Fetcher,
         note: &str,
-        leaves: &[Hash],
+        tree: &std::sync::Mutex<Tree>,
+        size: u64,
     ) -> Result<String, String> {
-        let size = leaves.len() as u64;
         let mut old = self.size.lock().map(|s| *s).unwrap_or(0);
         for _ in 0..2 {
             if old > size {
@@ -324,7 +407,10 @@ impl WitnessRef {
             let proof = if old == 0 {
                 Vec::new()
             } else {
-                merkle::consistency_proof(leaves, old).map_err(|e| e.to_string())?
+                tree.lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .consistency_proof(old, size)
+                    .map_err(|e| e.to_string())?
             };
             let body = AddCheckpoint {
                 old,
@@ -455,5 +541,168 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c2.size, 301);
+    }
+
+    /// Two instances on one database, each with its own kept tree, as the log grows under
+    /// them: every proof either gives is checked from scratch against the checkpoint it
+    /// carries, the consistency proof against the root of the leaves themselves.
+    #[tokio::test]
+    async fn proofs_from_the_kept_tree_hold_as_the_log_grows_under_two_instances() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::tests::test_store(dir.path()).await;
+        let key = SigningKey::generate(protocol::keys::Alg::EdDSA);
+        let (a, b) = (
+            Log::new("https://issuer.example/", &key).unwrap(),
+            Log::new("https://issuer.example/", &key).unwrap(),
+        );
+        let mut leaves: Vec<Hash> = Vec::new();
+        let mut digests = Vec::new();
+        let mut seen = 0u64;
+        for round in 0..6u32 {
+            // A few plain entries, then one credential's.
+            let plain: Vec<Vec<u8>> = (0..round * 37)
+                .map(|i| format!("entry {round} {i}").into_bytes())
+                .collect();
+            store.append_tlog(&plain, 1).await.unwrap();
+            leaves.extend(plain.iter().map(|e| protocol::tlog::leaf_hash(e)));
+            let entry = format!("credential {round}").into_bytes();
+            let digest = protocol::b64::sha256(format!("jwt {round}"));
+            let idx = store
+                .append_tlog_credential(&entry, &digest, 1)
+                .await
+                .unwrap();
+            assert_eq!(idx, leaves.len() as u64);
+            leaves.push(protocol::tlog::leaf_hash(&entry));
+            digests.push((digest, idx, entry));
+            let size = leaves.len() as u64;
+            for (log, old) in [(&a, Some(seen)), (&b, None)] {
+                for (digest, idx, entry) in &digests {
+                    let p = log.proof(&store, digest, old).await.unwrap();
+                    let c = checkpoint::open(
+                        p.checkpoint.as_bytes(),
+                        log.origin(),
+                        std::slice::from_ref(log.verifier()),
+                    )
+                    .unwrap();
+                    assert_eq!(
+                        (c.size, c.root),
+                        (size, protocol::tlog::merkle::root(&leaves))
+                    );
+                    assert_eq!((p.index, p.entry.as_bytes()), (*idx, entry.as_slice()));
+                    let path = protocol::tlog::proof::decode_hashes(&p.inclusion).unwrap();
+                    verify_inclusion(&leaves[*idx as usize], *idx, size, &path, &c.root).unwrap();
+                    match (old, p.consistency) {
+                        (Some(old), Some(cons)) if old > 0 => {
+                            assert_eq!(cons.old_size, old);
+                            let hashes = protocol::tlog::proof::decode_hashes(&cons.proof).unwrap();
+                            protocol::tlog::merkle::verify_consistency(
+                                old,
+                                size,
+                                &protocol::tlog::merkle::root(&leaves[..old as usize]),
+                                &c.root,
+                                &hashes,
+                            )
+                            .unwrap();
+                        }
+                        (Some(0) | None, None) => {}
+                        (old, cons) => panic!("asked from {old:?}, got {cons:?}"),
+                    }
+                }
+            }
+            seen = size;
+        }
+        // A digest the log does not have, and one that is no digest at all.
+        let unknown = protocol::b64::sha256("never issued");
+        assert!(matches!(
+            a.proof(&store, &unknown, None).await,
+            Err(AppError::NotFound(_))
+        ));
+        assert!(matches!(
+            a.proof(&store, "../../etc", None).await,
+            Err(AppError::NotFound(_))
+        ));
+    }
+
+    /// The root of the stored leaves, read straight from the store.
+    async fn stored_root(store: &Store) -> Hash {
+        let size = store.tlog_size().await.unwrap();
+        protocol::tlog::merkle::root(&store.tlog_leaf_hashes(0, size).await.unwrap())
+    }
+
+    async fn signed_root(log: &Log, store: &Store) -> (u64, Hash) {
+        let note = log.checkpoint(store).await.unwrap();
+        let c = checkpoint::open(
+            note.as_bytes(),
+            log.origin(),
+            std::slice::from_ref(log.verifier()),
+        )
+        .unwrap();
+        (c.size, c.root)
+    }
+
+    /// Deletes the stored entries from `n` on and sets the log's size to `n`.
+    async fn roll_back(store: &Store, n: i64) {
+        kit::with_db_write!(&store.db, |pool| {
+            sqlx::query("DELETE FROM tlog_entries WHERE idx >= $1")
+                .bind(n)
+                .execute(pool)
+                .await
+                .unwrap();
+            sqlx::query("UPDATE tlog_head SET size = $1 WHERE id = 1")
+                .bind(n)
+                .execute(pool)
+                .await
+                .unwrap();
+        });
+    }
+
+    /// A database put back to an earlier state under a running issuer (restored from a
+    /// backup, the last entries rolled back, then others in their place): the kept tree
+    /// notices at the tip and is read again, so what the log signs is what the store holds.
+    #[tokio::test]
+    async fn the_kept_tree_follows_a_store_rolled_back_under_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::tests::test_store(dir.path()).await;
+        let key = SigningKey::generate(protocol::keys::Alg::EdDSA);
+        let log = Log::new("https://issuer.example/", &key).unwrap();
+        let entries: Vec<Vec<u8>> = (0..20u32).map(|i| i.to_be_bytes().to_vec()).collect();
+        store.append_tlog(&entries, 1).await.unwrap();
+        assert_eq!(
+            signed_root(&log, &store).await,
+            (20, stored_root(&store).await)
+        );
+
+        // Rolled back by three: the kept tree's prefix still fits.
+        roll_back(&store, 17).await;
+        assert_eq!(
+            signed_root(&log, &store).await,
+            (17, stored_root(&store).await)
+        );
+        // Other entries in their place, as many: the tip differs, read again.
+        let others = [b"x".to_vec(), b"y".to_vec(), b"z".to_vec()];
+        store.append_tlog(&others, 2).await.unwrap();
+        assert_eq!(
+            signed_root(&log, &store).await,
+            (20, stored_root(&store).await)
+        );
+        // One rolled back and two others: the extension's first leaf differs, read again.
+        roll_back(&store, 19).await;
+        let more = [b"other".to_vec(), b"more".to_vec()];
+        store.append_tlog(&more, 3).await.unwrap();
+        assert_eq!(
+            signed_root(&log, &store).await,
+            (21, stored_root(&store).await)
+        );
+        // Emptied, then one entry.
+        roll_back(&store, 0).await;
+        assert_eq!(
+            signed_root(&log, &store).await,
+            (0, protocol::tlog::merkle::empty_root())
+        );
+        store.append_tlog(&[b"first".to_vec()], 4).await.unwrap();
+        assert_eq!(
+            signed_root(&log, &store).await,
+            (1, stored_root(&store).await)
+        );
     }
 }

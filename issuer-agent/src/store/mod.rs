@@ -461,13 +461,9 @@ pub use registrations::*;
 pub use settings::*;
 
 impl Store {
-    /// SQLite's direct connections, when the store has them ([`kit::sqlite`]): the issuance
-    /// flow's queries go there instead of through sqlx.
+    /// SQLite's direct connections, when the store has them ([`kit::db::Db::direct`]).
     fn direct(&self) -> Option<&kit::sqlite::Direct> {
-        match &self.db {
-            Db::Sqlite(sqlite) => sqlite.direct.as_ref(),
-            Db::Postgres(_) => None,
-        }
+        self.db.direct()
     }
 
     pub async fn connect(url: &str, pg_schema: Option<&str>) -> Result<Store, kit::db::DbError> {

@@ -4,6 +4,8 @@
 //! the database's one writer does. A transaction that rolls back, or a process killed
 //! before commit, returns its indices with it: no gaps, no fork.
 
+use kit::sqlite::numbered;
+use kit::sqlite::rusqlite::OptionalExtension;
 use kit::{with_db, with_db_write};
 use protocol::tlog::Hash;
 use protocol::tlog::entry::{Entry, StatusRef};
@@ -74,8 +76,18 @@ impl Store {
     /// The index of the entry that logged the credential whose issuer-signed JWT has
     /// base64url SHA-256 `jwt_digest`.
     pub async fn tlog_issued_index(&self, jwt_digest: &str) -> Result<Option<u64>, StoreError> {
+        if let Some(direct) = self.direct() {
+            let idx: Option<i64> = direct.readers.read(|conn| {
+                Ok::<_, StoreError>(
+                    conn.prepare_cached(&numbered(TLOG_ISSUED_INDEX))?
+                        .query_row([jwt_digest], |r| r.get(0))
+                        .optional()?,
+                )
+            })?;
+            return Ok(idx.map(i64::unsigned_abs));
+        }
         let idx: Option<i64> = with_db!(&self.db, |pool| {
-            sqlx::query_scalar("SELECT idx FROM tlog_issued WHERE jwt_digest = $1")
+            sqlx::query_scalar(TLOG_ISSUED_INDEX)
                 .bind(jwt_digest)
                 .fetch_optional(pool)
                 .await?
@@ -99,41 +111,92 @@ impl Store {
     }
 
     pub async fn tlog_size(&self) -> Result<u64, StoreError> {
+        if let Some(direct) = self.direct() {
+            let size: i64 = direct.readers.read(|conn| {
+                Ok::<_, StoreError>(
+                    conn.prepare_cached(TLOG_SIZE)?
+                        .query_row([], |r| r.get(0))?,
+                )
+            })?;
+            return Ok(size.unsigned_abs());
+        }
         let size: i64 = with_db!(&self.db, |pool| {
-            sqlx::query_scalar("SELECT size FROM tlog_head WHERE id = 1")
-                .fetch_one(pool)
-                .await?
+            sqlx::query_scalar(TLOG_SIZE).fetch_one(pool).await?
         });
         Ok(size.unsigned_abs())
     }
 
+    /// The log's size and the leaf hash of its last entry (none for an empty log), in one
+    /// read: what a log that keeps its tree in memory checks it against.
+    pub async fn tlog_tip(&self) -> Result<(u64, Option<Hash>), StoreError> {
+        let (size, last): (i64, Option<Vec<u8>>) = match self.direct() {
+            Some(direct) => direct.readers.read(|conn| {
+                Ok::<_, StoreError>(
+                    conn.prepare_cached(TLOG_TIP)?
+                        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?,
+                )
+            })?,
+            None => with_db!(&self.db, |pool| {
+                sqlx::query_as(TLOG_TIP).fetch_one(pool).await?
+            }),
+        };
+        Ok((size.unsigned_abs(), last.map(to_hash).transpose()?))
+    }
+
     /// The leaf hashes of entries `[start, end)`, in order.
     pub async fn tlog_leaf_hashes(&self, start: u64, end: u64) -> Result<Vec<Hash>, StoreError> {
-        let rows: Vec<Vec<u8>> = with_db!(&self.db, |pool| {
-            sqlx::query_scalar(
-                "SELECT leaf_hash FROM tlog_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
-            )
-            .bind(start as i64)
-            .bind(end as i64)
-            .fetch_all(pool)
-            .await?
-        });
+        let rows = self.tlog_range(TLOG_LEAF_HASHES, start, end).await?;
         rows.into_iter().map(to_hash).collect()
     }
 
     /// The entries `[start, end)`, in order.
     pub async fn tlog_entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.tlog_range(TLOG_ENTRIES, start, end).await
+    }
+
+    /// One column of the entries `[start, end)` by `sql` (`$1` start, `$2` end): a few rows
+    /// (a proof's entry, the leaves appended since the last proof) on the calling thread
+    /// over SQLite's direct readers, larger ranges through the pool.
+    async fn tlog_range(
+        &self,
+        sql: &str,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let (first, last) = (
+            i64::try_from(start).unwrap_or(i64::MAX),
+            i64::try_from(end).unwrap_or(i64::MAX),
+        );
+        if let Some(direct) = self.direct()
+            && end.saturating_sub(start) <= DIRECT_RANGE
+        {
+            return direct.readers.read(|conn| {
+                conn.prepare_cached(&numbered(sql))?
+                    .query_map([first, last], |r| r.get(0))?
+                    .collect::<Result<Vec<Vec<u8>>, _>>()
+                    .map_err(StoreError::from)
+            });
+        }
         Ok(with_db!(&self.db, |pool| {
-            sqlx::query_scalar(
-                "SELECT entry FROM tlog_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
-            )
-            .bind(start as i64)
-            .bind(end as i64)
-            .fetch_all(pool)
-            .await?
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(first)
+                .bind(last)
+                .fetch_all(pool)
+                .await?
         }))
     }
 }
+
+/// The most rows [`Store::tlog_range`] reads on the calling thread.
+const DIRECT_RANGE: u64 = 1024;
+const TLOG_ISSUED_INDEX: &str = "SELECT idx FROM tlog_issued WHERE jwt_digest = $1";
+const TLOG_SIZE: &str = "SELECT size FROM tlog_head WHERE id = 1";
+const TLOG_TIP: &str = "SELECT h.size, e.leaf_hash FROM tlog_head h \
+     LEFT JOIN tlog_entries e ON e.idx = h.size - 1 WHERE h.id = 1";
+const TLOG_LEAF_HASHES: &str =
+    "SELECT leaf_hash FROM tlog_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx";
+const TLOG_ENTRIES: &str =
+    "SELECT entry FROM tlog_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx";
 
 #[cfg(test)]
 mod tests {

@@ -1,14 +1,16 @@
 //! RFC 6962 §2.1 Merkle tree hashes, inclusion and consistency proofs, with the
 //! verification algorithms of RFC 9162 §2.1.3.2 and §2.1.4.2.
 //!
-//! Trees are given as the slice of their leaf hashes (a record's hash is its leaf hash).
+//! Trees are given as the slice of their leaf hashes (a record's hash is its leaf hash), or
+//! as a [`Tree`] that keeps its complete subtrees, for a log that serves proofs of a large
+//! and growing tree.
 
 use aws_lc_rs::digest::{Context, SHA256};
 
 use super::Hash;
 
 /// Why a proof was refused, or could not be produced.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum ProofError {
     #[error("leaf index {index} is not in a tree of size {size}")]
     IndexOutOfRange { index: u64, size: u64 },
@@ -22,6 +24,8 @@ pub enum ProofError {
     OldRootMismatch,
     #[error("tree of size 0 has no leaves and proves nothing but its empty root")]
     EmptyTree,
+    #[error("tree size {size} is larger than the {have} leaves known")]
+    BeyondTree { size: u64, have: u64 },
 }
 
 /// The hash of an empty tree: SHA-256 of the empty string.
@@ -72,59 +76,205 @@ pub fn root(leaves: &[Hash]) -> Hash {
 
 /// PATH(m, D[n]): the inclusion proof of leaf `index` in the tree of these leaves.
 pub fn inclusion_proof(leaves: &[Hash], index: u64) -> Result<Vec<Hash>, ProofError> {
-    let size = leaves.len() as u64;
-    if index >= size {
-        return Err(ProofError::IndexOutOfRange { index, size });
-    }
-    let mut out = Vec::new();
-    path(index as usize, leaves, &mut out);
-    Ok(out)
-}
-
-fn path(m: usize, leaves: &[Hash], out: &mut Vec<Hash>) {
-    let n = leaves.len();
-    if n <= 1 {
-        return;
-    }
-    let k = split(n);
-    if m < k {
-        path(m, &leaves[..k], out);
-        out.push(root(&leaves[k..]));
-    } else {
-        path(m - k, &leaves[k..], out);
-        out.push(root(&leaves[..k]));
-    }
+    inclusion_in(leaves, index, leaves.len() as u64)
 }
 
 /// PROOF(m, D[n]): the consistency proof from the tree of the first `old_size` leaves to
 /// the tree of all of them.
 pub fn consistency_proof(leaves: &[Hash], old_size: u64) -> Result<Vec<Hash>, ProofError> {
-    let new = leaves.len() as u64;
-    if old_size > new {
-        return Err(ProofError::SizesOutOfOrder { old: old_size, new });
+    consistency_in(leaves, old_size, leaves.len() as u64)
+}
+
+/// Where the proofs take the Merkle tree hash of a range of leaves from: recomputed from
+/// the leaf hashes (a slice), or from the complete subtrees a [`Tree`] keeps.
+trait Subtrees {
+    /// MTH(D[start:end]), `start < end`, the range inside the tree.
+    fn mth(&self, start: usize, end: usize) -> Hash;
+}
+
+impl Subtrees for [Hash] {
+    fn mth(&self, start: usize, end: usize) -> Hash {
+        root(&self[start..end])
+    }
+}
+
+/// The inclusion proof of leaf `index` in the tree of the first `size` leaves of `t`.
+fn inclusion_in<S: Subtrees + ?Sized>(
+    t: &S,
+    index: u64,
+    size: u64,
+) -> Result<Vec<Hash>, ProofError> {
+    if index >= size {
+        return Err(ProofError::IndexOutOfRange { index, size });
     }
     let mut out = Vec::new();
-    if old_size > 0 && old_size < new {
-        subproof(old_size as usize, leaves, true, &mut out);
+    path(t, index as usize, 0, size as usize, &mut out);
+    Ok(out)
+}
+
+/// The consistency proof from the tree of the first `old_size` leaves of `t` to the tree
+/// of its first `size`.
+fn consistency_in<S: Subtrees + ?Sized>(
+    t: &S,
+    old_size: u64,
+    size: u64,
+) -> Result<Vec<Hash>, ProofError> {
+    if old_size > size {
+        return Err(ProofError::SizesOutOfOrder {
+            old: old_size,
+            new: size,
+        });
+    }
+    let mut out = Vec::new();
+    if old_size > 0 && old_size < size {
+        subproof(t, old_size as usize, 0, size as usize, true, &mut out);
     }
     Ok(out)
 }
 
-fn subproof(m: usize, leaves: &[Hash], complete: bool, out: &mut Vec<Hash>) {
-    let n = leaves.len();
+/// PATH(m, D[start:end]) (RFC 6962 §2.1.1), `m` counted from `start`.
+fn path<S: Subtrees + ?Sized>(t: &S, m: usize, start: usize, end: usize, out: &mut Vec<Hash>) {
+    let n = end - start;
+    if n <= 1 {
+        return;
+    }
+    let k = split(n);
+    if m < k {
+        path(t, m, start, start + k, out);
+        out.push(t.mth(start + k, end));
+    } else {
+        path(t, m - k, start + k, end, out);
+        out.push(t.mth(start, start + k));
+    }
+}
+
+/// SUBPROOF(m, D[start:end], complete) (RFC 6962 §2.1.2), `m` counted from `start`.
+fn subproof<S: Subtrees + ?Sized>(
+    t: &S,
+    m: usize,
+    start: usize,
+    end: usize,
+    complete: bool,
+    out: &mut Vec<Hash>,
+) {
+    let n = end - start;
     if m == n {
         if !complete {
-            out.push(root(leaves));
+            out.push(t.mth(start, end));
         }
         return;
     }
     let k = split(n);
     if m <= k {
-        subproof(m, &leaves[..k], complete, out);
-        out.push(root(&leaves[k..]));
+        subproof(t, m, start, start + k, complete, out);
+        out.push(t.mth(start + k, end));
     } else {
-        subproof(m - k, &leaves[k..], false, out);
-        out.push(root(&leaves[..k]));
+        subproof(t, m - k, start + k, end, false, out);
+        out.push(t.mth(start, start + k));
+    }
+}
+
+/// A growing tree that keeps the hash of every complete subtree: the leaf hashes, the
+/// hashes of each aligned pair of them, of each aligned four, and so on (about two hashes,
+/// 64 bytes, per leaf). Every range RFC 6962's recursions ask for is made of such
+/// subtrees along one spine, so a root, an inclusion or a consistency proof of any of its
+/// sizes costs O(log² n) hashes instead of the O(n) of the slice functions above, and a
+/// new leaf costs one hash per subtree it completes (two on average).
+#[derive(Debug, Clone, Default)]
+pub struct Tree {
+    /// `levels[j][i]`: MTH of leaves `i·2^j .. (i+1)·2^j`, for each such range complete.
+    levels: Vec<Vec<Hash>>,
+}
+
+impl Tree {
+    pub fn new() -> Tree {
+        Tree::default()
+    }
+
+    /// The number of leaves.
+    pub fn len(&self) -> u64 {
+        self.levels.first().map_or(0, |l| l.len() as u64)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends a leaf hash, and the hash of each subtree it completes.
+    pub fn push(&mut self, leaf: Hash) {
+        let mut hash = leaf;
+        let mut level = 0;
+        loop {
+            if self.levels.len() == level {
+                self.levels.push(Vec::new());
+            }
+            let nodes = &mut self.levels[level];
+            nodes.push(hash);
+            let n = nodes.len();
+            if !n.is_multiple_of(2) {
+                return;
+            }
+            hash = node_hash(&nodes[n - 2], &nodes[n - 1]);
+            level += 1;
+        }
+    }
+
+    /// The leaf hashes `start..end`.
+    pub fn leaves(&self, start: u64, end: u64) -> Option<&[Hash]> {
+        self.nodes(0, start, end)
+    }
+
+    /// The hashes of the complete subtrees of height `level` (spanning `2^level` leaves)
+    /// numbered `start..end`: a tile's content (C2SP tlog-tiles, `level` = 8 × the tile's).
+    pub fn nodes(&self, level: u32, start: u64, end: u64) -> Option<&[Hash]> {
+        let nodes = self.levels.get(usize::try_from(level).ok()?)?;
+        nodes.get(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
+    }
+
+    fn check(&self, size: u64) -> Result<(), ProofError> {
+        if size > self.len() {
+            return Err(ProofError::BeyondTree {
+                size,
+                have: self.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// MTH of the tree of the first `size` leaves.
+    pub fn root(&self, size: u64) -> Result<Hash, ProofError> {
+        self.check(size)?;
+        Ok(match size {
+            0 => empty_root(),
+            n => self.mth(0, n as usize),
+        })
+    }
+
+    /// PATH(index, D[size]), as [`inclusion_proof`] over the first `size` leaves.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, ProofError> {
+        self.check(size)?;
+        inclusion_in(self, index, size)
+    }
+
+    /// PROOF(old_size, D[size]), as [`consistency_proof`] over the first `size` leaves.
+    pub fn consistency_proof(&self, old_size: u64, size: u64) -> Result<Vec<Hash>, ProofError> {
+        self.check(size)?;
+        consistency_in(self, old_size, size)
+    }
+}
+
+impl Subtrees for Tree {
+    fn mth(&self, start: usize, end: usize) -> Hash {
+        let n = end - start;
+        if n.is_power_of_two() && start.is_multiple_of(n) {
+            let level = n.trailing_zeros() as usize;
+            if let Some(hash) = self.levels.get(level).and_then(|l| l.get(start >> level)) {
+                return *hash;
+            }
+        }
+        // Not one complete subtree: RFC 6962's split, whose left part always is one.
+        let k = split(n);
+        node_hash(&self.mth(start, start + k), &self.mth(start + k, end))
     }
 }
 
@@ -411,6 +561,63 @@ mod tests {
                     .unwrap_or_else(|e| panic!("{m} -> {n}: {e}"));
             }
         }
+    }
+
+    /// The kept subtrees give the same roots and proofs as the leaves, for every size,
+    /// index and older size of trees up to 300 leaves (across three levels of 2⁸ and the
+    /// ragged right edges), read off one tree that grew leaf by leaf.
+    #[test]
+    fn the_tree_of_kept_subtrees_agrees_with_the_leaves_everywhere() {
+        let leaves = many(300);
+        let mut tree = Tree::new();
+        assert_eq!(tree.root(0), Ok(empty_root()));
+        for leaf in &leaves {
+            tree.push(*leaf);
+        }
+        assert_eq!(tree.len(), 300);
+        for n in 1..=leaves.len() {
+            let prefix = &leaves[..n];
+            assert_eq!(tree.root(n as u64).unwrap(), root(prefix), "root of {n}");
+            for i in 0..n as u64 {
+                assert_eq!(
+                    tree.inclusion_proof(i, n as u64).unwrap(),
+                    inclusion_proof(prefix, i).unwrap(),
+                    "leaf {i} of {n}"
+                );
+            }
+            for m in 0..=n as u64 {
+                assert_eq!(
+                    tree.consistency_proof(m, n as u64).unwrap(),
+                    consistency_proof(prefix, m).unwrap(),
+                    "{m} -> {n}"
+                );
+            }
+        }
+        // A tile's hashes are the kept subtrees of its height.
+        assert_eq!(tree.nodes(8, 0, 1).unwrap(), &[root(&leaves[..256])]);
+        assert_eq!(tree.nodes(2, 3, 4).unwrap(), &[root(&leaves[12..16])]);
+        assert_eq!(tree.leaves(5, 7).unwrap(), &leaves[5..7]);
+        assert_eq!(tree.nodes(8, 1, 2), None, "the second 256 are not complete");
+    }
+
+    #[test]
+    fn the_tree_refuses_sizes_it_has_not_seen() {
+        let mut tree = Tree::new();
+        for leaf in many(5) {
+            tree.push(leaf);
+        }
+        let beyond = ProofError::BeyondTree { size: 6, have: 5 };
+        assert_eq!(tree.root(6), Err(beyond.clone()));
+        assert_eq!(tree.inclusion_proof(0, 6), Err(beyond.clone()));
+        assert_eq!(tree.consistency_proof(2, 6), Err(beyond));
+        assert_eq!(
+            tree.inclusion_proof(5, 5),
+            Err(ProofError::IndexOutOfRange { index: 5, size: 5 })
+        );
+        assert_eq!(
+            tree.consistency_proof(6, 5),
+            Err(ProofError::SizesOutOfOrder { old: 6, new: 5 })
+        );
     }
 
     #[test]

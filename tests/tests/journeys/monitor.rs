@@ -365,9 +365,11 @@ async fn the_monitor_counts_the_issuers_log_and_names_each_tampering() {
     rewrite_entry(&t, 2, &original, false).await;
     follower.check(&http, now).await.unwrap();
 
-    // A fork: the operator rewrites entry 2 with its hash, and the log signs the new tree
-    // (one more badge makes a new checkpoint) with its own key.
+    // A fork: the operator rewrites entry 2 with its hash and restarts the issuer, which
+    // reads its tree again from the database (a running one keeps the tree it has signed),
+    // and the log signs the new tree (one more badge makes a new checkpoint) with its own key.
     rewrite_entry(&t, 2, &rewritten, true).await;
+    t.stack.issuer.app.tlog.reload();
     issue(&t, &a).await;
     let err = follower.check(&http, now).await.unwrap_err();
     assert!(

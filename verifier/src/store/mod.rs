@@ -179,13 +179,9 @@ const DESK_SESSION_CSRF: &str =
     "SELECT csrf_hash FROM desk_sessions WHERE id_hash = $1 AND expires_at > $2";
 
 impl Store {
-    /// SQLite's direct connections, when the store has them ([`kit::sqlite`]): the
-    /// presentation round trip's statements go there instead of through sqlx.
+    /// SQLite's direct connections, when the store has them ([`kit::db::Db::direct`]).
     fn direct(&self) -> Option<&kit::sqlite::Direct> {
-        match &self.db {
-            Db::Sqlite(sqlite) => sqlite.direct.as_ref(),
-            Db::Postgres(_) => None,
-        }
+        self.db.direct()
     }
 
     pub async fn connect(url: &str, pg_schema: Option<&str>) -> Result<Store, kit::db::DbError> {
