@@ -176,7 +176,10 @@ impl App {
     ) -> OutboxRow {
         let now = self.clock.now();
         OutboxRow {
-            id: uuid::Uuid::new_v4().to_string(),
+            // Time-ordered ids (UUIDv7; 74 random bits, not a secret anywhere): a bulk
+            // import appends to the ids' b-trees instead of writing a random page a row
+            // (issue 18: 57 → 19 KiB of WAL a recipient at 300,000, see the README).
+            id: crate::store::time_ordered_id(),
             registration_id: registration.id.clone(),
             offer_id: offer_id.map(str::to_owned),
             kind: kind.to_owned(),
@@ -232,7 +235,8 @@ impl App {
     ) -> RegistrationInsert {
         let now = self.clock.now();
         let registration = RegistrationRow {
-            id: uuid::Uuid::new_v4().to_string(),
+            // Time-ordered, as the outbox's ids (see `outbox_row`).
+            id: crate::store::time_ordered_id(),
             achievement_id: achievement_id.to_owned(),
             email_key: r.recipient.email.to_lowercase(),
             name: r.recipient.name,

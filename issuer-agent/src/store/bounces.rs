@@ -71,7 +71,7 @@ impl Store {
                     "INSERT INTO registration_events (id, registration_id, at, event, detail) \
                      VALUES ($1, $2, $3, 'invitation_opened', '{}')",
                 )
-                .bind(uuid::Uuid::new_v4().to_string())
+                .bind(crate::store::time_ordered_id())
                 .bind(id)
                 .bind(now)
                 .execute(&mut *tx)
@@ -124,7 +124,7 @@ impl Store {
                         "INSERT INTO registration_events (id, registration_id, at, event, detail) \
                          VALUES ($1, $2, $3, 'mail_bounced', $4)",
                     )
-                    .bind(uuid::Uuid::new_v4().to_string())
+                    .bind(crate::store::time_ordered_id())
                     .bind(&registration_id)
                     .bind(now)
                     .bind(detail)

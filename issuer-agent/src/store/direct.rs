@@ -292,7 +292,7 @@ fn issue_on(conn: &Connection, issuance: &OwnedIssuance) -> Result<(), IssueErro
     let mut audit = conn.prepare_cached(&numbered(INSERT_AUDIT))?;
     for a in &issuance.audits {
         audit.execute((
-            uuid::Uuid::new_v4().to_string(),
+            crate::store::time_ordered_id(),
             a.at,
             &a.action,
             &a.subject,

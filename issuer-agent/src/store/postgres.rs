@@ -58,7 +58,7 @@ pub(super) async fn issue_credentials(
         .bind(
             audits
                 .iter()
-                .map(|_| uuid::Uuid::new_v4().to_string())
+                .map(|_| crate::store::time_ordered_id())
                 .collect::<Vec<_>>(),
         )
         .bind(audits.iter().map(|a| a.at).collect::<Vec<_>>())

@@ -147,7 +147,7 @@ macro_rules! insert_consequences {
                 "INSERT INTO registration_events (id, registration_id, at, event, detail) ",
             );
             q.push_values(chunk, |mut b, e| {
-                b.push_bind(uuid::Uuid::new_v4().to_string())
+                b.push_bind(crate::store::time_ordered_id())
                     .push_bind(&e.registration_id)
                     .push_bind(e.at)
                     .push_bind(&e.event)
