@@ -40,11 +40,45 @@ pub fn run_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/run.sh")
 }
 
+/// A port for a process `deploy/run.sh` starts later. Taken below the kernel's ephemeral
+/// range (`/proc/sys/net/ipv4/ip_local_port_range`): a port the kernel handed out for
+/// `:0` and this process let go could be handed to any other listener meanwhile (a test
+/// beside this one), which then answered in HAProxy's place; below that range only an
+/// explicit bind takes a port. Consecutive ports from a base drawn per process, each
+/// checked free when it is chosen.
 fn free_port() -> Result<u16, DeployError> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| DeployError::Io("a free port", e))
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const LOWEST: u32 = 10_000;
+    let below = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32_768)
+        .clamp(LOWEST + 1_000, 65_536);
+    let span = below - LOWEST;
+    if NEXT.load(Ordering::Relaxed) == 0 {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos())
+            ^ std::process::id().rotate_left(16);
+        let _ = NEXT.compare_exchange(0, seed | 1, Ordering::Relaxed, Ordering::Relaxed);
+    }
+    for _ in 0..span {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let Ok(port) = u16::try_from(LOWEST + n % span) else {
+            continue;
+        };
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err(DeployError::Io(
+        "a free port",
+        std::io::Error::new(
+            std::io::ErrorKind::AddrInUse,
+            format!("no free port in {LOWEST}..{below}"),
+        ),
+    ))
 }
 
 impl Deployed {

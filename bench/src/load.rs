@@ -113,7 +113,16 @@ async fn json_of(
 ) -> Result<Value, FlowError> {
     let r = r.map_err(|e| fail(step, e))?;
     let status = r.status();
-    let body: Value = r.json().await.map_err(|e| fail(step, e))?;
+    let text = r.text().await.map_err(|e| fail(step, e))?;
+    // A body that is not JSON (a proxy's error page, a cut connection) is reported with the
+    // status and what came, so a failed run says which hop answered.
+    let body: Value = serde_json::from_str(&text).map_err(|e| {
+        let snippet: String = text.chars().take(300).collect();
+        fail(
+            step,
+            format!("HTTP {status}, the body is not JSON ({e}): {snippet:?}"),
+        )
+    })?;
     if !status.is_success() {
         return Err(fail(step, format!("HTTP {status}: {body}")));
     }
