@@ -40,13 +40,13 @@ pub fn run_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/run.sh")
 }
 
-/// A port for a process `deploy/run.sh` starts later. Taken below the kernel's ephemeral
+/// A port for a process started later (by `deploy/run.sh`, or by a test). Taken below the kernel's ephemeral
 /// range (`/proc/sys/net/ipv4/ip_local_port_range`): a port the kernel handed out for
 /// `:0` and this process let go could be handed to any other listener meanwhile (a test
 /// beside this one), which then answered in HAProxy's place; below that range only an
 /// explicit bind takes a port. Consecutive ports from a base drawn per process, each
 /// checked free when it is chosen.
-fn free_port() -> Result<u16, DeployError> {
+pub fn free_port() -> Result<u16, DeployError> {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
     const LOWEST: u32 = 10_000;

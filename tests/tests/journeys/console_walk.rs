@@ -41,13 +41,9 @@ const BAR_RECORDER: &str = "document.addEventListener('DOMContentLoaded', functi
   new MutationObserver(note).observe(bar, { attributes: true });
 });";
 
-/// A stack whose issuer is `http://localhost:<port>` (a port the OS just gave out).
+/// A stack whose issuer is `http://localhost:<port>` (a free port, below the ephemeral range).
 async fn localhost_stack() -> TestStack {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::mail::free_port();
     TestStack::start_with(|c| {
         c.issuer.password_cost = kit::password::PasswordCost::TEST;
         c.issuer.outbox_concurrency = 0;

@@ -10,8 +10,7 @@ use serde_json::Value;
 
 /// A free loopback port (bound, then released for the launcher to take).
 fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
+    crate::mail::free_port()
 }
 
 struct Launcher {

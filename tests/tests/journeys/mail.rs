@@ -57,11 +57,10 @@ pub struct SmtpSink {
 }
 
 /// A loopback port free right now.
+/// A loopback port for a server started later, below the kernel's ephemeral range, so no
+/// `:0` listener of another test takes it meanwhile ([`bench::deploy::free_port`]).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
+    bench::deploy::free_port().expect("a free loopback port")
 }
 
 impl SmtpSink {

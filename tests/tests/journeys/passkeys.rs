@@ -18,13 +18,9 @@ use serde_json::{Value, json};
 use crate::common::TestStack;
 use crate::console::{Answer, Console, PASSWORD, field, operator};
 
-/// A stack whose issuer is `http://localhost:<port>` (a port the OS just gave out).
+/// A stack whose issuer is `http://localhost:<port>` (a free port, below the ephemeral range).
 async fn passkey_stack() -> TestStack {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::mail::free_port();
     TestStack::start_with(|c| {
         c.issuer.password_cost = kit::password::PasswordCost::TEST;
         c.issuer.outbox_concurrency = 0;

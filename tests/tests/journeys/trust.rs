@@ -35,10 +35,7 @@ async fn present_once(t: &TestStack) -> Value {
 
 /// A loopback port free now, for a service whose URL must be known before it starts.
 pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
+    crate::mail::free_port()
 }
 
 pub(crate) fn issuer_on_port(config: &mut StackConfig, port: u16) -> String {
