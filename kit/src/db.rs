@@ -617,6 +617,28 @@ mod tests {
     use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
     use std::str::FromStr;
 
+    /// On `$pool` (one connection): creates the table `dropped` with `$create`, inserts a
+    /// row in a transaction that is dropped uncommitted, and checks that the row is gone
+    /// when the connection is used next.
+    macro_rules! a_dropped_insert_is_rolled_back {
+        ($pool:ident, $create:literal) => {
+            sqlx::query($create).execute(&$pool).await.unwrap();
+            {
+                let mut tx = $pool.begin().await.unwrap();
+                sqlx::query("INSERT INTO dropped VALUES (1)")
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                // dropped here, uncommitted
+            }
+            let count: i64 = sqlx::query_scalar("SELECT count(*) FROM dropped")
+                .fetch_one(&$pool)
+                .await
+                .unwrap();
+            assert_eq!(count, 0, "the dropped transaction was rolled back");
+        };
+    }
+
     /// A connection goes back to its pool without sqlx's ping (third_party/sqlx-core
     /// PATCH.md), but still clean: a transaction dropped uncommitted is rolled back, and a
     /// query whose future was dropped mid-way has its reply read, before the connection is
@@ -634,23 +656,7 @@ mod tests {
             .expect("PostgreSQL answers");
         let pid = || sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()").fetch_one(&pool);
         let first = pid().await.unwrap();
-        sqlx::query("CREATE TEMP TABLE dropped (x INT)")
-            .execute(&pool)
-            .await
-            .unwrap();
-        {
-            let mut tx = pool.begin().await.unwrap();
-            sqlx::query("INSERT INTO dropped VALUES (1)")
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-            // dropped here, uncommitted
-        }
-        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM dropped")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        assert_eq!(count, 0, "the dropped transaction was rolled back");
+        a_dropped_insert_is_rolled_back!(pool, "CREATE TEMP TABLE dropped (x INT)");
         // A query abandoned while the server still runs it.
         let abandoned = tokio::time::timeout(
             std::time::Duration::from_millis(50),
@@ -687,22 +693,7 @@ mod tests {
             .connect_with(opts)
             .await
             .unwrap();
-        sqlx::query("CREATE TABLE dropped (x INT)")
-            .execute(&pool)
-            .await
-            .unwrap();
-        {
-            let mut tx = pool.begin().await.unwrap();
-            sqlx::query("INSERT INTO dropped VALUES (1)")
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-        }
-        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM dropped")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        assert_eq!(count, 0, "the dropped transaction was rolled back");
+        a_dropped_insert_is_rolled_back!(pool, "CREATE TABLE dropped (x INT)");
         let mut tx = pool.begin().await.unwrap();
         sqlx::query("INSERT INTO dropped VALUES (2)")
             .execute(&mut *tx)

@@ -183,11 +183,7 @@ impl Log {
         let (have, last) = {
             let tree = self.tree();
             let have = tree.len();
-            let last = have
-                .checked_sub(1)
-                .and_then(|i| tree.leaves(i, have))
-                .map(|l| l[0]);
-            (have, last)
+            (have, have.checked_sub(1).and_then(|i| tree.leaf(i)))
         };
         // Extend from the last kept leaf, read again to check that the store still has it.
         if have < size
@@ -218,10 +214,9 @@ impl Log {
 
     /// Whether the kept tree has the stored log of `size` entries, whose last leaf is `tip`.
     fn fits(&self, size: u64, tip: Option<&Hash>) -> bool {
-        let tree = self.tree();
         match size.checked_sub(1) {
             None => true,
-            Some(last) => tree.leaves(last, size).map(|l| &l[0]) == tip,
+            Some(last) => self.tree().leaf(last).as_ref() == tip,
         }
     }
 
@@ -272,7 +267,7 @@ impl Log {
         };
         let mut lines = String::new();
         for w in &self.witnesses {
-            match w.cosign(http, &note, &self.tree, size).await {
+            match w.cosign(http, &note, self, size).await {
                 Ok(line) => lines.push_str(&line),
                 Err(e) => tracing::warn!(witness = %w.url, "no cosignature: {e}"),
             }
@@ -394,7 +389,7 @@ impl WitnessRef {
         &self,
         http: &kit::fetch::Fetcher,
         note: &str,
-        tree: &std::sync::Mutex<Tree>,
+        log: &Log,
         size: u64,
     ) -> Result<String, String> {
         let mut old = self.size.lock().map(|s| *s).unwrap_or(0);
@@ -407,8 +402,7 @@ impl WitnessRef {
             let proof = if old == 0 {
                 Vec::new()
             } else {
-                tree.lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                log.tree()
                     .consistency_proof(old, size)
                     .map_err(|e| e.to_string())?
             };
@@ -476,6 +470,16 @@ mod tests {
     use protocol::tlog::checkpoint;
     use protocol::tlog::merkle::{inclusion_proof, verify_inclusion};
 
+    /// `note` opened as a checkpoint of `log`, its signature checked.
+    fn opened(log: &Log, note: &str) -> checkpoint::Checkpoint {
+        checkpoint::open(
+            note.as_bytes(),
+            log.origin(),
+            std::slice::from_ref(log.verifier()),
+        )
+        .unwrap()
+    }
+
     #[tokio::test]
     async fn checkpoint_and_tiles_commit_to_the_stored_entries() {
         let dir = tempfile::tempdir().unwrap();
@@ -487,12 +491,7 @@ mod tests {
         store.append_tlog(&entries, 1).await.unwrap();
 
         let note = log.checkpoint(&store).await.unwrap();
-        let c = checkpoint::open(
-            note.as_bytes(),
-            log.origin(),
-            std::slice::from_ref(log.verifier()),
-        )
-        .unwrap();
+        let c = opened(&log, &note);
         assert_eq!(c.size, 300);
         let leaves: Vec<Hash> = entries
             .iter()
@@ -534,12 +533,7 @@ mod tests {
         assert_eq!(log.checkpoint(&store).await.unwrap(), note);
         store.append_tlog(&[b"one more".to_vec()], 2).await.unwrap();
         let grown = log.checkpoint(&store).await.unwrap();
-        let c2 = checkpoint::open(
-            grown.as_bytes(),
-            log.origin(),
-            std::slice::from_ref(log.verifier()),
-        )
-        .unwrap();
+        let c2 = opened(&log, &grown);
         assert_eq!(c2.size, 301);
     }
 
@@ -578,12 +572,7 @@ mod tests {
             for (log, old) in [(&a, Some(seen)), (&b, None)] {
                 for (digest, idx, entry) in &digests {
                     let p = log.proof(&store, digest, old).await.unwrap();
-                    let c = checkpoint::open(
-                        p.checkpoint.as_bytes(),
-                        log.origin(),
-                        std::slice::from_ref(log.verifier()),
-                    )
-                    .unwrap();
+                    let c = opened(log, &p.checkpoint);
                     assert_eq!(
                         (c.size, c.root),
                         (size, protocol::tlog::merkle::root(&leaves))
@@ -631,12 +620,7 @@ mod tests {
 
     async fn signed_root(log: &Log, store: &Store) -> (u64, Hash) {
         let note = log.checkpoint(store).await.unwrap();
-        let c = checkpoint::open(
-            note.as_bytes(),
-            log.origin(),
-            std::slice::from_ref(log.verifier()),
-        )
-        .unwrap();
+        let c = opened(log, &note);
         (c.size, c.root)
     }
 

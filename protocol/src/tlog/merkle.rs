@@ -219,6 +219,11 @@ impl Tree {
         }
     }
 
+    /// The leaf hash at `index`.
+    pub fn leaf(&self, index: u64) -> Option<Hash> {
+        self.leaves(index, index.checked_add(1)?).map(|l| l[0])
+    }
+
     /// The leaf hashes `start..end`.
     pub fn leaves(&self, start: u64, end: u64) -> Option<&[Hash]> {
         self.nodes(0, start, end)

@@ -9,9 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 /// A free loopback port (bound, then released for the launcher to take).
-fn free_port() -> u16 {
-    crate::mail::free_port()
-}
+use crate::mail::free_port;
 
 struct Launcher {
     child: Child,

@@ -34,9 +34,7 @@ async fn present_once(t: &TestStack) -> Value {
 }
 
 /// A loopback port free now, for a service whose URL must be known before it starts.
-pub(crate) fn free_port() -> u16 {
-    crate::mail::free_port()
-}
+pub(crate) use crate::mail::free_port;
 
 pub(crate) fn issuer_on_port(config: &mut StackConfig, port: u16) -> String {
     let url = format!("http://127.0.0.1:{port}");
