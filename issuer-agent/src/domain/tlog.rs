@@ -154,8 +154,10 @@ impl Log {
 
     /// Drops the kept tree: the next request reads it again from the store, as a restarted
     /// process does. (What an operator who rewrites the stored log under a running issuer
-    /// would do to have it published; the journeys that play that operator call it.)
-    pub fn reload(&self) {
+    /// would do to have it published; the journeys that play that operator call it.) Waits
+    /// for a read of the tree in progress, which would otherwise put back what it read.
+    pub async fn reload(&self) {
+        let _no_reader = self.growing.lock().await;
         *self.tree() = Tree::new();
     }
 

@@ -369,7 +369,7 @@ async fn the_monitor_counts_the_issuers_log_and_names_each_tampering() {
     // reads its tree again from the database (a running one keeps the tree it has signed),
     // and the log signs the new tree (one more badge makes a new checkpoint) with its own key.
     rewrite_entry(&t, 2, &rewritten, true).await;
-    t.stack.issuer.app.tlog.reload();
+    t.stack.issuer.app.tlog.reload().await;
     issue(&t, &a).await;
     let err = follower.check(&http, now).await.unwrap_err();
     assert!(
