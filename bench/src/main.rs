@@ -12,7 +12,8 @@
 //!   RSS is read from /proc, and what each process used per flow over the run (CPU µs
 //!   from `utime` + `stime`, context switches, read and write system calls;
 //!   [`bench::procs::Usage`]); `--strace` also counts each service's system calls by kind
-//!   with `strace -c -f` attached for the run (slowed down by it). With `--metrics` (in process), each service serves its
+//!   with `strace -c -f` attached for the run (slowed down by it), and `--perf DIR`
+//!   records each service with `perf record -g` into `DIR/<service>.perf.data`. With `--metrics` (in process), each service serves its
 //!   Prometheus metrics on a loopback port of its own, so every request goes through the
 //!   metrics layer; the issuer's and the verifier's counters are printed after the run.
 //!   After an in-process issuance run the issuer's transparency log's size is printed;
@@ -47,6 +48,10 @@ use std::time::Instant;
 use protocol::keys::{Alg, Signer, SigningKey};
 use protocol::sd_jwt::{self, KeyBinding, SdJwt, TYP_DC_SD_JWT};
 use serde_json::json;
+
+/// The services' allocator (their `main.rs`), so the in-process stack measures what they run.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn time_per_op(iterations: u32, mut f: impl FnMut()) -> f64 {
     for _ in 0..iterations.min(100) {
@@ -154,11 +159,15 @@ fn flag<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-fn database_url(args: &[String]) -> Option<String> {
+fn string_flag(args: &[String], name: &str) -> Option<String> {
     args.iter()
-        .position(|a| a == "--database-url")
+        .position(|a| a == name)
         .and_then(|i| args.get(i + 1))
         .cloned()
+}
+
+fn database_url(args: &[String]) -> Option<String> {
+    string_flag(args, "--database-url")
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -369,11 +378,38 @@ fn load_scenario(scenario: &str, args: &[String]) {
             } else {
                 None
             };
+            // `--perf DIR`: `perf record -g` on every service over the run.
+            let perf = match string_flag(args, "--perf") {
+                Some(dir) => {
+                    let targets: Vec<(&'static str, u32)> =
+                        [&services.issuer, &services.wallet, &services.verifier]
+                            .into_iter()
+                            .filter_map(|s| s.pid().map(|pid| (s.name, pid)))
+                            .collect();
+                    match bench::procs::Perf::attach(std::path::Path::new(&dir), &targets).await
+                    {
+                        Ok(p) => Some(p),
+                        Err(e) => {
+                            eprintln!("{e}");
+                            None
+                        }
+                    }
+                }
+                None => None,
+            };
             let load_before = bench::procs::load_average();
             let before = services.usage();
             let report = prepared.run().await;
             let used = services.usage();
             let load_after = bench::procs::load_average();
+            if let Some(perf) = perf {
+                for (name, file) in perf.detach().await {
+                    match file {
+                        Ok(path) => println!("{name}: perf report -i {}", path.display()),
+                        Err(e) => eprintln!("{name}: perf failed: {e}"),
+                    }
+                }
+            }
             let traced = match strace {
                 Some(s) => Some(s.detach().await),
                 None => None,
@@ -822,7 +858,7 @@ fn main() {
         Some("tlog") => tlog_scenario(flag(&args, "--largest", 1_000_000)),
         _ => {
             eprintln!(
-                "usage: bench crypto [--iterations N]\n       bench issuance|presentation [--clients N] [--flows N] [--seconds S] [--database-url URL] [--processes [--strace] | --metrics | --instances N] [--without-log]\n       bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url URL] [--processes]\n       bench pending [--posts N] [--bytes B]\n       bench scan [--rounds N] [--side PX]\n       bench console [--registrations N] [--requests N] [--database-url URL]\n       bench verify [--iterations N]\n       bench tlog [--largest N]"
+                "usage: bench crypto [--iterations N]\n       bench issuance|presentation [--clients N] [--flows N] [--seconds S] [--database-url URL] [--processes [--strace] [--perf DIR] | --metrics | --instances N] [--without-log]\n       bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url URL] [--processes]\n       bench pending [--posts N] [--bytes B]\n       bench scan [--rounds N] [--side PX]\n       bench console [--registrations N] [--requests N] [--database-url URL]\n       bench verify [--iterations N]\n       bench tlog [--largest N]"
             );
             std::process::exit(2);
         }

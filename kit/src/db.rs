@@ -177,9 +177,17 @@ fn pg_pool_options(idle_for: Duration) -> PgPoolOptions {
 /// How often the WAL is checkpointed into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
+/// Frames (of 4 KiB) past which a fully checkpointed WAL is truncated: 256 MiB. Under
+/// load a second's writes are tens of thousands of frames; SQLite writes the WAL from its
+/// start again after a complete checkpoint, over pages the kernel already holds, which a
+/// truncation every second would turn into new file blocks to allocate and zero each time
+/// (issue 18: with a 64 MiB limit the issuer's WAL was truncated every second at 1,350
+/// issuances a second, and `ftruncate` alone was 1.9 % of its CPU samples).
+const TRUNCATE_PAST_FRAMES: i64 = 65_536;
+
 /// Checkpoints the WAL every [`CHECKPOINT_EVERY`] until the pool closes (`PASSIVE`: writers
 /// go on meanwhile; what readers still use is copied on a later round), and truncates it
-/// when it has grown past 64 MiB and a checkpoint could complete.
+/// when it has grown past [`TRUNCATE_PAST_FRAMES`] and a checkpoint could complete.
 fn spawn_checkpointer(pool: SqlitePool) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
@@ -197,8 +205,8 @@ fn spawn_checkpointer(pool: SqlitePool) {
                     .fetch_one(&pool)
                     .await;
             match result {
-                // (busy, frames in the WAL, frames checkpointed); 16,384 frames of 4 KiB.
-                Ok((0, log, done)) if log > 16_384 && done == log => {
+                // (busy, frames in the WAL, frames checkpointed).
+                Ok((0, log, done)) if log > TRUNCATE_PAST_FRAMES && done == log => {
                     let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
                         .execute(&pool)
                         .await;
