@@ -162,6 +162,9 @@ impl AccountMail {
             Err(SendError::Write(WriteError::Store(e))) => Err(e.into()),
             Err(SendError::Write(WriteError::Render(e))) => Err(PostError::Render(e)),
             Err(SendError::Dropped(reason)) => Err(PostError::Dropped(reason)),
+            // The wallet's rows carry all their letters need (`Batch = ()`), so this does
+            // not happen; were it to, the email stays queued for the worker.
+            Err(SendError::Batch(detail)) => Err(PostError::NotYet(MailError::Build(detail))),
         }
     }
 
@@ -203,6 +206,8 @@ impl AccountMail {
 impl Letters for AccountMail {
     type Row = MailRow;
     type Error = WriteError;
+    /// Each row carries its recipient, language and link token.
+    type Batch = ();
 
     fn db(&self) -> &Db {
         &self.store.db
@@ -220,7 +225,11 @@ impl Letters for AccountMail {
         self.clock.now()
     }
 
-    async fn outgoing(&self, row: &MailRow) -> Result<Prepared, WriteError> {
+    async fn batch(&self, _: &[MailRow]) -> Result<(), WriteError> {
+        Ok(())
+    }
+
+    async fn outgoing(&self, row: &MailRow, _: &()) -> Result<Prepared, WriteError> {
         let Some(kind) = Kind::from_name(&row.kind) else {
             return Ok(Prepared::Drop(format!("unknown kind {:?}", row.kind)));
         };

@@ -3,6 +3,8 @@
 //! badge-receipt email) in the same transaction; the wallet's callback turns each waiting
 //! registration into an offer and its email, exactly once.
 
+use std::collections::HashMap;
+
 use kit::mail::{Body, DirEntry, Head, Outgoing};
 use protocol::invitation::{HolderBinding, Invitation, Unverified};
 use serde::{Deserialize, Serialize};
@@ -15,8 +17,17 @@ use crate::domain::offers::{
 use crate::error::AppError;
 use crate::mail::letters::{self, Branding, Facts};
 use crate::store::{
-    AchievementRow, Advance, Bound, EventRow, OutboxRow, RegistrationInsert, RegistrationRow,
+    AchievementRow, Advance, Bound, EventRow, OfferRow, OutboxRow, RegistrationInsert,
+    RegistrationRow,
 };
+
+/// What the letters of one claim of the outbox are written from ([`App::letter_facts`]):
+/// their registrations, achievements and offers, by id.
+pub struct LetterFacts {
+    registrations: HashMap<String, RegistrationRow>,
+    achievements: HashMap<String, AchievementRow>,
+    offers: HashMap<String, OfferRow>,
+}
 
 /// The languages of the emails.
 pub const LOCALES: [&str; 2] = ["en", "ja"];
@@ -605,30 +616,90 @@ impl App {
     /// The message of an outbox row, written now: the invitation is signed when sent, the
     /// PIN derived from the offer, so neither is stored.
     pub async fn outgoing(&self, m: &OutboxRow) -> Result<Outgoing, AppError> {
-        let r = self
+        let facts = self.letter_facts(std::slice::from_ref(m)).await?;
+        self.write_letter(m, &facts)
+    }
+
+    /// What the letters of `messages` (one claim of the outbox worker) are written from:
+    /// their registrations in one statement, each achievement and the offers once.
+    pub async fn letter_facts(&self, messages: &[OutboxRow]) -> Result<LetterFacts, AppError> {
+        let distinct = |ids: &mut Vec<&str>| {
+            ids.sort_unstable();
+            ids.dedup();
+        };
+        let mut ids: Vec<&str> = messages
+            .iter()
+            .map(|m| m.registration_id.as_str())
+            .collect();
+        distinct(&mut ids);
+        let registrations: HashMap<String, RegistrationRow> = self
             .store
-            .registration(&m.registration_id)
+            .registrations_by_ids(&ids)
             .await?
+            .into_iter()
+            .map(|r| (r.id.clone(), r))
+            .collect();
+        let mut achievement_ids: Vec<&str> = registrations
+            .values()
+            .map(|r| r.achievement_id.as_str())
+            .collect();
+        distinct(&mut achievement_ids);
+        let mut achievements = HashMap::with_capacity(achievement_ids.len());
+        for id in achievement_ids {
+            if let Some(a) = self.store.achievement(id).await? {
+                achievements.insert(id.to_owned(), a);
+            }
+        }
+        let mut offer_ids: Vec<&str> = messages
+            .iter()
+            .filter_map(|m| m.offer_id.as_deref())
+            .collect();
+        distinct(&mut offer_ids);
+        let offers = if offer_ids.is_empty() {
+            HashMap::new()
+        } else {
+            self.store
+                .offers_by_ids(&offer_ids)
+                .await?
+                .into_iter()
+                .map(|o| (o.id.clone(), o))
+                .collect()
+        };
+        Ok(LetterFacts {
+            registrations,
+            achievements,
+            offers,
+        })
+    }
+
+    /// The message of an outbox row, written from its claim's [`LetterFacts`].
+    pub fn write_letter(
+        &self,
+        m: &OutboxRow,
+        facts_of: &LetterFacts,
+    ) -> Result<Outgoing, AppError> {
+        let r = facts_of
+            .registrations
+            .get(&m.registration_id)
             .ok_or_else(|| AppError::Internal(format!("message {}: no registration", m.id)))?;
-        let achievement = self
-            .store
-            .achievement(&r.achievement_id)
-            .await?
+        let achievement = facts_of
+            .achievements
+            .get(&r.achievement_id)
             .ok_or_else(|| AppError::Internal(format!("message {}: no achievement", m.id)))?;
         let settings = self.settings();
         let facts = Facts {
             locale: &r.locale,
             issuer_name: settings.name_in(&r.locale),
             // The name in the recipient's language when the achievement has one.
-            achievement: crate::domain::achievements::localized(&achievement, &r.locale).name,
+            achievement: crate::domain::achievements::localized(achievement, &r.locale).name,
             recipient_name: &r.name,
             recipient_email: &r.email,
         };
         let offer = match &m.offer_id {
             Some(id) => Some(
-                self.store
-                    .offer(id)
-                    .await?
+                facts_of
+                    .offers
+                    .get(id)
                     .ok_or_else(|| AppError::Internal(format!("message {}: no offer", m.id)))?,
             ),
             None => None,
@@ -639,9 +710,7 @@ impl App {
         };
         let (letter, links) = match (m.kind.as_str(), &offer) {
             ("invitation", _) => {
-                let token = self
-                    .invitation(&r, &achievement)
-                    .sign(&self.es256, &self.kid);
+                let token = self.invitation(r, achievement).sign(&self.es256, &self.kid);
                 // Through the issuer, which notes the first opening and sends the browser
                 // on to the wallet's registration page (domain::bounces).
                 let url = format!("{}/invitations/open?invitation={token}", self.issuer_id);

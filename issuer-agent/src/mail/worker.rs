@@ -1,7 +1,7 @@
 //! The issuer's outbox worker: `kit::mail::worker` on the `outbox` table, keeping up to
 //! `ISSUER_OUTBOX_CONCURRENCY` messages in delivery under leases of
 //! `ISSUER_OUTBOX_LEASE` seconds. Each message is written when it is sent
-//! ([`App::outgoing`]: the invitation is signed then, the PIN derived, so no secret is
+//! ([`App::write_letter`], from what [`App::letter_facts`] read for the claim: the invitation is signed then, the PIN derived, so no secret is
 //! stored), and marking messages sent records each in its registration's history in the
 //! same transaction. A message the mail server refuses for good is marked bounced at once
 //! (`domain::bounces`).
@@ -14,12 +14,14 @@ use kit::mail::worker::{Letters, MarkError, Prepared, Settings};
 
 use super::Mailer;
 use crate::App;
+use crate::domain::registrations::LetterFacts;
 use crate::error::AppError;
 use crate::store::{BounceSource, OUTBOX, OutboxRow};
 
 impl Letters for App {
     type Row = OutboxRow;
     type Error = AppError;
+    type Batch = LetterFacts;
 
     fn db(&self) -> &Db {
         &self.store.db
@@ -33,8 +35,14 @@ impl Letters for App {
         self.clock.now()
     }
 
-    async fn outgoing(&self, row: &OutboxRow) -> Result<Prepared, AppError> {
-        Ok(Prepared::Send(Box::new(App::outgoing(self, row).await?)))
+    /// One claim's registrations in one statement (and its achievements and offers once
+    /// each), not two or three statements a message.
+    async fn batch(&self, rows: &[OutboxRow]) -> Result<LetterFacts, AppError> {
+        self.letter_facts(rows).await
+    }
+
+    async fn outgoing(&self, row: &OutboxRow, facts: &LetterFacts) -> Result<Prepared, AppError> {
+        Ok(Prepared::Send(Box::new(self.write_letter(row, facts)?)))
     }
 
     async fn mark_sent(

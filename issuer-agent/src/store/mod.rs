@@ -338,6 +338,36 @@ const CREDENTIAL_CONTEXT: &str = "SELECT o.id, o.achievement_id, o.recipient_nam
 /// Random status indices drawn for one credential before its list counts as full.
 pub const STATUS_INDEX_TRIES: usize = 64;
 
+/// Ids per `… WHERE id IN (…)` of [`rows_by_ids`]: well inside the bind parameters a
+/// statement may carry.
+pub const IDS_PER_STATEMENT: usize = 250;
+
+/// The rows of `select` (a `SELECT … FROM` a table with an `id` column, up to where its
+/// `WHERE` would go) whose id is among `ids`, in as few statements as
+/// [`IDS_PER_STATEMENT`] allows: one round trip for a batch instead of one an id.
+async fn rows_by_ids<R>(db: &Db, select: &str, ids: &[&str]) -> Result<Vec<R>, StoreError>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin,
+{
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IDS_PER_STATEMENT) {
+        let rows: Vec<R> = with_db!(db, |pool| {
+            let mut q = sqlx::QueryBuilder::new(format!("{select} WHERE id IN ("));
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            list.push_unseparated(")");
+            q.build_query_as().fetch_all(pool).await?
+        });
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 /// What one credential request claims: the c_nonces it uses (`(hash, expires_at)`) and
 /// the offer's one issuance of a configuration, at `now`.
 #[derive(Debug, Clone, Copy)]
@@ -808,6 +838,12 @@ impl Store {
         .bind(id)
         .fetch_optional(pool)
         .await?))
+    }
+
+    /// The offers whose ids are among `ids` (in no particular order; an unknown id is left
+    /// out): one statement for up to [`IDS_PER_STATEMENT`] ids.
+    pub async fn offers_by_ids(&self, ids: &[&str]) -> Result<Vec<OfferRow>, StoreError> {
+        rows_by_ids(&self.db, select_offers!(""), ids).await
     }
 
     pub async fn offer_by_code(&self, code_hash: &str) -> Result<Option<OfferRow>, StoreError> {

@@ -8,11 +8,16 @@
 //! the messages that were delivered just before the crash: at most those in delivery and
 //! those delivered but not yet marked (concurrency + `MARK_CHUNK`).
 //!
+//! The letters of one claim are written from what [`Letters::batch`] reads for the whole
+//! claim (the issuer's registrations and achievements): a few statements a claim of up to
+//! [`Settings::concurrency`] messages, not one or two a message.
+//!
 //! [`send_now`] is the other way in: a request that has just queued a message (claimed by
 //! itself) delivers it at once and learns whether that worked; if not, the message stays
 //! in the outbox for the worker.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinSet;
@@ -44,15 +49,27 @@ pub enum Prepared {
 pub trait Letters: Clone + Send + Sync + 'static {
     type Row: Row;
     type Error: std::fmt::Display + Send;
+    /// What the letters of one claim are written from, read once for the claim
+    /// ([`Letters::batch`]); `()` for a service whose rows carry all their letters need.
+    type Batch: Send + Sync + 'static;
 
     fn db(&self) -> &Db;
     fn outbox(&self) -> &Outbox<Self::Row>;
     fn now(&self) -> i64;
 
-    /// The message of a claimed row, written now.
+    /// Reads what the letters of `rows` (one claim) are written from, in as few
+    /// statements as it can. If it fails, each row's attempt fails with its error and is
+    /// retried after its backoff.
+    fn batch(
+        &self,
+        rows: &[Self::Row],
+    ) -> impl Future<Output = Result<Self::Batch, Self::Error>> + Send;
+
+    /// The message of a claimed row, written now from its claim's [`Letters::batch`].
     fn outgoing(
         &self,
         row: &Self::Row,
+        batch: &Self::Batch,
     ) -> impl Future<Output = Result<Prepared, Self::Error>> + Send;
 
     /// Marks delivered rows sent, returning how many were still ours. This one only marks
@@ -116,6 +133,9 @@ pub struct Settings {
 pub enum SendError<E: std::fmt::Display> {
     #[error("writing the message: {0}")]
     Write(E),
+    /// What the claim's letters are written from could not be read ([`Letters::batch`]).
+    #[error("reading what the message is written from: {0}")]
+    Batch(String),
     #[error(transparent)]
     Mail(#[from] MailError),
     /// Nothing was sent: the message was given up before its first delivery.
@@ -158,6 +178,7 @@ pub async fn drain<L: Letters>(
     // Each delivery is its own task: one left unpolled while this loop awaits a claim could
     // hold a pooled connection the claim is waiting for.
     let mut in_flight: JoinSet<(L::Row, bool)> = JoinSet::new();
+    let mut batch: Arc<Result<L::Batch, String>> = Arc::new(Err(String::new()));
     let mut delivered: Vec<L::Row> = Vec::new();
     let mut oldest_unmarked = tokio::time::Instant::now();
     loop {
@@ -186,11 +207,21 @@ pub async fn drain<L: Letters>(
                 queue.reverse();
                 claimed += queue.len();
                 exhausted = queue.is_empty();
+                if !exhausted {
+                    batch = Arc::new(letters.batch(&queue).await.map_err(|e| e.to_string()));
+                }
             }
             if let Some(row) = queue.pop() {
-                let (letters, mailer, claim) = (letters.clone(), mailer.clone(), claim.clone());
+                let (letters, mailer, claim, batch) = (
+                    letters.clone(),
+                    mailer.clone(),
+                    claim.clone(),
+                    batch.clone(),
+                );
                 in_flight.spawn(async move {
-                    let ok = attempt(&letters, &mailer, &row, &claim).await.is_ok();
+                    let ok = attempt(&letters, &mailer, &row, &claim, &batch)
+                        .await
+                        .is_ok();
                     (row, ok)
                 });
             }
@@ -230,7 +261,11 @@ pub async fn send_now<L: Letters>(
     row: &L::Row,
     claim: &str,
 ) -> Result<(), SendError<L::Error>> {
-    attempt(letters, mailer, row, claim).await?;
+    let batch = letters
+        .batch(std::slice::from_ref(row))
+        .await
+        .map_err(|e| e.to_string());
+    attempt(letters, mailer, row, claim, &batch).await?;
     let ids = [row.id()];
     match letters
         .outbox()
@@ -285,8 +320,13 @@ async fn attempt<L: Letters>(
     mailer: &Mailer,
     row: &L::Row,
     claim: &str,
+    batch: &Result<L::Batch, String>,
 ) -> Result<(), SendError<L::Error>> {
-    let error = match letters.outgoing(row).await {
+    let written = match batch {
+        Ok(batch) => letters.outgoing(row, batch).await.map_err(SendError::Write),
+        Err(e) => Err(SendError::Batch(e.clone())),
+    };
+    let error = match written {
         Ok(Prepared::Send(out)) => match mailer.send(&out).await {
             Ok(()) => {
                 if let Some(counters) = letters.counters() {
@@ -297,7 +337,7 @@ async fn attempt<L: Letters>(
             Err(e) => SendError::Mail(e),
         },
         Ok(Prepared::Drop(reason)) => SendError::Dropped(reason),
-        Err(e) => SendError::Write(e),
+        Err(e) => e,
     };
     let message = error.to_string();
     if let Some(counters) = letters.counters() {
@@ -339,7 +379,7 @@ async fn attempt<L: Letters>(
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 
     use super::*;
     use crate::mail::outbox::tests::{OUTBOX, TestRow, all, insert, test_db};
@@ -352,11 +392,16 @@ mod tests {
         db: Db,
         now: Arc<AtomicI64>,
         counters: Arc<crate::metrics::OutboxCounters>,
+        /// Claims whose letters were read ([`Letters::batch`]).
+        batches: Arc<AtomicUsize>,
+        /// Reading a claim's letters fails.
+        unreadable: Arc<AtomicBool>,
     }
 
     impl Letters for Plain {
         type Row = TestRow;
         type Error = MailError;
+        type Batch = ();
 
         fn db(&self) -> &Db {
             &self.db
@@ -370,7 +415,14 @@ mod tests {
         fn counters(&self) -> Option<&crate::metrics::OutboxCounters> {
             Some(self.counters.as_ref())
         }
-        async fn outgoing(&self, row: &TestRow) -> Result<Prepared, MailError> {
+        async fn batch(&self, _: &[TestRow]) -> Result<(), MailError> {
+            self.batches.fetch_add(1, Ordering::SeqCst);
+            if self.unreadable.load(Ordering::SeqCst) {
+                return Err(MailError::Build("the letters' database is gone".into()));
+            }
+            Ok(())
+        }
+        async fn outgoing(&self, row: &TestRow, _: &()) -> Result<Prepared, MailError> {
             if row.kind == "gone" {
                 return Ok(Prepared::Drop("replaced".into()));
             }
@@ -430,6 +482,8 @@ mod tests {
             db: db.clone(),
             now: Arc::new(AtomicI64::new(100)),
             counters: Default::default(),
+            batches: Default::default(),
+            unreadable: Default::default(),
         };
         let ids: Vec<String> = (0..7).map(|i| format!("m{i}")).collect();
         let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
@@ -487,6 +541,54 @@ mod tests {
         db.close().await;
     }
 
+    /// A claim's letters are read once for the claim; when that read fails, each of the
+    /// claim's messages is released with the error and retried after its backoff, none
+    /// sent and none lost.
+    #[tokio::test]
+    async fn a_claims_letters_are_read_once_and_a_failed_read_is_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = test_db(dir.path()).await;
+        let plain = Plain {
+            db: db.clone(),
+            now: Arc::new(AtomicI64::new(100)),
+            counters: Default::default(),
+            batches: Default::default(),
+            unreadable: Arc::new(AtomicBool::new(true)),
+        };
+        let ids: Vec<String> = (0..7).map(|i| format!("r{i}")).collect();
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        insert(&db, &refs, 100).await;
+        let mailbox = dir.path().join("mailbox");
+        let up = Mailer::new("SMTP_URL", None, mailbox.clone(), 1).unwrap();
+
+        assert_eq!(drain(&plain, &up, &settings()).await.unwrap(), 7);
+        assert_eq!(
+            plain.batches.load(Ordering::SeqCst),
+            3,
+            "claims of 3, 3 and 1"
+        );
+        assert_eq!(plain.counters.failed.get(), 7);
+        let rows = all(&db).await;
+        assert!(rows.iter().all(|r| {
+            r.sent_at.is_none()
+                && r.next_attempt_at == 130
+                && r.last_error.as_deref()
+                    == Some("reading what the message is written from: building the message: the letters' database is gone")
+        }), "{rows:?}");
+        assert!(!mailbox.exists() || std::fs::read_dir(&mailbox).unwrap().next().is_none());
+
+        // Readable again when due: every message goes, read in three claims again.
+        plain.unreadable.store(false, Ordering::SeqCst);
+        plain.now.store(130, Ordering::SeqCst);
+        assert_eq!(drain(&plain, &up, &settings()).await.unwrap(), 7);
+        assert_eq!(plain.batches.load(Ordering::SeqCst), 6);
+        assert!(all(&db).await.iter().all(|r| r.sent_at == Some(130)));
+        for id in &ids {
+            assert!(mailbox.join(format!("{id}.eml")).exists(), "{id}");
+        }
+        db.close().await;
+    }
+
     #[tokio::test]
     async fn send_now_reports_the_failure_and_leaves_the_message_to_the_worker() {
         let dir = tempfile::tempdir().unwrap();
@@ -495,6 +597,8 @@ mod tests {
             db: db.clone(),
             now: Arc::new(AtomicI64::new(100)),
             counters: Default::default(),
+            batches: Default::default(),
+            unreadable: Default::default(),
         };
         insert(&db, &["now1", "now2"], 100).await;
         let claimed = OUTBOX.claim(&db, "request", 100, 160, 10).await.unwrap();
@@ -528,6 +632,8 @@ mod tests {
             db: db.clone(),
             now: Arc::new(AtomicI64::new(100)),
             counters: Default::default(),
+            batches: Default::default(),
+            unreadable: Default::default(),
         };
         insert(&db, &["b1"], 100).await;
         let port = crate::mail::smtp::tests::scripted_server(
@@ -586,6 +692,8 @@ mod tests {
             db: db.clone(),
             now: Arc::new(AtomicI64::new(5)),
             counters: Default::default(),
+            batches: Default::default(),
+            unreadable: Default::default(),
         };
         insert(&db, &["g1"], 5).await;
         crate::with_db_write!(&db, |pool| sqlx::query(
@@ -615,6 +723,8 @@ mod tests {
             db: db.clone(),
             now: Arc::new(AtomicI64::new(1)),
             counters: Default::default(),
+            batches: Default::default(),
+            unreadable: Default::default(),
         };
         let mailbox = dir.path().join("mailbox");
         let up = Mailer::new("SMTP_URL", None, mailbox.clone(), 1).unwrap();
