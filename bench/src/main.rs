@@ -362,12 +362,12 @@ fn load_scenario(scenario: &str, args: &[String]) {
             };
             // `--strace`: every service's system calls counted by `strace -c -f` over the
             // run (which it slows down: the run's other figures are not the untraced ones).
+            let targets: Vec<(&'static str, u32)> =
+                [&services.issuer, &services.wallet, &services.verifier]
+                    .into_iter()
+                    .filter_map(|s| s.pid().map(|pid| (s.name, pid)))
+                    .collect();
             let strace = if args.iter().any(|a| a == "--strace") {
-                let targets: Vec<(&'static str, u32)> =
-                    [&services.issuer, &services.wallet, &services.verifier]
-                        .into_iter()
-                        .filter_map(|s| s.pid().map(|pid| (s.name, pid)))
-                        .collect();
                 match bench::procs::Strace::attach(&targets).await {
                     Ok(s) => Some(s),
                     Err(e) => {
@@ -381,11 +381,6 @@ fn load_scenario(scenario: &str, args: &[String]) {
             // `--perf DIR`: `perf record -g` on every service over the run.
             let perf = match string_flag(args, "--perf") {
                 Some(dir) => {
-                    let targets: Vec<(&'static str, u32)> =
-                        [&services.issuer, &services.wallet, &services.verifier]
-                            .into_iter()
-                            .filter_map(|s| s.pid().map(|pid| (s.name, pid)))
-                            .collect();
                     match bench::procs::Perf::attach(std::path::Path::new(&dir), &targets).await
                     {
                         Ok(p) => Some(p),

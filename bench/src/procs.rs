@@ -620,16 +620,11 @@ impl Strace {
         let mut tracers = Vec::new();
         for (name, pid) in targets {
             let out = dir.path().join(format!("{pid}.strace"));
-            let child = Command::new("strace")
-                .args(["-c", "-f", "-o"])
-                .arg(&out)
-                .args(["-p", &pid.to_string()])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .kill_on_drop(true)
-                .spawn()
-                .map_err(|e| ProcsError::Io("strace (apt-get install strace)", e))?;
+            let child = attach_tool(
+                Command::new("strace").args(["-c", "-f", "-o"]).arg(&out),
+                *pid,
+                "strace (apt-get install strace)",
+            )?;
             tracers.push((*name, child, out));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -642,18 +637,7 @@ impl Strace {
         let mut out = Vec::new();
         for (name, mut child, path) in self.tracers {
             let result = async {
-                let pid = child
-                    .id()
-                    .ok_or_else(|| ProcsError::Io("strace", std::io::Error::other("exited")))?;
-                Command::new("kill")
-                    .args(["-INT", &pid.to_string()])
-                    .status()
-                    .await
-                    .map_err(|e| ProcsError::Io("kill -INT strace", e))?;
-                child
-                    .wait()
-                    .await
-                    .map_err(|e| ProcsError::Io("strace", e))?;
+                interrupt_tool(&mut child, "strace").await?;
                 let text =
                     std::fs::read_to_string(&path).map_err(|e| ProcsError::Io("strace -o", e))?;
                 let mut counts = parse_strace_summary(&text);
@@ -665,6 +649,34 @@ impl Strace {
         }
         out
     }
+}
+
+/// Starts `command` (a tracer or a profiler) on process `pid` (`-p pid`), its output
+/// discarded; `what` names it in the error if it cannot be started.
+fn attach_tool(command: &mut Command, pid: u32, what: &'static str) -> Result<Child, ProcsError> {
+    command
+        .args(["-p", &pid.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| ProcsError::Io(what, e))
+}
+
+/// Stops a tool of [`attach_tool`] with SIGINT, on which it writes what it gathered, and
+/// waits for it.
+async fn interrupt_tool(child: &mut Child, what: &'static str) -> Result<(), ProcsError> {
+    let pid = child
+        .id()
+        .ok_or_else(|| ProcsError::Io(what, std::io::Error::other("exited")))?;
+    Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .await
+        .map_err(|e| ProcsError::Io("kill -INT", e))?;
+    child.wait().await.map_err(|e| ProcsError::Io(what, e))?;
+    Ok(())
 }
 
 /// `perf record -g` attached to processes for the length of a run (`--perf DIR`): one
@@ -683,16 +695,13 @@ impl Perf {
         let mut recorders = Vec::new();
         for (name, pid) in targets {
             let out = dir.join(format!("{name}.perf.data"));
-            let child = Command::new("perf")
-                .args(["record", "-F", "999", "-g", "-o"])
-                .arg(&out)
-                .args(["-p", &pid.to_string()])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .kill_on_drop(true)
-                .spawn()
-                .map_err(|e| ProcsError::Io("perf (apt-get install linux-perf)", e))?;
+            let child = attach_tool(
+                Command::new("perf")
+                    .args(["record", "-F", "999", "-g", "-o"])
+                    .arg(&out),
+                *pid,
+                "perf (apt-get install linux-perf)",
+            )?;
             recorders.push((*name, child, out));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -703,19 +712,7 @@ impl Perf {
     pub async fn detach(self) -> Vec<(&'static str, Result<PathBuf, ProcsError>)> {
         let mut out = Vec::new();
         for (name, mut child, path) in self.recorders {
-            let result = async {
-                let pid = child
-                    .id()
-                    .ok_or_else(|| ProcsError::Io("perf", std::io::Error::other("exited")))?;
-                Command::new("kill")
-                    .args(["-INT", &pid.to_string()])
-                    .status()
-                    .await
-                    .map_err(|e| ProcsError::Io("kill -INT perf", e))?;
-                child.wait().await.map_err(|e| ProcsError::Io("perf", e))?;
-                Ok(path)
-            }
-            .await;
+            let result = interrupt_tool(&mut child, "perf").await.map(|()| path);
             out.push((name, result));
         }
         out

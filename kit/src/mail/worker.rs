@@ -452,6 +452,17 @@ mod tests {
         }
     }
 
+    /// A [`Plain`] on `db` whose clock reads `now`.
+    fn plain(db: &Db, now: i64) -> Plain {
+        Plain {
+            db: db.clone(),
+            now: Arc::new(AtomicI64::new(now)),
+            counters: Default::default(),
+            batches: Default::default(),
+            unreadable: Default::default(),
+        }
+    }
+
     fn settings() -> Settings {
         Settings {
             concurrency: 3,
@@ -478,13 +489,7 @@ mod tests {
     async fn a_failed_delivery_is_retried_after_its_backoff_and_then_marked_sent() {
         let dir = tempfile::tempdir().unwrap();
         let db = test_db(dir.path()).await;
-        let plain = Plain {
-            db: db.clone(),
-            now: Arc::new(AtomicI64::new(100)),
-            counters: Default::default(),
-            batches: Default::default(),
-            unreadable: Default::default(),
-        };
+        let plain = plain(&db, 100);
         let ids: Vec<String> = (0..7).map(|i| format!("m{i}")).collect();
         let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
         insert(&db, &refs, 100).await;
@@ -548,13 +553,8 @@ mod tests {
     async fn a_claims_letters_are_read_once_and_a_failed_read_is_retried() {
         let dir = tempfile::tempdir().unwrap();
         let db = test_db(dir.path()).await;
-        let plain = Plain {
-            db: db.clone(),
-            now: Arc::new(AtomicI64::new(100)),
-            counters: Default::default(),
-            batches: Default::default(),
-            unreadable: Arc::new(AtomicBool::new(true)),
-        };
+        let plain = plain(&db, 100);
+        plain.unreadable.store(true, Ordering::SeqCst);
         let ids: Vec<String> = (0..7).map(|i| format!("r{i}")).collect();
         let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
         insert(&db, &refs, 100).await;
@@ -593,13 +593,7 @@ mod tests {
     async fn send_now_reports_the_failure_and_leaves_the_message_to_the_worker() {
         let dir = tempfile::tempdir().unwrap();
         let db = test_db(dir.path()).await;
-        let plain = Plain {
-            db: db.clone(),
-            now: Arc::new(AtomicI64::new(100)),
-            counters: Default::default(),
-            batches: Default::default(),
-            unreadable: Default::default(),
-        };
+        let plain = plain(&db, 100);
         insert(&db, &["now1", "now2"], 100).await;
         let claimed = OUTBOX.claim(&db, "request", 100, 160, 10).await.unwrap();
         let (a, b) = match &claimed[..] {
@@ -628,13 +622,7 @@ mod tests {
     async fn a_message_refused_for_good_is_given_up_at_once_and_a_deferred_one_retried() {
         let dir = tempfile::tempdir().unwrap();
         let db = test_db(dir.path()).await;
-        let plain = Plain {
-            db: db.clone(),
-            now: Arc::new(AtomicI64::new(100)),
-            counters: Default::default(),
-            batches: Default::default(),
-            unreadable: Default::default(),
-        };
+        let plain = plain(&db, 100);
         insert(&db, &["b1"], 100).await;
         let port = crate::mail::smtp::tests::scripted_server(
             "250 ok",
@@ -688,13 +676,7 @@ mod tests {
     async fn a_message_with_nothing_left_to_send_is_given_up_not_retried() {
         let dir = tempfile::tempdir().unwrap();
         let db = test_db(dir.path()).await;
-        let plain = Plain {
-            db: db.clone(),
-            now: Arc::new(AtomicI64::new(5)),
-            counters: Default::default(),
-            batches: Default::default(),
-            unreadable: Default::default(),
-        };
+        let plain = plain(&db, 5);
         insert(&db, &["g1"], 5).await;
         crate::with_db_write!(&db, |pool| sqlx::query(
             "UPDATE test_outbox SET kind = 'gone'"
@@ -719,13 +701,7 @@ mod tests {
     async fn the_worker_runs_until_aborted_and_sends_what_falls_due() {
         let dir = tempfile::tempdir().unwrap();
         let db = test_db(dir.path()).await;
-        let plain = Plain {
-            db: db.clone(),
-            now: Arc::new(AtomicI64::new(1)),
-            counters: Default::default(),
-            batches: Default::default(),
-            unreadable: Default::default(),
-        };
+        let plain = plain(&db, 1);
         let mailbox = dir.path().join("mailbox");
         let up = Mailer::new("SMTP_URL", None, mailbox.clone(), 1).unwrap();
         let worker = tokio::spawn(run(plain.clone(), up, settings()));
