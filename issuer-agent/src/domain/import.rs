@@ -464,7 +464,7 @@ pub struct Records {
     refresh_at: u64,
 }
 
-/// Records imported before the first refresh of the planner statistics; each later one
+/// Records read before the first refresh of the planner statistics; each later one
 /// comes when the count has doubled (a handful for a million records).
 pub const FIRST_STATISTICS_REFRESH: u64 = 2_000;
 

@@ -655,16 +655,14 @@ impl App {
             .filter_map(|m| m.offer_id.as_deref())
             .collect();
         distinct(&mut offer_ids);
-        let offers = if offer_ids.is_empty() {
-            HashMap::new()
-        } else {
-            self.store
-                .offers_by_ids(&offer_ids)
-                .await?
-                .into_iter()
-                .map(|o| (o.id.clone(), o))
-                .collect()
-        };
+        // No statement at all when no message has an offer (invitations).
+        let offers = self
+            .store
+            .offers_by_ids(&offer_ids)
+            .await?
+            .into_iter()
+            .map(|o| (o.id.clone(), o))
+            .collect();
         Ok(LetterFacts {
             registrations,
             achievements,
