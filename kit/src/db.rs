@@ -42,6 +42,8 @@ pub struct SqliteDb {
     /// stores' hot paths. `None` for an in-memory database (another connection would see
     /// another database) and with `AKASHI_SQLITE_DIRECT=0`.
     pub direct: Option<crate::sqlite::Direct>,
+    /// The WAL's checkpoints ([`crate::sqlite::Checkpointer`]); `None` in memory.
+    pub checkpointer: Option<crate::sqlite::Checkpointer>,
 }
 
 /// The migrations of one service, one set per backend.
@@ -174,54 +176,6 @@ fn pg_pool_options(idle_for: Duration) -> PgPoolOptions {
         })
 }
 
-/// How often the WAL is checkpointed into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
-
-/// Frames (of 4 KiB) past which a fully checkpointed WAL is truncated: 256 MiB. Under
-/// load a second's writes are tens of thousands of frames; SQLite writes the WAL from its
-/// start again after a complete checkpoint, over pages the kernel already holds, which a
-/// truncation every second would turn into new file blocks to allocate and zero each time
-/// (issue 18: with a 64 MiB limit the issuer's WAL was truncated every second at 1,350
-/// issuances a second, and `ftruncate` alone was 1.9 % of its CPU samples).
-const TRUNCATE_PAST_FRAMES: i64 = 65_536;
-
-/// Checkpoints the WAL every [`CHECKPOINT_EVERY`] until the pool closes (`PASSIVE`: writers
-/// go on meanwhile; what readers still use is copied on a later round), and truncates it
-/// when it has grown past [`TRUNCATE_PAST_FRAMES`] and a checkpoint could complete.
-fn spawn_checkpointer(pool: SqlitePool) {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return;
-    };
-    runtime.spawn(async move {
-        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if pool.is_closed() {
-                return;
-            }
-            let result: Result<(i64, i64, i64), sqlx::Error> =
-                sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
-                    .fetch_one(&pool)
-                    .await;
-            match result {
-                // (busy, frames in the WAL, frames checkpointed).
-                Ok((0, log, done)) if log > TRUNCATE_PAST_FRAMES && done == log => {
-                    let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                        .execute(&pool)
-                        .await;
-                }
-                Ok(_) => {}
-                Err(e) if pool.is_closed() => {
-                    tracing::debug!(error = %e, "checkpointer stops: the pool closed");
-                    return;
-                }
-                Err(e) => tracing::warn!(error = %e, "SQLite checkpoint failed"),
-            }
-        }
-    });
-}
-
 /// Whether a SQLite URL names an in-memory database (no file to protect).
 fn is_in_memory(url: &str, file: &std::path::Path) -> bool {
     url.contains(":memory:") || url.contains("mode=memory") || file.as_os_str().is_empty()
@@ -293,9 +247,9 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
-                // Checkpoints run in the background (below), not inside the commit that
-                // crosses the threshold: a checkpoint fsyncs the WAL and the database file
-                // (15 ms here), which was the p99 of every write request.
+                // Checkpoints run on a thread of their own (`sqlite::Checkpointer`), not
+                // inside the commit that crosses the threshold: a checkpoint fsyncs the WAL
+                // and the database file (15 ms here), which was the p99 of every write.
                 .pragma("wal_autocheckpoint", "0");
             let file = opts.get_filename().to_path_buf();
             if let Some(parent) = file.parent()
@@ -331,7 +285,11 @@ impl Db {
                 .connect_with(opts)
                 .await
                 .map_err(DbError::Connect)?;
-            spawn_checkpointer(pool.clone());
+            let checkpointer = if in_memory {
+                None
+            } else {
+                Some(crate::sqlite::Checkpointer::start(&file)?)
+            };
             let direct = if !in_memory && sqlite_direct() {
                 Some(crate::sqlite::Direct::open(&file)?)
             } else {
@@ -341,6 +299,7 @@ impl Db {
                 pool,
                 writer,
                 direct,
+                checkpointer,
             }))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let mut opts = PgConnectOptions::from_str(url).map_err(DbError::Connect)?;
@@ -399,6 +358,9 @@ impl Db {
                     // Answers what is queued, then stops the thread.
                     let writer = direct.writer.clone();
                     let _ = tokio::task::spawn_blocking(move || writer.stop()).await;
+                }
+                if let Some(checkpointer) = sqlite.checkpointer.clone() {
+                    let _ = tokio::task::spawn_blocking(move || checkpointer.stop()).await;
                 }
                 sqlite.pool.close().await;
                 sqlite.writer.close().await;
