@@ -27,13 +27,20 @@ pub struct BulkReport {
     /// Outbox rows still pending or retrying at the end (0 when all went).
     pub pending: i64,
     pub retrying: i64,
+    /// Imported only, nothing delivered (the issuer started with `ISSUER_OUTBOX_CONCURRENCY=0`):
+    /// the import's rate without the delivery's work beside it.
+    pub import_only: bool,
 }
 
 impl BulkReport {
     /// Whether every record was imported and every invitation delivered, nothing retried.
     pub fn clean(&self) -> bool {
-        self.summary["invited"].as_u64() == Some(self.recipients as u64)
-            && self.summary["rejected"].as_u64() == Some(0)
+        let imported = self.summary["invited"].as_u64() == Some(self.recipients as u64)
+            && self.summary["rejected"].as_u64() == Some(0);
+        if self.import_only {
+            return imported;
+        }
+        imported
             && self.accepted == self.recipients as u64
             && self.pending == 0
             && self.retrying == 0
@@ -42,6 +49,21 @@ impl BulkReport {
     /// The report as a Markdown table.
     pub fn table(&self) -> String {
         let per_s = |d: Duration| self.recipients as f64 / d.as_secs_f64().max(1e-9);
+        if self.import_only {
+            return format!(
+                "bulk: {} recipients imported, nothing delivered (ISSUER_OUTBOX_CONCURRENCY=0){}\n\n\
+                 | stage | seconds | recipients/s |\n|---|---:|---:|\n\
+                 | import (CSV → registrations + outbox rows) | {:.2} | {:.0} |\n",
+                self.recipients,
+                if self.clean() {
+                    String::new()
+                } else {
+                    format!(" — NOT CLEAN: summary {}", self.summary)
+                },
+                self.import.as_secs_f64(),
+                per_s(self.import),
+            );
+        }
         format!(
             "bulk: {} recipients, {} emails accepted ({} MiB), {} pending, {} retrying{}\n\n\
              | stage | seconds | recipients/s |\n|---|---:|---:|\n\
@@ -92,12 +114,14 @@ async fn outbox(http: &reqwest::Client, issuer: &str) -> Result<Value, FlowError
 }
 
 /// Imports `n` recipients and waits (at most `max_time`) until the sink has every
-/// invitation and the outbox counts them all sent.
+/// invitation and the outbox counts them all sent; with `deliver` false (an issuer that
+/// sends nothing), only imports.
 pub async fn bulk(
     issuer: &str,
     sink: &SmtpSink,
     n: usize,
     max_time: Duration,
+    deliver: bool,
 ) -> Result<BulkReport, FlowError> {
     let http = reqwest::Client::builder()
         .no_proxy()
@@ -134,6 +158,15 @@ pub async fn bulk(
     if !status.is_success() {
         return Err(fail("import", format!("HTTP {status}: {summary}")));
     }
+    if !deliver {
+        return Ok(BulkReport {
+            recipients: n,
+            summary,
+            import,
+            import_only: true,
+            ..BulkReport::default()
+        });
+    }
     let target = before + n as u64;
     let remaining = max_time.saturating_sub(import);
     if tokio::time::timeout(remaining, sink.wait_for(target))
@@ -169,5 +202,6 @@ pub async fn bulk(
         bytes: sink.bytes(),
         pending: counts["pending"].as_i64().unwrap_or(-1),
         retrying: counts["retrying"].as_i64().unwrap_or(-1),
+        import_only: false,
     })
 }

@@ -24,7 +24,8 @@
 //! - `bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url …]
 //!   [--processes]` imports N recipients from one CSV through the admin API and waits
 //!   until a real SMTP server on loopback (ours, [`bench::smtp_sink`]) accepted every
-//!   invitation.
+//!   invitation; `--outbox-concurrency 0` starts the issuer sending nothing and measures
+//!   the import alone.
 //! - `bench pending [--posts N] [--bytes B]` starts the stack in process, signs one wallet
 //!   account in over HTTP and posts N presentation requests of about B bytes each (an
 //!   unsigned `redirect_uri:` request by value, its `state` padded) to `POST /present`,
@@ -486,6 +487,8 @@ fn load_scenario(scenario: &str, args: &[String]) {
 fn bulk_scenario(args: &[String]) {
     let recipients: usize = flag(args, "--recipients", 100_000);
     let concurrency: usize = flag(args, "--outbox-concurrency", 8);
+    // 0: the issuer sends nothing, and the scenario measures the import alone.
+    let deliver = concurrency > 0;
     let max_time = std::time::Duration::from_secs(flag(args, "--seconds", 600));
     let database_url = database_url(args);
     let processes = args.iter().any(|a| a == "--processes");
@@ -524,7 +527,8 @@ fn bulk_scenario(args: &[String]) {
                     }
                 };
             let idle = services.memory();
-            let r = bench::bulk::bulk(&services.issuer.url, &sink, recipients, max_time).await;
+            let r =
+                bench::bulk::bulk(&services.issuer.url, &sink, recipients, max_time, deliver).await;
             let after = services.memory();
             services.stop().await;
             print(r);
@@ -537,7 +541,7 @@ fn bulk_scenario(args: &[String]) {
             c.issuer.outbox_concurrency = concurrency;
         })
         .await;
-        let r = bench::bulk::bulk(&stack.issuer.url, &sink, recipients, max_time).await;
+        let r = bench::bulk::bulk(&stack.issuer.url, &sink, recipients, max_time, deliver).await;
         stack.stop().await;
         print(r);
         print_peak_rss();

@@ -53,12 +53,39 @@ async fn bulk_scenario_delivers_every_invitation() {
         c.issuer.outbox_concurrency = 32;
     })
     .await;
-    let report = bench::bulk::bulk(t.issuer(), &sink, 1_000, Duration::from_secs(120))
+    let report = bench::bulk::bulk(t.issuer(), &sink, 1_000, Duration::from_secs(120), true)
         .await
         .expect("the scenario runs");
     assert!(report.clean(), "{}", report.table());
     assert_eq!(report.summary["records"], 1_000);
     assert_eq!(sink.accepted(), 1_000);
+    t.stack.stop().await;
+}
+
+/// `--outbox-concurrency 0`: the issuer sends nothing, and the scenario stops at the
+/// import (the import's rate alone, for the linearity figures).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_scenario_imports_alone_when_the_issuer_sends_nothing() {
+    let sink = bench::smtp_sink::SmtpSink::start()
+        .await
+        .expect("the sink listens");
+    let url = sink.url();
+    let t = TestStack::start_with(|c| {
+        c.issuer.smtp_url = Some(protocol::secret::Secret::new(url));
+        c.issuer.outbox_concurrency = 0;
+    })
+    .await;
+    let report = bench::bulk::bulk(t.issuer(), &sink, 500, Duration::from_secs(60), false)
+        .await
+        .expect("the scenario runs");
+    assert!(report.clean(), "{}", report.table());
+    assert!(
+        report.table().contains("nothing delivered"),
+        "{}",
+        report.table()
+    );
+    assert_eq!(report.summary["invited"], 500);
+    assert_eq!(sink.accepted(), 0);
     t.stack.stop().await;
 }
 
