@@ -49,25 +49,27 @@ impl BulkReport {
     /// The report as a Markdown table.
     pub fn table(&self) -> String {
         let per_s = |d: Duration| self.recipients as f64 / d.as_secs_f64().max(1e-9);
+        let verdict = if self.clean() {
+            String::new()
+        } else {
+            format!(" — NOT CLEAN: summary {}", self.summary)
+        };
+        let import = format!(
+            "| stage | seconds | recipients/s |\n|---|---:|---:|\n\
+             | import (CSV → registrations + outbox rows) | {:.2} | {:.0} |\n",
+            self.import.as_secs_f64(),
+            per_s(self.import),
+        );
         if self.import_only {
             return format!(
-                "bulk: {} recipients imported, nothing delivered (ISSUER_OUTBOX_CONCURRENCY=0){}\n\n\
-                 | stage | seconds | recipients/s |\n|---|---:|---:|\n\
-                 | import (CSV → registrations + outbox rows) | {:.2} | {:.0} |\n",
+                "bulk: {} recipients imported, nothing delivered \
+                 (ISSUER_OUTBOX_CONCURRENCY=0){verdict}\n\n{import}",
                 self.recipients,
-                if self.clean() {
-                    String::new()
-                } else {
-                    format!(" — NOT CLEAN: summary {}", self.summary)
-                },
-                self.import.as_secs_f64(),
-                per_s(self.import),
             );
         }
         format!(
-            "bulk: {} recipients, {} emails accepted ({} MiB), {} pending, {} retrying{}\n\n\
-             | stage | seconds | recipients/s |\n|---|---:|---:|\n\
-             | import (CSV → registrations + outbox rows) | {:.2} | {:.0} |\n\
+            "bulk: {} recipients, {} emails accepted ({} MiB), {} pending, {} retrying{verdict}\n\n\
+             {import}\
              | import → last invitation accepted by SMTP | {:.2} | {:.0} |\n\
              | import → outbox all marked sent | {:.2} | {:.0} |\n",
             self.recipients,
@@ -75,13 +77,6 @@ impl BulkReport {
             self.bytes / (1024 * 1024),
             self.pending,
             self.retrying,
-            if self.clean() {
-                String::new()
-            } else {
-                format!(" — NOT CLEAN: summary {}", self.summary)
-            },
-            self.import.as_secs_f64(),
-            per_s(self.import),
             self.delivered.as_secs_f64(),
             per_s(self.delivered),
             self.all_sent.as_secs_f64(),

@@ -41,18 +41,26 @@ async fn presentation_scenario_runs_clean() {
     t.stack.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bulk_scenario_delivers_every_invitation() {
+/// Our SMTP sink, and a stack whose issuer sends to it `outbox_concurrency` at a time.
+async fn stack_sending_to_a_sink(
+    outbox_concurrency: usize,
+) -> (bench::smtp_sink::SmtpSink, TestStack) {
     let sink = bench::smtp_sink::SmtpSink::start()
         .await
         .expect("the sink listens");
     let url = sink.url();
     let t = TestStack::start_with(|c| {
         c.issuer.smtp_url = Some(protocol::secret::Secret::new(url));
-        // More deliveries at once than pooled SQLite connections (8), as in the benchmark.
-        c.issuer.outbox_concurrency = 32;
+        c.issuer.outbox_concurrency = outbox_concurrency;
     })
     .await;
+    (sink, t)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_scenario_delivers_every_invitation() {
+    // More deliveries at once than pooled SQLite connections (8), as in the benchmark.
+    let (sink, t) = stack_sending_to_a_sink(32).await;
     let report = bench::bulk::bulk(t.issuer(), &sink, 1_000, Duration::from_secs(120), true)
         .await
         .expect("the scenario runs");
@@ -66,15 +74,7 @@ async fn bulk_scenario_delivers_every_invitation() {
 /// import (the import's rate alone, for the linearity figures).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_scenario_imports_alone_when_the_issuer_sends_nothing() {
-    let sink = bench::smtp_sink::SmtpSink::start()
-        .await
-        .expect("the sink listens");
-    let url = sink.url();
-    let t = TestStack::start_with(|c| {
-        c.issuer.smtp_url = Some(protocol::secret::Secret::new(url));
-        c.issuer.outbox_concurrency = 0;
-    })
-    .await;
+    let (sink, t) = stack_sending_to_a_sink(0).await;
     let report = bench::bulk::bulk(t.issuer(), &sink, 500, Duration::from_secs(60), false)
         .await
         .expect("the scenario runs");
