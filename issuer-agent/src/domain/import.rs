@@ -474,6 +474,13 @@ impl Records {
         self.bytes_read.load(Ordering::Relaxed)
     }
 
+    /// The same records for a reading that registers none of them (the console's
+    /// preview): they will not be in the tables, so their statistics are not refreshed.
+    pub fn without_statistics(mut self) -> Records {
+        self.refresh_at = u64::MAX;
+        self
+    }
+
     /// The next batch, checked: each record's fields, its achievement (the import's, or its
     /// own, which must exist). None at the end of the file.
     ///

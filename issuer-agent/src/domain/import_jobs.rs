@@ -151,7 +151,8 @@ impl App {
     ) -> Result<Preview, AppError> {
         let mut records = self
             .records(std::io::Cursor::new(body), format, achievement_id)
-            .await?;
+            .await?
+            .without_statistics();
         let mut p = Preview::default();
         // (achievement, address) -> the line of its first record.
         let mut seen: HashMap<(String, String), u64> = HashMap::new();

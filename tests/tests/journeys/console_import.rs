@@ -7,10 +7,12 @@
 //! else's upload, a confirm is good once, a 50 MB upload is refused with a clear message.
 //! A job cut short after its first batch (its runner dropped, as in a crash) keeps what it
 //! committed, shows as interrupted once its runner is silent, and a new run registers the
-//! rest with nobody twice, followed over the events of a second instance on the database. Then the pages in headless Chromium at 1280 and 390 px, in
+//! rest with nobody twice, followed over the events of a second instance on the database. A
+//! preview leaves PostgreSQL's planner statistics alone, which the import refreshes. Then the pages in headless Chromium at 1280 and 390 px, in
 //! English and Japanese (axe-core checks each).
 
 use akashi_tests::browser::Browser;
+use issuer_agent::domain::import::Format;
 use issuer_agent::domain::import_jobs::STALE_AFTER;
 use issuer_agent::domain::operators::Operator;
 use issuer_agent::domain::registrations::NewRegistration;
@@ -490,6 +492,55 @@ async fn run_first_batch_then_crash(t: &TestStack, c: &Console, id: &str) {
         done = rx.recv() => assert_eq!(done, Some(500)),
         r = job => panic!("the job ended before its runner was dropped: {r:?}"),
     }
+}
+
+/// Tables analyzed by the planner (`ANALYZE`, not autovacuum's) in the issuer's schema, of
+/// those an import fills; `None` on SQLite (no statistics are refreshed there).
+async fn analyzed_import_tables(t: &TestStack) -> Option<i64> {
+    let kit::db::Db::Postgres(pool) = &t.stack.issuer.app.store.db else {
+        return None;
+    };
+    Some(
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_user_tables WHERE schemaname = current_schema() \
+             AND relname IN ('registrations', 'outbox', 'registration_events') \
+             AND last_analyze IS NOT NULL",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap(),
+    )
+}
+
+/// A preview of 4,500 people registers nobody, so it leaves the planner's statistics
+/// alone; importing them refreshes them (on PostgreSQL, after 2,000 records and at 4,000).
+#[tokio::test]
+async fn a_preview_leaves_the_planner_statistics_alone_and_an_import_refreshes_them() {
+    let t = TestStack::start_with(|c| c.issuer.outbox_concurrency = 0).await;
+    let id = achievement(&t).await;
+    let app = &t.stack.issuer.app;
+    let csv = people(4_500).into_bytes();
+    let preview = app
+        .preview_import(csv.clone(), Format::Csv, Some(&id))
+        .await
+        .unwrap();
+    assert_eq!((preview.records, preview.rejected), (4_500, 0));
+    let before = analyzed_import_tables(&t).await;
+    assert!(matches!(before, None | Some(0)), "{before:?}");
+    let summary = app
+        .import(
+            std::io::Cursor::new(csv),
+            Format::Csv,
+            Some(&id),
+            "test",
+            |_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(summary.invited, 4_500);
+    let after = analyzed_import_tables(&t).await;
+    assert!(matches!(after, None | Some(3)), "{after:?}");
+    t.stack.stop().await;
 }
 
 #[tokio::test]
