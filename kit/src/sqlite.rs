@@ -452,8 +452,8 @@ pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 /// (4 MiB).
 const CATCH_UP_FRAMES: i64 = 1_024;
 
-/// `PASSIVE` rounds at most before the `RESTART` (each round copies what the writers
-/// appended during the one before, so the rest shrinks from round to round).
+/// `PASSIVE` passes at most before the `RESTART` (each pass copies what the writers
+/// appended during the one before, so the rest shrinks from pass to pass).
 const PASSIVE_ROUNDS: usize = 8;
 
 /// A WAL of fewer frames is left to grow: starting it again would save little.
@@ -475,9 +475,9 @@ const RESTART_WAIT: Duration = Duration::from_millis(10);
 /// anyone off, but under continuous writes it never completes (writers append while it
 /// copies), and SQLite writes the WAL from its start again only after a complete one: the
 /// WAL grew by every page written (470 MB over 8,000 issuances, measured), each frame into
-/// new file blocks to allocate and zero (a third of the writer thread's `pwrite64` time).
-/// So each round copies in `PASSIVE` rounds until little is left ([`CATCH_UP_FRAMES`]),
-/// then ends with a `RESTART` (a `TRUNCATE` past [`TRUNCATE_PAST_FRAMES`]): it holds new
+/// new file blocks to allocate and zero (most of the writer thread's `pwrite64` time). So
+/// each round copies in `PASSIVE` passes until little is left ([`CATCH_UP_FRAMES`]), then
+/// ends with a `RESTART` (a `TRUNCATE` past [`TRUNCATE_PAST_FRAMES`]): it holds new
 /// writers off while it copies that rest and waits, at most [`RESTART_WAIT`], for readers of
 /// older snapshots, after which the next write starts the WAL from its beginning. Writers
 /// held off wait in SQLite's busy handler, as for any other writer.
