@@ -29,6 +29,62 @@ pub const WAIT: Duration = Duration::from_secs(20);
 /// The W3C WebDriver element reference key.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
+/// Attempts at starting chromedriver before giving up.
+const DRIVER_ATTEMPTS: usize = 3;
+
+/// Starts chromedriver on a port the OS just gave out and waits until it answers
+/// `/status`. The port is released for chromedriver to take, so another process may take it
+/// first (the tests start many servers at once): a driver that exits before it answers is
+/// started again on another port, up to [`DRIVER_ATTEMPTS`] times.
+async fn start_driver(
+    driver_bin: &std::path::Path,
+    http: &reqwest::Client,
+) -> Result<(Child, String), BrowserError> {
+    let mut why = String::new();
+    for _ in 0..DRIVER_ATTEMPTS {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| BrowserError::Driver(format!("no free port: {e}")))?
+            .port();
+        let mut driver = Command::new(driver_bin)
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| BrowserError::Driver(format!("{}: {e}", driver_bin.display())))?;
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let ready = http
+                .get(format!("{base}/status"))
+                .send()
+                .await
+                .ok()
+                .map(|r| r.status().is_success())
+                .unwrap_or(false);
+            if ready {
+                return Ok((driver, base));
+            }
+            if let Ok(Some(status)) = driver.try_wait() {
+                why = format!("exited ({status}) before answering on port {port}");
+                break;
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(BrowserError::Driver(format!(
+                    "not ready on port {port} after {WAIT:?}"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    Err(BrowserError::Driver(format!(
+        "{DRIVER_ATTEMPTS} attempts; the last {why}"
+    )))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum BrowserError {
     #[error(
@@ -190,44 +246,11 @@ impl Browser {
             path: artifacts.clone(),
             source,
         })?;
-        // A port the OS just gave out; released for chromedriver to take.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| BrowserError::Driver(format!("no free port: {e}")))?
-            .port();
-        let driver = Command::new(&driver_bin)
-            .arg(format!("--port={port}"))
-            .arg("--allowed-ips=127.0.0.1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| BrowserError::Driver(format!("{}: {e}", driver_bin.display())))?;
         let http = reqwest::Client::builder()
             .no_proxy()
             .build()
             .map_err(|e| BrowserError::Driver(e.to_string()))?;
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let ready = http
-                .get(format!("{base}/status"))
-                .send()
-                .await
-                .ok()
-                .map(|r| r.status().is_success())
-                .unwrap_or(false);
-            if ready {
-                break;
-            }
-            if tokio::time::Instant::now() > deadline {
-                return Err(BrowserError::Driver(format!(
-                    "not ready on port {port} after {WAIT:?}"
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let (driver, base) = start_driver(&driver_bin, &http).await?;
         let mut args: Vec<String> = [
             "--headless=new",
             "--no-sandbox",
