@@ -445,7 +445,7 @@ impl Readers {
 }
 
 /// How often the [`Checkpointer`] checkpoints the WAL.
-pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// Frames (of 4 KiB) still to copy under which a round of `PASSIVE` checkpoints stops and
 /// the `RESTART` that ends it may start: what the writers wait for is copying at most this
@@ -496,12 +496,12 @@ type Running = (mpsc::Sender<()>, std::thread::JoinHandle<()>);
 
 /// What one round of checkpoints did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CheckpointRound {
+struct CheckpointRound {
     /// Frames in the WAL when the round ended.
-    pub frames: i64,
+    frames: i64,
     /// Whether the round ended with a complete `RESTART` (or `TRUNCATE`): the next write
     /// starts the WAL from its beginning.
-    pub restarted: bool,
+    restarted: bool,
 }
 
 impl Checkpointer {
@@ -511,7 +511,7 @@ impl Checkpointer {
     }
 
     /// [`Checkpointer::start`] with another interval.
-    pub fn start_every(path: &Path, every: Duration) -> Result<Checkpointer, WriterError> {
+    fn start_every(path: &Path, every: Duration) -> Result<Checkpointer, WriterError> {
         let conn = open(path)?;
         conn.busy_timeout(RESTART_WAIT)?;
         let (stop, stopped) = mpsc::channel::<()>();
@@ -573,7 +573,7 @@ fn wal_checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<(i64, i64, 
 }
 
 /// One round (see [`Checkpointer`]).
-pub fn checkpoint_round(conn: &Connection) -> rusqlite::Result<CheckpointRound> {
+fn checkpoint_round(conn: &Connection) -> rusqlite::Result<CheckpointRound> {
     let mut last = (0, 0, 0);
     for _ in 0..PASSIVE_ROUNDS {
         last = wal_checkpoint(conn, "PASSIVE")?;
