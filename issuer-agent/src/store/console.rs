@@ -107,10 +107,17 @@ fn contains_pattern(term: &str) -> String {
 /// 50 is full after about a thousand rows read).
 const TRIGRAM_SELECTIVE: i64 = 5_000;
 
-/// `term` as an FTS5 phrase: quoted, its quotes doubled, so it is matched as a substring
-/// of trigrams and never read as query syntax.
-fn trigram_phrase(term: &str) -> String {
-    format!("\"{}\"", term.to_lowercase().replace('"', "\"\""))
+/// `term` as an FTS5 query of every trigram it holds, each quoted (its quotes doubled) so it
+/// is never read as query syntax, all required: the rows holding them all, a superset of
+/// those holding the term (the index keeps no positions, migration 0030), which the
+/// `LIKE` then decides. A term of fewer than three characters has no trigram: `None`.
+fn trigram_query(term: &str) -> Option<String> {
+    let chars: Vec<char> = term.to_lowercase().chars().collect();
+    let trigrams: Vec<String> = chars
+        .windows(3)
+        .map(|t| format!("\"{}\"", t.iter().collect::<String>().replace('"', "\"\"")))
+        .collect();
+    (!trigrams.is_empty()).then(|| trigrams.join(" "))
 }
 
 impl Store {
@@ -312,10 +319,10 @@ impl Store {
         let term = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
         let search = term.map(contains_pattern);
         // On SQLite, a term of three characters or more is first looked up in the trigram
-        // index (0011); the `LIKE` below still decides.
+        // index (0011, 0030); the `LIKE` below still decides.
         let phrase = term
-            .filter(|t| matches!(self.db, kit::db::Db::Sqlite(_)) && t.chars().count() >= 3)
-            .map(trigram_phrase);
+            .filter(|_| matches!(self.db, kit::db::Db::Sqlite(_)))
+            .and_then(trigram_query);
         Ok(with_db!(&self.db, |pool| {
             // The trigram index pays when the term is rare; a common one is found soon
             // enough by walking the page's key (the rows it must read before the page is
@@ -595,10 +602,10 @@ mod tests {
             registration: RegistrationRow {
                 id: id.clone(),
                 achievement_id: "a1".into(),
-                name: if i == 7 {
-                    "100% Ada_".into()
-                } else {
-                    format!("Person {i}")
+                name: match i {
+                    7 => "100% Ada_".into(),
+                    8 => "Abcz Bcd".into(),
+                    _ => format!("Person {i}"),
                 },
                 email: format!("p{i}@example.org"),
                 email_key: format!("p{i}@example.org"),
@@ -725,6 +732,20 @@ mod tests {
                 .await
                 .unwrap()
                 .is_empty()
+        );
+        // The trigram index answers the rows holding every trigram of the term ("abc" and
+        // "bcd" are both in "abcz bcd"); the row decides whether it holds the term.
+        assert!(
+            store
+                .registration_page(&search("abcd"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let found = store.registration_page(&search("z bc")).await.unwrap();
+        assert_eq!(
+            found.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["r0008"]
         );
         // Query syntax of the trigram index is only text.
         for hostile in ["\"person\" OR \"p1\"", "person*", "NEAR(person 1)", "\""] {
@@ -1093,6 +1114,11 @@ mod tests {
     fn search_terms_match_literally() {
         assert_eq!(contains_pattern("Ada"), "%ada%");
         assert_eq!(contains_pattern("100%_a\\b"), "%100\\%\\_a\\\\b%");
-        assert_eq!(trigram_phrase("Ada \"OR\" x"), "\"ada \"\"or\"\" x\"");
+        assert_eq!(
+            trigram_query("Ada \"OR\" x").as_deref(),
+            Some(r#""ada" "da " "a """ " ""o" """or" "or""" "r"" " """ x""#)
+        );
+        assert_eq!(trigram_query("山田太").as_deref(), Some("\"山田太\""));
+        assert_eq!(trigram_query("ab"), None);
     }
 }
