@@ -7,7 +7,7 @@
 //! the job's savepoint, and a refused issuance rolls back its savepoint (nothing written).
 
 use kit::sqlite::rusqlite::{self, Connection, OptionalExtension, Row};
-use kit::sqlite::{Direct, WriterError, numbered};
+use kit::sqlite::{Direct, WriterError};
 
 use super::{
     ACHIEVEMENT_COLUMNS, AchievementRow, AchievementText, AuditEntry, CLAIM_ISSUANCE,
@@ -39,7 +39,7 @@ fn offer_at(r: &Row<'_>, at: usize) -> rusqlite::Result<OfferRow> {
     })
 }
 
-/// One offer by `sql` (a `select_offers!` with one parameter).
+/// One offer by `sql` (a `select_offers!` with one parameter, [`kit::numbered!`]).
 pub(super) fn offer_where(
     direct: &Direct,
     sql: &str,
@@ -47,18 +47,22 @@ pub(super) fn offer_where(
 ) -> Result<Option<OfferRow>, StoreError> {
     direct.readers.read(|conn| {
         Ok(conn
-            .prepare_cached(&numbered(sql))?
+            .prepare_cached(sql)?
             .query_row([key], |r| offer_at(r, 0))
             .optional()?)
     })
 }
 
+/// [`achievement`]'s first statement, made once.
+static ACHIEVEMENT_BY_ID: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("SELECT {ACHIEVEMENT_COLUMNS} FROM achievements WHERE id = ?1")
+});
+
 /// An achievement with its other languages ([`super::Store::achievement`]).
 pub(super) fn achievement(direct: &Direct, id: &str) -> Result<Option<AchievementRow>, StoreError> {
     direct.readers.read(|conn| {
-        let sql = format!("SELECT {ACHIEVEMENT_COLUMNS} FROM achievements WHERE id = ?1");
         let row = conn
-            .prepare_cached(&sql)?
+            .prepare_cached(&ACHIEVEMENT_BY_ID)?
             .query_row([id], |r| {
                 Ok(AchievementRow {
                     id: r.get(0)?,
@@ -108,7 +112,7 @@ pub(super) fn credential_context(
     token_hash: &str,
 ) -> Result<Option<CredentialContext>, StoreError> {
     let rows = direct.readers.read(|conn| {
-        let mut statement = conn.prepare_cached(&numbered(CREDENTIAL_CONTEXT))?;
+        let mut statement = conn.prepare_cached(kit::numbered!(CREDENTIAL_CONTEXT))?;
         let rows = statement
             .query_map([token_hash], |r| {
                 Ok(CredentialContextRow {
@@ -159,14 +163,16 @@ pub(super) async fn redeem_offer(
     direct
         .writer
         .write(move |conn| {
-            let n = conn.prepare_cached(&numbered(REDEEM_OFFER))?.execute((
-                offer_id,
-                now,
-                token_hash,
-                token_expires_at,
-                max_failures,
-                token_jkt,
-            ))?;
+            let n = conn
+                .prepare_cached(kit::numbered!(REDEEM_OFFER))?
+                .execute((
+                    offer_id,
+                    now,
+                    token_hash,
+                    token_expires_at,
+                    max_failures,
+                    token_jkt,
+                ))?;
             Ok::<_, StoreError>(n == 1)
         })
         .await
@@ -238,17 +244,16 @@ fn issue_on(conn: &Connection, issuance: &OwnedIssuance) -> Result<(), IssueErro
             configuration,
             now,
         } => {
-            let mut use_nonce = conn.prepare_cached(&numbered(USE_NONCE))?;
+            let mut use_nonce = conn.prepare_cached(kit::numbered!(USE_NONCE))?;
             for (hash, expires_at) in nonces {
                 if use_nonce.execute((hash, expires_at, now))? != 1 {
                     return Err(IssueError::Refused(ClaimRefused::NonceUsed));
                 }
             }
-            if conn.prepare_cached(&numbered(CLAIM_ISSUANCE))?.execute((
-                offer_id,
-                configuration,
-                now,
-            ))? != 1
+            if conn
+                .prepare_cached(kit::numbered!(CLAIM_ISSUANCE))?
+                .execute((offer_id, configuration, now))?
+                != 1
             {
                 return Err(IssueError::Refused(ClaimRefused::AlreadyIssued));
             }
@@ -270,7 +275,7 @@ fn issue_on(conn: &Connection, issuance: &OwnedIssuance) -> Result<(), IssueErro
         }
     }
     let mut taken = Vec::new();
-    let mut insert = conn.prepare_cached(&numbered(INSERT_CREDENTIAL))?;
+    let mut insert = conn.prepare_cached(kit::numbered!(INSERT_CREDENTIAL))?;
     for (i, c) in issuance.rows.iter().enumerate() {
         let entered = insert.execute((
             &c.id,
@@ -289,7 +294,7 @@ fn issue_on(conn: &Connection, issuance: &OwnedIssuance) -> Result<(), IssueErro
     if !taken.is_empty() {
         return Err(IssueError::Refused(ClaimRefused::IndicesTaken(taken)));
     }
-    let mut audit = conn.prepare_cached(&numbered(INSERT_AUDIT))?;
+    let mut audit = conn.prepare_cached(kit::numbered!(INSERT_AUDIT))?;
     for a in &issuance.audits {
         audit.execute((
             crate::store::time_ordered_id(),
@@ -304,10 +309,10 @@ fn issue_on(conn: &Connection, issuance: &OwnedIssuance) -> Result<(), IssueErro
         let at = issuance.rows.first().map_or(0, |r| r.issued_at);
         let count = issuance.entries.len() as i64;
         let size: i64 = conn
-            .prepare_cached(&numbered(TLOG_RESERVE))?
+            .prepare_cached(kit::numbered!(TLOG_RESERVE))?
             .query_row([count], |r| r.get(0))?;
         let first = size - count;
-        let mut entry = conn.prepare_cached(&numbered(INSERT_TLOG_ENTRY))?;
+        let mut entry = conn.prepare_cached(kit::numbered!(INSERT_TLOG_ENTRY))?;
         for (i, bytes) in issuance.entries.iter().enumerate() {
             entry.execute((
                 first + i as i64,
@@ -316,7 +321,7 @@ fn issue_on(conn: &Connection, issuance: &OwnedIssuance) -> Result<(), IssueErro
                 at,
             ))?;
         }
-        let mut issued = conn.prepare_cached(&numbered(INSERT_TLOG_ISSUED))?;
+        let mut issued = conn.prepare_cached(kit::numbered!(INSERT_TLOG_ISSUED))?;
         for (i, digest) in issuance.jwt_digests.iter().enumerate() {
             let Some(digest) = digest else { continue };
             issued.execute((digest, first + i as i64))?;

@@ -830,7 +830,11 @@ impl Store {
 
     pub async fn offer(&self, id: &str) -> Result<Option<OfferRow>, StoreError> {
         if let Some(direct) = self.direct() {
-            return direct::offer_where(direct, select_offers!("WHERE id = $1"), id);
+            return direct::offer_where(
+                direct,
+                kit::numbered!(select_offers!("WHERE id = $1")),
+                id,
+            );
         }
         Ok(with_db!(&self.db, |pool| sqlx::query_as(select_offers!(
             "WHERE id = $1"
@@ -848,7 +852,11 @@ impl Store {
 
     pub async fn offer_by_code(&self, code_hash: &str) -> Result<Option<OfferRow>, StoreError> {
         if let Some(direct) = self.direct() {
-            return direct::offer_where(direct, select_offers!("WHERE code_hash = $1"), code_hash);
+            return direct::offer_where(
+                direct,
+                kit::numbered!(select_offers!("WHERE code_hash = $1")),
+                code_hash,
+            );
         }
         Ok(with_db!(&self.db, |pool| sqlx::query_as(select_offers!(
             "WHERE code_hash = $1"

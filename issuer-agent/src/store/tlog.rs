@@ -4,7 +4,6 @@
 //! the database's one writer does. A transaction that rolls back, or a process killed
 //! before commit, returns its indices with it: no gaps, no fork.
 
-use kit::sqlite::numbered;
 use kit::sqlite::rusqlite::OptionalExtension;
 use kit::{with_db, with_db_write};
 use protocol::tlog::Hash;
@@ -79,7 +78,7 @@ impl Store {
         if let Some(direct) = self.direct() {
             let idx: Option<i64> = direct.readers.read(|conn| {
                 Ok::<_, StoreError>(
-                    conn.prepare_cached(&numbered(TLOG_ISSUED_INDEX))?
+                    conn.prepare_cached(kit::numbered!(TLOG_ISSUED_INDEX))?
                         .query_row([jwt_digest], |r| r.get(0))
                         .optional()?,
                 )
@@ -145,21 +144,31 @@ impl Store {
 
     /// The leaf hashes of entries `[start, end)`, in order.
     pub async fn tlog_leaf_hashes(&self, start: u64, end: u64) -> Result<Vec<Hash>, StoreError> {
-        let rows = self.tlog_range(TLOG_LEAF_HASHES, start, end).await?;
+        let rows = self
+            .tlog_range(
+                TLOG_LEAF_HASHES,
+                kit::numbered!(TLOG_LEAF_HASHES),
+                start,
+                end,
+            )
+            .await?;
         rows.into_iter().map(to_hash).collect()
     }
 
     /// The entries `[start, end)`, in order.
     pub async fn tlog_entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
-        self.tlog_range(TLOG_ENTRIES, start, end).await
+        self.tlog_range(TLOG_ENTRIES, kit::numbered!(TLOG_ENTRIES), start, end)
+            .await
     }
 
-    /// One column of the entries `[start, end)` by `sql` (`$1` start, `$2` end): a few rows
-    /// (a proof's entry, the leaves appended since the last proof) on the calling thread
-    /// over SQLite's direct readers, larger ranges through the pool.
+    /// One column of the entries `[start, end)` by `sql` (`$1` start, `$2` end; `direct_sql`
+    /// the same, [`kit::numbered!`]): a few rows (a proof's entry, the leaves appended since
+    /// the last proof) on the calling thread over SQLite's direct readers, larger ranges
+    /// through the pool.
     async fn tlog_range(
         &self,
         sql: &str,
+        direct_sql: &str,
         start: u64,
         end: u64,
     ) -> Result<Vec<Vec<u8>>, StoreError> {
@@ -171,7 +180,7 @@ impl Store {
             && end.saturating_sub(start) <= DIRECT_RANGE
         {
             return direct.readers.read(|conn| {
-                conn.prepare_cached(&numbered(sql))?
+                conn.prepare_cached(direct_sql)?
                     .query_map([first, last], |r| r.get(0))?
                     .collect::<Result<Vec<Vec<u8>>, _>>()
                     .map_err(StoreError::from)

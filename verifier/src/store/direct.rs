@@ -7,8 +7,8 @@
 //! (PostgreSQL, and SQLite with `AKASHI_SQLITE_DIRECT=0`), with the same single-use
 //! conditions: each claim is one conditional statement inside the job's savepoint.
 
+use kit::sqlite::Direct;
 use kit::sqlite::rusqlite::{self, OptionalExtension, Row};
-use kit::sqlite::{Direct, numbered};
 
 use super::{
     ACCEPT_RESPONSE, DESK_SESSION_CSRF, INSERT_REQUEST, RECORD_REFUSAL, REQUEST_BY_STATE, Refused,
@@ -44,7 +44,7 @@ fn request_of(r: &Row<'_>) -> rusqlite::Result<RequestRow> {
     })
 }
 
-/// One request by `sql` (a `select_requests!` with one parameter).
+/// One request by `sql` (a `select_requests!` with one parameter, [`kit::numbered!`]).
 pub(super) fn request_where(
     direct: &Direct,
     sql: &str,
@@ -52,7 +52,7 @@ pub(super) fn request_where(
 ) -> Result<Option<RequestRow>, StoreError> {
     direct.readers.read(|conn| {
         Ok(conn
-            .prepare_cached(&numbered(sql))?
+            .prepare_cached(sql)?
             .query_row([key], request_of)
             .optional()?)
     })
@@ -62,7 +62,7 @@ pub(super) fn request_where(
 pub(super) fn template(direct: &Direct, id: &str) -> Result<Option<TemplateRow>, StoreError> {
     direct.readers.read(|conn| {
         Ok(conn
-            .prepare_cached(&numbered(TEMPLATE))?
+            .prepare_cached(kit::numbered!(TEMPLATE))?
             .query_row([id], |r| {
                 Ok(TemplateRow {
                     id: r.get(0)?,
@@ -83,7 +83,7 @@ pub(super) fn desk_session_csrf(
 ) -> Result<Option<String>, StoreError> {
     direct.readers.read(|conn| {
         Ok(conn
-            .prepare_cached(&numbered(DESK_SESSION_CSRF))?
+            .prepare_cached(kit::numbered!(DESK_SESSION_CSRF))?
             .query_row((id_hash, now), |r| r.get(0))
             .optional()?)
     })
@@ -94,22 +94,23 @@ pub(super) async fn insert_request(direct: &Direct, r: RequestRow) -> Result<(),
     direct
         .writer
         .write(move |conn| {
-            conn.prepare_cached(&numbered(INSERT_REQUEST))?.execute((
-                &r.id,
-                &r.client_id,
-                &r.nonce,
-                &r.state,
-                &r.dcql_query,
-                r.created_at,
-                r.expires_at,
-                &r.response_mode,
-                &r.encryption_kid,
-                &r.encryption_key,
-                &r.request_uri_method,
-                &r.redirect_uri,
-                &r.webhook_url,
-                &r.session_binding_hash,
-            ))?;
+            conn.prepare_cached(kit::numbered!(INSERT_REQUEST))?
+                .execute((
+                    &r.id,
+                    &r.client_id,
+                    &r.nonce,
+                    &r.state,
+                    &r.dcql_query,
+                    r.created_at,
+                    r.expires_at,
+                    &r.response_mode,
+                    &r.encryption_kid,
+                    &r.encryption_key,
+                    &r.request_uri_method,
+                    &r.redirect_uri,
+                    &r.webhook_url,
+                    &r.session_binding_hash,
+                ))?;
             Ok::<_, StoreError>(())
         })
         .await
@@ -127,14 +128,14 @@ pub(super) async fn accept_response(
         .writer
         .write(move |conn| {
             let accepted = conn
-                .prepare_cached(&numbered(ACCEPT_RESPONSE))?
+                .prepare_cached(kit::numbered!(ACCEPT_RESPONSE))?
                 .query_row((&state, now), request_of)
                 .optional()?;
             if let Some(row) = accepted {
                 return Ok(Ok(row));
             }
             let row = conn
-                .prepare_cached(&numbered(REQUEST_BY_STATE))?
+                .prepare_cached(kit::numbered!(REQUEST_BY_STATE))?
                 .query_row([&state], request_of)
                 .optional()?;
             Ok::<_, StoreError>(Err(Refused::of(row.as_ref())))
@@ -152,7 +153,7 @@ pub(super) async fn record_refusal(
     direct
         .writer
         .write(move |conn| {
-            conn.prepare_cached(&numbered(RECORD_REFUSAL))?
+            conn.prepare_cached(kit::numbered!(RECORD_REFUSAL))?
                 .execute((id, check))?;
             Ok::<_, StoreError>(())
         })
@@ -173,12 +174,9 @@ pub(super) async fn store_result(
     direct
         .writer
         .write(move |conn| {
-            let n = conn.prepare_cached(&numbered(STORE_RESULT))?.execute((
-                id,
-                result,
-                response_code_hash,
-                now,
-            ))?;
+            let n = conn
+                .prepare_cached(kit::numbered!(STORE_RESULT))?
+                .execute((id, result, response_code_hash, now))?;
             Ok::<_, StoreError>(n == 1)
         })
         .await
@@ -196,7 +194,7 @@ pub(super) async fn use_response_code(
         .writer
         .write(move |conn| {
             let n = conn
-                .prepare_cached(&numbered(USE_RESPONSE_CODE))?
+                .prepare_cached(kit::numbered!(USE_RESPONSE_CODE))?
                 .execute((id, hash))?;
             Ok::<_, StoreError>(n == 1)
         })

@@ -320,7 +320,7 @@ impl Store {
 
     pub async fn request(&self, id: &str) -> Result<Option<RequestRow>, StoreError> {
         if let Some(direct) = self.direct() {
-            return direct::request_where(direct, REQUEST_BY_ID, id);
+            return direct::request_where(direct, kit::numbered!(REQUEST_BY_ID), id);
         }
         Ok(with_db!(&self.db, |pool| sqlx::query_as(REQUEST_BY_ID)
             .bind(id)
@@ -330,7 +330,7 @@ impl Store {
 
     pub async fn request_by_state(&self, state: &str) -> Result<Option<RequestRow>, StoreError> {
         if let Some(direct) = self.direct() {
-            return direct::request_where(direct, REQUEST_BY_STATE, state);
+            return direct::request_where(direct, kit::numbered!(REQUEST_BY_STATE), state);
         }
         Ok(with_db!(&self.db, |pool| sqlx::query_as(REQUEST_BY_STATE)
             .bind(state)
@@ -345,7 +345,7 @@ impl Store {
         kid: &str,
     ) -> Result<Option<RequestRow>, StoreError> {
         if let Some(direct) = self.direct() {
-            return direct::request_where(direct, REQUEST_BY_ENCRYPTION_KID, kid);
+            return direct::request_where(direct, kit::numbered!(REQUEST_BY_ENCRYPTION_KID), kid);
         }
         Ok(with_db!(&self.db, |pool| sqlx::query_as(
             REQUEST_BY_ENCRYPTION_KID
