@@ -270,7 +270,10 @@ async fn the_monitor_counts_the_issuers_log_and_names_each_tampering() {
     let seen = state_of(&state);
     assert_eq!(seen.size, size);
     let key = KeySource::Given(NoteVerifier::parse(&vkey).unwrap());
-    let now = t.stack.clock.now();
+    // The time of the check that saved `seen`: a check at `now` that passes saves the same
+    // state again, to the second (the clock may have ticked since; it once did, and the
+    // state compared below differed in `checked_at` alone).
+    let now = seen.checked_at;
 
     // A checkpoint by another key than the log's.
     let stranger = NoteSigner::generate(t.stack.issuer.app.tlog.origin()).unwrap();
