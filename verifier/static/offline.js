@@ -282,6 +282,14 @@
   async function markReady() {
     if (!('serviceWorker' in navigator)) return;
     await navigator.serviceWorker.ready;
+    if (!navigator.serviceWorker.controller) {
+      // `ready` resolves once the worker is active, which can be before its
+      // `clients.claim()` makes it this page's controller: wait for that, or the page
+      // would say it is not kept until the next visit.
+      await new Promise((resolve) => {
+        navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true });
+      });
+    }
     const cache = await caches.open('akashi-offline-v1');
     const kept = await Promise.all(['/check/offline', '/check/offline.js', '/check/offline/snapshot'].map((p) => cache.match(p)));
     if (navigator.serviceWorker.controller && kept.every(Boolean)) {
