@@ -30,6 +30,8 @@ pub struct BulkReport {
     /// Imported only, nothing delivered (the issuer started with `ISSUER_OUTBOX_CONCURRENCY=0`):
     /// the import's rate without the delivery's work beside it.
     pub import_only: bool,
+    /// The order the addresses arrived in.
+    pub addresses: Option<Addresses>,
 }
 
 impl BulkReport {
@@ -54,6 +56,10 @@ impl BulkReport {
         } else {
             format!(" — NOT CLEAN: summary {}", self.summary)
         };
+        let order = match self.addresses {
+            Some(Addresses::Ordered) => ", addresses in order (--ordered-addresses)",
+            _ => ", addresses scrambled",
+        };
         let import = format!(
             "| stage | seconds | recipients/s |\n|---|---:|---:|\n\
              | import (CSV → registrations + outbox rows) | {:.2} | {:.0} |\n",
@@ -62,13 +68,13 @@ impl BulkReport {
         );
         if self.import_only {
             return format!(
-                "bulk: {} recipients imported, nothing delivered \
+                "bulk: {} recipients imported{order}, nothing delivered \
                  (ISSUER_OUTBOX_CONCURRENCY=0){verdict}\n\n{import}",
                 self.recipients,
             );
         }
         format!(
-            "bulk: {} recipients, {} emails accepted ({} MiB), {} pending, {} retrying{verdict}\n\n\
+            "bulk: {} recipients{order}, {} emails accepted ({} MiB), {} pending, {} retrying{verdict}\n\n\
              {import}\
              | import → last invitation accepted by SMTP | {:.2} | {:.0} |\n\
              | import → outbox all marked sent | {:.2} | {:.0} |\n",
@@ -85,15 +91,79 @@ impl BulkReport {
     }
 }
 
-/// The CSV of `n` recipients (`name,email,locale`; every tenth in Japanese).
-pub fn recipients_csv(n: usize) -> String {
-    let mut csv = String::with_capacity(n * 48 + 32);
+/// The order the bench's recipients arrive in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Addresses {
+    /// As a real list does: names and addresses in no order the store's indexes keep, so
+    /// every imported row lands at its own place in each index.
+    Scrambled,
+    /// `recipient{i}@bulk.example` for i = 0, 1, 2 …: nearly in the order of the address
+    /// index, which flatters the import (the figures before the sixth session of issue 18).
+    Ordered,
+}
+
+const GIVEN: [&str; 16] = [
+    "Ada", "Bo", "Chen", "Dara", "Emil", "Fatima", "Goro", "Hana", "Ines", "Jun", "Kofi", "Lena",
+    "Mei", "Noor", "Omar", "Priya",
+];
+const FAMILY: [&str; 16] = [
+    "Abe", "Brown", "Costa", "Diallo", "Eriksen", "Fujita", "Garcia", "Haddad", "Ito", "Jensen",
+    "Kim", "Lopez", "Mori", "Nguyen", "Okafor", "Patel",
+];
+const GIVEN_JA: [&str; 8] = ["愛子", "翔太", "結衣", "蓮", "美咲", "大輝", "陽菜", "悠人"];
+const FAMILY_JA: [&str; 8] = [
+    "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村",
+];
+const DOMAINS: [&str; 4] = [
+    "bulk.example",
+    "mail.bulk.example",
+    "example.org",
+    "volunteers.example.net",
+];
+
+/// A bijection of the 64-bit integers (splitmix64's finaliser): distinct inputs give
+/// distinct outputs, in no order of the inputs.
+fn scramble(i: u64) -> u64 {
+    let mut z = i.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The CSV of `n` recipients (`name,email,locale`; every tenth in Japanese), each address
+/// distinct.
+pub fn recipients_csv(n: usize, addresses: Addresses) -> String {
+    let mut csv = String::with_capacity(n * 64 + 32);
     csv.push_str("name,email,locale\n");
     for i in 0..n {
-        let locale = if i % 10 == 9 { "ja" } else { "en" };
-        csv.push_str(&format!(
-            "Recipient {i},recipient{i}@bulk.example,{locale}\n"
-        ));
+        let ja = i % 10 == 9;
+        let locale = if ja { "ja" } else { "en" };
+        let line = match addresses {
+            Addresses::Ordered => format!("Recipient {i},recipient{i}@bulk.example,{locale}\n"),
+            Addresses::Scrambled => {
+                let h = scramble(i as u64);
+                let given = GIVEN[(h & 15) as usize];
+                let family = FAMILY[((h >> 4) & 15) as usize];
+                let domain = DOMAINS[((h >> 8) & 3) as usize];
+                // The address's tail is the whole scrambled value: distinct for each i.
+                let email = format!(
+                    "{}.{}.{h:x}@{domain}",
+                    given.to_lowercase(),
+                    family.to_lowercase()
+                );
+                let name = if ja {
+                    format!(
+                        "{}{}",
+                        FAMILY_JA[((h >> 10) & 7) as usize],
+                        GIVEN_JA[((h >> 13) & 7) as usize]
+                    )
+                } else {
+                    format!("{given} {family}")
+                };
+                format!("{name},{email},{locale}\n")
+            }
+        };
+        csv.push_str(&line);
     }
     csv
 }
@@ -108,7 +178,7 @@ async fn outbox(http: &reqwest::Client, issuer: &str) -> Result<Value, FlowError
     r.json().await.map_err(|e| fail("outbox", e))
 }
 
-/// Imports `n` recipients and waits (at most `max_time`) until the sink has every
+/// Imports `n` recipients (their addresses in the given order) and waits (at most `max_time`) until the sink has every
 /// invitation and the outbox counts them all sent; with `deliver` false (an issuer that
 /// sends nothing), only imports.
 pub async fn bulk(
@@ -117,6 +187,7 @@ pub async fn bulk(
     n: usize,
     max_time: Duration,
     deliver: bool,
+    addresses: Addresses,
 ) -> Result<BulkReport, FlowError> {
     let http = reqwest::Client::builder()
         .no_proxy()
@@ -135,7 +206,7 @@ pub async fn bulk(
     let id = a["id"]
         .as_str()
         .ok_or_else(|| fail("create achievement", a.to_string()))?;
-    let csv = recipients_csv(n);
+    let csv = recipients_csv(n, addresses);
     let before = sink.accepted();
     let start = Instant::now();
     let r = http
@@ -159,6 +230,7 @@ pub async fn bulk(
             summary,
             import,
             import_only: true,
+            addresses: Some(addresses),
             ..BulkReport::default()
         });
     }
@@ -198,5 +270,55 @@ pub async fn bulk(
         pending: counts["pending"].as_i64().unwrap_or(-1),
         retrying: counts["retrying"].as_i64().unwrap_or(-1),
         import_only: false,
+        addresses: Some(addresses),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn rows(csv: &str) -> Vec<Vec<&str>> {
+        csv.lines()
+            .skip(1)
+            .map(|l| l.split(',').collect())
+            .collect()
+    }
+
+    #[test]
+    fn scrambled_addresses_are_distinct_and_in_no_order() {
+        let csv = recipients_csv(20_000, Addresses::Scrambled);
+        let rows = rows(&csv);
+        assert_eq!(rows.len(), 20_000);
+        assert!(
+            rows.iter().all(|r| r.len() == 3),
+            "three fields a row, no comma in a name"
+        );
+        let emails: Vec<&str> = rows.iter().map(|r| r[1]).collect();
+        let distinct: HashSet<&str> = emails.iter().copied().collect();
+        assert_eq!(distinct.len(), emails.len(), "every address distinct");
+        // In order, each address would sort after the one before; scrambled, about half do.
+        let ascending = emails.windows(2).filter(|w| w[0] < w[1]).count();
+        assert!(
+            (8_000..12_000).contains(&ascending),
+            "{ascending} of 19,999 neighbours ascending"
+        );
+        assert_eq!(rows.iter().filter(|r| r[2] == "ja").count(), 2_000);
+        assert!(
+            rows[9][0].chars().all(|c| !c.is_ascii()),
+            "a Japanese name: {}",
+            rows[9][0]
+        );
+    }
+
+    #[test]
+    fn ordered_addresses_are_the_earlier_list() {
+        let csv = recipients_csv(3, Addresses::Ordered);
+        assert_eq!(
+            csv,
+            "name,email,locale\nRecipient 0,recipient0@bulk.example,en\n\
+             Recipient 1,recipient1@bulk.example,en\nRecipient 2,recipient2@bulk.example,en\n"
+        );
+    }
 }

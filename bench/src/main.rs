@@ -22,7 +22,9 @@
 //!   service (the `akashi` launcher next to this binary, or `AKASHI_BIN_DIR`) with HAProxy
 //!   in front, and the clients go through HAProxy ([`bench::deploy`]).
 //! - `bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url …]
-//!   [--processes]` imports N recipients from one CSV through the admin API and waits
+//!   [--processes] [--ordered-addresses]` imports N recipients from one CSV through the
+//!   admin API (names and addresses in a scrambled order, as a real list comes; with
+//!   `--ordered-addresses`, `recipient{i}@bulk.example` in order, the earlier list) and waits
 //!   until a real SMTP server on loopback (ours, [`bench::smtp_sink`]) accepted every
 //!   invitation; `--outbox-concurrency 0` starts the issuer sending nothing and measures
 //!   the import alone.
@@ -492,6 +494,11 @@ fn bulk_scenario(args: &[String]) {
     let max_time = std::time::Duration::from_secs(flag(args, "--seconds", 600));
     let database_url = database_url(args);
     let processes = args.iter().any(|a| a == "--processes");
+    let addresses = if args.iter().any(|a| a == "--ordered-addresses") {
+        bench::bulk::Addresses::Ordered
+    } else {
+        bench::bulk::Addresses::Scrambled
+    };
     runtime().block_on(async {
         let sink = bench::smtp_sink::SmtpSink::start()
             .await
@@ -527,8 +534,15 @@ fn bulk_scenario(args: &[String]) {
                     }
                 };
             let idle = services.memory();
-            let r =
-                bench::bulk::bulk(&services.issuer.url, &sink, recipients, max_time, deliver).await;
+            let r = bench::bulk::bulk(
+                &services.issuer.url,
+                &sink,
+                recipients,
+                max_time,
+                deliver,
+                addresses,
+            )
+            .await;
             let after = services.memory();
             services.stop().await;
             print(r);
@@ -541,7 +555,15 @@ fn bulk_scenario(args: &[String]) {
             c.issuer.outbox_concurrency = concurrency;
         })
         .await;
-        let r = bench::bulk::bulk(&stack.issuer.url, &sink, recipients, max_time, deliver).await;
+        let r = bench::bulk::bulk(
+            &stack.issuer.url,
+            &sink,
+            recipients,
+            max_time,
+            deliver,
+            addresses,
+        )
+        .await;
         stack.stop().await;
         print(r);
         print_peak_rss();
@@ -857,7 +879,7 @@ fn main() {
         Some("tlog") => tlog_scenario(flag(&args, "--largest", 1_000_000)),
         _ => {
             eprintln!(
-                "usage: bench crypto [--iterations N]\n       bench issuance|presentation [--clients N] [--flows N] [--seconds S] [--database-url URL] [--processes [--strace] [--perf DIR] | --metrics | --instances N] [--without-log]\n       bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url URL] [--processes]\n       bench pending [--posts N] [--bytes B]\n       bench scan [--rounds N] [--side PX]\n       bench console [--registrations N] [--requests N] [--database-url URL]\n       bench verify [--iterations N]\n       bench tlog [--largest N]"
+                "usage: bench crypto [--iterations N]\n       bench issuance|presentation [--clients N] [--flows N] [--seconds S] [--database-url URL] [--processes [--strace] [--perf DIR] | --metrics | --instances N] [--without-log]\n       bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url URL] [--processes] [--ordered-addresses]\n       bench pending [--posts N] [--bytes B]\n       bench scan [--rounds N] [--side PX]\n       bench console [--registrations N] [--requests N] [--database-url URL]\n       bench verify [--iterations N]\n       bench tlog [--largest N]"
             );
             std::process::exit(2);
         }

@@ -46,6 +46,14 @@ pub struct SqliteDb {
     pub checkpointer: Option<crate::sqlite::Checkpointer>,
 }
 
+/// The page cache of the one writing connection, in KiB (SQLite's default is 2,000). A
+/// bulk import's transaction of 500 people dirties a page of the address index per person
+/// once that index outgrows the cache, and with 2,000 KiB the transaction's dirty pages
+/// did not fit: SQLite wrote them to the WAL in the middle of the transaction (and again
+/// when changed after), and read each back from the file on the next touch. Pages are
+/// allocated as used, so a small database never holds this much.
+pub const WRITER_CACHE_KIB: u32 = 65_536;
+
 /// The migrations of one service, one set per backend.
 pub struct Migrations {
     pub sqlite: &'static Migrator,
@@ -270,7 +278,10 @@ impl Db {
                 .max_connections(1)
                 .test_before_acquire(SQLITE_PING_ON_ACQUIRE)
                 .acquire_time_level(ACQUIRE_EVENTS)
-                .connect_with(opts.clone())
+                .connect_with(
+                    opts.clone()
+                        .pragma("cache_size", format!("-{WRITER_CACHE_KIB}")),
+                )
                 .await
                 .map_err(DbError::Connect)?;
             migrations.sqlite.run(&writer).await?;
@@ -701,6 +712,18 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(one, 1);
+        // The writer's page cache holds a bulk import's transaction; the readers keep
+        // SQLite's default.
+        let writer: i64 = sqlx::query_scalar("PRAGMA cache_size")
+            .fetch_one(&db.writer)
+            .await
+            .unwrap();
+        assert_eq!(writer, -i64::from(super::WRITER_CACHE_KIB));
+        let reader: i64 = sqlx::query_scalar("PRAGMA cache_size")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(reader, -2_000);
     }
 
     /// The sqlx writer pool and the writer thread ([`crate::sqlite`]) write to one file side

@@ -761,6 +761,211 @@ mod tests {
         store.db.close().await;
     }
 
+    /// A store at migration 0031 on the given database, for the upgrade test.
+    async fn store_before_0032(url: &str, schema: Option<&str>) -> Store {
+        use std::sync::LazyLock;
+        fn upto_0031(all: &sqlx::migrate::Migrator) -> sqlx::migrate::Migrator {
+            sqlx::migrate::Migrator::with_migrations(
+                all.iter().filter(|m| m.version <= 31).cloned().collect(),
+            )
+        }
+        static SQLITE_0031: LazyLock<sqlx::migrate::Migrator> =
+            LazyLock::new(|| upto_0031(&crate::store::SQLITE));
+        static POSTGRES_0031: LazyLock<sqlx::migrate::Migrator> =
+            LazyLock::new(|| upto_0031(&crate::store::POSTGRES));
+        let migrations = kit::db::Migrations {
+            sqlite: &SQLITE_0031,
+            postgres: &POSTGRES_0031,
+        };
+        Store {
+            db: kit::db::Db::connect(url, &migrations, schema)
+                .await
+                .unwrap(),
+        }
+    }
+
+    async fn term(store: &Store, search: &str) -> Vec<String> {
+        store
+            .registration_page(&RegistrationQuery {
+                search: Some(search.into()),
+                limit: 50,
+                ..RegistrationQuery::default()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect()
+    }
+
+    /// Migration 0032 (one index of the addresses instead of two) rebuilds `registrations`
+    /// on SQLite. What a store held before it is all there after: the rows with their
+    /// statuses, counts, history, messages and offers, found by the full-text search (its
+    /// rowids kept), unique per (achievement, address) still, found by address alone, with
+    /// foreign keys enforced again. On SQLite the script also runs again whole after a
+    /// crash between its commit and the migration's record, and changes nothing.
+    #[tokio::test]
+    async fn registrations_made_before_0032_come_through_its_rebuild_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, schema) = match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => (
+                url,
+                Some(format!("t{}_upgrade", uuid::Uuid::new_v4().simple())),
+            ),
+            _ => (format!("sqlite://{}/issuer.db", dir.path().display()), None),
+        };
+        let before = store_before_0032(&url, schema.as_deref()).await;
+        offer(&before).await;
+        let items: Vec<_> = (0..40).map(|i| person(i, 1_000 + i as i64)).collect();
+        before.insert_registrations(&items).await.unwrap();
+        before
+            .wallet_registered("p1@example.org", 1_500, &|r| crate::store::Advance {
+                offer: offer_for(&r.id, "o-r1"),
+                messages: vec![],
+                events: vec![],
+            })
+            .await
+            .unwrap();
+        let mut counts = before.registration_status_counts().await.unwrap();
+        let page = |s: &Store| {
+            let s = s.clone();
+            async move {
+                s.registration_page(&RegistrationQuery {
+                    limit: 100,
+                    ..RegistrationQuery::default()
+                })
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.id, r.status, r.name, r.email))
+                .collect::<Vec<_>>()
+            }
+        };
+        let mut rows = page(&before).await;
+        assert_eq!(rows.len(), 40);
+        assert_eq!(term(&before, "son 17").await, ["r0017"]);
+        before.db.close().await;
+
+        let runs = if schema.is_none() { 2 } else { 1 };
+        for run in 0..runs {
+            let after = Store::connect(&url, schema.as_deref()).await.unwrap();
+            assert_eq!(page(&after).await, rows, "run {run}");
+            assert_eq!(after.registration_status_counts().await.unwrap(), counts);
+            assert_eq!(term(&after, "son 17").await, ["r0017"]);
+            assert_eq!(status_of(&after, "r0001").await, "offer_sent");
+            assert_eq!(status_of(&after, "r0003").await, "mail_failed");
+            assert_eq!(status_of(&after, "r0010").await, "wallet_registered");
+            // The full-text index still points at the right rows.
+            assert_eq!(term(&after, "p23@example").await, ["r0023"]);
+            assert_eq!(term(&after, "abcz bcd").await, ["r0008"]);
+            assert_eq!(after.registration_events("r0005").await.unwrap().len(), 1);
+            assert_eq!(
+                after
+                    .issued_offers_of_registration("r0001")
+                    .await
+                    .unwrap()
+                    .len(),
+                0,
+                "an offer without a credential is not an issued one"
+            );
+            // By (achievement, address): the same person again is not new, in whatever
+            // case, and another is.
+            let relabel = |mut p: RegistrationInsert, id: String| {
+                p.registration.id = id.clone();
+                p.messages[0].id = format!("m-{id}");
+                p.messages[0].registration_id = id.clone();
+                p.events[0].registration_id = id;
+                p
+            };
+            let again = relabel(person(7, 3_000), format!("r-again-{run}"));
+            let mut other = relabel(person(50 + run, 3_000), format!("r-other-{run}"));
+            other.registration.email = format!("P{}@Example.org", 50 + run);
+            let mut twice = relabel(person(41, 3_000), format!("r-twice-{run}"));
+            twice.registration.email_key = "p9@example.org".into();
+            let new = after
+                .insert_registrations(&[again, twice, other])
+                .await
+                .unwrap();
+            assert_eq!(new, [false, false, true], "run {run}");
+            // By address alone: the wallet's callback for one person finds their row.
+            let advanced = after
+                .wallet_registered("p12@example.org", 3_100, &|r| crate::store::Advance {
+                    offer: offer_for(&r.id, &format!("o-{}", r.id)),
+                    messages: vec![],
+                    events: vec![],
+                })
+                .await
+                .unwrap();
+            assert_eq!(advanced, if run == 0 { vec!["r0012"] } else { vec![] });
+            match &after.db {
+                kit::db::Db::Sqlite(db) => {
+                    let on: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+                        .fetch_one(&db.writer)
+                        .await
+                        .unwrap();
+                    assert_eq!(on, 1, "foreign keys are enforced again");
+                    let ok: String = sqlx::query_scalar("PRAGMA integrity_check")
+                        .fetch_one(&db.writer)
+                        .await
+                        .unwrap();
+                    assert_eq!(ok, "ok");
+                    let dangling: Vec<(String,)> = sqlx::query_as("PRAGMA foreign_key_check")
+                        .fetch_all(&db.writer)
+                        .await
+                        .unwrap();
+                    assert!(dangling.is_empty(), "{dangling:?}");
+                    let orphan = sqlx::query(
+                        "INSERT INTO registration_events (id, registration_id, at, event, detail) \
+                         VALUES ('e-x', 'no-such-registration', 1, 'x', '{}')",
+                    )
+                    .execute(&db.writer)
+                    .await;
+                    assert!(orphan.is_err(), "a history for no registration is refused");
+                    let indexes: Vec<String> = sqlx::query_scalar(
+                        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'registrations' ORDER BY name",
+                    )
+                    .fetch_all(&db.writer)
+                    .await
+                    .unwrap();
+                    assert_eq!(
+                        indexes,
+                        [
+                            "registrations_created",
+                            "registrations_search",
+                            "registrations_status",
+                            "sqlite_autoindex_registrations_1",
+                            "sqlite_autoindex_registrations_2",
+                        ]
+                    );
+                    // A crash after the script's COMMIT and before sqlx recorded it: the
+                    // next start runs the script again.
+                    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 32")
+                        .execute(&db.writer)
+                        .await
+                        .unwrap();
+                }
+                kit::db::Db::Postgres(pool) => {
+                    let indexes: Vec<String> = sqlx::query_scalar(
+                        "SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema() \
+                         AND tablename = 'registrations' ORDER BY 1",
+                    )
+                    .fetch_all(pool)
+                    .await
+                    .unwrap();
+                    assert!(
+                        indexes.contains(&"registrations_email_achievement".to_owned())
+                            && !indexes.contains(&"registrations_email".to_owned()),
+                        "{indexes:?}"
+                    );
+                }
+            }
+            // What the next run must find as it was.
+            rows = page(&after).await;
+            counts = after.registration_status_counts().await.unwrap();
+            after.db.close().await;
+        }
+    }
+
     /// The status of registration `id` as the page lists it.
     async fn status_of(store: &Store, id: &str) -> String {
         store

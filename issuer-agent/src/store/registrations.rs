@@ -206,7 +206,7 @@ impl Store {
                         .push_bind(r.wallet_registered_at)
                         .push_bind(r.created_at);
                 });
-                q.push(" ON CONFLICT (achievement_id, email_key) DO NOTHING RETURNING id");
+                q.push(" ON CONFLICT (email_key, achievement_id) DO NOTHING RETURNING id");
                 let ids: Vec<String> = q.build_query_scalar().fetch_all(&mut *tx).await?;
                 new_ids.extend(ids);
             }

@@ -61,9 +61,16 @@ async fn stack_sending_to_a_sink(
 async fn bulk_scenario_delivers_every_invitation() {
     // More deliveries at once than pooled SQLite connections (8), as in the benchmark.
     let (sink, t) = stack_sending_to_a_sink(32).await;
-    let report = bench::bulk::bulk(t.issuer(), &sink, 1_000, Duration::from_secs(120), true)
-        .await
-        .expect("the scenario runs");
+    let report = bench::bulk::bulk(
+        t.issuer(),
+        &sink,
+        1_000,
+        Duration::from_secs(120),
+        true,
+        bench::bulk::Addresses::Scrambled,
+    )
+    .await
+    .expect("the scenario runs");
     assert!(report.clean(), "{}", report.table());
     assert_eq!(report.summary["records"], 1_000);
     assert_eq!(sink.accepted(), 1_000);
@@ -75,9 +82,16 @@ async fn bulk_scenario_delivers_every_invitation() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_scenario_imports_alone_when_the_issuer_sends_nothing() {
     let (sink, t) = stack_sending_to_a_sink(0).await;
-    let report = bench::bulk::bulk(t.issuer(), &sink, 500, Duration::from_secs(60), false)
-        .await
-        .expect("the scenario runs");
+    let report = bench::bulk::bulk(
+        t.issuer(),
+        &sink,
+        500,
+        Duration::from_secs(60),
+        false,
+        bench::bulk::Addresses::Ordered,
+    )
+    .await
+    .expect("the scenario runs");
     assert!(report.clean(), "{}", report.table());
     assert!(
         report.table().contains("nothing delivered"),

@@ -616,6 +616,8 @@ async fn a_printed_card_verifies_in_the_browser_with_the_network_cut() {
 
     let mut b = Browser::start(TEST).await.unwrap();
     keep_for_offline(&b, &t, "/check/offline").await;
+    // The first visit already says the page works offline (no reload needed).
+    b.screenshots("kept-first-visit-en").await.unwrap();
     cut(&b, &mut t).await;
     open(&b, &scanned).await;
     let (text, source) = verdict(&b, "verified").await;
@@ -674,6 +676,7 @@ async fn a_printed_card_verifies_in_the_browser_with_the_network_cut() {
 
     // In Japanese: the page kept in Japanese, offline.
     keep_for_offline(&b, &t, "/lang/ja?next=/check/offline").await;
+    b.screenshots("kept-ja").await.unwrap();
     cut(&b, &mut t).await;
     open(&b, &scanned).await;
     let (text, source) = verdict(&b, "verified").await;
