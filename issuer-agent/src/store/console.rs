@@ -868,8 +868,8 @@ mod tests {
                 0,
                 "an offer without a credential is not an issued one"
             );
-            // By (achievement, address): the same person again is not new, in whatever
-            // case, and another is.
+            // By (achievement, address): the same address again is not new (twice: the
+            // same person, and another name at a known address); a new address is.
             let relabel = |mut p: RegistrationInsert, id: String| {
                 p.registration.id = id.clone();
                 p.messages[0].id = format!("m-{id}");
