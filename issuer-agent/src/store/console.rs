@@ -798,6 +798,20 @@ mod tests {
             .collect()
     }
 
+    /// Every registration as the page lists it: id, status, name and address.
+    async fn listed(store: &Store) -> Vec<(String, String, String, String)> {
+        store
+            .registration_page(&RegistrationQuery {
+                limit: 100,
+                ..RegistrationQuery::default()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.id, r.status, r.name, r.email))
+            .collect()
+    }
+
     /// Migration 0032 (one index of the addresses instead of two) rebuilds `registrations`
     /// on SQLite. What a store held before it is all there after: the rows with their
     /// statuses, counts, history, messages and offers, found by the full-text search (its
@@ -827,21 +841,7 @@ mod tests {
             .await
             .unwrap();
         let mut counts = before.registration_status_counts().await.unwrap();
-        let page = |s: &Store| {
-            let s = s.clone();
-            async move {
-                s.registration_page(&RegistrationQuery {
-                    limit: 100,
-                    ..RegistrationQuery::default()
-                })
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|r| (r.id, r.status, r.name, r.email))
-                .collect::<Vec<_>>()
-            }
-        };
-        let mut rows = page(&before).await;
+        let mut rows = listed(&before).await;
         assert_eq!(rows.len(), 40);
         assert_eq!(term(&before, "son 17").await, ["r0017"]);
         before.db.close().await;
@@ -849,7 +849,7 @@ mod tests {
         let runs = if schema.is_none() { 2 } else { 1 };
         for run in 0..runs {
             let after = Store::connect(&url, schema.as_deref()).await.unwrap();
-            assert_eq!(page(&after).await, rows, "run {run}");
+            assert_eq!(listed(&after).await, rows, "run {run}");
             assert_eq!(after.registration_status_counts().await.unwrap(), counts);
             assert_eq!(term(&after, "son 17").await, ["r0017"]);
             assert_eq!(status_of(&after, "r0001").await, "offer_sent");
@@ -960,7 +960,7 @@ mod tests {
                 }
             }
             // What the next run must find as it was.
-            rows = page(&after).await;
+            rows = listed(&after).await;
             counts = after.registration_status_counts().await.unwrap();
             after.db.close().await;
         }
