@@ -85,6 +85,12 @@ pub struct Inner {
     /// The upstream OpenID Connect provider, when `ISSUER_OIDC_ISSUER` is set
     /// ([`domain::oidc`]).
     pub upstream: Option<domain::oidc::Upstream>,
+    /// The Credential Issuer Metadata as last made and signed
+    /// ([`domain::signed_metadata`]).
+    pub metadata_document: domain::signed_metadata::MetadataDocument,
+    /// The Status List Token as last made, by the statuses it was made from
+    /// ([`domain::kept`]).
+    pub status_token: domain::kept::Kept<Vec<(i64, i64)>, String>,
 }
 
 /// Wrong admin tokens a client address may send per [`ADMIN_TOKEN_WINDOW`] before it is
@@ -292,6 +298,8 @@ impl App {
             ),
             metrics: metrics::Metrics::default(),
             upstream,
+            metadata_document: domain::signed_metadata::metadata_document(),
+            status_token: domain::kept::Kept::new(domain::issuance::STATUS_TTL),
         };
         Ok((
             App {

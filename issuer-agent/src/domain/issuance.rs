@@ -1039,13 +1039,21 @@ impl App {
         if list != STATUS_LIST_ID {
             return Err(AppError::NotFound("status list".into()));
         }
+        // Read every time, so a status changed by any instance is in the next token; the
+        // token is made again (compressed and signed) only when what was read changed,
+        // or when the kept one is STATUS_TTL old (`domain::kept`). There is one list.
+        let mut statuses = self.store.non_valid_statuses(list).await?;
+        statuses.sort_unstable();
+        let now = self.clock.now();
+        if let Some(jwt) = self.status_token.get(&statuses, now) {
+            return Ok(jwt);
+        }
         let mut bits = protocol::status::StatusList::new(2, protocol::status::MIN_ENTRIES)
             .expect("2 bits per entry is a valid size");
-        for (idx, status) in self.store.non_valid_statuses(list).await? {
-            bits.set(idx as usize, status as u8)
+        for (idx, status) in &statuses {
+            bits.set(*idx as usize, *status as u8)
                 .map_err(|e| AppError::Internal(format!("stored status index: {e}")))?;
         }
-        let now = self.clock.now();
         let payload = json!({
             "sub": self.status_list_uri(list),
             "iat": now,
@@ -1053,11 +1061,13 @@ impl App {
             "ttl": STATUS_TTL,
             "status_list": { "bits": bits.bits(), "lst": bits.encode() },
         });
-        Ok(protocol::jose::Jws::sign(
+        let jwt = protocol::jose::Jws::sign(
             self.x509.header(protocol::status::TYP_STATUSLIST_JWT),
             &payload,
             &self.x509.identity.key,
-        ))
+        );
+        self.status_token.keep(statuses, now, jwt.clone());
+        Ok(jwt)
     }
 
     /// The BitstringStatusListCredential of `list` for `purpose` (`revocation` or

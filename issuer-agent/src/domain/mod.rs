@@ -10,6 +10,7 @@ pub mod images;
 pub mod import;
 pub mod import_jobs;
 pub mod issuance;
+pub mod kept;
 pub mod key_attestation;
 pub mod offers;
 pub mod oidc;

@@ -246,15 +246,20 @@ impl App {
             .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
     }
 
-    /// Reads the settings from the database again.
+    /// Reads the settings from the database again. Settings equal to those in effect are
+    /// left as they are, the same `Arc`, so what is made from them can be kept while that
+    /// `Arc` is the one in effect (the signed metadata, [`super::signed_metadata`]).
     pub async fn reload_settings(&self) -> Result<Arc<Settings>, AppError> {
         let stored = self.store.issuer_settings().await?.into_iter().collect();
-        let fresh = Arc::new(Settings::resolve(&self.config, &self.issuer_id, stored));
-        match self.settings.write() {
-            Ok(mut s) => *s = fresh.clone(),
-            Err(poisoned) => *poisoned.into_inner() = fresh.clone(),
+        let fresh = Settings::resolve(&self.config, &self.issuer_id, stored);
+        let mut current = self
+            .settings
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if **current != fresh {
+            *current = Arc::new(fresh);
         }
-        Ok(fresh)
+        Ok(current.clone())
     }
 
     /// Saves an administrator's settings, audited (`settings.changed`, with the names of

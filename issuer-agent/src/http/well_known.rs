@@ -22,11 +22,18 @@ use crate::domain::issuance::{
     CONFIGURATION_SD_JWT,
 };
 use crate::domain::offers::PRE_AUTHORIZED_GRANT;
+use crate::domain::settings::Settings;
 use protocol::oauth::authorization::{GRANT_TYPE_AUTHORIZATION_CODE, GRANT_TYPE_REFRESH_TOKEN};
 use protocol::oauth::{client_attestation, dpop, pkce};
 
 fn public_json<T: serde::Serialize>(doc: T) -> Response {
     let mut r = Json(doc).into_response();
+    public_headers(&mut r);
+    r
+}
+
+/// Cacheable for five minutes, by anyone, from any origin.
+fn public_headers(r: &mut Response) {
     r.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),
@@ -35,20 +42,22 @@ fn public_json<T: serde::Serialize>(doc: T) -> Response {
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
     );
-    r
 }
 
 #[utoipa::path(get, path = "/.well-known/openid-credential-issuer", tag = METADATA,
     responses((status = 200, description = "Credential Issuer Metadata (OpenID4VCI §12.2)", body = CredentialIssuerMetadata)))]
 pub async fn credential_issuer(State(app): State<App>) -> Response {
-    let mut metadata = credential_issuer_metadata(&app);
-    metadata.signed_metadata = Some(app.sign_metadata(&metadata));
-    public_json(metadata)
+    let json =
+        app.credential_issuer_metadata_json(|settings| credential_issuer_metadata(&app, settings));
+    let mut r = ([(header::CONTENT_TYPE, "application/json")], json).into_response();
+    public_headers(&mut r);
+    r
 }
 
 /// Our Credential Issuer Metadata (§12.2.4): the endpoints, batch size, display, and the
-/// four OB 3.0 configurations in the order offers list them.
-fn credential_issuer_metadata(app: &App) -> CredentialIssuerMetadata {
+/// four OB 3.0 configurations in the order offers list them, in `settings`' names,
+/// colours and logo.
+fn credential_issuer_metadata(app: &App, settings: &Settings) -> CredentialIssuerMetadata {
     let base = &app.issuer_id;
     let sd_jwt = CredentialConfiguration {
         scope: Some(scope_of(CONFIGURATION_SD_JWT)),
@@ -56,7 +65,7 @@ fn credential_issuer_metadata(app: &App) -> CredentialIssuerMetadata {
         cryptographic_binding_methods_supported: Some(strings(&["jwk"])),
         credential_metadata: Some(CredentialMetadata {
             display: credential_display(
-                app,
+                settings,
                 "An Open Badges 3.0 achievement, selectively disclosable",
                 "Open Badges 3.0 の達成証明(選択的開示)",
             ),
@@ -102,15 +111,18 @@ fn credential_issuer_metadata(app: &App) -> CredentialIssuerMetadata {
         batch_credential_issuance: Some(BatchCredentialIssuance {
             batch_size: BATCH_SIZE as u32,
         }),
-        display: issuer_display(app),
+        display: issuer_display(settings),
         credential_configurations_supported: [
             (CONFIGURATION_SD_JWT, sd_jwt),
-            (CONFIGURATION_JWT_VC, jwt_vc_configuration(app, "ES256")),
+            (
+                CONFIGURATION_JWT_VC,
+                jwt_vc_configuration(app, settings, "ES256"),
+            ),
             (
                 CONFIGURATION_JWT_VC_RS256,
-                jwt_vc_configuration(app, "RS256"),
+                jwt_vc_configuration(app, settings, "RS256"),
             ),
-            (CONFIGURATION_LDP_VC, ldp_vc_configuration(app)),
+            (CONFIGURATION_LDP_VC, ldp_vc_configuration(app, settings)),
         ]
         .into_iter()
         .map(|(id, config)| (id.to_owned(), config))
@@ -171,8 +183,7 @@ fn base_configuration(app: &App, format: &str, alg: &str) -> CredentialConfigura
 }
 
 /// The issuer's display (OpenID4VCI §12.2.4): its name in en and ja, and its logo.
-fn issuer_display(app: &App) -> Vec<Display> {
-    let settings = app.settings();
+fn issuer_display(settings: &Settings) -> Vec<Display> {
     let names = [
         ("en", settings.name_in("en")),
         ("ja", settings.name_in("ja")),
@@ -192,8 +203,11 @@ fn issuer_display(app: &App) -> Vec<Display> {
 }
 
 /// A credential configuration's display in en and ja, in the issuer's colours and logo.
-fn credential_display(app: &App, description_en: &str, description_ja: &str) -> Vec<Display> {
-    let settings = app.settings();
+fn credential_display(
+    settings: &Settings,
+    description_en: &str,
+    description_ja: &str,
+) -> Vec<Display> {
     [
         ("en", "Open Badge", description_en),
         ("ja", "オープンバッジ", description_ja),
@@ -215,8 +229,8 @@ fn credential_display(app: &App, description_en: &str, description_ja: &str) -> 
 }
 
 /// An OB 3.0 Data Integrity configuration (OpenID4VCI 1.0 Appendix A.1.2).
-fn ldp_vc_configuration(app: &App) -> CredentialConfiguration {
-    let mut config = jwt_vc_configuration(app, "eddsa-rdfc-2022");
+fn ldp_vc_configuration(app: &App, settings: &Settings) -> CredentialConfiguration {
+    let mut config = jwt_vc_configuration(app, settings, "eddsa-rdfc-2022");
     config.format = "ldp_vc".into();
     config.scope = Some(scope_of(CONFIGURATION_LDP_VC));
     if let Some(definition) = config.credential_definition.as_mut() {
@@ -229,7 +243,7 @@ fn ldp_vc_configuration(app: &App) -> CredentialConfiguration {
 }
 
 /// An OB 3.0 VC-JWT configuration (OpenID4VCI 1.0 Appendix A.1.1) signed with `alg`.
-fn jwt_vc_configuration(app: &App, alg: &str) -> CredentialConfiguration {
+fn jwt_vc_configuration(app: &App, settings: &Settings, alg: &str) -> CredentialConfiguration {
     CredentialConfiguration {
         scope: Some(format!("openbadge_jwt_vc_{}", alg.to_ascii_lowercase())),
         credential_definition: Some(CredentialDefinition {
@@ -239,7 +253,7 @@ fn jwt_vc_configuration(app: &App, alg: &str) -> CredentialConfiguration {
         cryptographic_binding_methods_supported: Some(strings(&["did:jwk"])),
         credential_metadata: Some(CredentialMetadata {
             display: credential_display(
-                app,
+                settings,
                 &format!("An Open Badges 3.0 achievement ({alg})"),
                 &format!("Open Badges 3.0 の達成証明({alg})"),
             ),

@@ -119,6 +119,9 @@ async fn a_change_on_one_instance_applies_on_another_without_a_restart() {
     let (b, b_url, _stop) = second_instance(&t).await;
     let configured = a.config.clone();
     assert_eq!(b.settings().invitation_ttl, configured.invitation_ttl);
+    // B's metadata before the change, kept by B once served (`signed_metadata`).
+    let meta = metadata(&t, &b_url).await;
+    assert_eq!(meta["display"][0]["name"], configured.name.as_str());
 
     let mut admin = signed_in(&t, "admin@agency.example").await;
     let page = admin.get("/console/settings").await;
@@ -190,15 +193,7 @@ async fn a_change_on_one_instance_applies_on_another_without_a_restart() {
     );
 
     // B's metadata: the names per language, the uploaded logo, the colours.
-    let meta: Value = t
-        .http
-        .get(format!("{b_url}/.well-known/openid-credential-issuer"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let meta = metadata(&t, &b_url).await;
     let display = meta["display"].as_array().unwrap();
     let name = |locale: &str| {
         display
@@ -255,6 +250,37 @@ async fn a_change_on_one_instance_applies_on_another_without_a_restart() {
     .await;
     assert_eq!(b.settings().logo_url, configured.logo_url);
     assert_eq!(b.settings().offer_ttl, 2 * 3600);
+    // B's metadata follows: the configured English name, no logo.
+    let meta = metadata(&t, &b_url).await;
+    assert_eq!(meta["display"][0]["name"], configured.name.as_str());
+    assert_eq!(meta["display"][1]["name"], "県スキル事務局");
+    assert!(meta["display"][0].get("logo").is_none(), "{meta}");
+}
+
+/// An instance's Credential Issuer Metadata, checked to be what its `signed_metadata`
+/// signs (the kept document and its signature are made together).
+async fn metadata(t: &TestStack, base: &str) -> Value {
+    let mut meta: Value = t
+        .http
+        .get(format!("{base}/.well-known/openid-credential-issuer"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let jwt = meta
+        .as_object_mut()
+        .unwrap()
+        .remove("signed_metadata")
+        .unwrap();
+    let signed = protocol::jose::Jws::decode(jwt.as_str().unwrap())
+        .unwrap()
+        .payload;
+    for (name, value) in meta.as_object().unwrap() {
+        assert_eq!(&signed[name], value, "signed_metadata's {name}");
+    }
+    meta
 }
 
 #[tokio::test]

@@ -335,6 +335,13 @@ async fn revocation_and_suspension_show_in_both_status_lists() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 304);
     assert_eq!(token_status(&t, sd_idx).await, protocol::status::VALID);
+    // The token is kept while no status changes: served again byte for byte (an ES256
+    // signature made again would differ), and made again at the first change below.
+    let token = async || {
+        let r = t.http.get(format!("{}/status/1", t.issuer())).send();
+        r.await.unwrap().text().await.unwrap()
+    };
+    assert_eq!(token().await, token().await);
 
     // One badge, one status: revoking its SD-JWT VC through the API revokes the VC-JWTs of
     // the same offer too, in both kinds of list.
