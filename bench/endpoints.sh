@@ -33,7 +33,7 @@ echo "| endpoint | requests/s | issuer CPU µs / request |"
 echo "|---|---:|---:|"
 for path in /health /nonce /.well-known/oauth-authorization-server \
   /.well-known/openid-credential-issuer /.well-known/jwt-vc-issuer /.well-known/did.json \
-  /vct/open-badge-v3 "/offers/$offer" /log/checkpoint /status/1; do
+  /vct/open-badge-v3 "/offers/$offer" /log/checkpoint /status/1 /status/2/revocation; do
   extra=()
   [ "$path" = /nonce ] && extra=(-s post.lua)
   before=$(cpu)

@@ -91,6 +91,8 @@ pub struct Inner {
     /// The Status List Token as last made, by the statuses it was made from
     /// ([`domain::kept`]).
     pub status_token: domain::kept::Kept<Vec<(i64, i64)>, String>,
+    /// The Bitstring Status List credentials as last made ([`domain::kept`]).
+    pub bitstring_lists: domain::issuance::BitstringLists,
 }
 
 /// Wrong admin tokens a client address may send per [`ADMIN_TOKEN_WINDOW`] before it is
@@ -300,6 +302,7 @@ impl App {
             upstream,
             metadata_document: domain::signed_metadata::metadata_document(),
             status_token: domain::kept::Kept::new(domain::issuance::STATUS_TTL),
+            bitstring_lists: domain::issuance::bitstring_lists(),
         };
         Ok((
             App {

@@ -27,6 +27,7 @@ use serde_json::{Map, Value, json};
 
 use crate::App;
 use crate::domain::Presented;
+use crate::domain::kept::Kept;
 use crate::error::AppError;
 use crate::store::{
     AchievementRow, AuditEntry, ClaimRefused, CredentialContext, CredentialRow, DeferredRow,
@@ -1088,16 +1089,28 @@ impl App {
             StatusPurpose::Revocation => protocol::status::INVALID,
             StatusPurpose::Suspension => protocol::status::SUSPENDED,
         });
-        let mut bits = Bitstring::new(protocol::status::MIN_ENTRIES);
+        // The set indices, read every time; the credential is made again (encoded and
+        // signed) only when they changed, or when the kept one is STATUS_TTL old.
+        let mut set = Vec::new();
         for (idx, status) in self.store.non_valid_statuses(list).await? {
             if status == wanted {
-                let idx = usize::try_from(idx)
-                    .map_err(|_| AppError::Internal(format!("stored status index {idx}")))?;
-                bits.set(idx, true)
-                    .map_err(|e| AppError::Internal(format!("stored status index: {e}")))?;
+                set.push(
+                    usize::try_from(idx)
+                        .map_err(|_| AppError::Internal(format!("stored status index {idx}")))?,
+                );
             }
         }
+        set.sort_unstable();
         let now = self.clock.now();
+        let kept = &self.bitstring_lists[bitstring_slot(identity, purpose)];
+        if let Some(published) = kept.get(&set, now) {
+            return Ok(published);
+        }
+        let mut bits = Bitstring::new(protocol::status::MIN_ENTRIES);
+        for idx in &set {
+            bits.set(*idx, true)
+                .map_err(|e| AppError::Internal(format!("stored status index: {e}")))?;
+        }
         let uri = self.identity_list_uri(identity, list, purpose);
         let issuer = match identity {
             ListIssuer::Https => &self.issuer_id,
@@ -1118,8 +1131,32 @@ impl App {
         );
         let jwt = protocol::vc::jwt::sign(&vc, &self.kid, &self.es256)
             .map_err(|e| AppError::Internal(format!("signing the status list: {e}")))?;
-        Ok(PublishedList { jwt, etag })
+        let published = PublishedList { jwt, etag };
+        kept.keep(set, now, published.clone());
+        Ok(published)
     }
+}
+
+/// The Bitstring Status List credentials kept, one per issuer identity and purpose
+/// ([`super::kept`]), each by the indices set in it.
+pub type BitstringLists = [Kept<Vec<usize>, PublishedList>; 4];
+
+/// Empty [`BitstringLists`].
+pub const fn bitstring_lists() -> BitstringLists {
+    [const { Kept::new(STATUS_TTL) }; 4]
+}
+
+/// Where the list of `identity` for `purpose` is kept in [`BitstringLists`].
+fn bitstring_slot(identity: ListIssuer, purpose: StatusPurpose) -> usize {
+    let identity = match identity {
+        ListIssuer::Https => 0,
+        ListIssuer::DidWeb => 2,
+    };
+    identity
+        + match purpose {
+            StatusPurpose::Revocation => 0,
+            StatusPurpose::Suspension => 1,
+        }
 }
 
 /// The identifier a Bitstring Status List is issued by: the badges' own.
@@ -1136,7 +1173,7 @@ pub const STATUS_TTL: i64 = 60;
 
 /// A published status list: the signed document and a weak ETag of its content (the same
 /// while no status changes, whatever the signing time).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct PublishedList {
     pub jwt: String,
     pub etag: String,

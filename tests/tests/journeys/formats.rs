@@ -342,6 +342,18 @@ async fn revocation_and_suspension_show_in_both_status_lists() {
         r.await.unwrap().text().await.unwrap()
     };
     assert_eq!(token().await, token().await);
+    let credential = async |path: &str| {
+        let r = t.http.get(format!("{}{path}", t.issuer())).send();
+        r.await.unwrap().text().await.unwrap()
+    };
+    for path in ["/status/2/revocation", "/status/did/2/suspension"] {
+        assert_eq!(credential(path).await, credential(path).await, "{path}");
+    }
+    assert_ne!(
+        credential("/status/2/revocation").await,
+        credential("/status/2/suspension").await,
+        "each purpose is kept apart"
+    );
 
     // One badge, one status: revoking its SD-JWT VC through the API revokes the VC-JWTs of
     // the same offer too, in both kinds of list.
