@@ -247,8 +247,8 @@ impl App {
     }
 
     /// Reads the settings from the database again. Settings equal to those in effect are
-    /// left as they are, the same `Arc`, so what is made from them can be kept while that
-    /// `Arc` is the one in effect (the signed metadata, [`super::signed_metadata`]).
+    /// left as they are, the same `Arc`, so that what is kept by them (the signed metadata,
+    /// [`super::signed_metadata`]) is found by a pointer comparison, not a field by field one.
     pub async fn reload_settings(&self) -> Result<Arc<Settings>, AppError> {
         let stored = self.store.issuer_settings().await?.into_iter().collect();
         let fresh = Settings::resolve(&self.config, &self.issuer_id, stored);
