@@ -8,6 +8,9 @@
 #   cargo build --release -p issuer-agent
 #   bash bench/endpoints.sh [target/release/issuer-agent] [port]
 set -euo pipefail
+for tool in wrk curl; do
+  command -v "$tool" > /dev/null || { echo "bench/endpoints.sh needs $tool: apt-get install $tool" >&2; exit 2; }
+done
 bin=${1:-target/release/issuer-agent}
 port=${2:-47001}
 bin=$(realpath "$bin")
