@@ -36,9 +36,8 @@ pub const fn metadata_document() -> MetadataDocument {
 }
 
 impl App {
-    /// `metadata` signed now, for its `signed_metadata` member.
-    pub fn sign_metadata(&self, metadata: &CredentialIssuerMetadata) -> String {
-        let now = self.clock.now();
+    /// `metadata` signed at `now`, for its `signed_metadata` member.
+    fn sign_metadata(&self, metadata: &CredentialIssuerMetadata, now: i64) -> String {
         sign_metadata(
             metadata,
             self.x509.header(TYP_SIGNED_METADATA),
@@ -49,16 +48,18 @@ impl App {
     }
 
     /// The Credential Issuer Metadata document served, its `signed_metadata` included:
-    /// kept, or made by `make` from the settings in effect and signed now.
+    /// kept, or made by `make` from the settings in effect and signed now (its `iat` is the
+    /// time it is kept from, so [`RESIGN_AFTER`] counts from the signature).
     #[expect(clippy::expect_used, reason = "the metadata serialises")]
     pub fn credential_issuer_metadata_json(
         &self,
         make: impl FnOnce(&Settings) -> CredentialIssuerMetadata,
     ) -> Bytes {
+        let now = self.clock.now();
         self.metadata_document
-            .get_or_make(self.settings(), self.clock.now(), |settings| {
+            .get_or_make(self.settings(), now, |settings| {
                 let mut metadata = make(settings);
-                metadata.signed_metadata = Some(self.sign_metadata(&metadata));
+                metadata.signed_metadata = Some(self.sign_metadata(&metadata, now));
                 Bytes::from(serde_json::to_vec(&metadata).expect("the metadata serialises"))
             })
     }
