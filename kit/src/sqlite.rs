@@ -1153,8 +1153,11 @@ mod tests {
             restarted >= 4,
             "{restarted} of {rounds} rounds restarted over {rows} rows"
         );
+        // Without restarts the WAL holds every page written and their frame headers, so
+        // anything under what was written shows it started again; under half, as on a quiet
+        // machine, was too tight on a loaded one (29.5 of 49.2 MB once in CI).
         assert!(
-            wal < written / 2,
+            wal < written,
             "the WAL holds {wal} bytes of the {written} written ({reads} reads beside, \
              {restarted} of {rounds} rounds restarted)"
         );
