@@ -1326,4 +1326,105 @@ mod tests {
         assert_eq!(trigram_query("山田太").as_deref(), Some("\"山田太\""));
         assert_eq!(trigram_query("ab"), None);
     }
+
+    /// Migration 0033: an entry no operator made (every issuance's) goes into no operator
+    /// index, and one operator's entries are still read through that index, newest first.
+    #[tokio::test]
+    async fn the_operator_index_holds_only_the_entries_operators_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = test_store(dir.path()).await;
+        for (i, operator_id) in [None, Some("o1"), None, Some("o2"), Some("o1")]
+            .into_iter()
+            .enumerate()
+        {
+            let mut entry = audit(&format!("s{i}"));
+            entry.at = 100 + i as i64;
+            entry.operator_id = operator_id.map(str::to_owned);
+            store.insert_audit_entry(&entry).await.unwrap();
+        }
+        let mine = store.audit_of_operator("o1", 10).await.unwrap();
+        let subjects: Vec<&str> = mine.iter().map(|a| a.subject.as_str()).collect();
+        assert_eq!(subjects, ["s4", "s1"]);
+        assert_eq!(store.audit_log(10).await.unwrap().len(), 5);
+
+        // `audit_of_operator`'s statement.
+        macro_rules! of_operator {
+            () => {
+                "SELECT at, action, subject, detail, operator_id FROM audit_log \
+                 WHERE operator_id = $1 ORDER BY at DESC, id LIMIT $2"
+            };
+        }
+        match &store.db {
+            kit::db::Db::Sqlite(db) => {
+                let pool = &db.pool;
+                let definition: String = sqlx::query_scalar(
+                    "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'audit_log_operator'",
+                )
+                .fetch_one(pool)
+                .await
+                .unwrap();
+                assert!(
+                    definition.ends_with("WHERE operator_id IS NOT NULL"),
+                    "{definition}"
+                );
+                let plan: Vec<(i64, i64, i64, String)> =
+                    sqlx::query_as(concat!("EXPLAIN QUERY PLAN ", of_operator!()))
+                        .bind("o1")
+                        .bind(10)
+                        .fetch_all(pool)
+                        .await
+                        .unwrap();
+                let plan: Vec<&str> = plan.iter().map(|p| p.3.as_str()).collect();
+                assert!(
+                    plan.iter()
+                        .any(|p| p.contains("USING INDEX audit_log_operator")),
+                    "{plan:?}"
+                );
+                let at_only: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'audit_log_at'",
+                )
+                .fetch_one(pool)
+                .await
+                .unwrap();
+                assert_eq!(at_only, 0);
+            }
+            kit::db::Db::Postgres(pool) => {
+                let definition: String = sqlx::query_scalar(
+                    "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() \
+                     AND indexname = 'audit_log_operator'",
+                )
+                .fetch_one(pool)
+                .await
+                .unwrap();
+                assert!(
+                    definition.ends_with("WHERE (operator_id IS NOT NULL)"),
+                    "{definition}"
+                );
+                let mut tx = pool.begin().await.unwrap();
+                sqlx::query("SET LOCAL enable_seqscan = off")
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                let plan: Vec<String> = sqlx::query_scalar(concat!("EXPLAIN ", of_operator!()))
+                    .bind("o1")
+                    .bind(10_i64)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .unwrap();
+                assert!(
+                    plan.iter().any(|p| p.contains("audit_log_operator")),
+                    "{plan:?}"
+                );
+                let at_only: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() \
+                     AND indexname = 'audit_log_at'",
+                )
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+                assert_eq!(at_only, 0);
+            }
+        }
+        store.db.close().await;
+    }
 }
