@@ -688,8 +688,11 @@ pub struct Perf {
 }
 
 impl Perf {
-    /// Starts `perf record -F 999 -g` on each `(name, pid)` into `dir`; waits a moment for
-    /// the attach.
+    /// Starts `perf record -F 499 --call-graph dwarf,16384` on each `(name, pid)` into
+    /// `dir`; waits a moment for the attach. DWARF call graphs, because the release
+    /// profile keeps no frame pointers: with `-g` every sample's stack ended in the
+    /// function it fell in, so nothing could be charged to its callers
+    /// (`bench/perf_functions.py` sums the samples under each of our functions).
     pub async fn attach(dir: &Path, targets: &[(&'static str, u32)]) -> Result<Perf, ProcsError> {
         std::fs::create_dir_all(dir).map_err(|e| ProcsError::Io("--perf directory", e))?;
         let mut recorders = Vec::new();
@@ -697,7 +700,7 @@ impl Perf {
             let out = dir.join(format!("{name}.perf.data"));
             let child = attach_tool(
                 Command::new("perf")
-                    .args(["record", "-F", "999", "-g", "-o"])
+                    .args(["record", "-F", "499", "--call-graph", "dwarf,16384", "-o"])
                     .arg(&out),
                 *pid,
                 "perf (apt-get install linux-perf)",
