@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use akashi::{Stack, TEST_ISSUER_ADMIN_TOKEN, TEST_VERIFIER_API_TOKEN};
 use protocol::keys::{Alg, SigningKey};
 use protocol::sd_jwt::{KeyBinding, SdJwt};
+use protocol::tlog::proof::{LogEntryRef, LogProof};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
@@ -398,6 +399,9 @@ pub async fn prepare_presentation(
     let (credential, holder) =
         issue_one(&http, &issuer, &offers[0], &mut Timings::default()).await?;
     let holder = Arc::new(holder);
+    // As Akashi's wallet does on receipt: the badge's log proof, whose entry each
+    // presentation names (the verifier then proves it from the log's tiles).
+    let log_entry = Arc::new(log_entry_of(&http, &issuer, &credential).await?);
     let mut requests = Vec::with_capacity(load.flows);
     for _ in 0..load.flows {
         let r = json_of(
@@ -412,14 +416,20 @@ pub async fn prepare_presentation(
         requests.push(r);
     }
     let run = drive("presentation", load, requests, move |request, mut t| {
-        let (http, verifier, credential, holder) = (
+        let (http, verifier, credential, holder, log_entry) = (
             http.clone(),
             verifier.clone(),
             credential.clone(),
             holder.clone(),
+            log_entry.clone(),
         );
         Box::pin(async move {
-            let r = present_one(&http, &verifier, &request, &credential, &holder, &mut t).await;
+            let badge = Badge {
+                credential: &credential,
+                holder: &holder,
+                log_entry: log_entry.as_ref().as_ref(),
+            };
+            let r = present_one(&http, &verifier, &request, &badge, &mut t).await;
             (t, r)
         })
     });
@@ -429,14 +439,45 @@ pub async fn prepare_presentation(
     })
 }
 
+/// The issuer's log entry of `credential` (`GET /log/proof/<digest>`); `None` when the
+/// issuer keeps no log.
+async fn log_entry_of(
+    http: &reqwest::Client,
+    issuer: &str,
+    credential: &str,
+) -> Result<Option<LogEntryRef>, FlowError> {
+    let jwt = credential.split('~').next().unwrap_or_default();
+    let url = format!("{issuer}/log/proof/{}", protocol::b64::sha256(jwt));
+    let r = http
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| fail("log proof", e))?;
+    if r.status().as_u16() == 404 {
+        return Ok(None);
+    }
+    let proof: LogProof = r.json().await.map_err(|e| fail("log proof", e))?;
+    Ok(Some(LogEntryRef {
+        index: proof.index,
+        entry: proof.entry,
+    }))
+}
+
+/// The badge a bench holder presents.
+struct Badge<'a> {
+    credential: &'a str,
+    holder: &'a SigningKey,
+    log_entry: Option<&'a LogEntryRef>,
+}
+
 async fn present_one(
     http: &reqwest::Client,
     verifier: &str,
     request: &Value,
-    credential: &str,
-    holder: &SigningKey,
+    badge: &Badge<'_>,
     t: &mut Timings,
 ) -> Result<(), FlowError> {
+    let (credential, holder) = (badge.credential, badge.holder);
     let request_uri = request["request_uri"]
         .as_str()
         .ok_or_else(|| fail("request", "no request_uri"))?;
@@ -468,6 +509,7 @@ async fn present_one(
                 nonce,
                 iat: now,
                 signer: holder,
+                log_entry: badge.log_entry,
             }),
         )
         .serialize();

@@ -133,6 +133,7 @@ fn crypto(iterations: u32) {
                 nonce: "n",
                 iat: 1_800_000_000,
                 signer: &holder,
+                log_entry: None,
             }),
         )
         .serialize();

@@ -219,6 +219,7 @@ pub async fn verify(stack: &Stack, n: u32) -> Result<VerifyReport, FlowError> {
                 nonce: NONCE,
                 iat: now,
                 signer: &holder,
+                log_entry: None,
             }),
         )
         .serialize();

@@ -150,6 +150,8 @@ impl App {
             // The last checkpoint seen per issuer, in the wallet's database.
             checkpoints: std::sync::Arc::new(store.clone()),
             witnesses: config.witness_policy()?.map(Arc::new),
+            // The wallet asks for its own badges' proofs (and keeps them).
+            log_reads: None,
         };
         let pending = wallet::pending::PendingPresentations::new(store.clone());
         let provider_id = config

@@ -10,6 +10,11 @@ use protocol::keys::Jwk;
 use protocol::x509::TrustAnchors;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use protocol::cache::TtlCache;
+use protocol::tlog::tile::Tile;
+use protocol::tlog::tiled::TileHashes;
 
 use protocol::tlog::proof::{LogProof, MAX_PROOF_BYTES, PROOF_PATH};
 use protocol::verify::transparency::{CheckpointMemory, LogAnswer, WitnessPolicy};
@@ -30,6 +35,38 @@ pub struct NetworkSources {
     pub checkpoints: Arc<dyn CheckpointMemory>,
     /// The cosignatures a checkpoint must carry (`VERIFIER_WITNESSES`); `None`: none.
     pub witnesses: Option<Arc<WitnessPolicy>>,
+    /// What is kept of issuers' logs read as C2SP tiles (a verifier proves a badge whose
+    /// wallet names its entry from them); `None`: logs are only asked for proofs.
+    pub log_reads: Option<Arc<LogReads>>,
+}
+
+/// Issuers' log checkpoints (a few seconds) and tiles (immutable: a full one for a day, a
+/// partial one, which a growing log soon replaces, for a minute), bounded in number.
+#[derive(Debug)]
+pub struct LogReads {
+    checkpoints: TtlCache<String, String, Instant>,
+    tiles: TtlCache<(String, Tile), Arc<TileHashes>, Instant>,
+}
+
+impl Default for LogReads {
+    fn default() -> Self {
+        LogReads {
+            checkpoints: TtlCache::new(LogReads::LOGS_MAX),
+            tiles: TtlCache::new(LogReads::TILES_MAX),
+        }
+    }
+}
+
+impl LogReads {
+    /// How long a checkpoint is used before it is fetched again: the verifier's view of a
+    /// log is at most this old (a badge past its end makes it fetch at once).
+    pub const CHECKPOINT_FOR: Duration = Duration::from_secs(5);
+    /// Logs whose checkpoint is kept.
+    pub const LOGS_MAX: usize = 1024;
+    /// Tiles kept (a full one with its subtrees is about 16 KiB: at most 32 MiB).
+    pub const TILES_MAX: usize = 2048;
+    const FULL_TILE_FOR: Duration = Duration::from_secs(24 * 3600);
+    const PARTIAL_TILE_FOR: Duration = Duration::from_secs(60);
 }
 
 /// Largest badge image, badge page or Bitstring Status List credential read.
@@ -92,6 +129,80 @@ impl Sources for NetworkSources {
         self.witnesses.as_deref()
     }
 
+    fn reads_log_tiles(&self) -> bool {
+        self.log_reads.is_some()
+    }
+
+    async fn log_checkpoint(&self, log: &str, fresh: bool) -> Result<Option<String>, String> {
+        let now = Instant::now();
+        let kept = self.log_reads.as_ref().filter(|_| !fresh);
+        if let Some(note) = kept.and_then(|r| r.checkpoints.get(log, now)) {
+            return Ok(Some(note));
+        }
+        let url = format!("{log}/checkpoint");
+        let note = match self.fetcher.get(&url, "text/plain").await {
+            Ok(fetched) => String::from_utf8(fetched.body.to_vec())
+                .map_err(|_| format!("{url}: the checkpoint is not UTF-8 text"))?,
+            Err(crate::fetch::FetchError::Status { status: 404, .. }) => return Ok(None),
+            Err(e) => return Err(format!("{url}: {e}")),
+        };
+        if let Some(reads) = &self.log_reads {
+            let until = now + LogReads::CHECKPOINT_FOR;
+            reads
+                .checkpoints
+                .put(log.to_owned(), note.clone(), until, now);
+        }
+        Ok(Some(note))
+    }
+
+    async fn log_key(&self, log: &str) -> Result<Option<String>, String> {
+        let url = format!("{log}/key");
+        match self.fetcher.get(&url, "text/plain").await {
+            Ok(fetched) => String::from_utf8(fetched.body.to_vec())
+                .map(Some)
+                .map_err(|_| format!("{url}: the key is not UTF-8 text")),
+            Err(crate::fetch::FetchError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(format!("{url}: {e}")),
+        }
+    }
+
+    async fn log_tile(&self, log: &str, tile: Tile) -> Result<Arc<TileHashes>, String> {
+        let now = Instant::now();
+        let key = (log.to_owned(), tile);
+        if let Some(hashes) = self.log_reads.as_ref().and_then(|r| r.tiles.get(&key, now)) {
+            return Ok(hashes);
+        }
+        let fetched = self
+            .fetcher
+            .get(
+                &format!("{log}/{}", tile.path()),
+                "application/octet-stream",
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let hashes = Arc::new(TileHashes::new(
+            &tile
+                .parse_hashes(&fetched.body)
+                .map_err(|e| e.to_string())?,
+        ));
+        if let Some(reads) = &self.log_reads {
+            let keep = if tile.is_full() {
+                LogReads::FULL_TILE_FOR
+            } else {
+                LogReads::PARTIAL_TILE_FOR
+            };
+            reads.tiles.put(key, hashes.clone(), now + keep, now);
+        }
+        Ok(hashes)
+    }
+
+    fn forget_log_tiles(&self, log: &str) {
+        if let Some(reads) = &self.log_reads {
+            reads.tiles.remove_where(|(l, _)| l == log);
+            reads.checkpoints.remove_where(|l| l == log);
+        }
+    }
+
     async fn log_proof(
         &self,
         log: &str,
@@ -149,6 +260,7 @@ mod tests {
             x509_anchors: TrustAnchors::default(),
             checkpoints: Arc::new(InMemory::default()),
             witnesses: None,
+            log_reads: Some(Arc::default()),
         }
     }
 
@@ -216,5 +328,97 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(answer, LogAnswer::NotLogged);
+    }
+
+    /// Checkpoints are kept a few seconds (unless asked fresh), tiles until they expire or a
+    /// failed proof drops them; a tile of the wrong size is refused; a log that is not
+    /// there is `None`, not an error; and tiles, like proofs, go through the guard.
+    #[tokio::test]
+    async fn log_reads_are_kept_checked_and_guarded() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let hits: Arc<[AtomicUsize; 3]> = Arc::default();
+        let (h1, h2, h3) = (hits.clone(), hits.clone(), hits.clone());
+        let app = axum::Router::new()
+            .route(
+                "/log/checkpoint",
+                axum::routing::get(move || async move {
+                    h1[0].fetch_add(1, Ordering::SeqCst);
+                    "a checkpoint\n"
+                }),
+            )
+            .route(
+                "/log/tile/0/000",
+                axum::routing::get(move || async move {
+                    h2[1].fetch_add(1, Ordering::SeqCst);
+                    vec![7u8; 32 * 256]
+                }),
+            )
+            .route(
+                "/log/tile/0/001.p/3",
+                axum::routing::get(move || async move {
+                    h3[2].fetch_add(1, Ordering::SeqCst);
+                    vec![7u8; 32 * 2]
+                }),
+            )
+            .route("/log/key", axum::routing::get(|| async { "k+1+AAAA\n" }));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let s = sources(FetchPolicy {
+            allow_loopback: true,
+            max_bytes: 1024 * 1024,
+            ..FetchPolicy::default()
+        });
+        let log = format!("{base}/log");
+        assert!(s.reads_log_tiles());
+        for _ in 0..3 {
+            let note = s.log_checkpoint(&log, false).await.unwrap();
+            assert_eq!(note.as_deref(), Some("a checkpoint\n"));
+        }
+        assert_eq!(hits[0].load(Ordering::SeqCst), 1);
+        s.log_checkpoint(&log, true).await.unwrap();
+        assert_eq!(hits[0].load(Ordering::SeqCst), 2);
+
+        let full = Tile {
+            level: 0,
+            index: 0,
+            width: 256,
+        };
+        for _ in 0..3 {
+            assert_eq!(s.log_tile(&log, full).await.unwrap().width(), 256);
+        }
+        assert_eq!(hits[1].load(Ordering::SeqCst), 1);
+        s.forget_log_tiles(&log);
+        s.log_tile(&log, full).await.unwrap();
+        assert_eq!(hits[1].load(Ordering::SeqCst), 2);
+
+        // Served with 2 hashes where its name says 3.
+        let short = Tile {
+            level: 0,
+            index: 1,
+            width: 3,
+        };
+        let e = s.log_tile(&log, short).await.unwrap_err();
+        assert!(e.contains("96"), "{e}");
+
+        assert_eq!(
+            s.log_key(&log).await.unwrap().as_deref(),
+            Some("k+1+AAAA\n")
+        );
+        let none = format!("{base}/none/log");
+        assert_eq!(s.log_checkpoint(&none, false).await.unwrap(), None);
+        assert_eq!(s.log_key(&none).await.unwrap(), None);
+
+        let guarded = sources(FetchPolicy::default());
+        let e = guarded
+            .log_tile("https://127.0.0.1/log", full)
+            .await
+            .unwrap_err();
+        assert!(e.contains("forbidden address"), "{e}");
+        let e = guarded
+            .log_checkpoint("https://10.0.0.1/log", false)
+            .await
+            .unwrap_err();
+        assert!(e.contains("forbidden address"), "{e}");
     }
 }

@@ -94,6 +94,11 @@ where
         entries.insert(key, (until, value));
     }
 
+    /// Drops every entry whose key `drop` picks.
+    pub fn remove_where(&self, drop: impl Fn(&K) -> bool) {
+        self.lock().retain(|k, _| !drop(k));
+    }
+
     /// How many entries are held (expired ones included until the next `put`).
     pub fn len(&self) -> usize {
         self.lock().len()
@@ -116,6 +121,17 @@ mod tests {
         assert_eq!(cache.get("a", 9), Some(1));
         assert_eq!(cache.get("a", 10), None);
         assert_eq!(cache.get("b", 0), None);
+    }
+
+    #[test]
+    fn entries_can_be_dropped_by_key() {
+        let cache: TtlCache<(u8, u8), u8> = TtlCache::new(4);
+        cache.put((1, 1), 1, 10, 0);
+        cache.put((1, 2), 2, 10, 0);
+        cache.put((2, 1), 3, 10, 0);
+        cache.remove_where(|k| k.0 == 1);
+        assert_eq!(cache.len(), 1);
+        assert_eq!(cache.get(&(2, 1), 0), Some(3));
     }
 
     #[test]

@@ -301,6 +301,9 @@ pub struct KeyBinding<'a> {
     pub iat: i64,
     /// The holder key named in `cnf`.
     pub signer: &'a dyn Signer,
+    /// Where the badge is in its issuer's log, as the wallet's kept proof says: sent as
+    /// the KB-JWT's [`crate::tlog::proof::KB_LOG_ENTRY`] claim.
+    pub log_entry: Option<&'a crate::tlog::proof::LogEntryRef>,
 }
 
 impl SdJwt {
@@ -393,12 +396,15 @@ impl SdJwt {
             kb_jwt: None,
         };
         if let Some(kb) = binding {
-            let payload = json!({
+            let mut payload = json!({
                 "iat": kb.iat,
                 "aud": kb.aud,
                 "nonce": kb.nonce,
                 "sd_hash": b64::sha256(out.without_kb()),
             });
+            if let Some(entry) = kb.log_entry {
+                payload[crate::tlog::proof::KB_LOG_ENTRY] = json!(entry);
+            }
             out.kb_jwt = Some(Jws::sign(
                 jose::header(TYP_KB_JWT, None),
                 &payload,
@@ -807,6 +813,7 @@ mod tests {
                 nonce: "n1",
                 iat: 2000,
                 signer: &holder,
+                log_entry: None,
             }),
         );
         let received = SdJwt::parse(&pres.serialize()).unwrap();
@@ -896,6 +903,7 @@ mod tests {
                 nonce: "n",
                 iat: 2000,
                 signer: &other,
+                log_entry: None,
             }),
         );
         let r = pres.verify(&ik, &[TYP_DC_SD_JWT], 2000, 0).unwrap();
@@ -912,6 +920,7 @@ mod tests {
                 nonce: "n",
                 iat: 2000,
                 signer: &holder,
+                log_entry: None,
             }),
         );
         let mut swapped = pres.clone();

@@ -116,6 +116,7 @@ fn present_badge(issued: &Issued) -> SdJwt {
             nonce: NONCE,
             iat: NOW,
             signer: &issued.holder,
+            log_entry: None,
         }),
     )
 }
@@ -217,6 +218,7 @@ fn independent_verifiers_check_the_key_binding() {
                 nonce: NONCE,
                 iat: NOW,
                 signer: &other,
+                log_entry: None,
             }),
         )
         .serialize();
@@ -336,6 +338,7 @@ fn tampered_presentations_are_refused_by_the_independent_verifiers() {
             nonce: NONCE,
             iat: NOW,
             signer: &issued.holder,
+            log_entry: None,
         }),
     );
     let request = verify_request(&issued, &rebound.serialize());

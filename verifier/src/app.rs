@@ -167,6 +167,9 @@ impl App {
             // Per process: a restarted verifier pins each issuer's log again.
             checkpoints: std::sync::Arc::new(protocol::verify::transparency::InMemory::default()),
             witnesses: config.witness_policy()?.map(std::sync::Arc::new),
+            // A wallet that names its badge's log entry has it proven from the log's
+            // tiles: the issuer is not told which badge is checked.
+            log_reads: Some(std::sync::Arc::default()),
         };
         let haip_authorities = haip_authorities(&config, &sources.x509_anchors)?;
         let csrf_key = CsrfKey::load_or_create(&store, &seal).await?;

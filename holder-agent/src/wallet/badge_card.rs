@@ -129,6 +129,7 @@ impl App {
                 nonce: CARD_NONCE,
                 iat: self.clock.now(),
                 signer: &account.key as &dyn Signer,
+                log_entry: None,
             }),
         );
         let answer = match self

@@ -908,6 +908,14 @@ impl App {
                 if logged.failed() {
                     tracing::warn!(credential = %row.id, detail = %logged.detail, "badge not proven in its issuer's log");
                 }
+                // Each copy of a batch is its own entry: its proof is kept too, so whichever
+                // copy is presented, the wallet can name its entry to the verifier.
+                for copy in copies.iter().filter(|c| c.raw != row.raw) {
+                    let logged = self.keep_log_proof(&copy.raw).await;
+                    if logged.failed() {
+                        tracing::warn!(credential = %row.id, copy = copy.copy_index, detail = %logged.detail, "badge copy not proven in its issuer's log");
+                    }
+                }
                 // The companion is the same badge as the first SD-JWT VC of the offer.
                 if i == 0
                     && let Some((configuration_id, raw)) = companion.take()

@@ -373,7 +373,7 @@ impl App {
             .ok()
             .and_then(|j| j.claim_str("iss").map(str::to_owned));
         match iss {
-            Some(iss) => core::transparency::check(&self.verify_sources, &iss, jwt).await,
+            Some(iss) => core::transparency::check(&self.verify_sources, &iss, jwt, None).await,
             None => core::Check::unset(
                 core::transparency::CHECK_TRANSPARENCY,
                 "not checked: the badge names no `iss`",

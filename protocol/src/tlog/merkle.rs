@@ -54,7 +54,7 @@ fn digest(parts: &[&[u8]]) -> Hash {
 }
 
 /// The largest power of two strictly smaller than `n` (n ≥ 2): RFC 6962's split point.
-fn split(n: usize) -> usize {
+pub(crate) fn split(n: usize) -> usize {
     let mut k = 1;
     while k << 1 < n {
         k <<= 1;
@@ -87,7 +87,7 @@ pub fn consistency_proof(leaves: &[Hash], old_size: u64) -> Result<Vec<Hash>, Pr
 
 /// Where the proofs take the Merkle tree hash of a range of leaves from: recomputed from
 /// the leaf hashes (a slice), or from the complete subtrees a [`Tree`] keeps.
-trait Subtrees {
+pub(crate) trait Subtrees {
     /// MTH(D[start:end]), `start < end`, the range inside the tree.
     fn mth(&self, start: usize, end: usize) -> Hash;
 }
@@ -99,7 +99,7 @@ impl Subtrees for [Hash] {
 }
 
 /// The inclusion proof of leaf `index` in the tree of the first `size` leaves of `t`.
-fn inclusion_in<S: Subtrees + ?Sized>(
+pub(crate) fn inclusion_in<S: Subtrees + ?Sized>(
     t: &S,
     index: u64,
     size: u64,
@@ -114,7 +114,7 @@ fn inclusion_in<S: Subtrees + ?Sized>(
 
 /// The consistency proof from the tree of the first `old_size` leaves of `t` to the tree
 /// of its first `size`.
-fn consistency_in<S: Subtrees + ?Sized>(
+pub(crate) fn consistency_in<S: Subtrees + ?Sized>(
     t: &S,
     old_size: u64,
     size: u64,

@@ -22,6 +22,7 @@ pub mod monitor;
 pub mod note;
 pub mod proof;
 pub mod tile;
+pub mod tiled;
 pub mod witness;
 
 /// A SHA-256 Merkle tree hash.

@@ -48,6 +48,48 @@ pub struct ConsistencyProof {
     pub proof: Vec<String>,
 }
 
+/// The KB-JWT claim in which an Akashi wallet says where the presented badge is in its
+/// issuer's log: the entry's index and bytes, from the proof the wallet checked and kept
+/// when the badge arrived ([`LogEntryRef`]). A verifier then proves the entry from the
+/// log's public tiles (`crate::tlog::tiled`) and never asks the log about this badge.
+/// SD-JWT VC (draft -18 §4.1) lets a KB-JWT carry claims a verifier does not understand,
+/// which it ignores.
+pub const KB_LOG_ENTRY: &str = "log_entry";
+
+/// Largest entry a [`LogEntryRef`] may carry (Akashi's entries are about 300 bytes).
+pub const MAX_ENTRY_BYTES: usize = 4096;
+
+/// The value of the [`KB_LOG_ENTRY`] claim. Believed only as far as the log's signed
+/// checkpoint and tiles prove it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogEntryRef {
+    /// The entry's index in the log.
+    pub index: u64,
+    /// The entry as logged (compact JSON, `protocol::tlog::entry::Entry`).
+    pub entry: String,
+}
+
+impl LogEntryRef {
+    /// The claim of a KB-JWT payload, if it has one; `Err` when it is there but malformed.
+    pub fn from_claims(
+        payload: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Option<LogEntryRef>, String> {
+        let Some(v) = payload.get(KB_LOG_ENTRY) else {
+            return Ok(None);
+        };
+        let r: LogEntryRef = serde_json::from_value(v.clone()).map_err(|e| {
+            format!("the KB-JWT's `{KB_LOG_ENTRY}` claim is not an index and an entry: {e}")
+        })?;
+        if r.entry.len() > MAX_ENTRY_BYTES {
+            return Err(format!(
+                "the KB-JWT's `{KB_LOG_ENTRY}` entry is {} bytes, more than {MAX_ENTRY_BYTES}",
+                r.entry.len()
+            ));
+        }
+        Ok(Some(r))
+    }
+}
+
 /// Hashes as the proof documents carry them.
 pub fn encode_hashes(hashes: &[Hash]) -> Vec<String> {
     hashes.iter().map(|h| STANDARD.encode(h)).collect()

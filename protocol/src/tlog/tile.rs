@@ -36,7 +36,7 @@ pub enum TileError {
 }
 
 /// One tile: level, index within the level, and width (256 when full).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Tile {
     pub level: u8,
     pub index: u64,

@@ -31,6 +31,7 @@ use crate::oid4vp::dcql::{Candidate, CredentialQuery, DcqlQuery};
 use crate::sd_jwt::{SdJwt, SdJwtError, TYP_DC_SD_JWT, TYP_VC_SD_JWT};
 use crate::status::StatusList;
 use crate::status::token as status_token;
+use crate::tlog::proof::LogEntryRef;
 use crate::x509::TrustAnchors;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -204,6 +205,46 @@ pub trait Sources: Send + Sync {
     ) -> impl Future<Output = Result<transparency::LogAnswer, String>> + Send {
         let _ = (log, jwt_digest, old_size);
         async { Ok(transparency::LogAnswer::NoLog) }
+    }
+
+    /// Whether this source reads logs' public resources ([`Sources::log_checkpoint`],
+    /// [`Sources::log_key`], [`Sources::log_tile`]): then a badge whose wallet names its
+    /// log entry is proven from the tiles, without asking the log about the badge.
+    fn reads_log_tiles(&self) -> bool {
+        false
+    }
+
+    /// `GET <log>/checkpoint`: the signed note, kept a few seconds unless `fresh`;
+    /// `Ok(None)` when the issuer serves no log (404).
+    fn log_checkpoint(
+        &self,
+        log: &str,
+        fresh: bool,
+    ) -> impl Future<Output = Result<Option<String>, String>> + Send {
+        let _ = (log, fresh);
+        async { Ok(None) }
+    }
+
+    /// `GET <log>/key`: the log's note verifier key; `Ok(None)` when there is none (404).
+    fn log_key(&self, log: &str) -> impl Future<Output = Result<Option<String>, String>> + Send {
+        let _ = log;
+        async { Ok(None) }
+    }
+
+    /// `GET <log>/tile/…`: the hashes of `tile`, of the size its width says.
+    fn log_tile(
+        &self,
+        log: &str,
+        tile: crate::tlog::tile::Tile,
+    ) -> impl Future<Output = Result<std::sync::Arc<crate::tlog::tiled::TileHashes>, String>> + Send
+    {
+        let _ = (log, tile);
+        async { Err("this source reads no log tiles".to_owned()) }
+    }
+
+    /// Drops what is kept of `log`'s tiles (one of them led to a proof that failed).
+    fn forget_log_tiles(&self, log: &str) {
+        let _ = log;
     }
 }
 
@@ -633,6 +674,7 @@ async fn run_presentation<S: Sources>(
     c.result("validity", validity(claims, exp.now));
 
     // holder_binding, nonce, audience, kb_iat, sd_hash
+    let mut named_entry: Result<Option<LogEntryRef>, String> = Ok(None);
     if sd.kb_jwt.is_none() && exp.profile == Profile::Haip {
         c.fail(
             "holder_binding",
@@ -680,6 +722,9 @@ async fn run_presentation<S: Sources>(
                 let kb = sd.kb_jwt.as_deref().map(Jws::decode).and_then(Result::ok);
                 match kb {
                     Some(kb) => {
+                        // Where the wallet says the badge is in its issuer's log: read
+                        // only from a KB-JWT signed by the credential's key.
+                        named_entry = LogEntryRef::from_claims(&kb.payload);
                         for (name, r) in kb_claim_checks(&kb, &sd, exp) {
                             match r {
                                 Ok(d) => c.pass(name, d),
@@ -725,7 +770,10 @@ async fn run_presentation<S: Sources>(
 
     // transparency: the issuer-signed JWT is in the issuer's public log.
     match (&iss, signature_ok) {
-        (Some(iss), true) => c.push(transparency::check(sources, iss, &sd.jwt).await),
+        (Some(iss), true) => match &named_entry {
+            Ok(named) => c.push(transparency::check(sources, iss, &sd.jwt, named.as_ref()).await),
+            Err(e) => c.fail(transparency::CHECK_TRANSPARENCY, e.clone()),
+        },
         _ => c.unset(
             transparency::CHECK_TRANSPARENCY,
             "not checked: the credential's issuer signature is not verified",

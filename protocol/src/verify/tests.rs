@@ -223,6 +223,7 @@ impl Fixture {
                 nonce,
                 iat,
                 signer,
+                log_entry: None,
             }),
         )
         .serialize()
@@ -585,6 +586,7 @@ async fn the_dcql_query_must_be_satisfied() {
                 nonce: NONCE,
                 iat: NOW,
                 signer: &f.holder,
+                log_entry: None,
             }),
         )
         .serialize();

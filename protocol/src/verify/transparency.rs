@@ -35,7 +35,8 @@ use crate::tlog::checkpoint;
 use crate::tlog::entry::Entry;
 use crate::tlog::merkle::{verify_consistency, verify_inclusion};
 use crate::tlog::note::NoteVerifier;
-use crate::tlog::proof::{LogProof, decode_hashes};
+use crate::tlog::proof::{LogEntryRef, LogProof, decode_hashes};
+use crate::tlog::tiled::{TileSet, TiledError};
 pub use crate::tlog::witness::WitnessPolicy;
 use crate::tlog::{Hash, leaf_hash};
 
@@ -204,21 +205,7 @@ pub fn check_proof(
     let c = open_checkpoint(&proof.key, &proof.checkpoint, origin)?;
 
     // 2. The entry is this badge's.
-    let entry = Entry::parse(proof.entry.as_bytes()).map_err(|e| {
-        format!(
-            "entry {} of the issuer's log does not parse: {e}",
-            proof.index
-        )
-    })?;
-    match &entry {
-        Entry::Issued { jwt: Some(d), .. } | Entry::Card { jwt: d, .. } if d == jwt_digest => {}
-        _ => {
-            return Err(format!(
-                "entry {} of the issuer's log is not this badge's issuance",
-                proof.index
-            ));
-        }
-    }
+    entry_is_badge(&proof.entry, proof.index, jwt_digest)?;
 
     // 3. Inclusion.
     let path = decode_hashes(&proof.inclusion)?;
@@ -237,58 +224,96 @@ pub fn check_proof(
     })?;
 
     // 4. Consistency with the checkpoint seen before.
-    let mut since = String::new();
-    if let Some(seen) = seen {
-        if c.size < seen.size {
+    if let Some(seen) = seen
+        && needs_consistency(&c, seen)?
+    {
+        let Some(consistency) = proof
+            .consistency
+            .as_ref()
+            .filter(|p| p.old_size == seen.size)
+        else {
             return Err(format!(
-                "the issuer's log forked or was rolled back: its checkpoint has {} entries, \
-                 fewer than the {} seen before",
-                c.size, seen.size
+                "the issuer's log gave no consistency proof from the {} entries seen before \
+                 to its {} entries",
+                seen.size, c.size
             ));
-        }
-        if c.size == seen.size && c.root != seen.root {
-            return Err(format!(
-                "the issuer's log forked: its checkpoint of {} entries has root {}, but root {} \
-                 was seen before at that size",
-                c.size,
-                STANDARD.encode(c.root),
-                STANDARD.encode(seen.root)
-            ));
-        }
-        if c.size > seen.size {
-            let Some(consistency) = proof
-                .consistency
-                .as_ref()
-                .filter(|p| p.old_size == seen.size)
-            else {
-                return Err(format!(
-                    "the issuer's log gave no consistency proof from the {} entries seen before \
-                     to its {} entries",
-                    seen.size, c.size
-                ));
-            };
-            let hashes = decode_hashes(&consistency.proof)?;
-            verify_consistency(seen.size, c.size, &seen.root, &c.root, &hashes).map_err(|e| {
-                format!(
-                    "the issuer's log forked: its checkpoint of {} entries does not extend the \
-                     checkpoint of {} entries seen before ({e})",
-                    c.size, seen.size
-                )
-            })?;
-        }
-        since = format!(", consistent with the {} entries seen before", seen.size);
+        };
+        extends(&c, seen, &decode_hashes(&consistency.proof)?)?;
     }
     Ok((
-        format!(
-            "recorded in the issuer's public log {origin}, entry {} (checkpoint of {} entries{since})",
-            proof.index, c.size
-        ),
+        recorded(origin, proof.index, &c, seen, ""),
         Seen {
             key: proof.key.clone(),
             size: c.size,
             root: c.root,
         },
     ))
+}
+
+/// `entry` (at `index` of the issuer's log) is the issuance of the badge whose
+/// issuer-signed JWT has `jwt_digest`.
+fn entry_is_badge(entry: &str, index: u64, jwt_digest: &str) -> Result<(), String> {
+    let parsed = Entry::parse(entry.as_bytes())
+        .map_err(|e| format!("entry {index} of the issuer's log does not parse: {e}"))?;
+    match &parsed {
+        Entry::Issued { jwt: Some(d), .. } | Entry::Card { jwt: d, .. } if d == jwt_digest => {
+            Ok(())
+        }
+        _ => Err(format!(
+            "entry {index} of the issuer's log is not this badge's issuance"
+        )),
+    }
+}
+
+/// Whether checkpoint `c` needs a consistency proof from the one `seen` before (it is
+/// larger); `Err` when it cannot extend it at all (smaller, or the same size and another
+/// root).
+fn needs_consistency(c: &checkpoint::Checkpoint, seen: &Seen) -> Result<bool, String> {
+    if c.size < seen.size {
+        return Err(format!(
+            "the issuer's log forked or was rolled back: its checkpoint has {} entries, \
+             fewer than the {} seen before",
+            c.size, seen.size
+        ));
+    }
+    if c.size == seen.size && c.root != seen.root {
+        return Err(format!(
+            "the issuer's log forked: its checkpoint of {} entries has root {}, but root {} \
+             was seen before at that size",
+            c.size,
+            STANDARD.encode(c.root),
+            STANDARD.encode(seen.root)
+        ));
+    }
+    Ok(c.size > seen.size)
+}
+
+/// The consistency proof `hashes` shows that `c` extends the checkpoint `seen` before.
+fn extends(c: &checkpoint::Checkpoint, seen: &Seen, hashes: &[Hash]) -> Result<(), String> {
+    verify_consistency(seen.size, c.size, &seen.root, &c.root, hashes).map_err(|e| {
+        format!(
+            "the issuer's log forked: its checkpoint of {} entries does not extend the \
+             checkpoint of {} entries seen before ({e})",
+            c.size, seen.size
+        )
+    })
+}
+
+/// A passed check's detail ([`recorded_entry`] reads the index back).
+fn recorded(
+    origin: &str,
+    index: u64,
+    c: &checkpoint::Checkpoint,
+    seen: Option<&Seen>,
+    how: &str,
+) -> String {
+    let since = seen.map_or(String::new(), |s| {
+        format!(", consistent with the {} entries seen before", s.size)
+    });
+    format!(
+        "recorded in the issuer's public log {origin}, entry {index} (checkpoint of {} entries{since}){how}",
+        c.size
+    )
 }
 
 /// The log entry a passed `transparency` check found, read back from the detail
@@ -305,8 +330,15 @@ pub fn recorded_entry(check: &Check) -> Option<u64> {
 }
 
 /// The `transparency` check of a badge signed by `iss` (verified), whose issuer-signed
-/// JWT is `jwt`.
-pub async fn check<S: super::Sources>(sources: &S, iss: &str, jwt: &str) -> Check {
+/// JWT is `jwt`. When the holder's wallet `named` the badge's entry (a KB-JWT claim,
+/// [`LogEntryRef`]) and the sources read logs' tiles, the entry is proven from the log's
+/// public tiles; otherwise the issuer is asked for the badge's proof by its digest.
+pub async fn check<S: super::Sources>(
+    sources: &S,
+    iss: &str,
+    jwt: &str,
+    named: Option<&LogEntryRef>,
+) -> Check {
     let Some((log, origin)) = log_of(iss) else {
         return Check::unset(
             CHECK_TRANSPARENCY,
@@ -321,25 +353,34 @@ pub async fn check<S: super::Sources>(sources: &S, iss: &str, jwt: &str) -> Chec
         Ok(s) => s,
         Err(e) => return Check::fail(CHECK_TRANSPARENCY, format!("the checkpoints seen: {e}")),
     };
+    if let Some(named) = named.filter(|_| sources.reads_log_tiles()) {
+        let at = Log {
+            url: &log,
+            origin: &origin,
+        };
+        let checked = match check_named(sources, &at, &digest, named, seen.as_ref()).await {
+            Ok(checked) => checked,
+            Err(Unproven::NoLog) => {
+                return Check::unset(
+                    CHECK_TRANSPARENCY,
+                    format!("not applicable: the issuer {iss} publishes no transparency log"),
+                );
+            }
+            Err(Unproven::Unreachable(e)) => return unreachable(&log, e, seen.is_some()),
+            Err(Unproven::Refused(e)) => return Check::fail(CHECK_TRANSPARENCY, e),
+        };
+        let (detail, now_seen) = checked;
+        return match memory.remember(iss, now_seen).await {
+            Ok(()) => Check::pass(CHECK_TRANSPARENCY, detail),
+            Err(e) => Check::fail(CHECK_TRANSPARENCY, format!("{detail}; not kept: {e}")),
+        };
+    }
     let answer = match sources
         .log_proof(&log, &digest, seen.as_ref().map(|s| s.size))
         .await
     {
         Ok(a) => a,
-        // A log seen before must still be there; an issuer never seen with a log may
-        // have none, and a network failure is not evidence either way.
-        Err(e) if seen.is_some() => {
-            return Check::fail(
-                CHECK_TRANSPARENCY,
-                format!("the issuer's log {log}, seen before, could not be read: {e}"),
-            );
-        }
-        Err(e) => {
-            return Check::unset(
-                CHECK_TRANSPARENCY,
-                format!("not checked: the issuer's log {log} could not be read: {e}"),
-            );
-        }
+        Err(e) => return unreachable(&log, e, seen.is_some()),
     };
     let proof = match answer {
         LogAnswer::NoLog => {
@@ -378,6 +419,177 @@ pub async fn check<S: super::Sources>(sources: &S, iss: &str, jwt: &str) -> Chec
         }
         Err(e) => Check::fail(CHECK_TRANSPARENCY, e),
     }
+}
+
+/// The check when the log could not be read. A log seen before must still be there; an
+/// issuer never seen with a log may have none, and a network failure is not evidence
+/// either way.
+fn unreachable(log: &str, e: String, seen_before: bool) -> Check {
+    if seen_before {
+        Check::fail(
+            CHECK_TRANSPARENCY,
+            format!("the issuer's log {log}, seen before, could not be read: {e}"),
+        )
+    } else {
+        Check::unset(
+            CHECK_TRANSPARENCY,
+            format!("not checked: the issuer's log {log} could not be read: {e}"),
+        )
+    }
+}
+
+/// The issuer's log a check reads.
+struct Log<'a> {
+    /// Its base URL.
+    url: &'a str,
+    /// Its checkpoints' origin line.
+    origin: &'a str,
+}
+
+/// Why a wallet-named entry was not proven.
+enum Unproven {
+    /// The issuer serves no log (and none was seen before).
+    NoLog,
+    /// The log could not be read.
+    Unreachable(String),
+    /// What the log serves does not prove the entry, or contradicts what was seen.
+    Refused(String),
+}
+
+/// How many rounds of tile reads a proof may take (the first finds every tile it needs).
+const TILE_ROUNDS: usize = 3;
+
+/// A proof computed by `prove` from `log`'s tiles of the tree of `size`, reading the tiles
+/// it needs through `sources`.
+async fn from_tiles<S: super::Sources>(
+    sources: &S,
+    log: &str,
+    size: u64,
+    prove: impl Fn(&TileSet) -> Result<Vec<Hash>, TiledError>,
+) -> Result<Vec<Hash>, Unproven> {
+    let mut set = TileSet::new(size);
+    for _ in 0..TILE_ROUNDS {
+        match prove(&set) {
+            Ok(proof) => return Ok(proof),
+            Err(TiledError::Needs(tiles)) => {
+                for tile in tiles {
+                    let hashes = sources.log_tile(log, tile).await.map_err(|e| {
+                        Unproven::Unreachable(format!("{log}/{}: {e}", tile.path()))
+                    })?;
+                    if hashes.width() != u64::from(tile.width) {
+                        return Err(Unproven::Refused(format!(
+                            "the issuer's log served {} with {} hashes, not {}",
+                            tile.path(),
+                            hashes.width(),
+                            tile.width
+                        )));
+                    }
+                    set.insert(tile, hashes);
+                }
+            }
+            Err(e) => return Err(Unproven::Refused(format!("the issuer's log: {e}"))),
+        }
+    }
+    Err(Unproven::Refused(format!(
+        "the issuer's log: its tiles of {size} entries do not give a proof"
+    )))
+}
+
+/// Proves the entry the wallet `named` for the badge whose issuer-signed JWT has
+/// `jwt_digest` from the log's checkpoint and tiles, against what was `seen` before.
+async fn check_named<S: super::Sources>(
+    sources: &S,
+    log: &Log<'_>,
+    jwt_digest: &str,
+    named: &LogEntryRef,
+    seen: Option<&Seen>,
+) -> Result<(String, Seen), Unproven> {
+    let refused = |e: String| Unproven::Refused(format!("the wallet's log entry: {e}"));
+    // 1. The entry is this badge's issuance.
+    entry_is_badge(&named.entry, named.index, jwt_digest).map_err(refused)?;
+
+    // 2. The log key: the one pinned, or the log's own on first use (as a proof's is).
+    let key = match seen {
+        Some(s) => s.key.clone(),
+        None => match sources.log_key(log.url).await {
+            Ok(Some(k)) => k.trim().to_owned(),
+            Ok(None) => return Err(Unproven::NoLog),
+            Err(e) => return Err(Unproven::Unreachable(e)),
+        },
+    };
+
+    // 3. A checkpoint that holds the entry and is not behind the one seen: the one kept
+    //    for a few seconds, else a fresh one.
+    let mut fresh = false;
+    let (c, note) = loop {
+        let note = match sources.log_checkpoint(log.url, fresh).await {
+            Ok(Some(note)) => note,
+            Ok(None) if seen.is_none() => return Err(Unproven::NoLog),
+            Ok(None) => {
+                return Err(Unproven::Refused(format!(
+                    "the issuer's log {}, seen before, serves no checkpoint",
+                    log.url
+                )));
+            }
+            Err(e) => return Err(Unproven::Unreachable(e)),
+        };
+        let c = open_checkpoint(&key, &note, log.origin).map_err(Unproven::Refused)?;
+        let behind = c.size <= named.index || seen.is_some_and(|s| c.size < s.size);
+        if !behind || fresh {
+            break (c, note);
+        }
+        fresh = true;
+    };
+    if c.size <= named.index {
+        return Err(refused(format!(
+            "entry {} is past the end of the issuer's log {}, which has {} entries",
+            named.index, log.origin, c.size
+        )));
+    }
+
+    // 4. It extends the checkpoint seen before.
+    if let Some(seen) = seen
+        && needs_consistency(&c, seen).map_err(Unproven::Refused)?
+    {
+        let proof =
+            from_tiles(sources, log.url, c.size, |t| t.consistency_proof(seen.size)).await?;
+        if let Err(e) = extends(&c, seen, &proof) {
+            sources.forget_log_tiles(log.url);
+            return Err(Unproven::Refused(e));
+        }
+    }
+
+    // 5. The entry is at its index in the checkpoint's tree.
+    let path = from_tiles(sources, log.url, c.size, |t| t.inclusion_proof(named.index)).await?;
+    let leaf = leaf_hash(named.entry.as_bytes());
+    if let Err(e) = verify_inclusion(&leaf, named.index, c.size, &path, &c.root) {
+        sources.forget_log_tiles(log.url);
+        return Err(refused(format!(
+            "entry {} is not proven to be in the issuer's log of {} entries: {e}",
+            named.index, c.size
+        )));
+    }
+
+    // 6. The witnesses the checker requires.
+    let mut detail = recorded(
+        log.origin,
+        named.index,
+        &c,
+        seen,
+        ", proven from the log's public tiles",
+    );
+    if let Some(policy) = sources.witness_policy() {
+        let cosigned = policy.check(&note).map_err(Unproven::Refused)?;
+        detail = format!("{detail}; {cosigned}");
+    }
+    Ok((
+        detail,
+        Seen {
+            key,
+            size: c.size,
+            root: c.root,
+        },
+    ))
 }
 
 #[cfg(test)]
@@ -660,6 +872,316 @@ mod tests {
             WitnessPolicy::new(1, &[log.verifier().to_vkey()])
                 .unwrap_err()
                 .contains("not of type Ed25519 cosignature")
+        );
+    }
+
+    /// An issuer's log served from memory as `NetworkSources` serves one: checkpoint, key
+    /// and tiles, each request counted; `log_proof` counted too (it must not be asked).
+    #[derive(Default)]
+    struct TiledLog {
+        entries: Mutex<Vec<String>>,
+        signer: Option<NoteSigner>,
+        /// A tile served with one byte changed.
+        tampered: Option<crate::tlog::tile::Tile>,
+        no_log: bool,
+        asked: Mutex<Vec<String>>,
+        memory: InMemory,
+    }
+
+    impl TiledLog {
+        fn new(entries: Vec<String>) -> TiledLog {
+            TiledLog {
+                entries: Mutex::new(entries),
+                signer: Some(NoteSigner::generate(ORIGIN).unwrap()),
+                ..TiledLog::default()
+            }
+        }
+
+        fn ask(&self, what: String) {
+            self.asked.lock().unwrap().push(what);
+        }
+
+        fn asked(&self) -> Vec<String> {
+            std::mem::take(&mut *self.asked.lock().unwrap())
+        }
+
+        fn leaves(&self) -> Vec<Hash> {
+            let entries = self.entries.lock().unwrap();
+            entries.iter().map(|e| leaf_hash(e.as_bytes())).collect()
+        }
+
+        /// What the wallet sends for entry `index`.
+        fn named(&self, index: usize) -> LogEntryRef {
+            LogEntryRef {
+                index: index as u64,
+                entry: self.entries.lock().unwrap()[index].clone(),
+            }
+        }
+    }
+
+    const LOG_URL: &str = "https://issuer.example/log";
+    const ISS: &str = "https://issuer.example";
+
+    impl super::super::Sources for TiledLog {
+        async fn issuer_key(&self, _: &str, _: Option<&str>) -> Result<crate::keys::Jwk, String> {
+            Err("not used".into())
+        }
+        async fn status_list_token(&self, _: &str) -> Result<String, String> {
+            Err("not used".into())
+        }
+        async fn resource(&self, _: &str, _: &str) -> Result<super::super::Resource, String> {
+            Err("not used".into())
+        }
+        fn checkpoints(&self) -> Option<&dyn CheckpointMemory> {
+            Some(&self.memory)
+        }
+        async fn log_proof(
+            &self,
+            _: &str,
+            digest: &str,
+            _: Option<u64>,
+        ) -> Result<LogAnswer, String> {
+            self.ask(format!("proof/{digest}"));
+            Err("the log's proof endpoint is down".into())
+        }
+        fn reads_log_tiles(&self) -> bool {
+            true
+        }
+        async fn log_checkpoint(&self, log: &str, fresh: bool) -> Result<Option<String>, String> {
+            assert_eq!(log, LOG_URL);
+            self.ask(format!("checkpoint fresh={fresh}"));
+            if self.no_log {
+                return Ok(None);
+            }
+            let leaves = self.leaves();
+            let note = Checkpoint {
+                origin: ORIGIN.into(),
+                size: leaves.len() as u64,
+                root: root(&leaves),
+                extensions: vec![],
+            }
+            .sign(self.signer.as_ref().unwrap())
+            .unwrap();
+            Ok(Some(note))
+        }
+        async fn log_key(&self, _: &str) -> Result<Option<String>, String> {
+            self.ask("key".into());
+            if self.no_log {
+                return Ok(None);
+            }
+            Ok(Some(format!(
+                "{}\n",
+                self.signer.as_ref().unwrap().verifier().to_vkey()
+            )))
+        }
+        async fn log_tile(
+            &self,
+            _: &str,
+            tile: crate::tlog::tile::Tile,
+        ) -> Result<Arc<crate::tlog::tiled::TileHashes>, String> {
+            self.ask(tile.path());
+            let bytes = tile.hashes(&self.leaves()).map_err(|e| e.to_string())?;
+            let mut hashes = tile.parse_hashes(&bytes).map_err(|e| e.to_string())?;
+            if self.tampered == Some(tile) {
+                for h in &mut hashes {
+                    h[0] ^= 1;
+                }
+            }
+            Ok(Arc::new(crate::tlog::tiled::TileHashes::new(&hashes)))
+        }
+        fn forget_log_tiles(&self, _: &str) {
+            self.ask("forget".into());
+        }
+    }
+
+    fn jwt(i: usize) -> String {
+        format!("jwt-{i}")
+    }
+
+    /// A badge the wallet names is proven from the checkpoint and tiles; the log is never
+    /// asked about the badge; a wallet whose kept proof is older than the log (a stale
+    /// wallet) still passes, and the log must keep extending what was seen.
+    #[tokio::test]
+    async fn a_named_entry_is_proven_from_tiles_without_asking_about_the_badge() {
+        let served = TiledLog::new(log(300));
+        let log = &served;
+        let named = log.named(3);
+        let c = check(log, ISS, &jwt(3), Some(&named)).await;
+        assert_eq!(c.ok, Some(true), "{}", c.detail);
+        assert!(
+            c.detail.ends_with(
+                "entry 3 (checkpoint of 300 entries), proven from the log's public tiles"
+            ),
+            "{}",
+            c.detail
+        );
+        assert_eq!(recorded_entry(&c), Some(3));
+        let asked = log.asked();
+        assert_eq!(
+            asked,
+            [
+                "key",
+                "checkpoint fresh=false",
+                "tile/0/000",
+                "tile/0/001.p/44"
+            ],
+            "{asked:?}"
+        );
+        assert!(!asked.iter().any(|a| a.starts_with("proof/")));
+
+        // The log grows; the same (stale) entry is proven in the larger tree, after the
+        // consistency proof from the 300 seen.
+        let more: Vec<String> = (300..700).map(|i| issued(&jwt(i), i as i64)).collect();
+        log.entries.lock().unwrap().extend(more);
+        let c = check(log, ISS, &jwt(3), Some(&named)).await;
+        assert_eq!(c.ok, Some(true), "{}", c.detail);
+        assert!(
+            c.detail
+                .contains("checkpoint of 700 entries, consistent with the 300 entries seen before"),
+            "{}",
+            c.detail
+        );
+        let asked = log.asked();
+        assert_eq!(asked[0], "checkpoint fresh=false", "{asked:?}");
+        assert!(
+            !asked.contains(&"key".to_owned()),
+            "the key is pinned: {asked:?}"
+        );
+    }
+
+    /// The attacks: another badge's entry, the right entry at another index, an index past
+    /// the log, a tampered tile, a forked log. Each fails, naming what failed.
+    #[tokio::test]
+    async fn named_entries_that_the_log_does_not_prove_fail_precisely() {
+        let served = TiledLog::new(log(300));
+        // Another badge's entry (its own index): not this badge's issuance.
+        let c = check(&served, ISS, &jwt(3), Some(&served.named(4))).await;
+        assert_eq!(c.ok, Some(false));
+        assert_eq!(
+            c.detail,
+            "the wallet's log entry: entry 4 of the issuer's log is not this badge's issuance"
+        );
+        // This badge's entry, claimed at another badge's index.
+        let moved = LogEntryRef {
+            index: 4,
+            ..served.named(3)
+        };
+        let c = check(&served, ISS, &jwt(3), Some(&moved)).await;
+        assert_eq!(c.ok, Some(false));
+        assert!(
+            c.detail.starts_with(
+                "the wallet's log entry: entry 4 is not proven to be in the issuer's log of 300 entries"
+            ),
+            "{}",
+            c.detail
+        );
+        assert!(served.asked().contains(&"forget".to_owned()));
+        // Past the end: a fresh checkpoint is asked for once, then refused.
+        let past = LogEntryRef {
+            index: 300,
+            ..served.named(3)
+        };
+        let c = check(&served, ISS, &jwt(3), Some(&past)).await;
+        assert_eq!(
+            c.detail,
+            "the wallet's log entry: entry 300 is past the end of the issuer's log \
+             issuer.example/log, which has 300 entries"
+        );
+        let asked = served.asked();
+        assert!(
+            asked.contains(&"checkpoint fresh=true".to_owned()),
+            "{asked:?}"
+        );
+
+        // A tampered tile.
+        let tampered = TiledLog {
+            tampered: Some(crate::tlog::tile::Tile {
+                level: 0,
+                index: 0,
+                width: 256,
+            }),
+            ..TiledLog::new(log(300))
+        };
+        let c = check(&tampered, ISS, &jwt(3), Some(&tampered.named(3))).await;
+        assert_eq!(c.ok, Some(false));
+        assert!(c.detail.contains("entry 3 is not proven"), "{}", c.detail);
+
+        // A fork: seen at 300, then entry 1 rewritten and the log grown.
+        let forked = TiledLog::new(log(300));
+        let c = check(&forked, ISS, &jwt(3), Some(&forked.named(3))).await;
+        assert_eq!(c.ok, Some(true), "{}", c.detail);
+        {
+            let mut entries = forked.entries.lock().unwrap();
+            entries[1] = issued("jwt-other", 1);
+            entries.push(issued(&jwt(300), 300));
+        }
+        let c = check(&forked, ISS, &jwt(3), Some(&forked.named(3))).await;
+        assert_eq!(c.ok, Some(false));
+        assert!(
+            c.detail.starts_with(
+                "the issuer's log forked: its checkpoint of 301 entries does not extend the \
+                 checkpoint of 300 entries seen before"
+            ),
+            "{}",
+            c.detail
+        );
+        // The fork is not remembered: it keeps failing.
+        let c = check(&forked, ISS, &jwt(3), Some(&forked.named(3))).await;
+        assert_eq!(c.ok, Some(false), "{}", c.detail);
+    }
+
+    /// No log at all: not applicable, as on the proof path; a source that reads no tiles
+    /// asks for the proof by digest.
+    #[tokio::test]
+    async fn without_a_log_or_tiles_the_check_behaves_as_before() {
+        let none = TiledLog {
+            no_log: true,
+            ..TiledLog::new(log(3))
+        };
+        let c = check(&none, ISS, &jwt(1), Some(&none.named(1))).await;
+        assert_eq!(c.ok, None);
+        assert!(
+            c.detail.contains("publishes no transparency log"),
+            "{}",
+            c.detail
+        );
+        // Without a named entry: the proof endpoint (down here) is asked.
+        let served = TiledLog::new(log(3));
+        let c = check(&served, ISS, &jwt(1), None).await;
+        assert_eq!(c.ok, None);
+        assert_eq!(
+            served.asked(),
+            [format!("proof/{}", crate::b64::sha256(jwt(1)))]
+        );
+    }
+
+    #[test]
+    fn the_kb_jwt_claim_is_read_strictly() {
+        use crate::tlog::proof::{KB_LOG_ENTRY, MAX_ENTRY_BYTES};
+        let claims = |v: serde_json::Value| v.as_object().unwrap().clone();
+        assert_eq!(
+            LogEntryRef::from_claims(&claims(serde_json::json!({}))),
+            Ok(None)
+        );
+        let named = LogEntryRef {
+            index: 7,
+            entry: "{}".into(),
+        };
+        assert_eq!(
+            LogEntryRef::from_claims(&claims(serde_json::json!({KB_LOG_ENTRY: named.clone()}))),
+            Ok(Some(named))
+        );
+        let e = LogEntryRef::from_claims(&claims(serde_json::json!({KB_LOG_ENTRY: {"index": -1}})))
+            .unwrap_err();
+        assert!(
+            e.starts_with("the KB-JWT's `log_entry` claim is not an index and an entry"),
+            "{e}"
+        );
+        let big = serde_json::json!({KB_LOG_ENTRY: {"index": 1, "entry": "x".repeat(MAX_ENTRY_BYTES + 1)}});
+        assert!(
+            LogEntryRef::from_claims(&claims(big))
+                .unwrap_err()
+                .contains("more than 4096")
         );
     }
 }

@@ -127,6 +127,7 @@ fn presentation(credential: &str, holder: &dyn Signer, object: &Value, iat: i64)
                 nonce: object["nonce"].as_str().unwrap(),
                 iat,
                 signer: holder,
+                log_entry: None,
             }),
         )
         .serialize();

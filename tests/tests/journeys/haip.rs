@@ -101,6 +101,7 @@ fn presentation(credential: &str, holder: Option<&dyn Signer>, object: &Value, i
         nonce: object["nonce"].as_str().unwrap(),
         iat,
         signer,
+        log_entry: None,
     });
     let vp = sd.present(&keep, kb).serialize();
     json!({ "badge": [vp] })

@@ -78,6 +78,7 @@ async fn our_badge_and_presentation_verify_in_independent_libraries() {
                 nonce: "n-1234567890abcdef",
                 iat: now,
                 signer: &holder,
+                log_entry: None,
             }),
         )
         .serialize();

@@ -391,6 +391,7 @@ async fn a_did_web_iss_badge_verifies_by_its_did_document_and_by_its_chain() {
                         nonce: "akashi-card",
                         iat: t.stack.clock.now(),
                         signer: &holder,
+                        log_entry: None,
                     }),
                 )
                 .serialize();

@@ -445,6 +445,7 @@ async fn the_issuer_signs_a_card_only_for_the_holder_of_its_own_valid_badge() {
                 nonce,
                 iat,
                 signer: key,
+                log_entry: None,
             }),
         )
         .serialize()
@@ -545,6 +546,7 @@ async fn the_issuer_signs_a_card_only_for_the_holder_of_its_own_valid_badge() {
                 nonce: "akashi-card",
                 iat: now,
                 signer: &holder,
+                log_entry: None,
             }),
         )
         .serialize();

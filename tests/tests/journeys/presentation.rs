@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::common::{TestStack, check, failed_checks, holder_key};
 
 /// The name claim path of the template request.
-fn name_path() -> Vec<String> {
+pub(crate) fn name_path() -> Vec<String> {
     ["ld", "credentialSubject", "identifier", "0"]
         .iter()
         .map(|s| s.to_string())
@@ -35,6 +35,7 @@ pub(crate) fn present(
             nonce,
             iat,
             signer: holder,
+            log_entry: None,
         }),
     )
     .serialize()
@@ -227,6 +228,7 @@ async fn verifier_names_each_failed_check() {
                 nonce: o["nonce"].as_str().unwrap(),
                 iat: now,
                 signer: &holder,
+                log_entry: None,
             }),
         )
         .serialize()
@@ -262,6 +264,7 @@ async fn verifier_names_each_failed_check() {
                 nonce: o["nonce"].as_str().unwrap(),
                 iat: now,
                 signer: &holder,
+                log_entry: None,
             }),
         );
         pres.serialize()

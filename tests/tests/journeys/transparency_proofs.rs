@@ -381,3 +381,208 @@ async fn the_public_page_log_line_in_a_browser_in_english_and_japanese() {
     b.screenshots("public-log-ja").await.unwrap();
     b.quit().await;
 }
+
+/// The issuer's request count for `route` (its `/metrics`), all methods and statuses.
+async fn issuer_requests(t: &TestStack, route: &str) -> u64 {
+    let metrics = t
+        .stack
+        .issuer
+        .metrics_url
+        .as_deref()
+        .expect("issuer metrics");
+    let text = t
+        .http
+        .get(metrics)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let prefix = format!("akashi_http_requests_total{{route=\"{route}\",");
+    text.lines()
+        .filter(|l| l.starts_with(&prefix))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// Akashi's wallet names each presented copy's log entry in its KB-JWT (the proofs it kept
+/// when the batch arrived), and Akashi's verifier proves the entry from the issuer's public
+/// tiles: four presentations of three copies pass `transparency`, and the issuer is not
+/// asked about any of them (`/log/proof` is not requested). A wallet that names no entry
+/// (this test acting as another wallet) is still checked, through `/log/proof`.
+#[tokio::test]
+async fn the_wallet_names_its_entry_and_the_issuer_is_not_told_which_badge_was_checked() {
+    let t = TestStack::start_with(|c| c.issuer.service.metrics_listen = Some("127.0.0.1:0".into()))
+        .await;
+    let account = t.wallet_with_badge().await;
+    let wallet = &t.stack.wallet.app;
+    let list = wallet.list(&account).await.unwrap();
+    let copies = wallet.store.copies(&list[0].id).await.unwrap();
+    assert_eq!(copies.len(), 3, "a batch of three copies");
+    for copy in &copies {
+        let jwt = copy.raw.split('~').next().unwrap();
+        let kept = wallet.store.log_proof(&protocol::b64::sha256(jwt)).await;
+        assert!(
+            kept.unwrap().is_some(),
+            "copy {} has its proof kept",
+            copy.copy_index
+        );
+    }
+
+    let asked_before = issuer_requests(&t, "/log/proof/{digest}").await;
+    let tiles_before = issuer_requests(&t, "/log/tile/{*path}").await;
+    let mut entries = std::collections::BTreeSet::new();
+    for _ in 0..4 {
+        let request = t
+            .verifier_request_with(
+                json!({"template": {"issuer": t.issuer(), "disclose": ["recipient_name"]}}),
+            )
+            .await;
+        let presented = wallet
+            .present(
+                &account,
+                request["openid4vp_uri"].as_str().unwrap(),
+                None,
+                t.stack.clock.now(),
+            )
+            .await
+            .expect("the wallet presents");
+        assert_eq!(presented.status, 200);
+        let result = t.result(request["id"].as_str().unwrap()).await;
+        assert_eq!(result["state"], "verified", "{result:#}");
+        let detail = result["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "transparency")
+            .unwrap()
+            .clone();
+        assert_eq!(detail["ok"], true, "{detail}");
+        let text = detail["detail"].as_str().unwrap();
+        assert!(
+            text.contains("proven from the log's public tiles"),
+            "{text}"
+        );
+        entries.insert(
+            text.split(", entry ")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(entries.len(), 3, "three copies, three entries: {entries:?}");
+    assert_eq!(
+        issuer_requests(&t, "/log/proof/{digest}").await,
+        asked_before,
+        "the verifier asked the issuer about the badge"
+    );
+    let tiles = issuer_requests(&t, "/log/tile/{*path}").await - tiles_before;
+    assert!(tiles >= 1, "the verifier read the log's tiles");
+
+    // Another wallet, naming no entry: the verifier asks for the proof by digest.
+    let holder = holder_key();
+    let badge = t.obtain_credential(&holder, Some(30)).await;
+    let (_, proof) = t
+        .get_json(&format!(
+            "{}/log/proof/{}",
+            t.issuer(),
+            protocol::b64::sha256(badge.split('~').next().unwrap())
+        ))
+        .await;
+    let asked_before = asked_before + 1;
+    let own = protocol::tlog::proof::LogEntryRef {
+        index: proof["index"].as_u64().unwrap(),
+        entry: proof["entry"].as_str().unwrap().to_owned(),
+    };
+    let copy_jwt = copies[0].raw.split('~').next().unwrap();
+    let (_, copy_proof) = t
+        .get_json(&format!(
+            "{}/log/proof/{}",
+            t.issuer(),
+            protocol::b64::sha256(copy_jwt)
+        ))
+        .await;
+    let asked_before = asked_before + 1;
+    let another = protocol::tlog::proof::LogEntryRef {
+        index: copy_proof["index"].as_u64().unwrap(),
+        entry: copy_proof["entry"].as_str().unwrap().to_owned(),
+    };
+    let present_naming = |named: Option<protocol::tlog::proof::LogEntryRef>| {
+        let (t, badge, holder) = (&t, &badge, &holder);
+        async move {
+            let request = t.verifier_request().await;
+            let object = t
+                .request_object(request["openid4vp_uri"].as_str().unwrap())
+                .await;
+            let sd = SdJwt::parse(badge).unwrap();
+            let payload = sd.issuer_jwt().unwrap().payload;
+            let revealed = sd.reveal(payload).unwrap();
+            let keep = revealed.disclosures_for(&[crate::presentation::name_path()]);
+            let vp = sd
+                .present(
+                    &keep,
+                    Some(protocol::sd_jwt::KeyBinding {
+                        aud: object["client_id"].as_str().unwrap(),
+                        nonce: object["nonce"].as_str().unwrap(),
+                        iat: t.stack.clock.now(),
+                        signer: holder,
+                        log_entry: named.as_ref(),
+                    }),
+                )
+                .serialize();
+            // A failed check answers the wallet 400 and records the result.
+            let (status, body) = t.post_vp_token(&object, json!({ "badge": [vp] })).await;
+            assert!(status == 200 || status == 400, "{status} {body}");
+            t.result(request["id"].as_str().unwrap()).await
+        }
+    };
+    let result = present_naming(None).await;
+    assert_eq!(check(&result, "transparency"), Some(true), "{result:#}");
+    assert_eq!(
+        issuer_requests(&t, "/log/proof/{digest}").await,
+        asked_before + 1
+    );
+    // Its own entry, named: passed, from the tiles.
+    let result = present_naming(Some(own.clone())).await;
+    assert_eq!(check(&result, "transparency"), Some(true), "{result:#}");
+    // A hostile wallet naming another badge's entry, or its own entry at another index,
+    // or an index past the log: failed, each saying which.
+    let result = present_naming(Some(another)).await;
+    assert_eq!(check(&result, "transparency"), Some(false), "{result:#}");
+    assert!(
+        crate::check::detail(&result, "transparency").ends_with("is not this badge's issuance"),
+        "{result:#}"
+    );
+    let moved = protocol::tlog::proof::LogEntryRef {
+        index: own.index - 1,
+        ..own.clone()
+    };
+    let result = present_naming(Some(moved)).await;
+    assert_eq!(check(&result, "transparency"), Some(false), "{result:#}");
+    assert!(
+        crate::check::detail(&result, "transparency")
+            .contains("is not proven to be in the issuer's log"),
+        "{result:#}"
+    );
+    let past = protocol::tlog::proof::LogEntryRef {
+        index: own.index + 1000,
+        ..own
+    };
+    let result = present_naming(Some(past)).await;
+    assert_eq!(check(&result, "transparency"), Some(false), "{result:#}");
+    assert!(
+        crate::check::detail(&result, "transparency")
+            .contains("is past the end of the issuer's log"),
+        "{result:#}"
+    );
+    assert_eq!(
+        issuer_requests(&t, "/log/proof/{digest}").await,
+        asked_before + 1,
+        "only the wallet that named no entry made the verifier ask"
+    );
+    t.stack.stop().await;
+}

@@ -592,7 +592,7 @@ async fn common_vc_checks<S: Sources>(
         .any(|c| c.name == super::issuer::CHECK_ISSUER_BINDING && c.failed());
     checks.push(match logged {
         Some((iss, jwt)) if signature_ok && bound => {
-            super::transparency::check(sources, iss, jwt).await
+            super::transparency::check(sources, iss, jwt, None).await
         }
         None if signature_ok => Check::unset(
             super::transparency::CHECK_TRANSPARENCY,

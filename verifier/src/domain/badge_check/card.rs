@@ -207,7 +207,7 @@ impl BadgeCheck {
         }
         // The card is in the issuer's public log (the issuer logs every card it signs).
         checks.push(if verified {
-            verify::transparency::check(&self.sources, &iss, &sd.jwt).await
+            verify::transparency::check(&self.sources, &iss, &sd.jwt, None).await
         } else {
             Check::unset(
                 verify::transparency::CHECK_TRANSPARENCY,
