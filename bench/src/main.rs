@@ -18,6 +18,9 @@
 //!   metrics layer; the issuer's and the verifier's counters are printed after the run.
 //!   After an in-process issuance run the issuer's transparency log's size is printed;
 //!   `--without-log` issues without appending to it, to measure what the log costs.
+//!   A presentation names the badge's log entry in its KB-JWT, as Akashi's wallet does, so
+//!   the verifier proves it from the log's tiles; `--unnamed-entry` presents as a wallet
+//!   that keeps no proof, and the verifier asks the issuer (`/log/proof/<digest>`).
 //!   With `--instances N` (PostgreSQL only), `deploy/run.sh N` starts N instances of each
 //!   service (the `akashi` launcher next to this binary, or `AKASHI_BIN_DIR`) with HAProxy
 //!   in front, and the clients go through HAProxy ([`bench::deploy`]).
@@ -295,6 +298,7 @@ fn load_scenario(scenario: &str, args: &[String]) {
         clients: flag(args, "--clients", 16),
         flows: flag(args, "--flows", 2000),
         max_time: std::time::Duration::from_secs(flag(args, "--seconds", 60)),
+        names_log_entry: !args.iter().any(|a| a == "--unnamed-entry"),
     };
     let database_url = database_url(args);
     let processes = args.iter().any(|a| a == "--processes");
@@ -880,7 +884,7 @@ fn main() {
         Some("tlog") => tlog_scenario(flag(&args, "--largest", 1_000_000)),
         _ => {
             eprintln!(
-                "usage: bench crypto [--iterations N]\n       bench issuance|presentation [--clients N] [--flows N] [--seconds S] [--database-url URL] [--processes [--strace] [--perf DIR] | --metrics | --instances N] [--without-log]\n       bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url URL] [--processes] [--ordered-addresses]\n       bench pending [--posts N] [--bytes B]\n       bench scan [--rounds N] [--side PX]\n       bench console [--registrations N] [--requests N] [--database-url URL]\n       bench verify [--iterations N]\n       bench tlog [--largest N]"
+                "usage: bench crypto [--iterations N]\n       bench issuance|presentation [--clients N] [--flows N] [--seconds S] [--database-url URL] [--processes [--strace] [--perf DIR] | --metrics | --instances N] [--without-log] [--unnamed-entry]\n       bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url URL] [--processes] [--ordered-addresses]\n       bench pending [--posts N] [--bytes B]\n       bench scan [--rounds N] [--side PX]\n       bench console [--registrations N] [--requests N] [--database-url URL]\n       bench verify [--iterations N]\n       bench tlog [--largest N]"
             );
             std::process::exit(2);
         }

@@ -11,6 +11,7 @@ const SMOKE: Load = Load {
     clients: 2,
     flows: 6,
     max_time: Duration::from_secs(60),
+    names_log_entry: true,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
