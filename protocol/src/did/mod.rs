@@ -328,8 +328,38 @@ const CACHE_MAX: usize = 256;
 #[derive(Clone, Debug)]
 pub struct DidResolver {
     http: Arc<dyn HttpGet>,
-    cache: Arc<TtlCache<String, DidDocument, Instant>>,
+    cache: Arc<TtlCache<String, Arc<WebDocument>, Instant>>,
     ttl: Duration,
+}
+
+/// A did:web document as cached, with the keys found in it so far (each parsed once while
+/// the document is kept: a verifier resolves the same issuer key for every presentation).
+#[derive(Debug)]
+struct WebDocument {
+    doc: DidDocument,
+    /// By DID URL: the key and the relationship it was found under.
+    keys: std::sync::Mutex<std::collections::HashMap<String, Vec<(Relationship, Jwk)>>>,
+}
+
+impl WebDocument {
+    fn key_for(&self, did_url: &str, relationship: Relationship) -> Result<Jwk, DidError> {
+        let mut keys = self
+            .keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, jwk)) = keys
+            .get(did_url)
+            .and_then(|found| found.iter().find(|(r, _)| *r == relationship))
+        {
+            return Ok(jwk.clone());
+        }
+        // Only keys found are kept: at most the document's methods, under each relationship.
+        let jwk = self.doc.key_for(did_url, relationship)?;
+        keys.entry(did_url.to_owned())
+            .or_default()
+            .push((relationship, jwk.clone()));
+        Ok(jwk)
+    }
 }
 
 impl DidResolver {
@@ -387,11 +417,18 @@ impl DidResolver {
                 reason: "a key reference needs a fragment".into(),
             });
         }
+        if did.starts_with("did:web:") {
+            return self.web_document(did).await?.key_for(did_url, relationship);
+        }
         let doc = self.resolve(did).await?;
         doc.key_for(did_url, relationship)
     }
 
     async fn resolve_web(&self, did: &str) -> Result<DidDocument, DidError> {
+        Ok(self.web_document(did).await?.doc.clone())
+    }
+
+    async fn web_document(&self, did: &str) -> Result<Arc<WebDocument>, DidError> {
         if let Some(doc) = self.cached(did) {
             return Ok(doc);
         }
@@ -407,15 +444,19 @@ impl DidResolver {
                 found: doc.id,
             });
         }
+        let doc = Arc::new(WebDocument {
+            doc,
+            keys: std::sync::Mutex::default(),
+        });
         self.store(did, &doc);
         Ok(doc)
     }
 
-    fn cached(&self, did: &str) -> Option<DidDocument> {
+    fn cached(&self, did: &str) -> Option<Arc<WebDocument>> {
         self.cache.get(did, Instant::now())
     }
 
-    fn store(&self, did: &str, doc: &DidDocument) {
+    fn store(&self, did: &str, doc: &Arc<WebDocument>) {
         let now = Instant::now();
         if let Some(until) = now.checked_add(self.ttl) {
             self.cache.put(did.to_owned(), doc.clone(), until, now);
