@@ -150,8 +150,9 @@ impl App {
             // The last checkpoint seen per issuer, in the wallet's database.
             checkpoints: std::sync::Arc::new(store.clone()),
             witnesses: config.witness_policy()?.map(Arc::new),
-            // The wallet asks for its own badges' proofs (and keeps them).
-            log_reads: None,
+            // The wallet asks for each badge's proof once, at receipt, and keeps it; its
+            // live checks then prove the kept entry from the log's tiles.
+            log_reads: Some(Arc::default()),
         };
         let pending = wallet::pending::PendingPresentations::new(store.clone());
         let provider_id = config

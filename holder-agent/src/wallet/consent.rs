@@ -19,7 +19,6 @@ use protocol::keys::Signer;
 use protocol::oid4vp::dcql::{Candidate, DcqlError, DcqlQuery};
 use protocol::oid4vp::{RequestError, ResponseMode};
 use protocol::sd_jwt::{KeyBinding, SdJwt};
-use protocol::tlog::proof::{LogEntryRef, LogProof};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -436,27 +435,6 @@ impl App {
             });
         }
         Ok((vp_token, sent))
-    }
-
-    /// Where the badge whose issuer-signed JWT is `jwt` is in its issuer's log, from the
-    /// proof kept when it arrived: the verifier proves it from the log's public tiles, so
-    /// the issuer does not learn which badge was shown. `None` when no proof was kept (a
-    /// batch copy, an issuer without a log).
-    async fn log_entry_of(&self, jwt: &str) -> Result<Option<LogEntryRef>, AppError> {
-        let Some(kept) = self.store.log_proof(&protocol::b64::sha256(jwt)).await? else {
-            return Ok(None);
-        };
-        match serde_json::from_str::<LogProof>(&kept.proof) {
-            Ok(p) => Ok(Some(LogEntryRef {
-                index: p.index,
-                entry: p.entry,
-            })),
-            // The verifier then asks the issuer for the proof, as for any wallet.
-            Err(e) => {
-                tracing::warn!(error = %e, "a kept log proof does not parse; the badge is presented without its log entry");
-                Ok(None)
-            }
-        }
     }
 
     /// Tells the verifier the holder declined (or holds nothing that meets the request):

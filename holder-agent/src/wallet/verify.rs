@@ -13,6 +13,7 @@
 //! [`App::verify_live`] takes the SD-JWT as stored (or as presented), so any page that
 //! shows a badge can use it.
 
+use protocol::tlog::proof::{LogEntryRef, LogProof};
 use protocol::verify::standalone::{self, Policy, Submitted};
 use protocol::verify::{self as core, Verification};
 use serde::Serialize;
@@ -366,7 +367,8 @@ impl App {
 
     /// The `transparency` check alone of the SD-JWT VC `raw`, whose issuer signature was
     /// verified at receipt: fetches the badge's proof from its issuer's log and keeps it
-    /// with the checkpoint (`store::tlog`); every live verification refreshes both.
+    /// with the checkpoint (`store::tlog`). Later live verifications prove the kept entry
+    /// from the log's tiles and refresh the checkpoint.
     pub async fn keep_log_proof(&self, raw: &str) -> core::Check {
         let jwt = raw.split('~').next().unwrap_or(raw);
         let iss = protocol::jose::Jws::decode(jwt)
@@ -381,12 +383,46 @@ impl App {
         }
     }
 
+    /// Where the badge whose issuer-signed JWT is `jwt` is in its issuer's log, from the
+    /// proof kept when it arrived. A verifier it is presented to, and the wallet's own live
+    /// checks (each view of a public badge page), prove that entry from the log's public
+    /// tiles, so the issuer does not learn which badge was shown or looked at. `None` when
+    /// no proof was kept (an issuer without a log, a badge that is not in it).
+    pub(crate) async fn log_entry_of(
+        &self,
+        jwt: &str,
+    ) -> Result<Option<LogEntryRef>, crate::AppError> {
+        let Some(kept) = self.store.log_proof(&protocol::b64::sha256(jwt)).await? else {
+            return Ok(None);
+        };
+        match serde_json::from_str::<LogProof>(&kept.proof) {
+            Ok(p) => Ok(Some(LogEntryRef {
+                index: p.index,
+                entry: p.entry,
+            })),
+            // Then the issuer is asked for the proof, as for a badge without one.
+            Err(e) => {
+                tracing::warn!(error = %e, "a kept log proof does not parse; the issuer is asked again");
+                Ok(None)
+            }
+        }
+    }
+
     /// Verifies the SD-JWT VC `raw` (issuer-signed JWT and disclosures; a KB-JWT is
     /// ignored) now, over the network, with the verification core.
     pub async fn verify_live(&self, raw: &str, now: i64) -> LiveVerification {
+        let jwt = raw.split('~').next().unwrap_or(raw);
+        let log_entry = match self.log_entry_of(jwt).await {
+            Ok(entry) => entry,
+            Err(e) => {
+                tracing::warn!(error = %e, "the kept log proof could not be read; the issuer is asked");
+                None
+            }
+        };
         let policy = Policy {
             trusted_issuers: &[],
             now,
+            log_entry: log_entry.as_ref(),
         };
         // Live means now: status lists are fetched afresh for each verification (a
         // verifier may cache them for their `ttl`; a holder looking at a badge page wants

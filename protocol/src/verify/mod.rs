@@ -242,7 +242,7 @@ pub trait Sources: Send + Sync {
         async { Err("this source reads no log tiles".to_owned()) }
     }
 
-    /// Drops what is kept of `log`'s tiles (one of them led to a proof that failed).
+    /// Drops what is kept of `log` (its checkpoint and tiles): a check refused what it read.
     fn forget_log_tiles(&self, log: &str) {
         let _ = log;
     }
@@ -474,8 +474,9 @@ pub async fn verify_vp_token<S: Sources>(
             continue;
         };
         for (index, item) in items.iter().enumerate() {
-            let p = verify_presentation(sources, cache, exp, query, format!("{id}/{index}"), item)
-                .await;
+            // A wallet names its badge's log entry in the KB-JWT, if at all.
+            let label = format!("{id}/{index}");
+            let p = verify_presentation(sources, cache, exp, query, label, item, None).await;
             if let Some(claims) = &p.claims {
                 candidates.entry(id.clone()).or_default().push(Candidate {
                     format: query.format.clone(),
@@ -519,12 +520,22 @@ pub async fn verify_presentation<S: Sources>(
     query: &CredentialQuery,
     label: String,
     presentation: &Value,
+    known_entry: Option<&LogEntryRef>,
 ) -> PresentationOutcome {
     let mut c = Collector {
         label,
         checks: Vec::new(),
     };
-    let claims = run_presentation(sources, cache, exp, query, presentation, &mut c).await;
+    let claims = run_presentation(
+        sources,
+        cache,
+        exp,
+        query,
+        presentation,
+        known_entry,
+        &mut c,
+    )
+    .await;
     PresentationOutcome {
         all_passed: c.all_passed(),
         checks: c.checks,
@@ -532,12 +543,15 @@ pub async fn verify_presentation<S: Sources>(
     }
 }
 
+/// `known_entry`: where the checker already knows the credential to be in its issuer's log
+/// (a wallet checking its own badge); a KB-JWT's `log_entry` claim takes its place.
 async fn run_presentation<S: Sources>(
     sources: &S,
     cache: &StatusCache,
     exp: &Expectations<'_>,
     query: &CredentialQuery,
     presentation: &Value,
+    known_entry: Option<&LogEntryRef>,
     c: &mut Collector,
 ) -> Option<Map<String, Value>> {
     // format
@@ -674,7 +688,7 @@ async fn run_presentation<S: Sources>(
     c.result("validity", validity(claims, exp.now));
 
     // holder_binding, nonce, audience, kb_iat, sd_hash
-    let mut named_entry: Result<Option<LogEntryRef>, String> = Ok(None);
+    let mut named_entry: Result<Option<LogEntryRef>, String> = Ok(known_entry.cloned());
     if sd.kb_jwt.is_none() && exp.profile == Profile::Haip {
         c.fail(
             "holder_binding",
@@ -724,7 +738,10 @@ async fn run_presentation<S: Sources>(
                     Some(kb) => {
                         // Where the wallet says the badge is in its issuer's log: read
                         // only from a KB-JWT signed by the credential's key.
-                        named_entry = LogEntryRef::from_claims(&kb.payload);
+                        match LogEntryRef::from_claims(&kb.payload) {
+                            Ok(None) => {}
+                            named => named_entry = named,
+                        }
                         for (name, r) in kb_claim_checks(&kb, &sd, exp) {
                             match r {
                                 Ok(d) => c.pass(name, d),

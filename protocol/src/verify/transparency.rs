@@ -367,7 +367,12 @@ pub async fn check<S: super::Sources>(
                 );
             }
             Err(Unproven::Unreachable(e)) => return unreachable(&log, e, seen.is_some()),
-            Err(Unproven::Refused(e)) => return Check::fail(CHECK_TRANSPARENCY, e),
+            Err(Unproven::Refused(e)) => {
+                // What was read of the log led to a refusal: the next check reads afresh
+                // (a fork is then refused again, as what the log serves by then shows).
+                sources.forget_log_tiles(&log);
+                return Check::fail(CHECK_TRANSPARENCY, e);
+            }
         };
         let (detail, now_seen) = checked;
         return match memory.remember(iss, now_seen).await {
@@ -553,17 +558,13 @@ async fn check_named<S: super::Sources>(
     {
         let proof =
             from_tiles(sources, log.url, c.size, |t| t.consistency_proof(seen.size)).await?;
-        if let Err(e) = extends(&c, seen, &proof) {
-            sources.forget_log_tiles(log.url);
-            return Err(Unproven::Refused(e));
-        }
+        extends(&c, seen, &proof).map_err(Unproven::Refused)?;
     }
 
     // 5. The entry is at its index in the checkpoint's tree.
     let path = from_tiles(sources, log.url, c.size, |t| t.inclusion_proof(named.index)).await?;
     let leaf = leaf_hash(named.entry.as_bytes());
     if let Err(e) = verify_inclusion(&leaf, named.index, c.size, &path, &c.root) {
-        sources.forget_log_tiles(log.url);
         return Err(refused(format!(
             "entry {} is not proven to be in the issuer's log of {} entries: {e}",
             named.index, c.size

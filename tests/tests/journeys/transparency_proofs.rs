@@ -293,16 +293,26 @@ async fn the_public_page_names_the_log_entry_in_english_and_japanese() {
         .unwrap()
         .unwrap();
     assert_eq!(seen.size, size);
-    // The log grows; the next look refreshes both, proven consistent.
+    // The log grows; the next look proves the kept entry from the log's tiles in the
+    // larger tree, consistent with the one seen, and keeps the new checkpoint (the kept
+    // proof's entry stands: the issuer is not asked about the badge again).
     let _other = t.obtain_credential(&holder_key(), Some(30)).await;
     let line = wallet_says(&t, &row.raw).await;
     assert!(
         line.detail
-            .contains(&format!("consistent with the {size} entries seen before")),
+            .contains(&format!("consistent with the {size} entries seen before"))
+            && line.detail.contains("proven from the log's public tiles"),
         "{line:?}"
     );
+    let seen = app
+        .store
+        .seen_checkpoint(t.issuer())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(seen.size, size + 1);
     let kept = app.store.log_proof(&digest).await.unwrap().unwrap();
-    assert_eq!(kept.tree_size, size as i64 + 1);
+    assert_eq!(kept.entry_index, index as i64);
     let url = app
         .visibility(&account, &row.id, now)
         .await
@@ -482,6 +492,25 @@ async fn the_wallet_names_its_entry_and_the_issuer_is_not_told_which_badge_was_c
     );
     let tiles = issuer_requests(&t, "/log/tile/{*path}").await - tiles_before;
     assert!(tiles >= 1, "the verifier read the log's tiles");
+
+    // The wallet's own live check (a badge page, each view of the public page) proves the
+    // kept entry from the tiles too: the issuer does not learn the page was looked at.
+    let live = wallet
+        .verify_held(&account, &list[0].id, t.stack.clock.now())
+        .await
+        .unwrap()
+        .expect("the badge is held");
+    let line = live
+        .verification
+        .checks
+        .iter()
+        .find(|c| c.name == "transparency")
+        .expect("a transparency check");
+    assert_eq!(line.ok, Some(true), "{line:?}");
+    assert!(
+        line.detail.contains("proven from the log's public tiles"),
+        "{line:?}"
+    );
 
     // Another wallet, naming no entry: the verifier asks for the proof by digest.
     let holder = holder_key();

@@ -72,6 +72,10 @@ pub struct Policy<'a> {
     /// Empty: no trust list is configured.
     pub trusted_issuers: &'a [String],
     pub now: i64,
+    /// Where the checker already knows the credential to be in its issuer's log (a wallet
+    /// checking its own badge, from the proof it kept): then the `transparency` check
+    /// proves that entry from the log's tiles instead of asking the issuer about the badge.
+    pub log_entry: Option<&'a crate::tlog::proof::LogEntryRef>,
 }
 
 /// The outcome: the format recognised and the checks (with the claims when all passed).
@@ -192,6 +196,7 @@ async fn sd_jwt<S: Sources>(
         &query,
         LABEL.to_owned(),
         &Value::String(text),
+        policy.log_entry,
     )
     .await;
     let claims = outcome.claims.map(Value::Object);
@@ -592,7 +597,7 @@ async fn common_vc_checks<S: Sources>(
         .any(|c| c.name == super::issuer::CHECK_ISSUER_BINDING && c.failed());
     checks.push(match logged {
         Some((iss, jwt)) if signature_ok && bound => {
-            super::transparency::check(sources, iss, jwt, None).await
+            super::transparency::check(sources, iss, jwt, policy.log_entry).await
         }
         None if signature_ok => Check::unset(
             super::transparency::CHECK_TRANSPARENCY,

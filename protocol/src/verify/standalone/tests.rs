@@ -171,6 +171,7 @@ impl Fixture {
         let policy = Policy {
             trusted_issuers: trusted,
             now,
+            log_entry: None,
         };
         verify(&self.sources, &self.tokens, &self.bitstrings, &policy, s).await
     }

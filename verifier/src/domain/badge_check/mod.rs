@@ -149,9 +149,11 @@ impl BadgeCheck {
                 checked_at: now,
             });
         };
+        // A stranger's credential: its log entry is asked of the issuer by its digest.
         let policy = Policy {
             trusted_issuers: &self.trusted_issuers,
             now,
+            log_entry: None,
         };
         let out = standalone::verify(
             &self.sources,
