@@ -28,26 +28,7 @@ fn holder_thumbprint(result: &Value) -> String {
 /// Presents `account`'s badge of `issuer` to a new request of Akashi's verifier; the
 /// result, verified, and the holder key it was bound to.
 async fn present(t: &TestStack, account: &holder_agent::wallet::Account, issuer: &str) -> String {
-    let request = t
-        .verifier_request_with(
-            json!({"template": {"issuer": issuer, "disclose": ["recipient_name"]}}),
-        )
-        .await;
-    let presented = t
-        .stack
-        .wallet
-        .app
-        .present(
-            account,
-            request["openid4vp_uri"].as_str().unwrap(),
-            None,
-            t.stack.clock.now(),
-        )
-        .await
-        .expect("the wallet presents");
-    assert_eq!(presented.status, 200);
-    let result = t.result(request["id"].as_str().unwrap()).await;
-    assert_eq!(result["state"], "verified", "{result:#}");
+    let result = t.present_from_wallet(account, issuer).await;
     assert_eq!(check(&result, "holder_binding"), Some(true));
     holder_thumbprint(&result)
 }

@@ -248,6 +248,36 @@ impl TestStack {
         account
     }
 
+    /// Presents `account`'s badge of `issuer` from the wallet to a new request of Akashi's
+    /// verifier (template: the recipient's name); the result, verified.
+    pub async fn present_from_wallet(
+        &self,
+        account: &holder_agent::wallet::Account,
+        issuer: &str,
+    ) -> Value {
+        let request = self
+            .verifier_request_with(
+                json!({"template": {"issuer": issuer, "disclose": ["recipient_name"]}}),
+            )
+            .await;
+        let presented = self
+            .stack
+            .wallet
+            .app
+            .present(
+                account,
+                request["openid4vp_uri"].as_str().unwrap(),
+                None,
+                self.stack.clock.now(),
+            )
+            .await
+            .expect("the wallet presents");
+        assert_eq!(presented.status, 200);
+        let result = self.result(request["id"].as_str().unwrap()).await;
+        assert_eq!(result["state"], "verified", "{result:#}");
+        result
+    }
+
     pub async fn request_object(&self, openid4vp_uri: &str) -> Value {
         let url = url::Url::parse(openid4vp_uri).expect("openid4vp URI");
         let request_uri = url

@@ -444,32 +444,9 @@ async fn the_wallet_names_its_entry_and_the_issuer_is_not_told_which_badge_was_c
     let tiles_before = issuer_requests(&t, "/log/tile/{*path}").await;
     let mut entries = std::collections::BTreeSet::new();
     for _ in 0..4 {
-        let request = t
-            .verifier_request_with(
-                json!({"template": {"issuer": t.issuer(), "disclose": ["recipient_name"]}}),
-            )
-            .await;
-        let presented = wallet
-            .present(
-                &account,
-                request["openid4vp_uri"].as_str().unwrap(),
-                None,
-                t.stack.clock.now(),
-            )
-            .await
-            .expect("the wallet presents");
-        assert_eq!(presented.status, 200);
-        let result = t.result(request["id"].as_str().unwrap()).await;
-        assert_eq!(result["state"], "verified", "{result:#}");
-        let detail = result["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == "transparency")
-            .unwrap()
-            .clone();
-        assert_eq!(detail["ok"], true, "{detail}");
-        let text = detail["detail"].as_str().unwrap();
+        let result = t.present_from_wallet(&account, t.issuer()).await;
+        assert_eq!(check(&result, "transparency"), Some(true), "{result:#}");
+        let text = detail(&result, "transparency");
         assert!(
             text.contains("proven from the log's public tiles"),
             "{text}"
@@ -580,34 +557,26 @@ async fn the_wallet_names_its_entry_and_the_issuer_is_not_told_which_badge_was_c
     assert_eq!(check(&result, "transparency"), Some(true), "{result:#}");
     // A hostile wallet naming another badge's entry, or its own entry at another index,
     // or an index past the log: failed, each saying which.
-    let result = present_naming(Some(another)).await;
-    assert_eq!(check(&result, "transparency"), Some(false), "{result:#}");
-    assert!(
-        crate::check::detail(&result, "transparency").ends_with("is not this badge's issuance"),
-        "{result:#}"
-    );
     let moved = protocol::tlog::proof::LogEntryRef {
         index: own.index - 1,
         ..own.clone()
     };
-    let result = present_naming(Some(moved)).await;
-    assert_eq!(check(&result, "transparency"), Some(false), "{result:#}");
-    assert!(
-        crate::check::detail(&result, "transparency")
-            .contains("is not proven to be in the issuer's log"),
-        "{result:#}"
-    );
     let past = protocol::tlog::proof::LogEntryRef {
         index: own.index + 1000,
         ..own
     };
-    let result = present_naming(Some(past)).await;
-    assert_eq!(check(&result, "transparency"), Some(false), "{result:#}");
-    assert!(
-        crate::check::detail(&result, "transparency")
-            .contains("is past the end of the issuer's log"),
-        "{result:#}"
-    );
+    for (named, says) in [
+        (another, "is not this badge's issuance"),
+        (moved, "is not proven to be in the issuer's log"),
+        (past, "is past the end of the issuer's log"),
+    ] {
+        let result = present_naming(Some(named)).await;
+        assert_eq!(check(&result, "transparency"), Some(false), "{result:#}");
+        assert!(
+            detail(&result, "transparency").contains(says),
+            "{says}: {result:#}"
+        );
+    }
     assert_eq!(
         issuer_requests(&t, "/log/proof/{digest}").await,
         asked_before + 1,
