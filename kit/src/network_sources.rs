@@ -65,6 +65,9 @@ impl LogReads {
     pub const LOGS_MAX: usize = 1024;
     /// Tiles kept (a full one with its subtrees is about 16 KiB: at most 32 MiB).
     pub const TILES_MAX: usize = 2048;
+    /// Largest checkpoint read (a signed note with a hundred cosignatures is under it), so
+    /// the kept checkpoints take at most 16 MiB whatever the logs serve.
+    pub const CHECKPOINT_MAX_BYTES: usize = 16 * 1024;
     const FULL_TILE_FOR: Duration = Duration::from_secs(24 * 3600);
     const PARTIAL_TILE_FOR: Duration = Duration::from_secs(60);
 }
@@ -141,6 +144,13 @@ impl Sources for NetworkSources {
         }
         let url = format!("{log}/checkpoint");
         let note = match self.fetcher.get(&url, "text/plain").await {
+            Ok(fetched) if fetched.body.len() > LogReads::CHECKPOINT_MAX_BYTES => {
+                return Err(format!(
+                    "{url}: the checkpoint is {} bytes, more than {}",
+                    fetched.body.len(),
+                    LogReads::CHECKPOINT_MAX_BYTES
+                ));
+            }
             Ok(fetched) => String::from_utf8(fetched.body.to_vec())
                 .map_err(|_| format!("{url}: the checkpoint is not UTF-8 text"))?,
             Err(crate::fetch::FetchError::Status { status: 404, .. }) => return Ok(None),
@@ -158,6 +168,11 @@ impl Sources for NetworkSources {
     async fn log_key(&self, log: &str) -> Result<Option<String>, String> {
         let url = format!("{log}/key");
         match self.fetcher.get(&url, "text/plain").await {
+            Ok(fetched) if fetched.body.len() > LogReads::CHECKPOINT_MAX_BYTES => Err(format!(
+                "{url}: the key is {} bytes, more than {}",
+                fetched.body.len(),
+                LogReads::CHECKPOINT_MAX_BYTES
+            )),
             Ok(fetched) => String::from_utf8(fetched.body.to_vec())
                 .map(Some)
                 .map_err(|_| format!("{url}: the key is not UTF-8 text")),
@@ -362,7 +377,11 @@ mod tests {
                     vec![7u8; 32 * 2]
                 }),
             )
-            .route("/log/key", axum::routing::get(|| async { "k+1+AAAA\n" }));
+            .route("/log/key", axum::routing::get(|| async { "k+1+AAAA\n" }))
+            .route(
+                "/big/log/checkpoint",
+                axum::routing::get(|| async { "x".repeat(LogReads::CHECKPOINT_MAX_BYTES + 1) }),
+            );
         tokio::spawn(async move { axum::serve(listener, app).await });
         let s = sources(FetchPolicy {
             allow_loopback: true,
@@ -405,6 +424,11 @@ mod tests {
             s.log_key(&log).await.unwrap().as_deref(),
             Some("k+1+AAAA\n")
         );
+        let e = s
+            .log_checkpoint(&format!("{base}/big/log"), false)
+            .await
+            .unwrap_err();
+        assert!(e.contains("more than 16384"), "{e}");
         let none = format!("{base}/none/log");
         assert_eq!(s.log_checkpoint(&none, false).await.unwrap(), None);
         assert_eq!(s.log_key(&none).await.unwrap(), None);
