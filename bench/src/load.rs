@@ -27,6 +27,10 @@ pub struct Load {
     /// proves it from the log's tiles); `false`: as a wallet that keeps no proof (the
     /// verifier asks the issuer for the badge's proof).
     pub names_log_entry: bool,
+    /// Flows started per second, spread evenly (each client waits for its flow's moment);
+    /// `None`: each client starts its next flow as soon as the last one ends. For the
+    /// latencies at a given rate, such as half of the most a run reaches.
+    pub rate: Option<f64>,
 }
 
 /// What a scenario measured.
@@ -151,11 +155,13 @@ async fn drive<I: Send + 'static>(
     let queue = Arc::new(Mutex::new(inputs));
     let flow = Arc::new(flow);
     let done = Arc::new(AtomicUsize::new(0));
+    let started = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let deadline = start + load.max_time;
     let mut tasks = Vec::new();
     for _ in 0..load.clients.max(1) {
-        let (queue, flow, done) = (queue.clone(), flow.clone(), done.clone());
+        let (queue, flow, done, started) =
+            (queue.clone(), flow.clone(), done.clone(), started.clone());
         tasks.push(tokio::spawn(async move {
             let mut timings = Timings::default();
             let mut errors = Vec::new();
@@ -163,6 +169,11 @@ async fn drive<I: Send + 'static>(
                 let Some(input) = queue.lock().await.pop() else {
                     break;
                 };
+                if let Some(rate) = load.rate.filter(|r| *r > 0.0) {
+                    let n = started.fetch_add(1, Ordering::Relaxed);
+                    let at = start + Duration::from_secs_f64(n as f64 / rate);
+                    tokio::time::sleep_until(at.into()).await;
+                }
                 let (t, result) = flow(input, timings).await;
                 timings = t;
                 match result {

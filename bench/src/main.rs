@@ -21,6 +21,8 @@
 //!   A presentation names the badge's log entry in its KB-JWT, as Akashi's wallet does, so
 //!   the verifier proves it from the log's tiles; `--unnamed-entry` presents as a wallet
 //!   that keeps no proof, and the verifier asks the issuer (`/log/proof/<digest>`).
+//!   `--rate R` starts R flows a second, evenly spread, instead of each client's next as
+//!   soon as its last ends: the latencies at a given rate (half the most a run reaches, say).
 //!   With `--instances N` (PostgreSQL only), `deploy/run.sh N` starts N instances of each
 //!   service (the `akashi` launcher next to this binary, or `AKASHI_BIN_DIR`) with HAProxy
 //!   in front, and the clients go through HAProxy ([`bench::deploy`]).
@@ -299,6 +301,7 @@ fn load_scenario(scenario: &str, args: &[String]) {
         flows: flag(args, "--flows", 2000),
         max_time: std::time::Duration::from_secs(flag(args, "--seconds", 60)),
         names_log_entry: !args.iter().any(|a| a == "--unnamed-entry"),
+        rate: string_flag(args, "--rate").and_then(|r| r.parse().ok()),
     };
     let database_url = database_url(args);
     let processes = args.iter().any(|a| a == "--processes");
@@ -884,7 +887,7 @@ fn main() {
         Some("tlog") => tlog_scenario(flag(&args, "--largest", 1_000_000)),
         _ => {
             eprintln!(
-                "usage: bench crypto [--iterations N]\n       bench issuance|presentation [--clients N] [--flows N] [--seconds S] [--database-url URL] [--processes [--strace] [--perf DIR] | --metrics | --instances N] [--without-log] [--unnamed-entry]\n       bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url URL] [--processes] [--ordered-addresses]\n       bench pending [--posts N] [--bytes B]\n       bench scan [--rounds N] [--side PX]\n       bench console [--registrations N] [--requests N] [--database-url URL]\n       bench verify [--iterations N]\n       bench tlog [--largest N]"
+                "usage: bench crypto [--iterations N]\n       bench issuance|presentation [--clients N] [--flows N] [--seconds S] [--database-url URL] [--processes [--strace] [--perf DIR] | --metrics | --instances N] [--without-log] [--unnamed-entry] [--rate R]\n       bench bulk [--recipients N] [--outbox-concurrency N] [--seconds S] [--database-url URL] [--processes] [--ordered-addresses]\n       bench pending [--posts N] [--bytes B]\n       bench scan [--rounds N] [--side PX]\n       bench console [--registrations N] [--requests N] [--database-url URL]\n       bench verify [--iterations N]\n       bench tlog [--largest N]"
             );
             std::process::exit(2);
         }

@@ -12,6 +12,7 @@ const SMOKE: Load = Load {
     flows: 6,
     max_time: Duration::from_secs(60),
     names_log_entry: true,
+    rate: None,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -25,6 +26,18 @@ async fn issuance_scenario_runs_clean() {
         report.first_error
     );
     assert_eq!(report.latencies["credential"].len(), SMOKE.flows);
+    // Paced at 20 flows a second: the six flows' starts span at least 5 / 20 s.
+    let paced = Load {
+        rate: Some(20.0),
+        ..SMOKE
+    };
+    let report = load::issuance(&t.stack, paced).await.expect("prepared");
+    assert_eq!((report.completed, report.errors), (SMOKE.flows, 0));
+    assert!(
+        report.elapsed >= Duration::from_millis(250),
+        "{:?}",
+        report.elapsed
+    );
     t.stack.stop().await;
 }
 
