@@ -416,9 +416,10 @@ pub async fn prepare_presentation(
     let holder = Arc::new(holder);
     // As Akashi's wallet does on receipt: the badge's log proof, whose entry each
     // presentation names (the verifier then proves it from the log's tiles).
-    let log_entry = Arc::new(match load.names_log_entry {
-        true => log_entry_of(&http, &issuer, &credential).await?,
-        false => None,
+    let log_entry = Arc::new(if load.names_log_entry {
+        log_entry_of(&http, &issuer, &credential).await?
+    } else {
+        None
     });
     let mut requests = Vec::with_capacity(load.flows);
     for _ in 0..load.flows {
@@ -475,10 +476,7 @@ async fn log_entry_of(
         return Ok(None);
     }
     let proof: LogProof = r.json().await.map_err(|e| fail("log proof", e))?;
-    Ok(Some(LogEntryRef {
-        index: proof.index,
-        entry: proof.entry,
-    }))
+    Ok(Some(proof.into()))
 }
 
 /// The badge a bench holder presents.

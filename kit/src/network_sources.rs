@@ -72,6 +72,26 @@ impl LogReads {
     const PARTIAL_TILE_FOR: Duration = Duration::from_secs(60);
 }
 
+impl NetworkSources {
+    /// `GET <log>/<name>` (`checkpoint`, `key`): small UTF-8 text, at most
+    /// [`LogReads::CHECKPOINT_MAX_BYTES`]; `None` when the log serves none (404).
+    async fn log_text(&self, log: &str, name: &str) -> Result<Option<String>, String> {
+        let url = format!("{log}/{name}");
+        match self.fetcher.get(&url, "text/plain").await {
+            Ok(fetched) if fetched.body.len() > LogReads::CHECKPOINT_MAX_BYTES => Err(format!(
+                "{url}: the {name} is {} bytes, more than {}",
+                fetched.body.len(),
+                LogReads::CHECKPOINT_MAX_BYTES
+            )),
+            Ok(fetched) => String::from_utf8(fetched.body.to_vec())
+                .map(Some)
+                .map_err(|_| format!("{url}: the {name} is not UTF-8 text")),
+            Err(crate::fetch::FetchError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(format!("{url}: {e}")),
+        }
+    }
+}
+
 /// Largest badge image, badge page or Bitstring Status List credential read.
 pub const RESOURCE_MAX_BYTES: usize = 2 * 1024 * 1024;
 
@@ -142,19 +162,8 @@ impl Sources for NetworkSources {
         if let Some(note) = kept.and_then(|r| r.checkpoints.get(log, now)) {
             return Ok(Some(note));
         }
-        let url = format!("{log}/checkpoint");
-        let note = match self.fetcher.get(&url, "text/plain").await {
-            Ok(fetched) if fetched.body.len() > LogReads::CHECKPOINT_MAX_BYTES => {
-                return Err(format!(
-                    "{url}: the checkpoint is {} bytes, more than {}",
-                    fetched.body.len(),
-                    LogReads::CHECKPOINT_MAX_BYTES
-                ));
-            }
-            Ok(fetched) => String::from_utf8(fetched.body.to_vec())
-                .map_err(|_| format!("{url}: the checkpoint is not UTF-8 text"))?,
-            Err(crate::fetch::FetchError::Status { status: 404, .. }) => return Ok(None),
-            Err(e) => return Err(format!("{url}: {e}")),
+        let Some(note) = self.log_text(log, "checkpoint").await? else {
+            return Ok(None);
         };
         if let Some(reads) = &self.log_reads {
             let until = now + LogReads::CHECKPOINT_FOR;
@@ -166,19 +175,7 @@ impl Sources for NetworkSources {
     }
 
     async fn log_key(&self, log: &str) -> Result<Option<String>, String> {
-        let url = format!("{log}/key");
-        match self.fetcher.get(&url, "text/plain").await {
-            Ok(fetched) if fetched.body.len() > LogReads::CHECKPOINT_MAX_BYTES => Err(format!(
-                "{url}: the key is {} bytes, more than {}",
-                fetched.body.len(),
-                LogReads::CHECKPOINT_MAX_BYTES
-            )),
-            Ok(fetched) => String::from_utf8(fetched.body.to_vec())
-                .map(Some)
-                .map_err(|_| format!("{url}: the key is not UTF-8 text")),
-            Err(crate::fetch::FetchError::Status { status: 404, .. }) => Ok(None),
-            Err(e) => Err(format!("{url}: {e}")),
-        }
+        self.log_text(log, "key").await
     }
 
     async fn log_tile(&self, log: &str, tile: Tile) -> Result<Arc<TileHashes>, String> {

@@ -396,10 +396,7 @@ impl App {
             return Ok(None);
         };
         match serde_json::from_str::<LogProof>(&kept.proof) {
-            Ok(p) => Ok(Some(LogEntryRef {
-                index: p.index,
-                entry: p.entry,
-            })),
+            Ok(p) => Ok(Some(p.into())),
             // Then the issuer is asked for the proof, as for a badge without one.
             Err(e) => {
                 tracing::warn!(error = %e, "a kept log proof does not parse; the issuer is asked again");

@@ -69,6 +69,16 @@ pub struct LogEntryRef {
     pub entry: String,
 }
 
+impl From<LogProof> for LogEntryRef {
+    /// The entry a proof proved (what a wallet keeps and names).
+    fn from(proof: LogProof) -> Self {
+        LogEntryRef {
+            index: proof.index,
+            entry: proof.entry,
+        }
+    }
+}
+
 impl LogEntryRef {
     /// The claim of a KB-JWT payload, if it has one; `Err` when it is there but malformed.
     pub fn from_claims(

@@ -147,7 +147,9 @@ impl Subtrees for TileSet {
         let n = end - start;
         if n.is_power_of_two() && start.is_multiple_of(n) {
             let height = n.trailing_zeros();
-            // A placeholder when the tile is missing: the proof is then not returned.
+            // A missing tile is noted and answers zeros so the walk goes on to note every
+            // other tile it needs in the same pass; `done` then refuses the whole proof
+            // (`TiledError::Needs`), so these zeros never leave this module.
             return self
                 .complete(height, (start >> height) as u64)
                 .unwrap_or_default();

@@ -286,13 +286,11 @@ async fn the_public_page_names_the_log_entry_in_english_and_japanese() {
     assert_eq!(kept.entry_index, index as i64);
     let size = t.stack.issuer.app.store.tlog_size().await.unwrap();
     assert_eq!(kept.tree_size, size as i64);
-    let seen = app
-        .store
-        .seen_checkpoint(t.issuer())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(seen.size, size);
+    let seen_size = || async {
+        let seen = app.store.seen_checkpoint(t.issuer()).await.unwrap();
+        seen.expect("a checkpoint seen").size
+    };
+    assert_eq!(seen_size().await, size);
     // The log grows; the next look proves the kept entry from the log's tiles in the
     // larger tree, consistent with the one seen, and keeps the new checkpoint (the kept
     // proof's entry stands: the issuer is not asked about the badge again).
@@ -304,13 +302,7 @@ async fn the_public_page_names_the_log_entry_in_english_and_japanese() {
             && line.detail.contains("proven from the log's public tiles"),
         "{line:?}"
     );
-    let seen = app
-        .store
-        .seen_checkpoint(t.issuer())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(seen.size, size + 1);
+    assert_eq!(seen_size().await, size + 1);
     let kept = app.store.log_proof(&digest).await.unwrap().unwrap();
     assert_eq!(kept.entry_index, index as i64);
     let url = app
