@@ -249,7 +249,7 @@ impl Writer {
     /// Groups committed (or tried) and jobs run so far: the jobs per commit.
     pub fn stats(&self) -> (u64, u64) {
         (
-            self.stats.groups.load(Ordering::Relaxed),
+            self.stats.groups.load(Ordering::Acquire),
             self.stats.jobs.load(Ordering::Relaxed),
         )
     }
@@ -334,8 +334,10 @@ fn writer_loop(conn: &Connection, queue: &mpsc::Receiver<Message>, stats: &Stats
                 None
             };
         }
-        stats.groups.fetch_add(1, Ordering::Relaxed);
+        // Jobs first, and the group published after them: whoever sees the new group count
+        // sees its jobs counted too (`Writer::stats`).
         stats.jobs.fetch_add(group.len() as u64, Ordering::Relaxed);
+        stats.groups.fetch_add(1, Ordering::Release);
         // `RUST_LOG=kit::sqlite=debug`: the size of each group (the jobs per commit).
         tracing::debug!(jobs = group.len(), "SQLite writer group");
         commit_group(conn, group, crash);
