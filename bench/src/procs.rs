@@ -478,6 +478,37 @@ impl Usage {
         })
     }
 
+    /// What every live process whose command name (`/proc/<pid>/comm`) is `comm` used so
+    /// far, summed. A process that exits between two readings takes its use with it (a
+    /// connection's backend lives as long as its pool keeps it, the whole run).
+    pub fn of_command(comm: &str) -> Result<Usage, UsageError> {
+        let dir = std::fs::read_dir("/proc").map_err(|source| UsageError::Read {
+            path: "/proc".into(),
+            source,
+        })?;
+        let mut sum = Usage::default();
+        for entry in dir.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let named = std::fs::read_to_string(entry.path().join("comm"))
+                .is_ok_and(|c| c.trim_end() == comm);
+            // A process may exit between the listing and the reads: it is skipped.
+            if let (true, Ok(u)) = (named, Usage::of(pid)) {
+                sum.cpu_us += u.cpu_us;
+                sum.voluntary_switches += u.voluntary_switches;
+                sum.involuntary_switches += u.involuntary_switches;
+                sum.syscr += u.syscr;
+                sum.syscw += u.syscw;
+            }
+        }
+        Ok(sum)
+    }
+
     /// What was used between `before` and this reading.
     pub fn since(&self, before: &Usage) -> Usage {
         Usage {
@@ -511,16 +542,26 @@ impl Service {
 }
 
 impl Services {
-    /// What each service's process used so far, and the load generator (this process).
+    /// What each service's process used so far, the load generator (this process) and,
+    /// on PostgreSQL, the database server (every process of this machine named
+    /// `postgres`: the postmaster, its background workers and each connection's backend),
+    /// which shares the cores when it runs on the same machine.
     pub fn usage(&self) -> Vec<(&'static str, Result<Usage, UsageError>)> {
-        [&self.issuer, &self.wallet, &self.verifier]
+        let mut all: Vec<_> = [&self.issuer, &self.wallet, &self.verifier]
             .into_iter()
             .map(|s| (s.name, s.usage()))
             .chain(std::iter::once((
                 "load generator (bench)",
                 Usage::of(std::process::id()),
             )))
-            .collect()
+            .collect();
+        if self.schemas.is_some() {
+            all.push((
+                "PostgreSQL server (this machine's `postgres` processes)",
+                Usage::of_command("postgres"),
+            ));
+        }
+        all
     }
 }
 
@@ -859,6 +900,24 @@ mod tests {
         // Process ids stop below 2^22 on Linux (pid_max).
         let e = Usage::of(u32::MAX).expect_err("no such process");
         assert!(e.to_string().contains("/proc/4294967295/stat"), "{e}");
+    }
+
+    #[test]
+    fn processes_by_command_name_are_summed_and_others_left_out() {
+        let me = std::fs::read_to_string("/proc/self/comm").expect("own comm");
+        let me = me.trim_end();
+        // Some CPU time of our own, so the sum cannot be zero by accident.
+        let start = std::time::Instant::now();
+        let mut x = 0u64;
+        while start.elapsed() < std::time::Duration::from_millis(50) {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+        let own = Usage::of(std::process::id()).expect("own usage");
+        let named = Usage::of_command(me).expect("usage by name");
+        assert!(named.cpu_us >= own.cpu_us, "{named:?} < {own:?}");
+        assert!(own.cpu_us > 0);
+        let nobody = Usage::of_command("no-such-command-name").expect("empty sum");
+        assert_eq!(nobody, Usage::default());
     }
 
     #[test]

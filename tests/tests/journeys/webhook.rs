@@ -365,7 +365,7 @@ async fn deliveries_go_through_the_guarded_fetcher() {
                 dcql_query: "{}".into(),
                 created_at: now,
                 expires_at: now + 600,
-                responded_at: Some(now),
+                responded_at: None,
                 result: None,
                 refusals: 0,
                 last_refusal: None,
@@ -385,8 +385,9 @@ async fn deliveries_go_through_the_guarded_fetcher() {
             .await
             .unwrap();
         app.store
-            .store_result(id, r#"{"checks":[],"disclosed":{}}"#, None, now)
+            .answer_request(id, now, r#"{"checks":[],"disclosed":{}}"#, None)
             .await
+            .unwrap()
             .unwrap();
         let r = until(&t, id, "the refused attempt", |r| {
             r.webhook_last_error.is_some()

@@ -1,8 +1,8 @@
 //! The presentation round trip's queries on SQLite's direct connections (`kit::sqlite`,
 //! issue 18): the request lookups (by id, `state`, encryption `kid`: the request object, the
 //! response, the result poll), the template and the desk session reads on the calling
-//! thread; the request's insertion, the response's acceptance, a refusal, the result and
-//! the response code's use as jobs of the writer thread, committed with whatever other
+//! thread; the request's insertion, its answer (the response's verification, once), a
+//! refusal and the response code's use as jobs of the writer thread, committed with whatever other
 //! requests' writes are queued. The same SQL as the sqlx bodies of [`Store`](super::Store)
 //! (PostgreSQL, and SQLite with `AKASHI_SQLITE_DIRECT=0`), with the same single-use
 //! conditions: each claim is one conditional statement inside the job's savepoint.
@@ -11,8 +11,8 @@ use kit::sqlite::Direct;
 use kit::sqlite::rusqlite::{self, OptionalExtension, Row};
 
 use super::{
-    ACCEPT_RESPONSE, DESK_SESSION_CSRF, INSERT_REQUEST, RECORD_REFUSAL, REQUEST_BY_STATE, Refused,
-    RequestRow, STORE_RESULT, StoreError, TEMPLATE, TemplateRow, USE_RESPONSE_CODE,
+    ANSWER_REQUEST, DESK_SESSION_CSRF, INSERT_REQUEST, RECORD_REFUSAL, REQUEST_BY_ID, Refused,
+    RequestRow, StoreError, TEMPLATE, TemplateRow, USE_RESPONSE_CODE,
 };
 
 /// The 23 columns of `request_columns!`, in [`RequestRow`] order.
@@ -116,29 +116,33 @@ pub(super) async fn insert_request(direct: &Direct, r: RequestRow) -> Result<(),
         .await
 }
 
-/// [`super::Store::accept_response`]'s conditional update, on the writer thread; when it
+/// [`super::Store::answer_request`]'s conditional update, on the writer thread; when it
 /// updates nothing, why, read in the same job (so from the state the update saw).
-pub(super) async fn accept_response(
+pub(super) async fn answer_request(
     direct: &Direct,
-    state: &str,
+    id: &str,
     now: i64,
-) -> Result<Result<RequestRow, Refused>, StoreError> {
-    let state = state.to_owned();
+    result: &str,
+    response_code_hash: Option<&str>,
+) -> Result<Result<(), Refused>, StoreError> {
+    let (id, result) = (id.to_owned(), result.to_owned());
+    let response_code_hash = response_code_hash.map(str::to_owned);
     direct
         .writer
         .write(move |conn| {
-            let accepted = conn
-                .prepare_cached(kit::numbered!(ACCEPT_RESPONSE))?
-                .query_row((&state, now), request_of)
-                .optional()?;
-            if let Some(row) = accepted {
-                return Ok(Ok(row));
+            let n = conn
+                .prepare_cached(kit::numbered!(ANSWER_REQUEST))?
+                .execute((&id, now, result, response_code_hash))?;
+            if n == 1 {
+                return Ok(Ok(()));
             }
             let row = conn
-                .prepare_cached(kit::numbered!(REQUEST_BY_STATE))?
-                .query_row([&state], request_of)
+                .prepare_cached(kit::numbered!(REQUEST_BY_ID))?
+                .query_row([&id], request_of)
                 .optional()?;
-            Ok::<_, StoreError>(Err(Refused::of(row.as_ref())))
+            Ok::<_, StoreError>(Err(
+                Refused::of(row.as_ref(), now).unwrap_or(Refused::Replay)
+            ))
         })
         .await
 }
@@ -156,28 +160,6 @@ pub(super) async fn record_refusal(
             conn.prepare_cached(kit::numbered!(RECORD_REFUSAL))?
                 .execute((id, check))?;
             Ok::<_, StoreError>(())
-        })
-        .await
-}
-
-/// [`super::Store::store_result`]'s conditional update, on the writer thread: true if this
-/// call stored the result (it was not stored yet).
-pub(super) async fn store_result(
-    direct: &Direct,
-    id: &str,
-    result: &str,
-    response_code_hash: Option<&str>,
-    now: i64,
-) -> Result<bool, StoreError> {
-    let (id, result) = (id.to_owned(), result.to_owned());
-    let response_code_hash = response_code_hash.map(str::to_owned);
-    direct
-        .writer
-        .write(move |conn| {
-            let n = conn
-                .prepare_cached(kit::numbered!(STORE_RESULT))?
-                .execute((id, result, response_code_hash, now))?;
-            Ok::<_, StoreError>(n == 1)
         })
         .await
 }

@@ -97,7 +97,8 @@ pub struct DueWebhook {
     pub webhook_attempts: i64,
 }
 
-/// Why [`Store::accept_response`] did not accept a response.
+/// Why [`Store::answer_request`] did not take a response (or why one is refused before
+/// it is verified, [`Refused::of`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
     /// No request has this `state`.
@@ -109,13 +110,15 @@ pub enum Refused {
 }
 
 impl Refused {
-    /// Why a response for a request that [`ACCEPT_RESPONSE`] did not update is refused:
-    /// `row` is the request its `state` names, if any.
-    fn of(row: Option<&RequestRow>) -> Refused {
+    /// Why a response that arrives at `now` for `row` (the request its `state` names, if
+    /// any) cannot answer it; `None` if it can. The answer's own update
+    /// ([`ANSWER_REQUEST`]) decides in the end: a concurrent response may answer first.
+    pub fn of(row: Option<&RequestRow>, now: i64) -> Option<Refused> {
         match row {
-            None => Refused::UnknownState,
-            Some(row) if row.responded_at.is_some() => Refused::Replay,
-            Some(_) => Refused::Expired,
+            None => Some(Refused::UnknownState),
+            Some(row) if row.responded_at.is_some() => Some(Refused::Replay),
+            Some(row) if row.expires_at <= now => Some(Refused::Expired),
+            Some(_) => None,
         }
     }
 }
@@ -153,21 +156,25 @@ const INSERT_REQUEST: &str = "INSERT INTO requests (id, client_id, nonce, state,
      webhook_url, session_binding_hash) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 
-/// The one conditional update that accepts a response: `$1` the state, `$2` now.
-const ACCEPT_RESPONSE: &str = request_columns!(
-    "UPDATE requests SET responded_at = $2 \
-     WHERE state = $1 AND responded_at IS NULL AND expires_at > $2 RETURNING ",
-    ""
-);
+/// The one conditional update that answers a request: the response's verification, once
+/// (`responded_at IS NULL`) and before expiry. `$1` id, `$2` when the response arrived,
+/// `$3` the verification (JSON), `$4` the response code's hash; a webhook, if the request
+/// has one, is due at `$2`.
+const ANSWER_REQUEST: &str = "UPDATE requests SET responded_at = $2, result = $3, response_code_hash = $4, \
+     webhook_next_at = CASE WHEN webhook_url IS NULL THEN NULL ELSE $2 END \
+     WHERE id = $1 AND responded_at IS NULL AND expires_at > $2";
+
+/// [`ANSWER_REQUEST`] on PostgreSQL, in the same statement (one round trip, one
+/// transaction) as the notification that wakes every instance's desk pages waiting on the
+/// request (`$5` the channel, [`Store::listen_results`]): delivered at the commit, and only
+/// if the update answered. A row if it did.
+const ANSWER_REQUEST_AND_NOTIFY: &str = "WITH answered AS (UPDATE requests SET responded_at = $2, result = $3, response_code_hash = $4, \
+     webhook_next_at = CASE WHEN webhook_url IS NULL THEN NULL ELSE $2 END \
+     WHERE id = $1 AND responded_at IS NULL AND expires_at > $2 RETURNING id) \
+     SELECT answered.id FROM answered, LATERAL pg_notify($5, answered.id) told";
 
 const RECORD_REFUSAL: &str =
     "UPDATE requests SET refusals = refusals + 1, last_refusal = $2 WHERE id = $1";
-
-/// The result, once (`result IS NULL`): `$1` id, `$2` result, `$3` response code hash,
-/// `$4` when a webhook is due.
-const STORE_RESULT: &str = "UPDATE requests SET result = $2, response_code_hash = $3, \
-     webhook_next_at = CASE WHEN webhook_url IS NULL THEN NULL ELSE $4 END \
-     WHERE id = $1 AND result IS NULL";
 
 /// The response code, once: `$1` id, `$2` its hash.
 const USE_RESPONSE_CODE: &str = "UPDATE requests SET response_code_hash = NULL \
@@ -355,29 +362,52 @@ impl Store {
         .await?))
     }
 
-    /// Accepts the one response to the request with `state`: a single conditional update,
-    /// so of concurrent responses exactly one wins. Returns the request it answers, or why
-    /// the response is refused (a refusal is counted on the request, nothing else changes).
-    pub async fn accept_response(
+    /// Answers request `id` with its response's verification (`result`, JSON) and the
+    /// hash of the response code given to the wallet, if any: a single conditional update,
+    /// so of concurrent responses exactly one answers, the first to be verified. Nothing is
+    /// written before: a response verified and then lost (a crash) leaves the request
+    /// open for the wallet to answer again. Returns why it did not answer, read after the
+    /// update. On PostgreSQL, every instance's desk pages waiting on the request wake
+    /// ([`Store::listen_results`]); on SQLite (one instance a file) the caller tells them.
+    pub async fn answer_request(
         &self,
-        state: &str,
+        id: &str,
         now: i64,
-    ) -> Result<Result<RequestRow, Refused>, StoreError> {
+        result: &str,
+        response_code_hash: Option<&str>,
+    ) -> Result<Result<(), Refused>, StoreError> {
         if let Some(direct) = self.direct() {
-            return direct::accept_response(direct, state, now).await;
+            return direct::answer_request(direct, id, now, result, response_code_hash).await;
         }
-        let accepted: Option<RequestRow> = with_db_write!(&self.db, |pool| {
-            sqlx::query_as(ACCEPT_RESPONSE)
-                .bind(state)
+        let answered = match &self.db {
+            Db::Postgres(pool) => sqlx::query_scalar::<_, String>(ANSWER_REQUEST_AND_NOTIFY)
+                .bind(id)
                 .bind(now)
+                .bind(result)
+                .bind(response_code_hash)
+                .bind(RESULTS_CHANNEL)
                 .fetch_optional(pool)
                 .await?
-        });
-        if let Some(row) = accepted {
-            return Ok(Ok(row));
+                .is_some(),
+            Db::Sqlite(sqlite) => {
+                sqlx::query(ANSWER_REQUEST)
+                    .bind(id)
+                    .bind(now)
+                    .bind(result)
+                    .bind(response_code_hash)
+                    .execute(&sqlite.writer)
+                    .await?
+                    .rows_affected()
+                    == 1
+            }
+        };
+        if answered {
+            return Ok(Ok(()));
         }
-        let row = self.request_by_state(state).await?;
-        Ok(Err(Refused::of(row.as_ref())))
+        let row = self.request(id).await?;
+        Ok(Err(
+            Refused::of(row.as_ref(), now).unwrap_or(Refused::Replay)
+        ))
     }
 
     /// Counts a refused response and keeps the check that refused it (JSON).
@@ -393,43 +423,6 @@ impl Store {
                 .await?
                 .rows_affected()
         });
-        Ok(())
-    }
-
-    /// Stores the verification result of the accepted response (once), with the hash of
-    /// the response code given to the wallet, if any; a webhook, if the request has one,
-    /// is due at `now`.
-    pub async fn store_result(
-        &self,
-        id: &str,
-        result: &str,
-        response_code_hash: Option<&str>,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        if let Some(direct) = self.direct() {
-            // SQLite: one instance per database file; the caller tells the local channel
-            // once this returns (after the commit), as on sqlx ([`Store::listen_results`]).
-            direct::store_result(direct, id, result, response_code_hash, now).await?;
-            return Ok(());
-        }
-        let stored = with_db_write!(&self.db, |pool| {
-            sqlx::query(STORE_RESULT)
-                .bind(id)
-                .bind(result)
-                .bind(response_code_hash)
-                .bind(now)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        // Every instance's open desk pages for this request wake ([`Store::listen_results`]).
-        if let (1, Db::Postgres(pool)) = (stored, &self.db) {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(RESULTS_CHANNEL)
-                .bind(id)
-                .execute(pool)
-                .await?;
-        }
         Ok(())
     }
 
@@ -790,13 +783,19 @@ mod tests {
             );
         }
         while rx.try_recv().is_ok() {}
-        a.store_result(&id, "{}", None, 1500).await.unwrap();
+        a.answer_request(&id, 1500, "{}", None)
+            .await
+            .unwrap()
+            .unwrap();
         let got = tokio::time::timeout(std::time::Duration::from_secs(1), rx.recv())
             .await
             .expect("notified within 1 s")
             .unwrap();
         assert_eq!(got, id);
-        a.store_result(&id, "{}", None, 1501).await.unwrap();
+        assert_eq!(
+            a.answer_request(&id, 1501, "{}", None).await.unwrap(),
+            Err(Refused::Replay)
+        );
         assert!(
             tokio::time::timeout(std::time::Duration::from_millis(300), rx.recv())
                 .await
@@ -832,69 +831,97 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_response_is_accepted_once() {
+    async fn a_request_is_answered_once() {
         let (_dir, store) = temp_store().await;
         store.insert_request(&row("r1", "s1", 2000)).await.unwrap();
-        let first = store.accept_response("s1", 1500).await.unwrap();
-        let accepted = first.expect("first response is accepted");
-        assert_eq!(accepted.id, "r1");
-        assert_eq!(accepted.responded_at, Some(1500));
+        let open = store.request_by_state("s1").await.unwrap();
+        assert_eq!(Refused::of(open.as_ref(), 1500), None);
+        store
+            .answer_request("r1", 1500, "{\"a\":1}", Some("h"))
+            .await
+            .unwrap()
+            .expect("the first answer is taken");
+        let answered = store.request("r1").await.unwrap().unwrap();
+        assert_eq!(answered.responded_at, Some(1500));
+        assert_eq!(answered.result.as_deref(), Some("{\"a\":1}"));
+        assert_eq!(answered.response_code_hash.as_deref(), Some("h"));
         assert_eq!(
-            store.accept_response("s1", 1501).await.unwrap(),
+            Refused::of(Some(&answered), 1501),
+            Some(Refused::Replay),
+            "refused before it is verified"
+        );
+        assert_eq!(
+            store
+                .answer_request("r1", 1501, "{\"a\":2}", Some("g"))
+                .await
+                .unwrap(),
             Err(Refused::Replay)
         );
-        // The refusal changes nothing but the counter.
-        let after = store.request("r1").await.unwrap().unwrap();
-        assert_eq!(after.responded_at, Some(1500));
+        // The refusal changes nothing.
+        assert_eq!(store.request("r1").await.unwrap().unwrap(), answered);
     }
 
     #[tokio::test]
-    async fn concurrent_responses_have_one_winner() {
+    async fn concurrent_answers_have_one_winner() {
         let (_dir, store) = temp_store().await;
         store.insert_request(&row("r1", "s1", 2000)).await.unwrap();
         let attempts = (0..8).map(|i| {
             let store = store.clone();
-            tokio::spawn(async move { store.accept_response("s1", 1500 + i).await.unwrap() })
+            tokio::spawn(async move {
+                let result = format!("{{\"answer\":{i}}}");
+                (
+                    i,
+                    store
+                        .answer_request("r1", 1500 + i, &result, None)
+                        .await
+                        .unwrap(),
+                )
+            })
         });
-        let mut winners = 0;
+        let mut winners = Vec::new();
         for a in attempts {
             match a.await.unwrap() {
-                Ok(_) => winners += 1,
-                Err(refused) => assert_eq!(refused, Refused::Replay),
+                (i, Ok(())) => winners.push(i),
+                (_, Err(refused)) => assert_eq!(refused, Refused::Replay),
             }
         }
-        assert_eq!(winners, 1);
+        assert_eq!(winners.len(), 1);
+        let r = store.request("r1").await.unwrap().unwrap();
+        let i = winners[0];
+        assert_eq!(r.responded_at, Some(1500 + i));
+        assert_eq!(r.result, Some(format!("{{\"answer\":{i}}}")));
     }
 
     #[tokio::test]
-    async fn late_and_unknown_responses_are_refused() {
+    async fn late_and_unknown_answers_are_refused() {
         let (_dir, store) = temp_store().await;
         store.insert_request(&row("r1", "s1", 2000)).await.unwrap();
+        let open = store.request("r1").await.unwrap();
+        assert_eq!(Refused::of(open.as_ref(), 2000), Some(Refused::Expired));
+        assert_eq!(Refused::of(None, 1500), Some(Refused::UnknownState));
         assert_eq!(
-            store.accept_response("s1", 2000).await.unwrap(),
+            store.answer_request("r1", 2000, "{}", None).await.unwrap(),
             Err(Refused::Expired)
         );
         assert_eq!(
-            store.accept_response("nope", 1500).await.unwrap(),
+            store
+                .answer_request("nope", 1500, "{}", None)
+                .await
+                .unwrap(),
             Err(Refused::UnknownState)
         );
         let r = store.request("r1").await.unwrap().unwrap();
-        assert_eq!(r.responded_at, None);
+        assert_eq!((r.responded_at, r.result), (None, None));
     }
 
     #[tokio::test]
-    async fn refusals_and_results_are_recorded() {
+    async fn refusals_are_recorded() {
         let (_dir, store) = temp_store().await;
         store.insert_request(&row("r1", "s1", 2000)).await.unwrap();
-        store.accept_response("s1", 1500).await.unwrap().unwrap();
         store
-            .store_result("r1", "{\"a\":1}", None, 0)
+            .answer_request("r1", 1500, "{\"a\":1}", None)
             .await
-            .unwrap();
-        // The result is written once.
-        store
-            .store_result("r1", "{\"a\":2}", None, 0)
-            .await
+            .unwrap()
             .unwrap();
         store
             .record_refusal("r1", "{\"name\":\"replay\"}")
@@ -917,9 +944,9 @@ mod tests {
     }
 
     /// A SQLite file's store runs the round trip on the direct connections (reads on this
-    /// thread, writes as writer jobs); both paths keep single use: a response accepted
-    /// once, refused as a replay after, whichever path accepted it first; a result stored
-    /// once; a response code used once.
+    /// thread, writes as writer jobs); both paths keep single use: a request answered
+    /// once, a later answer refused as a replay, whichever path answered first; a response
+    /// code used once.
     #[tokio::test]
     async fn both_sqlite_paths_keep_single_use() {
         let (_dir, direct) = temp_store().await;
@@ -938,26 +965,22 @@ mod tests {
                 second.request_by_state(&state).await.unwrap().map(|r| r.id),
                 Some(id.clone())
             );
-            let accepted = first.accept_response(&state, 1500).await.unwrap().unwrap();
-            assert_eq!(
-                (accepted.id.as_str(), accepted.responded_at),
-                (id.as_str(), Some(1500))
-            );
+            first
+                .answer_request(&id, 1500, "{\"a\":1}", Some("h"))
+                .await
+                .unwrap()
+                .unwrap();
             for store in [first, second] {
                 assert_eq!(
-                    store.accept_response(&state, 1501).await.unwrap(),
+                    store
+                        .answer_request(&id, 1501, "{\"a\":2}", Some("g"))
+                        .await
+                        .unwrap(),
                     Err(Refused::Replay)
                 );
             }
-            first
-                .store_result(&id, "{\"a\":1}", Some("h"), 1500)
-                .await
-                .unwrap();
-            second
-                .store_result(&id, "{\"a\":2}", Some("g"), 1501)
-                .await
-                .unwrap();
             let stored = second.request(&id).await.unwrap().unwrap();
+            assert_eq!(stored.responded_at, Some(1500));
             assert_eq!(stored.result.as_deref(), Some("{\"a\":1}"));
             assert_eq!(stored.response_code_hash.as_deref(), Some("h"));
             assert!(!second.use_response_code(&id, "g").await.unwrap());
@@ -967,14 +990,17 @@ mod tests {
         }
         for store in [&direct, &sqlx] {
             assert_eq!(
-                store.accept_response("nope", 1500).await.unwrap(),
+                store
+                    .answer_request("nope", 1500, "{}", None)
+                    .await
+                    .unwrap(),
                 Err(Refused::UnknownState)
             );
         }
         // The direct store's writes went through the writer thread.
         let (groups_after, jobs_after) = writer.stats();
         assert!(
-            groups_after > groups && jobs_after >= jobs + 10,
+            groups_after > groups && jobs_after >= jobs + 9,
             "{groups_after} {jobs_after}"
         );
     }
@@ -996,7 +1022,12 @@ mod tests {
     async fn a_failed_write_in_a_group_rolls_back_only_itself() {
         let (_dir, store) = temp_store().await;
         store.insert_request(&row("r1", "s1", 2000)).await.unwrap();
-        store.accept_response("s1", 1400).await.unwrap().unwrap();
+        store
+            .answer_request("r1", 1400, "{\"a\":1}", None)
+            .await
+            .unwrap()
+            .unwrap();
+        store.insert_request(&row("r3", "s3", 2000)).await.unwrap();
         let writer = store.direct().expect("direct").writer.clone();
         // Hold the writer on a job until the others are queued behind it.
         let (go, wait) = std::sync::mpsc::channel::<()>();
@@ -1026,14 +1057,14 @@ mod tests {
         let (r2, r1_again) = (row("r2", "s2", 2000), row("r1", "s-other", 2000));
         let mut new = Box::pin(store.insert_request(&r2));
         let mut taken = Box::pin(store.insert_request(&r1_again));
-        let mut replay = Box::pin(store.accept_response("s1", 1500));
-        let mut accept = Box::pin(store.accept_response("s2", 1500));
-        let mut result = Box::pin(store.store_result("r1", "{\"a\":1}", None, 1500));
+        let mut replay = Box::pin(store.answer_request("r1", 1500, "{\"a\":2}", None));
+        let mut answer = Box::pin(store.answer_request("r3", 1500, "{\"a\":3}", None));
+        let mut refusal = Box::pin(store.record_refusal("r1", "{\"name\":\"replay\"}"));
         send_now(&mut new);
         send_now(&mut taken);
         send_now(&mut replay);
-        send_now(&mut accept);
-        send_now(&mut result);
+        send_now(&mut answer);
+        send_now(&mut refusal);
         go.send(()).unwrap();
         held.await.unwrap().unwrap();
         new.await.unwrap();
@@ -1042,15 +1073,18 @@ mod tests {
             "a request id taken is the job's own error"
         );
         assert_eq!(replay.await.unwrap(), Err(Refused::Replay));
-        assert_eq!(accept.await.unwrap().unwrap().id, "r2");
-        result.await.unwrap();
+        answer.await.unwrap().unwrap();
+        refusal.await.unwrap();
         // One group of the five jobs after the held one's.
         assert_eq!(writer.stats(), (groups + 1, jobs + 5));
         let r1 = store.request("r1").await.unwrap().unwrap();
         assert_eq!((r1.state.as_str(), r1.responded_at), ("s1", Some(1400)));
         assert_eq!(r1.result.as_deref(), Some("{\"a\":1}"));
+        assert_eq!(r1.refusals, 1);
         assert_eq!(store.request_by_state("s-other").await.unwrap(), None);
-        let r2 = store.request("r2").await.unwrap().unwrap();
-        assert_eq!(r2.responded_at, Some(1500));
+        assert!(store.request("r2").await.unwrap().is_some());
+        let r3 = store.request("r3").await.unwrap().unwrap();
+        assert_eq!(r3.responded_at, Some(1500));
+        assert_eq!(r3.result.as_deref(), Some("{\"a\":3}"));
     }
 }

@@ -1,7 +1,8 @@
 //! The Response Endpoint (`direct_post`, OpenID4VP 1.0 §8.2; `direct_post.jwt`, §8.3): the
-//! wallet's answer is accepted once for its `state`, decrypted when the request asked for
-//! `direct_post.jwt` (the JWE `kid` names the request's key), verified check by check
-//! ([`protocol::verify`]) and stored as the request's result. A response that cannot be
+//! wallet's answer to the open request its `state` names is decrypted when the request
+//! asked for `direct_post.jwt` (the JWE `kid` names the request's key), verified check by
+//! check ([`protocol::verify`]) and stored as the request's result in one conditional
+//! write, so a request is answered once: by the first response verified. A response that cannot be
 //! decrypted, or a plain form sent to such a request, fails the `response_encryption` check.
 
 use protocol::jose::jwe;
@@ -87,7 +88,7 @@ impl Requests {
         channel: Channel,
     ) -> Result<Answered, Error> {
         let now = self.clock.now();
-        let row = self.accept(state, now).await?;
+        let row = self.answerable(state, now).await?;
         let encryption = match encryption {
             Encryption::NotRequired
                 if stored_response_mode(&row.response_mode)? == ResponseMode::DirectPostJwt =>
@@ -135,9 +136,15 @@ impl Requests {
             _ => None,
         };
         let code_hash = response_code.as_deref().map(protocol::b64::sha256);
-        self.store
-            .store_result(&row.id, &to_json(&verification), code_hash.as_deref(), now)
-            .await?;
+        // The one write: answered here unless another response for this request was
+        // verified first (its answer stands, this one is refused as a replay).
+        if let Err(refused) = self
+            .store
+            .answer_request(&row.id, now, &to_json(&verification), code_hash.as_deref())
+            .await?
+        {
+            return Err(self.refuse(&row.id, refused, now).await?);
+        }
         self.result_ready(&row.id);
         self.metrics.presentations.add(verdict, 1);
         if row.webhook_url.is_some() {
@@ -237,51 +244,66 @@ impl Requests {
         Ok((row, opened))
     }
 
-    /// Accepts the response for `state` once (see [`crate::store::Store::accept_response`]), recording
-    /// refused replays and late answers on their request.
-    async fn accept(&self, state: &str, now: i64) -> Result<RequestRow, Error> {
-        let accepted = self.store.accept_response(state, now).await?;
-        if accepted.is_err() {
-            self.metrics.presentations.add("refused", 1);
+    /// The request `state` names, if a response arriving at `now` can answer it: known,
+    /// not answered, not expired. A refused response is recorded on its request. Nothing
+    /// is written for one that can: the answer is written once it is verified
+    /// ([`crate::store::Store::answer_request`]), and whichever response is verified first
+    /// answers.
+    async fn answerable(&self, state: &str, now: i64) -> Result<RequestRow, Error> {
+        let row = self.store.request_by_state(state).await?;
+        match (Refused::of(row.as_ref(), now), row) {
+            (None, Some(row)) => Ok(row),
+            (Some(refused), Some(row)) => Err(self.refuse(&row.id, refused, now).await?),
+            (_, None) => Err(self.refuse("", Refused::UnknownState, now).await?),
         }
-        match accepted {
-            Ok(row) => Ok(row),
-            Err(Refused::UnknownState) => {
-                Err(invalid_request("`state` matches no presentation request"))
+    }
+
+    /// Counts a refused response and records on request `id` the check that refused it;
+    /// returns the error the sender is answered with.
+    async fn refuse(&self, id: &str, refused: Refused, now: i64) -> Result<Error, Error> {
+        self.metrics.presentations.add("refused", 1);
+        let (check, answer) = match refused {
+            Refused::UnknownState => {
+                return Ok(invalid_request("`state` matches no presentation request"));
             }
-            Err(Refused::Replay) => {
-                let row = self.store.request_by_state(state).await?;
-                if let Some(row) = row {
-                    let check = Check::fail(
+            Refused::Replay => {
+                let first = self
+                    .store
+                    .request(id)
+                    .await?
+                    .and_then(|row| row.responded_at)
+                    .unwrap_or_default();
+                (
+                    Check::fail(
                         "replay",
                         format!(
-                            "a second response for this state arrived at {now} and was refused; the first one (at {}) stands",
-                            row.responded_at.unwrap_or_default()
+                            "a second response for this state arrived at {now} and was refused; the first one (at {first}) stands"
                         ),
-                    );
-                    self.store.record_refusal(&row.id, &to_json(&check)).await?;
-                }
-                Err(invalid_request(
+                    ),
                     "a response for this state was already received",
-                ))
+                )
             }
-            Err(Refused::Expired) => {
-                if let Some(row) = self.store.request_by_state(state).await? {
-                    let check = Check::fail(
+            Refused::Expired => {
+                let Some(row) = self.store.request(id).await? else {
+                    return Ok(invalid_request("the presentation request has expired"));
+                };
+                (
+                    Check::fail(
                         "request",
                         format!(
                             "a response arrived at {now}, after the request expired at {}",
                             row.expires_at
                         ),
-                    );
-                    self.store.record_refusal(&row.id, &to_json(&check)).await?;
-                }
-                Err(invalid_request("the presentation request has expired"))
+                    ),
+                    "the presentation request has expired",
+                )
             }
-        }
+        };
+        self.store.record_refusal(id, &to_json(&check)).await?;
+        Ok(invalid_request(answer))
     }
 
-    /// Verifies an accepted response against its request.
+    /// Verifies a response against the request it may answer.
     #[expect(clippy::expect_used, reason = "a vp_token map serialises")]
     async fn verify_response(
         &self,

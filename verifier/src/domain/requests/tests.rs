@@ -171,6 +171,58 @@ async fn a_wallet_error_is_the_result_and_a_replay_is_refused() {
     );
 }
 
+/// Responses racing for one request (an attacker's copy beside the wallet's): each is
+/// verified, exactly one answers (the first verified), every other is refused as a replay
+/// and counted on the request; nothing is written for a response before it is verified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_responses_answer_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = std::sync::Arc::new(app(dir.path()).await);
+    let created = app
+        .requests
+        .create(template(), RequestOptions::mode(ResponseMode::DirectPost))
+        .await
+        .unwrap();
+    let state = state_of(&app, &created.id).await;
+    let racers = (0..6).map(|i| {
+        let (app, state) = (app.clone(), state.clone());
+        tokio::spawn(async move {
+            let description = format!("racer {i}");
+            app.requests
+                .receive_response(form(&[
+                    ("error", "access_denied"),
+                    ("error_description", &description),
+                    ("state", &state),
+                ]))
+                .await
+                .map(|_| i)
+        })
+    });
+    let (mut winners, mut refused) = (Vec::new(), 0);
+    for racer in racers {
+        match racer.await.unwrap() {
+            Ok(i) => winners.push(i),
+            Err(e) => {
+                assert!(e.to_string().contains("already received"), "{e}");
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!((winners.len(), refused), (1, 5), "{winners:?}");
+    let result = app.requests.result(&created.id).await.unwrap();
+    assert_eq!(
+        result.error,
+        Some(format!("access_denied: racer {}", winners[0])),
+        "the winner's answer is the result"
+    );
+    let replay = result.checks.last().unwrap();
+    assert_eq!((replay.name.as_str(), replay.ok), ("replay", Some(false)));
+    assert!(
+        replay.detail.contains("5 refused responses in all"),
+        "{replay:?}"
+    );
+}
+
 #[tokio::test]
 async fn malformed_unknown_and_late_responses() {
     let dir = tempfile::tempdir().unwrap();
