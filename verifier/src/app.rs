@@ -247,6 +247,7 @@ impl App {
             results: results.clone(),
             templates: templates.clone(),
             webhooks: webhooks.clone(),
+            served: Default::default(),
         };
         let inner = Inner {
             config,

@@ -17,6 +17,8 @@ use crate::domain::x509::X509Identity;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
+use super::served::Served;
+
 /// Presentation requests: what they need to create, serve, receive and report them.
 pub struct Requests {
     /// The public URL without a trailing slash.
@@ -56,4 +58,6 @@ pub struct Requests {
     pub(crate) webhooks: Webhooks,
     /// Where presentations are counted by verdict.
     pub(crate) metrics: Arc<Metrics>,
+    /// The open requests whose request object this instance served, by `state`.
+    pub(crate) served: Served,
 }

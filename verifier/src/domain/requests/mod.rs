@@ -20,6 +20,7 @@ pub mod report;
 pub mod request_object;
 pub mod response;
 pub mod result;
+pub mod served;
 #[cfg(test)]
 mod tests;
 

@@ -98,6 +98,7 @@ impl Requests {
         let row = self.open_request(id).await?;
         self.haip_signed(&row)?;
         let now = self.clock.now();
+        self.served.keep(row.clone(), now);
         let query: DcqlQuery = serde_json::from_str(&row.dcql_query)
             .map_err(|e| Error::Internal(format!("stored DCQL query: {e}")))?;
         let response_uri = Url::parse(&self.response_uri())

@@ -244,13 +244,17 @@ impl Requests {
         Ok((row, opened))
     }
 
-    /// The request `state` names, if a response arriving at `now` can answer it: known,
-    /// not answered, not expired. A refused response is recorded on its request. Nothing
+    /// The request `state` names (kept since its request object was served here, else
+    /// read), if a response arriving at `now` can answer it: known, not answered, not
+    /// expired. A refused response is recorded on its request. Nothing
     /// is written for one that can: the answer is written once it is verified
     /// ([`crate::store::Store::answer_request`]), and whichever response is verified first
     /// answers.
     async fn answerable(&self, state: &str, now: i64) -> Result<RequestRow, Error> {
-        let row = self.store.request_by_state(state).await?;
+        let row = match self.served.take(state, now) {
+            Some(served) => Some(served),
+            None => self.store.request_by_state(state).await?,
+        };
         match (Refused::of(row.as_ref(), now), row) {
             (None, Some(row)) => Ok(row),
             (Some(refused), Some(row)) => Err(self.refuse(&row.id, refused, now).await?),

@@ -223,6 +223,66 @@ async fn racing_responses_answer_once() {
     );
 }
 
+/// The request a served request object names is kept for its response, and taken by it;
+/// a request answered through another instance meanwhile (here: straight in the database)
+/// refuses the response all the same, kept or not.
+#[tokio::test]
+async fn a_served_request_is_answered_once_across_instances() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path()).await;
+    let mut states = Vec::new();
+    for _ in 0..2 {
+        let created = app
+            .requests
+            .create(template(), RequestOptions::mode(ResponseMode::DirectPost))
+            .await
+            .unwrap();
+        app.requests
+            .request_object(&created.id, None)
+            .await
+            .unwrap();
+        states.push((created.id.clone(), state_of(&app, &created.id).await));
+    }
+    assert_eq!(app.requests.served.len(), 2);
+    let declined = |state: &str| {
+        form(&[
+            ("error", "access_denied"),
+            ("error_description", "declined"),
+            ("state", state),
+        ])
+    };
+    // Answered here: the kept request is taken.
+    let (first, state) = &states[0];
+    app.requests
+        .receive_response(declined(state))
+        .await
+        .unwrap();
+    assert_eq!(app.requests.served.len(), 1);
+    assert_eq!(
+        app.requests.result(first).await.unwrap().state,
+        ResultState::Rejected
+    );
+    // Answered by another instance, then a response here: refused as a replay.
+    let (second, state) = &states[1];
+    let now = app.requests.clock.now();
+    app.store
+        .answer_request(second, now, r#"{"checks":[],"disclosed":{}}"#, None)
+        .await
+        .unwrap()
+        .unwrap();
+    let err = app
+        .requests
+        .receive_response(declined(state))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("already received"), "{err}");
+    let result = app.requests.result(second).await.unwrap();
+    assert_eq!(result.error, None, "the other instance's answer stands");
+    let replay = result.checks.last().unwrap();
+    assert_eq!((replay.name.as_str(), replay.ok), ("replay", Some(false)));
+    assert!(app.requests.served.is_empty());
+}
+
 #[tokio::test]
 async fn malformed_unknown_and_late_responses() {
     let dir = tempfile::tempdir().unwrap();
