@@ -89,6 +89,39 @@ pub struct RequestRow {
     pub webhook_last_error: Option<String>,
 }
 
+#[cfg(test)]
+impl RequestRow {
+    /// A `direct_post` request `id` with `state`, made at 1000 and open until
+    /// `expires_at`, unanswered, for tests.
+    pub fn sample(id: &str, state: &str, expires_at: i64) -> RequestRow {
+        RequestRow {
+            id: id.into(),
+            client_id: "decentralized_identifier:did:web:v.example".into(),
+            nonce: format!("nonce-{id}"),
+            state: state.into(),
+            dcql_query: "{}".into(),
+            created_at: 1000,
+            expires_at,
+            responded_at: None,
+            result: None,
+            refusals: 0,
+            last_refusal: None,
+            response_mode: "direct_post".into(),
+            encryption_kid: None,
+            encryption_key: None,
+            request_uri_method: "get".into(),
+            redirect_uri: None,
+            response_code_hash: None,
+            session_binding_hash: None,
+            webhook_url: None,
+            webhook_attempts: 0,
+            webhook_next_at: None,
+            webhook_delivered_at: None,
+            webhook_last_error: None,
+        }
+    }
+}
+
 /// A webhook delivery that is due.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct DueWebhook {
@@ -625,31 +658,7 @@ mod tests {
     }
 
     fn row(id: &str, state: &str, expires_at: i64) -> RequestRow {
-        RequestRow {
-            id: id.into(),
-            client_id: "decentralized_identifier:did:web:v.example".into(),
-            nonce: format!("nonce-{id}"),
-            state: state.into(),
-            dcql_query: "{}".into(),
-            created_at: 1000,
-            expires_at,
-            responded_at: None,
-            result: None,
-            refusals: 0,
-            last_refusal: None,
-            response_mode: "direct_post".into(),
-            encryption_kid: None,
-            encryption_key: None,
-            request_uri_method: "get".into(),
-            redirect_uri: None,
-            response_code_hash: None,
-            session_binding_hash: None,
-            webhook_url: None,
-            webhook_attempts: 0,
-            webhook_next_at: None,
-            webhook_delivered_at: None,
-            webhook_last_error: None,
-        }
+        RequestRow::sample(id, state, expires_at)
     }
 
     /// Two stores on one database, as two instances have: a SQLite file, or a fresh

@@ -89,29 +89,10 @@ mod tests {
 
     fn row(result: Option<Verification>, responded_at: Option<i64>) -> RequestRow {
         RequestRow {
-            id: "r".into(),
-            client_id: "c".into(),
-            nonce: "n".into(),
-            state: "s".into(),
-            dcql_query: "{}".into(),
-            created_at: 0,
-            expires_at: 100,
             responded_at,
             result: result.map(|v| to_json(&v)),
-            refusals: 0,
-            last_refusal: None,
-            response_mode: "direct_post".into(),
-            encryption_kid: None,
-            encryption_key: None,
-            request_uri_method: "get".into(),
-            redirect_uri: None,
-            response_code_hash: None,
-            session_binding_hash: None,
-            webhook_url: None,
-            webhook_attempts: 0,
-            webhook_next_at: None,
-            webhook_delivered_at: None,
-            webhook_last_error: None,
+            created_at: 0,
+            ..RequestRow::sample("r", "s", 100)
         }
     }
 

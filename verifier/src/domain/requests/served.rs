@@ -61,31 +61,7 @@ mod tests {
     use super::*;
 
     fn row(n: usize, expires_at: i64) -> RequestRow {
-        RequestRow {
-            id: format!("r{n}"),
-            client_id: "c".into(),
-            nonce: "n".into(),
-            state: format!("s{n}"),
-            dcql_query: "{}".into(),
-            created_at: 0,
-            expires_at,
-            responded_at: None,
-            result: None,
-            refusals: 0,
-            last_refusal: None,
-            response_mode: "direct_post".into(),
-            encryption_kid: None,
-            encryption_key: None,
-            request_uri_method: "get".into(),
-            redirect_uri: None,
-            response_code_hash: None,
-            session_binding_hash: None,
-            webhook_url: None,
-            webhook_attempts: 0,
-            webhook_next_at: None,
-            webhook_delivered_at: None,
-            webhook_last_error: None,
-        }
+        RequestRow::sample(&format!("r{n}"), &format!("s{n}"), expires_at)
     }
 
     #[test]
