@@ -2,8 +2,9 @@
 //! wallet's answer to the open request its `state` names is decrypted when the request
 //! asked for `direct_post.jwt` (the JWE `kid` names the request's key), verified check by
 //! check ([`protocol::verify`]) and stored as the request's result in one conditional
-//! write, so a request is answered once: by the first response verified. A response that cannot be
-//! decrypted, or a plain form sent to such a request, fails the `response_encryption` check.
+//! write, so a request is answered once: by the first response verified. A response that
+//! cannot be decrypted, or a plain form sent to such a request, fails the
+//! `response_encryption` check.
 
 use protocol::jose::jwe;
 use protocol::oid4vp::dcql::DcqlQuery;
@@ -246,8 +247,8 @@ impl Requests {
 
     /// The request `state` names (kept since its request object was served here, else
     /// read), if a response arriving at `now` can answer it: known, not answered, not
-    /// expired. A refused response is recorded on its request. Nothing
-    /// is written for one that can: the answer is written once it is verified
+    /// expired. A refused response is recorded on its request. Nothing is written for one
+    /// that can: the answer is written once it is verified
     /// ([`crate::store::Store::answer_request`]), and whichever response is verified first
     /// answers.
     async fn answerable(&self, state: &str, now: i64) -> Result<RequestRow, Error> {
@@ -262,8 +263,9 @@ impl Requests {
         }
     }
 
-    /// Counts a refused response and records on request `id` the check that refused it;
-    /// returns the error the sender is answered with.
+    /// Counts a refused response and records on request `id` the check that refused it
+    /// (for an unknown `state` there is no request: `id` is not used); returns the error
+    /// the sender is answered with.
     async fn refuse(&self, id: &str, refused: Refused, now: i64) -> Result<Error, Error> {
         self.metrics.presentations.add("refused", 1);
         let (check, answer) = match refused {
