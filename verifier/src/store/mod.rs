@@ -13,8 +13,29 @@ use protocol::keys::seal::SealKey;
 use protocol::keys::{Alg, SigningKey};
 
 /// The PostgreSQL notification channel of stored results (payload: the request id), so
-/// the desk page of a request waiting on one instance learns of a result another stored.
+/// the desk page of a request waiting on one instance learns of a result another stored;
+/// in a schema of its own ([`results_channel`]), the channel is the schema's.
 pub const RESULTS_CHANNEL: &str = "akashi_verifier_results";
+
+/// The results channel of the verifier whose tables are in `pg_schema`: a notification
+/// is the database's, heard by whoever listens on its channel, so verifiers in different
+/// schemas of one database each have their own and do not hear (or learn the request ids
+/// of) the others'. A channel name is at most 63 bytes (PostgreSQL's `NAMEDATALEN`): a
+/// schema whose name does not fit is named by its digest.
+pub fn results_channel(pg_schema: Option<&str>) -> String {
+    const MAX: usize = 63;
+    match pg_schema {
+        None => RESULTS_CHANNEL.to_owned(),
+        Some(schema) if RESULTS_CHANNEL.len() + 1 + schema.len() <= MAX => {
+            format!("{RESULTS_CHANNEL}_{schema}")
+        }
+        Some(schema) => {
+            let digest = protocol::b64::sha256(schema);
+            let room = MAX - RESULTS_CHANNEL.len() - 1;
+            format!("{RESULTS_CHANNEL}_{}", &digest[..room])
+        }
+    }
+}
 
 static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -36,6 +57,8 @@ pub enum StoreError {
 #[derive(Clone, Debug)]
 pub struct Store {
     pub db: Db,
+    /// On PostgreSQL, where stored results are announced ([`results_channel`]).
+    results_channel: std::sync::Arc<str>,
 }
 
 /// A saved request template.
@@ -231,6 +254,7 @@ impl Store {
         };
         Ok(Store {
             db: Db::connect(url, &migrations, pg_schema).await?,
+            results_channel: results_channel(pg_schema).into(),
         })
     }
 
@@ -418,7 +442,7 @@ impl Store {
                 .bind(now)
                 .bind(result)
                 .bind(response_code_hash)
-                .bind(RESULTS_CHANNEL)
+                .bind(&*self.results_channel)
                 .fetch_optional(pool)
                 .await?
                 .is_some(),
@@ -460,7 +484,7 @@ impl Store {
     }
 
     /// On PostgreSQL: forwards the id of every result stored by any instance sharing the
-    /// database (`LISTEN` on [`RESULTS_CHANNEL`]) to `results`, where the desk's event
+    /// database and schema (`LISTEN` on [`results_channel`]) to `results`, where the desk's event
     /// streams wait; reconnects after a lost connection. Returns at once on SQLite (one
     /// instance per database file: the local channel is told directly). Runs until
     /// aborted.
@@ -477,7 +501,7 @@ impl Store {
                     continue;
                 }
             };
-            if let Err(e) = listener.listen(RESULTS_CHANNEL).await {
+            if let Err(e) = listener.listen(&self.results_channel).await {
                 tracing::warn!(error = %e, "LISTEN for results failed; retrying");
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                 continue;
@@ -763,16 +787,44 @@ mod tests {
             let b = b.clone();
             async move { b.listen_results(tx).await }
         });
+        // A verifier of its own in another schema of the same database.
+        let other_schema = format!("t{}_verifier_other", uuid::Uuid::new_v4().simple());
+        let c = Store::connect(&url, Some(&other_schema)).await.unwrap();
+        let (other_tx, mut other_rx) = tokio::sync::broadcast::channel(16);
+        let other_listening = tokio::spawn({
+            let c = c.clone();
+            async move { c.listen_results(other_tx).await }
+        });
         let id = format!("r-{}", uuid::Uuid::new_v4().simple());
         a.insert_request(&row(&id, &format!("s-{id}"), 2000))
             .await
             .unwrap();
-        // The listener is up once a notification of ours comes back.
+        // Each listener is up once a notification on its channel comes back.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            sqlx::query("SELECT pg_notify($1, 'probe')")
+                .bind(&*c.results_channel)
+                .execute(match &c.db {
+                    Db::Postgres(p) => p,
+                    Db::Sqlite(_) => unreachable!(),
+                })
+                .await
+                .unwrap();
+            if let Ok(Ok(_)) =
+                tokio::time::timeout(std::time::Duration::from_millis(200), other_rx.recv()).await
+            {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the other schema's LISTEN never started"
+            );
+        }
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
         let probe = format!("probe-{id}");
         loop {
             sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(RESULTS_CHANNEL)
+                .bind(&*a.results_channel)
                 .bind(&probe)
                 .execute(match &a.db {
                     Db::Postgres(p) => p,
@@ -825,16 +877,50 @@ mod tests {
             !again.await,
             "a result already stored is not announced again"
         );
+        let mut heard = Vec::new();
+        while let Ok(got) = other_rx.try_recv() {
+            heard.push(got);
+        }
+        assert!(
+            !heard.contains(&id),
+            "a verifier in another schema does not hear this one's results: {heard:?}"
+        );
+        other_listening.abort();
+        c.db.close().await;
         listening.abort();
         a.db.close().await;
         b.db.close().await;
         if let Ok(mut c) = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await {
-            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "DROP SCHEMA IF EXISTS {schema} CASCADE"
-            )))
-            .execute(&mut c)
-            .await;
+            for schema in [&schema, &other_schema] {
+                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "DROP SCHEMA IF EXISTS {schema} CASCADE"
+                )))
+                .execute(&mut c)
+                .await;
+            }
         }
+    }
+
+    #[test]
+    fn each_schema_has_its_own_results_channel_within_postgresqls_name_length() {
+        assert_eq!(results_channel(None), RESULTS_CHANNEL);
+        assert_eq!(
+            results_channel(Some("tenant_a")),
+            "akashi_verifier_results_tenant_a"
+        );
+        let long = |last: char| format!("{}{last}", "s".repeat(62));
+        let (x, y) = (
+            results_channel(Some(&long('x'))),
+            results_channel(Some(&long('y'))),
+        );
+        assert_eq!((x.len(), y.len()), (63, 63));
+        assert_ne!(
+            x, y,
+            "long names that differ at the end get different channels"
+        );
+        assert!(x.starts_with("akashi_verifier_results_"));
+        let widest = "w".repeat(63 - RESULTS_CHANNEL.len() - 1);
+        assert_eq!(results_channel(Some(&widest)).len(), 63);
     }
 
     #[tokio::test]
@@ -963,7 +1049,10 @@ mod tests {
         if let Db::Sqlite(sqlite) = &mut db {
             sqlite.direct = None;
         }
-        Store { db }
+        Store {
+            db,
+            results_channel: store.results_channel.clone(),
+        }
     }
 
     /// A SQLite file's store runs the round trip on the direct connections (reads on this
