@@ -541,6 +541,9 @@ impl Service {
     }
 }
 
+/// The name of the PostgreSQL server's row in [`Services::usage`].
+pub const POSTGRES_SERVER: &str = "PostgreSQL server (this machine's `postgres` processes)";
+
 impl Services {
     /// What each service's process used so far, the load generator (this process) and,
     /// on PostgreSQL, the database server (every process of this machine named
@@ -556,10 +559,7 @@ impl Services {
             )))
             .collect();
         if self.schemas.is_some() {
-            all.push((
-                "PostgreSQL server (this machine's `postgres` processes)",
-                Usage::of_command("postgres"),
-            ));
+            all.push((POSTGRES_SERVER, Usage::of_command("postgres")));
         }
         all
     }
