@@ -2,8 +2,8 @@
 //! issue 18): the request lookups (by id, `state`, encryption `kid`: the request object, the
 //! response, the result poll), the template and the desk session reads on the calling
 //! thread; the request's insertion, its answer (the response's verification, once), a
-//! refusal and the response code's use as jobs of the writer thread, committed with whatever other
-//! requests' writes are queued. The same SQL as the sqlx bodies of [`Store`](super::Store)
+//! refusal and the response code's use as jobs of the writer thread, committed with
+//! whatever other requests' writes are queued. The same SQL as the sqlx bodies of [`Store`](super::Store)
 //! (PostgreSQL, and SQLite with `AKASHI_SQLITE_DIRECT=0`), with the same single-use
 //! conditions: each claim is one conditional statement inside the job's savepoint.
 
