@@ -770,6 +770,37 @@ mod tests {
     /// Two instances on one PostgreSQL schema: a result the one stores wakes the other's
     /// desk pages at once (NOTIFY), not at their next re-read; a second store of the same
     /// result (a replay) notifies nobody.
+    /// Waits (10 s at most) until `rx`, fed by a `listen_results` on `store`'s channel,
+    /// hears `probe` sent on that channel: the `LISTEN` is up.
+    async fn until_listening(
+        store: &Store,
+        rx: &mut tokio::sync::broadcast::Receiver<String>,
+        probe: &str,
+    ) {
+        let Db::Postgres(pool) = &store.db else {
+            unreachable!("LISTEN is PostgreSQL's")
+        };
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(&*store.results_channel)
+                .bind(probe)
+                .execute(pool)
+                .await
+                .unwrap();
+            if let Ok(Ok(got)) =
+                tokio::time::timeout(std::time::Duration::from_millis(200), rx.recv()).await
+                && got == probe
+            {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "LISTEN never started"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn a_result_stored_by_one_instance_wakes_the_other() {
         let Some(url) = std::env::var("TEST_DATABASE_URL")
@@ -799,53 +830,9 @@ mod tests {
         a.insert_request(&row(&id, &format!("s-{id}"), 2000))
             .await
             .unwrap();
-        // Each listener is up once a notification on its channel comes back.
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            sqlx::query("SELECT pg_notify($1, 'probe')")
-                .bind(&*c.results_channel)
-                .execute(match &c.db {
-                    Db::Postgres(p) => p,
-                    Db::Sqlite(_) => unreachable!(),
-                })
-                .await
-                .unwrap();
-            if let Ok(Ok(_)) =
-                tokio::time::timeout(std::time::Duration::from_millis(200), other_rx.recv()).await
-            {
-                break;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the other schema's LISTEN never started"
-            );
-        }
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-        let probe = format!("probe-{id}");
-        loop {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(&*a.results_channel)
-                .bind(&probe)
-                .execute(match &a.db {
-                    Db::Postgres(p) => p,
-                    Db::Sqlite(_) => unreachable!(),
-                })
-                .await
-                .unwrap();
-            if let Ok(Ok(got)) =
-                tokio::time::timeout(std::time::Duration::from_millis(200), rx.recv()).await
-                && got == probe
-            {
-                break;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "LISTEN never started"
-            );
-        }
-        while rx.try_recv().is_ok() {}
-        // The channel is the database's: other tests' results pass on it too, so only
-        // this request's id counts.
+        until_listening(&c, &mut other_rx, &format!("probe-other-{id}")).await;
+        until_listening(&a, &mut rx, &format!("probe-{id}")).await;
+        // Only this request's id counts (probes may still arrive).
         let ours = |rx: &mut tokio::sync::broadcast::Receiver<String>, wait| {
             let id = id.clone();
             let mut rx = rx.resubscribe();

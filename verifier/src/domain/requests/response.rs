@@ -144,7 +144,8 @@ impl Requests {
             .answer_request(&row.id, now, &to_json(&verification), code_hash.as_deref())
             .await?
         {
-            return Err(self.refuse(&row.id, refused, now).await?);
+            // The row as read before is stale: the other answer is read for its time.
+            return Err(self.refuse(&row.id, refused, now, None).await?);
         }
         self.result_ready(&row.id);
         self.metrics.presentations.add(verdict, 1);
@@ -258,27 +259,37 @@ impl Requests {
         };
         match (Refused::of(row.as_ref(), now), row) {
             (None, Some(row)) => Ok(row),
-            (Some(refused), Some(row)) => Err(self.refuse(&row.id, refused, now).await?),
-            (_, None) => Err(self.refuse("", Refused::UnknownState, now).await?),
+            (Some(refused), Some(row)) => {
+                let id = row.id.clone();
+                Err(self.refuse(&id, refused, now, Some(row)).await?)
+            }
+            (_, None) => Err(self.refuse("", Refused::UnknownState, now, None).await?),
         }
     }
 
     /// Counts a refused response and records on request `id` the check that refused it
     /// (for an unknown `state` there is no request: `id` is not used); returns the error
-    /// the sender is answered with.
-    async fn refuse(&self, id: &str, refused: Refused, now: i64) -> Result<Error, Error> {
+    /// the sender is answered with. `known` is the request as just read, if it is current;
+    /// else it is read.
+    async fn refuse(
+        &self,
+        id: &str,
+        refused: Refused,
+        now: i64,
+        known: Option<RequestRow>,
+    ) -> Result<Error, Error> {
         self.metrics.presentations.add("refused", 1);
+        let row = match (refused, known) {
+            (Refused::UnknownState, _) => None,
+            (_, Some(row)) => Some(row),
+            (_, None) => self.store.request(id).await?,
+        };
         let (check, answer) = match refused {
             Refused::UnknownState => {
                 return Ok(invalid_request("`state` matches no presentation request"));
             }
             Refused::Replay => {
-                let first = self
-                    .store
-                    .request(id)
-                    .await?
-                    .and_then(|row| row.responded_at)
-                    .unwrap_or_default();
+                let first = row.and_then(|row| row.responded_at).unwrap_or_default();
                 (
                     Check::fail(
                         "replay",
@@ -290,7 +301,7 @@ impl Requests {
                 )
             }
             Refused::Expired => {
-                let Some(row) = self.store.request(id).await? else {
+                let Some(row) = row else {
                     return Ok(invalid_request("the presentation request has expired"));
                 };
                 (

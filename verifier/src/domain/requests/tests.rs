@@ -107,27 +107,38 @@ async fn state_of(app: &App, id: &str) -> String {
     app.store.request(id).await.unwrap().unwrap().state
 }
 
-#[tokio::test]
-async fn a_wallet_error_is_the_result_and_a_replay_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let app = app(dir.path()).await;
+/// A new `direct_post` request from the Open Badge template: its id and `state`.
+async fn direct_post_request(app: &App) -> (String, String) {
     let created = app
         .requests
         .create(template(), RequestOptions::mode(ResponseMode::DirectPost))
         .await
         .unwrap();
+    let state = state_of(app, &created.id).await;
+    (created.id, state)
+}
+
+/// The wallet's answer that the holder declined (`access_denied`), for `state`.
+fn declined(state: &str, description: &str) -> Vec<(String, String)> {
+    form(&[
+        ("error", "access_denied"),
+        ("error_description", description),
+        ("state", state),
+    ])
+}
+
+#[tokio::test]
+async fn a_wallet_error_is_the_result_and_a_replay_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path()).await;
+    let (id, state) = direct_post_request(&app).await;
     assert_eq!(
-        app.requests.result(&created.id).await.unwrap().state,
+        app.requests.result(&id).await.unwrap().state,
         ResultState::Pending
     );
-    let state = state_of(&app, &created.id).await;
     let answered = app
         .requests
-        .receive_response(form(&[
-            ("error", "access_denied"),
-            ("error_description", "the holder declined"),
-            ("state", &state),
-        ]))
+        .receive_response(declined(&state, "the holder declined"))
         .await
         .unwrap();
     // The wallet's own error is received as sent: nothing to refuse, no response code
@@ -139,7 +150,7 @@ async fn a_wallet_error_is_the_result_and_a_replay_is_refused() {
             not_accepted: None
         }
     );
-    let result = app.requests.result(&created.id).await.unwrap();
+    let result = app.requests.result(&id).await.unwrap();
     assert_eq!(result.state, ResultState::Rejected);
     assert_eq!(
         result.error.as_deref(),
@@ -158,17 +169,12 @@ async fn a_wallet_error_is_the_result_and_a_replay_is_refused() {
             ..
         }
     ));
-    let result = app.requests.result(&created.id).await.unwrap();
+    let result = app.requests.result(&id).await.unwrap();
     assert_eq!(result.state, ResultState::Rejected);
     let replay = result.checks.last().unwrap();
     assert_eq!((replay.name.as_str(), replay.ok), ("replay", Some(false)));
     // The request object is no longer served.
-    assert!(
-        app.requests
-            .request_object(&created.id, None)
-            .await
-            .is_err()
-    );
+    assert!(app.requests.request_object(&id, None).await.is_err());
 }
 
 /// Responses racing for one request (an attacker's copy beside the wallet's): each is
@@ -178,22 +184,12 @@ async fn a_wallet_error_is_the_result_and_a_replay_is_refused() {
 async fn racing_responses_answer_once() {
     let dir = tempfile::tempdir().unwrap();
     let app = std::sync::Arc::new(app(dir.path()).await);
-    let created = app
-        .requests
-        .create(template(), RequestOptions::mode(ResponseMode::DirectPost))
-        .await
-        .unwrap();
-    let state = state_of(&app, &created.id).await;
+    let (id, state) = direct_post_request(&app).await;
     let racers = (0..6).map(|i| {
         let (app, state) = (app.clone(), state.clone());
         tokio::spawn(async move {
-            let description = format!("racer {i}");
             app.requests
-                .receive_response(form(&[
-                    ("error", "access_denied"),
-                    ("error_description", &description),
-                    ("state", &state),
-                ]))
+                .receive_response(declined(&state, &format!("racer {i}")))
                 .await
                 .map(|_| i)
         })
@@ -209,7 +205,7 @@ async fn racing_responses_answer_once() {
         }
     }
     assert_eq!((winners.len(), refused), (1, 5), "{winners:?}");
-    let result = app.requests.result(&created.id).await.unwrap();
+    let result = app.requests.result(&id).await.unwrap();
     assert_eq!(
         result.error,
         Some(format!("access_denied: racer {}", winners[0])),
@@ -232,29 +228,15 @@ async fn a_served_request_is_answered_once_across_instances() {
     let app = app(dir.path()).await;
     let mut states = Vec::new();
     for _ in 0..2 {
-        let created = app
-            .requests
-            .create(template(), RequestOptions::mode(ResponseMode::DirectPost))
-            .await
-            .unwrap();
-        app.requests
-            .request_object(&created.id, None)
-            .await
-            .unwrap();
-        states.push((created.id.clone(), state_of(&app, &created.id).await));
+        let (id, state) = direct_post_request(&app).await;
+        app.requests.request_object(&id, None).await.unwrap();
+        states.push((id, state));
     }
     assert_eq!(app.requests.served.len(), 2);
-    let declined = |state: &str| {
-        form(&[
-            ("error", "access_denied"),
-            ("error_description", "declined"),
-            ("state", state),
-        ])
-    };
     // Answered here: the kept request is taken.
     let (first, state) = &states[0];
     app.requests
-        .receive_response(declined(state))
+        .receive_response(declined(state, "declined"))
         .await
         .unwrap();
     assert_eq!(app.requests.served.len(), 1);
@@ -272,7 +254,7 @@ async fn a_served_request_is_answered_once_across_instances() {
         .unwrap();
     let err = app
         .requests
-        .receive_response(declined(state))
+        .receive_response(declined(state, "declined"))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("already received"), "{err}");
@@ -297,12 +279,7 @@ async fn malformed_unknown_and_late_responses() {
     );
 
     // A vp_token that is not an object of arrays is a failed `vp_token` check.
-    let created = app
-        .requests
-        .create(template(), RequestOptions::mode(ResponseMode::DirectPost))
-        .await
-        .unwrap();
-    let state = state_of(&app, &created.id).await;
+    let (id, state) = direct_post_request(&app).await;
     let answered = app
         .requests
         .receive_response(form(&[("vp_token", "[1]"), ("state", &state)]))
@@ -316,7 +293,7 @@ async fn malformed_unknown_and_late_responses() {
         .map(|c| c.name)
         .collect();
     assert_eq!(failed, ["vp_token"]);
-    let result = app.requests.result(&created.id).await.unwrap();
+    let result = app.requests.result(&id).await.unwrap();
     assert_eq!(result.state, ResultState::Rejected);
     let names: Vec<_> = result
         .checks
@@ -334,12 +311,7 @@ async fn malformed_unknown_and_late_responses() {
     );
 
     // After expiry: refused, recorded, and the result says expired.
-    let late = app
-        .requests
-        .create(template(), RequestOptions::mode(ResponseMode::DirectPost))
-        .await
-        .unwrap();
-    let state = state_of(&app, &late.id).await;
+    let (late, state) = direct_post_request(&app).await;
     app.clock.advance(app.config.request_ttl);
     let err = app
         .requests
@@ -349,7 +321,7 @@ async fn malformed_unknown_and_late_responses() {
     assert!(
         matches!(err, Error::Protocol { ref description, .. } if description.contains("expired"))
     );
-    let result = app.requests.result(&late.id).await.unwrap();
+    let result = app.requests.result(&late).await.unwrap();
     assert_eq!(result.state, ResultState::Expired);
     assert_eq!(result.checks[0].name, "request");
     assert_eq!(result.checks[0].ok, Some(false));
